@@ -1,0 +1,262 @@
+//! The `paired` command line. Errors print once, as `paired: <what>: <cause>`,
+//! followed by a hint, and exit non-zero.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use protocol::{NoParams, daemon};
+
+use crate::{
+    client,
+    config::{self, Loaded},
+
+    paths::Paths,
+    run::{self, DaemonOptions},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "paired", version, about = "PAIRED: one local AI-agent daemon for all your editors")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon (in the foreground unless --detach). One per user: a second start says so and exits 0.
+    Daemon {
+        /// Port on 127.0.0.1 (overrides PAIRED_PORT and daemon.port; 0 picks a free one).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Start in the background and return once it answers.
+        #[arg(long)]
+        detach: bool,
+        /// Serve the PAIRED 1.0 bridge on 127.0.0.1:7890 as well.
+        #[arg(long = "bridge-1x")]
+        bridge_1x: bool,
+        #[arg(long, hide = true)]
+        detached_child: bool,
+        #[arg(long, hide = true)]
+        autostarted: bool,
+    },
+    /// Serve LSP on stdio for an editor, through the shared daemon (started if absent).
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
+    /// Show the daemon's status.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the daemon.
+    Stop,
+    /// Show or check the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Check the installation: daemon, token, port, config, versions.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create `.paired/` in a project (the PAIRED 1.0 layout).
+    Init {
+        /// Project folder (default: the current directory).
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration and where it came from.
+    Show,
+    /// Check a config file (default: every layer that applies here).
+    Validate { file: Option<PathBuf> },
+}
+
+/// Entry point: runs the command and turns an error into one `paired: ...` line.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            report(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(err: &anyhow::Error) {
+    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+    eprintln!("paired: {}", chain.join(": "));
+    if let Some(hint) = hint_for(&chain.join(" ")) {
+        eprintln!("hint: {hint}");
+    }
+}
+
+fn hint_for(message: &str) -> Option<&'static str> {
+    if message.contains("no PAIRED daemon is running") || message.contains("cannot connect to the daemon") {
+        Some("start it with `paired daemon --detach`, or run `paired doctor`")
+    } else if message.contains("config") || message.contains("key `") || message.contains("environment variable") {
+        Some("fix the value named above; `paired config show` prints the effective configuration")
+    } else if message.contains("cannot listen") {
+        Some("`paired doctor` shows which port is configured and from where")
+    } else {
+        None
+    }
+}
+
+fn execute(cli: Cli) -> Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    match cli.command {
+        Command::Daemon { port, detach, bridge_1x, detached_child, autostarted } => {
+            let mut loaded = load_config(&paths).context("invalid configuration")?;
+            if let Some(port) = port {
+                loaded.config.daemon.port = port;
+            }
+            if bridge_1x {
+                loaded.config.compat.bridge_1x = true;
+            }
+            config::validate(&loaded.config).context("invalid configuration")?;
+            run::run(&paths, loaded, DaemonOptions { detach, detached_child, autostarted })
+        }
+        Command::Lsp { stdio: _ } => {
+            let filter = load_config(&paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
+            crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+            let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
+            crate::lsp::run(paths, test_hooks)
+        }
+        Command::Status { json } => with_runtime(status(&paths, json)),
+        Command::Stop => with_runtime(stop(&paths)),
+        Command::Config { command: ConfigCommand::Show } => config_show(&paths),
+        Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
+        Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
+        Command::Init { dir } => init(dir),
+    }
+}
+
+fn with_runtime(future: impl Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+}
+
+pub fn load_config(paths: &Paths) -> Result<Loaded> {
+    let cwd = std::env::current_dir().ok();
+    let project = cwd.as_deref().and_then(config::find_project_root);
+    config::load(&paths.config_file(), project.as_deref(), &|key| std::env::var(key).ok())
+}
+
+async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
+    let connection = client::connect(paths).await?;
+    let report = client::call::<daemon::Status>(&connection.client, &NoParams {}).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let clients = if report.clients.is_empty() {
+        "none".to_owned()
+    } else {
+        report.clients.iter().map(|(kind, n)| format!("{n} {}", crate::state::kind_name(*kind))).collect::<Vec<_>>().join(", ")
+    };
+    println!("PAIRED daemon {} (protocol {})", report.version, report.protocol_version);
+    println!("  pid             {}", report.pid);
+    println!("  listening       127.0.0.1:{}", report.port);
+    println!("  uptime          {}", human_duration(Duration::from_millis(report.uptime_ms)));
+    println!("  clients         {clients}");
+    println!("  open documents  {}", report.open_documents);
+    println!("  workspaces      {}", if report.workspaces.is_empty() { "none".to_owned() } else { report.workspaces.join(", ") });
+    println!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        _ => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+async fn stop(paths: &Paths) -> Result<ExitCode> {
+    let connection = client::connect(paths).await?;
+    let reply = client::call::<daemon::Shutdown>(&connection.client, &NoParams {}).await?;
+    client::wait_for_exit(reply.pid, Duration::from_secs(10)).await?;
+    println!("paired: daemon (pid {}) stopped", reply.pid);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_show(paths: &Paths) -> Result<ExitCode> {
+    let loaded = load_config(paths).context("invalid configuration")?;
+    println!("# layers, later ones win:");
+    for source in &loaded.sources {
+        println!("#   {source}");
+    }
+    print!("{}", toml::to_string_pretty(&loaded.config)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_validate(paths: &Paths, file: Option<PathBuf>) -> Result<ExitCode> {
+    match file {
+        Some(file) => {
+            if config::read_layer(&file).context("invalid configuration")?.is_none() {
+                bail!("{}: no such file", file.display());
+            }
+            println!("paired: {} is valid", file.display());
+        }
+        None => {
+            let loaded = load_config(paths).context("invalid configuration")?;
+            for source in &loaded.sources {
+                println!("ok  {source}");
+            }
+            println!("paired: configuration is valid");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const PROJECT_CONFIG_TEMPLATE: &str = "\
+# PAIRED project settings. They override the user's config.toml for this project.
+# `paired config show` prints the effective configuration.
+
+# [log]
+# filter = \"info\"
+";
+
+/// `paired init`: the 1.0 per-project layout, without touching existing files.
+fn init(dir: Option<PathBuf>) -> Result<ExitCode> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    if !dir.is_dir() {
+        bail!("{}: not a directory", dir.display());
+    }
+    let root = dir.join(".paired");
+    let mut created = Vec::new();
+    for sub in ["config/agents", "workflows", "memory", "contexts", "handoff", "data"] {
+        let path = root.join(sub);
+        if !path.exists() {
+            std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            created.push(path);
+        }
+    }
+    let config = root.join("config.toml");
+    if !config.exists() {
+        std::fs::write(&config, PROJECT_CONFIG_TEMPLATE).with_context(|| format!("cannot write {}", config.display()))?;
+        created.push(config);
+    }
+    if created.is_empty() {
+        println!("paired: {} is already initialised", root.display());
+    } else {
+        println!("paired: initialised {}", root.display());
+        for path in created {
+            println!("  created {}", path.strip_prefix(&dir).unwrap_or(&path).display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+

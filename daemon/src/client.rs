@@ -1,0 +1,145 @@
+//! Finding and talking to the running daemon, for the CLI and `paired lsp`.
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, anyhow, bail};
+use http::{HeaderMap, HeaderValue, header};
+use jsonrpsee::{
+    core::{client::ClientT, traits::ToRpcParams},
+    ws_client::{WsClient, WsClientBuilder},
+};
+use protocol::Method;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::{
+    instance::{self, Discovery},
+    paths::Paths,
+};
+
+/// A live connection and what the discovery file said.
+pub struct Connection {
+    pub client: WsClient,
+    pub discovery: Discovery,
+}
+
+/// Connects to the daemon described by the discovery file.
+pub async fn connect(paths: &Paths) -> Result<Connection> {
+    let discovery = Discovery::read(&paths.discovery_file())
+        .filter(|_| instance::is_running(paths))
+        .ok_or_else(|| anyhow!("no PAIRED daemon is running; start one with `paired daemon`"))?;
+    let token = instance::read_token(&discovery.token_file)?;
+    let mut headers = HeaderMap::new();
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).context("the token file holds a malformed token")?;
+    headers.insert(header::AUTHORIZATION, bearer);
+    let url = format!("ws://127.0.0.1:{}", discovery.port);
+    let client = WsClientBuilder::default()
+        .set_headers(headers)
+        .request_timeout(Duration::from_secs(60))
+        .connection_timeout(Duration::from_secs(5))
+        .max_request_size(64 * 1024 * 1024)
+        .max_response_size(64 * 1024 * 1024)
+        .build(&url)
+        .await
+        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
+    Ok(Connection { client, discovery })
+}
+
+/// Connects, starting a daemon first when none is running. Used by `paired lsp`,
+/// so an editor never has to start the daemon itself.
+pub async fn connect_or_start(paths: &Paths) -> Result<Connection> {
+    if let Ok(connection) = connect(paths).await {
+        return Ok(connection);
+    }
+    if !instance::is_running(paths) {
+        spawn_daemon(&["--autostarted"]).context("cannot start the PAIRED daemon")?;
+    }
+    wait_for_daemon(paths, Duration::from_secs(10)).await
+}
+
+/// Polls until a daemon answers, or `limit` passes.
+pub async fn wait_for_daemon(paths: &Paths, limit: Duration) -> Result<Connection> {
+    let deadline = Instant::now() + limit;
+    let mut delay = Duration::from_millis(5);
+    loop {
+        match connect(paths).await {
+            Ok(connection) => return Ok(connection),
+            Err(err) if Instant::now() >= deadline => {
+                return Err(err.context(format!(
+                    "the daemon did not come up within {}s; see its log in {}",
+                    limit.as_secs(),
+                    paths.log_file().display()
+                )));
+            }
+            Err(_) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Starts `paired daemon <args>` in the background: its own process group (so an
+/// editor's or terminal's signals do not reach it), no stdio.
+pub fn spawn_daemon(args: &[&str]) -> Result<std::process::Child> {
+    let exe = std::env::current_exe().context("cannot find the paired executable")?;
+    let child = Command::new(exe)
+        .arg("daemon")
+        .arg("--detached-child")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()?;
+    Ok(child)
+}
+
+use std::os::unix::process::CommandExt as _;
+
+/// Calls a protocol method with by-name params.
+pub async fn call<M: Method>(client: &WsClient, params: &M::Params) -> Result<M::Result> {
+    client.request(M::NAME, ByName(params)).await.map_err(|err| anyhow!("{}: {err}", M::NAME))
+}
+
+/// Serializes a params struct as a JSON-RPC by-name (object) params value.
+pub struct ByName<'a, T>(pub &'a T);
+
+impl<T: Serialize> ToRpcParams for ByName<'_, T> {
+    fn to_rpc_params(self) -> Result<Option<Box<RawValue>>, serde_json::Error> {
+        serde_json::value::to_raw_value(self.0).map(Some)
+    }
+}
+
+/// Raw params for forwarding a request whose params are already JSON.
+pub struct Raw(pub Option<Box<RawValue>>);
+
+impl ToRpcParams for Raw {
+    fn to_rpc_params(self) -> Result<Option<Box<RawValue>>, serde_json::Error> {
+        Ok(self.0)
+    }
+}
+
+/// Waits for the process `pid` to exit.
+pub async fn wait_for_exit(pid: u32, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while process_alive(pid) {
+        if Instant::now() >= deadline {
+            bail!("process {pid} is still running after {}s", limit.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // EPERM: it exists but belongs to someone else.
+        Err(err) => err == rustix::io::Errno::PERM,
+    }
+}

@@ -1,0 +1,380 @@
+//! Configuration: built-in defaults, then the user's `config.toml`, then the
+//! project's `.paired/config.toml`, then `PAIRED_*` environment variables, each
+//! overriding the one before.
+//!
+//! Every layer is checked on its own, so an error names the file (or variable), the
+//! key and the line. Unknown keys are errors, not silently ignored.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The JSON-RPC port used when nothing else is configured. 7890 stays free for the
+/// PAIRED 1.0 bridge.
+pub const DEFAULT_PORT: u16 = 7891;
+pub const BRIDGE_1X_PORT: u16 = 7890;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+    pub server: ServerConfig,
+    pub log: LogConfig,
+    pub compat: CompatConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// TCP port on 127.0.0.1 for JSON-RPC over HTTP and WebSocket; 0 picks a free one
+    /// (clients find it in the discovery file).
+    pub port: u16,
+    /// A daemon started on demand by `paired lsp` stops after this many seconds
+    /// without any attached client. 0 keeps it running.
+    pub autostart_idle_secs: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig { port: DEFAULT_PORT, autostart_idle_secs: 900 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Browser origins allowed to call the daemon, exact (`https://app.example`) or
+    /// with a trailing `*` (`vscode-webview://*`). Requests without `Origin` (editors,
+    /// the CLI) are not affected; `null` is never allowed.
+    pub allowed_origins: Vec<String>,
+    /// Requests without the token are refused. Turning this off is an explicit,
+    /// logged opt-out.
+    pub require_token: bool,
+    pub max_request_bytes: u32,
+    pub max_response_bytes: u32,
+    pub max_connections: u32,
+    pub max_batch_len: u32,
+    pub max_nesting_depth: u32,
+    pub max_subscriptions_per_connection: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            allowed_origins: Vec::new(),
+            require_token: true,
+            max_request_bytes: 10 * 1024 * 1024,
+            max_response_bytes: 32 * 1024 * 1024,
+            max_connections: 256,
+            max_batch_len: 64,
+            max_nesting_depth: 64,
+            max_subscriptions_per_connection: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `RUST_LOG`-style filter, e.g. `info,daemon::server=debug`.
+    pub filter: String,
+    /// The log file in the state directory is rotated past this size (one old file kept).
+    pub file_max_bytes: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { filter: "info".to_owned(), file_max_bytes: 10 * 1024 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompatConfig {
+    /// Also serve the PAIRED 1.0 bridge on 127.0.0.1:7890 (`BRIDGE_PORT`).
+    pub bridge_1x: bool,
+}
+
+/// Where a layer of configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Defaults,
+    File(PathBuf),
+    Env(Vec<String>),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Defaults => f.write_str("built-in defaults"),
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Env(vars) => write!(f, "environment ({})", vars.join(", ")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub sources: Vec<Source>,
+}
+
+/// Aliases kept short because users type them: `PAIRED_PORT`, `PAIRED_LOG`.
+const ENV_ALIASES: [(&str, &str, &str); 2] = [("PAIRED_PORT", "daemon", "port"), ("PAIRED_LOG", "log", "filter")];
+
+/// Loads and merges every layer. `project_dir` is the project root (the folder
+/// holding `.paired/`), if any.
+pub fn load(user_file: &Path, project_dir: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded> {
+    let mut merged = toml::Table::new();
+    let mut sources = vec![Source::Defaults];
+    let project_file = project_dir.map(|dir| dir.join(".paired").join("config.toml"));
+    for file in std::iter::once(user_file.to_path_buf()).chain(project_file) {
+        if let Some(table) = read_layer(&file)? {
+            merge(&mut merged, table);
+            sources.push(Source::File(file));
+        }
+    }
+    let (env_table, vars) = env_layer(env)?;
+    if !vars.is_empty() {
+        merge(&mut merged, env_table);
+        sources.push(Source::Env(vars));
+    }
+    let config: Config = toml::Value::Table(merged).try_into().context("invalid merged configuration")?;
+    validate(&config)?;
+    Ok(Loaded { config, sources })
+}
+
+/// Checks one file; `Ok(None)` when it does not exist.
+pub fn read_layer(path: &Path) -> Result<Option<toml::Table>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("cannot read config file {}", path.display())),
+    };
+    let table = check_text(&text).map_err(|err| anyhow::anyhow!("{}:{err}", path.display()))?;
+    Ok(Some(table))
+}
+
+/// Parses a config file's text and checks it against [`Config`]. The error reads
+/// `<line>: key `<key>`: <reason>`.
+pub fn check_text(text: &str) -> std::result::Result<toml::Table, String> {
+    let located = |err: toml::de::Error| -> String {
+        let Some(span) = err.span() else { return format!(" {}", err.message()) };
+        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+        match key_at(text, span.start) {
+            Some(key) => format!("{line}: key `{key}`: {}", err.message()),
+            None => format!("{line}: {}", err.message()),
+        }
+    };
+    let table: toml::Table = toml::from_str(text).map_err(located)?;
+    toml::from_str::<Config>(text).map_err(located)?;
+    Ok(table)
+}
+
+/// The dotted key whose line holds byte `offset`: the last `[table]` header above
+/// it, joined with the key on that line.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let header = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    if line.starts_with('[') {
+        return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    }
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_owned())?;
+    Some(match header {
+        Some(h) => format!("{h}.{key}"),
+        None => key,
+    })
+}
+
+/// `PAIRED_<SECTION>_<KEY>` for every key of [`Config`], plus [`ENV_ALIASES`].
+fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<String>)> {
+    let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
+    let mut table = toml::Table::new();
+    let mut used = Vec::new();
+    let mut keys: Vec<(String, &str, &str)> = Vec::new();
+    for (section, values) in &defaults {
+        if let Some(values) = values.as_table() {
+            for key in values.keys() {
+                keys.push((format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase()), section, key));
+            }
+        }
+    }
+    for (alias, section, key) in ENV_ALIASES {
+        keys.push((alias.to_owned(), section, key));
+    }
+    for (var, section, key) in keys {
+        let Some(raw) = env(&var) else { continue };
+        let default = &defaults[section][key];
+        let value = parse_env_value(&raw, default)
+            .with_context(|| format!("environment variable {var}={raw:?} (for `{section}.{key}`)"))?;
+        let section_table = table.entry(section.to_owned()).or_insert_with(|| toml::Table::new().into());
+        if let Some(section_table) = section_table.as_table_mut() {
+            section_table.insert(key.to_owned(), value);
+        }
+        used.push(var);
+    }
+    // Catch typos such as PAIRED_DAEMON_PROT, which would otherwise be ignored.
+    let toml_check = toml::Value::Table(table.clone()).try_into::<Config>();
+    if let Err(err) = toml_check {
+        bail!("environment: {}", err.message());
+    }
+    Ok((table, used))
+}
+
+fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
+    Ok(match like {
+        toml::Value::Integer(_) => toml::Value::Integer(
+            raw.trim().parse().map_err(|_| anyhow::anyhow!("expected a whole number"))?,
+        ),
+        toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("expected true or false"),
+        }),
+        toml::Value::Array(_) => toml::Value::Array(
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.to_owned().into()).collect(),
+        ),
+        _ => toml::Value::String(raw.to_owned()),
+    })
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(value)) => merge(existing, value),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Rules serde cannot express. Messages name the key.
+pub fn validate(config: &Config) -> Result<()> {
+    let s = &config.server;
+    for (key, value) in [
+        ("server.max_request_bytes", u64::from(s.max_request_bytes)),
+        ("server.max_response_bytes", u64::from(s.max_response_bytes)),
+        ("server.max_connections", u64::from(s.max_connections)),
+        ("server.max_batch_len", u64::from(s.max_batch_len)),
+        ("server.max_nesting_depth", u64::from(s.max_nesting_depth)),
+        ("server.max_subscriptions_per_connection", u64::from(s.max_subscriptions_per_connection)),
+        ("log.file_max_bytes", config.log.file_max_bytes),
+    ] {
+        if value == 0 {
+            bail!("key `{key}`: must be greater than 0");
+        }
+    }
+    for origin in &s.allowed_origins {
+        if origin == "null" || origin == "*" || !origin.contains("://") {
+            bail!(
+                "key `server.allowed_origins`: {origin:?} is not an origin; write `scheme://host[:port]`, optionally ending in `*`"
+            );
+        }
+    }
+    if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
+        bail!("key `daemon.port`: {BRIDGE_1X_PORT} is the PAIRED 1.0 bridge's port while `compat.bridge_1x` is on; pick another");
+    }
+    tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .map_err(|err| anyhow::anyhow!("key `log.filter`: {err}"))?;
+    Ok(())
+}
+
+/// The project root for `dir`: the nearest ancestor holding `.paired/` or
+/// `.pairedrules` (1.0's two markers).
+pub fn find_project_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".paired").is_dir() || d.join(".pairedrules").is_file())
+        .map(Path::to_path_buf)
+}
+
+impl Config {
+    /// Whether a browser `Origin` may call the daemon.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        origin != "null"
+            && self.server.allowed_origins.iter().any(|allowed| match allowed.strip_suffix('*') {
+                Some(prefix) => origin.starts_with(prefix),
+                None => origin == allowed,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn check(text: &str, expected: &str) {
+        let actual = match check_text(text) {
+            Ok(_) => "ok".to_owned(),
+            Err(err) => err,
+        };
+        assert_eq!(actual.trim(), expected, "for:\n{text}");
+    }
+
+    #[test]
+    fn errors_name_line_key_and_reason() {
+        check("[daemon]\nport = 7000\n", "ok");
+        check("[daemon]\nport = 70000\n", "2: key `daemon.port`: invalid value: integer `70000`, expected u16");
+        check("[daemon]\nprot = 1\n", "2: key `daemon.prot`: unknown field `prot`, expected `port` or `autostart_idle_secs`");
+        check("\n\n[logs]\nfilter='x'\n", "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `compat`");
+        check("[server]\nrequire_token = \"yes\"\n", "2: key `server.require_token`: invalid type: string \"yes\", expected a boolean");
+        check("[daemon\n", "1: unclosed table, expected `]`");
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let user = dir.path().join("user.toml");
+        std::fs::write(&user, "[daemon]\nport = 8000\n[log]\nfilter = \"debug\"\n").expect("write");
+        let project = dir.path().join("proj");
+        std::fs::create_dir_all(project.join(".paired")).expect("mkdir");
+        std::fs::write(project.join(".paired/config.toml"), "[daemon]\nport = 8001\n").expect("write");
+        let env: HashMap<&str, &str> = [("PAIRED_SERVER_MAX_BATCH_LEN", "3")].into();
+        let loaded = load(&user, Some(&project), &|k| env.get(k).map(|v| v.to_string())).expect("load");
+        assert_eq!(loaded.config.daemon.port, 8001);
+        assert_eq!(loaded.config.log.filter, "debug");
+        assert_eq!(loaded.config.server.max_batch_len, 3);
+        assert_eq!(loaded.sources.len(), 4);
+
+        let env: HashMap<&str, &str> = [("PAIRED_PORT", "9000")].into();
+        let loaded = load(&user, Some(&project), &|k| env.get(k).map(|v| v.to_string())).expect("load");
+        assert_eq!(loaded.config.daemon.port, 9000);
+
+        let env: HashMap<&str, &str> = [("PAIRED_PORT", "ninety")].into();
+        let err = load(&user, None, &|k| env.get(k).map(|v| v.to_string())).expect_err("bad env");
+        assert_eq!(
+            format!("{err:#}"),
+            "environment variable PAIRED_PORT=\"ninety\" (for `daemon.port`): expected a whole number"
+        );
+
+        std::fs::write(&user, "[daemon]\nport = -1\n").expect("write");
+        let err = load(&user, None, &|_| None).expect_err("bad file");
+        assert!(format!("{err:#}").starts_with(&format!("{}:2: key `daemon.port`", user.display())), "{err:#}");
+    }
+
+    #[test]
+    fn semantic_rules() {
+        let mut config = Config::default();
+        config.server.allowed_origins = vec!["null".into()];
+        assert!(format!("{:#}", validate(&config).expect_err("null")).contains("server.allowed_origins"));
+        config.server.allowed_origins = vec!["vscode-webview://*".into(), "https://app.example".into()];
+        validate(&config).expect("valid");
+        assert!(config.origin_allowed("vscode-webview://abc"));
+        assert!(config.origin_allowed("https://app.example"));
+        assert!(!config.origin_allowed("https://app.example.evil"));
+        assert!(!config.origin_allowed("null"));
+        config.log.filter = "info,[".into();
+        assert!(format!("{:#}", validate(&config).expect_err("filter")).contains("log.filter"));
+    }
+}

@@ -1,0 +1,248 @@
+//! Open documents as the editors see them, shared by every client of the daemon.
+//!
+//! Sans IO: plain state and pure operations. A document stays open while any client
+//! holds it; a client that goes away releases all of its documents.
+
+use std::collections::{BTreeSet, HashMap};
+
+use protocol::documents::{
+    ChangeParams, CloseReply, ContentChange, Document, DocumentSummary, DocumentVersion, OpenParams, Position,
+};
+
+/// The daemon-wide id of an attached client; [`ANONYMOUS`] for calls from
+/// connections that never attached (their documents live until closed).
+pub type ClientId = u64;
+pub const ANONYMOUS: ClientId = 0;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentError {
+    NotOpen { uri: String },
+    VersionNotNewer { uri: String, current: i32, got: i32 },
+    RangeOutOfOrder { uri: String, index: usize },
+}
+
+impl std::fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DocumentError::NotOpen { uri } => write!(f, "document {uri} is not open; send documents/open first"),
+            DocumentError::VersionNotNewer { uri, current, got } => write!(
+                f,
+                "document {uri}: change to version {got} arrived after version {current}; versions must increase (re-open the document to resynchronise)"
+            ),
+            DocumentError::RangeOutOfOrder { uri, index } => {
+                write!(f, "document {uri}: change #{index} has its range end before its start")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Documents {
+    open: HashMap<String, OpenDocument>,
+}
+
+#[derive(Debug)]
+struct OpenDocument {
+    language_id: String,
+    version: i32,
+    text: String,
+    holders: BTreeSet<ClientId>,
+}
+
+impl Documents {
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
+    /// Opens `uri` for `client`. Opening an already open document replaces its text
+    /// (that is how a reconnecting editor resynchronises).
+    pub fn open(&mut self, client: ClientId, params: OpenParams) -> DocumentVersion {
+        let doc = self.open.entry(params.uri.clone()).or_insert_with(|| OpenDocument {
+            language_id: String::new(),
+            version: params.version,
+            text: String::new(),
+            holders: BTreeSet::new(),
+        });
+        doc.language_id = params.language_id;
+        doc.version = params.version;
+        doc.text = params.text;
+        doc.holders.insert(client);
+        DocumentVersion { uri: params.uri, version: doc.version, bytes: doc.text.len() as u64 }
+    }
+
+    /// Applies changes in order. All or nothing: on error the document is unchanged.
+    pub fn change(&mut self, params: ChangeParams) -> Result<DocumentVersion, DocumentError> {
+        let uri = params.uri;
+        let doc = self.open.get_mut(&uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.clone() })?;
+        if params.version <= doc.version {
+            return Err(DocumentError::VersionNotNewer { uri, current: doc.version, got: params.version });
+        }
+        let mut text = doc.text.clone();
+        for (index, change) in params.changes.iter().enumerate() {
+            apply_change(&mut text, change).map_err(|()| DocumentError::RangeOutOfOrder { uri: uri.clone(), index })?;
+        }
+        doc.text = text;
+        doc.version = params.version;
+        Ok(DocumentVersion { uri, version: doc.version, bytes: doc.text.len() as u64 })
+    }
+
+    pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
+        let doc = self.open.get_mut(uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.to_owned() })?;
+        doc.holders.remove(&client);
+        // A close from a client that never opened it (e.g. another connection of
+        // the same editor) still closes an orphaned document.
+        let still_open = !doc.holders.is_empty();
+        if !still_open {
+            self.open.remove(uri);
+        }
+        Ok(CloseReply { uri: uri.to_owned(), still_open })
+    }
+
+    /// Releases everything `client` held; returns the documents that closed.
+    pub fn release_client(&mut self, client: ClientId) -> Vec<String> {
+        let mut closed = Vec::new();
+        self.open.retain(|uri, doc| {
+            doc.holders.remove(&client);
+            let keep = !doc.holders.is_empty();
+            if !keep {
+                closed.push(uri.clone());
+            }
+            keep
+        });
+        closed.sort();
+        closed
+    }
+
+    pub fn get(&self, uri: &str) -> Option<Document> {
+        self.open.get(uri).map(|doc| Document {
+            uri: uri.to_owned(),
+            language_id: doc.language_id.clone(),
+            version: doc.version,
+            text: doc.text.clone(),
+        })
+    }
+
+    /// Every open document with its text, by URI.
+    pub fn snapshot(&self) -> Vec<Document> {
+        let mut uris: Vec<&String> = self.open.keys().collect();
+        uris.sort();
+        uris.into_iter().filter_map(|uri| self.get(uri)).collect()
+    }
+
+    pub fn list(&self) -> Vec<DocumentSummary> {
+        let mut list: Vec<_> = self
+            .open
+            .iter()
+            .map(|(uri, doc)| DocumentSummary {
+                uri: uri.clone(),
+                language_id: doc.language_id.clone(),
+                version: doc.version,
+                bytes: doc.text.len() as u64,
+                clients: doc.holders.len() as u32,
+            })
+            .collect();
+        list.sort_by(|a, b| a.uri.cmp(&b.uri));
+        list
+    }
+}
+
+fn apply_change(text: &mut String, change: &ContentChange) -> Result<(), ()> {
+    match change.range {
+        None => *text = change.text.clone(),
+        Some(range) => {
+            let start = byte_offset(text, range.start);
+            let end = byte_offset(text, range.end);
+            if end < start {
+                return Err(());
+            }
+            text.replace_range(start..end, &change.text);
+        }
+    }
+    Ok(())
+}
+
+/// The byte offset of an LSP position (UTF-16 columns). As LSP prescribes, a
+/// column past the end of its line means the end of the line, and a line past the
+/// end of the text means the end of the text. A column inside a surrogate pair
+/// rounds to the character's start.
+pub fn byte_offset(text: &str, position: Position) -> usize {
+    let mut line_start = 0;
+    for _ in 0..position.line {
+        match text[line_start..].find('\n') {
+            Some(i) => line_start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let mut units = 0u32;
+    for (offset, ch) in line.char_indices() {
+        let next = units + ch.len_utf16() as u32;
+        if next > position.character {
+            return line_start + offset;
+        }
+        units = next;
+    }
+    line_start + line.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::documents::Range;
+
+    fn pos(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+
+    fn edit(start: (u32, u32), end: (u32, u32), text: &str) -> ContentChange {
+        ContentChange { range: Some(Range { start: pos(start.0, start.1), end: pos(end.0, end.1) }), text: text.into() }
+    }
+
+    fn open(docs: &mut Documents, client: ClientId, text: &str) {
+        docs.open(client, OpenParams { uri: "file:///a.rs".into(), language_id: "rust".into(), version: 1, text: text.into() });
+    }
+
+    #[test]
+    fn utf16_columns_map_to_bytes() {
+        let text = "aé😀b\r\nxyz";
+        assert_eq!(byte_offset(text, pos(0, 0)), 0);
+        assert_eq!(byte_offset(text, pos(0, 2)), 3); // after "aé"
+        assert_eq!(byte_offset(text, pos(0, 3)), 3); // inside the surrogate pair
+        assert_eq!(byte_offset(text, pos(0, 4)), 7); // after the emoji
+        assert_eq!(byte_offset(text, pos(0, 99)), 8); // clamped before \r\n
+        assert_eq!(byte_offset(text, pos(1, 1)), 11);
+        assert_eq!(byte_offset(text, pos(7, 0)), text.len());
+    }
+
+    #[test]
+    fn incremental_changes_apply_in_order_and_versions_must_increase() {
+        let mut docs = Documents::default();
+        open(&mut docs, 1, "fn main() {}\n");
+        let changes = vec![edit((0, 11), (0, 11), "\n    let x = 1;\n"), edit((0, 3), (0, 7), "start")];
+        docs.change(ChangeParams { uri: "file:///a.rs".into(), version: 2, changes }).expect("change");
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "fn start() {\n    let x = 1;\n}\n");
+
+        let stale = docs.change(ChangeParams { uri: "file:///a.rs".into(), version: 2, changes: vec![] });
+        assert_eq!(stale, Err(DocumentError::VersionNotNewer { uri: "file:///a.rs".into(), current: 2, got: 2 }));
+        let backwards = vec![edit((0, 5), (0, 1), "x")];
+        assert!(docs.change(ChangeParams { uri: "file:///a.rs".into(), version: 3, changes: backwards }).is_err());
+        assert_eq!(docs.get("file:///a.rs").expect("open").version, 2, "failed change leaves the document as it was");
+    }
+
+    #[test]
+    fn documents_live_while_any_client_holds_them() {
+        let mut docs = Documents::default();
+        open(&mut docs, 1, "x");
+        open(&mut docs, 2, "x");
+        assert_eq!(docs.list()[0].clients, 2);
+        assert!(docs.close(1, "file:///a.rs").expect("close").still_open);
+        assert_eq!(docs.release_client(2), vec!["file:///a.rs".to_owned()]);
+        assert!(docs.is_empty());
+    }
+}

@@ -1,0 +1,24 @@
+//! The `paired` binary's library: everything but `main`.
+//!
+//! - [`cli`]: the command line, glue only.
+//! - [`run`]: `paired daemon`: start-up, serving, shutdown.
+//! - [`server`] and [`rpc`]: the JSON-RPC server, its security layers, its methods.
+//! - [`state`], [`documents`]: the daemon's shared state (sans IO).
+//! - [`lsp`]: `paired lsp`, the editor-facing proxy.
+//! - [`client`]: finding and calling the daemon.
+//! - [`config`], [`paths`], [`instance`], [`store`], [`logging`], [`doctor`].
+
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod doctor;
+pub mod documents;
+pub mod instance;
+pub mod logging;
+pub mod lsp;
+pub mod paths;
+pub mod rpc;
+pub mod run;
+pub mod server;
+pub mod state;
+pub mod store;

@@ -1,0 +1,511 @@
+//! `paired lsp`: what an editor launches. It speaks LSP on stdio (tower-lsp-server)
+//! and is a thin, stateless-but-for-replay proxy to the shared daemon, which it
+//! starts when absent.
+//!
+//! Invariants:
+//! - Document notifications are applied strictly in arrival order. tower-lsp-server
+//!   runs handlers concurrently, so [`Front`], a tower `Service` in front of it,
+//!   takes `didOpen`/`didChange`/`didClose` off the stream synchronously as they
+//!   are read, applies them to a local mirror and queues them, numbered, for one
+//!   task that sends them to the daemon one at a time.
+//! - If the daemon goes away, the proxy reconnects (restarting it), re-attaches and
+//!   re-opens every document from the mirror before any queued change is sent;
+//!   changes the replay already covers are skipped by number.
+//! - The process exits when stdin closes, on `exit`, or when the editor process
+//!   named in `initialize` dies. It never outlives its editor.
+//! - Every `area/verb` method of the protocol is forwarded as an LSP custom
+//!   request of the same name; `$/cancelRequest` cancels a forwarded request.
+
+use std::{
+    collections::HashMap,
+    process::ExitCode,
+    sync::{
+        Arc, Mutex, MutexGuard, OnceLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use anyhow::Result;
+use futures::{FutureExt, future::BoxFuture, stream::AbortHandle};
+use jsonrpsee::{
+    core::client::{ClientT, Error as ClientError, SubscriptionClientT},
+    ws_client::WsClient,
+};
+use protocol::{
+    Subscription as _,
+    client::{Attach, ClientHello, ClientKind, Event},
+    documents::{ChangeParams, ContentChange, OpenParams},
+};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tower_lsp_server::{
+    Client, ExitedError, LanguageServer, LspService, Server,
+    jsonrpc::{self, ErrorCode, Request, Response},
+    ls_types::{
+        InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind, ServerCapabilities,
+        ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    },
+};
+use tracing::Instrument;
+
+use crate::{
+    client::{self, ByName, Raw},
+    documents::{ANONYMOUS, Documents},
+    paths::Paths,
+};
+
+/// How long a forwarded request waits for the daemon to come (back) up.
+const CONNECT_WAIT: Duration = Duration::from_secs(15);
+
+pub fn run(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(serve(paths, test_hooks))
+}
+
+async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
+    let (ops_tx, ops_rx) = mpsc::unbounded_channel();
+    let mut forwarded: Vec<&'static str> = protocol::openrpc::method_names()
+        .into_iter()
+        .filter(|name| *name != Attach::SUBSCRIBE && *name != Attach::UNSUBSCRIBE)
+        .collect();
+    if test_hooks {
+        forwarded.extend(["debug/sleep", "debug/panic"]);
+    }
+    let proxy = Arc::new(Proxy {
+        paths,
+        forwarded,
+        mirror: Mutex::default(),
+        ops: ops_tx,
+        connection: watch::channel(None).0,
+        replayed_through: AtomicU64::new(0),
+        hello: OnceLock::new(),
+        editor: OnceLock::new(),
+        pending: Mutex::default(),
+        initialized: AtomicBool::new(false),
+        shutdown_requested: AtomicBool::new(false),
+    });
+    tokio::spawn(sync_documents(proxy.clone(), ops_rx));
+
+    let backend_proxy = proxy.clone();
+    let (service, socket) = LspService::new(move |client| {
+        let _ = backend_proxy.editor.set(client);
+        Backend { proxy: backend_proxy.clone() }
+    });
+    let front = Front { inner: service, proxy: proxy.clone() };
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(front).await;
+    let clean = proxy.shutdown_requested.load(Ordering::Relaxed);
+    tracing::info!(clean, "editor closed the connection; exiting");
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+struct Proxy {
+    paths: Paths,
+    forwarded: Vec<&'static str>,
+    mirror: Mutex<Mirror>,
+    ops: mpsc::UnboundedSender<DocOp>,
+    /// The live daemon connection, `None` while (re)connecting.
+    connection: watch::Sender<Option<Arc<WsClient>>>,
+    /// Document operations up to this number are already in the daemon (replayed).
+    replayed_through: AtomicU64,
+    hello: OnceLock<ClientHello>,
+    editor: OnceLock<Client>,
+    pending: Mutex<HashMap<String, AbortHandle>>,
+    initialized: AtomicBool,
+    shutdown_requested: AtomicBool,
+}
+
+#[derive(Default)]
+struct Mirror {
+    documents: Documents,
+    /// Number of the last document operation taken from the editor.
+    seq: u64,
+}
+
+struct DocOp {
+    seq: u64,
+    kind: DocOpKind,
+}
+
+enum DocOpKind {
+    Open(OpenParams),
+    Change(ChangeParams),
+    Close(String),
+}
+
+impl Proxy {
+    fn mirror(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn connected(&self, limit: Duration) -> Option<Arc<WsClient>> {
+        let mut rx = self.connection.subscribe();
+        let wait = rx.wait_for(Option::is_some);
+        match tokio::time::timeout(limit, wait).await {
+            Ok(Ok(connection)) => connection.clone(),
+            _ => None,
+        }
+    }
+
+    /// Takes a document notification off the stream, in order. Called
+    /// synchronously by [`Front::call`].
+    fn document_notification(&self, method: &str, params: Option<Value>) {
+        let params = params.unwrap_or(Value::Null);
+        let parsed = match method {
+            "textDocument/didOpen" => serde_json::from_value::<DidOpen>(params).map(|p| {
+                DocOpKind::Open(OpenParams {
+                    uri: p.text_document.uri,
+                    language_id: p.text_document.language_id,
+                    version: p.text_document.version,
+                    text: p.text_document.text,
+                })
+            }),
+            "textDocument/didChange" => serde_json::from_value::<DidChange>(params).map(|p| {
+                DocOpKind::Change(ChangeParams {
+                    uri: p.text_document.uri,
+                    version: p.text_document.version,
+                    changes: p.content_changes,
+                })
+            }),
+            _ => serde_json::from_value::<DidClose>(params).map(|p| DocOpKind::Close(p.text_document.uri)),
+        };
+        let kind = match parsed {
+            Ok(kind) => kind,
+            Err(err) => {
+                tracing::warn!(method, "ignoring malformed notification: {err}");
+                return;
+            }
+        };
+        let mut mirror = self.mirror();
+        let applied = match &kind {
+            DocOpKind::Open(params) => {
+                mirror.documents.open(ANONYMOUS, params.clone());
+                Ok(())
+            }
+            DocOpKind::Change(params) => mirror.documents.change(params.clone()).map(drop),
+            DocOpKind::Close(uri) => mirror.documents.close(ANONYMOUS, uri).map(drop),
+        };
+        if let Err(err) = applied {
+            tracing::warn!(method, "{err}");
+            return;
+        }
+        mirror.seq += 1;
+        // Sent while the mirror is locked, so queue order is number order.
+        let _ = self.ops.send(DocOp { seq: mirror.seq, kind });
+    }
+
+    fn cancel(&self, params: Option<&Value>) {
+        let Some(id) = params.and_then(|p| p.get("id")) else { return };
+        if let Some(handle) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.to_string()) {
+            handle.abort();
+        }
+    }
+
+    /// Forwards a custom request to the daemon, waiting for it to come up, and
+    /// retrying once if the connection drops mid-request.
+    async fn forward(&self, method: &str, params: Option<Value>) -> jsonrpc::Result<Value> {
+        let params = params.filter(|p| !p.is_null());
+        for attempt in 0..2 {
+            let Some(connection) = self.connected(CONNECT_WAIT).await else {
+                return Err(daemon_unavailable(format!(
+                    "the PAIRED daemon did not answer within {}s; run `paired doctor`",
+                    CONNECT_WAIT.as_secs()
+                )));
+            };
+            let raw = params.as_ref().map(serde_json::value::to_raw_value).transpose().map_err(|err| {
+                jsonrpc::Error::invalid_params(err.to_string())
+            })?;
+            match connection.request::<Value, _>(method, Raw(raw)).await {
+                Ok(value) => return Ok(value),
+                Err(ClientError::Call(err)) => {
+                    return Err(jsonrpc::Error {
+                        code: ErrorCode::from(i64::from(err.code())),
+                        message: err.message().to_owned().into(),
+                        data: err.data().and_then(|d| serde_json::from_str(d.get()).ok()),
+                    });
+                }
+                Err(err) if attempt == 0 && matches!(err, ClientError::RestartNeeded(_)) => {
+                    tracing::info!(method, "daemon connection dropped mid-request; retrying after reconnect");
+                    self.connection.send_if_modified(|c| c.take().is_some());
+                }
+                Err(err) => return Err(daemon_unavailable(format!("{method}: {err}"))),
+            }
+        }
+        Err(daemon_unavailable(format!("{method}: the daemon connection dropped twice")))
+    }
+}
+
+fn daemon_unavailable(message: String) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: ErrorCode::ServerError(i64::from(protocol::errors::DAEMON_UNAVAILABLE)),
+        message: message.into(),
+        data: None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DidOpen {
+    text_document: TextDocumentItem,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TextDocumentItem {
+    uri: String,
+    language_id: String,
+    version: i32,
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DidChange {
+    text_document: VersionedId,
+    content_changes: Vec<ContentChange>,
+}
+
+#[derive(Deserialize)]
+struct VersionedId {
+    uri: String,
+    version: i32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DidClose {
+    text_document: UriOnly,
+}
+
+#[derive(Deserialize)]
+struct UriOnly {
+    uri: String,
+}
+
+/// Sends document operations to the daemon one at a time, in order.
+async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocOp>) {
+    while let Some(op) = ops.recv().await {
+        loop {
+            let Some(connection) = proxy.connected(Duration::MAX).await else { return };
+            if op.seq <= proxy.replayed_through.load(Ordering::Acquire) {
+                break;
+            }
+            let sent = match &op.kind {
+                DocOpKind::Open(params) => client::call::<protocol::documents::Open>(&connection, params).await.map(drop),
+                DocOpKind::Change(params) => {
+                    client::call::<protocol::documents::Change>(&connection, params).await.map(drop)
+                }
+                DocOpKind::Close(uri) => {
+                    let params = protocol::documents::UriParams { uri: uri.clone() };
+                    client::call::<protocol::documents::Close>(&connection, &params).await.map(drop)
+                }
+            };
+            match sent {
+                Ok(()) => break,
+                Err(_) if !connection.is_connected() => {
+                    // The reconnect replays the mirror, which already holds this op.
+                    proxy.connection.send_if_modified(|c| c.take().is_some());
+                }
+                Err(err) => {
+                    tracing::warn!("the daemon refused a document update: {err:#}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the proxy attached to a daemon for the life of the process.
+async fn stay_connected(proxy: Arc<Proxy>) {
+    let Some(hello) = proxy.hello.get().cloned() else { return };
+    let mut backoff = Duration::from_millis(20);
+    let mut warned = false;
+    loop {
+        match attach_and_replay(&proxy, &hello).await {
+            Ok((connection, mut events, replayed)) => {
+                backoff = Duration::from_millis(20);
+                warned = false;
+                tracing::info!(replayed, "attached to the PAIRED daemon");
+                proxy.connection.send_replace(Some(connection.clone()));
+                loop {
+                    tokio::select! {
+                        _ = connection.on_disconnect() => break,
+                        event = events.next() => match event {
+                            Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
+                            Some(_) => {}
+                            None => break,
+                        },
+                    }
+                }
+                proxy.connection.send_if_modified(|c| c.take().is_some());
+                tracing::info!("lost the daemon connection; reconnecting");
+            }
+            Err(err) => {
+                tracing::warn!("cannot reach the PAIRED daemon: {err:#}");
+                if !warned && let Some(editor) = proxy.editor.get() {
+                    warned = true;
+                    editor
+                        .show_message(MessageType::WARNING, format!("PAIRED: cannot reach the daemon ({err:#}); retrying"))
+                        .await;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+type Events = jsonrpsee::core::client::Subscription<Event>;
+
+async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<WsClient>, Events, usize)> {
+    let connection = Arc::new(client::connect_or_start(&proxy.paths).await?.client);
+    let events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
+    let (documents, seq) = {
+        let mirror = proxy.mirror();
+        (mirror.documents.snapshot(), mirror.seq)
+    };
+    for doc in &documents {
+        let params = OpenParams {
+            uri: doc.uri.clone(),
+            language_id: doc.language_id.clone(),
+            version: doc.version,
+            text: doc.text.clone(),
+        };
+        client::call::<protocol::documents::Open>(&connection, &params).await?;
+    }
+    proxy.replayed_through.store(seq, Ordering::Release);
+    Ok((connection, events, documents.len()))
+}
+
+/// The LSP lifecycle; documents and PAIRED methods are handled by [`Front`].
+struct Backend {
+    proxy: Arc<Proxy>,
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
+        let workspace_folders = params
+            .workspace_folders
+            .unwrap_or_default()
+            .into_iter()
+            .map(|folder| folder.uri.as_str().to_owned())
+            .collect();
+        let hello = ClientHello {
+            kind: ClientKind::Lsp,
+            name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
+            version: params.client_info.and_then(|info| info.version),
+            pid: Some(std::process::id()),
+            workspace_folders,
+        };
+        if self.proxy.hello.set(hello).is_ok() {
+            tokio::spawn(stay_connected(self.proxy.clone()));
+        }
+        if let Some(editor_pid) = params.process_id {
+            tokio::spawn(exit_when_gone(editor_pid));
+        }
+        self.proxy.initialized.store(true, Ordering::Release);
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(PositionEncodingKind::UTF16),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..TextDocumentSyncOptions::default()
+                })),
+                experimental: Some(serde_json::json!({
+                    "paired": {
+                        "protocolVersion": protocol::PROTOCOL_VERSION,
+                        "methods": self.proxy.forwarded,
+                    }
+                })),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo { name: "paired".to_owned(), version: Some(env!("CARGO_PKG_VERSION").to_owned()) }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {}
+
+    async fn shutdown(&self) -> jsonrpc::Result<()> {
+        self.proxy.shutdown_requested.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Exits when the editor process dies, even if it left our stdin open.
+async fn exit_when_gone(editor_pid: u32) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if !client::process_alive(editor_pid) {
+            tracing::info!(editor_pid, "the editor process is gone; exiting");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The tower `Service` in front of tower-lsp-server's: see the module docs.
+struct Front<S> {
+    inner: S,
+    proxy: Arc<Proxy>,
+}
+
+impl<S> tower::Service<Request> for Front<S>
+where
+    S: tower::Service<Request, Response = Option<Response>, Error = ExitedError>,
+    S::Future: Send + 'static,
+{
+    type Response = Option<Response>;
+    type Error = ExitedError;
+    type Future = BoxFuture<'static, Result<Option<Response>, ExitedError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ExitedError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = request.method().to_owned();
+        let id = request.id().cloned();
+        let span = tracing::info_span!("lsp", method = %method, id = ?id.as_ref().map(ToString::to_string));
+        let initialized = self.proxy.initialized.load(Ordering::Acquire);
+        match method.as_str() {
+            "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose" if initialized => {
+                let _entered = span.enter();
+                let (_, _, params) = request.into_parts();
+                self.proxy.document_notification(&method, params);
+                futures::future::ready(Ok(None)).boxed()
+            }
+            "$/cancelRequest" => {
+                self.proxy.cancel(request.params());
+                self.inner.call(request).instrument(span).boxed()
+            }
+            name if self.proxy.forwarded.contains(&name) => {
+                let Some(id) = id else {
+                    return futures::future::ready(Ok(None)).boxed(); // a notification: nothing to answer
+                };
+                if !initialized || self.proxy.shutdown_requested.load(Ordering::Acquire) {
+                    let error = if initialized { jsonrpc::Error::invalid_request() } else { jsonrpc::Error { code: ErrorCode::ServerError(-32002), message: "server not initialized: send initialize first".into(), data: None } };
+                    return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
+                }
+                let (_, _, params) = request.into_parts();
+                let proxy = self.proxy.clone();
+                let key = serde_json::to_string(&id).unwrap_or_default();
+                let (forward, handle) = futures::future::abortable(async move { proxy.forward(&method, params).await });
+                self.proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), handle);
+                let proxy = self.proxy.clone();
+                async move {
+                    let result = forward.await;
+                    proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                    let body = result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
+                    Ok(Some(Response::from_parts(id, body)))
+                }
+                .instrument(span)
+                .boxed()
+            }
+            _ => self.inner.call(request).instrument(span).boxed(),
+        }
+    }
+}
+

@@ -1,0 +1,98 @@
+//! Where PAIRED keeps its files, following the XDG base directories on Linux and
+//! each platform's conventions elsewhere (the `directories` crate).
+//!
+//! | what | where (Linux) |
+//! |---|---|
+//! | user config | `$XDG_CONFIG_HOME/paired/config.toml` |
+//! | database | `$XDG_DATA_HOME/paired/paired.db` |
+//! | token, log | `$XDG_STATE_HOME/paired/` |
+//! | lock, discovery file | `$XDG_RUNTIME_DIR/paired/`, else the state dir |
+
+use std::{
+    fs,
+    io::{self, Write},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub runtime_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn from_env() -> Result<Paths> {
+        let dirs = directories::ProjectDirs::from("", "", "paired").context(
+            "cannot find the home directory: set HOME (or XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME)",
+        )?;
+        let state_dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
+        let runtime_dir = dirs.runtime_dir().map(Path::to_path_buf).unwrap_or_else(|| state_dir.clone());
+        Ok(Paths {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+            state_dir,
+            runtime_dir,
+        })
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("paired.db")
+    }
+    pub fn token_file(&self) -> PathBuf {
+        self.state_dir.join("token")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.state_dir.join("paired.log")
+    }
+    pub fn lock_file(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.lock")
+    }
+    pub fn discovery_file(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.json")
+    }
+
+    /// Creates every directory, private to the user (0700).
+    pub fn create_all(&self) -> Result<()> {
+        for dir in [&self.config_dir, &self.data_dir, &self.state_dir, &self.runtime_dir] {
+            create_private_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create directory {}", dir.display()))
+}
+
+/// Writes `contents` to `path` atomically (temporary file + rename), readable and
+/// writable by the user only.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut file =
+            fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        // `mode` only applies when the file is created; a leftover file keeps its mode.
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The permission bits of a file, for `doctor` and the token check.
+pub fn mode_of(path: &Path) -> io::Result<u32> {
+    Ok(fs::metadata(path)?.permissions().mode() & 0o777)
+}

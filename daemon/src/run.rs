@@ -1,0 +1,201 @@
+//! `paired daemon`: start-up, the serving loop and a clean shutdown.
+
+use std::{
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result};
+use protocol::client::Event;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::{
+    client,
+    config::Loaded,
+    instance::{self, Acquired, Discovery},
+    logging::{self, Logging},
+    paths::Paths,
+    server,
+    state::Daemon,
+    store::Store,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOptions {
+    /// Start in the background and return once it answers.
+    pub detach: bool,
+    /// We are the background process started by `--detach` or `paired lsp`.
+    pub detached_child: bool,
+    /// Started on demand by `paired lsp`: stop when idle.
+    pub autostarted: bool,
+}
+
+pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<ExitCode> {
+    paths.create_all()?;
+    if options.detach {
+        return detach(paths);
+    }
+    let (lock, stale) = match instance::acquire(paths)? {
+        Acquired::Lock { lock, stale } => (lock, stale),
+        Acquired::AlreadyRunning(discovery) => {
+            say_already_running(discovery.as_ref());
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let config = loaded.config;
+    logging::init(Logging {
+        filter: &config.log.filter,
+        stderr: !options.detached_child,
+        file: Some((&paths.log_file(), config.log.file_max_bytes)),
+    })?;
+    install_panic_hook();
+    if let Some(stale) = stale {
+        tracing::warn!(previous_pid = stale.pid, "the previous daemon did not stop cleanly; taking over");
+    }
+    for source in &loaded.sources {
+        tracing::debug!(%source, "configuration layer");
+    }
+    if !config.server.require_token {
+        tracing::warn!("server.require_token = false: any local process can call the daemon without a token");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("paired-worker")
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(serve(paths, config, options));
+    drop(lock);
+    result
+}
+
+async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOptions) -> Result<ExitCode> {
+    let token = instance::load_or_create_token(&paths.token_file())?;
+    let store = Store::open(&paths.database())?;
+    let listener = server::bind(config.daemon.port)?;
+    let port = listener.local_addr()?.port();
+    let run_id = store.begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port).await?;
+    let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
+    let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
+        .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
+    let daemon = Daemon::new(config, store.clone(), run_id, port, test_hooks);
+    let handle = server::serve(listener, daemon.clone(), token)?;
+
+    let discovery = Discovery {
+        pid: std::process::id(),
+        port,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol_version: protocol::PROTOCOL_VERSION,
+        token_file: paths.token_file(),
+        log_file: paths.log_file(),
+        started_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+    };
+    discovery.write(&paths.discovery_file())?;
+    tracing::info!(port, pid = discovery.pid, test_hooks, "PAIRED daemon listening on 127.0.0.1:{port}");
+
+    let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
+    tracing::info!(%reason, "shutting down");
+    let _ = daemon.events.send(Event::ShuttingDown { reason: reason.clone() });
+    // Let replies in flight (such as daemon/shutdown's own) and the event reach clients.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = handle.stop();
+    if tokio::time::timeout(Duration::from_secs(3), handle.stopped()).await.is_err() {
+        tracing::warn!("connections did not close within 3s; stopping anyway");
+    }
+    Discovery::remove_if_ours(&paths.discovery_file());
+    store.end_run(run_id).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detached: bool) -> Result<String> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    // A detached daemon outlives the terminal that started it.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut requested = daemon.shutdown.subscribe();
+    let mut idle_check = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => return Ok("interrupted (SIGINT)".to_owned()),
+            _ = terminate.recv() => return Ok("terminated (SIGTERM)".to_owned()),
+            _ = hangup.recv() => {
+                if !detached {
+                    return Ok("terminal closed (SIGHUP)".to_owned());
+                }
+            }
+            changed = requested.changed() => {
+                changed.context("shutdown channel closed")?;
+                if let Some(reason) = requested.borrow().clone() {
+                    return Ok(reason);
+                }
+            }
+            _ = idle_check.tick() => {
+                let idle_for = daemon.idle_since.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t.elapsed());
+                if let (Some(limit), Some(idle_for)) = (idle_limit, idle_for)
+                    && idle_for >= limit
+                    && daemon.attached_clients() == 0
+                {
+                    return Ok(format!("idle for {}s with no editor attached (daemon.autostart_idle_secs)", limit.as_secs()));
+                }
+            }
+        }
+    }
+}
+
+fn say_already_running(discovery: Option<&Discovery>) {
+    match discovery {
+        Some(d) => println!(
+            "paired: a daemon is already running (pid {}, port {}, version {}); nothing to do",
+            d.pid, d.port, d.version
+        ),
+        None => println!("paired: a daemon is already running (still starting up); nothing to do"),
+    }
+}
+
+/// `--detach`: start the daemon in the background and wait until it answers.
+fn detach(paths: &Paths) -> Result<ExitCode> {
+    if instance::is_running(paths) {
+        say_already_running(Discovery::read(&paths.discovery_file()).as_ref());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut child = client::spawn_daemon(&[])?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let started = Instant::now();
+    let connected = runtime.block_on(async {
+        tokio::select! {
+            connection = client::wait_for_daemon(paths, Duration::from_secs(10)) => connection.map(|c| c.discovery),
+            exit = wait_child(&mut child) => Err(anyhow::anyhow!("the daemon exited at start-up ({exit}); see {}", paths.log_file().display())),
+        }
+    })?;
+    println!(
+        "paired: daemon started in the background (pid {}, port {}) in {} ms; stop it with `paired stop`",
+        connected.pid,
+        connected.port,
+        started.elapsed().as_millis()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves when the child fails. A child that exits 0 lost a start-up race to
+/// another daemon, which then answers: keep waiting for that one.
+async fn wait_child(child: &mut std::process::Child) -> String {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => std::future::pending::<()>().await,
+            Ok(Some(status)) => return status.to_string(),
+            Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(err) => return err.to_string(),
+        }
+    }
+}
+
+/// Panics are bugs: log them through tracing (the daemon log), not only stderr,
+/// which a detached daemon does not have.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(%info, "panic");
+        default(info);
+    }));
+}

@@ -1,0 +1,412 @@
+//! The JSON-RPC server: HTTP and WebSocket on one port of 127.0.0.1, behind the
+//! security checks, with per-request tracing and panic isolation.
+//!
+//! Layers, outermost first:
+//! 1. [`GuardLayer`] (HTTP): `Host` must be loopback (DNS rebinding), a browser
+//!    `Origin` must be allowlisted, the token must be present. Runs before the
+//!    WebSocket upgrade, so upgrades are checked too.
+//! 2. jsonrpsee's own limits: body size, batch length, connections, subscriptions.
+//! 3. [`RpcLayer`] (per call): nesting depth, a tracing span with method and id,
+//!    and `catch_unwind`, so a panicking handler is an error reply, not a dead
+//!    connection.
+
+use std::{
+    future::Future,
+    net::{Ipv4Addr, SocketAddr, TcpListener},
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    sync::{Arc, atomic::Ordering},
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use anyhow::{Context as _, Result};
+use futures::FutureExt;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use jsonrpsee::{
+    core::{
+        BoxError,
+        middleware::{Batch, Notification, RpcServiceBuilder, RpcServiceT},
+    },
+    server::{BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, MethodResponse, ServerConfig, ServerHandle},
+    types::{ErrorObject, Request},
+};
+use subtle::ConstantTimeEq;
+use tracing::Instrument;
+
+use crate::{config::Config, state::Daemon};
+
+/// Binds 127.0.0.1:`port` (0 for any free port). Binding is separate from serving
+/// so the security layer knows the real port.
+pub fn bind(port: u16) -> Result<TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = TcpListener::bind(addr).with_context(|| {
+        format!("cannot listen on {addr}: is another program using it? Set another with --port, PAIRED_PORT or daemon.port")
+    })?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Result<ServerHandle> {
+    let port = listener.local_addr()?.port();
+    let limits = &daemon.config.server;
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(limits.max_request_bytes)
+        .max_response_body_size(limits.max_response_bytes)
+        .max_connections(limits.max_connections)
+        .max_subscriptions_per_connection(limits.max_subscriptions_per_connection)
+        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch_len))
+        .build();
+    let guard = GuardLayer {
+        policy: Arc::new(Policy {
+            port,
+            token: daemon.config.server.require_token.then_some(token),
+            config: daemon.config.clone(),
+        }),
+    };
+    let rpc_daemon = daemon.clone();
+    let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
+    let server = jsonrpsee::server::Server::builder()
+        .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(guard))
+        .set_rpc_middleware(rpc_middleware)
+        .build_from_tcp(listener)
+        .context("cannot start the JSON-RPC server")?;
+    Ok(server.start(crate::rpc::module(daemon)))
+}
+
+/// What the guard enforces.
+#[derive(Debug)]
+struct Policy {
+    port: u16,
+    /// `None` when `server.require_token = false`.
+    token: Option<String>,
+    config: Config,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    Host(String),
+    Origin(String),
+    MissingToken,
+    WrongToken,
+}
+
+impl Policy {
+    fn check(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), Refusal> {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        if !self.host_allowed(host) {
+            return Err(Refusal::Host(host.to_owned()));
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("<not text>");
+            if !self.config.origin_allowed(origin) {
+                return Err(Refusal::Origin(origin.to_owned()));
+            }
+        }
+        let Some(expected) = &self.token else { return Ok(()) };
+        let presented = bearer(headers).or_else(|| query_token(query?));
+        match presented {
+            None => Err(Refusal::MissingToken),
+            Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+            Some(_) => Err(Refusal::WrongToken),
+        }
+    }
+
+    /// `127.0.0.1`, `localhost` or `[::1]`, with no port or our port.
+    fn host_allowed(&self, host: &str) -> bool {
+        let (name, port) = match host.rsplit_once(':') {
+            Some((name, port)) if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) => {
+                (name, Some(port))
+            }
+            _ => (host, None),
+        };
+        let loopback = matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]");
+        loopback && port.is_none_or(|p| p.parse::<u16>() == Ok(self.port))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn query_token(query: &str) -> Option<&str> {
+    query.split('&').find_map(|pair| pair.strip_prefix("token="))
+}
+
+fn refusal_response(refusal: &Refusal) -> HttpResponse {
+    let (status, message) = match refusal {
+        Refusal::Host(host) => (
+            StatusCode::FORBIDDEN,
+            format!("Host {host:?} is not allowed: the PAIRED daemon only answers requests addressed to 127.0.0.1 or localhost"),
+        ),
+        Refusal::Origin(origin) => (
+            StatusCode::FORBIDDEN,
+            format!("Origin {origin:?} is not allowed; add it to server.allowed_origins in the PAIRED config if you trust it"),
+        ),
+        Refusal::MissingToken => (
+            StatusCode::UNAUTHORIZED,
+            "missing token: send `Authorization: Bearer <token>` (or `?token=` on a WebSocket URL); the token is in the file named by the daemon's discovery file".to_owned(),
+        ),
+        Refusal::WrongToken => (
+            StatusCode::UNAUTHORIZED,
+            "wrong token: re-read the token file (the daemon issues a new one if the file was exposed)".to_owned(),
+        ),
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": -32001, "message": message },
+    });
+    let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"paired\""));
+    }
+    response
+}
+
+#[derive(Debug, Clone)]
+struct GuardLayer {
+    policy: Arc<Policy>,
+}
+
+impl<S> tower::Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard { inner, policy: self.policy.clone() }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Guard<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+impl<S, B> tower::Service<HttpRequest<B>> for Guard<S>
+where
+    S: tower::Service<HttpRequest<B>, Response = HttpResponse>,
+    S::Error: Into<BoxError> + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        match self.policy.check(request.headers(), request.uri().query()) {
+            Ok(()) => self.inner.call(request).map(|r| r.map_err(Into::into)).boxed(),
+            Err(refusal) => {
+                tracing::warn!(?refusal, uri = %request.uri(), "refused a request");
+                let response = refusal_response(&refusal);
+                async move { Ok(response) }.boxed()
+            }
+        }
+    }
+}
+
+/// Counts a connection for as long as any clone of its RPC service lives.
+struct ConnectionCount(Arc<Daemon>);
+
+impl ConnectionCount {
+    fn new(daemon: Arc<Daemon>) -> ConnectionCount {
+        daemon.connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionCount(daemon)
+    }
+}
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Per-call middleware; one is built per connection.
+#[derive(Clone)]
+struct RpcLayer<S> {
+    inner: S,
+    max_depth: usize,
+    _connection: Arc<ConnectionCount>,
+}
+
+impl<S> RpcLayer<S> {
+    fn new(inner: S, daemon: Arc<Daemon>) -> RpcLayer<S> {
+        let max_depth = daemon.config.server.max_nesting_depth as usize;
+        RpcLayer { inner, max_depth, _connection: Arc::new(ConnectionCount::new(daemon)) }
+    }
+}
+
+impl<S> RpcServiceT for RpcLayer<S>
+where
+    S: RpcServiceT<MethodResponse = MethodResponse, BatchResponse = MethodResponse, NotificationResponse = MethodResponse>
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+{
+    type MethodResponse = MethodResponse;
+    type NotificationResponse = MethodResponse;
+    type BatchResponse = MethodResponse;
+
+    fn call<'a>(&self, request: Request<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let method = request.method_name().to_owned();
+        let id = request.id().into_owned();
+        let id_text = serde_json::to_string(&id).unwrap_or_default();
+        let depth = request.params().as_str().map_or(0, |p| nesting_depth(p.as_bytes()));
+        let too_deep = depth > self.max_depth;
+        let max_depth = self.max_depth;
+        let inner = self.inner.clone();
+        let span = tracing::info_span!("rpc", method = %method, id = %id_text);
+        async move {
+            if too_deep {
+                return MethodResponse::error(
+                    id,
+                    ErrorObject::owned(
+                        protocol::errors::LIMIT_EXCEEDED,
+                        format!("params of {method} are nested {depth} levels deep; the limit is {max_depth} (server.max_nesting_depth)"),
+                        None::<()>,
+                    ),
+                );
+            }
+            let started = Instant::now();
+            match AssertUnwindSafe(inner.call(request)).catch_unwind().await {
+                Ok(response) => {
+                    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, error = response.is_error(), "answered");
+                    response
+                }
+                Err(panic) => {
+                    let cause = panic_message(&*panic);
+                    tracing::error!(%cause, "handler panicked; replying with an error and serving on");
+                    MethodResponse::error(
+                        id,
+                        ErrorObject::owned(
+                            protocol::errors::INTERNAL,
+                            format!("internal error in {method}: the handler failed ({cause}); the daemon is still running — please report this with the daemon log"),
+                            None::<()>,
+                        ),
+                    )
+                }
+            }
+        }
+        .instrument(span)
+    }
+
+    fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        // jsonrpsee runs batch entries without calling `call`; isolate the batch as a whole.
+        let inner = self.inner.clone();
+        let span = tracing::info_span!("rpc_batch", len = batch.len());
+        async move {
+            match AssertUnwindSafe(inner.batch(batch)).catch_unwind().await {
+                Ok(response) => response,
+                Err(panic) => MethodResponse::error(
+                    jsonrpsee::types::Id::Null,
+                    ErrorObject::owned(
+                        protocol::errors::INTERNAL,
+                        format!("internal error in a batch: a handler failed ({})", panic_message(&*panic)),
+                        None::<()>,
+                    ),
+                ),
+            }
+        }
+        .instrument(span)
+    }
+
+    fn notification<'a>(&self, notification: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+        let span = tracing::info_span!("rpc_notification", method = %notification.method_name());
+        self.inner.notification(notification).instrument(span)
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// How deeply arrays and objects nest in a JSON text, ignoring brackets in strings.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(origins: &[&str]) -> Policy {
+        let mut config = Config::default();
+        config.server.allowed_origins = origins.iter().map(|o| o.to_string()).collect();
+        Policy { port: 7891, token: Some("secret".into()), config }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn guard_decisions() {
+        let p = policy(&["vscode-webview://*"]);
+        let ok = [("host", "127.0.0.1:7891"), ("authorization", "Bearer secret")];
+        assert_eq!(p.check(&headers(&ok), None), Ok(()));
+        assert_eq!(p.check(&headers(&[("host", "localhost")]), Some("a=1&token=secret")), Ok(()));
+        assert_eq!(p.check(&headers(&[("host", "[::1]:7891"), ("authorization", "bearer secret")]), None), Ok(()));
+        let cases: [(&[(&'static str, &str)], Refusal); 7] = [
+            (&[("host", "evil.example:7891"), ("authorization", "Bearer secret")], Refusal::Host("evil.example:7891".into())),
+            (&[("host", "127.0.0.1:80"), ("authorization", "Bearer secret")], Refusal::Host("127.0.0.1:80".into())),
+            (&[("authorization", "Bearer secret")], Refusal::Host(String::new())),
+            (
+                &[("host", "127.0.0.1:7891"), ("origin", "http://127.0.0.1:7891"), ("authorization", "Bearer secret")],
+                Refusal::Origin("http://127.0.0.1:7891".into()),
+            ),
+            (&[("host", "localhost"), ("origin", "null"), ("authorization", "Bearer secret")], Refusal::Origin("null".into())),
+            (&[("host", "localhost")], Refusal::MissingToken),
+            (&[("host", "localhost"), ("authorization", "Bearer secreT")], Refusal::WrongToken),
+        ];
+        for (h, expected) in cases {
+            assert_eq!(p.check(&headers(h), None), Err(expected), "{h:?}");
+        }
+        let webview = [("host", "localhost"), ("origin", "vscode-webview://x"), ("authorization", "Bearer secret")];
+        assert_eq!(p.check(&headers(&webview), None), Ok(()));
+    }
+
+    #[test]
+    fn nesting_ignores_brackets_in_strings() {
+        assert_eq!(nesting_depth(br#"{"a":[1,{"b":"[[[[\"]]"}]}"#), 3);
+        assert_eq!(nesting_depth(b"[[[[]]]]"), 4);
+        assert_eq!(nesting_depth(b"1"), 0);
+    }
+}

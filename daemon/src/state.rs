@@ -1,0 +1,180 @@
+//! The daemon's shared state: who is attached, which documents are open, and the
+//! event stream. Locks are short and never held across an `.await`.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU32, AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use protocol::{
+    client::{ClientHello, ClientKind, Event},
+    daemon::{AgentSummary, StatusReport},
+};
+use tokio::sync::{broadcast, watch};
+
+use crate::{
+    config::Config,
+    documents::{ANONYMOUS, ClientId, Documents},
+    store::Store,
+};
+
+pub struct Daemon {
+    pub config: Config,
+    pub store: Store,
+    pub run_id: i64,
+    pub port: u16,
+    pub started: Instant,
+    /// Test-only methods (`debug/*`) are served when `PAIRED_TEST_HOOKS=1`.
+    pub test_hooks: bool,
+    pub events: broadcast::Sender<Event>,
+    /// Set to a reason to stop the daemon.
+    pub shutdown: watch::Sender<Option<String>>,
+    pub connections: AtomicU32,
+    next_client: AtomicU64,
+    clients: Mutex<HashMap<ClientId, Client>>,
+    /// Which client each connection attached as, to own the documents it opens.
+    connection_clients: Mutex<HashMap<usize, ClientId>>,
+    pub documents: Mutex<Documents>,
+    /// When the last client detached, for the idle shutdown of auto-started daemons.
+    pub idle_since: Mutex<Option<Instant>>,
+}
+
+struct Client {
+    hello: ClientHello,
+    connection: Option<usize>,
+    session_row: Option<i64>,
+}
+
+impl Daemon {
+    pub fn new(config: Config, store: Store, run_id: i64, port: u16, test_hooks: bool) -> Arc<Daemon> {
+        Arc::new(Daemon {
+            config,
+            store,
+            run_id,
+            port,
+            started: Instant::now(),
+            test_hooks,
+            events: broadcast::channel(1024).0,
+            shutdown: watch::channel(None).0,
+            connections: AtomicU32::new(0),
+            next_client: AtomicU64::new(1),
+            clients: Mutex::default(),
+            connection_clients: Mutex::default(),
+            documents: Mutex::default(),
+            idle_since: Mutex::new(Some(Instant::now())),
+        })
+    }
+
+    pub fn documents(&self) -> MutexGuard<'_, Documents> {
+        self.documents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn clients(&self) -> MutexGuard<'_, HashMap<ClientId, Client>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn request_shutdown(&self, reason: &str) {
+        self.shutdown.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason.to_owned());
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub async fn attach(&self, hello: ClientHello, connection: Option<usize>) -> ClientId {
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        let session_row = match self.store.client_attached(self.run_id, kind_name(hello.kind), &hello.name, hello.pid).await {
+            Ok(row) => Some(row),
+            Err(err) => {
+                tracing::warn!("could not record client session: {err:#}");
+                None
+            }
+        };
+        let event = Event::ClientAttached { client_id: id, kind: hello.kind, name: hello.name.clone() };
+        tracing::info!(client_id = id, kind = kind_name(hello.kind), name = %hello.name, pid = ?hello.pid, "client attached");
+        self.clients().insert(id, Client { hello, connection, session_row });
+        if let Some(conn) = connection {
+            self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).insert(conn, id);
+        }
+        *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = self.events.send(event);
+        id
+    }
+
+    pub async fn detach(&self, id: ClientId) {
+        let Some(client) = self.clients().remove(&id) else { return };
+        if let Some(conn) = client.connection {
+            self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
+        }
+        let closed = self.documents().release_client(id);
+        tracing::info!(client_id = id, kind = kind_name(client.hello.kind), documents_closed = closed.len(), "client detached");
+        if self.clients().is_empty() {
+            *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        for uri in closed {
+            let _ = self.events.send(Event::DocumentClosed { uri });
+        }
+        let _ = self.events.send(Event::ClientDetached { client_id: id, kind: client.hello.kind });
+        if let Some(row) = client.session_row
+            && let Err(err) = self.store.client_detached(row).await
+        {
+            tracing::warn!("could not record client detach: {err:#}");
+        }
+    }
+
+    /// The client a connection attached as.
+    pub fn client_of(&self, connection: Option<usize>) -> ClientId {
+        connection
+            .and_then(|c| self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).get(&c).copied())
+            .unwrap_or(ANONYMOUS)
+    }
+
+    pub fn status(&self) -> StatusReport {
+        let (clients, workspaces) = {
+            let clients = self.clients();
+            let mut by_kind = BTreeMap::new();
+            let mut workspaces = BTreeSet::new();
+            for client in clients.values() {
+                *by_kind.entry(client.hello.kind).or_insert(0) += 1;
+                workspaces.extend(client.hello.workspace_folders.iter().cloned());
+            }
+            (by_kind, workspaces.into_iter().collect())
+        };
+        StatusReport {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol_version: protocol::PROTOCOL_VERSION,
+            pid: std::process::id(),
+            port: self.port,
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            clients,
+            connections: self.connections.load(Ordering::Relaxed),
+            open_documents: self.documents().len() as u32,
+            workspaces,
+            agents: agents::BUILTIN_AGENTS
+                .iter()
+                .map(|a| AgentSummary { id: a.id.to_owned(), name: a.display_name(), role: a.role.to_owned() })
+                .collect(),
+        }
+    }
+
+    pub fn attached_clients(&self) -> usize {
+        self.clients().len()
+    }
+}
+
+pub fn kind_name(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Lsp => "lsp",
+        ClientKind::Cli => "cli",
+        ClientKind::Acp => "acp",
+        ClientKind::Bridge => "bridge",
+        ClientKind::Other => "other",
+    }
+}

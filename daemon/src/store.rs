@@ -1,0 +1,188 @@
+//! The daemon's SQLite database: one file in the user data directory, versioned
+//! migrations, WAL journaling.
+//!
+//! Durability: WAL with `synchronous = NORMAL` keeps every committed transaction
+//! across a crash or `kill -9` of the daemon (only an OS crash or power loss can
+//! drop the last commits), and the database is never left unreadable. Calls run on
+//! tokio's blocking pool so a slow disk never stalls a request handler.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite_migration::{M, Migrations};
+
+/// Migrations, oldest first. Never edit a released one: append a new one.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        "CREATE TABLE daemon_runs (
+             id INTEGER PRIMARY KEY,
+             pid INTEGER NOT NULL,
+             version TEXT NOT NULL,
+             port INTEGER NOT NULL,
+             started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+             stopped_at TEXT,
+             -- 'clean', or why it ended ('killed' when found unfinished at the next start)
+             ended TEXT
+         );
+         CREATE TABLE client_sessions (
+             id INTEGER PRIMARY KEY,
+             run_id INTEGER NOT NULL REFERENCES daemon_runs(id),
+             kind TEXT NOT NULL,
+             name TEXT NOT NULL,
+             pid INTEGER,
+             attached_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+             detached_at TEXT
+         );
+         CREATE INDEX client_sessions_run ON client_sessions(run_id);",
+    )])
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn =
+            Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrations().to_latest(&mut conn).with_context(|| {
+            format!(
+                "cannot migrate database {}: it may come from a newer PAIRED; upgrade, or move the file away",
+                path.display()
+            )
+        })?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the blocking pool with the connection.
+    pub async fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .context("database task failed")?
+        .context("database error")
+    }
+
+    /// Records this daemon's start, and closes the books on runs that never
+    /// stopped (a crash or `kill -9`): nothing is left looking alive.
+    pub async fn begin_run(&self, pid: u32, version: &str, port: u16) -> Result<i64> {
+        let version = version.to_owned();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE client_sessions SET detached_at = (SELECT started_at FROM daemon_runs WHERE id = run_id)
+                 WHERE detached_at IS NULL",
+                [],
+            )?;
+            tx.execute(
+                "UPDATE daemon_runs SET ended = 'killed' WHERE stopped_at IS NULL AND ended IS NULL",
+                [],
+            )?;
+            tx.execute("INSERT INTO daemon_runs (pid, version, port) VALUES (?1, ?2, ?3)", params![pid, version, port])?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    pub async fn end_run(&self, run_id: i64) -> Result<()> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE client_sessions SET detached_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE run_id = ?1 AND detached_at IS NULL",
+                [run_id],
+            )?;
+            conn.execute(
+                "UPDATE daemon_runs SET stopped_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ended = 'clean' WHERE id = ?1",
+                [run_id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn client_attached(&self, run_id: i64, kind: &str, name: &str, pid: Option<u32>) -> Result<i64> {
+        let (kind, name) = (kind.to_owned(), name.to_owned());
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO client_sessions (run_id, kind, name, pid) VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, kind, name, pid],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn client_detached(&self, session_id: i64) -> Result<()> {
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE client_sessions SET detached_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                [session_id],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// How the previous run ended, for `doctor`.
+    pub async fn previous_run_end(&self, run_id: i64) -> Result<Option<String>> {
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT coalesce(ended, 'running') FROM daemon_runs WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                [run_id],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().expect("migrations validate");
+    }
+
+    #[tokio::test]
+    async fn unfinished_runs_are_closed_at_next_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("paired.db");
+        let store = Store::open(&path).expect("open");
+        let first = store.begin_run(1, "x", 1).await.expect("run");
+        store.client_attached(first, "lsp", "editor", Some(7)).await.expect("attach");
+        drop(store);
+
+        let store = Store::open(&path).expect("reopen");
+        let second = store.begin_run(2, "x", 1).await.expect("run");
+        assert_eq!(store.previous_run_end(second).await.expect("query").as_deref(), Some("killed"));
+        let open_sessions: i64 = store
+            .call(|c| c.query_row("SELECT count(*) FROM client_sessions WHERE detached_at IS NULL", [], |r| r.get(0)))
+            .await
+            .expect("count");
+        assert_eq!(open_sessions, 0);
+        store.end_run(second).await.expect("end");
+        let third = store.begin_run(3, "x", 1).await.expect("run");
+        assert_eq!(store.previous_run_end(third).await.expect("query").as_deref(), Some("clean"));
+    }
+}

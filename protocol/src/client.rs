@@ -1,0 +1,64 @@
+//! `client/*`: a client announces itself and receives the daemon's events.
+//!
+//! Attaching is a WebSocket subscription so that the daemon learns of a client's
+//! departure the moment its connection closes, however it went away.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Subscription;
+
+/// `client/attach`: announce a client and stream [`Event`]s to it as
+/// `client/event` notifications until `client/detach` or the connection closes.
+pub struct Attach;
+impl Subscription for Attach {
+    const SUBSCRIBE: &'static str = "client/attach";
+    const NOTIFICATION: &'static str = "client/event";
+    const UNSUBSCRIBE: &'static str = "client/detach";
+    const SUMMARY: &'static str = "Announce this client and receive the daemon's events.";
+    type Params = ClientHello;
+    type Item = Event;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    /// A `paired lsp` process serving one editor window.
+    Lsp,
+    /// The `paired` command line.
+    Cli,
+    /// An ACP client (JetBrains, Zed, Neovim plugins).
+    Acp,
+    /// A PAIRED 1.0 bridge client.
+    Bridge,
+    /// Anything else speaking JSON-RPC.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ClientHello {
+    pub kind: ClientKind,
+    /// Free-form client name, e.g. the editor's `clientInfo.name`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Process id of the client, for diagnostics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Workspace folder URIs the client has open.
+    #[serde(default)]
+    pub workspace_folders: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Always the first event: the id the daemon gave this client.
+    Attached { client_id: u64 },
+    ClientAttached { client_id: u64, kind: ClientKind, name: String },
+    ClientDetached { client_id: u64, kind: ClientKind },
+    DocumentOpened { uri: String },
+    DocumentClosed { uri: String },
+    /// The daemon is stopping; reconnect later (an LSP proxy restarts it on demand).
+    ShuttingDown { reason: String },
+}

@@ -1,0 +1,65 @@
+//! PAIRED's wire protocol: the parameters and results of every JSON-RPC method,
+//! subscription and notification, shared by the daemon, the `paired` CLI, the LSP
+//! proxy and the tests.
+//!
+//! Every method is a zero-sized type implementing [`Method`] (or [`Subscription`]);
+//! its name follows one scheme, `area/verb`, used identically over JSON-RPC and as an
+//! LSP custom request. [`for_each_method!`] lists them all: the OpenRPC document
+//! ([`openrpc::document`]) and the daemon's router are both generated from that one
+//! list, so the description cannot drift from what is served.
+//!
+//! This crate is plain data: no IO, no async, no daemon logic.
+
+pub mod client;
+pub mod daemon;
+pub mod documents;
+pub mod errors;
+pub mod openrpc;
+
+use schemars::JsonSchema;
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Version of the wire protocol. Bumped on any incompatible change to a method
+/// already listed here; adding a method or an optional field does not bump it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A request/response method.
+pub trait Method {
+    /// Wire name, `area/verb`.
+    const NAME: &'static str;
+    /// One line for humans, copied into the OpenRPC document.
+    const SUMMARY: &'static str;
+    type Params: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static;
+    type Result: Serialize + DeserializeOwned + JsonSchema + Send + Clone + 'static;
+}
+
+/// A subscription: a method that opens a stream of notifications on a WebSocket.
+pub trait Subscription {
+    const SUBSCRIBE: &'static str;
+    const NOTIFICATION: &'static str;
+    const UNSUBSCRIBE: &'static str;
+    const SUMMARY: &'static str;
+    type Params: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static;
+    type Item: Serialize + DeserializeOwned + JsonSchema + Send + Clone + 'static;
+}
+
+/// Parameters of a method that takes none. Accepts `null`, `[]` and `{}` on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct NoParams {}
+
+/// Calls `$callback!(Type)` for every [`Method`] of the protocol, then
+/// `$sub_callback!(Type)` for every [`Subscription`]. Adding a method means adding it
+/// here; the OpenRPC document, the daemon router test and the LSP proxy follow.
+#[macro_export]
+macro_rules! for_each_method {
+    ($callback:ident, $sub_callback:ident) => {
+        $callback!($crate::daemon::Status);
+        $callback!($crate::daemon::Shutdown);
+        $callback!($crate::documents::Open);
+        $callback!($crate::documents::Change);
+        $callback!($crate::documents::Close);
+        $callback!($crate::documents::Get);
+        $callback!($crate::documents::List);
+        $sub_callback!($crate::client::Attach);
+    };
+}
