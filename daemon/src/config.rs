@@ -329,7 +329,7 @@ mod tests {
         check("[daemon]\nprot = 1\n", "2: key `daemon.prot`: unknown field `prot`, expected `port` or `autostart_idle_secs`");
         check("\n\n[logs]\nfilter='x'\n", "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `compat`");
         check("[server]\nrequire_token = \"yes\"\n", "2: key `server.require_token`: invalid type: string \"yes\", expected a boolean");
-        check("[daemon\n", "1: unclosed table, expected `]`");
+        check("[daemon\n", "1: key `daemon`: unclosed table, expected `]`");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::{
     fs::{self, File, OpenOptions},
-    io::{self, Write},
+    io::{self, IsTerminal, Write},
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
@@ -28,16 +28,34 @@ pub fn init(logging: Logging<'_>) -> anyhow::Result<()> {
             .map_err(|err| anyhow::anyhow!("RUST_LOG={from_env:?} is not a valid filter: {err}"))?,
         _ => EnvFilter::try_new(logging.filter)?,
     };
-    let stderr_layer = logging.stderr.then(|| fmt::layer().with_writer(io::stderr).with_target(false));
+    let stderr_layer = logging
+        .stderr
+        .then(|| fmt::layer().with_writer(io::stderr).with_ansi(io::stderr().is_terminal()).with_target(false));
     let file_layer = match logging.file {
         Some((path, max_bytes)) => {
             let writer = CappedFile::open(path, max_bytes)?;
-            Some(fmt::layer().with_ansi(false).with_writer(move || writer.clone()))
+            Some(fmt::layer().with_ansi(false).fmt_fields(PlainFields::default()).with_writer(move || writer.clone()))
         }
         None => None,
     };
     tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init()?;
     Ok(())
+}
+
+/// Span fields are formatted once per formatter *type* and cached in the span, so
+/// the file layer needs a type of its own or it would reuse the terminal's
+/// colourised fields.
+#[derive(Default)]
+struct PlainFields(fmt::format::DefaultFields);
+
+impl<'writer> fmt::FormatFields<'writer> for PlainFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
 }
 
 /// An append-only log file that moves itself to `<name>.1` when it would grow past

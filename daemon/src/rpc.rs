@@ -149,6 +149,7 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                 tokio::select! {
                     () = sink.closed() => break,
                     received = events.recv() => match received {
+                        Ok(Event::ClientAttached { client_id, .. }) if client_id == id => {}
                         Ok(event) => next = Some(event),
                         Err(RecvError::Lagged(missed)) => tracing::warn!(client_id = id, missed, "client fell behind the event stream"),
                         Err(RecvError::Closed) => break,

@@ -140,11 +140,11 @@ fn refusal_response(refusal: &Refusal) -> HttpResponse {
     let (status, message) = match refusal {
         Refusal::Host(host) => (
             StatusCode::FORBIDDEN,
-            format!("Host {host:?} is not allowed: the PAIRED daemon only answers requests addressed to 127.0.0.1 or localhost"),
+            format!("Host `{host}` is not allowed: the PAIRED daemon only answers requests addressed to 127.0.0.1 or localhost"),
         ),
         Refusal::Origin(origin) => (
             StatusCode::FORBIDDEN,
-            format!("Origin {origin:?} is not allowed; add it to server.allowed_origins in the PAIRED config if you trust it"),
+            format!("Origin `{origin}` is not allowed; add it to server.allowed_origins in the PAIRED config if you trust it"),
         ),
         Refusal::MissingToken => (
             StatusCode::UNAUTHORIZED,

@@ -1,0 +1,396 @@
+//! Helpers for the integration tests and benchmarks: a private HOME per test, the
+//! real `paired` binary, and plain clients (raw HTTP, WebSocket JSON-RPC, LSP over
+//! stdio with standard framing).
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, ChildStdin, ChildStdout, Command, Stdio},
+    sync::{
+        OnceLock,
+        mpsc::{self, Receiver},
+    },
+    time::{Duration, Instant},
+};
+
+use jsonrpsee::ws_client::{HeaderMap, HeaderValue, WsClient, WsClientBuilder};
+use serde_json::{Value, json};
+
+/// The `paired` binary under test: `$PAIRED_BIN`, or built on first use.
+pub fn paired_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("PAIRED_BIN") {
+            return PathBuf::from(bin);
+        }
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "--package", "daemon", "--bin", "paired"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build of paired failed");
+        let exe = std::env::current_exe().expect("current exe");
+        // target/<profile>/deps/<test> -> target/<profile>/paired
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+        profile_dir.join("paired")
+    })
+    .clone()
+}
+
+/// A temporary HOME with nothing of the real user's in it.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for Home {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home { dir: tempfile::tempdir().expect("temp HOME") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `paired <args>` with this HOME, port 0 (a free one) and the test hooks on.
+    pub fn paired(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(paired_bin());
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("PAIRED_PORT", "0")
+            .env("PAIRED_TEST_HOOKS", "1")
+            .env("PAIRED_LOG", "info,daemon=debug")
+            .current_dir(self.path());
+        command
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.path().join(".local/state/paired")
+    }
+
+    pub fn discovery_path(&self) -> PathBuf {
+        self.state_dir().join("daemon.json")
+    }
+
+    pub fn discovery(&self) -> Option<Value> {
+        let text = std::fs::read_to_string(self.discovery_path()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.path().join(".local/share/paired/paired.db")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state_dir().join("paired.log")).unwrap_or_default()
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.state_dir().join("token")).expect("token file").trim().to_owned()
+    }
+
+    /// Starts `paired daemon` in the foreground and waits until it answers.
+    pub fn start_daemon(&self) -> Daemon {
+        let child = self.paired(&["daemon"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn daemon");
+        let pid = child.id();
+        let mut daemon = Daemon { child: Some(child), pid, port: 0 };
+        daemon.port = self.wait_for_daemon(pid);
+        daemon
+    }
+
+    /// Waits until the discovery file names `pid` (any pid when 0) and the port
+    /// accepts connections; returns the port.
+    pub fn wait_for_daemon(&self, pid: u32) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(d) = self.discovery() {
+                let port = d["port"].as_u64().unwrap_or(0) as u16;
+                if (pid == 0 || d["pid"] == json!(pid)) && TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return port;
+                }
+            }
+            assert!(Instant::now() < deadline, "daemon did not come up; log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.discovery().and_then(|d| d["port"].as_u64()).expect("discovery port") as u16
+    }
+
+    pub fn daemon_pid(&self) -> u32 {
+        self.discovery().and_then(|d| d["pid"].as_u64()).expect("discovery pid") as u32
+    }
+
+    /// A WebSocket JSON-RPC client with the token.
+    pub async fn ws(&self) -> WsClient {
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {}", self.token())).expect("header"));
+        WsClientBuilder::default()
+            .set_headers(headers)
+            .build(format!("ws://127.0.0.1:{}", self.port()))
+            .await
+            .expect("ws connect")
+    }
+
+    /// POSTs a JSON-RPC body with the token.
+    pub fn post(&self, body: &str) -> HttpReply {
+        let auth = format!("Bearer {}", self.token());
+        http(self.port(), "POST", "/", &[("Host", "127.0.0.1"), ("Authorization", &auth), ("Content-Type", "application/json")], body)
+    }
+
+    /// Starts `paired lsp` with stdio piped.
+    pub fn lsp(&self) -> Lsp {
+        Lsp::spawn(self.paired(&["lsp"]))
+    }
+}
+
+/// A daemon process started by a test; killed when dropped.
+pub struct Daemon {
+    child: Option<Child>,
+    pub pid: u32,
+    pub port: u16,
+}
+
+impl Daemon {
+    pub fn kill9(&mut self) {
+        kill9(self.pid);
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits for the process to exit; returns its stdout and stderr.
+    pub fn wait_output(&mut self) -> (std::process::ExitStatus, String, String) {
+        let child = self.child.take().expect("daemon child");
+        let output = child.wait_with_output().expect("wait daemon");
+        (output.status, String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn kill9(pid: u32) {
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    // /proc/<pid>/stat exists for zombies too; a zombie counts as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Resident set size of a process in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh TCP connection, headers exactly as given, so
+/// tests can send what a hostile page or a broken client would.
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    stream.write_all(request.as_bytes()).expect("write head");
+    // A server may answer (e.g. 413) and close before reading a large body.
+    let _ = stream.write_all(body.as_bytes());
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    HttpReply { status, head: head.to_owned(), body }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else { break };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// An LSP client over a child's stdio, with `Content-Length` framing.
+pub struct Lsp {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    messages: Receiver<Value>,
+    next_id: i64,
+    /// Messages read while waiting for something else.
+    pub backlog: Vec<Value>,
+}
+
+impl Lsp {
+    pub fn spawn(mut command: Command) -> Lsp {
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn lsp");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || read_frames(stdout, tx));
+        Lsp { child, stdin, messages, next_id: 0, backlog: Vec::new() }
+    }
+
+    pub fn send(&mut self, message: &Value) {
+        let body = message.to_string();
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write lsp");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// Sends a request; returns its id.
+    pub fn request_async(&mut self, method: &str, params: Value) -> i64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        id
+    }
+
+    pub fn response(&mut self, id: i64, limit: Duration) -> Value {
+        if let Some(i) = self.backlog.iter().position(|m| m["id"] == json!(id) && m.get("method").is_none()) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.messages.recv_timeout(left).unwrap_or_else(|_| panic!("no response to request {id}"));
+            if message["id"] == json!(id) && message.get("method").is_none() {
+                return message;
+            }
+            self.backlog.push(message);
+        }
+    }
+
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.request_async(method, params);
+        self.response(id, Duration::from_secs(30))
+    }
+
+    pub fn initialize(&mut self, root: &Path) -> Value {
+        let uri = format!("file://{}", root.display());
+        let reply = self.request(
+            "initialize",
+            json!({
+                "processId": std::process::id(),
+                "clientInfo": {"name": "paired-tests", "version": "1"},
+                "rootUri": uri,
+                "workspaceFolders": [{"uri": uri, "name": "root"}],
+                "capabilities": {},
+            }),
+        );
+        self.notify("initialized", json!({}));
+        reply
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Lsp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_frames(stdout: ChildStdout, tx: mpsc::Sender<Value>) {
+    let mut reader = BufReader::new(stdout);
+    loop {
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(value) = line.strip_prefix("Content-Length:") {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+        let Some(length) = length else { return };
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        match serde_json::from_slice(&body) {
+            Ok(message) => {
+                if tx.send(message).is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `paired lsp`: the editor's side, over stdio with real LSP framing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::{Home, Lsp, kill9, process_alive, wait_until};
+
+fn open(lsp: &mut Lsp, uri: &str, text: &str) {
+    lsp.notify("textDocument/didOpen", json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}));
+}
+
+fn insert(lsp: &mut Lsp, uri: &str, version: i32, line: u32, character: u32, text: &str) {
+    lsp.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": {"line": line, "character": character}, "end": {"line": line, "character": character}}, "text": text}],
+        }),
+    );
+}
+
+fn document(lsp: &mut Lsp, uri: &str) -> Value {
+    let reply = lsp.request("documents/get", json!({"uri": uri}));
+    reply["result"].clone()
+}
+
+/// Polls `documents/get` until the daemon has seen `version`.
+fn document_at(lsp: &mut Lsp, uri: &str, version: i32) -> Value {
+    let mut doc = Value::Null;
+    wait_until("document version", Duration::from_secs(20), || {
+        doc = document(lsp, uri);
+        doc["version"] == json!(version)
+    });
+    doc
+}
+
+#[test]
+fn lifecycle_custom_requests_and_exit_on_stdin_close() {
+    let home = Home::new();
+    let mut lsp = home.lsp();
+    // Before initialize, PAIRED requests are refused as LSP requires.
+    let early = lsp.request("daemon/status", json!({}));
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+
+    let init = lsp.initialize(home.path());
+    let caps = &init["result"]["capabilities"];
+    assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync");
+    assert_eq!(caps["positionEncoding"], "utf-16");
+    assert!(caps["experimental"]["paired"]["methods"].as_array().is_some_and(|m| m.contains(&json!("daemon/status"))));
+    assert_eq!(init["result"]["serverInfo"]["name"], "paired");
+
+    // The daemon is started on demand and the same method names work over LSP.
+    let status = lsp.request("daemon/status", Value::Null);
+    assert_eq!(status["result"]["clients"]["lsp"], 1, "{status}");
+    let daemon_pid = status["result"]["pid"].as_u64().expect("pid") as u32;
+    let workspace = format!("file://{}", home.path().display());
+    assert_eq!(status["result"]["workspaces"], json!([workspace]));
+
+    assert_eq!(lsp.request("shutdown", Value::Null)["result"], Value::Null);
+    lsp.notify("exit", Value::Null);
+    let exit = lsp.wait_exit(Duration::from_secs(5)).expect("exits after exit");
+    assert!(exit.success());
+
+    // Closing stdin without the shutdown handshake also ends the process.
+    let mut lsp = home.lsp();
+    lsp.initialize(home.path());
+    lsp.close_stdin();
+    assert!(lsp.wait_exit(Duration::from_secs(5)).is_some(), "paired lsp exits when stdin closes");
+    assert!(process_alive(daemon_pid), "the shared daemon outlives its editors");
+    kill9(daemon_pid);
+}
+
+#[test]
+fn two_editors_share_one_daemon() {
+    let home = Home::new();
+    let mut first = home.lsp();
+    let mut second = home.lsp();
+    first.initialize(home.path());
+    second.initialize(home.path());
+    let a = first.request("daemon/status", Value::Null);
+    open(&mut first, "file:///w/a.rs", "fn a() {}\n");
+    open(&mut second, "file:///w/b.rs", "fn b() {}\n");
+    open(&mut second, "file:///w/a.rs", "fn a() {}\n");
+    document_at(&mut first, "file:///w/b.rs", 1);
+    let b = second.request("daemon/status", Value::Null);
+    assert_eq!(a["result"]["pid"], b["result"]["pid"], "one daemon");
+    assert_eq!(b["result"]["clients"]["lsp"], 2);
+    assert_eq!(b["result"]["open_documents"], 2);
+    let list = second.request("documents/list", Value::Null);
+    assert_eq!(list["result"][0]["clients"], 2, "a.rs is held by both editors: {list}");
+
+    // One editor closing does not close what the other still has open.
+    first.close_stdin();
+    first.wait_exit(Duration::from_secs(5)).expect("first exits");
+    let mut status = Value::Null;
+    wait_until("first editor detached", Duration::from_secs(5), || {
+        status = second.request("daemon/status", Value::Null);
+        status["result"]["clients"]["lsp"] == json!(1)
+    });
+    assert_eq!(status["result"]["open_documents"], 2);
+    kill9(status["result"]["pid"].as_u64().expect("pid") as u32);
+}
+
+#[test]
+fn rapid_changes_apply_in_order() {
+    let home = Home::new();
+    let mut lsp = home.lsp();
+    lsp.initialize(home.path());
+    let uri = "file:///w/order.rs";
+    open(&mut lsp, uri, "");
+    let mut expected = String::new();
+    for version in 2..=400 {
+        let ch = char::from(b'a' + (version % 26) as u8);
+        insert(&mut lsp, uri, version, 0, (version - 2) as u32, &ch.to_string());
+        expected.push(ch);
+    }
+    let doc = document_at(&mut lsp, uri, 400);
+    assert_eq!(doc["text"], expected);
+    let pid = lsp.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
+    kill9(pid);
+}
+
+#[test]
+fn reconnects_after_the_daemon_is_killed_and_keeps_documents() {
+    let home = Home::new();
+    let mut lsp = home.lsp();
+    lsp.initialize(home.path());
+    let uri = "file:///w/keep.rs";
+    open(&mut lsp, uri, "fn main() {\n}\n");
+    insert(&mut lsp, uri, 2, 1, 0, "    one();\n");
+    let before = document_at(&mut lsp, uri, 2);
+    let old_pid = lsp.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
+
+    kill9(old_pid);
+    // Edits made while the daemon is down are not lost.
+    insert(&mut lsp, uri, 3, 2, 0, "    two();\n");
+    let after = document_at(&mut lsp, uri, 3);
+    assert_eq!(before["text"], "fn main() {\n    one();\n}\n");
+    assert_eq!(after["text"], "fn main() {\n    one();\n    two();\n}\n");
+    let status = lsp.request("daemon/status", Value::Null);
+    let new_pid = status["result"]["pid"].as_u64().expect("pid") as u32;
+    assert_ne!(new_pid, old_pid, "a new daemon was started");
+    assert_eq!(status["result"]["clients"]["lsp"], 1);
+    kill9(new_pid);
+}
+
+#[test]
+fn cancel_request_is_honoured() {
+    let home = Home::new();
+    let mut lsp = home.lsp();
+    lsp.initialize(home.path());
+    lsp.request("daemon/status", Value::Null);
+    let started = std::time::Instant::now();
+    let id = lsp.request_async("debug/sleep", json!([10_000]));
+    std::thread::sleep(Duration::from_millis(100));
+    lsp.notify("$/cancelRequest", json!({"id": id}));
+    let reply = lsp.response(id, Duration::from_secs(5));
+    assert_eq!(reply["error"]["code"], -32800, "{reply}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let status = lsp.request("daemon/status", Value::Null);
+    kill9(status["result"]["pid"].as_u64().expect("pid") as u32);
+}
+
+#[test]
+fn exits_when_the_editor_process_dies() {
+    let home = Home::new();
+    // A stand-in editor process whose pid goes into initialize.
+    let mut editor = std::process::Command::new("sleep").arg("30").spawn().expect("sleep");
+    let mut lsp = home.lsp();
+    lsp.request(
+        "initialize",
+        json!({"processId": editor.id(), "capabilities": {}, "rootUri": null}),
+    );
+    let status = lsp.request("daemon/status", Value::Null);
+    let daemon_pid = status["result"]["pid"].as_u64().expect("pid") as u32;
+    editor.kill().expect("kill editor");
+    editor.wait().expect("reap editor");
+    // stdin stays open: only the editor's death can end the proxy.
+    assert!(lsp.wait_exit(Duration::from_secs(5)).is_some(), "paired lsp exits when its editor dies");
+    kill9(daemon_pid);
+}
