@@ -24,8 +24,11 @@ pub fn paired_bin() -> PathBuf {
         if let Some(bin) = std::env::var_os("PAIRED_BIN") {
             return PathBuf::from(bin);
         }
+        // Benchmarks are built optimised and measure the optimised binary.
+        let profile: &[&str] = if cfg!(debug_assertions) { &[] } else { &["--release"] };
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "--package", "daemon", "--bin", "paired"])
+            .args(profile)
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build of paired failed");
@@ -67,7 +70,7 @@ impl Home {
             .env("HOME", self.path())
             .env("PAIRED_PORT", "0")
             .env("PAIRED_TEST_HOOKS", "1")
-            .env("PAIRED_LOG", "info,daemon=debug")
+            .env("PAIRED_LOG", "info")
             .current_dir(self.path());
         command
     }
@@ -99,7 +102,16 @@ impl Home {
 
     /// Starts `paired daemon` in the foreground and waits until it answers.
     pub fn start_daemon(&self) -> Daemon {
-        let child = self.paired(&["daemon"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn daemon");
+        self.start_daemon_with(&[])
+    }
+
+    /// [`Home::start_daemon`] with extra environment variables.
+    pub fn start_daemon_with(&self, env: &[(&str, &str)]) -> Daemon {
+        let mut command = self.paired(&["daemon"]);
+        command.envs(env.iter().copied());
+        // Not piped: nobody would drain the pipe, and a full pipe blocks the daemon's
+        // logging. The log file has everything.
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn daemon");
         let pid = child.id();
         let mut daemon = Daemon { child: Some(child), pid, port: 0 };
         daemon.port = self.wait_for_daemon(pid);
@@ -166,13 +178,6 @@ impl Daemon {
         if let Some(mut child) = self.child.take() {
             let _ = child.wait();
         }
-    }
-
-    /// Waits for the process to exit; returns its stdout and stderr.
-    pub fn wait_output(&mut self) -> (std::process::ExitStatus, String, String) {
-        let child = self.child.take().expect("daemon child");
-        let output = child.wait_with_output().expect("wait daemon");
-        (output.status, String::from_utf8_lossy(&output.stdout).into(), String::from_utf8_lossy(&output.stderr).into())
     }
 }
 

@@ -81,7 +81,7 @@ fn doctor_and_status_json() {
 #[test]
 fn requests_are_logged_with_method_and_id() {
     let home = Home::new();
-    let _daemon = home.start_daemon();
+    let _daemon = home.start_daemon_with(&[("PAIRED_LOG", "info,daemon=debug")]);
     let reply = home.post(r#"{"jsonrpc":"2.0","id":"log-me","method":"daemon/status"}"#);
     assert_eq!(reply.status, 200);
     tests::wait_until("log line", std::time::Duration::from_secs(5), || home.log().contains(r#"rpc{method=daemon/status id="log-me"}"#));
