@@ -10,13 +10,16 @@ use protocol::{NoParams, daemon};
 use crate::{
     client,
     config::{self, Loaded},
-
     paths::Paths,
     run::{self, DaemonOptions},
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "paired", version, about = "PAIRED: one local AI-agent daemon for all your editors")]
+#[command(
+    name = "paired",
+    version,
+    about = "PAIRED: one local AI-agent daemon for all your editors"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -99,9 +102,14 @@ fn report(err: &anyhow::Error) {
 }
 
 fn hint_for(message: &str) -> Option<&'static str> {
-    if message.contains("no PAIRED daemon is running") || message.contains("cannot connect to the daemon") {
+    if message.contains("no PAIRED daemon is running")
+        || message.contains("cannot connect to the daemon")
+    {
         Some("start it with `paired daemon --detach`, or run `paired doctor`")
-    } else if message.contains("config") || message.contains("key `") || message.contains("environment variable") {
+    } else if message.contains("config")
+        || message.contains("key `")
+        || message.contains("environment variable")
+    {
         Some("fix the value named above; `paired config show` prints the effective configuration")
     } else if message.contains("cannot listen") {
         Some("`paired doctor` shows which port is configured and from where")
@@ -113,7 +121,13 @@ fn hint_for(message: &str) -> Option<&'static str> {
 fn execute(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
     match cli.command {
-        Command::Daemon { port, detach, bridge_1x, detached_child, autostarted } => {
+        Command::Daemon {
+            port,
+            detach,
+            bridge_1x,
+            detached_child,
+            autostarted,
+        } => {
             let mut loaded = load_config(&paths).context("invalid configuration")?;
             if let Some(port) = port {
                 loaded.config.daemon.port = port;
@@ -122,31 +136,54 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 loaded.config.compat.bridge_1x = true;
             }
             config::validate(&loaded.config).context("invalid configuration")?;
-            run::run(&paths, loaded, DaemonOptions { detach, detached_child, autostarted })
+            run::run(
+                &paths,
+                loaded,
+                DaemonOptions {
+                    detach,
+                    detached_child,
+                    autostarted,
+                },
+            )
         }
         Command::Lsp { stdio: _ } => {
-            let filter = load_config(&paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
-            crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+            let filter = load_config(&paths)
+                .map(|l| l.config.log.filter)
+                .unwrap_or_else(|_| "info".to_owned());
+            crate::logging::init(crate::logging::Logging {
+                filter: &filter,
+                stderr: true,
+                file: None,
+            })?;
             let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
             crate::lsp::run(paths, test_hooks)
         }
         Command::Status { json } => with_runtime(status(&paths, json)),
         Command::Stop => with_runtime(stop(&paths)),
-        Command::Config { command: ConfigCommand::Show } => config_show(&paths),
-        Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => config_show(&paths),
+        Command::Config {
+            command: ConfigCommand::Validate { file },
+        } => config_validate(&paths, file),
         Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
     }
 }
 
 fn with_runtime(future: impl Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 pub fn load_config(paths: &Paths) -> Result<Loaded> {
     let cwd = std::env::current_dir().ok();
     let project = cwd.as_deref().and_then(config::find_project_root);
-    config::load(&paths.config_file(), project.as_deref(), &|key| std::env::var(key).ok())
+    config::load(&paths.config_file(), project.as_deref(), &|key| {
+        std::env::var(key).ok()
+    })
 }
 
 async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
@@ -159,16 +196,42 @@ async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
     let clients = if report.clients.is_empty() {
         "none".to_owned()
     } else {
-        report.clients.iter().map(|(kind, n)| format!("{n} {}", crate::state::kind_name(*kind))).collect::<Vec<_>>().join(", ")
+        report
+            .clients
+            .iter()
+            .map(|(kind, n)| format!("{n} {}", crate::state::kind_name(*kind)))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    println!("PAIRED daemon {} (protocol {})", report.version, report.protocol_version);
+    println!(
+        "PAIRED daemon {} (protocol {})",
+        report.version, report.protocol_version
+    );
     println!("  pid             {}", report.pid);
     println!("  listening       127.0.0.1:{}", report.port);
-    println!("  uptime          {}", human_duration(Duration::from_millis(report.uptime_ms)));
+    println!(
+        "  uptime          {}",
+        human_duration(Duration::from_millis(report.uptime_ms))
+    );
     println!("  clients         {clients}");
     println!("  open documents  {}", report.open_documents);
-    println!("  workspaces      {}", if report.workspaces.is_empty() { "none".to_owned() } else { report.workspaces.join(", ") });
-    println!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "));
+    println!(
+        "  workspaces      {}",
+        if report.workspaces.is_empty() {
+            "none".to_owned()
+        } else {
+            report.workspaces.join(", ")
+        }
+    );
+    println!(
+        "  agents          {}",
+        report
+            .agents
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -202,7 +265,10 @@ fn config_show(paths: &Paths) -> Result<ExitCode> {
 fn config_validate(paths: &Paths, file: Option<PathBuf>) -> Result<ExitCode> {
     match file {
         Some(file) => {
-            if config::read_layer(&file).context("invalid configuration")?.is_none() {
+            if config::read_layer(&file)
+                .context("invalid configuration")?
+                .is_none()
+            {
                 bail!("{}: no such file", file.display());
             }
             println!("paired: {} is valid", file.display());
@@ -237,16 +303,25 @@ fn init(dir: Option<PathBuf>) -> Result<ExitCode> {
     }
     let root = dir.join(".paired");
     let mut created = Vec::new();
-    for sub in ["config/agents", "workflows", "memory", "contexts", "handoff", "data"] {
+    for sub in [
+        "config/agents",
+        "workflows",
+        "memory",
+        "contexts",
+        "handoff",
+        "data",
+    ] {
         let path = root.join(sub);
         if !path.exists() {
-            std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            std::fs::create_dir_all(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
             created.push(path);
         }
     }
     let config = root.join("config.toml");
     if !config.exists() {
-        std::fs::write(&config, PROJECT_CONFIG_TEMPLATE).with_context(|| format!("cannot write {}", config.display()))?;
+        std::fs::write(&config, PROJECT_CONFIG_TEMPLATE)
+            .with_context(|| format!("cannot write {}", config.display()))?;
         created.push(config);
     }
     if created.is_empty() {
@@ -254,9 +329,11 @@ fn init(dir: Option<PathBuf>) -> Result<ExitCode> {
     } else {
         println!("paired: initialised {}", root.display());
         for path in created {
-            println!("  created {}", path.strip_prefix(&dir).unwrap_or(&path).display());
+            println!(
+                "  created {}",
+                path.strip_prefix(&dir).unwrap_or(&path).display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
-

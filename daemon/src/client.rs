@@ -33,7 +33,8 @@ pub async fn connect(paths: &Paths) -> Result<Connection> {
         .ok_or_else(|| anyhow!("no PAIRED daemon is running; start one with `paired daemon`"))?;
     let token = instance::read_token(&discovery.token_file)?;
     let mut headers = HeaderMap::new();
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).context("the token file holds a malformed token")?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("the token file holds a malformed token")?;
     headers.insert(header::AUTHORIZATION, bearer);
     let url = format!("ws://127.0.0.1:{}", discovery.port);
     let client = WsClientBuilder::default()
@@ -44,7 +45,12 @@ pub async fn connect(paths: &Paths) -> Result<Connection> {
         .max_response_size(64 * 1024 * 1024)
         .build(&url)
         .await
-        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
+        .with_context(|| {
+            format!(
+                "cannot connect to the daemon at {url} (pid {})",
+                discovery.pid
+            )
+        })?;
     Ok(Connection { client, discovery })
 }
 
@@ -102,7 +108,10 @@ use std::os::unix::process::CommandExt as _;
 
 /// Calls a protocol method with by-name params.
 pub async fn call<M: Method>(client: &WsClient, params: &M::Params) -> Result<M::Result> {
-    client.request(M::NAME, ByName(params)).await.map_err(|err| anyhow!("{}: {err}", M::NAME))
+    client
+        .request(M::NAME, ByName(params))
+        .await
+        .map_err(|err| anyhow!("{}: {err}", M::NAME))
 }
 
 /// Serializes a params struct as a JSON-RPC by-name (object) params value.
@@ -136,7 +145,12 @@ pub async fn wait_for_exit(pid: u32, limit: Duration) -> Result<()> {
 }
 
 pub fn process_alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
     match rustix::process::test_kill_process(pid) {
         Ok(()) => true,
         // EPERM: it exists but belongs to someone else.

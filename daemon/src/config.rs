@@ -40,7 +40,10 @@ pub struct DaemonConfig {
 
 impl Default for DaemonConfig {
     fn default() -> Self {
-        DaemonConfig { port: DEFAULT_PORT, autostart_idle_secs: 900 }
+        DaemonConfig {
+            port: DEFAULT_PORT,
+            autostart_idle_secs: 900,
+        }
     }
 }
 
@@ -88,7 +91,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { filter: "info".to_owned(), file_max_bytes: 10 * 1024 * 1024 }
+        LogConfig {
+            filter: "info".to_owned(),
+            file_max_bytes: 10 * 1024 * 1024,
+        }
     }
 }
 
@@ -124,11 +130,18 @@ pub struct Loaded {
 }
 
 /// Aliases kept short because users type them: `PAIRED_PORT`, `PAIRED_LOG`.
-const ENV_ALIASES: [(&str, &str, &str); 2] = [("PAIRED_PORT", "daemon", "port"), ("PAIRED_LOG", "log", "filter")];
+const ENV_ALIASES: [(&str, &str, &str); 2] = [
+    ("PAIRED_PORT", "daemon", "port"),
+    ("PAIRED_LOG", "log", "filter"),
+];
 
 /// Loads and merges every layer. `project_dir` is the project root (the folder
 /// holding `.paired/`), if any.
-pub fn load(user_file: &Path, project_dir: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded> {
+pub fn load(
+    user_file: &Path,
+    project_dir: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded> {
     let mut merged = toml::Table::new();
     let mut sources = vec![Source::Defaults];
     let project_file = project_dir.map(|dir| dir.join(".paired").join("config.toml"));
@@ -143,7 +156,9 @@ pub fn load(user_file: &Path, project_dir: Option<&Path>, env: &dyn Fn(&str) -> 
         merge(&mut merged, env_table);
         sources.push(Source::Env(vars));
     }
-    let config: Config = toml::Value::Table(merged).try_into().context("invalid merged configuration")?;
+    let config: Config = toml::Value::Table(merged)
+        .try_into()
+        .context("invalid merged configuration")?;
     validate(&config)?;
     Ok(Loaded { config, sources })
 }
@@ -153,7 +168,9 @@ pub fn read_layer(path: &Path) -> Result<Option<toml::Table>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(err).with_context(|| format!("cannot read config file {}", path.display())),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot read config file {}", path.display()));
+        }
     };
     let table = check_text(&text).map_err(|err| anyhow::anyhow!("{}:{err}", path.display()))?;
     Ok(Some(table))
@@ -163,7 +180,9 @@ pub fn read_layer(path: &Path) -> Result<Option<toml::Table>> {
 /// `<line>: key `<key>`: <reason>`.
 pub fn check_text(text: &str) -> std::result::Result<toml::Table, String> {
     let located = |err: toml::de::Error| -> String {
-        let Some(span) = err.span() else { return format!(" {}", err.message()) };
+        let Some(span) = err.span() else {
+            return format!(" {}", err.message());
+        };
         let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
         match key_at(text, span.start) {
             Some(key) => format!("{line}: key `{key}`: {}", err.message()),
@@ -187,9 +206,15 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .find(|l| l.starts_with('[') && l.ends_with(']'))
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
     if line.starts_with('[') {
-        return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+        return Some(
+            line.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned(),
+        );
     }
-    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_owned())?;
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_owned())?;
     Some(match header {
         Some(h) => format!("{h}.{key}"),
         None => key,
@@ -205,7 +230,11 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
     for (section, values) in &defaults {
         if let Some(values) = values.as_table() {
             for key in values.keys() {
-                keys.push((format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase()), section, key));
+                keys.push((
+                    format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase()),
+                    section,
+                    key,
+                ));
             }
         }
     }
@@ -215,9 +244,12 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
     for (var, section, key) in keys {
         let Some(raw) = env(&var) else { continue };
         let default = &defaults[section][key];
-        let value = parse_env_value(&raw, default)
-            .with_context(|| format!("environment variable {var}={raw:?} (for `{section}.{key}`)"))?;
-        let section_table = table.entry(section.to_owned()).or_insert_with(|| toml::Table::new().into());
+        let value = parse_env_value(&raw, default).with_context(|| {
+            format!("environment variable {var}={raw:?} (for `{section}.{key}`)")
+        })?;
+        let section_table = table
+            .entry(section.to_owned())
+            .or_insert_with(|| toml::Table::new().into());
         if let Some(section_table) = section_table.as_table_mut() {
             section_table.insert(key.to_owned(), value);
         }
@@ -234,7 +266,9 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
 fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
     Ok(match like {
         toml::Value::Integer(_) => toml::Value::Integer(
-            raw.trim().parse().map_err(|_| anyhow::anyhow!("expected a whole number"))?,
+            raw.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("expected a whole number"))?,
         ),
         toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
             "1" | "true" | "yes" | "on" => true,
@@ -242,7 +276,11 @@ fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
             _ => bail!("expected true or false"),
         }),
         toml::Value::Array(_) => toml::Value::Array(
-            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.to_owned().into()).collect(),
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_owned().into())
+                .collect(),
         ),
         _ => toml::Value::String(raw.to_owned()),
     })
@@ -251,7 +289,9 @@ fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
 fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(value)) => merge(existing, value),
+            (Some(toml::Value::Table(existing)), toml::Value::Table(value)) => {
+                merge(existing, value)
+            }
             (_, value) => {
                 into.insert(key, value);
             }
@@ -268,7 +308,10 @@ pub fn validate(config: &Config) -> Result<()> {
         ("server.max_connections", u64::from(s.max_connections)),
         ("server.max_batch_len", u64::from(s.max_batch_len)),
         ("server.max_nesting_depth", u64::from(s.max_nesting_depth)),
-        ("server.max_subscriptions_per_connection", u64::from(s.max_subscriptions_per_connection)),
+        (
+            "server.max_subscriptions_per_connection",
+            u64::from(s.max_subscriptions_per_connection),
+        ),
         ("log.file_max_bytes", config.log.file_max_bytes),
     ] {
         if value == 0 {
@@ -283,7 +326,9 @@ pub fn validate(config: &Config) -> Result<()> {
         }
     }
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
-        bail!("key `daemon.port`: {BRIDGE_1X_PORT} is the PAIRED 1.0 bridge's port while `compat.bridge_1x` is on; pick another");
+        bail!(
+            "key `daemon.port`: {BRIDGE_1X_PORT} is the PAIRED 1.0 bridge's port while `compat.bridge_1x` is on; pick another"
+        );
     }
     tracing_subscriber::EnvFilter::try_new(&config.log.filter)
         .map_err(|err| anyhow::anyhow!("key `log.filter`: {err}"))?;
@@ -302,10 +347,14 @@ impl Config {
     /// Whether a browser `Origin` may call the daemon.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         origin != "null"
-            && self.server.allowed_origins.iter().any(|allowed| match allowed.strip_suffix('*') {
-                Some(prefix) => origin.starts_with(prefix),
-                None => origin == allowed,
-            })
+            && self
+                .server
+                .allowed_origins
+                .iter()
+                .any(|allowed| match allowed.strip_suffix('*') {
+                    Some(prefix) => origin.starts_with(prefix),
+                    None => origin == allowed,
+                })
     }
 }
 
@@ -325,10 +374,22 @@ mod tests {
     #[test]
     fn errors_name_line_key_and_reason() {
         check("[daemon]\nport = 7000\n", "ok");
-        check("[daemon]\nport = 70000\n", "2: key `daemon.port`: invalid value: integer `70000`, expected u16");
-        check("[daemon]\nprot = 1\n", "2: key `daemon.prot`: unknown field `prot`, expected `port` or `autostart_idle_secs`");
-        check("\n\n[logs]\nfilter='x'\n", "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `compat`");
-        check("[server]\nrequire_token = \"yes\"\n", "2: key `server.require_token`: invalid type: string \"yes\", expected a boolean");
+        check(
+            "[daemon]\nport = 70000\n",
+            "2: key `daemon.port`: invalid value: integer `70000`, expected u16",
+        );
+        check(
+            "[daemon]\nprot = 1\n",
+            "2: key `daemon.prot`: unknown field `prot`, expected `port` or `autostart_idle_secs`",
+        );
+        check(
+            "\n\n[logs]\nfilter='x'\n",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `compat`",
+        );
+        check(
+            "[server]\nrequire_token = \"yes\"\n",
+            "2: key `server.require_token`: invalid type: string \"yes\", expected a boolean",
+        );
         check("[daemon\n", "1: key `daemon`: unclosed table, expected `]`");
     }
 
@@ -339,16 +400,26 @@ mod tests {
         std::fs::write(&user, "[daemon]\nport = 8000\n[log]\nfilter = \"debug\"\n").expect("write");
         let project = dir.path().join("proj");
         std::fs::create_dir_all(project.join(".paired")).expect("mkdir");
-        std::fs::write(project.join(".paired/config.toml"), "[daemon]\nport = 8001\n").expect("write");
+        std::fs::write(
+            project.join(".paired/config.toml"),
+            "[daemon]\nport = 8001\n",
+        )
+        .expect("write");
         let env: HashMap<&str, &str> = [("PAIRED_SERVER_MAX_BATCH_LEN", "3")].into();
-        let loaded = load(&user, Some(&project), &|k| env.get(k).map(|v| v.to_string())).expect("load");
+        let loaded = load(&user, Some(&project), &|k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .expect("load");
         assert_eq!(loaded.config.daemon.port, 8001);
         assert_eq!(loaded.config.log.filter, "debug");
         assert_eq!(loaded.config.server.max_batch_len, 3);
         assert_eq!(loaded.sources.len(), 4);
 
         let env: HashMap<&str, &str> = [("PAIRED_PORT", "9000")].into();
-        let loaded = load(&user, Some(&project), &|k| env.get(k).map(|v| v.to_string())).expect("load");
+        let loaded = load(&user, Some(&project), &|k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .expect("load");
         assert_eq!(loaded.config.daemon.port, 9000);
 
         let env: HashMap<&str, &str> = [("PAIRED_PORT", "ninety")].into();
@@ -360,15 +431,22 @@ mod tests {
 
         std::fs::write(&user, "[daemon]\nport = -1\n").expect("write");
         let err = load(&user, None, &|_| None).expect_err("bad file");
-        assert!(format!("{err:#}").starts_with(&format!("{}:2: key `daemon.port`", user.display())), "{err:#}");
+        assert!(
+            format!("{err:#}").starts_with(&format!("{}:2: key `daemon.port`", user.display())),
+            "{err:#}"
+        );
     }
 
     #[test]
     fn semantic_rules() {
         let mut config = Config::default();
         config.server.allowed_origins = vec!["null".into()];
-        assert!(format!("{:#}", validate(&config).expect_err("null")).contains("server.allowed_origins"));
-        config.server.allowed_origins = vec!["vscode-webview://*".into(), "https://app.example".into()];
+        assert!(
+            format!("{:#}", validate(&config).expect_err("null"))
+                .contains("server.allowed_origins")
+        );
+        config.server.allowed_origins =
+            vec!["vscode-webview://*".into(), "https://app.example".into()];
         validate(&config).expect("valid");
         assert!(config.origin_allowed("vscode-webview://abc"));
         assert!(config.origin_allowed("https://app.example"));

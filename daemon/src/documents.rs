@@ -6,7 +6,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use protocol::documents::{
-    ChangeParams, CloseReply, ContentChange, Document, DocumentSummary, DocumentVersion, OpenParams, Position,
+    ChangeParams, CloseReply, ContentChange, Document, DocumentSummary, DocumentVersion,
+    OpenParams, Position,
 };
 
 /// The daemon-wide id of an attached client; [`ANONYMOUS`] for calls from
@@ -24,13 +25,18 @@ pub enum DocumentError {
 impl std::fmt::Display for DocumentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DocumentError::NotOpen { uri } => write!(f, "document {uri} is not open; send documents/open first"),
+            DocumentError::NotOpen { uri } => {
+                write!(f, "document {uri} is not open; send documents/open first")
+            }
             DocumentError::VersionNotNewer { uri, current, got } => write!(
                 f,
                 "document {uri}: change to version {got} arrived after version {current}; versions must increase (re-open the document to resynchronise)"
             ),
             DocumentError::RangeOutOfOrder { uri, index } => {
-                write!(f, "document {uri}: change #{index} has its range end before its start")
+                write!(
+                    f,
+                    "document {uri}: change #{index} has its range end before its start"
+                )
             }
         }
     }
@@ -61,37 +67,63 @@ impl Documents {
     /// Opens `uri` for `client`. Opening an already open document replaces its text
     /// (that is how a reconnecting editor resynchronises).
     pub fn open(&mut self, client: ClientId, params: OpenParams) -> DocumentVersion {
-        let doc = self.open.entry(params.uri.clone()).or_insert_with(|| OpenDocument {
-            language_id: String::new(),
-            version: params.version,
-            text: String::new(),
-            holders: BTreeSet::new(),
-        });
+        let doc = self
+            .open
+            .entry(params.uri.clone())
+            .or_insert_with(|| OpenDocument {
+                language_id: String::new(),
+                version: params.version,
+                text: String::new(),
+                holders: BTreeSet::new(),
+            });
         doc.language_id = params.language_id;
         doc.version = params.version;
         doc.text = params.text;
         doc.holders.insert(client);
-        DocumentVersion { uri: params.uri, version: doc.version, bytes: doc.text.len() as u64 }
+        DocumentVersion {
+            uri: params.uri,
+            version: doc.version,
+            bytes: doc.text.len() as u64,
+        }
     }
 
     /// Applies changes in order. All or nothing: on error the document is unchanged.
     pub fn change(&mut self, params: ChangeParams) -> Result<DocumentVersion, DocumentError> {
         let uri = params.uri;
-        let doc = self.open.get_mut(&uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.clone() })?;
+        let doc = self
+            .open
+            .get_mut(&uri)
+            .ok_or_else(|| DocumentError::NotOpen { uri: uri.clone() })?;
         if params.version <= doc.version {
-            return Err(DocumentError::VersionNotNewer { uri, current: doc.version, got: params.version });
+            return Err(DocumentError::VersionNotNewer {
+                uri,
+                current: doc.version,
+                got: params.version,
+            });
         }
         let mut text = doc.text.clone();
         for (index, change) in params.changes.iter().enumerate() {
-            apply_change(&mut text, change).map_err(|()| DocumentError::RangeOutOfOrder { uri: uri.clone(), index })?;
+            apply_change(&mut text, change).map_err(|()| DocumentError::RangeOutOfOrder {
+                uri: uri.clone(),
+                index,
+            })?;
         }
         doc.text = text;
         doc.version = params.version;
-        Ok(DocumentVersion { uri, version: doc.version, bytes: doc.text.len() as u64 })
+        Ok(DocumentVersion {
+            uri,
+            version: doc.version,
+            bytes: doc.text.len() as u64,
+        })
     }
 
     pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
-        let doc = self.open.get_mut(uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.to_owned() })?;
+        let doc = self
+            .open
+            .get_mut(uri)
+            .ok_or_else(|| DocumentError::NotOpen {
+                uri: uri.to_owned(),
+            })?;
         doc.holders.remove(&client);
         // A close from a client that never opened it (e.g. another connection of
         // the same editor) still closes an orphaned document.
@@ -99,7 +131,10 @@ impl Documents {
         if !still_open {
             self.open.remove(uri);
         }
-        Ok(CloseReply { uri: uri.to_owned(), still_open })
+        Ok(CloseReply {
+            uri: uri.to_owned(),
+            still_open,
+        })
     }
 
     /// Releases everything `client` held; returns the documents that closed.
@@ -177,7 +212,9 @@ pub fn byte_offset(text: &str, position: Position) -> usize {
             None => return text.len(),
         }
     }
-    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
     let line = &text[line_start..line_end];
     let line = line.strip_suffix('\r').unwrap_or(line);
     let mut units = 0u32;
@@ -201,11 +238,25 @@ mod tests {
     }
 
     fn edit(start: (u32, u32), end: (u32, u32), text: &str) -> ContentChange {
-        ContentChange { range: Some(Range { start: pos(start.0, start.1), end: pos(end.0, end.1) }), text: text.into() }
+        ContentChange {
+            range: Some(Range {
+                start: pos(start.0, start.1),
+                end: pos(end.0, end.1),
+            }),
+            text: text.into(),
+        }
     }
 
     fn open(docs: &mut Documents, client: ClientId, text: &str) {
-        docs.open(client, OpenParams { uri: "file:///a.rs".into(), language_id: "rust".into(), version: 1, text: text.into() });
+        docs.open(
+            client,
+            OpenParams {
+                uri: "file:///a.rs".into(),
+                language_id: "rust".into(),
+                version: 1,
+                text: text.into(),
+            },
+        );
     }
 
     #[test]
@@ -224,15 +275,48 @@ mod tests {
     fn incremental_changes_apply_in_order_and_versions_must_increase() {
         let mut docs = Documents::default();
         open(&mut docs, 1, "fn main() {}\n");
-        let changes = vec![edit((0, 11), (0, 11), "\n    let x = 1;\n"), edit((0, 3), (0, 7), "start")];
-        docs.change(ChangeParams { uri: "file:///a.rs".into(), version: 2, changes }).expect("change");
-        assert_eq!(docs.get("file:///a.rs").expect("open").text, "fn start() {\n    let x = 1;\n}\n");
+        let changes = vec![
+            edit((0, 11), (0, 11), "\n    let x = 1;\n"),
+            edit((0, 3), (0, 7), "start"),
+        ];
+        docs.change(ChangeParams {
+            uri: "file:///a.rs".into(),
+            version: 2,
+            changes,
+        })
+        .expect("change");
+        assert_eq!(
+            docs.get("file:///a.rs").expect("open").text,
+            "fn start() {\n    let x = 1;\n}\n"
+        );
 
-        let stale = docs.change(ChangeParams { uri: "file:///a.rs".into(), version: 2, changes: vec![] });
-        assert_eq!(stale, Err(DocumentError::VersionNotNewer { uri: "file:///a.rs".into(), current: 2, got: 2 }));
+        let stale = docs.change(ChangeParams {
+            uri: "file:///a.rs".into(),
+            version: 2,
+            changes: vec![],
+        });
+        assert_eq!(
+            stale,
+            Err(DocumentError::VersionNotNewer {
+                uri: "file:///a.rs".into(),
+                current: 2,
+                got: 2
+            })
+        );
         let backwards = vec![edit((0, 5), (0, 1), "x")];
-        assert!(docs.change(ChangeParams { uri: "file:///a.rs".into(), version: 3, changes: backwards }).is_err());
-        assert_eq!(docs.get("file:///a.rs").expect("open").version, 2, "failed change leaves the document as it was");
+        assert!(
+            docs.change(ChangeParams {
+                uri: "file:///a.rs".into(),
+                version: 3,
+                changes: backwards
+            })
+            .is_err()
+        );
+        assert_eq!(
+            docs.get("file:///a.rs").expect("open").version,
+            2,
+            "failed change leaves the document as it was"
+        );
     }
 
     #[test]

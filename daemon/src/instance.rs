@@ -58,7 +58,10 @@ pub struct InstanceLock {
 pub enum Acquired {
     /// We are the daemon. `stale` is what a previous daemon, killed without
     /// cleaning up, left in the discovery file.
-    Lock { lock: InstanceLock, stale: Option<Discovery> },
+    Lock {
+        lock: InstanceLock,
+        stale: Option<Discovery>,
+    },
     /// Another daemon holds the lock. Its discovery file, once it has written it.
     AlreadyRunning(Option<Discovery>),
 }
@@ -75,7 +78,11 @@ pub fn acquire(paths: &Paths) -> Result<Acquired> {
         .with_context(|| format!("cannot open lock file {}", lock_path.display()))?;
     match file.try_lock() {
         Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Ok(Acquired::AlreadyRunning(Discovery::read(&paths.discovery_file()))),
+        Err(TryLockError::WouldBlock) => {
+            return Ok(Acquired::AlreadyRunning(Discovery::read(
+                &paths.discovery_file(),
+            )));
+        }
         Err(TryLockError::Error(err)) => {
             return Err(err).with_context(|| format!("cannot lock {}", lock_path.display()));
         }
@@ -83,12 +90,17 @@ pub fn acquire(paths: &Paths) -> Result<Acquired> {
     file.set_len(0)?;
     writeln!(file, "{}", std::process::id())?;
     let stale = Discovery::read(&paths.discovery_file());
-    Ok(Acquired::Lock { lock: InstanceLock { _file: file }, stale })
+    Ok(Acquired::Lock {
+        lock: InstanceLock { _file: file },
+        stale,
+    })
 }
 
 /// Whether some process holds the instance lock right now.
 pub fn is_running(paths: &Paths) -> bool {
-    let Ok(file) = OpenOptions::new().read(true).open(paths.lock_file()) else { return false };
+    let Ok(file) = OpenOptions::new().read(true).open(paths.lock_file()) else {
+        return false;
+    };
     matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
 }
 
@@ -96,7 +108,8 @@ pub fn is_running(paths: &Paths) -> bool {
 /// others could read is treated as leaked and replaced.
 pub fn load_or_create_token(path: &Path) -> Result<String> {
     if let Ok(mode) = paths::mode_of(path) {
-        let token = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let token = token.trim();
         if mode & 0o077 == 0 && token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(token.to_owned());
@@ -113,18 +126,25 @@ pub fn load_or_create_token(path: &Path) -> Result<String> {
 
 fn new_token() -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|err| anyhow::anyhow!("no OS randomness for the token: {err}"))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|err| anyhow::anyhow!("no OS randomness for the token: {err}"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Reads the token a client needs to call the daemon.
 pub fn read_token(path: &Path) -> Result<String> {
     let token = std::fs::read_to_string(path).with_context(|| {
-        format!("cannot read the daemon token {}; is the daemon running as this user?", path.display())
+        format!(
+            "cannot read the daemon token {}; is the daemon running as this user?",
+            path.display()
+        )
     })?;
     let token = token.trim();
     if token.is_empty() {
-        bail!("the daemon token {} is empty; restart the daemon to issue a new one", path.display());
+        bail!(
+            "the daemon token {} is empty; restart the daemon to issue a new one",
+            path.display()
+        );
     }
     Ok(token.to_owned())
 }
@@ -148,12 +168,20 @@ mod tests {
     fn second_acquire_sees_the_first_and_release_frees_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = paths(dir.path());
-        let Acquired::Lock { lock, stale: None } = acquire(&paths).expect("acquire") else { panic!("first") };
+        let Acquired::Lock { lock, stale: None } = acquire(&paths).expect("acquire") else {
+            panic!("first")
+        };
         assert!(is_running(&paths));
-        assert!(matches!(acquire(&paths).expect("acquire"), Acquired::AlreadyRunning(None)));
+        assert!(matches!(
+            acquire(&paths).expect("acquire"),
+            Acquired::AlreadyRunning(None)
+        ));
         drop(lock);
         assert!(!is_running(&paths));
-        assert!(matches!(acquire(&paths).expect("acquire"), Acquired::Lock { .. }));
+        assert!(matches!(
+            acquire(&paths).expect("acquire"),
+            Acquired::Lock { .. }
+        ));
     }
 
     #[test]

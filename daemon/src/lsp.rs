@@ -45,8 +45,9 @@ use tower_lsp_server::{
     Client, ExitedError, LanguageServer, LspService, Server,
     jsonrpc::{self, ErrorCode, Request, Response},
     ls_types::{
-        InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind, ServerCapabilities,
-        ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+        InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind,
+        ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+        TextDocumentSyncOptions,
     },
 };
 use tracing::Instrument;
@@ -61,7 +62,9 @@ use crate::{
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 
 pub fn run(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(serve(paths, test_hooks))
 }
 
@@ -92,13 +95,24 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     let backend_proxy = proxy.clone();
     let (service, socket) = LspService::new(move |client| {
         let _ = backend_proxy.editor.set(client);
-        Backend { proxy: backend_proxy.clone() }
+        Backend {
+            proxy: backend_proxy.clone(),
+        }
     });
-    let front = Front { inner: service, proxy: proxy.clone() };
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(front).await;
+    let front = Front {
+        inner: service,
+        proxy: proxy.clone(),
+    };
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(front)
+        .await;
     let clean = proxy.shutdown_requested.load(Ordering::Relaxed);
     tracing::info!(clean, "editor closed the connection; exiting");
-    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 struct Proxy {
@@ -169,7 +183,8 @@ impl Proxy {
                     changes: p.content_changes,
                 })
             }),
-            _ => serde_json::from_value::<DidClose>(params).map(|p| DocOpKind::Close(p.text_document.uri)),
+            _ => serde_json::from_value::<DidClose>(params)
+                .map(|p| DocOpKind::Close(p.text_document.uri)),
         };
         let kind = match parsed {
             Ok(kind) => kind,
@@ -193,12 +208,22 @@ impl Proxy {
         }
         mirror.seq += 1;
         // Sent while the mirror is locked, so queue order is number order.
-        let _ = self.ops.send(DocOp { seq: mirror.seq, kind });
+        let _ = self.ops.send(DocOp {
+            seq: mirror.seq,
+            kind,
+        });
     }
 
     fn cancel(&self, params: Option<&Value>) {
-        let Some(id) = params.and_then(|p| p.get("id")) else { return };
-        if let Some(handle) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.to_string()) {
+        let Some(id) = params.and_then(|p| p.get("id")) else {
+            return;
+        };
+        if let Some(handle) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id.to_string())
+        {
             handle.abort();
         }
     }
@@ -214,9 +239,11 @@ impl Proxy {
                     CONNECT_WAIT.as_secs()
                 )));
             };
-            let raw = params.as_ref().map(serde_json::value::to_raw_value).transpose().map_err(|err| {
-                jsonrpc::Error::invalid_params(err.to_string())
-            })?;
+            let raw = params
+                .as_ref()
+                .map(serde_json::value::to_raw_value)
+                .transpose()
+                .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?;
             match connection.request::<Value, _>(method, Raw(raw)).await {
                 Ok(value) => return Ok(value),
                 Err(ClientError::Call(err)) => {
@@ -227,13 +254,18 @@ impl Proxy {
                     });
                 }
                 Err(err) if attempt == 0 && matches!(err, ClientError::RestartNeeded(_)) => {
-                    tracing::info!(method, "daemon connection dropped mid-request; retrying after reconnect");
+                    tracing::info!(
+                        method,
+                        "daemon connection dropped mid-request; retrying after reconnect"
+                    );
                     self.connection.send_if_modified(|c| c.take().is_some());
                 }
                 Err(err) => return Err(daemon_unavailable(format!("{method}: {err}"))),
             }
         }
-        Err(daemon_unavailable(format!("{method}: the daemon connection dropped twice")))
+        Err(daemon_unavailable(format!(
+            "{method}: the daemon connection dropped twice"
+        )))
     }
 }
 
@@ -288,18 +320,28 @@ struct UriOnly {
 async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocOp>) {
     while let Some(op) = ops.recv().await {
         loop {
-            let Some(connection) = proxy.connected(Duration::MAX).await else { return };
+            let Some(connection) = proxy.connected(Duration::MAX).await else {
+                return;
+            };
             if op.seq <= proxy.replayed_through.load(Ordering::Acquire) {
                 break;
             }
             let sent = match &op.kind {
-                DocOpKind::Open(params) => client::call::<protocol::documents::Open>(&connection, params).await.map(drop),
+                DocOpKind::Open(params) => {
+                    client::call::<protocol::documents::Open>(&connection, params)
+                        .await
+                        .map(drop)
+                }
                 DocOpKind::Change(params) => {
-                    client::call::<protocol::documents::Change>(&connection, params).await.map(drop)
+                    client::call::<protocol::documents::Change>(&connection, params)
+                        .await
+                        .map(drop)
                 }
                 DocOpKind::Close(uri) => {
                     let params = protocol::documents::UriParams { uri: uri.clone() };
-                    client::call::<protocol::documents::Close>(&connection, &params).await.map(drop)
+                    client::call::<protocol::documents::Close>(&connection, &params)
+                        .await
+                        .map(drop)
                 }
             };
             match sent {
@@ -319,7 +361,9 @@ async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocO
 
 /// Keeps the proxy attached to a daemon for the life of the process.
 async fn stay_connected(proxy: Arc<Proxy>) {
-    let Some(hello) = proxy.hello.get().cloned() else { return };
+    let Some(hello) = proxy.hello.get().cloned() else {
+        return;
+    };
     let mut backoff = Duration::from_millis(20);
     let mut warned = false;
     loop {
@@ -347,7 +391,10 @@ async fn stay_connected(proxy: Arc<Proxy>) {
                 if !warned && let Some(editor) = proxy.editor.get() {
                     warned = true;
                     editor
-                        .show_message(MessageType::WARNING, format!("PAIRED: cannot reach the daemon ({err:#}); retrying"))
+                        .show_message(
+                            MessageType::WARNING,
+                            format!("PAIRED: cannot reach the daemon ({err:#}); retrying"),
+                        )
                         .await;
                 }
                 tokio::time::sleep(backoff).await;
@@ -359,9 +406,14 @@ async fn stay_connected(proxy: Arc<Proxy>) {
 
 type Events = jsonrpsee::core::client::Subscription<Event>;
 
-async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<WsClient>, Events, usize)> {
+async fn attach_and_replay(
+    proxy: &Proxy,
+    hello: &ClientHello,
+) -> Result<(Arc<WsClient>, Events, usize)> {
     let connection = Arc::new(client::connect_or_start(&proxy.paths).await?.client);
-    let events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
+    let events: Events = connection
+        .subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE)
+        .await?;
     let (documents, seq) = {
         let mirror = proxy.mirror();
         (mirror.documents.snapshot(), mirror.seq)
@@ -394,7 +446,10 @@ impl LanguageServer for Backend {
             .collect();
         let hello = ClientHello {
             kind: ClientKind::Lsp,
-            name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
+            name: params
+                .client_info
+                .as_ref()
+                .map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
             version: params.client_info.and_then(|info| info.version),
             pid: Some(std::process::id()),
             workspace_folders,
@@ -409,11 +464,13 @@ impl LanguageServer for Backend {
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(PositionEncodingKind::UTF16),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    ..TextDocumentSyncOptions::default()
-                })),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..TextDocumentSyncOptions::default()
+                    },
+                )),
                 experimental: Some(serde_json::json!({
                     "paired": {
                         "protocolVersion": protocol::PROTOCOL_VERSION,
@@ -422,7 +479,10 @@ impl LanguageServer for Backend {
                 })),
                 ..ServerCapabilities::default()
             },
-            server_info: Some(ServerInfo { name: "paired".to_owned(), version: Some(env!("CARGO_PKG_VERSION").to_owned()) }),
+            server_info: Some(ServerInfo {
+                name: "paired".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
             offset_encoding: None,
         })
     }
@@ -471,7 +531,9 @@ where
         let span = tracing::info_span!("lsp", method = %method, id = ?id.as_ref().map(ToString::to_string));
         let initialized = self.proxy.initialized.load(Ordering::Acquire);
         match method.as_str() {
-            "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose" if initialized => {
+            "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose"
+                if initialized =>
+            {
                 let _entered = span.enter();
                 let (_, _, params) = request.into_parts();
                 self.proxy.document_notification(&method, params);
@@ -486,19 +548,38 @@ where
                     return futures::future::ready(Ok(None)).boxed(); // a notification: nothing to answer
                 };
                 if !initialized || self.proxy.shutdown_requested.load(Ordering::Acquire) {
-                    let error = if initialized { jsonrpc::Error::invalid_request() } else { jsonrpc::Error { code: ErrorCode::ServerError(-32002), message: "server not initialized: send initialize first".into(), data: None } };
-                    return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
+                    let error = if initialized {
+                        jsonrpc::Error::invalid_request()
+                    } else {
+                        jsonrpc::Error {
+                            code: ErrorCode::ServerError(-32002),
+                            message: "server not initialized: send initialize first".into(),
+                            data: None,
+                        }
+                    };
+                    return futures::future::ready(Ok(Some(Response::from_error(id, error))))
+                        .boxed();
                 }
                 let (_, _, params) = request.into_parts();
                 let proxy = self.proxy.clone();
                 let key = serde_json::to_string(&id).unwrap_or_default();
-                let (forward, handle) = futures::future::abortable(async move { proxy.forward(&method, params).await });
-                self.proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), handle);
+                let (forward, handle) =
+                    futures::future::abortable(async move { proxy.forward(&method, params).await });
+                self.proxy
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(key.clone(), handle);
                 let proxy = self.proxy.clone();
                 async move {
                     let result = forward.await;
-                    proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
-                    let body = result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
+                    proxy
+                        .pending
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&key);
+                    let body =
+                        result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
                     Ok(Some(Response::from_parts(id, body)))
                 }
                 .instrument(span)
@@ -508,4 +589,3 @@ where
         }
     }
 }
-

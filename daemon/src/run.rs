@@ -51,13 +51,23 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     })?;
     install_panic_hook();
     if let Some(stale) = stale {
-        tracing::warn!(previous_pid = stale.pid, "the previous daemon did not stop cleanly; taking over");
+        tracing::warn!(
+            previous_pid = stale.pid,
+            "the previous daemon did not stop cleanly; taking over"
+        );
     }
     for source in &loaded.sources {
         tracing::debug!(%source, "configuration layer");
     }
+    if config.compat.bridge_1x {
+        tracing::warn!(
+            "compat.bridge_1x is set, but this build does not serve the PAIRED 1.0 bridge yet (issue #7)"
+        );
+    }
     if !config.server.require_token {
-        tracing::warn!("server.require_token = false: any local process can call the daemon without a token");
+        tracing::warn!(
+            "server.require_token = false: any local process can call the daemon without a token"
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -69,12 +79,18 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     result
 }
 
-async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOptions) -> Result<ExitCode> {
+async fn serve(
+    paths: &Paths,
+    config: crate::config::Config,
+    options: DaemonOptions,
+) -> Result<ExitCode> {
     let token = instance::load_or_create_token(&paths.token_file())?;
     let store = Store::open(&paths.database())?;
     let listener = server::bind(config.daemon.port)?;
     let port = listener.local_addr()?.port();
-    let run_id = store.begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port).await?;
+    let run_id = store
+        .begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port)
+        .await?;
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
@@ -88,18 +104,30 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
         protocol_version: protocol::PROTOCOL_VERSION,
         token_file: paths.token_file(),
         log_file: paths.log_file(),
-        started_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+        started_at_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
     };
     discovery.write(&paths.discovery_file())?;
-    tracing::info!(port, pid = discovery.pid, test_hooks, "PAIRED daemon listening on 127.0.0.1:{port}");
+    tracing::info!(
+        port,
+        pid = discovery.pid,
+        test_hooks,
+        "PAIRED daemon listening on 127.0.0.1:{port}"
+    );
 
     let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
     tracing::info!(%reason, "shutting down");
-    let _ = daemon.events.send(Event::ShuttingDown { reason: reason.clone() });
+    let _ = daemon.events.send(Event::ShuttingDown {
+        reason: reason.clone(),
+    });
     // Let replies in flight (such as daemon/shutdown's own) and the event reach clients.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let _ = handle.stop();
-    if tokio::time::timeout(Duration::from_secs(3), handle.stopped()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(3), handle.stopped())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections did not close within 3s; stopping anyway");
     }
     Discovery::remove_if_ours(&paths.discovery_file());
@@ -108,7 +136,11 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detached: bool) -> Result<String> {
+async fn wait_for_stop(
+    daemon: &Arc<Daemon>,
+    idle_limit: Option<Duration>,
+    detached: bool,
+) -> Result<String> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     // A detached daemon outlives the terminal that started it.
@@ -160,7 +192,9 @@ fn detach(paths: &Paths) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut child = client::spawn_daemon(&[])?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let started = Instant::now();
     let connected = runtime.block_on(async {
         tokio::select! {

@@ -28,7 +28,10 @@ use jsonrpsee::{
         BoxError,
         middleware::{Batch, Notification, RpcServiceBuilder, RpcServiceT},
     },
-    server::{BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, MethodResponse, ServerConfig, ServerHandle},
+    server::{
+        BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, MethodResponse, ServerConfig,
+        ServerHandle,
+    },
     types::{ErrorObject, Request},
 };
 use subtle::ConstantTimeEq;
@@ -65,7 +68,8 @@ pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Resul
         }),
     };
     let rpc_daemon = daemon.clone();
-    let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
+    let rpc_middleware =
+        RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(guard))
@@ -94,7 +98,10 @@ enum Refusal {
 
 impl Policy {
     fn check(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), Refusal> {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
         if !self.host_allowed(host) {
             return Err(Refusal::Host(host.to_owned()));
         }
@@ -104,7 +111,9 @@ impl Policy {
                 return Err(Refusal::Origin(origin.to_owned()));
             }
         }
-        let Some(expected) = &self.token else { return Ok(()) };
+        let Some(expected) = &self.token else {
+            return Ok(());
+        };
         let presented = bearer(headers).or_else(|| query_token(query?));
         match presented {
             None => Err(Refusal::MissingToken),
@@ -116,12 +125,17 @@ impl Policy {
     /// `127.0.0.1`, `localhost` or `[::1]`, with no port or our port.
     fn host_allowed(&self, host: &str) -> bool {
         let (name, port) = match host.rsplit_once(':') {
-            Some((name, port)) if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) => {
+            Some((name, port))
+                if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) =>
+            {
                 (name, Some(port))
             }
             _ => (host, None),
         };
-        let loopback = matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]");
+        let loopback = matches!(
+            name.to_ascii_lowercase().as_str(),
+            "127.0.0.1" | "localhost" | "[::1]"
+        );
         loopback && port.is_none_or(|p| p.parse::<u16>() == Ok(self.port))
     }
 }
@@ -133,7 +147,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn query_token(query: &str) -> Option<&str> {
-    query.split('&').find_map(|pair| pair.strip_prefix("token="))
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
 }
 
 fn refusal_response(refusal: &Refusal) -> HttpResponse {
@@ -162,9 +178,15 @@ fn refusal_response(refusal: &Refusal) -> HttpResponse {
     });
     let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"paired\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"paired\""),
+        );
     }
     response
 }
@@ -177,7 +199,10 @@ struct GuardLayer {
 impl<S> tower::Layer<S> for GuardLayer {
     type Service = Guard<S>;
     fn layer(&self, inner: S) -> Guard<S> {
-        Guard { inner, policy: self.policy.clone() }
+        Guard {
+            inner,
+            policy: self.policy.clone(),
+        }
     }
 }
 
@@ -203,7 +228,11 @@ where
 
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
         match self.policy.check(request.headers(), request.uri().query()) {
-            Ok(()) => self.inner.call(request).map(|r| r.map_err(Into::into)).boxed(),
+            Ok(()) => self
+                .inner
+                .call(request)
+                .map(|r| r.map_err(Into::into))
+                .boxed(),
             Err(refusal) => {
                 tracing::warn!(?refusal, uri = %request.uri(), "refused a request");
                 let response = refusal_response(&refusal);
@@ -240,14 +269,21 @@ struct RpcLayer<S> {
 impl<S> RpcLayer<S> {
     fn new(inner: S, daemon: Arc<Daemon>) -> RpcLayer<S> {
         let max_depth = daemon.config.server.max_nesting_depth as usize;
-        RpcLayer { inner, max_depth, _connection: Arc::new(ConnectionCount::new(daemon)) }
+        RpcLayer {
+            inner,
+            max_depth,
+            _connection: Arc::new(ConnectionCount::new(daemon)),
+        }
     }
 }
 
 impl<S> RpcServiceT for RpcLayer<S>
 where
-    S: RpcServiceT<MethodResponse = MethodResponse, BatchResponse = MethodResponse, NotificationResponse = MethodResponse>
-        + Send
+    S: RpcServiceT<
+            MethodResponse = MethodResponse,
+            BatchResponse = MethodResponse,
+            NotificationResponse = MethodResponse,
+        > + Send
         + Sync
         + Clone
         + 'static,
@@ -260,7 +296,10 @@ where
         let method = request.method_name().to_owned();
         let id = request.id().into_owned();
         let id_text = serde_json::to_string(&id).unwrap_or_default();
-        let depth = request.params().as_str().map_or(0, |p| nesting_depth(p.as_bytes()));
+        let depth = request
+            .params()
+            .as_str()
+            .map_or(0, |p| nesting_depth(p.as_bytes()));
         let too_deep = depth > self.max_depth;
         let max_depth = self.max_depth;
         let inner = self.inner.clone();
@@ -310,7 +349,10 @@ where
                     jsonrpsee::types::Id::Null,
                     ErrorObject::owned(
                         protocol::errors::INTERNAL,
-                        format!("internal error in a batch: a handler failed ({})", panic_message(&*panic)),
+                        format!(
+                            "internal error in a batch: a handler failed ({})",
+                            panic_message(&*panic)
+                        ),
                         None::<()>,
                     ),
                 ),
@@ -319,7 +361,10 @@ where
         .instrument(span)
     }
 
-    fn notification<'a>(&self, notification: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
+    fn notification<'a>(
+        &self,
+        notification: Notification<'a>,
+    ) -> impl Future<Output = MethodResponse> + Send + 'a {
         let span = tracing::info_span!("rpc_notification", method = %notification.method_name());
         self.inner.notification(notification).instrument(span)
     }
@@ -366,7 +411,11 @@ mod tests {
     fn policy(origins: &[&str]) -> Policy {
         let mut config = Config::default();
         config.server.allowed_origins = origins.iter().map(|o| o.to_string()).collect();
-        Policy { port: 7891, token: Some("secret".into()), config }
+        Policy {
+            port: 7891,
+            token: Some("secret".into()),
+            config,
+        }
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -380,26 +429,68 @@ mod tests {
     #[test]
     fn guard_decisions() {
         let p = policy(&["vscode-webview://*"]);
-        let ok = [("host", "127.0.0.1:7891"), ("authorization", "Bearer secret")];
+        let ok = [
+            ("host", "127.0.0.1:7891"),
+            ("authorization", "Bearer secret"),
+        ];
         assert_eq!(p.check(&headers(&ok), None), Ok(()));
-        assert_eq!(p.check(&headers(&[("host", "localhost")]), Some("a=1&token=secret")), Ok(()));
-        assert_eq!(p.check(&headers(&[("host", "[::1]:7891"), ("authorization", "bearer secret")]), None), Ok(()));
+        assert_eq!(
+            p.check(&headers(&[("host", "localhost")]), Some("a=1&token=secret")),
+            Ok(())
+        );
+        assert_eq!(
+            p.check(
+                &headers(&[("host", "[::1]:7891"), ("authorization", "bearer secret")]),
+                None
+            ),
+            Ok(())
+        );
         let cases: [(&[(&'static str, &str)], Refusal); 7] = [
-            (&[("host", "evil.example:7891"), ("authorization", "Bearer secret")], Refusal::Host("evil.example:7891".into())),
-            (&[("host", "127.0.0.1:80"), ("authorization", "Bearer secret")], Refusal::Host("127.0.0.1:80".into())),
-            (&[("authorization", "Bearer secret")], Refusal::Host(String::new())),
             (
-                &[("host", "127.0.0.1:7891"), ("origin", "http://127.0.0.1:7891"), ("authorization", "Bearer secret")],
+                &[
+                    ("host", "evil.example:7891"),
+                    ("authorization", "Bearer secret"),
+                ],
+                Refusal::Host("evil.example:7891".into()),
+            ),
+            (
+                &[("host", "127.0.0.1:80"), ("authorization", "Bearer secret")],
+                Refusal::Host("127.0.0.1:80".into()),
+            ),
+            (
+                &[("authorization", "Bearer secret")],
+                Refusal::Host(String::new()),
+            ),
+            (
+                &[
+                    ("host", "127.0.0.1:7891"),
+                    ("origin", "http://127.0.0.1:7891"),
+                    ("authorization", "Bearer secret"),
+                ],
                 Refusal::Origin("http://127.0.0.1:7891".into()),
             ),
-            (&[("host", "localhost"), ("origin", "null"), ("authorization", "Bearer secret")], Refusal::Origin("null".into())),
+            (
+                &[
+                    ("host", "localhost"),
+                    ("origin", "null"),
+                    ("authorization", "Bearer secret"),
+                ],
+                Refusal::Origin("null".into()),
+            ),
             (&[("host", "localhost")], Refusal::MissingToken),
-            (&[("host", "localhost"), ("authorization", "Bearer secreT")], Refusal::WrongToken),
+            (
+                &[("host", "localhost"), ("authorization", "Bearer secreT")],
+                Refusal::WrongToken,
+            ),
         ];
         for (h, expected) in cases {
             assert_eq!(p.check(&headers(h), None), Err(expected), "{h:?}");
         }
-        let webview = [("host", "localhost"), ("origin", "vscode-webview://x"), ("authorization", "Bearer secret")];
+        let webview = [
+            ("host", "localhost"),
+            ("origin", "vscode-webview://x"),
+            ("authorization", "Bearer secret"),
+        ];
         assert_eq!(p.check(&headers(&webview), None), Ok(()));
     }
 

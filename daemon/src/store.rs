@@ -48,8 +48,8 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
-        let mut conn =
-            Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -60,7 +60,9 @@ impl Store {
                 path.display()
             )
         })?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` on the blocking pool with the connection.
@@ -118,7 +120,13 @@ impl Store {
         .await
     }
 
-    pub async fn client_attached(&self, run_id: i64, kind: &str, name: &str, pid: Option<u32>) -> Result<i64> {
+    pub async fn client_attached(
+        &self,
+        run_id: i64,
+        kind: &str,
+        name: &str,
+        pid: Option<u32>,
+    ) -> Result<i64> {
         let (kind, name) = (kind.to_owned(), name.to_owned());
         self.call(move |conn| {
             conn.execute(
@@ -170,19 +178,42 @@ mod tests {
         let path = dir.path().join("paired.db");
         let store = Store::open(&path).expect("open");
         let first = store.begin_run(1, "x", 1).await.expect("run");
-        store.client_attached(first, "lsp", "editor", Some(7)).await.expect("attach");
+        store
+            .client_attached(first, "lsp", "editor", Some(7))
+            .await
+            .expect("attach");
         drop(store);
 
         let store = Store::open(&path).expect("reopen");
         let second = store.begin_run(2, "x", 1).await.expect("run");
-        assert_eq!(store.previous_run_end(second).await.expect("query").as_deref(), Some("killed"));
+        assert_eq!(
+            store
+                .previous_run_end(second)
+                .await
+                .expect("query")
+                .as_deref(),
+            Some("killed")
+        );
         let open_sessions: i64 = store
-            .call(|c| c.query_row("SELECT count(*) FROM client_sessions WHERE detached_at IS NULL", [], |r| r.get(0)))
+            .call(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM client_sessions WHERE detached_at IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+            })
             .await
             .expect("count");
         assert_eq!(open_sessions, 0);
         store.end_run(second).await.expect("end");
         let third = store.begin_run(3, "x", 1).await.expect("run");
-        assert_eq!(store.previous_run_end(third).await.expect("query").as_deref(), Some("clean"));
+        assert_eq!(
+            store
+                .previous_run_end(third)
+                .await
+                .expect("query")
+                .as_deref(),
+            Some("clean")
+        );
     }
 }

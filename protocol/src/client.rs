@@ -20,7 +20,9 @@ impl Subscription for Attach {
     type Item = Event;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientKind {
     /// A `paired lsp` process serving one editor window.
@@ -54,11 +56,26 @@ pub struct ClientHello {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// Always the first event: the id the daemon gave this client.
-    Attached { client_id: u64 },
-    ClientAttached { client_id: u64, kind: ClientKind, name: String },
-    ClientDetached { client_id: u64, kind: ClientKind },
-    DocumentOpened { uri: String },
-    DocumentClosed { uri: String },
+    Attached {
+        client_id: u64,
+    },
+    ClientAttached {
+        client_id: u64,
+        kind: ClientKind,
+        name: String,
+    },
+    ClientDetached {
+        client_id: u64,
+        kind: ClientKind,
+    },
+    DocumentOpened {
+        uri: String,
+    },
+    DocumentClosed {
+        uri: String,
+    },
     /// The daemon is stopping; reconnect later (an LSP proxy restarts it on demand).
-    ShuttingDown { reason: String },
+    ShuttingDown {
+        reason: String,
+    },
 }

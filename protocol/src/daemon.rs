@@ -49,7 +49,8 @@ pub struct AgentSummary {
 pub struct Shutdown;
 impl Method for Shutdown {
     const NAME: &'static str = "daemon/shutdown";
-    const SUMMARY: &'static str = "Stop the daemon: clients are told, state is flushed, the lock is released.";
+    const SUMMARY: &'static str =
+        "Stop the daemon: clients are told, state is flushed, the lock is released.";
     type Params = NoParams;
     type Result = ShutdownReply;
 }

@@ -12,7 +12,8 @@ use crate::{Method, NoParams};
 pub struct Open;
 impl Method for Open {
     const NAME: &'static str = "documents/open";
-    const SUMMARY: &'static str = "Open (or re-open, replacing the text of) a document for this client.";
+    const SUMMARY: &'static str =
+        "Open (or re-open, replacing the text of) a document for this client.";
     type Params = OpenParams;
     type Result = DocumentVersion;
 }
@@ -45,7 +46,8 @@ impl Method for Get {
 pub struct List;
 impl Method for List {
     const NAME: &'static str = "documents/list";
-    const SUMMARY: &'static str = "Every open document with its version, size and number of clients.";
+    const SUMMARY: &'static str =
+        "Every open document with its version, size and number of clients.";
     type Params = NoParams;
     type Result = Vec<DocumentSummary>;
 }
@@ -74,7 +76,9 @@ pub struct ContentChange {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct Position {
     pub line: u32,
     /// UTF-16 code units, as in LSP.

@@ -17,7 +17,10 @@ fn status_over_http() {
     let status = &reply.json()["result"];
     assert_eq!(status["pid"], json!(daemon.pid));
     assert_eq!(status["port"], json!(daemon.port));
-    assert_eq!(status["protocol_version"], json!(protocol::PROTOCOL_VERSION));
+    assert_eq!(
+        status["protocol_version"],
+        json!(protocol::PROTOCOL_VERSION)
+    );
     assert_eq!(status["agents"].as_array().map(Vec::len), Some(7));
     assert_eq!(status["agents"][1]["name"], "Sherlock (QA)");
 }
@@ -28,7 +31,11 @@ async fn websocket_methods_events_and_discovery() {
     let _daemon = home.start_daemon();
     let watcher = home.ws().await;
     let mut events = watcher
-        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "cli", "name": "watcher"})], "client/detach")
+        .subscribe::<Value, _>(
+            "client/attach",
+            rpc_params![json!({"kind": "cli", "name": "watcher"})],
+            "client/detach",
+        )
         .await
         .expect("attach");
     let first = events.next().await.expect("event").expect("json");
@@ -36,7 +43,11 @@ async fn websocket_methods_events_and_discovery() {
 
     let editor = home.ws().await;
     let mut editor_events = editor
-        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": ["file:///w"]})], "client/detach")
+        .subscribe::<Value, _>(
+            "client/attach",
+            rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": ["file:///w"]})],
+            "client/detach",
+        )
         .await
         .expect("attach");
     editor_events.next().await.expect("attached").expect("json");
@@ -48,8 +59,14 @@ async fn websocket_methods_events_and_discovery() {
         .request("documents/open", rpc_params![json!({"uri": "file:///w/a.py", "language_id": "python", "version": 1, "text": "x = 1\n"})])
         .await
         .expect("open");
-    assert_eq!(opened, json!({"uri": "file:///w/a.py", "version": 1, "bytes": 6}));
-    assert_eq!(events.next().await.expect("event").expect("json"), json!({"type": "document_opened", "uri": "file:///w/a.py"}));
+    assert_eq!(
+        opened,
+        json!({"uri": "file:///w/a.py", "version": 1, "bytes": 6})
+    );
+    assert_eq!(
+        events.next().await.expect("event").expect("json"),
+        json!({"type": "document_opened", "uri": "file:///w/a.py"})
+    );
     let changed: Value = editor
         .request(
             "documents/change",
@@ -58,10 +75,19 @@ async fn websocket_methods_events_and_discovery() {
         .await
         .expect("change");
     assert_eq!(changed["bytes"], 7);
-    let doc: Value = editor.request("documents/get", rpc_params![json!({"uri": "file:///w/a.py"})]).await.expect("get");
+    let doc: Value = editor
+        .request(
+            "documents/get",
+            rpc_params![json!({"uri": "file:///w/a.py"})],
+        )
+        .await
+        .expect("get");
     assert_eq!(doc["text"], "x = 42\n");
 
-    let status: Value = watcher.request("daemon/status", rpc_params![]).await.expect("status");
+    let status: Value = watcher
+        .request("daemon/status", rpc_params![])
+        .await
+        .expect("status");
     assert_eq!(status["clients"], json!({"cli": 1, "other": 1}));
     assert_eq!(status["open_documents"], 1);
     assert_eq!(status["workspaces"], json!(["file:///w"]));
@@ -71,16 +97,29 @@ async fn websocket_methods_events_and_discovery() {
     drop(editor);
     let mut types = Vec::new();
     while types.len() < 2 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.next()).await.expect("event in time").expect("event").expect("json");
+        let event = tokio::time::timeout(Duration::from_secs(5), events.next())
+            .await
+            .expect("event in time")
+            .expect("event")
+            .expect("json");
         types.push(event["type"].as_str().unwrap_or_default().to_owned());
     }
     assert_eq!(types, ["document_closed", "client_detached"]);
-    let status: Value = watcher.request("daemon/status", rpc_params![]).await.expect("status");
+    let status: Value = watcher
+        .request("daemon/status", rpc_params![])
+        .await
+        .expect("status");
     assert_eq!(status["open_documents"], 0);
     assert_eq!(status["clients"], json!({"cli": 1}));
 
-    let discovered: Value = watcher.request("rpc.discover", rpc_params![]).await.expect("discover");
-    assert_eq!(discovered, protocol::openrpc::document(env!("CARGO_PKG_VERSION")));
+    let discovered: Value = watcher
+        .request("rpc.discover", rpc_params![])
+        .await
+        .expect("discover");
+    assert_eq!(
+        discovered,
+        protocol::openrpc::document(env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[tokio::test]
@@ -88,34 +127,83 @@ async fn errors_are_clear_and_the_daemon_keeps_serving() {
     let home = Home::new();
     let _daemon = home.start_daemon();
     let client = home.ws().await;
-    let err = client.request::<Value, _>("documents/get", rpc_params![json!({"uri": "file:///nope"})]).await.expect_err("not open");
-    assert!(err.to_string().contains("document file:///nope is not open; send documents/open first"), "{err}");
-    let err = client.request::<Value, _>("documents/get", rpc_params![json!({"url": "x"})]).await.expect_err("bad params");
-    assert!(err.to_string().contains("invalid params for documents/get: missing field `uri`"), "{err}");
-    let err = client.request::<Value, _>("nobody/home", rpc_params![]).await.expect_err("unknown");
+    let err = client
+        .request::<Value, _>("documents/get", rpc_params![json!({"uri": "file:///nope"})])
+        .await
+        .expect_err("not open");
+    assert!(
+        err.to_string()
+            .contains("document file:///nope is not open; send documents/open first"),
+        "{err}"
+    );
+    let err = client
+        .request::<Value, _>("documents/get", rpc_params![json!({"url": "x"})])
+        .await
+        .expect_err("bad params");
+    assert!(
+        err.to_string()
+            .contains("invalid params for documents/get: missing field `uri`"),
+        "{err}"
+    );
+    let err = client
+        .request::<Value, _>("nobody/home", rpc_params![])
+        .await
+        .expect_err("unknown");
     assert!(err.to_string().contains("Method not found"), "{err}");
 
     // Malformed JSON over HTTP: a parse error, not a dropped connection.
     let reply = home.post(r#"{"jsonrpc":"2.0","id":1,"method":"#);
     assert_eq!(reply.json()["error"]["code"], -32700, "{reply:?}");
     // Too deeply nested params.
-    let deep = format!(r#"{{"jsonrpc":"2.0","id":2,"method":"daemon/status","params":{}{}}}"#, "[".repeat(100), "]".repeat(100));
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":2,"method":"daemon/status","params":{}{}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
+    );
     let reply = home.post(&deep);
-    assert_eq!(reply.json()["error"]["code"], protocol::errors::LIMIT_EXCEEDED, "{reply:?}");
-    assert!(reply.body.contains("nested 100 levels deep; the limit is 64"), "{reply:?}");
+    assert_eq!(
+        reply.json()["error"]["code"],
+        protocol::errors::LIMIT_EXCEEDED,
+        "{reply:?}"
+    );
+    assert!(
+        reply
+            .body
+            .contains("nested 100 levels deep; the limit is 64"),
+        "{reply:?}"
+    );
     // A batch over the limit.
-    let batch: Vec<Value> = (0..65).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"})).collect();
+    let batch: Vec<Value> = (0..65)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"}))
+        .collect();
     let reply = home.post(&serde_json::to_string(&batch).expect("json"));
-    assert!(reply.body.contains("The batch request was too large"), "{reply:?}");
-    let batch: Vec<Value> = (0..3).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"})).collect();
-    assert_eq!(home.post(&serde_json::to_string(&batch).expect("json")).json().as_array().map(Vec::len), Some(3));
+    assert!(
+        reply.body.contains("The batch request was too large"),
+        "{reply:?}"
+    );
+    let batch: Vec<Value> = (0..3)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"}))
+        .collect();
+    assert_eq!(
+        home.post(&serde_json::to_string(&batch).expect("json"))
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
     // Over the request size limit (10 MiB).
-    let huge = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"documents/open","params":{{"uri":"file:///big","language_id":"x","version":1,"text":"{}"}}}}"#, "a".repeat(11 * 1024 * 1024));
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"documents/open","params":{{"uri":"file:///big","language_id":"x","version":1,"text":"{}"}}}}"#,
+        "a".repeat(11 * 1024 * 1024)
+    );
     let reply = home.post(&huge);
     assert_eq!(reply.status, 413, "{}", reply.head);
     assert!(reply.body.contains("Request is too big"), "{reply:?}");
 
-    let status: Value = client.request("daemon/status", rpc_params![]).await.expect("still serving");
+    let status: Value = client
+        .request("daemon/status", rpc_params![])
+        .await
+        .expect("still serving");
     assert_eq!(status["open_documents"], 0);
 }
 
@@ -125,22 +213,44 @@ async fn a_panicking_handler_is_an_error_reply_and_nobody_else_notices() {
     let daemon = home.start_daemon();
     let bystander = home.ws().await;
     let mut events = bystander
-        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "cli", "name": "bystander"})], "client/detach")
+        .subscribe::<Value, _>(
+            "client/attach",
+            rpc_params![json!({"kind": "cli", "name": "bystander"})],
+            "client/detach",
+        )
         .await
         .expect("attach");
     events.next().await.expect("attached").expect("json");
     let culprit = home.ws().await;
-    let err = culprit.request::<Value, _>("debug/panic", rpc_params![]).await.expect_err("panic");
+    let err = culprit
+        .request::<Value, _>("debug/panic", rpc_params![])
+        .await
+        .expect_err("panic");
     let text = err.to_string();
-    assert!(text.contains("-32603") || text.contains("internal error in debug/panic"), "{text}");
-    assert!(text.contains("internal error in debug/panic: the handler failed (debug/panic was called)"), "{text}");
+    assert!(
+        text.contains("-32603") || text.contains("internal error in debug/panic"),
+        "{text}"
+    );
+    assert!(
+        text.contains("internal error in debug/panic: the handler failed (debug/panic was called)"),
+        "{text}"
+    );
     // Both connections, and the bystander's subscription, are still alive.
-    let _: Value = culprit.request("daemon/status", rpc_params![]).await.expect("culprit still served");
-    let status: Value = bystander.request("daemon/status", rpc_params![]).await.expect("bystander still served");
+    let _: Value = culprit
+        .request("daemon/status", rpc_params![])
+        .await
+        .expect("culprit still served");
+    let status: Value = bystander
+        .request("daemon/status", rpc_params![])
+        .await
+        .expect("bystander still served");
     assert_eq!(status["clients"]["cli"], 1);
     assert!(bystander.is_connected());
     assert!(process_alive(daemon.pid));
-    assert!(home.log().contains("handler panicked"), "the panic is logged");
+    assert!(
+        home.log().contains("handler panicked"),
+        "the panic is logged"
+    );
 }
 
 #[test]
@@ -150,7 +260,10 @@ fn one_daemon_per_user_and_stale_locks_are_taken_over() {
     let second = home.paired(&["daemon"]).output().expect("second daemon");
     assert!(second.status.success());
     let stdout = String::from_utf8_lossy(&second.stdout);
-    assert!(stdout.contains(&format!("a daemon is already running (pid {}", first.pid)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("a daemon is already running (pid {}", first.pid)),
+        "{stdout}"
+    );
     assert_eq!(home.daemon_pid(), first.pid);
 
     // Killed without cleaning up: the lock dies with it, the discovery file stays.
@@ -158,7 +271,12 @@ fn one_daemon_per_user_and_stale_locks_are_taken_over() {
     assert!(home.discovery_path().exists());
     let third = home.start_daemon();
     assert_ne!(third.pid, first.pid);
-    assert!(home.log().contains("the previous daemon did not stop cleanly; taking over"), "{}", home.log());
+    assert!(
+        home.log()
+            .contains("the previous daemon did not stop cleanly; taking over"),
+        "{}",
+        home.log()
+    );
     let db = rusqlite::Connection::open(home.database()).expect("db");
     let ended: Vec<Option<String>> = db
         .prepare("SELECT ended FROM daemon_runs ORDER BY id")
@@ -173,27 +291,46 @@ fn one_daemon_per_user_and_stale_locks_are_taken_over() {
 #[test]
 fn stop_is_clean_and_detach_returns_at_once() {
     let home = Home::new();
-    let out = home.paired(&["daemon", "--detach"]).output().expect("detach");
+    let out = home
+        .paired(&["daemon", "--detach"])
+        .output()
+        .expect("detach");
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("daemon started in the background"), "{stdout}");
+    assert!(
+        stdout.contains("daemon started in the background"),
+        "{stdout}"
+    );
     let pid = home.daemon_pid();
     assert!(process_alive(pid));
 
     let out = home.paired(&["stop"]).output().expect("stop");
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("daemon (pid {pid}) stopped")));
-    wait_until("daemon exit", Duration::from_secs(5), || !process_alive(pid));
-    assert!(!home.discovery_path().exists(), "discovery file removed on a clean stop");
+    wait_until("daemon exit", Duration::from_secs(5), || {
+        !process_alive(pid)
+    });
+    assert!(
+        !home.discovery_path().exists(),
+        "discovery file removed on a clean stop"
+    );
     let db = rusqlite::Connection::open(home.database()).expect("db");
-    let ended: String = db.query_row("SELECT ended FROM daemon_runs", [], |r| r.get(0)).expect("run");
+    let ended: String = db
+        .query_row("SELECT ended FROM daemon_runs", [], |r| r.get(0))
+        .expect("run");
     assert_eq!(ended, "clean");
 
     let out = home.paired(&["status"]).output().expect("status");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("paired: no PAIRED daemon is running"), "{stderr}");
-    assert!(stderr.contains("hint: start it with `paired daemon --detach`"), "{stderr}");
+    assert!(
+        stderr.starts_with("paired: no PAIRED daemon is running"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: start it with `paired daemon --detach`"),
+        "{stderr}"
+    );
 }
 
 /// `kill -9` while clients attach (each attach is a committed row before the client
@@ -208,7 +345,11 @@ async fn kill_dash_nine_loses_no_committed_data() {
     for i in 0..40 {
         let client = home.ws().await;
         let mut events = client
-            .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "cli", "name": format!("c{i}")})], "client/detach")
+            .subscribe::<Value, _>(
+                "client/attach",
+                rpc_params![json!({"kind": "cli", "name": format!("c{i}")})],
+                "client/detach",
+            )
             .await
             .expect("attach");
         events.next().await.expect("attached").expect("json");
@@ -221,9 +362,24 @@ async fn kill_dash_nine_loses_no_committed_data() {
     let writer = tokio::spawn(async move {
         for i in 0.. {
             let mut headers = jsonrpsee::ws_client::HeaderMap::new();
-            headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
-            let Ok(client) = jsonrpsee::ws_client::WsClientBuilder::default().set_headers(headers).build(format!("ws://127.0.0.1:{port}")).await else { break };
-            let sub = client.subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "cli", "name": format!("w{i}")})], "client/detach").await;
+            headers.insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("header"),
+            );
+            let Ok(client) = jsonrpsee::ws_client::WsClientBuilder::default()
+                .set_headers(headers)
+                .build(format!("ws://127.0.0.1:{port}"))
+                .await
+            else {
+                break;
+            };
+            let sub = client
+                .subscribe::<Value, _>(
+                    "client/attach",
+                    rpc_params![json!({"kind": "cli", "name": format!("w{i}")})],
+                    "client/detach",
+                )
+                .await;
             if sub.is_err() {
                 break;
             }
@@ -234,8 +390,16 @@ async fn kill_dash_nine_loses_no_committed_data() {
     let _ = writer.await;
 
     let db = rusqlite::Connection::open(home.database()).expect("db opens");
-    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity");
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity");
     assert_eq!(check, "ok");
-    let named: i64 = db.query_row("SELECT count(*) FROM client_sessions WHERE name LIKE 'c%'", [], |r| r.get(0)).expect("count");
+    let named: i64 = db
+        .query_row(
+            "SELECT count(*) FROM client_sessions WHERE name LIKE 'c%'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
     assert_eq!(named, acknowledged);
 }

@@ -2,6 +2,9 @@
 
 use tests::{Home, http};
 
+/// (what, headers, expected status, expected message)
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+
 const STATUS: &str = r#"{"jsonrpc":"2.0","id":1,"method":"daemon/status"}"#;
 
 fn ws_upgrade(port: u16, extra: &[(&str, &str)], path: &str) -> tests::HttpReply {
@@ -26,24 +29,74 @@ fn token_host_and_origin_are_checked_on_http_and_websocket() {
     let json = ("Content-Type", "application/json");
 
     // The happy path, so the refusals below are about the one header they change.
-    let ok = http(port, "POST", "/", &[("Host", &host), ("Authorization", &bearer), json], STATUS);
+    let ok = http(
+        port,
+        "POST",
+        "/",
+        &[("Host", &host), ("Authorization", &bearer), json],
+        STATUS,
+    );
     assert_eq!(ok.status, 200, "{ok:?}");
 
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
-        ("no token", vec![("Host", &host), json], 401, "missing token"),
-        ("wrong token", vec![("Host", &host), ("Authorization", "Bearer 0000"), json], 401, "wrong token"),
-        ("foreign Host", vec![("Host", "evil.example"), ("Authorization", &bearer), json], 403, "Host `evil.example` is not allowed"),
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "no token",
+            vec![("Host", &host), json],
+            401,
+            "missing token",
+        ),
+        (
+            "wrong token",
+            vec![("Host", &host), ("Authorization", "Bearer 0000"), json],
+            401,
+            "wrong token",
+        ),
+        (
+            "foreign Host",
+            vec![("Host", "evil.example"), ("Authorization", &bearer), json],
+            403,
+            "Host `evil.example` is not allowed",
+        ),
         (
             "DNS rebinding: foreign Host with matching Origin",
-            vec![("Host", "evil.example:80"), ("Origin", "http://evil.example:80"), ("Authorization", &bearer), json],
+            vec![
+                ("Host", "evil.example:80"),
+                ("Origin", "http://evil.example:80"),
+                ("Authorization", &bearer),
+                json,
+            ],
             403,
             "is not allowed",
         ),
-        ("foreign Origin", vec![("Host", &host), ("Origin", "https://evil.example"), ("Authorization", &bearer), json], 403, "Origin `https://evil.example` is not allowed"),
-        ("Origin: null", vec![("Host", &host), ("Origin", "null"), ("Authorization", &bearer), json], 403, "Origin `null`"),
+        (
+            "foreign Origin",
+            vec![
+                ("Host", &host),
+                ("Origin", "https://evil.example"),
+                ("Authorization", &bearer),
+                json,
+            ],
+            403,
+            "Origin `https://evil.example` is not allowed",
+        ),
+        (
+            "Origin: null",
+            vec![
+                ("Host", &host),
+                ("Origin", "null"),
+                ("Authorization", &bearer),
+                json,
+            ],
+            403,
+            "Origin `null`",
+        ),
         (
             "cross-site form POST",
-            vec![("Host", &host), ("Origin", "https://evil.example"), ("Content-Type", "application/x-www-form-urlencoded")],
+            vec![
+                ("Host", &host),
+                ("Origin", "https://evil.example"),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
             403,
             "is not allowed",
         ),
@@ -52,20 +105,53 @@ fn token_host_and_origin_are_checked_on_http_and_websocket() {
         let reply = http(port, "POST", "/", &headers, STATUS);
         assert_eq!(reply.status, status, "{what}: {reply:?}");
         assert!(reply.body.contains(message), "{what}: {reply:?}");
-        assert!(!reply.head.to_ascii_lowercase().contains("access-control-allow-origin: *"), "{what}");
+        assert!(
+            !reply
+                .head
+                .to_ascii_lowercase()
+                .contains("access-control-allow-origin: *"),
+            "{what}"
+        );
         if status == 401 {
-            assert!(reply.head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{what}");
+            assert!(
+                reply
+                    .head
+                    .to_ascii_lowercase()
+                    .contains("www-authenticate: bearer"),
+                "{what}"
+            );
         }
     }
 
     // WebSocket upgrades get the same checks; the token may come as a query parameter.
     let query = format!("/?token={token}");
     assert_eq!(ws_upgrade(port, &[("Host", &host)], &query).status, 101);
-    assert_eq!(ws_upgrade(port, &[("Host", &host), ("Authorization", &bearer)], "/").status, 101);
-    assert_eq!(ws_upgrade(port, &[("Host", &host)], "/").status, 401, "upgrade without token");
-    assert_eq!(ws_upgrade(port, &[("Host", &host)], "/?token=nope").status, 401);
-    assert_eq!(ws_upgrade(port, &[("Host", &host), ("Origin", "https://evil.example")], &query).status, 403);
-    assert_eq!(ws_upgrade(port, &[("Host", "attacker.example")], &query).status, 403);
+    assert_eq!(
+        ws_upgrade(port, &[("Host", &host), ("Authorization", &bearer)], "/").status,
+        101
+    );
+    assert_eq!(
+        ws_upgrade(port, &[("Host", &host)], "/").status,
+        401,
+        "upgrade without token"
+    );
+    assert_eq!(
+        ws_upgrade(port, &[("Host", &host)], "/?token=nope").status,
+        401
+    );
+    assert_eq!(
+        ws_upgrade(
+            port,
+            &[("Host", &host), ("Origin", "https://evil.example")],
+            &query
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        ws_upgrade(port, &[("Host", "attacker.example")], &query).status,
+        403
+    );
 
     // Still serving after all of that.
     assert_eq!(home.post(STATUS).status, 200);
@@ -85,13 +171,28 @@ fn only_loopback_is_bound_and_files_are_private() {
         .filter(|cols| cols.len() > 3 && cols[3] == "0A" && cols[1].ends_with(&port_hex))
         .map(|cols| cols[1])
         .collect();
-    assert_eq!(local, ["0100007F".to_owned() + &port_hex], "bound to 127.0.0.1 only");
+    assert_eq!(
+        local,
+        ["0100007F".to_owned() + &port_hex],
+        "bound to 127.0.0.1 only"
+    );
     for file in ["token", "daemon.json"] {
-        let mode = std::fs::metadata(home.state_dir().join(file)).expect(file).permissions().mode() & 0o777;
+        let mode = std::fs::metadata(home.state_dir().join(file))
+            .expect(file)
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600, "{file}");
     }
     let discovery = home.discovery().expect("discovery");
     assert_eq!(discovery["pid"], daemon.pid);
-    assert!(discovery["token_file"].as_str().is_some_and(|f| f.ends_with("/token")));
-    assert!(discovery.get("token").is_none(), "the discovery file names the token file, never the token");
+    assert!(
+        discovery["token_file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("/token"))
+    );
+    assert!(
+        discovery.get("token").is_none(),
+        "the discovery file names the token file, never the token"
+    );
 }
