@@ -196,3 +196,33 @@ fn only_loopback_is_bound_and_files_are_private() {
         "the discovery file names the token file, never the token"
     );
 }
+
+#[tokio::test]
+async fn connection_limit_is_a_clear_refusal_and_serving_goes_on() {
+    let home = Home::new();
+    let _daemon = home.start_daemon_with(&[("PAIRED_SERVER_MAX_CONNECTIONS", "2")]);
+    let first = home.ws().await;
+    let second = home.ws().await;
+    let query = format!("/?token={}", home.token());
+    let host = format!("127.0.0.1:{}", home.port());
+    let third = ws_upgrade(home.port(), &[("Host", &host)], &query);
+    assert_eq!(third.status, 429, "{third:?}");
+    assert!(third.body.contains("Too many connections"), "{third:?}");
+    drop(second);
+    // The freed slot is usable again (the client's close runs on this runtime, so
+    // wait asynchronously), and the first connection never noticed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while ws_upgrade(home.port(), &[("Host", &host)], &query).status != 101 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed connection's slot was never freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    use jsonrpsee::core::client::ClientT;
+    let status: serde_json::Value = first
+        .request("daemon/status", jsonrpsee::rpc_params![])
+        .await
+        .expect("first still served");
+    assert_eq!(status["protocol_version"], protocol::PROTOCOL_VERSION);
+}
