@@ -1,0 +1,142 @@
+//! Languages PAIRED parses, how a file maps to one, and each one's queries.
+
+use std::sync::OnceLock;
+
+use tree_sitter::Query;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    Rust,
+    Python,
+    TypeScript,
+    Tsx,
+    JavaScript,
+    Go,
+    Java,
+    /// Anything else: kept as text, no tree.
+    PlainText,
+}
+
+/// A grammar with its compiled queries.
+pub struct Support {
+    pub grammar: tree_sitter::Language,
+    /// The grammar's own tags query (for TypeScript, JavaScript's plus TypeScript's).
+    pub tags: Query,
+    /// Import statements, captured as `@import`.
+    pub imports: Query,
+}
+
+impl Language {
+    pub const PARSED: [Language; 7] =
+        [Language::Rust, Language::Python, Language::TypeScript, Language::Tsx, Language::JavaScript, Language::Go, Language::Java];
+
+    /// By file extension; unknown extensions are plain text.
+    pub fn from_path(path: &str) -> Language {
+        let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        match ext.as_str() {
+            "rs" => Language::Rust,
+            "py" | "pyi" => Language::Python,
+            "ts" | "mts" | "cts" => Language::TypeScript,
+            "tsx" => Language::Tsx,
+            "js" | "mjs" | "cjs" | "jsx" => Language::JavaScript,
+            "go" => Language::Go,
+            "java" => Language::Java,
+            _ => Language::PlainText,
+        }
+    }
+
+    /// By LSP `languageId`, falling back to the path's extension.
+    pub fn from_language_id(id: &str, path: &str) -> Language {
+        match id {
+            "rust" => Language::Rust,
+            "python" => Language::Python,
+            "typescript" => Language::TypeScript,
+            "typescriptreact" => Language::Tsx,
+            "javascript" | "javascriptreact" => Language::JavaScript,
+            "go" => Language::Go,
+            "java" => Language::Java,
+            _ => Language::from_path(path),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "rust",
+            Language::Python => "python",
+            Language::TypeScript => "typescript",
+            Language::Tsx => "tsx",
+            Language::JavaScript => "javascript",
+            Language::Go => "go",
+            Language::Java => "java",
+            Language::PlainText => "text",
+        }
+    }
+
+    /// The grammar and queries, compiled once per process.
+    pub fn support(self) -> Option<&'static Support> {
+        static SUPPORT: [OnceLock<Support>; 7] = [const { OnceLock::new() }; 7];
+        let index = Language::PARSED.iter().position(|l| *l == self)?;
+        Some(SUPPORT[index].get_or_init(|| build(self)))
+    }
+}
+
+fn build(language: Language) -> Support {
+    let (grammar, tags, imports): (tree_sitter::Language, String, &str) = match language {
+        Language::Rust => (tree_sitter_rust::LANGUAGE.into(), tree_sitter_rust::TAGS_QUERY.into(), "(use_declaration) @import (extern_crate_declaration) @import"),
+        Language::Python => (
+            tree_sitter_python::LANGUAGE.into(),
+            tree_sitter_python::TAGS_QUERY.into(),
+            "(import_statement) @import (import_from_statement) @import",
+        ),
+        Language::TypeScript => (
+            tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            format!("{}\n{}", tree_sitter_javascript::TAGS_QUERY, tree_sitter_typescript::TAGS_QUERY),
+            "(import_statement) @import",
+        ),
+        Language::Tsx => (
+            tree_sitter_typescript::LANGUAGE_TSX.into(),
+            format!("{}\n{}", tree_sitter_javascript::TAGS_QUERY, tree_sitter_typescript::TAGS_QUERY),
+            "(import_statement) @import",
+        ),
+        Language::JavaScript => {
+            (tree_sitter_javascript::LANGUAGE.into(), tree_sitter_javascript::TAGS_QUERY.into(), "(import_statement) @import")
+        }
+        Language::Go => (tree_sitter_go::LANGUAGE.into(), tree_sitter_go::TAGS_QUERY.into(), "(import_spec) @import"),
+        Language::Java => (tree_sitter_java::LANGUAGE.into(), tree_sitter_java::TAGS_QUERY.into(), "(import_declaration) @import"),
+        Language::PlainText => unreachable_plain_text(),
+    };
+    // The queries ship with the grammars and are tested below; failing to compile
+    // one is a build defect, not a runtime condition.
+    let compile = |source: &str, what: &str| {
+        Query::new(&grammar, source).unwrap_or_else(|err| panic!("{} {what} query: {err}", language.name()))
+    };
+    Support { tags: compile(&tags, "tags"), imports: compile(imports, "imports"), grammar }
+}
+
+fn unreachable_plain_text() -> ! {
+    panic!("plain text has no grammar")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parsed_language_compiles_its_queries() {
+        for language in Language::PARSED {
+            let support = language.support().expect("support");
+            assert!(support.tags.pattern_count() > 0, "{language:?}");
+        }
+        assert!(Language::PlainText.support().is_none());
+    }
+
+    #[test]
+    fn files_and_language_ids_map_to_languages() {
+        assert_eq!(Language::from_path("src/main.rs"), Language::Rust);
+        assert_eq!(Language::from_path("a/B.JAVA"), Language::Java);
+        assert_eq!(Language::from_path("x.tsx"), Language::Tsx);
+        assert_eq!(Language::from_path("Makefile"), Language::PlainText);
+        assert_eq!(Language::from_language_id("typescriptreact", "x"), Language::Tsx);
+        assert_eq!(Language::from_language_id("plaintext", "a.go"), Language::Go);
+    }
+}

@@ -1,0 +1,22 @@
+//! The context engine: what the editor has open, turned into precise, bounded and
+//! private context for agents.
+//!
+//! - [`language`]: which grammar a file gets, and its queries.
+//! - [`syntax`]: a document's text and tree-sitter tree, re-parsed incrementally.
+//! - [`symbols`]: outline, enclosing symbol, imports (from the grammars' tags queries).
+//! - [`index`]: the workspace index and fuzzy symbol search.
+//! - [`redact`]: secret detection and redaction.
+//! - [`bundle`]: context bundles fitted to a token budget.
+//!
+//! Sans IO: callers hand in text and paths; nothing here touches the file system,
+//! the clock or the network.
+
+
+
+pub mod language;
+
+pub mod symbols;
+pub mod syntax;
+
+pub use language::Language;
+pub use syntax::SyntaxDocument;

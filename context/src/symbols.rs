@@ -1,0 +1,366 @@
+//! Outlines: the definitions in a file, nested, with ranges, signatures and doc
+//! comments; the enclosing symbol at a position; and imports. Definitions come
+//! from each grammar's own tags query; nesting, kinds, signatures and docs are
+//! derived from the tree.
+
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, QueryCursor};
+
+use crate::{Language, SyntaxDocument};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SymbolKind {
+    Module,
+    Class,
+    Struct,
+    Enum,
+    Interface,
+    Type,
+    Impl,
+    Function,
+    Method,
+    Macro,
+    Constant,
+}
+
+impl SymbolKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SymbolKind::Module => "module",
+            SymbolKind::Class => "class",
+            SymbolKind::Struct => "struct",
+            SymbolKind::Enum => "enum",
+            SymbolKind::Interface => "interface",
+            SymbolKind::Type => "type",
+            SymbolKind::Impl => "impl",
+            SymbolKind::Function => "function",
+            SymbolKind::Method => "method",
+            SymbolKind::Macro => "macro",
+            SymbolKind::Constant => "constant",
+        }
+    }
+
+    fn is_container(self) -> bool {
+        matches!(self, SymbolKind::Module | SymbolKind::Class | SymbolKind::Interface | SymbolKind::Impl | SymbolKind::Struct | SymbolKind::Enum)
+    }
+}
+
+/// Zero-based line and byte column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    pub kind: SymbolKind,
+    /// The whole definition, bytes and positions.
+    pub bytes: std::ops::Range<usize>,
+    pub start: Pos,
+    pub end: Pos,
+    /// Where the name is.
+    pub name_start: Pos,
+    pub name_end: Pos,
+    /// The definition's head, without its body, on one line.
+    pub signature: String,
+    pub doc: Option<String>,
+    pub children: Vec<Symbol>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The statement as written, on one line.
+    pub text: String,
+    pub line: u32,
+    /// The imported module as path segments, e.g. `["app", "models"]` for
+    /// `from app.models import User`, `["./util"]` for `import x from './util'`.
+    pub module: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outline {
+    pub symbols: Vec<Symbol>,
+    pub imports: Vec<Import>,
+}
+
+impl Outline {
+    /// The chain of symbols containing `byte`, outermost first.
+    pub fn enclosing(&self, byte: usize) -> Vec<&Symbol> {
+        let mut chain = Vec::new();
+        let mut level = &self.symbols;
+        while let Some(symbol) = level.iter().find(|s| s.bytes.start <= byte && byte < s.bytes.end.max(s.bytes.start + 1)) {
+            chain.push(symbol);
+            level = &symbol.children;
+        }
+        chain
+    }
+
+    /// Every symbol, depth first, with its container's name.
+    pub fn flatten(&self) -> Vec<(&Symbol, Option<&str>)> {
+        fn walk<'a>(symbols: &'a [Symbol], parent: Option<&'a str>, out: &mut Vec<(&'a Symbol, Option<&'a str>)>) {
+            for symbol in symbols {
+                out.push((symbol, parent));
+                walk(&symbol.children, Some(&symbol.name), out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.symbols, None, &mut out);
+        out
+    }
+}
+
+pub fn outline(doc: &SyntaxDocument) -> Outline {
+    let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Outline::default() };
+    let text = doc.text();
+    let source = text.as_bytes();
+    let names = support.tags.capture_names();
+
+    let mut flat: Vec<Symbol> = Vec::new();
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(&support.tags, tree.root_node(), source);
+    while let Some(m) = matches.next() {
+        let mut definition = None;
+        let mut name_node = None;
+        for capture in m.captures() {
+            let capture_name = names[capture.index as usize];
+            if let Some(tag) = capture_name.strip_prefix("definition.") {
+                definition = Some((tag, capture.node));
+            } else if capture_name == "name" {
+                name_node = Some(capture.node);
+            }
+        }
+        let (Some((tag, node)), Some(name_node)) = (definition, name_node) else { continue };
+        let Some(kind) = kind_of(doc.language(), tag, node) else { continue };
+        // Two patterns can tag one node (a Rust method is also a function): keep the first.
+        if flat.iter().any(|s| s.bytes == node.byte_range()) {
+            continue;
+        }
+        flat.push(symbol(doc.language(), text, node, name_node, kind));
+    }
+    if doc.language() == Language::Rust {
+        rust_impls(tree.root_node(), text, &mut flat);
+    }
+
+    Outline { symbols: nest(flat), imports: imports(doc) }
+}
+
+fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> {
+    Some(match (tag, node.kind()) {
+        (_, "struct_item" | "union_item") => SymbolKind::Struct,
+        (_, "enum_item" | "enum_declaration") => SymbolKind::Enum,
+        (_, "type_item" | "type_alias_declaration" | "type_spec") => SymbolKind::Type,
+        ("class", _) => SymbolKind::Class,
+        ("interface", _) => SymbolKind::Interface,
+        ("module", _) => SymbolKind::Module,
+        ("method", _) => SymbolKind::Method,
+        ("function", _) => SymbolKind::Function,
+        ("macro", _) => SymbolKind::Macro,
+        ("constant", _) => SymbolKind::Constant,
+        ("type", _) => SymbolKind::Type,
+        _ => {
+            let _ = language;
+            return None;
+        }
+    })
+}
+
+fn pos(point: tree_sitter::Point) -> Pos {
+    Pos { line: point.row as u32, column: point.column as u32 }
+}
+
+fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: SymbolKind) -> Symbol {
+    Symbol {
+        name: text[name.byte_range()].to_owned(),
+        kind,
+        bytes: node.byte_range(),
+        start: pos(node.start_position()),
+        end: pos(node.end_position()),
+        name_start: pos(name.start_position()),
+        name_end: pos(name.end_position()),
+        signature: signature(text, node),
+        doc: doc_comment(language, text, node),
+        children: Vec::new(),
+    }
+}
+
+/// Rust `impl` blocks, as containers for their methods: "impl Display for Point".
+fn rust_impls(root: Node<'_>, text: &str, out: &mut Vec<Symbol>) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "impl_item" {
+            let name_node = node.child_by_field_name("type").unwrap_or(node);
+            let mut impl_symbol = symbol(Language::Rust, text, node, name_node, SymbolKind::Impl);
+            impl_symbol.name = impl_symbol.signature.clone();
+            out.push(impl_symbol);
+        }
+        let mut walker = node.walk();
+        stack.extend(node.named_children(&mut walker).filter(|c| c.kind() != "function_item" || c.child_count() > 0));
+    }
+}
+
+/// The head of a definition: its text up to the body, whitespace collapsed.
+fn signature(text: &str, node: Node<'_>) -> String {
+    let end = node
+        .child_by_field_name("body")
+        .or_else(|| node.child_by_field_name("value").filter(|v| v.kind().contains("function")))
+        .map_or(node.end_byte(), |body| body.start_byte());
+    let head = &text[node.start_byte()..end];
+    let head = if node.child_by_field_name("body").is_none() { head.lines().next().unwrap_or("") } else { head };
+    let mut collapsed = head.split_whitespace().collect::<Vec<_>>().join(" ");
+    let trimmed = collapsed.trim_end_matches([' ', '{', ':', '=']).trim_end().len();
+    collapsed.truncate(trimmed);
+    if collapsed.len() > 240 {
+        let cut = (0..=240).rev().find(|i| collapsed.is_char_boundary(*i)).unwrap_or(0);
+        collapsed.truncate(cut);
+        collapsed.push('…');
+    }
+    collapsed
+}
+
+/// Comments directly above a definition (skipping attributes and decorators), or a
+/// Python docstring, with comment markers removed.
+fn doc_comment(language: Language, text: &str, node: Node<'_>) -> Option<String> {
+    if language == Language::Python
+        && let Some(body) = node.child_by_field_name("body")
+        && let Some(first) = body.named_child(0)
+        && first.kind() == "expression_statement"
+        && let Some(string) = first.named_child(0)
+        && string.kind() == "string"
+    {
+        let raw = &text[string.byte_range()];
+        let doc = raw.trim_start_matches(['r', 'u', 'b']).trim_matches('"').trim_matches('\'').trim();
+        return (!doc.is_empty()).then(|| dedent(doc));
+    }
+    // In JS/TS an exported definition's comment sits above the export statement.
+    let anchor = match node.parent() {
+        Some(parent) if parent.kind() == "export_statement" || parent.kind() == "decorated_definition" => parent,
+        _ => node,
+    };
+    let mut lines = Vec::new();
+    let mut expected_row = anchor.start_position().row;
+    let mut current = anchor.prev_sibling();
+    while let Some(sibling) = current {
+        let kind = sibling.kind();
+        if sibling.end_position().row + 1 < expected_row {
+            break;
+        }
+        if kind.contains("comment") {
+            let raw = &text[sibling.byte_range()];
+            if language == Language::Rust && !(raw.starts_with("///") || raw.starts_with("/**")) {
+                break;
+            }
+            lines.push(strip_comment(raw));
+        } else if !matches!(kind, "attribute_item" | "decorator" | "marker_annotation" | "annotation") {
+            break;
+        }
+        expected_row = sibling.start_position().row;
+        current = sibling.prev_sibling();
+    }
+    lines.reverse();
+    let doc = lines.join("\n").trim().to_owned();
+    (!doc.is_empty()).then_some(doc)
+}
+
+fn strip_comment(raw: &str) -> String {
+    raw.lines()
+        .map(|line| {
+            let line = line.trim();
+            let line = line.strip_prefix("///").or_else(|| line.strip_prefix("//!")).or_else(|| line.strip_prefix("//")).unwrap_or(line);
+            let line = line.strip_prefix("/**").or_else(|| line.strip_prefix("/*")).unwrap_or(line);
+            let line = line.strip_suffix("*/").unwrap_or(line);
+            let line = line.trim_start().strip_prefix('*').unwrap_or(line);
+            let line = line.strip_prefix('#').unwrap_or(line);
+            line.trim().to_owned()
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn dedent(doc: &str) -> String {
+    doc.lines().map(str::trim).collect::<Vec<_>>().join("\n").trim().to_owned()
+}
+
+/// Nests definitions by range containment.
+fn nest(mut flat: Vec<Symbol>) -> Vec<Symbol> {
+    flat.sort_by(|a, b| a.bytes.start.cmp(&b.bytes.start).then(b.bytes.end.cmp(&a.bytes.end)));
+    let mut roots: Vec<Symbol> = Vec::new();
+    let mut stack: Vec<Symbol> = Vec::new();
+    for symbol in flat {
+        while let Some(top) = stack.last() {
+            if top.bytes.end >= symbol.bytes.end && top.bytes.start <= symbol.bytes.start {
+                break;
+            }
+            close(&mut stack, &mut roots);
+        }
+        stack.push(symbol);
+    }
+    while !stack.is_empty() {
+        close(&mut stack, &mut roots);
+    }
+    roots
+}
+
+fn close(stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
+    let Some(mut done) = stack.pop() else { return };
+    if let Some(parent) = stack.last_mut() {
+        // A function directly inside a class or impl is a method.
+        if done.kind == SymbolKind::Function && parent.kind.is_container() && parent.kind != SymbolKind::Module {
+            done.kind = SymbolKind::Method;
+        }
+        parent.children.push(done);
+    } else {
+        roots.push(done);
+    }
+}
+
+fn imports(doc: &SyntaxDocument) -> Vec<Import> {
+    let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Vec::new() };
+    let text = doc.text();
+    let mut cursor = QueryCursor::new();
+    let mut out = Vec::new();
+    let mut matches = cursor.matches(&support.imports, tree.root_node(), text.as_bytes());
+    while let Some(m) = matches.next() {
+        for capture in m.captures() {
+            let raw = &text[capture.node.byte_range()];
+            out.push(Import {
+                text: raw.split_whitespace().collect::<Vec<_>>().join(" "),
+                line: capture.node.start_position().row as u32,
+                module: module_path(doc.language(), raw),
+            });
+        }
+    }
+    out
+}
+
+/// The module an import statement names, as path segments.
+fn module_path(language: Language, statement: &str) -> Vec<String> {
+    let quoted = || {
+        let start = statement.find(['"', '\'', '`'])?;
+        let quote = statement[start..].chars().next()?;
+        let rest = &statement[start + 1..];
+        Some(rest[..rest.find(quote)?].to_owned())
+    };
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    let path = match language {
+        Language::Rust => {
+            let body = statement.trim_start_matches("pub ").trim_start_matches("use ").trim_end_matches(';');
+            let body = body.split('{').next().unwrap_or(body);
+            return body.split("::").map(str::trim).filter(|s| !s.is_empty() && *s != "crate" && *s != "self" && *s != "super").map(str::to_owned).collect();
+        }
+        Language::Python => words.get(1).map(|s| s.trim_end_matches(',').to_owned()),
+        Language::Go => quoted(),
+        Language::Java => words.last().map(|s| s.trim_end_matches(';').trim_start_matches("static").to_owned()),
+        _ => quoted(),
+    };
+    let Some(path) = path else { return Vec::new() };
+    match language {
+        Language::Python | Language::Java => path.split('.').filter(|s| !s.is_empty() && *s != "*").map(str::to_owned).collect(),
+        _ => path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,241 @@
+use expect_test::{Expect, expect};
+
+use super::*;
+
+/// Renders an outline: one line per symbol, indented by nesting, then imports.
+fn render(outline: &Outline) -> String {
+    fn walk(symbols: &[Symbol], depth: usize, out: &mut String) {
+        for s in symbols {
+            out.push_str(&format!(
+                "{}{} {} {}:{}-{}:{} `{}`",
+                "  ".repeat(depth),
+                s.kind.name(),
+                s.name,
+                s.start.line + 1,
+                s.start.column,
+                s.end.line + 1,
+                s.end.column,
+                s.signature
+            ));
+            if let Some(doc) = &s.doc {
+                out.push_str(&format!(" doc={doc:?}"));
+            }
+            out.push('\n');
+            walk(&s.children, depth + 1, out);
+        }
+    }
+    let mut out = String::new();
+    walk(&outline.symbols, 0, &mut out);
+    for import in &outline.imports {
+        out.push_str(&format!("import {} {:?}\n", import.line + 1, import.module));
+    }
+    out
+}
+
+fn check(language: Language, source: &str, expected: Expect) {
+    let doc = SyntaxDocument::new(language, source.to_owned());
+    expected.assert_eq(&render(&outline(&doc)));
+}
+
+fn check_enclosing(language: Language, source_with_cursor: &str, expected: &[&str]) {
+    let byte = source_with_cursor.find('$').expect("cursor");
+    let source = source_with_cursor.replacen('$', "", 1);
+    let doc = SyntaxDocument::new(language, source);
+    let outline = outline(&doc);
+    let chain: Vec<&str> = outline.enclosing(byte).iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(chain, expected);
+}
+
+#[test]
+fn rust() {
+    check(
+        Language::Rust,
+        r#"use std::collections::HashMap;
+use crate::config::{Config, load};
+
+/// A point in the plane.
+#[derive(Debug)]
+pub struct Point { x: i32, y: i32 }
+
+// not a doc comment
+pub enum Shape { Circle, Square }
+
+pub trait Area {
+    fn area(&self) -> f64;
+}
+
+impl Area for Point {
+    /// Always zero.
+    fn area(&self) -> f64 {
+        0.0
+    }
+}
+
+mod geometry {
+    pub fn distance(a: &Point,
+                    b: &Point) -> f64 { 1.0 }
+}
+
+macro_rules! square { ($x:expr) => { $x * $x }; }
+"#,
+        expect![[r#"
+            struct Point 6:0-6:35 `pub struct Point` doc="A point in the plane."
+            enum Shape 9:0-9:33 `pub enum Shape`
+            interface Area 11:0-13:1 `pub trait Area`
+            impl impl Area for Point 15:0-20:1 `impl Area for Point`
+              method area 17:4-19:5 `fn area(&self) -> f64` doc="Always zero."
+            module geometry 22:0-25:1 `mod geometry`
+              method distance 23:4-24:45 `pub fn distance(a: &Point, b: &Point) -> f64`
+            macro square 27:0-27:49 `macro_rules! square { ($x:expr) => { $x * $x }; }`
+            import 1 ["std", "collections", "HashMap"]
+            import 2 ["config"]
+        "#]],
+    );
+    check_enclosing(Language::Rust, "impl A for B {\n    fn f(&self) {\n        let $x = 1;\n    }\n}\n", &["impl A for B", "f"]);
+}
+
+#[test]
+fn python() {
+    check(
+        Language::Python,
+        r#"import os
+from app.models import User
+
+MAX = 3
+
+class Repo:
+    """Stores users."""
+
+    def add(self, user):
+        """Add one."""
+        pass
+
+    @staticmethod
+    def empty():
+        return Repo()
+
+# Module helper.
+def helper(x, y=2):
+    return x
+"#,
+        expect![[r#"
+            constant MAX 4:0-4:7 `MAX = 3`
+            class Repo 6:0-15:21 `class Repo` doc="Stores users."
+              method add 9:4-11:12 `def add(self, user)` doc="Add one."
+              method empty 14:4-15:21 `def empty()`
+            function helper 18:0-19:12 `def helper(x, y=2)` doc="Module helper."
+            import 1 ["os"]
+            import 2 ["app", "models"]
+        "#]],
+    );
+    check_enclosing(Language::Python, "class A:\n    def f(self):\n        return $1\n", &["A", "f"]);
+}
+
+#[test]
+fn typescript_and_tsx() {
+    check(
+        Language::TypeScript,
+        r#"import { api } from './api';
+
+/** A user. */
+export interface User { id: number }
+
+export class Service {
+  /** Loads one. */
+  async load(id: number): Promise<User> {
+    return api(id);
+  }
+}
+
+export function make(): Service { return new Service(); }
+const arrow = (x: number) => x * 2;
+"#,
+        expect![[r#"
+            interface User 4:7-4:36 `interface User` doc="A user."
+            class Service 6:7-11:1 `class Service`
+              method load 8:2-10:3 `async load(id: number): Promise<User>` doc="Loads one."
+            function make 13:7-13:57 `function make(): Service`
+            function arrow 14:6-14:34 `arrow`
+            import 1 [".", "api"]
+        "#]],
+    );
+    check(
+        Language::Tsx,
+        "export function Button({ label }: Props) {\n  return <button>{label}</button>;\n}\n",
+        expect![[r#"
+            function Button 1:7-3:1 `function Button({ label }: Props)`
+        "#]],
+    );
+}
+
+#[test]
+fn javascript() {
+    check(
+        Language::JavaScript,
+        r#"import fs from 'fs';
+// Reads the config.
+function readConfig(path) { return fs.readFileSync(path); }
+class Cache { get(key) { return null; } }
+"#,
+        expect![[r#"
+            function readConfig 3:0-3:59 `function readConfig(path)` doc="Reads the config."
+            class Cache 4:0-4:41 `class Cache`
+              method get 4:14-4:39 `get(key)`
+            import 1 ["fs"]
+        "#]],
+    );
+}
+
+#[test]
+fn go() {
+    check(
+        Language::Go,
+        r#"package main
+
+import (
+	"fmt"
+	"example.com/app/store"
+)
+
+// Server serves.
+type Server struct{ port int }
+
+// Start starts it.
+func (s *Server) Start() error { return nil }
+
+func main() { fmt.Println(store.X) }
+"#,
+        expect![[r#"
+            type Server 9:5-9:30 `Server struct{ port int }`
+            method Start 12:0-12:45 `func (s *Server) Start() error` doc="Start starts it."
+            function main 14:0-14:36 `func main()`
+            import 4 ["fmt"]
+            import 5 ["example.com", "app", "store"]
+        "#]],
+    );
+}
+
+#[test]
+fn java() {
+    check(
+        Language::Java,
+        r#"package app;
+
+import java.util.List;
+
+/** Keeps orders. */
+public class Orders {
+    /** Counts them. */
+    public int count(List<String> xs) { return xs.size(); }
+    interface Listener { void on(); }
+}
+"#,
+        expect![[r#"
+            class Orders 6:0-10:1 `public class Orders` doc="Keeps orders."
+              method count 8:4-8:59 `public int count(List<String> xs)` doc="Counts them."
+              interface Listener 9:4-9:37 `interface Listener`
+                method on 9:25-9:35 `void on();`
+            import 3 ["java", "util", "List"]
+        "#]],
+    );
+}
