@@ -82,7 +82,15 @@ impl Language {
 
 fn build(language: Language) -> Support {
     let (grammar, tags, imports): (tree_sitter::Language, String, &str) = match language {
-        Language::Rust => (tree_sitter_rust::LANGUAGE.into(), tree_sitter_rust::TAGS_QUERY.into(), "(use_declaration) @import (extern_crate_declaration) @import"),
+        Language::Rust => (
+            tree_sitter_rust::LANGUAGE.into(),
+            // The grammar's tags leave out trait method declarations and consts.
+            format!(
+                "{}\n(function_signature_item name: (identifier) @name) @definition.method\n(const_item name: (identifier) @name) @definition.constant",
+                tree_sitter_rust::TAGS_QUERY
+            ),
+            "(use_declaration) @import (extern_crate_declaration) @import",
+        ),
         Language::Python => (
             tree_sitter_python::LANGUAGE.into(),
             tree_sitter_python::TAGS_QUERY.into(),

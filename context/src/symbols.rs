@@ -202,14 +202,14 @@ fn rust_impls(root: Node<'_>, text: &str, out: &mut Vec<Symbol>) {
 
 /// The head of a definition: its text up to the body, whitespace collapsed.
 fn signature(text: &str, node: Node<'_>) -> String {
-    let end = node
-        .child_by_field_name("body")
-        .or_else(|| node.child_by_field_name("value").filter(|v| v.kind().contains("function")))
-        .map_or(node.end_byte(), |body| body.start_byte());
+    // `const f = (x) => ...` has its body one level down.
+    let function_value = node.child_by_field_name("value").filter(|v| v.kind().contains("function"));
+    let body = node.child_by_field_name("body").or_else(|| function_value?.child_by_field_name("body"));
+    let end = body.map_or(node.end_byte(), |body| body.start_byte());
     let head = &text[node.start_byte()..end];
-    let head = if node.child_by_field_name("body").is_none() { head.lines().next().unwrap_or("") } else { head };
+    let head = if body.is_none() { head.lines().next().unwrap_or("") } else { head };
     let mut collapsed = head.split_whitespace().collect::<Vec<_>>().join(" ");
-    let trimmed = collapsed.trim_end_matches([' ', '{', ':', '=']).trim_end().len();
+    let trimmed = collapsed.trim_end_matches([' ', '{', ':', '=', ';']).trim_end().len();
     collapsed.truncate(trimmed);
     if collapsed.len() > 240 {
         let cut = (0..=240).rev().find(|i| collapsed.is_char_boundary(*i)).unwrap_or(0);
@@ -306,10 +306,15 @@ fn nest(mut flat: Vec<Symbol>) -> Vec<Symbol> {
 fn close(stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
     let Some(mut done) = stack.pop() else { return };
     if let Some(parent) = stack.last_mut() {
-        // A function directly inside a class or impl is a method.
-        if done.kind == SymbolKind::Function && parent.kind.is_container() && parent.kind != SymbolKind::Module {
-            done.kind = SymbolKind::Method;
-        }
+        // A function directly inside a type or impl is a method; inside a module
+        // (Rust's `mod` bodies look like impl bodies to the tags query) it is not.
+        let in_type = parent.kind.is_container() && parent.kind != SymbolKind::Module;
+        done.kind = match done.kind {
+            SymbolKind::Function if in_type => SymbolKind::Method,
+            // Go methods live at top level, after their receiver type.
+            SymbolKind::Method if !in_type && !done.signature.starts_with("func (") => SymbolKind::Function,
+            kind => kind,
+        };
         parent.children.push(done);
     } else {
         roots.push(done);

@@ -82,10 +82,11 @@ macro_rules! square { ($x:expr) => { $x * $x }; }
             struct Point 6:0-6:35 `pub struct Point` doc="A point in the plane."
             enum Shape 9:0-9:33 `pub enum Shape`
             interface Area 11:0-13:1 `pub trait Area`
+              method area 12:4-12:26 `fn area(&self) -> f64`
             impl impl Area for Point 15:0-20:1 `impl Area for Point`
               method area 17:4-19:5 `fn area(&self) -> f64` doc="Always zero."
             module geometry 22:0-25:1 `mod geometry`
-              method distance 23:4-24:45 `pub fn distance(a: &Point, b: &Point) -> f64`
+              function distance 23:4-24:45 `pub fn distance(a: &Point, b: &Point) -> f64`
             macro square 27:0-27:49 `macro_rules! square { ($x:expr) => { $x * $x }; }`
             import 1 ["std", "collections", "HashMap"]
             import 2 ["config"]
@@ -155,7 +156,7 @@ const arrow = (x: number) => x * 2;
             class Service 6:7-11:1 `class Service`
               method load 8:2-10:3 `async load(id: number): Promise<User>` doc="Loads one."
             function make 13:7-13:57 `function make(): Service`
-            function arrow 14:6-14:34 `arrow`
+            function arrow 14:6-14:34 `arrow = (x: number) =>`
             import 1 [".", "api"]
         "#]],
     );
@@ -234,7 +235,7 @@ public class Orders {
             class Orders 6:0-10:1 `public class Orders` doc="Keeps orders."
               method count 8:4-8:59 `public int count(List<String> xs)` doc="Counts them."
               interface Listener 9:4-9:37 `interface Listener`
-                method on 9:25-9:35 `void on();`
+                method on 9:25-9:35 `void on()`
             import 3 ["java", "util", "List"]
         "#]],
     );
