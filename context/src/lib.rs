@@ -14,6 +14,7 @@
 
 
 pub mod language;
+pub mod redact;
 
 pub mod symbols;
 pub mod syntax;

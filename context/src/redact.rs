@@ -1,0 +1,222 @@
+//! Secret detection and redaction, before any context leaves the machine.
+//!
+//! Rules live in `rules/secrets.toml` (gitleaks-style: regex, keywords, entropy)
+//! and are compiled once. A redaction replaces the secret with
+//! `[REDACTED:<rule>]` and is reported by rule and line — never with the secret.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+const RULES_TOML: &str = include_str!("../rules/secrets.toml");
+
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    regex: Regex,
+    keywords: Vec<String>,
+    entropy: Option<f64>,
+    env_files_only: bool,
+    require_digit_or_symbol: bool,
+}
+
+/// One secret removed: which rule, on which (zero-based) line of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    pub rule: String,
+    pub line: u32,
+}
+
+pub fn rules() -> &'static [Rule] {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES.get_or_init(|| parse_rules(RULES_TOML))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    rule: Vec<RuleSpec>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    description: String,
+    regex: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    entropy: Option<f64>,
+    #[serde(default)]
+    env_files_only: bool,
+    #[serde(default)]
+    require_digit_or_symbol: bool,
+}
+
+/// Parses the rule file. It is part of the binary and covered by tests, so a bad
+/// rule is a build defect.
+fn parse_rules(text: &str) -> Vec<Rule> {
+    let file: RuleFile = toml::from_str(text).unwrap_or_else(|err| panic!("rules/secrets.toml: {err}"));
+    file.rule
+        .into_iter()
+        .map(|spec| Rule {
+            regex: Regex::new(&spec.regex).unwrap_or_else(|err| panic!("secret rule {}: {err}", spec.id)),
+            keywords: spec.keywords.iter().map(|k| k.to_lowercase()).collect(),
+            description: spec.description,
+            entropy: spec.entropy,
+            env_files_only: spec.env_files_only,
+            require_digit_or_symbol: spec.require_digit_or_symbol,
+            id: spec.id,
+        })
+        .collect()
+}
+
+/// Whether a path is a `.env`-style file (`.env`, `.env.local`, `*.env`, `.envrc`).
+pub fn is_env_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == ".env" || name.starts_with(".env.") || name.ends_with(".env") || name == ".envrc"
+}
+
+/// Redacts every secret in `text`. `path` decides which rules apply.
+pub fn redact(path: &str, text: &str) -> (String, Vec<Redaction>) {
+    let lower = text.to_lowercase();
+    let env_file = is_env_file(path);
+    let mut spans: Vec<(usize, usize, &str)> = Vec::new();
+    for rule in rules() {
+        if rule.env_files_only && !env_file {
+            continue;
+        }
+        if !rule.keywords.is_empty() && !rule.keywords.iter().any(|k| lower.contains(k.as_str())) {
+            continue;
+        }
+        for caps in rule.regex.captures_iter(text) {
+            let Some(secret) = caps.name("secret").or_else(|| caps.get(0)) else { continue };
+            if secret.as_str().trim().is_empty() || looks_like_placeholder(secret.as_str()) {
+                continue;
+            }
+            if rule.require_digit_or_symbol
+                && secret.as_str().chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '_' | '.'))
+            {
+                continue;
+            }
+            if rule.entropy.is_some_and(|min| shannon_entropy(secret.as_str()) < min) {
+                continue;
+            }
+            // Rules overlap (a JWT inside a connection string): keep the first.
+            if spans.iter().any(|(s, e, _)| secret.start() < *e && *s < secret.end()) {
+                continue;
+            }
+            spans.push((secret.start(), secret.end(), rule.id.as_str()));
+        }
+    }
+    spans.sort();
+    let mut out = String::with_capacity(text.len());
+    let mut redactions = Vec::with_capacity(spans.len());
+    let mut last = 0;
+    for (start, end, rule) in spans {
+        out.push_str(&text[last..start]);
+        out.push_str(&format!("[REDACTED:{rule}]"));
+        redactions.push(Redaction { rule: rule.to_owned(), line: text[..start].matches('\n').count() as u32 });
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    (out, redactions)
+}
+
+/// Values that are references or templates, not secrets: `${VAR}`, `<token>`,
+/// `process.env.X`, `os.environ[...]`, `***`.
+fn looks_like_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("${") || v.starts_with('$') || (v.starts_with('<') && v.ends_with('>')) || v.starts_with("{{")
+        || v.contains("process.env") || v.contains("environ") || v.contains("getenv")
+        || v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
+}
+
+pub fn shannon_entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let len = s.len() as f64;
+    counts.iter().filter(|c| **c > 0).map(|c| {
+        let p = f64::from(*c) / len;
+        -p * p.log2()
+    }).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, text: &str, expected_rules: &[&str]) {
+        let (out, found) = redact(path, text);
+        let rules: Vec<&str> = found.iter().map(|r| r.rule.as_str()).collect();
+        assert_eq!(rules, expected_rules, "in {path}: {text}\n→ {out}");
+        for r in &found {
+            assert!(out.contains(&format!("[REDACTED:{}]", r.rule)));
+        }
+    }
+
+    #[test]
+    fn every_rule_compiles() {
+        assert!(rules().len() >= 20, "{}", rules().len());
+    }
+
+    #[test]
+    fn each_secret_kind_is_redacted() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("k.pem", "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA\n-----END RSA PRIVATE KEY-----\n", "private-key"),
+            ("a.py", "key = 'AKIAIOSFODNN7EXAMPLE'", "aws-access-key-id"),
+            ("a.py", "aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"", "aws-secret-access-key"),
+            ("a.ts", "const t = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';", "github-token"),
+            ("a.ts", &format!("x = \"github_pat_{}\"", "A1b2C3d4E5".repeat(8) + "zz"), "github-fine-grained-pat"),
+            ("a.rb", "token: glpat-xJ3bTz9kQm2VnR7wYp4L", "gitlab-token"),
+            ("a.js", "slack('xoxb-1234567890-abcdefghijABCDEF')", "slack-token"),
+            ("a.js", "url = 'https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX'", "slack-webhook"),
+            ("a.go", "stripe.Key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"", "stripe-key"),
+            ("a.java", "String k = \"AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe\";", "google-api-key"),
+            ("a.py", "client = OpenAI(api_key='sk-proj-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst')", "openai-api-key"),
+            ("a.py", &format!("Anthropic(api_key=\"sk-ant-api03-{}\")", "Ab9_".repeat(12)), "anthropic-api-key"),
+            (".npmrc", "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm-token"),
+            ("a.cfg", &format!("password: pypi-AgEIcHlwaS5vcmc{}", "Xy1_".repeat(14)), "pypi-token"),
+            ("a.py", "SG.aaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "sendgrid-api-key"),
+            ("a.py", "sid = 'SK0123456789abcdef0123456789abcdef'", "twilio-api-key"),
+            ("a.cs", &format!("\"DefaultEndpointsProtocol=https;AccountName=x;AccountKey={}==;\"", "Ab3+".repeat(21) + "Zq"), "azure-storage-key"),
+            ("a.js", "auth = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'", "jwt"),
+            ("db.yml", "url: postgres://app:s3cr3t-Pa55@db.internal:5432/app", "connection-string-password"),
+            (".env", "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n", "env-file-secret"),
+            ("settings.py", "SECRET_KEY = \"django-insecure-8f$2kq!x9z@w#1\"", "generic-secret-assignment"),
+        ];
+        for (path, text, rule) in cases {
+            let (out, found) = redact(path, text);
+            assert!(found.iter().any(|r| r.rule == *rule), "{rule} not found in {path}: {text}\n→ {found:?}");
+            assert!(out.contains(&format!("[REDACTED:{rule}]")), "{out}");
+        }
+        check(".env", "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n", &["env-file-secret", "env-file-secret"]);
+    }
+
+    #[test]
+    fn redactions_report_lines_never_secrets() {
+        let (out, found) = redact("a.py", "x = 1\ny = 2\nkey = 'AKIAIOSFODNN7EXAMPLE'\n");
+        assert_eq!(found, vec![Redaction { rule: "aws-access-key-id".into(), line: 2 }]);
+        assert_eq!(out, "x = 1\ny = 2\nkey = '[REDACTED:aws-access-key-id]'\n");
+    }
+
+    #[test]
+    fn ordinary_code_is_left_alone() {
+        let ordinary = [
+            ("login.py", "password = request.form['password']\nif not check_password(user, password):\n    raise AuthError('bad password')\n"),
+            ("auth.ts", "const token = await getToken();\nconst apiKey = process.env.API_KEY;\nheaders['Authorization'] = `Bearer ${token}`;\n"),
+            ("config.rs", "let secret_name = \"db\";\nlet token_count: usize = tokens.len();\nlet key = map.get(\"key\");\n"),
+            ("Main.java", "String passwordLabel = \"Password\";\nprivate static final String TOKEN_HEADER = \"X-Auth-Token\";\n"),
+            ("readme.md", "Set `API_TOKEN=<your token>` in `.env`, see https://example.com/docs.\nConnect with postgres://localhost/app\n"),
+            ("hash.go", "sum := sha256.Sum256(data) // 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nskip := \"SKIP_THIS_STEP\"\n"),
+            (".env", "DEBUG=true\nPORT=8080\nAPI_TOKEN=${VAULT_TOKEN}\n"),
+            ("jwt.py", "header = 'eyJ'\nSK_PREFIX = 'SK'\n"),
+        ];
+        for (path, text) in ordinary {
+            check(path, text, &[]);
+        }
+    }
+}
