@@ -13,6 +13,7 @@
 
 
 
+pub mod index;
 pub mod language;
 pub mod redact;
 

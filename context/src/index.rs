@@ -1,0 +1,401 @@
+//! The workspace index: every source file's symbols, imports and calls, kept as
+//! plain data (no text), fuzzy symbol search, and facts about the project.
+//!
+//! The daemon walks and watches the file system and feeds this index with
+//! [`FileEntry::parse`] results; several editors on one folder share one index.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use nucleo_matcher::{
+    Config, Matcher, Utf32Str,
+    pattern::{CaseMatching, Normalization, Pattern},
+};
+use streaming_iterator::StreamingIterator;
+use tree_sitter::QueryCursor;
+
+use crate::{
+    Language, SyntaxDocument,
+    symbols::{self, Import, SymbolKind},
+};
+
+/// A symbol as the index keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedSymbol {
+    pub name: String,
+    pub kind: SymbolKind,
+    pub container: Option<String>,
+    /// Zero-based first and last line.
+    pub line: u32,
+    pub end_line: u32,
+    pub signature: String,
+    pub doc: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub language: Language,
+    pub bytes: u64,
+    pub symbols: Vec<IndexedSymbol>,
+    pub imports: Vec<Import>,
+    /// Names called from this file, with the zero-based line of each call.
+    pub calls: Vec<(String, u32)>,
+}
+
+impl FileEntry {
+    /// Parses one file's text into an entry. Plain-text files have no symbols.
+    pub fn parse(language: Language, text: &str) -> FileEntry {
+        let doc = SyntaxDocument::new(language, text.to_owned());
+        FileEntry::from_document(&doc)
+    }
+
+    pub fn from_document(doc: &SyntaxDocument) -> FileEntry {
+        let outline = symbols::outline(doc);
+        let symbols = outline
+            .flatten()
+            .into_iter()
+            .map(|(s, container)| IndexedSymbol {
+                name: s.name.clone(),
+                kind: s.kind,
+                container: container.map(str::to_owned),
+                line: s.start.line,
+                end_line: s.end.line,
+                signature: s.signature.clone(),
+                doc: s.doc.clone(),
+            })
+            .collect();
+        FileEntry { language: doc.language(), bytes: doc.text().len() as u64, symbols, imports: outline.imports, calls: calls(doc) }
+    }
+}
+
+/// `@reference.call` captures of the tags query.
+fn calls(doc: &SyntaxDocument) -> Vec<(String, u32)> {
+    let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Vec::new() };
+    let names = support.tags.capture_names();
+    let mut cursor = QueryCursor::new();
+    let mut out = Vec::new();
+    let mut matches = cursor.matches(&support.tags, tree.root_node(), doc.text().as_bytes());
+    while let Some(m) = matches.next() {
+        let is_call = m.captures().iter().any(|c| names[c.index as usize] == "reference.call");
+        if !is_call {
+            continue;
+        }
+        if let Some(name) = m.captures().iter().find(|c| names[c.index as usize] == "name") {
+            out.push((doc.text()[name.node.byte_range()].to_owned(), name.node.start_position().row as u32));
+        }
+    }
+    out
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolHit<'a> {
+    pub path: &'a str,
+    pub symbol: &'a IndexedSymbol,
+    pub score: u32,
+}
+
+/// What the project is made of, from its file names and manifests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectFacts {
+    /// Languages by number of files, most first.
+    pub languages: Vec<(String, usize)>,
+    pub build_files: Vec<String>,
+    pub test_frameworks: Vec<String>,
+    pub frameworks: Vec<String>,
+}
+
+/// Build and dependency manifests whose contents the index keeps for
+/// [`ProjectFacts`]. They are small.
+pub const MANIFESTS: [&str; 10] = [
+    "Cargo.toml",
+    "package.json",
+    "go.mod",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "pyproject.toml",
+    "requirements.txt",
+    "setup.py",
+    "tsconfig.json",
+];
+
+#[derive(Debug, Default)]
+pub struct WorkspaceIndex {
+    /// By path relative to the workspace root, `/`-separated.
+    files: BTreeMap<String, FileEntry>,
+    /// Lower-cased symbol name → files defining it.
+    by_name: HashMap<String, BTreeSet<String>>,
+    manifests: BTreeMap<String, String>,
+}
+
+impl WorkspaceIndex {
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files.get(path)
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    pub fn symbol_count(&self) -> usize {
+        self.files.values().map(|f| f.symbols.len()).sum()
+    }
+
+    pub fn upsert(&mut self, path: &str, entry: FileEntry) {
+        self.remove_entry(path);
+        for symbol in &entry.symbols {
+            self.by_name.entry(symbol.name.to_lowercase()).or_default().insert(path.to_owned());
+        }
+        self.files.insert(path.to_owned(), entry);
+    }
+
+    /// Forgets a deleted file.
+    pub fn remove(&mut self, path: &str) -> bool {
+        self.manifests.remove(path);
+        self.remove_entry(path)
+    }
+
+    fn remove_entry(&mut self, path: &str) -> bool {
+        let Some(old) = self.files.remove(path) else { return false };
+        for symbol in &old.symbols {
+            let key = symbol.name.to_lowercase();
+            if let Some(paths) = self.by_name.get_mut(&key) {
+                paths.remove(path);
+                if paths.is_empty() {
+                    self.by_name.remove(&key);
+                }
+            }
+        }
+        true
+    }
+
+    /// Removes every file under `dir` (a deleted or renamed folder).
+    pub fn remove_prefix(&mut self, dir: &str) -> usize {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let doomed: Vec<String> = self.files.keys().filter(|p| p.starts_with(&prefix)).cloned().collect();
+        for path in &doomed {
+            self.remove(path);
+        }
+        doomed.len()
+    }
+
+    pub fn set_manifest(&mut self, path: &str, text: String) {
+        self.manifests.insert(path.to_owned(), text);
+    }
+
+    /// Definitions named exactly `name`.
+    pub fn definitions(&self, name: &str) -> Vec<(&str, &IndexedSymbol)> {
+        let Some(paths) = self.by_name.get(&name.to_lowercase()) else { return Vec::new() };
+        paths
+            .iter()
+            .filter_map(|p| self.files.get_key_value(p))
+            .flat_map(|(p, f)| f.symbols.iter().filter(|s| s.name == name).map(move |s| (p.as_str(), s)))
+            .collect()
+    }
+
+    /// Call sites of `name`: (path, zero-based line).
+    pub fn callers(&self, name: &str) -> Vec<(&str, u32)> {
+        self.files
+            .iter()
+            .flat_map(|(p, f)| f.calls.iter().filter(|(n, _)| n == name).map(move |(_, line)| (p.as_str(), *line)))
+            .collect()
+    }
+
+    /// Fuzzy symbol search, best first. Ties favour definitions of types, then
+    /// shorter names and paths.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<SymbolHit<'_>> {
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
+        let mut buf = Vec::new();
+        let mut hits: Vec<SymbolHit<'_>> = Vec::new();
+        for (path, file) in &self.files {
+            for symbol in &file.symbols {
+                let haystack = Utf32Str::new(&symbol.name, &mut buf);
+                if let Some(score) = pattern.score(haystack, &mut matcher) {
+                    let exact = u32::from(symbol.name.eq_ignore_ascii_case(query)) * 1000;
+                    hits.push(SymbolHit { path, symbol, score: score + exact });
+                }
+            }
+        }
+        hits.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(kind_rank(a.symbol.kind).cmp(&kind_rank(b.symbol.kind)))
+                .then(a.symbol.name.len().cmp(&b.symbol.name.len()))
+                .then(a.path.len().cmp(&b.path.len()))
+                .then(a.path.cmp(b.path))
+                .then(a.symbol.line.cmp(&b.symbol.line))
+        });
+        hits.truncate(limit);
+        hits
+    }
+
+    /// The workspace file an import refers to, if any: the file whose path without
+    /// extension ends with the import's module path (or its parent, for `from a.b
+    /// import c` and `use a::b::C`), preferring files near `from`.
+    pub fn resolve_import(&self, from: &str, import: &Import) -> Option<&str> {
+        let segments: Vec<&str> = import.module.iter().map(String::as_str).filter(|s| *s != ".").collect();
+        if segments.is_empty() {
+            return None;
+        }
+        let from_dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+        let candidates = |segs: &[&str]| -> Option<&str> {
+            let wanted = segs.join("/");
+            let wanted = wanted.trim_start_matches("../");
+            self.files
+                .keys()
+                .filter(|p| {
+                    let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
+                    let stem = stem.strip_suffix("/mod").or_else(|| stem.strip_suffix("/index")).or_else(|| stem.strip_suffix("/__init__")).unwrap_or(stem);
+                    (stem == wanted || stem.ends_with(&format!("/{wanted}"))) && p.as_str() != from
+                })
+                .min_by_key(|p| (!p.starts_with(from_dir), p.len()))
+                .map(String::as_str)
+        };
+        (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
+    }
+
+    pub fn facts(&self) -> ProjectFacts {
+        let mut languages: BTreeMap<&str, usize> = BTreeMap::new();
+        for file in self.files.values() {
+            if file.language != Language::PlainText {
+                *languages.entry(file.language.name()).or_default() += 1;
+            }
+        }
+        let mut languages: Vec<(String, usize)> = languages.into_iter().map(|(l, n)| (l.to_owned(), n)).collect();
+        languages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let build_files: Vec<String> = self.manifests.keys().cloned().collect();
+        let all_manifests: String = self.manifests.values().map(|t| t.to_lowercase()).collect::<Vec<_>>().join("\n");
+        let has = |needle: &str| all_manifests.contains(needle);
+        let pick = |table: &[(&str, &str)]| -> Vec<String> {
+            let mut found: Vec<String> = table.iter().filter(|(needle, _)| has(needle)).map(|(_, name)| (*name).to_owned()).collect();
+            found.dedup();
+            found
+        };
+        let mut test_frameworks = pick(&[
+            ("\"jest\"", "jest"),
+            ("\"vitest\"", "vitest"),
+            ("\"mocha\"", "mocha"),
+            ("pytest", "pytest"),
+            ("junit", "junit"),
+            ("testng", "testng"),
+            ("github.com/stretchr/testify", "testify"),
+            ("\"@playwright/test\"", "playwright"),
+        ]);
+        if self.files.contains_key("Cargo.toml") || self.manifests.keys().any(|p| p.ends_with("Cargo.toml")) {
+            test_frameworks.push("cargo test".to_owned());
+        }
+        if self.manifests.keys().any(|p| p.ends_with("go.mod")) {
+            test_frameworks.push("go test".to_owned());
+        }
+        let frameworks = pick(&[
+            ("\"react\"", "react"),
+            ("\"next\"", "next.js"),
+            ("\"vue\"", "vue"),
+            ("\"svelte\"", "svelte"),
+            ("\"express\"", "express"),
+            ("\"@angular/core\"", "angular"),
+            ("django", "django"),
+            ("flask", "flask"),
+            ("fastapi", "fastapi"),
+            ("spring-boot", "spring boot"),
+            ("github.com/gin-gonic/gin", "gin"),
+            ("tokio", "tokio"),
+            ("axum", "axum"),
+            ("actix-web", "actix-web"),
+        ]);
+        ProjectFacts { languages, build_files, test_frameworks, frameworks }
+    }
+}
+
+fn kind_rank(kind: SymbolKind) -> u8 {
+    match kind {
+        SymbolKind::Class | SymbolKind::Struct | SymbolKind::Interface | SymbolKind::Enum | SymbolKind::Type => 0,
+        SymbolKind::Function | SymbolKind::Method => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(files: &[(&str, &str)]) -> WorkspaceIndex {
+        let mut index = WorkspaceIndex::default();
+        for (path, text) in files {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            if MANIFESTS.contains(&name) {
+                index.set_manifest(path, (*text).to_owned());
+            }
+            index.upsert(path, FileEntry::parse(Language::from_path(path), text));
+        }
+        index
+    }
+
+    #[test]
+    fn search_is_fuzzy_and_ranked() {
+        let index = index(&[
+            ("src/user_service.py", "class UserService:\n    def find_user(self): pass\n"),
+            ("src/util.py", "def user_service_factory(): pass\ndef unrelated(): pass\n"),
+        ]);
+        let hits: Vec<String> = index.search("usrsvc", 10).iter().map(|h| format!("{}:{}", h.path, h.symbol.name)).collect();
+        assert_eq!(hits, ["src/user_service.py:UserService", "src/util.py:user_service_factory"]);
+        let exact = index.search("find_user", 10);
+        assert_eq!(exact[0].symbol.container.as_deref(), Some("UserService"));
+        assert!(index.search("zzzz", 10).is_empty());
+    }
+
+    #[test]
+    fn updates_and_removals_keep_the_name_map_true() {
+        let mut index = index(&[("a.rs", "fn alpha() {}\n"), ("dir/b.rs", "fn alpha() {}\nfn beta() { alpha(); }\n")]);
+        assert_eq!(index.definitions("alpha").len(), 2);
+        assert_eq!(index.callers("alpha"), vec![("dir/b.rs", 1)]);
+        index.upsert("a.rs", FileEntry::parse(Language::Rust, "fn gamma() {}\n"));
+        assert_eq!(index.definitions("alpha").iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["dir/b.rs"]);
+        assert_eq!(index.remove_prefix("dir"), 1);
+        assert!(index.definitions("alpha").is_empty());
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn imports_resolve_to_workspace_files() {
+        let index = index(&[
+            ("app/models.py", "class User: pass\n"),
+            ("app/views.py", "from app.models import User\nimport os\n"),
+            ("web/src/api.ts", "export function api() {}\n"),
+            ("web/src/page.ts", "import { api } from './api';\n"),
+            ("src/config/mod.rs", "pub fn load() {}\n"),
+            ("src/main.rs", "use crate::config::load;\n"),
+        ]);
+        let resolve = |from: &str| -> Vec<Option<&str>> {
+            index.file(from).expect("file").imports.iter().map(|i| index.resolve_import(from, i)).collect()
+        };
+        assert_eq!(resolve("app/views.py"), [Some("app/models.py"), None]);
+        assert_eq!(resolve("web/src/page.ts"), [Some("web/src/api.ts")]);
+        assert_eq!(resolve("src/main.rs"), [Some("src/config/mod.rs")]);
+    }
+
+    #[test]
+    fn facts_from_files_and_manifests() {
+        let index = index(&[
+            ("package.json", r#"{"dependencies": {"react": "18"}, "devDependencies": {"vitest": "1"}}"#),
+            ("src/App.tsx", "export function App() { return null; }\n"),
+            ("src/main.ts", "export const x = 1;\n"),
+            ("server/app.py", "def main(): pass\n"),
+            ("pyproject.toml", "[project]\ndependencies = [\"fastapi\"]\n[tool.pytest.ini_options]\n"),
+        ]);
+        let facts = index.facts();
+        assert_eq!(facts.languages, [("python".to_owned(), 1), ("tsx".to_owned(), 1), ("typescript".to_owned(), 1)]);
+        assert_eq!(facts.build_files, ["package.json", "pyproject.toml"]);
+        assert_eq!(facts.test_frameworks, ["vitest", "pytest"]);
+        assert_eq!(facts.frameworks, ["react", "fastapi"]);
+    }
+}
