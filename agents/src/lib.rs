@@ -18,30 +18,9 @@ pub struct BuiltinAgent {
 
 /// The seven agents of PAIRED 1.0, in 1.0's order.
 pub const BUILTIN_AGENTS: [BuiltinAgent; 7] = [
-    BuiltinAgent {
-        id: "alex",
-        name: "Alex",
-        emoji: "👑",
-        role: "pm",
-        alias: "pm",
-        function: "PM",
-    },
-    BuiltinAgent {
-        id: "sherlock",
-        name: "Sherlock",
-        emoji: "🕵️",
-        role: "qa",
-        alias: "qa",
-        function: "QA",
-    },
-    BuiltinAgent {
-        id: "edison",
-        name: "Edison",
-        emoji: "⚡",
-        role: "dev",
-        alias: "dev",
-        function: "Dev",
-    },
+    BuiltinAgent { id: "alex", name: "Alex", emoji: "👑", role: "pm", alias: "pm", function: "PM" },
+    BuiltinAgent { id: "sherlock", name: "Sherlock", emoji: "🕵️", role: "qa", alias: "qa", function: "QA" },
+    BuiltinAgent { id: "edison", name: "Edison", emoji: "⚡", role: "dev", alias: "dev", function: "Dev" },
     BuiltinAgent {
         id: "leonardo",
         name: "Leonardo",
@@ -50,40 +29,17 @@ pub const BUILTIN_AGENTS: [BuiltinAgent; 7] = [
         alias: "arch",
         function: "Architecture",
     },
-    BuiltinAgent {
-        id: "maya",
-        name: "Maya",
-        emoji: "🎨",
-        role: "ux",
-        alias: "ux",
-        function: "UX",
-    },
-    BuiltinAgent {
-        id: "vince",
-        name: "Vince",
-        emoji: "🏈",
-        role: "scrum_master",
-        alias: "scrum",
-        function: "Scrum",
-    },
-    BuiltinAgent {
-        id: "marie",
-        name: "Marie",
-        emoji: "🔬",
-        role: "analyst",
-        alias: "analyst",
-        function: "Analyst",
-    },
+    BuiltinAgent { id: "maya", name: "Maya", emoji: "🎨", role: "ux", alias: "ux", function: "UX" },
+    BuiltinAgent { id: "vince", name: "Vince", emoji: "🏈", role: "scrum_master", alias: "scrum", function: "Scrum" },
+    BuiltinAgent { id: "marie", name: "Marie", emoji: "🔬", role: "analyst", alias: "analyst", function: "Analyst" },
 ];
 
 /// Finds a built-in agent by id, display name, role or 1.0 alias, ignoring case.
 pub fn resolve(name: &str) -> Option<&'static BuiltinAgent> {
     let name = name.trim();
-    BUILTIN_AGENTS.iter().find(|a| {
-        [a.id, a.name, a.role, a.alias]
-            .iter()
-            .any(|candidate| candidate.eq_ignore_ascii_case(name))
-    })
+    BUILTIN_AGENTS
+        .iter()
+        .find(|a| [a.id, a.name, a.role, a.alias].iter().any(|candidate| candidate.eq_ignore_ascii_case(name)))
 }
 
 impl BuiltinAgent {
@@ -116,9 +72,6 @@ mod tests {
             assert_eq!(resolve(query).map(|a| a.id), Some(id), "{query}");
         }
         assert_eq!(resolve("nobody"), None);
-        assert_eq!(
-            resolve("qa").map(BuiltinAgent::display_name).as_deref(),
-            Some("Sherlock (QA)")
-        );
+        assert_eq!(resolve("qa").map(BuiltinAgent::display_name).as_deref(), Some("Sherlock (QA)"));
     }
 }

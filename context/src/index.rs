@@ -63,7 +63,13 @@ impl FileEntry {
                 doc: s.doc.clone(),
             })
             .collect();
-        FileEntry { language: doc.language(), bytes: doc.text().len() as u64, symbols, imports: outline.imports, calls: calls(doc) }
+        FileEntry {
+            language: doc.language(),
+            bytes: doc.text().len() as u64,
+            symbols,
+            imports: outline.imports,
+            calls: calls(doc),
+        }
     }
 }
 
@@ -254,7 +260,11 @@ impl WorkspaceIndex {
                 .keys()
                 .filter(|p| {
                     let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
-                    let stem = stem.strip_suffix("/mod").or_else(|| stem.strip_suffix("/index")).or_else(|| stem.strip_suffix("/__init__")).unwrap_or(stem);
+                    let stem = stem
+                        .strip_suffix("/mod")
+                        .or_else(|| stem.strip_suffix("/index"))
+                        .or_else(|| stem.strip_suffix("/__init__"))
+                        .unwrap_or(stem);
                     (stem == wanted || stem.ends_with(&format!("/{wanted}"))) && p.as_str() != from
                 })
                 .min_by_key(|p| (!p.starts_with(from_dir), p.len()))
@@ -276,7 +286,8 @@ impl WorkspaceIndex {
         let all_manifests: String = self.manifests.values().map(|t| t.to_lowercase()).collect::<Vec<_>>().join("\n");
         let has = |needle: &str| all_manifests.contains(needle);
         let pick = |table: &[(&str, &str)]| -> Vec<String> {
-            let mut found: Vec<String> = table.iter().filter(|(needle, _)| has(needle)).map(|(_, name)| (*name).to_owned()).collect();
+            let mut found: Vec<String> =
+                table.iter().filter(|(needle, _)| has(needle)).map(|(_, name)| (*name).to_owned()).collect();
             found.dedup();
             found
         };
@@ -346,7 +357,8 @@ mod tests {
             ("src/user_service.py", "class UserService:\n    def find_user(self): pass\n"),
             ("src/util.py", "def user_service_factory(): pass\ndef unrelated(): pass\n"),
         ]);
-        let hits: Vec<String> = index.search("usrsvc", 10).iter().map(|h| format!("{}:{}", h.path, h.symbol.name)).collect();
+        let hits: Vec<String> =
+            index.search("usrsvc", 10).iter().map(|h| format!("{}:{}", h.path, h.symbol.name)).collect();
         assert_eq!(hits, ["src/user_service.py:UserService", "src/util.py:user_service_factory"]);
         let exact = index.search("find_user", 10);
         assert_eq!(exact[0].symbol.container.as_deref(), Some("UserService"));

@@ -27,8 +27,15 @@ pub struct Support {
 }
 
 impl Language {
-    pub const PARSED: [Language; 7] =
-        [Language::Rust, Language::Python, Language::TypeScript, Language::Tsx, Language::JavaScript, Language::Go, Language::Java];
+    pub const PARSED: [Language; 7] = [
+        Language::Rust,
+        Language::Python,
+        Language::TypeScript,
+        Language::Tsx,
+        Language::JavaScript,
+        Language::Go,
+        Language::Java,
+    ];
 
     /// By file extension; unknown extensions are plain text.
     pub fn from_path(path: &str) -> Language {
@@ -106,11 +113,15 @@ fn build(language: Language) -> Support {
             format!("{}\n{}", tree_sitter_javascript::TAGS_QUERY, tree_sitter_typescript::TAGS_QUERY),
             "(import_statement) @import",
         ),
-        Language::JavaScript => {
-            (tree_sitter_javascript::LANGUAGE.into(), tree_sitter_javascript::TAGS_QUERY.into(), "(import_statement) @import")
-        }
+        Language::JavaScript => (
+            tree_sitter_javascript::LANGUAGE.into(),
+            tree_sitter_javascript::TAGS_QUERY.into(),
+            "(import_statement) @import",
+        ),
         Language::Go => (tree_sitter_go::LANGUAGE.into(), tree_sitter_go::TAGS_QUERY.into(), "(import_spec) @import"),
-        Language::Java => (tree_sitter_java::LANGUAGE.into(), tree_sitter_java::TAGS_QUERY.into(), "(import_declaration) @import"),
+        Language::Java => {
+            (tree_sitter_java::LANGUAGE.into(), tree_sitter_java::TAGS_QUERY.into(), "(import_declaration) @import")
+        }
         Language::PlainText => unreachable_plain_text(),
     };
     // The queries ship with the grammars and are tested below; failing to compile

@@ -11,8 +11,6 @@
 //! Sans IO: callers hand in text and paths; nothing here touches the file system,
 //! the clock or the network.
 
-
-
 pub mod index;
 pub mod language;
 pub mod redact;

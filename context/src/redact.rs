@@ -128,8 +128,13 @@ pub fn redact(path: &str, text: &str) -> (String, Vec<Redaction>) {
 /// `process.env.X`, `os.environ[...]`, `***`.
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.trim();
-    v.starts_with("${") || v.starts_with('$') || (v.starts_with('<') && v.ends_with('>')) || v.starts_with("{{")
-        || v.contains("process.env") || v.contains("environ") || v.contains("getenv")
+    v.starts_with("${")
+        || v.starts_with('$')
+        || (v.starts_with('<') && v.ends_with('>'))
+        || v.starts_with("{{")
+        || v.contains("process.env")
+        || v.contains("environ")
+        || v.contains("getenv")
         || v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
 }
 
@@ -139,10 +144,14 @@ pub fn shannon_entropy(s: &str) -> f64 {
         counts[b as usize] += 1;
     }
     let len = s.len() as f64;
-    counts.iter().filter(|c| **c > 0).map(|c| {
-        let p = f64::from(*c) / len;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = f64::from(*c) / len;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -176,14 +185,26 @@ mod tests {
             ("a.js", "url = 'https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX'", "slack-webhook"),
             ("a.go", "stripe.Key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"", "stripe-key"),
             ("a.java", "String k = \"AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe\";", "google-api-key"),
-            ("a.py", "client = OpenAI(api_key='sk-proj-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst')", "openai-api-key"),
+            (
+                "a.py",
+                "client = OpenAI(api_key='sk-proj-abcdefghijklmnopqrstT3BlbkFJabcdefghijklmnopqrst')",
+                "openai-api-key",
+            ),
             ("a.py", &format!("Anthropic(api_key=\"sk-ant-api03-{}\")", "Ab9_".repeat(12)), "anthropic-api-key"),
             (".npmrc", "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789", "npm-token"),
             ("a.cfg", &format!("password: pypi-AgEIcHlwaS5vcmc{}", "Xy1_".repeat(14)), "pypi-token"),
             ("a.py", "SG.aaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "sendgrid-api-key"),
             ("a.py", "sid = 'SK0123456789abcdef0123456789abcdef'", "twilio-api-key"),
-            ("a.cs", &format!("\"DefaultEndpointsProtocol=https;AccountName=x;AccountKey={}==;\"", "Ab3+".repeat(21) + "Zq"), "azure-storage-key"),
-            ("a.js", "auth = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'", "jwt"),
+            (
+                "a.cs",
+                &format!("\"DefaultEndpointsProtocol=https;AccountName=x;AccountKey={}==;\"", "Ab3+".repeat(21) + "Zq"),
+                "azure-storage-key",
+            ),
+            (
+                "a.js",
+                "auth = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
+                "jwt",
+            ),
             ("db.yml", "url: postgres://app:s3cr3t-Pa55@db.internal:5432/app", "connection-string-password"),
             (".env", "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n", "env-file-secret"),
             ("settings.py", "SECRET_KEY = \"django-insecure-8f$2kq!x9z@w#1\"", "generic-secret-assignment"),
@@ -193,7 +214,11 @@ mod tests {
             assert!(found.iter().any(|r| r.rule == *rule), "{rule} not found in {path}: {text}\n→ {found:?}");
             assert!(out.contains(&format!("[REDACTED:{rule}]")), "{out}");
         }
-        check(".env", "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n", &["env-file-secret", "env-file-secret"]);
+        check(
+            ".env",
+            "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n",
+            &["env-file-secret", "env-file-secret"],
+        );
     }
 
     #[test]
@@ -206,12 +231,30 @@ mod tests {
     #[test]
     fn ordinary_code_is_left_alone() {
         let ordinary = [
-            ("login.py", "password = request.form['password']\nif not check_password(user, password):\n    raise AuthError('bad password')\n"),
-            ("auth.ts", "const token = await getToken();\nconst apiKey = process.env.API_KEY;\nheaders['Authorization'] = `Bearer ${token}`;\n"),
-            ("config.rs", "let secret_name = \"db\";\nlet token_count: usize = tokens.len();\nlet key = map.get(\"key\");\n"),
-            ("Main.java", "String passwordLabel = \"Password\";\nprivate static final String TOKEN_HEADER = \"X-Auth-Token\";\n"),
-            ("readme.md", "Set `API_TOKEN=<your token>` in `.env`, see https://example.com/docs.\nConnect with postgres://localhost/app\n"),
-            ("hash.go", "sum := sha256.Sum256(data) // 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nskip := \"SKIP_THIS_STEP\"\n"),
+            (
+                "login.py",
+                "password = request.form['password']\nif not check_password(user, password):\n    raise AuthError('bad password')\n",
+            ),
+            (
+                "auth.ts",
+                "const token = await getToken();\nconst apiKey = process.env.API_KEY;\nheaders['Authorization'] = `Bearer ${token}`;\n",
+            ),
+            (
+                "config.rs",
+                "let secret_name = \"db\";\nlet token_count: usize = tokens.len();\nlet key = map.get(\"key\");\n",
+            ),
+            (
+                "Main.java",
+                "String passwordLabel = \"Password\";\nprivate static final String TOKEN_HEADER = \"X-Auth-Token\";\n",
+            ),
+            (
+                "readme.md",
+                "Set `API_TOKEN=<your token>` in `.env`, see https://example.com/docs.\nConnect with postgres://localhost/app\n",
+            ),
+            (
+                "hash.go",
+                "sum := sha256.Sum256(data) // 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nskip := \"SKIP_THIS_STEP\"\n",
+            ),
             (".env", "DEBUG=true\nPORT=8080\nAPI_TOKEN=${VAULT_TOKEN}\n"),
             ("jwt.py", "header = 'eyJ'\nSK_PREFIX = 'SK'\n"),
         ];

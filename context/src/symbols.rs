@@ -41,7 +41,15 @@ impl SymbolKind {
     }
 
     fn is_container(self) -> bool {
-        matches!(self, SymbolKind::Module | SymbolKind::Class | SymbolKind::Interface | SymbolKind::Impl | SymbolKind::Struct | SymbolKind::Enum)
+        matches!(
+            self,
+            SymbolKind::Module
+                | SymbolKind::Class
+                | SymbolKind::Interface
+                | SymbolKind::Impl
+                | SymbolKind::Struct
+                | SymbolKind::Enum
+        )
     }
 }
 
@@ -90,7 +98,9 @@ impl Outline {
     pub fn enclosing(&self, byte: usize) -> Vec<&Symbol> {
         let mut chain = Vec::new();
         let mut level = &self.symbols;
-        while let Some(symbol) = level.iter().find(|s| s.bytes.start <= byte && byte < s.bytes.end.max(s.bytes.start + 1)) {
+        while let Some(symbol) =
+            level.iter().find(|s| s.bytes.start <= byte && byte < s.bytes.end.max(s.bytes.start + 1))
+        {
             chain.push(symbol);
             level = &symbol.children;
         }
@@ -267,7 +277,11 @@ fn strip_comment(raw: &str) -> String {
     raw.lines()
         .map(|line| {
             let line = line.trim();
-            let line = line.strip_prefix("///").or_else(|| line.strip_prefix("//!")).or_else(|| line.strip_prefix("//")).unwrap_or(line);
+            let line = line
+                .strip_prefix("///")
+                .or_else(|| line.strip_prefix("//!"))
+                .or_else(|| line.strip_prefix("//"))
+                .unwrap_or(line);
             let line = line.strip_prefix("/**").or_else(|| line.strip_prefix("/*")).unwrap_or(line);
             let line = line.strip_suffix("*/").unwrap_or(line);
             let line = line.trim_start().strip_prefix('*').unwrap_or(line);
@@ -353,7 +367,12 @@ fn module_path(language: Language, statement: &str) -> Vec<String> {
         Language::Rust => {
             let body = statement.trim_start_matches("pub ").trim_start_matches("use ").trim_end_matches(';');
             let body = body.split('{').next().unwrap_or(body);
-            return body.split("::").map(str::trim).filter(|s| !s.is_empty() && *s != "crate" && *s != "self" && *s != "super").map(str::to_owned).collect();
+            return body
+                .split("::")
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && *s != "crate" && *s != "self" && *s != "super")
+                .map(str::to_owned)
+                .collect();
         }
         Language::Python => words.get(1).map(|s| s.trim_end_matches(',').to_owned()),
         Language::Go => quoted(),
@@ -362,7 +381,9 @@ fn module_path(language: Language, statement: &str) -> Vec<String> {
     };
     let Some(path) = path else { return Vec::new() };
     match language {
-        Language::Python | Language::Java => path.split('.').filter(|s| !s.is_empty() && *s != "*").map(str::to_owned).collect(),
+        Language::Python | Language::Java => {
+            path.split('.').filter(|s| !s.is_empty() && *s != "*").map(str::to_owned).collect()
+        }
         _ => path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
     }
 }

@@ -15,11 +15,7 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "paired",
-    version,
-    about = "PAIRED: one local AI-agent daemon for all your editors"
-)]
+#[command(name = "paired", version, about = "PAIRED: one local AI-agent daemon for all your editors")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -102,14 +98,9 @@ fn report(err: &anyhow::Error) {
 }
 
 fn hint_for(message: &str) -> Option<&'static str> {
-    if message.contains("no PAIRED daemon is running")
-        || message.contains("cannot connect to the daemon")
-    {
+    if message.contains("no PAIRED daemon is running") || message.contains("cannot connect to the daemon") {
         Some("start it with `paired daemon --detach`, or run `paired doctor`")
-    } else if message.contains("config")
-        || message.contains("key `")
-        || message.contains("environment variable")
-    {
+    } else if message.contains("config") || message.contains("key `") || message.contains("environment variable") {
         Some("fix the value named above; `paired config show` prints the effective configuration")
     } else if message.contains("cannot listen") {
         Some("`paired doctor` shows which port is configured and from where")
@@ -120,70 +111,49 @@ fn hint_for(message: &str) -> Option<&'static str> {
 
 fn execute(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
+    config::check_env_names(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+        .context("invalid configuration")?;
     match cli.command {
-        Command::Daemon {
-            port,
-            detach,
-            bridge_1x,
-            detached_child,
-            autostarted,
-        } => {
-            let mut loaded = load_config(&paths).context("invalid configuration")?;
+        Command::Daemon { port, detach, bridge_1x, detached_child, autostarted } => {
+            // The daemon is shared by every project: it reads the user's config and
+            // the environment, never the overrides of the folder it was started in.
+            let mut loaded = config::load(&paths.config_file(), None, &|key| std::env::var(key).ok())
+                .context("invalid configuration")?;
+            let mut forwarded = Vec::new();
             if let Some(port) = port {
                 loaded.config.daemon.port = port;
+                forwarded.extend(["--port".to_owned(), port.to_string()]);
             }
             if bridge_1x {
                 loaded.config.compat.bridge_1x = true;
+                forwarded.push("--bridge-1x".to_owned());
             }
             config::validate(&loaded.config).context("invalid configuration")?;
-            run::run(
-                &paths,
-                loaded,
-                DaemonOptions {
-                    detach,
-                    detached_child,
-                    autostarted,
-                },
-            )
+            run::run(&paths, loaded, DaemonOptions { detach, detached_child, autostarted, forwarded })
         }
         Command::Lsp { stdio: _ } => {
-            let filter = load_config(&paths)
-                .map(|l| l.config.log.filter)
-                .unwrap_or_else(|_| "info".to_owned());
-            crate::logging::init(crate::logging::Logging {
-                filter: &filter,
-                stderr: true,
-                file: None,
-            })?;
+            let filter = load_config(&paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
+            crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
             let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
             crate::lsp::run(paths, test_hooks)
         }
         Command::Status { json } => with_runtime(status(&paths, json)),
         Command::Stop => with_runtime(stop(&paths)),
-        Command::Config {
-            command: ConfigCommand::Show,
-        } => config_show(&paths),
-        Command::Config {
-            command: ConfigCommand::Validate { file },
-        } => config_validate(&paths, file),
+        Command::Config { command: ConfigCommand::Show } => config_show(&paths),
+        Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
         Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
     }
 }
 
 fn with_runtime(future: impl Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(future)
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
 
 pub fn load_config(paths: &Paths) -> Result<Loaded> {
     let cwd = std::env::current_dir().ok();
     let project = cwd.as_deref().and_then(config::find_project_root);
-    config::load(&paths.config_file(), project.as_deref(), &|key| {
-        std::env::var(key).ok()
-    })
+    config::load(&paths.config_file(), project.as_deref(), &|key| std::env::var(key).ok())
 }
 
 async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
@@ -203,35 +173,17 @@ async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!(
-        "PAIRED daemon {} (protocol {})",
-        report.version, report.protocol_version
-    );
+    println!("PAIRED daemon {} (protocol {})", report.version, report.protocol_version);
     println!("  pid             {}", report.pid);
     println!("  listening       127.0.0.1:{}", report.port);
-    println!(
-        "  uptime          {}",
-        human_duration(Duration::from_millis(report.uptime_ms))
-    );
+    println!("  uptime          {}", human_duration(Duration::from_millis(report.uptime_ms)));
     println!("  clients         {clients}");
     println!("  open documents  {}", report.open_documents);
     println!(
         "  workspaces      {}",
-        if report.workspaces.is_empty() {
-            "none".to_owned()
-        } else {
-            report.workspaces.join(", ")
-        }
+        if report.workspaces.is_empty() { "none".to_owned() } else { report.workspaces.join(", ") }
     );
-    println!(
-        "  agents          {}",
-        report
-            .agents
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    println!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -265,10 +217,7 @@ fn config_show(paths: &Paths) -> Result<ExitCode> {
 fn config_validate(paths: &Paths, file: Option<PathBuf>) -> Result<ExitCode> {
     match file {
         Some(file) => {
-            if config::read_layer(&file)
-                .context("invalid configuration")?
-                .is_none()
-            {
+            if config::read_layer(&file).context("invalid configuration")?.is_none() {
                 bail!("{}: no such file", file.display());
             }
             println!("paired: {} is valid", file.display());
@@ -303,18 +252,10 @@ fn init(dir: Option<PathBuf>) -> Result<ExitCode> {
     }
     let root = dir.join(".paired");
     let mut created = Vec::new();
-    for sub in [
-        "config/agents",
-        "workflows",
-        "memory",
-        "contexts",
-        "handoff",
-        "data",
-    ] {
+    for sub in ["config/agents", "workflows", "memory", "contexts", "handoff", "data"] {
         let path = root.join(sub);
         if !path.exists() {
-            std::fs::create_dir_all(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
+            std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
             created.push(path);
         }
     }
@@ -329,10 +270,7 @@ fn init(dir: Option<PathBuf>) -> Result<ExitCode> {
     } else {
         println!("paired: initialised {}", root.display());
         for path in created {
-            println!(
-                "  created {}",
-                path.strip_prefix(&dir).unwrap_or(&path).display()
-            );
+            println!("  created {}", path.strip_prefix(&dir).unwrap_or(&path).display());
         }
     }
     Ok(ExitCode::SUCCESS)

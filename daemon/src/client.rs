@@ -28,13 +28,11 @@ pub struct Connection {
 
 /// Connects to the daemon described by the discovery file.
 pub async fn connect(paths: &Paths) -> Result<Connection> {
-    let discovery = Discovery::read(&paths.discovery_file())
-        .filter(|_| instance::is_running(paths))
+    let discovery = instance::live_discovery(paths)
         .ok_or_else(|| anyhow!("no PAIRED daemon is running; start one with `paired daemon`"))?;
     let token = instance::read_token(&discovery.token_file)?;
     let mut headers = HeaderMap::new();
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
-        .context("the token file holds a malformed token")?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).context("the token file holds a malformed token")?;
     headers.insert(header::AUTHORIZATION, bearer);
     let url = format!("ws://127.0.0.1:{}", discovery.port);
     let client = WsClientBuilder::default()
@@ -45,25 +43,36 @@ pub async fn connect(paths: &Paths) -> Result<Connection> {
         .max_response_size(64 * 1024 * 1024)
         .build(&url)
         .await
-        .with_context(|| {
-            format!(
-                "cannot connect to the daemon at {url} (pid {})",
-                discovery.pid
-            )
-        })?;
+        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
     Ok(Connection { client, discovery })
 }
 
 /// Connects, starting a daemon first when none is running. Used by `paired lsp`,
 /// so an editor never has to start the daemon itself.
 pub async fn connect_or_start(paths: &Paths) -> Result<Connection> {
-    if let Ok(connection) = connect(paths).await {
-        return Ok(connection);
+    let limit = Duration::from_secs(10);
+    let deadline = Instant::now() + limit;
+    let mut last_spawn: Option<Instant> = None;
+    loop {
+        let error = match connect(paths).await {
+            Ok(connection) => return Ok(connection),
+            Err(err) => err,
+        };
+        // Start one when none holds the lock, including right after a daemon
+        // stopped (a start while it was still shutting down lost to its lock).
+        if !instance::is_running(paths) && last_spawn.is_none_or(|t| t.elapsed() > Duration::from_millis(300)) {
+            spawn_daemon(&["--autostarted"]).context("cannot start the PAIRED daemon")?;
+            last_spawn = Some(Instant::now());
+        }
+        if Instant::now() >= deadline {
+            return Err(error.context(format!(
+                "the daemon did not come up within {}s; see its log in {}",
+                limit.as_secs(),
+                paths.log_file().display()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    if !instance::is_running(paths) {
-        spawn_daemon(&["--autostarted"]).context("cannot start the PAIRED daemon")?;
-    }
-    wait_for_daemon(paths, Duration::from_secs(10)).await
 }
 
 /// Polls until a daemon answers, or `limit` passes.
@@ -90,9 +99,10 @@ pub async fn wait_for_daemon(paths: &Paths, limit: Duration) -> Result<Connectio
 
 /// Starts `paired daemon <args>` in the background: its own process group (so an
 /// editor's or terminal's signals do not reach it), no stdio.
-pub fn spawn_daemon(args: &[&str]) -> Result<std::process::Child> {
+/// A thread reaps the child when it exits, so no zombie is left behind.
+pub fn spawn_daemon(args: &[&str]) -> Result<u32> {
     let exe = std::env::current_exe().context("cannot find the paired executable")?;
-    let child = Command::new(exe)
+    let mut child = Command::new(exe)
         .arg("daemon")
         .arg("--detached-child")
         .args(args)
@@ -101,17 +111,16 @@ pub fn spawn_daemon(args: &[&str]) -> Result<std::process::Child> {
         .stderr(Stdio::null())
         .process_group(0)
         .spawn()?;
-    Ok(child)
+    let pid = child.id();
+    std::thread::spawn(move || child.wait());
+    Ok(pid)
 }
 
 use std::os::unix::process::CommandExt as _;
 
 /// Calls a protocol method with by-name params.
 pub async fn call<M: Method>(client: &WsClient, params: &M::Params) -> Result<M::Result> {
-    client
-        .request(M::NAME, ByName(params))
-        .await
-        .map_err(|err| anyhow!("{}: {err}", M::NAME))
+    client.request(M::NAME, ByName(params)).await.map_err(|err| anyhow!("{}: {err}", M::NAME))
 }
 
 /// Serializes a params struct as a JSON-RPC by-name (object) params value.
@@ -145,10 +154,7 @@ pub async fn wait_for_exit(pid: u32, limit: Duration) -> Result<()> {
 }
 
 pub fn process_alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
         return false;
     };
     match rustix::process::test_kill_process(pid) {

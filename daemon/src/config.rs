@@ -40,10 +40,7 @@ pub struct DaemonConfig {
 
 impl Default for DaemonConfig {
     fn default() -> Self {
-        DaemonConfig {
-            port: DEFAULT_PORT,
-            autostart_idle_secs: 900,
-        }
+        DaemonConfig { port: DEFAULT_PORT, autostart_idle_secs: 900 }
     }
 }
 
@@ -91,10 +88,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig {
-            filter: "info".to_owned(),
-            file_max_bytes: 10 * 1024 * 1024,
-        }
+        LogConfig { filter: "info".to_owned(), file_max_bytes: 10 * 1024 * 1024 }
     }
 }
 
@@ -130,18 +124,11 @@ pub struct Loaded {
 }
 
 /// Aliases kept short because users type them: `PAIRED_PORT`, `PAIRED_LOG`.
-const ENV_ALIASES: [(&str, &str, &str); 2] = [
-    ("PAIRED_PORT", "daemon", "port"),
-    ("PAIRED_LOG", "log", "filter"),
-];
+const ENV_ALIASES: [(&str, &str, &str); 2] = [("PAIRED_PORT", "daemon", "port"), ("PAIRED_LOG", "log", "filter")];
 
 /// Loads and merges every layer. `project_dir` is the project root (the folder
 /// holding `.paired/`), if any.
-pub fn load(
-    user_file: &Path,
-    project_dir: Option<&Path>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Loaded> {
+pub fn load(user_file: &Path, project_dir: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded> {
     let mut merged = toml::Table::new();
     let mut sources = vec![Source::Defaults];
     let project_file = project_dir.map(|dir| dir.join(".paired").join("config.toml"));
@@ -156,9 +143,7 @@ pub fn load(
         merge(&mut merged, env_table);
         sources.push(Source::Env(vars));
     }
-    let config: Config = toml::Value::Table(merged)
-        .try_into()
-        .context("invalid merged configuration")?;
+    let config: Config = toml::Value::Table(merged).try_into().context("invalid merged configuration")?;
     validate(&config)?;
     Ok(Loaded { config, sources })
 }
@@ -206,15 +191,9 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .find(|l| l.starts_with('[') && l.ends_with(']'))
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
     if line.starts_with('[') {
-        return Some(
-            line.trim_matches(|c| c == '[' || c == ']')
-                .trim()
-                .to_owned(),
-        );
+        return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
     }
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"').to_owned())?;
+    let key = line.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_owned())?;
     Some(match header {
         Some(h) => format!("{h}.{key}"),
         None => key,
@@ -230,11 +209,7 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
     for (section, values) in &defaults {
         if let Some(values) = values.as_table() {
             for key in values.keys() {
-                keys.push((
-                    format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase()),
-                    section,
-                    key,
-                ));
+                keys.push((format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase()), section, key));
             }
         }
     }
@@ -244,43 +219,53 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
     for (var, section, key) in keys {
         let Some(raw) = env(&var) else { continue };
         let default = &defaults[section][key];
-        let value = parse_env_value(&raw, default).with_context(|| {
-            format!("environment variable {var}={raw:?} (for `{section}.{key}`)")
-        })?;
-        let section_table = table
-            .entry(section.to_owned())
-            .or_insert_with(|| toml::Table::new().into());
+        let value = parse_env_value(&raw, default)
+            .with_context(|| format!("environment variable {var}={raw:?} (for `{section}.{key}`)"))?;
+        let section_table = table.entry(section.to_owned()).or_insert_with(|| toml::Table::new().into());
         if let Some(section_table) = section_table.as_table_mut() {
             section_table.insert(key.to_owned(), value);
         }
         used.push(var);
     }
-    // Catch typos such as PAIRED_DAEMON_PROT, which would otherwise be ignored.
-    let toml_check = toml::Value::Table(table.clone()).try_into::<Config>();
-    if let Err(err) = toml_check {
-        bail!("environment: {}", err.message());
-    }
     Ok((table, used))
+}
+
+/// `PAIRED_*` variables that are not configuration keys.
+const NON_CONFIG_ENV: [&str; 2] = ["PAIRED_TEST_HOOKS", "PAIRED_BIN"];
+
+/// Refuses `PAIRED_*` variables that name no key, such as a mistyped
+/// `PAIRED_DAEMON_PROT`, which would otherwise be silently ignored.
+pub fn check_env_names(names: impl IntoIterator<Item = String>) -> Result<()> {
+    let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
+    let mut known: Vec<String> = NON_CONFIG_ENV.iter().map(|s| (*s).to_owned()).collect();
+    known.extend(ENV_ALIASES.iter().map(|(alias, _, _)| (*alias).to_owned()));
+    for (section, values) in &defaults {
+        if let Some(values) = values.as_table() {
+            known.extend(values.keys().map(|key| format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase())));
+        }
+    }
+    for name in names {
+        if name.starts_with("PAIRED_") && !known.contains(&name) {
+            bail!(
+                "environment variable {name} is not a PAIRED setting; `paired config show` lists the keys (as PAIRED_<SECTION>_<KEY>)"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
     Ok(match like {
-        toml::Value::Integer(_) => toml::Value::Integer(
-            raw.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("expected a whole number"))?,
-        ),
+        toml::Value::Integer(_) => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| anyhow::anyhow!("expected a whole number"))?)
+        }
         toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
             "1" | "true" | "yes" | "on" => true,
             "0" | "false" | "no" | "off" => false,
             _ => bail!("expected true or false"),
         }),
         toml::Value::Array(_) => toml::Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| s.to_owned().into())
-                .collect(),
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.to_owned().into()).collect(),
         ),
         _ => toml::Value::String(raw.to_owned()),
     })
@@ -289,9 +274,7 @@ fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
 fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(value)) => {
-                merge(existing, value)
-            }
+            (Some(toml::Value::Table(existing)), toml::Value::Table(value)) => merge(existing, value),
             (_, value) => {
                 into.insert(key, value);
             }
@@ -308,10 +291,7 @@ pub fn validate(config: &Config) -> Result<()> {
         ("server.max_connections", u64::from(s.max_connections)),
         ("server.max_batch_len", u64::from(s.max_batch_len)),
         ("server.max_nesting_depth", u64::from(s.max_nesting_depth)),
-        (
-            "server.max_subscriptions_per_connection",
-            u64::from(s.max_subscriptions_per_connection),
-        ),
+        ("server.max_subscriptions_per_connection", u64::from(s.max_subscriptions_per_connection)),
         ("log.file_max_bytes", config.log.file_max_bytes),
     ] {
         if value == 0 {
@@ -319,11 +299,7 @@ pub fn validate(config: &Config) -> Result<()> {
         }
     }
     for origin in &s.allowed_origins {
-        if origin == "null" || origin == "*" || !origin.contains("://") {
-            bail!(
-                "key `server.allowed_origins`: {origin:?} is not an origin; write `scheme://host[:port]`, optionally ending in `*`"
-            );
-        }
+        validate_origin_pattern(origin)?;
     }
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
         bail!(
@@ -335,26 +311,42 @@ pub fn validate(config: &Config) -> Result<()> {
     Ok(())
 }
 
+/// An allowed origin is exact (`https://app.example:8443`) or `scheme://*` for a
+/// scheme whose origins are opaque ids (`vscode-webview://*`). Wildcards over web
+/// origins (`https://*`, `http://localhost*`) would let any site in.
+fn validate_origin_pattern(origin: &str) -> Result<()> {
+    let hint = "write `scheme://host[:port]`, or `scheme://*` for a non-web scheme such as vscode-webview";
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        bail!("key `server.allowed_origins`: {origin:?} is not an origin; {hint}");
+    };
+    let web = matches!(scheme, "http" | "https" | "ws" | "wss");
+    let ok = if rest == "*" {
+        !web && !scheme.is_empty()
+    } else {
+        !rest.is_empty() && !rest.contains(['*', '/', '?', '#', '@'])
+    };
+    if !ok {
+        bail!("key `server.allowed_origins`: {origin:?} is not allowed; {hint}");
+    }
+    Ok(())
+}
+
 /// The project root for `dir`: the nearest ancestor holding `.paired/` or
 /// `.pairedrules` (1.0's two markers).
 pub fn find_project_root(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|d| d.join(".paired").is_dir() || d.join(".pairedrules").is_file())
-        .map(Path::to_path_buf)
+    dir.ancestors().find(|d| d.join(".paired").is_dir() || d.join(".pairedrules").is_file()).map(Path::to_path_buf)
 }
 
 impl Config {
     /// Whether a browser `Origin` may call the daemon.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         origin != "null"
-            && self
-                .server
-                .allowed_origins
-                .iter()
-                .any(|allowed| match allowed.strip_suffix('*') {
-                    Some(prefix) => origin.starts_with(prefix),
-                    None => origin == allowed,
-                })
+            && self.server.allowed_origins.iter().any(|allowed| match allowed.strip_suffix("://*") {
+                Some(scheme) => {
+                    origin.strip_prefix(scheme).is_some_and(|rest| rest.starts_with("://") && rest.len() > 3)
+                }
+                None => origin == allowed,
+            })
     }
 }
 
@@ -374,10 +366,7 @@ mod tests {
     #[test]
     fn errors_name_line_key_and_reason() {
         check("[daemon]\nport = 7000\n", "ok");
-        check(
-            "[daemon]\nport = 70000\n",
-            "2: key `daemon.port`: invalid value: integer `70000`, expected u16",
-        );
+        check("[daemon]\nport = 70000\n", "2: key `daemon.port`: invalid value: integer `70000`, expected u16");
         check(
             "[daemon]\nprot = 1\n",
             "2: key `daemon.prot`: unknown field `prot`, expected `port` or `autostart_idle_secs`",
@@ -400,26 +389,16 @@ mod tests {
         std::fs::write(&user, "[daemon]\nport = 8000\n[log]\nfilter = \"debug\"\n").expect("write");
         let project = dir.path().join("proj");
         std::fs::create_dir_all(project.join(".paired")).expect("mkdir");
-        std::fs::write(
-            project.join(".paired/config.toml"),
-            "[daemon]\nport = 8001\n",
-        )
-        .expect("write");
+        std::fs::write(project.join(".paired/config.toml"), "[daemon]\nport = 8001\n").expect("write");
         let env: HashMap<&str, &str> = [("PAIRED_SERVER_MAX_BATCH_LEN", "3")].into();
-        let loaded = load(&user, Some(&project), &|k| {
-            env.get(k).map(|v| v.to_string())
-        })
-        .expect("load");
+        let loaded = load(&user, Some(&project), &|k| env.get(k).map(|v| v.to_string())).expect("load");
         assert_eq!(loaded.config.daemon.port, 8001);
         assert_eq!(loaded.config.log.filter, "debug");
         assert_eq!(loaded.config.server.max_batch_len, 3);
         assert_eq!(loaded.sources.len(), 4);
 
         let env: HashMap<&str, &str> = [("PAIRED_PORT", "9000")].into();
-        let loaded = load(&user, Some(&project), &|k| {
-            env.get(k).map(|v| v.to_string())
-        })
-        .expect("load");
+        let loaded = load(&user, Some(&project), &|k| env.get(k).map(|v| v.to_string())).expect("load");
         assert_eq!(loaded.config.daemon.port, 9000);
 
         let env: HashMap<&str, &str> = [("PAIRED_PORT", "ninety")].into();
@@ -431,22 +410,26 @@ mod tests {
 
         std::fs::write(&user, "[daemon]\nport = -1\n").expect("write");
         let err = load(&user, None, &|_| None).expect_err("bad file");
-        assert!(
-            format!("{err:#}").starts_with(&format!("{}:2: key `daemon.port`", user.display())),
-            "{err:#}"
-        );
+        assert!(format!("{err:#}").starts_with(&format!("{}:2: key `daemon.port`", user.display())), "{err:#}");
+    }
+
+    #[test]
+    fn unknown_paired_variables_are_refused() {
+        check_env_names(["PAIRED_PORT".to_owned(), "PAIRED_SERVER_MAX_BATCH_LEN".to_owned(), "HOME".to_owned()])
+            .expect("known");
+        let err = check_env_names(["PAIRED_DAEMON_PROT".to_owned()]).expect_err("typo");
+        assert!(err.to_string().starts_with("environment variable PAIRED_DAEMON_PROT is not a PAIRED setting"));
     }
 
     #[test]
     fn semantic_rules() {
         let mut config = Config::default();
-        config.server.allowed_origins = vec!["null".into()];
-        assert!(
-            format!("{:#}", validate(&config).expect_err("null"))
-                .contains("server.allowed_origins")
-        );
-        config.server.allowed_origins =
-            vec!["vscode-webview://*".into(), "https://app.example".into()];
+        for bad in ["null", "*", "https://*", "http://localhost*", "https://a.example/path", "nope"] {
+            config.server.allowed_origins = vec![bad.into()];
+            let err = format!("{:#}", validate(&config).expect_err(bad));
+            assert!(err.contains("server.allowed_origins"), "{bad}: {err}");
+        }
+        config.server.allowed_origins = vec!["vscode-webview://*".into(), "https://app.example".into()];
         validate(&config).expect("valid");
         assert!(config.origin_allowed("vscode-webview://abc"));
         assert!(config.origin_allowed("https://app.example"));

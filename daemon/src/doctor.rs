@@ -29,39 +29,21 @@ struct Check {
 
 pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
     let mut checks = Vec::new();
-    let mut add = |name, level, detail: String| {
-        checks.push(Check {
-            name,
-            level,
-            detail,
-        })
-    };
+    let mut add = |name, level, detail: String| checks.push(Check { name, level, detail });
 
     let loaded = crate::cli::load_config(paths);
     match &loaded {
         Ok(loaded) => add(
             "config",
             Level::Ok,
-            format!(
-                "valid ({})",
-                loaded
-                    .sources
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" < ")
-            ),
+            format!("valid ({})", loaded.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(" < ")),
         ),
         Err(err) => add("config", Level::Fail, format!("{err:#}")),
     }
 
     let token_file = paths.token_file();
     match paths::mode_of(&token_file) {
-        Ok(mode) if mode & 0o077 == 0 => add(
-            "token",
-            Level::Ok,
-            format!("{} (mode {mode:o})", token_file.display()),
-        ),
+        Ok(mode) if mode & 0o077 == 0 => add("token", Level::Ok, format!("{} (mode {mode:o})", token_file.display())),
         Ok(mode) => add(
             "token",
             Level::Fail,
@@ -73,10 +55,7 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
         Err(_) => add(
             "token",
             Level::Warn,
-            format!(
-                "{} does not exist yet; the first daemon start creates it",
-                token_file.display()
-            ),
+            format!("{} does not exist yet; the first daemon start creates it", token_file.display()),
         ),
     }
 
@@ -84,57 +63,43 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
     let discovery = Discovery::read(&paths.discovery_file());
     match (running, &discovery) {
         (true, Some(d)) => match client::connect(paths).await {
-            Ok(connection) => {
-                match client::call::<daemon::Status>(&connection.client, &NoParams {}).await {
-                    Ok(status) => {
+            Ok(connection) => match client::call::<daemon::Status>(&connection.client, &NoParams {}).await {
+                Ok(status) => {
+                    add(
+                        "daemon",
+                        Level::Ok,
+                        format!(
+                            "pid {} on 127.0.0.1:{}, {} client(s)",
+                            status.pid,
+                            status.port,
+                            status.clients.values().sum::<u32>()
+                        ),
+                    );
+                    let ours = env!("CARGO_PKG_VERSION");
+                    if status.version == ours && status.protocol_version == protocol::PROTOCOL_VERSION {
                         add(
-                            "daemon",
+                            "versions",
                             Level::Ok,
+                            format!("cli and daemon {ours}, protocol {}", status.protocol_version),
+                        );
+                    } else {
+                        add(
+                            "versions",
+                            Level::Warn,
                             format!(
-                                "pid {} on 127.0.0.1:{}, {} client(s)",
-                                status.pid,
-                                status.port,
-                                status.clients.values().sum::<u32>()
+                                "cli {ours} but daemon {} (protocol {}); restart it with `paired stop` then `paired daemon --detach`",
+                                status.version, status.protocol_version
                             ),
                         );
-                        let ours = env!("CARGO_PKG_VERSION");
-                        if status.version == ours
-                            && status.protocol_version == protocol::PROTOCOL_VERSION
-                        {
-                            add(
-                                "versions",
-                                Level::Ok,
-                                format!(
-                                    "cli and daemon {ours}, protocol {}",
-                                    status.protocol_version
-                                ),
-                            );
-                        } else {
-                            add(
-                                "versions",
-                                Level::Warn,
-                                format!(
-                                    "cli {ours} but daemon {} (protocol {}); restart it with `paired stop` then `paired daemon --detach`",
-                                    status.version, status.protocol_version
-                                ),
-                            );
-                        }
                     }
-                    Err(err) => add(
-                        "daemon",
-                        Level::Fail,
-                        format!("pid {} answers but daemon/status failed: {err:#}", d.pid),
-                    ),
                 }
+                Err(err) => {
+                    add("daemon", Level::Fail, format!("pid {} answers but daemon/status failed: {err:#}", d.pid))
+                }
+            },
+            Err(err) => {
+                add("daemon", Level::Fail, format!("pid {} holds the lock but cannot be reached: {err:#}", d.pid))
             }
-            Err(err) => add(
-                "daemon",
-                Level::Fail,
-                format!(
-                    "pid {} holds the lock but cannot be reached: {err:#}",
-                    d.pid
-                ),
-            ),
         },
         (true, None) => add(
             "daemon",
@@ -144,16 +109,12 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
         (false, Some(d)) => add(
             "daemon",
             Level::Warn,
-            format!(
-                "not running; a daemon (pid {}) stopped without cleaning up — the next start takes over",
-                d.pid
-            ),
+            format!("not running; a daemon (pid {}) stopped without cleaning up — the next start takes over", d.pid),
         ),
         (false, None) => add(
             "daemon",
             Level::Warn,
-            "not running; start it with `paired daemon --detach` (editors start it on demand)"
-                .into(),
+            "not running; start it with `paired daemon --detach` (editors start it on demand)".into(),
         ),
     }
 
@@ -161,29 +122,19 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
         let port = loaded.config.daemon.port;
         let serving = discovery.as_ref().filter(|_| running).map(|d| d.port);
         match serving {
-            Some(actual) if port == 0 || actual == port => add(
-                "port",
-                Level::Ok,
-                format!("daemon on {actual} (configured {port})"),
-            ),
-            Some(actual) => add(
-                "port",
-                Level::Warn,
-                format!("daemon on {actual} but configured {port}; restart it to apply"),
-            ),
-            None if port == 0 => add(
-                "port",
-                Level::Ok,
-                "0: a free port is picked at start".into(),
-            ),
+            Some(actual) if port == 0 || actual == port => {
+                add("port", Level::Ok, format!("daemon on {actual} (configured {port})"))
+            }
+            Some(actual) => {
+                add("port", Level::Warn, format!("daemon on {actual} but configured {port}; restart it to apply"))
+            }
+            None if port == 0 => add("port", Level::Ok, "0: a free port is picked at start".into()),
             None => match std::net::TcpListener::bind(("127.0.0.1", port)) {
                 Ok(_) => add("port", Level::Ok, format!("127.0.0.1:{port} is free")),
                 Err(err) => add(
                     "port",
                     Level::Fail,
-                    format!(
-                        "127.0.0.1:{port} is taken by another program ({err}); set daemon.port or PAIRED_PORT"
-                    ),
+                    format!("127.0.0.1:{port} is taken by another program ({err}); set daemon.port or PAIRED_PORT"),
                 ),
             },
         }
@@ -192,28 +143,15 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
     let db = paths.database();
     if db.exists() {
         match crate::store::Store::open(&db) {
-            Ok(store) => match store
-                .call(|c| c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)))
-                .await
-            {
-                Ok(result) if result == "ok" => {
-                    add("database", Level::Ok, db.display().to_string())
-                }
-                Ok(result) => add(
-                    "database",
-                    Level::Fail,
-                    format!("{}: {result}", db.display()),
-                ),
+            Ok(store) => match store.call(|c| c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))).await {
+                Ok(result) if result == "ok" => add("database", Level::Ok, db.display().to_string()),
+                Ok(result) => add("database", Level::Fail, format!("{}: {result}", db.display())),
                 Err(err) => add("database", Level::Fail, format!("{err:#}")),
             },
             Err(err) => add("database", Level::Fail, format!("{err:#}")),
         }
     } else {
-        add(
-            "database",
-            Level::Ok,
-            format!("{} will be created at the first start", db.display()),
-        );
+        add("database", Level::Ok, format!("{} will be created at the first start", db.display()));
     }
 
     let failed = checks.iter().any(|c| c.level == Level::Fail);
@@ -229,9 +167,5 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
             println!("{tag} {:<9} {}", check.name, check.detail);
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -3,11 +3,10 @@
 //! Sans IO: plain state and pure operations. A document stays open while any client
 //! holds it; a client that goes away releases all of its documents.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use protocol::documents::{
-    ChangeParams, CloseReply, ContentChange, Document, DocumentSummary, DocumentVersion,
-    OpenParams, Position,
+    ChangeParams, CloseReply, ContentChange, Document, DocumentSummary, DocumentVersion, OpenParams, Position,
 };
 
 /// The daemon-wide id of an attached client; [`ANONYMOUS`] for calls from
@@ -33,10 +32,7 @@ impl std::fmt::Display for DocumentError {
                 "document {uri}: change to version {got} arrived after version {current}; versions must increase (re-open the document to resynchronise)"
             ),
             DocumentError::RangeOutOfOrder { uri, index } => {
-                write!(
-                    f,
-                    "document {uri}: change #{index} has its range end before its start"
-                )
+                write!(f, "document {uri}: change #{index} has its range end before its start")
             }
         }
     }
@@ -47,12 +43,26 @@ pub struct Documents {
     open: HashMap<String, OpenDocument>,
 }
 
+/// One URI, as each client that has it open sees it. Editors keep their own
+/// buffers (two windows may hold different unsaved text), so each client's copy
+/// and version are its own; readers see the copy changed most recently.
 #[derive(Debug)]
 struct OpenDocument {
     language_id: String,
+    copies: BTreeMap<ClientId, Copy>,
+    latest: ClientId,
+}
+
+#[derive(Debug)]
+struct Copy {
     version: i32,
     text: String,
-    holders: BTreeSet<ClientId>,
+}
+
+impl OpenDocument {
+    fn latest(&self) -> Option<&Copy> {
+        self.copies.get(&self.latest).or_else(|| self.copies.values().next_back())
+    }
 }
 
 impl Documents {
@@ -64,85 +74,64 @@ impl Documents {
         self.open.is_empty()
     }
 
-    /// Opens `uri` for `client`. Opening an already open document replaces its text
+    /// Opens `uri` for `client`. Opening it again replaces that client's copy
     /// (that is how a reconnecting editor resynchronises).
     pub fn open(&mut self, client: ClientId, params: OpenParams) -> DocumentVersion {
-        let doc = self
-            .open
-            .entry(params.uri.clone())
-            .or_insert_with(|| OpenDocument {
-                language_id: String::new(),
-                version: params.version,
-                text: String::new(),
-                holders: BTreeSet::new(),
-            });
+        let doc = self.open.entry(params.uri.clone()).or_insert_with(|| OpenDocument {
+            language_id: String::new(),
+            copies: BTreeMap::new(),
+            latest: client,
+        });
         doc.language_id = params.language_id;
-        doc.version = params.version;
-        doc.text = params.text;
-        doc.holders.insert(client);
-        DocumentVersion {
-            uri: params.uri,
-            version: doc.version,
-            bytes: doc.text.len() as u64,
-        }
+        doc.latest = client;
+        let bytes = params.text.len() as u64;
+        doc.copies.insert(client, Copy { version: params.version, text: params.text });
+        DocumentVersion { uri: params.uri, version: params.version, bytes }
     }
 
-    /// Applies changes in order. All or nothing: on error the document is unchanged.
-    pub fn change(&mut self, params: ChangeParams) -> Result<DocumentVersion, DocumentError> {
+    /// Applies `client`'s changes to its copy, in order. All or nothing: on error
+    /// the copy is unchanged.
+    pub fn change(&mut self, client: ClientId, params: ChangeParams) -> Result<DocumentVersion, DocumentError> {
         let uri = params.uri;
-        let doc = self
-            .open
-            .get_mut(&uri)
-            .ok_or_else(|| DocumentError::NotOpen { uri: uri.clone() })?;
-        if params.version <= doc.version {
-            return Err(DocumentError::VersionNotNewer {
-                uri,
-                current: doc.version,
-                got: params.version,
-            });
+        let not_open = || DocumentError::NotOpen { uri: uri.clone() };
+        let doc = self.open.get_mut(&uri).ok_or_else(not_open)?;
+        let copy = doc.copies.get_mut(&client).ok_or_else(not_open)?;
+        if params.version <= copy.version {
+            return Err(DocumentError::VersionNotNewer { uri, current: copy.version, got: params.version });
         }
-        let mut text = doc.text.clone();
+        let mut text = copy.text.clone();
         for (index, change) in params.changes.iter().enumerate() {
-            apply_change(&mut text, change).map_err(|()| DocumentError::RangeOutOfOrder {
-                uri: uri.clone(),
-                index,
-            })?;
+            apply_change(&mut text, change).map_err(|()| DocumentError::RangeOutOfOrder { uri: uri.clone(), index })?;
         }
-        doc.text = text;
-        doc.version = params.version;
-        Ok(DocumentVersion {
-            uri,
-            version: doc.version,
-            bytes: doc.text.len() as u64,
-        })
+        copy.text = text;
+        copy.version = params.version;
+        doc.latest = client;
+        Ok(DocumentVersion { uri, version: copy.version, bytes: copy.text.len() as u64 })
     }
 
     pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
-        let doc = self
-            .open
-            .get_mut(uri)
-            .ok_or_else(|| DocumentError::NotOpen {
-                uri: uri.to_owned(),
-            })?;
-        doc.holders.remove(&client);
-        // A close from a client that never opened it (e.g. another connection of
-        // the same editor) still closes an orphaned document.
-        let still_open = !doc.holders.is_empty();
-        if !still_open {
+        let doc = self.open.get_mut(uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.to_owned() })?;
+        doc.copies.remove(&client);
+        let still_open = !doc.copies.is_empty();
+        if still_open {
+            if doc.latest == client {
+                doc.latest = doc.copies.keys().next_back().copied().unwrap_or(client);
+            }
+        } else {
             self.open.remove(uri);
         }
-        Ok(CloseReply {
-            uri: uri.to_owned(),
-            still_open,
-        })
+        Ok(CloseReply { uri: uri.to_owned(), still_open })
     }
 
     /// Releases everything `client` held; returns the documents that closed.
     pub fn release_client(&mut self, client: ClientId) -> Vec<String> {
         let mut closed = Vec::new();
         self.open.retain(|uri, doc| {
-            doc.holders.remove(&client);
-            let keep = !doc.holders.is_empty();
+            doc.copies.remove(&client);
+            if doc.latest == client {
+                doc.latest = doc.copies.keys().next_back().copied().unwrap_or(client);
+            }
+            let keep = !doc.copies.is_empty();
             if !keep {
                 closed.push(uri.clone());
             }
@@ -152,12 +141,15 @@ impl Documents {
         closed
     }
 
+    /// The most recently changed copy.
     pub fn get(&self, uri: &str) -> Option<Document> {
-        self.open.get(uri).map(|doc| Document {
+        let doc = self.open.get(uri)?;
+        let copy = doc.latest()?;
+        Some(Document {
             uri: uri.to_owned(),
             language_id: doc.language_id.clone(),
-            version: doc.version,
-            text: doc.text.clone(),
+            version: copy.version,
+            text: copy.text.clone(),
         })
     }
 
@@ -172,12 +164,15 @@ impl Documents {
         let mut list: Vec<_> = self
             .open
             .iter()
-            .map(|(uri, doc)| DocumentSummary {
-                uri: uri.clone(),
-                language_id: doc.language_id.clone(),
-                version: doc.version,
-                bytes: doc.text.len() as u64,
-                clients: doc.holders.len() as u32,
+            .filter_map(|(uri, doc)| {
+                let copy = doc.latest()?;
+                Some(DocumentSummary {
+                    uri: uri.clone(),
+                    language_id: doc.language_id.clone(),
+                    version: copy.version,
+                    bytes: copy.text.len() as u64,
+                    clients: doc.copies.len() as u32,
+                })
             })
             .collect();
         list.sort_by(|a, b| a.uri.cmp(&b.uri));
@@ -212,9 +207,7 @@ pub fn byte_offset(text: &str, position: Position) -> usize {
             None => return text.len(),
         }
     }
-    let line_end = text[line_start..]
-        .find('\n')
-        .map_or(text.len(), |i| line_start + i);
+    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
     let line = &text[line_start..line_end];
     let line = line.strip_suffix('\r').unwrap_or(line);
     let mut units = 0u32;
@@ -238,24 +231,13 @@ mod tests {
     }
 
     fn edit(start: (u32, u32), end: (u32, u32), text: &str) -> ContentChange {
-        ContentChange {
-            range: Some(Range {
-                start: pos(start.0, start.1),
-                end: pos(end.0, end.1),
-            }),
-            text: text.into(),
-        }
+        ContentChange { range: Some(Range { start: pos(start.0, start.1), end: pos(end.0, end.1) }), text: text.into() }
     }
 
     fn open(docs: &mut Documents, client: ClientId, text: &str) {
         docs.open(
             client,
-            OpenParams {
-                uri: "file:///a.rs".into(),
-                language_id: "rust".into(),
-                version: 1,
-                text: text.into(),
-            },
+            OpenParams { uri: "file:///a.rs".into(), language_id: "rust".into(), version: 1, text: text.into() },
         );
     }
 
@@ -275,48 +257,39 @@ mod tests {
     fn incremental_changes_apply_in_order_and_versions_must_increase() {
         let mut docs = Documents::default();
         open(&mut docs, 1, "fn main() {}\n");
-        let changes = vec![
-            edit((0, 11), (0, 11), "\n    let x = 1;\n"),
-            edit((0, 3), (0, 7), "start"),
-        ];
-        docs.change(ChangeParams {
-            uri: "file:///a.rs".into(),
-            version: 2,
-            changes,
-        })
-        .expect("change");
-        assert_eq!(
-            docs.get("file:///a.rs").expect("open").text,
-            "fn start() {\n    let x = 1;\n}\n"
-        );
+        let changes = vec![edit((0, 11), (0, 11), "\n    let x = 1;\n"), edit((0, 3), (0, 7), "start")];
+        docs.change(1, ChangeParams { uri: "file:///a.rs".into(), version: 2, changes }).expect("change");
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "fn start() {\n    let x = 1;\n}\n");
 
-        let stale = docs.change(ChangeParams {
-            uri: "file:///a.rs".into(),
-            version: 2,
-            changes: vec![],
-        });
-        assert_eq!(
-            stale,
-            Err(DocumentError::VersionNotNewer {
-                uri: "file:///a.rs".into(),
-                current: 2,
-                got: 2
-            })
-        );
+        let stale = docs.change(1, ChangeParams { uri: "file:///a.rs".into(), version: 2, changes: vec![] });
+        assert_eq!(stale, Err(DocumentError::VersionNotNewer { uri: "file:///a.rs".into(), current: 2, got: 2 }));
         let backwards = vec![edit((0, 5), (0, 1), "x")];
-        assert!(
-            docs.change(ChangeParams {
-                uri: "file:///a.rs".into(),
-                version: 3,
-                changes: backwards
-            })
-            .is_err()
-        );
-        assert_eq!(
-            docs.get("file:///a.rs").expect("open").version,
+        assert!(docs.change(1, ChangeParams { uri: "file:///a.rs".into(), version: 3, changes: backwards }).is_err());
+        assert_eq!(docs.get("file:///a.rs").expect("open").version, 2, "failed change leaves the document as it was");
+    }
+
+    #[test]
+    fn each_client_edits_its_own_copy_and_readers_see_the_latest() {
+        let mut docs = Documents::default();
+        open(&mut docs, 1, "shared\n");
+        open(&mut docs, 2, "shared\n");
+        docs.change(
+            1,
+            ChangeParams { uri: "file:///a.rs".into(), version: 2, changes: vec![edit((0, 0), (0, 0), "one ")] },
+        )
+        .expect("client 1");
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "one shared\n");
+        // Client 2's versions are its own: its version 2 is not stale.
+        docs.change(
             2,
-            "failed change leaves the document as it was"
-        );
+            ChangeParams { uri: "file:///a.rs".into(), version: 2, changes: vec![edit((0, 6), (0, 6), "!")] },
+        )
+        .expect("client 2");
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "shared!\n");
+        assert!(docs.close(2, "file:///a.rs").expect("close").still_open);
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "one shared\n");
+        let not_theirs = docs.change(3, ChangeParams { uri: "file:///a.rs".into(), version: 9, changes: vec![] });
+        assert!(matches!(not_theirs, Err(DocumentError::NotOpen { .. })));
     }
 
     #[test]

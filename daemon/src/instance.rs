@@ -58,10 +58,7 @@ pub struct InstanceLock {
 pub enum Acquired {
     /// We are the daemon. `stale` is what a previous daemon, killed without
     /// cleaning up, left in the discovery file.
-    Lock {
-        lock: InstanceLock,
-        stale: Option<Discovery>,
-    },
+    Lock { lock: InstanceLock, stale: Option<Discovery> },
     /// Another daemon holds the lock. Its discovery file, once it has written it.
     AlreadyRunning(Option<Discovery>),
 }
@@ -79,9 +76,7 @@ pub fn acquire(paths: &Paths) -> Result<Acquired> {
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            return Ok(Acquired::AlreadyRunning(Discovery::read(
-                &paths.discovery_file(),
-            )));
+            return Ok(Acquired::AlreadyRunning(Discovery::read(&paths.discovery_file())));
         }
         Err(TryLockError::Error(err)) => {
             return Err(err).with_context(|| format!("cannot lock {}", lock_path.display()));
@@ -90,10 +85,19 @@ pub fn acquire(paths: &Paths) -> Result<Acquired> {
     file.set_len(0)?;
     writeln!(file, "{}", std::process::id())?;
     let stale = Discovery::read(&paths.discovery_file());
-    Ok(Acquired::Lock {
-        lock: InstanceLock { _file: file },
-        stale,
-    })
+    Ok(Acquired::Lock { lock: InstanceLock { _file: file }, stale })
+}
+
+/// The pid the lock holder wrote into the lock file.
+pub fn lock_pid(paths: &Paths) -> Option<u32> {
+    std::fs::read_to_string(paths.lock_file()).ok()?.trim().parse().ok()
+}
+
+/// The discovery file, if it describes the daemon that holds the lock now (not a
+/// stale one left by a killed daemon).
+pub fn live_discovery(paths: &Paths) -> Option<Discovery> {
+    let discovery = Discovery::read(&paths.discovery_file())?;
+    (is_running(paths) && lock_pid(paths) == Some(discovery.pid)).then_some(discovery)
 }
 
 /// Whether some process holds the instance lock right now.
@@ -108,8 +112,7 @@ pub fn is_running(paths: &Paths) -> bool {
 /// others could read is treated as leaked and replaced.
 pub fn load_or_create_token(path: &Path) -> Result<String> {
     if let Ok(mode) = paths::mode_of(path) {
-        let token = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let token = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let token = token.trim();
         if mode & 0o077 == 0 && token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(token.to_owned());
@@ -126,25 +129,18 @@ pub fn load_or_create_token(path: &Path) -> Result<String> {
 
 fn new_token() -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| anyhow::anyhow!("no OS randomness for the token: {err}"))?;
+    getrandom::fill(&mut bytes).map_err(|err| anyhow::anyhow!("no OS randomness for the token: {err}"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Reads the token a client needs to call the daemon.
 pub fn read_token(path: &Path) -> Result<String> {
     let token = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read the daemon token {}; is the daemon running as this user?",
-            path.display()
-        )
+        format!("cannot read the daemon token {}; is the daemon running as this user?", path.display())
     })?;
     let token = token.trim();
     if token.is_empty() {
-        bail!(
-            "the daemon token {} is empty; restart the daemon to issue a new one",
-            path.display()
-        );
+        bail!("the daemon token {} is empty; restart the daemon to issue a new one", path.display());
     }
     Ok(token.to_owned())
 }
@@ -168,20 +164,12 @@ mod tests {
     fn second_acquire_sees_the_first_and_release_frees_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = paths(dir.path());
-        let Acquired::Lock { lock, stale: None } = acquire(&paths).expect("acquire") else {
-            panic!("first")
-        };
+        let Acquired::Lock { lock, stale: None } = acquire(&paths).expect("acquire") else { panic!("first") };
         assert!(is_running(&paths));
-        assert!(matches!(
-            acquire(&paths).expect("acquire"),
-            Acquired::AlreadyRunning(None)
-        ));
+        assert!(matches!(acquire(&paths).expect("acquire"), Acquired::AlreadyRunning(None)));
         drop(lock);
         assert!(!is_running(&paths));
-        assert!(matches!(
-            acquire(&paths).expect("acquire"),
-            Acquired::Lock { .. }
-        ));
+        assert!(matches!(acquire(&paths).expect("acquire"), Acquired::Lock { .. }));
     }
 
     #[test]

@@ -28,29 +28,17 @@ pub fn init(logging: Logging<'_>) -> anyhow::Result<()> {
             .map_err(|err| anyhow::anyhow!("RUST_LOG={from_env:?} is not a valid filter: {err}"))?,
         _ => EnvFilter::try_new(logging.filter)?,
     };
-    let stderr_layer = logging.stderr.then(|| {
-        fmt::layer()
-            .with_writer(io::stderr)
-            .with_ansi(io::stderr().is_terminal())
-            .with_target(false)
-    });
+    let stderr_layer = logging
+        .stderr
+        .then(|| fmt::layer().with_writer(io::stderr).with_ansi(io::stderr().is_terminal()).with_target(false));
     let file_layer = match logging.file {
         Some((path, max_bytes)) => {
             let writer = CappedFile::open(path, max_bytes)?;
-            Some(
-                fmt::layer()
-                    .with_ansi(false)
-                    .fmt_fields(PlainFields::default())
-                    .with_writer(move || writer.clone()),
-            )
+            Some(fmt::layer().with_ansi(false).fmt_fields(PlainFields::default()).with_writer(move || writer.clone()))
         }
         None => None,
     };
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(stderr_layer)
-        .with(file_layer)
-        .try_init()?;
+    tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init()?;
     Ok(())
 }
 
@@ -88,23 +76,12 @@ impl CappedFile {
     pub fn open(path: &Path, max_bytes: u64) -> io::Result<CappedFile> {
         let file = open_log(path)?;
         let len = file.metadata()?.len();
-        Ok(CappedFile {
-            inner: Arc::new(Mutex::new(Inner {
-                path: path.to_path_buf(),
-                file,
-                len,
-                max_bytes,
-            })),
-        })
+        Ok(CappedFile { inner: Arc::new(Mutex::new(Inner { path: path.to_path_buf(), file, len, max_bytes })) })
     }
 }
 
 fn open_log(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
+    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
 }
 
 impl Write for CappedFile {
@@ -122,11 +99,7 @@ impl Write for CappedFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .file
-            .flush()
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).file.flush()
     }
 }
 
@@ -143,15 +116,9 @@ mod tests {
             writeln!(file, "line {i:04}").expect("write");
         }
         let current = fs::metadata(&path).expect("meta").len();
-        let old = fs::metadata(dir.path().join("paired.log.1"))
-            .expect("rotated")
-            .len();
+        let old = fs::metadata(dir.path().join("paired.log.1")).expect("rotated").len();
         assert!(current <= 100 && old <= 100, "{current} {old}");
-        assert!(
-            fs::read_to_string(&path)
-                .expect("read")
-                .ends_with("line 0029\n")
-        );
+        assert!(fs::read_to_string(&path).expect("read").ends_with("line 0029\n"));
         assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 2);
     }
 }

@@ -45,9 +45,8 @@ use tower_lsp_server::{
     Client, ExitedError, LanguageServer, LspService, Server,
     jsonrpc::{self, ErrorCode, Request, Response},
     ls_types::{
-        InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind,
-        ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
-        TextDocumentSyncOptions,
+        InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind, ServerCapabilities,
+        ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
     },
 };
 use tracing::Instrument;
@@ -62,9 +61,7 @@ use crate::{
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 
 pub fn run(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(serve(paths, test_hooks))
 }
 
@@ -84,6 +81,7 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         ops: ops_tx,
         connection: watch::channel(None).0,
         replayed_through: AtomicU64::new(0),
+        sent_through: watch::channel(0).0,
         hello: OnceLock::new(),
         editor: OnceLock::new(),
         pending: Mutex::default(),
@@ -95,24 +93,13 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     let backend_proxy = proxy.clone();
     let (service, socket) = LspService::new(move |client| {
         let _ = backend_proxy.editor.set(client);
-        Backend {
-            proxy: backend_proxy.clone(),
-        }
+        Backend { proxy: backend_proxy.clone() }
     });
-    let front = Front {
-        inner: service,
-        proxy: proxy.clone(),
-    };
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-        .serve(front)
-        .await;
+    let front = Front { inner: service, proxy: proxy.clone() };
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(front).await;
     let clean = proxy.shutdown_requested.load(Ordering::Relaxed);
     tracing::info!(clean, "editor closed the connection; exiting");
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 struct Proxy {
@@ -124,6 +111,9 @@ struct Proxy {
     connection: watch::Sender<Option<Arc<WsClient>>>,
     /// Document operations up to this number are already in the daemon (replayed).
     replayed_through: AtomicU64,
+    /// Document operations up to this number have been applied by the daemon;
+    /// a forwarded request waits for the edits that came before it.
+    sent_through: watch::Sender<u64>,
     hello: OnceLock<ClientHello>,
     editor: OnceLock<Client>,
     pending: Mutex<HashMap<String, AbortHandle>>,
@@ -152,6 +142,29 @@ enum DocOpKind {
 impl Proxy {
     fn mirror(&self) -> MutexGuard<'_, Mirror> {
         self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets `stale` if it is still the current connection (a newer one may
+    /// already have replaced it).
+    fn drop_connection(&self, stale: &Arc<WsClient>) {
+        self.connection.send_if_modified(|current| {
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, stale)) {
+                *current = None;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    fn mark_sent(&self, seq: u64) {
+        self.sent_through.send_if_modified(|sent| {
+            let newer = seq > *sent;
+            if newer {
+                *sent = seq;
+            }
+            newer
+        });
     }
 
     async fn connected(&self, limit: Duration) -> Option<Arc<WsClient>> {
@@ -183,8 +196,7 @@ impl Proxy {
                     changes: p.content_changes,
                 })
             }),
-            _ => serde_json::from_value::<DidClose>(params)
-                .map(|p| DocOpKind::Close(p.text_document.uri)),
+            _ => serde_json::from_value::<DidClose>(params).map(|p| DocOpKind::Close(p.text_document.uri)),
         };
         let kind = match parsed {
             Ok(kind) => kind,
@@ -199,7 +211,7 @@ impl Proxy {
                 mirror.documents.open(ANONYMOUS, params.clone());
                 Ok(())
             }
-            DocOpKind::Change(params) => mirror.documents.change(params.clone()).map(drop),
+            DocOpKind::Change(params) => mirror.documents.change(ANONYMOUS, params.clone()).map(drop),
             DocOpKind::Close(uri) => mirror.documents.close(ANONYMOUS, uri).map(drop),
         };
         if let Err(err) = applied {
@@ -208,30 +220,30 @@ impl Proxy {
         }
         mirror.seq += 1;
         // Sent while the mirror is locked, so queue order is number order.
-        let _ = self.ops.send(DocOp {
-            seq: mirror.seq,
-            kind,
-        });
+        let _ = self.ops.send(DocOp { seq: mirror.seq, kind });
     }
 
     fn cancel(&self, params: Option<&Value>) {
         let Some(id) = params.and_then(|p| p.get("id")) else {
             return;
         };
-        if let Some(handle) = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id.to_string())
-        {
+        if let Some(handle) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.to_string()) {
             handle.abort();
         }
     }
 
     /// Forwards a custom request to the daemon, waiting for it to come up, and
     /// retrying once if the connection drops mid-request.
-    async fn forward(&self, method: &str, params: Option<Value>) -> jsonrpc::Result<Value> {
+    async fn forward(&self, method: &str, params: Option<Value>, after_seq: u64) -> jsonrpc::Result<Value> {
         let params = params.filter(|p| !p.is_null());
+        // Answer about the text the editor had when it asked, not an older one.
+        let mut sent = self.sent_through.subscribe();
+        if tokio::time::timeout(CONNECT_WAIT, sent.wait_for(|s| *s >= after_seq)).await.is_err() {
+            return Err(daemon_unavailable(format!(
+                "{method}: the daemon has not taken the editor's latest changes within {}s",
+                CONNECT_WAIT.as_secs()
+            )));
+        }
         for attempt in 0..2 {
             let Some(connection) = self.connected(CONNECT_WAIT).await else {
                 return Err(daemon_unavailable(format!(
@@ -254,18 +266,13 @@ impl Proxy {
                     });
                 }
                 Err(err) if attempt == 0 && matches!(err, ClientError::RestartNeeded(_)) => {
-                    tracing::info!(
-                        method,
-                        "daemon connection dropped mid-request; retrying after reconnect"
-                    );
-                    self.connection.send_if_modified(|c| c.take().is_some());
+                    tracing::info!(method, "daemon connection dropped mid-request; retrying after reconnect");
+                    self.drop_connection(&connection);
                 }
                 Err(err) => return Err(daemon_unavailable(format!("{method}: {err}"))),
             }
         }
-        Err(daemon_unavailable(format!(
-            "{method}: the daemon connection dropped twice"
-        )))
+        Err(daemon_unavailable(format!("{method}: the daemon connection dropped twice")))
     }
 }
 
@@ -324,34 +331,33 @@ async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocO
                 return;
             };
             if op.seq <= proxy.replayed_through.load(Ordering::Acquire) {
+                proxy.mark_sent(op.seq);
                 break;
             }
             let sent = match &op.kind {
                 DocOpKind::Open(params) => {
-                    client::call::<protocol::documents::Open>(&connection, params)
-                        .await
-                        .map(drop)
+                    client::call::<protocol::documents::Open>(&connection, params).await.map(drop)
                 }
                 DocOpKind::Change(params) => {
-                    client::call::<protocol::documents::Change>(&connection, params)
-                        .await
-                        .map(drop)
+                    client::call::<protocol::documents::Change>(&connection, params).await.map(drop)
                 }
                 DocOpKind::Close(uri) => {
                     let params = protocol::documents::UriParams { uri: uri.clone() };
-                    client::call::<protocol::documents::Close>(&connection, &params)
-                        .await
-                        .map(drop)
+                    client::call::<protocol::documents::Close>(&connection, &params).await.map(drop)
                 }
             };
             match sent {
-                Ok(()) => break,
+                Ok(()) => {
+                    proxy.mark_sent(op.seq);
+                    break;
+                }
                 Err(_) if !connection.is_connected() => {
                     // The reconnect replays the mirror, which already holds this op.
-                    proxy.connection.send_if_modified(|c| c.take().is_some());
+                    proxy.drop_connection(&connection);
                 }
                 Err(err) => {
                     tracing::warn!("the daemon refused a document update: {err:#}");
+                    proxy.mark_sent(op.seq);
                     break;
                 }
             }
@@ -383,7 +389,7 @@ async fn stay_connected(proxy: Arc<Proxy>) {
                         },
                     }
                 }
-                proxy.connection.send_if_modified(|c| c.take().is_some());
+                proxy.drop_connection(&connection);
                 tracing::info!("lost the daemon connection; reconnecting");
             }
             Err(err) => {
@@ -406,14 +412,9 @@ async fn stay_connected(proxy: Arc<Proxy>) {
 
 type Events = jsonrpsee::core::client::Subscription<Event>;
 
-async fn attach_and_replay(
-    proxy: &Proxy,
-    hello: &ClientHello,
-) -> Result<(Arc<WsClient>, Events, usize)> {
+async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<WsClient>, Events, usize)> {
     let connection = Arc::new(client::connect_or_start(&proxy.paths).await?.client);
-    let events: Events = connection
-        .subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE)
-        .await?;
+    let events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
     let (documents, seq) = {
         let mirror = proxy.mirror();
         (mirror.documents.snapshot(), mirror.seq)
@@ -428,6 +429,7 @@ async fn attach_and_replay(
         client::call::<protocol::documents::Open>(&connection, &params).await?;
     }
     proxy.replayed_through.store(seq, Ordering::Release);
+    proxy.mark_sent(seq);
     Ok((connection, events, documents.len()))
 }
 
@@ -446,10 +448,7 @@ impl LanguageServer for Backend {
             .collect();
         let hello = ClientHello {
             kind: ClientKind::Lsp,
-            name: params
-                .client_info
-                .as_ref()
-                .map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
+            name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
             version: params.client_info.and_then(|info| info.version),
             pid: Some(std::process::id()),
             workspace_folders,
@@ -457,20 +456,26 @@ impl LanguageServer for Backend {
         if self.proxy.hello.set(hello).is_ok() {
             tokio::spawn(stay_connected(self.proxy.clone()));
         }
-        if let Some(editor_pid) = params.process_id {
-            tokio::spawn(exit_when_gone(editor_pid));
+        // Watch the editor's pid only if we can see it now: an editor in a
+        // sandbox (Flatpak, a container) may report a pid from another namespace.
+        match params.process_id {
+            Some(editor_pid) if client::process_alive(editor_pid) => {
+                tokio::spawn(exit_when_gone(editor_pid));
+            }
+            Some(editor_pid) => {
+                tracing::warn!(editor_pid, "the editor's pid is not visible here; relying on stdin to end")
+            }
+            None => {}
         }
         self.proxy.initialized.store(true, Ordering::Release);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(PositionEncodingKind::UTF16),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(
-                    TextDocumentSyncOptions {
-                        open_close: Some(true),
-                        change: Some(TextDocumentSyncKind::INCREMENTAL),
-                        ..TextDocumentSyncOptions::default()
-                    },
-                )),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..TextDocumentSyncOptions::default()
+                })),
                 experimental: Some(serde_json::json!({
                     "paired": {
                         "protocolVersion": protocol::PROTOCOL_VERSION,
@@ -531,9 +536,7 @@ where
         let span = tracing::info_span!("lsp", method = %method, id = ?id.as_ref().map(ToString::to_string));
         let initialized = self.proxy.initialized.load(Ordering::Acquire);
         match method.as_str() {
-            "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose"
-                if initialized =>
-            {
+            "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose" if initialized => {
                 let _entered = span.enter();
                 let (_, _, params) = request.into_parts();
                 self.proxy.document_notification(&method, params);
@@ -557,29 +560,21 @@ where
                             data: None,
                         }
                     };
-                    return futures::future::ready(Ok(Some(Response::from_error(id, error))))
-                        .boxed();
+                    return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
                 }
                 let (_, _, params) = request.into_parts();
                 let proxy = self.proxy.clone();
                 let key = serde_json::to_string(&id).unwrap_or_default();
+                // Everything the editor sent before this request, the daemon sees first.
+                let after_seq = self.proxy.mirror().seq;
                 let (forward, handle) =
-                    futures::future::abortable(async move { proxy.forward(&method, params).await });
-                self.proxy
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key.clone(), handle);
+                    futures::future::abortable(async move { proxy.forward(&method, params, after_seq).await });
+                self.proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), handle);
                 let proxy = self.proxy.clone();
                 async move {
                     let result = forward.await;
-                    proxy
-                        .pending
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&key);
-                    let body =
-                        result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
+                    proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                    let body = result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
                     Ok(Some(Response::from_parts(id, body)))
                 }
                 .instrument(span)

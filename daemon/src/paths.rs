@@ -27,17 +27,10 @@ pub struct Paths {
 
 impl Paths {
     pub fn from_env() -> Result<Paths> {
-        let dirs = directories::ProjectDirs::from("", "", "paired").context(
-            "cannot find the home directory: set HOME (or XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME)",
-        )?;
-        let state_dir = dirs
-            .state_dir()
-            .unwrap_or_else(|| dirs.data_local_dir())
-            .to_path_buf();
-        let runtime_dir = dirs
-            .runtime_dir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| state_dir.clone());
+        let dirs = directories::ProjectDirs::from("", "", "paired")
+            .context("cannot find the home directory: set HOME (or XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME)")?;
+        let state_dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
+        let runtime_dir = dirs.runtime_dir().map(Path::to_path_buf).unwrap_or_else(|| state_dir.clone());
         Ok(Paths {
             config_dir: dirs.config_dir().to_path_buf(),
             data_dir: dirs.data_dir().to_path_buf(),
@@ -67,12 +60,7 @@ impl Paths {
 
     /// Creates every directory, private to the user (0700).
     pub fn create_all(&self) -> Result<()> {
-        for dir in [
-            &self.config_dir,
-            &self.data_dir,
-            &self.state_dir,
-            &self.runtime_dir,
-        ] {
+        for dir in [&self.config_dir, &self.data_dir, &self.state_dir, &self.runtime_dir] {
             create_private_dir(dir)?;
         }
         Ok(())
@@ -92,12 +80,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let write = || -> io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
         // `mode` only applies when the file is created; a leftover file keeps its mode.
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
         file.write_all(contents)?;

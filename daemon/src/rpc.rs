@@ -24,15 +24,10 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     let test_hooks = daemon.test_hooks;
     let mut module = RpcModule::from_arc(daemon);
 
-    method::<daemon::Status, _, _>(
-        &mut module,
-        |d, NoParams {}, _| async move { Ok(d.status()) },
-    );
+    method::<daemon::Status, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.status()) });
     method::<daemon::Shutdown, _, _>(&mut module, |d, NoParams {}, _| async move {
         d.request_shutdown("requested over JSON-RPC (daemon/shutdown)");
-        Ok(daemon::ShutdownReply {
-            pid: std::process::id(),
-        })
+        Ok(daemon::ShutdownReply { pid: std::process::id() })
     });
 
     method::<documents::Open, _, _>(&mut module, |d, params, conn| async move {
@@ -42,36 +37,27 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         let _ = d.events.send(Event::DocumentOpened { uri });
         Ok(reply)
     });
-    method::<documents::Change, _, _>(&mut module, |d, params, _| async move {
-        d.documents().change(params).map_err(document_error)
+    method::<documents::Change, _, _>(&mut module, |d, params, conn| async move {
+        let client = d.client_of(conn);
+        d.documents().change(client, params).map_err(document_error)
     });
     method::<documents::Close, _, _>(&mut module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let reply = d
-            .documents()
-            .close(client, &params.uri)
-            .map_err(document_error)?;
+        let reply = d.documents().close(client, &params.uri).map_err(document_error)?;
         if !reply.still_open {
             let _ = d.events.send(Event::DocumentClosed { uri: params.uri });
         }
         Ok(reply)
     });
     method::<documents::Get, _, _>(&mut module, |d, params, _| async move {
-        d.documents()
-            .get(&params.uri)
-            .ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
+        d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
     });
-    method::<documents::List, _, _>(&mut module, |d, NoParams {}, _| async move {
-        Ok(d.documents().list())
-    });
+    method::<documents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
 
     attach_subscription(&mut module);
 
     let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
-    register(
-        module.register_method("rpc.discover", move |_, _, _| discover.clone()),
-        "rpc.discover",
-    );
+    register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
 
     if test_hooks {
         register_test_hooks(&mut module);
@@ -110,10 +96,7 @@ fn connection(extensions: &Extensions) -> Option<usize> {
 
 /// Parses by-name params (an object), or a single object in a by-position array.
 /// No params, `null` and `[]` mean `{}`.
-pub fn parse_params<P: DeserializeOwned>(
-    method: &str,
-    params: &Params<'_>,
-) -> Result<P, ErrorObjectOwned> {
+pub fn parse_params<P: DeserializeOwned>(method: &str, params: &Params<'_>) -> Result<P, ErrorObjectOwned> {
     let raw = params.as_str().map(str::trim).unwrap_or("{}");
     let parsed = match raw {
         "" | "null" | "[]" => serde_json::from_str("{}"),
@@ -154,8 +137,16 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                 }
             };
             let mut events = daemon.events.subscribe();
-            let sink = pending.accept().await?;
+            // Attach (and link the connection) before the client hears back, so
+            // whatever it sends next is already filed under it.
             let id = daemon.attach(hello, connection(&extensions)).await;
+            let sink = match pending.accept().await {
+                Ok(sink) => sink,
+                Err(err) => {
+                    daemon.detach(id).await;
+                    return Err(err.into());
+                }
+            };
             let mut next = Some(Event::Attached { client_id: id });
             loop {
                 if let Some(event) = next.take() {
@@ -196,10 +187,8 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
     );
     register(
         module.register_async_method("debug/sleep", |params, _, _| async move {
-            let ms: u64 = params
-                .as_str()
-                .and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok())
-                .map_or(1000, |(ms,)| ms);
+            let ms: u64 =
+                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok::<u64, ErrorObjectOwned>(ms)
         }),
@@ -219,15 +208,9 @@ mod tests {
         let module = module(daemon);
         let served: Vec<&str> = module.method_names().collect();
         for name in protocol::openrpc::method_names() {
-            assert!(
-                served.contains(&name),
-                "{name} is in the protocol but not served"
-            );
+            assert!(served.contains(&name), "{name} is in the protocol but not served");
         }
-        assert!(
-            !served.contains(&"debug/panic"),
-            "test hooks are off by default"
-        );
+        assert!(!served.contains(&"debug/panic"), "test hooks are off by default");
     }
 
     #[test]
@@ -242,8 +225,7 @@ mod tests {
         let params = Params::new(Some(r#"{"url":"file:///a"}"#));
         let err = parse_params::<documents::UriParams>("documents/get", &params).expect_err("bad");
         assert!(
-            err.message()
-                .starts_with("invalid params for documents/get: missing field `uri`"),
+            err.message().starts_with("invalid params for documents/get: missing field `uri`"),
             "{}",
             err.message()
         );

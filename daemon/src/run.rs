@@ -29,12 +29,14 @@ pub struct DaemonOptions {
     pub detached_child: bool,
     /// Started on demand by `paired lsp`: stop when idle.
     pub autostarted: bool,
+    /// Options `--detach` passes on to the background process.
+    pub forwarded: Vec<String>,
 }
 
 pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<ExitCode> {
     paths.create_all()?;
     if options.detach {
-        return detach(paths);
+        return detach(paths, &options.forwarded);
     }
     let (lock, stale) = match instance::acquire(paths)? {
         Acquired::Lock { lock, stale } => (lock, stale),
@@ -51,23 +53,16 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     })?;
     install_panic_hook();
     if let Some(stale) = stale {
-        tracing::warn!(
-            previous_pid = stale.pid,
-            "the previous daemon did not stop cleanly; taking over"
-        );
+        tracing::warn!(previous_pid = stale.pid, "the previous daemon did not stop cleanly; taking over");
     }
     for source in &loaded.sources {
         tracing::debug!(%source, "configuration layer");
     }
     if config.compat.bridge_1x {
-        tracing::warn!(
-            "compat.bridge_1x is set, but this build does not serve the PAIRED 1.0 bridge yet (issue #7)"
-        );
+        tracing::warn!("compat.bridge_1x is set, but this build does not serve the PAIRED 1.0 bridge yet (issue #7)");
     }
     if !config.server.require_token {
-        tracing::warn!(
-            "server.require_token = false: any local process can call the daemon without a token"
-        );
+        tracing::warn!("server.require_token = false: any local process can call the daemon without a token");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -79,18 +74,12 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     result
 }
 
-async fn serve(
-    paths: &Paths,
-    config: crate::config::Config,
-    options: DaemonOptions,
-) -> Result<ExitCode> {
+async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOptions) -> Result<ExitCode> {
     let token = instance::load_or_create_token(&paths.token_file())?;
     let store = Store::open(&paths.database())?;
     let listener = server::bind(config.daemon.port)?;
     let port = listener.local_addr()?.port();
-    let run_id = store
-        .begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port)
-        .await?;
+    let run_id = store.begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port).await?;
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
@@ -104,30 +93,18 @@ async fn serve(
         protocol_version: protocol::PROTOCOL_VERSION,
         token_file: paths.token_file(),
         log_file: paths.log_file(),
-        started_at_ms: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
+        started_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
     };
     discovery.write(&paths.discovery_file())?;
-    tracing::info!(
-        port,
-        pid = discovery.pid,
-        test_hooks,
-        "PAIRED daemon listening on 127.0.0.1:{port}"
-    );
+    tracing::info!(port, pid = discovery.pid, test_hooks, "PAIRED daemon listening on 127.0.0.1:{port}");
 
     let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
     tracing::info!(%reason, "shutting down");
-    let _ = daemon.events.send(Event::ShuttingDown {
-        reason: reason.clone(),
-    });
+    let _ = daemon.events.send(Event::ShuttingDown { reason: reason.clone() });
     // Let replies in flight (such as daemon/shutdown's own) and the event reach clients.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let _ = handle.stop();
-    if tokio::time::timeout(Duration::from_secs(3), handle.stopped())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(3), handle.stopped()).await.is_err() {
         tracing::warn!("connections did not close within 3s; stopping anyway");
     }
     Discovery::remove_if_ours(&paths.discovery_file());
@@ -136,11 +113,7 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_stop(
-    daemon: &Arc<Daemon>,
-    idle_limit: Option<Duration>,
-    detached: bool,
-) -> Result<String> {
+async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detached: bool) -> Result<String> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     // A detached daemon outlives the terminal that started it.
@@ -186,22 +159,16 @@ fn say_already_running(discovery: Option<&Discovery>) {
 }
 
 /// `--detach`: start the daemon in the background and wait until it answers.
-fn detach(paths: &Paths) -> Result<ExitCode> {
-    if instance::is_running(paths) {
-        say_already_running(Discovery::read(&paths.discovery_file()).as_ref());
+fn detach(paths: &Paths, forwarded: &[String]) -> Result<ExitCode> {
+    if let Some(running) = instance::live_discovery(paths) {
+        say_already_running(Some(&running));
         return Ok(ExitCode::SUCCESS);
     }
-    let mut child = client::spawn_daemon(&[])?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let args: Vec<&str> = forwarded.iter().map(String::as_str).collect();
+    client::spawn_daemon(&args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = Instant::now();
-    let connected = runtime.block_on(async {
-        tokio::select! {
-            connection = client::wait_for_daemon(paths, Duration::from_secs(10)) => connection.map(|c| c.discovery),
-            exit = wait_child(&mut child) => Err(anyhow::anyhow!("the daemon exited at start-up ({exit}); see {}", paths.log_file().display())),
-        }
-    })?;
+    let connected = runtime.block_on(client::wait_for_daemon(paths, Duration::from_secs(10)))?.discovery;
     println!(
         "paired: daemon started in the background (pid {}, port {}) in {} ms; stop it with `paired stop`",
         connected.pid,
@@ -209,19 +176,6 @@ fn detach(paths: &Paths) -> Result<ExitCode> {
         started.elapsed().as_millis()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves when the child fails. A child that exits 0 lost a start-up race to
-/// another daemon, which then answers: keep waiting for that one.
-async fn wait_child(child: &mut std::process::Child) -> String {
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => std::future::pending::<()>().await,
-            Ok(Some(status)) => return status.to_string(),
-            Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
-            Err(err) => return err.to_string(),
-        }
-    }
 }
 
 /// Panics are bugs: log them through tracing (the daemon log), not only stderr,

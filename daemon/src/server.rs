@@ -26,10 +26,10 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use jsonrpsee::{
     core::{
         BoxError,
-        middleware::{Batch, Notification, RpcServiceBuilder, RpcServiceT},
+        middleware::{Batch, BatchEntry, Notification, RpcServiceBuilder, RpcServiceT},
     },
     server::{
-        BatchRequestConfig, HttpBody, HttpRequest, HttpResponse, MethodResponse, ServerConfig,
+        BatchRequestConfig, BatchResponseBuilder, HttpBody, HttpRequest, HttpResponse, MethodResponse, ServerConfig,
         ServerHandle,
     },
     types::{ErrorObject, Request},
@@ -44,7 +44,9 @@ use crate::{config::Config, state::Daemon};
 pub fn bind(port: u16) -> Result<TcpListener> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = TcpListener::bind(addr).with_context(|| {
-        format!("cannot listen on {addr}: is another program using it? Set another with --port, PAIRED_PORT or daemon.port")
+        format!(
+            "cannot listen on {addr}: is another program using it? Set another with --port, PAIRED_PORT or daemon.port"
+        )
     })?;
     listener.set_nonblocking(true)?;
     Ok(listener)
@@ -68,8 +70,7 @@ pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Resul
         }),
     };
     let rpc_daemon = daemon.clone();
-    let rpc_middleware =
-        RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
+    let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(guard))
@@ -97,11 +98,10 @@ enum Refusal {
 }
 
 impl Policy {
+    /// `query` is the request's query string when it is a WebSocket upgrade (the
+    /// only place a token may travel in the URL: browsers cannot set headers there).
     fn check(&self, headers: &HeaderMap, query: Option<&str>) -> Result<(), Refusal> {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         if !self.host_allowed(host) {
             return Err(Refusal::Host(host.to_owned()));
         }
@@ -125,17 +125,12 @@ impl Policy {
     /// `127.0.0.1`, `localhost` or `[::1]`, with no port or our port.
     fn host_allowed(&self, host: &str) -> bool {
         let (name, port) = match host.rsplit_once(':') {
-            Some((name, port))
-                if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) =>
-            {
+            Some((name, port)) if !name.ends_with(':') && (name.starts_with('[') == name.ends_with(']')) => {
                 (name, Some(port))
             }
             _ => (host, None),
         };
-        let loopback = matches!(
-            name.to_ascii_lowercase().as_str(),
-            "127.0.0.1" | "localhost" | "[::1]"
-        );
+        let loopback = matches!(name.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "[::1]");
         loopback && port.is_none_or(|p| p.parse::<u16>() == Ok(self.port))
     }
 }
@@ -147,9 +142,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn query_token(query: &str) -> Option<&str> {
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("token="))
+    query.split('&').find_map(|pair| pair.strip_prefix("token="))
 }
 
 fn refusal_response(refusal: &Refusal) -> HttpResponse {
@@ -174,19 +167,13 @@ fn refusal_response(refusal: &Refusal) -> HttpResponse {
     let body = serde_json::json!({
         "jsonrpc": "2.0",
         "id": null,
-        "error": { "code": -32001, "message": message },
+        "error": { "code": protocol::errors::REFUSED, "message": message },
     });
     let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"paired\""),
-        );
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"paired\""));
     }
     response
 }
@@ -199,10 +186,7 @@ struct GuardLayer {
 impl<S> tower::Layer<S> for GuardLayer {
     type Service = Guard<S>;
     fn layer(&self, inner: S) -> Guard<S> {
-        Guard {
-            inner,
-            policy: self.policy.clone(),
-        }
+        Guard { inner, policy: self.policy.clone() }
     }
 }
 
@@ -227,14 +211,13 @@ where
     }
 
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
-        match self.policy.check(request.headers(), request.uri().query()) {
-            Ok(()) => self
-                .inner
-                .call(request)
-                .map(|r| r.map_err(Into::into))
-                .boxed(),
+        let upgrade = jsonrpsee::server::ws::is_upgrade_request(&request);
+        let query = if upgrade { request.uri().query() } else { None };
+        match self.policy.check(request.headers(), query) {
+            Ok(()) => self.inner.call(request).map(|r| r.map_err(Into::into)).boxed(),
             Err(refusal) => {
-                tracing::warn!(?refusal, uri = %request.uri(), "refused a request");
+                // The path only: the query may hold a (wrong) token.
+                tracing::warn!(?refusal, path = request.uri().path(), upgrade, "refused a request");
                 let response = refusal_response(&refusal);
                 async move { Ok(response) }.boxed()
             }
@@ -263,17 +246,15 @@ impl Drop for ConnectionCount {
 struct RpcLayer<S> {
     inner: S,
     max_depth: usize,
+    max_response_bytes: usize,
     _connection: Arc<ConnectionCount>,
 }
 
 impl<S> RpcLayer<S> {
     fn new(inner: S, daemon: Arc<Daemon>) -> RpcLayer<S> {
         let max_depth = daemon.config.server.max_nesting_depth as usize;
-        RpcLayer {
-            inner,
-            max_depth,
-            _connection: Arc::new(ConnectionCount::new(daemon)),
-        }
+        let max_response_bytes = daemon.config.server.max_response_bytes as usize;
+        RpcLayer { inner, max_depth, max_response_bytes, _connection: Arc::new(ConnectionCount::new(daemon)) }
     }
 }
 
@@ -296,10 +277,7 @@ where
         let method = request.method_name().to_owned();
         let id = request.id().into_owned();
         let id_text = serde_json::to_string(&id).unwrap_or_default();
-        let depth = request
-            .params()
-            .as_str()
-            .map_or(0, |p| nesting_depth(p.as_bytes()));
+        let depth = request.params().as_str().map_or(0, |p| nesting_depth(p.as_bytes()));
         let too_deep = depth > self.max_depth;
         let max_depth = self.max_depth;
         let inner = self.inner.clone();
@@ -338,33 +316,41 @@ where
         .instrument(span)
     }
 
+    /// Each entry goes through [`RpcLayer::call`], so batch entries get the same
+    /// depth limit, span and panic isolation as single calls.
     fn batch<'a>(&self, batch: Batch<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
-        // jsonrpsee runs batch entries without calling `call`; isolate the batch as a whole.
-        let inner = self.inner.clone();
+        let service = self.clone();
         let span = tracing::info_span!("rpc_batch", len = batch.len());
         async move {
-            match AssertUnwindSafe(inner.batch(batch)).catch_unwind().await {
-                Ok(response) => response,
-                Err(panic) => MethodResponse::error(
-                    jsonrpsee::types::Id::Null,
-                    ErrorObject::owned(
-                        protocol::errors::INTERNAL,
-                        format!(
-                            "internal error in a batch: a handler failed ({})",
-                            panic_message(&*panic)
-                        ),
-                        None::<()>,
-                    ),
-                ),
+            let mut responses = BatchResponseBuilder::new_with_limit(service.max_response_bytes);
+            let mut got_notification = false;
+            for entry in batch {
+                let response = match entry {
+                    Ok(BatchEntry::Call(request)) => service.call(request).await,
+                    Ok(BatchEntry::Notification(notification)) => {
+                        got_notification = true;
+                        service.notification(notification).await;
+                        continue;
+                    }
+                    Err(err) => {
+                        let (err, id) = err.into_parts();
+                        MethodResponse::error(id, err)
+                    }
+                };
+                if let Err(too_big) = responses.append(response) {
+                    return too_big;
+                }
+            }
+            if responses.is_empty() && got_notification {
+                MethodResponse::notification()
+            } else {
+                MethodResponse::from_batch(responses.finish())
             }
         }
         .instrument(span)
     }
 
-    fn notification<'a>(
-        &self,
-        notification: Notification<'a>,
-    ) -> impl Future<Output = MethodResponse> + Send + 'a {
+    fn notification<'a>(&self, notification: Notification<'a>) -> impl Future<Output = MethodResponse> + Send + 'a {
         let span = tracing::info_span!("rpc_notification", method = %notification.method_name());
         self.inner.notification(notification).instrument(span)
     }
@@ -411,11 +397,7 @@ mod tests {
     fn policy(origins: &[&str]) -> Policy {
         let mut config = Config::default();
         config.server.allowed_origins = origins.iter().map(|o| o.to_string()).collect();
-        Policy {
-            port: 7891,
-            token: Some("secret".into()),
-            config,
-        }
+        Policy { port: 7891, token: Some("secret".into()), config }
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -429,68 +411,32 @@ mod tests {
     #[test]
     fn guard_decisions() {
         let p = policy(&["vscode-webview://*"]);
-        let ok = [
-            ("host", "127.0.0.1:7891"),
-            ("authorization", "Bearer secret"),
-        ];
+        let ok = [("host", "127.0.0.1:7891"), ("authorization", "Bearer secret")];
         assert_eq!(p.check(&headers(&ok), None), Ok(()));
-        assert_eq!(
-            p.check(&headers(&[("host", "localhost")]), Some("a=1&token=secret")),
-            Ok(())
-        );
-        assert_eq!(
-            p.check(
-                &headers(&[("host", "[::1]:7891"), ("authorization", "bearer secret")]),
-                None
-            ),
-            Ok(())
-        );
+        assert_eq!(p.check(&headers(&[("host", "localhost")]), Some("a=1&token=secret")), Ok(()));
+        assert_eq!(p.check(&headers(&[("host", "[::1]:7891"), ("authorization", "bearer secret")]), None), Ok(()));
         let cases: [(&[(&'static str, &str)], Refusal); 7] = [
             (
-                &[
-                    ("host", "evil.example:7891"),
-                    ("authorization", "Bearer secret"),
-                ],
+                &[("host", "evil.example:7891"), ("authorization", "Bearer secret")],
                 Refusal::Host("evil.example:7891".into()),
             ),
+            (&[("host", "127.0.0.1:80"), ("authorization", "Bearer secret")], Refusal::Host("127.0.0.1:80".into())),
+            (&[("authorization", "Bearer secret")], Refusal::Host(String::new())),
             (
-                &[("host", "127.0.0.1:80"), ("authorization", "Bearer secret")],
-                Refusal::Host("127.0.0.1:80".into()),
-            ),
-            (
-                &[("authorization", "Bearer secret")],
-                Refusal::Host(String::new()),
-            ),
-            (
-                &[
-                    ("host", "127.0.0.1:7891"),
-                    ("origin", "http://127.0.0.1:7891"),
-                    ("authorization", "Bearer secret"),
-                ],
+                &[("host", "127.0.0.1:7891"), ("origin", "http://127.0.0.1:7891"), ("authorization", "Bearer secret")],
                 Refusal::Origin("http://127.0.0.1:7891".into()),
             ),
             (
-                &[
-                    ("host", "localhost"),
-                    ("origin", "null"),
-                    ("authorization", "Bearer secret"),
-                ],
+                &[("host", "localhost"), ("origin", "null"), ("authorization", "Bearer secret")],
                 Refusal::Origin("null".into()),
             ),
             (&[("host", "localhost")], Refusal::MissingToken),
-            (
-                &[("host", "localhost"), ("authorization", "Bearer secreT")],
-                Refusal::WrongToken,
-            ),
+            (&[("host", "localhost"), ("authorization", "Bearer secreT")], Refusal::WrongToken),
         ];
         for (h, expected) in cases {
             assert_eq!(p.check(&headers(h), None), Err(expected), "{h:?}");
         }
-        let webview = [
-            ("host", "localhost"),
-            ("origin", "vscode-webview://x"),
-            ("authorization", "Bearer secret"),
-        ];
+        let webview = [("host", "localhost"), ("origin", "vscode-webview://x"), ("authorization", "Bearer secret")];
         assert_eq!(p.check(&headers(&webview), None), Ok(()));
     }
 

@@ -50,13 +50,7 @@ struct Client {
 }
 
 impl Daemon {
-    pub fn new(
-        config: Config,
-        store: Store,
-        run_id: i64,
-        port: u16,
-        test_hooks: bool,
-    ) -> Arc<Daemon> {
+    pub fn new(config: Config, store: Store, run_id: i64, port: u16, test_hooks: bool) -> Arc<Daemon> {
         Arc::new(Daemon {
             config,
             store,
@@ -96,36 +90,19 @@ impl Daemon {
 
     pub async fn attach(&self, hello: ClientHello, connection: Option<usize>) -> ClientId {
         let id = self.next_client.fetch_add(1, Ordering::Relaxed);
-        let session_row = match self
-            .store
-            .client_attached(self.run_id, kind_name(hello.kind), &hello.name, hello.pid)
-            .await
-        {
-            Ok(row) => Some(row),
-            Err(err) => {
-                tracing::warn!("could not record client session: {err:#}");
-                None
-            }
-        };
-        let event = Event::ClientAttached {
-            client_id: id,
-            kind: hello.kind,
-            name: hello.name.clone(),
-        };
+        let session_row =
+            match self.store.client_attached(self.run_id, kind_name(hello.kind), &hello.name, hello.pid).await {
+                Ok(row) => Some(row),
+                Err(err) => {
+                    tracing::warn!("could not record client session: {err:#}");
+                    None
+                }
+            };
+        let event = Event::ClientAttached { client_id: id, kind: hello.kind, name: hello.name.clone() };
         tracing::info!(client_id = id, kind = kind_name(hello.kind), name = %hello.name, pid = ?hello.pid, "client attached");
-        self.clients().insert(
-            id,
-            Client {
-                hello,
-                connection,
-                session_row,
-            },
-        );
+        self.clients().insert(id, Client { hello, connection, session_row });
         if let Some(conn) = connection {
-            self.connection_clients
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(conn, id);
+            self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).insert(conn, id);
         }
         *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let _ = self.events.send(event);
@@ -137,10 +114,7 @@ impl Daemon {
             return;
         };
         if let Some(conn) = client.connection {
-            self.connection_clients
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&conn);
+            self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
         }
         let closed = self.documents().release_client(id);
         tracing::info!(
@@ -155,10 +129,7 @@ impl Daemon {
         for uri in closed {
             let _ = self.events.send(Event::DocumentClosed { uri });
         }
-        let _ = self.events.send(Event::ClientDetached {
-            client_id: id,
-            kind: client.hello.kind,
-        });
+        let _ = self.events.send(Event::ClientDetached { client_id: id, kind: client.hello.kind });
         if let Some(row) = client.session_row
             && let Err(err) = self.store.client_detached(row).await
         {
@@ -169,13 +140,7 @@ impl Daemon {
     /// The client a connection attached as.
     pub fn client_of(&self, connection: Option<usize>) -> ClientId {
         connection
-            .and_then(|c| {
-                self.connection_clients
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&c)
-                    .copied()
-            })
+            .and_then(|c| self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).get(&c).copied())
             .unwrap_or(ANONYMOUS)
     }
 
@@ -202,11 +167,7 @@ impl Daemon {
             workspaces,
             agents: agents::BUILTIN_AGENTS
                 .iter()
-                .map(|a| AgentSummary {
-                    id: a.id.to_owned(),
-                    name: a.display_name(),
-                    role: a.role.to_owned(),
-                })
+                .map(|a| AgentSummary { id: a.id.to_owned(), name: a.display_name(), role: a.role.to_owned() })
                 .collect(),
         }
     }

@@ -48,8 +48,7 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
-        let mut conn = Connection::open(path)
-            .with_context(|| format!("cannot open database {}", path.display()))?;
+        let mut conn = Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -60,9 +59,7 @@ impl Store {
                 path.display()
             )
         })?;
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` on the blocking pool with the connection.
@@ -92,11 +89,11 @@ impl Store {
                  WHERE detached_at IS NULL",
                 [],
             )?;
+            tx.execute("UPDATE daemon_runs SET ended = 'killed' WHERE stopped_at IS NULL AND ended IS NULL", [])?;
             tx.execute(
-                "UPDATE daemon_runs SET ended = 'killed' WHERE stopped_at IS NULL AND ended IS NULL",
-                [],
+                "INSERT INTO daemon_runs (pid, version, port) VALUES (?1, ?2, ?3)",
+                params![pid, version, port],
             )?;
-            tx.execute("INSERT INTO daemon_runs (pid, version, port) VALUES (?1, ?2, ?3)", params![pid, version, port])?;
             let id = tx.last_insert_rowid();
             tx.commit()?;
             Ok(id)
@@ -120,13 +117,7 @@ impl Store {
         .await
     }
 
-    pub async fn client_attached(
-        &self,
-        run_id: i64,
-        kind: &str,
-        name: &str,
-        pid: Option<u32>,
-    ) -> Result<i64> {
+    pub async fn client_attached(&self, run_id: i64, kind: &str, name: &str, pid: Option<u32>) -> Result<i64> {
         let (kind, name) = (kind.to_owned(), name.to_owned());
         self.call(move |conn| {
             conn.execute(
@@ -178,42 +169,19 @@ mod tests {
         let path = dir.path().join("paired.db");
         let store = Store::open(&path).expect("open");
         let first = store.begin_run(1, "x", 1).await.expect("run");
-        store
-            .client_attached(first, "lsp", "editor", Some(7))
-            .await
-            .expect("attach");
+        store.client_attached(first, "lsp", "editor", Some(7)).await.expect("attach");
         drop(store);
 
         let store = Store::open(&path).expect("reopen");
         let second = store.begin_run(2, "x", 1).await.expect("run");
-        assert_eq!(
-            store
-                .previous_run_end(second)
-                .await
-                .expect("query")
-                .as_deref(),
-            Some("killed")
-        );
+        assert_eq!(store.previous_run_end(second).await.expect("query").as_deref(), Some("killed"));
         let open_sessions: i64 = store
-            .call(|c| {
-                c.query_row(
-                    "SELECT count(*) FROM client_sessions WHERE detached_at IS NULL",
-                    [],
-                    |r| r.get(0),
-                )
-            })
+            .call(|c| c.query_row("SELECT count(*) FROM client_sessions WHERE detached_at IS NULL", [], |r| r.get(0)))
             .await
             .expect("count");
         assert_eq!(open_sessions, 0);
         store.end_run(second).await.expect("end");
         let third = store.begin_run(3, "x", 1).await.expect("run");
-        assert_eq!(
-            store
-                .previous_run_end(third)
-                .await
-                .expect("query")
-                .as_deref(),
-            Some("clean")
-        );
+        assert_eq!(store.previous_run_end(third).await.expect("query").as_deref(), Some("clean"));
     }
 }

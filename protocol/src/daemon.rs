@@ -11,8 +11,7 @@ use crate::{Method, NoParams, client::ClientKind};
 pub struct Status;
 impl Method for Status {
     const NAME: &'static str = "daemon/status";
-    const SUMMARY: &'static str =
-        "Version, uptime, connected clients by kind, open documents, workspaces and agents.";
+    const SUMMARY: &'static str = "Version, uptime, connected clients by kind, open documents, workspaces and agents.";
     type Params = NoParams;
     type Result = StatusReport;
 }
@@ -49,8 +48,7 @@ pub struct AgentSummary {
 pub struct Shutdown;
 impl Method for Shutdown {
     const NAME: &'static str = "daemon/shutdown";
-    const SUMMARY: &'static str =
-        "Stop the daemon: clients are told, state is flushed, the lock is released.";
+    const SUMMARY: &'static str = "Stop the daemon: clients are told, state is flushed, the lock is released.";
     type Params = NoParams;
     type Result = ShutdownReply;
 }

@@ -12,8 +12,7 @@ use crate::{Method, NoParams};
 pub struct Open;
 impl Method for Open {
     const NAME: &'static str = "documents/open";
-    const SUMMARY: &'static str =
-        "Open (or re-open, replacing the text of) a document for this client.";
+    const SUMMARY: &'static str = "Open (or re-open, replacing the text of) a document for this client.";
     type Params = OpenParams;
     type Result = DocumentVersion;
 }
@@ -21,8 +20,7 @@ impl Method for Open {
 pub struct Change;
 impl Method for Change {
     const NAME: &'static str = "documents/change";
-    const SUMMARY: &'static str =
-        "Apply incremental or full changes; versions must increase, changes apply in order.";
+    const SUMMARY: &'static str = "Apply incremental or full changes; versions must increase, changes apply in order.";
     type Params = ChangeParams;
     type Result = DocumentVersion;
 }
@@ -46,8 +44,7 @@ impl Method for Get {
 pub struct List;
 impl Method for List {
     const NAME: &'static str = "documents/list";
-    const SUMMARY: &'static str =
-        "Every open document with its version, size and number of clients.";
+    const SUMMARY: &'static str = "Every open document with its version, size and number of clients.";
     type Params = NoParams;
     type Result = Vec<DocumentSummary>;
 }
@@ -76,9 +73,7 @@ pub struct ContentChange {
     pub text: String,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct Position {
     pub line: u32,
     /// UTF-16 code units, as in LSP.

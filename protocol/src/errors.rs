@@ -1,18 +1,23 @@
 //! JSON-RPC error codes PAIRED uses beyond the standard ones.
 //!
 //! Standard codes: -32700 parse error, -32600 invalid request, -32601 method not
-//! found, -32602 invalid params, -32603 internal error. PAIRED's own live in the
-//! implementation-defined server range -32000..=-32099.
+//! found, -32602 invalid params, -32603 internal error. jsonrpsee, the server
+//! library, uses -32000, -32001 and -32003..=-32011 for its own limits (batch too
+//! large -32010, oversized request -32007, server busy -32009, ...). PAIRED's own
+//! codes sit in -32040..=-32059, clear of both.
 
 /// The handler failed unexpectedly (it panicked); the daemon keeps serving.
 pub const INTERNAL: i32 = -32603;
 pub const INVALID_PARAMS: i32 = -32602;
 pub const INVALID_REQUEST: i32 = -32600;
-/// The request is well-formed but too large or too deeply nested.
-pub const LIMIT_EXCEEDED: i32 = -32005;
+/// The request was refused before it reached a method: missing or wrong token,
+/// foreign `Host` or `Origin` (sent with HTTP 401 or 403).
+pub const REFUSED: i32 = -32040;
+/// The request is well-formed but too deeply nested (or otherwise over a limit).
+pub const LIMIT_EXCEEDED: i32 = -32041;
 /// The request names something (a document, a client) the daemon does not have.
-pub const NOT_FOUND: i32 = -32004;
+pub const NOT_FOUND: i32 = -32044;
 /// The request conflicts with current state, e.g. a document version going backwards.
-pub const CONFLICT: i32 = -32009;
+pub const CONFLICT: i32 = -32049;
 /// The daemon cannot be reached (used by the LSP proxy).
-pub const DAEMON_UNAVAILABLE: i32 = -32010;
+pub const DAEMON_UNAVAILABLE: i32 = -32050;

@@ -141,35 +141,21 @@ mod tests {
     #[test]
     fn openrpc_json_is_up_to_date() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openrpc.json");
-        let fresh = serde_json::to_string_pretty(&document(env!("CARGO_PKG_VERSION")))
-            .expect("serializable")
-            + "\n";
+        let fresh = serde_json::to_string_pretty(&document(env!("CARGO_PKG_VERSION"))).expect("serializable") + "\n";
         if std::env::var_os("UPDATE_EXPECT").is_some() {
             std::fs::write(&path, &fresh).expect("write openrpc.json");
             return;
         }
         let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == fresh,
-            "protocol/openrpc.json is stale: run `UPDATE_EXPECT=1 cargo test -p protocol`"
-        );
+        assert!(on_disk == fresh, "protocol/openrpc.json is stale: run `UPDATE_EXPECT=1 cargo test -p protocol`");
     }
 
     #[test]
     fn every_method_follows_area_verb() {
         for name in method_names() {
-            let (area, verb) = name
-                .split_once('/')
-                .unwrap_or_else(|| panic!("{name}: no `/`"));
-            assert!(
-                !area.is_empty() && !verb.is_empty() && !verb.contains('/'),
-                "{name}"
-            );
-            assert!(
-                name.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '/' || c == '_'),
-                "{name}"
-            );
+            let (area, verb) = name.split_once('/').unwrap_or_else(|| panic!("{name}: no `/`"));
+            assert!(!area.is_empty() && !verb.is_empty() && !verb.contains('/'), "{name}");
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '/' || c == '_'), "{name}");
         }
     }
 
@@ -177,28 +163,9 @@ mod tests {
     fn document_lists_params_and_schemas() {
         let doc = document("x");
         let methods = doc["methods"].as_array().expect("methods");
-        let open = methods
-            .iter()
-            .find(|m| m["name"] == "documents/open")
-            .expect("documents/open");
-        let names: Vec<_> = open["params"]
-            .as_array()
-            .expect("params")
-            .iter()
-            .map(|p| p["name"].clone())
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                json!("language_id"),
-                json!("text"),
-                json!("uri"),
-                json!("version")
-            ]
-        );
-        assert!(
-            doc["components"]["schemas"]["StatusReport"].is_object(),
-            "{doc:#}"
-        );
+        let open = methods.iter().find(|m| m["name"] == "documents/open").expect("documents/open");
+        let names: Vec<_> = open["params"].as_array().expect("params").iter().map(|p| p["name"].clone()).collect();
+        assert_eq!(names, vec![json!("language_id"), json!("text"), json!("uri"), json!("version")]);
+        assert!(doc["components"]["schemas"]["StatusReport"].is_object(), "{doc:#}");
     }
 }

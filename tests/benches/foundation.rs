@@ -24,21 +24,13 @@ const LSP_SESSIONS: usize = 10;
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let bin = tests::paired_bin();
     println!("binary: {}", bin.display());
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     let (fresh, warm) = cold_start();
-    rows.push((
-        "cold start to first answered request, fresh HOME (median of 20)".into(),
-        ms(fresh),
-        "≤ 30 ms".into(),
-    ));
+    rows.push(("cold start to first answered request, fresh HOME (median of 20)".into(), ms(fresh), "≤ 30 ms".into()));
     rows.push((
         "cold start to first answered request, existing HOME (median of 20)".into(),
         ms(warm),
@@ -48,43 +40,23 @@ fn main() {
     let home = Home::new();
     let daemon = home.start_daemon();
     let trips = runtime.block_on(round_trips(&home));
-    let (rpc50, echo50) = (
-        percentile(&trips.daemon_raw, 0.5),
-        percentile(&trips.echo, 0.5),
-    );
+    let (rpc50, echo50) = (percentile(&trips.daemon_raw, 0.5), percentile(&trips.echo, 0.5));
     rows.push((
         "JSON-RPC `daemon/status` round trip over WebSocket, p50".into(),
         us(rpc50),
         format!("≤ 2× echo p50 = {}", us(echo50 * 2)),
     ));
-    rows.push((
-        "JSON-RPC round trip, p99".into(),
-        us(percentile(&trips.daemon_raw, 0.99)),
-        String::new(),
-    ));
-    rows.push((
-        "raw loopback WebSocket echo (floor), same client, p50".into(),
-        us(echo50),
-        String::new(),
-    ));
-    rows.push((
-        "raw loopback WebSocket echo (floor), p99".into(),
-        us(percentile(&trips.echo, 0.99)),
-        String::new(),
-    ));
+    rows.push(("JSON-RPC round trip, p99".into(), us(percentile(&trips.daemon_raw, 0.99)), String::new()));
+    rows.push(("raw loopback WebSocket echo (floor), same client, p50".into(), us(echo50), String::new()));
+    rows.push(("raw loopback WebSocket echo (floor), p99".into(), us(percentile(&trips.echo, 0.99)), String::new()));
     rows.push((
         "p50 ratio JSON-RPC / echo".into(),
         format!("{:.2}×", rpc50.as_secs_f64() / echo50.as_secs_f64()),
         "≤ 2×".into(),
     ));
     rows.push((
-        "round trip through jsonrpsee's client (as the CLI and `paired lsp` call), p50 / p99"
-            .into(),
-        format!(
-            "{} / {}",
-            us(percentile(&trips.daemon_jsonrpsee, 0.5)),
-            us(percentile(&trips.daemon_jsonrpsee, 0.99))
-        ),
+        "round trip through jsonrpsee's client (as the CLI and `paired lsp` call), p50 / p99".into(),
+        format!("{} / {}", us(percentile(&trips.daemon_jsonrpsee, 0.5)), us(percentile(&trips.daemon_jsonrpsee, 0.99))),
         String::new(),
     ));
 
@@ -102,35 +74,19 @@ fn main() {
 
     std::thread::sleep(Duration::from_secs(1));
     let idle = rss_kib(daemon.pid);
-    rows.push((
-        "daemon idle RSS (after the runs above)".into(),
-        mib(idle),
-        "≤ 20 MB".into(),
-    ));
+    rows.push(("daemon idle RSS (after the runs above)".into(), mib(idle), "≤ 20 MB".into()));
     drop(daemon);
 
     let (daemon_idle, daemon_loaded, lsp_max) = lsp_sessions();
-    rows.push((
-        "daemon RSS, fresh, no clients".into(),
-        mib(daemon_idle),
-        "≤ 20 MB".into(),
-    ));
+    rows.push(("daemon RSS, fresh, no clients".into(), mib(daemon_idle), "≤ 20 MB".into()));
     rows.push((
         format!("daemon RSS with {LSP_SESSIONS} `paired lsp` sessions attached"),
         mib(daemon_loaded),
         String::new(),
     ));
     let per_session = daemon_loaded.saturating_sub(daemon_idle) / LSP_SESSIONS as u64;
-    rows.push((
-        "daemon RSS added per editor session".into(),
-        mib(per_session),
-        "≤ 2 MB".into(),
-    ));
-    rows.push((
-        "largest `paired lsp` process RSS".into(),
-        mib(lsp_max),
-        "≤ 8 MB".into(),
-    ));
+    rows.push(("daemon RSS added per editor session".into(), mib(per_session), "≤ 2 MB".into()));
+    rows.push(("largest `paired lsp` process RSS".into(), mib(lsp_max), "≤ 8 MB".into()));
 
     println!("\n| measure | result | target |\n|---|---|---|");
     for (what, result, target) in rows {
@@ -166,19 +122,14 @@ fn cold_start() -> (Duration, Duration) {
         let new_home = Home::new();
         for (home, out) in [(&new_home, &mut fresh), (&reused, &mut warm)] {
             let started = Instant::now();
-            let mut child = home
-                .paired(&["daemon"])
-                .env("PAIRED_LOG", "warn")
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn");
+            let mut child =
+                home.paired(&["daemon"]).env("PAIRED_LOG", "warn").stderr(Stdio::null()).spawn().expect("spawn");
             let pid = child.id();
             loop {
                 if let Some(d) = home.discovery().filter(|d| d["pid"] == json!(pid)) {
                     let port = d["port"].as_u64().unwrap_or(0) as u16;
                     if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        let reply =
-                            home.post(r#"{"jsonrpc":"2.0","id":1,"method":"daemon/status"}"#);
+                        let reply = home.post(r#"{"jsonrpc":"2.0","id":1,"method":"daemon/status"}"#);
                         if reply.status == 200 {
                             break;
                         }
@@ -204,9 +155,7 @@ const STATUS_REQUEST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"daemon/status"
 /// Times `ROUND_TRIPS` request/reply pairs of `STATUS_REQUEST` over one raw
 /// WebSocket (tungstenite) to `url`, after a warm-up; returns them sorted.
 async fn raw_round_trips(url: &str) -> Vec<Duration> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
     let mut times = Vec::with_capacity(ROUND_TRIPS);
     for i in 0..ROUND_TRIPS + 500 {
         let started = Instant::now();
@@ -238,20 +187,13 @@ async fn round_trips(home: &Home) -> RoundTrips {
     let mut daemon_jsonrpsee = Vec::with_capacity(ROUND_TRIPS);
     for i in 0..ROUND_TRIPS + 500 {
         let started = Instant::now();
-        let _: Value = client
-            .request("daemon/status", rpc_params![])
-            .await
-            .expect("status");
+        let _: Value = client.request("daemon/status", rpc_params![]).await.expect("status");
         if i >= 500 {
             daemon_jsonrpsee.push(started.elapsed());
         }
     }
     daemon_jsonrpsee.sort();
-    RoundTrips {
-        daemon_raw,
-        echo,
-        daemon_jsonrpsee,
-    }
+    RoundTrips { daemon_raw, echo, daemon_jsonrpsee }
 }
 
 /// Requests per second from `CLIENTS` raw WebSocket clients, each sending the
@@ -260,9 +202,7 @@ async fn raw_throughput(url: &str) -> f64 {
     let deadline = Instant::now() + THROUGHPUT_WINDOW;
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("connect");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
@@ -281,9 +221,7 @@ async fn raw_throughput(url: &str) -> f64 {
 }
 
 async fn echo_server() -> (u16, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -303,12 +241,7 @@ async fn echo_server() -> (u16, tokio::task::JoinHandle<()>) {
 }
 
 async fn throughput(home: &Home) -> (f64, f64) {
-    let rpc = raw_throughput(&format!(
-        "ws://127.0.0.1:{}/?token={}",
-        home.port(),
-        home.token()
-    ))
-    .await;
+    let rpc = raw_throughput(&format!("ws://127.0.0.1:{}/?token={}", home.port(), home.token())).await;
     let (port, _server) = echo_server().await;
     let echo = raw_throughput(&format!("ws://127.0.0.1:{port}")).await;
     (rpc, echo)
@@ -337,11 +270,7 @@ fn lsp_sessions() -> (u64, u64, u64) {
     }
     std::thread::sleep(Duration::from_millis(500));
     let loaded = rss_kib(daemon.pid);
-    let lsp_max = sessions
-        .iter()
-        .map(|s| rss_kib(s.child.id()))
-        .max()
-        .unwrap_or(0);
+    let lsp_max = sessions.iter().map(|s| rss_kib(s.child.id())).max().unwrap_or(0);
     kill9(daemon.pid);
     (idle, loaded, lsp_max)
 }

@@ -25,11 +25,7 @@ pub fn paired_bin() -> PathBuf {
             return PathBuf::from(bin);
         }
         // Benchmarks are built optimised and measure the optimised binary.
-        let profile: &[&str] = if cfg!(debug_assertions) {
-            &[]
-        } else {
-            &["--release"]
-        };
+        let profile: &[&str] = if cfg!(debug_assertions) { &[] } else { &["--release"] };
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "--package", "daemon", "--bin", "paired"])
             .args(profile)
@@ -57,9 +53,7 @@ impl Default for Home {
 
 impl Home {
     pub fn new() -> Home {
-        Home {
-            dir: tempfile::tempdir().expect("temp HOME"),
-        }
+        Home { dir: tempfile::tempdir().expect("temp HOME") }
     }
 
     pub fn path(&self) -> &Path {
@@ -103,10 +97,7 @@ impl Home {
     }
 
     pub fn token(&self) -> String {
-        std::fs::read_to_string(self.state_dir().join("token"))
-            .expect("token file")
-            .trim()
-            .to_owned()
+        std::fs::read_to_string(self.state_dir().join("token")).expect("token file").trim().to_owned()
     }
 
     /// Starts `paired daemon` in the foreground and waits until it answers.
@@ -120,17 +111,9 @@ impl Home {
         command.envs(env.iter().copied());
         // Not piped: nobody would drain the pipe, and a full pipe blocks the daemon's
         // logging. The log file has everything.
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn daemon");
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn daemon");
         let pid = child.id();
-        let mut daemon = Daemon {
-            child: Some(child),
-            pid,
-            port: 0,
-        };
+        let mut daemon = Daemon { child: Some(child), pid, port: 0 };
         daemon.port = self.wait_for_daemon(pid);
         daemon
     }
@@ -142,40 +125,27 @@ impl Home {
         loop {
             if let Some(d) = self.discovery() {
                 let port = d["port"].as_u64().unwrap_or(0) as u16;
-                if (pid == 0 || d["pid"] == json!(pid))
-                    && TcpStream::connect(("127.0.0.1", port)).is_ok()
-                {
+                if (pid == 0 || d["pid"] == json!(pid)) && TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     return port;
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not come up; log:\n{}",
-                self.log()
-            );
+            assert!(Instant::now() < deadline, "daemon did not come up; log:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(10));
         }
     }
 
     pub fn port(&self) -> u16 {
-        self.discovery()
-            .and_then(|d| d["port"].as_u64())
-            .expect("discovery port") as u16
+        self.discovery().and_then(|d| d["port"].as_u64()).expect("discovery port") as u16
     }
 
     pub fn daemon_pid(&self) -> u32 {
-        self.discovery()
-            .and_then(|d| d["pid"].as_u64())
-            .expect("discovery pid") as u32
+        self.discovery().and_then(|d| d["pid"].as_u64()).expect("discovery pid") as u32
     }
 
     /// A WebSocket JSON-RPC client with the token.
     pub async fn ws(&self) -> WsClient {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "authorization",
-            HeaderValue::from_str(&format!("Bearer {}", self.token())).expect("header"),
-        );
+        headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {}", self.token())).expect("header"));
         WsClientBuilder::default()
             .set_headers(headers)
             .build(format!("ws://127.0.0.1:{}", self.port()))
@@ -190,11 +160,7 @@ impl Home {
             self.port(),
             "POST",
             "/",
-            &[
-                ("Host", "127.0.0.1"),
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
+            &[("Host", "127.0.0.1"), ("Authorization", &auth), ("Content-Type", "application/json")],
             body,
         )
     }
@@ -237,14 +203,7 @@ pub fn kill9(pid: u32) {
 pub fn process_alive(pid: u32) -> bool {
     // /proc/<pid>/stat exists for zombies too; a zombie counts as gone.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
+        .map(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
         .unwrap_or(false)
 }
 
@@ -281,25 +240,14 @@ impl HttpReply {
 
 /// One HTTP/1.1 request over a fresh TCP connection, headers exactly as given, so
 /// tests can send what a hostile page or a broken client would.
-pub fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> HttpReply {
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let mut request = format!("{method} {path} HTTP/1.1\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
-    request.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
+    request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
     stream.write_all(request.as_bytes()).expect("write head");
     // A server may answer (e.g. 413) and close before reading a large body.
     let _ = stream.write_all(body.as_bytes());
@@ -317,24 +265,10 @@ pub fn http(
     }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    HttpReply {
-        status,
-        head: head.to_owned(),
-        body,
-    }
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    HttpReply { status, head: head.to_owned(), body }
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -364,23 +298,13 @@ pub struct Lsp {
 
 impl Lsp {
     pub fn spawn(mut command: Command) -> Lsp {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn lsp");
+        let mut child =
+            command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn lsp");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout");
         let (tx, messages) = mpsc::channel();
         std::thread::spawn(move || read_frames(stdout, tx));
-        Lsp {
-            child,
-            stdin,
-            messages,
-            next_id: 0,
-            backlog: Vec::new(),
-        }
+        Lsp { child, stdin, messages, next_id: 0, backlog: Vec::new() }
     }
 
     pub fn send(&mut self, message: &Value) {
@@ -403,20 +327,13 @@ impl Lsp {
     }
 
     pub fn response(&mut self, id: i64, limit: Duration) -> Value {
-        if let Some(i) = self
-            .backlog
-            .iter()
-            .position(|m| m["id"] == json!(id) && m.get("method").is_none())
-        {
+        if let Some(i) = self.backlog.iter().position(|m| m["id"] == json!(id) && m.get("method").is_none()) {
             return self.backlog.remove(i);
         }
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let message = self
-                .messages
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no response to request {id}"));
+            let message = self.messages.recv_timeout(left).unwrap_or_else(|_| panic!("no response to request {id}"));
             if message["id"] == json!(id) && message.get("method").is_none() {
                 return message;
             }

@@ -92,7 +92,11 @@ macro_rules! square { ($x:expr) => { $x * $x }; }
             import 2 ["config"]
         "#]],
     );
-    check_enclosing(Language::Rust, "impl A for B {\n    fn f(&self) {\n        let $x = 1;\n    }\n}\n", &["impl A for B", "f"]);
+    check_enclosing(
+        Language::Rust,
+        "impl A for B {\n    fn f(&self) {\n        let $x = 1;\n    }\n}\n",
+        &["impl A for B", "f"],
+    );
 }
 
 #[test]

@@ -10,10 +10,7 @@ fn config_errors_name_file_key_and_line() {
     std::fs::create_dir_all(&dir).expect("mkdir");
     let file = dir.join("config.toml");
     std::fs::write(&file, "[daemon]\nport = 99999\n").expect("write");
-    let out = home
-        .paired(&["config", "validate"])
-        .output()
-        .expect("validate");
+    let out = home.paired(&["config", "validate"]).output().expect("validate");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let expected = format!(
@@ -21,11 +18,7 @@ fn config_errors_name_file_key_and_line() {
         file.display()
     );
     assert!(stderr.starts_with(&expected), "{stderr}");
-    assert_eq!(
-        stderr.matches("paired:").count(),
-        1,
-        "the error prints once: {stderr}"
-    );
+    assert_eq!(stderr.matches("paired:").count(), 1, "the error prints once: {stderr}");
     assert!(stderr.contains("hint: "), "{stderr}");
 
     // The daemon refuses to start on a broken config, with the same message.
@@ -34,25 +27,16 @@ fn config_errors_name_file_key_and_line() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with(&expected));
 
     std::fs::write(&file, "[daemon]\nport = 0\n[server]\nmax_batch_len = 5\n").expect("write");
-    let out = home
-        .paired(&["config", "show"])
-        .env_remove("PAIRED_PORT")
-        .output()
-        .expect("show");
+    let out = home.paired(&["config", "show"]).env_remove("PAIRED_PORT").output().expect("show");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(stdout.contains("max_batch_len = 5"), "{stdout}");
-    assert!(
-        stdout.contains(&file.display().to_string()),
-        "names its sources: {stdout}"
-    );
+    assert!(stdout.contains(&file.display().to_string()), "names its sources: {stdout}");
 
-    let out = home
-        .paired(&["config", "show"])
-        .env("PAIRED_SERVER_MAX_BATCH_LEN", "x")
-        .output()
-        .expect("show");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("environment variable PAIRED_SERVER_MAX_BATCH_LEN=\"x\" (for `server.max_batch_len`): expected a whole number"));
+    let out = home.paired(&["config", "show"]).env("PAIRED_SERVER_MAX_BATCH_LEN", "x").output().expect("show");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "environment variable PAIRED_SERVER_MAX_BATCH_LEN=\"x\" (for `server.max_batch_len`): expected a whole number"
+    ));
 }
 
 #[test]
@@ -60,36 +44,15 @@ fn project_config_overrides_user_config() {
     let home = Home::new();
     let project = home.path().join("proj");
     std::fs::create_dir_all(project.join("src")).expect("mkdir");
-    let out = home
-        .paired(&["init", project.to_str().expect("utf8")])
-        .output()
-        .expect("init");
+    let out = home.paired(&["init", project.to_str().expect("utf8")]).output().expect("init");
     assert!(out.status.success(), "{out:?}");
-    for dir in [
-        "config/agents",
-        "workflows",
-        "memory",
-        "contexts",
-        "handoff",
-        "data",
-    ] {
+    for dir in ["config/agents", "workflows", "memory", "contexts", "handoff", "data"] {
         assert!(project.join(".paired").join(dir).is_dir(), "{dir}");
     }
-    std::fs::write(
-        project.join(".paired/config.toml"),
-        "[server]\nmax_batch_len = 7\n",
-    )
-    .expect("write");
-    let out = home
-        .paired(&["config", "show"])
-        .current_dir(project.join("src"))
-        .output()
-        .expect("show");
+    std::fs::write(project.join(".paired/config.toml"), "[server]\nmax_batch_len = 7\n").expect("write");
+    let out = home.paired(&["config", "show"]).current_dir(project.join("src")).output().expect("show");
     assert!(String::from_utf8_lossy(&out.stdout).contains("max_batch_len = 7"));
-    let again = home
-        .paired(&["init", project.to_str().expect("utf8")])
-        .output()
-        .expect("init");
+    let again = home.paired(&["init", project.to_str().expect("utf8")]).output().expect("init");
     assert!(String::from_utf8_lossy(&again.stdout).contains("already initialised"));
 }
 
@@ -108,18 +71,10 @@ fn doctor_and_status_json() {
         .as_array()
         .expect("array")
         .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or("").to_owned(),
-                c["level"].as_str().unwrap_or("").to_owned(),
-            )
-        })
+        .map(|c| (c["name"].as_str().unwrap_or("").to_owned(), c["level"].as_str().unwrap_or("").to_owned()))
         .collect();
     for name in ["config", "token", "daemon", "versions", "port", "database"] {
-        assert!(
-            levels.contains(&(name.to_owned(), "ok".to_owned())),
-            "{name}: {levels:?}"
-        );
+        assert!(levels.contains(&(name.to_owned(), "ok".to_owned())), "{name}: {levels:?}");
     }
 
     let out = home.paired(&["status", "--json"]).output().expect("status");
@@ -135,7 +90,6 @@ fn requests_are_logged_with_method_and_id() {
     let reply = home.post(r#"{"jsonrpc":"2.0","id":"log-me","method":"daemon/status"}"#);
     assert_eq!(reply.status, 200);
     tests::wait_until("log line", std::time::Duration::from_secs(5), || {
-        home.log()
-            .contains(r#"rpc{method=daemon/status id="log-me"}"#)
+        home.log().contains(r#"rpc{method=daemon/status id="log-me"}"#)
     });
 }

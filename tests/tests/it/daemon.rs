@@ -17,10 +17,7 @@ fn status_over_http() {
     let status = &reply.json()["result"];
     assert_eq!(status["pid"], json!(daemon.pid));
     assert_eq!(status["port"], json!(daemon.port));
-    assert_eq!(
-        status["protocol_version"],
-        json!(protocol::PROTOCOL_VERSION)
-    );
+    assert_eq!(status["protocol_version"], json!(protocol::PROTOCOL_VERSION));
     assert_eq!(status["agents"].as_array().map(Vec::len), Some(7));
     assert_eq!(status["agents"][1]["name"], "Sherlock (QA)");
 }
@@ -31,11 +28,7 @@ async fn websocket_methods_events_and_discovery() {
     let _daemon = home.start_daemon();
     let watcher = home.ws().await;
     let mut events = watcher
-        .subscribe::<Value, _>(
-            "client/attach",
-            rpc_params![json!({"kind": "cli", "name": "watcher"})],
-            "client/detach",
-        )
+        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "cli", "name": "watcher"})], "client/detach")
         .await
         .expect("attach");
     let first = events.next().await.expect("event").expect("json");
@@ -56,13 +49,13 @@ async fn websocket_methods_events_and_discovery() {
     assert_eq!(seen["name"], "ed");
 
     let opened: Value = editor
-        .request("documents/open", rpc_params![json!({"uri": "file:///w/a.py", "language_id": "python", "version": 1, "text": "x = 1\n"})])
+        .request(
+            "documents/open",
+            rpc_params![json!({"uri": "file:///w/a.py", "language_id": "python", "version": 1, "text": "x = 1\n"})],
+        )
         .await
         .expect("open");
-    assert_eq!(
-        opened,
-        json!({"uri": "file:///w/a.py", "version": 1, "bytes": 6})
-    );
+    assert_eq!(opened, json!({"uri": "file:///w/a.py", "version": 1, "bytes": 6}));
     assert_eq!(
         events.next().await.expect("event").expect("json"),
         json!({"type": "document_opened", "uri": "file:///w/a.py"})
@@ -75,19 +68,10 @@ async fn websocket_methods_events_and_discovery() {
         .await
         .expect("change");
     assert_eq!(changed["bytes"], 7);
-    let doc: Value = editor
-        .request(
-            "documents/get",
-            rpc_params![json!({"uri": "file:///w/a.py"})],
-        )
-        .await
-        .expect("get");
+    let doc: Value = editor.request("documents/get", rpc_params![json!({"uri": "file:///w/a.py"})]).await.expect("get");
     assert_eq!(doc["text"], "x = 42\n");
 
-    let status: Value = watcher
-        .request("daemon/status", rpc_params![])
-        .await
-        .expect("status");
+    let status: Value = watcher.request("daemon/status", rpc_params![]).await.expect("status");
     assert_eq!(status["clients"], json!({"cli": 1, "other": 1}));
     assert_eq!(status["open_documents"], 1);
     assert_eq!(status["workspaces"], json!(["file:///w"]));
@@ -105,21 +89,12 @@ async fn websocket_methods_events_and_discovery() {
         types.push(event["type"].as_str().unwrap_or_default().to_owned());
     }
     assert_eq!(types, ["document_closed", "client_detached"]);
-    let status: Value = watcher
-        .request("daemon/status", rpc_params![])
-        .await
-        .expect("status");
+    let status: Value = watcher.request("daemon/status", rpc_params![]).await.expect("status");
     assert_eq!(status["open_documents"], 0);
     assert_eq!(status["clients"], json!({"cli": 1}));
 
-    let discovered: Value = watcher
-        .request("rpc.discover", rpc_params![])
-        .await
-        .expect("discover");
-    assert_eq!(
-        discovered,
-        protocol::openrpc::document(env!("CARGO_PKG_VERSION"))
-    );
+    let discovered: Value = watcher.request("rpc.discover", rpc_params![]).await.expect("discover");
+    assert_eq!(discovered, protocol::openrpc::document(env!("CARGO_PKG_VERSION")));
 }
 
 #[tokio::test]
@@ -131,24 +106,11 @@ async fn errors_are_clear_and_the_daemon_keeps_serving() {
         .request::<Value, _>("documents/get", rpc_params![json!({"uri": "file:///nope"})])
         .await
         .expect_err("not open");
-    assert!(
-        err.to_string()
-            .contains("document file:///nope is not open; send documents/open first"),
-        "{err}"
-    );
-    let err = client
-        .request::<Value, _>("documents/get", rpc_params![json!({"url": "x"})])
-        .await
-        .expect_err("bad params");
-    assert!(
-        err.to_string()
-            .contains("invalid params for documents/get: missing field `uri`"),
-        "{err}"
-    );
-    let err = client
-        .request::<Value, _>("nobody/home", rpc_params![])
-        .await
-        .expect_err("unknown");
+    assert!(err.to_string().contains("document file:///nope is not open; send documents/open first"), "{err}");
+    let err =
+        client.request::<Value, _>("documents/get", rpc_params![json!({"url": "x"})]).await.expect_err("bad params");
+    assert!(err.to_string().contains("invalid params for documents/get: missing field `uri`"), "{err}");
+    let err = client.request::<Value, _>("nobody/home", rpc_params![]).await.expect_err("unknown");
     assert!(err.to_string().contains("Method not found"), "{err}");
 
     // Malformed JSON over HTTP: a parse error, not a dropped connection.
@@ -161,36 +123,14 @@ async fn errors_are_clear_and_the_daemon_keeps_serving() {
         "]".repeat(100)
     );
     let reply = home.post(&deep);
-    assert_eq!(
-        reply.json()["error"]["code"],
-        protocol::errors::LIMIT_EXCEEDED,
-        "{reply:?}"
-    );
-    assert!(
-        reply
-            .body
-            .contains("nested 100 levels deep; the limit is 64"),
-        "{reply:?}"
-    );
+    assert_eq!(reply.json()["error"]["code"], protocol::errors::LIMIT_EXCEEDED, "{reply:?}");
+    assert!(reply.body.contains("nested 100 levels deep; the limit is 64"), "{reply:?}");
     // A batch over the limit.
-    let batch: Vec<Value> = (0..65)
-        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"}))
-        .collect();
+    let batch: Vec<Value> = (0..65).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"})).collect();
     let reply = home.post(&serde_json::to_string(&batch).expect("json"));
-    assert!(
-        reply.body.contains("The batch request was too large"),
-        "{reply:?}"
-    );
-    let batch: Vec<Value> = (0..3)
-        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"}))
-        .collect();
-    assert_eq!(
-        home.post(&serde_json::to_string(&batch).expect("json"))
-            .json()
-            .as_array()
-            .map(Vec::len),
-        Some(3)
-    );
+    assert!(reply.body.contains("The batch request was too large"), "{reply:?}");
+    let batch: Vec<Value> = (0..3).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "daemon/status"})).collect();
+    assert_eq!(home.post(&serde_json::to_string(&batch).expect("json")).json().as_array().map(Vec::len), Some(3));
     // Over the request size limit (10 MiB).
     let huge = format!(
         r#"{{"jsonrpc":"2.0","id":3,"method":"documents/open","params":{{"uri":"file:///big","language_id":"x","version":1,"text":"{}"}}}}"#,
@@ -200,10 +140,7 @@ async fn errors_are_clear_and_the_daemon_keeps_serving() {
     assert_eq!(reply.status, 413, "{}", reply.head);
     assert!(reply.body.contains("Request is too big"), "{reply:?}");
 
-    let status: Value = client
-        .request("daemon/status", rpc_params![])
-        .await
-        .expect("still serving");
+    let status: Value = client.request("daemon/status", rpc_params![]).await.expect("still serving");
     assert_eq!(status["open_documents"], 0);
 }
 
@@ -222,35 +159,17 @@ async fn a_panicking_handler_is_an_error_reply_and_nobody_else_notices() {
         .expect("attach");
     events.next().await.expect("attached").expect("json");
     let culprit = home.ws().await;
-    let err = culprit
-        .request::<Value, _>("debug/panic", rpc_params![])
-        .await
-        .expect_err("panic");
+    let err = culprit.request::<Value, _>("debug/panic", rpc_params![]).await.expect_err("panic");
     let text = err.to_string();
-    assert!(
-        text.contains("-32603") || text.contains("internal error in debug/panic"),
-        "{text}"
-    );
-    assert!(
-        text.contains("internal error in debug/panic: the handler failed (debug/panic was called)"),
-        "{text}"
-    );
+    assert!(text.contains("-32603") || text.contains("internal error in debug/panic"), "{text}");
+    assert!(text.contains("internal error in debug/panic: the handler failed (debug/panic was called)"), "{text}");
     // Both connections, and the bystander's subscription, are still alive.
-    let _: Value = culprit
-        .request("daemon/status", rpc_params![])
-        .await
-        .expect("culprit still served");
-    let status: Value = bystander
-        .request("daemon/status", rpc_params![])
-        .await
-        .expect("bystander still served");
+    let _: Value = culprit.request("daemon/status", rpc_params![]).await.expect("culprit still served");
+    let status: Value = bystander.request("daemon/status", rpc_params![]).await.expect("bystander still served");
     assert_eq!(status["clients"]["cli"], 1);
     assert!(bystander.is_connected());
     assert!(process_alive(daemon.pid));
-    assert!(
-        home.log().contains("handler panicked"),
-        "the panic is logged"
-    );
+    assert!(home.log().contains("handler panicked"), "the panic is logged");
 }
 
 #[test]
@@ -260,10 +179,7 @@ fn one_daemon_per_user_and_stale_locks_are_taken_over() {
     let second = home.paired(&["daemon"]).output().expect("second daemon");
     assert!(second.status.success());
     let stdout = String::from_utf8_lossy(&second.stdout);
-    assert!(
-        stdout.contains(&format!("a daemon is already running (pid {}", first.pid)),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("a daemon is already running (pid {}", first.pid)), "{stdout}");
     assert_eq!(home.daemon_pid(), first.pid);
 
     // Killed without cleaning up: the lock dies with it, the discovery file stays.
@@ -271,12 +187,7 @@ fn one_daemon_per_user_and_stale_locks_are_taken_over() {
     assert!(home.discovery_path().exists());
     let third = home.start_daemon();
     assert_ne!(third.pid, first.pid);
-    assert!(
-        home.log()
-            .contains("the previous daemon did not stop cleanly; taking over"),
-        "{}",
-        home.log()
-    );
+    assert!(home.log().contains("the previous daemon did not stop cleanly; taking over"), "{}", home.log());
     let db = rusqlite::Connection::open(home.database()).expect("db");
     let ended: Vec<Option<String>> = db
         .prepare("SELECT ended FROM daemon_runs ORDER BY id")
@@ -291,46 +202,27 @@ fn one_daemon_per_user_and_stale_locks_are_taken_over() {
 #[test]
 fn stop_is_clean_and_detach_returns_at_once() {
     let home = Home::new();
-    let out = home
-        .paired(&["daemon", "--detach"])
-        .output()
-        .expect("detach");
+    let out = home.paired(&["daemon", "--detach"]).output().expect("detach");
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("daemon started in the background"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("daemon started in the background"), "{stdout}");
     let pid = home.daemon_pid();
     assert!(process_alive(pid));
 
     let out = home.paired(&["stop"]).output().expect("stop");
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("daemon (pid {pid}) stopped")));
-    wait_until("daemon exit", Duration::from_secs(5), || {
-        !process_alive(pid)
-    });
-    assert!(
-        !home.discovery_path().exists(),
-        "discovery file removed on a clean stop"
-    );
+    wait_until("daemon exit", Duration::from_secs(5), || !process_alive(pid));
+    assert!(!home.discovery_path().exists(), "discovery file removed on a clean stop");
     let db = rusqlite::Connection::open(home.database()).expect("db");
-    let ended: String = db
-        .query_row("SELECT ended FROM daemon_runs", [], |r| r.get(0))
-        .expect("run");
+    let ended: String = db.query_row("SELECT ended FROM daemon_runs", [], |r| r.get(0)).expect("run");
     assert_eq!(ended, "clean");
 
     let out = home.paired(&["status"]).output().expect("status");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("paired: no PAIRED daemon is running"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: start it with `paired daemon --detach`"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("paired: no PAIRED daemon is running"), "{stderr}");
+    assert!(stderr.contains("hint: start it with `paired daemon --detach`"), "{stderr}");
 }
 
 /// `kill -9` while clients attach (each attach is a committed row before the client
@@ -356,16 +248,15 @@ async fn kill_dash_nine_loses_no_committed_data() {
         acknowledged += 1;
         clients.push((client, events));
     }
-    // Keep writes in flight while the daemon dies.
+    // Keep writes in flight while the daemon dies, counting those acknowledged.
     let port = daemon.port;
     let token = home.token();
-    let writer = tokio::spawn(async move {
+    let racing = tokio::spawn(async move {
+        let mut acknowledged = 0i64;
+        let mut clients = Vec::new();
         for i in 0.. {
             let mut headers = jsonrpsee::ws_client::HeaderMap::new();
-            headers.insert(
-                "authorization",
-                format!("Bearer {token}").parse().expect("header"),
-            );
+            headers.insert("authorization", format!("Bearer {token}").parse().expect("header"));
             let Ok(client) = jsonrpsee::ws_client::WsClientBuilder::default()
                 .set_headers(headers)
                 .build(format!("ws://127.0.0.1:{port}"))
@@ -373,33 +264,76 @@ async fn kill_dash_nine_loses_no_committed_data() {
             else {
                 break;
             };
-            let sub = client
-                .subscribe::<Value, _>(
-                    "client/attach",
-                    rpc_params![json!({"kind": "cli", "name": format!("w{i}")})],
-                    "client/detach",
-                )
-                .await;
-            if sub.is_err() {
+            let params = rpc_params![json!({"kind": "cli", "name": format!("w{i}")})];
+            let Ok(mut sub) = client.subscribe::<Value, _>("client/attach", params, "client/detach").await else {
                 break;
+            };
+            // The `attached` event comes after the row is committed.
+            if matches!(sub.next().await, Some(Ok(_))) {
+                acknowledged += 1;
             }
+            clients.push((client, sub));
         }
+        acknowledged
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
     daemon.kill9();
-    let _ = writer.await;
+    let racing_acknowledged = racing.await.expect("racing writer");
+    assert!(racing_acknowledged > 0, "the kill raced some writes");
 
     let db = rusqlite::Connection::open(home.database()).expect("db opens");
-    let check: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity");
+    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity");
     assert_eq!(check, "ok");
-    let named: i64 = db
-        .query_row(
-            "SELECT count(*) FROM client_sessions WHERE name LIKE 'c%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
+    let named: i64 =
+        db.query_row("SELECT count(*) FROM client_sessions WHERE name LIKE 'c%'", [], |r| r.get(0)).expect("count");
     assert_eq!(named, acknowledged);
+}
+
+#[tokio::test]
+async fn websocket_limits_and_batches_get_the_same_protection() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let home = Home::new();
+    let _daemon = home.start_daemon();
+    let url = format!("ws://127.0.0.1:{}/?token={}", home.port(), home.token());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+    let mut ask = async |text: String| -> Value {
+        ws.send(Message::text(text)).await.expect("send");
+        loop {
+            match ws.next().await.expect("reply").expect("frame") {
+                Message::Text(t) => return serde_json::from_str(&t).expect("json reply"),
+                _ => continue,
+            }
+        }
+    };
+    let malformed = ask(r#"{"jsonrpc":"2.0","id":1,"method":"#.to_owned()).await;
+    assert_eq!(malformed["error"]["code"], -32700, "{malformed}");
+    let deep =
+        format!(r#"{{"jsonrpc":"2.0","id":2,"method":"daemon/status","params":{}{}}}"#, "[".repeat(80), "]".repeat(80));
+    assert_eq!(ask(deep).await["error"]["code"], protocol::errors::LIMIT_EXCEEDED);
+    // In a batch, each entry gets the depth limit and panic isolation on its own.
+    let batch = format!(
+        r#"[{{"jsonrpc":"2.0","id":"ok","method":"daemon/status"}},{{"jsonrpc":"2.0","id":"deep","method":"daemon/status","params":{}{}}},{{"jsonrpc":"2.0","id":"boom","method":"debug/panic"}}]"#,
+        "[".repeat(80),
+        "]".repeat(80)
+    );
+    let replies = ask(batch).await;
+    let by_id =
+        |id: &str| replies.as_array().and_then(|r| r.iter().find(|e| e["id"] == id)).cloned().unwrap_or_default();
+    assert!(by_id("ok")["result"]["pid"].is_u64(), "{replies}");
+    assert_eq!(by_id("deep")["error"]["code"], protocol::errors::LIMIT_EXCEEDED, "{replies}");
+    assert_eq!(by_id("boom")["error"]["code"], -32603, "{replies}");
+    let status = ask(r#"{"jsonrpc":"2.0","id":9,"method":"daemon/status"}"#.to_owned()).await;
+    assert!(status["result"]["pid"].is_u64(), "the connection still serves: {status}");
+}
+
+#[test]
+fn detach_passes_its_options_on() {
+    let home = Home::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let out = home.paired(&["daemon", "--detach", "--port", &port.to_string()]).output().expect("detach");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(home.port(), port);
+    let pid = home.daemon_pid();
+    tests::kill9(pid);
 }

@@ -49,11 +49,7 @@ fn lifecycle_custom_requests_and_exit_on_stdin_close() {
     let caps = &init["result"]["capabilities"];
     assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync");
     assert_eq!(caps["positionEncoding"], "utf-16");
-    assert!(
-        caps["experimental"]["paired"]["methods"]
-            .as_array()
-            .is_some_and(|m| m.contains(&json!("daemon/status")))
-    );
+    assert!(caps["experimental"]["paired"]["methods"].as_array().is_some_and(|m| m.contains(&json!("daemon/status"))));
     assert_eq!(init["result"]["serverInfo"]["name"], "paired");
 
     // The daemon is started on demand and the same method names work over LSP.
@@ -65,23 +61,15 @@ fn lifecycle_custom_requests_and_exit_on_stdin_close() {
 
     assert_eq!(lsp.request("shutdown", Value::Null)["result"], Value::Null);
     lsp.notify("exit", Value::Null);
-    let exit = lsp
-        .wait_exit(Duration::from_secs(5))
-        .expect("exits after exit");
+    let exit = lsp.wait_exit(Duration::from_secs(5)).expect("exits after exit");
     assert!(exit.success());
 
     // Closing stdin without the shutdown handshake also ends the process.
     let mut lsp = home.lsp();
     lsp.initialize(home.path());
     lsp.close_stdin();
-    assert!(
-        lsp.wait_exit(Duration::from_secs(5)).is_some(),
-        "paired lsp exits when stdin closes"
-    );
-    assert!(
-        process_alive(daemon_pid),
-        "the shared daemon outlives its editors"
-    );
+    assert!(lsp.wait_exit(Duration::from_secs(5)).is_some(), "paired lsp exits when stdin closes");
+    assert!(process_alive(daemon_pid), "the shared daemon outlives its editors");
     kill9(daemon_pid);
 }
 
@@ -102,23 +90,46 @@ fn two_editors_share_one_daemon() {
     assert_eq!(b["result"]["clients"]["lsp"], 2);
     assert_eq!(b["result"]["open_documents"], 2);
     let list = second.request("documents/list", Value::Null);
-    assert_eq!(
-        list["result"][0]["clients"], 2,
-        "a.rs is held by both editors: {list}"
-    );
+    assert_eq!(list["result"][0]["clients"], 2, "a.rs is held by both editors: {list}");
 
     // One editor closing does not close what the other still has open.
     first.close_stdin();
-    first
-        .wait_exit(Duration::from_secs(5))
-        .expect("first exits");
+    first.wait_exit(Duration::from_secs(5)).expect("first exits");
     let mut status = Value::Null;
     wait_until("first editor detached", Duration::from_secs(5), || {
         status = second.request("daemon/status", Value::Null);
         status["result"]["clients"]["lsp"] == json!(1)
     });
     assert_eq!(status["result"]["open_documents"], 2);
+    let list = second.request("documents/list", Value::Null);
+    assert_eq!(list["result"][0]["uri"], "file:///w/a.rs");
+    assert_eq!(list["result"][0]["clients"], 1, "the first editor's hold on a.rs went with it: {list}");
     kill9(status["result"]["pid"].as_u64().expect("pid") as u32);
+}
+
+/// Two editors with the same file open keep their own buffers and versions.
+#[test]
+fn two_editors_editing_one_file_do_not_corrupt_each_other() {
+    let home = Home::new();
+    let mut first = home.lsp();
+    let mut second = home.lsp();
+    first.initialize(home.path());
+    second.initialize(home.path());
+    let uri = "file:///w/same.rs";
+    open(&mut first, uri, "fn f() {}\n");
+    open(&mut second, uri, "fn f() {}\n");
+    insert(&mut first, uri, 2, 0, 0, "// one\n");
+    let doc = document_at(&mut first, uri, 2);
+    assert_eq!(doc["text"], "// one\nfn f() {}\n");
+    // The second editor's version 2 is its own, and applies to its own text.
+    insert(&mut second, uri, 2, 0, 9, " // two");
+    let doc = document(&mut second, uri);
+    assert_eq!(doc["text"], "fn f() {} // two\n", "{doc}");
+    insert(&mut first, uri, 3, 1, 0, "pub ");
+    let doc = document(&mut first, uri);
+    assert_eq!(doc["text"], "// one\npub fn f() {}\n", "{doc}");
+    let pid = first.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
+    kill9(pid);
 }
 
 #[test]
@@ -131,21 +142,14 @@ fn rapid_changes_apply_in_order() {
     let mut expected = String::new();
     for version in 2..=400 {
         let ch = char::from(b'a' + (version % 26) as u8);
-        insert(
-            &mut lsp,
-            uri,
-            version,
-            0,
-            (version - 2) as u32,
-            &ch.to_string(),
-        );
+        insert(&mut lsp, uri, version, 0, (version - 2) as u32, &ch.to_string());
         expected.push(ch);
     }
-    let doc = document_at(&mut lsp, uri, 400);
+    // No polling: a request waits for the edits sent before it.
+    let doc = document(&mut lsp, uri);
+    assert_eq!(doc["version"], 400);
     assert_eq!(doc["text"], expected);
-    let pid = lsp.request("daemon/status", Value::Null)["result"]["pid"]
-        .as_u64()
-        .expect("pid") as u32;
+    let pid = lsp.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
     kill9(pid);
 }
 
@@ -158,9 +162,7 @@ fn reconnects_after_the_daemon_is_killed_and_keeps_documents() {
     open(&mut lsp, uri, "fn main() {\n}\n");
     insert(&mut lsp, uri, 2, 1, 0, "    one();\n");
     let before = document_at(&mut lsp, uri, 2);
-    let old_pid = lsp.request("daemon/status", Value::Null)["result"]["pid"]
-        .as_u64()
-        .expect("pid") as u32;
+    let old_pid = lsp.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
 
     kill9(old_pid);
     // Edits made while the daemon is down are not lost.
@@ -196,23 +198,14 @@ fn cancel_request_is_honoured() {
 fn exits_when_the_editor_process_dies() {
     let home = Home::new();
     // A stand-in editor process whose pid goes into initialize.
-    let mut editor = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .expect("sleep");
+    let mut editor = std::process::Command::new("sleep").arg("30").spawn().expect("sleep");
     let mut lsp = home.lsp();
-    lsp.request(
-        "initialize",
-        json!({"processId": editor.id(), "capabilities": {}, "rootUri": null}),
-    );
+    lsp.request("initialize", json!({"processId": editor.id(), "capabilities": {}, "rootUri": null}));
     let status = lsp.request("daemon/status", Value::Null);
     let daemon_pid = status["result"]["pid"].as_u64().expect("pid") as u32;
     editor.kill().expect("kill editor");
     editor.wait().expect("reap editor");
     // stdin stays open: only the editor's death can end the proxy.
-    assert!(
-        lsp.wait_exit(Duration::from_secs(5)).is_some(),
-        "paired lsp exits when its editor dies"
-    );
+    assert!(lsp.wait_exit(Duration::from_secs(5)).is_some(), "paired lsp exits when its editor dies");
     kill9(daemon_pid);
 }

@@ -29,28 +29,12 @@ fn token_host_and_origin_are_checked_on_http_and_websocket() {
     let json = ("Content-Type", "application/json");
 
     // The happy path, so the refusals below are about the one header they change.
-    let ok = http(
-        port,
-        "POST",
-        "/",
-        &[("Host", &host), ("Authorization", &bearer), json],
-        STATUS,
-    );
+    let ok = http(port, "POST", "/", &[("Host", &host), ("Authorization", &bearer), json], STATUS);
     assert_eq!(ok.status, 200, "{ok:?}");
 
     let cases: Vec<Case<'_>> = vec![
-        (
-            "no token",
-            vec![("Host", &host), json],
-            401,
-            "missing token",
-        ),
-        (
-            "wrong token",
-            vec![("Host", &host), ("Authorization", "Bearer 0000"), json],
-            401,
-            "wrong token",
-        ),
+        ("no token", vec![("Host", &host), json], 401, "missing token"),
+        ("wrong token", vec![("Host", &host), ("Authorization", "Bearer 0000"), json], 401, "wrong token"),
         (
             "foreign Host",
             vec![("Host", "evil.example"), ("Authorization", &bearer), json],
@@ -59,34 +43,19 @@ fn token_host_and_origin_are_checked_on_http_and_websocket() {
         ),
         (
             "DNS rebinding: foreign Host with matching Origin",
-            vec![
-                ("Host", "evil.example:80"),
-                ("Origin", "http://evil.example:80"),
-                ("Authorization", &bearer),
-                json,
-            ],
+            vec![("Host", "evil.example:80"), ("Origin", "http://evil.example:80"), ("Authorization", &bearer), json],
             403,
             "is not allowed",
         ),
         (
             "foreign Origin",
-            vec![
-                ("Host", &host),
-                ("Origin", "https://evil.example"),
-                ("Authorization", &bearer),
-                json,
-            ],
+            vec![("Host", &host), ("Origin", "https://evil.example"), ("Authorization", &bearer), json],
             403,
             "Origin `https://evil.example` is not allowed",
         ),
         (
             "Origin: null",
-            vec![
-                ("Host", &host),
-                ("Origin", "null"),
-                ("Authorization", &bearer),
-                json,
-            ],
+            vec![("Host", &host), ("Origin", "null"), ("Authorization", &bearer), json],
             403,
             "Origin `null`",
         ),
@@ -105,53 +74,25 @@ fn token_host_and_origin_are_checked_on_http_and_websocket() {
         let reply = http(port, "POST", "/", &headers, STATUS);
         assert_eq!(reply.status, status, "{what}: {reply:?}");
         assert!(reply.body.contains(message), "{what}: {reply:?}");
-        assert!(
-            !reply
-                .head
-                .to_ascii_lowercase()
-                .contains("access-control-allow-origin: *"),
-            "{what}"
-        );
+        assert!(!reply.head.to_ascii_lowercase().contains("access-control-allow-origin: *"), "{what}");
         if status == 401 {
-            assert!(
-                reply
-                    .head
-                    .to_ascii_lowercase()
-                    .contains("www-authenticate: bearer"),
-                "{what}"
-            );
+            assert!(reply.head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{what}");
         }
     }
 
     // WebSocket upgrades get the same checks; the token may come as a query parameter.
     let query = format!("/?token={token}");
     assert_eq!(ws_upgrade(port, &[("Host", &host)], &query).status, 101);
-    assert_eq!(
-        ws_upgrade(port, &[("Host", &host), ("Authorization", &bearer)], "/").status,
-        101
-    );
-    assert_eq!(
-        ws_upgrade(port, &[("Host", &host)], "/").status,
-        401,
-        "upgrade without token"
-    );
-    assert_eq!(
-        ws_upgrade(port, &[("Host", &host)], "/?token=nope").status,
-        401
-    );
-    assert_eq!(
-        ws_upgrade(
-            port,
-            &[("Host", &host), ("Origin", "https://evil.example")],
-            &query
-        )
-        .status,
-        403
-    );
-    assert_eq!(
-        ws_upgrade(port, &[("Host", "attacker.example")], &query).status,
-        403
-    );
+    assert_eq!(ws_upgrade(port, &[("Host", &host), ("Authorization", &bearer)], "/").status, 101);
+    assert_eq!(ws_upgrade(port, &[("Host", &host)], "/").status, 401, "upgrade without token");
+    assert_eq!(ws_upgrade(port, &[("Host", &host)], "/?token=nope").status, 401);
+    assert_eq!(ws_upgrade(port, &[("Host", &host), ("Origin", "https://evil.example")], &query).status, 403);
+    assert_eq!(ws_upgrade(port, &[("Host", "attacker.example")], &query).status, 403);
+
+    // On plain HTTP the token must be a header: a URL is too easily logged or leaked.
+    let in_url = http(port, "POST", &query, &[("Host", &host), json], STATUS);
+    assert_eq!(in_url.status, 401, "{in_url:?}");
+    assert!(!home.log().contains(&token), "the token never reaches the log");
 
     // Still serving after all of that.
     assert_eq!(home.post(STATUS).status, 200);
@@ -171,30 +112,15 @@ fn only_loopback_is_bound_and_files_are_private() {
         .filter(|cols| cols.len() > 3 && cols[3] == "0A" && cols[1].ends_with(&port_hex))
         .map(|cols| cols[1])
         .collect();
-    assert_eq!(
-        local,
-        ["0100007F".to_owned() + &port_hex],
-        "bound to 127.0.0.1 only"
-    );
+    assert_eq!(local, ["0100007F".to_owned() + &port_hex], "bound to 127.0.0.1 only");
     for file in ["token", "daemon.json"] {
-        let mode = std::fs::metadata(home.state_dir().join(file))
-            .expect(file)
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = std::fs::metadata(home.state_dir().join(file)).expect(file).permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file}");
     }
     let discovery = home.discovery().expect("discovery");
     assert_eq!(discovery["pid"], daemon.pid);
-    assert!(
-        discovery["token_file"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("/token"))
-    );
-    assert!(
-        discovery.get("token").is_none(),
-        "the discovery file names the token file, never the token"
-    );
+    assert!(discovery["token_file"].as_str().is_some_and(|f| f.ends_with("/token")));
+    assert!(discovery.get("token").is_none(), "the discovery file names the token file, never the token");
 }
 
 #[tokio::test]
@@ -213,16 +139,11 @@ async fn connection_limit_is_a_clear_refusal_and_serving_goes_on() {
     // wait asynchronously), and the first connection never noticed.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while ws_upgrade(home.port(), &[("Host", &host)], &query).status != 101 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the closed connection's slot was never freed"
-        );
+        assert!(std::time::Instant::now() < deadline, "the closed connection's slot was never freed");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     use jsonrpsee::core::client::ClientT;
-    let status: serde_json::Value = first
-        .request("daemon/status", jsonrpsee::rpc_params![])
-        .await
-        .expect("first still served");
+    let status: serde_json::Value =
+        first.request("daemon/status", jsonrpsee::rpc_params![]).await.expect("first still served");
     assert_eq!(status["protocol_version"], protocol::PROTOCOL_VERSION);
 }

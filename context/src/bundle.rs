@@ -1,0 +1,346 @@
+//! Context bundles: what an agent sees for a position in a document, fitted to a
+//! token budget by priority.
+//!
+//! Parts, most important first: the question, the selection (or the lines around
+//! the cursor), the editor's diagnostics, the enclosing symbol, definitions of
+//! what it uses, its callers, the relevant parts of imported files, and project
+//! facts. When the budget runs out, the least important parts are dropped first;
+//! a long part may be cut, but only at a line boundary. Every drop is recorded.
+//! With `redact`, secrets are removed from every part before it is counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use crate::{
+    SyntaxDocument,
+    index::{ProjectFacts, WorkspaceIndex},
+    redact,
+    symbols::{self, SymbolKind},
+    syntax::point_at,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PartKind {
+    Question,
+    Selection,
+    Diagnostics,
+    EnclosingSymbol,
+    Definition,
+    Caller,
+    Import,
+    ProjectFacts,
+}
+
+impl PartKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PartKind::Question => "question",
+            PartKind::Selection => "selection",
+            PartKind::Diagnostics => "diagnostics",
+            PartKind::EnclosingSymbol => "enclosing_symbol",
+            PartKind::Definition => "definition",
+            PartKind::Caller => "caller",
+            PartKind::Import => "import",
+            PartKind::ProjectFacts => "project_facts",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub kind: PartKind,
+    pub title: String,
+    pub path: Option<String>,
+    /// One-based, inclusive.
+    pub lines: Option<(u32, u32)>,
+    pub text: String,
+    pub tokens: usize,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub kind: PartKind,
+    pub title: String,
+    pub tokens: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bundle {
+    pub parts: Vec<Part>,
+    pub dropped: Vec<Dropped>,
+    pub tokens: usize,
+    pub budget: usize,
+    /// Secrets removed, by rule.
+    pub redactions: BTreeMap<String, u32>,
+    pub facts: ProjectFacts,
+}
+
+pub struct BundleInput<'a> {
+    /// The document's path as shown to the agent (workspace-relative when known).
+    pub path: &'a str,
+    pub document: &'a SyntaxDocument,
+    /// Byte range; empty for a cursor.
+    pub selection: Range<usize>,
+    pub question: Option<&'a str>,
+    /// The editor's diagnostics for this file, one line each ("12: error: ...").
+    pub diagnostics: &'a [String],
+    pub index: Option<&'a WorkspaceIndex>,
+    /// Reads another workspace file by index path; the daemon supplies it and
+    /// returns `None` for files that are ignored or unreadable.
+    pub read_file: &'a dyn Fn(&str) -> Option<String>,
+    pub budget_tokens: usize,
+    pub redact: bool,
+}
+
+/// A rough, tokenizer-free estimate: ~4 bytes of source per token.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.len().div_ceil(4).max(1)
+}
+
+const CURSOR_CONTEXT_LINES: usize = 10;
+const MAX_DEFINITIONS: usize = 8;
+const MAX_CALLERS: usize = 5;
+const MAX_DEFINITION_LINES: u32 = 40;
+
+struct Candidate {
+    priority: u32,
+    part: Part,
+    /// May be cut at a line boundary instead of dropped.
+    truncatable: bool,
+}
+
+pub fn build(input: &BundleInput<'_>) -> Bundle {
+    let text = input.document.text();
+    let selection = input.selection.start.min(text.len())..input.selection.end.min(text.len());
+    let outline = symbols::outline(input.document);
+    let mut candidates = Vec::new();
+    let mut add = |priority: u32, kind, title: String, path: Option<&str>, lines, body: String, truncatable| {
+        candidates.push(Candidate {
+            priority,
+            part: Part { kind, title, path: path.map(str::to_owned), lines, tokens: 0, text: body, truncated: false },
+            truncatable,
+        });
+    };
+
+    if let Some(question) = input.question.filter(|q| !q.trim().is_empty()) {
+        add(100, PartKind::Question, "question".into(), None, None, question.trim().to_owned(), false);
+    }
+
+    let (first, last) = if selection.is_empty() {
+        let line = point_at(text, selection.start).row;
+        (line.saturating_sub(CURSOR_CONTEXT_LINES), line + CURSOR_CONTEXT_LINES)
+    } else {
+        (point_at(text, selection.start).row, point_at(text, selection.end.saturating_sub(1).max(selection.start)).row)
+    };
+    let (body, shown) = line_slice(text, first as u32, last as u32);
+    let title = if selection.is_empty() { "around the cursor" } else { "selection" };
+    add(95, PartKind::Selection, title.into(), Some(input.path), shown, body, true);
+
+    if !input.diagnostics.is_empty() {
+        add(90, PartKind::Diagnostics, "diagnostics".into(), Some(input.path), None, input.diagnostics.join("\n"), true);
+    }
+
+    let chain = outline.enclosing(selection.start);
+    let enclosing = chain.last().copied();
+    if let Some(symbol) = enclosing {
+        let (body, shown) = line_slice(text, symbol.start.line, symbol.end.line);
+        let title = format!("{} {}", symbol.kind.name(), symbol.name);
+        add(85, PartKind::EnclosingSymbol, title, Some(input.path), shown, body, true);
+    }
+
+    if let Some(index) = input.index {
+        // Definitions of the names used where the user is.
+        let focus = enclosing.map_or(selection.clone(), |s| s.bytes.clone());
+        let mut uses: Vec<(String, usize)> = identifiers(input.document, focus).into_iter().collect();
+        uses.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut shown_defs = 0;
+        for (name, _) in uses {
+            if shown_defs == MAX_DEFINITIONS {
+                break;
+            }
+            if enclosing.is_some_and(|s| s.name == name) {
+                continue;
+            }
+            let Some((path, symbol)) = index.definitions(&name).into_iter().min_by_key(|(p, _)| (*p != input.path, p.len())) else {
+                continue;
+            };
+            if path == input.path && chain.iter().any(|s| s.start.line == symbol.line) {
+                continue;
+            }
+            let end = symbol.end_line.min(symbol.line + MAX_DEFINITION_LINES);
+            let source = if path == input.path { Some(text.to_owned()) } else { (input.read_file)(path) };
+            let (body, shown) = match source {
+                Some(source) => line_slice(&source, symbol.line, end),
+                None => (symbol.signature.clone(), Some((symbol.line + 1, symbol.line + 1))),
+            };
+            let title = format!("{} {} ({path})", symbol.kind.name(), symbol.name);
+            add(70 - shown_defs as u32, PartKind::Definition, title, Some(path), shown, body, true);
+            shown_defs += 1;
+        }
+
+        // Who calls the enclosing function.
+        if let Some(symbol) = enclosing.filter(|s| matches!(s.kind, SymbolKind::Function | SymbolKind::Method)) {
+            for (rank, (path, line)) in index.callers(&symbol.name).into_iter().take(MAX_CALLERS).enumerate() {
+                let source = if path == input.path { Some(text.to_owned()) } else { (input.read_file)(path) };
+                let Some(source) = source else { continue };
+                let (body, shown) = line_slice(&source, line.saturating_sub(2), line + 2);
+                add(60 - rank as u32, PartKind::Caller, format!("call of {} in {path}", symbol.name), Some(path), shown, body, true);
+            }
+        }
+
+        // What this file imports from the workspace: the signatures it can use.
+        for (rank, import) in outline.imports.iter().enumerate() {
+            let Some(target) = index.resolve_import(input.path, import) else { continue };
+            let Some(file) = index.file(target) else { continue };
+            let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(s.name.as_str())).collect();
+            let chosen: Vec<_> = if named.is_empty() { file.symbols.iter().filter(|s| s.container.is_none()).collect() } else { named };
+            if chosen.is_empty() {
+                continue;
+            }
+            let body = chosen
+                .iter()
+                .take(20)
+                .map(|s| match &s.doc {
+                    Some(doc) => format!("{}  // {}", s.signature, doc.lines().next().unwrap_or("")),
+                    None => s.signature.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            add(50u32.saturating_sub(rank as u32), PartKind::Import, format!("from {target}: {}", import.text), Some(target), None, body, true);
+        }
+    }
+
+    let facts = input.index.map(WorkspaceIndex::facts).unwrap_or_default();
+    let facts_text = render_facts(&facts);
+    if !facts_text.is_empty() {
+        add(40, PartKind::ProjectFacts, "project".into(), None, None, facts_text, false);
+    }
+
+    fit(candidates, input.budget_tokens, input.redact, facts)
+}
+
+fn fit(mut candidates: Vec<Candidate>, budget: usize, redact_secrets: bool, facts: ProjectFacts) -> Bundle {
+    let mut bundle = Bundle { budget, facts, ..Bundle::default() };
+    if redact_secrets {
+        for candidate in &mut candidates {
+            let path = candidate.part.path.clone().unwrap_or_default();
+            let (clean, found) = redact::redact(&path, &candidate.part.text);
+            for redaction in found {
+                *bundle.redactions.entry(redaction.rule).or_default() += 1;
+            }
+            candidate.part.text = clean;
+        }
+    }
+    candidates.sort_by(|a, b| b.priority.cmp(&a.priority));
+    for Candidate { mut part, truncatable, .. } in candidates {
+        part.tokens = estimate_tokens(&part.text);
+        let left = budget.saturating_sub(bundle.tokens);
+        if part.tokens <= left {
+            bundle.tokens += part.tokens;
+            bundle.parts.push(part);
+            continue;
+        }
+        if truncatable && left >= 24 {
+            let mut kept = String::new();
+            let mut lines_kept = 0u32;
+            for line in part.text.split_inclusive('\n') {
+                if estimate_tokens(&kept) + estimate_tokens(line) > left.saturating_sub(4) {
+                    break;
+                }
+                kept.push_str(line);
+                lines_kept += 1;
+            }
+            if lines_kept > 0 {
+                let original_tokens = part.tokens;
+                part.text = format!("{}…\n", kept);
+                part.tokens = estimate_tokens(&part.text);
+                part.truncated = true;
+                if let Some((start, _)) = part.lines {
+                    part.lines = Some((start, start + lines_kept - 1));
+                }
+                bundle.dropped.push(Dropped { kind: part.kind, title: format!("{} (cut)", part.title), tokens: original_tokens - part.tokens.min(original_tokens) });
+                bundle.tokens += part.tokens;
+                bundle.parts.push(part);
+                continue;
+            }
+        }
+        bundle.dropped.push(Dropped { kind: part.kind, title: part.title, tokens: part.tokens });
+    }
+    bundle
+}
+
+/// Lines `first..=last` (zero-based, clamped) and the one-based range shown.
+fn line_slice(text: &str, first: u32, last: u32) -> (String, Option<(u32, u32)>) {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    if lines.is_empty() {
+        return (String::new(), None);
+    }
+    let first = (first as usize).min(lines.len() - 1);
+    let last = (last as usize).clamp(first, lines.len() - 1);
+    (lines[first..=last].concat(), Some((first as u32 + 1, last as u32 + 1)))
+}
+
+/// Identifier names used in `range`, with counts.
+fn identifiers(doc: &SyntaxDocument, range: Range<usize>) -> HashMap<String, usize> {
+    let mut found = HashMap::new();
+    let Some(tree) = doc.tree() else { return found };
+    let mut cursor = tree.walk();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.end_byte() <= range.start || node.start_byte() >= range.end.max(range.start + 1) {
+            continue;
+        }
+        if node.child_count() == 0 {
+            if node.kind().ends_with("identifier") {
+                *found.entry(doc.text()[node.byte_range()].to_owned()).or_insert(0) += 1;
+            }
+            continue;
+        }
+        cursor.reset(node);
+        stack.extend(node.children(&mut cursor));
+    }
+    found
+}
+
+fn render_facts(facts: &ProjectFacts) -> String {
+    let mut lines = Vec::new();
+    if !facts.languages.is_empty() {
+        let langs: Vec<String> = facts.languages.iter().map(|(l, n)| format!("{l} ({n} files)")).collect();
+        lines.push(format!("languages: {}", langs.join(", ")));
+    }
+    for (label, list) in [("build files", &facts.build_files), ("test frameworks", &facts.test_frameworks), ("frameworks", &facts.frameworks)] {
+        if !list.is_empty() {
+            lines.push(format!("{label}: {}", list.join(", ")));
+        }
+    }
+    lines.join("\n")
+}
+
+/// The bundle as plain text, the way `paired context` prints it.
+pub fn render_text(bundle: &Bundle) -> String {
+    let mut out = String::new();
+    for part in &bundle.parts {
+        let lines = part.lines.map(|(a, b)| format!(" lines {a}-{b}")).unwrap_or_default();
+        let cut = if part.truncated { ", cut" } else { "" };
+        out.push_str(&format!("── {}{lines} (~{} tokens{cut})\n", part.title, part.tokens));
+        out.push_str(&part.text);
+        if !part.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("── {} of {} tokens used", bundle.tokens, bundle.budget));
+    if !bundle.dropped.is_empty() {
+        let dropped: Vec<String> = bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
+        out.push_str(&format!("; left out: {}", dropped.join(", ")));
+    }
+    if !bundle.redactions.is_empty() {
+        let r: Vec<String> = bundle.redactions.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
+        out.push_str(&format!("; secrets redacted: {}", r.join(", ")));
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests;
