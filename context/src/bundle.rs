@@ -233,19 +233,24 @@ fn fit(mut candidates: Vec<Candidate>, budget: usize, redact_secrets: bool, fact
         }
     }
     candidates.sort_by(|a, b| b.priority.cmp(&a.priority));
+    let mut out_of_budget = false;
     for Candidate { mut part, truncatable, .. } in candidates {
         part.tokens = estimate_tokens(&part.text);
+        // Already in view: a definition or symbol inside lines another part shows.
+        if bundle.parts.iter().any(|shown| contains(shown, &part)) {
+            continue;
+        }
         let left = budget.saturating_sub(bundle.tokens);
-        if part.tokens <= left {
+        if !out_of_budget && part.tokens <= left {
             bundle.tokens += part.tokens;
             bundle.parts.push(part);
             continue;
         }
-        if truncatable && left >= 24 {
+        if !out_of_budget && truncatable && left >= 16 {
             let mut kept = String::new();
             let mut lines_kept = 0u32;
             for line in part.text.split_inclusive('\n') {
-                if estimate_tokens(&kept) + estimate_tokens(line) > left.saturating_sub(4) {
+                if estimate_tokens(&kept) + estimate_tokens(line) > left.saturating_sub(2) {
                     break;
                 }
                 kept.push_str(line);
@@ -253,21 +258,33 @@ fn fit(mut candidates: Vec<Candidate>, budget: usize, redact_secrets: bool, fact
             }
             if lines_kept > 0 {
                 let original_tokens = part.tokens;
-                part.text = format!("{}…\n", kept);
+                part.text = format!("{kept}…\n");
                 part.tokens = estimate_tokens(&part.text);
                 part.truncated = true;
                 if let Some((start, _)) = part.lines {
                     part.lines = Some((start, start + lines_kept - 1));
                 }
-                bundle.dropped.push(Dropped { kind: part.kind, title: format!("{} (cut)", part.title), tokens: original_tokens - part.tokens.min(original_tokens) });
+                let title = format!("rest of {}", part.title);
+                bundle.dropped.push(Dropped { kind: part.kind, title, tokens: original_tokens.saturating_sub(part.tokens) });
                 bundle.tokens += part.tokens;
                 bundle.parts.push(part);
+                out_of_budget = true;
                 continue;
             }
         }
+        // Whatever does not fit goes, and so does everything less relevant.
+        out_of_budget = true;
         bundle.dropped.push(Dropped { kind: part.kind, title: part.title, tokens: part.tokens });
     }
     bundle
+}
+
+/// Whether `shown` already shows all of `part`'s lines of the same file.
+fn contains(shown: &Part, part: &Part) -> bool {
+    match (&shown.path, shown.lines, &part.path, part.lines) {
+        (Some(a), Some((a1, a2)), Some(b), Some((b1, b2))) => a == b && a1 <= b1 && b2 <= a2 && !shown.truncated,
+        _ => false,
+    }
 }
 
 /// Lines `first..=last` (zero-based, clamped) and the one-based range shown.

@@ -11,6 +11,7 @@
 //! Sans IO: callers hand in text and paths; nothing here touches the file system,
 //! the clock or the network.
 
+pub mod bundle;
 pub mod index;
 pub mod language;
 pub mod redact;
