@@ -1,7 +1,9 @@
 //! Open documents as the editors see them, shared by every client of the daemon.
 //!
 //! Sans IO: plain state and pure operations. A document stays open while any client
-//! holds it; a client that goes away releases all of its documents.
+//! holds it; a client that goes away releases all of its documents. The text lives
+//! in a [`Buffer`]: a plain `String` in `paired lsp`'s mirror, a tree-sitter
+//! [`context::SyntaxDocument`] (re-parsed incrementally on every edit) in the daemon.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -38,34 +40,79 @@ impl std::fmt::Display for DocumentError {
     }
 }
 
-#[derive(Debug, Default)]
-pub struct Documents {
-    open: HashMap<String, OpenDocument>,
+/// What holds a document's text.
+pub trait Buffer {
+    fn create(language_id: &str, uri: &str, text: String) -> Self;
+    fn text(&self) -> &str;
+    /// Replaces the bytes `start..end` (on char boundaries, `start <= end`).
+    fn edit(&mut self, start: usize, end: usize, new_text: &str);
+    fn replace(&mut self, text: String);
+}
+
+impl Buffer for String {
+    fn create(_: &str, _: &str, text: String) -> Self {
+        text
+    }
+    fn text(&self) -> &str {
+        self
+    }
+    fn edit(&mut self, start: usize, end: usize, new_text: &str) {
+        self.replace_range(start..end, new_text);
+    }
+    fn replace(&mut self, text: String) {
+        *self = text;
+    }
+}
+
+impl Buffer for context::SyntaxDocument {
+    fn create(language_id: &str, uri: &str, text: String) -> Self {
+        context::SyntaxDocument::new(context::Language::from_language_id(language_id, uri), text)
+    }
+    fn text(&self) -> &str {
+        context::SyntaxDocument::text(self)
+    }
+    fn edit(&mut self, start: usize, end: usize, new_text: &str) {
+        context::SyntaxDocument::edit(self, start, end, new_text);
+    }
+    fn replace(&mut self, text: String) {
+        self.replace_all(text);
+    }
+}
+
+#[derive(Debug)]
+pub struct Documents<B = String> {
+    open: HashMap<String, OpenDocument<B>>,
+}
+
+impl<B> Default for Documents<B> {
+    fn default() -> Self {
+        Documents { open: HashMap::new() }
+    }
 }
 
 /// One URI, as each client that has it open sees it. Editors keep their own
 /// buffers (two windows may hold different unsaved text), so each client's copy
 /// and version are its own; readers see the copy changed most recently.
 #[derive(Debug)]
-struct OpenDocument {
+struct OpenDocument<B> {
     language_id: String,
-    copies: BTreeMap<ClientId, Copy>,
+    copies: BTreeMap<ClientId, Copy<B>>,
     latest: ClientId,
 }
 
 #[derive(Debug)]
-struct Copy {
+struct Copy<B> {
     version: i32,
-    text: String,
+    buffer: B,
 }
 
-impl OpenDocument {
-    fn latest(&self) -> Option<&Copy> {
+impl<B> OpenDocument<B> {
+    fn latest(&self) -> Option<&Copy<B>> {
         self.copies.get(&self.latest).or_else(|| self.copies.values().next_back())
     }
 }
 
-impl Documents {
+impl<B: Buffer> Documents<B> {
     pub fn len(&self) -> usize {
         self.open.len()
     }
@@ -82,10 +129,11 @@ impl Documents {
             copies: BTreeMap::new(),
             latest: client,
         });
+        let bytes = params.text.len() as u64;
+        let buffer = B::create(&params.language_id, &params.uri, params.text);
         doc.language_id = params.language_id;
         doc.latest = client;
-        let bytes = params.text.len() as u64;
-        doc.copies.insert(client, Copy { version: params.version, text: params.text });
+        doc.copies.insert(client, Copy { version: params.version, buffer });
         DocumentVersion { uri: params.uri, version: params.version, bytes }
     }
 
@@ -99,14 +147,16 @@ impl Documents {
         if params.version <= copy.version {
             return Err(DocumentError::VersionNotNewer { uri, current: copy.version, got: params.version });
         }
-        let mut text = copy.text.clone();
-        for (index, change) in params.changes.iter().enumerate() {
-            apply_change(&mut text, change).map_err(|()| DocumentError::RangeOutOfOrder { uri: uri.clone(), index })?;
+        // Checked before anything is applied, so a bad change leaves the copy as it was.
+        if let Some(index) = params.changes.iter().position(|c| c.range.is_some_and(|r| r.end < r.start)) {
+            return Err(DocumentError::RangeOutOfOrder { uri, index });
         }
-        copy.text = text;
+        for change in &params.changes {
+            apply_change(&mut copy.buffer, change);
+        }
         copy.version = params.version;
         doc.latest = client;
-        Ok(DocumentVersion { uri, version: copy.version, bytes: copy.text.len() as u64 })
+        Ok(DocumentVersion { uri, version: copy.version, bytes: copy.buffer.text().len() as u64 })
     }
 
     pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
@@ -149,8 +199,14 @@ impl Documents {
             uri: uri.to_owned(),
             language_id: doc.language_id.clone(),
             version: copy.version,
-            text: copy.text.clone(),
+            text: copy.buffer.text().to_owned(),
         })
+    }
+
+    /// The most recently changed copy's buffer and version, without copying it.
+    pub fn buffer(&self, uri: &str) -> Option<(&B, i32)> {
+        let copy = self.open.get(uri)?.latest()?;
+        Some((&copy.buffer, copy.version))
     }
 
     /// Every open document with its text, by URI.
@@ -170,7 +226,7 @@ impl Documents {
                     uri: uri.clone(),
                     language_id: doc.language_id.clone(),
                     version: copy.version,
-                    bytes: copy.text.len() as u64,
+                    bytes: copy.buffer.text().len() as u64,
                     clients: doc.copies.len() as u32,
                 })
             })
@@ -180,19 +236,15 @@ impl Documents {
     }
 }
 
-fn apply_change(text: &mut String, change: &ContentChange) -> Result<(), ()> {
+fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
     match change.range {
-        None => *text = change.text.clone(),
+        None => buffer.replace(change.text.clone()),
         Some(range) => {
-            let start = byte_offset(text, range.start);
-            let end = byte_offset(text, range.end);
-            if end < start {
-                return Err(());
-            }
-            text.replace_range(start..end, &change.text);
+            let start = byte_offset(buffer.text(), range.start);
+            let end = byte_offset(buffer.text(), range.end).max(start);
+            buffer.edit(start, end, &change.text);
         }
     }
-    Ok(())
 }
 
 /// The byte offset of an LSP position (UTF-16 columns). As LSP prescribes, a
@@ -234,7 +286,7 @@ mod tests {
         ContentChange { range: Some(Range { start: pos(start.0, start.1), end: pos(end.0, end.1) }), text: text.into() }
     }
 
-    fn open(docs: &mut Documents, client: ClientId, text: &str) {
+    fn open(docs: &mut Documents<String>, client: ClientId, text: &str) {
         docs.open(
             client,
             OpenParams { uri: "file:///a.rs".into(), language_id: "rust".into(), version: 1, text: text.into() },
@@ -255,7 +307,7 @@ mod tests {
 
     #[test]
     fn incremental_changes_apply_in_order_and_versions_must_increase() {
-        let mut docs = Documents::default();
+        let mut docs = Documents::<String>::default();
         open(&mut docs, 1, "fn main() {}\n");
         let changes = vec![edit((0, 11), (0, 11), "\n    let x = 1;\n"), edit((0, 3), (0, 7), "start")];
         docs.change(1, ChangeParams { uri: "file:///a.rs".into(), version: 2, changes }).expect("change");
@@ -270,7 +322,7 @@ mod tests {
 
     #[test]
     fn each_client_edits_its_own_copy_and_readers_see_the_latest() {
-        let mut docs = Documents::default();
+        let mut docs = Documents::<String>::default();
         open(&mut docs, 1, "shared\n");
         open(&mut docs, 2, "shared\n");
         docs.change(
@@ -294,7 +346,7 @@ mod tests {
 
     #[test]
     fn documents_live_while_any_client_holds_them() {
-        let mut docs = Documents::default();
+        let mut docs = Documents::<String>::default();
         open(&mut docs, 1, "x");
         open(&mut docs, 2, "x");
         assert_eq!(docs.list()[0].clients, 2);

@@ -38,7 +38,7 @@ pub struct Daemon {
     clients: Mutex<HashMap<ClientId, Client>>,
     /// Which client each connection attached as, to own the documents it opens.
     connection_clients: Mutex<HashMap<usize, ClientId>>,
-    pub documents: Mutex<Documents>,
+    pub documents: Mutex<Documents<context::SyntaxDocument>>,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
 }
@@ -69,7 +69,7 @@ impl Daemon {
         })
     }
 
-    pub fn documents(&self) -> MutexGuard<'_, Documents> {
+    pub fn documents(&self) -> MutexGuard<'_, Documents<context::SyntaxDocument>> {
         self.documents.lock().unwrap_or_else(|p| p.into_inner())
     }
 
