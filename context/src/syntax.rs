@@ -5,6 +5,7 @@ use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::Language;
 
+#[derive(Clone)]
 pub struct SyntaxDocument {
     language: Language,
     text: String,

@@ -24,7 +24,21 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub server: ServerConfig,
     pub log: LogConfig,
+    pub context: ContextConfig,
     pub compat: CompatConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContextConfig {
+    /// Token budget of a context bundle when the request names none.
+    pub budget_tokens: u32,
+}
+
+impl Default for ContextConfig {
+    fn default() -> Self {
+        ContextConfig { budget_tokens: 6000 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,6 +307,7 @@ pub fn validate(config: &Config) -> Result<()> {
         ("server.max_nesting_depth", u64::from(s.max_nesting_depth)),
         ("server.max_subscriptions_per_connection", u64::from(s.max_subscriptions_per_connection)),
         ("log.file_max_bytes", config.log.file_max_bytes),
+        ("context.budget_tokens", u64::from(config.context.budget_tokens)),
     ] {
         if value == 0 {
             bail!("key `{key}`: must be greater than 0");
@@ -373,7 +388,7 @@ mod tests {
         );
         check(
             "\n\n[logs]\nfilter='x'\n",
-            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `compat`",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`",
         );
         check(
             "[server]\nrequire_token = \"yes\"\n",

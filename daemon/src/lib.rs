@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod context_rpc;
 pub mod doctor;
 pub mod documents;
 pub mod instance;
@@ -22,3 +23,5 @@ pub mod run;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod uri;
+pub mod workspace;

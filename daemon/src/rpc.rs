@@ -13,12 +13,12 @@ use jsonrpsee::{
 use protocol::{
     Method, NoParams, Subscription,
     client::{Attach, ClientHello, Event},
-    daemon, documents, errors,
+    context, daemon, documents, errors,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{documents::DocumentError, state::Daemon};
+use crate::{context_rpc, documents::DocumentError, state::Daemon};
 
 pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     let test_hooks = daemon.test_hooks;
@@ -53,6 +53,16 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
     });
     method::<documents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
+
+    method::<context::Outline, _, _>(&mut module, |d, params, _| async move { context_rpc::outline(&d, params) });
+    method::<context::Symbols, _, _>(&mut module, |d, params, _| async move { Ok(context_rpc::symbols(&d, params)) });
+    method::<context::Build, _, _>(&mut module, |d, params, _| async move { context_rpc::build(&d, params) });
+    method::<context::AddWorkspace, _, _>(&mut module, |d, params, _| async move {
+        context_rpc::add_workspace(&d, params).await
+    });
+    method::<context::ListWorkspaces, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(context_rpc::list_workspaces(&d))
+    });
 
     attach_subscription(&mut module);
 

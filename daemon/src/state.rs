@@ -39,6 +39,7 @@ pub struct Daemon {
     /// Which client each connection attached as, to own the documents it opens.
     connection_clients: Mutex<HashMap<usize, ClientId>>,
     pub documents: Mutex<Documents<context::SyntaxDocument>>,
+    pub workspaces: crate::workspace::Workspaces,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
 }
@@ -65,6 +66,7 @@ impl Daemon {
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
             documents: Mutex::default(),
+            workspaces: crate::workspace::Workspaces::default(),
             idle_since: Mutex::new(Some(Instant::now())),
         })
     }
@@ -90,6 +92,14 @@ impl Daemon {
 
     pub async fn attach(&self, hello: ClientHello, connection: Option<usize>) -> ClientId {
         let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        for folder in &hello.workspace_folders {
+            match crate::uri::to_path(folder).filter(|p| p.is_dir()) {
+                Some(root) => {
+                    self.workspaces.add(root, &self.events);
+                }
+                None => tracing::warn!(%folder, "not indexing a workspace folder that is not a local directory"),
+            }
+        }
         let session_row =
             match self.store.client_attached(self.run_id, kind_name(hello.kind), &hello.name, hello.pid).await {
                 Ok(row) => Some(row),

@@ -76,4 +76,9 @@ pub enum Event {
     ShuttingDown {
         reason: String,
     },
+    /// Indexing of a workspace folder: `done` files of `total` so far.
+    IndexProgress { root: String, done: u32, total: u32, finished: bool },
+    /// Something the user should know about a workspace's index, such as falling
+    /// back to polling when the OS ran out of file watches.
+    IndexWarning { root: String, message: String },
 }

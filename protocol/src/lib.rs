@@ -11,6 +11,7 @@
 //! This crate is plain data: no IO, no async, no daemon logic.
 
 pub mod client;
+pub mod context;
 pub mod daemon;
 pub mod documents;
 pub mod errors;
@@ -60,6 +61,11 @@ macro_rules! for_each_method {
         $callback!($crate::documents::Close);
         $callback!($crate::documents::Get);
         $callback!($crate::documents::List);
+        $callback!($crate::context::Outline);
+        $callback!($crate::context::Symbols);
+        $callback!($crate::context::Build);
+        $callback!($crate::context::AddWorkspace);
+        $callback!($crate::context::ListWorkspaces);
         $sub_callback!($crate::client::Attach);
     };
 }

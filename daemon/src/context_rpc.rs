@@ -1,0 +1,214 @@
+//! `context/*` and `workspaces/*`: the context engine at the JSON-RPC edge. Domain
+//! types from the `context` crate are converted to protocol types here, and byte
+//! columns to LSP's UTF-16 ones.
+
+use std::{path::PathBuf, sync::Arc};
+
+use context::{
+    SyntaxDocument,
+    bundle::{self, BundleInput},
+    symbols::{self, Symbol},
+};
+use jsonrpsee::types::ErrorObjectOwned;
+use protocol::{
+    context::{
+        AddWorkspaceParams, BuildParams, BundlePart, ContextBundle, DocumentOutline, DroppedPart, ImportInfo,
+        OutlineParams, OutlineSymbol, ProjectFacts, SymbolMatch, SymbolQuery, WorkspaceStatus,
+    },
+    documents::{Position, Range},
+    errors,
+};
+
+use crate::{
+    documents::byte_offset,
+    state::Daemon,
+    uri,
+    workspace::{self, Workspace},
+};
+
+fn error(code: i32, message: String) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message, None::<()>)
+}
+
+/// The text of `uri`: the editor's open copy, else the file on disk.
+fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
+    let path = uri::to_path(uri);
+    // A clone shares the tree (reference-counted): no re-parse.
+    if let Some((buffer, _)) = daemon.documents().buffer(uri) {
+        return Ok((buffer.clone(), path));
+    }
+    let path = path.ok_or_else(|| error(errors::INVALID_PARAMS, format!("{uri} is neither open nor a file:// URI")))?;
+    let text = workspace::read_source(&path).ok_or_else(|| {
+        error(errors::NOT_FOUND, format!("{} is not open and cannot be read as a text file under 2 MiB", path.display()))
+    })?;
+    let language = context::Language::from_path(&path.to_string_lossy());
+    Ok((SyntaxDocument::new(language, text), Some(path)))
+}
+
+pub fn outline(daemon: &Daemon, params: OutlineParams) -> Result<DocumentOutline, ErrorObjectOwned> {
+    let (doc, _) = document_for(daemon, &params.uri)?;
+    let outline = symbols::outline(&doc);
+    let lines = LineIndex::new(doc.text());
+    Ok(DocumentOutline {
+        uri: params.uri,
+        language: doc.language().name().to_owned(),
+        symbols: outline.symbols.iter().map(|s| outline_symbol(&lines, s)).collect(),
+        imports: outline.imports.iter().map(|i| ImportInfo { text: i.text.clone(), line: i.line }).collect(),
+    })
+}
+
+fn outline_symbol(lines: &LineIndex<'_>, symbol: &Symbol) -> OutlineSymbol {
+    OutlineSymbol {
+        name: symbol.name.clone(),
+        kind: symbol.kind.name().to_owned(),
+        range: Range { start: lines.lsp(symbol.start), end: lines.lsp(symbol.end) },
+        selection_range: Range { start: lines.lsp(symbol.name_start), end: lines.lsp(symbol.name_end) },
+        signature: symbol.signature.clone(),
+        doc: symbol.doc.clone(),
+        children: symbol.children.iter().map(|c| outline_symbol(lines, c)).collect(),
+    }
+}
+
+/// Byte columns to UTF-16 columns.
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> LineIndex<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    fn lsp(&self, pos: symbols::Pos) -> Position {
+        let start = self.starts.get(pos.line as usize).copied().unwrap_or(self.text.len());
+        let end = (start + pos.column as usize).min(self.text.len());
+        let character = self.text.get(start..end).map_or(pos.column, |s| s.encode_utf16().count() as u32);
+        Position { line: pos.line, character }
+    }
+}
+
+pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
+    let limit = params.limit.clamp(1, 1000) as usize;
+    let mut all = Vec::new();
+    for workspace in daemon.workspaces.all() {
+        let index = workspace.index();
+        for hit in index.search(&params.query, limit) {
+            all.push(SymbolMatch {
+                name: hit.symbol.name.clone(),
+                kind: hit.symbol.kind.name().to_owned(),
+                container: hit.symbol.container.clone(),
+                uri: uri::from_path(&workspace.root.join(hit.path)),
+                line: hit.symbol.line,
+                end_line: hit.symbol.end_line,
+                signature: hit.symbol.signature.clone(),
+                score: hit.score,
+            });
+        }
+    }
+    all.sort_by(|a, b| b.score.cmp(&a.score).then(a.name.len().cmp(&b.name.len())).then(a.uri.cmp(&b.uri)));
+    all.truncate(limit);
+    all
+}
+
+pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, ErrorObjectOwned> {
+    let (doc, path) = document_for(daemon, &params.uri)?;
+    let workspace: Option<Arc<Workspace>> = path.as_deref().and_then(|p| daemon.workspaces.find_for(p));
+    if let (Some(workspace), Some(path)) = (&workspace, &path)
+        && workspace.is_excluded(path)
+    {
+        return Err(error(
+            errors::REFUSED,
+            format!("{} is excluded from context by .pairedignore, .gitignore or .ignore; nothing from it is sent to agents", path.display()),
+        ));
+    }
+    let display_path = match (&workspace, &path) {
+        (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
+        (None, Some(p)) => p.display().to_string(),
+        _ => params.uri.clone(),
+    };
+    let text = doc.text();
+    let (start, end) = match (params.range, params.position) {
+        (Some(range), _) => (byte_offset(text, range.start), byte_offset(text, range.end)),
+        (None, Some(position)) => {
+            let at = byte_offset(text, position);
+            (at, at)
+        }
+        (None, None) => (0, 0),
+    };
+    let diagnostics: Vec<String> = params
+        .diagnostics
+        .iter()
+        .map(|d| match &d.source {
+            Some(source) => format!("{}: {}: {} ({source})", d.line + 1, d.severity, d.message),
+            None => format!("{}: {}: {}", d.line + 1, d.severity, d.message),
+        })
+        .collect();
+    let index_guard = workspace.as_ref().map(|w| w.index());
+    let read_file = |rel: &str| workspace.as_ref().and_then(|w| w.read_indexed(rel));
+    let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
+    let built = bundle::build(&BundleInput {
+        path: &display_path,
+        document: &doc,
+        selection: start.min(end)..end.max(start),
+        question: params.question.as_deref(),
+        diagnostics: &diagnostics,
+        index: index_guard.as_deref(),
+        read_file: &read_file,
+        budget_tokens: budget,
+        redact: !params.local_provider,
+    });
+    drop(index_guard);
+    if !built.redactions.is_empty() {
+        // Which rules and how many, never the secrets.
+        tracing::info!(uri = %params.uri, redactions = ?built.redactions, "redacted secrets from a context bundle");
+    }
+    Ok(ContextBundle {
+        parts: built
+            .parts
+            .into_iter()
+            .map(|p| BundlePart {
+                kind: p.kind.name().to_owned(),
+                title: p.title,
+                path: p.path,
+                start_line: p.lines.map(|l| l.0),
+                end_line: p.lines.map(|l| l.1),
+                text: p.text,
+                tokens: p.tokens as u32,
+                truncated: p.truncated,
+            })
+            .collect(),
+        dropped: built
+            .dropped
+            .into_iter()
+            .map(|d| DroppedPart { kind: d.kind.name().to_owned(), title: d.title, tokens: d.tokens as u32 })
+            .collect(),
+        tokens: built.tokens as u32,
+        budget_tokens: built.budget as u32,
+        redactions: built.redactions,
+        facts: ProjectFacts {
+            languages: built.facts.languages.into_iter().map(|(l, n)| (l, n as u32)).collect(),
+            build_files: built.facts.build_files,
+            test_frameworks: built.facts.test_frameworks,
+            frameworks: built.facts.frameworks,
+        },
+    })
+}
+
+pub async fn add_workspace(daemon: &Daemon, params: AddWorkspaceParams) -> Result<WorkspaceStatus, ErrorObjectOwned> {
+    let path = uri::to_path(&params.folder)
+        .and_then(|p| p.canonicalize().ok())
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| error(errors::NOT_FOUND, format!("{} is not a local folder", params.folder)))?;
+    let workspace = daemon.workspaces.add(path, &daemon.events);
+    if params.wait {
+        workspace.wait_ready().await;
+    }
+    Ok(workspace.status_report())
+}
+
+pub fn list_workspaces(daemon: &Daemon) -> Vec<WorkspaceStatus> {
+    daemon.workspaces.all().iter().map(|w| w.status_report()).collect()
+}

@@ -1,0 +1,385 @@
+//! Workspace folders: walked with the `ignore` crate (honouring `.gitignore`,
+//! `.ignore` and `.pairedignore`), indexed in the background, and kept current with
+//! `notify`. Several editors on one folder share one [`Workspace`].
+//!
+//! Watching: native events (inotify) when the OS allows; when it runs out of
+//! watches, polling, with a warning every attached client sees. A burst of
+//! changes (a branch switch) or a change to an ignore file triggers a rescan.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, mpsc},
+    time::{Duration, Instant},
+};
+
+use context::{
+    Language,
+    index::{FileEntry, MANIFESTS, WorkspaceIndex},
+};
+use ignore::{WalkBuilder, gitignore::Gitignore};
+use notify::Watcher;
+use protocol::{client::Event, context::WorkspaceStatus};
+use tokio::sync::{broadcast, watch};
+
+/// Files larger than this are not indexed (generated or vendored code, data).
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+/// A batch of more changes than this is handled as a rescan.
+const RESCAN_THRESHOLD: usize = 2_000;
+const DEBOUNCE: Duration = Duration::from_millis(150);
+pub const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".pairedignore"];
+
+#[derive(Default)]
+pub struct Workspaces {
+    map: Mutex<HashMap<PathBuf, Arc<Workspace>>>,
+}
+
+pub struct Workspace {
+    pub root: PathBuf,
+    index: RwLock<WorkspaceIndex>,
+    status: Mutex<Status>,
+    ready: watch::Sender<bool>,
+    events: broadcast::Sender<Event>,
+    /// Kept alive for as long as the workspace; dropping it stops watching.
+    watcher: Mutex<Option<Box<dyn Watcher + Send>>>,
+}
+
+#[derive(Clone)]
+struct Status {
+    indexing: bool,
+    watching: &'static str,
+    warning: Option<String>,
+}
+
+impl Workspaces {
+    /// The workspace for `root`, created (and indexed in the background) on first use.
+    pub fn add(&self, root: PathBuf, events: &broadcast::Sender<Event>) -> Arc<Workspace> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = map.get(&root) {
+            return existing.clone();
+        }
+        let workspace = Arc::new(Workspace {
+            root: root.clone(),
+            index: RwLock::default(),
+            status: Mutex::new(Status { indexing: true, watching: "none", warning: None }),
+            ready: watch::channel(false).0,
+            events: events.clone(),
+            watcher: Mutex::new(None),
+        });
+        map.insert(root, workspace.clone());
+        let background = workspace.clone();
+        std::thread::Builder::new()
+            .name("paired-index".into())
+            .spawn(move || background.index_and_watch())
+            .map_err(|err| tracing::error!("cannot start the indexer: {err}"))
+            .ok();
+        workspace
+    }
+
+    /// The innermost workspace containing `path`.
+    pub fn find_for(&self, path: &Path) -> Option<Arc<Workspace>> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.values().filter(|w| path.starts_with(&w.root)).max_by_key(|w| w.root.as_os_str().len()).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Workspace>> {
+        let mut all: Vec<_> = self.map.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        all.sort_by(|a, b| a.root.cmp(&b.root));
+        all
+    }
+}
+
+impl Workspace {
+    pub fn index(&self) -> RwLockReadGuard<'_, WorkspaceIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn status(&self) -> MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn status_report(&self) -> WorkspaceStatus {
+        let status = self.status().clone();
+        let index = self.index();
+        WorkspaceStatus {
+            root: self.root.display().to_string(),
+            state: if status.indexing { "indexing" } else { "ready" }.to_owned(),
+            files: index.len() as u32,
+            symbols: index.symbol_count() as u32,
+            watching: status.watching.to_owned(),
+            warning: status.warning,
+        }
+    }
+
+    /// Resolves once the first full index is done.
+    pub async fn wait_ready(&self) {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|r| *r).await;
+    }
+
+    /// The path relative to the root, `/`-separated, if inside.
+    pub fn relative(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        Some(rel.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// Whether a file would be left out of the index: ignored by `.gitignore`,
+    /// `.ignore` or `.pairedignore` (at the root or in any folder above it), hidden,
+    /// or too large.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.root) else { return true };
+        if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+            return true;
+        }
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if !d.starts_with(&self.root) {
+                break;
+            }
+            for name in IGNORE_FILES {
+                let file = d.join(name);
+                if file.is_file() {
+                    let (matcher, _) = Gitignore::new(&file);
+                    if matcher.matched_path_or_any_parents(path, path.is_dir()).is_ignore() {
+                        return true;
+                    }
+                }
+            }
+            dir = d.parent();
+        }
+        std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES)
+    }
+
+    /// Reads a file of the index (never one that is excluded).
+    pub fn read_indexed(&self, rel: &str) -> Option<String> {
+        if self.index().file(rel).is_none() {
+            return None;
+        }
+        read_source(&self.root.join(rel))
+    }
+
+    fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    fn root_name(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    /// The background thread: first index, then watch until the daemon exits.
+    fn index_and_watch(self: Arc<Self>) {
+        let (tx, rx) = mpsc::channel();
+        self.start_watching(tx);
+        self.rescan();
+        self.ready.send_replace(true);
+        self.watch_loop(rx);
+    }
+
+    fn start_watching(&self, tx: mpsc::Sender<notify::Result<notify::Event>>) {
+        let simulate_exhaustion = std::env::var("PAIRED_TEST_INOTIFY_EXHAUSTED").is_ok_and(|v| v == "1");
+        let native = notify::recommended_watcher(tx.clone()).and_then(|mut watcher| {
+            if simulate_exhaustion {
+                return Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch));
+            }
+            watcher.watch(&self.root, notify::RecursiveMode::Recursive)?;
+            Ok(watcher)
+        });
+        match native {
+            Ok(watcher) => {
+                *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
+                self.status().watching = "inotify";
+            }
+            Err(err) => {
+                let why = match err.kind {
+                    notify::ErrorKind::MaxFilesWatch => {
+                        "the OS ran out of file watches (raise fs.inotify.max_user_watches)".to_owned()
+                    }
+                    _ => format!("native file watching failed ({err})"),
+                };
+                let config = notify::Config::default().with_poll_interval(Duration::from_secs(2));
+                let polling = notify::PollWatcher::new(tx, config).and_then(|mut watcher| {
+                    watcher.watch(&self.root, notify::RecursiveMode::Recursive)?;
+                    Ok(watcher)
+                });
+                let message = match polling {
+                    Ok(watcher) => {
+                        *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
+                        self.status().watching = "polling";
+                        format!("{why}; watching {} by polling every 2s instead", self.root.display())
+                    }
+                    Err(poll_err) => format!("{why}, and polling failed too ({poll_err}): the index of {} will not follow changes", self.root.display()),
+                };
+                tracing::warn!("{message}");
+                self.status().warning = Some(message.clone());
+                self.send(Event::IndexWarning { root: self.root_name(), message });
+            }
+        }
+    }
+
+    /// Walks the whole folder and replaces the index.
+    fn rescan(&self) {
+        self.status().indexing = true;
+        let started = Instant::now();
+        let files = walk(&self.root);
+        let total = files.len() as u32;
+        let root = self.root_name();
+        self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
+        let mut fresh = WorkspaceIndex::default();
+        let done = std::sync::atomic::AtomicU32::new(0);
+        let parsed: Mutex<Vec<(String, FileEntry, Option<String>)>> = Mutex::new(Vec::with_capacity(files.len()));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+        let chunk = files.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for part in files.chunks(chunk) {
+                let (done, parsed, root) = (&done, &parsed, &root);
+                scope.spawn(move || {
+                    let mut local = Vec::with_capacity(part.len());
+                    for path in part {
+                        if let Some(entry) = self.parse_file(path) {
+                            local.push(entry);
+                        }
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if n % 500 == 0 {
+                            self.send(Event::IndexProgress { root: root.clone(), done: n, total, finished: false });
+                        }
+                    }
+                    parsed.lock().unwrap_or_else(|p| p.into_inner()).extend(local);
+                });
+            }
+        });
+        for (rel, entry, manifest) in parsed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            if let Some(text) = manifest {
+                fresh.set_manifest(&rel, text);
+            }
+            fresh.upsert(&rel, entry);
+        }
+        let (count, symbols) = (fresh.len(), fresh.symbol_count());
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        self.status().indexing = false;
+        tracing::info!(root = %self.root.display(), files = count, symbols, ms = started.elapsed().as_millis() as u64, "indexed");
+        self.send(Event::IndexProgress { root, done: total, total, finished: true });
+    }
+
+    fn parse_file(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
+        let rel = self.relative(path)?;
+        let text = read_source(path)?;
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
+        let manifest = MANIFESTS.contains(&name.as_str()).then(|| text.clone());
+        Some((rel, FileEntry::parse(Language::from_path(&name), &text), manifest))
+    }
+
+    fn watch_loop(&self, rx: mpsc::Receiver<notify::Result<notify::Event>>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while let Ok(next) = rx.recv_timeout(DEBOUNCE) {
+                batch.push(next);
+                if Instant::now() > deadline {
+                    break;
+                }
+            }
+            self.apply(batch);
+        }
+    }
+
+    fn apply(&self, batch: Vec<notify::Result<notify::Event>>) {
+        let mut paths = BTreeSet::new();
+        let mut rescan = false;
+        for event in batch {
+            match event {
+                Ok(event) => {
+                    rescan |= event.need_rescan();
+                    paths.extend(event.paths);
+                }
+                Err(err) => {
+                    tracing::warn!(root = %self.root.display(), "watch error, rescanning: {err}");
+                    rescan = true;
+                }
+            }
+        }
+        rescan |= paths.len() > RESCAN_THRESHOLD
+            || paths.iter().any(|p| p.file_name().is_some_and(|n| IGNORE_FILES.iter().any(|f| n == *f)));
+        if rescan {
+            tracing::info!(root = %self.root.display(), changes = paths.len(), "many changes or new ignore rules: rescanning");
+            self.rescan();
+            return;
+        }
+        let mut changed = 0;
+        for path in paths {
+            let Some(rel) = self.relative(&path) else { continue };
+            if rel.is_empty() {
+                continue;
+            }
+            if path.is_dir() {
+                // A folder created or renamed into place: index what is in it.
+                for file in walk(&path) {
+                    changed += usize::from(self.update_file(&file));
+                }
+            } else if path.is_file() {
+                changed += usize::from(self.update_file(&path));
+            } else {
+                let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+                changed += usize::from(index.remove(&rel)) + index.remove_prefix(&rel);
+            }
+        }
+        if changed > 0 {
+            tracing::debug!(root = %self.root.display(), changed, "index updated");
+            let total = self.index().len() as u32;
+            self.send(Event::IndexProgress { root: self.root_name(), done: total, total, finished: true });
+        }
+    }
+
+    /// Re-indexes one file, or drops it if it is now excluded. True if the index changed.
+    fn update_file(&self, path: &Path) -> bool {
+        let Some(rel) = self.relative(path) else { return false };
+        if self.is_excluded(path) {
+            return self.index.write().unwrap_or_else(|p| p.into_inner()).remove(&rel);
+        }
+        match self.parse_file(path) {
+            Some((rel, entry, manifest)) => {
+                let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+                if let Some(text) = manifest {
+                    index.set_manifest(&rel, text);
+                }
+                index.upsert(&rel, entry);
+                true
+            }
+            None => self.index.write().unwrap_or_else(|p| p.into_inner()).remove(&rel),
+        }
+    }
+}
+
+/// Every file under `dir` that the ignore rules let through, up to the size cap.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut builder = WalkBuilder::new(dir);
+    builder.add_custom_ignore_filename(".pairedignore").require_git(false).follow_links(false).max_filesize(Some(MAX_FILE_BYTES));
+    let (tx, rx) = mpsc::channel();
+    builder.threads(2).build_parallel().run(|| {
+        let tx = tx.clone();
+        Box::new(move |entry| {
+            if let Ok(entry) = entry
+                && entry.file_type().is_some_and(|t| t.is_file())
+            {
+                let _ = tx.send(entry.into_path());
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    drop(tx);
+    let mut files: Vec<PathBuf> = rx.into_iter().collect();
+    files.sort();
+    files
+}
+
+/// A source file's text: UTF-8 (lossy), not binary, within the size cap.
+pub fn read_source(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return None;
+    }
+    Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
