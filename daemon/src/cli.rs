@@ -62,6 +62,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the context bundle an agent would get for a position: exactly what would be sent.
+    Context {
+        /// The file.
+        #[arg(long)]
+        file: PathBuf,
+        /// 1-based line.
+        #[arg(long)]
+        line: u32,
+        /// 1-based column (characters).
+        #[arg(long, default_value_t = 1)]
+        column: u32,
+        /// A question to include, as an agent request would.
+        #[arg(long)]
+        question: Option<String>,
+        /// Token budget (default: context.budget_tokens).
+        #[arg(long)]
+        budget: Option<u32>,
+        /// Show the bundle as a model on this machine would get it (secrets not redacted).
+        #[arg(long)]
+        local: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create `.paired/` in a project (the PAIRED 1.0 layout).
     Init {
         /// Project folder (default: the current directory).
@@ -143,6 +166,9 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
         Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
+        Command::Context { file, line, column, question, budget, local, json } => {
+            with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))
+        }
     }
 }
 
@@ -230,6 +256,73 @@ fn config_validate(paths: &Paths, file: Option<PathBuf>) -> Result<ExitCode> {
             println!("paired: configuration is valid");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ContextArgs {
+    file: PathBuf,
+    line: u32,
+    column: u32,
+    question: Option<String>,
+    budget: Option<u32>,
+    local: bool,
+    json: bool,
+}
+
+async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
+    let file = args.file.canonicalize().with_context(|| format!("cannot open {}", args.file.display()))?;
+    if args.line == 0 || args.column == 0 {
+        bail!("--line and --column count from 1");
+    }
+    let text = crate::workspace::read_source(&file)
+        .with_context(|| format!("{} is not a text file under 2 MiB", file.display()))?;
+    let line_text = text.lines().nth(args.line as usize - 1).with_context(|| {
+        format!("{} has {} lines; --line {} is past the end", file.display(), text.lines().count(), args.line)
+    })?;
+    let character: u32 = line_text.chars().take(args.column as usize - 1).map(|c| c.len_utf16() as u32).sum();
+    let dir = file.parent().unwrap_or(&file);
+    let root = config::find_project_root(dir)
+        .or_else(|| dir.ancestors().find(|d| d.join(".git").exists()).map(std::path::Path::to_path_buf))
+        .unwrap_or_else(|| dir.to_path_buf());
+    let connection = client::connect_or_start(paths).await?;
+    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
+    client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+    let params = protocol::context::BuildParams {
+        uri: crate::uri::from_path(&file),
+        position: Some(protocol::documents::Position { line: args.line - 1, character }),
+        range: None,
+        question: args.question,
+        diagnostics: Vec::new(),
+        budget_tokens: args.budget,
+        local_provider: args.local,
+    };
+    let bundle = client::call::<protocol::context::Build>(&connection.client, &params).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&bundle)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for part in &bundle.parts {
+        let lines = match (part.start_line, part.end_line) {
+            (Some(a), Some(b)) => format!(" lines {a}-{b}"),
+            _ => String::new(),
+        };
+        let cut = if part.truncated { ", cut" } else { "" };
+        println!("── {}{lines} (~{} tokens{cut})", part.title, part.tokens);
+        print!("{}", part.text);
+        if !part.text.ends_with('\n') {
+            println!();
+        }
+    }
+    print!("── {} of {} tokens", bundle.tokens, bundle.budget_tokens);
+    if !bundle.dropped.is_empty() {
+        let dropped: Vec<String> = bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
+        print!("; left out: {}", dropped.join(", "));
+    }
+    if !bundle.redactions.is_empty() {
+        let r: Vec<String> = bundle.redactions.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
+        print!("; secrets redacted: {}", r.join(", "));
+    }
+    println!();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -120,7 +120,10 @@ use std::os::unix::process::CommandExt as _;
 
 /// Calls a protocol method with by-name params.
 pub async fn call<M: Method>(client: &WsClient, params: &M::Params) -> Result<M::Result> {
-    client.request(M::NAME, ByName(params)).await.map_err(|err| anyhow!("{}: {err}", M::NAME))
+    client.request(M::NAME, ByName(params)).await.map_err(|err| match err {
+        jsonrpsee::core::client::Error::Call(call) => anyhow!("{}: {}", M::NAME, call.message()),
+        other => anyhow!("{}: {other}", M::NAME),
+    })
 }
 
 /// Serializes a params struct as a JSON-RPC by-name (object) params value.

@@ -45,7 +45,7 @@ use tower_lsp_server::{
     Client, ExitedError, LanguageServer, LspService, Server,
     jsonrpc::{self, ErrorCode, Request, Response},
     ls_types::{
-        InitializeParams, InitializeResult, InitializedParams, MessageType, PositionEncodingKind, ServerCapabilities,
+        InitializeParams, InitializeResult, InitializedParams, MessageType, OneOf, PositionEncodingKind, ServerCapabilities,
         ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
     },
 };
@@ -379,12 +379,14 @@ async fn stay_connected(proxy: Arc<Proxy>) {
                 warned = false;
                 tracing::info!(replayed, "attached to the PAIRED daemon");
                 proxy.connection.send_replace(Some(connection.clone()));
+                let mut progress = IndexProgressUi::default();
                 loop {
                     tokio::select! {
                         _ = connection.on_disconnect() => break,
                         event = events.next() => match event {
                             Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
-                            Some(_) => {}
+                            Some(Ok(event)) => progress.show(&proxy, &hello, event).await,
+                            Some(Err(_)) => {}
                             None => break,
                         },
                     }
@@ -411,6 +413,60 @@ async fn stay_connected(proxy: Arc<Proxy>) {
 }
 
 type Events = jsonrpsee::core::client::Subscription<Event>;
+
+/// Shows the indexing of this editor's workspace folders as LSP `$/progress`, and
+/// index warnings as messages.
+#[derive(Default)]
+struct IndexProgressUi {
+    ongoing: HashMap<String, tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
+    next_token: u32,
+}
+
+impl IndexProgressUi {
+    async fn show(&mut self, proxy: &Proxy, hello: &ClientHello, event: Event) {
+        let Some(editor) = proxy.editor.get() else { return };
+        let ours = |root: &str| {
+            hello.workspace_folders.iter().any(|f| crate::uri::to_path(f).is_some_and(|p| p.to_string_lossy() == root))
+        };
+        match event {
+            Event::IndexProgress { root, done, total, finished } if ours(&root) => {
+                let percentage = if total == 0 { 100 } else { (u64::from(done) * 100 / u64::from(total)) as u32 };
+                if finished {
+                    if let Some(progress) = self.ongoing.remove(&root) {
+                        progress.finish_with_message(format!("{total} files indexed")).await;
+                    }
+                    return;
+                }
+                if let Some(progress) = self.ongoing.get(&root) {
+                    progress.report_with_message(format!("{done}/{total} files"), percentage).await;
+                    return;
+                }
+                self.next_token += 1;
+                let token = tower_lsp_server::ls_types::NumberOrString::String(format!("paired-index-{}", self.next_token));
+                let created = editor
+                    .send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
+                        tower_lsp_server::ls_types::WorkDoneProgressCreateParams { token: token.clone() },
+                    )
+                    .await;
+                if created.is_err() {
+                    return; // the editor does not do server-initiated progress
+                }
+                let name = root.rsplit('/').next().unwrap_or(&root).to_owned();
+                let progress = editor
+                    .progress(token, format!("PAIRED: indexing {name}"))
+                    .with_percentage(percentage)
+                    .with_message(format!("{done}/{total} files"))
+                    .begin()
+                    .await;
+                self.ongoing.insert(root, progress);
+            }
+            Event::IndexWarning { root, message } if ours(&root) => {
+                editor.show_message(MessageType::WARNING, format!("PAIRED: {message}")).await;
+            }
+            _ => {}
+        }
+    }
+}
 
 async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<WsClient>, Events, usize)> {
     let connection = Arc::new(client::connect_or_start(&proxy.paths).await?.client);
@@ -471,6 +527,8 @@ impl LanguageServer for Backend {
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(PositionEncodingKind::UTF16),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
                 text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
                     open_close: Some(true),
                     change: Some(TextDocumentSyncKind::INCREMENTAL),
@@ -511,6 +569,103 @@ async fn exit_when_gone(editor_pid: u32) {
     }
 }
 
+impl<S> Front<S> {
+    /// Forwards a request to the daemon after every edit that came before it,
+    /// cancellable with `$/cancelRequest`, converting the result with `convert`.
+    fn forward_request(
+        &mut self,
+        id: jsonrpc::Id,
+        method: &'static str,
+        params: Option<Value>,
+        convert: fn(Value) -> Value,
+        initialized: bool,
+        span: tracing::Span,
+    ) -> BoxFuture<'static, Result<Option<Response>, ExitedError>> {
+        if !initialized || self.proxy.shutdown_requested.load(Ordering::Acquire) {
+            let error = if initialized {
+                jsonrpc::Error::invalid_request()
+            } else {
+                jsonrpc::Error {
+                    code: ErrorCode::ServerError(-32002),
+                    message: "server not initialized: send initialize first".into(),
+                    data: None,
+                }
+            };
+            return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
+        }
+        let proxy = self.proxy.clone();
+        let key = serde_json::to_string(&id).unwrap_or_default();
+        let after_seq = self.proxy.mirror().seq;
+        let (forward, handle) =
+            futures::future::abortable(async move { proxy.forward(method, params, after_seq).await.map(convert) });
+        self.proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), handle);
+        let proxy = self.proxy.clone();
+        async move {
+            let result = forward.await;
+            proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+            let body = result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
+            Ok(Some(Response::from_parts(id, body)))
+        }
+        .instrument(span)
+        .boxed()
+    }
+}
+
+/// LSP `SymbolKind` numbers for the context engine's kinds.
+fn lsp_symbol_kind(kind: &str) -> u32 {
+    match kind {
+        "module" => 2,
+        "class" => 5,
+        "method" => 6,
+        "enum" => 10,
+        "interface" => 11,
+        "function" | "macro" => 12,
+        "constant" => 14,
+        "impl" => 19,
+        "struct" => 23,
+        "type" => 26,
+        _ => 13,
+    }
+}
+
+/// `context/outline` → `DocumentSymbol[]`.
+fn to_document_symbols(outline: Value) -> Value {
+    fn convert(symbol: &Value) -> Value {
+        let children: Vec<Value> = symbol["children"].as_array().map(|c| c.iter().map(convert).collect()).unwrap_or_default();
+        serde_json::json!({
+            "name": symbol["name"],
+            "detail": symbol["signature"],
+            "kind": lsp_symbol_kind(symbol["kind"].as_str().unwrap_or("")),
+            "range": symbol["range"],
+            "selectionRange": symbol["selection_range"],
+            "children": children,
+        })
+    }
+    Value::Array(outline["symbols"].as_array().map(|s| s.iter().map(convert).collect()).unwrap_or_default())
+}
+
+/// `context/symbols` → `SymbolInformation[]`.
+fn to_symbol_information(matches: Value) -> Value {
+    let convert = |m: &Value| {
+        let mut info = serde_json::json!({
+            "name": m["name"],
+            "kind": lsp_symbol_kind(m["kind"].as_str().unwrap_or("")),
+            "location": {
+                "uri": m["uri"],
+                "range": {
+                    "start": { "line": m["line"], "character": 0 },
+                    "end": { "line": m["end_line"], "character": 0 },
+                },
+            },
+        });
+        if let Some(container) = m["container"].as_str() {
+            info["containerName"] = Value::from(container);
+        }
+        info
+    };
+    Value::Array(matches.as_array().map(|m| m.iter().map(convert).collect()).unwrap_or_default())
+}
+
 /// The tower `Service` in front of tower-lsp-server's: see the module docs.
 struct Front<S> {
     inner: S,
@@ -546,39 +701,27 @@ where
                 self.proxy.cancel(request.params());
                 self.inner.call(request).instrument(span).boxed()
             }
+            "textDocument/documentSymbol" | "workspace/symbol" => {
+                let Some(id) = id else { return futures::future::ready(Ok(None)).boxed() };
+                let (_, _, params) = request.into_parts();
+                let params = params.unwrap_or(Value::Null);
+                let (daemon_method, daemon_params, convert): (&'static str, Value, fn(Value) -> Value) =
+                    if method == "workspace/symbol" {
+                        let query = params["query"].as_str().unwrap_or("").to_owned();
+                        ("context/symbols", serde_json::json!({ "query": query, "limit": 200 }), to_symbol_information)
+                    } else {
+                        let uri = params["textDocument"]["uri"].clone();
+                        ("context/outline", serde_json::json!({ "uri": uri }), to_document_symbols)
+                    };
+                self.forward_request(id, daemon_method, Some(daemon_params), convert, initialized, span)
+            }
             name if self.proxy.forwarded.contains(&name) => {
                 let Some(id) = id else {
                     return futures::future::ready(Ok(None)).boxed(); // a notification: nothing to answer
                 };
-                if !initialized || self.proxy.shutdown_requested.load(Ordering::Acquire) {
-                    let error = if initialized {
-                        jsonrpc::Error::invalid_request()
-                    } else {
-                        jsonrpc::Error {
-                            code: ErrorCode::ServerError(-32002),
-                            message: "server not initialized: send initialize first".into(),
-                            data: None,
-                        }
-                    };
-                    return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
-                }
                 let (_, _, params) = request.into_parts();
-                let proxy = self.proxy.clone();
-                let key = serde_json::to_string(&id).unwrap_or_default();
-                // Everything the editor sent before this request, the daemon sees first.
-                let after_seq = self.proxy.mirror().seq;
-                let (forward, handle) =
-                    futures::future::abortable(async move { proxy.forward(&method, params, after_seq).await });
-                self.proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), handle);
-                let proxy = self.proxy.clone();
-                async move {
-                    let result = forward.await;
-                    proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
-                    let body = result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
-                    Ok(Some(Response::from_parts(id, body)))
-                }
-                .instrument(span)
-                .boxed()
+                let method: &'static str = self.proxy.forwarded.iter().copied().find(|m| *m == method).unwrap_or("");
+                self.forward_request(id, method, params, |v| v, initialized, span)
             }
             _ => self.inner.call(request).instrument(span).boxed(),
         }
