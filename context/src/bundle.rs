@@ -138,7 +138,15 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
     add(95, PartKind::Selection, title.into(), Some(input.path), shown, body, true);
 
     if !input.diagnostics.is_empty() {
-        add(90, PartKind::Diagnostics, "diagnostics".into(), Some(input.path), None, input.diagnostics.join("\n"), true);
+        add(
+            90,
+            PartKind::Diagnostics,
+            "diagnostics".into(),
+            Some(input.path),
+            None,
+            input.diagnostics.join("\n"),
+            true,
+        );
     }
 
     let chain = outline.enclosing(selection.start);
@@ -162,7 +170,9 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             if enclosing.is_some_and(|s| s.name == name) {
                 continue;
             }
-            let Some((path, symbol)) = index.definitions(&name).into_iter().min_by_key(|(p, _)| (*p != input.path, p.len())) else {
+            let Some((path, symbol)) =
+                index.definitions(&name).into_iter().min_by_key(|(p, _)| (*p != input.path, p.len()))
+            else {
                 continue;
             };
             if path == input.path && chain.iter().any(|s| s.start.line == symbol.line) {
@@ -185,7 +195,15 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 let source = if path == input.path { Some(text.to_owned()) } else { (input.read_file)(path) };
                 let Some(source) = source else { continue };
                 let (body, shown) = line_slice(&source, line.saturating_sub(2), line + 2);
-                add(60 - rank as u32, PartKind::Caller, format!("call of {} in {path}", symbol.name), Some(path), shown, body, true);
+                add(
+                    60 - rank as u32,
+                    PartKind::Caller,
+                    format!("call of {} in {path}", symbol.name),
+                    Some(path),
+                    shown,
+                    body,
+                    true,
+                );
             }
         }
 
@@ -194,7 +212,8 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             let Some(target) = index.resolve_import(input.path, import) else { continue };
             let Some(file) = index.file(target) else { continue };
             let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(s.name.as_str())).collect();
-            let chosen: Vec<_> = if named.is_empty() { file.symbols.iter().filter(|s| s.container.is_none()).collect() } else { named };
+            let chosen: Vec<_> =
+                if named.is_empty() { file.symbols.iter().filter(|s| s.container.is_none()).collect() } else { named };
             if chosen.is_empty() {
                 continue;
             }
@@ -207,7 +226,15 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            add(50u32.saturating_sub(rank as u32), PartKind::Import, format!("from {target}: {}", import.text), Some(target), None, body, true);
+            add(
+                50u32.saturating_sub(rank as u32),
+                PartKind::Import,
+                format!("from {target}: {}", import.text),
+                Some(target),
+                None,
+                body,
+                true,
+            );
         }
     }
 
@@ -222,26 +249,31 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
 
 fn fit(mut candidates: Vec<Candidate>, budget: usize, redact_secrets: bool, facts: ProjectFacts) -> Bundle {
     let mut bundle = Bundle { budget, facts, ..Bundle::default() };
-    if redact_secrets {
-        for candidate in &mut candidates {
-            let path = candidate.part.path.clone().unwrap_or_default();
-            let (clean, found) = redact::redact(&path, &candidate.part.text);
-            for redaction in found {
-                *bundle.redactions.entry(redaction.rule).or_default() += 1;
-            }
-            candidate.part.text = clean;
-        }
-    }
-    candidates.sort_by(|a, b| b.priority.cmp(&a.priority));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.priority));
     let mut out_of_budget = false;
     for Candidate { mut part, truncatable, .. } in candidates {
-        part.tokens = estimate_tokens(&part.text);
         // Already in view: a definition or symbol inside lines another part shows.
         if bundle.parts.iter().any(|shown| contains(shown, &part)) {
             continue;
         }
+        // Redacted before it is measured; counted only if it is sent.
+        let mut found = Vec::new();
+        if redact_secrets {
+            let (clean, redactions) = redact::redact(part.path.as_deref().unwrap_or(""), &part.text);
+            part.text = clean;
+            found = redactions;
+        }
+        let mut count_redactions = |text: &str, bundle: &mut Bundle| {
+            for redaction in found.drain(..) {
+                if text.contains(&format!("[REDACTED:{}]", redaction.rule)) {
+                    *bundle.redactions.entry(redaction.rule).or_default() += 1;
+                }
+            }
+        };
+        part.tokens = estimate_tokens(&part.text);
         let left = budget.saturating_sub(bundle.tokens);
         if !out_of_budget && part.tokens <= left {
+            count_redactions(&part.text, &mut bundle);
             bundle.tokens += part.tokens;
             bundle.parts.push(part);
             continue;
@@ -265,7 +297,11 @@ fn fit(mut candidates: Vec<Candidate>, budget: usize, redact_secrets: bool, fact
                     part.lines = Some((start, start + lines_kept - 1));
                 }
                 let title = format!("rest of {}", part.title);
-                bundle.dropped.push(Dropped { kind: part.kind, title, tokens: original_tokens.saturating_sub(part.tokens) });
+                bundle.dropped.push(Dropped {
+                    kind: part.kind,
+                    title,
+                    tokens: original_tokens.saturating_sub(part.tokens),
+                });
                 bundle.tokens += part.tokens;
                 bundle.parts.push(part);
                 out_of_budget = true;
@@ -326,7 +362,11 @@ fn render_facts(facts: &ProjectFacts) -> String {
         let langs: Vec<String> = facts.languages.iter().map(|(l, n)| format!("{l} ({n} files)")).collect();
         lines.push(format!("languages: {}", langs.join(", ")));
     }
-    for (label, list) in [("build files", &facts.build_files), ("test frameworks", &facts.test_frameworks), ("frameworks", &facts.frameworks)] {
+    for (label, list) in [
+        ("build files", &facts.build_files),
+        ("test frameworks", &facts.test_frameworks),
+        ("frameworks", &facts.frameworks),
+    ] {
         if !list.is_empty() {
             lines.push(format!("{label}: {}", list.join(", ")));
         }
@@ -348,7 +388,8 @@ pub fn render_text(bundle: &Bundle) -> String {
     }
     out.push_str(&format!("── {} of {} tokens used", bundle.tokens, bundle.budget));
     if !bundle.dropped.is_empty() {
-        let dropped: Vec<String> = bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
+        let dropped: Vec<String> =
+            bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
         out.push_str(&format!("; left out: {}", dropped.join(", ")));
     }
     if !bundle.redactions.is_empty() {

@@ -281,8 +281,14 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
     })?;
     let character: u32 = line_text.chars().take(args.column as usize - 1).map(|c| c.len_utf16() as u32).sum();
     let dir = file.parent().unwrap_or(&file);
+    // The project: a PAIRED project, else the nearest folder that looks like a
+    // project root (version control, ignore rules, a build manifest).
+    let markers = [".git", ".pairedignore"].into_iter().chain(context::index::MANIFESTS);
+    let markers: Vec<&str> = markers.collect();
     let root = config::find_project_root(dir)
-        .or_else(|| dir.ancestors().find(|d| d.join(".git").exists()).map(std::path::Path::to_path_buf))
+        .or_else(|| {
+            dir.ancestors().find(|d| markers.iter().any(|m| d.join(m).exists())).map(std::path::Path::to_path_buf)
+        })
         .unwrap_or_else(|| dir.to_path_buf());
     let connection = client::connect_or_start(paths).await?;
     let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
@@ -315,7 +321,8 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
     }
     print!("── {} of {} tokens", bundle.tokens, bundle.budget_tokens);
     if !bundle.dropped.is_empty() {
-        let dropped: Vec<String> = bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
+        let dropped: Vec<String> =
+            bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
         print!("; left out: {}", dropped.join(", "));
     }
     if !bundle.redactions.is_empty() {

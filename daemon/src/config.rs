@@ -245,7 +245,7 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
 }
 
 /// `PAIRED_*` variables that are not configuration keys.
-const NON_CONFIG_ENV: [&str; 2] = ["PAIRED_TEST_HOOKS", "PAIRED_BIN"];
+const NON_CONFIG_ENV: [&str; 3] = ["PAIRED_TEST_HOOKS", "PAIRED_TEST_INOTIFY_EXHAUSTED", "PAIRED_BIN"];
 
 /// Refuses `PAIRED_*` variables that name no key, such as a mistyped
 /// `PAIRED_DAEMON_PROT`, which would otherwise be silently ignored.

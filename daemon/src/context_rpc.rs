@@ -39,7 +39,10 @@ fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<Pa
     }
     let path = path.ok_or_else(|| error(errors::INVALID_PARAMS, format!("{uri} is neither open nor a file:// URI")))?;
     let text = workspace::read_source(&path).ok_or_else(|| {
-        error(errors::NOT_FOUND, format!("{} is not open and cannot be read as a text file under 2 MiB", path.display()))
+        error(
+            errors::NOT_FOUND,
+            format!("{} is not open and cannot be read as a text file under 2 MiB", path.display()),
+        )
     })?;
     let language = context::Language::from_path(&path.to_string_lossy());
     Ok((SyntaxDocument::new(language, text), Some(path)))
@@ -121,7 +124,10 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
     {
         return Err(error(
             errors::REFUSED,
-            format!("{} is excluded from context by .pairedignore, .gitignore or .ignore; nothing from it is sent to agents", path.display()),
+            format!(
+                "{} is excluded from context by .pairedignore, .gitignore or .ignore; nothing from it is sent to agents",
+                path.display()
+            ),
         ));
     }
     let display_path = match (&workspace, &path) {

@@ -45,8 +45,8 @@ use tower_lsp_server::{
     Client, ExitedError, LanguageServer, LspService, Server,
     jsonrpc::{self, ErrorCode, Request, Response},
     ls_types::{
-        InitializeParams, InitializeResult, InitializedParams, MessageType, OneOf, PositionEncodingKind, ServerCapabilities,
-        ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+        InitializeParams, InitializeResult, InitializedParams, MessageType, OneOf, PositionEncodingKind,
+        ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
     },
 };
 use tracing::Instrument;
@@ -418,7 +418,8 @@ type Events = jsonrpsee::core::client::Subscription<Event>;
 /// index warnings as messages.
 #[derive(Default)]
 struct IndexProgressUi {
-    ongoing: HashMap<String, tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
+    ongoing:
+        HashMap<String, tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
     next_token: u32,
 }
 
@@ -442,14 +443,14 @@ impl IndexProgressUi {
                     return;
                 }
                 self.next_token += 1;
-                let token = tower_lsp_server::ls_types::NumberOrString::String(format!("paired-index-{}", self.next_token));
-                let created = editor
-                    .send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
-                        tower_lsp_server::ls_types::WorkDoneProgressCreateParams { token: token.clone() },
-                    )
-                    .await;
-                if created.is_err() {
-                    return; // the editor does not do server-initiated progress
+                let token =
+                    tower_lsp_server::ls_types::NumberOrString::String(format!("paired-index-{}", self.next_token));
+                let create = editor.send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
+                    tower_lsp_server::ls_types::WorkDoneProgressCreateParams { token: token.clone() },
+                );
+                // An editor that never answers must not stall the event stream.
+                if !matches!(tokio::time::timeout(Duration::from_secs(2), create).await, Ok(Ok(()))) {
+                    return;
                 }
                 let name = root.rsplit('/').next().unwrap_or(&root).to_owned();
                 let progress = editor
@@ -631,7 +632,8 @@ fn lsp_symbol_kind(kind: &str) -> u32 {
 /// `context/outline` → `DocumentSymbol[]`.
 fn to_document_symbols(outline: Value) -> Value {
     fn convert(symbol: &Value) -> Value {
-        let children: Vec<Value> = symbol["children"].as_array().map(|c| c.iter().map(convert).collect()).unwrap_or_default();
+        let children: Vec<Value> =
+            symbol["children"].as_array().map(|c| c.iter().map(convert).collect()).unwrap_or_default();
         serde_json::json!({
             "name": symbol["name"],
             "detail": symbol["signature"],

@@ -152,9 +152,7 @@ impl Workspace {
 
     /// Reads a file of the index (never one that is excluded).
     pub fn read_indexed(&self, rel: &str) -> Option<String> {
-        if self.index().file(rel).is_none() {
-            return None;
-        }
+        self.index().file(rel)?;
         read_source(&self.root.join(rel))
     }
 
@@ -207,7 +205,10 @@ impl Workspace {
                         self.status().watching = "polling";
                         format!("{why}; watching {} by polling every 2s instead", self.root.display())
                     }
-                    Err(poll_err) => format!("{why}, and polling failed too ({poll_err}): the index of {} will not follow changes", self.root.display()),
+                    Err(poll_err) => format!(
+                        "{why}, and polling failed too ({poll_err}): the index of {} will not follow changes",
+                        self.root.display()
+                    ),
                 };
                 tracing::warn!("{message}");
                 self.status().warning = Some(message.clone());
@@ -352,7 +353,11 @@ impl Workspace {
 /// Every file under `dir` that the ignore rules let through, up to the size cap.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut builder = WalkBuilder::new(dir);
-    builder.add_custom_ignore_filename(".pairedignore").require_git(false).follow_links(false).max_filesize(Some(MAX_FILE_BYTES));
+    builder
+        .add_custom_ignore_filename(".pairedignore")
+        .require_git(false)
+        .follow_links(false)
+        .max_filesize(Some(MAX_FILE_BYTES));
     let (tx, rx) = mpsc::channel();
     builder.threads(2).build_parallel().run(|| {
         let tx = tx.clone();

@@ -77,8 +77,16 @@ pub enum Event {
         reason: String,
     },
     /// Indexing of a workspace folder: `done` files of `total` so far.
-    IndexProgress { root: String, done: u32, total: u32, finished: bool },
+    IndexProgress {
+        root: String,
+        done: u32,
+        total: u32,
+        finished: bool,
+    },
     /// Something the user should know about a workspace's index, such as falling
     /// back to polling when the OS ran out of file watches.
-    IndexWarning { root: String, message: String },
+    IndexWarning {
+        root: String,
+        message: String,
+    },
 }

@@ -36,7 +36,8 @@ impl Method for Build {
 pub struct AddWorkspace;
 impl Method for AddWorkspace {
     const NAME: &'static str = "workspaces/add";
-    const SUMMARY: &'static str = "Index a folder (honouring .gitignore, .ignore and .pairedignore) and keep it current.";
+    const SUMMARY: &'static str =
+        "Index a folder (honouring .gitignore, .ignore and .pairedignore) and keep it current.";
     type Params = AddWorkspaceParams;
     type Result = WorkspaceStatus;
 }

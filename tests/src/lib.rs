@@ -337,6 +337,30 @@ impl Lsp {
             if message["id"] == json!(id) && message.get("method").is_none() {
                 return message;
             }
+            // A request from the server (e.g. window/workDoneProgress/create): an
+            // editor answers it.
+            if message.get("method").is_some() && message.get("id").is_some() {
+                self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}));
+            }
+            self.backlog.push(message);
+        }
+    }
+
+    /// Waits for a notification or server request named `method`.
+    pub fn wait_for_method(&mut self, method: &str, limit: Duration) -> Value {
+        if let Some(i) = self.backlog.iter().position(|m| m["method"] == method) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self.messages.recv_timeout(left).unwrap_or_else(|_| panic!("no {method} arrived"));
+            if message.get("method").is_some() && message.get("id").is_some() {
+                self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}));
+            }
+            if message["method"] == method {
+                return message;
+            }
             self.backlog.push(message);
         }
     }

@@ -157,7 +157,12 @@ fn secrets_are_redacted_and_counted() {
 
 #[test]
 fn an_oversized_part_is_cut_at_a_line_boundary() {
-    check(VIEWS, 4, 30, None, expect![[r#"
+    check(
+        VIEWS,
+        4,
+        30,
+        None,
+        expect![[r#"
         ── around the cursor lines 1-7 (~29 tokens, cut)
         from app.models import User, load_user
 
@@ -168,5 +173,6 @@ fn an_oversized_part_is_cut_at_a_line_boundary() {
 
         …
         ── 29 of 30 tokens used; left out: rest of around the cursor (~12 tokens), diagnostics (~8 tokens), function show (~17 tokens), function load_user (app/models.py) (~11 tokens), function render (app/views.py) (~13 tokens), call of show in app/api.py (~16 tokens), from app/models.py: from app.models import User, load_user (~11 tokens), project (~25 tokens)
-    "#]]);
+    "#]],
+    );
 }

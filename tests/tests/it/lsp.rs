@@ -118,6 +118,9 @@ fn two_editors_editing_one_file_do_not_corrupt_each_other() {
     let uri = "file:///w/same.rs";
     open(&mut first, uri, "fn f() {}\n");
     open(&mut second, uri, "fn f() {}\n");
+    // Both opens have reached the daemon (a request waits for its editor's edits).
+    first.request("documents/list", Value::Null);
+    second.request("documents/list", Value::Null);
     insert(&mut first, uri, 2, 0, 0, "// one\n");
     let doc = document_at(&mut first, uri, 2);
     assert_eq!(doc["text"], "// one\nfn f() {}\n");

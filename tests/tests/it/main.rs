@@ -1,6 +1,7 @@
 //! Integration tests: the real `paired` binary in a temporary HOME.
 
 mod cli;
+mod context;
 mod daemon;
 mod lsp;
 mod security;

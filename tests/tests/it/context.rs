@@ -1,0 +1,285 @@
+//! The context engine through the real daemon: the workspace index and its
+//! watcher, privacy, LSP symbols and progress, and `paired context`.
+
+use std::{path::Path, time::Duration};
+
+use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
+use serde_json::{Value, json};
+use tests::{Home, wait_until};
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+/// A small Python project with an ignored secret file and an ignored build folder.
+fn project(home: &Home) -> std::path::PathBuf {
+    let root = home.path().join("proj");
+    write(&root.join(".pairedignore"), "secrets.py\n");
+    write(&root.join(".gitignore"), "build/\n");
+    write(&root.join("pyproject.toml"), "[project]\ndependencies = [\"flask\"]\n[tool.pytest.ini_options]\n");
+    write(
+        &root.join("app/models.py"),
+        "class User:\n    \"\"\"A user.\"\"\"\n    def __init__(self, name):\n        self.name = name\n\n\ndef load_user(name):\n    return User(name)\n",
+    );
+    write(
+        &root.join("app/views.py"),
+        "from app.models import User, load_user\nfrom app.secrets import hidden_helper\n\n\ndef show(name):\n    user = load_user(name)\n    token = hidden_helper()\n    return render(user)\n",
+    );
+    write(&root.join("app/secrets.py"), "def hidden_helper():\n    return 'AKIAIOSFODNN7EXAMPLE'\n");
+    write(&root.join("build/generated.py"), "def generated_thing():\n    pass\n");
+    root.canonicalize().expect("canonical")
+}
+
+async fn add(client: &WsClient, root: &Path) -> Value {
+    client
+        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
+        .await
+        .expect("add")
+}
+
+async fn symbols(client: &WsClient, query: &str) -> Vec<String> {
+    let found: Value = client.request("context/symbols", rpc_params![json!({"query": query})]).await.expect("symbols");
+    found
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| {
+            format!(
+                "{}@{}",
+                m["name"].as_str().unwrap_or(""),
+                m["uri"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn ignored_files_never_appear_and_secrets_are_redacted() {
+    let home = Home::new();
+    let root = project(&home);
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    let status = add(&client, &root).await;
+    assert_eq!(status["state"], "ready");
+    assert_eq!(status["files"], 3, "{status}"); // models.py, views.py, pyproject.toml: ignored files and dot-files left out
+    assert_eq!(symbols(&client, "hidden_helper").await, Vec::<String>::new());
+    assert_eq!(symbols(&client, "generated_thing").await, Vec::<String>::new());
+    assert_eq!(symbols(&client, "load_user").await, ["load_user@models.py"]);
+
+    let views = format!("file://{}", root.join("app/views.py").display());
+    let bundle: Value = client
+        .request(
+            "context/build",
+            rpc_params![json!({"uri": views, "position": {"line": 5, "character": 8}, "question": "why?"})],
+        )
+        .await
+        .expect("build");
+    let kinds: Vec<&str> =
+        bundle["parts"].as_array().expect("parts").iter().map(|p| p["kind"].as_str().unwrap_or("")).collect();
+    assert_eq!(kinds, ["question", "selection", "definition", "import", "project_facts"], "{bundle:#}");
+    let everything = bundle.to_string();
+    assert!(!everything.contains("AKIAIOSFODNN7EXAMPLE"), "nothing from an ignored file");
+    assert!(!everything.contains("def hidden_helper"), "nothing from an ignored file");
+    assert_eq!(bundle["facts"]["frameworks"], json!(["flask"]));
+    assert_eq!(bundle["facts"]["test_frameworks"], json!(["pytest"]));
+
+    let secret = format!("file://{}", root.join("app/secrets.py").display());
+    let err = client
+        .request::<Value, _>(
+            "context/build",
+            rpc_params![json!({"uri": secret, "position": {"line": 0, "character": 0}})],
+        )
+        .await
+        .expect_err("ignored");
+    assert!(err.to_string().contains("is excluded from context by .pairedignore"), "{err}");
+
+    // A secret in a file that is not ignored is redacted, and counted.
+    write(&root.join("app/settings.py"), "DATABASE_URL = 'postgres://app:s3cr3t-pw@db/app'\n");
+    let settings = format!("file://{}", root.join("app/settings.py").display());
+    let bundle: Value = client
+        .request("context/build", rpc_params![json!({"uri": settings, "position": {"line": 0, "character": 0}})])
+        .await
+        .expect("build");
+    assert!(!bundle.to_string().contains("s3cr3t-pw"));
+    assert_eq!(bundle["redactions"], json!({"connection-string-password": 1}));
+    assert!(!home.log().contains("s3cr3t-pw"), "the log names the rule, never the secret");
+    let local: Value = client
+        .request(
+            "context/build",
+            rpc_params![json!({"uri": settings, "position": {"line": 0, "character": 0}, "local_provider": true})],
+        )
+        .await
+        .expect("build");
+    assert_eq!(local["redactions"], json!({}));
+}
+
+#[tokio::test]
+async fn the_index_follows_creates_edits_renames_and_deletes() {
+    let home = Home::new();
+    let root = project(&home);
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    add(&client, &root).await;
+
+    write(&root.join("app/new_module.py"), "def brand_new_function():\n    pass\n");
+    eventually("create", async || symbols(&client, "brand_new_function").await == ["brand_new_function@new_module.py"])
+        .await;
+
+    write(&root.join("app/new_module.py"), "def renamed_function():\n    pass\n");
+    eventually("modify", async || {
+        symbols(&client, "renamed_function").await == ["renamed_function@new_module.py"]
+            && symbols(&client, "brand_new_function").await.is_empty()
+    })
+    .await;
+
+    std::fs::rename(root.join("app/new_module.py"), root.join("app/moved.py")).expect("rename");
+    eventually("rename", async || symbols(&client, "renamed_function").await == ["renamed_function@moved.py"]).await;
+
+    std::fs::remove_file(root.join("app/moved.py")).expect("delete");
+    eventually("delete", async || symbols(&client, "renamed_function").await.is_empty()).await;
+
+    // Editing .pairedignore re-applies the rules.
+    write(&root.join(".pairedignore"), "secrets.py\nmodels.py\n");
+    eventually("new ignore rules", async || symbols(&client, "load_user").await.is_empty()).await;
+}
+
+#[tokio::test]
+async fn five_thousand_files_at_once_like_a_branch_switch() {
+    let home = Home::new();
+    let root = project(&home);
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    add(&client, &root).await;
+    let files = async || -> u64 {
+        let list: Value = client.request("workspaces/list", rpc_params![]).await.expect("list");
+        list[0]["files"].as_u64().unwrap_or(0)
+    };
+    let before = files().await;
+    for i in 0..5_000 {
+        write(&root.join(format!("gen/m{}/f{i}.py", i % 50)), &format!("def generated_{i}():\n    return {i}\n"));
+    }
+    eventually("5,000 new files indexed", async || files().await == before + 5_000).await;
+    assert_eq!(symbols(&client, "generated_4999").await, ["generated_4999@f4999.py"]);
+    std::fs::remove_dir_all(root.join("gen")).expect("rm");
+    eventually("5,000 files gone", async || files().await == before).await;
+}
+
+#[tokio::test]
+async fn out_of_inotify_watches_falls_back_to_polling_and_says_so() {
+    use jsonrpsee::core::client::SubscriptionClientT;
+    let home = Home::new();
+    let root = project(&home);
+    let _daemon = home.start_daemon_with(&[("PAIRED_TEST_INOTIFY_EXHAUSTED", "1")]);
+    let client = home.ws().await;
+    let folder = format!("file://{}", root.display());
+    let mut events = client
+        .subscribe::<Value, _>(
+            "client/attach",
+            rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": [folder]})],
+            "client/detach",
+        )
+        .await
+        .expect("attach");
+    let mut warning = None;
+    while warning.is_none() {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("event")
+            .expect("some")
+            .expect("json");
+        if event["type"] == "index_warning" {
+            warning = Some(event);
+        }
+    }
+    let message = warning.expect("warning")["message"].as_str().unwrap_or("").to_owned();
+    assert!(message.contains("ran out of file watches") && message.contains("polling"), "{message}");
+    let status = add(&client, &root).await;
+    assert_eq!(status["watching"], "polling");
+    assert!(status["warning"].as_str().is_some_and(|w| w.contains("max_user_watches")));
+    // Not stale: polling still sees changes.
+    write(&root.join("app/polled.py"), "def seen_by_polling():\n    pass\n");
+    eventually("polling picks up a new file", async || symbols(&client, "seen_by_polling").await.len() == 1).await;
+}
+
+#[test]
+fn lsp_symbols_progress_and_shared_index() {
+    let home = Home::new();
+    let root = project(&home);
+    let mut first = home.lsp();
+    let mut second = home.lsp();
+    first.initialize(&root);
+    second.initialize(&root);
+    // Indexing shows as LSP progress in the editor.
+    let begin = first.wait_for_method("$/progress", Duration::from_secs(20));
+    assert!(begin["params"]["value"]["kind"].is_string(), "{begin}");
+
+    let uri = format!("file://{}", root.join("app/models.py").display());
+    let text = std::fs::read_to_string(root.join("app/models.py")).expect("read");
+    first.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}}),
+    );
+    let outline = first.request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
+    let symbols = &outline["result"];
+    assert_eq!(symbols[0]["name"], "User");
+    assert_eq!(symbols[0]["kind"], 5, "class");
+    assert_eq!(symbols[0]["children"][0]["name"], "__init__");
+    assert_eq!(symbols[0]["children"][0]["kind"], 6, "method");
+    assert_eq!(symbols[1]["name"], "load_user");
+    assert_eq!(symbols[1]["range"]["start"], json!({"line": 6, "character": 0}));
+    assert_eq!(symbols[1]["selectionRange"]["start"], json!({"line": 6, "character": 4}));
+
+    let mut found = Value::Null;
+    wait_until("workspace symbols", Duration::from_secs(20), || {
+        found = second.request("workspace/symbol", json!({"query": "ldusr"}));
+        found["result"].as_array().is_some_and(|r| !r.is_empty())
+    });
+    assert_eq!(found["result"][0]["name"], "load_user");
+    assert!(found["result"][0]["location"]["uri"].as_str().is_some_and(|u| u.ends_with("/app/models.py")));
+
+    let workspaces = first.request("workspaces/list", Value::Null);
+    assert_eq!(workspaces["result"].as_array().map(Vec::len), Some(1), "two editors, one index: {workspaces}");
+    let pid = first.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
+    tests::kill9(pid);
+}
+
+#[test]
+fn paired_context_prints_what_would_be_sent() {
+    let home = Home::new();
+    let root = project(&home);
+    let views = root.join("app/views.py");
+    let out = home
+        .paired(&["context", "--file", views.to_str().expect("utf8"), "--line", "6", "--json"])
+        .output()
+        .expect("context");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bundle: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(bundle["parts"][0]["kind"], "selection");
+    assert!(
+        bundle["parts"].as_array().expect("parts").iter().any(|p| p["title"] == "function load_user (app/models.py)"),
+        "{bundle:#}"
+    );
+    let out = home
+        .paired(&["context", "--file", views.to_str().expect("utf8"), "--line", "6", "--budget", "20"])
+        .output()
+        .expect("context");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("left out: "), "{text}");
+    let out =
+        home.paired(&["context", "--file", views.to_str().expect("utf8"), "--line", "600"]).output().expect("context");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has 8 lines; --line 600 is past the end"));
+    let out = home.paired(&["stop"]).output().expect("stop");
+    assert!(out.status.success());
+}
