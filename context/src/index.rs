@@ -10,8 +10,6 @@ use nucleo_matcher::{
     Config, Matcher, Utf32Str,
     pattern::{CaseMatching, Normalization, Pattern},
 };
-use streaming_iterator::StreamingIterator;
-use tree_sitter::QueryCursor;
 
 use crate::{
     Language, SyntaxDocument,
@@ -49,7 +47,7 @@ impl FileEntry {
     }
 
     pub fn from_document(doc: &SyntaxDocument) -> FileEntry {
-        let outline = symbols::outline(doc);
+        let (outline, calls) = symbols::analyze(doc);
         let symbols = outline
             .flatten()
             .into_iter()
@@ -68,28 +66,9 @@ impl FileEntry {
             bytes: doc.text().len() as u64,
             symbols,
             imports: outline.imports,
-            calls: calls(doc),
+            calls,
         }
     }
-}
-
-/// `@reference.call` captures of the tags query.
-fn calls(doc: &SyntaxDocument) -> Vec<(String, u32)> {
-    let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Vec::new() };
-    let names = support.tags.capture_names();
-    let mut cursor = QueryCursor::new();
-    let mut out = Vec::new();
-    let mut matches = cursor.matches(&support.tags, tree.root_node(), doc.text().as_bytes());
-    while let Some(m) = matches.next() {
-        let is_call = m.captures().iter().any(|c| names[c.index as usize] == "reference.call");
-        if !is_call {
-            continue;
-        }
-        if let Some(name) = m.captures().iter().find(|c| names[c.index as usize] == "name") {
-            out.push((doc.text()[name.node.byte_range()].to_owned(), name.node.start_position().row as u32));
-        }
-    }
-    out
 }
 
 /// One search result.

@@ -122,29 +122,46 @@ impl Outline {
 }
 
 pub fn outline(doc: &SyntaxDocument) -> Outline {
-    let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Outline::default() };
+    analyze(doc).0
+}
+
+/// The outline and, from the same pass of the tags query, the names called in
+/// the file with the zero-based line of each call.
+pub fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
+    let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else {
+        return (Outline::default(), Vec::new());
+    };
     let text = doc.text();
     let source = text.as_bytes();
     let names = support.tags.capture_names();
 
     let mut flat: Vec<Symbol> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut calls = Vec::new();
     let mut cursor = QueryCursor::new();
     let mut matches = cursor.matches(&support.tags, tree.root_node(), source);
     while let Some(m) = matches.next() {
         let mut definition = None;
         let mut name_node = None;
+        let mut is_call = false;
         for capture in m.captures() {
             let capture_name = names[capture.index as usize];
             if let Some(tag) = capture_name.strip_prefix("definition.") {
                 definition = Some((tag, capture.node));
             } else if capture_name == "name" {
                 name_node = Some(capture.node);
+            } else if capture_name == "reference.call" {
+                is_call = true;
             }
+        }
+        if is_call && let Some(name) = name_node {
+            calls.push((text[name.byte_range()].to_owned(), name.start_position().row as u32));
+            continue;
         }
         let (Some((tag, node)), Some(name_node)) = (definition, name_node) else { continue };
         let Some(kind) = kind_of(doc.language(), tag, node) else { continue };
         // Two patterns can tag one node (a Rust method is also a function): keep the first.
-        if flat.iter().any(|s| s.bytes == node.byte_range()) {
+        if !seen.insert(node.byte_range()) {
             continue;
         }
         flat.push(symbol(doc.language(), text, node, name_node, kind));
@@ -153,7 +170,7 @@ pub fn outline(doc: &SyntaxDocument) -> Outline {
         rust_impls(tree.root_node(), text, &mut flat);
     }
 
-    Outline { symbols: nest(flat), imports: imports(doc) }
+    (Outline { symbols: nest(flat), imports: imports(doc) }, calls)
 }
 
 fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> {

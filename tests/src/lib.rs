@@ -148,6 +148,8 @@ impl Home {
         headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {}", self.token())).expect("header"));
         WsClientBuilder::default()
             .set_headers(headers)
+            // Long enough for a benchmark's cold index; tests have nextest's own limits.
+            .request_timeout(Duration::from_secs(900))
             .build(format!("ws://127.0.0.1:{}", self.port()))
             .await
             .expect("ws connect")

@@ -1,0 +1,148 @@
+//! Context engine benchmarks (issue #3): cold index of a large real source tree
+//! through the real daemon, beside a bare `ignore` walk + read of the same files
+//! measured in the same run; the daemon's peak RSS; one-keystroke re-parse in a
+//! 10,000-line file; `context/build` latency on the indexed tree.
+//!
+//! Run: `cargo bench -p tests --bench context` (builds the release binary).
+//! The tree defaults to the crate sources cargo has downloaded
+//! (`~/.cargo/registry/src`); set `PAIRED_BENCH_TREE` to use another.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use context::{Language, SyntaxDocument};
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use serde_json::{Value, json};
+use tests::Home;
+
+fn main() {
+    let tree = tree();
+    println!("tree: {}", tree.display());
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // The floor: walk with the same rules and read every file, nothing else.
+    let started = Instant::now();
+    let (files, bytes) = bare_walk_and_read(&tree);
+    let floor = started.elapsed();
+    rows.push((
+        format!("bare `ignore` walk + read ({files} files, {:.0} MB)", bytes as f64 / 1e6),
+        format!("{:.2} s = {:.0} MB/s, {:.0} files/s", floor.as_secs_f64(), mbps(bytes, floor), files as f64 / floor.as_secs_f64()),
+        String::new(),
+    ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let home = Home::new();
+    let daemon = home.start_daemon();
+    let client = runtime.block_on(home.ws());
+    let started = Instant::now();
+    let status: Value = runtime
+        .block_on(client.request("workspaces/add", rpc_params![json!({"folder": tree.display().to_string(), "wait": true})]))
+        .expect("index");
+    let index_time = started.elapsed();
+    let indexed = status["files"].as_u64().unwrap_or(0);
+    rows.push((
+        format!("cold index through the daemon ({indexed} files, {} symbols)", status["symbols"]),
+        format!("{:.2} s = {:.0} MB/s, {:.0} files/s", index_time.as_secs_f64(), mbps(bytes, index_time), indexed as f64 / index_time.as_secs_f64()),
+        "≥ 20 MB/s".into(),
+    ));
+    let peak = peak_rss_kib(daemon.pid);
+    rows.push((
+        "daemon peak RSS after indexing, per 10,000 files".into(),
+        format!("{:.0} MiB ({:.0} MiB for {indexed} files)", peak as f64 / 1024.0 * 10_000.0 / indexed.max(1) as f64, peak as f64 / 1024.0),
+        "≤ 150 MB".into(),
+    ));
+
+    let (p50, p99) = keystrokes();
+    rows.push(("one-keystroke incremental re-parse, 10,000-line Rust file, p50 / p99".into(), format!("{} / {}", us(p50), us(p99)), "p99 ≤ 1 ms".into()));
+
+    let (b50, b99, n) = runtime.block_on(context_builds(&client, &tree));
+    rows.push((format!("`context/build` over WebSocket on the indexed tree ({n} positions), p50 / p99"), format!("{} / {}", us(b50), us(b99)), "p99 ≤ 10 ms".into()));
+
+    println!("\n| measure | result | target |\n|---|---|---|");
+    for (what, result, target) in rows {
+        println!("| {what} | {result} | {target} |");
+    }
+}
+
+fn tree() -> PathBuf {
+    if let Some(tree) = std::env::var_os("PAIRED_BENCH_TREE") {
+        return PathBuf::from(tree);
+    }
+    let registry = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/registry/src");
+    std::fs::read_dir(&registry)
+        .ok()
+        .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path())))
+        .unwrap_or(registry)
+}
+
+fn mbps(bytes: u64, time: Duration) -> f64 {
+    bytes as f64 / 1e6 / time.as_secs_f64()
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+fn bare_walk_and_read(tree: &std::path::Path) -> (u64, u64) {
+    let mut builder = ignore::WalkBuilder::new(tree);
+    builder.add_custom_ignore_filename(".pairedignore").require_git(false).max_filesize(Some(2 * 1024 * 1024));
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for entry in builder.build().flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && let Ok(data) = std::fs::read(entry.path())
+        {
+            files += 1;
+            bytes += data.len() as u64;
+        }
+    }
+    (files, bytes)
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+}
+
+fn keystrokes() -> (Duration, Duration) {
+    let mut text = String::new();
+    for i in 0..2_000 {
+        text.push_str(&format!("/// Doc {i}.\npub fn function_{i}(x: u32) -> u32 {{\n    let y = x + {i};\n    y * 2\n}}\n"));
+    }
+    let mut doc = SyntaxDocument::new(Language::Rust, text);
+    let mut times = Vec::with_capacity(2_000);
+    let mut seed = 0x2545_f491_u64;
+    for _ in 0..2_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // Type one character at the start of a random `let` line's expression.
+        let line = (seed % 2_000) as usize * 5 + 2;
+        let offset: usize = doc.text().split_inclusive('\n').take(line).map(str::len).sum::<usize>() + 12;
+        let started = Instant::now();
+        doc.edit(offset, offset, "1");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    (times[times.len() / 2], times[times.len() * 99 / 100])
+}
+
+async fn context_builds(client: &jsonrpsee::ws_client::WsClient, tree: &std::path::Path) -> (Duration, Duration, usize) {
+    let found: Value = client.request("context/symbols", rpc_params![json!({"query": "new", "limit": 300})]).await.expect("symbols");
+    let targets: Vec<(String, u32)> = found
+        .as_array()
+        .map(|m| m.iter().filter_map(|s| Some((s["uri"].as_str()?.to_owned(), s["line"].as_u64()? as u32))).collect())
+        .unwrap_or_default();
+    let _ = tree;
+    let mut times = Vec::new();
+    for (uri, line) in &targets {
+        let params = json!({"uri": uri, "position": {"line": line + 1, "character": 4}});
+        let started = Instant::now();
+        let _: Value = client.request("context/build", rpc_params![params]).await.expect("build");
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let n = times.len();
+    (times[n / 2], times[(n * 99 / 100).min(n - 1)], n)
+}
