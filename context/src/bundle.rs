@@ -182,7 +182,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             let source = if path == input.path { Some(text.to_owned()) } else { (input.read_file)(path) };
             let (body, shown) = match source {
                 Some(source) => line_slice(&source, symbol.line, end),
-                None => (symbol.signature.clone(), Some((symbol.line + 1, symbol.line + 1))),
+                None => (symbol.signature.to_string(), Some((symbol.line + 1, symbol.line + 1))),
             };
             let title = format!("{} {} ({path})", symbol.kind.name(), symbol.name);
             add(70 - shown_defs as u32, PartKind::Definition, title, Some(path), shown, body, true);
@@ -211,7 +211,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
         for (rank, import) in outline.imports.iter().enumerate() {
             let Some(target) = index.resolve_import(input.path, import) else { continue };
             let Some(file) = index.file(target) else { continue };
-            let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(s.name.as_str())).collect();
+            let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(&*s.name)).collect();
             let chosen: Vec<_> =
                 if named.is_empty() { file.symbols.iter().filter(|s| s.container.is_none()).collect() } else { named };
             if chosen.is_empty() {
@@ -222,7 +222,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 .take(20)
                 .map(|s| match &s.doc {
                     Some(doc) => format!("{}  // {}", s.signature, doc.lines().next().unwrap_or("")),
-                    None => s.signature.clone(),
+                    None => s.signature.to_string(),
                 })
                 .collect::<Vec<_>>()
                 .join("\n");

@@ -4,7 +4,10 @@
 //! The daemon walks and watches the file system and feeds this index with
 //! [`FileEntry::parse`] results; several editors on one folder share one index.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
 
 use nucleo_matcher::{
     Config, Matcher, Utf32Str,
@@ -16,17 +19,29 @@ use crate::{
     symbols::{self, Import, SymbolKind},
 };
 
-/// A symbol as the index keeps it.
+/// A symbol as the index keeps it: compact, since a large tree has millions.
+/// Signatures are cut to [`MAX_SIGNATURE`] bytes and docs to their first line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedSymbol {
-    pub name: String,
+    pub name: Box<str>,
     pub kind: SymbolKind,
-    pub container: Option<String>,
+    pub container: Option<Box<str>>,
     /// Zero-based first and last line.
     pub line: u32,
     pub end_line: u32,
-    pub signature: String,
-    pub doc: Option<String>,
+    pub signature: Box<str>,
+    pub doc: Option<Box<str>>,
+}
+
+pub const MAX_SIGNATURE: usize = 160;
+const MAX_DOC: usize = 120;
+
+fn cut(text: &str, max: usize) -> Box<str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let end = (0..=max).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    format!("{}…", &text[..end]).into()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,22 +67,16 @@ impl FileEntry {
             .flatten()
             .into_iter()
             .map(|(s, container)| IndexedSymbol {
-                name: s.name.clone(),
+                name: s.name.as_str().into(),
                 kind: s.kind,
-                container: container.map(str::to_owned),
+                container: container.map(Into::into),
                 line: s.start.line,
                 end_line: s.end.line,
-                signature: s.signature.clone(),
-                doc: s.doc.clone(),
+                signature: cut(&s.signature, MAX_SIGNATURE),
+                doc: s.doc.as_deref().and_then(|d| d.lines().next()).map(|d| cut(d, MAX_DOC)),
             })
             .collect();
-        FileEntry {
-            language: doc.language(),
-            bytes: doc.text().len() as u64,
-            symbols,
-            imports: outline.imports,
-            calls,
-        }
+        FileEntry { language: doc.language(), bytes: doc.text().len() as u64, symbols, imports: outline.imports, calls }
     }
 }
 
@@ -107,10 +116,32 @@ pub const MANIFESTS: [&str; 10] = [
 #[derive(Debug, Default)]
 pub struct WorkspaceIndex {
     /// By path relative to the workspace root, `/`-separated.
-    files: BTreeMap<String, FileEntry>,
-    /// Lower-cased symbol name → files defining it.
-    by_name: HashMap<String, BTreeSet<String>>,
+    files: BTreeMap<Arc<str>, FileEntry>,
+    /// Lower-cased symbol name → (file, index into its symbols).
+    by_name: HashMap<Box<str>, Vec<(Arc<str>, u32)>>,
+    /// Called name → call sites (file, zero-based line).
+    callers: HashMap<Box<str>, Vec<(Arc<str>, u32)>>,
+    /// The distinct names each file calls, to undo `callers` when it goes.
+    called: HashMap<Arc<str>, Vec<Box<str>>>,
+    /// A file's stem (`models` for `app/models.py`, `config` for
+    /// `src/config/mod.rs`) → files, for resolving imports.
+    stems: HashMap<Box<str>, Vec<Arc<str>>>,
     manifests: BTreeMap<String, String>,
+    /// Computed on first use after a change.
+    facts: Mutex<Option<ProjectFacts>>,
+}
+
+/// `app/models.py` → `app/models`; `src/config/mod.rs` → `src/config`.
+fn module_stem(path: &str) -> &str {
+    let stem = path.rsplit_once('.').map_or(path, |(s, _)| s);
+    stem.strip_suffix("/mod")
+        .or_else(|| stem.strip_suffix("/index"))
+        .or_else(|| stem.strip_suffix("/__init__"))
+        .unwrap_or(stem)
+}
+
+fn last_segment(stem: &str) -> &str {
+    stem.rsplit('/').next().unwrap_or(stem)
 }
 
 impl WorkspaceIndex {
@@ -127,19 +158,35 @@ impl WorkspaceIndex {
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(String::as_str)
+        self.files.keys().map(|p| &**p)
     }
 
     pub fn symbol_count(&self) -> usize {
         self.files.values().map(|f| f.symbols.len()).sum()
     }
 
-    pub fn upsert(&mut self, path: &str, entry: FileEntry) {
+    fn changed(&self) {
+        *self.facts.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    pub fn upsert(&mut self, path: &str, mut entry: FileEntry) {
         self.remove_entry(path);
-        for symbol in &entry.symbols {
-            self.by_name.entry(symbol.name.to_lowercase()).or_default().insert(path.to_owned());
+        let path: Arc<str> = path.into();
+        for (i, symbol) in entry.symbols.iter().enumerate() {
+            self.by_name.entry(symbol.name.to_lowercase().into()).or_default().push((path.clone(), i as u32));
         }
-        self.files.insert(path.to_owned(), entry);
+        let mut names: Vec<Box<str>> = Vec::new();
+        for (name, line) in std::mem::take(&mut entry.calls) {
+            let name: Box<str> = name.into();
+            self.callers.entry(name.clone()).or_default().push((path.clone(), line));
+            names.push(name);
+        }
+        names.sort();
+        names.dedup();
+        self.called.insert(path.clone(), names);
+        self.stems.entry(last_segment(module_stem(&path)).into()).or_default().push(path.clone());
+        self.files.insert(path, entry);
+        self.changed();
     }
 
     /// Forgets a deleted file.
@@ -149,23 +196,36 @@ impl WorkspaceIndex {
     }
 
     fn remove_entry(&mut self, path: &str) -> bool {
-        let Some(old) = self.files.remove(path) else { return false };
+        let Some((key, old)) = self.files.remove_entry(path) else { return false };
         for symbol in &old.symbols {
-            let key = symbol.name.to_lowercase();
-            if let Some(paths) = self.by_name.get_mut(&key) {
-                paths.remove(path);
-                if paths.is_empty() {
-                    self.by_name.remove(&key);
+            let name = symbol.name.to_lowercase();
+            if let Some(sites) = self.by_name.get_mut(name.as_str()) {
+                sites.retain(|(p, _)| !Arc::ptr_eq(p, &key));
+                if sites.is_empty() {
+                    self.by_name.remove(name.as_str());
                 }
             }
         }
+        for name in self.called.remove(&key).unwrap_or_default() {
+            if let Some(sites) = self.callers.get_mut(&name) {
+                sites.retain(|(p, _)| !Arc::ptr_eq(p, &key));
+                if sites.is_empty() {
+                    self.callers.remove(&name);
+                }
+            }
+        }
+        let stem = last_segment(module_stem(&key));
+        if let Some(files) = self.stems.get_mut(stem) {
+            files.retain(|p| !Arc::ptr_eq(p, &key));
+        }
+        self.changed();
         true
     }
 
     /// Removes every file under `dir` (a deleted or renamed folder).
     pub fn remove_prefix(&mut self, dir: &str) -> usize {
         let prefix = format!("{}/", dir.trim_end_matches('/'));
-        let doomed: Vec<String> = self.files.keys().filter(|p| p.starts_with(&prefix)).cloned().collect();
+        let doomed: Vec<Arc<str>> = self.files.keys().filter(|p| p.starts_with(&prefix)).cloned().collect();
         for path in &doomed {
             self.remove(path);
         }
@@ -174,24 +234,25 @@ impl WorkspaceIndex {
 
     pub fn set_manifest(&mut self, path: &str, text: String) {
         self.manifests.insert(path.to_owned(), text);
+        self.changed();
     }
 
     /// Definitions named exactly `name`.
     pub fn definitions(&self, name: &str) -> Vec<(&str, &IndexedSymbol)> {
-        let Some(paths) = self.by_name.get(&name.to_lowercase()) else { return Vec::new() };
-        paths
+        let Some(sites) = self.by_name.get(name.to_lowercase().as_str()) else { return Vec::new() };
+        sites
             .iter()
-            .filter_map(|p| self.files.get_key_value(p))
-            .flat_map(|(p, f)| f.symbols.iter().filter(|s| s.name == name).map(move |s| (p.as_str(), s)))
+            .filter_map(|(path, i)| {
+                let (key, file) = self.files.get_key_value(&**path)?;
+                let symbol = file.symbols.get(*i as usize)?;
+                (&*symbol.name == name).then_some((&**key, symbol))
+            })
             .collect()
     }
 
     /// Call sites of `name`: (path, zero-based line).
     pub fn callers(&self, name: &str) -> Vec<(&str, u32)> {
-        self.files
-            .iter()
-            .flat_map(|(p, f)| f.calls.iter().filter(|(n, _)| n == name).map(move |(_, line)| (p.as_str(), *line)))
-            .collect()
+        self.callers.get(name).map(|sites| sites.iter().map(|(p, line)| (&**p, *line)).collect()).unwrap_or_default()
     }
 
     /// Fuzzy symbol search, best first. Ties favour definitions of types, then
@@ -202,6 +263,7 @@ impl WorkspaceIndex {
         let mut buf = Vec::new();
         let mut hits: Vec<SymbolHit<'_>> = Vec::new();
         for (path, file) in &self.files {
+            let path: &str = path;
             for symbol in &file.symbols {
                 let haystack = Utf32Str::new(&symbol.name, &mut buf);
                 if let Some(score) = pattern.score(haystack, &mut matcher) {
@@ -227,32 +289,35 @@ impl WorkspaceIndex {
     /// extension ends with the import's module path (or its parent, for `from a.b
     /// import c` and `use a::b::C`), preferring files near `from`.
     pub fn resolve_import(&self, from: &str, import: &Import) -> Option<&str> {
-        let segments: Vec<&str> = import.module.iter().map(String::as_str).filter(|s| *s != ".").collect();
+        let segments: Vec<&str> =
+            import.module.iter().map(String::as_str).filter(|s| *s != "." && *s != "..").collect();
         if segments.is_empty() {
             return None;
         }
         let from_dir = from.rsplit_once('/').map_or("", |(d, _)| d);
         let candidates = |segs: &[&str]| -> Option<&str> {
             let wanted = segs.join("/");
-            let wanted = wanted.trim_start_matches("../");
-            self.files
-                .keys()
+            let suffix = format!("/{wanted}");
+            let files = self.stems.get(*segs.last()?)?;
+            files
+                .iter()
                 .filter(|p| {
-                    let stem = p.rsplit_once('.').map_or(p.as_str(), |(s, _)| s);
-                    let stem = stem
-                        .strip_suffix("/mod")
-                        .or_else(|| stem.strip_suffix("/index"))
-                        .or_else(|| stem.strip_suffix("/__init__"))
-                        .unwrap_or(stem);
-                    (stem == wanted || stem.ends_with(&format!("/{wanted}"))) && p.as_str() != from
+                    let stem = module_stem(p);
+                    (stem == wanted || stem.ends_with(&suffix)) && &***p != from
                 })
                 .min_by_key(|p| (!p.starts_with(from_dir), p.len()))
-                .map(String::as_str)
+                .map(|p| &**p)
         };
         (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
     }
 
+    /// What the project is made of (cached until the next change).
     pub fn facts(&self) -> ProjectFacts {
+        let mut cached = self.facts.lock().unwrap_or_else(|p| p.into_inner());
+        cached.get_or_insert_with(|| self.compute_facts()).clone()
+    }
+
+    fn compute_facts(&self) -> ProjectFacts {
         let mut languages: BTreeMap<&str, usize> = BTreeMap::new();
         for file in self.files.values() {
             if file.language != Language::PlainText {
@@ -280,7 +345,7 @@ impl WorkspaceIndex {
             ("github.com/stretchr/testify", "testify"),
             ("\"@playwright/test\"", "playwright"),
         ]);
-        if self.files.contains_key("Cargo.toml") || self.manifests.keys().any(|p| p.ends_with("Cargo.toml")) {
+        if self.manifests.keys().any(|p| p.ends_with("Cargo.toml")) {
             test_frameworks.push("cargo test".to_owned());
         }
         if self.manifests.keys().any(|p| p.ends_with("go.mod")) {

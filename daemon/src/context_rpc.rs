@@ -100,13 +100,13 @@ pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
         let index = workspace.index();
         for hit in index.search(&params.query, limit) {
             all.push(SymbolMatch {
-                name: hit.symbol.name.clone(),
+                name: hit.symbol.name.to_string(),
                 kind: hit.symbol.kind.name().to_owned(),
-                container: hit.symbol.container.clone(),
+                container: hit.symbol.container.as_deref().map(str::to_owned),
                 uri: uri::from_path(&workspace.root.join(hit.path)),
                 line: hit.symbol.line,
                 end_line: hit.symbol.end_line,
-                signature: hit.symbol.signature.clone(),
+                signature: hit.symbol.signature.to_string(),
                 score: hit.score,
             });
         }
