@@ -111,6 +111,11 @@ struct Candidate {
 }
 
 pub fn build(input: &BundleInput<'_>) -> Bundle {
+    // Each other file is read at most once per bundle.
+    let reads: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<str>>>> = Default::default();
+    let read_file = |path: &str| -> Option<std::rc::Rc<str>> {
+        reads.borrow_mut().entry(path.to_owned()).or_insert_with(|| (input.read_file)(path).map(Into::into)).clone()
+    };
     let text = input.document.text();
     let selection = input.selection.start.min(text.len())..input.selection.end.min(text.len());
     let outline = symbols::outline(input.document);
@@ -179,7 +184,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 continue;
             }
             let end = symbol.end_line.min(symbol.line + MAX_DEFINITION_LINES);
-            let source = if path == input.path { Some(text.to_owned()) } else { (input.read_file)(path) };
+            let source: Option<std::rc::Rc<str>> = if path == input.path { Some(text.into()) } else { read_file(path) };
             let (body, shown) = match source {
                 Some(source) => line_slice(&source, symbol.line, end),
                 None => (symbol.signature.to_string(), Some((symbol.line + 1, symbol.line + 1))),
@@ -191,8 +196,9 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
 
         // Who calls the enclosing function.
         if let Some(symbol) = enclosing.filter(|s| matches!(s.kind, SymbolKind::Function | SymbolKind::Method)) {
-            for (rank, (path, line)) in index.callers(&symbol.name).into_iter().take(MAX_CALLERS).enumerate() {
-                let source = if path == input.path { Some(text.to_owned()) } else { (input.read_file)(path) };
+            for (rank, (path, line)) in index.callers(&symbol.name, MAX_CALLERS).into_iter().enumerate() {
+                let source: Option<std::rc::Rc<str>> =
+                    if path == input.path { Some(text.into()) } else { read_file(path) };
                 let Some(source) = source else { continue };
                 let (body, shown) = line_slice(&source, line.saturating_sub(2), line + 2);
                 add(
@@ -324,14 +330,25 @@ fn contains(shown: &Part, part: &Part) -> bool {
 }
 
 /// Lines `first..=last` (zero-based, clamped) and the one-based range shown.
+/// Stops reading at `last`: files can be large.
 fn line_slice(text: &str, first: u32, last: u32) -> (String, Option<(u32, u32)>) {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    if lines.is_empty() {
-        return (String::new(), None);
+    let mut out = String::new();
+    let mut shown = None;
+    let mut last_seen = None;
+    for (n, line) in text.split_inclusive('\n').enumerate().take(last as usize + 1) {
+        last_seen = Some((n, line));
+        if n >= first as usize {
+            out.push_str(line);
+            shown = Some((shown.map_or(n as u32 + 1, |(a, _)| a), n as u32 + 1));
+        }
     }
-    let first = (first as usize).min(lines.len() - 1);
-    let last = (last as usize).clamp(first, lines.len() - 1);
-    (lines[first..=last].concat(), Some((first as u32 + 1, last as u32 + 1)))
+    if shown.is_none() {
+        // Past the end: show the last line.
+        if let Some((n, line)) = last_seen {
+            return (line.to_owned(), Some((n as u32 + 1, n as u32 + 1)));
+        }
+    }
+    (out, shown)
 }
 
 /// Identifier names used in `range`, with counts.

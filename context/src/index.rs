@@ -33,8 +33,8 @@ pub struct IndexedSymbol {
     pub doc: Option<Box<str>>,
 }
 
-pub const MAX_SIGNATURE: usize = 160;
-const MAX_DOC: usize = 120;
+pub const MAX_SIGNATURE: usize = 120;
+const MAX_DOC: usize = 80;
 
 fn cut(text: &str, max: usize) -> Box<str> {
     if text.len() <= max {
@@ -250,9 +250,12 @@ impl WorkspaceIndex {
             .collect()
     }
 
-    /// Call sites of `name`: (path, zero-based line).
-    pub fn callers(&self, name: &str) -> Vec<(&str, u32)> {
-        self.callers.get(name).map(|sites| sites.iter().map(|(p, line)| (&**p, *line)).collect()).unwrap_or_default()
+    /// Up to `limit` call sites of `name`: (path, zero-based line).
+    pub fn callers(&self, name: &str, limit: usize) -> Vec<(&str, u32)> {
+        self.callers
+            .get(name)
+            .map(|sites| sites.iter().take(limit).map(|(p, line)| (&**p, *line)).collect())
+            .unwrap_or_default()
     }
 
     /// Fuzzy symbol search, best first. Ties favour definitions of types, then
@@ -413,7 +416,7 @@ mod tests {
     fn updates_and_removals_keep_the_name_map_true() {
         let mut index = index(&[("a.rs", "fn alpha() {}\n"), ("dir/b.rs", "fn alpha() {}\nfn beta() { alpha(); }\n")]);
         assert_eq!(index.definitions("alpha").len(), 2);
-        assert_eq!(index.callers("alpha"), vec![("dir/b.rs", 1)]);
+        assert_eq!(index.callers("alpha", 10), vec![("dir/b.rs", 1)]);
         index.upsert("a.rs", FileEntry::parse(Language::Rust, "fn gamma() {}\n"));
         assert_eq!(index.definitions("alpha").iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["dir/b.rs"]);
         assert_eq!(index.remove_prefix("dir"), 1);

@@ -225,35 +225,43 @@ impl Workspace {
         let total = files.len() as u32;
         let root = self.root_name();
         self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
-        let mut fresh = WorkspaceIndex::default();
+        // Workers parse in parallel and hand over entries in small batches, so
+        // parsed files never pile up beside the index (peak memory).
+        let fresh = Mutex::new(WorkspaceIndex::default());
         let done = std::sync::atomic::AtomicU32::new(0);
-        let parsed: Mutex<Vec<(String, FileEntry, Option<String>)>> = Mutex::new(Vec::with_capacity(files.len()));
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
         let chunk = files.len().div_ceil(threads).max(1);
         std::thread::scope(|scope| {
             for part in files.chunks(chunk) {
-                let (done, parsed, root) = (&done, &parsed, &root);
+                let (done, fresh, root) = (&done, &fresh, &root);
                 scope.spawn(move || {
-                    let mut local = Vec::with_capacity(part.len());
+                    let mut batch = Vec::with_capacity(64);
+                    let flush = |batch: &mut Vec<(String, FileEntry, Option<String>)>| {
+                        let mut index = fresh.lock().unwrap_or_else(|p| p.into_inner());
+                        for (rel, entry, manifest) in batch.drain(..) {
+                            if let Some(text) = manifest {
+                                index.set_manifest(&rel, text);
+                            }
+                            index.upsert(&rel, entry);
+                        }
+                    };
                     for path in part {
                         if let Some(entry) = self.parse_file(path) {
-                            local.push(entry);
+                            batch.push(entry);
+                            if batch.len() == 64 {
+                                flush(&mut batch);
+                            }
                         }
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         if n % 500 == 0 {
                             self.send(Event::IndexProgress { root: root.clone(), done: n, total, finished: false });
                         }
                     }
-                    parsed.lock().unwrap_or_else(|p| p.into_inner()).extend(local);
+                    flush(&mut batch);
                 });
             }
         });
-        for (rel, entry, manifest) in parsed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            if let Some(text) = manifest {
-                fresh.set_manifest(&rel, text);
-            }
-            fresh.upsert(&rel, entry);
-        }
+        let fresh = fresh.into_inner().unwrap_or_else(|p| p.into_inner());
         let (count, symbols) = (fresh.len(), fresh.symbol_count());
         *self.index.write().unwrap_or_else(|p| p.into_inner()) = fresh;
         self.status().indexing = false;
