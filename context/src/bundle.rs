@@ -86,6 +86,9 @@ pub struct BundleInput<'a> {
     /// The editor's diagnostics for this file, one line each ("12: error: ...").
     pub diagnostics: &'a [String],
     pub index: Option<&'a WorkspaceIndex>,
+    /// The file's index entry: for a file that is not open, the daemon passes its
+    /// text unparsed (`Language::PlainText`) and the structure comes from here.
+    pub entry: Option<&'a crate::index::FileEntry>,
     /// Reads another workspace file by index path; the daemon supplies it and
     /// returns `None` for files that are ignored or unreadable.
     pub read_file: &'a dyn Fn(&str) -> Option<String>,
@@ -118,7 +121,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
     };
     let text = input.document.text();
     let selection = input.selection.start.min(text.len())..input.selection.end.min(text.len());
-    let outline = symbols::outline(input.document);
+    let structure = Structure::new(input, selection.start);
     let mut candidates = Vec::new();
     let mut add = |priority: u32, kind, title: String, path: Option<&str>, lines, body: String, truncatable| {
         candidates.push(Candidate {
@@ -154,10 +157,10 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
         );
     }
 
-    let chain = outline.enclosing(selection.start);
-    let enclosing = chain.last().copied();
+    let chain = &structure.chain;
+    let enclosing = chain.last();
     if let Some(symbol) = enclosing {
-        let (body, shown) = line_slice(text, symbol.start.line, symbol.end.line);
+        let (body, shown) = line_slice(text, symbol.start_line, symbol.end_line);
         let title = format!("{} {}", symbol.kind.name(), symbol.name);
         add(85, PartKind::EnclosingSymbol, title, Some(input.path), shown, body, true);
     }
@@ -180,7 +183,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             else {
                 continue;
             };
-            if path == input.path && chain.iter().any(|s| s.start.line == symbol.line) {
+            if path == input.path && chain.iter().any(|s| s.start_line == symbol.line) {
                 continue;
             }
             let end = symbol.end_line.min(symbol.line + MAX_DEFINITION_LINES);
@@ -214,7 +217,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
         }
 
         // What this file imports from the workspace: the signatures it can use.
-        for (rank, import) in outline.imports.iter().enumerate() {
+        for (rank, import) in structure.imports.iter().enumerate() {
             let Some(target) = index.resolve_import(input.path, import) else { continue };
             let Some(file) = index.file(target) else { continue };
             let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(&*s.name)).collect();
@@ -351,10 +354,74 @@ fn line_slice(text: &str, first: u32, last: u32) -> (String, Option<(u32, u32)>)
     (out, shown)
 }
 
-/// Identifier names used in `range`, with counts.
+/// The definitions around the cursor and the file's imports.
+struct Structure {
+    chain: Vec<Enclosing>,
+    imports: Vec<symbols::Import>,
+}
+
+struct Enclosing {
+    name: String,
+    kind: SymbolKind,
+    /// Zero-based.
+    start_line: u32,
+    end_line: u32,
+    bytes: Range<usize>,
+}
+
+impl Structure {
+    fn new(input: &BundleInput<'_>, byte: usize) -> Structure {
+        let doc = input.document;
+        if doc.tree().is_some() {
+            let chain = symbols::enclosing_at(doc, byte)
+                .into_iter()
+                .map(|s| Enclosing {
+                    name: s.name,
+                    kind: s.kind,
+                    start_line: s.start.line,
+                    end_line: s.end.line,
+                    bytes: s.bytes,
+                })
+                .collect();
+            return Structure { chain, imports: symbols::imports(doc) };
+        }
+        let Some(entry) = input.entry else { return Structure { chain: Vec::new(), imports: Vec::new() } };
+        // From the index: no parse. Byte ranges come from line starts.
+        let text = doc.text();
+        let line = crate::syntax::point_at(text, byte).row as u32;
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let at = |l: u32| starts.get(l as usize).copied().unwrap_or(text.len());
+        let mut chain: Vec<Enclosing> = entry
+            .symbols
+            .iter()
+            .filter(|s| s.line <= line && line <= s.end_line)
+            .map(|s| Enclosing {
+                name: s.name.to_string(),
+                kind: s.kind,
+                start_line: s.line,
+                end_line: s.end_line,
+                bytes: at(s.line)..at(s.end_line + 1),
+            })
+            .collect();
+        chain.sort_by(|a, b| a.start_line.cmp(&b.start_line).then(b.end_line.cmp(&a.end_line)));
+        Structure { chain, imports: entry.imports.clone() }
+    }
+}
+
+/// Identifier names used in `range`, with counts: from the tree when there is
+/// one, else from the words of the text.
 fn identifiers(doc: &SyntaxDocument, range: Range<usize>) -> HashMap<String, usize> {
     let mut found = HashMap::new();
-    let Some(tree) = doc.tree() else { return found };
+    let Some(tree) = doc.tree() else {
+        let text = doc.text().get(range.clone()).unwrap_or("");
+        for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            if word.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
+                *found.entry(word.to_owned()).or_insert(0) += 1;
+            }
+        }
+        return found;
+    };
     let mut cursor = tree.walk();
     let mut stack = vec![tree.root_node()];
     while let Some(node) = stack.pop() {

@@ -128,6 +128,29 @@ pub fn outline(doc: &SyntaxDocument) -> Outline {
 /// The outline and, from the same pass of the tags query, the names called in
 /// the file with the zero-based line of each call.
 pub fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
+    analyze_range(doc, None)
+}
+
+/// The definitions enclosing `byte`, outermost first, without walking the rest of
+/// the file: the tags query runs only over nodes that contain `byte`.
+pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
+    let (outline, _) = analyze_range(doc, Some(byte..byte + 1));
+    let mut chain = Vec::new();
+    let mut level = outline.symbols;
+    loop {
+        let Some(position) =
+            level.iter().position(|s| s.bytes.start <= byte && byte < s.bytes.end.max(s.bytes.start + 1))
+        else {
+            break;
+        };
+        let mut symbol = level.swap_remove(position);
+        level = std::mem::take(&mut symbol.children);
+        chain.push(symbol);
+    }
+    chain
+}
+
+fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) -> (Outline, Vec<(String, u32)>) {
     let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else {
         return (Outline::default(), Vec::new());
     };
@@ -139,6 +162,9 @@ pub fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
     let mut seen = std::collections::HashSet::new();
     let mut calls = Vec::new();
     let mut cursor = QueryCursor::new();
+    if let Some(range) = &range {
+        cursor.set_byte_range(range.clone());
+    }
     let mut matches = cursor.matches(&support.tags, tree.root_node(), source);
     while let Some(m) = matches.next() {
         let mut definition = None;
@@ -167,10 +193,24 @@ pub fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
         flat.push(symbol(doc.language(), text, node, name_node, kind));
     }
     if doc.language() == Language::Rust {
-        rust_impls(tree.root_node(), text, &mut flat);
+        match &range {
+            None => rust_impls(tree.root_node(), text, &mut flat),
+            Some(range) => {
+                // Only the impl blocks around the range.
+                let mut node = tree.root_node().descendant_for_byte_range(range.start, range.start);
+                while let Some(n) = node {
+                    if n.kind() == "impl_item" {
+                        rust_impls(n, text, &mut flat);
+                        flat.retain(|s| s.kind != SymbolKind::Impl || s.bytes.start <= range.start);
+                        break;
+                    }
+                    node = n.parent();
+                }
+            }
+        }
     }
-
-    (Outline { symbols: nest(flat), imports: imports(doc) }, calls)
+    let imports = if range.is_none() { imports(doc) } else { Vec::new() };
+    (Outline { symbols: nest(flat), imports }, calls)
 }
 
 fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> {
@@ -352,10 +392,13 @@ fn close(stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
     }
 }
 
-fn imports(doc: &SyntaxDocument) -> Vec<Import> {
+pub fn imports(doc: &SyntaxDocument) -> Vec<Import> {
     let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Vec::new() };
     let text = doc.text();
     let mut cursor = QueryCursor::new();
+    // Imports sit at the top of a file (Go's inside an import block): no need
+    // to visit function bodies.
+    cursor.set_max_start_depth(Some(3));
     let mut out = Vec::new();
     let mut matches = cursor.matches(&support.imports, tree.root_node(), text.as_bytes());
     while let Some(m) = matches.next() {

@@ -117,8 +117,26 @@ pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
 }
 
 pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, ErrorObjectOwned> {
-    let (doc, path) = document_for(daemon, &params.uri)?;
+    let open = daemon.documents().buffer(&params.uri).map(|(buffer, _)| buffer.clone());
+    let path = uri::to_path(&params.uri);
     let workspace: Option<Arc<Workspace>> = path.as_deref().and_then(|p| daemon.workspaces.find_for(p));
+    let rel = match (&workspace, &path) {
+        (Some(w), Some(p)) => w.relative(p),
+        _ => None,
+    };
+    let indexed = rel.as_deref().is_some_and(|rel| workspace.as_ref().is_some_and(|w| w.index().file(rel).is_some()));
+    // An open document is already parsed; a closed, indexed file needs no parse
+    // (its structure is in the index); anything else is parsed now.
+    let doc = match (open, &path) {
+        (Some(doc), _) => doc,
+        (None, Some(p)) if indexed => {
+            let text = workspace::read_source(p).ok_or_else(|| {
+                error(errors::NOT_FOUND, format!("{} cannot be read as a text file under 2 MiB", p.display()))
+            })?;
+            SyntaxDocument::new(context::Language::PlainText, text)
+        }
+        _ => document_for(daemon, &params.uri)?.0,
+    };
     if let (Some(workspace), Some(path)) = (&workspace, &path)
         && workspace.is_excluded(path)
     {
@@ -153,6 +171,10 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         })
         .collect();
     let index_guard = workspace.as_ref().map(|w| w.index());
+    let entry = match (&index_guard, &rel) {
+        (Some(index), Some(rel)) => index.file(rel),
+        _ => None,
+    };
     let read_file = |rel: &str| workspace.as_ref().and_then(|w| w.read_indexed(rel));
     let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
     let built = bundle::build(&BundleInput {
@@ -162,6 +184,7 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         question: params.question.as_deref(),
         diagnostics: &diagnostics,
         index: index_guard.as_deref(),
+        entry,
         read_file: &read_file,
         budget_tokens: budget,
         redact: !params.local_provider,

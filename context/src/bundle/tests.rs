@@ -49,6 +49,7 @@ fn check(text: &str, cursor_line: u32, budget: usize, question: Option<&str>, ex
         question,
         diagnostics: &diagnostics,
         index: Some(&index),
+        entry: None,
         read_file: &read,
         budget_tokens: budget,
         redact: true,
@@ -140,6 +141,7 @@ fn secrets_are_redacted_and_counted() {
         question: None,
         diagnostics: &[],
         index: None,
+        entry: None,
         read_file: &|_| None,
         budget_tokens: 1000,
         redact,
@@ -175,4 +177,29 @@ fn an_oversized_part_is_cut_at_a_line_boundary() {
         ── 29 of 30 tokens used; left out: rest of around the cursor (~12 tokens), diagnostics (~8 tokens), function show (~17 tokens), function load_user (app/models.py) (~11 tokens), function render (app/views.py) (~13 tokens), call of show in app/api.py (~16 tokens), from app/models.py: from app.models import User, load_user (~11 tokens), project (~25 tokens)
     "#]],
     );
+}
+
+/// A file that is not open is not parsed: its structure comes from the index,
+/// and the bundle is the same.
+#[test]
+fn closed_files_use_the_index_instead_of_a_parse() {
+    let index = workspace();
+    let cursor = VIEWS.find("user = load_user").expect("cursor");
+    let bundle = |document: &SyntaxDocument, entry| {
+        render_text(&build(&BundleInput {
+            path: "app/views.py",
+            document,
+            selection: cursor..cursor,
+            question: None,
+            diagnostics: &[],
+            index: Some(&index),
+            entry,
+            read_file: &read,
+            budget_tokens: 2000,
+            redact: true,
+        }))
+    };
+    let parsed = SyntaxDocument::new(Language::Python, VIEWS.to_owned());
+    let unparsed = SyntaxDocument::new(Language::PlainText, VIEWS.to_owned());
+    assert_eq!(bundle(&unparsed, index.file("app/views.py")), bundle(&parsed, None));
 }
