@@ -66,9 +66,24 @@ impl SyntaxDocument {
 
 fn parse(language: Language, text: &str, old: Option<&Tree>) -> Option<Tree> {
     let support = language.support()?;
-    let mut parser = Parser::new();
-    parser.set_language(&support.grammar).ok()?;
-    parser.parse(text, old)
+    // One parser per thread and language: a fresh parser allocates its stacks
+    // anew, which costs more than a small incremental re-parse.
+    thread_local! {
+        static PARSERS: std::cell::RefCell<Vec<(Language, Parser)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    PARSERS.with(|parsers| {
+        let mut parsers = parsers.borrow_mut();
+        let index = match parsers.iter().position(|(l, _)| *l == language) {
+            Some(index) => index,
+            None => {
+                let mut parser = Parser::new();
+                parser.set_language(&support.grammar).ok()?;
+                parsers.push((language, parser));
+                parsers.len() - 1
+            }
+        };
+        parsers[index].1.parse(text, old)
+    })
 }
 
 /// Row and byte column of `byte` in `text`.
