@@ -137,12 +137,9 @@ pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
     let (outline, _) = analyze_range(doc, Some(byte..byte + 1));
     let mut chain = Vec::new();
     let mut level = outline.symbols;
-    loop {
-        let Some(position) =
-            level.iter().position(|s| s.bytes.start <= byte && byte < s.bytes.end.max(s.bytes.start + 1))
-        else {
-            break;
-        };
+    while let Some(position) =
+        level.iter().position(|s| s.bytes.start <= byte && byte < s.bytes.end.max(s.bytes.start + 1))
+    {
         let mut symbol = level.swap_remove(position);
         level = std::mem::take(&mut symbol.children);
         chain.push(symbol);
