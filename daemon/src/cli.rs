@@ -155,10 +155,8 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             run::run(&paths, loaded, DaemonOptions { detach, detached_child, autostarted, forwarded })
         }
         Command::Lsp { stdio: _ } => {
-            let filter = load_config(&paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
-            crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
-            let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
-            crate::lsp::run(paths, test_hooks)
+            exec_lean_proxy();
+            run_lsp(paths)
         }
         Command::Status { json } => with_runtime(status(&paths, json)),
         Command::Stop => with_runtime(stop(&paths)),
@@ -168,6 +166,36 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Init { dir } => init(dir),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))
+        }
+    }
+}
+
+/// Replaces this process with `paired-lsp` from the same folder, when it is
+/// there: same behaviour, a fraction of the memory. Returns only if it is not.
+fn exec_lean_proxy() {
+    use std::os::unix::process::CommandExt;
+    let Ok(exe) = std::env::current_exe() else { return };
+    let lean = exe.with_file_name("paired-lsp");
+    if lean.is_file() {
+        let err = std::process::Command::new(&lean).exec();
+        eprintln!("paired: cannot run {}: {err}; serving LSP in this process", lean.display());
+    }
+}
+
+fn run_lsp(paths: Paths) -> Result<ExitCode> {
+    let filter = load_config(&paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
+    crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+    let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
+    crate::lsp::run(paths, test_hooks)
+}
+
+/// Entry point of the `paired-lsp` executable.
+pub fn lsp_main() -> ExitCode {
+    match Paths::from_env().and_then(run_lsp) {
+        Ok(code) => code,
+        Err(err) => {
+            report(&err);
+            ExitCode::FAILURE
         }
     }
 }

@@ -102,6 +102,8 @@ pub async fn wait_for_daemon(paths: &Paths, limit: Duration) -> Result<Connectio
 /// A thread reaps the child when it exits, so no zombie is left behind.
 pub fn spawn_daemon(args: &[&str]) -> Result<u32> {
     let exe = std::env::current_exe().context("cannot find the paired executable")?;
+    // `paired-lsp` starts the daemon through `paired`, beside it.
+    let exe = if exe.file_name().is_some_and(|n| n == "paired-lsp") { exe.with_file_name("paired") } else { exe };
     let mut child = Command::new(exe)
         .arg("daemon")
         .arg("--detached-child")

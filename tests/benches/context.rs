@@ -136,7 +136,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Types 2,000 characters, one re-parse each, into a 10,000-line Rust file:
+/// 2,000 keystrokes, one re-parse each, in a 10,000-line Rust file:
 /// `nested` is shaped like real code (types with impl blocks of methods), `flat`
 /// is the worst case for tree-sitter (4,000 top-level items, each re-shifted on
 /// every parse).
@@ -163,11 +163,13 @@ fn keystrokes(nested: bool) -> (Duration, Duration) {
         }
     }
     let mut doc = SyntaxDocument::new(Language::Rust, text);
-    // Type a long identifier in the middle of the file, as a user would.
-    let middle = doc.text().len() / 2;
-    let start = middle + doc.text()[middle..].find("let ").map_or(0, |i| i + 4);
+    // One keystroke at a time, each somewhere else in the file: a letter added to
+    // the name after a `let` (which keeps the file valid).
+    let sites = doc.text().matches("let ").count();
     let mut times = Vec::with_capacity(2_000);
-    for at in start..start + 2_000 {
+    for i in 0..2_000usize {
+        let k = (i * 7_919) % sites;
+        let at = doc.text().match_indices("let ").nth(k).map_or(0, |(at, _)| at + 4);
         let started = Instant::now();
         doc.edit(at, at, "a");
         times.push(started.elapsed());
