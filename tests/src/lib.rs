@@ -27,7 +27,7 @@ pub fn paired_bin() -> PathBuf {
         // Benchmarks are built optimised and measure the optimised binary.
         let profile: &[&str] = if cfg!(debug_assertions) { &[] } else { &["--release"] };
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--quiet", "--package", "daemon", "--bin", "paired"])
+            .args(["build", "--quiet", "--package", "daemon", "--bin", "paired", "--bin", "paired-lsp"])
             .args(profile)
             .status()
             .expect("run cargo build");
