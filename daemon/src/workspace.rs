@@ -24,6 +24,9 @@ use tokio::sync::{broadcast, watch};
 
 /// Files larger than this are not indexed (generated or vendored code, data).
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+/// A folder with more files than this (say, a home directory opened as a
+/// workspace) is indexed up to this many, with a warning.
+const MAX_FILES: usize = 200_000;
 /// A batch of more changes than this is handled as a rescan.
 const RESCAN_THRESHOLD: usize = 2_000;
 const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -221,7 +224,18 @@ impl Workspace {
     fn rescan(&self) {
         self.status().indexing = true;
         let started = Instant::now();
-        let files = walk(&self.root);
+        let mut files = walk(&self.root);
+        if files.len() > MAX_FILES {
+            let message = format!(
+                "{} has {} files; indexing the first {MAX_FILES} only. Open a smaller folder, or list what to skip in .pairedignore",
+                self.root.display(),
+                files.len()
+            );
+            tracing::warn!("{message}");
+            files.truncate(MAX_FILES);
+            self.status().warning = Some(message.clone());
+            self.send(Event::IndexWarning { root: self.root_name(), message });
+        }
         let total = files.len() as u32;
         let root = self.root_name();
         self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
