@@ -190,7 +190,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             let source: Option<std::rc::Rc<str>> = if path == input.path { Some(text.into()) } else { read_file(path) };
             let (body, shown) = match source {
                 Some(source) => line_slice(&source, symbol.line, end),
-                None => (symbol.signature.to_string(), Some((symbol.line + 1, symbol.line + 1))),
+                None => (format!("{} {}", symbol.kind.name(), symbol.name), Some((symbol.line + 1, symbol.line + 1))),
             };
             let title = format!("{} {} ({path})", symbol.kind.name(), symbol.name);
             add(70 - shown_defs as u32, PartKind::Definition, title, Some(path), shown, body, true);
@@ -222,16 +222,17 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             let Some(file) = index.file(target) else { continue };
             let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(&*s.name)).collect();
             let chosen: Vec<_> =
-                if named.is_empty() { file.symbols.iter().filter(|s| s.container.is_none()).collect() } else { named };
+                if named.is_empty() { file.symbols.iter().filter(|s| s.parent.is_none()).collect() } else { named };
             if chosen.is_empty() {
                 continue;
             }
+            let source = read_file(target);
             let body = chosen
                 .iter()
                 .take(20)
-                .map(|s| match &s.doc {
-                    Some(doc) => format!("{}  // {}", s.signature, doc.lines().next().unwrap_or("")),
-                    None => s.signature.to_string(),
+                .map(|s| match &source {
+                    Some(source) => crate::index::signature_at(source, s.line),
+                    None => format!("{} {}", s.kind.name(), s.name),
                 })
                 .collect::<Vec<_>>()
                 .join("\n");

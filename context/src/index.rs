@@ -19,29 +19,30 @@ use crate::{
     symbols::{self, Import, SymbolKind},
 };
 
-/// A symbol as the index keeps it: compact, since a large tree has millions.
-/// Signatures are cut to [`MAX_SIGNATURE`] bytes and docs to their first line.
+/// A symbol as the index keeps it: small, since a large tree has millions.
+/// Signatures and docs are not kept; [`signature_at`] reads one from the file's
+/// text when it is needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedSymbol {
     pub name: Box<str>,
     pub kind: SymbolKind,
-    pub container: Option<Box<str>>,
+    /// Index of the containing symbol in the same file.
+    pub parent: Option<u32>,
     /// Zero-based first and last line.
     pub line: u32,
     pub end_line: u32,
-    pub signature: Box<str>,
-    pub doc: Option<Box<str>>,
 }
 
-pub const MAX_SIGNATURE: usize = 120;
-const MAX_DOC: usize = 80;
-
-fn cut(text: &str, max: usize) -> Box<str> {
-    if text.len() <= max {
-        return text.into();
+/// The head of the definition starting on `line` of `text`, on one line.
+pub fn signature_at(text: &str, line: u32) -> String {
+    let head = text.lines().nth(line as usize).unwrap_or("").trim();
+    let head = head.split_once('{').map_or(head, |(h, _)| h).trim_end();
+    let head = head.trim_end_matches([':', '=', ';']).trim_end();
+    if head.len() <= 160 {
+        return head.to_owned();
     }
-    let end = (0..=max).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-    format!("{}…", &text[..end]).into()
+    let end = (0..=160).rev().find(|i| head.is_char_boundary(*i)).unwrap_or(0);
+    format!("{}…", &head[..end])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,19 +64,21 @@ impl FileEntry {
 
     pub fn from_document(doc: &SyntaxDocument) -> FileEntry {
         let (outline, calls) = symbols::analyze(doc);
-        let symbols = outline
-            .flatten()
-            .into_iter()
-            .map(|(s, container)| IndexedSymbol {
-                name: s.name.as_str().into(),
-                kind: s.kind,
-                container: container.map(Into::into),
-                line: s.start.line,
-                end_line: s.end.line,
-                signature: cut(&s.signature, MAX_SIGNATURE),
-                doc: s.doc.as_deref().and_then(|d| d.lines().next()).map(|d| cut(d, MAX_DOC)),
-            })
-            .collect();
+        fn flatten(symbols: &[symbols::Symbol], parent: Option<u32>, out: &mut Vec<IndexedSymbol>) {
+            for symbol in symbols {
+                let index = out.len() as u32;
+                out.push(IndexedSymbol {
+                    name: symbol.name.as_str().into(),
+                    kind: symbol.kind,
+                    parent,
+                    line: symbol.start.line,
+                    end_line: symbol.end.line,
+                });
+                flatten(&symbol.children, Some(index), out);
+            }
+        }
+        let mut symbols = Vec::new();
+        flatten(&outline.symbols, None, &mut symbols);
         FileEntry { language: doc.language(), bytes: doc.text().len() as u64, symbols, imports: outline.imports, calls }
     }
 }
@@ -85,6 +88,8 @@ impl FileEntry {
 pub struct SymbolHit<'a> {
     pub path: &'a str,
     pub symbol: &'a IndexedSymbol,
+    /// The containing symbol's name.
+    pub container: Option<&'a str>,
     pub score: u32,
 }
 
@@ -271,7 +276,8 @@ impl WorkspaceIndex {
                 let haystack = Utf32Str::new(&symbol.name, &mut buf);
                 if let Some(score) = pattern.score(haystack, &mut matcher) {
                     let exact = u32::from(symbol.name.eq_ignore_ascii_case(query)) * 1000;
-                    hits.push(SymbolHit { path, symbol, score: score + exact });
+                    let container = symbol.parent.and_then(|p| file.symbols.get(p as usize)).map(|p| &*p.name);
+                    hits.push(SymbolHit { path, symbol, container, score: score + exact });
                 }
             }
         }
@@ -408,7 +414,7 @@ mod tests {
             index.search("usrsvc", 10).iter().map(|h| format!("{}:{}", h.path, h.symbol.name)).collect();
         assert_eq!(hits, ["src/user_service.py:UserService", "src/util.py:user_service_factory"]);
         let exact = index.search("find_user", 10);
-        assert_eq!(exact[0].symbol.container.as_deref(), Some("UserService"));
+        assert_eq!(exact[0].container, Some("UserService"));
         assert!(index.search("zzzz", 10).is_empty());
     }
 

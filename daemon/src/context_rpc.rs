@@ -93,27 +93,48 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// Results whose signature is read from the file (the index keeps none).
+const SIGNATURES_SHOWN: usize = 20;
+
 pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
     let limit = params.limit.clamp(1, 1000) as usize;
     let mut all = Vec::new();
     for workspace in daemon.workspaces.all() {
         let index = workspace.index();
         for hit in index.search(&params.query, limit) {
-            all.push(SymbolMatch {
-                name: hit.symbol.name.to_string(),
-                kind: hit.symbol.kind.name().to_owned(),
-                container: hit.symbol.container.as_deref().map(str::to_owned),
-                uri: uri::from_path(&workspace.root.join(hit.path)),
-                line: hit.symbol.line,
-                end_line: hit.symbol.end_line,
-                signature: hit.symbol.signature.to_string(),
-                score: hit.score,
-            });
+            all.push((
+                workspace.clone(),
+                hit.path.to_owned(),
+                SymbolMatch {
+                    name: hit.symbol.name.to_string(),
+                    kind: hit.symbol.kind.name().to_owned(),
+                    container: hit.container.map(str::to_owned),
+                    uri: uri::from_path(&workspace.root.join(hit.path)),
+                    line: hit.symbol.line,
+                    end_line: hit.symbol.end_line,
+                    signature: String::new(),
+                    score: hit.score,
+                },
+            ));
         }
     }
-    all.sort_by(|a, b| b.score.cmp(&a.score).then(a.name.len().cmp(&b.name.len())).then(a.uri.cmp(&b.uri)));
+    all.sort_by(|(_, _, a), (_, _, b)| {
+        b.score.cmp(&a.score).then(a.name.len().cmp(&b.name.len())).then(a.uri.cmp(&b.uri))
+    });
     all.truncate(limit);
-    all
+    let mut texts: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+    all.into_iter()
+        .enumerate()
+        .map(|(rank, (workspace, rel, mut found))| {
+            if rank < SIGNATURES_SHOWN {
+                let text = texts.entry(found.uri.clone()).or_insert_with(|| workspace.read_indexed(&rel));
+                if let Some(text) = text {
+                    found.signature = context::index::signature_at(text, found.line);
+                }
+            }
+            found
+        })
+        .collect()
 }
 
 pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, ErrorObjectOwned> {
@@ -175,7 +196,13 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         (Some(index), Some(rel)) => index.file(rel),
         _ => None,
     };
-    let read_file = |rel: &str| workspace.as_ref().and_then(|w| w.read_indexed(rel));
+    // Only files in the index (never an excluded one), through the guard already
+    // held: taking the read lock again could deadlock behind a waiting writer.
+    let read_file = |rel: &str| {
+        let (workspace, index) = (workspace.as_ref()?, index_guard.as_ref()?);
+        index.file(rel)?;
+        workspace::read_source(&workspace.root.join(rel))
+    };
     let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
     let built = bundle::build(&BundleInput {
         path: &display_path,

@@ -153,7 +153,8 @@ impl Workspace {
         std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES)
     }
 
-    /// Reads a file of the index (never one that is excluded).
+    /// Reads a file of the index (never one that is excluded). Takes the index's
+    /// read lock: do not call it while holding [`Workspace::index`].
     pub fn read_indexed(&self, rel: &str) -> Option<String> {
         self.index().file(rel)?;
         read_source(&self.root.join(rel))

@@ -110,6 +110,7 @@ pub struct SymbolMatch {
     /// Zero-based first and last line of the definition.
     pub line: u32,
     pub end_line: u32,
+    /// The definition's first line, for the best 20 results; empty for the rest.
     pub signature: String,
     pub score: u32,
 }

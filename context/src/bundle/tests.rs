@@ -88,15 +88,15 @@ fn bundle_has_every_kind_of_part_in_priority_order() {
 
             def handler(request):
                 return show(request.args['name'])
-            ── from app/models.py: from app.models import User, load_user (~11 tokens)
-            class User  // A user.
+            ── from app/models.py: from app.models import User, load_user (~8 tokens)
+            class User
             def load_user(name)
             ── project (~25 tokens)
             languages: python (3 files)
             build files: pyproject.toml
             test frameworks: pytest
             frameworks: flask
-            ── 118 of 2000 tokens used
+            ── 115 of 2000 tokens used
         "#]],
     );
 }
@@ -125,7 +125,7 @@ fn a_small_budget_drops_the_least_relevant_parts_and_says_so() {
             ── function load_user (app/models.py) lines 7-8 (~11 tokens)
             def load_user(name):
                 return User(name)
-            ── 60 of 60 tokens used; left out: call of show in app/api.py (~16 tokens), from app/models.py: from app.models import User, load_user (~11 tokens), project (~25 tokens)
+            ── 60 of 60 tokens used; left out: call of show in app/api.py (~16 tokens), from app/models.py: from app.models import User, load_user (~8 tokens), project (~25 tokens)
         "#]],
     );
 }
@@ -165,17 +165,17 @@ fn an_oversized_part_is_cut_at_a_line_boundary() {
         30,
         None,
         expect![[r#"
-        ── around the cursor lines 1-7 (~29 tokens, cut)
-        from app.models import User, load_user
+            ── around the cursor lines 1-7 (~29 tokens, cut)
+            from app.models import User, load_user
 
 
-        def show(name):
-            user = load_user(name)
-            return render(user)
+            def show(name):
+                user = load_user(name)
+                return render(user)
 
-        …
-        ── 29 of 30 tokens used; left out: rest of around the cursor (~12 tokens), diagnostics (~8 tokens), function show (~17 tokens), function load_user (app/models.py) (~11 tokens), function render (app/views.py) (~13 tokens), call of show in app/api.py (~16 tokens), from app/models.py: from app.models import User, load_user (~11 tokens), project (~25 tokens)
-    "#]],
+            …
+            ── 29 of 30 tokens used; left out: rest of around the cursor (~12 tokens), diagnostics (~8 tokens), function show (~17 tokens), function load_user (app/models.py) (~11 tokens), function render (app/views.py) (~13 tokens), call of show in app/api.py (~16 tokens), from app/models.py: from app.models import User, load_user (~8 tokens), project (~25 tokens)
+        "#]],
     );
 }
 
