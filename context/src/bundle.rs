@@ -115,11 +115,22 @@ struct Candidate {
 
 pub fn build(input: &BundleInput<'_>) -> Bundle {
     // Each other file is read at most once per bundle.
+    // Whole files are redacted before any lines are cut out of them (line breaks
+    // kept, so line numbers hold).
+    let clean = |path: &str, text: &str| -> std::rc::Rc<str> {
+        if input.redact { redact::redact_keeping_lines(path, text).0.into() } else { text.into() }
+    };
     let reads: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<str>>>> = Default::default();
     let read_file = |path: &str| -> Option<std::rc::Rc<str>> {
-        reads.borrow_mut().entry(path.to_owned()).or_insert_with(|| (input.read_file)(path).map(Into::into)).clone()
+        reads
+            .borrow_mut()
+            .entry(path.to_owned())
+            .or_insert_with(|| (input.read_file)(path).map(|t| clean(path, &t)))
+            .clone()
     };
+    // Positions are taken on the original text; lines are cut from `shown`.
     let text = input.document.text();
+    let shown: std::rc::Rc<str> = clean(input.path, text);
     let selection = input.selection.start.min(text.len())..input.selection.end.min(text.len());
     let structure = Structure::new(input, selection.start);
     let mut candidates = Vec::new();
@@ -141,9 +152,9 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
     } else {
         (point_at(text, selection.start).row, point_at(text, selection.end.saturating_sub(1).max(selection.start)).row)
     };
-    let (body, shown) = line_slice(text, first as u32, last as u32);
+    let (body, lines_shown) = line_slice(&shown, first as u32, last as u32);
     let title = if selection.is_empty() { "around the cursor" } else { "selection" };
-    add(95, PartKind::Selection, title.into(), Some(input.path), shown, body, true);
+    add(95, PartKind::Selection, title.into(), Some(input.path), lines_shown, body, true);
 
     if !input.diagnostics.is_empty() {
         add(
@@ -160,9 +171,9 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
     let chain = &structure.chain;
     let enclosing = chain.last();
     if let Some(symbol) = enclosing {
-        let (body, shown) = line_slice(text, symbol.start_line, symbol.end_line);
+        let (body, lines_shown) = line_slice(&shown, symbol.start_line, symbol.end_line);
         let title = format!("{} {}", symbol.kind.name(), symbol.name);
-        add(85, PartKind::EnclosingSymbol, title, Some(input.path), shown, body, true);
+        add(85, PartKind::EnclosingSymbol, title, Some(input.path), lines_shown, body, true);
     }
 
     if let Some(index) = input.index {
@@ -187,13 +198,14 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 continue;
             }
             let end = symbol.end_line.min(symbol.line + MAX_DEFINITION_LINES);
-            let source: Option<std::rc::Rc<str>> = if path == input.path { Some(text.into()) } else { read_file(path) };
-            let (body, shown) = match source {
+            let source: Option<std::rc::Rc<str>> =
+                if path == input.path { Some(shown.clone()) } else { read_file(path) };
+            let (body, lines_shown) = match source {
                 Some(source) => line_slice(&source, symbol.line, end),
                 None => (format!("{} {}", symbol.kind.name(), symbol.name), Some((symbol.line + 1, symbol.line + 1))),
             };
             let title = format!("{} {} ({path})", symbol.kind.name(), symbol.name);
-            add(70 - shown_defs as u32, PartKind::Definition, title, Some(path), shown, body, true);
+            add(70 - shown_defs as u32, PartKind::Definition, title, Some(path), lines_shown, body, true);
             shown_defs += 1;
         }
 
@@ -201,15 +213,15 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
         if let Some(symbol) = enclosing.filter(|s| matches!(s.kind, SymbolKind::Function | SymbolKind::Method)) {
             for (rank, (path, line)) in index.callers(&symbol.name, MAX_CALLERS).into_iter().enumerate() {
                 let source: Option<std::rc::Rc<str>> =
-                    if path == input.path { Some(text.into()) } else { read_file(path) };
+                    if path == input.path { Some(shown.clone()) } else { read_file(path) };
                 let Some(source) = source else { continue };
-                let (body, shown) = line_slice(&source, line.saturating_sub(2), line + 2);
+                let (body, lines_shown) = line_slice(&source, line.saturating_sub(2), line + 2);
                 add(
                     60 - rank as u32,
                     PartKind::Caller,
                     format!("call of {} in {path}", symbol.name),
                     Some(path),
-                    shown,
+                    lines_shown,
                     body,
                     true,
                 );
@@ -266,24 +278,17 @@ fn fit(mut candidates: Vec<Candidate>, budget: usize, redact_secrets: bool, fact
         if bundle.parts.iter().any(|shown| contains(shown, &part)) {
             continue;
         }
-        // Redacted before it is measured; counted only if it is sent.
-        let mut found = Vec::new();
+        // Redacted before it is measured (source files already are; this catches
+        // questions, diagnostics and titles); counted from what is sent.
         if redact_secrets {
-            let (clean, redactions) = redact::redact(part.path.as_deref().unwrap_or(""), &part.text);
-            part.text = clean;
-            found = redactions;
+            part.text = redact::redact(part.path.as_deref().unwrap_or(""), &part.text).0;
+            part.title = redact::redact("", &part.title).0;
         }
-        let mut count_redactions = |text: &str, bundle: &mut Bundle| {
-            for redaction in found.drain(..) {
-                if text.contains(&format!("[REDACTED:{}]", redaction.rule)) {
-                    *bundle.redactions.entry(redaction.rule).or_default() += 1;
-                }
-            }
-        };
         part.tokens = estimate_tokens(&part.text);
         let left = budget.saturating_sub(bundle.tokens);
         if !out_of_budget && part.tokens <= left {
-            count_redactions(&part.text, &mut bundle);
+            redact::count_markers(&part.title, &mut bundle.redactions);
+            redact::count_markers(&part.text, &mut bundle.redactions);
             bundle.tokens += part.tokens;
             bundle.parts.push(part);
             continue;

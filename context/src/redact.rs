@@ -80,6 +80,35 @@ pub fn is_env_file(path: &str) -> bool {
 
 /// Redacts every secret in `text`. `path` decides which rules apply.
 pub fn redact(path: &str, text: &str) -> (String, Vec<Redaction>) {
+    redact_with(path, text, false)
+}
+
+/// [`redact`], but a secret spanning lines (a PEM key) leaves as many line breaks
+/// as it had, so line numbers computed on the original still hold. Redact a
+/// whole file this way before cutting lines out of it: a cut through the middle
+/// of a key would otherwise hide it from the rule that needs both its ends.
+pub fn redact_keeping_lines(path: &str, text: &str) -> (String, Vec<Redaction>) {
+    redact_with(path, text, true)
+}
+
+/// Counts the `[REDACTED:<rule>]` markers in `text`, by rule. A secret spanning
+/// lines leaves one marker per line ([`redact_keeping_lines`]); those count once.
+pub fn count_markers(text: &str, into: &mut std::collections::BTreeMap<String, u32>) {
+    let mut trailing: Option<&str> = None;
+    for line in text.lines() {
+        for (i, piece) in line.split("[REDACTED:").enumerate().skip(1) {
+            let Some((rule, _)) = piece.split_once(']') else { continue };
+            // The continuation of a secret that ended the line above.
+            let continues = i == 1 && line.starts_with("[REDACTED:") && trailing == Some(rule);
+            if !continues {
+                *into.entry(rule.to_owned()).or_default() += 1;
+            }
+        }
+        trailing = line.rsplit_once("[REDACTED:").and_then(|(_, r)| r.strip_suffix(']'));
+    }
+}
+
+fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redaction>) {
     let lower = text.to_lowercase();
     let env_file = is_env_file(path);
     let mut spans: Vec<(usize, usize, &str)> = Vec::new();
@@ -117,6 +146,12 @@ pub fn redact(path: &str, text: &str) -> (String, Vec<Redaction>) {
     for (start, end, rule) in spans {
         out.push_str(&text[last..start]);
         out.push_str(&format!("[REDACTED:{rule}]"));
+        if keep_lines {
+            // One marker per line the secret covered, so any window of lines shows it.
+            for _ in 0..text[start..end].matches('\n').count() {
+                out.push_str(&format!("\n[REDACTED:{rule}]"));
+            }
+        }
         redactions.push(Redaction { rule: rule.to_owned(), line: text[..start].matches('\n').count() as u32 });
         last = end;
     }
@@ -128,7 +163,8 @@ pub fn redact(path: &str, text: &str) -> (String, Vec<Redaction>) {
 /// `process.env.X`, `os.environ[...]`, `***`.
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.trim();
-    v.starts_with("${")
+    v.starts_with("[REDACTED:")
+        || v.starts_with("${")
         || v.starts_with('$')
         || (v.starts_with('<') && v.ends_with('>'))
         || v.starts_with("{{")

@@ -26,6 +26,21 @@ use crate::{
     workspace::{self, Workspace},
 };
 
+/// Refuses a file that the ignore rules of its workspace exclude.
+fn refuse_excluded(daemon: &Daemon, path: Option<&std::path::Path>) -> Result<(), ErrorObjectOwned> {
+    let Some(path) = path else { return Ok(()) };
+    if daemon.workspaces.find_for(path).is_some_and(|w| w.is_excluded(path)) {
+        return Err(error(
+            errors::REFUSED,
+            format!(
+                "{} is excluded from context by .pairedignore, .gitignore or .ignore; nothing from it is sent to agents",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn error(code: i32, message: String) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message, None::<()>)
 }
@@ -49,7 +64,8 @@ fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<Pa
 }
 
 pub fn outline(daemon: &Daemon, params: OutlineParams) -> Result<DocumentOutline, ErrorObjectOwned> {
-    let (doc, _) = document_for(daemon, &params.uri)?;
+    let (doc, path) = document_for(daemon, &params.uri)?;
+    refuse_excluded(daemon, path.as_deref())?;
     let outline = symbols::outline(&doc);
     let lines = LineIndex::new(doc.text());
     Ok(DocumentOutline {
@@ -61,13 +77,14 @@ pub fn outline(daemon: &Daemon, params: OutlineParams) -> Result<DocumentOutline
 }
 
 fn outline_symbol(lines: &LineIndex<'_>, symbol: &Symbol) -> OutlineSymbol {
+    let clean = |text: &str| context::redact::redact("", text).0;
     OutlineSymbol {
         name: symbol.name.clone(),
         kind: symbol.kind.name().to_owned(),
         range: Range { start: lines.lsp(symbol.start), end: lines.lsp(symbol.end) },
         selection_range: Range { start: lines.lsp(symbol.name_start), end: lines.lsp(symbol.name_end) },
-        signature: symbol.signature.clone(),
-        doc: symbol.doc.clone(),
+        signature: clean(&symbol.signature),
+        doc: symbol.doc.as_deref().map(clean),
         children: symbol.children.iter().map(|c| outline_symbol(lines, c)).collect(),
     }
 }
@@ -129,7 +146,9 @@ pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
             if rank < SIGNATURES_SHOWN {
                 let text = texts.entry(found.uri.clone()).or_insert_with(|| workspace.read_indexed(&rel));
                 if let Some(text) = text {
-                    found.signature = context::index::signature_at(text, found.line);
+                    // A constant's signature is its value: never a secret.
+                    let signature = context::index::signature_at(text, found.line);
+                    found.signature = context::redact::redact(&rel, &signature).0;
                 }
             }
             found
@@ -158,17 +177,7 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         }
         _ => document_for(daemon, &params.uri)?.0,
     };
-    if let (Some(workspace), Some(path)) = (&workspace, &path)
-        && workspace.is_excluded(path)
-    {
-        return Err(error(
-            errors::REFUSED,
-            format!(
-                "{} is excluded from context by .pairedignore, .gitignore or .ignore; nothing from it is sent to agents",
-                path.display()
-            ),
-        ));
-    }
+    refuse_excluded(daemon, path.as_deref())?;
     let display_path = match (&workspace, &path) {
         (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
         (None, Some(p)) => p.display().to_string(),
@@ -201,7 +210,12 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
     let read_file = |rel: &str| {
         let (workspace, index) = (workspace.as_ref()?, index_guard.as_ref()?);
         index.file(rel)?;
-        workspace::read_source(&workspace.root.join(rel))
+        // Checked again at read time: ignore rules may have changed since indexing.
+        let path = workspace.root.join(rel);
+        if workspace.is_excluded(&path) {
+            return None;
+        }
+        workspace::read_source(&path)
     };
     let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
     let built = bundle::build(&BundleInput {

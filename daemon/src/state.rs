@@ -93,7 +93,8 @@ impl Daemon {
     pub async fn attach(&self, hello: ClientHello, connection: Option<usize>) -> ClientId {
         let id = self.next_client.fetch_add(1, Ordering::Relaxed);
         for folder in &hello.workspace_folders {
-            match crate::uri::to_path(folder).filter(|p| p.is_dir()) {
+            // Canonical, so one folder spelled two ways (or through a link) is one index.
+            match crate::uri::to_path(folder).and_then(|p| p.canonicalize().ok()).filter(|p| p.is_dir()) {
                 Some(root) => {
                     self.workspaces.add(root, &self.events);
                 }

@@ -334,7 +334,12 @@ impl Workspace {
             if rel.is_empty() {
                 continue;
             }
-            if path.is_dir() {
+            let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+            if is_link {
+                // Never followed (see `read_source`); drop whatever was there.
+                let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+                changed += usize::from(index.remove(&rel)) + index.remove_prefix(&rel);
+            } else if path.is_dir() {
                 // A folder created or renamed into place: index what is in it.
                 for file in walk(&path) {
                     changed += usize::from(self.update_file(&file));
@@ -400,8 +405,10 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// A source file's text: UTF-8 (lossy), not binary, within the size cap.
+/// Symbolic links are not followed: a link inside a workspace could point at
+/// anything (`~/.ssh/id_rsa`), past every ignore rule.
 pub fn read_source(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
+    let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
         return None;
     }

@@ -203,3 +203,36 @@ fn closed_files_use_the_index_instead_of_a_parse() {
     let unparsed = SyntaxDocument::new(Language::PlainText, VIEWS.to_owned());
     assert_eq!(bundle(&unparsed, index.file("app/views.py")), bundle(&parsed, None));
 }
+
+/// A window that cuts through a private key still hides all of it: whole files
+/// are redacted before lines are cut out of them, and line numbers still hold.
+#[test]
+fn a_cut_through_a_key_hides_the_whole_key() {
+    let key_body: String = (0..12).map(|i| format!("MIIEowIBAAKCAQEA7bq0line{i:02}\n")).collect();
+    let text = format!(
+        "x = 1\n-----BEGIN RSA PRIVATE KEY-----\n{key_body}-----END RSA PRIVATE KEY-----\na = 1\nb = 2\nc = 3\ny = 2\n"
+    );
+    let doc = SyntaxDocument::new(Language::Python, text.clone());
+    // The ±10-line window around the cursor starts inside the key, after BEGIN.
+    let cursor = text.find("y = 2").expect("cursor");
+    let bundle = build(&BundleInput {
+        path: "keys.py",
+        document: &doc,
+        selection: cursor..cursor,
+        question: None,
+        diagnostics: &[],
+        index: None,
+        entry: None,
+        read_file: &|_| None,
+        budget_tokens: 1000,
+        redact: true,
+    });
+    let rendered = render_text(&bundle);
+    for secret_line in key_body.lines() {
+        assert!(!rendered.contains(secret_line), "{rendered}");
+    }
+    assert_eq!(bundle.redactions.get("private-key"), Some(&1));
+    let selection = &bundle.parts[0];
+    assert_eq!(selection.lines, Some((9, 19)), "line numbers still match the file");
+    assert!(selection.text.ends_with("y = 2\n"), "{}", selection.text);
+}

@@ -28,7 +28,7 @@ fn project(home: &Home) -> std::path::PathBuf {
         &root.join("app/views.py"),
         "from app.models import User, load_user\nfrom app.secrets import hidden_helper\n\n\ndef show(name):\n    user = load_user(name)\n    token = hidden_helper()\n    return render(user)\n",
     );
-    write(&root.join("app/secrets.py"), "def hidden_helper():\n    return 'AKIAIOSFODNN7EXAMPLE'\n");
+    write(&root.join("app/secrets.py"), "def hidden_helper():\n    return 'NOT_FOR_AGENTS_marker'\n");
     write(&root.join("build/generated.py"), "def generated_thing():\n    pass\n");
     root.canonicalize().expect("canonical")
 }
@@ -89,7 +89,7 @@ async fn ignored_files_never_appear_and_secrets_are_redacted() {
         bundle["parts"].as_array().expect("parts").iter().map(|p| p["kind"].as_str().unwrap_or("")).collect();
     assert_eq!(kinds, ["question", "selection", "definition", "import", "project_facts"], "{bundle:#}");
     let everything = bundle.to_string();
-    assert!(!everything.contains("AKIAIOSFODNN7EXAMPLE"), "nothing from an ignored file");
+    assert!(!everything.contains("NOT_FOR_AGENTS_marker"), "nothing from an ignored file");
     assert!(!everything.contains("def hidden_helper"), "nothing from an ignored file");
     assert_eq!(bundle["facts"]["frameworks"], json!(["flask"]));
     assert_eq!(bundle["facts"]["test_frameworks"], json!(["pytest"]));
@@ -148,6 +148,14 @@ async fn the_index_follows_creates_edits_renames_and_deletes() {
 
     std::fs::remove_file(root.join("app/moved.py")).expect("delete");
     eventually("delete", async || symbols(&client, "renamed_function").await.is_empty()).await;
+
+    // A link created later is not followed: its target (outside the rules) never
+    // enters the index.
+    write(&home.path().join("outside/private.py"), "def private_outside_function():\n    pass\n");
+    std::os::unix::fs::symlink(home.path().join("outside/private.py"), root.join("app/linked.py")).expect("symlink");
+    write(&root.join("app/after_link.py"), "def after_the_link():\n    pass\n");
+    eventually("a later file", async || symbols(&client, "after_the_link").await.len() == 1).await;
+    assert!(symbols(&client, "private_outside_function").await.is_empty());
 
     // Editing .pairedignore re-applies the rules.
     write(&root.join(".pairedignore"), "secrets.py\nmodels.py\n");
