@@ -165,7 +165,8 @@ fn looks_like_placeholder(value: &str) -> bool {
     let v = value.trim();
     v.starts_with("[REDACTED:")
         || v.starts_with("${")
-        || v.starts_with('$')
+        // `$NAME` is a variable reference; `$3cr3t!` or a bcrypt hash is not.
+        || v.strip_prefix('$').is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
         || (v.starts_with('<') && v.ends_with('>'))
         || v.starts_with("{{")
         || v.contains("process.env")
@@ -244,6 +245,7 @@ mod tests {
             ("db.yml", "url: postgres://app:s3cr3t-Pa55@db.internal:5432/app", "connection-string-password"),
             (".env", "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n", "env-file-secret"),
             ("settings.py", "SECRET_KEY = \"django-insecure-8f$2kq!x9z@w#1\"", "generic-secret-assignment"),
+            ("db.py", "password = \"$3cr3t!pa55\"", "generic-secret-assignment"),
         ];
         for (path, text, rule) in cases {
             let (out, found) = redact(path, text);

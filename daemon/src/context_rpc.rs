@@ -201,8 +201,10 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         })
         .collect();
     let index_guard = workspace.as_ref().map(|w| w.index());
+    // The entry describes the file as indexed; if the text read now differs (an
+    // edit the watcher has not caught up with), its line numbers cannot be trusted.
     let entry = match (&index_guard, &rel) {
-        (Some(index), Some(rel)) => index.file(rel),
+        (Some(index), Some(rel)) => index.file(rel).filter(|e| e.bytes == doc.text().len() as u64),
         _ => None,
     };
     // Only files in the index (never an excluded one), through the guard already

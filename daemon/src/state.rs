@@ -96,7 +96,12 @@ impl Daemon {
             // Canonical, so one folder spelled two ways (or through a link) is one index.
             match crate::uri::to_path(folder).and_then(|p| p.canonicalize().ok()).filter(|p| p.is_dir()) {
                 Some(root) => {
-                    self.workspaces.add(root, &self.events);
+                    let workspace = self.workspaces.add(root, &self.events);
+                    // A client arriving later still learns of a degraded index.
+                    if let Some(message) = workspace.status_report().warning {
+                        let root = workspace.root.display().to_string();
+                        let _ = self.events.send(Event::IndexWarning { root, message });
+                    }
                 }
                 None => tracing::warn!(%folder, "not indexing a workspace folder that is not a local directory"),
             }
