@@ -134,21 +134,35 @@ impl Workspace {
         if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
             return true;
         }
+        let is_dir = path.is_dir();
+        let ignored = |matcher: &Gitignore| matcher.matched_path_or_any_parents(path, is_dir).is_ignore();
+        // The same sources the walk reads: ignore files in the folder and every
+        // folder above it (above the root too), the repository's
+        // `.git/info/exclude`, and the user's global gitignore.
         let mut dir = path.parent();
+        let mut repository_checked = false;
         while let Some(d) = dir {
-            if !d.starts_with(&self.root) {
-                break;
-            }
             for name in IGNORE_FILES {
                 let file = d.join(name);
-                if file.is_file() {
-                    let (matcher, _) = Gitignore::new(&file);
-                    if matcher.matched_path_or_any_parents(path, path.is_dir()).is_ignore() {
+                if file.is_file() && ignored(&Gitignore::new(&file).0) {
+                    return true;
+                }
+            }
+            if !repository_checked && d.join(".git").exists() {
+                repository_checked = true;
+                let exclude = d.join(".git/info/exclude");
+                if exclude.is_file() {
+                    let mut builder = ignore::gitignore::GitignoreBuilder::new(d);
+                    builder.add(&exclude);
+                    if builder.build().is_ok_and(|m| ignored(&m)) {
                         return true;
                     }
                 }
             }
             dir = d.parent();
+        }
+        if ignored(&Gitignore::global().0) {
+            return true;
         }
         std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES)
     }

@@ -94,6 +94,23 @@ async fn ignored_files_never_appear_and_secrets_are_redacted() {
     assert_eq!(bundle["facts"]["frameworks"], json!(["flask"]));
     assert_eq!(bundle["facts"]["test_frameworks"], json!(["pytest"]));
 
+    // Excluded through the repository's own exclude file, which the walk reads too.
+    std::fs::create_dir_all(root.join(".git/info")).expect("mkdir");
+    std::fs::write(root.join(".git/info/exclude"), "local_notes.py\n").expect("write");
+    write(&root.join("app/local_notes.py"), "def local_only():\n    pass\n");
+    let notes = format!("file://{}", root.join("app/local_notes.py").display());
+    let err = client
+        .request::<Value, _>(
+            "context/build",
+            rpc_params![json!({"uri": notes, "position": {"line": 0, "character": 0}})],
+        )
+        .await
+        .expect_err("excluded");
+    assert!(err.to_string().contains("is excluded from context"), "{err}");
+    let err =
+        client.request::<Value, _>("context/outline", rpc_params![json!({"uri": notes})]).await.expect_err("excluded");
+    assert!(err.to_string().contains("is excluded from context"), "{err}");
+
     let secret = format!("file://{}", root.join("app/secrets.py").display());
     let err = client
         .request::<Value, _>(
