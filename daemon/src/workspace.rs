@@ -299,6 +299,17 @@ impl Workspace {
     }
 
     fn parse_file(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
+        // One odd file must not take the indexer down with it.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.parse_file_unguarded(path))) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                tracing::error!(path = %path.display(), "indexing this file failed; it is left out (please report it)");
+                None
+            }
+        }
+    }
+
+    fn parse_file_unguarded(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
         let rel = self.relative(path)?;
         let text = read_source(path)?;
         let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
