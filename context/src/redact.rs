@@ -109,7 +109,7 @@ pub fn count_markers(text: &str, into: &mut std::collections::BTreeMap<String, u
 }
 
 fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redaction>) {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     let env_file = is_env_file(path);
     let mut spans: Vec<(usize, usize, &str)> = Vec::new();
     for rule in rules() {
