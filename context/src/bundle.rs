@@ -464,31 +464,5 @@ fn render_facts(facts: &ProjectFacts) -> String {
     lines.join("\n")
 }
 
-/// The bundle as plain text, the way `paired context` prints it.
-pub fn render_text(bundle: &Bundle) -> String {
-    let mut out = String::new();
-    for part in &bundle.parts {
-        let lines = part.lines.map(|(a, b)| format!(" lines {a}-{b}")).unwrap_or_default();
-        let cut = if part.truncated { ", cut" } else { "" };
-        out.push_str(&format!("── {}{lines} (~{} tokens{cut})\n", part.title, part.tokens));
-        out.push_str(&part.text);
-        if !part.text.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    out.push_str(&format!("── {} of {} tokens used", bundle.tokens, bundle.budget));
-    if !bundle.dropped.is_empty() {
-        let dropped: Vec<String> =
-            bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
-        out.push_str(&format!("; left out: {}", dropped.join(", ")));
-    }
-    if !bundle.redactions.is_empty() {
-        let r: Vec<String> = bundle.redactions.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
-        out.push_str(&format!("; secrets redacted: {}", r.join(", ")));
-    }
-    out.push('\n');
-    out
-}
-
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,32 @@ const MODELS: &str = "class User:\n    \"\"\"A user.\"\"\"\n    def __init__(sel
 const VIEWS: &str = "from app.models import User, load_user\n\n\ndef show(name):\n    user = load_user(name)\n    return render(user)\n\n\ndef render(user):\n    return f\"<p>{user.name}</p>\"\n";
 const API: &str = "from app.views import show\n\n\ndef handler(request):\n    return show(request.args['name'])\n";
 
+/// The bundle as plain text, in the layout `paired context` prints.
+fn render_text(bundle: &Bundle) -> String {
+    let mut out = String::new();
+    for part in &bundle.parts {
+        let lines = part.lines.map(|(a, b)| format!(" lines {a}-{b}")).unwrap_or_default();
+        let cut = if part.truncated { ", cut" } else { "" };
+        out.push_str(&format!("── {}{lines} (~{} tokens{cut})\n", part.title, part.tokens));
+        out.push_str(&part.text);
+        if !part.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("── {} of {} tokens used", bundle.tokens, bundle.budget));
+    if !bundle.dropped.is_empty() {
+        let dropped: Vec<String> =
+            bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
+        out.push_str(&format!("; left out: {}", dropped.join(", ")));
+    }
+    if !bundle.redactions.is_empty() {
+        let r: Vec<String> = bundle.redactions.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
+        out.push_str(&format!("; secrets redacted: {}", r.join(", ")));
+    }
+    out.push('\n');
+    out
+}
+
 fn workspace() -> WorkspaceIndex {
     let mut index = WorkspaceIndex::default();
     let files = [
