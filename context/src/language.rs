@@ -91,9 +91,10 @@ fn build(language: Language) -> Support {
     let (grammar, tags, imports): (tree_sitter::Language, String, &str) = match language {
         Language::Rust => (
             tree_sitter_rust::LANGUAGE.into(),
-            // The grammar's tags leave out trait method declarations and consts.
+            // The grammar's tags leave out trait method declarations, consts and
+            // impl blocks (containers for their methods).
             format!(
-                "{}\n(function_signature_item name: (identifier) @name) @definition.method\n(const_item name: (identifier) @name) @definition.constant",
+                "{}\n(function_signature_item name: (identifier) @name) @definition.method\n(const_item name: (identifier) @name) @definition.constant\n(impl_item type: (_) @name) @definition.impl",
                 tree_sitter_rust::TAGS_QUERY
             ),
             "(use_declaration) @import (extern_crate_declaration) @import",
@@ -129,7 +130,18 @@ fn build(language: Language) -> Support {
     let compile = |source: &str, what: &str| {
         Query::new(&grammar, source).unwrap_or_else(|err| panic!("{} {what} query: {err}", language.name()))
     };
-    Support { tags: compile(&tags, "tags"), imports: compile(imports, "imports"), grammar }
+    let mut query = compile(&tags, "tags");
+    // Only definitions and calls are used: patterns for other references (every
+    // type name, say) would only cost matching time. Docs come from the text
+    // above a definition, so the queries' own doc captures go too.
+    for pattern in 0..query.pattern_count() {
+        let source = &tags[query.start_byte_for_pattern(pattern)..query.end_byte_for_pattern(pattern)];
+        if !source.contains("@definition.") && !source.contains("@reference.call") {
+            query.disable_pattern(pattern);
+        }
+    }
+    query.disable_capture("doc");
+    Support { tags: query, imports: compile(imports, "imports"), grammar }
 }
 
 fn unreachable_plain_text() -> ! {

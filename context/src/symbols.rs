@@ -122,19 +122,28 @@ impl Outline {
 }
 
 pub fn outline(doc: &SyntaxDocument) -> Outline {
-    analyze(doc).0
+    analyze_range(doc, None, Detail::Full).0
 }
 
-/// The outline and, from the same pass of the tags query, the names called in
-/// the file with the zero-based line of each call.
+/// What the workspace index keeps of a file: the outline without signatures or
+/// doc comments (the index reads those from the file when one is shown) and, from
+/// the same pass of the tags query, the names called in the file with the
+/// zero-based line of each call.
 pub fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
-    analyze_range(doc, None)
+    analyze_range(doc, None, Detail::Lean)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Signatures and doc comments too.
+    Full,
+    Lean,
 }
 
 /// The definitions enclosing `byte`, outermost first, without walking the rest of
 /// the file: the tags query runs only over nodes that contain `byte`.
 pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
-    let (outline, _) = analyze_range(doc, Some(byte..byte + 1));
+    let (outline, _) = analyze_range(doc, Some(byte..byte + 1), Detail::Full);
     let mut chain = Vec::new();
     let mut level = outline.symbols;
     while let Some(position) =
@@ -147,7 +156,11 @@ pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
     chain
 }
 
-fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) -> (Outline, Vec<(String, u32)>) {
+fn analyze_range(
+    doc: &SyntaxDocument,
+    range: Option<std::ops::Range<usize>>,
+    detail: Detail,
+) -> (Outline, Vec<(String, u32)>) {
     let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else {
         return (Outline::default(), Vec::new());
     };
@@ -187,27 +200,15 @@ fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) ->
         if !seen.insert(node.byte_range()) {
             continue;
         }
-        flat.push(symbol(doc.language(), text, node, name_node, kind));
-    }
-    if doc.language() == Language::Rust {
-        match &range {
-            None => rust_impls(tree.root_node(), text, &mut flat),
-            Some(range) => {
-                // Only the impl blocks around the range.
-                let mut node = tree.root_node().descendant_for_byte_range(range.start, range.start);
-                while let Some(n) = node {
-                    if n.kind() == "impl_item" {
-                        rust_impls(n, text, &mut flat);
-                        flat.retain(|s| s.kind != SymbolKind::Impl || s.bytes.start <= range.start);
-                        break;
-                    }
-                    node = n.parent();
-                }
-            }
+        let mut symbol = symbol(doc.language(), text, node, name_node, kind, detail);
+        if kind == SymbolKind::Impl {
+            // "impl Display for Point"
+            symbol.name = signature(text, node);
         }
+        flat.push(symbol);
     }
     let imports = if range.is_none() { imports(doc) } else { Vec::new() };
-    (Outline { symbols: nest(flat), imports }, calls)
+    (Outline { symbols: nest(doc.language(), flat), imports }, calls)
 }
 
 fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> {
@@ -215,6 +216,7 @@ fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> 
         (_, "struct_item" | "union_item") => SymbolKind::Struct,
         (_, "enum_item" | "enum_declaration") => SymbolKind::Enum,
         (_, "type_item" | "type_alias_declaration" | "type_spec") => SymbolKind::Type,
+        ("impl", _) => SymbolKind::Impl,
         ("class", _) => SymbolKind::Class,
         ("interface", _) => SymbolKind::Interface,
         ("module", _) => SymbolKind::Module,
@@ -234,7 +236,8 @@ fn pos(point: tree_sitter::Point) -> Pos {
     Pos { line: point.row as u32, column: point.column as u32 }
 }
 
-fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: SymbolKind) -> Symbol {
+fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: SymbolKind, detail: Detail) -> Symbol {
+    let full = detail == Detail::Full;
     Symbol {
         name: text[name.byte_range()].to_owned(),
         kind,
@@ -243,24 +246,9 @@ fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: 
         end: pos(node.end_position()),
         name_start: pos(name.start_position()),
         name_end: pos(name.end_position()),
-        signature: signature(text, node),
-        doc: doc_comment(language, text, node),
+        signature: if full { signature(text, node) } else { String::new() },
+        doc: if full { doc_comment(language, text, node) } else { None },
         children: Vec::new(),
-    }
-}
-
-/// Rust `impl` blocks, as containers for their methods: "impl Display for Point".
-fn rust_impls(root: Node<'_>, text: &str, out: &mut Vec<Symbol>) {
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.kind() == "impl_item" {
-            let name_node = node.child_by_field_name("type").unwrap_or(node);
-            let mut impl_symbol = symbol(Language::Rust, text, node, name_node, SymbolKind::Impl);
-            impl_symbol.name = impl_symbol.signature.clone();
-            out.push(impl_symbol);
-        }
-        let mut walker = node.walk();
-        stack.extend(node.named_children(&mut walker).filter(|c| c.kind() != "function_item" || c.child_count() > 0));
     }
 }
 
@@ -302,28 +290,49 @@ fn doc_comment(language: Language, text: &str, node: Node<'_>) -> Option<String>
         Some(parent) if parent.kind() == "export_statement" || parent.kind() == "decorated_definition" => parent,
         _ => node,
     };
+    // Read the lines above the definition from the text, not the tree: walking
+    // back through siblings costs O(siblings) per step in tree-sitter, which is
+    // quadratic over a file of thousands of items.
+    let mut end = text[..anchor.start_byte()].rfind('\n').map_or(0, |nl| nl + 1);
     let mut lines = Vec::new();
-    let mut expected_row = anchor.start_position().row;
-    let mut current = anchor.prev_sibling();
-    while let Some(sibling) = current {
-        let kind = sibling.kind();
-        if sibling.end_position().row + 1 < expected_row {
-            break;
+    let mut in_block = false;
+    while end > 0 {
+        let start = text[..end - 1].rfind('\n').map_or(0, |nl| nl + 1);
+        let raw = text[start..end - 1].trim();
+        end = start;
+        if in_block {
+            lines.push(raw);
+            in_block = !raw.starts_with("/*");
+            continue;
         }
-        if kind.contains("comment") {
-            let raw = &text[sibling.byte_range()];
-            if language == Language::Rust && !(raw.starts_with("///") || raw.starts_with("/**")) {
+        let is_comment = raw.starts_with("//") || raw.starts_with("/*") || raw.ends_with("*/");
+        let is_comment = is_comment || (language == Language::Python && raw.starts_with('#'));
+        if is_comment {
+            if language == Language::Rust && !(raw.starts_with("///") || raw.starts_with("/**") || raw.ends_with("*/"))
+            {
                 break;
             }
-            lines.push(strip_comment(raw));
-        } else if !matches!(kind, "attribute_item" | "decorator" | "marker_annotation" | "annotation") {
+            lines.push(raw);
+            in_block = raw.ends_with("*/") && !raw.starts_with("/*");
+        } else if raw.starts_with("#[") || raw.starts_with('@') {
+            // Attributes, decorators and annotations sit between a doc and its item.
+            if !lines.is_empty() {
+                break;
+            }
+        } else {
             break;
         }
-        expected_row = sibling.start_position().row;
-        current = sibling.prev_sibling();
+    }
+    if lines.first().is_some_and(|l| l.ends_with("*/")) && language == Language::Rust {
+        // A Rust block comment is a doc only if it opens with `/**`.
+        let opening = lines.last().copied().unwrap_or("");
+        if !opening.starts_with("/**") {
+            return None;
+        }
     }
     lines.reverse();
-    let doc = lines.join("\n").trim().to_owned();
+    let doc = strip_comment(&lines.join("\n"));
+    let doc = doc.trim().to_owned();
     (!doc.is_empty()).then_some(doc)
 }
 
@@ -352,7 +361,7 @@ fn dedent(doc: &str) -> String {
 }
 
 /// Nests definitions by range containment.
-fn nest(mut flat: Vec<Symbol>) -> Vec<Symbol> {
+fn nest(language: Language, mut flat: Vec<Symbol>) -> Vec<Symbol> {
     flat.sort_by(|a, b| a.bytes.start.cmp(&b.bytes.start).then(b.bytes.end.cmp(&a.bytes.end)));
     let mut roots: Vec<Symbol> = Vec::new();
     let mut stack: Vec<Symbol> = Vec::new();
@@ -361,17 +370,17 @@ fn nest(mut flat: Vec<Symbol>) -> Vec<Symbol> {
             if top.bytes.end >= symbol.bytes.end && top.bytes.start <= symbol.bytes.start {
                 break;
             }
-            close(&mut stack, &mut roots);
+            close(language, &mut stack, &mut roots);
         }
         stack.push(symbol);
     }
     while !stack.is_empty() {
-        close(&mut stack, &mut roots);
+        close(language, &mut stack, &mut roots);
     }
     roots
 }
 
-fn close(stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
+fn close(language: Language, stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
     let Some(mut done) = stack.pop() else { return };
     if let Some(parent) = stack.last_mut() {
         // A function directly inside a type or impl is a method; inside a module
@@ -380,7 +389,7 @@ fn close(stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
         done.kind = match done.kind {
             SymbolKind::Function if in_type => SymbolKind::Method,
             // Go methods live at top level, after their receiver type.
-            SymbolKind::Method if !in_type && !done.signature.starts_with("func (") => SymbolKind::Function,
+            SymbolKind::Method if !in_type && language != Language::Go => SymbolKind::Function,
             kind => kind,
         };
         parent.children.push(done);

@@ -211,7 +211,7 @@ func (s *Server) Start() error { return nil }
 func main() { fmt.Println(store.X) }
 "#,
         expect![[r#"
-            type Server 9:5-9:30 `Server struct{ port int }`
+            type Server 9:5-9:30 `Server struct{ port int }` doc="Server serves."
             method Start 12:0-12:45 `func (s *Server) Start() error` doc="Start starts it."
             function main 14:0-14:36 `func main()`
             import 4 ["fmt"]
@@ -241,6 +241,27 @@ public class Orders {
               interface Listener 9:4-9:37 `interface Listener`
                 method on 9:25-9:35 `void on()`
             import 3 ["java", "util", "List"]
+        "#]],
+    );
+}
+
+#[test]
+fn doc_comments_of_every_shape() {
+    check(
+        Language::Rust,
+        "/**\n * Block doc.\n */\n#[inline]\nfn a() {}\n\n/* plain block */\nfn b() {}\n\n/// Far away.\n\nfn c() {}\n",
+        expect![[r#"
+            function a 5:0-5:9 `fn a()` doc="Block doc."
+            function b 8:0-8:9 `fn b()`
+            function c 12:0-12:9 `fn c()`
+        "#]],
+    );
+    check(
+        Language::JavaScript,
+        "/**\n * Adds.\n * @param a\n */\nexport function add(a) {}\n// one\n// two\nfunction two() {}\n",
+        expect![[r#"
+            function add 5:7-5:25 `function add(a)` doc="Adds.\n@param a"
+            function two 8:0-8:17 `function two()` doc="one\ntwo"
         "#]],
     );
 }
