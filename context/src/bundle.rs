@@ -202,9 +202,9 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 if path == input.path { Some(shown.clone()) } else { read_file(path) };
             let (body, lines_shown) = match source {
                 Some(source) => line_slice(&source, symbol.line, end),
-                None => (format!("{} {}", symbol.kind.name(), symbol.name), Some((symbol.line + 1, symbol.line + 1))),
+                None => (format!("{} {name}", symbol.kind.name()), Some((symbol.line + 1, symbol.line + 1))),
             };
-            let title = format!("{} {} ({path})", symbol.kind.name(), symbol.name);
+            let title = format!("{} {name} ({path})", symbol.kind.name());
             add(70 - shown_defs as u32, PartKind::Definition, title, Some(path), lines_shown, body, true);
             shown_defs += 1;
         }
@@ -232,9 +232,12 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
         for (rank, import) in structure.imports.iter().enumerate() {
             let Some(target) = index.resolve_import(input.path, import) else { continue };
             let Some(file) = index.file(target) else { continue };
-            let named: Vec<_> = file.symbols.iter().filter(|s| import.text.contains(&*s.name)).collect();
-            let chosen: Vec<_> =
-                if named.is_empty() { file.symbols.iter().filter(|s| s.parent.is_none()).collect() } else { named };
+            let named: Vec<_> = file.named_symbols().filter(|(name, _)| import.text.contains(name)).collect();
+            let chosen: Vec<_> = if named.is_empty() {
+                file.named_symbols().filter(|(_, s)| s.parent().is_none()).collect()
+            } else {
+                named
+            };
             if chosen.is_empty() {
                 continue;
             }
@@ -242,9 +245,9 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             let body = chosen
                 .iter()
                 .take(20)
-                .map(|s| match &source {
+                .map(|(name, s)| match &source {
                     Some(source) => crate::index::signature_at(source, s.line),
-                    None => format!("{} {}", s.kind.name(), s.name),
+                    None => format!("{} {name}", s.kind.name()),
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
@@ -399,11 +402,10 @@ impl Structure {
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let at = |l: u32| starts.get(l as usize).copied().unwrap_or(text.len());
         let mut chain: Vec<Enclosing> = entry
-            .symbols
-            .iter()
-            .filter(|s| s.line <= line && line <= s.end_line)
-            .map(|s| Enclosing {
-                name: s.name.to_string(),
+            .named_symbols()
+            .filter(|(_, s)| s.line <= line && line <= s.end_line)
+            .map(|(name, s)| Enclosing {
+                name: name.to_owned(),
                 kind: s.kind,
                 start_line: s.line,
                 end_line: s.end_line,

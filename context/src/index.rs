@@ -19,18 +19,27 @@ use crate::{
     symbols::{self, Import, SymbolKind},
 };
 
-/// A symbol as the index keeps it: small, since a large tree has millions.
-/// Signatures and docs are not kept; [`signature_at`] reads one from the file's
-/// text when it is needed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A symbol as the index keeps it: 24 bytes and no allocation of its own, since a
+/// large tree has millions. Its name lives in the file's name arena
+/// ([`FileEntry::name`]); signatures and docs are not kept ([`signature_at`] reads
+/// one from the file's text when it is needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexedSymbol {
-    pub name: Box<str>,
+    name_start: u32,
+    name_len: u32,
     pub kind: SymbolKind,
-    /// Index of the containing symbol in the same file.
-    pub parent: Option<u32>,
+    /// Index of the containing symbol in the same file, `u32::MAX` for none.
+    parent: u32,
     /// Zero-based first and last line.
     pub line: u32,
     pub end_line: u32,
+}
+
+impl IndexedSymbol {
+    /// Index of the containing symbol in the same file.
+    pub fn parent(&self) -> Option<u32> {
+        (self.parent != u32::MAX).then_some(self.parent)
+    }
 }
 
 /// The head of the definition starting on `line` of `text`, on one line.
@@ -49,10 +58,15 @@ pub fn signature_at(text: &str, line: u32) -> String {
 pub struct FileEntry {
     pub language: Language,
     pub bytes: u64,
-    pub symbols: Vec<IndexedSymbol>,
+    symbols: Vec<IndexedSymbol>,
+    /// Every symbol's name, end to end.
+    names: Box<str>,
     pub imports: Vec<Import>,
-    /// Names called from this file, with the zero-based line of each call.
+    /// Names called from this file, with the zero-based line of each call. Moved
+    /// into the index's caller map by [`WorkspaceIndex::upsert`].
     pub calls: Vec<(String, u32)>,
+    /// Hashes of the distinct names this file calls, to undo the caller map.
+    called: Box<[u64]>,
 }
 
 impl FileEntry {
@@ -64,22 +78,111 @@ impl FileEntry {
 
     pub fn from_document(doc: &SyntaxDocument) -> FileEntry {
         let (outline, calls) = symbols::analyze(doc);
-        fn flatten(symbols: &[symbols::Symbol], parent: Option<u32>, out: &mut Vec<IndexedSymbol>) {
+        fn flatten(symbols: &[symbols::Symbol], parent: u32, out: &mut Vec<IndexedSymbol>, names: &mut String) {
             for symbol in symbols {
                 let index = out.len() as u32;
                 out.push(IndexedSymbol {
-                    name: symbol.name.as_str().into(),
+                    name_start: names.len() as u32,
+                    name_len: symbol.name.len() as u32,
                     kind: symbol.kind,
                     parent,
                     line: symbol.start.line,
                     end_line: symbol.end.line,
                 });
-                flatten(&symbol.children, Some(index), out);
+                names.push_str(&symbol.name);
+                flatten(&symbol.children, index, out, names);
             }
         }
-        let mut symbols = Vec::new();
-        flatten(&outline.symbols, None, &mut symbols);
-        FileEntry { language: doc.language(), bytes: doc.text().len() as u64, symbols, imports: outline.imports, calls }
+        let (mut symbols, mut names) = (Vec::new(), String::new());
+        flatten(&outline.symbols, u32::MAX, &mut symbols, &mut names);
+        symbols.shrink_to_fit();
+        FileEntry {
+            language: doc.language(),
+            bytes: doc.text().len() as u64,
+            symbols,
+            names: names.into_boxed_str(),
+            imports: outline.imports,
+            calls,
+            called: Box::new([]),
+        }
+    }
+
+    pub fn symbols(&self) -> &[IndexedSymbol] {
+        &self.symbols
+    }
+
+    /// The name of one of this file's symbols.
+    pub fn name(&self, symbol: &IndexedSymbol) -> &str {
+        let start = symbol.name_start as usize;
+        self.names.get(start..start + symbol.name_len as usize).unwrap_or("")
+    }
+
+    /// Each symbol with its name.
+    pub fn named_symbols(&self) -> impl Iterator<Item = (&str, &IndexedSymbol)> {
+        self.symbols.iter().map(|s| (self.name(s), s))
+    }
+}
+
+/// FNV-1a over a name, optionally lower-cased. The index keys its name maps by
+/// these hashes instead of owning a copy of every name; lookups compare the real
+/// name where it matters ([`WorkspaceIndex::definitions`]).
+fn name_hash(name: &str, lower: bool) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    if lower && !name.is_ascii() {
+        feed(name.to_lowercase().as_bytes());
+    } else if lower {
+        for byte in name.bytes() {
+            feed(&[byte.to_ascii_lowercase()]);
+        }
+    } else {
+        feed(name.as_bytes());
+    }
+    hash
+}
+
+/// Where a name is defined: most names once, so one site is kept inline.
+#[derive(Debug)]
+enum Sites {
+    One((u32, u32)),
+    Many(Vec<(u32, u32)>),
+}
+
+impl Sites {
+    fn push(&mut self, site: (u32, u32)) {
+        match self {
+            Sites::One(first) => *self = Sites::Many(vec![*first, site]),
+            Sites::Many(sites) => sites.push(site),
+        }
+    }
+
+    fn as_slice(&self) -> &[(u32, u32)] {
+        match self {
+            Sites::One(site) => std::slice::from_ref(site),
+            Sites::Many(sites) => sites,
+        }
+    }
+
+    /// Drops `file`'s sites; true when none are left.
+    fn remove_file(&mut self, file: u32) -> bool {
+        match self {
+            Sites::One((f, _)) => *f == file,
+            Sites::Many(sites) => {
+                sites.retain(|(f, _)| *f != file);
+                match sites[..] {
+                    [] => true,
+                    [only] => {
+                        *self = Sites::One(only);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
     }
 }
 
@@ -87,6 +190,7 @@ impl FileEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SymbolHit<'a> {
     pub path: &'a str,
+    pub name: &'a str,
     pub symbol: &'a IndexedSymbol,
     /// The containing symbol's name.
     pub container: Option<&'a str>,
@@ -121,16 +225,17 @@ pub const MANIFESTS: [&str; 10] = [
 #[derive(Debug, Default)]
 pub struct WorkspaceIndex {
     /// By path relative to the workspace root, `/`-separated.
-    files: BTreeMap<Arc<str>, FileEntry>,
-    /// Lower-cased symbol name → (file, index into its symbols).
-    by_name: HashMap<Box<str>, Vec<(Arc<str>, u32)>>,
-    /// Called name → call sites (file, zero-based line).
-    callers: HashMap<Box<str>, Vec<(Arc<str>, u32)>>,
-    /// The distinct names each file calls, to undo `callers` when it goes.
-    called: HashMap<Arc<str>, Vec<Box<str>>>,
+    files: BTreeMap<Arc<str>, (u32, FileEntry)>,
+    /// File id → path; ids of removed files are reused.
+    ids: Vec<Option<Arc<str>>>,
+    free_ids: Vec<u32>,
+    /// Hash of the lower-cased symbol name → (file id, index into its symbols).
+    by_name: HashMap<u64, Sites>,
+    /// Hash of a called name → call sites (file id, zero-based line).
+    callers: HashMap<u64, Vec<(u32, u32)>>,
     /// A file's stem (`models` for `app/models.py`, `config` for
-    /// `src/config/mod.rs`) → files, for resolving imports.
-    stems: HashMap<Box<str>, Vec<Arc<str>>>,
+    /// `src/config/mod.rs`) → file ids, for resolving imports.
+    stems: HashMap<Box<str>, Vec<u32>>,
     manifests: BTreeMap<String, String>,
     /// Computed on first use after a change.
     facts: Mutex<Option<ProjectFacts>>,
@@ -159,7 +264,7 @@ impl WorkspaceIndex {
     }
 
     pub fn file(&self, path: &str) -> Option<&FileEntry> {
-        self.files.get(path)
+        self.files.get(path).map(|(_, entry)| entry)
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
@@ -167,7 +272,14 @@ impl WorkspaceIndex {
     }
 
     pub fn symbol_count(&self) -> usize {
-        self.files.values().map(|f| f.symbols.len()).sum()
+        self.files.values().map(|(_, f)| f.symbols.len()).sum()
+    }
+
+    /// The path and entry of a file id.
+    fn by_id(&self, id: u32) -> Option<(&str, &FileEntry)> {
+        let path = self.ids.get(id as usize)?.as_ref()?;
+        let (key, (_, entry)) = self.files.get_key_value(&**path)?;
+        Some((key, entry))
     }
 
     fn changed(&self) {
@@ -177,20 +289,37 @@ impl WorkspaceIndex {
     pub fn upsert(&mut self, path: &str, mut entry: FileEntry) {
         self.remove_entry(path);
         let path: Arc<str> = path.into();
+        let id = match self.free_ids.pop() {
+            Some(id) => {
+                self.ids[id as usize] = Some(path.clone());
+                id
+            }
+            None => {
+                self.ids.push(Some(path.clone()));
+                (self.ids.len() - 1) as u32
+            }
+        };
         for (i, symbol) in entry.symbols.iter().enumerate() {
-            self.by_name.entry(symbol.name.to_lowercase().into()).or_default().push((path.clone(), i as u32));
+            let site = (id, i as u32);
+            match self.by_name.entry(name_hash(entry.name(symbol), true)) {
+                std::collections::hash_map::Entry::Occupied(mut sites) => sites.get_mut().push(site),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(Sites::One(site));
+                }
+            }
         }
-        let mut names: Vec<Box<str>> = Vec::new();
+        let mut called: Vec<u64> = Vec::new();
         for (name, line) in std::mem::take(&mut entry.calls) {
-            let name: Box<str> = name.into();
-            self.callers.entry(name.clone()).or_default().push((path.clone(), line));
-            names.push(name);
+            let hash = name_hash(&name, false);
+            self.callers.entry(hash).or_default().push((id, line));
+            called.push(hash);
         }
-        names.sort();
-        names.dedup();
-        self.called.insert(path.clone(), names);
-        self.stems.entry(last_segment(module_stem(&path)).into()).or_default().push(path.clone());
-        self.files.insert(path, entry);
+        called.sort_unstable();
+        called.dedup();
+        entry.called = called.into_boxed_slice();
+        entry.imports.shrink_to_fit();
+        self.stems.entry(last_segment(module_stem(&path)).into()).or_default().push(id);
+        self.files.insert(path, (id, entry));
         self.changed();
     }
 
@@ -201,28 +330,32 @@ impl WorkspaceIndex {
     }
 
     fn remove_entry(&mut self, path: &str) -> bool {
-        let Some((key, old)) = self.files.remove_entry(path) else { return false };
+        let Some((key, (id, old))) = self.files.remove_entry(path) else { return false };
         for symbol in &old.symbols {
-            let name = symbol.name.to_lowercase();
-            if let Some(sites) = self.by_name.get_mut(name.as_str()) {
-                sites.retain(|(p, _)| !Arc::ptr_eq(p, &key));
-                if sites.is_empty() {
-                    self.by_name.remove(name.as_str());
-                }
+            let hash = name_hash(old.name(symbol), true);
+            if let Some(sites) = self.by_name.get_mut(&hash)
+                && sites.remove_file(id)
+            {
+                self.by_name.remove(&hash);
             }
         }
-        for name in self.called.remove(&key).unwrap_or_default() {
-            if let Some(sites) = self.callers.get_mut(&name) {
-                sites.retain(|(p, _)| !Arc::ptr_eq(p, &key));
+        for hash in old.called.iter() {
+            if let Some(sites) = self.callers.get_mut(hash) {
+                sites.retain(|(file, _)| *file != id);
                 if sites.is_empty() {
-                    self.callers.remove(&name);
+                    self.callers.remove(hash);
                 }
             }
         }
         let stem = last_segment(module_stem(&key));
         if let Some(files) = self.stems.get_mut(stem) {
-            files.retain(|p| !Arc::ptr_eq(p, &key));
+            files.retain(|file| *file != id);
+            if files.is_empty() {
+                self.stems.remove(stem);
+            }
         }
+        self.ids[id as usize] = None;
+        self.free_ids.push(id);
         self.changed();
         true
     }
@@ -244,23 +377,24 @@ impl WorkspaceIndex {
 
     /// Definitions named exactly `name`.
     pub fn definitions(&self, name: &str) -> Vec<(&str, &IndexedSymbol)> {
-        let Some(sites) = self.by_name.get(name.to_lowercase().as_str()) else { return Vec::new() };
+        let Some(sites) = self.by_name.get(&name_hash(name, true)) else { return Vec::new() };
         sites
+            .as_slice()
             .iter()
-            .filter_map(|(path, i)| {
-                let (key, file) = self.files.get_key_value(&**path)?;
-                let symbol = file.symbols.get(*i as usize)?;
-                (&*symbol.name == name).then_some((&**key, symbol))
+            .filter_map(|(file, i)| {
+                let (path, entry) = self.by_id(*file)?;
+                let symbol = entry.symbols.get(*i as usize)?;
+                (entry.name(symbol) == name).then_some((path, symbol))
             })
             .collect()
     }
 
-    /// Up to `limit` call sites of `name`: (path, zero-based line).
+    /// Up to `limit` call sites of `name`: (path, zero-based line). Keyed by a
+    /// 64-bit hash of the name: two names colliding is possible in principle
+    /// (about one in 10^8 for a million names), and would show an unrelated call.
     pub fn callers(&self, name: &str, limit: usize) -> Vec<(&str, u32)> {
-        self.callers
-            .get(name)
-            .map(|sites| sites.iter().take(limit).map(|(p, line)| (&**p, *line)).collect())
-            .unwrap_or_default()
+        let Some(sites) = self.callers.get(&name_hash(name, false)) else { return Vec::new() };
+        sites.iter().filter_map(|(file, line)| Some((self.by_id(*file)?.0, *line))).take(limit).collect()
     }
 
     /// Fuzzy symbol search, best first. Ties favour definitions of types, then
@@ -270,14 +404,15 @@ impl WorkspaceIndex {
         let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
         let mut buf = Vec::new();
         let mut hits: Vec<SymbolHit<'_>> = Vec::new();
-        for (path, file) in &self.files {
+        for (path, (_, file)) in &self.files {
             let path: &str = path;
             for symbol in &file.symbols {
-                let haystack = Utf32Str::new(&symbol.name, &mut buf);
+                let name = file.name(symbol);
+                let haystack = Utf32Str::new(name, &mut buf);
                 if let Some(score) = pattern.score(haystack, &mut matcher) {
-                    let exact = u32::from(symbol.name.eq_ignore_ascii_case(query)) * 1000;
-                    let container = symbol.parent.and_then(|p| file.symbols.get(p as usize)).map(|p| &*p.name);
-                    hits.push(SymbolHit { path, symbol, container, score: score + exact });
+                    let exact = u32::from(name.eq_ignore_ascii_case(query)) * 1000;
+                    let container = symbol.parent().and_then(|p| file.symbols.get(p as usize)).map(|p| file.name(p));
+                    hits.push(SymbolHit { path, name, symbol, container, score: score + exact });
                 }
             }
         }
@@ -285,7 +420,7 @@ impl WorkspaceIndex {
             b.score
                 .cmp(&a.score)
                 .then(kind_rank(a.symbol.kind).cmp(&kind_rank(b.symbol.kind)))
-                .then(a.symbol.name.len().cmp(&b.symbol.name.len()))
+                .then(a.name.len().cmp(&b.name.len()))
                 .then(a.path.len().cmp(&b.path.len()))
                 .then(a.path.cmp(b.path))
                 .then(a.symbol.line.cmp(&b.symbol.line))
@@ -310,12 +445,12 @@ impl WorkspaceIndex {
             let files = self.stems.get(*segs.last()?)?;
             files
                 .iter()
+                .filter_map(|id| self.by_id(*id).map(|(path, _)| path))
                 .filter(|p| {
                     let stem = module_stem(p);
-                    (stem == wanted || stem.ends_with(&suffix)) && &***p != from
+                    (stem == wanted || stem.ends_with(&suffix)) && *p != from
                 })
                 .min_by_key(|p| (!p.starts_with(from_dir), p.len()))
-                .map(|p| &**p)
         };
         (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
     }
@@ -328,7 +463,7 @@ impl WorkspaceIndex {
 
     fn compute_facts(&self) -> ProjectFacts {
         let mut languages: BTreeMap<&str, usize> = BTreeMap::new();
-        for file in self.files.values() {
+        for (_, file) in self.files.values() {
             if file.language != Language::PlainText {
                 *languages.entry(file.language.name()).or_default() += 1;
             }
@@ -410,8 +545,7 @@ mod tests {
             ("src/user_service.py", "class UserService:\n    def find_user(self): pass\n"),
             ("src/util.py", "def user_service_factory(): pass\ndef unrelated(): pass\n"),
         ]);
-        let hits: Vec<String> =
-            index.search("usrsvc", 10).iter().map(|h| format!("{}:{}", h.path, h.symbol.name)).collect();
+        let hits: Vec<String> = index.search("usrsvc", 10).iter().map(|h| format!("{}:{}", h.path, h.name)).collect();
         assert_eq!(hits, ["src/user_service.py:UserService", "src/util.py:user_service_factory"]);
         let exact = index.search("find_user", 10);
         assert_eq!(exact[0].container, Some("UserService"));
@@ -428,6 +562,31 @@ mod tests {
         assert_eq!(index.remove_prefix("dir"), 1);
         assert!(index.definitions("alpha").is_empty());
         assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn file_ids_are_reused_without_mixing_files_up() {
+        let mut index = index(&[
+            ("a.py", "def shared(): pass\n"),
+            ("b.py", "def shared(): pass\ndef Shared(): pass\n"),
+            ("c.py", "def shared(): pass\nshared()\n"),
+        ]);
+        assert_eq!(index.definitions("shared").len(), 3);
+        assert_eq!(index.definitions("Shared").len(), 1, "case matters for exact definitions");
+        index.remove("a.py");
+        index.remove("b.py");
+        let left: Vec<&str> = index.definitions("shared").iter().map(|(p, _)| *p).collect();
+        assert_eq!(left, ["c.py"]);
+        // New files take the freed ids; old sites must not point at them.
+        index.upsert("d.py", FileEntry::parse(Language::Python, "def other(): pass\n"));
+        index.upsert("e.py", FileEntry::parse(Language::Python, "def shared(): pass\n"));
+        let mut paths: Vec<&str> = index.definitions("shared").iter().map(|(p, _)| *p).collect();
+        paths.sort();
+        assert_eq!(paths, ["c.py", "e.py"]);
+        assert_eq!(index.callers("shared", 10), vec![("c.py", 1)]);
+        index.remove("c.py");
+        assert!(index.callers("shared", 10).is_empty());
+        assert_eq!(index.search("other", 5)[0].name, "other");
     }
 
     #[test]

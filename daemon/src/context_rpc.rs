@@ -123,7 +123,7 @@ pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
                 workspace.clone(),
                 hit.path.to_owned(),
                 SymbolMatch {
-                    name: hit.symbol.name.to_string(),
+                    name: hit.name.to_owned(),
                     kind: hit.symbol.kind.name().to_owned(),
                     container: hit.container.map(str::to_owned),
                     uri: uri::from_path(&workspace.root.join(hit.path)),
