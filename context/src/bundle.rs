@@ -115,22 +115,23 @@ struct Candidate {
 
 pub fn build(input: &BundleInput<'_>) -> Bundle {
     // Each other file is read at most once per bundle.
-    // Whole files are redacted before any lines are cut out of them (line breaks
-    // kept, so line numbers hold).
-    let clean = |path: &str, text: &str| -> std::rc::Rc<str> {
-        if input.redact { redact::redact_keeping_lines(path, text).0.into() } else { text.into() }
-    };
     let reads: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<str>>>> = Default::default();
     let read_file = |path: &str| -> Option<std::rc::Rc<str>> {
-        reads
-            .borrow_mut()
-            .entry(path.to_owned())
-            .or_insert_with(|| (input.read_file)(path).map(|t| clean(path, &t)))
-            .clone()
+        reads.borrow_mut().entry(path.to_owned()).or_insert_with(|| (input.read_file)(path).map(Into::into)).clone()
     };
-    // Positions are taken on the original text; lines are cut from `shown`.
+    // Lines are cut out of files redacted as a whole would be (a cut through a
+    // key must not hide it from the rule that needs both its ends), at the cost
+    // of the lines shown rather than the file.
+    let window = |path: &str, text: &str, first: u32, last: u32| -> (String, Option<(u32, u32)>) {
+        if !input.redact {
+            return line_slice(text, first, last);
+        }
+        let (region, offset) = redact::redact_lines(path, text, first, last);
+        let (body, lines) = line_slice(&region, first.saturating_sub(offset), last.saturating_sub(offset));
+        (body, lines.map(|(a, b)| (a + offset, b + offset)))
+    };
     let text = input.document.text();
-    let shown: std::rc::Rc<str> = clean(input.path, text);
+    let shown: std::rc::Rc<str> = text.into();
     let selection = input.selection.start.min(text.len())..input.selection.end.min(text.len());
     let structure = Structure::new(input, selection.start);
     let mut candidates = Vec::new();
@@ -152,7 +153,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
     } else {
         (point_at(text, selection.start).row, point_at(text, selection.end.saturating_sub(1).max(selection.start)).row)
     };
-    let (body, lines_shown) = line_slice(&shown, first as u32, last as u32);
+    let (body, lines_shown) = window(input.path, &shown, first as u32, last as u32);
     let title = if selection.is_empty() { "around the cursor" } else { "selection" };
     add(95, PartKind::Selection, title.into(), Some(input.path), lines_shown, body, true);
 
@@ -171,7 +172,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
     let chain = &structure.chain;
     let enclosing = chain.last();
     if let Some(symbol) = enclosing {
-        let (body, lines_shown) = line_slice(&shown, symbol.start_line, symbol.end_line);
+        let (body, lines_shown) = window(input.path, &shown, symbol.start_line, symbol.end_line);
         let title = format!("{} {}", symbol.kind.name(), symbol.name);
         add(85, PartKind::EnclosingSymbol, title, Some(input.path), lines_shown, body, true);
     }
@@ -201,7 +202,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
             let source: Option<std::rc::Rc<str>> =
                 if path == input.path { Some(shown.clone()) } else { read_file(path) };
             let (body, lines_shown) = match source {
-                Some(source) => line_slice(&source, symbol.line, end),
+                Some(source) => window(path, &source, symbol.line, end),
                 None => (format!("{} {name}", symbol.kind.name()), Some((symbol.line + 1, symbol.line + 1))),
             };
             let title = format!("{} {name} ({path})", symbol.kind.name());
@@ -215,7 +216,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 let source: Option<std::rc::Rc<str>> =
                     if path == input.path { Some(shown.clone()) } else { read_file(path) };
                 let Some(source) = source else { continue };
-                let (body, lines_shown) = line_slice(&source, line.saturating_sub(2), line + 2);
+                let (body, lines_shown) = window(path, &source, line.saturating_sub(2), line + 2);
                 add(
                     60 - rank as u32,
                     PartKind::Caller,
@@ -246,7 +247,7 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
                 .iter()
                 .take(20)
                 .map(|(name, s)| match &source {
-                    Some(source) => crate::index::signature_at(source, s.line),
+                    Some(source) => crate::index::signature_at(&window(target, source, s.line, s.line).0, 0),
                     None => format!("{} {name}", s.kind.name()),
                 })
                 .collect::<Vec<_>>()

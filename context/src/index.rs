@@ -67,7 +67,13 @@ pub struct FileEntry {
     pub calls: Vec<(String, u32)>,
     /// Hashes of the distinct names this file calls, to undo the caller map.
     called: Box<[u64]>,
+    /// Indexed by [`crate::shallow`]'s lexical scan (a generated or very large
+    /// file): declarations only, no calls or imports.
+    pub shallow: bool,
 }
+
+/// Files larger than this are indexed shallowly unless configured otherwise.
+pub const FULL_PARSE_MAX_BYTES: usize = 256 * 1024;
 
 impl FileEntry {
     /// Parses one file's text into an entry. Plain-text files have no symbols.
@@ -104,6 +110,49 @@ impl FileEntry {
             imports: outline.imports,
             calls,
             called: Box::new([]),
+            shallow: false,
+        }
+    }
+
+    /// Indexes a file without parsing it: [`crate::shallow`]'s declarations.
+    pub fn shallow(language: Language, text: &str) -> FileEntry {
+        let declarations = crate::shallow::declarations(language, text);
+        let mut names = String::new();
+        let mut symbols: Vec<IndexedSymbol> = declarations
+            .iter()
+            .map(|d| {
+                let symbol = IndexedSymbol {
+                    name_start: names.len() as u32,
+                    name_len: d.name.len() as u32,
+                    kind: d.kind,
+                    parent: d.parent.map_or(u32::MAX, |p| p as u32),
+                    line: d.line,
+                    end_line: d.end_line,
+                };
+                names.push_str(&d.name);
+                symbol
+            })
+            .collect();
+        symbols.shrink_to_fit();
+        FileEntry {
+            language,
+            bytes: text.len() as u64,
+            symbols,
+            names: names.into_boxed_str(),
+            imports: Vec::new(),
+            calls: Vec::new(),
+            called: Box::new([]),
+            shallow: true,
+        }
+    }
+
+    /// How the workspace indexer treats a file on disk: parsed, or shallow when
+    /// it is generated or larger than `full_parse_max` bytes.
+    pub fn index(language: Language, text: String, full_parse_max: usize) -> FileEntry {
+        if language != Language::PlainText && (text.len() > full_parse_max || crate::shallow::is_generated(&text)) {
+            FileEntry::shallow(language, &text)
+        } else {
+            FileEntry::from_document(&SyntaxDocument::new(language, text))
         }
     }
 

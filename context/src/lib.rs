@@ -5,6 +5,7 @@
 //! - [`syntax`]: a document's text and tree-sitter tree, re-parsed incrementally.
 //! - [`symbols`]: outline, enclosing symbol, imports (from the grammars' tags queries).
 //! - [`index`]: the workspace index and fuzzy symbol search.
+//! - [`shallow`]: declarations of generated and very large files, by a lexical scan.
 //! - [`redact`]: secret detection and redaction.
 //! - [`bundle`]: context bundles fitted to a token budget.
 //!
@@ -15,6 +16,7 @@ pub mod bundle;
 pub mod index;
 pub mod language;
 pub mod redact;
+pub mod shallow;
 
 pub mod symbols;
 pub mod syntax;

@@ -91,6 +91,45 @@ pub fn redact_keeping_lines(path: &str, text: &str) -> (String, Vec<Redaction>) 
     redact_with(path, text, true)
 }
 
+/// The lines around `first..=last` (zero-based) of `text`, redacted exactly as
+/// they are in [`redact_keeping_lines`] of the whole file, at the cost of the
+/// window rather than the file: the only rule that spans lines is the private
+/// key's, so the window is widened over any key block it cuts through. Returns
+/// the redacted region and the zero-based line it starts on; it holds every line
+/// of `first..=last` that exists (the file's last line if `first` is past it).
+pub fn redact_lines(path: &str, text: &str, first: u32, last: u32) -> (String, u32) {
+    let line_start = |line: u32| -> usize {
+        if line == 0 {
+            return 0;
+        }
+        text.match_indices('\n').nth(line as usize - 1).map_or(text.len(), |(i, _)| i + 1)
+    };
+    let mut start = line_start(first);
+    if start == text.len() && !text.is_empty() {
+        // Past the end: the last line.
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        start = body.rfind('\n').map_or(0, |i| i + 1);
+    }
+    let mut end = line_start(last.max(first) + 1).max(start);
+    // Widen over a key block the window starts inside of…
+    if let Some(begin) = text[..start].rfind("-----BEGIN")
+        && !text[begin..start].contains("-----END")
+    {
+        start = text[..begin].rfind('\n').map_or(0, |i| i + 1);
+    }
+    // …or ends inside of.
+    let region = &text[start..end];
+    if let Some(begin) = region.rfind("-----BEGIN")
+        && !region[begin..].contains("-----END")
+        && let Some(close) = text[end..].find("-----END")
+    {
+        let after = end + close;
+        end = text[after..].find('\n').map_or(text.len(), |i| after + i + 1);
+    }
+    let first_line = text[..start].bytes().filter(|b| *b == b'\n').count() as u32;
+    (redact_with(path, &text[start..end], true).0, first_line)
+}
+
 /// Counts the `[REDACTED:<rule>]` markers in `text`, by rule. A secret spanning
 /// lines leaves one marker per line ([`redact_keeping_lines`]); those count once.
 pub fn count_markers(text: &str, into: &mut std::collections::BTreeMap<String, u32>) {
@@ -298,6 +337,32 @@ mod tests {
         ];
         for (path, text) in ordinary {
             check(path, text, &[]);
+        }
+    }
+
+    /// Every window of a file with two keys, secrets and plain lines reads the
+    /// same as the same lines of the whole file redacted.
+    #[test]
+    fn windows_redact_like_the_whole_file() {
+        let key = |n: usize| -> String { (0..n).map(|i| format!("MIIEowIBAAKCAQEA7bq0line{i:02}\n")).collect() };
+        let text = format!(
+            "a = 1\n-----BEGIN RSA PRIVATE KEY-----\n{}-----END RSA PRIVATE KEY-----\npassword = \"hunter2hunter2\"\nb = 2\n-----BEGIN EC PRIVATE KEY-----\n{}-----END EC PRIVATE KEY-----\nlast = 3",
+            key(5),
+            key(3)
+        );
+        let whole = redact_keeping_lines("settings.py", &text).0;
+        let whole_lines: Vec<&str> = whole.split_inclusive('\n').collect();
+        let count = whole_lines.len() as u32;
+        for first in 0..count + 2 {
+            for last in first..count + 2 {
+                let (region, offset) = redact_lines("settings.py", &text, first, last);
+                let region_lines: Vec<&str> = region.split_inclusive('\n').collect();
+                let wanted_first = first.min(count - 1);
+                for line in wanted_first..=last.min(count - 1) {
+                    let got = region_lines.get((line - offset) as usize).copied();
+                    assert_eq!(got, Some(whole_lines[line as usize]), "window {first}..={last}, line {line}");
+                }
+            }
         }
     }
 }

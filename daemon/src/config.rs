@@ -33,11 +33,14 @@ pub struct Config {
 pub struct ContextConfig {
     /// Token budget of a context bundle when the request names none.
     pub budget_tokens: u32,
+    /// Workspace files larger than this many KiB are indexed by a lexical scan
+    /// of their declarations instead of a parse (generated files always are).
+    pub full_parse_max_kb: u32,
 }
 
 impl Default for ContextConfig {
     fn default() -> Self {
-        ContextConfig { budget_tokens: 6000 }
+        ContextConfig { budget_tokens: 6000, full_parse_max_kb: (context::index::FULL_PARSE_MAX_BYTES / 1024) as u32 }
     }
 }
 
@@ -308,6 +311,7 @@ pub fn validate(config: &Config) -> Result<()> {
         ("server.max_subscriptions_per_connection", u64::from(s.max_subscriptions_per_connection)),
         ("log.file_max_bytes", config.log.file_max_bytes),
         ("context.budget_tokens", u64::from(config.context.budget_tokens)),
+        ("context.full_parse_max_kb", u64::from(config.context.full_parse_max_kb)),
     ] {
         if value == 0 {
             bail!("key `{key}`: must be greater than 0");

@@ -52,6 +52,7 @@ struct Client {
 
 impl Daemon {
     pub fn new(config: Config, store: Store, run_id: i64, port: u16, test_hooks: bool) -> Arc<Daemon> {
+        let full_parse_max = config.context.full_parse_max_kb as usize * 1024;
         Arc::new(Daemon {
             config,
             store,
@@ -66,7 +67,7 @@ impl Daemon {
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
             documents: Mutex::default(),
-            workspaces: crate::workspace::Workspaces::default(),
+            workspaces: crate::workspace::Workspaces::new(full_parse_max),
             idle_since: Mutex::new(Some(Instant::now())),
         })
     }

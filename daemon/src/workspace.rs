@@ -32,9 +32,10 @@ const RESCAN_THRESHOLD: usize = 2_000;
 const DEBOUNCE: Duration = Duration::from_millis(150);
 pub const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".pairedignore"];
 
-#[derive(Default)]
 pub struct Workspaces {
     map: Mutex<HashMap<PathBuf, Arc<Workspace>>>,
+    /// Larger files are indexed shallowly (`context.full_parse_max_kb`).
+    full_parse_max: usize,
 }
 
 pub struct Workspace {
@@ -45,6 +46,7 @@ pub struct Workspace {
     events: broadcast::Sender<Event>,
     /// Kept alive for as long as the workspace; dropping it stops watching.
     watcher: Mutex<Option<Box<dyn Watcher + Send>>>,
+    full_parse_max: usize,
 }
 
 #[derive(Clone)]
@@ -55,6 +57,10 @@ struct Status {
 }
 
 impl Workspaces {
+    pub fn new(full_parse_max: usize) -> Workspaces {
+        Workspaces { map: Mutex::default(), full_parse_max }
+    }
+
     /// The workspace for `root`, created (and indexed in the background) on first use.
     pub fn add(&self, root: PathBuf, events: &broadcast::Sender<Event>) -> Arc<Workspace> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -68,6 +74,7 @@ impl Workspaces {
             ready: watch::channel(false).0,
             events: events.clone(),
             watcher: Mutex::new(None),
+            full_parse_max: self.full_parse_max,
         });
         map.insert(root, workspace.clone());
         let background = workspace.clone();
@@ -314,7 +321,7 @@ impl Workspace {
         let text = read_source(path)?;
         let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
         let manifest = MANIFESTS.contains(&name.as_str()).then(|| text.clone());
-        Some((rel, FileEntry::parse(Language::from_path(&name), &text), manifest))
+        Some((rel, FileEntry::index(Language::from_path(&name), text, self.full_parse_max), manifest))
     }
 
     fn watch_loop(&self, rx: mpsc::Receiver<notify::Result<notify::Event>>) {
