@@ -1,5 +1,8 @@
 //! The PAIRED agent runtime. For now: the built-in team and how a name, a 1.0 id or
-//! a 1.0 role alias finds its agent. Skills, manifests and providers plug in here.
+//! a 1.0 role alias finds its agent, and the offline skills ([`skills`]).
+
+pub mod manifest;
+pub mod skills;
 
 /// One member of the built-in team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -147,9 +147,13 @@ impl FileEntry {
     }
 
     /// How the workspace indexer treats a file on disk: parsed, or shallow when
-    /// it is generated or larger than `full_parse_max` bytes.
+    /// it is generated, mostly declarations (bindings), or larger than
+    /// `full_parse_max` bytes.
     pub fn index(language: Language, text: String, full_parse_max: usize) -> FileEntry {
-        if language != Language::PlainText && (text.len() > full_parse_max || crate::shallow::is_generated(&text)) {
+        use crate::shallow::{is_declaration_table, is_generated};
+        if language != Language::PlainText
+            && (text.len() > full_parse_max || is_generated(&text) || is_declaration_table(language, &text))
+        {
             FileEntry::shallow(language, &text)
         } else {
             FileEntry::from_document(&SyntaxDocument::new(language, text))
@@ -318,6 +322,10 @@ impl WorkspaceIndex {
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(|p| &**p)
+    }
+
+    pub fn shallow_count(&self) -> usize {
+        self.files.values().filter(|(_, f)| f.shallow).count()
     }
 
     pub fn symbol_count(&self) -> usize {

@@ -44,6 +44,30 @@ pub fn is_generated(text: &str) -> bool {
     sample.len() >= 4096 && sample.lines().count() <= 2
 }
 
+/// Whether a file is mostly declarations — bindings, constant tables — judged
+/// from its first 400 lines: at least 35% of its code lines declare something,
+/// where hand-written code stays under 30% (its lines are mostly bodies). Small
+/// files are cheap to parse and never count.
+pub fn is_declaration_table(language: Language, text: &str) -> bool {
+    const MIN_BYTES: usize = 32 * 1024;
+    if text.len() < MIN_BYTES {
+        return false;
+    }
+    let rules = rules(language);
+    let (mut code, mut declarations) = (0u32, 0u32);
+    for line in text.lines().take(400) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with(['/', '*', '#', '}', ')', ']']) {
+            continue;
+        }
+        code += 1;
+        if rules.iter().any(|rule| rule.regex.is_match(line)) {
+            declarations += 1;
+        }
+    }
+    code >= 50 && declarations * 100 >= code * 35
+}
+
 fn floor_char_boundary(text: &str, at: usize) -> usize {
     (0..=at.min(text.len())).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0)
 }
@@ -363,5 +387,16 @@ pub(crate) unsafe fn raw()
         assert!(is_generated(&"var a=1;".repeat(1000)));
         assert!(!is_generated("fn main() {}\n// a generator of ideas\n"));
         assert!(!is_generated("é"));
+    }
+
+    #[test]
+    fn declaration_tables_are_recognised() {
+        let table: String = (0..2000).map(|i| format!("pub const ERROR_{i}: u32 = {i}u32;\n")).collect();
+        assert!(is_declaration_table(Language::Rust, &table));
+        let code: String = (0..400)
+            .map(|i| format!("fn f{i}(x: u32) -> u32 {{\n    let y = x + {i};\n    let z = y * 2;\n    z - 1\n}}\n"))
+            .collect();
+        assert!(!is_declaration_table(Language::Rust, &code), "hand-written shape");
+        assert!(!is_declaration_table(Language::Rust, &table[..1000]), "small files are parsed");
     }
 }

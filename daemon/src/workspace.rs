@@ -116,6 +116,7 @@ impl Workspace {
             state: if status.indexing { "indexing" } else { "ready" }.to_owned(),
             files: index.len() as u32,
             symbols: index.symbol_count() as u32,
+            shallow_files: index.shallow_count() as u32,
             watching: status.watching.to_owned(),
             warning: status.warning,
         }
@@ -266,10 +267,13 @@ impl Workspace {
         let fresh = Mutex::new(WorkspaceIndex::default());
         let done = std::sync::atomic::AtomicU32::new(0);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
-        let chunk = files.len().div_ceil(threads).max(1);
+        // Each worker takes the next file as it becomes free: the walk's order
+        // clusters large files (one crate's bindings), and fixed halves would
+        // leave one core idle while the other works through them.
+        let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            for part in files.chunks(chunk) {
-                let (done, fresh, root) = (&done, &fresh, &root);
+            for _ in 0..threads {
+                let (done, fresh, root, next, files) = (&done, &fresh, &root, &next, &files);
                 scope.spawn(move || {
                     let mut batch = Vec::with_capacity(64);
                     let flush = |batch: &mut Vec<(String, FileEntry, Option<String>)>| {
@@ -281,7 +285,7 @@ impl Workspace {
                             index.upsert(&rel, entry);
                         }
                     };
-                    for path in part {
+                    while let Some(path) = files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
                         if let Some(entry) = self.parse_file(path) {
                             batch.push(entry);
                             if batch.len() == 64 {

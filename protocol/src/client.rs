@@ -89,4 +89,16 @@ pub enum Event {
         root: String,
         message: String,
     },
+    /// A run changed status or produced output.
+    RunUpdate {
+        run_id: String,
+        agent: String,
+        status: crate::agents::RunStatus,
+        /// What happened, for a progress line ("reviewing src/lib.rs").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// New output since the last update.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output_delta: Option<String>,
+    },
 }

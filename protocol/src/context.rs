@@ -211,6 +211,10 @@ pub struct WorkspaceStatus {
     pub state: String,
     pub files: u32,
     pub symbols: u32,
+    /// Files indexed by a declaration scan instead of a parse (generated,
+    /// bindings, or over `context.full_parse_max_kb`).
+    #[serde(default)]
+    pub shallow_files: u32,
     /// `inotify` (native events), `polling` (fallback) or `none`.
     pub watching: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

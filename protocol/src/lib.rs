@@ -10,6 +10,7 @@
 //!
 //! This crate is plain data: no IO, no async, no daemon logic.
 
+pub mod agents;
 pub mod client;
 pub mod context;
 pub mod daemon;
@@ -66,6 +67,12 @@ macro_rules! for_each_method {
         $callback!($crate::context::Build);
         $callback!($crate::context::AddWorkspace);
         $callback!($crate::context::ListWorkspaces);
+        $callback!($crate::agents::List);
+        $callback!($crate::agents::Describe);
+        $callback!($crate::agents::Run);
+        $callback!($crate::agents::GetRun);
+        $callback!($crate::agents::CancelRun);
+        $callback!($crate::agents::ListRuns);
         $sub_callback!($crate::client::Attach);
     };
 }

@@ -198,6 +198,7 @@ async fn generated_and_huge_files_are_indexed_by_their_declarations() {
     let client = home.ws().await;
     let status = add(&client, &root.canonicalize().expect("root")).await;
     assert_eq!(status["symbols"], 12_001 + 2, "{status}");
+    assert_eq!(status["shallow_files"], 2, "one generated, one huge: {status}");
 
     let found: Value =
         client.request("context/symbols", rpc_params![json!({"query": "GetId"})]).await.expect("symbols");

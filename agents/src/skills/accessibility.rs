@@ -1,0 +1,278 @@
+//! Maya's accessibility checks on markup: JSX/TSX from the syntax tree, HTML
+//! (and Vue/Svelte templates) from a tag scan. Each check is a WCAG failure a
+//! screen-reader or keyboard user meets.
+
+use std::collections::BTreeMap;
+
+use context::{Language, SyntaxDocument};
+use protocol::agents::Severity;
+use regex::Regex;
+
+use super::{RawFinding, SkillOutput};
+
+/// One start tag: name, attributes (lower-cased names), bytes, and the text up
+/// to its end tag when it has content (for buttons and links).
+#[derive(Debug)]
+struct Tag {
+    name: String,
+    attributes: BTreeMap<String, Option<String>>,
+    bytes: std::ops::Range<usize>,
+    content: Option<String>,
+}
+
+pub fn accessibility(path: &str, text: &str) -> SkillOutput {
+    let language = Language::from_path(path);
+    let tags = match language {
+        Language::JavaScript | Language::Tsx | Language::TypeScript => jsx_tags(language, text),
+        _ => html_tags(text),
+    };
+    let labelled_ids: Vec<&str> = tags
+        .iter()
+        .filter(|t| t.name == "label")
+        .filter_map(|t| t.attributes.get("for").or(t.attributes.get("htmlfor")).and_then(|v| v.as_deref()))
+        .collect();
+    let mut findings = Vec::new();
+    let mut find = |rule: &'static str, tag: &Tag, message: String| {
+        findings.push(RawFinding {
+            rule,
+            severity: Severity::Warning,
+            message,
+            bytes: tag.bytes.clone(),
+            path: None,
+            line: None,
+            fix: None,
+        });
+    };
+    let has = |tag: &Tag, name: &str| tag.attributes.contains_key(name);
+    let named = |tag: &Tag| has(tag, "aria-label") || has(tag, "aria-labelledby") || has(tag, "title");
+    for tag in &tags {
+        match tag.name.as_str() {
+            "img" if !has(tag, "alt") => find(
+                "img-alt",
+                tag,
+                "`<img>` without `alt`: add a description, or `alt=\"\"` if it is decorative (WCAG 1.1.1)".into(),
+            ),
+            "input" | "select" | "textarea" => {
+                let kind = tag.attributes.get("type").and_then(|v| v.as_deref()).unwrap_or("text");
+                if matches!(kind, "hidden" | "submit" | "button" | "reset" | "image") {
+                    continue;
+                }
+                let id = tag.attributes.get("id").and_then(|v| v.as_deref());
+                let labelled = named(tag) || id.is_some_and(|id| labelled_ids.contains(&id)) || tag.content.is_some();
+                if !labelled && !inside_label(text, tag.bytes.start) {
+                    find(
+                        "unlabeled-control",
+                        tag,
+                        format!(
+                            "`<{}>` has no label: add a `<label for>`, wrap it in `<label>`, or give it `aria-label` (WCAG 4.1.2)",
+                            tag.name
+                        ),
+                    );
+                }
+            }
+            "button" | "a" => {
+                let content = tag.content.as_deref().unwrap_or("");
+                let visible = strip_tags(content);
+                if visible.trim().is_empty() && !named(tag) && !content.contains("alt=") {
+                    find(
+                        "empty-control",
+                        tag,
+                        format!(
+                            "`<{}>` has no text a screen reader can announce: add text or `aria-label` (WCAG 2.4.4)",
+                            tag.name
+                        ),
+                    );
+                }
+                if tag.name == "a" && !has(tag, "href") && (has(tag, "onclick")) {
+                    find(
+                        "clickable-non-button",
+                        tag,
+                        "`<a>` without `href` used as a button: use `<button>` (WCAG 2.1.1)".into(),
+                    );
+                }
+            }
+            "div" | "span" | "li" | "td" | "p" | "section" | "article"
+                if has(tag, "onclick") && !(has(tag, "role") && has(tag, "tabindex")) =>
+            {
+                find(
+                    "clickable-non-button",
+                    tag,
+                    format!(
+                        "clickable `<{}>` is not reachable by keyboard: use `<button>`, or add `role=\"button\"`, `tabIndex={{0}}` and a key handler (WCAG 2.1.1)",
+                        tag.name
+                    ),
+                );
+            }
+            "html" if !has(tag, "lang") => {
+                find(
+                    "html-lang",
+                    tag,
+                    "`<html>` without `lang`: screen readers guess the language (WCAG 3.1.1)".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    let report = if findings.is_empty() {
+        format!("Maya checked `{path}` for accessibility: no problems found in {} element(s).\n", tags.len())
+    } else {
+        format!(
+            "Maya checked `{path}` for accessibility: {} problem(s) in {} element(s).\n",
+            findings.len(),
+            tags.len()
+        )
+    };
+    SkillOutput { report, findings, ..SkillOutput::default() }
+}
+
+fn inside_label(text: &str, at: usize) -> bool {
+    let before = &text[..at];
+    match (before.rfind("<label"), before.rfind("</label")) {
+        (Some(open), Some(close)) => open > close,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// The text of an element's content without its tags; a JSX `{expression}`
+/// counts as text (it renders some at run time).
+fn strip_tags(text: &str) -> String {
+    static TAG: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let tag = TAG.get_or_init(|| Regex::new(r"<[^>]*>").unwrap_or_else(|err| panic!("tag pattern: {err}")));
+    tag.replace_all(text, "").into_owned()
+}
+
+fn html_tags(text: &str) -> Vec<Tag> {
+    static START: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    static ATTRIBUTE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let start = START.get_or_init(|| {
+        Regex::new(r"(?s)<([A-Za-z][A-Za-z0-9-]*)((?:[^>\x22']|\x22[^\x22]*\x22|'[^']*')*)>")
+            .unwrap_or_else(|err| panic!("tag pattern: {err}"))
+    });
+    let attribute = ATTRIBUTE.get_or_init(|| {
+        Regex::new(r#"([@:A-Za-z_][-A-Za-z0-9_:.@]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"#)
+            .unwrap_or_else(|err| panic!("attribute pattern: {err}"))
+    });
+    let without_comments = blank_comments(text);
+    let mut tags = Vec::new();
+    for found in start.captures_iter(&without_comments) {
+        let (Some(whole), Some(name)) = (found.get(0), found.get(1)) else { continue };
+        let name = name.as_str().to_ascii_lowercase();
+        let mut attributes = BTreeMap::new();
+        for a in attribute.captures_iter(found.get(2).map_or("", |m| m.as_str())) {
+            let key = a.get(1).map_or("", |m| m.as_str()).to_ascii_lowercase();
+            let key = key.trim_start_matches("v-on:").trim_start_matches('@').to_owned();
+            let key = if key == "click" { "onclick".to_owned() } else { key };
+            let value = a.get(2).or(a.get(3)).or(a.get(4)).map(|m| m.as_str().to_owned());
+            attributes.insert(key, value);
+        }
+        let close = format!("</{name}");
+        let content = text[whole.end()..]
+            .to_ascii_lowercase()
+            .find(&close)
+            .map(|end| text[whole.end()..whole.end() + end].to_owned());
+        tags.push(Tag { name, attributes, bytes: whole.range(), content });
+    }
+    tags
+}
+
+/// Comments replaced by spaces, so commented-out markup is not checked.
+fn blank_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("-->").map_or(rest.len(), |e| start + e + 3);
+        out.extend(rest[start..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn jsx_tags(language: Language, text: &str) -> Vec<Tag> {
+    let doc = SyntaxDocument::new(language, text.to_owned());
+    let Some(tree) = doc.tree() else { return Vec::new() };
+    let mut tags = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        let (opening, content) = match node.kind() {
+            "jsx_self_closing_element" => (node, None),
+            "jsx_element" => {
+                let Some(open) = node.child_by_field_name("open_tag") else { continue };
+                let close = node.child_by_field_name("close_tag").map_or(node.end_byte(), |c| c.start_byte());
+                (open, Some(text[open.end_byte()..close].to_owned()))
+            }
+            _ => continue,
+        };
+        let Some(name) = opening.child_by_field_name("name") else { continue };
+        let name = &text[name.byte_range()];
+        // Components (`<Button>`) render whatever they render: not judged here.
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) || name.contains('.') {
+            continue;
+        }
+        let mut attributes = BTreeMap::new();
+        let mut cursor = opening.walk();
+        for attribute in opening.children_by_field_name("attribute", &mut cursor) {
+            if attribute.kind() == "jsx_expression" {
+                // `{...props}` may carry anything: assume it labels.
+                attributes.insert("aria-label".to_owned(), None);
+                continue;
+            }
+            let Some(key) = attribute.named_child(0) else { continue };
+            let value = attribute.named_child(1).map(|v| text[v.byte_range()].trim_matches(['"', '\'']).to_owned());
+            attributes.insert(text[key.byte_range()].to_ascii_lowercase(), value);
+        }
+        tags.push(Tag { name: name.to_ascii_lowercase(), attributes, bytes: opening.byte_range(), content });
+    }
+    tags.sort_by_key(|t| t.bytes.start);
+    tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(path: &str, source: &str) -> Vec<String> {
+        accessibility(path, source)
+            .findings
+            .iter()
+            .map(|f| format!("{} {}", source[..f.bytes.start].matches('\n').count() + 1, f.rule))
+            .collect()
+    }
+
+    #[test]
+    fn jsx() {
+        let source = r#"export function Card({ user }) {
+  return (
+    <div onClick={open}>
+      <img src={user.avatar} />
+      <img src="x.png" alt="" />
+      <input type="text" />
+      <label htmlFor="q">Search</label><input id="q" />
+      <button onClick={close}></button>
+      <button aria-label="Close" onClick={close}><Icon /></button>
+      <button>{t("save")}</button>
+      <Avatar src={user.avatar} />
+      <div role="button" tabIndex={0} onClick={open} onKeyDown={key}>ok</div>
+    </div>
+  );
+}
+"#;
+        assert_eq!(
+            check("web/Card.tsx", source),
+            ["3 clickable-non-button", "4 img-alt", "6 unlabeled-control", "8 empty-control"]
+        );
+    }
+
+    #[test]
+    fn html() {
+        let source = "<html>\n<body>\n<!-- <img src=\"old.png\"> -->\n<img src=\"a.png\">\n<label>Name <input name=\"n\"></label>\n<input type=\"email\">\n<a onclick=\"go()\">Go</a>\n<input type=\"hidden\" name=\"t\">\n</body>\n</html>\n";
+        assert_eq!(
+            check("index.html", source),
+            ["1 html-lang", "4 img-alt", "6 unlabeled-control", "7 clickable-non-button"]
+        );
+    }
+}

@@ -1,0 +1,650 @@
+//! Sherlock's review: one walk over the syntax tree, findings with severities and,
+//! where a change cannot alter behaviour, quick fixes.
+//!
+//! Rules look at syntax, not text, so that the same words in a string or a
+//! comment are not mistaken for code (and `TODO` in a string is not a task).
+
+use context::{Language, SyntaxDocument, redact};
+use protocol::agents::Severity;
+use regex::Regex;
+use tree_sitter::{Node, TreeCursor};
+
+use super::{RawEdit, RawFinding, RawFix, SkillOutput, is_test_path};
+
+/// Thresholds, after common linters' defaults (Clippy's `too_many_arguments` is
+/// 7, its `too_many_lines` 100; pylint's nesting limit 5).
+pub const MAX_FUNCTION_LINES: usize = 80;
+pub const MAX_NESTING: u32 = 4;
+pub const MAX_PARAMETERS: usize = 6;
+
+pub fn review(path: &str, doc: &SyntaxDocument) -> SkillOutput {
+    let mut findings = Vec::new();
+    if let Some(tree) = doc.tree() {
+        let mut walker = Walker {
+            language: doc.language(),
+            text: doc.text(),
+            test_file: is_test_path(path),
+            findings: &mut findings,
+            frames: Vec::new(),
+            functions: Vec::new(),
+        };
+        walker.walk(&mut tree.walk());
+    }
+    secrets(path, doc.text(), &mut findings);
+    findings.sort_by_key(|f| (f.bytes.start, f.rule));
+    let report = report(path, &findings);
+    SkillOutput { report, findings, ..SkillOutput::default() }
+}
+
+fn report(path: &str, findings: &[RawFinding]) -> String {
+    if findings.is_empty() {
+        return format!("Sherlock reviewed `{path}`: no findings.\n");
+    }
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let mut out = format!(
+        "Sherlock reviewed `{path}`: {} finding(s) — {} error(s), {} warning(s), {} note(s).\n\n",
+        findings.len(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info) + count(Severity::Hint)
+    );
+    let mut rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    for rule in rules {
+        let n = findings.iter().filter(|f| f.rule == rule).count();
+        out.push_str(&format!("- `{rule}`: {n}\n"));
+    }
+    out
+}
+
+/// Per-node state kept while the walk is inside a node.
+struct Frame {
+    /// A block of statements.
+    block: bool,
+    /// Inside test code (a `#[test]` function, a `#[cfg(test)]` module).
+    test: bool,
+    /// A test attribute was seen; the next item is test code.
+    pending_test: bool,
+    /// Control-flow depth within the current function.
+    depth: u32,
+    /// A statement that ends the block (return, throw…) was seen in this block.
+    terminated: bool,
+    /// Unreachable code in this block was reported already.
+    reported_unreachable: bool,
+}
+
+struct Function {
+    deepest: u32,
+    deepest_at: Option<std::ops::Range<usize>>,
+}
+
+struct Walker<'a> {
+    language: Language,
+    text: &'a str,
+    test_file: bool,
+    findings: &'a mut Vec<RawFinding>,
+    frames: Vec<Frame>,
+    functions: Vec<Function>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, cursor: &mut TreeCursor<'_>) {
+        loop {
+            let node = cursor.node();
+            self.enter(node);
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                self.leave(cursor.node());
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn text(&self, node: Node<'_>) -> &str {
+        &self.text[node.byte_range()]
+    }
+
+    fn find(&mut self, rule: &'static str, severity: Severity, node: Node<'_>, message: String) {
+        self.find_with(rule, severity, node.byte_range(), message, None);
+    }
+
+    fn find_with(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        bytes: std::ops::Range<usize>,
+        message: String,
+        fix: Option<RawFix>,
+    ) {
+        self.findings.push(RawFinding { rule, severity, message, bytes, path: None, line: None, fix });
+    }
+
+    fn in_test(&self) -> bool {
+        self.test_file || self.frames.last().is_some_and(|f| f.test)
+    }
+
+    fn enter(&mut self, node: Node<'_>) {
+        let kind = node.kind();
+        let is_comment = kind.contains("comment");
+        // Test attributes mark the next item.
+        let mut test = self.in_test();
+        if let Some(parent) = self.frames.last_mut()
+            && node.is_named()
+            && !is_comment
+        {
+            if kind == "attribute_item" {
+                let attribute = &self.text[node.byte_range()];
+                if attribute.contains("test") {
+                    parent.pending_test = true;
+                }
+            } else {
+                test |= parent.pending_test;
+                parent.pending_test = false;
+            }
+        }
+        if is_comment {
+            self.comment(node);
+        }
+        self.unreachable(node);
+        let function = self.is_function(node);
+        let control = self.is_control(node);
+        let parent_depth = self.frames.last().map_or(0, |f| f.depth);
+        let depth = if function { 0 } else { parent_depth + u32::from(control) };
+        if control
+            && let Some(current) = self.functions.last_mut()
+            && depth > current.deepest
+        {
+            current.deepest = depth;
+            current.deepest_at = Some(node.byte_range());
+        }
+        if function {
+            self.functions.push(Function { deepest: 0, deepest_at: None });
+            self.function_shape(node, test);
+        }
+        self.frames.push(Frame {
+            block: is_block(kind),
+            test,
+            pending_test: false,
+            depth,
+            terminated: false,
+            reported_unreachable: false,
+        });
+        self.node_rules(node);
+    }
+
+    fn leave(&mut self, node: Node<'_>) {
+        self.frames.pop();
+        if self.is_function(node)
+            && let Some(function) = self.functions.pop()
+            && function.deepest > MAX_NESTING
+            && let Some(at) = function.deepest_at
+        {
+            let name = self.function_name(node);
+            self.find_with(
+                "deep-nesting",
+                Severity::Warning,
+                at,
+                format!(
+                    "`{name}` nests control flow {} levels deep (more than {MAX_NESTING}); return early or extract a function",
+                    function.deepest
+                ),
+                None,
+            );
+        }
+        if self.is_terminator(node)
+            && let Some(parent) = self.frames.last_mut()
+            && parent.block
+        {
+            parent.terminated = true;
+        }
+    }
+
+    fn is_function(&self, node: Node<'_>) -> bool {
+        matches!(
+            node.kind(),
+            "function_item"
+                | "function_definition"
+                | "function_declaration"
+                | "method_declaration"
+                | "method_definition"
+                | "constructor_declaration"
+                | "arrow_function"
+                | "function_expression"
+                | "func_literal"
+                | "generator_function_declaration"
+        )
+    }
+
+    fn is_control(&self, node: Node<'_>) -> bool {
+        let kind = node.kind();
+        let is_if = matches!(kind, "if_expression" | "if_statement");
+        if is_if {
+            // `else if` continues a chain; it does not nest.
+            return !node
+                .parent()
+                .is_some_and(|p| matches!(p.kind(), "else_clause" | "if_statement" | "if_expression"));
+        }
+        matches!(
+            kind,
+            "for_expression"
+                | "while_expression"
+                | "loop_expression"
+                | "match_expression"
+                | "for_statement"
+                | "for_in_statement"
+                | "enhanced_for_statement"
+                | "while_statement"
+                | "do_statement"
+                | "try_statement"
+                | "with_statement"
+                | "match_statement"
+                | "switch_statement"
+                | "switch_expression"
+                | "expression_switch_statement"
+                | "type_switch_statement"
+                | "select_statement"
+        )
+    }
+
+    fn is_terminator(&self, node: Node<'_>) -> bool {
+        match node.kind() {
+            "return_statement" | "raise_statement" | "throw_statement" | "break_statement" | "continue_statement"
+            | "goto_statement" => true,
+            "expression_statement" => node.named_child(0).is_some_and(|child| match child.kind() {
+                "return_expression" | "break_expression" | "continue_expression" => true,
+                "macro_invocation" => {
+                    matches!(self.macro_name(child), "panic" | "unreachable" | "todo" | "unimplemented")
+                }
+                "call_expression" if self.language == Language::Go => {
+                    child.child_by_field_name("function").is_some_and(|f| self.text(f) == "panic")
+                }
+                _ => false,
+            }),
+            _ => false,
+        }
+    }
+
+    fn unreachable(&mut self, node: Node<'_>) {
+        if !node.is_named() || node.kind().contains("comment") {
+            return;
+        }
+        let Some(parent) = self.frames.last_mut() else { return };
+        if !parent.block || !parent.terminated || parent.reported_unreachable {
+            return;
+        }
+        // Go labels and Python/JS empty statements are not code.
+        if matches!(node.kind(), "labeled_statement" | "empty_statement" | "label_name") {
+            return;
+        }
+        parent.reported_unreachable = true;
+        self.find(
+            "unreachable-code",
+            Severity::Warning,
+            node,
+            "unreachable: the code above always leaves this block".into(),
+        );
+    }
+
+    fn macro_name<'t>(&'t self, node: Node<'_>) -> &'t str {
+        node.child_by_field_name("macro").map_or("", |m| {
+            let name = &self.text[m.byte_range()];
+            name.rsplit("::").next().unwrap_or(name)
+        })
+    }
+
+    fn function_name(&self, node: Node<'_>) -> String {
+        node.child_by_field_name("name").map_or_else(|| "this function".to_owned(), |n| self.text(n).to_owned())
+    }
+
+    fn function_shape(&mut self, node: Node<'_>, test: bool) {
+        // Closures and lambdas are judged as part of their function.
+        if matches!(node.kind(), "arrow_function" | "function_expression" | "func_literal") {
+            return;
+        }
+        let name = self.function_name(node);
+        let at = node.child_by_field_name("name").unwrap_or(node);
+        let lines = node.end_position().row - node.start_position().row + 1;
+        if lines > MAX_FUNCTION_LINES && !test && node.child_by_field_name("body").is_some() {
+            self.find(
+                "long-function",
+                Severity::Info,
+                at,
+                format!(
+                    "`{name}` is {lines} lines long (more than {MAX_FUNCTION_LINES}); split it into smaller functions"
+                ),
+            );
+        }
+        if let Some(parameters) = node.child_by_field_name("parameters") {
+            let count = self.parameter_count(parameters);
+            if count > MAX_PARAMETERS {
+                self.find(
+                    "too-many-parameters",
+                    Severity::Info,
+                    at,
+                    format!(
+                        "`{name}` takes {count} parameters (more than {MAX_PARAMETERS}); group related ones in a type"
+                    ),
+                );
+            }
+        }
+    }
+
+    fn parameter_count(&self, parameters: Node<'_>) -> usize {
+        let mut cursor = parameters.walk();
+        let mut count = 0;
+        for (i, child) in parameters.named_children(&mut cursor).enumerate() {
+            match child.kind() {
+                k if k.contains("comment") => {}
+                "self_parameter" | "attribute_item" => {}
+                // Python's `self`/`cls`.
+                "identifier" if i == 0 && matches!(self.text(child), "self" | "cls") => {}
+                // Go: `a, b int` declares two.
+                "parameter_declaration" => {
+                    let mut inner = child.walk();
+                    count += child.children_by_field_name("name", &mut inner).count().max(1);
+                }
+                _ => count += 1,
+            }
+        }
+        count
+    }
+
+    fn comment(&mut self, node: Node<'_>) {
+        static TASK: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        let task = TASK.get_or_init(|| {
+            Regex::new(r"\b(TODO|FIXME|XXX|HACK)\b[:(]?\s*(.*)").unwrap_or_else(|err| panic!("task pattern: {err}"))
+        });
+        let text = self.text(node);
+        if let Some(found) = task.captures(text) {
+            let tag = found.get(1).map_or("", |m| m.as_str()).to_owned();
+            let rest = found.get(2).map_or("", |m| m.as_str());
+            let rest = rest.lines().next().unwrap_or("").trim().trim_end_matches("*/").trim();
+            let severity = if tag == "FIXME" || tag == "XXX" { Severity::Warning } else { Severity::Info };
+            let message = if rest.is_empty() { format!("{tag} left in the code") } else { format!("{tag}: {rest}") };
+            self.find("todo", severity, node, message);
+        }
+    }
+
+    fn node_rules(&mut self, node: Node<'_>) {
+        match (self.language, node.kind()) {
+            (Language::Rust, "call_expression") => self.rust_call(node),
+            (Language::Rust, "macro_invocation") => self.rust_macro(node),
+            (Language::Rust, "let_declaration") => {
+                let ignored = node.child_by_field_name("pattern").is_some_and(|p| self.text(p) == "_")
+                    && node
+                        .child_by_field_name("value")
+                        .is_some_and(|v| matches!(v.kind(), "call_expression" | "await_expression" | "try_expression"));
+                if ignored && !self.in_test() {
+                    self.find(
+                        "ignored-result",
+                        Severity::Info,
+                        node,
+                        "`let _ =` discards this call's result; if it can fail, handle or log the error".into(),
+                    );
+                }
+            }
+            (Language::Python, "except_clause") => self.python_except(node),
+            (Language::Python, "call") => {
+                let callee = node.child_by_field_name("function").map_or("", |f| self.text(f));
+                if matches!(callee, "breakpoint" | "pdb.set_trace" | "ipdb.set_trace") {
+                    let statement = node.parent().filter(|p| p.kind() == "expression_statement").unwrap_or(node);
+                    let fix = self.delete_line_fix(statement, "Remove the breakpoint");
+                    self.find_with(
+                        "debugger",
+                        Severity::Warning,
+                        node.byte_range(),
+                        format!("`{callee}()` stops the program in a debugger"),
+                        fix,
+                    );
+                }
+            }
+            (Language::JavaScript | Language::TypeScript | Language::Tsx, "debugger_statement") => {
+                let fix = self.delete_line_fix(node, "Remove `debugger`");
+                self.find_with(
+                    "debugger",
+                    Severity::Warning,
+                    node.byte_range(),
+                    "`debugger` statement left in".into(),
+                    fix,
+                );
+            }
+            (Language::JavaScript | Language::TypeScript | Language::Tsx, "call_expression") => {
+                let callee = node.child_by_field_name("function").map_or("", |f| self.text(f));
+                if matches!(callee, "console.log" | "console.debug" | "console.trace") && !self.in_test() {
+                    self.find(
+                        "debug-print",
+                        Severity::Info,
+                        node,
+                        format!("`{callee}` left in; use a logger or remove it"),
+                    );
+                }
+            }
+            (Language::JavaScript | Language::TypeScript | Language::Tsx | Language::Java, "catch_clause") => {
+                if let Some(body) = node.child_by_field_name("body")
+                    && self.is_empty_block(body)
+                {
+                    self.find(
+                        "swallowed-error",
+                        Severity::Warning,
+                        node,
+                        "empty `catch` swallows the error; handle it, log it, or say in a comment why it is safe"
+                            .into(),
+                    );
+                }
+            }
+            (Language::Java, "method_invocation") => {
+                let text = self.text(node);
+                if text.starts_with("System.out.print") || text.starts_with("System.err.print") {
+                    self.find("debug-print", Severity::Info, node, "printing to the console; use a logger".into());
+                } else if node.child_by_field_name("name").is_some_and(|n| self.text(n) == "printStackTrace") {
+                    self.find(
+                        "swallowed-error",
+                        Severity::Info,
+                        node,
+                        "`printStackTrace()` only prints; log the error or rethrow it".into(),
+                    );
+                }
+            }
+            (Language::Go, "short_var_declaration" | "assignment_statement") => self.go_ignored_error(node),
+            (Language::Go, "if_statement") => {
+                let condition = node.child_by_field_name("condition").map_or("", |c| self.text(c));
+                if condition.replace(' ', "").contains("err!=nil")
+                    && let Some(body) = node.child_by_field_name("consequence")
+                    && self.is_empty_block(body)
+                {
+                    self.find(
+                        "swallowed-error",
+                        Severity::Warning,
+                        node,
+                        "`if err != nil {}` ignores the error".into(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_empty_block(&self, block: Node<'_>) -> bool {
+        let mut cursor = block.walk();
+        // A comment inside says the emptiness is deliberate.
+        block.named_children(&mut cursor).next().is_none()
+    }
+
+    fn rust_call(&mut self, node: Node<'_>) {
+        if self.in_test() {
+            return;
+        }
+        let Some(function) = node.child_by_field_name("function") else { return };
+        if function.kind() != "field_expression" {
+            return;
+        }
+        let Some(field) = function.child_by_field_name("field") else { return };
+        let method = self.text(field);
+        let message = match method {
+            "unwrap" => "`unwrap()` panics on `None`/`Err`; propagate with `?` or handle the case",
+            "expect" => "`expect()` panics on `None`/`Err`; propagate with `?` or handle the case",
+            _ => return,
+        };
+        // From the method name to the end of the call: `.unwrap()`.
+        let start = field.start_byte().saturating_sub(1);
+        self.find_with("rust-unwrap", Severity::Warning, start..node.end_byte(), message.into(), None);
+    }
+
+    fn rust_macro(&mut self, node: Node<'_>) {
+        let name = self.macro_name(node);
+        match name {
+            "panic" | "todo" | "unimplemented" if !self.in_test() => {
+                self.find(
+                    "rust-panic",
+                    Severity::Warning,
+                    node,
+                    format!("`{name}!` aborts the caller; return an error"),
+                );
+            }
+            "dbg" => {
+                // `dbg!(x)` evaluates to `x`: replacing it by its argument is safe.
+                let fix = node.named_children(&mut node.walk()).find(|c| c.kind() == "token_tree").and_then(|tree| {
+                    let inner = self.text(tree);
+                    let inner = inner.strip_prefix('(')?.strip_suffix(')')?.trim().trim_end_matches(',').trim();
+                    if inner.is_empty() || has_top_level_comma(inner) {
+                        return None;
+                    }
+                    Some(RawFix {
+                        title: format!("Replace `dbg!(…)` with `{inner}`"),
+                        edits: vec![RawEdit { bytes: node.byte_range(), new_text: inner.to_owned(), path: None }],
+                    })
+                });
+                self.find_with("debug-print", Severity::Warning, node.byte_range(), "`dbg!` left in".into(), fix);
+            }
+            _ => {}
+        }
+    }
+
+    fn python_except(&mut self, node: Node<'_>) {
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+        let body = children.iter().find(|c| c.kind() == "block").copied();
+        let bare = children.iter().all(|c| c.kind() == "block" || c.kind().contains("comment"));
+        if bare {
+            // `except:` also catches KeyboardInterrupt and SystemExit;
+            // `except Exception:` is what is almost always meant.
+            let keyword_end = node.start_byte() + "except".len();
+            let fix = self.text[keyword_end..].starts_with(':').then(|| RawFix {
+                title: "Catch `Exception` instead".into(),
+                edits: vec![RawEdit { bytes: keyword_end..keyword_end, new_text: " Exception".into(), path: None }],
+            });
+            self.find_with(
+                "bare-except",
+                Severity::Warning,
+                node.start_byte()..keyword_end + 1,
+                "bare `except:` also catches KeyboardInterrupt and SystemExit".into(),
+                fix,
+            );
+        }
+        if let Some(body) = body {
+            let mut cursor = body.walk();
+            let statements: Vec<Node<'_>> =
+                body.named_children(&mut cursor).filter(|c| !c.kind().contains("comment")).collect();
+            let swallows = !statements.is_empty()
+                && statements.iter().all(|s| {
+                    s.kind() == "pass_statement"
+                        || (s.kind() == "expression_statement" && self.text(*s).trim() == "...")
+                        || s.kind() == "continue_statement"
+                });
+            if swallows {
+                self.find(
+                    "swallowed-error",
+                    Severity::Warning,
+                    node,
+                    "this `except` swallows the error; handle it, log it, or re-raise".into(),
+                );
+            }
+        }
+    }
+
+    fn go_ignored_error(&mut self, node: Node<'_>) {
+        let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) else {
+            return;
+        };
+        let mut cursor = left.walk();
+        let names: Vec<&str> = left.named_children(&mut cursor).map(|n| self.text(n)).collect();
+        let mut cursor = right.walk();
+        let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
+        // Go returns the error last: `x, _ := f()` or `_ = f()`.
+        if names.last() == Some(&"_") && values.len() == 1 && values[0].kind() == "call_expression" {
+            let callee = values[0].child_by_field_name("function").map_or("", |f| self.text(f));
+            self.find(
+                "ignored-error",
+                Severity::Warning,
+                node,
+                format!("the last result of `{callee}` (by convention the error) is discarded"),
+            );
+        }
+    }
+
+    /// Deletes `node`'s line when it is alone on it, else just the node.
+    fn delete_line_fix(&self, node: Node<'_>, title: &str) -> Option<RawFix> {
+        let line_start = self.text[..node.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+        let after = &self.text[node.end_byte()..];
+        let line_end = after.find('\n').map_or(self.text.len(), |i| node.end_byte() + i + 1);
+        let alone = self.text[line_start..node.start_byte()].trim().is_empty()
+            && self.text[node.end_byte()..line_end].trim().trim_start_matches(';').trim().is_empty();
+        let bytes = if alone { line_start..line_end } else { node.byte_range() };
+        Some(RawFix { title: title.to_owned(), edits: vec![RawEdit { bytes, new_text: String::new(), path: None }] })
+    }
+}
+
+fn is_block(kind: &str) -> bool {
+    matches!(kind, "block" | "statement_block" | "statement_list")
+}
+
+fn has_top_level_comma(text: &str) -> bool {
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Hard-coded secrets, found by the same rules that redact bundles. The finding
+/// names the rule and the line, never the secret.
+fn secrets(path: &str, text: &str, findings: &mut Vec<RawFinding>) {
+    let (_, redactions) = redact::redact(path, text);
+    if redactions.is_empty() {
+        return;
+    }
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    for redaction in redactions {
+        let line = redaction.line as usize;
+        let start = starts.get(line).copied().unwrap_or(text.len());
+        let end = starts.get(line + 1).map_or(text.len(), |e| e.saturating_sub(1));
+        let rule = redact::rules().iter().find(|r| r.id == redaction.rule);
+        let what = rule.map_or(redaction.rule.as_str(), |r| r.description.as_str());
+        findings.push(RawFinding {
+            rule: "hardcoded-secret",
+            severity: Severity::Error,
+            message: format!("hard-coded secret ({what}); load it from the environment or a secret store"),
+            bytes: start..end,
+            path: None,
+            line: None,
+            fix: None,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
