@@ -85,6 +85,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The agents: list them, show one, run one's skill.
+    Agents {
+        #[command(subcommand)]
+        command: crate::cli_agents::AgentsCommand,
+    },
     /// Create `.paired/` in a project (the PAIRED 1.0 layout).
     Init {
         /// Project folder (default: the current directory).
@@ -164,6 +169,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
         Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
+        Command::Agents { command } => with_runtime(crate::cli_agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))
         }
@@ -308,16 +314,7 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
         format!("{} has {} lines; --line {} is past the end", file.display(), text.lines().count(), args.line)
     })?;
     let character: u32 = line_text.chars().take(args.column as usize - 1).map(|c| c.len_utf16() as u32).sum();
-    let dir = file.parent().unwrap_or(&file);
-    // The project: a PAIRED project, else the nearest folder that looks like a
-    // project root (version control, ignore rules, a build manifest).
-    let markers = [".git", ".pairedignore"].into_iter().chain(context::index::MANIFESTS);
-    let markers: Vec<&str> = markers.collect();
-    let root = config::find_project_root(dir)
-        .or_else(|| {
-            dir.ancestors().find(|d| markers.iter().any(|m| d.join(m).exists())).map(std::path::Path::to_path_buf)
-        })
-        .unwrap_or_else(|| dir.to_path_buf());
+    let root = project_root(file.parent().unwrap_or(&file));
     let connection = client::connect_or_start(paths).await?;
     let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
     client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
@@ -359,6 +356,18 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
     }
     println!();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The project a folder belongs to: a PAIRED project, else the nearest folder
+/// that looks like a project root (version control, ignore rules, a build
+/// manifest), else the folder itself.
+pub fn project_root(dir: &std::path::Path) -> PathBuf {
+    let markers: Vec<&str> = [".git", ".pairedignore"].into_iter().chain(context::index::MANIFESTS).collect();
+    config::find_project_root(dir)
+        .or_else(|| {
+            dir.ancestors().find(|d| markers.iter().any(|m| d.join(m).exists())).map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| dir.to_path_buf())
 }
 
 const PROJECT_CONFIG_TEMPLATE: &str = "\

@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// Refuses a file that the ignore rules of its workspace exclude.
-fn refuse_excluded(daemon: &Daemon, path: Option<&std::path::Path>) -> Result<(), ErrorObjectOwned> {
+pub(crate) fn refuse_excluded(daemon: &Daemon, path: Option<&std::path::Path>) -> Result<(), ErrorObjectOwned> {
     let Some(path) = path else { return Ok(()) };
     if daemon.workspaces.find_for(path).is_some_and(|w| w.is_excluded(path)) {
         return Err(error(
@@ -46,7 +46,7 @@ fn error(code: i32, message: String) -> ErrorObjectOwned {
 }
 
 /// The text of `uri`: the editor's open copy, else the file on disk.
-fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
+pub(crate) fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
     let path = uri::to_path(uri);
     // A clone shares the tree (reference-counted): no re-parse.
     if let Some((buffer, _)) = daemon.documents().buffer(uri) {
@@ -90,16 +90,25 @@ fn outline_symbol(lines: &LineIndex<'_>, symbol: &Symbol) -> OutlineSymbol {
 }
 
 /// Byte columns to UTF-16 columns.
-struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
-    fn new(text: &'a str) -> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex { text, starts }
+    }
+
+    /// The LSP position of a byte offset.
+    pub(crate) fn position(&self, byte: usize) -> Position {
+        let byte = byte.min(self.text.len());
+        let line = self.starts.partition_point(|start| *start <= byte).saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let character = self.text.get(start..byte).map_or(0, |s| s.encode_utf16().count() as u32);
+        Position { line: line as u32, character }
     }
 
     fn lsp(&self, pos: symbols::Pos) -> Position {

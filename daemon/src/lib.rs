@@ -8,7 +8,9 @@
 //! - [`client`]: finding and calling the daemon.
 //! - [`config`], [`paths`], [`instance`], [`store`], [`logging`], [`doctor`].
 
+pub mod agents_rpc;
 pub mod cli;
+pub mod cli_agents;
 pub mod client;
 pub mod config;
 pub mod context_rpc;
@@ -18,6 +20,7 @@ pub mod instance;
 pub mod logging;
 pub mod lsp;
 pub mod paths;
+pub mod roster;
 pub mod rpc;
 pub mod run;
 pub mod server;

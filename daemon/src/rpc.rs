@@ -11,14 +11,14 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use protocol::{
-    Method, NoParams, Subscription,
+    Method, NoParams, Subscription, agents,
     client::{Attach, ClientHello, Event},
     context, daemon, documents, errors,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{context_rpc, documents::DocumentError, state::Daemon};
+use crate::{agents_rpc, context_rpc, documents::DocumentError, state::Daemon};
 
 pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     let test_hooks = daemon.test_hooks;
@@ -62,6 +62,23 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     });
     method::<context::ListWorkspaces, _, _>(&mut module, |d, NoParams {}, _| async move {
         Ok(context_rpc::list_workspaces(&d))
+    });
+
+    method::<agents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(agents_rpc::list(&d)) });
+    method::<agents::Describe, _, _>(
+        &mut module,
+        |d, params, _| async move { agents_rpc::describe(&d, &params.agent) },
+    );
+    method::<agents::Run, _, _>(&mut module, |d, params, _| async move { agents_rpc::run(d, params).await });
+    method::<agents::GetRun, _, _>(
+        &mut module,
+        |d, params, _| async move { agents_rpc::get(&d, &params.run_id).await },
+    );
+    method::<agents::CancelRun, _, _>(&mut module, |d, params, _| async move {
+        agents_rpc::cancel(&d, &params.run_id).await
+    });
+    method::<agents::ListRuns, _, _>(&mut module, |d, params, _| async move {
+        agents_rpc::list_runs(&d, params.limit.unwrap_or(50)).await
     });
 
     attach_subscription(&mut module);
@@ -214,7 +231,13 @@ mod tests {
     async fn every_protocol_method_is_served() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = crate::store::Store::open(&dir.path().join("db")).expect("store");
-        let daemon = Daemon::new(crate::config::Config::default(), store, 1, 0, false);
+        let paths = crate::paths::Paths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+            state_dir: dir.path().join("state"),
+            runtime_dir: dir.path().join("run"),
+        };
+        let daemon = Daemon::new(crate::config::Config::default(), paths, store, 1, 0, false);
         let module = module(daemon);
         let served: Vec<&str> = module.method_names().collect();
         for name in protocol::openrpc::method_names() {

@@ -83,7 +83,7 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
-    let daemon = Daemon::new(config, store.clone(), run_id, port, test_hooks);
+    let daemon = Daemon::new(config, paths.clone(), store.clone(), run_id, port, test_hooks);
     let handle = server::serve(listener, daemon.clone(), token)?;
 
     let discovery = Discovery {

@@ -40,6 +40,8 @@ pub struct Daemon {
     connection_clients: Mutex<HashMap<usize, ClientId>>,
     pub documents: Mutex<Documents<context::SyntaxDocument>>,
     pub workspaces: crate::workspace::Workspaces,
+    pub paths: crate::paths::Paths,
+    pub active_runs: crate::agents_rpc::ActiveRuns,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
 }
@@ -51,7 +53,14 @@ struct Client {
 }
 
 impl Daemon {
-    pub fn new(config: Config, store: Store, run_id: i64, port: u16, test_hooks: bool) -> Arc<Daemon> {
+    pub fn new(
+        config: Config,
+        paths: crate::paths::Paths,
+        store: Store,
+        run_id: i64,
+        port: u16,
+        test_hooks: bool,
+    ) -> Arc<Daemon> {
         let full_parse_max = config.context.full_parse_max_kb as usize * 1024;
         Arc::new(Daemon {
             config,
@@ -68,8 +77,15 @@ impl Daemon {
             connection_clients: Mutex::default(),
             documents: Mutex::default(),
             workspaces: crate::workspace::Workspaces::new(full_parse_max),
+            paths,
+            active_runs: crate::agents_rpc::ActiveRuns::default(),
             idle_since: Mutex::new(Some(Instant::now())),
         })
+    }
+
+    /// Broadcasts an event to attached clients; none listening is fine.
+    pub fn send_event(&self, event: Event) {
+        let _ = self.events.send(event);
     }
 
     pub fn documents(&self) -> MutexGuard<'_, Documents<context::SyntaxDocument>> {

@@ -17,8 +17,9 @@ use rusqlite_migration::{M, Migrations};
 
 /// Migrations, oldest first. Never edit a released one: append a new one.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE daemon_runs (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE daemon_runs (
              id INTEGER PRIMARY KEY,
              pid INTEGER NOT NULL,
              version TEXT NOT NULL,
@@ -38,7 +39,26 @@ fn migrations() -> Migrations<'static> {
              detached_at TEXT
          );
          CREATE INDEX client_sessions_run ON client_sessions(run_id);",
-    )])
+        ),
+        M::up(
+            "CREATE TABLE agent_runs (
+                 id TEXT PRIMARY KEY,
+                 agent TEXT NOT NULL,
+                 skill TEXT NOT NULL,
+                 -- queued, running, succeeded, failed, cancelled
+                 status TEXT NOT NULL,
+                 uri TEXT,
+                 created_ms INTEGER NOT NULL,
+                 finished_ms INTEGER,
+                 params TEXT NOT NULL,
+                 output TEXT,
+                 findings TEXT,
+                 edits TEXT,
+                 error TEXT
+             );
+             CREATE INDEX agent_runs_created ON agent_runs(created_ms);",
+        ),
+    ])
 }
 
 #[derive(Clone)]
@@ -90,6 +110,13 @@ impl Store {
                 [],
             )?;
             tx.execute("UPDATE daemon_runs SET ended = 'killed' WHERE stopped_at IS NULL AND ended IS NULL", [])?;
+            // Agent runs the previous daemon did not finish: failed, with why.
+            tx.execute(
+                "UPDATE agent_runs SET status = 'failed', error = 'the daemon stopped before this run finished; run it again',
+                     finished_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+                 WHERE status IN ('queued', 'running')",
+                [],
+            )?;
             tx.execute(
                 "INSERT INTO daemon_runs (pid, version, port) VALUES (?1, ?2, ?3)",
                 params![pid, version, port],

@@ -19,7 +19,8 @@ pub struct Task {
     pub owner: Option<String>,
 }
 
-fn pattern() -> &'static Regex {
+/// `TODO(owner): text`, `FIXME @owner text`, `XXX: text`…
+pub(crate) fn pattern() -> &'static Regex {
     static TASK: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     TASK.get_or_init(|| {
         Regex::new(r"\b(TODO|FIXME|XXX|HACK)\b(?:\(([^)]*)\))?:?\s*(?:@([A-Za-z0-9_.-]+):?\s*)?(.*)")

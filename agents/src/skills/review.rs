@@ -6,7 +6,6 @@
 
 use context::{Language, SyntaxDocument, redact};
 use protocol::agents::Severity;
-use regex::Regex;
 use tree_sitter::{Node, TreeCursor};
 
 use super::{RawEdit, RawFinding, RawFix, SkillOutput, is_test_path};
@@ -358,19 +357,16 @@ impl Walker<'_> {
     }
 
     fn comment(&mut self, node: Node<'_>) {
-        static TASK: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-        let task = TASK.get_or_init(|| {
-            Regex::new(r"\b(TODO|FIXME|XXX|HACK)\b[:(]?\s*(.*)").unwrap_or_else(|err| panic!("task pattern: {err}"))
-        });
         let text = self.text(node);
-        if let Some(found) = task.captures(text) {
-            let tag = found.get(1).map_or("", |m| m.as_str()).to_owned();
-            let rest = found.get(2).map_or("", |m| m.as_str());
-            let rest = rest.lines().next().unwrap_or("").trim().trim_end_matches("*/").trim();
-            let severity = if tag == "FIXME" || tag == "XXX" { Severity::Warning } else { Severity::Info };
-            let message = if rest.is_empty() { format!("{tag} left in the code") } else { format!("{tag}: {rest}") };
-            self.find("todo", severity, node, message);
-        }
+        let Some(found) = super::backlog::pattern().captures(text) else { return };
+        let tag = found.get(1).map_or("", |m| m.as_str()).to_owned();
+        let owner = found.get(2).or(found.get(3)).map(|m| format!(" ({})", m.as_str().trim())).unwrap_or_default();
+        let rest = found.get(4).map_or("", |m| m.as_str());
+        let rest = rest.lines().next().unwrap_or("").trim().trim_end_matches("*/").trim();
+        let severity = if tag == "FIXME" || tag == "XXX" { Severity::Warning } else { Severity::Info };
+        let message =
+            if rest.is_empty() { format!("{tag}{owner} left in the code") } else { format!("{tag}{owner}: {rest}") };
+        self.find("todo", severity, node, message);
     }
 
     fn node_rules(&mut self, node: Node<'_>) {

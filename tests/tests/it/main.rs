@@ -1,5 +1,6 @@
 //! Integration tests: the real `paired` binary in a temporary HOME.
 
+mod agents;
 mod cli;
 mod context;
 mod daemon;

@@ -38,7 +38,7 @@ fn rust() {
         return s.into();
         println!("never");
     }
-    // TODO: cache the parsed value
+    // TODO(ada): cache the parsed value
     text
 }
 
@@ -80,7 +80,7 @@ mod tests {
             6 debug-print warning `dbg!` left in [fix: Replace `dbg!(…)` with `n` → ["    n;"]]
             7 ignored-result info `let _ =` discards this call's result; if it can fail, handle or log the error
             10 unreachable-code warning unreachable: the code above always leaves this block
-            12 todo info TODO: cache the parsed value
+            12 todo info TODO (ada): cache the parsed value
             16 too-many-parameters info `many` takes 7 parameters (more than 6); group related ones in a type
             28 deep-nesting warning `nested` nests control flow 5 levels deep (more than 4); return early or extract a function
             29 rust-panic warning `todo!` aborts the caller; return an error

@@ -1,0 +1,530 @@
+//! `agents/*` and `runs/*`: the roster at the JSON-RPC edge, and runs of the
+//! offline skills. A run is a row in SQLite from the moment it starts: finished
+//! runs survive restarts, and a run the daemon did not finish is marked failed
+//! with the reason at the next start, never silently lost.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use agents::skills::{self, History, RawEdit, RawFinding, SkillInput, SkillOutput};
+use context::SyntaxDocument;
+use jsonrpsee::types::ErrorObjectOwned;
+use protocol::{
+    agents::{AgentDescription, AgentInfo, Finding, Fix, RunInfo, RunParams, RunStatus, TextEdit},
+    client::Event,
+    documents::{Position, Range},
+    errors,
+};
+use rusqlite::{OptionalExtension, params};
+
+use crate::{
+    context_rpc::{self, LineIndex},
+    documents::byte_offset,
+    roster::{Agent, Roster},
+    state::Daemon,
+    uri,
+    workspace::Workspace,
+};
+
+fn error(code: i32, message: String) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message, None::<()>)
+}
+
+/// Runs in flight: id → the task to abort on `runs/cancel`.
+#[derive(Default)]
+pub struct ActiveRuns {
+    tasks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+impl ActiveRuns {
+    fn insert(&self, id: &str, handle: tokio::task::AbortHandle) {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned(), handle);
+    }
+
+    fn remove(&self, id: &str) -> Option<tokio::task::AbortHandle> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).remove(id)
+    }
+}
+
+pub fn roster(daemon: &Daemon) -> Roster {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let projects: Vec<PathBuf> = daemon.workspaces.all().iter().map(|w| w.root.clone()).collect();
+    let roster = Roster::load(home.as_deref(), &daemon.paths.config_dir, &projects);
+    for problem in &roster.errors {
+        tracing::warn!("agent file skipped: {problem}");
+    }
+    roster
+}
+
+pub fn list(daemon: &Daemon) -> Vec<AgentInfo> {
+    roster(daemon).agents.iter().map(Agent::info).collect()
+}
+
+fn not_found(name: &str, roster: &Roster) -> ErrorObjectOwned {
+    let known: Vec<&str> = roster.agents.iter().map(|a| a.manifest.id.as_str()).collect();
+    error(errors::NOT_FOUND, format!("no agent named {name:?}; the team: {}", known.join(", ")))
+}
+
+pub fn describe(daemon: &Daemon, name: &str) -> Result<AgentDescription, ErrorObjectOwned> {
+    let roster = roster(daemon);
+    let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster))?;
+    Ok(AgentDescription { info: agent.info(), manifest: agent.manifest.clone(), persona: agent.persona() })
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn new_run_id() -> String {
+    let mut bytes = [0u8; 8];
+    // An id, not a secret: fall back to the clock if the OS has no randomness.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = now_ms().to_le_bytes();
+    }
+    format!("run-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, ErrorObjectOwned> {
+    let roster = roster(&daemon);
+    let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
+    let skill = match &params.skill {
+        Some(skill) if agent.skills.contains(&skill.as_str()) => skill.clone(),
+        Some(skill) => {
+            return Err(error(
+                errors::INVALID_PARAMS,
+                format!(
+                    "{} has no skill {skill:?}; its skills: {}",
+                    agent.manifest.metadata.name,
+                    agent.skills.join(", ")
+                ),
+            ));
+        }
+        None => match agent.skills.first() {
+            Some(first) => (*first).to_owned(),
+            None => {
+                return Err(error(
+                    errors::REFUSED,
+                    format!(
+                        "{} has no offline skills, and model providers are not available in this build yet; run one of the built-in agents (`paired agents list`)",
+                        agent.manifest.metadata.name
+                    ),
+                ));
+            }
+        },
+    };
+    let scope = crate::roster::SKILLS.iter().find(|(name, ..)| *name == skill).map_or("file", |s| s.2);
+    if matches!(scope, "file" | "symbol") && params.uri.is_none() {
+        return Err(error(errors::INVALID_PARAMS, format!("{skill} works on a file: pass `uri`")));
+    }
+    if scope == "prompt" && params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        return Err(error(errors::INVALID_PARAMS, format!("{skill} needs a `prompt`")));
+    }
+    if let Some(uri) = &params.uri {
+        context_rpc::refuse_excluded(&daemon, uri::to_path(uri).as_deref())?;
+    }
+    let info = RunInfo {
+        id: new_run_id(),
+        agent: agent.manifest.id.clone(),
+        skill: skill.clone(),
+        status: RunStatus::Running,
+        uri: params.uri.clone(),
+        created_ms: now_ms(),
+        finished_ms: None,
+        output: String::new(),
+        findings: Vec::new(),
+        edits: Vec::new(),
+        error: None,
+    };
+    save(&daemon, &info, &params).await?;
+    daemon.send_event(Event::RunUpdate {
+        run_id: info.id.clone(),
+        agent: info.agent.clone(),
+        status: RunStatus::Running,
+        message: Some(format!("{}: {skill}", agent.manifest.metadata.name)),
+        output_delta: None,
+    });
+    let task = {
+        let (daemon, info, params) = (daemon.clone(), info.clone(), params.clone());
+        tokio::spawn(async move { execute(daemon, info, agent, params).await })
+    };
+    daemon.active_runs.insert(&info.id, task.abort_handle());
+    if !params.wait {
+        return Ok(info);
+    }
+    match task.await {
+        Ok(finished) => Ok(finished),
+        // Cancelled while we waited: the row says so.
+        Err(_) => get(&daemon, &info.id).await,
+    }
+}
+
+async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: RunParams) -> RunInfo {
+    let result = produce(&daemon, &agent, &info.skill, &params).await;
+    match result {
+        Ok((output, findings, edits)) => {
+            info.status = RunStatus::Succeeded;
+            info.output = output;
+            info.findings = findings;
+            info.edits = edits;
+        }
+        Err(message) => {
+            info.status = RunStatus::Failed;
+            info.error = Some(message);
+        }
+    }
+    info.finished_ms = Some(now_ms());
+    // A cancel that won the race has written its row already; do not overwrite it.
+    if daemon.active_runs.remove(&info.id).is_none() {
+        return get(&daemon, &info.id).await.unwrap_or(info);
+    }
+    if let Err(err) = finish(&daemon, &info).await {
+        tracing::error!(run = %info.id, "cannot record the run: {err:#}");
+    }
+    daemon.send_event(Event::RunUpdate {
+        run_id: info.id.clone(),
+        agent: info.agent.clone(),
+        status: info.status,
+        message: info.error.clone(),
+        output_delta: (!info.output.is_empty()).then(|| info.output.clone()),
+    });
+    info
+}
+
+type Produced = (String, Vec<Finding>, Vec<TextEdit>);
+
+/// Gathers the skill's inputs and runs it off the async threads.
+async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunParams) -> Result<Produced, String> {
+    let path = params.uri.as_deref().and_then(uri::to_path);
+    let document = match &params.uri {
+        Some(uri) => Some(context_rpc::document_for(daemon, uri).map_err(|e| e.message().to_owned())?.0),
+        None => None,
+    };
+    let workspace: Option<Arc<Workspace>> = match &path {
+        Some(path) => daemon.workspaces.find_for(path),
+        None => daemon.workspaces.all().into_iter().next(),
+    };
+    if let Some(workspace) = &workspace {
+        workspace.wait_ready().await;
+    }
+    let history = match (&workspace, skill) {
+        (Some(workspace), "metrics" | "backlog") => git_history(&workspace.root).await,
+        _ => None,
+    };
+    let uri = params.uri.clone();
+    let (skill, prompt) = (skill.to_owned(), params.prompt.clone());
+    let selection = document.as_ref().map(|doc| {
+        let text = doc.text();
+        match (params.range, params.position) {
+            (Some(range), _) => byte_offset(text, range.start)..byte_offset(text, range.end),
+            (None, Some(position)) => {
+                let at = byte_offset(text, position);
+                at..at
+            }
+            (None, None) => 0..0,
+        }
+    });
+    let name = agent.manifest.metadata.name.clone();
+    tokio::task::spawn_blocking(move || {
+        let index_guard = workspace.as_ref().map(|w| w.index());
+        let rel = match (&workspace, &path) {
+            (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
+            (None, Some(p)) => p.display().to_string(),
+            _ => String::new(),
+        };
+        let read_file = |rel: &str| workspace.as_ref().and_then(|w| w.read_indexed(rel));
+        let input = SkillInput {
+            path: &rel,
+            document: document.as_ref(),
+            selection,
+            index: index_guard.as_deref(),
+            prompt: prompt.as_deref(),
+            read_file: &read_file,
+            history: history.as_ref(),
+        };
+        let output = run_skill(&skill, &input)?;
+        let root = workspace.as_ref().map(|w| w.root.clone());
+        Ok(convert(&name, uri.as_deref(), document.as_ref(), root.as_deref(), output))
+    })
+    .await
+    .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
+}
+
+fn run_skill(skill: &str, input: &SkillInput<'_>) -> Result<SkillOutput, String> {
+    let document = || input.document.ok_or_else(|| format!("{skill} works on a file"));
+    let cursor = input.selection.as_ref().map_or(0, |s| s.start);
+    Ok(match skill {
+        "review" => skills::review::review(input.path, document()?),
+        "metrics" => skills::metrics::metrics(input.path, document()?, input.history),
+        "document" => skills::document::document(document()?, cursor),
+        "tests" => skills::document::tests(input.path, document()?, cursor),
+        "accessibility" => skills::accessibility::accessibility(input.path, document()?.text()),
+        "architecture" => {
+            let index =
+                input.index.ok_or("open a workspace folder first: the architecture map comes from its index")?;
+            skills::architecture::architecture(index)
+        }
+        "backlog" => backlog(input)?,
+        "assess" => skills::route::assess(input.index),
+        "route" => skills::route::route_output(input.prompt.unwrap_or("")),
+        other => return Err(format!("unknown skill {other:?}")),
+    })
+}
+
+/// Vince: the workspace's tasks (or the file's, with no workspace), each also a
+/// finding on its line.
+fn backlog(input: &SkillInput<'_>) -> Result<SkillOutput, String> {
+    let mut tasks = Vec::new();
+    match input.index {
+        Some(index) => {
+            for path in index.paths() {
+                if let Some(text) = (input.read_file)(path) {
+                    tasks.extend(skills::backlog::tasks(path, &text));
+                }
+            }
+        }
+        None => {
+            let doc = input.document.ok_or("open a workspace folder or pass a file")?;
+            tasks.extend(skills::backlog::tasks(input.path, doc.text()));
+        }
+    }
+    let report = skills::backlog::report(&tasks, input.history);
+    let findings = tasks
+        .iter()
+        .map(|task| RawFinding {
+            rule: "todo",
+            severity: protocol::agents::Severity::Info,
+            message: format!("{}: {}", task.tag, if task.text.is_empty() { "(no description)" } else { &task.text }),
+            bytes: 0..0,
+            path: Some(task.path.clone()),
+            line: Some(task.line),
+            fix: None,
+        })
+        .collect();
+    Ok(SkillOutput { report, findings, ..SkillOutput::default() })
+}
+
+/// Byte offsets to LSP ranges, workspace paths to URIs.
+fn convert(
+    agent_name: &str,
+    uri: Option<&str>,
+    document: Option<&SyntaxDocument>,
+    root: Option<&Path>,
+    output: SkillOutput,
+) -> Produced {
+    let text = document.map_or("", |d| d.text());
+    let lines = LineIndex::new(text);
+    let range =
+        |bytes: &std::ops::Range<usize>| Range { start: lines.position(bytes.start), end: lines.position(bytes.end) };
+    let file_uri = |path: &str| root.map_or_else(|| path.to_owned(), |r| uri::from_path(&r.join(path)));
+    let edit = |e: &RawEdit| match &e.path {
+        Some(path) => TextEdit {
+            uri: file_uri(path),
+            range: Range { start: Position { line: 0, character: 0 }, end: Position { line: 0, character: 0 } },
+            new_text: e.new_text.clone(),
+        },
+        None => {
+            TextEdit { uri: uri.unwrap_or_default().to_owned(), range: range(&e.bytes), new_text: e.new_text.clone() }
+        }
+    };
+    let findings = output
+        .findings
+        .iter()
+        .map(|f| {
+            let (finding_uri, range) = match (&f.path, f.line) {
+                (Some(path), Some(line)) => (
+                    Some(file_uri(path)),
+                    Range { start: Position { line, character: 0 }, end: Position { line: line + 1, character: 0 } },
+                ),
+                _ => (uri.map(str::to_owned), range(&f.bytes)),
+            };
+            Finding {
+                rule: f.rule.to_owned(),
+                severity: f.severity,
+                message: f.message.clone(),
+                uri: finding_uri,
+                line: range.start.line + 1,
+                range,
+                fix: f
+                    .fix
+                    .as_ref()
+                    .map(|fix| Fix { title: fix.title.clone(), edits: fix.edits.iter().map(edit).collect() }),
+            }
+        })
+        .collect();
+    let _ = agent_name;
+    (output.report, findings, output.edits.iter().map(edit).collect())
+}
+
+/// Per-file commits, churn and authors from `git log` (up to 2,000 commits, 10 s).
+async fn git_history(root: &Path) -> Option<History> {
+    let output = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["log", "--no-merges", "-n", "2000", "--numstat", "--relative", "--format=%x00%an"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let mut history = History::default();
+    let mut author = String::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some(name) = line.strip_prefix('\0') {
+            author = name.to_owned();
+            continue;
+        }
+        let mut parts = line.splitn(3, '\t');
+        let (Some(added), Some(removed), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let file = history.files.entry(path.to_owned()).or_default();
+        file.commits += 1;
+        file.lines_changed += added.parse::<u64>().unwrap_or(0) + removed.parse::<u64>().unwrap_or(0);
+        match file.authors.iter_mut().find(|(a, _)| *a == author) {
+            Some((_, n)) => *n += 1,
+            None => file.authors.push((author.clone(), 1)),
+        }
+    }
+    for file in history.files.values_mut() {
+        file.authors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    }
+    Some(history)
+}
+
+pub async fn cancel(daemon: &Daemon, id: &str) -> Result<RunInfo, ErrorObjectOwned> {
+    let current = get(daemon, id).await?;
+    if current.status.is_finished() {
+        return Ok(current);
+    }
+    if let Some(task) = daemon.active_runs.remove(id) {
+        task.abort();
+    }
+    let mut info = current;
+    info.status = RunStatus::Cancelled;
+    info.error = Some("cancelled by the user".into());
+    info.finished_ms = Some(now_ms());
+    finish(daemon, &info).await.map_err(|err| error(errors::INTERNAL, format!("cannot record the cancel: {err:#}")))?;
+    daemon.send_event(Event::RunUpdate {
+        run_id: info.id.clone(),
+        agent: info.agent.clone(),
+        status: RunStatus::Cancelled,
+        message: info.error.clone(),
+        output_delta: None,
+    });
+    Ok(info)
+}
+
+async fn save(daemon: &Daemon, info: &RunInfo, params: &RunParams) -> Result<(), ErrorObjectOwned> {
+    let (info, params) = (info.clone(), serde_json::to_string(params).unwrap_or_default());
+    daemon
+        .store
+        .call(move |conn| {
+            conn.execute(
+                "INSERT INTO agent_runs (id, agent, skill, status, uri, created_ms, params) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![info.id, info.agent, info.skill, info.status.name(), info.uri, info.created_ms as i64, params],
+            )
+        })
+        .await
+        .map(|_| ())
+        .map_err(|err| error(errors::INTERNAL, format!("cannot record the run: {err:#}")))
+}
+
+async fn finish(daemon: &Daemon, info: &RunInfo) -> anyhow::Result<()> {
+    let info = info.clone();
+    let findings = serde_json::to_string(&info.findings)?;
+    let edits = serde_json::to_string(&info.edits)?;
+    daemon
+        .store
+        .call(move |conn| {
+            conn.execute(
+                "UPDATE agent_runs SET status = ?2, finished_ms = ?3, output = ?4, findings = ?5, edits = ?6, error = ?7 WHERE id = ?1",
+                params![
+                    info.id,
+                    info.status.name(),
+                    info.finished_ms.map(|t| t as i64),
+                    info.output,
+                    findings,
+                    edits,
+                    info.error
+                ],
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+fn status_of(name: &str) -> RunStatus {
+    match name {
+        "queued" => RunStatus::Queued,
+        "running" => RunStatus::Running,
+        "succeeded" => RunStatus::Succeeded,
+        "cancelled" => RunStatus::Cancelled,
+        _ => RunStatus::Failed,
+    }
+}
+
+const COLUMNS: &str = "id, agent, skill, status, uri, created_ms, finished_ms, output, findings, edits, error";
+
+fn row_to_info(row: &rusqlite::Row<'_>, with_output: bool) -> rusqlite::Result<RunInfo> {
+    let findings: Option<String> = row.get(8)?;
+    let edits: Option<String> = row.get(9)?;
+    Ok(RunInfo {
+        id: row.get(0)?,
+        agent: row.get(1)?,
+        skill: row.get(2)?,
+        status: status_of(&row.get::<_, String>(3)?),
+        uri: row.get(4)?,
+        created_ms: row.get::<_, i64>(5)? as u64,
+        finished_ms: row.get::<_, Option<i64>>(6)?.map(|t| t as u64),
+        output: if with_output { row.get::<_, Option<String>>(7)?.unwrap_or_default() } else { String::new() },
+        findings: if with_output {
+            findings.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        edits: if with_output {
+            edits.and_then(|e| serde_json::from_str(&e).ok()).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        error: row.get(10)?,
+    })
+}
+
+pub async fn get(daemon: &Daemon, id: &str) -> Result<RunInfo, ErrorObjectOwned> {
+    let key = id.to_owned();
+    let found = daemon
+        .store
+        .call(move |conn| {
+            conn.query_row(&format!("SELECT {COLUMNS} FROM agent_runs WHERE id = ?1"), params![key], |row| {
+                row_to_info(row, true)
+            })
+            .optional()
+        })
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("cannot read runs: {err:#}")))?;
+    found.ok_or_else(|| error(errors::NOT_FOUND, format!("no run {id:?}; `runs/list` shows recent runs")))
+}
+
+pub async fn list_runs(daemon: &Daemon, limit: u32) -> Result<Vec<RunInfo>, ErrorObjectOwned> {
+    let limit = limit.clamp(1, 1000);
+    daemon
+        .store
+        .call(move |conn| {
+            let mut statement = conn
+                .prepare(&format!("SELECT {COLUMNS} FROM agent_runs ORDER BY created_ms DESC, rowid DESC LIMIT ?1"))?;
+            let rows = statement.query_map(params![limit], |row| row_to_info(row, false))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("cannot read runs: {err:#}")))
+}

@@ -1,0 +1,231 @@
+//! `paired agents list|show|run`: the team through the daemon, with a run's
+//! output streamed to the terminal as it arrives.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
+use protocol::{
+    NoParams, Subscription as _,
+    agents::{self as wire, RunInfo, RunParams, RunStatus},
+    client::{Attach, ClientHello, ClientKind, Event},
+};
+
+use crate::{
+    client::{self, ByName},
+    paths::Paths,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// The agents: built-in, 1.0 files and 2.0 manifests, with their skills.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One agent: where it comes from, its skills, permissions and persona.
+    Show {
+        /// An id, a name or a 1.0 alias (qa, arch, …).
+        agent: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run an agent's skill on a file, a position, the project or a prompt.
+    Run {
+        agent: String,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// 1-based line (for skills that work on the definition there).
+        #[arg(long)]
+        line: Option<u32>,
+        /// 1-based column (characters).
+        #[arg(long, default_value_t = 1)]
+        column: u32,
+        /// One of the agent's skills (default: its first).
+        #[arg(long)]
+        skill: Option<String>,
+        #[arg(long)]
+        prompt: Option<String>,
+        /// Print the finished run (findings with 1-based lines, output) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn execute(paths: &Paths, command: AgentsCommand) -> Result<ExitCode> {
+    match command {
+        AgentsCommand::List { json } => list(paths, json).await,
+        AgentsCommand::Show { agent, json } => show(paths, &agent, json).await,
+        AgentsCommand::Run { agent, file, line, column, skill, prompt, json } => {
+            run(paths, RunArgs { agent, file, line, column, skill, prompt, json }).await
+        }
+    }
+}
+
+async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
+    let connection = client::connect_or_start(paths).await?;
+    let agents = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&agents)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for agent in agents {
+        let skills: Vec<&str> = agent.skills.iter().map(|s| s.name.as_str()).collect();
+        let source = if agent.source == "builtin" { String::new() } else { format!("  [{}]", agent.source) };
+        println!(
+            "{:<10} {} {:<24} {}{source}",
+            agent.id,
+            agent.emoji,
+            agent.display_name,
+            if skills.is_empty() { "(model mode only)".to_owned() } else { skills.join(", ") }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(paths: &Paths, agent: &str, json: bool) -> Result<ExitCode> {
+    let connection = client::connect_or_start(paths).await?;
+    let described =
+        client::call::<wire::Describe>(&connection.client, &wire::DescribeParams { agent: agent.to_owned() }).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&described)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let info = &described.info;
+    println!("{} {}  v{}  ({})", info.emoji, info.display_name, info.version, info.source);
+    if !info.description.is_empty() {
+        println!("{}", info.description);
+    }
+    println!("aliases: {}", info.aliases.join(", "));
+    println!("capabilities: {}", info.capabilities.join(", "));
+    for skill in &info.skills {
+        println!("skill {} ({}): {}", skill.name, skill.scope, skill.description);
+    }
+    let p = &described.manifest.permissions;
+    let grants = |name: &str, list: &[String]| {
+        if list.is_empty() { format!("{name}: none") } else { format!("{name}: {}", list.join(", ")) }
+    };
+    println!(
+        "permissions: {}; {}; {}; {}",
+        grants("read", &p.fs_read),
+        grants("write", &p.fs_write),
+        grants("net", &p.net),
+        grants("commands", &p.commands)
+    );
+    println!("\npersona:\n{}", described.persona);
+    Ok(ExitCode::SUCCESS)
+}
+
+struct RunArgs {
+    agent: String,
+    file: Option<PathBuf>,
+    line: Option<u32>,
+    column: u32,
+    skill: Option<String>,
+    prompt: Option<String>,
+    json: bool,
+}
+
+async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
+    let mut position = None;
+    let mut uri = None;
+    let root = match &args.file {
+        Some(file) => {
+            let file = file.canonicalize().with_context(|| format!("cannot open {}", file.display()))?;
+            if let Some(line) = args.line {
+                if line == 0 || args.column == 0 {
+                    bail!("--line and --column count from 1");
+                }
+                let text = crate::workspace::read_source(&file)
+                    .with_context(|| format!("{} is not a text file under 2 MiB", file.display()))?;
+                let line_text = text.lines().nth(line as usize - 1).with_context(|| {
+                    format!("{} has {} lines; --line {line} is past the end", file.display(), text.lines().count())
+                })?;
+                let character: u32 =
+                    line_text.chars().take(args.column as usize - 1).map(|c| c.len_utf16() as u32).sum();
+                position = Some(protocol::documents::Position { line: line - 1, character });
+            }
+            uri = Some(crate::uri::from_path(&file));
+            crate::cli::project_root(file.parent().unwrap_or(&file))
+        }
+        None => crate::cli::project_root(&std::env::current_dir().context("cannot read the current directory")?),
+    };
+    let connection = client::connect_or_start(paths).await?;
+    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
+    client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+    // Listen before starting, so no update is missed.
+    let hello = ClientHello {
+        kind: ClientKind::Cli,
+        name: "paired agents run".into(),
+        version: Some(env!("CARGO_PKG_VERSION").into()),
+        pid: Some(std::process::id()),
+        workspace_folders: vec![crate::uri::from_path(&root)],
+    };
+    let mut events: Subscription<Event> =
+        connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+    let params = RunParams {
+        agent: args.agent,
+        skill: args.skill,
+        uri,
+        position,
+        range: None,
+        prompt: args.prompt,
+        wait: false,
+    };
+    let started = client::call::<wire::Run>(&connection.client, &params).await?;
+    let mut streamed = false;
+    let mut status = started.status;
+    while !status.is_finished() {
+        let event = match tokio::time::timeout(Duration::from_secs(600), events.next()).await {
+            Ok(Some(Ok(event))) => event,
+            Ok(Some(Err(err))) => bail!("reading the run's progress: {err}"),
+            Ok(None) => bail!("the daemon closed the connection during the run"),
+            Err(_) => bail!("no progress from run {} for 10 minutes", started.id),
+        };
+        if let Event::RunUpdate { run_id, status: now, output_delta, message, .. } = event
+            && run_id == started.id
+        {
+            status = now;
+            if !args.json {
+                if let Some(delta) = output_delta {
+                    print!("{delta}");
+                    streamed = true;
+                } else if let Some(message) = message.filter(|_| !now.is_finished()) {
+                    eprintln!("paired: {message}");
+                }
+            }
+        }
+    }
+    let run = client::call::<wire::GetRun>(&connection.client, &wire::RunRef { run_id: started.id.clone() }).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print_run(&run, streamed);
+    }
+    Ok(match run.status {
+        RunStatus::Succeeded => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn print_run(run: &RunInfo, streamed: bool) {
+    if !streamed && !run.output.is_empty() {
+        print!("{}", run.output);
+    }
+    if !run.findings.is_empty() {
+        println!();
+    }
+    for finding in &run.findings {
+        let file = finding.uri.as_deref().and_then(crate::uri::to_path);
+        let file = file.map_or_else(String::new, |f| format!("{}:", f.display()));
+        let fix = finding.fix.as_ref().map_or_else(String::new, |f| format!(" (fix: {})", f.title));
+        println!("{file}{}: {} [{}] {}{fix}", finding.line, finding.severity.name(), finding.rule, finding.message);
+    }
+    for edit in &run.edits {
+        println!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text);
+    }
+    if let Some(error) = &run.error {
+        eprintln!("paired: run {} {}: {error}", run.id, run.status.name());
+    }
+}

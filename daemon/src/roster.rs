@@ -1,0 +1,326 @@
+//! The roster: the built-in team, PAIRED 1.0 agent files and 2.0 manifests,
+//! loaded from their folders each time it is asked for (they are few and small,
+//! and an edit takes effect without a restart).
+//!
+//! Precedence, lowest first: built-in, user (`~/.paired/core/config/agents/*.yml`,
+//! `<config>/agents/*.toml`), project (`.paired/config/agents/*.yml`,
+//! `.paired/agents/*.toml`). A file with a built-in's id customises that agent's
+//! persona and keeps its skills.
+
+use std::path::{Path, PathBuf};
+
+use agents::{BUILTIN_AGENTS, BuiltinAgent, manifest};
+use protocol::agents::{AgentInfo, AgentManifest, AgentMetadata, Permissions, Personality, Pricing, SkillInfo};
+
+/// Skills: (name, agent role that owns it, scope, description).
+pub const SKILLS: [(&str, &str, &str, &str); 9] = [
+    ("review", "qa", "file", "Review the file: bugs, error handling, debug leftovers, secrets, complexity."),
+    ("document", "dev", "symbol", "Draft a doc comment for the definition at the cursor."),
+    ("tests", "dev", "symbol", "Draft a test for the function at the cursor."),
+    ("architecture", "architecture", "workspace", "Map modules and dependencies, find import cycles, draft an ADR."),
+    ("metrics", "analyst", "file", "Size, cyclomatic complexity, churn and authors."),
+    ("backlog", "scrum_master", "workspace", "Every TODO/FIXME as a task list by owner and file."),
+    ("accessibility", "ux", "file", "Accessibility problems in HTML/JSX/TSX."),
+    ("assess", "pm", "workspace", "A project assessment: languages, build, tests, next steps."),
+    ("route", "pm", "prompt", "Route a request to the agents that should take it."),
+];
+
+/// 1.0 capability names (and common synonyms) → skills, for community agents.
+const CAPABILITY_SKILLS: [(&str, &str); 16] = [
+    ("code_review", "review"),
+    ("quality_auditing", "review"),
+    ("bug_investigation", "review"),
+    ("security_review", "review"),
+    ("documentation", "document"),
+    ("test_management", "tests"),
+    ("testing", "tests"),
+    ("architecture", "architecture"),
+    ("system_design", "architecture"),
+    ("metrics", "metrics"),
+    ("data_analysis", "metrics"),
+    ("sprint_planning", "backlog"),
+    ("task_management", "backlog"),
+    ("accessibility", "accessibility"),
+    ("ux_design", "accessibility"),
+    ("project_management", "assess"),
+];
+
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub manifest: AgentManifest,
+    /// `builtin` or the file it came from.
+    pub source: String,
+    pub builtin: Option<&'static BuiltinAgent>,
+    pub skills: Vec<&'static str>,
+}
+
+impl Agent {
+    pub fn info(&self) -> AgentInfo {
+        let m = &self.manifest;
+        let function = self.builtin.map_or_else(|| title_case(&m.metadata.role), |b| b.function.to_owned());
+        let mut aliases: Vec<String> = vec![m.metadata.role.clone()];
+        if let Some(builtin) = self.builtin
+            && builtin.alias != builtin.role
+        {
+            aliases.push(builtin.alias.to_owned());
+        }
+        AgentInfo {
+            id: m.id.clone(),
+            name: m.metadata.name.clone(),
+            display_name: format!("{} ({function})", m.metadata.name),
+            emoji: m.metadata.emoji.clone().unwrap_or_default(),
+            role: m.metadata.role.clone(),
+            description: m.metadata.description.clone(),
+            version: m.metadata.version.clone(),
+            capabilities: m.capabilities.clone(),
+            skills: self.skills.iter().map(|s| skill_info(&m.metadata.name, s)).collect(),
+            aliases,
+            source: self.source.clone(),
+        }
+    }
+
+    /// The system prompt for model mode, from the manifest's personality.
+    pub fn persona(&self) -> String {
+        let m = &self.manifest;
+        let mut parts = vec![format!(
+            "You are {} {}, the {} of the PAIRED team. {}",
+            m.metadata.name,
+            m.metadata.emoji.as_deref().unwrap_or(""),
+            m.metadata.role.replace('_', " "),
+            m.metadata.description
+        )];
+        if let Some(tone) = &m.personality.tone {
+            parts.push(format!("Tone: {}.", tone.replace('_', " ")));
+        }
+        if let Some(approach) = &m.personality.approach {
+            parts.push(format!("Approach: {approach}"));
+        }
+        for (key, value) in &m.personality.traits {
+            if Some(value) != m.personality.approach.as_ref() && Some(value) != m.personality.tone.as_ref() {
+                parts.push(format!("{}: {}.", key.replace('_', " "), value.replace('_', " ")));
+            }
+        }
+        if !m.capabilities.is_empty() {
+            parts.push(format!("Capabilities: {}.", m.capabilities.join(", ").replace('_', " ")));
+        }
+        parts.extend(m.personality.system_prompt.iter().cloned());
+        parts.join("\n\n")
+    }
+}
+
+fn title_case(role: &str) -> String {
+    match role {
+        "qa" | "ux" | "pm" => role.to_uppercase(),
+        _ => {
+            let mut chars = role.replace('_', " ").chars().collect::<Vec<_>>();
+            if let Some(first) = chars.first_mut() {
+                *first = first.to_ascii_uppercase();
+            }
+            chars.into_iter().collect()
+        }
+    }
+}
+
+pub fn skill_info(agent_name: &str, skill: &str) -> SkillInfo {
+    let (_, _, scope, description) =
+        SKILLS.iter().find(|(name, ..)| *name == skill).copied().unwrap_or((skill, "", "file", ""));
+    SkillInfo {
+        name: skill.to_owned(),
+        title: format!("{agent_name}: {skill}"),
+        description: description.to_owned(),
+        scope: scope.to_owned(),
+    }
+}
+
+fn builtin_manifest(agent: &BuiltinAgent) -> AgentManifest {
+    let skills: Vec<&str> = skills_for_role(agent.role);
+    AgentManifest {
+        id: agent.id.to_owned(),
+        metadata: AgentMetadata {
+            name: agent.name.to_owned(),
+            version: env!("CARGO_PKG_VERSION").split('-').next().unwrap_or("2.0.0").to_owned(),
+            role: agent.role.to_owned(),
+            domain: None,
+            specialization: None,
+            description: SKILLS
+                .iter()
+                .filter(|(name, ..)| skills.contains(name))
+                .map(|(.., d)| *d)
+                .collect::<Vec<_>>()
+                .join(" "),
+            emoji: Some(agent.emoji.to_owned()),
+            author: Some("PAIRED".to_owned()),
+            license: Some("MIT".to_owned()),
+            homepage: None,
+        },
+        capabilities: skills.iter().map(|s| (*s).to_owned()).collect(),
+        personality: Personality::default(),
+        tools: vec!["read_file".into(), "search_symbols".into(), "build_context".into(), "publish_diagnostics".into()],
+        // Built-ins read the workspace and propose edits the user applies.
+        permissions: Permissions { fs_read: vec!["**".into()], ..Permissions::default() },
+        pricing: Pricing::default(),
+        certification: None,
+        provider: None,
+    }
+}
+
+fn skills_for_role(role: &str) -> Vec<&'static str> {
+    SKILLS.iter().filter(|(_, owner, ..)| *owner == role).map(|(name, ..)| *name).collect()
+}
+
+/// A loaded roster and the files that failed to load (with why).
+#[derive(Debug, Default)]
+pub struct Roster {
+    pub agents: Vec<Agent>,
+    pub errors: Vec<String>,
+}
+
+impl Roster {
+    /// Loads everything: `home` for `~/.paired`, `config_dir` for 2.0 user
+    /// manifests, `projects` for project folders.
+    pub fn load(home: Option<&Path>, config_dir: &Path, projects: &[PathBuf]) -> Roster {
+        let mut roster = Roster {
+            agents: BUILTIN_AGENTS
+                .iter()
+                .map(|b| Agent {
+                    manifest: builtin_manifest(b),
+                    source: "builtin".into(),
+                    builtin: Some(b),
+                    skills: skills_for_role(b.role),
+                })
+                .collect(),
+            errors: Vec::new(),
+        };
+        let mut layers: Vec<(PathBuf, bool)> = Vec::new();
+        if let Some(home) = home {
+            layers.push((home.join(".paired/core/config/agents"), true));
+        }
+        layers.push((config_dir.join("agents"), false));
+        for project in projects {
+            layers.push((project.join(".paired/config/agents"), true));
+            layers.push((project.join(".paired/agents"), false));
+        }
+        for (dir, v1) in layers {
+            roster.load_dir(&dir, v1);
+        }
+        roster
+    }
+
+    fn load_dir(&mut self, dir: &Path, v1: bool) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for path in files {
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let wanted = if v1 { matches!(ext, "yml" | "yaml") } else { ext == "toml" };
+            if !wanted {
+                continue;
+            }
+            let shown = path.display().to_string();
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) if text.len() <= 256 * 1024 => text,
+                Ok(_) => {
+                    self.errors.push(format!("{shown}: larger than 256 KiB; not an agent file"));
+                    continue;
+                }
+                Err(err) => {
+                    self.errors.push(format!("{shown}: cannot read: {err}"));
+                    continue;
+                }
+            };
+            let parsed = if v1 { manifest::parse_v1_yaml(&shown, &text) } else { manifest::parse_toml(&shown, &text) };
+            match parsed {
+                Ok(manifest) => self.add(manifest, shown),
+                Err(err) => self.errors.push(err.to_string()),
+            }
+        }
+    }
+
+    fn add(&mut self, manifest: AgentManifest, source: String) {
+        let builtin = BUILTIN_AGENTS.iter().find(|b| b.id == manifest.id);
+        let mut skills: Vec<&'static str> = match builtin {
+            Some(b) => skills_for_role(b.role),
+            None => skills_for_role(&manifest.metadata.role),
+        };
+        for capability in &manifest.capabilities {
+            for (cap, skill) in CAPABILITY_SKILLS {
+                if cap == capability && !skills.contains(&skill) {
+                    skills.push(skill);
+                }
+            }
+        }
+        let agent = Agent { manifest, source, builtin, skills };
+        match self.agents.iter_mut().find(|a| a.manifest.id == agent.manifest.id) {
+            Some(existing) => *existing = agent,
+            None => self.agents.push(agent),
+        }
+    }
+
+    /// By id, name, role or 1.0 alias, ignoring case; ids first.
+    pub fn resolve(&self, name: &str) -> Option<&Agent> {
+        let name = name.trim();
+        self.agents.iter().find(|a| a.manifest.id.eq_ignore_ascii_case(name)).or_else(|| {
+            self.agents.iter().find(|a| {
+                a.manifest.metadata.name.eq_ignore_ascii_case(name)
+                    || a.manifest.metadata.role.eq_ignore_ascii_case(name)
+                    || a.builtin.is_some_and(|b| b.alias.eq_ignore_ascii_case(name))
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_v1_files_and_manifests_load_with_precedence() {
+        let home = tempfile::tempdir().expect("tmp");
+        let config = home.path().join("config");
+        let project = home.path().join("proj");
+        let user_v1 = home.path().join(".paired/core/config/agents");
+        std::fs::create_dir_all(&user_v1).expect("mkdir");
+        std::fs::create_dir_all(project.join(".paired/agents")).expect("mkdir");
+        std::fs::create_dir_all(config.join("agents")).expect("mkdir");
+        // The 1.0 originals, unchanged, in the 1.0 user folder.
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/paired-1.0/agents");
+        for entry in std::fs::read_dir(shared).expect("shared 1.0 agents") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(&path, user_v1.join(path.file_name().expect("name"))).expect("copy");
+        }
+        std::fs::write(
+            user_v1.join("rusty.yml"),
+            "agent:\n  id: rusty\n  name: Rusty\n  role: reviewer\n  version: 0.1.0\ncapabilities: [code_review]\n",
+        )
+        .expect("write");
+        std::fs::write(user_v1.join("broken.yml"), "agent:\n  id: Broken!\n").expect("write");
+        std::fs::write(
+            project.join(".paired/agents/ferris.toml"),
+            "id = \"ferris\"\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n",
+        )
+        .expect("write");
+        let roster = Roster::load(Some(home.path()), &config, &[project]);
+        assert_eq!(roster.agents.len(), 9, "{:?}", roster.agents.iter().map(|a| &a.manifest.id).collect::<Vec<_>>());
+        assert_eq!(roster.errors.len(), 1, "{:?}", roster.errors);
+        assert!(roster.errors[0].contains("broken.yml: `agent.id`"), "{:?}", roster.errors);
+        let sherlock = roster.resolve("qa").expect("qa alias");
+        assert_eq!(sherlock.manifest.id, "sherlock");
+        assert!(sherlock.source.ends_with("qa_agent_config.yml"), "the 1.0 file customises the built-in");
+        // Its 1.0 capabilities (test_management) add to its own skills.
+        assert_eq!(sherlock.skills, ["review", "tests"]);
+        assert!(sherlock.persona().contains("The smallest detail can reveal the greatest truth"));
+        assert_eq!(sherlock.info().display_name, "Sherlock (QA)");
+        for (alias, id) in [
+            ("pm", "alex"),
+            ("dev", "edison"),
+            ("arch", "leonardo"),
+            ("ux", "maya"),
+            ("scrum", "vince"),
+            ("analyst", "marie"),
+        ] {
+            assert_eq!(roster.resolve(alias).map(|a| a.manifest.id.as_str()), Some(id), "{alias}");
+        }
+        assert_eq!(roster.resolve("rusty").expect("community").skills, ["review"], "capabilities give skills");
+        assert_eq!(roster.resolve("ferris").expect("2.0").skills, ["document", "tests"]);
+    }
+}

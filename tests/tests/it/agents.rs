@@ -1,0 +1,194 @@
+//! Agents through the real daemon: the roster (built-ins, the 1.0 originals,
+//! community and 2.0 agents), runs of the offline skills with exact findings,
+//! streamed progress, persistence across restarts, refusal, and the CLI.
+
+use std::{path::Path, time::Duration};
+
+use jsonrpsee::{
+    core::client::{ClientT, SubscriptionClientT},
+    rpc_params,
+};
+use serde_json::{Value, json};
+use tests::Home;
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+const LIB_RS: &str = "pub fn load(path: &str) -> String {\n    let text = std::fs::read_to_string(path).unwrap();\n    // FIXME(ada): cache the parsed value\n    text\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() {\n        Some(1).unwrap();\n    }\n}\n";
+
+/// A Rust project with the 1.0 agents in the user's 1.0 folder, a community
+/// 1.0 agent, a broken one, a 2.0 manifest, and an ignored file.
+fn project(home: &Home) -> std::path::PathBuf {
+    let v1 = home.path().join(".paired/core/config/agents");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/paired-1.0/agents");
+    for entry in std::fs::read_dir(shared).expect("the shared 1.0 agents") {
+        let path = entry.expect("entry").path();
+        write(&v1.join(path.file_name().expect("name")), &std::fs::read_to_string(&path).expect("read"));
+    }
+    write(
+        &v1.join("rusty.yml"),
+        "agent:\n  id: rusty\n  name: Rusty\n  role: reviewer\n  version: 0.1.0\ncapabilities:\n  - code_review\npersonality:\n  communication: blunt\n",
+    );
+    write(&v1.join("broken.yml"), "agent:\n  id: Not Valid\n");
+    let root = home.path().join("proj");
+    write(&root.join("Cargo.toml"), "[package]\nname = \"proj\"\n");
+    write(&root.join("src/lib.rs"), LIB_RS);
+    write(&root.join(".pairedignore"), "private.rs\n");
+    write(&root.join("src/private.rs"), "fn secret() { x.unwrap() }\n");
+    write(
+        &root.join(".paired/agents/ferris.toml"),
+        "id = \"ferris\"\ncapabilities = [\"documentation\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.2.0\"\nrole = \"docs\"\n[permissions]\nfs_read = [\"src/**\"]\n",
+    );
+    root.canonicalize().expect("canonical")
+}
+
+async fn run(client: &jsonrpsee::ws_client::WsClient, params: Value) -> Value {
+    client.request("agents/run", rpc_params![params]).await.expect("agents/run")
+}
+
+#[tokio::test]
+async fn the_team_runs_offline_and_runs_persist() {
+    let home = Home::new();
+    let root = project(&home);
+    let mut daemon = home.start_daemon();
+    let client = home.ws().await;
+    let _: Value = client
+        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
+        .await
+        .expect("add");
+
+    let agents: Value = client.request("agents/list", rpc_params![]).await.expect("list");
+    let ids: Vec<&str> = agents.as_array().expect("array").iter().filter_map(|a| a["id"].as_str()).collect();
+    assert_eq!(ids, ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie", "rusty", "ferris"]);
+    let sherlock = &agents[1];
+    assert_eq!(sherlock["display_name"], "Sherlock (QA)");
+    assert!(sherlock["source"].as_str().is_some_and(|s| s.ends_with("qa_agent_config.yml")), "{sherlock}");
+    assert_eq!(agents[7]["skills"][0]["name"], "review", "a community 1.0 agent's capabilities give it skills");
+    let described: Value =
+        client.request("agents/describe", rpc_params![json!({"agent": "qa"})]).await.expect("describe");
+    assert!(described["persona"].as_str().is_some_and(|p| p.contains("The smallest detail")), "{described}");
+
+    let uri = format!("file://{}", root.join("src/lib.rs").display());
+    let finished = run(&client, json!({"agent": "qa", "uri": uri, "wait": true})).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    let findings: Vec<String> = finished["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| format!("{} {} {}", f["line"], f["rule"].as_str().unwrap_or(""), f["severity"].as_str().unwrap_or("")))
+        .collect();
+    // The unwrap inside #[cfg(test)] is not a finding.
+    assert_eq!(findings, ["2 rust-unwrap warning", "3 todo warning"]);
+    assert_eq!(finished["findings"][0]["range"]["start"], json!({"line": 1, "character": 44}));
+    assert!(finished["output"].as_str().is_some_and(|o| o.starts_with("Sherlock reviewed `src/lib.rs`")));
+
+    // Progress streams to attached clients.
+    let mut events = client
+        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "other", "name": "it"})], "client/detach")
+        .await
+        .expect("attach");
+    let started = run(&client, json!({"agent": "vince"})).await;
+    let id = started["id"].as_str().expect("id").to_owned();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|s| s == "succeeded") {
+        let event = tokio::time::timeout(Duration::from_secs(20), events.next()).await.expect("event in time");
+        let event = event.expect("stream").expect("event");
+        if event["type"] == "run_update" && event["run_id"] == id.as_str() {
+            seen.push(event["status"].as_str().unwrap_or("").to_owned());
+            if event["status"] == "succeeded" {
+                let delta = event["output_delta"].as_str().unwrap_or("");
+                assert!(delta.contains("- [ ] src/lib.rs:3 **FIXME** cache the parsed value"), "{delta}");
+            }
+        }
+    }
+    assert_eq!(seen.first().map(String::as_str), Some("running"), "{seen:?}");
+
+    // Refusals say why: an ignored file, an unknown agent, a skill it lacks.
+    let private = format!("file://{}", root.join("src/private.rs").display());
+    let refused = client
+        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "sherlock", "uri": private})])
+        .await
+        .expect_err("ignored file");
+    assert!(refused.to_string().contains("excluded from context"), "{refused}");
+    let unknown = client
+        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "moriarty"})])
+        .await
+        .expect_err("unknown agent");
+    assert!(unknown.to_string().contains("no agent named") && unknown.to_string().contains("moriarty"), "{unknown}");
+    let lacking = client
+        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "sherlock", "skill": "backlog"})])
+        .await
+        .expect_err("skill");
+    assert!(lacking.to_string().contains("its skills: review"), "{lacking}");
+
+    // A finished run survives a kill -9; one left running is failed with why.
+    let review_id = finished["id"].as_str().expect("id").to_owned();
+    drop(events);
+    drop(client);
+    daemon.kill9();
+    {
+        let db = rusqlite::Connection::open(home.database()).expect("db");
+        db.execute(
+            "INSERT INTO agent_runs (id, agent, skill, status, created_ms, params) VALUES ('run-interrupted', 'marie', 'metrics', 'running', 1, '{}')",
+            [],
+        )
+        .expect("insert");
+    }
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    let again: Value =
+        client.request("runs/get", rpc_params![json!({"run_id": review_id})]).await.expect("finished run kept");
+    assert_eq!(again["findings"], finished["findings"]);
+    let interrupted: Value =
+        client.request("runs/get", rpc_params![json!({"run_id": "run-interrupted"})]).await.expect("interrupted run");
+    assert_eq!(interrupted["status"], "failed");
+    assert!(interrupted["error"].as_str().is_some_and(|e| e.contains("daemon stopped before this run finished")));
+    let cancelled: Value =
+        client.request("runs/cancel", rpc_params![json!({"run_id": review_id})]).await.expect("cancel finished");
+    assert_eq!(cancelled["status"], "succeeded", "cancelling a finished run changes nothing");
+    let recent: Value = client.request("runs/list", rpc_params![json!({"limit": 10})]).await.expect("list runs");
+    assert_eq!(recent.as_array().map(Vec::len), Some(3), "{recent}");
+}
+
+#[test]
+fn paired_agents_run_prints_findings_as_json_and_text() {
+    let home = Home::new();
+    let root = project(&home);
+    let lib = root.join("src/lib.rs");
+    let out = home
+        .paired(&["agents", "run", "sherlock", "--file", lib.to_str().expect("utf8"), "--json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings: Vec<(u64, &str)> = run["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| (f["line"].as_u64().unwrap_or(0), f["message"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(findings[0], (2, "`unwrap()` panics on `None`/`Err`; propagate with `?` or handle the case"));
+    assert_eq!(findings[1], (3, "FIXME (ada): cache the parsed value"));
+
+    let out = home
+        .paired(&["agents", "run", "edison", "--file", lib.to_str().expect("utf8"), "--line", "2"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("/// TODO: describe what `load` does."), "{text}");
+    assert!(text.contains("/// # Panics"), "{text}");
+
+    let out = home.paired(&["agents", "show", "ferris"]).output().expect("show");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("permissions: read: src/**; write: none"), "{text}");
+
+    let out = home.paired(&["agents", "run", "nobody"]).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no agent named \"nobody\""));
+    let _ = home.paired(&["stop"]).output();
+}
