@@ -19,6 +19,7 @@ pub mod documents;
 pub mod instance;
 pub mod logging;
 pub mod lsp;
+pub mod lsp_agents;
 pub mod paths;
 pub mod roster;
 pub mod rpc;

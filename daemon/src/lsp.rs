@@ -54,6 +54,7 @@ use tracing::Instrument;
 use crate::{
     client::{self, ByName, Raw},
     documents::{ANONYMOUS, Documents},
+    lsp_agents,
     paths::Paths,
 };
 
@@ -85,6 +86,7 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         hello: OnceLock::new(),
         editor: OnceLock::new(),
         pending: Mutex::default(),
+        agent_diagnostics: Mutex::default(),
         initialized: AtomicBool::new(false),
         shutdown_requested: AtomicBool::new(false),
     });
@@ -117,6 +119,8 @@ struct Proxy {
     hello: OnceLock<ClientHello>,
     editor: OnceLock<Client>,
     pending: Mutex<HashMap<String, AbortHandle>>,
+    /// Diagnostics published for agents' findings: uri → agent → diagnostics.
+    agent_diagnostics: Mutex<HashMap<String, HashMap<String, Vec<Value>>>>,
     initialized: AtomicBool,
     shutdown_requested: AtomicBool,
 }
@@ -529,6 +533,11 @@ impl LanguageServer for Backend {
             capabilities: ServerCapabilities {
                 position_encoding: Some(PositionEncodingKind::UTF16),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(tower_lsp_server::ls_types::CodeActionProviderCapability::Simple(true)),
+                execute_command_provider: Some(tower_lsp_server::ls_types::ExecuteCommandOptions {
+                    commands: vec![lsp_agents::RUN_AGENT.to_owned()],
+                    ..Default::default()
+                }),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
                     open_close: Some(true),
@@ -582,6 +591,20 @@ impl<S> Front<S> {
         initialized: bool,
         span: tracing::Span,
     ) -> BoxFuture<'static, Result<Option<Response>, ExitedError>> {
+        let proxy = self.proxy.clone();
+        let after_seq = self.proxy.mirror().seq;
+        let work = async move { proxy.forward(method, params, after_seq).await.map(convert) }.boxed();
+        self.answer_with(id, work, initialized, span)
+    }
+
+    /// Answers request `id` with `work`, which `$/cancelRequest` aborts.
+    fn answer_with(
+        &mut self,
+        id: jsonrpc::Id,
+        work: BoxFuture<'static, jsonrpc::Result<Value>>,
+        initialized: bool,
+        span: tracing::Span,
+    ) -> BoxFuture<'static, Result<Option<Response>, ExitedError>> {
         if !initialized || self.proxy.shutdown_requested.load(Ordering::Acquire) {
             let error = if initialized {
                 jsonrpc::Error::invalid_request()
@@ -594,15 +617,12 @@ impl<S> Front<S> {
             };
             return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
         }
-        let proxy = self.proxy.clone();
         let key = serde_json::to_string(&id).unwrap_or_default();
-        let after_seq = self.proxy.mirror().seq;
-        let (forward, handle) =
-            futures::future::abortable(async move { proxy.forward(method, params, after_seq).await.map(convert) });
+        let (work, handle) = futures::future::abortable(work);
         self.proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), handle);
         let proxy = self.proxy.clone();
         async move {
-            let result = forward.await;
+            let result = work.await;
             proxy.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
             let body = result.unwrap_or_else(|_aborted| Err(jsonrpc::Error::request_cancelled()));
             Ok(Some(Response::from_parts(id, body)))
@@ -610,6 +630,107 @@ impl<S> Front<S> {
         .instrument(span)
         .boxed()
     }
+
+    /// `workspace/executeCommand` of `paired.runAgent`: the run, with progress
+    /// while it lasts, its findings as diagnostics, its edits applied through
+    /// the editor, and a message when it ends.
+    fn run_agent_command(
+        &mut self,
+        id: jsonrpc::Id,
+        params: Value,
+        initialized: bool,
+        span: tracing::Span,
+    ) -> BoxFuture<'static, Result<Option<Response>, ExitedError>> {
+        let Some(run_params) = lsp_agents::run_params(&params["arguments"]) else {
+            let error = jsonrpc::Error::invalid_params(format!(
+                "{}: pass one argument {{agent, skill?, uri?, range?, prompt?}}",
+                lsp_agents::RUN_AGENT
+            ));
+            return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
+        };
+        let proxy = self.proxy.clone();
+        let after_seq = self.proxy.mirror().seq;
+        let work = async move {
+            let agent = run_params["agent"].as_str().unwrap_or("agent").to_owned();
+            let progress = proxy.begin_progress(format!("PAIRED: {agent}")).await;
+            let result = proxy.forward("agents/run", Some(run_params), after_seq).await;
+            if let Some(progress) = progress {
+                progress.finish().await;
+            }
+            let run = result?;
+            proxy.after_run(&run).await;
+            Ok(run)
+        }
+        .boxed();
+        self.answer_with(id, work, initialized, span)
+    }
+}
+
+impl Proxy {
+    async fn begin_progress(
+        &self,
+        title: String,
+    ) -> Option<tower_lsp_server::OngoingProgress<tower_lsp_server::Unbounded, tower_lsp_server::NotCancellable>> {
+        let editor = self.editor.get()?;
+        let token = tower_lsp_server::ls_types::NumberOrString::String(format!(
+            "paired-run-{}",
+            self.mirror().seq.wrapping_add(std::process::id() as u64)
+        ));
+        let create = editor.send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
+            tower_lsp_server::ls_types::WorkDoneProgressCreateParams { token: token.clone() },
+        );
+        if !matches!(tokio::time::timeout(Duration::from_secs(2), create).await, Ok(Ok(()))) {
+            return None;
+        }
+        Some(editor.progress(token, title).begin().await)
+    }
+
+    async fn after_run(&self, run: &Value) {
+        let Some(editor) = self.editor.get() else { return };
+        let agent = run["agent"].as_str().unwrap_or("agent");
+        let source = capitalised(agent);
+        let mut found = lsp_agents::diagnostics(run, &source);
+        // A clean run clears what the agent reported on its document before.
+        if let Some(uri) = run["uri"].as_str() {
+            found.entry(uri.to_owned()).or_default();
+        }
+        for (uri, diagnostics) in found {
+            let all: Vec<Value> = {
+                let mut published = self.agent_diagnostics.lock().unwrap_or_else(|p| p.into_inner());
+                let by_agent = published.entry(uri.clone()).or_default();
+                by_agent.insert(source.clone(), diagnostics);
+                by_agent.values().flatten().cloned().collect()
+            };
+            let params = serde_json::json!({ "uri": uri, "diagnostics": all });
+            match serde_json::from_value::<tower_lsp_server::ls_types::PublishDiagnosticsParams>(params) {
+                Ok(params) => {
+                    editor
+                        .send_notification::<tower_lsp_server::ls_types::notification::PublishDiagnostics>(params)
+                        .await
+                }
+                Err(err) => tracing::warn!("cannot publish {source}'s diagnostics for {uri}: {err}"),
+            }
+        }
+        let edits: Vec<Value> = run["edits"].as_array().cloned().unwrap_or_default();
+        if !edits.is_empty() {
+            match serde_json::from_value::<tower_lsp_server::ls_types::WorkspaceEdit>(lsp_agents::workspace_edit(
+                &edits,
+            )) {
+                Ok(edit) => {
+                    if let Err(err) = editor.apply_edit(edit).await {
+                        tracing::warn!("the editor did not apply {source}'s edit: {err}");
+                    }
+                }
+                Err(err) => tracing::warn!("cannot express {source}'s edit: {err}"),
+            }
+        }
+        editor.show_message(MessageType::INFO, lsp_agents::summary(run, &source)).await;
+    }
+}
+
+fn capitalised(id: &str) -> String {
+    let mut chars = id.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 /// LSP `SymbolKind` numbers for the context engine's kinds.
@@ -716,6 +837,33 @@ where
                         ("context/outline", serde_json::json!({ "uri": uri }), to_document_symbols)
                     };
                 self.forward_request(id, daemon_method, Some(daemon_params), convert, initialized, span)
+            }
+            "textDocument/codeAction" => {
+                let Some(id) = id else { return futures::future::ready(Ok(None)).boxed() };
+                let (_, _, params) = request.into_parts();
+                let params = params.unwrap_or(Value::Null);
+                let proxy = self.proxy.clone();
+                let after_seq = self.proxy.mirror().seq;
+                let work = async move {
+                    let agents = proxy.forward("agents/list", Some(serde_json::json!({})), after_seq).await?;
+                    Ok(lsp_agents::code_actions(&agents, &params))
+                }
+                .boxed();
+                self.answer_with(id, work, initialized, span)
+            }
+            "workspace/executeCommand" => {
+                let Some(id) = id else { return futures::future::ready(Ok(None)).boxed() };
+                let (_, _, params) = request.into_parts();
+                let params = params.unwrap_or(Value::Null);
+                if params["command"] != lsp_agents::RUN_AGENT {
+                    let error = jsonrpc::Error::invalid_params(format!(
+                        "unknown command {}; PAIRED has {}",
+                        params["command"],
+                        lsp_agents::RUN_AGENT
+                    ));
+                    return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
+                }
+                self.run_agent_command(id, params, initialized, span)
             }
             name if self.proxy.forwarded.contains(&name) => {
                 let Some(id) = id else {

@@ -342,7 +342,7 @@ impl Lsp {
             // A request from the server (e.g. window/workDoneProgress/create): an
             // editor answers it.
             if message.get("method").is_some() && message.get("id").is_some() {
-                self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}));
+                self.answer_server_request(&message);
             }
             self.backlog.push(message);
         }
@@ -358,13 +358,19 @@ impl Lsp {
             let left = deadline.saturating_duration_since(Instant::now());
             let message = self.messages.recv_timeout(left).unwrap_or_else(|_| panic!("no {method} arrived"));
             if message.get("method").is_some() && message.get("id").is_some() {
-                self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}));
+                self.answer_server_request(&message);
             }
             if message["method"] == method {
                 return message;
             }
             self.backlog.push(message);
         }
+    }
+
+    /// Answers a request from the server as an editor would: edits are applied.
+    fn answer_server_request(&mut self, message: &Value) {
+        let result = if message["method"] == "workspace/applyEdit" { json!({"applied": true}) } else { Value::Null };
+        self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": result}));
     }
 
     pub fn request(&mut self, method: &str, params: Value) -> Value {

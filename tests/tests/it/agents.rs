@@ -192,3 +192,80 @@ fn paired_agents_run_prints_findings_as_json_and_text() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no agent named \"nobody\""));
     let _ = home.paired(&["stop"]).output();
 }
+
+/// The editor surface: code actions, running one, diagnostics named after the
+/// agent with a quick fix, and an edit through `workspace/applyEdit`.
+#[test]
+fn agents_in_the_editor_over_lsp() {
+    let home = Home::new();
+    let root = project(&home);
+    let mut lsp = home.lsp();
+    let init = lsp.initialize(&root);
+    assert_eq!(init["result"]["capabilities"]["executeCommandProvider"]["commands"][0], "paired.runAgent");
+    let uri = format!("file://{}", root.join("src/lib.rs").display());
+    let text = LIB_RS.replace("    text\n}", "    dbg!(text)\n}");
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+    );
+    let range = json!({"start": {"line": 0, "character": 10}, "end": {"line": 0, "character": 10}});
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}),
+    );
+    let actions = actions["result"].as_array().expect("actions").clone();
+    let titles: Vec<&str> = actions.iter().filter_map(|a| a["title"].as_str()).collect();
+    assert!(titles.contains(&"Sherlock: review") && titles.contains(&"Edison: document"), "{titles:?}");
+    let review = actions.iter().find(|a| a["title"] == "Sherlock: review").expect("review action");
+
+    let run = lsp.request("workspace/executeCommand", review["command"].clone());
+    assert_eq!(run["result"]["status"], "succeeded", "{run}");
+    let published = lsp.wait_for_method("textDocument/publishDiagnostics", Duration::from_secs(20));
+    assert_eq!(published["params"]["uri"], uri.as_str());
+    let diagnostics = published["params"]["diagnostics"].as_array().expect("diagnostics").clone();
+    let shown: Vec<String> = diagnostics
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["range"]["start"]["line"],
+                d["source"].as_str().unwrap_or(""),
+                d["code"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    // Zero-based lines: the unwrap on line 2, the FIXME on 3, the dbg! on 4.
+    assert_eq!(shown, ["1 Sherlock rust-unwrap", "2 Sherlock todo", "3 Sherlock debug-print"]);
+    // The dbg! finding carries its fix, offered as a quick fix.
+    let fixable = diagnostics.iter().find(|d| d["code"] == "debug-print").expect("dbg finding").clone();
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": fixable["range"], "context": {"diagnostics": [fixable]}}),
+    );
+    let fix = &actions["result"][0];
+    assert_eq!(fix["kind"], "quickfix");
+    assert_eq!(fix["edit"]["documentChanges"][0]["edits"][0]["newText"], "text");
+
+    // Edison's doc skeleton arrives as a workspace/applyEdit request.
+    let document = actions_for(&mut lsp, &uri, "Edison: document");
+    let id = lsp.request_async("workspace/executeCommand", document["command"].clone());
+    let apply = lsp.wait_for_method("workspace/applyEdit", Duration::from_secs(20));
+    let change = &apply["params"]["edit"]["documentChanges"][0];
+    assert_eq!(change["textDocument"]["uri"], uri.as_str());
+    assert!(
+        change["edits"][0]["newText"].as_str().is_some_and(|t| t.starts_with("/// TODO: describe what `load` does."))
+    );
+    let reply = lsp.response(id, Duration::from_secs(20));
+    assert_eq!(reply["result"]["status"], "succeeded");
+    let unknown = lsp.request("workspace/executeCommand", json!({"command": "rm -rf", "arguments": []}));
+    assert!(unknown["error"]["message"].as_str().is_some_and(|m| m.contains("unknown command")), "{unknown}");
+}
+
+fn actions_for(lsp: &mut tests::Lsp, uri: &str, title: &str) -> Value {
+    let range = json!({"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}});
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}),
+    );
+    actions["result"].as_array().into_iter().flatten().find(|a| a["title"] == title).cloned().expect("action")
+}

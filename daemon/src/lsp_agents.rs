@@ -1,0 +1,179 @@
+//! The agents in the editor, over LSP: code actions that run an agent's skill on
+//! the selection or symbol, `workspace/executeCommand` to run them, findings as
+//! diagnostics whose source names the agent (with quick fixes), and proposed
+//! edits through `workspace/applyEdit`. Plain JSON in, plain JSON out: the
+//! proxy does the talking.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+/// The command every agent action runs.
+pub const RUN_AGENT: &str = "paired.runAgent";
+
+/// Skills that make sense on a selection or cursor in a file.
+const IN_FILE_SCOPES: [&str; 2] = ["file", "symbol"];
+
+/// `textDocument/codeAction`: one action per agent skill that works on a file
+/// or a symbol, plus the quick fixes carried by PAIRED diagnostics in range.
+pub fn code_actions(agents: &Value, params: &Value) -> Value {
+    let uri = &params["textDocument"]["uri"];
+    let range = &params["range"];
+    let mut actions = Vec::new();
+    for diagnostic in params["context"]["diagnostics"].as_array().into_iter().flatten() {
+        let Some(fix) = diagnostic["data"]["fix"].as_object() else { continue };
+        actions.push(json!({
+            "title": fix.get("title").cloned().unwrap_or(Value::from("Apply fix")),
+            "kind": "quickfix",
+            "diagnostics": [diagnostic],
+            "isPreferred": true,
+            "edit": workspace_edit(fix.get("edits").and_then(Value::as_array).map_or(&[][..], Vec::as_slice)),
+        }));
+    }
+    let only: Vec<&str> =
+        params["context"]["only"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let wanted = |kind: &str| only.is_empty() || only.iter().any(|o| kind.starts_with(o));
+    for agent in agents.as_array().into_iter().flatten() {
+        for skill in agent["skills"].as_array().into_iter().flatten() {
+            let scope = skill["scope"].as_str().unwrap_or("");
+            if !IN_FILE_SCOPES.contains(&scope) {
+                continue;
+            }
+            let kind = if scope == "symbol" { "refactor.paired" } else { "source.paired" };
+            if !wanted(kind) {
+                continue;
+            }
+            let arguments = json!([{
+                "agent": agent["id"],
+                "skill": skill["name"],
+                "uri": uri,
+                "range": range,
+            }]);
+            actions.push(json!({
+                "title": skill["title"],
+                "kind": kind,
+                "command": { "title": skill["title"], "command": RUN_AGENT, "arguments": arguments },
+            }));
+        }
+    }
+    Value::Array(actions)
+}
+
+/// `agents/run` params from `paired.runAgent`'s argument.
+pub fn run_params(arguments: &Value) -> Option<Value> {
+    let argument = arguments.get(0)?;
+    let agent = argument["agent"].as_str()?;
+    let mut params = json!({ "agent": agent, "wait": true });
+    for key in ["skill", "uri", "range", "position", "prompt"] {
+        if !argument[key].is_null() {
+            params[key] = argument[key].clone();
+        }
+    }
+    Some(params)
+}
+
+fn severity(name: &str) -> u8 {
+    match name {
+        "error" => 1,
+        "warning" => 2,
+        "info" => 3,
+        _ => 4,
+    }
+}
+
+/// A run's findings as LSP diagnostics, by document; `source` names the agent.
+pub fn diagnostics(run: &Value, source: &str) -> HashMap<String, Vec<Value>> {
+    let mut by_uri: HashMap<String, Vec<Value>> = HashMap::new();
+    let default_uri = run["uri"].as_str().unwrap_or("");
+    for finding in run["findings"].as_array().into_iter().flatten() {
+        let uri = finding["uri"].as_str().unwrap_or(default_uri);
+        if uri.is_empty() {
+            continue;
+        }
+        let mut diagnostic = json!({
+            "range": finding["range"],
+            "severity": severity(finding["severity"].as_str().unwrap_or("")),
+            "code": finding["rule"],
+            "source": source,
+            "message": finding["message"],
+        });
+        if !finding["fix"].is_null() {
+            diagnostic["data"] = json!({ "fix": finding["fix"] });
+        }
+        by_uri.entry(uri.to_owned()).or_default().push(diagnostic);
+    }
+    by_uri
+}
+
+/// A `WorkspaceEdit` from PAIRED text edits; an edit at 0:0 of a file that does
+/// not exist creates it.
+pub fn workspace_edit(edits: &[Value]) -> Value {
+    let mut changes: Vec<Value> = Vec::new();
+    for edit in edits {
+        let uri = edit["uri"].as_str().unwrap_or("");
+        let creates = crate::uri::to_path(uri).is_some_and(|p| !p.exists());
+        if creates {
+            changes.push(json!({ "kind": "create", "uri": uri, "options": { "ignoreIfExists": true } }));
+        }
+        changes.push(json!({
+            "textDocument": { "uri": uri, "version": null },
+            "edits": [{ "range": edit["range"], "newText": edit["new_text"] }],
+        }));
+    }
+    json!({ "documentChanges": changes })
+}
+
+/// What the editor shows when a run ends.
+pub fn summary(run: &Value, agent: &str) -> String {
+    let findings = run["findings"].as_array().map_or(0, Vec::len);
+    let edits = run["edits"].as_array().map_or(0, Vec::len);
+    match run["status"].as_str() {
+        Some("succeeded") => {
+            let first = run["output"].as_str().unwrap_or("").lines().next().unwrap_or("").to_owned();
+            let mut text = if first.is_empty() { format!("{agent}: done") } else { first };
+            if findings > 0 {
+                text.push_str(&format!(" ({findings} finding(s) in Problems)"));
+            }
+            if edits > 0 {
+                text.push_str(&format!(" ({edits} edit(s) proposed)"));
+            }
+            text
+        }
+        Some(status) => format!("{agent}: run {status}: {}", run["error"].as_str().unwrap_or("")),
+        None => format!("{agent}: no result"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_for_file_and_symbol_skills_and_quick_fixes() {
+        let agents = json!([
+            {"id": "sherlock", "skills": [{"name": "review", "title": "Sherlock: review", "scope": "file"}]},
+            {"id": "leonardo", "skills": [{"name": "architecture", "title": "Leonardo: architecture", "scope": "workspace"}]},
+            {"id": "edison", "skills": [{"name": "document", "title": "Edison: document", "scope": "symbol"}]},
+        ]);
+        let params = json!({
+            "textDocument": {"uri": "file:///p/a.rs"},
+            "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}},
+            "context": {"diagnostics": [{"message": "x", "data": {"fix": {"title": "Replace", "edits": [
+                {"uri": "file:///p/a.rs", "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 3}}, "new_text": "y"}
+            ]}}}]},
+        });
+        let actions = code_actions(&agents, &params);
+        let titles: Vec<&str> = actions.as_array().expect("array").iter().filter_map(|a| a["title"].as_str()).collect();
+        assert_eq!(titles, ["Replace", "Sherlock: review", "Edison: document"]);
+        // /p/a.rs does not exist here: the edit creates it first.
+        assert_eq!(actions[0]["edit"]["documentChanges"][0]["kind"], "create");
+        assert_eq!(actions[0]["edit"]["documentChanges"][1]["edits"][0]["newText"], "y");
+        assert_eq!(actions[1]["command"]["command"], RUN_AGENT);
+        let params = run_params(&actions[2]["command"]["arguments"]).expect("params");
+        assert_eq!(params["agent"], "edison");
+        assert_eq!(params["wait"], true);
+        let only =
+            json!({"textDocument": {"uri": "u"}, "range": {}, "context": {"diagnostics": [], "only": ["quickfix"]}});
+        assert_eq!(code_actions(&agents, &only), json!([]));
+    }
+}
