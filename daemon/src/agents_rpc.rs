@@ -60,8 +60,20 @@ pub fn roster(daemon: &Daemon) -> Roster {
     roster
 }
 
+/// An agent's info, with `ask` when a provider serves it.
+fn info_of(daemon: &Daemon, agent: &Agent) -> AgentInfo {
+    let mut info = agent.info();
+    if let Some(provider) = crate::model_run::provider_name(&daemon.config, agent) {
+        let mut ask = crate::roster::skill_info(&agent.manifest.metadata.name, "ask");
+        ask.scope = "prompt".into();
+        ask.description = format!("Ask, in model mode (provider {provider}), with the file's context and tools.");
+        info.skills.push(ask);
+    }
+    info
+}
+
 pub fn list(daemon: &Daemon) -> Vec<AgentInfo> {
-    roster(daemon).agents.iter().map(Agent::info).collect()
+    roster(daemon).agents.iter().map(|agent| info_of(daemon, agent)).collect()
 }
 
 fn not_found(name: &str, roster: &Roster) -> ErrorObjectOwned {
@@ -72,7 +84,7 @@ fn not_found(name: &str, roster: &Roster) -> ErrorObjectOwned {
 pub fn describe(daemon: &Daemon, name: &str) -> Result<AgentDescription, ErrorObjectOwned> {
     let roster = roster(daemon);
     let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster))?;
-    Ok(AgentDescription { info: agent.info(), manifest: agent.manifest.clone(), persona: agent.persona() })
+    Ok(AgentDescription { info: info_of(daemon, agent), manifest: agent.manifest.clone(), persona: agent.persona() })
 }
 
 fn now_ms() -> u64 {
@@ -91,7 +103,26 @@ fn new_run_id() -> String {
 pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, ErrorObjectOwned> {
     let roster = roster(&daemon);
     let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
+    let provider = crate::model_run::provider_name(&daemon.config, &agent);
+    let wants_model = params.skill.as_deref() == Some("ask")
+        || (params.skill.is_none() && params.prompt.is_some() && provider.is_some())
+        || (params.skill.is_none() && agent.skills.is_empty() && provider.is_some());
     let skill = match &params.skill {
+        _ if wants_model => {
+            if provider.is_none() {
+                return Err(error(
+                    errors::REFUSED,
+                    format!(
+                        "{} has no model provider: define [providers.NAME] in config.toml and set [agents] provider = \"NAME\"",
+                        agent.manifest.metadata.name
+                    ),
+                ));
+            }
+            if params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
+                return Err(error(errors::INVALID_PARAMS, "ask needs a `prompt`".into()));
+            }
+            "ask".to_owned()
+        }
         Some(skill) if agent.skills.contains(&skill.as_str()) => skill.clone(),
         Some(skill) => {
             return Err(error(
@@ -109,14 +140,14 @@ pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, Erro
                 return Err(error(
                     errors::REFUSED,
                     format!(
-                        "{} has no offline skills, and model providers are not available in this build yet; run one of the built-in agents (`paired agents list`)",
+                        "{} has no offline skills and no model provider is configured; define [providers.NAME] in config.toml and set [agents] provider = \"NAME\"",
                         agent.manifest.metadata.name
                     ),
                 ));
             }
         },
     };
-    let scope = crate::roster::SKILLS.iter().find(|(name, ..)| *name == skill).map_or("file", |s| s.2);
+    let scope = crate::roster::SKILLS.iter().find(|(name, ..)| *name == skill).map_or("prompt", |s| s.2);
     if matches!(scope, "file" | "symbol") && params.uri.is_none() {
         return Err(error(errors::INVALID_PARAMS, format!("{skill} works on a file: pass `uri`")));
     }
@@ -163,7 +194,7 @@ pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, Erro
 }
 
 async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: RunParams) -> RunInfo {
-    let result = produce(&daemon, &agent, &info.skill, &params).await;
+    let result = CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params)).await;
     match result {
         Ok((output, findings, edits)) => {
             info.status = RunStatus::Succeeded;
@@ -198,6 +229,9 @@ type Produced = (String, Vec<Finding>, Vec<TextEdit>);
 
 /// Gathers the skill's inputs and runs it off the async threads.
 async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunParams) -> Result<Produced, String> {
+    if skill == "ask" {
+        return ask(daemon, agent, params).await;
+    }
     let path = params.uri.as_deref().and_then(uri::to_path);
     let document = match &params.uri {
         Some(uri) => Some(context_rpc::document_for(daemon, uri).map_err(|e| e.message().to_owned())?.0),
@@ -251,6 +285,33 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
     })
     .await
     .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
+}
+
+/// Model mode, grounded in the agent's own offline skill on the file when it has one.
+async fn ask(daemon: &Arc<Daemon>, agent: &Agent, params: &RunParams) -> Result<Produced, String> {
+    let name = crate::model_run::provider_name(&daemon.config, agent).ok_or("no provider is configured")?;
+    let provider = daemon.providers.get(&daemon.config, &name)?;
+    let file_skill = agent
+        .skills
+        .iter()
+        .copied()
+        .find(|s| crate::roster::SKILLS.iter().any(|(name, _, scope, _)| name == s && *scope == "file"));
+    let (mut findings, mut grounding) = (Vec::new(), None);
+    if let (Some(skill), Some(_)) = (file_skill, &params.uri) {
+        let (report, found, _) = Box::pin(produce(daemon, agent, skill, params)).await?;
+        let listed: Vec<String> =
+            found.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
+        grounding = Some(format!("{report}\n{}", listed.join("\n")));
+        findings = found;
+    }
+    let run_id = CURRENT_RUN.try_with(Clone::clone).unwrap_or_default();
+    let output = crate::model_run::run(daemon, agent, provider, &run_id, params, grounding).await?;
+    Ok((output, findings, Vec::new()))
+}
+
+tokio::task_local! {
+    /// The id of the run a task is executing, for streamed output.
+    static CURRENT_RUN: String;
 }
 
 fn run_skill(skill: &str, input: &SkillInput<'_>) -> Result<SkillOutput, String> {

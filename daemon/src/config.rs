@@ -26,6 +26,20 @@ pub struct Config {
     pub log: LogConfig,
     pub context: ContextConfig,
     pub compat: CompatConfig,
+    /// Named model providers (`[providers.NAME]`).
+    pub providers: std::collections::BTreeMap<String, crate::provider::ProviderConfig>,
+    pub agents: AgentsConfig,
+}
+
+/// Which provider agents use in model mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentsConfig {
+    /// The default provider; none means offline skills only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Per agent id: a provider other than the default.
+    pub providers: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -320,6 +334,20 @@ pub fn validate(config: &Config) -> Result<()> {
     for origin in &s.allowed_origins {
         validate_origin_pattern(origin)?;
     }
+    for (name, provider) in &config.providers {
+        provider.validate(name).map_err(|err| anyhow::anyhow!(err))?;
+    }
+    let named = config.agents.provider.iter().map(|p| ("agents.provider".to_owned(), p));
+    let per_agent = config.agents.providers.iter().map(|(agent, p)| (format!("agents.providers.{agent}"), p));
+    for (key, provider) in named.chain(per_agent) {
+        if !config.providers.contains_key(provider) {
+            let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+            bail!(
+                "key `{key}`: no provider named {provider:?}; define [providers.{provider}] (defined: {})",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            );
+        }
+    }
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
         bail!(
             "key `daemon.port`: {BRIDGE_1X_PORT} is the PAIRED 1.0 bridge's port while `compat.bridge_1x` is on; pick another"
@@ -383,6 +411,26 @@ mod tests {
     }
 
     #[test]
+    fn providers_are_checked() {
+        let parse = |text: &str| -> anyhow::Result<Config> {
+            let config: Config = toml::from_str(text)?;
+            validate(&config)?;
+            Ok(config)
+        };
+        let ok = "[agents]\nprovider = \"local\"\n[providers.local]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"llama3\"\n";
+        let config = parse(ok).expect("valid");
+        assert!(config.providers["local"].is_local());
+        let err = |text: &str| parse(text).expect_err("invalid").to_string();
+        assert_eq!(
+            err("[agents]\nprovider = \"cloud\"\n"),
+            "key `agents.provider`: no provider named \"cloud\"; define [providers.cloud] (defined: none)"
+        );
+        assert!(err(&ok.replace("http://127.0.0.1:11434/v1", "ftp://x")).contains("key `providers.local.base_url`"));
+        assert!(err(&ok.replace("kind = \"openai\"", "kind = \"azure\"")).contains("`providers.local.api_version`"));
+        assert!(err(&ok.replace("kind = \"openai\"", "kind = \"gemini\"")).contains("unknown variant `gemini`"));
+    }
+
+    #[test]
     fn errors_name_line_key_and_reason() {
         check("[daemon]\nport = 7000\n", "ok");
         check("[daemon]\nport = 70000\n", "2: key `daemon.port`: invalid value: integer `70000`, expected u16");
@@ -392,7 +440,7 @@ mod tests {
         );
         check(
             "\n\n[logs]\nfilter='x'\n",
-            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `providers`, `agents`",
         );
         check(
             "[server]\nrequire_token = \"yes\"\n",

@@ -42,6 +42,7 @@ pub struct Daemon {
     pub workspaces: crate::workspace::Workspaces,
     pub paths: crate::paths::Paths,
     pub active_runs: crate::agents_rpc::ActiveRuns,
+    pub providers: crate::model_run::Providers,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
 }
@@ -79,6 +80,7 @@ impl Daemon {
             workspaces: crate::workspace::Workspaces::new(full_parse_max),
             paths,
             active_runs: crate::agents_rpc::ActiveRuns::default(),
+            providers: crate::model_run::Providers::default(),
             idle_since: Mutex::new(Some(Instant::now())),
         })
     }

@@ -5,4 +5,5 @@ mod cli;
 mod context;
 mod daemon;
 mod lsp;
+mod providers;
 mod security;

@@ -1,0 +1,277 @@
+//! Model mode: an agent answers a prompt with a configured provider. Its persona
+//! is the system prompt; the context bundle of the file and position (redacted
+//! unless the provider is on this machine) and the agent's own offline findings
+//! ground it; it may call catalog tools, each checked against the agent's
+//! granted permissions before it runs. Output streams to clients as it arrives.
+
+use std::{collections::HashMap, sync::Arc};
+
+use protocol::{
+    agents::{RunParams, RunStatus},
+    client::Event,
+    context::BuildParams,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    config::Config,
+    context_rpc,
+    provider::{ChatRequest, Message, Provider, ToolCall, ToolSpec},
+    roster::Agent,
+    state::Daemon,
+    uri,
+};
+
+/// Tool rounds per run: a model that keeps calling tools is stopped here.
+const MAX_ROUNDS: usize = 6;
+
+/// The provider an agent uses: its manifest's, else the config's for its id,
+/// else the default; none means offline only.
+pub fn provider_name(config: &Config, agent: &Agent) -> Option<String> {
+    agent
+        .manifest
+        .provider
+        .clone()
+        .filter(|name| config.providers.contains_key(name))
+        .or_else(|| config.agents.providers.get(&agent.manifest.id).cloned())
+        .or_else(|| config.agents.provider.clone())
+}
+
+/// Providers are built once (their HTTP client pools connections).
+#[derive(Default)]
+pub struct Providers {
+    built: std::sync::Mutex<HashMap<String, Arc<Provider>>>,
+}
+
+impl Providers {
+    pub fn get(&self, config: &Config, name: &str) -> Result<Arc<Provider>, String> {
+        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(provider) = built.get(name) {
+            return Ok(provider.clone());
+        }
+        let provider_config =
+            config.providers.get(name).cloned().ok_or_else(|| format!("no provider named {name:?} in the config"))?;
+        let provider = Arc::new(Provider::new(name, provider_config).map_err(|err| err.to_string())?);
+        built.insert(name.to_owned(), provider.clone());
+        Ok(provider)
+    }
+}
+
+fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
+    let path = json!({"type": "object", "properties": {"path": {"type": "string", "description": "workspace-relative path"}}, "required": ["path"]});
+    let query = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
+    let position = json!({"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"}}, "required": ["path", "line"]});
+    let catalog = [
+        ("read_file", "Read a workspace file.", path),
+        ("search_symbols", "Fuzzy-search the workspace's symbols.", query),
+        ("build_context", "The context bundle around a line of a workspace file.", position),
+    ];
+    catalog
+        .into_iter()
+        .filter(|(name, ..)| agent.manifest.tools.iter().any(|t| t == name))
+        .map(|(name, description, parameters)| ToolSpec {
+            name: name.into(),
+            description: description.into(),
+            parameters,
+        })
+        .collect()
+}
+
+/// `*` matches within a path segment, `**` across segments.
+pub fn glob_matches(pattern: &str, path: &str) -> bool {
+    fn matches(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) if p.get(1) == Some(&b'*') => {
+                let rest = p[2..].strip_prefix(b"/").unwrap_or(&p[2..]);
+                (0..=s.len()).any(|i| matches(rest, &s[i..]))
+            }
+            (Some(b'*'), _) => {
+                (0..=s.len()).take_while(|i| *i == 0 || s[i - 1] != b'/').any(|i| matches(&p[1..], &s[i..]))
+            }
+            (Some(a), Some(b)) if a == b => matches(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    matches(pattern.as_bytes(), path.as_bytes())
+}
+
+/// Runs a tool call if the agent's grants allow it. The refusal text is what
+/// the model (and, through the run's progress, the user) sees.
+fn call_tool(daemon: &Daemon, agent: &Agent, call: &ToolCall, local: bool) -> Result<String, String> {
+    if !agent.manifest.tools.contains(&call.name) {
+        return Err(format!("{} has no tool {:?}", agent.manifest.metadata.name, call.name));
+    }
+    let arguments: Value =
+        serde_json::from_str(&call.arguments).map_err(|err| format!("arguments are not JSON: {err}"))?;
+    let workspace = daemon.workspaces.all().into_iter().next().ok_or("no workspace is open")?;
+    let path_argument = |arguments: &Value| -> Result<String, String> {
+        let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
+        if rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
+            return Err(format!("{rel:?} is outside the workspace"));
+        }
+        if !agent.manifest.permissions.fs_read.iter().any(|g| glob_matches(g, &rel)) {
+            return Err(format!(
+                "{} may not read {rel}: its fs_read grants are [{}]",
+                agent.manifest.metadata.name,
+                agent.manifest.permissions.fs_read.join(", ")
+            ));
+        }
+        if workspace.is_excluded(&workspace.root.join(&rel)) {
+            return Err(format!("{rel} is excluded by the workspace's ignore rules"));
+        }
+        Ok(rel)
+    };
+    match call.name.as_str() {
+        "read_file" => {
+            let rel = path_argument(&arguments)?;
+            let text = workspace.read_indexed(&rel).ok_or_else(|| format!("{rel} is not an indexed text file"))?;
+            Ok(if local { text } else { context::redact::redact(&rel, &text).0 })
+        }
+        "search_symbols" => {
+            let query = arguments["query"].as_str().ok_or("pass `query`")?;
+            let index = workspace.index();
+            let hits: Vec<String> = index
+                .search(query, 20)
+                .iter()
+                .filter(|hit| agent.manifest.permissions.fs_read.iter().any(|g| glob_matches(g, hit.path)))
+                .map(|hit| format!("{} {} {}:{}", hit.symbol.kind.name(), hit.name, hit.path, hit.symbol.line + 1))
+                .collect();
+            Ok(if hits.is_empty() { "no matches".into() } else { hits.join("\n") })
+        }
+        "build_context" => {
+            let rel = path_argument(&arguments)?;
+            let line = arguments["line"].as_u64().unwrap_or(1).max(1) as u32;
+            let bundle = context_rpc::build(
+                daemon,
+                BuildParams {
+                    uri: uri::from_path(&workspace.root.join(&rel)),
+                    position: Some(protocol::documents::Position { line: line - 1, character: 0 }),
+                    range: None,
+                    question: None,
+                    diagnostics: Vec::new(),
+                    budget_tokens: Some(2000),
+                    local_provider: local,
+                },
+            )
+            .map_err(|err| err.message().to_owned())?;
+            Ok(render_bundle(&bundle))
+        }
+        other => Err(format!("the tool {other:?} is not available in this build")),
+    }
+}
+
+fn render_bundle(bundle: &protocol::context::ContextBundle) -> String {
+    bundle.parts.iter().map(|part| format!("## {}\n{}\n", part.title, part.text)).collect::<Vec<_>>().join("\n")
+}
+
+/// The model turn loop. Returns the output text.
+pub async fn run(
+    daemon: &Arc<Daemon>,
+    agent: &Agent,
+    provider: Arc<Provider>,
+    run_id: &str,
+    params: &RunParams,
+    grounding: Option<String>,
+) -> Result<String, String> {
+    let local = provider.config.is_local();
+    let mut user = String::new();
+    if let Some(uri) = &params.uri {
+        let bundle = context_rpc::build(
+            daemon,
+            BuildParams {
+                uri: uri.clone(),
+                position: params.position,
+                range: params.range,
+                question: None,
+                diagnostics: Vec::new(),
+                budget_tokens: None,
+                local_provider: local,
+            },
+        )
+        .map_err(|err| err.message().to_owned())?;
+        user.push_str("# Context from the editor\n\n");
+        user.push_str(&render_bundle(&bundle));
+    }
+    if let Some(grounding) = grounding {
+        user.push_str("\n# Your offline analysis of this file\n\n");
+        user.push_str(&grounding);
+    }
+    user.push_str("\n# Request\n\n");
+    let prompt = params.prompt.clone().unwrap_or_default();
+    user.push_str(if local { prompt.clone() } else { context::redact::redact("", &prompt).0 }.as_str());
+    let mut request = ChatRequest {
+        system: format!(
+            "{}\n\nYou work inside the user's editor through PAIRED. Be specific: cite files and lines. Use the tools when you need more of the workspace.",
+            agent.persona()
+        ),
+        messages: vec![Message::user(user)],
+        tools: tool_specs(agent),
+    };
+    let mut output = String::new();
+    for _ in 0..MAX_ROUNDS {
+        let (sender, agent_id, id) = (daemon.clone(), agent.manifest.id.clone(), run_id.to_owned());
+        let mut on_text = move |text: &str| {
+            sender.send_event(Event::RunUpdate {
+                run_id: id.clone(),
+                agent: agent_id.clone(),
+                status: RunStatus::Running,
+                message: None,
+                output_delta: Some(text.to_owned()),
+            });
+        };
+        let response =
+            provider.chat(&request, &mut on_text).await.map_err(|err| format!("provider {}: {err}", provider.name))?;
+        output.push_str(&response.text);
+        if response.tool_calls.is_empty() {
+            return Ok(output);
+        }
+        request.messages.push(Message {
+            role: "assistant".into(),
+            content: response.text.clone(),
+            tool_calls: response.tool_calls.clone(),
+            tool_call_id: None,
+        });
+        for call in &response.tool_calls {
+            let result = call_tool(daemon, agent, call, local);
+            let content = match result {
+                Ok(content) => content,
+                Err(reason) => {
+                    let refusal = format!("refused: {reason}");
+                    daemon.send_event(Event::RunUpdate {
+                        run_id: run_id.to_owned(),
+                        agent: agent.manifest.id.clone(),
+                        status: RunStatus::Running,
+                        message: Some(format!("tool {} {refusal}", call.name)),
+                        output_delta: None,
+                    });
+                    tracing::info!(run = %run_id, tool = %call.name, "tool call refused: {reason}");
+                    output.push_str(&format!("\n[tool {} {refusal}]\n", call.name));
+                    refusal
+                }
+            };
+            request.messages.push(Message {
+                role: "tool".into(),
+                content,
+                tool_calls: Vec::new(),
+                tool_call_id: Some(call.id.clone()),
+            });
+        }
+    }
+    Err(format!("stopped after {MAX_ROUNDS} rounds of tool calls; the output so far:\n{output}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("src/**", "src/a/b.rs"));
+        assert!(glob_matches("**", "any/where.txt"));
+        assert!(glob_matches("src/*.rs", "src/lib.rs"));
+        assert!(!glob_matches("src/*.rs", "src/a/lib.rs"));
+        assert!(!glob_matches("src/**", "secrets/.env"));
+        assert!(glob_matches("**/*.py", "app/models.py"));
+    }
+}

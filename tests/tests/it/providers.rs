@@ -1,0 +1,414 @@
+//! Model mode end to end: the real daemon against loopback HTTP servers that
+//! speak the OpenAI and Anthropic streaming wire formats, scripted per
+//! connection — text, tool calls, 429 with Retry-After, 500, hangs, malformed
+//! SSE, a connection dropped mid-stream — and cancellation.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use jsonrpsee::{core::client::ClientT, rpc_params};
+use serde_json::{Value, json};
+use tests::Home;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// What the fake provider does with one connection.
+#[derive(Clone)]
+enum Reply {
+    /// 200 with these SSE events (each a full `event:`/`data:` block).
+    Sse(Vec<String>),
+    /// Some events, then the connection closes mid-response.
+    SseThenDrop(Vec<String>),
+    /// Some events, then nothing for a long time.
+    SseThenStall(Vec<String>),
+    Status(u16, Vec<(&'static str, &'static str)>, &'static str),
+    /// Reads the request and never answers.
+    Hang,
+}
+
+#[derive(Default)]
+struct Fake {
+    script: Mutex<VecDeque<Reply>>,
+    /// Each request: (head, body).
+    requests: Mutex<Vec<(String, Value)>>,
+    /// Set when a stalled connection was closed by the client.
+    closed_by_client: Mutex<bool>,
+}
+
+async fn serve_fake(replies: Vec<Reply>) -> (u16, Arc<Fake>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let fake = Arc::new(Fake { script: Mutex::new(replies.into()), ..Fake::default() });
+    let shared = fake.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let fake = shared.clone();
+            tokio::spawn(async move { handle(stream, fake).await });
+        }
+    });
+    (port, fake)
+}
+
+async fn handle(mut stream: TcpStream, fake: Arc<Fake>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head, body) = loop {
+        let Ok(n) = stream.read(&mut chunk).await else { return };
+        if n == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buffer).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if buffer.len() >= end + 4 + length {
+                let body = serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap_or(Value::Null);
+                break (head, body);
+            }
+        }
+    };
+    fake.requests.lock().expect("lock").push((head, body));
+    let reply = fake.script.lock().expect("lock").pop_front().unwrap_or(Reply::Status(500, vec![], "no more script"));
+    let sse_head =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+    match reply {
+        Reply::Sse(events) => {
+            let _ = stream.write_all(sse_head.as_bytes()).await;
+            for event in events {
+                let _ = stream.write_all(event.as_bytes()).await;
+                let _ = stream.flush().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        Reply::SseThenDrop(events) => {
+            let _ = stream.write_all(sse_head.as_bytes()).await;
+            for event in events {
+                let _ = stream.write_all(event.as_bytes()).await;
+            }
+            let _ = stream.flush().await;
+            // Dropped without the end of the stream.
+        }
+        Reply::SseThenStall(events) => {
+            let _ = stream.write_all(sse_head.as_bytes()).await;
+            for event in events {
+                let _ = stream.write_all(event.as_bytes()).await;
+            }
+            let _ = stream.flush().await;
+            let mut probe = [0u8; 1];
+            let closed = matches!(
+                tokio::time::timeout(Duration::from_secs(30), stream.read(&mut probe)).await,
+                Ok(Ok(0) | Err(_))
+            );
+            *fake.closed_by_client.lock().expect("lock") = closed;
+        }
+        Reply::Status(code, headers, body) => {
+            let mut head = format!(
+                "HTTP/1.1 {code} Status\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        }
+        Reply::Hang => tokio::time::sleep(Duration::from_secs(60)).await,
+    }
+}
+
+fn openai_text(pieces: &[&str]) -> Vec<String> {
+    let mut events: Vec<String> = pieces
+        .iter()
+        .map(|p| {
+            format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]}))
+        })
+        .collect();
+    events.push(format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})));
+    events.push("data: [DONE]\n\n".into());
+    events
+}
+
+fn openai_tool_call(name: &str, arguments: &str) -> Vec<String> {
+    let (first, second) = arguments.split_at(arguments.len() / 2);
+    vec![
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": first}}]}}]})
+        ),
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": second}}]}}]})
+        ),
+        format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})),
+        "data: [DONE]\n\n".into(),
+    ]
+}
+
+fn anthropic(blocks: &[Value], stop: &str) -> Vec<String> {
+    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut events = vec![
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "role": "assistant", "content": []}}),
+        ),
+        event("ping", json!({"type": "ping"})),
+    ];
+    for (index, block) in blocks.iter().enumerate() {
+        if let Some(text) = block["text"].as_str() {
+            events.push(event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+            ));
+            for piece in text.split_inclusive(' ') {
+                events.push(event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}})));
+            }
+        } else {
+            events.push(event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})));
+            let input = block["input"].to_string();
+            let (a, b) = input.split_at(input.len() / 2);
+            for part in [a, b] {
+                events.push(event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": part}})));
+            }
+        }
+        events.push(event("content_block_stop", json!({"type": "content_block_stop", "index": index})));
+    }
+    events.push(event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {"output_tokens": 5}}),
+    ));
+    events.push(event("message_stop", json!({"type": "message_stop"})));
+    events
+}
+
+/// A project, a config naming the fake provider, and a daemon with its key.
+fn setup(home: &Home, provider: &str) -> std::path::PathBuf {
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"proj\"\n").expect("write");
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "pub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n",
+    )
+    .expect("write");
+    std::fs::write(root.join(".env"), "STRIPE_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc\n").expect("write");
+    std::fs::create_dir_all(root.join(".paired/agents")).expect("mkdir");
+    std::fs::write(
+        root.join(".paired/agents/ferris.toml"),
+        "id = \"ferris\"\ntools = [\"read_file\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"src/**\"]\n",
+    )
+    .expect("write");
+    let config = home.path().join(".config/paired");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    std::fs::write(config.join("config.toml"), format!("[agents]\nprovider = \"fake\"\n\n{provider}")).expect("write");
+    root.canonicalize().expect("canonical")
+}
+
+async fn start(home: &Home, root: &std::path::Path) -> (tests::Daemon, jsonrpsee::ws_client::WsClient) {
+    let daemon = home.start_daemon_with(&[("FAKE_API_KEY", "sk-test-not-a-real-key-123")]);
+    let client = home.ws().await;
+    let _: Value = client
+        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
+        .await
+        .expect("add");
+    (daemon, client)
+}
+
+fn openai_config(port: u16, extra: &str) -> String {
+    format!(
+        "[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"gpt-test\"\napi_key_env = \"FAKE_API_KEY\"\nmax_retries = 1\n{extra}"
+    )
+}
+
+async fn ask(client: &jsonrpsee::ws_client::WsClient, agent: &str, uri: Option<String>) -> Value {
+    let mut params = json!({"agent": agent, "prompt": "What does load do?", "wait": true});
+    if let Some(uri) = uri {
+        params["uri"] = json!(uri);
+    }
+    client.request("agents/run", rpc_params![params]).await.expect("agents/run")
+}
+
+#[tokio::test]
+async fn openai_streams_text_and_runs_granted_tools() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(openai_tool_call("read_file", r#"{"path": "src/lib.rs"}"#)),
+        Reply::Sse(openai_text(&["`load` reads ", "a file ", "and panics on errors."])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    let (_daemon, client) = start(&home, &root).await;
+    let uri = format!("file://{}", root.join("src/lib.rs").display());
+    let run = ask(&client, "sherlock", Some(uri)).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["skill"], "ask");
+    assert_eq!(run["output"], "`load` reads a file and panics on errors.");
+    assert_eq!(run["findings"][0]["rule"], "rust-unwrap", "grounded in the offline review");
+    let requests = fake.requests.lock().expect("lock").clone();
+    assert_eq!(requests.len(), 2);
+    let (head, first) = &requests[0];
+    assert!(head.starts_with("POST /v1/chat/completions"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("authorization: bearer sk-test-not-a-real-key-123"), "{head}");
+    assert_eq!(first["model"], "gpt-test");
+    assert_eq!(first["stream"], true);
+    assert!(first["messages"][0]["content"].as_str().is_some_and(|s| s.contains("You are Sherlock")), "{first}");
+    assert!(first["messages"][1]["content"].as_str().is_some_and(|s| s.contains("rust-unwrap")));
+    let tools: Vec<&str> =
+        first["tools"].as_array().expect("tools").iter().filter_map(|t| t["function"]["name"].as_str()).collect();
+    assert!(tools.contains(&"read_file"), "{tools:?}");
+    let second = &requests[1].1;
+    let tool_message =
+        second["messages"].as_array().expect("messages").iter().find(|m| m["role"] == "tool").expect("tool result");
+    assert_eq!(tool_message["tool_call_id"], "call_1");
+    assert!(tool_message["content"].as_str().is_some_and(|c| c.contains("pub fn load")), "{tool_message}");
+    // The key never reaches the log.
+    assert!(!home.log().contains("sk-test-not-a-real-key-123"));
+}
+
+#[tokio::test]
+async fn a_tool_call_outside_the_grants_is_refused_and_never_runs() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(openai_tool_call("read_file", r#"{"path": ".env"}"#)),
+        Reply::Sse(openai_text(&["I could not read it."])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    let (_daemon, client) = start(&home, &root).await;
+    let run = ask(&client, "ferris", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(
+        run["output"].as_str().is_some_and(|o| o.contains("[tool read_file refused: Ferris may not read .env")),
+        "{run}"
+    );
+    let requests = fake.requests.lock().expect("lock").clone();
+    let second = requests[1].1.to_string();
+    assert!(second.contains("refused: Ferris may not read .env: its fs_read grants are [src/**]"), "{second}");
+    assert!(!second.contains("sk_live_4eC39HqLyjWDarjtT1zdp7dc"), "the file was never read");
+}
+
+#[tokio::test]
+async fn anthropic_streams_text_and_tool_use() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(anthropic(
+            &[json!({"id": "toolu_1", "name": "search_symbols", "input": {"query": "load"}})],
+            "tool_use",
+        )),
+        Reply::Sse(anthropic(&[json!({"text": "It is in src/lib.rs."})], "end_turn")),
+    ])
+    .await;
+    let home = Home::new();
+    let config = format!(
+        "[providers.fake]\nkind = \"anthropic\"\nbase_url = \"http://127.0.0.1:{port}\"\nmodel = \"claude-test\"\napi_key_env = \"FAKE_API_KEY\"\n"
+    );
+    let root = setup(&home, &config);
+    let (_daemon, client) = start(&home, &root).await;
+    let run = ask(&client, "alex", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], "It is in src/lib.rs.");
+    let requests = fake.requests.lock().expect("lock").clone();
+    let (head, first) = &requests[0];
+    assert!(head.starts_with("POST /v1/messages"), "{head}");
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains("x-api-key: sk-test-not-a-real-key-123") && lower.contains("anthropic-version: 2023-06-01"));
+    assert!(first["system"].as_str().is_some_and(|s| s.contains("You are Alex")));
+    let second = &requests[1].1;
+    let result = &second["messages"][2]["content"][0];
+    assert_eq!(result["type"], "tool_result");
+    assert_eq!(result["tool_use_id"], "toolu_1");
+    assert!(result["content"].as_str().is_some_and(|c| c.contains("function load src/lib.rs:1")), "{result}");
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried_after_the_delay_the_server_asks() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Status(429, vec![("retry-after", "1")], r#"{"error": {"message": "Rate limit reached"}}"#),
+        Reply::Sse(openai_text(&["ok"])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    let (_daemon, client) = start(&home, &root).await;
+    let started = Instant::now();
+    let run = ask(&client, "alex", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+    assert_eq!(fake.requests.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn failures_end_in_a_clear_result() {
+    // 500 twice (one retry allowed), a hang, malformed SSE, a dropped stream.
+    let (port, fake) = serve_fake(vec![
+        Reply::Status(500, vec![], r#"{"error": {"message": "upstream exploded"}}"#),
+        Reply::Status(500, vec![], r#"{"error": {"message": "upstream exploded"}}"#),
+        Reply::Hang,
+        Reply::Hang,
+        Reply::Sse(vec!["data: {not json\n\n".into()]),
+        Reply::SseThenDrop(openai_text(&["partial ", "answer"])[..2].to_vec()),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, "read_timeout_secs = 1\n"));
+    let (_daemon, client) = start(&home, &root).await;
+    let expect_failure = |run: &Value, wanted: &str| {
+        assert_eq!(run["status"], "failed", "{run}");
+        let error = run["error"].as_str().unwrap_or("");
+        assert!(error.contains(wanted), "{error:?} should say {wanted:?}");
+    };
+    expect_failure(&ask(&client, "alex", None).await, "gave up after 2 attempt(s); last: http://127.0.0.1");
+    expect_failure(&ask(&client, "alex", None).await, "timed out");
+    expect_failure(&ask(&client, "alex", None).await, "malformed stream: not JSON");
+    let requests_before = fake.requests.lock().expect("lock").len();
+    expect_failure(&ask(&client, "alex", None).await, "the stream broke after output had started");
+    assert_eq!(fake.requests.lock().expect("lock").len(), requests_before + 1, "never retried once output streamed");
+}
+
+#[tokio::test]
+async fn failover_to_the_next_endpoint_and_cancel_aborts_the_request() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(openai_text(&["from the live one"])),
+        Reply::SseThenStall(openai_text(&["thinking"])[..1].to_vec()),
+    ])
+    .await;
+    let home = Home::new();
+    let config = format!(
+        "[providers.fake]\nkind = \"openai\"\nbase_urls = [\"http://127.0.0.1:{dead}/v1\", \"http://127.0.0.1:{port}/v1\"]\nmodel = \"m\"\nmax_retries = 2\n"
+    );
+    let root = setup(&home, &config);
+    let (_daemon, client) = start(&home, &root).await;
+    let run = ask(&client, "alex", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], "from the live one");
+    let head = fake.requests.lock().expect("lock")[0].0.to_ascii_lowercase();
+    assert!(!head.contains("authorization"), "a local model needs no key: {head}");
+
+    // A run that stalls mid-stream, cancelled: the HTTP request is aborted.
+    let started: Value =
+        client.request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "long one"})]).await.expect("start");
+    let id = started["id"].as_str().expect("id").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.requests.lock().expect("lock").len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancelled: Value = client.request("runs/cancel", rpc_params![json!({"run_id": id})]).await.expect("cancel");
+    assert_eq!(cancelled["status"], "cancelled");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !*fake.closed_by_client.lock().expect("lock") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(*fake.closed_by_client.lock().expect("lock"), "the provider saw the request go away");
+}
