@@ -2,6 +2,8 @@
 //! real `paired` binary, and plain clients (raw HTTP, WebSocket JSON-RPC, LSP over
 //! stdio with standard framing).
 
+pub mod fake_provider;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,

@@ -1,0 +1,195 @@
+//! A model provider on loopback for tests and benchmarks: scripted per
+//! connection, speaking the OpenAI and Anthropic streaming wire formats.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// What the fake provider does with one connection.
+#[derive(Clone)]
+pub enum Reply {
+    /// 200 with these SSE events (each a full `event:`/`data:` block).
+    Sse(Vec<String>),
+    /// Some events, then the connection closes mid-response.
+    SseThenDrop(Vec<String>),
+    /// Some events, then nothing for a long time.
+    SseThenStall(Vec<String>),
+    Status(u16, Vec<(&'static str, &'static str)>, &'static str),
+    /// Reads the request and never answers.
+    Hang,
+}
+
+#[derive(Default)]
+pub struct Fake {
+    pub script: Mutex<VecDeque<Reply>>,
+    /// Each request: (head, body).
+    pub requests: Mutex<Vec<(String, Value)>>,
+    /// Set when a stalled connection was closed by the client.
+    pub closed_by_client: Mutex<bool>,
+    /// Answer every request with this when the script is empty.
+    pub fallback: Mutex<Option<Reply>>,
+}
+
+pub async fn serve_fake(replies: Vec<Reply>) -> (u16, Arc<Fake>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let fake = Arc::new(Fake { script: Mutex::new(replies.into()), ..Fake::default() });
+    let shared = fake.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let fake = shared.clone();
+            tokio::spawn(async move { handle(stream, fake).await });
+        }
+    });
+    (port, fake)
+}
+
+async fn handle(mut stream: TcpStream, fake: Arc<Fake>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head, body) = loop {
+        let Ok(n) = stream.read(&mut chunk).await else { return };
+        if n == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buffer).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if buffer.len() >= end + 4 + length {
+                let body = serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap_or(Value::Null);
+                break (head, body);
+            }
+        }
+    };
+    fake.requests.lock().expect("lock").push((head, body));
+    let scripted = fake.script.lock().expect("lock").pop_front();
+    let reply = scripted.or_else(|| fake.fallback.lock().expect("lock").clone()).unwrap_or(Reply::Status(
+        500,
+        vec![],
+        "no more script",
+    ));
+    let sse_head =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+    match reply {
+        Reply::Sse(events) => {
+            let _ = stream.write_all(sse_head.as_bytes()).await;
+            for event in events {
+                let _ = stream.write_all(event.as_bytes()).await;
+                let _ = stream.flush().await;
+            }
+        }
+        Reply::SseThenDrop(events) => {
+            let _ = stream.write_all(sse_head.as_bytes()).await;
+            for event in events {
+                let _ = stream.write_all(event.as_bytes()).await;
+            }
+            let _ = stream.flush().await;
+            // Dropped without the end of the stream.
+        }
+        Reply::SseThenStall(events) => {
+            let _ = stream.write_all(sse_head.as_bytes()).await;
+            for event in events {
+                let _ = stream.write_all(event.as_bytes()).await;
+            }
+            let _ = stream.flush().await;
+            let mut probe = [0u8; 1];
+            let closed = matches!(
+                tokio::time::timeout(Duration::from_secs(30), stream.read(&mut probe)).await,
+                Ok(Ok(0) | Err(_))
+            );
+            *fake.closed_by_client.lock().expect("lock") = closed;
+        }
+        Reply::Status(code, headers, body) => {
+            let mut head = format!(
+                "HTTP/1.1 {code} Status\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+        }
+        Reply::Hang => tokio::time::sleep(Duration::from_secs(60)).await,
+    }
+}
+
+pub fn openai_text(pieces: &[&str]) -> Vec<String> {
+    let mut events: Vec<String> = pieces
+        .iter()
+        .map(|p| {
+            format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": null}]}))
+        })
+        .collect();
+    events.push(format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})));
+    events.push("data: [DONE]\n\n".into());
+    events
+}
+
+pub fn openai_tool_call(name: &str, arguments: &str) -> Vec<String> {
+    let (first, second) = arguments.split_at(arguments.len() / 2);
+    vec![
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": first}}]}}]})
+        ),
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": second}}]}}]})
+        ),
+        format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})),
+        "data: [DONE]\n\n".into(),
+    ]
+}
+
+pub fn anthropic(blocks: &[Value], stop: &str) -> Vec<String> {
+    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut events = vec![
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_1", "role": "assistant", "content": []}}),
+        ),
+        event("ping", json!({"type": "ping"})),
+    ];
+    for (index, block) in blocks.iter().enumerate() {
+        if let Some(text) = block["text"].as_str() {
+            events.push(event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+            ));
+            for piece in text.split_inclusive(' ') {
+                events.push(event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}})));
+            }
+        } else {
+            events.push(event("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}})));
+            let input = block["input"].to_string();
+            let (a, b) = input.split_at(input.len() / 2);
+            for part in [a, b] {
+                events.push(event("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": part}})));
+            }
+        }
+        events.push(event("content_block_stop", json!({"type": "content_block_stop", "index": index})));
+    }
+    events.push(event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {"output_tokens": 5}}),
+    ));
+    events.push(event("message_stop", json!({"type": "message_stop"})));
+    events
+}
