@@ -306,7 +306,37 @@ async fn ask(daemon: &Arc<Daemon>, agent: &Agent, params: &RunParams) -> Result<
     }
     let run_id = CURRENT_RUN.try_with(Clone::clone).unwrap_or_default();
     let output = crate::model_run::run(daemon, agent, provider, &run_id, params, grounding).await?;
-    Ok((output, findings, Vec::new()))
+    findings.extend(output.findings);
+    Ok((output.text, findings, output.edits))
+}
+
+/// Another agent's offline skill, for the `ask_agent` tool: its report and findings as text.
+pub(crate) async fn offline(
+    daemon: &Arc<Daemon>,
+    name: &str,
+    skill: Option<String>,
+    uri: Option<String>,
+) -> Result<String, String> {
+    let roster = roster(daemon);
+    let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster).message().to_owned())?.clone();
+    let skill = match skill {
+        Some(skill) if agent.skills.contains(&skill.as_str()) => skill,
+        Some(skill) => return Err(format!("{} has no skill {skill:?}", agent.manifest.metadata.name)),
+        None => agent.skills.first().map(|s| (*s).to_owned()).ok_or("that agent has no offline skills")?,
+    };
+    let params = RunParams {
+        agent: agent.manifest.id.clone(),
+        skill: Some(skill.clone()),
+        uri,
+        position: None,
+        range: None,
+        prompt: None,
+        wait: true,
+    };
+    let (report, findings, _) = Box::pin(produce(daemon, &agent, &skill, &params)).await?;
+    let listed: Vec<String> =
+        findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
+    Ok(format!("{report}\n{}", listed.join("\n")))
 }
 
 tokio::task_local! {

@@ -61,10 +61,24 @@ fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
     let path = json!({"type": "object", "properties": {"path": {"type": "string", "description": "workspace-relative path"}}, "required": ["path"]});
     let query = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
     let position = json!({"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"}}, "required": ["path", "line"]});
+    let edit = json!({"type": "object", "properties": {
+        "path": {"type": "string"}, "start_line": {"type": "integer", "description": "1-based, first line replaced"},
+        "end_line": {"type": "integer", "description": "1-based, last line replaced; start_line - 1 to insert"},
+        "new_text": {"type": "string"}}, "required": ["path", "start_line", "end_line", "new_text"]});
+    let diagnostic = json!({"type": "object", "properties": {
+        "path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"},
+        "severity": {"type": "string", "enum": ["error", "warning", "info", "hint"]}, "message": {"type": "string"}},
+        "required": ["path", "line", "message"]});
+    let ask = json!({"type": "object", "properties": {
+        "agent": {"type": "string", "description": "id or alias: sherlock, leonardo, marie, vince, maya, edison, alex"},
+        "skill": {"type": "string"}, "path": {"type": "string"}}, "required": ["agent"]});
     let catalog = [
         ("read_file", "Read a workspace file.", path),
         ("search_symbols", "Fuzzy-search the workspace's symbols.", query),
         ("build_context", "The context bundle around a line of a workspace file.", position),
+        ("propose_edit", "Propose replacing lines of a file; the user applies it or not.", edit),
+        ("publish_diagnostics", "Report a finding on a line, shown in the editor's problems.", diagnostic),
+        ("ask_agent", "Run another agent's offline skill, on a file or the workspace, and read its report.", ask),
     ];
     catalog
         .into_iter()
@@ -98,29 +112,44 @@ pub fn glob_matches(pattern: &str, path: &str) -> bool {
 
 /// Runs a tool call if the agent's grants allow it. The refusal text is what
 /// the model (and, through the run's progress, the user) sees.
-fn call_tool(daemon: &Daemon, agent: &Agent, call: &ToolCall, local: bool) -> Result<String, String> {
+async fn call_tool(
+    daemon: &Arc<Daemon>,
+    agent: &Agent,
+    call: &ToolCall,
+    local: bool,
+    out: &mut ModelOutput,
+) -> Result<String, String> {
     if !agent.manifest.tools.contains(&call.name) {
         return Err(format!("{} has no tool {:?}", agent.manifest.metadata.name, call.name));
     }
     let arguments: Value =
         serde_json::from_str(&call.arguments).map_err(|err| format!("arguments are not JSON: {err}"))?;
     let workspace = daemon.workspaces.all().into_iter().next().ok_or("no workspace is open")?;
-    let path_argument = |arguments: &Value| -> Result<String, String> {
+    let granted = |arguments: &Value, write: bool| -> Result<String, String> {
         let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
         if rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
             return Err(format!("{rel:?} is outside the workspace"));
         }
-        if !agent.manifest.permissions.fs_read.iter().any(|g| glob_matches(g, &rel)) {
+        let (grants, verb, key) = if write {
+            (&agent.manifest.permissions.fs_write, "write", "fs_write")
+        } else {
+            (&agent.manifest.permissions.fs_read, "read", "fs_read")
+        };
+        if !grants.iter().any(|g| glob_matches(g, &rel)) {
             return Err(format!(
-                "{} may not read {rel}: its fs_read grants are [{}]",
+                "{} may not {verb} {rel}: its {key} grants are [{}]",
                 agent.manifest.metadata.name,
-                agent.manifest.permissions.fs_read.join(", ")
+                grants.join(", ")
             ));
         }
         if workspace.is_excluded(&workspace.root.join(&rel)) {
             return Err(format!("{rel} is excluded by the workspace's ignore rules"));
         }
         Ok(rel)
+    };
+    let path_argument = |arguments: &Value| granted(arguments, false);
+    let line_of = |arguments: &Value, key: &str| -> Result<u32, String> {
+        arguments[key].as_u64().filter(|l| *l >= 1).map(|l| l as u32).ok_or_else(|| format!("pass `{key}` (1-based)"))
     };
     match call.name.as_str() {
         "read_file" => {
@@ -157,8 +186,70 @@ fn call_tool(daemon: &Daemon, agent: &Agent, call: &ToolCall, local: bool) -> Re
             .map_err(|err| err.message().to_owned())?;
             Ok(render_bundle(&bundle))
         }
-        other => Err(format!("the tool {other:?} is not available in this build")),
+        "propose_edit" => {
+            let rel = granted(&arguments, true)?;
+            let (start, end) = (line_of(&arguments, "start_line")?, arguments["end_line"].as_u64().unwrap_or(0) as u32);
+            let new_text = arguments["new_text"].as_str().ok_or("pass `new_text`")?;
+            let mut new_text = new_text.to_owned();
+            if !new_text.is_empty() && !new_text.ends_with('\n') {
+                new_text.push('\n');
+            }
+            let end = end.max(start - 1);
+            out.edits.push(protocol::agents::TextEdit {
+                uri: uri::from_path(&workspace.root.join(&rel)),
+                range: protocol::documents::Range {
+                    start: protocol::documents::Position { line: start - 1, character: 0 },
+                    end: protocol::documents::Position { line: end, character: 0 },
+                },
+                new_text,
+            });
+            Ok(format!("proposed: lines {start}-{end} of {rel}; the user decides whether to apply it"))
+        }
+        "publish_diagnostics" => {
+            let rel = path_argument(&arguments)?;
+            let line = line_of(&arguments, "line")?;
+            let severity = match arguments["severity"].as_str().unwrap_or("info") {
+                "error" => protocol::agents::Severity::Error,
+                "warning" => protocol::agents::Severity::Warning,
+                "hint" => protocol::agents::Severity::Hint,
+                _ => protocol::agents::Severity::Info,
+            };
+            let message = arguments["message"].as_str().ok_or("pass `message`")?.to_owned();
+            let range = protocol::documents::Range {
+                start: protocol::documents::Position { line: line - 1, character: 0 },
+                end: protocol::documents::Position { line, character: 0 },
+            };
+            out.findings.push(protocol::agents::Finding {
+                rule: "model".into(),
+                severity,
+                message,
+                uri: Some(uri::from_path(&workspace.root.join(&rel))),
+                line,
+                range,
+                fix: None,
+            });
+            Ok(format!("reported on {rel}:{line}"))
+        }
+        "ask_agent" => {
+            let name = arguments["agent"].as_str().ok_or("pass `agent`")?;
+            let file = match arguments["path"].as_str() {
+                Some(_) => Some(uri::from_path(&workspace.root.join(path_argument(&arguments)?))),
+                None => None,
+            };
+            let skill = arguments["skill"].as_str().map(str::to_owned);
+            let report = crate::agents_rpc::offline(daemon, name, skill, file).await?;
+            Ok(if local { report } else { context::redact::redact("", &report).0 })
+        }
+        other => Err(format!("the tool {other:?} is not in the catalog")),
     }
+}
+
+/// What a model run produced besides text.
+#[derive(Debug, Default)]
+pub struct ModelOutput {
+    pub text: String,
+    pub findings: Vec<protocol::agents::Finding>,
+    pub edits: Vec<protocol::agents::TextEdit>,
 }
 
 fn render_bundle(bundle: &protocol::context::ContextBundle) -> String {
@@ -173,7 +264,7 @@ pub async fn run(
     run_id: &str,
     params: &RunParams,
     grounding: Option<String>,
-) -> Result<String, String> {
+) -> Result<ModelOutput, String> {
     let local = provider.config.is_local();
     let mut user = String::new();
     if let Some(uri) = &params.uri {
@@ -208,7 +299,7 @@ pub async fn run(
         messages: vec![Message::user(user)],
         tools: tool_specs(agent),
     };
-    let mut output = String::new();
+    let mut result = ModelOutput::default();
     for _ in 0..MAX_ROUNDS {
         let (sender, agent_id, id) = (daemon.clone(), agent.manifest.id.clone(), run_id.to_owned());
         let mut on_text = move |text: &str| {
@@ -222,9 +313,9 @@ pub async fn run(
         };
         let response =
             provider.chat(&request, &mut on_text).await.map_err(|err| format!("provider {}: {err}", provider.name))?;
-        output.push_str(&response.text);
+        result.text.push_str(&response.text);
         if response.tool_calls.is_empty() {
-            return Ok(output);
+            return Ok(result);
         }
         request.messages.push(Message {
             role: "assistant".into(),
@@ -233,8 +324,8 @@ pub async fn run(
             tool_call_id: None,
         });
         for call in &response.tool_calls {
-            let result = call_tool(daemon, agent, call, local);
-            let content = match result {
+            let outcome = call_tool(daemon, agent, call, local, &mut result).await;
+            let content = match outcome {
                 Ok(content) => content,
                 Err(reason) => {
                     let refusal = format!("refused: {reason}");
@@ -246,7 +337,7 @@ pub async fn run(
                         output_delta: None,
                     });
                     tracing::info!(run = %run_id, tool = %call.name, "tool call refused: {reason}");
-                    output.push_str(&format!("\n[tool {} {refusal}]\n", call.name));
+                    result.text.push_str(&format!("\n[tool {} {refusal}]\n", call.name));
                     refusal
                 }
             };
@@ -258,7 +349,7 @@ pub async fn run(
             });
         }
     }
-    Err(format!("stopped after {MAX_ROUNDS} rounds of tool calls; the output so far:\n{output}"))
+    Err(format!("stopped after {MAX_ROUNDS} rounds of tool calls; the output so far:\n{}", result.text))
 }
 
 #[cfg(test)]

@@ -359,3 +359,26 @@ pub struct CertificationCheck {
     #[serde(default)]
     pub detail: String,
 }
+
+/// The JSON Schema of [`AgentManifest`], for editors and the marketplace.
+pub fn manifest_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(AgentManifest)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn agent_manifest_schema_json_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-manifest.schema.json");
+        let fresh = serde_json::to_string_pretty(&super::manifest_schema()).expect("serializable") + "\n";
+        if std::env::var_os("UPDATE_EXPECT").is_some() {
+            std::fs::write(&path, &fresh).expect("write agent-manifest.schema.json");
+            return;
+        }
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            current == fresh,
+            "protocol/agent-manifest.schema.json is stale: run `UPDATE_EXPECT=1 cargo test -p protocol`"
+        );
+    }
+}

@@ -193,3 +193,21 @@ pub fn anthropic(blocks: &[Value], stop: &str) -> Vec<String> {
     events.push(event("message_stop", json!({"type": "message_stop"})));
     events
 }
+
+/// Several tool calls in one OpenAI assistant turn.
+pub fn openai_tool_calls(calls: &[(&str, &str)]) -> Vec<String> {
+    let mut events: Vec<String> = calls
+        .iter()
+        .enumerate()
+        .map(|(index, (name, arguments))| {
+            format!(
+                "data: {}\n\n",
+                json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": index, "id": format!("call_{index}"), "type": "function", "function": {"name": name, "arguments": arguments}}]}}]})
+            )
+        })
+        .collect();
+    events
+        .push(format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})));
+    events.push("data: [DONE]\n\n".into());
+    events
+}

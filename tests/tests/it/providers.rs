@@ -9,7 +9,7 @@ use jsonrpsee::{core::client::ClientT, rpc_params};
 use serde_json::{Value, json};
 use tests::{
     Home,
-    fake_provider::{Reply, anthropic, openai_text, openai_tool_call, serve_fake},
+    fake_provider::{Reply, anthropic, openai_text, openai_tool_call, openai_tool_calls, serve_fake},
 };
 
 /// A project, a config naming the fake provider, and a daemon with its key.
@@ -116,6 +116,52 @@ async fn a_tool_call_outside_the_grants_is_refused_and_never_runs() {
     let second = requests[1].1.to_string();
     assert!(second.contains("refused: Ferris may not read .env: its fs_read grants are [src/**]"), "{second}");
     assert!(!second.contains("sk_live_4eC39HqLyjWDarjtT1zdp7dc"), "the file was never read");
+}
+
+#[tokio::test]
+async fn edits_findings_and_other_agents_through_tools_within_grants() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(openai_tool_calls(&[
+            ("propose_edit", r#"{"path": "src/lib.rs", "start_line": 2, "end_line": 2, "new_text": "    std::fs::read_to_string(p).unwrap_or_default()"}"#),
+            ("propose_edit", r#"{"path": "Cargo.toml", "start_line": 1, "end_line": 1, "new_text": "[workspace]"}"#),
+            ("publish_diagnostics", r#"{"path": "src/lib.rs", "line": 2, "severity": "warning", "message": "panics on a missing file"}"#),
+            ("ask_agent", r#"{"agent": "qa", "path": "src/lib.rs"}"#),
+        ])),
+        Reply::Sse(openai_text(&["Proposed a fix."])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    std::fs::write(
+        root.join(".paired/agents/ferris.toml"),
+        "id = \"ferris\"\ntools = [\"propose_edit\", \"publish_diagnostics\", \"ask_agent\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"src/**\"]\nfs_write = [\"src/**\"]\n",
+    )
+    .expect("write");
+    let (_daemon, client) = start(&home, &root).await;
+    let run = ask(&client, "ferris", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let edits = run["edits"].as_array().expect("edits");
+    assert_eq!(edits.len(), 1, "only the granted edit: {run}");
+    assert!(edits[0]["uri"].as_str().is_some_and(|u| u.ends_with("/src/lib.rs")));
+    assert_eq!(edits[0]["range"], json!({"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 0}}));
+    assert_eq!(edits[0]["new_text"], "    std::fs::read_to_string(p).unwrap_or_default()\n");
+    assert_eq!(run["findings"][0]["line"], 2);
+    assert_eq!(run["findings"][0]["message"], "panics on a missing file");
+    let second = fake.requests.lock().expect("lock")[1].1.clone();
+    let results: Vec<String> = second["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(results.len(), 4);
+    assert!(results[0].starts_with("proposed: lines 2-2 of src/lib.rs"), "{results:?}");
+    assert_eq!(results[1], "refused: Ferris may not write Cargo.toml: its fs_write grants are [src/**]");
+    assert!(
+        results[3].contains("Sherlock reviewed `src/lib.rs`") && results[3].contains("[rust-unwrap]"),
+        "{results:?}"
+    );
 }
 
 #[tokio::test]
