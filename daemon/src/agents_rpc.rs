@@ -606,6 +606,29 @@ pub async fn get(daemon: &Daemon, id: &str) -> Result<RunInfo, ErrorObjectOwned>
     found.ok_or_else(|| error(errors::NOT_FOUND, format!("no run {id:?}; `runs/list` shows recent runs")))
 }
 
+/// `runs/get` with `wait`: the run once it has finished.
+pub async fn wait(daemon: &Daemon, id: &str) -> Result<RunInfo, ErrorObjectOwned> {
+    // Listen first, then look: a run finishing in between is seen either way.
+    let mut events = daemon.events.subscribe();
+    loop {
+        let run = get(daemon, id).await?;
+        if run.status.is_finished() {
+            return Ok(run);
+        }
+        loop {
+            match events.recv().await {
+                Ok(Event::RunUpdate { run_id, status, .. }) if run_id == id && status.is_finished() => break,
+                Ok(_) => {}
+                // Missed some events: look again.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return Err(error(errors::DAEMON_UNAVAILABLE, "the daemon is shutting down".into()));
+                }
+            }
+        }
+    }
+}
+
 pub async fn list_runs(daemon: &Daemon, limit: u32) -> Result<Vec<RunInfo>, ErrorObjectOwned> {
     let limit = limit.clamp(1, 1000);
     daemon

@@ -197,7 +197,9 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
             }
         }
     }
-    let run = client::call::<wire::GetRun>(&connection.client, &wire::RunRef { run_id: started.id.clone() }).await?;
+    let run =
+        client::call::<wire::GetRun>(&connection.client, &wire::RunRef { run_id: started.id.clone(), wait: false })
+            .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&run)?);
     } else {

@@ -87,6 +87,7 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         editor: OnceLock::new(),
         pending: Mutex::default(),
         agent_diagnostics: Mutex::default(),
+        runs: Mutex::default(),
         initialized: AtomicBool::new(false),
         shutdown_requested: AtomicBool::new(false),
     });
@@ -119,6 +120,9 @@ struct Proxy {
     hello: OnceLock<ClientHello>,
     editor: OnceLock<Client>,
     pending: Mutex<HashMap<String, AbortHandle>>,
+    /// Agent runs started for editor requests: request key → run id, so that
+    /// `$/cancelRequest` also cancels the run in the daemon.
+    runs: Mutex<HashMap<String, String>>,
     /// Diagnostics published for agents' findings: uri → agent → diagnostics.
     agent_diagnostics: Mutex<HashMap<String, HashMap<String, Vec<Value>>>>,
     initialized: AtomicBool,
@@ -233,6 +237,18 @@ impl Proxy {
         };
         if let Some(handle) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.to_string()) {
             handle.abort();
+        }
+        // The editor gave up on an agent run: so does the daemon (and its model call).
+        let key = serde_json::to_string(id).unwrap_or_default();
+        if let Some(run_id) = self.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&key)
+            && let Some(connection) = self.connection.borrow().clone()
+        {
+            tokio::spawn(async move {
+                let params = protocol::agents::RunRef { run_id: run_id.clone(), wait: false };
+                if let Err(err) = connection.request::<Value, _>("runs/cancel", ByName(&params)).await {
+                    tracing::warn!("cannot cancel run {run_id}: {err}");
+                }
+            });
         }
     }
 
@@ -650,10 +666,23 @@ impl<S> Front<S> {
         };
         let proxy = self.proxy.clone();
         let after_seq = self.proxy.mirror().seq;
+        let key = serde_json::to_string(&id).unwrap_or_default();
         let work = async move {
             let agent = run_params["agent"].as_str().unwrap_or("agent").to_owned();
             let progress = proxy.begin_progress(format!("PAIRED: {agent}")).await;
-            let result = proxy.forward("agents/run", Some(run_params), after_seq).await;
+            let mut start = run_params;
+            start["wait"] = Value::Bool(false);
+            let result = async {
+                let started = proxy.forward("agents/run", Some(start), after_seq).await?;
+                let run_id = started["id"].as_str().unwrap_or_default().to_owned();
+                proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), run_id.clone());
+                let finished = proxy
+                    .forward("runs/get", Some(serde_json::json!({ "run_id": run_id, "wait": true })), after_seq)
+                    .await;
+                proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                finished
+            }
+            .await;
             if let Some(progress) = progress {
                 progress.finish().await;
             }

@@ -70,10 +70,9 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         |d, params, _| async move { agents_rpc::describe(&d, &params.agent) },
     );
     method::<agents::Run, _, _>(&mut module, |d, params, _| async move { agents_rpc::run(d, params).await });
-    method::<agents::GetRun, _, _>(
-        &mut module,
-        |d, params, _| async move { agents_rpc::get(&d, &params.run_id).await },
-    );
+    method::<agents::GetRun, _, _>(&mut module, |d, params, _| async move {
+        if params.wait { agents_rpc::wait(&d, &params.run_id).await } else { agents_rpc::get(&d, &params.run_id).await }
+    });
     method::<agents::CancelRun, _, _>(&mut module, |d, params, _| async move {
         agents_rpc::cancel(&d, &params.run_id).await
     });

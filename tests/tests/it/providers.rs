@@ -278,3 +278,31 @@ async fn failover_to_the_next_endpoint_and_cancel_aborts_the_request() {
     }
     assert!(*fake.closed_by_client.lock().expect("lock"), "the provider saw the request go away");
 }
+
+/// `$/cancelRequest` on a long agent run in the editor cancels the run in the
+/// daemon, which aborts the model's HTTP request.
+#[test]
+fn cancelling_from_the_editor_aborts_the_model_call() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let (port, fake) =
+        runtime.block_on(serve_fake(vec![Reply::SseThenStall(openai_text(&["thinking"])[..1].to_vec())]));
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    let _daemon = home.start_daemon_with(&[("FAKE_API_KEY", "sk-test-not-a-real-key-123")]);
+    let mut lsp = home.lsp();
+    lsp.initialize(&root);
+    let id = lsp.request_async(
+        "workspace/executeCommand",
+        json!({"command": "paired.runAgent", "arguments": [{"agent": "alex", "prompt": "take your time"}]}),
+    );
+    tests::wait_until("the model call", Duration::from_secs(20), || !fake.requests.lock().expect("lock").is_empty());
+    std::thread::sleep(Duration::from_millis(200));
+    lsp.notify("$/cancelRequest", json!({"id": id}));
+    let reply = lsp.response(id, Duration::from_secs(20));
+    assert_eq!(reply["error"]["code"], -32800, "{reply}");
+    tests::wait_until("the provider to see the request go", Duration::from_secs(20), || {
+        *fake.closed_by_client.lock().expect("lock")
+    });
+    let runs = lsp.request("runs/list", json!({"limit": 1}));
+    assert_eq!(runs["result"][0]["status"], "cancelled", "{runs}");
+}
