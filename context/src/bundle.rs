@@ -114,11 +114,12 @@ struct Candidate {
 }
 
 pub fn build(input: &BundleInput<'_>) -> Bundle {
-    // Each other file is read at most once per bundle.
+    // Each other file is read (and mapped for redaction) at most once per bundle.
     let reads: std::cell::RefCell<HashMap<String, Option<std::rc::Rc<str>>>> = Default::default();
     let read_file = |path: &str| -> Option<std::rc::Rc<str>> {
         reads.borrow_mut().entry(path.to_owned()).or_insert_with(|| (input.read_file)(path).map(Into::into)).clone()
     };
+    let maps: std::cell::RefCell<HashMap<String, std::rc::Rc<redact::LineMap>>> = Default::default();
     // Lines are cut out of files redacted as a whole would be (a cut through a
     // key must not hide it from the rule that needs both its ends), at the cost
     // of the lines shown rather than the file.
@@ -126,7 +127,12 @@ pub fn build(input: &BundleInput<'_>) -> Bundle {
         if !input.redact {
             return line_slice(text, first, last);
         }
-        let (region, offset) = redact::redact_lines(path, text, first, last);
+        let map = maps
+            .borrow_mut()
+            .entry(path.to_owned())
+            .or_insert_with(|| std::rc::Rc::new(redact::LineMap::new(text)))
+            .clone();
+        let (region, offset) = map.redact_window(path, text, first, last);
         let (body, lines) = line_slice(&region, first.saturating_sub(offset), last.saturating_sub(offset));
         (body, lines.map(|(a, b)| (a + offset, b + offset)))
     };

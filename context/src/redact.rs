@@ -92,42 +92,68 @@ pub fn redact_keeping_lines(path: &str, text: &str) -> (String, Vec<Redaction>) 
 }
 
 /// The lines around `first..=last` (zero-based) of `text`, redacted exactly as
-/// they are in [`redact_keeping_lines`] of the whole file, at the cost of the
-/// window rather than the file: the only rule that spans lines is the private
-/// key's, so the window is widened over any key block it cuts through. Returns
-/// the redacted region and the zero-based line it starts on; it holds every line
-/// of `first..=last` that exists (the file's last line if `first` is past it).
+/// they are in [`redact_keeping_lines`] of the whole file. See [`LineMap`]; for
+/// several windows of one file, build the map once.
 pub fn redact_lines(path: &str, text: &str, first: u32, last: u32) -> (String, u32) {
-    let line_start = |line: u32| -> usize {
-        if line == 0 {
-            return 0;
+    LineMap::new(text).redact_window(path, text, first, last)
+}
+
+/// Where a text's lines start and where its private-key blocks are, found once,
+/// so that windows of it can be redacted at the cost of the window rather than
+/// the file: the only rule that spans lines is the private key's, so a window is
+/// widened over any key block it cuts through.
+#[derive(Debug, Clone)]
+pub struct LineMap {
+    starts: Vec<usize>,
+    /// Byte ranges of `-----BEGIN … -----END …` blocks, whole lines, in order.
+    blocks: Vec<(usize, usize)>,
+}
+
+impl LineMap {
+    pub fn new(text: &str) -> LineMap {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut from = 0;
+        while let Some(found) = text[from..].find("-----BEGIN") {
+            let begin = from + found;
+            let Some(close) = text[begin..].find("-----END") else { break };
+            let after = begin + close;
+            let end = text[after..].find('\n').map_or(text.len(), |i| after + i + 1);
+            blocks.push((line_start(begin), end));
+            from = end;
         }
-        text.match_indices('\n').nth(line as usize - 1).map_or(text.len(), |(i, _)| i + 1)
-    };
-    let mut start = line_start(first);
-    if start == text.len() && !text.is_empty() {
-        // Past the end: the last line.
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        start = body.rfind('\n').map_or(0, |i| i + 1);
+        LineMap { starts, blocks }
     }
-    let mut end = line_start(last.max(first) + 1).max(start);
-    // Widen over a key block the window starts inside of…
-    if let Some(begin) = text[..start].rfind("-----BEGIN")
-        && !text[begin..start].contains("-----END")
-    {
-        start = text[..begin].rfind('\n').map_or(0, |i| i + 1);
+
+    /// The redacted region holding lines `first..=last` (the file's last line if
+    /// `first` is past it), and the zero-based line it starts on.
+    pub fn redact_window(&self, path: &str, text: &str, first: u32, last: u32) -> (String, u32) {
+        let at = |line: u32| self.starts.get(line as usize).copied().unwrap_or(text.len()).min(text.len());
+        let mut start = at(first);
+        if start == text.len() && !text.is_empty() {
+            // Past the end: the last line.
+            let body = text.strip_suffix('\n').unwrap_or(text);
+            start = body.rfind('\n').map_or(0, |i| i + 1);
+        }
+        let mut end = at(last.max(first) + 1).max(start);
+        loop {
+            let (mut wider_start, mut wider_end) = (start, end);
+            for &(block_start, block_end) in &self.blocks {
+                if block_start < wider_end && block_end > wider_start {
+                    wider_start = wider_start.min(block_start);
+                    wider_end = wider_end.max(block_end);
+                }
+            }
+            if (wider_start, wider_end) == (start, end) {
+                break;
+            }
+            (start, end) = (wider_start, wider_end);
+        }
+        let first_line = self.starts.partition_point(|s| *s <= start).saturating_sub(1) as u32;
+        (redact_with(path, &text[start..end], true).0, first_line)
     }
-    // …or ends inside of.
-    let region = &text[start..end];
-    if let Some(begin) = region.rfind("-----BEGIN")
-        && !region[begin..].contains("-----END")
-        && let Some(close) = text[end..].find("-----END")
-    {
-        let after = end + close;
-        end = text[after..].find('\n').map_or(text.len(), |i| after + i + 1);
-    }
-    let first_line = text[..start].bytes().filter(|b| *b == b'\n').count() as u32;
-    (redact_with(path, &text[start..end], true).0, first_line)
 }
 
 /// Counts the `[REDACTED:<rule>]` markers in `text`, by rule. A secret spanning
