@@ -70,6 +70,7 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&agents)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let problems = client::call::<wire::Problems>(&connection.client, &NoParams {}).await?;
     for agent in agents {
         let skills: Vec<&str> = agent.skills.iter().map(|s| s.name.as_str()).collect();
         let source = if agent.source == "builtin" { String::new() } else { format!("  [{}]", agent.source) };
@@ -80,6 +81,9 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
             agent.display_name,
             if skills.is_empty() { "(model mode only)".to_owned() } else { skills.join(", ") }
         );
+    }
+    for problem in problems {
+        eprintln!("paired: agent file not loaded: {problem}");
     }
     Ok(ExitCode::SUCCESS)
 }

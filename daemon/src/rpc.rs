@@ -65,6 +65,7 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     });
 
     method::<agents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(agents_rpc::list(&d)) });
+    method::<agents::Problems, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(agents_rpc::roster(&d).errors) });
     method::<agents::Describe, _, _>(
         &mut module,
         |d, params, _| async move { agents_rpc::describe(&d, &params.agent) },

@@ -17,6 +17,15 @@ impl Method for List {
     type Result = Vec<AgentInfo>;
 }
 
+pub struct Problems;
+impl Method for Problems {
+    const NAME: &'static str = "agents/problems";
+    const SUMMARY: &'static str =
+        "Agent files that did not load (1.0 YAML or 2.0 TOML), each naming the file, the field and the reason.";
+    type Params = NoParams;
+    type Result = Vec<String>;
+}
+
 pub struct Describe;
 impl Method for Describe {
     const NAME: &'static str = "agents/describe";

@@ -68,6 +68,7 @@ macro_rules! for_each_method {
         $callback!($crate::context::AddWorkspace);
         $callback!($crate::context::ListWorkspaces);
         $callback!($crate::agents::List);
+        $callback!($crate::agents::Problems);
         $callback!($crate::agents::Describe);
         $callback!($crate::agents::Run);
         $callback!($crate::agents::GetRun);

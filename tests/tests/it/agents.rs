@@ -183,6 +183,10 @@ fn paired_agents_run_prints_findings_as_json_and_text() {
     assert!(text.contains("/// TODO: describe what `load` does."), "{text}");
     assert!(text.contains("/// # Panics"), "{text}");
 
+    let out = home.paired(&["agents", "list"]).output().expect("list");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("agent file not loaded:") && stderr.contains("broken.yml: `agent.id`"), "{stderr}");
+
     let out = home.paired(&["agents", "show", "ferris"]).output().expect("show");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("permissions: read: src/**; write: none"), "{text}");
