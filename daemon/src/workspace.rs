@@ -347,6 +347,9 @@ impl Workspace {
         let mut rescan = false;
         for event in batch {
             match event {
+                // Opening and reading a file (the indexer's own reads, a bundle's)
+                // changes nothing; counting it would re-index forever.
+                Ok(event) if matches!(event.kind, notify::EventKind::Access(_)) => {}
                 Ok(event) => {
                     rescan |= event.need_rescan();
                     paths.extend(event.paths);

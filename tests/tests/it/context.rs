@@ -214,6 +214,33 @@ async fn generated_and_huge_files_are_indexed_by_their_declarations() {
     assert_eq!(found[0]["end_line"], 12_003, "{found}");
 }
 
+/// Reading files is not changing them: after indexing (which reads every file)
+/// the index stays quiet instead of rescanning what it just read, forever.
+#[tokio::test]
+async fn reading_files_does_not_trigger_reindexing() {
+    let home = Home::new();
+    let root = home.path().join("many");
+    for i in 0..2_500 {
+        write(&root.join(format!("m{}/f{i}.py", i % 10)), &format!("def f{i}():\n    pass\n"));
+    }
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    let status = add(&client, &root.canonicalize().expect("root")).await;
+    assert_eq!(status["files"], 2_500);
+    let uri = format!("file://{}", root.canonicalize().expect("root").join("m1/f1.py").display());
+    for _ in 0..3 {
+        let _: Value = client
+            .request("context/build", rpc_params![json!({"uri": uri, "position": {"line": 1, "character": 4}})])
+            .await
+            .expect("build");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = home.log();
+    assert!(!log.contains("rescanning"), "reads were taken for changes:\n{log}");
+    let listed: Value = client.request("workspaces/list", rpc_params![]).await.expect("list");
+    assert_eq!(listed[0]["state"], "ready", "{listed}");
+}
+
 #[tokio::test]
 async fn five_thousand_files_at_once_like_a_branch_switch() {
     let home = Home::new();
