@@ -36,11 +36,7 @@ fn main() {
 }
 
 fn tree() -> PathBuf {
-    if let Some(tree) = std::env::var_os("PAIRED_BENCH_TREE") {
-        return PathBuf::from(tree);
-    }
-    let registry = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/registry/src");
-    std::fs::read_dir(&registry).ok().and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()))).unwrap_or(registry)
+    tests::bench_tree()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -42,6 +42,16 @@ pub fn paired_bin() -> PathBuf {
     .clone()
 }
 
+/// The source tree benchmarks read: `PAIRED_BENCH_TREE`, else the crate sources
+/// cargo has downloaded (`~/.cargo/registry/src/<index>`).
+pub fn bench_tree() -> PathBuf {
+    if let Some(tree) = std::env::var_os("PAIRED_BENCH_TREE") {
+        return PathBuf::from(tree);
+    }
+    let registry = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/registry/src");
+    std::fs::read_dir(&registry).ok().and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()))).unwrap_or(registry)
+}
+
 /// A temporary HOME with nothing of the real user's in it.
 pub struct Home {
     pub dir: tempfile::TempDir,

@@ -47,18 +47,7 @@ pub fn functions(doc: &SyntaxDocument) -> Vec<FunctionMetrics> {
     out
 }
 
-fn is_function(kind: &str) -> bool {
-    matches!(
-        kind,
-        "function_item"
-            | "function_definition"
-            | "function_declaration"
-            | "method_declaration"
-            | "method_definition"
-            | "constructor_declaration"
-            | "generator_function_declaration"
-    )
-}
+use super::is_named_function as is_function;
 
 /// Branch points inside `function`, not counting nested named functions.
 fn branches(language: Language, function: Node<'_>, text: &str) -> u32 {

@@ -86,6 +86,25 @@ pub struct RawEdit {
     pub path: Option<String>,
 }
 
+/// Named functions and methods, in every parsed grammar.
+pub fn is_named_function(kind: &str) -> bool {
+    matches!(
+        kind,
+        "function_item"
+            | "function_definition"
+            | "function_declaration"
+            | "method_declaration"
+            | "method_definition"
+            | "constructor_declaration"
+            | "generator_function_declaration"
+    )
+}
+
+/// Functions of any kind, closures and lambdas included.
+pub fn is_function(kind: &str) -> bool {
+    is_named_function(kind) || matches!(kind, "arrow_function" | "function_expression" | "func_literal")
+}
+
 /// Whether a path is test code by the usual conventions of its language.
 pub fn is_test_path(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);

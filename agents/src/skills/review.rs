@@ -207,19 +207,7 @@ impl Walker<'_> {
     }
 
     fn is_function(&self, node: Node<'_>) -> bool {
-        matches!(
-            node.kind(),
-            "function_item"
-                | "function_definition"
-                | "function_declaration"
-                | "method_declaration"
-                | "method_definition"
-                | "constructor_declaration"
-                | "arrow_function"
-                | "function_expression"
-                | "func_literal"
-                | "generator_function_declaration"
-        )
+        super::is_function(node.kind())
     }
 
     fn is_control(&self, node: Node<'_>) -> bool {
