@@ -227,6 +227,29 @@ async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: R
 
 type Produced = (String, Vec<Finding>, Vec<TextEdit>);
 
+/// The workspace a run works in: the file's, else the one named, else the only
+/// one open.
+pub(crate) fn workspace_for(daemon: &Daemon, params: &RunParams) -> Result<Option<Arc<Workspace>>, String> {
+    if let Some(path) = params.uri.as_deref().and_then(uri::to_path) {
+        return Ok(daemon.workspaces.find_for(&path));
+    }
+    if let Some(folder) = &params.workspace {
+        let path = uri::to_path(folder)
+            .and_then(|p| p.canonicalize().ok())
+            .ok_or_else(|| format!("{folder} is not a folder"))?;
+        return daemon
+            .workspaces
+            .find_for(&path)
+            .map(Some)
+            .ok_or_else(|| format!("{folder} is not an open workspace; add it with workspaces/add"));
+    }
+    let all = daemon.workspaces.all();
+    match all.len() {
+        0 | 1 => Ok(all.into_iter().next()),
+        n => Err(format!("{n} workspaces are open; say which with `workspace`")),
+    }
+}
+
 /// Gathers the skill's inputs and runs it off the async threads.
 async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunParams) -> Result<Produced, String> {
     if skill == "ask" {
@@ -237,10 +260,7 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
         Some(uri) => Some(context_rpc::document_for(daemon, uri).map_err(|e| e.message().to_owned())?.0),
         None => None,
     };
-    let workspace: Option<Arc<Workspace>> = match &path {
-        Some(path) => daemon.workspaces.find_for(path),
-        None => daemon.workspaces.all().into_iter().next(),
-    };
+    let workspace = workspace_for(daemon, params)?;
     if let Some(workspace) = &workspace {
         workspace.wait_ready().await;
     }
@@ -316,6 +336,7 @@ pub(crate) async fn offline(
     name: &str,
     skill: Option<String>,
     uri: Option<String>,
+    workspace: Option<String>,
 ) -> Result<String, String> {
     let roster = roster(daemon);
     let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster).message().to_owned())?.clone();
@@ -331,6 +352,7 @@ pub(crate) async fn offline(
         position: None,
         range: None,
         prompt: None,
+        workspace,
         wait: true,
     };
     let (report, findings, _) = Box::pin(produce(daemon, &agent, &skill, &params)).await?;

@@ -175,6 +175,7 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
         position,
         range: None,
         prompt: args.prompt,
+        workspace: Some(crate::uri::from_path(&root)),
         wait: false,
     };
     let started = client::call::<wire::Run>(&connection.client, &params).await?;

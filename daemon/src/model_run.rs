@@ -117,6 +117,7 @@ async fn call_tool(
     agent: &Agent,
     call: &ToolCall,
     local: bool,
+    params: &RunParams,
     out: &mut ModelOutput,
 ) -> Result<String, String> {
     if !agent.manifest.tools.contains(&call.name) {
@@ -124,7 +125,7 @@ async fn call_tool(
     }
     let arguments: Value =
         serde_json::from_str(&call.arguments).map_err(|err| format!("arguments are not JSON: {err}"))?;
-    let workspace = daemon.workspaces.all().into_iter().next().ok_or("no workspace is open")?;
+    let workspace = crate::agents_rpc::workspace_for(daemon, params)?.ok_or("no workspace is open")?;
     let granted = |arguments: &Value, write: bool| -> Result<String, String> {
         let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
         if rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
@@ -237,7 +238,8 @@ async fn call_tool(
                 None => None,
             };
             let skill = arguments["skill"].as_str().map(str::to_owned);
-            let report = crate::agents_rpc::offline(daemon, name, skill, file).await?;
+            let folder = Some(uri::from_path(&workspace.root));
+            let report = crate::agents_rpc::offline(daemon, name, skill, file, folder).await?;
             Ok(if local { report } else { context::redact::redact("", &report).0 })
         }
         other => Err(format!("the tool {other:?} is not in the catalog")),
@@ -324,7 +326,7 @@ pub async fn run(
             tool_call_id: None,
         });
         for call in &response.tool_calls {
-            let outcome = call_tool(daemon, agent, call, local, &mut result).await;
+            let outcome = call_tool(daemon, agent, call, local, params, &mut result).await;
             let content = match outcome {
                 Ok(content) => content,
                 Err(reason) => {

@@ -125,6 +125,10 @@ pub struct RunParams {
     pub range: Option<Range>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// The workspace folder (URI or path) for skills without a file; needed when
+    /// several are open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
     /// Answer when the run has finished instead of when it has started.
     #[serde(default)]
     pub wait: bool,

@@ -273,3 +273,30 @@ fn actions_for(lsp: &mut tests::Lsp, uri: &str, title: &str) -> Value {
     );
     actions["result"].as_array().into_iter().flatten().find(|a| a["title"] == title).cloned().expect("action")
 }
+
+/// With several projects open, a workspace skill runs in the one named.
+#[tokio::test]
+async fn workspace_skills_run_in_the_named_workspace() {
+    let home = Home::new();
+    let root = project(&home);
+    let other = home.path().join("other");
+    write(&other.join("main.py"), "# TODO: only in the other project\n");
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    for folder in [&root, &other] {
+        let _: Value = client
+            .request("workspaces/add", rpc_params![json!({"folder": folder.display().to_string(), "wait": true})])
+            .await
+            .expect("add");
+    }
+    let ambiguous = run(&client, json!({"agent": "vince", "wait": true})).await;
+    assert_eq!(ambiguous["status"], "failed");
+    assert!(ambiguous["error"].as_str().is_some_and(|e| e.contains("2 workspaces are open")), "{ambiguous}");
+    let named = run(&client, json!({"agent": "vince", "workspace": other.display().to_string(), "wait": true})).await;
+    assert_eq!(named["status"], "succeeded", "{named}");
+    assert!(
+        named["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("only in the other project") && !o.contains("cache the parsed value"))
+    );
+}
