@@ -363,3 +363,27 @@ net = ["api.github.com", "*.example.com:8443"]
         }
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+
+    /// A project can carry agent files: a YAML alias bomb must fail fast.
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+            let prev = ["a", "b", "c", "d", "e", "f", "g", "h"][i];
+            text.push_str(&format!(
+                "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+        }
+        text.push_str("agent:\n  id: bomb\n  name: *i\n  role: qa\n  version: 1.0.0\n");
+        let started = std::time::Instant::now();
+        let result = parse_v1_yaml("bomb.yml", &text);
+        let err = result.expect_err("a bomb must not load").to_string();
+        assert!(err.starts_with("bomb.yml: `(file)`: not a PAIRED 1.0 agent file"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused quickly: {:?}", started.elapsed());
+    }
+}
