@@ -178,11 +178,17 @@ pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, Erro
         message: Some(format!("{}: {skill}", agent.manifest.metadata.name)),
         output_delta: None,
     });
+    // The run starts only once it can be found to cancel (and to finish).
+    let (registered, gate) = tokio::sync::oneshot::channel::<()>();
     let task = {
         let (daemon, info, params) = (daemon.clone(), info.clone(), params.clone());
-        tokio::spawn(async move { execute(daemon, info, agent, params).await })
+        tokio::spawn(async move {
+            let _ = gate.await;
+            execute(daemon, info, agent, params).await
+        })
     };
     daemon.active_runs.insert(&info.id, task.abort_handle());
+    let _ = registered.send(());
     if !params.wait {
         return Ok(info);
     }
@@ -194,7 +200,12 @@ pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, Erro
 }
 
 async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: RunParams) -> RunInfo {
-    let result = CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params)).await;
+    let work = CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params));
+    // A defect in a skill fails the run; it never leaves it running.
+    let result = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(work)).await {
+        Ok(result) => result,
+        Err(_) => Err("the skill failed unexpectedly (a defect; please report it)".to_owned()),
+    };
     match result {
         Ok((output, findings, edits)) => {
             info.status = RunStatus::Succeeded;
@@ -220,7 +231,8 @@ async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: R
         agent: info.agent.clone(),
         status: info.status,
         message: info.error.clone(),
-        output_delta: (!info.output.is_empty()).then(|| info.output.clone()),
+        // Model output has streamed already, delta by delta.
+        output_delta: (!info.output.is_empty() && info.skill != "ask").then(|| info.output.clone()),
     });
     info
 }
@@ -518,9 +530,11 @@ pub async fn cancel(daemon: &Daemon, id: &str) -> Result<RunInfo, ErrorObjectOwn
     if current.status.is_finished() {
         return Ok(current);
     }
-    if let Some(task) = daemon.active_runs.remove(id) {
-        task.abort();
-    }
+    let Some(task) = daemon.active_runs.remove(id) else {
+        // The run is recording its result right now: that result stands.
+        return wait(daemon, id).await;
+    };
+    task.abort();
     let mut info = current;
     info.status = RunStatus::Cancelled;
     info.error = Some("cancelled by the user".into());

@@ -28,12 +28,14 @@ const MAX_ROUNDS: usize = 6;
 /// The provider an agent uses: its manifest's, else the config's for its id,
 /// else the default; none means offline only.
 pub fn provider_name(config: &Config, agent: &Agent) -> Option<String> {
-    agent
-        .manifest
-        .provider
-        .clone()
-        .filter(|name| config.providers.contains_key(name))
-        .or_else(|| config.agents.providers.get(&agent.manifest.id).cloned())
+    // The user's own choice first: a manifest (which a cloned project can
+    // carry) never sends an agent to a provider the user picked against.
+    config
+        .agents
+        .providers
+        .get(&agent.manifest.id)
+        .cloned()
+        .or_else(|| agent.manifest.provider.clone().filter(|name| config.providers.contains_key(name)))
         .or_else(|| config.agents.provider.clone())
 }
 
@@ -97,8 +99,12 @@ pub fn glob_matches(pattern: &str, path: &str) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,
             (Some(b'*'), _) if p.get(1) == Some(&b'*') => {
+                // `**` spans whole segments: what follows starts a segment.
                 let rest = p[2..].strip_prefix(b"/").unwrap_or(&p[2..]);
-                (0..=s.len()).any(|i| matches(rest, &s[i..]))
+                if rest.is_empty() {
+                    return true;
+                }
+                (0..=s.len()).filter(|i| *i == 0 || s[i - 1] == b'/').any(|i| matches(rest, &s[i..]))
             }
             (Some(b'*'), _) => {
                 (0..=s.len()).take_while(|i| *i == 0 || s[i - 1] != b'/').any(|i| matches(&p[1..], &s[i..]))
@@ -128,8 +134,8 @@ async fn call_tool(
     let workspace = crate::agents_rpc::workspace_for(daemon, params)?.ok_or("no workspace is open")?;
     let granted = |arguments: &Value, write: bool| -> Result<String, String> {
         let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
-        if rel.starts_with('/') || rel.split('/').any(|s| s == "..") {
-            return Err(format!("{rel:?} is outside the workspace"));
+        if rel.starts_with('/') || rel.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+            return Err(format!("{rel:?} is not a plain workspace-relative path"));
         }
         let (grants, verb, key) = if write {
             (&agent.manifest.permissions.fs_write, "write", "fs_write")
@@ -146,11 +152,19 @@ async fn call_tool(
         if workspace.is_excluded(&workspace.root.join(&rel)) {
             return Err(format!("{rel} is excluded by the workspace's ignore rules"));
         }
+        // Reads go only to what the index holds: the walk never follows links.
+        if !write && workspace.index().file(&rel).is_none() {
+            return Err(format!("{rel} is not an indexed file of the workspace"));
+        }
         Ok(rel)
     };
     let path_argument = |arguments: &Value| granted(arguments, false);
     let line_of = |arguments: &Value, key: &str| -> Result<u32, String> {
-        arguments[key].as_u64().filter(|l| *l >= 1).map(|l| l as u32).ok_or_else(|| format!("pass `{key}` (1-based)"))
+        arguments[key]
+            .as_u64()
+            .and_then(|l| u32::try_from(l).ok())
+            .filter(|l| (1..u32::MAX).contains(l))
+            .ok_or_else(|| format!("pass `{key}` (1-based)"))
     };
     match call.name.as_str() {
         "read_file" => {
@@ -171,7 +185,7 @@ async fn call_tool(
         }
         "build_context" => {
             let rel = path_argument(&arguments)?;
-            let line = arguments["line"].as_u64().unwrap_or(1).max(1) as u32;
+            let line = line_of(&arguments, "line")?;
             let bundle = context_rpc::build(
                 daemon,
                 BuildParams {
@@ -189,7 +203,8 @@ async fn call_tool(
         }
         "propose_edit" => {
             let rel = granted(&arguments, true)?;
-            let (start, end) = (line_of(&arguments, "start_line")?, arguments["end_line"].as_u64().unwrap_or(0) as u32);
+            let start = line_of(&arguments, "start_line")?;
+            let end = arguments["end_line"].as_u64().and_then(|l| u32::try_from(l).ok()).unwrap_or(0).min(u32::MAX - 1);
             let new_text = arguments["new_text"].as_str().ok_or("pass `new_text`")?;
             let mut new_text = new_text.to_owned();
             if !new_text.is_empty() && !new_text.ends_with('\n') {
@@ -288,7 +303,8 @@ pub async fn run(
     }
     if let Some(grounding) = grounding {
         user.push_str("\n# Your offline analysis of this file\n\n");
-        user.push_str(&grounding);
+        // Findings quote the code (a TODO's text): redacted like the bundle.
+        user.push_str(&if local { grounding } else { context::redact::redact("", &grounding).0 });
     }
     user.push_str("\n# Request\n\n");
     let prompt = params.prompt.clone().unwrap_or_default();
@@ -366,5 +382,8 @@ mod tests {
         assert!(!glob_matches("src/*.rs", "src/a/lib.rs"));
         assert!(!glob_matches("src/**", "secrets/.env"));
         assert!(glob_matches("**/*.py", "app/models.py"));
+        assert!(!glob_matches("**/public/**", "notpublic/secret.txt"));
+        assert!(!glob_matches("src/**/mod.rs", "src/a/evilmod.rs"));
+        assert!(glob_matches("src/**/mod.rs", "src/a/mod.rs"));
     }
 }

@@ -217,6 +217,23 @@ impl Roster {
                 continue;
             }
             let shown = path.display().to_string();
+            // A project can carry agent files: links, devices and pipes are
+            // refused, and the size is checked before anything is read.
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_file() && meta.len() <= 256 * 1024 => {}
+                Ok(meta) if meta.file_type().is_file() => {
+                    self.errors.push(format!("{shown}: larger than 256 KiB; not an agent file"));
+                    continue;
+                }
+                Ok(_) => {
+                    self.errors.push(format!("{shown}: not a regular file (links are not followed)"));
+                    continue;
+                }
+                Err(err) => {
+                    self.errors.push(format!("{shown}: cannot read: {err}"));
+                    continue;
+                }
+            }
             let text = match std::fs::read_to_string(&path) {
                 Ok(text) if text.len() <= 256 * 1024 => text,
                 Ok(_) => {
@@ -236,8 +253,16 @@ impl Roster {
         }
     }
 
-    fn add(&mut self, manifest: AgentManifest, source: String) {
+    fn add(&mut self, mut manifest: AgentManifest, source: String) {
         let builtin = BUILTIN_AGENTS.iter().find(|b| b.id == manifest.id);
+        if let Some(b) = builtin {
+            // Customising a built-in changes its persona, never what it may do
+            // or where its requests go.
+            let own = builtin_manifest(b);
+            manifest.tools = own.tools;
+            manifest.permissions = own.permissions;
+            manifest.provider = None;
+        }
         let mut skills: Vec<&'static str> = match builtin {
             Some(b) => skills_for_role(b.role),
             None => skills_for_role(&manifest.metadata.role),
@@ -299,9 +324,21 @@ mod tests {
             "id = \"ferris\"\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n",
         )
         .expect("write");
+        // Hostile project files: a link (to an endless device) and a built-in's
+        // id trying to widen its grants.
+        std::os::unix::fs::symlink("/dev/zero", project.join(".paired/agents/zero.toml")).expect("symlink");
+        std::fs::write(
+            project.join(".paired/agents/leonardo.toml"),
+            "id = \"leonardo\"\ntools = [\"propose_edit\"]\nprovider = \"cloud\"\n[metadata]\nname = \"Leo\"\nversion = \"1.0.0\"\nrole = \"architecture\"\n[permissions]\nfs_write = [\"**\"]\n",
+        )
+        .expect("write");
         let roster = Roster::load(Some(home.path()), &config, &[project]);
+        let leo = roster.resolve("leonardo").expect("leonardo");
+        assert_eq!(leo.manifest.metadata.name, "Leo", "the persona is customised");
+        assert!(leo.manifest.permissions.fs_write.is_empty() && leo.manifest.provider.is_none(), "grants are not");
         assert_eq!(roster.agents.len(), 9, "{:?}", roster.agents.iter().map(|a| &a.manifest.id).collect::<Vec<_>>());
-        assert_eq!(roster.errors.len(), 1, "{:?}", roster.errors);
+        assert_eq!(roster.errors.len(), 2, "{:?}", roster.errors);
+        assert!(roster.errors.iter().any(|e| e.contains("zero.toml: not a regular file")), "{:?}", roster.errors);
         assert!(roster.errors[0].contains("broken.yml: `agent.id`"), "{:?}", roster.errors);
         let sherlock = roster.resolve("qa").expect("qa alias");
         assert_eq!(sherlock.manifest.id, "sherlock");

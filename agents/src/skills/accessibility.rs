@@ -183,7 +183,14 @@ fn blank_comments(text: &str) -> String {
     while let Some(start) = rest.find("<!--") {
         out.push_str(&rest[..start]);
         let end = rest[start..].find("-->").map_or(rest.len(), |e| start + e + 3);
-        out.extend(rest[start..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        // Byte for byte, so offsets in the result are offsets in `text`.
+        for c in rest[start..end].chars() {
+            if c == '\n' {
+                out.push('\n');
+            } else {
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            }
+        }
         rest = &rest[end..];
     }
     out.push_str(rest);
@@ -265,6 +272,12 @@ mod tests {
             check("web/Card.tsx", source),
             ["3 clickable-non-button", "4 img-alt", "6 unlabeled-control", "8 empty-control"]
         );
+    }
+
+    #[test]
+    fn non_ascii_comments_keep_offsets() {
+        let source = "<!--😀 é-->\n<img src=\"é.png\">\n<input title=\"é\">\n";
+        assert_eq!(check("page.html", source), ["2 img-alt"]);
     }
 
     #[test]
