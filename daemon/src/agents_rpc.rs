@@ -204,7 +204,7 @@ async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: R
     // A defect in a skill fails the run; it never leaves it running.
     let result = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(work)).await {
         Ok(result) => result,
-        Err(_) => Err("the skill failed unexpectedly (a defect; please report it)".to_owned()),
+        Err(_) => Err(Failed::from("the skill failed unexpectedly (a defect; please report it)".to_owned())),
     };
     match result {
         Ok((output, findings, edits)) => {
@@ -213,9 +213,10 @@ async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: R
             info.findings = findings;
             info.edits = edits;
         }
-        Err(message) => {
+        Err(Failed { message, output }) => {
             info.status = RunStatus::Failed;
             info.error = Some(message);
+            info.output = output;
         }
     }
     info.finished_ms = Some(now_ms());
@@ -238,6 +239,19 @@ async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: R
 }
 
 type Produced = (String, Vec<Finding>, Vec<TextEdit>);
+
+/// Why a run failed, and the output it had produced (and streamed) by then:
+/// kept on the run, never thrown away with the error.
+pub struct Failed {
+    pub message: String,
+    pub output: String,
+}
+
+impl From<String> for Failed {
+    fn from(message: String) -> Failed {
+        Failed { message, output: String::new() }
+    }
+}
 
 /// The workspace a run works in: the file's, else the one named, else the only
 /// one open.
@@ -263,7 +277,7 @@ pub(crate) fn workspace_for(daemon: &Daemon, params: &RunParams) -> Result<Optio
 }
 
 /// Gathers the skill's inputs and runs it off the async threads.
-async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunParams) -> Result<Produced, String> {
+async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunParams) -> Result<Produced, Failed> {
     if skill == "ask" {
         return ask(daemon, agent, params).await;
     }
@@ -313,15 +327,16 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
         };
         let output = run_skill(&skill, &input)?;
         let root = workspace.as_ref().map(|w| w.root.clone());
-        Ok(convert(&name, uri.as_deref(), document.as_ref(), root.as_deref(), output))
+        Ok::<_, String>(convert(&name, uri.as_deref(), document.as_ref(), root.as_deref(), output))
     })
     .await
     .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
+    .map_err(Failed::from)
 }
 
 /// Model mode, grounded in the agent's own offline skill on the file when it has one.
-async fn ask(daemon: &Arc<Daemon>, agent: &Agent, params: &RunParams) -> Result<Produced, String> {
-    let name = crate::model_run::provider_name(&daemon.config, agent).ok_or("no provider is configured")?;
+async fn ask(daemon: &Arc<Daemon>, agent: &Agent, params: &RunParams) -> Result<Produced, Failed> {
+    let name = crate::model_run::provider_name(&daemon.config, agent).ok_or("no provider is configured".to_owned())?;
     let provider = daemon.providers.get(&daemon.config, &name)?;
     let file_skill = agent
         .skills
@@ -367,7 +382,7 @@ pub(crate) async fn offline(
         workspace,
         wait: true,
     };
-    let (report, findings, _) = Box::pin(produce(daemon, &agent, &skill, &params)).await?;
+    let (report, findings, _) = Box::pin(produce(daemon, &agent, &skill, &params)).await.map_err(|f| f.message)?;
     let listed: Vec<String> =
         findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
     Ok(format!("{report}\n{}", listed.join("\n")))

@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::cli_agents::AgentsCommand,
     },
+    /// Model providers, and their API keys in the OS keyring.
+    Providers {
+        #[command(subcommand)]
+        command: crate::cli_providers::ProvidersCommand,
+    },
     /// Create `.paired/` in a project (the PAIRED 1.0 layout).
     Init {
         /// Project folder (default: the current directory).
@@ -169,6 +174,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
         Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
+        Command::Providers { command } => crate::cli_providers::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::cli_agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))

@@ -428,6 +428,14 @@ mod tests {
         assert!(err(&ok.replace("http://127.0.0.1:11434/v1", "ftp://x")).contains("key `providers.local.base_url`"));
         assert!(err(&ok.replace("kind = \"openai\"", "kind = \"azure\"")).contains("`providers.local.api_version`"));
         assert!(err(&ok.replace("kind = \"openai\"", "kind = \"gemini\"")).contains("unknown variant `gemini`"));
+        let both = format!("{ok}api_key_env = \"K\"\napi_key_keyring = \"local\"\n");
+        assert!(err(&both).contains("key `providers.local.api_key_keyring`: the key comes either from api_key_env"));
+        let local = |url: &str| {
+            parse(&ok.replace("http://127.0.0.1:11434/v1", url)).expect("valid").providers["local"].is_local()
+        };
+        assert!(local("http://[::1]:8080/v1") && local("http://LOCALHOST:1234") && local("http://127.0.0.2/v1"));
+        assert!(!local("http://localhost@evil.example/v1") && !local("https://127.0.0.1.evil.example/v1"));
+        assert!(!local("https://api.openai.com/v1"));
     }
 
     #[test]

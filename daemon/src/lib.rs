@@ -11,6 +11,7 @@
 pub mod agents_rpc;
 pub mod cli;
 pub mod cli_agents;
+pub mod cli_providers;
 pub mod client;
 pub mod config;
 pub mod context_rpc;
@@ -26,6 +27,7 @@ pub mod provider;
 pub mod roster;
 pub mod rpc;
 pub mod run;
+pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -14,6 +14,7 @@ use protocol::{
 use serde_json::{Value, json};
 
 use crate::{
+    agents_rpc::Failed,
     config::Config,
     context_rpc,
     provider::{ChatRequest, Message, Provider, ToolCall, ToolSpec},
@@ -250,6 +251,15 @@ async fn call_tool(
             let name = arguments["agent"].as_str().ok_or("pass `agent`")?;
             let file = match arguments["path"].as_str() {
                 Some(_) => Some(uri::from_path(&workspace.root.join(path_argument(&arguments)?))),
+                // A workspace-wide report is drawn from every file: only for an
+                // agent that may read every file.
+                None if !agent.manifest.permissions.fs_read.iter().any(|g| g == "**") => {
+                    return Err(format!(
+                        "{} may ask for a report on a file it may read, not on the whole workspace: its fs_read grants are [{}]",
+                        agent.manifest.metadata.name,
+                        agent.manifest.permissions.fs_read.join(", ")
+                    ));
+                }
                 None => None,
             };
             let skill = arguments["skill"].as_str().map(str::to_owned);
@@ -269,6 +279,28 @@ pub struct ModelOutput {
     pub edits: Vec<protocol::agents::TextEdit>,
 }
 
+/// The bundle without the parts from files the agent may not read. The file
+/// the user pointed the run at is the user's to show; related files (callers,
+/// definitions, imports) are the agent's grants' to allow.
+fn within_grants(
+    mut bundle: protocol::context::ContextBundle,
+    agent: &Agent,
+    own: Option<&str>,
+) -> protocol::context::ContextBundle {
+    let grants = &agent.manifest.permissions.fs_read;
+    let (kept, refused): (Vec<_>, Vec<_>) = bundle.parts.into_iter().partition(|part| match &part.path {
+        None => true,
+        Some(path) => own == Some(path.as_str()) || grants.iter().any(|g| glob_matches(g, path)),
+    });
+    bundle.parts = kept;
+    bundle.dropped.extend(refused.into_iter().map(|part| protocol::context::DroppedPart {
+        title: format!("{} (outside {}'s fs_read grants)", part.title, agent.manifest.metadata.name),
+        kind: part.kind,
+        tokens: part.tokens,
+    }));
+    bundle
+}
+
 fn render_bundle(bundle: &protocol::context::ContextBundle) -> String {
     bundle.parts.iter().map(|part| format!("## {}\n{}\n", part.title, part.text)).collect::<Vec<_>>().join("\n")
 }
@@ -281,7 +313,7 @@ pub async fn run(
     run_id: &str,
     params: &RunParams,
     grounding: Option<String>,
-) -> Result<ModelOutput, String> {
+) -> Result<ModelOutput, Failed> {
     let local = provider.config.is_local();
     let mut user = String::new();
     if let Some(uri) = &params.uri {
@@ -298,6 +330,8 @@ pub async fn run(
             },
         )
         .map_err(|err| err.message().to_owned())?;
+        let own = uri::to_path(uri).and_then(|p| daemon.workspaces.find_for(&p).and_then(|w| w.relative(&p)));
+        let bundle = within_grants(bundle, agent, own.as_deref());
         user.push_str("# Context from the editor\n\n");
         user.push_str(&render_bundle(&bundle));
     }
@@ -320,7 +354,10 @@ pub async fn run(
     let mut result = ModelOutput::default();
     for _ in 0..MAX_ROUNDS {
         let (sender, agent_id, id) = (daemon.clone(), agent.manifest.id.clone(), run_id.to_owned());
+        let mut streamed = String::new();
+        let kept = &mut streamed;
         let mut on_text = move |text: &str| {
+            kept.push_str(text);
             sender.send_event(Event::RunUpdate {
                 run_id: id.clone(),
                 agent: agent_id.clone(),
@@ -329,8 +366,16 @@ pub async fn run(
                 output_delta: Some(text.to_owned()),
             });
         };
-        let response =
-            provider.chat(&request, &mut on_text).await.map_err(|err| format!("provider {}: {err}", provider.name))?;
+        let response = provider.chat(&request, &mut on_text).await;
+        drop(on_text);
+        let response = match response {
+            Ok(response) => response,
+            Err(err) => {
+                // What streamed before the failure was shown already: it stays on the run.
+                result.text.push_str(&streamed);
+                return Err(Failed { message: format!("provider {}: {err}", provider.name), output: result.text });
+            }
+        };
         result.text.push_str(&response.text);
         if response.tool_calls.is_empty() {
             return Ok(result);
@@ -367,7 +412,7 @@ pub async fn run(
             });
         }
     }
-    Err(format!("stopped after {MAX_ROUNDS} rounds of tool calls; the output so far:\n{}", result.text))
+    Err(Failed { message: format!("stopped after {MAX_ROUNDS} rounds of tool calls"), output: result.text })
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! moving to the next endpoint, but never once output has streamed (the caller
 //! already showed it); dropping the future aborts the HTTP request (how
 //! `runs/cancel` and `$/cancelRequest` stop a run). API keys come from the
-//! environment and are never logged or put in an error.
+//! environment or the OS keyring (`crate::secrets`) and are never logged or put
+//! in an error.
 
 use std::{sync::atomic::AtomicUsize, time::Duration};
 
@@ -43,6 +44,10 @@ pub struct ProviderConfig {
     /// The environment variable holding the API key (none for a local model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
+    /// The OS keyring entry holding the API key (service `paired`), stored with
+    /// `paired providers set-key ENTRY`. Exclusive with `api_key_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_keyring: Option<String>,
     /// Azure's `api-version`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
@@ -82,8 +87,13 @@ impl ProviderConfig {
         let endpoints = self.endpoints();
         !endpoints.is_empty()
             && endpoints.iter().all(|url| {
-                let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
-                matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
+                // Parsed, not split: `http://localhost@evil.example` is not local.
+                match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                    None => false,
+                }
             })
     }
 
@@ -103,6 +113,11 @@ impl ProviderConfig {
         }
         if self.kind == ProviderKind::Azure && self.api_version.is_none() {
             return Err(format!("key `providers.{name}.api_version`: Azure OpenAI needs it (e.g. \"2024-10-21\")"));
+        }
+        if self.api_key_env.is_some() && self.api_key_keyring.is_some() {
+            return Err(format!(
+                "key `providers.{name}.api_key_keyring`: the key comes either from api_key_env or from the keyring; keep one"
+            ));
         }
         if self.connect_timeout_secs == 0 || self.read_timeout_secs == 0 {
             return Err(format!("key `providers.{name}`: timeouts must be greater than 0"));
@@ -191,6 +206,8 @@ pub struct Provider {
     pub config: ProviderConfig,
     client: reqwest::Client,
     next: AtomicUsize,
+    /// The key read from the keyring, kept until the API refuses it.
+    keyring_key: std::sync::Mutex<Option<String>>,
 }
 
 impl Provider {
@@ -204,10 +221,28 @@ impl Provider {
             .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| ProviderError::Config(format!("provider {name}: cannot build an HTTP client: {err}")))?;
-        Ok(Provider { name: name.to_owned(), config, client, next: AtomicUsize::new(0) })
+        Ok(Provider {
+            name: name.to_owned(),
+            config,
+            client,
+            next: AtomicUsize::new(0),
+            keyring_key: std::sync::Mutex::new(None),
+        })
     }
 
-    fn api_key(&self) -> Result<Option<String>, ProviderError> {
+    async fn api_key(&self) -> Result<Option<String>, ProviderError> {
+        if let Some(entry) = &self.config.api_key_keyring {
+            if let Some(key) = self.keyring_key.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                return Ok(Some(key));
+            }
+            let lookup = entry.clone();
+            let key = tokio::task::spawn_blocking(move || crate::secrets::get(&lookup))
+                .await
+                .map_err(|err| ProviderError::Config(format!("provider {}: keyring lookup failed: {err}", self.name)))?
+                .map_err(|err| ProviderError::Config(format!("provider {}: {err}", self.name)))?;
+            *self.keyring_key.lock().unwrap_or_else(|e| e.into_inner()) = Some(key.clone());
+            return Ok(Some(key));
+        }
         let Some(var) = &self.config.api_key_env else { return Ok(None) };
         match std::env::var(var) {
             Ok(key) if !key.trim().is_empty() => Ok(Some(key.trim().to_owned())),
@@ -224,7 +259,7 @@ impl Provider {
         request: &ChatRequest,
         on_text: &mut (dyn FnMut(&str) + Send),
     ) -> Result<ChatResponse, ProviderError> {
-        let key = self.api_key()?;
+        let key = self.api_key().await?;
         let endpoints = self.config.endpoints();
         let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let attempts = self.config.max_retries + 1;
@@ -243,6 +278,10 @@ impl Provider {
                 Ok(response) => return Ok(response),
                 Err((error, retry_after)) => (error, retry_after),
             };
+            if let ProviderError::Http { status: 401 | 403, .. } = error {
+                // A rotated key in the keyring is picked up by the next run.
+                *self.keyring_key.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            }
             if streamed || !error.retryable() {
                 return Err(error);
             }
@@ -256,6 +295,17 @@ impl Provider {
         }
         let last = last.unwrap_or_else(|| ProviderError::Config("no attempt was made".into()));
         Err(ProviderError::Exhausted { attempts, last: Box::new(last) })
+    }
+
+    /// Where the key comes from, for messages (never the key).
+    fn key_source(&self) -> Option<String> {
+        match (&self.config.api_key_env, &self.config.api_key_keyring) {
+            (Some(var), _) => Some(var.clone()),
+            (None, Some(entry)) => {
+                Some(format!("the OS keyring entry {entry}; replace it with `paired providers set-key {entry}`"))
+            }
+            (None, None) => None,
+        }
     }
 
     fn url(&self, endpoint: &str) -> String {
@@ -311,7 +361,7 @@ impl Provider {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
             let body = response.text().await.unwrap_or_default();
-            let detail = error_detail(&body, status.as_u16(), self.config.api_key_env.as_deref());
+            let detail = error_detail(&body, status.as_u16(), self.key_source().as_deref());
             return Err((
                 ProviderError::Http { endpoint: endpoint.to_owned(), status: status.as_u16(), detail },
                 retry_after,
@@ -367,7 +417,7 @@ fn describe(err: &reqwest::Error) -> String {
 }
 
 /// The API's own error message, short, and what to do about common statuses.
-fn error_detail(body: &str, status: u16, key_env: Option<&str>) -> String {
+fn error_detail(body: &str, status: u16, key_source: Option<&str>) -> String {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let message = parsed
         .as_ref()
@@ -375,9 +425,9 @@ fn error_detail(body: &str, status: u16, key_env: Option<&str>) -> String {
         .map(str::to_owned)
         .unwrap_or_else(|| body.chars().take(200).collect());
     let hint = match status {
-        401 | 403 => match key_env {
-            Some(var) => format!(" (check the key in {var})"),
-            None => " (this provider needs an API key: set api_key_env)".to_owned(),
+        401 | 403 => match key_source {
+            Some(source) => format!(" (check the key in {source})"),
+            None => " (this provider needs an API key: set api_key_env or api_key_keyring)".to_owned(),
         },
         404 => " (check base_url and model)".to_owned(),
         429 => " (rate limited)".to_owned(),

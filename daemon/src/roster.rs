@@ -82,13 +82,17 @@ impl Agent {
     /// The system prompt for model mode, from the manifest's personality.
     pub fn persona(&self) -> String {
         let m = &self.manifest;
-        let mut parts = vec![format!(
-            "You are {} {}, the {} of the PAIRED team. {}",
-            m.metadata.name,
-            m.metadata.emoji.as_deref().unwrap_or(""),
-            m.metadata.role.replace('_', " "),
-            m.metadata.description
-        )];
+        let emoji = m.metadata.emoji.as_deref().map(|e| format!(" {e}")).unwrap_or_default();
+        let mut parts = vec![
+            format!(
+                "You are {}{emoji}, the {} of the PAIRED team. {}",
+                m.metadata.name,
+                m.metadata.role.replace('_', " "),
+                m.metadata.description
+            )
+            .trim_end()
+            .to_owned(),
+        ];
         if let Some(tone) = &m.personality.tone {
             parts.push(format!("Tone: {}.", tone.replace('_', " ")));
         }

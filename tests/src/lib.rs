@@ -411,16 +411,7 @@ impl Lsp {
     }
 
     pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_child(&mut self.child, limit)
     }
 }
 
@@ -461,5 +452,70 @@ fn read_frames(stdout: ChildStdout, tx: mpsc::Sender<Value>) {
             }
             Err(_) => return,
         }
+    }
+}
+
+/// A private D-Bus session bus with GNOME Keyring's Secret Service on it,
+/// unlocked, its keyrings kept under `home`: the OS keyring a desktop session
+/// has, without touching the user's. Stopped when dropped.
+pub struct SecretService {
+    child: Child,
+    /// `DBUS_SESSION_BUS_ADDRESS` for the processes that should see it.
+    pub address: String,
+}
+
+impl SecretService {
+    pub fn start(home: &Path) -> SecretService {
+        for tool in ["dbus-run-session", "gnome-keyring-daemon"] {
+            let found = std::env::var_os("PATH")
+                .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+            assert!(found, "{tool} is not installed: scripts/test installs the Debian packages dbus and gnome-keyring");
+        }
+        let runtime = home.join("run");
+        std::fs::create_dir_all(&runtime).expect("mkdir runtime dir");
+        // The session lives as long as `cat` waits on our pipe.
+        let script = "printf test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                      && echo \"$DBUS_SESSION_BUS_ADDRESS\" && exec cat >/dev/null";
+        let mut child = Command::new("dbus-run-session")
+            .args(["--", "sh", "-c", script])
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn dbus-run-session");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read bus address");
+        let address = line.trim().to_owned();
+        assert!(address.starts_with("unix:"), "no session bus address from dbus-run-session: {line:?}");
+        SecretService { child, address }
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        // Closing stdin ends `cat`, then dbus-run-session stops the bus and the keyring.
+        drop(self.child.stdin.take());
+        if wait_child(&mut self.child, Duration::from_secs(3)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits at most `limit` for a child to exit.
+pub fn wait_child(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -126,6 +126,7 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
             ("propose_edit", r#"{"path": "Cargo.toml", "start_line": 1, "end_line": 1, "new_text": "[workspace]"}"#),
             ("publish_diagnostics", r#"{"path": "src/lib.rs", "line": 2, "severity": "warning", "message": "panics on a missing file"}"#),
             ("ask_agent", r#"{"agent": "qa", "path": "src/lib.rs"}"#),
+            ("ask_agent", r#"{"agent": "arch"}"#),
         ])),
         Reply::Sse(openai_text(&["Proposed a fix."])),
     ])
@@ -155,13 +156,44 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
         .filter(|m| m["role"] == "tool")
         .map(|m| m["content"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(results.len(), 4);
+    assert_eq!(results.len(), 5);
     assert!(results[0].starts_with("proposed: lines 2-2 of src/lib.rs"), "{results:?}");
     assert_eq!(results[1], "refused: Ferris may not write Cargo.toml: its fs_write grants are [src/**]");
     assert!(
         results[3].contains("Sherlock reviewed `src/lib.rs`") && results[3].contains("[rust-unwrap]"),
         "{results:?}"
     );
+    // A workspace-wide report is drawn from every file, .env included: not for Ferris.
+    assert_eq!(
+        results[4],
+        "refused: Ferris may ask for a report on a file it may read, not on the whole workspace: its fs_read grants are [src/**]"
+    );
+}
+
+#[tokio::test]
+async fn the_context_sent_to_a_model_holds_only_files_the_agent_may_read() {
+    let (port, fake) =
+        serve_fake(vec![Reply::Sse(openai_text(&["ferris"])), Reply::Sse(openai_text(&["sherlock"]))]).await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    std::fs::write(root.join("src/report.rs"), "pub fn report() -> u32 {\n    vault_layout() + 1\n}\n").expect("write");
+    std::fs::create_dir_all(root.join("vendor")).expect("mkdir");
+    std::fs::write(root.join("vendor/vault.rs"), "pub fn vault_layout() -> u32 {\n    4242 * 7\n}\n").expect("write");
+    let (_daemon, client) = start(&home, &root).await;
+    let uri = format!("file://{}", root.join("src/report.rs").display());
+    let position = json!({"line": 1, "character": 6});
+    for agent in ["ferris", "sherlock"] {
+        let params = json!({"agent": agent, "skill": "ask", "prompt": "Explain.", "uri": uri, "position": position, "wait": true});
+        let run: Value = client.request("agents/run", rpc_params![params]).await.expect("agents/run");
+        assert_eq!(run["status"], "succeeded", "{run}");
+    }
+    let requests = fake.requests.lock().expect("lock").clone();
+    let prompt = |i: usize| requests[i].1["messages"][1]["content"].as_str().unwrap_or("").to_owned();
+    // Ferris (fs_read = src/**) sees its file but not the definition in vendor/.
+    assert!(prompt(0).contains("vault_layout() + 1"), "{}", prompt(0));
+    assert!(!prompt(0).contains("4242"), "{}", prompt(0));
+    // Sherlock may read everything: the definition is there (the check can fail).
+    assert!(prompt(1).contains("4242 * 7"), "{}", prompt(1));
 }
 
 #[tokio::test]
@@ -237,7 +269,9 @@ async fn failures_end_in_a_clear_result() {
     expect_failure(&ask(&client, "alex", None).await, "timed out");
     expect_failure(&ask(&client, "alex", None).await, "malformed stream: not JSON");
     let requests_before = fake.requests.lock().expect("lock").len();
-    expect_failure(&ask(&client, "alex", None).await, "the stream broke after output had started");
+    let broken = ask(&client, "alex", None).await;
+    expect_failure(&broken, "the stream broke after output had started");
+    assert_eq!(broken["output"], "partial answer", "what streamed before the break is kept on the run");
     assert_eq!(fake.requests.lock().expect("lock").len(), requests_before + 1, "never retried once output streamed");
 }
 
@@ -305,4 +339,96 @@ fn cancelling_from_the_editor_aborts_the_model_call() {
     });
     let runs = lsp.request("runs/list", json!({"limit": 1}));
     assert_eq!(runs["result"][0]["status"], "cancelled", "{runs}");
+}
+
+/// `paired providers set-key ENTRY` with the key on standard input.
+fn set_key(home: &Home, bus: &str, entry: &str, key: &str) {
+    use std::io::Write;
+    let mut child = home
+        .paired(&["providers", "set-key", entry])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn set-key");
+    child.stdin.take().expect("stdin").write_all(format!("{key}\n").as_bytes()).expect("write key");
+    let out = child.wait_with_output().expect("set-key");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "set-key failed: {stdout}{stderr}");
+    assert!(stdout.contains(&format!("api_key_keyring = \"{entry}\"")), "{stdout}");
+    assert!(!stdout.contains(key) && !stderr.contains(key), "the key is never printed");
+}
+
+#[tokio::test]
+async fn api_keys_come_from_the_os_keyring_and_a_rotated_key_is_picked_up() {
+    let home = Home::new();
+    let keyring = tests::SecretService::start(home.path());
+    let bus = keyring.address.clone();
+    let (first, second) = ("sk-keyring-first-4f1e2d", "sk-keyring-second-9a8b7c");
+    set_key(&home, &bus, "fake", first);
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(openai_text(&["first answer"])),
+        Reply::Status(401, vec![], r#"{"error": {"message": "Incorrect API key provided"}}"#),
+        Reply::Sse(openai_text(&["second answer"])),
+    ])
+    .await;
+    let provider = format!(
+        "[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"gpt-test\"\napi_key_keyring = \"fake\"\nmax_retries = 0\n\
+         [providers.unset]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"gpt-test\"\napi_key_keyring = \"never-stored\"\n\
+         [agents.providers]\nedison = \"unset\"\n"
+    );
+    let root = setup(&home, &provider);
+
+    // What the daemon would use, checked before it starts.
+    let listed =
+        home.paired(&["providers", "list", "--json"]).env("DBUS_SESSION_BUS_ADDRESS", &bus).output().expect("list");
+    let listed: Value = serde_json::from_slice(&listed.stdout).expect("providers list --json");
+    assert_eq!(listed["providers"][0]["name"], "fake");
+    assert_eq!(listed["providers"][0]["key_status"], "ok", "{listed}");
+    assert_eq!(listed["providers"][0]["used_by"], json!(["default"]));
+    assert!(
+        listed["providers"][1]["key_status"].as_str().is_some_and(|s| s.contains("set-key never-stored")),
+        "{listed}"
+    );
+
+    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let client = home.ws().await;
+    let _: Value = client
+        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
+        .await
+        .expect("add");
+    let run = ask(&client, "alex", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], "first answer");
+
+    // The key is rotated in the keyring: the API refuses the old one once, with a
+    // message saying where the key lives, and the next run reads the new one.
+    set_key(&home, &bus, "fake", second);
+    let refused = ask(&client, "alex", None).await;
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let error = refused["error"].as_str().unwrap_or("");
+    assert!(error.contains("HTTP 401") && error.contains("paired providers set-key fake"), "{error}");
+    let run = ask(&client, "alex", None).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], "second answer");
+    let heads: Vec<String> =
+        fake.requests.lock().expect("lock").iter().map(|(head, _)| head.to_ascii_lowercase()).collect();
+    assert_eq!(heads.len(), 3);
+    assert!(heads[0].contains(&format!("authorization: bearer {first}")), "{}", heads[0]);
+    assert!(heads[1].contains(&format!("authorization: bearer {first}")), "{}", heads[1]);
+    assert!(heads[2].contains(&format!("authorization: bearer {second}")), "{}", heads[2]);
+
+    // An entry that was never stored: a clear failure, no request made.
+    let missing = ask(&client, "edison", None).await;
+    assert_eq!(missing["status"], "failed", "{missing}");
+    let error = missing["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("no entry paired/never-stored") && error.contains("paired providers set-key never-stored"),
+        "{error}"
+    );
+    assert_eq!(fake.requests.lock().expect("lock").len(), 3);
+
+    let log = home.log();
+    assert!(!log.contains(first) && !log.contains(second), "keys never reach the log");
 }
