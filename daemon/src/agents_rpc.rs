@@ -12,6 +12,7 @@ use std::{
 
 use agents::skills::{self, History, RawEdit, RawFinding, SkillInput, SkillOutput};
 use context::SyntaxDocument;
+use futures::future::BoxFuture;
 use jsonrpsee::types::ErrorObjectOwned;
 use protocol::{
     agents::{AgentDescription, AgentInfo, Finding, Fix, RunInfo, RunParams, RunStatus, TextEdit},
@@ -25,6 +26,7 @@ use crate::{
     context_rpc::{self, LineIndex},
     documents::byte_offset,
     roster::{Agent, Roster},
+    scheduler::Class,
     state::Daemon,
     uri,
     workspace::Workspace,
@@ -100,7 +102,52 @@ fn new_run_id() -> String {
     format!("run-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+/// How a run is scheduled: its class, and whose queue it waits in.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub class: Class,
+    /// Fair queueing is per owner: an editor client, a workflow session.
+    pub owner: String,
+    /// Set when a workflow step runs it: the session's board, for the tools.
+    pub step: Option<Arc<crate::orchestrator::StepContext>>,
+}
+
+impl RunOptions {
+    pub fn interactive() -> RunOptions {
+        RunOptions { class: Class::Interactive, owner: "editor".into(), step: None }
+    }
+}
+
+/// `agents/run`: an interactive run.
 pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, ErrorObjectOwned> {
+    let wait = params.wait;
+    let (info, finished) = launch(daemon, params, RunOptions::interactive()).await?;
+    if wait { Ok(finished.await) } else { Ok(info) }
+}
+
+/// Starts a run: the run as recorded, and a future of the run once finished
+/// (dropping it does not stop the run; `cancel` does).
+///
+/// Boxed with its `Send` bound in the signature: runs can start runs (a
+/// workflow's arbiter, reached from a tool call), and the compiler cannot
+/// prove `Send` through a recursive chain of `async fn`s.
+#[allow(clippy::type_complexity)]
+pub fn launch(
+    daemon: Arc<Daemon>,
+    params: RunParams,
+    options: RunOptions,
+) -> BoxFuture<'static, Result<(RunInfo, BoxFuture<'static, RunInfo>), ErrorObjectOwned>> {
+    Box::pin(async move {
+        let (info, finished) = launch_unboxed(daemon, params, options).await?;
+        Ok((info, Box::pin(finished) as BoxFuture<'static, RunInfo>))
+    })
+}
+
+async fn launch_unboxed(
+    daemon: Arc<Daemon>,
+    params: RunParams,
+    options: RunOptions,
+) -> Result<(RunInfo, impl Future<Output = RunInfo> + Send + 'static), ErrorObjectOwned> {
     let roster = roster(&daemon);
     let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
     let provider = crate::model_run::provider_name(&daemon.config, &agent);
@@ -157,11 +204,17 @@ pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, Erro
     if let Some(uri) = &params.uri {
         context_rpc::refuse_excluded(&daemon, uri::to_path(uri).as_deref())?;
     }
+    // Backpressure: a full queue is a clear refusal, not an unbounded wait.
+    let lane = if skill == "ask" { provider.clone().unwrap_or_default() } else { crate::scheduler::OFFLINE.to_owned() };
+    let permit = daemon.scheduler.try_acquire(options.class, &options.owner, &lane);
+    if permit.is_none() {
+        daemon.scheduler.admit(options.class).map_err(|busy| error(errors::LIMIT_EXCEEDED, busy.to_string()))?;
+    }
     let info = RunInfo {
         id: new_run_id(),
         agent: agent.manifest.id.clone(),
         skill: skill.clone(),
-        status: RunStatus::Running,
+        status: if permit.is_some() { RunStatus::Running } else { RunStatus::Queued },
         uri: params.uri.clone(),
         created_ms: now_ms(),
         finished_ms: None,
@@ -169,38 +222,90 @@ pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, Erro
         findings: Vec::new(),
         edits: Vec::new(),
         error: None,
+        tokens: 0,
     };
-    save(&daemon, &info, &params).await?;
+    let session = options.step.as_ref().map(|step| step.session.clone());
+    save(&daemon, &info, &params, session).await?;
     daemon.send_event(Event::RunUpdate {
         run_id: info.id.clone(),
         agent: info.agent.clone(),
-        status: RunStatus::Running,
+        status: info.status,
         message: Some(format!("{}: {skill}", agent.manifest.metadata.name)),
         output_delta: None,
     });
     // The run starts only once it can be found to cancel (and to finish).
     let (registered, gate) = tokio::sync::oneshot::channel::<()>();
     let task = {
-        let (daemon, info, params) = (daemon.clone(), info.clone(), params.clone());
+        let (daemon, mut info, params) = (daemon.clone(), info.clone(), params.clone());
         tokio::spawn(async move {
             let _ = gate.await;
-            execute(daemon, info, agent, params).await
+            let _permit = match permit {
+                Some(permit) => permit,
+                None => {
+                    let permit = daemon.scheduler.acquire(options.class, &options.owner, &lane).await;
+                    info.status = RunStatus::Running;
+                    set_running(&daemon, &info.id).await;
+                    daemon.send_event(Event::RunUpdate {
+                        run_id: info.id.clone(),
+                        agent: info.agent.clone(),
+                        status: RunStatus::Running,
+                        message: None,
+                        output_delta: None,
+                    });
+                    permit
+                }
+            };
+            CURRENT_STEP.scope(options.step, execute(daemon, info, agent, params)).await
         })
     };
     daemon.active_runs.insert(&info.id, task.abort_handle());
     let _ = registered.send(());
-    if !params.wait {
-        return Ok(info);
-    }
-    match task.await {
-        Ok(finished) => Ok(finished),
-        // Cancelled while we waited: the row says so.
-        Err(_) => get(&daemon, &info.id).await,
+    let finished = {
+        let (daemon, id) = (daemon.clone(), info.id.clone());
+        async move {
+            match task.await {
+                Ok(finished) => finished,
+                // Cancelled: the row says so.
+                Err(_) => match get(&daemon, &id).await {
+                    Ok(info) => info,
+                    Err(err) => RunInfo {
+                        id,
+                        agent: String::new(),
+                        skill: String::new(),
+                        status: RunStatus::Failed,
+                        uri: None,
+                        created_ms: now_ms(),
+                        finished_ms: Some(now_ms()),
+                        output: String::new(),
+                        findings: Vec::new(),
+                        edits: Vec::new(),
+                        error: Some(err.message().to_owned()),
+                        tokens: 0,
+                    },
+                },
+            }
+        }
+    };
+    Ok((info, finished))
+}
+
+async fn set_running(daemon: &Daemon, id: &str) {
+    let id = id.to_owned();
+    let result = daemon
+        .store
+        .call(move |conn| {
+            conn.execute("UPDATE agent_runs SET status = 'running' WHERE id = ?1 AND status = 'queued'", params![id])
+        })
+        .await;
+    if let Err(err) = result {
+        tracing::error!("cannot record a run as started: {err:#}");
     }
 }
 
 async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: RunParams) -> RunInfo {
-    let work = CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params));
+    let tokens = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let work = RUN_TOKENS
+        .scope(tokens.clone(), CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params)));
     // A defect in a skill fails the run; it never leaves it running.
     let result = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(work)).await {
         Ok(result) => result,
@@ -219,6 +324,7 @@ async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: R
             info.output = output;
         }
     }
+    info.tokens = tokens.load(std::sync::atomic::Ordering::Relaxed);
     info.finished_ms = Some(now_ms());
     // A cancel that won the race has written its row already; do not overwrite it.
     if daemon.active_runs.remove(&info.id).is_none() {
@@ -381,6 +487,7 @@ pub(crate) async fn offline(
         prompt: None,
         workspace,
         wait: true,
+        max_tokens: None,
     };
     let (report, findings, _) = Box::pin(produce(daemon, &agent, &skill, &params)).await.map_err(|f| f.message)?;
     let listed: Vec<String> =
@@ -391,6 +498,10 @@ pub(crate) async fn offline(
 tokio::task_local! {
     /// The id of the run a task is executing, for streamed output.
     static CURRENT_RUN: String;
+    /// Model tokens the current run has used.
+    pub(crate) static RUN_TOKENS: Arc<std::sync::atomic::AtomicU64>;
+    /// The workflow step the current run belongs to, if any.
+    pub(crate) static CURRENT_STEP: Option<Arc<crate::orchestrator::StepContext>>;
 }
 
 fn run_skill(skill: &str, input: &SkillInput<'_>) -> Result<SkillOutput, String> {
@@ -565,14 +676,19 @@ pub async fn cancel(daemon: &Daemon, id: &str) -> Result<RunInfo, ErrorObjectOwn
     Ok(info)
 }
 
-async fn save(daemon: &Daemon, info: &RunInfo, params: &RunParams) -> Result<(), ErrorObjectOwned> {
+async fn save(
+    daemon: &Daemon,
+    info: &RunInfo,
+    params: &RunParams,
+    session: Option<String>,
+) -> Result<(), ErrorObjectOwned> {
     let (info, params) = (info.clone(), serde_json::to_string(params).unwrap_or_default());
     daemon
         .store
         .call(move |conn| {
             conn.execute(
-                "INSERT INTO agent_runs (id, agent, skill, status, uri, created_ms, params) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![info.id, info.agent, info.skill, info.status.name(), info.uri, info.created_ms as i64, params],
+                "INSERT INTO agent_runs (id, agent, skill, status, uri, created_ms, params, session) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![info.id, info.agent, info.skill, info.status.name(), info.uri, info.created_ms as i64, params, session],
             )
         })
         .await
@@ -588,7 +704,7 @@ async fn finish(daemon: &Daemon, info: &RunInfo) -> anyhow::Result<()> {
         .store
         .call(move |conn| {
             conn.execute(
-                "UPDATE agent_runs SET status = ?2, finished_ms = ?3, output = ?4, findings = ?5, edits = ?6, error = ?7 WHERE id = ?1",
+                "UPDATE agent_runs SET status = ?2, finished_ms = ?3, output = ?4, findings = ?5, edits = ?6, error = ?7, tokens = ?8 WHERE id = ?1",
                 params![
                     info.id,
                     info.status.name(),
@@ -596,7 +712,8 @@ async fn finish(daemon: &Daemon, info: &RunInfo) -> anyhow::Result<()> {
                     info.output,
                     findings,
                     edits,
-                    info.error
+                    info.error,
+                    info.tokens as i64
                 ],
             )
         })
@@ -614,7 +731,7 @@ fn status_of(name: &str) -> RunStatus {
     }
 }
 
-const COLUMNS: &str = "id, agent, skill, status, uri, created_ms, finished_ms, output, findings, edits, error";
+const COLUMNS: &str = "id, agent, skill, status, uri, created_ms, finished_ms, output, findings, edits, error, tokens";
 
 fn row_to_info(row: &rusqlite::Row<'_>, with_output: bool) -> rusqlite::Result<RunInfo> {
     let findings: Option<String> = row.get(8)?;
@@ -639,6 +756,7 @@ fn row_to_info(row: &rusqlite::Row<'_>, with_output: bool) -> rusqlite::Result<R
             Vec::new()
         },
         error: row.get(10)?,
+        tokens: row.get::<_, i64>(11)? as u64,
     })
 }
 

@@ -177,6 +177,7 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
         prompt: args.prompt,
         workspace: Some(crate::uri::from_path(&root)),
         wait: false,
+        max_tokens: None,
     };
     let started = client::call::<wire::Run>(&connection.client, &params).await?;
     let mut streamed = false;

@@ -26,6 +26,7 @@ pub struct Config {
     pub log: LogConfig,
     pub context: ContextConfig,
     pub compat: CompatConfig,
+    pub limits: LimitsConfig,
     /// Named model providers (`[providers.NAME]`).
     pub providers: std::collections::BTreeMap<String, crate::provider::ProviderConfig>,
     pub agents: AgentsConfig,
@@ -120,6 +121,38 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { filter: "info".to_owned(), file_max_bytes: 10 * 1024 * 1024 }
+    }
+}
+
+/// How many runs go at once, and how many may wait.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Runs in flight at once, across editors and workflows.
+    pub max_running: u32,
+    /// Of those, slots kept for interactive runs (editor, CLI), so background
+    /// workflows never make the editor wait.
+    pub interactive_reserved: u32,
+    /// Runs in flight per model provider (a provider's `max_concurrent` overrides).
+    pub per_provider: u32,
+    /// Offline skill runs in flight.
+    pub offline: u32,
+    /// Runs waiting beyond which new ones are refused ("busy, try again").
+    pub max_queued: u32,
+    /// Workflow sessions running at once.
+    pub max_sessions: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_running: 16,
+            interactive_reserved: 4,
+            per_provider: 4,
+            offline: 8,
+            max_queued: 2048,
+            max_sessions: 32,
+        }
     }
 }
 
@@ -326,6 +359,11 @@ pub fn validate(config: &Config) -> Result<()> {
         ("log.file_max_bytes", config.log.file_max_bytes),
         ("context.budget_tokens", u64::from(config.context.budget_tokens)),
         ("context.full_parse_max_kb", u64::from(config.context.full_parse_max_kb)),
+        ("limits.max_running", u64::from(config.limits.max_running)),
+        ("limits.per_provider", u64::from(config.limits.per_provider)),
+        ("limits.offline", u64::from(config.limits.offline)),
+        ("limits.max_queued", u64::from(config.limits.max_queued)),
+        ("limits.max_sessions", u64::from(config.limits.max_sessions)),
     ] {
         if value == 0 {
             bail!("key `{key}`: must be greater than 0");

@@ -83,7 +83,7 @@ fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
         ("publish_diagnostics", "Report a finding on a line, shown in the editor's problems.", diagnostic),
         ("ask_agent", "Run another agent's offline skill, on a file or the workspace, and read its report.", ask),
     ];
-    catalog
+    let mut specs: Vec<ToolSpec> = catalog
         .into_iter()
         .filter(|(name, ..)| agent.manifest.tools.iter().any(|t| t == name))
         .map(|(name, description, parameters)| ToolSpec {
@@ -91,7 +91,35 @@ fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
             description: description.into(),
             parameters,
         })
-        .collect()
+        .collect();
+    // In a workflow, every agent shares the session's board.
+    if current_step().is_some() {
+        specs.push(ToolSpec {
+            name: "board_read".into(),
+            description:
+                "Read the workflow's shared board: facts, decisions, artifacts and open questions, with who wrote each."
+                    .into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        });
+        specs.push(ToolSpec {
+            name: "board_write".into(),
+            description: "Write to the workflow's shared board for the other agents.".into(),
+            parameters: json!({"type": "object", "properties": {
+                "kind": {"type": "string", "enum": ["fact", "decision", "artifact", "question"]},
+                "key": {"type": "string", "description": "what it is about; a decision's subject"},
+                "text": {"type": "string"}}, "required": ["kind", "key", "text"]}),
+        });
+    }
+    specs
+}
+
+fn current_step() -> Option<Arc<crate::orchestrator::StepContext>> {
+    crate::agents_rpc::CURRENT_STEP.try_with(Clone::clone).ok().flatten()
+}
+
+/// Tokens of text, estimated the way the context budget does (4 bytes a token).
+fn estimate_tokens(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(4)
 }
 
 /// `*` matches within a path segment, `**` across segments.
@@ -127,11 +155,27 @@ async fn call_tool(
     params: &RunParams,
     out: &mut ModelOutput,
 ) -> Result<String, String> {
-    if !agent.manifest.tools.contains(&call.name) {
+    let board_tool = matches!(call.name.as_str(), "board_read" | "board_write");
+    if !agent.manifest.tools.contains(&call.name) && !(board_tool && current_step().is_some()) {
         return Err(format!("{} has no tool {:?}", agent.manifest.metadata.name, call.name));
     }
     let arguments: Value =
         serde_json::from_str(&call.arguments).map_err(|err| format!("arguments are not JSON: {err}"))?;
+    if board_tool {
+        let step = current_step().ok_or("not in a workflow")?;
+        if call.name == "board_read" {
+            let entries: Vec<String> = step
+                .read()
+                .iter()
+                .map(|e| format!("- [{}] {} — {} (by {} in {})", e.kind, e.key, e.text, e.agent, e.step))
+                .collect();
+            let text = if entries.is_empty() { "the board is empty".to_owned() } else { entries.join("\n") };
+            return Ok(if local { text } else { context::redact::redact("", &text).0 });
+        }
+        let field = |key: &str| arguments[key].as_str().ok_or_else(|| format!("pass `{key}`"));
+        step.write(field("kind")?, field("key")?, field("text")?).await?;
+        return Ok("written to the board".into());
+    }
     let workspace = crate::agents_rpc::workspace_for(daemon, params)?.ok_or("no workspace is open")?;
     let granted = |arguments: &Value, write: bool| -> Result<String, String> {
         let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
@@ -366,8 +410,35 @@ pub async fn run(
                 output_delta: Some(text.to_owned()),
             });
         };
+        // The budget is checked before each request: a request that would pass
+        // it is never sent.
+        let sent = estimate_tokens(&request.system)
+            + request
+                .messages
+                .iter()
+                .map(|m| {
+                    estimate_tokens(&m.content)
+                        + m.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()
+                })
+                .sum::<u64>();
+        let used =
+            crate::agents_rpc::RUN_TOKENS.try_with(|t| t.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
+        if let Some(max) = params.max_tokens.filter(|max| used + sent > *max) {
+            drop(on_text);
+            return Err(Failed {
+                message: format!(
+                    "the run's token budget ({max}) would be passed: {used} used, the next request needs about {sent}"
+                ),
+                output: result.text,
+            });
+        }
         let response = provider.chat(&request, &mut on_text).await;
         drop(on_text);
+        let spent = sent
+            + response.as_ref().map_or(estimate_tokens(&streamed), |r| {
+                estimate_tokens(&r.text) + r.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()
+            });
+        let _ = crate::agents_rpc::RUN_TOKENS.try_with(|t| t.fetch_add(spent, std::sync::atomic::Ordering::Relaxed));
         let response = match response {
             Ok(response) => response,
             Err(err) => {

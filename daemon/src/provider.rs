@@ -60,6 +60,9 @@ pub struct ProviderConfig {
     pub max_retries: u32,
     #[serde(default = "default_max_tokens")]
     pub max_tokens: u32,
+    /// Requests in flight to this provider at once (default: `limits.per_provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
 }
 
 fn default_connect_timeout() -> u64 {

@@ -286,6 +286,21 @@ impl Roster {
     }
 
     /// By id, name, role or 1.0 alias, ignoring case; ids first.
+    /// The agents that offer `capability` (a manifest capability, a 1.0
+    /// capability name, or a skill name), built-ins first: the candidates a
+    /// coordinator assigns a subtask to, in order.
+    pub fn offering(&self, capability: &str) -> Vec<&Agent> {
+        let wanted = capability.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        let skill = CAPABILITY_SKILLS.iter().find(|(cap, _)| *cap == wanted).map_or(wanted.as_str(), |(_, s)| s);
+        self.agents
+            .iter()
+            .filter(|a| {
+                a.skills.contains(&skill)
+                    || a.manifest.capabilities.iter().any(|c| c.to_ascii_lowercase().replace([' ', '-'], "_") == wanted)
+            })
+            .collect()
+    }
+
     pub fn resolve(&self, name: &str) -> Option<&Agent> {
         let name = name.trim();
         self.agents.iter().find(|a| a.manifest.id.eq_ignore_ascii_case(name)).or_else(|| {

@@ -13,7 +13,7 @@ use jsonrpsee::{
 use protocol::{
     Method, NoParams, Subscription, agents,
     client::{Attach, ClientHello, Event},
-    context, daemon, documents, errors,
+    context, daemon, documents, errors, workflows,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
@@ -75,10 +75,43 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         if params.wait { agents_rpc::wait(&d, &params.run_id).await } else { agents_rpc::get(&d, &params.run_id).await }
     });
     method::<agents::CancelRun, _, _>(&mut module, |d, params, _| async move {
+        // A session id cancels the workflow's whole tree; the reply is its last step's run, or a summary run.
+        if params.run_id.starts_with("session-") {
+            let session = crate::orchestrator::cancel(&d, &params.run_id).await?.ok_or_else(|| {
+                ErrorObjectOwned::owned(
+                    protocol::errors::NOT_FOUND,
+                    format!("no session {:?}", params.run_id),
+                    None::<()>,
+                )
+            })?;
+            return Ok(crate::orchestrator::as_run(&session));
+        }
         agents_rpc::cancel(&d, &params.run_id).await
     });
     method::<agents::ListRuns, _, _>(&mut module, |d, params, _| async move {
         agents_rpc::list_runs(&d, params.limit.unwrap_or(50)).await
+    });
+
+    method::<workflows::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(crate::orchestrator::list(&d)) });
+    method::<workflows::Run, _, _>(
+        &mut module,
+        |d, params, _| async move { crate::orchestrator::run(d, params).await },
+    );
+    method::<workflows::ListSessions, _, _>(&mut module, |d, params, _| async move {
+        crate::orchestrator::list_sessions(&d, params.limit.unwrap_or(50)).await
+    });
+    method::<workflows::GetSession, _, _>(&mut module, |d, params, _| async move {
+        if params.wait {
+            crate::orchestrator::wait(&d, &params.session_id).await
+        } else {
+            crate::orchestrator::get(&d, &params.session_id).await
+        }
+    });
+    method::<workflows::ResumeSession, _, _>(&mut module, |d, params, _| async move {
+        crate::orchestrator::resume(d, &params.session_id, params.wait).await
+    });
+    method::<workflows::Decide, _, _>(&mut module, |d, params, _| async move {
+        crate::orchestrator::decide(&d, params).await
     });
 
     attach_subscription(&mut module);

@@ -43,6 +43,9 @@ pub struct Daemon {
     pub paths: crate::paths::Paths,
     pub active_runs: crate::agents_rpc::ActiveRuns,
     pub providers: crate::model_run::Providers,
+    pub scheduler: Arc<crate::scheduler::Scheduler>,
+    /// Workflow sessions in flight.
+    pub sessions: crate::orchestrator::Sessions,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
 }
@@ -63,6 +66,20 @@ impl Daemon {
         test_hooks: bool,
     ) -> Arc<Daemon> {
         let full_parse_max = config.context.full_parse_max_kb as usize * 1024;
+        let limits = &config.limits;
+        let mut lanes: std::collections::HashMap<String, usize> = config
+            .providers
+            .iter()
+            .map(|(name, p)| (name.clone(), p.max_concurrent.unwrap_or(limits.per_provider) as usize))
+            .collect();
+        lanes.insert(crate::scheduler::OFFLINE.to_owned(), limits.offline as usize);
+        let scheduler = crate::scheduler::Scheduler::new(crate::scheduler::Limits {
+            max_running: limits.max_running as usize,
+            interactive_reserved: limits.interactive_reserved as usize,
+            per_lane: limits.per_provider as usize,
+            lanes,
+            max_queued: limits.max_queued as usize,
+        });
         Arc::new(Daemon {
             config,
             store,
@@ -81,6 +98,8 @@ impl Daemon {
             paths,
             active_runs: crate::agents_rpc::ActiveRuns::default(),
             providers: crate::model_run::Providers::default(),
+            scheduler,
+            sessions: crate::orchestrator::Sessions::default(),
             idle_since: Mutex::new(Some(Instant::now())),
         })
     }

@@ -58,6 +58,44 @@ fn migrations() -> Migrations<'static> {
              );
              CREATE INDEX agent_runs_created ON agent_runs(created_ms);",
         ),
+        M::up(
+            "ALTER TABLE agent_runs ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
+             -- A run started by a workflow step: its session.
+             ALTER TABLE agent_runs ADD COLUMN session TEXT;
+             CREATE TABLE sessions (
+                 id TEXT PRIMARY KEY,
+                 workflow TEXT NOT NULL,
+                 -- running, waiting, succeeded, failed, cancelled, interrupted
+                 status TEXT NOT NULL,
+                 created_ms INTEGER NOT NULL,
+                 finished_ms INTEGER,
+                 params TEXT NOT NULL,
+                 output TEXT NOT NULL DEFAULT '',
+                 edits TEXT NOT NULL DEFAULT '[]',
+                 tokens INTEGER NOT NULL DEFAULT 0,
+                 error TEXT
+             );
+             CREATE INDEX sessions_created ON sessions(created_ms);
+             -- Finished step attempts, board entries and conflicts, in order.
+             CREATE TABLE session_steps (
+                 session TEXT NOT NULL REFERENCES sessions(id),
+                 seq INTEGER NOT NULL,
+                 record TEXT NOT NULL,
+                 PRIMARY KEY (session, seq)
+             );
+             CREATE TABLE session_board (
+                 session TEXT NOT NULL REFERENCES sessions(id),
+                 seq INTEGER NOT NULL,
+                 entry TEXT NOT NULL,
+                 PRIMARY KEY (session, seq)
+             );
+             CREATE TABLE session_conflicts (
+                 session TEXT NOT NULL REFERENCES sessions(id),
+                 id TEXT NOT NULL,
+                 record TEXT NOT NULL,
+                 PRIMARY KEY (session, id)
+             );",
+        ),
     ])
 }
 
@@ -115,6 +153,13 @@ impl Store {
                 "UPDATE agent_runs SET status = 'failed', error = 'the daemon stopped before this run finished; run it again',
                      finished_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000
                  WHERE status IN ('queued', 'running')",
+                [],
+            )?;
+            // Workflow sessions it did not finish: interrupted, resumable.
+            tx.execute(
+                "UPDATE sessions SET status = 'interrupted',
+                     error = 'the daemon stopped while this workflow ran; `sessions/resume` continues it (finished steps are kept)'
+                 WHERE status IN ('running', 'waiting')",
                 [],
             )?;
             tx.execute(

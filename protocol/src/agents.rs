@@ -132,6 +132,10 @@ pub struct RunParams {
     /// Answer when the run has finished instead of when it has started.
     #[serde(default)]
     pub wait: bool,
+    /// Token budget of a model-mode run: it stops, failed, once its requests
+    /// and answers have used this many (estimated when the API does not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -194,6 +198,13 @@ pub struct RunInfo {
     /// Why it failed or was cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Model tokens used (0 for offline skills).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]

@@ -101,4 +101,22 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output_delta: Option<String>,
     },
+    /// A workflow session moved: a step started or finished, a conflict was
+    /// resolved, or the session ended.
+    SessionUpdate {
+        session_id: String,
+        workflow: String,
+        status: crate::workflows::SessionStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<crate::workflows::StepRecord>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// A workflow asks the user to settle a conflict: answer with `sessions/decide`.
+    Choice {
+        session_id: String,
+        conflict_id: String,
+        question: String,
+        options: Vec<String>,
+    },
 }

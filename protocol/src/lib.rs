@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod documents;
 pub mod errors;
 pub mod openrpc;
+pub mod workflows;
 
 use schemars::JsonSchema;
 use serde::{Serialize, de::DeserializeOwned};
@@ -74,6 +75,12 @@ macro_rules! for_each_method {
         $callback!($crate::agents::GetRun);
         $callback!($crate::agents::CancelRun);
         $callback!($crate::agents::ListRuns);
+        $callback!($crate::workflows::List);
+        $callback!($crate::workflows::Run);
+        $callback!($crate::workflows::ListSessions);
+        $callback!($crate::workflows::GetSession);
+        $callback!($crate::workflows::ResumeSession);
+        $callback!($crate::workflows::Decide);
         $sub_callback!($crate::client::Attach);
     };
 }

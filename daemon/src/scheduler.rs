@@ -1,0 +1,336 @@
+//! Resource allocation for runs: a global limit on runs in flight, a limit per
+//! lane (each model provider, and the offline skills), fair queueing across
+//! owners (editor clients, workflow sessions), and backpressure.
+//!
+//! Rules:
+//! - Interactive runs (an editor or CLI asking) are served before background
+//!   ones (workflow steps), and a share of the slots is kept for them: a full
+//!   background queue never makes the editor wait behind it.
+//! - Background waiters are served round-robin by owner, so one workflow with a
+//!   thousand steps does not starve another with three.
+//! - The queue is bounded; beyond it a run is refused with a clear error
+//!   (`admit`), never queued without limit.
+//! - A permit is a value: dropped, it frees its slot and wakes the next waiter —
+//!   also when the waiter gave up before it was handed over.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+};
+
+use tokio::sync::oneshot;
+
+/// The lane of runs that need no model.
+pub const OFFLINE: &str = "offline";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Interactive,
+    Background,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Runs in flight at once.
+    pub max_running: usize,
+    /// Slots only interactive runs may take.
+    pub interactive_reserved: usize,
+    /// Runs in flight per lane unless `lanes` says otherwise.
+    pub per_lane: usize,
+    pub lanes: HashMap<String, usize>,
+    /// Waiting runs beyond which new ones are refused.
+    pub max_queued: usize,
+}
+
+impl Limits {
+    fn lane_limit(&self, lane: &str) -> usize {
+        self.lanes.get(lane).copied().unwrap_or(self.per_lane).max(1)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the daemon is busy: {queued} runs are waiting (limit {limit}); try again shortly")]
+pub struct Busy {
+    pub queued: usize,
+    pub limit: usize,
+}
+
+struct Waiter {
+    lane: String,
+    grant: oneshot::Sender<Permit>,
+}
+
+#[derive(Default)]
+struct State {
+    running: usize,
+    running_background: usize,
+    by_lane: HashMap<String, usize>,
+    interactive: VecDeque<Waiter>,
+    background: HashMap<String, VecDeque<Waiter>>,
+    /// Owners with background waiters, in serving order.
+    turn: VecDeque<String>,
+    queued: usize,
+}
+
+pub struct Scheduler {
+    limits: Limits,
+    state: Mutex<State>,
+}
+
+/// A slot to run in; freed on drop.
+pub struct Permit {
+    scheduler: Arc<Scheduler>,
+    lane: String,
+    class: Class,
+    armed: bool,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if self.armed {
+            self.scheduler.release(&self.lane, self.class);
+        }
+    }
+}
+
+impl Scheduler {
+    pub fn new(limits: Limits) -> Arc<Scheduler> {
+        Arc::new(Scheduler { limits, state: Mutex::new(State::default()) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fits(&self, state: &State, lane: &str, class: Class) -> bool {
+        let total = match class {
+            Class::Interactive => state.running < self.limits.max_running,
+            Class::Background => {
+                state.running < self.limits.max_running
+                    && state.running_background
+                        < self.limits.max_running.saturating_sub(self.limits.interactive_reserved).max(1)
+            }
+        };
+        total && state.by_lane.get(lane).copied().unwrap_or(0) < self.limits.lane_limit(lane)
+    }
+
+    fn take(self: &Arc<Self>, state: &mut State, lane: &str, class: Class) -> Permit {
+        state.running += 1;
+        if class == Class::Background {
+            state.running_background += 1;
+        }
+        *state.by_lane.entry(lane.to_owned()).or_default() += 1;
+        Permit { scheduler: self.clone(), lane: lane.to_owned(), class, armed: true }
+    }
+
+    /// A slot now, if one is free and nobody of the same or a higher class waits.
+    pub fn try_acquire(self: &Arc<Self>, class: Class, owner: &str, lane: &str) -> Option<Permit> {
+        let _ = owner;
+        let mut state = self.lock();
+        let ahead = match class {
+            Class::Interactive => !state.interactive.is_empty(),
+            Class::Background => !state.interactive.is_empty() || !state.background.is_empty(),
+        };
+        (!ahead && self.fits(&state, lane, class)).then(|| self.take(&mut state, lane, class))
+    }
+
+    /// Refuses a new run when the queue is full.
+    pub fn admit(&self, class: Class) -> Result<(), Busy> {
+        let state = self.lock();
+        // Interactive requests may always queue behind background work: it is
+        // served first, so the wait is bounded by the interactive queue alone.
+        let limit = self.limits.max_queued;
+        let interactive = state.interactive.len();
+        let over = match class {
+            Class::Interactive => interactive >= limit,
+            Class::Background => state.queued >= limit,
+        };
+        if over { Err(Busy { queued: state.queued, limit }) } else { Ok(()) }
+    }
+
+    /// Waits for a slot. Dropping the future gives up the place in the queue.
+    pub async fn acquire(self: &Arc<Self>, class: Class, owner: &str, lane: &str) -> Permit {
+        if let Some(permit) = self.try_acquire(class, owner, lane) {
+            return permit;
+        }
+        let (grant, granted) = oneshot::channel();
+        {
+            let mut state = self.lock();
+            let waiter = Waiter { lane: lane.to_owned(), grant };
+            match class {
+                Class::Interactive => state.interactive.push_back(waiter),
+                Class::Background => {
+                    let queue = state.background.entry(owner.to_owned()).or_default();
+                    let first = queue.is_empty();
+                    queue.push_back(waiter);
+                    if first {
+                        state.turn.push_back(owner.to_owned());
+                    }
+                }
+            }
+            state.queued += 1;
+            // A slot may have freed between the try and the push.
+            self.dispatch(&mut state);
+        }
+        match granted.await {
+            Ok(permit) => permit,
+            // Unreachable while the scheduler lives (waiters are only dropped
+            // after a grant attempt); wait again rather than run without a slot.
+            Err(_) => Box::pin(self.acquire(class, owner, lane)).await,
+        }
+    }
+
+    fn release(self: &Arc<Self>, lane: &str, class: Class) {
+        let mut state = self.lock();
+        state.running = state.running.saturating_sub(1);
+        if class == Class::Background {
+            state.running_background = state.running_background.saturating_sub(1);
+        }
+        if let Some(n) = state.by_lane.get_mut(lane) {
+            *n = n.saturating_sub(1);
+        }
+        self.dispatch(&mut state);
+    }
+
+    /// Hands free slots to waiters: interactive first (the first whose lane has
+    /// room), then background owners in turn.
+    fn dispatch(self: &Arc<Self>, state: &mut State) {
+        loop {
+            let eligible = state.interactive.iter().position(|w| self.fits(state, &w.lane, Class::Interactive));
+            if let Some(i) = eligible {
+                let Some(waiter) = state.interactive.remove(i) else { break };
+                state.queued -= 1;
+                self.hand_over(state, waiter, Class::Interactive);
+                continue;
+            }
+            let mut served = false;
+            for _ in 0..state.turn.len() {
+                let Some(owner) = state.turn.pop_front() else { break };
+                let Some(lane) = state.background.get(&owner).and_then(|q| q.front()).map(|w| w.lane.clone()) else {
+                    continue;
+                };
+                let fits = self.fits(state, &lane, Class::Background);
+                if !fits {
+                    state.turn.push_back(owner);
+                    continue;
+                }
+                let queue = state.background.get_mut(&owner).expect("present");
+                let waiter = queue.pop_front().expect("non-empty");
+                if queue.is_empty() {
+                    state.background.remove(&owner);
+                } else {
+                    state.turn.push_back(owner);
+                }
+                state.queued -= 1;
+                self.hand_over(state, waiter, Class::Background);
+                served = true;
+                break;
+            }
+            if !served {
+                break;
+            }
+        }
+    }
+
+    fn hand_over(self: &Arc<Self>, state: &mut State, waiter: Waiter, class: Class) {
+        let permit = self.take(state, &waiter.lane, class);
+        if let Err(mut permit) = waiter.grant.send(permit) {
+            // The waiter gave up: undo without re-entering the lock.
+            permit.armed = false;
+            state.running -= 1;
+            if class == Class::Background {
+                state.running_background -= 1;
+            }
+            if let Some(n) = state.by_lane.get_mut(&waiter.lane) {
+                *n -= 1;
+            }
+        }
+    }
+
+    /// Runs in flight and waiting, for status.
+    pub fn load(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.running, state.queued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_running: usize, reserved: usize, per_lane: usize) -> Limits {
+        Limits { max_running, interactive_reserved: reserved, per_lane, lanes: HashMap::new(), max_queued: 8 }
+    }
+
+    #[tokio::test]
+    async fn interactive_runs_go_first_and_keep_their_reserved_slot() {
+        let s = Scheduler::new(limits(2, 1, 10));
+        let b1 = s.try_acquire(Class::Background, "wf", OFFLINE).expect("a background slot");
+        assert!(s.try_acquire(Class::Background, "wf", OFFLINE).is_none(), "the other slot is reserved");
+        let i1 = s.try_acquire(Class::Interactive, "ed", OFFLINE).expect("the reserved slot");
+        // Both busy: a background and an interactive waiter; the interactive one is served first.
+        let (s2, s3) = (s.clone(), s.clone());
+        let background = tokio::spawn(async move { s2.acquire(Class::Background, "wf", OFFLINE).await });
+        tokio::task::yield_now().await;
+        let interactive = tokio::spawn(async move { s3.acquire(Class::Interactive, "ed", OFFLINE).await });
+        while s.load().1 < 2 {
+            tokio::task::yield_now().await;
+        }
+        drop(b1);
+        let i2 = interactive.await.expect("interactive served");
+        assert!(!background.is_finished());
+        drop(i1);
+        drop(i2);
+        let _b2 = background.await.expect("background served after");
+        assert_eq!(s.load(), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn background_owners_take_turns_and_lanes_are_limited() {
+        let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 1)]), ..limits(1, 0, 10) });
+        let held = s.try_acquire(Class::Background, "a", OFFLINE).expect("slot");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (owner, n) in [("a", 3), ("b", 1)] {
+            for i in 0..n {
+                let (s, order) = (s.clone(), order.clone());
+                tasks.push(tokio::spawn(async move {
+                    let permit = s.acquire(Class::Background, owner, OFFLINE).await;
+                    order.lock().expect("lock").push(format!("{owner}{i}"));
+                    drop(permit);
+                }));
+                while s.load().1 < tasks.len() {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        drop(held);
+        for task in tasks {
+            task.await.expect("served");
+        }
+        // b's only run does not wait behind all of a's.
+        assert_eq!(*order.lock().expect("lock"), ["a0", "b0", "a1", "a2"]);
+        let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 1)]), ..limits(4, 0, 10) });
+        let _cloud = s.try_acquire(Class::Interactive, "ed", "cloud").expect("slot");
+        assert!(s.try_acquire(Class::Interactive, "ed", "cloud").is_none(), "lane full");
+        assert!(s.try_acquire(Class::Interactive, "ed", OFFLINE).is_some(), "other lanes are not");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_a_waiter_that_gives_up_frees_its_grant() {
+        let s = Scheduler::new(Limits { max_queued: 1, ..limits(1, 0, 10) });
+        let held = s.try_acquire(Class::Background, "a", OFFLINE).expect("slot");
+        let s2 = s.clone();
+        let waiting = tokio::spawn(async move { s2.acquire(Class::Background, "a", OFFLINE).await });
+        while s.load().1 < 1 {
+            tokio::task::yield_now().await;
+        }
+        let busy = s.admit(Class::Background).expect_err("full");
+        assert_eq!(busy.to_string(), "the daemon is busy: 1 runs are waiting (limit 1); try again shortly");
+        waiting.abort();
+        let _ = waiting.await;
+        drop(held);
+        assert_eq!(s.load(), (0, 0), "the abandoned grant went back");
+        assert!(s.try_acquire(Class::Background, "a", OFFLINE).is_some());
+    }
+}
