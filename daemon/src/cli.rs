@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::cli_agents::AgentsCommand,
     },
+    /// Multi-agent workflows: list them, run one on a file.
+    Workflow {
+        #[command(subcommand)]
+        command: crate::cli_workflow::WorkflowCommand,
+    },
     /// Model providers, and their API keys in the OS keyring.
     Providers {
         #[command(subcommand)]
@@ -174,6 +179,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Config { command: ConfigCommand::Validate { file } } => config_validate(&paths, file),
         Command::Doctor { json } => with_runtime(crate::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
+        Command::Workflow { command } => with_runtime(crate::cli_workflow::execute(&paths, command)),
         Command::Providers { command } => crate::cli_providers::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::cli_agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {

@@ -131,30 +131,37 @@ struct RunArgs {
     json: bool,
 }
 
-async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
-    let mut position = None;
-    let mut uri = None;
-    let root = match &args.file {
-        Some(file) => {
-            let file = file.canonicalize().with_context(|| format!("cannot open {}", file.display()))?;
-            if let Some(line) = args.line {
-                if line == 0 || args.column == 0 {
-                    bail!("--line and --column count from 1");
-                }
-                let text = crate::workspace::read_source(&file)
-                    .with_context(|| format!("{} is not a text file under 2 MiB", file.display()))?;
-                let line_text = text.lines().nth(line as usize - 1).with_context(|| {
-                    format!("{} has {} lines; --line {line} is past the end", file.display(), text.lines().count())
-                })?;
-                let character: u32 =
-                    line_text.chars().take(args.column as usize - 1).map(|c| c.len_utf16() as u32).sum();
-                position = Some(protocol::documents::Position { line: line - 1, character });
-            }
-            uri = Some(crate::uri::from_path(&file));
-            crate::cli::project_root(file.parent().unwrap_or(&file))
-        }
-        None => crate::cli::project_root(&std::env::current_dir().context("cannot read the current directory")?),
+/// `--file`, `--line`, `--column` as a document URI, a position, and the project
+/// folder the file is in (the current directory's without a file).
+pub(crate) fn target(
+    file: Option<&std::path::Path>,
+    line: Option<u32>,
+    column: u32,
+) -> Result<(Option<String>, Option<protocol::documents::Position>, PathBuf)> {
+    let Some(file) = file else {
+        let root = crate::cli::project_root(&std::env::current_dir().context("cannot read the current directory")?);
+        return Ok((None, None, root));
     };
+    let file = file.canonicalize().with_context(|| format!("cannot open {}", file.display()))?;
+    let mut position = None;
+    if let Some(line) = line {
+        if line == 0 || column == 0 {
+            bail!("--line and --column count from 1");
+        }
+        let text = crate::workspace::read_source(&file)
+            .with_context(|| format!("{} is not a text file under 2 MiB", file.display()))?;
+        let line_text = text.lines().nth(line as usize - 1).with_context(|| {
+            format!("{} has {} lines; --line {line} is past the end", file.display(), text.lines().count())
+        })?;
+        let character: u32 = line_text.chars().take(column as usize - 1).map(|c| c.len_utf16() as u32).sum();
+        position = Some(protocol::documents::Position { line: line - 1, character });
+    }
+    let root = crate::cli::project_root(file.parent().unwrap_or(&file));
+    Ok((Some(crate::uri::from_path(&file)), position, root))
+}
+
+async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
+    let (uri, position, root) = target(args.file.as_deref(), args.line, args.column)?;
     let connection = client::connect_or_start(paths).await?;
     let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
     client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;

@@ -486,7 +486,7 @@ mod tests {
         );
         check(
             "\n\n[logs]\nfilter='x'\n",
-            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `providers`, `agents`",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `limits`, `providers`, `agents`",
         );
         check(
             "[server]\nrequire_token = \"yes\"\n",

@@ -12,6 +12,7 @@ pub mod agents_rpc;
 pub mod cli;
 pub mod cli_agents;
 pub mod cli_providers;
+pub mod cli_workflow;
 pub mod client;
 pub mod config;
 pub mod context_rpc;

@@ -156,7 +156,7 @@ async fn call_tool(
     out: &mut ModelOutput,
 ) -> Result<String, String> {
     let board_tool = matches!(call.name.as_str(), "board_read" | "board_write");
-    if !agent.manifest.tools.contains(&call.name) && !(board_tool && current_step().is_some()) {
+    if !(agent.manifest.tools.contains(&call.name) || (board_tool && current_step().is_some())) {
         return Err(format!("{} has no tool {:?}", agent.manifest.metadata.name, call.name));
     }
     let arguments: Value =

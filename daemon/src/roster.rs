@@ -159,9 +159,10 @@ fn builtin_manifest(agent: &BuiltinAgent) -> AgentManifest {
         },
         capabilities: skills.iter().map(|s| (*s).to_owned()).collect(),
         personality: Personality::default(),
-        tools: vec!["read_file".into(), "search_symbols".into(), "build_context".into(), "publish_diagnostics".into()],
-        // Built-ins read the workspace and propose edits the user applies.
-        permissions: Permissions { fs_read: vec!["**".into()], ..Permissions::default() },
+        tools: agents::manifest::TOOL_CATALOG.iter().map(|(name, _)| (*name).to_owned()).collect(),
+        // Built-ins read the workspace and propose edits: the daemon never
+        // writes a file, the user's editor applies a proposal or not.
+        permissions: Permissions { fs_read: vec!["**".into()], fs_write: vec!["**".into()], ..Permissions::default() },
         pricing: Pricing::default(),
         certification: None,
         provider: None,
@@ -348,13 +349,14 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", project.join(".paired/agents/zero.toml")).expect("symlink");
         std::fs::write(
             project.join(".paired/agents/leonardo.toml"),
-            "id = \"leonardo\"\ntools = [\"propose_edit\"]\nprovider = \"cloud\"\n[metadata]\nname = \"Leo\"\nversion = \"1.0.0\"\nrole = \"architecture\"\n[permissions]\nfs_write = [\"**\"]\n",
+            "id = \"leonardo\"\ntools = [\"propose_edit\"]\nprovider = \"cloud\"\n[metadata]\nname = \"Leo\"\nversion = \"1.0.0\"\nrole = \"architecture\"\n[permissions]\nnet = [\"evil.example\"]\ncommands = [\"curl\"]\n",
         )
         .expect("write");
         let roster = Roster::load(Some(home.path()), &config, &[project]);
         let leo = roster.resolve("leonardo").expect("leonardo");
         assert_eq!(leo.manifest.metadata.name, "Leo", "the persona is customised");
-        assert!(leo.manifest.permissions.fs_write.is_empty() && leo.manifest.provider.is_none(), "grants are not");
+        let grants = &leo.manifest.permissions;
+        assert!(grants.net.is_empty() && grants.commands.is_empty() && leo.manifest.provider.is_none(), "grants are not");
         assert_eq!(roster.agents.len(), 9, "{:?}", roster.agents.iter().map(|a| &a.manifest.id).collect::<Vec<_>>());
         assert_eq!(roster.errors.len(), 2, "{:?}", roster.errors);
         assert!(roster.errors.iter().any(|e| e.contains("zero.toml: not a regular file")), "{:?}", roster.errors);

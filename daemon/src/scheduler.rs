@@ -293,9 +293,9 @@ mod tests {
         let mut tasks = Vec::new();
         for (owner, n) in [("a", 3), ("b", 1)] {
             for i in 0..n {
-                let (s, order) = (s.clone(), order.clone());
+                let (shared, order) = (s.clone(), order.clone());
                 tasks.push(tokio::spawn(async move {
-                    let permit = s.acquire(Class::Background, owner, OFFLINE).await;
+                    let permit = shared.acquire(Class::Background, owner, OFFLINE).await;
                     order.lock().expect("lock").push(format!("{owner}{i}"));
                     drop(permit);
                 }));

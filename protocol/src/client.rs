@@ -108,7 +108,7 @@ pub enum Event {
         workflow: String,
         status: crate::workflows::SessionStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        step: Option<crate::workflows::StepRecord>,
+        step: Option<Box<crate::workflows::StepRecord>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },

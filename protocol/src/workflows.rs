@@ -237,6 +237,9 @@ pub struct StepRecord {
     pub round: u32,
     pub agent: String,
     pub skill: String,
+    /// The document it worked on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     pub status: StepStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,

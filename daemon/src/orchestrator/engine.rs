@@ -106,17 +106,16 @@ pub async fn drive(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
     let info = {
         let mut state = live.lock();
         let latest = latest_records(&state.steps);
-        state.edits = latest
-            .iter()
-            .filter(|r| r.status == StepStatus::Succeeded)
-            .flat_map(|r| {
-                r.edits
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !rejected.contains(&(r.key.clone(), *i)))
-                    .map(|(_, e)| e.clone())
-            })
-            .collect();
+        let mut edits: Vec<protocol::agents::TextEdit> = Vec::new();
+        for record in latest.iter().filter(|r| r.status == StepStatus::Succeeded) {
+            for (i, edit) in record.edits.iter().enumerate() {
+                // Agents that proposed the same edit agreed: it is applied once.
+                if !rejected.contains(&(record.key.clone(), i)) && !edits.contains(edit) {
+                    edits.push(edit.clone());
+                }
+            }
+        }
+        state.edits = edits;
         state.output = state
             .steps
             .iter()
@@ -234,6 +233,7 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
                         round,
                         agent: String::new(),
                         skill: String::new(),
+                        uri: None,
                         status: StepStatus::Skipped,
                         run_id: None,
                         attempts: 0,
@@ -411,6 +411,7 @@ fn failed_record(step: &Step, key: &str, round: u32, reason: &str) -> StepRecord
         round,
         agent: String::new(),
         skill: step.skill.clone().unwrap_or_default(),
+        uri: None,
         status: StepStatus::Failed,
         run_id: None,
         attempts: 0,
@@ -477,11 +478,14 @@ fn board_entries(record: &StepRecord) -> Vec<BoardEntry> {
             record.output.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
         ),
     )];
-    let subject =
-        record.findings.first().and_then(|f| f.uri.clone()).or_else(|| record.edits.first().map(|e| e.uri.clone()));
+    let subject = record.uri.clone();
+    // Sherlock asks for changes over errors; Maya over any accessibility
+    // failure (each is a WCAG failure, reported as a warning).
+    let blocking = if record.skill == "accessibility" { record.findings.len() } else { errors };
     if matches!(record.skill.as_str(), "review" | "accessibility") {
-        let verdict = if errors > 0 { format!("changes requested ({errors} errors)") } else { "approve".to_owned() };
-        let target = subject.unwrap_or_else(|| "the file".into());
+        let verdict =
+            if blocking > 0 { format!("changes requested ({blocking} problems)") } else { "approve".to_owned() };
+        let target = subject.unwrap_or_else(|| "the workspace".into());
         entries.push(entry("decision", format!("verdict:{target}"), verdict));
     }
     if record.skill == "route" {
@@ -587,6 +591,7 @@ async fn run_step(
         round,
         agent: records.first().map(|r| r.agent.clone()).unwrap_or_default(),
         skill: step.skill.clone().unwrap_or_default(),
+        uri: live.snapshot().params.uri,
         status: if failed.is_empty() { StepStatus::Succeeded } else { StepStatus::Failed },
         run_id: None,
         attempts: 1,
@@ -777,6 +782,7 @@ async fn attempts(
                         round,
                         agent: agent_id,
                         skill,
+                        uri: run.uri.clone(),
                         status: StepStatus::Succeeded,
                         run_id: Some(run.id),
                         attempts: attempt + 1,
@@ -891,6 +897,7 @@ fn merge(
             Target::Capability(c) => c.clone(),
         },
         skill: "merge".into(),
+        uri: state.params.uri.clone(),
         status: StepStatus::Succeeded,
         run_id: None,
         attempts: 1,
@@ -919,6 +926,7 @@ mod tests {
                 round: 1,
                 agent: "alex".into(),
                 skill: "route".into(),
+                uri: None,
                 status: StepStatus::Succeeded,
                 run_id: None,
                 attempts: 1,

@@ -614,7 +614,7 @@ fn send_update(daemon: &Daemon, live: &Live, step: Option<StepRecord>, message: 
         session_id: live.id.clone(),
         workflow: live.workflow.clone(),
         status,
-        step,
+        step: step.map(Box::new),
         message,
     });
 }

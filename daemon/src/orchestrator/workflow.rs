@@ -326,10 +326,8 @@ pub fn parse(origin: &str, default_name: &str, text: &str) -> Result<Workflow, S
         if step.max_tokens == Some(0) {
             return fail(&at, "`max_tokens`: must be greater than 0".into());
         }
-        if let Some(sees) = &step.sees {
-            if let Some(unknown) = sees.iter().find(|s| !seen.contains(s.as_str())) {
-                return fail(&at, format!("`sees`: no step {unknown:?} in this workflow"));
-            }
+        if let Some(unknown) = step.sees.iter().flatten().find(|s| !seen.contains(s.as_str())) {
+            return fail(&at, format!("`sees`: no step {unknown:?} in this workflow"));
         }
         steps.push(Step {
             id: step.id.clone(),
@@ -428,10 +426,10 @@ fn ancestors<'a>(steps: &'a [Step], id: &str) -> BTreeSet<&'a str> {
     let mut todo: Vec<&str> =
         steps.iter().find(|s| s.id == id).map(|s| s.needs.iter().map(String::as_str).collect()).unwrap_or_default();
     while let Some(next) = todo.pop() {
-        if let Some(step) = steps.iter().find(|s| s.id == next) {
-            if found.insert(step.id.as_str()) {
-                todo.extend(step.needs.iter().map(String::as_str));
-            }
+        if let Some(step) = steps.iter().find(|s| s.id == next)
+            && found.insert(step.id.as_str())
+        {
+            todo.extend(step.needs.iter().map(String::as_str));
         }
     }
     found
@@ -448,10 +446,10 @@ fn find_cycle(steps: &[Step]) -> Option<String> {
         }
         state[i] = 1;
         for need in &steps[i].needs {
-            if let Some(&j) = index.get(need.as_str()) {
-                if let Some(found) = visit(j, steps, index, state) {
-                    return Some(found);
-                }
+            if let Some(&j) = index.get(need.as_str())
+                && let Some(found) = visit(j, steps, index, state)
+            {
+                return Some(found);
             }
         }
         state[i] = 2;

@@ -7,3 +7,4 @@ mod daemon;
 mod lsp;
 mod providers;
 mod security;
+mod workflows;

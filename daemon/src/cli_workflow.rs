@@ -1,0 +1,200 @@
+//! `paired workflow list|run`: multi-agent workflows through the daemon, each
+//! step reported as it finishes; a conflict the workflow asks the user about is
+//! asked at the terminal.
+
+use std::{
+    io::{BufRead, IsTerminal, Write},
+    path::PathBuf,
+    process::ExitCode,
+    time::Duration,
+};
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
+use protocol::{
+    NoParams, Subscription as _,
+    client::{Attach, ClientHello, ClientKind, Event},
+    workflows::{self as wire, SessionInfo, SessionStatus, StepStatus},
+};
+
+use crate::{
+    client::{self, ByName},
+    paths::Paths,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// The workflows: built-ins and the project's `.paired/workflows/*.toml`.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a workflow on a file (and position) or a request.
+    Run {
+        workflow: String,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// 1-based line.
+        #[arg(long)]
+        line: Option<u32>,
+        #[arg(long, default_value_t = 1)]
+        column: u32,
+        #[arg(long)]
+        prompt: Option<String>,
+        /// Print the finished session (steps, conflicts, board, edits) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode> {
+    match command {
+        WorkflowCommand::List { json } => list(paths, json).await,
+        WorkflowCommand::Run { workflow, file, line, column, prompt, json } => {
+            let (uri, position, root) = crate::cli_agents::target(file.as_deref(), line, column)?;
+            let connection = client::connect_or_start(paths).await?;
+            let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
+            client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+            let hello = ClientHello {
+                kind: ClientKind::Cli,
+                name: "paired workflow run".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+                pid: Some(std::process::id()),
+                workspace_folders: vec![crate::uri::from_path(&root)],
+            };
+            let mut events: Subscription<Event> =
+                connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+            let params = wire::RunWorkflowParams {
+                workflow,
+                uri,
+                position,
+                range: None,
+                prompt,
+                workspace: Some(crate::uri::from_path(&root)),
+                wait: false,
+            };
+            let started = client::call::<wire::Run>(&connection.client, &params).await?;
+            if !json {
+                eprintln!("paired: session {} ({})", started.id, started.workflow);
+            }
+            let mut status = started.status;
+            while !(status.is_finished() || status == SessionStatus::Interrupted) {
+                let event = match tokio::time::timeout(Duration::from_secs(900), events.next()).await {
+                    Ok(Some(Ok(event))) => event,
+                    Ok(Some(Err(err))) => bail!("reading the session's progress: {err}"),
+                    Ok(None) => bail!("the daemon closed the connection during the workflow"),
+                    Err(_) => bail!("no progress from session {} for 15 minutes", started.id),
+                };
+                match event {
+                    Event::SessionUpdate { session_id, status: now, step, .. } if session_id == started.id => {
+                        status = now;
+                        if let (Some(step), false) = (step, json) {
+                            let mark = match step.status {
+                                StepStatus::Succeeded => "done",
+                                StepStatus::Skipped => "skipped",
+                                StepStatus::Cancelled => "cancelled",
+                                _ => "FAILED",
+                            };
+                            let detail = step.error.clone().unwrap_or_else(|| {
+                                format!("{} findings, {} edits", step.findings.len(), step.edits.len())
+                            });
+                            eprintln!("  {mark:<9} {:<16} {} {}: {detail}", step.key, step.agent, step.skill);
+                        }
+                    }
+                    Event::Choice { session_id, conflict_id, question, options } if session_id == started.id => {
+                        if let Some(choice) = ask(&question, &options)? {
+                            let decide = wire::DecideParams { session_id, conflict_id, choice };
+                            client::call::<wire::Decide>(&connection.client, &decide).await?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let session = client::call::<wire::GetSession>(
+                &connection.client,
+                &wire::SessionRef { session_id: started.id.clone(), wait: false },
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&session)?);
+            } else {
+                print_session(&session);
+            }
+            Ok(if session.status == SessionStatus::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+/// Asks at the terminal; with no terminal the workflow's fallback decides.
+fn ask(question: &str, options: &[String]) -> Result<Option<u32>> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("paired: {question} (no terminal to ask; the workflow decides when its wait runs out)");
+        return Ok(None);
+    }
+    eprintln!("paired: {question}");
+    for (i, option) in options.iter().enumerate() {
+        eprintln!("  {}) {option}", i + 1);
+    }
+    loop {
+        eprint!("choose 1-{}: ", options.len());
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        match line.trim().parse::<u32>() {
+            Ok(n) if (1..=options.len() as u32).contains(&n) => return Ok(Some(n - 1)),
+            _ => eprintln!("paired: type a number from 1 to {}", options.len()),
+        }
+    }
+}
+
+fn print_session(session: &SessionInfo) {
+    if !session.output.is_empty() {
+        println!("{}", session.output.trim_end());
+    }
+    for conflict in &session.conflicts {
+        println!(
+            "\nconflict {}: {}\n  {} → {}\n  because {}",
+            conflict.id, conflict.what, conflict.strategy, conflict.resolution, conflict.reasons
+        );
+    }
+    for edit in &session.edits {
+        println!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text);
+    }
+    if let Some(error) = &session.error {
+        eprintln!("paired: session {} {}: {error}", session.id, session.status.name());
+    }
+}
+
+async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
+    let connection = client::connect_or_start(paths).await?;
+    let root = crate::cli::project_root(&std::env::current_dir()?);
+    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: false };
+    client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+    let list = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for workflow in &list.workflows {
+        let steps: Vec<String> = workflow
+            .steps
+            .iter()
+            .map(|s| if s.needs.is_empty() { s.id.clone() } else { format!("{} (after {})", s.id, s.needs.join(", ")) })
+            .collect();
+        let source = if workflow.source == "built-in" { String::new() } else { format!("  [{}]", workflow.source) };
+        println!(
+            "{:<10} {}{source}\n           steps: {}; conflicts: {}",
+            workflow.name,
+            workflow.description,
+            steps.join(" → "),
+            workflow.strategy
+        );
+    }
+    for problem in &list.problems {
+        eprintln!("paired: workflow file not loaded: {problem}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,532 @@
+//! Multi-agent workflows end to end: the built-ins on the offline skills, model
+//! mode against the loopback fake provider, one injected conflict per
+//! strategy, cancelling a whole tree, the daemon killed mid-workflow and the
+//! session resumed, and an interactive run served while background steps queue.
+
+use std::time::Duration;
+
+use jsonrpsee::{
+    core::client::{ClientT, Subscription, SubscriptionClientT},
+    rpc_params,
+    ws_client::WsClient,
+};
+use serde_json::{Value, json};
+use tests::{
+    Home,
+    fake_provider::{Reply, openai_text, openai_tool_call, serve_fake},
+};
+
+const LIB: &str = "pub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n\npub struct Config {\n    pub name: String,\n}\n\npub fn parse(text: &str) -> Config {\n    // TODO: real parsing\n    Config { name: text.to_owned() }\n}\n";
+
+/// A project with `src/lib.rs` (and whatever `files` add) and, optionally, a config.
+fn project(home: &Home, files: &[(&str, &str)], config: &str) -> std::path::PathBuf {
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"proj\"\n").expect("write");
+    std::fs::write(root.join("src/lib.rs"), LIB).expect("write");
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    if !config.is_empty() {
+        let dir = home.path().join(".config/paired");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("config.toml"), config).expect("write");
+    }
+    root.canonicalize().expect("canonical")
+}
+
+async fn open(home: &Home, root: &std::path::Path) -> WsClient {
+    let client = home.ws().await;
+    let _: Value = client
+        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
+        .await
+        .expect("workspaces/add");
+    client
+}
+
+/// Waits for `done` without blocking the runtime the fake provider runs on.
+async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The message of a JSON-RPC error reply.
+fn message(err: jsonrpsee::core::ClientError) -> String {
+    match err {
+        jsonrpsee::core::ClientError::Call(object) => object.message().to_owned(),
+        other => panic!("not an error reply: {other}"),
+    }
+}
+
+fn uri(root: &std::path::Path, rel: &str) -> String {
+    format!("file://{}", root.join(rel).display())
+}
+
+async fn run(client: &WsClient, params: Value) -> Value {
+    client.request("workflows/run", rpc_params![params]).await.expect("workflows/run")
+}
+
+fn step<'a>(session: &'a Value, key: &str) -> &'a Value {
+    session["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["key"] == key))
+        .unwrap_or_else(|| panic!("no step {key}: {session:#}"))
+}
+
+fn board<'a>(session: &'a Value, kind: &str) -> Vec<&'a Value> {
+    session["board"].as_array().expect("board").iter().filter(|e| e["kind"] == kind).collect()
+}
+
+fn model_config(port: u16) -> String {
+    format!(
+        "[agents]\nprovider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nmax_retries = 0\n"
+    )
+}
+
+/// `propose_edit` of line `line` to `text`, then a closing message.
+fn edit(line: u32, text: &str) -> [Reply; 2] {
+    let arguments = json!({"path": "src/lib.rs", "start_line": line, "end_line": line, "new_text": text}).to_string();
+    [Reply::Sse(openai_tool_call("propose_edit", &arguments)), Reply::Sse(openai_text(&["done"]))]
+}
+
+fn write_workflow(root: &std::path::Path, name: &str, text: &str) {
+    let dir = root.join(".paired/workflows");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join(format!("{name}.toml")), text).expect("write");
+}
+
+/// Two or three agents editing `src/lib.rs` one after another.
+fn editing_workflow(strategy: &str, agents: &[&str]) -> String {
+    let mut text = format!("[conflicts]\nstrategy = \"{strategy}\"\n");
+    let mut previous: Option<String> = None;
+    for (i, agent) in agents.iter().enumerate() {
+        let id = format!("s{i}");
+        text.push_str(&format!("[[steps]]\nid = \"{id}\"\nagent = \"{agent}\"\nprompt = \"Fix load.\"\n"));
+        if let Some(p) = &previous {
+            text.push_str(&format!("needs = [\"{p}\"]\n"));
+        }
+        previous = Some(id);
+    }
+    text
+}
+
+#[tokio::test]
+async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
+    let home = Home::new();
+    let root = project(&home, &[], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let listed: Value = client.request("workflows/list", rpc_params![]).await.expect("list");
+    let names: Vec<&str> =
+        listed["workflows"].as_array().expect("list").iter().filter_map(|w| w["name"].as_str()).collect();
+    assert_eq!(names, ["review", "feature", "docs"]);
+    let session = run(&client, json!({"workflow": "review", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    assert_eq!(step(&session, "qa")["agent"], "sherlock");
+    assert_eq!(step(&session, "architecture")["agent"], "leonardo");
+    let merge = step(&session, "merge");
+    assert_eq!(merge["skill"], "merge");
+    // Alex's merge holds Sherlock's findings, with their lines, and the verdict.
+    let rules: Vec<(&str, u64)> = merge["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap_or(""), f["line"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(rules, [("rust-unwrap", 2), ("todo", 10)]);
+    assert!(
+        session["output"].as_str().is_some_and(|o| o.contains("## Findings") && o.contains("lib.rs:2 [rust-unwrap]"))
+    );
+    let verdicts = board(&session, "decision");
+    assert_eq!(verdicts[0]["text"], "approve", "{verdicts:?}");
+    assert_eq!(verdicts[0]["agent"], "sherlock");
+    assert_eq!(verdicts[0]["step"], "qa");
+    assert_eq!(board(&session, "artifact").len(), 2, "one artifact per agent step");
+    // Persisted: sessions/list and sessions/get read it back.
+    let listed: Value = client.request("sessions/list", rpc_params![json!({})]).await.expect("sessions/list");
+    assert_eq!(listed[0]["id"], session["id"]);
+    let again: Value =
+        client.request("sessions/get", rpc_params![json!({"session_id": session["id"]})]).await.expect("get");
+    assert_eq!(again["steps"], session["steps"]);
+    assert_eq!(again["board"], session["board"]);
+}
+
+#[tokio::test]
+async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean_or_bounded() {
+    let home = Home::new();
+    let panicky = "pub fn token() -> String {\n    let api_key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\";\n    api_key.to_owned()\n}\n";
+    let root = project(&home, &[("src/risky.rs", panicky)], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let session = run(&client, json!({"workflow": "docs", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    // load, Config, parse: one item each, one doc comment each, none conflicting.
+    let items: Vec<&Value> =
+        session["steps"].as_array().expect("steps").iter().filter(|s| s["step"] == "document").collect();
+    assert_eq!(items.len(), 3);
+    let lines: Vec<u64> = {
+        let mut lines: Vec<u64> = session["edits"]
+            .as_array()
+            .expect("edits")
+            .iter()
+            .map(|e| e["range"]["start"]["line"].as_u64().unwrap_or(0))
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(lines, [0, 4, 8]);
+    assert!(session["conflicts"].as_array().expect("conflicts").is_empty());
+
+    // Sherlock finds an error (a hard-coded secret) every round: the loop runs its 3 rounds and stops.
+    let session = run(
+        &client,
+        json!({"workflow": "feature", "uri": uri(&root, "src/risky.rs"), "position": {"line": 0, "character": 7}, "prompt": "document risky", "wait": true}),
+    )
+    .await;
+    let keys: Vec<&str> =
+        session["steps"].as_array().expect("steps").iter().filter_map(|s| s["key"].as_str()).collect();
+    assert_eq!(
+        keys,
+        ["plan", "design", "edit", "review", "design#2", "edit#2", "review#2", "design#3", "edit#3", "review#3"]
+    );
+    assert_eq!(step(&session, "review#3")["round"], 3);
+    let facts: Vec<&str> = board(&session, "fact").iter().filter_map(|f| f["text"].as_str()).collect();
+    assert!(facts.last().is_some_and(|f| f.contains("stopped after 3 rounds")), "{facts:?}");
+    assert_eq!(board(&session, "decision")[0]["key"], "plan");
+    // On a clean file one round is enough.
+    let session = run(
+        &client,
+        json!({"workflow": "feature", "uri": uri(&root, "src/lib.rs"), "position": {"line": 8, "character": 7}, "prompt": "document parse", "wait": true}),
+    )
+    .await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    assert_eq!(session["steps"].as_array().expect("steps").len(), 4);
+}
+
+#[tokio::test]
+async fn workflow_files_are_checked_and_conditions_skip_steps() {
+    let home = Home::new();
+    let root = project(&home, &[], "");
+    write_workflow(
+        &root,
+        "triage",
+        "[[steps]]\nid = \"qa\"\nagent = \"qa\"\n[[steps]]\nid = \"fix\"\ncapability = \"documentation\"\nskill = \"document\"\nneeds = [\"qa\"]\nwhen = \"steps.qa.errors > 0\"\n[[steps]]\nid = \"tasks\"\nagent = \"vince\"\nneeds = [\"qa\"]\nwhen = \"steps.qa.output contains \\\"finding\\\"\"\n",
+    );
+    write_workflow(
+        &root,
+        "broken",
+        "[[steps]]\nid = \"a\"\nagent = \"qa\"\n[[steps]]\nid = \"b\"\nagent = \"qa\"\nneeds = [\"zz\"]\n",
+    );
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let listed: Value = client.request("workflows/list", rpc_params![]).await.expect("list");
+    assert_eq!(
+        listed["problems"][0],
+        format!(
+            "{}: step `b`: `needs`: no step \"zz\" in this workflow",
+            root.join(".paired/workflows/broken.toml").display()
+        )
+    );
+    let session = run(&client, json!({"workflow": "triage", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    assert_eq!(step(&session, "fix")["status"], "skipped");
+    assert_eq!(step(&session, "fix")["output"], "condition not met: steps.qa.errors > 0");
+    assert_eq!(step(&session, "tasks")["status"], "succeeded");
+    assert_eq!(step(&session, "tasks")["agent"], "vince");
+    let err = client
+        .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "broken"})])
+        .await
+        .expect_err("a broken file does not run");
+    assert!(message(err).starts_with("the workflow \"broken\" did not load: "));
+    let err = client
+        .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "review"})])
+        .await
+        .expect_err("review needs a file");
+    assert_eq!(
+        message(err),
+        "workflow review works on a file: step `qa` (Sherlock review) needs one; pass `uri` (--file)"
+    );
+}
+
+#[tokio::test]
+async fn overlapping_edits_priority_by_role_and_a_vote() {
+    let mut replies = Vec::new();
+    replies.extend(edit(2, "    std::fs::read_to_string(p).unwrap_or_default()"));
+    replies.extend(edit(2, "    std::fs::read_to_string(p).expect(\"readable\")"));
+    // The vote: Edison and Marie agree, Sherlock does not.
+    replies.extend(edit(2, "    std::fs::read_to_string(p).unwrap_or_default()"));
+    replies.extend(edit(2, "    std::fs::read_to_string(p).unwrap_or_default()"));
+    replies.extend(edit(2, "    std::fs::read_to_string(p).expect(\"readable\")"));
+    let (port, _fake) = serve_fake(replies).await;
+    let home = Home::new();
+    let root = project(&home, &[], &model_config(port));
+    write_workflow(&root, "pri", &editing_workflow("priority", &["edison", "sherlock"]));
+    write_workflow(&root, "vote", &editing_workflow("vote", &["edison", "marie", "sherlock"]));
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let file = uri(&root, "src/lib.rs");
+
+    let session = run(&client, json!({"workflow": "pri", "uri": file, "wait": true})).await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    let conflict = &session["conflicts"][0];
+    assert_eq!(conflict["kind"], "overlapping_edits", "{session:#}");
+    assert_eq!(conflict["strategy"], "priority");
+    assert_eq!(conflict["parties"], json!(["s0", "s1"]));
+    assert_eq!(conflict["winner"], "s1", "QA ranks above dev: {conflict}");
+    assert!(
+        conflict["reasons"]
+            .as_str()
+            .is_some_and(|r| r.contains("sherlock #1 vs edison #3") || r.contains("edison #3 vs sherlock #1"))
+    );
+    assert_eq!(conflict["dropped_edits"], json!(["s0@0"]));
+    assert_eq!(session["edits"].as_array().expect("edits").len(), 1);
+    assert!(session["edits"][0]["new_text"].as_str().is_some_and(|t| t.contains("expect(\"readable\")")));
+    let recorded: Vec<&Value> = board(&session, "decision").into_iter().filter(|d| d["key"] == "conflict-1").collect();
+    assert_eq!(recorded.len(), 1, "every resolution is on the board");
+
+    let session = run(&client, json!({"workflow": "vote", "uri": file, "wait": true})).await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    let conflicts = session["conflicts"].as_array().expect("conflicts");
+    assert!(!conflicts.is_empty());
+    for conflict in conflicts {
+        assert_eq!(conflict["strategy"], "vote");
+        assert_ne!(conflict["winner"], "s2", "the majority beats priority: {conflict}");
+        assert!(conflict["reasons"].as_str().is_some_and(|r| r.contains("vote: ")), "{conflict}");
+    }
+    let texts: Vec<&str> =
+        session["edits"].as_array().expect("edits").iter().filter_map(|e| e["new_text"].as_str()).collect();
+    assert_eq!(texts, ["    std::fs::read_to_string(p).unwrap_or_default()\n"], "agreeing edits count once");
+}
+
+#[tokio::test]
+async fn merge_keeps_edits_that_do_not_overlap_and_falls_back_when_they_do() {
+    let mut replies = Vec::new();
+    // Different lines of the same function: merged.
+    replies.extend(edit(1, "pub fn load(p: &str) -> String { // reads p"));
+    replies.extend(edit(2, "    std::fs::read_to_string(p).unwrap_or_default()"));
+    // The same line: merge cannot keep both; the fallback (vote, tied) → priority.
+    replies.extend(edit(2, "    A"));
+    replies.extend(edit(2, "    B"));
+    let (port, _fake) = serve_fake(replies).await;
+    let home = Home::new();
+    let root = project(&home, &[], &model_config(port));
+    write_workflow(&root, "m", &editing_workflow("merge", &["edison", "sherlock"]));
+    write_workflow(
+        &root,
+        "m2",
+        &editing_workflow("merge", &["edison", "sherlock"])
+            .replace("strategy = \"merge\"", "strategy = \"merge\"\nfallback = \"vote\""),
+    );
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let file = uri(&root, "src/lib.rs");
+    let session = run(&client, json!({"workflow": "m", "uri": file, "wait": true})).await;
+    let conflict = &session["conflicts"][0];
+    assert_eq!(conflict["kind"], "same_symbol", "{session:#}");
+    assert_eq!(conflict["what"], "different edits to function load");
+    assert_eq!(conflict["resolution"], "merged: every side is kept");
+    assert_eq!(session["edits"].as_array().expect("edits").len(), 2);
+    let session = run(&client, json!({"workflow": "m2", "uri": file, "wait": true})).await;
+    let conflict = &session["conflicts"][0];
+    assert_eq!(conflict["kind"], "overlapping_edits", "{session:#}");
+    assert_eq!(conflict["strategy"], "merge (fallback priority)");
+    let reasons = conflict["reasons"].as_str().unwrap_or("");
+    assert!(reasons.contains("merge cannot keep both sides of overlapping edits; falling back to vote"), "{reasons}");
+    assert!(reasons.contains("the vote is tied (edison 1 vs sherlock 1); falling back to priority"), "{reasons}");
+    assert_eq!(conflict["winner"], "s1");
+}
+
+const A11Y: &str = "export function Logo() {\n  return <img src=\"logo.png\" />;\n}\n";
+
+/// Sherlock approves a TSX file, Maya finds it inaccessible: contradictory verdicts.
+fn verdict_workflow(strategy: &str) -> String {
+    format!(
+        "[conflicts]\nstrategy = \"{strategy}\"\nask_timeout_secs = 30\n[[steps]]\nid = \"qa\"\nagent = \"sherlock\"\n[[steps]]\nid = \"ux\"\nagent = \"maya\"\nneeds = [\"qa\"]\n"
+    )
+}
+
+#[tokio::test]
+async fn contradictory_verdicts_go_to_an_arbiter_or_to_the_user() {
+    let home = Home::new();
+    let root = project(&home, &[("web/Logo.tsx", A11Y)], "");
+    write_workflow(&root, "arb", &verdict_workflow("arbiter"));
+    write_workflow(&root, "ask", &verdict_workflow("ask"));
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let file = uri(&root, "web/Logo.tsx");
+    let session = run(&client, json!({"workflow": "arb", "uri": file, "wait": true})).await;
+    let conflict = &session["conflicts"][0];
+    assert_eq!(conflict["kind"], "verdict", "{session:#}");
+    assert_eq!(conflict["parties"], json!(["qa", "ux"]));
+    assert_eq!(conflict["strategy"], "arbiter");
+    assert!(
+        conflict["reasons"].as_str().is_some_and(|r| r.starts_with("Alex (offline) routes this question to [sherlock")),
+        "{conflict}"
+    );
+    assert_eq!(conflict["winner"], "qa");
+
+    // Ask: the session waits, a `choice` event reaches clients, the answer settles it.
+    let mut events: Subscription<Value> = client
+        .subscribe("client/attach", rpc_params![json!({"kind": "cli", "name": "test"})], "client/detach")
+        .await
+        .expect("attach");
+    let started = run(&client, json!({"workflow": "ask", "uri": file})).await;
+    let (conflict_id, options) = loop {
+        let event = tokio::time::timeout(Duration::from_secs(20), events.next())
+            .await
+            .expect("an event")
+            .expect("open")
+            .expect("json");
+        if event["type"] == "choice" || event.get("choice").is_some() {
+            let choice = if event["type"] == "choice" { &event } else { &event["choice"] };
+            break (choice["conflict_id"].clone(), choice["options"].clone());
+        }
+    };
+    assert_eq!(options.as_array().expect("options").len(), 2);
+    assert!(options[1].as_str().is_some_and(|o| o.starts_with("maya: changes requested")), "{options}");
+    let waiting: Value =
+        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
+    assert_eq!(waiting["status"], "waiting");
+    let bad = client
+        .request::<Value, _>(
+            "sessions/decide",
+            rpc_params![json!({"session_id": started["id"], "conflict_id": conflict_id, "choice": 7})],
+        )
+        .await;
+    assert!(bad.is_err(), "an option that does not exist is refused");
+    let _: Value = client
+        .request(
+            "sessions/decide",
+            rpc_params![json!({"session_id": started["id"], "conflict_id": conflict_id, "choice": 1})],
+        )
+        .await
+        .expect("decide");
+    let session: Value = client
+        .request("sessions/get", rpc_params![json!({"session_id": started["id"], "wait": true})])
+        .await
+        .expect("get");
+    let conflict = &session["conflicts"][0];
+    assert_eq!(conflict["winner"], "ux", "{session:#}");
+    assert_eq!(conflict["reasons"], "the user chose maya (ux)");
+}
+
+#[tokio::test]
+async fn cancelling_a_session_cancels_its_whole_tree() {
+    let (port, fake) = serve_fake(vec![Reply::Hang]).await;
+    let home = Home::new();
+    let root = project(&home, &[], &model_config(port));
+    write_workflow(
+        &root,
+        "slow",
+        "[[steps]]\nid = \"a\"\nagent = \"edison\"\nprompt = \"x\"\n[[steps]]\nid = \"b\"\nagent = \"sherlock\"\nneeds = [\"a\"]\n",
+    );
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let started = run(&client, json!({"workflow": "slow", "uri": uri(&root, "src/lib.rs")})).await;
+    until("the step's request", Duration::from_secs(10), || !fake.requests.lock().expect("lock").is_empty()).await;
+    let cancelled: Value =
+        client.request("runs/cancel", rpc_params![json!({"run_id": started["id"]})]).await.expect("cancel");
+    assert_eq!(cancelled["status"], "cancelled");
+    let session: Value =
+        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
+    assert_eq!(session["status"], "cancelled");
+    let runs: Value = client.request("runs/list", rpc_params![json!({"limit": 5})]).await.expect("runs");
+    let edison = runs.as_array().expect("runs").iter().find(|r| r["agent"] == "edison").expect("the step's run");
+    assert_eq!(edison["status"], "cancelled", "the child run stopped too");
+    assert!(runs.as_array().expect("runs").iter().all(|r| r["agent"] != "sherlock"), "b never started");
+}
+
+#[tokio::test]
+async fn a_session_survives_the_daemon_being_killed_and_resumes_where_it_stopped() {
+    let (port, fake) =
+        serve_fake(vec![Reply::Sse(openai_text(&["planned"])), Reply::Hang, Reply::Sse(openai_text(&["built"]))]).await;
+    let home = Home::new();
+    let root = project(&home, &[], &model_config(port));
+    write_workflow(
+        &root,
+        "two",
+        "[[steps]]\nid = \"plan\"\nagent = \"alex\"\nprompt = \"plan it\"\n[[steps]]\nid = \"build\"\nagent = \"edison\"\nprompt = \"build it after {steps.plan.output}\"\nneeds = [\"plan\"]\n",
+    );
+    let mut daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let started = run(&client, json!({"workflow": "two", "uri": uri(&root, "src/lib.rs")})).await;
+    until("the second step's request", Duration::from_secs(10), || fake.requests.lock().expect("lock").len() == 2)
+        .await;
+    daemon.kill9();
+    drop(client);
+
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let session: Value =
+        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
+    assert_eq!(session["status"], "interrupted", "{session:#}");
+    assert!(session["error"].as_str().is_some_and(|e| e.contains("sessions/resume")));
+    assert_eq!(session["steps"].as_array().expect("steps").len(), 1, "the finished step was kept");
+    let resumed: Value = client
+        .request("sessions/resume", rpc_params![json!({"session_id": started["id"], "wait": true})])
+        .await
+        .expect("resume");
+    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
+    assert_eq!(step(&resumed, "build")["output"], "built");
+    let requests = fake.requests.lock().expect("lock").clone();
+    assert_eq!(requests.len(), 3, "plan was not run again");
+    assert!(requests[2].1.to_string().contains("build it after planned"), "the resumed step gets the kept output");
+    let again = client.request::<Value, _>("sessions/resume", rpc_params![json!({"session_id": started["id"]})]).await;
+    assert!(message(again.expect_err("finished")).ends_with("only an interrupted session can be resumed"));
+}
+
+#[tokio::test]
+async fn an_interactive_run_is_served_while_fifty_background_steps_wait() {
+    let (port, fake) = serve_fake(Vec::new()).await;
+    *fake.fallback.lock().expect("lock") = Some(Reply::Hang);
+    let mut many = String::new();
+    for i in 0..55 {
+        many.push_str(&format!("pub fn f{i}() {{}}\n"));
+    }
+    let home = Home::new();
+    let config = format!("{}[limits]\nmax_running = 2\ninteractive_reserved = 1\n", model_config(port));
+    let root = project(&home, &[("src/many.rs", &many)], &config);
+    write_workflow(
+        &root,
+        "bulk",
+        "[[steps]]\nid = \"doc\"\nagent = \"edison\"\nskill = \"document\"\neach = \"undocumented_symbol\"\nprompt = \"Document it.\"\n",
+    );
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let started = run(&client, json!({"workflow": "bulk", "uri": uri(&root, "src/many.rs")})).await;
+    // One background slot: one request hangs, the other 54 steps queue.
+    until("the first background request", Duration::from_secs(10), || !fake.requests.lock().expect("lock").is_empty())
+        .await;
+    let queued = || async {
+        let runs: Value = client.request("runs/list", rpc_params![json!({"limit": 100})]).await.expect("runs");
+        runs.as_array().expect("runs").iter().filter(|r| r["status"] == "queued").count()
+    };
+    let mut waiting = queued().await;
+    for _ in 0..100 {
+        if waiting >= 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waiting = queued().await;
+    }
+    assert!(waiting >= 50, "{waiting} background steps queued");
+    // The editor asks: its run goes first, on the reserved slot.
+    let review: Value = client
+        .request(
+            "agents/run",
+            rpc_params![json!({"agent": "sherlock", "skill": "review", "uri": uri(&root, "src/lib.rs"), "wait": true})],
+        )
+        .await
+        .expect("agents/run");
+    assert_eq!(review["status"], "succeeded", "{review}");
+    let session: Value =
+        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
+    assert_eq!(session["status"], "running", "the background work is still there");
+    assert_eq!(fake.requests.lock().expect("lock").len(), 1, "and still one at a time");
+    let _: Value = client.request("runs/cancel", rpc_params![json!({"run_id": started["id"]})]).await.expect("cancel");
+}
