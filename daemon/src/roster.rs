@@ -356,7 +356,10 @@ mod tests {
         let leo = roster.resolve("leonardo").expect("leonardo");
         assert_eq!(leo.manifest.metadata.name, "Leo", "the persona is customised");
         let grants = &leo.manifest.permissions;
-        assert!(grants.net.is_empty() && grants.commands.is_empty() && leo.manifest.provider.is_none(), "grants are not");
+        assert!(
+            grants.net.is_empty() && grants.commands.is_empty() && leo.manifest.provider.is_none(),
+            "grants are not"
+        );
         assert_eq!(roster.agents.len(), 9, "{:?}", roster.agents.iter().map(|a| &a.manifest.id).collect::<Vec<_>>());
         assert_eq!(roster.errors.len(), 2, "{:?}", roster.errors);
         assert!(roster.errors.iter().any(|e| e.contains("zero.toml: not a regular file")), "{:?}", roster.errors);

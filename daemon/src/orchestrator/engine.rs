@@ -37,6 +37,15 @@ pub fn preflight(
     let roster = crate::agents_rpc::roster(daemon);
     let has_prompt = params.prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
     for step in &workflow.steps {
+        if step.each == Some(Each::Subtask)
+            && !has_prompt
+            && step.prompt.as_deref().is_none_or(|p| p.contains("{prompt}"))
+        {
+            return Err(format!(
+                "workflow {}: step `{}` splits a request into subtasks: pass `prompt` (--prompt)",
+                workflow.name, step.id
+            ));
+        }
         let candidates = candidates(&roster, step);
         let Some(first) = candidates.first() else {
             return Err(match &step.target {
@@ -80,10 +89,15 @@ pub fn preflight(
 /// The agents a step may go to, in order: the named one, or every agent
 /// offering the capability (the next takes over when one fails).
 fn candidates(roster: &crate::roster::Roster, step: &Step) -> Vec<String> {
-    match &step.target {
+    let mut all: Vec<String> = match &step.target {
         Target::Agent(name) => roster.resolve(name).map(|a| vec![a.manifest.id.clone()]).unwrap_or_default(),
         Target::Capability(cap) => roster.offering(cap).iter().map(|a| a.manifest.id.clone()).collect(),
+    };
+    if let Some(preferred) = step.prefer.as_ref().and_then(|p| roster.resolve(p)).map(|a| a.manifest.id.clone()) {
+        all.retain(|a| *a != preferred);
+        all.insert(0, preferred);
     }
+    all
 }
 
 /// Runs the session to its end and records the outcome.
@@ -534,22 +548,32 @@ async fn run_step(
         record_step(daemon, live, &record).await;
         return record;
     }
-    let Some(Each::UndocumentedSymbol) = step.each else {
-        let params = live.snapshot().params;
-        let record =
-            attempts(daemon, live, workflow, step, key, round, inputs, params.uri.clone(), params.position).await;
-        record_step(daemon, live, &record).await;
-        return record;
-    };
+    let params = live.snapshot().params;
     // Fan-out: one run per item, each recorded as it finishes; items a resumed
     // session finished before are not run again.
     let started = now_ms();
-    let items = match undocumented(daemon, &live.snapshot().params) {
-        Ok(items) => items,
-        Err(reason) => {
-            let record = failed_record(step, key, round, &reason);
+    let items: Vec<(Step, Option<String>, Option<protocol::documents::Position>)> = match step.each {
+        None => {
+            let record =
+                attempts(daemon, live, workflow, step, key, round, inputs, params.uri.clone(), params.position).await;
             record_step(daemon, live, &record).await;
             return record;
+        }
+        Some(Each::UndocumentedSymbol) => match undocumented(daemon, &params) {
+            Ok(found) => found.into_iter().map(|(uri, position)| (step.clone(), Some(uri), Some(position))).collect(),
+            Err(reason) => {
+                let record = failed_record(step, key, round, &reason);
+                record_step(daemon, live, &record).await;
+                return record;
+            }
+        },
+        Some(Each::Subtask) => {
+            let (plan, subtasks) = plan(daemon, live, step, key, round, inputs).await;
+            record_step(daemon, live, &plan).await;
+            if plan.status != StepStatus::Succeeded {
+                return plan;
+            }
+            subtasks.into_iter().map(|sub| (sub, params.uri.clone(), params.position)).collect()
         }
     };
     let finished_before: HashMap<String, StepRecord> = live
@@ -562,18 +586,18 @@ async fn run_step(
     let gate = Arc::new(tokio::sync::Semaphore::new(MAX_ITEMS_IN_FLIGHT));
     let mut items_running = JoinSet::new();
     let mut records: Vec<StepRecord> = Vec::new();
-    for (i, (uri, position)) in items.into_iter().enumerate() {
+    for (i, (item_step, uri, position)) in items.into_iter().enumerate() {
         let item_key = format!("{key}[{i}]");
         if let Some(record) = finished_before.get(&item_key) {
             records.push(record.clone());
             continue;
         }
-        let (daemon, live, workflow, step, inputs, gate) =
-            (daemon.clone(), live.clone(), workflow.clone(), step.clone(), inputs.clone(), gate.clone());
+        let (daemon, live, workflow, inputs, gate) =
+            (daemon.clone(), live.clone(), workflow.clone(), inputs.clone(), gate.clone());
         items_running.spawn(async move {
             let _slot = gate.acquire_owned().await;
             let record =
-                attempts(&daemon, &live, &workflow, &step, &item_key, round, &inputs, Some(uri), Some(position)).await;
+                attempts(&daemon, &live, &workflow, &item_step, &item_key, round, &inputs, uri, position).await;
             record_step(&daemon, &live, &record).await;
             record
         });
@@ -611,6 +635,141 @@ async fn run_step(
         started_ms: started,
         finished_ms: Some(now_ms()),
     }
+}
+
+/// The coordinator's plan: the request split into subtasks, each for an
+/// agent and skill — by the coordinator's model when it has one, else by its
+/// routing rules.
+async fn plan(
+    daemon: &Arc<Daemon>,
+    live: &Arc<Live>,
+    step: &Step,
+    key: &str,
+    round: u32,
+    inputs: &HashMap<String, StepRecord>,
+) -> (StepRecord, Vec<Step>) {
+    let roster = crate::agents_rpc::roster(daemon);
+    let session = live.snapshot();
+    let user_prompt = session.params.prompt.clone().unwrap_or_default();
+    let request =
+        step.prompt.as_deref().map_or(user_prompt.clone(), |t| render(t, &user_prompt, inputs, &session.board));
+    let Some(coordinator) = candidates(&roster, step).first().and_then(|id| roster.resolve(id)) else {
+        return (failed_record(step, key, round, "no coordinator agent"), Vec::new());
+    };
+    if request.trim().is_empty() {
+        return (
+            failed_record(step, key, round, "the coordinator needs a request: pass `prompt` (--prompt)"),
+            Vec::new(),
+        );
+    }
+    let mut subtasks: Vec<(String, String, String)> = Vec::new();
+    let mut how = "its routing rules";
+    let mut note = String::new();
+    if crate::model_run::provider_name(&daemon.config, coordinator).is_some() {
+        let team: Vec<String> = roster
+            .agents
+            .iter()
+            .filter(|a| !a.skills.is_empty())
+            .map(|a| format!("- {}: {}", a.manifest.id, a.skills.join(", ")))
+            .collect();
+        let prompt = format!(
+            "Split this request into subtasks for the PAIRED team. Answer with one line per subtask, exactly `agent: skill: task`, using only these agents and skills:\n{}\n\nRequest: {request}",
+            team.join("\n")
+        );
+        let params = RunParams {
+            agent: coordinator.manifest.id.clone(),
+            skill: Some("ask".into()),
+            uri: session.params.uri.clone(),
+            position: session.params.position,
+            range: session.params.range,
+            prompt: Some(prompt),
+            workspace: session.params.workspace.clone(),
+            wait: false,
+            max_tokens: step.max_tokens,
+        };
+        let options = RunOptions { class: Class::Background, owner: live.id.clone(), step: None };
+        match crate::agents_rpc::launch(daemon.clone(), params, options).await {
+            Ok((info, finished)) => {
+                live.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id.clone());
+                let run = finished.await;
+                live.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&info.id);
+                live.lock().tokens += run.tokens;
+                if run.status == RunStatus::Succeeded {
+                    subtasks = parse_plan(&roster, &run.output);
+                    how = "its model's plan";
+                    if subtasks.is_empty() {
+                        note = "(the model's answer named no known agent and skill; routed by rules instead)\n".into();
+                    }
+                } else {
+                    note = format!(
+                        "(the model could not plan: {}; routed by rules instead)\n",
+                        run.error.unwrap_or_default()
+                    );
+                }
+            }
+            Err(err) => note = format!("(the model could not plan: {}; routed by rules instead)\n", err.message()),
+        }
+    }
+    if subtasks.is_empty() {
+        how = "its routing rules";
+        subtasks = agents::skills::route::route(&request)
+            .into_iter()
+            .map(|(agent, skill)| (agent, skill, request.clone()))
+            .collect();
+    }
+    let listed: Vec<String> = subtasks.iter().map(|(a, s, t)| format!("- {a}: {s}: {t}")).collect();
+    let record = StepRecord {
+        key: key.to_owned(),
+        step: step.id.clone(),
+        round,
+        agent: coordinator.manifest.id.clone(),
+        skill: "plan".into(),
+        uri: session.params.uri.clone(),
+        status: StepStatus::Succeeded,
+        run_id: None,
+        attempts: 1,
+        output: format!(
+            "{} splits the request into {} subtask(s) by {how}:\n{note}{}\n",
+            coordinator.manifest.metadata.name,
+            subtasks.len(),
+            listed.join("\n")
+        ),
+        findings: Vec::new(),
+        edits: Vec::new(),
+        error: None,
+        started_ms: now_ms(),
+        finished_ms: Some(now_ms()),
+    };
+    let steps = subtasks
+        .into_iter()
+        .map(|(agent, skill, task)| Step {
+            target: Target::Capability(skill.clone()),
+            skill: Some(skill),
+            prompt: Some(task),
+            prefer: Some(agent),
+            each: None,
+            ..step.clone()
+        })
+        .collect();
+    (record, steps)
+}
+
+/// `agent: skill: task` lines naming agents and skills that exist.
+fn parse_plan(roster: &crate::roster::Roster, text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line
+                .trim()
+                .trim_start_matches(['-', '*', ' '])
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')')
+                .trim();
+            let mut parts = line.splitn(3, ':').map(|p| p.trim().trim_matches('`'));
+            let (agent, skill, task) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+            let agent = roster.resolve(agent)?;
+            let skill = agent.skills.iter().find(|s| s.eq_ignore_ascii_case(skill))?;
+            Some((agent.manifest.id.clone(), (*skill).to_owned(), task.to_owned()))
+        })
+        .collect()
 }
 
 /// The definitions without a doc comment: in the session's file, or in every

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Deserialize;
 
 /// Built-in workflows, in the file format.
-pub const BUILTINS: [(&str, &str); 3] = [
+pub const BUILTINS: [(&str, &str); 4] = [
     (
         "review",
         r#"
@@ -63,6 +63,25 @@ prompt = "Review the proposed change: {steps.edit.output}"
 steps = ["design", "edit", "review"]
 until = "steps.review.errors == 0"
 max_rounds = 3
+"#,
+    ),
+    (
+        "delegate",
+        r#"
+description = "Alex splits the request into subtasks and assigns each to the agent for it (re-assigned if it fails); Alex merges the results."
+[conflicts]
+strategy = "priority"
+[[steps]]
+id = "subtasks"
+agent = "alex"
+each = "subtask"
+prompt = "{prompt}"
+retries = 1
+[[steps]]
+id = "merge"
+agent = "alex"
+skill = "merge"
+needs = ["subtasks"]
 "#,
     ),
     (
@@ -129,6 +148,10 @@ struct ConflictsFile {
 pub enum Each {
     /// One item per definition without a doc comment, in the file or the workspace.
     UndocumentedSymbol,
+    /// The step's agent coordinates: it splits the request into subtasks (by
+    /// its routing rules offline, by its model's plan in model mode), one item
+    /// each, assigned by capability and re-assigned when one fails.
+    Subtask,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +220,8 @@ pub struct Step {
     pub each: Option<Each>,
     pub continue_on_error: bool,
     pub sees: Option<Vec<String>>,
+    /// For a subtask: the agent the coordinator picked, tried first.
+    pub prefer: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +368,7 @@ pub fn parse(origin: &str, default_name: &str, text: &str) -> Result<Workflow, S
             each: step.each,
             continue_on_error: step.continue_on_error,
             sees: step.sees.clone(),
+            prefer: None,
         });
     }
     if let Some(cycle) = find_cycle(&steps) {

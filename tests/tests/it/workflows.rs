@@ -124,7 +124,7 @@ async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
     let listed: Value = client.request("workflows/list", rpc_params![]).await.expect("list");
     let names: Vec<&str> =
         listed["workflows"].as_array().expect("list").iter().filter_map(|w| w["name"].as_str()).collect();
-    assert_eq!(names, ["review", "feature", "docs"]);
+    assert_eq!(names, ["review", "feature", "delegate", "docs"]);
     let session = run(&client, json!({"workflow": "review", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
     assert_eq!(session["status"], "succeeded", "{session:#}");
     assert_eq!(step(&session, "qa")["agent"], "sherlock");
@@ -529,4 +529,72 @@ async fn an_interactive_run_is_served_while_fifty_background_steps_wait() {
     assert_eq!(session["status"], "running", "the background work is still there");
     assert_eq!(fake.requests.lock().expect("lock").len(), 1, "and still one at a time");
     let _: Value = client.request("runs/cancel", rpc_params![json!({"run_id": started["id"]})]).await.expect("cancel");
+}
+
+#[tokio::test]
+async fn alex_splits_a_request_into_subtasks_by_his_routing_rules_offline() {
+    let home = Home::new();
+    let root = project(&home, &[], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let session = run(
+        &client,
+        json!({"workflow": "delegate", "uri": uri(&root, "src/lib.rs"), "position": {"line": 8, "character": 7}, "prompt": "review this file and document parse", "wait": true}),
+    )
+    .await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    let plan = step(&session, "subtasks");
+    assert_eq!(plan["skill"], "plan");
+    assert!(plan["output"].as_str().is_some_and(|o| o.contains("into 2 subtask(s) by its routing rules")), "{plan}");
+    assert_eq!(step(&session, "subtasks[0]")["agent"], "sherlock");
+    assert_eq!(step(&session, "subtasks[0]")["skill"], "review");
+    assert_eq!(step(&session, "subtasks[1]")["agent"], "edison");
+    assert_eq!(step(&session, "subtasks[1]")["skill"], "document");
+    assert_eq!(session["edits"].as_array().expect("edits").len(), 1, "Edison's doc comment");
+    assert!(session["output"].as_str().is_some_and(|o| o.contains("[rust-unwrap]")), "merged: {}", session["output"]);
+}
+
+#[tokio::test]
+async fn a_model_plans_the_subtasks_and_a_failed_one_goes_to_the_next_agent_offering_the_skill() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Sse(openai_text(&["sherlock: review: check how load handles errors\n", "nobody: review: ignored\n"])),
+        Reply::Status(500, vec![], r#"{"error": {"message": "overloaded"}}"#),
+        Reply::Sse(openai_text(&["load panics on a missing file."])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = project(&home, &[], &model_config(port));
+    std::fs::create_dir_all(root.join(".paired/agents")).expect("mkdir");
+    std::fs::write(
+        root.join(".paired/agents/hawk.toml"),
+        "id = \"hawk\"\ncapabilities = [\"code_review\"]\n[metadata]\nname = \"Hawk\"\nversion = \"1.0.0\"\nrole = \"qa\"\n[permissions]\nfs_read = [\"src/**\"]\n",
+    )
+    .expect("write");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let session = run(
+        &client,
+        json!({"workflow": "delegate", "uri": uri(&root, "src/lib.rs"), "prompt": "is load safe?", "wait": true}),
+    )
+    .await;
+    assert_eq!(session["status"], "succeeded", "{session:#}");
+    let plan = step(&session, "subtasks");
+    assert!(
+        plan["output"].as_str().is_some_and(|o| o.contains("1 subtask(s) by its model's plan")
+            && o.contains("sherlock: review: check how load handles errors")),
+        "{plan}"
+    );
+    let subtask = step(&session, "subtasks[0]");
+    assert_eq!(subtask["agent"], "hawk", "re-assigned after Sherlock's run failed: {subtask}");
+    assert_eq!(subtask["attempts"], 2);
+    assert_eq!(subtask["output"], "load panics on a missing file.");
+    let reassigned: Vec<&Value> =
+        board(&session, "decision").into_iter().filter(|d| d["key"] == "reassign:subtasks[0]").collect();
+    assert!(
+        reassigned[0]["text"].as_str().is_some_and(|t| t.contains("from sherlock to hawk") && t.contains("HTTP 500")),
+        "{reassigned:?}"
+    );
+    let requests = fake.requests.lock().expect("lock").clone();
+    assert!(requests[0].1.to_string().contains("agent: skill: task"), "the planning prompt");
+    assert!(requests[1].1.to_string().contains("check how load handles errors"), "the subtask's own task");
 }
