@@ -88,6 +88,7 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         pending: Mutex::default(),
         agent_diagnostics: Mutex::default(),
         runs: Mutex::default(),
+        sessions: Mutex::default(),
         initialized: AtomicBool::new(false),
         shutdown_requested: AtomicBool::new(false),
     });
@@ -123,6 +124,9 @@ struct Proxy {
     /// Agent runs started for editor requests: request key → run id, so that
     /// `$/cancelRequest` also cancels the run in the daemon.
     runs: Mutex<HashMap<String, String>>,
+    /// Workflow sessions started by this editor: session id → where their
+    /// updates and questions go.
+    sessions: Mutex<HashMap<String, mpsc::UnboundedSender<Event>>>,
     /// Diagnostics published for agents' findings: uri → agent → diagnostics.
     agent_diagnostics: Mutex<HashMap<String, HashMap<String, Vec<Value>>>>,
     initialized: AtomicBool,
@@ -405,6 +409,7 @@ async fn stay_connected(proxy: Arc<Proxy>) {
                         _ = connection.on_disconnect() => break,
                         event = events.next() => match event {
                             Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
+                            Some(Ok(event @ (Event::SessionUpdate { .. } | Event::Choice { .. }))) => proxy.to_session(event),
                             Some(Ok(event)) => progress.show(&proxy, &hello, event).await,
                             Some(Err(_)) => {}
                             None => break,
@@ -551,7 +556,7 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(tower_lsp_server::ls_types::CodeActionProviderCapability::Simple(true)),
                 execute_command_provider: Some(tower_lsp_server::ls_types::ExecuteCommandOptions {
-                    commands: vec![lsp_agents::RUN_AGENT.to_owned()],
+                    commands: vec![lsp_agents::RUN_AGENT.to_owned(), lsp_agents::RUN_WORKFLOW.to_owned()],
                     ..Default::default()
                 }),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
@@ -647,6 +652,72 @@ impl<S> Front<S> {
         .boxed()
     }
 
+    /// `workspace/executeCommand` of `paired.runWorkflow`: the session, with a
+    /// progress line per step, conflicts the workflow asks about put to the user
+    /// (`window/showMessageRequest`), and at the end the merged findings as
+    /// diagnostics and the edits that stand through `workspace/applyEdit`.
+    fn run_workflow_command(
+        &mut self,
+        id: jsonrpc::Id,
+        params: Value,
+        initialized: bool,
+        span: tracing::Span,
+    ) -> BoxFuture<'static, Result<Option<Response>, ExitedError>> {
+        let Some(start) = lsp_agents::workflow_params(&params["arguments"]) else {
+            let error = jsonrpc::Error::invalid_params(format!(
+                "{}: pass one argument {{workflow, uri?, range?, prompt?}}",
+                lsp_agents::RUN_WORKFLOW
+            ));
+            return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
+        };
+        let proxy = self.proxy.clone();
+        let after_seq = self.proxy.mirror().seq;
+        let key = serde_json::to_string(&id).unwrap_or_default();
+        let work = async move {
+            let workflow = start["workflow"].as_str().unwrap_or("workflow").to_owned();
+            let progress = proxy.begin_progress(format!("PAIRED: {workflow} workflow")).await;
+            let (updates, mut received) = mpsc::unbounded_channel();
+            let result = async {
+                let started = proxy.forward("workflows/run", Some(start), after_seq).await?;
+                let session_id = started["id"].as_str().unwrap_or_default().to_owned();
+                proxy.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(session_id.clone(), updates);
+                proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), session_id.clone());
+                let wait = serde_json::json!({ "session_id": session_id, "wait": true });
+                let finished = proxy.forward("sessions/get", Some(wait), after_seq);
+                tokio::pin!(finished);
+                let outcome = loop {
+                    tokio::select! {
+                        outcome = &mut finished => break outcome,
+                        Some(event) = received.recv() => match event {
+                            Event::SessionUpdate { step: Some(step), .. } => {
+                                if let Some(progress) = &progress {
+                                    let line = format!("{} {} ({} {})", step.key, format!("{:?}", step.status).to_lowercase(), step.agent, step.skill);
+                                    progress.report(line).await;
+                                }
+                            }
+                            Event::Choice { conflict_id, question, options, .. } => {
+                                proxy.ask_user(&session_id, &conflict_id, question, options, after_seq).await;
+                            }
+                            _ => {}
+                        },
+                    }
+                };
+                proxy.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&session_id);
+                proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                outcome
+            }
+            .await;
+            if let Some(progress) = progress {
+                progress.finish().await;
+            }
+            let session = result?;
+            proxy.after_run(&lsp_agents::session_as_run(&session)).await;
+            Ok(session)
+        }
+        .boxed();
+        self.answer_with(id, work, initialized, span)
+    }
+
     /// `workspace/executeCommand` of `paired.runAgent`: the run, with progress
     /// while it lasts, its findings as diagnostics, its edits applied through
     /// the editor, and a message when it ends.
@@ -696,6 +767,17 @@ impl<S> Front<S> {
 }
 
 impl Proxy {
+    /// Hands a workflow event to the command that started the session.
+    fn to_session(&self, event: Event) {
+        let id = match &event {
+            Event::SessionUpdate { session_id, .. } | Event::Choice { session_id, .. } => session_id.clone(),
+            _ => return,
+        };
+        if let Some(sender) = self.sessions.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            let _ = sender.send(event);
+        }
+    }
+
     async fn begin_progress(
         &self,
         title: String,
@@ -712,6 +794,30 @@ impl Proxy {
             return None;
         }
         Some(editor.progress(token, title).begin().await)
+    }
+
+    /// Puts a workflow's conflict to the user and passes on the answer; no
+    /// answer (the message dismissed) leaves it to the workflow's fallback.
+    async fn ask_user(
+        &self,
+        session_id: &str,
+        conflict_id: &str,
+        question: String,
+        options: Vec<String>,
+        after_seq: u64,
+    ) {
+        let Some(editor) = self.editor.get() else { return };
+        let actions: Vec<tower_lsp_server::ls_types::MessageActionItem> = options
+            .iter()
+            .map(|o| tower_lsp_server::ls_types::MessageActionItem { title: o.clone(), properties: HashMap::new() })
+            .collect();
+        let answer = editor.show_message_request(MessageType::INFO, format!("PAIRED: {question}"), Some(actions)).await;
+        let Ok(Some(chosen)) = answer else { return };
+        let Some(choice) = options.iter().position(|o| *o == chosen.title) else { return };
+        let decide = serde_json::json!({ "session_id": session_id, "conflict_id": conflict_id, "choice": choice });
+        if let Err(err) = self.forward("sessions/decide", Some(decide), after_seq).await {
+            tracing::warn!("cannot pass on the user's choice: {err}");
+        }
     }
 
     async fn after_run(&self, run: &Value) {
@@ -884,11 +990,15 @@ where
                 let Some(id) = id else { return futures::future::ready(Ok(None)).boxed() };
                 let (_, _, params) = request.into_parts();
                 let params = params.unwrap_or(Value::Null);
+                if params["command"] == lsp_agents::RUN_WORKFLOW {
+                    return self.run_workflow_command(id, params, initialized, span);
+                }
                 if params["command"] != lsp_agents::RUN_AGENT {
                     let error = jsonrpc::Error::invalid_params(format!(
-                        "unknown command {}; PAIRED has {}",
+                        "unknown command {}; PAIRED has {} and {}",
                         params["command"],
-                        lsp_agents::RUN_AGENT
+                        lsp_agents::RUN_AGENT,
+                        lsp_agents::RUN_WORKFLOW
                     ));
                     return futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed();
                 }

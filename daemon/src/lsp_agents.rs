@@ -10,6 +10,13 @@ use serde_json::{Value, json};
 
 /// The command every agent action runs.
 pub const RUN_AGENT: &str = "paired.runAgent";
+/// Runs a workflow on the file or selection: `[{workflow, uri?, range?, prompt?}]`.
+pub const RUN_WORKFLOW: &str = "paired.runWorkflow";
+/// Workflows offered as code actions on any file.
+const FILE_WORKFLOWS: [(&str, &str); 2] = [
+    ("review", "PAIRED: review workflow (Sherlock + Leonardo, merged by Alex)"),
+    ("docs", "PAIRED: document this file (docs workflow)"),
+];
 
 /// Skills that make sense on a selection or cursor in a file.
 const IN_FILE_SCOPES: [&str; 2] = ["file", "symbol"];
@@ -56,7 +63,51 @@ pub fn code_actions(agents: &Value, params: &Value) -> Value {
             }));
         }
     }
+    if wanted("source.paired") {
+        for (workflow, title) in FILE_WORKFLOWS {
+            let arguments = json!([{ "workflow": workflow, "uri": uri, "range": range }]);
+            actions.push(json!({
+                "title": title,
+                "kind": "source.paired",
+                "command": { "title": title, "command": RUN_WORKFLOW, "arguments": arguments },
+            }));
+        }
+    }
     Value::Array(actions)
+}
+
+/// `workflows/run` params from `paired.runWorkflow`'s argument.
+pub fn workflow_params(arguments: &Value) -> Option<Value> {
+    let argument = arguments.get(0)?;
+    let workflow = argument["workflow"].as_str()?;
+    let mut params = json!({ "workflow": workflow });
+    for key in ["uri", "range", "position", "prompt"] {
+        if !argument[key].is_null() {
+            params[key] = argument[key].clone();
+        }
+    }
+    Some(params)
+}
+
+/// A finished session as a run, for the diagnostics, edits and message a run gets.
+pub fn session_as_run(session: &Value) -> Value {
+    let steps = session["steps"].as_array().cloned().unwrap_or_default();
+    let findings: Vec<Value> = steps
+        .iter()
+        .rev()
+        .find(|s| s["skill"] == "merge")
+        .map(|s| s["findings"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_else(|| steps.iter().flat_map(|s| s["findings"].as_array().cloned().unwrap_or_default()).collect());
+    json!({
+        "id": session["id"],
+        "agent": format!("{}", session["workflow"].as_str().unwrap_or("workflow")),
+        "status": session["status"],
+        "uri": session["params"]["uri"],
+        "output": session["output"],
+        "findings": findings,
+        "edits": session["edits"],
+        "error": session["error"],
+    })
 }
 
 /// `agents/run` params from `paired.runAgent`'s argument.
@@ -108,17 +159,23 @@ pub fn diagnostics(run: &Value, source: &str) -> HashMap<String, Vec<Value>> {
 /// A `WorkspaceEdit` from PAIRED text edits; an edit at 0:0 of a file that does
 /// not exist creates it.
 pub fn workspace_edit(edits: &[Value]) -> Value {
+    // One text-document edit per file, holding all its edits: the edits of one
+    // `TextEdit[]` all refer to the document as it was, whereas separate
+    // entries for the same file would each see the previous one applied.
     let mut changes: Vec<Value> = Vec::new();
     for edit in edits {
         let uri = edit["uri"].as_str().unwrap_or("");
-        let creates = crate::uri::to_path(uri).is_some_and(|p| !p.exists());
-        if creates {
+        let text_edit = json!({ "range": edit["range"], "newText": edit["new_text"] });
+        if let Some(existing) = changes.iter_mut().find(|c| c["textDocument"]["uri"] == uri) {
+            if let Some(list) = existing["edits"].as_array_mut() {
+                list.push(text_edit);
+            }
+            continue;
+        }
+        if crate::uri::to_path(uri).is_some_and(|p| !p.exists()) {
             changes.push(json!({ "kind": "create", "uri": uri, "options": { "ignoreIfExists": true } }));
         }
-        changes.push(json!({
-            "textDocument": { "uri": uri, "version": null },
-            "edits": [{ "range": edit["range"], "newText": edit["new_text"] }],
-        }));
+        changes.push(json!({ "textDocument": { "uri": uri, "version": null }, "edits": [text_edit] }));
     }
     json!({ "documentChanges": changes })
 }
@@ -149,6 +206,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn edits_to_one_file_go_in_one_text_document_edit() {
+        let edit = |line: u32, text: &str| {
+            json!({"uri": "file:///nonexistent-paired/a.rs", "new_text": text,
+                   "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}})
+        };
+        let other = json!({"uri": "file:///nonexistent-paired/b.rs", "new_text": "x",
+                           "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}});
+        let change = workspace_edit(&[edit(4, "a"), edit(0, "b"), other]);
+        let changes = change["documentChanges"].as_array().expect("changes");
+        // a.rs: a create (it does not exist) and one edit list; b.rs the same.
+        let lists: Vec<usize> = changes.iter().filter_map(|c| c["edits"].as_array().map(Vec::len)).collect();
+        assert_eq!(lists, [2, 1]);
+    }
+
+    #[test]
     fn actions_for_file_and_symbol_skills_and_quick_fixes() {
         let agents = json!([
             {"id": "sherlock", "skills": [{"name": "review", "title": "Sherlock: review", "scope": "file"}]},
@@ -164,7 +236,17 @@ mod tests {
         });
         let actions = code_actions(&agents, &params);
         let titles: Vec<&str> = actions.as_array().expect("array").iter().filter_map(|a| a["title"].as_str()).collect();
-        assert_eq!(titles, ["Replace", "Sherlock: review", "Edison: document"]);
+        assert_eq!(
+            titles,
+            [
+                "Replace",
+                "Sherlock: review",
+                "Edison: document",
+                "PAIRED: review workflow (Sherlock + Leonardo, merged by Alex)",
+                "PAIRED: document this file (docs workflow)"
+            ]
+        );
+        assert_eq!(actions[3]["command"]["command"], RUN_WORKFLOW);
         // /p/a.rs does not exist here: the edit creates it first.
         assert_eq!(actions[0]["edit"]["documentChanges"][0]["kind"], "create");
         assert_eq!(actions[0]["edit"]["documentChanges"][1]["edits"][0]["newText"], "y");

@@ -308,6 +308,9 @@ pub struct Lsp {
     next_id: i64,
     /// Messages read while waiting for something else.
     pub backlog: Vec<Value>,
+    /// The action to pick when the server asks (`window/showMessageRequest`);
+    /// `None` dismisses the question.
+    pub choose: Option<usize>,
 }
 
 impl Lsp {
@@ -318,7 +321,7 @@ impl Lsp {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, messages) = mpsc::channel();
         std::thread::spawn(move || read_frames(stdout, tx));
-        Lsp { child, stdin, messages, next_id: 0, backlog: Vec::new() }
+        Lsp { child, stdin, messages, next_id: 0, backlog: Vec::new(), choose: None }
     }
 
     pub fn send(&mut self, message: &Value) {
@@ -381,7 +384,13 @@ impl Lsp {
 
     /// Answers a request from the server as an editor would: edits are applied.
     fn answer_server_request(&mut self, message: &Value) {
-        let result = if message["method"] == "workspace/applyEdit" { json!({"applied": true}) } else { Value::Null };
+        let result = match message["method"].as_str() {
+            Some("workspace/applyEdit") => json!({"applied": true}),
+            Some("window/showMessageRequest") => {
+                self.choose.map_or(Value::Null, |i| message["params"]["actions"][i].clone())
+            }
+            _ => Value::Null,
+        };
         self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": result}));
     }
 

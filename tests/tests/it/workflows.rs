@@ -598,3 +598,53 @@ async fn a_model_plans_the_subtasks_and_a_failed_one_goes_to_the_next_agent_offe
     assert!(requests[0].1.to_string().contains("agent: skill: task"), "the planning prompt");
     assert!(requests[1].1.to_string().contains("check how load handles errors"), "the subtask's own task");
 }
+
+/// The editor surface: a workflow from a code action, its steps as progress,
+/// its edits through `workspace/applyEdit`, and a conflict put to the user.
+#[test]
+fn workflows_in_the_editor_over_lsp() {
+    let home = Home::new();
+    let root = project(&home, &[("web/Logo.tsx", A11Y)], "");
+    write_workflow(&root, "ask", &verdict_workflow("ask"));
+    let mut lsp = home.lsp();
+    let init = lsp.initialize(&root);
+    assert_eq!(init["result"]["capabilities"]["executeCommandProvider"]["commands"][1], "paired.runWorkflow");
+    let file = uri(&root, "src/lib.rs");
+    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": file}, "range": range, "context": {"diagnostics": []}}),
+    );
+    let docs = actions["result"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|a| a["title"] == "PAIRED: document this file (docs workflow)")
+        .expect("the docs workflow action")
+        .clone();
+    let id = lsp.request_async("workspace/executeCommand", docs["command"].clone());
+    let apply = lsp.wait_for_method("workspace/applyEdit", Duration::from_secs(20));
+    let edits = apply["params"]["edit"]["documentChanges"][0]["edits"].as_array().expect("edits").clone();
+    assert_eq!(edits.len(), 3, "one doc comment per undocumented definition: {apply}");
+    let session = lsp.response(id, Duration::from_secs(20));
+    assert_eq!(session["result"]["status"], "succeeded", "{session}");
+    let reports: Vec<String> = lsp
+        .backlog
+        .iter()
+        .filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report")
+        .filter_map(|m| m["params"]["value"]["message"].as_str().map(str::to_owned))
+        .collect();
+    assert!(reports.iter().any(|r| r.starts_with("document[0] succeeded (edison document)")), "{reports:?}");
+
+    // The user settles a conflict from the editor.
+    lsp.choose = Some(1);
+    let id = lsp.request_async(
+        "workspace/executeCommand",
+        json!({"command": "paired.runWorkflow", "arguments": [{"workflow": "ask", "uri": uri(&root, "web/Logo.tsx")}]}),
+    );
+    let asked = lsp.wait_for_method("window/showMessageRequest", Duration::from_secs(20));
+    assert!(asked["params"]["message"].as_str().is_some_and(|m| m.contains("contradictory verdicts")), "{asked}");
+    let session = lsp.response(id, Duration::from_secs(20));
+    assert_eq!(session["result"]["conflicts"][0]["winner"], "ux", "{session}");
+    assert_eq!(session["result"]["conflicts"][0]["reasons"], "the user chose maya (ux)");
+}
