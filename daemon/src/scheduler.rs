@@ -4,8 +4,9 @@
 //!
 //! Rules:
 //! - Interactive runs (an editor or CLI asking) are served before background
-//!   ones (workflow steps), and a share of the slots is kept for them: a full
-//!   background queue never makes the editor wait behind it.
+//!   ones (workflow steps), and a share of the slots is kept for them — of the
+//!   global limit and of each lane that has room for two: a full background
+//!   queue never makes the editor wait behind it.
 //! - Background waiters are served round-robin by owner, so one workflow with a
 //!   thousand steps does not starve another with three.
 //! - The queue is bounded; beyond it a run is refused with a clear error
@@ -111,7 +112,11 @@ impl Scheduler {
                         < self.limits.max_running.saturating_sub(self.limits.interactive_reserved).max(1)
             }
         };
-        total && state.by_lane.get(lane).copied().unwrap_or(0) < self.limits.lane_limit(lane)
+        let limit = self.limits.lane_limit(lane);
+        // A lane with room for two keeps one for interactive runs too: the
+        // editor's request to a provider never waits behind a workflow's.
+        let limit = if class == Class::Background && limit >= 2 { limit - 1 } else { limit };
+        total && state.by_lane.get(lane).copied().unwrap_or(0) < limit
     }
 
     fn take(self: &Arc<Self>, state: &mut State, lane: &str, class: Class) -> Permit {
@@ -314,6 +319,11 @@ mod tests {
         let _cloud = s.try_acquire(Class::Interactive, "ed", "cloud").expect("slot");
         assert!(s.try_acquire(Class::Interactive, "ed", "cloud").is_none(), "lane full");
         assert!(s.try_acquire(Class::Interactive, "ed", OFFLINE).is_some(), "other lanes are not");
+        // A lane of two: background work takes one, the other waits for the editor.
+        let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 2)]), ..limits(8, 0, 10) });
+        let _bg = s.try_acquire(Class::Background, "wf", "cloud").expect("slot");
+        assert!(s.try_acquire(Class::Background, "wf", "cloud").is_none(), "kept for interactive runs");
+        assert!(s.try_acquire(Class::Interactive, "ed", "cloud").is_some());
     }
 
     #[tokio::test]

@@ -36,6 +36,8 @@ pub struct Fake {
     pub closed_by_client: Mutex<bool>,
     /// Answer every request with this when the script is empty.
     pub fallback: Mutex<Option<Reply>>,
+    /// Requests whose body contains this text are answered only after the delay.
+    pub slow_when: Mutex<Option<(String, Duration)>>,
 }
 
 pub async fn serve_fake(replies: Vec<Reply>) -> (u16, Arc<Fake>) {
@@ -76,6 +78,12 @@ async fn handle(mut stream: TcpStream, fake: Arc<Fake>) {
             }
         }
     };
+    let slow = fake.slow_when.lock().expect("lock").clone();
+    if let Some((text, delay)) = slow
+        && body.to_string().contains(&text)
+    {
+        tokio::time::sleep(delay).await;
+    }
     fake.requests.lock().expect("lock").push((head, body));
     let scripted = fake.script.lock().expect("lock").pop_front();
     let reply = scripted.or_else(|| fake.fallback.lock().expect("lock").clone()).unwrap_or(Reply::Status(
