@@ -96,9 +96,11 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
                                 StepStatus::Cancelled => "cancelled",
                                 _ => "FAILED",
                             };
-                            let detail = step.error.clone().unwrap_or_else(|| {
-                                format!("{} findings, {} edits", step.findings.len(), step.edits.len())
-                            });
+                            let detail = match (&step.error, step.status) {
+                                (Some(error), _) => error.clone(),
+                                (None, StepStatus::Skipped) => step.output.clone(),
+                                (None, _) => format!("{} findings, {} edits", step.findings.len(), step.edits.len()),
+                            };
                             eprintln!("  {mark:<9} {:<16} {} {}: {detail}", step.key, step.agent, step.skill);
                         }
                     }

@@ -21,6 +21,31 @@ use std::{
 
 use tokio::sync::oneshot;
 
+/// The runtime background work (workflow sessions and their runs) executes on:
+/// one worker and its blocking pool, at a lower CPU priority (nice 10), so on a
+/// busy machine the editor's requests, served by the main runtime, get the CPU
+/// first — the scheduler orders who runs, this keeps a running background step
+/// from slowing an interactive one down.
+pub fn background() -> &'static tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("paired-background")
+                .on_thread_start(|| {
+                    // Linux applies nice to the calling thread only; elsewhere
+                    // it may apply to the process, so it is Linux only.
+                    #[cfg(target_os = "linux")]
+                    let _ = rustix::process::nice(10);
+                })
+                .enable_all()
+                .build()
+                .expect("the background runtime starts")
+        })
+        .handle()
+}
+
 /// The lane of runs that need no model.
 pub const OFFLINE: &str = "offline";
 

@@ -271,9 +271,10 @@ async fn start(
         decisions: Mutex::default(),
     });
     let (registered, gate) = oneshot::channel::<()>();
+    // Sessions are background work: they run on the low-priority runtime.
     let task = {
         let (daemon, live) = (daemon.clone(), live.clone());
-        tokio::spawn(async move {
+        crate::scheduler::background().spawn(async move {
             let _ = gate.await;
             engine::drive(daemon, live, Arc::new(workflow)).await
         })

@@ -648,3 +648,76 @@ fn workflows_in_the_editor_over_lsp() {
     assert_eq!(session["result"]["conflicts"][0]["winner"], "ux", "{session}");
     assert_eq!(session["result"]["conflicts"][0]["reasons"], "the user chose maya (ux)");
 }
+
+#[tokio::test]
+async fn budgets_timeouts_and_backpressure_are_enforced() {
+    let (port, fake) = serve_fake(vec![
+        Reply::Hang,
+        Reply::Hang,
+        Reply::Sse(openai_text(&["short"])),
+        Reply::Sse(openai_text(&["a long answer that uses up the budget of the whole workflow, and then some more"])),
+    ])
+    .await;
+    let home = Home::new();
+    let config = format!("{}[limits]\nmax_running = 1\ninteractive_reserved = 0\nmax_queued = 1\n", model_config(port));
+    let root = project(&home, &[], &config);
+    write_workflow(
+        &root,
+        "timed",
+        "[[steps]]\nid = \"slow\"\nagent = \"alex\"\nprompt = \"x\"\ntimeout_secs = 1\nretries = 1\n",
+    );
+    let budget_workflow = |max: u64| {
+        format!(
+            "max_tokens = {max}\n[[steps]]\nid = \"first\"\nagent = \"alex\"\nprompt = \"x\"\n[[steps]]\nid = \"second\"\nagent = \"alex\"\nprompt = \"y\"\nneeds = [\"first\"]\ncontinue_on_error = true\n"
+        )
+    };
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+
+    // A step past its timeout is cancelled and retried, then fails the session.
+    let session = run(&client, json!({"workflow": "timed", "wait": true})).await;
+    assert_eq!(session["status"], "failed", "{session:#}");
+    let slow = step(&session, "slow");
+    assert_eq!(slow["attempts"], 2);
+    assert_eq!(slow["error"], "timed out after 1s (timeout_secs) (after 2 attempt(s))");
+    assert_eq!(fake.requests.lock().expect("lock").len(), 2);
+
+    // The workflow's token budget: the first step spends it, the second is
+    // refused before any request. What one such request costs, measured first:
+    let measured: Value = client
+        .request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "x", "wait": true})])
+        .await
+        .expect("run");
+    let one = measured["tokens"].as_u64().expect("tokens counted");
+    write_workflow(&root, "budget", &budget_workflow(one + 30));
+    let session = run(&client, json!({"workflow": "budget", "wait": true})).await;
+    assert!(session["tokens"].as_u64().is_some_and(|t| t > 0), "{session:#}");
+    let second = step(&session, "second");
+    assert_eq!(second["status"], "failed", "{session:#}");
+    assert!(second["error"].as_str().is_some_and(|e| e.contains("token budget")), "{second}");
+    assert_eq!(fake.requests.lock().expect("lock").len(), 4, "no request for the refused step");
+
+    // A run's own budget: refused before the request is sent.
+    let run: Value = client
+        .request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "hi", "max_tokens": 5, "wait": true})])
+        .await
+        .expect("agents/run");
+    assert_eq!(run["status"], "failed");
+    assert!(
+        run["error"].as_str().is_some_and(|e| e.starts_with("the run's token budget (5) would be passed")),
+        "{run}"
+    );
+    assert_eq!(fake.requests.lock().expect("lock").len(), 4);
+
+    // Backpressure: one run in flight, one waiting, the next refused with a clear error.
+    *fake.fallback.lock().expect("lock") = Some(Reply::Hang);
+    let _first: Value =
+        client.request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "1"})]).await.expect("runs");
+    let _second: Value =
+        client.request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "2"})]).await.expect("queues");
+    let refused = client
+        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "alex", "prompt": "3"})])
+        .await
+        .expect_err("a full queue refuses");
+    assert_eq!(message(refused), "the daemon is busy: 1 runs are waiting (limit 1); try again shortly");
+}
