@@ -207,7 +207,9 @@ async fn launch_unboxed(
     // Backpressure: a full queue is a clear refusal, not an unbounded wait.
     let lane = if skill == "ask" { provider.clone().unwrap_or_default() } else { crate::scheduler::OFFLINE.to_owned() };
     let permit = daemon.scheduler.try_acquire(options.class, &options.owner, &lane);
-    if permit.is_none() {
+    // Workflow steps wait their turn (a session bounds how many it has in
+    // flight); a client's request beyond the queue is refused.
+    if permit.is_none() && options.class == Class::Interactive {
         daemon.scheduler.admit(options.class).map_err(|busy| error(errors::LIMIT_EXCEEDED, busy.to_string()))?;
     }
     let info = RunInfo {
@@ -388,8 +390,16 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
         return ask(daemon, agent, params).await;
     }
     let path = params.uri.as_deref().and_then(uri::to_path);
-    let document = match &params.uri {
-        Some(uri) => Some(context_rpc::document_for(daemon, uri).map_err(|e| e.message().to_owned())?.0),
+    // A file not open in an editor is read and parsed here: off the async
+    // threads, like the skill itself.
+    let document = match params.uri.clone() {
+        Some(uri) => {
+            let daemon = daemon.clone();
+            let parsed = tokio::task::spawn_blocking(move || context_rpc::document_for(&daemon, &uri))
+                .await
+                .map_err(|err| format!("reading the document failed: {err}"))?;
+            Some(parsed.map_err(|e| e.message().to_owned())?.0)
+        }
         None => None,
     };
     let workspace = workspace_for(daemon, params)?;

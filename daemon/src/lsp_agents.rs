@@ -105,7 +105,8 @@ pub fn session_as_run(session: &Value) -> Value {
         "uri": session["params"]["uri"],
         "output": session["output"],
         "findings": findings,
-        "edits": session["edits"],
+        // A session that did not succeed is not half-applied: its edits stay on it.
+        "edits": if session["status"] == "succeeded" { session["edits"].clone() } else { json!([]) },
         "error": session["error"],
     })
 }

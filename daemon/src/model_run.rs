@@ -423,6 +423,16 @@ pub async fn run(
                 .sum::<u64>();
         let used =
             crate::agents_rpc::RUN_TOKENS.try_with(|t| t.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
+        let step = current_step();
+        if let Some(left) = step.as_ref().and_then(|s| s.tokens_left()).filter(|left| sent > *left) {
+            drop(on_text);
+            return Err(Failed {
+                message: format!(
+                    "the workflow's token budget would be passed: {left} left, the next request needs about {sent}"
+                ),
+                output: result.text,
+            });
+        }
         if let Some(max) = params.max_tokens.filter(|max| used + sent > *max) {
             drop(on_text);
             return Err(Failed {
@@ -439,6 +449,9 @@ pub async fn run(
                 estimate_tokens(&r.text) + r.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()
             });
         let _ = crate::agents_rpc::RUN_TOKENS.try_with(|t| t.fetch_add(spent, std::sync::atomic::Ordering::Relaxed));
+        if let Some(step) = &step {
+            step.spend(spent);
+        }
         let response = match response {
             Ok(response) => response,
             Err(err) => {

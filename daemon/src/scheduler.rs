@@ -22,7 +22,7 @@ use std::{
 use tokio::sync::oneshot;
 
 /// The runtime background work (workflow sessions and their runs) executes on:
-/// one worker and its blocking pool, at a lower CPU priority (nice 10), so on a
+/// its own workers and blocking pool, at a lower CPU priority (nice 10), so on a
 /// busy machine the editor's requests, served by the main runtime, get the CPU
 /// first — the scheduler orders who runs, this keeps a running background step
 /// from slowing an interactive one down.
@@ -31,7 +31,7 @@ pub fn background() -> &'static tokio::runtime::Handle {
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .thread_name("paired-background")
                 .on_thread_start(|| {
                     // Linux applies nice to the calling thread only; elsewhere

@@ -39,27 +39,33 @@ fn overlap(a: &Range, b: &Range) -> bool {
         || (empty(b) && !before(b.start, a.start) && before(b.start, a.end))
 }
 
-/// Latest records of other steps that succeeded (not `key` itself, not items
-/// of the same fan-out, not earlier rounds of the same step).
+/// The latest records of the other steps (and items) that succeeded and edit
+/// one of the files `record` edits. Not compared: earlier rounds of the same
+/// step or item (a newer round supersedes them), and items of one fan-out run
+/// by the same agent (one agent's parallel work on different definitions).
 fn others(live: &Live, record: &StepRecord) -> Vec<StepRecord> {
+    let own = super::engine::base_key(&record.key);
+    let files: Vec<&str> = record.edits.iter().map(|e| e.uri.as_str()).collect();
     let state = live.lock();
+    let mut seen: Vec<String> = vec![own.clone()];
     let mut latest: Vec<StepRecord> = Vec::new();
     for r in state.steps.iter().rev() {
-        if r.status != StepStatus::Succeeded || r.step == record.step || latest.iter().any(|l| l.key == r.key) {
+        let base = super::engine::base_key(&r.key);
+        if seen.contains(&base) {
             continue;
         }
-        // An older round of a step is superseded by its newer one.
-        if latest.iter().any(|l| l.step == r.step && !r.key.contains('[')) {
-            continue;
+        seen.push(base);
+        let same_fan_out = r.step == record.step && r.agent == record.agent;
+        if r.status == StepStatus::Succeeded && !same_fan_out && r.edits.iter().any(|e| files.contains(&e.uri.as_str()))
+        {
+            latest.push(r.clone());
         }
-        latest.push(r.clone());
     }
     latest
 }
 
-/// The innermost symbol of `uri` around `at`, by name.
-fn enclosing(daemon: &Daemon, uri: &str, at: Position) -> Option<String> {
-    let outline = crate::context_rpc::outline(daemon, protocol::context::OutlineParams { uri: uri.to_owned() }).ok()?;
+/// The innermost symbol of an outline around `at`, by kind and name.
+fn enclosing(outline: &protocol::context::DocumentOutline, at: Position) -> Option<String> {
     let mut found = None;
     let mut level = outline.symbols.as_slice();
     while let Some(symbol) = level.iter().find(|s| !before(at, s.range.start) && before(at, s.range.end)) {
@@ -77,20 +83,34 @@ fn describe(edit: &TextEdit) -> String {
 
 /// Edits of `record` against every other step's.
 pub async fn check_edits(daemon: &Arc<Daemon>, live: &Arc<Live>, record: &StepRecord) {
+    // One outline per file for this check, not one per pair of edits.
+    let mut outlines: std::collections::HashMap<String, Option<protocol::context::DocumentOutline>> =
+        std::collections::HashMap::new();
+    let mut enclosing_of = |uri: &str, at: Position| {
+        let outline = outlines.entry(uri.to_owned()).or_insert_with(|| {
+            crate::context_rpc::outline(daemon, protocol::context::OutlineParams { uri: uri.to_owned() }).ok()
+        });
+        outline.as_ref().and_then(|o| enclosing(o, at))
+    };
     for other in others(live, record) {
+        // Edits that lost a conflict already are out of the running.
+        let rejected = live.rejected.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut mine = Vec::new();
         let mut theirs = Vec::new();
         let mut kind = None;
         let mut what = String::new();
         for (i, a) in record.edits.iter().enumerate() {
+            if rejected.contains(&(record.key.clone(), i)) {
+                continue;
+            }
             for (j, b) in other.edits.iter().enumerate() {
-                if a.uri != b.uri || a == b {
+                if a.uri != b.uri || a == b || rejected.contains(&(other.key.clone(), j)) {
                     continue;
                 }
                 let this = if overlap(&a.range, &b.range) {
                     Some(("overlapping_edits", format!("overlapping edits to {}", describe(a))))
                 } else {
-                    match (enclosing(daemon, &a.uri, a.range.start), enclosing(daemon, &b.uri, b.range.start)) {
+                    match (enclosing_of(&a.uri, a.range.start), enclosing_of(&b.uri, b.range.start)) {
                         (Some(x), Some(y)) if x == y => Some(("same_symbol", format!("different edits to {x}"))),
                         _ => None,
                     }
@@ -362,10 +382,14 @@ async fn by_arbiter(
             max_tokens: None,
         };
         let options_run = RunOptions { class: crate::scheduler::Class::Background, owner: live.id.clone(), step: None };
-        let (_, finished) = crate::agents_rpc::launch(daemon.clone(), params, options_run)
+        let (info, finished) = crate::agents_rpc::launch(daemon.clone(), params, options_run)
             .await
             .map_err(|err| format!("the arbiter could not run: {}", err.message()))?;
+        // Part of the session: cancelled with it, its tokens counted.
+        live.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id.clone());
         let run = finished.await;
+        live.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&info.id);
+        live.lock().tokens += run.tokens;
         if run.status != RunStatus::Succeeded {
             return Err(format!("the arbiter's run failed: {}", run.error.unwrap_or_default()));
         }

@@ -168,15 +168,30 @@ pub async fn drive(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
 }
 
 /// The latest record of each step key.
+/// The latest record of each step (and fan-out item): a later loop round
+/// supersedes an earlier one.
 fn latest_records(steps: &[StepRecord]) -> Vec<StepRecord> {
-    let mut by_key: HashMap<&str, &StepRecord> = HashMap::new();
+    let mut by_key: HashMap<String, &StepRecord> = HashMap::new();
     let mut order = Vec::new();
     for record in steps {
-        if by_key.insert(&record.key, record).is_none() {
-            order.push(record.key.as_str());
+        let base = base_key(&record.key);
+        if by_key.insert(base.clone(), record).is_none() {
+            order.push(base);
         }
     }
-    order.into_iter().filter_map(|k| by_key.get(k).map(|r| (*r).clone())).collect()
+    order.into_iter().filter_map(|k| by_key.get(&k).map(|r| (*r).clone())).collect()
+}
+
+/// A record's key without its loop round: `edit#2` → `edit`, `doc#3[4]` → `doc[4]`.
+pub(super) fn base_key(key: &str) -> String {
+    match key.find('#') {
+        Some(hash) => {
+            let rest = &key[hash + 1..];
+            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            format!("{}{}", &key[..hash], &rest[digits..])
+        }
+        None => key.to_owned(),
+    }
 }
 
 enum Readiness {
@@ -203,21 +218,23 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
         let whole_step = record.key == record.step || record.key.starts_with(&format!("{}#", record.step));
         let counts = whole_step
             && record.round == round_of(&rounds, &record.step)
-            && matches!(record.status, StepStatus::Succeeded | StepStatus::Skipped)
+            && (record.status == StepStatus::Succeeded
+                || (record.status == StepStatus::Skipped && record.error.is_none()))
             && workflow.step(&record.step).is_some_and(|s| s.each.is_none());
         if counts {
             done.insert(record.step.clone(), record.clone());
         }
     }
     let mut finished_loops: HashSet<usize> = HashSet::new();
-    for (l, lp) in workflow.loops.iter().enumerate() {
-        let all_done = lp.steps.iter().all(|s| done.contains_key(s));
-        if all_done && (lp.until.eval(&reader(&done)) || rounds.get(&l).copied().unwrap_or(1) >= lp.max_rounds) {
-            finished_loops.insert(l);
-        }
-    }
     let mut pending: Vec<String> =
         workflow.steps.iter().map(|s| s.id.clone()).filter(|id| !done.contains_key(id)).collect();
+    // A resumed loop whose round had finished ends or starts its next round now.
+    for lp in &workflow.loops {
+        if let Some(first) = lp.steps.first() {
+            advance_loops(&workflow, first, &mut done, &mut rounds, &mut finished_loops, &mut pending, &daemon, &live)
+                .await;
+        }
+    }
     let mut running: JoinSet<StepRecord> = JoinSet::new();
     loop {
         let mut progressed = true;
@@ -289,7 +306,13 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
                 });
             }
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            if pending.is_empty() {
+                break;
+            }
+            // Cannot happen for a validated workflow; never report success over it.
+            return Err(format!("steps {} could not run: what they need never settled", pending.join(", ")));
+        };
         let record = joined.map_err(|err| format!("a step stopped: {err}"))?;
         let id = record.step.clone();
         done.insert(id.clone(), record);
@@ -511,24 +534,38 @@ fn board_entries(record: &StepRecord) -> Vec<BoardEntry> {
 
 /// Expands `{prompt}`, `{steps.X.output}` and `{board}` in a step's prompt.
 fn render(template: &str, user_prompt: &str, inputs: &HashMap<String, StepRecord>, board: &[BoardEntry]) -> String {
-    let mut text = template.replace("{prompt}", user_prompt);
-    while let Some(start) = text.find("{steps.") {
-        let Some(len) = text[start..].find('}') else { break };
-        let reference = &text[start + 1..start + len];
-        let mut parts = reference.split('.');
-        let (_, step, field) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let value = match (inputs.get(step), field) {
-            (Some(record), "output") => record.output.chars().take(4000).collect(),
-            (Some(record), "status") => format!("{:?}", record.status).to_lowercase(),
-            _ => String::new(),
+    // One pass over the template: what is inserted (a user's prompt, a step's
+    // output) is never scanned again, so text that quotes a placeholder stays text.
+    let mut text = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        text.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let Some(end) = after.find('}') else {
+            text.push_str(after);
+            return text;
         };
-        text.replace_range(start..start + len + 1, &value);
+        let name = &after[1..end];
+        let mut parts = name.split('.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("prompt"), None, ..) => text.push_str(user_prompt),
+            (Some("board"), None, ..) => {
+                let rendered: Vec<String> = board
+                    .iter()
+                    .map(|e| format!("- [{}] {} ({}, {}): {}", e.kind, e.key, e.agent, e.step, e.text))
+                    .collect();
+                text.push_str(&rendered.join("\n"));
+            }
+            (Some("steps"), Some(step), Some(field), None) => match (inputs.get(step), field) {
+                (Some(record), "output") => text.extend(record.output.chars().take(4000)),
+                (Some(record), "status") => text.push_str(&format!("{:?}", record.status).to_lowercase()),
+                _ => {}
+            },
+            _ => text.push_str(&after[..=end]),
+        }
+        rest = &after[end + 1..];
     }
-    if text.contains("{board}") {
-        let rendered: Vec<String> =
-            board.iter().map(|e| format!("- [{}] {} ({}, {}): {}", e.kind, e.key, e.agent, e.step, e.text)).collect();
-        text = text.replace("{board}", &rendered.join("\n"));
-    }
+    text.push_str(rest);
     text
 }
 
@@ -559,7 +596,7 @@ async fn run_step(
             record_step(daemon, live, &record).await;
             return record;
         }
-        Some(Each::UndocumentedSymbol) => match undocumented(daemon, &params) {
+        Some(Each::UndocumentedSymbol) => match listed(daemon, &params).await {
             Ok(found) => found.into_iter().map(|(uri, position)| (step.clone(), Some(uri), Some(position))).collect(),
             Err(reason) => {
                 let record = failed_record(step, key, round, &reason);
@@ -772,6 +809,17 @@ fn parse_plan(roster: &crate::roster::Roster, text: &str) -> Vec<(String, String
         .collect()
 }
 
+/// [`undocumented`] off the async threads (outlines parse files).
+async fn listed(
+    daemon: &Arc<Daemon>,
+    params: &protocol::workflows::RunWorkflowParams,
+) -> Result<Vec<(String, protocol::documents::Position)>, String> {
+    let (daemon, params) = (daemon.clone(), params.clone());
+    tokio::task::spawn_blocking(move || undocumented(&daemon, &params))
+        .await
+        .unwrap_or_else(|err| Err(format!("listing the definitions failed: {err}")))
+}
+
 /// The definitions without a doc comment: in the session's file, or in every
 /// indexed file of the workspace.
 fn undocumented(
@@ -845,7 +893,7 @@ async fn attempts(
     let started = now_ms();
     let roster = crate::agents_rpc::roster(daemon);
     let candidates = candidates(&roster, step);
-    let session = live.snapshot();
+    let params_of_session = live.lock().params.clone();
     let mut last_error = String::from("no agent to run it");
     let mut last_agent = String::new();
     for attempt in 0..=step.retries {
@@ -863,7 +911,8 @@ async fn attempts(
             let _ = post(daemon, live, entry).await;
         }
         last_agent = agent_id.clone();
-        // Budgets: what the workflow has left bounds the run.
+        // Budgets: what the workflow has left bounds the run (and every model
+        // request checks the session's total as it goes: parallel runs share it).
         let spent = live.lock().tokens;
         let remaining = workflow.max_tokens.map(|max| max.saturating_sub(spent));
         if remaining == Some(0) {
@@ -890,7 +939,7 @@ async fn attempts(
             live: live.clone(),
             daemon: Arc::downgrade(daemon),
         };
-        let user_prompt = session.params.prompt.clone().unwrap_or_default();
+        let user_prompt = params_of_session.prompt.clone().unwrap_or_default();
         let prompt = step.prompt.as_deref().map(|t| render(t, &user_prompt, inputs, &board.read()));
         let model = crate::model_run::provider_name(&daemon.config, agent).is_some()
             && prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
@@ -904,15 +953,18 @@ async fn attempts(
             agent: agent_id.clone(),
             skill: Some(skill.clone()),
             uri: uri.clone(),
-            position: if scope == "symbol" || model { position.or(session.params.position) } else { None },
-            range: if model { session.params.range } else { None },
+            position: if scope == "symbol" || model { position.or(params_of_session.position) } else { None },
+            range: if model { params_of_session.range } else { None },
             prompt: prompt.filter(|p| !p.trim().is_empty()),
-            workspace: session.params.workspace.clone(),
+            workspace: params_of_session.workspace.clone(),
             wait: false,
             max_tokens,
         };
         let options = RunOptions { class: Class::Background, owner: live.id.clone(), step: Some(Arc::new(board)) };
-        let (info, finished) = match crate::agents_rpc::launch(daemon.clone(), params, options).await {
+        // Listening before the launch: the step's timeout counts from when its
+        // run starts, not while it waits its turn.
+        let mut events = daemon.events.subscribe();
+        let (info, mut finished) = match crate::agents_rpc::launch(daemon.clone(), params, options).await {
             Ok(launched) => launched,
             Err(err) => {
                 last_error = err.message().to_owned();
@@ -920,20 +972,37 @@ async fn attempts(
             }
         };
         live.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id.clone());
-        let result = match step.timeout_secs {
-            Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), finished).await {
+        let mut done_early = None;
+        if info.status == RunStatus::Queued && step.timeout_secs.is_some() {
+            loop {
+                tokio::select! {
+                    run = &mut finished => {
+                        done_early = Some(run);
+                        break;
+                    }
+                    event = events.recv() => match event {
+                        Ok(protocol::client::Event::RunUpdate { run_id, status, .. }) if run_id == info.id && status != RunStatus::Queued => break,
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    },
+                }
+            }
+        }
+        drop(events);
+        let result = match (done_early, step.timeout_secs) {
+            (Some(run), _) => Ok(run),
+            (None, Some(secs)) => match tokio::time::timeout(Duration::from_secs(secs), finished).await {
                 Ok(run) => Ok(run),
                 Err(_) => {
                     let _ = crate::agents_rpc::cancel(daemon, &info.id).await;
                     Err(format!("timed out after {secs}s (timeout_secs)"))
                 }
             },
-            None => Ok(finished.await),
+            (None, None) => Ok(finished.await),
         };
         live.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&info.id);
         match result {
             Ok(run) => {
-                live.lock().tokens += run.tokens;
                 if run.status == RunStatus::Succeeded {
                     return StepRecord {
                         key: key.to_owned(),
@@ -1109,6 +1178,12 @@ mod tests {
             render("Do {prompt}. Plan: {steps.plan.output}; {steps.gone.output}|{board}", "x", &inputs, &board),
             "Do x. Plan: - sherlock: review; |- [decision] plan (alex, plan): review first"
         );
+        // Inserted text is not expanded again (it could loop forever).
+        assert_eq!(
+            render("{prompt} {steps.plan.output}", "{steps.plan.output}", &inputs, &board),
+            "{steps.plan.output} - sherlock: review"
+        );
+        assert_eq!(render("json {\"a\": 1} {unclosed", "", &inputs, &board), "json {\"a\": 1} {unclosed");
     }
 
     #[test]

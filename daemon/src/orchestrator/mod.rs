@@ -49,6 +49,8 @@ pub struct Live {
     pub id: String,
     pub workflow: String,
     policy: workflow::Policy,
+    /// The workflow's token budget, shared by all its runs.
+    max_tokens: Option<u64>,
     state: Mutex<SessionInfo>,
     /// Edits that lost a conflict: (step key, edit index).
     rejected: Mutex<HashSet<(String, usize)>>,
@@ -100,6 +102,17 @@ impl StepContext {
             .collect()
     }
 
+    /// Tokens the session may still spend, if it has a budget.
+    pub fn tokens_left(&self) -> Option<u64> {
+        let spent = self.live.lock().tokens;
+        self.live.max_tokens.map(|max| max.saturating_sub(spent))
+    }
+
+    /// Counts tokens a model request of this step used against the session.
+    pub fn spend(&self, tokens: u64) {
+        self.live.lock().tokens += tokens;
+    }
+
     /// Writes an entry with this step's provenance.
     pub async fn write(&self, kind: &str, key: &str, text: &str) -> Result<(), String> {
         if !matches!(kind, "fact" | "decision" | "artifact" | "question") {
@@ -116,7 +129,12 @@ impl StepContext {
         };
         post(&daemon, &self.live, entry.clone()).await.map_err(|err| format!("cannot record it: {err:#}"))?;
         if entry.kind == "decision" {
-            conflicts::check_decision(&daemon, &self.live, &entry).await;
+            // Settled apart from this run: a strategy may start a run (the
+            // arbiter) or wait for the user, and this run holds a slot.
+            let live = self.live.clone();
+            crate::scheduler::background().spawn(async move {
+                conflicts::check_decision(&daemon, &live, &entry).await;
+            });
         }
         Ok(())
     }
@@ -126,6 +144,8 @@ impl StepContext {
 #[derive(Default)]
 pub struct Sessions {
     live: Mutex<HashMap<String, (Arc<Live>, tokio::task::AbortHandle)>>,
+    /// Sessions being resumed right now: a second resume is refused.
+    resuming: Mutex<HashSet<String>>,
 }
 
 impl Sessions {
@@ -149,11 +169,18 @@ impl Sessions {
 /// Built-ins, then `.paired/workflows/*.toml` of each open workspace (a file
 /// with a built-in's name replaces it), plus the files that did not load.
 pub fn load(daemon: &Daemon) -> (Vec<Workflow>, Vec<String>) {
+    load_from(daemon, None)
+}
+
+/// [`load`] with only `root`'s project files when one is given.
+fn load_from(daemon: &Daemon, root: Option<&std::path::Path>) -> (Vec<Workflow>, Vec<String>) {
     let mut workflows: Vec<Workflow> =
         workflow::BUILTINS.iter().filter_map(|(name, text)| workflow::parse("built-in", name, text).ok()).collect();
     let mut problems = Vec::new();
-    let folders: Vec<PathBuf> =
-        daemon.workspaces.all().iter().map(|w| w.root.join(".paired").join("workflows")).collect();
+    let folders: Vec<PathBuf> = match root {
+        Some(root) => vec![root.join(".paired").join("workflows")],
+        None => daemon.workspaces.all().iter().map(|w| w.root.join(".paired").join("workflows")).collect(),
+    };
     for folder in folders {
         let Ok(entries) = std::fs::read_dir(&folder) else { continue };
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -196,8 +223,17 @@ pub fn list(daemon: &Daemon) -> WorkflowList {
     WorkflowList { workflows: workflows.iter().map(Workflow::info).collect(), problems }
 }
 
-fn find(daemon: &Daemon, name: &str) -> Result<Workflow, ErrorObjectOwned> {
-    let (workflows, problems) = load(daemon);
+/// The workflow a run means: the target workspace's own file first (a file in
+/// another open project never stands in for it), else a built-in.
+fn find(daemon: &Daemon, name: &str, params: &RunWorkflowParams) -> Result<Workflow, ErrorObjectOwned> {
+    let target = params
+        .uri
+        .as_deref()
+        .or(params.workspace.as_deref())
+        .and_then(crate::uri::to_path)
+        .and_then(|p| daemon.workspaces.find_for(&p))
+        .map(|w| w.root.clone());
+    let (workflows, problems) = load_from(daemon, target.as_deref());
     if let Some(found) = workflows.into_iter().find(|w| w.name == name) {
         return Ok(found);
     }
@@ -221,7 +257,7 @@ fn new_session_id() -> String {
 
 /// `workflows/run`.
 pub async fn run(daemon: Arc<Daemon>, params: RunWorkflowParams) -> Result<SessionInfo, ErrorObjectOwned> {
-    let workflow = find(&daemon, &params.workflow)?;
+    let workflow = find(&daemon, &params.workflow, &params)?;
     engine::preflight(&daemon, &workflow, &params).map_err(|message| error(errors::INVALID_PARAMS, message))?;
     let limit = daemon.config.limits.max_sessions as usize;
     if daemon.sessions.count() >= limit {
@@ -264,6 +300,7 @@ async fn start(
         id: info.id.clone(),
         workflow: info.workflow.clone(),
         policy: workflow.policy.clone(),
+        max_tokens: workflow.max_tokens,
         seq: std::sync::atomic::AtomicI64::new((info.steps.len() + info.board.len()) as i64),
         rejected: Mutex::new(rejected_from(&info)),
         state: Mutex::new(info),
@@ -339,9 +376,19 @@ pub async fn wait(daemon: &Daemon, id: &str) -> Result<SessionInfo, ErrorObjectO
 
 /// `sessions/resume`: continues a session the daemon did not finish.
 pub async fn resume(daemon: Arc<Daemon>, id: &str, wait: bool) -> Result<SessionInfo, ErrorObjectOwned> {
-    if daemon.sessions.get(id).is_some() {
+    let claimed = daemon.sessions.resuming.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned());
+    if !claimed || daemon.sessions.get(id).is_some() {
+        if claimed {
+            daemon.sessions.resuming.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        }
         return Err(error(errors::CONFLICT, format!("session {id} is running already")));
     }
+    let outcome = resume_claimed(daemon.clone(), id, wait).await;
+    daemon.sessions.resuming.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    outcome
+}
+
+async fn resume_claimed(daemon: Arc<Daemon>, id: &str, wait: bool) -> Result<SessionInfo, ErrorObjectOwned> {
     let mut info = get(&daemon, id).await?;
     if info.status != SessionStatus::Interrupted {
         return Err(error(
@@ -349,7 +396,7 @@ pub async fn resume(daemon: Arc<Daemon>, id: &str, wait: bool) -> Result<Session
             format!("session {id} is {}; only an interrupted session can be resumed", info.status.name()),
         ));
     }
-    let workflow = find(&daemon, &info.workflow)
+    let workflow = find(&daemon, &info.workflow, &info.params)
         .map_err(|err| error(errors::NOT_FOUND, format!("cannot resume: {}", err.message())))?;
     info.status = SessionStatus::Running;
     info.error = None;

@@ -406,6 +406,22 @@ pub fn parse(origin: &str, default_name: &str, text: &str) -> Result<Workflow, S
         if !(1..=20).contains(&l.max_rounds) {
             return fail(&at, "`max_rounds`: between 1 and 20".into());
         }
+        // A loop step may need steps of its loop, or steps before the loop —
+        // never a step of another loop, nor one that waits for this loop.
+        for id in &l.steps {
+            let Some(step) = steps.iter().find(|s| &s.id == id) else { continue };
+            for need in step.needs.iter().filter(|n| !l.steps.contains(n)) {
+                if file.loops.iter().any(|other| other.steps.contains(need)) {
+                    return fail(&format!("step `{id}`"), format!("`needs`: {need:?} is in another loop"));
+                }
+                if ancestors(&steps, need).iter().any(|a| l.steps.iter().any(|s| s == a)) {
+                    return fail(
+                        &format!("step `{id}`"),
+                        format!("`needs`: {need:?} waits for the loop this step is in, so neither could start"),
+                    );
+                }
+            }
+        }
         let until = Cond::parse(&l.until)
             .and_then(|c| c.check(&seen).map(|()| c))
             .map_err(|reason| format!("{origin}: {at}: `until`: {reason}"))?;
@@ -749,6 +765,11 @@ mod tests {
         assert_eq!(err(&format!("{base}colour = 1\n")).split(':').take(2).collect::<Vec<_>>(), ["wf.toml", " line 4"]);
         assert!(err(&format!("[conflicts]\nstrategy = \"coin\"\n{base}")).contains("unknown variant `coin`"));
         assert_eq!(err("description = \"x\"\n"), "wf.toml: `steps`: a workflow needs at least one [[steps]]");
+        let crossing = "[[steps]]\nid = \"a\"\nagent = \"x\"\n[[steps]]\nid = \"b\"\nagent = \"x\"\nneeds = [\"a\"]\n[[steps]]\nid = \"c\"\nagent = \"x\"\nneeds = [\"b\"]\n[[loops]]\nsteps = [\"a\", \"c\"]\nuntil = \"steps.c.errors == 0\"\nmax_rounds = 2\n";
+        assert_eq!(
+            err(crossing),
+            "wf.toml: step `c`: `needs`: \"b\" waits for the loop this step is in, so neither could start"
+        );
     }
 
     #[test]
