@@ -120,8 +120,14 @@ impl RunOptions {
 
 /// `agents/run`: an interactive run.
 pub async fn run(daemon: Arc<Daemon>, params: RunParams) -> Result<RunInfo, ErrorObjectOwned> {
+    run_for(daemon, params, "editor".into()).await
+}
+
+/// An interactive run queued as `owner`'s (interactive waiters are served
+/// owner by owner in turn).
+pub async fn run_for(daemon: Arc<Daemon>, params: RunParams, owner: String) -> Result<RunInfo, ErrorObjectOwned> {
     let wait = params.wait;
-    let (info, finished) = launch(daemon, params, RunOptions::interactive()).await?;
+    let (info, finished) = launch(daemon, params, RunOptions { owner, ..RunOptions::interactive() }).await?;
     if wait { Ok(finished.await) } else { Ok(info) }
 }
 

@@ -682,6 +682,24 @@ impl<S> Front<S> {
                 let session_id = started["id"].as_str().unwrap_or_default().to_owned();
                 proxy.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(session_id.clone(), updates);
                 proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), session_id.clone());
+                // A question asked before this editor was listening is on the session's record.
+                let mut asked: std::collections::HashSet<String> = std::collections::HashSet::new();
+                let now = serde_json::json!({ "session_id": session_id });
+                if let Ok(session) = proxy.forward("sessions/get", Some(now), after_seq).await {
+                    for conflict in session["conflicts"].as_array().into_iter().flatten() {
+                        let options: Vec<String> = conflict["options"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|o| o.as_str().map(str::to_owned))
+                            .collect();
+                        let id = conflict["id"].as_str().unwrap_or_default().to_owned();
+                        if conflict["resolution"] == "pending" && !options.is_empty() && asked.insert(id.clone()) {
+                            let question = format!("The agents disagree: {}. Which should stand?", conflict["what"].as_str().unwrap_or(""));
+                            proxy.ask_user(&session_id, &id, question, options, after_seq).await;
+                        }
+                    }
+                }
                 let wait = serde_json::json!({ "session_id": session_id, "wait": true });
                 let finished = proxy.forward("sessions/get", Some(wait), after_seq);
                 tokio::pin!(finished);
@@ -695,7 +713,7 @@ impl<S> Front<S> {
                                     progress.report(line).await;
                                 }
                             }
-                            Event::Choice { conflict_id, question, options, .. } => {
+                            Event::Choice { conflict_id, question, options, .. } if asked.insert(conflict_id.clone()) => {
                                 proxy.ask_user(&session_id, &conflict_id, question, options, after_seq).await;
                             }
                             _ => {}
@@ -773,8 +791,10 @@ impl Proxy {
             Event::SessionUpdate { session_id, .. } | Event::Choice { session_id, .. } => session_id.clone(),
             _ => return,
         };
-        if let Some(sender) = self.sessions.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
-            let _ = sender.send(event);
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        // A command the editor cancelled no longer listens: forget it.
+        if sessions.get(&id).is_some_and(|sender| sender.send(event).is_err()) {
+            sessions.remove(&id);
         }
     }
 

@@ -70,7 +70,11 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         &mut module,
         |d, params, _| async move { agents_rpc::describe(&d, &params.agent) },
     );
-    method::<agents::Run, _, _>(&mut module, |d, params, _| async move { agents_rpc::run(d, params).await });
+    method::<agents::Run, _, _>(&mut module, |d, params, conn| async move {
+        // Each client queues on its own: one editor's burst does not delay another's request.
+        let owner = format!("client-{}", d.client_of(conn));
+        agents_rpc::run_for(d, params, owner).await
+    });
     method::<agents::GetRun, _, _>(&mut module, |d, params, _| async move {
         if params.wait { agents_rpc::wait(&d, &params.run_id).await } else { agents_rpc::get(&d, &params.run_id).await }
     });

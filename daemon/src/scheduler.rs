@@ -86,16 +86,61 @@ struct Waiter {
     grant: oneshot::Sender<Permit>,
 }
 
+/// Waiters of one class, queued per owner and served in turn.
+#[derive(Default)]
+struct Queue {
+    by_owner: HashMap<String, VecDeque<Waiter>>,
+    /// Owners with waiters, in serving order.
+    turn: VecDeque<String>,
+    len: usize,
+}
+
+impl Queue {
+    fn push(&mut self, owner: &str, waiter: Waiter) {
+        let queue = self.by_owner.entry(owner.to_owned()).or_default();
+        if queue.is_empty() {
+            self.turn.push_back(owner.to_owned());
+        }
+        queue.push_back(waiter);
+        self.len += 1;
+    }
+
+    /// The next owner's first waiter whose lane has room (a full lane does not
+    /// hold up the owner's runs on other lanes, nor other owners).
+    fn pop(&mut self, fits: impl Fn(&str) -> bool) -> Option<Waiter> {
+        for _ in 0..self.turn.len() {
+            let owner = self.turn.pop_front()?;
+            let Some(queue) = self.by_owner.get_mut(&owner) else { continue };
+            let Some(i) = queue.iter().position(|w| fits(&w.lane)) else {
+                self.turn.push_back(owner);
+                continue;
+            };
+            let waiter = queue.remove(i)?;
+            if queue.is_empty() {
+                self.by_owner.remove(&owner);
+            } else {
+                self.turn.push_back(owner);
+            }
+            self.len -= 1;
+            return Some(waiter);
+        }
+        None
+    }
+}
+
 #[derive(Default)]
 struct State {
     running: usize,
     running_background: usize,
     by_lane: HashMap<String, usize>,
-    interactive: VecDeque<Waiter>,
-    background: HashMap<String, VecDeque<Waiter>>,
-    /// Owners with background waiters, in serving order.
-    turn: VecDeque<String>,
-    queued: usize,
+    interactive: Queue,
+    background: Queue,
+}
+
+impl State {
+    fn queued(&self) -> usize {
+        self.interactive.len + self.background.len
+    }
 }
 
 pub struct Scheduler {
@@ -119,6 +164,29 @@ impl Drop for Permit {
     }
 }
 
+/// Whether a run of `class` on `lane` may start with these counts.
+fn fits(
+    limits: &Limits,
+    running: usize,
+    running_background: usize,
+    by_lane: &HashMap<String, usize>,
+    lane: &str,
+    class: Class,
+) -> bool {
+    let total = match class {
+        Class::Interactive => running < limits.max_running,
+        Class::Background => {
+            running < limits.max_running
+                && running_background < limits.max_running.saturating_sub(limits.interactive_reserved).max(1)
+        }
+    };
+    let limit = limits.lane_limit(lane);
+    // A lane with room for two keeps one for interactive runs too: the
+    // editor's request to a provider never waits behind a workflow's.
+    let limit = if class == Class::Background && limit >= 2 { limit - 1 } else { limit };
+    total && by_lane.get(lane).copied().unwrap_or(0) < limit
+}
+
 impl Scheduler {
     pub fn new(limits: Limits) -> Arc<Scheduler> {
         Arc::new(Scheduler { limits, state: Mutex::new(State::default()) })
@@ -129,19 +197,7 @@ impl Scheduler {
     }
 
     fn fits(&self, state: &State, lane: &str, class: Class) -> bool {
-        let total = match class {
-            Class::Interactive => state.running < self.limits.max_running,
-            Class::Background => {
-                state.running < self.limits.max_running
-                    && state.running_background
-                        < self.limits.max_running.saturating_sub(self.limits.interactive_reserved).max(1)
-            }
-        };
-        let limit = self.limits.lane_limit(lane);
-        // A lane with room for two keeps one for interactive runs too: the
-        // editor's request to a provider never waits behind a workflow's.
-        let limit = if class == Class::Background && limit >= 2 { limit - 1 } else { limit };
-        total && state.by_lane.get(lane).copied().unwrap_or(0) < limit
+        fits(&self.limits, state.running, state.running_background, &state.by_lane, lane, class)
     }
 
     fn take(self: &Arc<Self>, state: &mut State, lane: &str, class: Class) -> Permit {
@@ -158,8 +214,8 @@ impl Scheduler {
         let _ = owner;
         let mut state = self.lock();
         let ahead = match class {
-            Class::Interactive => !state.interactive.is_empty(),
-            Class::Background => !state.interactive.is_empty() || !state.background.is_empty(),
+            Class::Interactive => state.interactive.len > 0,
+            Class::Background => state.queued() > 0,
         };
         (!ahead && self.fits(&state, lane, class)).then(|| self.take(&mut state, lane, class))
     }
@@ -170,12 +226,11 @@ impl Scheduler {
         // Interactive requests may always queue behind background work: it is
         // served first, so the wait is bounded by the interactive queue alone.
         let limit = self.limits.max_queued;
-        let interactive = state.interactive.len();
         let over = match class {
-            Class::Interactive => interactive >= limit,
-            Class::Background => state.queued >= limit,
+            Class::Interactive => state.interactive.len >= limit,
+            Class::Background => state.queued() >= limit,
         };
-        if over { Err(Busy { queued: state.queued, limit }) } else { Ok(()) }
+        if over { Err(Busy { queued: state.queued(), limit }) } else { Ok(()) }
     }
 
     /// Waits for a slot. Dropping the future gives up the place in the queue.
@@ -188,17 +243,9 @@ impl Scheduler {
             let mut state = self.lock();
             let waiter = Waiter { lane: lane.to_owned(), grant };
             match class {
-                Class::Interactive => state.interactive.push_back(waiter),
-                Class::Background => {
-                    let queue = state.background.entry(owner.to_owned()).or_default();
-                    let first = queue.is_empty();
-                    queue.push_back(waiter);
-                    if first {
-                        state.turn.push_back(owner.to_owned());
-                    }
-                }
+                Class::Interactive => state.interactive.push(owner, waiter),
+                Class::Background => state.background.push(owner, waiter),
             }
-            state.queued += 1;
             // A slot may have freed between the try and the push.
             self.dispatch(&mut state);
         }
@@ -226,39 +273,18 @@ impl Scheduler {
     /// room), then background owners in turn.
     fn dispatch(self: &Arc<Self>, state: &mut State) {
         loop {
-            let eligible = state.interactive.iter().position(|w| self.fits(state, &w.lane, Class::Interactive));
-            if let Some(i) = eligible {
-                let Some(waiter) = state.interactive.remove(i) else { break };
-                state.queued -= 1;
-                self.hand_over(state, waiter, Class::Interactive);
-                continue;
-            }
-            let mut served = false;
-            for _ in 0..state.turn.len() {
-                let Some(owner) = state.turn.pop_front() else { break };
-                let Some(lane) = state.background.get(&owner).and_then(|q| q.front()).map(|w| w.lane.clone()) else {
-                    continue;
-                };
-                let fits = self.fits(state, &lane, Class::Background);
-                if !fits {
-                    state.turn.push_back(owner);
-                    continue;
-                }
-                let queue = state.background.get_mut(&owner).expect("present");
-                let waiter = queue.pop_front().expect("non-empty");
-                if queue.is_empty() {
-                    state.background.remove(&owner);
-                } else {
-                    state.turn.push_back(owner);
-                }
-                state.queued -= 1;
-                self.hand_over(state, waiter, Class::Background);
-                served = true;
-                break;
-            }
-            if !served {
-                break;
-            }
+            let State { running, running_background, by_lane, interactive, background } = &mut *state;
+            let limits = &self.limits;
+            let next = interactive
+                .pop(|lane| fits(limits, *running, *running_background, by_lane, lane, Class::Interactive))
+                .map(|w| (w, Class::Interactive))
+                .or_else(|| {
+                    background
+                        .pop(|lane| fits(limits, *running, *running_background, by_lane, lane, Class::Background))
+                        .map(|w| (w, Class::Background))
+                });
+            let Some((waiter, class)) = next else { break };
+            self.hand_over(state, waiter, class);
         }
     }
 
@@ -280,7 +306,7 @@ impl Scheduler {
     /// Runs in flight and waiting, for status.
     pub fn load(&self) -> (usize, usize) {
         let state = self.lock();
-        (state.running, state.queued)
+        (state.running, state.queued())
     }
 }
 

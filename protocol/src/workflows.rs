@@ -271,6 +271,9 @@ pub struct ConflictRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub winner: Option<String>,
     pub reasons: String,
+    /// When the user is asked: the options, in the order `sessions/decide` counts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
     /// Edits that lost, as `step-key@index` into that step's `edits`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped_edits: Vec<String>,

@@ -233,6 +233,7 @@ async fn settle(daemon: &Arc<Daemon>, live: &Arc<Live>, kind: &str, what: String
         resolution: "pending".into(),
         winner: None,
         reasons: String::new(),
+        options: Vec::new(),
         dropped_edits: Vec::new(),
     };
     live.lock().conflicts.push(record.clone());
@@ -448,6 +449,18 @@ async fn by_user(
     let _ = set_status(daemon, &snapshot).await;
     send_update(daemon, live, None, Some(format!("waiting for the user to decide: {what}")));
     let options: Vec<String> = parties.iter().map(|p| format!("{}: {}", p.agent, p.position)).collect();
+    // On the record too: a client that missed the event finds the question there.
+    let pending = {
+        let mut state = live.lock();
+        let record = state.conflicts.iter_mut().find(|c| c.id == id);
+        record.map(|r| {
+            r.options = options.clone();
+            r.clone()
+        })
+    };
+    if let Some(pending) = pending {
+        let _ = save_conflict(daemon, live, &pending).await;
+    }
     daemon.send_event(Event::Choice {
         session_id: live.id.clone(),
         conflict_id: id.to_owned(),

@@ -304,12 +304,14 @@ fn lsp_symbols_progress_and_shared_index() {
     let home = Home::new();
     let root = project(&home);
     let mut first = home.lsp();
-    let mut second = home.lsp();
     first.initialize(&root);
-    second.initialize(&root);
-    // Indexing shows as LSP progress in the editor.
+    // Indexing shows as LSP progress in the editor. (Read before starting the
+    // second editor: an editor that does not answer the progress request within
+    // 2 s gets none, and a test blocked on the other editor answers nothing.)
     let begin = first.wait_for_method("$/progress", Duration::from_secs(20));
     assert!(begin["params"]["value"]["kind"].is_string(), "{begin}");
+    let mut second = home.lsp();
+    second.initialize(&root);
 
     let uri = format!("file://{}", root.join("app/models.py").display());
     let text = std::fs::read_to_string(root.join("app/models.py")).expect("read");
