@@ -9,6 +9,7 @@
 //! - [`config`], [`paths`], [`instance`], [`store`], [`logging`], [`doctor`].
 
 pub mod agents_rpc;
+pub mod bridge;
 pub mod cli;
 pub mod cli_agents;
 pub mod cli_providers;

@@ -58,9 +58,6 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     for source in &loaded.sources {
         tracing::debug!(%source, "configuration layer");
     }
-    if config.compat.bridge_1x {
-        tracing::warn!("compat.bridge_1x is set, but this build does not serve the PAIRED 1.0 bridge yet (issue #7)");
-    }
     if !config.server.require_token {
         tracing::warn!("server.require_token = false: any local process can call the daemon without a token");
     }
@@ -97,6 +94,20 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
     };
     discovery.write(&paths.discovery_file())?;
     tracing::info!(port, pid = discovery.pid, test_hooks, "PAIRED daemon listening on 127.0.0.1:{port}");
+    if daemon.config.compat.bridge_1x {
+        let bridge_port = match std::env::var("BRIDGE_PORT") {
+            Ok(value) => value.trim().parse::<u16>().ok(),
+            Err(_) => Some(crate::bridge::DEFAULT_PORT),
+        };
+        match bridge_port {
+            // The daemon serves its own clients either way: a busy 1.0 port is a warning.
+            Some(port) => match crate::bridge::start(daemon.clone(), port).await {
+                Ok(port) => tracing::info!(port, "PAIRED 1.0 bridge listening on 127.0.0.1:{port} (compat.bridge_1x)"),
+                Err(err) => tracing::warn!("{err:#}"),
+            },
+            None => tracing::warn!("BRIDGE_PORT is not a port number; the PAIRED 1.0 bridge is not served"),
+        }
+    }
 
     let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
     tracing::info!(%reason, "shutting down");

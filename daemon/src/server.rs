@@ -145,8 +145,35 @@ fn query_token(query: &str) -> Option<&str> {
     query.split('&').find_map(|pair| pair.strip_prefix("token="))
 }
 
+/// The Host and Origin checks alone, for the PAIRED 1.0 bridge (1.0 clients
+/// send no token): `Err` holds the status and the message to answer with.
+pub(crate) fn check_host_and_origin(
+    config: &Config,
+    port: u16,
+    headers: &HeaderMap,
+) -> Result<(), (StatusCode, String)> {
+    let policy = Policy { port, token: None, config: config.clone() };
+    policy.check(headers, None).map_err(|refusal| refusal_text(&refusal))
+}
+
 fn refusal_response(refusal: &Refusal) -> HttpResponse {
-    let (status, message) = match refusal {
+    let (status, message) = refusal_text(refusal);
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": protocol::errors::REFUSED, "message": message },
+    });
+    let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"paired\""));
+    }
+    response
+}
+
+fn refusal_text(refusal: &Refusal) -> (StatusCode, String) {
+    match refusal {
         Refusal::Host(host) => (
             StatusCode::FORBIDDEN,
             format!("Host `{host}` is not allowed: the PAIRED daemon only answers requests addressed to 127.0.0.1 or localhost"),
@@ -163,19 +190,7 @@ fn refusal_response(refusal: &Refusal) -> HttpResponse {
             StatusCode::UNAUTHORIZED,
             "wrong token: re-read the token file (the daemon issues a new one if the file was exposed)".to_owned(),
         ),
-    };
-    let body = serde_json::json!({
-        "jsonrpc": "2.0",
-        "id": null,
-        "error": { "code": protocol::errors::REFUSED, "message": message },
-    });
-    let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"paired\""));
     }
-    response
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! Integration tests: the real `paired` binary in a temporary HOME.
 
 mod agents;
+mod bridge;
 mod cli;
 mod context;
 mod daemon;
