@@ -5,6 +5,7 @@ mod bridge;
 mod cli;
 mod context;
 mod daemon;
+mod editors;
 mod lsp;
 mod providers;
 mod security;

@@ -1,0 +1,98 @@
+//! Editor set-ups from docs/editors.md, run in the editors themselves.
+
+use std::path::Path;
+
+use tests::Home;
+
+/// What a headless Neovim asks the server once a Rust buffer is open: the
+/// outline and the agent actions at the first line.
+const CHECK: &str = r#"
+vim.cmd('edit ' .. os.getenv('CHECK_FILE'))
+local lines = {}
+if not vim.wait(30000, function() return #vim.lsp.buf_get_clients(0) > 0 end, 50) then
+  table.insert(lines, 'no client attached')
+else
+  local doc = { textDocument = vim.lsp.util.make_text_document_params() }
+  for _, res in pairs(vim.lsp.buf_request_sync(0, 'textDocument/documentSymbol', doc, 30000) or {}) do
+    for _, sym in ipairs(res.result or {}) do table.insert(lines, 'symbol ' .. sym.name .. ' ' .. sym.kind) end
+  end
+  local range = { start = { line = 5, character = 4 }, ['end'] = { line = 5, character = 4 } }
+  local params = { textDocument = doc.textDocument, range = range, context = { diagnostics = {} } }
+  for _, res in pairs(vim.lsp.buf_request_sync(0, 'textDocument/codeAction', params, 30000) or {}) do
+    for _, action in ipairs(res.result or {}) do table.insert(lines, 'action ' .. action.title) end
+  end
+end
+vim.fn.writefile(lines, os.getenv('CHECK_OUT'))
+vim.cmd('qa!')
+"#;
+
+#[test]
+fn the_neovim_setup_attaches_and_reaches_the_agents() {
+    let nvim = std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|d| d.join("nvim")).find(|p| p.is_file()));
+    let nvim = nvim.expect("nvim is not installed: scripts/test installs Debian's neovim package");
+    let home = Home::new();
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".paired")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"proj\"\n").expect("write");
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "pub struct Config {\n    pub name: String,\n}\n\n/// Reads it.\npub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n",
+    )
+    .expect("write");
+    std::fs::write(home.path().join("check.lua"), CHECK).expect("write");
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
+    // `paired lsp` as the snippet runs it: found on PATH.
+    let bin_dir = tests::paired_bin().parent().expect("bin dir").to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    let out = home.path().join("out.txt");
+    let status = std::process::Command::new(nvim)
+        .args(["--headless", "-u"])
+        .arg(&setup)
+        .args(["-c", &format!("luafile {}", home.path().join("check.lua").display())])
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("PAIRED_PORT", "0")
+        .env("CHECK_FILE", root.join("src/lib.rs"))
+        .env("CHECK_OUT", &out)
+        .current_dir(&root)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("run nvim");
+    assert!(status.success(), "nvim exited with {status}");
+    let lines = std::fs::read_to_string(&out).expect("nvim wrote its findings");
+    let lines: Vec<&str> = lines.lines().collect();
+    assert!(lines.contains(&"symbol Config 23") && lines.contains(&"symbol load 12"), "{lines:?}");
+    assert!(lines.contains(&"action Sherlock: review"), "{lines:?}");
+    assert!(lines.contains(&"action Edison: tests"), "{lines:?}");
+    let _ = home.paired(&["stop"]).output();
+}
+
+#[test]
+fn the_lsp4ij_template_starts_paired_lsp_for_the_parsed_languages() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/jetbrains/lsp4ij");
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(name)).expect("template file");
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("{name} is not JSON: {err}"))
+    };
+    let template = read("template.json");
+    assert_eq!(template["programArgs"]["default"], "paired lsp");
+    let languages: Vec<&str> = template["fileTypeMappings"]
+        .as_array()
+        .expect("mappings")
+        .iter()
+        .filter_map(|m| m["languageId"].as_str())
+        .collect();
+    // Every language the context engine parses, by the LSP language ids editors send.
+    for id in ["rust", "python", "go", "java", "javascript", "typescript", "typescriptreact"] {
+        assert!(languages.contains(&id), "{id} missing from {languages:?}");
+    }
+    let installer = read("installer.json");
+    assert_eq!(installer["check"]["exec"]["command"]["default"], "which paired");
+    assert_eq!(installer["run"]["exec"]["onSuccess"]["configureServer"]["command"]["default"], "paired lsp");
+}
