@@ -22,7 +22,8 @@ use std::{
 use tokio::sync::oneshot;
 
 /// The runtime background work (workflow sessions and their runs) executes on:
-/// its own workers and blocking pool, at a lower CPU priority (nice 10), so on a
+/// its own workers (one core fewer than the machine has) and blocking pool, at a
+/// lower CPU priority (nice 10), so on a
 /// busy machine the editor's requests, served by the main runtime, get the CPU
 /// first — the scheduler orders who runs, this keeps a running background step
 /// from slowing an interactive one down.
@@ -31,7 +32,10 @@ pub fn background() -> &'static tokio::runtime::Handle {
     RUNTIME
         .get_or_init(|| {
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+                // One core is left to the main runtime's async work (the
+                // editor's requests); parsing and skills run on the blocking
+                // pool, which uses every core.
+                .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)))
                 .thread_name("paired-background")
                 .on_thread_start(|| {
                     // Linux applies nice to the calling thread only; elsewhere
