@@ -22,7 +22,6 @@ use tests::{
     Home,
     fake_provider::{Reply, openai_text, serve_fake},
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn main() {
     let mut rows: Vec<(String, String, String)> = Vec::new();
@@ -96,33 +95,6 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-/// The provider alone: one streamed completion over a fresh connection (as the
-/// daemon's requests get from this server, which closes each one).
-async fn direct_call(port: u16) -> (Duration, Duration) {
-    let started = Instant::now();
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    let body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}).to_string();
-    let request = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut first = None;
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).await.expect("read");
-        if n == 0 {
-            break;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        if first.is_none() && buffer.windows(5).any(|w| w == b"data:") {
-            first = Some(started.elapsed());
-        }
-    }
-    (first.unwrap_or_default(), started.elapsed())
-}
-
 async fn model_runs(rows: &mut Vec<(String, String, String)>) {
     let (port, fake) = serve_fake(Vec::new()).await;
     *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["ok"])));
@@ -144,7 +116,7 @@ async fn model_runs(rows: &mut Vec<(String, String, String)>) {
     // The provider's own time, then the same through the daemon.
     let (mut direct, mut direct_first) = (Vec::new(), Vec::new());
     for _ in 0..500 {
-        let (first, total) = direct_call(port).await;
+        let (first, total) = tests::fake_provider::direct_call(port).await;
         direct.push(total);
         direct_first.push(first);
     }

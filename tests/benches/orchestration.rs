@@ -157,6 +157,7 @@ async fn run() -> Vec<(String, String, String)> {
     let model = json!({"agent": "alex", "prompt": "hi", "wait": true});
     let mut idle_offline = interactive(&client, &offline, 300).await;
     let mut idle_model = interactive(&client, &model, 300).await;
+    let mut idle_direct = provider_alone(port, 300).await;
     *fake.slow_when.lock().expect("lock") = Some(("Document it.".into(), Duration::from_millis(20)));
     let background = request(&client, "workflows/run", json!({"workflow": "fan_model", "uri": uri})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -165,6 +166,9 @@ async fn run() -> Vec<(String, String, String)> {
     // The editor's requests get the instant answer: only the background steps' are slow.
     let mut busy_offline = interactive(&client, &offline, 300).await;
     let mut busy_model = interactive(&client, &model, 300).await;
+    // The provider alone under the same load: it shares these 2 cores, and
+    // serves the background's requests itself.
+    let mut busy_direct = provider_alone(port, 300).await;
     let still = request(&client, "sessions/get", json!({"session_id": background["id"]})).await;
     assert_eq!(still["status"], "running", "the background queue stayed full while measuring");
     request(&client, "runs/cancel", json!({"run_id": background["id"]})).await;
@@ -187,5 +191,31 @@ async fn run() -> Vec<(String, String, String)> {
             "p99 ≤ 2× idle".into(),
         ));
     }
+    let (di99, db99) = (percentile(&mut idle_direct, 0.99), percentile(&mut busy_direct, 0.99));
+    let (mi99, mb99) = (percentile(&mut idle_model, 0.99), percentile(&mut busy_model, 0.99));
+    rows.push((
+        "the fake provider alone (same process as this bench): idle p99 → loaded p99".into(),
+        format!("{} → {}", ms(di99), ms(db99)),
+        String::new(),
+    ));
+    let (added_idle, added_busy) = (mi99.saturating_sub(di99), mb99.saturating_sub(db99));
+    rows.push((
+        "model ask: what the daemon adds over the provider, idle p99 → loaded p99".into(),
+        format!(
+            "{} → {} ({:.2}×)",
+            ms(added_idle),
+            ms(added_busy),
+            added_busy.as_secs_f64() / added_idle.as_secs_f64().max(1e-6)
+        ),
+        "≤ 2×".into(),
+    ));
     rows
+}
+
+async fn provider_alone(port: u16, n: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        samples.push(tests::fake_provider::direct_call(port).await.1);
+    }
+    samples
 }

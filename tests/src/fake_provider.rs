@@ -4,7 +4,7 @@
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
@@ -218,4 +218,31 @@ pub fn openai_tool_calls(calls: &[(&str, &str)]) -> Vec<String> {
         .push(format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})));
     events.push("data: [DONE]\n\n".into());
     events
+}
+
+/// The provider alone: one streamed completion over a fresh connection (as the
+/// daemon's requests get from this server, which closes each one).
+pub async fn direct_call(port: u16) -> (Duration, Duration) {
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let body = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}).to_string();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut first = None;
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.expect("read");
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if first.is_none() && buffer.windows(5).any(|w| w == b"data:") {
+            first = Some(started.elapsed());
+        }
+    }
+    (first.unwrap_or_default(), started.elapsed())
 }
