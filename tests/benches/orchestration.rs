@@ -16,6 +16,8 @@ use tests::{
 };
 
 const STEPS: usize = 1000;
+/// Interactive samples per phase: enough that p99 is not two or three outliers.
+const SAMPLES: usize = 2000;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
@@ -155,20 +157,20 @@ async fn run() -> Vec<(String, String, String)> {
     let lib = format!("file://{}", root.join("src/lib.rs").display());
     let offline = json!({"agent": "sherlock", "skill": "review", "uri": lib, "wait": true});
     let model = json!({"agent": "alex", "prompt": "hi", "wait": true});
-    let mut idle_offline = interactive(&client, &offline, 300).await;
-    let mut idle_model = interactive(&client, &model, 300).await;
-    let mut idle_direct = provider_alone(port, 300).await;
-    *fake.slow_when.lock().expect("lock") = Some(("Document it.".into(), Duration::from_millis(20)));
+    let mut idle_offline = interactive(&client, &offline, SAMPLES).await;
+    let mut idle_model = interactive(&client, &model, SAMPLES).await;
+    let mut idle_direct = provider_alone(port, SAMPLES).await;
+    *fake.slow_when.lock().expect("lock") = Some(("Document it.".into(), Duration::from_millis(50)));
     let background = request(&client, "workflows/run", json!({"workflow": "fan_model", "uri": uri})).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let queued = request(&client, "runs/list", json!({"limit": 1000})).await;
     let waiting = queued.as_array().expect("runs").iter().filter(|r| r["status"] == "queued").count();
     // The editor's requests get the instant answer: only the background steps' are slow.
-    let mut busy_offline = interactive(&client, &offline, 300).await;
-    let mut busy_model = interactive(&client, &model, 300).await;
+    let mut busy_offline = interactive(&client, &offline, SAMPLES).await;
+    let mut busy_model = interactive(&client, &model, SAMPLES).await;
     // The provider alone under the same load: it shares these 2 cores, and
     // serves the background's requests itself.
-    let mut busy_direct = provider_alone(port, 300).await;
+    let mut busy_direct = provider_alone(port, SAMPLES).await;
     let still = request(&client, "sessions/get", json!({"session_id": background["id"]})).await;
     assert_eq!(still["status"], "running", "the background queue stayed full while measuring");
     request(&client, "runs/cancel", json!({"run_id": background["id"]})).await;
