@@ -153,7 +153,7 @@ async fn run() -> Vec<(String, String, String)> {
     }
 
     // Interactive latency, idle and with a full background queue: a workflow of
-    // 1,000 model steps against a provider that takes 20 ms per answer.
+    // 1,000 model steps against a provider that takes 50 ms per answer.
     let lib = format!("file://{}", root.join("src/lib.rs").display());
     let offline = json!({"agent": "sherlock", "skill": "review", "uri": lib, "wait": true});
     let model = json!({"agent": "alex", "prompt": "hi", "wait": true});
