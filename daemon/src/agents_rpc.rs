@@ -396,18 +396,6 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
         return ask(daemon, agent, params).await;
     }
     let path = params.uri.as_deref().and_then(uri::to_path);
-    // A file not open in an editor is read and parsed here: off the async
-    // threads, like the skill itself.
-    let document = match params.uri.clone() {
-        Some(uri) => {
-            let daemon = daemon.clone();
-            let parsed = tokio::task::spawn_blocking(move || context_rpc::document_for(&daemon, &uri))
-                .await
-                .map_err(|err| format!("reading the document failed: {err}"))?;
-            Some(parsed.map_err(|e| e.message().to_owned())?.0)
-        }
-        None => None,
-    };
     let workspace = workspace_for(daemon, params)?;
     if let Some(workspace) = &workspace {
         workspace.wait_ready().await;
@@ -418,19 +406,26 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
     };
     let uri = params.uri.clone();
     let (skill, prompt) = (skill.to_owned(), params.prompt.clone());
-    let selection = document.as_ref().map(|doc| {
-        let text = doc.text();
-        match (params.range, params.position) {
-            (Some(range), _) => byte_offset(text, range.start)..byte_offset(text, range.end),
-            (None, Some(position)) => {
-                let at = byte_offset(text, position);
-                at..at
-            }
-            (None, None) => 0..0,
-        }
-    });
+    let (range, position, reader) = (params.range, params.position, daemon.clone());
     let name = agent.manifest.metadata.name.clone();
+    // One hop off the async threads for all the work: reading (and, for a file
+    // no editor has open, parsing) the document, then the skill.
     tokio::task::spawn_blocking(move || {
+        let document = match &uri {
+            Some(uri) => Some(context_rpc::document_for(&reader, uri).map_err(|e| e.message().to_owned())?.0),
+            None => None,
+        };
+        let selection = document.as_ref().map(|doc| {
+            let text = doc.text();
+            match (range, position) {
+                (Some(range), _) => byte_offset(text, range.start)..byte_offset(text, range.end),
+                (None, Some(position)) => {
+                    let at = byte_offset(text, position);
+                    at..at
+                }
+                (None, None) => 0..0,
+            }
+        });
         let index_guard = workspace.as_ref().map(|w| w.index());
         let rel = match (&workspace, &path) {
             (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
