@@ -176,8 +176,8 @@ pub fn count_markers(text: &str, into: &mut std::collections::BTreeMap<String, u
 fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redaction>) {
     let lower = text.to_ascii_lowercase();
     let env_file = is_env_file(path);
-    let mut spans: Vec<(usize, usize, &str)> = Vec::new();
-    for rule in rules() {
+    let mut spans: Vec<(usize, usize, usize, &str)> = Vec::new();
+    for (order, rule) in rules().iter().enumerate() {
         if rule.env_files_only && !env_file {
             continue;
         }
@@ -186,7 +186,8 @@ fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redacti
         }
         for caps in rule.regex.captures_iter(text) {
             let Some(secret) = caps.name("secret").or_else(|| caps.get(0)) else { continue };
-            if secret.as_str().trim().is_empty() || looks_like_placeholder(secret.as_str()) {
+            let value = secret.as_str().trim().trim_matches(['"', '\'']);
+            if value.trim().is_empty() || looks_like_placeholder(value) {
                 continue;
             }
             if rule.require_digit_or_symbol
@@ -197,14 +198,22 @@ fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redacti
             if rule.entropy.is_some_and(|min| shannon_entropy(secret.as_str()) < min) {
                 continue;
             }
-            // Rules overlap (a JWT inside a connection string): keep the first.
-            if spans.iter().any(|(s, e, _)| secret.start() < *e && *s < secret.end()) {
-                continue;
-            }
-            spans.push((secret.start(), secret.end(), rule.id.as_str()));
+            spans.push((secret.start(), order, secret.end(), rule.id.as_str()));
         }
     }
+    // Rules overlap (a JWT inside a connection string, a key inside an env
+    // value): the union is redacted, under the rule that starts first (the
+    // more specific, earlier in the rule file, on a tie), so no part of either
+    // secret is left showing.
     spans.sort();
+    let mut merged: Vec<(usize, usize, &str)> = Vec::with_capacity(spans.len());
+    for (start, _, end, rule) in spans {
+        match merged.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end, rule)),
+        }
+    }
+    let spans = merged;
     let mut out = String::with_capacity(text.len());
     let mut redactions = Vec::with_capacity(spans.len());
     let mut last = 0;
@@ -322,6 +331,23 @@ mod tests {
             "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n",
             &["env-file-secret", "env-file-secret"],
         );
+        // Whole values: quoted ones with spaces, bare ones up to a comment.
+        let text = "DB_PASSWORD=\"correct horse battery staple\"\nSECRET_KEY=two words # why\nEMPTY_TOKEN=\"\"\nAPI_KEY=\"${OTHER}\"\n";
+        let (out, found) = redact(".env", text);
+        assert_eq!(found.len(), 2, "{out}");
+        for leaked in ["horse", "battery", "words"] {
+            assert!(!out.contains(leaked), "{leaked} leaked: {out}");
+        }
+        assert!(out.contains("# why") && out.contains("EMPTY_TOKEN=\"\"") && out.contains("${OTHER}"), "{out}");
+    }
+
+    #[test]
+    fn overlapping_secrets_are_redacted_as_their_union() {
+        // An AWS key inside a longer env value: neither part may show.
+        let text = "AWS_SECRET=prefix-AKIAIOSFODNN7EXAMPLE-and-more secret words\n";
+        let (out, found) = redact(".env", text);
+        assert_eq!(found.len(), 1, "{out}");
+        assert!(!out.contains("AKIA") && !out.contains("prefix") && !out.contains("more secret"), "{out}");
     }
 
     #[test]
