@@ -258,6 +258,23 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
         }),
         "debug/sleep",
     );
+    register(
+        module.register_async_method("debug/watch_error", |params, daemon, _| async move {
+            // A watch error for the workspace of `folder`, through its watcher's channel.
+            let folder: String = params
+                .as_str()
+                .and_then(|raw| serde_json::from_str::<(String,)>(raw).ok())
+                .map(|(f,)| f)
+                .unwrap_or_default();
+            let workspace = crate::uri::to_path(&folder).and_then(|p| daemon.workspaces.find_for(&p));
+            let found = workspace.is_some();
+            if let Some(workspace) = workspace {
+                workspace.inject_watch_error();
+            }
+            Ok::<bool, ErrorObjectOwned>(found)
+        }),
+        "debug/watch_error",
+    );
 }
 
 #[cfg(test)]

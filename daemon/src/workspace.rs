@@ -46,6 +46,8 @@ pub struct Workspace {
     events: broadcast::Sender<Event>,
     /// Kept alive for as long as the workspace; dropping it stops watching.
     watcher: Mutex<Option<Box<dyn Watcher + Send>>>,
+    /// Where watchers send their events (a fallback watcher reuses it).
+    watch_tx: Mutex<Option<mpsc::Sender<notify::Result<notify::Event>>>>,
     full_parse_max: usize,
 }
 
@@ -74,6 +76,7 @@ impl Workspaces {
             ready: watch::channel(false).0,
             events: events.clone(),
             watcher: Mutex::new(None),
+            watch_tx: Mutex::new(None),
             full_parse_max: self.full_parse_max,
         });
         map.insert(root, workspace.clone());
@@ -193,6 +196,7 @@ impl Workspace {
     /// The background thread: first index, then watch until the daemon exits.
     fn index_and_watch(self: Arc<Self>) {
         let (tx, rx) = mpsc::channel();
+        *self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
         self.start_watching(tx);
         self.rescan();
         self.ready.send_replace(true);
@@ -220,26 +224,39 @@ impl Workspace {
                     }
                     _ => format!("native file watching failed ({err})"),
                 };
-                let config = notify::Config::default().with_poll_interval(Duration::from_secs(2));
-                let polling = notify::PollWatcher::new(tx, config).and_then(|mut watcher| {
-                    watcher.watch(&self.root, notify::RecursiveMode::Recursive)?;
-                    Ok(watcher)
-                });
-                let message = match polling {
-                    Ok(watcher) => {
-                        *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
-                        self.status().watching = "polling";
-                        format!("{why}; watching {} by polling every 2s instead", self.root.display())
-                    }
-                    Err(poll_err) => format!(
-                        "{why}, and polling failed too ({poll_err}): the index of {} will not follow changes",
-                        self.root.display()
-                    ),
-                };
-                tracing::warn!("{message}");
-                self.status().warning = Some(message.clone());
-                self.send(Event::IndexWarning { root: self.root_name(), message });
+                self.fall_back_to_polling(tx, &why);
             }
+        }
+    }
+
+    /// Replaces the native watcher by polling, and says so to every client:
+    /// never silent staleness.
+    fn fall_back_to_polling(&self, tx: mpsc::Sender<notify::Result<notify::Event>>, why: &str) {
+        let config = notify::Config::default().with_poll_interval(Duration::from_secs(2));
+        let polling = notify::PollWatcher::new(tx, config).and_then(|mut watcher| {
+            watcher.watch(&self.root, notify::RecursiveMode::Recursive)?;
+            Ok(watcher)
+        });
+        let message = match polling {
+            Ok(watcher) => {
+                *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
+                self.status().watching = "polling";
+                format!("{why}; watching {} by polling every 2s instead", self.root.display())
+            }
+            Err(poll_err) => format!(
+                "{why}, and polling failed too ({poll_err}): the index of {} will not follow changes",
+                self.root.display()
+            ),
+        };
+        tracing::warn!("{message}");
+        self.status().warning = Some(message.clone());
+        self.send(Event::IndexWarning { root: self.root_name(), message });
+    }
+
+    /// Test hook: a watch error delivered as the native watcher delivers one.
+    pub fn inject_watch_error(&self) {
+        if let Some(tx) = self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = tx.send(Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch)));
         }
     }
 
@@ -357,6 +374,20 @@ impl Workspace {
                 Err(err) => {
                     tracing::warn!(root = %self.root.display(), "watch error, rescanning: {err}");
                     rescan = true;
+                    // Native watching that fails at runtime (watches ran out as
+                    // folders were added, the watch descriptor broke) cannot be
+                    // trusted to see the next change: poll instead.
+                    let native = self.status().watching == "inotify";
+                    let tx = self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    if let (true, Some(tx)) = (native, tx) {
+                        let why = match err.kind {
+                            notify::ErrorKind::MaxFilesWatch => {
+                                "the OS ran out of file watches (raise fs.inotify.max_user_watches)".to_owned()
+                            }
+                            _ => format!("native file watching failed ({err})"),
+                        };
+                        self.fall_back_to_polling(tx, &why);
+                    }
                 }
             }
         }

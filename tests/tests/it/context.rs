@@ -299,6 +299,48 @@ async fn out_of_inotify_watches_falls_back_to_polling_and_says_so() {
     eventually("polling picks up a new file", async || symbols(&client, "seen_by_polling").await.len() == 1).await;
 }
 
+/// Watches that fail after the start (the OS runs out as folders are added) are
+/// reported the way notify reports them: the workspace switches to polling,
+/// says so, and keeps following changes.
+#[tokio::test]
+async fn a_watch_error_at_runtime_switches_to_polling_with_a_warning() {
+    use jsonrpsee::core::client::SubscriptionClientT;
+    let home = Home::new();
+    let root = project(&home);
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    let folder = format!("file://{}", root.display());
+    let mut events = client
+        .subscribe::<Value, _>(
+            "client/attach",
+            rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": [folder.clone()]})],
+            "client/detach",
+        )
+        .await
+        .expect("attach");
+    let status = add(&client, &root).await;
+    assert_eq!(status["watching"], "inotify");
+    let found: bool = client.request("debug/watch_error", rpc_params![folder]).await.expect("hook");
+    assert!(found);
+    let warning = loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("event")
+            .expect("some")
+            .expect("json");
+        if event["type"] == "index_warning" {
+            break event;
+        }
+    };
+    assert!(
+        warning["message"].as_str().is_some_and(|m| m.contains("ran out of file watches") && m.contains("polling"))
+    );
+    assert_eq!(add(&client, &root).await["watching"], "polling");
+    write(&root.join("app/after.py"), "def seen_after_the_switch():\n    pass\n");
+    eventually("polling picks up a new file", async || symbols(&client, "seen_after_the_switch").await.len() == 1)
+        .await;
+}
+
 #[test]
 fn lsp_symbols_progress_and_shared_index() {
     let home = Home::new();
