@@ -257,7 +257,7 @@ impl Proxy {
     }
 
     /// Forwards a custom request to the daemon, waiting for it to come up, and
-    /// retrying once if the connection drops mid-request.
+    /// retrying once if the connection drops mid-request (when it can be repeated).
     async fn forward(&self, method: &str, params: Option<Value>, after_seq: u64) -> jsonrpc::Result<Value> {
         let params = params.filter(|p| !p.is_null());
         // Answer about the text the editor had when it asked, not an older one.
@@ -289,7 +289,10 @@ impl Proxy {
                         data: err.data().and_then(|d| serde_json::from_str(d.get()).ok()),
                     });
                 }
-                Err(err) if attempt == 0 && matches!(err, ClientError::RestartNeeded(_)) => {
+                // Only a request that can be repeated is: a second `agents/run`
+                // or `workflows/run` would start the work twice if the first
+                // daemon had taken it before the connection dropped.
+                Err(err) if attempt == 0 && matches!(err, ClientError::RestartNeeded(_)) && repeatable(method) => {
                     tracing::info!(method, "daemon connection dropped mid-request; retrying after reconnect");
                     self.drop_connection(&connection);
                 }
@@ -883,6 +886,11 @@ impl Proxy {
     }
 }
 
+/// Requests that start work (or answer a question) must not be sent twice.
+fn repeatable(method: &str) -> bool {
+    !matches!(method, "agents/run" | "workflows/run" | "sessions/resume" | "sessions/decide")
+}
+
 fn capitalised(id: &str) -> String {
     let mut chars = id.chars();
     chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
@@ -1033,6 +1041,19 @@ where
                 self.forward_request(id, method, params, |v| v, initialized, span)
             }
             _ => self.inner.call(request).instrument(span).boxed(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_requests_that_start_nothing_are_retried_after_a_dropped_connection() {
+        for method in ["context/build", "documents/get", "sessions/get", "runs/get", "agents/list"] {
+            assert!(super::repeatable(method), "{method}");
+        }
+        for method in ["agents/run", "workflows/run", "sessions/resume", "sessions/decide"] {
+            assert!(!super::repeatable(method), "{method}");
         }
     }
 }
