@@ -160,21 +160,30 @@ pub(crate) fn target(
     Ok((Some(crate::uri::from_path(&file)), position, root))
 }
 
-async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
-    let (uri, position, root) = target(args.file.as_deref(), args.line, args.column)?;
+/// The daemon (started if need be) with `root` open and indexed, and its
+/// events, subscribed before the caller starts anything so no update is missed.
+pub(crate) async fn open_and_listen(
+    paths: &Paths,
+    root: &std::path::Path,
+    name: &str,
+) -> Result<(client::Connection, Subscription<Event>)> {
     let connection = client::connect_or_start(paths).await?;
     let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
     client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
-    // Listen before starting, so no update is missed.
     let hello = ClientHello {
         kind: ClientKind::Cli,
-        name: "paired agents run".into(),
+        name: name.into(),
         version: Some(env!("CARGO_PKG_VERSION").into()),
         pid: Some(std::process::id()),
-        workspace_folders: vec![crate::uri::from_path(&root)],
+        workspace_folders: vec![crate::uri::from_path(root)],
     };
-    let mut events: Subscription<Event> =
-        connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+    let events = connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+    Ok((connection, events))
+}
+
+async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
+    let (uri, position, root) = target(args.file.as_deref(), args.line, args.column)?;
+    let (connection, mut events) = open_and_listen(paths, &root, "paired agents run").await?;
     let params = RunParams {
         agent: args.agent,
         skill: args.skill,

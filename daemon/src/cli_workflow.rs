@@ -11,17 +11,13 @@ use std::{
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
 use protocol::{
-    NoParams, Subscription as _,
-    client::{Attach, ClientHello, ClientKind, Event},
+    NoParams,
+    client::Event,
     workflows::{self as wire, SessionInfo, SessionStatus, StepStatus},
 };
 
-use crate::{
-    client::{self, ByName},
-    paths::Paths,
-};
+use crate::{client, paths::Paths};
 
 #[derive(Debug, Subcommand)]
 pub enum WorkflowCommand {
@@ -53,18 +49,8 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
         WorkflowCommand::List { json } => list(paths, json).await,
         WorkflowCommand::Run { workflow, file, line, column, prompt, json } => {
             let (uri, position, root) = crate::cli_agents::target(file.as_deref(), line, column)?;
-            let connection = client::connect_or_start(paths).await?;
-            let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
-            client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
-            let hello = ClientHello {
-                kind: ClientKind::Cli,
-                name: "paired workflow run".into(),
-                version: Some(env!("CARGO_PKG_VERSION").into()),
-                pid: Some(std::process::id()),
-                workspace_folders: vec![crate::uri::from_path(&root)],
-            };
-            let mut events: Subscription<Event> =
-                connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+            let (connection, mut events) =
+                crate::cli_agents::open_and_listen(paths, &root, "paired workflow run").await?;
             let params = wire::RunWorkflowParams {
                 workflow,
                 uri,

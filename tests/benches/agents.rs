@@ -99,13 +99,7 @@ async fn model_runs(rows: &mut Vec<(String, String, String)>) {
     let (port, fake) = serve_fake(Vec::new()).await;
     *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["ok"])));
     let home = Home::new();
-    let config = home.path().join(".config/paired");
-    std::fs::create_dir_all(&config).expect("mkdir");
-    std::fs::write(
-        config.join("config.toml"),
-        format!("[agents]\nprovider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n"),
-    )
-    .expect("config");
+    home.write_config(&tests::fake_provider::config(port));
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     let ask = json!({"agent": "alex", "prompt": "hi", "wait": true});

@@ -101,13 +101,7 @@ async fn run() -> Vec<(String, String, String)> {
     std::fs::write(root.join(".paired/workflows/fan.toml"), fan).expect("write");
     std::fs::write(root.join(".paired/workflows/fan_model.toml"), format!("{fan}prompt = \"Document it.\"\n"))
         .expect("write");
-    let config = home.path().join(".config/paired");
-    std::fs::create_dir_all(&config).expect("mkdir");
-    std::fs::write(
-        config.join("config.toml"),
-        format!("[agents]\nprovider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n"),
-    )
-    .expect("config");
+    home.write_config(&tests::fake_provider::config(port));
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     request(&client, "workspaces/add", json!({"folder": root.display().to_string(), "wait": true})).await;

@@ -40,6 +40,13 @@ pub struct Fake {
     pub slow_when: Mutex<Option<(String, Duration)>>,
 }
 
+/// A config whose default provider is the fake one on `port`.
+pub fn config(port: u16) -> String {
+    format!(
+        "[agents]\nprovider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n"
+    )
+}
+
 pub async fn serve_fake(replies: Vec<Reply>) -> (u16, Arc<Fake>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();

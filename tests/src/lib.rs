@@ -87,6 +87,15 @@ impl Home {
         command
     }
 
+    /// Writes the user's `config.toml` (`~/.config/paired/config.toml`); returns its path.
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let dir = self.path().join(".config/paired");
+        std::fs::create_dir_all(&dir).expect("mkdir config dir");
+        let file = dir.join("config.toml");
+        std::fs::write(&file, text).expect("write config.toml");
+        file
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.path().join(".local/state/paired")
     }

@@ -13,7 +13,7 @@ use protocol::{
 };
 
 use super::{Live, now_ms, post, save_conflict, send_update, set_status, workflow::Strategy};
-use crate::{agents_rpc::RunOptions, state::Daemon};
+use crate::state::Daemon;
 
 /// One side of a conflict.
 struct Party {
@@ -382,15 +382,8 @@ async fn by_arbiter(
             wait: false,
             max_tokens: None,
         };
-        let options_run = RunOptions { class: crate::scheduler::Class::Background, owner: live.id.clone(), step: None };
-        let (info, finished) = crate::agents_rpc::launch(daemon.clone(), params, options_run)
-            .await
-            .map_err(|err| format!("the arbiter could not run: {}", err.message()))?;
-        // Part of the session: cancelled with it, its tokens counted.
-        live.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id.clone());
-        let run = finished.await;
-        live.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&info.id);
-        live.lock().tokens += run.tokens;
+        let run =
+            live.run_for_session(daemon, params).await.map_err(|err| format!("the arbiter could not run: {err}"))?;
         if run.status != RunStatus::Succeeded {
             return Err(format!("the arbiter's run failed: {}", run.error.unwrap_or_default()));
         }

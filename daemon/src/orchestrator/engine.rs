@@ -107,10 +107,7 @@ pub async fn drive(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
         Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), work).await {
             Ok(outcome) => outcome,
             Err(_) => {
-                let runs: Vec<String> = live.runs.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
-                for run in runs {
-                    let _ = crate::agents_rpc::cancel(&daemon, &run).await;
-                }
+                live.cancel_runs(&daemon).await;
                 Err(format!("the workflow ran past its timeout_secs = {secs}; its runs were cancelled"))
             }
         },
@@ -724,13 +721,8 @@ async fn plan(
             wait: false,
             max_tokens: step.max_tokens,
         };
-        let options = RunOptions { class: Class::Background, owner: live.id.clone(), step: None };
-        match crate::agents_rpc::launch(daemon.clone(), params, options).await {
-            Ok((info, finished)) => {
-                live.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id.clone());
-                let run = finished.await;
-                live.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&info.id);
-                live.lock().tokens += run.tokens;
+        match live.run_for_session(daemon, params).await {
+            Ok(run) => {
                 if run.status == RunStatus::Succeeded {
                     subtasks = parse_plan(&roster, &run.output);
                     how = "its model's plan";
@@ -744,7 +736,7 @@ async fn plan(
                     );
                 }
             }
-            Err(err) => note = format!("(the model could not plan: {}; routed by rules instead)\n", err.message()),
+            Err(err) => note = format!("(the model could not plan: {err}; routed by rules instead)\n"),
         }
     }
     if subtasks.is_empty() {
@@ -971,7 +963,7 @@ async fn attempts(
                 continue;
             }
         };
-        live.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(info.id.clone());
+        live.track(&info.id);
         let mut done_early = None;
         if info.status == RunStatus::Queued && step.timeout_secs.is_some() {
             loop {
@@ -1000,7 +992,7 @@ async fn attempts(
             },
             (None, None) => Ok(finished.await),
         };
-        live.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&info.id);
+        live.untrack(&info.id);
         match result {
             Ok(run) => {
                 if run.status == RunStatus::Succeeded {

@@ -68,6 +68,44 @@ impl Live {
         self.lock().clone()
     }
 
+    fn track(&self, run: &str) {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(run.to_owned());
+    }
+
+    fn untrack(&self, run: &str) {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(run);
+    }
+
+    /// Cancels every run the session has in flight.
+    async fn cancel_runs(&self, daemon: &Daemon) {
+        let runs: Vec<String> = self.runs.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+        for run in runs {
+            let _ = crate::agents_rpc::cancel(daemon, &run).await;
+        }
+    }
+
+    /// A run on the session's behalf that is not a step (a plan, an
+    /// arbitration): background class, cancelled with the session, its tokens
+    /// counted against the session.
+    async fn run_for_session(
+        &self,
+        daemon: &Arc<Daemon>,
+        params: protocol::agents::RunParams,
+    ) -> Result<protocol::agents::RunInfo, String> {
+        let options = crate::agents_rpc::RunOptions {
+            class: crate::scheduler::Class::Background,
+            owner: self.id.clone(),
+            step: None,
+        };
+        let (info, finished) =
+            crate::agents_rpc::launch(daemon.clone(), params, options).await.map_err(|err| err.message().to_owned())?;
+        self.track(&info.id);
+        let run = finished.await;
+        self.untrack(&info.id);
+        self.lock().tokens += run.tokens;
+        Ok(run)
+    }
+
     fn next_seq(&self) -> i64 {
         self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
@@ -442,10 +480,7 @@ pub async fn cancel(daemon: &Daemon, id: &str) -> Result<Option<SessionInfo>, Er
         };
     };
     handle.abort();
-    let runs: Vec<String> = live.runs.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
-    for run in runs {
-        let _ = crate::agents_rpc::cancel(daemon, &run).await;
-    }
+    live.cancel_runs(daemon).await;
     let info = {
         let mut state = live.lock();
         state.status = SessionStatus::Cancelled;

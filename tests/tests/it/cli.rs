@@ -6,10 +6,7 @@ use tests::Home;
 #[test]
 fn config_errors_name_file_key_and_line() {
     let home = Home::new();
-    let dir = home.path().join(".config/paired");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let file = dir.join("config.toml");
-    std::fs::write(&file, "[daemon]\nport = 99999\n").expect("write");
+    let file = home.write_config("[daemon]\nport = 99999\n");
     let out = home.paired(&["config", "validate"]).output().expect("validate");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -29,9 +29,7 @@ fn setup(home: &Home, provider: &str) -> std::path::PathBuf {
         "id = \"ferris\"\ntools = [\"read_file\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"src/**\"]\n",
     )
     .expect("write");
-    let config = home.path().join(".config/paired");
-    std::fs::create_dir_all(&config).expect("mkdir");
-    std::fs::write(config.join("config.toml"), format!("[agents]\nprovider = \"fake\"\n\n{provider}")).expect("write");
+    home.write_config(&format!("[agents]\nprovider = \"fake\"\n\n{provider}"));
     root.canonicalize().expect("canonical")
 }
 

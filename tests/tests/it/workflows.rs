@@ -30,9 +30,7 @@ fn project(home: &Home, files: &[(&str, &str)], config: &str) -> std::path::Path
         std::fs::write(path, text).expect("write");
     }
     if !config.is_empty() {
-        let dir = home.path().join(".config/paired");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        std::fs::write(dir.join("config.toml"), config).expect("write");
+        home.write_config(config);
     }
     root.canonicalize().expect("canonical")
 }
@@ -83,9 +81,7 @@ fn board<'a>(session: &'a Value, kind: &str) -> Vec<&'a Value> {
 }
 
 fn model_config(port: u16) -> String {
-    format!(
-        "[agents]\nprovider = \"fake\"\n[providers.fake]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nmax_retries = 0\n"
-    )
+    format!("{}max_retries = 0\n", tests::fake_provider::config(port))
 }
 
 /// `propose_edit` of line `line` to `text`, then a closing message.
