@@ -212,7 +212,7 @@ async fn launch_unboxed(
     }
     // Backpressure: a full queue is a clear refusal, not an unbounded wait.
     let lane = if skill == "ask" { provider.clone().unwrap_or_default() } else { crate::scheduler::OFFLINE.to_owned() };
-    let permit = daemon.scheduler.try_acquire(options.class, &options.owner, &lane);
+    let permit = daemon.scheduler.try_acquire(options.class, &lane);
     // Workflow steps wait their turn (a session bounds how many it has in
     // flight); a client's request beyond the queue is refused.
     if permit.is_none() && options.class == Class::Interactive {

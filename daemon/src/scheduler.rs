@@ -214,8 +214,7 @@ impl Scheduler {
     }
 
     /// A slot now, if one is free and nobody of the same or a higher class waits.
-    pub fn try_acquire(self: &Arc<Self>, class: Class, owner: &str, lane: &str) -> Option<Permit> {
-        let _ = owner;
+    pub fn try_acquire(self: &Arc<Self>, class: Class, lane: &str) -> Option<Permit> {
         let mut state = self.lock();
         let ahead = match class {
             Class::Interactive => state.interactive.len > 0,
@@ -239,7 +238,7 @@ impl Scheduler {
 
     /// Waits for a slot. Dropping the future gives up the place in the queue.
     pub async fn acquire(self: &Arc<Self>, class: Class, owner: &str, lane: &str) -> Permit {
-        if let Some(permit) = self.try_acquire(class, owner, lane) {
+        if let Some(permit) = self.try_acquire(class, lane) {
             return permit;
         }
         let (grant, granted) = oneshot::channel();
@@ -325,9 +324,9 @@ mod tests {
     #[tokio::test]
     async fn interactive_runs_go_first_and_keep_their_reserved_slot() {
         let s = Scheduler::new(limits(2, 1, 10));
-        let b1 = s.try_acquire(Class::Background, "wf", OFFLINE).expect("a background slot");
-        assert!(s.try_acquire(Class::Background, "wf", OFFLINE).is_none(), "the other slot is reserved");
-        let i1 = s.try_acquire(Class::Interactive, "ed", OFFLINE).expect("the reserved slot");
+        let b1 = s.try_acquire(Class::Background, OFFLINE).expect("a background slot");
+        assert!(s.try_acquire(Class::Background, OFFLINE).is_none(), "the other slot is reserved");
+        let i1 = s.try_acquire(Class::Interactive, OFFLINE).expect("the reserved slot");
         // Both busy: a background and an interactive waiter; the interactive one is served first.
         let (s2, s3) = (s.clone(), s.clone());
         let background = tokio::spawn(async move { s2.acquire(Class::Background, "wf", OFFLINE).await });
@@ -348,7 +347,7 @@ mod tests {
     #[tokio::test]
     async fn background_owners_take_turns_and_lanes_are_limited() {
         let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 1)]), ..limits(1, 0, 10) });
-        let held = s.try_acquire(Class::Background, "a", OFFLINE).expect("slot");
+        let held = s.try_acquire(Class::Background, OFFLINE).expect("slot");
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (owner, n) in [("a", 3), ("b", 1)] {
@@ -371,20 +370,20 @@ mod tests {
         // b's only run does not wait behind all of a's.
         assert_eq!(*order.lock().expect("lock"), ["a0", "b0", "a1", "a2"]);
         let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 1)]), ..limits(4, 0, 10) });
-        let _cloud = s.try_acquire(Class::Interactive, "ed", "cloud").expect("slot");
-        assert!(s.try_acquire(Class::Interactive, "ed", "cloud").is_none(), "lane full");
-        assert!(s.try_acquire(Class::Interactive, "ed", OFFLINE).is_some(), "other lanes are not");
+        let _cloud = s.try_acquire(Class::Interactive, "cloud").expect("slot");
+        assert!(s.try_acquire(Class::Interactive, "cloud").is_none(), "lane full");
+        assert!(s.try_acquire(Class::Interactive, OFFLINE).is_some(), "other lanes are not");
         // A lane of two: background work takes one, the other waits for the editor.
         let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 2)]), ..limits(8, 0, 10) });
-        let _bg = s.try_acquire(Class::Background, "wf", "cloud").expect("slot");
-        assert!(s.try_acquire(Class::Background, "wf", "cloud").is_none(), "kept for interactive runs");
-        assert!(s.try_acquire(Class::Interactive, "ed", "cloud").is_some());
+        let _bg = s.try_acquire(Class::Background, "cloud").expect("slot");
+        assert!(s.try_acquire(Class::Background, "cloud").is_none(), "kept for interactive runs");
+        assert!(s.try_acquire(Class::Interactive, "cloud").is_some());
     }
 
     #[tokio::test]
     async fn a_full_queue_refuses_and_a_waiter_that_gives_up_frees_its_grant() {
         let s = Scheduler::new(Limits { max_queued: 1, ..limits(1, 0, 10) });
-        let held = s.try_acquire(Class::Background, "a", OFFLINE).expect("slot");
+        let held = s.try_acquire(Class::Background, OFFLINE).expect("slot");
         let s2 = s.clone();
         let waiting = tokio::spawn(async move { s2.acquire(Class::Background, "a", OFFLINE).await });
         while s.load().1 < 1 {
@@ -396,6 +395,6 @@ mod tests {
         let _ = waiting.await;
         drop(held);
         assert_eq!(s.load(), (0, 0), "the abandoned grant went back");
-        assert!(s.try_acquire(Class::Background, "a", OFFLINE).is_some());
+        assert!(s.try_acquire(Class::Background, OFFLINE).is_some());
     }
 }

@@ -278,8 +278,7 @@ async fn settle(daemon: &Arc<Daemon>, live: &Arc<Live>, kind: &str, what: String
         Some(w) => {
             let win = &parties[w];
             record.winner = Some(win.key.clone());
-            for (i, party) in parties.iter().enumerate().filter(|(i, _)| *i != w) {
-                let _ = i;
+            for (_, party) in parties.iter().enumerate().filter(|(i, _)| *i != w) {
                 for &edit in &party.edits {
                     record.dropped_edits.push(format!("{}@{edit}", party.key));
                 }
