@@ -91,6 +91,7 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         sessions: Mutex::default(),
         initialized: AtomicBool::new(false),
         shutdown_requested: AtomicBool::new(false),
+        events_wanted: AtomicBool::new(false),
     });
     tokio::spawn(sync_documents(proxy.clone(), ops_rx));
 
@@ -131,6 +132,10 @@ struct Proxy {
     agent_diagnostics: Mutex<HashMap<String, HashMap<String, Vec<Value>>>>,
     initialized: AtomicBool,
     shutdown_requested: AtomicBool,
+    /// The editor asked for the daemon's run and session events as
+    /// `paired/event` notifications (`initializationOptions.paired.events`),
+    /// for an agent panel.
+    events_wanted: AtomicBool,
 }
 
 #[derive(Default)]
@@ -412,7 +417,10 @@ async fn stay_connected(proxy: Arc<Proxy>) {
                         _ = connection.on_disconnect() => break,
                         event = events.next() => match event {
                             Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
-                            Some(Ok(event @ (Event::SessionUpdate { .. } | Event::Choice { .. }))) => proxy.to_session(event),
+                            Some(Ok(event @ (Event::RunUpdate { .. } | Event::SessionUpdate { .. } | Event::Choice { .. }))) => {
+                                proxy.to_panel(&event).await;
+                                proxy.to_session(event);
+                            }
                             Some(Ok(event)) => progress.show(&proxy, &hello, event).await,
                             Some(Err(_)) => {}
                             None => break,
@@ -538,6 +546,13 @@ impl LanguageServer for Backend {
             pid: Some(std::process::id()),
             workspace_folders,
         };
+        let wants_events = params
+            .initialization_options
+            .as_ref()
+            .and_then(|options| options.pointer("/paired/events"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        self.proxy.events_wanted.store(wants_events, Ordering::Relaxed);
         if self.proxy.hello.set(hello).is_ok() {
             tokio::spawn(stay_connected(self.proxy.clone()));
         }
@@ -787,7 +802,25 @@ impl<S> Front<S> {
     }
 }
 
+/// The daemon's run and session events, for editors that asked for them.
+enum PairedEvent {}
+
+impl tower_lsp_server::ls_types::notification::Notification for PairedEvent {
+    type Params = Event;
+    const METHOD: &'static str = "paired/event";
+}
+
 impl Proxy {
+    /// Passes a run or session event on to an editor that shows them (an agent panel).
+    async fn to_panel(&self, event: &Event) {
+        if !self.events_wanted.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(editor) = self.editor.get() {
+            editor.send_notification::<PairedEvent>(event.clone()).await;
+        }
+    }
+
     /// Hands a workflow event to the command that started the session.
     fn to_session(&self, event: Event) {
         let id = match &event {

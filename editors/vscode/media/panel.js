@@ -1,0 +1,147 @@
+// The agent panel in the webview. It only renders the state the extension
+// sends ({type: "state"}) and posts the user's actions back; everything from
+// agents is set as text, never parsed as HTML.
+(function () {
+  "use strict";
+  const vscode = acquireVsCodeApi();
+  let state = vscode.getState();
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "className") node.className = value;
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === "") continue;
+      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function button(label, dataset, secondary, title) {
+    const attrs = { type: "button", dataset, className: secondary ? "secondary" : "" };
+    if (title) attrs.title = title;
+    return el("button", attrs, label);
+  }
+
+  function fill(id, nodes, emptyText) {
+    const target = document.getElementById(id);
+    target.replaceChildren(...(nodes.length ? nodes : [el("p", { className: "empty" }, emptyText)]));
+  }
+
+  const FINISHED_RUN = ["succeeded", "failed", "cancelled"];
+  const FINISHED_SESSION = ["succeeded", "failed", "cancelled", "interrupted"];
+  const DAEMON = { starting: "connecting…", ready: "connected", stopped: "not connected", failed: "failed" };
+
+  function render() {
+    if (!state) return;
+    const daemon = document.getElementById("daemon");
+    daemon.textContent = DAEMON[state.daemon] + (state.detail ? ` — ${state.detail}` : "");
+    daemon.dataset.state = state.daemon;
+
+    fill(
+      "choices",
+      state.choices.map((c) =>
+        el(
+          "div",
+          { className: "choice", dataset: { session: c.sessionId, conflict: c.conflictId } },
+          el("p", {}, c.question),
+          ...c.options.map((option, index) =>
+            button(option, { action: "decide", session: c.sessionId, conflict: c.conflictId, choice: String(index) }),
+          ),
+        ),
+      ),
+      "None.",
+    );
+
+    fill(
+      "team",
+      state.agents.map((a) =>
+        el(
+          "div",
+          { className: "agent", dataset: { agent: a.id } },
+          el("strong", {}, `${a.emoji ? a.emoji + " " : ""}${a.name}`),
+          " ",
+          el("span", { className: "role" }, a.role),
+          el("p", {}, a.description),
+          button(`Ask ${a.name}`, { action: "ask", agent: a.id }, true),
+        ),
+      ),
+      "The team appears when the daemon is connected.",
+    );
+
+    fill(
+      "sessions",
+      state.sessions.map((s) =>
+        el(
+          "div",
+          { className: "session", dataset: { session: s.id, status: s.status } },
+          el(
+            "div",
+            { className: "head" },
+            el("strong", {}, s.workflow),
+            el("span", { className: `status ${s.status}` }, s.status),
+            el("span", { className: "message" }, s.message || ""),
+            el("span", { className: "spacer" }),
+            FINISHED_SESSION.includes(s.status) ? null : button("Cancel", { action: "cancel", run: s.id }, true, "Cancel this workflow and its runs"),
+          ),
+        ),
+      ),
+      "None yet.",
+    );
+
+    fill(
+      "runs",
+      state.runs.map((r) =>
+        el(
+          "div",
+          { className: "run", dataset: { run: r.id, status: r.status } },
+          el(
+            "div",
+            { className: "head" },
+            el("strong", {}, r.agent),
+            el("span", { className: `status ${r.status}` }, r.status),
+            el("span", { className: "message" }, r.message || ""),
+            el("span", { className: "spacer" }),
+            FINISHED_RUN.includes(r.status) ? null : button("Cancel", { action: "cancel", run: r.id }, true, "Cancel this run"),
+          ),
+          r.output ? el("pre", { className: "output" }, (r.truncated ? "…" : "") + r.output) : null,
+        ),
+      ),
+      "None yet. Ask an agent, or use a PAIRED code action.",
+    );
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target.closest("button[data-action]") : null;
+    if (!target) return;
+    const data = target.dataset;
+    switch (data.action) {
+      case "ask":
+        vscode.postMessage({ type: "ask", agent: data.agent });
+        break;
+      case "cancel":
+        target.disabled = true;
+        vscode.postMessage({ type: "cancel", runId: data.run });
+        break;
+      case "decide":
+        for (const b of target.parentElement.querySelectorAll("button")) b.disabled = true;
+        vscode.postMessage({ type: "decide", sessionId: data.session, conflictId: data.conflict, choice: Number(data.choice) });
+        break;
+    }
+  });
+
+  window.addEventListener("message", (event) => {
+    const message = event.data;
+    if (message && message.type === "state" && message.state) {
+      state = message.state;
+      vscode.setState(state);
+      render();
+    }
+  });
+
+  render();
+  vscode.postMessage({ type: "ready" });
+})();

@@ -1,0 +1,329 @@
+// The PAIRED extension for VS Code and Cursor: starts `paired lsp` (which
+// attaches to the one shared daemon, starting it if needed), keeps 1.0's
+// commands, and shows the team's runs in an agent panel.
+//
+// The logic lives in modules without a `vscode` import (server, team, state,
+// panel), unit-tested under Node; this file only wires them to the editor.
+
+import * as vscode from "vscode";
+import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from "vscode-languageclient/node";
+import { panelHtml } from "./panel";
+import { hostEnvironment, locateServer } from "./server";
+import * as panelState from "./state";
+import { ASK_COMMANDS, describeError, legacyNotes, marketItems, runAgentArgument } from "./team";
+
+/** Languages the daemon parses; other files need no server. */
+export const LANGUAGES = [
+  "rust",
+  "python",
+  "go",
+  "java",
+  "javascript",
+  "javascriptreact",
+  "typescript",
+  "typescriptreact",
+  "html",
+];
+
+let client: LanguageClient | undefined;
+let panel: vscode.WebviewPanel | undefined;
+let statusItem: vscode.StatusBarItem | undefined;
+let pendingUpdate: NodeJS.Timeout | undefined;
+const state = panelState.emptyState();
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  statusItem = vscode.window.createStatusBarItem("paired.status", vscode.StatusBarAlignment.Left, 10);
+  statusItem.name = "PAIRED";
+  statusItem.command = "paired.showAgentPanel";
+  context.subscriptions.push(statusItem);
+  refresh();
+  statusItem.show();
+
+  const register = (command: string, run: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(vscode.commands.registerCommand(command, run));
+  for (const { command, agent, name } of ASK_COMMANDS) register(command, () => ask(agent, name));
+  register("paired.showAgentPanel", () => showPanel(context));
+  register("paired.connectAgents", () => connect(context));
+  register("paired.marketplace.search", () => marketSearch());
+  register("paired.marketplace.install", (name?: unknown) => marketInstall(typeof name === "string" ? name : undefined));
+
+  const settings = vscode.workspace.getConfiguration("paired");
+  for (const note of legacyNotes((key) => settings.inspect(key))) {
+    void vscode.window.showInformationMessage(`PAIRED: ${note}`);
+  }
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((change) => {
+      if (change.affectsConfiguration("paired.path")) void connect(context);
+    }),
+  );
+  await start(context);
+}
+
+export async function deactivate(): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running) await running.stop();
+}
+
+async function start(context: vscode.ExtensionContext): Promise<void> {
+  const located = locateServer(vscode.workspace.getConfiguration("paired").get<string>("path"), hostEnvironment());
+  if (!located.ok) {
+    state.daemon = "failed";
+    state.detail = located.message;
+    refresh();
+    const choice = await vscode.window.showErrorMessage(`PAIRED: ${located.message}`, "Open Settings");
+    if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "paired.path");
+    return;
+  }
+  const serverOptions: ServerOptions = { command: located.command, args: ["lsp"], transport: TransportKind.stdio };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: LANGUAGES.flatMap((language) => [
+      { scheme: "file", language },
+      { scheme: "untitled", language },
+    ]),
+    initializationOptions: { paired: { events: true } },
+    outputChannelName: "PAIRED",
+    middleware: {
+      // The server's commands, run from the command palette, come without
+      // arguments: ask for what they need.
+      executeCommand: async (command, args, next) => {
+        if (args.length === 0 && command === "paired.runWorkflow") {
+          const argument = await pickWorkflow();
+          return argument ? next(command, [argument]) : undefined;
+        }
+        if (args.length === 0 && command === "paired.runAgent") {
+          const agent = await vscode.window.showQuickPick(
+            state.agents.map((a) => ({ label: `${a.emoji} ${a.name}`.trim(), description: a.role, detail: a.description, id: a.id })),
+            { placeHolder: "Which agent?" },
+          );
+          return agent ? ask(agent.id, agent.label) : undefined;
+        }
+        return next(command, args);
+      },
+    },
+  };
+  const created = new LanguageClient("paired", "PAIRED", serverOptions, clientOptions);
+  client = created;
+  context.subscriptions.push(
+    created.onDidChangeState((change) => {
+      state.daemon = change.newState === State.Running ? "ready" : change.newState === State.Starting ? "starting" : "stopped";
+      if (state.daemon === "ready") void loadTeam(created);
+      refresh();
+    }),
+  );
+  context.subscriptions.push(
+    created.onNotification("paired/event", (event: Record<string, unknown>) => {
+      if (panelState.apply(state, event)) scheduleRefresh();
+    }),
+  );
+  state.daemon = "starting";
+  state.detail = undefined;
+  refresh();
+  try {
+    await created.start();
+  } catch (error) {
+    state.daemon = "failed";
+    state.detail = `\`${located.command} lsp\` did not start: ${(error as Error)?.message ?? error}`;
+    refresh();
+    void vscode.window.showErrorMessage(`PAIRED: ${state.detail}`);
+  }
+}
+
+async function loadTeam(running: LanguageClient): Promise<void> {
+  try {
+    const [agents, status] = await Promise.all([
+      running.sendRequest("agents/list"),
+      running.sendRequest<{ version?: string }>("daemon/status"),
+    ]);
+    panelState.setAgents(state, agents);
+    state.detail = status?.version ? `daemon ${status.version}` : undefined;
+    await vscode.commands.executeCommand("setContext", "paired.connected", true);
+  } catch (error) {
+    state.detail = describeError("listing the team", error);
+  }
+  refresh();
+}
+
+async function connect(context: vscode.ExtensionContext): Promise<void> {
+  const old = client;
+  client = undefined;
+  if (old) {
+    try {
+      await old.stop();
+    } catch {
+      // Already stopped or never started: start afresh either way.
+    }
+  }
+  await start(context);
+  if (client && state.daemon !== "failed") {
+    void vscode.window.showInformationMessage(`PAIRED: connected (${state.detail ?? "daemon"}, ${state.agents.length} agents).`);
+  }
+}
+
+function running(): LanguageClient | undefined {
+  if (client?.state === State.Running) return client;
+  void vscode.window.showWarningMessage("PAIRED is not connected to its daemon. Run “PAIRED: Connect to the Agents”.");
+  return undefined;
+}
+
+/** 1.0's `paired.askX`: the agent on the current file (or selection), with an optional question. */
+async function ask(agent: string, name: string): Promise<unknown> {
+  if (!running()) return undefined;
+  const editor = vscode.window.activeTextEditor;
+  const prompt = await vscode.window.showInputBox({
+    title: `Ask ${name}`,
+    prompt: editor ? "Your question, or leave empty for what they do on this file" : "Your question",
+  });
+  if (prompt === undefined) return undefined;
+  const selection = editor && !editor.selection.isEmpty ? editor.selection : undefined;
+  const range = selection
+    ? {
+        start: { line: selection.start.line, character: selection.start.character },
+        end: { line: selection.end.line, character: selection.end.character },
+      }
+    : undefined;
+  const argument = runAgentArgument(agent, editor?.document.uri.toString(), range, prompt);
+  return vscode.commands.executeCommand("paired.runAgent", argument);
+}
+
+async function pickWorkflow(): Promise<Record<string, unknown> | undefined> {
+  const c = running();
+  if (!c) return undefined;
+  let list: { workflows?: Array<{ name: string; description?: string; source?: string }> };
+  try {
+    list = await c.sendRequest("workflows/list");
+  } catch (error) {
+    void vscode.window.showErrorMessage(describeError("listing workflows", error));
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    (list.workflows ?? []).map((w) => ({ label: w.name, detail: w.description, description: w.source })),
+    { placeHolder: "Which workflow?" },
+  );
+  if (!picked) return undefined;
+  const editor = vscode.window.activeTextEditor;
+  const argument: Record<string, unknown> = { workflow: picked.label };
+  if (editor) argument.uri = editor.document.uri.toString();
+  return argument;
+}
+
+async function marketSearch(): Promise<void> {
+  const c = running();
+  if (!c) return;
+  const query = await vscode.window.showInputBox({ title: "Search the agent marketplace", prompt: "Name, capability or domain" });
+  if (query === undefined) return;
+  let result: unknown;
+  try {
+    result = await c.sendRequest("market/search", { query });
+  } catch (error) {
+    void vscode.window.showErrorMessage(describeError("the agent marketplace", error));
+    return;
+  }
+  const items = marketItems(result);
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage(`PAIRED: no agent matches “${query}”.`);
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(items, { placeHolder: "Pick an agent to install", matchOnDetail: true });
+  if (picked) await marketInstall(picked.name);
+}
+
+async function marketInstall(name?: string): Promise<void> {
+  const c = running();
+  if (!c) return;
+  const wanted = name ?? (await vscode.window.showInputBox({ title: "Install an agent", prompt: "Package name" }));
+  if (!wanted) return;
+  try {
+    const installed = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `PAIRED: installing ${wanted}`, cancellable: false },
+      () => c.sendRequest<{ name?: string; version?: string }>("market/install", { name: wanted }),
+    );
+    void vscode.window.showInformationMessage(`PAIRED: installed ${installed?.name ?? wanted} ${installed?.version ?? ""}`.trim());
+    void loadTeam(c);
+  } catch (error) {
+    void vscode.window.showErrorMessage(describeError(`installing ${wanted}`, error));
+  }
+}
+
+function showPanel(context: vscode.ExtensionContext): void {
+  if (panel) {
+    panel.reveal();
+    return;
+  }
+  const media = vscode.Uri.joinPath(context.extensionUri, "media");
+  const created = vscode.window.createWebviewPanel("paired.agents", "PAIRED Agents", vscode.ViewColumn.Beside, {
+    enableScripts: true,
+    localResourceRoots: [media],
+    retainContextWhenHidden: true,
+  });
+  panel = created;
+  created.webview.html = panelHtml({
+    cspSource: created.webview.cspSource,
+    scriptUri: created.webview.asWebviewUri(vscode.Uri.joinPath(media, "panel.js")).toString(),
+    styleUri: created.webview.asWebviewUri(vscode.Uri.joinPath(media, "panel.css")).toString(),
+  });
+  created.webview.onDidReceiveMessage((message) => onPanelMessage(message), undefined, context.subscriptions);
+  created.onDidDispose(() => (panel = undefined), undefined, context.subscriptions);
+}
+
+async function onPanelMessage(message: { type?: string; [key: string]: unknown }): Promise<void> {
+  switch (message?.type) {
+    case "ready":
+      postState();
+      return;
+    case "ask": {
+      const agent = state.agents.find((a) => a.id === message.agent);
+      if (agent) await ask(agent.id, agent.name);
+      return;
+    }
+    case "cancel": {
+      const c = running();
+      if (!c || typeof message.runId !== "string") return;
+      try {
+        await c.sendRequest("runs/cancel", { run_id: message.runId });
+      } catch (error) {
+        void vscode.window.showErrorMessage(describeError("cancelling", error));
+      }
+      return;
+    }
+    case "decide": {
+      const c = running();
+      const { sessionId, conflictId, choice } = message;
+      if (!c || typeof sessionId !== "string" || typeof conflictId !== "string" || typeof choice !== "number") return;
+      try {
+        await c.sendRequest("sessions/decide", { session_id: sessionId, conflict_id: conflictId, choice });
+        panelState.answered(state, sessionId, conflictId);
+      } catch (error) {
+        void vscode.window.showErrorMessage(describeError("passing on your decision", error));
+      }
+      refresh();
+      return;
+    }
+  }
+}
+
+function scheduleRefresh(): void {
+  if (pendingUpdate) return;
+  pendingUpdate = setTimeout(() => {
+    pendingUpdate = undefined;
+    refresh();
+  }, 50);
+}
+
+function refresh(): void {
+  if (statusItem) {
+    const { text, tooltip } = panelState.statusBar(state);
+    statusItem.text = text;
+    statusItem.tooltip = tooltip;
+  }
+  postState();
+}
+
+function postState(): void {
+  void panel?.webview.postMessage({ type: "state", state });
+}
+
+/** For tests: what the panel would show. */
+export function panelSnapshot(): panelState.PanelState {
+  return state;
+}

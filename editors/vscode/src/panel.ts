@@ -1,0 +1,47 @@
+// The agent panel's HTML: a strict Content-Security-Policy, one script by
+// nonce, no inline handlers. No `vscode` import: tested in headless Chromium.
+
+import { randomBytes } from "crypto";
+
+export interface PanelResources {
+  /** `webview.cspSource`: where the panel's own files come from. */
+  cspSource: string;
+  scriptUri: string;
+  styleUri: string;
+  nonce?: string;
+}
+
+export function nonce(): string {
+  return randomBytes(16).toString("base64").replace(/[^A-Za-z0-9]/g, "");
+}
+
+const escape = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+
+export function panelHtml(resources: PanelResources): string {
+  const n = resources.nonce ?? nonce();
+  const csp = [
+    "default-src 'none'",
+    `style-src ${resources.cspSource}`,
+    `script-src 'nonce-${n}'`,
+    `img-src ${resources.cspSource} data:`,
+  ].join("; ");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escape(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escape(resources.styleUri)}">
+<title>PAIRED agents</title>
+</head>
+<body>
+<header><h1>PAIRED</h1><span id="daemon" class="daemon" role="status"></span></header>
+<section><h2>Questions for you</h2><div id="choices"><p class="empty">None.</p></div></section>
+<section><h2>Team</h2><div id="team" class="team"></div></section>
+<section><h2>Workflows</h2><div id="sessions"><p class="empty">None yet.</p></div></section>
+<section><h2>Runs</h2><div id="runs"><p class="empty">None yet. Ask an agent, or use a PAIRED code action.</p></div></section>
+<script nonce="${n}" src="${escape(resources.scriptUri)}"></script>
+</body>
+</html>`;
+}

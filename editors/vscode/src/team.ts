@@ -1,0 +1,105 @@
+// PAIRED 1.0's command ids and settings, and what they mean in 2.0.
+// No `vscode` import: unit-tested under plain Node.
+
+/** 1.0's `paired.askX` commands, each asking one agent of the team. */
+export const ASK_COMMANDS: ReadonlyArray<{ command: string; agent: string; name: string }> = [
+  { command: "paired.askAlex", agent: "alex", name: "Alex" },
+  { command: "paired.askSherlock", agent: "sherlock", name: "Sherlock" },
+  { command: "paired.askEdison", agent: "edison", name: "Edison" },
+  { command: "paired.askLeonardo", agent: "leonardo", name: "Leonardo" },
+  { command: "paired.askMaya", agent: "maya", name: "Maya" },
+  { command: "paired.askVince", agent: "vince", name: "Vince" },
+  { command: "paired.askMarie", agent: "marie", name: "Marie" },
+];
+
+/** The commands this extension registers itself (the language client adds the server's). */
+export const OWN_COMMANDS = [
+  ...ASK_COMMANDS.map((a) => a.command),
+  "paired.showAgentPanel",
+  "paired.connectAgents",
+  "paired.marketplace.search",
+  "paired.marketplace.install",
+];
+
+/** Commands `paired lsp` serves through `workspace/executeCommand`. */
+export const SERVER_COMMANDS = ["paired.runAgent", "paired.runWorkflow"];
+
+/** 1.0 settings that 2.0 accepts but no longer needs. */
+export const LEGACY_SETTINGS: Readonly<Record<string, string>> = {
+  bridgeUrl:
+    "paired.bridgeUrl is no longer needed: the extension starts `paired lsp` itself. 1.0 scripts can keep using the bridge with `paired daemon --bridge-1x`.",
+  autoConnect: "paired.autoConnect is no longer needed: the extension connects whenever a supported file is open.",
+  tokenOptimization:
+    "paired.tokenOptimization is no longer used: the daemon bounds every context bundle by its token budget.",
+  optimizationTarget:
+    "paired.optimizationTarget is no longer used: the daemon bounds every context bundle by its token budget.",
+};
+
+export interface SettingInspection {
+  globalValue?: unknown;
+  workspaceValue?: unknown;
+  workspaceFolderValue?: unknown;
+}
+
+/** Notes for the 1.0 settings the user set explicitly (defaults say nothing). */
+export function legacyNotes(inspect: (key: string) => SettingInspection | undefined): string[] {
+  const notes: string[] = [];
+  for (const [key, note] of Object.entries(LEGACY_SETTINGS)) {
+    const found = inspect(key);
+    if (!found) continue;
+    if (found.globalValue !== undefined || found.workspaceValue !== undefined || found.workspaceFolderValue !== undefined) {
+      notes.push(note);
+    }
+  }
+  return notes;
+}
+
+export interface Range {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+/** The `paired.runAgent` argument for asking `agent` about a document. */
+export function runAgentArgument(agent: string, uri: string | undefined, range: Range | undefined, prompt: string | undefined) {
+  const argument: Record<string, unknown> = { agent };
+  if (uri) argument.uri = uri;
+  if (range) argument.range = range;
+  if (prompt && prompt.trim() !== "") argument.prompt = prompt.trim();
+  return argument;
+}
+
+/** A JSON-RPC error from the daemon, said for a person. */
+export function describeError(what: string, error: unknown): string {
+  const e = error as { code?: number; message?: string } | undefined;
+  if (e?.code === -32601) {
+    return `PAIRED: ${what} is not available from this daemon (it has no such method); update \`paired\`.`;
+  }
+  const message = e?.message ?? String(error);
+  return `PAIRED: ${what} failed: ${message}`;
+}
+
+export interface MarketPackage {
+  name: string;
+  version?: string;
+  description?: string;
+  publisher?: string;
+  pricing?: string;
+  rating?: { average?: number; count?: number };
+  certified?: boolean;
+}
+
+/** Quick-pick rows for `market/search` results (an array or `{ packages }`). */
+export function marketItems(result: unknown): Array<{ label: string; description: string; detail: string; name: string }> {
+  const list: MarketPackage[] = Array.isArray(result)
+    ? result
+    : Array.isArray((result as { packages?: unknown })?.packages)
+      ? (result as { packages: MarketPackage[] }).packages
+      : [];
+  return list
+    .filter((p) => typeof p?.name === "string")
+    .map((p) => {
+      const rating = p.rating?.count ? `★ ${(p.rating.average ?? 0).toFixed(1)} (${p.rating.count})` : "unrated";
+      const facts = [p.version ? `v${p.version}` : "", p.publisher ?? "", p.pricing ?? "free", rating, p.certified ? "certified" : ""];
+      return { label: p.name, description: facts.filter(Boolean).join(" · "), detail: p.description ?? "", name: p.name };
+    });
+}

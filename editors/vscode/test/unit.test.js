@@ -1,0 +1,178 @@
+// Unit tests of the extension's logic (no editor needed).
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { locateServer } = require("../out/server.js");
+const team = require("../out/team.js");
+const state = require("../out/state.js");
+
+const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
+
+function fakeHost(files, env = {}, platform = "linux") {
+  return { platform, env, home: "/home/u", isExecutable: (f) => files.includes(f) };
+}
+
+test("the server is the paired.path setting, ~ expanded, and must be executable", () => {
+  assert.deepEqual(locateServer("~/bin/paired", fakeHost(["/home/u/bin/paired"])), {
+    ok: true,
+    command: "/home/u/bin/paired",
+    source: "setting",
+  });
+  const missing = locateServer("/opt/paired", fakeHost([]));
+  assert.equal(missing.ok, false);
+  assert.match(missing.message, /paired\.path is "\/opt\/paired", which is not an executable file/);
+  assert.match(locateServer("bin/paired", fakeHost(["bin/paired"])).message, /absolute path/);
+});
+
+test("without a setting the server is found on PATH, then in ~/.cargo/bin", () => {
+  const host = fakeHost(["/usr/local/bin/paired", "/home/u/.cargo/bin/paired"], { PATH: "/usr/bin:/usr/local/bin" });
+  assert.equal(locateServer("", host).command, "/usr/local/bin/paired");
+  assert.equal(locateServer(undefined, fakeHost(["/home/u/.cargo/bin/paired"], { PATH: "/usr/bin" })).command, "/home/u/.cargo/bin/paired");
+  const none = locateServer("  ", fakeHost([], { PATH: "/usr/bin" }));
+  assert.equal(none.ok, false);
+  assert.match(none.message, /not found on PATH.*cargo install --path daemon.*paired\.path/);
+  const windows = fakeHost(["C:\\tools/paired.exe"], { Path: "C:\\tools", PATHEXT: ".COM;.EXE" }, "win32");
+  assert.equal(locateServer("", windows).ok, true);
+});
+
+test("the real host environment sees an executable bit", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "paired-ext-"));
+  const file = path.join(dir, "paired");
+  fs.writeFileSync(file, "#!/bin/sh\n");
+  const { hostEnvironment } = require("../out/server.js");
+  const host = { ...hostEnvironment(), env: { PATH: dir } };
+  assert.equal(locateServer("", host).ok, process.platform === "win32");
+  fs.chmodSync(file, 0o755);
+  assert.equal(locateServer("", host).command, file);
+  assert.equal(locateServer(dir, host).ok, false, "a directory is not the server");
+});
+
+test("1.0's settings are noted only when the user set them", () => {
+  const set = { bridgeUrl: { globalValue: "ws://localhost:7890" }, autoConnect: { workspaceValue: false }, tokenOptimization: {} };
+  const notes = team.legacyNotes((key) => set[key]);
+  assert.equal(notes.length, 2);
+  assert.match(notes[0], /paired\.bridgeUrl is no longer needed.*--bridge-1x/);
+  assert.match(notes[1], /paired\.autoConnect is no longer needed/);
+  assert.deepEqual(team.legacyNotes(() => ({})), []);
+});
+
+test("an ask becomes a paired.runAgent argument", () => {
+  const range = { start: { line: 1, character: 0 }, end: { line: 3, character: 2 } };
+  assert.deepEqual(team.runAgentArgument("sherlock", "file:///p/a.rs", range, "  is this safe? "), {
+    agent: "sherlock",
+    uri: "file:///p/a.rs",
+    range,
+    prompt: "is this safe?",
+  });
+  assert.deepEqual(team.runAgentArgument("edison", "file:///p/a.rs", undefined, ""), { agent: "edison", uri: "file:///p/a.rs" });
+  assert.deepEqual(team.runAgentArgument("alex", undefined, undefined, "plan the sprint"), { agent: "alex", prompt: "plan the sprint" });
+});
+
+test("daemon errors are said for a person", () => {
+  assert.match(team.describeError("the agent marketplace", { code: -32601, message: "Method not found" }), /not available from this daemon.*update `paired`/);
+  assert.equal(team.describeError("cancelling", { code: -32602, message: "no run r9" }), "PAIRED: cancelling failed: no run r9");
+});
+
+test("marketplace results become quick-pick rows", () => {
+  const rows = team.marketItems({
+    packages: [
+      { name: "rust-auditor", version: "1.2.0", publisher: "acme", pricing: "paid", rating: { average: 4.55, count: 12 }, certified: true, description: "Audits unsafe code" },
+      { name: "free-one" },
+      { description: "no name: skipped" },
+    ],
+  });
+  assert.deepEqual(rows[0], { label: "rust-auditor", description: "v1.2.0 · acme · paid · ★ 4.5 (12) · certified", detail: "Audits unsafe code", name: "rust-auditor" });
+  assert.equal(rows[1].description, "free · unrated");
+  assert.equal(rows.length, 2);
+  assert.equal(team.marketItems([{ name: "x" }]).length, 1);
+  assert.deepEqual(team.marketItems(null), []);
+});
+
+test("run events stream into the panel state", () => {
+  const s = state.emptyState();
+  assert.equal(state.apply(s, { type: "run_update", run_id: "r1", agent: "sherlock", status: "running", message: "reviewing a.rs" }), true);
+  state.apply(s, { type: "run_update", run_id: "r1", agent: "sherlock", status: "running", output_delta: "Found " });
+  state.apply(s, { type: "run_update", run_id: "r1", agent: "sherlock", status: "running", output_delta: "2 issues" });
+  state.apply(s, { type: "run_update", run_id: "r2", agent: "edison", status: "queued" });
+  assert.deepEqual(s.runs.map((r) => r.id), ["r2", "r1"], "newest first");
+  assert.equal(s.runs[1].output, "Found 2 issues");
+  assert.equal(s.runs[1].message, "reviewing a.rs");
+  state.apply(s, { type: "run_update", run_id: "r1", agent: "sherlock", status: "succeeded" });
+  assert.equal(s.runs[1].status, "succeeded");
+  assert.equal(state.apply(s, { type: "index_progress", root: "/p", done: 1, total: 2, finished: false }), false);
+  assert.equal(state.apply(s, { type: "run_update" }), false, "no run id: ignored");
+});
+
+test("huge output keeps its tail, and old finished runs make room but running ones stay", () => {
+  const s = state.emptyState();
+  state.apply(s, { type: "run_update", run_id: "big", agent: "a", status: "running", output_delta: "x".repeat(state.MAX_OUTPUT) });
+  state.apply(s, { type: "run_update", run_id: "big", agent: "a", status: "running", output_delta: "END" });
+  assert.equal(s.runs[0].output.length, state.MAX_OUTPUT);
+  assert.ok(s.runs[0].output.endsWith("END"));
+  assert.equal(s.runs[0].truncated, true);
+  for (let i = 0; i < state.MAX_RUNS + 5; i++) {
+    state.apply(s, { type: "run_update", run_id: `done${i}`, agent: "a", status: "succeeded" });
+  }
+  assert.equal(s.runs.length, state.MAX_RUNS);
+  assert.ok(s.runs.some((r) => r.id === "big"), "the running run is kept");
+  assert.ok(!s.runs.some((r) => r.id === "done0"), "the oldest finished run went");
+});
+
+test("questions wait until answered or their session ends", () => {
+  const s = state.emptyState();
+  state.apply(s, { type: "session_update", session_id: "s1", workflow: "review", status: "waiting" });
+  const choice = { type: "choice", session_id: "s1", conflict_id: "c1", question: "Which edit?", options: ["sherlock", "edison"] };
+  assert.equal(state.apply(s, choice), true);
+  assert.equal(state.apply(s, choice), false, "the same question twice is shown once");
+  assert.deepEqual(s.choices, [{ sessionId: "s1", conflictId: "c1", question: "Which edit?", options: ["sherlock", "edison"] }]);
+  state.answered(s, "s1", "c1");
+  assert.deepEqual(s.choices, []);
+  state.apply(s, { ...choice, conflict_id: "c2" });
+  state.apply(s, { type: "session_update", session_id: "s1", workflow: "review", status: "cancelled" });
+  assert.deepEqual(s.choices, []);
+  assert.equal(s.sessions[0].status, "cancelled");
+});
+
+test("the status bar says what the daemon is doing", () => {
+  const s = state.emptyState();
+  assert.match(state.statusBar(s).tooltip, /connecting/);
+  s.daemon = "ready";
+  s.detail = "daemon 2.0.0";
+  state.setAgents(s, [{ id: "alex", name: "Alex", emoji: "👑", role: "pm", description: "PM" }, { id: 3 }]);
+  assert.equal(s.agents.length, 1);
+  assert.equal(state.statusBar(s).text, "$(organization) PAIRED");
+  state.apply(s, { type: "run_update", run_id: "r", agent: "alex", status: "running" });
+  state.apply(s, { type: "choice", session_id: "s", conflict_id: "c", question: "?", options: [] });
+  const bar = state.statusBar(s);
+  assert.equal(bar.text, "$(organization) PAIRED $(loading~spin) 1 $(question) 1");
+  assert.match(bar.tooltip, /daemon 2\.0\.0, 1 agents, 1 running, 1 waiting for your decision/);
+  s.daemon = "failed";
+  s.detail = "paired.path is wrong";
+  assert.match(state.statusBar(s).tooltip, /paired\.path is wrong/);
+});
+
+test("the manifest keeps 1.0's command ids, adds 2.0's, and binds no shortcut", () => {
+  const commands = manifest.contributes.commands.map((c) => c.command);
+  for (const id of [
+    "paired.askSherlock", "paired.askAlex", "paired.askEdison", "paired.askLeonardo", "paired.askMaya", "paired.askVince", "paired.askMarie",
+    "paired.showAgentPanel", "paired.connectAgents", "paired.runWorkflow", "paired.marketplace.search", "paired.marketplace.install",
+  ]) {
+    assert.ok(commands.includes(id), `${id} is contributed`);
+  }
+  for (const own of team.OWN_COMMANDS) assert.ok(commands.includes(own), `${own} has a title`);
+  // 1.0 bound Ctrl/Cmd+Shift+P (the command palette) to its panel.
+  const keys = (manifest.contributes.keybindings ?? []).map((k) => `${k.key} ${k.mac ?? ""}`.toLowerCase());
+  assert.ok(!keys.some((k) => k.includes("shift+p")), `no binding over the command palette: ${keys}`);
+  const settings = manifest.contributes.configuration.properties;
+  assert.equal(settings["paired.path"].type, "string");
+  for (const old of ["paired.bridgeUrl", "paired.autoConnect"]) {
+    assert.match(settings[old].markdownDeprecationMessage, /no longer needed/i, `${old} is still accepted, marked as not needed`);
+  }
+  assert.equal(manifest.main, "./dist/extension.js");
+  assert.ok(!manifest.enabledApiProposals, "no proposed API (Open VSX and Cursor take the extension as is)");
+  assert.match(manifest.version, /^\d+\.\d+\.\d+$/, "a plain version: the marketplaces refuse pre-release suffixes");
+  assert.ok(manifest.license && manifest.publisher);
+});
