@@ -1,0 +1,167 @@
+// The real `paired lsp` driven by vscode-languageserver-protocol, the library
+// VS Code's own language client is built on: what the extension relies on.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const cp = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const rpc = require("vscode-languageserver-protocol/node");
+
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const PAIRED =
+  process.env.PAIRED_BIN ?? path.join(process.env.CARGO_TARGET_DIR ?? path.join(REPO, "target"), "debug", "paired");
+
+const LIB_RS =
+  "pub fn load(path: &str) -> String {\n    let text = std::fs::read_to_string(path).unwrap();\n    // FIXME(ada): cache the parsed value\n    dbg!(text)\n}\n";
+
+/** A private home with a Rust project, and `paired lsp` started in it like the extension does. */
+function start() {
+  assert.ok(fs.existsSync(PAIRED), `${PAIRED} is built (cargo build -p daemon, or set PAIRED_BIN)`);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "paired-vscode-"));
+  const root = path.join(home, "proj");
+  fs.mkdirSync(path.join(root, "src"), { recursive: true });
+  fs.mkdirSync(path.join(root, ".paired"));
+  fs.writeFileSync(path.join(root, "Cargo.toml"), '[package]\nname = "proj"\n');
+  fs.writeFileSync(path.join(root, "src", "lib.rs"), LIB_RS);
+  const env = { PATH: process.env.PATH, HOME: home, PAIRED_PORT: "0", PAIRED_LOG: "info" };
+  const child = cp.spawn(PAIRED, ["lsp"], { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const connection = rpc.createProtocolConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
+  const seen = { edits: [], diagnostics: [], events: [], messages: [], progress: [] };
+  connection.onRequest(rpc.ApplyWorkspaceEditRequest.type, (params) => {
+    seen.edits.push(params);
+    return { applied: true };
+  });
+  connection.onRequest(rpc.WorkDoneProgressCreateRequest.type, () => null);
+  connection.onNotification(rpc.PublishDiagnosticsNotification.type, (params) => seen.diagnostics.push(params));
+  connection.onNotification(rpc.ShowMessageNotification.type, (params) => seen.messages.push(params.message));
+  connection.onNotification("paired/event", (event) => seen.events.push(event));
+  connection.onProgress(rpc.WorkDoneProgress.type, "*", () => {});
+  connection.onNotification("$/progress", (params) => seen.progress.push(params));
+  connection.listen();
+  const stop = async () => {
+    try {
+      await connection.sendRequest(rpc.ShutdownRequest.type);
+      await connection.sendNotification(rpc.ExitNotification.type);
+    } catch {
+      // Already gone.
+    }
+    connection.dispose();
+    child.kill();
+    cp.spawnSync(PAIRED, ["stop"], { env, timeout: 10_000 });
+    fs.rmSync(home, { recursive: true, force: true });
+  };
+  return { connection, root, seen, stop, stderr: () => stderr };
+}
+
+async function until(what, check, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = check();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test("open a file, get the agents' code actions, run them, receive diagnostics, an edit and the run's events", { timeout: 120_000 }, async () => {
+  const lsp = start();
+  try {
+    const { connection, root, seen } = lsp;
+    const rootUri = `file://${root}`;
+    const init = await connection.sendRequest(rpc.InitializeRequest.type, {
+      processId: process.pid,
+      clientInfo: { name: "Visual Studio Code", version: "1.91.0" },
+      rootUri,
+      workspaceFolders: [{ uri: rootUri, name: "proj" }],
+      capabilities: {
+        workspace: { applyEdit: true, workspaceEdit: { documentChanges: true } },
+        window: { workDoneProgress: true, showMessage: { messageActionItem: { additionalPropertiesSupport: false } } },
+        textDocument: { codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ["quickfix", "refactor", "source"] } } } },
+      },
+      initializationOptions: { paired: { events: true } },
+    });
+    assert.deepEqual(init.capabilities.executeCommandProvider.commands, ["paired.runAgent", "paired.runWorkflow"]);
+    await connection.sendNotification(rpc.InitializedNotification.type, {});
+    const uri = `${rootUri}/src/lib.rs`;
+    await connection.sendNotification(rpc.DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId: "rust", version: 1, text: LIB_RS },
+    });
+
+    const outline = await connection.sendRequest(rpc.DocumentSymbolRequest.type, { textDocument: { uri } });
+    assert.equal(outline[0].name, "load");
+
+    const here = { start: { line: 0, character: 10 }, end: { line: 0, character: 10 } };
+    const actions = await connection.sendRequest(rpc.CodeActionRequest.type, {
+      textDocument: { uri },
+      range: here,
+      context: { diagnostics: [] },
+    });
+    const titles = actions.map((a) => a.title);
+    for (const title of ["Sherlock: review", "Edison: document"]) assert.ok(titles.includes(title), `${title} in ${titles}`);
+
+    // Sherlock's review: a run with events for the panel, and diagnostics named after him.
+    const review = actions.find((a) => a.title === "Sherlock: review");
+    const run = await connection.sendRequest(rpc.ExecuteCommandRequest.type, review.command);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    const published = await until("Sherlock's diagnostics", () => seen.diagnostics.find((d) => d.uri === uri && d.diagnostics.length));
+    const found = published.diagnostics.map((d) => `${d.range.start.line} ${d.source} ${d.code}`);
+    assert.deepEqual(found, ["1 Sherlock rust-unwrap", "2 Sherlock todo", "3 Sherlock debug-print"]);
+    const events = await until("the run's finishing event", () => {
+      const mine = seen.events.filter((e) => e.type === "run_update" && e.run_id === run.id);
+      return mine.some((e) => e.status === "succeeded") && mine;
+    });
+    assert.equal(events[0].agent, "sherlock");
+    await until("the summary message", () => seen.messages.some((m) => m.includes("Sherlock")), 5000);
+
+    // The dbg! finding carries a quick fix: an edit the editor applies itself.
+    const dbg = published.diagnostics.find((d) => d.code === "debug-print");
+    const fixes = await connection.sendRequest(rpc.CodeActionRequest.type, {
+      textDocument: { uri },
+      range: dbg.range,
+      context: { diagnostics: [dbg] },
+    });
+    assert.equal(fixes[0].kind, "quickfix");
+    assert.ok(fixes[0].edit.documentChanges[0].edits.length > 0);
+
+    // Edison's doc skeleton arrives as workspace/applyEdit.
+    const document = actions.find((a) => a.title === "Edison: document");
+    const documented = await connection.sendRequest(rpc.ExecuteCommandRequest.type, document.command);
+    assert.equal(documented.status, "succeeded");
+    const edit = await until("Edison's edit", () => seen.edits[0]);
+    const change = edit.edit.documentChanges[0];
+    assert.equal(change.textDocument.uri, uri);
+    assert.ok(change.edits.some((e) => e.newText.includes("/// TODO: describe what `load` does.")), JSON.stringify(change));
+
+    // The panel's own requests go through the same connection.
+    const team = await connection.sendRequest("agents/list");
+    assert.ok(team.some((a) => a.id === "marie"));
+    const again = await connection.sendRequest("runs/get", { run_id: run.id });
+    assert.equal(again.agent, "sherlock");
+  } finally {
+    await lsp.stop();
+  }
+});
+
+test("without the events option the editor gets no paired/event notifications", { timeout: 120_000 }, async () => {
+  const lsp = start();
+  try {
+    const { connection, root, seen } = lsp;
+    const rootUri = `file://${root}`;
+    await connection.sendRequest(rpc.InitializeRequest.type, { processId: process.pid, rootUri, workspaceFolders: [{ uri: rootUri, name: "proj" }], capabilities: {} });
+    await connection.sendNotification(rpc.InitializedNotification.type, {});
+    const uri = `${rootUri}/src/lib.rs`;
+    const run = await connection.sendRequest(rpc.ExecuteCommandRequest.type, {
+      command: "paired.runAgent",
+      arguments: [{ agent: "sherlock", uri }],
+    });
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    await until("the run's diagnostics", () => seen.diagnostics.length);
+    assert.deepEqual(seen.events, []);
+  } finally {
+    await lsp.stop();
+  }
+});
