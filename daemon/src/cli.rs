@@ -45,6 +45,8 @@ enum Command {
         #[arg(long)]
         stdio: bool,
     },
+    /// Serve the Agent Client Protocol on stdio (JetBrains AI Assistant, Zed, Neovim plugins), through the shared daemon.
+    Acp,
     /// Show the daemon's status.
     Status {
         #[arg(long)]
@@ -173,6 +175,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             exec_lean_proxy();
             run_lsp(paths)
         }
+        Command::Acp => run_acp(&paths),
         Command::Status { json } => with_runtime(status(&paths, json)),
         Command::Stop => with_runtime(stop(&paths)),
         Command::Config { command: ConfigCommand::Show } => config_show(&paths),
@@ -205,6 +208,18 @@ fn run_lsp(paths: Paths) -> Result<ExitCode> {
     crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     crate::lsp::run(paths, test_hooks)
+}
+
+/// `paired acp`: stdout carries the protocol, so logs go to stderr (editors show it).
+fn run_acp(paths: &Paths) -> Result<ExitCode> {
+    let filter = load_config(paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
+    crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(crate::acp::serve(paths))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Entry point of the `paired-lsp` executable.

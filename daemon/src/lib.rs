@@ -8,6 +8,7 @@
 //! - [`client`]: finding and calling the daemon.
 //! - [`config`], [`paths`], [`instance`], [`store`], [`logging`], [`doctor`].
 
+pub mod acp;
 pub mod agents_rpc;
 pub mod bridge;
 pub mod cli;
