@@ -389,7 +389,7 @@ pub struct CertificationCheck {
 
 /// The JSON Schema of [`AgentManifest`], for editors and the marketplace.
 pub fn manifest_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(AgentManifest)).unwrap_or_default()
+    crate::canonical_json(serde_json::to_value(schemars::schema_for!(AgentManifest)).unwrap_or_default())
 }
 
 #[cfg(test)]

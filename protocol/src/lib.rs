@@ -84,3 +84,30 @@ macro_rules! for_each_method {
         $sub_callback!($crate::client::Attach);
     };
 }
+
+/// A generated JSON document in one canonical form: object keys sorted and
+/// `required` lists sorted, whatever order serde_json keeps maps in (a
+/// dependency can turn on its `preserve_order` feature for the whole build).
+pub fn canonical_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut sorted = serde_json::Map::new();
+            for (key, value) in entries {
+                let value = match (key.as_str(), value) {
+                    ("required", Value::Array(mut names)) if names.iter().all(Value::is_string) => {
+                        names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                        Value::Array(names)
+                    }
+                    (_, value) => canonical_json(value),
+                };
+                sorted.insert(key, value);
+            }
+            Value::Object(sorted)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical_json).collect()),
+        other => other,
+    }
+}

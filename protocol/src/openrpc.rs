@@ -28,7 +28,7 @@ pub fn document(version: &str) -> Value {
         };
     }
     crate::for_each_method!(add_method, add_subscription);
-    builder.finish(version)
+    crate::canonical_json(builder.finish(version))
 }
 
 /// The names of every method and subscription method (subscribe and unsubscribe).
@@ -100,13 +100,15 @@ impl Builder {
         let Some(Value::Object(properties)) = object.get("properties") else {
             return Vec::new();
         };
-        properties
-            .iter()
-            .map(|(name, schema)| {
+        let mut names: Vec<&String> = properties.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
                 json!({
                     "name": name,
                     "required": required.contains(&name.as_str()),
-                    "schema": schema,
+                    "schema": properties[name],
                 })
             })
             .collect()
