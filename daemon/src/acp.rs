@@ -5,9 +5,11 @@
 //! daemon (starting it if needed) and turns ACP into daemon calls. A session
 //! has a mode: `team` (Alex routes each prompt to the agent and skill that fits,
 //! by the same rules as the daemon's delegation) or one agent of the roster;
-//! `@agent` at the start of a prompt picks one for that turn. A prompt's files
-//! (resource links, embedded resources) become the run's target: read through
+//! `@agent` at the start of a prompt picks one for that turn. A prompt's first
+//! file (resource link or embedded resource) is the run's target: read through
 //! the client when it offers `fs/read_text_file`, so unsaved buffers count.
+//! One turn at a time per session; a `session/cancel` stops the daemon run, any
+//! pending edit, and makes the turn answer `cancelled`.
 //! A run streams as a tool call plus message chunks; its proposed edits are
 //! shown as diffs and written through the client's `fs/write_text_file` only
 //! after the user allows them (`session/request_permission`): the daemon itself
@@ -76,6 +78,10 @@ pub async fn serve(paths: &Paths) -> Result<()> {
                 let _ = sender.send(event);
             }
         }
+        // Without the daemon no session can do anything: end, so the editor
+        // shows the agent as stopped and starts it again (which restarts the daemon).
+        tracing::error!("lost the PAIRED daemon; exiting so the editor can restart `paired acp`");
+        std::process::exit(1);
     });
 
     let (s1, s2, s3, s4, s5) = (shared.clone(), shared.clone(), shared.clone(), shared.clone(), shared.clone());
@@ -106,10 +112,19 @@ pub async fn serve(paths: &Paths) -> Result<()> {
             async move |request: PromptRequest, responder: Responder<PromptResponse>, cx: ConnectionTo<Client>| {
                 // The turn calls back into the client (permissions, files):
                 // it runs beside the dispatch loop, never inside it.
+                // The turn is reserved here, in order with `session/cancel`
+                // notifications, so a cancel sent right after the prompt counts.
+                if let Err(err) = s4.begin_turn(&request.session_id) {
+                    return responder.respond_with_error(err);
+                }
                 let shared = s4.clone();
                 let peer = cx.clone();
                 cx.spawn(async move {
+                    let sid = request.session_id.clone();
                     let result = shared.turn(&peer, request).await;
+                    let cancelled = shared.end_turn(&sid);
+                    // After a cancel the answer is `cancelled`, whatever happened meanwhile.
+                    let result = if cancelled { Ok(PromptResponse::new(StopReason::Cancelled)) } else { result };
                     // A failed answer means the client is gone; the connection ends anyway.
                     let _ = responder.respond_with_result(result);
                     Ok(())
@@ -118,9 +133,15 @@ pub async fn serve(paths: &Paths) -> Result<()> {
             on_receive_request!(),
         )
         .on_receive_notification(
-            async move |notification: CancelNotification, _cx: ConnectionTo<Client>| {
-                s5.cancel(&notification.session_id.0).await;
-                Ok(())
+            async move |notification: CancelNotification, cx: ConnectionTo<Client>| {
+                let run = s5.mark_cancelled(&notification.session_id.0);
+                let shared = s5.clone();
+                cx.spawn(async move {
+                    if let Some(run_id) = run {
+                        shared.cancel_run(run_id).await;
+                    }
+                    Ok(())
+                })
             },
             on_receive_notification!(),
         )
@@ -145,10 +166,16 @@ struct Session {
     mode: String,
     /// Agents the user allowed to edit for the rest of the session.
     trusted: Vec<String>,
-    /// The run of the turn in progress.
-    run: Option<String>,
-    cancelled: bool,
+    /// The prompt turn in progress: one at a time per session.
+    turn: Option<Turn>,
     agents: Vec<AgentChoice>,
+}
+
+#[derive(Default)]
+struct Turn {
+    cancelled: bool,
+    /// The daemon run, once started.
+    run: Option<String>,
 }
 
 #[derive(Clone)]
@@ -189,7 +216,11 @@ impl Shared {
         if !request.cwd.is_absolute() {
             return Err(acp::Error::invalid_params().data(format!("cwd must be absolute: {}", request.cwd.display())));
         }
-        let folder = protocol::context::AddWorkspaceParams { folder: request.cwd.display().to_string(), wait: false };
+        // The daemon keys workspaces by their real path; so do the grant checks.
+        let cwd = std::fs::canonicalize(&request.cwd).map_err(|err| {
+            acp::Error::invalid_params().data(format!("cwd {} is not a folder here: {err}", request.cwd.display()))
+        })?;
+        let folder = protocol::context::AddWorkspaceParams { folder: cwd.display().to_string(), wait: false };
         client::call::<protocol::context::AddWorkspace>(&self.daemon, &folder).await.map_err(daemon_error)?;
         let agents: Vec<protocol::agents::AgentInfo> =
             client::call::<protocol::agents::List>(&self.daemon, &NoParams {}).await.map_err(daemon_error)?;
@@ -199,17 +230,8 @@ impl Shared {
             .collect();
         let id = format!("paired-{}-{}", std::process::id(), self.next_session.fetch_add(1, Ordering::Relaxed));
         let modes = modes(&agents, TEAM);
-        self.sessions().insert(
-            id.clone(),
-            Session {
-                cwd: request.cwd,
-                mode: TEAM.to_owned(),
-                trusted: Vec::new(),
-                run: None,
-                cancelled: false,
-                agents,
-            },
-        );
+        self.sessions()
+            .insert(id.clone(), Session { cwd, mode: TEAM.to_owned(), trusted: Vec::new(), turn: None, agents });
         Ok(NewSessionResponse::new(id).modes(modes))
     }
 
@@ -224,22 +246,50 @@ impl Shared {
         Ok(SetSessionModeResponse::new())
     }
 
-    async fn cancel(&self, session_id: &str) {
-        let run = {
-            let mut sessions = self.sessions();
-            let Some(session) = sessions.get_mut(session_id) else { return };
-            session.cancelled = true;
-            session.run.clone()
-        };
-        if let Some(run_id) = run {
-            let _ = client::call::<protocol::agents::CancelRun>(&self.daemon, &RunRef { run_id, wait: false }).await;
+    /// Reserves the session for one prompt turn.
+    fn begin_turn(&self, sid: &SessionId) -> acp::Result<()> {
+        let mut sessions = self.sessions();
+        let session = sessions.get_mut(&*sid.0).ok_or_else(|| unknown_session(sid))?;
+        if session.turn.is_some() {
+            return Err(
+                acp::Error::invalid_request().data("a prompt is already running in this session; cancel it first")
+            );
+        }
+        session.turn = Some(Turn::default());
+        Ok(())
+    }
+
+    /// Ends the turn; says whether it was cancelled.
+    fn end_turn(&self, sid: &SessionId) -> bool {
+        self.sessions().get_mut(&*sid.0).and_then(|s| s.turn.take()).is_some_and(|t| t.cancelled)
+    }
+
+    fn is_cancelled(&self, sid: &SessionId) -> bool {
+        self.sessions().get(&*sid.0).and_then(|s| s.turn.as_ref()).is_some_and(|t| t.cancelled)
+    }
+
+    /// Marks the session's turn cancelled; the run to stop, if one started.
+    fn mark_cancelled(&self, session_id: &str) -> Option<String> {
+        let mut sessions = self.sessions();
+        let turn = sessions.get_mut(session_id)?.turn.as_mut()?;
+        turn.cancelled = true;
+        turn.run.clone()
+    }
+
+    async fn cancel_run(&self, run_id: String) {
+        if let Err(err) =
+            client::call::<protocol::agents::CancelRun>(&self.daemon, &RunRef { run_id, wait: false }).await
+        {
+            tracing::warn!("cannot cancel the run: {err:#}");
         }
     }
 
     async fn cancel_all(&self) {
         let ids: Vec<String> = self.sessions().keys().cloned().collect();
         for id in ids {
-            self.cancel(&id).await;
+            if let Some(run_id) = self.mark_cancelled(&id) {
+                self.cancel_run(run_id).await;
+            }
         }
     }
 
@@ -251,12 +301,8 @@ impl Shared {
     async fn turn(&self, cx: &ConnectionTo<Client>, request: PromptRequest) -> acp::Result<PromptResponse> {
         let sid = request.session_id.clone();
         let (cwd, mode, agents) = {
-            let mut sessions = self.sessions();
-            let session = sessions.get_mut(&*sid.0).ok_or_else(|| unknown_session(&sid))?;
-            if session.run.is_some() {
-                return Err(acp::Error::invalid_request().data("a prompt is already running in this session"));
-            }
-            session.cancelled = false;
+            let sessions = self.sessions();
+            let session = sessions.get(&*sid.0).ok_or_else(|| unknown_session(&sid))?;
             (session.cwd.clone(), session.mode.clone(), session.agents.clone())
         };
         let ask = read_prompt(&request.prompt);
@@ -270,6 +316,11 @@ impl Shared {
             say_thought(cx, &sid, &format!("Handing this to {shown}{how}.\n"))?;
         }
 
+        if ask.files.len() > 1 {
+            let others: Vec<&str> = ask.files[1..].iter().map(|f| f.uri.as_str()).collect();
+            say_thought(cx, &sid, &format!("Working on the first file attached; not on {}.\n", others.join(", ")))?;
+        }
+
         let mut opened = Vec::new();
         let target = match ask.files.first() {
             Some(file) => Some(self.target(cx, &sid, file, &mut opened).await),
@@ -279,21 +330,21 @@ impl Shared {
         for uri in opened {
             let _ = client::call::<protocol::documents::Close>(&self.daemon, &UriParams { uri }).await;
         }
-        let cancelled = {
-            let mut sessions = self.sessions();
-            let session = sessions.get_mut(&*sid.0);
-            let cancelled = session.as_ref().is_some_and(|s| s.cancelled);
-            if let Some(session) = session {
-                session.run = None;
+        let run = match result {
+            Ok(run) => run,
+            // The agent could not take it (no such skill for this request, no
+            // file where one is needed…): said in the chat, not as a protocol error.
+            Err(TurnError::Refused(message)) => {
+                say(cx, &sid, &format!("{message}\n"))?;
+                return Ok(PromptResponse::new(StopReason::EndTurn));
             }
-            cancelled
+            Err(TurnError::Failed(err)) => return Err(err),
         };
-        let run = result?;
-        if cancelled || run.status == RunStatus::Cancelled {
+        if self.is_cancelled(&sid) || run.status == RunStatus::Cancelled {
             return Ok(PromptResponse::new(StopReason::Cancelled));
         }
         if run.status == RunStatus::Succeeded && !run.edits.is_empty() {
-            self.offer_edits(cx, &sid, &run).await?;
+            return self.offer_edits(cx, &sid, &cwd, &run).await;
         }
         Ok(PromptResponse::new(StopReason::EndTurn))
     }
@@ -338,7 +389,7 @@ impl Shared {
         skill: Option<String>,
         prompt: String,
         target: Option<&(String, Option<(u32, u32)>)>,
-    ) -> acp::Result<RunInfo> {
+    ) -> Result<RunInfo, TurnError> {
         // Listen before starting, so no update is missed.
         let mut events = self.events.subscribe();
         let range = target.and_then(|(_, lines)| *lines).map(|(first, last)| protocol::documents::Range {
@@ -356,18 +407,45 @@ impl Shared {
             wait: false,
             max_tokens: None,
         };
-        let started = client::call::<protocol::agents::Run>(&self.daemon, &params).await.map_err(daemon_error)?;
+        if self.is_cancelled(sid) {
+            return Err(TurnError::Failed(acp::Error::request_cancelled()));
+        }
+        let started = client::call::<protocol::agents::Run>(&self.daemon, &params)
+            .await
+            .map_err(|err| TurnError::Refused(format!("{err:#}")))?;
         let run_id = started.id.clone();
         let cancelled_meanwhile = {
             let mut sessions = self.sessions();
-            let session = sessions.get_mut(&*sid.0).ok_or_else(|| unknown_session(sid))?;
-            session.run = Some(run_id.clone());
-            session.cancelled
+            match sessions.get_mut(&*sid.0).and_then(|s| s.turn.as_mut()) {
+                Some(turn) => {
+                    turn.run = Some(run_id.clone());
+                    turn.cancelled
+                }
+                None => true,
+            }
         };
         if cancelled_meanwhile {
-            let cancel = RunRef { run_id: run_id.clone(), wait: false };
-            let _ = client::call::<protocol::agents::CancelRun>(&self.daemon, &cancel).await;
+            self.cancel_run(run_id.clone()).await;
         }
+        let streamed = self.stream(cx, sid, cwd, &started, &mut events).await;
+        if streamed.is_err() {
+            // Whatever went wrong here, the run must not go on unseen.
+            self.cancel_run(run_id).await;
+        }
+        streamed.map_err(TurnError::Failed)
+    }
+
+    /// Follows a started run to its end: a tool call for the run, its progress
+    /// messages, its output as message chunks.
+    async fn stream(
+        &self,
+        cx: &ConnectionTo<Client>,
+        sid: &SessionId,
+        cwd: &Path,
+        started: &RunInfo,
+        events: &mut broadcast::Receiver<Event>,
+    ) -> acp::Result<RunInfo> {
+        let run_id = started.id.clone();
         let title = match &started.uri {
             Some(uri) => format!("{}: {} {}", started.agent, started.skill, short_path(uri, cwd)),
             None => format!("{}: {}", started.agent, started.skill),
@@ -380,7 +458,9 @@ impl Shared {
         update(cx, sid, SessionUpdate::ToolCall(call))?;
 
         let mut streamed = String::new();
+        let mut lagged = false;
         let mut status = started.status;
+        let get = RunRef { run_id: run_id.clone(), wait: false };
         while !status.is_finished() {
             match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
                 Ok(Ok(Event::RunUpdate { run_id: id, status: now, message, output_delta, .. })) if id == run_id => {
@@ -395,30 +475,30 @@ impl Shared {
                     }
                 }
                 Ok(Ok(_)) => {}
-                Ok(Err(broadcast::error::RecvError::Closed)) => {
-                    return Err(acp::Error::internal_error().data("lost the PAIRED daemon during the run"));
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    lagged = true;
+                    status = client::call::<protocol::agents::GetRun>(&self.daemon, &get)
+                        .await
+                        .map_err(daemon_error)?
+                        .status;
                 }
-                // Missed updates, or a quiet second: ask where the run is.
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {
-                    let now = client::call::<protocol::agents::GetRun>(
-                        &self.daemon,
-                        &RunRef { run_id: run_id.clone(), wait: false },
-                    )
-                    .await
-                    .map_err(daemon_error)?;
-                    status = now.status;
+                // A quiet second (or no more events): ask where the run is.
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
+                    status = client::call::<protocol::agents::GetRun>(&self.daemon, &get)
+                        .await
+                        .map_err(daemon_error)?
+                        .status;
                 }
             }
         }
-        let run =
-            client::call::<protocol::agents::GetRun>(&self.daemon, &RunRef { run_id: run_id.clone(), wait: false })
-                .await
-                .map_err(daemon_error)?;
-        // What did not stream (offline skills answer in one piece).
+        let run = client::call::<protocol::agents::GetRun>(&self.daemon, &get).await.map_err(daemon_error)?;
+        // What did not stream: offline skills answer in one piece; after missed
+        // updates the whole output is given again, marked as such.
         match run.output.strip_prefix(streamed.as_str()) {
             Some(rest) if !rest.is_empty() => say(cx, sid, rest)?,
             Some(_) => {}
-            None => say(cx, sid, &run.output)?,
+            None if lagged && !run.output.is_empty() => say(cx, sid, &format!("\n\n---\n{}", run.output))?,
+            None => {}
         }
         if let Some(error) = &run.error
             && run.status == RunStatus::Failed
@@ -438,8 +518,14 @@ impl Shared {
     }
 
     /// Shows each edited file as a diff and writes it through the client once
-    /// the user allows it.
-    async fn offer_edits(&self, cx: &ConnectionTo<Client>, sid: &SessionId, run: &RunInfo) -> acp::Result<()> {
+    /// the user allows it; a cancel stops before the next file or write.
+    async fn offer_edits(
+        &self,
+        cx: &ConnectionTo<Client>,
+        sid: &SessionId,
+        cwd: &Path,
+        run: &RunInfo,
+    ) -> acp::Result<PromptResponse> {
         let mut by_file: Vec<(String, Vec<&protocol::agents::TextEdit>)> = Vec::new();
         for edit in &run.edits {
             match by_file.iter_mut().find(|(uri, _)| *uri == edit.uri) {
@@ -448,7 +534,6 @@ impl Shared {
             }
         }
         let can_write = self.can_write.load(Ordering::Relaxed);
-        let cwd = self.sessions().get(&*sid.0).map(|s| s.cwd.clone()).ok_or_else(|| unknown_session(sid))?;
         let describe = protocol::agents::DescribeParams { agent: run.agent.clone() };
         let grants = client::call::<protocol::agents::Describe>(&self.daemon, &describe)
             .await
@@ -456,11 +541,15 @@ impl Shared {
             .manifest
             .permissions
             .fs_write;
+        let cancelled = || Ok(PromptResponse::new(StopReason::Cancelled));
         for (n, (uri, edits)) in by_file.into_iter().enumerate() {
+            if self.is_cancelled(sid) {
+                return cancelled();
+            }
             let call_id = format!("{}-edit-{n}", run.id);
             let Some(path) = crate::uri::to_path(&uri) else { continue };
             // PAIRED's grants bound what the user is even asked about.
-            if let Err(why) = may_write(&run.agent, &grants, &cwd, &path) {
+            if let Err(why) = may_write(&run.agent, &grants, cwd, &path) {
                 say(cx, sid, &format!("\nNot applied: {why}.\n"))?;
                 continue;
             }
@@ -475,27 +564,39 @@ impl Shared {
                 say(cx, sid, &format!("\n{}'s edits to {} overlap; not applied.\n", run.agent, path.display()))?;
                 continue;
             };
-            let diff = Diff::new(path.clone(), new.clone()).old_text(old);
+            let diff = ToolCallContent::from(Diff::new(path.clone(), new.clone()).old_text(old));
             let call = ToolCall::new(call_id.clone(), format!("{}: edit {}", run.agent, path.display()))
                 .kind(ToolKind::Edit)
                 .status(ToolCallStatus::Pending)
-                .content(vec![ToolCallContent::from(diff)])
+                .content(vec![diff.clone()])
                 .locations(vec![ToolCallLocation::new(path.clone())]);
             update(cx, sid, SessionUpdate::ToolCall(call))?;
-            if !can_write {
-                let fields =
-                    ToolCallUpdateFields::new().status(ToolCallStatus::Failed).content(vec![ToolCallContent::from(
-                        "This editor does not let agents write files; apply the diff yourself.",
-                    )]);
-                update(cx, sid, SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id, fields)))?;
-                continue;
-            }
-            if !self.allowed(cx, sid, &run.agent, &call_id).await? {
+            // A tool call update's content replaces the old: the diff stays in it.
+            let not_applied = |note: String| {
                 let fields = ToolCallUpdateFields::new()
                     .status(ToolCallStatus::Failed)
-                    .content(vec![ToolCallContent::from(format!("Not applied: you declined {}'s edit.", run.agent))]);
-                update(cx, sid, SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id, fields)))?;
+                    .content(vec![diff.clone(), ToolCallContent::from(note)]);
+                SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id.clone(), fields))
+            };
+            if !can_write {
+                let note = "This editor does not let agents write files; apply the diff yourself.".to_owned();
+                update(cx, sid, not_applied(note))?;
                 continue;
+            }
+            match self.allowed(cx, sid, &run.agent, &call_id).await? {
+                Permission::Granted => {}
+                Permission::Declined => {
+                    update(cx, sid, not_applied(format!("Not applied: you declined {}'s edit.", run.agent)))?;
+                    continue;
+                }
+                Permission::Cancelled => {
+                    update(cx, sid, not_applied("Not applied: the turn was cancelled.".to_owned()))?;
+                    return cancelled();
+                }
+            }
+            if self.is_cancelled(sid) {
+                update(cx, sid, not_applied("Not applied: the turn was cancelled.".to_owned()))?;
+                return cancelled();
             }
             let status = match cx.send_request(WriteTextFileRequest::new(sid.clone(), path, new)).block_task().await {
                 Ok(_) => ToolCallStatus::Completed,
@@ -510,7 +611,7 @@ impl Shared {
                 SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id, ToolCallUpdateFields::new().status(status))),
             )?;
         }
-        Ok(())
+        Ok(PromptResponse::new(StopReason::EndTurn))
     }
 
     /// The user's permission for `agent` to write: asked once per edit, unless
@@ -521,9 +622,9 @@ impl Shared {
         sid: &SessionId,
         agent: &str,
         call_id: &str,
-    ) -> acp::Result<bool> {
+    ) -> acp::Result<Permission> {
         if self.sessions().get(&*sid.0).is_some_and(|s| s.trusted.iter().any(|a| a == agent)) {
-            return Ok(true);
+            return Ok(Permission::Granted);
         }
         let options = vec![
             PermissionOption::new("allow-once", "Allow this edit", PermissionOptionKind::AllowOnce),
@@ -542,14 +643,15 @@ impl Shared {
         let answer = cx.send_request(request).block_task().await?;
         let chosen = match answer.outcome {
             RequestPermissionOutcome::Selected(selected) => selected.option_id.0.to_string(),
-            _ => return Ok(false),
+            // The client answers `cancelled` when the turn was cancelled meanwhile.
+            _ => return Ok(Permission::Cancelled),
         };
         if chosen == "allow-always"
             && let Some(session) = self.sessions().get_mut(&*sid.0)
         {
             session.trusted.push(agent.to_owned());
         }
-        Ok(chosen == "allow-once" || chosen == "allow-always")
+        Ok(if chosen == "allow-once" || chosen == "allow-always" { Permission::Granted } else { Permission::Declined })
     }
 
     /// A file's text: through the client when it offers reads (its buffer),
@@ -563,10 +665,34 @@ impl Shared {
     }
 }
 
+enum TurnError {
+    /// The daemon would not start the run; told to the user in the chat.
+    Refused(String),
+    Failed(acp::Error),
+}
+
+enum Permission {
+    Granted,
+    Declined,
+    Cancelled,
+}
+
 /// Whether an agent's `fs_write` grants (globs relative to the session's
-/// folder) cover `path`.
+/// folder, which is canonical) cover `path`. Only plain paths count: no `.`
+/// or `..`, and a link in the path must not lead out of the folder.
 fn may_write(agent: &str, grants: &[String], cwd: &Path, path: &Path) -> Result<(), String> {
-    let rel = path
+    use std::path::Component;
+    if !path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
+        return Err(format!("{} is not a plain absolute path", path.display()));
+    }
+    // The nearest existing ancestor, resolved, must still be inside the folder.
+    let mut existing = path;
+    while !existing.exists() {
+        existing = existing.parent().unwrap_or(Path::new("/"));
+    }
+    let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
+    let real = resolved.join(path.strip_prefix(existing).unwrap_or(Path::new("")));
+    let rel = real
         .strip_prefix(cwd)
         .map_err(|_| format!("{} is outside the session's folder {}", path.display(), cwd.display()))?;
     let rel = rel.to_string_lossy();

@@ -50,7 +50,8 @@ async function withAgent(h, { permission, buffers = {}, write = true }, body) {
     .onNotification(acp.methods.client.session.update, ({ params }) => void seen.updates.push(params.update))
     .onRequest(acp.methods.client.session.requestPermission, ({ params }) => {
       seen.permissions.push(params);
-      return { outcome: permission ? { outcome: "selected", optionId: permission(params) } : { outcome: "cancelled" } };
+      const chosen = permission?.(params);
+      return { outcome: chosen ? { outcome: "selected", optionId: chosen } : { outcome: "cancelled" } };
     })
     .onRequest(acp.methods.client.fs.readTextFile, ({ params }) => {
       seen.reads.push(params.path);
@@ -188,7 +189,8 @@ test("an editor that cannot write gets the diff and a note, and no write", { tim
       assert.deepEqual(seen.writes, []);
       const note = seen.updates.filter((u) => u.sessionUpdate === "tool_call_update" && u.toolCallId === edit.toolCallId).at(-1);
       assert.equal(note.status, "failed");
-      assert.match(note.content[0].content.text, /apply the diff yourself/);
+      assert.equal(note.content[0].type, "diff", "the update keeps the diff the note points at");
+      assert.match(note.content[1].content.text, /apply the diff yourself/);
     });
   } finally {
     fs.rmSync(h.dir, { recursive: true, force: true });
@@ -216,6 +218,44 @@ test("an agent's fs_write grants bound what the user is asked: outside them noth
       assert.deepEqual(seen.permissions, []);
       assert.deepEqual(seen.writes, []);
       assert.match(text(seen.updates, "agent_message_chunk"), /Not applied: scribe may not write src\/lib\.rs: its fs_write grants are \[docs\/\*\*\]/);
+    });
+  } finally {
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});
+
+test("a cancel sent right after the prompt, or while the user is asked, ends the turn as cancelled and writes nothing", { timeout: 120_000 }, async () => {
+  const h = home();
+  try {
+    let cancelWhileAsked;
+    await withAgent(h, { permission: () => cancelWhileAsked() }, async ({ ctx, seen }) => {
+      const session = await ctx.request(acp.methods.agent.session.new, { cwd: h.root, mcpServers: [] });
+      const prompt = [
+        { type: "text", text: "@edison document" },
+        { type: "resource_link", uri: pathToFileURL(h.lib).href, name: "lib.rs" },
+      ];
+      // In the same breath: the agent sees the cancel before the run can start.
+      const first = ctx.request(acp.methods.agent.session.prompt, { sessionId: session.sessionId, prompt });
+      await ctx.notify(acp.methods.agent.session.cancel, { sessionId: session.sessionId });
+      assert.equal((await first).stopReason, "cancelled");
+      assert.deepEqual(seen.permissions, []);
+
+      // Cancelled while the permission question is open: the client answers
+      // `cancelled`, as the protocol asks, and nothing is written.
+      cancelWhileAsked = () => {
+        void ctx.notify(acp.methods.agent.session.cancel, { sessionId: session.sessionId });
+        return undefined;
+      };
+      const second = await ctx.request(acp.methods.agent.session.prompt, { sessionId: session.sessionId, prompt });
+      assert.equal(second.stopReason, "cancelled");
+      assert.equal(seen.permissions.length, 1);
+      assert.deepEqual(seen.writes, []);
+
+      // The session is free again afterwards.
+      cancelWhileAsked = () => "allow-once";
+      const third = await ctx.request(acp.methods.agent.session.prompt, { sessionId: session.sessionId, prompt });
+      assert.equal(third.stopReason, "end_turn");
+      assert.equal(seen.writes.length, 1);
     });
   } finally {
     fs.rmSync(h.dir, { recursive: true, force: true });
@@ -288,6 +328,11 @@ test("with a model, the answer streams and session/cancel stops it", { timeout: 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       assert.equal(provider.requests.length, 1);
+      // One turn at a time per session.
+      await assert.rejects(
+        ctx.request(acp.methods.agent.session.prompt, { sessionId: session.sessionId, prompt: [{ type: "text", text: "and this?" }] }),
+        (error) => /already running in this session/.test(JSON.stringify(error.data ?? error.message)),
+      );
       await ctx.notify(acp.methods.agent.session.cancel, { sessionId: session.sessionId });
       assert.equal((await answer).stopReason, "cancelled");
       const call = seen.updates.find((u) => u.sessionUpdate === "tool_call");

@@ -92,26 +92,77 @@
       "None yet.",
     );
 
-    fill(
-      "runs",
-      state.runs.map((r) =>
-        el(
-          "div",
-          { className: "run", dataset: { run: r.id, status: r.status } },
-          el(
-            "div",
-            { className: "head" },
-            el("strong", {}, r.agent),
-            el("span", { className: `status ${r.status}` }, r.status),
-            el("span", { className: "message" }, r.message || ""),
-            el("span", { className: "spacer" }),
-            FINISHED_RUN.includes(r.status) ? null : button("Cancel", { action: "cancel", run: r.id }, true, "Cancel this run"),
-          ),
-          r.output ? el("pre", { className: "output" }, (r.truncated ? "…" : "") + r.output) : null,
-        ),
-      ),
-      "None yet. Ask an agent, or use a PAIRED code action.",
+    renderRuns(state.runs);
+  }
+
+  /**
+   * Runs update in place: output that grew is appended, so a reader's scroll
+   * position and selection in a streaming run survive each update.
+   */
+  function renderRuns(runs) {
+    const target = document.getElementById("runs");
+    if (!runs.length) {
+      target.replaceChildren(el("p", { className: "empty" }, "None yet. Ask an agent, or use a PAIRED code action."));
+      return;
+    }
+    const existing = new Map();
+    for (const node of target.querySelectorAll(":scope > .run")) existing.set(node.dataset.run, node);
+    for (const node of target.querySelectorAll(":scope > .empty")) node.remove();
+    const wanted = runs.map((r) => {
+      const node = existing.get(r.id) || createRun(r);
+      existing.delete(r.id);
+      updateRun(node, r);
+      return node;
+    });
+    for (const gone of existing.values()) gone.remove();
+    wanted.forEach((node, index) => {
+      if (target.children[index] !== node) target.insertBefore(node, target.children[index] || null);
+    });
+  }
+
+  function createRun(r) {
+    const head = el(
+      "div",
+      { className: "head" },
+      el("strong", {}, r.agent),
+      el("span", { className: "status" }),
+      el("span", { className: "message" }),
+      el("span", { className: "spacer" }),
     );
+    const node = el("div", { className: "run", dataset: { run: r.id } }, head);
+    node._output = "";
+    return node;
+  }
+
+  function updateRun(node, r) {
+    node.dataset.status = r.status;
+    const status = node.querySelector(".status");
+    status.className = `status ${r.status}`;
+    status.textContent = r.status;
+    node.querySelector(".message").textContent = r.message || "";
+    const head = node.querySelector(".head");
+    const cancel = head.querySelector("button");
+    const running = !FINISHED_RUN.includes(r.status);
+    if (running && !cancel) head.append(button("Cancel", { action: "cancel", run: r.id }, true, "Cancel this run"));
+    if (!running && cancel) cancel.remove();
+    const text = (r.truncated ? "…" : "") + r.output;
+    let pre = node.querySelector("pre.output");
+    if (!text) {
+      if (pre) pre.remove();
+      node._output = "";
+      return;
+    }
+    if (!pre) {
+      pre = el("pre", { className: "output" });
+      node.append(pre);
+      node._output = "";
+    }
+    if (text.startsWith(node._output)) {
+      if (text.length > node._output.length) pre.append(document.createTextNode(text.slice(node._output.length)));
+    } else {
+      pre.textContent = text;
+    }
+    node._output = text;
   }
 
   document.addEventListener("click", (event) => {

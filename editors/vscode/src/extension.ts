@@ -34,7 +34,6 @@ const state = panelState.emptyState();
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   statusItem = vscode.window.createStatusBarItem("paired.status", vscode.StatusBarAlignment.Left, 10);
   statusItem.name = "PAIRED";
-  statusItem.command = "paired.showAgentPanel";
   context.subscriptions.push(statusItem);
   refresh();
   statusItem.show();
@@ -312,9 +311,10 @@ function scheduleRefresh(): void {
 
 function refresh(): void {
   if (statusItem) {
-    const { text, tooltip } = panelState.statusBar(state);
+    const { text, tooltip, command } = panelState.statusBar(state);
     statusItem.text = text;
     statusItem.tooltip = tooltip;
+    statusItem.command = command;
   }
   postState();
 }

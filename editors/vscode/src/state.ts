@@ -52,7 +52,6 @@ export const MAX_SESSIONS = 10;
 export const MAX_OUTPUT = 64 * 1024;
 
 const FINISHED_RUN = new Set(["succeeded", "failed", "cancelled"]);
-const FINISHED_SESSION = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 
 export function isFinishedRun(status: string): boolean {
   return FINISHED_RUN.has(status);
@@ -102,7 +101,9 @@ export function apply(state: PanelState, event: Record<string, unknown>): boolea
       session.status = str(event.status) ?? session.status;
       const message = str(event.message);
       if (message) session.message = message;
-      if (FINISHED_SESSION.has(session.status)) {
+      // Once the session moves on (decided here, in a notification, or by its
+      // fallback), its questions are settled.
+      if (session.status !== "waiting") {
         state.choices = state.choices.filter((c) => c.sessionId !== id);
       }
       return true;
@@ -153,8 +154,14 @@ function findLastIndex<T>(items: T[], predicate: (item: T) => boolean): number {
   return -1;
 }
 
-/** The status bar's text and tooltip. */
-export function statusBar(state: PanelState): { text: string; tooltip: string } {
+/** The status bar's text, tooltip, and what clicking it does. */
+export function statusBar(state: PanelState): { text: string; tooltip: string; command: string } {
+  const bar = statusText(state);
+  const connected = state.daemon === "ready" || state.daemon === "starting";
+  return { ...bar, command: connected ? "paired.showAgentPanel" : "paired.connectAgents" };
+}
+
+function statusText(state: PanelState): { text: string; tooltip: string } {
   const running = state.runs.filter((r) => !isFinishedRun(r.status)).length;
   const waiting = state.choices.length;
   switch (state.daemon) {

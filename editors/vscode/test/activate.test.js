@@ -220,6 +220,7 @@ test("a missing server is reported with what to do, and nothing starts", async (
   assert.equal(kind, "error");
   assert.match(message, /paired\.path is "\/nowhere\/paired", which is not an executable file.*cargo install/);
   assert.match(editor.statusBar.text, /error/);
+  assert.equal(editor.statusBar.command, "paired.connectAgents");
   // The panel's commands still answer, saying it is not connected.
   await editor.commands.get("paired.askAlex")();
   assert.ok(editor.messages.some(([k, m]) => k === "warning" && /not connected/.test(m)));

@@ -160,6 +160,8 @@ test("without the events option the editor gets no paired/event notifications", 
     });
     assert.equal(run.status, "succeeded", JSON.stringify(run));
     await until("the run's diagnostics", () => seen.diagnostics.length);
+    // Events would have come before the diagnostics; give stragglers a moment.
+    await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(seen.events, []);
   } finally {
     await lsp.stop();

@@ -43,7 +43,8 @@ test("the real host environment sees an executable bit", () => {
   const file = path.join(dir, "paired");
   fs.writeFileSync(file, "#!/bin/sh\n");
   const { hostEnvironment } = require("../out/server.js");
-  const host = { ...hostEnvironment(), env: { PATH: dir } };
+  // A home of its own: the real one may well have ~/.cargo/bin/paired.
+  const host = { ...hostEnvironment(), env: { PATH: dir }, home: dir };
   assert.equal(locateServer("", host).ok, process.platform === "win32");
   fs.chmodSync(file, 0o755);
   assert.equal(locateServer("", host).command, file);
@@ -130,7 +131,14 @@ test("questions wait until answered or their session ends", () => {
   assert.deepEqual(s.choices, [{ sessionId: "s1", conflictId: "c1", question: "Which edit?", options: ["sherlock", "edison"] }]);
   state.answered(s, "s1", "c1");
   assert.deepEqual(s.choices, []);
+  // Answered elsewhere (the editor's notification) or settled by the fallback:
+  // the session runs on, and the question goes.
   state.apply(s, { ...choice, conflict_id: "c2" });
+  state.apply(s, { type: "session_update", session_id: "s1", workflow: "review", status: "waiting", message: "still waiting" });
+  assert.equal(s.choices.length, 1);
+  state.apply(s, { type: "session_update", session_id: "s1", workflow: "review", status: "running", message: "decided; continuing" });
+  assert.deepEqual(s.choices, []);
+  state.apply(s, { ...choice, conflict_id: "c3" });
   state.apply(s, { type: "session_update", session_id: "s1", workflow: "review", status: "cancelled" });
   assert.deepEqual(s.choices, []);
   assert.equal(s.sessions[0].status, "cancelled");
@@ -149,9 +157,11 @@ test("the status bar says what the daemon is doing", () => {
   const bar = state.statusBar(s);
   assert.equal(bar.text, "$(organization) PAIRED $(loading~spin) 1 $(question) 1");
   assert.match(bar.tooltip, /daemon 2\.0\.0, 1 agents, 1 running, 1 waiting for your decision/);
+  assert.equal(bar.command, "paired.showAgentPanel");
   s.daemon = "failed";
   s.detail = "paired.path is wrong";
-  assert.match(state.statusBar(s).tooltip, /paired\.path is wrong/);
+  assert.match(state.statusBar(s).tooltip, /paired\.path is wrong.*Click to retry/);
+  assert.equal(state.statusBar(s).command, "paired.connectAgents", "clicking retries, as the tooltip says");
 });
 
 test("the manifest keeps 1.0's command ids, adds 2.0's, and binds no shortcut", () => {

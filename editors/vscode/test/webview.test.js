@@ -132,6 +132,7 @@ test("cancel, decide and ask post the right messages, once", async () => {
   await send(page, sampleState());
   await page.click(".run[data-run=r1] button");
   assert.equal(await page.$eval(".run[data-run=r1] button", (b) => b.disabled), true, "no second cancel while the first goes");
+  await page.$eval(".run[data-run=r1] button", (b) => b.click());
   await page.click(".session[data-session=s1] button");
   await page.click(".choice button:nth-of-type(2)");
   assert.equal(await page.$$eval(".choice button", (buttons) => buttons.every((b) => b.disabled)), true);
@@ -157,4 +158,25 @@ test("updates replace what is shown, and the state survives the panel being relo
   await page.reload();
   await page.waitForSelector(".run[data-run=r1][data-status=succeeded]");
   assert.equal(await page.$$eval(".agent", (nodes) => nodes.length), 2);
+});
+
+test("streamed output is appended in place: the reader keeps their scroll position", async () => {
+  const { page } = await openPanel();
+  const state = sampleState();
+  for (let i = 0; i < 200; i++) apply(state, { type: "run_update", run_id: "r1", agent: "sherlock", status: "running", output_delta: `line ${i}\n` });
+  await send(page, state);
+  await page.waitForSelector(".run[data-run=r1] pre.output");
+  await page.$eval(".run[data-run=r1] pre.output", (pre) => {
+    pre.scrollTop = 120;
+    window.__pre = pre;
+  });
+  apply(state, { type: "run_update", run_id: "r1", agent: "sherlock", status: "running", output_delta: "more\n" });
+  apply(state, { type: "run_update", run_id: "r2", agent: "edison", status: "running" });
+  await send(page, state);
+  await page.waitForSelector(".run[data-run=r2]");
+  const after = await page.$eval(".run[data-run=r1] pre.output", (pre) => ({ same: pre === window.__pre, top: pre.scrollTop, text: pre.textContent }));
+  assert.equal(after.same, true, "the same element, not a new one");
+  assert.equal(after.top, 120);
+  assert.ok(after.text.endsWith("line 199\nmore\n"));
+  assert.deepEqual(await page.$$eval(".run", (nodes) => nodes.map((n) => n.dataset.run)), ["r2", "r0", "r1"]);
 });
