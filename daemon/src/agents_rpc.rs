@@ -55,7 +55,8 @@ impl ActiveRuns {
 pub fn roster(daemon: &Daemon) -> Roster {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let projects: Vec<PathBuf> = daemon.workspaces.all().iter().map(|w| w.root.clone()).collect();
-    let roster = Roster::load(home.as_deref(), &daemon.paths.config_dir, &projects);
+    let market = crate::market::store::Store::new(&daemon.paths.data_dir).active_manifests();
+    let roster = Roster::load(home.as_deref(), &daemon.paths.config_dir, &market, &projects);
     for problem in &roster.errors {
         tracing::warn!("agent file skipped: {problem}");
     }
@@ -513,6 +514,23 @@ tokio::task_local! {
     pub(crate) static RUN_TOKENS: Arc<std::sync::atomic::AtomicU64>;
     /// The workflow step the current run belongs to, if any.
     pub(crate) static CURRENT_STEP: Option<Arc<crate::orchestrator::StepContext>>;
+}
+
+/// An offline skill on one file's text, outside any workspace (the
+/// marketplace's QA pipeline runs packages' test cases with it).
+pub fn offline_skill(skill: &str, path: &str, text: String) -> Result<SkillOutput, String> {
+    let document = context::SyntaxDocument::new(context::Language::from_path(path), text);
+    let no_files = |_: &str| None;
+    let input = SkillInput {
+        path,
+        document: Some(&document),
+        selection: None,
+        index: None,
+        prompt: None,
+        read_file: &no_files,
+        history: None,
+    };
+    run_skill(skill, &input)
 }
 
 fn run_skill(skill: &str, input: &SkillInput<'_>) -> Result<SkillOutput, String> {

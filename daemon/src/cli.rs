@@ -102,6 +102,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::cli_providers::ProvidersCommand,
     },
+    /// The agent marketplace: publish to a signed registry; search, install, update, roll back.
+    Market {
+        #[command(subcommand)]
+        command: crate::cli_market::MarketCommand,
+    },
     /// Create `.paired/` in a project (the PAIRED 1.0 layout).
     Init {
         /// Project folder (default: the current directory).
@@ -184,6 +189,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Init { dir } => init(dir),
         Command::Workflow { command } => with_runtime(crate::cli_workflow::execute(&paths, command)),
         Command::Providers { command } => crate::cli_providers::execute(&paths, command),
+        Command::Market { command } => crate::cli_market::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::cli_agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))

@@ -30,6 +30,37 @@ pub struct Config {
     /// Named model providers (`[providers.NAME]`).
     pub providers: std::collections::BTreeMap<String, crate::provider::ProviderConfig>,
     pub agents: AgentsConfig,
+    pub market: MarketConfig,
+}
+
+/// Agent registries (`[[market.registries]]`) and install limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarketConfig {
+    pub registries: Vec<RegistryConfig>,
+    /// Packages larger than this are refused before download.
+    pub max_package_kb: u32,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        MarketConfig { registries: Vec::new(), max_package_kb: 16 * 1024 }
+    }
+}
+
+/// One registry: where it is served, and the root of trust pinned for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    pub name: String,
+    /// Base URL: `<url>/metadata/` and `<url>/targets/` (http, https or file).
+    pub url: String,
+    /// The registry's `root.json`, as its maintainer published it: the keys
+    /// trusted for everything else.
+    pub root: std::path::PathBuf,
+    /// Environment variable holding a bearer token (private registries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
 }
 
 /// Which provider agents use in model mode.
@@ -371,6 +402,28 @@ pub fn validate(config: &Config) -> Result<()> {
     }
     for origin in &s.allowed_origins {
         validate_origin_pattern(origin)?;
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for registry in &config.market.registries {
+        let key = format!("market.registries.{}", registry.name);
+        if registry.name.is_empty() || !registry.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!("key `{key}`: a registry name is letters, digits, `-` and `_`");
+        }
+        if !names.insert(registry.name.clone()) {
+            bail!("key `{key}`: two registries with this name");
+        }
+        match url::Url::parse(&registry.url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => {}
+            Ok(url) => bail!("key `{key}.url`: scheme `{}` is not http, https or file", url.scheme()),
+            Err(err) => bail!("key `{key}.url`: {err}"),
+        }
+        if !registry.root.is_absolute() {
+            bail!("key `{key}.root`: must be an absolute path to the registry's root.json");
+        }
+    }
+    if config.market.max_package_kb == 0 {
+        bail!("key `market.max_package_kb`: must be greater than 0");
     }
     for (name, provider) in &config.providers {
         provider.validate(name).map_err(|err| anyhow::anyhow!(err))?;

@@ -183,7 +183,10 @@ pub struct Roster {
 impl Roster {
     /// Loads everything: `home` for `~/.paired`, `config_dir` for 2.0 user
     /// manifests, `projects` for project folders.
-    pub fn load(home: Option<&Path>, config_dir: &Path, projects: &[PathBuf]) -> Roster {
+    /// The roster: built-ins, then the user's 1.0 and 2.0 agents, then agents
+    /// installed from a marketplace (`market`: their active `agent.toml`s),
+    /// then each project's.
+    pub fn load(home: Option<&Path>, config_dir: &Path, market: &[PathBuf], projects: &[PathBuf]) -> Roster {
         let mut roster = Roster {
             agents: BUILTIN_AGENTS
                 .iter()
@@ -201,12 +204,15 @@ impl Roster {
             layers.push((home.join(".paired/core/config/agents"), true));
         }
         layers.push((config_dir.join("agents"), false));
-        for project in projects {
-            layers.push((project.join(".paired/config/agents"), true));
-            layers.push((project.join(".paired/agents"), false));
-        }
         for (dir, v1) in layers {
             roster.load_dir(&dir, v1);
+        }
+        for manifest in market {
+            roster.load_file(manifest, false);
+        }
+        for project in projects {
+            roster.load_dir(&project.join(".paired/config/agents"), true);
+            roster.load_dir(&project.join(".paired/agents"), false);
         }
         roster
     }
@@ -218,43 +224,46 @@ impl Roster {
         for path in files {
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
             let wanted = if v1 { matches!(ext, "yml" | "yaml") } else { ext == "toml" };
-            if !wanted {
-                continue;
+            if wanted {
+                self.load_file(&path, v1);
             }
-            let shown = path.display().to_string();
-            // A project can carry agent files: links, devices and pipes are
-            // refused, and the size is checked before anything is read.
-            match std::fs::symlink_metadata(&path) {
-                Ok(meta) if meta.file_type().is_file() && meta.len() <= 256 * 1024 => {}
-                Ok(meta) if meta.file_type().is_file() => {
-                    self.errors.push(format!("{shown}: larger than 256 KiB; not an agent file"));
-                    continue;
-                }
-                Ok(_) => {
-                    self.errors.push(format!("{shown}: not a regular file (links are not followed)"));
-                    continue;
-                }
-                Err(err) => {
-                    self.errors.push(format!("{shown}: cannot read: {err}"));
-                    continue;
-                }
+        }
+    }
+
+    fn load_file(&mut self, path: &Path, v1: bool) {
+        let shown = path.display().to_string();
+        // A project can carry agent files: links, devices and pipes are
+        // refused, and the size is checked before anything is read.
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_file() && meta.len() <= 256 * 1024 => {}
+            Ok(meta) if meta.file_type().is_file() => {
+                self.errors.push(format!("{shown}: larger than 256 KiB; not an agent file"));
+                return;
             }
-            let text = match std::fs::read_to_string(&path) {
-                Ok(text) if text.len() <= 256 * 1024 => text,
-                Ok(_) => {
-                    self.errors.push(format!("{shown}: larger than 256 KiB; not an agent file"));
-                    continue;
-                }
-                Err(err) => {
-                    self.errors.push(format!("{shown}: cannot read: {err}"));
-                    continue;
-                }
-            };
-            let parsed = if v1 { manifest::parse_v1_yaml(&shown, &text) } else { manifest::parse_toml(&shown, &text) };
-            match parsed {
-                Ok(manifest) => self.add(manifest, shown),
-                Err(err) => self.errors.push(err.to_string()),
+            Ok(_) => {
+                self.errors.push(format!("{shown}: not a regular file (links are not followed)"));
+                return;
             }
+            Err(err) => {
+                self.errors.push(format!("{shown}: cannot read: {err}"));
+                return;
+            }
+        }
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) if text.len() <= 256 * 1024 => text,
+            Ok(_) => {
+                self.errors.push(format!("{shown}: larger than 256 KiB; not an agent file"));
+                return;
+            }
+            Err(err) => {
+                self.errors.push(format!("{shown}: cannot read: {err}"));
+                return;
+            }
+        };
+        let parsed = if v1 { manifest::parse_v1_yaml(&shown, &text) } else { manifest::parse_toml(&shown, &text) };
+        match parsed {
+            Ok(manifest) => self.add(manifest, shown),
+            Err(err) => self.errors.push(err.to_string()),
         }
     }
 
@@ -352,7 +361,7 @@ mod tests {
             "id = \"leonardo\"\ntools = [\"propose_edit\"]\nprovider = \"cloud\"\n[metadata]\nname = \"Leo\"\nversion = \"1.0.0\"\nrole = \"architecture\"\n[permissions]\nnet = [\"evil.example\"]\ncommands = [\"curl\"]\n",
         )
         .expect("write");
-        let roster = Roster::load(Some(home.path()), &config, &[project]);
+        let roster = Roster::load(Some(home.path()), &config, &[], &[project]);
         let leo = roster.resolve("leonardo").expect("leonardo");
         assert_eq!(leo.manifest.metadata.name, "Leo", "the persona is customised");
         let grants = &leo.manifest.permissions;

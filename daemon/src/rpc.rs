@@ -13,7 +13,7 @@ use jsonrpsee::{
 use protocol::{
     Method, NoParams, Subscription, agents,
     client::{Attach, ClientHello, Event},
-    context, daemon, documents, errors, workflows,
+    context, daemon, documents, errors, market, workflows,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
@@ -121,6 +121,29 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     attach_subscription(&mut module);
 
     let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
+    method::<market::Search, _, _>(&mut module, |d, params, _| async move {
+        crate::market::service::search(&d, params).await
+    });
+    method::<market::Info, _, _>(
+        &mut module,
+        |d, params, _| async move { crate::market::service::info(&d, params).await },
+    );
+    method::<market::Install, _, _>(&mut module, |d, params, _| async move {
+        crate::market::service::install(&d, params).await
+    });
+    method::<market::Update, _, _>(&mut module, |d, params, _| async move {
+        crate::market::service::update(&d, params).await
+    });
+    method::<market::Remove, _, _>(
+        &mut module,
+        |d, params, _| async move { crate::market::service::remove(&d, params) },
+    );
+    method::<market::Rollback, _, _>(&mut module, |d, params, _| async move {
+        crate::market::service::rollback(&d, params)
+    });
+    method::<market::ListInstalled, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(crate::market::service::installed(&d))
+    });
     register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
 
     if test_hooks {

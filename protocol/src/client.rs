@@ -112,6 +112,14 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// A marketplace install moving on: `phase` is `resolve`, `download`,
+    /// `verify`, `extract` or `activate`; `done`/`total` in bytes while downloading.
+    MarketProgress {
+        name: String,
+        phase: String,
+        done: u64,
+        total: u64,
+    },
     /// A workflow asks the user to settle a conflict: answer with `sessions/decide`.
     Choice {
         session_id: String,

@@ -21,3 +21,10 @@ pub const NOT_FOUND: i32 = -32044;
 pub const CONFLICT: i32 = -32049;
 /// The daemon cannot be reached (used by the LSP proxy).
 pub const DAEMON_UNAVAILABLE: i32 = -32050;
+/// An install needs the user's consent to the agent's permissions; the error
+/// data holds them (`{"permissions": [..]}`). Ask, then call again with
+/// `accept_permissions`.
+pub const NEEDS_CONSENT: i32 = -32045;
+/// A package or its registry failed verification (signatures, hashes, expiry,
+/// versions, archive contents): nothing was installed.
+pub const VERIFICATION_FAILED: i32 = -32046;

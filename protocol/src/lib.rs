@@ -16,6 +16,7 @@ pub mod context;
 pub mod daemon;
 pub mod documents;
 pub mod errors;
+pub mod market;
 pub mod openrpc;
 pub mod workflows;
 
@@ -81,6 +82,13 @@ macro_rules! for_each_method {
         $callback!($crate::workflows::GetSession);
         $callback!($crate::workflows::ResumeSession);
         $callback!($crate::workflows::Decide);
+        $callback!($crate::market::Search);
+        $callback!($crate::market::Info);
+        $callback!($crate::market::Install);
+        $callback!($crate::market::Update);
+        $callback!($crate::market::Remove);
+        $callback!($crate::market::Rollback);
+        $callback!($crate::market::ListInstalled);
         $sub_callback!($crate::client::Attach);
     };
 }

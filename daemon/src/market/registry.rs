@@ -1,0 +1,420 @@
+//! The publisher side: a registry folder and its keys.
+//!
+//! ```text
+//! <dir>/root.json        the root of trust: give it to users (config `root`)
+//! <dir>/repository/      serve this folder, as is, from any static host
+//!     metadata/          N.root.json, N.targets.json, N.snapshot.json, timestamp.json
+//!     targets/           <sha256>.<name>-<version>.tgz
+//! <dir>/keys/            root, targets, snapshot, timestamp (Ed25519, 0600): never serve
+//! ```
+//!
+//! Every change (publish, yank, curate, refresh) loads the repository through
+//! `tough` — so a registry that does not verify cannot be extended — edits the
+//! targets, bumps every role's version and re-signs.
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU64,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result, bail};
+use aws_lc_rs::{rand::SystemRandom, signature::Ed25519KeyPair};
+use jiff::{SignedDuration, Timestamp};
+use tough::{
+    ExpirationEnforcement, RepositoryLoader, TargetName,
+    editor::{
+        RepositoryEditor,
+        signed::{PathExists, SignedRole},
+    },
+    key_source::{KeySource, LocalKeySource},
+    schema::{KeyHolder, RoleKeys, RoleType, Root, Target},
+    sign::{Sign, parse_keypair},
+};
+
+use super::{META_KEY, PackageMeta, archive};
+
+const ROLES: [(RoleType, &str); 4] = [
+    (RoleType::Root, "root"),
+    (RoleType::Targets, "targets"),
+    (RoleType::Snapshot, "snapshot"),
+    (RoleType::Timestamp, "timestamp"),
+];
+
+/// How long each role's signature holds. The timestamp is the short one: a
+/// maintainer re-signs it (`paired market refresh`) before it runs out, and
+/// clients refuse a registry frozen past it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expiry {
+    pub root_days: i64,
+    pub targets_days: i64,
+    pub snapshot_days: i64,
+    pub timestamp_secs: i64,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry { root_days: 365, targets_days: 90, snapshot_days: 30, timestamp_secs: 7 * 24 * 3600 }
+    }
+}
+
+pub struct Registry {
+    dir: PathBuf,
+}
+
+impl Registry {
+    pub fn open(dir: &Path) -> Result<Registry> {
+        let dir = std::fs::canonicalize(dir).with_context(|| format!("{}: no such registry folder", dir.display()))?;
+        let registry = Registry { dir: dir.clone() };
+        if !registry.metadata().join("timestamp.json").is_file() {
+            bail!(
+                "{} is not a registry folder (no repository/metadata/timestamp.json): create one with `paired market init`",
+                dir.display()
+            );
+        }
+        Ok(registry)
+    }
+
+    pub fn root_file(&self) -> PathBuf {
+        self.dir.join("root.json")
+    }
+    fn metadata(&self) -> PathBuf {
+        self.dir.join("repository/metadata")
+    }
+    fn targets(&self) -> PathBuf {
+        self.dir.join("repository/targets")
+    }
+    fn key(&self, role: &str) -> PathBuf {
+        self.dir.join("keys").join(format!("{role}.pk8"))
+    }
+
+    /// A new registry: four fresh keys, a signed root, empty targets.
+    pub async fn init(dir: &Path, expiry: Expiry) -> Result<Registry> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let registry = Registry { dir: std::fs::canonicalize(dir)? };
+        if registry.dir.join("repository").exists() || registry.dir.join("keys").exists() {
+            bail!("{} already holds a registry; use another folder", dir.display());
+        }
+        std::fs::create_dir_all(registry.metadata())?;
+        std::fs::create_dir_all(registry.targets())?;
+        crate::paths::create_private_dir(&registry.dir.join("keys"))?;
+        let mut keys = HashMap::new();
+        let mut roles = HashMap::new();
+        for (role, name) in ROLES {
+            let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+                .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
+            crate::paths::write_private(&registry.key(name), document.as_ref())?;
+            let key = parse_keypair(document.as_ref()).context("reading the new key")?.tuf_key();
+            let id = key.key_id().context("key id")?;
+            keys.insert(id.clone(), key);
+            roles.insert(role, RoleKeys { keyids: vec![id], threshold: NonZeroU64::MIN, _extra: HashMap::new() });
+        }
+        let root = Root {
+            spec_version: "1.0.0".to_owned(),
+            consistent_snapshot: true,
+            version: NonZeroU64::MIN,
+            expires: in_days(expiry.root_days),
+            keys,
+            roles,
+            _extra: HashMap::new(),
+        };
+        let signed =
+            SignedRole::new(root.clone(), &KeyHolder::Root(root), &registry.sources(&["root"]), &SystemRandom::new())
+                .await
+                .context("signing the root")?;
+        signed.write(registry.metadata(), true).await.context("writing the root")?;
+        std::fs::write(registry.root_file(), signed.buffer())?;
+        let mut editor = RepositoryEditor::new(registry.metadata().join("1.root.json")).await?;
+        editor
+            .targets_version(NonZeroU64::MIN)?
+            .targets_expires(in_days(expiry.targets_days))?
+            .snapshot_version(NonZeroU64::MIN)
+            .snapshot_expires(in_days(expiry.snapshot_days))
+            .timestamp_version(NonZeroU64::MIN)
+            .timestamp_expires(in_secs(expiry.timestamp_secs));
+        let signed = editor.sign(&registry.sources(&["targets", "snapshot", "timestamp"])).await?;
+        signed.write(registry.metadata()).await?;
+        Ok(registry)
+    }
+
+    fn sources(&self, roles: &[&str]) -> Vec<Box<dyn KeySource>> {
+        roles.iter().map(|role| Box::new(LocalKeySource { path: self.key(role) }) as Box<dyn KeySource>).collect()
+    }
+
+    /// The registry as a client would read it (expiry not enforced: the
+    /// maintainer may be refreshing an expired one).
+    pub async fn load(&self) -> Result<tough::Repository> {
+        let root =
+            std::fs::read(self.root_file()).with_context(|| format!("reading {}", self.root_file().display()))?;
+        let metadata = url::Url::from_directory_path(self.metadata()).map_err(|_| anyhow::anyhow!("bad path"))?;
+        let targets = url::Url::from_directory_path(self.targets()).map_err(|_| anyhow::anyhow!("bad path"))?;
+        RepositoryLoader::new(&root, metadata, targets)
+            .expiration_enforcement(ExpirationEnforcement::Unsafe)
+            .load()
+            .await
+            .context("the registry does not verify")
+    }
+
+    /// Every package version in the registry.
+    pub async fn packages(&self) -> Result<Vec<PackageMeta>> {
+        let repo = self.load().await?;
+        Ok(repo.all_targets().filter_map(|(_, target)| meta_of(target)).collect())
+    }
+
+    /// Adds a package version (an archive made by [`archive::pack`]) and
+    /// re-signs. Versions are immutable: publishing one twice is refused.
+    pub async fn publish(&self, package: &[u8], mut meta: PackageMeta, expiry: Expiry) -> Result<PackageMeta> {
+        let repo = self.load().await?;
+        for (_, target) in repo.all_targets() {
+            let Some(other) = meta_of(target) else { continue };
+            if other.name == meta.name && other.version == meta.version {
+                bail!(
+                    "{}@{} is already published; versions never change: publish a new version",
+                    meta.name,
+                    meta.version
+                );
+            }
+            if other.name != meta.name && super::skeleton(&other.name) == super::skeleton(&meta.name) {
+                bail!("{:?} looks too much like {:?}, already in this registry", meta.name, other.name);
+            }
+            if other.name == meta.name && !other.publisher.is_empty() && other.publisher != meta.publisher {
+                bail!("{} belongs to publisher {:?}, not {:?}", meta.name, other.publisher, meta.publisher);
+            }
+        }
+        let name = super::target_name(&meta.name, &meta.version);
+        let staging = self.dir.join(".staging");
+        std::fs::create_dir_all(&staging)?;
+        let file = staging.join(&name);
+        std::fs::write(&file, package)?;
+        let mut target = Target::from_path(&file).await?;
+        meta.yanked = false;
+        target.custom.insert(META_KEY.to_owned(), serde_json::to_value(&meta)?);
+        let target_name = TargetName::new(&name)?;
+        let signed = self
+            .resign(repo, expiry, |editor| {
+                editor.add_target(target_name.clone(), target)?;
+                Ok(())
+            })
+            .await?;
+        let copied = signed.copy_target(&file, &self.targets(), PathExists::Fail, Some(&target_name)).await;
+        let _ = std::fs::remove_file(&file);
+        copied?;
+        Ok(meta)
+    }
+
+    /// Changes the signed metadata of one version (yank, curate, stats).
+    pub async fn amend(
+        &self,
+        name: &str,
+        version: &str,
+        expiry: Expiry,
+        change: impl FnOnce(&mut PackageMeta),
+    ) -> Result<PackageMeta> {
+        let repo = self.load().await?;
+        let target_name = TargetName::new(super::target_name(name, version))?;
+        let Some(target) = repo.all_targets().find(|(n, _)| **n == target_name).map(|(_, t)| t.clone()) else {
+            bail!("{name}@{version} is not in this registry");
+        };
+        let mut meta = meta_of(&target).context("the target has no package metadata")?;
+        change(&mut meta);
+        let mut target = target;
+        target.custom.insert(META_KEY.to_owned(), serde_json::to_value(&meta)?);
+        self.resign(repo, expiry, |editor| {
+            editor.remove_target(&target_name)?;
+            editor.add_target(target_name.clone(), target)?;
+            Ok(())
+        })
+        .await?;
+        Ok(meta)
+    }
+
+    /// Re-signs everything with fresh expiries (run before the timestamp runs out).
+    pub async fn refresh(&self, expiry: Expiry) -> Result<()> {
+        let repo = self.load().await?;
+        self.resign(repo, expiry, |_| Ok(())).await.map(|_| ())
+    }
+
+    async fn resign(
+        &self,
+        repo: tough::Repository,
+        expiry: Expiry,
+        edit: impl FnOnce(&mut RepositoryEditor) -> Result<()>,
+    ) -> Result<tough::editor::signed::SignedRepository> {
+        let next = |v: NonZeroU64| v.checked_add(1).context("version overflow");
+        let targets_version = next(repo.targets().signed.version)?;
+        let snapshot_version = next(repo.snapshot().signed.version)?;
+        let timestamp_version = next(repo.timestamp().signed.version)?;
+        let mut editor = RepositoryEditor::from_repo(self.root_file(), repo).await?;
+        edit(&mut editor)?;
+        editor
+            .targets_version(targets_version)?
+            .targets_expires(in_days(expiry.targets_days))?
+            .snapshot_version(snapshot_version)
+            .snapshot_expires(in_days(expiry.snapshot_days))
+            .timestamp_version(timestamp_version)
+            .timestamp_expires(in_secs(expiry.timestamp_secs));
+        let signed = editor.sign(&self.sources(&["targets", "snapshot", "timestamp"])).await?;
+        signed.write(self.metadata()).await?;
+        Ok(signed)
+    }
+}
+
+pub fn meta_of(target: &Target) -> Option<PackageMeta> {
+    serde_json::from_value(target.custom.get(META_KEY)?.clone()).ok()
+}
+
+fn in_days(days: i64) -> Timestamp {
+    in_secs(days * 24 * 3600)
+}
+
+fn in_secs(secs: i64) -> Timestamp {
+    Timestamp::now() + SignedDuration::from_secs(secs)
+}
+
+/// What `paired market check` found: the certification record, and warnings
+/// for the reviewer.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub manifest: protocol::agents::AgentManifest,
+    pub certification: protocol::agents::Certification,
+    pub warnings: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn passed(&self) -> bool {
+        self.certification.checks.iter().all(|c| c.passed)
+    }
+}
+
+/// The Quality Assurance Pipeline over an agent folder: the manifest, its
+/// name and version, a review of its permissions, and the package's own test
+/// cases (`tests/*.toml`: `skill`, `file`, `expect` rule ids) run against the
+/// offline skills.
+pub fn check(folder: &Path) -> Result<CheckReport> {
+    use protocol::agents::{Certification, CertificationCheck};
+    let manifest_path = folder.join("agent.toml");
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("{}: an agent package needs an agent.toml", manifest_path.display()))?;
+    let manifest = agents::manifest::parse_toml(&manifest_path.display().to_string(), &text)?;
+    let mut checks = Vec::new();
+    let mut warnings = Vec::new();
+    let mut add = |name: &str, result: Result<String, String>| {
+        let (passed, detail) = match result {
+            Ok(detail) => (true, detail),
+            Err(detail) => (false, detail),
+        };
+        checks.push(CertificationCheck { name: name.to_owned(), passed, detail });
+    };
+    add("manifest", Ok(format!("{} parses", manifest_path.display())));
+    add("name", super::check_name(&manifest.id).map(|n| format!("{n} is a valid package name")));
+    add(
+        "version",
+        semver::Version::parse(&manifest.metadata.version)
+            .map(|v| format!("{v} is semver"))
+            .map_err(|err| format!("{:?} is not a semver version: {err}", manifest.metadata.version)),
+    );
+    let p = &manifest.permissions;
+    let broad = |items: &[String]| items.iter().any(|i| i == "**" || i == "*" || i == "/**");
+    if broad(&p.fs_write) {
+        warnings.push("asks to propose edits anywhere in the workspace (fs_write **)".to_owned());
+    }
+    if broad(&p.net) {
+        warnings.push("asks to reach any host (net *)".to_owned());
+    }
+    if !p.commands.is_empty() {
+        warnings.push(format!(
+            "asks to run commands ({}): that is full access to the user's account",
+            p.commands.join(", ")
+        ));
+    }
+    add(
+        "permissions",
+        Ok(if warnings.is_empty() {
+            "no broad permission".to_owned()
+        } else {
+            format!("broad: {}", warnings.join("; "))
+        }),
+    );
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(folder.join("tests"))
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    cases.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+    cases.sort();
+    if cases.is_empty() {
+        warnings.push("no test cases (tests/*.toml)".to_owned());
+    }
+    for case in cases {
+        let label = format!("test {}", case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        add(&label, run_case(folder, &case));
+    }
+    let level = if checks.iter().all(|c| c.passed) { "automated" } else { "failed" };
+    let certification = Certification { level: level.to_owned(), checked_at: Timestamp::now().to_string(), checks };
+    Ok(CheckReport { manifest, certification, warnings })
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestCase {
+    skill: String,
+    /// A file of the package, relative to its folder.
+    file: String,
+    /// Rule ids the skill must report.
+    #[serde(default)]
+    expect: Vec<String>,
+    /// Rule ids it must not.
+    #[serde(default)]
+    reject: Vec<String>,
+}
+
+fn run_case(folder: &Path, case: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(case).map_err(|err| format!("cannot read: {err}"))?;
+    let case: TestCase = toml::from_str(&text).map_err(|err| format!("not a test case: {err}"))?;
+    let rel = Path::new(&case.file);
+    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(format!("{}: test files must be inside the package", case.file));
+    }
+    let source = std::fs::read_to_string(folder.join(rel)).map_err(|err| format!("{}: {err}", case.file))?;
+    let output = crate::agents_rpc::offline_skill(&case.skill, &case.file, source)
+        .map_err(|err| format!("{}: {err}", case.skill))?;
+    let found: Vec<&str> = output.findings.iter().map(|f| f.rule).collect();
+    let missing: Vec<&String> = case.expect.iter().filter(|r| !found.contains(&r.as_str())).collect();
+    let unwanted: Vec<&String> = case.reject.iter().filter(|r| found.contains(&r.as_str())).collect();
+    if missing.is_empty() && unwanted.is_empty() {
+        Ok(format!("{} on {}: found {}", case.skill, case.file, found.join(", ")))
+    } else {
+        Err(format!("{} on {}: missing {missing:?}, unwanted {unwanted:?} (found {found:?})", case.skill, case.file))
+    }
+}
+
+/// Packs an agent folder after checking it; the metadata a registry signs.
+pub fn pack_checked(folder: &Path, publisher: &str, daemon: &str) -> Result<(Vec<u8>, PackageMeta, CheckReport)> {
+    let report = check(folder)?;
+    if !report.passed() {
+        let failed: Vec<String> = report
+            .certification
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        bail!("the package does not pass `paired market check`:\n  {}", failed.join("\n  "));
+    }
+    semver::VersionReq::parse(daemon).with_context(|| format!("{daemon:?} is not a semver requirement"))?;
+    let bytes = archive::pack(folder)?;
+    let m = &report.manifest;
+    let meta = PackageMeta {
+        name: super::check_name(&m.id).map_err(anyhow::Error::msg)?,
+        version: m.metadata.version.clone(),
+        description: m.metadata.description.clone(),
+        domain: m.metadata.domain.clone(),
+        specialization: m.metadata.specialization.clone(),
+        capabilities: m.capabilities.clone(),
+        permissions: m.permissions.clone(),
+        pricing: m.pricing.clone(),
+        publisher: publisher.to_owned(),
+        certification: Some(report.certification.clone()),
+        daemon: daemon.to_owned(),
+        ..PackageMeta::default()
+    };
+    Ok((bytes, meta, report))
+}

@@ -1,0 +1,318 @@
+//! The `market/*` methods: search and info over the registries' verified
+//! indexes, and installs that verify before anything is unpacked.
+//!
+//! Install: resolve the version → refuse what is yanked, incompatible or too
+//! large → ask for consent to the agent's permissions (the client shows them
+//! and calls again) → download through `tough` (length and hash checked
+//! against signed metadata) → unpack defensively into staging → check that the
+//! archive's manifest is the package that was signed → activate in one rename.
+
+use std::sync::Arc;
+
+use jsonrpsee::types::ErrorObjectOwned;
+use protocol::{
+    client::Event,
+    errors,
+    market::{InstallParams, Installed, PackageInfo, PackageRef, PackageSummary, SearchParams, SearchResult},
+};
+use tough::{IntoVec, TargetName};
+
+use super::{PackageMeta, archive, remote, search, store::Store};
+use crate::{config::RegistryConfig, state::Daemon};
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+/// A cached index younger than this is used without asking the registry.
+const FRESH_SECS: i64 = 300;
+
+fn registries<'a>(daemon: &'a Daemon, only: Option<&str>) -> RpcResult<Vec<&'a RegistryConfig>> {
+    let all = &daemon.config.market.registries;
+    if all.is_empty() {
+        return Err(error(
+            errors::NOT_FOUND,
+            "no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml",
+        ));
+    }
+    let chosen: Vec<&RegistryConfig> = all.iter().filter(|r| only.is_none_or(|name| r.name == name)).collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
+        return Err(error(
+            errors::NOT_FOUND,
+            format!("no registry named {:?}; configured: {}", only.unwrap_or(""), names.join(", ")),
+        ));
+    }
+    Ok(chosen)
+}
+
+/// The index of a registry: the cached one while fresh, else refreshed, else
+/// (offline) the cached one until its metadata expires, with a warning.
+async fn index(daemon: &Daemon, registry: &RegistryConfig, warnings: &mut Vec<String>) -> Option<remote::Index> {
+    let data = &daemon.paths.data_dir;
+    if let Ok(cached) = remote::cached(registry, data)
+        && jiff::Timestamp::now().as_second() - cached.refreshed < FRESH_SECS
+    {
+        return Some(cached);
+    }
+    match remote::refresh(registry, data).await {
+        Ok((_, index)) => Some(index),
+        Err(err) => match remote::cached(registry, data) {
+            Ok(cached) => {
+                warnings.push(format!("{err:#} — showing the cached index"));
+                Some(cached)
+            }
+            Err(cached_err) => {
+                warnings.push(format!("{err:#}; {cached_err:#}"));
+                None
+            }
+        },
+    }
+}
+
+fn summary(meta: &PackageMeta, length: u64, registry: &str, store: &Store) -> PackageSummary {
+    PackageSummary {
+        name: meta.name.clone(),
+        version: meta.version.clone(),
+        registry: registry.to_owned(),
+        description: meta.description.clone(),
+        domain: meta.domain.clone(),
+        specialization: meta.specialization.clone(),
+        capabilities: meta.capabilities.clone(),
+        permissions: super::permission_lines(&meta.permissions),
+        pricing: format!("{:?}", meta.pricing.kind).to_lowercase(),
+        publisher: meta.publisher.clone(),
+        certified: meta.certification.as_ref().is_some_and(|c| c.checks.iter().all(|c| c.passed)),
+        curated: meta.curated,
+        rating: meta.rating.shown(),
+        downloads: meta.downloads,
+        yanked: meta.yanked,
+        daemon: meta.daemon.clone(),
+        compatible: super::compatible(&meta.daemon),
+        size: length,
+        installed: store.get(&meta.name).map(|i| i.version),
+        score: 0.0,
+    }
+}
+
+fn version_of(p: &PackageSummary) -> semver::Version {
+    semver::Version::parse(&p.version).unwrap_or(semver::Version::new(0, 0, 0))
+}
+
+/// Versions of a package, newest first.
+fn versions(index: &remote::Index, name: &str, store: &Store) -> Vec<PackageSummary> {
+    let mut found: Vec<PackageSummary> = index
+        .packages
+        .iter()
+        .filter(|p| p.meta.name == name)
+        .map(|p| summary(&p.meta, p.length, &index.registry, store))
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(version_of(p)));
+    found
+}
+
+/// The version to install by default: the newest compatible, not yanked.
+fn pick(versions: &[PackageSummary]) -> Option<&PackageSummary> {
+    versions.iter().find(|v| v.compatible && !v.yanked)
+}
+
+pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<SearchResult> {
+    let store = Store::new(&daemon.paths.data_dir);
+    let mut warnings = Vec::new();
+    let mut latest = Vec::new();
+    for registry in registries(daemon, params.registry.as_deref())? {
+        let Some(index) = index(daemon, registry, &mut warnings).await else { continue };
+        let mut names: Vec<&str> = index.packages.iter().map(|p| p.meta.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let all = versions(&index, name, &store);
+            if let Some(best) = pick(&all).or(all.first()) {
+                latest.push(best.clone());
+            }
+        }
+    }
+    let mut packages = search::rank(latest, &params.query);
+    packages.truncate(params.limit.unwrap_or(50) as usize);
+    Ok(SearchResult { packages, warnings })
+}
+
+pub async fn info(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<PackageInfo> {
+    let store = Store::new(&daemon.paths.data_dir);
+    let mut warnings = Vec::new();
+    for registry in registries(daemon, params.registry.as_deref())? {
+        let Some(index) = index(daemon, registry, &mut warnings).await else { continue };
+        let all = versions(&index, &params.name, &store);
+        if let Some(latest) = pick(&all).or(all.first()).cloned() {
+            return Ok(PackageInfo { latest, versions: all, installed: store.get(&params.name) });
+        }
+    }
+    let why = if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) };
+    Err(error(errors::NOT_FOUND, format!("no package named {:?} in the registries{why}", params.name)))
+}
+
+pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
+    let name = super::check_name(&params.name).map_err(|e| error(errors::INVALID_PARAMS, e))?;
+    let progress = |phase: &str, done: u64, total: u64| {
+        daemon.send_event(Event::MarketProgress { name: name.clone(), phase: phase.to_owned(), done, total });
+    };
+    progress("resolve", 0, 0);
+    let store = Store::new(&daemon.paths.data_dir);
+    let mut failures = Vec::new();
+    for registry in registries(daemon, params.registry.as_deref())? {
+        // Installs always verify against fresh metadata.
+        let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir).await {
+            Ok(found) => found,
+            Err(err) => {
+                failures.push(format!("{err:#}"));
+                continue;
+            }
+        };
+        let all = versions(&index, &name, &store);
+        if all.is_empty() {
+            continue;
+        }
+        let chosen = match &params.version {
+            Some(wanted) => all.iter().find(|v| v.version == *wanted).ok_or_else(|| {
+                let listed: Vec<&str> = all.iter().map(|v| v.version.as_str()).collect();
+                error(errors::NOT_FOUND, format!("{name} has no version {wanted}; there are {}", listed.join(", ")))
+            })?,
+            None => pick(&all).ok_or_else(|| {
+                error(
+                    errors::CONFLICT,
+                    format!(
+                        "no version of {name} can be installed here: each is yanked or needs another daemon ({})",
+                        all.iter().map(|v| format!("{} needs {}", v.version, v.daemon)).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+        };
+        if chosen.yanked {
+            return Err(error(
+                errors::CONFLICT,
+                format!("{name}@{} was yanked by its publisher; install another version", chosen.version),
+            ));
+        }
+        if !chosen.compatible {
+            return Err(error(
+                errors::CONFLICT,
+                format!(
+                    "{name}@{} needs a daemon matching {}, this one is {}",
+                    chosen.version,
+                    chosen.daemon,
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ));
+        }
+        let max = u64::from(daemon.config.market.max_package_kb) * 1024;
+        if chosen.size > max {
+            return Err(error(
+                errors::LIMIT_EXCEEDED,
+                format!("{name}@{} is {} bytes, over market.max_package_kb ({max} bytes)", chosen.version, chosen.size),
+            ));
+        }
+        if !chosen.permissions.is_empty() && !params.accept_permissions {
+            return Err(ErrorObjectOwned::owned(
+                errors::NEEDS_CONSENT,
+                format!(
+                    "{name}@{} asks for permissions: show them to the user, then install with accept_permissions",
+                    chosen.version
+                ),
+                Some(serde_json::json!({ "name": name, "version": chosen.version, "permissions": chosen.permissions })),
+            ));
+        }
+        let meta = index
+            .packages
+            .iter()
+            .find(|p| p.meta.name == name && p.meta.version == chosen.version)
+            .map(|p| p.meta.clone())
+            .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))?;
+        progress("download", 0, chosen.size);
+        let target = TargetName::new(super::target_name(&name, &chosen.version))
+            .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
+        let bytes = match repo.read_target(&target).await {
+            Ok(Some(stream)) => stream.into_vec().await,
+            Ok(None) => {
+                return Err(error(errors::NOT_FOUND, format!("{target:?} is not in registry {}", registry.name)));
+            }
+            Err(err) => Err(err),
+        }
+        .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(&registry.name, &err)))?;
+        progress("verify", bytes.len() as u64, chosen.size);
+        progress("extract", 0, 0);
+        let permissions = chosen.permissions.clone();
+        let installed = store
+            .activate(&name, &chosen.version, &registry.name, permissions, |staging| {
+                archive::unpack(&bytes, staging, archive::Limits::default())?;
+                check_contents(staging, &meta)
+            })
+            .map_err(|err| {
+                error(
+                    errors::VERIFICATION_FAILED,
+                    format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version),
+                )
+            })?;
+        progress("activate", 1, 1);
+        return Ok(installed);
+    }
+    let why = if failures.is_empty() { String::new() } else { format!(": {}", failures.join("; ")) };
+    Err(error(errors::NOT_FOUND, format!("no registry offers {name}{why}")))
+}
+
+/// The archive must hold the package that was signed: same id, version and
+/// permissions (a signed artifact of one package served as another fails here
+/// even before its hash would).
+fn check_contents(dir: &std::path::Path, meta: &PackageMeta) -> anyhow::Result<()> {
+    let path = dir.join("agent.toml");
+    let text = std::fs::read_to_string(&path).map_err(|_| anyhow::anyhow!("the package has no agent.toml"))?;
+    let manifest = agents::manifest::parse_toml("agent.toml", &text)?;
+    if manifest.id != meta.name || manifest.metadata.version != meta.version {
+        anyhow::bail!(
+            "the archive holds {}@{}, not the {}@{} its registry signed",
+            manifest.id,
+            manifest.metadata.version,
+            meta.name,
+            meta.version
+        );
+    }
+    if manifest.permissions != meta.permissions {
+        anyhow::bail!("the archive's permissions differ from the ones its registry signed");
+    }
+    Ok(())
+}
+
+pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
+    let store = Store::new(&daemon.paths.data_dir);
+    let Some(current) = store.get(&params.name) else {
+        return Err(error(errors::NOT_FOUND, format!("{} is not installed", params.name)));
+    };
+    let info = info(daemon, PackageRef { name: params.name.clone(), registry: Some(current.registry.clone()) }).await?;
+    let newest = pick(&info.versions).cloned();
+    let ours = semver::Version::parse(&current.version).ok();
+    match newest {
+        Some(newest) if ours.as_ref().is_none_or(|o| version_of(&newest) > *o) => {
+            let wanted = InstallParams {
+                name: params.name,
+                version: Some(newest.version),
+                registry: Some(current.registry),
+                accept_permissions: params.accept_permissions || newest.permissions == current.permissions,
+            };
+            install(daemon, wanted).await
+        }
+        _ => Ok(current),
+    }
+}
+
+pub fn remove(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+    Store::new(&daemon.paths.data_dir).remove(&params.name).map_err(|err| error(errors::NOT_FOUND, format!("{err:#}")))
+}
+
+pub fn rollback(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+    Store::new(&daemon.paths.data_dir).rollback(&params.name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
+}
+
+pub fn installed(daemon: &Arc<Daemon>) -> Vec<Installed> {
+    Store::new(&daemon.paths.data_dir).installed()
+}

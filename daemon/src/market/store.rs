@@ -1,0 +1,256 @@
+//! Installed packages on disk. The file system is the store, and every change
+//! is one atomic rename, so a `kill -9` at any point leaves a consistent store
+//! with the old or the new version active, never half of one:
+//!
+//! ```text
+//! <data>/market/agents/<name>/
+//!     <version>/         unpacked, verified package (agent.toml, …)
+//!     current  -> <version>     the active version (what the roster loads)
+//!     previous -> <version>     kept for `market/rollback`
+//!     state.json         registry and granted permissions, per version
+//!     .staging-*         an install in progress (removed when found stale)
+//! ```
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result, bail};
+use protocol::market::Installed;
+use serde::{Deserialize, Serialize};
+
+pub struct Store {
+    root: PathBuf,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// version → where it came from and what the user granted.
+    versions: BTreeMap<String, VersionState>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct VersionState {
+    registry: String,
+    permissions: Vec<String>,
+}
+
+impl Store {
+    pub fn new(data_dir: &Path) -> Store {
+        Store { root: data_dir.join("market/agents") }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The `agent.toml` of every active package, for the roster.
+    pub fn active_manifests(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else { return Vec::new() };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path().join("current/agent.toml"))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found
+    }
+
+    pub fn installed(&self) -> Vec<Installed> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else { return Vec::new() };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names.into_iter().filter_map(|n| self.get(&n)).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<Installed> {
+        let dir = self.root.join(name);
+        let version = link_target(&dir.join("current"))?;
+        let state = read_state(&dir);
+        let mut kept: Vec<String> = link_target(&dir.join("previous")).into_iter().filter(|v| *v != version).collect();
+        kept.sort();
+        let info = state.versions.get(&version).cloned().unwrap_or_default();
+        Some(Installed {
+            name: name.to_owned(),
+            path: dir.join(&version).display().to_string(),
+            version,
+            registry: info.registry,
+            kept,
+            permissions: info.permissions,
+        })
+    }
+
+    /// Installs `version`: `unpack` fills a staging folder (and checks it);
+    /// then it becomes `<version>/`, the active version becomes `previous`,
+    /// and `current` switches — the one step that activates it.
+    pub fn activate(
+        &self,
+        name: &str,
+        version: &str,
+        registry: &str,
+        permissions: Vec<String>,
+        unpack: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<Installed> {
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        self.clean_staging(&dir);
+        let staging = dir.join(format!(".staging-{}-{}", std::process::id(), nanos()));
+        unpack(&staging)?;
+        let final_dir = dir.join(version);
+        if final_dir.exists() {
+            // Reinstalling the same verified version: keep what is there.
+            let _ = std::fs::remove_dir_all(&staging);
+        } else {
+            std::fs::rename(&staging, &final_dir).with_context(|| format!("activating {}", final_dir.display()))?;
+        }
+        let mut state = read_state(&dir);
+        state.versions.insert(version.to_owned(), VersionState { registry: registry.to_owned(), permissions });
+        write_state(&dir, &state)?;
+        if let Some(active) = link_target(&dir.join("current"))
+            && active != version
+        {
+            set_link(&dir.join("previous"), &active)?;
+        }
+        set_link(&dir.join("current"), version)?;
+        self.collect_garbage(&dir);
+        self.get(name).context("the package vanished while being activated")
+    }
+
+    /// Makes the previous version active again (and the current one previous).
+    pub fn rollback(&self, name: &str) -> Result<Installed> {
+        let dir = self.root.join(name);
+        let Some(current) = link_target(&dir.join("current")) else { bail!("{name} is not installed") };
+        let Some(previous) = link_target(&dir.join("previous")).filter(|p| *p != current && dir.join(p).is_dir())
+        else {
+            bail!("{name} has no previous version to go back to (only {current} was installed)");
+        };
+        set_link(&dir.join("previous"), &current)?;
+        set_link(&dir.join("current"), &previous)?;
+        self.get(name).context("the package vanished during the rollback")
+    }
+
+    /// Removes a package: renamed away first (one step), then deleted.
+    pub fn remove(&self, name: &str) -> Result<Installed> {
+        let dir = self.root.join(name);
+        let Some(installed) = self.get(name) else { bail!("{name} is not installed") };
+        let trash = self.root.join(format!(".removed-{name}-{}", nanos()));
+        std::fs::rename(&dir, &trash).with_context(|| format!("removing {}", dir.display()))?;
+        let _ = std::fs::remove_dir_all(&trash);
+        Ok(Installed { version: String::new(), path: String::new(), kept: Vec::new(), ..installed })
+    }
+
+    /// Versions neither current nor previous, and installs that never finished.
+    fn collect_garbage(&self, dir: &Path) {
+        let keep: Vec<String> =
+            [link_target(&dir.join("current")), link_target(&dir.join("previous"))].into_iter().flatten().collect();
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.filter_map(|e| e.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_version = entry.file_type().is_ok_and(|t| t.is_dir()) && !name.starts_with('.');
+            if is_version && !keep.contains(&name) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    fn clean_staging(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.filter_map(|e| e.ok()) {
+            if entry.file_name().to_string_lossy().starts_with(".staging-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+fn link_target(link: &Path) -> Option<String> {
+    let target = std::fs::read_link(link).ok()?;
+    let name = target.to_str()?.to_owned();
+    // Only a sibling version folder counts.
+    (!name.contains('/') && !name.starts_with('.')).then_some(name)
+}
+
+/// Points `link` at `target` in one step (a new link renamed over the old).
+fn set_link(link: &Path, target: &str) -> Result<()> {
+    let tmp = link.with_extension(format!("tmp-{}", nanos()));
+    std::os::unix::fs::symlink(target, &tmp).with_context(|| format!("linking {}", tmp.display()))?;
+    std::fs::rename(&tmp, link).with_context(|| format!("switching {}", link.display()))?;
+    Ok(())
+}
+
+fn read_state(dir: &Path) -> State {
+    std::fs::read(dir.join("state.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+fn write_state(dir: &Path, state: &State) -> Result<()> {
+    let tmp = dir.join(format!("state.json.tmp-{}", nanos()));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)?;
+    std::fs::rename(&tmp, dir.join("state.json"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn install(store: &Store, version: &str) -> Result<Installed> {
+        store.activate("scribe", version, "team", vec!["read files: **".into()], |staging| {
+            std::fs::create_dir_all(staging)?;
+            std::fs::write(staging.join("agent.toml"), format!("version = \"{version}\"\n"))?;
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn versions_switch_in_one_step_and_roll_back() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(data.path());
+        let first = install(&store, "1.0.0").expect("install");
+        assert_eq!((first.version.as_str(), first.kept.len()), ("1.0.0", 0));
+        let second = install(&store, "1.1.0").expect("update");
+        assert_eq!(second.kept, ["1.0.0"]);
+        assert_eq!(store.active_manifests().len(), 1);
+        let third = install(&store, "1.2.0").expect("update");
+        assert_eq!(third.kept, ["1.1.0"]);
+        assert!(!store.root().join("scribe/1.0.0").exists(), "only the previous version is kept");
+        let back = store.rollback("scribe").expect("rollback");
+        assert_eq!((back.version.as_str(), back.kept.as_slice()), ("1.1.0", &["1.2.0".to_owned()][..]));
+        assert_eq!(back.registry, "team");
+        let text = std::fs::read_to_string(&store.active_manifests()[0]).expect("read");
+        assert_eq!(text, "version = \"1.1.0\"\n");
+        store.remove("scribe").expect("remove");
+        assert!(store.installed().is_empty());
+        assert!(store.rollback("scribe").is_err());
+    }
+
+    #[test]
+    fn a_failed_install_leaves_the_active_version_alone() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(data.path());
+        install(&store, "1.0.0").expect("install");
+        let failed = store.activate("scribe", "2.0.0", "team", Vec::new(), |staging| {
+            std::fs::create_dir_all(staging)?;
+            bail!("the archive is hostile")
+        });
+        assert!(failed.is_err());
+        assert_eq!(store.get("scribe").expect("installed").version, "1.0.0");
+        // A later install cleans the staging folder the failure left.
+        install(&store, "1.0.1").expect("install");
+        let left: Vec<_> = std::fs::read_dir(store.root().join("scribe"))
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".staging"))
+            .collect();
+        assert!(left.is_empty());
+    }
+}
