@@ -539,7 +539,7 @@ mod tests {
         );
         check(
             "\n\n[logs]\nfilter='x'\n",
-            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `limits`, `providers`, `agents`",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `limits`, `providers`, `agents`, `market`",
         );
         check(
             "[server]\nrequire_token = \"yes\"\n",
