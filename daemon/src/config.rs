@@ -40,11 +40,14 @@ pub struct MarketConfig {
     pub registries: Vec<RegistryConfig>,
     /// Packages larger than this are refused before download.
     pub max_package_kb: u32,
+    /// Search and info reuse a registry's index this many seconds before
+    /// asking it again (installs and updates always ask).
+    pub refresh_secs: u32,
 }
 
 impl Default for MarketConfig {
     fn default() -> Self {
-        MarketConfig { registries: Vec::new(), max_package_kb: 16 * 1024 }
+        MarketConfig { registries: Vec::new(), max_package_kb: 16 * 1024, refresh_secs: 300 }
     }
 }
 

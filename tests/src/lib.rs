@@ -3,6 +3,7 @@
 //! stdio with standard framing).
 
 pub mod fake_provider;
+pub mod static_server;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},

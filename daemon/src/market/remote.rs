@@ -175,7 +175,9 @@ pub fn explain(registry: &str, err: &dyn std::error::Error) -> String {
         chain.push_str(&inner.to_string());
         source = inner.source();
     }
-    let hint = if chain.contains("is expired") {
+    let hint = if chain.contains("refused access") {
+        "it refused access: check the registry's token (the variable named by its `token_env`)"
+    } else if chain.contains("is expired") {
         "its signed metadata has expired: the registry is stale or someone is replaying an old copy (freeze); its maintainer must re-sign it (`paired market refresh`)"
     } else if chain.contains("previously fetched version") || chain.contains("Older") || chain.contains("rollback") {
         "it served metadata older than what this machine already trusts (a rollback attack, or a stale mirror)"

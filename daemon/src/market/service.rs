@@ -26,9 +26,6 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
-/// A cached index younger than this is used without asking the registry.
-const FRESH_SECS: i64 = 300;
-
 fn registries<'a>(daemon: &'a Daemon, only: Option<&str>) -> RpcResult<Vec<&'a RegistryConfig>> {
     let all = &daemon.config.market.registries;
     if all.is_empty() {
@@ -50,10 +47,17 @@ fn registries<'a>(daemon: &'a Daemon, only: Option<&str>) -> RpcResult<Vec<&'a R
 
 /// The index of a registry: the cached one while fresh, else refreshed, else
 /// (offline) the cached one until its metadata expires, with a warning.
-async fn index(daemon: &Daemon, registry: &RegistryConfig, warnings: &mut Vec<String>) -> Option<remote::Index> {
+async fn index(
+    daemon: &Daemon,
+    registry: &RegistryConfig,
+    fresh: bool,
+    warnings: &mut Vec<String>,
+) -> Option<remote::Index> {
     let data = &daemon.paths.data_dir;
-    if let Ok(cached) = remote::cached(registry, data)
-        && jiff::Timestamp::now().as_second() - cached.refreshed < FRESH_SECS
+    let reuse = i64::from(daemon.config.market.refresh_secs);
+    if !fresh
+        && let Ok(cached) = remote::cached(registry, data)
+        && jiff::Timestamp::now().as_second() - cached.refreshed < reuse
     {
         return Some(cached);
     }
@@ -119,11 +123,12 @@ fn pick(versions: &[PackageSummary]) -> Option<&PackageSummary> {
 }
 
 pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<SearchResult> {
+    let fresh = false;
     let store = Store::new(&daemon.paths.data_dir);
     let mut warnings = Vec::new();
     let mut latest = Vec::new();
     for registry in registries(daemon, params.registry.as_deref())? {
-        let Some(index) = index(daemon, registry, &mut warnings).await else { continue };
+        let Some(index) = index(daemon, registry, fresh, &mut warnings).await else { continue };
         let mut names: Vec<&str> = index.packages.iter().map(|p| p.meta.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
@@ -140,10 +145,14 @@ pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<Sea
 }
 
 pub async fn info(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<PackageInfo> {
+    versions_of(daemon, params, false).await
+}
+
+async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> RpcResult<PackageInfo> {
     let store = Store::new(&daemon.paths.data_dir);
     let mut warnings = Vec::new();
     for registry in registries(daemon, params.registry.as_deref())? {
-        let Some(index) = index(daemon, registry, &mut warnings).await else { continue };
+        let Some(index) = index(daemon, registry, fresh, &mut warnings).await else { continue };
         let all = versions(&index, &params.name, &store);
         if let Some(latest) = pick(&all).or(all.first()).cloned() {
             return Ok(PackageInfo { latest, versions: all, installed: store.get(&params.name) });
@@ -288,7 +297,8 @@ pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<In
     let Some(current) = store.get(&params.name) else {
         return Err(error(errors::NOT_FOUND, format!("{} is not installed", params.name)));
     };
-    let info = info(daemon, PackageRef { name: params.name.clone(), registry: Some(current.registry.clone()) }).await?;
+    let wanted = PackageRef { name: params.name.clone(), registry: Some(current.registry.clone()) };
+    let info = versions_of(daemon, wanted, true).await?;
     let newest = pick(&info.versions).cloned();
     let ours = semver::Version::parse(&current.version).ok();
     match newest {

@@ -7,6 +7,7 @@ mod context;
 mod daemon;
 mod editors;
 mod lsp;
+mod market;
 mod providers;
 mod security;
 mod workflows;

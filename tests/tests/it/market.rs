@@ -1,0 +1,392 @@
+//! The agent marketplace end to end: a registry made by `paired market
+//! publish`, served by a real HTTP server on loopback, installed through the
+//! daemon; then every attack TUF names, each refused with a clear error and
+//! nothing installed.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde_json::Value;
+use tests::{Home, static_server::StaticServer};
+
+const LIB_RS: &str = "pub fn load(path: &str) -> String {\n    std::fs::read_to_string(path).unwrap()\n}\n";
+
+/// An agent folder: manifest, a fixture and a test case for the QA pipeline.
+fn agent(dir: &Path, id: &str, version: &str, permissions: &str) -> PathBuf {
+    let folder = dir.join(format!("src-{id}-{version}"));
+    std::fs::create_dir_all(folder.join("tests")).expect("mkdir");
+    std::fs::create_dir_all(folder.join("fixtures")).expect("mkdir");
+    std::fs::write(
+        folder.join("agent.toml"),
+        format!(
+            "id = \"{id}\"\ncapabilities = [\"code_review\"]\n[metadata]\nname = \"Rust Auditor\"\nversion = \"{version}\"\nrole = \"qa\"\ndescription = \"Audits Rust code for panics\"\ndomain = \"backend\"\n[permissions]\n{permissions}\n"
+        ),
+    )
+    .expect("manifest");
+    std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n")
+        .expect("fixture");
+    std::fs::write(
+        folder.join("tests/unwrap.toml"),
+        "skill = \"review\"\nfile = \"fixtures/sample.rs\"\nexpect = [\"rust-unwrap\"]\n",
+    )
+    .expect("case");
+    folder
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(home: &Home, args: &[&str]) -> Run {
+    let out = home.paired(args).output().expect("run paired");
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(home: &Home, args: &[&str]) -> String {
+    let r = run(home, args);
+    assert!(r.ok, "paired {args:?} failed:\n{}\n{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+fn json(home: &Home, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(home, args)).expect("json")
+}
+
+struct Market {
+    home: Home,
+    registry: PathBuf,
+    server: StaticServer,
+}
+
+impl Market {
+    /// A registry with rust-auditor 1.0.0, served on loopback, configured.
+    fn new() -> Market {
+        let home = Home::new();
+        let registry = home.path().join("registry");
+        ok(&home, &["market", "init", registry.to_str().expect("utf-8")]);
+        let market = Market { server: StaticServer::start(registry.join("repository")), home, registry };
+        market.publish("rust-auditor", "1.0.0", "fs_read = [\"**\"]");
+        market.configure(&market.registry.join("root.json"), "");
+        market
+    }
+
+    fn configure(&self, root: &Path, extra: &str) {
+        self.home.write_config(&format!(
+            "[market]\nrefresh_secs = 0\n{extra}\n[[market.registries]]\nname = \"acme\"\nurl = \"{}\"\nroot = \"{}\"\n",
+            self.server.url(),
+            root.display()
+        ));
+    }
+
+    fn publish(&self, id: &str, version: &str, permissions: &str) -> Run {
+        let folder = agent(self.home.path(), id, version, permissions);
+        let r = run(
+            &self.home,
+            &["market", "publish", folder.to_str().expect("utf-8"), "--registry", self.reg(), "--publisher", "acme"],
+        );
+        assert!(r.ok, "publish {id}@{version}: {}", r.stderr);
+        r
+    }
+
+    fn reg(&self) -> &str {
+        self.registry.to_str().expect("utf-8")
+    }
+
+    fn installed(&self) -> Value {
+        json(&self.home, &["market", "installed", "--json"])
+    }
+
+    /// An install that must fail: its message, and nothing installed.
+    fn refused(&self, package: &str) -> String {
+        let before = self.installed();
+        let r = run(&self.home, &["market", "install", package, "--yes"]);
+        assert!(!r.ok, "installing {package} should fail:\n{}", r.stdout);
+        assert_eq!(self.installed(), before, "nothing changed after: {}", r.stderr);
+        r.stderr
+    }
+
+    /// A copy of the repository as it is now (for replaying it later).
+    fn snapshot(&self, name: &str) -> PathBuf {
+        let copy = self.home.path().join(name);
+        copy_dir(&self.registry.join("repository"), &copy);
+        copy
+    }
+}
+
+impl Drop for Market {
+    fn drop(&mut self) {
+        let _ = self.home.paired(&["stop"]).output();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn target_file(market: &Market, name: &str) -> (String, PathBuf) {
+    let dir = market.registry.join("repository/targets");
+    let entry = std::fs::read_dir(&dir)
+        .expect("targets")
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(name))
+        .unwrap_or_else(|| panic!("no target {name}"));
+    (format!("/targets/{}", entry.file_name().to_string_lossy()), entry.path())
+}
+
+#[test]
+fn publish_search_install_run_update_and_roll_back() {
+    let market = Market::new();
+    let home = &market.home;
+    let found = json(home, &["market", "search", "panics", "--json"]);
+    let first = &found["packages"][0];
+    assert_eq!(first["name"], "rust-auditor", "{found}");
+    assert_eq!((first["certified"].as_bool(), first["compatible"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(first["permissions"], serde_json::json!(["read files: **"]));
+    assert!(json(home, &["market", "search", "kubernetes", "--json"])["packages"].as_array().expect("list").is_empty());
+
+    // No terminal and no --yes: the permissions are not granted behind the user's back.
+    let r = run(home, &["market", "install", "rust-auditor"]);
+    assert!(!r.ok);
+    assert!(r.stderr.contains("will be allowed to:") && r.stderr.contains("read files: **"), "{}", r.stderr);
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    assert_eq!(market.installed(), serde_json::json!([]));
+
+    let installed = json(home, &["market", "install", "rust-auditor", "--yes", "--json"]);
+    assert_eq!((installed["version"].as_str(), installed["registry"].as_str()), (Some("1.0.0"), Some("acme")));
+
+    // The installed agent runs like any other.
+    let project = home.path().join("proj");
+    std::fs::create_dir_all(project.join("src")).expect("mkdir");
+    std::fs::write(project.join("Cargo.toml"), "[package]\nname = \"p\"\n").expect("write");
+    std::fs::write(project.join("src/lib.rs"), LIB_RS).expect("write");
+    let report =
+        ok(home, &["agents", "run", "rust-auditor", "--file", project.join("src/lib.rs").to_str().expect("utf-8")]);
+    assert!(report.contains("rust-unwrap"), "{report}");
+
+    market.publish("rust-auditor", "1.1.0", "fs_read = [\"**\"]");
+    let updated = json(home, &["market", "update", "rust-auditor", "--json"]);
+    assert_eq!(updated["version"], "1.1.0");
+    assert_eq!(updated["kept"], serde_json::json!(["1.0.0"]));
+    let back = ok(home, &["market", "rollback", "rust-auditor"]);
+    assert!(back.contains("back at 1.0.0"), "{back}");
+    assert_eq!(market.installed()[0]["version"], "1.0.0");
+    let listed = ok(home, &["agents", "show", "rust-auditor"]);
+    assert!(listed.contains("1.0.0"), "{listed}");
+
+    // A yanked version is no longer offered; naming it is refused.
+    ok(home, &["market", "yank", "rust-auditor@1.1.0", "--registry", market.reg()]);
+    let info = json(home, &["market", "info", "rust-auditor", "--json"]);
+    assert_eq!(info["latest"]["version"], "1.0.0");
+    assert!(market.refused("rust-auditor@1.1.0").contains("was yanked"));
+
+    ok(home, &["market", "remove", "rust-auditor"]);
+    assert_eq!(market.installed(), serde_json::json!([]));
+    let r = run(home, &["agents", "show", "rust-auditor"]);
+    assert!(!r.ok, "a removed agent is gone from the roster");
+}
+
+#[test]
+fn tampered_substituted_endless_and_oversized_packages_are_refused() {
+    let market = Market::new();
+    market.publish("other-agent", "1.0.0", "fs_read = [\"src/**\"]");
+    let (url, file) = target_file(&market, "rust-auditor-1.0.0.tgz");
+    let genuine = std::fs::read(&file).expect("read");
+
+    // One byte changed, same length.
+    let mut tampered = genuine.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0xff;
+    market.server.set(|b| {
+        b.replace.insert(url.clone(), tampered);
+    });
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("does not match the hash its signed metadata gives"), "{err}");
+
+    // Another package's genuine, signed archive served in its place.
+    let (_, other) = target_file(&market, "other-agent-1.0.0.tgz");
+    market.server.set(|b| {
+        b.replace.insert(url.clone(), std::fs::read(&other).expect("read"));
+    });
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("registry acme:") && err.contains("Nothing was installed"), "{err}");
+
+    // Endless data: the download stops at the signed length.
+    market.server.set(|b| {
+        b.replace.clear();
+        b.endless.push(url.clone());
+    });
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("larger than its signed length") || err.contains("Maximum size"), "{err}");
+
+    // Bigger than the user's cap: refused before any download.
+    market.server.set(|b| b.endless.clear());
+    let folder = agent(market.home.path(), "big-agent", "1.0.0", "");
+    let noise: String = (0..20_000).map(|i| format!("// {:x}\n", i * 2_654_435_761_u64)).collect();
+    std::fs::write(folder.join("fixtures/noise.rs"), noise).expect("write");
+    ok(&market.home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    let _ = market.home.paired(&["stop"]).output();
+    market.configure(&market.registry.join("root.json"), "max_package_kb = 64");
+    let err = market.refused("big-agent");
+    assert!(err.contains("over market.max_package_kb"), "{err}");
+    assert!(!market.server.requests().iter().any(|p| p.contains("big-agent")), "nothing was downloaded");
+
+    // The genuine package, served again, installs.
+    ok(&market.home, &["market", "install", "rust-auditor", "--yes"]);
+}
+
+#[test]
+fn wrong_keys_rollback_mix_and_match_and_freeze_are_refused() {
+    let market = Market::new();
+    let home = &market.home;
+
+    // A root from another registry: nothing it serves verifies.
+    let other = home.path().join("impostor");
+    ok(home, &["market", "init", other.to_str().expect("utf-8")]);
+    market.configure(&other.join("root.json"), "");
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("not signed by the keys in the pinned root"), "{err}");
+    let _ = home.paired(&["stop"]).output();
+    market.configure(&market.registry.join("root.json"), "");
+
+    // Rollback: the client has seen the newer metadata; an older copy is replayed.
+    let old = market.snapshot("old-repository");
+    market.publish("rust-auditor", "1.1.0", "fs_read = [\"**\"]");
+    let found = json(home, &["market", "search", "--json"]);
+    assert_eq!(found["packages"][0]["version"], "1.1.0");
+    market.server.set(|b| b.root = old.clone());
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("older than what this machine already trusts"), "{err}");
+    let found = json(home, &["market", "search", "--json"]);
+    assert!(found["warnings"][0].as_str().is_some_and(|w| w.contains("older than")), "search says so too: {found}");
+
+    // Mix and match: the current timestamp with a snapshot from an older version.
+    market.server.set(|b| b.root = market.registry.join("repository"));
+    let metadata = market.registry.join("repository/metadata");
+    let timestamp: Value =
+        serde_json::from_slice(&std::fs::read(metadata.join("timestamp.json")).expect("ts")).expect("json");
+    let version = timestamp["signed"]["meta"]["snapshot.json"]["version"].as_u64().expect("snapshot version");
+    let older = std::fs::read(metadata.join(format!("{}.snapshot.json", version - 1))).expect("older snapshot");
+    market.server.set(|b| {
+        b.replace.insert(format!("/metadata/{version}.snapshot.json"), older);
+    });
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("registry acme:") && err.contains("Nothing was installed"), "{err}");
+    market.server.set(|b| b.replace.clear());
+
+    // Freeze: a timestamp that runs out; the registry is refused once it has.
+    ok(home, &["market", "refresh", "--registry", market.reg(), "--timestamp-secs", "2"]);
+    ok(home, &["market", "install", "rust-auditor", "--yes"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let r = run(home, &["market", "update", "rust-auditor", "--yes"]);
+    assert!(!r.ok && r.stderr.contains("expired"), "{}", r.stderr);
+    let found = json(home, &["market", "search", "--json"]);
+    assert!(found["packages"].as_array().expect("list").is_empty(), "an expired index is not used: {found}");
+    assert!(found["warnings"][0].as_str().is_some_and(|w| w.contains("expired")), "{found}");
+    assert_eq!(market.installed()[0]["version"], "1.1.0", "the installed agent keeps working");
+    let listed = ok(home, &["agents", "list"]);
+    assert!(listed.contains("rust-auditor"), "{listed}");
+}
+
+#[test]
+fn names_manifests_and_private_registries() {
+    let market = Market::new();
+    let home = &market.home;
+    // Look-alikes of the team, and of a package already there.
+    let err = market.refused("sherl0ck");
+    assert!(err.contains("reserved or looks like \"sherlock\""), "{err}");
+    let folder = agent(home.path(), "rust-audit0r", "1.0.0", "");
+    let r = run(home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    assert!(!r.ok && r.stderr.contains("looks too much like \"rust-auditor\""), "{}", r.stderr);
+    // Versions never change.
+    let folder = agent(home.path(), "rust-auditor", "1.0.0", "fs_read = [\"**\"]");
+    let r = run(home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    assert!(!r.ok && r.stderr.contains("already published"), "{}", r.stderr);
+    // Unknown permission kinds are refused, not ignored.
+    let folder = agent(home.path(), "teleporter", "1.0.0", "teleport = [\"mars\"]");
+    let r = run(home, &["market", "check", folder.to_str().expect("utf-8")]);
+    assert!(!r.ok && r.stderr.contains("teleport"), "{}{}", r.stdout, r.stderr);
+    // A package whose test case fails is not certified, and not published.
+    let folder = agent(home.path(), "flaky", "1.0.0", "");
+    std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f() {}\n").expect("write");
+    let r = run(home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    assert!(
+        !r.ok && r.stderr.contains("does not pass") && r.stderr.contains("missing [\"rust-unwrap\"]"),
+        "{}",
+        r.stderr
+    );
+
+    // A private registry: a wrong or missing token, a clear error; with it, it works.
+    market.server.set(|b| b.token = Some("s3cret".into()));
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("refused access: check the registry's token"), "{err}");
+    let _ = home.paired(&["stop"]).output();
+    let root = market.registry.join("root.json");
+    market.configure(&root, "");
+    let config = std::fs::read_to_string(home.path().join(".config/paired/config.toml")).expect("config");
+    home.write_config(&format!("{config}token_env = \"ACME_TOKEN\"\n"));
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("$ACME_TOKEN, which is not set"), "{err}");
+    let _ = home.paired(&["stop"]).output();
+    let out =
+        home.paired(&["market", "install", "rust-auditor", "--yes"]).env("ACME_TOKEN", "s3cret").output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(market.server.requests().iter().any(|p| p.starts_with("/targets/")));
+}
+
+#[test]
+fn kill_9_during_an_install_leaves_the_previous_version_active() {
+    let market = Market::new();
+    let home = &market.home;
+    ok(home, &["market", "install", "rust-auditor", "--yes"]);
+    // A big 1.1.0 (a 600 KiB fixture) sent slowly, so the install is mid-download.
+    let folder = agent(home.path(), "rust-auditor", "1.1.0", "fs_read = [\"**\"]");
+    let noise: String = (0..60_000).map(|i| format!("// {:x}\n", i * 2_654_435_761_u64)).collect();
+    std::fs::write(folder.join("fixtures/noise.rs"), noise).expect("write");
+    ok(
+        home,
+        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "acme"],
+    );
+    market.server.set(|b| b.slow = Some(("/targets/".into(), Duration::from_millis(20))));
+    let mut update = home.paired(&["market", "update", "rust-auditor", "--yes"]).spawn().expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !market.server.requests().iter().any(|p| p.contains("rust-auditor-1.1.0")) {
+        assert!(std::time::Instant::now() < deadline, "the download never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let status = json(home, &["status", "--json"]);
+    tests::kill9(status["pid"].as_u64().expect("pid") as u32);
+    let _ = update.wait();
+    market.server.set(|b| b.slow = None);
+    let installed = market.installed();
+    assert_eq!(installed[0]["version"], "1.0.0", "{installed}");
+    let listed = ok(home, &["agents", "list"]);
+    assert!(listed.contains("rust-auditor"), "{listed}");
+    // And the store takes the next install cleanly.
+    let updated = json(home, &["market", "update", "rust-auditor", "--yes", "--json"]);
+    assert_eq!(updated["version"], "1.1.0");
+    let dir = home.path().join(".local/share/paired/market/agents/rust-auditor");
+    let leftovers: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
