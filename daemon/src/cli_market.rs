@@ -87,6 +87,13 @@ pub enum MarketCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Packages for a project, from its languages and frameworks (default: the current directory).
+    Recommend {
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// A package's versions and what it may do.
     Info {
         name: String,
@@ -229,6 +236,39 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
                     if !p.description.is_empty() {
                         println!("    {}", p.description);
                     }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::Recommend { workspace, json } => {
+            let folder = match workspace {
+                Some(folder) => folder,
+                None => std::env::current_dir()?,
+            };
+            let folder =
+                std::fs::canonicalize(&folder).with_context(|| format!("{}: no such folder", folder.display()))?;
+            let connection = client::connect_or_start(paths).await?;
+            let add = protocol::context::AddWorkspaceParams { folder: folder.display().to_string(), wait: true };
+            client::call::<protocol::context::AddWorkspace>(&connection.client, &add).await?;
+            let params = wire::RecommendParams { workspace: Some(folder.display().to_string()), limit: None };
+            let found = client::call::<wire::Recommend>(&connection.client, &params).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&found)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            for line in &found.context {
+                println!("for {line}");
+            }
+            for warning in &found.warnings {
+                eprintln!("warn {warning}");
+            }
+            if found.packages.is_empty() {
+                println!("nothing to recommend");
+            }
+            for r in &found.packages {
+                println!("{}", line(&r.package));
+                for reason in &r.reasons {
+                    println!("    {reason}");
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -124,6 +124,9 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     method::<market::Search, _, _>(&mut module, |d, params, _| async move {
         crate::market::service::search(&d, params).await
     });
+    method::<market::Recommend, _, _>(&mut module, |d, params, _| async move {
+        crate::market::service::recommend(&d, params).await
+    });
     method::<market::Info, _, _>(
         &mut module,
         |d, params, _| async move { crate::market::service::info(&d, params).await },

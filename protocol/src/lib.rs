@@ -83,6 +83,7 @@ macro_rules! for_each_method {
         $callback!($crate::workflows::ResumeSession);
         $callback!($crate::workflows::Decide);
         $callback!($crate::market::Search);
+        $callback!($crate::market::Recommend);
         $callback!($crate::market::Info);
         $callback!($crate::market::Install);
         $callback!($crate::market::Update);

@@ -13,6 +13,39 @@ impl Method for Search {
     type Result = SearchResult;
 }
 
+pub struct Recommend;
+impl Method for Recommend {
+    const NAME: &'static str = "market/recommend";
+    const SUMMARY: &'static str = "Packages for the open workspaces: matched to their languages and frameworks, and to what the installed agents do not cover yet.";
+    type Params = RecommendParams;
+    type Result = Recommendations;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct RecommendParams {
+    /// A workspace folder (path or file URI); default: every open one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Recommendations {
+    /// What the recommendation went on: languages, frameworks, test set-up.
+    pub context: Vec<String>,
+    pub packages: Vec<Recommendation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Recommendation {
+    pub package: PackageSummary,
+    /// Why, one line each ("matches rust", "adds security review, which no installed agent offers").
+    pub reasons: Vec<String>,
+}
+
 pub struct Info;
 impl Method for Info {
     const NAME: &'static str = "market/info";

@@ -1,6 +1,10 @@
 //! Ranking packages for `market/search`: BM25 over the name (weighted
 //! highest), capabilities, domain and specialization, and description; then
 //! certification, curation, rating and compatibility break ties and nudge.
+//!
+//! A [`SearchIndex`] is built once per registry index (term frequencies per
+//! package, document frequencies), so a query costs a lookup per term and
+//! package, not a re-tokenisation of the catalogue.
 
 use std::collections::HashMap;
 
@@ -13,63 +17,89 @@ fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase)
 }
 
-/// A package's words, each field repeated by its weight (BM25F, simply).
-fn document(p: &PackageSummary) -> Vec<String> {
-    let mut words = Vec::new();
-    for _ in 0..3 {
-        words.extend(tokens(&p.name));
-    }
-    for _ in 0..2 {
-        for capability in &p.capabilities {
-            words.extend(tokens(capability));
+/// A package's words, each field counted by its weight (BM25F, simply).
+fn document(p: &PackageSummary) -> (HashMap<String, u32>, u32) {
+    let mut tf: HashMap<String, u32> = HashMap::new();
+    let mut len = 0;
+    let mut add = |text: &str, weight: u32| {
+        for word in tokens(text) {
+            *tf.entry(word).or_default() += weight;
+            len += weight;
         }
-        words.extend(p.domain.iter().flat_map(|d| tokens(d)));
-        words.extend(p.specialization.iter().flat_map(|s| tokens(s)));
+    };
+    add(&p.name, 3);
+    for capability in &p.capabilities {
+        add(capability, 2);
     }
-    words.extend(tokens(&p.description));
-    words
+    add(p.domain.as_deref().unwrap_or(""), 2);
+    add(p.specialization.as_deref().unwrap_or(""), 2);
+    add(&p.description, 1);
+    (tf, len)
 }
 
-/// Scores and orders `packages` for `query` (best first). With a query, only
-/// packages that match a word of it are kept.
-pub fn rank(mut packages: Vec<PackageSummary>, query: &str) -> Vec<PackageSummary> {
-    let terms: Vec<String> = {
-        let mut t: Vec<String> = tokens(query).collect();
-        t.sort();
-        t.dedup();
-        t
-    };
-    let docs: Vec<Vec<String>> = packages.iter().map(document).collect();
-    let n = docs.len().max(1) as f64;
-    let average = docs.iter().map(Vec::len).sum::<usize>() as f64 / n;
-    let mut frequency: HashMap<&str, usize> = HashMap::new();
-    for doc in &docs {
-        let mut seen: Vec<&str> = doc.iter().map(String::as_str).filter(|w| terms.iter().any(|t| t == w)).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for word in seen {
-            *frequency.entry(word).or_default() += 1;
+pub struct SearchIndex {
+    docs: Vec<(HashMap<String, u32>, u32)>,
+    df: HashMap<String, u32>,
+    average: f64,
+}
+
+impl SearchIndex {
+    pub fn new(packages: &[PackageSummary]) -> SearchIndex {
+        let docs: Vec<(HashMap<String, u32>, u32)> = packages.iter().map(document).collect();
+        let mut df: HashMap<String, u32> = HashMap::new();
+        for (tf, _) in &docs {
+            for word in tf.keys() {
+                *df.entry(word.clone()).or_default() += 1;
+            }
         }
+        let average = docs.iter().map(|(_, len)| f64::from(*len)).sum::<f64>() / docs.len().max(1) as f64;
+        SearchIndex { docs, df, average }
     }
-    for (package, doc) in packages.iter_mut().zip(&docs) {
-        let mut text = 0.0;
-        for term in &terms {
-            let tf = doc.iter().filter(|w| *w == term).count() as f64;
-            if tf == 0.0 {
+
+    /// `(position, score)` of the packages matching `query`, best first. With
+    /// no query words, every package, by trust and rating alone.
+    pub fn rank(&self, packages: &[PackageSummary], query: &str) -> Vec<(usize, f64)> {
+        let mut terms: Vec<String> = tokens(query).collect();
+        terms.sort();
+        terms.dedup();
+        let n = self.docs.len().max(1) as f64;
+        let idf: Vec<f64> = terms
+            .iter()
+            .map(|t| {
+                let df = f64::from(self.df.get(t).copied().unwrap_or(0));
+                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+            })
+            .collect();
+        let mut scored: Vec<(usize, f64)> = Vec::new();
+        for (i, ((tf, len), package)) in self.docs.iter().zip(packages).enumerate() {
+            let mut text = 0.0;
+            for (term, idf) in terms.iter().zip(&idf) {
+                let Some(&count) = tf.get(term) else { continue };
+                let count = f64::from(count);
+                let norm = 1.0 - B + B * f64::from(*len) / self.average.max(1.0);
+                text += idf * count * (K1 + 1.0) / (count + K1 * norm);
+            }
+            if !terms.is_empty() && text == 0.0 {
                 continue;
             }
-            let df = frequency.get(term.as_str()).copied().unwrap_or(0) as f64;
-            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            text += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * doc.len() as f64 / average.max(1.0)));
+            scored.push((i, text + nudge(package)));
         }
-        let trust = if package.certified { 0.3 } else { 0.0 } + if package.curated { 0.2 } else { 0.0 };
-        let liked = package.rating.average / 5.0 * (package.rating.count.min(20) as f64 / 20.0) * 0.3;
-        let usable = if package.compatible { 0.0 } else { -1.0 };
-        package.score = if terms.is_empty() || text > 0.0 { text + trust + liked + usable } else { f64::NEG_INFINITY };
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| packages[a.0].name.cmp(&packages[b.0].name)));
+        scored
     }
-    packages.retain(|p| p.score.is_finite());
-    packages.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
-    packages
+}
+
+fn nudge(package: &PackageSummary) -> f64 {
+    let trust = if package.certified { 0.3 } else { 0.0 } + if package.curated { 0.2 } else { 0.0 };
+    let liked = package.rating.average / 5.0 * (package.rating.count.min(20) as f64 / 20.0) * 0.3;
+    let usable = if package.compatible { 0.0 } else { -1.0 };
+    trust + liked + usable
+}
+
+/// Ranks a list once (no kept index): for small lists and tests.
+pub fn rank(packages: Vec<PackageSummary>, query: &str) -> Vec<PackageSummary> {
+    let index = SearchIndex::new(&packages);
+    index.rank(&packages, query).into_iter().map(|(i, score)| PackageSummary { score, ..packages[i].clone() }).collect()
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ use jsonrpsee::types::ErrorObjectOwned;
 use protocol::{
     client::Event,
     errors,
-    market::{InstallParams, Installed, PackageInfo, PackageRef, PackageSummary, SearchParams, SearchResult},
+    market::{
+        InstallParams, Installed, PackageInfo, PackageRef, PackageSummary, RecommendParams, Recommendation,
+        Recommendations, SearchParams, SearchResult,
+    },
 };
 use tough::{IntoVec, TargetName};
 
@@ -45,28 +48,78 @@ fn registries<'a>(daemon: &'a Daemon, only: Option<&str>) -> RpcResult<Vec<&'a R
     Ok(chosen)
 }
 
-/// The index of a registry: the cached one while fresh, else refreshed, else
-/// (offline) the cached one until its metadata expires, with a warning.
+/// A registry's index in memory, with what search needs built once: the
+/// newest version of each package and their BM25 index.
+pub struct Prepared {
+    pub index: remote::Index,
+    latest: Vec<PackageSummary>,
+    search: search::SearchIndex,
+}
+
+impl Prepared {
+    fn new(index: remote::Index) -> Prepared {
+        let mut names: Vec<&str> = index.packages.iter().map(|p| p.meta.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let latest: Vec<PackageSummary> = names
+            .into_iter()
+            .filter_map(|name| {
+                let all = versions(&index, name);
+                pick(&all).or(all.first()).cloned()
+            })
+            .collect();
+        let search = search::SearchIndex::new(&latest);
+        Prepared { index, latest, search }
+    }
+}
+
+/// Prepared indexes by registry name, kept while fresh.
+static PREPARED: std::sync::Mutex<Option<std::collections::HashMap<String, Arc<Prepared>>>> =
+    std::sync::Mutex::new(None);
+
+fn remember(registry: &str, index: remote::Index) -> Arc<Prepared> {
+    let prepared = Arc::new(Prepared::new(index));
+    PREPARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_default()
+        .insert(registry.to_owned(), prepared.clone());
+    prepared
+}
+
+/// The index of a registry: the one in memory (or saved) while fresh, else
+/// refreshed, else (offline) the saved one until its metadata expires, with a
+/// warning.
 async fn index(
     daemon: &Daemon,
     registry: &RegistryConfig,
     fresh: bool,
     warnings: &mut Vec<String>,
-) -> Option<remote::Index> {
+) -> Option<Arc<Prepared>> {
     let data = &daemon.paths.data_dir;
     let reuse = i64::from(daemon.config.market.refresh_secs);
-    if !fresh
-        && let Ok(cached) = remote::cached(registry, data)
-        && jiff::Timestamp::now().as_second() - cached.refreshed < reuse
-    {
-        return Some(cached);
+    let now = jiff::Timestamp::now().as_second();
+    if !fresh {
+        let kept =
+            PREPARED.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&registry.name).cloned());
+        if let Some(kept) = kept
+            && now - kept.index.refreshed < reuse
+            && kept.index.expires > now
+        {
+            return Some(kept);
+        }
+        if let Ok(cached) = remote::cached(registry, data)
+            && now - cached.refreshed < reuse
+        {
+            return Some(remember(&registry.name, cached));
+        }
     }
     match remote::refresh(registry, data).await {
-        Ok((_, index)) => Some(index),
+        Ok((_, index)) => Some(remember(&registry.name, index)),
         Err(err) => match remote::cached(registry, data) {
             Ok(cached) => {
                 warnings.push(format!("{err:#} — showing the cached index"));
-                Some(cached)
+                Some(remember(&registry.name, cached))
             }
             Err(cached_err) => {
                 warnings.push(format!("{err:#}; {cached_err:#}"));
@@ -76,7 +129,8 @@ async fn index(
     }
 }
 
-fn summary(meta: &PackageMeta, length: u64, registry: &str, store: &Store) -> PackageSummary {
+/// A package version as clients see it (`installed` is filled in per answer).
+fn summary(meta: &PackageMeta, length: u64, registry: &str) -> PackageSummary {
     PackageSummary {
         name: meta.name.clone(),
         version: meta.version.clone(),
@@ -96,7 +150,7 @@ fn summary(meta: &PackageMeta, length: u64, registry: &str, store: &Store) -> Pa
         daemon: meta.daemon.clone(),
         compatible: super::compatible(&meta.daemon),
         size: length,
-        installed: store.get(&meta.name).map(|i| i.version),
+        installed: None,
         score: 0.0,
     }
 }
@@ -106,12 +160,12 @@ fn version_of(p: &PackageSummary) -> semver::Version {
 }
 
 /// Versions of a package, newest first.
-fn versions(index: &remote::Index, name: &str, store: &Store) -> Vec<PackageSummary> {
+fn versions(index: &remote::Index, name: &str) -> Vec<PackageSummary> {
     let mut found: Vec<PackageSummary> = index
         .packages
         .iter()
         .filter(|p| p.meta.name == name)
-        .map(|p| summary(&p.meta, p.length, &index.registry, store))
+        .map(|p| summary(&p.meta, p.length, &index.registry))
         .collect();
     found.sort_by_key(|p| std::cmp::Reverse(version_of(p)));
     found
@@ -126,22 +180,23 @@ pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<Sea
     let fresh = false;
     let store = Store::new(&daemon.paths.data_dir);
     let mut warnings = Vec::new();
-    let mut latest = Vec::new();
+    let mut found: Vec<PackageSummary> = Vec::new();
     for registry in registries(daemon, params.registry.as_deref())? {
-        let Some(index) = index(daemon, registry, fresh, &mut warnings).await else { continue };
-        let mut names: Vec<&str> = index.packages.iter().map(|p| p.meta.name.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        for name in names {
-            let all = versions(&index, name, &store);
-            if let Some(best) = pick(&all).or(all.first()) {
-                latest.push(best.clone());
-            }
-        }
+        let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
+        found.extend(
+            prepared
+                .search
+                .rank(&prepared.latest, &params.query)
+                .into_iter()
+                .map(|(i, score)| PackageSummary { score, ..prepared.latest[i].clone() }),
+        );
     }
-    let mut packages = search::rank(latest, &params.query);
-    packages.truncate(params.limit.unwrap_or(50) as usize);
-    Ok(SearchResult { packages, warnings })
+    found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
+    found.truncate(params.limit.unwrap_or(50) as usize);
+    for package in &mut found {
+        package.installed = store.get(&package.name).map(|i| i.version);
+    }
+    Ok(SearchResult { packages: found, warnings })
 }
 
 pub async fn info(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<PackageInfo> {
@@ -152,8 +207,12 @@ async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> R
     let store = Store::new(&daemon.paths.data_dir);
     let mut warnings = Vec::new();
     for registry in registries(daemon, params.registry.as_deref())? {
-        let Some(index) = index(daemon, registry, fresh, &mut warnings).await else { continue };
-        let all = versions(&index, &params.name, &store);
+        let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
+        let mut all = versions(&prepared.index, &params.name);
+        let installed = store.get(&params.name).map(|i| i.version);
+        for version in &mut all {
+            version.installed = installed.clone();
+        }
         if let Some(latest) = pick(&all).or(all.first()).cloned() {
             return Ok(PackageInfo { latest, versions: all, installed: store.get(&params.name) });
         }
@@ -173,13 +232,16 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
     for registry in registries(daemon, params.registry.as_deref())? {
         // Installs always verify against fresh metadata.
         let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir).await {
-            Ok(found) => found,
+            Ok((repo, index)) => {
+                let prepared = remember(&registry.name, index);
+                (repo, prepared.index.clone())
+            }
             Err(err) => {
                 failures.push(format!("{err:#}"));
                 continue;
             }
         };
-        let all = versions(&index, &name, &store);
+        let all = versions(&index, &name);
         if all.is_empty() {
             continue;
         }
@@ -325,4 +387,84 @@ pub fn rollback(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed
 
 pub fn installed(daemon: &Arc<Daemon>) -> Vec<Installed> {
     Store::new(&daemon.paths.data_dir).installed()
+}
+
+/// Packages for the open workspaces: their languages, frameworks and test
+/// set-up are the query; packages already installed are left out, and those
+/// offering a capability no agent here has yet are preferred.
+pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResult<Recommendations> {
+    let wanted = params.workspace.as_deref().map(|w| crate::uri::to_path(w).unwrap_or_else(|| w.into()));
+    let mut words: Vec<String> = Vec::new();
+    let mut context = Vec::new();
+    for workspace in daemon.workspaces.all() {
+        if wanted.as_ref().is_some_and(|w| *w != workspace.root) {
+            continue;
+        }
+        let facts = workspace.index().facts();
+        let languages: Vec<String> = facts.languages.iter().take(3).map(|(l, _)| l.to_lowercase()).collect();
+        context.push(format!(
+            "{}: {}{}{}",
+            workspace.root.display(),
+            languages.join(", "),
+            if facts.frameworks.is_empty() { String::new() } else { format!("; {}", facts.frameworks.join(", ")) },
+            if facts.test_frameworks.is_empty() {
+                String::new()
+            } else {
+                format!("; tests: {}", facts.test_frameworks.join(", "))
+            },
+        ));
+        words.extend(languages);
+        words.extend(facts.frameworks.iter().map(|f| f.to_lowercase()));
+        words.extend(facts.test_frameworks.iter().map(|f| f.to_lowercase()));
+    }
+    if context.is_empty() {
+        return Err(error(
+            errors::NOT_FOUND,
+            "no workspace is open to recommend for: open a folder in the editor, or run `paired init` in it",
+        ));
+    }
+    words.sort();
+    words.dedup();
+    let query = words.join(" ");
+    let store = Store::new(&daemon.paths.data_dir);
+    let installed: Vec<String> = store.installed().into_iter().map(|i| i.name).collect();
+    let market = store.active_manifests();
+    let roster = crate::roster::Roster::load(None, &daemon.paths.config_dir, &market, &[]);
+    let covered = |capability: &str| !roster.offering(capability).is_empty();
+    let mut warnings = Vec::new();
+    let mut found: Vec<Recommendation> = Vec::new();
+    for registry in registries(daemon, None)? {
+        let Some(prepared) = index(daemon, registry, false, &mut warnings).await else { continue };
+        for (i, score) in prepared.search.rank(&prepared.latest, &query) {
+            let package = &prepared.latest[i];
+            if installed.contains(&package.name) || !package.compatible || package.yanked {
+                continue;
+            }
+            let text = format!(
+                "{} {} {} {} {}",
+                package.name,
+                package.description,
+                package.capabilities.join(" "),
+                package.domain.as_deref().unwrap_or(""),
+                package.specialization.as_deref().unwrap_or("")
+            )
+            .to_lowercase();
+            let matched: Vec<&str> = words.iter().map(String::as_str).filter(|w| text.contains(*w)).collect();
+            let mut reasons = Vec::new();
+            if !matched.is_empty() {
+                reasons.push(format!("matches your workspace: {}", matched.join(", ")));
+            }
+            let new: Vec<&str> = package.capabilities.iter().map(String::as_str).filter(|c| !covered(c)).collect();
+            let bonus = if new.is_empty() {
+                0.0
+            } else {
+                reasons.push(format!("adds {}, which no agent here offers", new.join(", ")));
+                0.5
+            };
+            found.push(Recommendation { package: PackageSummary { score: score + bonus, ..package.clone() }, reasons });
+        }
+    }
+    found.sort_by(|a, b| b.package.score.total_cmp(&a.package.score));
+    found.truncate(params.limit.unwrap_or(10) as usize);
+    Ok(Recommendations { context, packages: found, warnings })
 }

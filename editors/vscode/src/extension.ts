@@ -10,7 +10,7 @@ import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportK
 import { panelHtml } from "./panel";
 import { hostEnvironment, locateServer } from "./server";
 import * as panelState from "./state";
-import { ASK_COMMANDS, describeError, legacyNotes, marketItems, runAgentArgument } from "./team";
+import { ASK_COMMANDS, consentNeeded, describeError, legacyNotes, marketItems, runAgentArgument } from "./team";
 
 /** Languages the daemon parses; other files need no server. */
 export const LANGUAGES = [
@@ -232,11 +232,27 @@ async function marketInstall(name?: string): Promise<void> {
   if (!c) return;
   const wanted = name ?? (await vscode.window.showInputBox({ title: "Install an agent", prompt: "Package name" }));
   if (!wanted) return;
-  try {
-    const installed = await vscode.window.withProgress(
+  const attempt = (accept: boolean) =>
+    vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `PAIRED: installing ${wanted}`, cancellable: false },
-      () => c.sendRequest<{ name?: string; version?: string }>("market/install", { name: wanted }),
+      () => c.sendRequest<{ name?: string; version?: string }>("market/install", { name: wanted, accept_permissions: accept }),
     );
+  try {
+    let installed: { name?: string; version?: string };
+    try {
+      installed = await attempt(false);
+    } catch (error) {
+      const consent = consentNeeded(error);
+      if (!consent) throw error;
+      // The daemon never grants an agent's permissions on its own: the user does, here.
+      const grant = await vscode.window.showWarningMessage(
+        `${wanted}@${consent.version} will be allowed to:`,
+        { modal: true, detail: consent.permissions.map((p) => `• ${p}`).join("\n") },
+        "Grant and Install",
+      );
+      if (grant !== "Grant and Install") return;
+      installed = await attempt(true);
+    }
     void vscode.window.showInformationMessage(`PAIRED: installed ${installed?.name ?? wanted} ${installed?.version ?? ""}`.trim());
     void loadTeam(c);
   } catch (error) {

@@ -103,3 +103,11 @@ export function marketItems(result: unknown): Array<{ label: string; description
       return { label: p.name, description: facts.filter(Boolean).join(" · "), detail: p.description ?? "", name: p.name };
     });
 }
+
+/** The daemon's answer when an install needs the user's consent (-32045), with what to show. */
+export function consentNeeded(error: unknown): { version: string; permissions: string[] } | undefined {
+  const e = error as { code?: number; data?: { version?: unknown; permissions?: unknown } } | undefined;
+  if (e?.code !== -32045) return undefined;
+  const permissions = Array.isArray(e.data?.permissions) ? e.data.permissions.filter((p): p is string => typeof p === "string") : [];
+  return { version: typeof e.data?.version === "string" ? e.data.version : "?", permissions };
+}

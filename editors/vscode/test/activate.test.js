@@ -40,7 +40,15 @@ function load({ settings = {}, answers = {}, daemon = {} } = {}) {
     window: {
       createStatusBarItem: () => editor.statusBar,
       showInformationMessage: async (m) => void editor.messages.push(["info", m]),
-      showWarningMessage: async (m) => void editor.messages.push(["warning", m]),
+      showWarningMessage: async (m, ...rest) => {
+        const options = rest[0];
+        if (options && typeof options === "object" && options.modal) {
+          editor.messages.push(["modal", m, options.detail]);
+          return answers.consent ? answers.consent() : rest[1];
+        }
+        editor.messages.push(["warning", m]);
+        return undefined;
+      },
       showErrorMessage: async (m) => (editor.messages.push(["error", m]), undefined),
       showInputBox: async (options) => answers.input?.(options),
       showQuickPick: async (items, options) => {
@@ -237,14 +245,27 @@ test("marketplace search shows results and installs the pick; a daemon without a
   const market = {
     ...daemon,
     "market/search": { packages: [{ name: "rust-auditor", version: "1.0.0", description: "Audits" }] },
-    "market/install": (params) => ({ name: params.name, version: "1.0.0" }),
+    "market/install": (params) => {
+      if (!params.accept_permissions) {
+        throw Object.assign(new Error("asks for permissions"), { code: -32045, data: { name: params.name, version: "1.0.0", permissions: ["read files: **"] } });
+      }
+      return { name: params.name, version: "1.0.0" };
+    },
   };
   const editor = load({ settings: { path: { value: executable() } }, daemon: market, answers: { input: () => "audit", pick: (items) => items[0] } });
+  editor.warnings = [];
   await editor.extension.activate(editor.context);
   await editor.commands.get("paired.marketplace.search")();
   const requests = editor.clients[0].requests.map(([m, p]) => [m, p]);
   assert.deepEqual(requests.find(([m]) => m === "market/search")[1], { query: "audit" });
-  assert.deepEqual(requests.find(([m]) => m === "market/install")[1], { name: "rust-auditor" });
+  const installs = requests.filter(([m]) => m === "market/install").map(([, p]) => p);
+  assert.deepEqual(installs, [
+    { name: "rust-auditor", accept_permissions: false },
+    { name: "rust-auditor", accept_permissions: true },
+  ], "asked first, granted after the user agreed");
+  const asked = editor.messages.find(([k]) => k === "modal");
+  assert.match(asked[1], /rust-auditor@1\.0\.0 will be allowed to/);
+  assert.match(asked[2], /read files: \*\*/);
   assert.ok(editor.messages.some(([k, m]) => k === "info" && /installed rust-auditor 1\.0\.0/.test(m)));
 
   const missing = Object.assign(new Error("Method not found"), { code: -32601 });

@@ -167,14 +167,23 @@ fn publish_search_install_run_update_and_roll_back() {
     assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
     assert_eq!(market.installed(), serde_json::json!([]));
 
-    let installed = json(home, &["market", "install", "rust-auditor", "--yes", "--json"]);
-    assert_eq!((installed["version"].as_str(), installed["registry"].as_str()), (Some("1.0.0"), Some("acme")));
-
-    // The installed agent runs like any other.
+    // Recommended for a Rust project, with why.
     let project = home.path().join("proj");
     std::fs::create_dir_all(project.join("src")).expect("mkdir");
     std::fs::write(project.join("Cargo.toml"), "[package]\nname = \"p\"\n").expect("write");
     std::fs::write(project.join("src/lib.rs"), LIB_RS).expect("write");
+    let recommended = json(home, &["market", "recommend", "--workspace", project.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(recommended["packages"][0]["package"]["name"], "rust-auditor", "{recommended}");
+    let reasons = recommended["packages"][0]["reasons"].to_string();
+    assert!(reasons.contains("matches your workspace: rust"), "{reasons}");
+    assert!(recommended["context"][0].as_str().is_some_and(|c| c.contains("rust")), "{recommended}");
+
+    let installed = json(home, &["market", "install", "rust-auditor", "--yes", "--json"]);
+    assert_eq!((installed["version"].as_str(), installed["registry"].as_str()), (Some("1.0.0"), Some("acme")));
+
+    // The installed agent runs like any other, and is no longer recommended.
+    let again = json(home, &["market", "recommend", "--workspace", project.to_str().expect("utf-8"), "--json"]);
+    assert!(again["packages"].as_array().is_some_and(|p| p.is_empty()), "{again}");
     let report =
         ok(home, &["agents", "run", "rust-auditor", "--file", project.join("src/lib.rs").to_str().expect("utf-8")]);
     assert!(report.contains("rust-unwrap"), "{report}");
