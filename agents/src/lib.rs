@@ -1,6 +1,7 @@
 //! The PAIRED agent runtime. For now: the built-in team and how a name, a 1.0 id or
 //! a 1.0 role alias finds its agent, and the offline skills ([`skills`]).
 
+pub mod generate;
 pub mod manifest;
 pub mod skills;
 

@@ -51,11 +51,75 @@ pub enum AgentsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Generate an agent: least-privilege manifest, persona, QA certification.
+    Generate {
+        #[arg(long, default_value = "")]
+        domain: String,
+        #[arg(long)]
+        specialization: String,
+        /// A capability in words ("code review", "security"); repeatable.
+        #[arg(long = "capability")]
+        capabilities: Vec<String>,
+        /// A platform it works with (github, jira, aws…; "team" to ask other agents); repeatable.
+        #[arg(long = "integration")]
+        integrations: Vec<String>,
+        #[arg(long)]
+        tone: Option<String>,
+        /// Install it for this user.
+        #[arg(long)]
+        install: bool,
+        /// Write it as a package folder here (for `paired market publish`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn execute(paths: &Paths, command: AgentsCommand) -> Result<ExitCode> {
     match command {
         AgentsCommand::List { json } => list(paths, json).await,
+        AgentsCommand::Generate { domain, specialization, capabilities, integrations, tone, install, out, json } => {
+            let out = match out {
+                Some(dir) if dir.is_relative() => Some(std::env::current_dir()?.join(dir)),
+                other => other,
+            };
+            let params = protocol::agents::GenerateParams {
+                request: protocol::agents::AgentGenerationRequest {
+                    domain,
+                    specialization,
+                    capabilities,
+                    personality: protocol::agents::Personality { tone, ..Default::default() },
+                    integrations,
+                },
+                install,
+                out_dir: out.map(|d| d.display().to_string()),
+            };
+            let connection = client::connect_or_start(paths).await?;
+            let generated = client::call::<protocol::agents::Generate>(&connection.client, &params).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&generated)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("{} — {}", generated.id, generated.metadata.description);
+            println!("tools: {}", generated.tools.join(", "));
+            let may = crate::market::permission_lines(&generated.permissions);
+            println!("may: {}", if may.is_empty() { "nothing beyond answering".to_owned() } else { may.join("; ") });
+            if let Some(c) = &generated.certification {
+                let passed = c.checks.iter().filter(|c| c.passed).count();
+                println!("certification: {} ({passed}/{} checks passed)", c.level, c.checks.len());
+            }
+            for warning in &generated.warnings {
+                eprintln!("warn {warning}");
+            }
+            if let Some(file) = &generated.installed {
+                println!("installed: {file}");
+            }
+            if let Some(folder) = &generated.folder {
+                println!("package folder: {folder}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         AgentsCommand::Show { agent, json } => show(paths, &agent, json).await,
         AgentsCommand::Run { agent, file, line, column, skill, prompt, json } => {
             run(paths, RunArgs { agent, file, line, column, skill, prompt, json }).await

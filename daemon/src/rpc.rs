@@ -95,6 +95,9 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     method::<agents::ListRuns, _, _>(&mut module, |d, params, _| async move {
         agents_rpc::list_runs(&d, params.limit.unwrap_or(50)).await
     });
+    method::<agents::Generate, _, _>(&mut module, |d, params, _| async move {
+        crate::market::generate::generate(&d, params)
+    });
 
     method::<workflows::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(crate::orchestrator::list(&d)) });
     method::<workflows::Run, _, _>(

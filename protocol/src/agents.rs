@@ -256,6 +256,66 @@ pub struct TextEdit {
     pub new_text: String,
 }
 
+pub struct Generate;
+impl Method for Generate {
+    const NAME: &'static str = "agents/generate";
+    const SUMMARY: &'static str = "Generate an agent from a domain, specialization and capabilities: least-privilege manifest, persona, QA certification; optionally installed or written as a package folder.";
+    type Params = GenerateParams;
+    type Result = GeneratedAgent;
+}
+
+/// The PAIRED 2.0 design's `AgentGenerationRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct AgentGenerationRequest {
+    /// "frontend", "backend", "devops"…
+    #[serde(default)]
+    pub domain: String,
+    /// "React testing", "AWS deployment"…
+    pub specialization: String,
+    /// Required tools and skills, in words ("code review", "security").
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    #[serde(default)]
+    pub personality: Personality,
+    /// Platforms it works with ("github", "jira", "aws"…; "team" to ask other agents).
+    #[serde(default)]
+    pub integrations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct GenerateParams {
+    #[serde(flatten)]
+    pub request: AgentGenerationRequest,
+    /// Install it for this user (`<config>/agents/<id>.toml`).
+    #[serde(default)]
+    pub install: bool,
+    /// Also write it as a package folder here, ready for `paired market publish`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_dir: Option<String>,
+}
+
+/// The PAIRED 2.0 design's `GeneratedAgent`, with the manifest it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GeneratedAgent {
+    pub id: String,
+    pub metadata: AgentMetadata,
+    pub capabilities: Vec<String>,
+    pub personality: Personality,
+    pub tools: Vec<String>,
+    pub permissions: Permissions,
+    pub pricing: Pricing,
+    pub certification: Option<Certification>,
+    /// The `agent.toml`.
+    pub manifest: String,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Where it was installed, or written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+}
+
 /// An agent manifest, format 2.0 (`agent.toml`). The fields of the PAIRED 2.0
 /// design's `GeneratedAgent`. Unknown keys are errors, so a typo cannot silently
 /// drop a permission or a tool.

@@ -76,6 +76,7 @@ macro_rules! for_each_method {
         $callback!($crate::agents::GetRun);
         $callback!($crate::agents::CancelRun);
         $callback!($crate::agents::ListRuns);
+        $callback!($crate::agents::Generate);
         $callback!($crate::workflows::List);
         $callback!($crate::workflows::Run);
         $callback!($crate::workflows::ListSessions);

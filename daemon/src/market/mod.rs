@@ -17,8 +17,10 @@
 //! | [`store`] | installed packages on disk, atomic activation and rollback |
 //! | [`search`] | BM25 ranking |
 //! | [`service`] | the `market/*` methods |
+//! | [`generate`] | `agents/generate`: a generated agent, checked, installed or written as a package |
 
 pub mod archive;
+pub mod generate;
 pub mod registry;
 pub mod remote;
 pub mod search;

@@ -399,3 +399,51 @@ fn kill_9_during_an_install_leaves_the_previous_version_active() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_generated_agent_is_certified_runs_installed_and_publishes() {
+    let market = Market::new();
+    let home = &market.home;
+    let out = home.path().join("generated");
+    let generated = json(
+        home,
+        &[
+            "agents",
+            "generate",
+            "--domain",
+            "backend",
+            "--specialization",
+            "Rust safety review",
+            "--capability",
+            "code review",
+            "--capability",
+            "security",
+            "--integration",
+            "github",
+            "--install",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--json",
+        ],
+    );
+    assert_eq!(generated["id"], "rust-safety-review-backend");
+    assert_eq!(generated["permissions"]["fs_write"], serde_json::json!([]), "a reviewer proposes no edits");
+    assert_eq!(generated["permissions"]["net"], serde_json::json!(["api.github.com"]));
+    assert_eq!(generated["certification"]["level"], "automated", "{generated}");
+    assert!(generated["installed"].as_str().is_some_and(|f| f.ends_with("agents/rust-safety-review-backend.toml")));
+    // Installed: in the roster, and it reviews.
+    let project = home.path().join("proj");
+    std::fs::create_dir_all(project.join("src")).expect("mkdir");
+    std::fs::write(project.join("Cargo.toml"), "[package]\nname = \"p\"\n").expect("write");
+    std::fs::write(project.join("src/lib.rs"), LIB_RS).expect("write");
+    let report = ok(
+        home,
+        &["agents", "run", "rust-safety-review-backend", "--file", project.join("src/lib.rs").to_str().expect("utf-8")],
+    );
+    assert!(report.contains("rust-unwrap"), "{report}");
+    // Its folder publishes as is, and the registry offers it.
+    ok(home, &["market", "publish", out.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "me"]);
+    let found = json(home, &["market", "search", "safety", "--json"]);
+    assert_eq!(found["packages"][0]["name"], "rust-safety-review-backend", "{found}");
+    assert_eq!(found["packages"][0]["certified"], true);
+}
