@@ -2,9 +2,9 @@
 //! highest), capabilities, domain and specialization, and description; then
 //! certification, curation, rating and compatibility break ties and nudge.
 //!
-//! A [`SearchIndex`] is built once per registry index (term frequencies per
-//! package, document frequencies), so a query costs a lookup per term and
-//! package, not a re-tokenisation of the catalogue.
+//! A [`SearchIndex`] is built once per registry index (postings: for each
+//! word, the packages that have it and how often), so a query touches only
+//! the packages that match it, and only the best `limit` are sorted.
 
 use std::collections::HashMap;
 
@@ -38,53 +38,60 @@ fn document(p: &PackageSummary) -> (HashMap<String, u32>, u32) {
 }
 
 pub struct SearchIndex {
-    docs: Vec<(HashMap<String, u32>, u32)>,
-    df: HashMap<String, u32>,
+    /// term → (package, weighted term frequency)
+    postings: HashMap<String, Vec<(u32, u32)>>,
+    lengths: Vec<u32>,
+    /// What trust, rating and compatibility add to each package's score.
+    nudges: Vec<f64>,
     average: f64,
 }
 
 impl SearchIndex {
     pub fn new(packages: &[PackageSummary]) -> SearchIndex {
-        let docs: Vec<(HashMap<String, u32>, u32)> = packages.iter().map(document).collect();
-        let mut df: HashMap<String, u32> = HashMap::new();
-        for (tf, _) in &docs {
-            for word in tf.keys() {
-                *df.entry(word.clone()).or_default() += 1;
+        let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+        let mut lengths = Vec::with_capacity(packages.len());
+        for (i, package) in packages.iter().enumerate() {
+            let (tf, len) = document(package);
+            lengths.push(len);
+            for (word, count) in tf {
+                postings.entry(word).or_default().push((i as u32, count));
             }
         }
-        let average = docs.iter().map(|(_, len)| f64::from(*len)).sum::<f64>() / docs.len().max(1) as f64;
-        SearchIndex { docs, df, average }
+        let average = lengths.iter().map(|l| f64::from(*l)).sum::<f64>() / lengths.len().max(1) as f64;
+        SearchIndex { postings, lengths, nudges: packages.iter().map(nudge).collect(), average }
     }
 
-    /// `(position, score)` of the packages matching `query`, best first. With
-    /// no query words, every package, by trust and rating alone.
-    pub fn rank(&self, packages: &[PackageSummary], query: &str) -> Vec<(usize, f64)> {
+    /// The best `limit` `(position, score)` for `query`, best first; ties by
+    /// name. With no query words, every package, by trust and rating alone.
+    pub fn rank(&self, packages: &[PackageSummary], query: &str, limit: usize) -> Vec<(usize, f64)> {
         let mut terms: Vec<String> = tokens(query).collect();
         terms.sort();
         terms.dedup();
-        let n = self.docs.len().max(1) as f64;
-        let idf: Vec<f64> = terms
-            .iter()
-            .map(|t| {
-                let df = f64::from(self.df.get(t).copied().unwrap_or(0));
-                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-            })
-            .collect();
-        let mut scored: Vec<(usize, f64)> = Vec::new();
-        for (i, ((tf, len), package)) in self.docs.iter().zip(packages).enumerate() {
-            let mut text = 0.0;
-            for (term, idf) in terms.iter().zip(&idf) {
-                let Some(&count) = tf.get(term) else { continue };
-                let count = f64::from(count);
-                let norm = 1.0 - B + B * f64::from(*len) / self.average.max(1.0);
-                text += idf * count * (K1 + 1.0) / (count + K1 * norm);
+        let n = self.lengths.len().max(1) as f64;
+        let mut scored: Vec<(usize, f64)> = if terms.is_empty() {
+            self.nudges.iter().copied().enumerate().collect()
+        } else {
+            let mut text: HashMap<u32, f64> = HashMap::new();
+            for term in &terms {
+                let Some(list) = self.postings.get(term) else { continue };
+                let df = list.len() as f64;
+                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                for &(doc, count) in list {
+                    let count = f64::from(count);
+                    let norm = 1.0 - B + B * f64::from(self.lengths[doc as usize]) / self.average.max(1.0);
+                    *text.entry(doc).or_default() += idf * count * (K1 + 1.0) / (count + K1 * norm);
+                }
             }
-            if !terms.is_empty() && text == 0.0 {
-                continue;
-            }
-            scored.push((i, text + nudge(package)));
+            text.into_iter().map(|(doc, score)| (doc as usize, score + self.nudges[doc as usize])).collect()
+        };
+        let order = |a: &(usize, f64), b: &(usize, f64)| {
+            b.1.total_cmp(&a.1).then_with(|| packages[a.0].name.cmp(&packages[b.0].name))
+        };
+        if limit > 0 && scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, order);
+            scored.truncate(limit);
         }
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| packages[a.0].name.cmp(&packages[b.0].name)));
+        scored.sort_by(order);
         scored
     }
 }
@@ -99,7 +106,11 @@ fn nudge(package: &PackageSummary) -> f64 {
 /// Ranks a list once (no kept index): for small lists and tests.
 pub fn rank(packages: Vec<PackageSummary>, query: &str) -> Vec<PackageSummary> {
     let index = SearchIndex::new(&packages);
-    index.rank(&packages, query).into_iter().map(|(i, score)| PackageSummary { score, ..packages[i].clone() }).collect()
+    index
+        .rank(&packages, query, packages.len())
+        .into_iter()
+        .map(|(i, score)| PackageSummary { score, ..packages[i].clone() })
+        .collect()
 }
 
 #[cfg(test)]

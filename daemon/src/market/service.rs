@@ -180,20 +180,22 @@ pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<Sea
     let fresh = false;
     let store = Store::new(&daemon.paths.data_dir);
     let mut warnings = Vec::new();
+    let limit = params.limit.unwrap_or(50).clamp(1, 1000) as usize;
     let mut found: Vec<PackageSummary> = Vec::new();
     for registry in registries(daemon, params.registry.as_deref())? {
         let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
         found.extend(
             prepared
                 .search
-                .rank(&prepared.latest, &params.query)
+                .rank(&prepared.latest, &params.query, limit)
                 .into_iter()
                 .map(|(i, score)| PackageSummary { score, ..prepared.latest[i].clone() }),
         );
     }
     found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
-    found.truncate(params.limit.unwrap_or(50) as usize);
-    for package in &mut found {
+    found.truncate(limit);
+    let installed = store.names();
+    for package in found.iter_mut().filter(|p| installed.contains(&p.name)) {
         package.installed = store.get(&package.name).map(|i| i.version);
     }
     Ok(SearchResult { packages: found, warnings })
@@ -435,7 +437,7 @@ pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResu
     let mut found: Vec<Recommendation> = Vec::new();
     for registry in registries(daemon, None)? {
         let Some(prepared) = index(daemon, registry, false, &mut warnings).await else { continue };
-        for (i, score) in prepared.search.rank(&prepared.latest, &query) {
+        for (i, score) in prepared.search.rank(&prepared.latest, &query, 200) {
             let package = &prepared.latest[i];
             if installed.contains(&package.name) || !package.compatible || package.yanked {
                 continue;

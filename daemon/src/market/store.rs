@@ -58,15 +58,18 @@ impl Store {
         found
     }
 
-    pub fn installed(&self) -> Vec<Installed> {
-        let Ok(entries) = std::fs::read_dir(&self.root) else { return Vec::new() };
-        let mut names: Vec<String> = entries
+    /// Names with a folder here (installed, or being installed).
+    pub fn names(&self) -> std::collections::BTreeSet<String> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else { return Default::default() };
+        entries
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| !n.starts_with('.'))
-            .collect();
-        names.sort();
-        names.into_iter().filter_map(|n| self.get(&n)).collect()
+            .collect()
+    }
+
+    pub fn installed(&self) -> Vec<Installed> {
+        self.names().into_iter().filter_map(|n| self.get(&n)).collect()
     }
 
     pub fn get(&self, name: &str) -> Option<Installed> {
