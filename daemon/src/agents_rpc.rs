@@ -157,6 +157,7 @@ async fn launch_unboxed(
 ) -> Result<(RunInfo, impl Future<Output = RunInfo> + Send + 'static), ErrorObjectOwned> {
     let roster = roster(&daemon);
     let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
+    licensed(&daemon, &agent).map_err(|why| error(errors::NEEDS_LICENCE, why))?;
     let provider = crate::model_run::provider_name(&daemon.config, &agent);
     let wants_model = params.skill.as_deref() == Some("ask")
         || (params.skill.is_none() && params.prompt.is_some() && provider.is_some())
@@ -485,6 +486,7 @@ pub(crate) async fn offline(
 ) -> Result<String, String> {
     let roster = roster(daemon);
     let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster).message().to_owned())?.clone();
+    licensed(daemon, &agent)?;
     let skill = match skill {
         Some(skill) if agent.skills.contains(&skill.as_str()) => skill,
         Some(skill) => return Err(format!("{} has no skill {skill:?}", agent.manifest.metadata.name)),
@@ -505,6 +507,12 @@ pub(crate) async fn offline(
     let listed: Vec<String> =
         findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
     Ok(format!("{report}\n{}", listed.join("\n")))
+}
+
+/// A paid marketplace agent runs only with a valid licence (checked offline).
+fn licensed(daemon: &Daemon, agent: &crate::roster::Agent) -> Result<(), String> {
+    let licensee = daemon.config.market.licensee.as_deref();
+    crate::market::licence::may_run(&daemon.paths.data_dir, &agent.source, &agent.manifest, licensee)
 }
 
 tokio::task_local! {

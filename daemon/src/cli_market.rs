@@ -128,6 +128,34 @@ pub enum MarketCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Runs per installed marketplace agent (for usage billing and revenue sharing).
+    Usage {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Licences for paid agents.
+    License {
+        #[command(subcommand)]
+        command: LicenseCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// (Registry side) sign a licence for AGENT, bound to a user or `org:<domain>`.
+    Issue {
+        #[arg(long)]
+        registry: PathBuf,
+        #[arg(long)]
+        agent: String,
+        #[arg(long)]
+        licensee: String,
+        /// How long it holds.
+        #[arg(long, default_value_t = 365 * 24 * 3600)]
+        seconds: i64,
+    },
+    /// (User side) keep a licence token for AGENT; verified at install and before every run.
+    Add { agent: String, token: String },
 }
 
 pub fn execute(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
@@ -303,11 +331,12 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
         }
         MarketCommand::Install { package, registry, yes, json } => {
             let (name, version) = split(&package);
-            let params = InstallParams { name, version, registry, accept_permissions: false };
+            let params = InstallParams { name, version, registry, accept_permissions: false, licence: None };
             install::<wire::Install>(paths, params, yes, json).await
         }
         MarketCommand::Update { name, yes, json } => {
-            let params = InstallParams { name, version: None, registry: None, accept_permissions: false };
+            let params =
+                InstallParams { name, version: None, registry: None, accept_permissions: false, licence: None };
             install::<wire::Update>(paths, params, yes, json).await
         }
         MarketCommand::Remove { name } => {
@@ -321,6 +350,34 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let connection = client::connect_or_start(paths).await?;
             let back = client::call::<wire::Rollback>(&connection.client, &PackageRef { name, registry: None }).await?;
             println!("{} is back at {}", back.name, back.version);
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::License { command: LicenseCommand::Issue { registry, agent, licensee, seconds } } => {
+            let token = Registry::open(&registry)?.issue_licence(&agent, &licensee, seconds).await?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::License { command: LicenseCommand::Add { agent, token } } => {
+            let name = crate::market::check_name(&agent).map_err(anyhow::Error::msg)?;
+            crate::market::licence::save_token(&paths.data_dir, &name, &token)?;
+            println!("kept the licence for {name}: it is verified at install and before every run");
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::Usage { json } => {
+            let connection = client::connect_or_start(paths).await?;
+            let rows = client::call::<wire::Usage>(&connection.client, &NoParams {}).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no agent installed from a marketplace");
+            } else {
+                for r in &rows {
+                    println!(
+                        "{}@{} ({}, {}): {} runs, {} succeeded, {} tokens",
+                        r.name, r.version, r.publisher, r.pricing, r.runs, r.succeeded, r.tokens
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Installed { json } => {

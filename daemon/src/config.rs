@@ -43,11 +43,15 @@ pub struct MarketConfig {
     /// Search and info reuse a registry's index this many seconds before
     /// asking it again (installs and updates always ask).
     pub refresh_secs: u32,
+    /// Who this user is for paid agents' licences (`alice@acme.example`; a
+    /// licence for `org:acme.example` covers everyone there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licensee: Option<String>,
 }
 
 impl Default for MarketConfig {
     fn default() -> Self {
-        MarketConfig { registries: Vec::new(), max_package_kb: 16 * 1024, refresh_secs: 300 }
+        MarketConfig { registries: Vec::new(), max_package_kb: 16 * 1024, refresh_secs: 300, licensee: None }
     }
 }
 

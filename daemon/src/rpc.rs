@@ -147,6 +147,10 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     method::<market::Rollback, _, _>(&mut module, |d, params, _| async move {
         crate::market::service::rollback(&d, params)
     });
+    method::<market::Usage, _, _>(
+        &mut module,
+        |d, NoParams {}, _| async move { crate::market::service::usage(&d).await },
+    );
     method::<market::ListInstalled, _, _>(&mut module, |d, NoParams {}, _| async move {
         Ok(crate::market::service::installed(&d))
     });

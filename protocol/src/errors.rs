@@ -28,3 +28,6 @@ pub const NEEDS_CONSENT: i32 = -32045;
 /// A package or its registry failed verification (signatures, hashes, expiry,
 /// versions, archive contents): nothing was installed.
 pub const VERIFICATION_FAILED: i32 = -32046;
+/// A paid agent without a valid licence for this user: the message says why
+/// (none, expired, someone else's, forged).
+pub const NEEDS_LICENCE: i32 = -32047;

@@ -91,6 +91,7 @@ macro_rules! for_each_method {
         $callback!($crate::market::Remove);
         $callback!($crate::market::Rollback);
         $callback!($crate::market::ListInstalled);
+        $callback!($crate::market::Usage);
         $sub_callback!($crate::client::Attach);
     };
 }

@@ -201,6 +201,42 @@ pub struct InstallParams {
     /// agent that asks for any permission is refused with the list (error data).
     #[serde(default)]
     pub accept_permissions: bool,
+    /// A licence token for a paid agent (else the one added with `paired
+    /// market license add` is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
+}
+
+pub struct Usage;
+impl Method for Usage {
+    const NAME: &'static str = "market/usage";
+    const SUMMARY: &'static str = "Runs per installed marketplace agent, for usage-based billing and revenue sharing.";
+    type Params = NoParams;
+    type Result = Vec<AgentUsage>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct AgentUsage {
+    pub name: String,
+    pub version: String,
+    pub registry: String,
+    pub publisher: String,
+    pub pricing: String,
+    pub runs: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Model tokens its runs used.
+    pub tokens: u64,
+    /// Milliseconds since the Unix epoch of its first and last run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ms: Option<u64>,
+    /// The licence's holder and expiry (Unix seconds), for paid agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licensee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence_expires: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]

@@ -17,10 +17,12 @@
 //! | [`store`] | installed packages on disk, atomic activation and rollback |
 //! | [`search`] | BM25 ranking |
 //! | [`service`] | the `market/*` methods |
+//! | [`licence`] | licences for paid agents: issued by a registry, verified offline |
 //! | [`generate`] | `agents/generate`: a generated agent, checked, installed or written as a package |
 
 pub mod archive;
 pub mod generate;
+pub mod licence;
 pub mod registry;
 pub mod remote;
 pub mod search;

@@ -134,7 +134,52 @@ impl Registry {
             .timestamp_expires(in_secs(expiry.timestamp_secs));
         let signed = editor.sign(&registry.sources(&["targets", "snapshot", "timestamp"])).await?;
         signed.write(registry.metadata()).await?;
+        registry.licensing_keys(expiry).await?;
         Ok(registry)
+    }
+
+    /// The registry's licensing key (made on first use), its public half
+    /// published as the signed target `licensing.json`.
+    async fn licensing_keys(&self, expiry: Expiry) -> Result<Vec<u8>> {
+        let file = self.key("licensing");
+        if file.is_file() {
+            return Ok(std::fs::read(&file)?);
+        }
+        let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
+        let keys = super::licence::LicensingKeys {
+            keys: vec![super::licence::public_key(document.as_ref()).map_err(anyhow::Error::msg)?],
+        };
+        let staging = self.dir.join(".staging");
+        std::fs::create_dir_all(&staging)?;
+        let json = staging.join(super::licence::TARGET);
+        std::fs::write(&json, serde_json::to_vec_pretty(&keys)?)?;
+        let target = Target::from_path(&json).await?;
+        let name = TargetName::new(super::licence::TARGET)?;
+        let repo = self.load().await?;
+        let signed = self
+            .resign(repo, expiry, |editor| {
+                editor.add_target(name.clone(), target)?;
+                Ok(())
+            })
+            .await?;
+        signed.copy_target(&json, &self.targets(), PathExists::Replace, Some(&name)).await?;
+        let _ = std::fs::remove_file(&json);
+        crate::paths::write_private(&file, document.as_ref())?;
+        Ok(document.as_ref().to_vec())
+    }
+
+    /// A licence for a paid agent of this registry.
+    pub async fn issue_licence(&self, agent: &str, licensee: &str, seconds: i64) -> Result<String> {
+        if licensee.trim().is_empty() || licensee.contains(char::is_whitespace) {
+            bail!("the licensee is a user (alice@acme.example) or an organisation (org:acme.example)");
+        }
+        if !self.packages().await?.iter().any(|p| p.name == agent) {
+            bail!("{agent} is not in this registry");
+        }
+        let key = self.licensing_keys(Expiry::default()).await?;
+        let now = Timestamp::now().as_second();
+        super::licence::issue(&key, agent, licensee, now, now + seconds).map_err(anyhow::Error::msg)
     }
 
     fn sources(&self, roles: &[&str]) -> Vec<Box<dyn KeySource>> {

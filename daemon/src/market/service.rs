@@ -302,6 +302,12 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
             .find(|p| p.meta.name == name && p.meta.version == chosen.version)
             .map(|p| p.meta.clone())
             .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))?;
+        let paid = meta.pricing.kind == protocol::agents::PricingKind::Paid;
+        let licensing = if paid {
+            Some(licence_for(daemon, &repo, &registry.name, &name, params.licence.as_deref()).await?)
+        } else {
+            None
+        };
         progress("download", 0, chosen.size);
         let target = TargetName::new(super::target_name(&name, &chosen.version))
             .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
@@ -317,7 +323,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         progress("extract", 0, 0);
         let permissions = chosen.permissions.clone();
         let installed = store
-            .activate(&name, &chosen.version, &registry.name, permissions, |staging| {
+            .activate(&name, &chosen.version, &registry.name, &meta.publisher, permissions, |staging| {
                 archive::unpack(&bytes, staging, archive::Limits::default())?;
                 check_contents(staging, &meta)
             })
@@ -327,6 +333,14 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                     format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version),
                 )
             })?;
+        if let Some((keys, token)) = licensing {
+            let data = &daemon.paths.data_dir;
+            let kept = super::licence::save_keys(data, &name, &keys)
+                .and_then(|_| super::licence::save_token(data, &name, &token));
+            kept.map_err(|err| {
+                error(errors::INTERNAL, format!("{name} is installed but its licence could not be kept: {err}"))
+            })?;
+        }
         progress("activate", 1, 1);
         return Ok(installed);
     }
@@ -372,6 +386,7 @@ pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<In
                 version: Some(newest.version),
                 registry: Some(current.registry),
                 accept_permissions: params.accept_permissions || newest.permissions == current.permissions,
+                licence: params.licence,
             };
             install(daemon, wanted).await
         }
@@ -469,4 +484,106 @@ pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResu
     found.sort_by(|a, b| b.package.score.total_cmp(&a.package.score));
     found.truncate(params.limit.unwrap_or(10) as usize);
     Ok(Recommendations { context, packages: found, warnings })
+}
+
+/// A paid agent's licence, checked against the registry's signed licensing
+/// keys: the one passed, else the one the user added.
+async fn licence_for(
+    daemon: &Daemon,
+    repo: &tough::Repository,
+    registry: &str,
+    name: &str,
+    given: Option<&str>,
+) -> RpcResult<(super::licence::LicensingKeys, String)> {
+    let refuse = |why: String| error(errors::NEEDS_LICENCE, why);
+    let token = given
+        .map(str::to_owned)
+        .or_else(|| super::licence::token(&daemon.paths.data_dir, name))
+        .ok_or_else(|| {
+            refuse(format!(
+                "{name} is a paid agent: get a licence from its marketplace and add it with `paired market license add {name} TOKEN`"
+            ))
+        })?;
+    let licensee = daemon.config.market.licensee.as_deref().ok_or_else(|| {
+        refuse(format!("{name} is a paid agent: set market.licensee in config.toml to the identity its licence names"))
+    })?;
+    let target = TargetName::new(super::licence::TARGET).map_err(|e| error(errors::INTERNAL, e.to_string()))?;
+    let bytes = match repo.read_target(&target).await {
+        Ok(Some(stream)) => stream
+            .into_vec()
+            .await
+            .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(registry, &err)))?,
+        Ok(None) => {
+            return Err(refuse(format!(
+                "registry {registry} publishes no licensing keys, so {name} cannot be licensed"
+            )));
+        }
+        Err(err) => return Err(error(errors::VERIFICATION_FAILED, remote::explain(registry, &err))),
+    };
+    let keys: super::licence::LicensingKeys = serde_json::from_slice(&bytes).map_err(|err| {
+        error(errors::VERIFICATION_FAILED, format!("registry {registry}: its licensing keys do not parse: {err}"))
+    })?;
+    super::licence::verify(&token, &keys, name, licensee, jiff::Timestamp::now().as_second())
+        .map_err(|why| refuse(format!("{name} is a paid agent and {why}: not installed")))?;
+    Ok((keys, token))
+}
+
+/// Runs per installed marketplace agent, from the run history.
+pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::AgentUsage>> {
+    let store = Store::new(&daemon.paths.data_dir);
+    let installed = store.installed();
+    let names: Vec<String> = installed.iter().map(|i| i.name.clone()).collect();
+    let counts = daemon
+        .store
+        .call(move |conn| {
+            let mut statement = conn.prepare(
+                "SELECT count(*), sum(status = 'succeeded'), sum(status = 'failed'), sum(tokens), min(created_ms), max(created_ms)
+                 FROM agent_runs WHERE agent = ?1",
+            )?;
+            let mut rows = Vec::new();
+            for name in names {
+                let row = statement.query_row([&name], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                })?;
+                rows.push(row);
+            }
+            Ok(rows)
+        })
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
+    let licensee = daemon.config.market.licensee.as_deref();
+    Ok(installed
+        .into_iter()
+        .zip(counts)
+        .map(|(i, (runs, succeeded, failed, tokens, first, last))| {
+            let manifest = std::fs::read_to_string(std::path::Path::new(&i.path).join("agent.toml"))
+                .ok()
+                .and_then(|t| agents::manifest::parse_toml("agent.toml", &t).ok());
+            let paid = manifest.as_ref().is_some_and(|m| m.pricing.kind == protocol::agents::PricingKind::Paid);
+            let licence =
+                paid.then(|| super::licence::check_run(&daemon.paths.data_dir, &i.name, licensee).ok()).flatten();
+            protocol::market::AgentUsage {
+                name: i.name.clone(),
+                version: i.version.clone(),
+                registry: i.registry.clone(),
+                publisher: store.publisher(&i.name),
+                pricing: if paid { "paid".into() } else { "free".into() },
+                runs: runs.max(0) as u64,
+                succeeded: succeeded.unwrap_or(0).max(0) as u64,
+                failed: failed.unwrap_or(0).max(0) as u64,
+                tokens: tokens.unwrap_or(0).max(0) as u64,
+                first_ms: first.map(|v| v as u64),
+                last_ms: last.map(|v| v as u64),
+                licensee: licence.as_ref().map(|l| l.licensee.clone()),
+                licence_expires: licence.map(|l| l.expires),
+            }
+        })
+        .collect())
 }

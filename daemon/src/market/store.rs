@@ -33,6 +33,8 @@ struct State {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct VersionState {
     registry: String,
+    #[serde(default)]
+    publisher: String,
     permissions: Vec<String>,
 }
 
@@ -97,6 +99,7 @@ impl Store {
         name: &str,
         version: &str,
         registry: &str,
+        publisher: &str,
         permissions: Vec<String>,
         unpack: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<Installed> {
@@ -113,7 +116,8 @@ impl Store {
             std::fs::rename(&staging, &final_dir).with_context(|| format!("activating {}", final_dir.display()))?;
         }
         let mut state = read_state(&dir);
-        state.versions.insert(version.to_owned(), VersionState { registry: registry.to_owned(), permissions });
+        let record = VersionState { registry: registry.to_owned(), publisher: publisher.to_owned(), permissions };
+        state.versions.insert(version.to_owned(), record);
         write_state(&dir, &state)?;
         if let Some(active) = link_target(&dir.join("current"))
             && active != version
@@ -123,6 +127,13 @@ impl Store {
         set_link(&dir.join("current"), version)?;
         self.collect_garbage(&dir);
         self.get(name).context("the package vanished while being activated")
+    }
+
+    /// Who published the active version.
+    pub fn publisher(&self, name: &str) -> String {
+        let dir = self.root.join(name);
+        let Some(version) = link_target(&dir.join("current")) else { return String::new() };
+        read_state(&dir).versions.get(&version).map(|v| v.publisher.clone()).unwrap_or_default()
     }
 
     /// Makes the previous version active again (and the current one previous).
@@ -207,7 +218,7 @@ mod tests {
     use super::*;
 
     fn install(store: &Store, version: &str) -> Result<Installed> {
-        store.activate("scribe", version, "team", vec!["read files: **".into()], |staging| {
+        store.activate("scribe", version, "team", "acme", vec!["read files: **".into()], |staging| {
             std::fs::create_dir_all(staging)?;
             std::fs::write(staging.join("agent.toml"), format!("version = \"{version}\"\n"))?;
             Ok(())
@@ -241,7 +252,7 @@ mod tests {
         let data = tempfile::tempdir().expect("tempdir");
         let store = Store::new(data.path());
         install(&store, "1.0.0").expect("install");
-        let failed = store.activate("scribe", "2.0.0", "team", Vec::new(), |staging| {
+        let failed = store.activate("scribe", "2.0.0", "team", "acme", Vec::new(), |staging| {
             std::fs::create_dir_all(staging)?;
             bail!("the archive is hostile")
         });

@@ -447,3 +447,87 @@ fn a_generated_agent_is_certified_runs_installed_and_publishes() {
     assert_eq!(found["packages"][0]["name"], "rust-safety-review-backend", "{found}");
     assert_eq!(found["packages"][0]["certified"], true);
 }
+
+#[test]
+fn a_paid_agent_needs_a_licence_at_install_and_before_every_run() {
+    let market = Market::new();
+    let home = &market.home;
+    let folder = agent(home.path(), "pro-auditor", "1.0.0", "fs_read = [\"**\"]");
+    let manifest = std::fs::read_to_string(folder.join("agent.toml")).expect("read");
+    std::fs::write(
+        folder.join("agent.toml"),
+        format!(
+            "{manifest}[pricing]\nkind = \"paid\"\nmodel = \"subscription\"\nprice_cents = 900\ncurrency = \"EUR\"\n"
+        ),
+    )
+    .expect("write");
+    ok(
+        home,
+        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "acme"],
+    );
+    let found = json(home, &["market", "search", "pro-auditor", "--json"]);
+    assert_eq!(found["packages"][0]["pricing"], "paid", "{found}");
+
+    // Who this user is, for licences.
+    let root = market.registry.join("root.json");
+    market.configure(&root, "licensee = \"alice@acme.example\"");
+    let _ = home.paired(&["stop"]).output();
+    let err = market.refused("pro-auditor");
+    assert!(err.contains("pro-auditor is a paid agent") && err.contains("paired market license add"), "{err}");
+
+    // A licence for someone else, then a forged one, are refused.
+    let issue = |who: &str, secs: &str| {
+        ok(
+            home,
+            &[
+                "market",
+                "license",
+                "issue",
+                "--registry",
+                market.reg(),
+                "--agent",
+                "pro-auditor",
+                "--licensee",
+                who,
+                "--seconds",
+                secs,
+            ],
+        )
+        .trim()
+        .to_owned()
+    };
+    let bobs = issue("bob@other.example", "3600");
+    ok(home, &["market", "license", "add", "pro-auditor", &bobs]);
+    let err = market.refused("pro-auditor");
+    assert!(err.contains("the licence is for bob@other.example"), "{err}");
+    let forged = format!("{}x", &bobs[..bobs.len() - 1]);
+    ok(home, &["market", "license", "add", "pro-auditor", &forged]);
+    let err = market.refused("pro-auditor");
+    assert!(err.contains("altered or forged") || err.contains("damaged"), "{err}");
+
+    // An organisation licence for the user's domain, valid for a few seconds.
+    let org = issue("org:acme.example", "4");
+    ok(home, &["market", "license", "add", "pro-auditor", &org]);
+    ok(home, &["market", "install", "pro-auditor", "--yes"]);
+    let project = home.path().join("proj");
+    std::fs::create_dir_all(project.join("src")).expect("mkdir");
+    std::fs::write(project.join("Cargo.toml"), "[package]\nname = \"p\"\n").expect("write");
+    std::fs::write(project.join("src/lib.rs"), LIB_RS).expect("write");
+    let file = project.join("src/lib.rs");
+    let report = ok(home, &["agents", "run", "pro-auditor", "--file", file.to_str().expect("utf-8")]);
+    assert!(report.contains("rust-unwrap"), "{report}");
+
+    // Usage, for revenue sharing: runs per agent.
+    let usage = json(home, &["market", "usage", "--json"]);
+    let row =
+        usage.as_array().and_then(|rows| rows.iter().find(|r| r["name"] == "pro-auditor")).cloned().expect("a row");
+    assert_eq!((row["runs"].as_u64(), row["succeeded"].as_u64()), (Some(1), Some(1)), "{usage}");
+    assert_eq!(row["publisher"], "acme");
+    assert_eq!(row["pricing"], "paid");
+
+    // Expired: the agent stays installed but no longer runs.
+    std::thread::sleep(Duration::from_secs(5));
+    let r = run(home, &["agents", "run", "pro-auditor", "--file", file.to_str().expect("utf-8")]);
+    assert!(!r.ok, "an expired licence stops the agent");
+    assert!(format!("{}{}", r.stdout, r.stderr).contains("licence expired"), "{}{}", r.stdout, r.stderr);
+}
