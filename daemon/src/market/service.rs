@@ -262,6 +262,15 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                 )
             })?,
         };
+        if semver::Version::parse(&chosen.version).is_err() {
+            return Err(error(
+                errors::VERIFICATION_FAILED,
+                format!(
+                    "registry {} lists {name} with version {:?}, which is not a version: refused",
+                    registry.name, chosen.version
+                ),
+            ));
+        }
         if chosen.yanked {
             return Err(error(
                 errors::CONFLICT,

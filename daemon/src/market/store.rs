@@ -103,6 +103,15 @@ impl Store {
         permissions: Vec<String>,
         unpack: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<Installed> {
+        // Both become path components: only plain names get that far.
+        for part in [name, version] {
+            let plain = !part.is_empty()
+                && !part.starts_with('.')
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+' | '_'));
+            if !plain {
+                bail!("{part:?} cannot name an installed package or version");
+            }
+        }
         let dir = self.root.join(name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         self.clean_staging(&dir);
@@ -245,6 +254,19 @@ mod tests {
         store.remove("scribe").expect("remove");
         assert!(store.installed().is_empty());
         assert!(store.rollback("scribe").is_err());
+    }
+
+    #[test]
+    fn names_and_versions_that_would_leave_the_store_are_refused() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(data.path());
+        for (name, version) in
+            [("scribe", "../../evil"), ("scribe", "1.0.0/../../x"), ("../x", "1.0.0"), ("scribe", ".hidden")]
+        {
+            let err = store.activate(name, version, "team", "acme", Vec::new(), |_| Ok(())).expect_err("refused");
+            assert!(err.to_string().contains("cannot name"), "{err}");
+        }
+        assert!(!data.path().join("evil").exists());
     }
 
     #[test]
