@@ -331,12 +331,19 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
         }
         MarketCommand::Install { package, registry, yes, json } => {
             let (name, version) = split(&package);
-            let params = InstallParams { name, version, registry, accept_permissions: false, licence: None };
+            let params =
+                InstallParams { name, version, registry, accept_permissions: false, permissions: None, licence: None };
             install::<wire::Install>(paths, params, yes, json).await
         }
         MarketCommand::Update { name, yes, json } => {
-            let params =
-                InstallParams { name, version: None, registry: None, accept_permissions: false, licence: None };
+            let params = InstallParams {
+                name,
+                version: None,
+                registry: None,
+                accept_permissions: false,
+                permissions: None,
+                licence: None,
+            };
             install::<wire::Update>(paths, params, yes, json).await
         }
         MarketCommand::Remove { name } => {
@@ -444,6 +451,7 @@ where
         indicatif::ProgressStyle::with_template("{msg:12} [{bar:30}] {bytes}/{total_bytes}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut asked = 0;
     loop {
         let result = {
             let call = connection.client.request::<Installed, _>(M::NAME, ByName(&params));
@@ -472,7 +480,7 @@ where
                 return Ok(ExitCode::SUCCESS);
             }
             Err(jsonrpsee::core::client::Error::Call(call))
-                if call.code() == errors::NEEDS_CONSENT && !params.accept_permissions =>
+                if call.code() == errors::NEEDS_CONSENT && !asked_twice(&mut asked) =>
             {
                 bar.finish_and_clear();
                 let data: serde_json::Value =
@@ -481,14 +489,24 @@ where
                     .as_array()
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
                     .unwrap_or_default();
-                eprintln!("{}@{} will be allowed to:", params.name, data["version"].as_str().unwrap_or("?"));
+                let version = data["version"].as_str().unwrap_or("?").to_owned();
+                let registry = data["registry"].as_str().unwrap_or("?").to_owned();
+                eprintln!(
+                    "{}@{version} from registry {registry} (publisher {}) will be allowed to:",
+                    params.name,
+                    crate::market::shown(data["publisher"].as_str().unwrap_or("?"))
+                );
                 for line in &lines {
-                    eprintln!("  - {line}");
+                    eprintln!("  - {}", crate::market::shown(line));
                 }
                 if !yes && !confirm("Grant these permissions and install?")? {
                     bail!("not installed: the permissions were not granted");
                 }
+                // Consent covers exactly this: the daemon asks again if any of it changed.
                 params.accept_permissions = true;
+                params.version = Some(version);
+                params.registry = Some(registry);
+                params.permissions = Some(lines);
             }
             Err(jsonrpsee::core::client::Error::Call(call)) => bail!("{}: {}", M::NAME, call.message()),
             Err(other) => bail!("{}: {other}", M::NAME),
@@ -505,4 +523,11 @@ fn confirm(question: &str) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// The user is asked at most twice (once more if what they accepted changed
+/// before the install); a third change is an error.
+fn asked_twice(asked: &mut u32) -> bool {
+    *asked += 1;
+    *asked > 2
 }

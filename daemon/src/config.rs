@@ -43,6 +43,8 @@ pub struct MarketConfig {
     /// Search and info reuse a registry's index this many seconds before
     /// asking it again (installs and updates always ask).
     pub refresh_secs: u32,
+    /// The most one registry fetch (a metadata file, a package) may take, in seconds.
+    pub fetch_timeout_secs: u32,
     /// Who this user is for paid agents' licences (`alice@acme.example`; a
     /// licence for `org:acme.example` covers everyone there).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,7 +53,13 @@ pub struct MarketConfig {
 
 impl Default for MarketConfig {
     fn default() -> Self {
-        MarketConfig { registries: Vec::new(), max_package_kb: 16 * 1024, refresh_secs: 300, licensee: None }
+        MarketConfig {
+            registries: Vec::new(),
+            max_package_kb: 16 * 1024,
+            refresh_secs: 300,
+            fetch_timeout_secs: 120,
+            licensee: None,
+        }
     }
 }
 
@@ -428,6 +436,9 @@ pub fn validate(config: &Config) -> Result<()> {
         if !registry.root.is_absolute() {
             bail!("key `{key}.root`: must be an absolute path to the registry's root.json");
         }
+    }
+    if config.market.fetch_timeout_secs == 0 {
+        bail!("key `market.fetch_timeout_secs`: must be greater than 0");
     }
     if config.market.max_package_kb == 0 {
         bail!("key `market.max_package_kb`: must be greater than 0");

@@ -140,12 +140,11 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     method::<market::Update, _, _>(&mut module, |d, params, _| async move {
         crate::market::service::update(&d, params).await
     });
-    method::<market::Remove, _, _>(
-        &mut module,
-        |d, params, _| async move { crate::market::service::remove(&d, params) },
-    );
+    method::<market::Remove, _, _>(&mut module, |d, params, _| async move {
+        crate::market::service::remove(&d, params).await
+    });
     method::<market::Rollback, _, _>(&mut module, |d, params, _| async move {
-        crate::market::service::rollback(&d, params)
+        crate::market::service::rollback(&d, params).await
     });
     method::<market::Usage, _, _>(
         &mut module,

@@ -201,6 +201,11 @@ pub struct InstallParams {
     /// agent that asks for any permission is refused with the list (error data).
     #[serde(default)]
     pub accept_permissions: bool,
+    /// The permission lines the user was shown and accepted (from the consent
+    /// error's data): if the version fetched now asks for others, it is asked
+    /// again instead of installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
     /// A licence token for a paid agent (else the one added with `paired
     /// market license add` is used).
     #[serde(default, skip_serializing_if = "Option::is_none")]

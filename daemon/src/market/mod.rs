@@ -144,12 +144,25 @@ pub fn skeleton(name: &str) -> String {
         .collect()
 }
 
+/// Text from a package, safe to show in a terminal or a dialog: control
+/// characters and bidirectional overrides (which could redraw or reorder what
+/// the user reads) are escaped.
+pub fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() || is_bidi_control(c) { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect()
+}
+
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// The permissions of an agent, one line each, as the user is asked them.
 pub fn permission_lines(p: &protocol::agents::Permissions) -> Vec<String> {
     let mut lines = Vec::new();
     let mut add = |what: &str, items: &[String]| {
         if !items.is_empty() {
-            lines.push(format!("{what}: {}", items.join(", ")));
+            lines.push(shown(&format!("{what}: {}", items.join(", "))));
         }
     };
     add("read files", &p.fs_read);

@@ -54,7 +54,9 @@ pub struct Expiry {
 
 impl Default for Expiry {
     fn default() -> Self {
-        Expiry { root_days: 365, targets_days: 90, snapshot_days: 30, timestamp_secs: 7 * 24 * 3600 }
+        // The root is signed offline, rarely: ten years, so no registry stops working
+        // for want of a root re-signing (rotating it is a new pinned root for users).
+        Expiry { root_days: 3650, targets_days: 90, snapshot_days: 30, timestamp_secs: 7 * 24 * 3600 }
     }
 }
 
@@ -222,7 +224,7 @@ impl Registry {
             if other.name != meta.name && super::skeleton(&other.name) == super::skeleton(&meta.name) {
                 bail!("{:?} looks too much like {:?}, already in this registry", meta.name, other.name);
             }
-            if other.name == meta.name && !other.publisher.is_empty() && other.publisher != meta.publisher {
+            if other.name == meta.name && other.publisher != meta.publisher {
                 bail!("{} belongs to publisher {:?}, not {:?}", meta.name, other.publisher, meta.publisher);
             }
         }
@@ -351,7 +353,16 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
         checks.push(CertificationCheck { name: name.to_owned(), passed, detail });
     };
     add("manifest", Ok(format!("{} parses", manifest_path.display())));
-    add("name", super::check_name(&manifest.id).map(|n| format!("{n} is a valid package name")));
+    add(
+        "name",
+        super::check_name(&manifest.id).and_then(|n| {
+            if n == manifest.id {
+                Ok(format!("{n} is a valid package name"))
+            } else {
+                Err(format!("write the id as {n:?} (lower case, `-` for `_`): packages are installed under that name"))
+            }
+        }),
+    );
     add(
         "version",
         semver::Version::parse(&manifest.metadata.version)
@@ -372,13 +383,21 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
             p.commands.join(", ")
         ));
     }
+    let all = [&p.fs_read, &p.fs_write, &p.net, &p.commands, &p.mcp_tools];
+    let hidden = all
+        .iter()
+        .flat_map(|items| items.iter())
+        .find(|i| i.chars().any(|c| c.is_control() || super::is_bidi_control(c)));
     add(
         "permissions",
-        Ok(if warnings.is_empty() {
-            "no broad permission".to_owned()
-        } else {
-            format!("broad: {}", warnings.join("; "))
-        }),
+        match hidden {
+            Some(item) => Err(format!(
+                "{} holds control or direction characters, which could disguise it when the user is asked",
+                super::shown(item)
+            )),
+            None if warnings.is_empty() => Ok("no broad permission".to_owned()),
+            None => Ok(format!("broad: {}", warnings.join("; "))),
+        },
     );
     let mut cases: Vec<PathBuf> = std::fs::read_dir(folder.join("tests"))
         .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use futures::TryStreamExt;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tough::{
     ExpirationEnforcement, FilesystemTransport, Limits, Repository, RepositoryLoader, Transport, TransportError,
@@ -24,6 +24,11 @@ pub struct RegistryTransport {
     token: Option<String>,
 }
 
+/// No metadata file is larger than this (tough trusts the lengths a
+/// registry signs: this bounds what a hostile but signing registry can make
+/// a client hold).
+const MAX_METADATA_BYTES: u64 = 32 << 20;
+
 impl std::fmt::Debug for RegistryTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryTransport").field("token", &self.token.as_ref().map(|_| "…")).finish()
@@ -31,11 +36,14 @@ impl std::fmt::Debug for RegistryTransport {
 }
 
 impl RegistryTransport {
-    pub fn new(token: Option<String>) -> Result<RegistryTransport> {
+    /// `deadline`: the most one fetch may take, body included, so a server
+    /// dripping a byte at a time cannot hold an install forever.
+    pub fn new(token: Option<String>, deadline: std::time::Duration) -> Result<RegistryTransport> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(30))
+            .timeout(deadline)
             .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build an HTTP client")?;
@@ -70,9 +78,27 @@ impl Transport for RegistryTransport {
                     };
                     return Err(TransportError::new_with_cause(TransportErrorKind::Other, &shown, why));
                 }
-                let stream = response
-                    .bytes_stream()
-                    .map_err(move |err| TransportError::new_with_cause(TransportErrorKind::Other, &shown, err));
+                let cap = if shown.contains("/metadata/") { MAX_METADATA_BYTES } else { u64::MAX };
+                let mut seen = 0u64;
+                let stream = response.bytes_stream().map(move |chunk| {
+                    let chunk = chunk.map_err(|err| {
+                        let why = if err.is_timeout() {
+                            "the registry took too long to send it (market.fetch_timeout_secs)".to_owned()
+                        } else {
+                            err.to_string()
+                        };
+                        TransportError::new_with_cause(TransportErrorKind::Other, &shown, why)
+                    })?;
+                    seen += chunk.len() as u64;
+                    if seen > cap {
+                        return Err(TransportError::new_with_cause(
+                            TransportErrorKind::Other,
+                            &shown,
+                            format!("Maximum size {cap} exceeded for a metadata file"),
+                        ));
+                    }
+                    Ok(chunk)
+                });
                 Ok(Box::pin(stream))
             }
             _ => Err(TransportError::new(TransportErrorKind::UnsupportedUrlScheme, url.as_str())),
@@ -103,9 +129,31 @@ pub fn registry_dir(data_dir: &Path, registry: &str) -> PathBuf {
 
 /// Refreshes a registry's metadata (every signature, version and expiry
 /// checked against its pinned root) and saves its index.
-pub async fn refresh(config: &RegistryConfig, data_dir: &Path) -> Result<(Repository, Index)> {
-    let root = std::fs::read(&config.root)
+pub async fn refresh(
+    config: &RegistryConfig,
+    data_dir: &Path,
+    deadline: std::time::Duration,
+) -> Result<(Repository, Index)> {
+    let dir = registry_dir(data_dir, &config.name);
+    let datastore = dir.join("tuf");
+    let pinned = std::fs::read(&config.root)
         .with_context(|| format!("registry {}: cannot read its pinned root {}", config.name, config.root.display()))?;
+    // What this machine verified before belongs to the root pinned then: a
+    // different pinned root starts afresh.
+    let fingerprint: String = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &pinned)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let record = dir.join("pinned.sha256");
+    if std::fs::read_to_string(&record).ok().as_deref() != Some(fingerprint.as_str()) {
+        let _ = std::fs::remove_dir_all(&datastore);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(&record, &fingerprint).with_context(|| format!("writing {}", record.display()))?;
+    }
+    // The newest root verified from it (tough keeps it), so a rotation sticks
+    // and hiding the newer roots cannot send a client back to revoked keys.
+    let root = std::fs::read(datastore.join("root.json")).unwrap_or(pinned);
     let token =
         match &config.token_env {
             Some(var) => Some(std::env::var(var).with_context(|| {
@@ -113,14 +161,12 @@ pub async fn refresh(config: &RegistryConfig, data_dir: &Path) -> Result<(Reposi
             })?),
             None => None,
         };
-    let dir = registry_dir(data_dir, &config.name);
-    let datastore = dir.join("tuf");
     std::fs::create_dir_all(&datastore).with_context(|| format!("creating {}", datastore.display()))?;
     let base = config.url.trim_end_matches('/');
     let metadata = url::Url::parse(&format!("{base}/metadata/"))?;
     let targets = url::Url::parse(&format!("{base}/targets/"))?;
     let repo = RepositoryLoader::new(&root, metadata, targets)
-        .transport(RegistryTransport::new(token)?)
+        .transport(RegistryTransport::new(token, deadline)?)
         .datastore(datastore)
         .expiration_enforcement(ExpirationEnforcement::Safe)
         .limits(Limits { max_root_size: 1 << 20, max_timestamp_size: 64 << 10, ..Limits::default() })
@@ -136,9 +182,15 @@ pub async fn refresh(config: &RegistryConfig, data_dir: &Path) -> Result<(Reposi
     .into_iter()
     .min()
     .map_or(0, |t| t.as_second());
+    // Only a target named after the package and version it describes counts:
+    // what is measured against the size cap is what gets downloaded.
     let packages = repo
         .all_targets()
-        .filter_map(|(_, target)| Some(IndexedPackage { meta: meta_of(target)?, length: target.length }))
+        .filter_map(|(name, target)| {
+            let meta = meta_of(target)?;
+            (name.raw() == super::target_name(&meta.name, &meta.version))
+                .then_some(IndexedPackage { meta, length: target.length })
+        })
         .collect();
     let index =
         Index { registry: config.name.clone(), expires, refreshed: jiff::Timestamp::now().as_second(), packages };
@@ -175,19 +227,34 @@ pub fn explain(registry: &str, err: &dyn std::error::Error) -> String {
         chain.push_str(&inner.to_string());
         source = inner.source();
     }
-    let hint = if chain.contains("refused access") {
+    // Judge by the error's words, not by URLs or package names in it.
+    let words: String = chain
+        .split_whitespace()
+        .filter(|w| !w.contains("://") && !w.contains(".tgz") && !w.contains(".json"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let chain_has = |needle: &str| words.contains(needle);
+    let hint = if chain_has("refused access") {
         "it refused access: check the registry's token (the variable named by its `token_env`)"
-    } else if chain.contains("is expired") {
+    } else if chain_has("root metadata is expired") {
+        "its root of trust has expired: its maintainer must publish a new root, and users pin it"
+    } else if chain_has("is expired") {
         "its signed metadata has expired: the registry is stale or someone is replaying an old copy (freeze); its maintainer must re-sign it (`paired market refresh`)"
-    } else if chain.contains("previously fetched version") || chain.contains("Older") || chain.contains("rollback") {
+    } else if chain_has("previously fetched version")
+        || chain_has("is less than")
+        || chain_has("is greater than")
+        || chain_has("Older")
+    {
         "it served metadata older than what this machine already trusts (a rollback attack, or a stale mirror)"
-    } else if chain.contains("Signature threshold") || chain.contains("signature") {
+    } else if chain_has("Signature threshold") || chain_has("signature") {
         "its metadata is not signed by the keys in the pinned root (wrong key, or tampered metadata)"
-    } else if chain.contains("Hash mismatch") {
+    } else if chain_has("Hash mismatch") {
         "a file does not match the hash its signed metadata gives (tampering, or a mix of files from different versions)"
-    } else if chain.contains("Maximum size") {
+    } else if chain_has("took too long") {
+        "it sent too slowly and the fetch was abandoned (a slow drip, or a very slow link)"
+    } else if chain_has("Maximum size") {
         "a file is larger than its signed length allows (endless data)"
-    } else if chain.contains("version mismatch") {
+    } else if chain_has("version mismatch") {
         "its metadata files do not belong together (mix-and-match)"
     } else {
         "the registry could not be read or verified"

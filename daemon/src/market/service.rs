@@ -114,7 +114,7 @@ async fn index(
             return Some(remember(&registry.name, cached));
         }
     }
-    match remote::refresh(registry, data).await {
+    match remote::refresh(registry, data, deadline(daemon)).await {
         Ok((_, index)) => Some(remember(&registry.name, index)),
         Err(err) => match remote::cached(registry, data) {
             Ok(cached) => {
@@ -223,24 +223,48 @@ async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> R
     Err(error(errors::NOT_FOUND, format!("no package named {:?} in the registries{why}", params.name)))
 }
 
+fn deadline(daemon: &Daemon) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(daemon.config.market.fetch_timeout_secs))
+}
+
+fn valid_name(name: &str) -> RpcResult<String> {
+    super::check_name(name).map_err(|e| error(errors::INVALID_PARAMS, e))
+}
+
+/// One change at a time per package (install, update, rollback, remove): the
+/// store's steps are atomic, but two installs of one name must not interleave.
+async fn lock(name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    static LOCKS: std::sync::Mutex<Option<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        std::sync::Mutex::new(None);
+    let lock = LOCKS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_default()
+        .entry(name.to_owned())
+        .or_default()
+        .clone();
+    lock.lock_owned().await
+}
+
 pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
-    let name = super::check_name(&params.name).map_err(|e| error(errors::INVALID_PARAMS, e))?;
+    let name = valid_name(&params.name)?;
+    let _guard = lock(&name).await;
     let progress = |phase: &str, done: u64, total: u64| {
         daemon.send_event(Event::MarketProgress { name: name.clone(), phase: phase.to_owned(), done, total });
     };
     progress("resolve", 0, 0);
-    let store = Store::new(&daemon.paths.data_dir);
-    let mut failures = Vec::new();
     for registry in registries(daemon, params.registry.as_deref())? {
-        // Installs always verify against fresh metadata.
-        let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir).await {
+        // Installs always verify against fresh metadata. A registry that cannot
+        // be read stops the install: falling through to the next one could
+        // install a same-named package from someone else.
+        let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir, deadline(daemon)).await {
             Ok((repo, index)) => {
                 let prepared = remember(&registry.name, index);
                 (repo, prepared.index.clone())
             }
             Err(err) => {
-                failures.push(format!("{err:#}"));
-                continue;
+                let hint = if params.registry.is_none() { " (name another with --registry / `registry`)" } else { "" };
+                return Err(error(errors::VERIFICATION_FAILED, format!("{err:#}{hint}")));
             }
         };
         let all = versions(&index, &name);
@@ -295,22 +319,36 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                 format!("{name}@{} is {} bytes, over market.max_package_kb ({max} bytes)", chosen.version, chosen.size),
             ));
         }
-        if !chosen.permissions.is_empty() && !params.accept_permissions {
-            return Err(ErrorObjectOwned::owned(
-                errors::NEEDS_CONSENT,
-                format!(
-                    "{name}@{} asks for permissions: show them to the user, then install with accept_permissions",
-                    chosen.version
-                ),
-                Some(serde_json::json!({ "name": name, "version": chosen.version, "permissions": chosen.permissions })),
-            ));
-        }
         let meta = index
             .packages
             .iter()
             .find(|p| p.meta.name == name && p.meta.version == chosen.version)
             .map(|p| p.meta.clone())
             .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))?;
+        // Consent is to exactly what was shown: this registry, this version,
+        // these permissions. Anything else is asked again.
+        let shown_differs = params.permissions.as_ref().is_some_and(|p| *p != chosen.permissions);
+        if !chosen.permissions.is_empty() && (!params.accept_permissions || shown_differs) {
+            let message = if shown_differs {
+                format!("{name}@{} now asks for other permissions than the ones accepted: ask again", chosen.version)
+            } else {
+                format!(
+                    "{name}@{} asks for permissions: show them to the user, then install with accept_permissions",
+                    chosen.version
+                )
+            };
+            return Err(ErrorObjectOwned::owned(
+                errors::NEEDS_CONSENT,
+                message,
+                Some(serde_json::json!({
+                    "name": name,
+                    "version": chosen.version,
+                    "registry": registry.name,
+                    "publisher": meta.publisher,
+                    "permissions": chosen.permissions,
+                })),
+            ));
+        }
         let paid = meta.pricing.kind == protocol::agents::PricingKind::Paid;
         let licensing = if paid {
             Some(licence_for(daemon, &repo, &registry.name, &name, params.licence.as_deref()).await?)
@@ -331,17 +369,27 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         progress("verify", bytes.len() as u64, chosen.size);
         progress("extract", 0, 0);
         let permissions = chosen.permissions.clone();
-        let installed = store
-            .activate(&name, &chosen.version, &registry.name, &meta.publisher, permissions, |staging| {
-                archive::unpack(&bytes, staging, archive::Limits::default())?;
-                check_contents(staging, &meta)
-            })
-            .map_err(|err| {
-                error(
-                    errors::VERIFICATION_FAILED,
-                    format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version),
-                )
-            })?;
+        let (version, registry_name, checked) = (chosen.version.clone(), registry.name.clone(), meta.clone());
+        let (store_name, data_dir) = (name.clone(), daemon.paths.data_dir.clone());
+        // Unpacking and file moves are blocking work: off the async workers.
+        let installed = tokio::task::spawn_blocking(move || {
+            Store::new(&data_dir).activate(
+                &store_name,
+                &version,
+                &registry_name,
+                &checked.publisher,
+                permissions,
+                |staging| {
+                    archive::unpack(&bytes, staging, archive::Limits::default())?;
+                    check_contents(staging, &checked)
+                },
+            )
+        })
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("the install task failed: {err}")))?
+        .map_err(|err| {
+            error(errors::VERIFICATION_FAILED, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
+        })?;
         if let Some((keys, token)) = licensing {
             let data = &daemon.paths.data_dir;
             let kept = super::licence::save_keys(data, &name, &keys)
@@ -353,8 +401,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         progress("activate", 1, 1);
         return Ok(installed);
     }
-    let why = if failures.is_empty() { String::new() } else { format!(": {}", failures.join("; ")) };
-    Err(error(errors::NOT_FOUND, format!("no registry offers {name}{why}")))
+    Err(error(errors::NOT_FOUND, format!("no registry offers {name}")))
 }
 
 /// The archive must hold the package that was signed: same id, version and
@@ -376,11 +423,15 @@ fn check_contents(dir: &std::path::Path, meta: &PackageMeta) -> anyhow::Result<(
     if manifest.permissions != meta.permissions {
         anyhow::bail!("the archive's permissions differ from the ones its registry signed");
     }
+    if manifest.pricing.kind != meta.pricing.kind {
+        anyhow::bail!("the archive's pricing differs from the one its registry signed");
+    }
     Ok(())
 }
 
 pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
     let store = Store::new(&daemon.paths.data_dir);
+    valid_name(&params.name)?;
     let Some(current) = store.get(&params.name) else {
         return Err(error(errors::NOT_FOUND, format!("{} is not installed", params.name)));
     };
@@ -394,7 +445,14 @@ pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<In
                 name: params.name,
                 version: Some(newest.version),
                 registry: Some(current.registry),
+                // Unchanged permissions were consented to already: the install
+                // checks the version it fetches asks for exactly those.
                 accept_permissions: params.accept_permissions || newest.permissions == current.permissions,
+                permissions: if params.accept_permissions {
+                    params.permissions
+                } else {
+                    Some(current.permissions.clone())
+                },
                 licence: params.licence,
             };
             install(daemon, wanted).await
@@ -403,12 +461,20 @@ pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<In
     }
 }
 
-pub fn remove(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
-    Store::new(&daemon.paths.data_dir).remove(&params.name).map_err(|err| error(errors::NOT_FOUND, format!("{err:#}")))
+pub async fn remove(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+    let name = valid_name(&params.name)?;
+    let _guard = lock(&name).await;
+    let store = Store::new(&daemon.paths.data_dir);
+    tokio::task::spawn_blocking(move || store.remove(&name))
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("the remove task failed: {err}")))?
+        .map_err(|err| error(errors::NOT_FOUND, format!("{err:#}")))
 }
 
-pub fn rollback(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
-    Store::new(&daemon.paths.data_dir).rollback(&params.name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
+pub async fn rollback(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+    let name = valid_name(&params.name)?;
+    let _guard = lock(&name).await;
+    Store::new(&daemon.paths.data_dir).rollback(&name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
 }
 
 pub fn installed(daemon: &Arc<Daemon>) -> Vec<Installed> {
@@ -517,6 +583,9 @@ async fn licence_for(
         refuse(format!("{name} is a paid agent: set market.licensee in config.toml to the identity its licence names"))
     })?;
     let target = TargetName::new(super::licence::TARGET).map_err(|e| error(errors::INTERNAL, e.to_string()))?;
+    if repo.all_targets().any(|(n, t)| *n == target && t.length > 64 * 1024) {
+        return Err(refuse(format!("registry {registry}: its licensing keys are implausibly large; refused")));
+    }
     let bytes = match repo.read_target(&target).await {
         Ok(Some(stream)) => stream
             .into_vec()
@@ -595,4 +664,40 @@ pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::Agen
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_archive_must_hold_the_package_that_was_signed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let manifest = |id: &str, version: &str, extra: &str| {
+            std::fs::write(
+                dir.path().join("agent.toml"),
+                format!("id = \"{id}\"\n[metadata]\nname = \"X\"\nversion = \"{version}\"\nrole = \"qa\"\n{extra}"),
+            )
+            .expect("write");
+        };
+        let meta = PackageMeta { name: "rust-auditor".into(), version: "1.0.0".into(), ..PackageMeta::default() };
+        manifest("rust-auditor", "1.0.0", "");
+        assert!(check_contents(dir.path(), &meta).is_ok());
+        manifest("other-agent", "1.0.0", "");
+        let err = check_contents(dir.path(), &meta).expect_err("another package").to_string();
+        assert!(err.contains("holds other-agent@1.0.0, not the rust-auditor@1.0.0"), "{err}");
+        manifest("rust-auditor", "0.9.0", "");
+        assert!(check_contents(dir.path(), &meta).is_err(), "another version");
+        manifest("rust-auditor", "1.0.0", "[permissions]\ncommands = [\"curl\"]\n");
+        assert!(check_contents(dir.path(), &meta).expect_err("wider").to_string().contains("permissions differ"));
+        manifest(
+            "rust-auditor",
+            "1.0.0",
+            "[pricing]\nkind = \"paid\"\nmodel = \"subscription\"\nprice_cents = 900\ncurrency = \"EUR\"\n",
+        );
+        let err = check_contents(dir.path(), &meta).expect_err("paid").to_string();
+        assert!(err.contains("pricing differs"), "{err}");
+        std::fs::remove_file(dir.path().join("agent.toml")).expect("rm");
+        assert!(check_contents(dir.path(), &meta).expect_err("none").to_string().contains("no agent.toml"));
+    }
 }

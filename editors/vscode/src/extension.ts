@@ -224,34 +224,40 @@ async function marketSearch(): Promise<void> {
     return;
   }
   const picked = await vscode.window.showQuickPick(items, { placeHolder: "Pick an agent to install", matchOnDetail: true });
-  if (picked) await marketInstall(picked.name);
+  if (picked) await marketInstall(picked.name, picked.registry);
 }
 
-async function marketInstall(name?: string): Promise<void> {
+async function marketInstall(name?: string, registry?: string): Promise<void> {
   const c = running();
   if (!c) return;
   const wanted = name ?? (await vscode.window.showInputBox({ title: "Install an agent", prompt: "Package name" }));
   if (!wanted) return;
-  const attempt = (accept: boolean) =>
+  const attempt = (params: Record<string, unknown>) =>
     vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `PAIRED: installing ${wanted}`, cancellable: false },
-      () => c.sendRequest<{ name?: string; version?: string }>("market/install", { name: wanted, accept_permissions: accept }),
+      () => c.sendRequest<{ name?: string; version?: string }>("market/install", { name: wanted, registry, ...params }),
     );
   try {
     let installed: { name?: string; version?: string };
     try {
-      installed = await attempt(false);
+      installed = await attempt({ accept_permissions: false });
     } catch (error) {
       const consent = consentNeeded(error);
       if (!consent) throw error;
-      // The daemon never grants an agent's permissions on its own: the user does, here.
+      // The daemon never grants an agent's permissions on its own: the user
+      // does, here, for exactly this version from this registry.
       const grant = await vscode.window.showWarningMessage(
-        `${wanted}@${consent.version} will be allowed to:`,
+        `${wanted}@${consent.version} from ${consent.registry} (publisher ${consent.publisher}) will be allowed to:`,
         { modal: true, detail: consent.permissions.map((p) => `• ${p}`).join("\n") },
         "Grant and Install",
       );
       if (grant !== "Grant and Install") return;
-      installed = await attempt(true);
+      installed = await attempt({
+        accept_permissions: true,
+        version: consent.version,
+        registry: consent.registry,
+        permissions: consent.permissions,
+      });
     }
     void vscode.window.showInformationMessage(`PAIRED: installed ${installed?.name ?? wanted} ${installed?.version ?? ""}`.trim());
     void loadTeam(c);

@@ -80,6 +80,7 @@ export function describeError(what: string, error: unknown): string {
 
 export interface MarketPackage {
   name: string;
+  registry?: string;
   version?: string;
   description?: string;
   publisher?: string;
@@ -89,7 +90,9 @@ export interface MarketPackage {
 }
 
 /** Quick-pick rows for `market/search` results (an array or `{ packages }`). */
-export function marketItems(result: unknown): Array<{ label: string; description: string; detail: string; name: string }> {
+export function marketItems(
+  result: unknown,
+): Array<{ label: string; description: string; detail: string; name: string; registry?: string }> {
   const list: MarketPackage[] = Array.isArray(result)
     ? result
     : Array.isArray((result as { packages?: unknown })?.packages)
@@ -100,14 +103,17 @@ export function marketItems(result: unknown): Array<{ label: string; description
     .map((p) => {
       const rating = p.rating?.count ? `★ ${(p.rating.average ?? 0).toFixed(1)} (${p.rating.count})` : "unrated";
       const facts = [p.version ? `v${p.version}` : "", p.publisher ?? "", p.pricing ?? "free", rating, p.certified ? "certified" : ""];
-      return { label: p.name, description: facts.filter(Boolean).join(" · "), detail: p.description ?? "", name: p.name };
+      return { label: p.name, description: facts.filter(Boolean).join(" · "), detail: p.description ?? "", name: p.name, registry: p.registry };
     });
 }
 
 /** The daemon's answer when an install needs the user's consent (-32045), with what to show. */
-export function consentNeeded(error: unknown): { version: string; permissions: string[] } | undefined {
-  const e = error as { code?: number; data?: { version?: unknown; permissions?: unknown } } | undefined;
+export function consentNeeded(
+  error: unknown,
+): { version: string; registry: string; publisher: string; permissions: string[] } | undefined {
+  const e = error as { code?: number; data?: Record<string, unknown> } | undefined;
   if (e?.code !== -32045) return undefined;
+  const text = (v: unknown) => (typeof v === "string" ? v : "?");
   const permissions = Array.isArray(e.data?.permissions) ? e.data.permissions.filter((p): p is string => typeof p === "string") : [];
-  return { version: typeof e.data?.version === "string" ? e.data.version : "?", permissions };
+  return { version: text(e.data?.version), registry: text(e.data?.registry), publisher: text(e.data?.publisher), permissions };
 }

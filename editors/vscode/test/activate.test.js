@@ -244,10 +244,13 @@ test("1.0 settings a user still has are accepted with a note", async () => {
 test("marketplace search shows results and installs the pick; a daemon without a marketplace says so", async () => {
   const market = {
     ...daemon,
-    "market/search": { packages: [{ name: "rust-auditor", version: "1.0.0", description: "Audits" }] },
+    "market/search": { packages: [{ name: "rust-auditor", version: "1.0.0", description: "Audits", registry: "acme" }] },
     "market/install": (params) => {
       if (!params.accept_permissions) {
-        throw Object.assign(new Error("asks for permissions"), { code: -32045, data: { name: params.name, version: "1.0.0", permissions: ["read files: **"] } });
+        throw Object.assign(new Error("asks for permissions"), {
+          code: -32045,
+          data: { name: params.name, version: "1.0.0", registry: "acme", publisher: "acme", permissions: ["read files: **"] },
+        });
       }
       return { name: params.name, version: "1.0.0" };
     },
@@ -260,11 +263,11 @@ test("marketplace search shows results and installs the pick; a daemon without a
   assert.deepEqual(requests.find(([m]) => m === "market/search")[1], { query: "audit" });
   const installs = requests.filter(([m]) => m === "market/install").map(([, p]) => p);
   assert.deepEqual(installs, [
-    { name: "rust-auditor", accept_permissions: false },
-    { name: "rust-auditor", accept_permissions: true },
-  ], "asked first, granted after the user agreed");
+    { name: "rust-auditor", registry: "acme", accept_permissions: false },
+    { name: "rust-auditor", registry: "acme", accept_permissions: true, version: "1.0.0", permissions: ["read files: **"] },
+  ], "asked first, then granted for exactly what was shown");
   const asked = editor.messages.find(([k]) => k === "modal");
-  assert.match(asked[1], /rust-auditor@1\.0\.0 will be allowed to/);
+  assert.match(asked[1], /rust-auditor@1\.0\.0 from acme \(publisher acme\) will be allowed to/);
   assert.match(asked[2], /read files: \*\*/);
   assert.ok(editor.messages.some(([k, m]) => k === "info" && /installed rust-auditor 1\.0\.0/.test(m)));
 

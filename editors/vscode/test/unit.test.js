@@ -85,7 +85,7 @@ test("marketplace results become quick-pick rows", () => {
       { description: "no name: skipped" },
     ],
   });
-  assert.deepEqual(rows[0], { label: "rust-auditor", description: "v1.2.0 · acme · paid · ★ 4.5 (12) · certified", detail: "Audits unsafe code", name: "rust-auditor" });
+  assert.deepEqual(rows[0], { label: "rust-auditor", description: "v1.2.0 · acme · paid · ★ 4.5 (12) · certified", detail: "Audits unsafe code", name: "rust-auditor", registry: undefined });
   assert.equal(rows[1].description, "free · unrated");
   assert.equal(rows.length, 2);
   assert.equal(team.marketItems([{ name: "x" }]).length, 1);

@@ -233,7 +233,9 @@ fn tampered_substituted_endless_and_oversized_packages_are_refused() {
         b.replace.insert(url.clone(), std::fs::read(&other).expect("read"));
     });
     let err = market.refused("rust-auditor");
-    assert!(err.contains("registry acme:") && err.contains("Nothing was installed"), "{err}");
+    let caught = err.contains("does not match the hash its signed metadata gives")
+        || err.contains("larger than its signed length");
+    assert!(caught, "{err}");
 
     // Endless data: the download stops at the signed length.
     market.server.set(|b| {
@@ -248,7 +250,23 @@ fn tampered_substituted_endless_and_oversized_packages_are_refused() {
     let folder = agent(market.home.path(), "big-agent", "1.0.0", "");
     let noise: String = (0..20_000).map(|i| format!("// {:x}\n", i * 2_654_435_761_u64)).collect();
     std::fs::write(folder.join("fixtures/noise.rs"), noise).expect("write");
-    ok(&market.home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    ok(
+        &market.home,
+        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "acme"],
+    );
+    let _ = market.home.paired(&["stop"]).output();
+
+    // A slow drip: the fetch is abandoned at its deadline.
+    market.configure(&market.registry.join("root.json"), "fetch_timeout_secs = 2");
+    market.server.set(|b| b.slow = Some(("/targets/".into(), Duration::from_millis(50))));
+    let started = std::time::Instant::now();
+    let err = market.refused("big-agent");
+    assert!(err.contains("sent too slowly"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the deadline holds");
+    market.server.set(|b| {
+        b.slow = None;
+        b.requests.clear();
+    });
     let _ = market.home.paired(&["stop"]).output();
     market.configure(&market.registry.join("root.json"), "max_package_kb = 64");
     let err = market.refused("big-agent");
@@ -295,13 +313,13 @@ fn wrong_keys_rollback_mix_and_match_and_freeze_are_refused() {
         b.replace.insert(format!("/metadata/{version}.snapshot.json"), older);
     });
     let err = market.refused("rust-auditor");
-    assert!(err.contains("registry acme:") && err.contains("Nothing was installed"), "{err}");
+    assert!(err.contains("does not match the hash") || err.contains("do not belong together"), "{err}");
     market.server.set(|b| b.replace.clear());
 
     // Freeze: a timestamp that runs out; the registry is refused once it has.
-    ok(home, &["market", "refresh", "--registry", market.reg(), "--timestamp-secs", "2"]);
+    ok(home, &["market", "refresh", "--registry", market.reg(), "--timestamp-secs", "5"]);
     ok(home, &["market", "install", "rust-auditor", "--yes"]);
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(6));
     let r = run(home, &["market", "update", "rust-auditor", "--yes"]);
     assert!(!r.ok && r.stderr.contains("expired"), "{}", r.stderr);
     let found = json(home, &["market", "search", "--json"]);
@@ -320,7 +338,10 @@ fn names_manifests_and_private_registries() {
     let err = market.refused("sherl0ck");
     assert!(err.contains("reserved or looks like \"sherlock\""), "{err}");
     let folder = agent(home.path(), "rust-audit0r", "1.0.0", "");
-    let r = run(home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    let r = run(
+        home,
+        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "acme"],
+    );
     assert!(!r.ok && r.stderr.contains("looks too much like \"rust-auditor\""), "{}", r.stderr);
     // Versions never change.
     let folder = agent(home.path(), "rust-auditor", "1.0.0", "fs_read = [\"**\"]");
@@ -356,6 +377,25 @@ fn names_manifests_and_private_registries() {
         home.paired(&["market", "install", "rust-auditor", "--yes"]).env("ACME_TOKEN", "s3cret").output().expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(market.server.requests().iter().any(|p| p.starts_with("/targets/")));
+
+    // A new version asking for more is not installed on the old consent.
+    market.publish("rust-auditor", "1.1.0", "fs_read = [\"**\"]\nfs_write = [\"**\"]");
+    let out = home.paired(&["market", "update", "rust-auditor"]).env("ACME_TOKEN", "s3cret").output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("propose edits to files: **"), "{stderr}");
+    assert_eq!(market.installed()[0]["version"], "1.0.0");
+
+    // A publisher cannot publish under another's name.
+    let folder = agent(home.path(), "rust-auditor", "2.0.0", "fs_read = [\"**\"]");
+    let r = run(
+        home,
+        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "mallory"],
+    );
+    assert!(!r.ok && r.stderr.contains("belongs to publisher \"acme\""), "{}", r.stderr);
+    // Permissions that could disguise themselves on the terminal are refused.
+    let folder = agent(home.path(), "sneaky", "1.0.0", "commands = [\"\\r\\u001b[2K  - read files: src/**\"]");
+    let r = run(home, &["market", "check", folder.to_str().expect("utf-8")]);
+    assert!(!r.ok && r.stdout.contains("control or direction characters"), "{}{}", r.stdout, r.stderr);
 }
 
 #[test]
