@@ -132,7 +132,7 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
     // The decompressed stream itself is capped: tar headers and padding count
     // too, so a bomb of empty entries stops as surely as one big file.
     let cap = limits.max_total_bytes + (limits.max_entries as u64 + 2) * 1024;
-    let mut archive = tar::Archive::new(GzDecoder::new(bytes).take(cap));
+    let mut archive = tar::Archive::new(GzDecoder::new(bytes).take(cap + 1));
     let mut written: Vec<PathBuf> = Vec::new();
     let mut total = 0u64;
     for (count, entry) in archive.entries().map_err(ArchiveError::Corrupt)?.enumerate() {
@@ -153,7 +153,8 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
                 std::fs::create_dir_all(&target).map_err(write_err(&target))?;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let size = entry.header().size().map_err(ArchiveError::Corrupt)?;
+                // The size tar will read (a PAX header may override the ustar one).
+                let size = entry.size();
                 if size > limits.max_file_bytes {
                     return Err(ArchiveError::FileTooLarge { path: shown, limit: limits.max_file_bytes });
                 }
@@ -185,6 +186,16 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
             _ => return Err(ArchiveError::NotAFileOrFolder(shown)),
         }
         written.push(rel);
+    }
+    // The entries ended: but if the cap cut the stream, the archive was
+    // truncated, not complete.
+    let mut rest = archive.into_inner();
+    if rest.limit() == 0 {
+        return Err(ArchiveError::TooLarge(cap));
+    }
+    let _ = io::copy(&mut rest, &mut io::sink());
+    if rest.limit() == 0 {
+        return Err(ArchiveError::TooLarge(cap));
     }
     Ok(written)
 }

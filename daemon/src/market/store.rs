@@ -116,12 +116,21 @@ impl Store {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         self.clean_staging(&dir);
         let staging = dir.join(format!(".staging-{}-{}", std::process::id(), nanos()));
-        unpack(&staging)?;
+        if let Err(err) = unpack(&staging) {
+            // Nothing of a refused package stays behind.
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(err);
+        }
         let final_dir = dir.join(version);
-        if final_dir.exists() {
-            // Reinstalling the same verified version: keep what is there.
+        let active = [link_target(&dir.join("current")), link_target(&dir.join("previous"))];
+        if final_dir.exists() && active.iter().flatten().any(|v| v == version) {
+            // Reinstalling an active (verified, complete) version: keep it.
             let _ = std::fs::remove_dir_all(&staging);
         } else {
+            // A folder no link points at may be a half-deleted leftover: replace it.
+            if final_dir.exists() {
+                self.discard(&dir, &final_dir);
+            }
             std::fs::rename(&staging, &final_dir).with_context(|| format!("activating {}", final_dir.display()))?;
         }
         let mut state = read_state(&dir);
@@ -177,8 +186,17 @@ impl Store {
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_version = entry.file_type().is_ok_and(|t| t.is_dir()) && !name.starts_with('.');
             if is_version && !keep.contains(&name) {
-                let _ = std::fs::remove_dir_all(entry.path());
+                self.discard(dir, &entry.path());
             }
+        }
+    }
+
+    /// Removes a version folder: renamed out of the way first (one step, so
+    /// it never looks installed half-deleted), then deleted.
+    fn discard(&self, dir: &Path, folder: &Path) {
+        let trash = dir.join(format!(".staging-discarded-{}", nanos()));
+        if std::fs::rename(folder, &trash).is_ok() {
+            let _ = std::fs::remove_dir_all(&trash);
         }
     }
 
