@@ -71,6 +71,19 @@ pub enum MarketCommand {
         #[arg(long)]
         registry: PathBuf,
     },
+    /// Record a version's downloads and ratings (as the marketplace's web side counts them), and re-sign.
+    Stats {
+        package: String,
+        #[arg(long)]
+        registry: PathBuf,
+        #[arg(long)]
+        downloads: Option<u64>,
+        /// Sum of all the stars given (with --ratings, how many gave them).
+        #[arg(long, requires = "ratings")]
+        stars: Option<u64>,
+        #[arg(long, requires = "stars")]
+        ratings: Option<u64>,
+    },
     /// Re-sign a registry with fresh expiries (before its timestamp runs out).
     Refresh {
         #[arg(long)]
@@ -238,6 +251,32 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let version = version.unwrap_or_default();
             Registry::open(&registry)?.amend(&name, &version, Expiry::default(), |m| m.curated = true).await?;
             println!("curated {name}@{version}");
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::Stats { package, registry, downloads, stars, ratings } => {
+            let (name, Some(version)) = split(&package) else {
+                bail!("{package}: say which version, as NAME@VERSION");
+            };
+            if let (Some(stars), Some(ratings)) = (stars, ratings)
+                && stars > ratings.saturating_mul(5)
+            {
+                bail!("{stars} stars from {ratings} ratings is more than five stars each");
+            }
+            let meta = Registry::open(&registry)?
+                .amend(&name, &version, Expiry::default(), |m| {
+                    if let Some(downloads) = downloads {
+                        m.downloads = downloads;
+                    }
+                    if let (Some(stars), Some(count)) = (stars, ratings) {
+                        m.rating = crate::market::SignedRating { stars, count };
+                    }
+                })
+                .await?;
+            let rating = meta.rating.shown();
+            println!(
+                "{name}@{version}: {} downloads, {:.1} stars from {} ratings",
+                meta.downloads, rating.average, rating.count
+            );
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Refresh { registry, timestamp_secs } => {

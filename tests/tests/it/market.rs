@@ -159,6 +159,25 @@ fn publish_search_install_run_update_and_roll_back() {
     assert_eq!((first["certified"].as_bool(), first["compatible"].as_bool()), (Some(true), Some(true)));
     assert_eq!(first["permissions"], serde_json::json!(["read files: **"]));
     assert!(json(home, &["market", "search", "kubernetes", "--json"])["packages"].as_array().expect("list").is_empty());
+    ok(
+        home,
+        &[
+            "market",
+            "stats",
+            "rust-auditor@1.0.0",
+            "--registry",
+            market.reg(),
+            "--downloads",
+            "1200",
+            "--stars",
+            "45",
+            "--ratings",
+            "10",
+        ],
+    );
+    let found = json(home, &["market", "search", "panics", "--json"]);
+    assert_eq!(found["packages"][0]["downloads"], 1200);
+    assert_eq!(found["packages"][0]["rating"], serde_json::json!({"average": 4.5, "count": 10}));
 
     // No terminal and no --yes: the permissions are not granted behind the user's back.
     let r = run(home, &["market", "install", "rust-auditor"]);
