@@ -58,6 +58,15 @@ pub enum MarketCommand {
         daemon: String,
         #[arg(long)]
         timestamp_secs: Option<i64>,
+        /// Sign as a delegated publisher with this key (`paired market publisher init`):
+        /// the registry's targets key is then not needed.
+        #[arg(long, requires = "publisher")]
+        key: Option<PathBuf>,
+    },
+    /// Publishers with their own keys (TUF delegations).
+    Publisher {
+        #[command(subcommand)]
+        command: PublisherCommand,
     },
     /// Mark NAME@VERSION yanked: no longer installed by default.
     Yank {
@@ -154,6 +163,26 @@ pub enum MarketCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PublisherCommand {
+    /// (Publisher side) make a signing key and an empty role for NAME in DIR.
+    Init {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// (Registry side) delegate the package names `NAME-*` to the publisher whose files are in FROM.
+    Add {
+        #[arg(long)]
+        registry: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        from: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LicenseCommand {
     /// (Registry side) sign a licence for AGENT, bound to a user or `org:<domain>`.
     Issue {
@@ -224,13 +253,16 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             println!("{} ({} bytes)", output.display(), bytes.len());
             Ok(ExitCode::SUCCESS)
         }
-        MarketCommand::Publish { folder, registry, publisher, daemon, timestamp_secs } => {
+        MarketCommand::Publish { folder, registry, publisher, daemon, timestamp_secs, key } => {
             let target = Registry::open(&registry)?;
             let (bytes, meta, report) = registry::pack_checked(&folder, &publisher, &daemon)?;
             for warning in &report.warnings {
                 eprintln!("warn {warning}");
             }
-            let meta = target.publish(&bytes, meta, expiry(timestamp_secs)).await?;
+            let meta = match key {
+                Some(key) => target.publish_as(&key, &bytes, meta, expiry(timestamp_secs)).await?,
+                None => target.publish(&bytes, meta, expiry(timestamp_secs)).await?,
+            };
             println!("published {}@{} ({} bytes) to {}", meta.name, meta.version, bytes.len(), registry.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -396,6 +428,17 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let connection = client::connect_or_start(paths).await?;
             let back = client::call::<wire::Rollback>(&connection.client, &PackageRef { name, registry: None }).await?;
             println!("{} is back at {}", back.name, back.version);
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::Publisher { command: PublisherCommand::Init { name, out } } => {
+            let key = registry::publisher_init(&out, &name).await?;
+            println!("publisher {name}: key {} (private: keep it)", key.display());
+            println!("give {} to the registry's maintainer (`paired market publisher add`)", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        MarketCommand::Publisher { command: PublisherCommand::Add { registry, name, from } } => {
+            Registry::open(&registry)?.add_publisher(&name, &from, Expiry::default()).await?;
+            println!("{name} now signs the packages named {name}-… in {}", registry.display());
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::License { command: LicenseCommand::Issue { registry, agent, licensee, seconds } } => {

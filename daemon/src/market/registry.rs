@@ -306,6 +306,142 @@ impl Registry {
     }
 }
 
+/// A publisher's own key and its empty delegated role, made on the
+/// publisher's machine: `<dir>/<name>.pk8` (private, 0600), `<name>.pub.json`
+/// (for the registry maintainer) and `<name>.json` (the role, version 1).
+pub async fn publisher_init(dir: &Path, name: &str) -> Result<PathBuf> {
+    let name = super::check_name(name).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(dir)?;
+    let key_file = dir.join(format!("{name}.pk8"));
+    if key_file.exists() {
+        bail!("{} exists already: a publisher keeps one key", key_file.display());
+    }
+    let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
+    crate::paths::write_private(&key_file, document.as_ref())?;
+    let public = parse_keypair(document.as_ref())?.tuf_key();
+    std::fs::write(dir.join(format!("{name}.pub.json")), serde_json::to_vec_pretty(&public)?)?;
+    let key: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key_file.clone() })];
+    let mut role = tough::editor::targets::TargetsEditor::new(&name);
+    role.version(NonZeroU64::MIN).expires(in_days(365));
+    role.sign(&key).await?.write(dir, false).await?;
+    Ok(key_file)
+}
+
+fn dir_url(dir: &Path) -> Result<String> {
+    let dir = std::fs::canonicalize(dir).with_context(|| format!("{}: no such folder", dir.display()))?;
+    Ok(url::Url::from_directory_path(&dir).map_err(|_| anyhow::anyhow!("bad path {}", dir.display()))?.to_string())
+}
+
+impl Registry {
+    /// Delegates the package names `<name>-*` to a publisher: their key signs
+    /// their packages from now on; the registry's targets key is not needed
+    /// for their releases.
+    pub async fn add_publisher(&self, name: &str, from: &Path, expiry: Expiry) -> Result<()> {
+        let name = super::check_name(name).map_err(anyhow::Error::msg)?;
+        let public: tough::schema::key::Key =
+            serde_json::from_slice(&std::fs::read(from.join(format!("{name}.pub.json"))).with_context(|| {
+                format!("{}: no {name}.pub.json (made by `paired market publisher init`)", from.display())
+            })?)?;
+        let keys = std::collections::HashMap::from([(public.key_id()?, public)]);
+        let paths = tough::schema::PathSet::Paths(vec![tough::schema::PathPattern::new(format!("{name}-*"))?]);
+        let repo = self.load().await?;
+        if repo.delegated_role(&name).is_some() {
+            bail!("{name} is a publisher of this registry already");
+        }
+        self.resign_with(repo, expiry, &["targets", "snapshot", "timestamp"], async |editor| {
+            editor.add_role(&name, &dir_url(from)?, paths, true, NonZeroU64::MIN, Some(keys)).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Publishes as a delegated publisher: their key signs their role; the
+    /// registry's snapshot and timestamp keys (online keys) re-sign the rest.
+    pub async fn publish_as(
+        &self,
+        key: &Path,
+        package: &[u8],
+        meta: PackageMeta,
+        expiry: Expiry,
+    ) -> Result<PackageMeta> {
+        let publisher = meta.publisher.clone();
+        if !meta.name.starts_with(&format!("{publisher}-")) {
+            bail!("publisher {publisher} signs only packages named {publisher}-…; {} is not one", meta.name);
+        }
+        let repo = self.load().await?;
+        let role = repo.delegated_role(&publisher).with_context(|| {
+            format!("{publisher} is not a publisher of this registry: `paired market publisher add`")
+        })?;
+        let version = role.targets.as_ref().map_or(NonZeroU64::MIN, |t| t.signed.version);
+        for (_, target) in repo.all_targets() {
+            if let Some(other) = meta_of(target)
+                && other.name == meta.name
+                && other.version == meta.version
+            {
+                bail!(
+                    "{}@{} is already published; versions never change: publish a new version",
+                    meta.name,
+                    meta.version
+                );
+            }
+        }
+        let name = super::target_name(&meta.name, &meta.version);
+        let staging = self.dir.join(".staging").join(format!("publisher-{}", std::process::id()));
+        std::fs::create_dir_all(&staging)?;
+        let file = staging.join(&name);
+        std::fs::write(&file, package)?;
+        let mut target = Target::from_path(&file).await?;
+        target.custom.insert(META_KEY.to_owned(), serde_json::to_value(&meta)?);
+        let mut editor = tough::editor::targets::TargetsEditor::from_repo(repo, &publisher)?;
+        editor.add_target(TargetName::new(&name)?, target)?;
+        editor.version(version.checked_add(1).context("version overflow")?).expires(in_days(expiry.targets_days));
+        let key: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key.to_path_buf() })];
+        editor.sign(&key).await.context("signing with the publisher's key")?.write(&staging, false).await?;
+        let repo = self.load().await?;
+        let url = dir_url(&staging)?;
+        self.resign_with(repo, expiry, &["snapshot", "timestamp"], async |editor| {
+            editor.update_delegated_targets(&publisher, &url).await?;
+            Ok(())
+        })
+        .await?;
+        // The package, named by its hash as consistent snapshots want.
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, package);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(self.targets().join(format!("{hex}.{name}")), package)?;
+        let _ = std::fs::remove_dir_all(&staging);
+        Ok(meta)
+    }
+
+    /// Like `resign`, with an async edit and the given keys.
+    async fn resign_with(
+        &self,
+        repo: tough::Repository,
+        expiry: Expiry,
+        roles: &[&str],
+        edit: impl AsyncFnOnce(&mut RepositoryEditor) -> Result<()>,
+    ) -> Result<tough::editor::signed::SignedRepository> {
+        let next = |v: NonZeroU64| v.checked_add(1).context("version overflow");
+        let targets_version = next(repo.targets().signed.version)?;
+        let snapshot_version = next(repo.snapshot().signed.version)?;
+        let timestamp_version = next(repo.timestamp().signed.version)?;
+        let mut editor = RepositoryEditor::from_repo(self.root_file(), repo).await?;
+        edit(&mut editor).await?;
+        if roles.contains(&"targets") {
+            editor.targets_version(targets_version)?.targets_expires(in_days(expiry.targets_days))?;
+        }
+        editor
+            .snapshot_version(snapshot_version)
+            .snapshot_expires(in_days(expiry.snapshot_days))
+            .timestamp_version(timestamp_version)
+            .timestamp_expires(in_secs(expiry.timestamp_secs));
+        let signed = editor.sign(&self.sources(roles)).await?;
+        signed.write(self.metadata()).await?;
+        Ok(signed)
+    }
+}
+
 pub fn meta_of(target: &Target) -> Option<PackageMeta> {
     serde_json::from_value(target.custom.get(META_KEY)?.clone()).ok()
 }

@@ -702,3 +702,64 @@ fn hostile_archives_signed_by_a_compromised_registry_are_refused() {
         .unwrap_or_default();
     assert!(left.is_empty(), "nothing of a refused package stays: {left:?}");
 }
+
+#[test]
+fn publishers_sign_their_own_packages_through_delegations() {
+    let market = Market::new();
+    let home = &market.home;
+    let publisher = home.path().join("acme-publisher");
+    ok(home, &["market", "publisher", "init", "--name", "acme", "--out", publisher.to_str().expect("utf-8")]);
+    ok(
+        home,
+        &[
+            "market",
+            "publisher",
+            "add",
+            "--registry",
+            market.reg(),
+            "--name",
+            "acme",
+            "--from",
+            publisher.to_str().expect("utf-8"),
+        ],
+    );
+    // The registry's targets key goes offline: the publisher's key and the
+    // online snapshot and timestamp keys are all a release needs.
+    let offline = home.path().join("targets.pk8.offline");
+    std::fs::rename(market.registry.join("keys/targets.pk8"), &offline).expect("move the key away");
+    let key = publisher.join("acme.pk8");
+    let publish = |id: &str, key: &Path| {
+        let folder = agent(home.path(), id, "1.0.0", "fs_read = [\"src/**\"]");
+        run(
+            home,
+            &[
+                "market",
+                "publish",
+                folder.to_str().expect("utf-8"),
+                "--registry",
+                market.reg(),
+                "--publisher",
+                "acme",
+                "--key",
+                key.to_str().expect("utf-8"),
+            ],
+        )
+    };
+    let r = publish("acme-linter", &key);
+    assert!(r.ok, "{}", r.stderr);
+    let r = publish("free-name", &key);
+    assert!(!r.ok && r.stderr.contains("signs only packages named acme-"), "{}", r.stderr);
+    // Someone else's key cannot sign acme's role.
+    let mallory = home.path().join("mallory");
+    ok(home, &["market", "publisher", "init", "--name", "mallory", "--out", mallory.to_str().expect("utf-8")]);
+    let r = publish("acme-forged", &mallory.join("mallory.pk8"));
+    assert!(!r.ok, "a key the registry did not delegate to cannot publish: {}", r.stdout);
+
+    let found = json(home, &["market", "search", "--json"]);
+    let names: Vec<&str> =
+        found["packages"].as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert!(names.contains(&"acme-linter") && !names.contains(&"acme-forged"), "{names:?}");
+    let installed = json(home, &["market", "install", "acme-linter", "--yes", "--json"]);
+    assert_eq!(installed["version"], "1.0.0");
+    assert_eq!(json(home, &["market", "usage", "--json"])[0]["publisher"], "acme");
+}
