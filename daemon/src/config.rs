@@ -49,7 +49,23 @@ pub struct MarketConfig {
     /// licence for `org:acme.example` covers everyone there).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub licensee: Option<String>,
+    /// What this user never grants an agent, whatever they answer when asked.
+    pub policy: MarketPolicy,
 }
+
+/// Limits on what marketplace agents may be granted: the user's
+/// (`[market.policy]`), and the organisation's (`/etc/paired/policy.toml`,
+/// same keys at the top level), which wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MarketPolicy {
+    /// Permission kinds never granted: `fs_read`, `fs_write`, `net`, `commands`, `mcp_tools`.
+    pub deny: Vec<String>,
+    /// Only these registries (by name); empty: any configured one.
+    pub allow_registries: Vec<String>,
+}
+
+pub const PERMISSION_KINDS: [&str; 5] = ["fs_read", "fs_write", "net", "commands", "mcp_tools"];
 
 impl Default for MarketConfig {
     fn default() -> Self {
@@ -59,6 +75,7 @@ impl Default for MarketConfig {
             refresh_secs: 300,
             fetch_timeout_secs: 120,
             licensee: None,
+            policy: MarketPolicy::default(),
         }
     }
 }
@@ -435,6 +452,11 @@ pub fn validate(config: &Config) -> Result<()> {
         }
         if !registry.root.is_absolute() {
             bail!("key `{key}.root`: must be an absolute path to the registry's root.json");
+        }
+    }
+    for kind in &config.market.policy.deny {
+        if !PERMISSION_KINDS.contains(&kind.as_str()) {
+            bail!("key `market.policy.deny`: {kind:?} is not a permission kind ({})", PERMISSION_KINDS.join(", "));
         }
     }
     if config.market.fetch_timeout_secs == 0 {

@@ -353,6 +353,12 @@ fn wrong_keys_rollback_mix_and_match_and_freeze_are_refused() {
 fn names_manifests_and_private_registries() {
     let market = Market::new();
     let home = &market.home;
+    // A user (or organisation) policy refuses a permission kind, whatever the answer when asked.
+    market.configure(&market.registry.join("root.json"), "[market.policy]\ndeny = [\"fs_read\"]");
+    let err = market.refused("rust-auditor");
+    assert!(err.contains("asks for fs_read, which your policy denies"), "{err}");
+    let _ = home.paired(&["stop"]).output();
+    market.configure(&market.registry.join("root.json"), "");
     // Look-alikes of the team, and of a package already there.
     let err = market.refused("sherl0ck");
     assert!(err.contains("reserved or looks like \"sherlock\""), "{err}");
