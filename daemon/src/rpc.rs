@@ -96,7 +96,7 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         agents_rpc::list_runs(&d, params.limit.unwrap_or(50)).await
     });
     method::<agents::Generate, _, _>(&mut module, |d, params, _| async move {
-        crate::market::generate::generate(&d, params)
+        crate::market::generate::generate(&d, params).await
     });
 
     method::<workflows::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(crate::orchestrator::list(&d)) });

@@ -314,6 +314,9 @@ pub struct GeneratedAgent {
     pub installed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// The model provider that refined the persona, if one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refined_by: Option<String>,
 }
 
 /// An agent manifest, format 2.0 (`agent.toml`). The fields of the PAIRED 2.0

@@ -16,9 +16,11 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
-pub fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<GeneratedAgent, ErrorObjectOwned> {
+pub async fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<GeneratedAgent, ErrorObjectOwned> {
     let generated = agents::generate::generate(&params.request).map_err(|why| error(errors::INVALID_PARAMS, why))?;
     let mut manifest = generated.manifest;
+    let mut warnings = generated.warnings;
+    let refined_by = refine(daemon, &mut manifest, &mut warnings).await;
     super::check_name(&manifest.id)
         .map_err(|why| error(errors::INVALID_PARAMS, format!("{why}: choose a more specific specialization")))?;
     let folder = match &params.out_dir {
@@ -50,7 +52,6 @@ pub fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<Generate
     };
     write_manifest(&manifest)?;
     let report = super::registry::check(&folder).map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
-    let mut warnings = generated.warnings;
     warnings.extend(report.warnings.iter().cloned());
     manifest.certification = Some(report.certification);
     let text = write_manifest(&manifest)?;
@@ -82,5 +83,59 @@ pub fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<Generate
         warnings,
         installed,
         folder: Some(folder.display().to_string()),
+        refined_by,
     })
+}
+
+/// With a model configured, the template persona is rewritten by it (the
+/// request only: no code is sent). Without one, or if it fails, the template
+/// stays, with a warning saying why.
+async fn refine(
+    daemon: &Arc<Daemon>,
+    manifest: &mut protocol::agents::AgentManifest,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    let name = daemon.config.agents.provider.clone()?;
+    let provider = match daemon.providers.get(&daemon.config, &name) {
+        Ok(provider) => provider,
+        Err(why) => {
+            warnings.push(format!("the persona was not refined: {why}"));
+            return None;
+        }
+    };
+    let m = &*manifest;
+    let ask = format!(
+        "Agent: {} ({}). Domain: {}. Specialization: {}. Capabilities: {}. Tools: {}. Tone: {}.\n\nCurrent system prompt:\n{}\n\nWrite a better system prompt for this agent in at most six sentences: who it is, what it does, how it works with the user, what it must not do. Reply with the prompt only.",
+        m.metadata.name,
+        m.metadata.role,
+        m.metadata.domain.as_deref().unwrap_or("any"),
+        m.metadata.specialization.as_deref().unwrap_or(""),
+        m.capabilities.join(", "),
+        m.tools.join(", "),
+        m.personality.tone.as_deref().unwrap_or(""),
+        m.personality.system_prompt.join("\n")
+    );
+    let request = crate::provider::ChatRequest {
+        system: "You write system prompts for PAIRED, a team of coding agents inside the user's editor.".to_owned(),
+        messages: vec![crate::provider::Message::user(ask)],
+        tools: Vec::new(),
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(60), provider.chat(&request, &mut |_| {})).await {
+        Ok(Ok(answer)) if !answer.text.trim().is_empty() && answer.text.len() <= 4000 => {
+            manifest.personality.system_prompt = vec![answer.text.trim().to_owned()];
+            Some(name)
+        }
+        Ok(Ok(_)) => {
+            warnings.push(format!("the persona was not refined: {name} gave an empty or overlong answer"));
+            None
+        }
+        Ok(Err(err)) => {
+            warnings.push(format!("the persona was not refined: {name}: {err}"));
+            None
+        }
+        Err(_) => {
+            warnings.push(format!("the persona was not refined: {name} did not answer within 60 s"));
+            None
+        }
+    }
 }

@@ -769,3 +769,33 @@ fn publishers_sign_their_own_packages_through_delegations() {
     assert_eq!(installed["version"], "1.0.0");
     assert_eq!(json(home, &["market", "usage", "--json"])[0]["publisher"], "acme");
 }
+
+#[test]
+fn with_a_model_the_generated_persona_is_refined_by_it() {
+    use tests::fake_provider::{Reply, openai_text, serve_fake};
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let refined =
+        "You are Rust Safety Review: you read Rust code for panics and unsafe blocks and explain each finding.";
+    let (port, fake) = runtime.block_on(serve_fake(vec![Reply::Sse(openai_text(&[refined]))]));
+    let home = Home::new();
+    home.write_config(&tests::fake_provider::config(port));
+    let generated = json(
+        &home,
+        &[
+            "agents",
+            "generate",
+            "--domain",
+            "backend",
+            "--specialization",
+            "Rust safety review",
+            "--capability",
+            "code review",
+            "--json",
+        ],
+    );
+    assert_eq!(generated["refined_by"], "fake", "{generated}");
+    assert_eq!(generated["personality"]["system_prompt"], serde_json::json!([refined]));
+    let asked = fake.requests.lock().expect("requests")[0].1.to_string();
+    assert!(asked.contains("Rust safety review") && asked.contains("Write a better system prompt"), "{asked}");
+    let _ = home.paired(&["stop"]).output();
+}
