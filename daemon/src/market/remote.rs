@@ -195,7 +195,9 @@ pub async fn refresh(
     let index =
         Index { registry: config.name.clone(), expires, refreshed: jiff::Timestamp::now().as_second(), packages };
     let file = dir.join("index.json");
-    let tmp = dir.join("index.json.tmp");
+    // Two refreshes at once each write their own file; the last rename wins.
+    let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let tmp = dir.join(format!("index.json.tmp-{}-{unique}", std::process::id()));
     std::fs::write(&tmp, serde_json::to_vec(&index)?)?;
     std::fs::rename(&tmp, &file)?;
     Ok((repo, index))
