@@ -16,7 +16,7 @@ use nucleo_matcher::{
 
 use crate::{
     Language, SyntaxDocument,
-    symbols::{self, Import, SymbolKind},
+    symbols::{Import, SymbolKind},
 };
 
 /// A symbol as the index keeps it: 24 bytes and no allocation of its own, since a
@@ -62,9 +62,9 @@ pub struct FileEntry {
     /// Every symbol's name, end to end.
     names: Box<str>,
     pub imports: Vec<Import>,
-    /// Names called from this file, with the zero-based line of each call. Moved
-    /// into the index's caller map by [`WorkspaceIndex::upsert`].
-    pub calls: Vec<(String, u32)>,
+    /// Hashes of the names called from this file, with the zero-based line of
+    /// each call. Moved into the index's caller map by [`WorkspaceIndex::upsert`].
+    calls: Vec<(u64, u32)>,
     /// Hashes of the distinct names this file calls, to undo the caller map.
     called: Box<[u64]>,
     /// Indexed by [`crate::shallow`]'s lexical scan (a generated or very large
@@ -75,6 +75,32 @@ pub struct FileEntry {
 /// Files larger than this are indexed shallowly unless configured otherwise.
 pub const FULL_PARSE_MAX_BYTES: usize = 256 * 1024;
 
+/// How the workspace indexer treats a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Parsed with tree-sitter: definitions, calls and imports.
+    Parsed,
+    /// Declarations from [`crate::shallow`]'s lexical scan: a generated file,
+    /// one that is mostly declarations (bindings), or one larger than
+    /// `full_parse_max` bytes.
+    Shallow,
+    /// No grammar: indexed as a file without symbols.
+    PlainText,
+}
+
+impl Tier {
+    pub fn of(language: Language, text: &str, full_parse_max: usize) -> Tier {
+        use crate::shallow::{is_declaration_table, is_generated};
+        if language == Language::PlainText {
+            Tier::PlainText
+        } else if text.len() > full_parse_max || is_generated(text) || is_declaration_table(language, text) {
+            Tier::Shallow
+        } else {
+            Tier::Parsed
+        }
+    }
+}
+
 impl FileEntry {
     /// Parses one file's text into an entry. Plain-text files have no symbols.
     pub fn parse(language: Language, text: &str) -> FileEntry {
@@ -82,33 +108,50 @@ impl FileEntry {
         FileEntry::from_document(&doc)
     }
 
+    /// The index's view of a parsed document, from one walk of its tree
+    /// ([`crate::tags`]): definitions nested as [`symbols::outline`] nests them,
+    /// calls and imports.
     pub fn from_document(doc: &SyntaxDocument) -> FileEntry {
-        let (outline, calls) = symbols::analyze(doc);
-        fn flatten(symbols: &[symbols::Symbol], parent: u32, out: &mut Vec<IndexedSymbol>, names: &mut String) {
-            for symbol in symbols {
-                let index = out.len() as u32;
-                out.push(IndexedSymbol {
-                    name_start: names.len() as u32,
-                    name_len: symbol.name.len() as u32,
-                    kind: symbol.kind,
-                    parent,
-                    line: symbol.start.line,
-                    end_line: symbol.end.line,
-                });
-                names.push_str(&symbol.name);
-                flatten(&symbol.children, index, out, names);
+        let text = doc.text();
+        let tags = crate::tags::walk(doc);
+        let mut definitions = tags.definitions;
+        definitions.sort_by(|a, b| a.bytes.start.cmp(&b.bytes.start).then(b.bytes.end.cmp(&a.bytes.end)));
+        // Two rules can tag one node (a Rust method is also a function): keep one.
+        definitions.dedup_by(|later, first| later.bytes == first.bytes);
+        let (mut symbols, mut names) = (Vec::<IndexedSymbol>::with_capacity(definitions.len()), String::new());
+        // Containers of the current definition: (index, byte range).
+        let mut stack: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
+        for definition in definitions {
+            while stack
+                .last()
+                .is_some_and(|(_, r)| !(r.start <= definition.bytes.start && definition.bytes.end <= r.end))
+            {
+                stack.pop();
             }
+            let parent = stack.last().map(|(i, _)| *i);
+            let name = match &definition.name {
+                crate::tags::DefinitionName::Text(range) => text.get(range.clone()).unwrap_or(""),
+                crate::tags::DefinitionName::Owned(name) => name,
+            };
+            let index = symbols.len() as u32;
+            symbols.push(IndexedSymbol {
+                name_start: names.len() as u32,
+                name_len: name.len() as u32,
+                kind: definition.kind.nested_in(parent.map(|p| symbols[p as usize].kind), doc.language()),
+                parent: parent.unwrap_or(u32::MAX),
+                line: definition.line,
+                end_line: definition.end_line,
+            });
+            names.push_str(name);
+            stack.push((index, definition.bytes));
         }
-        let (mut symbols, mut names) = (Vec::new(), String::new());
-        flatten(&outline.symbols, u32::MAX, &mut symbols, &mut names);
-        symbols.shrink_to_fit();
         FileEntry {
             language: doc.language(),
-            bytes: doc.text().len() as u64,
+            bytes: text.len() as u64,
             symbols,
             names: names.into_boxed_str(),
-            imports: outline.imports,
-            calls,
+            imports: tags.imports,
+            calls: tags.calls.into_iter().map(|(range, line)| (name_hash(&text[range], false), line)).collect(),
             called: Box::new([]),
             shallow: false,
         }
@@ -146,17 +189,11 @@ impl FileEntry {
         }
     }
 
-    /// How the workspace indexer treats a file on disk: parsed, or shallow when
-    /// it is generated, mostly declarations (bindings), or larger than
-    /// `full_parse_max` bytes.
+    /// How the workspace indexer treats a file on disk: see [`Tier::of`].
     pub fn index(language: Language, text: String, full_parse_max: usize) -> FileEntry {
-        use crate::shallow::{is_declaration_table, is_generated};
-        if language != Language::PlainText
-            && (text.len() > full_parse_max || is_generated(&text) || is_declaration_table(language, &text))
-        {
-            FileEntry::shallow(language, &text)
-        } else {
-            FileEntry::from_document(&SyntaxDocument::new(language, text))
+        match Tier::of(language, &text, full_parse_max) {
+            Tier::Shallow => FileEntry::shallow(language, &text),
+            Tier::Parsed | Tier::PlainText => FileEntry::from_document(&SyntaxDocument::new(language, text)),
         }
     }
 
@@ -366,8 +403,7 @@ impl WorkspaceIndex {
             }
         }
         let mut called: Vec<u64> = Vec::new();
-        for (name, line) in std::mem::take(&mut entry.calls) {
-            let hash = name_hash(&name, false);
+        for (hash, line) in std::mem::take(&mut entry.calls) {
             self.callers.entry(hash).or_default().push((id, line));
             called.push(hash);
         }

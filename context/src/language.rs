@@ -24,6 +24,8 @@ pub struct Support {
     pub tags: Query,
     /// Import statements, captured as `@import`.
     pub imports: Query,
+    /// The tags and import queries' rules as tables, for the indexer's walk.
+    pub(crate) rules: crate::tags::Rules,
 }
 
 impl Language {
@@ -141,7 +143,8 @@ fn build(language: Language) -> Support {
         }
     }
     query.disable_capture("doc");
-    Support { tags: query, imports: compile(imports, "imports"), grammar }
+    let rules = crate::tags::Rules::new(language, &grammar);
+    Support { tags: query, imports: compile(imports, "imports"), grammar, rules }
 }
 
 fn unreachable_plain_text() -> ! {

@@ -4,7 +4,8 @@
 //! - [`language`]: which grammar a file gets, and its queries.
 //! - [`syntax`]: a document's text and tree-sitter tree, re-parsed incrementally.
 //! - [`symbols`]: outline, enclosing symbol, imports (from the grammars' tags queries).
-//! - [`index`]: the workspace index and fuzzy symbol search.
+//! - [`index`]: the workspace index and fuzzy symbol search; `tags` is its one
+//!   walk over a parsed file (the tags queries' rules as tables).
 //! - [`shallow`]: declarations of generated and very large files, by a lexical scan.
 //! - [`redact`]: secret detection and redaction.
 //! - [`bundle`]: context bundles fitted to a token budget.
@@ -20,6 +21,7 @@ pub mod shallow;
 
 pub mod symbols;
 pub mod syntax;
+mod tags;
 
 pub use language::Language;
 pub use syntax::SyntaxDocument;

@@ -122,28 +122,20 @@ impl Outline {
 }
 
 pub fn outline(doc: &SyntaxDocument) -> Outline {
-    analyze_range(doc, None, Detail::Full).0
+    analyze_range(doc, None).0
 }
 
-/// What the workspace index keeps of a file: the outline without signatures or
-/// doc comments (the index reads those from the file when one is shown) and, from
-/// the same pass of the tags query, the names called in the file with the
-/// zero-based line of each call.
-pub fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
-    analyze_range(doc, None, Detail::Lean)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Detail {
-    /// Signatures and doc comments too.
-    Full,
-    Lean,
+/// The outline and, from the same pass of the tags query, the names called in the file with the zero-based line of each
+/// call: what the index's walk ([`crate::tags`]) must find, and is tested against.
+#[cfg(test)]
+pub(crate) fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
+    analyze_range(doc, None)
 }
 
 /// The definitions enclosing `byte`, outermost first, without walking the rest of
 /// the file: the tags query runs only over nodes that contain `byte`.
 pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
-    let (outline, _) = analyze_range(doc, Some(byte..byte + 1), Detail::Full);
+    let (outline, _) = analyze_range(doc, Some(byte..byte + 1));
     let mut chain = Vec::new();
     let mut level = outline.symbols;
     while let Some(position) =
@@ -156,11 +148,7 @@ pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
     chain
 }
 
-fn analyze_range(
-    doc: &SyntaxDocument,
-    range: Option<std::ops::Range<usize>>,
-    detail: Detail,
-) -> (Outline, Vec<(String, u32)>) {
+fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) -> (Outline, Vec<(String, u32)>) {
     let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else {
         return (Outline::default(), Vec::new());
     };
@@ -200,10 +188,10 @@ fn analyze_range(
         if !seen.insert(node.byte_range()) {
             continue;
         }
-        let mut symbol = symbol(doc.language(), text, node, name_node, kind, detail);
+        let mut symbol = symbol(doc.language(), text, node, name_node, kind);
         if kind == SymbolKind::Impl {
             // "impl Display for Point"
-            symbol.name = signature(text, node);
+            symbol.name = signature_of(text, node);
         }
         flat.push(symbol);
     }
@@ -236,8 +224,7 @@ fn pos(point: tree_sitter::Point) -> Pos {
     Pos { line: point.row as u32, column: point.column as u32 }
 }
 
-fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: SymbolKind, detail: Detail) -> Symbol {
-    let full = detail == Detail::Full;
+fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: SymbolKind) -> Symbol {
     Symbol {
         name: text[name.byte_range()].to_owned(),
         kind,
@@ -246,14 +233,14 @@ fn symbol(language: Language, text: &str, node: Node<'_>, name: Node<'_>, kind: 
         end: pos(node.end_position()),
         name_start: pos(name.start_position()),
         name_end: pos(name.end_position()),
-        signature: if full { signature(text, node) } else { String::new() },
-        doc: if full { doc_comment(language, text, node) } else { None },
+        signature: signature_of(text, node),
+        doc: doc_comment(language, text, node),
         children: Vec::new(),
     }
 }
 
 /// The head of a definition: its text up to the body, whitespace collapsed.
-fn signature(text: &str, node: Node<'_>) -> String {
+pub(crate) fn signature_of(text: &str, node: Node<'_>) -> String {
     // `const f = (x) => ...` has its body one level down.
     let function_value = node.child_by_field_name("value").filter(|v| v.kind().contains("function"));
     let body = node.child_by_field_name("body").or_else(|| function_value?.child_by_field_name("body"));
@@ -383,18 +370,27 @@ fn nest(language: Language, mut flat: Vec<Symbol>) -> Vec<Symbol> {
 fn close(language: Language, stack: &mut Vec<Symbol>, roots: &mut Vec<Symbol>) {
     let Some(mut done) = stack.pop() else { return };
     if let Some(parent) = stack.last_mut() {
-        // A function directly inside a type or impl is a method; inside a module
-        // (Rust's `mod` bodies look like impl bodies to the tags query) it is not.
-        let in_type = parent.kind.is_container() && parent.kind != SymbolKind::Module;
-        done.kind = match done.kind {
+        done.kind = done.kind.nested_in(Some(parent.kind), language);
+        parent.children.push(done);
+    } else {
+        roots.push(done);
+    }
+}
+
+impl SymbolKind {
+    /// The kind of a definition the tags query tagged as `self`, once its
+    /// container is known: a function directly inside a type or impl is a
+    /// method; inside a module (Rust's `mod` bodies look like impl bodies to the
+    /// tags query) or at top level it is not.
+    pub(crate) fn nested_in(self, parent: Option<SymbolKind>, language: Language) -> SymbolKind {
+        let Some(parent) = parent else { return self };
+        let in_type = parent.is_container() && parent != SymbolKind::Module;
+        match self {
             SymbolKind::Function if in_type => SymbolKind::Method,
             // Go methods live at top level, after their receiver type.
             SymbolKind::Method if !in_type && language != Language::Go => SymbolKind::Function,
             kind => kind,
-        };
-        parent.children.push(done);
-    } else {
-        roots.push(done);
+        }
     }
 }
 
@@ -421,7 +417,7 @@ pub fn imports(doc: &SyntaxDocument) -> Vec<Import> {
 }
 
 /// The module an import statement names, as path segments.
-fn module_path(language: Language, statement: &str) -> Vec<String> {
+pub(crate) fn module_path(language: Language, statement: &str) -> Vec<String> {
     let quoted = || {
         let start = statement.find(['"', '\'', '`'])?;
         let quote = statement[start..].chars().next()?;
