@@ -218,12 +218,13 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
     };
     // Only files in the index (never an excluded one), through the guard already
     // held: taking the read lock again could deadlock behind a waiting writer.
+    let exclusions = workspace.as_ref().map(|w| w.exclusions());
     let read_file = |rel: &str| {
-        let (workspace, index) = (workspace.as_ref()?, index_guard.as_ref()?);
+        let (workspace, index, exclusions) = (workspace.as_ref()?, index_guard.as_ref()?, exclusions.as_ref()?);
         index.file(rel)?;
         // Checked again at read time: ignore rules may have changed since indexing.
         let path = workspace.root.join(rel);
-        if workspace.is_excluded(&path) {
+        if exclusions.is_excluded(&path) {
             return None;
         }
         workspace::read_source(&path)

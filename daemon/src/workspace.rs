@@ -22,6 +22,80 @@ use notify::Watcher;
 use protocol::{client::Event, context::WorkspaceStatus};
 use tokio::sync::{broadcast, watch};
 
+/// Decides which paths of a workspace are excluded, reading each folder's
+/// ignore files at most once: see [`Workspace::exclusions`].
+pub struct Exclusions<'w> {
+    root: &'w Path,
+    folders: std::cell::RefCell<HashMap<PathBuf, std::rc::Rc<Folder>>>,
+    global: std::cell::OnceCell<Gitignore>,
+}
+
+/// A folder's own ignore rules.
+struct Folder {
+    /// From its `.gitignore`, `.ignore` and `.pairedignore`.
+    matchers: Vec<Gitignore>,
+    /// Whether it holds a repository (`.git`), and that repository's
+    /// `.git/info/exclude`.
+    repository: Option<Option<Gitignore>>,
+}
+
+impl Exclusions<'_> {
+    /// Whether `path` is outside the workspace, hidden, ignored or too large.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        let Ok(rel) = path.strip_prefix(self.root) else { return true };
+        if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+            return true;
+        }
+        let is_dir = path.is_dir();
+        let ignored = |matcher: &Gitignore| matcher.matched_path_or_any_parents(path, is_dir).is_ignore();
+        // The same sources the walk reads: ignore files in the folder and every
+        // folder above it (above the root too), the repository's
+        // `.git/info/exclude`, and the user's global gitignore.
+        let mut dir = path.parent();
+        let mut repository_checked = false;
+        while let Some(d) = dir {
+            let folder = self.folder(d);
+            if folder.matchers.iter().any(ignored) {
+                return true;
+            }
+            if !repository_checked && let Some(exclude) = &folder.repository {
+                repository_checked = true;
+                if exclude.as_ref().is_some_and(ignored) {
+                    return true;
+                }
+            }
+            dir = d.parent();
+        }
+        if ignored(self.global.get_or_init(|| Gitignore::global().0)) {
+            return true;
+        }
+        std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES)
+    }
+
+    fn folder(&self, dir: &Path) -> std::rc::Rc<Folder> {
+        if let Some(folder) = self.folders.borrow().get(dir) {
+            return folder.clone();
+        }
+        let matchers = IGNORE_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .filter(|file| file.is_file())
+            .map(|file| Gitignore::new(&file).0)
+            .collect();
+        let repository = dir.join(".git").exists().then(|| {
+            let exclude = dir.join(".git/info/exclude");
+            exclude.is_file().then(|| {
+                let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+                builder.add(&exclude);
+                builder.build().ok()
+            })?
+        });
+        let folder = std::rc::Rc::new(Folder { matchers, repository });
+        self.folders.borrow_mut().insert(dir.to_path_buf(), folder.clone());
+        folder
+    }
+}
+
 /// Files larger than this are not indexed (generated or vendored code, data).
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 /// A folder with more files than this (say, a home directory opened as a
@@ -141,41 +215,14 @@ impl Workspace {
     /// `.ignore` or `.pairedignore` (at the root or in any folder above it), hidden,
     /// or too large.
     pub fn is_excluded(&self, path: &Path) -> bool {
-        let Ok(rel) = path.strip_prefix(&self.root) else { return true };
-        if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
-            return true;
-        }
-        let is_dir = path.is_dir();
-        let ignored = |matcher: &Gitignore| matcher.matched_path_or_any_parents(path, is_dir).is_ignore();
-        // The same sources the walk reads: ignore files in the folder and every
-        // folder above it (above the root too), the repository's
-        // `.git/info/exclude`, and the user's global gitignore.
-        let mut dir = path.parent();
-        let mut repository_checked = false;
-        while let Some(d) = dir {
-            for name in IGNORE_FILES {
-                let file = d.join(name);
-                if file.is_file() && ignored(&Gitignore::new(&file).0) {
-                    return true;
-                }
-            }
-            if !repository_checked && d.join(".git").exists() {
-                repository_checked = true;
-                let exclude = d.join(".git/info/exclude");
-                if exclude.is_file() {
-                    let mut builder = ignore::gitignore::GitignoreBuilder::new(d);
-                    builder.add(&exclude);
-                    if builder.build().is_ok_and(|m| ignored(&m)) {
-                        return true;
-                    }
-                }
-            }
-            dir = d.parent();
-        }
-        if ignored(&Gitignore::global().0) {
-            return true;
-        }
-        std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES)
+        self.exclusions().is_excluded(path)
+    }
+
+    /// Exclusion checks for many paths in one request (a context bundle checks
+    /// every file it shows): each ignore file is read once per request, never
+    /// cached beyond it.
+    pub fn exclusions(&self) -> Exclusions<'_> {
+        Exclusions { root: &self.root, folders: Default::default(), global: Default::default() }
     }
 
     /// Reads a file of the index (never one that is excluded). Takes the index's
