@@ -314,10 +314,11 @@ pub const MANIFESTS: [&str; 10] = [
 
 #[derive(Debug, Default)]
 pub struct WorkspaceIndex {
-    /// By path relative to the workspace root, `/`-separated.
-    files: BTreeMap<Arc<str>, (u32, FileEntry)>,
-    /// File id → path; ids of removed files are reused.
-    ids: Vec<Option<Arc<str>>>,
+    /// File ids by path relative to the workspace root, `/`-separated.
+    files: BTreeMap<Arc<str>, u32>,
+    /// File id → path and entry; ids of removed files are reused. The name and
+    /// caller maps hold ids, so following one costs an index, not a path lookup.
+    entries: Vec<Option<(Arc<str>, FileEntry)>>,
     free_ids: Vec<u32>,
     /// Hash of the lower-cased symbol name → (file id, index into its symbols).
     by_name: HashMap<u64, Sites>,
@@ -354,7 +355,11 @@ impl WorkspaceIndex {
     }
 
     pub fn file(&self, path: &str) -> Option<&FileEntry> {
-        self.files.get(path).map(|(_, entry)| entry)
+        self.by_id(*self.files.get(path)?).map(|(_, entry)| entry)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&str, &FileEntry)> {
+        self.entries.iter().flatten().map(|(path, entry)| (&**path, entry))
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
@@ -362,18 +367,17 @@ impl WorkspaceIndex {
     }
 
     pub fn shallow_count(&self) -> usize {
-        self.files.values().filter(|(_, f)| f.shallow).count()
+        self.entries().filter(|(_, f)| f.shallow).count()
     }
 
     pub fn symbol_count(&self) -> usize {
-        self.files.values().map(|(_, f)| f.symbols.len()).sum()
+        self.entries().map(|(_, f)| f.symbols.len()).sum()
     }
 
     /// The path and entry of a file id.
     fn by_id(&self, id: u32) -> Option<(&str, &FileEntry)> {
-        let path = self.ids.get(id as usize)?.as_ref()?;
-        let (key, (_, entry)) = self.files.get_key_value(&**path)?;
-        Some((key, entry))
+        let (path, entry) = self.entries.get(id as usize)?.as_ref()?;
+        Some((path, entry))
     }
 
     fn changed(&self) {
@@ -383,16 +387,10 @@ impl WorkspaceIndex {
     pub fn upsert(&mut self, path: &str, mut entry: FileEntry) {
         self.remove_entry(path);
         let path: Arc<str> = path.into();
-        let id = match self.free_ids.pop() {
-            Some(id) => {
-                self.ids[id as usize] = Some(path.clone());
-                id
-            }
-            None => {
-                self.ids.push(Some(path.clone()));
-                (self.ids.len() - 1) as u32
-            }
-        };
+        let id = self.free_ids.pop().unwrap_or_else(|| {
+            self.entries.push(None);
+            (self.entries.len() - 1) as u32
+        });
         for (i, symbol) in entry.symbols.iter().enumerate() {
             let site = (id, i as u32);
             match self.by_name.entry(name_hash(entry.name(symbol), true)) {
@@ -412,7 +410,8 @@ impl WorkspaceIndex {
         entry.called = called.into_boxed_slice();
         entry.imports.shrink_to_fit();
         self.stems.entry(last_segment(module_stem(&path)).into()).or_default().push(id);
-        self.files.insert(path, (id, entry));
+        self.files.insert(path.clone(), id);
+        self.entries[id as usize] = Some((path, entry));
         self.changed();
     }
 
@@ -423,7 +422,8 @@ impl WorkspaceIndex {
     }
 
     fn remove_entry(&mut self, path: &str) -> bool {
-        let Some((key, (id, old))) = self.files.remove_entry(path) else { return false };
+        let Some(id) = self.files.remove(path) else { return false };
+        let Some((key, old)) = self.entries.get_mut(id as usize).and_then(Option::take) else { return false };
         for symbol in &old.symbols {
             let hash = name_hash(old.name(symbol), true);
             if let Some(sites) = self.by_name.get_mut(&hash)
@@ -447,7 +447,6 @@ impl WorkspaceIndex {
                 self.stems.remove(stem);
             }
         }
-        self.ids[id as usize] = None;
         self.free_ids.push(id);
         self.changed();
         true
@@ -497,8 +496,7 @@ impl WorkspaceIndex {
         let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
         let mut buf = Vec::new();
         let mut hits: Vec<SymbolHit<'_>> = Vec::new();
-        for (path, (_, file)) in &self.files {
-            let path: &str = path;
+        for (path, file) in self.entries() {
             for symbol in &file.symbols {
                 let name = file.name(symbol);
                 let haystack = Utf32Str::new(name, &mut buf);
@@ -556,7 +554,7 @@ impl WorkspaceIndex {
 
     fn compute_facts(&self) -> ProjectFacts {
         let mut languages: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, file) in self.files.values() {
+        for (_, file) in self.entries() {
             if file.language != Language::PlainText {
                 *languages.entry(file.language.name()).or_default() += 1;
             }

@@ -1,15 +1,35 @@
 //! A document's text and tree. Edits re-parse incrementally: the old tree is edited
 //! and handed to the parser, which reuses every subtree the edit did not touch.
+//!
+//! The re-parse waits until someone asks for the tree: an edit only adjusts the
+//! text and the old tree's positions (microseconds), so a burst of keystrokes
+//! costs one re-parse when a request next needs the tree, not one each. This
+//! matters for files tree-sitter re-parses slowly whatever the edit (thousands
+//! of top-level items: every one is reduced again on each parse).
+
+use std::sync::OnceLock;
 
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::Language;
 
-#[derive(Clone)]
 pub struct SyntaxDocument {
     language: Language,
     text: String,
-    tree: Option<Tree>,
+    /// The tree of the current text, once parsed.
+    parsed: OnceLock<Option<Tree>>,
+    /// The last parsed tree with the edits made since applied to it: where the
+    /// next parse starts from.
+    edited: Option<Tree>,
+}
+
+impl Clone for SyntaxDocument {
+    /// A clone shares the tree: the document is parsed first if an edit is
+    /// pending, so that both copies keep the result.
+    fn clone(&self) -> SyntaxDocument {
+        let tree = self.tree().cloned();
+        SyntaxDocument { language: self.language, text: self.text.clone(), parsed: OnceLock::from(tree), edited: None }
+    }
 }
 
 impl std::fmt::Debug for SyntaxDocument {
@@ -21,7 +41,7 @@ impl std::fmt::Debug for SyntaxDocument {
 impl SyntaxDocument {
     pub fn new(language: Language, text: String) -> SyntaxDocument {
         let tree = parse(language, &text, None);
-        SyntaxDocument { language, text, tree }
+        SyntaxDocument { language, text, parsed: OnceLock::from(tree), edited: None }
     }
 
     pub fn language(&self) -> Language {
@@ -32,25 +52,39 @@ impl SyntaxDocument {
         &self.text
     }
 
+    /// The tree of the current text, re-parsed now if edits are pending.
     pub fn tree(&self) -> Option<&Tree> {
-        self.tree.as_ref()
+        self.parsed.get_or_init(|| parse(self.language, &self.text, self.edited.as_ref())).as_ref()
     }
 
-    /// Replaces the whole text (a full-document change): parsed from scratch.
+    /// Whether edits are waiting for a re-parse.
+    pub fn is_parse_pending(&self) -> bool {
+        self.parsed.get().is_none()
+    }
+
+    /// Replaces the whole text (a full-document change): parsed from scratch
+    /// when the tree is next needed.
     pub fn replace_all(&mut self, text: String) {
-        self.tree = parse(self.language, &text, None);
         self.text = text;
+        self.parsed = OnceLock::new();
+        self.edited = None;
     }
 
     /// Replaces `start..end` (byte offsets on char boundaries, `start <= end`) with
-    /// `new_text`, then re-parses incrementally.
+    /// `new_text`. The re-parse, incremental, happens when the tree is next needed.
     pub fn edit(&mut self, start: usize, end: usize, new_text: &str) {
         let start_position = self.point(start);
         let old_end_position = self.point(end);
         self.text.replace_range(start..end, new_text);
         let new_end_byte = start + new_text.len();
         let new_end_position = advance(start_position, new_text);
-        if let Some(tree) = &mut self.tree {
+        // The freshest tree: the parsed one if there is one, else the one the
+        // previous edits were applied to.
+        let mut tree = match self.parsed.take() {
+            Some(parsed) => parsed,
+            None => self.edited.take(),
+        };
+        if let Some(tree) = &mut tree {
             tree.edit(&InputEdit {
                 start_byte: start,
                 old_end_byte: end,
@@ -60,7 +94,7 @@ impl SyntaxDocument {
                 new_end_position,
             });
         }
-        self.tree = parse(self.language, &self.text, self.tree.as_ref());
+        self.edited = tree;
     }
 }
 
@@ -69,7 +103,9 @@ impl SyntaxDocument {
     /// counting every line above it: O(depth) instead of O(file).
     pub fn point(&self, byte: usize) -> Point {
         let byte = byte.min(self.text.len());
-        let Some(node) = self.tree.as_ref().and_then(|t| t.root_node().descendant_for_byte_range(byte, byte)) else {
+        // Positions of an edited tree are already adjusted: no need to parse.
+        let tree = self.parsed.get().map_or(self.edited.as_ref(), Option::as_ref);
+        let Some(node) = tree.and_then(|t| t.root_node().descendant_for_byte_range(byte, byte)) else {
             return point_at(&self.text, byte);
         };
         let from = node.start_byte();
@@ -138,6 +174,36 @@ mod tests {
         }
         assert_eq!(doc.text(), "pub fn main() {\n    // hi\n    let answer = 42;\n}\n");
         assert!(!doc.tree().expect("tree").root_node().has_error());
+    }
+
+    #[test]
+    fn a_burst_of_edits_is_parsed_once_when_the_tree_is_needed() {
+        let mut doc = SyntaxDocument::new(Language::Rust, "fn main() {\n    let x = 1;\n}\n\nfn other() {}\n".into());
+        // Typing "answer" over `x`, a letter at a time, then a new line above.
+        doc.edit(20, 21, "");
+        for (i, letter) in "answer".char_indices() {
+            doc.edit(20 + i, 20 + i, &letter.to_string());
+            assert!(doc.is_parse_pending(), "no re-parse per keystroke");
+        }
+        doc.edit(12, 12, "    // hi\n");
+        // Positions come from the edited, not yet re-parsed, tree.
+        for byte in (0..=doc.text().len()).filter(|b| doc.text().is_char_boundary(*b)) {
+            assert_eq!(doc.point(byte), point_at(doc.text(), byte), "at {byte}");
+        }
+        assert!(doc.is_parse_pending());
+        let fresh = SyntaxDocument::new(Language::Rust, doc.text().to_owned());
+        assert_eq!(doc.text(), "fn main() {\n    // hi\n    let answer = 1;\n}\n\nfn other() {}\n");
+        let tree = doc.tree().expect("tree");
+        assert_eq!(tree.root_node().to_sexp(), fresh.tree().expect("tree").root_node().to_sexp());
+        assert!(!doc.is_parse_pending());
+        // The name's position comes from the re-parsed tree.
+        let name = tree.root_node().descendant_for_byte_range(30, 30).expect("node");
+        assert_eq!((name.kind(), name.start_position()), ("identifier", Point { row: 2, column: 8 }));
+        // A clone taken while an edit is pending shares the parse.
+        doc.edit(0, 0, "// top\n");
+        let copy = doc.clone();
+        assert!(!doc.is_parse_pending() && !copy.is_parse_pending());
+        assert!(!copy.tree().expect("tree").root_node().has_error());
     }
 
     #[test]
