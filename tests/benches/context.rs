@@ -269,7 +269,7 @@ async fn context_builds(
         slowest.push((times[times.len() - 1], uri.clone(), *line));
     }
     // The tail is where a target is missed: name it.
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (time, uri, line) in slowest.iter().take(5) {
         eprintln!("slowest context/build: {} at {uri}:{}", us(*time), line + 1);
     }
