@@ -3,7 +3,7 @@
 //! Sans IO: plain state and pure operations. A document stays open while any client
 //! holds it; a client that goes away releases all of its documents. The text lives
 //! in a [`Buffer`]: a plain `String` in `paired lsp`'s mirror, a tree-sitter
-//! [`context::SyntaxDocument`] (re-parsed incrementally on every edit) in the daemon.
+//! [`context::SyntaxDocument`] (re-parsed incrementally when its tree is next needed) in the daemon.
 
 use std::collections::{BTreeMap, HashMap};
 
