@@ -131,6 +131,12 @@ impl Home {
     pub fn start_daemon_with(&self, env: &[(&str, &str)]) -> Daemon {
         let mut command = self.paired(&["daemon"]);
         command.envs(env.iter().copied());
+        self.start_daemon_command(command)
+    }
+
+    /// Starts the daemon through `command`: [`Home::paired`]`(&["daemon"])`, or a
+    /// wrapper that execs it (so that the child's pid is the daemon's).
+    pub fn start_daemon_command(&self, mut command: Command) -> Daemon {
         // Not piped: nobody would drain the pipe, and a full pipe blocks the daemon's
         // logging. The log file has everything.
         let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn daemon");

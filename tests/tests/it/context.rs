@@ -299,6 +299,58 @@ async fn out_of_inotify_watches_falls_back_to_polling_and_says_so() {
     eventually("polling picks up a new file", async || symbols(&client, "seen_by_polling").await.len() == 1).await;
 }
 
+/// The real thing, not a test hook: the daemon runs in a user namespace whose
+/// inotify watch limit (`/proc/sys/user/max_inotify_watches`, per namespace
+/// since Linux 5.11) is lower than the folder's directory count, so the kernel
+/// refuses a watch with ENOSPC as it does when a large tree exhausts
+/// `fs.inotify.max_user_watches`. The host's limit is not touched.
+#[tokio::test]
+async fn a_kernel_out_of_inotify_watches_falls_back_to_polling_and_says_so() {
+    let home = Home::new();
+    let root = project(&home);
+    for i in 0..20 {
+        write(&root.join(format!("pkg/mod{i}/lib.py")), &format!("def helper_{i}():\n    pass\n"));
+    }
+    let available = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c", "echo 5 > /proc/sys/user/max_inotify_watches"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        available,
+        "this test needs util-linux's unshare and unprivileged user namespaces with a writable /proc/sys/user/max_inotify_watches (Linux 5.11+)"
+    );
+    let daemon = home.paired(&["daemon"]);
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "sh",
+            "-c",
+            "echo 5 > /proc/sys/user/max_inotify_watches && exec \"$@\"",
+            "sh",
+        ])
+        .arg(daemon.get_program())
+        .args(daemon.get_args())
+        .env_clear()
+        .current_dir(home.path());
+    for (key, value) in daemon.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    let _daemon = home.start_daemon_command(command);
+    let client = home.ws().await;
+    let status = add(&client, &root).await;
+    assert_eq!(status["watching"], "polling", "{status}");
+    let warning = status["warning"].as_str().unwrap_or("");
+    assert!(warning.contains("ran out of file watches") && warning.contains("max_user_watches"), "{warning}");
+    assert_eq!(symbols(&client, "helper_19").await.len(), 1, "indexed all the same");
+    // Not stale: polling sees what inotify no longer can.
+    write(&root.join("pkg/mod7/later.py"), "def seen_without_inotify():\n    pass\n");
+    eventually("polling picks up a new file", async || symbols(&client, "seen_without_inotify").await.len() == 1).await;
+}
+
 /// Watches that fail after the start (the OS runs out as folders are added) are
 /// reported the way notify reports them: the workspace switches to polling,
 /// says so, and keeps following changes.
