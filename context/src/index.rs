@@ -524,8 +524,16 @@ impl WorkspaceIndex {
     /// extension ends with the import's module path (or its parent, for `from a.b
     /// import c` and `use a::b::C`), preferring files near `from`.
     pub fn resolve_import(&self, from: &str, import: &Import) -> Option<&str> {
-        let segments: Vec<&str> =
+        let mut segments: Vec<&str> =
             import.module.iter().map(String::as_str).filter(|s| *s != "." && *s != "..").collect();
+        // `import … from './stats.js'` (ES modules name the file; TypeScript
+        // names the compiled `.js` of a `.ts` file): the stem is what matches.
+        if let Some(last) = segments.last_mut() {
+            const SOURCE: [&str; 8] = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"];
+            if let Some(stem) = SOURCE.iter().find_map(|ext| last.strip_suffix(ext)).filter(|s| !s.is_empty()) {
+                *last = stem;
+            }
+        }
         if segments.is_empty() {
             return None;
         }

@@ -262,3 +262,311 @@ fn a_cut_through_a_key_hides_the_whole_key() {
     assert_eq!(selection.lines, Some((9, 19)), "line numbers still match the file");
     assert!(selection.text.ends_with("y = 2\n"), "{}", selection.text);
 }
+
+/// A bundle at the cursor (`$` in the text of `path`) over a small workspace of
+/// `files`, the way the daemon builds one for an open document.
+fn check_workspace(files: &[(&str, &str)], path: &str, budget: usize, expected: Expect) {
+    let raw = files.iter().find(|(p, _)| *p == path).map(|(_, t)| *t).expect("the file at the cursor");
+    let cursor = raw.find('$').expect("a $ marks the cursor");
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (*p, t.replacen('$', "", 1))).collect();
+    let mut index = WorkspaceIndex::default();
+    for (file, text) in &files {
+        if MANIFESTS.contains(file) {
+            index.set_manifest(file, text.clone());
+        }
+        index.upsert(file, FileEntry::parse(Language::from_path(file), text));
+    }
+    let read = |wanted: &str| files.iter().find(|(p, _)| *p == wanted).map(|(_, t)| t.clone());
+    let doc = SyntaxDocument::new(Language::from_path(path), raw.replacen('$', "", 1));
+    let bundle = build(&BundleInput {
+        path,
+        document: &doc,
+        selection: cursor..cursor,
+        question: None,
+        diagnostics: &[],
+        index: Some(&index),
+        entry: None,
+        read_file: &read,
+        budget_tokens: budget,
+        redact: true,
+    });
+    assert!(bundle.tokens <= budget, "{} > {budget}", bundle.tokens);
+    expected.assert_eq(&render_text(&bundle));
+}
+
+const GEOMETRY_RS: &str = "/// A point.\npub struct Point {\n    pub x: f64,\n    pub y: f64,\n}\n\nimpl Point {\n    pub fn norm(&self) -> f64 {\n        (self.x * self.x + self.y * self.y).sqrt()\n    }\n}\n";
+const MAIN_RS: &str = "use crate::geometry::Point;\n\nfn farthest(points: &[Point]) -> f64 {\n    points.iter().map(|p| p.$norm()).fold(0.0, f64::max)\n}\n\nfn main() {\n    let points = vec![Point { x: 3.0, y: 4.0 }];\n    println!(\"{}\", farthest(&points));\n}\n";
+const CARGO_TOML: &str =
+    "[package]\nname = \"geo\"\n\n[dependencies]\ntokio = \"1\"\n\n[dev-dependencies]\nproptest = \"1\"\n";
+
+#[test]
+fn rust_bundle() {
+    let files = [("src/geometry.rs", GEOMETRY_RS), ("src/main.rs", MAIN_RS), ("Cargo.toml", CARGO_TOML)];
+    check_workspace(
+        &files,
+        "src/main.rs",
+        2000,
+        expect![[r#"
+        ── around the cursor lines 1-10 (~58 tokens)
+        use crate::geometry::Point;
+
+        fn farthest(points: &[Point]) -> f64 {
+            points.iter().map(|p| p.norm()).fold(0.0, f64::max)
+        }
+
+        fn main() {
+            let points = vec![Point { x: 3.0, y: 4.0 }];
+            println!("{}", farthest(&points));
+        }
+        ── struct Point (src/geometry.rs) lines 2-5 (~14 tokens)
+        pub struct Point {
+            pub x: f64,
+            pub y: f64,
+        }
+        ── method norm (src/geometry.rs) lines 8-10 (~23 tokens)
+            pub fn norm(&self) -> f64 {
+                (self.x * self.x + self.y * self.y).sqrt()
+            }
+        ── from src/geometry.rs: use crate::geometry::Point; (~4 tokens)
+        pub struct Point
+        ── project (~24 tokens)
+        languages: rust (2 files)
+        build files: Cargo.toml
+        test frameworks: cargo test
+        frameworks: tokio
+        ── 123 of 2000 tokens used
+    "#]],
+    );
+    // Trimmed: the least relevant parts go first, and the bundle says which.
+    check_workspace(
+        &files,
+        "src/main.rs",
+        80,
+        expect![[r#"
+        ── around the cursor lines 1-10 (~58 tokens)
+        use crate::geometry::Point;
+
+        fn farthest(points: &[Point]) -> f64 {
+            points.iter().map(|p| p.norm()).fold(0.0, f64::max)
+        }
+
+        fn main() {
+            let points = vec![Point { x: 3.0, y: 4.0 }];
+            println!("{}", farthest(&points));
+        }
+        ── struct Point (src/geometry.rs) lines 2-5 (~14 tokens)
+        pub struct Point {
+            pub x: f64,
+            pub y: f64,
+        }
+        ── 72 of 80 tokens used; left out: method norm (src/geometry.rs) (~23 tokens), from src/geometry.rs: use crate::geometry::Point; (~4 tokens), project (~24 tokens)
+    "#]],
+    );
+}
+
+#[test]
+fn typescript_bundle() {
+    let files = [
+        (
+            "src/cart.ts",
+            "export interface Item {\n  price: number;\n}\n\nexport function total(items: Item[]): number {\n  return items.reduce((sum, item) => sum + item.price, 0);\n}\n",
+        ),
+        (
+            "src/checkout.ts",
+            "import { total, Item } from './cart';\n\nexport function checkout(items: Item[]): string {\n  const amount = to$tal(items);\n  return format(amount);\n}\n\nfunction format(n: number): string {\n  return n.toFixed(2);\n}\n",
+        ),
+        (
+            "src/app.ts",
+            "import { checkout } from './checkout';\n\nexport function run() {\n  return checkout([]);\n}\n",
+        ),
+        ("package.json", "{\"dependencies\": {\"react\": \"18\"}, \"devDependencies\": {\"jest\": \"29\"}}\n"),
+    ];
+    check_workspace(
+        &files,
+        "src/checkout.ts",
+        2000,
+        expect![[r#"
+        ── around the cursor lines 1-10 (~53 tokens)
+        import { total, Item } from './cart';
+
+        export function checkout(items: Item[]): string {
+          const amount = total(items);
+          return format(amount);
+        }
+
+        function format(n: number): string {
+          return n.toFixed(2);
+        }
+        ── interface Item (src/cart.ts) lines 1-3 (~11 tokens)
+        export interface Item {
+          price: number;
+        }
+        ── function total (src/cart.ts) lines 5-7 (~27 tokens)
+        export function total(items: Item[]): number {
+          return items.reduce((sum, item) => sum + item.price, 0);
+        }
+        ── call of checkout in src/app.ts lines 2-5 (~13 tokens)
+
+        export function run() {
+          return checkout([]);
+        }
+        ── from src/cart.ts: import { total, Item } from './cart'; (~17 tokens)
+        export interface Item
+        export function total(items: Item[]): number
+        ── project (~25 tokens)
+        languages: typescript (3 files)
+        build files: package.json
+        test frameworks: jest
+        frameworks: react
+        ── 146 of 2000 tokens used
+    "#]],
+    );
+}
+
+#[test]
+fn javascript_bundle() {
+    let files = [
+        (
+            "lib/stats.js",
+            "/** The mean. */\nexport function mean(xs) {\n  return sum(xs) / xs.length;\n}\n\nexport const sum = (xs) => xs.reduce((a, b) => a + b, 0);\n",
+        ),
+        (
+            "lib/report.js",
+            "import { mean } from './stats.js';\n\nexport class Report {\n  summary(values) {\n    return 'mean ' + me$an(values);\n  }\n}\n",
+        ),
+        ("index.js", "import { Report } from './lib/report.js';\n\nnew Report().summary([1, 2, 3]);\n"),
+        ("package.json", "{\"dependencies\": {\"express\": \"4\"}, \"devDependencies\": {\"mocha\": \"10\"}}\n"),
+    ];
+    check_workspace(
+        &files,
+        "lib/report.js",
+        2000,
+        expect![[r#"
+        ── around the cursor lines 1-7 (~30 tokens)
+        import { mean } from './stats.js';
+
+        export class Report {
+          summary(values) {
+            return 'mean ' + mean(values);
+          }
+        }
+        ── function mean (lib/stats.js) lines 2-4 (~15 tokens)
+        export function mean(xs) {
+          return sum(xs) / xs.length;
+        }
+        ── call of summary in index.js lines 1-3 (~19 tokens)
+        import { Report } from './lib/report.js';
+
+        new Report().summary([1, 2, 3]);
+        ── from lib/stats.js: import { mean } from './stats.js'; (~6 tokens)
+        export function mean(xs)
+        ── project (~25 tokens)
+        languages: javascript (3 files)
+        build files: package.json
+        test frameworks: mocha
+        frameworks: express
+        ── 95 of 2000 tokens used
+    "#]],
+    );
+}
+
+#[test]
+fn go_bundle() {
+    let files = [
+        (
+            "geo/point.go",
+            "package geo\n\n// Point is a point.\ntype Point struct {\n\tX, Y float64\n}\n\n// Norm is the distance from the origin.\nfunc (p Point) Norm() float64 {\n\treturn math.Sqrt(p.X*p.X + p.Y*p.Y)\n}\n",
+        ),
+        (
+            "main.go",
+            "package main\n\nimport \"example.com/app/geo\"\n\nfunc farthest(points []geo.Point) float64 {\n\tbest := 0.0\n\tfor _, p := range points {\n\t\tbest = max(best, p.No$rm())\n\t}\n\treturn best\n}\n\nfunc main() {\n\tprintln(farthest(nil))\n}\n",
+        ),
+        ("go.mod", "module example.com/app\n\ngo 1.22\n\nrequire github.com/gin-gonic/gin v1.9.0\n"),
+    ];
+    check_workspace(
+        &files,
+        "main.go",
+        2000,
+        expect![[r#"
+        ── around the cursor lines 1-15 (~55 tokens)
+        package main
+
+        import "example.com/app/geo"
+
+        func farthest(points []geo.Point) float64 {
+        	best := 0.0
+        	for _, p := range points {
+        		best = max(best, p.Norm())
+        	}
+        	return best
+        }
+
+        func main() {
+        	println(farthest(nil))
+        }
+        ── method Norm (geo/point.go) lines 9-11 (~18 tokens)
+        func (p Point) Norm() float64 {
+        	return math.Sqrt(p.X*p.X + p.Y*p.Y)
+        }
+        ── type Point (geo/point.go) lines 4-6 (~9 tokens)
+        type Point struct {
+        	X, Y float64
+        }
+        ── project (~21 tokens)
+        languages: go (2 files)
+        build files: go.mod
+        test frameworks: go test
+        frameworks: gin
+        ── 103 of 2000 tokens used
+    "#]],
+    );
+}
+
+#[test]
+fn java_bundle() {
+    let files = [
+        (
+            "src/main/java/app/Greeter.java",
+            "package app;\n\n/** Greets. */\npublic class Greeter {\n  public String greet(String name) {\n    return \"Hello, \" + name;\n  }\n}\n",
+        ),
+        (
+            "src/main/java/app/App.java",
+            "package app;\n\nimport app.Greeter;\n\npublic class App {\n  public static void main(String[] args) {\n    System.out.println(new Greeter().gr$eet(args[0]));\n  }\n}\n",
+        ),
+        (
+            "pom.xml",
+            "<project><dependencies><dependency><artifactId>junit-jupiter</artifactId></dependency><dependency><artifactId>spring-boot-starter</artifactId></dependency></dependencies></project>\n",
+        ),
+    ];
+    check_workspace(
+        &files,
+        "src/main/java/app/App.java",
+        2000,
+        expect![[r#"
+        ── around the cursor lines 1-9 (~40 tokens)
+        package app;
+
+        import app.Greeter;
+
+        public class App {
+          public static void main(String[] args) {
+            System.out.println(new Greeter().greet(args[0]));
+          }
+        }
+        ── class Greeter (src/main/java/app/Greeter.java) lines 4-8 (~24 tokens)
+        public class Greeter {
+          public String greet(String name) {
+            return "Hello, " + name;
+          }
+        }
+        ── from src/main/java/app/Greeter.java: import app.Greeter; (~5 tokens)
+        public class Greeter
+        ── project (~24 tokens)
+        languages: java (2 files)
+        build files: pom.xml
+        test frameworks: junit
+        frameworks: spring boot
+        ── 93 of 2000 tokens used
+    "#]],
+    );
+}

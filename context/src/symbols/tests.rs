@@ -44,6 +44,36 @@ fn check_enclosing(language: Language, source_with_cursor: &str, expected: &[&st
     let outline = outline(&doc);
     let chain: Vec<&str> = outline.enclosing(byte).iter().map(|s| s.name.as_str()).collect();
     assert_eq!(chain, expected);
+    // What bundles use: the query over the nodes containing the cursor only.
+    let chain: Vec<String> = enclosing_at(&doc, byte).into_iter().map(|s| s.name).collect();
+    assert_eq!(chain, expected, "enclosing_at");
+}
+
+#[test]
+fn enclosing_symbols_in_every_language() {
+    check_enclosing(
+        Language::Rust,
+        "mod m {\n    pub struct S;\n    impl S {\n        fn f() { $g(); }\n    }\n}\n",
+        &["m", "impl S", "f"],
+    );
+    check_enclosing(Language::Rust, "fn outer() {\n    fn inner() { $1; }\n}\n", &["outer", "inner"]);
+    check_enclosing(Language::Python, "def top():\n    pass\n$\nclass B:\n    pass\n", &[]);
+    let ts = "export class Cart {\n  add(item: Item): void {\n    this.items.push($item);\n  }\n}\n";
+    check_enclosing(Language::TypeScript, ts, &["Cart", "add"]);
+    check_enclosing(Language::Tsx, "function View() {\n  return <div>{$x}</div>;\n}\n", &["View"]);
+    check_enclosing(Language::TypeScript, "interface Shape {\n  area(): num$ber;\n}\n", &["Shape", "area"]);
+    check_enclosing(Language::JavaScript, "const api = {\n  fetch: function () { return $get(); },\n};\n", &["fetch"]);
+    check_enclosing(Language::JavaScript, "class A {\n  m() {\n    const f = () => $1;\n  }\n}\n", &["A", "m", "f"]);
+    check_enclosing(
+        Language::Go,
+        "package p\n\ntype T struct{}\n\nfunc (t T) Area() int {\n\treturn $1\n}\n",
+        &["Area"],
+    );
+    check_enclosing(
+        Language::Java,
+        "class Outer {\n  class Inner {\n    void go() { $run(); }\n  }\n}\n",
+        &["Outer", "Inner", "go"],
+    );
 }
 
 #[test]
