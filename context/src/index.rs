@@ -528,7 +528,9 @@ impl WorkspaceIndex {
             import.module.iter().map(String::as_str).filter(|s| *s != "." && *s != "..").collect();
         // `import … from './stats.js'` (ES modules name the file; TypeScript
         // names the compiled `.js` of a `.ts` file): the stem is what matches.
-        if let Some(last) = segments.last_mut() {
+        // Only for relative specifiers: `'chart.js'` is a package, not chart.ts.
+        let relative = import.module.first().is_some_and(|s| s == "." || s == "..");
+        if let Some(last) = segments.last_mut().filter(|_| relative) {
             const SOURCE: [&str; 8] = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"];
             if let Some(stem) = SOURCE.iter().find_map(|ext| last.strip_suffix(ext)).filter(|s| !s.is_empty()) {
                 *last = stem;

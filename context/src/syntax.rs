@@ -206,6 +206,43 @@ mod tests {
         assert!(!copy.tree().expect("tree").root_node().has_error());
     }
 
+    /// Random edits (inserts, deletions across lines and nodes, replacements),
+    /// several between parses: positions from the edited tree always match
+    /// counting lines, and the re-parsed tree matches a fresh parse.
+    #[test]
+    fn random_edits_keep_positions_and_trees_right() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below.max(1) as u64) as usize
+        };
+        let pieces = ["x", "\n", "fn f() {}\n", "let y = 2;", "}", "{", "é", "// c\n", "\"s\n\"", ""];
+        let mut doc = SyntaxDocument::new(
+            Language::Rust,
+            "fn main() {\n    let x = 1;\n    call(x);\n}\n\nstruct S { a: u8 }\n\nimpl S {\n    fn m(&self) {}\n}\n"
+                .into(),
+        );
+        for round in 0..300 {
+            let boundary = |doc: &SyntaxDocument, at: usize| {
+                (0..=at.min(doc.text().len())).rev().find(|b| doc.text().is_char_boundary(*b)).unwrap_or(0)
+            };
+            let start = boundary(&doc, next(doc.text().len() + 1));
+            let end = boundary(&doc, start + next(12)).max(start);
+            doc.edit(start, end, pieces[next(pieces.len())]);
+            assert!(doc.is_parse_pending());
+            for byte in (0..=doc.text().len()).filter(|b| doc.text().is_char_boundary(*b)) {
+                assert_eq!(doc.point(byte), point_at(doc.text(), byte), "round {round}, byte {byte}");
+            }
+            if round % 3 == 2 {
+                let fresh = SyntaxDocument::new(Language::Rust, doc.text().to_owned());
+                let sexp = |d: &SyntaxDocument| d.tree().expect("tree").root_node().to_sexp();
+                assert_eq!(sexp(&doc), sexp(&fresh), "round {round}: {:?}", doc.text());
+            }
+        }
+    }
+
     #[test]
     fn points_count_bytes() {
         let text = "ab\né\nxyz";

@@ -6,9 +6,9 @@
 //! by node kind, so that indexing a file costs one cursor walk instead of a
 //! query match over every node (the query engine was as expensive as the parse
 //! itself), and it skips subtrees the queries can never match in (Rust macro
-//! token trees, comments, strings). A differential test checks that both give
-//! the same definitions, calls and imports on every fixture, this repository's
-//! own sources and the grammars' sources cargo has downloaded.
+//! token trees, comments, strings). A differential test (`tags/tests.rs`)
+//! checks that both give the same definitions, calls and imports on fixtures,
+//! broken code and real code.
 
 use std::num::NonZeroU16;
 
@@ -78,6 +78,9 @@ enum Tag {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
+    /// Rust `function_item`: a method in a `declaration_list` (impl, trait or
+    /// mod body), a function elsewhere, as the tags query tags them.
+    RustFunction,
     /// Rust `impl_item`: named by its head.
     RustImpl,
     /// Python `assignment` directly in a module-level expression statement.
@@ -151,8 +154,9 @@ mod kind {
     /// What `export x = …` may assign and still be a constant: number,
     /// string, identifier, undefined, null, new, binary or call expression.
     pub const PLAIN_VALUE: u32 = 1 << 14;
+    pub const DECLARATION_LIST: u32 = 1 << 15;
 
-    pub const NAMES: [(&str, u32); 23] = [
+    pub const NAMES: [(&str, u32); 24] = [
         ("identifier", IDENTIFIER | PLAIN_VALUE),
         ("field_expression", FIELD_EXPRESSION),
         ("field_identifier", FIELD_IDENTIFIER),
@@ -176,6 +180,7 @@ mod kind {
         ("new_expression", PLAIN_VALUE),
         ("binary_expression", PLAIN_VALUE),
         ("call_expression", PLAIN_VALUE),
+        ("declaration_list", DECLARATION_LIST),
     ];
 }
 
@@ -221,7 +226,7 @@ impl Rules {
         let names: &[&str] = match language {
             Language::Rust => {
                 set(&["struct_item", "enum_item", "union_item", "type_item"], Definition(T::Class), &mut roles);
-                set(&["function_item"], Definition(T::Function), &mut roles);
+                set(&["function_item"], Special(S::RustFunction), &mut roles);
                 set(&["function_signature_item"], Definition(T::Method), &mut roles);
                 set(&["trait_item"], Definition(T::Interface), &mut roles);
                 set(&["mod_item"], Definition(T::Module), &mut roles);
@@ -442,6 +447,11 @@ impl<'a> Walker<'a> {
         let is = |n: Node<'_>, kind: u32| rules.is(n, kind);
         let flag = |id: u16, kind: u32| rules.flags.get(id as usize).is_some_and(|f| f & kind != 0);
         let (name, tag) = match special {
+            Check::RustFunction => {
+                let in_list = ancestors.last().is_some_and(|parent| flag(*parent, DECLARATION_LIST));
+                let name = child(node, fields.name).filter(|n| is(*n, IDENTIFIER));
+                (name, if in_list { Tag::Method } else { Tag::Function })
+            }
             Check::RustImpl => {
                 if child(node, fields.type_).is_some() {
                     let head = crate::symbols::signature_of(self.text, node);

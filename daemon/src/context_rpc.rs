@@ -48,7 +48,9 @@ fn error(code: i32, message: String) -> ErrorObjectOwned {
 /// The text of `uri`: the editor's open copy, else the file on disk.
 pub(crate) fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
     let path = uri::to_path(uri);
-    // A clone shares the tree (reference-counted): no re-parse.
+    // A clone shares the tree (reference-counted). If edits are pending, the
+    // clone parses them first, under the documents lock, and the open document
+    // keeps the result: the next request does not parse again.
     if let Some((buffer, _)) = daemon.documents().buffer(uri) {
         return Ok((buffer.clone(), path));
     }

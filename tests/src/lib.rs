@@ -115,7 +115,12 @@ impl Home {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.state_dir().join("paired.log")).unwrap_or_default()
+        let log = std::fs::read_to_string(self.state_dir().join("paired.log")).unwrap_or_default();
+        // What a wrapper around the daemon (or the daemon before its log opens) said.
+        match std::fs::read_to_string(self.path().join(".daemon-stderr")) {
+            Ok(stderr) if !stderr.trim().is_empty() => format!("{log}\n--- stderr:\n{stderr}"),
+            _ => log,
+        }
     }
 
     pub fn token(&self) -> String {
@@ -135,11 +140,14 @@ impl Home {
     }
 
     /// Starts the daemon through `command`: [`Home::paired`]`(&["daemon"])`, or a
-    /// wrapper that execs it (so that the child's pid is the daemon's).
+    /// wrapper that execs it (so that the child's pid is the daemon's: a wrapper
+    /// that forks would never be recognised in the discovery file, and the wait
+    /// fails with the wrapper's stderr in the message).
     pub fn start_daemon_command(&self, mut command: Command) -> Daemon {
         // Not piped: nobody would drain the pipe, and a full pipe blocks the daemon's
         // logging. The log file has everything.
-        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn daemon");
+        let stderr = std::fs::File::create(self.path().join(".daemon-stderr")).expect("stderr file");
+        let child = command.stdout(Stdio::null()).stderr(stderr).spawn().expect("spawn daemon");
         let pid = child.id();
         let mut daemon = Daemon { child: Some(child), pid, port: 0 };
         daemon.port = self.wait_for_daemon(pid);

@@ -432,9 +432,11 @@ fn javascript_bundle() {
         ),
         (
             "lib/report.js",
-            "import { mean } from './stats.js';\n\nexport class Report {\n  summary(values) {\n    return 'mean ' + me$an(values);\n  }\n}\n",
+            "import { mean } from './stats.js';\nimport Chart from 'chart.js';\n\nexport class Report {\n  summary(values) {\n    return 'mean ' + me$an(values);\n  }\n}\n",
         ),
         ("index.js", "import { Report } from './lib/report.js';\n\nnew Report().summary([1, 2, 3]);\n"),
+        // A package named like a file: `import … from 'chart.js'` is not this.
+        ("lib/chart.js", "export function draw() {}\n"),
         ("package.json", "{\"dependencies\": {\"express\": \"4\"}, \"devDependencies\": {\"mocha\": \"10\"}}\n"),
     ];
     check_workspace(
@@ -442,8 +444,9 @@ fn javascript_bundle() {
         "lib/report.js",
         2000,
         expect![[r#"
-        ── around the cursor lines 1-7 (~30 tokens)
+        ── around the cursor lines 1-8 (~38 tokens)
         import { mean } from './stats.js';
+        import Chart from 'chart.js';
 
         export class Report {
           summary(values) {
@@ -461,11 +464,11 @@ fn javascript_bundle() {
         ── from lib/stats.js: import { mean } from './stats.js'; (~6 tokens)
         export function mean(xs)
         ── project (~25 tokens)
-        languages: javascript (3 files)
+        languages: javascript (4 files)
         build files: package.json
         test frameworks: mocha
         frameworks: express
-        ── 95 of 2000 tokens used
+        ── 103 of 2000 tokens used
     "#]],
     );
 }

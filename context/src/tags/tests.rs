@@ -1,9 +1,10 @@
 //! The walk must find what the tags and import queries find: the same
 //! definitions (names, kinds, lines, nesting), calls and imports. Checked on a
-//! fixture per language that uses every rule, then on real code: this
-//! repository, Python's standard library and the extension's node_modules when
-//! they are on the machine, and any folder named by `PAIRED_TAGS_CORPUS` (for a
-//! full run over, say, the crate sources cargo has downloaded).
+//! fixture per language that uses every rule, on code with syntax errors, then on
+//! real code: this repository; the Go, Java, JavaScript and Python files among
+//! the crate sources cargo has downloaded; Python's standard library and the
+//! extension's node_modules when they are on the machine; and any folder named
+//! by `PAIRED_TAGS_CORPUS` (for a full run over, say, all the crate sources).
 
 use std::path::{Path, PathBuf};
 
@@ -118,6 +119,7 @@ macro_rules! defines {
 }
 
 extern "C" { fn c_function(x: i32) -> i32; }
+extern "C" { fn with_body() {} }
 
 fn main() {
     use std::fmt::Write;
@@ -304,6 +306,28 @@ const typed = <T,>(x: T): T => identity<T>(x);
     check(Language::Tsx, &format!("{ts}\nconst view = <div onClick={{() => click()}}>{{render()}}</div>;\n"));
 }
 
+#[test]
+fn code_with_syntax_errors() {
+    let broken = [
+        (Language::Rust, "fn ok() { call(); }\nfn broken( { inner(); \nimpl X { fn m(&self) { other() }\nstruct S {"),
+        (Language::Python, "def ok():\n    call()\ndef broken(:\n    inner()\nclass C:\n    def m(self): other(\n"),
+        (Language::Go, "package p\nfunc ok() { call() }\nfunc broken( { inner() }\ntype T struct {\n"),
+        (Language::Java, "class A { void ok() { call(); } void broken( { inner(); }\ninterface I {"),
+        (
+            Language::JavaScript,
+            "function ok() { call(); }\nfunction broken( { inner(); }\nclass C { m() { other( } }\n",
+        ),
+        (Language::TypeScript, "function ok(): void { call(); }\ninterface I { m(): \nclass C { m() { other( } }\n"),
+        (Language::Tsx, "function View() { return <div>{render(</div>; }\nconst f = () => go();\n"),
+    ];
+    for (language, text) in broken {
+        assert!(SyntaxDocument::new(language, text.to_owned()).tree().is_some_and(|t| t.root_node().has_error()));
+        if let Err(difference) = compare(language, text) {
+            panic!("{language:?}: {difference}");
+        }
+    }
+}
+
 /// Source files under `root` in a language, up to `max_bytes` of them.
 fn sources(root: &Path, extensions: &[&str], max_bytes: usize, out: &mut Vec<PathBuf>) {
     let mut total = 0;
@@ -342,6 +366,14 @@ fn the_walk_finds_what_the_queries_find_in_real_code() {
     sources(workspace, &[".rs"], 3_000_000, &mut files);
     sources(&workspace.join("editors"), &[".ts", ".js"], 500_000, &mut files);
     sources(&workspace.join("editors/vscode/node_modules"), &[".ts", ".js", ".tsx"], 1_500_000, &mut files);
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    if let Some(registry) = cargo_home.map(|c| c.join("registry/src")) {
+        for extension in [".go", ".java", ".js", ".py"] {
+            sources(&registry, &[extension], 1_000_000, &mut files);
+        }
+    }
     if let Some(python) = std::fs::read_dir("/usr/lib")
         .ok()
         .and_then(|d| d.flatten().map(|e| e.path()).find(|p| p.to_string_lossy().contains("python3.")))
