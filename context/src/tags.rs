@@ -515,54 +515,42 @@ impl<'a> Walker<'a> {
             child(n, field).filter(|c| rules.is(*c, kind))
         }
         let field_of = |n, field, kind| field_of(rules, n, field, kind);
-        let function = || child(node, fields.function);
+        // `f()` or `x.f()`: the callee itself when it is an identifier, else the
+        // member's name when it is a `member` node (field access, attribute…).
+        let callee = |member: u32, field, name: u32| {
+            let f = child(node, fields.function)?;
+            if is(f, IDENTIFIER) {
+                Some(f)
+            } else if is(f, member) {
+                field_of(f, field, name)
+            } else {
+                None
+            }
+        };
         let name = match shape {
-            CallShape::Rust => function().and_then(|f| {
-                if is(f, IDENTIFIER) {
-                    Some(f)
-                } else if is(f, FIELD_EXPRESSION) {
-                    field_of(f, fields.field, FIELD_IDENTIFIER)
-                } else {
-                    None
-                }
-            }),
+            CallShape::Rust => callee(FIELD_EXPRESSION, fields.field, FIELD_IDENTIFIER),
             CallShape::RustMacro => field_of(node, fields.macro_, IDENTIFIER),
-            CallShape::Python => function().and_then(|f| {
-                if is(f, IDENTIFIER) {
-                    Some(f)
-                } else if is(f, ATTRIBUTE) {
-                    field_of(f, fields.attribute, IDENTIFIER)
-                } else {
-                    None
-                }
-            }),
-            CallShape::Go => function().and_then(|f| {
-                if is(f, IDENTIFIER) {
-                    Some(f)
-                } else if is(f, SELECTOR_EXPRESSION) {
-                    field_of(f, fields.field, FIELD_IDENTIFIER)
-                } else if is(f, PARENTHESIZED_EXPRESSION) {
-                    let mut cursor = f.walk();
-                    let inner: Vec<Node<'_>> = f.named_children(&mut cursor).collect();
-                    inner.iter().copied().find(|n| is(*n, IDENTIFIER)).or_else(|| {
-                        inner
-                            .iter()
-                            .filter(|n| is(**n, SELECTOR_EXPRESSION))
-                            .find_map(|s| field_of(*s, fields.field, FIELD_IDENTIFIER))
-                    })
-                } else {
-                    None
-                }
+            CallShape::Python => callee(ATTRIBUTE, fields.attribute, IDENTIFIER),
+            CallShape::Go => callee(SELECTOR_EXPRESSION, fields.field, FIELD_IDENTIFIER).or_else(|| {
+                // `(f)()` and `(x.f)()`.
+                let f = child(node, fields.function).filter(|f| is(*f, PARENTHESIZED_EXPRESSION))?;
+                let mut cursor = f.walk();
+                let inner: Vec<Node<'_>> = f.named_children(&mut cursor).collect();
+                inner.iter().copied().find(|n| is(*n, IDENTIFIER)).or_else(|| {
+                    inner
+                        .iter()
+                        .filter(|n| is(**n, SELECTOR_EXPRESSION))
+                        .find_map(|s| field_of(*s, fields.field, FIELD_IDENTIFIER))
+                })
             }),
             CallShape::Java => field_of(node, fields.name, IDENTIFIER)
                 .filter(|_| child(node, fields.arguments).is_some_and(|a| is(a, ARGUMENT_LIST))),
-            CallShape::Js => function().and_then(|f| {
-                if is(f, IDENTIFIER) {
-                    Some(f).filter(|n| &self.text[n.byte_range()] != "require")
-                } else if is(f, MEMBER_EXPRESSION) && child(node, fields.arguments).is_some() {
-                    field_of(f, fields.property, PROPERTY_IDENTIFIER)
+            // `x.f()` needs its arguments; `f()` may not be `require()`.
+            CallShape::Js => callee(MEMBER_EXPRESSION, fields.property, PROPERTY_IDENTIFIER).filter(|n| {
+                if is(*n, PROPERTY_IDENTIFIER) {
+                    child(node, fields.arguments).is_some()
                 } else {
-                    None
+                    &self.text[n.byte_range()] != "require"
                 }
             }),
         };
