@@ -320,9 +320,9 @@ net = ["api.github.com", "*.example.com:8443"]
 
     #[test]
     fn every_shipped_v1_agent_imports() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/paired-1.0/agents");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/paired-1.0/agents");
         let mut ids = Vec::new();
-        for entry in std::fs::read_dir(&dir).expect("the shared 1.0 agents beside the repository") {
+        for entry in std::fs::read_dir(&dir).expect("the 1.0 agents in tests/fixtures") {
             let path = entry.expect("entry").path();
             let text = std::fs::read_to_string(&path).expect("read");
             let manifest = parse_v1_yaml(&path.display().to_string(), &text).expect("imports");

@@ -337,8 +337,8 @@ mod tests {
         std::fs::create_dir_all(project.join(".paired/agents")).expect("mkdir");
         std::fs::create_dir_all(config.join("agents")).expect("mkdir");
         // The 1.0 originals, unchanged, in the 1.0 user folder.
-        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/paired-1.0/agents");
-        for entry in std::fs::read_dir(shared).expect("shared 1.0 agents") {
+        let originals = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/paired-1.0/agents");
+        for entry in std::fs::read_dir(originals).expect("the 1.0 agents in tests/fixtures") {
             let path = entry.expect("entry").path();
             std::fs::copy(&path, user_v1.join(path.file_name().expect("name"))).expect("copy");
         }

@@ -24,8 +24,8 @@ const LIB_RS: &str = "pub fn load(path: &str) -> String {\n    let text = std::f
 /// 1.0 agent, a broken one, a 2.0 manifest, and an ignored file.
 fn project(home: &Home) -> std::path::PathBuf {
     let v1 = home.path().join(".paired/core/config/agents");
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/paired-1.0/agents");
-    for entry in std::fs::read_dir(shared).expect("the shared 1.0 agents") {
+    let originals = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/paired-1.0/agents");
+    for entry in std::fs::read_dir(originals).expect("the 1.0 agents in tests/fixtures") {
         let path = entry.expect("entry").path();
         write(&v1.join(path.file_name().expect("name")), &std::fs::read_to_string(&path).expect("read"));
     }
