@@ -15,9 +15,12 @@ use protocol::Method;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use tokio::net::TcpStream;
+
 use crate::{
     instance::{self, Discovery},
     paths::Paths,
+    platform,
 };
 
 /// A live connection and what the discovery file said.
@@ -27,24 +30,53 @@ pub struct Connection {
 }
 
 /// Connects to the daemon described by the discovery file.
+///
+/// The token goes only to a listener of this user's: the runtime folder must be
+/// private (so nobody else wrote the discovery file), and the socket we connect
+/// must be served by a program of this user's (so nobody else took the port
+/// after the daemon went away).
 pub async fn connect(paths: &Paths) -> Result<Connection> {
+    paths.check_private()?;
     let discovery = instance::live_discovery(paths)
         .ok_or_else(|| anyhow!("no PAIRED daemon is running; start one with `paired daemon`"))?;
+    let url = format!("ws://127.0.0.1:{}", discovery.port);
+    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(("127.0.0.1", discovery.port)))
+        .await
+        .map_err(|_| anyhow!("timed out"))
+        .and_then(|connected| Ok(connected?))
+        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
+    check_listener_is_ours(&stream, discovery.port)?;
     let token = instance::read_token(&discovery.token_file)?;
+    crate::logging::redact(&token);
     let mut headers = HeaderMap::new();
     let bearer = HeaderValue::from_str(&format!("Bearer {token}")).context("the token file holds a malformed token")?;
     headers.insert(header::AUTHORIZATION, bearer);
-    let url = format!("ws://127.0.0.1:{}", discovery.port);
     let client = WsClientBuilder::default()
         .set_headers(headers)
         .request_timeout(Duration::from_secs(60))
         .connection_timeout(Duration::from_secs(5))
         .max_request_size(64 * 1024 * 1024)
         .max_response_size(64 * 1024 * 1024)
-        .build(&url)
+        .build_with_stream(&url, stream)
         .await
         .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
     Ok(Connection { client, discovery })
+}
+
+/// Refuses a connection whose other end belongs to another user.
+fn check_listener_is_ours(stream: &TcpStream, port: u16) -> Result<()> {
+    let (local, peer) = (stream.local_addr()?, stream.peer_addr()?);
+    match platform::loopback_peer_uid(local, peer) {
+        Ok(Some(uid)) if uid == platform::current_uid() => Ok(()),
+        Ok(Some(uid)) => bail!(
+            "the program listening on 127.0.0.1:{port} belongs to uid {uid}, not to you (uid {}): refusing to send it your token; \
+             the daemon's discovery file may have been planted, check `paired doctor`",
+            platform::current_uid()
+        ),
+        // The OS cannot tell; the private runtime folder is the guarantee there.
+        Ok(None) => Ok(()),
+        Err(err) => Err(err).context("cannot check who is listening on the daemon's port"),
+    }
 }
 
 /// Connects, starting a daemon first when none is running. Used by `paired lsp`,

@@ -7,15 +7,17 @@
 
 use std::{
     fs::{File, OpenOptions, TryLockError},
-    io::Write,
-    os::unix::fs::OpenOptionsExt,
+    io::{Read, Write},
     path::{Path, PathBuf},
 };
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::paths::{self, Paths};
+use crate::{
+    paths::{self, Paths},
+    platform,
+};
 
 /// What clients read to find the daemon. Written (0600) once the port is bound.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,9 +33,9 @@ pub struct Discovery {
 }
 
 impl Discovery {
+    /// Reads the discovery file: a regular file of this user's, never through a link.
     pub fn read(path: &Path) -> Option<Discovery> {
-        let text = std::fs::read_to_string(path).ok()?;
-        serde_json::from_str(&text).ok()
+        serde_json::from_str(&read_private(path)?).ok()
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -65,14 +67,9 @@ pub enum Acquired {
 
 pub fn acquire(paths: &Paths) -> Result<Acquired> {
     let lock_path = paths.lock_file();
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .with_context(|| format!("cannot open lock file {}", lock_path.display()))?;
+    let mut file =
+        platform::open_private(&lock_path, OpenOptions::new().read(true).write(true).create(true).truncate(false))
+            .with_context(|| format!("cannot open lock file {}", lock_path.display()))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -90,7 +87,15 @@ pub fn acquire(paths: &Paths) -> Result<Acquired> {
 
 /// The pid the lock holder wrote into the lock file.
 pub fn lock_pid(paths: &Paths) -> Option<u32> {
-    std::fs::read_to_string(paths.lock_file()).ok()?.trim().parse().ok()
+    read_private(&paths.lock_file())?.trim().parse().ok()
+}
+
+/// A small file of ours, read without following links; `None` when absent,
+/// someone else's or unreadable.
+fn read_private(path: &Path) -> Option<String> {
+    let mut text = String::new();
+    platform::open_private(path, OpenOptions::new().read(true)).ok()?.read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 /// The discovery file, if it describes the daemon that holds the lock now (not a
@@ -102,7 +107,7 @@ pub fn live_discovery(paths: &Paths) -> Option<Discovery> {
 
 /// Whether some process holds the instance lock right now.
 pub fn is_running(paths: &Paths) -> bool {
-    let Ok(file) = OpenOptions::new().read(true).open(paths.lock_file()) else {
+    let Ok(file) = platform::open_private(&paths.lock_file(), OpenOptions::new().read(true)) else {
         return false;
     };
     matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
@@ -135,9 +140,12 @@ fn new_token() -> Result<String> {
 
 /// Reads the token a client needs to call the daemon.
 pub fn read_token(path: &Path) -> Result<String> {
-    let token = std::fs::read_to_string(path).with_context(|| {
-        format!("cannot read the daemon token {}; is the daemon running as this user?", path.display())
-    })?;
+    let mut token = String::new();
+    platform::open_private(path, OpenOptions::new().read(true))
+        .and_then(|mut file| file.read_to_string(&mut token))
+        .with_context(|| {
+            format!("cannot read the daemon token {}; is the daemon running as this user?", path.display())
+        })?;
     let token = token.trim();
     if token.is_empty() {
         bail!("the daemon token {} is empty; restart the daemon to issue a new one", path.display());

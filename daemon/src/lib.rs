@@ -9,6 +9,7 @@
 //! - [`config`], [`paths`], [`instance`], [`store`], [`logging`], [`doctor`].
 
 pub mod acp;
+pub mod admission;
 pub mod agents_rpc;
 pub mod bridge;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod market;
 pub mod model_run;
 pub mod orchestrator;
 pub mod paths;
+pub mod platform;
 pub mod provider;
 pub mod roster;
 pub mod rpc;

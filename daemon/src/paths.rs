@@ -11,11 +11,13 @@
 use std::{
     fs,
     io::{self, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+
+use crate::platform;
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -58,13 +60,49 @@ impl Paths {
         self.runtime_dir.join("daemon.json")
     }
 
-    /// Creates every directory, private to the user (0700).
+    /// Creates every directory, private to the user (0700), and checks that each
+    /// is the user's own and that nobody else can write to it.
     pub fn create_all(&self) -> Result<()> {
-        for dir in [&self.config_dir, &self.data_dir, &self.state_dir, &self.runtime_dir] {
+        for dir in self.all() {
             create_private_dir(dir)?;
+        }
+        self.check_private()
+    }
+
+    /// Refuses folders another user could plant files in: a `daemon.json` that
+    /// points clients (and their token) at someone else's port, a `daemon.lock`
+    /// or temporary file that is a link to the victim's files. What ssh-agent and
+    /// gpg-agent do for their socket folders.
+    pub fn check_private(&self) -> Result<()> {
+        for dir in self.all() {
+            match platform::check_private_dir(dir) {
+                Ok(None) => {}
+                // Not there yet: whoever creates it checks it.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err).with_context(|| format!("cannot check {}", dir.display())),
+                Ok(Some(problem)) => bail!("{}", unsafe_dir_message(dir, &problem)),
+            }
         }
         Ok(())
     }
+
+    fn all(&self) -> [&PathBuf; 4] {
+        [&self.config_dir, &self.data_dir, &self.state_dir, &self.runtime_dir]
+    }
+}
+
+/// What `paired` says (and `paired doctor` shows) about an unsafe folder.
+pub fn unsafe_dir_message(dir: &Path, problem: &platform::NotPrivate) -> String {
+    let hint = match problem {
+        platform::NotPrivate::Writable { .. } => format!("run `chmod go-w {}`", dir.display()),
+        platform::NotPrivate::ParentWritable { .. } | platform::NotPrivate::Owner { .. } | platform::NotPrivate::Link => {
+            "point XDG_RUNTIME_DIR (or XDG_STATE_HOME, XDG_CONFIG_HOME, XDG_DATA_HOME) at a folder of your own, or remove it so PAIRED creates it privately".to_owned()
+        }
+    };
+    format!(
+        "refusing to use {}: {problem}, so another user could plant or replace PAIRED's files there; {hint}",
+        dir.display()
+    )
 }
 
 pub fn create_private_dir(dir: &Path) -> Result<()> {
@@ -76,13 +114,18 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 /// Writes `contents` to `path` atomically (temporary file + rename), readable and
-/// writable by the user only.
+/// writable by the user only. The temporary file is created new (`O_EXCL`,
+/// `O_NOFOLLOW`): a leftover or a planted link in its place is removed, never
+/// written through.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let write = || -> io::Result<()> {
-        let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-        // `mode` only applies when the file is created; a leftover file keeps its mode.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        match fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        let mut file = platform::create_new_private(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         fs::rename(&tmp, path)

@@ -52,6 +52,10 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
         file: Some((&paths.log_file(), config.log.file_max_bytes)),
     })?;
     install_panic_hook();
+    match crate::platform::raise_descriptor_limit() {
+        Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
+        Err(err) => tracing::warn!("cannot raise the open descriptor limit: {err}"),
+    }
     if let Some(stale) = stale {
         tracing::warn!(previous_pid = stale.pid, "the previous daemon did not stop cleanly; taking over");
     }
@@ -73,6 +77,7 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
 
 async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOptions) -> Result<ExitCode> {
     let token = instance::load_or_create_token(&paths.token_file())?;
+    logging::redact(&token);
     let store = Store::open(&paths.database())?;
     let listener = server::bind(config.daemon.port)?;
     let port = listener.local_addr()?.port();

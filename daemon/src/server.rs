@@ -2,6 +2,8 @@
 //! security checks, with per-request tracing and panic isolation.
 //!
 //! Layers, outermost first:
+//! 0. [`admission`]: connections that have not passed the guard are capped and
+//!    timed, so idle sockets cannot use up the daemon's descriptors.
 //! 1. [`GuardLayer`] (HTTP): `Host` must be loopback (DNS rebinding), a browser
 //!    `Origin` must be allowlisted, the token must be present. Runs before the
 //!    WebSocket upgrade, so upgrades are checked too.
@@ -29,15 +31,19 @@ use jsonrpsee::{
         middleware::{Batch, BatchEntry, Notification, RpcServiceBuilder, RpcServiceT},
     },
     server::{
-        BatchRequestConfig, BatchResponseBuilder, HttpBody, HttpRequest, HttpResponse, MethodResponse, ServerConfig,
-        ServerHandle,
+        BatchRequestConfig, BatchResponseBuilder, HttpBody, HttpRequest, HttpResponse, MethodResponse, Methods,
+        ServerConfig, ServerHandle,
     },
     types::{ErrorObject, Request},
 };
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
-use crate::{config::Config, state::Daemon};
+use crate::{
+    admission::{self, Admission},
+    config::Config,
+    state::Daemon,
+};
 
 /// Binds 127.0.0.1:`port` (0 for any free port). Binding is separate from serving
 /// so the security layer knows the real port.
@@ -52,6 +58,9 @@ pub fn bind(port: u16) -> Result<TcpListener> {
     Ok(listener)
 }
 
+/// Serves JSON-RPC on `listener` until the returned handle is stopped. The
+/// accept loop is [`admission::accept_loop`]: connections that have not passed
+/// the guard yet are capped and timed, and running out of descriptors backs off.
 pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Result<ServerHandle> {
     let port = listener.local_addr()?.port();
     let limits = &daemon.config.server;
@@ -71,13 +80,52 @@ pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Resul
     };
     let rpc_daemon = daemon.clone();
     let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
-    let server = jsonrpsee::server::Server::builder()
+    let services = jsonrpsee::server::Server::builder()
         .set_config(server_config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(guard))
         .set_rpc_middleware(rpc_middleware)
-        .build_from_tcp(listener)
-        .context("cannot start the JSON-RPC server")?;
-    Ok(server.start(crate::rpc::module(daemon)))
+        .to_service_builder();
+    let methods: Methods = crate::rpc::module(daemon.clone()).into();
+    let listener = tokio::net::TcpListener::from_std(listener).context("cannot serve the listening socket")?;
+    let (stop, handle) = jsonrpsee::server::stop_channel();
+    let gate = admission::Gate::new(admission::Limits::default());
+    let stopped = stop.clone().shutdown();
+    tokio::spawn(admission::accept_loop(listener, gate, stopped, move |socket, _remote, admission| {
+        let service =
+            Admitted { inner: services.clone().build(methods.clone(), stop.clone()), admission: admission.clone() };
+        let stopped = stop.clone().shutdown();
+        tokio::spawn(admission.run(async move {
+            if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(socket, service, stopped).await {
+                tracing::debug!("connection ended: {err}");
+            }
+        }));
+    }));
+    Ok(handle)
+}
+
+/// Hands each request of a connection its [`Admission`], for the guard.
+#[derive(Clone)]
+struct Admitted<S> {
+    inner: S,
+    admission: Admission,
+}
+
+impl<S, B> tower::Service<HttpRequest<B>> for Admitted<S>
+where
+    S: tower::Service<HttpRequest<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: HttpRequest<B>) -> S::Future {
+        request.extensions_mut().insert(self.admission.clone());
+        self.inner.call(request)
+    }
 }
 
 /// What the guard enforces.
@@ -229,7 +277,12 @@ where
         let upgrade = jsonrpsee::server::ws::is_upgrade_request(&request);
         let query = if upgrade { request.uri().query() } else { None };
         match self.policy.check(request.headers(), query) {
-            Ok(()) => self.inner.call(request).map(|r| r.map_err(Into::into)).boxed(),
+            Ok(()) => {
+                if let Some(admission) = request.extensions().get::<Admission>() {
+                    admission.authenticated();
+                }
+                self.inner.call(request).map(|r| r.map_err(Into::into)).boxed()
+            }
             Err(refusal) => {
                 // The path only: the query may hold a (wrong) token.
                 tracing::warn!(?refusal, path = request.uri().path(), upgrade, "refused a request");
