@@ -2,6 +2,7 @@
 //! a 1.0 role alias finds its agent, and the offline skills ([`skills`]).
 
 pub mod generate;
+pub mod grants;
 pub mod manifest;
 pub mod skills;
 

@@ -467,6 +467,59 @@ impl WorkspaceIndex {
         self.changed();
     }
 
+    /// A copy holding only the files `keep` allows: an agent's view of the
+    /// workspace. Names, call sites, import targets and manifests of the other
+    /// files are left out, so nothing drawn from the index reaches past it.
+    pub fn restricted(&self, keep: impl Fn(&str) -> bool) -> WorkspaceIndex {
+        let kept: Vec<bool> = self.entries.iter().map(|e| e.as_ref().is_some_and(|(path, _)| keep(path))).collect();
+        let is_kept = |id: u32| kept.get(id as usize).copied().unwrap_or(false);
+        let entries: Vec<_> =
+            self.entries.iter().zip(&kept).map(|(entry, kept)| if *kept { entry.clone() } else { None }).collect();
+        let by_name = self
+            .by_name
+            .iter()
+            .filter_map(|(hash, sites)| {
+                let left: Vec<(u32, u32)> = sites.as_slice().iter().copied().filter(|(f, _)| is_kept(*f)).collect();
+                match left[..] {
+                    [] => None,
+                    [only] => Some((*hash, Sites::One(only))),
+                    _ => Some((*hash, Sites::Many(left))),
+                }
+            })
+            .collect();
+        let callers = self
+            .callers
+            .iter()
+            .filter_map(|(hash, sites)| {
+                let left: Vec<(u32, u32)> = sites.iter().copied().filter(|(f, _)| is_kept(*f)).collect();
+                (!left.is_empty()).then_some((*hash, left))
+            })
+            .collect();
+        let stems = self
+            .stems
+            .iter()
+            .filter_map(|(stem, ids)| {
+                let left: Vec<u32> = ids.iter().copied().filter(|id| is_kept(*id)).collect();
+                (!left.is_empty()).then(|| (stem.clone(), left))
+            })
+            .collect();
+        WorkspaceIndex {
+            files: self.files.iter().filter(|(_, id)| is_kept(**id)).map(|(p, id)| (p.clone(), *id)).collect(),
+            free_ids: (0..entries.len() as u32).filter(|id| !is_kept(*id)).collect(),
+            entries,
+            by_name,
+            callers,
+            stems,
+            manifests: self
+                .manifests
+                .iter()
+                .filter(|(path, _)| keep(path))
+                .map(|(p, t)| (p.clone(), t.clone()))
+                .collect(),
+            facts: Mutex::new(None),
+        }
+    }
+
     /// Definitions named exactly `name`.
     pub fn definitions(&self, name: &str) -> Vec<(&str, &IndexedSymbol)> {
         let Some(sites) = self.by_name.get(&name_hash(name, true)) else { return Vec::new() };
@@ -688,6 +741,30 @@ mod tests {
         index.remove("c.py");
         assert!(index.callers("shared", 10).is_empty());
         assert_eq!(index.search("other", 5)[0].name, "other");
+    }
+
+    #[test]
+    fn a_restricted_copy_knows_nothing_of_the_files_left_out() {
+        let full = index(&[
+            ("src/app.py", "from other.private import vault\ndef show():\n    return vault()\n"),
+            ("other/private.py", "def vault():\n    return 4242\ndef show(): pass\n"),
+            ("other/package.json", r#"{"dependencies": {"react": "18"}}"#),
+            ("src/b.py", "def helper(): pass\nvault()\n"),
+        ]);
+        let mut view = full.restricted(|path| path.starts_with("src/"));
+        assert_eq!(view.paths().collect::<Vec<_>>(), ["src/app.py", "src/b.py"]);
+        assert!(view.file("other/private.py").is_none());
+        assert!(view.definitions("vault").is_empty());
+        assert_eq!(view.definitions("show").iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["src/app.py"]);
+        assert_eq!(view.callers("vault", 10), vec![("src/app.py", 2), ("src/b.py", 1)]);
+        assert!(view.search("vault", 10).is_empty());
+        let app = view.file("src/app.py").expect("app");
+        assert_eq!(view.resolve_import("src/app.py", &app.imports[0]), None);
+        assert!(view.facts().build_files.is_empty() && view.facts().frameworks.is_empty());
+        // The copy is an index of its own: it takes updates without mixing ids up.
+        view.upsert("src/c.py", FileEntry::parse(Language::Python, "def vault(): pass\n"));
+        assert_eq!(view.definitions("vault").iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["src/c.py"]);
+        assert_eq!(full.definitions("vault").iter().map(|(p, _)| *p).collect::<Vec<_>>(), ["other/private.py"]);
     }
 
     #[test]

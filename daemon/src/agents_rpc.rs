@@ -10,7 +10,10 @@ use std::{
     time::Duration,
 };
 
-use agents::skills::{self, History, RawEdit, RawFinding, SkillInput, SkillOutput};
+use agents::{
+    grants::Reach,
+    skills::{self, History, RawEdit, RawFinding, SkillInput, SkillOutput},
+};
 use context::SyntaxDocument;
 use futures::future::BoxFuture;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -210,7 +213,11 @@ async fn launch_unboxed(
         return Err(error(errors::INVALID_PARAMS, format!("{skill} needs a `prompt`")));
     }
     if let Some(uri) = &params.uri {
-        context_rpc::refuse_excluded(&daemon, uri::to_path(uri).as_deref())?;
+        // A file of the workspace the run names, if it names one (a path from
+        // another project is refused), never one outside its own workspace
+        // through a link, never an excluded one.
+        let within = params.workspace.as_deref().and_then(uri::to_path);
+        context_rpc::resolve_uri(&daemon, uri, within.as_deref())?;
     }
     // Backpressure: a full queue is a clear refusal, not an unbounded wait.
     let lane = if skill == "ask" { provider.clone().unwrap_or_default() } else { crate::scheduler::OFFLINE.to_owned() };
@@ -314,8 +321,12 @@ async fn set_running(daemon: &Daemon, id: &str) {
 
 async fn execute(daemon: Arc<Daemon>, mut info: RunInfo, agent: Agent, params: RunParams) -> RunInfo {
     let tokens = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let work = RUN_TOKENS
-        .scope(tokens.clone(), CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params)));
+    // A run reads what its agent was granted; built-ins every file.
+    let reach = Reach::of(&agent.manifest);
+    let work = RUN_TOKENS.scope(
+        tokens.clone(),
+        CURRENT_RUN.scope(info.id.clone(), produce(&daemon, &agent, &info.skill, &params, &reach)),
+    );
     // A defect in a skill fails the run; it never leaves it running.
     let result = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(work)).await {
         Ok(result) => result,
@@ -373,7 +384,7 @@ impl From<String> for Failed {
 /// one open.
 pub(crate) fn workspace_for(daemon: &Daemon, params: &RunParams) -> Result<Option<Arc<Workspace>>, String> {
     if let Some(path) = params.uri.as_deref().and_then(uri::to_path) {
-        return Ok(daemon.workspaces.find_for(&path));
+        return Ok(daemon.workspaces.resolve(&path, None)?.workspace);
     }
     if let Some(folder) = &params.workspace {
         let path = uri::to_path(folder)
@@ -392,8 +403,17 @@ pub(crate) fn workspace_for(daemon: &Daemon, params: &RunParams) -> Result<Optio
     }
 }
 
-/// Gathers the skill's inputs and runs it off the async threads.
-async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunParams) -> Result<Produced, Failed> {
+/// Gathers the skill's inputs and runs it off the async threads. The skill
+/// sees only the files within `reach` (the file the run is on aside: the
+/// caller checked it): the index it gets, the files it reads and the history
+/// are cut down to them.
+async fn produce(
+    daemon: &Arc<Daemon>,
+    agent: &Agent,
+    skill: &str,
+    params: &RunParams,
+    reach: &Reach,
+) -> Result<Produced, Failed> {
     if skill == "ask" {
         return ask(daemon, agent, params).await;
     }
@@ -402,10 +422,14 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
     if let Some(workspace) = &workspace {
         workspace.wait_ready().await;
     }
-    let history = match (&workspace, skill) {
+    let mut history = match (&workspace, skill) {
         (Some(workspace), "metrics" | "backlog") => git_history(&workspace.root).await,
         _ => None,
     };
+    if let Some(history) = &mut history {
+        history.files.retain(|path, _| reach.allows(path));
+    }
+    let reach = reach.clone();
     let uri = params.uri.clone();
     let (skill, prompt) = (skill.to_owned(), params.prompt.clone());
     let (range, position, reader) = (params.range, params.position, daemon.clone());
@@ -429,17 +453,28 @@ async fn produce(daemon: &Arc<Daemon>, agent: &Agent, skill: &str, params: &RunP
             }
         });
         let index_guard = workspace.as_ref().map(|w| w.index());
+        // A reach short of everything sees a copy of the index cut down to it.
+        let restricted = match &index_guard {
+            Some(index) if !reach.is_everything() => Some(index.restricted(|path| reach.allows(path))),
+            _ => None,
+        };
+        let index = restricted.as_ref().or(index_guard.as_deref());
         let rel = match (&workspace, &path) {
             (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
             (None, Some(p)) => p.display().to_string(),
             _ => String::new(),
         };
-        let read_file = |rel: &str| workspace.as_ref().and_then(|w| w.read_indexed(rel));
+        let read_file = |rel: &str| {
+            let workspace = workspace.as_ref().filter(|_| reach.allows(rel))?;
+            // The guard is held: read as `read_indexed` does, without its lock.
+            index?.file(rel)?;
+            crate::workspace::read_real(&workspace.root.join(rel))
+        };
         let input = SkillInput {
             path: &rel,
             document: document.as_ref(),
             selection,
-            index: index_guard.as_deref(),
+            index,
             prompt: prompt.as_deref(),
             read_file: &read_file,
             history: history.as_ref(),
@@ -464,7 +499,8 @@ async fn ask(daemon: &Arc<Daemon>, agent: &Agent, params: &RunParams) -> Result<
         .find(|s| crate::roster::SKILLS.iter().any(|(name, _, scope, _)| name == s && *scope == "file"));
     let (mut findings, mut grounding) = (Vec::new(), None);
     if let (Some(skill), Some(_)) = (file_skill, &params.uri) {
-        let (report, found, _) = Box::pin(produce(daemon, agent, skill, params)).await?;
+        let reach = Reach::of(&agent.manifest);
+        let (report, found, _) = Box::pin(produce(daemon, agent, skill, params, &reach)).await?;
         let listed: Vec<String> =
             found.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
         grounding = Some(format!("{report}\n{}", listed.join("\n")));
@@ -476,17 +512,29 @@ async fn ask(daemon: &Arc<Daemon>, agent: &Agent, params: &RunParams) -> Result<
     Ok((output.text, findings, output.edits))
 }
 
-/// Another agent's offline skill, for the `ask_agent` tool: its report and findings as text.
+/// Another agent's offline skill, for the `ask_agent` tool: its report and
+/// findings as text. The asked agent reaches only what both it and the asking
+/// agent (`caller`) may read, the file it is asked about included; `uri` is
+/// a resolved file of `workspace`.
 pub(crate) async fn offline(
     daemon: &Arc<Daemon>,
+    caller: &Reach,
     name: &str,
     skill: Option<String>,
     uri: Option<String>,
-    workspace: Option<String>,
+    workspace: &Workspace,
 ) -> Result<String, String> {
     let roster = roster(daemon);
     let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster).message().to_owned())?.clone();
     licensed(daemon, &agent)?;
+    let reach = caller.narrowed_to(&agent.manifest);
+    if let Some(path) = uri.as_deref().and_then(uri::to_path) {
+        let rel = workspace.relative(&path).ok_or_else(|| format!("{} is outside the workspace", path.display()))?;
+        if let Some(why) = reach.refusal(&rel) {
+            return Err(why);
+        }
+    }
+    let workspace = Some(uri::from_path(&workspace.root));
     let skill = match skill {
         Some(skill) if agent.skills.contains(&skill.as_str()) => skill,
         Some(skill) => return Err(format!("{} has no skill {skill:?}", agent.manifest.metadata.name)),
@@ -503,7 +551,8 @@ pub(crate) async fn offline(
         wait: true,
         max_tokens: None,
     };
-    let (report, findings, _) = Box::pin(produce(daemon, &agent, &skill, &params)).await.map_err(|f| f.message)?;
+    let (report, findings, _) =
+        Box::pin(produce(daemon, &agent, &skill, &params, &reach)).await.map_err(|f| f.message)?;
     let listed: Vec<String> =
         findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
     Ok(format!("{report}\n{}", listed.join("\n")))

@@ -26,28 +26,26 @@ use crate::{
     workspace::{self, Workspace},
 };
 
-/// Refuses a file that the ignore rules of its workspace exclude.
-pub(crate) fn refuse_excluded(daemon: &Daemon, path: Option<&std::path::Path>) -> Result<(), ErrorObjectOwned> {
-    let Some(path) = path else { return Ok(()) };
-    if daemon.workspaces.find_for(path).is_some_and(|w| w.is_excluded(path)) {
-        return Err(error(
-            errors::REFUSED,
-            format!(
-                "{} is excluded from context by .pairedignore, .gitignore or .ignore; nothing from it is sent to agents",
-                path.display()
-            ),
-        ));
-    }
-    Ok(())
+/// The file a URI names, resolved and checked ([`crate::workspace::Workspaces::resolve`]):
+/// refused when it leads out of its workspace (or out of `within`) or is
+/// excluded there. `None` for a URI that names no file (`untitled:`).
+pub(crate) fn resolve_uri(
+    daemon: &Daemon,
+    uri: &str,
+    within: Option<&std::path::Path>,
+) -> Result<Option<workspace::Resolved>, ErrorObjectOwned> {
+    let Some(path) = uri::to_path(uri) else { return Ok(None) };
+    daemon.workspaces.resolve(&path, within).map(Some).map_err(|why| error(errors::REFUSED, why))
 }
 
 fn error(code: i32, message: String) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message, None::<()>)
 }
 
-/// The text of `uri`: the editor's open copy, else the file on disk.
+/// The text of `uri`: the editor's open copy, else the file on disk. The path
+/// is resolved and checked first, open or not; the real path is returned.
 pub(crate) fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
-    let path = uri::to_path(uri);
+    let path = resolve_uri(daemon, uri, None)?.map(|resolved| resolved.path);
     // A clone shares the tree (reference-counted). If edits are pending, the
     // clone parses them first, under the documents lock, and the open document
     // keeps the result: the next request does not parse again.
@@ -66,8 +64,7 @@ pub(crate) fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument
 }
 
 pub fn outline(daemon: &Daemon, params: OutlineParams) -> Result<DocumentOutline, ErrorObjectOwned> {
-    let (doc, path) = document_for(daemon, &params.uri)?;
-    refuse_excluded(daemon, path.as_deref())?;
+    let (doc, _) = document_for(daemon, &params.uri)?;
     let outline = symbols::outline(&doc);
     let lines = LineIndex::new(doc.text());
     Ok(DocumentOutline {
@@ -168,13 +165,13 @@ pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
 }
 
 pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, ErrorObjectOwned> {
+    // Refused before anything is read: a file that leads out of its workspace
+    // or is excluded there, open in an editor or not.
+    let resolved = resolve_uri(daemon, &params.uri, None)?;
     let open = daemon.documents().buffer(&params.uri).map(|(buffer, _)| buffer.clone());
-    let path = uri::to_path(&params.uri);
-    let workspace: Option<Arc<Workspace>> = path.as_deref().and_then(|p| daemon.workspaces.find_for(p));
-    let rel = match (&workspace, &path) {
-        (Some(w), Some(p)) => w.relative(p),
-        _ => None,
-    };
+    let path = resolved.as_ref().map(|r| r.path.clone());
+    let workspace: Option<Arc<Workspace>> = resolved.as_ref().and_then(|r| r.workspace.clone());
+    let rel = resolved.as_ref().and_then(workspace::Resolved::rel);
     let indexed = rel.as_deref().is_some_and(|rel| workspace.as_ref().is_some_and(|w| w.index().file(rel).is_some()));
     // An open document is already parsed; a closed, indexed file needs no parse
     // (its structure is in the index); anything else is parsed now.
@@ -188,7 +185,6 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         }
         _ => document_for(daemon, &params.uri)?.0,
     };
-    refuse_excluded(daemon, path.as_deref())?;
     let display_path = match (&workspace, &path) {
         (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
         (None, Some(p)) => p.display().to_string(),
@@ -229,7 +225,7 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         if exclusions.is_excluded(&path) {
             return None;
         }
-        workspace::read_source(&path)
+        workspace::read_real(&path)
     };
     let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
     let built = bundle::build(&BundleInput {

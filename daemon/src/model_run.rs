@@ -4,8 +4,11 @@
 //! ground it; it may call catalog tools, each checked against the agent's
 //! granted permissions before it runs. Output streams to clients as it arrives.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
+use agents::grants::Reach;
+/// Where the grant matcher lives now; `acp.rs` checks `fs_write` with it.
+pub use agents::grants::glob_matches;
 use protocol::{
     agents::{RunParams, RunStatus},
     client::Event,
@@ -122,29 +125,6 @@ fn estimate_tokens(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
 
-/// `*` matches within a path segment, `**` across segments.
-pub fn glob_matches(pattern: &str, path: &str) -> bool {
-    fn matches(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) if p.get(1) == Some(&b'*') => {
-                // `**` spans whole segments: what follows starts a segment.
-                let rest = p[2..].strip_prefix(b"/").unwrap_or(&p[2..]);
-                if rest.is_empty() {
-                    return true;
-                }
-                (0..=s.len()).filter(|i| *i == 0 || s[i - 1] == b'/').any(|i| matches(rest, &s[i..]))
-            }
-            (Some(b'*'), _) => {
-                (0..=s.len()).take_while(|i| *i == 0 || s[i - 1] != b'/').any(|i| matches(&p[1..], &s[i..]))
-            }
-            (Some(a), Some(b)) if a == b => matches(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    matches(pattern.as_bytes(), path.as_bytes())
-}
-
 /// Runs a tool call if the agent's grants allow it. The refusal text is what
 /// the model (and, through the run's progress, the user) sees.
 async fn call_tool(
@@ -177,31 +157,43 @@ async fn call_tool(
         return Ok("written to the board".into());
     }
     let workspace = crate::agents_rpc::workspace_for(daemon, params)?.ok_or("no workspace is open")?;
+    // The one grant filter: every path a tool names, and every file or path a
+    // tool returns, is checked against what the agent may read.
+    let reach = Reach::of(&agent.manifest);
+    // A path a tool names: plain and workspace-relative, within the agent's
+    // grants (`fs_write` for an edit), and resolved to its real file, which
+    // must be in the workspace, not excluded, and within the grants too (a
+    // link is judged by where it leads). Returns the real path, relative.
     let granted = |arguments: &Value, write: bool| -> Result<String, String> {
         let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
-        if rel.starts_with('/') || rel.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        if !agents::grants::is_plain(&rel) {
             return Err(format!("{rel:?} is not a plain workspace-relative path"));
         }
-        let (grants, verb, key) = if write {
-            (&agent.manifest.permissions.fs_write, "write", "fs_write")
-        } else {
-            (&agent.manifest.permissions.fs_read, "read", "fs_read")
-        };
-        if !grants.iter().any(|g| glob_matches(g, &rel)) {
-            return Err(format!(
-                "{} may not {verb} {rel}: its {key} grants are [{}]",
+        let allowed = |rel: &str| -> Result<(), String> {
+            if !write {
+                return reach.refusal(rel).map_or(Ok(()), Err);
+            }
+            let grants = &agent.manifest.permissions.fs_write;
+            if grants.iter().any(|g| glob_matches(g, rel)) {
+                return Ok(());
+            }
+            Err(format!(
+                "{} may not write {rel}: its fs_write grants are [{}]",
                 agent.manifest.metadata.name,
                 grants.join(", ")
-            ));
-        }
-        if workspace.is_excluded(&workspace.root.join(&rel)) {
-            return Err(format!("{rel} is excluded by the workspace's ignore rules"));
+            ))
+        };
+        allowed(&rel)?;
+        let resolved = daemon.workspaces.resolve(Path::new(&rel), Some(&workspace.root))?;
+        let real = workspace.relative(&resolved.path).ok_or_else(|| format!("{rel} is outside the workspace"))?;
+        if real != rel {
+            allowed(&real)?;
         }
         // Reads go only to what the index holds: the walk never follows links.
-        if !write && workspace.index().file(&rel).is_none() {
+        if !write && workspace.index().file(&real).is_none() {
             return Err(format!("{rel} is not an indexed file of the workspace"));
         }
-        Ok(rel)
+        Ok(real)
     };
     let path_argument = |arguments: &Value| granted(arguments, false);
     let line_of = |arguments: &Value, key: &str| -> Result<u32, String> {
@@ -223,7 +215,7 @@ async fn call_tool(
             let hits: Vec<String> = index
                 .search(query, 20)
                 .iter()
-                .filter(|hit| agent.manifest.permissions.fs_read.iter().any(|g| glob_matches(g, hit.path)))
+                .filter(|hit| reach.allows(hit.path))
                 .map(|hit| format!("{} {} {}:{}", hit.symbol.kind.name(), hit.name, hit.path, hit.symbol.line + 1))
                 .collect();
             Ok(if hits.is_empty() { "no matches".into() } else { hits.join("\n") })
@@ -244,7 +236,8 @@ async fn call_tool(
                 },
             )
             .map_err(|err| err.message().to_owned())?;
-            Ok(render_bundle(&bundle))
+            // The file is granted; what the bundle draws from others must be too.
+            Ok(render_bundle(&within_reach(bundle, &reach, None)))
         }
         "propose_edit" => {
             let rel = granted(&arguments, true)?;
@@ -297,7 +290,7 @@ async fn call_tool(
                 Some(_) => Some(uri::from_path(&workspace.root.join(path_argument(&arguments)?))),
                 // A workspace-wide report is drawn from every file: only for an
                 // agent that may read every file.
-                None if !agent.manifest.permissions.fs_read.iter().any(|g| g == "**") => {
+                None if !reach.is_everything() => {
                     return Err(format!(
                         "{} may ask for a report on a file it may read, not on the whole workspace: its fs_read grants are [{}]",
                         agent.manifest.metadata.name,
@@ -307,8 +300,8 @@ async fn call_tool(
                 None => None,
             };
             let skill = arguments["skill"].as_str().map(str::to_owned);
-            let folder = Some(uri::from_path(&workspace.root));
-            let report = crate::agents_rpc::offline(daemon, name, skill, file, folder).await?;
+            // The asked agent reaches only what both agents may read.
+            let report = crate::agents_rpc::offline(daemon, &reach, name, skill, file, &workspace).await?;
             Ok(if local { report } else { context::redact::redact("", &report).0 })
         }
         other => Err(format!("the tool {other:?} is not in the catalog")),
@@ -323,22 +316,23 @@ pub struct ModelOutput {
     pub edits: Vec<protocol::agents::TextEdit>,
 }
 
-/// The bundle without the parts from files the agent may not read. The file
-/// the user pointed the run at is the user's to show; related files (callers,
-/// definitions, imports) are the agent's grants' to allow.
-fn within_grants(
+/// The bundle without what lies beyond `reach`: parts from files outside it
+/// and, unless it is every file, the project facts (drawn from every manifest
+/// of the workspace). `own` is the file the user pointed the run at, as the
+/// bundle names it: the user's to show, whatever the grants.
+fn within_reach(
     mut bundle: protocol::context::ContextBundle,
-    agent: &Agent,
+    reach: &Reach,
     own: Option<&str>,
 ) -> protocol::context::ContextBundle {
-    let grants = &agent.manifest.permissions.fs_read;
+    let everything = reach.is_everything();
     let (kept, refused): (Vec<_>, Vec<_>) = bundle.parts.into_iter().partition(|part| match &part.path {
-        None => true,
-        Some(path) => own == Some(path.as_str()) || grants.iter().any(|g| glob_matches(g, path)),
+        None => everything || part.kind != "project_facts",
+        Some(path) => own == Some(path.as_str()) || reach.allows(path),
     });
     bundle.parts = kept;
     bundle.dropped.extend(refused.into_iter().map(|part| protocol::context::DroppedPart {
-        title: format!("{} (outside {}'s fs_read grants)", part.title, agent.manifest.metadata.name),
+        title: format!("{} (beyond the fs_read grants: {})", part.title, reach.describe()),
         kind: part.kind,
         tokens: part.tokens,
     }));
@@ -374,8 +368,11 @@ pub async fn run(
             },
         )
         .map_err(|err| err.message().to_owned())?;
-        let own = uri::to_path(uri).and_then(|p| daemon.workspaces.find_for(&p).and_then(|w| w.relative(&p)));
-        let bundle = within_grants(bundle, agent, own.as_deref());
+        // Named as the bundle names it: relative to its workspace, else absolute.
+        let own = uri::to_path(uri)
+            .and_then(|p| daemon.workspaces.resolve(&p, None).ok())
+            .map(|r| r.rel().unwrap_or_else(|| r.path.display().to_string()));
+        let bundle = within_reach(bundle, &Reach::of(&agent.manifest), own.as_deref());
         user.push_str("# Context from the editor\n\n");
         user.push_str(&render_bundle(&bundle));
     }
@@ -497,22 +494,4 @@ pub async fn run(
         }
     }
     Err(Failed { message: format!("stopped after {MAX_ROUNDS} rounds of tool calls"), output: result.text })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_matches;
-
-    #[test]
-    fn globs() {
-        assert!(glob_matches("src/**", "src/a/b.rs"));
-        assert!(glob_matches("**", "any/where.txt"));
-        assert!(glob_matches("src/*.rs", "src/lib.rs"));
-        assert!(!glob_matches("src/*.rs", "src/a/lib.rs"));
-        assert!(!glob_matches("src/**", "secrets/.env"));
-        assert!(glob_matches("**/*.py", "app/models.py"));
-        assert!(!glob_matches("**/public/**", "notpublic/secret.txt"));
-        assert!(!glob_matches("src/**/mod.rs", "src/a/evilmod.rs"));
-        assert!(glob_matches("src/**/mod.rs", "src/a/mod.rs"));
-    }
 }

@@ -40,6 +40,11 @@ struct Folder {
 }
 
 impl Exclusions<'_> {
+    /// The rules of the folder `root` (canonical), open as a workspace or not.
+    pub fn new(root: &Path) -> Exclusions<'_> {
+        Exclusions { root, folders: Default::default(), global: Default::default() }
+    }
+
     /// Whether `path` is outside the workspace, hidden, ignored or too large.
     pub fn is_excluded(&self, path: &Path) -> bool {
         let Ok(rel) = path.strip_prefix(self.root) else { return true };
@@ -132,7 +137,134 @@ struct Status {
     warning: Option<String>,
 }
 
+/// A file a request names, resolved by [`Workspaces::resolve`].
+#[derive(Clone)]
+pub struct Resolved {
+    /// The real path: absolute, with no link and no `.` or `..` in it (but for
+    /// a last component that is a dangling link, which reads as nothing).
+    pub path: PathBuf,
+    /// The innermost open workspace holding the real path.
+    pub workspace: Option<Arc<Workspace>>,
+}
+
+impl Resolved {
+    /// The path relative to [`Resolved::workspace`]'s root, `/`-separated.
+    pub fn rel(&self) -> Option<String> {
+        self.workspace.as_ref().and_then(|w| w.relative(&self.path))
+    }
+}
+
+/// `path` with every `.` and `..` taken away as written (a `..` drops the
+/// component before it, whatever that is on disk).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` with every link and `..` resolved: its nearest existing ancestor
+/// made canonical, and the components that do not exist (yet) appended. None
+/// when those hold a `..`, which nothing on disk resolves.
+fn real_path(path: &Path) -> Option<PathBuf> {
+    let mut existing = path;
+    let mut missing = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(mut real) => {
+                real.extend(missing.iter().rev());
+                return Some(real);
+            }
+            Err(_) => {
+                missing.push(existing.file_name()?);
+                existing = existing.parent()?;
+            }
+        }
+    }
+}
+
 impl Workspaces {
+    /// Resolves a path a request names and refuses what it must not reach. The
+    /// one place where paths from outside (a URI from an editor, a path in a
+    /// 1.0 message, a model's tool call) become files to read: ignore rules
+    /// match paths as written, so a link (`src/seclink -> ../secret`) or a
+    /// `..` would otherwise carry a request past them.
+    ///
+    /// `path` is absolute, or relative to `within`. The real file (links and
+    /// `..` resolved, see [`Resolved::path`]) is refused when it lies outside
+    /// `within` (a folder, typically a workspace root), or outside the open
+    /// workspace holding `path` as written, or when the ignore rules of that
+    /// folder or of the workspace holding the real file exclude it (or the
+    /// path as written). A path in no open workspace, written or resolved, and
+    /// with no `within`, is let through: an editor's lone file is the user's.
+    /// The refusal is a sentence for the user or the model.
+    pub fn resolve(&self, path: &Path, within: Option<&Path>) -> Result<Resolved, String> {
+        let within = match within {
+            Some(folder) => Some(
+                folder
+                    .canonicalize()
+                    .ok()
+                    .filter(|f| f.is_dir())
+                    .ok_or_else(|| format!("{} is not a folder", folder.display()))?,
+            ),
+            None => None,
+        };
+        let joined = match &within {
+            Some(folder) => folder.join(path),
+            None if path.is_absolute() => path.to_path_buf(),
+            None => return Err(format!("{} is not an absolute path", path.display())),
+        };
+        let written = lexical(&joined);
+        let real = real_path(&joined)
+            .ok_or_else(|| format!("{} goes through a folder that does not exist", path.display()))?;
+        // The folder the request is confined to: the one it names, else the
+        // open workspace the path is in as written (`proj/../other/x` is in
+        // `proj`, and leads out of it), else once its `..` are taken away.
+        let confined =
+            within.or_else(|| self.find_for(&joined).or_else(|| self.find_for(&written)).map(|w| w.root.clone()));
+        if let Some(root) = &confined
+            && !real.starts_with(root)
+        {
+            return Err(format!(
+                "{} leads outside {} (through a symbolic link or `..`, or named from another project); nothing outside it is sent to agents",
+                path.display(),
+                root.display()
+            ));
+        }
+        let holder = self.find_for(&real);
+        let mut checks: Vec<(&Path, &Path)> = Vec::new();
+        if let Some(root) = &confined {
+            if written.starts_with(root) {
+                checks.push((root, &written));
+            }
+            checks.push((root, &real));
+        }
+        if let Some(holder) = &holder {
+            checks.push((&holder.root, &real));
+        }
+        for (root, checked) in checks {
+            if Exclusions::new(root).is_excluded(checked) {
+                let through = if *checked == real && real != written {
+                    format!(" (it leads to {})", real.display())
+                } else {
+                    String::new()
+                };
+                return Err(format!(
+                    "{}{through} is excluded from context by .pairedignore, .gitignore or .ignore (or hidden, or over 2 MiB); nothing from it is sent to agents",
+                    path.display()
+                ));
+            }
+        }
+        Ok(Resolved { path: real, workspace: holder })
+    }
+
     pub fn new(full_parse_max: usize) -> Workspaces {
         Workspaces { map: Mutex::default(), full_parse_max }
     }
@@ -222,14 +354,14 @@ impl Workspace {
     /// every file it shows): each ignore file is read once per request, never
     /// cached beyond it.
     pub fn exclusions(&self) -> Exclusions<'_> {
-        Exclusions { root: &self.root, folders: Default::default(), global: Default::default() }
+        Exclusions::new(&self.root)
     }
 
     /// Reads a file of the index (never one that is excluded). Takes the index's
     /// read lock: do not call it while holding [`Workspace::index`].
     pub fn read_indexed(&self, rel: &str) -> Option<String> {
         self.index().file(rel)?;
-        read_source(&self.root.join(rel))
+        read_real(&self.root.join(rel))
     }
 
     fn send(&self, event: Event) {
@@ -252,7 +384,10 @@ impl Workspace {
 
     fn start_watching(&self, tx: mpsc::Sender<notify::Result<notify::Event>>) {
         let simulate_exhaustion = std::env::var("PAIRED_TEST_INOTIFY_EXHAUSTED").is_ok_and(|v| v == "1");
-        let native = notify::recommended_watcher(tx.clone()).and_then(|mut watcher| {
+        // Links are not followed: a watch through `src/seclink -> ../secret`
+        // would report the ignored files under the link's name.
+        let config = notify::Config::default().with_follow_symlinks(false);
+        let native = notify::RecommendedWatcher::new(tx.clone(), config).and_then(|mut watcher| {
             if simulate_exhaustion {
                 return Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch));
             }
@@ -279,7 +414,7 @@ impl Workspace {
     /// Replaces the native watcher by polling, and says so to every client:
     /// never silent staleness.
     fn fall_back_to_polling(&self, tx: mpsc::Sender<notify::Result<notify::Event>>, why: &str) {
-        let config = notify::Config::default().with_poll_interval(Duration::from_secs(2));
+        let config = notify::Config::default().with_poll_interval(Duration::from_secs(2)).with_follow_symlinks(false);
         let polling = notify::PollWatcher::new(tx, config).and_then(|mut watcher| {
             watcher.watch(&self.root, notify::RecursiveMode::Recursive)?;
             Ok(watcher)
@@ -451,8 +586,7 @@ impl Workspace {
             if rel.is_empty() {
                 continue;
             }
-            let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-            if is_link {
+            if self.through_link(&path) {
                 // Never followed (see `read_source`); drop whatever was there.
                 let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
                 changed += usize::from(index.remove(&rel)) + index.remove_prefix(&rel);
@@ -475,10 +609,28 @@ impl Workspace {
         }
     }
 
+    /// Whether `path` is a link, or reached through one: a link to a folder
+    /// (`src/seclink -> ../secret`) holds the files of another place, under
+    /// names the ignore rules do not match. A path that no longer exists is
+    /// judged by its nearest existing folder.
+    fn through_link(&self, path: &Path) -> bool {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return true;
+        }
+        let mut folder = path.parent();
+        while let Some(dir) = folder.filter(|d| d.starts_with(&self.root)) {
+            if let Ok(real) = dir.canonicalize() {
+                return real != dir;
+            }
+            folder = dir.parent();
+        }
+        false
+    }
+
     /// Re-indexes one file, or drops it if it is now excluded. True if the index changed.
     fn update_file(&self, path: &Path) -> bool {
         let Some(rel) = self.relative(path) else { return false };
-        if self.is_excluded(path) {
+        if self.is_excluded(path) || self.through_link(path) {
             return self.index.write().unwrap_or_else(|p| p.into_inner()).remove(&rel);
         }
         match self.parse_file(path) {
@@ -519,6 +671,16 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = rx.into_iter().collect();
     files.sort();
     files
+}
+
+/// [`read_source`], only when `path` is the file's real path: no link anywhere
+/// in it. For paths from the index, which never holds one, in case a folder
+/// was swapped for a link since it was indexed.
+pub fn read_real(path: &Path) -> Option<String> {
+    if path.canonicalize().ok()? != path {
+        return None;
+    }
+    read_source(path)
 }
 
 /// A source file's text: UTF-8 (lossy), not binary, within the size cap.
