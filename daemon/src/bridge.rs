@@ -3,20 +3,34 @@
 //! types of 1.0's `cascade-bridge.js`, including those 1.0 announced but never
 //! handled, answered by the real agents instead of 1.0's text templates.
 //!
-//! Off unless `compat.bridge_1x = true` (or `paired daemon --bridge-1x`): 1.0
-//! clients send no token, so the bridge keeps only the Host and Origin checks
-//! of the daemon's own server, on 127.0.0.1 only. Port 7890, or `BRIDGE_PORT`.
+//! Off unless `compat.bridge_1x = true` (or `paired daemon --bridge-1x`). It
+//! keeps the Host and Origin checks of the daemon's own server, on 127.0.0.1
+//! only. Port 7890, or `BRIDGE_PORT`.
+//!
+//! Reach (issue #14). 1.0 clients send no token, and any local user can connect,
+//! so a client without one reaches only files of a project it connected with
+//! (`PROJECT_CONNECT`, `projectPath`) that the user opened too: a workspace an
+//! editor registered with the daemon, or a folder listed in `[bridge] projects`.
+//! Paths are resolved (symbolic links, `..`) before that check, the project's
+//! ignore rules apply, and a refusal reads the same whether or not the file
+//! exists. Instances and shared context stay within the projects a connection
+//! connected with. A client that sends the daemon's token (`?token=` on the
+//! URL, `Authorization: Bearer`, or `token` in a WebSocket message) reaches
+//! what the user can; `[bridge] require_token = true` refuses every other one.
+//!
+//! A connection's state (its instance, stored context, outbox) goes when it
+//! closes, however it closes.
 //!
 //! Both of 1.0's spellings are accepted (`agent` / `targetAgent`, `message` /
 //! `content`) and answered (`message` and `content`; `agent` as an object with
 //! `name` and `emoji`, which the 1.0 extension reads, plus `agentId`).
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     net::{Ipv4Addr, SocketAddr},
-    path::PathBuf,
+    path::{Component, Path, PathBuf},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
     },
     time::Instant,
@@ -24,13 +38,13 @@ use std::{
 
 use anyhow::{Context, Result};
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{
         State, WebSocketUpgrade,
         rejection::JsonRejection,
         ws::{Message, WebSocket},
     },
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -38,6 +52,7 @@ use axum::{
 use futures::{SinkExt, StreamExt};
 use protocol::agents::RunParams;
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
 use tokio::sync::mpsc;
 
 use crate::{roster::Agent, state::Daemon};
@@ -45,14 +60,49 @@ use crate::{roster::Agent, state::Daemon};
 /// The port 1.0 clients expect.
 pub const DEFAULT_PORT: u16 = 7890;
 
+/// Frames waiting for one connection's writer; context shared with a client
+/// that does not read is dropped beyond this, not queued without bound.
+const OUTBOX_FRAMES: usize = 64;
+
+/// Instances registered over `POST /register-instance` (no connection closes
+/// them): the least recently active goes beyond this many.
+const MAX_HTTP_INSTANCES: usize = 256;
+
 struct Instance {
-    project_path: Option<String>,
+    /// The project it works in (canonical), 1.0's `projectPath`.
+    project: Option<PathBuf>,
+    /// Every project it connected with (canonical): what it may reach without a token.
+    connected: BTreeSet<PathBuf>,
+    /// It sent the daemon's token: it reaches what the user can.
+    trusted: bool,
     last_activity_ms: u64,
     message_count: u64,
-    /// Frames to this connection (context shared by another instance).
-    outbox: Option<mpsc::UnboundedSender<Value>>,
+    /// Frames to this connection (context shared by another instance); `None`
+    /// for an instance registered over HTTP.
+    outbox: Option<mpsc::Sender<Value>>,
     /// Context the editor sent (`WINDSURF_CONTEXT`, `CONTEXT_UPDATE`).
     context: Option<Value>,
+}
+
+impl Instance {
+    fn new(trusted: bool, outbox: Option<mpsc::Sender<Value>>) -> Instance {
+        Instance {
+            project: None,
+            connected: BTreeSet::new(),
+            trusted,
+            last_activity_ms: now_ms(),
+            message_count: 0,
+            outbox,
+            context: None,
+        }
+    }
+
+    /// Whether `other` is visible to this instance (`get_instances`) and may
+    /// receive its shared context: with a token, every one; without, those
+    /// working in a project this one connected with.
+    fn sees(&self, other: &Instance) -> bool {
+        self.trusted || other.project.as_ref().is_some_and(|p| self.connected.contains(p))
+    }
 }
 
 struct Bridge {
@@ -63,6 +113,57 @@ struct Bridge {
     instances: Mutex<HashMap<String, Instance>>,
     /// Agents registered over `POST /register-agent` (1.0's external agents).
     registered: Mutex<Vec<Value>>,
+    /// The daemon's token (its 0600 file): a 1.0 client that sends it reaches
+    /// what the user can. `None` if it could not be read.
+    token: Option<String>,
+}
+
+/// What one request may reach: every file the user can (a token), or the
+/// files of the projects its connection connected with.
+struct Reach {
+    trusted: bool,
+    projects: BTreeSet<PathBuf>,
+}
+
+/// Whether the request came with the daemon's token (set by [`guard`]).
+#[derive(Clone, Copy)]
+struct Trusted(bool);
+
+enum Presented {
+    Nothing,
+    Valid,
+    Wrong,
+}
+
+impl Bridge {
+    fn instances(&self) -> MutexGuard<'_, HashMap<String, Instance>> {
+        self.instances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_token(&self, presented: Option<&str>) -> Presented {
+        match (presented, &self.token) {
+            (None, _) => Presented::Nothing,
+            (Some(token), Some(expected)) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => {
+                Presented::Valid
+            }
+            (Some(_), _) => Presented::Wrong,
+        }
+    }
+}
+
+/// Removes a connection's instance (its stored context, its outbox) and stops
+/// its writer when the connection ends: closed, reset, or its task dropped.
+struct Registered {
+    bridge: Arc<Bridge>,
+    id: String,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.bridge.instances().remove(&self.id);
+        self.writer.abort();
+    }
 }
 
 fn now_ms() -> u64 {
@@ -90,6 +191,29 @@ fn timestamp() -> String {
 
 /// Binds 127.0.0.1:`port` and serves the bridge until the daemon stops.
 pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
+    let token = match crate::instance::read_token(&daemon.paths.token_file()) {
+        Ok(token) => Some(token),
+        Err(err) if daemon.config.bridge.require_token => {
+            return Err(err.context("bridge.require_token is on, but the daemon's token cannot be read"));
+        }
+        Err(err) => {
+            tracing::warn!("the PAIRED 1.0 bridge cannot accept tokens: {err:#}");
+            None
+        }
+    };
+    for folder in &daemon.config.bridge.projects {
+        if !folder.is_absolute() || !folder.is_dir() {
+            tracing::warn!(
+                "key `bridge.projects`: {} is not an absolute path to a folder; 1.0 clients cannot connect to it",
+                folder.display()
+            );
+        }
+    }
+    if !daemon.config.bridge.require_token {
+        tracing::info!(
+            "the PAIRED 1.0 bridge answers token-less clients only for projects open in an editor or listed in bridge.projects"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
         .with_context(|| format!("cannot serve the PAIRED 1.0 bridge on 127.0.0.1:{port}: is 1.0 still running? Stop it, or set BRIDGE_PORT"))?;
@@ -101,6 +225,7 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
         next_instance: AtomicU64::new(1),
         instances: Mutex::default(),
         registered: Mutex::default(),
+        token,
     });
     let app = Router::new()
         .route("/", get(upgrade))
@@ -124,17 +249,45 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
     Ok(port)
 }
 
-/// The daemon's Host and Origin checks (no token: 1.0 clients have none).
+const TOKEN_HINT: &str = "the token is the daemon's, in the file its discovery file names (`~/.local/state/paired/token`): connect to ws://127.0.0.1:7890/?token=<token>, send `Authorization: Bearer <token>`, or put `token` in a WebSocket message";
+
+/// The daemon's Host and Origin checks, then the token: a wrong one is
+/// refused; none is refused only with `bridge.require_token` (a WebSocket may
+/// still send it in a message, so the upgrade goes through).
 async fn guard(
     State(bridge): State<Arc<Bridge>>,
     headers: HeaderMap,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: Next,
 ) -> Response {
-    match crate::server::check_host_and_origin(&bridge.daemon.config, bridge.port, &headers) {
-        Ok(()) => next.run(request).await,
-        Err((status, message)) => (status, Json(json!({ "success": false, "error": message }))).into_response(),
+    if let Err((status, message)) = crate::server::check_host_and_origin(&bridge.daemon.config, bridge.port, &headers) {
+        return (status, Json(json!({ "success": false, "error": message }))).into_response();
     }
+    let presented = bearer(&headers).or_else(|| request.uri().query().and_then(query_token));
+    let trusted = match bridge.check_token(presented) {
+        Presented::Valid => true,
+        Presented::Wrong => {
+            let error = format!("wrong token; {TOKEN_HINT}");
+            return (StatusCode::UNAUTHORIZED, Json(json!({ "success": false, "error": error }))).into_response();
+        }
+        Presented::Nothing if bridge.daemon.config.bridge.require_token && request.uri().path() != "/" => {
+            let error = format!("this bridge requires a token (bridge.require_token); {TOKEN_HINT}");
+            return (StatusCode::UNAUTHORIZED, Json(json!({ "success": false, "error": error }))).into_response();
+        }
+        Presented::Nothing => false,
+    };
+    request.extensions_mut().insert(Trusted(trusted));
+    next.run(request).await
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn query_token(query: &str) -> Option<&str> {
+    query.split('&').find_map(|pair| pair.strip_prefix("token="))
 }
 
 fn body(payload: Result<Json<Value>, JsonRejection>) -> Result<Value, (StatusCode, Json<Value>)> {
@@ -146,25 +299,42 @@ fn body(payload: Result<Json<Value>, JsonRejection>) -> Result<Value, (StatusCod
     })
 }
 
+fn refused(status: StatusCode, message: String) -> Response {
+    (status, Json(json!({ "success": false, "error": message, "timestamp": timestamp() }))).into_response()
+}
+
 fn text<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| value[*k].as_str()).filter(|s| !s.trim().is_empty())
 }
 
 async fn health(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
-    let instances = bridge.instances.lock().unwrap_or_else(|p| p.into_inner());
-    let connected = instances.values().filter(|i| i.outbox.is_some()).count();
+    let (connected, sessions, context_bytes) = {
+        let instances = bridge.instances();
+        let connected = instances.values().filter(|i| i.outbox.is_some()).count();
+        let context_bytes: usize = instances.values().filter_map(|i| i.context.as_ref()).map(stored_bytes).sum();
+        (connected, instances.len(), context_bytes)
+    };
     let team = crate::agents_rpc::roster(&bridge.daemon).agents.len();
     Json(json!({
         "status": "active",
         "service": "PAIRED 2.0 bridge (1.0 compatible)",
         "version": env!("CARGO_PKG_VERSION"),
         "connectedInstances": connected,
-        "activeSessions": instances.len(),
+        "activeSessions": sessions,
+        "storedContextBytes": context_bytes,
         "alexActive": true,
         "teamAgentsActive": team,
         "uptime": bridge.started.elapsed().as_secs(),
         "timestamp": timestamp(),
     }))
+}
+
+/// The size of context kept for an instance, as its text.
+fn stored_bytes(context: &Value) -> usize {
+    match context {
+        Value::String(s) => s.len(),
+        other => other.to_string().len(),
+    }
 }
 
 async fn test_relay(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
@@ -199,33 +369,69 @@ async fn register_agent(State(bridge): State<Arc<Bridge>>, payload: Result<Json<
     Json(json!({ "success": true, "message": format!("agent {id} registered"), "totalAgents": total })).into_response()
 }
 
-async fn register_instance(State(bridge): State<Arc<Bridge>>, payload: Result<Json<Value>, JsonRejection>) -> Response {
+async fn register_instance(
+    State(bridge): State<Arc<Bridge>>,
+    Extension(Trusted(trusted)): Extension<Trusted>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Response {
     let value = match body(payload) {
         Ok(v) => v,
         Err(refused) => return refused.into_response(),
     };
+    let project = match text(&value, &["projectPath"]) {
+        Some(path) => match connect(&bridge.daemon, trusted, path).await {
+            Ok(root) => Some(root),
+            Err(refusal) => return refused(StatusCode::FORBIDDEN, refusal),
+        },
+        None => None,
+    };
     let id = text(&value, &["instanceId"])
         .map(str::to_owned)
         .unwrap_or_else(|| format!("instance-{}", bridge.next_instance.fetch_add(1, Ordering::Relaxed)));
-    let project = text(&value, &["projectPath"]).map(str::to_owned);
-    if let Some(path) = &project {
-        open_project(&bridge.daemon, path).await;
+    let mut instances = bridge.instances();
+    if instances.get(&id).is_some_and(|i| i.outbox.is_some()) {
+        return refused(
+            StatusCode::CONFLICT,
+            format!("instance {id:?} is a live WebSocket connection; pick another id"),
+        );
     }
-    let mut instances = bridge.instances.lock().unwrap_or_else(|p| p.into_inner());
-    let instance = instances.entry(id.clone()).or_insert_with(|| Instance {
-        project_path: None,
-        last_activity_ms: now_ms(),
-        message_count: 0,
-        outbox: None,
-        context: None,
-    });
-    instance.project_path = project.clone().or(instance.project_path.take());
+    if !instances.contains_key(&id) && instances.values().filter(|i| i.outbox.is_none()).count() >= MAX_HTTP_INSTANCES {
+        let oldest = instances
+            .iter()
+            .filter(|(_, i)| i.outbox.is_none())
+            .min_by_key(|(_, i)| i.last_activity_ms)
+            .map(|(id, _)| id.clone());
+        if let Some(oldest) = oldest {
+            instances.remove(&oldest);
+        }
+    }
+    let instance = instances.entry(id.clone()).or_insert_with(|| Instance::new(trusted, None));
+    if let Some(root) = &project {
+        instance.connected.insert(root.clone());
+        instance.project = Some(root.clone());
+    }
     instance.last_activity_ms = now_ms();
     Json(json!({ "status": "registered", "instanceId": id, "projectPath": project, "timestamp": timestamp() }))
         .into_response()
 }
 
-async fn cascade_intercept(State(bridge): State<Arc<Bridge>>, payload: Result<Json<Value>, JsonRejection>) -> Response {
+/// The reach of an HTTP request: its own `projectPath`, if the client may
+/// connect to it (HTTP has no connection to remember one).
+async fn http_reach(bridge: &Bridge, trusted: bool, value: &Value) -> Result<(Reach, Option<PathBuf>), Response> {
+    let project = match text(value, &["projectPath"]) {
+        Some(path) => {
+            Some(connect(&bridge.daemon, trusted, path).await.map_err(|r| refused(StatusCode::FORBIDDEN, r))?)
+        }
+        None => None,
+    };
+    Ok((Reach { trusted, projects: project.iter().cloned().collect() }, project))
+}
+
+async fn cascade_intercept(
+    State(bridge): State<Arc<Bridge>>,
+    Extension(Trusted(trusted)): Extension<Trusted>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Response {
     let value = match body(payload) {
         Ok(v) => v,
         Err(refused) => return refused.into_response(),
@@ -233,11 +439,17 @@ async fn cascade_intercept(State(bridge): State<Arc<Bridge>>, payload: Result<Js
     let Some(message) = text(&value, &["message", "content"]) else {
         return (StatusCode::BAD_REQUEST, Json(json!({ "success": false, "error": "pass `message`" }))).into_response();
     };
+    let (reach, project) = match http_reach(&bridge, trusted, &value).await {
+        Ok(reach) => reach,
+        Err(refusal) => return refusal,
+    };
     // To Alex first, as in 1.0: he routes it to the team.
     let routed = agents::skills::route::route(message);
     let agent = routed.first().map(|(agent, _)| agent.clone()).unwrap_or_else(|| "alex".into());
-    let project = text(&value, &["projectPath"]).map(str::to_owned);
-    let (who, response) = answer(&bridge.daemon, Some(&agent), message, project.as_deref()).await;
+    let (who, response) = match answer(&bridge.daemon, &reach, Some(&agent), message, project.as_deref()).await {
+        Ok(answered) => answered,
+        Err(refusal) => return refused(StatusCode::FORBIDDEN, refusal),
+    };
     Json(json!({
         "success": true,
         "routedTo": routed.iter().map(|(a, s)| format!("{a}:{s}")).collect::<Vec<_>>(),
@@ -248,7 +460,11 @@ async fn cascade_intercept(State(bridge): State<Arc<Bridge>>, payload: Result<Js
     .into_response()
 }
 
-async fn cli_command(State(bridge): State<Arc<Bridge>>, payload: Result<Json<Value>, JsonRejection>) -> Response {
+async fn cli_command(
+    State(bridge): State<Arc<Bridge>>,
+    Extension(Trusted(trusted)): Extension<Trusted>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Response {
     let value = match body(payload) {
         Ok(v) => v,
         Err(refused) => return refused.into_response(),
@@ -271,15 +487,53 @@ async fn cli_command(State(bridge): State<Arc<Bridge>>, payload: Result<Json<Val
         message.push(' ');
         message.push_str(arg);
     }
-    let project = text(&value, &["projectPath"]).map(str::to_owned);
-    let (who, response) = answer(&bridge.daemon, Some(&agent), &message, project.as_deref()).await;
+    let (reach, project) = match http_reach(&bridge, trusted, &value).await {
+        Ok(reach) => reach,
+        Err(refusal) => return refusal,
+    };
+    let (who, response) = match answer(&bridge.daemon, &reach, Some(&agent), &message, project.as_deref()).await {
+        Ok(answered) => answered,
+        Err(refusal) => return refused(StatusCode::FORBIDDEN, refusal),
+    };
     Json(json!({ "success": who.is_some(), "agent": who, "response": response, "timestamp": timestamp() }))
         .into_response()
 }
 
-async fn open_project(daemon: &Arc<Daemon>, path: &str) -> bool {
-    let params = protocol::context::AddWorkspaceParams { folder: path.to_owned(), wait: true };
+async fn open_project(daemon: &Arc<Daemon>, root: &Path) -> bool {
+    let params = protocol::context::AddWorkspaceParams { folder: crate::uri::from_path(root), wait: true };
     crate::context_rpc::add_workspace(daemon, params).await.is_ok()
+}
+
+/// The projects the user opened (the workspaces editors registered) or
+/// configured (`bridge.projects`), canonical.
+fn user_projects(daemon: &Daemon) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = daemon.workspaces.all().iter().map(|w| w.root.clone()).collect();
+    roots
+        .extend(daemon.config.bridge.projects.iter().filter(|p| p.is_absolute()).filter_map(|p| p.canonicalize().ok()));
+    roots
+}
+
+/// Connects a 1.0 client to the project at `path` (`PROJECT_CONNECT`,
+/// `projectPath`): its canonical folder, or why not. Without a token the folder
+/// must be one the user opened or configured, and the refusal is the same
+/// whether the folder exists or not.
+async fn connect(daemon: &Arc<Daemon>, trusted: bool, path: &str) -> Result<PathBuf, String> {
+    let folder = crate::uri::to_path(path).and_then(|p| p.canonicalize().ok()).filter(|p| p.is_dir());
+    if trusted {
+        let folder = folder.ok_or_else(|| format!("{path:?} is not a folder on this machine"))?;
+        open_project(daemon, &folder).await;
+        return Ok(folder);
+    }
+    let Some(root) = folder.filter(|f| user_projects(daemon).contains(f)) else {
+        return Err(format!(
+            "{path:?} is not a project this 1.0 client may connect to: without a token, the bridge connects only to a workspace open in an editor or a folder listed in `bridge.projects` of the user's config"
+        ));
+    };
+    // A configured project is indexed when a client first connects to it.
+    if daemon.workspaces.find_for(&root).is_none_or(|w| w.root != root) {
+        open_project(daemon, &root).await;
+    }
+    Ok(root)
 }
 
 fn agent_json(agent: &Agent) -> Value {
@@ -289,24 +543,38 @@ fn agent_json(agent: &Agent) -> Value {
 
 /// A message to an agent, answered by its real work: its model when one is
 /// configured, else the offline skill that fits — on a file the message
-/// names, on the project, or on the request itself. `None` when no such agent.
+/// names, on the project, or on the request itself. The agent is `None` when
+/// there is no such agent; `Err` is a refusal: a file or project out of reach.
 async fn answer(
     daemon: &Arc<Daemon>,
+    reach: &Reach,
     agent: Option<&str>,
     message: &str,
-    project: Option<&str>,
-) -> (Option<Value>, String) {
+    project: Option<&Path>,
+) -> Result<(Option<Value>, String), String> {
     let roster = crate::agents_rpc::roster(daemon);
     let name = agent.unwrap_or("alex");
     let Some(agent) = roster.resolve(name) else {
         let known: Vec<&str> = roster.agents.iter().map(|a| a.manifest.id.as_str()).collect();
-        return (None, format!("no agent named {name:?}; the team: {}", known.join(", ")));
+        return Ok((None, format!("no agent named {name:?}; the team: {}", known.join(", "))));
     };
     let who = Some(agent_json(agent));
-    if let Some(path) = project {
-        open_project(daemon, path).await;
+    let file = match mentioned_file(daemon, reach, message, project) {
+        Mention::Nothing => None,
+        Mention::File(path) => Some(path),
+        Mention::Refused(refusal) => return Err(refusal),
+    };
+    let model = crate::model_run::provider_name(&daemon.config, agent).is_some();
+    let assessment = message.trim() == "COMPREHENSIVE_PROJECT_ASSESSMENT";
+    // With no project named, a run falls back to the only workspace open: one
+    // this client did not connect with.
+    if !reach.trusted && project.is_none() && (model || assessment) {
+        return Err(format!(
+            "{} needs a project: connect with PROJECT_CONNECT (or `projectPath`) to a workspace open in an editor or a folder listed in `bridge.projects`",
+            agent.info().display_name
+        ));
     }
-    let workspace = project.map(|p| crate::uri::from_path(std::path::Path::new(p)));
+    let workspace = project.map(crate::uri::from_path);
     let mut params = RunParams {
         agent: agent.manifest.id.clone(),
         skill: None,
@@ -318,13 +586,11 @@ async fn answer(
         wait: true,
         max_tokens: None,
     };
-    let file = mentioned_file(message, project);
-    if crate::model_run::provider_name(&daemon.config, agent).is_some() {
+    if model {
         params.skill = Some("ask".into());
         params.uri = file.as_deref().map(crate::uri::from_path);
     } else {
         let scope = |skill: &str| crate::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
-        let assessment = message.trim() == "COMPREHENSIVE_PROJECT_ASSESSMENT";
         let pick = |wanted: &str| agent.skills.iter().find(|s| scope(s) == wanted).map(|s| (*s).to_owned());
         let chosen = if assessment && agent.skills.contains(&"assess") {
             Some("assess".to_owned())
@@ -338,18 +604,18 @@ async fn answer(
         };
         let Some(skill) = chosen else {
             let info = agent.info();
-            return (
+            return Ok((
                 who,
                 format!(
                     "{} works on files: name a file of the project in your message (skills: {}), or configure a model provider to talk freely.",
                     info.display_name,
                     agent.skills.join(", ")
                 ),
-            );
+            ));
         };
         params.skill = Some(skill);
     }
-    match crate::agents_rpc::run(daemon.clone(), params).await {
+    Ok(match crate::agents_rpc::run(daemon.clone(), params).await {
         Ok(run) if run.status == protocol::agents::RunStatus::Succeeded => {
             let mut text = run.output.trim_end().to_owned();
             for finding in &run.findings {
@@ -359,40 +625,97 @@ async fn answer(
         }
         Ok(run) => (who, format!("the run failed: {}", run.error.unwrap_or_default())),
         Err(err) => (who, err.message().to_owned()),
-    }
+    })
 }
 
-/// A file of the project the message names (`src/lib.rs`, an absolute path).
-fn mentioned_file(message: &str, project: Option<&str>) -> Option<PathBuf> {
-    message
+/// What a message says about files.
+enum Mention {
+    /// It names no file (or only files that are not there, inside a project it may reach).
+    Nothing,
+    /// A file it may reach, canonical.
+    File(PathBuf),
+    /// A path out of reach; the refusal says nothing of whether it exists.
+    Refused(String),
+}
+
+/// The first file the message names (`src/lib.rs` in the project, an absolute
+/// path), checked against the request's reach: inside a connected project
+/// once links and `..` are resolved, and not excluded by the project's ignore
+/// rules. A path outside is refused before the file system is asked about it.
+fn mentioned_file(daemon: &Daemon, reach: &Reach, message: &str, project: Option<&Path>) -> Mention {
+    let words = message
         .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | '(' | ')'))
         .filter(|w| w.contains('.') || w.contains('/'))
         .map(|w| w.trim_end_matches(['.', ':', ';', '?', '!']))
-        .find_map(|w| {
-            let path = PathBuf::from(w);
-            let path = if path.is_absolute() { path } else { PathBuf::from(project?).join(path) };
-            path.is_file().then_some(path)
-        })
+        .filter(|w| w.chars().any(|c| c != '/' && c != '.'));
+    // The workspace's own exclusion check, as for `context/build`.
+    let excluded = |path: &Path| daemon.workspaces.find_for(path).is_some_and(|w| w.is_excluded(path));
+    for word in words {
+        let path = PathBuf::from(word);
+        let path = match project {
+            _ if path.is_absolute() => path,
+            Some(project) => project.join(path),
+            None => continue,
+        };
+        if reach.trusted {
+            match path.canonicalize() {
+                Ok(file) if file.is_file() && excluded(&file) => return Mention::Refused(out_of_reach(word)),
+                Ok(file) if file.is_file() => return Mention::File(file),
+                _ => continue,
+            }
+        }
+        let inside = |p: &Path| reach.projects.iter().any(|root| p.starts_with(root));
+        if !inside(&lexically_normal(&path)) {
+            return Mention::Refused(out_of_reach(word));
+        }
+        // Nothing there, inside a connected project: not a file name after all.
+        if std::fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        match path.canonicalize() {
+            Ok(file) if inside(&file) && file.is_dir() => continue,
+            Ok(file) if inside(&file) && file.is_file() && !excluded(&file) => return Mention::File(file),
+            // A link out of the project, a dangling one, an ignored file.
+            _ => return Mention::Refused(out_of_reach(word)),
+        }
+    }
+    Mention::Nothing
 }
 
-async fn upgrade(State(bridge): State<Arc<Bridge>>, ws: WebSocketUpgrade) -> Response {
+fn out_of_reach(word: &str) -> String {
+    format!(
+        "{word:?} is out of reach: without a token, the bridge answers only for files of a project this client connected with (PROJECT_CONNECT or `projectPath`) that is open in an editor or listed in `bridge.projects`, and not excluded by .gitignore, .ignore or .pairedignore"
+    )
+}
+
+/// `path` with `.` and `..` resolved by name, without asking the file system.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+async fn upgrade(
+    State(bridge): State<Arc<Bridge>>,
+    Extension(Trusted(trusted)): Extension<Trusted>,
+    ws: WebSocketUpgrade,
+) -> Response {
     ws.max_message_size(bridge.daemon.config.server.max_request_bytes as usize)
-        .on_upgrade(move |socket| connection(bridge, socket))
+        .on_upgrade(move |socket| connection(bridge, socket, trusted))
 }
 
-async fn connection(bridge: Arc<Bridge>, socket: WebSocket) {
+async fn connection(bridge: Arc<Bridge>, socket: WebSocket, trusted: bool) {
     let id = format!("instance-{}", bridge.next_instance.fetch_add(1, Ordering::Relaxed));
-    let (outbox, mut inbox) = mpsc::unbounded_channel::<Value>();
-    bridge.instances.lock().unwrap_or_else(|p| p.into_inner()).insert(
-        id.clone(),
-        Instance {
-            project_path: None,
-            last_activity_ms: now_ms(),
-            message_count: 0,
-            outbox: Some(outbox.clone()),
-            context: None,
-        },
-    );
+    let (outbox, mut inbox) = mpsc::channel::<Value>(OUTBOX_FRAMES);
+    bridge.instances().insert(id.clone(), Instance::new(trusted, Some(outbox.clone())));
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
         while let Some(frame) = inbox.recv().await {
@@ -401,6 +724,7 @@ async fn connection(bridge: Arc<Bridge>, socket: WebSocket) {
             }
         }
     });
+    let _registered = Registered { bridge: bridge.clone(), id: id.clone(), writer };
     while let Some(Ok(frame)) = stream.next().await {
         let reply = match frame {
             Message::Text(text) => match serde_json::from_str::<Value>(&text) {
@@ -412,34 +736,60 @@ async fn connection(bridge: Arc<Bridge>, socket: WebSocket) {
             Message::Close(_) => break,
             _ => continue,
         };
-        if outbox.send(reply).is_err() {
+        if outbox.send(reply).await.is_err() {
             break;
         }
     }
-    if let Some(instance) = bridge.instances.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
-        instance.outbox = None;
-    }
-    writer.abort();
 }
 
 /// One WebSocket message: its reply.
-async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
+async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Value {
     let kind = message["type"].as_str().unwrap_or("").to_owned();
-    let project = {
-        let mut instances = bridge.instances.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = instances.get_mut(instance);
-        entry
-            .map(|i| {
-                i.last_activity_ms = now_ms();
-                i.message_count += 1;
-                if let Some(path) = text(&message, &["projectPath"]) {
-                    i.project_path = Some(path.to_owned());
-                }
-                i.project_path.clone()
-            })
-            .unwrap_or_default()
+    // Taken out first, so that no context stored or shared holds it.
+    let token = message.as_object_mut().and_then(|m| m.remove("token")).filter(|t| !t.is_null());
+    let presented = bridge.check_token(token.as_ref().map(|t| t.as_str().unwrap_or("")));
+    let trusted = {
+        let mut instances = bridge.instances();
+        let Some(entry) = instances.get_mut(instance) else { return error("this connection has closed") };
+        entry.last_activity_ms = now_ms();
+        entry.message_count += 1;
+        match presented {
+            Presented::Wrong => return error(&format!("wrong token; {TOKEN_HINT}")),
+            Presented::Valid => entry.trusted = true,
+            Presented::Nothing => {}
+        }
+        entry.trusted
     };
+    if bridge.daemon.config.bridge.require_token && !trusted {
+        return error(&format!("this bridge requires a token (bridge.require_token); {TOKEN_HINT}"));
+    }
     let daemon = &bridge.daemon;
+    // `projectPath` on any message connects, as PROJECT_CONNECT does.
+    let connecting = match kind.as_str() {
+        "PROJECT_CONNECT" => {
+            let path = message["project"]["path"].as_str().or(message["projectPath"].as_str()).unwrap_or("");
+            if path.is_empty() {
+                return error("PROJECT_CONNECT needs `project.path` (or `projectPath`)");
+            }
+            Some(path.to_owned())
+        }
+        _ => text(&message, &["projectPath"]).map(str::to_owned),
+    };
+    if let Some(path) = connecting {
+        let root = match connect(daemon, trusted, &path).await {
+            Ok(root) => root,
+            Err(refusal) => return error(&format!("{kind}: {refusal}")),
+        };
+        if let Some(i) = bridge.instances().get_mut(instance) {
+            i.connected.insert(root.clone());
+            i.project = Some(root);
+        }
+    }
+    let (project, reach) = {
+        let instances = bridge.instances();
+        let Some(entry) = instances.get(instance) else { return error("this connection has closed") };
+        (entry.project.clone(), Reach { trusted, projects: entry.connected.clone() })
+    };
     let team = || crate::agents_rpc::roster(daemon);
     match kind.as_str() {
         "health_check" | "HEALTH_CHECK" => json!({
@@ -447,7 +797,7 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
             "status": "healthy",
             "bridge": "running",
             "agents": team().agents.len(),
-            "connections": bridge.instances.lock().unwrap_or_else(|p| p.into_inner()).values().filter(|i| i.outbox.is_some()).count(),
+            "connections": bridge.instances().values().filter(|i| i.outbox.is_some()).count(),
             "timestamp": timestamp(),
         }),
         "AGENT_HEALTH" => json!({
@@ -461,7 +811,10 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
                 return error("AGENT_MESSAGE needs `message` (or `content`)");
             };
             let target = text(&message, &["agent", "targetAgent"]).map(str::to_owned);
-            let (who, response) = answer(daemon, target.as_deref(), text_in, project.as_deref()).await;
+            let (who, response) = match answer(daemon, &reach, target.as_deref(), text_in, project.as_deref()).await {
+                Ok(answered) => answered,
+                Err(refusal) => return error(&refusal),
+            };
             json!({
                 "type": "AGENT_RESPONSE",
                 "agent": who.clone().unwrap_or(Value::Null),
@@ -474,13 +827,23 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
         "user_request" => {
             let text_in = text(&message, &["originalMessage", "message", "content"]).unwrap_or("");
             let target = text(&message, &["requestedAgent", "agent", "targetAgent"]).map(str::to_owned);
-            let (who, response) = answer(daemon, target.as_deref(), text_in, project.as_deref()).await;
+            let (who, response) = match answer(daemon, &reach, target.as_deref(), text_in, project.as_deref()).await {
+                Ok(answered) => answered,
+                Err(refusal) => return error(&refusal),
+            };
             json!({ "type": "agent_response", "response": response, "agent": who.map(|w| w["id"].clone()), "timestamp": timestamp() })
         }
         "agent_request" => {
             let text_in = text(&message, &["message", "content"]).unwrap_or("");
             let target = text(&message, &["agentName", "agent", "targetAgent"]).map(str::to_owned);
-            let (who, response) = answer(daemon, target.as_deref(), text_in, project.as_deref()).await;
+            let (who, response) = match answer(daemon, &reach, target.as_deref(), text_in, project.as_deref()).await {
+                Ok(answered) => answered,
+                Err(refusal) => {
+                    let mut refused = error(&refusal);
+                    refused["requestId"] = message["requestId"].clone();
+                    return refused;
+                }
+            };
             json!({
                 "type": "agent_response",
                 "requestId": message["requestId"],
@@ -490,7 +853,8 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
             })
         }
         "agent_message" | "context_share" => {
-            // Shared with the other connected instances, as 1.0 relayed it.
+            // Shared with the other connected instances, as 1.0 relayed it, but
+            // only those in a project this one connected with (any, with a token).
             let shared = json!({
                 "type": "context_shared",
                 "from": instance,
@@ -498,43 +862,42 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
                 "timestamp": timestamp(),
             });
             let mut delivered = 0;
-            for (id, other) in bridge.instances.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-                if id != instance
-                    && let Some(outbox) = &other.outbox
-                    && outbox.send(shared.clone()).is_ok()
-                {
-                    delivered += 1;
+            let instances = bridge.instances();
+            if let Some(sender) = instances.get(instance) {
+                for (id, other) in instances.iter() {
+                    if id != instance
+                        && sender.sees(other)
+                        && let Some(outbox) = &other.outbox
+                        && outbox.try_send(shared.clone()).is_ok()
+                    {
+                        delivered += 1;
+                    }
                 }
             }
             json!({ "type": "context_shared", "from": instance, "delivered": delivered, "timestamp": timestamp() })
         }
         "get_instances" | "GET_CONNECTIONS" => {
-            let instances = bridge.instances.lock().unwrap_or_else(|p| p.into_inner());
-            let list: Vec<Value> = instances
+            let instances = bridge.instances();
+            let Some(asking) = instances.get(instance) else { return error("this connection has closed") };
+            let visible: Vec<(&String, &Instance)> =
+                instances.iter().filter(|(id, other)| id.as_str() == instance || asking.sees(other)).collect();
+            let list: Vec<Value> = visible
                 .iter()
                 .map(|(id, i)| {
                     json!({
                         "id": id,
-                        "projectPath": i.project_path,
+                        "projectPath": i.project,
                         "lastActivity": i.last_activity_ms,
                         "messageCount": i.message_count,
                         "isActive": i.outbox.is_some(),
                     })
                 })
                 .collect();
-            let active = instances.values().filter(|i| i.outbox.is_some()).count();
+            let active = visible.iter().filter(|(_, i)| i.outbox.is_some()).count();
             let kind = if kind == "get_instances" { "instances_list" } else { "CONNECTIONS" };
             json!({ "type": kind, "instances": list, "totalActive": active, "timestamp": timestamp() })
         }
         "PROJECT_CONNECT" => {
-            let path = message["project"]["path"].as_str().or(message["projectPath"].as_str()).unwrap_or("");
-            if path.is_empty() || !std::path::Path::new(path).is_dir() {
-                return error(&format!("PROJECT_CONNECT: {path:?} is not a folder on this machine"));
-            }
-            open_project(daemon, path).await;
-            if let Some(i) = bridge.instances.lock().unwrap_or_else(|p| p.into_inner()).get_mut(instance) {
-                i.project_path = Some(path.to_owned());
-            }
             json!({ "type": "PROJECT_CONNECTED", "project": message["project"], "instanceId": instance, "timestamp": timestamp() })
         }
         "STATUS_CHECK" => json!({
@@ -553,9 +916,6 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
         }
         "PING" => json!({ "type": "PONG", "timestamp": timestamp() }),
         "REGISTER_INSTANCE" => {
-            if let Some(path) = text(&message, &["projectPath"]) {
-                open_project(daemon, path).await;
-            }
             json!({ "type": "INSTANCE_REGISTERED", "instanceId": instance, "projectPath": project, "timestamp": timestamp() })
         }
         "LIST_AGENTS" => {
@@ -565,7 +925,7 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
         }
         "WINDSURF_CONTEXT" | "CONTEXT_UPDATE" => {
             let context = message.get("context").or(message.get("data")).cloned().unwrap_or(message.clone());
-            if let Some(i) = bridge.instances.lock().unwrap_or_else(|p| p.into_inner()).get_mut(instance) {
+            if let Some(i) = bridge.instances().get_mut(instance) {
                 i.context = Some(context);
             }
             json!({ "type": "CONTEXT_RECEIVED", "instanceId": instance, "timestamp": timestamp() })
@@ -573,12 +933,7 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, message: Value) -> Value {
         "OPTIMIZE_CONTEXT" => {
             // What 1.0 promised: the context made smaller — here secrets
             // redacted and the text cut to the target at line boundaries.
-            let stored = bridge
-                .instances
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(instance)
-                .and_then(|i| i.context.clone());
+            let stored = bridge.instances().get(instance).and_then(|i| i.context.clone());
             let raw = match message.get("context").or(stored.as_ref()) {
                 Some(Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
@@ -616,10 +971,20 @@ fn error(message: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
     #[test]
     fn timestamps_are_iso_8601_utc() {
         let stamp = super::timestamp();
         assert_eq!(stamp.len(), 24, "{stamp}");
         assert!(stamp.starts_with("20") && stamp.ends_with('Z') && &stamp[10..11] == "T", "{stamp}");
+    }
+
+    #[test]
+    fn paths_are_normalised_by_name_before_the_file_system_is_asked() {
+        let normal = |p: &str| super::lexically_normal(Path::new(p));
+        assert_eq!(normal("/home/u/proj/../../../etc/shadow"), PathBuf::from("/etc/shadow"));
+        assert_eq!(normal("/home/u/proj/./src/../lib.rs"), PathBuf::from("/home/u/proj/lib.rs"));
+        assert_eq!(normal("/../.."), PathBuf::from("/"));
     }
 }

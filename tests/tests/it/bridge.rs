@@ -1,11 +1,17 @@
 //! The PAIRED 1.0 bridge: 1.0's HTTP endpoints and WebSocket messages, as 1.0
 //! clients send them (both field spellings), answered by the real agents; off
-//! by default; behind the daemon's Host and Origin checks.
+//! by default; behind the daemon's Host and Origin checks. Without a token it
+//! reaches only projects a client connected with that the user opened (issue
+//! #14), and a closed connection leaves nothing behind.
+
+use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tests::{Home, http};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+
+type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 const LIB: &str = "pub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n";
 
@@ -26,6 +32,60 @@ fn post(port: u16, path: &str, body: &Value) -> tests::HttpReply {
     http(port, "POST", path, &[("Host", &host), ("Content-Type", "application/json")], &body.to_string())
 }
 
+/// Starts the daemon with the bridge on a free port; returns it and the port.
+fn start_bridge(home: &Home, env: &[(&str, &str)]) -> (tests::Daemon, u16) {
+    let port = free_port();
+    let port_text = port.to_string();
+    let mut all = vec![("BRIDGE_PORT", port_text.as_str()), ("PAIRED_COMPAT_BRIDGE_1X", "true")];
+    all.extend_from_slice(env);
+    let daemon = home.start_daemon_with(&all);
+    tests::wait_until("the bridge", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    (daemon, port)
+}
+
+/// Opens `root` as the user's editor would (`workspaces/add`, with the daemon's token).
+fn open_workspace(home: &Home, root: &std::path::Path) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "workspaces/add", "params": {"folder": format!("file://{}", root.display()), "wait": true}});
+    let reply = home.post(&body.to_string()).json();
+    assert!(reply["result"].is_object(), "{reply}");
+}
+
+/// A 1.0 client: `ws://127.0.0.1:<port>/<query>`.
+async fn connect(port: u16, query: &str) -> Ws {
+    tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/{query}")).await.expect("ws connect").0
+}
+
+/// The next JSON frame.
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a frame in time") {
+            Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).expect("json frame"),
+            Some(Ok(_)) => continue,
+            other => panic!("the connection ended: {other:?}"),
+        }
+    }
+}
+
+async fn ask(ws: &mut Ws, message: Value) -> Value {
+    ws.send(Message::text(message.to_string())).await.expect("send");
+    next(ws).await
+}
+
+fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> tests::HttpReply {
+    let host = format!("127.0.0.1:{port}");
+    let mut all = vec![("Host", host.as_str())];
+    all.extend_from_slice(headers);
+    http(port, "GET", path, &all, "")
+}
+
+/// A refusal with the path it names taken out: refusals must not differ by
+/// whether the path exists.
+fn without(reply: &Value, path: &str) -> String {
+    reply["error"].as_str().unwrap_or_default().replace(path, "<path>")
+}
+
 #[test]
 fn the_bridge_is_off_unless_enabled() {
     let home = Home::new();
@@ -39,7 +99,13 @@ fn http_endpoints_answer_with_the_real_agents_and_keep_host_and_origin_checks() 
     let home = Home::new();
     let root = project(&home);
     let port = free_port();
-    let _daemon = home.start_daemon_with(&[("BRIDGE_PORT", &port.to_string()), ("PAIRED_COMPAT_BRIDGE_1X", "true")]);
+    // The user lists the project for 1.0 clients (`[bridge] projects`).
+    let root_text = root.display().to_string();
+    let _daemon = home.start_daemon_with(&[
+        ("BRIDGE_PORT", &port.to_string()),
+        ("PAIRED_COMPAT_BRIDGE_1X", "true"),
+        ("PAIRED_BRIDGE_PROJECTS", &root_text),
+    ]);
     let host = format!("127.0.0.1:{port}");
     tests::wait_until("the bridge", std::time::Duration::from_secs(10), || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -116,6 +182,8 @@ async fn websocket_messages_of_1_0_in_both_spellings() {
     let agents = ask(json!({"type": "AGENT_HEALTH"})).await;
     assert_eq!(agents["type"], "AGENT_HEALTH_RESPONSE");
     assert_eq!(agents["agents"].as_array().map(Vec::len), Some(7));
+    // A project the user opened (1.0 clients connect only to those without a token).
+    open_workspace(&home, &root);
     let connected = ask(json!({"type": "PROJECT_CONNECT", "project": {"name": "proj", "path": root}})).await;
     assert_eq!(connected["type"], "PROJECT_CONNECTED", "{connected}");
 
@@ -170,4 +238,224 @@ async fn websocket_messages_of_1_0_in_both_spellings() {
     };
     assert_eq!(reply["type"], "ERROR");
     assert!(reply["error"].as_str().is_some_and(|e| e.starts_with("the frame is not JSON")));
+}
+
+/// Issue #14: any local user can reach the bridge, so without a token it
+/// answers only for files of a project the client connected with that the
+/// user opened too; a path outside gets one refusal, with no content, whether
+/// or not it exists (links and `..` resolved first, ignore rules applied).
+#[tokio::test]
+async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_opened() {
+    let home = Home::new();
+    let root = project(&home);
+    std::fs::write(root.join(".gitignore"), "ignored.rs\n").expect("write");
+    std::fs::write(root.join("src/ignored.rs"), "// TODO: the ignored plan\nfn x() {}\n").expect("write");
+    let secret_dir = home.path().join("secret");
+    std::fs::create_dir_all(&secret_dir).expect("mkdir");
+    let secret = secret_dir.join("notes.rs");
+    std::fs::write(&secret, "// TODO: the launch code is 0000\nfn main() {}\n").expect("write");
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    let secret = secret.canonicalize().expect("canonical").display().to_string();
+    std::os::unix::fs::symlink(&secret, root.join("src/link.rs")).expect("symlink");
+    let other = home.path().join("other");
+    std::fs::create_dir_all(other.join("src")).expect("mkdir");
+    std::fs::write(other.join("src/lib.rs"), "// FIXME: the other project's plan\n").expect("write");
+    let other = other.canonicalize().expect("canonical").display().to_string();
+    let missing = home.path().join("nowhere/gone.rs").display().to_string();
+    let (_daemon, port) = start_bridge(&home, &[]);
+    open_workspace(&home, &root);
+
+    let review =
+        |what: &str| json!({"type": "AGENT_MESSAGE", "targetAgent": "qa", "message": format!("please review {what}")});
+    let mut ws = connect(port, "").await;
+    // Connected to nothing: a 0600 file, /etc/shadow and a path that does not
+    // exist get the same refusal, with nothing of the file in it.
+    let refused = ask(&mut ws, review(&secret)).await;
+    assert_eq!(refused["type"], "ERROR", "{refused}");
+    assert!(!refused.to_string().contains("launch code"), "{refused}");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("out of reach")), "{refused}");
+    let shadow = ask(&mut ws, review("/etc/shadow")).await;
+    let nothing = ask(&mut ws, review(&missing)).await;
+    assert_eq!(shadow["type"], "ERROR");
+    assert_eq!(without(&shadow, "/etc/shadow"), without(&refused, &secret), "no existence oracle");
+    assert_eq!(without(&nothing, &missing), without(&refused, &secret), "no existence oracle");
+    // A project the user has not opened, or no folder at all: one refusal.
+    let elsewhere = ask(&mut ws, json!({"type": "PROJECT_CONNECT", "project": {"name": "other", "path": other}})).await;
+    let nowhere = ask(&mut ws, json!({"type": "PROJECT_CONNECT", "project": {"name": "x", "path": missing}})).await;
+    assert_eq!(elsewhere["type"], "ERROR", "{elsewhere}");
+    assert_eq!(without(&elsewhere, &other), without(&nowhere, &missing));
+    let assessment = ask(&mut ws, json!({"type": "agent_request", "agentName": "alex", "message": "COMPREHENSIVE_PROJECT_ASSESSMENT", "requestId": "r-1"})).await;
+    assert_eq!(assessment["type"], "ERROR", "no project: not the only workspace open instead: {assessment}");
+    assert_eq!(assessment["requestId"], "r-1");
+
+    // Connected to the project the user opened: its files, and nothing else.
+    let connected = ask(&mut ws, json!({"type": "PROJECT_CONNECT", "project": {"name": "proj", "path": root}})).await;
+    assert_eq!(connected["type"], "PROJECT_CONNECTED", "{connected}");
+    let reply = ask(&mut ws, review("src/lib.rs")).await;
+    assert!(reply["content"].as_str().is_some_and(|c| c.contains("[rust-unwrap]")), "{reply}");
+    for (what, why) in [
+        (secret.as_str(), "a file outside the project"),
+        ("src/link.rs", "a link out of the project"),
+        ("../secret/notes.rs", "`..` out of the project"),
+        ("src/ignored.rs", "a file the project's .gitignore excludes"),
+        (&format!("{other}/src/lib.rs"), "a project the client did not connect with"),
+    ] {
+        let reply = ask(&mut ws, review(what)).await;
+        assert_eq!(reply["type"], "ERROR", "{why}: {reply}");
+        assert!(!reply.to_string().contains("plan") && !reply.to_string().contains("launch code"), "{why}: {reply}");
+    }
+    let moved = ask(&mut ws, json!({"type": "user_request", "requestedAgent": "qa", "originalMessage": "review src/lib.rs", "projectPath": other})).await;
+    assert_eq!(moved["type"], "ERROR", "`projectPath` connects only where PROJECT_CONNECT may: {moved}");
+
+    // HTTP: the request's own `projectPath` is all it reaches.
+    let cli = post(port, "/cli-command", &json!({"command": format!("qa:review {secret}")}));
+    assert_eq!(cli.status, 403, "{cli:?}");
+    assert!(!cli.body.contains("launch code"));
+    let shadow = post(port, "/cli-command", &json!({"command": "qa:review /etc/shadow", "projectPath": root}));
+    assert_eq!(shadow.status, 403);
+    assert_eq!(without(&shadow.json(), "/etc/shadow"), without(&cli.json(), &secret));
+    let other_project = post(port, "/cli-command", &json!({"command": "qa:review src/lib.rs", "projectPath": other}));
+    assert_eq!(other_project.status, 403, "{other_project:?}");
+    assert!(!other_project.body.contains("plan"));
+    let ok = post(port, "/cli-command", &json!({"command": "qa:review src/lib.rs", "projectPath": root})).json();
+    assert!(ok["response"].as_str().is_some_and(|r| r.contains("[rust-unwrap]")), "{ok}");
+
+    // The daemon's token reaches what the user can: on the URL, or as a header.
+    let token = home.token();
+    let mut holder = connect(port, &format!("?token={token}")).await;
+    let reply = ask(&mut holder, review(&secret)).await;
+    assert!(reply["content"].as_str().is_some_and(|c| c.contains("the launch code is 0000")), "{reply}");
+    let auth = format!("Bearer {token}");
+    let host = format!("127.0.0.1:{port}");
+    let body = json!({"command": format!("qa:review {secret}")}).to_string();
+    let headers = [("Host", host.as_str()), ("Content-Type", "application/json"), ("Authorization", auth.as_str())];
+    let cli = http(port, "POST", "/cli-command", &headers, &body).json();
+    assert!(cli["response"].as_str().is_some_and(|r| r.contains("launch code")), "{cli}");
+    // A wrong token is refused at the door.
+    let wrong = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/?token=0123")).await;
+    match wrong {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("a wrong token was let in: {:?}", other.map(|(_, r)| r.status())),
+    }
+}
+
+/// Issue #14: `get_instances` and `context_share` stay within the projects a
+/// connection connected with.
+#[tokio::test]
+async fn instances_and_shared_context_stay_within_the_projects_a_client_connected_with() {
+    let home = Home::new();
+    let a = project(&home);
+    let b = home.path().join("b");
+    std::fs::create_dir_all(&b).expect("mkdir");
+    let b = b.canonicalize().expect("canonical");
+    let (_daemon, port) = start_bridge(&home, &[]);
+    open_workspace(&home, &a);
+    open_workspace(&home, &b);
+    let (mut first, mut second, mut loose, mut third) =
+        (connect(port, "").await, connect(port, "").await, connect(port, "").await, connect(port, "").await);
+    let on_a = ask(&mut first, json!({"type": "PROJECT_CONNECT", "project": {"name": "a", "path": a}})).await;
+    let first_id = on_a["instanceId"].clone();
+    assert_eq!(
+        ask(&mut second, json!({"type": "PROJECT_CONNECT", "projectPath": b})).await["type"],
+        "PROJECT_CONNECTED"
+    );
+
+    let seen = ask(&mut second, json!({"type": "get_instances"})).await;
+    assert_eq!(seen["instances"].as_array().map(Vec::len), Some(1), "only itself: {seen}");
+    assert_eq!(seen["instances"][0]["projectPath"], b.display().to_string());
+    assert!(!seen.to_string().contains(&a.display().to_string()), "{seen}");
+    let seen = ask(&mut loose, json!({"type": "GET_CONNECTIONS"})).await;
+    assert_eq!(seen["instances"].as_array().map(Vec::len), Some(1), "only itself: {seen}");
+    assert_eq!(seen["totalActive"], 1);
+
+    // Nobody else on A: shared with no one (not with B's client).
+    let shared = ask(&mut first, json!({"type": "context_share", "context": "a's secret plan"})).await;
+    assert_eq!(shared["delivered"], 0, "{shared}");
+    let shared = ask(&mut loose, json!({"type": "context_share", "context": "injected"})).await;
+    assert_eq!(shared["delivered"], 0, "a client connected to nothing injects into nothing: {shared}");
+    assert_eq!(
+        ask(&mut third, json!({"type": "PROJECT_CONNECT", "projectPath": a})).await["type"],
+        "PROJECT_CONNECTED"
+    );
+    let shared = ask(&mut first, json!({"type": "context_share", "context": "for a"})).await;
+    assert_eq!(shared["delivered"], 1, "{shared}");
+    let received = next(&mut third).await;
+    assert_eq!((received["type"].as_str(), received["context"].as_str()), (Some("context_shared"), Some("for a")));
+    // B's client got nothing: its next frame is the reply to its own message.
+    assert_eq!(ask(&mut second, json!({"type": "PING"})).await["type"], "PONG");
+    let seen = ask(&mut third, json!({"type": "get_instances"})).await;
+    assert_eq!(seen["instances"].as_array().map(Vec::len), Some(2), "both on A: {seen}");
+
+    // HTTP cannot take over a live connection's instance, nor register an unopened project.
+    let taken = post(port, "/register-instance", &json!({"instanceId": first_id, "projectPath": b}));
+    assert_eq!(taken.status, 409, "{taken:?}");
+    let unopened = post(port, "/register-instance", &json!({"instanceId": "x", "projectPath": home.path()}));
+    assert_eq!(unopened.status, 403, "{unopened:?}");
+}
+
+/// Issue #14: a closed connection's state goes with it (20 connections that
+/// stored 2 MiB of context each were kept forever).
+#[tokio::test]
+async fn closed_connections_leave_nothing_behind() {
+    let home = Home::new();
+    let (_daemon, port) = start_bridge(&home, &[]);
+    let health = || get(port, "/health", &[]).json();
+    let baseline = health();
+    assert_eq!(baseline["activeSessions"], 0, "{baseline}");
+    let big = "x".repeat(2 * 1024 * 1024);
+    let mut connections = Vec::new();
+    for _ in 0..20 {
+        let mut ws = connect(port, "").await;
+        let stored = ask(&mut ws, json!({"type": "CONTEXT_UPDATE", "context": big})).await;
+        assert_eq!(stored["type"], "CONTEXT_RECEIVED");
+        connections.push(ws);
+    }
+    let busy = health();
+    assert_eq!((busy["activeSessions"].as_u64(), busy["connectedInstances"].as_u64()), (Some(20), Some(20)), "{busy}");
+    // Half say goodbye, half just go (the TCP connection dropped).
+    for (n, mut ws) in connections.into_iter().enumerate() {
+        if n % 2 == 0 {
+            ws.close(None).await.expect("close");
+        }
+    }
+    tests::wait_until("the bridge to drop closed connections", Duration::from_secs(20), || {
+        let now = health();
+        now["activeSessions"] == 0 && now["connectedInstances"] == 0
+    });
+    // The context they stored went with them (and was counted while they lived).
+    assert!(busy["storedContextBytes"].as_u64() >= Some(20 * big.len() as u64), "{busy}");
+    assert_eq!(health()["storedContextBytes"], 0);
+}
+
+/// `[bridge] require_token = true`: every client must send the daemon's token,
+/// on the URL, as a header, or in a message; with it, it reaches what the user can.
+#[tokio::test]
+async fn require_token_refuses_clients_without_the_token() {
+    let home = Home::new();
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    std::fs::write(elsewhere.join("todo.rs"), "// TODO: only for the token holder\n").expect("write");
+    let (_daemon, port) = start_bridge(&home, &[("PAIRED_BRIDGE_REQUIRE_TOKEN", "true")]);
+    let token = home.token();
+    assert_eq!(get(port, "/health", &[]).status, 401);
+    let auth = format!("Bearer {token}");
+    assert_eq!(get(port, "/health", &[("Authorization", &auth)]).status, 200);
+    assert_eq!(get(port, &format!("/health?token={token}"), &[]).status, 200);
+    let refused = post(port, "/cli-command", &json!({"command": "qa:review /etc/hostname"}));
+    assert_eq!(refused.status, 401, "{refused:?}");
+
+    let mut ws = connect(port, "").await;
+    let refused = ask(&mut ws, json!({"type": "PING"})).await;
+    assert_eq!(refused["type"], "ERROR");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("requires a token")), "{refused}");
+    let wrong = ask(&mut ws, json!({"type": "PING", "token": "nope"})).await;
+    assert!(wrong["error"].as_str().is_some_and(|e| e.starts_with("wrong token")), "{wrong}");
+    // The token in the connect message: any folder the user can read.
+    let connected =
+        ask(&mut ws, json!({"type": "PROJECT_CONNECT", "token": token, "project": {"name": "e", "path": elsewhere}}))
+            .await;
+    assert_eq!(connected["type"], "PROJECT_CONNECTED", "{connected}");
+    assert_eq!(ask(&mut ws, json!({"type": "PING"})).await["type"], "PONG");
+    let reply = ask(&mut ws, json!({"type": "AGENT_MESSAGE", "agent": "qa", "message": "review todo.rs"})).await;
+    assert!(reply["content"].as_str().is_some_and(|c| c.contains("only for the token holder")), "{reply}");
 }
