@@ -1,7 +1,13 @@
 //! The `paired` command line. Errors print once, as `paired: <what>: <cause>`,
 //! followed by a hint, and exit non-zero.
+//!
+//! Output goes through [`outln!`] and [`errln!`], never `println!`: a closed
+//! stdout (`paired status | head -1`) is a quiet success, as for any Unix tool,
+//! where `println!` would panic.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::{fmt, io, path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -122,11 +128,72 @@ enum ConfigCommand {
     Validate { file: Option<PathBuf> },
 }
 
+/// `println!` for the CLI: returns [`StdoutClosed`] when the reader of stdout
+/// has gone, which [`main`] turns into a quiet success.
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for the CLI, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that cannot panic: when stderr is closed there is nowhere left
+/// to say anything.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!`, as [`errln!`].
+macro_rules! errout {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stderr(format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {errln, errout, out, outln};
+
+/// Whoever read our stdout has gone (`paired … | head -1`): not a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout is closed")]
+pub struct StdoutClosed;
+
+pub(crate) fn write_stdout(args: fmt::Arguments<'_>) -> Result<()> {
+    use std::io::Write as _;
+    std::io::stdout().lock().write_fmt(args).map_err(stdout_error)
+}
+
+/// A failed write or flush of stdout: [`StdoutClosed`] for a broken pipe.
+pub(crate) fn stdout_error(err: io::Error) -> anyhow::Error {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(err).context("cannot write to stdout")
+    }
+}
+
+pub(crate) fn write_stderr(args: fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
 /// Entry point: runs the command and turns an error into one `paired: ...` line.
 pub fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     match execute(cli) {
         Ok(code) => code,
+        Err(err) if err.chain().any(|cause| cause.is::<StdoutClosed>()) => ExitCode::SUCCESS,
         Err(err) => {
             report(&err);
             ExitCode::FAILURE
@@ -134,11 +201,34 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The last line of defence for code that still uses `println!` (outside the
+/// CLI's modules): its panic on a closed stdout ends the process quietly with
+/// success instead of exit 101 and a panic message. `paired daemon` installs
+/// its own hook once it runs.
+fn exit_quietly_on_closed_stdout() {
+    // The same on Linux, macOS and the BSDs.
+    const EPIPE: i32 = 32;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        let epipe = format!("(os error {EPIPE})");
+        if message.starts_with("failed printing to stdout") && message.ends_with(&epipe) {
+            std::process::exit(0);
+        }
+        previous(info);
+    }));
+}
+
 fn report(err: &anyhow::Error) {
     let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-    eprintln!("paired: {}", chain.join(": "));
+    errln!("paired: {}", chain.join(": "));
     if let Some(hint) = hint_for(&chain.join(" ")) {
-        eprintln!("hint: {hint}");
+        errln!("hint: {hint}");
     }
 }
 
@@ -156,14 +246,19 @@ fn hint_for(message: &str) -> Option<&'static str> {
 
 fn execute(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
-    config::check_env_names(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
-        .context("invalid configuration")?;
+    // An unknown `PAIRED_*` variable is a typo to fix in what a person types; in
+    // what an editor launches (`paired lsp`, `paired acp`, the daemon they start)
+    // it is a warning, logged once, that must not stop the editor's agent.
+    let launched_by_editor =
+        matches!(cli.command, Command::Lsp { .. } | Command::Acp | Command::Daemon { autostarted: true, .. });
+    if !launched_by_editor {
+        config::Environment::from_process().and_then(|env| env.refuse_unknown()).context("invalid configuration")?;
+    }
     match cli.command {
         Command::Daemon { port, detach, bridge_1x, detached_child, autostarted } => {
             // The daemon is shared by every project: it reads the user's config and
             // the environment, never the overrides of the folder it was started in.
-            let mut loaded = config::load(&paths.config_file(), None, &|key| std::env::var(key).ok())
-                .context("invalid configuration")?;
+            let mut loaded = load_layers(&paths, None).context("invalid configuration")?;
             let mut forwarded = Vec::new();
             if let Some(port) = port {
                 loaded.config.daemon.port = port;
@@ -174,6 +269,11 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 forwarded.push("--bridge-1x".to_owned());
             }
             config::validate(&loaded.config).context("invalid configuration")?;
+            if !detach && !crate::instance::is_running(&paths) {
+                // What installs a daemon did not finish left behind. No daemon
+                // runs, so no install does.
+                crate::market::store::Store::new(&paths.data_dir).clean_interrupted();
+            }
             run::run(&paths, loaded, DaemonOptions { detach, detached_child, autostarted, forwarded })
         }
         Command::Lsp { stdio: _ } => {
@@ -205,27 +305,41 @@ fn exec_lean_proxy() {
     let lean = exe.with_file_name("paired-lsp");
     if lean.is_file() {
         let err = std::process::Command::new(&lean).exec();
-        eprintln!("paired: cannot run {}: {err}; serving LSP in this process", lean.display());
+        errln!("paired: cannot run {}: {err}; serving LSP in this process", lean.display());
     }
 }
 
 fn run_lsp(paths: Paths) -> Result<ExitCode> {
-    let filter = load_config(&paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
-    crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+    init_front_logging(&paths)?;
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     crate::lsp::run(paths, test_hooks)
 }
 
 /// `paired acp`: stdout carries the protocol, so logs go to stderr (editors show it).
 fn run_acp(paths: &Paths) -> Result<ExitCode> {
-    let filter = load_config(paths).map(|l| l.config.log.filter).unwrap_or_else(|_| "info".to_owned());
-    crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+    init_front_logging(paths)?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?
         .block_on(crate::acp::serve(paths))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logging to stderr for a front an editor launched, with the configured
+/// filter. What is wrong with the configuration is logged here, once, and
+/// does not stop the front: an unknown `PAIRED_*` variable is a warning; a
+/// broken config is an error the daemon will refuse to start with.
+fn init_front_logging(paths: &Paths) -> Result<()> {
+    let (filter, warnings) = match load_config(paths) {
+        Ok(loaded) => (loaded.config.log.filter, loaded.warnings),
+        Err(err) => ("info".to_owned(), vec![format!("invalid configuration: {err:#}")]),
+    };
+    crate::logging::init(crate::logging::Logging { filter: &filter, stderr: true, file: None })?;
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
 }
 
 /// Entry point of the `paired-lsp` executable.
@@ -243,17 +357,26 @@ fn with_runtime(future: impl Future<Output = Result<ExitCode>>) -> Result<ExitCo
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
 }
 
+/// The configuration for a command run here: the user's, this project's, the
+/// environment's. `warnings` holds the unknown `PAIRED_*` variables (commands
+/// a person types have refused them already).
 pub fn load_config(paths: &Paths) -> Result<Loaded> {
     let cwd = std::env::current_dir().ok();
     let project = cwd.as_deref().and_then(config::find_project_root);
-    config::load(&paths.config_file(), project.as_deref(), &|key| std::env::var(key).ok())
+    load_layers(paths, project.as_deref())
+}
+
+pub(crate) fn load_layers(paths: &Paths, project: Option<&std::path::Path>) -> Result<Loaded> {
+    let env = config::Environment::from_process()?;
+    let loaded = config::load(&paths.config_file(), project, &|key| env.get(key))?;
+    Ok(Loaded { warnings: env.warnings(), ..loaded })
 }
 
 async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
     let connection = client::connect(paths).await?;
     let report = client::call::<daemon::Status>(&connection.client, &NoParams {}).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let clients = if report.clients.is_empty() {
@@ -266,17 +389,17 @@ async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!("PAIRED daemon {} (protocol {})", report.version, report.protocol_version);
-    println!("  pid             {}", report.pid);
-    println!("  listening       127.0.0.1:{}", report.port);
-    println!("  uptime          {}", human_duration(Duration::from_millis(report.uptime_ms)));
-    println!("  clients         {clients}");
-    println!("  open documents  {}", report.open_documents);
-    println!(
+    outln!("PAIRED daemon {} (protocol {})", report.version, report.protocol_version)?;
+    outln!("  pid             {}", report.pid)?;
+    outln!("  listening       127.0.0.1:{}", report.port)?;
+    outln!("  uptime          {}", human_duration(Duration::from_millis(report.uptime_ms)))?;
+    outln!("  clients         {clients}")?;
+    outln!("  open documents  {}", report.open_documents)?;
+    outln!(
         "  workspaces      {}",
         if report.workspaces.is_empty() { "none".to_owned() } else { report.workspaces.join(", ") }
-    );
-    println!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "));
+    )?;
+    outln!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -293,17 +416,17 @@ async fn stop(paths: &Paths) -> Result<ExitCode> {
     let connection = client::connect(paths).await?;
     let reply = client::call::<daemon::Shutdown>(&connection.client, &NoParams {}).await?;
     client::wait_for_exit(reply.pid, Duration::from_secs(10)).await?;
-    println!("paired: daemon (pid {}) stopped", reply.pid);
+    outln!("paired: daemon (pid {}) stopped", reply.pid)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn config_show(paths: &Paths) -> Result<ExitCode> {
     let loaded = load_config(paths).context("invalid configuration")?;
-    println!("# layers, later ones win:");
+    outln!("# layers, later ones win:")?;
     for source in &loaded.sources {
-        println!("#   {source}");
+        outln!("#   {source}")?;
     }
-    print!("{}", toml::to_string_pretty(&loaded.config)?);
+    out!("{}", toml::to_string_pretty(&loaded.config)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -313,14 +436,14 @@ fn config_validate(paths: &Paths, file: Option<PathBuf>) -> Result<ExitCode> {
             if config::read_layer(&file).context("invalid configuration")?.is_none() {
                 bail!("{}: no such file", file.display());
             }
-            println!("paired: {} is valid", file.display());
+            outln!("paired: {} is valid", file.display())?;
         }
         None => {
             let loaded = load_config(paths).context("invalid configuration")?;
             for source in &loaded.sources {
-                println!("ok  {source}");
+                outln!("ok  {source}")?;
             }
-            println!("paired: configuration is valid");
+            outln!("paired: configuration is valid")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -362,7 +485,7 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
     };
     let bundle = client::call::<protocol::context::Build>(&connection.client, &params).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&bundle)?);
+        outln!("{}", serde_json::to_string_pretty(&bundle)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     for part in &bundle.parts {
@@ -371,23 +494,23 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
             _ => String::new(),
         };
         let cut = if part.truncated { ", cut" } else { "" };
-        println!("── {}{lines} (~{} tokens{cut})", part.title, part.tokens);
-        print!("{}", part.text);
+        outln!("── {}{lines} (~{} tokens{cut})", part.title, part.tokens)?;
+        out!("{}", part.text)?;
         if !part.text.ends_with('\n') {
-            println!();
+            outln!()?;
         }
     }
-    print!("── {} of {} tokens", bundle.tokens, bundle.budget_tokens);
+    out!("── {} of {} tokens", bundle.tokens, bundle.budget_tokens)?;
     if !bundle.dropped.is_empty() {
         let dropped: Vec<String> =
             bundle.dropped.iter().map(|d| format!("{} (~{} tokens)", d.title, d.tokens)).collect();
-        print!("; left out: {}", dropped.join(", "));
+        out!("; left out: {}", dropped.join(", "))?;
     }
     if !bundle.redactions.is_empty() {
         let r: Vec<String> = bundle.redactions.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
-        print!("; secrets redacted: {}", r.join(", "));
+        out!("; secrets redacted: {}", r.join(", "))?;
     }
-    println!();
+    outln!()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -436,11 +559,11 @@ fn init(dir: Option<PathBuf>) -> Result<ExitCode> {
         created.push(config);
     }
     if created.is_empty() {
-        println!("paired: {} is already initialised", root.display());
+        outln!("paired: {} is already initialised", root.display())?;
     } else {
-        println!("paired: initialised {}", root.display());
+        outln!("paired: initialised {}", root.display())?;
         for path in created {
-            println!("  created {}", path.strip_prefix(&dir).unwrap_or(&path).display());
+            outln!("  created {}", path.strip_prefix(&dir).unwrap_or(&path).display())?;
         }
     }
     Ok(ExitCode::SUCCESS)

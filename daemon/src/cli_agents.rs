@@ -1,6 +1,8 @@
 //! `paired agents list|show|run`: the team through the daemon, with a run's
 //! output streamed to the terminal as it arrives.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use anyhow::{Context, Result, bail};
@@ -12,6 +14,7 @@ use protocol::{
     client::{Attach, ClientHello, ClientKind, Event},
 };
 
+use crate::cli::{errln, out, outln};
 use crate::{
     client::{self, ByName},
     paths::Paths,
@@ -98,25 +101,25 @@ pub async fn execute(paths: &Paths, command: AgentsCommand) -> Result<ExitCode> 
             let connection = client::connect_or_start(paths).await?;
             let generated = client::call::<protocol::agents::Generate>(&connection.client, &params).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&generated)?);
+                outln!("{}", serde_json::to_string_pretty(&generated)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{} — {}", generated.id, generated.metadata.description);
-            println!("tools: {}", generated.tools.join(", "));
+            outln!("{} — {}", generated.id, generated.metadata.description)?;
+            outln!("tools: {}", generated.tools.join(", "))?;
             let may = crate::market::permission_lines(&generated.permissions);
-            println!("may: {}", if may.is_empty() { "nothing beyond answering".to_owned() } else { may.join("; ") });
+            outln!("may: {}", if may.is_empty() { "nothing beyond answering".to_owned() } else { may.join("; ") })?;
             if let Some(c) = &generated.certification {
                 let passed = c.checks.iter().filter(|c| c.passed).count();
-                println!("certification: {} ({passed}/{} checks passed)", c.level, c.checks.len());
+                outln!("certification: {} ({passed}/{} checks passed)", c.level, c.checks.len())?;
             }
             for warning in &generated.warnings {
-                eprintln!("warn {warning}");
+                errln!("warn {warning}");
             }
             if let Some(file) = &generated.installed {
-                println!("installed: {file}");
+                outln!("installed: {file}")?;
             }
             if let Some(folder) = &generated.folder {
-                println!("package folder: {folder}");
+                outln!("package folder: {folder}")?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -131,23 +134,23 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
     let connection = client::connect_or_start(paths).await?;
     let agents = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&agents)?);
+        outln!("{}", serde_json::to_string_pretty(&agents)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let problems = client::call::<wire::Problems>(&connection.client, &NoParams {}).await?;
     for agent in agents {
         let skills: Vec<&str> = agent.skills.iter().map(|s| s.name.as_str()).collect();
         let source = if agent.source == "builtin" { String::new() } else { format!("  [{}]", agent.source) };
-        println!(
+        outln!(
             "{:<10} {} {:<24} {}{source}",
             agent.id,
             agent.emoji,
             agent.display_name,
             if skills.is_empty() { "(model mode only)".to_owned() } else { skills.join(", ") }
-        );
+        )?;
     }
     for problem in problems {
-        eprintln!("paired: agent file not loaded: {problem}");
+        errln!("paired: agent file not loaded: {problem}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -157,31 +160,31 @@ async fn show(paths: &Paths, agent: &str, json: bool) -> Result<ExitCode> {
     let described =
         client::call::<wire::Describe>(&connection.client, &wire::DescribeParams { agent: agent.to_owned() }).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&described)?);
+        outln!("{}", serde_json::to_string_pretty(&described)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let info = &described.info;
-    println!("{} {}  v{}  ({})", info.emoji, info.display_name, info.version, info.source);
+    outln!("{} {}  v{}  ({})", info.emoji, info.display_name, info.version, info.source)?;
     if !info.description.is_empty() {
-        println!("{}", info.description);
+        outln!("{}", info.description)?;
     }
-    println!("aliases: {}", info.aliases.join(", "));
-    println!("capabilities: {}", info.capabilities.join(", "));
+    outln!("aliases: {}", info.aliases.join(", "))?;
+    outln!("capabilities: {}", info.capabilities.join(", "))?;
     for skill in &info.skills {
-        println!("skill {} ({}): {}", skill.name, skill.scope, skill.description);
+        outln!("skill {} ({}): {}", skill.name, skill.scope, skill.description)?;
     }
     let p = &described.manifest.permissions;
     let grants = |name: &str, list: &[String]| {
         if list.is_empty() { format!("{name}: none") } else { format!("{name}: {}", list.join(", ")) }
     };
-    println!(
+    outln!(
         "permissions: {}; {}; {}; {}",
         grants("read", &p.fs_read),
         grants("write", &p.fs_write),
         grants("net", &p.net),
         grants("commands", &p.commands)
-    );
-    println!("\npersona:\n{}", described.persona);
+    )?;
+    outln!("\npersona:\n{}", described.persona)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -275,10 +278,10 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
             status = now;
             if !args.json {
                 if let Some(delta) = output_delta {
-                    print!("{delta}");
+                    out!("{delta}")?;
                     streamed = true;
                 } else if let Some(message) = message.filter(|_| !now.is_finished()) {
-                    eprintln!("paired: {message}");
+                    errln!("paired: {message}");
                 }
             }
         }
@@ -287,9 +290,9 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
         client::call::<wire::GetRun>(&connection.client, &wire::RunRef { run_id: started.id.clone(), wait: false })
             .await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
+        outln!("{}", serde_json::to_string_pretty(&run)?)?;
     } else {
-        print_run(&run, streamed);
+        print_run(&run, streamed)?;
     }
     Ok(match run.status {
         RunStatus::Succeeded => ExitCode::SUCCESS,
@@ -297,23 +300,24 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
     })
 }
 
-fn print_run(run: &RunInfo, streamed: bool) {
+fn print_run(run: &RunInfo, streamed: bool) -> Result<()> {
     if !streamed && !run.output.is_empty() {
-        print!("{}", run.output);
+        out!("{}", run.output)?;
     }
     if !run.findings.is_empty() {
-        println!();
+        outln!()?;
     }
     for finding in &run.findings {
         let file = finding.uri.as_deref().and_then(crate::uri::to_path);
         let file = file.map_or_else(String::new, |f| format!("{}:", f.display()));
         let fix = finding.fix.as_ref().map_or_else(String::new, |f| format!(" (fix: {})", f.title));
-        println!("{file}{}: {} [{}] {}{fix}", finding.line, finding.severity.name(), finding.rule, finding.message);
+        outln!("{file}{}: {} [{}] {}{fix}", finding.line, finding.severity.name(), finding.rule, finding.message)?;
     }
     for edit in &run.edits {
-        println!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text);
+        outln!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text)?;
     }
     if let Some(error) = &run.error {
-        eprintln!("paired: run {} {}: {error}", run.id, run.status.name());
+        errln!("paired: run {} {}: {error}", run.id, run.status.name());
     }
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! keys, on this machine) and the user's (through the daemon, which verifies
 //! and installs).
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::{
     io::{BufRead, IsTerminal, Write},
     path::PathBuf,
@@ -18,6 +20,7 @@ use protocol::{
     market::{self as wire, InstallParams, Installed, PackageRef, PackageSummary, SearchParams},
 };
 
+use crate::cli::{errln, errout, outln};
 use crate::{
     client::{self, ByName},
     market::registry::{self, Expiry, Registry},
@@ -30,7 +33,7 @@ pub enum MarketCommand {
     Init {
         dir: PathBuf,
         /// How long the timestamp signature holds, in seconds (default a week).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
     },
     /// Run the Quality Assurance Pipeline on an agent folder: manifest, name, version, permissions, its test cases.
@@ -56,7 +59,7 @@ pub enum MarketCommand {
         /// Daemon versions the agent works with (semver requirement).
         #[arg(long, default_value = ">=2.0.0-alpha, <3")]
         daemon: String,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
         /// Sign as a delegated publisher with this key (`paired market publisher init`):
         /// the registry's targets key is then not needed.
@@ -97,7 +100,7 @@ pub enum MarketCommand {
     Refresh {
         #[arg(long)]
         registry: PathBuf,
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
     },
     /// Search the configured registries.
@@ -193,7 +196,7 @@ pub enum LicenseCommand {
         #[arg(long)]
         licensee: String,
         /// How long it holds.
-        #[arg(long, default_value_t = 365 * 24 * 3600)]
+        #[arg(long, default_value_t = 365 * 24 * 3600, allow_negative_numbers = true)]
         seconds: i64,
     },
     /// (User side) keep a licence token for AGENT; verified at install and before every run.
@@ -205,12 +208,10 @@ pub fn execute(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
     runtime.block_on(run(paths, command))
 }
 
-fn expiry(timestamp_secs: Option<i64>) -> Expiry {
-    let mut expiry = Expiry::default();
-    if let Some(secs) = timestamp_secs {
-        expiry.timestamp_secs = secs;
-    }
-    expiry
+/// Checked here, before anything is written: issue #14 (a timestamp past the
+/// calendar's end panicked half-way through `market init`).
+fn expiry(timestamp_secs: Option<i64>) -> Result<Expiry> {
+    timestamp_secs.map_or_else(|| Ok(Expiry::default()), Expiry::with_timestamp_secs)
 }
 
 fn split(package: &str) -> (String, Option<String>) {
@@ -223,23 +224,23 @@ fn split(package: &str) -> (String, Option<String>) {
 async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
     match command {
         MarketCommand::Init { dir, timestamp_secs } => {
-            let registry = Registry::init(&dir, expiry(timestamp_secs)).await?;
-            println!("created the registry in {}", dir.display());
-            println!("  serve:      {}/repository/ (any static host)", dir.display());
-            println!("  root:       {} (give it to users; config `root`)", registry.root_file().display());
-            println!("  keys:       {}/keys/ (private: never serve or commit them)", dir.display());
+            let registry = Registry::init(&dir, expiry(timestamp_secs)?).await?;
+            outln!("created the registry in {}", dir.display())?;
+            outln!("  serve:      {}/repository/ (any static host)", dir.display())?;
+            outln!("  root:       {} (give it to users; config `root`)", registry.root_file().display())?;
+            outln!("  keys:       {}/keys/ (private: never serve or commit them)", dir.display())?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Check { folder, json } => {
             let report = registry::check(&folder)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report.certification)?);
+                outln!("{}", serde_json::to_string_pretty(&report.certification)?)?;
             } else {
                 for check in &report.certification.checks {
-                    println!("{} {}: {}", if check.passed { "ok  " } else { "FAIL" }, check.name, check.detail);
+                    outln!("{} {}: {}", if check.passed { "ok  " } else { "FAIL" }, check.name, check.detail)?;
                 }
                 for warning in &report.warnings {
-                    println!("warn {warning}");
+                    outln!("warn {warning}")?;
                 }
             }
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -250,20 +251,20 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let name = crate::market::target_name(&report.manifest.id, &report.manifest.metadata.version);
             let output = output.unwrap_or_else(|| PathBuf::from(&name));
             std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
-            println!("{} ({} bytes)", output.display(), bytes.len());
+            outln!("{} ({} bytes)", output.display(), bytes.len())?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Publish { folder, registry, publisher, daemon, timestamp_secs, key } => {
             let target = Registry::open(&registry)?;
             let (bytes, meta, report) = registry::pack_checked(&folder, &publisher, &daemon)?;
             for warning in &report.warnings {
-                eprintln!("warn {warning}");
+                errln!("warn {warning}");
             }
             let meta = match key {
-                Some(key) => target.publish_as(&key, &bytes, meta, expiry(timestamp_secs)).await?,
-                None => target.publish(&bytes, meta, expiry(timestamp_secs)).await?,
+                Some(key) => target.publish_as(&key, &bytes, meta, expiry(timestamp_secs)?).await?,
+                None => target.publish(&bytes, meta, expiry(timestamp_secs)?).await?,
             };
-            println!("published {}@{} ({} bytes) to {}", meta.name, meta.version, bytes.len(), registry.display());
+            outln!("published {}@{} ({} bytes) to {}", meta.name, meta.version, bytes.len(), registry.display())?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Yank { package, registry } | MarketCommand::Curate { package, registry }
@@ -275,14 +276,14 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let (name, version) = split(&package);
             let version = version.unwrap_or_default();
             Registry::open(&registry)?.amend(&name, &version, Expiry::default(), |m| m.yanked = true).await?;
-            println!("yanked {name}@{version}");
+            outln!("yanked {name}@{version}")?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Curate { package, registry } => {
             let (name, version) = split(&package);
             let version = version.unwrap_or_default();
             Registry::open(&registry)?.amend(&name, &version, Expiry::default(), |m| m.curated = true).await?;
-            println!("curated {name}@{version}");
+            outln!("curated {name}@{version}")?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Stats { package, registry, downloads, stars, ratings } => {
@@ -305,15 +306,17 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
                 })
                 .await?;
             let rating = meta.rating.shown();
-            println!(
+            outln!(
                 "{name}@{version}: {} downloads, {:.1} stars from {} ratings",
-                meta.downloads, rating.average, rating.count
-            );
+                meta.downloads,
+                rating.average,
+                rating.count
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Refresh { registry, timestamp_secs } => {
-            Registry::open(&registry)?.refresh(expiry(timestamp_secs)).await?;
-            println!("re-signed {}", registry.display());
+            Registry::open(&registry)?.refresh(expiry(timestamp_secs)?).await?;
+            outln!("re-signed {}", registry.display())?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Search { query, registry, json } => {
@@ -322,18 +325,18 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
                 client::call::<wire::Search>(&connection.client, &SearchParams { query, registry, limit: None })
                     .await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&found)?);
+                outln!("{}", serde_json::to_string_pretty(&found)?)?;
             } else {
                 for warning in &found.warnings {
-                    eprintln!("warn {warning}");
+                    errln!("warn {warning}");
                 }
                 if found.packages.is_empty() {
-                    println!("no package matches");
+                    outln!("no package matches")?;
                 }
                 for p in &found.packages {
-                    println!("{}", line(p));
+                    outln!("{}", line(p))?;
                     if !p.description.is_empty() {
-                        println!("    {}", p.description);
+                        outln!("    {}", p.description)?;
                     }
                 }
             }
@@ -352,22 +355,22 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let params = wire::RecommendParams { workspace: Some(folder.display().to_string()), limit: None };
             let found = client::call::<wire::Recommend>(&connection.client, &params).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&found)?);
+                outln!("{}", serde_json::to_string_pretty(&found)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
             for line in &found.context {
-                println!("for {line}");
+                outln!("for {line}")?;
             }
             for warning in &found.warnings {
-                eprintln!("warn {warning}");
+                errln!("warn {warning}");
             }
             if found.packages.is_empty() {
-                println!("nothing to recommend");
+                outln!("nothing to recommend")?;
             }
             for r in &found.packages {
-                println!("{}", line(&r.package));
+                outln!("{}", line(&r.package))?;
                 for reason in &r.reasons {
-                    println!("    {reason}");
+                    outln!("    {reason}")?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -376,27 +379,27 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let connection = client::connect_or_start(paths).await?;
             let info = client::call::<wire::Info>(&connection.client, &PackageRef { name, registry: None }).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                outln!("{}", serde_json::to_string_pretty(&info)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
             let p = &info.latest;
-            println!("{}", line(p));
-            println!("    {}", p.description);
+            outln!("{}", line(p))?;
+            outln!("    {}", p.description)?;
             if !p.capabilities.is_empty() {
-                println!("capabilities: {}", p.capabilities.join(", "));
+                outln!("capabilities: {}", p.capabilities.join(", "))?;
             }
-            println!(
+            outln!(
                 "may: {}",
                 if p.permissions.is_empty() { "nothing beyond answering".to_owned() } else { p.permissions.join("; ") }
-            );
+            )?;
             let versions: Vec<String> = info
                 .versions
                 .iter()
                 .map(|v| format!("{}{}", v.version, if v.yanked { " (yanked)" } else { "" }))
                 .collect();
-            println!("versions: {}", versions.join(", "));
+            outln!("versions: {}", versions.join(", "))?;
             if let Some(installed) = &info.installed {
-                println!("installed: {}", installed.version);
+                outln!("installed: {}", installed.version)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -421,50 +424,56 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let connection = client::connect_or_start(paths).await?;
             let removed =
                 client::call::<wire::Remove>(&connection.client, &PackageRef { name, registry: None }).await?;
-            println!("removed {}", removed.name);
+            outln!("removed {}", removed.name)?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Rollback { name } => {
             let connection = client::connect_or_start(paths).await?;
             let back = client::call::<wire::Rollback>(&connection.client, &PackageRef { name, registry: None }).await?;
-            println!("{} is back at {}", back.name, back.version);
+            outln!("{} is back at {}", back.name, back.version)?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Publisher { command: PublisherCommand::Init { name, out } } => {
             let key = registry::publisher_init(&out, &name).await?;
-            println!("publisher {name}: key {} (private: keep it)", key.display());
-            println!("give {} to the registry's maintainer (`paired market publisher add`)", out.display());
+            outln!("publisher {name}: key {} (private: keep it)", key.display())?;
+            outln!("give {} to the registry's maintainer (`paired market publisher add`)", out.display())?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Publisher { command: PublisherCommand::Add { registry, name, from } } => {
             Registry::open(&registry)?.add_publisher(&name, &from, Expiry::default()).await?;
-            println!("{name} now signs the packages named {name}-… in {}", registry.display());
+            outln!("{name} now signs the packages named {name}-… in {}", registry.display())?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::License { command: LicenseCommand::Issue { registry, agent, licensee, seconds } } => {
             let token = Registry::open(&registry)?.issue_licence(&agent, &licensee, seconds).await?;
-            println!("{token}");
+            outln!("{token}")?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::License { command: LicenseCommand::Add { agent, token } } => {
             let name = crate::market::check_name(&agent).map_err(anyhow::Error::msg)?;
             crate::market::licence::save_token(&paths.data_dir, &name, &token)?;
-            println!("kept the licence for {name}: it is verified at install and before every run");
+            outln!("kept the licence for {name}: it is verified at install and before every run")?;
             Ok(ExitCode::SUCCESS)
         }
         MarketCommand::Usage { json } => {
             let connection = client::connect_or_start(paths).await?;
             let rows = client::call::<wire::Usage>(&connection.client, &NoParams {}).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                outln!("{}", serde_json::to_string_pretty(&rows)?)?;
             } else if rows.is_empty() {
-                println!("no agent installed from a marketplace");
+                outln!("no agent installed from a marketplace")?;
             } else {
                 for r in &rows {
-                    println!(
+                    outln!(
                         "{}@{} ({}, {}): {} runs, {} succeeded, {} tokens",
-                        r.name, r.version, r.publisher, r.pricing, r.runs, r.succeeded, r.tokens
-                    );
+                        r.name,
+                        r.version,
+                        r.publisher,
+                        r.pricing,
+                        r.runs,
+                        r.succeeded,
+                        r.tokens
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -473,14 +482,14 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             let connection = client::connect_or_start(paths).await?;
             let all = client::call::<wire::ListInstalled>(&connection.client, &NoParams {}).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
+                outln!("{}", serde_json::to_string_pretty(&all)?)?;
             } else if all.is_empty() {
-                println!("no agent installed from a marketplace");
+                outln!("no agent installed from a marketplace")?;
             } else {
                 for i in &all {
                     let kept =
                         if i.kept.is_empty() { String::new() } else { format!(" (kept: {})", i.kept.join(", ")) };
-                    println!("{}@{} from {}{kept}", i.name, i.version, i.registry);
+                    outln!("{}@{} from {}{kept}", i.name, i.version, i.registry)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -555,9 +564,9 @@ where
             Ok(installed) => {
                 bar.finish_and_clear();
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&installed)?);
+                    outln!("{}", serde_json::to_string_pretty(&installed)?)?;
                 } else {
-                    println!("installed {}@{} from {}", installed.name, installed.version, installed.registry);
+                    outln!("installed {}@{} from {}", installed.name, installed.version, installed.registry)?;
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -573,13 +582,13 @@ where
                     .unwrap_or_default();
                 let version = data["version"].as_str().unwrap_or("?").to_owned();
                 let registry = data["registry"].as_str().unwrap_or("?").to_owned();
-                eprintln!(
+                errln!(
                     "{}@{version} from registry {registry} (publisher {}) will be allowed to:",
                     params.name,
                     crate::market::shown(data["publisher"].as_str().unwrap_or("?"))
                 );
                 for line in &lines {
-                    eprintln!("  - {}", crate::market::shown(line));
+                    errln!("  - {}", crate::market::shown(line));
                 }
                 if !yes && !confirm("Grant these permissions and install?")? {
                     bail!("not installed: the permissions were not granted");
@@ -600,7 +609,7 @@ fn confirm(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("the agent asks for permissions and there is no terminal to ask: pass --yes to grant them");
     }
-    eprint!("{question} [y/N] ");
+    errout!("{question} [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;

@@ -1,6 +1,8 @@
 //! `paired providers list|set-key|delete-key`: the model providers the daemon
 //! would use, and their API keys in the OS keyring (`crate::secrets`).
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::{
     io::{IsTerminal, Read},
     process::ExitCode,
@@ -10,7 +12,8 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::{config, paths::Paths, secrets};
+use crate::cli::outln;
+use crate::{paths::Paths, secrets};
 
 #[derive(Debug, Subcommand)]
 pub enum ProvidersCommand {
@@ -35,9 +38,9 @@ pub fn execute(paths: &Paths, command: ProvidersCommand) -> Result<ExitCode> {
         ProvidersCommand::SetKey { entry } => set_key(&entry),
         ProvidersCommand::DeleteKey { entry } => {
             if secrets::delete(&entry)? {
-                println!("paired: removed the key {}/{entry} from the OS keyring", secrets::SERVICE);
+                outln!("paired: removed the key {}/{entry} from the OS keyring", secrets::SERVICE)?;
             } else {
-                println!("paired: the OS keyring had no key {}/{entry}", secrets::SERVICE);
+                outln!("paired: the OS keyring had no key {}/{entry}", secrets::SERVICE)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -65,17 +68,16 @@ fn set_key(entry: &str) -> Result<ExitCode> {
     if secrets::get(entry)? != key {
         bail!("the OS keyring stored the key but returned something else when read back");
     }
-    println!(
+    outln!(
         "paired: stored the key as {}/{entry} in the OS keyring; use it with `api_key_keyring = \"{entry}\"` under [providers.NAME]",
         secrets::SERVICE
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn list(paths: &Paths, as_json: bool) -> Result<ExitCode> {
     // What the daemon reads: the user's file and the environment, no project layer.
-    let loaded =
-        config::load(&paths.config_file(), None, &|key| std::env::var(key).ok()).context("invalid configuration")?;
+    let loaded = crate::cli::load_layers(paths, None).context("invalid configuration")?;
     let agents = &loaded.config.agents;
     let mut rows = Vec::new();
     for (name, provider) in &loaded.config.providers {
@@ -112,17 +114,17 @@ fn list(paths: &Paths, as_json: bool) -> Result<ExitCode> {
         }));
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "providers": rows }))?);
+        outln!("{}", serde_json::to_string_pretty(&json!({ "providers": rows }))?)?;
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("no providers configured: agents run their offline skills (add [providers.NAME] to config.toml)");
+        outln!("no providers configured: agents run their offline skills (add [providers.NAME] to config.toml)")?;
         return Ok(ExitCode::SUCCESS);
     }
     for row in &rows {
         let used =
             row["used_by"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "));
-        println!(
+        outln!(
             "{:<12} {:<9} {:<24} key: {} ({}){}",
             row["name"].as_str().unwrap_or(""),
             row["kind"].as_str().unwrap_or(""),
@@ -130,7 +132,7 @@ fn list(paths: &Paths, as_json: bool) -> Result<ExitCode> {
             row["key"].as_str().unwrap_or(""),
             row["key_status"].as_str().unwrap_or(""),
             used.filter(|u| !u.is_empty()).map(|u| format!("  used by: {u}")).unwrap_or_default(),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,8 @@
 //! step reported as it finishes; a conflict the workflow asks the user about is
 //! asked at the terminal.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::{
     io::{BufRead, IsTerminal, Write},
     path::PathBuf,
@@ -17,6 +19,7 @@ use protocol::{
     workflows::{self as wire, SessionInfo, SessionStatus, StepStatus},
 };
 
+use crate::cli::{errln, errout, outln};
 use crate::{client, paths::Paths};
 
 #[derive(Debug, Subcommand)]
@@ -62,7 +65,7 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
             };
             let started = client::call::<wire::Run>(&connection.client, &params).await?;
             if !json {
-                eprintln!("paired: session {} ({})", started.id, started.workflow);
+                errln!("paired: session {} ({})", started.id, started.workflow);
             }
             let mut status = started.status;
             while !(status.is_finished() || status == SessionStatus::Interrupted) {
@@ -87,7 +90,7 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
                                 (None, StepStatus::Skipped) => step.output.clone(),
                                 (None, _) => format!("{} findings, {} edits", step.findings.len(), step.edits.len()),
                             };
-                            eprintln!("  {mark:<9} {:<16} {} {}: {detail}", step.key, step.agent, step.skill);
+                            errln!("  {mark:<9} {:<16} {} {}: {detail}", step.key, step.agent, step.skill);
                         }
                     }
                     Event::Choice { session_id, conflict_id, question, options } if session_id == started.id => {
@@ -105,9 +108,9 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
             )
             .await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&session)?);
+                outln!("{}", serde_json::to_string_pretty(&session)?)?;
             } else {
-                print_session(&session);
+                print_session(&session)?;
             }
             Ok(if session.status == SessionStatus::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -117,15 +120,15 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
 /// Asks at the terminal; with no terminal the workflow's fallback decides.
 fn ask(question: &str, options: &[String]) -> Result<Option<u32>> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("paired: {question} (no terminal to ask; the workflow decides when its wait runs out)");
+        errln!("paired: {question} (no terminal to ask; the workflow decides when its wait runs out)");
         return Ok(None);
     }
-    eprintln!("paired: {question}");
+    errln!("paired: {question}");
     for (i, option) in options.iter().enumerate() {
-        eprintln!("  {}) {option}", i + 1);
+        errln!("  {}) {option}", i + 1);
     }
     loop {
-        eprint!("choose 1-{}: ", options.len());
+        errout!("choose 1-{}: ", options.len());
         std::io::stderr().flush()?;
         let mut line = String::new();
         if std::io::stdin().lock().read_line(&mut line)? == 0 {
@@ -133,27 +136,32 @@ fn ask(question: &str, options: &[String]) -> Result<Option<u32>> {
         }
         match line.trim().parse::<u32>() {
             Ok(n) if (1..=options.len() as u32).contains(&n) => return Ok(Some(n - 1)),
-            _ => eprintln!("paired: type a number from 1 to {}", options.len()),
+            _ => errln!("paired: type a number from 1 to {}", options.len()),
         }
     }
 }
 
-fn print_session(session: &SessionInfo) {
+fn print_session(session: &SessionInfo) -> Result<()> {
     if !session.output.is_empty() {
-        println!("{}", session.output.trim_end());
+        outln!("{}", session.output.trim_end())?;
     }
     for conflict in &session.conflicts {
-        println!(
+        outln!(
             "\nconflict {}: {}\n  {} → {}\n  because {}",
-            conflict.id, conflict.what, conflict.strategy, conflict.resolution, conflict.reasons
-        );
+            conflict.id,
+            conflict.what,
+            conflict.strategy,
+            conflict.resolution,
+            conflict.reasons
+        )?;
     }
     for edit in &session.edits {
-        println!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text);
+        outln!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text)?;
     }
     if let Some(error) = &session.error {
-        eprintln!("paired: session {} {}: {error}", session.id, session.status.name());
+        errln!("paired: session {} {}: {error}", session.id, session.status.name());
     }
+    Ok(())
 }
 
 async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
@@ -163,7 +171,7 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
     client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
     let list = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        outln!("{}", serde_json::to_string_pretty(&list)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     for workflow in &list.workflows {
@@ -173,16 +181,16 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
             .map(|s| if s.needs.is_empty() { s.id.clone() } else { format!("{} (after {})", s.id, s.needs.join(", ")) })
             .collect();
         let source = if workflow.source == "built-in" { String::new() } else { format!("  [{}]", workflow.source) };
-        println!(
+        outln!(
             "{:<10} {}{source}\n           steps: {}; conflicts: {}",
             workflow.name,
             workflow.description,
             steps.join(" → "),
             workflow.strategy
-        );
+        )?;
     }
     for problem in &list.problems {
-        eprintln!("paired: workflow file not loaded: {problem}");
+        errln!("paired: workflow file not loaded: {problem}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 //! key and the line. Unknown keys are errors, not silently ignored.
 
 use std::{
+    ffi::OsString,
     fmt,
     path::{Path, PathBuf},
 };
@@ -26,8 +27,6 @@ pub struct Config {
     pub log: LogConfig,
     pub context: ContextConfig,
     pub compat: CompatConfig,
-    /// Who may reach what through the PAIRED 1.0 bridge (`compat.bridge_1x`).
-    pub bridge: BridgeConfig,
     pub limits: LimitsConfig,
     /// Named model providers (`[providers.NAME]`).
     pub providers: std::collections::BTreeMap<String, crate::provider::ProviderConfig>,
@@ -228,20 +227,6 @@ pub struct CompatConfig {
     pub bridge_1x: bool,
 }
 
-/// The PAIRED 1.0 bridge's reach (`[bridge]`). A 1.0 client without a token
-/// reaches only files of a project it connected with that is also a workspace
-/// an editor opened or listed here; a client that sends the daemon's token
-/// reaches what the user can.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct BridgeConfig {
-    /// Refuse 1.0 clients that do not send the daemon's token.
-    pub require_token: bool,
-    /// Project folders (absolute) token-less 1.0 clients may connect to, besides
-    /// the workspaces editors opened.
-    pub projects: Vec<PathBuf>,
-}
-
 /// Where a layer of configuration came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -264,6 +249,10 @@ impl fmt::Display for Source {
 pub struct Loaded {
     pub config: Config,
     pub sources: Vec<Source>,
+    /// Problems that do not stop the program, one sentence each, such as an
+    /// unknown `PAIRED_*` variable when an editor launched us (`paired lsp`,
+    /// `paired acp`): the caller logs them once, and a front may show them.
+    pub warnings: Vec<String>,
 }
 
 /// Aliases kept short because users type them: `PAIRED_PORT`, `PAIRED_LOG`.
@@ -271,28 +260,38 @@ const ENV_ALIASES: [(&str, &str, &str); 2] = [("PAIRED_PORT", "daemon", "port"),
 
 /// Loads and merges every layer. `project_dir` is the project root (the folder
 /// holding `.paired/`), if any.
+///
+/// A rule broken by the merged configuration (a limit of 0, a provider nobody
+/// defined) is blamed on the last layer that set the key: `<file>:<line>: key …`
+/// or `environment variable PAIRED_… (for …)`.
 pub fn load(user_file: &Path, project_dir: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded> {
     let mut merged = toml::Table::new();
     let mut sources = vec![Source::Defaults];
+    let mut files = Vec::new();
     let project_file = project_dir.map(|dir| dir.join(".paired").join("config.toml"));
     for file in std::iter::once(user_file.to_path_buf()).chain(project_file) {
-        if let Some(table) = read_layer(&file)? {
+        if let Some((table, text)) = read_layer_text(&file)? {
             merge(&mut merged, table);
-            sources.push(Source::File(file));
+            sources.push(Source::File(file.clone()));
+            files.push((file, text));
         }
     }
     let (env_table, vars) = env_layer(env)?;
     if !vars.is_empty() {
         merge(&mut merged, env_table);
-        sources.push(Source::Env(vars));
+        sources.push(Source::Env(vars.iter().map(|v| v.name.clone()).collect()));
     }
     let config: Config = toml::Value::Table(merged).try_into().context("invalid merged configuration")?;
-    validate(&config)?;
-    Ok(Loaded { config, sources })
+    validate(&config).map_err(|err| blame(err, &files, &vars))?;
+    Ok(Loaded { config, sources, warnings: Vec::new() })
 }
 
 /// Checks one file; `Ok(None)` when it does not exist.
 pub fn read_layer(path: &Path) -> Result<Option<toml::Table>> {
+    Ok(read_layer_text(path)?.map(|(table, _)| table))
+}
+
+fn read_layer_text(path: &Path) -> Result<Option<(toml::Table, String)>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -301,7 +300,83 @@ pub fn read_layer(path: &Path) -> Result<Option<toml::Table>> {
         }
     };
     let table = check_text(&text).map_err(|err| anyhow::anyhow!("{}:{err}", path.display()))?;
-    Ok(Some(table))
+    Ok(Some((table, text)))
+}
+
+/// A configuration rule broken by the value of one key.
+#[derive(Debug, thiserror::Error)]
+#[error("key `{key}`: {reason}")]
+pub struct KeyError {
+    /// Dotted, as in the file: `limits.max_running`, `providers.local.model`,
+    /// `market.registries.<name>.url` (an entry of an array by its `name`).
+    pub key: String,
+    pub reason: String,
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> anyhow::Error {
+    KeyError { key: key.into(), reason: reason.into() }.into()
+}
+
+/// Names where a broken rule's key was set: the environment variable, else the
+/// last file that sets it (or, failing that, the deepest part of it), with its line.
+fn blame(err: anyhow::Error, files: &[(PathBuf, String)], vars: &[EnvVar]) -> anyhow::Error {
+    let Some(KeyError { key, reason }) = err.downcast_ref::<KeyError>() else { return err };
+    let within = |set: &str| key == set || key.starts_with(&format!("{set}."));
+    if let Some(var) = vars.iter().rev().find(|v| within(&v.key)) {
+        return anyhow::anyhow!("{}: {reason}", var.shown());
+    }
+    let mut best: Option<(usize, &Path, usize)> = None;
+    for (path, text) in files.iter().rev() {
+        if let Some((depth, line)) = key_line(text, key)
+            && best.is_none_or(|(d, _, _)| depth > d)
+        {
+            best = Some((depth, path, line));
+        }
+    }
+    match best {
+        Some((_, path, line)) => anyhow::anyhow!("{}:{line}: key `{key}`: {reason}", path.display()),
+        None => err,
+    }
+}
+
+/// How many parts of the dotted `key` a file's text sets, and the line of the
+/// deepest one. An array of tables is entered by its entries' `name`.
+fn key_line(text: &str, key: &str) -> Option<(usize, usize)> {
+    use toml::de::{DeTable, DeValue};
+    let root = DeTable::parse(text).ok()?;
+    let mut table = root.get_ref();
+    let mut found = None;
+    let mut parts = key.split('.').peekable();
+    let mut depth = 0;
+    while let Some(part) = parts.next() {
+        let Some((name, value)) = table.iter().find(|(name, _)| name.get_ref() == part) else { break };
+        depth += 1;
+        found = Some(name.span().start);
+        match value.get_ref() {
+            DeValue::Table(inner) => table = inner,
+            DeValue::Array(items) => {
+                let Some(&wanted) = parts.peek() else { break };
+                let entry = items.iter().find_map(|item| match item.get_ref() {
+                    DeValue::Table(entry)
+                        if entry.iter().any(|(k, v)| {
+                            k.get_ref() == "name" && matches!(v.get_ref(), DeValue::String(s) if s == wanted)
+                        }) =>
+                    {
+                        Some((item.span().start, entry))
+                    }
+                    _ => None,
+                });
+                let Some((start, entry)) = entry else { break };
+                parts.next();
+                depth += 1;
+                found = Some(start);
+                table = entry;
+            }
+            _ => break,
+        }
+    }
+    let offset = found?;
+    Some((depth, text[..offset.min(text.len())].matches('\n').count() + 1))
 }
 
 /// Parses a config file's text and checks it against [`Config`]. The error reads
@@ -343,13 +418,25 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     })
 }
 
-/// `PAIRED_<SECTION>_<KEY>` for every key of [`Config`], plus [`ENV_ALIASES`].
-fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<String>)> {
-    let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
-    let mut table = toml::Table::new();
-    let mut used = Vec::new();
+/// One `PAIRED_*` variable that set a key.
+struct EnvVar {
+    name: String,
+    raw: String,
+    /// `section.key`.
+    key: String,
+}
+
+impl EnvVar {
+    fn shown(&self) -> String {
+        format!("environment variable {}={:?} (for `{}`)", self.name, self.raw, self.key)
+    }
+}
+
+/// Every variable that sets a key: `PAIRED_<SECTION>_<KEY>` for every key of
+/// [`Config`], plus [`ENV_ALIASES`]; `(variable, section, key)`.
+fn env_keys(defaults: &toml::Table) -> Vec<(String, &str, &str)> {
     let mut keys: Vec<(String, &str, &str)> = Vec::new();
-    for (section, values) in &defaults {
+    for (section, values) in defaults {
         if let Some(values) = values.as_table() {
             for key in values.keys() {
                 keys.push((format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase()), section, key));
@@ -359,11 +446,30 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
     for (alias, section, key) in ENV_ALIASES {
         keys.push((alias.to_owned(), section, key));
     }
-    for (var, section, key) in keys {
+    keys
+}
+
+/// The environment's layer. Each value is checked on its own, so an error
+/// names its variable.
+fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<EnvVar>)> {
+    let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
+    let mut table = toml::Table::new();
+    let mut used = Vec::new();
+    for (var, section, key) in env_keys(&defaults) {
         let Some(raw) = env(&var) else { continue };
-        let default = &defaults[section][key];
-        let value = parse_env_value(&raw, default)
-            .with_context(|| format!("environment variable {var}={raw:?} (for `{section}.{key}`)"))?;
+        let var = EnvVar { name: var, raw, key: format!("{section}.{key}") };
+        let value = parse_env_value(&var.raw, &defaults[section][key]).with_context(|| var.shown())?;
+        let alone = toml::Table::from_iter([(
+            section.to_owned(),
+            toml::Table::from_iter([(key.to_owned(), value.clone())]).into(),
+        )]);
+        if let Err(err) = toml::Value::Table(alone).try_into::<Config>() {
+            let reason = match value.as_integer().and(integer_range(section, key)) {
+                Some((min, max)) => format!("must be a whole number from {min} to {max}"),
+                None => err.message().trim().to_owned(),
+            };
+            return Err(anyhow::anyhow!(reason).context(var.shown()));
+        }
         let section_table = table.entry(section.to_owned()).or_insert_with(|| toml::Table::new().into());
         if let Some(section_table) = section_table.as_table_mut() {
             section_table.insert(key.to_owned(), value);
@@ -373,28 +479,98 @@ fn env_layer(env: &dyn Fn(&str) -> Option<String>) -> Result<(toml::Table, Vec<S
     Ok((table, used))
 }
 
+/// The whole numbers `section.key` takes, found by trying them: the bounds of
+/// its integer type.
+fn integer_range(section: &str, key: &str) -> Option<(i64, i64)> {
+    let fits = |n: i64| {
+        let alone = toml::Table::from_iter([(
+            section.to_owned(),
+            toml::Table::from_iter([(key.to_owned(), toml::Value::Integer(n))]).into(),
+        )]);
+        toml::Value::Table(alone).try_into::<Config>().is_ok()
+    };
+    let bounds = [i64::from(u8::MAX), i64::from(u16::MAX), i64::from(u32::MAX), i64::MAX];
+    let max = bounds.into_iter().take_while(|&n| fits(n)).last()?;
+    let min = if fits(-1) { i64::MIN } else { 0 };
+    Some((min, max))
+}
+
 /// `PAIRED_*` variables that are not configuration keys.
 const NON_CONFIG_ENV: [&str; 3] = ["PAIRED_TEST_HOOKS", "PAIRED_TEST_INOTIFY_EXHAUSTED", "PAIRED_BIN"];
 
-/// Refuses `PAIRED_*` variables that name no key, such as a mistyped
-/// `PAIRED_DAEMON_PROT`, which would otherwise be silently ignored.
-pub fn check_env_names(names: impl IntoIterator<Item = String>) -> Result<()> {
-    let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
-    let mut known: Vec<String> = NON_CONFIG_ENV.iter().map(|s| (*s).to_owned()).collect();
-    known.extend(ENV_ALIASES.iter().map(|(alias, _, _)| (*alias).to_owned()));
-    for (section, values) in &defaults {
-        if let Some(values) = values.as_table() {
-            known.extend(values.keys().map(|key| format!("PAIRED_{}_{}", section.to_uppercase(), key.to_uppercase())));
+/// The process's `PAIRED_*` variables, read once and checked: values by name,
+/// and the variables that name no setting.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    values: std::collections::BTreeMap<String, String>,
+    unknown: Vec<String>,
+}
+
+impl Environment {
+    pub fn from_process() -> Result<Environment> {
+        Environment::from_vars(std::env::vars_os())
+    }
+
+    /// A setting whose value is not UTF-8 is an error naming it (`std::env::var`
+    /// would pass it over, and the default would apply without a word).
+    pub fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Environment> {
+        let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
+        let settings: Vec<String> = env_keys(&defaults).into_iter().map(|(var, _, _)| var).collect();
+        let mut environment = Environment::default();
+        for (name, value) in vars {
+            if !name.as_encoded_bytes().starts_with(b"PAIRED_") {
+                continue;
+            }
+            let Some(name) = name.to_str() else {
+                environment.unknown.push(name.to_string_lossy().into_owned());
+                continue;
+            };
+            if NON_CONFIG_ENV.contains(&name) {
+                continue;
+            }
+            if !settings.iter().any(|s| s == name) {
+                environment.unknown.push(name.to_owned());
+                continue;
+            }
+            match value.into_string() {
+                Ok(value) => {
+                    environment.values.insert(name.to_owned(), value);
+                }
+                Err(value) => bail!(
+                    "environment variable {name}={value:?} is not valid UTF-8; set it to a setting's value or unset it"
+                ),
+            }
+        }
+        environment.unknown.sort();
+        Ok(environment)
+    }
+
+    /// What [`load`] reads as the environment.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
+    /// One sentence per variable that names no setting, such as a mistyped
+    /// `PAIRED_DAEMON_PROT`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.unknown
+            .iter()
+            .map(|name| {
+                format!(
+                    "environment variable {name} is not a PAIRED setting; `paired config show` lists the keys (as PAIRED_<SECTION>_<KEY>)"
+                )
+            })
+            .collect()
+    }
+
+    /// Refuses variables that name no setting, which would otherwise be
+    /// silently ignored: for commands a person types.
+    pub fn refuse_unknown(&self) -> Result<()> {
+        match self.warnings().into_iter().next() {
+            Some(warning) => Err(anyhow::anyhow!(warning)),
+            None => Ok(()),
         }
     }
-    for name in names {
-        if name.starts_with("PAIRED_") && !known.contains(&name) {
-            bail!(
-                "environment variable {name} is not a PAIRED setting; `paired config show` lists the keys (as PAIRED_<SECTION>_<KEY>)"
-            );
-        }
-    }
-    Ok(())
 }
 
 fn parse_env_value(raw: &str, like: &toml::Value) -> Result<toml::Value> {
@@ -445,7 +621,7 @@ pub fn validate(config: &Config) -> Result<()> {
         ("limits.max_sessions", u64::from(config.limits.max_sessions)),
     ] {
         if value == 0 {
-            bail!("key `{key}`: must be greater than 0");
+            return Err(invalid(key, "must be greater than 0"));
         }
     }
     for origin in &s.allowed_origins {
@@ -456,52 +632,65 @@ pub fn validate(config: &Config) -> Result<()> {
         let key = format!("market.registries.{}", registry.name);
         if registry.name.is_empty() || !registry.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            bail!("key `{key}`: a registry name is letters, digits, `-` and `_`");
+            return Err(invalid(key, "a registry name is letters, digits, `-` and `_`"));
         }
         if !names.insert(registry.name.clone()) {
-            bail!("key `{key}`: two registries with this name");
+            return Err(invalid(key, "two registries with this name"));
         }
         match url::Url::parse(&registry.url) {
             Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => {}
-            Ok(url) => bail!("key `{key}.url`: scheme `{}` is not http, https or file", url.scheme()),
-            Err(err) => bail!("key `{key}.url`: {err}"),
+            Ok(url) => {
+                return Err(invalid(
+                    format!("{key}.url"),
+                    format!("scheme `{}` is not http, https or file", url.scheme()),
+                ));
+            }
+            Err(err) => return Err(invalid(format!("{key}.url"), err.to_string())),
         }
         if !registry.root.is_absolute() {
-            bail!("key `{key}.root`: must be an absolute path to the registry's root.json");
+            return Err(invalid(format!("{key}.root"), "must be an absolute path to the registry's root.json"));
         }
     }
     for kind in &config.market.policy.deny {
         if !PERMISSION_KINDS.contains(&kind.as_str()) {
-            bail!("key `market.policy.deny`: {kind:?} is not a permission kind ({})", PERMISSION_KINDS.join(", "));
+            return Err(invalid(
+                "market.policy.deny",
+                format!("{kind:?} is not a permission kind ({})", PERMISSION_KINDS.join(", ")),
+            ));
         }
     }
     if config.market.fetch_timeout_secs == 0 {
-        bail!("key `market.fetch_timeout_secs`: must be greater than 0");
+        return Err(invalid("market.fetch_timeout_secs", "must be greater than 0"));
     }
     if config.market.max_package_kb == 0 {
-        bail!("key `market.max_package_kb`: must be greater than 0");
+        return Err(invalid("market.max_package_kb", "must be greater than 0"));
     }
     for (name, provider) in &config.providers {
-        provider.validate(name).map_err(|err| anyhow::anyhow!(err))?;
+        // The provider's messages read "key `<key>`: <reason>".
+        provider.validate(name).map_err(|err| match err.strip_prefix("key `").and_then(|r| r.split_once("`: ")) {
+            Some((key, reason)) => invalid(key, reason),
+            None => anyhow::anyhow!(err),
+        })?;
     }
     let named = config.agents.provider.iter().map(|p| ("agents.provider".to_owned(), p));
     let per_agent = config.agents.providers.iter().map(|(agent, p)| (format!("agents.providers.{agent}"), p));
     for (key, provider) in named.chain(per_agent) {
         if !config.providers.contains_key(provider) {
             let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
-            bail!(
-                "key `{key}`: no provider named {provider:?}; define [providers.{provider}] (defined: {})",
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-            );
+            let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+            return Err(invalid(
+                key,
+                format!("no provider named {provider:?}; define [providers.{provider}] (defined: {known})"),
+            ));
         }
     }
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
-        bail!(
-            "key `daemon.port`: {BRIDGE_1X_PORT} is the PAIRED 1.0 bridge's port while `compat.bridge_1x` is on; pick another"
-        );
+        return Err(invalid(
+            "daemon.port",
+            format!("{BRIDGE_1X_PORT} is the PAIRED 1.0 bridge's port while `compat.bridge_1x` is on; pick another"),
+        ));
     }
-    tracing_subscriber::EnvFilter::try_new(&config.log.filter)
-        .map_err(|err| anyhow::anyhow!("key `log.filter`: {err}"))?;
+    tracing_subscriber::EnvFilter::try_new(&config.log.filter).map_err(|err| invalid("log.filter", err.to_string()))?;
     Ok(())
 }
 
@@ -511,7 +700,7 @@ pub fn validate(config: &Config) -> Result<()> {
 fn validate_origin_pattern(origin: &str) -> Result<()> {
     let hint = "write `scheme://host[:port]`, or `scheme://*` for a non-web scheme such as vscode-webview";
     let Some((scheme, rest)) = origin.split_once("://") else {
-        bail!("key `server.allowed_origins`: {origin:?} is not an origin; {hint}");
+        return Err(invalid("server.allowed_origins", format!("{origin:?} is not an origin; {hint}")));
     };
     let web = matches!(scheme, "http" | "https" | "ws" | "wss");
     let ok = if rest == "*" {
@@ -520,7 +709,7 @@ fn validate_origin_pattern(origin: &str) -> Result<()> {
         !rest.is_empty() && !rest.contains(['*', '/', '?', '#', '@'])
     };
     if !ok {
-        bail!("key `server.allowed_origins`: {origin:?} is not allowed; {hint}");
+        return Err(invalid("server.allowed_origins", format!("{origin:?} is not allowed; {hint}")));
     }
     Ok(())
 }
@@ -635,12 +824,116 @@ mod tests {
         assert!(format!("{err:#}").starts_with(&format!("{}:2: key `daemon.port`", user.display())), "{err:#}");
     }
 
+    fn os_pairs(pairs: &[(&[u8], &[u8])]) -> Vec<(OsString, OsString)> {
+        use std::os::unix::ffi::OsStringExt;
+        pairs.iter().map(|(k, v)| (OsString::from_vec(k.to_vec()), OsString::from_vec(v.to_vec()))).collect()
+    }
+
     #[test]
-    fn unknown_paired_variables_are_refused() {
-        check_env_names(["PAIRED_PORT".to_owned(), "PAIRED_SERVER_MAX_BATCH_LEN".to_owned(), "HOME".to_owned()])
-            .expect("known");
-        let err = check_env_names(["PAIRED_DAEMON_PROT".to_owned()]).expect_err("typo");
+    fn unknown_paired_variables_are_refused_or_warned() {
+        let env = Environment::from_vars(os_pairs(&[
+            (b"PAIRED_PORT", b"1"),
+            (b"PAIRED_SERVER_MAX_BATCH_LEN", b"2"),
+            (b"HOME", b"/h"),
+        ]))
+        .expect("known");
+        env.refuse_unknown().expect("nothing unknown");
+        assert_eq!(env.get("PAIRED_PORT").as_deref(), Some("1"));
+        let env = Environment::from_vars(os_pairs(&[(b"PAIRED_DAEMON_PROT", b"1"), (b"PAIRED_\xff", b"1")]))
+            .expect("unknown names are not fatal here");
+        let warnings = env.warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("environment variable PAIRED_DAEMON_PROT is not a PAIRED setting"));
+        assert!(warnings[1].starts_with("environment variable PAIRED_\u{fffd} is not a PAIRED setting"));
+        let err = env.refuse_unknown().expect_err("typo");
         assert!(err.to_string().starts_with("environment variable PAIRED_DAEMON_PROT is not a PAIRED setting"));
+    }
+
+    /// Issue #14: `PAIRED_PORT=$'\xff'` was read as unset, so the default port applied.
+    #[test]
+    fn a_setting_that_is_not_utf8_is_refused() {
+        let err = Environment::from_vars(os_pairs(&[(b"PAIRED_PORT", b"\xff")])).expect_err("not UTF-8");
+        assert_eq!(
+            err.to_string(),
+            "environment variable PAIRED_PORT=\"\\xFF\" is not valid UTF-8; set it to a setting's value or unset it"
+        );
+        // Variables that are not settings keep whatever bytes they hold.
+        Environment::from_vars(os_pairs(&[(b"PAIRED_BIN", b"/tmp/\xff/paired")])).expect("not a setting");
+    }
+
+    /// Issue #14: a value out of a key's range names the variable and the range.
+    #[test]
+    fn environment_values_are_checked_one_by_one() {
+        let load_env = |pairs: &[(&str, &str)]| {
+            let env: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            load(Path::new("/nonexistent/config.toml"), None, &|k| env.get(k).cloned()).map_err(|e| format!("{e:#}"))
+        };
+        assert_eq!(
+            load_env(&[("PAIRED_PORT", "99999")]).expect_err("range"),
+            "environment variable PAIRED_PORT=\"99999\" (for `daemon.port`): must be a whole number from 0 to 65535"
+        );
+        assert_eq!(
+            load_env(&[("PAIRED_LIMITS_MAX_RUNNING", "-1")]).expect_err("range"),
+            "environment variable PAIRED_LIMITS_MAX_RUNNING=\"-1\" (for `limits.max_running`): must be a whole number from 0 to 4294967295"
+        );
+        assert_eq!(
+            load_env(&[("PAIRED_LIMITS_MAX_RUNNING", "0")]).expect_err("rule"),
+            "environment variable PAIRED_LIMITS_MAX_RUNNING=\"0\" (for `limits.max_running`): must be greater than 0"
+        );
+        assert!(
+            load_env(&[("PAIRED_MARKET_REGISTRIES", "x")])
+                .expect_err("type")
+                .starts_with("environment variable PAIRED_MARKET_REGISTRIES=\"x\" (for `market.registries`): ")
+        );
+        assert_eq!(load_env(&[("PAIRED_PORT", "65535")]).expect("in range").config.daemon.port, 65535);
+    }
+
+    /// Issue #14: rules checked on the merged configuration name the file, key
+    /// and line that set the value.
+    #[test]
+    fn broken_rules_name_the_layer_that_set_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let user = dir.path().join("config.toml");
+        let project = dir.path().join("proj");
+        std::fs::create_dir_all(project.join(".paired")).expect("mkdir");
+        let project_file = project.join(".paired/config.toml");
+        let load_err = |user_text: &str, project_text: &str| {
+            std::fs::write(&user, user_text).expect("write");
+            std::fs::write(&project_file, project_text).expect("write");
+            format!("{:#}", load(&user, Some(&project), &|_| None).expect_err("invalid"))
+        };
+        let user_shown = user.display().to_string();
+        let project_shown = project_file.display().to_string();
+        assert_eq!(
+            load_err("# limits\n\n[limits]\noffline = 2\nmax_running = 0\n", "[limits]\noffline = 3\n"),
+            format!("{user_shown}:5: key `limits.max_running`: must be greater than 0")
+        );
+        assert_eq!(
+            load_err("[limits]\nmax_running = 0\n", "\n[limits]\nmax_running = 0\n"),
+            format!("{project_shown}:3: key `limits.max_running`: must be greater than 0"),
+            "the last layer that sets the key is blamed"
+        );
+        assert_eq!(
+            load_err("[server]\nallowed_origins = [\"https://*\"]\n", ""),
+            format!(
+                "{user_shown}:2: key `server.allowed_origins`: \"https://*\" is not allowed; write `scheme://host[:port]`, or `scheme://*` for a non-web scheme such as vscode-webview"
+            )
+        );
+        let registries = "[[market.registries]]\nname = \"a\"\nurl = \"https://a.example\"\nroot = \"/r.json\"\n\n[[market.registries]]\nname = \"b\"\nurl = \"gopher://b\"\nroot = \"/r.json\"\n";
+        assert_eq!(
+            load_err(registries, ""),
+            format!("{user_shown}:8: key `market.registries.b.url`: scheme `gopher` is not http, https or file")
+        );
+        assert_eq!(
+            load_err("[providers.local]\nkind = \"openai\"\nbase_url = \"ftp://x\"\nmodel = \"m\"\n", ""),
+            format!("{user_shown}:3: key `providers.local.base_url`: \"ftp://x\" is not an http(s) URL")
+        );
+        assert_eq!(
+            load_err("", "[agents]\nprovider = \"cloud\"\n"),
+            format!(
+                "{project_shown}:2: key `agents.provider`: no provider named \"cloud\"; define [providers.cloud] (defined: none)"
+            )
+        );
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! `paired doctor`: checks what usually goes wrong, each with what to do about it.
 
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 use anyhow::Result;
 use protocol::{NoParams, daemon};
 use serde::Serialize;
 
+use crate::cli::outln;
 use crate::{
     client,
     instance::{self, Discovery},
@@ -156,7 +159,7 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
 
     let failed = checks.iter().any(|c| c.level == Level::Fail);
     if json {
-        println!("{}", serde_json::to_string_pretty(&checks)?);
+        outln!("{}", serde_json::to_string_pretty(&checks)?)?;
     } else {
         for check in &checks {
             let tag = match check.level {
@@ -164,7 +167,7 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
                 Level::Warn => "warn",
                 Level::Fail => "FAIL",
             };
-            println!("{tag} {:<9} {}", check.name, check.detail);
+            outln!("{tag} {:<9} {}", check.name, check.detail)?;
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -38,6 +38,8 @@ pub enum ArchiveError {
     FileTooLarge { path: String, limit: u64 },
     #[error("unpacks to more than {0} bytes (a decompression bomb?)")]
     TooLarge(u64),
+    #[error("truncated archive: unexpected end of the gzip stream ({0})")]
+    Truncated(io::Error),
     #[error("{0}: appears twice")]
     Duplicate(String),
     #[error("cannot pack {path}: {source}")]
@@ -132,14 +134,26 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
     // The decompressed stream itself is capped: tar headers and padding count
     // too, so a bomb of empty entries stops as surely as one big file.
     let cap = limits.max_total_bytes + (limits.max_entries as u64 + 2) * 1024;
-    let mut archive = tar::Archive::new(GzDecoder::new(bytes).take(cap + 1));
+    let inflated = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counted = Counted { inner: GzDecoder::new(bytes), count: inflated.clone() };
+    let mut archive = tar::Archive::new(counted.take(cap + 1));
+    // An early end is a bomb when the cap cut the stream, else a truncated archive.
+    let corrupt_or_bomb = |err: io::Error| {
+        if inflated.get() > cap {
+            ArchiveError::TooLarge(cap)
+        } else if err.kind() == io::ErrorKind::UnexpectedEof {
+            ArchiveError::Truncated(err)
+        } else {
+            ArchiveError::Corrupt(err)
+        }
+    };
     let mut written: Vec<PathBuf> = Vec::new();
     let mut total = 0u64;
     for (count, entry) in archive.entries().map_err(ArchiveError::Corrupt)?.enumerate() {
         if count >= limits.max_entries {
             return Err(ArchiveError::TooManyEntries(limits.max_entries));
         }
-        let mut entry = entry.map_err(|err| corrupt_or_bomb(err, cap))?;
+        let mut entry = entry.map_err(corrupt_or_bomb)?;
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let name = std::str::from_utf8(&raw).map_err(|_| ArchiveError::BadName(shown.clone()))?;
@@ -171,10 +185,9 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
                     .create_new(true)
                     .open(&target)
                     .map_err(write_err(&target))?;
-                let copied =
-                    io::copy(&mut (&mut entry).take(size), &mut file).map_err(|err| corrupt_or_bomb(err, cap))?;
+                let copied = io::copy(&mut (&mut entry).take(size), &mut file).map_err(corrupt_or_bomb)?;
                 if copied != size {
-                    return Err(ArchiveError::Corrupt(io::Error::new(
+                    return Err(corrupt_or_bomb(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         format!("{shown}: {copied} of {size} bytes"),
                     )));
@@ -193,15 +206,27 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
     if rest.limit() == 0 {
         return Err(ArchiveError::TooLarge(cap));
     }
-    let _ = io::copy(&mut rest, &mut io::sink());
+    // The rest of the stream, to its gzip trailer: a stream cut short there
+    // (even right after the last complete tar block) is truncated.
+    io::copy(&mut rest, &mut io::sink()).map_err(corrupt_or_bomb)?;
     if rest.limit() == 0 {
         return Err(ArchiveError::TooLarge(cap));
     }
     Ok(written)
 }
 
-fn corrupt_or_bomb(err: io::Error, cap: u64) -> ArchiveError {
-    if err.kind() == io::ErrorKind::UnexpectedEof { ArchiveError::TooLarge(cap) } else { ArchiveError::Corrupt(err) }
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
 }
 
 /// A relative path made only of plain components, or `None`.
@@ -327,5 +352,33 @@ mod tests {
         assert!(bomb.len() < 1 << 20);
         let err = refused(&bomb, Limits::default());
         assert!(matches!(err, ArchiveError::FileTooLarge { .. } | ArchiveError::TooLarge(_)), "{err}");
+    }
+
+    /// Issue #14: an archive cut short was reported as "a decompression bomb?".
+    #[test]
+    fn a_truncated_archive_says_so_and_a_bomb_still_says_bomb() {
+        let dir = folder();
+        let numbers: String = (0..40_000).map(|i| format!("{}\n", i * 7919 % 10007)).collect();
+        std::fs::write(dir.path().join("data.txt"), numbers).expect("write");
+        let bytes = pack(dir.path()).expect("pack");
+        for cut in [10, bytes.len() / 4, bytes.len() / 2, bytes.len() - 9, bytes.len() - 4, bytes.len() - 1] {
+            let err = refused(&bytes[..cut], Limits::default());
+            assert!(
+                err.to_string().starts_with("truncated archive: unexpected end of the gzip stream"),
+                "cut at {cut} of {}: {err}",
+                bytes.len()
+            );
+        }
+        // A short tar followed by a flood of zeros: the stream cap stops it.
+        let small = Limits { max_entries: 10, max_file_bytes: 1024, max_total_bytes: 4096 };
+        let mut flood = raw_tar(&[("a", tar::EntryType::Regular, b"x", None)]);
+        let mut tar = Vec::new();
+        io::Read::read_to_end(&mut GzDecoder::new(&flood[..]), &mut tar).expect("gunzip");
+        tar.resize(tar.len() + (1 << 20), 0);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), Compression::fast());
+        io::Write::write_all(&mut gz, &tar).expect("gzip");
+        flood = gz.finish().expect("gzip");
+        let err = refused(&flood, small);
+        assert!(err.to_string().contains("(a decompression bomb?)"), "{err}");
     }
 }

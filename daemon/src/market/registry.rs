@@ -60,6 +60,35 @@ impl Default for Expiry {
     }
 }
 
+/// The longest any signature or licence made here may hold: the root's ten years.
+pub const MAX_LIFETIME_SECS: i64 = 3650 * 24 * 3600;
+
+impl Expiry {
+    /// The default expiries with the timestamp's lifetime given by the
+    /// maintainer (`--timestamp-secs`): at least a second, at most the root's.
+    pub fn with_timestamp_secs(secs: i64) -> Result<Expiry> {
+        let expiry = Expiry { timestamp_secs: secs, ..Expiry::default() };
+        expiry.check()?;
+        Ok(expiry)
+    }
+
+    /// Every lifetime is at least a second and at most the root's.
+    fn check(&self) -> Result<()> {
+        for days in [self.root_days, self.targets_days, self.snapshot_days] {
+            check_lifetime("an expiry of", days.saturating_mul(24 * 3600))?;
+        }
+        check_lifetime("--timestamp-secs", self.timestamp_secs)
+    }
+}
+
+/// A lifetime in seconds from the command line: 1 to [`MAX_LIFETIME_SECS`].
+pub fn check_lifetime(what: &str, secs: i64) -> Result<()> {
+    if !(1..=MAX_LIFETIME_SECS).contains(&secs) {
+        bail!("{what} {secs}: must be from 1 to {MAX_LIFETIME_SECS} seconds (3650 days, the root's lifetime)");
+    }
+    Ok(())
+}
+
 pub struct Registry {
     dir: PathBuf,
 }
@@ -91,12 +120,42 @@ impl Registry {
     }
 
     /// A new registry: four fresh keys, a signed root, empty targets.
+    ///
+    /// All or nothing: it is made in a hidden folder (beside `dir`, or inside
+    /// it when `dir` exists already) and moved into place once complete; on
+    /// any failure, a panic included, that folder is removed.
     pub async fn init(dir: &Path, expiry: Expiry) -> Result<Registry> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let registry = Registry { dir: std::fs::canonicalize(dir)? };
-        if registry.dir.join("repository").exists() || registry.dir.join("keys").exists() {
+        expiry.check()?;
+        let exists = dir.exists();
+        if exists && !dir.is_dir() {
+            bail!("{} is not a folder", dir.display());
+        }
+        if ["repository", "keys", "root.json"].iter().any(|entry| dir.join(entry).exists()) {
             bail!("{} already holds a registry; use another folder", dir.display());
         }
+        let beside = match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = dir.file_name().with_context(|| format!("{}: name a folder for the registry", dir.display()))?;
+        let work_in = if exists { dir.to_path_buf() } else { beside };
+        std::fs::create_dir_all(&work_in).with_context(|| format!("creating {}", work_in.display()))?;
+        let work_in = std::fs::canonicalize(&work_in)?;
+        let unfinished = Unfinished::create(&work_in, name.to_string_lossy().as_ref())?;
+        let registry = Registry { dir: unfinished.0.clone() };
+        registry.build(expiry).await.with_context(|| format!("creating the registry {}", dir.display()))?;
+        let _ = std::fs::remove_dir_all(registry.dir.join(".staging"));
+        if exists {
+            unfinished.move_contents_into(dir)?;
+        } else {
+            unfinished.rename_to(dir)?;
+        }
+        Registry::open(dir)
+    }
+
+    /// Keys, root, and the first targets, snapshot and timestamp, in `self.dir`.
+    async fn build(&self, expiry: Expiry) -> Result<()> {
+        let registry = self;
         std::fs::create_dir_all(registry.metadata())?;
         std::fs::create_dir_all(registry.targets())?;
         crate::paths::create_private_dir(&registry.dir.join("keys"))?;
@@ -115,7 +174,7 @@ impl Registry {
             spec_version: "1.0.0".to_owned(),
             consistent_snapshot: true,
             version: NonZeroU64::MIN,
-            expires: in_days(expiry.root_days),
+            expires: in_days(expiry.root_days)?,
             keys,
             roles,
             _extra: HashMap::new(),
@@ -129,15 +188,15 @@ impl Registry {
         let mut editor = RepositoryEditor::new(registry.metadata().join("1.root.json")).await?;
         editor
             .targets_version(NonZeroU64::MIN)?
-            .targets_expires(in_days(expiry.targets_days))?
+            .targets_expires(in_days(expiry.targets_days)?)?
             .snapshot_version(NonZeroU64::MIN)
-            .snapshot_expires(in_days(expiry.snapshot_days))
+            .snapshot_expires(in_days(expiry.snapshot_days)?)
             .timestamp_version(NonZeroU64::MIN)
-            .timestamp_expires(in_secs(expiry.timestamp_secs));
+            .timestamp_expires(in_secs(expiry.timestamp_secs)?);
         let signed = editor.sign(&registry.sources(&["targets", "snapshot", "timestamp"])).await?;
         signed.write(registry.metadata()).await?;
         registry.licensing_keys(expiry).await?;
-        Ok(registry)
+        Ok(())
     }
 
     /// The registry's licensing key (made on first use), its public half
@@ -173,6 +232,7 @@ impl Registry {
 
     /// A licence for a paid agent of this registry.
     pub async fn issue_licence(&self, agent: &str, licensee: &str, seconds: i64) -> Result<String> {
+        check_lifetime("--seconds", seconds)?;
         if licensee.trim().is_empty() || licensee.contains(char::is_whitespace) {
             bail!("the licensee is a user (alice@acme.example) or an organisation (org:acme.example)");
         }
@@ -181,7 +241,7 @@ impl Registry {
         }
         let key = self.licensing_keys(Expiry::default()).await?;
         let now = Timestamp::now().as_second();
-        super::licence::issue(&key, agent, licensee, now, now + seconds).map_err(anyhow::Error::msg)
+        super::licence::issue(&key, agent, licensee, now, now.saturating_add(seconds)).map_err(anyhow::Error::msg)
     }
 
     fn sources(&self, roles: &[&str]) -> Vec<Box<dyn KeySource>> {
@@ -287,6 +347,7 @@ impl Registry {
         expiry: Expiry,
         edit: impl FnOnce(&mut RepositoryEditor) -> Result<()>,
     ) -> Result<tough::editor::signed::SignedRepository> {
+        expiry.check()?;
         let next = |v: NonZeroU64| v.checked_add(1).context("version overflow");
         let targets_version = next(repo.targets().signed.version)?;
         let snapshot_version = next(repo.snapshot().signed.version)?;
@@ -295,11 +356,11 @@ impl Registry {
         edit(&mut editor)?;
         editor
             .targets_version(targets_version)?
-            .targets_expires(in_days(expiry.targets_days))?
+            .targets_expires(in_days(expiry.targets_days)?)?
             .snapshot_version(snapshot_version)
-            .snapshot_expires(in_days(expiry.snapshot_days))
+            .snapshot_expires(in_days(expiry.snapshot_days)?)
             .timestamp_version(timestamp_version)
-            .timestamp_expires(in_secs(expiry.timestamp_secs));
+            .timestamp_expires(in_secs(expiry.timestamp_secs)?);
         let signed = editor.sign(&self.sources(&["targets", "snapshot", "timestamp"])).await?;
         signed.write(self.metadata()).await?;
         Ok(signed)
@@ -323,7 +384,7 @@ pub async fn publisher_init(dir: &Path, name: &str) -> Result<PathBuf> {
     std::fs::write(dir.join(format!("{name}.pub.json")), serde_json::to_vec_pretty(&public)?)?;
     let key: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key_file.clone() })];
     let mut role = tough::editor::targets::TargetsEditor::new(&name);
-    role.version(NonZeroU64::MIN).expires(in_days(365));
+    role.version(NonZeroU64::MIN).expires(in_days(365)?);
     role.sign(&key).await?.write(dir, false).await?;
     Ok(key_file)
 }
@@ -396,7 +457,7 @@ impl Registry {
         target.custom.insert(META_KEY.to_owned(), serde_json::to_value(&meta)?);
         let mut editor = tough::editor::targets::TargetsEditor::from_repo(repo, &publisher)?;
         editor.add_target(TargetName::new(&name)?, target)?;
-        editor.version(version.checked_add(1).context("version overflow")?).expires(in_days(expiry.targets_days));
+        editor.version(version.checked_add(1).context("version overflow")?).expires(in_days(expiry.targets_days)?);
         let key: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key.to_path_buf() })];
         editor.sign(&key).await.context("signing with the publisher's key")?.write(&staging, false).await?;
         let repo = self.load().await?;
@@ -422,6 +483,7 @@ impl Registry {
         roles: &[&str],
         edit: impl AsyncFnOnce(&mut RepositoryEditor) -> Result<()>,
     ) -> Result<tough::editor::signed::SignedRepository> {
+        expiry.check()?;
         let next = |v: NonZeroU64| v.checked_add(1).context("version overflow");
         let targets_version = next(repo.targets().signed.version)?;
         let snapshot_version = next(repo.snapshot().signed.version)?;
@@ -429,13 +491,13 @@ impl Registry {
         let mut editor = RepositoryEditor::from_repo(self.root_file(), repo).await?;
         edit(&mut editor).await?;
         if roles.contains(&"targets") {
-            editor.targets_version(targets_version)?.targets_expires(in_days(expiry.targets_days))?;
+            editor.targets_version(targets_version)?.targets_expires(in_days(expiry.targets_days)?)?;
         }
         editor
             .snapshot_version(snapshot_version)
-            .snapshot_expires(in_days(expiry.snapshot_days))
+            .snapshot_expires(in_days(expiry.snapshot_days)?)
             .timestamp_version(timestamp_version)
-            .timestamp_expires(in_secs(expiry.timestamp_secs));
+            .timestamp_expires(in_secs(expiry.timestamp_secs)?);
         let signed = editor.sign(&self.sources(roles)).await?;
         signed.write(self.metadata()).await?;
         Ok(signed)
@@ -446,12 +508,58 @@ pub fn meta_of(target: &Target) -> Option<PackageMeta> {
     serde_json::from_value(target.custom.get(META_KEY)?.clone()).ok()
 }
 
-fn in_days(days: i64) -> Timestamp {
-    in_secs(days * 24 * 3600)
+fn in_days(days: i64) -> Result<Timestamp> {
+    in_secs(days.checked_mul(24 * 3600).with_context(|| format!("an expiry of {days} days is out of range"))?)
 }
 
-fn in_secs(secs: i64) -> Timestamp {
-    Timestamp::now() + SignedDuration::from_secs(secs)
+/// Now plus `secs`; an error, not a panic, past the calendar's end.
+fn in_secs(secs: i64) -> Result<Timestamp> {
+    Timestamp::now()
+        .checked_add(SignedDuration::from_secs(secs))
+        .with_context(|| format!("an expiry {secs} seconds from now is out of range"))
+}
+
+/// A registry being made: a hidden folder removed on drop unless it was
+/// moved into place.
+struct Unfinished(PathBuf);
+
+impl Unfinished {
+    fn create(work_in: &Path, name: &str) -> Result<Unfinished> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let dir = work_in.join(format!(".{name}.paired-init-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Unfinished(dir))
+    }
+
+    /// `dir` did not exist: one rename puts the whole registry there.
+    fn rename_to(self, dir: &Path) -> Result<()> {
+        std::fs::rename(&self.0, dir).with_context(|| format!("moving the new registry to {}", dir.display()))?;
+        std::mem::forget(self);
+        Ok(())
+    }
+
+    /// `dir` exists (and holds other things): its three entries move in, the
+    /// keys last; if one cannot, those moved already are taken back.
+    fn move_contents_into(self, dir: &Path) -> Result<()> {
+        let mut moved = Vec::new();
+        for entry in ["repository", "root.json", "keys"] {
+            let to = dir.join(entry);
+            if let Err(err) = std::fs::rename(self.0.join(entry), &to) {
+                for back in moved {
+                    let _ = std::fs::rename(dir.join(back), self.0.join(back));
+                }
+                return Err(err).with_context(|| format!("moving the new registry's {entry} to {}", to.display()));
+            }
+            moved.push(entry);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// What `paired market check` found: the certification record, and warnings

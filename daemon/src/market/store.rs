@@ -200,14 +200,67 @@ impl Store {
         }
     }
 
-    fn clean_staging(&self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for entry in entries.filter_map(|e| e.ok()) {
-            if entry.file_name().to_string_lossy().starts_with(".staging-") {
-                let _ = std::fs::remove_dir_all(entry.path());
+    fn clean_staging(&self, dir: &Path) -> usize {
+        let mut removed = 0;
+        for (entry, name, kind) in own_entries(dir) {
+            if name.starts_with(".staging-") && kind.is_dir() && std::fs::remove_dir_all(entry.path()).is_ok() {
+                removed += 1;
             }
         }
+        removed
     }
+
+    /// Removes what interrupted installs and removals left: `.staging-*`
+    /// folders and half-made `*.tmp-*` links and state files in a package's
+    /// folder, `.removed-*` folders beside them, and package folders left
+    /// empty. For daemon start, when no install can be running. Only what
+    /// this store makes is touched, and no symbolic link is followed: a link
+    /// named like ours, or a package folder that is a link, is left alone.
+    /// Returns how many entries went.
+    pub fn clean_interrupted(&self) -> usize {
+        // The store itself a link: not ours to clean through.
+        if !std::fs::symlink_metadata(&self.root).is_ok_and(|m| m.is_dir()) {
+            return 0;
+        }
+        let mut removed = 0;
+        for (entry, name, kind) in own_entries(&self.root) {
+            if !kind.is_dir() {
+                continue;
+            }
+            if name.starts_with(".removed-") {
+                removed += usize::from(std::fs::remove_dir_all(entry.path()).is_ok());
+                continue;
+            }
+            if name.starts_with('.') {
+                continue;
+            }
+            let dir = entry.path();
+            removed += self.clean_staging(&dir);
+            for (entry, name, kind) in own_entries(&dir) {
+                let half_made =
+                    ["current.tmp-", "previous.tmp-", "state.json.tmp-"].iter().any(|p| name.starts_with(p));
+                if half_made && !kind.is_dir() && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            // An install that never got as far as `current`: nothing left.
+            let _ = std::fs::remove_dir(&dir);
+        }
+        removed
+    }
+}
+
+/// A folder's entries with their names and types, links not followed.
+fn own_entries(dir: &Path) -> Vec<(std::fs::DirEntry, String, std::fs::FileType)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let kind = e.file_type().ok()?;
+            let name = e.file_name().into_string().ok()?;
+            Some((e, name, kind))
+        })
+        .collect()
 }
 
 fn nanos() -> u128 {
@@ -306,5 +359,43 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".staging"))
             .collect();
         assert!(left.is_empty());
+    }
+
+    /// Issue #14: an interrupted install's staging folder stayed until the same
+    /// package was installed again.
+    #[test]
+    fn leftovers_are_cleaned_without_following_links() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(outside.path().join(".staging-1")).expect("mkdir");
+        std::fs::write(outside.path().join(".staging-1/keep"), "x").expect("write");
+        std::fs::write(outside.path().join("keep"), "x").expect("write");
+        let store = Store::new(data.path());
+        install(&store, "1.0.0").expect("install");
+        let scribe = store.root().join("scribe");
+        std::fs::create_dir_all(scribe.join(".staging-7-8/tests")).expect("mkdir");
+        std::fs::write(scribe.join(".staging-7-8/agent.toml"), "x").expect("write");
+        std::os::unix::fs::symlink("1.0.0", scribe.join("current.tmp-9")).expect("symlink");
+        std::os::unix::fs::symlink(outside.path(), scribe.join(".staging-link")).expect("symlink");
+        std::fs::create_dir_all(store.root().join(".removed-old-1/1.0.0")).expect("mkdir");
+        std::fs::create_dir_all(store.root().join("never/.staging-3-4")).expect("mkdir");
+        std::os::unix::fs::symlink(outside.path(), store.root().join("linked")).expect("symlink");
+        assert_eq!(store.clean_interrupted(), 4);
+        let mut left: Vec<String> = std::fs::read_dir(store.root())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["linked", "scribe"]);
+        let mut left: Vec<String> = std::fs::read_dir(&scribe)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".staging-link", "1.0.0", "current", "state.json"]);
+        assert!(outside.path().join(".staging-1/keep").is_file() && outside.path().join("keep").is_file());
+        assert_eq!(store.get("scribe").expect("installed").version, "1.0.0");
     }
 }
