@@ -241,7 +241,6 @@ fn printing_into_a_closed_pipe_is_a_quiet_success() {
         assert!(out.status.success(), "paired {args:?}: {:?}\n{stderr}", out.status);
         assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "paired {args:?}: {stderr}");
     }
-    let _ = home.paired(&["stop"]).output();
 }
 
 #[test]
@@ -262,5 +261,4 @@ fn interrupted_installs_are_cleaned_at_daemon_start_without_following_links() {
     assert_eq!(names(&agents.join("scribe")), [".staging-link"]);
     assert_eq!(names(&outside), [".staging-1-1"]);
     assert!(outside.join(".staging-1-1/keep").is_file(), "nothing behind a link is touched");
-    let _ = home.paired(&["stop"]).output();
 }
