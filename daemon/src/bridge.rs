@@ -62,7 +62,7 @@ pub const DEFAULT_PORT: u16 = 7890;
 
 /// Frames waiting for one connection's writer; context shared with a client
 /// that does not read is dropped beyond this, not queued without bound.
-const OUTBOX_FRAMES: usize = 64;
+const OUTBOX_FRAMES: usize = 16;
 
 /// Instances registered over `POST /register-instance` (no connection closes
 /// them): the least recently active goes beyond this many.
@@ -80,8 +80,8 @@ struct Instance {
     /// Frames to this connection (context shared by another instance); `None`
     /// for an instance registered over HTTP.
     outbox: Option<mpsc::Sender<Value>>,
-    /// Context the editor sent (`WINDSURF_CONTEXT`, `CONTEXT_UPDATE`).
-    context: Option<Value>,
+    /// Context the editor sent (`WINDSURF_CONTEXT`, `CONTEXT_UPDATE`), and its size as text.
+    context: Option<(Value, usize)>,
 }
 
 impl Instance {
@@ -311,7 +311,7 @@ async fn health(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
     let (connected, sessions, context_bytes) = {
         let instances = bridge.instances();
         let connected = instances.values().filter(|i| i.outbox.is_some()).count();
-        let context_bytes: usize = instances.values().filter_map(|i| i.context.as_ref()).map(stored_bytes).sum();
+        let context_bytes: usize = instances.values().filter_map(|i| i.context.as_ref()).map(|(_, n)| n).sum();
         (connected, instances.len(), context_bytes)
     };
     let team = crate::agents_rpc::roster(&bridge.daemon).agents.len();
@@ -924,16 +924,18 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
             json!({ "type": "AGENTS_LIST", "agents": agents, "timestamp": timestamp() })
         }
         "WINDSURF_CONTEXT" | "CONTEXT_UPDATE" => {
-            let context = message.get("context").or(message.get("data")).cloned().unwrap_or(message.clone());
+            let taken = ["context", "data"].iter().find_map(|key| message.as_object_mut()?.remove(*key));
+            let context = taken.unwrap_or(message);
+            let bytes = stored_bytes(&context);
             if let Some(i) = bridge.instances().get_mut(instance) {
-                i.context = Some(context);
+                i.context = Some((context, bytes));
             }
             json!({ "type": "CONTEXT_RECEIVED", "instanceId": instance, "timestamp": timestamp() })
         }
         "OPTIMIZE_CONTEXT" => {
             // What 1.0 promised: the context made smaller — here secrets
             // redacted and the text cut to the target at line boundaries.
-            let stored = bridge.instances().get(instance).and_then(|i| i.context.clone());
+            let stored = bridge.instances().get(instance).and_then(|i| i.context.as_ref().map(|(c, _)| c.clone()));
             let raw = match message.get("context").or(stored.as_ref()) {
                 Some(Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
