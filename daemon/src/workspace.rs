@@ -239,22 +239,19 @@ impl Workspaces {
             ));
         }
         let holder = self.find_for(&real);
-        let mut checks: Vec<(&Path, &Path)> = Vec::new();
-        if let Some(root) = &confined {
-            if written.starts_with(root) {
-                checks.push((root, &written));
-            }
-            checks.push((root, &real));
+        // Each folder's rules, on the path as written (inside it) and the real one.
+        let mut roots: Vec<&Path> = confined.iter().map(PathBuf::as_path).collect();
+        if let Some(holder) = holder.as_ref().filter(|h| confined.as_ref() != Some(&h.root)) {
+            roots.push(&holder.root);
         }
-        if let Some(holder) = &holder {
-            checks.push((&holder.root, &real));
-        }
-        for (root, checked) in checks {
-            if Exclusions::new(root).is_excluded(checked) {
-                let through = if *checked == real && real != written {
-                    format!(" (it leads to {})", real.display())
-                } else {
+        for root in roots {
+            let exclusions = Exclusions::new(root);
+            let written_excluded = written != real && written.starts_with(root) && exclusions.is_excluded(&written);
+            if written_excluded || exclusions.is_excluded(&real) {
+                let through = if written_excluded || written == real {
                     String::new()
+                } else {
+                    format!(" (it leads to {})", real.display())
                 };
                 return Err(format!(
                     "{}{through} is excluded from context by .pairedignore, .gitignore or .ignore (or hidden, or over 2 MiB); nothing from it is sent to agents",
@@ -696,4 +693,68 @@ pub fn read_source(path: &Path) -> Option<String> {
         return None;
     }
     Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One request per line: the path as named, the folder it is named
+    /// within, and the real file (relative to the workspace) or the refusal.
+    #[test]
+    fn paths_from_requests_resolve_or_are_refused() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let home = home.path().canonicalize().expect("canonical");
+        let root = home.join("proj");
+        for (file, text) in [
+            ("proj/src/app.py", "x = 1\n"),
+            ("proj/.gitignore", "secret/\n"),
+            ("proj/secret/key.py", "KEY = 1\n"),
+            ("proj/.env", "KEY=1\n"),
+            ("outside/lib.py", "y = 2\n"),
+        ] {
+            std::fs::create_dir_all(home.join(file).parent().expect("parent")).expect("mkdir");
+            std::fs::write(home.join(file), text).expect("write");
+        }
+        std::os::unix::fs::symlink("../secret", root.join("src/seclink")).expect("link");
+        std::os::unix::fs::symlink(home.join("outside"), root.join("src/outlink")).expect("link");
+        std::os::unix::fs::symlink("app.py", root.join("src/alias.py")).expect("link");
+        let (events, _) = broadcast::channel(16);
+        let workspaces = Workspaces::new(1 << 20);
+        workspaces.add(root.clone(), &events);
+        let check = |named: &str, within: Option<&Path>| -> String {
+            match workspaces.resolve(Path::new(named), within) {
+                Ok(resolved) => format!("ok {}", resolved.rel().unwrap_or_else(|| resolved.path.display().to_string())),
+                Err(why) if why.contains("leads outside") => "outside".to_owned(),
+                Err(why) if why.contains("(it leads to") => "excluded through a link".to_owned(),
+                Err(why) if why.contains("is excluded") => "excluded".to_owned(),
+                Err(why) if why.contains("does not exist") => "no such folder".to_owned(),
+                Err(why) => why,
+            }
+        };
+        let at = |rel: &str| root.join(rel).display().to_string();
+        let elsewhere = home.join("outside/lib.py").display().to_string();
+        let cases = [
+            (at("src/app.py"), None, "ok src/app.py".to_owned()),
+            (at("src/new.py"), None, "ok src/new.py".to_owned()),
+            (at("src/alias.py"), None, "ok src/app.py".to_owned()),
+            (at("secret/key.py"), None, "excluded".to_owned()),
+            (at(".env"), None, "excluded".to_owned()),
+            (at("src/seclink/key.py"), None, "excluded through a link".to_owned()),
+            (at("src/outlink/lib.py"), None, "outside".to_owned()),
+            (at("src/../secret/key.py"), None, "excluded".to_owned()),
+            (at("../outside/lib.py"), None, "outside".to_owned()),
+            (at("src/missing/../app.py"), None, "no such folder".to_owned()),
+            ("src/app.py".to_owned(), Some(root.as_path()), "ok src/app.py".to_owned()),
+            ("src/seclink/key.py".to_owned(), Some(root.as_path()), "excluded through a link".to_owned()),
+            ("../outside/lib.py".to_owned(), Some(root.as_path()), "outside".to_owned()),
+            (elsewhere.clone(), Some(root.as_path()), "outside".to_owned()),
+            // A lone file in no workspace is the editor's own.
+            (elsewhere.clone(), None, format!("ok {elsewhere}")),
+            ("src/app.py".to_owned(), None, "src/app.py is not an absolute path".to_owned()),
+        ];
+        for (named, within, expected) in &cases {
+            assert_eq!(&check(named, *within), expected, "{named} within {within:?}");
+        }
+    }
 }
