@@ -269,11 +269,6 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 forwarded.push("--bridge-1x".to_owned());
             }
             config::validate(&loaded.config).context("invalid configuration")?;
-            if !detach && !crate::instance::is_running(&paths) {
-                // What installs a daemon did not finish left behind. No daemon
-                // runs, so no install does.
-                crate::market::store::Store::new(&paths.data_dir).clean_interrupted();
-            }
             run::run(&paths, loaded, DaemonOptions { detach, detached_child, autostarted, forwarded })
         }
         Command::Lsp { stdio: _ } => {

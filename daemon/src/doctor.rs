@@ -44,6 +44,11 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
         Err(err) => add("config", Level::Fail, format!("{err:#}")),
     }
 
+    match paths.check_private() {
+        Ok(()) => add("folders", Level::Ok, "private to you (config, data, state, runtime)".to_owned()),
+        Err(err) => add("folders", Level::Fail, format!("{err:#}")),
+    }
+
     let token_file = paths.token_file();
     match paths::mode_of(&token_file) {
         Ok(mode) if mode & 0o077 == 0 => add("token", Level::Ok, format!("{} (mode {mode:o})", token_file.display())),

@@ -52,6 +52,14 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
         file: Some((&paths.log_file(), config.log.file_max_bytes)),
     })?;
     install_panic_hook();
+    // An editor's daemon (`--autostarted`) does not refuse unknown `PAIRED_*`
+    // variables; it says so once, here.
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    // What installs of a previous daemon did not finish left behind: we hold
+    // the lock, so no install is running.
+    crate::market::store::Store::new(&paths.data_dir).clean_interrupted();
     match crate::platform::raise_descriptor_limit() {
         Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
         Err(err) => tracing::warn!("cannot raise the open descriptor limit: {err}"),
