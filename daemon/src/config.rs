@@ -27,6 +27,8 @@ pub struct Config {
     pub log: LogConfig,
     pub context: ContextConfig,
     pub compat: CompatConfig,
+    /// Who may reach what through the PAIRED 1.0 bridge (`compat.bridge_1x`).
+    pub bridge: BridgeConfig,
     pub limits: LimitsConfig,
     /// Named model providers (`[providers.NAME]`).
     pub providers: std::collections::BTreeMap<String, crate::provider::ProviderConfig>,
@@ -225,6 +227,20 @@ impl Default for LimitsConfig {
 pub struct CompatConfig {
     /// Also serve the PAIRED 1.0 bridge on 127.0.0.1:7890 (`BRIDGE_PORT`).
     pub bridge_1x: bool,
+}
+
+/// The PAIRED 1.0 bridge's reach (`[bridge]`). A 1.0 client without a token
+/// reaches only files of a project it connected with that is also a workspace
+/// an editor opened or listed here; a client that sends the daemon's token
+/// reaches what the user can.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// Refuse 1.0 clients that do not send the daemon's token.
+    pub require_token: bool,
+    /// Project folders (absolute) token-less 1.0 clients may connect to, besides
+    /// the workspaces editors opened.
+    pub projects: Vec<PathBuf>,
 }
 
 /// Where a layer of configuration came from.
