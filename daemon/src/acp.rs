@@ -14,9 +14,17 @@
 //! shown as diffs and written through the client's `fs/write_text_file` only
 //! after the user allows them (`session/request_permission`): the daemon itself
 //! never writes a file.
+//!
+//! The client's input is read as lines here ([`client_lines`]): a line that is
+//! not UTF-8, not JSON or not a request is answered with an error and the
+//! connection goes on. A session's folder must be a project folder (the rule of
+//! [`crate::lsp::unfit_root`]): `/`, the home folder or a system folder is refused.
+//! The process ends with success when the client closes its input, and with an
+//! error when the daemon goes away (the editor then restarts it).
 
 use std::{
     collections::HashMap,
+    io::BufRead as _,
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -29,7 +37,7 @@ use acp::{
     schema::ProtocolVersion,
     v1::{ConnectionTo, Responder, schema::*},
 };
-use agent_client_protocol::{self as acp, Agent, Client, Stdio, on_receive_notification, on_receive_request};
+use agent_client_protocol::{self as acp, Agent, Client, Lines, on_receive_notification, on_receive_request};
 use anyhow::{Context, Result};
 use jsonrpsee::{
     core::client::{Subscription, SubscriptionClientT},
@@ -41,7 +49,7 @@ use protocol::{
     client::{Attach, ClientHello, ClientKind, Event},
     documents::{OpenParams, UriParams},
 };
-use tokio::sync::broadcast;
+use tokio::{io::AsyncWriteExt as _, sync::broadcast};
 
 use crate::{
     client::{self, ByName},
@@ -50,6 +58,10 @@ use crate::{
 
 /// The mode in which Alex routes each prompt.
 const TEAM: &str = "team";
+
+/// A longer line from the client is not read into memory: it is skipped and
+/// answered with a parse error.
+const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
 pub async fn serve(paths: &Paths) -> Result<()> {
     let connection = client::connect_or_start(paths).await.context("cannot reach the PAIRED daemon")?;
@@ -64,6 +76,7 @@ pub async fn serve(paths: &Paths) -> Result<()> {
     let mut events: Subscription<Event> =
         daemon.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
     let (sender, _) = broadcast::channel(1024);
+    let (lost_tx, lost) = tokio::sync::oneshot::channel::<()>();
     let shared = Arc::new(Shared {
         daemon: daemon.clone(),
         events: sender.clone(),
@@ -72,20 +85,17 @@ pub async fn serve(paths: &Paths) -> Result<()> {
         can_write: AtomicBool::new(false),
         next_session: AtomicU64::new(1),
     });
-    tokio::spawn(async move {
+    let events_task = tokio::spawn(async move {
         while let Some(event) = events.next().await {
             if let Ok(event) = event {
                 let _ = sender.send(event);
             }
         }
-        // Without the daemon no session can do anything: end, so the editor
-        // shows the agent as stopped and starts it again (which restarts the daemon).
-        tracing::error!("lost the PAIRED daemon; exiting so the editor can restart `paired acp`");
-        std::process::exit(1);
+        let _ = lost_tx.send(());
     });
 
     let (s1, s2, s3, s4, s5) = (shared.clone(), shared.clone(), shared.clone(), shared.clone(), shared.clone());
-    Agent
+    let served = Agent
         .v1()
         .name("paired")
         .on_receive_request(
@@ -145,11 +155,83 @@ pub async fn serve(paths: &Paths) -> Result<()> {
             },
             on_receive_notification!(),
         )
-        .connect_to(Stdio::new())
-        .await
-        .map_err(|err| anyhow::anyhow!("ACP connection failed: {err}"))?;
+        .connect_to(Lines::new(client_output(), client_lines()));
+    let served = tokio::select! {
+        served = served => served,
+        // Without the daemon no session can do anything: end, so the editor
+        // shows the agent as stopped and starts it again (which restarts the daemon).
+        Ok(()) = lost => {
+            anyhow::bail!("lost the PAIRED daemon; exiting so the editor can restart `paired acp`")
+        }
+    };
+    // The client is gone (or the connection broke): the daemon connection is
+    // ours to close, not a loss to report.
+    events_task.abort();
     shared.cancel_all().await;
-    Ok(())
+    served.map_err(|err| anyhow::anyhow!("ACP connection failed: {err}"))
+}
+
+/// The client's lines, read on a thread of their own (a read blocked on a quiet
+/// client must not hold up the runtime's shutdown). Blank lines are skipped. A
+/// line that is not UTF-8, or is over [`MAX_LINE_BYTES`], is passed on as a
+/// short note that is not JSON, which the ACP library answers with a parse
+/// error (-32700); the connection goes on. The stream ends at end of input.
+fn client_lines() -> impl futures::Stream<Item = std::io::Result<String>> + Send + 'static {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<String>>(16);
+    let reader = std::thread::Builder::new().name("paired-acp-stdin".to_owned()).spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let line = match read_line(&mut stdin, MAX_LINE_BYTES) {
+                Ok(Some(line)) => line,
+                Ok(None) => return,
+                Err(err) => {
+                    let _ = tx.blocking_send(Err(err));
+                    return;
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            if tx.blocking_send(Ok(line)).is_err() {
+                return;
+            }
+        }
+    });
+    if let Err(err) = reader {
+        tracing::error!("cannot start reading the client's input: {err}");
+    }
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|line| (line, rx)) })
+}
+
+/// One line of `input` without its line ending; `None` at end of input.
+fn read_line(input: &mut impl std::io::BufRead, max: usize) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let read = std::io::Read::take(&mut *input, max as u64 + 1).read_until(b'\n', &mut line)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') && line.len() > max {
+        // The rest of the line is read and dropped, a buffer at a time.
+        input.skip_until(b'\n')?;
+        return Ok(Some(format!("<a line of more than {max} bytes, not read>")));
+    }
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+    Ok(Some(
+        String::from_utf8(line)
+            .unwrap_or_else(|err| format!("<a line of {} bytes that is not UTF-8>", err.as_bytes().len())),
+    ))
+}
+
+/// Lines to the client on stdout, each flushed as it is written.
+fn client_output() -> impl futures::Sink<String, Error = std::io::Error> + Send + 'static {
+    futures::sink::unfold(tokio::io::stdout(), |mut out, line: String| async move {
+        out.write_all(line.as_bytes()).await?;
+        out.write_all(b"\n").await?;
+        out.flush().await?;
+        Ok(out)
+    })
 }
 
 struct Shared {
@@ -220,6 +302,9 @@ impl Shared {
         let cwd = std::fs::canonicalize(&request.cwd).map_err(|err| {
             acp::Error::invalid_params().data(format!("cwd {} is not a folder here: {err}", request.cwd.display()))
         })?;
+        if let Some(why) = crate::lsp::unfit_root(&cwd) {
+            return Err(acp::Error::invalid_params().data(why));
+        }
         let folder = protocol::context::AddWorkspaceParams { folder: cwd.display().to_string(), wait: false };
         client::call::<protocol::context::AddWorkspace>(&self.daemon, &folder).await.map_err(daemon_error)?;
         let agents: Vec<protocol::agents::AgentInfo> =
@@ -842,6 +927,20 @@ mod tests {
                 aliases: if *id == "sherlock" { vec!["qa".to_owned()] } else { Vec::new() },
             })
             .collect()
+    }
+
+    #[test]
+    fn lines_are_read_whatever_they_hold() {
+        let input: &[u8] = b"{\"a\":1}\r\n\xff\xfe\n0123456789abcdef\nlast";
+        let mut input = std::io::BufReader::with_capacity(4, input);
+        let mut lines = Vec::new();
+        while let Some(line) = read_line(&mut input, 12).expect("read") {
+            lines.push(line);
+        }
+        assert_eq!(
+            lines,
+            ["{\"a\":1}", "<a line of 2 bytes that is not UTF-8>", "<a line of more than 12 bytes, not read>", "last"]
+        );
     }
 
     #[test]

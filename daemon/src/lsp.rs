@@ -15,9 +15,21 @@
 //!   named in `initialize` dies. It never outlives its editor.
 //! - Every `area/verb` method of the protocol is forwarded as an LSP custom
 //!   request of the same name; `$/cancelRequest` cancels a forwarded request.
+//! - Nothing the editor sends takes the proxy down: the input is framed here
+//!   ([`frames`]), and a malformed frame is answered with an error or dropped.
+//! - Nothing the editor sends can wedge the daemon connection: a document whose
+//!   open request would exceed the daemon's request limit is held here only
+//!   (the daemon is told to close its older copy) and the user is told once; a
+//!   forwarded request over the limit is refused here. A document the daemon
+//!   keeps dropping the connection over while it is replayed is held the same way.
+//! - A workspace root that is no project folder (`/`, the home folder, system
+//!   folders) is not announced to the daemon, so it is never indexed.
+
+mod frames;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
     process::ExitCode,
     sync::{
         Arc, Mutex, MutexGuard, OnceLock,
@@ -40,7 +52,10 @@ use protocol::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::{
+    io::AsyncWriteExt as _,
+    sync::{mpsc, watch},
+};
 use tower_lsp_server::{
     Client, ExitedError, LanguageServer, LspService, Server,
     jsonrpc::{self, ErrorCode, Request, Response},
@@ -61,6 +76,13 @@ use crate::{
 /// How long a forwarded request waits for the daemon to come (back) up.
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 
+/// What [`frames`] turns a malformed frame into: a request that [`Front`]
+/// answers with the error, so the answer goes out in turn with the others.
+const MALFORMED: &str = "$/paired/malformedFrame";
+
+/// Room for the JSON-RPC envelope around a request's parameters.
+const ENVELOPE_BYTES: usize = 256;
+
 pub fn run(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(serve(paths, test_hooks))
@@ -75,8 +97,11 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     if test_hooks {
         forwarded.extend(["debug/sleep", "debug/panic"]);
     }
+    let request_limit = daemon_request_limit(&paths);
     let proxy = Arc::new(Proxy {
         paths,
+        request_limit,
+        refused_roots: Mutex::default(),
         forwarded,
         mirror: Mutex::default(),
         ops: ops_tx,
@@ -101,14 +126,56 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         Backend { proxy: backend_proxy.clone() }
     });
     let front = Front { inner: service, proxy: proxy.clone() };
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(front).await;
+    Server::new(editor_input()?, tokio::io::stdout(), socket).serve(front).await;
     let clean = proxy.shutdown_requested.load(Ordering::Relaxed);
     tracing::info!(clean, "editor closed the connection; exiting");
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// The editor's input as tower-lsp-server reads it: only well-formed frames,
+/// and for each malformed one a [`MALFORMED`] request carrying its error.
+fn editor_input() -> Result<tokio::io::DuplexStream> {
+    let (frames_tx, mut frames_rx) = mpsc::channel(64);
+    std::thread::Builder::new().name("paired-lsp-stdin".to_owned()).spawn(move || frames::read_stdin(frames_tx))?;
+    let (mut input, server_input) = tokio::io::duplex(256 * 1024);
+    tokio::spawn(async move {
+        while let Some(frame) = frames_rx.recv().await {
+            let body = match frame {
+                frames::Frame::Message(body) => body,
+                frames::Frame::Malformed { id, code, message } => serde_json::to_vec(&serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "id": id,
+                    "method": MALFORMED,
+                    "params": { "code": code, "message": message },
+                }))
+                .unwrap_or_default(),
+            };
+            let head = format!("Content-Length: {}\r\n\r\n", body.len());
+            if input.write_all(head.as_bytes()).await.is_err() || input.write_all(&body).await.is_err() {
+                return;
+            }
+        }
+        // Dropping `input` is the end of input for the server.
+    });
+    Ok(server_input)
+}
+
+/// The daemon's request limit (`server.max_request_bytes`), from the
+/// configuration a daemon started from here reads. A daemon started otherwise
+/// may have a lower one: the replay's fallback covers that.
+fn daemon_request_limit(paths: &Paths) -> usize {
+    let configured = crate::config::load(&paths.config_file(), None, &|key| std::env::var(key).ok())
+        .map(|loaded| loaded.config.server.max_request_bytes);
+    configured.unwrap_or_else(|_| crate::config::ServerConfig::default().max_request_bytes) as usize
+}
+
 struct Proxy {
     paths: Paths,
+    /// The largest request the daemon takes, in bytes.
+    request_limit: usize,
+    /// What `initialize` named as roots that are no project folders, to tell
+    /// the user once the editor is ready.
+    refused_roots: Mutex<Vec<String>>,
     forwarded: Vec<&'static str>,
     mirror: Mutex<Mirror>,
     ops: mpsc::UnboundedSender<DocOp>,
@@ -143,6 +210,12 @@ struct Mirror {
     documents: Documents,
     /// Number of the last document operation taken from the editor.
     seq: u64,
+    /// Documents held here only: too large for the daemon.
+    held: HashSet<String>,
+    /// Documents the user was told about (once each).
+    told: HashSet<String>,
+    /// Documents whose replay lost the daemon connection, and how often.
+    replay_failures: HashMap<String, u32>,
 }
 
 struct DocOp {
@@ -223,6 +296,8 @@ impl Proxy {
             }
         };
         let mut mirror = self.mirror();
+        let uri = kind.uri().to_owned();
+        let known = mirror.documents.buffer(&uri).is_some();
         let applied = match &kind {
             DocOpKind::Open(params) => {
                 mirror.documents.open(ANONYMOUS, params.clone());
@@ -235,9 +310,54 @@ impl Proxy {
             tracing::warn!(method, "{err}");
             return;
         }
-        mirror.seq += 1;
-        // Sent while the mirror is locked, so queue order is number order.
-        let _ = self.ops.send(DocOp { seq: mirror.seq, kind });
+        let held = mirror.held.contains(&uri);
+        let oversized = match &kind {
+            DocOpKind::Close(_) => None,
+            _ => mirror.documents.buffer(&uri).and_then(|(text, _)| over_limit(&uri, text, self.request_limit)),
+        };
+        // What the daemon must hear for its copy to match the mirror's.
+        let ops = match kind {
+            DocOpKind::Close(uri) if mirror.held.remove(&uri) => Vec::new(),
+            DocOpKind::Close(uri) => vec![DocOpKind::Close(uri)],
+            _ if oversized.is_some() => {
+                mirror.held.insert(uri.clone());
+                if mirror.told.insert(uri.clone()) {
+                    self.tell_held(&uri, oversized.unwrap_or_default());
+                }
+                // The daemon's older copy would be read as this document's text.
+                if known && !held { vec![DocOpKind::Close(uri)] } else { Vec::new() }
+            }
+            DocOpKind::Change(params) if held || change_request_bytes(&params) > self.request_limit => {
+                mirror.held.remove(&uri);
+                let reopen = reopen_params(&mirror.documents, &uri);
+                let close = (!held).then_some(DocOpKind::Close(uri));
+                close.into_iter().chain(reopen.map(DocOpKind::Open)).collect()
+            }
+            kind => {
+                mirror.held.remove(&uri);
+                vec![kind]
+            }
+        };
+        for kind in ops {
+            mirror.seq += 1;
+            // Sent while the mirror is locked, so queue order is number order.
+            let _ = self.ops.send(DocOp { seq: mirror.seq, kind });
+        }
+    }
+
+    /// Tells the user, once per document, that the daemon does not get it.
+    fn tell_held(&self, uri: &str, bytes: usize) {
+        let name = uri.rsplit('/').next().unwrap_or(uri);
+        let message = format!(
+            "PAIRED: {name} is too large to share with the daemon ({:.1} MiB; its limit is {:.1} MiB, \
+             server.max_request_bytes). PAIRED's agents will not see this editor's copy of it; everything else works as usual.",
+            bytes as f64 / (1024.0 * 1024.0),
+            self.request_limit as f64 / (1024.0 * 1024.0),
+        );
+        tracing::warn!(uri, bytes, limit = self.request_limit, "document held in the proxy: too large for the daemon");
+        if let Some(editor) = self.editor.get().cloned() {
+            tokio::spawn(async move { editor.show_message(MessageType::WARNING, message).await });
+        }
     }
 
     fn cancel(&self, params: Option<&Value>) {
@@ -265,6 +385,24 @@ impl Proxy {
     /// retrying once if the connection drops mid-request (when it can be repeated).
     async fn forward(&self, method: &str, params: Option<Value>, after_seq: u64) -> jsonrpc::Result<Value> {
         let params = params.filter(|p| !p.is_null());
+        let raw = params
+            .as_ref()
+            .map(serde_json::value::to_raw_value)
+            .transpose()
+            .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?;
+        // The daemon would refuse it, and the connection would go with it.
+        let bytes = ENVELOPE_BYTES + method.len() + raw.as_ref().map_or(0, |r| r.get().len());
+        if bytes > self.request_limit {
+            return Err(jsonrpc::Error {
+                code: ErrorCode::ServerError(i64::from(protocol::errors::LIMIT_EXCEEDED)),
+                message: format!(
+                    "{method}: the request is {bytes} bytes, over the daemon's limit of {} (server.max_request_bytes)",
+                    self.request_limit
+                )
+                .into(),
+                data: None,
+            });
+        }
         // Answer about the text the editor had when it asked, not an older one.
         let mut sent = self.sent_through.subscribe();
         if tokio::time::timeout(CONNECT_WAIT, sent.wait_for(|s| *s >= after_seq)).await.is_err() {
@@ -280,12 +418,7 @@ impl Proxy {
                     CONNECT_WAIT.as_secs()
                 )));
             };
-            let raw = params
-                .as_ref()
-                .map(serde_json::value::to_raw_value)
-                .transpose()
-                .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?;
-            match connection.request::<Value, _>(method, Raw(raw)).await {
+            match connection.request::<Value, _>(method, Raw(raw.clone())).await {
                 Ok(value) => return Ok(value),
                 Err(ClientError::Call(err)) => {
                     return Err(jsonrpc::Error {
@@ -306,6 +439,55 @@ impl Proxy {
         }
         Err(daemon_unavailable(format!("{method}: the daemon connection dropped twice")))
     }
+}
+
+impl DocOpKind {
+    fn uri(&self) -> &str {
+        match self {
+            DocOpKind::Open(params) => &params.uri,
+            DocOpKind::Change(params) => &params.uri,
+            DocOpKind::Close(uri) => uri,
+        }
+    }
+}
+
+/// The mirror's current copy of `uri`, as a `documents/open`.
+fn reopen_params(documents: &Documents, uri: &str) -> Option<OpenParams> {
+    let doc = documents.get(uri)?;
+    Some(OpenParams { uri: doc.uri, language_id: doc.language_id, version: doc.version, text: doc.text })
+}
+
+/// The size of the `documents/open` request for `text`, give or take the envelope.
+fn open_request_bytes(uri: &str, text: &str) -> usize {
+    ENVELOPE_BYTES + json_string_bytes(uri) + json_string_bytes(text)
+}
+
+/// The size of the `documents/open` request for `text` (give or take the
+/// envelope) if it is over `limit`. Counted only when it could be: a keystroke
+/// in a large document does not rescan it.
+fn over_limit(uri: &str, text: &str, limit: usize) -> Option<usize> {
+    // No character takes more than six bytes escaped.
+    if ENVELOPE_BYTES + 6 * (uri.len() + text.len() + 4) <= limit {
+        return None;
+    }
+    Some(open_request_bytes(uri, text)).filter(|bytes| *bytes > limit)
+}
+
+fn change_request_bytes(params: &ChangeParams) -> usize {
+    let changes: usize = params.changes.iter().map(|c| ENVELOPE_BYTES + json_string_bytes(&c.text)).sum();
+    ENVELOPE_BYTES + json_string_bytes(&params.uri) + changes
+}
+
+/// The length of `text` as a JSON string, escapes included (as serde_json writes it).
+fn json_string_bytes(text: &str) -> usize {
+    2 + text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 fn daemon_unavailable(message: String) -> jsonrpc::Error {
@@ -510,7 +692,9 @@ async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<Ws
     let events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
     let (documents, seq) = {
         let mirror = proxy.mirror();
-        (mirror.documents.snapshot(), mirror.seq)
+        let documents: Vec<_> =
+            mirror.documents.snapshot().into_iter().filter(|doc| !mirror.held.contains(&doc.uri)).collect();
+        (documents, mirror.seq)
     };
     for doc in &documents {
         let params = OpenParams {
@@ -519,7 +703,31 @@ async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<Ws
             version: doc.version,
             text: doc.text.clone(),
         };
-        client::call::<protocol::documents::Open>(&connection, &params).await?;
+        match client::call::<protocol::documents::Open>(&connection, &params).await {
+            Ok(_) => {
+                proxy.mirror().replay_failures.remove(&doc.uri);
+            }
+            // Refused: the daemon goes on without this document, so do we.
+            Err(err) if connection.is_connected() => {
+                tracing::warn!(uri = doc.uri, "the daemon refused a replayed document: {err:#}");
+            }
+            // The connection went with it. Twice is no coincidence (a request
+            // over a limit we did not know of): the document is held here, or
+            // every reconnect would end the same way.
+            Err(err) => {
+                let mut mirror = proxy.mirror();
+                let failures = mirror.replay_failures.entry(doc.uri.clone()).or_default();
+                *failures += 1;
+                if *failures >= 2 {
+                    mirror.replay_failures.remove(&doc.uri);
+                    mirror.held.insert(doc.uri.clone());
+                    if mirror.told.insert(doc.uri.clone()) {
+                        proxy.tell_held(&doc.uri, open_request_bytes(&doc.uri, &doc.text));
+                    }
+                }
+                return Err(err);
+            }
+        }
     }
     proxy.replayed_through.store(seq, Ordering::Release);
     proxy.mark_sent(seq);
@@ -533,12 +741,26 @@ struct Backend {
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
-        let workspace_folders = params
-            .workspace_folders
-            .unwrap_or_default()
-            .into_iter()
-            .map(|folder| folder.uri.as_str().to_owned())
-            .collect();
+        // `rootUri` stands for the folders when the editor names none.
+        #[allow(deprecated)]
+        let named: Vec<String> = match params.workspace_folders {
+            Some(folders) => folders.into_iter().map(|folder| folder.uri.as_str().to_owned()).collect(),
+            None => params.root_uri.iter().map(|uri| uri.as_str().to_owned()).collect(),
+        };
+        let mut workspace_folders = Vec::new();
+        for uri in named {
+            let unfit = crate::uri::to_path(&uri).and_then(|path| {
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
+                unfit_root(&path)
+            });
+            match unfit {
+                Some(why) => {
+                    tracing::warn!(uri, "not indexing the workspace folder: {why}");
+                    self.proxy.refused_roots.lock().unwrap_or_else(|p| p.into_inner()).push(why);
+                }
+                None => workspace_folders.push(uri),
+            }
+        }
         let hello = ClientHello {
             kind: ClientKind::Lsp,
             name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
@@ -599,7 +821,14 @@ impl LanguageServer for Backend {
         })
     }
 
-    async fn initialized(&self, _: InitializedParams) {}
+    async fn initialized(&self, _: InitializedParams) {
+        let refused = std::mem::take(&mut *self.proxy.refused_roots.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(editor) = self.proxy.editor.get() {
+            for why in refused {
+                editor.show_message(MessageType::WARNING, format!("PAIRED: {why}")).await;
+            }
+        }
+    }
 
     async fn shutdown(&self) -> jsonrpc::Result<()> {
         self.proxy.shutdown_requested.store(true, Ordering::Release);
@@ -919,6 +1148,50 @@ impl Proxy {
     }
 }
 
+/// Why `root` is no project folder for PAIRED to index — the file system's
+/// root, the home folder itself or a folder above it, a system folder — and how
+/// to use it anyway; `None` for a project folder. A folder the user made a
+/// PAIRED project (it holds `.paired/config.toml`) always counts as one. `root`
+/// is canonical. `paired acp` applies the same rule to a session's folder.
+pub(crate) fn unfit_root(root: &Path) -> Option<String> {
+    let what = folder_kind(root, std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))?;
+    let marker = root.join(".paired").join("config.toml");
+    if marker.is_file() {
+        return None;
+    }
+    Some(format!(
+        "{} is {what}, not a project folder, so PAIRED does not index it. Open a project folder instead, \
+         or, to use this one anyway, create {} (it may be empty).",
+        root.display(),
+        marker.display()
+    ))
+}
+
+/// What kind of folder that is no project `root` is, if it is one.
+fn folder_kind(root: &Path, home: Option<PathBuf>) -> Option<&'static str> {
+    /// Folders of the system, never a project themselves (their subfolders may be).
+    const SYSTEM: &str = "/bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /nix /opt /proc /root \
+        /run /sbin /snap /srv /sys /tmp /usr /usr/bin /usr/include /usr/lib /usr/lib64 /usr/libexec /usr/local \
+        /usr/sbin /usr/share /usr/src /var /var/cache /var/lib /var/log /var/tmp /Applications /Library /System \
+        /Users /Volumes /private /private/tmp /private/var";
+    /// File systems of the kernel and the store: nothing under them is a project.
+    const PSEUDO: [&str; 5] = ["/proc", "/sys", "/dev", "/run", "/nix/store"];
+    if root.parent().is_none() {
+        return Some("the root of the file system");
+    }
+    if let Some(home) = home {
+        let home = std::fs::canonicalize(&home).unwrap_or(home);
+        if root == home {
+            return Some("your home folder");
+        }
+        if home.starts_with(root) {
+            return Some("a folder that holds your home folder");
+        }
+    }
+    let system = SYSTEM.split_whitespace().any(|s| root == Path::new(s)) || PSEUDO.iter().any(|p| root.starts_with(p));
+    system.then_some("a system folder")
+}
+
 /// Requests that start work (or answer a question) must not be sent twice.
 fn repeatable(method: &str) -> bool {
     !matches!(method, "agents/run" | "workflows/run" | "sessions/resume" | "sessions/decide")
@@ -1016,6 +1289,16 @@ where
                 self.proxy.document_notification(&method, params);
                 futures::future::ready(Ok(None)).boxed()
             }
+            MALFORMED => {
+                let Some(id) = id else { return futures::future::ready(Ok(None)).boxed() };
+                let params = request.params().cloned().unwrap_or(Value::Null);
+                let error = jsonrpc::Error {
+                    code: ErrorCode::from(params["code"].as_i64().unwrap_or(-32700)),
+                    message: params["message"].as_str().unwrap_or("Parse error").to_owned().into(),
+                    data: None,
+                };
+                futures::future::ready(Ok(Some(Response::from_error(id, error)))).boxed()
+            }
             "$/cancelRequest" => {
                 self.proxy.cancel(request.params());
                 self.inner.call(request).instrument(span).boxed()
@@ -1080,6 +1363,32 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn roots_that_are_no_project_folders_are_named() {
+        let home = Some(PathBuf::from("/home/ada"));
+        let kind = |root: &str| super::folder_kind(Path::new(root), home.clone());
+        assert_eq!(kind("/"), Some("the root of the file system"));
+        assert_eq!(kind("/home/ada"), Some("your home folder"));
+        assert_eq!(kind("/home"), Some("a folder that holds your home folder"));
+        for system in ["/usr", "/etc", "/var", "/proc", "/proc/1/root", "/sys/class", "/tmp"] {
+            assert_eq!(kind(system), Some("a system folder"), "{system}");
+        }
+        for project in ["/home/ada/src/paired", "/usr/src/linux", "/etc/nixos", "/srv/www/site", "/tmp/scratch"] {
+            assert_eq!(kind(project), None, "{project}");
+        }
+    }
+
+    #[test]
+    fn request_sizes_count_json_escapes() {
+        assert_eq!(super::json_string_bytes("a\"\\\n\u{1}é"), 2 + 1 + 2 + 2 + 2 + 6 + 2);
+        let text = "\"".repeat(1000);
+        assert_eq!(super::over_limit("file:///a", &text, 1_000_000), None);
+        let bytes = super::over_limit("file:///a", &text, 2000).expect("over");
+        assert_eq!(bytes, super::ENVELOPE_BYTES + 11 + 2002);
+    }
+
     #[test]
     fn only_requests_that_start_nothing_are_retried_after_a_dropped_connection() {
         for method in ["context/build", "documents/get", "sessions/get", "runs/get", "agents/list"] {
