@@ -384,7 +384,7 @@ impl From<String> for Failed {
 /// one open.
 pub(crate) fn workspace_for(daemon: &Daemon, params: &RunParams) -> Result<Option<Arc<Workspace>>, String> {
     if let Some(path) = params.uri.as_deref().and_then(uri::to_path) {
-        return Ok(daemon.workspaces.resolve(&path, None)?.workspace);
+        return Ok(daemon.workspaces.resolve(&path, None).map_err(|why| why.to_string())?.workspace);
     }
     if let Some(folder) = &params.workspace {
         let path = uri::to_path(folder)

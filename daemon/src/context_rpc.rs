@@ -35,7 +35,7 @@ pub(crate) fn resolve_uri(
     within: Option<&std::path::Path>,
 ) -> Result<Option<workspace::Resolved>, ErrorObjectOwned> {
     let Some(path) = uri::to_path(uri) else { return Ok(None) };
-    daemon.workspaces.resolve(&path, within).map(Some).map_err(|why| error(errors::REFUSED, why))
+    daemon.workspaces.resolve(&path, within).map(Some).map_err(|why| error(errors::REFUSED, why.to_string()))
 }
 
 fn error(code: i32, message: String) -> ErrorObjectOwned {

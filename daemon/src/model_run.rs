@@ -24,6 +24,7 @@ use crate::{
     roster::Agent,
     state::Daemon,
     uri,
+    workspace::Refused,
 };
 
 /// Tool rounds per run: a model that keeps calling tools is stopped here.
@@ -184,7 +185,17 @@ async fn call_tool(
             ))
         };
         allowed(&rel)?;
-        let resolved = daemon.workspaces.resolve(Path::new(&rel), Some(&workspace.root))?;
+        // Refusals name workspace paths only: the model learns nothing of the
+        // machine beyond the workspace.
+        let resolved = daemon.workspaces.resolve(Path::new(&rel), Some(&workspace.root)).map_err(|why| match why {
+            Refused::Excluded { real: Some(real), .. } => match workspace.relative(&real) {
+                Some(real) => format!("{rel} leads to {real}, which is excluded by the workspace's ignore rules"),
+                None => format!("{rel} leads outside the workspace"),
+            },
+            Refused::Excluded { real: None, .. } => format!("{rel} is excluded by the workspace's ignore rules"),
+            Refused::Outside { .. } => format!("{rel} leads outside the workspace (through a symbolic link)"),
+            _ => format!("{rel} is not a file of the workspace"),
+        })?;
         let real = workspace.relative(&resolved.path).ok_or_else(|| format!("{rel} is outside the workspace"))?;
         if real != rel {
             allowed(&real)?;

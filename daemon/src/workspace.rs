@@ -190,6 +190,32 @@ fn real_path(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// Why [`Workspaces::resolve`] refused a path. Displayed, it is a sentence for
+/// the user; paths in it are absolute, so a caller answering someone who
+/// should not learn them (a model, an untrusted client) words its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("{} is not an absolute path", named.display())]
+    NotAbsolute { named: PathBuf },
+    #[error("{} is not a folder", folder.display())]
+    NotAFolder { folder: PathBuf },
+    #[error("{} goes through a folder that does not exist", named.display())]
+    NoSuchFolder { named: PathBuf },
+    #[error(
+        "{} leads outside {} (through a symbolic link or `..`, or named from another project); nothing outside it is sent to agents",
+        named.display(),
+        root.display()
+    )]
+    Outside { named: PathBuf, root: PathBuf },
+    /// `real` is where a link (or `..`) led, when that is what is excluded.
+    #[error(
+        "{}{} is excluded from context by .pairedignore, .gitignore or .ignore (or hidden, or over 2 MiB); nothing from it is sent to agents",
+        named.display(),
+        real.as_ref().map(|r| format!(" (it leads to {})", r.display())).unwrap_or_default()
+    )]
+    Excluded { named: PathBuf, real: Option<PathBuf> },
+}
+
 impl Workspaces {
     /// Resolves a path a request names and refuses what it must not reach. The
     /// one place where paths from outside (a URI from an editor, a path in a
@@ -204,26 +230,24 @@ impl Workspaces {
     /// folder or of the workspace holding the real file exclude it (or the
     /// path as written). A path in no open workspace, written or resolved, and
     /// with no `within`, is let through: an editor's lone file is the user's.
-    /// The refusal is a sentence for the user or the model.
-    pub fn resolve(&self, path: &Path, within: Option<&Path>) -> Result<Resolved, String> {
+    pub fn resolve(&self, path: &Path, within: Option<&Path>) -> Result<Resolved, Refused> {
         let within = match within {
             Some(folder) => Some(
                 folder
                     .canonicalize()
                     .ok()
                     .filter(|f| f.is_dir())
-                    .ok_or_else(|| format!("{} is not a folder", folder.display()))?,
+                    .ok_or_else(|| Refused::NotAFolder { folder: folder.to_path_buf() })?,
             ),
             None => None,
         };
         let joined = match &within {
             Some(folder) => folder.join(path),
             None if path.is_absolute() => path.to_path_buf(),
-            None => return Err(format!("{} is not an absolute path", path.display())),
+            None => return Err(Refused::NotAbsolute { named: path.to_path_buf() }),
         };
         let written = lexical(&joined);
-        let real = real_path(&joined)
-            .ok_or_else(|| format!("{} goes through a folder that does not exist", path.display()))?;
+        let real = real_path(&joined).ok_or_else(|| Refused::NoSuchFolder { named: path.to_path_buf() })?;
         // The folder the request is confined to: the one it names, else the
         // open workspace the path is in as written (`proj/../other/x` is in
         // `proj`, and leads out of it), else once its `..` are taken away.
@@ -232,11 +256,7 @@ impl Workspaces {
         if let Some(root) = &confined
             && !real.starts_with(root)
         {
-            return Err(format!(
-                "{} leads outside {} (through a symbolic link or `..`, or named from another project); nothing outside it is sent to agents",
-                path.display(),
-                root.display()
-            ));
+            return Err(Refused::Outside { named: path.to_path_buf(), root: root.clone() });
         }
         let holder = self.find_for(&real);
         // Each folder's rules, on the path as written (inside it) and the real one.
@@ -248,15 +268,8 @@ impl Workspaces {
             let exclusions = Exclusions::new(root);
             let written_excluded = written != real && written.starts_with(root) && exclusions.is_excluded(&written);
             if written_excluded || exclusions.is_excluded(&real) {
-                let through = if written_excluded || written == real {
-                    String::new()
-                } else {
-                    format!(" (it leads to {})", real.display())
-                };
-                return Err(format!(
-                    "{}{through} is excluded from context by .pairedignore, .gitignore or .ignore (or hidden, or over 2 MiB); nothing from it is sent to agents",
-                    path.display()
-                ));
+                let real = (!written_excluded && written != real).then_some(real);
+                return Err(Refused::Excluded { named: path.to_path_buf(), real });
             }
         }
         Ok(Resolved { path: real, workspace: holder })
@@ -725,11 +738,11 @@ mod tests {
         let check = |named: &str, within: Option<&Path>| -> String {
             match workspaces.resolve(Path::new(named), within) {
                 Ok(resolved) => format!("ok {}", resolved.rel().unwrap_or_else(|| resolved.path.display().to_string())),
-                Err(why) if why.contains("leads outside") => "outside".to_owned(),
-                Err(why) if why.contains("(it leads to") => "excluded through a link".to_owned(),
-                Err(why) if why.contains("is excluded") => "excluded".to_owned(),
-                Err(why) if why.contains("does not exist") => "no such folder".to_owned(),
-                Err(why) => why,
+                Err(Refused::Outside { .. }) => "outside".to_owned(),
+                Err(Refused::Excluded { real: Some(_), .. }) => "excluded through a link".to_owned(),
+                Err(Refused::Excluded { real: None, .. }) => "excluded".to_owned(),
+                Err(Refused::NoSuchFolder { .. }) => "no such folder".to_owned(),
+                Err(other) => other.to_string(),
             }
         };
         let at = |rel: &str| root.join(rel).display().to_string();

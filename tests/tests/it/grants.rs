@@ -241,7 +241,11 @@ async fn a_link_into_an_ignored_folder_is_refused_everywhere() {
     for result in &results {
         assert!(result.starts_with("refused: "), "{results:?}");
         assert!(!result.contains("SECRET_FILE_MARKER") && !result.contains("OUTSIDE_MARKER"), "{results:?}");
+        // Refusals name workspace paths only: nothing of the machine goes to a model.
+        assert!(!result.contains(&home.path().display().to_string()), "{results:?}");
     }
+    assert!(results[0].contains("src/seclink/key.py leads to secret/key.py, which is excluded"), "{results:?}");
+    assert!(results[2].contains("src/outlink/lib.py leads outside the workspace"), "{results:?}");
 
     // The bridge refuses too (through `agents/run`, or earlier by its own rules).
     let reply = bridge_command(bridge, "qa:review src/seclink/key.py".into(), &root).await;
