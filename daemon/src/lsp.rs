@@ -80,8 +80,13 @@ const CONNECT_WAIT: Duration = Duration::from_secs(15);
 /// answers with the error, so the answer goes out in turn with the others.
 const MALFORMED: &str = "$/paired/malformedFrame";
 
-/// Room for the JSON-RPC envelope around a request's parameters.
-const ENVELOPE_BYTES: usize = 256;
+/// Room for the JSON-RPC envelope around a request's parameters, a language id
+/// included (see [`MAX_LANGUAGE_ID_BYTES`]).
+const ENVELOPE_BYTES: usize = 512;
+
+/// Language ids are short names (`rust`, `typescriptreact`); a longer one is
+/// not passed on.
+const MAX_LANGUAGE_ID_BYTES: usize = 64;
 
 pub fn run(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -274,7 +279,9 @@ impl Proxy {
             "textDocument/didOpen" => serde_json::from_value::<DidOpen>(params).map(|p| {
                 DocOpKind::Open(OpenParams {
                     uri: p.text_document.uri,
-                    language_id: p.text_document.language_id,
+                    language_id: Some(p.text_document.language_id)
+                        .filter(|id| id.len() <= MAX_LANGUAGE_ID_BYTES)
+                        .unwrap_or_default(),
                     version: p.text_document.version,
                     text: p.text_document.text,
                 })
