@@ -53,7 +53,7 @@ use futures::{SinkExt, StreamExt};
 use protocol::agents::RunParams;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::{roster::Agent, state::Daemon};
 
@@ -237,17 +237,33 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
         .route("/cli-command", post(cli_command))
         .layer(middleware::from_fn_with_state(bridge.clone(), guard))
         .with_state(bridge);
+    // The daemon's own accept loop: idle sockets are capped and timed, running
+    // out of descriptors backs off (the bridge shares the daemon's descriptors).
+    let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = daemon.shutdown.subscribe();
     tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(Option::is_some).await;
-        };
-        if let Err(err) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-            tracing::error!("the PAIRED 1.0 bridge stopped: {err}");
-        }
+        let _ = shutdown.wait_for(Option::is_some).await;
+        let _ = stop_tx.send(true);
     });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let gate = crate::admission::Gate::new(crate::admission::Limits::default());
+    let accepting = stopped(stop_rx.clone());
+    tokio::spawn(crate::admission::accept_loop(listener, gate, accepting, move |socket, _remote, admission| {
+        let app = app.clone().layer(Extension(admission.clone()));
+        let stop = stopped(stop_rx.clone());
+        tokio::spawn(admission.run(async move {
+            if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(socket, app, stop).await {
+                tracing::debug!("a PAIRED 1.0 bridge connection ended: {err}");
+            }
+        }));
+    }));
     Ok(port)
 }
+
+/// Open WebSocket connections of the bridge at most; one more is refused (503).
+const MAX_CONNECTIONS: usize = 256;
 
 const TOKEN_HINT: &str = "the token is the daemon's, in the file its discovery file names (`~/.local/state/paired/token`): connect to ws://127.0.0.1:7890/?token=<token>, send `Authorization: Bearer <token>`, or put `token` in a WebSocket message";
 
@@ -276,6 +292,11 @@ async fn guard(
         }
         Presented::Nothing => false,
     };
+    // A request that passed the checks: its connection is no longer capped
+    // and timed as an idle one.
+    if let Some(admission) = request.extensions().get::<crate::admission::Admission>() {
+        admission.authenticated();
+    }
     request.extensions_mut().insert(Trusted(trusted));
     next.run(request).await
 }
@@ -708,6 +729,11 @@ async fn upgrade(
     Extension(Trusted(trusted)): Extension<Trusted>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let open = bridge.instances().values().filter(|instance| instance.outbox.is_some()).count();
+    if open >= MAX_CONNECTIONS {
+        let error = format!("too many PAIRED 1.0 bridge connections ({MAX_CONNECTIONS}); close some and retry");
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "success": false, "error": error }))).into_response();
+    }
     ws.max_message_size(bridge.daemon.config.server.max_request_bytes as usize)
         .on_upgrade(move |socket| connection(bridge, socket, trusted))
 }
@@ -738,6 +764,30 @@ async fn connection(bridge: Arc<Bridge>, socket: WebSocket, trusted: bool) {
         };
         if outbox.send(reply).await.is_err() {
             break;
+        }
+    }
+}
+
+/// For the fuzz target `bridge_message` (`fuzz/`) only: one text frame from a
+/// 1.0 client without a token, parsed and answered as [`connection`] does, by
+/// a bridge that is not listening, for a connection of its own.
+#[doc(hidden)]
+pub async fn fuzz_text_frame(daemon: Arc<Daemon>, text: &str) -> Value {
+    let bridge = Arc::new(Bridge {
+        daemon,
+        port: 0,
+        started: Instant::now(),
+        next_instance: AtomicU64::new(2),
+        instances: Mutex::default(),
+        registered: Mutex::default(),
+        token: None,
+    });
+    let id = "instance-1";
+    bridge.instances().insert(id.to_owned(), Instance::new(false, None));
+    match serde_json::from_str::<Value>(text) {
+        Ok(message) => handle(&bridge, id, message).await,
+        Err(err) => {
+            json!({ "type": "ERROR", "error": format!("the frame is not JSON: {err}"), "timestamp": timestamp() })
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::{
     io::{Read, Write},
-    net::TcpStream,
+    net::{TcpListener, TcpStream},
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -202,14 +202,11 @@ fn soft_nofile(pid: u32) -> u64 {
 /// dozen idle sockets would use it up.
 const NOFILE: u64 = 64;
 
-/// ~20,000 idle unauthenticated connections used up the daemon's descriptors: token
-/// holders could no longer connect and the accept loop spun at ~94 % of a core.
-#[test]
-fn idle_connections_cannot_lock_out_the_token_holder() {
-    let home = Home::new();
-    // A hard limit a few dozen sockets exhaust; the daemon raises its soft limit
-    // to the hard one at start. `prlimit` execs the daemon (same pid).
-    let inner = home.paired(&["daemon"]);
+/// Starts the daemon with a hard descriptor limit of [`NOFILE`] (and a soft one
+/// below it, which the daemon raises). `prlimit` execs the daemon: same pid.
+fn start_with_few_descriptors(home: &Home, env: &[(&str, &str)]) -> tests::Daemon {
+    let mut inner = home.paired(&["daemon"]);
+    inner.envs(env.iter().copied());
     let mut command = Command::new("prlimit");
     command.arg(format!("--nofile={}:{NOFILE}", NOFILE - 16)).arg("--").arg(inner.get_program()).args(inner.get_args());
     command.env_clear().current_dir(home.path());
@@ -218,17 +215,38 @@ fn idle_connections_cannot_lock_out_the_token_holder() {
             command.env(key, value);
         }
     }
-    let daemon = home.start_daemon_command(command);
-    assert_eq!(soft_nofile(daemon.pid), NOFILE, "the soft limit is raised to the hard one");
+    home.start_daemon_command(command)
+}
 
-    let port = daemon.port;
-    let mut idle = Vec::new();
-    for _ in 0..400 {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(stream) => idle.push(stream),
-            Err(err) => panic!("connect: {err}"),
+/// Opens `count` idle TCP connections to `port`.
+fn idle_sockets(port: u16, count: usize) -> Vec<TcpStream> {
+    (0..count).map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect")).collect()
+}
+
+/// How many of `sockets` the other end has closed.
+fn closed_by_peer(sockets: &mut [TcpStream]) -> usize {
+    let mut closed = 0;
+    for stream in sockets {
+        stream.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Ok(0) => closed += 1,
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => closed += 1,
+            _ => {}
         }
     }
+    closed
+}
+
+/// ~20,000 idle unauthenticated connections used up the daemon's descriptors: token
+/// holders could no longer connect and the accept loop spun at ~94 % of a core.
+#[test]
+fn idle_connections_cannot_lock_out_the_token_holder() {
+    let home = Home::new();
+    let daemon = start_with_few_descriptors(&home, &[]);
+    assert_eq!(soft_nofile(daemon.pid), NOFILE, "the soft limit is raised to the hard one");
+
+    let mut idle = idle_sockets(daemon.port, 400);
     std::thread::sleep(Duration::from_millis(500));
     // Not spinning: under a tenth of a core over two seconds (the spin was ~94 %).
     let before = cpu_ticks(daemon.pid);
@@ -243,22 +261,36 @@ fn idle_connections_cannot_lock_out_the_token_holder() {
     assert!(started.elapsed() < Duration::from_secs(10));
 
     // Unauthenticated sockets were closed (evicted or timed out), not kept.
-    let mut closed = 0;
-    for stream in &mut idle {
-        stream.set_read_timeout(Some(Duration::from_millis(20))).expect("timeout");
-        let mut byte = [0u8; 1];
-        match stream.read(&mut byte) {
-            Ok(0) => closed += 1,
-            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => closed += 1,
-            _ => {}
-        }
-    }
+    let closed = closed_by_peer(&mut idle);
     assert!(closed >= 300, "only {closed} of 400 idle connections were closed");
 
     // Errors were logged, but rate-limited.
     let log = home.log();
     let lines = log.lines().filter(|l| l.contains("cannot accept a connection")).count();
     assert!(lines <= 5, "{lines} accept errors logged:\n{log}");
+}
+
+/// The token-less 1.0 bridge shares the daemon's descriptors: idle sockets on
+/// its port must not lock out 1.0 clients or the daemon's own clients.
+#[test]
+fn idle_connections_to_the_bridge_cannot_lock_anyone_out() {
+    let home = Home::new();
+    let bridge_port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port_text = bridge_port.to_string();
+    let daemon = start_with_few_descriptors(&home, &[("BRIDGE_PORT", &port_text), ("PAIRED_COMPAT_BRIDGE_1X", "true")]);
+    wait_until("the bridge", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", bridge_port)).is_ok());
+    let mut idle = idle_sockets(bridge_port, 400);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_ticks(daemon.pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(daemon.pid) - before;
+    assert!(used < 20, "the daemon used {used} ticks (1/100 s) in 2 s with idle bridge connections open");
+    let host = format!("127.0.0.1:{bridge_port}");
+    let health = tests::http(bridge_port, "GET", "/health", &[("Host", &host)], "");
+    assert_eq!(health.status, 200, "{health:?}");
+    let status = home.paired(&["status"]).output().expect("status");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(closed_by_peer(&mut idle) >= 300);
 }
 
 /// An idle connection that never authenticates is closed after the timeout
