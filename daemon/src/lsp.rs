@@ -586,6 +586,55 @@ async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocO
     }
 }
 
+/// For the fuzz target `lsp_framing` (`fuzz/`) only: the editor's document
+/// notifications, `(method, params)` in arrival order, taken off the stream by
+/// the proxy's own reader ([`Proxy::document_notification`]) on a proxy with no
+/// daemon behind it. Returns the mirror's documents afterwards and the
+/// operations queued for the daemon, as `documents/*` method and params.
+#[doc(hidden)]
+pub fn fuzz_document_notifications(
+    notifications: Vec<(String, Option<Value>)>,
+) -> (Vec<protocol::documents::Document>, Vec<(&'static str, Value)>) {
+    let (ops, mut queued) = mpsc::unbounded_channel();
+    let none = std::path::PathBuf::new;
+    let proxy = Proxy {
+        paths: Paths { config_dir: none(), data_dir: none(), state_dir: none(), runtime_dir: none() },
+        request_limit: crate::config::ServerConfig::default().max_request_bytes as usize,
+        refused_roots: Mutex::default(),
+        forwarded: Vec::new(),
+        mirror: Mutex::default(),
+        ops,
+        connection: watch::channel(None).0,
+        replayed_through: AtomicU64::new(0),
+        sent_through: watch::channel(0).0,
+        hello: OnceLock::new(),
+        editor: OnceLock::new(),
+        pending: Mutex::default(),
+        agent_diagnostics: Mutex::default(),
+        runs: Mutex::default(),
+        sessions: Mutex::default(),
+        initialized: AtomicBool::new(true),
+        shutdown_requested: AtomicBool::new(false),
+        events_wanted: AtomicBool::new(false),
+    };
+    for (method, params) in notifications {
+        proxy.document_notification(&method, params);
+    }
+    let mut sent = Vec::new();
+    while let Ok(op) = queued.try_recv() {
+        sent.push(match op.kind {
+            DocOpKind::Open(p) => ("documents/open", serde_json::to_value(p).unwrap_or_default()),
+            DocOpKind::Change(p) => ("documents/change", serde_json::to_value(p).unwrap_or_default()),
+            DocOpKind::Close(uri) => ("documents/close", serde_json::json!({ "uri": uri })),
+        });
+    }
+    // Documents held in the proxy (too large for the daemon) are not the daemon's to have.
+    let mirror = proxy.mirror();
+    let documents = mirror.documents.snapshot().into_iter().filter(|doc| !mirror.held.contains(&doc.uri)).collect();
+    drop(mirror);
+    (documents, sent)
+}
+
 /// Keeps the proxy attached to a daemon for the life of the process.
 async fn stay_connected(proxy: Arc<Proxy>) {
     let Some(hello) = proxy.hello.get().cloned() else {
