@@ -25,7 +25,9 @@
 //! - A workspace root that is no project folder (`/`, the home folder, system
 //!   folders) is not announced to the daemon, so it is never indexed.
 
-mod frames;
+// Public for the fuzz target `lsp_framing` (`fuzz/`) only.
+#[doc(hidden)]
+pub mod frames;
 
 use std::{
     collections::{HashMap, HashSet},
