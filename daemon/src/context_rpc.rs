@@ -282,6 +282,9 @@ pub async fn add_workspace(daemon: &Daemon, params: AddWorkspaceParams) -> Resul
         .and_then(|p| p.canonicalize().ok())
         .filter(|p| p.is_dir())
         .ok_or_else(|| error(errors::NOT_FOUND, format!("{} is not a local folder", params.folder)))?;
+    if let Some(why) = crate::workspace::unfit_root(&path) {
+        return Err(error(errors::INVALID_PARAMS, why));
+    }
     let workspace = daemon.workspaces.add(path, &daemon.events);
     if params.wait {
         workspace.wait_ready().await;

@@ -31,7 +31,6 @@ pub mod frames;
 
 use std::{
     collections::{HashMap, HashSet},
-    path::{Path, PathBuf},
     process::ExitCode,
     sync::{
         Arc, Mutex, MutexGuard, OnceLock,
@@ -1206,49 +1205,7 @@ impl Proxy {
     }
 }
 
-/// Why `root` is no project folder for PAIRED to index — the file system's
-/// root, the home folder itself or a folder above it, a system folder — and how
-/// to use it anyway; `None` for a project folder. A folder the user made a
-/// PAIRED project (it holds `.paired/config.toml`) always counts as one. `root`
-/// is canonical. `paired acp` applies the same rule to a session's folder.
-pub(crate) fn unfit_root(root: &Path) -> Option<String> {
-    let what = folder_kind(root, std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))?;
-    let marker = root.join(".paired").join("config.toml");
-    if marker.is_file() {
-        return None;
-    }
-    Some(format!(
-        "{} is {what}, not a project folder, so PAIRED does not index it. Open a project folder instead, \
-         or, to use this one anyway, create {} (it may be empty).",
-        root.display(),
-        marker.display()
-    ))
-}
-
-/// What kind of folder that is no project `root` is, if it is one.
-fn folder_kind(root: &Path, home: Option<PathBuf>) -> Option<&'static str> {
-    /// Folders of the system, never a project themselves (their subfolders may be).
-    const SYSTEM: &str = "/bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /nix /opt /proc /root \
-        /run /sbin /snap /srv /sys /tmp /usr /usr/bin /usr/include /usr/lib /usr/lib64 /usr/libexec /usr/local \
-        /usr/sbin /usr/share /usr/src /var /var/cache /var/lib /var/log /var/tmp /Applications /Library /System \
-        /Users /Volumes /private /private/tmp /private/var";
-    /// File systems of the kernel and the store: nothing under them is a project.
-    const PSEUDO: [&str; 5] = ["/proc", "/sys", "/dev", "/run", "/nix/store"];
-    if root.parent().is_none() {
-        return Some("the root of the file system");
-    }
-    if let Some(home) = home {
-        let home = std::fs::canonicalize(&home).unwrap_or(home);
-        if root == home {
-            return Some("your home folder");
-        }
-        if home.starts_with(root) {
-            return Some("a folder that holds your home folder");
-        }
-    }
-    let system = SYSTEM.split_whitespace().any(|s| root == Path::new(s)) || PSEUDO.iter().any(|p| root.starts_with(p));
-    system.then_some("a system folder")
-}
+pub(crate) use crate::workspace::unfit_root;
 
 /// Requests that start work (or answer a question) must not be sent twice.
 fn repeatable(method: &str) -> bool {
@@ -1421,23 +1378,6 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-
-    #[test]
-    fn roots_that_are_no_project_folders_are_named() {
-        let home = Some(PathBuf::from("/home/ada"));
-        let kind = |root: &str| super::folder_kind(Path::new(root), home.clone());
-        assert_eq!(kind("/"), Some("the root of the file system"));
-        assert_eq!(kind("/home/ada"), Some("your home folder"));
-        assert_eq!(kind("/home"), Some("a folder that holds your home folder"));
-        for system in ["/usr", "/etc", "/var", "/proc", "/proc/1/root", "/sys/class", "/tmp"] {
-            assert_eq!(kind(system), Some("a system folder"), "{system}");
-        }
-        for project in ["/home/ada/src/paired", "/usr/src/linux", "/etc/nixos", "/srv/www/site", "/tmp/scratch"] {
-            assert_eq!(kind(project), None, "{project}");
-        }
-    }
-
     #[test]
     fn request_sizes_count_json_escapes() {
         assert_eq!(super::json_string_bytes("a\"\\\n\u{1}é"), 2 + 1 + 2 + 2 + 2 + 6 + 2);

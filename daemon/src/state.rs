@@ -133,6 +133,7 @@ impl Daemon {
         for folder in &hello.workspace_folders {
             // Canonical, so one folder spelled two ways (or through a link) is one index.
             match crate::uri::to_path(folder).and_then(|p| p.canonicalize().ok()).filter(|p| p.is_dir()) {
+                Some(root) if let Some(why) = crate::workspace::unfit_root(&root) => tracing::warn!("{why}"),
                 Some(root) => {
                     let workspace = self.workspaces.add(root, &self.events);
                     // A client arriving later still learns of a degraded index.

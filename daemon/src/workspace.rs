@@ -708,6 +708,51 @@ pub fn read_source(path: &Path) -> Option<String> {
     Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// Why `root` is no project folder for PAIRED to index — the file system's
+/// root, the home folder itself or a folder above it, a system folder — and how
+/// to use it anyway; `None` for a project folder. A folder the user made a
+/// PAIRED project (it holds `.paired/config.toml`) always counts as one. `root`
+/// is canonical. The daemon applies it to every folder it is asked to index
+/// (`workspaces/add`, `client/attach`), `paired lsp` and `paired acp` before asking.
+pub fn unfit_root(root: &Path) -> Option<String> {
+    let what = folder_kind(root, std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from))?;
+    let marker = root.join(".paired").join("config.toml");
+    if marker.is_file() {
+        return None;
+    }
+    Some(format!(
+        "{} is {what}, not a project folder, so PAIRED does not index it. Open a project folder instead, \
+         or, to use this one anyway, create {} (it may be empty).",
+        root.display(),
+        marker.display()
+    ))
+}
+
+/// What kind of folder that is no project `root` is, if it is one.
+fn folder_kind(root: &Path, home: Option<PathBuf>) -> Option<&'static str> {
+    /// Folders of the system, never a project themselves (their subfolders may be).
+    const SYSTEM: &str = "/bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /nix /opt /proc /root \
+        /run /sbin /snap /srv /sys /tmp /usr /usr/bin /usr/include /usr/lib /usr/lib64 /usr/libexec /usr/local \
+        /usr/sbin /usr/share /usr/src /var /var/cache /var/lib /var/log /var/tmp /Applications /Library /System \
+        /Users /Volumes /private /private/tmp /private/var";
+    /// File systems of the kernel and the store: nothing under them is a project.
+    const PSEUDO: [&str; 5] = ["/proc", "/sys", "/dev", "/run", "/nix/store"];
+    if root.parent().is_none() {
+        return Some("the root of the file system");
+    }
+    if let Some(home) = home {
+        let home = std::fs::canonicalize(&home).unwrap_or(home);
+        if root == home {
+            return Some("your home folder");
+        }
+        if home.starts_with(root) {
+            return Some("a folder that holds your home folder");
+        }
+    }
+    let system = SYSTEM.split_whitespace().any(|s| root == Path::new(s)) || PSEUDO.iter().any(|p| root.starts_with(p));
+    system.then_some("a system folder")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -768,6 +813,21 @@ mod tests {
         ];
         for (named, within, expected) in &cases {
             assert_eq!(&check(named, *within), expected, "{named} within {within:?}");
+        }
+    }
+
+    #[test]
+    fn roots_that_are_no_project_folders_are_named() {
+        let home = Some(std::path::PathBuf::from("/home/ada"));
+        let kind = |root: &str| super::folder_kind(std::path::Path::new(root), home.clone());
+        assert_eq!(kind("/"), Some("the root of the file system"));
+        assert_eq!(kind("/home/ada"), Some("your home folder"));
+        assert_eq!(kind("/home"), Some("a folder that holds your home folder"));
+        for system in ["/usr", "/etc", "/var", "/proc", "/proc/1/root", "/sys/class", "/tmp"] {
+            assert_eq!(kind(system), Some("a system folder"), "{system}");
+        }
+        for project in ["/home/ada/src/paired", "/usr/src/linux", "/etc/nixos", "/srv/www/site", "/tmp/scratch"] {
+            assert_eq!(kind(project), None, "{project}");
         }
     }
 }

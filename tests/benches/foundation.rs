@@ -257,7 +257,7 @@ fn lsp_sessions() -> (u64, u64, u64) {
     let mut sessions = Vec::new();
     for i in 0..LSP_SESSIONS {
         let mut lsp = home.lsp();
-        lsp.initialize(home.path());
+        lsp.initialize(&home.project());
         let uri = format!("file:///w/file{i}.rs");
         let text = "fn main() {\n    println!(\"hello\");\n}\n".repeat(50);
         lsp.notify(

@@ -88,6 +88,15 @@ impl Home {
         command
     }
 
+    /// An empty project folder inside this HOME (`<home>/project`), created on
+    /// first use: the home folder itself is no project folder, and PAIRED
+    /// refuses to index it.
+    pub fn project(&self) -> PathBuf {
+        let root = self.path().join("project");
+        std::fs::create_dir_all(&root).expect("mkdir project");
+        root
+    }
+
     /// Writes the user's `config.toml` (`~/.config/paired/config.toml`); returns its path.
     pub fn write_config(&self, text: &str) -> PathBuf {
         let dir = self.path().join(".config/paired");

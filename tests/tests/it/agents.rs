@@ -191,7 +191,8 @@ fn paired_agents_run_prints_findings_as_json_and_text() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("permissions: read: src/**; write: none"), "{text}");
 
-    let out = home.paired(&["agents", "run", "nobody"]).output().expect("run");
+    // In the project: the home folder itself is no project folder to run in.
+    let out = home.paired(&["agents", "run", "nobody"]).current_dir(&root).output().expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no agent named \"nobody\""));
     let _ = home.paired(&["stop"]).output();

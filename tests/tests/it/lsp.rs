@@ -45,7 +45,7 @@ fn lifecycle_custom_requests_and_exit_on_stdin_close() {
     let early = lsp.request("daemon/status", json!({}));
     assert_eq!(early["error"]["code"], -32002, "{early}");
 
-    let init = lsp.initialize(home.path());
+    let init = lsp.initialize(&home.project());
     let caps = &init["result"]["capabilities"];
     assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync");
     assert_eq!(caps["positionEncoding"], "utf-16");
@@ -56,7 +56,7 @@ fn lifecycle_custom_requests_and_exit_on_stdin_close() {
     let status = lsp.request("daemon/status", Value::Null);
     assert_eq!(status["result"]["clients"]["lsp"], 1, "{status}");
     let daemon_pid = status["result"]["pid"].as_u64().expect("pid") as u32;
-    let workspace = format!("file://{}", home.path().display());
+    let workspace = format!("file://{}", home.project().display());
     assert_eq!(status["result"]["workspaces"], json!([workspace]));
 
     assert_eq!(lsp.request("shutdown", Value::Null)["result"], Value::Null);
@@ -66,7 +66,7 @@ fn lifecycle_custom_requests_and_exit_on_stdin_close() {
 
     // Closing stdin without the shutdown handshake also ends the process.
     let mut lsp = home.lsp();
-    lsp.initialize(home.path());
+    lsp.initialize(&home.project());
     lsp.close_stdin();
     assert!(lsp.wait_exit(Duration::from_secs(5)).is_some(), "paired lsp exits when stdin closes");
     assert!(process_alive(daemon_pid), "the shared daemon outlives its editors");
@@ -78,8 +78,8 @@ fn two_editors_share_one_daemon() {
     let home = Home::new();
     let mut first = home.lsp();
     let mut second = home.lsp();
-    first.initialize(home.path());
-    second.initialize(home.path());
+    first.initialize(&home.project());
+    second.initialize(&home.project());
     let a = first.request("daemon/status", Value::Null);
     open(&mut first, "file:///w/a.rs", "fn a() {}\n");
     open(&mut second, "file:///w/b.rs", "fn b() {}\n");
@@ -113,8 +113,8 @@ fn two_editors_editing_one_file_do_not_corrupt_each_other() {
     let home = Home::new();
     let mut first = home.lsp();
     let mut second = home.lsp();
-    first.initialize(home.path());
-    second.initialize(home.path());
+    first.initialize(&home.project());
+    second.initialize(&home.project());
     let uri = "file:///w/same.rs";
     open(&mut first, uri, "fn f() {}\n");
     open(&mut second, uri, "fn f() {}\n");
@@ -139,7 +139,7 @@ fn two_editors_editing_one_file_do_not_corrupt_each_other() {
 fn rapid_changes_apply_in_order() {
     let home = Home::new();
     let mut lsp = home.lsp();
-    lsp.initialize(home.path());
+    lsp.initialize(&home.project());
     let uri = "file:///w/order.rs";
     open(&mut lsp, uri, "");
     let mut expected = String::new();
@@ -160,7 +160,7 @@ fn rapid_changes_apply_in_order() {
 fn reconnects_after_the_daemon_is_killed_and_keeps_documents() {
     let home = Home::new();
     let mut lsp = home.lsp();
-    lsp.initialize(home.path());
+    lsp.initialize(&home.project());
     let uri = "file:///w/keep.rs";
     open(&mut lsp, uri, "fn main() {\n}\n");
     insert(&mut lsp, uri, 2, 1, 0, "    one();\n");
@@ -184,7 +184,7 @@ fn reconnects_after_the_daemon_is_killed_and_keeps_documents() {
 fn cancel_request_is_honoured() {
     let home = Home::new();
     let mut lsp = home.lsp();
-    lsp.initialize(home.path());
+    lsp.initialize(&home.project());
     lsp.request("daemon/status", Value::Null);
     let started = std::time::Instant::now();
     let id = lsp.request_async("debug/sleep", json!([10_000]));
