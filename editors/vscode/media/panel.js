@@ -41,6 +41,8 @@
     daemon.textContent = DAEMON[state.daemon] + (state.detail ? ` — ${state.detail}` : "");
     daemon.dataset.state = state.daemon;
 
+    renderIntroduction();
+
     fill(
       "choices",
       state.choices.map((c) =>
@@ -93,6 +95,29 @@
     );
 
     renderRuns(state.runs);
+  }
+
+  /** The introduction: every agent with its role, what it does, and an Ask button. */
+  function renderIntroduction() {
+    const section = document.getElementById("introduction");
+    section.hidden = !state.introduction;
+    if (!state.introduction) return;
+    fill(
+      "intro-team",
+      state.agents.map((a) =>
+        el(
+          "div",
+          { className: "intro-agent", dataset: { agent: a.id } },
+          el("h3", {}, `${a.emoji ? a.emoji + " " : ""}${a.name}`, " ", el("span", { className: "role" }, a.role)),
+          el("p", {}, a.description),
+          (a.skills || []).length
+            ? el("ul", {}, ...a.skills.map((k) => el("li", {}, el("strong", {}, k.title), k.description ? ` — ${k.description}` : "")))
+            : null,
+          button(`Ask ${a.name}`, { action: "ask", agent: a.id }),
+        ),
+      ),
+      "The team appears when the daemon is connected.",
+    );
   }
 
   /**
@@ -172,6 +197,10 @@
     switch (data.action) {
       case "ask":
         vscode.postMessage({ type: "ask", agent: data.agent });
+        break;
+      case "dismissIntroduction":
+        document.getElementById("introduction").hidden = true;
+        vscode.postMessage({ type: "dismissIntroduction" });
         break;
       case "cancel":
         target.disabled = true;

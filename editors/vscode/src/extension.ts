@@ -8,9 +8,19 @@
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from "vscode-languageclient/node";
 import { panelHtml } from "./panel";
-import { hostEnvironment, locateServer } from "./server";
+import { ContextBundle, contextSummary, SOURCE_GLOB, SummaryInput, WorkspaceStatus } from "./context";
+import { hostEnvironment, locateServer, prepareBundled } from "./server";
 import * as panelState from "./state";
-import { ASK_COMMANDS, consentNeeded, describeError, legacyNotes, marketItems, runAgentArgument } from "./team";
+import {
+  ASK_COMMANDS,
+  consentNeeded,
+  describeError,
+  INTRODUCED_KEY,
+  introductionDue,
+  legacyNotes,
+  marketItems,
+  runAgentArgument,
+} from "./team";
 
 /** Languages the daemon parses; other files need no server. */
 export const LANGUAGES = [
@@ -29,6 +39,7 @@ let client: LanguageClient | undefined;
 let panel: vscode.WebviewPanel | undefined;
 let statusItem: vscode.StatusBarItem | undefined;
 let pendingUpdate: NodeJS.Timeout | undefined;
+let contextChannel: vscode.OutputChannel | undefined;
 const state = panelState.emptyState();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -43,8 +54,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   for (const { command, agent, name } of ASK_COMMANDS) register(command, () => ask(agent, name));
   register("paired.showAgentPanel", () => showPanel(context));
   register("paired.connectAgents", () => connect(context));
-  register("paired.marketplace.search", () => marketSearch());
-  register("paired.marketplace.install", (name?: unknown) => marketInstall(typeof name === "string" ? name : undefined));
+  register("paired.marketplace.search", () => marketSearch(context));
+  register("paired.marketplace.install", (name?: unknown) => marketInstall(context, typeof name === "string" ? name : undefined));
+  register("paired.optimizeContext", () => optimizeContext());
+  register("paired.forceIntroduction", () => introduce(context));
+  register("paired.resetIntroduction", () => resetIntroduction(context));
 
   const settings = vscode.workspace.getConfiguration("paired");
   for (const note of legacyNotes((key) => settings.inspect(key))) {
@@ -65,7 +79,9 @@ export async function deactivate(): Promise<void> {
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {
-  const located = locateServer(vscode.workspace.getConfiguration("paired").get<string>("path"), hostEnvironment());
+  const extensionPath = context.extensionUri.fsPath;
+  prepareBundled(extensionPath);
+  const located = locateServer(vscode.workspace.getConfiguration("paired").get<string>("path"), hostEnvironment(), extensionPath);
   if (!located.ok) {
     state.daemon = "failed";
     state.detail = located.message;
@@ -106,7 +122,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   context.subscriptions.push(
     created.onDidChangeState((change) => {
       state.daemon = change.newState === State.Running ? "ready" : change.newState === State.Starting ? "starting" : "stopped";
-      if (state.daemon === "ready") void loadTeam(created);
+      if (state.daemon === "ready") void loadTeam(created, context);
       refresh();
     }),
   );
@@ -128,7 +144,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   }
 }
 
-async function loadTeam(running: LanguageClient): Promise<void> {
+async function loadTeam(running: LanguageClient, context: vscode.ExtensionContext): Promise<void> {
   try {
     const [agents, status] = await Promise.all([
       running.sendRequest("agents/list"),
@@ -141,6 +157,70 @@ async function loadTeam(running: LanguageClient): Promise<void> {
     state.detail = describeError("listing the team", error);
   }
   refresh();
+  // Once per user, the first time the team is there to be presented (a first
+  // start without a daemon does not use it up).
+  if (introductionDue(context.globalState.get(INTRODUCED_KEY), state.agents.length)) {
+    await context.globalState.update(INTRODUCED_KEY, true);
+    await introduce(context);
+  }
+}
+
+/** `paired.forceIntroduction`, and the first start: the team, in the agent panel. */
+async function introduce(context: vscode.ExtensionContext): Promise<void> {
+  state.introduction = true;
+  showPanel(context);
+  refresh();
+  if (state.agents.length === 0 && client?.state === State.Running) await loadTeam(client, context);
+}
+
+/** `paired.resetIntroduction`: the introduction shows again the next time the team loads. */
+async function resetIntroduction(context: vscode.ExtensionContext): Promise<void> {
+  await context.globalState.update(INTRODUCED_KEY, undefined);
+  void vscode.window.showInformationMessage(
+    "PAIRED: the introduction to the team will show the next time PAIRED starts (“PAIRED: Show the Introduction” shows it now).",
+  );
+}
+
+/**
+ * `paired.optimizeContext` (1.0's id): what the daemon's context engine knows
+ * about the workspace and what a bundle at the cursor holds, in an output channel.
+ */
+async function optimizeContext(): Promise<string | undefined> {
+  const c = running();
+  if (!c) return undefined;
+  const input: SummaryInput = { workspaces: undefined };
+  try {
+    input.workspaces = await c.sendRequest<WorkspaceStatus[]>("workspaces/list");
+  } catch (error) {
+    input.workspacesError = describeError("listing the indexed workspaces", error);
+  }
+  // The bundle is built where the user is, else on some source file of the
+  // workspace (the project facts come with any bundle).
+  const editor = vscode.window.activeTextEditor;
+  let uri: vscode.Uri | undefined;
+  let position = { line: 0, character: 0 };
+  if (editor && LANGUAGES.includes(editor.document.languageId)) {
+    uri = editor.document.uri;
+    position = { line: editor.selection.active.line, character: editor.selection.active.character };
+  } else {
+    uri = (await vscode.workspace.findFiles(SOURCE_GLOB, "**/{node_modules,target,dist,build,.git}/**", 1))[0];
+  }
+  if (!uri) {
+    input.bundleNote = "open a Rust, Python, Go, Java, JavaScript/TypeScript or HTML file to see the project facts and what a bundle there holds";
+  } else {
+    input.target = { label: vscode.workspace.asRelativePath(uri), line: position.line + 1 };
+    try {
+      input.bundle = await c.sendRequest<ContextBundle>("context/build", { uri: uri.toString(), position });
+    } catch (error) {
+      input.bundleNote = describeError("building a context bundle", error);
+    }
+  }
+  const summary = contextSummary(input);
+  contextChannel ??= vscode.window.createOutputChannel("PAIRED Context");
+  contextChannel.clear();
+  contextChannel.append(summary);
+  contextChannel.show(true);
+  return summary;
 }
 
 async function connect(context: vscode.ExtensionContext): Promise<void> {
@@ -206,7 +286,7 @@ async function pickWorkflow(): Promise<Record<string, unknown> | undefined> {
   return argument;
 }
 
-async function marketSearch(): Promise<void> {
+async function marketSearch(context: vscode.ExtensionContext): Promise<void> {
   const c = running();
   if (!c) return;
   const query = await vscode.window.showInputBox({ title: "Search the agent marketplace", prompt: "Name, capability or domain" });
@@ -224,10 +304,10 @@ async function marketSearch(): Promise<void> {
     return;
   }
   const picked = await vscode.window.showQuickPick(items, { placeHolder: "Pick an agent to install", matchOnDetail: true });
-  if (picked) await marketInstall(picked.name, picked.registry);
+  if (picked) await marketInstall(context, picked.name, picked.registry);
 }
 
-async function marketInstall(name?: string, registry?: string): Promise<void> {
+async function marketInstall(context: vscode.ExtensionContext, name?: string, registry?: string): Promise<void> {
   const c = running();
   if (!c) return;
   const wanted = name ?? (await vscode.window.showInputBox({ title: "Install an agent", prompt: "Package name" }));
@@ -260,7 +340,7 @@ async function marketInstall(name?: string, registry?: string): Promise<void> {
       });
     }
     void vscode.window.showInformationMessage(`PAIRED: installed ${installed?.name ?? wanted} ${installed?.version ?? ""}`.trim());
-    void loadTeam(c);
+    void loadTeam(c, context);
   } catch (error) {
     void vscode.window.showErrorMessage(describeError(`installing ${wanted}`, error));
   }
@@ -291,6 +371,10 @@ async function onPanelMessage(message: { type?: string; [key: string]: unknown }
   switch (message?.type) {
     case "ready":
       postState();
+      return;
+    case "dismissIntroduction":
+      state.introduction = false;
+      refresh();
       return;
     case "ask": {
       const agent = state.agents.find((a) => a.id === message.agent);

@@ -37,6 +37,12 @@ export function panelHtml(resources: PanelResources): string {
 </head>
 <body>
 <header><h1>PAIRED</h1><span id="daemon" class="daemon" role="status"></span></header>
+<section id="introduction" class="introduction" hidden>
+<h2>Meet the team</h2>
+<p>Seven agents work on your code through one local daemon. Each can be asked about the file or selection you are on; without a model they still review, document and analyse it.</p>
+<div id="intro-team" class="intro-team"></div>
+<p><button type="button" data-action="dismissIntroduction">Got it</button> <span class="hint">Show it again: “PAIRED: Show the Introduction”.</span></p>
+</section>
 <section><h2>Questions for you</h2><div id="choices"><p class="empty">None.</p></div></section>
 <section><h2>Team</h2><div id="team" class="team"></div></section>
 <section><h2>Workflows</h2><div id="sessions"><p class="empty">None yet.</p></div></section>

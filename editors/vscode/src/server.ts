@@ -1,14 +1,18 @@
-// Where the `paired` executable is: the `paired.path` setting, else `PATH`.
-// No `vscode` import: unit-tested under plain Node.
+// Where the `paired` executable is: the `paired.path` setting, else the binary
+// a platform-specific .vsix carries (`bin/<platform>-<arch>/paired`), else `PATH`
+// and `~/.cargo/bin`. No `vscode` import: unit-tested under plain Node.
 
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-export type Located = { ok: true; command: string; source: "setting" | "path" } | { ok: false; message: string };
+export type Located =
+  | { ok: true; command: string; source: "setting" | "bundled" | "path" }
+  | { ok: false; message: string };
 
 export interface Environment {
   platform: NodeJS.Platform;
+  arch: string;
   env: NodeJS.ProcessEnv;
   home: string;
   isExecutable(file: string): boolean;
@@ -17,6 +21,7 @@ export interface Environment {
 export function hostEnvironment(): Environment {
   return {
     platform: process.platform,
+    arch: process.arch,
     env: process.env,
     home: os.homedir(),
     isExecutable(file) {
@@ -33,10 +38,23 @@ export function hostEnvironment(): Environment {
   };
 }
 
-const INSTALL_HINT = "Install it with `cargo install --path daemon` from the PAIRED sources, or set `paired.path`.";
+const INSTALL_HINT =
+  "Install the .vsix for your platform (it carries `paired`), or `cargo install --path daemon` from the PAIRED sources, or set `paired.path`.";
 
-/** Finds the executable that serves `paired lsp`. */
-export function locateServer(setting: string | undefined, host: Environment): Located {
+/**
+ * The folder of a platform-specific package's binaries, inside the extension:
+ * `bin/linux-x64`, `bin/darwin-arm64`, … (VS Code's target names).
+ */
+export function bundledDir(extensionPath: string, host: Pick<Environment, "platform" | "arch">): string {
+  return path.join(extensionPath, "bin", `${host.platform}-${host.arch}`);
+}
+
+/**
+ * Finds the executable that serves `paired lsp`: the setting when the user
+ * set one (and nothing else then: a wrong setting is reported, not skipped),
+ * else the binary bundled in the extension, else `PATH`, else `~/.cargo/bin`.
+ */
+export function locateServer(setting: string | undefined, host: Environment, extensionPath?: string): Located {
   const configured = (setting ?? "").trim();
   if (configured !== "") {
     let file = configured;
@@ -50,6 +68,10 @@ export function locateServer(setting: string | undefined, host: Environment): Lo
     return { ok: true, command: file, source: "setting" };
   }
   const windows = host.platform === "win32";
+  if (extensionPath) {
+    const bundled = path.join(bundledDir(extensionPath, host), windows ? "paired.exe" : "paired");
+    if (host.isExecutable(bundled)) return { ok: true, command: bundled, source: "bundled" };
+  }
   const names = windows
     ? (host.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";").filter(Boolean).map((ext) => "paired" + ext.toLowerCase())
     : ["paired"];
@@ -62,4 +84,22 @@ export function locateServer(setting: string | undefined, host: Environment): Lo
     }
   }
   return { ok: false, message: `The \`paired\` executable was not found on PATH or in ~/.cargo/bin. ${INSTALL_HINT}` };
+}
+
+/**
+ * Makes the bundled binaries executable if the package lost their mode on the
+ * way (an unzip that drops permissions). Harmless when there are none.
+ */
+export function prepareBundled(extensionPath: string): void {
+  if (process.platform === "win32") return;
+  const dir = bundledDir(extensionPath, { platform: process.platform, arch: process.arch });
+  for (const name of ["paired", "paired-lsp"]) {
+    const file = path.join(dir, name);
+    try {
+      const stat = fs.statSync(file);
+      if (stat.isFile() && (stat.mode & 0o111) === 0) fs.chmodSync(file, stat.mode | 0o755);
+    } catch {
+      // Not bundled (the universal package), or not ours to change: PATH it is.
+    }
+  }
 }

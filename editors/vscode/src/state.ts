@@ -9,6 +9,8 @@ export interface AgentView {
   emoji: string;
   role: string;
   description: string;
+  /** What it does without a model ("Sherlock: review" and what that means). */
+  skills: Array<{ title: string; description: string }>;
 }
 
 export interface RunView {
@@ -45,6 +47,8 @@ export interface PanelState {
   runs: RunView[];
   sessions: SessionView[];
   choices: ChoiceView[];
+  /** The introduction to the team is shown at the top of the panel. */
+  introduction: boolean;
 }
 
 export const MAX_RUNS = 30;
@@ -58,7 +62,7 @@ export function isFinishedRun(status: string): boolean {
 }
 
 export function emptyState(): PanelState {
-  return { daemon: "starting", agents: [], runs: [], sessions: [], choices: [] };
+  return { daemon: "starting", agents: [], runs: [], sessions: [], choices: [], introduction: false };
 }
 
 let seq = 0;
@@ -137,6 +141,12 @@ export function setAgents(state: PanelState, agents: unknown): void {
       emoji: typeof a.emoji === "string" ? a.emoji : "",
       role: typeof a.role === "string" ? a.role : "",
       description: typeof a.description === "string" ? a.description : "",
+      skills: (Array.isArray(a.skills) ? a.skills : [])
+        .filter((k: unknown) => typeof (k as { title?: unknown })?.title === "string")
+        .map((k: { title: string; description?: unknown }) => ({
+          title: k.title,
+          description: typeof k.description === "string" ? k.description : "",
+        })),
     }));
 }
 

@@ -19,7 +19,18 @@ export const OWN_COMMANDS = [
   "paired.connectAgents",
   "paired.marketplace.search",
   "paired.marketplace.install",
+  "paired.optimizeContext",
+  "paired.resetIntroduction",
+  "paired.forceIntroduction",
 ];
+
+/** The `globalState` key that says the introduction was shown (1.0's commands reset or force it). */
+export const INTRODUCED_KEY = "paired.introduced";
+
+/** Whether the introduction is due: never shown, and the team is there to present. */
+export function introductionDue(introduced: unknown, agents: number): boolean {
+  return introduced !== true && agents > 0;
+}
 
 /** Commands `paired lsp` serves through `workspace/executeCommand`. */
 export const SERVER_COMMANDS = ["paired.runAgent", "paired.runWorkflow"];

@@ -11,7 +11,7 @@ const Module = require("module");
 const State = { Stopped: 1, Running: 2, Starting: 3 };
 
 /** A fresh editor stand-in, and the extension loaded against it. */
-function load({ settings = {}, answers = {}, daemon = {} } = {}) {
+function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(), files = [], extensionPath = "/ext" } = {}) {
   const editor = {
     commands: new Map(),
     executed: [],
@@ -21,6 +21,9 @@ function load({ settings = {}, answers = {}, daemon = {} } = {}) {
     statusBar: { text: "", tooltip: "", show() {} },
     activeTextEditor: undefined,
     quickPicks: [],
+    panels: [],
+    channels: new Map(),
+    globalState,
   };
   const listeners = () => {
     const list = [];
@@ -56,6 +59,32 @@ function load({ settings = {}, answers = {}, daemon = {} } = {}) {
         return answers.pick?.(items);
       },
       withProgress: (_options, task) => task({ report() {} }),
+      createWebviewPanel(viewType, title) {
+        const panel = {
+          viewType,
+          title,
+          revealed: 0,
+          posted: [],
+          webview: {
+            cspSource: "vscode-webview:",
+            html: "",
+            asWebviewUri: (uri) => ({ toString: () => `vscode-webview:${uri.path}` }),
+            postMessage: async (message) => (panel.posted.push(JSON.parse(JSON.stringify(message))), true),
+            onDidReceiveMessage: (cb) => ((panel.receive = cb), { dispose() {} }),
+          },
+          reveal() {
+            panel.revealed++;
+          },
+          onDidDispose: (cb) => ((panel.dispose = cb), { dispose() {} }),
+        };
+        editor.panels.push(panel);
+        return panel;
+      },
+      createOutputChannel(name) {
+        const channel = { name, text: "", shown: 0, clear: () => (channel.text = ""), append: (t) => (channel.text += t), show: () => channel.shown++ };
+        editor.channels.set(name, channel);
+        return channel;
+      },
       get activeTextEditor() {
         return editor.activeTextEditor;
       },
@@ -76,6 +105,8 @@ function load({ settings = {}, answers = {}, daemon = {} } = {}) {
     workspace: {
       getConfiguration: () => config,
       onDidChangeConfiguration: listeners(),
+      findFiles: async (include, exclude, max) => ((editor.found = { include, exclude, max }), files.slice(0, max)),
+      asRelativePath: (uri) => String(uri.path ?? uri).replace(/^\/p\//, ""),
     },
   };
   class LanguageClient {
@@ -124,7 +155,15 @@ function load({ settings = {}, answers = {}, daemon = {} } = {}) {
   } finally {
     Module._load = load;
   }
-  editor.context = { subscriptions: [], extensionUri: { scheme: "file", path: "/ext" } };
+  editor.context = {
+    subscriptions: [],
+    extensionUri: { scheme: "file", path: extensionPath, fsPath: extensionPath },
+    globalState: {
+      get: (key) => globalState.get(key),
+      update: async (key, value) => void (value === undefined ? globalState.delete(key) : globalState.set(key, value)),
+      keys: () => [...globalState.keys()],
+    },
+  };
   return editor;
 }
 
@@ -141,6 +180,7 @@ const TEAM = ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie"
   emoji: "",
   role: "r",
   description: "d",
+  skills: [{ name: "review", title: `${id[0].toUpperCase() + id.slice(1)}: review`, description: "what it does", scope: "file" }],
 }));
 const daemon = { "agents/list": TEAM, "daemon/status": { version: "2.0.0-test" } };
 const settle = () => new Promise((resolve) => setTimeout(resolve, 80));
@@ -289,4 +329,153 @@ test("connectAgents restarts the connection", async () => {
   assert.equal(editor.clients[0].state, State.Stopped);
   assert.equal(editor.clients[1].state, State.Running);
   assert.ok(editor.messages.some(([k, m]) => k === "info" && /connected/.test(m)));
+});
+
+/** A `globalState` where the introduction was already shown: the tests above do not open it. */
+const introduced = () => new Map([["paired.introduced", true]]);
+
+test("the bundled binary starts `paired lsp` unless paired.path says otherwise", async () => {
+  const ext = fs.mkdtempSync(path.join(os.tmpdir(), "paired-ext-"));
+  const dir = path.join(ext, "bin", `${process.platform}-${process.arch}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const bundled = path.join(dir, process.platform === "win32" ? "paired.exe" : "paired");
+  fs.writeFileSync(bundled, "#!/bin/sh\n", { mode: 0o755 });
+  const editor = load({ extensionPath: ext, daemon, globalState: introduced() });
+  await editor.extension.activate(editor.context);
+  assert.equal(editor.clients[0].serverOptions.command, bundled);
+  const server = executable();
+  const chosen = load({ extensionPath: ext, settings: { path: { value: server } }, daemon, globalState: introduced() });
+  await chosen.extension.activate(chosen.context);
+  assert.equal(chosen.clients[0].serverOptions.command, server, "paired.path wins over the bundled binary");
+});
+
+test("the first start introduces the team in the panel, once; Ask there asks that agent", async () => {
+  const globalState = new Map();
+  const editor = load({ settings: { path: { value: executable() } }, daemon, globalState, answers: { input: () => "hello" } });
+  await editor.extension.activate(editor.context);
+  await settle();
+  assert.equal(globalState.get("paired.introduced"), true);
+  assert.equal(editor.panels.length, 1, "the panel opened by itself");
+  const [panel] = editor.panels;
+  assert.match(panel.webview.html, /id="introduction"/);
+  await panel.receive({ type: "ready" });
+  const shown = panel.posted.at(-1).state;
+  assert.equal(shown.introduction, true);
+  assert.deepEqual(shown.agents.map((a) => a.id), ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie"]);
+  assert.deepEqual(shown.agents[1].skills, [{ title: "Sherlock: review", description: "what it does" }]);
+  await panel.receive({ type: "ask", agent: "maya" });
+  const request = editor.clients[0].requests.find(([m]) => m === "workspace/executeCommand");
+  assert.deepEqual(request[1].arguments, [{ agent: "maya", prompt: "hello" }]);
+  await panel.receive({ type: "dismissIntroduction" });
+  assert.equal(panel.posted.at(-1).state.introduction, false);
+
+  // Next start (same user): no introduction.
+  const again = load({ settings: { path: { value: executable() } }, daemon, globalState });
+  await again.extension.activate(again.context);
+  await settle();
+  assert.equal(again.panels.length, 0);
+});
+
+test("a first start without a daemon keeps the introduction for when the team is there", async () => {
+  const globalState = new Map();
+  const editor = load({ settings: { path: { value: "/nowhere/paired" } }, daemon, globalState });
+  await editor.extension.activate(editor.context);
+  await settle();
+  assert.equal(globalState.has("paired.introduced"), false);
+  assert.equal(editor.panels.length, 0);
+});
+
+test("forceIntroduction shows it now; resetIntroduction makes it due again", async () => {
+  const globalState = introduced();
+  const editor = load({ settings: { path: { value: executable() } }, daemon, globalState });
+  await editor.extension.activate(editor.context);
+  await settle();
+  assert.equal(editor.panels.length, 0);
+  await editor.commands.get("paired.forceIntroduction")();
+  assert.equal(editor.panels.length, 1);
+  await editor.panels[0].receive({ type: "ready" });
+  assert.equal(editor.panels[0].posted.at(-1).state.introduction, true);
+  assert.equal(editor.panels[0].posted.at(-1).state.agents.length, 7);
+
+  await editor.commands.get("paired.resetIntroduction")();
+  assert.equal(globalState.has("paired.introduced"), false);
+  assert.ok(editor.messages.some(([k, m]) => k === "info" && /introduction to the team will show the next time/.test(m)));
+  const next = load({ settings: { path: { value: executable() } }, daemon, globalState });
+  await next.extension.activate(next.context);
+  await settle();
+  assert.equal(next.panels.length, 1, "shown again at the next start");
+  assert.equal(globalState.get("paired.introduced"), true);
+});
+
+const BUNDLE = {
+  parts: [{ kind: "enclosing_symbol", title: "fn load", path: "src/lib.rs", start_line: 1, end_line: 5, tokens: 120, truncated: false }],
+  dropped: [],
+  tokens: 120,
+  budget_tokens: 8000,
+  redactions: {},
+  facts: { languages: [["rust", 2]], build_files: ["Cargo.toml"], test_frameworks: ["cargo test"], frameworks: [] },
+};
+const WORKSPACES = [{ root: "/p", state: "ready", files: 2, symbols: 9, shallow_files: 0, watching: "inotify" }];
+
+test("optimizeContext shows what the context engine knows, for the cursor's file", async () => {
+  const editor = load({
+    settings: { path: { value: executable() } },
+    daemon: { ...daemon, "workspaces/list": WORKSPACES, "context/build": BUNDLE },
+    globalState: introduced(),
+  });
+  await editor.extension.activate(editor.context);
+  const uri = { path: "/p/src/lib.rs", toString: () => "file:///p/src/lib.rs" };
+  editor.activeTextEditor = { document: { uri, languageId: "rust" }, selection: { isEmpty: true, active: { line: 2, character: 4 } } };
+  const summary = await editor.commands.get("paired.optimizeContext")();
+  const requests = editor.clients[0].requests;
+  assert.ok(requests.some(([m]) => m === "workspaces/list"));
+  assert.deepEqual(requests.find(([m]) => m === "context/build")[1], { uri: "file:///p/src/lib.rs", position: { line: 2, character: 4 } });
+  const channel = editor.channels.get("PAIRED Context");
+  assert.equal(channel.text, summary);
+  assert.equal(channel.shown, 1);
+  assert.match(summary, /\/p\n    ready: 2 files indexed, 9 symbols/);
+  assert.match(summary, /languages: rust \(2 files\)/);
+  assert.match(summary, /build files: Cargo\.toml/);
+  assert.match(summary, /test frameworks: cargo test/);
+  assert.match(summary, /at src\/lib\.rs:3 would get: 120 tokens of a 8,000-token budget/);
+});
+
+test("optimizeContext without an open source file builds on one of the workspace's, or says what to open", async () => {
+  const found = { path: "/p/main.py", toString: () => "file:///p/main.py" };
+  const editor = load({
+    settings: { path: { value: executable() } },
+    daemon: { ...daemon, "workspaces/list": WORKSPACES, "context/build": BUNDLE },
+    globalState: introduced(),
+    files: [found],
+  });
+  await editor.extension.activate(editor.context);
+  editor.activeTextEditor = { document: { uri: { path: "/p/notes.md" }, languageId: "markdown" }, selection: { isEmpty: true, active: { line: 9, character: 0 } } };
+  const summary = await editor.commands.get("paired.optimizeContext")();
+  assert.deepEqual(editor.clients[0].requests.find(([m]) => m === "context/build")[1], { uri: "file:///p/main.py", position: { line: 0, character: 0 } });
+  assert.match(editor.found.include, /\*\*\/\*\.\{rs,py,/);
+  assert.match(editor.found.exclude, /node_modules/);
+  assert.match(summary, /at main\.py:1 would get/);
+
+  const bare = load({ settings: { path: { value: executable() } }, daemon: { ...daemon, "workspaces/list": [] }, globalState: introduced() });
+  await bare.extension.activate(bare.context);
+  const text = await bare.commands.get("paired.optimizeContext")();
+  assert.ok(!bare.clients[0].requests.some(([m]) => m === "context/build"));
+  assert.match(text, /none yet/);
+  assert.match(text, /open a Rust, Python, Go, Java, JavaScript\/TypeScript or HTML file/);
+
+  const refused = load({
+    settings: { path: { value: executable() } },
+    daemon: { ...daemon, "workspaces/list": WORKSPACES, "context/build": Object.assign(new Error("excluded by .gitignore"), { code: -32602 }) },
+    globalState: introduced(),
+    files: [found],
+  });
+  await refused.extension.activate(refused.context);
+  assert.match(await refused.commands.get("paired.optimizeContext")(), /building a context bundle failed: excluded by \.gitignore/);
+});
+
+test("optimizeContext without a daemon says so", async () => {
+  const editor = load({ settings: { path: { value: "/nowhere/paired" } }, daemon });
+  await editor.extension.activate(editor.context);
+  assert.equal(await editor.commands.get("paired.optimizeContext")(), undefined);
+  assert.ok(editor.messages.some(([k, m]) => k === "warning" && /not connected/.test(m)));
 });

@@ -167,3 +167,44 @@ test("without the events option the editor gets no paired/event notifications", 
     await lsp.stop();
   }
 });
+
+test("the introduction's roster and Optimize Context's facts, from the real daemon through `paired lsp`", { timeout: 120_000 }, async () => {
+  const { setAgents, emptyState } = require("../out/state.js");
+  const { contextSummary } = require("../out/context.js");
+  const lsp = start();
+  try {
+    const { connection, root } = lsp;
+    const rootUri = `file://${root}`;
+    await connection.sendRequest(rpc.InitializeRequest.type, { processId: process.pid, rootUri, workspaceFolders: [{ uri: rootUri, name: "proj" }], capabilities: {} });
+    await connection.sendNotification(rpc.InitializedNotification.type, {});
+    const uri = `${rootUri}/src/lib.rs`;
+    await connection.sendNotification(rpc.DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: "rust", version: 1, text: LIB_RS } });
+
+    // The introduction presents the daemon's roster: the seven, each with a role,
+    // what it does, and its offline skills.
+    const state = emptyState();
+    setAgents(state, await connection.sendRequest("agents/list"));
+    assert.deepEqual(state.agents.map((a) => a.id), ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie"]);
+    for (const agent of state.agents) {
+      assert.ok(agent.role && agent.description, `${agent.id} has a role and a description`);
+      assert.ok(agent.skills.length > 0 && agent.skills.every((k) => k.title && k.description), `${agent.id}'s skills say what they do`);
+    }
+
+    // Optimize Context: the folder the editor opened, indexed, and a bundle's facts.
+    let listed;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      listed = await connection.sendRequest("workspaces/list");
+      if (listed.some((w) => w.root === root && w.state === "ready" && w.files >= 2)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const bundle = await connection.sendRequest("context/build", { uri, position: { line: 1, character: 8 } });
+    const text = contextSummary({ workspaces: listed, bundle, target: { label: "src/lib.rs", line: 2 } });
+    assert.match(text, new RegExp(`${root}\\n    ready: 2 files indexed, \\d+ symbols?\\n    watching for changes: \\w+`), text);
+    assert.match(text, /languages: rust \(1 file\)/, text);
+    assert.match(text, /build files: Cargo\.toml/, text);
+    assert.match(text, /budget\n +\d+ tokens  \w+ +.* src\/lib\.rs:1-5\n +\d+ tokens  project_facts /, text);
+  } finally {
+    await lsp.stop();
+  }
+});

@@ -11,8 +11,8 @@ const state = require("../out/state.js");
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8"));
 
-function fakeHost(files, env = {}, platform = "linux") {
-  return { platform, env, home: "/home/u", isExecutable: (f) => files.includes(f) };
+function fakeHost(files, env = {}, platform = "linux", arch = "x64") {
+  return { platform, arch, env, home: "/home/u", isExecutable: (f) => files.includes(f) };
 }
 
 test("the server is the paired.path setting, ~ expanded, and must be executable", () => {
@@ -49,6 +49,41 @@ test("the real host environment sees an executable bit", () => {
   fs.chmodSync(file, 0o755);
   assert.equal(locateServer("", host).command, file);
   assert.equal(locateServer(dir, host).ok, false, "a directory is not the server");
+});
+
+test("a bundled binary is preferred to PATH; the paired.path setting wins over both", () => {
+  const bundled = "/ext/bin/linux-x64/paired";
+  const host = fakeHost([bundled, "/usr/bin/paired", "/opt/paired"], { PATH: "/usr/bin" });
+  assert.deepEqual(locateServer("", host, "/ext"), { ok: true, command: bundled, source: "bundled" });
+  assert.deepEqual(locateServer("/opt/paired", host, "/ext"), { ok: true, command: "/opt/paired", source: "setting" });
+  // A wrong setting is reported, not quietly replaced by the bundled binary.
+  assert.equal(locateServer("/opt/missing", host, "/ext").ok, false);
+  // Another platform's folder is not ours; a universal package has none: PATH.
+  assert.equal(locateServer("", fakeHost(["/ext/bin/darwin-arm64/paired", "/usr/bin/paired"], { PATH: "/usr/bin" }), "/ext").command, "/usr/bin/paired");
+  assert.equal(locateServer("", fakeHost([bundled, "/usr/bin/paired"], { PATH: "/usr/bin" }, "darwin", "arm64"), "/ext").command, "/usr/bin/paired");
+  assert.equal(locateServer("", fakeHost(["C:\\ext/bin/win32-x64/paired.exe"], {}, "win32"), "C:\\ext").source, "bundled");
+  const none = locateServer("", fakeHost([], { PATH: "/usr/bin" }), "/ext");
+  assert.match(none.message, /Install the \.vsix for your platform/);
+});
+
+test("the bundled binary in a real extension folder, made executable if the package lost its mode", () => {
+  const { hostEnvironment, bundledDir, prepareBundled } = require("../out/server.js");
+  const ext = fs.mkdtempSync(path.join(os.tmpdir(), "paired-ext-"));
+  const dir = bundledDir(ext, process);
+  assert.equal(dir, path.join(ext, "bin", `${process.platform}-${process.arch}`));
+  fs.mkdirSync(dir, { recursive: true });
+  const onPath = fs.mkdtempSync(path.join(os.tmpdir(), "paired-path-"));
+  fs.writeFileSync(path.join(onPath, "paired"), "#!/bin/sh\n", { mode: 0o755 });
+  const host = { ...hostEnvironment(), env: { PATH: onPath }, home: onPath };
+  assert.equal(locateServer("", host, ext).source, "path", "nothing bundled: PATH");
+  fs.writeFileSync(path.join(dir, "paired"), "#!/bin/sh\n", { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, "paired-lsp"), "#!/bin/sh\n", { mode: 0o644 });
+  if (process.platform === "win32") return;
+  assert.equal(locateServer("", host, ext).source, "path", "not executable: not used as is");
+  prepareBundled(ext);
+  assert.equal(fs.statSync(path.join(dir, "paired-lsp")).mode & 0o777, 0o755);
+  assert.deepEqual(locateServer("", host, ext), { ok: true, command: path.join(dir, "paired"), source: "bundled" });
+  prepareBundled(fs.mkdtempSync(path.join(os.tmpdir(), "paired-ext-")));
 });
 
 test("1.0's settings are noted only when the user set them", () => {
@@ -169,6 +204,7 @@ test("the manifest keeps 1.0's command ids, adds 2.0's, and binds no shortcut", 
   for (const id of [
     "paired.askSherlock", "paired.askAlex", "paired.askEdison", "paired.askLeonardo", "paired.askMaya", "paired.askVince", "paired.askMarie",
     "paired.showAgentPanel", "paired.connectAgents", "paired.runWorkflow", "paired.marketplace.search", "paired.marketplace.install",
+    "paired.optimizeContext", "paired.resetIntroduction", "paired.forceIntroduction",
   ]) {
     assert.ok(commands.includes(id), `${id} is contributed`);
   }
@@ -185,4 +221,65 @@ test("the manifest keeps 1.0's command ids, adds 2.0's, and binds no shortcut", 
   assert.ok(!manifest.enabledApiProposals, "no proposed API (Open VSX and Cursor take the extension as is)");
   assert.match(manifest.version, /^\d+\.\d+\.\d+$/, "a plain version: the marketplaces refuse pre-release suffixes");
   assert.ok(manifest.license && manifest.publisher);
+});
+
+test("the introduction is due once, when there is a team to present", () => {
+  assert.equal(team.INTRODUCED_KEY, "paired.introduced");
+  assert.equal(team.introductionDue(undefined, 7), true);
+  assert.equal(team.introductionDue(true, 7), false);
+  assert.equal(team.introductionDue(undefined, 0), false, "no daemon yet: kept for later");
+});
+
+test("the team keeps each agent's role, description and offline skills", () => {
+  const s = state.emptyState();
+  assert.equal(s.introduction, false);
+  state.setAgents(s, [
+    {
+      id: "sherlock",
+      name: "Sherlock",
+      emoji: "🕵️",
+      role: "QA",
+      description: "Finds bugs",
+      skills: [{ name: "review", title: "Sherlock: review", description: "Risky patterns", scope: "file" }, { name: 3 }],
+    },
+  ]);
+  assert.deepEqual(s.agents[0].skills, [{ title: "Sherlock: review", description: "Risky patterns" }]);
+});
+
+test("the context summary says what the engine knows and what a bundle holds, largest first", () => {
+  const { contextSummary } = require("../out/context.js");
+  const text = contextSummary({
+    workspaces: [
+      { root: "/p", state: "ready", files: 1234, symbols: 5678, shallow_files: 3, watching: "inotify" },
+      { root: "/q", state: "indexing", files: 1, symbols: 0, watching: "polling", warning: "too many folders to watch" },
+    ],
+    target: { label: "src/lib.rs", line: 3 },
+    bundle: {
+      parts: [
+        { kind: "project_facts", title: "Project facts", tokens: 40, truncated: false },
+        { kind: "enclosing_symbol", title: "fn load", path: "src/lib.rs", start_line: 1, end_line: 5, tokens: 120, truncated: true },
+      ],
+      dropped: [{ kind: "caller", title: "main calls load", tokens: 900 }],
+      tokens: 160,
+      budget_tokens: 8000,
+      redactions: { "generic-api-key": 2 },
+      facts: { languages: [["rust", 30], ["python", 1]], build_files: ["Cargo.toml"], test_frameworks: ["cargo test"], frameworks: [] },
+    },
+  });
+  assert.match(text, /\/p\n    ready: 1,234 files indexed \(3 by a declaration scan[^)]*\), 5,678 symbols\n    watching for changes: inotify/);
+  assert.match(text, /\/q\n    indexing…: 1 file indexed, 0 symbols\n    watching for changes: polling\n    warning: too many folders to watch/);
+  assert.match(text, /languages: rust \(30 files\), python \(1 file\)/);
+  assert.match(text, /build files: Cargo\.toml/);
+  assert.match(text, /test frameworks: cargo test/);
+  assert.match(text, /frameworks: none found/);
+  assert.match(text, /at src\/lib\.rs:3 would get: 160 tokens of a 8,000-token budget/);
+  assert.ok(text.indexOf("enclosing_symbol") < text.indexOf("project_facts"), "largest part first");
+  assert.match(text, /   120 tokens  enclosing_symbol  fn load src\/lib\.rs:1-5 \(cut to fit\)/);
+  assert.match(text, /left out to stay within the budget[^\n]*\n\s+900 tokens  caller  main calls load/);
+  assert.match(text, /secrets redacted: generic-api-key ×2/);
+
+  const empty = contextSummary({ workspaces: [], bundleNote: "open a Rust … file" });
+  assert.match(empty, /none yet/);
+  assert.match(empty, /Project facts and context bundle: open a Rust … file/);
+  assert.match(contextSummary({ workspaces: undefined, workspacesError: "PAIRED: listing failed: x" }), /PAIRED: listing failed: x/);
 });

@@ -180,3 +180,35 @@ test("streamed output is appended in place: the reader keeps their scroll positi
   assert.ok(after.text.endsWith("line 199\nmore\n"));
   assert.deepEqual(await page.$$eval(".run", (nodes) => nodes.map((n) => n.dataset.run)), ["r2", "r0", "r1"]);
 });
+
+test("the introduction presents each agent with its role, what it does and an Ask button, until dismissed", async () => {
+  const { page, errors, posted } = await openPanel();
+  const state = sampleState();
+  assert.equal(await page.isHidden("#introduction"), true, "hidden until asked for");
+  setAgents(state, [
+    {
+      id: "sherlock",
+      name: "Sherlock",
+      emoji: "🕵️",
+      role: "QA",
+      description: "Finds what breaks",
+      skills: [{ name: "review", title: "Sherlock: review", description: "Risky patterns, <b>unwraps</b> and debug prints", scope: "file" }],
+    },
+    { id: "marie", name: "Marie", emoji: "🔬", role: "Analyst", description: "Reads the history", skills: [] },
+  ]);
+  state.introduction = true;
+  await send(page, state);
+  await page.waitForSelector("#introduction:not([hidden]) .intro-agent[data-agent=marie]");
+  assert.equal(await page.textContent(".intro-agent[data-agent=sherlock] h3"), "🕵️ Sherlock QA");
+  assert.equal(await page.textContent(".intro-agent[data-agent=sherlock] p"), "Finds what breaks");
+  assert.equal(await page.textContent(".intro-agent[data-agent=sherlock] li"), "Sherlock: review — Risky patterns, <b>unwraps</b> and debug prints");
+  assert.equal(await page.$$eval(".intro-agent[data-agent=marie] li", (items) => items.length), 0);
+  await page.click(".intro-agent[data-agent=marie] button");
+  await page.click("#introduction button[data-action=dismissIntroduction]");
+  assert.equal(await page.isHidden("#introduction"), true);
+  assert.deepEqual((await posted()).slice(1), [{ type: "ask", agent: "marie" }, { type: "dismissIntroduction" }]);
+  state.introduction = false;
+  await send(page, state);
+  assert.equal(await page.isHidden("#introduction"), true);
+  assert.deepEqual(errors, []);
+});
