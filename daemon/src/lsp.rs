@@ -104,10 +104,12 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
         forwarded.extend(["debug/sleep", "debug/panic"]);
     }
     let request_limit = daemon_request_limit(&paths);
+    // Logged already (`cli::init_front_logging`); shown to the user once too.
+    let config_warnings = crate::config::Environment::from_process().map(|env| env.warnings()).unwrap_or_default();
     let proxy = Arc::new(Proxy {
         paths,
         request_limit,
-        refused_roots: Mutex::default(),
+        notices: Mutex::new(config_warnings),
         forwarded,
         mirror: Mutex::default(),
         ops: ops_tx,
@@ -179,9 +181,9 @@ struct Proxy {
     paths: Paths,
     /// The largest request the daemon takes, in bytes.
     request_limit: usize,
-    /// What `initialize` named as roots that are no project folders, to tell
-    /// the user once the editor is ready.
-    refused_roots: Mutex<Vec<String>>,
+    /// What to tell the user once the editor is ready: roots `initialize` named
+    /// that are no project folders, unknown `PAIRED_*` variables.
+    notices: Mutex<Vec<String>>,
     forwarded: Vec<&'static str>,
     mirror: Mutex<Mirror>,
     ops: mpsc::UnboundedSender<DocOp>,
@@ -601,7 +603,7 @@ pub fn fuzz_document_notifications(
     let proxy = Proxy {
         paths: Paths { config_dir: none(), data_dir: none(), state_dir: none(), runtime_dir: none() },
         request_limit: crate::config::ServerConfig::default().max_request_bytes as usize,
-        refused_roots: Mutex::default(),
+        notices: Mutex::default(),
         forwarded: Vec::new(),
         mirror: Mutex::default(),
         ops,
@@ -813,7 +815,7 @@ impl LanguageServer for Backend {
             match unfit {
                 Some(why) => {
                     tracing::warn!(uri, "not indexing the workspace folder: {why}");
-                    self.proxy.refused_roots.lock().unwrap_or_else(|p| p.into_inner()).push(why);
+                    self.proxy.notices.lock().unwrap_or_else(|p| p.into_inner()).push(why);
                 }
                 None => workspace_folders.push(uri),
             }
@@ -879,7 +881,7 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
-        let refused = std::mem::take(&mut *self.proxy.refused_roots.lock().unwrap_or_else(|p| p.into_inner()));
+        let refused = std::mem::take(&mut *self.proxy.notices.lock().unwrap_or_else(|p| p.into_inner()));
         if let Some(editor) = self.proxy.editor.get() {
             for why in refused {
                 editor.show_message(MessageType::WARNING, format!("PAIRED: {why}")).await;

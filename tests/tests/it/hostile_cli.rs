@@ -160,21 +160,37 @@ fn unknown_variables_stop_typed_commands_but_not_what_an_editor_launches() {
     write!(stdin, "Content-Length: {}\r\n\r\n{init}", init.len()).expect("write");
     stdin.flush().expect("flush");
     let mut reader = BufReader::new(lsp.stdout.take().expect("stdout"));
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).expect("read") > 0, "paired lsp exited: {}", home.log());
-        if let Some(n) = line.trim().strip_prefix("Content-Length:") {
-            length = n.trim().parse().expect("length");
+    let mut next_frame = || -> Value {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).expect("read") > 0, "paired lsp exited: {}", home.log());
+            if let Some(n) = line.trim().strip_prefix("Content-Length:") {
+                length = n.trim().parse().expect("length");
+            }
+            if line.trim().is_empty() {
+                break;
+            }
         }
-        if line.trim().is_empty() {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    std::io::Read::read_exact(&mut reader, &mut body).expect("body");
-    let reply: Value = serde_json::from_slice(&body).expect("json");
+        let mut body = vec![0; length];
+        std::io::Read::read_exact(&mut reader, &mut body).expect("body");
+        serde_json::from_slice(&body).expect("json")
+    };
+    let reply = next_frame();
     assert!(reply["result"]["capabilities"].is_object(), "{reply}");
+    // The user sees the warning in the editor, once the editor is ready.
+    let initialized = json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}).to_string();
+    write!(stdin, "Content-Length: {}\r\n\r\n{initialized}", initialized.len()).expect("write");
+    stdin.flush().expect("flush");
+    let shown = loop {
+        let frame = next_frame();
+        if frame["method"] == "window/showMessage"
+            && frame["params"]["message"].as_str().is_some_and(|m| m.contains("PAIRED_TYPO"))
+        {
+            break frame;
+        }
+    };
+    assert_eq!(shown["params"]["type"], 2, "a warning: {shown}");
     tests::wait_until("the daemon paired lsp starts", Duration::from_secs(15), || home.discovery().is_some());
     drop(stdin);
     assert!(tests::wait_child(&mut lsp, Duration::from_secs(10)).is_some(), "paired lsp exits on stdin EOF");
