@@ -6,11 +6,15 @@
 //! has a mode: `team` (Alex routes each prompt to the agent and skill that fits,
 //! by the same rules as the daemon's delegation) or one agent of the roster;
 //! `@agent` at the start of a prompt picks one for that turn. A prompt's first
-//! file (resource link or embedded resource) is the run's target: read through
+//! file (resource link or embedded resource, else a file of the session's
+//! folder its words name: "review src/main.rs") is the run's target: read through
 //! the client when it offers `fs/read_text_file`, so unsaved buffers count.
 //! One turn at a time per session; a `session/cancel` stops the daemon run, any
 //! pending edit, and makes the turn answer `cancelled`.
-//! A run streams as a tool call plus message chunks; its proposed edits are
+//! A run streams as a tool call plus message chunks (its report, the summary);
+//! each finding is then a finished tool call of its own, with the file and line
+//! to jump to, the message and the suggested fix. A run the daemon refuses is
+//! told in the chat in this front's words ("attach or name a file"). Its proposed edits are
 //! shown as diffs and written through the client's `fs/write_text_file` only
 //! after the user allows them (`session/request_permission`): the daemon itself
 //! never writes a file.
@@ -40,7 +44,7 @@ use acp::{
 use agent_client_protocol::{self as acp, Agent, Client, Lines, on_receive_notification, on_receive_request};
 use anyhow::{Context, Result};
 use jsonrpsee::{
-    core::client::{Subscription, SubscriptionClientT},
+    core::client::{ClientT as _, Subscription, SubscriptionClientT},
     ws_client::WsClient,
 };
 use protocol::{
@@ -390,13 +394,18 @@ impl Shared {
             let session = sessions.get(&*sid.0).ok_or_else(|| unknown_session(&sid))?;
             (session.cwd.clone(), session.mode.clone(), session.agents.clone())
         };
-        let ask = read_prompt(&request.prompt);
+        let mut ask = read_prompt(&request.prompt);
+        if ask.files.is_empty()
+            && let Some(path) = named_file(&ask.text, &cwd)
+        {
+            ask.files.push(FileRef { uri: crate::uri::from_path(&path), lines: None, text: None });
+        }
         if ask.text.trim().is_empty() && ask.files.is_empty() {
             return Err(acp::Error::invalid_params().data("the prompt is empty: say what you want, or attach a file"));
         }
         let (agent, skill, text) = choose(&agents, &mode, &ask.text);
+        let shown = agents.iter().find(|a| a.id == agent).map_or(agent.clone(), |a| a.name.clone());
         if mode == TEAM || agent != mode {
-            let shown = agents.iter().find(|a| a.id == agent).map_or(agent.as_str(), |a| a.name.as_str());
             let how = skill.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
             say_thought(cx, &sid, &format!("Handing this to {shown}{how}.\n"))?;
         }
@@ -411,7 +420,7 @@ impl Shared {
             Some(file) => Some(self.target(cx, &sid, file, &mut opened).await),
             None => None,
         };
-        let result = self.run_and_stream(cx, &sid, &cwd, agent, skill, text, target.as_ref()).await;
+        let result = self.run_and_stream(cx, &sid, &cwd, (agent, &shown), skill, text, target.as_ref()).await;
         for uri in opened {
             let _ = client::call::<protocol::documents::Close>(&self.daemon, &UriParams { uri }).await;
         }
@@ -427,6 +436,9 @@ impl Shared {
         };
         if self.is_cancelled(&sid) || run.status == RunStatus::Cancelled {
             return Ok(PromptResponse::new(StopReason::Cancelled));
+        }
+        for (n, finding) in run.findings.iter().enumerate() {
+            update(cx, &sid, SessionUpdate::ToolCall(finding_call(&run, n, finding, &cwd)))?;
         }
         if run.status == RunStatus::Succeeded && !run.edits.is_empty() {
             return self.offer_edits(cx, &sid, &cwd, &run).await;
@@ -470,7 +482,7 @@ impl Shared {
         cx: &ConnectionTo<Client>,
         sid: &SessionId,
         cwd: &Path,
-        agent: String,
+        (agent, shown): (String, &str),
         skill: Option<String>,
         prompt: String,
         target: Option<&(String, Option<(u32, u32)>)>,
@@ -495,9 +507,16 @@ impl Shared {
         if self.is_cancelled(sid) {
             return Err(TurnError::Failed(acp::Error::request_cancelled()));
         }
-        let started = client::call::<protocol::agents::Run>(&self.daemon, &params)
-            .await
-            .map_err(|err| TurnError::Refused(format!("{err:#}")))?;
+        // Called here rather than through `client::call`, which keeps only the
+        // message: what a refusal lacks is in its data.
+        let started: RunInfo =
+            match self.daemon.request(<protocol::agents::Run as protocol::Method>::NAME, ByName(&params)).await {
+                Ok(started) => started,
+                Err(jsonrpsee::core::client::Error::Call(refused)) => {
+                    return Err(TurnError::Refused(refusal(shown, &refused)));
+                }
+                Err(err) => return Err(TurnError::Failed(daemon_error(anyhow::anyhow!("agents/run: {err}")))),
+            };
         let run_id = started.id.clone();
         let cancelled_meanwhile = {
             let mut sessions = self.sessions();
@@ -750,6 +769,65 @@ impl Shared {
     }
 }
 
+/// Why the daemon would not start a run, in this front's words: a missing file
+/// is attached or named in the prompt here, a missing request said in it.
+fn refusal(agent: &str, refused: &jsonrpsee::types::ErrorObjectOwned) -> String {
+    match crate::agents_rpc::Missing::of_error(refused.message(), refused.data()) {
+        Some(crate::agents_rpc::Missing::File) => format!(
+            "{agent} works on a file: attach or name a file in your prompt (for example \"review src/main.rs\")."
+        ),
+        Some(crate::agents_rpc::Missing::Prompt) => {
+            format!("{agent} needs to know what you want: say it in your prompt.")
+        }
+        None => refused.message().to_owned(),
+    }
+}
+
+/// A finding as a finished tool call of its own: where it is (a location the
+/// client can jump to), what is wrong and the suggested fix. The run's report
+/// is the summary, in the chat.
+fn finding_call(run: &RunInfo, n: usize, finding: &protocol::agents::Finding, cwd: &Path) -> ToolCall {
+    let path = finding.uri.as_deref().and_then(crate::uri::to_path);
+    let place = match &path {
+        Some(path) => format!("{}:{}", path.strip_prefix(cwd).unwrap_or(path).display(), finding.line),
+        None => format!("line {}", finding.line),
+    };
+    let mut content = vec![ToolCallContent::from(finding.message.clone())];
+    if let Some(fix) = &finding.fix {
+        content.push(ToolCallContent::from(format!("Suggested fix: {}", fix.title)));
+    }
+    let mut call = ToolCall::new(
+        format!("{}-finding-{n}", run.id),
+        format!("{place}: {} `{}`", finding.severity.name(), finding.rule),
+    )
+    .kind(tool_kind(&run.skill))
+    .status(ToolCallStatus::Completed)
+    .content(content);
+    if let Some(path) = path {
+        call = call.locations(vec![ToolCallLocation::new(path).line(finding.line)]);
+    }
+    call
+}
+
+/// The file a prompt's words name ("review src/main.rs"), relative to the
+/// session's folder or absolute, as a path or a `file://` URI: the first word
+/// that is a file inside the folder.
+fn named_file(text: &str, cwd: &Path) -> Option<PathBuf> {
+    let quotes = |c: char| matches!(c, '`' | '"' | '\'' | '(' | ')' | '[' | ']' | '<' | '>' | ',' | ';' | '!' | '?');
+    text.split_whitespace()
+        .take(256)
+        .map(|word| word.trim_matches(quotes).trim_end_matches([':', '.']))
+        .filter(|word| !word.is_empty() && !word.starts_with('@'))
+        .find_map(|word| {
+            let path = match word.strip_prefix("file://") {
+                Some(_) => crate::uri::to_path(word)?,
+                None => cwd.join(word),
+            };
+            let real = std::fs::canonicalize(path).ok()?;
+            (real.starts_with(cwd) && real.is_file()).then_some(real)
+        })
+}
+
 enum TurnError {
     /// The daemon would not start the run; told to the user in the chat.
     Refused(String),
@@ -964,6 +1042,31 @@ mod tests {
         assert_eq!(file_ref("file:///p/a.rs#L4-2", None).and_then(|f| f.lines), None);
         assert_eq!(file_ref("file:///p/a.rs", Some("t".into())).and_then(|f| f.text), Some("t".into()));
         assert_eq!(file_ref("https://example.com/a.rs", None), None);
+    }
+
+    /// Issue #15: "review src/main.rs" was refused for want of a file.
+    #[test]
+    fn a_prompt_names_a_file_of_the_session_folder_by_path_or_uri() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cwd = std::fs::canonicalize(dir.path()).expect("canonical");
+        std::fs::create_dir_all(cwd.join("src")).expect("mkdir");
+        std::fs::write(cwd.join("src/main.rs"), "fn main() {}\n").expect("write");
+        let main = cwd.join("src/main.rs");
+        let uri = crate::uri::from_path(&main);
+        let cases = [
+            ("review src/main.rs", Some(&main)),
+            ("is `src/main.rs`, safe?", Some(&main)),
+            ("look at src/main.rs.", Some(&main)),
+            (&*format!("review {}", main.display()), Some(&main)),
+            (&*format!("review ({uri})"), Some(&main)),
+            ("review src", None),
+            ("review this file", None),
+            ("review ../../../etc/passwd", None),
+            ("review /etc/passwd", None),
+        ];
+        for (prompt, expected) in cases {
+            assert_eq!(named_file(prompt, &cwd).as_ref(), expected, "{prompt}");
+        }
     }
 
     #[test]

@@ -39,6 +39,46 @@ fn error(code: i32, message: String) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message, None::<()>)
 }
 
+/// What a run lacks to start. The daemon says it in its own terms, never in a
+/// parameter's name, and sends it as the error's data (`{"missing": "file"}`,
+/// code invalid params); each front says what to do in its own words: the CLI
+/// names its flag, ACP asks to attach or name a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Missing {
+    /// The skill works on a file (or a definition in one) and the run names none.
+    File,
+    /// The skill answers a request in words and the run has none.
+    Prompt,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MissingData {
+    missing: Missing,
+}
+
+impl Missing {
+    fn words(self) -> &'static str {
+        match self {
+            Missing::File => "works on a file, and none was named",
+            Missing::Prompt => "needs a request in words, and none was given",
+        }
+    }
+
+    fn refusal(self, agent: &str, skill: &str) -> ErrorObjectOwned {
+        let message = format!("{agent}'s {skill} {}", self.words());
+        ErrorObjectOwned::owned(errors::INVALID_PARAMS, message, Some(MissingData { missing: self }))
+    }
+
+    /// What a refused `agents/run` lacks: from the error's data, else from its
+    /// words (for a front whose client kept only the message).
+    pub fn of_error(message: &str, data: Option<&serde_json::value::RawValue>) -> Option<Missing> {
+        data.and_then(|data| serde_json::from_str::<MissingData>(data.get()).ok())
+            .map(|data| data.missing)
+            .or_else(|| [Missing::File, Missing::Prompt].into_iter().find(|m| message.contains(m.words())))
+    }
+}
+
 /// Runs in flight: id → the task to abort on `runs/cancel`.
 #[derive(Default)]
 pub struct ActiveRuns {
@@ -177,7 +217,7 @@ async fn launch_unboxed(
                 ));
             }
             if params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
-                return Err(error(errors::INVALID_PARAMS, "ask needs a `prompt`".into()));
+                return Err(Missing::Prompt.refusal(&agent.manifest.metadata.name, "ask"));
             }
             "ask".to_owned()
         }
@@ -207,10 +247,10 @@ async fn launch_unboxed(
     };
     let scope = crate::roster::SKILLS.iter().find(|(name, ..)| *name == skill).map_or("prompt", |s| s.2);
     if matches!(scope, "file" | "symbol") && params.uri.is_none() {
-        return Err(error(errors::INVALID_PARAMS, format!("{skill} works on a file: pass `uri`")));
+        return Err(Missing::File.refusal(&agent.manifest.metadata.name, &skill));
     }
     if scope == "prompt" && params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
-        return Err(error(errors::INVALID_PARAMS, format!("{skill} needs a `prompt`")));
+        return Err(Missing::Prompt.refusal(&agent.manifest.metadata.name, &skill));
     }
     if let Some(uri) = &params.uri {
         // A file of the workspace the run names, if it names one (a path from
@@ -471,6 +511,7 @@ async fn produce(
             crate::workspace::read_real(&workspace.root.join(rel))
         };
         let input = SkillInput {
+            speaker: &name,
             path: &rel,
             document: document.as_ref(),
             selection,
@@ -481,7 +522,7 @@ async fn produce(
         };
         let output = run_skill(&skill, &input)?;
         let root = workspace.as_ref().map(|w| w.root.clone());
-        Ok::<_, String>(convert(&name, uri.as_deref(), document.as_ref(), root.as_deref(), output))
+        Ok::<_, String>(convert(uri.as_deref(), document.as_ref(), root.as_deref(), output))
     })
     .await
     .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
@@ -574,11 +615,13 @@ tokio::task_local! {
 }
 
 /// An offline skill on one file's text, outside any workspace (the
-/// marketplace's QA pipeline runs packages' test cases with it).
+/// marketplace's QA pipeline runs packages' test cases with it: their findings
+/// count, and the report speaks as no agent in particular).
 pub fn offline_skill(skill: &str, path: &str, text: String) -> Result<SkillOutput, String> {
     let document = context::SyntaxDocument::new(context::Language::from_path(path), text);
     let no_files = |_: &str| None;
     let input = SkillInput {
+        speaker: "The agent",
         path,
         document: Some(&document),
         selection: None,
@@ -593,26 +636,27 @@ pub fn offline_skill(skill: &str, path: &str, text: String) -> Result<SkillOutpu
 fn run_skill(skill: &str, input: &SkillInput<'_>) -> Result<SkillOutput, String> {
     let document = || input.document.ok_or_else(|| format!("{skill} works on a file"));
     let cursor = input.selection.as_ref().map_or(0, |s| s.start);
+    let speaker = input.speaker;
     Ok(match skill {
-        "review" => skills::review::review(input.path, document()?),
-        "metrics" => skills::metrics::metrics(input.path, document()?, input.history),
-        "document" => skills::document::document(document()?, cursor),
-        "tests" => skills::document::tests(input.path, document()?, cursor),
-        "accessibility" => skills::accessibility::accessibility(input.path, document()?.text()),
+        "review" => skills::review::review_as(speaker, input.path, document()?),
+        "metrics" => skills::metrics::metrics(speaker, input.path, document()?, input.history),
+        "document" => skills::document::document(speaker, document()?, cursor),
+        "tests" => skills::document::tests(speaker, input.path, document()?, cursor),
+        "accessibility" => skills::accessibility::accessibility(speaker, input.path, document()?.text()),
         "architecture" => {
             let index =
                 input.index.ok_or("open a workspace folder first: the architecture map comes from its index")?;
-            skills::architecture::architecture(index)
+            skills::architecture::architecture(speaker, index)
         }
         "backlog" => backlog(input)?,
-        "assess" => skills::route::assess(input.index),
-        "route" => skills::route::route_output(input.prompt.unwrap_or("")),
+        "assess" => skills::route::assess(speaker, input.index),
+        "route" => skills::route::route_output(speaker, input.prompt.unwrap_or("")),
         other => return Err(format!("unknown skill {other:?}")),
     })
 }
 
-/// Vince: the workspace's tasks (or the file's, with no workspace), each also a
-/// finding on its line.
+/// The backlog: the workspace's tasks (or the file's, with no workspace), each
+/// also a finding on its line.
 fn backlog(input: &SkillInput<'_>) -> Result<SkillOutput, String> {
     let mut tasks = Vec::new();
     match input.index {
@@ -628,7 +672,7 @@ fn backlog(input: &SkillInput<'_>) -> Result<SkillOutput, String> {
             tasks.extend(skills::backlog::tasks(input.path, doc.text()));
         }
     }
-    let report = skills::backlog::report(&tasks, input.history);
+    let report = skills::backlog::report(input.speaker, &tasks, input.history);
     let findings = tasks
         .iter()
         .map(|task| RawFinding {
@@ -645,13 +689,7 @@ fn backlog(input: &SkillInput<'_>) -> Result<SkillOutput, String> {
 }
 
 /// Byte offsets to LSP ranges, workspace paths to URIs.
-fn convert(
-    agent_name: &str,
-    uri: Option<&str>,
-    document: Option<&SyntaxDocument>,
-    root: Option<&Path>,
-    output: SkillOutput,
-) -> Produced {
+fn convert(uri: Option<&str>, document: Option<&SyntaxDocument>, root: Option<&Path>, output: SkillOutput) -> Produced {
     let text = document.map_or("", |d| d.text());
     let lines = LineIndex::new(text);
     let range =
@@ -692,7 +730,6 @@ fn convert(
             }
         })
         .collect();
-    let _ = agent_name;
     (output.report, findings, output.edits.iter().map(edit).collect())
 }
 

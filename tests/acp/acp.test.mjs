@@ -116,6 +116,64 @@ test("Alex routes a prompt to Sherlock, who reviews the editor's buffer (read th
       assert.match(said, /unwrap/);
       assert.match(said, /debug-print/, said);
       assert.deepEqual(seen.writes, [], "a review writes nothing");
+
+      // Issue #15: each finding is a tool call of its own, with a place the
+      // editor can jump to, what is wrong, and the suggested fix.
+      const findings = seen.updates.filter((u) => u.sessionUpdate === "tool_call" && u.toolCallId.startsWith(`${call.toolCallId}-finding-`));
+      assert.deepEqual(findings.map((f) => f.title), ["src/lib.rs:2: warning `rust-unwrap`", "src/lib.rs:3: warning `debug-print`"]);
+      const [unwrap, dbg] = findings;
+      assert.deepEqual(unwrap.locations, [{ path: h.lib, line: 2 }]);
+      assert.deepEqual(dbg.locations, [{ path: h.lib, line: 3 }]);
+      assert.equal(unwrap.kind, "read");
+      assert.equal(unwrap.status, "completed");
+      assert.match(unwrap.content[0].content.text, /`unwrap\(\)` panics/);
+      assert.deepEqual(dbg.content.map((c) => c.content.text), ["`dbg!` left in", "Suggested fix: Replace `dbg!(…)` with `text`"]);
+      assert.ok(
+        seen.updates.indexOf(findings[0]) > seen.updates.indexOf(done),
+        "the findings follow the run's summary",
+      );
+    });
+  } finally {
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});
+
+test("a prompt that names a file works on it; one that names none is asked for one; every agent speaks as itself", { timeout: 120_000 }, async () => {
+  const h = home();
+  // A reviewer that is not Sherlock, as the marketplace installs them: a
+  // manifest of its own with the review capability.
+  fs.mkdirSync(path.join(h.root, ".paired", "agents"), { recursive: true });
+  fs.writeFileSync(
+    path.join(h.root, ".paired", "agents", "holmes.toml"),
+    'id = "holmes"\ncapabilities = ["code_review"]\n[metadata]\nname = "Holmes"\nversion = "1.0.0"\nrole = "reviewer"\n[permissions]\nfs_read = ["**"]\n',
+  );
+  try {
+    await withAgent(h, {}, async ({ ctx, seen }) => {
+      const session = await ctx.request(acp.methods.agent.session.new, { cwd: h.root, mcpServers: [] });
+      const ask = async (words) => {
+        seen.updates.length = 0;
+        seen.reads.length = 0;
+        const answer = await ctx.request(acp.methods.agent.session.prompt, {
+          sessionId: session.sessionId,
+          prompt: [{ type: "text", text: words }],
+        });
+        assert.equal(answer.stopReason, "end_turn");
+        return text(seen.updates, "agent_message_chunk");
+      };
+
+      const named = await ask("review src/lib.rs");
+      assert.match(named, /^Sherlock reviewed `src\/lib\.rs`: 1 finding\(s\)/, named);
+      assert.deepEqual(seen.reads, [h.lib], "the named file is read through the client, like an attached one");
+      const finding = seen.updates.find((u) => u.sessionUpdate === "tool_call" && u.title.includes("rust-unwrap"));
+      assert.deepEqual(finding?.locations, [{ path: h.lib, line: 2 }], JSON.stringify(seen.updates));
+
+      const none = await ask("review this please");
+      assert.match(none, /attach or name a file/, none);
+      assert.doesNotMatch(none, /uri|agents\/run/, "no RPC words reach the user");
+
+      const holmes = await ask("@holmes have a look at src/lib.rs");
+      assert.match(holmes, /^Holmes reviewed `src\/lib\.rs`: 1 finding\(s\)/, holmes);
+      assert.doesNotMatch(holmes, /Sherlock/);
     });
   } finally {
     fs.rmSync(h.dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ struct Tag {
     content: Option<String>,
 }
 
-pub fn accessibility(path: &str, text: &str) -> SkillOutput {
+pub fn accessibility(speaker: &str, path: &str, text: &str) -> SkillOutput {
     let language = Language::from_path(path);
     let tags = match language {
         Language::JavaScript | Language::Tsx | Language::TypeScript => jsx_tags(language, text),
@@ -114,10 +114,10 @@ pub fn accessibility(path: &str, text: &str) -> SkillOutput {
         }
     }
     let report = if findings.is_empty() {
-        format!("Maya checked `{path}` for accessibility: no problems found in {} element(s).\n", tags.len())
+        format!("{speaker} checked `{path}` for accessibility: no problems found in {} element(s).\n", tags.len())
     } else {
         format!(
-            "Maya checked `{path}` for accessibility: {} problem(s) in {} element(s).\n",
+            "{speaker} checked `{path}` for accessibility: {} problem(s) in {} element(s).\n",
             findings.len(),
             tags.len()
         )
@@ -243,7 +243,7 @@ mod tests {
     use super::*;
 
     fn check(path: &str, source: &str) -> Vec<String> {
-        accessibility(path, source)
+        accessibility("Maya", path, source)
             .findings
             .iter()
             .map(|f| format!("{} {}", source[..f.bytes.start].matches('\n').count() + 1, f.rule))

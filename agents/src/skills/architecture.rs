@@ -108,10 +108,10 @@ fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     out
 }
 
-pub fn architecture(index: &WorkspaceIndex) -> SkillOutput {
+pub fn architecture(speaker: &str, index: &WorkspaceIndex) -> SkillOutput {
     let map = module_map(index);
     let mut report = format!(
-        "Leonardo's architecture map: {} module(s), {} dependency edge(s), {} import cycle(s).\n",
+        "{speaker}'s architecture map: {} module(s), {} dependency edge(s), {} import cycle(s).\n",
         map.modules.len(),
         map.edges.values().map(BTreeSet::len).sum::<usize>(),
         map.cycles.len()
@@ -155,11 +155,11 @@ pub fn architecture(index: &WorkspaceIndex) -> SkillOutput {
         }
     }
     report.push_str("\n## ADR draft\n\n");
-    report.push_str(&adr(&map, coupled.first().map(|c| c.0)));
+    report.push_str(&adr(speaker, &map, coupled.first().map(|c| c.0)));
     SkillOutput { report, ..SkillOutput::default() }
 }
 
-fn adr(map: &ModuleMap, most_coupled: Option<&str>) -> String {
+fn adr(speaker: &str, map: &ModuleMap, most_coupled: Option<&str>) -> String {
     let (title, decision) = match (map.cycles.first(), most_coupled) {
         (Some(cycle), _) => (
             format!("Break the import cycle between {}", cycle.join(" and ")),
@@ -180,7 +180,7 @@ fn adr(map: &ModuleMap, most_coupled: Option<&str>) -> String {
         ),
     };
     format!(
-        "# ADR: {title}\n\n- Status: proposed\n- Context: {} modules, {} dependencies, {} cycle(s), found from the workspace's imports.\n- Decision: {decision}\n- Consequences: dependency direction becomes a rule reviews can check; Leonardo's map shows regressions.\n",
+        "# ADR: {title}\n\n- Status: proposed\n- Context: {} modules, {} dependencies, {} cycle(s), found from the workspace's imports.\n- Decision: {decision}\n- Consequences: dependency direction becomes a rule reviews can check; {speaker}'s map shows regressions.\n",
         map.modules.len(),
         map.edges.values().map(BTreeSet::len).sum::<usize>(),
         map.cycles.len()
@@ -210,7 +210,7 @@ mod tests {
             map.edges.get("app/web").map(|t| t.iter().cloned().collect::<Vec<_>>()),
             Some(vec!["app/models".to_owned(), "app/services".to_owned()])
         );
-        let out = architecture(&index);
+        let out = architecture("Leonardo", &index);
         assert!(out.report.contains("1 import cycle(s)"), "{}", out.report);
         assert!(out.report.contains("# ADR: Break the import cycle between app/models and app/services"));
     }

@@ -72,9 +72,9 @@ pub fn tasks(path: &str, text: &str) -> Vec<Task> {
 }
 
 /// The backlog as Markdown, grouped by owner, then file.
-pub fn report(tasks: &[Task], history: Option<&History>) -> String {
+pub fn report(speaker: &str, tasks: &[Task], history: Option<&History>) -> String {
     if tasks.is_empty() {
-        return "Vince's backlog: no TODO, FIXME, XXX or HACK comments found.\n".to_owned();
+        return format!("{speaker}'s backlog: no TODO, FIXME, XXX or HACK comments found.\n");
     }
     let owner_of = |task: &Task| -> String {
         task.owner.clone().unwrap_or_else(|| {
@@ -90,7 +90,7 @@ pub fn report(tasks: &[Task], history: Option<&History>) -> String {
     }
     let fixme = tasks.iter().filter(|t| t.tag != "TODO").count();
     let mut out = format!(
-        "Vince's backlog: {} task(s) ({} TODO, {fixme} FIXME/XXX/HACK), {} owner(s).\n",
+        "{speaker}'s backlog: {} task(s) ({} TODO, {fixme} FIXME/XXX/HACK), {} owner(s).\n",
         tasks.len(),
         tasks.len() - fixme,
         groups.len()
@@ -131,7 +131,7 @@ mod tests {
             "src/a.rs".into(),
             super::super::FileHistory { commits: 2, lines_changed: 9, authors: vec![("Cy".into(), 2)] },
         );
-        let report = report(&got, Some(&history));
+        let report = report("Vince", &got, Some(&history));
         assert!(report.starts_with("Vince's backlog: 3 task(s) (1 TODO, 2 FIXME/XXX/HACK), 3 owner(s)."), "{report}");
         assert!(
             report.contains(

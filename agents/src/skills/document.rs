@@ -72,10 +72,10 @@ fn indent_of(text: &str, byte: usize) -> String {
 }
 
 /// A doc-comment skeleton for the definition at `byte`.
-pub fn document(doc: &SyntaxDocument, byte: usize) -> SkillOutput {
+pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
     let Some((symbol, node)) = target(doc, byte) else {
         return SkillOutput {
-            report: "Edison: put the cursor in a function, method or type to document it.\n".into(),
+            report: format!("{speaker}: put the cursor in a function, method or type to document it.\n"),
             ..SkillOutput::default()
         };
     };
@@ -83,7 +83,7 @@ pub fn document(doc: &SyntaxDocument, byte: usize) -> SkillOutput {
     if let Some(existing) = &symbol.doc {
         return SkillOutput {
             report: format!(
-                "Edison: `{}` is documented already:\n\n> {}\n",
+                "{speaker}: `{}` is documented already:\n\n> {}\n",
                 symbol.name,
                 existing.replace('\n', "\n> ")
             ),
@@ -151,7 +151,7 @@ pub fn document(doc: &SyntaxDocument, byte: usize) -> SkillOutput {
         }
     };
     SkillOutput {
-        report: format!("Edison drafted documentation for `{name}`; fill in the TODOs.\n\n```\n{comment}```\n"),
+        report: format!("{speaker} drafted documentation for `{name}`; fill in the TODOs.\n\n```\n{comment}```\n"),
         edits: vec![RawEdit { bytes: at..at, new_text: comment, path: None }],
         ..SkillOutput::default()
     }
@@ -194,10 +194,10 @@ fn comment_lines(
 }
 
 /// A test skeleton for the function at `byte`, in the file's test convention.
-pub fn tests(path: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
+pub fn tests(speaker: &str, path: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
     let Some((symbol, _)) = target(doc, byte) else {
         return SkillOutput {
-            report: "Edison: put the cursor in a function to test it.\n".into(),
+            report: format!("{speaker}: put the cursor in a function to test it.\n"),
             ..SkillOutput::default()
         };
     };
@@ -257,7 +257,7 @@ pub fn tests(path: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
         }
         _ => {
             return SkillOutput {
-                report: format!("Edison has no test template for `{path}` yet.\n"),
+                report: format!("{speaker} has no test template for `{path}` yet.\n"),
                 ..SkillOutput::default()
             };
         }
@@ -265,7 +265,7 @@ pub fn tests(path: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
     let target = edit.path.clone().unwrap_or_else(|| path.to_owned());
     SkillOutput {
         report: format!(
-            "Edison drafted a test for `{name}` in `{target}`.\n\n```\n{}```\n",
+            "{speaker} drafted a test for `{name}` in `{target}`.\n\n```\n{}```\n",
             edit.new_text.trim_start()
         ),
         edits: vec![edit],
@@ -308,7 +308,7 @@ mod tests {
         let byte = source_with_cursor.find('$').expect("cursor");
         let source = source_with_cursor.replacen('$', "", 1);
         let doc = SyntaxDocument::new(language, source.clone());
-        apply(&source, &document(&doc, byte))
+        apply(&source, &document("Edison", &doc, byte))
     }
 
     #[test]
@@ -335,19 +335,19 @@ mod tests {
         );
         // Documented already: no edit.
         let doc = SyntaxDocument::new(Language::Rust, "/// Adds.\nfn add() {}\n".into());
-        assert!(document(&doc, 15).edits.is_empty());
+        assert!(document("Edison", &doc, 15).edits.is_empty());
     }
 
     #[test]
     fn test_skeletons() {
         let source = "pub fn add(a: u8) -> u8 { a }\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
         let doc = SyntaxDocument::new(Language::Rust, source.into());
-        let out = tests("src/lib.rs", &doc, 26);
+        let out = tests("Edison", "src/lib.rs", &doc, 26);
         let applied = apply(source, &out);
         assert!(applied.contains("    use super::*;\n\n    #[test]\n    fn add_works() {"), "{applied}");
         assert!(applied.ends_with("    }\n}\n"), "{applied}");
         let py = SyntaxDocument::new(Language::Python, "def total(xs):\n    return sum(xs)\n".into());
-        let out = tests("app/cart.py", &py, 20);
+        let out = tests("Edison", "app/cart.py", &py, 20);
         assert_eq!(out.edits[0].path.as_deref(), Some("tests/test_cart.py"));
         assert!(out.edits[0].new_text.starts_with("from app.cart import total\n\n\ndef test_total():"));
     }

@@ -108,12 +108,12 @@ fn branches(language: Language, function: Node<'_>, text: &str) -> u32 {
     count
 }
 
-pub fn metrics(path: &str, doc: &SyntaxDocument, history: Option<&History>) -> SkillOutput {
+pub fn metrics(speaker: &str, path: &str, doc: &SyntaxDocument, history: Option<&History>) -> SkillOutput {
     let functions = functions(doc);
     let text = doc.text();
     let lines = text.lines().count();
     let code_lines = text.lines().filter(|l| !l.trim().is_empty()).count();
-    let mut report = format!("Marie's metrics for `{path}`\n\n");
+    let mut report = format!("{speaker}'s metrics for `{path}`\n\n");
     report.push_str(&format!("- lines: {lines} ({code_lines} non-blank)\n- functions: {}\n", functions.len()));
     if !functions.is_empty() {
         let total: u32 = functions.iter().map(|f| f.complexity).sum();
@@ -197,12 +197,12 @@ mod tests {
                 authors: vec![("Ada".into(), 2), ("Bob".into(), 1)],
             },
         );
-        let out = metrics("m.go", &doc, Some(&history));
+        let out = metrics("Marie", "m.go", &doc, Some(&history));
         assert!(
             out.report.contains("- churn: 3 commit(s), 40 line(s) changed\n- authors: Ada (2), Bob (1)"),
             "{}",
             out.report
         );
-        assert!(metrics("m.go", &doc, None).report.contains("not a git repository"));
+        assert!(metrics("Marie", "m.go", &doc, None).report.contains("not a git repository"));
     }
 }

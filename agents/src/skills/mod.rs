@@ -1,6 +1,10 @@
 //! Offline skills: deterministic work on tree-sitter context, no model needed.
 //! Each takes a [`SkillInput`] and returns a [`SkillOutput`] in byte offsets of
 //! the document; the daemon turns those into LSP ranges and edits.
+//!
+//! A report speaks as the agent that runs the skill (`speaker`, its manifest's
+//! name), never as the built-in that owns the skill: a marketplace reviewer
+//! says "Holmes reviewed…", not "Sherlock reviewed…".
 
 pub mod accessibility;
 pub mod architecture;
@@ -18,6 +22,8 @@ use protocol::agents::Severity;
 /// What a skill works on. Everything is optional but the path: a workspace
 /// skill needs no document, a document skill no index.
 pub struct SkillInput<'a> {
+    /// The running agent's name (its manifest's `metadata.name`), as its report names it.
+    pub speaker: &'a str,
     /// Workspace-relative where known, `/`-separated.
     pub path: &'a str,
     pub document: Option<&'a SyntaxDocument>,

@@ -1,4 +1,4 @@
-//! Sherlock's review: one walk over the syntax tree, findings with severities and,
+//! The review (Sherlock's skill, and any agent's with `code_review`): one walk over the syntax tree, findings with severities and,
 //! where a change cannot alter behaviour, quick fixes.
 //!
 //! Rules look at syntax, not text, so that the same words in a string or a
@@ -16,7 +16,14 @@ pub const MAX_FUNCTION_LINES: usize = 80;
 pub const MAX_NESTING: u32 = 4;
 pub const MAX_PARAMETERS: usize = 6;
 
+/// The review as the built-in reviewer, Sherlock, reports it (benchmarks and
+/// tests; runs go through [`review_as`] with their own agent's name).
 pub fn review(path: &str, doc: &SyntaxDocument) -> SkillOutput {
+    review_as("Sherlock", path, doc)
+}
+
+/// The review of `path`, reported by `speaker`.
+pub fn review_as(speaker: &str, path: &str, doc: &SyntaxDocument) -> SkillOutput {
     let mut findings = Vec::new();
     if let Some(tree) = doc.tree() {
         let mut walker = Walker {
@@ -31,17 +38,17 @@ pub fn review(path: &str, doc: &SyntaxDocument) -> SkillOutput {
     }
     secrets(path, doc.text(), &mut findings);
     findings.sort_by_key(|f| (f.bytes.start, f.rule));
-    let report = report(path, &findings);
+    let report = report(speaker, path, &findings);
     SkillOutput { report, findings, ..SkillOutput::default() }
 }
 
-fn report(path: &str, findings: &[RawFinding]) -> String {
+fn report(speaker: &str, path: &str, findings: &[RawFinding]) -> String {
     if findings.is_empty() {
-        return format!("Sherlock reviewed `{path}`: no findings.\n");
+        return format!("{speaker} reviewed `{path}`: no findings.\n");
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let mut out = format!(
-        "Sherlock reviewed `{path}`: {} finding(s) — {} error(s), {} warning(s), {} note(s).\n\n",
+        "{speaker} reviewed `{path}`: {} finding(s) — {} error(s), {} warning(s), {} note(s).\n\n",
         findings.len(),
         count(Severity::Error),
         count(Severity::Warning),

@@ -60,9 +60,9 @@ pub fn route(request: &str) -> Vec<(String, String)> {
     scored.into_iter().map(|(_, _, agent, skill)| (agent.to_owned(), skill.to_owned())).collect()
 }
 
-pub fn route_output(request: &str) -> SkillOutput {
+pub fn route_output(speaker: &str, request: &str) -> SkillOutput {
     let routed = route(request);
-    let mut report = format!("Alex routes \"{}\" to:\n\n", request.trim());
+    let mut report = format!("{speaker} routes \"{}\" to:\n\n", request.trim());
     for (agent, skill) in &routed {
         report.push_str(&format!("- {agent}: {skill}\n"));
     }
@@ -71,10 +71,12 @@ pub fn route_output(request: &str) -> SkillOutput {
 
 /// What the project is, from the index: languages, size, build and test set-up,
 /// and what to look at first.
-pub fn assess(index: Option<&WorkspaceIndex>) -> SkillOutput {
+pub fn assess(speaker: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
     let Some(index) = index else {
         return SkillOutput {
-            report: "Alex: no workspace is open; open a folder (or `paired init`) for a project assessment.\n".into(),
+            report: format!(
+                "{speaker}: no workspace is open; open a folder (or `paired init`) for a project assessment.\n"
+            ),
             ..SkillOutput::default()
         };
     };
@@ -82,7 +84,7 @@ pub fn assess(index: Option<&WorkspaceIndex>) -> SkillOutput {
     let files = index.len();
     let symbols = index.symbol_count();
     let tests = index.paths().filter(|p| super::is_test_path(p)).count();
-    let mut report = format!("Alex's project assessment\n\n- {files} files, {symbols} symbols indexed\n");
+    let mut report = format!("{speaker}'s project assessment\n\n- {files} files, {symbols} symbols indexed\n");
     if !facts.languages.is_empty() {
         let languages: Vec<String> = facts.languages.iter().map(|(l, n)| format!("{l} ({n})")).collect();
         report.push_str(&format!("- languages: {}\n", languages.join(", ")));

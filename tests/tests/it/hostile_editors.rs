@@ -400,3 +400,61 @@ fn acp_exits_with_success_every_time_its_input_closes() {
     }
     kill9(home.daemon_pid());
 }
+
+/// What `paired acp` said in the chat (message chunks) and the tool calls it
+/// started, among `messages`.
+fn acp_chat(messages: &[Value]) -> (String, Vec<Value>) {
+    let updates = messages.iter().filter(|m| m["method"] == "session/update").map(|m| &m["params"]["update"]);
+    let mut said = String::new();
+    let mut calls = Vec::new();
+    for update in updates {
+        match update["sessionUpdate"].as_str() {
+            Some("agent_message_chunk") => said.push_str(update["content"]["text"].as_str().unwrap_or_default()),
+            Some("tool_call") => calls.push(update.clone()),
+            _ => {}
+        }
+    }
+    (said, calls)
+}
+
+/// Issue #15: "review src/main.rs" was refused in RPC words ("agents/run: review
+/// works on a file: pass `uri`"), and a review's findings had no place to jump
+/// to. A file named outside the session's folder is not read.
+#[test]
+fn acp_prompts_name_their_file_findings_have_places_and_refusals_speak_the_clients_words() {
+    let home = Home::new();
+    let root = project(&home);
+    std::fs::write(root.join("src/main.rs"), "fn main() {\n    let x: Option<u8> = None;\n    x.unwrap();\n}\n")
+        .expect("write");
+    let main = std::fs::canonicalize(root.join("src/main.rs")).expect("canonical");
+    let mut acp = acp(&home, &root);
+    acp.response_to(acp_initialize(1), 1);
+    let session = acp.response_to(acp_request(2, "session/new", json!({"cwd": root, "mcpServers": []})), 2);
+    let sid = session["result"]["sessionId"].clone();
+    let mut prompt = |id: u32, text: &str| {
+        let from = acp.seen.len();
+        let params = json!({"sessionId": sid, "prompt": [{"type": "text", "text": text}]});
+        let answer = acp.response_to(acp_request(id, "session/prompt", params), id);
+        assert_eq!(answer["result"]["stopReason"], "end_turn", "{answer}");
+        acp_chat(&acp.seen[from..])
+    };
+
+    let (said, calls) = prompt(3, "review src/main.rs");
+    assert!(said.starts_with("Sherlock reviewed `src/main.rs`: 1 finding(s)"), "{said}");
+    let finding = calls.iter().find(|c| c["toolCallId"].as_str().is_some_and(|id| id.contains("-finding-")));
+    let finding = finding.unwrap_or_else(|| panic!("no finding as a tool call: {calls:?}"));
+    assert_eq!(finding["locations"], json!([{"path": main, "line": 3}]), "{finding}");
+    assert_eq!(finding["title"], "src/main.rs:3: warning `rust-unwrap`");
+    assert_eq!(finding["status"], "completed");
+    let message = finding["content"][0]["content"]["text"].as_str().unwrap_or_default();
+    assert!(message.contains("`unwrap()` panics"), "{finding}");
+
+    for (id, text) in [(4, "review /etc/passwd"), (5, "review ../../../../etc/passwd"), (6, "review it")] {
+        let (said, calls) = prompt(id, text);
+        assert!(said.contains("attach or name a file"), "{text}: {said}");
+        assert!(!said.contains("uri") && !said.contains("agents/run"), "no RPC words: {said}");
+        assert!(calls.is_empty(), "nothing ran: {calls:?}");
+    }
+    assert!(acp.close().success());
+    kill9(home.daemon_pid());
+}

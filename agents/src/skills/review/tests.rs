@@ -1,7 +1,7 @@
 use context::{Language, SyntaxDocument};
 use expect_test::{Expect, expect};
 
-use super::review;
+use super::{review, review_as};
 
 fn check(path: &str, source: &str, expected: Expect) {
     let doc = SyntaxDocument::new(Language::from_path(path), source.to_owned());
@@ -226,4 +226,15 @@ fn clean_code_has_no_findings() {
         "/// Adds.\npub fn add(a: u32, b: u32) -> Option<u32> {\n    let sum = a.checked_add(b)?;\n    Some(sum)\n}\n",
         expect![""],
     );
+}
+
+/// Issue #15: a marketplace reviewer's report said "Sherlock reviewed…".
+#[test]
+fn the_report_speaks_as_the_agent_that_runs_the_review() {
+    let doc = SyntaxDocument::new(Language::from_path("src/main.rs"), "fn main() { None::<u8>.unwrap(); }\n".into());
+    let out = review_as("Holmes", "src/main.rs", &doc);
+    assert!(out.report.starts_with("Holmes reviewed `src/main.rs`: 1 finding(s)"), "{}", out.report);
+    assert!(!out.report.contains("Sherlock"), "{}", out.report);
+    let clean = SyntaxDocument::new(Language::from_path("src/lib.rs"), "pub fn f() {}\n".into());
+    assert_eq!(review_as("Holmes", "src/lib.rs", &clean).report, "Holmes reviewed `src/lib.rs`: no findings.\n");
 }
