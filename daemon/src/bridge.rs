@@ -30,7 +30,7 @@ use std::{
     net::{Ipv4Addr, SocketAddr},
     path::{Component, Path, PathBuf},
     sync::{
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, Weak,
         atomic::{AtomicU64, Ordering},
     },
     time::Instant,
@@ -67,6 +67,29 @@ const OUTBOX_FRAMES: usize = 16;
 /// Instances registered over `POST /register-instance` (no connection closes
 /// them): the least recently active goes beyond this many.
 const MAX_HTTP_INSTANCES: usize = 256;
+
+/// The bridges serving, by daemon (one per process outside tests): the
+/// daemon's state does not own the bridge, and `daemon/status` reports it.
+static SERVING: Mutex<Vec<(Weak<Daemon>, Weak<Bridge>)>> = Mutex::new(Vec::new());
+
+/// The 1.0 bridge of `daemon`, if it serves one: its port and who is connected.
+pub fn report(daemon: &Arc<Daemon>) -> Option<protocol::daemon::BridgeReport> {
+    let bridge = {
+        let mut serving = SERVING.lock().unwrap_or_else(|p| p.into_inner());
+        serving.retain(|(d, b)| d.strong_count() > 0 && b.strong_count() > 0);
+        serving.iter().find(|(d, _)| std::ptr::eq(d.as_ptr(), Arc::as_ptr(daemon))).and_then(|(_, b)| b.upgrade())?
+    };
+    let instances = bridge.instances();
+    let projects: BTreeSet<String> =
+        instances.values().filter_map(|i| i.project.as_ref()).map(|p| p.display().to_string()).collect();
+    Some(protocol::daemon::BridgeReport {
+        port: bridge.port,
+        connections: instances.values().filter(|i| i.outbox.is_some()).count() as u32,
+        instances: instances.len() as u32,
+        projects: projects.into_iter().collect(),
+        require_token: bridge.daemon.config.bridge.require_token,
+    })
+}
 
 struct Instance {
     /// The project it works in (canonical), 1.0's `projectPath`.
@@ -227,6 +250,7 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
         registered: Mutex::default(),
         token,
     });
+    SERVING.lock().unwrap_or_else(|p| p.into_inner()).push((Arc::downgrade(&daemon), Arc::downgrade(&bridge)));
     let app = Router::new()
         .route("/", get(upgrade))
         .route("/health", get(health))
@@ -261,6 +285,21 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
     }));
     Ok(port)
 }
+
+/// Messages about the bridge itself: a `projectPath` they carry that the
+/// client may not connect to is not a reason to refuse them.
+const ABOUT_THE_BRIDGE: [&str; 10] = [
+    "health_check",
+    "HEALTH_CHECK",
+    "AGENT_HEALTH",
+    "STATUS_CHECK",
+    "GET_UPTIME",
+    "GET_VERSION",
+    "PING",
+    "ping",
+    "LIST_AGENTS",
+    "GET_CONNECTIONS",
+];
 
 /// Open WebSocket connections of the bridge at most; one more is refused (503).
 const MAX_CONNECTIONS: usize = 256;
@@ -467,7 +506,8 @@ async fn cascade_intercept(
     // To Alex first, as in 1.0: he routes it to the team.
     let routed = agents::skills::route::route(message);
     let agent = routed.first().map(|(agent, _)| agent.clone()).unwrap_or_else(|| "alex".into());
-    let (who, response) = match answer(&bridge.daemon, &reach, Some(&agent), message, project.as_deref()).await {
+    let asked = Asked { message: message.to_owned(), active: None };
+    let (who, response) = match answer(&bridge.daemon, &reach, Some(&agent), &asked, project.as_deref()).await {
         Ok(answered) => answered,
         Err(refusal) => return refused(StatusCode::FORBIDDEN, refusal),
     };
@@ -497,27 +537,35 @@ async fn cli_command(
         )
             .into_response();
     };
-    // `qa:<x>`, `arch:<x>`, `sherlock:<x>`…; `task:`, `context:`, `collaborate:` go to Alex.
+    let (agent, message) = cli_route(command, &value["args"]);
+    let (reach, project) = match http_reach(&bridge, trusted, &value).await {
+        Ok(reach) => reach,
+        Err(refusal) => return refusal,
+    };
+    let asked = Asked { message, active: None };
+    let (who, response) = match answer(&bridge.daemon, &reach, Some(&agent), &asked, project.as_deref()).await {
+        Ok(answered) => answered,
+        Err(refusal) => return refused(StatusCode::FORBIDDEN, refusal),
+    };
+    Json(json!({ "success": who.is_some(), "agent": who, "response": response, "timestamp": timestamp() }))
+        .into_response()
+}
+
+/// A 1.0 CLI command: `qa:<x>`, `arch:<x>`, `sherlock:<x>`…; `task:`,
+/// `context:`, `collaborate:` and no prefix go to Alex. The agent, and the
+/// message with the string `args` appended.
+fn cli_route(command: &str, args: &Value) -> (String, String) {
     let (prefix, rest) = command.split_once(':').unwrap_or(("alex", command));
     let agent = match prefix.trim().to_ascii_lowercase().as_str() {
         "task" | "context" | "collaborate" => "alex".to_owned(),
         other => other.to_owned(),
     };
     let mut message = rest.trim().to_owned();
-    for arg in value["args"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for arg in args.as_array().into_iter().flatten().filter_map(Value::as_str) {
         message.push(' ');
         message.push_str(arg);
     }
-    let (reach, project) = match http_reach(&bridge, trusted, &value).await {
-        Ok(reach) => reach,
-        Err(refusal) => return refusal,
-    };
-    let (who, response) = match answer(&bridge.daemon, &reach, Some(&agent), &message, project.as_deref()).await {
-        Ok(answered) => answered,
-        Err(refusal) => return refused(StatusCode::FORBIDDEN, refusal),
-    };
-    Json(json!({ "success": who.is_some(), "agent": who, "response": response, "timestamp": timestamp() }))
-        .into_response()
+    (agent, message)
 }
 
 async fn open_project(daemon: &Arc<Daemon>, root: &Path) -> bool {
@@ -562,17 +610,29 @@ fn agent_json(agent: &Agent) -> Value {
     json!({ "id": info.id, "name": info.display_name, "emoji": info.emoji, "role": agent.manifest.metadata.role })
 }
 
+/// What a 1.0 client asked: its message, and the file its editor has open
+/// (the 1.0 extension's `context.activeFile.fileName`), if it said.
+struct Asked {
+    message: String,
+    active: Option<String>,
+}
+
+/// Definitions a symbol skill runs on when the message names none: at most this many.
+const DEFINITIONS_PER_ANSWER: usize = 12;
+
 /// A message to an agent, answered by its real work: its model when one is
 /// configured, else the offline skill that fits — on a file the message
-/// names, on the project, or on the request itself. The agent is `None` when
-/// there is no such agent; `Err` is a refusal: a file or project out of reach.
+/// names (else the file the editor has open), at the definition it names,
+/// on the project, or on the request itself. The agent is `None` when there
+/// is no such agent; `Err` is a refusal: a file or project out of reach.
 async fn answer(
     daemon: &Arc<Daemon>,
     reach: &Reach,
     agent: Option<&str>,
-    message: &str,
+    asked: &Asked,
     project: Option<&Path>,
 ) -> Result<(Option<Value>, String), String> {
+    let message = asked.message.as_str();
     let roster = crate::agents_rpc::roster(daemon);
     let name = agent.unwrap_or("alex");
     let Some(agent) = roster.resolve(name) else {
@@ -580,7 +640,14 @@ async fn answer(
         return Ok((None, format!("no agent named {name:?}; the team: {}", known.join(", "))));
     };
     let who = Some(agent_json(agent));
-    let file = match mentioned_file(daemon, reach, message, project) {
+    let mentioned = match mentioned_file(daemon, reach, message, project) {
+        Mention::Nothing => match &asked.active {
+            Some(active) => file_in_reach(daemon, reach, active, project).unwrap_or(Mention::Nothing),
+            None => Mention::Nothing,
+        },
+        other => other,
+    };
+    let file = match mentioned {
         Mention::Nothing => None,
         Mention::File(path) => Some(path),
         Mention::Refused(refusal) => return Err(refusal),
@@ -610,43 +677,145 @@ async fn answer(
     if model {
         params.skill = Some("ask".into());
         params.uri = file.as_deref().map(crate::uri::from_path);
-    } else {
-        let scope = |skill: &str| crate::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
-        let pick = |wanted: &str| agent.skills.iter().find(|s| scope(s) == wanted).map(|s| (*s).to_owned());
-        let chosen = if assessment && agent.skills.contains(&"assess") {
-            Some("assess".to_owned())
-        } else if let (Some(path), Some(skill)) = (&file, pick("file")) {
-            params.uri = Some(crate::uri::from_path(path));
-            Some(skill)
-        } else if let (Some(_), Some(skill)) = (&workspace, pick("workspace")) {
-            Some(skill)
-        } else {
-            pick("prompt")
-        };
-        let Some(skill) = chosen else {
-            let info = agent.info();
-            return Ok((
-                who,
-                format!(
-                    "{} works on files: name a file of the project in your message (skills: {}), or configure a model provider to talk freely.",
-                    info.display_name,
-                    agent.skills.join(", ")
-                ),
-            ));
-        };
-        params.skill = Some(skill);
+        return Ok((who, run_text(daemon, params).await));
     }
-    Ok(match crate::agents_rpc::run(daemon.clone(), params).await {
+    let scope = |skill: &str| crate::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
+    // The agent's skill for that scope: the one the message names ("tests"), else its first.
+    let lowered = message.to_lowercase();
+    let pick = |wanted: &str| {
+        let mut fitting = agent.skills.iter().filter(|s| scope(s) == wanted);
+        let first = fitting.clone().next();
+        fitting.find(|s| lowered.contains(&s.trim_end_matches('s').to_string())).or(first).map(|s| (*s).to_owned())
+    };
+    let chosen = if assessment && agent.skills.contains(&"assess") {
+        Some("assess".to_owned())
+    } else if let (Some(path), Some(skill)) = (&file, pick("file")) {
+        params.uri = Some(crate::uri::from_path(path));
+        Some(skill)
+    } else if let (Some(path), Some(skill)) = (&file, pick("symbol")) {
+        // The bridge has no cursor: the definition the message names, else
+        // each one of the file (those without a doc comment, to document).
+        params.skill = Some(skill);
+        params.uri = Some(crate::uri::from_path(path));
+        return Ok((who, on_definitions(daemon, params, path, message).await));
+    } else if let (Some(_), Some(skill)) = (&workspace, pick("workspace")) {
+        Some(skill)
+    } else {
+        pick("prompt")
+    };
+    let Some(skill) = chosen else {
+        let info = agent.info();
+        let of_what = if agent.skills.iter().any(|s| scope(s) == "symbol") {
+            "a function, method or type in a file: name the file and the definition in your message (\"document load in src/lib.rs\"); without a definition named, each one in the file"
+        } else {
+            "files: name a file in your message"
+        };
+        let project_hint = match project {
+            Some(_) => String::new(),
+            None => " A file is named by its path in the project this client connected with (PROJECT_CONNECT, `projectPath`, or the 1.0 extension's `context.workspace.path`), or by its absolute path.".to_owned(),
+        };
+        return Ok((
+            who,
+            format!(
+                "{} works on {of_what} (skills: {}), or configure a model provider to talk freely.{project_hint}",
+                info.display_name,
+                agent.skills.join(", ")
+            ),
+        ));
+    };
+    params.skill = Some(skill);
+    Ok((who, run_text(daemon, params).await))
+}
+
+/// A run's answer as 1.0 clients show it: its output, findings and proposed edits.
+async fn run_text(daemon: &Arc<Daemon>, params: RunParams) -> String {
+    match crate::agents_rpc::run(daemon.clone(), params).await {
         Ok(run) if run.status == protocol::agents::RunStatus::Succeeded => {
             let mut text = run.output.trim_end().to_owned();
             for finding in &run.findings {
                 text.push_str(&format!("\n- line {}: [{}] {}", finding.line, finding.rule, finding.message));
             }
-            (who, text)
+            for edit in &run.edits {
+                text.push_str(&format!("\n\nproposed at line {}:\n{}", edit.range.start.line + 1, edit.new_text));
+            }
+            text
         }
-        Ok(run) => (who, format!("the run failed: {}", run.error.unwrap_or_default())),
-        Err(err) => (who, err.message().to_owned()),
+        Ok(run) => format!("the run failed: {}", run.error.unwrap_or_default()),
+        Err(err) => err.message().to_owned(),
+    }
+}
+
+/// A symbol skill (Edison's `document`, `tests`) on `file`, with the cursor on
+/// each definition the message names, else on each definition of the file
+/// (for `document`, those without a doc comment), up to [`DEFINITIONS_PER_ANSWER`].
+async fn on_definitions(daemon: &Arc<Daemon>, params: RunParams, file: &Path, message: &str) -> String {
+    let uri = params.uri.clone().unwrap_or_default();
+    let reader = daemon.clone();
+    let undocumented_only = params.skill.as_deref() == Some("document");
+    // Names, not paths: `main` in `src/main.rs` names no function.
+    let words: BTreeSet<String> = message
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '/')))
+        .filter(|w| !w.contains('.') && !w.contains('/'))
+        .flat_map(|w| w.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let found = tokio::task::spawn_blocking(move || {
+        let (document, _) = crate::context_rpc::document_for(&reader, &uri).map_err(|e| e.message().to_owned())?;
+        let outline = context::symbols::outline(&document);
+        let mut all = Vec::new();
+        let mut stack: Vec<&context::symbols::Symbol> = outline.symbols.iter().rev().collect();
+        while let Some(symbol) = stack.pop() {
+            all.push(symbol);
+            stack.extend(symbol.children.iter().rev());
+        }
+        let definition = |s: &&context::symbols::Symbol| {
+            use context::symbols::SymbolKind as K;
+            !matches!(s.kind, K::Module | K::Impl | K::Constant)
+        };
+        let named: Vec<&context::symbols::Symbol> = all.iter().copied().filter(|s| words.contains(&s.name)).collect();
+        let named_any = !named.is_empty();
+        let chosen: Vec<&context::symbols::Symbol> = if named_any {
+            named
+        } else {
+            all.into_iter().filter(definition).filter(|s| !undocumented_only || s.doc.is_none()).collect()
+        };
+        let lines = crate::context_rpc::LineIndex::new(document.text());
+        let at: Vec<(String, protocol::documents::Position)> =
+            chosen.iter().map(|s| (s.name.clone(), lines.position(s.bytes.start))).collect();
+        Ok::<_, String>((named_any, at))
     })
+    .await;
+    let (named, at) = match found {
+        Ok(Ok(found)) => found,
+        Ok(Err(message)) => return message,
+        Err(err) => return format!("reading the file failed: {err}"),
+    };
+    let shown = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    if at.is_empty() {
+        return format!(
+            "found no function, method or type {} in {shown}; name one in your message (\"document load in {shown}\")",
+            if undocumented_only { "without a doc comment" } else { "" }
+        );
+    }
+    let mut answers = Vec::new();
+    for (_, position) in at.iter().take(DEFINITIONS_PER_ANSWER) {
+        let mut one = params.clone();
+        one.position = Some(*position);
+        answers.push(run_text(daemon, one).await);
+    }
+    if at.len() > DEFINITIONS_PER_ANSWER {
+        let rest: Vec<&str> = at[DEFINITIONS_PER_ANSWER..].iter().map(|(name, _)| name.as_str()).collect();
+        answers.push(format!(
+            "{} more in {shown}, not done: {} (name one in your message)",
+            rest.len(),
+            rest.join(", ")
+        ));
+    } else if !named {
+        answers.push(format!("({} definition(s) in {shown}; name one to work on it alone)", at.len()));
+    }
+    answers.join("\n\n")
 }
 
 /// What a message says about files.
@@ -660,47 +829,54 @@ enum Mention {
 }
 
 /// The first file the message names (`src/lib.rs` in the project, an absolute
-/// path), checked against the request's reach: inside a connected project
-/// once links and `..` are resolved, and not excluded by the project's ignore
-/// rules. A path outside is refused before the file system is asked about it.
+/// path) that is there, checked against the request's reach by [`file_in_reach`].
 fn mentioned_file(daemon: &Daemon, reach: &Reach, message: &str, project: Option<&Path>) -> Mention {
     let words = message
         .split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ',' | '(' | ')'))
         .filter(|w| w.contains('.') || w.contains('/'))
         .map(|w| w.trim_end_matches(['.', ':', ';', '?', '!']))
         .filter(|w| w.chars().any(|c| c != '/' && c != '.'));
-    // The workspace's own exclusion check, as for `context/build`.
-    let excluded = |path: &Path| daemon.workspaces.find_for(path).is_some_and(|w| w.is_excluded(path));
     for word in words {
-        let path = PathBuf::from(word);
-        let path = match project {
-            _ if path.is_absolute() => path,
-            Some(project) => project.join(path),
-            None => continue,
-        };
-        if reach.trusted {
-            match path.canonicalize() {
-                Ok(file) if file.is_file() && excluded(&file) => return Mention::Refused(out_of_reach(word)),
-                Ok(file) if file.is_file() => return Mention::File(file),
-                _ => continue,
-            }
-        }
-        let inside = |p: &Path| reach.projects.iter().any(|root| p.starts_with(root));
-        if !inside(&lexically_normal(&path)) {
-            return Mention::Refused(out_of_reach(word));
-        }
-        // Nothing there, inside a connected project: not a file name after all.
-        if std::fs::symlink_metadata(&path).is_err() {
-            continue;
-        }
-        match path.canonicalize() {
-            Ok(file) if inside(&file) && file.is_dir() => continue,
-            Ok(file) if inside(&file) && file.is_file() && !excluded(&file) => return Mention::File(file),
-            // A link out of the project, a dangling one, an ignored file.
-            _ => return Mention::Refused(out_of_reach(word)),
+        if let Some(mention) = file_in_reach(daemon, reach, word, project) {
+            return mention;
         }
     }
     Mention::Nothing
+}
+
+/// `word` as a file (relative to `project`, or absolute) the request may
+/// reach, a refusal, or `None`: not a file name after all (nothing there, a
+/// folder), inside a project it may reach. Without a token the path must lie
+/// in a connected project as written — checked before the file system is
+/// asked — and once resolved by [`crate::workspace::Workspaces::resolve`]
+/// (links, `..`, the project's ignore rules). Every refusal reads the same.
+fn file_in_reach(daemon: &Daemon, reach: &Reach, word: &str, project: Option<&Path>) -> Option<Mention> {
+    let named = PathBuf::from(word);
+    let path = match project {
+        _ if named.is_absolute() => named,
+        Some(project) => project.join(named),
+        None => return None,
+    };
+    let within = if reach.trusted {
+        None
+    } else {
+        let written = lexically_normal(&path);
+        match reach.projects.iter().find(|root| written.starts_with(root)) {
+            Some(root) => Some(root.as_path()),
+            None => return Some(Mention::Refused(out_of_reach(word))),
+        }
+    };
+    match daemon.workspaces.resolve(&path, within) {
+        Ok(resolved) if resolved.path.is_file() => Some(Mention::File(resolved.path)),
+        Ok(resolved) if resolved.path.is_dir() => None,
+        // Nothing there (a dangling link is something: refused).
+        Ok(resolved)
+            if std::fs::symlink_metadata(&resolved.path).is_err() && std::fs::symlink_metadata(&path).is_err() =>
+        {
+            None
+        }
+        _ => Some(Mention::Refused(out_of_reach(word))),
+    }
 }
 
 fn out_of_reach(word: &str) -> String {
@@ -755,9 +931,7 @@ async fn connection(bridge: Arc<Bridge>, socket: WebSocket, trusted: bool) {
         let reply = match frame {
             Message::Text(text) => match serde_json::from_str::<Value>(&text) {
                 Ok(message) => handle(&bridge, &id, message).await,
-                Err(err) => {
-                    json!({ "type": "ERROR", "error": format!("the frame is not JSON: {err}"), "timestamp": timestamp() })
-                }
+                Err(err) => error(&format!("the frame is not JSON: {err}")),
             },
             Message::Close(_) => break,
             _ => continue,
@@ -786,9 +960,7 @@ pub async fn fuzz_text_frame(daemon: Arc<Daemon>, text: &str) -> Value {
     bridge.instances().insert(id.to_owned(), Instance::new(false, None));
     match serde_json::from_str::<Value>(text) {
         Ok(message) => handle(&bridge, id, message).await,
-        Err(err) => {
-            json!({ "type": "ERROR", "error": format!("the frame is not JSON: {err}"), "timestamp": timestamp() })
-        }
+        Err(err) => error(&format!("the frame is not JSON: {err}")),
     }
 }
 
@@ -823,18 +995,27 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
             }
             Some(path.to_owned())
         }
-        _ => text(&message, &["projectPath"]).map(str::to_owned),
+        // The 1.0 extension names its project as `context.workspace.path`.
+        _ => text(&message, &["projectPath"])
+            .or_else(|| message["context"]["workspace"]["path"].as_str().filter(|p| !p.trim().is_empty()))
+            .map(str::to_owned),
     };
     if let Some(path) = connecting {
-        let root = match connect(daemon, trusted, &path).await {
-            Ok(root) => root,
+        match connect(daemon, trusted, &path).await {
+            Ok(root) => {
+                if let Some(i) = bridge.instances().get_mut(instance) {
+                    i.connected.insert(root.clone());
+                    i.project = Some(root);
+                }
+            }
+            // 1.0's monitor asks for the status with its working folder as `projectPath`.
+            Err(_) if ABOUT_THE_BRIDGE.contains(&kind.as_str()) => {}
             Err(refusal) => return error(&format!("{kind}: {refusal}")),
-        };
-        if let Some(i) = bridge.instances().get_mut(instance) {
-            i.connected.insert(root.clone());
-            i.project = Some(root);
         }
     }
+    // The file the 1.0 extension's user has open: what a message naming none is about.
+    let active = message["context"]["activeFile"]["fileName"].as_str().map(str::to_owned);
+    let asked = |text: &str| Asked { message: text.to_owned(), active: active.clone() };
     let (project, reach) = {
         let instances = bridge.instances();
         let Some(entry) = instances.get(instance) else { return error("this connection has closed") };
@@ -861,10 +1042,11 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
                 return error("AGENT_MESSAGE needs `message` (or `content`)");
             };
             let target = text(&message, &["agent", "targetAgent"]).map(str::to_owned);
-            let (who, response) = match answer(daemon, &reach, target.as_deref(), text_in, project.as_deref()).await {
-                Ok(answered) => answered,
-                Err(refusal) => return error(&refusal),
-            };
+            let (who, response) =
+                match answer(daemon, &reach, target.as_deref(), &asked(text_in), project.as_deref()).await {
+                    Ok(answered) => answered,
+                    Err(refusal) => return error(&refusal),
+                };
             json!({
                 "type": "AGENT_RESPONSE",
                 "agent": who.clone().unwrap_or(Value::Null),
@@ -877,23 +1059,25 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
         "user_request" => {
             let text_in = text(&message, &["originalMessage", "message", "content"]).unwrap_or("");
             let target = text(&message, &["requestedAgent", "agent", "targetAgent"]).map(str::to_owned);
-            let (who, response) = match answer(daemon, &reach, target.as_deref(), text_in, project.as_deref()).await {
-                Ok(answered) => answered,
-                Err(refusal) => return error(&refusal),
-            };
+            let (who, response) =
+                match answer(daemon, &reach, target.as_deref(), &asked(text_in), project.as_deref()).await {
+                    Ok(answered) => answered,
+                    Err(refusal) => return error(&refusal),
+                };
             json!({ "type": "agent_response", "response": response, "agent": who.map(|w| w["id"].clone()), "timestamp": timestamp() })
         }
         "agent_request" => {
             let text_in = text(&message, &["message", "content"]).unwrap_or("");
             let target = text(&message, &["agentName", "agent", "targetAgent"]).map(str::to_owned);
-            let (who, response) = match answer(daemon, &reach, target.as_deref(), text_in, project.as_deref()).await {
-                Ok(answered) => answered,
-                Err(refusal) => {
-                    let mut refused = error(&refusal);
-                    refused["requestId"] = message["requestId"].clone();
-                    return refused;
-                }
-            };
+            let (who, response) =
+                match answer(daemon, &reach, target.as_deref(), &asked(text_in), project.as_deref()).await {
+                    Ok(answered) => answered,
+                    Err(refusal) => {
+                        let mut refused = error(&refusal);
+                        refused["requestId"] = message["requestId"].clone();
+                        return refused;
+                    }
+                };
             json!({
                 "type": "agent_response",
                 "requestId": message["requestId"],
@@ -945,26 +1129,38 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
                 .collect();
             let active = visible.iter().filter(|(_, i)| i.outbox.is_some()).count();
             let kind = if kind == "get_instances" { "instances_list" } else { "CONNECTIONS" };
-            json!({ "type": kind, "instances": list, "totalActive": active, "timestamp": timestamp() })
+            // `activeConnections`: 1.0's bridge-status.sh prints it.
+            json!({ "type": kind, "instances": list, "totalActive": active, "activeConnections": active, "timestamp": timestamp() })
         }
         "PROJECT_CONNECT" => {
             json!({ "type": "PROJECT_CONNECTED", "project": message["project"], "instanceId": instance, "timestamp": timestamp() })
         }
-        "STATUS_CHECK" => json!({
-            "type": "STATUS",
-            "status": "running",
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptime": bridge.started.elapsed().as_secs(),
-            "agents": team().agents.len(),
-            "timestamp": timestamp(),
-        }),
+        "STATUS_CHECK" => {
+            // 1.0's scripts/status.sh reads `teamAgentsActive` and `<id>Active` per agent.
+            let roster = team();
+            let mut status = json!({
+                "type": "STATUS",
+                "status": "running",
+                "version": env!("CARGO_PKG_VERSION"),
+                "uptime": bridge.started.elapsed().as_secs(),
+                "agents": roster.agents.len(),
+                "teamAgentsActive": roster.agents.len(),
+                "connections": bridge.instances().values().filter(|i| i.outbox.is_some()).count(),
+                "timestamp": timestamp(),
+            });
+            for agent in &roster.agents {
+                status[format!("{}Active", agent.manifest.id)] = json!(true);
+            }
+            status
+        }
         "GET_UPTIME" => {
             json!({ "type": "UPTIME", "uptime": bridge.started.elapsed().as_secs(), "timestamp": timestamp() })
         }
         "GET_VERSION" => {
             json!({ "type": "VERSION", "version": env!("CARGO_PKG_VERSION"), "bridge": "paired-1.0-compatible", "timestamp": timestamp() })
         }
-        "PING" => json!({ "type": "PONG", "timestamp": timestamp() }),
+        // 1.0's lib/bridge/communication.js tests the bridge with `ping`.
+        "PING" | "ping" => json!({ "type": "PONG", "timestamp": timestamp() }),
         "REGISTER_INSTANCE" => {
             json!({ "type": "INSTANCE_REGISTERED", "instanceId": instance, "projectPath": project, "timestamp": timestamp() })
         }
@@ -1001,24 +1197,55 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
                 kept.push_str(line);
                 kept.push('\n');
             }
+            let (before, after) = (raw.len().div_ceil(4), kept.len().div_ceil(4));
+            let reduction = (before.saturating_sub(after) * 100).checked_div(before).unwrap_or(0);
             json!({
                 "type": "CONTEXT_OPTIMIZED",
                 "context": kept,
-                "tokensBefore": raw.len().div_ceil(4),
-                "tokensAfter": kept.len().div_ceil(4),
+                "tokensBefore": before,
+                "tokensAfter": after,
                 "secretsRedacted": found.len(),
+                // The 1.0 extension reads `optimizationMetrics.reductionPercentage`.
+                "optimizationMetrics": { "originalTokens": before, "optimizedTokens": after, "reductionPercentage": reduction },
+                "timestamp": timestamp(),
+            })
+        }
+        "paired_cli_command" => {
+            // 1.0's bin/paired-enhanced and paired-kf32: a `/cli-command` over
+            // the WebSocket, answered with its `id`; they print `result || message`.
+            let command = text(&message, &["command"]).unwrap_or("");
+            let (agent, text_in) = cli_route(command, &message["args"]);
+            let answered = answer(daemon, &reach, Some(&agent), &asked(&text_in), project.as_deref()).await;
+            let (who, response) = match answered {
+                Ok(answered) => answered,
+                Err(refusal) => {
+                    let mut refused = error(&refusal);
+                    refused["id"] = message["id"].clone();
+                    return refused;
+                }
+            };
+            json!({
+                "type": "paired_cli_response",
+                "id": message["id"],
+                "success": who.is_some(),
+                "agent": who,
+                "result": response,
+                "message": response,
+                "response": response,
                 "timestamp": timestamp(),
             })
         }
         "" => error("a message needs a `type`"),
         other => error(&format!(
-            "unknown message type {other:?}; the bridge answers health_check, AGENT_HEALTH, AGENT_MESSAGE, user_request, agent_request, agent_message, context_share, get_instances, PROJECT_CONNECT, STATUS_CHECK, GET_CONNECTIONS, GET_UPTIME, GET_VERSION, PING, REGISTER_INSTANCE, LIST_AGENTS, WINDSURF_CONTEXT, CONTEXT_UPDATE, OPTIMIZE_CONTEXT"
+            "unknown message type {other:?}; the bridge answers health_check, AGENT_HEALTH, AGENT_MESSAGE, user_request, agent_request, agent_message, context_share, get_instances, PROJECT_CONNECT, STATUS_CHECK, GET_CONNECTIONS, GET_UPTIME, GET_VERSION, PING, ping, REGISTER_INSTANCE, LIST_AGENTS, WINDSURF_CONTEXT, CONTEXT_UPDATE, OPTIMIZE_CONTEXT, paired_cli_command"
         )),
     }
 }
 
+/// An `ERROR` frame: 1.0's bridge put the text in `message` (which 1.0's
+/// paired-bridge-connect.sh prints) and the cause in `error`; both carry it.
 fn error(message: &str) -> Value {
-    json!({ "type": "ERROR", "error": message, "timestamp": timestamp() })
+    json!({ "type": "ERROR", "error": message, "message": message, "timestamp": timestamp() })
 }
 
 #[cfg(test)]

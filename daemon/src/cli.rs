@@ -369,11 +369,12 @@ pub(crate) fn load_layers(paths: &Paths, project: Option<&std::path::Path>) -> R
 
 async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
     let connection = client::connect(paths).await?;
-    let report = client::call::<daemon::Status>(&connection.client, &NoParams {}).await?;
+    let status = client::call::<daemon::Status>(&connection.client, &NoParams {}).await?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&report)?)?;
+        outln!("{}", serde_json::to_string_pretty(&status)?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let report = &status.daemon;
     let clients = if report.clients.is_empty() {
         "none".to_owned()
     } else {
@@ -395,6 +396,7 @@ async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
         if report.workspaces.is_empty() { "none".to_owned() } else { report.workspaces.join(", ") }
     )?;
     outln!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))?;
+    outln!("  1.0 bridge      {}", crate::doctor::bridge_line(status.bridge_1x.as_ref()))?;
     Ok(ExitCode::SUCCESS)
 }
 

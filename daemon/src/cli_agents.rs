@@ -130,8 +130,30 @@ pub async fn execute(paths: &Paths, command: AgentsCommand) -> Result<ExitCode> 
     }
 }
 
-async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
+/// The daemon (started if need be) with the PAIRED project the command runs
+/// in open, if it runs in one (the nearest folder upward with `.paired/` or
+/// `.pairedrules`): the roster holds the agents of open projects, as for
+/// `agents run`, so a 1.0 project's `.paired/config/agents/*.yml` are listed.
+async fn connect_in_project(paths: &Paths) -> Result<client::Connection> {
     let connection = client::connect_or_start(paths).await?;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).and_then(|h| h.canonicalize().ok());
+    // `~/.paired` is 1.0's global install, not a project: its agents are the user's.
+    let root = crate::config::find_project_root(&cwd)
+        .map(|root| root.canonicalize().unwrap_or(root))
+        .filter(|root| Some(root) != home.as_ref());
+    if let Some(root) = root {
+        // Indexing goes on in the background: the roster needs the folder only.
+        let folder = protocol::context::AddWorkspaceParams { folder: crate::uri::from_path(&root), wait: false };
+        if let Err(err) = client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await {
+            errln!("paired: warn: the agents of {} are not listed: {err:#}", root.display());
+        }
+    }
+    Ok(connection)
+}
+
+async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
+    let connection = connect_in_project(paths).await?;
     let agents = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&agents)?)?;
@@ -156,7 +178,7 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
 }
 
 async fn show(paths: &Paths, agent: &str, json: bool) -> Result<ExitCode> {
-    let connection = client::connect_or_start(paths).await?;
+    let connection = connect_in_project(paths).await?;
     let described =
         client::call::<wire::Describe>(&connection.client, &wire::DescribeParams { agent: agent.to_owned() }).await?;
     if json {

@@ -30,6 +30,23 @@ struct Check {
     detail: String,
 }
 
+/// The PAIRED 1.0 bridge in one line, for `paired status` and `paired doctor`:
+/// off, or its port and the 1.0 clients connected, with their projects.
+pub(crate) fn bridge_line(bridge: Option<&daemon::BridgeReport>) -> String {
+    let Some(b) = bridge else {
+        return "PAIRED 1.0 bridge off (compat.bridge_1x = true, or `paired daemon --bridge-1x`, serves 1.0 clients)"
+            .to_owned();
+    };
+    let projects = if b.projects.is_empty() { "no project".to_owned() } else { b.projects.join(", ") };
+    format!(
+        "PAIRED 1.0 bridge on 127.0.0.1:{}: {} connection(s), {} instance(s), projects: {projects}{}",
+        b.port,
+        b.connections,
+        b.instances,
+        if b.require_token { "; a token is required" } else { "" }
+    )
+}
+
 pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
     let mut checks = Vec::new();
     let mut add = |name, level, detail: String| checks.push(Check { name, level, detail });
@@ -72,7 +89,7 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
     match (running, &discovery) {
         (true, Some(d)) => match client::connect(paths).await {
             Ok(connection) => match client::call::<daemon::Status>(&connection.client, &NoParams {}).await {
-                Ok(status) => {
+                Ok(daemon::StatusWithBridge { daemon: status, bridge_1x }) => {
                     add(
                         "daemon",
                         Level::Ok,
@@ -83,6 +100,7 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
                             status.clients.values().sum::<u32>()
                         ),
                     );
+                    add("bridge", Level::Ok, bridge_line(bridge_1x.as_ref()));
                     let ours = env!("CARGO_PKG_VERSION");
                     if status.version == ours && status.protocol_version == protocol::PROTOCOL_VERSION {
                         add(

@@ -24,7 +24,9 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     let test_hooks = daemon.test_hooks;
     let mut module = RpcModule::from_arc(daemon);
 
-    method::<daemon::Status, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.status()) });
+    method::<daemon::Status, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(daemon::StatusWithBridge { daemon: d.status(), bridge_1x: crate::bridge::report(&d) })
+    });
     method::<daemon::Shutdown, _, _>(&mut module, |d, NoParams {}, _| async move {
         d.request_shutdown("requested over JSON-RPC (daemon/shutdown)");
         Ok(daemon::ShutdownReply { pid: std::process::id() })

@@ -11,12 +11,28 @@ use crate::{Method, NoParams, client::ClientKind};
 pub struct Status;
 impl Method for Status {
     const NAME: &'static str = "daemon/status";
-    const SUMMARY: &'static str = "Version, uptime, connected clients by kind, open documents, workspaces and agents.";
+    const SUMMARY: &'static str =
+        "Version, uptime, connected clients by kind, open documents, workspaces, agents and the PAIRED 1.0 bridge.";
     type Params = NoParams;
-    type Result = StatusReport;
+    type Result = StatusWithBridge;
 }
 
+/// `daemon/status`'s result: the daemon's own report and, beside its fields
+/// on the wire, the PAIRED 1.0 bridge's. (Two types because the daemon's
+/// state builds the first and the bridge, which it does not own, the second.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "StatusReport")]
+pub struct StatusWithBridge {
+    #[serde(flatten)]
+    pub daemon: StatusReport,
+    /// The PAIRED 1.0 bridge, when the daemon serves it (`compat.bridge_1x`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_1x: Option<BridgeReport>,
+}
+
+/// What the daemon reports of itself (flattened into [`StatusWithBridge`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "DaemonReport")]
 pub struct StatusReport {
     /// Version of the `paired` binary running the daemon.
     pub version: String,
@@ -34,6 +50,21 @@ pub struct StatusReport {
     /// Workspace folders announced by attached clients, deduplicated.
     pub workspaces: Vec<String>,
     pub agents: Vec<AgentSummary>,
+}
+
+/// The PAIRED 1.0 bridge: where it listens and who is connected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BridgeReport {
+    /// Port on 127.0.0.1 (1.0 clients expect 7890).
+    pub port: u16,
+    /// Open 1.0 WebSocket connections.
+    pub connections: u32,
+    /// 1.0 instances: the connections and those registered over HTTP.
+    pub instances: u32,
+    /// Projects the instances work in (their `projectPath`), deduplicated.
+    pub projects: Vec<String>,
+    /// Whether every 1.0 client must send the daemon's token (`bridge.require_token`).
+    pub require_token: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

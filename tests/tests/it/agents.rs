@@ -301,3 +301,27 @@ async fn workspace_skills_run_in_the_named_workspace() {
             .is_some_and(|o| o.contains("only in the other project") && !o.contains("cache the parsed value"))
     );
 }
+
+/// Issue #15: `paired agents list` and `show`, run inside a 1.0 project (or a
+/// folder below it), list the project's 1.0 agents (`.paired/config/agents/*.yml`)
+/// although no editor registered the project, as `agents run` does.
+#[test]
+fn agents_list_and_show_work_on_the_1_0_project_they_run_in() {
+    let home = Home::new();
+    let root = home.path().join("legacy");
+    write(&root.join("src/main.rs"), "fn main() {}\n");
+    write(
+        &root.join(".paired/config/agents/scout.yml"),
+        "agent:\n  id: scout\n  name: Scout\n  role: reviewer\n  emoji: \"🔭\"\n  version: 1.0.0\ncapabilities:\n  - code_review\n",
+    );
+    let in_project = |args: &[&str]| {
+        let out = home.paired(args).current_dir(root.join("src")).output().expect("paired");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = in_project(&["agents", "list"]);
+    assert!(listed.lines().any(|l| l.starts_with("scout ") && l.contains("review")), "{listed}");
+    let shown = in_project(&["agents", "show", "scout"]);
+    assert!(shown.contains("Scout") && shown.contains("scout.yml"), "{shown}");
+    let _ = home.paired(&["stop"]).output();
+}

@@ -459,3 +459,234 @@ async fn require_token_refuses_clients_without_the_token() {
     let reply = ask(&mut ws, json!({"type": "AGENT_MESSAGE", "agent": "qa", "message": "review todo.rs"})).await;
     assert!(reply["content"].as_str().is_some_and(|c| c.contains("only for the token holder")), "{reply}");
 }
+
+const MAIN_RS: &str = "fn read_config(path: &str) -> String {\n    std::fs::read_to_string(path).unwrap()\n}\n\nfn main() {\n    println!(\"{}\", read_config(\"paired.toml\"));\n}\n";
+
+/// A project with `src/main.rs`, open in the user's editor.
+fn opened_project(home: &Home) -> std::path::PathBuf {
+    let root = project(home);
+    std::fs::write(root.join("src/main.rs"), MAIN_RS).expect("write");
+    root
+}
+
+/// The 1.0 extension's context (windsurf-plugin/src/extension.js, `extractCurrentContext`).
+fn extension_context(workspace: &std::path::Path, active: &str) -> Value {
+    json!({
+        "activeFile": {"fileName": active, "languageId": "rust", "content": MAIN_RS, "selection": null, "cursor": null},
+        "workspace": {"name": "proj", "path": workspace},
+        "timestamp": 0
+    })
+}
+
+/// Issue #15: the 1.0 extension names its project as `context.workspace.path`
+/// and its file as `context.activeFile.fileName`, never with PROJECT_CONNECT:
+/// relative names resolve in that workspace, a message naming no file is
+/// about the active one, and the reach rules of #14 hold (the workspace is a
+/// `projectPath`: one the user opened, the file inside it).
+#[tokio::test]
+async fn the_1_0_extension_is_answered_about_its_workspace_and_active_file() {
+    let home = Home::new();
+    let root = opened_project(&home);
+    let main = root.join("src/main.rs").display().to_string();
+    let (_daemon, port) = start_bridge(&home, &[]);
+    open_workspace(&home, &root);
+
+    // `askAgent` in extension.js, as sent.
+    let ask_agent = |question: &str, context: Value| json!({"type": "AGENT_MESSAGE", "targetAgent": "sherlock", "message": question, "context": context, "instanceId": "a5b2"});
+    let mut ws = connect(port, "").await;
+    let reply = ask(&mut ws, ask_agent("review src/main.rs", extension_context(&root, &main))).await;
+    assert_eq!(reply["type"], "AGENT_RESPONSE", "{reply}");
+    assert!(reply["content"].as_str().is_some_and(|c| c.contains("line 2: [rust-unwrap]")), "{reply}");
+    let lib = root.join("src/lib.rs").display().to_string();
+    let reply = ask(&mut ws, ask_agent("anything wrong here?", extension_context(&root, &lib))).await;
+    let content = reply["content"].as_str().unwrap_or("");
+    assert!(content.contains("[rust-unwrap]") && content.contains("src/lib.rs"), "the active file: {reply}");
+
+    // A workspace the user has not opened, an active file outside the workspace.
+    let other = home.path().join("other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    std::fs::write(other.join("x.rs"), "// TODO: other plans\n").expect("write");
+    let mut fresh = connect(port, "").await;
+    let refused = ask(&mut fresh, ask_agent("review x.rs", extension_context(&other, "/etc/hostname"))).await;
+    assert_eq!(refused["type"], "ERROR", "{refused}");
+    assert!(!refused.to_string().contains("other plans"));
+    let outside = other.join("x.rs").display().to_string();
+    let refused = ask(&mut ws, ask_agent("what about it?", extension_context(&root, &outside))).await;
+    assert_eq!(refused["type"], "ERROR", "{refused}");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("out of reach")), "{refused}");
+    assert!(!refused.to_string().contains("other plans"));
+}
+
+/// Issue #15: Edison's skills work at a cursor, which the bridge never has:
+/// the definition the message names is the cursor, and with none named each
+/// definition of the file is documented. Without a file, the answer says what
+/// is missing.
+#[tokio::test]
+async fn edison_documents_the_definition_a_message_names() {
+    let home = Home::new();
+    let root = opened_project(&home);
+    let (_daemon, port) = start_bridge(&home, &[]);
+    open_workspace(&home, &root);
+    let mut ws = connect(port, "").await;
+    let request = |message: &str| json!({"type": "agent_request", "agentName": "edison", "message": message, "projectPath": root, "requestId": "r-1"});
+    let reply = ask(&mut ws, request("document read_config in src/main.rs")).await;
+    let response = reply["response"].as_str().unwrap_or("");
+    assert!(response.contains("/// TODO: describe what `read_config` does."), "{reply}");
+    assert!(!response.contains("what `main` does"), "only the definition named: {reply}");
+    let reply = ask(&mut ws, request("document src/main.rs")).await;
+    let response = reply["response"].as_str().unwrap_or("");
+    assert!(response.contains("what `read_config` does") && response.contains("what `main` does"), "{reply}");
+    let reply = ask(&mut ws, request("write tests for read_config in src/main.rs")).await;
+    assert!(reply["response"].as_str().is_some_and(|r| r.contains("read_config")), "{reply}");
+    let reply = ask(&mut ws, request("document read_config")).await;
+    let response = reply["response"].as_str().unwrap_or("");
+    assert!(response.contains("name the file and the definition"), "what is missing: {reply}");
+}
+
+/// Issue #15: every field 1.0's own clients and scripts read from the bridge,
+/// replaying their exact messages. From SEMalytics/paired (MIT), snapshot of
+/// 2025-09-03: (the 1.0 file, the message it sends, the reply's fields it reads).
+#[tokio::test]
+async fn the_fields_1_0_scripts_and_clients_read_are_sent() {
+    let home = Home::new();
+    let root = opened_project(&home);
+    let (_daemon, port) = start_bridge(&home, &[]);
+    open_workspace(&home, &root);
+    let unopened = home.path().join("not-opened");
+    std::fs::create_dir_all(&unopened).expect("mkdir");
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        // `teamAgentsActive` (grep'd as a number > 0), then `"<id>Active":true` per agent.
+        (
+            "scripts/status.sh",
+            json!({"type": "STATUS_CHECK", "instanceId": "status-check", "timestamp": 1_725_000_000_000u64}),
+            vec![
+                "teamAgentsActive",
+                "alexActive",
+                "sherlockActive",
+                "edisonActive",
+                "leonardoActive",
+                "mayaActive",
+                "vinceActive",
+                "marieActive",
+            ],
+        ),
+        (
+            "config/templates/project-scripts/bridge-status.sh",
+            json!({"type": "GET_CONNECTIONS"}),
+            vec!["activeConnections"],
+        ),
+        ("config/templates/project-scripts/bridge-status.sh", json!({"type": "GET_UPTIME"}), vec!["uptime"]),
+        // `response.teamAgentsActive !== undefined` or type health_response; then `"agents":N`.
+        (
+            "bin/paired-monitor",
+            json!({"type": "HEALTH_CHECK", "instanceId": "monitor-health-check", "timestamp": 1}),
+            vec!["type", "agents"],
+        ),
+        // Its working folder as `projectPath`: a status, not a refusal.
+        (
+            "bin/paired-monitor",
+            json!({"type": "STATUS_CHECK", "instanceId": "monitor-test", "message": "Bridge monitor test - please respond with status", "projectPath": unopened}),
+            vec!["teamAgentsActive"],
+        ),
+        (
+            "scripts/paired-doctor.sh",
+            json!({"type": "HEALTH_CHECK", "instanceId": "doctor", "timestamp": 1}),
+            vec!["agents"],
+        ),
+        ("scripts/start-agents.sh", json!({"type": "AGENT_HEALTH", "agentId": "sherlock"}), vec!["status"]),
+        ("scripts/start-agents.sh", json!({"type": "HEALTH_CHECK"}), vec!["status"]),
+        ("bin/startup-controller.js", json!({"type": "health_check"}), vec!["type"]),
+        ("lib/bridge/health-monitor.js", json!({"type": "health_check"}), vec!["status"]),
+        // testConnection: any reply.
+        (
+            "lib/bridge/communication.js",
+            json!({"instanceId": "bridge-test", "message": "Bridge connectivity test", "type": "ping"}),
+            vec!["type"],
+        ),
+        (
+            "lib/bridge/communication.js",
+            json!({"instanceId": "windsurf-sherlock-1", "message": "review src/main.rs", "type": "user_request", "projectPath": root, "targetAgent": "sherlock"}),
+            vec!["agent", "response"],
+        ),
+        (
+            "bin/paired-agent",
+            json!({"type": "user_request", "content": "Alex, please ask sherlock to help with: review src/main.rs", "projectPath": root, "requestedAgent": "sherlock", "originalMessage": "review src/main.rs", "timestamp": "2025-09-03T10:00:00.000Z"}),
+            vec!["type", "response"],
+        ),
+        ("config/templates/global-windsurfrules.md", json!({"type": "LIST_AGENTS"}), vec!["agents"]),
+        // `response.id` matches the request; `result || message` is printed.
+        (
+            "bin/paired-kf32",
+            json!({"id": "6f1c", "type": "paired_cli_command", "command": "qa:review", "args": ["src/main.rs"], "source": "paired_cli"}),
+            vec!["id", "result", "message"],
+        ),
+        (
+            "windsurf-plugin/src/extension.js",
+            json!({"type": "OPTIMIZE_CONTEXT", "context": extension_context(&root, "src/main.rs"), "instanceId": "a5b2"}),
+            vec!["optimizationMetrics"],
+        ),
+        // `ERROR`: `response.message` is printed ("Connection failed: undefined").
+        (
+            "scripts/paired-bridge-connect.sh",
+            json!({"type": "PROJECT_CONNECT", "project": {"name": "not-opened", "path": unopened}, "timestamp": "2025-09-03T10:00:00.000Z"}),
+            vec!["message"],
+        ),
+    ];
+    for (source, message, fields) in cases {
+        let mut ws = connect(port, "").await;
+        let reply = ask(&mut ws, message.clone()).await;
+        for field in fields {
+            let value = &reply[field];
+            assert!(
+                !value.is_null() && value != "" && value != false,
+                "{source}: `{field}` in the reply to {message}: {reply}"
+            );
+        }
+        if source == "scripts/status.sh" {
+            assert_eq!(reply["teamAgentsActive"], 7, "{reply}");
+        }
+        if source == "bin/paired-kf32" {
+            assert_eq!(reply["id"], "6f1c");
+        }
+        if source == "windsurf-plugin/src/extension.js" {
+            assert!(reply["optimizationMetrics"]["reductionPercentage"].is_number(), "{reply}");
+        }
+    }
+}
+
+/// Issue #15: `paired status` and `paired doctor` say whether the 1.0 bridge
+/// is on, on which port, and who is connected (connections and their projects).
+#[tokio::test]
+async fn status_and_doctor_report_the_1_0_bridge() {
+    let home = Home::new();
+    let root = opened_project(&home);
+    let (_daemon, port) = start_bridge(&home, &[]);
+    open_workspace(&home, &root);
+    let mut ws = connect(port, "").await;
+    let connected = ask(&mut ws, json!({"type": "PROJECT_CONNECT", "project": {"name": "proj", "path": root}})).await;
+    assert_eq!(connected["type"], "PROJECT_CONNECTED");
+    let _idle = connect(port, "").await;
+
+    let out = home.paired(&["status", "--json"]).output().expect("status");
+    let status: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(status["bridge_1x"]["port"], port, "{status}");
+    assert_eq!(status["bridge_1x"]["connections"], 2, "{status}");
+    assert_eq!(status["bridge_1x"]["projects"], json!([root.display().to_string()]), "{status}");
+    assert!(status["version"].is_string(), "the daemon's own fields stay where they were: {status}");
+    let text = String::from_utf8_lossy(&home.paired(&["status"]).output().expect("status").stdout).into_owned();
+    let line = text.lines().find(|l| l.contains("1.0 bridge")).unwrap_or_default().to_owned();
+    assert!(line.contains(&format!("127.0.0.1:{port}")) && line.contains("2 connection(s)"), "{text}");
+    assert!(line.contains(&root.display().to_string()), "{text}");
+    let doctor = String::from_utf8_lossy(&home.paired(&["doctor"]).output().expect("doctor").stdout).into_owned();
+    let line = doctor.lines().find(|l| l.contains("bridge")).unwrap_or_default().to_owned();
+    assert!(line.contains(&format!("127.0.0.1:{port}")) && line.contains("2 connection(s)"), "{doctor}");
+
+    // Off: said so.
+    let other = Home::new();
+    let _off = other.start_daemon();
+    let text = String::from_utf8_lossy(&other.paired(&["status"]).output().expect("status").stdout).into_owned();
+    assert!(text.lines().any(|l| l.contains("1.0 bridge") && l.contains("off")), "{text}");
+    let status: Value =
+        serde_json::from_slice(&other.paired(&["status", "--json"]).output().expect("status").stdout).expect("json");
+    assert!(status.get("bridge_1x").is_none(), "{status}");
+}
