@@ -9,7 +9,8 @@
 //!
 //! Reach (issue #14). 1.0 clients send no token, and any local user can connect,
 //! so a client without one reaches only files of a project it connected with
-//! (`PROJECT_CONNECT`, `projectPath`) that the user opened too: a workspace an
+//! (`PROJECT_CONNECT`, `projectPath`, the 1.0 extension's `context.workspace.path`)
+//! that the user opened too: a workspace an
 //! editor registered with the daemon, or a folder listed in `[bridge] projects`.
 //! Paths are resolved (symbolic links, `..`) before that check, the project's
 //! ignore rules apply, and a refusal reads the same whether or not the file
