@@ -19,6 +19,7 @@ use crate::{paths::Paths, secrets};
 pub enum ProvidersCommand {
     /// The configured providers, which one agents use, and whether each key resolves.
     List {
+        /// Print the providers as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -29,7 +30,10 @@ pub enum ProvidersCommand {
         entry: String,
     },
     /// Remove an API key from the OS keyring.
-    DeleteKey { entry: String },
+    DeleteKey {
+        /// The entry name (usually the provider's name).
+        entry: String,
+    },
 }
 
 pub fn execute(paths: &Paths, command: ProvidersCommand) -> Result<ExitCode> {

@@ -26,19 +26,24 @@ use crate::{client, paths::Paths};
 pub enum WorkflowCommand {
     /// The workflows: built-ins and the project's `.paired/workflows/*.toml`.
     List {
+        /// Print the workflows as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Run a workflow on a file (and position) or a request.
     Run {
+        /// The workflow's name (`paired workflow list` shows them).
         workflow: String,
+        /// The file to work on.
         #[arg(long)]
         file: Option<PathBuf>,
         /// 1-based line.
         #[arg(long)]
         line: Option<u32>,
+        /// 1-based column (characters).
         #[arg(long, default_value_t = 1)]
         column: u32,
+        /// The request, in words.
         #[arg(long)]
         prompt: Option<String>,
         /// Print the finished session (steps, conflicts, board, edits) as JSON.

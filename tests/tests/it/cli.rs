@@ -90,3 +90,37 @@ fn requests_are_logged_with_method_and_id() {
         home.log().contains(r#"rpc{method=daemon/status id="log-me"}"#)
     });
 }
+
+/// Issue #15: `paired status --json` without a daemon printed a line of text;
+/// every `--json` prints JSON, errors included, on stdout with a non-zero exit.
+#[test]
+fn json_output_is_json_even_when_the_command_fails() {
+    let home = Home::new();
+    let json_error = |args: &[&str]| {
+        let out = home.paired(args).current_dir(home.project()).output().expect("run paired");
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        let reply: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|err| panic!("{args:?}: stdout is not JSON ({err}): {out:?}"));
+        assert!(reply["error"]["message"].is_string(), "{args:?}: {reply}");
+        assert!(out.stderr.is_empty(), "{args:?}: the error is told once, in the JSON: {out:?}");
+        reply
+    };
+    let status = json_error(&["status", "--json"]);
+    assert!(status["error"]["message"].as_str().is_some_and(|m| m.contains("no PAIRED daemon is running")), "{status}");
+    assert!(status["error"]["hint"].as_str().is_some_and(|h| h.contains("paired daemon --detach")), "{status}");
+    // A command line clap cannot read, when it asks for JSON.
+    let usage = json_error(&["status", "--json", "--colour"]);
+    assert!(usage["error"]["message"].as_str().is_some_and(|m| m.contains("--colour")), "{usage}");
+
+    // The daemon refuses a review with no file: the command line names its flag, not the RPC field.
+    let refused = json_error(&["agents", "run", "sherlock", "--json"]);
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(message, "Sherlock's review works on a file, and none was named", "{refused}");
+    assert!(refused["error"]["hint"].as_str().is_some_and(|h| h.contains("--file FILE")), "{refused}");
+    let out = home.paired(&["agents", "run", "sherlock"]).current_dir(home.project()).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{out:?}");
+    assert!(stderr.contains("paired: Sherlock's review works on a file") && stderr.contains("--file FILE"), "{stderr}");
+    assert!(!stderr.contains("uri") && !stderr.contains("agents/run"), "no RPC words: {stderr}");
+    let _ = home.paired(&["stop"]).output();
+}
