@@ -551,8 +551,7 @@ async fn context(paths: &Paths, args: ContextArgs) -> Result<ExitCode> {
     let character: u32 = line_text.chars().take(args.column as usize - 1).map(|c| c.len_utf16() as u32).sum();
     let root = project_root(file.parent().unwrap_or(&file));
     let connection = client::connect_or_start(paths).await?;
-    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
-    client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+    client::open_project(&connection.client, &root, true).await?;
     let params = protocol::context::BuildParams {
         uri: crate::uri::from_path(&file),
         position: Some(protocol::documents::Position { line: args.line - 1, character }),

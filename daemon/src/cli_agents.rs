@@ -257,8 +257,7 @@ pub(crate) async fn open_and_listen(
     name: &str,
 ) -> Result<(client::Connection, Subscription<Event>)> {
     let connection = client::connect_or_start(paths).await?;
-    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: true };
-    client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+    client::open_project(&connection.client, root, true).await?;
     let hello = ClientHello {
         kind: ClientKind::Cli,
         name: name.into(),

@@ -172,8 +172,7 @@ fn print_session(session: &SessionInfo) -> Result<()> {
 async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
     let connection = client::connect_or_start(paths).await?;
     let root = crate::cli::project_root(&std::env::current_dir()?);
-    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait: false };
-    client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await?;
+    client::open_project(&connection.client, &root, false).await?;
     let list = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&list)?)?;

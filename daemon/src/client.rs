@@ -152,6 +152,19 @@ pub fn spawn_daemon(args: &[&str]) -> Result<u32> {
 
 use std::os::unix::process::CommandExt as _;
 
+/// Opens `root` in the daemon (`workspaces/add`), as the CLI does for the
+/// project it runs in. A folder that is no project (the home folder, `/`, a
+/// system folder: [`crate::workspace::unfit_root`]) is not opened: `false`, and
+/// the command goes on without a workspace.
+pub async fn open_project(client: &WsClient, root: &std::path::Path, wait: bool) -> Result<bool> {
+    if crate::workspace::unfit_root(root).is_some() {
+        return Ok(false);
+    }
+    let folder = protocol::context::AddWorkspaceParams { folder: root.display().to_string(), wait };
+    call::<protocol::context::AddWorkspace>(client, &folder).await?;
+    Ok(true)
+}
+
 /// Calls a protocol method with by-name params.
 pub async fn call<M: Method>(client: &WsClient, params: &M::Params) -> Result<M::Result> {
     client.request(M::NAME, ByName(params)).await.map_err(|err| match err {
