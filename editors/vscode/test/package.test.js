@@ -165,3 +165,10 @@ test("only package:linux-x64 builds the release binaries; the tests and the univ
   const script = fs.readFileSync(path.join(EXTENSION, "scripts", "package.js"), "utf8");
   assert.match(script, /"cargo", \["build", "--release", "--locked", "-p", "daemon", "--bin", "paired", "--bin", "paired-lsp"\]/);
 });
+
+test("the release profile leaves debug info out of the binaries a package carries", () => {
+  const cargo = fs.readFileSync(path.join(EXTENSION, "..", "..", "Cargo.toml"), "utf8");
+  const release = cargo.split(/^\[profile\.release\]$/m)[1].split(/^\[/m)[0];
+  assert.match(release, /^strip = "debuginfo"$/m, "symbols stay (backtraces name functions), DWARF goes");
+  assert.match(release, /^debug = false$/m, "no DWARF built only to be stripped");
+});
