@@ -6,7 +6,7 @@
 
 use std::{
     io::{BufRead, IsTerminal, Write},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::ExitCode,
 };
 
@@ -35,6 +35,8 @@ pub enum MarketCommand {
         /// How long the timestamp signature holds, in seconds (default a week).
         #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
+        #[arg(long)]
+        json: bool,
     },
     /// Run the Quality Assurance Pipeline on an agent folder: manifest, name, version, permissions, its test cases.
     Check {
@@ -47,6 +49,8 @@ pub enum MarketCommand {
         folder: PathBuf,
         #[arg(long, short)]
         output: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Check, pack and add an agent folder to a registry, and re-sign it.
     Publish {
@@ -54,17 +58,21 @@ pub enum MarketCommand {
         /// The registry folder (made by `paired market init`).
         #[arg(long)]
         registry: PathBuf,
-        #[arg(long, default_value = "")]
-        publisher: String,
+        /// Who publishes it, as users are shown when asked to grant its permissions.
+        /// Default: the publisher of its earlier versions, else the name of the `--key`.
+        #[arg(long)]
+        publisher: Option<String>,
         /// Daemon versions the agent works with (semver requirement).
         #[arg(long, default_value = ">=2.0.0-alpha, <3")]
         daemon: String,
         #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
-        /// Sign as a delegated publisher with this key (`paired market publisher init`):
-        /// the registry's targets key is then not needed.
-        #[arg(long, requires = "publisher")]
+        /// Sign as a delegated publisher with this key (`paired market publisher init`:
+        /// `private/NAME.pk8`): the registry's targets key is then not needed.
+        #[arg(long)]
         key: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Publishers with their own keys (TUF delegations).
     Publisher {
@@ -76,12 +84,16 @@ pub enum MarketCommand {
         package: String,
         #[arg(long)]
         registry: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Mark NAME@VERSION as reviewed by a maintainer.
     Curate {
         package: String,
         #[arg(long)]
         registry: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Record a version's downloads and ratings (as the marketplace's web side counts them), and re-sign.
     Stats {
@@ -95,13 +107,28 @@ pub enum MarketCommand {
         stars: Option<u64>,
         #[arg(long, requires = "stars")]
         ratings: Option<u64>,
+        #[arg(long)]
+        json: bool,
     },
-    /// Re-sign a registry with fresh expiries (before its timestamp runs out).
-    Refresh {
+    /// (Registry side) re-sign a registry folder with fresh expiries (before its timestamp runs out).
+    Resign {
         #[arg(long)]
         registry: PathBuf,
         #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch and verify the configured registries' indexes now (search and info reuse
+    /// them for `market.refresh_secs`). Given a registry folder, re-signs it (`resign`).
+    Refresh {
+        /// Only this configured registry (by name).
+        #[arg(long)]
+        registry: Option<String>,
+        #[arg(long, allow_negative_numbers = true, hide = true)]
+        timestamp_secs: Option<i64>,
+        #[arg(long)]
+        json: bool,
     },
     /// Search the configured registries.
     Search {
@@ -109,6 +136,9 @@ pub enum MarketCommand {
         query: String,
         #[arg(long)]
         registry: Option<String>,
+        /// Fetch the registries' indexes first (`paired market refresh`).
+        #[arg(long)]
+        refresh: bool,
         #[arg(long)]
         json: bool,
     },
@@ -122,6 +152,9 @@ pub enum MarketCommand {
     /// A package's versions and what it may do.
     Info {
         name: String,
+        /// Fetch the registries' indexes first (`paired market refresh`).
+        #[arg(long)]
+        refresh: bool,
         #[arg(long)]
         json: bool,
     },
@@ -145,9 +178,17 @@ pub enum MarketCommand {
         json: bool,
     },
     /// Remove an installed package.
-    Remove { name: String },
-    /// Go back to the previously active version.
-    Rollback { name: String },
+    Remove {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Go back to the previously active version (once: never forward again).
+    Rollback {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Installed packages.
     Installed {
         #[arg(long)]
@@ -167,14 +208,17 @@ pub enum MarketCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PublisherCommand {
-    /// (Publisher side) make a signing key and an empty role for NAME in DIR.
+    /// (Publisher side) make a signing key and an empty role for NAME: OUT/public/ to send
+    /// to the registry's maintainer, OUT/private/ (the key) to keep.
     Init {
         #[arg(long)]
         name: String,
         #[arg(long)]
         out: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
-    /// (Registry side) delegate the package names `NAME-*` to the publisher whose files are in FROM.
+    /// (Registry side) delegate the package names `NAME-*` to the publisher whose public folder is FROM.
     Add {
         #[arg(long)]
         registry: PathBuf,
@@ -182,6 +226,8 @@ pub enum PublisherCommand {
         name: String,
         #[arg(long)]
         from: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -198,9 +244,16 @@ pub enum LicenseCommand {
         /// How long it holds.
         #[arg(long, default_value_t = 365 * 24 * 3600, allow_negative_numbers = true)]
         seconds: i64,
+        #[arg(long)]
+        json: bool,
     },
     /// (User side) keep a licence token for AGENT; verified at install and before every run.
-    Add { agent: String, token: String },
+    Add {
+        agent: String,
+        token: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn execute(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
@@ -221,15 +274,33 @@ fn split(package: &str) -> (String, Option<String>) {
     }
 }
 
+/// What a command did: `value` with `--json`, else `text`.
+fn said(json: bool, value: serde_json::Value, text: impl FnOnce() -> String) -> Result<ExitCode> {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
+    } else {
+        outln!("{}", text())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
     match command {
-        MarketCommand::Init { dir, timestamp_secs } => {
+        MarketCommand::Init { dir, timestamp_secs, json } => {
             let registry = Registry::init(&dir, expiry(timestamp_secs)?).await?;
-            outln!("created the registry in {}", dir.display())?;
-            outln!("  serve:      {}/repository/ (any static host)", dir.display())?;
-            outln!("  root:       {} (give it to users; config `root`)", registry.root_file().display())?;
-            outln!("  keys:       {}/keys/ (private: never serve or commit them)", dir.display())?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({
+                "dir": dir,
+                "serve": dir.join("repository"),
+                "root": registry.root_file(),
+                "keys": dir.join("keys"),
+            });
+            said(json, value, || {
+                format!(
+                    "created the registry in {d}\n  serve:      {d}/repository/ (any static host)\n  root:       {} (give it to users; config `root`)\n  keys:       {d}/keys/ (private: never serve or commit them)",
+                    registry.root_file().display(),
+                    d = dir.display()
+                )
+            })
         }
         MarketCommand::Check { folder, json } => {
             let report = registry::check(&folder)?;
@@ -245,18 +316,19 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             }
             Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        MarketCommand::Pack { folder, output } => {
+        MarketCommand::Pack { folder, output, json } => {
             let bytes = crate::market::archive::pack(&folder)?;
             let report = registry::check(&folder)?;
             let name = crate::market::target_name(&report.manifest.id, &report.manifest.metadata.version);
             let output = output.unwrap_or_else(|| PathBuf::from(&name));
             std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
-            outln!("{} ({} bytes)", output.display(), bytes.len())?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({"file": output, "bytes": bytes.len()});
+            said(json, value, || format!("{} ({} bytes)", output.display(), bytes.len()))
         }
-        MarketCommand::Publish { folder, registry, publisher, daemon, timestamp_secs, key } => {
+        MarketCommand::Publish { folder, registry, publisher, daemon, timestamp_secs, key, json } => {
             let target = Registry::open(&registry)?;
-            let (bytes, meta, report) = registry::pack_checked(&folder, &publisher, &daemon)?;
+            let (bytes, mut meta, report) = registry::pack_checked(&folder, "", &daemon)?;
+            meta.publisher = publisher_of(&target, &meta.name, publisher, key.as_deref()).await?;
             for warning in &report.warnings {
                 errln!("warn {warning}");
             }
@@ -264,29 +336,46 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
                 Some(key) => target.publish_as(&key, &bytes, meta, expiry(timestamp_secs)?).await?,
                 None => target.publish(&bytes, meta, expiry(timestamp_secs)?).await?,
             };
-            outln!("published {}@{} ({} bytes) to {}", meta.name, meta.version, bytes.len(), registry.display())?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({
+                "name": meta.name,
+                "version": meta.version,
+                "publisher": meta.publisher,
+                "bytes": bytes.len(),
+                "certification": registry::level(meta.certification.as_ref()),
+                "registry": registry,
+            });
+            said(json, value, || {
+                format!(
+                    "published {}@{} by {} ({} bytes, {}) to {}",
+                    meta.name,
+                    meta.version,
+                    meta.publisher,
+                    bytes.len(),
+                    registry::level(meta.certification.as_ref()),
+                    registry.display()
+                )
+            })
         }
-        MarketCommand::Yank { package, registry } | MarketCommand::Curate { package, registry }
+        MarketCommand::Yank { package, registry, .. } | MarketCommand::Curate { package, registry, .. }
             if !package.contains('@') =>
         {
             bail!("{package}: say which version, as NAME@VERSION (registry {})", registry.display())
         }
-        MarketCommand::Yank { package, registry } => {
+        MarketCommand::Yank { package, registry, json } => {
             let (name, version) = split(&package);
             let version = version.unwrap_or_default();
             Registry::open(&registry)?.amend(&name, &version, Expiry::default(), |m| m.yanked = true).await?;
-            outln!("yanked {name}@{version}")?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({"name": name, "version": version, "yanked": true});
+            said(json, value, || format!("yanked {name}@{version}"))
         }
-        MarketCommand::Curate { package, registry } => {
+        MarketCommand::Curate { package, registry, json } => {
             let (name, version) = split(&package);
             let version = version.unwrap_or_default();
             Registry::open(&registry)?.amend(&name, &version, Expiry::default(), |m| m.curated = true).await?;
-            outln!("curated {name}@{version}")?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({"name": name, "version": version, "curated": true});
+            said(json, value, || format!("curated {name}@{version}"))
         }
-        MarketCommand::Stats { package, registry, downloads, stars, ratings } => {
+        MarketCommand::Stats { package, registry, downloads, stars, ratings, json } => {
             let (name, Some(version)) = split(&package) else {
                 bail!("{package}: say which version, as NAME@VERSION");
             };
@@ -306,20 +395,49 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
                 })
                 .await?;
             let rating = meta.rating.shown();
-            outln!(
-                "{name}@{version}: {} downloads, {:.1} stars from {} ratings",
-                meta.downloads,
-                rating.average,
-                rating.count
-            )?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({
+                "name": name, "version": version, "downloads": meta.downloads, "rating": rating,
+            });
+            said(json, value, || {
+                format!(
+                    "{name}@{version}: {} downloads, {:.1} stars from {} ratings",
+                    meta.downloads, rating.average, rating.count
+                )
+            })
         }
-        MarketCommand::Refresh { registry, timestamp_secs } => {
-            Registry::open(&registry)?.refresh(expiry(timestamp_secs)?).await?;
-            outln!("re-signed {}", registry.display())?;
-            Ok(ExitCode::SUCCESS)
+        MarketCommand::Resign { registry, timestamp_secs, json } => resign(&registry, timestamp_secs, json).await,
+        MarketCommand::Refresh { registry: Some(folder), timestamp_secs, json }
+            if Path::new(&folder).join("repository/metadata/timestamp.json").is_file() =>
+        {
+            if !json {
+                errln!("note: re-signing the registry folder {folder}; this is `paired market resign`");
+            }
+            resign(Path::new(&folder), timestamp_secs, json).await
         }
-        MarketCommand::Search { query, registry, json } => {
+        MarketCommand::Refresh { timestamp_secs: Some(_), .. } => {
+            bail!(
+                "--timestamp-secs re-signs a registry folder: `paired market resign --registry DIR --timestamp-secs N`"
+            )
+        }
+        MarketCommand::Refresh { registry, json, .. } => {
+            let refreshed = refresh(paths, registry.as_deref()).await?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&refreshed)?)?;
+            } else {
+                for r in &refreshed {
+                    match &r.error {
+                        None => outln!("{}: {} packages, verified", r.registry, r.packages)?,
+                        Some(why) => errln!("warn {why}"),
+                    }
+                }
+            }
+            let failed = refreshed.iter().any(|r| r.error.is_some());
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        MarketCommand::Search { query, registry, refresh: again, json } => {
+            if again {
+                warn_failed(&refresh(paths, registry.as_deref()).await?);
+            }
             let connection = client::connect_or_start(paths).await?;
             let found =
                 client::call::<wire::Search>(&connection.client, &SearchParams { query, registry, limit: None })
@@ -375,7 +493,10 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        MarketCommand::Info { name, json } => {
+        MarketCommand::Info { name, refresh: again, json } => {
+            if again {
+                warn_failed(&refresh(paths, None).await?);
+            }
             let connection = client::connect_or_start(paths).await?;
             let info = client::call::<wire::Info>(&connection.client, &PackageRef { name, registry: None }).await?;
             if json {
@@ -392,6 +513,15 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
                 "may: {}",
                 if p.permissions.is_empty() { "nothing beyond answering".to_owned() } else { p.permissions.join("; ") }
             )?;
+            outln!(
+                "checked: {}",
+                if p.certified {
+                    "tested (its manifest and permissions were reviewed, and its test cases ran and passed)"
+                } else {
+                    "not tested (no test cases of its own ran and passed)"
+                }
+            )?;
+            outln!("publisher: {}", if p.publisher.is_empty() { "unknown" } else { p.publisher.as_str() })?;
             let versions: Vec<String> = info
                 .versions
                 .iter()
@@ -420,40 +550,46 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
             };
             install::<wire::Update>(paths, params, yes, json).await
         }
-        MarketCommand::Remove { name } => {
+        MarketCommand::Remove { name, json } => {
             let connection = client::connect_or_start(paths).await?;
             let removed =
                 client::call::<wire::Remove>(&connection.client, &PackageRef { name, registry: None }).await?;
-            outln!("removed {}", removed.name)?;
-            Ok(ExitCode::SUCCESS)
+            said(json, serde_json::to_value(&removed)?, || format!("removed {}", removed.name))
         }
-        MarketCommand::Rollback { name } => {
+        MarketCommand::Rollback { name, json } => {
             let connection = client::connect_or_start(paths).await?;
             let back = client::call::<wire::Rollback>(&connection.client, &PackageRef { name, registry: None }).await?;
-            outln!("{} is back at {}", back.name, back.version)?;
-            Ok(ExitCode::SUCCESS)
+            said(json, serde_json::to_value(&back)?, || format!("{} is back at {}", back.name, back.version))
         }
-        MarketCommand::Publisher { command: PublisherCommand::Init { name, out } } => {
-            let key = registry::publisher_init(&out, &name).await?;
-            outln!("publisher {name}: key {} (private: keep it)", key.display())?;
-            outln!("give {} to the registry's maintainer (`paired market publisher add`)", out.display())?;
-            Ok(ExitCode::SUCCESS)
+        MarketCommand::Publisher { command: PublisherCommand::Init { name, out, json } } => {
+            let files = registry::publisher_init(&out, &name).await?;
+            said(json, serde_json::to_value(&files)?, || {
+                format!(
+                    "publisher {}:\n  send:  {} (your public key and role) to the registry's maintainer (`paired market publisher add --from`)\n  keep:  {} (your private signing key, {}): never send, serve or commit it; publish with `--key {}`",
+                    files.name,
+                    files.public.display(),
+                    files.private.display(),
+                    files.key.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                    files.key.display()
+                )
+            })
         }
-        MarketCommand::Publisher { command: PublisherCommand::Add { registry, name, from } } => {
+        MarketCommand::Publisher { command: PublisherCommand::Add { registry, name, from, json } } => {
             Registry::open(&registry)?.add_publisher(&name, &from, Expiry::default()).await?;
-            outln!("{name} now signs the packages named {name}-… in {}", registry.display())?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({"publisher": name, "packages": format!("{name}-*"), "registry": registry});
+            said(json, value, || format!("{name} now signs the packages named {name}-… in {}", registry.display()))
         }
-        MarketCommand::License { command: LicenseCommand::Issue { registry, agent, licensee, seconds } } => {
+        MarketCommand::License { command: LicenseCommand::Issue { registry, agent, licensee, seconds, json } } => {
             let token = Registry::open(&registry)?.issue_licence(&agent, &licensee, seconds).await?;
-            outln!("{token}")?;
-            Ok(ExitCode::SUCCESS)
+            let value = serde_json::json!({"agent": agent, "licensee": licensee, "token": token});
+            said(json, value, || token.clone())
         }
-        MarketCommand::License { command: LicenseCommand::Add { agent, token } } => {
+        MarketCommand::License { command: LicenseCommand::Add { agent, token, json } } => {
             let name = crate::market::check_name(&agent).map_err(anyhow::Error::msg)?;
             crate::market::licence::save_token(&paths.data_dir, &name, &token)?;
-            outln!("kept the licence for {name}: it is verified at install and before every run")?;
-            Ok(ExitCode::SUCCESS)
+            said(json, serde_json::json!({"agent": name, "kept": true}), || {
+                format!("kept the licence for {name}: it is verified at install and before every run")
+            })
         }
         MarketCommand::Usage { json } => {
             let connection = client::connect_or_start(paths).await?;
@@ -497,10 +633,77 @@ async fn run(paths: &Paths, command: MarketCommand) -> Result<ExitCode> {
     }
 }
 
+async fn resign(registry: &Path, timestamp_secs: Option<i64>, json: bool) -> Result<ExitCode> {
+    Registry::open(registry)?.refresh(expiry(timestamp_secs)?).await?;
+    said(json, serde_json::json!({"resigned": registry}), || format!("re-signed {}", registry.display()))
+}
+
+/// Who publishes a package: as given (a package name's rules), else whoever
+/// published its earlier versions here, else the name of the delegated key.
+/// Never empty: users are shown it when asked to grant permissions.
+async fn publisher_of(target: &Registry, package: &str, given: Option<String>, key: Option<&Path>) -> Result<String> {
+    let from_key = key.and_then(|k| k.file_stem()).map(|s| s.to_string_lossy().into_owned());
+    let name = match given {
+        Some(name) => name,
+        None => match target.owner(package).await?.filter(|o| !o.is_empty()) {
+            Some(owner) => owner,
+            None => from_key.with_context(|| {
+                format!(
+                    "say who publishes {package}: --publisher NAME (users see it when asked to grant its permissions)"
+                )
+            })?,
+        },
+    };
+    crate::market::check_name(&name).map_err(|why| anyhow::anyhow!("--publisher: {why}"))
+}
+
+/// One registry's refresh, as `paired market refresh --json` says it.
+#[derive(Debug, serde::Serialize)]
+struct Refreshed {
+    registry: String,
+    packages: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Fetches and verifies the configured registries' metadata now, as the
+/// daemon would (same pinned roots, same trusted state in the data folder),
+/// and saves their indexes: the daemon uses a saved index as soon as it
+/// changes, so search and info show a publish or a yank at once.
+async fn refresh(paths: &Paths, only: Option<&str>) -> Result<Vec<Refreshed>> {
+    // The daemon's configuration: the user's file and the environment, no project's.
+    let market = crate::cli::load_layers(paths, None)?.config.market;
+    if market.registries.is_empty() {
+        bail!("no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml");
+    }
+    let chosen: Vec<_> = market.registries.iter().filter(|r| only.is_none_or(|n| r.name == n)).collect();
+    if chosen.is_empty() {
+        bail!("no registry named {:?} is configured", only.unwrap_or(""));
+    }
+    let deadline = std::time::Duration::from_secs(u64::from(market.fetch_timeout_secs));
+    let mut done = Vec::new();
+    for registry in chosen {
+        let result = crate::market::remote::refresh(registry, &paths.data_dir, deadline).await;
+        done.push(match result {
+            Ok((_, index)) => {
+                Refreshed { registry: registry.name.clone(), packages: index.packages.len(), error: None }
+            }
+            Err(err) => Refreshed { registry: registry.name.clone(), packages: 0, error: Some(format!("{err:#}")) },
+        });
+    }
+    Ok(done)
+}
+
+fn warn_failed(refreshed: &[Refreshed]) {
+    for why in refreshed.iter().filter_map(|r| r.error.as_ref()) {
+        errln!("warn {why}");
+    }
+}
+
 fn line(p: &PackageSummary) -> String {
     let mut tags = vec![p.pricing.clone()];
     if p.certified {
-        tags.push("certified".into());
+        tags.push("tested".into());
     }
     if p.curated {
         tags.push("curated".into());
@@ -533,11 +736,11 @@ where
     };
     let mut events: jsonrpsee::core::client::Subscription<Event> =
         connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
-    let bar = if json || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0)
-    };
+    // A bar on a terminal; elsewhere (a log, CI, an editor's task) plain lines.
+    let terminal = !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let bar = if terminal { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+    let mut lines = PlainProgress::default();
+    let mut listening = true;
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg:12} [{bar:30}] {bytes}/{total_bytes}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -548,15 +751,23 @@ where
             let call = connection.client.request::<Installed, _>(M::NAME, ByName(&params));
             tokio::pin!(call);
             loop {
+                // Every event is taken here and the others skipped: a pattern in the
+                // branch itself would disable it at the first other event (such as
+                // this client's own attach), silencing the progress (issue #15).
                 tokio::select! {
                     result = &mut call => break result,
-                    Some(Ok(Event::MarketProgress { name, phase, done, total })) = events.next() => {
-                        if name == params.name {
+                    event = events.next(), if listening => match event {
+                        Some(Ok(Event::MarketProgress { name, phase, done, total })) if name == params.name => {
+                            if !terminal {
+                                lines.show(&name, &phase, done, total);
+                            }
                             bar.set_message(phase);
                             bar.set_length(total);
                             bar.set_position(done);
                         }
-                    }
+                        Some(_) => {}
+                        None => listening = false,
+                    },
                 }
             }
         };
@@ -582,13 +793,23 @@ where
                     .unwrap_or_default();
                 let version = data["version"].as_str().unwrap_or("?").to_owned();
                 let registry = data["registry"].as_str().unwrap_or("?").to_owned();
+                // What the installed version was granted: the rest is new.
+                let granted: Option<Vec<&str>> =
+                    data["granted"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect());
+                let publisher = data["publisher"].as_str().filter(|p| !p.is_empty()).unwrap_or("unknown");
                 errln!(
-                    "{}@{version} from registry {registry} (publisher {}) will be allowed to:",
+                    "{}@{version} from registry {registry} (publisher {}) will be allowed to{}:",
                     params.name,
-                    crate::market::shown(data["publisher"].as_str().unwrap_or("?"))
+                    crate::market::shown(publisher),
+                    if granted.is_some() { " (+ new, - granted before)" } else { "" }
                 );
                 for line in &lines {
-                    errln!("  - {}", crate::market::shown(line));
+                    match &granted {
+                        Some(granted) if !granted.contains(&line.as_str()) => {
+                            errln!("  + {} (new)", crate::market::shown(line))
+                        }
+                        _ => errln!("  - {}", crate::market::shown(line)),
+                    }
                 }
                 if !yes && !confirm("Grant these permissions and install?")? {
                     bail!("not installed: the permissions were not granted");
@@ -601,6 +822,32 @@ where
             }
             Err(jsonrpsee::core::client::Error::Call(call)) => bail!("{}: {}", M::NAME, call.message()),
             Err(other) => bail!("{}: {other}", M::NAME),
+        }
+    }
+}
+
+/// Progress as plain lines, when there is no terminal for a bar: each phase
+/// once, and the download at every tenth.
+#[derive(Default)]
+struct PlainProgress {
+    phase: String,
+    tenth: u64,
+}
+
+impl PlainProgress {
+    fn show(&mut self, name: &str, phase: &str, done: u64, total: u64) {
+        let tenth = (done.min(total) * 10).checked_div(total).unwrap_or(0);
+        if phase != self.phase {
+            (self.phase, self.tenth) = (phase.to_owned(), tenth);
+        } else if phase != "download" || tenth == self.tenth {
+            return;
+        } else {
+            self.tenth = tenth;
+        }
+        if phase == "download" && total > 0 {
+            errln!("{name}: download {done}/{total} bytes ({}%)", done.min(total) * 100 / total);
+        } else {
+            errln!("{name}: {phase}");
         }
     }
 }

@@ -95,6 +95,7 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
     let daemon = Daemon::new(config, paths.clone(), store.clone(), run_id, port, test_hooks);
     let handle = server::serve(listener, daemon.clone(), token)?;
+    let _config_watch = watch_config(&daemon, paths.config_file());
 
     let discovery = Discovery {
         pid: std::process::id(),
@@ -170,6 +171,72 @@ async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detac
             }
         }
     }
+}
+
+/// Applies the user's config file again when it changes: `[market]` at once
+/// (`config::Live`), validated first — a file that does not load keeps the
+/// configuration in force, and the log says why; other changes are logged as
+/// needing a restart. The watcher lives as long as what it returns.
+fn watch_config(daemon: &Arc<Daemon>, file: std::path::PathBuf) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (dir, name) = (file.parent()?.to_path_buf(), file.file_name()?.to_owned());
+    let (changed, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    // The folder is watched, not the file: editors save by renaming a new file over it.
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+            && event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+        {
+            let _ = changed.send(());
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            tracing::warn!("cannot watch {}: config changes apply after a restart ({err})", file.display());
+            return None;
+        }
+    };
+    if let Err(err) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+        tracing::warn!("cannot watch {}: config changes apply after a restart ({err})", dir.display());
+        return None;
+    }
+    let daemon = daemon.clone();
+    tokio::spawn(async move {
+        while changes.recv().await.is_some() {
+            // A save can be several events: wait until they settle.
+            loop {
+                match tokio::time::timeout(Duration::from_millis(200), changes.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            // As `paired daemon` reads it: the user's file and the environment.
+            let loaded = crate::config::Environment::from_process()
+                .and_then(|env| crate::config::load(&file, None, &|key| env.get(key)))
+                .map(|loaded| loaded.config);
+            match daemon.live.apply(&daemon.config, loaded) {
+                crate::config::Reload::Invalid(why) => tracing::warn!(
+                    "{} changed but does not load, so the configuration in force is kept: {why}",
+                    file.display()
+                ),
+                crate::config::Reload::Applied { market_changed, restart_needed } => {
+                    if market_changed {
+                        tracing::info!("applied the changed [market] configuration from {}", file.display());
+                    }
+                    if !restart_needed.is_empty() {
+                        tracing::warn!(
+                            "{} changed [{}]: restart needed — those apply when the daemon starts again (`paired stop`; editors start it on demand)",
+                            file.display(),
+                            restart_needed.join("], [")
+                        );
+                    }
+                }
+            }
+        }
+    });
+    Some(watcher)
 }
 
 fn say_already_running(discovery: Option<&Discovery>) {

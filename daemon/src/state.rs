@@ -23,7 +23,11 @@ use crate::{
 };
 
 pub struct Daemon {
+    /// The configuration the daemon started with.
     pub config: Config,
+    /// What of it is applied again when the user's config file changes
+    /// (`[market]`), and what would need a restart.
+    pub live: crate::config::Live,
     pub store: Store,
     pub run_id: i64,
     pub port: u16,
@@ -81,6 +85,7 @@ impl Daemon {
             max_queued: limits.max_queued as usize,
         });
         Arc::new(Daemon {
+            live: crate::config::Live::new(&config),
             config,
             store,
             run_id,

@@ -262,6 +262,11 @@ impl Registry {
             .context("the registry does not verify")
     }
 
+    /// Who publishes `name` here, if any version of it is published.
+    pub async fn owner(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.packages().await?.into_iter().find(|p| p.name == name).map(|p| p.publisher))
+    }
+
     /// Every package version in the registry.
     pub async fn packages(&self) -> Result<Vec<PackageMeta>> {
         let repo = self.load().await?;
@@ -367,26 +372,54 @@ impl Registry {
     }
 }
 
+/// What `publisher_init` made: what is shared and what stays private.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PublisherFiles {
+    pub name: String,
+    /// `<dir>/public/`: `<name>.pub.json` (the public key) and `<name>.json`
+    /// (the empty role, version 1). Safe to send to the registry's maintainer.
+    pub public: PathBuf,
+    /// `<dir>/private/` (0700): the signing key alone. Never sent anywhere.
+    pub private: PathBuf,
+    /// `<dir>/private/<name>.pk8` (0600), for `publish --key`.
+    pub key: PathBuf,
+}
+
 /// A publisher's own key and its empty delegated role, made on the
-/// publisher's machine: `<dir>/<name>.pk8` (private, 0600), `<name>.pub.json`
-/// (for the registry maintainer) and `<name>.json` (the role, version 1).
-pub async fn publisher_init(dir: &Path, name: &str) -> Result<PathBuf> {
+/// publisher's machine. The key goes in a private folder of its own, so the
+/// folder handed to the registry (`public/`) never holds it (issue #15).
+pub async fn publisher_init(dir: &Path, name: &str) -> Result<PublisherFiles> {
     let name = super::check_name(name).map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(dir)?;
-    let key_file = dir.join(format!("{name}.pk8"));
-    if key_file.exists() {
-        bail!("{} exists already: a publisher keeps one key", key_file.display());
+    let (public, private) = (dir.join("public"), dir.join("private"));
+    let key_file = private.join(format!("{name}.pk8"));
+    for existing in [&key_file, &dir.join(format!("{name}.pk8"))] {
+        if existing.exists() {
+            bail!("{} exists already: a publisher keeps one key", existing.display());
+        }
     }
+    std::fs::create_dir_all(&public).with_context(|| format!("creating {}", public.display()))?;
+    crate::paths::create_private_dir(&private)?;
     let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
         .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
     crate::paths::write_private(&key_file, document.as_ref())?;
-    let public = parse_keypair(document.as_ref())?.tuf_key();
-    std::fs::write(dir.join(format!("{name}.pub.json")), serde_json::to_vec_pretty(&public)?)?;
-    let key: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key_file.clone() })];
+    let key = parse_keypair(document.as_ref())?.tuf_key();
+    std::fs::write(public.join(format!("{name}.pub.json")), serde_json::to_vec_pretty(&key)?)?;
+    let signer: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key_file.clone() })];
     let mut role = tough::editor::targets::TargetsEditor::new(&name);
     role.version(NonZeroU64::MIN).expires(in_days(365)?);
-    role.sign(&key).await?.write(dir, false).await?;
-    Ok(key_file)
+    role.sign(&signer).await?.write(&public, false).await?;
+    Ok(PublisherFiles { name, public, private, key: key_file })
+}
+
+/// The folder a publisher sent: their `public/` folder, or the folder
+/// `publisher init` made (whose `public/` is then used).
+fn publisher_public_dir(from: &Path, name: &str) -> PathBuf {
+    let nested = from.join("public");
+    if !from.join(format!("{name}.pub.json")).is_file() && nested.join(format!("{name}.pub.json")).is_file() {
+        nested
+    } else {
+        from.to_path_buf()
+    }
 }
 
 fn dir_url(dir: &Path) -> Result<String> {
@@ -400,6 +433,7 @@ impl Registry {
     /// for their releases.
     pub async fn add_publisher(&self, name: &str, from: &Path, expiry: Expiry) -> Result<()> {
         let name = super::check_name(name).map_err(anyhow::Error::msg)?;
+        let from = &publisher_public_dir(from, &name);
         let public: tough::schema::key::Key =
             serde_json::from_slice(&std::fs::read(from.join(format!("{name}.pub.json"))).with_context(|| {
                 format!("{}: no {name}.pub.json (made by `paired market publisher init`)", from.display())
@@ -562,6 +596,34 @@ impl Drop for Unfinished {
     }
 }
 
+/// Certification levels, by what was checked (issue #15: a package with no
+/// test cases was "certified"). `validated`: the manifest, name, version and a
+/// review of the permissions passed. `tested`: that, and its own test cases ran
+/// and passed. Only `tested` is shown as certified.
+pub const VALIDATED: &str = "validated";
+pub const TESTED: &str = "tested";
+/// Checks named so are the package's test cases.
+const TEST_CHECK: &str = "test ";
+
+/// Whether a signed certification record says the package's test cases ran
+/// and passed (judged by its checks, so records made before the levels had
+/// names count too).
+pub fn tested(certification: Option<&protocol::agents::Certification>) -> bool {
+    certification
+        .is_some_and(|c| c.checks.iter().all(|c| c.passed) && c.checks.iter().any(|c| c.name.starts_with(TEST_CHECK)))
+}
+
+/// The level a signed certification record shows: `tested`, `validated`,
+/// `failed`, or `none`.
+pub fn level(certification: Option<&protocol::agents::Certification>) -> &'static str {
+    match certification {
+        None => "none",
+        Some(_) if tested(certification) => TESTED,
+        Some(c) if c.checks.iter().all(|c| c.passed) => VALIDATED,
+        Some(_) => "failed",
+    }
+}
+
 /// What `paired market check` found: the certification record, and warnings
 /// for the reviewer.
 #[derive(Debug, Clone)]
@@ -652,10 +714,17 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
         warnings.push("no test cases (tests/*.toml)".to_owned());
     }
     for case in cases {
-        let label = format!("test {}", case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let label =
+            format!("{TEST_CHECK}{}", case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         add(&label, run_case(folder, &case));
     }
-    let level = if checks.iter().all(|c| c.passed) { "automated" } else { "failed" };
+    let level = if !checks.iter().all(|c| c.passed) {
+        "failed"
+    } else if checks.iter().any(|c| c.name.starts_with(TEST_CHECK)) {
+        TESTED
+    } else {
+        VALIDATED
+    };
     let certification = Certification { level: level.to_owned(), checked_at: Timestamp::now().to_string(), checks };
     Ok(CheckReport { manifest, certification, warnings })
 }

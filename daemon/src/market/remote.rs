@@ -203,6 +203,11 @@ pub async fn refresh(
     Ok((repo, index))
 }
 
+/// When a registry's saved index was last written, if it was.
+pub fn saved_at(registry: &str, data_dir: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(registry_dir(data_dir, registry).join("index.json")).and_then(|m| m.modified()).ok()
+}
+
 /// The index saved at the last refresh, while its metadata has not expired.
 pub fn cached(config: &RegistryConfig, data_dir: &Path) -> Result<Index> {
     let file = registry_dir(data_dir, &config.name).join("index.json");
@@ -241,7 +246,7 @@ pub fn explain(registry: &str, err: &dyn std::error::Error) -> String {
     } else if chain_has("root metadata is expired") {
         "its root of trust has expired: its maintainer must publish a new root, and users pin it"
     } else if chain_has("is expired") {
-        "its signed metadata has expired: the registry is stale or someone is replaying an old copy (freeze); its maintainer must re-sign it (`paired market refresh`)"
+        "its signed metadata has expired: the registry is stale or someone is replaying an old copy (freeze); its maintainer must re-sign it (`paired market resign`)"
     } else if chain_has("previously fetched version")
         || chain_has("is less than")
         || chain_has("is greater than")

@@ -2,6 +2,10 @@
 //! highest), capabilities, domain and specialization, and description; then
 //! certification, curation, rating and compatibility break ties and nudge.
 //!
+//! Words are compared by their stems (Snowball English, `rust-stemmers`), in
+//! the index and in the query alike: `audit` finds "Audits", `tests` finds
+//! "testing".
+//!
 //! A [`SearchIndex`] is built once per registry index (postings: for each
 //! word, the packages that have it and how often), so a query touches only
 //! the packages that match it, and only the best `limit` are sorted.
@@ -14,7 +18,11 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase)
+    static STEMMER: std::sync::LazyLock<rust_stemmers::Stemmer> =
+        std::sync::LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| STEMMER.stem(&t.to_lowercase()).into_owned())
 }
 
 /// A package's words, each field counted by its weight (BM25F, simply).
@@ -140,6 +148,10 @@ mod tests {
         let ranked = rank(packages.clone(), "security review");
         assert_eq!(ranked[0].name, "rust-auditor");
         assert!(rank(packages.clone(), "kubernetes").is_empty());
+        // Issue #15: words match by their stems, in the index and the query alike.
+        assert_eq!(rank(packages.clone(), "audit")[0].name, "rust-auditor", "\"audit\" finds \"Audits\"");
+        assert_eq!(rank(packages.clone(), "writing")[0].name, "docs-writer", "\"writing\" finds \"Writes\"");
+        assert_eq!(rank(packages.clone(), "linting")[0].name, "py-linter");
 
         let mut trusted = packages.clone();
         trusted[2].certified = true;

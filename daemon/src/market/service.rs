@@ -29,15 +29,18 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
-fn registries<'a>(daemon: &'a Daemon, only: Option<&str>) -> RpcResult<Vec<&'a RegistryConfig>> {
-    let all = &daemon.config.market.registries;
+/// The registries in force now: `[market]` is applied as soon as the user's
+/// config file changes (`config::Live`).
+fn registries(daemon: &Daemon, only: Option<&str>) -> RpcResult<Vec<RegistryConfig>> {
+    let market = daemon.live.market();
+    let all = &market.registries;
     if all.is_empty() {
         return Err(error(
             errors::NOT_FOUND,
-            "no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml",
+            "no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml; the daemon applies it as soon as the file is saved",
         ));
     }
-    let chosen: Vec<&RegistryConfig> = all.iter().filter(|r| only.is_none_or(|name| r.name == name)).collect();
+    let chosen: Vec<RegistryConfig> = all.iter().filter(|r| only.is_none_or(|name| r.name == name)).cloned().collect();
     if chosen.is_empty() {
         let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
         return Err(error(
@@ -54,10 +57,13 @@ pub struct Prepared {
     pub index: remote::Index,
     latest: Vec<PackageSummary>,
     search: search::SearchIndex,
+    /// When the saved index this came from was written: another writer
+    /// (`paired market refresh`) makes it stale.
+    saved: Option<std::time::SystemTime>,
 }
 
 impl Prepared {
-    fn new(index: remote::Index) -> Prepared {
+    fn new(index: remote::Index, saved: Option<std::time::SystemTime>) -> Prepared {
         let mut names: Vec<&str> = index.packages.iter().map(|p| p.meta.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
@@ -69,7 +75,7 @@ impl Prepared {
             })
             .collect();
         let search = search::SearchIndex::new(&latest);
-        Prepared { index, latest, search }
+        Prepared { index, latest, search, saved }
     }
 }
 
@@ -77,8 +83,9 @@ impl Prepared {
 static PREPARED: std::sync::Mutex<Option<std::collections::HashMap<String, Arc<Prepared>>>> =
     std::sync::Mutex::new(None);
 
-fn remember(registry: &str, index: remote::Index) -> Arc<Prepared> {
-    let prepared = Arc::new(Prepared::new(index));
+fn remember(daemon: &Daemon, registry: &str, index: remote::Index) -> Arc<Prepared> {
+    let saved = remote::saved_at(registry, &daemon.paths.data_dir);
+    let prepared = Arc::new(Prepared::new(index, saved));
     PREPARED
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -89,7 +96,8 @@ fn remember(registry: &str, index: remote::Index) -> Arc<Prepared> {
 
 /// The index of a registry: the one in memory (or saved) while fresh, else
 /// refreshed, else (offline) the saved one until its metadata expires, with a
-/// warning.
+/// warning. A saved index rewritten since it was read (`paired market
+/// refresh`, `--refresh`) replaces the one in memory.
 async fn index(
     daemon: &Daemon,
     registry: &RegistryConfig,
@@ -97,7 +105,7 @@ async fn index(
     warnings: &mut Vec<String>,
 ) -> Option<Arc<Prepared>> {
     let data = &daemon.paths.data_dir;
-    let reuse = i64::from(daemon.config.market.refresh_secs);
+    let reuse = i64::from(daemon.live.market().refresh_secs);
     let now = jiff::Timestamp::now().as_second();
     if !fresh {
         let kept =
@@ -105,21 +113,22 @@ async fn index(
         if let Some(kept) = kept
             && now - kept.index.refreshed < reuse
             && kept.index.expires > now
+            && kept.saved == remote::saved_at(&registry.name, data)
         {
             return Some(kept);
         }
         if let Ok(cached) = remote::cached(registry, data)
             && now - cached.refreshed < reuse
         {
-            return Some(remember(&registry.name, cached));
+            return Some(remember(daemon, &registry.name, cached));
         }
     }
     match remote::refresh(registry, data, deadline(daemon)).await {
-        Ok((_, index)) => Some(remember(&registry.name, index)),
+        Ok((_, index)) => Some(remember(daemon, &registry.name, index)),
         Err(err) => match remote::cached(registry, data) {
             Ok(cached) => {
                 warnings.push(format!("{err:#} — showing the cached index"));
-                Some(remember(&registry.name, cached))
+                Some(remember(daemon, &registry.name, cached))
             }
             Err(cached_err) => {
                 warnings.push(format!("{err:#}; {cached_err:#}"));
@@ -142,7 +151,7 @@ fn summary(meta: &PackageMeta, length: u64, registry: &str) -> PackageSummary {
         permissions: super::permission_lines(&meta.permissions),
         pricing: format!("{:?}", meta.pricing.kind).to_lowercase(),
         publisher: meta.publisher.clone(),
-        certified: meta.certification.as_ref().is_some_and(|c| c.checks.iter().all(|c| c.passed)),
+        certified: super::registry::tested(meta.certification.as_ref()),
         curated: meta.curated,
         rating: meta.rating.shown(),
         downloads: meta.downloads,
@@ -182,7 +191,7 @@ pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<Sea
     let mut warnings = Vec::new();
     let limit = params.limit.unwrap_or(50).clamp(1, 1000) as usize;
     let mut found: Vec<PackageSummary> = Vec::new();
-    for registry in registries(daemon, params.registry.as_deref())? {
+    for registry in &registries(daemon, params.registry.as_deref())? {
         let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
         found.extend(
             prepared
@@ -208,7 +217,7 @@ pub async fn info(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Package
 async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> RpcResult<PackageInfo> {
     let store = Store::new(&daemon.paths.data_dir);
     let mut warnings = Vec::new();
-    for registry in registries(daemon, params.registry.as_deref())? {
+    for registry in &registries(daemon, params.registry.as_deref())? {
         let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
         let mut all = versions(&prepared.index, &params.name);
         let installed = store.get(&params.name).map(|i| i.version);
@@ -224,7 +233,7 @@ async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> R
 }
 
 fn deadline(daemon: &Daemon) -> std::time::Duration {
-    std::time::Duration::from_secs(u64::from(daemon.config.market.fetch_timeout_secs))
+    std::time::Duration::from_secs(u64::from(daemon.live.market().fetch_timeout_secs))
 }
 
 fn valid_name(name: &str) -> RpcResult<String> {
@@ -253,13 +262,13 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         daemon.send_event(Event::MarketProgress { name: name.clone(), phase: phase.to_owned(), done, total });
     };
     progress("resolve", 0, 0);
-    for registry in registries(daemon, params.registry.as_deref())? {
+    for registry in &registries(daemon, params.registry.as_deref())? {
         // Installs always verify against fresh metadata. A registry that cannot
         // be read stops the install: falling through to the next one could
         // install a same-named package from someone else.
         let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir, deadline(daemon)).await {
             Ok((repo, index)) => {
-                let prepared = remember(&registry.name, index);
+                let prepared = remember(daemon, &registry.name, index);
                 (repo, prepared.index.clone())
             }
             Err(err) => {
@@ -312,7 +321,8 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                 ),
             ));
         }
-        let max = u64::from(daemon.config.market.max_package_kb) * 1024;
+        let market = daemon.live.market();
+        let max = u64::from(market.max_package_kb) * 1024;
         if chosen.size > max {
             return Err(error(
                 errors::LIMIT_EXCEEDED,
@@ -325,7 +335,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
             .find(|p| p.meta.name == name && p.meta.version == chosen.version)
             .map(|p| p.meta.permissions.clone())
             .unwrap_or_default();
-        if let Some(refusal) = policy::refusal(&daemon.config.market.policy, &registry.name, &meta_for_policy) {
+        if let Some(refusal) = policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
             return Err(error(errors::REFUSED, format!("{name}@{}: {refusal}; not installed", chosen.version)));
         }
         let meta = index
@@ -355,6 +365,9 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                     "registry": registry.name,
                     "publisher": meta.publisher,
                     "permissions": chosen.permissions,
+                    // What the installed version was granted, so an update
+                    // can show which permissions are new.
+                    "granted": Store::new(&daemon.paths.data_dir).get(&name).map(|i| i.permissions),
                 })),
             ));
         }
@@ -368,7 +381,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         let target = TargetName::new(super::target_name(&name, &chosen.version))
             .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
         let bytes = match repo.read_target(&target).await {
-            Ok(Some(stream)) => stream.into_vec().await,
+            Ok(Some(stream)) => download(stream, chosen.size, |done| progress("download", done, chosen.size)).await,
             Ok(None) => {
                 return Err(error(errors::NOT_FOUND, format!("{target:?} is not in registry {}", registry.name)));
             }
@@ -411,6 +424,29 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         return Ok(installed);
     }
     Err(error(errors::NOT_FOUND, format!("no registry offers {name}")))
+}
+
+/// Reads a package's stream (`tough` checks its length and hash as it goes),
+/// reporting progress at most every 100 ms or 1 %, whichever comes first.
+async fn download<B: AsRef<[u8]>, E>(
+    stream: impl futures::Stream<Item = Result<B, E>>,
+    total: u64,
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<u8>, E> {
+    use futures::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut bytes = Vec::with_capacity(usize::try_from(total).unwrap_or(0).min(64 << 20));
+    let step = (total / 100).max(1);
+    let (mut shown, mut at) = (0u64, std::time::Instant::now());
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(chunk?.as_ref());
+        let done = bytes.len() as u64;
+        if done - shown >= step || at.elapsed() >= std::time::Duration::from_millis(100) {
+            progress(done);
+            (shown, at) = (done, std::time::Instant::now());
+        }
+    }
+    Ok(bytes)
 }
 
 /// The archive must hold the package that was signed: same id, version and
@@ -534,7 +570,7 @@ pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResu
     let covered = |capability: &str| !roster.offering(capability).is_empty();
     let mut warnings = Vec::new();
     let mut found: Vec<Recommendation> = Vec::new();
-    for registry in registries(daemon, None)? {
+    for registry in &registries(daemon, None)? {
         let Some(prepared) = index(daemon, registry, false, &mut warnings).await else { continue };
         for (i, score) in prepared.search.rank(&prepared.latest, &query, 200) {
             let package = &prepared.latest[i];
@@ -588,7 +624,8 @@ async fn licence_for(
                 "{name} is a paid agent: get a licence from its marketplace and add it with `paired market license add {name} TOKEN`"
             ))
         })?;
-    let licensee = daemon.config.market.licensee.as_deref().ok_or_else(|| {
+    let market = daemon.live.market();
+    let licensee = market.licensee.as_deref().ok_or_else(|| {
         refuse(format!("{name} is a paid agent: set market.licensee in config.toml to the identity its licence names"))
     })?;
     let target = TargetName::new(super::licence::TARGET).map_err(|e| error(errors::INTERNAL, e.to_string()))?;
@@ -645,7 +682,8 @@ pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::Agen
         })
         .await
         .map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
-    let licensee = daemon.config.market.licensee.as_deref();
+    let market = daemon.live.market();
+    let licensee = market.licensee.as_deref();
     Ok(installed
         .into_iter()
         .zip(counts)

@@ -154,7 +154,10 @@ impl Store {
         read_state(&dir).versions.get(&version).map(|v| v.publisher.clone()).unwrap_or_default()
     }
 
-    /// Makes the previous version active again (and the current one previous).
+    /// Makes the previous version active again (and the current one previous,
+    /// so `update` can go forward to it). Only ever backwards: after a
+    /// rollback the kept version is newer, and a second rollback is refused
+    /// instead of going forward again (issue #15).
     pub fn rollback(&self, name: &str) -> Result<Installed> {
         let dir = self.root.join(name);
         let Some(current) = link_target(&dir.join("current")) else { bail!("{name} is not installed") };
@@ -162,6 +165,15 @@ impl Store {
         else {
             bail!("{name} has no previous version to go back to (only {current} was installed)");
         };
+        let newer = |a: &str, b: &str| match (semver::Version::parse(a), semver::Version::parse(b)) {
+            (Ok(a), Ok(b)) => a > b,
+            _ => false,
+        };
+        if newer(&previous, &current) {
+            bail!(
+                "{name} is already at the oldest kept version ({current}); the version kept is the newer {previous} (`paired market update {name}` goes forward again)"
+            );
+        }
         set_link(&dir.join("previous"), &current)?;
         set_link(&dir.join("current"), &previous)?;
         self.get(name).context("the package vanished during the rollback")
@@ -319,6 +331,10 @@ mod tests {
         assert!(!store.root().join("scribe/1.0.0").exists(), "only the previous version is kept");
         let back = store.rollback("scribe").expect("rollback");
         assert_eq!((back.version.as_str(), back.kept.as_slice()), ("1.1.0", &["1.2.0".to_owned()][..]));
+        // Issue #15: a second rollback went forward again, to 1.2.0.
+        let err = store.rollback("scribe").expect_err("no older version is kept").to_string();
+        assert!(err.contains("already at the oldest kept version (1.1.0)"), "{err}");
+        assert_eq!(store.get("scribe").expect("installed").version, "1.1.0");
         assert_eq!(back.registry, "team");
         let text = std::fs::read_to_string(&store.active_manifests()[0]).expect("read");
         assert_eq!(text, "version = \"1.1.0\"\n");

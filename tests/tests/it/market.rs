@@ -159,6 +159,9 @@ fn publish_search_install_run_update_and_roll_back() {
     assert_eq!((first["certified"].as_bool(), first["compatible"].as_bool()), (Some(true), Some(true)));
     assert_eq!(first["permissions"], serde_json::json!(["read files: **"]));
     assert!(json(home, &["market", "search", "kubernetes", "--json"])["packages"].as_array().expect("list").is_empty());
+    // Issue #15: words match by their stems: "audit" finds "Audits Rust code".
+    let found = json(home, &["market", "search", "audit", "--json"]);
+    assert_eq!(found["packages"][0]["name"], "rust-auditor", "{found}");
     ok(
         home,
         &[
@@ -211,19 +214,25 @@ fn publish_search_install_run_update_and_roll_back() {
     let updated = json(home, &["market", "update", "rust-auditor", "--json"]);
     assert_eq!(updated["version"], "1.1.0");
     assert_eq!(updated["kept"], serde_json::json!(["1.0.0"]));
-    let back = ok(home, &["market", "rollback", "rust-auditor"]);
-    assert!(back.contains("back at 1.0.0"), "{back}");
+    let back = json(home, &["market", "rollback", "rust-auditor", "--json"]);
+    assert_eq!((back["version"].as_str(), back["kept"].clone()), (Some("1.0.0"), serde_json::json!(["1.1.0"])));
+    assert_eq!(market.installed()[0]["version"], "1.0.0");
+    // Issue #15: a second rollback went forward again, to 1.1.0.
+    let r = run(home, &["market", "rollback", "rust-auditor"]);
+    assert!(!r.ok && r.stderr.contains("already at the oldest kept version (1.0.0)"), "{}", r.stderr);
     assert_eq!(market.installed()[0]["version"], "1.0.0");
     let listed = ok(home, &["agents", "show", "rust-auditor"]);
     assert!(listed.contains("1.0.0"), "{listed}");
 
     // A yanked version is no longer offered; naming it is refused.
-    ok(home, &["market", "yank", "rust-auditor@1.1.0", "--registry", market.reg()]);
+    let yanked = json(home, &["market", "yank", "rust-auditor@1.1.0", "--registry", market.reg(), "--json"]);
+    assert_eq!(yanked, serde_json::json!({"name": "rust-auditor", "version": "1.1.0", "yanked": true}));
     let info = json(home, &["market", "info", "rust-auditor", "--json"]);
     assert_eq!(info["latest"]["version"], "1.0.0");
     assert!(market.refused("rust-auditor@1.1.0").contains("was yanked"));
 
-    ok(home, &["market", "remove", "rust-auditor"]);
+    let removed = json(home, &["market", "remove", "rust-auditor", "--json"]);
+    assert_eq!((removed["name"].as_str(), removed["version"].as_str()), (Some("rust-auditor"), Some("")));
     assert_eq!(market.installed(), serde_json::json!([]));
     let r = run(home, &["agents", "show", "rust-auditor"]);
     assert!(!r.ok, "a removed agent is gone from the roster");
@@ -336,7 +345,7 @@ fn wrong_keys_rollback_mix_and_match_and_freeze_are_refused() {
     market.server.set(|b| b.replace.clear());
 
     // Freeze: a timestamp that runs out; the registry is refused once it has.
-    ok(home, &["market", "refresh", "--registry", market.reg(), "--timestamp-secs", "5"]);
+    ok(home, &["market", "resign", "--registry", market.reg(), "--timestamp-secs", "5"]);
     ok(home, &["market", "install", "rust-auditor", "--yes"]);
     std::thread::sleep(Duration::from_secs(6));
     let r = run(home, &["market", "update", "rust-auditor", "--yes"]);
@@ -408,6 +417,9 @@ fn names_manifests_and_private_registries() {
     let out = home.paired(&["market", "update", "rust-auditor"]).env("ACME_TOKEN", "s3cret").output().expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("propose edits to files: **"), "{stderr}");
+    // Issue #15: the update prompt marks what is new.
+    assert!(stderr.contains("  + propose edits to files: ** (new)"), "{stderr}");
+    assert!(stderr.contains("  - read files: **\n"), "{stderr}");
     assert_eq!(market.installed()[0]["version"], "1.0.0");
 
     // A publisher cannot publish under another's name.
@@ -494,7 +506,7 @@ fn a_generated_agent_is_certified_runs_installed_and_publishes() {
     assert_eq!(generated["id"], "rust-safety-review-backend");
     assert_eq!(generated["permissions"]["fs_write"], serde_json::json!([]), "a reviewer proposes no edits");
     assert_eq!(generated["permissions"]["net"], serde_json::json!(["api.github.com"]));
-    assert_eq!(generated["certification"]["level"], "automated", "{generated}");
+    assert_eq!(generated["certification"]["level"], "tested", "{generated}");
     assert!(generated["installed"].as_str().is_some_and(|f| f.ends_with("agents/rust-safety-review-backend.toml")));
     // Installed: in the roster, and it reviews.
     let project = home.path().join("proj");
@@ -733,7 +745,7 @@ fn publishers_sign_their_own_packages_through_delegations() {
     // online snapshot and timestamp keys are all a release needs.
     let offline = home.path().join("targets.pk8.offline");
     std::fs::rename(market.registry.join("keys/targets.pk8"), &offline).expect("move the key away");
-    let key = publisher.join("acme.pk8");
+    let key = publisher.join("private/acme.pk8");
     let publish = |id: &str, key: &Path| {
         let folder = agent(home.path(), id, "1.0.0", "fs_read = [\"src/**\"]");
         run(
@@ -758,7 +770,7 @@ fn publishers_sign_their_own_packages_through_delegations() {
     // Someone else's key cannot sign acme's role.
     let mallory = home.path().join("mallory");
     ok(home, &["market", "publisher", "init", "--name", "mallory", "--out", mallory.to_str().expect("utf-8")]);
-    let r = publish("acme-forged", &mallory.join("mallory.pk8"));
+    let r = publish("acme-forged", &mallory.join("private/mallory.pk8"));
     assert!(!r.ok, "a key the registry did not delegate to cannot publish: {}", r.stdout);
 
     let found = json(home, &["market", "search", "--json"]);
@@ -798,4 +810,287 @@ fn with_a_model_the_generated_persona_is_refined_by_it() {
     let asked = fake.requests.lock().expect("requests")[0].1.to_string();
     assert!(asked.contains("Rust safety review") && asked.contains("Write a better system prompt"), "{asked}");
     let _ = home.paired(&["stop"]).output();
+}
+
+/// Issue #15: a registry added to config.toml was ignored until the daemon
+/// restarted. `[market]` applies as soon as the file is saved; a file that
+/// does not load keeps what is in force; other sections need a restart.
+#[test]
+fn a_registry_added_to_the_config_is_used_at_once() {
+    let market = Market::new();
+    let home = &market.home;
+    let config = std::fs::read_to_string(home.path().join(".config/paired/config.toml")).expect("config");
+    home.write_config("[market]\nrefresh_secs = 0\n");
+    let r = run(home, &["market", "search", "--json"]);
+    assert!(!r.ok && r.stderr.contains("no agent registry is configured"), "{}", r.stderr);
+    assert!(r.stderr.contains("as soon as the file is saved"), "{}", r.stderr);
+
+    // The same daemon, the registry added.
+    let pid = json(home, &["status", "--json"])["pid"].clone();
+    home.write_config(&config);
+    let found = eventually(|| {
+        let r = run(home, &["market", "search", "--json"]);
+        r.ok.then(|| serde_json::from_str::<Value>(&r.stdout).expect("json"))
+    });
+    assert_eq!(found["packages"][0]["name"], "rust-auditor", "{found}");
+    assert_eq!(json(home, &["status", "--json"])["pid"], pid, "no restart");
+
+    // A file that does not load: the configuration in force is kept, and the log says why.
+    home.write_config(&format!("{config}\n[market.policy]\ndeny = \"everything\"\n"));
+    let log = home.state_dir().join("paired.log");
+    eventually(|| std::fs::read_to_string(&log).ok().filter(|l| l.contains("configuration in force is kept")));
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("market.policy.deny"), "{logged}");
+    let found = json(home, &["market", "search", "--json"]);
+    assert_eq!(found["packages"][0]["name"], "rust-auditor", "{found}");
+
+    // A policy is applied live too; a section fixed at start says so.
+    home.write_config(&format!("[context]\nbudget_tokens = 1234\n{config}\n[market.policy]\ndeny = [\"fs_read\"]\n"));
+    eventually(|| std::fs::read_to_string(&log).ok().filter(|l| l.contains("restart needed")));
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("changed [context]: restart needed"), "{logged}");
+    let err = eventually(|| {
+        let r = run(home, &["market", "install", "rust-auditor", "--yes"]);
+        (!r.ok && r.stderr.contains("your policy denies")).then_some(r.stderr)
+    });
+    assert!(err.contains("asks for fs_read"), "{err}");
+}
+
+/// Polls for up to 15 seconds.
+fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue #15: a 7 MB install over a slow link was silent until it finished
+/// (events stopped at `download 0/…`). Without a terminal, progress is plain lines.
+#[test]
+fn downloads_report_progress_as_they_go() {
+    let market = Market::new();
+    let home = &market.home;
+    let folder = agent(home.path(), "big-agent", "1.0.0", "");
+    let noise: String = (0..60_000).map(|i| format!("// {:x}\n", i * 2_654_435_761_u64)).collect();
+    std::fs::write(folder.join("fixtures/noise.rs"), noise).expect("write");
+    ok(
+        home,
+        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--publisher", "acme"],
+    );
+    market.server.set(|b| b.slow = Some(("/targets/".into(), Duration::from_millis(3))));
+    let r = run(home, &["market", "install", "big-agent", "--yes"]);
+    assert!(r.ok, "{}", r.stderr);
+    let partial: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("big-agent: download "))
+        .filter(|l| !l.contains(" download 0/") && !l.contains("(100%)"))
+        .collect();
+    assert!(partial.len() >= 3, "progress while downloading:\n{}", r.stderr);
+    assert!(r.stderr.contains("big-agent: extract"), "{}", r.stderr);
+}
+
+/// Issue #15: search and info showed a stale index for up to
+/// `market.refresh_secs` after a publish or a yank.
+#[test]
+fn refresh_shows_a_publish_or_a_yank_at_once() {
+    let market = Market::new();
+    let home = &market.home;
+    home.write_config(&format!(
+        "[market]\nrefresh_secs = 300\n[[market.registries]]\nname = \"acme\"\nurl = \"{}\"\nroot = \"{}\"\n",
+        market.server.url(),
+        market.registry.join("root.json").display()
+    ));
+    let latest = |args: &[&str]| json(home, args)["latest"]["version"].as_str().map(str::to_owned);
+    assert_eq!(latest(&["market", "info", "rust-auditor", "--json"]).as_deref(), Some("1.0.0"));
+    market.publish("rust-auditor", "1.1.0", "fs_read = [\"**\"]");
+    assert_eq!(latest(&["market", "info", "rust-auditor", "--json"]).as_deref(), Some("1.0.0"), "reused");
+    let found = json(home, &["market", "search", "audit", "--refresh", "--json"]);
+    assert_eq!(found["packages"][0]["version"], "1.1.0", "{found}");
+    ok(home, &["market", "yank", "rust-auditor@1.1.0", "--registry", market.reg()]);
+    let refreshed = json(home, &["market", "refresh", "--json"]);
+    assert_eq!(refreshed, serde_json::json!([{"registry": "acme", "packages": 2}]));
+    assert_eq!(latest(&["market", "info", "rust-auditor", "--json"]).as_deref(), Some("1.0.0"), "the yank shows");
+    market.publish("rust-auditor", "1.2.0", "fs_read = [\"**\"]");
+    assert_eq!(latest(&["market", "info", "rust-auditor", "--refresh", "--json"]).as_deref(), Some("1.2.0"));
+    let said = ok(home, &["market", "refresh"]);
+    assert_eq!(said.trim(), "acme: 3 packages, verified");
+}
+
+/// Issue #15: a package with no test cases was shown as certified.
+#[test]
+fn certification_levels_say_what_was_checked() {
+    let market = Market::new();
+    let home = &market.home;
+    let folder = agent(home.path(), "untested-agent", "1.0.0", "");
+    std::fs::remove_dir_all(folder.join("tests")).expect("no test cases");
+    let checked = json(home, &["market", "check", folder.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(checked["level"], "validated", "{checked}");
+    let published = json(
+        home,
+        &[
+            "market",
+            "publish",
+            folder.to_str().expect("utf-8"),
+            "--registry",
+            market.reg(),
+            "--publisher",
+            "acme",
+            "--json",
+        ],
+    );
+    assert_eq!(published["certification"], "validated", "{published}");
+    let found = json(home, &["market", "search", "--json"]);
+    let certified = |name: &str| {
+        found["packages"].as_array().expect("list").iter().find(|p| p["name"] == name).expect(name)["certified"].clone()
+    };
+    assert_eq!((certified("untested-agent"), certified("rust-auditor")), (Value::Bool(false), Value::Bool(true)));
+    let listed = ok(home, &["market", "search"]);
+    let line_of = |name: &str| listed.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_owned();
+    let tested = |name: &str| line_of(name).contains("· tested");
+    assert!(tested("rust-auditor@") && !tested("untested-agent@"), "{listed}");
+    let info = ok(home, &["market", "info", "untested-agent"]);
+    assert!(info.contains("checked: not tested"), "{info}");
+    let info = ok(home, &["market", "info", "rust-auditor"]);
+    assert!(info.contains("checked: tested"), "{info}");
+}
+
+/// Issue #15: `--publisher` defaulted to nothing (consent read "(publisher )"),
+/// and `publisher init` told the publisher to hand over the folder holding
+/// their private key.
+#[test]
+fn publishers_are_named_and_their_keys_stay_private() {
+    let market = Market::new();
+    let home = &market.home;
+    let folder = agent(home.path(), "nameless", "1.0.0", "");
+    let r = run(home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()]);
+    assert!(!r.ok && r.stderr.contains("say who publishes nameless: --publisher NAME"), "{}", r.stderr);
+    // A later version: its publisher is the one who owns the name.
+    let folder = agent(home.path(), "rust-auditor", "1.1.0", "fs_read = [\"**\"]");
+    let published =
+        json(home, &["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg(), "--json"]);
+    assert_eq!(published["publisher"], "acme", "{published}");
+
+    let out = home.path().join("acme-keys");
+    let said = ok(home, &["market", "publisher", "init", "--name", "acme", "--out", out.to_str().expect("utf-8")]);
+    let (public, private) = (out.join("public"), out.join("private"));
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&public), ["acme.json", "acme.pub.json"], "what is sent holds no private key");
+    assert_eq!(names(&private), ["acme.pk8"]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!((mode(&private), mode(&private.join("acme.pk8"))), (0o700, 0o600));
+    let send = said.lines().find(|l| l.trim_start().starts_with("send:")).expect("what to send");
+    assert!(send.contains(public.to_str().expect("utf-8")) && !send.contains("pk8"), "{said}");
+    assert!(said.contains(&format!("keep:  {}", private.display())), "{said}");
+    let added = json(
+        home,
+        &[
+            "market",
+            "publisher",
+            "add",
+            "--registry",
+            market.reg(),
+            "--name",
+            "acme",
+            "--from",
+            public.to_str().expect("utf-8"),
+            "--json",
+        ],
+    );
+    assert_eq!(added["packages"], "acme-*");
+    // The key names the publisher.
+    let folder = agent(home.path(), "acme-linter", "1.0.0", "");
+    let key = private.join("acme.pk8");
+    let args = ["market", "publish", folder.to_str().expect("utf-8"), "--registry", market.reg()];
+    let published = json(home, &[&args[..], &["--key", key.to_str().expect("utf-8"), "--json"]].concat());
+    assert_eq!(published["publisher"], "acme", "{published}");
+}
+
+/// Issue #15: the documented `agent.toml` is complete and valid, and `pack`
+/// and `publish` answer in JSON too.
+#[test]
+fn the_documented_agent_toml_checks_packs_and_publishes() {
+    let docs = include_str!("../../../docs/marketplace.md");
+    let block = |first_line: &str| -> String {
+        let start =
+            docs.find(&format!("```toml\n{first_line}\n")).unwrap_or_else(|| panic!("{first_line} in the docs"));
+        let body = &docs[start + "```toml\n".len()..];
+        body[..body.find("```").expect("closed")].to_owned()
+    };
+    let manifest = block("# agent.toml");
+    // Complete: every key of the format (a commented one is shown too); `check` below parses it.
+    let has = |key: &str| manifest.lines().any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} =")));
+    for section in ["[metadata]", "[personality]", "[permissions]", "[pricing]"] {
+        assert!(manifest.lines().any(|l| l.starts_with(section)), "the example shows {section}");
+    }
+    let keys = [
+        "id",
+        "capabilities",
+        "tools",
+        "provider",
+        "name",
+        "version",
+        "role",
+        "domain",
+        "specialization",
+        "description",
+        "emoji",
+        "author",
+        "license",
+        "homepage",
+        "tone",
+        "approach",
+        "system_prompt",
+        "traits",
+        "fs_read",
+        "fs_write",
+        "net",
+        "commands",
+        "mcp_tools",
+        "kind",
+    ];
+    for key in keys {
+        assert!(has(key), "the example shows {key}");
+    }
+    let market = Market::new();
+    let home = &market.home;
+    let folder = home.path().join("documented");
+    std::fs::create_dir_all(folder.join("tests")).expect("mkdir");
+    std::fs::create_dir_all(folder.join("fixtures")).expect("mkdir");
+    std::fs::write(folder.join("agent.toml"), manifest.replace("rust-auditor", "doc-auditor")).expect("write");
+    std::fs::write(folder.join("tests/unwrap.toml"), block("# tests/unwrap.toml")).expect("write");
+    std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n").expect("write");
+    let checked = json(home, &["market", "check", folder.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(checked["level"], "tested", "{checked}");
+    let tgz = home.path().join("doc.tgz");
+    let packed =
+        json(home, &["market", "pack", folder.to_str().expect("utf-8"), "-o", tgz.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(packed["bytes"].as_u64(), std::fs::metadata(&tgz).ok().map(|m| m.len()), "{packed}");
+    let published = json(
+        home,
+        &[
+            "market",
+            "publish",
+            folder.to_str().expect("utf-8"),
+            "--registry",
+            market.reg(),
+            "--publisher",
+            "acme",
+            "--json",
+        ],
+    );
+    assert_eq!((published["name"].as_str(), published["version"].as_str()), (Some("doc-auditor"), Some("1.0.0")));
 }
