@@ -39,7 +39,7 @@ export function panelHtml(resources: PanelResources): string {
 <header><h1>PAIRED</h1><span id="daemon" class="daemon" role="status"></span></header>
 <section id="introduction" class="introduction" hidden>
 <h2>Meet the team</h2>
-<p>Seven agents work on your code through one local daemon. Each can be asked about the file or selection you are on; without a model they still review, document and analyse it.</p>
+<p>The team works on your code through one local daemon on this machine. Each agent can be asked about the file or selection you are on; without a model they still review, document and analyse it.</p>
 <div id="intro-team" class="intro-team"></div>
 <p><button type="button" data-action="dismissIntroduction">Got it</button> <span class="hint">Show it again: “PAIRED: Show the Introduction”.</span></p>
 </section>
