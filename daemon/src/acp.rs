@@ -63,6 +63,10 @@ use crate::{
 /// The mode in which Alex routes each prompt.
 const TEAM: &str = "team";
 
+/// Findings shown as tool calls of their own, at most: a workspace's backlog
+/// can hold thousands, more than a chat can show usefully.
+const MAX_FINDING_CALLS: usize = 200;
+
 /// A longer line from the client is not read into memory: it is skipped and
 /// answered with a parse error.
 const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -437,8 +441,15 @@ impl Shared {
         if self.is_cancelled(&sid) || run.status == RunStatus::Cancelled {
             return Ok(PromptResponse::new(StopReason::Cancelled));
         }
-        for (n, finding) in run.findings.iter().enumerate() {
+        for (n, finding) in run.findings.iter().enumerate().take(MAX_FINDING_CALLS) {
             update(cx, &sid, SessionUpdate::ToolCall(finding_call(&run, n, finding, &cwd)))?;
+        }
+        if let Some(more) = run.findings.len().checked_sub(MAX_FINDING_CALLS).filter(|&n| n > 0) {
+            say(
+                cx,
+                &sid,
+                &format!("\n{more} more finding(s) are not shown here; the report above counts them all.\n"),
+            )?;
         }
         if run.status == RunStatus::Succeeded && !run.edits.is_empty() {
             return self.offer_edits(cx, &sid, &cwd, &run).await;
