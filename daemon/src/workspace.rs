@@ -701,8 +701,12 @@ pub fn read_source(path: &Path) -> Option<String> {
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
         return None;
     }
-    let bytes = std::fs::read(path).ok()?;
-    if bytes.iter().take(8192).any(|b| *b == 0) {
+    // The read is capped too: a /proc file reports length 0 and may read on for
+    // gigabytes (`/proc/self/pagemap`, the daemon's own; found with the fuzz target).
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_FILE_BYTES + 1), &mut bytes).ok()?;
+    if bytes.len() as u64 > MAX_FILE_BYTES || bytes.iter().take(8192).any(|b| *b == 0) {
         return None;
     }
     Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
