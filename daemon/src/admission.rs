@@ -17,7 +17,6 @@
 use std::{
     collections::BTreeMap,
     future::Future,
-    net::SocketAddr,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -26,7 +25,7 @@ use std::{
 };
 
 use tokio::{
-    net::{TcpListener, TcpStream},
+    net::{TcpListener, TcpStream, UnixListener, UnixStream},
     sync::Notify,
 };
 
@@ -114,6 +113,11 @@ impl Admission {
         }
     }
 
+    /// Whether the connection has proved itself already.
+    pub fn is_authenticated(&self) -> bool {
+        self.slot.authenticated.load(Ordering::Acquire)
+    }
+
     /// Runs a connection until it ends, it is evicted, or it has not
     /// authenticated when the gate's timeout passes. Dropping the connection's
     /// future closes its socket.
@@ -141,29 +145,67 @@ impl Admission {
     }
 }
 
+/// A socket the daemon accepts connections on: loopback TCP, or its private
+/// Unix socket.
+pub trait Listener: Send + Sync + 'static {
+    type Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static;
+    /// The next connection; `Ok(None)` for one that was refused at once.
+    fn accept(&self) -> impl Future<Output = std::io::Result<Option<Self::Io>>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Io = TcpStream;
+    async fn accept(&self) -> std::io::Result<Option<TcpStream>> {
+        let (socket, _) = TcpListener::accept(self).await?;
+        let _ = socket.set_nodelay(true);
+        Ok(Some(socket))
+    }
+}
+
+impl Listener for UnixListener {
+    type Io = UnixStream;
+    /// Only this user's processes: the socket's folder is private already, and
+    /// the kernel's word on the peer (`SO_PEERCRED`) is checked as well.
+    async fn accept(&self) -> std::io::Result<Option<UnixStream>> {
+        let (socket, _) = UnixListener::accept(self).await?;
+        match socket.peer_cred() {
+            Ok(cred) if cred.uid() == crate::platform::current_uid() => Ok(Some(socket)),
+            Ok(cred) => {
+                tracing::warn!(uid = cred.uid(), "refused a connection to the daemon's socket from another user");
+                Ok(None)
+            }
+            Err(err) => {
+                tracing::warn!("refused a connection to the daemon's socket: no peer credentials: {err}");
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// Accepts connections until `stopped` completes, handing each to `serve` with
-/// its place at the gate.
-pub async fn accept_loop(
-    listener: TcpListener,
+/// its place at the gate. When it stops, connections still pending are closed
+/// at once (a shutdown never waits on an unauthenticated socket).
+pub async fn accept_loop<L: Listener>(
+    listener: L,
     gate: Arc<Gate>,
     stopped: impl Future<Output = ()>,
-    mut serve: impl FnMut(TcpStream, SocketAddr, Admission),
+    mut serve: impl FnMut(L::Io, Admission),
 ) {
     tokio::pin!(stopped);
     let mut errors = RateLimitedLog::default();
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
-            () = &mut stopped => return,
+            () = &mut stopped => break,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((socket, remote)) => {
+            Ok(Some(socket)) => {
                 backoff = Duration::ZERO;
-                let _ = socket.set_nodelay(true);
                 let admission = gate.admit();
-                serve(socket, remote, admission);
+                serve(socket, admission);
             }
+            Ok(None) => backoff = Duration::ZERO,
             Err(err) if crate::platform::is_resource_exhaustion(&err) => {
                 // The pending connection has not been taken off the queue; room
                 // is made by closing an unauthenticated one, and by waiting.
@@ -178,7 +220,7 @@ pub async fn accept_loop(
                     );
                 });
                 tokio::select! {
-                    () = &mut stopped => return,
+                    () = &mut stopped => break,
                     () = tokio::time::sleep(backoff) => {}
                 }
             }
@@ -186,6 +228,7 @@ pub async fn accept_loop(
             Err(err) => errors.log(|suppressed| tracing::debug!(suppressed, "cannot accept a connection: {err}")),
         }
     }
+    while gate.evict_oldest() {}
 }
 
 /// Logs at most once per [`LOG_EVERY`], counting what it held back.

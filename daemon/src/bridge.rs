@@ -275,8 +275,12 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
     };
     let gate = crate::admission::Gate::new(crate::admission::Limits::default());
     let accepting = stopped(stop_rx.clone());
-    tokio::spawn(crate::admission::accept_loop(listener, gate, accepting, move |socket, _remote, admission| {
-        let app = app.clone().layer(Extension(admission.clone()));
+    tokio::spawn(crate::admission::accept_loop(listener, gate, accepting, move |socket, admission| {
+        let ends = match (socket.local_addr(), socket.peer_addr()) {
+            (Ok(local), Ok(peer)) => Ends { local, peer },
+            _ => return,
+        };
+        let app = app.clone().layer(Extension(admission.clone())).layer(Extension(ends));
         let stop = stopped(stop_rx.clone());
         tokio::spawn(admission.run(async move {
             if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(socket, app, stop).await {
@@ -285,6 +289,34 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
         }));
     }));
     Ok(port)
+}
+
+/// The two ends of a bridge connection, for the user check.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    local: SocketAddr,
+    peer: SocketAddr,
+}
+
+/// Kernel socket-table reads at once, at most (each reads the whole table).
+static LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// Whether the program at the other end of a connection runs as this user
+/// (Linux: the kernel's socket table). 1.0 clients send no token, so without
+/// this any local user could use the bridge, hold its connections and read
+/// what it answers about the user's projects. Asked at a connection's first
+/// request, so idle sockets cost nothing, and another user's connection is
+/// closed at once, so the table stays small.
+async fn same_user(ends: Ends) -> Result<(), String> {
+    if !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    let _permit = LOOKUPS.acquire().await.map_err(|e| e.to_string())?;
+    let uid = tokio::task::spawn_blocking(move || crate::platform::tcp_socket_uid(ends.peer, ends.local))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    if uid == crate::platform::current_uid() { Ok(()) } else { Err(format!("it comes from another user (uid {uid})")) }
 }
 
 /// Messages about the bridge itself: a `projectPath` they carry that the
@@ -318,6 +350,20 @@ async fn guard(
 ) -> Response {
     if let Err((status, message)) = crate::server::check_host_and_origin(&bridge.daemon.config, bridge.port, &headers) {
         return (status, Json(json!({ "success": false, "error": message }))).into_response();
+    }
+    let admission = request.extensions().get::<crate::admission::Admission>().cloned();
+    if let (Some(ends), false) =
+        (request.extensions().get::<Ends>().copied(), admission.as_ref().is_some_and(|a| a.is_authenticated()))
+        && let Err(why) = same_user(ends).await
+    {
+        tracing::debug!("refused a PAIRED 1.0 bridge request: {why}");
+        let mut response = (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "success": false, "error": "the PAIRED 1.0 bridge serves its user's programs only" })),
+        )
+            .into_response();
+        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        return response;
     }
     let presented = bearer(&headers).or_else(|| request.uri().query().and_then(query_token));
     let trusted = match bridge.check_token(presented) {

@@ -39,28 +39,67 @@ pub async fn connect(paths: &Paths) -> Result<Connection> {
     paths.check_private()?;
     let discovery = instance::live_discovery(paths)
         .ok_or_else(|| anyhow!("no PAIRED daemon is running; start one with `paired daemon`"))?;
+    // The URL names the TCP port either way: the guard checks `Host` against it.
     let url = format!("ws://127.0.0.1:{}", discovery.port);
-    let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(("127.0.0.1", discovery.port)))
+    let client = match &discovery.socket {
+        Some(socket) => {
+            let stream = connect_socket(socket, &discovery).await?;
+            handshake(&discovery, &url, stream).await?
+        }
+        None => {
+            let stream =
+                tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(("127.0.0.1", discovery.port)))
+                    .await
+                    .map_err(|_| anyhow!("timed out"))
+                    .and_then(|connected| Ok(connected?))
+                    .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
+            check_listener_is_ours(&stream, discovery.port)?;
+            handshake(&discovery, &url, stream).await?
+        }
+    };
+    Ok(Connection { client, discovery })
+}
+
+/// The daemon's private socket: in the private runtime folder, and served by a
+/// process of this user's (the kernel says so, `SO_PEERCRED`). Another local
+/// user can neither connect to it nor flood it.
+async fn connect_socket(socket: &std::path::Path, discovery: &Discovery) -> Result<tokio::net::UnixStream> {
+    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::UnixStream::connect(socket))
         .await
         .map_err(|_| anyhow!("timed out"))
         .and_then(|connected| Ok(connected?))
-        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
-    check_listener_is_ours(&stream, discovery.port)?;
+        .with_context(|| {
+            format!("cannot connect to the daemon's socket {} (pid {})", socket.display(), discovery.pid)
+        })?;
+    let uid = stream.peer_cred().context("cannot ask who serves the daemon's socket")?.uid();
+    if uid != platform::current_uid() {
+        bail!(
+            "the daemon's socket {} is served by uid {uid}, not by you: refusing to send it your token",
+            socket.display()
+        );
+    }
+    Ok(stream)
+}
+
+/// The WebSocket handshake, with the token, over a stream already checked.
+async fn handshake<T>(discovery: &Discovery, url: &str, stream: T) -> Result<WsClient>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let token = instance::read_token(&discovery.token_file)?;
     crate::logging::redact(&token);
     let mut headers = HeaderMap::new();
     let bearer = HeaderValue::from_str(&format!("Bearer {token}")).context("the token file holds a malformed token")?;
     headers.insert(header::AUTHORIZATION, bearer);
-    let client = WsClientBuilder::default()
+    WsClientBuilder::default()
         .set_headers(headers)
         .request_timeout(Duration::from_secs(60))
         .connection_timeout(Duration::from_secs(5))
         .max_request_size(64 * 1024 * 1024)
         .max_response_size(64 * 1024 * 1024)
-        .build_with_stream(&url, stream)
+        .build_with_stream(url, stream)
         .await
-        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))?;
-    Ok(Connection { client, discovery })
+        .with_context(|| format!("cannot connect to the daemon at {url} (pid {})", discovery.pid))
 }
 
 /// Refuses a connection whose other end belongs to another user.
@@ -73,9 +112,11 @@ fn check_listener_is_ours(stream: &TcpStream, port: u16) -> Result<()> {
              the daemon's discovery file may have been planted, check `paired doctor`",
             platform::current_uid()
         ),
-        // The OS cannot tell; the private runtime folder is the guarantee there.
+        // The OS cannot tell (not Linux); the private runtime folder is the guarantee there.
         Ok(None) => Ok(()),
-        Err(err) => Err(err).context("cannot check who is listening on the daemon's port"),
+        Err(err) => {
+            Err(err).context(format!("cannot check who is listening on 127.0.0.1:{port}; not sending it the token"))
+        }
     }
 }
 

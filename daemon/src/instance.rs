@@ -28,6 +28,10 @@ pub struct Discovery {
     pub protocol_version: u32,
     pub token_file: PathBuf,
     pub log_file: PathBuf,
+    /// The daemon's private Unix socket, which PAIRED's own clients use (absent
+    /// where it could not be made, and in files of older daemons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
     /// Milliseconds since the Unix epoch.
     pub started_at_ms: u64,
 }

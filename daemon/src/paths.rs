@@ -6,7 +6,7 @@
 //! | user config | `$XDG_CONFIG_HOME/paired/config.toml` |
 //! | database | `$XDG_DATA_HOME/paired/paired.db` |
 //! | token, log | `$XDG_STATE_HOME/paired/` |
-//! | lock, discovery file | `$XDG_RUNTIME_DIR/paired/`, else the state dir |
+//! | lock, discovery file, socket | `$XDG_RUNTIME_DIR/paired/`, else the state dir |
 
 use std::{
     fs,
@@ -58,6 +58,9 @@ impl Paths {
     }
     pub fn discovery_file(&self) -> PathBuf {
         self.runtime_dir.join("daemon.json")
+    }
+    pub fn socket_file(&self) -> PathBuf {
+        self.runtime_dir.join("daemon.sock")
     }
 
     /// Creates every directory, private to the user (0700), and checks that each

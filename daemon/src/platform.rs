@@ -26,8 +26,9 @@ pub enum NotPrivate {
     Owner { uid: u32 },
     /// Others (group or world) may create or replace files in it.
     Writable { mode: u32 },
-    /// Its parent lets anyone rename or replace it (world-writable, not sticky).
-    ParentWritable { parent: String, mode: u32 },
+    /// Its parent lets someone else rename or replace it (world-writable and not
+    /// sticky, or owned by another user).
+    ParentWritable { parent: String, mode: u32, owner: u32 },
     /// It is a symbolic link (which someone else could point elsewhere).
     Link,
 }
@@ -39,8 +40,8 @@ impl std::fmt::Display for NotPrivate {
                 write!(f, "it belongs to another user (uid {uid}), not to you (uid {})", current_uid())
             }
             NotPrivate::Writable { mode } => write!(f, "others can write to it (mode {mode:03o})"),
-            NotPrivate::ParentWritable { parent, mode } => {
-                write!(f, "its parent {parent} lets anyone replace it (mode {mode:03o}, no sticky bit)")
+            NotPrivate::ParentWritable { parent, mode, owner } => {
+                write!(f, "its parent {parent} lets someone else replace it (owner uid {owner}, mode {mode:03o})")
             }
             NotPrivate::Link => write!(f, "it is a symbolic link"),
         }
@@ -64,10 +65,15 @@ pub fn check_private_dir(dir: &Path) -> io::Result<Option<NotPrivate>> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         let parent_meta = std::fs::metadata(parent)?;
         let parent_mode = parent_meta.permissions().mode() & 0o7777;
-        if parent_mode & 0o002 != 0 && parent_mode & 0o1000 == 0 {
+        // A sticky folder (/tmp) protects our entry from others, but not from
+        // the folder's owner: it must be ours or root's.
+        let others_may_replace = parent_mode & 0o002 != 0 && parent_mode & 0o1000 == 0
+            || parent_meta.uid() != current_uid() && parent_meta.uid() != 0;
+        if others_may_replace {
             return Ok(Some(NotPrivate::ParentWritable {
                 parent: parent.display().to_string(),
                 mode: parent_mode & 0o777,
+                owner: parent_meta.uid(),
             }));
         }
     }
@@ -139,15 +145,47 @@ pub fn is_resource_exhaustion(err: &io::Error) -> bool {
 /// `Ok(None)` where the OS cannot tell us (not Linux yet).
 ///
 /// On Linux the kernel lists every TCP socket with its owner in `/proc/net/tcp`
-/// (`tcp6`); the server side of an established connection carries the uid of
-/// the listener that accepted it, before and after `accept`.
+/// and `/proc/net/tcp6`; the server side of an established connection carries
+/// the uid of the listener that accepted it, before and after `accept`. A
+/// dual-stack IPv6 listener holds IPv4 connections too, in `tcp6`, with
+/// IPv4-mapped addresses: both tables are read. On Linux a connection found in
+/// neither is an error, never a pass.
 pub fn loopback_peer_uid(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<u32>> {
     if !cfg!(target_os = "linux") {
         return Ok(None);
     }
-    let table = if peer.is_ipv4() { "/proc/net/tcp" } else { "/proc/net/tcp6" };
-    let text = std::fs::read_to_string(table)?;
-    Ok(find_socket_uid(&text, peer, local))
+    tcp_socket_uid(peer, local).map(Some)
+}
+
+/// The owner of the TCP socket whose local address is `local` and remote
+/// address `remote`, from `/proc/net/tcp` and `/proc/net/tcp6` (Linux).
+pub fn tcp_socket_uid(local: SocketAddr, remote: SocketAddr) -> io::Result<u32> {
+    for (table, local, remote) in
+        [("/proc/net/tcp", Some(local), Some(remote)), ("/proc/net/tcp6", Some(as_v6(local)), Some(as_v6(remote)))]
+    {
+        let (Some(local), Some(remote)) = (local, remote) else { continue };
+        let text = match std::fs::read_to_string(table) {
+            Ok(text) => text,
+            // No IPv6 in this kernel.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        };
+        if let Some(uid) = find_socket_uid(&text, local, remote) {
+            return Ok(uid);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("no TCP socket {local} ↔ {remote} in /proc/net/tcp or /proc/net/tcp6"),
+    ))
+}
+
+/// An address as a dual-stack socket sees it: IPv4 as `::ffff:a.b.c.d`.
+fn as_v6(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(v4) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
+        v6 => v6,
+    }
 }
 
 /// The uid column of the row of a `/proc/net/tcp` table whose local address is
@@ -204,6 +242,24 @@ mod tests {
         }
     }
 
+    /// #14 review: a dual-stack IPv6 listener holds an IPv4 connection in
+    /// `/proc/net/tcp6`; the check found no row and let the token through.
+    #[test]
+    fn a_dual_stack_listener_is_found_and_a_missing_row_is_an_error() {
+        let Ok(listener) = std::net::TcpListener::bind("[::]:0") else {
+            eprintln!("SKIPPED: no IPv6 here");
+            return;
+        };
+        let port = listener.local_addr().expect("addr").port();
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let (local, peer) = (stream.local_addr().expect("local"), stream.peer_addr().expect("peer"));
+        if cfg!(target_os = "linux") {
+            assert_eq!(loopback_peer_uid(local, peer).expect("found in tcp6"), Some(current_uid()));
+            let nowhere: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+            assert!(loopback_peer_uid(local, nowhere).is_err(), "a missing row must not pass");
+        }
+    }
+
     #[test]
     fn private_dirs_are_checked_for_owner_mode_and_links() {
         let root = tempfile::tempdir().expect("tmp");
@@ -220,6 +276,15 @@ mod tests {
         // /tmp-like: world-writable but sticky.
         std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
         assert_eq!(check_private_dir(&dir).expect("check"), None);
+        // The owner of a sticky folder may still rename what is in it.
+        if current_uid() == 0 {
+            std::os::unix::fs::chown(root.path(), Some(65534), None).expect("chown");
+            assert!(matches!(
+                check_private_dir(&dir).expect("check"),
+                Some(NotPrivate::ParentWritable { owner: 65534, .. })
+            ));
+            std::os::unix::fs::chown(root.path(), Some(0), None).expect("chown");
+        }
         let link = root.path().join("link");
         std::os::unix::fs::symlink(&dir, &link).expect("symlink");
         assert_eq!(check_private_dir(&link).expect("check"), Some(NotPrivate::Link));

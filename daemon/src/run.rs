@@ -94,7 +94,10 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
     let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
     let daemon = Daemon::new(config, paths.clone(), store.clone(), run_id, port, test_hooks);
-    let handle = server::serve(listener, daemon.clone(), token)?;
+    let socket_path = paths.socket_file();
+    let socket = server::bind_socket(&socket_path);
+    let socket_path = socket.is_some().then_some(socket_path);
+    let handle = server::serve(listener, socket, daemon.clone(), token)?;
     let _config_watch = watch_config(&daemon, paths.config_file());
 
     let discovery = Discovery {
@@ -104,6 +107,7 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
         protocol_version: protocol::PROTOCOL_VERSION,
         token_file: paths.token_file(),
         log_file: paths.log_file(),
+        socket: socket_path.clone(),
         started_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
     };
     discovery.write(&paths.discovery_file())?;
@@ -126,13 +130,18 @@ async fn serve(paths: &Paths, config: crate::config::Config, options: DaemonOpti
     let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
     tracing::info!(%reason, "shutting down");
     let _ = daemon.events.send(Event::ShuttingDown { reason: reason.clone() });
+    // Clients stop finding us first: a port or socket that is about to be free
+    // must not be advertised while someone else could take it.
+    Discovery::remove_if_ours(&paths.discovery_file());
     // Let replies in flight (such as daemon/shutdown's own) and the event reach clients.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let _ = handle.stop();
     if tokio::time::timeout(Duration::from_secs(3), handle.stopped()).await.is_err() {
         tracing::warn!("connections did not close within 3s; stopping anyway");
     }
-    Discovery::remove_if_ours(&paths.discovery_file());
+    if let Some(path) = &socket_path {
+        let _ = std::fs::remove_file(path);
+    }
     store.end_run(run_id).await?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -58,10 +58,17 @@ pub fn bind(port: u16) -> Result<TcpListener> {
     Ok(listener)
 }
 
-/// Serves JSON-RPC on `listener` until the returned handle is stopped. The
-/// accept loop is [`admission::accept_loop`]: connections that have not passed
-/// the guard yet are capped and timed, and running out of descriptors backs off.
-pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Result<ServerHandle> {
+/// Serves JSON-RPC on `listener` (loopback TCP) and, when given, on `socket`
+/// (the private Unix socket PAIRED's own clients use) until the returned handle
+/// is stopped. The accept loops are [`admission::accept_loop`]: connections
+/// that have not passed the guard yet are capped and timed, and running out of
+/// descriptors backs off.
+pub fn serve(
+    listener: TcpListener,
+    socket: Option<std::os::unix::net::UnixListener>,
+    daemon: Arc<Daemon>,
+    token: String,
+) -> Result<ServerHandle> {
     let port = listener.local_addr()?.port();
     let limits = &daemon.config.server;
     let server_config = ServerConfig::builder()
@@ -86,21 +93,80 @@ pub fn serve(listener: TcpListener, daemon: Arc<Daemon>, token: String) -> Resul
         .set_rpc_middleware(rpc_middleware)
         .to_service_builder();
     let methods: Methods = crate::rpc::module(daemon.clone()).into();
-    let listener = tokio::net::TcpListener::from_std(listener).context("cannot serve the listening socket")?;
     let (stop, handle) = jsonrpsee::server::stop_channel();
+    let connections = Arc::new(Connections { services, methods, stop: stop.clone() });
+    // One gate for both listeners: out of descriptors on either, the oldest
+    // unauthenticated TCP connection makes room.
     let gate = admission::Gate::new(admission::Limits::default());
-    let stopped = stop.clone().shutdown();
-    tokio::spawn(admission::accept_loop(listener, gate, stopped, move |socket, _remote, admission| {
-        let service =
-            Admitted { inner: services.clone().build(methods.clone(), stop.clone()), admission: admission.clone() };
-        let stopped = stop.clone().shutdown();
+    if let Some(socket) = socket {
+        socket.set_nonblocking(true)?;
+        let socket = tokio::net::UnixListener::from_std(socket).context("cannot serve the daemon's socket")?;
+        let connections = connections.clone();
+        tokio::spawn(admission::accept_loop(socket, gate.clone(), stop.clone().shutdown(), move |io, admission| {
+            // The kernel vouched for the peer (this user): never evicted or
+            // timed as a stranger, whatever floods the TCP port.
+            admission.authenticated();
+            connections.serve(io, admission)
+        }));
+    }
+    let listener = tokio::net::TcpListener::from_std(listener).context("cannot serve the listening socket")?;
+    tokio::spawn(admission::accept_loop(listener, gate, stop.clone().shutdown(), move |io, admission| {
+        connections.serve(io, admission)
+    }));
+    Ok(handle)
+}
+
+/// Binds the daemon's private Unix socket, replacing a leftover of a daemon
+/// that died (we hold the lock, and the folder is private). `None`, with a
+/// warning, where it cannot be made; clients then use TCP.
+pub fn bind_socket(path: &std::path::Path) -> Option<std::os::unix::net::UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    let bind = || -> std::io::Result<std::os::unix::net::UnixListener> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        let socket = std::os::unix::net::UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(socket)
+    };
+    bind()
+        .map_err(|err| tracing::warn!("cannot make the daemon's socket {}: {err}; clients use TCP", path.display()))
+        .ok()
+}
+
+/// What serves one accepted connection, on either listener.
+struct Connections<S> {
+    services: S,
+    methods: Methods,
+    stop: jsonrpsee::server::StopHandle,
+}
+
+impl<RpcMiddleware, HttpMiddleware> Connections<jsonrpsee::server::TowerServiceBuilder<RpcMiddleware, HttpMiddleware>>
+where
+    RpcMiddleware: Clone,
+    HttpMiddleware: Clone,
+    jsonrpsee::server::TowerService<RpcMiddleware, HttpMiddleware>: tower::Service<HttpRequest<hyper::body::Incoming>, Response = HttpResponse, Error = BoxError, Future: Send>
+        + Clone
+        + Send
+        + 'static,
+{
+    fn serve<I>(&self, io: I, admission: Admission)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        let service = Admitted {
+            inner: self.services.clone().build(self.methods.clone(), self.stop.clone()),
+            admission: admission.clone(),
+        };
+        let stopped = self.stop.clone().shutdown();
         tokio::spawn(admission.run(async move {
-            if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(socket, service, stopped).await {
+            if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(io, service, stopped).await {
                 tracing::debug!("connection ended: {err}");
             }
         }));
-    }));
-    Ok(handle)
+    }
 }
 
 /// Hands each request of a connection its [`Admission`], for the guard.

@@ -752,6 +752,32 @@ fn folder_kind(root: &Path, home: Option<PathBuf>) -> Option<&'static str> {
         if home.starts_with(root) {
             return Some("a folder that holds your home folder");
         }
+        /// Where keys, tokens and browser profiles live (PAIRED's own among
+        /// them): hidden below a root, but not when opened as one.
+        const SECRETS: [&str; 16] = [
+            ".ssh",
+            ".gnupg",
+            ".aws",
+            ".azure",
+            ".kube",
+            ".docker",
+            ".password-store",
+            ".netrc",
+            ".config/gcloud",
+            ".config/gh",
+            ".config/paired",
+            ".local/share/keyrings",
+            ".local/share/paired",
+            ".local/state",
+            ".mozilla",
+            ".pki",
+        ];
+        if let Ok(inside) = root.strip_prefix(&home)
+            && SECRETS.iter().any(|secret| inside.starts_with(secret) || Path::new(secret).starts_with(inside))
+            && !inside.as_os_str().is_empty()
+        {
+            return Some("a folder of credentials or settings in your home folder");
+        }
     }
     let system = SYSTEM.split_whitespace().any(|s| root == Path::new(s)) || PSEUDO.iter().any(|p| root.starts_with(p));
     system.then_some("a system folder")
@@ -830,7 +856,22 @@ mod tests {
         for system in ["/usr", "/etc", "/var", "/proc", "/proc/1/root", "/sys/class", "/tmp"] {
             assert_eq!(kind(system), Some("a system folder"), "{system}");
         }
-        for project in ["/home/ada/src/paired", "/usr/src/linux", "/etc/nixos", "/srv/www/site", "/tmp/scratch"] {
+        for secrets in [
+            "/home/ada/.ssh",
+            "/home/ada/.gnupg/private-keys-v1.d",
+            "/home/ada/.local",
+            "/home/ada/.local/state/paired",
+        ] {
+            assert_eq!(kind(secrets), Some("a folder of credentials or settings in your home folder"), "{secrets}");
+        }
+        for project in [
+            "/home/ada/src/paired",
+            "/usr/src/linux",
+            "/etc/nixos",
+            "/srv/www/site",
+            "/tmp/scratch",
+            "/home/ada/.config/nvim",
+        ] {
             assert_eq!(kind(project), None, "{project}");
         }
     }

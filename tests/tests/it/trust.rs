@@ -51,10 +51,23 @@ struct Eavesdropper {
 
 impl Eavesdropper {
     fn start(dir: &Path) -> Eavesdropper {
+        Eavesdropper::start_with(dir, "s=socket.socket(); s.bind(('127.0.0.1',0))")
+    }
+
+    /// A dual-stack IPv6 listener: IPv4 connections to it are listed in
+    /// `/proc/net/tcp6`, not `/proc/net/tcp`.
+    fn start_dual_stack(dir: &Path) -> Eavesdropper {
+        Eavesdropper::start_with(
+            dir,
+            "s=socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(('::',0))",
+        )
+    }
+
+    fn start_with(dir: &Path, bind: &str) -> Eavesdropper {
         let log = dir.join("eavesdropped");
         let port_file = dir.join("eavesdropper.port");
         let script = format!(
-            "import socket\ns=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(16)\nopen({port:?},'w').write(str(s.getsockname()[1]))\n\
+            "import socket\n{bind}; s.listen(16)\nopen({port:?},'w').write(str(s.getsockname()[1]))\n\
              while True:\n  c,_=s.accept(); c.settimeout(2)\n  try:\n    d=c.recv(65536)\n  except Exception:\n    d=b''\n  open({log:?},'ab').write(d); c.close()\n",
             port = port_file.display().to_string(),
             log = log.display().to_string(),
@@ -150,22 +163,94 @@ fn the_token_is_never_sent_to_another_users_listener() {
     if !can_be_another_user("the_token_is_never_sent_to_another_users_listener") {
         return;
     }
-    let home = Home::new();
-    let shared = tempfile::tempdir().expect("shared folder");
-    let spy = Eavesdropper::start(shared.path());
-    let _daemon = home.start_daemon();
-    let token = home.token();
-    let mut discovery = home.discovery().expect("discovery");
-    discovery["port"] = spy.port.into();
-    std::fs::write(home.discovery_path(), discovery.to_string()).expect("rewrite");
+    // IPv4, and (#14 review) dual-stack IPv6, which the first check missed.
+    for dual_stack in [false, true] {
+        let home = Home::new();
+        let shared = tempfile::tempdir().expect("shared folder");
+        let spy =
+            if dual_stack { Eavesdropper::start_dual_stack(shared.path()) } else { Eavesdropper::start(shared.path()) };
+        let _daemon = home.start_daemon();
+        let token = home.token();
+        // The daemon's socket is the user's own; a client that goes by TCP (a
+        // daemon without one) must check who listens before it sends the token.
+        let mut discovery = home.discovery().expect("discovery");
+        assert!(discovery["socket"].is_string(), "the daemon has a private socket: {discovery}");
+        discovery["port"] = spy.port.into();
+        discovery.as_object_mut().expect("object").remove("socket");
+        std::fs::write(home.discovery_path(), discovery.to_string()).expect("rewrite");
 
-    let status = home.paired(&["status"]).output().expect("status");
-    let stderr = String::from_utf8_lossy(&status.stderr);
-    assert!(!status.status.success(), "{stderr}");
-    assert!(stderr.contains("belongs to uid 65534") && stderr.contains("refusing to send it your token"), "{stderr}");
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!spy.heard().contains(&token), "the token reached the other user: {}", spy.heard());
-    assert!(!spy.heard().contains("Authorization"), "{}", spy.heard());
+        let status = home.paired(&["status"]).output().expect("status");
+        let stderr = String::from_utf8_lossy(&status.stderr);
+        assert!(!status.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("belongs to uid 65534") && stderr.contains("refusing to send it your token"),
+            "{stderr}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!spy.heard().contains(&token), "the token reached the other user: {}", spy.heard());
+        assert!(!spy.heard().contains("Authorization"), "{}", spy.heard());
+    }
+}
+
+/// #14 review: another user flooding the daemon's TCP port with connections
+/// (tens of thousands a second) evicted the user's own clients before their
+/// handshake. PAIRED's clients use the private socket, which nobody else can
+/// reach.
+#[test]
+fn a_connection_flood_from_another_user_does_not_lock_out_the_users_clients() {
+    if !can_be_another_user("a_connection_flood_from_another_user_does_not_lock_out_the_users_clients") {
+        return;
+    }
+    let home = Home::new();
+    let daemon = home.start_daemon();
+    let socket = home.discovery().expect("discovery")["socket"].as_str().expect("socket").to_owned();
+    let mode = std::fs::metadata(&socket).expect("socket").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the socket is private");
+    let script = format!(
+        "import socket,time\nend=time.time()+8\nheld=[]\nwhile time.time()<end:\n  try:\n    c=socket.create_connection(('127.0.0.1',{port}))\n    held.append(c)\n    if len(held)>200: held.pop(0).close()\n  except Exception:\n    pass\n",
+        port = daemon.port
+    );
+    let mut flood = Command::new("setpriv")
+        .args([
+            "--reuid",
+            &NOBODY.to_string(),
+            "--regid",
+            &NOBODY.to_string(),
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+        ])
+        .arg(script)
+        .spawn()
+        .expect("flood as nobody");
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..10 {
+        let status = home.paired(&["status"]).output().expect("status");
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    }
+    let _ = flood.kill();
+    let _ = flood.wait();
+}
+
+/// #14 review: one idle unauthenticated connection made `paired stop` wait
+/// the full 3 s, with the discovery file still naming a port about to be free.
+#[test]
+fn stopping_does_not_wait_for_unauthenticated_connections() {
+    let home = Home::new();
+    let daemon = home.start_daemon();
+    // Half a request each: hyper's graceful shutdown waits for such a one.
+    let mut idle = idle_sockets(daemon.port, 3);
+    for socket in &mut idle {
+        socket.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n").expect("half a request");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    // The daemon is this test's child: `paired stop` would wait on the zombie.
+    let stop = home.post(r#"{"jsonrpc":"2.0","id":1,"method":"daemon/shutdown"}"#);
+    assert_eq!(stop.status, 200, "{stop:?}");
+    wait_until("the daemon exits", Duration::from_secs(10), || !tests::process_alive(daemon.pid));
+    assert!(started.elapsed() < Duration::from_secs(2), "stopping took {:?}", started.elapsed());
+    assert!(!home.log().contains("did not close within"), "{}", home.log());
 }
 
 /// Planted links where the daemon writes its lock file: the daemon refuses to
@@ -257,7 +342,13 @@ fn idle_connections_cannot_lock_out_the_token_holder() {
     // The token holder gets in, while all those sockets are still open.
     let started = Instant::now();
     let status = home.paired(&["status", "--json"]).output().expect("status");
-    assert!(status.status.success(), "{}\n{}", String::from_utf8_lossy(&status.stderr), home.log());
+    assert!(
+        status.status.success(),
+        "{}{}\n{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr),
+        home.log()
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 
     // Unauthenticated sockets were closed (evicted or timed out), not kept.
@@ -291,6 +382,49 @@ fn idle_connections_to_the_bridge_cannot_lock_anyone_out() {
     let status = home.paired(&["status"]).output().expect("status");
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     assert!(closed_by_peer(&mut idle) >= 300);
+}
+
+/// #14 review: 1.0 clients send no token, so any local user could use the
+/// bridge: read what it answers about the user's open projects, hold its
+/// connections (keep-alive, 256 WebSockets) and lock the user's 1.0 clients out.
+/// The bridge serves the user's own processes only.
+#[test]
+fn the_bridge_serves_only_the_users_own_processes() {
+    if !can_be_another_user("the_bridge_serves_only_the_users_own_processes") {
+        return;
+    }
+    let home = Home::new();
+    let bridge_port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port_text = bridge_port.to_string();
+    let _daemon = home.start_daemon_with(&[("BRIDGE_PORT", &port_text), ("PAIRED_COMPAT_BRIDGE_1X", "true")]);
+    wait_until("the bridge", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", bridge_port)).is_ok());
+    let host = format!("127.0.0.1:{bridge_port}");
+    assert_eq!(tests::http(bridge_port, "GET", "/health", &[("Host", &host)], "").status, 200, "the user is served");
+    let script = format!(
+        "import socket\nc=socket.create_connection(('127.0.0.1',{bridge_port}))\nc.settimeout(5)\n\
+         c.sendall(b'GET /health HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n')\n\
+         try:\n  print(repr(c.recv(65536)))\nexcept ConnectionResetError:\n  print('reset')\n"
+    );
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid",
+            &NOBODY.to_string(),
+            "--regid",
+            &NOBODY.to_string(),
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+        ])
+        .arg(script)
+        .output()
+        .expect("another user asks");
+    let answer = String::from_utf8_lossy(&out.stdout);
+    let answer = answer.trim();
+    assert!(
+        answer == "reset" || answer == "b''" || answer.contains("403 Forbidden") && !answer.contains("activeSessions"),
+        "another user got an answer: {answer} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// An idle connection that never authenticates is closed after the timeout
