@@ -66,7 +66,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   }
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((change) => {
-      if (change.affectsConfiguration("paired.path")) void connect(context);
+      if (change.affectsConfiguration("paired.serverPath") || change.affectsConfiguration("paired.path")) void connect(context);
     }),
   );
   await start(context);
@@ -81,13 +81,16 @@ export async function deactivate(): Promise<void> {
 async function start(context: vscode.ExtensionContext): Promise<void> {
   const extensionPath = context.extensionUri.fsPath;
   prepareBundled(extensionPath);
-  const located = locateServer(vscode.workspace.getConfiguration("paired").get<string>("path"), hostEnvironment(), extensionPath);
+  const settings = vscode.workspace.getConfiguration("paired");
+  // `paired.path` is the setting's former name.
+  const configured = settings.get<string>("serverPath") || settings.get<string>("path");
+  const located = locateServer(configured, hostEnvironment(), extensionPath);
   if (!located.ok) {
     state.daemon = "failed";
     state.detail = located.message;
     refresh();
     const choice = await vscode.window.showErrorMessage(`PAIRED: ${located.message}`, "Open Settings");
-    if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "paired.path");
+    if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "paired.serverPath");
     return;
   }
   const serverOptions: ServerOptions = { command: located.command, args: ["lsp"], transport: TransportKind.stdio };

@@ -1,4 +1,4 @@
-// Where the `paired` executable is: the `paired.path` setting, else the binary
+// Where the `paired` executable is: the `paired.serverPath` setting, else the binary
 // a platform-specific .vsix carries (`bin/<platform>-<arch>/paired`), else `PATH`
 // and `~/.cargo/bin`. No `vscode` import: unit-tested under plain Node.
 
@@ -39,7 +39,7 @@ export function hostEnvironment(): Environment {
 }
 
 const INSTALL_HINT =
-  "Install the .vsix for your platform (it carries `paired`), or `cargo install --path daemon` from the PAIRED sources, or set `paired.path`.";
+  "Install the .vsix for your platform (it carries `paired`), or `cargo install --path daemon` from the PAIRED sources, or set `paired.serverPath`.";
 
 /**
  * The folder of a platform-specific package's binaries, inside the extension:
@@ -60,10 +60,10 @@ export function locateServer(setting: string | undefined, host: Environment, ext
     let file = configured;
     if (file === "~" || file.startsWith("~/")) file = path.join(host.home, file.slice(1));
     if (!path.isAbsolute(file)) {
-      return { ok: false, message: `paired.path must be an absolute path (it is "${configured}").` };
+      return { ok: false, message: `paired.serverPath must be an absolute path (it is "${configured}").` };
     }
     if (!host.isExecutable(file)) {
-      return { ok: false, message: `paired.path is "${configured}", which is not an executable file. ${INSTALL_HINT}` };
+      return { ok: false, message: `paired.serverPath is "${configured}", which is not an executable file. ${INSTALL_HINT}` };
     }
     return { ok: true, command: file, source: "setting" };
   }

@@ -185,6 +185,14 @@ const TEAM = ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie"
 const daemon = { "agents/list": TEAM, "daemon/status": { version: "2.0.0-test" } };
 const settle = () => new Promise((resolve) => setTimeout(resolve, 80));
 
+test("paired.serverPath wins over its former name paired.path", async () => {
+  const server = executable();
+  const editor = load({ settings: { serverPath: { value: server }, path: { value: "/nonexistent/paired" } }, daemon });
+  await editor.extension.activate(editor.context);
+  assert.equal(editor.clients.length, 1);
+  assert.equal(editor.clients[0].serverOptions.command, server);
+});
+
 test("activation starts `paired lsp` from paired.path and registers 1.0's and 2.0's commands once", async () => {
   const server = executable();
   const editor = load({ settings: { path: { value: server } }, daemon });
@@ -266,7 +274,7 @@ test("a missing server is reported with what to do, and nothing starts", async (
   assert.equal(editor.clients.length, 0);
   const [kind, message] = editor.messages.find(([k]) => k === "error");
   assert.equal(kind, "error");
-  assert.match(message, /paired\.path is "\/nowhere\/paired", which is not an executable file.*cargo install/);
+  assert.match(message, /paired\.serverPath is "\/nowhere\/paired", which is not an executable file.*cargo install/);
   assert.match(editor.statusBar.text, /error/);
   assert.equal(editor.statusBar.command, "paired.connectAgents");
   // The panel's commands still answer, saying it is not connected.

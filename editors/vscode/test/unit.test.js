@@ -23,7 +23,7 @@ test("the server is the paired.path setting, ~ expanded, and must be executable"
   });
   const missing = locateServer("/opt/paired", fakeHost([]));
   assert.equal(missing.ok, false);
-  assert.match(missing.message, /paired\.path is "\/opt\/paired", which is not an executable file/);
+  assert.match(missing.message, /paired\.serverPath is "\/opt\/paired", which is not an executable file/);
   assert.match(locateServer("bin/paired", fakeHost(["bin/paired"])).message, /absolute path/);
 });
 
@@ -33,7 +33,7 @@ test("without a setting the server is found on PATH, then in ~/.cargo/bin", () =
   assert.equal(locateServer(undefined, fakeHost(["/home/u/.cargo/bin/paired"], { PATH: "/usr/bin" })).command, "/home/u/.cargo/bin/paired");
   const none = locateServer("  ", fakeHost([], { PATH: "/usr/bin" }));
   assert.equal(none.ok, false);
-  assert.match(none.message, /not found on PATH.*cargo install --path daemon.*paired\.path/);
+  assert.match(none.message, /not found on PATH.*cargo install --path daemon.*paired\.serverPath/);
   const windows = fakeHost(["C:\\tools/paired.exe"], { Path: "C:\\tools", PATHEXT: ".COM;.EXE" }, "win32");
   assert.equal(locateServer("", windows).ok, true);
 });
@@ -213,7 +213,8 @@ test("the manifest keeps 1.0's command ids, adds 2.0's, and binds no shortcut", 
   const keys = (manifest.contributes.keybindings ?? []).map((k) => `${k.key} ${k.mac ?? ""}`.toLowerCase());
   assert.ok(!keys.some((k) => k.includes("shift+p")), `no binding over the command palette: ${keys}`);
   const settings = manifest.contributes.configuration.properties;
-  assert.equal(settings["paired.path"].type, "string");
+  assert.equal(settings["paired.serverPath"].type, "string");
+  assert.match(settings["paired.path"].markdownDeprecationMessage, /paired.serverPath/, "the former name is still read");
   for (const old of ["paired.bridgeUrl", "paired.autoConnect"]) {
     assert.match(settings[old].markdownDeprecationMessage, /no longer needed/i, `${old} is still accepted, marked as not needed`);
   }
