@@ -479,6 +479,9 @@ async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {
     )?;
     outln!("  agents          {}", report.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))?;
     outln!("  1.0 bridge      {}", crate::doctor::bridge_line(status.bridge_1x.as_ref()))?;
+    if !report.restart_needed.is_empty() {
+        outln!("  restart needed  {}", crate::doctor::restart_line(&report.restart_needed))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

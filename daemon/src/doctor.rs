@@ -30,6 +30,15 @@ struct Check {
     detail: String,
 }
 
+/// What of a changed `config.toml` waits for a restart, in one line.
+pub(crate) fn restart_line(sections: &[String]) -> String {
+    let sections: Vec<String> = sections.iter().map(|s| format!("[{s}]")).collect();
+    format!(
+        "config.toml changed {} since the daemon started: applies after a restart (`paired stop`; editors start it again); [market] applies at once",
+        sections.join(", ")
+    )
+}
+
 /// The PAIRED 1.0 bridge in one line, for `paired status` and `paired doctor`:
 /// off, or its port and the 1.0 clients connected, with their projects.
 pub(crate) fn bridge_line(bridge: Option<&daemon::BridgeReport>) -> String {
@@ -101,6 +110,11 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
                         ),
                     );
                     add("bridge", Level::Ok, bridge_line(bridge_1x.as_ref()));
+                    if status.restart_needed.is_empty() {
+                        add("config", Level::Ok, "the daemon runs with the current config.toml".to_owned());
+                    } else {
+                        add("config", Level::Warn, restart_line(&status.restart_needed));
+                    }
                     let ours = env!("CARGO_PKG_VERSION");
                     if status.version == ours && status.protocol_version == protocol::PROTOCOL_VERSION {
                         add(

@@ -229,6 +229,7 @@ impl Daemon {
                 .iter()
                 .map(|a| AgentSummary { id: a.id.to_owned(), name: a.display_name(), role: a.role.to_owned() })
                 .collect(),
+            restart_needed: self.live.restart_needed(),
         }
     }
 

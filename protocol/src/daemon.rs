@@ -50,6 +50,10 @@ pub struct StatusReport {
     /// Workspace folders announced by attached clients, deduplicated.
     pub workspaces: Vec<String>,
     pub agents: Vec<AgentSummary>,
+    /// Sections of the user's `config.toml` changed since the daemon started
+    /// that apply only after a restart (`[market]` applies at once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_needed: Vec<String>,
 }
 
 /// The PAIRED 1.0 bridge: where it listens and who is connected.

@@ -602,11 +602,24 @@ fn a_paid_agent_needs_a_licence_at_install_and_before_every_run() {
     assert_eq!(row["publisher"], "acme");
     assert_eq!(row["pricing"], "paid");
 
-    // Expired: the agent stays installed but no longer runs.
+    // `market.licensee` applies to runs as soon as config.toml is saved, as
+    // `[market]` does to installs: the same daemon, another user, refused.
+    let pid = json(home, &["status", "--json"])["pid"].clone();
+    let run_it = || {
+        let r = run(home, &["agents", "run", "pro-auditor", "--file", file.to_str().expect("utf-8")]);
+        (r.ok, format!("{}{}", r.stdout, r.stderr))
+    };
+    market.configure(&root, "licensee = \"carol@elsewhere.example\"");
+    let said = eventually(|| Some(run_it()).filter(|(ok, said)| !ok && said.contains("carol@elsewhere.example")));
+    assert!(said.1.contains("the licence is for org:acme.example"), "{}", said.1);
+    assert_eq!(json(home, &["status", "--json"])["pid"], pid, "no restart");
+    market.configure(&root, "licensee = \"alice@acme.example\"");
+
+    // Expired: the agent stays installed but no longer runs (once alice is back in force).
     std::thread::sleep(Duration::from_secs(5));
-    let r = run(home, &["agents", "run", "pro-auditor", "--file", file.to_str().expect("utf-8")]);
-    assert!(!r.ok, "an expired licence stops the agent");
-    assert!(format!("{}{}", r.stdout, r.stderr).contains("licence expired"), "{}{}", r.stdout, r.stderr);
+    let (ok, said) = eventually(|| Some(run_it()).filter(|(_, said)| !said.contains("carol@elsewhere.example")));
+    assert!(!ok, "an expired licence stops the agent");
+    assert!(said.contains("licence expired"), "{said}");
 }
 
 /// A raw tar entry, with whatever path and type an attacker likes.
@@ -822,8 +835,11 @@ fn a_registry_added_to_the_config_is_used_at_once() {
     let config = std::fs::read_to_string(home.path().join(".config/paired/config.toml")).expect("config");
     home.write_config("[market]\nrefresh_secs = 0\n");
     let r = run(home, &["market", "search", "--json"]);
-    assert!(!r.ok && r.stderr.contains("no agent registry is configured"), "{}", r.stderr);
-    assert!(r.stderr.contains("as soon as the file is saved"), "{}", r.stderr);
+    // Asked for JSON, the error is JSON on stdout.
+    let error: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+    let message = error["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(!r.ok && message.contains("no agent registry is configured"), "{} {}", r.stdout, r.stderr);
+    assert!(message.contains("as soon as the file is saved"), "{message}");
 
     // The same daemon, the registry added.
     let pid = json(home, &["status", "--json"])["pid"].clone();
@@ -849,6 +865,11 @@ fn a_registry_added_to_the_config_is_used_at_once() {
     eventually(|| std::fs::read_to_string(&log).ok().filter(|l| l.contains("restart needed")));
     let logged = std::fs::read_to_string(&log).expect("log");
     assert!(logged.contains("changed [context]: restart needed"), "{logged}");
+    // `paired status` and `paired doctor` say so too.
+    let status = json(home, &["status", "--json"]);
+    assert_eq!(status["restart_needed"], serde_json::json!(["context"]), "{status}");
+    let doctor = run(home, &["doctor"]);
+    assert!(doctor.stdout.contains("config.toml changed [context] since the daemon started"), "{}", doctor.stdout);
     let err = eventually(|| {
         let r = run(home, &["market", "install", "rust-auditor", "--yes"]);
         (!r.ok && r.stderr.contains("your policy denies")).then_some(r.stderr)
