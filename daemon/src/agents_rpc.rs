@@ -39,10 +39,10 @@ fn error(code: i32, message: String) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message, None::<()>)
 }
 
-/// What a run lacks to start. The daemon says it in its own terms, never in a
-/// parameter's name, and sends it as the error's data (`{"missing": "file"}`,
-/// code invalid params); each front says what to do in its own words: the CLI
-/// names its flag, ACP asks to attach or name a file.
+/// What a run or a workflow lacks to start. The daemon says it in its own
+/// terms, never in a parameter's name, and sends it as the error's data
+/// (`{"missing": "file"}`, code invalid params); each front says what to do in
+/// its own words: the CLI names its flag, ACP asks to attach or name a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Missing {
@@ -58,7 +58,9 @@ struct MissingData {
 }
 
 impl Missing {
-    fn words(self) -> &'static str {
+    /// How a refusal says it; every refusal for want of this input holds
+    /// these words (a front whose client kept only the message reads them).
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Missing::File => "works on a file, and none was named",
             Missing::Prompt => "needs a request in words, and none was given",
@@ -66,12 +68,19 @@ impl Missing {
     }
 
     fn refusal(self, agent: &str, skill: &str) -> ErrorObjectOwned {
-        let message = format!("{agent}'s {skill} {}", self.words());
+        self.error(format!("{agent}'s {skill} {}", self.words()))
+    }
+
+    /// The error reply refusing for want of this input: `message` (which
+    /// holds [`Missing::words`]) with `{"missing": …}` as its data.
+    pub(crate) fn error(self, message: String) -> ErrorObjectOwned {
+        debug_assert!(message.contains(self.words()), "{message}");
         ErrorObjectOwned::owned(errors::INVALID_PARAMS, message, Some(MissingData { missing: self }))
     }
 
-    /// What a refused `agents/run` lacks: from the error's data, else from its
-    /// words (for a front whose client kept only the message).
+    /// What a refused `agents/run` or `workflows/run` lacks: from the
+    /// error's data, else from its words (for a front whose client kept only
+    /// the message).
     pub fn of_error(message: &str, data: Option<&serde_json::value::RawValue>) -> Option<Missing> {
         data.and_then(|data| serde_json::from_str::<MissingData>(data.get()).ok())
             .map(|data| data.missing)
@@ -599,10 +608,12 @@ pub(crate) async fn offline(
     Ok(format!("{report}\n{}", listed.join("\n")))
 }
 
-/// A paid marketplace agent runs only with a valid licence (checked offline).
+/// A paid marketplace agent runs only with a valid licence (checked offline),
+/// for the licensee in force now: `[market]` applies as soon as config.toml is
+/// saved, so the run reads the live configuration, not the one at start.
 fn licensed(daemon: &Daemon, agent: &crate::roster::Agent) -> Result<(), String> {
-    let licensee = daemon.config.market.licensee.as_deref();
-    crate::market::licence::may_run(&daemon.paths.data_dir, &agent.source, &agent.manifest, licensee)
+    let market = daemon.live.market();
+    crate::market::licence::may_run(&daemon.paths.data_dir, &agent.source, &agent.manifest, market.licensee.as_deref())
 }
 
 tokio::task_local! {

@@ -278,7 +278,8 @@ fn exit_quietly_on_closed_stdout() {
 
 fn report(err: &anyhow::Error, output: Output) {
     let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-    let (message, hint) = in_cli_words(chain.join(": "));
+    let refused = err.chain().find_map(|cause| cause.downcast_ref::<crate::client::Refused>());
+    let (message, hint) = in_cli_words(chain.join(": "), refused.and_then(|r| r.reply.data()));
     if output == Output::Json {
         // Nowhere left to say it if stdout is closed.
         let _ = write_json_error(&message, hint);
@@ -297,11 +298,12 @@ fn write_json_error(message: &str, hint: Option<&str>) -> Result<()> {
 }
 
 /// An error in the terms of this command line, with what to do about it. A
-/// run the daemon refused for want of a file or a request names the flag that
-/// gives it (the daemon's own words name no flag; other fronts say it their way).
-fn in_cli_words(message: String) -> (String, Option<&'static str>) {
+/// run or workflow the daemon refused for want of a file or a request (told by
+/// the reply's `data`, else its words) names the flag that gives it (the
+/// daemon's own words name no flag; other fronts say it their way).
+fn in_cli_words(message: String, data: Option<&serde_json::value::RawValue>) -> (String, Option<&'static str>) {
     use crate::agents_rpc::Missing;
-    let hint = match Missing::of_error(&message, None) {
+    let hint = match Missing::of_error(&message, data) {
         Some(Missing::File) => Some("name the file with `--file FILE` (and `--line N` for a definition in it)"),
         Some(Missing::Prompt) => Some("say what you want with `--prompt TEXT`"),
         None => return (message.clone(), hint_for(&message)),
@@ -673,11 +675,6 @@ mod tests {
         }
     }
 
-    /// Commands whose definitions are written elsewhere and still lack help
-    /// text (`daemon/src/cli_agents.rs`, `daemon/src/cli_market.rs`): skipped
-    /// until it is written there, then taken off this list.
-    const HELP_STILL_MISSING_UNDER: [&str; 2] = ["paired agents ", "paired market "];
-
     /// Issue #15: every flag and subcommand says what it is for in `--help`.
     #[test]
     fn every_flag_and_subcommand_has_help() {
@@ -685,7 +682,6 @@ mod tests {
         command.build();
         let mut missing = Vec::new();
         without_help(&command, "paired", &mut missing);
-        missing.retain(|path| !HELP_STILL_MISSING_UNDER.iter().any(|under| path.starts_with(under)));
         assert_eq!(missing, Vec::<String>::new());
     }
 
@@ -701,12 +697,23 @@ mod tests {
     /// Issue #15: a refused run said "pass `uri`" (a JSON-RPC field) to people at a terminal.
     #[test]
     fn a_run_refused_for_want_of_a_file_or_a_request_names_the_flag() {
-        let (message, hint) = in_cli_words("agents/run: Sherlock's review works on a file, and none was named".into());
+        let words = |message: &str| in_cli_words(message.into(), None);
+        let (message, hint) = words("agents/run: Sherlock's review works on a file, and none was named");
         assert_eq!(message, "Sherlock's review works on a file, and none was named");
         assert!(hint.is_some_and(|h| h.contains("--file FILE")), "{hint:?}");
-        let (_, hint) = in_cli_words("agents/run: Alex's route needs a request in words, and none was given".into());
+        let (_, hint) = words("agents/run: Alex's route needs a request in words, and none was given");
         assert!(hint.is_some_and(|h| h.contains("--prompt")), "{hint:?}");
-        let (message, hint) = in_cli_words("no PAIRED daemon is running; start one with `paired daemon`".into());
+        let (message, hint) = words(
+            "workflows/run: the delegate workflow needs a request in words, and none was given: step `subtasks` splits it into subtasks",
+        );
+        assert!(message.starts_with("the delegate workflow needs a request"), "{message}");
+        assert!(hint.is_some_and(|h| h.contains("--prompt")), "{hint:?}");
+        // The reply's data decides, whatever its words.
+        let data = serde_json::value::RawValue::from_string(r#"{"missing":"file"}"#.into()).expect("json");
+        let (message, hint) = in_cli_words("workflows/run: some other words".into(), Some(&data));
+        assert_eq!(message, "some other words");
+        assert!(hint.is_some_and(|h| h.contains("--file FILE")), "{hint:?}");
+        let (message, hint) = words("no PAIRED daemon is running; start one with `paired daemon`");
         assert_eq!(message, "no PAIRED daemon is running; start one with `paired daemon`");
         assert!(hint.is_some_and(|h| h.contains("paired daemon --detach")));
     }

@@ -24,6 +24,7 @@ use crate::{
 pub enum AgentsCommand {
     /// The agents: built-in, 1.0 files and 2.0 manifests, with their skills.
     List {
+        /// Print the agents as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -31,12 +32,15 @@ pub enum AgentsCommand {
     Show {
         /// An id, a name or a 1.0 alias (qa, arch, …).
         agent: String,
+        /// Print the agent's description as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Run an agent's skill on a file, a position, the project or a prompt.
     Run {
+        /// The agent: an id, a name or a 1.0 alias (`paired agents list` shows them).
         agent: String,
+        /// The file to work on (a file skill such as review needs one; default: the project).
         #[arg(long)]
         file: Option<PathBuf>,
         /// 1-based line (for skills that work on the definition there).
@@ -48,6 +52,7 @@ pub enum AgentsCommand {
         /// One of the agent's skills (default: its first).
         #[arg(long)]
         skill: Option<String>,
+        /// The request, in words (for skills that answer one, such as Alex's route).
         #[arg(long)]
         prompt: Option<String>,
         /// Print the finished run (findings with 1-based lines, output) as JSON.
@@ -56,8 +61,10 @@ pub enum AgentsCommand {
     },
     /// Generate an agent: least-privilege manifest, persona, QA certification.
     Generate {
+        /// The field it works in ("frontend", "backend", "devops"…; default: none).
         #[arg(long, default_value = "")]
         domain: String,
+        /// What it is good at, in words ("React testing", "AWS deployment"); names the agent.
         #[arg(long)]
         specialization: String,
         /// A capability in words ("code review", "security"); repeatable.
@@ -66,6 +73,7 @@ pub enum AgentsCommand {
         /// A platform it works with (github, jira, aws…; "team" to ask other agents); repeatable.
         #[arg(long = "integration")]
         integrations: Vec<String>,
+        /// How it speaks, in words (default: "precise and friendly").
         #[arg(long)]
         tone: Option<String>,
         /// Install it for this user.
@@ -74,6 +82,7 @@ pub enum AgentsCommand {
         /// Write it as a package folder here (for `paired market publish`).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print the generated manifest, certification and warnings as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },

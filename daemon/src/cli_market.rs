@@ -31,29 +31,37 @@ use crate::{
 pub enum MarketCommand {
     /// Create a registry in DIR: keys (keep them private), a signed root, an empty repository to serve.
     Init {
+        /// The folder to create the registry in (its keys go in DIR/keys/, what to serve in DIR/repository/).
         dir: PathBuf,
-        /// How long the timestamp signature holds, in seconds (default a week).
+        /// How long the timestamp signature holds, in seconds: 1 to 315360000 (default 604800, a week).
         #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
+        /// Print where the registry, its root and its keys are as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Run the Quality Assurance Pipeline on an agent folder: manifest, name, version, permissions, its test cases.
     Check {
+        /// The agent's folder (with its `agent.toml`).
         folder: PathBuf,
+        /// Print the checks and the certification level as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Pack an agent folder into a reproducible .tgz.
     Pack {
+        /// The agent's folder (with its `agent.toml`).
         folder: PathBuf,
+        /// The file to write (default: NAME-VERSION.tgz in the current directory).
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Print the file written and its size as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Check, pack and add an agent folder to a registry, and re-sign it.
     Publish {
+        /// The agent's folder (with its `agent.toml`).
         folder: PathBuf,
         /// The registry folder (made by `paired market init`).
         #[arg(long)]
@@ -65,12 +73,14 @@ pub enum MarketCommand {
         /// Daemon versions the agent works with (semver requirement).
         #[arg(long, default_value = ">=2.0.0-alpha, <3")]
         daemon: String,
+        /// How long the new timestamp signature holds, in seconds: 1 to 315360000 (default 604800, a week).
         #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
         /// Sign as a delegated publisher with this key (`paired market publisher init`:
         /// `private/NAME.pk8`): the registry's targets key is then not needed.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Print the published name, version, publisher and certification as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -81,41 +91,55 @@ pub enum MarketCommand {
     },
     /// Mark NAME@VERSION yanked: no longer installed by default.
     Yank {
+        /// The version to yank, as NAME@VERSION.
         package: String,
+        /// The registry folder (made by `paired market init`).
         #[arg(long)]
         registry: PathBuf,
+        /// Print what was yanked as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Mark NAME@VERSION as reviewed by a maintainer.
     Curate {
+        /// The version reviewed, as NAME@VERSION.
         package: String,
+        /// The registry folder (made by `paired market init`).
         #[arg(long)]
         registry: PathBuf,
+        /// Print what was curated as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Record a version's downloads and ratings (as the marketplace's web side counts them), and re-sign.
     Stats {
+        /// The version counted, as NAME@VERSION.
         package: String,
+        /// The registry folder (made by `paired market init`).
         #[arg(long)]
         registry: PathBuf,
+        /// How many times it was downloaded, in all (replaces the number recorded).
         #[arg(long)]
         downloads: Option<u64>,
         /// Sum of all the stars given (with --ratings, how many gave them).
         #[arg(long, requires = "ratings")]
         stars: Option<u64>,
+        /// How many people rated it (with --stars, the sum of their stars: at most five each).
         #[arg(long, requires = "stars")]
         ratings: Option<u64>,
+        /// Print the version's downloads and rating as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// (Registry side) re-sign a registry folder with fresh expiries (before its timestamp runs out).
     Resign {
+        /// The registry folder (made by `paired market init`).
         #[arg(long)]
         registry: PathBuf,
+        /// How long the new timestamp signature holds, in seconds: 1 to 315360000 (default 604800, a week).
         #[arg(long, allow_negative_numbers = true)]
         timestamp_secs: Option<i64>,
+        /// Print the folder re-signed as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -125,77 +149,99 @@ pub enum MarketCommand {
         /// Only this configured registry (by name).
         #[arg(long)]
         registry: Option<String>,
+        /// With a registry folder as --registry: how long the new timestamp signature
+        /// holds, in seconds, 1 to 315360000 (as `paired market resign --timestamp-secs`).
         #[arg(long, allow_negative_numbers = true, hide = true)]
         timestamp_secs: Option<i64>,
+        /// Print each registry's package count, or why it failed, as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Search the configured registries.
     Search {
+        /// Words to look for in names, descriptions and capabilities (default: list every package).
         #[arg(default_value = "")]
         query: String,
+        /// Only this configured registry (by name; default: all of them).
         #[arg(long)]
         registry: Option<String>,
         /// Fetch the registries' indexes first (`paired market refresh`).
         #[arg(long)]
         refresh: bool,
+        /// Print the packages found as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Packages for a project, from its languages and frameworks (default: the current directory).
     Recommend {
+        /// The project folder to recommend for (default: the current directory).
         #[arg(long)]
         workspace: Option<PathBuf>,
+        /// Print the packages recommended, with the reasons, as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// A package's versions and what it may do.
     Info {
+        /// The package's name.
         name: String,
         /// Fetch the registries' indexes first (`paired market refresh`).
         #[arg(long)]
         refresh: bool,
+        /// Print the package's versions, permissions and install as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Verify and install NAME or NAME@VERSION.
     Install {
+        /// The package, as NAME (its newest compatible version) or NAME@VERSION.
         package: String,
+        /// The configured registry to install from (by name; default: the first that has it).
         #[arg(long)]
         registry: Option<String>,
         /// Grant the permissions the agent asks for without asking.
         #[arg(long)]
         yes: bool,
+        /// Print what was installed as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Install the newest compatible version of an installed package.
     Update {
+        /// The installed package's name.
         name: String,
+        /// Grant the permissions the new version asks for without asking.
         #[arg(long)]
         yes: bool,
+        /// Print what was installed as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Remove an installed package.
     Remove {
+        /// The installed package's name.
         name: String,
+        /// Print what was removed as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Go back to the previously active version (once: never forward again).
     Rollback {
+        /// The installed package's name.
         name: String,
+        /// Print the version now active as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Installed packages.
     Installed {
+        /// Print the installed packages as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Runs per installed marketplace agent (for usage billing and revenue sharing).
     Usage {
+        /// Print the runs per agent as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -211,21 +257,28 @@ pub enum PublisherCommand {
     /// (Publisher side) make a signing key and an empty role for NAME: OUT/public/ to send
     /// to the registry's maintainer, OUT/private/ (the key) to keep.
     Init {
+        /// The publisher's name: the prefix of the packages it signs (`NAME-*`).
         #[arg(long)]
         name: String,
+        /// The folder to write public/ and private/ in.
         #[arg(long)]
         out: PathBuf,
+        /// Print where the public folder and the key are as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// (Registry side) delegate the package names `NAME-*` to the publisher whose public folder is FROM.
     Add {
+        /// The registry folder (made by `paired market init`).
         #[arg(long)]
         registry: PathBuf,
+        /// The publisher's name, as given to `paired market publisher init --name`.
         #[arg(long)]
         name: String,
+        /// The public/ folder the publisher sent (from `paired market publisher init`).
         #[arg(long)]
         from: PathBuf,
+        /// Print the publisher and the names it now signs as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -235,22 +288,29 @@ pub enum PublisherCommand {
 pub enum LicenseCommand {
     /// (Registry side) sign a licence for AGENT, bound to a user or `org:<domain>`.
     Issue {
+        /// The registry folder (made by `paired market init`) that holds the agent.
         #[arg(long)]
         registry: PathBuf,
+        /// The paid agent's package name.
         #[arg(long)]
         agent: String,
+        /// Who may run it: a user (alice@acme.example, as their `market.licensee`) or an organisation (org:acme.example).
         #[arg(long)]
         licensee: String,
-        /// How long it holds.
+        /// How long it holds, in seconds: 1 to 315360000.
         #[arg(long, default_value_t = 365 * 24 * 3600, allow_negative_numbers = true)]
         seconds: i64,
+        /// Print the agent, the licensee and the token as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// (User side) keep a licence token for AGENT; verified at install and before every run.
     Add {
+        /// The paid agent's package name.
         agent: String,
+        /// The licence token (paired-licence.v1.…), as its marketplace gave it.
         token: String,
+        /// Print the agent whose licence was kept as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },

@@ -209,9 +209,18 @@ pub async fn open_project(client: &WsClient, root: &std::path::Path, wait: bool)
 /// Calls a protocol method with by-name params.
 pub async fn call<M: Method>(client: &WsClient, params: &M::Params) -> Result<M::Result> {
     client.request(M::NAME, ByName(params)).await.map_err(|err| match err {
-        jsonrpsee::core::client::Error::Call(call) => anyhow!("{}: {}", M::NAME, call.message()),
+        jsonrpsee::core::client::Error::Call(reply) => anyhow::Error::new(Refused { method: M::NAME, reply }),
         other => anyhow!("{}: {other}", M::NAME),
     })
+}
+
+/// The daemon's error reply to a [`call`], told as `method: message`; its
+/// data (what a refused run lacks, say) stays for the front to read.
+#[derive(Debug, thiserror::Error)]
+#[error("{method}: {}", reply.message())]
+pub struct Refused {
+    pub method: &'static str,
+    pub reply: jsonrpsee::types::ErrorObjectOwned,
 }
 
 /// Serializes a params struct as a JSON-RPC by-name (object) params value.

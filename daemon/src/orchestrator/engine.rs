@@ -20,12 +20,39 @@ use super::{
     Live, StepContext, conflicts, now_ms, post, send_update, set_status,
     workflow::{Each, Field, Step, Target, Value, Workflow},
 };
-use crate::{agents_rpc::RunOptions, scheduler::Class, state::Daemon};
+use crate::{
+    agents_rpc::{Missing, RunOptions},
+    scheduler::Class,
+    state::Daemon,
+};
 
 /// Fan-out items of one step in flight at once (the scheduler limits runs).
 const MAX_ITEMS_IN_FLIGHT: usize = 256;
 /// Fan-out items per step.
 const MAX_ITEMS: usize = 2000;
+
+/// Why a workflow cannot start, in the user's terms (never a parameter's
+/// name); `missing` when it lacks an input, which each front asks for in its
+/// own words (`workflows/run` sends it as the error's data).
+#[derive(Debug)]
+pub struct Unfit {
+    pub message: String,
+    pub missing: Option<Missing>,
+}
+
+impl Unfit {
+    /// The workflow lacks `missing`: `what` says which step needs it and why.
+    fn lacks(workflow: &Workflow, missing: Missing, what: String) -> Unfit {
+        let message = format!("the {} workflow {}: {what}", workflow.name, missing.words());
+        Unfit { message, missing: Some(missing) }
+    }
+}
+
+impl From<String> for Unfit {
+    fn from(message: String) -> Unfit {
+        Unfit { message, missing: None }
+    }
+}
 
 /// Checks what can be checked before anything runs: agents exist, skills fit,
 /// inputs are there.
@@ -33,7 +60,7 @@ pub fn preflight(
     daemon: &Daemon,
     workflow: &Workflow,
     params: &protocol::workflows::RunWorkflowParams,
-) -> Result<(), String> {
+) -> Result<(), Unfit> {
     let roster = crate::agents_rpc::roster(daemon);
     let has_prompt = params.prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
     for step in &workflow.steps {
@@ -41,49 +68,53 @@ pub fn preflight(
             && !has_prompt
             && step.prompt.as_deref().is_none_or(|p| p.contains("{prompt}"))
         {
-            return Err(format!(
-                "workflow {}: step `{}` splits a request into subtasks: pass `prompt` (--prompt)",
-                workflow.name, step.id
-            ));
+            let what = format!("step `{}` splits it into subtasks", step.id);
+            return Err(Unfit::lacks(workflow, Missing::Prompt, what));
+        }
+        if step.each == Some(Each::UndocumentedSymbol) && params.uri.is_none() && !any_folder(daemon, params) {
+            let what = format!("step `{}` looks for undocumented definitions in one, or in an open folder", step.id);
+            return Err(Unfit::lacks(workflow, Missing::File, what));
         }
         let candidates = candidates(&roster, step);
         let Some(first) = candidates.first() else {
-            return Err(match &step.target {
+            return Err(Unfit::from(match &step.target {
                 Target::Agent(a) => format!("workflow {}: step `{}`: no agent {a:?}", workflow.name, step.id),
                 Target::Capability(c) => {
                     format!("workflow {}: step `{}`: no agent offers the capability {c:?}", workflow.name, step.id)
                 }
-            });
+            }));
         };
         let Some(agent) = roster.resolve(first) else { continue };
         let skill = step.skill.as_deref().or_else(|| agent.skills.first().copied());
         if let Some(skill) = skill.filter(|s| *s != "merge") {
             if !agent.skills.contains(&skill) && skill != "ask" {
-                return Err(format!(
+                return Err(Unfit::from(format!(
                     "workflow {}: step `{}`: {} has no skill {skill:?} (its skills: {})",
                     workflow.name,
                     step.id,
                     agent.manifest.metadata.name,
                     agent.skills.join(", ")
-                ));
+                )));
             }
             let scope = crate::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
+            let who = format!("step `{}` ({} {skill})", step.id, agent.manifest.metadata.name);
             if matches!(scope, "file" | "symbol") && params.uri.is_none() && step.each.is_none() {
-                return Err(format!(
-                    "workflow {} works on a file: step `{}` ({} {skill}) needs one; pass `uri` (--file)",
-                    workflow.name, step.id, agent.manifest.metadata.name
-                ));
+                return Err(Unfit::lacks(workflow, Missing::File, format!("{who} needs one")));
             }
             let templated = step.prompt.as_deref().is_some_and(|p| p.trim() == "{prompt}");
             if scope == "prompt" && templated && !has_prompt {
-                return Err(format!(
-                    "workflow {}: step `{}` ({} {skill}) needs a request: pass `prompt` (--prompt)",
-                    workflow.name, step.id, agent.manifest.metadata.name
-                ));
+                return Err(Unfit::lacks(workflow, Missing::Prompt, format!("{who} answers it")));
             }
         }
     }
     Ok(())
+}
+
+/// Whether a session with no file has a folder to work through: the one it
+/// names, else the only one open. Which folder, and whether it may be read,
+/// is checked when the step runs.
+fn any_folder(daemon: &Daemon, params: &protocol::workflows::RunWorkflowParams) -> bool {
+    params.workspace.is_some() || !daemon.workspaces.all().is_empty()
 }
 
 /// The agents a step may go to, in order: the named one, or every agent
@@ -833,7 +864,7 @@ fn undocumented(
                 max_tokens: None,
             };
             let workspace = crate::agents_rpc::workspace_for(daemon, &run)?
-                .ok_or("no workspace is open: pass `uri` or open a folder")?;
+                .ok_or("no file was named and no folder is open to look for undocumented definitions in")?;
             let index = workspace.index();
             let mut paths: Vec<String> = index.paths().map(str::to_owned).collect();
             paths.sort();

@@ -296,7 +296,10 @@ fn new_session_id() -> String {
 /// `workflows/run`.
 pub async fn run(daemon: Arc<Daemon>, params: RunWorkflowParams) -> Result<SessionInfo, ErrorObjectOwned> {
     let workflow = find(&daemon, &params.workflow, &params)?;
-    engine::preflight(&daemon, &workflow, &params).map_err(|message| error(errors::INVALID_PARAMS, message))?;
+    engine::preflight(&daemon, &workflow, &params).map_err(|unfit| match unfit.missing {
+        Some(missing) => missing.error(unfit.message),
+        None => error(errors::INVALID_PARAMS, unfit.message),
+    })?;
     let limit = daemon.config.limits.max_sessions as usize;
     if daemon.sessions.count() >= limit {
         return Err(error(

@@ -239,14 +239,38 @@ async fn workflow_files_are_checked_and_conditions_skip_steps() {
         .await
         .expect_err("a broken file does not run");
     assert!(message(err).starts_with("the workflow \"broken\" did not load: "));
+    // Issue #15: what a workflow lacks, in the user's terms (no RPC field) and as data each front words its way.
     let err = client
         .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "review"})])
         .await
         .expect_err("review needs a file");
+    let jsonrpsee::core::ClientError::Call(refused) = err else { panic!("not an error reply: {err}") };
     assert_eq!(
-        message(err),
-        "workflow review works on a file: step `qa` (Sherlock review) needs one; pass `uri` (--file)"
+        refused.message(),
+        "the review workflow works on a file, and none was named: step `qa` (Sherlock review) needs one"
     );
+    assert_eq!(refused.data().map(|d| d.get()), Some(r#"{"missing":"file"}"#));
+    let err = client
+        .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "delegate"})])
+        .await
+        .expect_err("delegate needs a request");
+    let jsonrpsee::core::ClientError::Call(refused) = err else { panic!("not an error reply: {err}") };
+    assert!(refused.message().starts_with("the delegate workflow needs a request in words"), "{}", refused.message());
+    assert_eq!(refused.data().map(|d| d.get()), Some(r#"{"missing":"prompt"}"#));
+    // `paired workflow run` names its own flags instead.
+    let out = home.paired(&["workflow", "run", "review"]).current_dir(&root).output().expect("run paired");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{out:?}");
+    assert!(
+        stderr.contains("paired: the review workflow works on a file") && stderr.contains("--file FILE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("uri") && !stderr.contains("workflows/run"), "no RPC words: {stderr}");
+    let out = home.paired(&["workflow", "run", "delegate", "--json"]).current_dir(&root).output().expect("run paired");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let reply: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {out:?}"));
+    assert!(reply["error"]["hint"].as_str().is_some_and(|h| h.contains("--prompt")), "{reply}");
+    assert!(!stdout.contains("uri") && !stdout.contains("`prompt`"), "no RPC words: {stdout}");
 }
 
 #[tokio::test]
