@@ -877,7 +877,7 @@ mod tests {
         );
         check(
             "\n\n[logs]\nfilter='x'\n",
-            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `limits`, `providers`, `agents`, `market`",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `bridge`, `limits`, `providers`, `agents`, `market`",
         );
         check(
             "[server]\nrequire_token = \"yes\"\n",
