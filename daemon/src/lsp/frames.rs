@@ -127,7 +127,11 @@ impl Decoder {
             return None;
         }
         // `Request` takes every message tower-lsp-server takes (its responses too).
-        let err = match serde_json::from_slice::<jsonrpc::Request>(&body) {
+        // As JSON in full first (UTF-8, escapes): tower-lsp-server reads the whole
+        // body, where `Request` skips unknown fields unchecked (found by fuzzing).
+        let err = match serde_json::from_slice::<Value>(&body)
+            .and_then(|_| serde_json::from_slice::<jsonrpc::Request>(&body))
+        {
             Ok(_) => return Some(Frame::Message(body)),
             Err(err) => err,
         };
