@@ -227,6 +227,9 @@ rpc = {
     "unknown": req("nope/nope", [1, 2]),
     "deep": req("documents/get", json.loads("[" * 40 + "]" * 40)),
     "notification": json.dumps({"jsonrpc": "2.0", "method": "daemon/status"}),
+    # Regressions: /proc files report 0 bytes and read on (ran the daemon out of memory).
+    "outline-proc-pagemap": req("context/outline", {"uri": "file:///proc/self/pagemap"}),
+    "build-proc-pagemap": req("context/build", {"uri": "file:///proc/self/pagemap", "position": {"line": 0, "character": 0}}),
 }
 for name, body in rpc.items():
     put("jsonrpc_request", name, body)
