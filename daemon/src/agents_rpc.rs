@@ -439,16 +439,16 @@ pub(crate) fn workspace_for(daemon: &Daemon, params: &RunParams) -> Result<Optio
         let path = uri::to_path(folder)
             .and_then(|p| p.canonicalize().ok())
             .ok_or_else(|| format!("{folder} is not a folder"))?;
-        return daemon
-            .workspaces
-            .find_for(&path)
-            .map(Some)
-            .ok_or_else(|| format!("{folder} is not an open workspace; add it with workspaces/add"));
+        return daemon.workspaces.find_for(&path).map(Some).ok_or_else(|| {
+            format!("{folder} is not open in PAIRED: open it in your editor, or run the command inside it")
+        });
     }
     let all = daemon.workspaces.all();
     match all.len() {
         0 | 1 => Ok(all.into_iter().next()),
-        n => Err(format!("{n} workspaces are open; say which with `workspace`")),
+        n => Err(format!(
+            "{n} project folders are open and nothing says which one: name a file, or the folder to work in"
+        )),
     }
 }
 

@@ -146,7 +146,15 @@ async fn run() -> Vec<(String, String, String)> {
     std::fs::write(folder.join("fixtures/blob.bin"), noise).expect("write");
     paired(
         &home,
-        &["market", "publish", folder.to_str().expect("utf-8"), "--registry", registry.to_str().expect("utf-8")],
+        &[
+            "market",
+            "publish",
+            folder.to_str().expect("utf-8"),
+            "--registry",
+            registry.to_str().expect("utf-8"),
+            "--publisher",
+            "bench",
+        ],
     );
     let server = StaticServer::start(registry.join("repository"));
     home.write_config(&format!(

@@ -292,7 +292,9 @@ async fn workspace_skills_run_in_the_named_workspace() {
     }
     let ambiguous = run(&client, json!({"agent": "vince", "wait": true})).await;
     assert_eq!(ambiguous["status"], "failed");
-    assert!(ambiguous["error"].as_str().is_some_and(|e| e.contains("2 workspaces are open")), "{ambiguous}");
+    // In the user's words, naming no RPC field (#15).
+    let error = ambiguous["error"].as_str().unwrap_or_default();
+    assert!(error.contains("2 project folders are open") && !error.contains('`'), "{ambiguous}");
     let named = run(&client, json!({"agent": "vince", "workspace": other.display().to_string(), "wait": true})).await;
     assert_eq!(named["status"], "succeeded", "{named}");
     assert!(
