@@ -70,6 +70,33 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
         Err(err) => add("config", Level::Fail, format!("{err:#}")),
     }
 
+    if let Ok(loaded) = &loaded {
+        let registries: Vec<String> = loaded
+            .config
+            .market
+            .registries
+            .iter()
+            .map(|r| {
+                let root = if r.root.is_file() { "" } else { " (its root.json is missing!)" };
+                format!("{} at {}{root}", r.name, r.url)
+            })
+            .collect();
+        let saved = "a running daemon applies [market] changes as soon as config.toml is saved";
+        match registries.is_empty() {
+            true => add(
+                "market",
+                Level::Ok,
+                format!(
+                    "no agent registry configured: add a [[market.registries]] entry (docs/marketplace.md); {saved}"
+                ),
+            ),
+            false if registries.iter().any(|r| r.ends_with("missing!)")) => {
+                add("market", Level::Warn, format!("registries: {}; {saved}", registries.join(", ")))
+            }
+            false => add("market", Level::Ok, format!("registries: {}; {saved}", registries.join(", "))),
+        }
+    }
+
     match paths.check_private() {
         Ok(()) => add("folders", Level::Ok, "private to you (config, data, state, runtime)".to_owned()),
         Err(err) => add("folders", Level::Fail, format!("{err:#}")),

@@ -870,6 +870,8 @@ fn a_registry_added_to_the_config_is_used_at_once() {
     assert_eq!(status["restart_needed"], serde_json::json!(["context"]), "{status}");
     let doctor = run(home, &["doctor"]);
     assert!(doctor.stdout.contains("config.toml changed [context] since the daemon started"), "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("registries: acme at"), "doctor names the registries: {}", doctor.stdout);
+    assert!(doctor.stdout.contains("applies [market] changes as soon as config.toml is saved"), "{}", doctor.stdout);
     let err = eventually(|| {
         let r = run(home, &["market", "install", "rust-auditor", "--yes"]);
         (!r.ok && r.stderr.contains("your policy denies")).then_some(r.stderr)
