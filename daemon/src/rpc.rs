@@ -56,9 +56,15 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     });
     method::<documents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
 
-    method::<context::Outline, _, _>(&mut module, |d, params, _| async move { context_rpc::outline(&d, params) });
-    method::<context::Symbols, _, _>(&mut module, |d, params, _| async move { Ok(context_rpc::symbols(&d, params)) });
-    method::<context::Build, _, _>(&mut module, |d, params, _| async move { context_rpc::build(&d, params) });
+    // Parsing, file reads and bundle assembly: on the blocking pool, never on
+    // the runtime's workers that serve every editor's requests (#18).
+    method::<context::Outline, _, _>(&mut module, |d, params, _| {
+        off_the_runtime(move || context_rpc::outline(&d, params))
+    });
+    method::<context::Symbols, _, _>(&mut module, |d, params, _| {
+        off_the_runtime(move || Ok(context_rpc::symbols(&d, params)))
+    });
+    method::<context::Build, _, _>(&mut module, |d, params, _| off_the_runtime(move || context_rpc::build(&d, params)));
     method::<context::AddWorkspace, _, _>(&mut module, |d, params, _| async move {
         context_rpc::add_workspace(&d, params).await
     });
@@ -164,6 +170,17 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 }
 
 /// Registers `M` with a handler taking its typed params and the caller's connection.
+/// Runs CPU-bound or blocking work of a handler on the blocking pool. A panic
+/// there is an internal error reply, as one on the runtime would be.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|err| {
+        tracing::error!("a request's work panicked: {err}");
+        Err(ErrorObjectOwned::owned(protocol::errors::INTERNAL, "internal error (see the daemon's log)", None::<()>))
+    })
+}
+
 fn method<M, F, Fut>(module: &mut RpcModule<Daemon>, handler: F)
 where
     M: Method,
