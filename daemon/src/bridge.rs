@@ -387,15 +387,7 @@ async fn guard(
     next.run(request).await
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-fn query_token(query: &str) -> Option<&str> {
-    query.split('&').find_map(|pair| pair.strip_prefix("token="))
-}
+use crate::server::{bearer, query_token};
 
 fn body(payload: Result<Json<Value>, JsonRejection>) -> Result<Value, (StatusCode, Json<Value>)> {
     payload.map(|Json(v)| v).map_err(|err| {

@@ -33,6 +33,23 @@ fn can_be_another_user(test: &str) -> bool {
     ok
 }
 
+/// `python3 -c script` as `nobody`, the other local user of these tests.
+fn python_as_nobody(script: &str) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .args([
+            "--reuid",
+            &NOBODY.to_string(),
+            "--regid",
+            &NOBODY.to_string(),
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+        ])
+        .arg(script);
+    command
+}
+
 fn chown(path: &Path, uid: u32) {
     let status = Command::new("chown").arg(format!("{uid}:{uid}")).arg(path).status().expect("chown");
     assert!(status.success());
@@ -73,20 +90,7 @@ impl Eavesdropper {
             log = log.display().to_string(),
         );
         chmod(dir, 0o777);
-        let child = Command::new("setpriv")
-            .args([
-                "--reuid",
-                &NOBODY.to_string(),
-                "--regid",
-                &NOBODY.to_string(),
-                "--clear-groups",
-                "/usr/bin/python3",
-                "-c",
-            ])
-            .arg(script)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("run the eavesdropper as nobody");
+        let child = python_as_nobody(&script).stdin(Stdio::null()).spawn().expect("run the eavesdropper as nobody");
         wait_until("the eavesdropper listens", Duration::from_secs(10), || port_file.exists());
         let port = std::fs::read_to_string(&port_file).expect("port").trim().parse().expect("port number");
         Eavesdropper { child, port, log }
@@ -210,19 +214,7 @@ fn a_connection_flood_from_another_user_does_not_lock_out_the_users_clients() {
         "import socket,time\nend=time.time()+8\nheld=[]\nwhile time.time()<end:\n  try:\n    c=socket.create_connection(('127.0.0.1',{port}))\n    held.append(c)\n    if len(held)>200: held.pop(0).close()\n  except Exception:\n    pass\n",
         port = daemon.port
     );
-    let mut flood = Command::new("setpriv")
-        .args([
-            "--reuid",
-            &NOBODY.to_string(),
-            "--regid",
-            &NOBODY.to_string(),
-            "--clear-groups",
-            "/usr/bin/python3",
-            "-c",
-        ])
-        .arg(script)
-        .spawn()
-        .expect("flood as nobody");
+    let mut flood = python_as_nobody(&script).spawn().expect("flood as nobody");
     std::thread::sleep(Duration::from_millis(500));
     for _ in 0..10 {
         let status = home.paired(&["status"]).output().expect("status");
@@ -405,19 +397,7 @@ fn the_bridge_serves_only_the_users_own_processes() {
          c.sendall(b'GET /health HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n')\n\
          try:\n  print(repr(c.recv(65536)))\nexcept ConnectionResetError:\n  print('reset')\n"
     );
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid",
-            &NOBODY.to_string(),
-            "--regid",
-            &NOBODY.to_string(),
-            "--clear-groups",
-            "/usr/bin/python3",
-            "-c",
-        ])
-        .arg(script)
-        .output()
-        .expect("another user asks");
+    let out = python_as_nobody(&script).output().expect("another user asks");
     let answer = String::from_utf8_lossy(&out.stdout);
     let answer = answer.trim();
     assert!(
