@@ -106,26 +106,7 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     let request_limit = daemon_request_limit(&paths);
     // Logged already (`cli::init_front_logging`); shown to the user once too.
     let config_warnings = crate::config::Environment::from_process().map(|env| env.warnings()).unwrap_or_default();
-    let proxy = Arc::new(Proxy {
-        paths,
-        request_limit,
-        notices: Mutex::new(config_warnings),
-        forwarded,
-        mirror: Mutex::default(),
-        ops: ops_tx,
-        connection: watch::channel(None).0,
-        replayed_through: AtomicU64::new(0),
-        sent_through: watch::channel(0).0,
-        hello: OnceLock::new(),
-        editor: OnceLock::new(),
-        pending: Mutex::default(),
-        agent_diagnostics: Mutex::default(),
-        runs: Mutex::default(),
-        sessions: Mutex::default(),
-        initialized: AtomicBool::new(false),
-        shutdown_requested: AtomicBool::new(false),
-        events_wanted: AtomicBool::new(false),
-    });
+    let proxy = Arc::new(Proxy::new(paths, request_limit, config_warnings, forwarded, ops_tx));
     tokio::spawn(sync_documents(proxy.clone(), ops_rx));
 
     let backend_proxy = proxy.clone();
@@ -211,6 +192,38 @@ struct Proxy {
     /// `paired/event` notifications (`initializationOptions.paired.events`),
     /// for an agent panel.
     events_wanted: AtomicBool,
+}
+
+impl Proxy {
+    /// A proxy not yet initialized by its editor nor connected to the daemon.
+    fn new(
+        paths: Paths,
+        request_limit: usize,
+        notices: Vec<String>,
+        forwarded: Vec<&'static str>,
+        ops: mpsc::UnboundedSender<DocOp>,
+    ) -> Proxy {
+        Proxy {
+            paths,
+            request_limit,
+            notices: Mutex::new(notices),
+            forwarded,
+            mirror: Mutex::default(),
+            ops,
+            connection: watch::channel(None).0,
+            replayed_through: AtomicU64::new(0),
+            sent_through: watch::channel(0).0,
+            hello: OnceLock::new(),
+            editor: OnceLock::new(),
+            pending: Mutex::default(),
+            agent_diagnostics: Mutex::default(),
+            runs: Mutex::default(),
+            sessions: Mutex::default(),
+            initialized: AtomicBool::new(false),
+            shutdown_requested: AtomicBool::new(false),
+            events_wanted: AtomicBool::new(false),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -600,26 +613,10 @@ pub fn fuzz_document_notifications(
 ) -> (Vec<protocol::documents::Document>, Vec<(&'static str, Value)>) {
     let (ops, mut queued) = mpsc::unbounded_channel();
     let none = std::path::PathBuf::new;
-    let proxy = Proxy {
-        paths: Paths { config_dir: none(), data_dir: none(), state_dir: none(), runtime_dir: none() },
-        request_limit: crate::config::ServerConfig::default().max_request_bytes as usize,
-        notices: Mutex::default(),
-        forwarded: Vec::new(),
-        mirror: Mutex::default(),
-        ops,
-        connection: watch::channel(None).0,
-        replayed_through: AtomicU64::new(0),
-        sent_through: watch::channel(0).0,
-        hello: OnceLock::new(),
-        editor: OnceLock::new(),
-        pending: Mutex::default(),
-        agent_diagnostics: Mutex::default(),
-        runs: Mutex::default(),
-        sessions: Mutex::default(),
-        initialized: AtomicBool::new(true),
-        shutdown_requested: AtomicBool::new(false),
-        events_wanted: AtomicBool::new(false),
-    };
+    let paths = Paths { config_dir: none(), data_dir: none(), state_dir: none(), runtime_dir: none() };
+    let limit = crate::config::ServerConfig::default().max_request_bytes as usize;
+    let proxy = Proxy::new(paths, limit, Vec::new(), Vec::new(), ops);
+    proxy.initialized.store(true, Ordering::Release);
     for (method, params) in notifications {
         proxy.document_notification(&method, params);
     }
