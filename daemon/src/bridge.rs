@@ -312,10 +312,22 @@ async fn same_user(ends: Ends) -> Result<(), String> {
         return Ok(());
     }
     let _permit = LOOKUPS.acquire().await.map_err(|e| e.to_string())?;
-    let uid = tokio::task::spawn_blocking(move || crate::platform::tcp_socket_uid(ends.peer, ends.local))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let mut attempts = 0;
+    let uid = loop {
+        let lookup = tokio::task::spawn_blocking(move || crate::platform::tcp_socket_uid(ends.peer, ends.local))
+            .await
+            .map_err(|e| e.to_string())?;
+        match lookup {
+            Ok(uid) => break uid,
+            // Out of descriptors to read the table with: the accept loop is
+            // making room; asking again soon beats refusing the user.
+            Err(err) if crate::platform::is_resource_exhaustion(&err) && attempts < 40 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+    };
     if uid == crate::platform::current_uid() { Ok(()) } else { Err(format!("it comes from another user (uid {uid})")) }
 }
 
