@@ -1,11 +1,20 @@
 //! Helpers for the integration tests and benchmarks: a private HOME per test, the
 //! real `paired` binary, and plain clients (raw HTTP, WebSocket JSON-RPC, LSP over
 //! stdio with standard framing).
+//!
+//! Protocol methods are called through their `protocol` types ([`Rpc::call`],
+//! [`Lsp::call`], [`Home::call`]): the method name, the params and the result are
+//! those the daemon's router is generated from. Tests that send what no typed
+//! client can (malformed JSON, wrong types, extra fields, 1.0 messages) build the
+//! raw request themselves. Tests wait for what they can observe with
+//! [`eventually`] (async) or [`wait_until`]/[`poll_for`] (blocking).
 
 pub mod fake_provider;
 pub mod static_server;
 
 use std::{
+    fmt,
+    future::Future,
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
     path::{Path, PathBuf},
@@ -17,8 +26,23 @@ use std::{
     time::{Duration, Instant},
 };
 
-use jsonrpsee::ws_client::{HeaderMap, HeaderValue, WsClient, WsClientBuilder};
-use serde_json::{Value, json};
+use jsonrpsee::{
+    core::{
+        ClientError,
+        client::{ClientT, Subscription as EventStream, SubscriptionClientT},
+        traits::ToRpcParams,
+    },
+    ws_client::{HeaderMap, HeaderValue, WsClient, WsClientBuilder},
+};
+use protocol::{
+    Method, Subscription,
+    agents::RunParams,
+    client::{ClientHello, ClientKind, Event},
+    context::{AddWorkspaceParams, BuildParams, WorkspaceStatus},
+    documents::Position,
+    workflows::RunWorkflowParams,
+};
+use serde_json::{Value, json, value::RawValue};
 
 /// The `paired` binary under test: `$PAIRED_BIN`, or built on first use.
 pub fn paired_bin() -> PathBuf {
@@ -212,6 +236,18 @@ impl Home {
         )
     }
 
+    /// Calls a protocol method over HTTP (a fresh connection, by-name params).
+    pub fn try_call<M: Method>(&self, params: M::Params) -> Result<M::Result, RpcError> {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": M::NAME, "params": params});
+        let reply = self.post(&body.to_string());
+        typed_reply::<M>(&reply.json())
+    }
+
+    /// [`Home::try_call`] that must succeed.
+    pub fn call<M: Method>(&self, params: M::Params) -> M::Result {
+        self.try_call::<M>(params).unwrap_or_else(|err| panic!("{}: {err}", M::NAME))
+    }
+
     /// Starts `paired lsp` with stdio piped.
     pub fn lsp(&self) -> Lsp {
         Lsp::spawn(self.paired(&["lsp"]))
@@ -254,12 +290,193 @@ pub fn process_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Blocks until `done` holds, polling every 10 ms for at most `limit`.
 pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    poll_for(what, limit, || done().then_some(()));
+}
+
+/// Blocks until `check` returns something, polling every 10 ms for at most `limit`.
+pub fn poll_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;
-    while !done() {
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// How long [`eventually`] waits: far longer than anything takes on a loaded machine.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Waits until `check` holds, polling every 20 ms for at most [`PATIENCE`],
+/// without blocking the runtime (the fake provider and the client run on it).
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A JSON-RPC error reply: what the daemon refused, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i32,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error {}: {}", self.code, self.message)?;
+        match &self.data {
+            Some(data) => write!(f, " (data: {data})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl From<jsonrpsee::types::ErrorObjectOwned> for RpcError {
+    fn from(object: jsonrpsee::types::ErrorObjectOwned) -> RpcError {
+        RpcError {
+            code: object.code(),
+            message: object.message().to_owned(),
+            data: object
+                .data()
+                .map(|d| serde_json::from_str(d.get()).unwrap_or_else(|_| Value::String(d.get().into()))),
+        }
+    }
+}
+
+/// The result of a JSON-RPC reply (`{"result"}` or `{"error"}`), typed as `M`'s.
+fn typed_reply<M: Method>(reply: &Value) -> Result<M::Result, RpcError> {
+    if let Some(error) = reply.get("error") {
+        return Err(RpcError {
+            code: error["code"].as_i64().unwrap_or_else(|| panic!("{}: no error code: {reply}", M::NAME)) as i32,
+            message: error["message"].as_str().unwrap_or_default().to_owned(),
+            data: error.get("data").cloned(),
+        });
+    }
+    let result = reply.get("result").unwrap_or_else(|| panic!("{}: neither result nor error: {reply}", M::NAME));
+    Ok(serde_json::from_value(result.clone())
+        .unwrap_or_else(|err| panic!("{}: the result is not a {} ({err}): {result}", M::NAME, type_name::<M>())))
+}
+
+fn type_name<M: Method>() -> &'static str {
+    std::any::type_name::<M::Result>()
+}
+
+/// Params sent by name (an object), as PAIRED's own clients send them.
+struct ByName(Box<RawValue>);
+
+impl ToRpcParams for ByName {
+    fn to_rpc_params(self) -> Result<Option<Box<RawValue>>, serde_json::Error> {
+        Ok(Some(self.0))
+    }
+}
+
+/// Typed calls and subscriptions of the protocol over a JSON-RPC client (the
+/// WebSocket client of [`Home::ws`]).
+pub trait Rpc {
+    /// Calls `M`; an error reply is returned, anything else (a closed
+    /// connection, a result that is not `M::Result`) panics.
+    fn try_call<M: Method>(&self, params: M::Params) -> impl Future<Output = Result<M::Result, RpcError>> + Send;
+
+    /// Calls `M`, which must succeed.
+    fn call<M: Method>(&self, params: M::Params) -> impl Future<Output = M::Result> + Send;
+
+    /// Subscribes to `S` (`client/attach`: the client's events).
+    fn subscribe_to<S: Subscription>(&self, params: S::Params) -> impl Future<Output = EventStream<S::Item>> + Send;
+}
+
+impl<C: SubscriptionClientT + Sync> Rpc for C {
+    async fn try_call<M: Method>(&self, params: M::Params) -> Result<M::Result, RpcError> {
+        let params = ByName(serde_json::value::to_raw_value(&params).expect("params serialize"));
+        match ClientT::request::<M::Result, _>(self, M::NAME, params).await {
+            Ok(result) => Ok(result),
+            Err(ClientError::Call(object)) => Err(object.into()),
+            Err(other) => panic!("{}: not an error reply: {other}", M::NAME),
+        }
+    }
+
+    async fn call<M: Method>(&self, params: M::Params) -> M::Result {
+        self.try_call::<M>(params).await.unwrap_or_else(|err| panic!("{}: {err}", M::NAME))
+    }
+
+    async fn subscribe_to<S: Subscription>(&self, params: S::Params) -> EventStream<S::Item> {
+        let params = ByName(serde_json::value::to_raw_value(&params).expect("params serialize"));
+        SubscriptionClientT::subscribe::<S::Item, _>(self, S::SUBSCRIBE, params, S::UNSUBSCRIBE)
+            .await
+            .unwrap_or_else(|err| panic!("{}: {err}", S::SUBSCRIBE))
+    }
+}
+
+/// Attaches a client of `kind` named `name` (`client/attach`): its event stream.
+pub async fn attach(client: &impl Rpc, hello: ClientHello) -> EventStream<Event> {
+    client.subscribe_to::<protocol::client::Attach>(hello).await
+}
+
+/// The next event, within `limit`.
+pub async fn next_event(events: &mut EventStream<Event>, limit: Duration) -> Event {
+    tokio::time::timeout(limit, events.next())
+        .await
+        .expect("an event in time")
+        .expect("the event stream is open")
+        .expect("an event of the protocol")
+}
+
+/// `client/attach` params: a client of `kind` named `name`, no workspace.
+pub fn hello(kind: ClientKind, name: &str) -> ClientHello {
+    ClientHello { kind, name: name.to_owned(), version: None, pid: None, workspace_folders: Vec::new() }
+}
+
+/// `agents/run` params: `agent`'s first skill, nothing else set.
+pub fn agent_run(agent: &str) -> RunParams {
+    RunParams {
+        agent: agent.to_owned(),
+        skill: None,
+        uri: None,
+        position: None,
+        range: None,
+        prompt: None,
+        workspace: None,
+        wait: false,
+        max_tokens: None,
+    }
+}
+
+/// `workflows/run` params: `workflow`, nothing else set.
+pub fn workflow_run(workflow: &str) -> RunWorkflowParams {
+    RunWorkflowParams {
+        workflow: workflow.to_owned(),
+        uri: None,
+        position: None,
+        range: None,
+        prompt: None,
+        workspace: None,
+        wait: false,
+    }
+}
+
+/// `context/build` params: the bundle for `uri` at a position.
+pub fn build_at(uri: &str, line: u32, character: u32) -> BuildParams {
+    BuildParams {
+        uri: uri.to_owned(),
+        position: Some(Position { line, character }),
+        range: None,
+        question: None,
+        diagnostics: Vec::new(),
+        budget_tokens: None,
+        local_provider: false,
+    }
+}
+
+/// Adds `folder` as a workspace and waits for its first index (`workspaces/add`).
+pub async fn add_workspace(client: &impl Rpc, folder: &Path) -> WorkspaceStatus {
+    let params = AddWorkspaceParams { folder: folder.display().to_string(), wait: true };
+    client.call::<protocol::context::AddWorkspace>(params).await
 }
 
 /// Resident set size of a process in KiB, from /proc.
@@ -430,6 +647,18 @@ impl Lsp {
     pub fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.request_async(method, params);
         self.response(id, Duration::from_secs(30))
+    }
+
+    /// Calls a protocol method as an LSP custom request: an error reply is
+    /// returned, a result that is not `M::Result` panics.
+    pub fn try_call<M: Method>(&mut self, params: M::Params) -> Result<M::Result, RpcError> {
+        let params = serde_json::to_value(params).expect("params serialize");
+        typed_reply::<M>(&self.request(M::NAME, params))
+    }
+
+    /// [`Lsp::try_call`] that must succeed.
+    pub fn call<M: Method>(&mut self, params: M::Params) -> M::Result {
+        self.try_call::<M>(params).unwrap_or_else(|err| panic!("{}: {err}", M::NAME))
     }
 
     pub fn initialize(&mut self, root: &Path) -> Value {
