@@ -1,12 +1,25 @@
 //! The daemon over JSON-RPC: HTTP and WebSocket, subscriptions, single instance,
 //! panic isolation, durability.
 
-use std::time::Duration;
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::rpc_params;
+use protocol::{
+    NoParams,
+    client::{ClientHello, ClientKind, Event},
+    daemon::Status,
+    documents::{self, ChangeParams, ContentChange, DocumentVersion, OpenParams, Position, Range, UriParams},
+};
 use serde_json::{Value, json};
-use tests::{Home, process_alive, wait_until};
+use tests::{Home, Rpc, attach, hello, next_event, process_alive, wait_until};
 
 #[test]
 fn status_over_http() {
@@ -27,72 +40,63 @@ async fn websocket_methods_events_and_discovery() {
     let home = Home::new();
     let _daemon = home.start_daemon();
     let watcher = home.ws().await;
-    let mut events = watcher
-        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "cli", "name": "watcher"})], "client/detach")
-        .await
-        .expect("attach");
-    let first = events.next().await.expect("event").expect("json");
-    assert_eq!(first["type"], "attached");
+    let mut events = attach(&watcher, hello(ClientKind::Cli, "watcher")).await;
+    let first = next_event(&mut events, Duration::from_secs(5)).await;
+    assert!(matches!(first, Event::Attached { .. }), "{first:?}");
 
     let editor = home.ws().await;
-    let mut editor_events = editor
-        .subscribe::<Value, _>(
-            "client/attach",
-            rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": ["file:///w"]})],
-            "client/detach",
-        )
-        .await
-        .expect("attach");
-    editor_events.next().await.expect("attached").expect("json");
-    let seen = events.next().await.expect("event").expect("json");
-    assert_eq!(seen["type"], "client_attached");
-    assert_eq!(seen["name"], "ed");
+    let mut editor_events =
+        attach(&editor, ClientHello { workspace_folders: vec!["file:///w".into()], ..hello(ClientKind::Other, "ed") })
+            .await;
+    next_event(&mut editor_events, Duration::from_secs(5)).await;
+    let seen = next_event(&mut events, Duration::from_secs(5)).await;
+    assert!(matches!(&seen, Event::ClientAttached { name, .. } if name == "ed"), "{seen:?}");
 
-    let opened: Value = editor
-        .request(
-            "documents/open",
-            rpc_params![json!({"uri": "file:///w/a.py", "language_id": "python", "version": 1, "text": "x = 1\n"})],
-        )
-        .await
-        .expect("open");
-    assert_eq!(opened, json!({"uri": "file:///w/a.py", "version": 1, "bytes": 6}));
-    assert_eq!(
-        events.next().await.expect("event").expect("json"),
-        json!({"type": "document_opened", "uri": "file:///w/a.py"})
-    );
-    let changed: Value = editor
-        .request(
-            "documents/change",
-            rpc_params![json!({"uri": "file:///w/a.py", "version": 2, "changes": [{"range": {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 5}}, "text": "42"}]})],
-        )
-        .await
-        .expect("change");
-    assert_eq!(changed["bytes"], 7);
-    let doc: Value = editor.request("documents/get", rpc_params![json!({"uri": "file:///w/a.py"})]).await.expect("get");
-    assert_eq!(doc["text"], "x = 42\n");
+    let uri = "file:///w/a.py".to_owned();
+    let opened = editor
+        .call::<documents::Open>(OpenParams {
+            uri: uri.clone(),
+            language_id: "python".into(),
+            version: 1,
+            text: "x = 1\n".into(),
+        })
+        .await;
+    assert_eq!(opened, DocumentVersion { uri: uri.clone(), version: 1, bytes: 6 });
+    assert_eq!(next_event(&mut events, Duration::from_secs(5)).await, Event::DocumentOpened { uri: uri.clone() });
+    let at = |character| Position { line: 0, character };
+    let changed = editor
+        .call::<documents::Change>(ChangeParams {
+            uri: uri.clone(),
+            version: 2,
+            changes: vec![ContentChange { range: Some(Range { start: at(4), end: at(5) }), text: "42".into() }],
+        })
+        .await;
+    assert_eq!(changed.bytes, 7);
+    let doc = editor.call::<documents::Get>(UriParams { uri }).await;
+    assert_eq!(doc.text, "x = 42\n");
 
-    let status: Value = watcher.request("daemon/status", rpc_params![]).await.expect("status");
-    assert_eq!(status["clients"], json!({"cli": 1, "other": 1}));
-    assert_eq!(status["open_documents"], 1);
-    assert_eq!(status["workspaces"], json!(["file:///w"]));
+    let status = watcher.call::<Status>(NoParams {}).await.daemon;
+    assert_eq!(status.clients, BTreeMap::from([(ClientKind::Cli, 1), (ClientKind::Other, 1)]));
+    assert_eq!(status.open_documents, 1);
+    assert_eq!(status.workspaces, ["file:///w"]);
 
     // A client that goes away releases its documents; others are told.
     drop(editor_events);
     drop(editor);
     let mut types = Vec::new();
     while types.len() < 2 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.next())
-            .await
-            .expect("event in time")
-            .expect("event")
-            .expect("json");
-        types.push(event["type"].as_str().unwrap_or_default().to_owned());
+        types.push(match next_event(&mut events, Duration::from_secs(5)).await {
+            Event::DocumentClosed { .. } => "document_closed".to_owned(),
+            Event::ClientDetached { .. } => "client_detached".to_owned(),
+            other => format!("{other:?}"),
+        });
     }
     assert_eq!(types, ["document_closed", "client_detached"]);
-    let status: Value = watcher.request("daemon/status", rpc_params![]).await.expect("status");
-    assert_eq!(status["open_documents"], 0);
-    assert_eq!(status["clients"], json!({"cli": 1}));
+    let status = watcher.call::<Status>(NoParams {}).await.daemon;
+    assert_eq!(status.open_documents, 0);
+    assert_eq!(status.clients, BTreeMap::from([(ClientKind::Cli, 1)]));
 
+    // Not a protocol method: the OpenRPC document of them all.
     let discovered: Value = watcher.request("rpc.discover", rpc_params![]).await.expect("discover");
     assert_eq!(discovered, protocol::openrpc::document(env!("CARGO_PKG_VERSION")));
 }
@@ -102,11 +106,9 @@ async fn errors_are_clear_and_the_daemon_keeps_serving() {
     let home = Home::new();
     let _daemon = home.start_daemon();
     let client = home.ws().await;
-    let err = client
-        .request::<Value, _>("documents/get", rpc_params![json!({"uri": "file:///nope"})])
-        .await
-        .expect_err("not open");
-    assert!(err.to_string().contains("document file:///nope is not open; send documents/open first"), "{err}");
+    let err = client.try_call::<documents::Get>(UriParams { uri: "file:///nope".into() }).await.expect_err("not open");
+    assert!(err.message.contains("document file:///nope is not open; send documents/open first"), "{err}");
+    // What no typed client sends: a wrong field, a method that does not exist.
     let err =
         client.request::<Value, _>("documents/get", rpc_params![json!({"url": "x"})]).await.expect_err("bad params");
     assert!(err.to_string().contains("invalid params for documents/get: missing field `uri`"), "{err}");
@@ -140,8 +142,8 @@ async fn errors_are_clear_and_the_daemon_keeps_serving() {
     assert_eq!(reply.status, 413, "{}", reply.head);
     assert!(reply.body.contains("Request is too big"), "{reply:?}");
 
-    let status: Value = client.request("daemon/status", rpc_params![]).await.expect("still serving");
-    assert_eq!(status["open_documents"], 0);
+    let status = client.call::<Status>(NoParams {}).await;
+    assert_eq!(status.daemon.open_documents, 0, "still serving");
 }
 
 #[tokio::test]
@@ -149,24 +151,18 @@ async fn a_panicking_handler_is_an_error_reply_and_nobody_else_notices() {
     let home = Home::new();
     let daemon = home.start_daemon();
     let bystander = home.ws().await;
-    let mut events = bystander
-        .subscribe::<Value, _>(
-            "client/attach",
-            rpc_params![json!({"kind": "cli", "name": "bystander"})],
-            "client/detach",
-        )
-        .await
-        .expect("attach");
-    events.next().await.expect("attached").expect("json");
+    let mut events = attach(&bystander, hello(ClientKind::Cli, "bystander")).await;
+    next_event(&mut events, Duration::from_secs(5)).await;
     let culprit = home.ws().await;
+    // A test hook, not a protocol method.
     let err = culprit.request::<Value, _>("debug/panic", rpc_params![]).await.expect_err("panic");
     let text = err.to_string();
     assert!(text.contains("-32603") || text.contains("internal error in debug/panic"), "{text}");
     assert!(text.contains("internal error in debug/panic: the handler failed (debug/panic was called)"), "{text}");
     // Both connections, and the bystander's subscription, are still alive.
-    let _: Value = culprit.request("daemon/status", rpc_params![]).await.expect("culprit still served");
-    let status: Value = bystander.request("daemon/status", rpc_params![]).await.expect("bystander still served");
-    assert_eq!(status["clients"]["cli"], 1);
+    culprit.call::<Status>(NoParams {}).await; // the culprit is still served
+    let status = bystander.call::<Status>(NoParams {}).await; // and the bystander
+    assert_eq!(status.daemon.clients[&ClientKind::Cli], 1);
     assert!(bystander.is_connected());
     assert!(process_alive(daemon.pid));
     assert!(home.log().contains("handler panicked"), "the panic is logged");
@@ -236,21 +232,17 @@ async fn kill_dash_nine_loses_no_committed_data() {
     let mut clients = Vec::new();
     for i in 0..40 {
         let client = home.ws().await;
-        let mut events = client
-            .subscribe::<Value, _>(
-                "client/attach",
-                rpc_params![json!({"kind": "cli", "name": format!("c{i}")})],
-                "client/detach",
-            )
-            .await
-            .expect("attach");
-        events.next().await.expect("attached").expect("json");
+        let mut events = attach(&client, hello(ClientKind::Cli, &format!("c{i}"))).await;
+        next_event(&mut events, Duration::from_secs(5)).await;
         acknowledged += 1;
         clients.push((client, events));
     }
     // Keep writes in flight while the daemon dies, counting those acknowledged.
+    // (Attaches that fail as the daemon dies end the loop: no typed helper here.)
     let port = daemon.port;
     let token = home.token();
+    let racing_so_far = Arc::new(AtomicI64::new(0));
+    let counter = racing_so_far.clone();
     let racing = tokio::spawn(async move {
         let mut acknowledged = 0i64;
         let mut clients = Vec::new();
@@ -271,12 +263,14 @@ async fn kill_dash_nine_loses_no_committed_data() {
             // The `attached` event comes after the row is committed.
             if matches!(sub.next().await, Some(Ok(_))) {
                 acknowledged += 1;
+                counter.store(acknowledged, Ordering::Relaxed);
             }
             clients.push((client, sub));
         }
         acknowledged
     });
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The writer is under way (a few of its attaches acknowledged, more in flight).
+    tests::eventually("racing writes", async || racing_so_far.load(Ordering::Relaxed) >= 5).await;
     daemon.kill9();
     let racing_acknowledged = racing.await.expect("racing writer");
     assert!(racing_acknowledged > 0, "the kill raced some writes");
