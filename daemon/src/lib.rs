@@ -1,44 +1,21 @@
-//! The `paired` binary's library: everything but `main`.
+//! The `paired` binary's library: everything but `main`, in four layers.
+//! Each layer uses only the layers below it (a test, `layers.rs` in the
+//! integration tests' sibling `tests/layers.rs`, checks it and that no two
+//! modules use each other in a circle):
 //!
-//! - [`cli`]: the command line, glue only.
-//! - [`run`]: `paired daemon`: start-up, serving, shutdown.
-//! - [`server`] and [`rpc`]: the JSON-RPC server, its security layers, its methods.
-//! - [`state`], [`documents`]: the daemon's shared state (sans IO).
-//! - [`lsp`]: `paired lsp`, the editor-facing proxy.
-//! - [`client`]: finding and calling the daemon.
-//! - [`config`], [`paths`], [`instance`], [`store`], [`logging`], [`doctor`].
+//! - [`fronts`]: what users and editors talk to — the command line, `paired lsp`,
+//!   `paired acp`, the 1.0 bridge. Thin: they convert their protocol to the
+//!   daemon's and back.
+//! - [`server`]: the daemon's JSON-RPC server — transport, guard, router — the
+//!   client side of it, and [`server::daemon::Daemon`], the composition root
+//!   that builds the services.
+//! - [`services`]: what the daemon does — documents and the context engine's
+//!   workspaces, runs and model mode, workflows, the marketplace. No JSON-RPC,
+//!   no LSP: they speak `protocol` types and their own errors.
+//! - [`platform`]: the machine — paths, configuration, the database, logging,
+//!   secrets, and everything OS-specific (`platform::os`).
 
-pub mod acp;
-pub mod admission;
-pub mod agents_rpc;
-pub mod bridge;
-pub mod cli;
-pub mod cli_agents;
-pub mod cli_market;
-pub mod cli_providers;
-pub mod cli_workflow;
-pub mod client;
-pub mod config;
-pub mod context_rpc;
-pub mod doctor;
-pub mod documents;
-pub mod instance;
-pub mod logging;
-pub mod lsp;
-pub mod lsp_agents;
-pub mod market;
-pub mod model_run;
-pub mod orchestrator;
-pub mod paths;
+pub mod fronts;
 pub mod platform;
-pub mod provider;
-pub mod roster;
-pub mod rpc;
-pub mod run;
-pub mod scheduler;
-pub mod secrets;
 pub mod server;
-pub mod state;
-pub mod store;
-pub mod uri;
-pub mod workspace;
+pub mod services;

@@ -1,5 +1,5 @@
-//! The `paired` binary: see `daemon::cli`.
+//! The `paired` binary: see `daemon::fronts::cli`.
 
 fn main() -> std::process::ExitCode {
-    daemon::cli::main()
+    daemon::fronts::cli::main()
 }

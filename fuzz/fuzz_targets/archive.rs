@@ -1,5 +1,5 @@
 //! Agent packages (`.tgz` from a registry, `paired market install`):
-//! `daemon::market::archive::unpack` into a fresh folder, with the limits the
+//! `daemon::services::market::archive::unpack` into a fresh folder, with the limits the
 //! daemon uses.
 //!
 //! An input starting with the gzip magic is the package as is; anything else
@@ -18,7 +18,7 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use daemon::market::archive::{self, Limits};
+use daemon::services::market::archive::{self, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fn walk(dir: &Path, root: &Path, out: &mut Vec<(PathBuf, Option<Vec<u8>>)>) {

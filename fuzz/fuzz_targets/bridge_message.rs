@@ -1,5 +1,5 @@
 //! PAIRED 1.0 bridge messages (WebSocket text frames from 1.0 clients on
-//! 127.0.0.1:7890, which carry no token): `daemon::bridge::fuzz_text_frame`,
+//! 127.0.0.1:7890, which carry no token): `daemon::fronts::bridge::fuzz_text_frame`,
 //! the frame parsed and answered by the bridge's own handler, on the real
 //! daemon state (roster, agents, runs in SQLite).
 //!
@@ -35,6 +35,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let daemon = paired_fuzz::daemon();
-    let reply = paired_fuzz::on_worker(async move { daemon::bridge::fuzz_text_frame(daemon, &frame).await });
+    let reply = paired_fuzz::on_worker(async move { daemon::fronts::bridge::fuzz_text_frame(daemon, &frame).await });
     assert!(reply["type"].is_string(), "a reply without a type: {reply}");
 });

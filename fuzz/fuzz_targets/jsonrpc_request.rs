@@ -1,7 +1,7 @@
 //! JSON-RPC requests to the daemon (HTTP and WebSocket, any local client with
-//! the token): the daemon's real `RpcModule` (`daemon::rpc::module`), called
+//! the token): the daemon's real `RpcModule` (`daemon::server::router::module`), called
 //! through jsonrpsee's own request parsing (`raw_json_request`), and the
-//! params parser (`daemon::rpc::parse_params`) for every method of
+//! params parser (`daemon::server::router::parse_params`) for every method of
 //! `protocol::for_each_method!`.
 //!
 //! Handlers run for every method whose work stays in the daemon's state and
@@ -17,7 +17,7 @@
 
 use std::sync::OnceLock;
 
-use daemon::state::Daemon;
+use daemon::server::daemon::Daemon;
 use jsonrpsee::{RpcModule, types::Params};
 use libfuzzer_sys::fuzz_target;
 use protocol::Method as _;
@@ -39,14 +39,14 @@ fn parse_for(method: &str, params: &Params<'_>) {
     macro_rules! method {
         ($m:path) => {
             if method == <$m>::NAME {
-                let _ = daemon::rpc::parse_params::<<$m as protocol::Method>::Params>(method, params);
+                let _ = daemon::server::router::parse_params::<<$m as protocol::Method>::Params>(method, params);
             }
         };
     }
     macro_rules! subscription {
         ($s:path) => {
             if method == <$s as protocol::Subscription>::SUBSCRIBE {
-                let _ = daemon::rpc::parse_params::<<$s as protocol::Subscription>::Params>(method, params);
+                let _ = daemon::server::router::parse_params::<<$s as protocol::Subscription>::Params>(method, params);
             }
         };
     }
@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
     // Built once: registering every method (and the OpenRPC document) per
     // input would be most of the time spent.
     static MODULE: OnceLock<RpcModule<Daemon>> = OnceLock::new();
-    let module = MODULE.get_or_init(|| daemon::rpc::module(paired_fuzz::daemon()));
+    let module = MODULE.get_or_init(|| daemon::server::router::module(paired_fuzz::daemon()));
     let request = text.to_owned();
     let (reply, _) = paired_fuzz::on_worker(async move { module.raw_json_request(&request, 1).await })
         .expect("a request that parsed once parses again");

@@ -1,9 +1,9 @@
 //! What an editor writes to `paired lsp`: bytes in LSP's base protocol
 //! (`Content-Length` headers, JSON-RPC bodies), read as the proxy reads them:
-//! PAIRED's frame decoder (`daemon::lsp::frames::Decoder`), its frames written
+//! PAIRED's frame decoder (`daemon::fronts::lsp::frames::Decoder`), its frames written
 //! on to tower-lsp-server's `Server` as `editor_input` does, and, as in the
 //! proxy's `Front`, document notifications taken off the stream by PAIRED's own
-//! reader (`daemon::lsp::fuzz_document_notifications`: didOpen, didChange,
+//! reader (`daemon::fronts::lsp::fuzz_document_notifications`: didOpen, didChange,
 //! didClose into the proxy's mirror, UTF-16 positions to bytes). Everything
 //! else goes to a language server that only answers `initialize`.
 //!
@@ -24,8 +24,8 @@ use std::{
 };
 
 use daemon::{
-    documents::{ANONYMOUS, Documents},
-    lsp::frames::{Decoder, Frame},
+    services::documents::{ANONYMOUS, Documents},
+    fronts::lsp::frames::{Decoder, Frame},
 };
 use futures::{FutureExt, future::BoxFuture};
 use libfuzzer_sys::fuzz_target;
@@ -159,7 +159,7 @@ fuzz_target!(|data: &[u8]| {
     paired_fuzz::runtime().block_on(Server::new(&input[..], tokio::io::sink(), socket).serve(front));
     assert_eq!(*calls.lock().expect("lock"), messages, "tower-lsp-server stopped before the input's end");
     let notifications = std::mem::take(&mut *notifications.lock().expect("lock"));
-    let (mirror, sent) = daemon::lsp::fuzz_document_notifications(notifications);
+    let (mirror, sent) = daemon::fronts::lsp::fuzz_document_notifications(notifications);
 
     // The daemon's side: what `documents/open|change|close` do with them.
     let mut documents: Documents<context::SyntaxDocument> = Documents::default();

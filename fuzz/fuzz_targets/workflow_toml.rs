@@ -1,5 +1,5 @@
 //! Workflow files (`.paired/workflows/*.toml`, user workflows, the built-ins):
-//! `daemon::orchestrator::workflow::parse`, with the condition language.
+//! `daemon::services::orchestrator::workflow::parse`, with the condition language.
 //!
 //! Invariants: every `needs` and every step a condition tests exists; the
 //! needs have no cycle (the engine would wait forever); each condition parses
@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use daemon::orchestrator::workflow::{self, Cond, Field, Value};
+use daemon::services::orchestrator::workflow::{self, Cond, Field, Value};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

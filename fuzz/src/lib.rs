@@ -7,7 +7,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use daemon::state::Daemon;
+use daemon::server::daemon::Daemon;
 
 /// The runtime every async target runs on.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -54,7 +54,7 @@ pub fn daemon() -> Arc<Daemon> {
         .get_or_init(|| {
             let dir = scratch().join("daemon");
             std::fs::create_dir_all(&dir).expect("mkdir");
-            let paths = daemon::paths::Paths {
+            let paths = daemon::platform::paths::Paths {
                 config_dir: dir.join("config"),
                 data_dir: dir.join("data"),
                 state_dir: dir.join("state"),
@@ -64,8 +64,8 @@ pub fn daemon() -> Arc<Daemon> {
                 std::fs::create_dir_all(d).expect("mkdir");
             }
             let _guard = runtime().enter();
-            let store = daemon::store::Store::open(&paths.state_dir.join("paired.db")).expect("store");
-            let daemon = Daemon::new(daemon::config::Config::default(), paths, store, 1, 0, false);
+            let store = daemon::platform::store::Store::open(&paths.state_dir.join("paired.db")).expect("store");
+            let daemon = Daemon::new(daemon::platform::config::Config::default(), paths, store, 1, 0, false);
             // The fixture project is open, as if an editor had it: requests
             // and 1.0 clients that name it reach it.
             let root = project().canonicalize().expect("the fixture project");

@@ -5,5 +5,5 @@
 //! database (see docs/benchmarks.md). It behaves exactly like `paired lsp`.
 
 fn main() -> std::process::ExitCode {
-    daemon::cli::lsp_main()
+    daemon::fronts::cli::lsp_main()
 }

@@ -1,0 +1,98 @@
+//! What every command of the command line shares: output that a closed pipe
+//! cannot break ([`outln!`] and friends), the configuration for a command run
+//! here, and the project a folder belongs to.
+
+use std::{fmt, io, path::PathBuf};
+
+use anyhow::Result;
+
+use crate::platform::{
+    config::{self, Loaded},
+    paths::Paths,
+};
+
+/// `println!` for the CLI: returns [`StdoutClosed`] when the reader of stdout
+/// has gone, which `cli::main` turns into a quiet success.
+macro_rules! outln {
+    () => {
+        $crate::fronts::cli::common::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::fronts::cli::common::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for the CLI, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::fronts::cli::common::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that cannot panic: when stderr is closed there is nowhere left
+/// to say anything.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::fronts::cli::common::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!`, as [`errln!`].
+macro_rules! errout {
+    ($($arg:tt)*) => {
+        $crate::fronts::cli::common::write_stderr(format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {errln, errout, out, outln};
+
+/// Whoever read our stdout has gone (`paired … | head -1`): not a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout is closed")]
+pub struct StdoutClosed;
+
+pub(crate) fn write_stdout(args: fmt::Arguments<'_>) -> Result<()> {
+    use std::io::Write as _;
+    std::io::stdout().lock().write_fmt(args).map_err(stdout_error)
+}
+
+/// A failed write or flush of stdout: [`StdoutClosed`] for a broken pipe.
+pub(crate) fn stdout_error(err: io::Error) -> anyhow::Error {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::Error::new(err).context("cannot write to stdout")
+    }
+}
+
+pub(crate) fn write_stderr(args: fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// The configuration for a command run here: the user's, this project's, the
+/// environment's. `warnings` holds the unknown `PAIRED_*` variables (commands
+/// a person types have refused them already).
+pub fn load_config(paths: &Paths) -> Result<Loaded> {
+    let cwd = std::env::current_dir().ok();
+    let project = cwd.as_deref().and_then(config::find_project_root);
+    load_layers(paths, project.as_deref())
+}
+
+pub(crate) fn load_layers(paths: &Paths, project: Option<&std::path::Path>) -> Result<Loaded> {
+    let env = config::Environment::from_process()?;
+    let loaded = config::load(&paths.config_file(), project, &|key| env.get(key))?;
+    Ok(Loaded { warnings: env.warnings(), ..loaded })
+}
+
+/// The project a folder belongs to: a PAIRED project, else the nearest folder
+/// that looks like a project root (version control, ignore rules, a build
+/// manifest), else the folder itself.
+pub fn project_root(dir: &std::path::Path) -> PathBuf {
+    let markers: Vec<&str> = [".git", ".pairedignore"].into_iter().chain(context::index::MANIFESTS).collect();
+    config::find_project_root(dir)
+        .or_else(|| {
+            dir.ancestors().find(|d| markers.iter().any(|m| d.join(m).exists())).map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| dir.to_path_buf())
+}

@@ -1,0 +1,238 @@
+//! `paired doctor`: checks what usually goes wrong, each with what to do about it.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use protocol::{NoParams, daemon};
+use serde::Serialize;
+
+use crate::fronts::cli::common::outln;
+use crate::{
+    platform::instance::{self, Discovery},
+    platform::paths::{self, Paths},
+    server::client,
+};
+
+#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Serialize)]
+struct Check {
+    name: &'static str,
+    level: Level,
+    detail: String,
+}
+
+/// What of a changed `config.toml` waits for a restart, in one line.
+pub(crate) fn restart_line(sections: &[String]) -> String {
+    let sections: Vec<String> = sections.iter().map(|s| format!("[{s}]")).collect();
+    format!(
+        "config.toml changed {} since the daemon started: applies after a restart (`paired stop`; editors start it again); [market] applies at once",
+        sections.join(", ")
+    )
+}
+
+/// The PAIRED 1.0 bridge in one line, for `paired status` and `paired doctor`:
+/// off, or its port and the 1.0 clients connected, with their projects.
+pub(crate) fn bridge_line(bridge: Option<&daemon::BridgeReport>) -> String {
+    let Some(b) = bridge else {
+        return "PAIRED 1.0 bridge off (compat.bridge_1x = true, or `paired daemon --bridge-1x`, serves 1.0 clients)"
+            .to_owned();
+    };
+    let projects = if b.projects.is_empty() { "no project".to_owned() } else { b.projects.join(", ") };
+    format!(
+        "PAIRED 1.0 bridge on 127.0.0.1:{}: {} connection(s), {} instance(s), projects: {projects}{}",
+        b.port,
+        b.connections,
+        b.instances,
+        if b.require_token { "; a token is required" } else { "" }
+    )
+}
+
+pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
+    let mut checks = Vec::new();
+    let mut add = |name, level, detail: String| checks.push(Check { name, level, detail });
+
+    let loaded = crate::fronts::cli::common::load_config(paths);
+    match &loaded {
+        Ok(loaded) => add(
+            "config",
+            Level::Ok,
+            format!("valid ({})", loaded.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(" < ")),
+        ),
+        Err(err) => add("config", Level::Fail, format!("{err:#}")),
+    }
+
+    if let Ok(loaded) = &loaded {
+        let registries: Vec<String> = loaded
+            .config
+            .market
+            .registries
+            .iter()
+            .map(|r| {
+                let root = if r.root.is_file() { "" } else { " (its root.json is missing!)" };
+                format!("{} at {}{root}", r.name, r.url)
+            })
+            .collect();
+        let saved = "a running daemon applies [market] changes as soon as config.toml is saved";
+        match registries.is_empty() {
+            true => add(
+                "market",
+                Level::Ok,
+                format!(
+                    "no agent registry configured: add a [[market.registries]] entry (docs/marketplace.md); {saved}"
+                ),
+            ),
+            false if registries.iter().any(|r| r.ends_with("missing!)")) => {
+                add("market", Level::Warn, format!("registries: {}; {saved}", registries.join(", ")))
+            }
+            false => add("market", Level::Ok, format!("registries: {}; {saved}", registries.join(", "))),
+        }
+    }
+
+    match paths.check_private() {
+        Ok(()) => add("folders", Level::Ok, "private to you (config, data, state, runtime)".to_owned()),
+        Err(err) => add("folders", Level::Fail, format!("{err:#}")),
+    }
+
+    let token_file = paths.token_file();
+    match paths::mode_of(&token_file) {
+        Ok(mode) if mode & 0o077 == 0 => add("token", Level::Ok, format!("{} (mode {mode:o})", token_file.display())),
+        Ok(mode) => add(
+            "token",
+            Level::Fail,
+            format!(
+                "{} is readable by others (mode {mode:o}); restart the daemon to issue a new token",
+                token_file.display()
+            ),
+        ),
+        Err(_) => add(
+            "token",
+            Level::Warn,
+            format!("{} does not exist yet; the first daemon start creates it", token_file.display()),
+        ),
+    }
+
+    let running = instance::is_running(paths);
+    let discovery = Discovery::read(&paths.discovery_file());
+    match (running, &discovery) {
+        (true, Some(d)) => match client::connect(paths).await {
+            Ok(connection) => match client::call::<daemon::Status>(&connection.client, &NoParams {}).await {
+                Ok(daemon::StatusWithBridge { daemon: status, bridge_1x }) => {
+                    add(
+                        "daemon",
+                        Level::Ok,
+                        format!(
+                            "pid {} on 127.0.0.1:{}, {} client(s)",
+                            status.pid,
+                            status.port,
+                            status.clients.values().sum::<u32>()
+                        ),
+                    );
+                    add("bridge", Level::Ok, bridge_line(bridge_1x.as_ref()));
+                    if status.restart_needed.is_empty() {
+                        add("config", Level::Ok, "the daemon runs with the current config.toml".to_owned());
+                    } else {
+                        add("config", Level::Warn, restart_line(&status.restart_needed));
+                    }
+                    let ours = env!("CARGO_PKG_VERSION");
+                    if status.version == ours && status.protocol_version == protocol::PROTOCOL_VERSION {
+                        add(
+                            "versions",
+                            Level::Ok,
+                            format!("cli and daemon {ours}, protocol {}", status.protocol_version),
+                        );
+                    } else {
+                        add(
+                            "versions",
+                            Level::Warn,
+                            format!(
+                                "cli {ours} but daemon {} (protocol {}); restart it with `paired stop` then `paired daemon --detach`",
+                                status.version, status.protocol_version
+                            ),
+                        );
+                    }
+                }
+                Err(err) => {
+                    add("daemon", Level::Fail, format!("pid {} answers but daemon/status failed: {err:#}", d.pid))
+                }
+            },
+            Err(err) => {
+                add("daemon", Level::Fail, format!("pid {} holds the lock but cannot be reached: {err:#}", d.pid))
+            }
+        },
+        (true, None) => add(
+            "daemon",
+            Level::Warn,
+            "a daemon holds the lock but has not written its discovery file yet (starting?)".into(),
+        ),
+        (false, Some(d)) => add(
+            "daemon",
+            Level::Warn,
+            format!("not running; a daemon (pid {}) stopped without cleaning up — the next start takes over", d.pid),
+        ),
+        (false, None) => add(
+            "daemon",
+            Level::Warn,
+            "not running; start it with `paired daemon --detach` (editors start it on demand)".into(),
+        ),
+    }
+
+    if let Ok(loaded) = &loaded {
+        let port = loaded.config.daemon.port;
+        let serving = discovery.as_ref().filter(|_| running).map(|d| d.port);
+        match serving {
+            Some(actual) if port == 0 || actual == port => {
+                add("port", Level::Ok, format!("daemon on {actual} (configured {port})"))
+            }
+            Some(actual) => {
+                add("port", Level::Warn, format!("daemon on {actual} but configured {port}; restart it to apply"))
+            }
+            None if port == 0 => add("port", Level::Ok, "0: a free port is picked at start".into()),
+            None => match std::net::TcpListener::bind(("127.0.0.1", port)) {
+                Ok(_) => add("port", Level::Ok, format!("127.0.0.1:{port} is free")),
+                Err(err) => add(
+                    "port",
+                    Level::Fail,
+                    format!("127.0.0.1:{port} is taken by another program ({err}); set daemon.port or PAIRED_PORT"),
+                ),
+            },
+        }
+    }
+
+    let db = paths.database();
+    if db.exists() {
+        match crate::platform::store::Store::open(&db) {
+            Ok(store) => match store.call(|c| c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))).await {
+                Ok(result) if result == "ok" => add("database", Level::Ok, db.display().to_string()),
+                Ok(result) => add("database", Level::Fail, format!("{}: {result}", db.display())),
+                Err(err) => add("database", Level::Fail, format!("{err:#}")),
+            },
+            Err(err) => add("database", Level::Fail, format!("{err:#}")),
+        }
+    } else {
+        add("database", Level::Ok, format!("{} will be created at the first start", db.display()));
+    }
+
+    let failed = checks.iter().any(|c| c.level == Level::Fail);
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&checks)?)?;
+    } else {
+        for check in &checks {
+            let tag = match check.level {
+                Level::Ok => "ok  ",
+                Level::Warn => "warn",
+                Level::Fail => "FAIL",
+            };
+            outln!("{tag} {:<9} {}", check.name, check.detail)?;
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,142 @@
+//! `paired providers list|set-key|delete-key`: the model providers the daemon
+//! would use, and their API keys in the OS keyring (`crate::platform::secrets`).
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::{
+    io::{IsTerminal, Read},
+    process::ExitCode,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::fronts::cli::common::outln;
+use crate::{platform::paths::Paths, platform::secrets};
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// The configured providers, which one agents use, and whether each key resolves.
+    List {
+        /// Print the providers as JSON (an error too, as `{"error": …}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store an API key in the OS keyring, read from the terminal without echo
+    /// or from standard input. Point a provider at it with `api_key_keyring = "ENTRY"`.
+    SetKey {
+        /// The entry name (usually the provider's name).
+        entry: String,
+    },
+    /// Remove an API key from the OS keyring.
+    DeleteKey {
+        /// The entry name (usually the provider's name).
+        entry: String,
+    },
+}
+
+pub fn execute(paths: &Paths, command: ProvidersCommand) -> Result<ExitCode> {
+    match command {
+        ProvidersCommand::List { json } => list(paths, json),
+        ProvidersCommand::SetKey { entry } => set_key(&entry),
+        ProvidersCommand::DeleteKey { entry } => {
+            if secrets::delete(&entry)? {
+                outln!("paired: removed the key {}/{entry} from the OS keyring", secrets::SERVICE)?;
+            } else {
+                outln!("paired: the OS keyring had no key {}/{entry}", secrets::SERVICE)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn set_key(entry: &str) -> Result<ExitCode> {
+    secrets::checked(entry)?;
+    let key = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("API key for {entry}: ")).context("cannot read the key from the terminal")?
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the key from standard input")?;
+        text
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        bail!("no key given: type it at the prompt, or pipe it in (`paired providers set-key {entry} < file`)");
+    }
+    if key.contains(char::is_whitespace) {
+        bail!("the key contains whitespace; give the key alone, on one line");
+    }
+    secrets::set(entry, key)?;
+    // Read it back: a keyring that accepts writes but cannot be read is no use to the daemon.
+    if secrets::get(entry)? != key {
+        bail!("the OS keyring stored the key but returned something else when read back");
+    }
+    outln!(
+        "paired: stored the key as {}/{entry} in the OS keyring; use it with `api_key_keyring = \"{entry}\"` under [providers.NAME]",
+        secrets::SERVICE
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(paths: &Paths, as_json: bool) -> Result<ExitCode> {
+    // What the daemon reads: the user's file and the environment, no project layer.
+    let loaded = crate::fronts::cli::common::load_layers(paths, None).context("invalid configuration")?;
+    let agents = &loaded.config.agents;
+    let mut rows = Vec::new();
+    for (name, provider) in &loaded.config.providers {
+        let (source, status) = match (&provider.api_key_env, &provider.api_key_keyring) {
+            (Some(var), _) => {
+                let set = std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
+                (format!("env {var}"), if set { "ok".to_owned() } else { format!("{var} is not set") })
+            }
+            (None, Some(entry)) => {
+                let status = match secrets::get(entry) {
+                    Ok(_) => "ok".to_owned(),
+                    Err(err) => err.to_string(),
+                };
+                (format!("keyring {}/{entry}", secrets::SERVICE), status)
+            }
+            (None, None) => ("none".to_owned(), if provider.is_local() { "ok (local)" } else { "ok" }.to_owned()),
+        };
+        let used_by: Vec<&str> = agents
+            .providers
+            .iter()
+            .filter(|(_, p)| *p == name)
+            .map(|(agent, _)| agent.as_str())
+            .chain((agents.provider.as_deref() == Some(name)).then_some("default"))
+            .collect();
+        rows.push(json!({
+            "name": name,
+            "kind": provider.kind,
+            "model": provider.model,
+            "endpoints": provider.endpoints(),
+            "local": provider.is_local(),
+            "key": source,
+            "key_status": status,
+            "used_by": used_by,
+        }));
+    }
+    if as_json {
+        outln!("{}", serde_json::to_string_pretty(&json!({ "providers": rows }))?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        outln!("no providers configured: agents run their offline skills (add [providers.NAME] to config.toml)")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &rows {
+        let used =
+            row["used_by"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "));
+        outln!(
+            "{:<12} {:<9} {:<24} key: {} ({}){}",
+            row["name"].as_str().unwrap_or(""),
+            row["kind"].as_str().unwrap_or(""),
+            row["model"].as_str().unwrap_or(""),
+            row["key"].as_str().unwrap_or(""),
+            row["key_status"].as_str().unwrap_or(""),
+            used.filter(|u| !u.is_empty()).map(|u| format!("  used by: {u}")).unwrap_or_default(),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

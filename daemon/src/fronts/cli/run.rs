@@ -1,0 +1,292 @@
+//! `paired daemon`: start-up, the serving loop and a clean shutdown.
+
+use std::{
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result};
+use protocol::client::Event;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::{
+    fronts::cli::common::outln,
+    platform::config::Loaded,
+    platform::instance::{self, Acquired, Discovery},
+    platform::logging::{self, Logging},
+    platform::paths::Paths,
+    platform::store::Store,
+    server::client,
+    server::daemon::Daemon,
+    server::transport,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOptions {
+    /// Start in the background and return once it answers.
+    pub detach: bool,
+    /// We are the background process started by `--detach` or `paired lsp`.
+    pub detached_child: bool,
+    /// Started on demand by `paired lsp`: stop when idle.
+    pub autostarted: bool,
+    /// Options `--detach` passes on to the background process.
+    pub forwarded: Vec<String>,
+}
+
+pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<ExitCode> {
+    paths.create_all()?;
+    if options.detach {
+        return detach(paths, &options.forwarded);
+    }
+    let (lock, stale) = match instance::acquire(paths)? {
+        Acquired::Lock { lock, stale } => (lock, stale),
+        Acquired::AlreadyRunning(discovery) => {
+            say_already_running(discovery.as_ref())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let config = loaded.config;
+    logging::init(Logging {
+        filter: &config.log.filter,
+        stderr: !options.detached_child,
+        file: Some((&paths.log_file(), config.log.file_max_bytes)),
+    })?;
+    install_panic_hook();
+    // An editor's daemon (`--autostarted`) does not refuse unknown `PAIRED_*`
+    // variables; it says so once, here.
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    // What installs of a previous daemon did not finish left behind: we hold
+    // the lock, so no install is running.
+    crate::services::market::store::Store::new(&paths.data_dir).clean_interrupted();
+    match crate::platform::os::raise_descriptor_limit() {
+        Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
+        Err(err) => tracing::warn!("cannot raise the open descriptor limit: {err}"),
+    }
+    if let Some(stale) = stale {
+        tracing::warn!(previous_pid = stale.pid, "the previous daemon did not stop cleanly; taking over");
+    }
+    for source in &loaded.sources {
+        tracing::debug!(%source, "configuration layer");
+    }
+    if !config.server.require_token {
+        tracing::warn!("server.require_token = false: any local process can call the daemon without a token");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("paired-worker")
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(serve(paths, config, options));
+    drop(lock);
+    result
+}
+
+async fn serve(paths: &Paths, config: crate::platform::config::Config, options: DaemonOptions) -> Result<ExitCode> {
+    let token = instance::load_or_create_token(&paths.token_file())?;
+    logging::redact(&token);
+    let store = Store::open(&paths.database())?;
+    let listener = transport::bind(config.daemon.port)?;
+    let port = listener.local_addr()?.port();
+    let run_id = store.begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port).await?;
+    let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
+    let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
+        .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
+    let daemon = Daemon::new(config, paths.clone(), store.clone(), run_id, port, test_hooks);
+    let socket_path = paths.socket_file();
+    let socket = transport::bind_socket(&socket_path);
+    let socket_path = socket.is_some().then_some(socket_path);
+    let handle = transport::serve(listener, socket, daemon.clone(), token)?;
+    let _config_watch = watch_config(&daemon, paths.config_file());
+
+    let discovery = Discovery {
+        pid: std::process::id(),
+        port,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        protocol_version: protocol::PROTOCOL_VERSION,
+        token_file: paths.token_file(),
+        log_file: paths.log_file(),
+        socket: socket_path.clone(),
+        started_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+    };
+    discovery.write(&paths.discovery_file())?;
+    tracing::info!(port, pid = discovery.pid, test_hooks, "PAIRED daemon listening on 127.0.0.1:{port}");
+    if daemon.config.compat.bridge_1x {
+        let bridge_port = match std::env::var("BRIDGE_PORT") {
+            Ok(value) => value.trim().parse::<u16>().ok(),
+            Err(_) => Some(crate::fronts::bridge::DEFAULT_PORT),
+        };
+        match bridge_port {
+            // The daemon serves its own clients either way: a busy 1.0 port is a warning.
+            Some(port) => match crate::fronts::bridge::start(daemon.clone(), port).await {
+                Ok(port) => tracing::info!(port, "PAIRED 1.0 bridge listening on 127.0.0.1:{port} (compat.bridge_1x)"),
+                Err(err) => tracing::warn!("{err:#}"),
+            },
+            None => tracing::warn!("BRIDGE_PORT is not a port number; the PAIRED 1.0 bridge is not served"),
+        }
+    }
+
+    let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
+    tracing::info!(%reason, "shutting down");
+    let _ = daemon.events.send(Event::ShuttingDown { reason: reason.clone() });
+    // Clients stop finding us first: a port or socket that is about to be free
+    // must not be advertised while someone else could take it.
+    Discovery::remove_if_ours(&paths.discovery_file());
+    // Let replies in flight (such as daemon/shutdown's own) and the event reach clients.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = handle.stop();
+    if tokio::time::timeout(Duration::from_secs(3), handle.stopped()).await.is_err() {
+        tracing::warn!("connections did not close within 3s; stopping anyway");
+    }
+    if let Some(path) = &socket_path {
+        let _ = std::fs::remove_file(path);
+    }
+    store.end_run(run_id).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detached: bool) -> Result<String> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    // A detached daemon outlives the terminal that started it.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut requested = daemon.shutdown.subscribe();
+    let mut idle_check = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => return Ok("interrupted (SIGINT)".to_owned()),
+            _ = terminate.recv() => return Ok("terminated (SIGTERM)".to_owned()),
+            _ = hangup.recv() => {
+                if !detached {
+                    return Ok("terminal closed (SIGHUP)".to_owned());
+                }
+            }
+            changed = requested.changed() => {
+                changed.context("shutdown channel closed")?;
+                if let Some(reason) = requested.borrow().clone() {
+                    return Ok(reason);
+                }
+            }
+            _ = idle_check.tick() => {
+                let idle_for = daemon.idle_since.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t.elapsed());
+                if let (Some(limit), Some(idle_for)) = (idle_limit, idle_for)
+                    && idle_for >= limit
+                    && daemon.attached_clients() == 0
+                {
+                    return Ok(format!("idle for {}s with no editor attached (daemon.autostart_idle_secs)", limit.as_secs()));
+                }
+            }
+        }
+    }
+}
+
+/// Applies the user's config file again when it changes: `[market]` at once
+/// (`config::Live`), validated first — a file that does not load keeps the
+/// configuration in force, and the log says why; other changes are logged as
+/// needing a restart. The watcher lives as long as what it returns.
+fn watch_config(daemon: &Arc<Daemon>, file: std::path::PathBuf) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let (dir, name) = (file.parent()?.to_path_buf(), file.file_name()?.to_owned());
+    let (changed, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    // The folder is watched, not the file: editors save by renaming a new file over it.
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+            && event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+        {
+            let _ = changed.send(());
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            tracing::warn!("cannot watch {}: config changes apply after a restart ({err})", file.display());
+            return None;
+        }
+    };
+    if let Err(err) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive) {
+        tracing::warn!("cannot watch {}: config changes apply after a restart ({err})", dir.display());
+        return None;
+    }
+    let daemon = daemon.clone();
+    tokio::spawn(async move {
+        while changes.recv().await.is_some() {
+            // A save can be several events: wait until they settle.
+            loop {
+                match tokio::time::timeout(Duration::from_millis(200), changes.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            // As `paired daemon` reads it: the user's file and the environment.
+            let loaded = crate::platform::config::Environment::from_process()
+                .and_then(|env| crate::platform::config::load(&file, None, &|key| env.get(key)))
+                .map(|loaded| loaded.config);
+            match daemon.live.apply(&daemon.config, loaded) {
+                crate::platform::config::Reload::Invalid(why) => tracing::warn!(
+                    "{} changed but does not load, so the configuration in force is kept: {why}",
+                    file.display()
+                ),
+                crate::platform::config::Reload::Applied { market_changed, restart_needed } => {
+                    if market_changed {
+                        tracing::info!("applied the changed [market] configuration from {}", file.display());
+                    }
+                    if !restart_needed.is_empty() {
+                        tracing::warn!(
+                            "{} changed [{}]: restart needed — those apply when the daemon starts again (`paired stop`; editors start it on demand)",
+                            file.display(),
+                            restart_needed.join("], [")
+                        );
+                    }
+                }
+            }
+        }
+    });
+    Some(watcher)
+}
+
+fn say_already_running(discovery: Option<&Discovery>) -> Result<()> {
+    match discovery {
+        Some(d) => outln!(
+            "paired: a daemon is already running (pid {}, port {}, version {}); nothing to do",
+            d.pid,
+            d.port,
+            d.version
+        ),
+        None => outln!("paired: a daemon is already running (still starting up); nothing to do"),
+    }
+}
+
+/// `--detach`: start the daemon in the background and wait until it answers.
+fn detach(paths: &Paths, forwarded: &[String]) -> Result<ExitCode> {
+    if let Some(running) = instance::live_discovery(paths) {
+        say_already_running(Some(&running))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let args: Vec<&str> = forwarded.iter().map(String::as_str).collect();
+    client::spawn_daemon(&args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let started = Instant::now();
+    let connected = runtime.block_on(client::wait_for_daemon(paths, Duration::from_secs(10)))?.discovery;
+    outln!(
+        "paired: daemon started in the background (pid {}, port {}) in {} ms; stop it with `paired stop`",
+        connected.pid,
+        connected.port,
+        started.elapsed().as_millis()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Panics are bugs: log them through tracing (the daemon log), not only stderr,
+/// which a detached daemon does not have.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(%info, "panic");
+        default(info);
+    }));
+}

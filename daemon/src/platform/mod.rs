@@ -1,0 +1,12 @@
+//! The machine under the daemon: where its files are, its configuration, its
+//! database, its logs, the OS keyring, and every OS-specific call ([`os`]).
+//! Nothing here knows of services, the server or the fronts.
+
+pub mod config;
+pub mod instance;
+pub mod logging;
+pub mod os;
+pub mod paths;
+pub mod secrets;
+pub mod store;
+pub mod uri;

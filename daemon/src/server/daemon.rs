@@ -1,0 +1,249 @@
+//! The daemon's shared state: who is attached, which documents are open, and the
+//! event stream. Locks are short and never held across an `.await`.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU32, AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use protocol::{
+    client::{ClientHello, ClientKind, Event},
+    daemon::{AgentSummary, StatusReport},
+};
+use tokio::sync::{broadcast, watch};
+
+use crate::{
+    platform::config::Config,
+    platform::store::Store,
+    services::documents::{ANONYMOUS, ClientId, Documents},
+};
+
+pub struct Daemon {
+    /// The configuration the daemon started with.
+    pub config: Config,
+    /// What of it is applied again when the user's config file changes
+    /// (`[market]`), and what would need a restart.
+    pub live: crate::platform::config::Live,
+    pub store: Store,
+    pub run_id: i64,
+    pub port: u16,
+    pub started: Instant,
+    /// Test-only methods (`debug/*`) are served when `PAIRED_TEST_HOOKS=1`.
+    pub test_hooks: bool,
+    pub events: broadcast::Sender<Event>,
+    /// Set to a reason to stop the daemon.
+    pub shutdown: watch::Sender<Option<String>>,
+    pub connections: AtomicU32,
+    next_client: AtomicU64,
+    clients: Mutex<HashMap<ClientId, Client>>,
+    /// Which client each connection attached as, to own the documents it opens.
+    connection_clients: Mutex<HashMap<usize, ClientId>>,
+    pub documents: Mutex<Documents<context::SyntaxDocument>>,
+    pub workspaces: crate::services::workspace::Workspaces,
+    pub paths: crate::platform::paths::Paths,
+    pub active_runs: crate::services::runs::ActiveRuns,
+    pub providers: crate::services::model::Providers,
+    pub scheduler: Arc<crate::services::scheduler::Scheduler>,
+    /// Workflow sessions in flight.
+    pub sessions: crate::services::orchestrator::Sessions,
+    /// When the last client detached, for the idle shutdown of auto-started daemons.
+    pub idle_since: Mutex<Option<Instant>>,
+}
+
+struct Client {
+    hello: ClientHello,
+    connection: Option<usize>,
+    session_row: Option<i64>,
+}
+
+impl Daemon {
+    pub fn new(
+        config: Config,
+        paths: crate::platform::paths::Paths,
+        store: Store,
+        run_id: i64,
+        port: u16,
+        test_hooks: bool,
+    ) -> Arc<Daemon> {
+        let full_parse_max = config.context.full_parse_max_kb as usize * 1024;
+        let limits = &config.limits;
+        let mut lanes: std::collections::HashMap<String, usize> = config
+            .providers
+            .iter()
+            .map(|(name, p)| (name.clone(), p.max_concurrent.unwrap_or(limits.per_provider) as usize))
+            .collect();
+        lanes.insert(crate::services::scheduler::OFFLINE.to_owned(), limits.offline as usize);
+        let scheduler = crate::services::scheduler::Scheduler::new(crate::services::scheduler::Limits {
+            max_running: limits.max_running as usize,
+            interactive_reserved: limits.interactive_reserved as usize,
+            per_lane: limits.per_provider as usize,
+            lanes,
+            max_queued: limits.max_queued as usize,
+        });
+        Arc::new(Daemon {
+            live: crate::platform::config::Live::new(&config),
+            config,
+            store,
+            run_id,
+            port,
+            started: Instant::now(),
+            test_hooks,
+            events: broadcast::channel(1024).0,
+            shutdown: watch::channel(None).0,
+            connections: AtomicU32::new(0),
+            next_client: AtomicU64::new(1),
+            clients: Mutex::default(),
+            connection_clients: Mutex::default(),
+            documents: Mutex::default(),
+            workspaces: crate::services::workspace::Workspaces::new(full_parse_max),
+            paths,
+            active_runs: crate::services::runs::ActiveRuns::default(),
+            providers: crate::services::model::Providers::default(),
+            scheduler,
+            sessions: crate::services::orchestrator::Sessions::default(),
+            idle_since: Mutex::new(Some(Instant::now())),
+        })
+    }
+
+    /// Broadcasts an event to attached clients; none listening is fine.
+    pub fn send_event(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn documents(&self) -> MutexGuard<'_, Documents<context::SyntaxDocument>> {
+        self.documents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn clients(&self) -> MutexGuard<'_, HashMap<ClientId, Client>> {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn request_shutdown(&self, reason: &str) {
+        self.shutdown.send_if_modified(|current| {
+            if current.is_none() {
+                *current = Some(reason.to_owned());
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub async fn attach(&self, hello: ClientHello, connection: Option<usize>) -> ClientId {
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        for folder in &hello.workspace_folders {
+            // Canonical, so one folder spelled two ways (or through a link) is one index.
+            match crate::platform::uri::to_path(folder).and_then(|p| p.canonicalize().ok()).filter(|p| p.is_dir()) {
+                Some(root) if let Some(why) = crate::services::workspace::unfit_root(&root) => tracing::warn!("{why}"),
+                Some(root) => {
+                    let workspace = self.workspaces.add(root, &self.events);
+                    // A client arriving later still learns of a degraded index.
+                    if let Some(message) = workspace.status_report().warning {
+                        let root = workspace.root.display().to_string();
+                        let _ = self.events.send(Event::IndexWarning { root, message });
+                    }
+                }
+                None => tracing::warn!(%folder, "not indexing a workspace folder that is not a local directory"),
+            }
+        }
+        let session_row =
+            match self.store.client_attached(self.run_id, kind_name(hello.kind), &hello.name, hello.pid).await {
+                Ok(row) => Some(row),
+                Err(err) => {
+                    tracing::warn!("could not record client session: {err:#}");
+                    None
+                }
+            };
+        let event = Event::ClientAttached { client_id: id, kind: hello.kind, name: hello.name.clone() };
+        tracing::info!(client_id = id, kind = kind_name(hello.kind), name = %hello.name, pid = ?hello.pid, "client attached");
+        self.clients().insert(id, Client { hello, connection, session_row });
+        if let Some(conn) = connection {
+            self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).insert(conn, id);
+        }
+        *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let _ = self.events.send(event);
+        id
+    }
+
+    pub async fn detach(&self, id: ClientId) {
+        let Some(client) = self.clients().remove(&id) else {
+            return;
+        };
+        if let Some(conn) = client.connection {
+            self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
+        }
+        let closed = self.documents().release_client(id);
+        tracing::info!(
+            client_id = id,
+            kind = kind_name(client.hello.kind),
+            documents_closed = closed.len(),
+            "client detached"
+        );
+        if self.clients().is_empty() {
+            *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        for uri in closed {
+            let _ = self.events.send(Event::DocumentClosed { uri });
+        }
+        let _ = self.events.send(Event::ClientDetached { client_id: id, kind: client.hello.kind });
+        if let Some(row) = client.session_row
+            && let Err(err) = self.store.client_detached(row).await
+        {
+            tracing::warn!("could not record client detach: {err:#}");
+        }
+    }
+
+    /// The client a connection attached as.
+    pub fn client_of(&self, connection: Option<usize>) -> ClientId {
+        connection
+            .and_then(|c| self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).get(&c).copied())
+            .unwrap_or(ANONYMOUS)
+    }
+
+    pub fn status(&self) -> StatusReport {
+        let (clients, workspaces) = {
+            let clients = self.clients();
+            let mut by_kind = BTreeMap::new();
+            let mut workspaces = BTreeSet::new();
+            for client in clients.values() {
+                *by_kind.entry(client.hello.kind).or_insert(0) += 1;
+                workspaces.extend(client.hello.workspace_folders.iter().cloned());
+            }
+            (by_kind, workspaces.into_iter().collect())
+        };
+        StatusReport {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            protocol_version: protocol::PROTOCOL_VERSION,
+            pid: std::process::id(),
+            port: self.port,
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            clients,
+            connections: self.connections.load(Ordering::Relaxed),
+            open_documents: self.documents().len() as u32,
+            workspaces,
+            agents: agents::BUILTIN_AGENTS
+                .iter()
+                .map(|a| AgentSummary { id: a.id.to_owned(), name: a.display_name(), role: a.role.to_owned() })
+                .collect(),
+            restart_needed: self.live.restart_needed(),
+        }
+    }
+
+    pub fn attached_clients(&self) -> usize {
+        self.clients().len()
+    }
+}
+
+pub fn kind_name(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Lsp => "lsp",
+        ClientKind::Cli => "cli",
+        ClientKind::Acp => "acp",
+        ClientKind::Bridge => "bridge",
+        ClientKind::Other => "other",
+    }
+}

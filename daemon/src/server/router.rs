@@ -1,0 +1,367 @@
+//! The JSON-RPC methods: protocol types in, protocol types out, state in [`Daemon`].
+//!
+//! Every method of [`protocol::for_each_method!`] is registered here; a test checks
+//! that none is missing, so the OpenRPC document and the router agree.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use jsonrpsee::{
+    ConnectionId, Extensions, RpcModule,
+    server::SubscriptionMessage,
+    types::{ErrorObjectOwned, Params},
+};
+use protocol::{
+    Method, NoParams, Subscription, agents,
+    client::{Attach, ClientHello, Event},
+    context, daemon, documents, errors, market, workflows,
+};
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{server::daemon::Daemon, services::codebase, services::documents::DocumentError, services::runs};
+
+pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
+    let test_hooks = daemon.test_hooks;
+    let mut module = RpcModule::from_arc(daemon);
+
+    method::<daemon::Status, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(daemon::StatusWithBridge { daemon: d.status(), bridge_1x: crate::fronts::bridge::report(&d) })
+    });
+    method::<daemon::Shutdown, _, _>(&mut module, |d, NoParams {}, _| async move {
+        d.request_shutdown("requested over JSON-RPC (daemon/shutdown)");
+        Ok(daemon::ShutdownReply { pid: std::process::id() })
+    });
+
+    method::<documents::Open, _, _>(&mut module, |d, params, conn| async move {
+        let client = d.client_of(conn);
+        let uri = params.uri.clone();
+        let reply = d.documents().open(client, params);
+        let _ = d.events.send(Event::DocumentOpened { uri });
+        Ok(reply)
+    });
+    method::<documents::Change, _, _>(&mut module, |d, params, conn| async move {
+        let client = d.client_of(conn);
+        d.documents().change(client, params).map_err(document_error)
+    });
+    method::<documents::Close, _, _>(&mut module, |d, params, conn| async move {
+        let client = d.client_of(conn);
+        let reply = d.documents().close(client, &params.uri).map_err(document_error)?;
+        if !reply.still_open {
+            let _ = d.events.send(Event::DocumentClosed { uri: params.uri });
+        }
+        Ok(reply)
+    });
+    method::<documents::Get, _, _>(&mut module, |d, params, _| async move {
+        d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
+    });
+    method::<documents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
+
+    // Parsing, file reads and bundle assembly: on the blocking pool, never on
+    // the runtime's workers that serve every editor's requests (#18).
+    method::<context::Outline, _, _>(&mut module, |d, params, _| {
+        off_the_runtime(move || codebase::outline(&d, params))
+    });
+    method::<context::Symbols, _, _>(&mut module, |d, params, _| {
+        off_the_runtime(move || Ok(codebase::symbols(&d, params)))
+    });
+    method::<context::Build, _, _>(&mut module, |d, params, _| off_the_runtime(move || codebase::build(&d, params)));
+    method::<context::AddWorkspace, _, _>(&mut module, |d, params, _| async move {
+        codebase::add_workspace(&d, params).await
+    });
+    method::<context::ListWorkspaces, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(codebase::list_workspaces(&d))
+    });
+
+    method::<agents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(runs::list(&d)) });
+    method::<agents::Problems, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(runs::roster(&d).errors) });
+    method::<agents::Describe, _, _>(&mut module, |d, params, _| async move { runs::describe(&d, &params.agent) });
+    method::<agents::Run, _, _>(&mut module, |d, params, conn| async move {
+        // Each client queues on its own: one editor's burst does not delay another's request.
+        let owner = format!("client-{}", d.client_of(conn));
+        runs::run_for(d, params, owner).await
+    });
+    method::<agents::GetRun, _, _>(&mut module, |d, params, _| async move {
+        if params.wait { runs::wait(&d, &params.run_id).await } else { runs::get(&d, &params.run_id).await }
+    });
+    method::<agents::CancelRun, _, _>(&mut module, |d, params, _| async move {
+        // A session id cancels the workflow's whole tree; the reply is its last step's run, or a summary run.
+        if params.run_id.starts_with("session-") {
+            let session = crate::services::orchestrator::cancel(&d, &params.run_id).await?.ok_or_else(|| {
+                ErrorObjectOwned::owned(
+                    protocol::errors::NOT_FOUND,
+                    format!("no session {:?}", params.run_id),
+                    None::<()>,
+                )
+            })?;
+            return Ok(crate::services::orchestrator::as_run(&session));
+        }
+        runs::cancel(&d, &params.run_id).await
+    });
+    method::<agents::ListRuns, _, _>(&mut module, |d, params, _| async move {
+        runs::list_runs(&d, params.limit.unwrap_or(50)).await
+    });
+    method::<agents::Generate, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::generate::generate(&d, params).await
+    });
+
+    method::<workflows::List, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(crate::services::orchestrator::list(&d))
+    });
+    method::<workflows::Run, _, _>(&mut module, |d, params, _| async move {
+        crate::services::orchestrator::run(d, params).await
+    });
+    method::<workflows::ListSessions, _, _>(&mut module, |d, params, _| async move {
+        crate::services::orchestrator::list_sessions(&d, params.limit.unwrap_or(50)).await
+    });
+    method::<workflows::GetSession, _, _>(&mut module, |d, params, _| async move {
+        if params.wait {
+            crate::services::orchestrator::wait(&d, &params.session_id).await
+        } else {
+            crate::services::orchestrator::get(&d, &params.session_id).await
+        }
+    });
+    method::<workflows::ResumeSession, _, _>(&mut module, |d, params, _| async move {
+        crate::services::orchestrator::resume(d, &params.session_id, params.wait).await
+    });
+    method::<workflows::Decide, _, _>(&mut module, |d, params, _| async move {
+        crate::services::orchestrator::decide(&d, params).await
+    });
+
+    attach_subscription(&mut module);
+
+    let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
+    method::<market::Search, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::search(&d, params).await
+    });
+    method::<market::Recommend, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::recommend(&d, params).await
+    });
+    method::<market::Info, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::info(&d, params).await
+    });
+    method::<market::Install, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::install(&d, params).await
+    });
+    method::<market::Update, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::update(&d, params).await
+    });
+    method::<market::Remove, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::remove(&d, params).await
+    });
+    method::<market::Rollback, _, _>(&mut module, |d, params, _| async move {
+        crate::services::market::service::rollback(&d, params).await
+    });
+    method::<market::Usage, _, _>(&mut module, |d, NoParams {}, _| async move {
+        crate::services::market::service::usage(&d).await
+    });
+    method::<market::ListInstalled, _, _>(&mut module, |d, NoParams {}, _| async move {
+        Ok(crate::services::market::service::installed(&d))
+    });
+    register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
+
+    if test_hooks {
+        register_test_hooks(&mut module);
+    }
+    module
+}
+
+/// Registers `M` with a handler taking its typed params and the caller's connection.
+/// Runs CPU-bound or blocking work of a handler on the blocking pool. A panic
+/// there is an internal error reply, as one on the runtime would be.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|err| {
+        tracing::error!("a request's work panicked: {err}");
+        Err(ErrorObjectOwned::owned(protocol::errors::INTERNAL, "internal error (see the daemon's log)", None::<()>))
+    })
+}
+
+fn method<M, F, Fut>(module: &mut RpcModule<Daemon>, handler: F)
+where
+    M: Method,
+    F: Fn(Arc<Daemon>, M::Params, Option<usize>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<M::Result, ErrorObjectOwned>> + Send + 'static,
+{
+    let registered = module.register_async_method(M::NAME, move |params, daemon, extensions| {
+        let handler = handler.clone();
+        async move {
+            let params = parse_params::<M::Params>(M::NAME, &params)?;
+            handler(daemon, params, connection(&extensions)).await
+        }
+    });
+    register(registered, M::NAME);
+}
+
+fn register<T, E: std::fmt::Display>(result: Result<T, E>, name: &str) {
+    // Names come from the protocol crate, which a unit test keeps unique; a clash
+    // is a programming error found by every test run, not a runtime condition.
+    if let Err(err) = result {
+        panic!("registering {name}: {err}");
+    }
+}
+
+fn connection(extensions: &Extensions) -> Option<usize> {
+    extensions.get::<ConnectionId>().map(|c| c.0)
+}
+
+/// Parses by-name params (an object), or a single object in a by-position array.
+/// No params, `null` and `[]` mean `{}`.
+pub fn parse_params<P: DeserializeOwned>(method: &str, params: &Params<'_>) -> Result<P, ErrorObjectOwned> {
+    let raw = params.as_str().map(str::trim).unwrap_or("{}");
+    let parsed = match raw {
+        "" | "null" | "[]" => serde_json::from_str("{}"),
+        _ if raw.starts_with('[') => serde_json::from_str::<(P,)>(raw).map(|(p,)| p),
+        _ => serde_json::from_str(raw),
+    };
+    parsed.map_err(|err| {
+        ErrorObjectOwned::owned(
+            errors::INVALID_PARAMS,
+            format!("invalid params for {method}: {err}; see rpc.discover for the expected shape"),
+            None::<()>,
+        )
+    })
+}
+
+fn document_error(err: DocumentError) -> ErrorObjectOwned {
+    let code = match err {
+        DocumentError::NotOpen { .. } => errors::NOT_FOUND,
+        DocumentError::VersionNotNewer { .. } => errors::CONFLICT,
+        DocumentError::RangeOutOfOrder { .. } => errors::INVALID_PARAMS,
+    };
+    ErrorObjectOwned::owned(code, err.to_string(), None::<()>)
+}
+
+/// `client/attach`: the client is attached for as long as the subscription lives,
+/// which ends when it unsubscribes or its connection closes for any reason.
+fn attach_subscription(module: &mut RpcModule<Daemon>) {
+    let registered = module.register_subscription(
+        Attach::SUBSCRIBE,
+        Attach::NOTIFICATION,
+        Attach::UNSUBSCRIBE,
+        |params, pending, daemon, extensions| async move {
+            let hello: ClientHello = match parse_params(Attach::SUBSCRIBE, &params) {
+                Ok(hello) => hello,
+                Err(err) => {
+                    pending.reject(err).await;
+                    return Ok(());
+                }
+            };
+            let mut events = daemon.events.subscribe();
+            // Attach (and link the connection) before the client hears back, so
+            // whatever it sends next is already filed under it.
+            let id = daemon.attach(hello, connection(&extensions)).await;
+            let sink = match pending.accept().await {
+                Ok(sink) => sink,
+                Err(err) => {
+                    daemon.detach(id).await;
+                    return Err(err.into());
+                }
+            };
+            let mut next = Some(Event::Attached { client_id: id });
+            loop {
+                if let Some(event) = next.take() {
+                    let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&event)?);
+                    if sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    () = sink.closed() => break,
+                    received = events.recv() => match received {
+                        Ok(Event::ClientAttached { client_id, .. }) if client_id == id => {}
+                        Ok(event) => next = Some(event),
+                        Err(RecvError::Lagged(missed)) => tracing::warn!(client_id = id, missed, "client fell behind the event stream"),
+                        Err(RecvError::Closed) => break,
+                    },
+                }
+            }
+            daemon.detach(id).await;
+            Ok(())
+        },
+    );
+    register(registered, Attach::SUBSCRIBE);
+}
+
+/// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation.
+/// Served only with `PAIRED_TEST_HOOKS=1`, never listed in `rpc.discover`.
+fn register_test_hooks(module: &mut RpcModule<Daemon>) {
+    register(
+        module.register_async_method("debug/panic", |_, _, _| async move {
+            #[allow(clippy::panic)]
+            if true {
+                panic!("debug/panic was called");
+            }
+            Ok::<(), ErrorObjectOwned>(())
+        }),
+        "debug/panic",
+    );
+    register(
+        module.register_async_method("debug/sleep", |params, _, _| async move {
+            let ms: u64 =
+                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<u64, ErrorObjectOwned>(ms)
+        }),
+        "debug/sleep",
+    );
+    register(
+        module.register_async_method("debug/watch_error", |params, daemon, _| async move {
+            // A watch error for the workspace of `folder`, through its watcher's channel.
+            let folder: String = params
+                .as_str()
+                .and_then(|raw| serde_json::from_str::<(String,)>(raw).ok())
+                .map(|(f,)| f)
+                .unwrap_or_default();
+            let workspace = crate::platform::uri::to_path(&folder).and_then(|p| daemon.workspaces.find_for(&p));
+            let found = workspace.is_some();
+            if let Some(workspace) = workspace {
+                workspace.inject_watch_error();
+            }
+            Ok::<bool, ErrorObjectOwned>(found)
+        }),
+        "debug/watch_error",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_protocol_method_is_served() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::platform::store::Store::open(&dir.path().join("db")).expect("store");
+        let paths = crate::platform::paths::Paths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+            state_dir: dir.path().join("state"),
+            runtime_dir: dir.path().join("run"),
+        };
+        let daemon = Daemon::new(crate::platform::config::Config::default(), paths, store, 1, 0, false);
+        let module = module(daemon);
+        let served: Vec<&str> = module.method_names().collect();
+        for name in protocol::openrpc::method_names() {
+            assert!(served.contains(&name), "{name} is in the protocol but not served");
+        }
+        assert!(!served.contains(&"debug/panic"), "test hooks are off by default");
+    }
+
+    #[test]
+    fn params_accept_every_empty_spelling_and_by_position_objects() {
+        for raw in [None, Some("null"), Some("[]"), Some("{}")] {
+            let params = Params::new(raw);
+            parse_params::<NoParams>("x/y", &params).expect("empty");
+        }
+        let params = Params::new(Some(r#"[{"uri":"file:///a"}]"#));
+        let parsed: documents::UriParams = parse_params("x/y", &params).expect("positional");
+        assert_eq!(parsed.uri, "file:///a");
+        let params = Params::new(Some(r#"{"url":"file:///a"}"#));
+        let err = parse_params::<documents::UriParams>("documents/get", &params).expect_err("bad");
+        assert!(
+            err.message().starts_with("invalid params for documents/get: missing field `uri`"),
+            "{}",
+            err.message()
+        );
+    }
+}

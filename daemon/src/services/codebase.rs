@@ -1,0 +1,297 @@
+//! `context/*` and `workspaces/*`: the context engine at the JSON-RPC edge. Domain
+//! types from the `context` crate are converted to protocol types here, and byte
+//! columns to LSP's UTF-16 ones.
+
+use std::{path::PathBuf, sync::Arc};
+
+use context::{
+    SyntaxDocument,
+    bundle::{self, BundleInput},
+    symbols::{self, Symbol},
+};
+use jsonrpsee::types::ErrorObjectOwned;
+use protocol::{
+    context::{
+        AddWorkspaceParams, BuildParams, BundlePart, ContextBundle, DocumentOutline, DroppedPart, ImportInfo,
+        OutlineParams, OutlineSymbol, ProjectFacts, SymbolMatch, SymbolQuery, WorkspaceStatus,
+    },
+    documents::{Position, Range},
+    errors,
+};
+
+use crate::{
+    platform::uri,
+    server::daemon::Daemon,
+    services::documents::byte_offset,
+    services::workspace::{self, Workspace},
+};
+
+/// The file a URI names, resolved and checked ([`crate::services::workspace::Workspaces::resolve`]):
+/// refused when it leads out of its workspace (or out of `within`) or is
+/// excluded there. `None` for a URI that names no file (`untitled:`).
+pub(crate) fn resolve_uri(
+    daemon: &Daemon,
+    uri: &str,
+    within: Option<&std::path::Path>,
+) -> Result<Option<workspace::Resolved>, ErrorObjectOwned> {
+    let Some(path) = uri::to_path(uri) else { return Ok(None) };
+    daemon.workspaces.resolve(&path, within).map(Some).map_err(|why| error(errors::REFUSED, why.to_string()))
+}
+
+fn error(code: i32, message: String) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message, None::<()>)
+}
+
+/// The text of `uri`: the editor's open copy, else the file on disk. The path
+/// is resolved and checked first, open or not; the real path is returned.
+pub(crate) fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
+    let path = resolve_uri(daemon, uri, None)?.map(|resolved| resolved.path);
+    // A clone shares the tree (reference-counted). If edits are pending, the
+    // clone parses them first, under the documents lock, and the open document
+    // keeps the result: the next request does not parse again.
+    if let Some((buffer, _)) = daemon.documents().buffer(uri) {
+        return Ok((buffer.clone(), path));
+    }
+    let path = path.ok_or_else(|| error(errors::INVALID_PARAMS, format!("{uri} is neither open nor a file:// URI")))?;
+    let text = workspace::read_source(&path).ok_or_else(|| {
+        error(
+            errors::NOT_FOUND,
+            format!("{} is not open and cannot be read as a text file under 2 MiB", path.display()),
+        )
+    })?;
+    let language = context::Language::from_path(&path.to_string_lossy());
+    Ok((SyntaxDocument::new(language, text), Some(path)))
+}
+
+pub fn outline(daemon: &Daemon, params: OutlineParams) -> Result<DocumentOutline, ErrorObjectOwned> {
+    let (doc, _) = document_for(daemon, &params.uri)?;
+    let outline = symbols::outline(&doc);
+    let lines = LineIndex::new(doc.text());
+    Ok(DocumentOutline {
+        uri: params.uri,
+        language: doc.language().name().to_owned(),
+        symbols: outline.symbols.iter().map(|s| outline_symbol(&lines, s)).collect(),
+        imports: outline.imports.iter().map(|i| ImportInfo { text: i.text.clone(), line: i.line }).collect(),
+    })
+}
+
+fn outline_symbol(lines: &LineIndex<'_>, symbol: &Symbol) -> OutlineSymbol {
+    let clean = |text: &str| context::redact::redact("", text).0;
+    OutlineSymbol {
+        name: symbol.name.clone(),
+        kind: symbol.kind.name().to_owned(),
+        range: Range { start: lines.lsp(symbol.start), end: lines.lsp(symbol.end) },
+        selection_range: Range { start: lines.lsp(symbol.name_start), end: lines.lsp(symbol.name_end) },
+        signature: clean(&symbol.signature),
+        doc: symbol.doc.as_deref().map(clean),
+        children: symbol.children.iter().map(|c| outline_symbol(lines, c)).collect(),
+    }
+}
+
+/// Byte columns to UTF-16 columns.
+pub(crate) struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// The LSP position of a byte offset.
+    pub(crate) fn position(&self, byte: usize) -> Position {
+        let byte = byte.min(self.text.len());
+        let line = self.starts.partition_point(|start| *start <= byte).saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let character = self.text.get(start..byte).map_or(0, |s| s.encode_utf16().count() as u32);
+        Position { line: line as u32, character }
+    }
+
+    fn lsp(&self, pos: symbols::Pos) -> Position {
+        let start = self.starts.get(pos.line as usize).copied().unwrap_or(self.text.len());
+        let end = (start + pos.column as usize).min(self.text.len());
+        let character = self.text.get(start..end).map_or(pos.column, |s| s.encode_utf16().count() as u32);
+        Position { line: pos.line, character }
+    }
+}
+
+/// Results whose signature is read from the file (the index keeps none).
+const SIGNATURES_SHOWN: usize = 20;
+
+pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
+    let limit = params.limit.clamp(1, 1000) as usize;
+    let mut all = Vec::new();
+    for workspace in daemon.workspaces.all() {
+        let index = workspace.index();
+        for hit in index.search(&params.query, limit) {
+            all.push((
+                workspace.clone(),
+                hit.path.to_owned(),
+                SymbolMatch {
+                    name: hit.name.to_owned(),
+                    kind: hit.symbol.kind.name().to_owned(),
+                    container: hit.container.map(str::to_owned),
+                    uri: uri::from_path(&workspace.root.join(hit.path)),
+                    line: hit.symbol.line,
+                    end_line: hit.symbol.end_line,
+                    signature: String::new(),
+                    score: hit.score,
+                },
+            ));
+        }
+    }
+    all.sort_by(|(_, _, a), (_, _, b)| {
+        b.score.cmp(&a.score).then(a.name.len().cmp(&b.name.len())).then(a.uri.cmp(&b.uri))
+    });
+    all.truncate(limit);
+    let mut texts: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+    all.into_iter()
+        .enumerate()
+        .map(|(rank, (workspace, rel, mut found))| {
+            if rank < SIGNATURES_SHOWN {
+                let text = texts.entry(found.uri.clone()).or_insert_with(|| workspace.read_indexed(&rel));
+                if let Some(text) = text {
+                    // A constant's signature is its value: never a secret.
+                    let signature = context::index::signature_at(text, found.line);
+                    found.signature = context::redact::redact(&rel, &signature).0;
+                }
+            }
+            found
+        })
+        .collect()
+}
+
+pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, ErrorObjectOwned> {
+    // Refused before anything is read: a file that leads out of its workspace
+    // or is excluded there, open in an editor or not.
+    let resolved = resolve_uri(daemon, &params.uri, None)?;
+    let open = daemon.documents().buffer(&params.uri).map(|(buffer, _)| buffer.clone());
+    let path = resolved.as_ref().map(|r| r.path.clone());
+    let workspace: Option<Arc<Workspace>> = resolved.as_ref().and_then(|r| r.workspace.clone());
+    let rel = resolved.as_ref().and_then(workspace::Resolved::rel);
+    let indexed = rel.as_deref().is_some_and(|rel| workspace.as_ref().is_some_and(|w| w.index().file(rel).is_some()));
+    // An open document is already parsed; a closed, indexed file needs no parse
+    // (its structure is in the index); anything else is parsed now.
+    let doc = match (open, &path) {
+        (Some(doc), _) => doc,
+        (None, Some(p)) if indexed => {
+            let text = workspace::read_source(p).ok_or_else(|| {
+                error(errors::NOT_FOUND, format!("{} cannot be read as a text file under 2 MiB", p.display()))
+            })?;
+            SyntaxDocument::new(context::Language::PlainText, text)
+        }
+        _ => document_for(daemon, &params.uri)?.0,
+    };
+    let display_path = match (&workspace, &path) {
+        (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
+        (None, Some(p)) => p.display().to_string(),
+        _ => params.uri.clone(),
+    };
+    let text = doc.text();
+    let (start, end) = match (params.range, params.position) {
+        (Some(range), _) => (byte_offset(text, range.start), byte_offset(text, range.end)),
+        (None, Some(position)) => {
+            let at = byte_offset(text, position);
+            (at, at)
+        }
+        (None, None) => (0, 0),
+    };
+    let diagnostics: Vec<String> = params
+        .diagnostics
+        .iter()
+        .map(|d| match &d.source {
+            Some(source) => format!("{}: {}: {} ({source})", d.line + 1, d.severity, d.message),
+            None => format!("{}: {}: {}", d.line + 1, d.severity, d.message),
+        })
+        .collect();
+    let index_guard = workspace.as_ref().map(|w| w.index());
+    // The entry describes the file as indexed; if the text read now differs (an
+    // edit the watcher has not caught up with), its line numbers cannot be trusted.
+    let entry = match (&index_guard, &rel) {
+        (Some(index), Some(rel)) => index.file(rel).filter(|e| e.bytes == doc.text().len() as u64),
+        _ => None,
+    };
+    // Only files in the index (never an excluded one), through the guard already
+    // held: taking the read lock again could deadlock behind a waiting writer.
+    let exclusions = workspace.as_ref().map(|w| w.exclusions());
+    let read_file = |rel: &str| {
+        let (workspace, index, exclusions) = (workspace.as_ref()?, index_guard.as_ref()?, exclusions.as_ref()?);
+        index.file(rel)?;
+        // Checked again at read time: ignore rules may have changed since indexing.
+        let path = workspace.root.join(rel);
+        if exclusions.is_excluded(&path) {
+            return None;
+        }
+        workspace::read_real(&path)
+    };
+    let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
+    let built = bundle::build(&BundleInput {
+        path: &display_path,
+        document: &doc,
+        selection: start.min(end)..end.max(start),
+        question: params.question.as_deref(),
+        diagnostics: &diagnostics,
+        index: index_guard.as_deref(),
+        entry,
+        read_file: &read_file,
+        budget_tokens: budget,
+        redact: !params.local_provider,
+    });
+    drop(index_guard);
+    if !built.redactions.is_empty() {
+        // Which rules and how many, never the secrets.
+        tracing::info!(uri = %params.uri, redactions = ?built.redactions, "redacted secrets from a context bundle");
+    }
+    Ok(ContextBundle {
+        parts: built
+            .parts
+            .into_iter()
+            .map(|p| BundlePart {
+                kind: p.kind.name().to_owned(),
+                title: p.title,
+                path: p.path,
+                start_line: p.lines.map(|l| l.0),
+                end_line: p.lines.map(|l| l.1),
+                text: p.text,
+                tokens: p.tokens as u32,
+                truncated: p.truncated,
+            })
+            .collect(),
+        dropped: built
+            .dropped
+            .into_iter()
+            .map(|d| DroppedPart { kind: d.kind.name().to_owned(), title: d.title, tokens: d.tokens as u32 })
+            .collect(),
+        tokens: built.tokens as u32,
+        budget_tokens: built.budget as u32,
+        redactions: built.redactions,
+        facts: ProjectFacts {
+            languages: built.facts.languages.into_iter().map(|(l, n)| (l, n as u32)).collect(),
+            build_files: built.facts.build_files,
+            test_frameworks: built.facts.test_frameworks,
+            frameworks: built.facts.frameworks,
+        },
+    })
+}
+
+pub async fn add_workspace(daemon: &Daemon, params: AddWorkspaceParams) -> Result<WorkspaceStatus, ErrorObjectOwned> {
+    let path = uri::to_path(&params.folder)
+        .and_then(|p| p.canonicalize().ok())
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| error(errors::NOT_FOUND, format!("{} is not a local folder", params.folder)))?;
+    if let Some(why) = crate::services::workspace::unfit_root(&path) {
+        return Err(error(errors::INVALID_PARAMS, why));
+    }
+    let workspace = daemon.workspaces.add(path, &daemon.events);
+    if params.wait {
+        workspace.wait_ready().await;
+    }
+    Ok(workspace.status_report())
+}
+
+pub fn list_workspaces(daemon: &Daemon) -> Vec<WorkspaceStatus> {
+    daemon.workspaces.all().iter().map(|w| w.status_report()).collect()
+}

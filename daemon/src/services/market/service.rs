@@ -1,0 +1,828 @@
+//! The `market/*` methods: search and info over the registries' verified
+//! indexes, and installs that verify before anything is unpacked.
+//!
+//! Install: resolve the version → refuse what is yanked, incompatible or too
+//! large → ask for consent to the agent's permissions (the client shows them
+//! and calls again) → download through `tough` (length and hash checked
+//! against signed metadata) → unpack defensively into staging → check that the
+//! archive's manifest is the package that was signed → activate in one rename.
+
+use std::sync::Arc;
+
+use jsonrpsee::types::ErrorObjectOwned;
+use protocol::{
+    client::Event,
+    errors,
+    market::{
+        InstallParams, Installed, PackageInfo, PackageRef, PackageSummary, RecommendParams, Recommendation,
+        Recommendations, SearchParams, SearchResult,
+    },
+};
+use tough::{IntoVec, TargetName};
+
+use super::{PackageMeta, archive, remote, search, store::Store};
+use crate::{platform::config::RegistryConfig, server::daemon::Daemon};
+
+type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+/// The registries in force now: `[market]` is applied as soon as the user's
+/// config file changes (`config::Live`).
+fn registries(daemon: &Daemon, only: Option<&str>) -> RpcResult<Vec<RegistryConfig>> {
+    let market = daemon.live.market();
+    let all = &market.registries;
+    if all.is_empty() {
+        return Err(error(
+            errors::NOT_FOUND,
+            "no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml; the daemon applies it as soon as the file is saved",
+        ));
+    }
+    let chosen: Vec<RegistryConfig> = all.iter().filter(|r| only.is_none_or(|name| r.name == name)).cloned().collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
+        return Err(error(
+            errors::NOT_FOUND,
+            format!("no registry named {:?}; configured: {}", only.unwrap_or(""), names.join(", ")),
+        ));
+    }
+    Ok(chosen)
+}
+
+/// A registry's index in memory, with what search needs built once: the
+/// newest version of each package and their BM25 index.
+pub struct Prepared {
+    pub index: remote::Index,
+    latest: Vec<PackageSummary>,
+    search: search::SearchIndex,
+    /// When the saved index this came from was written: another writer
+    /// (`paired market refresh`) makes it stale.
+    saved: Option<std::time::SystemTime>,
+}
+
+impl Prepared {
+    fn new(index: remote::Index, saved: Option<std::time::SystemTime>) -> Prepared {
+        let mut names: Vec<&str> = index.packages.iter().map(|p| p.meta.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let latest: Vec<PackageSummary> = names
+            .into_iter()
+            .filter_map(|name| {
+                let all = versions(&index, name);
+                pick(&all).or(all.first()).cloned()
+            })
+            .collect();
+        let search = search::SearchIndex::new(&latest);
+        Prepared { index, latest, search, saved }
+    }
+}
+
+/// Prepared indexes by registry name, kept while fresh.
+static PREPARED: std::sync::Mutex<Option<std::collections::HashMap<String, Arc<Prepared>>>> =
+    std::sync::Mutex::new(None);
+
+fn remember(daemon: &Daemon, registry: &str, index: remote::Index) -> Arc<Prepared> {
+    let saved = remote::saved_at(registry, &daemon.paths.data_dir);
+    let prepared = Arc::new(Prepared::new(index, saved));
+    PREPARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_default()
+        .insert(registry.to_owned(), prepared.clone());
+    prepared
+}
+
+/// The index of a registry: the one in memory (or saved) while fresh, else
+/// refreshed, else (offline) the saved one until its metadata expires, with a
+/// warning. A saved index rewritten since it was read (`paired market
+/// refresh`, `--refresh`) replaces the one in memory.
+async fn index(
+    daemon: &Daemon,
+    registry: &RegistryConfig,
+    fresh: bool,
+    warnings: &mut Vec<String>,
+) -> Option<Arc<Prepared>> {
+    let data = &daemon.paths.data_dir;
+    let reuse = i64::from(daemon.live.market().refresh_secs);
+    let now = jiff::Timestamp::now().as_second();
+    if !fresh {
+        let kept =
+            PREPARED.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&registry.name).cloned());
+        if let Some(kept) = kept
+            && now - kept.index.refreshed < reuse
+            && kept.index.expires > now
+            && kept.saved == remote::saved_at(&registry.name, data)
+        {
+            return Some(kept);
+        }
+        if let Ok(cached) = remote::cached(registry, data)
+            && now - cached.refreshed < reuse
+        {
+            return Some(remember(daemon, &registry.name, cached));
+        }
+    }
+    match remote::refresh(registry, data, deadline(daemon)).await {
+        Ok((_, index)) => Some(remember(daemon, &registry.name, index)),
+        Err(err) => match remote::cached(registry, data) {
+            Ok(cached) => {
+                warnings.push(format!("{err:#} — showing the cached index"));
+                Some(remember(daemon, &registry.name, cached))
+            }
+            Err(cached_err) => {
+                warnings.push(format!("{err:#}; {cached_err:#}"));
+                None
+            }
+        },
+    }
+}
+
+/// A package version as clients see it (`installed` is filled in per answer).
+fn summary(meta: &PackageMeta, length: u64, registry: &str) -> PackageSummary {
+    PackageSummary {
+        name: meta.name.clone(),
+        version: meta.version.clone(),
+        registry: registry.to_owned(),
+        description: meta.description.clone(),
+        domain: meta.domain.clone(),
+        specialization: meta.specialization.clone(),
+        capabilities: meta.capabilities.clone(),
+        permissions: super::permission_lines(&meta.permissions),
+        pricing: format!("{:?}", meta.pricing.kind).to_lowercase(),
+        publisher: meta.publisher.clone(),
+        certified: super::registry::tested(meta.certification.as_ref()),
+        curated: meta.curated,
+        rating: meta.rating.shown(),
+        downloads: meta.downloads,
+        yanked: meta.yanked,
+        daemon: meta.daemon.clone(),
+        compatible: super::compatible(&meta.daemon),
+        size: length,
+        installed: None,
+        score: 0.0,
+    }
+}
+
+fn version_of(p: &PackageSummary) -> semver::Version {
+    semver::Version::parse(&p.version).unwrap_or(semver::Version::new(0, 0, 0))
+}
+
+/// Versions of a package, newest first.
+fn versions(index: &remote::Index, name: &str) -> Vec<PackageSummary> {
+    let mut found: Vec<PackageSummary> = index
+        .packages
+        .iter()
+        .filter(|p| p.meta.name == name)
+        .map(|p| summary(&p.meta, p.length, &index.registry))
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(version_of(p)));
+    found
+}
+
+/// The version to install by default: the newest compatible, not yanked.
+fn pick(versions: &[PackageSummary]) -> Option<&PackageSummary> {
+    versions.iter().find(|v| v.compatible && !v.yanked)
+}
+
+pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<SearchResult> {
+    let fresh = false;
+    let store = Store::new(&daemon.paths.data_dir);
+    let mut warnings = Vec::new();
+    let limit = params.limit.unwrap_or(50).clamp(1, 1000) as usize;
+    let mut found: Vec<PackageSummary> = Vec::new();
+    for registry in &registries(daemon, params.registry.as_deref())? {
+        let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
+        found.extend(
+            prepared
+                .search
+                .rank(&prepared.latest, &params.query, limit)
+                .into_iter()
+                .map(|(i, score)| PackageSummary { score, ..prepared.latest[i].clone() }),
+        );
+    }
+    found.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.name.cmp(&b.name)));
+    found.truncate(limit);
+    let installed = store.names();
+    for package in found.iter_mut().filter(|p| installed.contains(&p.name)) {
+        package.installed = store.get(&package.name).map(|i| i.version);
+    }
+    Ok(SearchResult { packages: found, warnings })
+}
+
+pub async fn info(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<PackageInfo> {
+    versions_of(daemon, params, false).await
+}
+
+async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> RpcResult<PackageInfo> {
+    let store = Store::new(&daemon.paths.data_dir);
+    let mut warnings = Vec::new();
+    for registry in &registries(daemon, params.registry.as_deref())? {
+        let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
+        let mut all = versions(&prepared.index, &params.name);
+        let installed = store.get(&params.name).map(|i| i.version);
+        for version in &mut all {
+            version.installed = installed.clone();
+        }
+        if let Some(latest) = pick(&all).or(all.first()).cloned() {
+            return Ok(PackageInfo { latest, versions: all, installed: store.get(&params.name) });
+        }
+    }
+    let why = if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) };
+    Err(error(errors::NOT_FOUND, format!("no package named {:?} in the registries{why}", params.name)))
+}
+
+fn deadline(daemon: &Daemon) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(daemon.live.market().fetch_timeout_secs))
+}
+
+fn valid_name(name: &str) -> RpcResult<String> {
+    super::check_name(name).map_err(|e| error(errors::INVALID_PARAMS, e))
+}
+
+/// One change at a time per package (install, update, rollback, remove): the
+/// store's steps are atomic, but two installs of one name must not interleave.
+async fn lock(name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    static LOCKS: std::sync::Mutex<Option<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        std::sync::Mutex::new(None);
+    let lock = LOCKS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_default()
+        .entry(name.to_owned())
+        .or_default()
+        .clone();
+    lock.lock_owned().await
+}
+
+pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
+    let name = valid_name(&params.name)?;
+    let _guard = lock(&name).await;
+    let progress = |phase: &str, done: u64, total: u64| {
+        daemon.send_event(Event::MarketProgress { name: name.clone(), phase: phase.to_owned(), done, total });
+    };
+    progress("resolve", 0, 0);
+    for registry in &registries(daemon, params.registry.as_deref())? {
+        // Installs always verify against fresh metadata. A registry that cannot
+        // be read stops the install: falling through to the next one could
+        // install a same-named package from someone else.
+        let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir, deadline(daemon)).await {
+            Ok((repo, index)) => {
+                let prepared = remember(daemon, &registry.name, index);
+                (repo, prepared.index.clone())
+            }
+            Err(err) => {
+                let hint = if params.registry.is_none() { " (name another with --registry / `registry`)" } else { "" };
+                return Err(error(errors::VERIFICATION_FAILED, format!("{err:#}{hint}")));
+            }
+        };
+        let all = versions(&index, &name);
+        if all.is_empty() {
+            continue;
+        }
+        let chosen = match &params.version {
+            Some(wanted) => all.iter().find(|v| v.version == *wanted).ok_or_else(|| {
+                let listed: Vec<&str> = all.iter().map(|v| v.version.as_str()).collect();
+                error(errors::NOT_FOUND, format!("{name} has no version {wanted}; there are {}", listed.join(", ")))
+            })?,
+            None => pick(&all).ok_or_else(|| {
+                error(
+                    errors::CONFLICT,
+                    format!(
+                        "no version of {name} can be installed here: each is yanked or needs another daemon ({})",
+                        all.iter().map(|v| format!("{} needs {}", v.version, v.daemon)).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?,
+        };
+        if semver::Version::parse(&chosen.version).is_err() {
+            return Err(error(
+                errors::VERIFICATION_FAILED,
+                format!(
+                    "registry {} lists {name} with version {:?}, which is not a version: refused",
+                    registry.name, chosen.version
+                ),
+            ));
+        }
+        if chosen.yanked {
+            return Err(error(
+                errors::CONFLICT,
+                format!("{name}@{} was yanked by its publisher; install another version", chosen.version),
+            ));
+        }
+        if !chosen.compatible {
+            return Err(error(
+                errors::CONFLICT,
+                format!(
+                    "{name}@{} needs a daemon matching {}, this one is {}",
+                    chosen.version,
+                    chosen.daemon,
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ));
+        }
+        let market = daemon.live.market();
+        let max = u64::from(market.max_package_kb) * 1024;
+        if chosen.size > max {
+            return Err(error(
+                errors::LIMIT_EXCEEDED,
+                format!("{name}@{} is {} bytes, over market.max_package_kb ({max} bytes)", chosen.version, chosen.size),
+            ));
+        }
+        let meta_for_policy = index
+            .packages
+            .iter()
+            .find(|p| p.meta.name == name && p.meta.version == chosen.version)
+            .map(|p| p.meta.permissions.clone())
+            .unwrap_or_default();
+        if let Some(refusal) = policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
+            return Err(error(errors::REFUSED, format!("{name}@{}: {refusal}; not installed", chosen.version)));
+        }
+        let meta = index
+            .packages
+            .iter()
+            .find(|p| p.meta.name == name && p.meta.version == chosen.version)
+            .map(|p| p.meta.clone())
+            .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))?;
+        // Consent is to exactly what was shown: this registry, this version,
+        // these permissions. Anything else is asked again.
+        let shown_differs = params.permissions.as_ref().is_some_and(|p| *p != chosen.permissions);
+        if !chosen.permissions.is_empty() && (!params.accept_permissions || shown_differs) {
+            let message = if shown_differs {
+                format!("{name}@{} now asks for other permissions than the ones accepted: ask again", chosen.version)
+            } else {
+                format!(
+                    "{name}@{} asks for permissions: show them to the user, then install with accept_permissions",
+                    chosen.version
+                )
+            };
+            return Err(ErrorObjectOwned::owned(
+                errors::NEEDS_CONSENT,
+                message,
+                Some(serde_json::json!({
+                    "name": name,
+                    "version": chosen.version,
+                    "registry": registry.name,
+                    "publisher": meta.publisher,
+                    "permissions": chosen.permissions,
+                    // What the installed version was granted, so an update
+                    // can show which permissions are new.
+                    "granted": Store::new(&daemon.paths.data_dir).get(&name).map(|i| i.permissions),
+                })),
+            ));
+        }
+        let paid = meta.pricing.kind == protocol::agents::PricingKind::Paid;
+        let licensing = if paid {
+            Some(licence_for(daemon, &repo, &registry.name, &name, params.licence.as_deref()).await?)
+        } else {
+            None
+        };
+        progress("download", 0, chosen.size);
+        let target = TargetName::new(super::target_name(&name, &chosen.version))
+            .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
+        let bytes = match repo.read_target(&target).await {
+            Ok(Some(stream)) => download(stream, chosen.size, |done| progress("download", done, chosen.size)).await,
+            Ok(None) => {
+                return Err(error(errors::NOT_FOUND, format!("{target:?} is not in registry {}", registry.name)));
+            }
+            Err(err) => Err(err),
+        }
+        .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(&registry.name, &err)))?;
+        progress("verify", bytes.len() as u64, chosen.size);
+        progress("extract", 0, 0);
+        let permissions = chosen.permissions.clone();
+        let (version, registry_name, checked) = (chosen.version.clone(), registry.name.clone(), meta.clone());
+        let (store_name, data_dir) = (name.clone(), daemon.paths.data_dir.clone());
+        // Unpacking and file moves are blocking work: off the async workers.
+        let installed = tokio::task::spawn_blocking(move || {
+            Store::new(&data_dir).activate(
+                &store_name,
+                &version,
+                &registry_name,
+                &checked.publisher,
+                permissions,
+                |staging| {
+                    archive::unpack(&bytes, staging, archive::Limits::default())?;
+                    check_contents(staging, &checked)
+                },
+            )
+        })
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("the install task failed: {err}")))?
+        .map_err(|err| {
+            error(errors::VERIFICATION_FAILED, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
+        })?;
+        if let Some((keys, token)) = licensing {
+            let data = &daemon.paths.data_dir;
+            let kept = super::licence::save_keys(data, &name, &keys)
+                .and_then(|_| super::licence::save_token(data, &name, &token));
+            kept.map_err(|err| {
+                error(errors::INTERNAL, format!("{name} is installed but its licence could not be kept: {err}"))
+            })?;
+        }
+        progress("activate", 1, 1);
+        return Ok(installed);
+    }
+    Err(error(errors::NOT_FOUND, format!("no registry offers {name}")))
+}
+
+/// Reads a package's stream (`tough` checks its length and hash as it goes),
+/// reporting progress at most every 100 ms or 1 %, whichever comes first.
+async fn download<B: AsRef<[u8]>, E>(
+    stream: impl futures::Stream<Item = Result<B, E>>,
+    total: u64,
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<u8>, E> {
+    use futures::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let mut bytes = Vec::with_capacity(usize::try_from(total).unwrap_or(0).min(64 << 20));
+    let step = (total / 100).max(1);
+    let (mut shown, mut at) = (0u64, std::time::Instant::now());
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(chunk?.as_ref());
+        let done = bytes.len() as u64;
+        if done - shown >= step || at.elapsed() >= std::time::Duration::from_millis(100) {
+            progress(done);
+            (shown, at) = (done, std::time::Instant::now());
+        }
+    }
+    Ok(bytes)
+}
+
+/// The archive must hold the package that was signed: same id, version and
+/// permissions (a signed artifact of one package served as another fails here
+/// even before its hash would).
+fn check_contents(dir: &std::path::Path, meta: &PackageMeta) -> anyhow::Result<()> {
+    let path = dir.join("agent.toml");
+    let text = std::fs::read_to_string(&path).map_err(|_| anyhow::anyhow!("the package has no agent.toml"))?;
+    let manifest = agents::manifest::parse_toml("agent.toml", &text)?;
+    if manifest.id != meta.name || manifest.metadata.version != meta.version {
+        anyhow::bail!(
+            "the archive holds {}@{}, not the {}@{} its registry signed",
+            manifest.id,
+            manifest.metadata.version,
+            meta.name,
+            meta.version
+        );
+    }
+    if manifest.permissions != meta.permissions {
+        anyhow::bail!("the archive's permissions differ from the ones its registry signed");
+    }
+    if manifest.pricing.kind != meta.pricing.kind {
+        anyhow::bail!("the archive's pricing differs from the one its registry signed");
+    }
+    Ok(())
+}
+
+pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
+    let store = Store::new(&daemon.paths.data_dir);
+    valid_name(&params.name)?;
+    let Some(current) = store.get(&params.name) else {
+        return Err(error(errors::NOT_FOUND, format!("{} is not installed", params.name)));
+    };
+    let wanted = PackageRef { name: params.name.clone(), registry: Some(current.registry.clone()) };
+    let info = versions_of(daemon, wanted, true).await?;
+    let newest = pick(&info.versions).cloned();
+    let ours = semver::Version::parse(&current.version).ok();
+    match newest {
+        Some(newest) if ours.as_ref().is_none_or(|o| version_of(&newest) > *o) => {
+            let wanted = InstallParams {
+                name: params.name,
+                version: Some(newest.version),
+                registry: Some(current.registry),
+                // Unchanged permissions were consented to already: the install
+                // checks the version it fetches asks for exactly those.
+                accept_permissions: params.accept_permissions || newest.permissions == current.permissions,
+                permissions: if params.accept_permissions {
+                    params.permissions
+                } else {
+                    Some(current.permissions.clone())
+                },
+                licence: params.licence,
+            };
+            install(daemon, wanted).await
+        }
+        _ => Ok(current),
+    }
+}
+
+pub async fn remove(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+    let name = valid_name(&params.name)?;
+    let _guard = lock(&name).await;
+    let store = Store::new(&daemon.paths.data_dir);
+    tokio::task::spawn_blocking(move || store.remove(&name))
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("the remove task failed: {err}")))?
+        .map_err(|err| error(errors::NOT_FOUND, format!("{err:#}")))
+}
+
+pub async fn rollback(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+    let name = valid_name(&params.name)?;
+    let _guard = lock(&name).await;
+    Store::new(&daemon.paths.data_dir).rollback(&name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
+}
+
+pub fn installed(daemon: &Arc<Daemon>) -> Vec<Installed> {
+    Store::new(&daemon.paths.data_dir).installed()
+}
+
+/// Packages for the open workspaces: their languages, frameworks and test
+/// set-up are the query; packages already installed are left out, and those
+/// offering a capability no agent here has yet are preferred.
+pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResult<Recommendations> {
+    let wanted = params.workspace.as_deref().map(|w| crate::platform::uri::to_path(w).unwrap_or_else(|| w.into()));
+    let mut words: Vec<String> = Vec::new();
+    let mut context = Vec::new();
+    for workspace in daemon.workspaces.all() {
+        if wanted.as_ref().is_some_and(|w| *w != workspace.root) {
+            continue;
+        }
+        let facts = workspace.index().facts();
+        let languages: Vec<String> = facts.languages.iter().take(3).map(|(l, _)| l.to_lowercase()).collect();
+        context.push(format!(
+            "{}: {}{}{}",
+            workspace.root.display(),
+            languages.join(", "),
+            if facts.frameworks.is_empty() { String::new() } else { format!("; {}", facts.frameworks.join(", ")) },
+            if facts.test_frameworks.is_empty() {
+                String::new()
+            } else {
+                format!("; tests: {}", facts.test_frameworks.join(", "))
+            },
+        ));
+        words.extend(languages);
+        words.extend(facts.frameworks.iter().map(|f| f.to_lowercase()));
+        words.extend(facts.test_frameworks.iter().map(|f| f.to_lowercase()));
+    }
+    if context.is_empty() {
+        return Err(error(
+            errors::NOT_FOUND,
+            "no workspace is open to recommend for: open a folder in the editor, or run `paired init` in it",
+        ));
+    }
+    words.sort();
+    words.dedup();
+    let query = words.join(" ");
+    let store = Store::new(&daemon.paths.data_dir);
+    let installed: Vec<String> = store.installed().into_iter().map(|i| i.name).collect();
+    let market = store.active_manifests();
+    let roster = crate::services::roster::Roster::load(None, &daemon.paths.config_dir, &market, &[]);
+    let covered = |capability: &str| !roster.offering(capability).is_empty();
+    let mut warnings = Vec::new();
+    let mut found: Vec<Recommendation> = Vec::new();
+    for registry in &registries(daemon, None)? {
+        let Some(prepared) = index(daemon, registry, false, &mut warnings).await else { continue };
+        for (i, score) in prepared.search.rank(&prepared.latest, &query, 200) {
+            let package = &prepared.latest[i];
+            if installed.contains(&package.name) || !package.compatible || package.yanked {
+                continue;
+            }
+            let text = format!(
+                "{} {} {} {} {}",
+                package.name,
+                package.description,
+                package.capabilities.join(" "),
+                package.domain.as_deref().unwrap_or(""),
+                package.specialization.as_deref().unwrap_or("")
+            )
+            .to_lowercase();
+            let matched: Vec<&str> = words.iter().map(String::as_str).filter(|w| text.contains(*w)).collect();
+            let mut reasons = Vec::new();
+            if !matched.is_empty() {
+                reasons.push(format!("matches your workspace: {}", matched.join(", ")));
+            }
+            let new: Vec<&str> = package.capabilities.iter().map(String::as_str).filter(|c| !covered(c)).collect();
+            let bonus = if new.is_empty() {
+                0.0
+            } else {
+                reasons.push(format!("adds {}, which no agent here offers", new.join(", ")));
+                0.5
+            };
+            found.push(Recommendation { package: PackageSummary { score: score + bonus, ..package.clone() }, reasons });
+        }
+    }
+    found.sort_by(|a, b| b.package.score.total_cmp(&a.package.score));
+    found.truncate(params.limit.unwrap_or(10) as usize);
+    Ok(Recommendations { context, packages: found, warnings })
+}
+
+/// A paid agent's licence, checked against the registry's signed licensing
+/// keys: the one passed, else the one the user added.
+async fn licence_for(
+    daemon: &Daemon,
+    repo: &tough::Repository,
+    registry: &str,
+    name: &str,
+    given: Option<&str>,
+) -> RpcResult<(super::licence::LicensingKeys, String)> {
+    let refuse = |why: String| error(errors::NEEDS_LICENCE, why);
+    let token = given
+        .map(str::to_owned)
+        .or_else(|| super::licence::token(&daemon.paths.data_dir, name))
+        .ok_or_else(|| {
+            refuse(format!(
+                "{name} is a paid agent: get a licence from its marketplace and add it with `paired market license add {name} TOKEN`"
+            ))
+        })?;
+    let market = daemon.live.market();
+    let licensee = market.licensee.as_deref().ok_or_else(|| {
+        refuse(format!("{name} is a paid agent: set market.licensee in config.toml to the identity its licence names"))
+    })?;
+    let target = TargetName::new(super::licence::TARGET).map_err(|e| error(errors::INTERNAL, e.to_string()))?;
+    if repo.all_targets().any(|(n, t)| *n == target && t.length > 64 * 1024) {
+        return Err(refuse(format!("registry {registry}: its licensing keys are implausibly large; refused")));
+    }
+    let bytes = match repo.read_target(&target).await {
+        Ok(Some(stream)) => stream
+            .into_vec()
+            .await
+            .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(registry, &err)))?,
+        Ok(None) => {
+            return Err(refuse(format!(
+                "registry {registry} publishes no licensing keys, so {name} cannot be licensed"
+            )));
+        }
+        Err(err) => return Err(error(errors::VERIFICATION_FAILED, remote::explain(registry, &err))),
+    };
+    let keys: super::licence::LicensingKeys = serde_json::from_slice(&bytes).map_err(|err| {
+        error(errors::VERIFICATION_FAILED, format!("registry {registry}: its licensing keys do not parse: {err}"))
+    })?;
+    super::licence::verify(&token, &keys, name, licensee, jiff::Timestamp::now().as_second())
+        .map_err(|why| refuse(format!("{name} is a paid agent and {why}: not installed")))?;
+    Ok((keys, token))
+}
+
+/// Runs per installed marketplace agent, from the run history.
+pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::AgentUsage>> {
+    let store = Store::new(&daemon.paths.data_dir);
+    let installed = store.installed();
+    let names: Vec<String> = installed.iter().map(|i| i.name.clone()).collect();
+    let counts = daemon
+        .store
+        .call(move |conn| {
+            let mut statement = conn.prepare(
+                "SELECT count(*), sum(status = 'succeeded'), sum(status = 'failed'), sum(tokens), min(created_ms), max(created_ms)
+                 FROM agent_runs WHERE agent = ?1",
+            )?;
+            let mut rows = Vec::new();
+            for name in names {
+                let row = statement.query_row([&name], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                })?;
+                rows.push(row);
+            }
+            Ok(rows)
+        })
+        .await
+        .map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
+    let market = daemon.live.market();
+    let licensee = market.licensee.as_deref();
+    Ok(installed
+        .into_iter()
+        .zip(counts)
+        .map(|(i, (runs, succeeded, failed, tokens, first, last))| {
+            let manifest = std::fs::read_to_string(std::path::Path::new(&i.path).join("agent.toml"))
+                .ok()
+                .and_then(|t| agents::manifest::parse_toml("agent.toml", &t).ok());
+            let paid = manifest.as_ref().is_some_and(|m| m.pricing.kind == protocol::agents::PricingKind::Paid);
+            let licence =
+                paid.then(|| super::licence::check_run(&daemon.paths.data_dir, &i.name, licensee).ok()).flatten();
+            protocol::market::AgentUsage {
+                name: i.name.clone(),
+                version: i.version.clone(),
+                registry: i.registry.clone(),
+                publisher: store.publisher(&i.name),
+                pricing: if paid { "paid".into() } else { "free".into() },
+                runs: runs.max(0) as u64,
+                succeeded: succeeded.unwrap_or(0).max(0) as u64,
+                failed: failed.unwrap_or(0).max(0) as u64,
+                tokens: tokens.unwrap_or(0).max(0) as u64,
+                first_ms: first.map(|v| v as u64),
+                last_ms: last.map(|v| v as u64),
+                licensee: licence.as_ref().map(|l| l.licensee.clone()),
+                licence_expires: licence.map(|l| l.expires),
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_archive_must_hold_the_package_that_was_signed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let manifest = |id: &str, version: &str, extra: &str| {
+            std::fs::write(
+                dir.path().join("agent.toml"),
+                format!("id = \"{id}\"\n[metadata]\nname = \"X\"\nversion = \"{version}\"\nrole = \"qa\"\n{extra}"),
+            )
+            .expect("write");
+        };
+        let meta = PackageMeta { name: "rust-auditor".into(), version: "1.0.0".into(), ..PackageMeta::default() };
+        manifest("rust-auditor", "1.0.0", "");
+        assert!(check_contents(dir.path(), &meta).is_ok());
+        manifest("other-agent", "1.0.0", "");
+        let err = check_contents(dir.path(), &meta).expect_err("another package").to_string();
+        assert!(err.contains("holds other-agent@1.0.0, not the rust-auditor@1.0.0"), "{err}");
+        manifest("rust-auditor", "0.9.0", "");
+        assert!(check_contents(dir.path(), &meta).is_err(), "another version");
+        manifest("rust-auditor", "1.0.0", "[permissions]\ncommands = [\"curl\"]\n");
+        assert!(check_contents(dir.path(), &meta).expect_err("wider").to_string().contains("permissions differ"));
+        manifest(
+            "rust-auditor",
+            "1.0.0",
+            "[pricing]\nkind = \"paid\"\nmodel = \"subscription\"\nprice_cents = 900\ncurrency = \"EUR\"\n",
+        );
+        let err = check_contents(dir.path(), &meta).expect_err("paid").to_string();
+        assert!(err.contains("pricing differs"), "{err}");
+        std::fs::remove_file(dir.path().join("agent.toml")).expect("rm");
+        assert!(check_contents(dir.path(), &meta).expect_err("none").to_string().contains("no agent.toml"));
+    }
+}
+
+/// The user's and the organisation's limits on what agents are granted.
+pub mod policy {
+    use crate::platform::config::{MarketPolicy, PERMISSION_KINDS};
+
+    /// Where an organisation puts its policy (managed by its IT, not the user).
+    pub const ORGANISATION_FILE: &str = "/etc/paired/policy.toml";
+
+    fn organisation(file: &std::path::Path) -> Result<Option<MarketPolicy>, String> {
+        match std::fs::read_to_string(file) {
+            Ok(text) => toml::from_str(&text).map(Some).map_err(|e| format!("{}: {e}", file.display())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(format!("{}: {err}", file.display())),
+        }
+    }
+
+    /// Why `permissions` from `registry` may not be granted, if they may not.
+    pub fn refusal(user: &MarketPolicy, registry: &str, permissions: &protocol::agents::Permissions) -> Option<String> {
+        refusal_with(user, std::path::Path::new(ORGANISATION_FILE), registry, permissions)
+    }
+
+    pub fn refusal_with(
+        user: &MarketPolicy,
+        organisation_file: &std::path::Path,
+        registry: &str,
+        permissions: &protocol::agents::Permissions,
+    ) -> Option<String> {
+        // An organisation policy that cannot be read refuses everything: it fails closed.
+        let organisation = match organisation(organisation_file) {
+            Ok(policy) => policy,
+            Err(why) => return Some(format!("the organisation policy cannot be read ({why})")),
+        };
+        let asked = |kind: &str| match kind {
+            "fs_read" => !permissions.fs_read.is_empty(),
+            "fs_write" => !permissions.fs_write.is_empty(),
+            "net" => !permissions.net.is_empty(),
+            "commands" => !permissions.commands.is_empty(),
+            "mcp_tools" => !permissions.mcp_tools.is_empty(),
+            _ => false,
+        };
+        for (whose, policy) in [("the organisation's", organisation.as_ref()), ("your", Some(user))] {
+            let Some(policy) = policy else { continue };
+            if let Some(kind) = PERMISSION_KINDS.iter().find(|k| policy.deny.iter().any(|d| d == *k) && asked(k)) {
+                return Some(format!("it asks for {kind}, which {whose} policy denies"));
+            }
+            if !policy.allow_registries.is_empty() && !policy.allow_registries.iter().any(|r| r == registry) {
+                return Some(format!("registry {registry} is not among those {whose} policy allows"));
+            }
+        }
+        None
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_organisation_policy_wins_and_fails_closed() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("policy.toml");
+            let asks = protocol::agents::Permissions { net: vec!["api.github.com".into()], ..Default::default() };
+            let user = MarketPolicy::default();
+            assert_eq!(refusal_with(&user, &file, "acme", &asks), None, "no policy: the user decides");
+            std::fs::write(&file, "deny = [\"net\"]\n").expect("write");
+            assert!(
+                refusal_with(&user, &file, "acme", &asks).is_some_and(|r| r.contains("organisation's policy denies"))
+            );
+            std::fs::write(&file, "allow_registries = [\"internal\"]\n").expect("write");
+            assert!(refusal_with(&user, &file, "acme", &asks).is_some_and(|r| r.contains("not among")));
+            assert_eq!(refusal_with(&user, &file, "internal", &asks), None);
+            std::fs::write(&file, "deny = \"everything\"\n").expect("write");
+            assert!(refusal_with(&user, &file, "internal", &asks).is_some_and(|r| r.contains("cannot be read")));
+            std::fs::remove_file(&file).expect("rm");
+            let strict = MarketPolicy { deny: vec!["net".into()], ..Default::default() };
+            assert!(refusal_with(&strict, &file, "acme", &asks).is_some_and(|r| r.contains("your policy denies")));
+        }
+    }
+}

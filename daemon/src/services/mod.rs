@@ -1,0 +1,14 @@
+//! What the daemon does, without a transport: each service takes the handles
+//! it needs (not the whole daemon), speaks `protocol` types, and reports its
+//! own errors; the server converts them at its edge.
+
+pub mod codebase;
+pub mod documents;
+pub mod market;
+pub mod model;
+pub mod orchestrator;
+pub mod provider;
+pub mod roster;
+pub mod runs;
+pub mod scheduler;
+pub mod workspace;

@@ -1,0 +1,636 @@
+//! Model providers: OpenAI-compatible chat completions (OpenAI, Azure OpenAI,
+//! Ollama, llama.cpp, vLLM, LM Studio, OpenRouter) and Anthropic Messages, both
+//! streamed over SSE, with tool calls.
+//!
+//! Reliability rules: connect and read timeouts on every request; retries with
+//! backoff on 429 and 5xx (honouring `Retry-After`) and on connection failures,
+//! moving to the next endpoint, but never once output has streamed (the caller
+//! already showed it); dropping the future aborts the HTTP request (how
+//! `runs/cancel` and `$/cancelRequest` stop a run). API keys come from the
+//! environment or the OS keyring (`crate::platform::secrets`) and are never logged or put
+//! in an error.
+
+use std::{sync::atomic::AtomicUsize, time::Duration};
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// Any OpenAI-compatible `/chat/completions`: OpenAI, Ollama, llama.cpp,
+    /// vLLM, LM Studio, OpenRouter.
+    Openai,
+    /// Azure OpenAI: a deployment URL, `api-key` header, `api-version`.
+    Azure,
+    /// Anthropic Messages.
+    Anthropic,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    /// The API's base URL, e.g. `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Several endpoints of the same API: requests rotate over them and fail
+    /// over to the next when one is down.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_urls: Vec<String>,
+    pub model: String,
+    /// The environment variable holding the API key (none for a local model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// The OS keyring entry holding the API key (service `paired`), stored with
+    /// `paired providers set-key ENTRY`. Exclusive with `api_key_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_keyring: Option<String>,
+    /// Azure's `api-version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Longest silence allowed while waiting for or reading the response.
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_secs: u64,
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Requests in flight to this provider at once (default: `limits.per_provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
+}
+
+fn default_connect_timeout() -> u64 {
+    5
+}
+fn default_read_timeout() -> u64 {
+    60
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_max_tokens() -> u32 {
+    2048
+}
+
+impl ProviderConfig {
+    pub fn endpoints(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.base_url.iter().cloned().collect();
+        all.extend(self.base_urls.iter().cloned());
+        all.iter().map(|u| u.trim_end_matches('/').to_owned()).collect()
+    }
+
+    /// Every endpoint is on this machine: context need not be redacted.
+    pub fn is_local(&self) -> bool {
+        let endpoints = self.endpoints();
+        !endpoints.is_empty()
+            && endpoints.iter().all(|url| {
+                // Parsed, not split: `http://localhost@evil.example` is not local.
+                match url::Url::parse(url).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                    None => false,
+                }
+            })
+    }
+
+    /// Rules serde cannot express; messages name the key.
+    pub fn validate(&self, name: &str) -> Result<(), String> {
+        let endpoints = self.endpoints();
+        if endpoints.is_empty() {
+            return Err(format!("key `providers.{name}.base_url`: set the API's URL"));
+        }
+        for url in &endpoints {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!("key `providers.{name}.base_url`: {url:?} is not an http(s) URL"));
+            }
+        }
+        if self.model.trim().is_empty() {
+            return Err(format!("key `providers.{name}.model`: name the model"));
+        }
+        if self.kind == ProviderKind::Azure && self.api_version.is_none() {
+            return Err(format!("key `providers.{name}.api_version`: Azure OpenAI needs it (e.g. \"2024-10-21\")"));
+        }
+        if self.api_key_env.is_some() && self.api_key_keyring.is_some() {
+            return Err(format!(
+                "key `providers.{name}.api_key_keyring`: the key comes either from api_key_env or from the keyring; keep one"
+            ));
+        }
+        if self.connect_timeout_secs == 0 || self.read_timeout_secs == 0 {
+            return Err(format!("key `providers.{name}`: timeouts must be greater than 0"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    /// `user`, `assistant` or `tool`.
+    pub role: String,
+    pub content: String,
+    /// Tool calls the assistant made (in an assistant message).
+    pub tool_calls: Vec<ToolCall>,
+    /// The call this message answers (in a tool message).
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    pub fn user(content: impl Into<String>) -> Message {
+        Message { role: "user".into(), content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments.
+    pub parameters: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// JSON text, as the model wrote it.
+    pub arguments: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    pub system: String,
+    pub messages: Vec<Message>,
+    pub tools: Vec<ToolSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatResponse {
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub stop_reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{endpoint}: HTTP {status}: {detail}")]
+    Http { endpoint: String, status: u16, detail: String },
+    #[error("{endpoint}: {detail}")]
+    Transport { endpoint: String, detail: String },
+    #[error("{endpoint}: the stream broke after output had started ({detail}); not retried, the output so far is kept")]
+    Interrupted { endpoint: String, detail: String },
+    #[error("{endpoint}: malformed stream: {detail}")]
+    Malformed { endpoint: String, detail: String },
+    #[error("gave up after {attempts} attempt(s); last: {last}")]
+    Exhausted { attempts: u32, last: Box<ProviderError> },
+}
+
+impl ProviderError {
+    /// Worth another attempt (at the same or another endpoint)?
+    fn retryable(&self) -> bool {
+        match self {
+            ProviderError::Http { status, .. } => *status == 429 || *status >= 500,
+            ProviderError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// A provider ready to call.
+pub struct Provider {
+    pub name: String,
+    pub config: ProviderConfig,
+    client: reqwest::Client,
+    next: AtomicUsize,
+    /// The key read from the keyring, kept until the API refuses it.
+    keyring_key: std::sync::Mutex<Option<String>>,
+}
+
+impl Provider {
+    pub fn new(name: &str, config: ProviderConfig) -> Result<Provider, ProviderError> {
+        config.validate(name).map_err(ProviderError::Config)?;
+        // reqwest is built without a default crypto provider; ring is ours.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .read_timeout(Duration::from_secs(config.read_timeout_secs))
+            .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| ProviderError::Config(format!("provider {name}: cannot build an HTTP client: {err}")))?;
+        Ok(Provider {
+            name: name.to_owned(),
+            config,
+            client,
+            next: AtomicUsize::new(0),
+            keyring_key: std::sync::Mutex::new(None),
+        })
+    }
+
+    async fn api_key(&self) -> Result<Option<String>, ProviderError> {
+        if let Some(entry) = &self.config.api_key_keyring {
+            if let Some(key) = self.keyring_key.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                return Ok(Some(key));
+            }
+            let lookup = entry.clone();
+            let key = tokio::task::spawn_blocking(move || crate::platform::secrets::get(&lookup))
+                .await
+                .map_err(|err| ProviderError::Config(format!("provider {}: keyring lookup failed: {err}", self.name)))?
+                .map_err(|err| ProviderError::Config(format!("provider {}: {err}", self.name)))?;
+            *self.keyring_key.lock().unwrap_or_else(|e| e.into_inner()) = Some(key.clone());
+            return Ok(Some(key));
+        }
+        let Some(var) = &self.config.api_key_env else { return Ok(None) };
+        match std::env::var(var) {
+            Ok(key) if !key.trim().is_empty() => Ok(Some(key.trim().to_owned())),
+            _ => Err(ProviderError::Config(format!(
+                "provider {}: the environment variable {var} (its api_key_env) is not set; export it where the daemon runs, or remove api_key_env for a local model",
+                self.name
+            ))),
+        }
+    }
+
+    /// One chat turn, streamed: `on_text` gets each piece of text as it arrives.
+    pub async fn chat(
+        &self,
+        request: &ChatRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, ProviderError> {
+        let key = self.api_key().await?;
+        let endpoints = self.config.endpoints();
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let attempts = self.config.max_retries + 1;
+        let mut last = None;
+        for attempt in 0..attempts {
+            let endpoint = &endpoints[(start + attempt as usize) % endpoints.len()];
+            let mut streamed = false;
+            let outcome = {
+                let mut forward = |text: &str| {
+                    streamed = true;
+                    on_text(text);
+                };
+                self.attempt(endpoint, key.as_deref(), request, &mut forward).await
+            };
+            let (error, retry_after) = match outcome {
+                Ok(response) => return Ok(response),
+                Err((error, retry_after)) => (error, retry_after),
+            };
+            if let ProviderError::Http { status: 401 | 403, .. } = error {
+                // A rotated key in the keyring is picked up by the next run.
+                *self.keyring_key.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            }
+            if streamed || !error.retryable() {
+                return Err(error);
+            }
+            tracing::warn!(provider = %self.name, attempt = attempt + 1, "model call failed, retrying: {error}");
+            if attempt + 1 < attempts {
+                let backoff = Duration::from_millis(250 * 2u64.pow(attempt.min(6)));
+                let wait = retry_after.unwrap_or(backoff).min(Duration::from_secs(30));
+                tokio::time::sleep(wait).await;
+            }
+            last = Some(error);
+        }
+        let last = last.unwrap_or_else(|| ProviderError::Config("no attempt was made".into()));
+        Err(ProviderError::Exhausted { attempts, last: Box::new(last) })
+    }
+
+    /// Where the key comes from, for messages (never the key).
+    fn key_source(&self) -> Option<String> {
+        match (&self.config.api_key_env, &self.config.api_key_keyring) {
+            (Some(var), _) => Some(var.clone()),
+            (None, Some(entry)) => {
+                Some(format!("the OS keyring entry {entry}; replace it with `paired providers set-key {entry}`"))
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        match self.config.kind {
+            ProviderKind::Openai => format!("{endpoint}/chat/completions"),
+            ProviderKind::Azure => format!(
+                "{endpoint}/chat/completions?api-version={}",
+                self.config.api_version.as_deref().unwrap_or("2024-10-21")
+            ),
+            ProviderKind::Anthropic => format!("{endpoint}/v1/messages"),
+        }
+    }
+
+    fn body(&self, request: &ChatRequest) -> Value {
+        match self.config.kind {
+            ProviderKind::Anthropic => anthropic_body(&self.config, request),
+            _ => openai_body(&self.config, request),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        endpoint: &str,
+        key: Option<&str>,
+        request: &ChatRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, (ProviderError, Option<Duration>)> {
+        let transport = |detail: String| ProviderError::Transport { endpoint: endpoint.to_owned(), detail };
+        let mut builder = self
+            .client
+            .post(self.url(endpoint))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(self.body(request).to_string());
+        builder = match (self.config.kind, key) {
+            (ProviderKind::Anthropic, key) => {
+                let builder = builder.header("anthropic-version", "2023-06-01");
+                match key {
+                    Some(key) => builder.header("x-api-key", key),
+                    None => builder,
+                }
+            }
+            (ProviderKind::Azure, Some(key)) => builder.header("api-key", key),
+            (_, Some(key)) => builder.bearer_auth(key),
+            (_, None) => builder,
+        };
+        let response = builder.send().await.map_err(|err| (transport(describe(&err)), None))?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = response.text().await.unwrap_or_default();
+            let detail = error_detail(&body, status.as_u16(), self.key_source().as_deref());
+            return Err((
+                ProviderError::Http { endpoint: endpoint.to_owned(), status: status.as_u16(), detail },
+                retry_after,
+            ));
+        }
+        let mut events = response.bytes_stream().eventsource();
+        let mut state = StreamState::default();
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|err| {
+                let detail = format!("{err}");
+                if state.started() {
+                    (ProviderError::Interrupted { endpoint: endpoint.to_owned(), detail }, None)
+                } else {
+                    (transport(detail), None)
+                }
+            })?;
+            let malformed = |detail: String| (ProviderError::Malformed { endpoint: endpoint.to_owned(), detail }, None);
+            let done = match self.config.kind {
+                ProviderKind::Anthropic => state.anthropic(&event.event, &event.data, on_text).map_err(malformed)?,
+                _ => state.openai(&event.data, on_text).map_err(malformed)?,
+            };
+            if done {
+                return Ok(state.finish());
+            }
+        }
+        if state.finished {
+            return Ok(state.finish());
+        }
+        let detail = "the connection closed before the response was complete".to_owned();
+        Err(if state.started() {
+            (ProviderError::Interrupted { endpoint: endpoint.to_owned(), detail }, None)
+        } else {
+            (transport(detail), None)
+        })
+    }
+}
+
+/// A transport error in words, with the source chain (timeouts say so).
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// The API's own error message, short, and what to do about common statuses.
+fn error_detail(body: &str, status: u16, key_source: Option<&str>) -> String {
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v["error"]["message"].as_str().or(v["error"].as_str()).or(v["message"].as_str()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| body.chars().take(200).collect());
+    let hint = match status {
+        401 | 403 => match key_source {
+            Some(source) => format!(" (check the key in {source})"),
+            None => " (this provider needs an API key: set api_key_env or api_key_keyring)".to_owned(),
+        },
+        404 => " (check base_url and model)".to_owned(),
+        429 => " (rate limited)".to_owned(),
+        _ => String::new(),
+    };
+    format!("{}{hint}", message.trim())
+}
+
+fn openai_body(config: &ProviderConfig, request: &ChatRequest) -> Value {
+    let mut messages = vec![json!({"role": "system", "content": request.system})];
+    for m in &request.messages {
+        let mut message = json!({"role": m.role, "content": m.content});
+        if !m.tool_calls.is_empty() {
+            message["tool_calls"] = m
+                .tool_calls
+                .iter()
+                .map(
+                    |c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}),
+                )
+                .collect();
+        }
+        if let Some(id) = &m.tool_call_id {
+            message["tool_call_id"] = json!(id);
+        }
+        messages.push(message);
+    }
+    let mut body = json!({
+        "model": config.model,
+        "messages": messages,
+        "stream": true,
+        "max_tokens": config.max_tokens,
+    });
+    if !request.tools.is_empty() {
+        body["tools"] = request
+            .tools
+            .iter()
+            .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
+            .collect();
+    }
+    body
+}
+
+fn anthropic_body(config: &ProviderConfig, request: &ChatRequest) -> Value {
+    let mut messages: Vec<Value> = Vec::new();
+    for m in &request.messages {
+        match m.role.as_str() {
+            "tool" => messages.push(json!({"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            ]})),
+            "assistant" if !m.tool_calls.is_empty() => {
+                let mut content = Vec::new();
+                if !m.content.is_empty() {
+                    content.push(json!({"type": "text", "text": m.content}));
+                }
+                for call in &m.tool_calls {
+                    let input: Value = serde_json::from_str(&call.arguments).unwrap_or(json!({}));
+                    content.push(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}));
+                }
+                messages.push(json!({"role": "assistant", "content": content}));
+            }
+            role => messages.push(json!({"role": role, "content": m.content})),
+        }
+    }
+    let mut body = json!({
+        "model": config.model,
+        "system": request.system,
+        "messages": messages,
+        "max_tokens": config.max_tokens,
+        "stream": true,
+    });
+    if !request.tools.is_empty() {
+        body["tools"] = request
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+            .collect();
+    }
+    body
+}
+
+/// What a stream has said so far.
+#[derive(Default)]
+struct StreamState {
+    text: String,
+    /// By index (OpenAI) or content block (Anthropic): id, name, arguments.
+    calls: Vec<(usize, ToolCall)>,
+    stop_reason: String,
+    finished: bool,
+}
+
+impl StreamState {
+    fn started(&self) -> bool {
+        !self.text.is_empty() || !self.calls.is_empty()
+    }
+
+    fn call(&mut self, index: usize) -> &mut ToolCall {
+        let position = match self.calls.iter().position(|(i, _)| *i == index) {
+            Some(position) => position,
+            None => {
+                self.calls.push((index, ToolCall { id: String::new(), name: String::new(), arguments: String::new() }));
+                self.calls.len() - 1
+            }
+        };
+        &mut self.calls[position].1
+    }
+
+    fn finish(self) -> ChatResponse {
+        ChatResponse {
+            text: self.text,
+            tool_calls: self.calls.into_iter().map(|(_, call)| call).collect(),
+            stop_reason: self.stop_reason,
+        }
+    }
+
+    /// One `data:` of an OpenAI stream; true at `[DONE]`.
+    fn openai(&mut self, data: &str, on_text: &mut (dyn FnMut(&str) + Send)) -> Result<bool, String> {
+        if data.trim() == "[DONE]" {
+            self.finished = true;
+            return Ok(true);
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|err| format!("not JSON ({err}): {}", excerpt(data)))?;
+        if let Some(error) = chunk.get("error") {
+            return Err(format!("the provider reported an error mid-stream: {error}"));
+        }
+        let Some(choice) = chunk["choices"].get(0) else { return Ok(false) };
+        let delta = &choice["delta"];
+        if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
+            self.text.push_str(text);
+            on_text(text);
+        }
+        for call in delta["tool_calls"].as_array().into_iter().flatten() {
+            let index = call["index"].as_u64().unwrap_or(0) as usize;
+            let entry = self.call(index);
+            if let Some(id) = call["id"].as_str() {
+                entry.id = id.to_owned();
+            }
+            if let Some(name) = call["function"]["name"].as_str() {
+                entry.name.push_str(name);
+            }
+            if let Some(arguments) = call["function"]["arguments"].as_str() {
+                entry.arguments.push_str(arguments);
+            }
+        }
+        if let Some(reason) = choice["finish_reason"].as_str() {
+            self.stop_reason = reason.to_owned();
+            self.finished = true;
+        }
+        Ok(false)
+    }
+
+    /// One event of an Anthropic stream; true at `message_stop`.
+    fn anthropic(&mut self, event: &str, data: &str, on_text: &mut (dyn FnMut(&str) + Send)) -> Result<bool, String> {
+        if event == "ping" {
+            return Ok(false);
+        }
+        let value: Value = serde_json::from_str(data).map_err(|err| format!("not JSON ({err}): {}", excerpt(data)))?;
+        match event {
+            "message_start" | "content_block_stop" => {}
+            "content_block_start" => {
+                let block = &value["content_block"];
+                if block["type"] == "tool_use" {
+                    let index = value["index"].as_u64().unwrap_or(0) as usize;
+                    let call = self.call(index);
+                    call.id = block["id"].as_str().unwrap_or("").to_owned();
+                    call.name = block["name"].as_str().unwrap_or("").to_owned();
+                }
+            }
+            "content_block_delta" => {
+                let delta = &value["delta"];
+                match delta["type"].as_str() {
+                    Some("text_delta") => {
+                        let text = delta["text"].as_str().unwrap_or("");
+                        self.text.push_str(text);
+                        on_text(text);
+                    }
+                    Some("input_json_delta") => {
+                        let index = value["index"].as_u64().unwrap_or(0) as usize;
+                        let partial = delta["partial_json"].as_str().unwrap_or("").to_owned();
+                        self.call(index).arguments.push_str(&partial);
+                    }
+                    _ => {}
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = value["delta"]["stop_reason"].as_str() {
+                    self.stop_reason = reason.to_owned();
+                }
+            }
+            "message_stop" => {
+                self.finished = true;
+                return Ok(true);
+            }
+            "error" => return Err(format!("the provider reported an error mid-stream: {}", value["error"])),
+            other => return Err(format!("unexpected event {other:?}")),
+        }
+        Ok(false)
+    }
+}
+
+fn excerpt(data: &str) -> String {
+    let cut: String = data.chars().take(80).collect();
+    if cut.len() < data.len() { format!("{cut}…") } else { cut }
+}
