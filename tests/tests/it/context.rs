@@ -1,11 +1,19 @@
 //! The context engine through the real daemon: the workspace index and its
 //! watcher, privacy, LSP symbols and progress, and `paired context`.
 
-use std::{path::Path, time::Duration};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
+use protocol::{
+    NoParams,
+    client::{ClientHello, ClientKind, Event},
+    context::{
+        Build, BuildParams, ListWorkspaces, Outline, OutlineParams, SymbolMatch, SymbolQuery, Symbols, WorkspaceStatus,
+    },
+    daemon::Status,
+};
 use serde_json::{Value, json};
-use tests::{Home, wait_until};
+use tests::{Home, Rpc, attach, build_at, eventually, hello, next_event, wait_until};
 
 fn write(path: &Path, text: &str) {
     if let Some(dir) = path.parent() {
@@ -33,34 +41,28 @@ fn project(home: &Home) -> std::path::PathBuf {
     root.canonicalize().expect("canonical")
 }
 
-async fn add(client: &WsClient, root: &Path) -> Value {
-    client
-        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
-        .await
-        .expect("add")
+async fn add(client: &WsClient, root: &Path) -> WorkspaceStatus {
+    tests::add_workspace(client, root).await
+}
+
+async fn search(client: &WsClient, query: &str) -> Vec<SymbolMatch> {
+    client.call::<Symbols>(SymbolQuery { query: query.into(), limit: 100 }).await
 }
 
 async fn symbols(client: &WsClient, query: &str) -> Vec<String> {
-    let found: Value = client.request("context/symbols", rpc_params![json!({"query": query})]).await.expect("symbols");
-    found
-        .as_array()
-        .expect("array")
+    search(client, query)
+        .await
         .iter()
-        .map(|m| {
-            format!(
-                "{}@{}",
-                m["name"].as_str().unwrap_or(""),
-                m["uri"].as_str().unwrap_or("").rsplit('/').next().unwrap_or("")
-            )
-        })
+        .map(|m| format!("{}@{}", m.name, m.uri.rsplit('/').next().unwrap_or("")))
         .collect()
 }
 
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// An index warning from the client's events.
+async fn index_warning(events: &mut jsonrpsee::core::client::Subscription<Event>) -> String {
+    loop {
+        if let Event::IndexWarning { message, .. } = next_event(events, Duration::from_secs(10)).await {
+            return message;
+        }
     }
 }
 
@@ -71,74 +73,45 @@ async fn ignored_files_never_appear_and_secrets_are_redacted() {
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     let status = add(&client, &root).await;
-    assert_eq!(status["state"], "ready");
-    assert_eq!(status["files"], 3, "{status}"); // models.py, views.py, pyproject.toml: ignored files and dot-files left out
+    assert_eq!(status.state, "ready");
+    assert_eq!(status.files, 3, "{status:?}"); // models.py, views.py, pyproject.toml: ignored files and dot-files left out
     assert_eq!(symbols(&client, "hidden_helper").await, Vec::<String>::new());
     assert_eq!(symbols(&client, "generated_thing").await, Vec::<String>::new());
     assert_eq!(symbols(&client, "load_user").await, ["load_user@models.py"]);
 
     let views = format!("file://{}", root.join("app/views.py").display());
-    let bundle: Value = client
-        .request(
-            "context/build",
-            rpc_params![json!({"uri": views, "position": {"line": 5, "character": 8}, "question": "why?"})],
-        )
-        .await
-        .expect("build");
-    let kinds: Vec<&str> =
-        bundle["parts"].as_array().expect("parts").iter().map(|p| p["kind"].as_str().unwrap_or("")).collect();
-    assert_eq!(kinds, ["question", "selection", "definition", "import", "project_facts"], "{bundle:#}");
-    let everything = bundle.to_string();
+    let bundle = client.call::<Build>(BuildParams { question: Some("why?".into()), ..build_at(&views, 5, 8) }).await;
+    let kinds: Vec<&str> = bundle.parts.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["question", "selection", "definition", "import", "project_facts"], "{bundle:#?}");
+    let everything = serde_json::to_string(&bundle).expect("json");
     assert!(!everything.contains("NOT_FOR_AGENTS_marker"), "nothing from an ignored file");
     assert!(!everything.contains("def hidden_helper"), "nothing from an ignored file");
-    assert_eq!(bundle["facts"]["frameworks"], json!(["flask"]));
-    assert_eq!(bundle["facts"]["test_frameworks"], json!(["pytest"]));
+    assert_eq!(bundle.facts.frameworks, ["flask"]);
+    assert_eq!(bundle.facts.test_frameworks, ["pytest"]);
 
     // Excluded through the repository's own exclude file, which the walk reads too.
     std::fs::create_dir_all(root.join(".git/info")).expect("mkdir");
     std::fs::write(root.join(".git/info/exclude"), "local_notes.py\n").expect("write");
     write(&root.join("app/local_notes.py"), "def local_only():\n    pass\n");
     let notes = format!("file://{}", root.join("app/local_notes.py").display());
-    let err = client
-        .request::<Value, _>(
-            "context/build",
-            rpc_params![json!({"uri": notes, "position": {"line": 0, "character": 0}})],
-        )
-        .await
-        .expect_err("excluded");
-    assert!(err.to_string().contains("is excluded from context"), "{err}");
-    let err =
-        client.request::<Value, _>("context/outline", rpc_params![json!({"uri": notes})]).await.expect_err("excluded");
-    assert!(err.to_string().contains("is excluded from context"), "{err}");
+    let err = client.try_call::<Build>(build_at(&notes, 0, 0)).await.expect_err("excluded");
+    assert!(err.message.contains("is excluded from context"), "{err}");
+    let err = client.try_call::<Outline>(OutlineParams { uri: notes }).await.expect_err("excluded");
+    assert!(err.message.contains("is excluded from context"), "{err}");
 
     let secret = format!("file://{}", root.join("app/secrets.py").display());
-    let err = client
-        .request::<Value, _>(
-            "context/build",
-            rpc_params![json!({"uri": secret, "position": {"line": 0, "character": 0}})],
-        )
-        .await
-        .expect_err("ignored");
-    assert!(err.to_string().contains("is excluded from context by .pairedignore"), "{err}");
+    let err = client.try_call::<Build>(build_at(&secret, 0, 0)).await.expect_err("ignored");
+    assert!(err.message.contains("is excluded from context by .pairedignore"), "{err}");
 
     // A secret in a file that is not ignored is redacted, and counted.
     write(&root.join("app/settings.py"), "DATABASE_URL = 'postgres://app:s3cr3t-pw@db/app'\n");
     let settings = format!("file://{}", root.join("app/settings.py").display());
-    let bundle: Value = client
-        .request("context/build", rpc_params![json!({"uri": settings, "position": {"line": 0, "character": 0}})])
-        .await
-        .expect("build");
-    assert!(!bundle.to_string().contains("s3cr3t-pw"));
-    assert_eq!(bundle["redactions"], json!({"connection-string-password": 1}));
+    let bundle = client.call::<Build>(build_at(&settings, 0, 0)).await;
+    assert!(!serde_json::to_string(&bundle).expect("json").contains("s3cr3t-pw"));
+    assert_eq!(bundle.redactions, BTreeMap::from([("connection-string-password".to_owned(), 1)]));
     assert!(!home.log().contains("s3cr3t-pw"), "the log names the rule, never the secret");
-    let local: Value = client
-        .request(
-            "context/build",
-            rpc_params![json!({"uri": settings, "position": {"line": 0, "character": 0}, "local_provider": true})],
-        )
-        .await
-        .expect("build");
-    assert_eq!(local["redactions"], json!({}));
+    let local = client.call::<Build>(BuildParams { local_provider: true, ..build_at(&settings, 0, 0) }).await;
+    assert_eq!(local.redactions, BTreeMap::new());
 }
 
 #[tokio::test]
@@ -197,21 +170,17 @@ async fn generated_and_huge_files_are_indexed_by_their_declarations() {
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     let status = add(&client, &root.canonicalize().expect("root")).await;
-    assert_eq!(status["symbols"], 12_001 + 2, "{status}");
-    assert_eq!(status["shallow_files"], 2, "one generated, one huge: {status}");
+    assert_eq!(status.symbols, 12_001 + 2, "{status:?}");
+    assert_eq!(status.shallow_files, 2, "one generated, one huge: {status:?}");
 
-    let found: Value =
-        client.request("context/symbols", rpc_params![json!({"query": "GetId"})]).await.expect("symbols");
-    assert_eq!(found[0]["name"], "GetId", "{found}");
-    assert_eq!(found[0]["kind"], "method");
-    assert_eq!(found[0]["line"], 7, "zero-based line of the declaration: {found}");
-    assert_eq!(found[0]["end_line"], 9);
-    let found: Value = client
-        .request("context/symbols", rpc_params![json!({"query": "last_binding_function"})])
-        .await
-        .expect("symbols");
-    assert_eq!(found[0]["line"], 12_001, "{found}");
-    assert_eq!(found[0]["end_line"], 12_003, "{found}");
+    let found = search(&client, "GetId").await;
+    assert_eq!(found[0].name, "GetId", "{found:?}");
+    assert_eq!(found[0].kind, "method");
+    assert_eq!(found[0].line, 7, "zero-based line of the declaration: {found:?}");
+    assert_eq!(found[0].end_line, 9);
+    let found = search(&client, "last_binding_function").await;
+    assert_eq!(found[0].line, 12_001, "{found:?}");
+    assert_eq!(found[0].end_line, 12_003, "{found:?}");
 }
 
 /// Reading files is not changing them: after indexing (which reads every file)
@@ -226,19 +195,18 @@ async fn reading_files_does_not_trigger_reindexing() {
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     let status = add(&client, &root.canonicalize().expect("root")).await;
-    assert_eq!(status["files"], 2_500);
+    assert_eq!(status.files, 2_500);
     let uri = format!("file://{}", root.canonicalize().expect("root").join("m1/f1.py").display());
     for _ in 0..3 {
-        let _: Value = client
-            .request("context/build", rpc_params![json!({"uri": uri, "position": {"line": 1, "character": 4}})])
-            .await
-            .expect("build");
+        client.call::<Build>(build_at(&uri, 1, 4)).await;
     }
+    // Waiting for something not to happen: the reads' events (if taken for
+    // changes) would have been handled well within this time.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let log = home.log();
     assert!(!log.contains("rescanning"), "reads were taken for changes:\n{log}");
-    let listed: Value = client.request("workspaces/list", rpc_params![]).await.expect("list");
-    assert_eq!(listed[0]["state"], "ready", "{listed}");
+    let listed = client.call::<ListWorkspaces>(NoParams {}).await;
+    assert_eq!(listed[0].state, "ready", "{listed:?}");
 }
 
 #[tokio::test]
@@ -248,10 +216,7 @@ async fn five_thousand_files_at_once_like_a_branch_switch() {
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     add(&client, &root).await;
-    let files = async || -> u64 {
-        let list: Value = client.request("workspaces/list", rpc_params![]).await.expect("list");
-        list[0]["files"].as_u64().unwrap_or(0)
-    };
+    let files = async || -> u32 { client.call::<ListWorkspaces>(NoParams {}).await[0].files };
     let before = files().await;
     for i in 0..5_000 {
         write(&root.join(format!("gen/m{}/f{i}.py", i % 50)), &format!("def generated_{i}():\n    return {i}\n"));
@@ -264,36 +229,18 @@ async fn five_thousand_files_at_once_like_a_branch_switch() {
 
 #[tokio::test]
 async fn out_of_inotify_watches_falls_back_to_polling_and_says_so() {
-    use jsonrpsee::core::client::SubscriptionClientT;
     let home = Home::new();
     let root = project(&home);
     let _daemon = home.start_daemon_with(&[("PAIRED_TEST_INOTIFY_EXHAUSTED", "1")]);
     let client = home.ws().await;
     let folder = format!("file://{}", root.display());
-    let mut events = client
-        .subscribe::<Value, _>(
-            "client/attach",
-            rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": [folder]})],
-            "client/detach",
-        )
-        .await
-        .expect("attach");
-    let mut warning = None;
-    while warning.is_none() {
-        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-            .await
-            .expect("event")
-            .expect("some")
-            .expect("json");
-        if event["type"] == "index_warning" {
-            warning = Some(event);
-        }
-    }
-    let message = warning.expect("warning")["message"].as_str().unwrap_or("").to_owned();
+    let mut events =
+        attach(&client, ClientHello { workspace_folders: vec![folder], ..hello(ClientKind::Other, "ed") }).await;
+    let message = index_warning(&mut events).await;
     assert!(message.contains("ran out of file watches") && message.contains("polling"), "{message}");
     let status = add(&client, &root).await;
-    assert_eq!(status["watching"], "polling");
-    assert!(status["warning"].as_str().is_some_and(|w| w.contains("max_user_watches")));
+    assert_eq!(status.watching, "polling");
+    assert!(status.warning.is_some_and(|w| w.contains("max_user_watches")));
     // Not stale: polling still sees changes.
     write(&root.join("app/polled.py"), "def seen_by_polling():\n    pass\n");
     eventually("polling picks up a new file", async || symbols(&client, "seen_by_polling").await.len() == 1).await;
@@ -349,8 +296,8 @@ async fn a_kernel_out_of_inotify_watches_falls_back_to_polling_and_says_so() {
     let _daemon = home.start_daemon_command(command);
     let client = home.ws().await;
     let status = add(&client, &root).await;
-    assert_eq!(status["watching"], "polling", "{status}");
-    let warning = status["warning"].as_str().unwrap_or("");
+    assert_eq!(status.watching, "polling", "{status:?}");
+    let warning = status.warning.as_deref().unwrap_or("");
     assert!(warning.contains("ran out of file watches") && warning.contains("max_user_watches"), "{warning}");
     assert_eq!(symbols(&client, "helper_19").await.len(), 1, "indexed all the same");
     // Not stale: polling sees what inotify no longer can.
@@ -363,38 +310,22 @@ async fn a_kernel_out_of_inotify_watches_falls_back_to_polling_and_says_so() {
 /// says so, and keeps following changes.
 #[tokio::test]
 async fn a_watch_error_at_runtime_switches_to_polling_with_a_warning() {
-    use jsonrpsee::core::client::SubscriptionClientT;
     let home = Home::new();
     let root = project(&home);
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     let folder = format!("file://{}", root.display());
-    let mut events = client
-        .subscribe::<Value, _>(
-            "client/attach",
-            rpc_params![json!({"kind": "other", "name": "ed", "workspace_folders": [folder.clone()]})],
-            "client/detach",
-        )
-        .await
-        .expect("attach");
+    let mut events =
+        attach(&client, ClientHello { workspace_folders: vec![folder.clone()], ..hello(ClientKind::Other, "ed") })
+            .await;
     let status = add(&client, &root).await;
-    assert_eq!(status["watching"], "inotify");
+    assert_eq!(status.watching, "inotify");
+    // A test hook, not a protocol method.
     let found: bool = client.request("debug/watch_error", rpc_params![folder]).await.expect("hook");
     assert!(found);
-    let warning = loop {
-        let event = tokio::time::timeout(Duration::from_secs(10), events.next())
-            .await
-            .expect("event")
-            .expect("some")
-            .expect("json");
-        if event["type"] == "index_warning" {
-            break event;
-        }
-    };
-    assert!(
-        warning["message"].as_str().is_some_and(|m| m.contains("ran out of file watches") && m.contains("polling"))
-    );
-    assert_eq!(add(&client, &root).await["watching"], "polling");
+    let warning = index_warning(&mut events).await;
+    assert!(warning.contains("ran out of file watches") && warning.contains("polling"), "{warning}");
+    assert_eq!(add(&client, &root).await.watching, "polling");
     write(&root.join("app/after.py"), "def seen_after_the_switch():\n    pass\n");
     eventually("polling picks up a new file", async || symbols(&client, "seen_after_the_switch").await.len() == 1)
         .await;
@@ -438,9 +369,9 @@ fn lsp_symbols_progress_and_shared_index() {
     assert_eq!(found["result"][0]["name"], "load_user");
     assert!(found["result"][0]["location"]["uri"].as_str().is_some_and(|u| u.ends_with("/app/models.py")));
 
-    let workspaces = first.request("workspaces/list", Value::Null);
-    assert_eq!(workspaces["result"].as_array().map(Vec::len), Some(1), "two editors, one index: {workspaces}");
-    let pid = first.request("daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
+    let workspaces = first.call::<ListWorkspaces>(NoParams {});
+    assert_eq!(workspaces.len(), 1, "two editors, one index: {workspaces:?}");
+    let pid = first.call::<Status>(NoParams {}).daemon.pid;
     tests::kill9(pid);
 }
 
