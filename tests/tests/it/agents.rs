@@ -4,12 +4,17 @@
 
 use std::{path::Path, time::Duration};
 
-use jsonrpsee::{
-    core::client::{ClientT, SubscriptionClientT},
-    rpc_params,
+use protocol::{
+    NoParams,
+    agents::{
+        self, CancelRun, Describe, DescribeParams, GetRun, ListRuns, ListRunsParams, RunInfo, RunParams, RunRef,
+        RunStatus,
+    },
+    client::{ClientKind, Event},
+    documents::Position,
 };
 use serde_json::{Value, json};
-use tests::Home;
+use tests::{Home, Rpc, agent_run, attach, hello, next_event};
 
 fn write(path: &Path, text: &str) {
     if let Some(dir) = path.parent() {
@@ -46,8 +51,12 @@ fn project(home: &Home) -> std::path::PathBuf {
     root.canonicalize().expect("canonical")
 }
 
-async fn run(client: &jsonrpsee::ws_client::WsClient, params: Value) -> Value {
-    client.request("agents/run", rpc_params![params]).await.expect("agents/run")
+async fn run(client: &jsonrpsee::ws_client::WsClient, params: RunParams) -> RunInfo {
+    client.call::<agents::Run>(params).await
+}
+
+fn run_ref(id: &str) -> RunRef {
+    RunRef { run_id: id.to_owned(), wait: false }
 }
 
 #[tokio::test]
@@ -56,77 +65,63 @@ async fn the_team_runs_offline_and_runs_persist() {
     let root = project(&home);
     let mut daemon = home.start_daemon();
     let client = home.ws().await;
-    let _: Value = client
-        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
-        .await
-        .expect("add");
+    tests::add_workspace(&client, &root).await;
 
-    let agents: Value = client.request("agents/list", rpc_params![]).await.expect("list");
-    let ids: Vec<&str> = agents.as_array().expect("array").iter().filter_map(|a| a["id"].as_str()).collect();
+    let agents = client.call::<agents::List>(NoParams {}).await;
+    let ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie", "rusty", "ferris"]);
     let sherlock = &agents[1];
-    assert_eq!(sherlock["display_name"], "Sherlock (QA)");
-    assert!(sherlock["source"].as_str().is_some_and(|s| s.ends_with("qa_agent_config.yml")), "{sherlock}");
-    assert_eq!(agents[7]["skills"][0]["name"], "review", "a community 1.0 agent's capabilities give it skills");
-    let described: Value =
-        client.request("agents/describe", rpc_params![json!({"agent": "qa"})]).await.expect("describe");
-    assert!(described["persona"].as_str().is_some_and(|p| p.contains("The smallest detail")), "{described}");
+    assert_eq!(sherlock.display_name, "Sherlock (QA)");
+    assert!(sherlock.source.ends_with("qa_agent_config.yml"), "{sherlock:?}");
+    assert_eq!(agents[7].skills[0].name, "review", "a community 1.0 agent's capabilities give it skills");
+    let described = client.call::<Describe>(DescribeParams { agent: "qa".into() }).await;
+    assert!(described.persona.contains("The smallest detail"), "{described:?}");
 
     let uri = format!("file://{}", root.join("src/lib.rs").display());
-    let finished = run(&client, json!({"agent": "qa", "uri": uri, "wait": true})).await;
-    assert_eq!(finished["status"], "succeeded", "{finished}");
-    let findings: Vec<String> = finished["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| format!("{} {} {}", f["line"], f["rule"].as_str().unwrap_or(""), f["severity"].as_str().unwrap_or("")))
-        .collect();
+    let finished = run(&client, RunParams { uri: Some(uri), wait: true, ..agent_run("qa") }).await;
+    assert_eq!(finished.status, RunStatus::Succeeded, "{finished:?}");
+    let findings: Vec<String> =
+        finished.findings.iter().map(|f| format!("{} {} {}", f.line, f.rule, f.severity.name())).collect();
     // The unwrap inside #[cfg(test)] is not a finding.
     assert_eq!(findings, ["2 rust-unwrap warning", "3 todo warning"]);
-    assert_eq!(finished["findings"][0]["range"]["start"], json!({"line": 1, "character": 44}));
-    assert!(finished["output"].as_str().is_some_and(|o| o.starts_with("Sherlock reviewed `src/lib.rs`")));
+    assert_eq!(finished.findings[0].range.start, Position { line: 1, character: 44 });
+    assert!(finished.output.starts_with("Sherlock reviewed `src/lib.rs`"));
 
     // Progress streams to attached clients.
-    let mut events = client
-        .subscribe::<Value, _>("client/attach", rpc_params![json!({"kind": "other", "name": "it"})], "client/detach")
-        .await
-        .expect("attach");
-    let started = run(&client, json!({"agent": "vince"})).await;
-    let id = started["id"].as_str().expect("id").to_owned();
+    let mut events = attach(&client, hello(ClientKind::Other, "it")).await;
+    let started = run(&client, agent_run("vince")).await;
     let mut seen = Vec::new();
-    while !seen.iter().any(|s| s == "succeeded") {
-        let event = tokio::time::timeout(Duration::from_secs(20), events.next()).await.expect("event in time");
-        let event = event.expect("stream").expect("event");
-        if event["type"] == "run_update" && event["run_id"] == id.as_str() {
-            seen.push(event["status"].as_str().unwrap_or("").to_owned());
-            if event["status"] == "succeeded" {
-                let delta = event["output_delta"].as_str().unwrap_or("");
+    while !seen.contains(&RunStatus::Succeeded) {
+        if let Event::RunUpdate { run_id, status, output_delta, .. } =
+            next_event(&mut events, Duration::from_secs(20)).await
+            && run_id == started.id
+        {
+            seen.push(status);
+            if status == RunStatus::Succeeded {
+                let delta = output_delta.unwrap_or_default();
                 assert!(delta.contains("- [ ] src/lib.rs:3 **FIXME** cache the parsed value"), "{delta}");
             }
         }
     }
-    assert_eq!(seen.first().map(String::as_str), Some("running"), "{seen:?}");
+    assert_eq!(seen.first(), Some(&RunStatus::Running), "{seen:?}");
 
     // Refusals say why: an ignored file, an unknown agent, a skill it lacks.
     let private = format!("file://{}", root.join("src/private.rs").display());
     let refused = client
-        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "sherlock", "uri": private})])
+        .try_call::<agents::Run>(RunParams { uri: Some(private), ..agent_run("sherlock") })
         .await
         .expect_err("ignored file");
-    assert!(refused.to_string().contains("excluded from context"), "{refused}");
-    let unknown = client
-        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "moriarty"})])
-        .await
-        .expect_err("unknown agent");
-    assert!(unknown.to_string().contains("no agent named") && unknown.to_string().contains("moriarty"), "{unknown}");
+    assert!(refused.message.contains("excluded from context"), "{refused}");
+    let unknown = client.try_call::<agents::Run>(agent_run("moriarty")).await.expect_err("unknown agent");
+    assert!(unknown.message.contains("no agent named") && unknown.message.contains("moriarty"), "{unknown}");
     let lacking = client
-        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "sherlock", "skill": "backlog"})])
+        .try_call::<agents::Run>(RunParams { skill: Some("backlog".into()), ..agent_run("sherlock") })
         .await
         .expect_err("skill");
-    assert!(lacking.to_string().contains("its skills: review"), "{lacking}");
+    assert!(lacking.message.contains("its skills: review"), "{lacking}");
 
     // A finished run survives a kill -9; one left running is failed with why.
-    let review_id = finished["id"].as_str().expect("id").to_owned();
+    let review_id = finished.id.clone();
     drop(events);
     drop(client);
     daemon.kill9();
@@ -140,18 +135,15 @@ async fn the_team_runs_offline_and_runs_persist() {
     }
     let _daemon = home.start_daemon();
     let client = home.ws().await;
-    let again: Value =
-        client.request("runs/get", rpc_params![json!({"run_id": review_id})]).await.expect("finished run kept");
-    assert_eq!(again["findings"], finished["findings"]);
-    let interrupted: Value =
-        client.request("runs/get", rpc_params![json!({"run_id": "run-interrupted"})]).await.expect("interrupted run");
-    assert_eq!(interrupted["status"], "failed");
-    assert!(interrupted["error"].as_str().is_some_and(|e| e.contains("daemon stopped before this run finished")));
-    let cancelled: Value =
-        client.request("runs/cancel", rpc_params![json!({"run_id": review_id})]).await.expect("cancel finished");
-    assert_eq!(cancelled["status"], "succeeded", "cancelling a finished run changes nothing");
-    let recent: Value = client.request("runs/list", rpc_params![json!({"limit": 10})]).await.expect("list runs");
-    assert_eq!(recent.as_array().map(Vec::len), Some(3), "{recent}");
+    let again = client.call::<GetRun>(run_ref(&review_id)).await; // the finished run is kept
+    assert_eq!(again.findings, finished.findings);
+    let interrupted = client.call::<GetRun>(run_ref("run-interrupted")).await;
+    assert_eq!(interrupted.status, RunStatus::Failed);
+    assert!(interrupted.error.is_some_and(|e| e.contains("daemon stopped before this run finished")));
+    let cancelled = client.call::<CancelRun>(run_ref(&review_id)).await;
+    assert_eq!(cancelled.status, RunStatus::Succeeded, "cancelling a finished run changes nothing");
+    let recent = client.call::<ListRuns>(ListRunsParams { limit: Some(10) }).await;
+    assert_eq!(recent.len(), 3, "{recent:?}");
 }
 
 #[test]
@@ -285,23 +277,18 @@ async fn workspace_skills_run_in_the_named_workspace() {
     let _daemon = home.start_daemon();
     let client = home.ws().await;
     for folder in [&root, &other] {
-        let _: Value = client
-            .request("workspaces/add", rpc_params![json!({"folder": folder.display().to_string(), "wait": true})])
-            .await
-            .expect("add");
+        tests::add_workspace(&client, folder).await;
     }
-    let ambiguous = run(&client, json!({"agent": "vince", "wait": true})).await;
-    assert_eq!(ambiguous["status"], "failed");
+    let ambiguous = run(&client, RunParams { wait: true, ..agent_run("vince") }).await;
+    assert_eq!(ambiguous.status, RunStatus::Failed);
     // In the user's words, naming no RPC field (#15).
-    let error = ambiguous["error"].as_str().unwrap_or_default();
-    assert!(error.contains("2 project folders are open") && !error.contains('`'), "{ambiguous}");
-    let named = run(&client, json!({"agent": "vince", "workspace": other.display().to_string(), "wait": true})).await;
-    assert_eq!(named["status"], "succeeded", "{named}");
-    assert!(
-        named["output"]
-            .as_str()
-            .is_some_and(|o| o.contains("only in the other project") && !o.contains("cache the parsed value"))
-    );
+    let error = ambiguous.error.as_deref().unwrap_or_default();
+    assert!(error.contains("2 project folders are open") && !error.contains('`'), "{ambiguous:?}");
+    let named =
+        run(&client, RunParams { workspace: Some(other.display().to_string()), wait: true, ..agent_run("vince") })
+            .await;
+    assert_eq!(named.status, RunStatus::Succeeded, "{named:?}");
+    assert!(named.output.contains("only in the other project") && !named.output.contains("cache the parsed value"));
 }
 
 /// Issue #15: `paired agents list` and `show`, run inside a 1.0 project (or a
