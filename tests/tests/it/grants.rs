@@ -6,10 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-use jsonrpsee::{core::client::ClientT, rpc_params, ws_client::WsClient};
-use serde_json::{Value, json};
+use jsonrpsee::ws_client::WsClient;
+use protocol::{
+    agents::{self, RunParams, RunStatus},
+    context::{Build, Outline, OutlineParams, SymbolQuery, Symbols},
+};
+use serde_json::json;
 use tests::{
-    Home,
+    Home, Rpc, agent_run, build_at, eventually,
     fake_provider::{Fake, Reply, openai_text, openai_tool_calls, serve_fake},
 };
 
@@ -68,10 +72,7 @@ async fn start(home: &Home, root: &Path, provider: u16, bridge: u16) -> (tests::
     let daemon = home.start_daemon_with(&[("BRIDGE_PORT", &bridge.to_string()), ("PAIRED_COMPAT_BRIDGE_1X", "true")]);
     let client = home.ws().await;
     for folder in [root.to_path_buf(), home.path().join("other").canonicalize().expect("other")] {
-        let _: Value = client
-            .request("workspaces/add", rpc_params![json!({"folder": folder.display().to_string(), "wait": true})])
-            .await
-            .expect("add");
+        tests::add_workspace(&client, &folder).await;
     }
     (daemon, client)
 }
@@ -83,10 +84,15 @@ fn uri(path: &Path) -> String {
 /// A model run of `agent` in `root` (no file): what each of its tool calls returned.
 async fn tool_results(client: &WsClient, fake: &Fake, root: &Path, agent: &str) -> Vec<String> {
     let before = fake.requests.lock().expect("lock").len();
-    let params =
-        json!({"agent": agent, "skill": "ask", "prompt": "Look around.", "workspace": uri(root), "wait": true});
-    let run: Value = client.request("agents/run", rpc_params![params]).await.expect("agents/run");
-    assert_eq!(run["status"], "succeeded", "{run}");
+    let params = RunParams {
+        skill: Some("ask".into()),
+        prompt: Some("Look around.".into()),
+        workspace: Some(uri(root)),
+        wait: true,
+        ..agent_run(agent)
+    };
+    let run = client.call::<agents::Run>(params).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     let requests = fake.requests.lock().expect("lock").clone();
     assert_eq!(requests.len(), before + 2, "a tool round, then the answer");
     requests[before + 1].1["messages"]
@@ -115,17 +121,14 @@ async fn bridge_command(port: u16, command: String, project: &Path) -> String {
     reply["response"].as_str().or(reply["error"].as_str()).unwrap_or_default().to_owned()
 }
 
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !check().await {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+async fn symbol_paths(client: &WsClient, query: &str) -> Vec<String> {
+    let found = client.call::<Symbols>(SymbolQuery { query: query.into(), limit: 100 }).await;
+    found.into_iter().map(|m| m.uri).collect()
 }
 
-async fn symbol_paths(client: &WsClient, query: &str) -> Vec<String> {
-    let found: Value = client.request("context/symbols", rpc_params![json!({"query": query})]).await.expect("symbols");
-    found.as_array().expect("array").iter().map(|m| m["uri"].as_str().unwrap_or("").to_owned()).collect()
+/// A review of `uri` by Sherlock, finished.
+fn review(uri: String) -> RunParams {
+    RunParams { skill: Some("review".into()), uri: Some(uri), wait: true, ..agent_run("sherlock") }
 }
 
 /// #14.1: `build_context` and `search_symbols` as tools return only files the
@@ -205,36 +208,18 @@ async fn a_link_into_an_ignored_folder_is_refused_everywhere() {
     let (_daemon, client) = start(&home, &root, port, bridge).await;
     let linked = uri(&root.join("src/seclink/key.py"));
 
-    let err = client
-        .request::<Value, _>(
-            "context/build",
-            rpc_params![json!({"uri": linked, "position": {"line": 0, "character": 0}})],
-        )
-        .await
-        .expect_err("refused");
-    assert!(err.to_string().contains("is excluded from context"), "{err}");
+    let err = client.try_call::<Build>(build_at(&linked, 0, 0)).await.expect_err("refused");
+    assert!(err.message.contains("is excluded from context"), "{err}");
+    // Nowhere in the reply, its data included.
     assert!(!err.to_string().contains("SECRET_FILE_MARKER"), "{err}");
-    let err =
-        client.request::<Value, _>("context/outline", rpc_params![json!({"uri": linked})]).await.expect_err("refused");
-    assert!(err.to_string().contains("is excluded from context"), "{err}");
-    let err = client
-        .request::<Value, _>(
-            "agents/run",
-            rpc_params![json!({"agent": "sherlock", "skill": "review", "uri": linked, "wait": true})],
-        )
-        .await
-        .expect_err("refused");
-    assert!(err.to_string().contains("is excluded from context"), "{err}");
+    let err = client.try_call::<Outline>(OutlineParams { uri: linked.clone() }).await.expect_err("refused");
+    assert!(err.message.contains("is excluded from context"), "{err}");
+    let err = client.try_call::<agents::Run>(review(linked)).await.expect_err("refused");
+    assert!(err.message.contains("is excluded from context"), "{err}");
     // Out of the workspace through a link: refused too.
     let outside = uri(&root.join("src/outlink/lib.py"));
-    let err = client
-        .request::<Value, _>(
-            "context/build",
-            rpc_params![json!({"uri": outside, "position": {"line": 0, "character": 0}})],
-        )
-        .await
-        .expect_err("refused");
-    assert!(err.to_string().contains("leads outside"), "{err}");
+    let err = client.try_call::<Build>(build_at(&outside, 0, 0)).await.expect_err("refused");
+    assert!(err.message.contains("leads outside"), "{err}");
 
     let results = tool_results(&client, &fake, &root, "owl").await;
     assert_eq!(results.len(), 3);
@@ -265,6 +250,9 @@ async fn the_index_never_follows_a_link() {
 
     write(&home.path().join("outside/later.py"), "def outside_later_function():\n    pass\n");
     write(&root.join("secret/later.py"), "def secret_later_function():\n    pass\n");
+    // Not something to poll for: the control file must come in a later batch of
+    // the watcher's events (their debounce is 150 ms), so that once it is
+    // indexed the earlier events have been handled.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     write(&root.join("src/control.py"), "def control_function():\n    pass\n");
     eventually("the control file", async || symbol_paths(&client, "control_function").await.len() == 1).await;
@@ -291,31 +279,14 @@ async fn paths_from_elsewhere_are_refused() {
     let workspace = uri(&root);
 
     // A run in this workspace on a file of another project (open as well).
-    let err = client
-        .request::<Value, _>(
-            "agents/run",
-            rpc_params![json!({"agent": "sherlock", "skill": "review", "uri": uri(&other), "workspace": workspace, "wait": true})],
-        )
-        .await
-        .expect_err("refused");
-    assert!(err.to_string().contains("leads outside"), "{err}");
+    let in_workspace = |file: &Path| RunParams { workspace: Some(workspace.clone()), ..review(uri(file)) };
+    let err = client.try_call::<agents::Run>(in_workspace(&other)).await.expect_err("refused");
+    assert!(err.message.contains("leads outside"), "{err}");
     for sneaky in [root.join("../other/app.py"), root.join("src/../secret/key.py")] {
-        let err = client
-            .request::<Value, _>(
-                "agents/run",
-                rpc_params![json!({"agent": "sherlock", "skill": "review", "uri": uri(&sneaky), "workspace": workspace, "wait": true})],
-            )
-            .await
-            .expect_err("refused");
-        assert!(err.to_string().contains("leads outside") || err.to_string().contains("is excluded"), "{err}");
-        let err = client
-            .request::<Value, _>(
-                "context/build",
-                rpc_params![json!({"uri": uri(&sneaky), "position": {"line": 0, "character": 0}})],
-            )
-            .await
-            .expect_err("refused");
-        assert!(err.to_string().contains("leads outside") || err.to_string().contains("is excluded"), "{err}");
+        let err = client.try_call::<agents::Run>(in_workspace(&sneaky)).await.expect_err("refused");
+        assert!(err.message.contains("leads outside") || err.message.contains("is excluded"), "{err}");
+        let err = client.try_call::<Build>(build_at(&uri(&sneaky), 0, 0)).await.expect_err("refused");
+        assert!(err.message.contains("leads outside") || err.message.contains("is excluded"), "{err}");
     }
 
     let results = tool_results(&client, &fake, &root, "owl").await;

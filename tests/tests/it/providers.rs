@@ -5,11 +5,17 @@
 
 use std::time::{Duration, Instant};
 
-use jsonrpsee::{core::client::ClientT, rpc_params};
+use jsonrpsee::{core::client::Subscription, ws_client::WsClient};
+use protocol::{
+    agents::{self, CancelRun, ListRuns, ListRunsParams, RunInfo, RunParams, RunRef, RunStatus},
+    client::{ClientKind, Event},
+    documents::{Position, Range},
+};
 use serde_json::{Value, json};
 use tests::{
-    Home,
+    Home, Rpc, agent_run, attach, eventually,
     fake_provider::{Reply, anthropic, openai_text, openai_tool_call, openai_tool_calls, serve_fake},
+    hello, next_event,
 };
 
 /// A project, a config naming the fake provider, and a daemon with its key.
@@ -33,13 +39,10 @@ fn setup(home: &Home, provider: &str) -> std::path::PathBuf {
     root.canonicalize().expect("canonical")
 }
 
-async fn start(home: &Home, root: &std::path::Path) -> (tests::Daemon, jsonrpsee::ws_client::WsClient) {
+async fn start(home: &Home, root: &std::path::Path) -> (tests::Daemon, WsClient) {
     let daemon = home.start_daemon_with(&[("FAKE_API_KEY", "sk-test-not-a-real-key-123")]);
     let client = home.ws().await;
-    let _: Value = client
-        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
-        .await
-        .expect("add");
+    tests::add_workspace(&client, root).await;
     (daemon, client)
 }
 
@@ -49,12 +52,21 @@ fn openai_config(port: u16, extra: &str) -> String {
     )
 }
 
-async fn ask(client: &jsonrpsee::ws_client::WsClient, agent: &str, uri: Option<String>) -> Value {
-    let mut params = json!({"agent": agent, "prompt": "What does load do?", "wait": true});
-    if let Some(uri) = uri {
-        params["uri"] = json!(uri);
+async fn ask(client: &WsClient, agent: &str, uri: Option<String>) -> RunInfo {
+    let params = RunParams { prompt: Some("What does load do?".into()), uri, wait: true, ..agent_run(agent) };
+    client.call::<agents::Run>(params).await
+}
+
+/// Waits for the first streamed text of run `id`: the model's answer is under way.
+async fn first_text(events: &mut Subscription<Event>, id: &str) -> String {
+    loop {
+        if let Event::RunUpdate { run_id, output_delta: Some(text), .. } =
+            next_event(events, Duration::from_secs(20)).await
+            && run_id == id
+        {
+            return text;
+        }
     }
-    client.request("agents/run", rpc_params![params]).await.expect("agents/run")
 }
 
 #[tokio::test]
@@ -69,10 +81,10 @@ async fn openai_streams_text_and_runs_granted_tools() {
     let (_daemon, client) = start(&home, &root).await;
     let uri = format!("file://{}", root.join("src/lib.rs").display());
     let run = ask(&client, "sherlock", Some(uri)).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["skill"], "ask");
-    assert_eq!(run["output"], "`load` reads a file and panics on errors.");
-    assert_eq!(run["findings"][0]["rule"], "rust-unwrap", "grounded in the offline review");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.skill, "ask");
+    assert_eq!(run.output, "`load` reads a file and panics on errors.");
+    assert_eq!(run.findings[0].rule, "rust-unwrap", "grounded in the offline review");
     let requests = fake.requests.lock().expect("lock").clone();
     assert_eq!(requests.len(), 2);
     let (head, first) = &requests[0];
@@ -105,11 +117,8 @@ async fn a_tool_call_outside_the_grants_is_refused_and_never_runs() {
     let root = setup(&home, &openai_config(port, ""));
     let (_daemon, client) = start(&home, &root).await;
     let run = ask(&client, "ferris", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert!(
-        run["output"].as_str().is_some_and(|o| o.contains("[tool read_file refused: Ferris may not read .env")),
-        "{run}"
-    );
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert!(run.output.contains("[tool read_file refused: Ferris may not read .env"), "{run:?}");
     let requests = fake.requests.lock().expect("lock").clone();
     let second = requests[1].1.to_string();
     assert!(second.contains("refused: Ferris may not read .env: its fs_read grants are [src/**]"), "{second}");
@@ -138,14 +147,15 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
     .expect("write");
     let (_daemon, client) = start(&home, &root).await;
     let run = ask(&client, "ferris", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    let edits = run["edits"].as_array().expect("edits");
-    assert_eq!(edits.len(), 1, "only the granted edit: {run}");
-    assert!(edits[0]["uri"].as_str().is_some_and(|u| u.ends_with("/src/lib.rs")));
-    assert_eq!(edits[0]["range"], json!({"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 0}}));
-    assert_eq!(edits[0]["new_text"], "    std::fs::read_to_string(p).unwrap_or_default()\n");
-    assert_eq!(run["findings"][0]["line"], 2);
-    assert_eq!(run["findings"][0]["message"], "panics on a missing file");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let edits = &run.edits;
+    assert_eq!(edits.len(), 1, "only the granted edit: {run:?}");
+    assert!(edits[0].uri.ends_with("/src/lib.rs"));
+    let line = |line| Position { line, character: 0 };
+    assert_eq!(edits[0].range, Range { start: line(1), end: line(2) });
+    assert_eq!(edits[0].new_text, "    std::fs::read_to_string(p).unwrap_or_default()\n");
+    assert_eq!(run.findings[0].line, 2);
+    assert_eq!(run.findings[0].message, "panics on a missing file");
     let second = fake.requests.lock().expect("lock")[1].1.clone();
     let results: Vec<String> = second["messages"]
         .as_array()
@@ -179,11 +189,17 @@ async fn the_context_sent_to_a_model_holds_only_files_the_agent_may_read() {
     std::fs::write(root.join("vendor/vault.rs"), "pub fn vault_layout() -> u32 {\n    4242 * 7\n}\n").expect("write");
     let (_daemon, client) = start(&home, &root).await;
     let uri = format!("file://{}", root.join("src/report.rs").display());
-    let position = json!({"line": 1, "character": 6});
     for agent in ["ferris", "sherlock"] {
-        let params = json!({"agent": agent, "skill": "ask", "prompt": "Explain.", "uri": uri, "position": position, "wait": true});
-        let run: Value = client.request("agents/run", rpc_params![params]).await.expect("agents/run");
-        assert_eq!(run["status"], "succeeded", "{run}");
+        let params = RunParams {
+            skill: Some("ask".into()),
+            prompt: Some("Explain.".into()),
+            uri: Some(uri.clone()),
+            position: Some(Position { line: 1, character: 6 }),
+            wait: true,
+            ..agent_run(agent)
+        };
+        let run = client.call::<agents::Run>(params).await;
+        assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     }
     let requests = fake.requests.lock().expect("lock").clone();
     let prompt = |i: usize| requests[i].1["messages"][1]["content"].as_str().unwrap_or("").to_owned();
@@ -211,8 +227,8 @@ async fn anthropic_streams_text_and_tool_use() {
     let root = setup(&home, &config);
     let (_daemon, client) = start(&home, &root).await;
     let run = ask(&client, "alex", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["output"], "It is in src/lib.rs.");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.output, "It is in src/lib.rs.");
     let requests = fake.requests.lock().expect("lock").clone();
     let (head, first) = &requests[0];
     assert!(head.starts_with("POST /v1/messages"), "{head}");
@@ -238,7 +254,7 @@ async fn rate_limits_are_retried_after_the_delay_the_server_asks() {
     let (_daemon, client) = start(&home, &root).await;
     let started = Instant::now();
     let run = ask(&client, "alex", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
     assert_eq!(fake.requests.lock().expect("lock").len(), 2);
 }
@@ -258,9 +274,9 @@ async fn failures_end_in_a_clear_result() {
     let home = Home::new();
     let root = setup(&home, &openai_config(port, "read_timeout_secs = 1\n"));
     let (_daemon, client) = start(&home, &root).await;
-    let expect_failure = |run: &Value, wanted: &str| {
-        assert_eq!(run["status"], "failed", "{run}");
-        let error = run["error"].as_str().unwrap_or("");
+    let expect_failure = |run: &RunInfo, wanted: &str| {
+        assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+        let error = run.error.as_deref().unwrap_or("");
         assert!(error.contains(wanted), "{error:?} should say {wanted:?}");
     };
     expect_failure(&ask(&client, "alex", None).await, "gave up after 2 attempt(s); last: http://127.0.0.1");
@@ -269,7 +285,7 @@ async fn failures_end_in_a_clear_result() {
     let requests_before = fake.requests.lock().expect("lock").len();
     let broken = ask(&client, "alex", None).await;
     expect_failure(&broken, "the stream broke after output had started");
-    assert_eq!(broken["output"], "partial answer", "what streamed before the break is kept on the run");
+    assert_eq!(broken.output, "partial answer", "what streamed before the break is kept on the run");
     assert_eq!(fake.requests.lock().expect("lock").len(), requests_before + 1, "never retried once output streamed");
 }
 
@@ -288,27 +304,18 @@ async fn failover_to_the_next_endpoint_and_cancel_aborts_the_request() {
     let root = setup(&home, &config);
     let (_daemon, client) = start(&home, &root).await;
     let run = ask(&client, "alex", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["output"], "from the live one");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.output, "from the live one");
     let head = fake.requests.lock().expect("lock")[0].0.to_ascii_lowercase();
     assert!(!head.contains("authorization"), "a local model needs no key: {head}");
 
     // A run that stalls mid-stream, cancelled: the HTTP request is aborted.
-    let started: Value =
-        client.request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "long one"})]).await.expect("start");
-    let id = started["id"].as_str().expect("id").to_owned();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.requests.lock().expect("lock").len() < 2 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let cancelled: Value = client.request("runs/cancel", rpc_params![json!({"run_id": id})]).await.expect("cancel");
-    assert_eq!(cancelled["status"], "cancelled");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !*fake.closed_by_client.lock().expect("lock") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(*fake.closed_by_client.lock().expect("lock"), "the provider saw the request go away");
+    let mut events = attach(&client, hello(ClientKind::Other, "watcher")).await;
+    let started = client.call::<agents::Run>(RunParams { prompt: Some("long one".into()), ..agent_run("alex") }).await;
+    assert_eq!(first_text(&mut events, &started.id).await, "thinking", "mid-stream");
+    let cancelled = client.call::<CancelRun>(RunRef { run_id: started.id, wait: false }).await;
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    eventually("the provider to see the request go away", async || *fake.closed_by_client.lock().expect("lock")).await;
 }
 
 /// `$/cancelRequest` on a long agent run in the editor cancels the run in the
@@ -321,22 +328,36 @@ fn cancelling_from_the_editor_aborts_the_model_call() {
     let home = Home::new();
     let root = setup(&home, &openai_config(port, ""));
     let _daemon = home.start_daemon_with(&[("FAKE_API_KEY", "sk-test-not-a-real-key-123")]);
+    // A watcher of the daemon's events, to see the answer start streaming.
+    let (_watcher, mut events) = runtime.block_on(async {
+        let client = home.ws().await;
+        let events = attach(&client, hello(ClientKind::Other, "watcher")).await;
+        (client, events)
+    });
     let mut lsp = home.lsp();
     lsp.initialize(&root);
     let id = lsp.request_async(
         "workspace/executeCommand",
         json!({"command": "paired.runAgent", "arguments": [{"agent": "alex", "prompt": "take your time"}]}),
     );
-    tests::wait_until("the model call", Duration::from_secs(20), || !fake.requests.lock().expect("lock").is_empty());
-    std::thread::sleep(Duration::from_millis(200));
+    let text = runtime.block_on(async {
+        loop {
+            if let Event::RunUpdate { output_delta: Some(text), .. } =
+                next_event(&mut events, Duration::from_secs(20)).await
+            {
+                return text;
+            }
+        }
+    });
+    assert_eq!(text, "thinking", "cancelled mid-stream");
     lsp.notify("$/cancelRequest", json!({"id": id}));
     let reply = lsp.response(id, Duration::from_secs(20));
     assert_eq!(reply["error"]["code"], -32800, "{reply}");
     tests::wait_until("the provider to see the request go", Duration::from_secs(20), || {
         *fake.closed_by_client.lock().expect("lock")
     });
-    let runs = lsp.request("runs/list", json!({"limit": 1}));
-    assert_eq!(runs["result"][0]["status"], "cancelled", "{runs}");
+    let runs = lsp.call::<ListRuns>(ListRunsParams { limit: Some(1) });
+    assert_eq!(runs[0].status, RunStatus::Cancelled, "{runs:?}");
 }
 
 /// `paired providers set-key ENTRY` with the key on standard input.
@@ -392,24 +413,21 @@ async fn api_keys_come_from_the_os_keyring_and_a_rotated_key_is_picked_up() {
 
     let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
     let client = home.ws().await;
-    let _: Value = client
-        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
-        .await
-        .expect("add");
+    tests::add_workspace(&client, &root).await;
     let run = ask(&client, "alex", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["output"], "first answer");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.output, "first answer");
 
     // The key is rotated in the keyring: the API refuses the old one once, with a
     // message saying where the key lives, and the next run reads the new one.
     set_key(&home, &bus, "fake", second);
     let refused = ask(&client, "alex", None).await;
-    assert_eq!(refused["status"], "failed", "{refused}");
-    let error = refused["error"].as_str().unwrap_or("");
+    assert_eq!(refused.status, RunStatus::Failed, "{refused:?}");
+    let error = refused.error.as_deref().unwrap_or("");
     assert!(error.contains("HTTP 401") && error.contains("paired providers set-key fake"), "{error}");
     let run = ask(&client, "alex", None).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    assert_eq!(run["output"], "second answer");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.output, "second answer");
     let heads: Vec<String> =
         fake.requests.lock().expect("lock").iter().map(|(head, _)| head.to_ascii_lowercase()).collect();
     assert_eq!(heads.len(), 3);
@@ -419,8 +437,8 @@ async fn api_keys_come_from_the_os_keyring_and_a_rotated_key_is_picked_up() {
 
     // An entry that was never stored: a clear failure, no request made.
     let missing = ask(&client, "edison", None).await;
-    assert_eq!(missing["status"], "failed", "{missing}");
-    let error = missing["error"].as_str().unwrap_or("");
+    assert_eq!(missing.status, RunStatus::Failed, "{missing:?}");
+    let error = missing.error.as_deref().unwrap_or("");
     assert!(
         error.contains("no entry paired/never-stored") && error.contains("paired providers set-key never-stored"),
         "{error}"
