@@ -5,15 +5,22 @@
 
 use std::time::Duration;
 
-use jsonrpsee::{
-    core::client::{ClientT, Subscription, SubscriptionClientT},
-    rpc_params,
-    ws_client::WsClient,
+use jsonrpsee::ws_client::WsClient;
+use protocol::{
+    NoParams,
+    agents::{self, CancelRun, ListRuns, ListRunsParams, RunParams, RunRef, RunStatus},
+    client::{ClientKind, Event},
+    documents::Position,
+    workflows::{
+        self, BoardEntry, Decide, DecideParams, GetSession, ListSessions, ListSessionsParams, ResumeSession,
+        RunWorkflowParams, SessionInfo, SessionRef, SessionStatus, StepRecord, StepStatus,
+    },
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tests::{
-    Home,
+    Home, Rpc, agent_run, attach, eventually,
     fake_provider::{Reply, openai_text, openai_tool_call, serve_fake},
+    hello, next_event, workflow_run,
 };
 
 const LIB: &str = "pub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n\npub struct Config {\n    pub name: String,\n}\n\npub fn parse(text: &str) -> Config {\n    // TODO: real parsing\n    Config { name: text.to_owned() }\n}\n";
@@ -37,47 +44,33 @@ fn project(home: &Home, files: &[(&str, &str)], config: &str) -> std::path::Path
 
 async fn open(home: &Home, root: &std::path::Path) -> WsClient {
     let client = home.ws().await;
-    let _: Value = client
-        .request("workspaces/add", rpc_params![json!({"folder": root.display().to_string(), "wait": true})])
-        .await
-        .expect("workspaces/add");
+    tests::add_workspace(&client, root).await;
     client
-}
-
-/// Waits for `done` without blocking the runtime the fake provider runs on.
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + limit;
-    while !done() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// The message of a JSON-RPC error reply.
-fn message(err: jsonrpsee::core::ClientError) -> String {
-    match err {
-        jsonrpsee::core::ClientError::Call(object) => object.message().to_owned(),
-        other => panic!("not an error reply: {other}"),
-    }
 }
 
 fn uri(root: &std::path::Path, rel: &str) -> String {
     format!("file://{}", root.join(rel).display())
 }
 
-async fn run(client: &WsClient, params: Value) -> Value {
-    client.request("workflows/run", rpc_params![params]).await.expect("workflows/run")
+async fn run(client: &WsClient, params: RunWorkflowParams) -> SessionInfo {
+    client.call::<workflows::Run>(params).await
 }
 
-fn step<'a>(session: &'a Value, key: &str) -> &'a Value {
-    session["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|s| s["key"] == key))
-        .unwrap_or_else(|| panic!("no step {key}: {session:#}"))
+/// `workflows/run` params: `workflow` on the file `uri`, finished when `wait`.
+fn on_file(workflow: &str, uri: &str, wait: bool) -> RunWorkflowParams {
+    RunWorkflowParams { uri: Some(uri.to_owned()), wait, ..workflow_run(workflow) }
 }
 
-fn board<'a>(session: &'a Value, kind: &str) -> Vec<&'a Value> {
-    session["board"].as_array().expect("board").iter().filter(|e| e["kind"] == kind).collect()
+fn session_ref(id: &str) -> SessionRef {
+    SessionRef { session_id: id.to_owned(), wait: false }
+}
+
+fn step<'a>(session: &'a SessionInfo, key: &str) -> &'a StepRecord {
+    session.steps.iter().find(|s| s.key == key).unwrap_or_else(|| panic!("no step {key}: {session:#?}"))
+}
+
+fn board<'a>(session: &'a SessionInfo, kind: &str) -> Vec<&'a BoardEntry> {
+    session.board.iter().filter(|e| e.kind == kind).collect()
 }
 
 fn model_config(port: u16) -> String {
@@ -117,39 +110,30 @@ async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
     let root = project(&home, &[], "");
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let listed: Value = client.request("workflows/list", rpc_params![]).await.expect("list");
-    let names: Vec<&str> =
-        listed["workflows"].as_array().expect("list").iter().filter_map(|w| w["name"].as_str()).collect();
+    let listed = client.call::<workflows::List>(NoParams {}).await;
+    let names: Vec<&str> = listed.workflows.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["review", "feature", "delegate", "docs"]);
-    let session = run(&client, json!({"workflow": "review", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
-    assert_eq!(step(&session, "qa")["agent"], "sherlock");
-    assert_eq!(step(&session, "architecture")["agent"], "leonardo");
+    let session = run(&client, on_file("review", &uri(&root, "src/lib.rs"), true)).await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    assert_eq!(step(&session, "qa").agent, "sherlock");
+    assert_eq!(step(&session, "architecture").agent, "leonardo");
     let merge = step(&session, "merge");
-    assert_eq!(merge["skill"], "merge");
+    assert_eq!(merge.skill, "merge");
     // Alex's merge holds Sherlock's findings, with their lines, and the verdict.
-    let rules: Vec<(&str, u64)> = merge["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| (f["rule"].as_str().unwrap_or(""), f["line"].as_u64().unwrap_or(0)))
-        .collect();
+    let rules: Vec<(&str, u32)> = merge.findings.iter().map(|f| (f.rule.as_str(), f.line)).collect();
     assert_eq!(rules, [("rust-unwrap", 2), ("todo", 10)]);
-    assert!(
-        session["output"].as_str().is_some_and(|o| o.contains("## Findings") && o.contains("lib.rs:2 [rust-unwrap]"))
-    );
+    assert!(session.output.contains("## Findings") && session.output.contains("lib.rs:2 [rust-unwrap]"));
     let verdicts = board(&session, "decision");
-    assert_eq!(verdicts[0]["text"], "approve", "{verdicts:?}");
-    assert_eq!(verdicts[0]["agent"], "sherlock");
-    assert_eq!(verdicts[0]["step"], "qa");
+    assert_eq!(verdicts[0].text, "approve", "{verdicts:?}");
+    assert_eq!(verdicts[0].agent, "sherlock");
+    assert_eq!(verdicts[0].step, "qa");
     assert_eq!(board(&session, "artifact").len(), 2, "one artifact per agent step");
     // Persisted: sessions/list and sessions/get read it back.
-    let listed: Value = client.request("sessions/list", rpc_params![json!({})]).await.expect("sessions/list");
-    assert_eq!(listed[0]["id"], session["id"]);
-    let again: Value =
-        client.request("sessions/get", rpc_params![json!({"session_id": session["id"]})]).await.expect("get");
-    assert_eq!(again["steps"], session["steps"]);
-    assert_eq!(again["board"], session["board"]);
+    let listed = client.call::<ListSessions>(ListSessionsParams::default()).await;
+    assert_eq!(listed[0].id, session.id);
+    let again = client.call::<GetSession>(session_ref(&session.id)).await;
+    assert_eq!(again.steps, session.steps);
+    assert_eq!(again.board, session.board);
 }
 
 #[tokio::test]
@@ -159,49 +143,50 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
     let root = project(&home, &[("src/risky.rs", panicky)], "");
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let session = run(&client, json!({"workflow": "docs", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
+    let session = run(&client, on_file("docs", &uri(&root, "src/lib.rs"), true)).await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
     // load, Config, parse: one item each, one doc comment each, none conflicting.
-    let items: Vec<&Value> =
-        session["steps"].as_array().expect("steps").iter().filter(|s| s["step"] == "document").collect();
+    let items: Vec<&StepRecord> = session.steps.iter().filter(|s| s.step == "document").collect();
     assert_eq!(items.len(), 3);
-    let lines: Vec<u64> = {
-        let mut lines: Vec<u64> = session["edits"]
-            .as_array()
-            .expect("edits")
-            .iter()
-            .map(|e| e["range"]["start"]["line"].as_u64().unwrap_or(0))
-            .collect();
+    let lines: Vec<u32> = {
+        let mut lines: Vec<u32> = session.edits.iter().map(|e| e.range.start.line).collect();
         lines.sort();
         lines
     };
     assert_eq!(lines, [0, 4, 8]);
-    assert!(session["conflicts"].as_array().expect("conflicts").is_empty());
+    assert!(session.conflicts.is_empty());
 
     // Sherlock finds an error (a hard-coded secret) every round: the loop runs its 3 rounds and stops.
     let session = run(
         &client,
-        json!({"workflow": "feature", "uri": uri(&root, "src/risky.rs"), "position": {"line": 0, "character": 7}, "prompt": "document risky", "wait": true}),
+        RunWorkflowParams {
+            position: Some(Position { line: 0, character: 7 }),
+            prompt: Some("document risky".into()),
+            ..on_file("feature", &uri(&root, "src/risky.rs"), true)
+        },
     )
     .await;
-    let keys: Vec<&str> =
-        session["steps"].as_array().expect("steps").iter().filter_map(|s| s["key"].as_str()).collect();
+    let keys: Vec<&str> = session.steps.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(
         keys,
         ["plan", "design", "edit", "review", "design#2", "edit#2", "review#2", "design#3", "edit#3", "review#3"]
     );
-    assert_eq!(step(&session, "review#3")["round"], 3);
-    let facts: Vec<&str> = board(&session, "fact").iter().filter_map(|f| f["text"].as_str()).collect();
+    assert_eq!(step(&session, "review#3").round, 3);
+    let facts: Vec<&str> = board(&session, "fact").iter().map(|f| f.text.as_str()).collect();
     assert!(facts.last().is_some_and(|f| f.contains("stopped after 3 rounds")), "{facts:?}");
-    assert_eq!(board(&session, "decision")[0]["key"], "plan");
+    assert_eq!(board(&session, "decision")[0].key, "plan");
     // On a clean file one round is enough.
     let session = run(
         &client,
-        json!({"workflow": "feature", "uri": uri(&root, "src/lib.rs"), "position": {"line": 8, "character": 7}, "prompt": "document parse", "wait": true}),
+        RunWorkflowParams {
+            position: Some(Position { line: 8, character: 7 }),
+            prompt: Some("document parse".into()),
+            ..on_file("feature", &uri(&root, "src/lib.rs"), true)
+        },
     )
     .await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
-    assert_eq!(session["steps"].as_array().expect("steps").len(), 4);
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    assert_eq!(session.steps.len(), 4);
 }
 
 #[tokio::test]
@@ -220,43 +205,33 @@ async fn workflow_files_are_checked_and_conditions_skip_steps() {
     );
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let listed: Value = client.request("workflows/list", rpc_params![]).await.expect("list");
+    let listed = client.call::<workflows::List>(NoParams {}).await;
     assert_eq!(
-        listed["problems"][0],
+        listed.problems[0],
         format!(
             "{}: step `b`: `needs`: no step \"zz\" in this workflow",
             root.join(".paired/workflows/broken.toml").display()
         )
     );
-    let session = run(&client, json!({"workflow": "triage", "uri": uri(&root, "src/lib.rs"), "wait": true})).await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
-    assert_eq!(step(&session, "fix")["status"], "skipped");
-    assert_eq!(step(&session, "fix")["output"], "condition not met: steps.qa.errors > 0");
-    assert_eq!(step(&session, "tasks")["status"], "succeeded");
-    assert_eq!(step(&session, "tasks")["agent"], "vince");
-    let err = client
-        .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "broken"})])
-        .await
-        .expect_err("a broken file does not run");
-    assert!(message(err).starts_with("the workflow \"broken\" did not load: "));
+    let session = run(&client, on_file("triage", &uri(&root, "src/lib.rs"), true)).await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    assert_eq!(step(&session, "fix").status, StepStatus::Skipped);
+    assert_eq!(step(&session, "fix").output, "condition not met: steps.qa.errors > 0");
+    assert_eq!(step(&session, "tasks").status, StepStatus::Succeeded);
+    assert_eq!(step(&session, "tasks").agent, "vince");
+    let err = client.try_call::<workflows::Run>(workflow_run("broken")).await.expect_err("a broken file does not run");
+    assert!(err.message.starts_with("the workflow \"broken\" did not load: "), "{err}");
     // Issue #15: what a workflow lacks, in the user's terms (no RPC field) and as data each front words its way.
-    let err = client
-        .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "review"})])
-        .await
-        .expect_err("review needs a file");
-    let jsonrpsee::core::ClientError::Call(refused) = err else { panic!("not an error reply: {err}") };
+    let refused = client.try_call::<workflows::Run>(workflow_run("review")).await.expect_err("review needs a file");
     assert_eq!(
-        refused.message(),
+        refused.message,
         "the review workflow works on a file, and none was named: step `qa` (Sherlock review) needs one"
     );
-    assert_eq!(refused.data().map(|d| d.get()), Some(r#"{"missing":"file"}"#));
-    let err = client
-        .request::<Value, _>("workflows/run", rpc_params![json!({"workflow": "delegate"})])
-        .await
-        .expect_err("delegate needs a request");
-    let jsonrpsee::core::ClientError::Call(refused) = err else { panic!("not an error reply: {err}") };
-    assert!(refused.message().starts_with("the delegate workflow needs a request in words"), "{}", refused.message());
-    assert_eq!(refused.data().map(|d| d.get()), Some(r#"{"missing":"prompt"}"#));
+    assert_eq!(refused.data, Some(json!({"missing": "file"})));
+    let refused =
+        client.try_call::<workflows::Run>(workflow_run("delegate")).await.expect_err("delegate needs a request");
+    assert!(refused.message.starts_with("the delegate workflow needs a request in words"), "{}", refused.message);
+    assert_eq!(refused.data, Some(json!({"missing": "prompt"})));
     // `paired workflow run` names its own flags instead.
     let out = home.paired(&["workflow", "run", "review"]).current_dir(&root).output().expect("run paired");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -268,7 +243,8 @@ async fn workflow_files_are_checked_and_conditions_skip_steps() {
     assert!(!stderr.contains("uri") && !stderr.contains("workflows/run"), "no RPC words: {stderr}");
     let out = home.paired(&["workflow", "run", "delegate", "--json"]).current_dir(&root).output().expect("run paired");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let reply: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {out:?}"));
+    let reply: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {out:?}"));
     assert!(reply["error"]["hint"].as_str().is_some_and(|h| h.contains("--prompt")), "{reply}");
     assert!(!stdout.contains("uri") && !stdout.contains("`prompt`"), "no RPC words: {stdout}");
 }
@@ -291,35 +267,33 @@ async fn overlapping_edits_priority_by_role_and_a_vote() {
     let client = open(&home, &root).await;
     let file = uri(&root, "src/lib.rs");
 
-    let session = run(&client, json!({"workflow": "pri", "uri": file, "wait": true})).await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
-    let conflict = &session["conflicts"][0];
-    assert_eq!(conflict["kind"], "overlapping_edits", "{session:#}");
-    assert_eq!(conflict["strategy"], "priority");
-    assert_eq!(conflict["parties"], json!(["s0", "s1"]));
-    assert_eq!(conflict["winner"], "s1", "QA ranks above dev: {conflict}");
+    let session = run(&client, on_file("pri", &file, true)).await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    let conflict = &session.conflicts[0];
+    assert_eq!(conflict.kind, "overlapping_edits", "{session:#?}");
+    assert_eq!(conflict.strategy, "priority");
+    assert_eq!(conflict.parties, ["s0", "s1"]);
+    assert_eq!(conflict.winner.as_deref(), Some("s1"), "QA ranks above dev: {conflict:?}");
     assert!(
-        conflict["reasons"]
-            .as_str()
-            .is_some_and(|r| r.contains("sherlock #1 vs edison #3") || r.contains("edison #3 vs sherlock #1"))
+        conflict.reasons.contains("sherlock #1 vs edison #3") || conflict.reasons.contains("edison #3 vs sherlock #1")
     );
-    assert_eq!(conflict["dropped_edits"], json!(["s0@0"]));
-    assert_eq!(session["edits"].as_array().expect("edits").len(), 1);
-    assert!(session["edits"][0]["new_text"].as_str().is_some_and(|t| t.contains("expect(\"readable\")")));
-    let recorded: Vec<&Value> = board(&session, "decision").into_iter().filter(|d| d["key"] == "conflict-1").collect();
+    assert_eq!(conflict.dropped_edits, ["s0@0"]);
+    assert_eq!(session.edits.len(), 1);
+    assert!(session.edits[0].new_text.contains("expect(\"readable\")"));
+    let recorded: Vec<&BoardEntry> =
+        board(&session, "decision").into_iter().filter(|d| d.key == "conflict-1").collect();
     assert_eq!(recorded.len(), 1, "every resolution is on the board");
 
-    let session = run(&client, json!({"workflow": "vote", "uri": file, "wait": true})).await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
-    let conflicts = session["conflicts"].as_array().expect("conflicts");
+    let session = run(&client, on_file("vote", &file, true)).await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    let conflicts = &session.conflicts;
     assert!(!conflicts.is_empty());
     for conflict in conflicts {
-        assert_eq!(conflict["strategy"], "vote");
-        assert_ne!(conflict["winner"], "s2", "the majority beats priority: {conflict}");
-        assert!(conflict["reasons"].as_str().is_some_and(|r| r.contains("vote: ")), "{conflict}");
+        assert_eq!(conflict.strategy, "vote");
+        assert_ne!(conflict.winner.as_deref(), Some("s2"), "the majority beats priority: {conflict:?}");
+        assert!(conflict.reasons.contains("vote: "), "{conflict:?}");
     }
-    let texts: Vec<&str> =
-        session["edits"].as_array().expect("edits").iter().filter_map(|e| e["new_text"].as_str()).collect();
+    let texts: Vec<&str> = session.edits.iter().map(|e| e.new_text.as_str()).collect();
     assert_eq!(texts, ["    std::fs::read_to_string(p).unwrap_or_default()\n"], "agreeing edits count once");
 }
 
@@ -345,20 +319,20 @@ async fn merge_keeps_edits_that_do_not_overlap_and_falls_back_when_they_do() {
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
     let file = uri(&root, "src/lib.rs");
-    let session = run(&client, json!({"workflow": "m", "uri": file, "wait": true})).await;
-    let conflict = &session["conflicts"][0];
-    assert_eq!(conflict["kind"], "same_symbol", "{session:#}");
-    assert_eq!(conflict["what"], "different edits to function load");
-    assert_eq!(conflict["resolution"], "merged: every side is kept");
-    assert_eq!(session["edits"].as_array().expect("edits").len(), 2);
-    let session = run(&client, json!({"workflow": "m2", "uri": file, "wait": true})).await;
-    let conflict = &session["conflicts"][0];
-    assert_eq!(conflict["kind"], "overlapping_edits", "{session:#}");
-    assert_eq!(conflict["strategy"], "merge (fallback priority)");
-    let reasons = conflict["reasons"].as_str().unwrap_or("");
+    let session = run(&client, on_file("m", &file, true)).await;
+    let conflict = &session.conflicts[0];
+    assert_eq!(conflict.kind, "same_symbol", "{session:#?}");
+    assert_eq!(conflict.what, "different edits to function load");
+    assert_eq!(conflict.resolution, "merged: every side is kept");
+    assert_eq!(session.edits.len(), 2);
+    let session = run(&client, on_file("m2", &file, true)).await;
+    let conflict = &session.conflicts[0];
+    assert_eq!(conflict.kind, "overlapping_edits", "{session:#?}");
+    assert_eq!(conflict.strategy, "merge (fallback priority)");
+    let reasons = &conflict.reasons;
     assert!(reasons.contains("merge cannot keep both sides of overlapping edits; falling back to vote"), "{reasons}");
     assert!(reasons.contains("the vote is tied (edison 1 vs sherlock 1); falling back to priority"), "{reasons}");
-    assert_eq!(conflict["winner"], "s1");
+    assert_eq!(conflict.winner.as_deref(), Some("s1"));
 }
 
 const A11Y: &str = "export function Logo() {\n  return <img src=\"logo.png\" />;\n}\n";
@@ -379,60 +353,34 @@ async fn contradictory_verdicts_go_to_an_arbiter_or_to_the_user() {
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
     let file = uri(&root, "web/Logo.tsx");
-    let session = run(&client, json!({"workflow": "arb", "uri": file, "wait": true})).await;
-    let conflict = &session["conflicts"][0];
-    assert_eq!(conflict["kind"], "verdict", "{session:#}");
-    assert_eq!(conflict["parties"], json!(["qa", "ux"]));
-    assert_eq!(conflict["strategy"], "arbiter");
-    assert!(
-        conflict["reasons"].as_str().is_some_and(|r| r.starts_with("Alex (offline) routes this question to [sherlock")),
-        "{conflict}"
-    );
-    assert_eq!(conflict["winner"], "qa");
+    let session = run(&client, on_file("arb", &file, true)).await;
+    let conflict = &session.conflicts[0];
+    assert_eq!(conflict.kind, "verdict", "{session:#?}");
+    assert_eq!(conflict.parties, ["qa", "ux"]);
+    assert_eq!(conflict.strategy, "arbiter");
+    assert!(conflict.reasons.starts_with("Alex (offline) routes this question to [sherlock"), "{conflict:?}");
+    assert_eq!(conflict.winner.as_deref(), Some("qa"));
 
     // Ask: the session waits, a `choice` event reaches clients, the answer settles it.
-    let mut events: Subscription<Value> = client
-        .subscribe("client/attach", rpc_params![json!({"kind": "cli", "name": "test"})], "client/detach")
-        .await
-        .expect("attach");
-    let started = run(&client, json!({"workflow": "ask", "uri": file})).await;
+    let mut events = attach(&client, hello(ClientKind::Cli, "test")).await;
+    let started = run(&client, on_file("ask", &file, false)).await;
     let (conflict_id, options) = loop {
-        let event = tokio::time::timeout(Duration::from_secs(20), events.next())
-            .await
-            .expect("an event")
-            .expect("open")
-            .expect("json");
-        if event["type"] == "choice" || event.get("choice").is_some() {
-            let choice = if event["type"] == "choice" { &event } else { &event["choice"] };
-            break (choice["conflict_id"].clone(), choice["options"].clone());
+        if let Event::Choice { conflict_id, options, .. } = next_event(&mut events, Duration::from_secs(20)).await {
+            break (conflict_id, options);
         }
     };
-    assert_eq!(options.as_array().expect("options").len(), 2);
-    assert!(options[1].as_str().is_some_and(|o| o.starts_with("maya: changes requested")), "{options}");
-    let waiting: Value =
-        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
-    assert_eq!(waiting["status"], "waiting");
-    let bad = client
-        .request::<Value, _>(
-            "sessions/decide",
-            rpc_params![json!({"session_id": started["id"], "conflict_id": conflict_id, "choice": 7})],
-        )
-        .await;
+    assert_eq!(options.len(), 2);
+    assert!(options[1].starts_with("maya: changes requested"), "{options:?}");
+    let waiting = client.call::<GetSession>(session_ref(&started.id)).await;
+    assert_eq!(waiting.status, SessionStatus::Waiting);
+    let decide = |choice| DecideParams { session_id: started.id.clone(), conflict_id: conflict_id.clone(), choice };
+    let bad = client.try_call::<Decide>(decide(7)).await;
     assert!(bad.is_err(), "an option that does not exist is refused");
-    let _: Value = client
-        .request(
-            "sessions/decide",
-            rpc_params![json!({"session_id": started["id"], "conflict_id": conflict_id, "choice": 1})],
-        )
-        .await
-        .expect("decide");
-    let session: Value = client
-        .request("sessions/get", rpc_params![json!({"session_id": started["id"], "wait": true})])
-        .await
-        .expect("get");
-    let conflict = &session["conflicts"][0];
-    assert_eq!(conflict["winner"], "ux", "{session:#}");
-    assert_eq!(conflict["reasons"], "the user chose maya (ux)");
+    client.call::<Decide>(decide(1)).await;
+    let session = client.call::<GetSession>(SessionRef { wait: true, ..session_ref(&started.id) }).await;
+    let conflict = &session.conflicts[0];
+    assert_eq!(conflict.winner.as_deref(), Some("ux"), "{session:#?}");
+    assert_eq!(conflict.reasons, "the user chose maya (ux)");
 }
 
 #[tokio::test]
@@ -447,18 +395,17 @@ async fn cancelling_a_session_cancels_its_whole_tree() {
     );
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let started = run(&client, json!({"workflow": "slow", "uri": uri(&root, "src/lib.rs")})).await;
-    until("the step's request", Duration::from_secs(10), || !fake.requests.lock().expect("lock").is_empty()).await;
-    let cancelled: Value =
-        client.request("runs/cancel", rpc_params![json!({"run_id": started["id"]})]).await.expect("cancel");
-    assert_eq!(cancelled["status"], "cancelled");
-    let session: Value =
-        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
-    assert_eq!(session["status"], "cancelled");
-    let runs: Value = client.request("runs/list", rpc_params![json!({"limit": 5})]).await.expect("runs");
-    let edison = runs.as_array().expect("runs").iter().find(|r| r["agent"] == "edison").expect("the step's run");
-    assert_eq!(edison["status"], "cancelled", "the child run stopped too");
-    assert!(runs.as_array().expect("runs").iter().all(|r| r["agent"] != "sherlock"), "b never started");
+    let started = run(&client, on_file("slow", &uri(&root, "src/lib.rs"), false)).await;
+    eventually("the step's request", async || !fake.requests.lock().expect("lock").is_empty()).await;
+    // A session id cancels the whole tree.
+    let cancelled = client.call::<CancelRun>(RunRef { run_id: started.id.clone(), wait: false }).await;
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    let session = client.call::<GetSession>(session_ref(&started.id)).await;
+    assert_eq!(session.status, SessionStatus::Cancelled);
+    let runs = client.call::<ListRuns>(ListRunsParams { limit: Some(5) }).await;
+    let edison = runs.iter().find(|r| r.agent == "edison").expect("the step's run");
+    assert_eq!(edison.status, RunStatus::Cancelled, "the child run stopped too");
+    assert!(runs.iter().all(|r| r.agent != "sherlock"), "b never started");
 }
 
 #[tokio::test]
@@ -474,30 +421,25 @@ async fn a_session_survives_the_daemon_being_killed_and_resumes_where_it_stopped
     );
     let mut daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let started = run(&client, json!({"workflow": "two", "uri": uri(&root, "src/lib.rs")})).await;
-    until("the second step's request", Duration::from_secs(10), || fake.requests.lock().expect("lock").len() == 2)
-        .await;
+    let started = run(&client, on_file("two", &uri(&root, "src/lib.rs"), false)).await;
+    eventually("the second step's request", async || fake.requests.lock().expect("lock").len() == 2).await;
     daemon.kill9();
     drop(client);
 
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let session: Value =
-        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
-    assert_eq!(session["status"], "interrupted", "{session:#}");
-    assert!(session["error"].as_str().is_some_and(|e| e.contains("sessions/resume")));
-    assert_eq!(session["steps"].as_array().expect("steps").len(), 1, "the finished step was kept");
-    let resumed: Value = client
-        .request("sessions/resume", rpc_params![json!({"session_id": started["id"], "wait": true})])
-        .await
-        .expect("resume");
-    assert_eq!(resumed["status"], "succeeded", "{resumed:#}");
-    assert_eq!(step(&resumed, "build")["output"], "built");
+    let session = client.call::<GetSession>(session_ref(&started.id)).await;
+    assert_eq!(session.status, SessionStatus::Interrupted, "{session:#?}");
+    assert!(session.error.as_ref().is_some_and(|e| e.contains("sessions/resume")));
+    assert_eq!(session.steps.len(), 1, "the finished step was kept");
+    let resumed = client.call::<ResumeSession>(SessionRef { wait: true, ..session_ref(&started.id) }).await;
+    assert_eq!(resumed.status, SessionStatus::Succeeded, "{resumed:#?}");
+    assert_eq!(step(&resumed, "build").output, "built");
     let requests = fake.requests.lock().expect("lock").clone();
     assert_eq!(requests.len(), 3, "plan was not run again");
     assert!(requests[2].1.to_string().contains("build it after planned"), "the resumed step gets the kept output");
-    let again = client.request::<Value, _>("sessions/resume", rpc_params![json!({"session_id": started["id"]})]).await;
-    assert!(message(again.expect_err("finished")).ends_with("only an interrupted session can be resumed"));
+    let again = client.try_call::<ResumeSession>(session_ref(&started.id)).await.expect_err("finished");
+    assert!(again.message.ends_with("only an interrupted session can be resumed"), "{again}");
 }
 
 #[tokio::test]
@@ -518,37 +460,28 @@ async fn an_interactive_run_is_served_while_fifty_background_steps_wait() {
     );
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let started = run(&client, json!({"workflow": "bulk", "uri": uri(&root, "src/many.rs")})).await;
+    let started = run(&client, on_file("bulk", &uri(&root, "src/many.rs"), false)).await;
     // One background slot: one request hangs, the other 54 steps queue.
-    until("the first background request", Duration::from_secs(10), || !fake.requests.lock().expect("lock").is_empty())
-        .await;
-    let queued = || async {
-        let runs: Value = client.request("runs/list", rpc_params![json!({"limit": 100})]).await.expect("runs");
-        runs.as_array().expect("runs").iter().filter(|r| r["status"] == "queued").count()
+    eventually("the first background request", async || !fake.requests.lock().expect("lock").is_empty()).await;
+    let queued = async || {
+        let runs = client.call::<ListRuns>(ListRunsParams { limit: Some(100) }).await;
+        runs.iter().filter(|r| r.status == RunStatus::Queued).count()
     };
-    let mut waiting = queued().await;
-    for _ in 0..100 {
-        if waiting >= 50 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        waiting = queued().await;
-    }
-    assert!(waiting >= 50, "{waiting} background steps queued");
+    eventually("50 background steps queued", async || queued().await >= 50).await;
     // The editor asks: its run goes first, on the reserved slot.
-    let review: Value = client
-        .request(
-            "agents/run",
-            rpc_params![json!({"agent": "sherlock", "skill": "review", "uri": uri(&root, "src/lib.rs"), "wait": true})],
-        )
-        .await
-        .expect("agents/run");
-    assert_eq!(review["status"], "succeeded", "{review}");
-    let session: Value =
-        client.request("sessions/get", rpc_params![json!({"session_id": started["id"]})]).await.expect("get");
-    assert_eq!(session["status"], "running", "the background work is still there");
+    let review = client
+        .call::<agents::Run>(RunParams {
+            skill: Some("review".into()),
+            uri: Some(uri(&root, "src/lib.rs")),
+            wait: true,
+            ..agent_run("sherlock")
+        })
+        .await;
+    assert_eq!(review.status, RunStatus::Succeeded, "{review:?}");
+    let session = client.call::<GetSession>(session_ref(&started.id)).await;
+    assert_eq!(session.status, SessionStatus::Running, "the background work is still there");
     assert_eq!(fake.requests.lock().expect("lock").len(), 1, "and still one at a time");
-    let _: Value = client.request("runs/cancel", rpc_params![json!({"run_id": started["id"]})]).await.expect("cancel");
+    client.call::<CancelRun>(RunRef { run_id: started.id, wait: false }).await;
 }
 
 #[tokio::test]
@@ -559,19 +492,23 @@ async fn alex_splits_a_request_into_subtasks_by_his_routing_rules_offline() {
     let client = open(&home, &root).await;
     let session = run(
         &client,
-        json!({"workflow": "delegate", "uri": uri(&root, "src/lib.rs"), "position": {"line": 8, "character": 7}, "prompt": "review this file and document parse", "wait": true}),
+        RunWorkflowParams {
+            position: Some(Position { line: 8, character: 7 }),
+            prompt: Some("review this file and document parse".into()),
+            ..on_file("delegate", &uri(&root, "src/lib.rs"), true)
+        },
     )
     .await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
     let plan = step(&session, "subtasks");
-    assert_eq!(plan["skill"], "plan");
-    assert!(plan["output"].as_str().is_some_and(|o| o.contains("into 2 subtask(s) by its routing rules")), "{plan}");
-    assert_eq!(step(&session, "subtasks[0]")["agent"], "sherlock");
-    assert_eq!(step(&session, "subtasks[0]")["skill"], "review");
-    assert_eq!(step(&session, "subtasks[1]")["agent"], "edison");
-    assert_eq!(step(&session, "subtasks[1]")["skill"], "document");
-    assert_eq!(session["edits"].as_array().expect("edits").len(), 1, "Edison's doc comment");
-    assert!(session["output"].as_str().is_some_and(|o| o.contains("[rust-unwrap]")), "merged: {}", session["output"]);
+    assert_eq!(plan.skill, "plan");
+    assert!(plan.output.contains("into 2 subtask(s) by its routing rules"), "{plan:?}");
+    assert_eq!(step(&session, "subtasks[0]").agent, "sherlock");
+    assert_eq!(step(&session, "subtasks[0]").skill, "review");
+    assert_eq!(step(&session, "subtasks[1]").agent, "edison");
+    assert_eq!(step(&session, "subtasks[1]").skill, "document");
+    assert_eq!(session.edits.len(), 1, "Edison's doc comment");
+    assert!(session.output.contains("[rust-unwrap]"), "merged: {}", session.output);
 }
 
 #[tokio::test]
@@ -594,24 +531,27 @@ async fn a_model_plans_the_subtasks_and_a_failed_one_goes_to_the_next_agent_offe
     let client = open(&home, &root).await;
     let session = run(
         &client,
-        json!({"workflow": "delegate", "uri": uri(&root, "src/lib.rs"), "prompt": "is load safe?", "wait": true}),
+        RunWorkflowParams {
+            prompt: Some("is load safe?".into()),
+            ..on_file("delegate", &uri(&root, "src/lib.rs"), true)
+        },
     )
     .await;
-    assert_eq!(session["status"], "succeeded", "{session:#}");
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
     let plan = step(&session, "subtasks");
     assert!(
-        plan["output"].as_str().is_some_and(|o| o.contains("1 subtask(s) by its model's plan")
-            && o.contains("sherlock: review: check how load handles errors")),
-        "{plan}"
+        plan.output.contains("1 subtask(s) by its model's plan")
+            && plan.output.contains("sherlock: review: check how load handles errors"),
+        "{plan:?}"
     );
     let subtask = step(&session, "subtasks[0]");
-    assert_eq!(subtask["agent"], "hawk", "re-assigned after Sherlock's run failed: {subtask}");
-    assert_eq!(subtask["attempts"], 2);
-    assert_eq!(subtask["output"], "load panics on a missing file.");
-    let reassigned: Vec<&Value> =
-        board(&session, "decision").into_iter().filter(|d| d["key"] == "reassign:subtasks[0]").collect();
+    assert_eq!(subtask.agent, "hawk", "re-assigned after Sherlock's run failed: {subtask:?}");
+    assert_eq!(subtask.attempts, 2);
+    assert_eq!(subtask.output, "load panics on a missing file.");
+    let reassigned: Vec<&BoardEntry> =
+        board(&session, "decision").into_iter().filter(|d| d.key == "reassign:subtasks[0]").collect();
     assert!(
-        reassigned[0]["text"].as_str().is_some_and(|t| t.contains("from sherlock to hawk") && t.contains("HTTP 500")),
+        reassigned[0].text.contains("from sherlock to hawk") && reassigned[0].text.contains("HTTP 500"),
         "{reassigned:?}"
     );
     let requests = fake.requests.lock().expect("lock").clone();
@@ -695,49 +635,37 @@ async fn budgets_timeouts_and_backpressure_are_enforced() {
     let client = open(&home, &root).await;
 
     // A step past its timeout is cancelled and retried, then fails the session.
-    let session = run(&client, json!({"workflow": "timed", "wait": true})).await;
-    assert_eq!(session["status"], "failed", "{session:#}");
+    let session = run(&client, RunWorkflowParams { wait: true, ..workflow_run("timed") }).await;
+    assert_eq!(session.status, SessionStatus::Failed, "{session:#?}");
     let slow = step(&session, "slow");
-    assert_eq!(slow["attempts"], 2);
-    assert_eq!(slow["error"], "timed out after 1s (timeout_secs) (after 2 attempt(s))");
+    assert_eq!(slow.attempts, 2);
+    assert_eq!(slow.error.as_deref(), Some("timed out after 1s (timeout_secs) (after 2 attempt(s))"));
     assert_eq!(fake.requests.lock().expect("lock").len(), 2);
 
     // The workflow's token budget: the first step spends it, the second is
     // refused before any request. What one such request costs, measured first:
-    let measured: Value = client
-        .request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "x", "wait": true})])
-        .await
-        .expect("run");
-    let one = measured["tokens"].as_u64().expect("tokens counted");
+    let alex = |prompt: &str| RunParams { prompt: Some(prompt.into()), ..agent_run("alex") };
+    let measured = client.call::<agents::Run>(RunParams { wait: true, ..alex("x") }).await;
+    let one = measured.tokens;
+    assert!(one > 0, "tokens counted: {measured:?}");
     write_workflow(&root, "budget", &budget_workflow(one + 30));
-    let session = run(&client, json!({"workflow": "budget", "wait": true})).await;
-    assert!(session["tokens"].as_u64().is_some_and(|t| t > 0), "{session:#}");
+    let session = run(&client, RunWorkflowParams { wait: true, ..workflow_run("budget") }).await;
+    assert!(session.tokens > 0, "{session:#?}");
     let second = step(&session, "second");
-    assert_eq!(second["status"], "failed", "{session:#}");
-    assert!(second["error"].as_str().is_some_and(|e| e.contains("token budget")), "{second}");
+    assert_eq!(second.status, StepStatus::Failed, "{session:#?}");
+    assert!(second.error.as_ref().is_some_and(|e| e.contains("token budget")), "{second:?}");
     assert_eq!(fake.requests.lock().expect("lock").len(), 4, "no request for the refused step");
 
     // A run's own budget: refused before the request is sent.
-    let run: Value = client
-        .request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "hi", "max_tokens": 5, "wait": true})])
-        .await
-        .expect("agents/run");
-    assert_eq!(run["status"], "failed");
-    assert!(
-        run["error"].as_str().is_some_and(|e| e.starts_with("the run's token budget (5) would be passed")),
-        "{run}"
-    );
+    let run = client.call::<agents::Run>(RunParams { max_tokens: Some(5), wait: true, ..alex("hi") }).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.error.as_ref().is_some_and(|e| e.starts_with("the run's token budget (5) would be passed")), "{run:?}");
     assert_eq!(fake.requests.lock().expect("lock").len(), 4);
 
     // Backpressure: one run in flight, one waiting, the next refused with a clear error.
     *fake.fallback.lock().expect("lock") = Some(Reply::Hang);
-    let _first: Value =
-        client.request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "1"})]).await.expect("runs");
-    let _second: Value =
-        client.request("agents/run", rpc_params![json!({"agent": "alex", "prompt": "2"})]).await.expect("queues");
-    let refused = client
-        .request::<Value, _>("agents/run", rpc_params![json!({"agent": "alex", "prompt": "3"})])
-        .await
-        .expect_err("a full queue refuses");
-    assert_eq!(message(refused), "the daemon is busy: 1 runs are waiting (limit 1); try again shortly");
+    client.call::<agents::Run>(alex("1")).await; // runs
+    client.call::<agents::Run>(alex("2")).await; // queues
+    let refused = client.try_call::<agents::Run>(alex("3")).await.expect_err("a full queue refuses");
+    assert_eq!(refused.message, "the daemon is busy: 1 runs are waiting (limit 1); try again shortly");
 }
