@@ -47,9 +47,8 @@ fn start_bridge(home: &Home, env: &[(&str, &str)]) -> (tests::Daemon, u16) {
 
 /// Opens `root` as the user's editor would (`workspaces/add`, with the daemon's token).
 fn open_workspace(home: &Home, root: &std::path::Path) {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "workspaces/add", "params": {"folder": format!("file://{}", root.display()), "wait": true}});
-    let reply = home.post(&body.to_string()).json();
-    assert!(reply["result"].is_object(), "{reply}");
+    let folder = format!("file://{}", root.display());
+    home.call::<protocol::context::AddWorkspace>(protocol::context::AddWorkspaceParams { folder, wait: true });
 }
 
 /// A 1.0 client: `ws://127.0.0.1:<port>/<query>`.

@@ -880,15 +880,8 @@ fn a_registry_added_to_the_config_is_used_at_once() {
 }
 
 /// Polls for up to 15 seconds.
-fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(std::time::Instant::now() < deadline, "timed out waiting");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn eventually<T>(check: impl FnMut() -> Option<T>) -> T {
+    tests::poll_for("the daemon to apply config.toml", Duration::from_secs(15), check)
 }
 
 /// Issue #15: a 7 MB install over a slow link was silent until it finished

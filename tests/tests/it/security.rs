@@ -137,13 +137,11 @@ async fn connection_limit_is_a_clear_refusal_and_serving_goes_on() {
     drop(second);
     // The freed slot is usable again (the client's close runs on this runtime, so
     // wait asynchronously), and the first connection never noticed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while ws_upgrade(home.port(), &[("Host", &host)], &query).status != 101 {
-        assert!(std::time::Instant::now() < deadline, "the closed connection's slot was never freed");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    use jsonrpsee::core::client::ClientT;
-    let status: serde_json::Value =
-        first.request("daemon/status", jsonrpsee::rpc_params![]).await.expect("first still served");
-    assert_eq!(status["protocol_version"], protocol::PROTOCOL_VERSION);
+    tests::eventually("the closed connection's slot to be freed", async || {
+        ws_upgrade(home.port(), &[("Host", &host)], &query).status == 101
+    })
+    .await;
+    use tests::Rpc;
+    let status = first.call::<protocol::daemon::Status>(protocol::NoParams {}).await; // first is still served
+    assert_eq!(status.daemon.protocol_version, protocol::PROTOCOL_VERSION);
 }
