@@ -13,6 +13,9 @@ pub mod document;
 pub mod metrics;
 pub mod review;
 pub mod route;
+mod table;
+
+pub use table::{Scope, Skill, run_on_text, scope_of};
 
 use std::ops::Range;
 

@@ -870,7 +870,7 @@ fn may_write(agent: &str, grants: &[String], cwd: &Path, path: &Path) -> Result<
         .strip_prefix(cwd)
         .map_err(|_| format!("{} is outside the session's folder {}", path.display(), cwd.display()))?;
     let rel = rel.to_string_lossy();
-    if grants.iter().any(|g| crate::services::model::glob_matches(g, &rel)) {
+    if grants.iter().any(|g| agents::grants::glob_matches(g, &rel)) {
         Ok(())
     } else {
         Err(format!("{agent} may not write {rel}: its fs_write grants are [{}]", grants.join(", ")))

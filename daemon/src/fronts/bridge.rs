@@ -26,12 +26,13 @@
 //! `content`) and answered (`message` and `content`; `agent` as an object with
 //! `name` and `emoji`, which the 1.0 extension reads, plus `agentId`).
 
+use agents::skills::{Scope, Skill};
 use std::{
     collections::{BTreeSet, HashMap},
     net::{Ipv4Addr, SocketAddr},
     path::{Component, Path, PathBuf},
     sync::{
-        Arc, Mutex, MutexGuard, Weak,
+        Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, Ordering},
     },
     time::Instant,
@@ -69,27 +70,21 @@ const OUTBOX_FRAMES: usize = 16;
 /// them): the least recently active goes beyond this many.
 const MAX_HTTP_INSTANCES: usize = 256;
 
-/// The bridges serving, by daemon (one per process outside tests): the
-/// daemon's state does not own the bridge, and `daemon/status` reports it.
-static SERVING: Mutex<Vec<(Weak<Daemon>, Weak<Bridge>)>> = Mutex::new(Vec::new());
-
-/// The 1.0 bridge of `daemon`, if it serves one: its port and who is connected.
-pub fn report(daemon: &Arc<Daemon>) -> Option<protocol::daemon::BridgeReport> {
-    let bridge = {
-        let mut serving = SERVING.lock().unwrap_or_else(|p| p.into_inner());
-        serving.retain(|(d, b)| d.strong_count() > 0 && b.strong_count() > 0);
-        serving.iter().find(|(d, _)| std::ptr::eq(d.as_ptr(), Arc::as_ptr(daemon))).and_then(|(_, b)| b.upgrade())?
-    };
-    let instances = bridge.instances();
-    let projects: BTreeSet<String> =
-        instances.values().filter_map(|i| i.project.as_ref()).map(|p| p.display().to_string()).collect();
-    Some(protocol::daemon::BridgeReport {
-        port: bridge.port,
-        connections: instances.values().filter(|i| i.outbox.is_some()).count() as u32,
-        instances: instances.len() as u32,
-        projects: projects.into_iter().collect(),
-        require_token: bridge.daemon.config.bridge.require_token,
-    })
+/// What `daemon/status` says of the bridge: its port and who is connected.
+/// The daemon holds the bridge weakly, as a front it does not own.
+impl crate::server::daemon::FrontReport for Bridge {
+    fn bridge_1x(&self) -> protocol::daemon::BridgeReport {
+        let instances = self.instances();
+        let projects: BTreeSet<String> =
+            instances.values().filter_map(|i| i.project.as_ref()).map(|p| p.display().to_string()).collect();
+        protocol::daemon::BridgeReport {
+            port: self.port,
+            connections: instances.values().filter(|i| i.outbox.is_some()).count() as u32,
+            instances: instances.len() as u32,
+            projects: projects.into_iter().collect(),
+            require_token: self.daemon.config.bridge.require_token,
+        }
+    }
 }
 
 struct Instance {
@@ -251,7 +246,7 @@ pub async fn start(daemon: Arc<Daemon>, port: u16) -> Result<u16> {
         registered: Mutex::default(),
         token,
     });
-    SERVING.lock().unwrap_or_else(|p| p.into_inner()).push((Arc::downgrade(&daemon), Arc::downgrade(&bridge)));
+    daemon.set_bridge(Arc::downgrade(&bridge) as std::sync::Weak<dyn crate::server::daemon::FrontReport>);
     let app = Router::new()
         .route("/", get(upgrade))
         .route("/health", get(health))
@@ -431,7 +426,7 @@ async fn health(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
         let context_bytes: usize = instances.values().filter_map(|i| i.context.as_ref()).map(|(_, n)| n).sum();
         (connected, instances.len(), context_bytes)
     };
-    let team = crate::services::runs::roster(&bridge.daemon).agents.len();
+    let team = bridge.daemon.runs.roster().agents.len();
     Json(json!({
         "status": "active",
         "service": "PAIRED 2.0 bridge (1.0 compatible)",
@@ -455,8 +450,7 @@ fn stored_bytes(context: &Value) -> usize {
 }
 
 async fn test_relay(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
-    let team: Vec<String> =
-        crate::services::runs::roster(&bridge.daemon).agents.iter().map(|a| a.manifest.id.clone()).collect();
+    let team: Vec<String> = bridge.daemon.runs.roster().agents.iter().map(|a| a.manifest.id.clone()).collect();
     Json(json!({
         "status": "success",
         "message": "the PAIRED 2.0 daemon relays to its agents",
@@ -482,7 +476,7 @@ async fn register_agent(State(bridge): State<Arc<Bridge>>, payload: Result<Json<
         "capabilities": value["capabilities"],
         "emoji": value["emoji"],
     }));
-    let total = registered.len() + crate::services::runs::roster(&bridge.daemon).agents.len();
+    let total = registered.len() + bridge.daemon.runs.roster().agents.len();
     Json(json!({ "success": true, "message": format!("agent {id} registered"), "totalAgents": total })).into_response()
 }
 
@@ -627,13 +621,13 @@ fn cli_route(command: &str, args: &Value) -> (String, String) {
 
 async fn open_project(daemon: &Arc<Daemon>, root: &Path) -> bool {
     let params = protocol::context::AddWorkspaceParams { folder: crate::platform::uri::from_path(root), wait: true };
-    crate::services::codebase::add_workspace(daemon, params).await.is_ok()
+    crate::services::codebase::add_workspace(&daemon.codebase, params).await.is_ok()
 }
 
 /// The projects the user opened (the workspaces editors registered) or
 /// configured (`bridge.projects`), canonical.
 fn user_projects(daemon: &Daemon) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = daemon.workspaces.all().iter().map(|w| w.root.clone()).collect();
+    let mut roots: Vec<PathBuf> = daemon.codebase.workspaces.all().iter().map(|w| w.root.clone()).collect();
     roots
         .extend(daemon.config.bridge.projects.iter().filter(|p| p.is_absolute()).filter_map(|p| p.canonicalize().ok()));
     roots
@@ -656,7 +650,7 @@ async fn connect(daemon: &Arc<Daemon>, trusted: bool, path: &str) -> Result<Path
         ));
     };
     // A configured project is indexed when a client first connects to it.
-    if daemon.workspaces.find_for(&root).is_none_or(|w| w.root != root) {
+    if daemon.codebase.workspaces.find_for(&root).is_none_or(|w| w.root != root) {
         open_project(daemon, &root).await;
     }
     Ok(root)
@@ -690,7 +684,7 @@ async fn answer(
     project: Option<&Path>,
 ) -> Result<(Option<Value>, String), String> {
     let message = asked.message.as_str();
-    let roster = crate::services::runs::roster(daemon);
+    let roster = daemon.runs.roster();
     let name = agent.unwrap_or("alex");
     let Some(agent) = roster.resolve(name) else {
         let known: Vec<&str> = roster.agents.iter().map(|a| a.manifest.id.as_str()).collect();
@@ -709,7 +703,7 @@ async fn answer(
         Mention::File(path) => Some(path),
         Mention::Refused(refusal) => return Err(refusal),
     };
-    let model = crate::services::model::provider_name(&daemon.config, agent).is_some();
+    let model = daemon.runs.env().provider_name(agent).is_some();
     let assessment = message.trim() == "COMPREHENSIVE_PROJECT_ASSESSMENT";
     // With no project named, a run falls back to the only workspace open: one
     // this client did not connect with.
@@ -736,34 +730,32 @@ async fn answer(
         params.uri = file.as_deref().map(crate::platform::uri::from_path);
         return Ok((who, run_text(daemon, params).await));
     }
-    let scope =
-        |skill: &str| crate::services::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
     // The agent's skill for that scope: the one the message names ("tests"), else its first.
     let lowered = message.to_lowercase();
-    let pick = |wanted: &str| {
-        let mut fitting = agent.skills.iter().filter(|s| scope(s) == wanted);
+    let pick = |wanted: Scope| {
+        let mut fitting = agent.skills.iter().filter(|s| s.scope() == wanted);
         let first = fitting.clone().next();
-        fitting.find(|s| lowered.contains(&s.trim_end_matches('s').to_string())).or(first).map(|s| (*s).to_owned())
+        fitting.find(|s| lowered.contains(s.name().trim_end_matches('s'))).or(first).map(|s| s.name().to_owned())
     };
-    let chosen = if assessment && agent.skills.contains(&"assess") {
-        Some("assess".to_owned())
-    } else if let (Some(path), Some(skill)) = (&file, pick("file")) {
+    let chosen = if assessment && agent.skills.contains(&Skill::Assess) {
+        Some(Skill::Assess.name().to_owned())
+    } else if let (Some(path), Some(skill)) = (&file, pick(Scope::File)) {
         params.uri = Some(crate::platform::uri::from_path(path));
         Some(skill)
-    } else if let (Some(path), Some(skill)) = (&file, pick("symbol")) {
+    } else if let (Some(path), Some(skill)) = (&file, pick(Scope::Symbol)) {
         // The bridge has no cursor: the definition the message names, else
         // each one of the file (those without a doc comment, to document).
         params.skill = Some(skill);
         params.uri = Some(crate::platform::uri::from_path(path));
         return Ok((who, on_definitions(daemon, params, path, message).await));
-    } else if let (Some(_), Some(skill)) = (&workspace, pick("workspace")) {
+    } else if let (Some(_), Some(skill)) = (&workspace, pick(Scope::Workspace)) {
         Some(skill)
     } else {
-        pick("prompt")
+        pick(Scope::Prompt)
     };
     let Some(skill) = chosen else {
         let info = agent.info();
-        let of_what = if agent.skills.iter().any(|s| scope(s) == "symbol") {
+        let of_what = if agent.skills.iter().any(|s| s.scope() == Scope::Symbol) {
             "a function, method or type in a file: name the file and the definition in your message (\"document load in src/lib.rs\"); without a definition named, each one in the file"
         } else {
             "files: name a file in your message"
@@ -777,7 +769,7 @@ async fn answer(
             format!(
                 "{} works on {of_what} (skills: {}), or configure a model provider to talk freely.{project_hint}",
                 info.display_name,
-                agent.skills.join(", ")
+                agent.skills.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
             ),
         ));
     };
@@ -787,7 +779,7 @@ async fn answer(
 
 /// A run's answer as 1.0 clients show it: its output, findings and proposed edits.
 async fn run_text(daemon: &Arc<Daemon>, params: RunParams) -> String {
-    match crate::services::runs::run(daemon.clone(), params).await {
+    match daemon.runs.run_for(params, "editor".into()).await {
         Ok(run) if run.status == protocol::agents::RunStatus::Succeeded => {
             let mut text = run.output.trim_end().to_owned();
             for finding in &run.findings {
@@ -799,7 +791,7 @@ async fn run_text(daemon: &Arc<Daemon>, params: RunParams) -> String {
             text
         }
         Ok(run) => format!("the run failed: {}", run.error.unwrap_or_default()),
-        Err(err) => err.message().to_owned(),
+        Err(err) => err.to_string(),
     }
 }
 
@@ -808,7 +800,7 @@ async fn run_text(daemon: &Arc<Daemon>, params: RunParams) -> String {
 /// (for `document`, those without a doc comment), up to [`DEFINITIONS_PER_ANSWER`].
 async fn on_definitions(daemon: &Arc<Daemon>, params: RunParams, file: &Path, message: &str) -> String {
     let uri = params.uri.clone().unwrap_or_default();
-    let reader = daemon.clone();
+    let reader = daemon.codebase.clone();
     let undocumented_only = params.skill.as_deref() == Some("document");
     // Names, not paths: `main` in `src/main.rs` names no function.
     let words: BTreeSet<String> = message
@@ -820,8 +812,7 @@ async fn on_definitions(daemon: &Arc<Daemon>, params: RunParams, file: &Path, me
         .map(str::to_owned)
         .collect();
     let found = tokio::task::spawn_blocking(move || {
-        let (document, _) =
-            crate::services::codebase::document_for(&reader, &uri).map_err(|e| e.message().to_owned())?;
+        let (document, _) = crate::services::codebase::document_for(&reader, &uri).map_err(|e| e.to_string())?;
         let outline = context::symbols::outline(&document);
         let mut all = Vec::new();
         let mut stack: Vec<&context::symbols::Symbol> = outline.symbols.iter().rev().collect();
@@ -925,7 +916,7 @@ fn file_in_reach(daemon: &Daemon, reach: &Reach, word: &str, project: Option<&Pa
             None => return Some(Mention::Refused(out_of_reach(word))),
         }
     };
-    match daemon.workspaces.resolve(&path, within) {
+    match daemon.codebase.workspaces.resolve(&path, within) {
         Ok(resolved) if resolved.path.is_file() => Some(Mention::File(resolved.path)),
         Ok(resolved) if resolved.path.is_dir() => None,
         // Nothing there (a dangling link is something: refused).
@@ -1080,7 +1071,7 @@ async fn handle(bridge: &Arc<Bridge>, instance: &str, mut message: Value) -> Val
         let Some(entry) = instances.get(instance) else { return error("this connection has closed") };
         (entry.project.clone(), Reach { trusted, projects: entry.connected.clone() })
     };
-    let team = || crate::services::runs::roster(daemon);
+    let team = || daemon.runs.roster();
     match kind.as_str() {
         "health_check" | "HEALTH_CHECK" => json!({
             "type": "health_response",

@@ -2,6 +2,7 @@
 //! database, its logs, the OS keyring, and every OS-specific call ([`os`]).
 //! Nothing here knows of services, the server or the fronts.
 
+pub mod clock;
 pub mod config;
 pub mod instance;
 pub mod logging;

@@ -11,7 +11,6 @@
 use std::{
     fs,
     io::{self, Write},
-    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -109,11 +108,7 @@ pub fn unsafe_dir_message(dir: &Path, problem: &os::NotPrivate) -> String {
 }
 
 pub fn create_private_dir(dir: &Path) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create directory {}", dir.display()))
+    os::create_private_dir(dir).with_context(|| format!("cannot create directory {}", dir.display()))
 }
 
 /// Writes `contents` to `path` atomically (temporary file + rename), readable and
@@ -138,5 +133,5 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
 
 /// The permission bits of a file, for `doctor` and the token check.
 pub fn mode_of(path: &Path) -> io::Result<u32> {
-    Ok(fs::metadata(path)?.permissions().mode() & 0o777)
+    Ok(os::mode(&fs::metadata(path)?) & 0o777)
 }

@@ -24,8 +24,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::platform::os;
 use tokio::{
-    net::{TcpListener, TcpStream, UnixListener, UnixStream},
+    net::{TcpListener, TcpStream},
     sync::Notify,
 };
 
@@ -162,16 +163,16 @@ impl Listener for TcpListener {
     }
 }
 
-impl Listener for UnixListener {
-    type Io = UnixStream;
+impl Listener for os::LocalListener {
+    type Io = os::LocalStream;
     /// Only this user's processes: the socket's folder is private already, and
     /// the kernel's word on the peer (`SO_PEERCRED`) is checked as well.
-    async fn accept(&self) -> std::io::Result<Option<UnixStream>> {
-        let (socket, _) = UnixListener::accept(self).await?;
-        match socket.peer_cred() {
-            Ok(cred) if cred.uid() == crate::platform::os::current_uid() => Ok(Some(socket)),
-            Ok(cred) => {
-                tracing::warn!(uid = cred.uid(), "refused a connection to the daemon's socket from another user");
+    async fn accept(&self) -> std::io::Result<Option<os::LocalStream>> {
+        let (socket, _) = os::LocalListener::accept(self).await?;
+        match os::local_peer_uid(&socket) {
+            Ok(uid) if uid == os::current_uid() => Ok(Some(socket)),
+            Ok(uid) => {
+                tracing::warn!(uid, "refused a connection to the daemon's socket from another user");
                 Ok(None)
             }
             Err(err) => {

@@ -63,15 +63,15 @@ pub async fn connect(paths: &Paths) -> Result<Connection> {
 /// The daemon's private socket: in the private runtime folder, and served by a
 /// process of this user's (the kernel says so, `SO_PEERCRED`). Another local
 /// user can neither connect to it nor flood it.
-async fn connect_socket(socket: &std::path::Path, discovery: &Discovery) -> Result<tokio::net::UnixStream> {
-    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::UnixStream::connect(socket))
+async fn connect_socket(socket: &std::path::Path, discovery: &Discovery) -> Result<os::LocalStream> {
+    let stream = tokio::time::timeout(Duration::from_secs(5), os::connect_local(socket))
         .await
         .map_err(|_| anyhow!("timed out"))
         .and_then(|connected| Ok(connected?))
         .with_context(|| {
             format!("cannot connect to the daemon's socket {} (pid {})", socket.display(), discovery.pid)
         })?;
-    let uid = stream.peer_cred().context("cannot ask who serves the daemon's socket")?.uid();
+    let uid = os::local_peer_uid(&stream).context("cannot ask who serves the daemon's socket")?;
     if uid != os::current_uid() {
         bail!(
             "the daemon's socket {} is served by uid {uid}, not by you: refusing to send it your token",
@@ -177,21 +177,19 @@ pub fn spawn_daemon(args: &[&str]) -> Result<u32> {
     let exe = std::env::current_exe().context("cannot find the paired executable")?;
     // `paired-lsp` starts the daemon through `paired`, beside it.
     let exe = if exe.file_name().is_some_and(|n| n == "paired-lsp") { exe.with_file_name("paired") } else { exe };
-    let mut child = Command::new(exe)
+    let mut child = Command::new(exe);
+    child
         .arg("daemon")
         .arg("--detached-child")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()?;
+        .stderr(Stdio::null());
+    let mut child = os::detach(&mut child).spawn()?;
     let pid = child.id();
     std::thread::spawn(move || child.wait());
     Ok(pid)
 }
-
-use std::os::unix::process::CommandExt as _;
 
 /// Opens `root` in the daemon (`workspaces/add`), as the CLI does for the
 /// project it runs in. A folder that is no project (the home folder, `/`, a
@@ -254,12 +252,5 @@ pub async fn wait_for_exit(pid: u32, limit: Duration) -> Result<()> {
 }
 
 pub fn process_alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
-        return false;
-    };
-    match rustix::process::test_kill_process(pid) {
-        Ok(()) => true,
-        // EPERM: it exists but belongs to someone else.
-        Err(err) => err == rustix::io::Errno::PERM,
-    }
+    os::process_alive(pid)
 }

@@ -19,7 +19,15 @@ use tokio::sync::{broadcast, watch};
 use crate::{
     platform::config::Config,
     platform::store::Store,
+    services::codebase::Codebase,
     services::documents::{ANONYMOUS, ClientId, Documents},
+    services::{
+        market::service::Marketplace,
+        orchestrator::Orchestrator,
+        provider::Providers,
+        runs::{Env, Runs},
+        scheduler::Lane,
+    },
 };
 
 pub struct Daemon {
@@ -27,7 +35,7 @@ pub struct Daemon {
     pub config: Config,
     /// What of it is applied again when the user's config file changes
     /// (`[market]`), and what would need a restart.
-    pub live: crate::platform::config::Live,
+    pub live: Arc<crate::platform::config::Live>,
     pub store: Store,
     pub run_id: i64,
     pub port: u16,
@@ -42,16 +50,25 @@ pub struct Daemon {
     clients: Mutex<HashMap<ClientId, Client>>,
     /// Which client each connection attached as, to own the documents it opens.
     connection_clients: Mutex<HashMap<usize, ClientId>>,
-    pub documents: Mutex<Documents<context::SyntaxDocument>>,
-    pub workspaces: crate::services::workspace::Workspaces,
+    /// Open documents and indexed workspaces.
+    pub codebase: Arc<Codebase>,
     pub paths: crate::platform::paths::Paths,
-    pub active_runs: crate::services::runs::ActiveRuns,
-    pub providers: crate::services::model::Providers,
-    pub scheduler: Arc<crate::services::scheduler::Scheduler>,
-    /// Workflow sessions in flight.
-    pub sessions: crate::services::orchestrator::Sessions,
+    /// Agent runs: the roster, the scheduler, offline skills and model mode.
+    pub runs: Arc<Runs>,
+    /// Workflow sessions.
+    pub orchestrator: Arc<Orchestrator>,
+    /// The agent marketplace.
+    pub market: Arc<Marketplace>,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
+    /// The PAIRED 1.0 bridge, when one serves (a front the daemon does not own).
+    bridge: Mutex<Option<std::sync::Weak<dyn FrontReport>>>,
+}
+
+/// What a front serving inside the daemon's process (the 1.0 bridge) reports
+/// in `daemon/status`.
+pub trait FrontReport: Send + Sync {
+    fn bridge_1x(&self) -> protocol::daemon::BridgeReport;
 }
 
 struct Client {
@@ -71,12 +88,12 @@ impl Daemon {
     ) -> Arc<Daemon> {
         let full_parse_max = config.context.full_parse_max_kb as usize * 1024;
         let limits = &config.limits;
-        let mut lanes: std::collections::HashMap<String, usize> = config
+        let mut lanes: std::collections::HashMap<Lane, usize> = config
             .providers
             .iter()
-            .map(|(name, p)| (name.clone(), p.max_concurrent.unwrap_or(limits.per_provider) as usize))
+            .map(|(name, p)| (Lane::Provider(name.clone()), p.max_concurrent.unwrap_or(limits.per_provider) as usize))
             .collect();
-        lanes.insert(crate::services::scheduler::OFFLINE.to_owned(), limits.offline as usize);
+        lanes.insert(Lane::Offline, limits.offline as usize);
         let scheduler = crate::services::scheduler::Scheduler::new(crate::services::scheduler::Limits {
             max_running: limits.max_running as usize,
             interactive_reserved: limits.interactive_reserved as usize,
@@ -84,28 +101,47 @@ impl Daemon {
             lanes,
             max_queued: limits.max_queued as usize,
         });
+        let events = broadcast::channel(1024).0;
+        let codebase = Arc::new(Codebase::new(full_parse_max, config.context.budget_tokens, events.clone()));
+        let live = Arc::new(crate::platform::config::Live::new(&config));
+        let env = Arc::new(Env {
+            config: Arc::new(config.clone()),
+            live: live.clone(),
+            paths: paths.clone(),
+            events: events.clone(),
+            codebase: codebase.clone(),
+            providers: Providers::default(),
+        });
+        let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
+        let orchestrator = Orchestrator::new(runs.clone(), store.clone());
+        let market = Arc::new(Marketplace {
+            paths: paths.clone(),
+            live: live.clone(),
+            events: events.clone(),
+            codebase: codebase.clone(),
+            db: store.clone(),
+        });
         Arc::new(Daemon {
-            live: crate::platform::config::Live::new(&config),
+            live,
             config,
             store,
             run_id,
             port,
             started: Instant::now(),
             test_hooks,
-            events: broadcast::channel(1024).0,
+            events,
             shutdown: watch::channel(None).0,
             connections: AtomicU32::new(0),
             next_client: AtomicU64::new(1),
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
-            documents: Mutex::default(),
-            workspaces: crate::services::workspace::Workspaces::new(full_parse_max),
+            codebase,
             paths,
-            active_runs: crate::services::runs::ActiveRuns::default(),
-            providers: crate::services::model::Providers::default(),
-            scheduler,
-            sessions: crate::services::orchestrator::Sessions::default(),
+            runs,
+            orchestrator,
+            market,
             idle_since: Mutex::new(Some(Instant::now())),
+            bridge: Mutex::new(None),
         })
     }
 
@@ -115,7 +151,7 @@ impl Daemon {
     }
 
     pub fn documents(&self) -> MutexGuard<'_, Documents<context::SyntaxDocument>> {
-        self.documents.lock().unwrap_or_else(|p| p.into_inner())
+        self.codebase.documents()
     }
 
     fn clients(&self) -> MutexGuard<'_, HashMap<ClientId, Client>> {
@@ -140,7 +176,7 @@ impl Daemon {
             match crate::platform::uri::to_path(folder).and_then(|p| p.canonicalize().ok()).filter(|p| p.is_dir()) {
                 Some(root) if let Some(why) = crate::services::workspace::unfit_root(&root) => tracing::warn!("{why}"),
                 Some(root) => {
-                    let workspace = self.workspaces.add(root, &self.events);
+                    let workspace = self.codebase.workspaces.add(root, &self.events);
                     // A client arriving later still learns of a degraded index.
                     if let Some(message) = workspace.status_report().warning {
                         let root = workspace.root.display().to_string();
@@ -231,6 +267,17 @@ impl Daemon {
                 .collect(),
             restart_needed: self.live.restart_needed(),
         }
+    }
+
+    /// Records the 1.0 bridge serving for this daemon.
+    pub fn set_bridge(&self, bridge: std::sync::Weak<dyn FrontReport>) {
+        *self.bridge.lock().unwrap_or_else(|p| p.into_inner()) = Some(bridge);
+    }
+
+    /// The 1.0 bridge's report, if one serves.
+    pub fn bridge_report(&self) -> Option<protocol::daemon::BridgeReport> {
+        let bridge = self.bridge.lock().unwrap_or_else(|p| p.into_inner()).as_ref()?.upgrade()?;
+        Some(bridge.bridge_1x())
     }
 
     pub fn attached_clients(&self) -> usize {

@@ -6,5 +6,6 @@
 pub mod admission;
 pub mod client;
 pub mod daemon;
+pub mod errors;
 pub mod router;
 pub mod transport;

@@ -18,14 +18,21 @@ use protocol::{
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{server::daemon::Daemon, services::codebase, services::documents::DocumentError, services::runs};
+use crate::{
+    server::daemon::Daemon,
+    services::{
+        codebase,
+        documents::DocumentError,
+        orchestrator::{self, WorkflowError},
+    },
+};
 
 pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     let test_hooks = daemon.test_hooks;
     let mut module = RpcModule::from_arc(daemon);
 
     method::<daemon::Status, _, _>(&mut module, |d, NoParams {}, _| async move {
-        Ok(daemon::StatusWithBridge { daemon: d.status(), bridge_1x: crate::fronts::bridge::report(&d) })
+        Ok(daemon::StatusWithBridge { daemon: d.status(), bridge_1x: d.bridge_report() })
     });
     method::<daemon::Shutdown, _, _>(&mut module, |d, NoParams {}, _| async move {
         d.request_shutdown("requested over JSON-RPC (daemon/shutdown)");
@@ -59,103 +66,103 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     // Parsing, file reads and bundle assembly: on the blocking pool, never on
     // the runtime's workers that serve every editor's requests (#18).
     method::<context::Outline, _, _>(&mut module, |d, params, _| {
-        off_the_runtime(move || codebase::outline(&d, params))
+        off_the_runtime(move || codebase::outline(&d.codebase, params))
     });
     method::<context::Symbols, _, _>(&mut module, |d, params, _| {
-        off_the_runtime(move || Ok(codebase::symbols(&d, params)))
+        off_the_runtime(move || Ok::<_, codebase::Error>(codebase::symbols(&d.codebase, params)))
     });
-    method::<context::Build, _, _>(&mut module, |d, params, _| off_the_runtime(move || codebase::build(&d, params)));
+    method::<context::Build, _, _>(&mut module, |d, params, _| {
+        off_the_runtime(move || codebase::build(&d.codebase, params))
+    });
     method::<context::AddWorkspace, _, _>(&mut module, |d, params, _| async move {
-        codebase::add_workspace(&d, params).await
+        Ok(codebase::add_workspace(&d.codebase, params).await?)
     });
     method::<context::ListWorkspaces, _, _>(&mut module, |d, NoParams {}, _| async move {
-        Ok(codebase::list_workspaces(&d))
+        Ok(codebase::list_workspaces(&d.codebase))
     });
 
-    method::<agents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(runs::list(&d)) });
-    method::<agents::Problems, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(runs::roster(&d).errors) });
-    method::<agents::Describe, _, _>(&mut module, |d, params, _| async move { runs::describe(&d, &params.agent) });
+    method::<agents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.runs.list()) });
+    method::<agents::Problems, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.runs.roster().errors) });
+    method::<agents::Describe, _, _>(&mut module, |d, params, _| async move { Ok(d.runs.describe(&params.agent)?) });
     method::<agents::Run, _, _>(&mut module, |d, params, conn| async move {
         // Each client queues on its own: one editor's burst does not delay another's request.
         let owner = format!("client-{}", d.client_of(conn));
-        runs::run_for(d, params, owner).await
+        Ok(d.runs.run_for(params, owner).await?)
     });
     method::<agents::GetRun, _, _>(&mut module, |d, params, _| async move {
-        if params.wait { runs::wait(&d, &params.run_id).await } else { runs::get(&d, &params.run_id).await }
+        Ok(if params.wait { d.runs.wait(&params.run_id).await? } else { d.runs.get(&params.run_id).await? })
     });
     method::<agents::CancelRun, _, _>(&mut module, |d, params, _| async move {
         // A session id cancels the workflow's whole tree; the reply is its last step's run, or a summary run.
         if params.run_id.starts_with("session-") {
-            let session = crate::services::orchestrator::cancel(&d, &params.run_id).await?.ok_or_else(|| {
-                ErrorObjectOwned::owned(
-                    protocol::errors::NOT_FOUND,
-                    format!("no session {:?}", params.run_id),
-                    None::<()>,
-                )
-            })?;
-            return Ok(crate::services::orchestrator::as_run(&session));
+            let session = orchestrator::cancel(&d.orchestrator, &params.run_id)
+                .await?
+                .ok_or_else(|| WorkflowError::NotFound(format!("no session {:?}", params.run_id)))?;
+            return Ok(orchestrator::as_run(&session));
         }
-        runs::cancel(&d, &params.run_id).await
+        Ok(d.runs.cancel(&params.run_id).await?)
     });
     method::<agents::ListRuns, _, _>(&mut module, |d, params, _| async move {
-        runs::list_runs(&d, params.limit.unwrap_or(50)).await
+        Ok(d.runs.list_runs(params.limit.unwrap_or(50)).await?)
     });
     method::<agents::Generate, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::generate::generate(&d, params).await
+        crate::services::market::generate::generate(d.runs.env(), params).await
     });
 
-    method::<workflows::List, _, _>(&mut module, |d, NoParams {}, _| async move {
-        Ok(crate::services::orchestrator::list(&d))
-    });
+    method::<workflows::List, _, _>(
+        &mut module,
+        |d, NoParams {}, _| async move { Ok(orchestrator::list(&d.orchestrator)) },
+    );
     method::<workflows::Run, _, _>(&mut module, |d, params, _| async move {
-        crate::services::orchestrator::run(d, params).await
+        Ok(orchestrator::run(d.orchestrator.clone(), params).await?)
     });
     method::<workflows::ListSessions, _, _>(&mut module, |d, params, _| async move {
-        crate::services::orchestrator::list_sessions(&d, params.limit.unwrap_or(50)).await
+        Ok(orchestrator::list_sessions(&d.orchestrator, params.limit.unwrap_or(50)).await?)
     });
     method::<workflows::GetSession, _, _>(&mut module, |d, params, _| async move {
-        if params.wait {
-            crate::services::orchestrator::wait(&d, &params.session_id).await
+        let orchestrator = &d.orchestrator;
+        Ok(if params.wait {
+            orchestrator::wait(orchestrator, &params.session_id).await?
         } else {
-            crate::services::orchestrator::get(&d, &params.session_id).await
-        }
+            orchestrator::get(orchestrator, &params.session_id).await?
+        })
     });
     method::<workflows::ResumeSession, _, _>(&mut module, |d, params, _| async move {
-        crate::services::orchestrator::resume(d, &params.session_id, params.wait).await
+        Ok(orchestrator::resume(d.orchestrator.clone(), &params.session_id, params.wait).await?)
     });
     method::<workflows::Decide, _, _>(&mut module, |d, params, _| async move {
-        crate::services::orchestrator::decide(&d, params).await
+        Ok(orchestrator::decide(&d.orchestrator, params).await?)
     });
 
     attach_subscription(&mut module);
 
     let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
     method::<market::Search, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::search(&d, params).await
+        crate::services::market::service::search(&d.market, params).await
     });
     method::<market::Recommend, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::recommend(&d, params).await
+        crate::services::market::service::recommend(&d.market, params).await
     });
     method::<market::Info, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::info(&d, params).await
+        crate::services::market::service::info(&d.market, params).await
     });
     method::<market::Install, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::install(&d, params).await
+        crate::services::market::service::install(&d.market, params).await
     });
     method::<market::Update, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::update(&d, params).await
+        crate::services::market::service::update(&d.market, params).await
     });
     method::<market::Remove, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::remove(&d, params).await
+        crate::services::market::service::remove(&d.market, params).await
     });
     method::<market::Rollback, _, _>(&mut module, |d, params, _| async move {
-        crate::services::market::service::rollback(&d, params).await
+        crate::services::market::service::rollback(&d.market, params).await
     });
     method::<market::Usage, _, _>(&mut module, |d, NoParams {}, _| async move {
-        crate::services::market::service::usage(&d).await
+        crate::services::market::service::usage(&d.market).await
     });
     method::<market::ListInstalled, _, _>(&mut module, |d, NoParams {}, _| async move {
-        Ok(crate::services::market::service::installed(&d))
+        Ok(crate::services::market::service::installed(&d.market))
     });
     register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
 
@@ -168,10 +175,10 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 /// Registers `M` with a handler taking its typed params and the caller's connection.
 /// Runs CPU-bound or blocking work of a handler on the blocking pool. A panic
 /// there is an internal error reply, as one on the runtime would be.
-async fn off_the_runtime<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ErrorObjectOwned> + Send + 'static,
+async fn off_the_runtime<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|err| {
+    tokio::task::spawn_blocking(move || work().map_err(Into::into)).await.unwrap_or_else(|err| {
         tracing::error!("a request's work panicked: {err}");
         Err(ErrorObjectOwned::owned(protocol::errors::INTERNAL, "internal error (see the daemon's log)", None::<()>))
     })
@@ -313,7 +320,8 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
                 .and_then(|raw| serde_json::from_str::<(String,)>(raw).ok())
                 .map(|(f,)| f)
                 .unwrap_or_default();
-            let workspace = crate::platform::uri::to_path(&folder).and_then(|p| daemon.workspaces.find_for(&p));
+            let workspace =
+                crate::platform::uri::to_path(&folder).and_then(|p| daemon.codebase.workspaces.find_for(&p));
             let found = workspace.is_some();
             if let Some(workspace) = workspace {
                 workspace.inject_watch_error();

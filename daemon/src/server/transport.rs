@@ -40,7 +40,7 @@ use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
 use crate::{
-    platform::config::Config,
+    platform::{config::Config, os},
     server::admission::{self, Admission},
     server::daemon::Daemon,
 };
@@ -65,7 +65,7 @@ pub fn bind(port: u16) -> Result<TcpListener> {
 /// descriptors backs off.
 pub fn serve(
     listener: TcpListener,
-    socket: Option<std::os::unix::net::UnixListener>,
+    socket: Option<os::StdLocalListener>,
     daemon: Arc<Daemon>,
     token: String,
 ) -> Result<ServerHandle> {
@@ -100,7 +100,7 @@ pub fn serve(
     let gate = admission::Gate::new(admission::Limits::default());
     if let Some(socket) = socket {
         socket.set_nonblocking(true)?;
-        let socket = tokio::net::UnixListener::from_std(socket).context("cannot serve the daemon's socket")?;
+        let socket = os::LocalListener::from_std(socket).context("cannot serve the daemon's socket")?;
         let connections = connections.clone();
         tokio::spawn(admission::accept_loop(socket, gate.clone(), stop.clone().shutdown(), move |io, admission| {
             // The kernel vouched for the peer (this user): never evicted or
@@ -119,19 +119,8 @@ pub fn serve(
 /// Binds the daemon's private Unix socket, replacing a leftover of a daemon
 /// that died (we hold the lock, and the folder is private). `None`, with a
 /// warning, where it cannot be made; clients then use TCP.
-pub fn bind_socket(path: &std::path::Path) -> Option<std::os::unix::net::UnixListener> {
-    use std::os::unix::fs::PermissionsExt;
-    let bind = || -> std::io::Result<std::os::unix::net::UnixListener> {
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
-        let socket = std::os::unix::net::UnixListener::bind(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        Ok(socket)
-    };
-    bind()
+pub fn bind_socket(path: &std::path::Path) -> Option<os::StdLocalListener> {
+    os::bind_local(path)
         .map_err(|err| tracing::warn!("cannot make the daemon's socket {}: {err}; clients use TCP", path.display()))
         .ok()
 }

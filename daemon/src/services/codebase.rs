@@ -1,70 +1,98 @@
-//! `context/*` and `workspaces/*`: the context engine at the JSON-RPC edge. Domain
-//! types from the `context` crate are converted to protocol types here, and byte
-//! columns to LSP's UTF-16 ones.
+//! The codebase service: the documents editors have open and the workspaces
+//! the daemon indexes, and what is asked of them (`context/*`, `workspaces/*`):
+//! outlines, symbol search, context bundles. Domain types from the `context`
+//! crate become protocol types here, and byte columns LSP's UTF-16 ones.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, MutexGuard},
+};
 
 use context::{
     SyntaxDocument,
     bundle::{self, BundleInput},
     symbols::{self, Symbol},
 };
-use jsonrpsee::types::ErrorObjectOwned;
 use protocol::{
+    client::Event,
     context::{
         AddWorkspaceParams, BuildParams, BundlePart, ContextBundle, DocumentOutline, DroppedPart, ImportInfo,
         OutlineParams, OutlineSymbol, ProjectFacts, SymbolMatch, SymbolQuery, WorkspaceStatus,
     },
     documents::{Position, Range},
-    errors,
 };
+use tokio::sync::broadcast;
 
 use crate::{
     platform::uri,
-    server::daemon::Daemon,
-    services::documents::byte_offset,
-    services::workspace::{self, Workspace},
+    services::documents::{Documents, byte_offset},
+    services::workspace::{self, Workspace, Workspaces},
 };
+
+/// Open documents and indexed workspaces: what every request about code reads.
+pub struct Codebase {
+    documents: Mutex<Documents<SyntaxDocument>>,
+    pub workspaces: Workspaces,
+    /// Where index warnings go.
+    events: broadcast::Sender<Event>,
+    /// A context bundle's budget when the request names none.
+    budget_tokens: u32,
+}
+
+impl Codebase {
+    pub fn new(full_parse_max: usize, budget_tokens: u32, events: broadcast::Sender<Event>) -> Codebase {
+        Codebase { documents: Mutex::default(), workspaces: Workspaces::new(full_parse_max), events, budget_tokens }
+    }
+
+    pub fn documents(&self) -> MutexGuard<'_, Documents<SyntaxDocument>> {
+        self.documents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why a request about code was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The path leads out of its workspace or is excluded there.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
 
 /// The file a URI names, resolved and checked ([`crate::services::workspace::Workspaces::resolve`]):
 /// refused when it leads out of its workspace (or out of `within`) or is
 /// excluded there. `None` for a URI that names no file (`untitled:`).
 pub(crate) fn resolve_uri(
-    daemon: &Daemon,
+    codebase: &Codebase,
     uri: &str,
     within: Option<&std::path::Path>,
-) -> Result<Option<workspace::Resolved>, ErrorObjectOwned> {
+) -> Result<Option<workspace::Resolved>, Error> {
     let Some(path) = uri::to_path(uri) else { return Ok(None) };
-    daemon.workspaces.resolve(&path, within).map(Some).map_err(|why| error(errors::REFUSED, why.to_string()))
-}
-
-fn error(code: i32, message: String) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, message, None::<()>)
+    codebase.workspaces.resolve(&path, within).map(Some).map_err(|why| Error::Refused(why.to_string()))
 }
 
 /// The text of `uri`: the editor's open copy, else the file on disk. The path
 /// is resolved and checked first, open or not; the real path is returned.
-pub(crate) fn document_for(daemon: &Daemon, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), ErrorObjectOwned> {
-    let path = resolve_uri(daemon, uri, None)?.map(|resolved| resolved.path);
+pub(crate) fn document_for(codebase: &Codebase, uri: &str) -> Result<(SyntaxDocument, Option<PathBuf>), Error> {
+    let path = resolve_uri(codebase, uri, None)?.map(|resolved| resolved.path);
     // A clone shares the tree (reference-counted). If edits are pending, the
     // clone parses them first, under the documents lock, and the open document
     // keeps the result: the next request does not parse again.
-    if let Some((buffer, _)) = daemon.documents().buffer(uri) {
+    if let Some((buffer, _)) = codebase.documents().buffer(uri) {
         return Ok((buffer.clone(), path));
     }
-    let path = path.ok_or_else(|| error(errors::INVALID_PARAMS, format!("{uri} is neither open nor a file:// URI")))?;
+    let path = path.ok_or_else(|| Error::Invalid(format!("{uri} is neither open nor a file:// URI")))?;
     let text = workspace::read_source(&path).ok_or_else(|| {
-        error(
-            errors::NOT_FOUND,
-            format!("{} is not open and cannot be read as a text file under 2 MiB", path.display()),
-        )
+        Error::NotFound(format!("{} is not open and cannot be read as a text file under 2 MiB", path.display()))
     })?;
     let language = context::Language::from_path(&path.to_string_lossy());
     Ok((SyntaxDocument::new(language, text), Some(path)))
 }
 
-pub fn outline(daemon: &Daemon, params: OutlineParams) -> Result<DocumentOutline, ErrorObjectOwned> {
-    let (doc, _) = document_for(daemon, &params.uri)?;
+pub fn outline(codebase: &Codebase, params: OutlineParams) -> Result<DocumentOutline, Error> {
+    let (doc, _) = document_for(codebase, &params.uri)?;
     let outline = symbols::outline(&doc);
     let lines = LineIndex::new(doc.text());
     Ok(DocumentOutline {
@@ -121,10 +149,10 @@ impl<'a> LineIndex<'a> {
 /// Results whose signature is read from the file (the index keeps none).
 const SIGNATURES_SHOWN: usize = 20;
 
-pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
+pub fn symbols(codebase: &Codebase, params: SymbolQuery) -> Vec<SymbolMatch> {
     let limit = params.limit.clamp(1, 1000) as usize;
     let mut all = Vec::new();
-    for workspace in daemon.workspaces.all() {
+    for workspace in codebase.workspaces.all() {
         let index = workspace.index();
         for hit in index.search(&params.query, limit) {
             all.push((
@@ -164,11 +192,11 @@ pub fn symbols(daemon: &Daemon, params: SymbolQuery) -> Vec<SymbolMatch> {
         .collect()
 }
 
-pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, ErrorObjectOwned> {
+pub fn build(codebase: &Codebase, params: BuildParams) -> Result<ContextBundle, Error> {
     // Refused before anything is read: a file that leads out of its workspace
     // or is excluded there, open in an editor or not.
-    let resolved = resolve_uri(daemon, &params.uri, None)?;
-    let open = daemon.documents().buffer(&params.uri).map(|(buffer, _)| buffer.clone());
+    let resolved = resolve_uri(codebase, &params.uri, None)?;
+    let open = codebase.documents().buffer(&params.uri).map(|(buffer, _)| buffer.clone());
     let path = resolved.as_ref().map(|r| r.path.clone());
     let workspace: Option<Arc<Workspace>> = resolved.as_ref().and_then(|r| r.workspace.clone());
     let rel = resolved.as_ref().and_then(workspace::Resolved::rel);
@@ -178,12 +206,11 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
     let doc = match (open, &path) {
         (Some(doc), _) => doc,
         (None, Some(p)) if indexed => {
-            let text = workspace::read_source(p).ok_or_else(|| {
-                error(errors::NOT_FOUND, format!("{} cannot be read as a text file under 2 MiB", p.display()))
-            })?;
+            let text = workspace::read_source(p)
+                .ok_or_else(|| Error::NotFound(format!("{} cannot be read as a text file under 2 MiB", p.display())))?;
             SyntaxDocument::new(context::Language::PlainText, text)
         }
-        _ => document_for(daemon, &params.uri)?.0,
+        _ => document_for(codebase, &params.uri)?.0,
     };
     let display_path = match (&workspace, &path) {
         (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
@@ -227,7 +254,7 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
         }
         workspace::read_real(&path)
     };
-    let budget = params.budget_tokens.unwrap_or(daemon.config.context.budget_tokens).max(1) as usize;
+    let budget = params.budget_tokens.unwrap_or(codebase.budget_tokens).max(1) as usize;
     let built = bundle::build(&BundleInput {
         path: &display_path,
         document: &doc,
@@ -277,21 +304,21 @@ pub fn build(daemon: &Daemon, params: BuildParams) -> Result<ContextBundle, Erro
     })
 }
 
-pub async fn add_workspace(daemon: &Daemon, params: AddWorkspaceParams) -> Result<WorkspaceStatus, ErrorObjectOwned> {
+pub async fn add_workspace(codebase: &Codebase, params: AddWorkspaceParams) -> Result<WorkspaceStatus, Error> {
     let path = uri::to_path(&params.folder)
         .and_then(|p| p.canonicalize().ok())
         .filter(|p| p.is_dir())
-        .ok_or_else(|| error(errors::NOT_FOUND, format!("{} is not a local folder", params.folder)))?;
+        .ok_or_else(|| Error::NotFound(format!("{} is not a local folder", params.folder)))?;
     if let Some(why) = crate::services::workspace::unfit_root(&path) {
-        return Err(error(errors::INVALID_PARAMS, why));
+        return Err(Error::Invalid(why));
     }
-    let workspace = daemon.workspaces.add(path, &daemon.events);
+    let workspace = codebase.workspaces.add(path, &codebase.events);
     if params.wait {
         workspace.wait_ready().await;
     }
     Ok(workspace.status_report())
 }
 
-pub fn list_workspaces(daemon: &Daemon) -> Vec<WorkspaceStatus> {
-    daemon.workspaces.all().iter().map(|w| w.status_report()).collect()
+pub fn list_workspaces(codebase: &Codebase) -> Vec<WorkspaceStatus> {
+    codebase.workspaces.all().iter().map(|w| w.status_report()).collect()
 }

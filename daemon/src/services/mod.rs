@@ -5,7 +5,6 @@
 pub mod codebase;
 pub mod documents;
 pub mod market;
-pub mod model;
 pub mod orchestrator;
 pub mod provider;
 pub mod roster;

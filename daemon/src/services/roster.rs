@@ -9,40 +9,27 @@
 
 use std::path::{Path, PathBuf};
 
-use agents::{BUILTIN_AGENTS, BuiltinAgent, manifest};
+use agents::{BUILTIN_AGENTS, BuiltinAgent, manifest, skills::Skill};
 use protocol::agents::{AgentInfo, AgentManifest, AgentMetadata, Permissions, Personality, Pricing, SkillInfo};
 
-/// Skills: (name, agent role that owns it, scope, description).
-pub const SKILLS: [(&str, &str, &str, &str); 9] = [
-    ("review", "qa", "file", "Review the file: bugs, error handling, debug leftovers, secrets, complexity."),
-    ("document", "dev", "symbol", "Draft a doc comment for the definition at the cursor."),
-    ("tests", "dev", "symbol", "Draft a test for the function at the cursor."),
-    ("architecture", "architecture", "workspace", "Map modules and dependencies, find import cycles, draft an ADR."),
-    ("metrics", "analyst", "file", "Size, cyclomatic complexity, churn and authors."),
-    ("backlog", "scrum_master", "workspace", "Every TODO/FIXME as a task list by owner and file."),
-    ("accessibility", "ux", "file", "Accessibility problems in HTML/JSX/TSX."),
-    ("assess", "pm", "workspace", "A project assessment: languages, build, tests, next steps."),
-    ("route", "pm", "prompt", "Route a request to the agents that should take it."),
-];
-
 /// 1.0 capability names (and common synonyms) → skills, for community agents.
-const CAPABILITY_SKILLS: [(&str, &str); 16] = [
-    ("code_review", "review"),
-    ("quality_auditing", "review"),
-    ("bug_investigation", "review"),
-    ("security_review", "review"),
-    ("documentation", "document"),
-    ("test_management", "tests"),
-    ("testing", "tests"),
-    ("architecture", "architecture"),
-    ("system_design", "architecture"),
-    ("metrics", "metrics"),
-    ("data_analysis", "metrics"),
-    ("sprint_planning", "backlog"),
-    ("task_management", "backlog"),
-    ("accessibility", "accessibility"),
-    ("ux_design", "accessibility"),
-    ("project_management", "assess"),
+const CAPABILITY_SKILLS: [(&str, Skill); 16] = [
+    ("code_review", Skill::Review),
+    ("quality_auditing", Skill::Review),
+    ("bug_investigation", Skill::Review),
+    ("security_review", Skill::Review),
+    ("documentation", Skill::Document),
+    ("test_management", Skill::Tests),
+    ("testing", Skill::Tests),
+    ("architecture", Skill::Architecture),
+    ("system_design", Skill::Architecture),
+    ("metrics", Skill::Metrics),
+    ("data_analysis", Skill::Metrics),
+    ("sprint_planning", Skill::Backlog),
+    ("task_management", Skill::Backlog),
+    ("accessibility", Skill::Accessibility),
+    ("ux_design", Skill::Accessibility),
+    ("project_management", Skill::Assess),
 ];
 
 #[derive(Debug, Clone)]
@@ -51,7 +38,7 @@ pub struct Agent {
     /// `builtin` or the file it came from.
     pub source: String,
     pub builtin: Option<&'static BuiltinAgent>,
-    pub skills: Vec<&'static str>,
+    pub skills: Vec<Skill>,
 }
 
 impl Agent {
@@ -73,7 +60,7 @@ impl Agent {
             description: m.metadata.description.clone(),
             version: m.metadata.version.clone(),
             capabilities: m.capabilities.clone(),
-            skills: self.skills.iter().map(|s| skill_info(&m.metadata.name, s)).collect(),
+            skills: self.skills.iter().map(|s| skill_info(&m.metadata.name, *s)).collect(),
             aliases,
             source: self.source.clone(),
         }
@@ -125,19 +112,27 @@ fn title_case(role: &str) -> String {
     }
 }
 
-pub fn skill_info(agent_name: &str, skill: &str) -> SkillInfo {
-    let (_, _, scope, description) =
-        SKILLS.iter().find(|(name, ..)| *name == skill).copied().unwrap_or((skill, "", "file", ""));
+pub fn skill_info(agent_name: &str, skill: Skill) -> SkillInfo {
     SkillInfo {
-        name: skill.to_owned(),
+        name: skill.name().to_owned(),
         title: format!("{agent_name}: {skill}"),
-        description: description.to_owned(),
-        scope: scope.to_owned(),
+        description: skill.description().to_owned(),
+        scope: skill.scope().name().to_owned(),
+    }
+}
+
+/// Model mode's `ask`, for an agent a provider serves.
+pub fn ask_info(agent_name: &str, provider: &str) -> SkillInfo {
+    SkillInfo {
+        name: "ask".to_owned(),
+        title: format!("{agent_name}: ask"),
+        description: format!("Ask, in model mode (provider {provider}), with the file's context and tools."),
+        scope: agents::skills::Scope::Prompt.name().to_owned(),
     }
 }
 
 fn builtin_manifest(agent: &BuiltinAgent) -> AgentManifest {
-    let skills: Vec<&str> = skills_for_role(agent.role);
+    let skills = Skill::of_role(agent.role);
     AgentManifest {
         id: agent.id.to_owned(),
         metadata: AgentMetadata {
@@ -146,18 +141,13 @@ fn builtin_manifest(agent: &BuiltinAgent) -> AgentManifest {
             role: agent.role.to_owned(),
             domain: None,
             specialization: None,
-            description: SKILLS
-                .iter()
-                .filter(|(name, ..)| skills.contains(name))
-                .map(|(.., d)| *d)
-                .collect::<Vec<_>>()
-                .join(" "),
+            description: skills.iter().map(|s| s.description()).collect::<Vec<_>>().join(" "),
             emoji: Some(agent.emoji.to_owned()),
             author: Some("PAIRED".to_owned()),
             license: Some("MIT".to_owned()),
             homepage: None,
         },
-        capabilities: skills.iter().map(|s| (*s).to_owned()).collect(),
+        capabilities: skills.iter().map(|s| s.name().to_owned()).collect(),
         personality: Personality::default(),
         tools: agents::manifest::TOOL_CATALOG.iter().map(|(name, _)| (*name).to_owned()).collect(),
         // Built-ins read the workspace and propose edits: the daemon never
@@ -167,10 +157,6 @@ fn builtin_manifest(agent: &BuiltinAgent) -> AgentManifest {
         certification: None,
         provider: None,
     }
-}
-
-fn skills_for_role(role: &str) -> Vec<&'static str> {
-    SKILLS.iter().filter(|(_, owner, ..)| *owner == role).map(|(name, ..)| *name).collect()
 }
 
 /// A loaded roster and the files that failed to load (with why).
@@ -194,7 +180,7 @@ impl Roster {
                     manifest: builtin_manifest(b),
                     source: "builtin".into(),
                     builtin: Some(b),
-                    skills: skills_for_role(b.role),
+                    skills: Skill::of_role(b.role),
                 })
                 .collect(),
             errors: Vec::new(),
@@ -277,9 +263,9 @@ impl Roster {
             manifest.permissions = own.permissions;
             manifest.provider = None;
         }
-        let mut skills: Vec<&'static str> = match builtin {
-            Some(b) => skills_for_role(b.role),
-            None => skills_for_role(&manifest.metadata.role),
+        let mut skills = match builtin {
+            Some(b) => Skill::of_role(b.role),
+            None => Skill::of_role(&manifest.metadata.role),
         };
         for capability in &manifest.capabilities {
             for (cap, skill) in CAPABILITY_SKILLS {
@@ -301,11 +287,12 @@ impl Roster {
     /// coordinator assigns a subtask to, in order.
     pub fn offering(&self, capability: &str) -> Vec<&Agent> {
         let wanted = capability.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-        let skill = CAPABILITY_SKILLS.iter().find(|(cap, _)| *cap == wanted).map_or(wanted.as_str(), |(_, s)| s);
+        let skill =
+            CAPABILITY_SKILLS.iter().find(|(cap, _)| *cap == wanted).map(|(_, s)| *s).or(Skill::from_name(&wanted));
         self.agents
             .iter()
             .filter(|a| {
-                a.skills.contains(&skill)
+                skill.is_some_and(|skill| a.skills.contains(&skill))
                     || a.manifest.capabilities.iter().any(|c| c.to_ascii_lowercase().replace([' ', '-'], "_") == wanted)
             })
             .collect()
@@ -377,7 +364,7 @@ mod tests {
         assert_eq!(sherlock.manifest.id, "sherlock");
         assert!(sherlock.source.ends_with("qa_agent_config.yml"), "the 1.0 file customises the built-in");
         // Its 1.0 capabilities (test_management) add to its own skills.
-        assert_eq!(sherlock.skills, ["review", "tests"]);
+        assert_eq!(sherlock.skills, [Skill::Review, Skill::Tests]);
         assert!(sherlock.persona().contains("The smallest detail can reveal the greatest truth"));
         assert_eq!(sherlock.info().display_name, "Sherlock (QA)");
         for (alias, id) in [
@@ -390,7 +377,7 @@ mod tests {
         ] {
             assert_eq!(roster.resolve(alias).map(|a| a.manifest.id.as_str()), Some(id), "{alias}");
         }
-        assert_eq!(roster.resolve("rusty").expect("community").skills, ["review"], "capabilities give skills");
-        assert_eq!(roster.resolve("ferris").expect("2.0").skills, ["document", "tests"]);
+        assert_eq!(roster.resolve("rusty").expect("community").skills, [Skill::Review], "capabilities give skills");
+        assert_eq!(roster.resolve("ferris").expect("2.0").skills, [Skill::Document, Skill::Tests]);
     }
 }

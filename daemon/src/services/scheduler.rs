@@ -37,12 +37,7 @@ pub fn background() -> &'static tokio::runtime::Handle {
                 // pool, which uses every core.
                 .worker_threads(std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)))
                 .thread_name("paired-background")
-                .on_thread_start(|| {
-                    // Linux applies nice to the calling thread only; elsewhere
-                    // it may apply to the process, so it is Linux only.
-                    #[cfg(target_os = "linux")]
-                    let _ = rustix::process::nice(10);
-                })
+                .on_thread_start(crate::platform::os::lower_priority)
                 .enable_all()
                 .build()
                 .expect("the background runtime starts")
@@ -50,8 +45,14 @@ pub fn background() -> &'static tokio::runtime::Handle {
         .handle()
 }
 
-/// The lane of runs that need no model.
-pub const OFFLINE: &str = "offline";
+/// Where a run's work goes, each with its own limit: a model provider, or
+/// the offline skills (a provider that happens to be named `offline` is a
+/// provider's lane, not theirs).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lane {
+    Offline,
+    Provider(String),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -67,13 +68,13 @@ pub struct Limits {
     pub interactive_reserved: usize,
     /// Runs in flight per lane unless `lanes` says otherwise.
     pub per_lane: usize,
-    pub lanes: HashMap<String, usize>,
+    pub lanes: HashMap<Lane, usize>,
     /// Waiting runs beyond which new ones are refused.
     pub max_queued: usize,
 }
 
 impl Limits {
-    fn lane_limit(&self, lane: &str) -> usize {
+    fn lane_limit(&self, lane: &Lane) -> usize {
         self.lanes.get(lane).copied().unwrap_or(self.per_lane).max(1)
     }
 }
@@ -86,7 +87,7 @@ pub struct Busy {
 }
 
 struct Waiter {
-    lane: String,
+    lane: Lane,
     grant: oneshot::Sender<Permit>,
 }
 
@@ -111,7 +112,7 @@ impl Queue {
 
     /// The next owner's first waiter whose lane has room (a full lane does not
     /// hold up the owner's runs on other lanes, nor other owners).
-    fn pop(&mut self, fits: impl Fn(&str) -> bool) -> Option<Waiter> {
+    fn pop(&mut self, fits: impl Fn(&Lane) -> bool) -> Option<Waiter> {
         for _ in 0..self.turn.len() {
             let owner = self.turn.pop_front()?;
             let Some(queue) = self.by_owner.get_mut(&owner) else { continue };
@@ -136,7 +137,7 @@ impl Queue {
 struct State {
     running: usize,
     running_background: usize,
-    by_lane: HashMap<String, usize>,
+    by_lane: HashMap<Lane, usize>,
     interactive: Queue,
     background: Queue,
 }
@@ -155,7 +156,7 @@ pub struct Scheduler {
 /// A slot to run in; freed on drop.
 pub struct Permit {
     scheduler: Arc<Scheduler>,
-    lane: String,
+    lane: Lane,
     class: Class,
     armed: bool,
 }
@@ -173,8 +174,8 @@ fn fits(
     limits: &Limits,
     running: usize,
     running_background: usize,
-    by_lane: &HashMap<String, usize>,
-    lane: &str,
+    by_lane: &HashMap<Lane, usize>,
+    lane: &Lane,
     class: Class,
 ) -> bool {
     let total = match class {
@@ -200,21 +201,21 @@ impl Scheduler {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn fits(&self, state: &State, lane: &str, class: Class) -> bool {
+    fn fits(&self, state: &State, lane: &Lane, class: Class) -> bool {
         fits(&self.limits, state.running, state.running_background, &state.by_lane, lane, class)
     }
 
-    fn take(self: &Arc<Self>, state: &mut State, lane: &str, class: Class) -> Permit {
+    fn take(self: &Arc<Self>, state: &mut State, lane: &Lane, class: Class) -> Permit {
         state.running += 1;
         if class == Class::Background {
             state.running_background += 1;
         }
-        *state.by_lane.entry(lane.to_owned()).or_default() += 1;
-        Permit { scheduler: self.clone(), lane: lane.to_owned(), class, armed: true }
+        *state.by_lane.entry(lane.clone()).or_default() += 1;
+        Permit { scheduler: self.clone(), lane: lane.clone(), class, armed: true }
     }
 
     /// A slot now, if one is free and nobody of the same or a higher class waits.
-    pub fn try_acquire(self: &Arc<Self>, class: Class, lane: &str) -> Option<Permit> {
+    pub fn try_acquire(self: &Arc<Self>, class: Class, lane: &Lane) -> Option<Permit> {
         let mut state = self.lock();
         let ahead = match class {
             Class::Interactive => state.interactive.len > 0,
@@ -237,14 +238,14 @@ impl Scheduler {
     }
 
     /// Waits for a slot. Dropping the future gives up the place in the queue.
-    pub async fn acquire(self: &Arc<Self>, class: Class, owner: &str, lane: &str) -> Permit {
+    pub async fn acquire(self: &Arc<Self>, class: Class, owner: &str, lane: &Lane) -> Permit {
         if let Some(permit) = self.try_acquire(class, lane) {
             return permit;
         }
         let (grant, granted) = oneshot::channel();
         {
             let mut state = self.lock();
-            let waiter = Waiter { lane: lane.to_owned(), grant };
+            let waiter = Waiter { lane: lane.clone(), grant };
             match class {
                 Class::Interactive => state.interactive.push(owner, waiter),
                 Class::Background => state.background.push(owner, waiter),
@@ -260,7 +261,7 @@ impl Scheduler {
         }
     }
 
-    fn release(self: &Arc<Self>, lane: &str, class: Class) {
+    fn release(self: &Arc<Self>, lane: &Lane, class: Class) {
         let mut state = self.lock();
         state.running = state.running.saturating_sub(1);
         if class == Class::Background {
@@ -317,6 +318,10 @@ impl Scheduler {
 mod tests {
     use super::*;
 
+    fn cloud() -> Lane {
+        Lane::Provider("cloud".into())
+    }
+
     fn limits(max_running: usize, reserved: usize, per_lane: usize) -> Limits {
         Limits { max_running, interactive_reserved: reserved, per_lane, lanes: HashMap::new(), max_queued: 8 }
     }
@@ -324,14 +329,14 @@ mod tests {
     #[tokio::test]
     async fn interactive_runs_go_first_and_keep_their_reserved_slot() {
         let s = Scheduler::new(limits(2, 1, 10));
-        let b1 = s.try_acquire(Class::Background, OFFLINE).expect("a background slot");
-        assert!(s.try_acquire(Class::Background, OFFLINE).is_none(), "the other slot is reserved");
-        let i1 = s.try_acquire(Class::Interactive, OFFLINE).expect("the reserved slot");
+        let b1 = s.try_acquire(Class::Background, &Lane::Offline).expect("a background slot");
+        assert!(s.try_acquire(Class::Background, &Lane::Offline).is_none(), "the other slot is reserved");
+        let i1 = s.try_acquire(Class::Interactive, &Lane::Offline).expect("the reserved slot");
         // Both busy: a background and an interactive waiter; the interactive one is served first.
         let (s2, s3) = (s.clone(), s.clone());
-        let background = tokio::spawn(async move { s2.acquire(Class::Background, "wf", OFFLINE).await });
+        let background = tokio::spawn(async move { s2.acquire(Class::Background, "wf", &Lane::Offline).await });
         tokio::task::yield_now().await;
-        let interactive = tokio::spawn(async move { s3.acquire(Class::Interactive, "ed", OFFLINE).await });
+        let interactive = tokio::spawn(async move { s3.acquire(Class::Interactive, "ed", &Lane::Offline).await });
         while s.load().1 < 2 {
             tokio::task::yield_now().await;
         }
@@ -346,15 +351,15 @@ mod tests {
 
     #[tokio::test]
     async fn background_owners_take_turns_and_lanes_are_limited() {
-        let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 1)]), ..limits(1, 0, 10) });
-        let held = s.try_acquire(Class::Background, OFFLINE).expect("slot");
+        let s = Scheduler::new(Limits { lanes: HashMap::from([(cloud(), 1)]), ..limits(1, 0, 10) });
+        let held = s.try_acquire(Class::Background, &Lane::Offline).expect("slot");
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (owner, n) in [("a", 3), ("b", 1)] {
             for i in 0..n {
                 let (shared, order) = (s.clone(), order.clone());
                 tasks.push(tokio::spawn(async move {
-                    let permit = shared.acquire(Class::Background, owner, OFFLINE).await;
+                    let permit = shared.acquire(Class::Background, owner, &Lane::Offline).await;
                     order.lock().expect("lock").push(format!("{owner}{i}"));
                     drop(permit);
                 }));
@@ -369,23 +374,23 @@ mod tests {
         }
         // b's only run does not wait behind all of a's.
         assert_eq!(*order.lock().expect("lock"), ["a0", "b0", "a1", "a2"]);
-        let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 1)]), ..limits(4, 0, 10) });
-        let _cloud = s.try_acquire(Class::Interactive, "cloud").expect("slot");
-        assert!(s.try_acquire(Class::Interactive, "cloud").is_none(), "lane full");
-        assert!(s.try_acquire(Class::Interactive, OFFLINE).is_some(), "other lanes are not");
+        let s = Scheduler::new(Limits { lanes: HashMap::from([(cloud(), 1)]), ..limits(4, 0, 10) });
+        let _cloud = s.try_acquire(Class::Interactive, &cloud()).expect("slot");
+        assert!(s.try_acquire(Class::Interactive, &cloud()).is_none(), "lane full");
+        assert!(s.try_acquire(Class::Interactive, &Lane::Offline).is_some(), "other lanes are not");
         // A lane of two: background work takes one, the other waits for the editor.
-        let s = Scheduler::new(Limits { lanes: HashMap::from([("cloud".into(), 2)]), ..limits(8, 0, 10) });
-        let _bg = s.try_acquire(Class::Background, "cloud").expect("slot");
-        assert!(s.try_acquire(Class::Background, "cloud").is_none(), "kept for interactive runs");
-        assert!(s.try_acquire(Class::Interactive, "cloud").is_some());
+        let s = Scheduler::new(Limits { lanes: HashMap::from([(cloud(), 2)]), ..limits(8, 0, 10) });
+        let _bg = s.try_acquire(Class::Background, &cloud()).expect("slot");
+        assert!(s.try_acquire(Class::Background, &cloud()).is_none(), "kept for interactive runs");
+        assert!(s.try_acquire(Class::Interactive, &cloud()).is_some());
     }
 
     #[tokio::test]
     async fn a_full_queue_refuses_and_a_waiter_that_gives_up_frees_its_grant() {
         let s = Scheduler::new(Limits { max_queued: 1, ..limits(1, 0, 10) });
-        let held = s.try_acquire(Class::Background, OFFLINE).expect("slot");
+        let held = s.try_acquire(Class::Background, &Lane::Offline).expect("slot");
         let s2 = s.clone();
-        let waiting = tokio::spawn(async move { s2.acquire(Class::Background, "a", OFFLINE).await });
+        let waiting = tokio::spawn(async move { s2.acquire(Class::Background, "a", &Lane::Offline).await });
         while s.load().1 < 1 {
             tokio::task::yield_now().await;
         }
@@ -395,6 +400,6 @@ mod tests {
         let _ = waiting.await;
         drop(held);
         assert_eq!(s.load(), (0, 0), "the abandoned grant went back");
-        assert!(s.try_acquire(Class::Background, OFFLINE).is_some());
+        assert!(s.try_acquire(Class::Background, &Lane::Offline).is_some());
     }
 }

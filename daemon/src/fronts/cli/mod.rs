@@ -326,11 +326,10 @@ fn execute(cli: Cli) -> Result<ExitCode> {
 /// Replaces this process with `paired-lsp` from the same folder, when it is
 /// there: same behaviour, a fraction of the memory. Returns only if it is not.
 fn exec_lean_proxy() {
-    use std::os::unix::process::CommandExt;
     let Ok(exe) = std::env::current_exe() else { return };
     let lean = exe.with_file_name("paired-lsp");
     if lean.is_file() {
-        let err = std::process::Command::new(&lean).exec();
+        let err = crate::platform::os::exec(&mut std::process::Command::new(&lean));
         errln!("paired: cannot run {}: {err}; serving LSP in this process", lean.display());
     }
 }

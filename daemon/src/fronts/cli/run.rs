@@ -8,13 +8,13 @@ use std::{
 
 use anyhow::{Context, Result};
 use protocol::client::Event;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
     fronts::cli::common::outln,
     platform::config::Loaded,
     platform::instance::{self, Acquired, Discovery},
     platform::logging::{self, Logging},
+    platform::os,
     platform::paths::Paths,
     platform::store::Store,
     server::client,
@@ -149,21 +149,18 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
 }
 
 async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detached: bool) -> Result<String> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    // A detached daemon outlives the terminal that started it.
-    let mut hangup = signal(SignalKind::hangup())?;
+    let mut signals = os::StopSignals::new()?;
     let mut requested = daemon.shutdown.subscribe();
     let mut idle_check = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = interrupt.recv() => return Ok("interrupted (SIGINT)".to_owned()),
-            _ = terminate.recv() => return Ok("terminated (SIGTERM)".to_owned()),
-            _ = hangup.recv() => {
-                if !detached {
-                    return Ok("terminal closed (SIGHUP)".to_owned());
-                }
-            }
+            signal = signals.recv() => match signal {
+                os::StopSignal::Interrupt => return Ok("interrupted (SIGINT)".to_owned()),
+                os::StopSignal::Terminate => return Ok("terminated (SIGTERM)".to_owned()),
+                // A detached daemon outlives the terminal that started it.
+                os::StopSignal::Hangup if !detached => return Ok("terminal closed (SIGHUP)".to_owned()),
+                os::StopSignal::Hangup => {}
+            },
             changed = requested.changed() => {
                 changed.context("shutdown channel closed")?;
                 if let Some(reason) = requested.borrow().clone() {

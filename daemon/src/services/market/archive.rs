@@ -74,8 +74,7 @@ pub fn pack(dir: &Path) -> Result<Vec<u8>, ArchiveError> {
             header.set_size(0);
             builder.append_data(&mut header, &rel, io::empty()).map_err(pack_err)?;
         } else {
-            use std::os::unix::fs::PermissionsExt;
-            let executable = meta.permissions().mode() & 0o111 != 0;
+            let executable = crate::platform::os::mode(&meta) & 0o111 != 0;
             header.set_entry_type(tar::EntryType::Regular);
             header.set_mode(if executable { 0o755 } else { 0o644 });
             header.set_size(meta.len());
@@ -192,9 +191,8 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
                         format!("{shown}: {copied} of {size} bytes"),
                     )));
                 }
-                use std::os::unix::fs::PermissionsExt;
                 let mode = if executable { 0o755 } else { 0o644 };
-                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).map_err(write_err(&target))?;
+                crate::platform::os::set_mode(&target, mode).map_err(write_err(&target))?;
             }
             _ => return Err(ArchiveError::NotAFileOrFolder(shown)),
         }

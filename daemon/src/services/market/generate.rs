@@ -2,7 +2,7 @@
 //! written as a package folder, run through the QA pipeline for its
 //! certification, then installed for the user or left ready to publish.
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use jsonrpsee::types::ErrorObjectOwned;
 use protocol::{
@@ -10,22 +10,22 @@ use protocol::{
     errors,
 };
 
-use crate::server::daemon::Daemon;
+use crate::services::runs::Env;
 
 fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(code, message.into(), None::<()>)
 }
 
-pub async fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<GeneratedAgent, ErrorObjectOwned> {
+pub async fn generate(env: &Env, params: GenerateParams) -> Result<GeneratedAgent, ErrorObjectOwned> {
     let generated = agents::generate::generate(&params.request).map_err(|why| error(errors::INVALID_PARAMS, why))?;
     let mut manifest = generated.manifest;
     let mut warnings = generated.warnings;
-    let refined_by = refine(daemon, &mut manifest, &mut warnings).await;
+    let refined_by = refine(env, &mut manifest, &mut warnings).await;
     super::check_name(&manifest.id)
         .map_err(|why| error(errors::INVALID_PARAMS, format!("{why}: choose a more specific specialization")))?;
     let folder = match &params.out_dir {
         Some(dir) => PathBuf::from(dir),
-        None => daemon.paths.state_dir.join("generated").join(&manifest.id),
+        None => env.paths.state_dir.join("generated").join(&manifest.id),
     };
     let io = |what: &str, err: std::io::Error| error(errors::INTERNAL, format!("{what}: {err}"));
     if params.out_dir.is_some() && folder.join("agent.toml").exists() {
@@ -56,7 +56,7 @@ pub async fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<Ge
     manifest.certification = Some(report.certification);
     let text = write_manifest(&manifest)?;
     let installed = if params.install {
-        let dir = daemon.paths.config_dir.join("agents");
+        let dir = env.paths.config_dir.join("agents");
         let file = dir.join(format!("{}.toml", manifest.id));
         if file.exists() {
             return Err(error(
@@ -91,12 +91,12 @@ pub async fn generate(daemon: &Arc<Daemon>, params: GenerateParams) -> Result<Ge
 /// request only: no code is sent). Without one, or if it fails, the template
 /// stays, with a warning saying why.
 async fn refine(
-    daemon: &Arc<Daemon>,
+    env: &Env,
     manifest: &mut protocol::agents::AgentManifest,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
-    let name = daemon.config.agents.provider.clone()?;
-    let provider = match daemon.providers.get(&daemon.config, &name) {
+    let name = env.config.agents.provider.clone()?;
+    let provider = match env.providers.get(&env.config, &name) {
         Ok(provider) => provider,
         Err(why) => {
             warnings.push(format!("the persona was not refined: {why}"));

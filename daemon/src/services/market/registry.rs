@@ -751,8 +751,10 @@ fn run_case(folder: &Path, case: &Path) -> Result<String, String> {
         return Err(format!("{}: test files must be inside the package", case.file));
     }
     let source = std::fs::read_to_string(folder.join(rel)).map_err(|err| format!("{}: {err}", case.file))?;
-    let output = crate::services::runs::offline_skill(&case.skill, &case.file, source)
-        .map_err(|err| format!("{}: {err}", case.skill))?;
+    let skill = agents::skills::Skill::from_name(&case.skill)
+        .ok_or_else(|| format!("{}: unknown skill {:?}", case.file, case.skill))?;
+    let output =
+        agents::skills::run_on_text(skill, &case.file, source).map_err(|err| format!("{}: {err}", case.skill))?;
     let found: Vec<&str> = output.findings.iter().map(|f| f.rule).collect();
     let missing: Vec<&String> = case.expect.iter().filter(|r| !found.contains(&r.as_str())).collect();
     let unwanted: Vec<&String> = case.reject.iter().filter(|r| found.contains(&r.as_str())).collect();

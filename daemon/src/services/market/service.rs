@@ -21,7 +21,31 @@ use protocol::{
 use tough::{IntoVec, TargetName};
 
 use super::{PackageMeta, archive, remote, search, store::Store};
-use crate::{platform::config::RegistryConfig, server::daemon::Daemon};
+use crate::{
+    platform::{
+        config::{Live, RegistryConfig},
+        paths::Paths,
+    },
+    services::codebase::Codebase,
+};
+
+/// The marketplace service's handles.
+pub struct Marketplace {
+    pub paths: Paths,
+    /// `[market]` as the user's config file says now.
+    pub live: Arc<Live>,
+    pub events: tokio::sync::broadcast::Sender<Event>,
+    /// The open workspaces, for recommendations.
+    pub codebase: Arc<Codebase>,
+    /// The run history, for usage.
+    pub db: crate::platform::store::Store,
+}
+
+impl Marketplace {
+    fn send_event(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+}
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
@@ -31,8 +55,8 @@ fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
 
 /// The registries in force now: `[market]` is applied as soon as the user's
 /// config file changes (`config::Live`).
-fn registries(daemon: &Daemon, only: Option<&str>) -> RpcResult<Vec<RegistryConfig>> {
-    let market = daemon.live.market();
+fn registries(marketplace: &Marketplace, only: Option<&str>) -> RpcResult<Vec<RegistryConfig>> {
+    let market = marketplace.live.market();
     let all = &market.registries;
     if all.is_empty() {
         return Err(error(
@@ -83,8 +107,8 @@ impl Prepared {
 static PREPARED: std::sync::Mutex<Option<std::collections::HashMap<String, Arc<Prepared>>>> =
     std::sync::Mutex::new(None);
 
-fn remember(daemon: &Daemon, registry: &str, index: remote::Index) -> Arc<Prepared> {
-    let saved = remote::saved_at(registry, &daemon.paths.data_dir);
+fn remember(marketplace: &Marketplace, registry: &str, index: remote::Index) -> Arc<Prepared> {
+    let saved = remote::saved_at(registry, &marketplace.paths.data_dir);
     let prepared = Arc::new(Prepared::new(index, saved));
     PREPARED
         .lock()
@@ -99,13 +123,13 @@ fn remember(daemon: &Daemon, registry: &str, index: remote::Index) -> Arc<Prepar
 /// warning. A saved index rewritten since it was read (`paired market
 /// refresh`, `--refresh`) replaces the one in memory.
 async fn index(
-    daemon: &Daemon,
+    marketplace: &Marketplace,
     registry: &RegistryConfig,
     fresh: bool,
     warnings: &mut Vec<String>,
 ) -> Option<Arc<Prepared>> {
-    let data = &daemon.paths.data_dir;
-    let reuse = i64::from(daemon.live.market().refresh_secs);
+    let data = &marketplace.paths.data_dir;
+    let reuse = i64::from(marketplace.live.market().refresh_secs);
     let now = jiff::Timestamp::now().as_second();
     if !fresh {
         let kept =
@@ -120,15 +144,15 @@ async fn index(
         if let Ok(cached) = remote::cached(registry, data)
             && now - cached.refreshed < reuse
         {
-            return Some(remember(daemon, &registry.name, cached));
+            return Some(remember(marketplace, &registry.name, cached));
         }
     }
-    match remote::refresh(registry, data, deadline(daemon)).await {
-        Ok((_, index)) => Some(remember(daemon, &registry.name, index)),
+    match remote::refresh(registry, data, deadline(marketplace)).await {
+        Ok((_, index)) => Some(remember(marketplace, &registry.name, index)),
         Err(err) => match remote::cached(registry, data) {
             Ok(cached) => {
                 warnings.push(format!("{err:#} — showing the cached index"));
-                Some(remember(daemon, &registry.name, cached))
+                Some(remember(marketplace, &registry.name, cached))
             }
             Err(cached_err) => {
                 warnings.push(format!("{err:#}; {cached_err:#}"));
@@ -185,14 +209,14 @@ fn pick(versions: &[PackageSummary]) -> Option<&PackageSummary> {
     versions.iter().find(|v| v.compatible && !v.yanked)
 }
 
-pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<SearchResult> {
+pub async fn search(marketplace: &Arc<Marketplace>, params: SearchParams) -> RpcResult<SearchResult> {
     let fresh = false;
-    let store = Store::new(&daemon.paths.data_dir);
+    let store = Store::new(&marketplace.paths.data_dir);
     let mut warnings = Vec::new();
     let limit = params.limit.unwrap_or(50).clamp(1, 1000) as usize;
     let mut found: Vec<PackageSummary> = Vec::new();
-    for registry in &registries(daemon, params.registry.as_deref())? {
-        let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
+    for registry in &registries(marketplace, params.registry.as_deref())? {
+        let Some(prepared) = index(marketplace, registry, fresh, &mut warnings).await else { continue };
         found.extend(
             prepared
                 .search
@@ -210,15 +234,15 @@ pub async fn search(daemon: &Arc<Daemon>, params: SearchParams) -> RpcResult<Sea
     Ok(SearchResult { packages: found, warnings })
 }
 
-pub async fn info(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<PackageInfo> {
-    versions_of(daemon, params, false).await
+pub async fn info(marketplace: &Arc<Marketplace>, params: PackageRef) -> RpcResult<PackageInfo> {
+    versions_of(marketplace, params, false).await
 }
 
-async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> RpcResult<PackageInfo> {
-    let store = Store::new(&daemon.paths.data_dir);
+async fn versions_of(marketplace: &Arc<Marketplace>, params: PackageRef, fresh: bool) -> RpcResult<PackageInfo> {
+    let store = Store::new(&marketplace.paths.data_dir);
     let mut warnings = Vec::new();
-    for registry in &registries(daemon, params.registry.as_deref())? {
-        let Some(prepared) = index(daemon, registry, fresh, &mut warnings).await else { continue };
+    for registry in &registries(marketplace, params.registry.as_deref())? {
+        let Some(prepared) = index(marketplace, registry, fresh, &mut warnings).await else { continue };
         let mut all = versions(&prepared.index, &params.name);
         let installed = store.get(&params.name).map(|i| i.version);
         for version in &mut all {
@@ -232,8 +256,8 @@ async fn versions_of(daemon: &Arc<Daemon>, params: PackageRef, fresh: bool) -> R
     Err(error(errors::NOT_FOUND, format!("no package named {:?} in the registries{why}", params.name)))
 }
 
-fn deadline(daemon: &Daemon) -> std::time::Duration {
-    std::time::Duration::from_secs(u64::from(daemon.live.market().fetch_timeout_secs))
+fn deadline(marketplace: &Marketplace) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(marketplace.live.market().fetch_timeout_secs))
 }
 
 fn valid_name(name: &str) -> RpcResult<String> {
@@ -255,20 +279,20 @@ async fn lock(name: &str) -> tokio::sync::OwnedMutexGuard<()> {
     lock.lock_owned().await
 }
 
-pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
+pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> RpcResult<Installed> {
     let name = valid_name(&params.name)?;
     let _guard = lock(&name).await;
     let progress = |phase: &str, done: u64, total: u64| {
-        daemon.send_event(Event::MarketProgress { name: name.clone(), phase: phase.to_owned(), done, total });
+        marketplace.send_event(Event::MarketProgress { name: name.clone(), phase: phase.to_owned(), done, total });
     };
     progress("resolve", 0, 0);
-    for registry in &registries(daemon, params.registry.as_deref())? {
+    for registry in &registries(marketplace, params.registry.as_deref())? {
         // Installs always verify against fresh metadata. A registry that cannot
         // be read stops the install: falling through to the next one could
         // install a same-named package from someone else.
-        let (repo, index) = match remote::refresh(registry, &daemon.paths.data_dir, deadline(daemon)).await {
+        let (repo, index) = match remote::refresh(registry, &marketplace.paths.data_dir, deadline(marketplace)).await {
             Ok((repo, index)) => {
-                let prepared = remember(daemon, &registry.name, index);
+                let prepared = remember(marketplace, &registry.name, index);
                 (repo, prepared.index.clone())
             }
             Err(err) => {
@@ -321,7 +345,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                 ),
             ));
         }
-        let market = daemon.live.market();
+        let market = marketplace.live.market();
         let max = u64::from(market.max_package_kb) * 1024;
         if chosen.size > max {
             return Err(error(
@@ -367,13 +391,13 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
                     "permissions": chosen.permissions,
                     // What the installed version was granted, so an update
                     // can show which permissions are new.
-                    "granted": Store::new(&daemon.paths.data_dir).get(&name).map(|i| i.permissions),
+                    "granted": Store::new(&marketplace.paths.data_dir).get(&name).map(|i| i.permissions),
                 })),
             ));
         }
         let paid = meta.pricing.kind == protocol::agents::PricingKind::Paid;
         let licensing = if paid {
-            Some(licence_for(daemon, &repo, &registry.name, &name, params.licence.as_deref()).await?)
+            Some(licence_for(marketplace, &repo, &registry.name, &name, params.licence.as_deref()).await?)
         } else {
             None
         };
@@ -392,7 +416,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
         progress("extract", 0, 0);
         let permissions = chosen.permissions.clone();
         let (version, registry_name, checked) = (chosen.version.clone(), registry.name.clone(), meta.clone());
-        let (store_name, data_dir) = (name.clone(), daemon.paths.data_dir.clone());
+        let (store_name, data_dir) = (name.clone(), marketplace.paths.data_dir.clone());
         // Unpacking and file moves are blocking work: off the async workers.
         let installed = tokio::task::spawn_blocking(move || {
             Store::new(&data_dir).activate(
@@ -413,7 +437,7 @@ pub async fn install(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<I
             error(errors::VERIFICATION_FAILED, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
         })?;
         if let Some((keys, token)) = licensing {
-            let data = &daemon.paths.data_dir;
+            let data = &marketplace.paths.data_dir;
             let kept = super::licence::save_keys(data, &name, &keys)
                 .and_then(|_| super::licence::save_token(data, &name, &token));
             kept.map_err(|err| {
@@ -474,14 +498,14 @@ fn check_contents(dir: &std::path::Path, meta: &PackageMeta) -> anyhow::Result<(
     Ok(())
 }
 
-pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<Installed> {
-    let store = Store::new(&daemon.paths.data_dir);
+pub async fn update(marketplace: &Arc<Marketplace>, params: InstallParams) -> RpcResult<Installed> {
+    let store = Store::new(&marketplace.paths.data_dir);
     valid_name(&params.name)?;
     let Some(current) = store.get(&params.name) else {
         return Err(error(errors::NOT_FOUND, format!("{} is not installed", params.name)));
     };
     let wanted = PackageRef { name: params.name.clone(), registry: Some(current.registry.clone()) };
-    let info = versions_of(daemon, wanted, true).await?;
+    let info = versions_of(marketplace, wanted, true).await?;
     let newest = pick(&info.versions).cloned();
     let ours = semver::Version::parse(&current.version).ok();
     match newest {
@@ -500,40 +524,40 @@ pub async fn update(daemon: &Arc<Daemon>, params: InstallParams) -> RpcResult<In
                 },
                 licence: params.licence,
             };
-            install(daemon, wanted).await
+            install(marketplace, wanted).await
         }
         _ => Ok(current),
     }
 }
 
-pub async fn remove(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+pub async fn remove(marketplace: &Arc<Marketplace>, params: PackageRef) -> RpcResult<Installed> {
     let name = valid_name(&params.name)?;
     let _guard = lock(&name).await;
-    let store = Store::new(&daemon.paths.data_dir);
+    let store = Store::new(&marketplace.paths.data_dir);
     tokio::task::spawn_blocking(move || store.remove(&name))
         .await
         .map_err(|err| error(errors::INTERNAL, format!("the remove task failed: {err}")))?
         .map_err(|err| error(errors::NOT_FOUND, format!("{err:#}")))
 }
 
-pub async fn rollback(daemon: &Arc<Daemon>, params: PackageRef) -> RpcResult<Installed> {
+pub async fn rollback(marketplace: &Arc<Marketplace>, params: PackageRef) -> RpcResult<Installed> {
     let name = valid_name(&params.name)?;
     let _guard = lock(&name).await;
-    Store::new(&daemon.paths.data_dir).rollback(&name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
+    Store::new(&marketplace.paths.data_dir).rollback(&name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
 }
 
-pub fn installed(daemon: &Arc<Daemon>) -> Vec<Installed> {
-    Store::new(&daemon.paths.data_dir).installed()
+pub fn installed(marketplace: &Arc<Marketplace>) -> Vec<Installed> {
+    Store::new(&marketplace.paths.data_dir).installed()
 }
 
 /// Packages for the open workspaces: their languages, frameworks and test
 /// set-up are the query; packages already installed are left out, and those
 /// offering a capability no agent here has yet are preferred.
-pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResult<Recommendations> {
+pub async fn recommend(marketplace: &Arc<Marketplace>, params: RecommendParams) -> RpcResult<Recommendations> {
     let wanted = params.workspace.as_deref().map(|w| crate::platform::uri::to_path(w).unwrap_or_else(|| w.into()));
     let mut words: Vec<String> = Vec::new();
     let mut context = Vec::new();
-    for workspace in daemon.workspaces.all() {
+    for workspace in marketplace.codebase.workspaces.all() {
         if wanted.as_ref().is_some_and(|w| *w != workspace.root) {
             continue;
         }
@@ -563,15 +587,15 @@ pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResu
     words.sort();
     words.dedup();
     let query = words.join(" ");
-    let store = Store::new(&daemon.paths.data_dir);
+    let store = Store::new(&marketplace.paths.data_dir);
     let installed: Vec<String> = store.installed().into_iter().map(|i| i.name).collect();
     let market = store.active_manifests();
-    let roster = crate::services::roster::Roster::load(None, &daemon.paths.config_dir, &market, &[]);
+    let roster = crate::services::roster::Roster::load(None, &marketplace.paths.config_dir, &market, &[]);
     let covered = |capability: &str| !roster.offering(capability).is_empty();
     let mut warnings = Vec::new();
     let mut found: Vec<Recommendation> = Vec::new();
-    for registry in &registries(daemon, None)? {
-        let Some(prepared) = index(daemon, registry, false, &mut warnings).await else { continue };
+    for registry in &registries(marketplace, None)? {
+        let Some(prepared) = index(marketplace, registry, false, &mut warnings).await else { continue };
         for (i, score) in prepared.search.rank(&prepared.latest, &query, 200) {
             let package = &prepared.latest[i];
             if installed.contains(&package.name) || !package.compatible || package.yanked {
@@ -609,7 +633,7 @@ pub async fn recommend(daemon: &Arc<Daemon>, params: RecommendParams) -> RpcResu
 /// A paid agent's licence, checked against the registry's signed licensing
 /// keys: the one passed, else the one the user added.
 async fn licence_for(
-    daemon: &Daemon,
+    marketplace: &Marketplace,
     repo: &tough::Repository,
     registry: &str,
     name: &str,
@@ -618,13 +642,13 @@ async fn licence_for(
     let refuse = |why: String| error(errors::NEEDS_LICENCE, why);
     let token = given
         .map(str::to_owned)
-        .or_else(|| super::licence::token(&daemon.paths.data_dir, name))
+        .or_else(|| super::licence::token(&marketplace.paths.data_dir, name))
         .ok_or_else(|| {
             refuse(format!(
                 "{name} is a paid agent: get a licence from its marketplace and add it with `paired market license add {name} TOKEN`"
             ))
         })?;
-    let market = daemon.live.market();
+    let market = marketplace.live.market();
     let licensee = market.licensee.as_deref().ok_or_else(|| {
         refuse(format!("{name} is a paid agent: set market.licensee in config.toml to the identity its licence names"))
     })?;
@@ -653,12 +677,12 @@ async fn licence_for(
 }
 
 /// Runs per installed marketplace agent, from the run history.
-pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::AgentUsage>> {
-    let store = Store::new(&daemon.paths.data_dir);
+pub async fn usage(marketplace: &Arc<Marketplace>) -> RpcResult<Vec<protocol::market::AgentUsage>> {
+    let store = Store::new(&marketplace.paths.data_dir);
     let installed = store.installed();
     let names: Vec<String> = installed.iter().map(|i| i.name.clone()).collect();
-    let counts = daemon
-        .store
+    let counts = marketplace
+        .db
         .call(move |conn| {
             let mut statement = conn.prepare(
                 "SELECT count(*), sum(status = 'succeeded'), sum(status = 'failed'), sum(tokens), min(created_ms), max(created_ms)
@@ -682,7 +706,7 @@ pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::Agen
         })
         .await
         .map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
-    let market = daemon.live.market();
+    let market = marketplace.live.market();
     let licensee = market.licensee.as_deref();
     Ok(installed
         .into_iter()
@@ -693,7 +717,7 @@ pub async fn usage(daemon: &Arc<Daemon>) -> RpcResult<Vec<protocol::market::Agen
                 .and_then(|t| agents::manifest::parse_toml("agent.toml", &t).ok());
             let paid = manifest.as_ref().is_some_and(|m| m.pricing.kind == protocol::agents::PricingKind::Paid);
             let licence =
-                paid.then(|| super::licence::check_run(&daemon.paths.data_dir, &i.name, licensee).ok()).flatten();
+                paid.then(|| super::licence::check_run(&marketplace.paths.data_dir, &i.name, licensee).ok()).flatten();
             protocol::market::AgentUsage {
                 name: i.name.clone(),
                 version: i.version.clone(),

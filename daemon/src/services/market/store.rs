@@ -289,7 +289,7 @@ fn link_target(link: &Path) -> Option<String> {
 /// Points `link` at `target` in one step (a new link renamed over the old).
 fn set_link(link: &Path, target: &str) -> Result<()> {
     let tmp = link.with_extension(format!("tmp-{}", nanos()));
-    std::os::unix::fs::symlink(target, &tmp).with_context(|| format!("linking {}", tmp.display()))?;
+    crate::platform::os::symlink(Path::new(target), &tmp).with_context(|| format!("linking {}", tmp.display()))?;
     std::fs::rename(&tmp, link).with_context(|| format!("switching {}", link.display()))?;
     Ok(())
 }

@@ -12,8 +12,11 @@ use protocol::{
     workflows::{BoardEntry, ConflictRecord, SessionStatus, StepRecord, StepStatus},
 };
 
-use super::{Live, now_ms, post, save_conflict, send_update, set_status, workflow::Strategy};
-use crate::server::daemon::Daemon;
+use super::{
+    session::{Live, Orchestrator, base_key, post, save_conflict, send_update, set_status},
+    workflow::Strategy,
+};
+use crate::platform::clock::now_ms;
 
 /// One side of a conflict.
 struct Party {
@@ -44,13 +47,13 @@ fn overlap(a: &Range, b: &Range) -> bool {
 /// step or item (a newer round supersedes them), and items of one fan-out run
 /// by the same agent (one agent's parallel work on different definitions).
 fn others(live: &Live, record: &StepRecord) -> Vec<StepRecord> {
-    let own = super::engine::base_key(&record.key);
+    let own = base_key(&record.key);
     let files: Vec<&str> = record.edits.iter().map(|e| e.uri.as_str()).collect();
     let state = live.lock();
     let mut seen: Vec<String> = vec![own.clone()];
     let mut latest: Vec<StepRecord> = Vec::new();
     for r in state.steps.iter().rev() {
-        let base = super::engine::base_key(&r.key);
+        let base = base_key(&r.key);
         if seen.contains(&base) {
             continue;
         }
@@ -82,13 +85,17 @@ fn describe(edit: &TextEdit) -> String {
 }
 
 /// Edits of `record` against every other step's.
-pub async fn check_edits(daemon: &Arc<Daemon>, live: &Arc<Live>, record: &StepRecord) {
+pub async fn check_edits(orch: &Arc<Orchestrator>, live: &Arc<Live>, record: &StepRecord) {
     // One outline per file for this check, not one per pair of edits.
     let mut outlines: std::collections::HashMap<String, Option<protocol::context::DocumentOutline>> =
         std::collections::HashMap::new();
     let mut enclosing_of = |uri: &str, at: Position| {
         let outline = outlines.entry(uri.to_owned()).or_insert_with(|| {
-            crate::services::codebase::outline(daemon, protocol::context::OutlineParams { uri: uri.to_owned() }).ok()
+            crate::services::codebase::outline(
+                &orch.env().codebase,
+                protocol::context::OutlineParams { uri: uri.to_owned() },
+            )
+            .ok()
         });
         outline.as_ref().and_then(|o| enclosing(o, at))
     };
@@ -158,7 +165,7 @@ pub async fn check_edits(daemon: &Arc<Daemon>, live: &Arc<Live>, record: &StepRe
                 edits: mine,
             },
         ];
-        settle(daemon, live, kind, what, parties).await;
+        settle(orch, live, kind, what, parties).await;
     }
 }
 
@@ -169,7 +176,7 @@ fn stance(text: &str) -> String {
 }
 
 /// A decision just posted against the others with the same key.
-pub async fn check_decision(daemon: &Arc<Daemon>, live: &Arc<Live>, entry: &BoardEntry) {
+pub async fn check_decision(orch: &Arc<Orchestrator>, live: &Arc<Live>, entry: &BoardEntry) {
     if entry.agent == "paired" {
         return;
     }
@@ -209,7 +216,7 @@ pub async fn check_decision(daemon: &Arc<Daemon>, live: &Arc<Live>, entry: &Boar
             supporters: count(&entry.text),
         },
     ];
-    settle(daemon, live, kind, what, parties).await;
+    settle(orch, live, kind, what, parties).await;
 }
 
 /// The edits a recorded conflict dropped, as (step key, index).
@@ -221,7 +228,7 @@ pub fn rejected_edits(record: &ConflictRecord) -> Vec<(String, usize)> {
         .collect()
 }
 
-async fn settle(daemon: &Arc<Daemon>, live: &Arc<Live>, kind: &str, what: String, parties: Vec<Party>) {
+async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: &str, what: String, parties: Vec<Party>) {
     let id = format!("conflict-{}", live.lock().conflicts.len() + 1);
     let policy = live.policy.clone();
     let mut record = ConflictRecord {
@@ -251,10 +258,10 @@ async fn settle(daemon: &Arc<Daemon>, live: &Arc<Live>, kind: &str, what: String
                     Err(format!("merge cannot keep both sides of {}", kind.replace('_', " ")))
                 }
             }
-            Strategy::Arbiter => by_arbiter(daemon, live, &policy.arbiter, kind, &what, &parties, &mut reasons).await,
+            Strategy::Arbiter => by_arbiter(orch, live, &policy.arbiter, kind, &what, &parties, &mut reasons).await,
             Strategy::Ask => {
                 let secs = policy.ask_timeout_secs;
-                by_user(daemon, live, &id, &what, &parties, secs, &mut reasons).await
+                by_user(orch, live, &id, &what, &parties, secs, &mut reasons).await
             }
         };
         match outcome {
@@ -307,7 +314,7 @@ async fn settle(daemon: &Arc<Daemon>, live: &Arc<Live>, kind: &str, what: String
             *slot = record.clone();
         }
     }
-    if let Err(err) = save_conflict(daemon, live, &record).await {
+    if let Err(err) = save_conflict(orch, live, &record).await {
         tracing::error!("cannot record a conflict: {err:#}");
     }
     let entry = BoardEntry {
@@ -318,7 +325,7 @@ async fn settle(daemon: &Arc<Daemon>, live: &Arc<Live>, kind: &str, what: String
         step: parties.last().map(|p| p.key.clone()).unwrap_or_default(),
         at_ms: now_ms(),
     };
-    if let Err(err) = post(daemon, live, entry).await {
+    if let Err(err) = post(orch, live, entry).await {
         tracing::error!("cannot record a board entry: {err:#}");
     }
 }
@@ -350,7 +357,7 @@ fn by_vote(parties: &[Party], reasons: &mut Vec<String>) -> Result<Option<usize>
 /// The arbiter agent decides: its model when it has one, else its routing
 /// rules (the side whose agent Alex would send this kind of question to).
 async fn by_arbiter(
-    daemon: &Arc<Daemon>,
+    orch: &Arc<Orchestrator>,
     live: &Arc<Live>,
     arbiter: &str,
     kind: &str,
@@ -358,14 +365,14 @@ async fn by_arbiter(
     parties: &[Party],
     reasons: &mut Vec<String>,
 ) -> Result<Option<usize>, String> {
-    let roster = crate::services::runs::roster(daemon);
+    let roster = orch.runs.roster();
     let agent = roster.resolve(arbiter).ok_or_else(|| format!("no arbiter agent {arbiter:?}"))?;
     let options: Vec<String> = parties
         .iter()
         .enumerate()
         .map(|(i, p)| format!("{}. {} ({}): {}", i + 1, p.agent, p.key, p.position))
         .collect();
-    if crate::services::model::provider_name(&daemon.config, agent).is_some() {
+    if orch.env().provider_name(agent).is_some() {
         let prompt = format!(
             "Two agents disagree: {what}.\n\n{}\n\nAnswer with the number of the option that should stand, then one sentence why.",
             options.join("\n")
@@ -382,7 +389,7 @@ async fn by_arbiter(
             max_tokens: None,
         };
         let run =
-            live.run_for_session(daemon, params).await.map_err(|err| format!("the arbiter could not run: {err}"))?;
+            live.run_for_session(orch, params).await.map_err(|err| format!("the arbiter could not run: {err}"))?;
         if run.status != RunStatus::Succeeded {
             return Err(format!("the arbiter's run failed: {}", run.error.unwrap_or_default()));
         }
@@ -423,7 +430,7 @@ async fn by_arbiter(
 
 /// Asks the user through the editor and waits (at most `secs`).
 async fn by_user(
-    daemon: &Arc<Daemon>,
+    orch: &Arc<Orchestrator>,
     live: &Arc<Live>,
     id: &str,
     what: &str,
@@ -438,8 +445,8 @@ async fn by_user(
         state.status = SessionStatus::Waiting;
         state.clone()
     };
-    let _ = set_status(daemon, &snapshot).await;
-    send_update(daemon, live, None, Some(format!("waiting for the user to decide: {what}")));
+    let _ = set_status(orch, &snapshot).await;
+    send_update(orch, live, None, Some(format!("waiting for the user to decide: {what}")));
     let options: Vec<String> = parties.iter().map(|p| format!("{}: {}", p.agent, p.position)).collect();
     // On the record too: a client that missed the event finds the question there.
     let pending = {
@@ -451,9 +458,9 @@ async fn by_user(
         })
     };
     if let Some(pending) = pending {
-        let _ = save_conflict(daemon, live, &pending).await;
+        let _ = save_conflict(orch, live, &pending).await;
     }
-    daemon.send_event(Event::Choice {
+    orch.env().send_event(Event::Choice {
         session_id: live.id.clone(),
         conflict_id: id.to_owned(),
         question: format!("The agents disagree: {what}. Which should stand?"),
@@ -466,8 +473,8 @@ async fn by_user(
         state.status = SessionStatus::Running;
         state.clone()
     };
-    let _ = set_status(daemon, &snapshot).await;
-    send_update(daemon, live, None, Some("decided; continuing".into()));
+    let _ = set_status(orch, &snapshot).await;
+    send_update(orch, live, None, Some("decided; continuing".into()));
     match outcome {
         Ok(Ok(choice)) => {
             let i = choice as usize;

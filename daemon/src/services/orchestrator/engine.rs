@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use agents::skills::Scope;
 use protocol::{
     agents::{RunParams, RunStatus, Severity},
     workflows::{BoardEntry, SessionStatus, StepRecord, StepStatus},
@@ -17,11 +18,12 @@ use protocol::{
 use tokio::task::JoinSet;
 
 use super::{
-    Live, StepContext, conflicts, now_ms, post, send_update, set_status,
+    conflicts,
+    session::{Live, Orchestrator, StepContext, base_key, post, send_update, set_status},
     workflow::{Each, Field, Step, Target, Value, Workflow},
 };
 use crate::{
-    server::daemon::Daemon,
+    platform::clock::now_ms,
     services::runs::{Missing, RunOptions},
     services::scheduler::Class,
 };
@@ -57,11 +59,11 @@ impl From<String> for Unfit {
 /// Checks what can be checked before anything runs: agents exist, skills fit,
 /// inputs are there.
 pub fn preflight(
-    daemon: &Daemon,
+    orch: &Orchestrator,
     workflow: &Workflow,
     params: &protocol::workflows::RunWorkflowParams,
 ) -> Result<(), Unfit> {
-    let roster = crate::services::runs::roster(daemon);
+    let roster = orch.runs.roster();
     let has_prompt = params.prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
     for step in &workflow.steps {
         if step.each == Some(Each::Subtask)
@@ -71,7 +73,7 @@ pub fn preflight(
             let what = format!("step `{}` splits it into subtasks", step.id);
             return Err(Unfit::lacks(workflow, Missing::Prompt, what));
         }
-        if step.each == Some(Each::UndocumentedSymbol) && params.uri.is_none() && !any_folder(daemon, params) {
+        if step.each == Some(Each::UndocumentedSymbol) && params.uri.is_none() && !any_folder(orch, params) {
             let what = format!("step `{}` looks for undocumented definitions in one, or in an open folder", step.id);
             return Err(Unfit::lacks(workflow, Missing::File, what));
         }
@@ -85,24 +87,24 @@ pub fn preflight(
             }));
         };
         let Some(agent) = roster.resolve(first) else { continue };
-        let skill = step.skill.as_deref().or_else(|| agent.skills.first().copied());
+        let skill = step.skill.as_deref().or_else(|| agent.skills.first().map(|s| s.name()));
         if let Some(skill) = skill.filter(|s| *s != "merge") {
-            if !agent.skills.contains(&skill) && skill != "ask" {
+            if !agent.skills.iter().any(|s| s.name() == skill) && skill != "ask" {
                 return Err(Unfit::from(format!(
                     "workflow {}: step `{}`: {} has no skill {skill:?} (its skills: {})",
                     workflow.name,
                     step.id,
                     agent.manifest.metadata.name,
-                    agent.skills.join(", ")
+                    skill_names(agent)
                 )));
             }
-            let scope = crate::services::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
+            let scope = agents::skills::scope_of(skill);
             let who = format!("step `{}` ({} {skill})", step.id, agent.manifest.metadata.name);
-            if matches!(scope, "file" | "symbol") && params.uri.is_none() && step.each.is_none() {
+            if scope.needs_file() && params.uri.is_none() && step.each.is_none() {
                 return Err(Unfit::lacks(workflow, Missing::File, format!("{who} needs one")));
             }
             let templated = step.prompt.as_deref().is_some_and(|p| p.trim() == "{prompt}");
-            if scope == "prompt" && templated && !has_prompt {
+            if scope == Scope::Prompt && templated && !has_prompt {
                 return Err(Unfit::lacks(workflow, Missing::Prompt, format!("{who} answers it")));
             }
         }
@@ -113,8 +115,8 @@ pub fn preflight(
 /// Whether a session with no file has a folder to work through: the one it
 /// names, else the only one open. Which folder, and whether it may be read,
 /// is checked when the step runs.
-fn any_folder(daemon: &Daemon, params: &protocol::workflows::RunWorkflowParams) -> bool {
-    params.workspace.is_some() || !daemon.workspaces.all().is_empty()
+fn any_folder(orch: &Orchestrator, params: &protocol::workflows::RunWorkflowParams) -> bool {
+    params.workspace.is_some() || !orch.env().codebase.workspaces.all().is_empty()
 }
 
 /// The agents a step may go to, in order: the named one, or every agent
@@ -132,13 +134,13 @@ fn candidates(roster: &crate::services::roster::Roster, step: &Step) -> Vec<Stri
 }
 
 /// Runs the session to its end and records the outcome.
-pub async fn drive(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>) {
-    let work = run_steps(daemon.clone(), live.clone(), workflow.clone());
+pub async fn drive(orch: Arc<Orchestrator>, live: Arc<Live>, workflow: Arc<Workflow>) {
+    let work = run_steps(orch.clone(), live.clone(), workflow.clone());
     let outcome = match workflow.timeout_secs {
         Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), work).await {
             Ok(outcome) => outcome,
             Err(_) => {
-                live.cancel_runs(&daemon).await;
+                live.cancel_runs(&orch).await;
                 Err(format!("the workflow ran past its timeout_secs = {secs}; its runs were cancelled"))
             }
         },
@@ -188,11 +190,11 @@ pub async fn drive(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
         state.finished_ms = Some(now_ms());
         state.clone()
     };
-    if let Err(err) = set_status(&daemon, &info).await {
+    if let Err(err) = set_status(&orch, &info).await {
         tracing::error!(session = %info.id, "cannot record the session's end: {err:#}");
     }
-    daemon.sessions.remove(&live.id);
-    send_update(&daemon, &live, None, info.error.clone().or_else(|| Some("finished".into())));
+    orch.sessions.remove(&live.id);
+    send_update(&orch, &live, None, info.error.clone().or_else(|| Some("finished".into())));
 }
 
 /// The latest record of each step key.
@@ -210,25 +212,13 @@ fn latest_records(steps: &[StepRecord]) -> Vec<StepRecord> {
     order.into_iter().filter_map(|k| by_key.get(&k).map(|r| (*r).clone())).collect()
 }
 
-/// A record's key without its loop round: `edit#2` → `edit`, `doc#3[4]` → `doc[4]`.
-pub(super) fn base_key(key: &str) -> String {
-    match key.find('#') {
-        Some(hash) => {
-            let rest = &key[hash + 1..];
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-            format!("{}{}", &key[..hash], &rest[digits..])
-        }
-        None => key.to_owned(),
-    }
-}
-
 enum Readiness {
     NotYet,
     Ready,
     Blocked(String),
 }
 
-async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>) -> Result<(), String> {
+async fn run_steps(orch: Arc<Orchestrator>, live: Arc<Live>, workflow: Arc<Workflow>) -> Result<(), String> {
     // Where a resumed session stands: loop rounds reached, steps done in them.
     let previous = live.snapshot().steps;
     let mut rounds: HashMap<usize, u32> = HashMap::new();
@@ -259,7 +249,7 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
     // A resumed loop whose round had finished ends or starts its next round now.
     for lp in &workflow.loops {
         if let Some(first) = lp.steps.first() {
-            advance_loops(&workflow, first, &mut done, &mut rounds, &mut finished_loops, &mut pending, &daemon, &live)
+            advance_loops(&workflow, first, &mut done, &mut rounds, &mut finished_loops, &mut pending, &orch, &live)
                 .await;
         }
     }
@@ -303,7 +293,7 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
                         started_ms: now_ms(),
                         finished_ms: Some(now_ms()),
                     };
-                    record_step(&daemon, &live, &record).await;
+                    record_step(&orch, &live, &record).await;
                     done.insert(id.clone(), record);
                     advance_loops(
                         &workflow,
@@ -312,16 +302,16 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
                         &mut rounds,
                         &mut finished_loops,
                         &mut pending,
-                        &daemon,
+                        &orch,
                         &live,
                     )
                     .await;
                     continue;
                 }
                 let inputs = done.clone();
-                let (daemon, live, workflow, step) = (daemon.clone(), live.clone(), workflow.clone(), step.clone());
+                let (orch, live, workflow, step) = (orch.clone(), live.clone(), workflow.clone(), step.clone());
                 running.spawn(async move {
-                    let work = run_step(&daemon, &live, &workflow, &step, &key, round, &inputs);
+                    let work = run_step(&orch, &live, &workflow, &step, &key, round, &inputs);
                     match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(work)).await {
                         Ok(record) => record,
                         Err(_) => failed_record(
@@ -344,7 +334,7 @@ async fn run_steps(daemon: Arc<Daemon>, live: Arc<Live>, workflow: Arc<Workflow>
         let record = joined.map_err(|err| format!("a step stopped: {err}"))?;
         let id = record.step.clone();
         done.insert(id.clone(), record);
-        advance_loops(&workflow, &id, &mut done, &mut rounds, &mut finished_loops, &mut pending, &daemon, &live).await;
+        advance_loops(&workflow, &id, &mut done, &mut rounds, &mut finished_loops, &mut pending, &orch, &live).await;
     }
     Ok(())
 }
@@ -359,7 +349,7 @@ async fn advance_loops(
     rounds: &mut HashMap<usize, u32>,
     finished: &mut HashSet<usize>,
     pending: &mut Vec<String>,
-    daemon: &Daemon,
+    orch: &Orchestrator,
     live: &Live,
 ) {
     let Some(l) = workflow.loop_of(id) else { return };
@@ -399,7 +389,7 @@ async fn advance_loops(
         step: id.to_owned(),
         at_ms: now_ms(),
     };
-    if let Err(err) = post(daemon, live, entry).await {
+    if let Err(err) = post(orch, live, entry).await {
         tracing::error!("cannot record a board entry: {err:#}");
     }
     if again {
@@ -491,13 +481,13 @@ fn failed_record(step: &Step, key: &str, round: u32, reason: &str) -> StepRecord
 
 /// Records a finished step (or item): in memory, on disk, to clients, and the
 /// board entries it implies.
-async fn record_step(daemon: &Arc<Daemon>, live: &Arc<Live>, record: &StepRecord) {
-    if let Err(err) = super::append_step(daemon, live, record).await {
+async fn record_step(orch: &Arc<Orchestrator>, live: &Arc<Live>, record: &StepRecord) {
+    if let Err(err) = super::session::append_step(orch, live, record).await {
         tracing::error!(session = %live.id, "cannot record a step: {err:#}");
     }
     live.lock().steps.push(record.clone());
     if record.status == StepStatus::Succeeded && record.skill != "merge" && !record.edits.is_empty() {
-        conflicts::check_edits(daemon, live, record).await;
+        conflicts::check_edits(orch, live, record).await;
     }
     let status = match record.status {
         StepStatus::Succeeded => "done",
@@ -506,14 +496,14 @@ async fn record_step(daemon: &Arc<Daemon>, live: &Arc<Live>, record: &StepRecord
         _ => "finished",
     };
     let message = format!("step {} {status}", record.key);
-    send_update(daemon, live, Some(record.clone()), Some(message));
+    send_update(orch, live, Some(record.clone()), Some(message));
     if record.status == StepStatus::Succeeded && record.skill != "merge" {
         for entry in board_entries(record) {
-            if let Err(err) = post(daemon, live, entry.clone()).await {
+            if let Err(err) = post(orch, live, entry.clone()).await {
                 tracing::error!("cannot record a board entry: {err:#}");
             }
             if entry.kind == "decision" {
-                conflicts::check_decision(daemon, live, &entry).await;
+                conflicts::check_decision(orch, live, &entry).await;
             }
         }
     }
@@ -600,7 +590,7 @@ fn render(template: &str, user_prompt: &str, inputs: &HashMap<String, StepRecord
 /// One step: a merge, a fan-out, or a run with retries, a timeout and, for a
 /// capability, re-assignment to the next agent offering it.
 async fn run_step(
-    daemon: &Arc<Daemon>,
+    orch: &Arc<Orchestrator>,
     live: &Arc<Live>,
     workflow: &Workflow,
     step: &Step,
@@ -610,7 +600,7 @@ async fn run_step(
 ) -> StepRecord {
     if step.skill.as_deref() == Some("merge") {
         let record = merge(live, workflow, step, key, round, inputs);
-        record_step(daemon, live, &record).await;
+        record_step(orch, live, &record).await;
         return record;
     }
     let params = live.snapshot().params;
@@ -620,21 +610,21 @@ async fn run_step(
     let items: Vec<(Step, Option<String>, Option<protocol::documents::Position>)> = match step.each {
         None => {
             let record =
-                attempts(daemon, live, workflow, step, key, round, inputs, params.uri.clone(), params.position).await;
-            record_step(daemon, live, &record).await;
+                attempts(orch, live, workflow, step, key, round, inputs, params.uri.clone(), params.position).await;
+            record_step(orch, live, &record).await;
             return record;
         }
-        Some(Each::UndocumentedSymbol) => match listed(daemon, &params).await {
+        Some(Each::UndocumentedSymbol) => match listed(orch, &params).await {
             Ok(found) => found.into_iter().map(|(uri, position)| (step.clone(), Some(uri), Some(position))).collect(),
             Err(reason) => {
                 let record = failed_record(step, key, round, &reason);
-                record_step(daemon, live, &record).await;
+                record_step(orch, live, &record).await;
                 return record;
             }
         },
         Some(Each::Subtask) => {
-            let (plan, subtasks) = plan(daemon, live, step, key, round, inputs).await;
-            record_step(daemon, live, &plan).await;
+            let (plan, subtasks) = plan(orch, live, step, key, round, inputs).await;
+            record_step(orch, live, &plan).await;
             if plan.status != StepStatus::Succeeded {
                 return plan;
             }
@@ -657,13 +647,12 @@ async fn run_step(
             records.push(record.clone());
             continue;
         }
-        let (daemon, live, workflow, inputs, gate) =
-            (daemon.clone(), live.clone(), workflow.clone(), inputs.clone(), gate.clone());
+        let (orch, live, workflow, inputs, gate) =
+            (orch.clone(), live.clone(), workflow.clone(), inputs.clone(), gate.clone());
         items_running.spawn(async move {
             let _slot = gate.acquire_owned().await;
-            let record =
-                attempts(&daemon, &live, &workflow, &item_step, &item_key, round, &inputs, uri, position).await;
-            record_step(&daemon, &live, &record).await;
+            let record = attempts(&orch, &live, &workflow, &item_step, &item_key, round, &inputs, uri, position).await;
+            record_step(&orch, &live, &record).await;
             record
         });
     }
@@ -706,14 +695,14 @@ async fn run_step(
 /// agent and skill — by the coordinator's model when it has one, else by its
 /// routing rules.
 async fn plan(
-    daemon: &Arc<Daemon>,
+    orch: &Arc<Orchestrator>,
     live: &Arc<Live>,
     step: &Step,
     key: &str,
     round: u32,
     inputs: &HashMap<String, StepRecord>,
 ) -> (StepRecord, Vec<Step>) {
-    let roster = crate::services::runs::roster(daemon);
+    let roster = orch.runs.roster();
     let session = live.snapshot();
     let user_prompt = session.params.prompt.clone().unwrap_or_default();
     let request =
@@ -730,12 +719,12 @@ async fn plan(
     let mut subtasks: Vec<(String, String, String)> = Vec::new();
     let mut how = "its routing rules";
     let mut note = String::new();
-    if crate::services::model::provider_name(&daemon.config, coordinator).is_some() {
+    if orch.env().provider_name(coordinator).is_some() {
         let team: Vec<String> = roster
             .agents
             .iter()
             .filter(|a| !a.skills.is_empty())
-            .map(|a| format!("- {}: {}", a.manifest.id, a.skills.join(", ")))
+            .map(|a| format!("- {}: {}", a.manifest.id, skill_names(a)))
             .collect();
         let prompt = format!(
             "Split this request into subtasks for the PAIRED team. Answer with one line per subtask, exactly `agent: skill: task`, using only these agents and skills:\n{}\n\nRequest: {request}",
@@ -752,7 +741,7 @@ async fn plan(
             wait: false,
             max_tokens: step.max_tokens,
         };
-        match live.run_for_session(daemon, params).await {
+        match live.run_for_session(orch, params).await {
             Ok(run) => {
                 if run.status == RunStatus::Succeeded {
                     subtasks = parse_plan(&roster, &run.output);
@@ -826,7 +815,7 @@ fn parse_plan(roster: &crate::services::roster::Roster, text: &str) -> Vec<(Stri
             let mut parts = line.splitn(3, ':').map(|p| p.trim().trim_matches('`'));
             let (agent, skill, task) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
             let agent = roster.resolve(agent)?;
-            let skill = agent.skills.iter().find(|s| s.eq_ignore_ascii_case(skill))?;
+            let skill = agent.skills.iter().map(|s| s.name()).find(|s| s.eq_ignore_ascii_case(skill))?;
             Some((agent.manifest.id.clone(), (*skill).to_owned(), task.to_owned()))
         })
         .collect()
@@ -834,11 +823,11 @@ fn parse_plan(roster: &crate::services::roster::Roster, text: &str) -> Vec<(Stri
 
 /// [`undocumented`] off the async threads (outlines parse files).
 async fn listed(
-    daemon: &Arc<Daemon>,
+    orch: &Arc<Orchestrator>,
     params: &protocol::workflows::RunWorkflowParams,
 ) -> Result<Vec<(String, protocol::documents::Position)>, String> {
-    let (daemon, params) = (daemon.clone(), params.clone());
-    tokio::task::spawn_blocking(move || undocumented(&daemon, &params))
+    let (orch, params) = (orch.clone(), params.clone());
+    tokio::task::spawn_blocking(move || undocumented(&orch, &params))
         .await
         .unwrap_or_else(|err| Err(format!("listing the definitions failed: {err}")))
 }
@@ -846,7 +835,7 @@ async fn listed(
 /// The definitions without a doc comment: in the session's file, or in every
 /// indexed file of the workspace.
 fn undocumented(
-    daemon: &Daemon,
+    orch: &Orchestrator,
     params: &protocol::workflows::RunWorkflowParams,
 ) -> Result<Vec<(String, protocol::documents::Position)>, String> {
     let uris: Vec<String> = match &params.uri {
@@ -863,7 +852,9 @@ fn undocumented(
                 wait: false,
                 max_tokens: None,
             };
-            let workspace = crate::services::runs::workspace_for(daemon, &run)?
+            let workspace = orch
+                .env()
+                .workspace_for(&run)?
                 .ok_or("no file was named and no folder is open to look for undocumented definitions in")?;
             let index = workspace.index();
             let mut paths: Vec<String> = index.paths().map(str::to_owned).collect();
@@ -873,9 +864,10 @@ fn undocumented(
     };
     let mut items = Vec::new();
     for uri in uris {
-        let Ok(outline) =
-            crate::services::codebase::outline(daemon, protocol::context::OutlineParams { uri: uri.clone() })
-        else {
+        let Ok(outline) = crate::services::codebase::outline(
+            &orch.env().codebase,
+            protocol::context::OutlineParams { uri: uri.clone() },
+        ) else {
             continue;
         };
         let mut stack: Vec<&protocol::context::OutlineSymbol> = outline.symbols.iter().collect();
@@ -904,7 +896,7 @@ fn undocumented(
 /// over a failed attempt.
 #[allow(clippy::too_many_arguments)]
 async fn attempts(
-    daemon: &Arc<Daemon>,
+    orch: &Arc<Orchestrator>,
     live: &Arc<Live>,
     workflow: &Workflow,
     step: &Step,
@@ -915,7 +907,7 @@ async fn attempts(
     position: Option<protocol::documents::Position>,
 ) -> StepRecord {
     let started = now_ms();
-    let roster = crate::services::runs::roster(daemon);
+    let roster = orch.runs.roster();
     let candidates = candidates(&roster, step);
     let params_of_session = live.lock().params.clone();
     let mut last_error = String::from("no agent to run it");
@@ -932,7 +924,7 @@ async fn attempts(
                 step: key.to_owned(),
                 at_ms: now_ms(),
             };
-            let _ = post(daemon, live, entry).await;
+            let _ = post(orch, live, entry).await;
         }
         last_agent = agent_id.clone();
         // Budgets: what the workflow has left bounds the run (and every model
@@ -961,37 +953,50 @@ async fn attempts(
             agent: agent_id.clone(),
             sees: step.sees.clone(),
             live: live.clone(),
-            daemon: Arc::downgrade(daemon),
+            orch: Arc::downgrade(orch),
+            on_decision: {
+                let (orch, live) = (Arc::downgrade(orch), live.clone());
+                // Settled apart from the run that posted it: a strategy may
+                // start a run (the arbiter) or wait for the user, and the run
+                // holds a slot.
+                Box::new(move |entry: BoardEntry| {
+                    let Some(orch) = orch.upgrade() else { return };
+                    let live = live.clone();
+                    crate::services::scheduler::background().spawn(async move {
+                        conflicts::check_decision(&orch, &live, &entry).await;
+                    });
+                })
+            },
         };
         let user_prompt = params_of_session.prompt.clone().unwrap_or_default();
         let prompt = step.prompt.as_deref().map(|t| render(t, &user_prompt, inputs, &board.read()));
-        let model = crate::services::model::provider_name(&daemon.config, agent).is_some()
-            && prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
+        let model =
+            orch.env().provider_name(agent).is_some() && prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
         let skill = if model {
             "ask".to_owned()
         } else {
-            step.skill.clone().or_else(|| agent.skills.first().map(|s| (*s).to_owned())).unwrap_or_default()
+            step.skill.clone().or_else(|| agent.skills.first().map(|s| s.name().to_owned())).unwrap_or_default()
         };
-        let scope = crate::services::roster::SKILLS.iter().find(|(n, ..)| *n == skill).map_or("prompt", |s| s.2);
+        let scope = agents::skills::scope_of(&skill);
         let params = RunParams {
             agent: agent_id.clone(),
             skill: Some(skill.clone()),
             uri: uri.clone(),
-            position: if scope == "symbol" || model { position.or(params_of_session.position) } else { None },
+            position: if scope == Scope::Symbol || model { position.or(params_of_session.position) } else { None },
             range: if model { params_of_session.range } else { None },
             prompt: prompt.filter(|p| !p.trim().is_empty()),
             workspace: params_of_session.workspace.clone(),
             wait: false,
             max_tokens,
         };
-        let options = RunOptions { class: Class::Background, owner: live.id.clone(), step: Some(Arc::new(board)) };
+        let options = RunOptions { class: Class::Background, owner: live.id.clone(), board: Some(Arc::new(board)) };
         // Listening before the launch: the step's timeout counts from when its
         // run starts, not while it waits its turn.
-        let mut events = daemon.events.subscribe();
-        let (info, mut finished) = match crate::services::runs::launch(daemon.clone(), params, options).await {
+        let mut events = orch.env().events.subscribe();
+        let (info, mut finished) = match orch.runs.launch(params, options).await {
             Ok(launched) => launched,
             Err(err) => {
-                last_error = err.message().to_owned();
+                last_error = err.to_string();
                 continue;
             }
         };
@@ -1018,7 +1023,7 @@ async fn attempts(
             (None, Some(secs)) => match tokio::time::timeout(Duration::from_secs(secs), finished).await {
                 Ok(run) => Ok(run),
                 Err(_) => {
-                    let _ = crate::services::runs::cancel(daemon, &info.id).await;
+                    let _ = orch.runs.cancel(&info.id).await;
                     Err(format!("timed out after {secs}s (timeout_secs)"))
                 }
             },
@@ -1160,6 +1165,11 @@ fn merge(
         started_ms: now_ms(),
         finished_ms: Some(now_ms()),
     }
+}
+
+/// An agent's offline skills, as a list for people.
+fn skill_names(agent: &crate::services::roster::Agent) -> String {
+    agent.skills.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

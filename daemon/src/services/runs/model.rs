@@ -4,11 +4,10 @@
 //! ground it; it may call catalog tools, each checked against the agent's
 //! granted permissions before it runs. Output streams to clients as it arrives.
 
-use std::{collections::HashMap, path::Path, sync::Arc};
+use std::{path::Path, sync::Arc};
 
 use agents::grants::Reach;
-/// Where the grant matcher lives now; `acp.rs` checks `fs_write` with it.
-pub use agents::grants::glob_matches;
+use agents::{grants::glob_matches, skills::Scope};
 use protocol::{
     agents::{RunParams, RunStatus},
     client::Event,
@@ -16,55 +15,24 @@ use protocol::{
 };
 use serde_json::{Value, json};
 
+use super::{
+    env::{Env, Failed, RunContext},
+    offline::{self, Produced},
+};
 use crate::{
-    platform::config::Config,
     platform::uri,
-    server::daemon::Daemon,
-    services::codebase,
-    services::provider::{ChatRequest, Message, Provider, ToolCall, ToolSpec},
-    services::roster::Agent,
-    services::runs::Failed,
-    services::workspace::Refused,
+    services::{
+        codebase,
+        provider::{ChatRequest, Message, Provider, ToolCall, ToolSpec},
+        roster::Agent,
+        workspace::Refused,
+    },
 };
 
 /// Tool rounds per run: a model that keeps calling tools is stopped here.
 const MAX_ROUNDS: usize = 6;
 
-/// The provider an agent uses: its manifest's, else the config's for its id,
-/// else the default; none means offline only.
-pub fn provider_name(config: &Config, agent: &Agent) -> Option<String> {
-    // The user's own choice first: a manifest (which a cloned project can
-    // carry) never sends an agent to a provider the user picked against.
-    config
-        .agents
-        .providers
-        .get(&agent.manifest.id)
-        .cloned()
-        .or_else(|| agent.manifest.provider.clone().filter(|name| config.providers.contains_key(name)))
-        .or_else(|| config.agents.provider.clone())
-}
-
-/// Providers are built once (their HTTP client pools connections).
-#[derive(Default)]
-pub struct Providers {
-    built: std::sync::Mutex<HashMap<String, Arc<Provider>>>,
-}
-
-impl Providers {
-    pub fn get(&self, config: &Config, name: &str) -> Result<Arc<Provider>, String> {
-        let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(provider) = built.get(name) {
-            return Ok(provider.clone());
-        }
-        let provider_config =
-            config.providers.get(name).cloned().ok_or_else(|| format!("no provider named {name:?} in the config"))?;
-        let provider = Arc::new(Provider::new(name, provider_config).map_err(|err| err.to_string())?);
-        built.insert(name.to_owned(), provider.clone());
-        Ok(provider)
-    }
-}
-
-fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
+fn tool_specs(agent: &Agent, run: &RunContext) -> Vec<ToolSpec> {
     let path = json!({"type": "object", "properties": {"path": {"type": "string", "description": "workspace-relative path"}}, "required": ["path"]});
     let query = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
     let position = json!({"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"}}, "required": ["path", "line"]});
@@ -97,7 +65,7 @@ fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
         })
         .collect();
     // In a workflow, every agent shares the session's board.
-    if current_step().is_some() {
+    if run.board.is_some() {
         specs.push(ToolSpec {
             name: "board_read".into(),
             description:
@@ -117,10 +85,6 @@ fn tool_specs(agent: &Agent) -> Vec<ToolSpec> {
     specs
 }
 
-fn current_step() -> Option<Arc<crate::services::orchestrator::StepContext>> {
-    crate::services::runs::CURRENT_STEP.try_with(Clone::clone).ok().flatten()
-}
-
 /// Tokens of text, estimated the way the context budget does (4 bytes a token).
 fn estimate_tokens(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
@@ -129,7 +93,8 @@ fn estimate_tokens(text: &str) -> u64 {
 /// Runs a tool call if the agent's grants allow it. The refusal text is what
 /// the model (and, through the run's progress, the user) sees.
 async fn call_tool(
-    daemon: &Arc<Daemon>,
+    env: &Env,
+    run: &RunContext,
     agent: &Agent,
     call: &ToolCall,
     local: bool,
@@ -137,13 +102,13 @@ async fn call_tool(
     out: &mut ModelOutput,
 ) -> Result<String, String> {
     let board_tool = matches!(call.name.as_str(), "board_read" | "board_write");
-    if !(agent.manifest.tools.contains(&call.name) || (board_tool && current_step().is_some())) {
+    if !(agent.manifest.tools.contains(&call.name) || (board_tool && run.board.is_some())) {
         return Err(format!("{} has no tool {:?}", agent.manifest.metadata.name, call.name));
     }
     let arguments: Value =
         serde_json::from_str(&call.arguments).map_err(|err| format!("arguments are not JSON: {err}"))?;
     if board_tool {
-        let step = current_step().ok_or("not in a workflow")?;
+        let step = run.board.as_ref().ok_or("not in a workflow")?;
         if call.name == "board_read" {
             let entries: Vec<String> = step
                 .read()
@@ -157,7 +122,7 @@ async fn call_tool(
         step.write(field("kind")?, field("key")?, field("text")?).await?;
         return Ok("written to the board".into());
     }
-    let workspace = crate::services::runs::workspace_for(daemon, params)?.ok_or("no workspace is open")?;
+    let workspace = env.workspace_for(params)?.ok_or("no workspace is open")?;
     // The one grant filter: every path a tool names, and every file or path a
     // tool returns, is checked against what the agent may read.
     let reach = Reach::of(&agent.manifest);
@@ -187,15 +152,16 @@ async fn call_tool(
         allowed(&rel)?;
         // Refusals name workspace paths only: the model learns nothing of the
         // machine beyond the workspace.
-        let resolved = daemon.workspaces.resolve(Path::new(&rel), Some(&workspace.root)).map_err(|why| match why {
-            Refused::Excluded { real: Some(real), .. } => match workspace.relative(&real) {
-                Some(real) => format!("{rel} leads to {real}, which is excluded by the workspace's ignore rules"),
-                None => format!("{rel} leads outside the workspace"),
-            },
-            Refused::Excluded { real: None, .. } => format!("{rel} is excluded by the workspace's ignore rules"),
-            Refused::Outside { .. } => format!("{rel} leads outside the workspace (through a symbolic link)"),
-            _ => format!("{rel} is not a file of the workspace"),
-        })?;
+        let resolved =
+            env.codebase.workspaces.resolve(Path::new(&rel), Some(&workspace.root)).map_err(|why| match why {
+                Refused::Excluded { real: Some(real), .. } => match workspace.relative(&real) {
+                    Some(real) => format!("{rel} leads to {real}, which is excluded by the workspace's ignore rules"),
+                    None => format!("{rel} leads outside the workspace"),
+                },
+                Refused::Excluded { real: None, .. } => format!("{rel} is excluded by the workspace's ignore rules"),
+                Refused::Outside { .. } => format!("{rel} leads outside the workspace (through a symbolic link)"),
+                _ => format!("{rel} is not a file of the workspace"),
+            })?;
         let real = workspace.relative(&resolved.path).ok_or_else(|| format!("{rel} is outside the workspace"))?;
         if real != rel {
             allowed(&real)?;
@@ -235,7 +201,7 @@ async fn call_tool(
             let rel = path_argument(&arguments)?;
             let line = line_of(&arguments, "line")?;
             let bundle = codebase::build(
-                daemon,
+                &env.codebase,
                 BuildParams {
                     uri: uri::from_path(&workspace.root.join(&rel)),
                     position: Some(protocol::documents::Position { line: line - 1, character: 0 }),
@@ -246,7 +212,7 @@ async fn call_tool(
                     local_provider: local,
                 },
             )
-            .map_err(|err| err.message().to_owned())?;
+            .map_err(|err| err.to_string())?;
             // The file is granted; what the bundle draws from others must be too.
             Ok(render_bundle(&within_reach(bundle, &reach, None)))
         }
@@ -312,7 +278,7 @@ async fn call_tool(
             };
             let skill = arguments["skill"].as_str().map(str::to_owned);
             // The asked agent reaches only what both agents may read.
-            let report = crate::services::runs::offline(daemon, &reach, name, skill, file, &workspace).await?;
+            let report = offline::offline(env, &reach, name, skill, file, &workspace).await?;
             Ok(if local { report } else { context::redact::redact("", &report).0 })
         }
         other => Err(format!("the tool {other:?} is not in the catalog")),
@@ -354,12 +320,31 @@ fn render_bundle(bundle: &protocol::context::ContextBundle) -> String {
     bundle.parts.iter().map(|part| format!("## {}\n{}\n", part.title, part.text)).collect::<Vec<_>>().join("\n")
 }
 
-/// The model turn loop. Returns the output text.
-pub async fn run(
-    daemon: &Arc<Daemon>,
+/// Model mode, grounded in the agent's own offline skill on the file when it has one.
+pub(super) async fn ask(env: &Env, run: &RunContext, agent: &Agent, params: &RunParams) -> Result<Produced, Failed> {
+    let name = env.provider_name(agent).ok_or("no provider is configured".to_owned())?;
+    let provider = env.providers.get(&env.config, &name)?;
+    let file_skill = agent.skills.iter().copied().find(|s| s.scope() == Scope::File);
+    let (mut findings, mut grounding) = (Vec::new(), None);
+    if let (Some(skill), Some(_)) = (file_skill, &params.uri) {
+        let reach = Reach::of(&agent.manifest);
+        let (report, found, _) = Box::pin(offline::produce(env, agent, skill, params, &reach)).await?;
+        let listed: Vec<String> =
+            found.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
+        grounding = Some(format!("{report}\n{}", listed.join("\n")));
+        findings = found;
+    }
+    let output = converse(env, run, agent, provider, params, grounding).await?;
+    findings.extend(output.findings);
+    Ok((output.text, findings, output.edits))
+}
+
+/// The model turn loop: requests, streamed output, tool calls, budgets.
+async fn converse(
+    env: &Env,
+    run: &RunContext,
     agent: &Agent,
     provider: Arc<Provider>,
-    run_id: &str,
     params: &RunParams,
     grounding: Option<String>,
 ) -> Result<ModelOutput, Failed> {
@@ -367,7 +352,7 @@ pub async fn run(
     let mut user = String::new();
     if let Some(uri) = &params.uri {
         let bundle = codebase::build(
-            daemon,
+            &env.codebase,
             BuildParams {
                 uri: uri.clone(),
                 position: params.position,
@@ -378,10 +363,10 @@ pub async fn run(
                 local_provider: local,
             },
         )
-        .map_err(|err| err.message().to_owned())?;
+        .map_err(|err| err.to_string())?;
         // Named as the bundle names it: relative to its workspace, else absolute.
         let own = uri::to_path(uri)
-            .and_then(|p| daemon.workspaces.resolve(&p, None).ok())
+            .and_then(|p| env.codebase.workspaces.resolve(&p, None).ok())
             .map(|r| r.rel().unwrap_or_else(|| r.path.display().to_string()));
         let bundle = within_reach(bundle, &Reach::of(&agent.manifest), own.as_deref());
         user.push_str("# Context from the editor\n\n");
@@ -401,16 +386,16 @@ pub async fn run(
             agent.persona()
         ),
         messages: vec![Message::user(user)],
-        tools: tool_specs(agent),
+        tools: tool_specs(agent, run),
     };
     let mut result = ModelOutput::default();
     for _ in 0..MAX_ROUNDS {
-        let (sender, agent_id, id) = (daemon.clone(), agent.manifest.id.clone(), run_id.to_owned());
+        let (agent_id, id) = (agent.manifest.id.clone(), run.id.clone());
         let mut streamed = String::new();
         let kept = &mut streamed;
         let mut on_text = move |text: &str| {
             kept.push_str(text);
-            sender.send_event(Event::RunUpdate {
+            env.send_event(Event::RunUpdate {
                 run_id: id.clone(),
                 agent: agent_id.clone(),
                 status: RunStatus::Running,
@@ -429,9 +414,8 @@ pub async fn run(
                         + m.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()
                 })
                 .sum::<u64>();
-        let used =
-            crate::services::runs::RUN_TOKENS.try_with(|t| t.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(0);
-        let step = current_step();
+        let used = run.tokens_used();
+        let step = run.board.as_ref();
         if let Some(left) = step.as_ref().and_then(|s| s.tokens_left()).filter(|left| sent > *left) {
             drop(on_text);
             return Err(Failed {
@@ -456,9 +440,8 @@ pub async fn run(
             + response.as_ref().map_or(estimate_tokens(&streamed), |r| {
                 estimate_tokens(&r.text) + r.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()
             });
-        let _ =
-            crate::services::runs::RUN_TOKENS.try_with(|t| t.fetch_add(spent, std::sync::atomic::Ordering::Relaxed));
-        if let Some(step) = &step {
+        run.spend(spent);
+        if let Some(step) = step {
             step.spend(spent);
         }
         let response = match response {
@@ -480,19 +463,19 @@ pub async fn run(
             tool_call_id: None,
         });
         for call in &response.tool_calls {
-            let outcome = call_tool(daemon, agent, call, local, params, &mut result).await;
+            let outcome = call_tool(env, run, agent, call, local, params, &mut result).await;
             let content = match outcome {
                 Ok(content) => content,
                 Err(reason) => {
                     let refusal = format!("refused: {reason}");
-                    daemon.send_event(Event::RunUpdate {
-                        run_id: run_id.to_owned(),
+                    env.send_event(Event::RunUpdate {
+                        run_id: run.id.clone(),
                         agent: agent.manifest.id.clone(),
                         status: RunStatus::Running,
                         message: Some(format!("tool {} {refusal}", call.name)),
                         output_delta: None,
                     });
-                    tracing::info!(run = %run_id, tool = %call.name, "tool call refused: {reason}");
+                    tracing::info!(run = %run.id, tool = %call.name, "tool call refused: {reason}");
                     result.text.push_str(&format!("\n[tool {} {refusal}]\n", call.name));
                     refusal
                 }

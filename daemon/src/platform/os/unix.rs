@@ -1,51 +1,31 @@
-//! What PAIRED needs from the operating system that the standard library does not
-//! say portably: who owns a folder, files opened without following links, the
-//! descriptor limit, and who is listening on the other end of a loopback socket.
-//!
-//! Linux is the implementation; other Unixes get what POSIX gives them, and what
-//! has no implementation yet says so at run time rather than guessing.
+//! The Unix implementation of [`super`]: Linux in full; other Unixes get what
+//! POSIX gives them, and what has no implementation on them yet (the uid
+//! behind a loopback TCP connection) says so rather than guessing.
 
 use std::{
     fs::{File, OpenOptions},
     io,
     net::SocketAddr,
-    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt},
+    os::unix::{
+        fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt},
+        process::CommandExt,
+    },
     path::Path,
+    process::Command,
 };
+
+use super::NotPrivate;
+
+/// The daemon's local transport: a Unix domain socket.
+pub type LocalListener = tokio::net::UnixListener;
+/// A connection over [`LocalListener`].
+pub type LocalStream = tokio::net::UnixStream;
+/// A bound [`LocalListener`] before the async runtime takes it.
+pub type StdLocalListener = std::os::unix::net::UnixListener;
 
 /// The effective user id of this process.
 pub fn current_uid() -> u32 {
     rustix::process::geteuid().as_raw()
-}
-
-/// Why a folder is not private enough to keep PAIRED's lock, discovery file,
-/// token or log in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotPrivate {
-    /// Another user owns it.
-    Owner { uid: u32 },
-    /// Others (group or world) may create or replace files in it.
-    Writable { mode: u32 },
-    /// Its parent lets someone else rename or replace it (world-writable and not
-    /// sticky, or owned by another user).
-    ParentWritable { parent: String, mode: u32, owner: u32 },
-    /// It is a symbolic link (which someone else could point elsewhere).
-    Link,
-}
-
-impl std::fmt::Display for NotPrivate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NotPrivate::Owner { uid } => {
-                write!(f, "it belongs to another user (uid {uid}), not to you (uid {})", current_uid())
-            }
-            NotPrivate::Writable { mode } => write!(f, "others can write to it (mode {mode:03o})"),
-            NotPrivate::ParentWritable { parent, mode, owner } => {
-                write!(f, "its parent {parent} lets someone else replace it (owner uid {owner}, mode {mode:03o})")
-            }
-            NotPrivate::Link => write!(f, "it is a symbolic link"),
-        }
-    }
 }
 
 /// Checks that `dir` is a real folder of this user that nobody else can write to,
@@ -214,6 +194,119 @@ fn proc_net_address(addr: SocketAddr) -> String {
     let mut text: String = words.iter().map(|w| format!("{w:08X}")).collect();
     text.push_str(&format!(":{:04X}", addr.port()));
     text
+}
+
+/// Binds the daemon's socket at `path`, replacing a stale one (the caller
+/// holds the instance lock and the folder is private), readable and writable
+/// by the user only.
+pub fn bind_local(path: &Path) -> io::Result<StdLocalListener> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    let socket = StdLocalListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(socket)
+}
+
+/// Connects to the daemon's socket.
+pub async fn connect_local(path: &Path) -> io::Result<LocalStream> {
+    LocalStream::connect(path).await
+}
+
+/// The user at the other end of a local connection, as the kernel says
+/// (`SO_PEERCRED`, `getpeereid`).
+pub fn local_peer_uid(stream: &LocalStream) -> io::Result<u32> {
+    Ok(stream.peer_cred()?.uid())
+}
+
+/// Creates a folder (and its parents) that only the user can enter.
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}
+
+/// The permission bits of a file (`0o644`).
+pub fn mode(meta: &std::fs::Metadata) -> u32 {
+    meta.permissions().mode() & 0o7777
+}
+
+/// Sets the permission bits of a file.
+pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// Makes `link` a symbolic link to `target`.
+pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+/// Replaces this process with `command`; returns only if that failed.
+pub fn exec(command: &mut Command) -> io::Error {
+    command.exec()
+}
+
+/// Starts `command` in a process group of its own, so the terminal's signals
+/// (Ctrl-C) do not reach it: a daemon outlives the command that started it.
+pub fn detach(command: &mut Command) -> &mut Command {
+    command.process_group(0)
+}
+
+/// Whether a process with this id exists (ours or another user's).
+pub fn process_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // EPERM: it exists but belongs to someone else.
+        Err(err) => err == rustix::io::Errno::PERM,
+    }
+}
+
+/// Lowers this thread's CPU priority (nice 10): background work yields to the
+/// editor's requests. Linux only; elsewhere a no-op.
+pub fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::nice(10);
+}
+
+/// Why the daemon was asked to stop by a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+    /// SIGHUP: the terminal closed.
+    Hangup,
+}
+
+/// The signals that stop a daemon.
+pub struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    pub fn new() -> io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next stop signal.
+    pub async fn recv(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
+            _ = self.hangup.recv() => StopSignal::Hangup,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,77 @@
+//! The one place where services' errors become JSON-RPC error objects: each
+//! kind of refusal gets its protocol code (`protocol::errors`) here, at the
+//! server's edge, and nowhere else. (The CLI says the same errors in its own
+//! words; the LSP and ACP fronts in theirs.)
+
+use jsonrpsee::types::ErrorObjectOwned;
+use protocol::errors;
+
+use crate::services::{
+    codebase,
+    orchestrator::WorkflowError,
+    runs::{MissingData, RunError},
+};
+
+fn object(code: i32, message: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.to_string(), None::<()>)
+}
+
+impl From<codebase::Error> for ErrorObjectOwned {
+    fn from(err: codebase::Error) -> ErrorObjectOwned {
+        let code = match &err {
+            codebase::Error::Refused(_) => errors::REFUSED,
+            codebase::Error::NotFound(_) => errors::NOT_FOUND,
+            codebase::Error::Invalid(_) => errors::INVALID_PARAMS,
+        };
+        object(code, err)
+    }
+}
+
+impl From<RunError> for ErrorObjectOwned {
+    fn from(err: RunError) -> ErrorObjectOwned {
+        let err = match err {
+            RunError::Codebase(inner) => return inner.into(),
+            other => other,
+        };
+        let code = match &err {
+            RunError::NotFound(_) => errors::NOT_FOUND,
+            RunError::Refused(_) => errors::REFUSED,
+            // What is missing travels as data, for the fronts to say in their words.
+            RunError::Missing { missing, message } => {
+                return ErrorObjectOwned::owned(
+                    errors::INVALID_PARAMS,
+                    message,
+                    Some(MissingData { missing: *missing }),
+                );
+            }
+            RunError::Invalid(_) => errors::INVALID_PARAMS,
+            RunError::Busy(_) => errors::LIMIT_EXCEEDED,
+            RunError::NeedsLicence(_) => errors::NEEDS_LICENCE,
+            RunError::Internal(_) => errors::INTERNAL,
+            RunError::ShuttingDown => errors::DAEMON_UNAVAILABLE,
+            RunError::Codebase(_) => errors::INTERNAL,
+        };
+        object(code, err)
+    }
+}
+
+impl From<WorkflowError> for ErrorObjectOwned {
+    fn from(err: WorkflowError) -> ErrorObjectOwned {
+        let code = match &err {
+            WorkflowError::NotFound(_) => errors::NOT_FOUND,
+            WorkflowError::Invalid(_) => errors::INVALID_PARAMS,
+            WorkflowError::Missing { missing, message } => {
+                return ErrorObjectOwned::owned(
+                    errors::INVALID_PARAMS,
+                    message,
+                    Some(MissingData { missing: *missing }),
+                );
+            }
+            WorkflowError::Busy(_) => errors::LIMIT_EXCEEDED,
+            WorkflowError::Conflict(_) => errors::CONFLICT,
+            WorkflowError::Internal(_) => errors::INTERNAL,
+            WorkflowError::ShuttingDown => errors::DAEMON_UNAVAILABLE,
+        };
+        object(code, err)
+    }
+}

@@ -1,0 +1,434 @@
+//! The runs service: `agents/*` and `runs/*`. A run is a row in SQLite from
+//! the moment it starts (`records`): finished runs survive restarts, and a run
+//! the daemon did not finish is marked failed with the reason at the next
+//! start, never silently lost. Every run passes the scheduler; its work is an
+//! offline skill (`offline`) or model mode (`model`); what it sees is its
+//! [`Env`] and its own [`RunContext`], passed down explicitly.
+//!
+//! Layout, each file using only those after it: this file (the lifecycle:
+//! launch, execute, cancel, wait) → `model` → `offline` → `records`, `env`.
+
+mod env;
+mod model;
+mod offline;
+mod records;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use agents::{grants::Reach, skills::Skill};
+pub use env::{Board, Env, Failed, Missing, MissingData, RunContext, RunError, provider_name};
+use futures::future::BoxFuture;
+use protocol::{
+    agents::{AgentDescription, AgentInfo, RunInfo, RunParams, RunStatus},
+    client::Event,
+};
+
+use crate::{
+    platform::{
+        clock::{new_id, now_ms},
+        store::Store,
+        uri,
+    },
+    services::{
+        codebase,
+        roster::{Agent, Roster},
+        scheduler::{Class, Lane, Scheduler},
+    },
+};
+
+/// Runs in flight: id → the task to abort on `runs/cancel`.
+#[derive(Default)]
+struct ActiveRuns {
+    tasks: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+}
+
+impl ActiveRuns {
+    fn insert(&self, id: &str, handle: tokio::task::AbortHandle) {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_owned(), handle);
+    }
+
+    fn remove(&self, id: &str) -> Option<tokio::task::AbortHandle> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).remove(id)
+    }
+}
+
+/// How a run is scheduled: its class, and whose queue it waits in.
+#[derive(Clone)]
+pub struct RunOptions {
+    pub class: Class,
+    /// Fair queueing is per owner: an editor client, a workflow session.
+    pub owner: String,
+    /// Set when a workflow step runs it: the session's board, for the tools.
+    pub board: Option<Arc<dyn Board>>,
+}
+
+impl RunOptions {
+    pub fn interactive() -> RunOptions {
+        RunOptions { class: Class::Interactive, owner: "editor".into(), board: None }
+    }
+}
+
+/// The runs service.
+pub struct Runs {
+    env: Arc<Env>,
+    store: Store,
+    scheduler: Arc<Scheduler>,
+    active: ActiveRuns,
+}
+
+fn not_found(name: &str, roster: &Roster) -> RunError {
+    let known: Vec<&str> = roster.agents.iter().map(|a| a.manifest.id.as_str()).collect();
+    RunError::NotFound(format!("no agent named {name:?}; the team: {}", known.join(", ")))
+}
+
+impl Runs {
+    pub fn new(env: Arc<Env>, store: Store, scheduler: Arc<Scheduler>) -> Runs {
+        Runs { env, store, scheduler, active: ActiveRuns::default() }
+    }
+
+    /// What every run sees; the orchestrator reads the roster and the workspaces through it.
+    pub fn env(&self) -> &Arc<Env> {
+        &self.env
+    }
+
+    pub fn scheduler(&self) -> &Arc<Scheduler> {
+        &self.scheduler
+    }
+
+    pub fn roster(&self) -> Roster {
+        self.env.roster()
+    }
+
+    /// An agent's info, with `ask` when a provider serves it.
+    fn info_of(&self, agent: &Agent) -> AgentInfo {
+        let mut info = agent.info();
+        if let Some(provider) = self.env.provider_name(agent) {
+            info.skills.push(crate::services::roster::ask_info(&agent.manifest.metadata.name, &provider));
+        }
+        info
+    }
+
+    /// `agents/list`.
+    pub fn list(&self) -> Vec<AgentInfo> {
+        self.roster().agents.iter().map(|agent| self.info_of(agent)).collect()
+    }
+
+    /// `agents/describe`.
+    pub fn describe(&self, name: &str) -> Result<AgentDescription, RunError> {
+        let roster = self.roster();
+        let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster))?;
+        Ok(AgentDescription { info: self.info_of(agent), manifest: agent.manifest.clone(), persona: agent.persona() })
+    }
+
+    /// `agents/run`: an interactive run queued as `owner`'s (interactive
+    /// waiters are served owner by owner in turn).
+    pub async fn run_for(self: &Arc<Self>, params: RunParams, owner: String) -> Result<RunInfo, RunError> {
+        let wait = params.wait;
+        let (info, finished) = self.launch(params, RunOptions { owner, ..RunOptions::interactive() }).await?;
+        if wait { Ok(finished.await) } else { Ok(info) }
+    }
+
+    /// Starts a run: the run as recorded, and a future of the run once finished
+    /// (dropping it does not stop the run; `cancel` does).
+    ///
+    /// Boxed with its `Send` bound in the signature: runs can start runs (a
+    /// workflow's arbiter, reached from a tool call), and the compiler cannot
+    /// prove `Send` through a recursive chain of `async fn`s.
+    #[allow(clippy::type_complexity)]
+    pub fn launch(
+        self: &Arc<Self>,
+        params: RunParams,
+        options: RunOptions,
+    ) -> BoxFuture<'static, Result<(RunInfo, BoxFuture<'static, RunInfo>), RunError>> {
+        let runs = self.clone();
+        Box::pin(async move {
+            let (info, finished) = runs.launch_unboxed(params, options).await?;
+            Ok((info, Box::pin(finished) as BoxFuture<'static, RunInfo>))
+        })
+    }
+
+    /// What the run will do, or why it cannot start.
+    fn choose_work(&self, agent: &Agent, params: &RunParams) -> Result<Work, RunError> {
+        let name = &agent.manifest.metadata.name;
+        let provider = self.env.provider_name(agent);
+        let wants_model = params.skill.as_deref() == Some("ask")
+            || (params.skill.is_none() && params.prompt.is_some() && provider.is_some())
+            || (params.skill.is_none() && agent.skills.is_empty() && provider.is_some());
+        let configure = "define [providers.NAME] in config.toml and set [agents] provider = \"NAME\"";
+        if wants_model {
+            let Some(provider) = provider else {
+                return Err(RunError::Refused(format!("{name} has no model provider: {configure}")));
+            };
+            if params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
+                return Err(Missing::Prompt.refusal(name, "ask"));
+            }
+            return Ok(Work::Ask { provider });
+        }
+        let skill = match &params.skill {
+            Some(wanted) => match Skill::from_name(wanted).filter(|s| agent.skills.contains(s)) {
+                Some(skill) => skill,
+                None => {
+                    let skills: Vec<&str> = agent.skills.iter().map(|s| s.name()).collect();
+                    return Err(RunError::Invalid(format!(
+                        "{name} has no skill {wanted:?}; its skills: {}",
+                        skills.join(", ")
+                    )));
+                }
+            },
+            None => *agent.skills.first().ok_or_else(|| {
+                RunError::Refused(format!(
+                    "{name} has no offline skills and no model provider is configured; {configure}"
+                ))
+            })?,
+        };
+        let scope = skill.scope();
+        if scope.needs_file() && params.uri.is_none() {
+            return Err(Missing::File.refusal(name, skill.name()));
+        }
+        if scope == agents::skills::Scope::Prompt && params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return Err(Missing::Prompt.refusal(name, skill.name()));
+        }
+        Ok(Work::Offline(skill))
+    }
+
+    async fn launch_unboxed(
+        self: Arc<Self>,
+        params: RunParams,
+        options: RunOptions,
+    ) -> Result<(RunInfo, impl Future<Output = RunInfo> + Send + 'static), RunError> {
+        let roster = self.roster();
+        let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
+        self.env.licensed(&agent).map_err(RunError::NeedsLicence)?;
+        let work = self.choose_work(&agent, &params)?;
+        if let Some(uri) = &params.uri {
+            // A file of the workspace the run names, if it names one (a path from
+            // another project is refused), never one outside its own workspace
+            // through a link, never an excluded one.
+            let within = params.workspace.as_deref().and_then(uri::to_path);
+            codebase::resolve_uri(&self.env.codebase, uri, within.as_deref())?;
+        }
+        // Backpressure: a full queue is a clear refusal, not an unbounded wait.
+        let lane = match &work {
+            Work::Ask { provider } => Lane::Provider(provider.clone()),
+            Work::Offline(_) => Lane::Offline,
+        };
+        let permit = self.scheduler.try_acquire(options.class, &lane);
+        // Workflow steps wait their turn (a session bounds how many it has in
+        // flight); a client's request beyond the queue is refused.
+        if permit.is_none() && options.class == Class::Interactive {
+            self.scheduler.admit(options.class).map_err(|busy| RunError::Busy(busy.to_string()))?;
+        }
+        let info = RunInfo {
+            id: new_id("run"),
+            agent: agent.manifest.id.clone(),
+            skill: work.name().to_owned(),
+            status: if permit.is_some() { RunStatus::Running } else { RunStatus::Queued },
+            uri: params.uri.clone(),
+            created_ms: now_ms(),
+            finished_ms: None,
+            output: String::new(),
+            findings: Vec::new(),
+            edits: Vec::new(),
+            error: None,
+            tokens: 0,
+        };
+        let session = options.board.as_ref().map(|board| board.session().to_owned());
+        records::save(&self.store, &info, &params, session).await?;
+        self.env.send_event(Event::RunUpdate {
+            run_id: info.id.clone(),
+            agent: info.agent.clone(),
+            status: info.status,
+            message: Some(format!("{}: {}", agent.manifest.metadata.name, work.name())),
+            output_delta: None,
+        });
+        // The run starts only once it can be found to cancel (and to finish).
+        let (registered, gate) = tokio::sync::oneshot::channel::<()>();
+        let task = {
+            let (runs, mut info, params) = (self.clone(), info.clone(), params.clone());
+            tokio::spawn(async move {
+                let _ = gate.await;
+                let _permit = match permit {
+                    Some(permit) => permit,
+                    None => {
+                        let permit = runs.scheduler.acquire(options.class, &options.owner, &lane).await;
+                        info.status = RunStatus::Running;
+                        records::set_running(&runs.store, &info.id).await;
+                        runs.env.send_event(Event::RunUpdate {
+                            run_id: info.id.clone(),
+                            agent: info.agent.clone(),
+                            status: RunStatus::Running,
+                            message: None,
+                            output_delta: None,
+                        });
+                        permit
+                    }
+                };
+                let context = RunContext::new(info.id.clone(), options.board);
+                runs.execute(context, info, agent, work, params).await
+            })
+        };
+        self.active.insert(&info.id, task.abort_handle());
+        let _ = registered.send(());
+        let finished = {
+            let (runs, id) = (self.clone(), info.id.clone());
+            async move {
+                match task.await {
+                    Ok(finished) => finished,
+                    // Cancelled: the row says so.
+                    Err(_) => match runs.get(&id).await {
+                        Ok(info) => info,
+                        Err(err) => RunInfo {
+                            id,
+                            agent: String::new(),
+                            skill: String::new(),
+                            status: RunStatus::Failed,
+                            uri: None,
+                            created_ms: now_ms(),
+                            finished_ms: Some(now_ms()),
+                            output: String::new(),
+                            findings: Vec::new(),
+                            edits: Vec::new(),
+                            error: Some(err.to_string()),
+                            tokens: 0,
+                        },
+                    },
+                }
+            }
+        };
+        Ok((info, finished))
+    }
+
+    async fn execute(
+        &self,
+        context: RunContext,
+        mut info: RunInfo,
+        agent: Agent,
+        work: Work,
+        params: RunParams,
+    ) -> RunInfo {
+        // A run reads what its agent was granted; built-ins every file.
+        let reach = Reach::of(&agent.manifest);
+        let env = &self.env;
+        let produced = async {
+            match work {
+                Work::Ask { .. } => model::ask(env, &context, &agent, &params).await,
+                Work::Offline(skill) => offline::produce(env, &agent, skill, &params, &reach).await,
+            }
+        };
+        // A defect in a skill fails the run; it never leaves it running.
+        let result = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(produced)).await {
+            Ok(result) => result,
+            Err(_) => Err(Failed::from("the skill failed unexpectedly (a defect; please report it)".to_owned())),
+        };
+        match result {
+            Ok((output, findings, edits)) => {
+                info.status = RunStatus::Succeeded;
+                info.output = output;
+                info.findings = findings;
+                info.edits = edits;
+            }
+            Err(Failed { message, output }) => {
+                info.status = RunStatus::Failed;
+                info.error = Some(message);
+                info.output = output;
+            }
+        }
+        info.tokens = context.tokens_used();
+        info.finished_ms = Some(now_ms());
+        // A cancel that won the race has written its row already; do not overwrite it.
+        if self.active.remove(&info.id).is_none() {
+            return self.get(&info.id).await.unwrap_or(info);
+        }
+        if let Err(err) = records::finish(&self.store, &info).await {
+            tracing::error!(run = %info.id, "cannot record the run: {err:#}");
+        }
+        self.env.send_event(Event::RunUpdate {
+            run_id: info.id.clone(),
+            agent: info.agent.clone(),
+            status: info.status,
+            message: info.error.clone(),
+            // Model output has streamed already, delta by delta.
+            output_delta: (!info.output.is_empty() && !matches!(work, Work::Ask { .. })).then(|| info.output.clone()),
+        });
+        info
+    }
+
+    /// `runs/cancel`.
+    pub async fn cancel(&self, id: &str) -> Result<RunInfo, RunError> {
+        let current = self.get(id).await?;
+        if current.status.is_finished() {
+            return Ok(current);
+        }
+        let Some(task) = self.active.remove(id) else {
+            // The run is recording its result right now: that result stands.
+            return self.wait(id).await;
+        };
+        task.abort();
+        let mut info = current;
+        info.status = RunStatus::Cancelled;
+        info.error = Some("cancelled by the user".into());
+        info.finished_ms = Some(now_ms());
+        records::finish(&self.store, &info)
+            .await
+            .map_err(|err| RunError::Internal(format!("cannot record the cancel: {err:#}")))?;
+        self.env.send_event(Event::RunUpdate {
+            run_id: info.id.clone(),
+            agent: info.agent.clone(),
+            status: RunStatus::Cancelled,
+            message: info.error.clone(),
+            output_delta: None,
+        });
+        Ok(info)
+    }
+
+    /// `runs/get`.
+    pub async fn get(&self, id: &str) -> Result<RunInfo, RunError> {
+        records::get(&self.store, id).await
+    }
+
+    /// `runs/get` with `wait`: the run once it has finished.
+    pub async fn wait(&self, id: &str) -> Result<RunInfo, RunError> {
+        // Listen first, then look: a run finishing in between is seen either way.
+        let mut events = self.env.events.subscribe();
+        loop {
+            let run = self.get(id).await?;
+            if run.status.is_finished() {
+                return Ok(run);
+            }
+            loop {
+                match events.recv().await {
+                    Ok(Event::RunUpdate { run_id, status, .. }) if run_id == id && status.is_finished() => break,
+                    Ok(_) => {}
+                    // Missed some events: look again.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Err(RunError::ShuttingDown),
+                }
+            }
+        }
+    }
+
+    /// `runs/list`: the latest runs, newest first, without their output.
+    pub async fn list_runs(&self, limit: u32) -> Result<Vec<RunInfo>, RunError> {
+        records::list(&self.store, limit).await
+    }
+}
+
+/// What a run does: model mode with a provider, or an offline skill.
+#[derive(Debug, Clone)]
+enum Work {
+    Ask { provider: String },
+    Offline(Skill),
+}
+
+impl Work {
+    /// The skill's name, as the run records it.
+    fn name(&self) -> &'static str {
+        match self {
+            Work::Ask { .. } => "ask",
+            Work::Offline(skill) => skill.name(),
+        }
+    }
+}

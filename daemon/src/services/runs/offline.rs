@@ -1,0 +1,246 @@
+//! Offline skills in a run: the skill's inputs gathered (the document, the
+//! workspace's index and files, git history) within the agent's reach, the
+//! skill run off the async threads, its byte offsets turned into LSP ranges.
+//! Also `ask_agent`: another agent's offline skill, for a model's tool call.
+
+use std::{path::Path, time::Duration};
+
+use agents::{
+    grants::Reach,
+    skills::{History, RawEdit, Skill, SkillInput, SkillOutput},
+};
+use context::SyntaxDocument;
+use protocol::{
+    agents::{Finding, Fix, RunParams, TextEdit},
+    documents::{Position, Range},
+};
+
+use super::env::{Env, Failed};
+use crate::{
+    platform::uri,
+    services::{
+        codebase::{self, LineIndex},
+        documents::byte_offset,
+        roster::Agent,
+        workspace::{self, Workspace},
+    },
+};
+
+/// What a skill produced: its report, findings and edits, in protocol terms.
+pub(super) type Produced = (String, Vec<Finding>, Vec<TextEdit>);
+
+/// Gathers the skill's inputs and runs it off the async threads. The skill
+/// sees only the files within `reach` (the file the run is on aside: the
+/// caller checked it): the index it gets, the files it reads and the history
+/// are cut down to them.
+pub(super) async fn produce(
+    env: &Env,
+    agent: &Agent,
+    skill: Skill,
+    params: &RunParams,
+    reach: &Reach,
+) -> Result<Produced, Failed> {
+    let path = params.uri.as_deref().and_then(uri::to_path);
+    let workspace = env.workspace_for(params)?;
+    if let Some(workspace) = &workspace {
+        workspace.wait_ready().await;
+    }
+    let mut history = match (&workspace, skill) {
+        (Some(workspace), Skill::Metrics | Skill::Backlog) => git_history(&workspace.root).await,
+        _ => None,
+    };
+    if let Some(history) = &mut history {
+        history.files.retain(|path, _| reach.allows(path));
+    }
+    let reach = reach.clone();
+    let uri = params.uri.clone();
+    let prompt = params.prompt.clone();
+    let (range, position, codebase) = (params.range, params.position, env.codebase.clone());
+    let name = agent.manifest.metadata.name.clone();
+    // One hop off the async threads for all the work: reading (and, for a file
+    // no editor has open, parsing) the document, then the skill.
+    tokio::task::spawn_blocking(move || {
+        let document = match &uri {
+            Some(uri) => Some(codebase::document_for(&codebase, uri).map_err(|e| e.to_string())?.0),
+            None => None,
+        };
+        let selection = document.as_ref().map(|doc| {
+            let text = doc.text();
+            match (range, position) {
+                (Some(range), _) => byte_offset(text, range.start)..byte_offset(text, range.end),
+                (None, Some(position)) => {
+                    let at = byte_offset(text, position);
+                    at..at
+                }
+                (None, None) => 0..0,
+            }
+        });
+        let index_guard = workspace.as_ref().map(|w| w.index());
+        // A reach short of everything sees a copy of the index cut down to it.
+        let restricted = match &index_guard {
+            Some(index) if !reach.is_everything() => Some(index.restricted(|path| reach.allows(path))),
+            _ => None,
+        };
+        let index = restricted.as_ref().or(index_guard.as_deref());
+        let rel = match (&workspace, &path) {
+            (Some(w), Some(p)) => w.relative(p).unwrap_or_else(|| p.display().to_string()),
+            (None, Some(p)) => p.display().to_string(),
+            _ => String::new(),
+        };
+        let read_file = |rel: &str| {
+            let workspace = workspace.as_ref().filter(|_| reach.allows(rel))?;
+            // The guard is held: read as `read_indexed` does, without its lock.
+            index?.file(rel)?;
+            workspace::read_real(&workspace.root.join(rel))
+        };
+        let input = SkillInput {
+            speaker: &name,
+            path: &rel,
+            document: document.as_ref(),
+            selection,
+            index,
+            prompt: prompt.as_deref(),
+            read_file: &read_file,
+            history: history.as_ref(),
+        };
+        let output = skill.run(&input)?;
+        let root = workspace.as_ref().map(|w| w.root.clone());
+        Ok::<_, String>(convert(uri.as_deref(), document.as_ref(), root.as_deref(), output))
+    })
+    .await
+    .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
+    .map_err(Failed::from)
+}
+
+/// Another agent's offline skill, for the `ask_agent` tool: its report and
+/// findings as text. The asked agent reaches only what both it and the asking
+/// agent (`caller`) may read, the file it is asked about included; `uri` is
+/// a resolved file of `workspace`.
+pub(super) async fn offline(
+    env: &Env,
+    caller: &Reach,
+    name: &str,
+    skill: Option<String>,
+    uri: Option<String>,
+    workspace: &Workspace,
+) -> Result<String, String> {
+    let roster = env.roster();
+    let agent = roster.resolve(name).ok_or_else(|| super::not_found(name, &roster).to_string())?.clone();
+    env.licensed(&agent)?;
+    let reach = caller.narrowed_to(&agent.manifest);
+    if let Some(path) = uri.as_deref().and_then(uri::to_path) {
+        let rel = workspace.relative(&path).ok_or_else(|| format!("{} is outside the workspace", path.display()))?;
+        if let Some(why) = reach.refusal(&rel) {
+            return Err(why);
+        }
+    }
+    let workspace = Some(uri::from_path(&workspace.root));
+    let skill = match skill {
+        Some(name) => match Skill::from_name(&name).filter(|s| agent.skills.contains(s)) {
+            Some(skill) => skill,
+            None => return Err(format!("{} has no skill {name:?}", agent.manifest.metadata.name)),
+        },
+        None => *agent.skills.first().ok_or("that agent has no offline skills")?,
+    };
+    let params = RunParams {
+        agent: agent.manifest.id.clone(),
+        skill: Some(skill.name().to_owned()),
+        uri,
+        position: None,
+        range: None,
+        prompt: None,
+        workspace,
+        wait: true,
+        max_tokens: None,
+    };
+    let (report, findings, _) = Box::pin(produce(env, &agent, skill, &params, &reach)).await.map_err(|f| f.message)?;
+    let listed: Vec<String> =
+        findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
+    Ok(format!("{report}\n{}", listed.join("\n")))
+}
+
+/// Byte offsets to LSP ranges, workspace paths to URIs.
+fn convert(uri: Option<&str>, document: Option<&SyntaxDocument>, root: Option<&Path>, output: SkillOutput) -> Produced {
+    let text = document.map_or("", |d| d.text());
+    let lines = LineIndex::new(text);
+    let range =
+        |bytes: &std::ops::Range<usize>| Range { start: lines.position(bytes.start), end: lines.position(bytes.end) };
+    let file_uri = |path: &str| root.map_or_else(|| path.to_owned(), |r| uri::from_path(&r.join(path)));
+    let edit = |e: &RawEdit| match &e.path {
+        Some(path) => TextEdit {
+            uri: file_uri(path),
+            range: Range { start: Position { line: 0, character: 0 }, end: Position { line: 0, character: 0 } },
+            new_text: e.new_text.clone(),
+        },
+        None => {
+            TextEdit { uri: uri.unwrap_or_default().to_owned(), range: range(&e.bytes), new_text: e.new_text.clone() }
+        }
+    };
+    let findings = output
+        .findings
+        .iter()
+        .map(|f| {
+            let (finding_uri, range) = match (&f.path, f.line) {
+                (Some(path), Some(line)) => (
+                    Some(file_uri(path)),
+                    Range { start: Position { line, character: 0 }, end: Position { line: line + 1, character: 0 } },
+                ),
+                _ => (uri.map(str::to_owned), range(&f.bytes)),
+            };
+            Finding {
+                rule: f.rule.to_owned(),
+                severity: f.severity,
+                message: f.message.clone(),
+                uri: finding_uri,
+                line: range.start.line + 1,
+                range,
+                fix: f
+                    .fix
+                    .as_ref()
+                    .map(|fix| Fix { title: fix.title.clone(), edits: fix.edits.iter().map(edit).collect() }),
+            }
+        })
+        .collect();
+    (output.report, findings, output.edits.iter().map(edit).collect())
+}
+
+/// Per-file commits, churn and authors from `git log` (up to 2,000 commits, 10 s).
+async fn git_history(root: &Path) -> Option<History> {
+    let output = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["log", "--no-merges", "-n", "2000", "--numstat", "--relative", "--format=%x00%an"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let mut history = History::default();
+    let mut author = String::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some(name) = line.strip_prefix('\0') {
+            author = name.to_owned();
+            continue;
+        }
+        let mut parts = line.splitn(3, '\t');
+        let (Some(added), Some(removed), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let file = history.files.entry(path.to_owned()).or_default();
+        file.commits += 1;
+        file.lines_changed += added.parse::<u64>().unwrap_or(0) + removed.parse::<u64>().unwrap_or(0);
+        match file.authors.iter_mut().find(|(a, _)| *a == author) {
+            Some((_, n)) => *n += 1,
+            None => file.authors.push((author.clone(), 1)),
+        }
+    }
+    for file in history.files.values_mut() {
+        file.authors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    }
+    Some(history)
+}
