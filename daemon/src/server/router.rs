@@ -39,18 +39,35 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         Ok(daemon::ShutdownReply { pid: std::process::id() })
     });
 
-    method::<documents::Open, _, _>(&mut module, |d, params, conn| async move {
+    documents_methods(&mut module);
+    context_methods(&mut module);
+    agents_methods(&mut module);
+    workflows_methods(&mut module);
+    market_methods(&mut module);
+    attach_subscription(&mut module);
+    let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
+    register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
+
+    if test_hooks {
+        register_test_hooks(&mut module);
+    }
+    module
+}
+
+/// `documents/*`: the editors' buffers.
+fn documents_methods(module: &mut RpcModule<Daemon>) {
+    method::<documents::Open, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
         let reply = d.documents().open(client, params);
         let _ = d.events.send(Event::DocumentOpened { uri });
         Ok(reply)
     });
-    method::<documents::Change, _, _>(&mut module, |d, params, conn| async move {
+    method::<documents::Change, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         d.documents().change(client, params).map_err(document_error)
     });
-    method::<documents::Close, _, _>(&mut module, |d, params, conn| async move {
+    method::<documents::Close, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let reply = d.documents().close(client, &params.uri).map_err(document_error)?;
         if !reply.still_open {
@@ -58,41 +75,47 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         }
         Ok(reply)
     });
-    method::<documents::Get, _, _>(&mut module, |d, params, _| async move {
+    method::<documents::Get, _, _>(module, |d, params, _| async move {
         d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
     });
-    method::<documents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
+    method::<documents::List, _, _>(module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
+}
 
+/// `context/*` and `workspaces/*`: the codebase service.
+fn context_methods(module: &mut RpcModule<Daemon>) {
     // Parsing, file reads and bundle assembly: on the blocking pool, never on
     // the runtime's workers that serve every editor's requests (#18).
-    method::<context::Outline, _, _>(&mut module, |d, params, _| {
+    method::<context::Outline, _, _>(module, |d, params, _| {
         off_the_runtime(move || codebase::outline(&d.codebase, params))
     });
-    method::<context::Symbols, _, _>(&mut module, |d, params, _| {
+    method::<context::Symbols, _, _>(module, |d, params, _| {
         off_the_runtime(move || Ok::<_, codebase::Error>(codebase::symbols(&d.codebase, params)))
     });
-    method::<context::Build, _, _>(&mut module, |d, params, _| {
+    method::<context::Build, _, _>(module, |d, params, _| {
         off_the_runtime(move || codebase::build(&d.codebase, params))
     });
-    method::<context::AddWorkspace, _, _>(&mut module, |d, params, _| async move {
+    method::<context::AddWorkspace, _, _>(module, |d, params, _| async move {
         Ok(codebase::add_workspace(&d.codebase, params).await?)
     });
-    method::<context::ListWorkspaces, _, _>(&mut module, |d, NoParams {}, _| async move {
+    method::<context::ListWorkspaces, _, _>(module, |d, NoParams {}, _| async move {
         Ok(codebase::list_workspaces(&d.codebase))
     });
+}
 
-    method::<agents::List, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.runs.list()) });
-    method::<agents::Problems, _, _>(&mut module, |d, NoParams {}, _| async move { Ok(d.runs.roster().errors) });
-    method::<agents::Describe, _, _>(&mut module, |d, params, _| async move { Ok(d.runs.describe(&params.agent)?) });
-    method::<agents::Run, _, _>(&mut module, |d, params, conn| async move {
+/// `agents/*` and `runs/*`: the runs service.
+fn agents_methods(module: &mut RpcModule<Daemon>) {
+    method::<agents::List, _, _>(module, |d, NoParams {}, _| async move { Ok(d.runs.list()) });
+    method::<agents::Problems, _, _>(module, |d, NoParams {}, _| async move { Ok(d.runs.roster().errors) });
+    method::<agents::Describe, _, _>(module, |d, params, _| async move { Ok(d.runs.describe(&params.agent)?) });
+    method::<agents::Run, _, _>(module, |d, params, conn| async move {
         // Each client queues on its own: one editor's burst does not delay another's request.
         let owner = format!("client-{}", d.client_of(conn));
         Ok(d.runs.run_for(params, owner).await?)
     });
-    method::<agents::GetRun, _, _>(&mut module, |d, params, _| async move {
+    method::<agents::GetRun, _, _>(module, |d, params, _| async move {
         Ok(if params.wait { d.runs.wait(&params.run_id).await? } else { d.runs.get(&params.run_id).await? })
     });
-    method::<agents::CancelRun, _, _>(&mut module, |d, params, _| async move {
+    method::<agents::CancelRun, _, _>(module, |d, params, _| async move {
         // A session id cancels the workflow's whole tree; the reply is its last step's run, or a summary run.
         if params.run_id.starts_with("session-") {
             let session = orchestrator::cancel(&d.orchestrator, &params.run_id)
@@ -102,24 +125,24 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
         }
         Ok(d.runs.cancel(&params.run_id).await?)
     });
-    method::<agents::ListRuns, _, _>(&mut module, |d, params, _| async move {
+    method::<agents::ListRuns, _, _>(module, |d, params, _| async move {
         Ok(d.runs.list_runs(params.limit.unwrap_or(50)).await?)
     });
-    method::<agents::Generate, _, _>(&mut module, |d, params, _| async move {
+    method::<agents::Generate, _, _>(module, |d, params, _| async move {
         crate::services::market::generate::generate(d.runs.env(), params).await
     });
+}
 
-    method::<workflows::List, _, _>(
-        &mut module,
-        |d, NoParams {}, _| async move { Ok(orchestrator::list(&d.orchestrator)) },
-    );
-    method::<workflows::Run, _, _>(&mut module, |d, params, _| async move {
+/// `workflows/*` and `sessions/*`: the orchestrator.
+fn workflows_methods(module: &mut RpcModule<Daemon>) {
+    method::<workflows::List, _, _>(module, |d, NoParams {}, _| async move { Ok(orchestrator::list(&d.orchestrator)) });
+    method::<workflows::Run, _, _>(module, |d, params, _| async move {
         Ok(orchestrator::run(d.orchestrator.clone(), params).await?)
     });
-    method::<workflows::ListSessions, _, _>(&mut module, |d, params, _| async move {
+    method::<workflows::ListSessions, _, _>(module, |d, params, _| async move {
         Ok(orchestrator::list_sessions(&d.orchestrator, params.limit.unwrap_or(50)).await?)
     });
-    method::<workflows::GetSession, _, _>(&mut module, |d, params, _| async move {
+    method::<workflows::GetSession, _, _>(module, |d, params, _| async move {
         let orchestrator = &d.orchestrator;
         Ok(if params.wait {
             orchestrator::wait(orchestrator, &params.session_id).await?
@@ -127,49 +150,43 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
             orchestrator::get(orchestrator, &params.session_id).await?
         })
     });
-    method::<workflows::ResumeSession, _, _>(&mut module, |d, params, _| async move {
+    method::<workflows::ResumeSession, _, _>(module, |d, params, _| async move {
         Ok(orchestrator::resume(d.orchestrator.clone(), &params.session_id, params.wait).await?)
     });
-    method::<workflows::Decide, _, _>(&mut module, |d, params, _| async move {
+    method::<workflows::Decide, _, _>(module, |d, params, _| async move {
         Ok(orchestrator::decide(&d.orchestrator, params).await?)
     });
+}
 
-    attach_subscription(&mut module);
-
-    let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
-    method::<market::Search, _, _>(&mut module, |d, params, _| async move {
+/// `market/*`: the marketplace.
+fn market_methods(module: &mut RpcModule<Daemon>) {
+    method::<market::Search, _, _>(module, |d, params, _| async move {
         crate::services::market::service::search(&d.market, params).await
     });
-    method::<market::Recommend, _, _>(&mut module, |d, params, _| async move {
+    method::<market::Recommend, _, _>(module, |d, params, _| async move {
         crate::services::market::service::recommend(&d.market, params).await
     });
-    method::<market::Info, _, _>(&mut module, |d, params, _| async move {
+    method::<market::Info, _, _>(module, |d, params, _| async move {
         crate::services::market::service::info(&d.market, params).await
     });
-    method::<market::Install, _, _>(&mut module, |d, params, _| async move {
+    method::<market::Install, _, _>(module, |d, params, _| async move {
         crate::services::market::service::install(&d.market, params).await
     });
-    method::<market::Update, _, _>(&mut module, |d, params, _| async move {
+    method::<market::Update, _, _>(module, |d, params, _| async move {
         crate::services::market::service::update(&d.market, params).await
     });
-    method::<market::Remove, _, _>(&mut module, |d, params, _| async move {
+    method::<market::Remove, _, _>(module, |d, params, _| async move {
         crate::services::market::service::remove(&d.market, params).await
     });
-    method::<market::Rollback, _, _>(&mut module, |d, params, _| async move {
+    method::<market::Rollback, _, _>(module, |d, params, _| async move {
         crate::services::market::service::rollback(&d.market, params).await
     });
-    method::<market::Usage, _, _>(&mut module, |d, NoParams {}, _| async move {
+    method::<market::Usage, _, _>(module, |d, NoParams {}, _| async move {
         crate::services::market::service::usage(&d.market).await
     });
-    method::<market::ListInstalled, _, _>(&mut module, |d, NoParams {}, _| async move {
+    method::<market::ListInstalled, _, _>(module, |d, NoParams {}, _| async move {
         Ok(crate::services::market::service::installed(&d.market))
     });
-    register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
-
-    if test_hooks {
-        register_test_hooks(&mut module);
-    }
-    module
 }
 
 /// Registers `M` with a handler taking its typed params and the caller's connection.
@@ -293,6 +310,14 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
 /// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation.
 /// Served only with `PAIRED_TEST_HOOKS=1`, never listed in `rpc.discover`.
 fn register_test_hooks(module: &mut RpcModule<Daemon>) {
+    register(
+        module.register_method("debug/advance_clock", |params, _, _| {
+            // Seconds to move the expiry clock forward: `[3600]`.
+            let secs = params.parse::<(i64,)>().map_or(0, |(secs,)| secs);
+            Ok::<i64, ErrorObjectOwned>(crate::platform::clock::advance_expiry_clock(secs))
+        }),
+        "debug/advance_clock",
+    );
     register(
         module.register_async_method("debug/panic", |_, _, _| async move {
             #[allow(clippy::panic)]

@@ -129,18 +129,28 @@ impl<'a> LineIndex<'a> {
         LineIndex { text, starts }
     }
 
-    /// The LSP position of a byte offset.
+    /// The LSP position of a byte offset (one inside a character counts as
+    /// that character's start).
     pub(crate) fn position(&self, byte: usize) -> Position {
-        let byte = byte.min(self.text.len());
+        let mut byte = byte.min(self.text.len());
+        while !self.text.is_char_boundary(byte) {
+            byte -= 1;
+        }
         let line = self.starts.partition_point(|start| *start <= byte).saturating_sub(1);
         let start = self.starts.get(line).copied().unwrap_or(0);
         let character = self.text.get(start..byte).map_or(0, |s| s.encode_utf16().count() as u32);
         Position { line: line as u32, character }
     }
 
+    /// A line and byte column (tree-sitter's) as an LSP position.
     fn lsp(&self, pos: symbols::Pos) -> Position {
         let start = self.starts.get(pos.line as usize).copied().unwrap_or(self.text.len());
-        let end = (start + pos.column as usize).min(self.text.len());
+        // Never past the line's end (its newline excluded), as LSP reads it.
+        let line_end = self.starts.get(pos.line as usize + 1).map_or(self.text.len(), |next| next - 1);
+        let mut end = (start + pos.column as usize).min(line_end.max(start));
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
         let character = self.text.get(start..end).map_or(pos.column, |s| s.encode_utf16().count() as u32);
         Position { line: pos.line, character }
     }
@@ -272,7 +282,12 @@ pub fn build(codebase: &Codebase, params: BuildParams) -> Result<ContextBundle, 
         // Which rules and how many, never the secrets.
         tracing::info!(uri = %params.uri, redactions = ?built.redactions, "redacted secrets from a context bundle");
     }
-    Ok(ContextBundle {
+    Ok(protocol_bundle(built))
+}
+
+/// A bundle in protocol terms.
+fn protocol_bundle(built: bundle::Bundle) -> ContextBundle {
+    ContextBundle {
         parts: built
             .parts
             .into_iter()
@@ -301,7 +316,7 @@ pub fn build(codebase: &Codebase, params: BuildParams) -> Result<ContextBundle, 
             test_frameworks: built.facts.test_frameworks,
             frameworks: built.facts.frameworks,
         },
-    })
+    }
 }
 
 pub async fn add_workspace(codebase: &Codebase, params: AddWorkspaceParams) -> Result<WorkspaceStatus, Error> {
@@ -321,4 +336,117 @@ pub async fn add_workspace(codebase: &Codebase, params: AddWorkspaceParams) -> R
 
 pub fn list_workspaces(codebase: &Codebase) -> Vec<WorkspaceStatus> {
     codebase.workspaces.all().iter().map(|w| w.status_report()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{
+        context::{AddWorkspaceParams, BuildParams, OutlineParams},
+        documents::{OpenParams, Position},
+    };
+
+    use super::*;
+    use crate::services::documents::ANONYMOUS;
+
+    fn pos(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+
+    #[test]
+    fn line_index_counts_utf16_units() {
+        // é is 2 bytes and 1 UTF-16 unit; 😀 is 4 bytes and 2 units; CRLF keeps
+        // its \r on the line it ends.
+        let text = "aé😀b\r\nx\n\n😀";
+        let lines = LineIndex::new(text);
+        assert_eq!(lines.position(0), pos(0, 0));
+        assert_eq!(lines.position(1), pos(0, 1), "after a");
+        assert_eq!(lines.position(3), pos(0, 2), "after é");
+        assert_eq!(lines.position(7), pos(0, 4), "after 😀: two units");
+        assert_eq!(lines.position(8), pos(0, 5), "after b");
+        assert_eq!(lines.position(9), pos(0, 6), "the \\r is a character of line 0");
+        assert_eq!(lines.position(10), pos(1, 0), "after the newline");
+        assert_eq!(lines.position(12), pos(2, 0), "an empty line");
+        assert_eq!(lines.position(text.len()), pos(3, 2), "the end");
+        assert_eq!(lines.position(text.len() + 100), pos(3, 2), "past the end: the end");
+        assert_eq!(lines.position(5), pos(0, 2), "inside 😀: its start");
+        assert_eq!(lines.position(2), pos(0, 1), "inside é: its start");
+        assert_eq!(LineIndex::new("").position(0), pos(0, 0));
+    }
+
+    #[test]
+    fn tree_sitter_columns_become_utf16() {
+        let lines = LineIndex::new("// é\nfn 😀x() {}\n");
+        let at = |line, column| lines.lsp(symbols::Pos { line, column });
+        assert_eq!(at(1, 3), pos(1, 3), "before the emoji");
+        assert_eq!(at(1, 7), pos(1, 5), "after it");
+        assert_eq!(at(1, 5), pos(1, 3), "inside it: its start");
+        assert_eq!(at(0, 100), pos(0, 4), "past the line: its end");
+        assert_eq!(at(9, 0), pos(9, 0), "a line past the text");
+    }
+
+    fn codebase() -> Codebase {
+        Codebase::new(512 * 1024, 4000, broadcast::channel(16).0)
+    }
+
+    fn open(codebase: &Codebase, uri: &str, text: &str) {
+        codebase
+            .documents()
+            .open(ANONYMOUS, OpenParams { uri: uri.into(), language_id: "rust".into(), version: 1, text: text.into() });
+    }
+
+    #[test]
+    fn an_open_document_is_outlined_in_utf16_and_bundled_without_a_workspace() {
+        let codebase = codebase();
+        let uri = "untitled:scratch.rs";
+        open(&codebase, uri, "/// Greets 😀.\nfn greet(name: &str) -> String {\n    format!(\"hi {name}\")\n}\n");
+        let outline = outline(&codebase, OutlineParams { uri: uri.into() }).expect("outline");
+        assert_eq!(outline.language, "rust");
+        let greet = outline.symbols.iter().find(|s| s.name == "greet").expect("greet");
+        assert_eq!(greet.selection_range.start, pos(1, 3));
+        assert_eq!(greet.doc.as_deref(), Some("Greets 😀."));
+        let bundle = build(
+            &codebase,
+            BuildParams {
+                uri: uri.into(),
+                position: Some(pos(2, 4)),
+                range: None,
+                question: Some("what does it return?".into()),
+                diagnostics: Vec::new(),
+                budget_tokens: None,
+                local_provider: false,
+            },
+        )
+        .expect("bundle");
+        assert_eq!(bundle.budget_tokens, 4000, "the service's default budget");
+        assert!(bundle.parts.iter().any(|p| p.text.contains("fn greet")), "{bundle:?}");
+    }
+
+    #[test]
+    fn files_are_refused_when_missing_unreadable_or_outside_the_named_workspace() {
+        let codebase = codebase();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(root.join("a")).expect("a");
+        std::fs::create_dir_all(root.join("b")).expect("b");
+        std::fs::write(root.join("b/lib.rs"), "fn b() {}\n").expect("write");
+        let b = uri::from_path(&root.join("b/lib.rs"));
+        let refused = resolve_uri(&codebase, &b, Some(&root.join("a")));
+        assert!(matches!(refused, Err(Error::Refused(_))), "outside a");
+        assert!(matches!(resolve_uri(&codebase, &b, Some(&root.join("b"))), Ok(Some(_))), "inside b");
+        assert!(matches!(resolve_uri(&codebase, "untitled:x", None), Ok(None)), "no file");
+        let missing = uri::from_path(&root.join("b/missing.rs"));
+        assert!(matches!(outline(&codebase, OutlineParams { uri: missing }), Err(Error::NotFound(_))));
+        let neither = outline(&codebase, OutlineParams { uri: "untitled:closed".into() }).expect_err("not open");
+        assert!(matches!(neither, Error::Invalid(_)), "{neither:?}");
+    }
+
+    #[tokio::test]
+    async fn a_folder_that_is_no_project_is_never_indexed() {
+        let codebase = codebase();
+        let root = AddWorkspaceParams { folder: "file:///".into(), wait: false };
+        assert!(matches!(add_workspace(&codebase, root).await, Err(Error::Invalid(_))));
+        let nowhere = AddWorkspaceParams { folder: "file:///no/such/folder".into(), wait: false };
+        assert!(matches!(add_workspace(&codebase, nowhere).await, Err(Error::NotFound(_))));
+        assert!(list_workspaces(&codebase).is_empty());
+    }
 }

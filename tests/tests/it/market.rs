@@ -582,8 +582,8 @@ fn a_paid_agent_needs_a_licence_at_install_and_before_every_run() {
     let err = market.refused("pro-auditor");
     assert!(err.contains("altered or forged") || err.contains("damaged"), "{err}");
 
-    // An organisation licence for the user's domain, valid for a few seconds.
-    let org = issue("org:acme.example", "4");
+    // An organisation licence for the user's domain, valid for an hour.
+    let org = issue("org:acme.example", "3600");
     ok(home, &["market", "license", "add", "pro-auditor", &org]);
     ok(home, &["market", "install", "pro-auditor", "--yes"]);
     let project = home.path().join("proj");
@@ -615,8 +615,10 @@ fn a_paid_agent_needs_a_licence_at_install_and_before_every_run() {
     assert_eq!(json(home, &["status", "--json"])["pid"], pid, "no restart");
     market.configure(&root, "licensee = \"alice@acme.example\"");
 
-    // Expired: the agent stays installed but no longer runs (once alice is back in force).
-    std::thread::sleep(Duration::from_secs(5));
+    // Expired: the agent stays installed but no longer runs (once alice is back
+    // in force). The daemon's expiry clock moves two hours on, not the test's.
+    let moved = home.post(r#"{"jsonrpc":"2.0","id":1,"method":"debug/advance_clock","params":[7200]}"#);
+    assert!(moved.body.contains("\"result\":7200"), "{}", moved.body);
     let (ok, said) = eventually(|| Some(run_it()).filter(|(_, said)| !said.contains("carol@elsewhere.example")));
     assert!(!ok, "an expired licence stops the agent");
     assert!(said.contains("licence expired"), "{said}");

@@ -142,7 +142,7 @@ pub fn check_run(data_dir: &std::path::Path, agent: &str, licensee: Option<&str>
     let licensee = licensee.ok_or_else(|| {
         format!("{agent} is a paid agent: set market.licensee in config.toml to the identity its licence names")
     })?;
-    verify(&token, &keys, agent, licensee, jiff::Timestamp::now().as_second())
+    verify(&token, &keys, agent, licensee, crate::platform::clock::expiry_now())
         .map_err(|why| format!("{agent} cannot run: {why}"))
 }
 

@@ -6,12 +6,13 @@
 //! [`Env`] and its own [`RunContext`], passed down explicitly.
 //!
 //! Layout, each file using only those after it: this file (the lifecycle:
-//! launch, execute, cancel, wait) → `model` → `offline` → `records`, `env`.
+//! launch, execute, cancel, wait) → `model` → `tools` → `offline` → `records`, `env`.
 
 mod env;
 mod model;
 mod offline;
 mod records;
+mod tools;
 
 use std::{
     collections::HashMap,
@@ -272,33 +273,33 @@ impl Runs {
         };
         self.active.insert(&info.id, task.abort_handle());
         let _ = registered.send(());
-        let finished = {
-            let (runs, id) = (self.clone(), info.id.clone());
-            async move {
-                match task.await {
-                    Ok(finished) => finished,
-                    // Cancelled: the row says so.
-                    Err(_) => match runs.get(&id).await {
-                        Ok(info) => info,
-                        Err(err) => RunInfo {
-                            id,
-                            agent: String::new(),
-                            skill: String::new(),
-                            status: RunStatus::Failed,
-                            uri: None,
-                            created_ms: now_ms(),
-                            finished_ms: Some(now_ms()),
-                            output: String::new(),
-                            findings: Vec::new(),
-                            edits: Vec::new(),
-                            error: Some(err.to_string()),
-                            tokens: 0,
-                        },
-                    },
-                }
-            }
-        };
+        let finished = self.clone().outcome(task, info.id.clone());
         Ok((info, finished))
+    }
+
+    /// The run once its task ends; a cancelled task's run as its row says.
+    async fn outcome(self: Arc<Self>, task: tokio::task::JoinHandle<RunInfo>, id: String) -> RunInfo {
+        match task.await {
+            Ok(finished) => finished,
+            // Cancelled: the row says so.
+            Err(_) => match self.get(&id).await {
+                Ok(info) => info,
+                Err(err) => RunInfo {
+                    id,
+                    agent: String::new(),
+                    skill: String::new(),
+                    status: RunStatus::Failed,
+                    uri: None,
+                    created_ms: now_ms(),
+                    finished_ms: Some(now_ms()),
+                    output: String::new(),
+                    findings: Vec::new(),
+                    edits: Vec::new(),
+                    error: Some(err.to_string()),
+                    tokens: 0,
+                },
+            },
+        }
     }
 
     async fn execute(

@@ -1,0 +1,338 @@
+//! The catalog tools a model may call in model mode, each checked against
+//! the agent's grants before it runs: every path a tool names, and every file
+//! or path a tool returns, passes the one grant filter ([`Reach`]). A refusal
+//! is text the model (and, through the run's progress, the user) reads.
+
+use std::{path::Path, sync::Arc};
+
+use agents::grants::{Reach, glob_matches};
+use protocol::{agents::RunParams, context::BuildParams};
+use serde_json::{Value, json};
+
+use super::{
+    env::{Env, RunContext},
+    offline,
+};
+use crate::{
+    platform::uri,
+    services::{
+        codebase,
+        provider::{ToolCall, ToolSpec},
+        roster::Agent,
+        workspace::{Refused, Workspace},
+    },
+};
+
+/// What a model run produced besides text.
+#[derive(Debug, Default)]
+pub struct ModelOutput {
+    pub text: String,
+    pub findings: Vec<protocol::agents::Finding>,
+    pub edits: Vec<protocol::agents::TextEdit>,
+}
+
+/// The catalog, as far as the agent was granted it, and the board's tools in a workflow.
+pub(super) fn tool_specs(agent: &Agent, run: &RunContext) -> Vec<ToolSpec> {
+    let path = json!({"type": "object", "properties": {"path": {"type": "string", "description": "workspace-relative path"}}, "required": ["path"]});
+    let query = json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]});
+    let position = json!({"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"}}, "required": ["path", "line"]});
+    let edit = json!({"type": "object", "properties": {
+        "path": {"type": "string"}, "start_line": {"type": "integer", "description": "1-based, first line replaced"},
+        "end_line": {"type": "integer", "description": "1-based, last line replaced; start_line - 1 to insert"},
+        "new_text": {"type": "string"}}, "required": ["path", "start_line", "end_line", "new_text"]});
+    let diagnostic = json!({"type": "object", "properties": {
+        "path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"},
+        "severity": {"type": "string", "enum": ["error", "warning", "info", "hint"]}, "message": {"type": "string"}},
+        "required": ["path", "line", "message"]});
+    let ask = json!({"type": "object", "properties": {
+        "agent": {"type": "string", "description": "id or alias: sherlock, leonardo, marie, vince, maya, edison, alex"},
+        "skill": {"type": "string"}, "path": {"type": "string"}}, "required": ["agent"]});
+    let catalog = [
+        ("read_file", "Read a workspace file.", path),
+        ("search_symbols", "Fuzzy-search the workspace's symbols.", query),
+        ("build_context", "The context bundle around a line of a workspace file.", position),
+        ("propose_edit", "Propose replacing lines of a file; the user applies it or not.", edit),
+        ("publish_diagnostics", "Report a finding on a line, shown in the editor's problems.", diagnostic),
+        ("ask_agent", "Run another agent's offline skill, on a file or the workspace, and read its report.", ask),
+    ];
+    let mut specs: Vec<ToolSpec> = catalog
+        .into_iter()
+        .filter(|(name, ..)| agent.manifest.tools.iter().any(|t| t == name))
+        .map(|(name, description, parameters)| ToolSpec {
+            name: name.into(),
+            description: description.into(),
+            parameters,
+        })
+        .collect();
+    // In a workflow, every agent shares the session's board.
+    if run.board.is_some() {
+        specs.push(ToolSpec {
+            name: "board_read".into(),
+            description:
+                "Read the workflow's shared board: facts, decisions, artifacts and open questions, with who wrote each."
+                    .into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        });
+        specs.push(ToolSpec {
+            name: "board_write".into(),
+            description: "Write to the workflow's shared board for the other agents.".into(),
+            parameters: json!({"type": "object", "properties": {
+                "kind": {"type": "string", "enum": ["fact", "decision", "artifact", "question"]},
+                "key": {"type": "string", "description": "what it is about; a decision's subject"},
+                "text": {"type": "string"}}, "required": ["kind", "key", "text"]}),
+        });
+    }
+    specs
+}
+
+/// Runs a tool call if the agent's grants allow it.
+pub(super) async fn call_tool(
+    env: &Env,
+    run: &RunContext,
+    agent: &Agent,
+    call: &ToolCall,
+    local: bool,
+    params: &RunParams,
+    out: &mut ModelOutput,
+) -> Result<String, String> {
+    let board_tool = matches!(call.name.as_str(), "board_read" | "board_write");
+    if !(agent.manifest.tools.contains(&call.name) || (board_tool && run.board.is_some())) {
+        return Err(format!("{} has no tool {:?}", agent.manifest.metadata.name, call.name));
+    }
+    let arguments: Value =
+        serde_json::from_str(&call.arguments).map_err(|err| format!("arguments are not JSON: {err}"))?;
+    if board_tool {
+        return board(run, &call.name, &arguments, local).await;
+    }
+    let workspace = env.workspace_for(params)?.ok_or("no workspace is open")?;
+    let tools = Tools { env, agent, workspace, reach: Reach::of(&agent.manifest), local };
+    match call.name.as_str() {
+        "read_file" => tools.read_file(&arguments),
+        "search_symbols" => tools.search_symbols(&arguments),
+        "build_context" => tools.build_context(&arguments),
+        "propose_edit" => tools.propose_edit(&arguments, out),
+        "publish_diagnostics" => tools.publish_diagnostics(&arguments, out),
+        "ask_agent" => tools.ask_agent(&arguments).await,
+        other => Err(format!("the tool {other:?} is not in the catalog")),
+    }
+}
+
+/// `board_read` and `board_write`, in a workflow step.
+async fn board(run: &RunContext, tool: &str, arguments: &Value, local: bool) -> Result<String, String> {
+    let step = run.board.as_ref().ok_or("not in a workflow")?;
+    if tool == "board_read" {
+        let entries: Vec<String> = step
+            .read()
+            .iter()
+            .map(|e| format!("- [{}] {} — {} (by {} in {})", e.kind, e.key, e.text, e.agent, e.step))
+            .collect();
+        let text = if entries.is_empty() { "the board is empty".to_owned() } else { entries.join("\n") };
+        return Ok(if local { text } else { context::redact::redact("", &text).0 });
+    }
+    let field = |key: &str| arguments[key].as_str().ok_or_else(|| format!("pass `{key}`"));
+    step.write(field("kind")?, field("key")?, field("text")?).await?;
+    Ok("written to the board".into())
+}
+
+/// A 1-based line number argument.
+fn line_of(arguments: &Value, key: &str) -> Result<u32, String> {
+    arguments[key]
+        .as_u64()
+        .and_then(|l| u32::try_from(l).ok())
+        .filter(|l| (1..u32::MAX).contains(l))
+        .ok_or_else(|| format!("pass `{key}` (1-based)"))
+}
+
+/// What the workspace tools work with: the agent, its workspace and reach.
+struct Tools<'a> {
+    env: &'a Env,
+    agent: &'a Agent,
+    workspace: Arc<Workspace>,
+    /// What the agent may read: the one grant filter.
+    reach: Reach,
+    /// The model runs on this machine: nothing is redacted.
+    local: bool,
+}
+
+impl Tools<'_> {
+    /// A path a tool names: plain and workspace-relative, within the agent's
+    /// grants (`fs_write` for an edit), and resolved to its real file, which
+    /// must be in the workspace, not excluded, and within the grants too (a
+    /// link is judged by where it leads). Returns the real path, relative.
+    fn path(&self, arguments: &Value, write: bool) -> Result<String, String> {
+        let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
+        if !agents::grants::is_plain(&rel) {
+            return Err(format!("{rel:?} is not a plain workspace-relative path"));
+        }
+        let allowed = |rel: &str| -> Result<(), String> {
+            if !write {
+                return self.reach.refusal(rel).map_or(Ok(()), Err);
+            }
+            let grants = &self.agent.manifest.permissions.fs_write;
+            if grants.iter().any(|g| glob_matches(g, rel)) {
+                return Ok(());
+            }
+            Err(format!(
+                "{} may not write {rel}: its fs_write grants are [{}]",
+                self.agent.manifest.metadata.name,
+                grants.join(", ")
+            ))
+        };
+        allowed(&rel)?;
+        // Refusals name workspace paths only: the model learns nothing of the
+        // machine beyond the workspace.
+        let resolved = self.env.codebase.workspaces.resolve(Path::new(&rel), Some(&self.workspace.root)).map_err(
+            |why| match why {
+                Refused::Excluded { real: Some(real), .. } => match self.workspace.relative(&real) {
+                    Some(real) => format!("{rel} leads to {real}, which is excluded by the workspace's ignore rules"),
+                    None => format!("{rel} leads outside the workspace"),
+                },
+                Refused::Excluded { real: None, .. } => format!("{rel} is excluded by the workspace's ignore rules"),
+                Refused::Outside { .. } => format!("{rel} leads outside the workspace (through a symbolic link)"),
+                _ => format!("{rel} is not a file of the workspace"),
+            },
+        )?;
+        let real = self.workspace.relative(&resolved.path).ok_or_else(|| format!("{rel} is outside the workspace"))?;
+        if real != rel {
+            allowed(&real)?;
+        }
+        // Reads go only to what the index holds: the walk never follows links.
+        if !write && self.workspace.index().file(&real).is_none() {
+            return Err(format!("{rel} is not an indexed file of the workspace"));
+        }
+        Ok(real)
+    }
+
+    fn read_file(&self, arguments: &Value) -> Result<String, String> {
+        let rel = self.path(arguments, false)?;
+        let text = self.workspace.read_indexed(&rel).ok_or_else(|| format!("{rel} is not an indexed text file"))?;
+        Ok(if self.local { text } else { context::redact::redact(&rel, &text).0 })
+    }
+
+    fn search_symbols(&self, arguments: &Value) -> Result<String, String> {
+        let query = arguments["query"].as_str().ok_or("pass `query`")?;
+        let index = self.workspace.index();
+        let hits: Vec<String> = index
+            .search(query, 20)
+            .iter()
+            .filter(|hit| self.reach.allows(hit.path))
+            .map(|hit| format!("{} {} {}:{}", hit.symbol.kind.name(), hit.name, hit.path, hit.symbol.line + 1))
+            .collect();
+        Ok(if hits.is_empty() { "no matches".into() } else { hits.join("\n") })
+    }
+
+    fn build_context(&self, arguments: &Value) -> Result<String, String> {
+        let rel = self.path(arguments, false)?;
+        let line = line_of(arguments, "line")?;
+        let bundle = codebase::build(
+            &self.env.codebase,
+            BuildParams {
+                uri: uri::from_path(&self.workspace.root.join(&rel)),
+                position: Some(protocol::documents::Position { line: line - 1, character: 0 }),
+                range: None,
+                question: None,
+                diagnostics: Vec::new(),
+                budget_tokens: Some(2000),
+                local_provider: self.local,
+            },
+        )
+        .map_err(|err| err.to_string())?;
+        // The file is granted; what the bundle draws from others must be too.
+        Ok(render_bundle(&within_reach(bundle, &self.reach, None)))
+    }
+
+    fn propose_edit(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
+        let rel = self.path(arguments, true)?;
+        let start = line_of(arguments, "start_line")?;
+        let end = arguments["end_line"].as_u64().and_then(|l| u32::try_from(l).ok()).unwrap_or(0).min(u32::MAX - 1);
+        let new_text = arguments["new_text"].as_str().ok_or("pass `new_text`")?;
+        let mut new_text = new_text.to_owned();
+        if !new_text.is_empty() && !new_text.ends_with('\n') {
+            new_text.push('\n');
+        }
+        let end = end.max(start - 1);
+        out.edits.push(protocol::agents::TextEdit {
+            uri: uri::from_path(&self.workspace.root.join(&rel)),
+            range: protocol::documents::Range {
+                start: protocol::documents::Position { line: start - 1, character: 0 },
+                end: protocol::documents::Position { line: end, character: 0 },
+            },
+            new_text,
+        });
+        Ok(format!("proposed: lines {start}-{end} of {rel}; the user decides whether to apply it"))
+    }
+
+    fn publish_diagnostics(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
+        let rel = self.path(arguments, false)?;
+        let line = line_of(arguments, "line")?;
+        let severity = match arguments["severity"].as_str().unwrap_or("info") {
+            "error" => protocol::agents::Severity::Error,
+            "warning" => protocol::agents::Severity::Warning,
+            "hint" => protocol::agents::Severity::Hint,
+            _ => protocol::agents::Severity::Info,
+        };
+        let message = arguments["message"].as_str().ok_or("pass `message`")?.to_owned();
+        let range = protocol::documents::Range {
+            start: protocol::documents::Position { line: line - 1, character: 0 },
+            end: protocol::documents::Position { line, character: 0 },
+        };
+        out.findings.push(protocol::agents::Finding {
+            rule: "model".into(),
+            severity,
+            message,
+            uri: Some(uri::from_path(&self.workspace.root.join(&rel))),
+            line,
+            range,
+            fix: None,
+        });
+        Ok(format!("reported on {rel}:{line}"))
+    }
+
+    async fn ask_agent(&self, arguments: &Value) -> Result<String, String> {
+        let name = arguments["agent"].as_str().ok_or("pass `agent`")?;
+        let file = match arguments["path"].as_str() {
+            Some(_) => Some(uri::from_path(&self.workspace.root.join(self.path(arguments, false)?))),
+            // A workspace-wide report is drawn from every file: only for an
+            // agent that may read every file.
+            None if !self.reach.is_everything() => {
+                return Err(format!(
+                    "{} may ask for a report on a file it may read, not on the whole workspace: its fs_read grants are [{}]",
+                    self.agent.manifest.metadata.name,
+                    self.agent.manifest.permissions.fs_read.join(", ")
+                ));
+            }
+            None => None,
+        };
+        let skill = arguments["skill"].as_str().map(str::to_owned);
+        // The asked agent reaches only what both agents may read.
+        let report = offline::offline(self.env, &self.reach, name, skill, file, &self.workspace).await?;
+        Ok(if self.local { report } else { context::redact::redact("", &report).0 })
+    }
+}
+
+/// The bundle without what lies beyond `reach`: parts from files outside it
+/// and, unless it is every file, the project facts (drawn from every manifest
+/// of the workspace). `own` is the file the user pointed the run at, as the
+/// bundle names it: the user's to show, whatever the grants.
+pub(super) fn within_reach(
+    mut bundle: protocol::context::ContextBundle,
+    reach: &Reach,
+    own: Option<&str>,
+) -> protocol::context::ContextBundle {
+    let everything = reach.is_everything();
+    let (kept, refused): (Vec<_>, Vec<_>) = bundle.parts.into_iter().partition(|part| match &part.path {
+        None => everything || part.kind != "project_facts",
+        Some(path) => own == Some(path.as_str()) || reach.allows(path),
+    });
+    bundle.parts = kept;
+    bundle.dropped.extend(refused.into_iter().map(|part| protocol::context::DroppedPart {
+        title: format!("{} (beyond the fs_read grants: {})", part.title, reach.describe()),
+        kind: part.kind,
+        tokens: part.tokens,
+    }));
+    bundle
+}
+
+pub(super) fn render_bundle(bundle: &protocol::context::ContextBundle) -> String {
+    bundle.parts.iter().map(|part| format!("## {}\n{}\n", part.title, part.text)).collect::<Vec<_>>().join("\n")
+}
