@@ -525,26 +525,65 @@ fn excerpt(data: &str) -> String {
     if cut.len() < data.len() { format!("{cut}…") } else { cut }
 }
 
+/// A chat model, as model mode asks it: [`Provider`] speaks HTTP to a real
+/// one; the runs service's unit tests use a fake.
+pub trait ChatModel: Send + Sync {
+    fn name(&self) -> &str;
+    /// The model runs on this machine: context need not be redacted.
+    fn is_local(&self) -> bool;
+    /// One turn: `on_text` gets the output as it streams.
+    fn chat<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        on_text: &'a mut (dyn FnMut(&str) + Send),
+    ) -> futures::future::BoxFuture<'a, Result<ChatResponse, ProviderError>>;
+}
+
+impl ChatModel for Provider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_local(&self) -> bool {
+        self.config.is_local()
+    }
+
+    fn chat<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        on_text: &'a mut (dyn FnMut(&str) + Send),
+    ) -> futures::future::BoxFuture<'a, Result<ChatResponse, ProviderError>> {
+        Box::pin(Provider::chat(self, request, on_text))
+    }
+}
+
 /// Providers are built once (their HTTP client pools connections).
 #[derive(Default)]
 pub struct Providers {
-    built: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Provider>>>,
+    built: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<dyn ChatModel>>>,
 }
 
 impl Providers {
+    /// The model of the configured provider `name`, built on first use.
     pub fn get(
         &self,
         config: &crate::platform::config::Config,
         name: &str,
-    ) -> Result<std::sync::Arc<Provider>, String> {
+    ) -> Result<std::sync::Arc<dyn ChatModel>, String> {
         let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(provider) = built.get(name) {
             return Ok(provider.clone());
         }
         let provider_config =
             config.providers.get(name).cloned().ok_or_else(|| format!("no provider named {name:?} in the config"))?;
-        let provider = std::sync::Arc::new(Provider::new(name, provider_config).map_err(|err| err.to_string())?);
+        let provider: std::sync::Arc<dyn ChatModel> =
+            std::sync::Arc::new(Provider::new(name, provider_config).map_err(|err| err.to_string())?);
         built.insert(name.to_owned(), provider.clone());
         Ok(provider)
+    }
+
+    /// Serves `name` with a model built elsewhere (the unit tests' fakes).
+    pub fn insert(&self, name: &str, model: std::sync::Arc<dyn ChatModel>) {
+        self.built.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), model);
     }
 }

@@ -12,6 +12,8 @@ mod env;
 mod model;
 mod offline;
 mod records;
+#[cfg(test)]
+mod tests;
 mod tools;
 
 use std::{

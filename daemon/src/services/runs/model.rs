@@ -23,7 +23,7 @@ use crate::{
     platform::uri,
     services::{
         codebase,
-        provider::{ChatRequest, Message, Provider},
+        provider::{ChatModel, ChatRequest, Message},
         roster::Agent,
     },
 };
@@ -132,11 +132,11 @@ async fn converse(
     env: &Env,
     run: &RunContext,
     agent: &Agent,
-    provider: Arc<Provider>,
+    provider: Arc<dyn ChatModel>,
     params: &RunParams,
     grounding: Option<String>,
 ) -> Result<tools::ModelOutput, Failed> {
-    let local = provider.config.is_local();
+    let local = provider.is_local();
     let user = first_message(env, agent, params, grounding, local)?;
     let mut request = ChatRequest {
         system: format!(
@@ -184,7 +184,7 @@ async fn converse(
             Err(err) => {
                 // What streamed before the failure was shown already: it stays on the run.
                 result.text.push_str(&streamed);
-                return Err(Failed { message: format!("provider {}: {err}", provider.name), output: result.text });
+                return Err(Failed { message: format!("provider {}: {err}", provider.name()), output: result.text });
             }
         };
         result.text.push_str(&response.text);
