@@ -1,0 +1,161 @@
+//! Delegation: the coordinator splits the request into subtasks, each for an
+//! agent and skill — by its model's plan when it has one, else by its routing
+//! rules; each subtask becomes a fan-out item assigned by capability.
+
+use protocol::{
+    agents::{RunParams, RunStatus},
+    workflows::{SessionInfo, StepRecord, StepStatus},
+};
+
+use super::{
+    preflight::{candidates, skill_names},
+    record::{Job, failed_record, render},
+};
+use crate::{
+    platform::clock::now_ms,
+    services::{
+        orchestrator::workflow::{Step, Target},
+        roster::{Agent, Roster},
+    },
+};
+
+/// A subtask: (agent, skill, task).
+type Subtask = (String, String, String);
+
+/// The coordinator's plan: the request split into subtasks, each for an
+/// agent and skill — by the coordinator's model when it has one, else by its
+/// routing rules.
+pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Step>) {
+    let Job { orch, live, step, key, round, inputs, .. } = *job;
+    let roster = orch.runs.roster();
+    let session = live.snapshot();
+    let user_prompt = session.params.prompt.clone().unwrap_or_default();
+    let request =
+        step.prompt.as_deref().map_or(user_prompt.clone(), |t| render(t, &user_prompt, inputs, &session.board));
+    let Some(coordinator) = candidates(&roster, step).first().and_then(|id| roster.resolve(id)) else {
+        return (failed_record(step, key, round, "no coordinator agent"), Vec::new());
+    };
+    if request.trim().is_empty() {
+        return (
+            failed_record(step, key, round, "the coordinator needs a request: pass `prompt` (--prompt)"),
+            Vec::new(),
+        );
+    }
+    let mut subtasks: Vec<Subtask> = Vec::new();
+    let mut how = "its routing rules";
+    let mut note = String::new();
+    if orch.env().provider_name(coordinator).is_some() {
+        (subtasks, note) = by_model(job, &roster, coordinator, &session, &request).await;
+        if !subtasks.is_empty() {
+            how = "its model's plan";
+        }
+    }
+    if subtasks.is_empty() {
+        how = "its routing rules";
+        subtasks = agents::skills::route::route(&request)
+            .into_iter()
+            .map(|(agent, skill)| (agent, skill, request.clone()))
+            .collect();
+    }
+    let listed: Vec<String> = subtasks.iter().map(|(a, s, t)| format!("- {a}: {s}: {t}")).collect();
+    let record = StepRecord {
+        key: key.to_owned(),
+        step: step.id.clone(),
+        round,
+        agent: coordinator.manifest.id.clone(),
+        skill: "plan".into(),
+        uri: session.params.uri.clone(),
+        status: StepStatus::Succeeded,
+        run_id: None,
+        attempts: 1,
+        output: format!(
+            "{} splits the request into {} subtask(s) by {how}:\n{note}{}\n",
+            coordinator.manifest.metadata.name,
+            subtasks.len(),
+            listed.join("\n")
+        ),
+        findings: Vec::new(),
+        edits: Vec::new(),
+        error: None,
+        started_ms: now_ms(),
+        finished_ms: Some(now_ms()),
+    };
+    let steps = subtasks
+        .into_iter()
+        .map(|(agent, skill, task)| Step {
+            target: Target::Capability(skill.clone()),
+            skill: Some(skill),
+            prompt: Some(task),
+            prefer: Some(agent),
+            each: None,
+            ..step.clone()
+        })
+        .collect();
+    (record, steps)
+}
+
+/// The coordinator's model's plan, and a note for the plan's record when it
+/// gave none (the rules route the request then).
+async fn by_model(
+    job: &Job<'_>,
+    roster: &Roster,
+    coordinator: &Agent,
+    session: &SessionInfo,
+    request: &str,
+) -> (Vec<Subtask>, String) {
+    let team: Vec<String> = roster
+        .agents
+        .iter()
+        .filter(|a| !a.skills.is_empty())
+        .map(|a| format!("- {}: {}", a.manifest.id, skill_names(a)))
+        .collect();
+    let prompt = format!(
+        "Split this request into subtasks for the PAIRED team. Answer with one line per subtask, exactly `agent: skill: task`, using only these agents and skills:\n{}\n\nRequest: {request}",
+        team.join("\n")
+    );
+    let params = RunParams {
+        agent: coordinator.manifest.id.clone(),
+        skill: Some("ask".into()),
+        uri: session.params.uri.clone(),
+        position: session.params.position,
+        range: session.params.range,
+        prompt: Some(prompt),
+        workspace: session.params.workspace.clone(),
+        wait: false,
+        max_tokens: job.step.max_tokens,
+    };
+    match job.live.run_for_session(job.orch, params).await {
+        Ok(run) if run.status == RunStatus::Succeeded => {
+            let subtasks = parse_plan(roster, &run.output);
+            let note = if subtasks.is_empty() {
+                "(the model's answer named no known agent and skill; routed by rules instead)\n".into()
+            } else {
+                String::new()
+            };
+            (subtasks, note)
+        }
+        Ok(run) => (
+            Vec::new(),
+            format!("(the model could not plan: {}; routed by rules instead)\n", run.error.unwrap_or_default()),
+        ),
+        Err(err) => (Vec::new(), format!("(the model could not plan: {err}; routed by rules instead)\n")),
+    }
+}
+
+/// `agent: skill: task` lines naming agents and skills that exist.
+fn parse_plan(roster: &Roster, text: &str) -> Vec<Subtask> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line
+                .trim()
+                .trim_start_matches(['-', '*', ' '])
+                .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')')
+                .trim();
+            let mut parts = line.splitn(3, ':').map(|p| p.trim().trim_matches('`'));
+            let (agent, skill, task) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+            let agent = roster.resolve(agent)?;
+            let skill = agent.skills.iter().map(|s| s.name()).find(|s| s.eq_ignore_ascii_case(skill))?;
+            Some((agent.manifest.id.clone(), (*skill).to_owned(), task.to_owned()))
+        })
+        .collect()
+}

@@ -1,0 +1,100 @@
+//! Alex's merge: the reports of the steps a merge step needs, in one.
+
+use std::collections::HashSet;
+
+use protocol::{
+    agents::Severity,
+    workflows::{BoardEntry, StepRecord, StepStatus},
+};
+
+use super::record::Job;
+use crate::{platform::clock::now_ms, services::orchestrator::workflow::Target};
+
+/// Alex merges the reports of the steps this one needs: findings without
+/// duplicates, most severe first, the verdicts and decisions on the board, the
+/// conflicts and how they were settled.
+pub(super) fn merge(job: &Job<'_>) -> StepRecord {
+    let Job { live, workflow, step, key, round, inputs, .. } = *job;
+    let state = live.snapshot();
+    let mut findings = Vec::new();
+    let mut seen = HashSet::new();
+    let mut report = format!(
+        "# {} — merged by {}\n\n",
+        workflow.name,
+        match &step.target {
+            Target::Agent(a) => a.as_str(),
+            Target::Capability(c) => c.as_str(),
+        }
+    );
+    for need in &step.needs {
+        let Some(record) = inputs.get(need) else { continue };
+        let errors = record.findings.iter().filter(|f| f.severity == Severity::Error).count();
+        report.push_str(&format!(
+            "- `{}` ({} {}): {:?}, {} findings ({errors} errors), {} edits\n",
+            record.key,
+            record.agent,
+            record.skill,
+            record.status,
+            record.findings.len(),
+            record.edits.len()
+        ));
+        for finding in &record.findings {
+            if seen.insert((finding.uri.clone(), finding.line, finding.rule.clone())) {
+                findings.push(finding.clone());
+            }
+        }
+    }
+    // Fan-out items count for their step.
+    for record in state.steps.iter().filter(|r| step.needs.iter().any(|n| r.key.starts_with(&format!("{n}[")))) {
+        for finding in &record.findings {
+            if seen.insert((finding.uri.clone(), finding.line, finding.rule.clone())) {
+                findings.push(finding.clone());
+            }
+        }
+    }
+    findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.uri.cmp(&b.uri)).then(a.line.cmp(&b.line)));
+    if !findings.is_empty() {
+        report.push_str("\n## Findings\n\n");
+        for f in findings.iter().take(200) {
+            let file = f.uri.as_deref().and_then(|u| u.rsplit('/').next()).unwrap_or("");
+            report.push_str(&format!("- {} {file}:{} [{}] {}\n", f.severity.name(), f.line, f.rule, f.message));
+        }
+    }
+    let decisions: Vec<&BoardEntry> = state.board.iter().filter(|e| e.kind == "decision").collect();
+    if !decisions.is_empty() {
+        report.push_str("\n## Decisions\n\n");
+        for d in decisions {
+            report.push_str(&format!("- {} ({}): {}\n", d.key, d.agent, d.text));
+        }
+    }
+    if !state.conflicts.is_empty() {
+        report.push_str("\n## Conflicts\n\n");
+        for c in &state.conflicts {
+            report.push_str(&format!("- {} ({}): {} — {}\n", c.what, c.strategy, c.resolution, c.reasons));
+        }
+    }
+    let edits = state.steps.iter().filter(|r| r.status == StepStatus::Succeeded).map(|r| r.edits.len()).sum::<usize>();
+    report.push_str(&format!(
+        "\n{edits} edits proposed in all; those that stand after conflicts are the session's `edits`.\n"
+    ));
+    StepRecord {
+        key: key.to_owned(),
+        step: step.id.clone(),
+        round,
+        agent: match &step.target {
+            Target::Agent(a) => a.clone(),
+            Target::Capability(c) => c.clone(),
+        },
+        skill: "merge".into(),
+        uri: state.params.uri.clone(),
+        status: StepStatus::Succeeded,
+        run_id: None,
+        attempts: 1,
+        output: report,
+        findings,
+        edits: Vec::new(),
+        error: None,
+        started_ms: now_ms(),
+        finished_ms: Some(now_ms()),
+    }
+}
