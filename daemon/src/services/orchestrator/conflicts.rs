@@ -14,7 +14,7 @@ use protocol::{
 
 use super::{
     session::{Live, Orchestrator, base_key, post, save_conflict, send_update, set_status},
-    workflow::Strategy,
+    workflow::{Policy, Strategy},
 };
 use crate::platform::clock::now_ms;
 
@@ -244,12 +244,35 @@ async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: &str, what: St
         dropped_edits: Vec::new(),
     };
     live.lock().conflicts.push(record.clone());
+    let (strategy, winner, reasons) = decide(orch, live, &policy, &id, kind, &what, &parties).await;
+    record.strategy = if strategy == policy.strategy {
+        strategy.name().to_owned()
+    } else {
+        format!("{} (fallback {})", policy.strategy.name(), strategy.name())
+    };
+    resolve(&mut record, winner, &parties);
+    record.reasons = reasons.join("; ");
+    keep(orch, live, &record, &parties).await;
+}
+
+/// The policy's strategy, then its fallback (then priority) while one cannot
+/// decide: the strategy that decided, the winner (`None`: every side is
+/// kept), and the reasons given on the way.
+async fn decide(
+    orch: &Arc<Orchestrator>,
+    live: &Arc<Live>,
+    policy: &Policy,
+    id: &str,
+    kind: &str,
+    what: &str,
+    parties: &[Party],
+) -> (Strategy, Option<usize>, Vec<String>) {
     let mut strategy = policy.strategy;
     let mut reasons: Vec<String> = Vec::new();
     let winner: Option<usize> = loop {
         let outcome = match strategy {
-            Strategy::Priority => Ok(Some(by_priority(&policy.priority, &parties, &mut reasons))),
-            Strategy::Vote => by_vote(&parties, &mut reasons),
+            Strategy::Priority => Ok(Some(by_priority(&policy.priority, parties, &mut reasons))),
+            Strategy::Vote => by_vote(parties, &mut reasons),
             Strategy::Merge => {
                 if kind == "same_symbol" {
                     reasons.push("the edits do not overlap: both are kept".into());
@@ -258,10 +281,10 @@ async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: &str, what: St
                     Err(format!("merge cannot keep both sides of {}", kind.replace('_', " ")))
                 }
             }
-            Strategy::Arbiter => by_arbiter(orch, live, &policy.arbiter, kind, &what, &parties, &mut reasons).await,
+            Strategy::Arbiter => by_arbiter(orch, live, &policy.arbiter, kind, what, parties, &mut reasons).await,
             Strategy::Ask => {
                 let secs = policy.ask_timeout_secs;
-                by_user(orch, live, &id, &what, &parties, secs, &mut reasons).await
+                by_user(orch, live, id, what, parties, secs, &mut reasons).await
             }
         };
         match outcome {
@@ -276,11 +299,12 @@ async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: &str, what: St
             }
         }
     };
-    record.strategy = if strategy == policy.strategy {
-        strategy.name().to_owned()
-    } else {
-        format!("{} (fallback {})", policy.strategy.name(), strategy.name())
-    };
+    (strategy, winner, reasons)
+}
+
+/// Writes the outcome on the record: who stands over whom, and the losers'
+/// contested edits as dropped.
+fn resolve(record: &mut ConflictRecord, winner: Option<usize>, parties: &[Party]) {
     match winner {
         Some(w) => {
             let win = &parties[w];
@@ -301,20 +325,25 @@ async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: &str, what: St
         }
         None => record.resolution = "merged: every side is kept".into(),
     }
-    record.reasons = reasons.join("; ");
+}
+
+/// A settled conflict, kept: its dropped edits out of the running, the
+/// record in memory and on disk, and a decision on the board.
+async fn keep(orch: &Arc<Orchestrator>, live: &Arc<Live>, record: &ConflictRecord, parties: &[Party]) {
+    let id = &record.id;
     {
         let mut rejected = live.rejected.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, index) in rejected_edits(&record) {
+        for (key, index) in rejected_edits(record) {
             rejected.insert((key, index));
         }
     }
     {
         let mut state = live.lock();
-        if let Some(slot) = state.conflicts.iter_mut().find(|c| c.id == id) {
+        if let Some(slot) = state.conflicts.iter_mut().find(|c| &c.id == id) {
             *slot = record.clone();
         }
     }
-    if let Err(err) = save_conflict(orch, live, &record).await {
+    if let Err(err) = save_conflict(orch, live, record).await {
         tracing::error!("cannot record a conflict: {err:#}");
     }
     let entry = BoardEntry {
