@@ -300,156 +300,24 @@ pub fn parse(origin: &str, default_name: &str, text: &str) -> Result<Workflow, S
             None => format!("{origin}: {message}"),
         }
     })?;
-    let fail = |where_: &str, reason: String| Err(format!("{origin}: {where_}: {reason}"));
     let name = file.name.clone().unwrap_or_else(|| default_name.to_owned());
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
-        return fail("`name`", format!("{name:?} must be letters, digits, `-` or `_`"));
+        return fail(origin, "`name`", format!("{name:?} must be letters, digits, `-` or `_`"));
     }
     if file.steps.is_empty() {
-        return fail("`steps`", "a workflow needs at least one [[steps]]".into());
+        return fail(origin, "`steps`", "a workflow needs at least one [[steps]]".into());
     }
-    let mut seen = BTreeSet::new();
-    for step in &file.steps {
-        if step.id.is_empty() || !step.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
-            return fail(&format!("step {:?}", step.id), "`id` must be letters, digits, `-` or `_`".into());
-        }
-        if !seen.insert(step.id.as_str()) {
-            return fail(&format!("step `{}`", step.id), "`id` is used by another step".into());
-        }
-    }
-    let mut steps = Vec::new();
-    for step in &file.steps {
-        let at = format!("step `{}`", step.id);
-        let target = match (&step.agent, &step.capability) {
-            (Some(agent), None) if !agent.trim().is_empty() => Target::Agent(agent.trim().to_owned()),
-            (None, Some(cap)) if !cap.trim().is_empty() => Target::Capability(cap.trim().to_owned()),
-            (Some(_), Some(_)) => return fail(&at, "give `agent` or `capability`, not both".into()),
-            _ => return fail(&at, "`agent`: name the agent (or a `capability` to choose one by)".into()),
-        };
-        for need in &step.needs {
-            if need == &step.id {
-                return fail(&at, "`needs`: a step cannot need itself".into());
-            }
-            if !seen.contains(need.as_str()) {
-                return fail(&at, format!("`needs`: no step {need:?} in this workflow"));
-            }
-        }
-        let when = match &step.when {
-            Some(text) => Some(
-                Cond::parse(text)
-                    .and_then(|c| c.check(&seen).map(|()| c))
-                    .map_err(|reason| format!("{origin}: {at}: `when`: {reason}"))?,
-            ),
-            None => None,
-        };
-        if step.retries > 5 {
-            return fail(&at, "`retries`: at most 5".into());
-        }
-        if step.timeout_secs == Some(0) {
-            return fail(&at, "`timeout_secs`: must be greater than 0".into());
-        }
-        if step.max_tokens == Some(0) {
-            return fail(&at, "`max_tokens`: must be greater than 0".into());
-        }
-        if let Some(unknown) = step.sees.iter().flatten().find(|s| !seen.contains(s.as_str())) {
-            return fail(&at, format!("`sees`: no step {unknown:?} in this workflow"));
-        }
-        steps.push(Step {
-            id: step.id.clone(),
-            target,
-            skill: step.skill.clone(),
-            prompt: step.prompt.clone(),
-            needs: step.needs.clone(),
-            when,
-            when_text: step.when.clone(),
-            retries: step.retries,
-            timeout_secs: step.timeout_secs,
-            max_tokens: step.max_tokens,
-            each: step.each,
-            continue_on_error: step.continue_on_error,
-            sees: step.sees.clone(),
-            prefer: None,
-        });
-    }
+    let seen = step_ids(origin, &file.steps)?;
+    let steps = file.steps.iter().map(|step| parse_step(origin, step, &seen)).collect::<Result<Vec<_>, _>>()?;
     if let Some(cycle) = find_cycle(&steps) {
-        return fail(&format!("step `{cycle}`"), "`needs`: the steps' needs form a cycle".into());
+        return fail(origin, &format!("step `{cycle}`"), "`needs`: the steps' needs form a cycle".into());
     }
-    // A condition may only test steps that have finished when it is evaluated.
     let by_id: HashMap<&str, &Step> = steps.iter().map(|s| (s.id.as_str(), s)).collect();
-    for step in &steps {
-        if let Some(cond) = &step.when {
-            let before = ancestors(&by_id, &step.id);
-            if let Some(other) = cond.steps().into_iter().find(|s| !before.contains(*s)) {
-                return fail(
-                    &format!("step `{}`", step.id),
-                    format!(
-                        "`when`: tests step {other:?}, which is not among its needs (direct or indirect); add it to `needs`"
-                    ),
-                );
-            }
-        }
-    }
-    let mut loops = Vec::new();
-    let mut looped = BTreeSet::new();
-    for (i, l) in file.loops.iter().enumerate() {
-        let at = format!("loops[{i}]");
-        if l.steps.is_empty() {
-            return fail(&at, "`steps`: name the steps to repeat".into());
-        }
-        for id in &l.steps {
-            if !seen.contains(id.as_str()) {
-                return fail(&at, format!("`steps`: no step {id:?} in this workflow"));
-            }
-            if !looped.insert(id.clone()) {
-                return fail(&at, format!("`steps`: step {id:?} is already in another loop"));
-            }
-        }
-        if !(1..=20).contains(&l.max_rounds) {
-            return fail(&at, "`max_rounds`: between 1 and 20".into());
-        }
-        // A loop step may need steps of its loop, or steps before the loop —
-        // never a step of another loop, nor one that waits for this loop.
-        for id in &l.steps {
-            let Some(step) = steps.iter().find(|s| &s.id == id) else { continue };
-            for need in step.needs.iter().filter(|n| !l.steps.contains(n)) {
-                if file.loops.iter().any(|other| other.steps.contains(need)) {
-                    return fail(&format!("step `{id}`"), format!("`needs`: {need:?} is in another loop"));
-                }
-                if ancestors(&by_id, need).iter().any(|a| l.steps.iter().any(|s| s == a)) {
-                    return fail(
-                        &format!("step `{id}`"),
-                        format!("`needs`: {need:?} waits for the loop this step is in, so neither could start"),
-                    );
-                }
-            }
-        }
-        let until = Cond::parse(&l.until)
-            .and_then(|c| c.check(&seen).map(|()| c))
-            .map_err(|reason| format!("{origin}: {at}: `until`: {reason}"))?;
-        loops.push(Loop { steps: l.steps.clone(), until, max_rounds: l.max_rounds });
-    }
-    let conflicts = file.conflicts.as_ref();
-    let strategy = conflicts.and_then(|c| c.strategy).unwrap_or(Strategy::Priority);
-    let fallback = conflicts.and_then(|c| c.fallback).unwrap_or(Strategy::Priority);
-    if matches!(fallback, Strategy::Merge | Strategy::Ask) {
-        return fail(
-            "`conflicts.fallback`",
-            "must be priority, vote or arbiter (a fallback must always decide)".into(),
-        );
-    }
-    let priority = match conflicts.map(|c| c.priority.clone()).filter(|p| !p.is_empty()) {
-        Some(p) => p,
-        None => DEFAULT_PRIORITY.iter().map(|s| (*s).to_owned()).collect(),
-    };
-    let policy = Policy {
-        strategy,
-        priority,
-        arbiter: conflicts.and_then(|c| c.arbiter.clone()).unwrap_or_else(|| "alex".into()),
-        fallback,
-        ask_timeout_secs: conflicts.and_then(|c| c.ask_timeout_secs).unwrap_or(600),
-    };
+    check_conditions(origin, &steps, &by_id)?;
+    let loops = parse_loops(origin, &file.loops, &steps, &by_id, &seen)?;
+    let policy = parse_policy(origin, file.conflicts.as_ref())?;
     if file.timeout_secs == Some(0) {
-        return fail("`timeout_secs`", "must be greater than 0".into());
+        return fail(origin, "`timeout_secs`", "must be greater than 0".into());
     }
     Ok(Workflow {
         name,
@@ -460,6 +328,186 @@ pub fn parse(origin: &str, default_name: &str, text: &str) -> Result<Workflow, S
         policy,
         timeout_secs: file.timeout_secs,
         max_tokens: file.max_tokens,
+    })
+}
+
+/// An error naming the file, where in it, and why.
+fn fail<T>(origin: &str, where_: &str, reason: String) -> Result<T, String> {
+    Err(format!("{origin}: {where_}: {reason}"))
+}
+
+/// The steps' ids, each checked and unique.
+fn step_ids<'a>(origin: &str, steps: &'a [StepFile]) -> Result<BTreeSet<&'a str>, String> {
+    let mut seen = BTreeSet::new();
+    for step in steps {
+        if step.id.is_empty() || !step.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')) {
+            return fail(origin, &format!("step {:?}", step.id), "`id` must be letters, digits, `-` or `_`".into());
+        }
+        if !seen.insert(step.id.as_str()) {
+            return fail(origin, &format!("step `{}`", step.id), "`id` is used by another step".into());
+        }
+    }
+    Ok(seen)
+}
+
+/// One `[[steps]]` entry, checked against the workflow's step ids (`seen`).
+fn parse_step(origin: &str, step: &StepFile, seen: &BTreeSet<&str>) -> Result<Step, String> {
+    let at = format!("step `{}`", step.id);
+    let target = match (&step.agent, &step.capability) {
+        (Some(agent), None) if !agent.trim().is_empty() => Target::Agent(agent.trim().to_owned()),
+        (None, Some(cap)) if !cap.trim().is_empty() => Target::Capability(cap.trim().to_owned()),
+        (Some(_), Some(_)) => return fail(origin, &at, "give `agent` or `capability`, not both".into()),
+        _ => return fail(origin, &at, "`agent`: name the agent (or a `capability` to choose one by)".into()),
+    };
+    for need in &step.needs {
+        if need == &step.id {
+            return fail(origin, &at, "`needs`: a step cannot need itself".into());
+        }
+        if !seen.contains(need.as_str()) {
+            return fail(origin, &at, format!("`needs`: no step {need:?} in this workflow"));
+        }
+    }
+    let when = match &step.when {
+        Some(text) => Some(
+            Cond::parse(text)
+                .and_then(|c| c.check(seen).map(|()| c))
+                .map_err(|reason| format!("{origin}: {at}: `when`: {reason}"))?,
+        ),
+        None => None,
+    };
+    if step.retries > 5 {
+        return fail(origin, &at, "`retries`: at most 5".into());
+    }
+    if step.timeout_secs == Some(0) {
+        return fail(origin, &at, "`timeout_secs`: must be greater than 0".into());
+    }
+    if step.max_tokens == Some(0) {
+        return fail(origin, &at, "`max_tokens`: must be greater than 0".into());
+    }
+    if let Some(unknown) = step.sees.iter().flatten().find(|s| !seen.contains(s.as_str())) {
+        return fail(origin, &at, format!("`sees`: no step {unknown:?} in this workflow"));
+    }
+    Ok(Step {
+        id: step.id.clone(),
+        target,
+        skill: step.skill.clone(),
+        prompt: step.prompt.clone(),
+        needs: step.needs.clone(),
+        when,
+        when_text: step.when.clone(),
+        retries: step.retries,
+        timeout_secs: step.timeout_secs,
+        max_tokens: step.max_tokens,
+        each: step.each,
+        continue_on_error: step.continue_on_error,
+        sees: step.sees.clone(),
+        prefer: None,
+    })
+}
+
+/// A condition may only test steps that have finished when it is evaluated.
+fn check_conditions(origin: &str, steps: &[Step], by_id: &HashMap<&str, &Step>) -> Result<(), String> {
+    for step in steps {
+        if let Some(cond) = &step.when {
+            let before = ancestors(by_id, &step.id);
+            if let Some(other) = cond.steps().into_iter().find(|s| !before.contains(*s)) {
+                return fail(
+                    origin,
+                    &format!("step `{}`", step.id),
+                    format!(
+                        "`when`: tests step {other:?}, which is not among its needs (direct or indirect); add it to `needs`"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `[[loops]]`: each step in one loop at most, rounds bounded, and needs
+/// that let the loop start.
+fn parse_loops(
+    origin: &str,
+    files: &[LoopFile],
+    steps: &[Step],
+    by_id: &HashMap<&str, &Step>,
+    seen: &BTreeSet<&str>,
+) -> Result<Vec<Loop>, String> {
+    let mut loops = Vec::new();
+    let mut looped = BTreeSet::new();
+    for (i, l) in files.iter().enumerate() {
+        let at = format!("loops[{i}]");
+        if l.steps.is_empty() {
+            return fail(origin, &at, "`steps`: name the steps to repeat".into());
+        }
+        for id in &l.steps {
+            if !seen.contains(id.as_str()) {
+                return fail(origin, &at, format!("`steps`: no step {id:?} in this workflow"));
+            }
+            if !looped.insert(id.clone()) {
+                return fail(origin, &at, format!("`steps`: step {id:?} is already in another loop"));
+            }
+        }
+        if !(1..=20).contains(&l.max_rounds) {
+            return fail(origin, &at, "`max_rounds`: between 1 and 20".into());
+        }
+        check_loop_needs(origin, l, files, steps, by_id)?;
+        let until = Cond::parse(&l.until)
+            .and_then(|c| c.check(seen).map(|()| c))
+            .map_err(|reason| format!("{origin}: {at}: `until`: {reason}"))?;
+        loops.push(Loop { steps: l.steps.clone(), until, max_rounds: l.max_rounds });
+    }
+    Ok(loops)
+}
+
+/// A loop step may need steps of its loop, or steps before the loop — never
+/// a step of another loop, nor one that waits for this loop.
+fn check_loop_needs(
+    origin: &str,
+    l: &LoopFile,
+    files: &[LoopFile],
+    steps: &[Step],
+    by_id: &HashMap<&str, &Step>,
+) -> Result<(), String> {
+    for id in &l.steps {
+        let Some(step) = steps.iter().find(|s| &s.id == id) else { continue };
+        for need in step.needs.iter().filter(|n| !l.steps.contains(n)) {
+            if files.iter().any(|other| other.steps.contains(need)) {
+                return fail(origin, &format!("step `{id}`"), format!("`needs`: {need:?} is in another loop"));
+            }
+            if ancestors(by_id, need).iter().any(|a| l.steps.iter().any(|s| s == a)) {
+                return fail(
+                    origin,
+                    &format!("step `{id}`"),
+                    format!("`needs`: {need:?} waits for the loop this step is in, so neither could start"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[conflicts]`, with its defaults.
+fn parse_policy(origin: &str, conflicts: Option<&ConflictsFile>) -> Result<Policy, String> {
+    let strategy = conflicts.and_then(|c| c.strategy).unwrap_or(Strategy::Priority);
+    let fallback = conflicts.and_then(|c| c.fallback).unwrap_or(Strategy::Priority);
+    if matches!(fallback, Strategy::Merge | Strategy::Ask) {
+        return fail(
+            origin,
+            "`conflicts.fallback`",
+            "must be priority, vote or arbiter (a fallback must always decide)".into(),
+        );
+    }
+    let priority = match conflicts.map(|c| c.priority.clone()).filter(|p| !p.is_empty()) {
+        Some(p) => p,
+        None => DEFAULT_PRIORITY.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    Ok(Policy {
+        strategy,
+        priority,
+        arbiter: conflicts.and_then(|c| c.arbiter.clone()).unwrap_or_else(|| "alex".into()),
+        fallback,
+        ask_timeout_secs: conflicts.and_then(|c| c.ask_timeout_secs).unwrap_or(600),
     })
 }
 
