@@ -304,97 +304,9 @@ pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> R
         if all.is_empty() {
             continue;
         }
-        let chosen = match &params.version {
-            Some(wanted) => all.iter().find(|v| v.version == *wanted).ok_or_else(|| {
-                let listed: Vec<&str> = all.iter().map(|v| v.version.as_str()).collect();
-                error(errors::NOT_FOUND, format!("{name} has no version {wanted}; there are {}", listed.join(", ")))
-            })?,
-            None => pick(&all).ok_or_else(|| {
-                error(
-                    errors::CONFLICT,
-                    format!(
-                        "no version of {name} can be installed here: each is yanked or needs another daemon ({})",
-                        all.iter().map(|v| format!("{} needs {}", v.version, v.daemon)).collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })?,
-        };
-        if semver::Version::parse(&chosen.version).is_err() {
-            return Err(error(
-                errors::VERIFICATION_FAILED,
-                format!(
-                    "registry {} lists {name} with version {:?}, which is not a version: refused",
-                    registry.name, chosen.version
-                ),
-            ));
-        }
-        if chosen.yanked {
-            return Err(error(
-                errors::CONFLICT,
-                format!("{name}@{} was yanked by its publisher; install another version", chosen.version),
-            ));
-        }
-        if !chosen.compatible {
-            return Err(error(
-                errors::CONFLICT,
-                format!(
-                    "{name}@{} needs a daemon matching {}, this one is {}",
-                    chosen.version,
-                    chosen.daemon,
-                    env!("CARGO_PKG_VERSION")
-                ),
-            ));
-        }
-        let market = marketplace.live.market();
-        let max = u64::from(market.max_package_kb) * 1024;
-        if chosen.size > max {
-            return Err(error(
-                errors::LIMIT_EXCEEDED,
-                format!("{name}@{} is {} bytes, over market.max_package_kb ({max} bytes)", chosen.version, chosen.size),
-            ));
-        }
-        let meta_for_policy = index
-            .packages
-            .iter()
-            .find(|p| p.meta.name == name && p.meta.version == chosen.version)
-            .map(|p| p.meta.permissions.clone())
-            .unwrap_or_default();
-        if let Some(refusal) = policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
-            return Err(error(errors::REFUSED, format!("{name}@{}: {refusal}; not installed", chosen.version)));
-        }
-        let meta = index
-            .packages
-            .iter()
-            .find(|p| p.meta.name == name && p.meta.version == chosen.version)
-            .map(|p| p.meta.clone())
-            .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))?;
-        // Consent is to exactly what was shown: this registry, this version,
-        // these permissions. Anything else is asked again.
-        let shown_differs = params.permissions.as_ref().is_some_and(|p| *p != chosen.permissions);
-        if !chosen.permissions.is_empty() && (!params.accept_permissions || shown_differs) {
-            let message = if shown_differs {
-                format!("{name}@{} now asks for other permissions than the ones accepted: ask again", chosen.version)
-            } else {
-                format!(
-                    "{name}@{} asks for permissions: show them to the user, then install with accept_permissions",
-                    chosen.version
-                )
-            };
-            return Err(ErrorObjectOwned::owned(
-                errors::NEEDS_CONSENT,
-                message,
-                Some(serde_json::json!({
-                    "name": name,
-                    "version": chosen.version,
-                    "registry": registry.name,
-                    "publisher": meta.publisher,
-                    "permissions": chosen.permissions,
-                    // What the installed version was granted, so an update
-                    // can show which permissions are new.
-                    "granted": Store::new(&marketplace.paths.data_dir).get(&name).map(|i| i.permissions),
-                })),
-            ));
-        }
+        let chosen = choose(&name, registry, params.version.as_deref(), &all)?;
+        let meta = admitted(marketplace, &name, registry, chosen, &index)?;
+        consent(marketplace, &name, &params, registry, chosen, &meta)?;
         let paid = meta.pricing.kind == protocol::agents::PricingKind::Paid;
         let licensing = if paid {
             Some(licence_for(marketplace, &repo, &registry.name, &name, params.licence.as_deref()).await?)
@@ -402,40 +314,10 @@ pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> R
             None
         };
         progress("download", 0, chosen.size);
-        let target = TargetName::new(super::target_name(&name, &chosen.version))
-            .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
-        let bytes = match repo.read_target(&target).await {
-            Ok(Some(stream)) => download(stream, chosen.size, |done| progress("download", done, chosen.size)).await,
-            Ok(None) => {
-                return Err(error(errors::NOT_FOUND, format!("{target:?} is not in registry {}", registry.name)));
-            }
-            Err(err) => Err(err),
-        }
-        .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(&registry.name, &err)))?;
+        let bytes = fetch(&repo, &registry.name, &name, chosen, &progress).await?;
         progress("verify", bytes.len() as u64, chosen.size);
         progress("extract", 0, 0);
-        let permissions = chosen.permissions.clone();
-        let (version, registry_name, checked) = (chosen.version.clone(), registry.name.clone(), meta.clone());
-        let (store_name, data_dir) = (name.clone(), marketplace.paths.data_dir.clone());
-        // Unpacking and file moves are blocking work: off the async workers.
-        let installed = tokio::task::spawn_blocking(move || {
-            Store::new(&data_dir).activate(
-                &store_name,
-                &version,
-                &registry_name,
-                &checked.publisher,
-                permissions,
-                |staging| {
-                    archive::unpack(&bytes, staging, archive::Limits::default())?;
-                    check_contents(staging, &checked)
-                },
-            )
-        })
-        .await
-        .map_err(|err| error(errors::INTERNAL, format!("the install task failed: {err}")))?
-        .map_err(|err| {
-            error(errors::VERIFICATION_FAILED, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
-        })?;
+        let installed = activate(marketplace, &name, &registry.name, chosen, meta, bytes).await?;
         if let Some((keys, token)) = licensing {
             let data = &marketplace.paths.data_dir;
             let kept = super::licence::save_keys(data, &name, &keys)
@@ -448,6 +330,186 @@ pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> R
         return Ok(installed);
     }
     Err(error(errors::NOT_FOUND, format!("no registry offers {name}")))
+}
+
+/// The version to install: the one asked for, else the newest that can be;
+/// refused when it is no version, yanked, or needs another daemon.
+fn choose<'a>(
+    name: &str,
+    registry: &RegistryConfig,
+    wanted: Option<&str>,
+    all: &'a [PackageSummary],
+) -> RpcResult<&'a PackageSummary> {
+    let chosen = match wanted {
+        Some(wanted) => all.iter().find(|v| v.version == *wanted).ok_or_else(|| {
+            let listed: Vec<&str> = all.iter().map(|v| v.version.as_str()).collect();
+            error(errors::NOT_FOUND, format!("{name} has no version {wanted}; there are {}", listed.join(", ")))
+        })?,
+        None => pick(all).ok_or_else(|| {
+            error(
+                errors::CONFLICT,
+                format!(
+                    "no version of {name} can be installed here: each is yanked or needs another daemon ({})",
+                    all.iter().map(|v| format!("{} needs {}", v.version, v.daemon)).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?,
+    };
+    if semver::Version::parse(&chosen.version).is_err() {
+        return Err(error(
+            errors::VERIFICATION_FAILED,
+            format!(
+                "registry {} lists {name} with version {:?}, which is not a version: refused",
+                registry.name, chosen.version
+            ),
+        ));
+    }
+    if chosen.yanked {
+        return Err(error(
+            errors::CONFLICT,
+            format!("{name}@{} was yanked by its publisher; install another version", chosen.version),
+        ));
+    }
+    if !chosen.compatible {
+        return Err(error(
+            errors::CONFLICT,
+            format!(
+                "{name}@{} needs a daemon matching {}, this one is {}",
+                chosen.version,
+                chosen.daemon,
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    Ok(chosen)
+}
+
+/// The signed metadata of the chosen version, once `[market]` admits it: not
+/// over `max_package_kb`, no permission the user's or the organisation's
+/// policy denies.
+fn admitted(
+    marketplace: &Marketplace,
+    name: &str,
+    registry: &RegistryConfig,
+    chosen: &PackageSummary,
+    index: &remote::Index,
+) -> RpcResult<PackageMeta> {
+    let market = marketplace.live.market();
+    let max = u64::from(market.max_package_kb) * 1024;
+    if chosen.size > max {
+        return Err(error(
+            errors::LIMIT_EXCEEDED,
+            format!("{name}@{} is {} bytes, over market.max_package_kb ({max} bytes)", chosen.version, chosen.size),
+        ));
+    }
+    let meta_for_policy = index
+        .packages
+        .iter()
+        .find(|p| p.meta.name == name && p.meta.version == chosen.version)
+        .map(|p| p.meta.permissions.clone())
+        .unwrap_or_default();
+    if let Some(refusal) = policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
+        return Err(error(errors::REFUSED, format!("{name}@{}: {refusal}; not installed", chosen.version)));
+    }
+    index
+        .packages
+        .iter()
+        .find(|p| p.meta.name == name && p.meta.version == chosen.version)
+        .map(|p| p.meta.clone())
+        .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))
+}
+
+/// Consent is to exactly what was shown: this registry, this version,
+/// these permissions. Anything else is asked again.
+fn consent(
+    marketplace: &Marketplace,
+    name: &str,
+    params: &InstallParams,
+    registry: &RegistryConfig,
+    chosen: &PackageSummary,
+    meta: &PackageMeta,
+) -> RpcResult<()> {
+    let shown_differs = params.permissions.as_ref().is_some_and(|p| *p != chosen.permissions);
+    if chosen.permissions.is_empty() || (params.accept_permissions && !shown_differs) {
+        return Ok(());
+    }
+    let message = if shown_differs {
+        format!("{name}@{} now asks for other permissions than the ones accepted: ask again", chosen.version)
+    } else {
+        format!(
+            "{name}@{} asks for permissions: show them to the user, then install with accept_permissions",
+            chosen.version
+        )
+    };
+    Err(ErrorObjectOwned::owned(
+        errors::NEEDS_CONSENT,
+        message,
+        Some(serde_json::json!({
+            "name": name,
+            "version": chosen.version,
+            "registry": registry.name,
+            "publisher": meta.publisher,
+            "permissions": chosen.permissions,
+            // What the installed version was granted, so an update
+            // can show which permissions are new.
+            "granted": Store::new(&marketplace.paths.data_dir).get(name).map(|i| i.permissions),
+        })),
+    ))
+}
+
+/// Downloads the chosen version's package through `tough`, which checks its
+/// length and hash against the signed metadata.
+async fn fetch(
+    repo: &tough::Repository,
+    registry: &str,
+    name: &str,
+    chosen: &PackageSummary,
+    progress: &impl Fn(&str, u64, u64),
+) -> RpcResult<Vec<u8>> {
+    let target = TargetName::new(super::target_name(name, &chosen.version))
+        .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
+    match repo.read_target(&target).await {
+        Ok(Some(stream)) => download(stream, chosen.size, |done| progress("download", done, chosen.size)).await,
+        Ok(None) => {
+            return Err(error(errors::NOT_FOUND, format!("{target:?} is not in registry {registry}")));
+        }
+        Err(err) => Err(err),
+    }
+    .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(registry, &err)))
+}
+
+/// Unpacks the package into staging, checks it is the package that was
+/// signed, and makes it the installed version (in one rename).
+async fn activate(
+    marketplace: &Marketplace,
+    name: &str,
+    registry: &str,
+    chosen: &PackageSummary,
+    meta: PackageMeta,
+    bytes: Vec<u8>,
+) -> RpcResult<Installed> {
+    let permissions = chosen.permissions.clone();
+    let (version, registry_name, checked) = (chosen.version.clone(), registry.to_owned(), meta);
+    let (store_name, data_dir) = (name.to_owned(), marketplace.paths.data_dir.clone());
+    // Unpacking and file moves are blocking work: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        Store::new(&data_dir).activate(
+            &store_name,
+            &version,
+            &registry_name,
+            &checked.publisher,
+            permissions,
+            |staging| {
+                archive::unpack(&bytes, staging, archive::Limits::default())?;
+                check_contents(staging, &checked)
+            },
+        )
+    })
+    .await
+    .map_err(|err| error(errors::INTERNAL, format!("the install task failed: {err}")))?
+    .map_err(|err| {
+        error(errors::VERIFICATION_FAILED, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
+    })
 }
 
 /// Reads a package's stream (`tough` checks its length and hash as it goes),
