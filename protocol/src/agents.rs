@@ -91,8 +91,44 @@ pub struct SkillInfo {
     /// For a menu: "Sherlock: review".
     pub title: String,
     pub description: String,
-    /// What it works on: `file`, `symbol`, `workspace` or `prompt`.
-    pub scope: String,
+    /// What it works on.
+    pub scope: SkillScope,
+}
+
+/// What a skill works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SkillScope {
+    /// A file.
+    File,
+    /// A definition in a file (the cursor's).
+    Symbol,
+    /// The workspace's index.
+    Workspace,
+    /// A request in words.
+    Prompt,
+}
+
+impl SkillScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            SkillScope::File => "file",
+            SkillScope::Symbol => "symbol",
+            SkillScope::Workspace => "workspace",
+            SkillScope::Prompt => "prompt",
+        }
+    }
+
+    /// A file or a definition in one: the run must name a file.
+    pub fn needs_file(self) -> bool {
+        matches!(self, SkillScope::File | SkillScope::Symbol)
+    }
+}
+
+impl std::fmt::Display for SkillScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -4,34 +4,8 @@
 
 use super::{RawFinding, SkillInput, SkillOutput};
 
-/// What a skill needs to work on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Scope {
-    /// A file.
-    File,
-    /// A definition in a file (the cursor's).
-    Symbol,
-    /// The workspace's index.
-    Workspace,
-    /// A request in words.
-    Prompt,
-}
-
-impl Scope {
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::File => "file",
-            Scope::Symbol => "symbol",
-            Scope::Workspace => "workspace",
-            Scope::Prompt => "prompt",
-        }
-    }
-
-    /// A file or a definition in one: the run must name a file.
-    pub fn needs_file(self) -> bool {
-        matches!(self, Scope::File | Scope::Symbol)
-    }
-}
+/// What a skill needs to work on: the protocol's own enum.
+pub use protocol::agents::SkillScope as Scope;
 
 /// An offline skill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -117,7 +117,7 @@ pub fn skill_info(agent_name: &str, skill: Skill) -> SkillInfo {
         name: skill.name().to_owned(),
         title: format!("{agent_name}: {skill}"),
         description: skill.description().to_owned(),
-        scope: skill.scope().name().to_owned(),
+        scope: skill.scope(),
     }
 }
 
@@ -127,7 +127,7 @@ pub fn ask_info(agent_name: &str, provider: &str) -> SkillInfo {
         name: "ask".to_owned(),
         title: format!("{agent_name}: ask"),
         description: format!("Ask, in model mode (provider {provider}), with the file's context and tools."),
-        scope: agents::skills::Scope::Prompt.name().to_owned(),
+        scope: agents::skills::Scope::Prompt,
     }
 }
 
