@@ -1,0 +1,239 @@
+//! The sessions of this client and what they share: the daemon connection,
+//! its events, the client's capabilities; a session's mode and its one turn at
+//! a time, and the chat updates every part sends.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use acp::{
+    schema::ProtocolVersion,
+    v1::{ConnectionTo, schema::*},
+};
+use agent_client_protocol::{self as acp, Client};
+use anyhow::{Context as _, Result};
+use jsonrpsee::{
+    core::client::{Subscription, SubscriptionClientT},
+    ws_client::WsClient,
+};
+use protocol::{
+    NoParams, Subscription as _,
+    agents::RunRef,
+    client::{Attach, ClientHello, ClientKind, Event},
+};
+use tokio::sync::broadcast;
+
+use crate::{
+    platform::paths::Paths,
+    server::client::{self, ByName},
+};
+
+/// The mode in which Alex routes each prompt.
+pub(super) const TEAM: &str = "team";
+
+pub(super) struct Shared {
+    pub(super) daemon: Arc<WsClient>,
+    pub(super) events: broadcast::Sender<Event>,
+    pub(super) sessions: Mutex<HashMap<String, Session>>,
+    pub(super) can_read: AtomicBool,
+    pub(super) can_write: AtomicBool,
+    pub(super) next_session: AtomicU64,
+}
+
+pub(super) struct Session {
+    pub(super) cwd: PathBuf,
+    pub(super) mode: String,
+    /// Agents the user allowed to edit for the rest of the session.
+    pub(super) trusted: Vec<String>,
+    /// The prompt turn in progress: one at a time per session.
+    pub(super) turn: Option<Turn>,
+    pub(super) agents: Vec<AgentChoice>,
+}
+
+#[derive(Default)]
+pub(super) struct Turn {
+    pub(super) cancelled: bool,
+    /// The daemon run, once started.
+    pub(super) run: Option<String>,
+}
+
+#[derive(Clone)]
+pub(super) struct AgentChoice {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) aliases: Vec<String>,
+}
+
+impl Shared {
+    /// Attaches to the daemon (starting it if needed) as an ACP client. Its
+    /// events are passed on to every turn by a task of their own; `lost` fires
+    /// when they end: the daemon is gone.
+    pub(super) async fn attach(
+        paths: &Paths,
+    ) -> Result<(Arc<Shared>, tokio::task::JoinHandle<()>, tokio::sync::oneshot::Receiver<()>)> {
+        let connection = client::connect_or_start(paths).await.context("cannot reach the PAIRED daemon")?;
+        let daemon = Arc::new(connection.client);
+        let hello = ClientHello {
+            kind: ClientKind::Acp,
+            name: "paired acp".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            pid: Some(std::process::id()),
+            workspace_folders: Vec::new(),
+        };
+        let mut events: Subscription<Event> =
+            daemon.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+        let (sender, _) = broadcast::channel(1024);
+        let (lost_tx, lost) = tokio::sync::oneshot::channel::<()>();
+        let shared = Arc::new(Shared {
+            daemon: daemon.clone(),
+            events: sender.clone(),
+            sessions: Mutex::new(HashMap::new()),
+            can_read: AtomicBool::new(false),
+            can_write: AtomicBool::new(false),
+            next_session: AtomicU64::new(1),
+        });
+        let events_task = tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                if let Ok(event) = event {
+                    let _ = sender.send(event);
+                }
+            }
+            let _ = lost_tx.send(());
+        });
+        Ok((shared, events_task, lost))
+    }
+
+    pub(super) fn initialize(&self, request: &InitializeRequest) -> InitializeResponse {
+        self.can_read.store(request.client_capabilities.fs.read_text_file, Ordering::Relaxed);
+        self.can_write.store(request.client_capabilities.fs.write_text_file, Ordering::Relaxed);
+        InitializeResponse::new(ProtocolVersion::V1)
+            .agent_capabilities(
+                AgentCapabilities::new().prompt_capabilities(PromptCapabilities::new().embedded_context(true)),
+            )
+            .agent_info(Implementation::new("paired", env!("CARGO_PKG_VERSION")).title("PAIRED".to_owned()))
+    }
+
+    pub(super) async fn new_session(&self, request: NewSessionRequest) -> acp::Result<NewSessionResponse> {
+        if !request.cwd.is_absolute() {
+            return Err(acp::Error::invalid_params().data(format!("cwd must be absolute: {}", request.cwd.display())));
+        }
+        // The daemon keys workspaces by their real path; so do the grant checks.
+        let cwd = std::fs::canonicalize(&request.cwd).map_err(|err| {
+            acp::Error::invalid_params().data(format!("cwd {} is not a folder here: {err}", request.cwd.display()))
+        })?;
+        if let Some(why) = crate::services::workspace::unfit_root(&cwd) {
+            return Err(acp::Error::invalid_params().data(why));
+        }
+        let folder = protocol::context::AddWorkspaceParams { folder: cwd.display().to_string(), wait: false };
+        client::call::<protocol::context::AddWorkspace>(&self.daemon, &folder).await.map_err(daemon_error)?;
+        let agents: Vec<protocol::agents::AgentInfo> =
+            client::call::<protocol::agents::List>(&self.daemon, &NoParams {}).await.map_err(daemon_error)?;
+        let agents: Vec<AgentChoice> = agents
+            .into_iter()
+            .map(|a| AgentChoice { id: a.id, name: a.display_name, description: a.description, aliases: a.aliases })
+            .collect();
+        let id = format!("paired-{}-{}", std::process::id(), self.next_session.fetch_add(1, Ordering::Relaxed));
+        let modes = modes(&agents, TEAM);
+        self.sessions()
+            .insert(id.clone(), Session { cwd, mode: TEAM.to_owned(), trusted: Vec::new(), turn: None, agents });
+        Ok(NewSessionResponse::new(id).modes(modes))
+    }
+
+    pub(super) fn set_mode(&self, request: &SetSessionModeRequest) -> acp::Result<SetSessionModeResponse> {
+        let mut sessions = self.sessions();
+        let session = sessions.get_mut(&*request.session_id.0).ok_or_else(|| unknown_session(&request.session_id))?;
+        let mode = request.mode_id.0.to_string();
+        if mode != TEAM && !session.agents.iter().any(|a| a.id == mode) {
+            return Err(acp::Error::invalid_params().data(format!("no agent or mode named {mode:?}")));
+        }
+        session.mode = mode;
+        Ok(SetSessionModeResponse::new())
+    }
+
+    /// Reserves the session for one prompt turn.
+    pub(super) fn begin_turn(&self, sid: &SessionId) -> acp::Result<()> {
+        let mut sessions = self.sessions();
+        let session = sessions.get_mut(&*sid.0).ok_or_else(|| unknown_session(sid))?;
+        if session.turn.is_some() {
+            return Err(
+                acp::Error::invalid_request().data("a prompt is already running in this session; cancel it first")
+            );
+        }
+        session.turn = Some(Turn::default());
+        Ok(())
+    }
+
+    /// Ends the turn; says whether it was cancelled.
+    pub(super) fn end_turn(&self, sid: &SessionId) -> bool {
+        self.sessions().get_mut(&*sid.0).and_then(|s| s.turn.take()).is_some_and(|t| t.cancelled)
+    }
+
+    pub(super) fn is_cancelled(&self, sid: &SessionId) -> bool {
+        self.sessions().get(&*sid.0).and_then(|s| s.turn.as_ref()).is_some_and(|t| t.cancelled)
+    }
+
+    /// Marks the session's turn cancelled; the run to stop, if one started.
+    pub(super) fn mark_cancelled(&self, session_id: &str) -> Option<String> {
+        let mut sessions = self.sessions();
+        let turn = sessions.get_mut(session_id)?.turn.as_mut()?;
+        turn.cancelled = true;
+        turn.run.clone()
+    }
+
+    pub(super) async fn cancel_run(&self, run_id: String) {
+        if let Err(err) =
+            client::call::<protocol::agents::CancelRun>(&self.daemon, &RunRef { run_id, wait: false }).await
+        {
+            tracing::warn!("cannot cancel the run: {err:#}");
+        }
+    }
+
+    pub(super) async fn cancel_all(&self) {
+        let ids: Vec<String> = self.sessions().keys().cloned().collect();
+        for id in ids {
+            if let Some(run_id) = self.mark_cancelled(&id) {
+                self.cancel_run(run_id).await;
+            }
+        }
+    }
+
+    pub(super) fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn modes(agents: &[AgentChoice], current: &str) -> SessionModeState {
+    let mut modes = vec![
+        SessionMode::new(TEAM, "Team").description("Alex hands each request to the agent that fits it".to_owned()),
+    ];
+    modes.extend(
+        agents.iter().map(|a| SessionMode::new(a.id.clone(), a.name.clone()).description(a.description.clone())),
+    );
+    SessionModeState::new(current.to_owned(), modes)
+}
+
+pub(super) fn update(cx: &ConnectionTo<Client>, sid: &SessionId, update: SessionUpdate) -> acp::Result<()> {
+    cx.send_notification(SessionNotification::new(sid.clone(), update))
+}
+
+pub(super) fn say(cx: &ConnectionTo<Client>, sid: &SessionId, text: &str) -> acp::Result<()> {
+    update(cx, sid, SessionUpdate::AgentMessageChunk(ContentChunk::new(ContentBlock::from(text.to_owned()))))
+}
+
+pub(super) fn say_thought(cx: &ConnectionTo<Client>, sid: &SessionId, text: &str) -> acp::Result<()> {
+    update(cx, sid, SessionUpdate::AgentThoughtChunk(ContentChunk::new(ContentBlock::from(text.to_owned()))))
+}
+
+pub(super) fn unknown_session(id: &SessionId) -> acp::Error {
+    acp::Error::invalid_params().data(format!("no session {id}: create one with session/new"))
+}
+
+pub(super) fn daemon_error(err: anyhow::Error) -> acp::Error {
+    acp::Error::internal_error().data(format!("PAIRED daemon: {err:#}"))
+}
