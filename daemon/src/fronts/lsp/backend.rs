@@ -1,0 +1,134 @@
+//! The LSP lifecycle — `initialize`, `initialized`, `shutdown` — and the watch
+//! on the editor's process. Documents and PAIRED methods are the front's
+//! ([`super::front`]).
+
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use protocol::client::{ClientHello, ClientKind};
+use serde_json::Value;
+use tower_lsp_server::{
+    LanguageServer, jsonrpc,
+    ls_types::{
+        InitializeParams, InitializeResult, InitializedParams, MessageType, OneOf, PositionEncodingKind,
+        ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    },
+};
+
+use super::{agents, proxy::Proxy, replay::stay_connected};
+use crate::{server::client, services::workspace::unfit_root};
+
+/// The LSP lifecycle; documents and PAIRED methods are handled by the front.
+pub(super) struct Backend {
+    pub(super) proxy: Arc<Proxy>,
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
+        // `rootUri` stands for the folders when the editor names none.
+        #[allow(deprecated)]
+        let named: Vec<String> = match params.workspace_folders {
+            Some(folders) => folders.into_iter().map(|folder| folder.uri.as_str().to_owned()).collect(),
+            None => params.root_uri.iter().map(|uri| uri.as_str().to_owned()).collect(),
+        };
+        let mut workspace_folders = Vec::new();
+        for uri in named {
+            let unfit = crate::platform::uri::to_path(&uri).and_then(|path| {
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
+                unfit_root(&path)
+            });
+            match unfit {
+                Some(why) => {
+                    tracing::warn!(uri, "not indexing the workspace folder: {why}");
+                    self.proxy.notices.lock().unwrap_or_else(|p| p.into_inner()).push(why);
+                }
+                None => workspace_folders.push(uri),
+            }
+        }
+        let hello = ClientHello {
+            kind: ClientKind::Lsp,
+            name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
+            version: params.client_info.and_then(|info| info.version),
+            pid: Some(std::process::id()),
+            workspace_folders,
+        };
+        let wants_events = params
+            .initialization_options
+            .as_ref()
+            .and_then(|options| options.pointer("/paired/events"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        self.proxy.events_wanted.store(wants_events, Ordering::Relaxed);
+        if self.proxy.hello.set(hello).is_ok() {
+            tokio::spawn(stay_connected(self.proxy.clone()));
+        }
+        // Watch the editor's pid only if we can see it now: an editor in a
+        // sandbox (Flatpak, a container) may report a pid from another namespace.
+        match params.process_id {
+            Some(editor_pid) if client::process_alive(editor_pid) => {
+                tokio::spawn(exit_when_gone(editor_pid));
+            }
+            Some(editor_pid) => {
+                tracing::warn!(editor_pid, "the editor's pid is not visible here; relying on stdin to end")
+            }
+            None => {}
+        }
+        self.proxy.initialized.store(true, Ordering::Release);
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(PositionEncodingKind::UTF16),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(tower_lsp_server::ls_types::CodeActionProviderCapability::Simple(true)),
+                execute_command_provider: Some(tower_lsp_server::ls_types::ExecuteCommandOptions {
+                    commands: vec![agents::RUN_AGENT.to_owned(), agents::RUN_WORKFLOW.to_owned()],
+                    ..Default::default()
+                }),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..TextDocumentSyncOptions::default()
+                })),
+                experimental: Some(serde_json::json!({
+                    "paired": {
+                        "protocolVersion": protocol::PROTOCOL_VERSION,
+                        "methods": self.proxy.forwarded,
+                    }
+                })),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "paired".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let refused = std::mem::take(&mut *self.proxy.notices.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(editor) = self.proxy.editor.get() {
+            for why in refused {
+                editor.show_message(MessageType::WARNING, format!("PAIRED: {why}")).await;
+            }
+        }
+    }
+
+    async fn shutdown(&self) -> jsonrpc::Result<()> {
+        self.proxy.shutdown_requested.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// Exits when the editor process dies, even if it left our stdin open.
+async fn exit_when_gone(editor_pid: u32) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if !client::process_alive(editor_pid) {
+            tracing::info!(editor_pid, "the editor process is gone; exiting");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! How large a request to the daemon would be, counted before it is sent: a
+//! request over the daemon's limit would cost the connection, not just itself.
+
+use protocol::documents::ChangeParams;
+
+/// Room for the JSON-RPC envelope around a request's parameters, a language id
+/// included (see [`MAX_LANGUAGE_ID_BYTES`]).
+pub(super) const ENVELOPE_BYTES: usize = 512;
+
+/// Language ids are short names (`rust`, `typescriptreact`); a longer one is
+/// not passed on.
+pub(super) const MAX_LANGUAGE_ID_BYTES: usize = 64;
+
+/// The size of the `documents/open` request for `text`, give or take the envelope.
+pub(super) fn open_request_bytes(uri: &str, text: &str) -> usize {
+    ENVELOPE_BYTES + json_string_bytes(uri) + json_string_bytes(text)
+}
+
+/// The size of the `documents/open` request for `text` (give or take the
+/// envelope) if it is over `limit`. Counted only when it could be: a keystroke
+/// in a large document does not rescan it.
+pub(super) fn over_limit(uri: &str, text: &str, limit: usize) -> Option<usize> {
+    // No character takes more than six bytes escaped.
+    if ENVELOPE_BYTES + 6 * (uri.len() + text.len() + 4) <= limit {
+        return None;
+    }
+    Some(open_request_bytes(uri, text)).filter(|bytes| *bytes > limit)
+}
+
+pub(super) fn change_request_bytes(params: &ChangeParams) -> usize {
+    let changes: usize = params.changes.iter().map(|c| ENVELOPE_BYTES + json_string_bytes(&c.text)).sum();
+    ENVELOPE_BYTES + json_string_bytes(&params.uri) + changes
+}
+
+/// The length of `text` as a JSON string, escapes included (as serde_json writes it).
+fn json_string_bytes(text: &str) -> usize {
+    2 + text
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_sizes_count_json_escapes() {
+        assert_eq!(super::json_string_bytes("a\"\\\n\u{1}é"), 2 + 1 + 2 + 2 + 2 + 6 + 2);
+        let text = "\"".repeat(1000);
+        assert_eq!(super::over_limit("file:///a", &text, 1_000_000), None);
+        let bytes = super::over_limit("file:///a", &text, 2000).expect("over");
+        assert_eq!(bytes, super::ENVELOPE_BYTES + 11 + 2002);
+    }
+}

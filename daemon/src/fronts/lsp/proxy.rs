@@ -1,0 +1,164 @@
+//! The proxy's state, shared by its parts: the editor's documents (the mirror)
+//! and the operations queued for the daemon, the daemon connection, and what is
+//! in flight for the editor.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, Mutex, MutexGuard, OnceLock,
+        atomic::{AtomicBool, AtomicU64},
+    },
+    time::Duration,
+};
+
+use futures::stream::AbortHandle;
+use jsonrpsee::ws_client::WsClient;
+use protocol::{
+    client::{ClientHello, Event},
+    documents::{ChangeParams, OpenParams},
+};
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tower_lsp_server::Client;
+
+use crate::{platform::paths::Paths, services::documents::Documents};
+
+pub(super) struct Proxy {
+    pub(super) paths: Paths,
+    /// The largest request the daemon takes, in bytes.
+    pub(super) request_limit: usize,
+    /// What to tell the user once the editor is ready: roots `initialize` named
+    /// that are no project folders, unknown `PAIRED_*` variables.
+    pub(super) notices: Mutex<Vec<String>>,
+    pub(super) forwarded: Vec<&'static str>,
+    pub(super) mirror: Mutex<Mirror>,
+    pub(super) ops: mpsc::UnboundedSender<DocOp>,
+    /// The live daemon connection, `None` while (re)connecting.
+    pub(super) connection: watch::Sender<Option<Arc<WsClient>>>,
+    /// Document operations up to this number are already in the daemon (replayed).
+    pub(super) replayed_through: AtomicU64,
+    /// Document operations up to this number have been applied by the daemon;
+    /// a forwarded request waits for the edits that came before it.
+    pub(super) sent_through: watch::Sender<u64>,
+    pub(super) hello: OnceLock<ClientHello>,
+    pub(super) editor: OnceLock<Client>,
+    pub(super) pending: Mutex<HashMap<String, AbortHandle>>,
+    /// Agent runs started for editor requests: request key → run id, so that
+    /// `$/cancelRequest` also cancels the run in the daemon.
+    pub(super) runs: Mutex<HashMap<String, String>>,
+    /// Workflow sessions started by this editor: session id → where their
+    /// updates and questions go.
+    pub(super) sessions: Mutex<HashMap<String, mpsc::UnboundedSender<Event>>>,
+    /// Diagnostics published for agents' findings: uri → agent → diagnostics.
+    pub(super) agent_diagnostics: Mutex<HashMap<String, HashMap<String, Vec<Value>>>>,
+    pub(super) initialized: AtomicBool,
+    pub(super) shutdown_requested: AtomicBool,
+    /// The editor asked for the daemon's run and session events as
+    /// `paired/event` notifications (`initializationOptions.paired.events`),
+    /// for an agent panel.
+    pub(super) events_wanted: AtomicBool,
+}
+
+impl Proxy {
+    /// A proxy not yet initialized by its editor nor connected to the daemon.
+    pub(super) fn new(
+        paths: Paths,
+        request_limit: usize,
+        notices: Vec<String>,
+        forwarded: Vec<&'static str>,
+        ops: mpsc::UnboundedSender<DocOp>,
+    ) -> Proxy {
+        Proxy {
+            paths,
+            request_limit,
+            notices: Mutex::new(notices),
+            forwarded,
+            mirror: Mutex::default(),
+            ops,
+            connection: watch::channel(None).0,
+            replayed_through: AtomicU64::new(0),
+            sent_through: watch::channel(0).0,
+            hello: OnceLock::new(),
+            editor: OnceLock::new(),
+            pending: Mutex::default(),
+            agent_diagnostics: Mutex::default(),
+            runs: Mutex::default(),
+            sessions: Mutex::default(),
+            initialized: AtomicBool::new(false),
+            shutdown_requested: AtomicBool::new(false),
+            events_wanted: AtomicBool::new(false),
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Mirror {
+    pub(super) documents: Documents,
+    /// Number of the last document operation taken from the editor.
+    pub(super) seq: u64,
+    /// Documents held here only: too large for the daemon.
+    pub(super) held: HashSet<String>,
+    /// Documents the user was told about (once each).
+    pub(super) told: HashSet<String>,
+    /// Documents whose replay lost the daemon connection, and how often.
+    pub(super) replay_failures: HashMap<String, u32>,
+}
+
+pub(super) struct DocOp {
+    pub(super) seq: u64,
+    pub(super) kind: DocOpKind,
+}
+
+pub(super) enum DocOpKind {
+    Open(OpenParams),
+    Change(ChangeParams),
+    Close(String),
+}
+
+impl Proxy {
+    pub(super) fn mirror(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets `stale` if it is still the current connection (a newer one may
+    /// already have replaced it).
+    pub(super) fn drop_connection(&self, stale: &Arc<WsClient>) {
+        self.connection.send_if_modified(|current| {
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, stale)) {
+                *current = None;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub(super) fn mark_sent(&self, seq: u64) {
+        self.sent_through.send_if_modified(|sent| {
+            let newer = seq > *sent;
+            if newer {
+                *sent = seq;
+            }
+            newer
+        });
+    }
+
+    pub(super) async fn connected(&self, limit: Duration) -> Option<Arc<WsClient>> {
+        let mut rx = self.connection.subscribe();
+        let wait = rx.wait_for(Option::is_some);
+        match tokio::time::timeout(limit, wait).await {
+            Ok(Ok(connection)) => connection.clone(),
+            _ => None,
+        }
+    }
+}
+
+impl DocOpKind {
+    pub(super) fn uri(&self) -> &str {
+        match self {
+            DocOpKind::Open(params) => &params.uri,
+            DocOpKind::Change(params) => &params.uri,
+            DocOpKind::Close(uri) => uri,
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The daemon connection for the life of the process: attach, re-open every
+//! document from the mirror (the replay), pass the daemon's events on to the
+//! editor, and on a lost connection start over.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use anyhow::Result;
+use jsonrpsee::{core::client::SubscriptionClientT, ws_client::WsClient};
+use protocol::{
+    Subscription as _,
+    client::{Attach, ClientHello, Event},
+    documents::OpenParams,
+};
+use tower_lsp_server::ls_types::MessageType;
+
+use super::{limits::open_request_bytes, proxy::Proxy};
+use crate::server::client::{self, ByName};
+
+/// Keeps the proxy attached to a daemon for the life of the process.
+pub(super) async fn stay_connected(proxy: Arc<Proxy>) {
+    let Some(hello) = proxy.hello.get().cloned() else {
+        return;
+    };
+    let mut backoff = Duration::from_millis(20);
+    let mut warned = false;
+    loop {
+        match attach_and_replay(&proxy, &hello).await {
+            Ok((connection, mut events, replayed)) => {
+                backoff = Duration::from_millis(20);
+                warned = false;
+                tracing::info!(replayed, "attached to the PAIRED daemon");
+                proxy.connection.send_replace(Some(connection.clone()));
+                let mut progress = IndexProgressUi::default();
+                loop {
+                    tokio::select! {
+                        _ = connection.on_disconnect() => break,
+                        event = events.next() => match event {
+                            Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
+                            Some(Ok(event @ (Event::RunUpdate { .. } | Event::SessionUpdate { .. } | Event::Choice { .. }))) => {
+                                proxy.to_panel(&event).await;
+                                proxy.to_session(event);
+                            }
+                            Some(Ok(event)) => progress.show(&proxy, &hello, event).await,
+                            Some(Err(_)) => {}
+                            None => break,
+                        },
+                    }
+                }
+                proxy.drop_connection(&connection);
+                tracing::info!("lost the daemon connection; reconnecting");
+            }
+            Err(err) => {
+                tracing::warn!("cannot reach the PAIRED daemon: {err:#}");
+                if !warned && let Some(editor) = proxy.editor.get() {
+                    warned = true;
+                    editor
+                        .show_message(
+                            MessageType::WARNING,
+                            format!("PAIRED: cannot reach the daemon ({err:#}); retrying"),
+                        )
+                        .await;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+type Events = jsonrpsee::core::client::Subscription<Event>;
+
+/// Shows the indexing of this editor's workspace folders as LSP `$/progress`, and
+/// index warnings as messages.
+#[derive(Default)]
+struct IndexProgressUi {
+    ongoing:
+        HashMap<String, tower_lsp_server::OngoingProgress<tower_lsp_server::Bounded, tower_lsp_server::NotCancellable>>,
+    next_token: u32,
+}
+
+impl IndexProgressUi {
+    async fn show(&mut self, proxy: &Proxy, hello: &ClientHello, event: Event) {
+        let Some(editor) = proxy.editor.get() else { return };
+        let ours = |root: &str| {
+            hello
+                .workspace_folders
+                .iter()
+                .any(|f| crate::platform::uri::to_path(f).is_some_and(|p| p.to_string_lossy() == root))
+        };
+        match event {
+            Event::IndexProgress { root, done, total, finished } if ours(&root) => {
+                let percentage = if total == 0 { 100 } else { (u64::from(done) * 100 / u64::from(total)) as u32 };
+                if finished {
+                    if let Some(progress) = self.ongoing.remove(&root) {
+                        progress.finish_with_message(format!("{total} files indexed")).await;
+                    }
+                    return;
+                }
+                if let Some(progress) = self.ongoing.get(&root) {
+                    progress.report_with_message(format!("{done}/{total} files"), percentage).await;
+                    return;
+                }
+                self.next_token += 1;
+                let token =
+                    tower_lsp_server::ls_types::NumberOrString::String(format!("paired-index-{}", self.next_token));
+                let create = editor.send_request::<tower_lsp_server::ls_types::request::WorkDoneProgressCreate>(
+                    tower_lsp_server::ls_types::WorkDoneProgressCreateParams { token: token.clone() },
+                );
+                // An editor that never answers must not stall the event stream.
+                if !matches!(tokio::time::timeout(Duration::from_secs(2), create).await, Ok(Ok(()))) {
+                    return;
+                }
+                let name = root.rsplit('/').next().unwrap_or(&root).to_owned();
+                let progress = editor
+                    .progress(token, format!("PAIRED: indexing {name}"))
+                    .with_percentage(percentage)
+                    .with_message(format!("{done}/{total} files"))
+                    .begin()
+                    .await;
+                self.ongoing.insert(root, progress);
+            }
+            Event::IndexWarning { root, message } if ours(&root) => {
+                editor.show_message(MessageType::WARNING, format!("PAIRED: {message}")).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<WsClient>, Events, usize)> {
+    let connection = Arc::new(client::connect_or_start(&proxy.paths).await?.client);
+    let events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
+    let (documents, seq) = {
+        let mirror = proxy.mirror();
+        let documents: Vec<_> =
+            mirror.documents.snapshot().into_iter().filter(|doc| !mirror.held.contains(&doc.uri)).collect();
+        (documents, mirror.seq)
+    };
+    for doc in &documents {
+        let params = OpenParams {
+            uri: doc.uri.clone(),
+            language_id: doc.language_id.clone(),
+            version: doc.version,
+            text: doc.text.clone(),
+        };
+        match client::call::<protocol::documents::Open>(&connection, &params).await {
+            Ok(_) => {
+                proxy.mirror().replay_failures.remove(&doc.uri);
+            }
+            // Refused: the daemon goes on without this document, so do we.
+            Err(err) if connection.is_connected() => {
+                tracing::warn!(uri = doc.uri, "the daemon refused a replayed document: {err:#}");
+            }
+            // The connection went with it. Twice is no coincidence (a request
+            // over a limit we did not know of): the document is held here, or
+            // every reconnect would end the same way.
+            Err(err) => {
+                let mut mirror = proxy.mirror();
+                let failures = mirror.replay_failures.entry(doc.uri.clone()).or_default();
+                *failures += 1;
+                if *failures >= 2 {
+                    mirror.replay_failures.remove(&doc.uri);
+                    mirror.held.insert(doc.uri.clone());
+                    if mirror.told.insert(doc.uri.clone()) {
+                        proxy.tell_held(&doc.uri, open_request_bytes(&doc.uri, &doc.text));
+                    }
+                }
+                return Err(err);
+            }
+        }
+    }
+    proxy.replayed_through.store(seq, Ordering::Release);
+    proxy.mark_sent(seq);
+    Ok((connection, events, documents.len()))
+}
+
+/// The daemon's run and session events, for editors that asked for them.
+enum PairedEvent {}
+
+impl tower_lsp_server::ls_types::notification::Notification for PairedEvent {
+    type Params = Event;
+    const METHOD: &'static str = "paired/event";
+}
+
+impl Proxy {
+    /// Passes a run or session event on to an editor that shows them (an agent panel).
+    async fn to_panel(&self, event: &Event) {
+        if !self.events_wanted.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(editor) = self.editor.get() {
+            editor.send_notification::<PairedEvent>(event.clone()).await;
+        }
+    }
+
+    /// Hands a workflow event to the command that started the session.
+    fn to_session(&self, event: Event) {
+        let id = match &event {
+            Event::SessionUpdate { session_id, .. } | Event::Choice { session_id, .. } => session_id.clone(),
+            _ => return,
+        };
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        // A command the editor cancelled no longer listens: forget it.
+        if sessions.get(&id).is_some_and(|sender| sender.send(event).is_err()) {
+            sessions.remove(&id);
+        }
+    }
+}
