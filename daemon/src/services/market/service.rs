@@ -332,8 +332,7 @@ pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> R
     Err(error(errors::NOT_FOUND, format!("no registry offers {name}")))
 }
 
-/// The version to install: the one asked for, else the newest that can be;
-/// refused when it is no version, yanked, or needs another daemon.
+/// The version asked for, else the newest that can be; refused when it cannot.
 fn choose<'a>(
     name: &str,
     registry: &RegistryConfig,
@@ -384,9 +383,7 @@ fn choose<'a>(
     Ok(chosen)
 }
 
-/// The signed metadata of the chosen version, once `[market]` admits it: not
-/// over `max_package_kb`, no permission the user's or the organisation's
-/// policy denies.
+/// The chosen version's signed metadata, once `[market]` admits it (size, policy).
 fn admitted(
     marketplace: &Marketplace,
     name: &str,
@@ -457,8 +454,7 @@ fn consent(
     ))
 }
 
-/// Downloads the chosen version's package through `tough`, which checks its
-/// length and hash against the signed metadata.
+/// Downloads the package through `tough` (length and hash checked as it goes).
 async fn fetch(
     repo: &tough::Repository,
     registry: &str,
@@ -478,8 +474,7 @@ async fn fetch(
     .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(registry, &err)))
 }
 
-/// Unpacks the package into staging, checks it is the package that was
-/// signed, and makes it the installed version (in one rename).
+/// Unpacks into staging, checks it is the package signed, activates it in one rename.
 async fn activate(
     marketplace: &Marketplace,
     name: &str,
