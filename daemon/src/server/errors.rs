@@ -8,6 +8,7 @@ use protocol::errors;
 
 use crate::services::{
     codebase,
+    market::service::MarketError,
     orchestrator::WorkflowError,
     runs::{MissingData, RunError},
 };
@@ -71,6 +72,26 @@ impl From<WorkflowError> for ErrorObjectOwned {
             WorkflowError::Conflict(_) => errors::CONFLICT,
             WorkflowError::Internal(_) => errors::INTERNAL,
             WorkflowError::ShuttingDown => errors::DAEMON_UNAVAILABLE,
+        };
+        object(code, err)
+    }
+}
+
+impl From<MarketError> for ErrorObjectOwned {
+    fn from(err: MarketError) -> ErrorObjectOwned {
+        let code = match &err {
+            MarketError::NotFound(_) => errors::NOT_FOUND,
+            MarketError::Invalid(_) => errors::INVALID_PARAMS,
+            MarketError::Verification(_) => errors::VERIFICATION_FAILED,
+            MarketError::Conflict(_) => errors::CONFLICT,
+            MarketError::Refused(_) => errors::REFUSED,
+            MarketError::Limit(_) => errors::LIMIT_EXCEEDED,
+            MarketError::NeedsLicence(_) => errors::NEEDS_LICENCE,
+            // What to show the user travels as data.
+            MarketError::NeedsConsent { message, data } => {
+                return ErrorObjectOwned::owned(errors::NEEDS_CONSENT, message, Some(data));
+            }
+            MarketError::Internal(_) => errors::INTERNAL,
         };
         object(code, err)
     }

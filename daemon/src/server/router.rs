@@ -129,7 +129,7 @@ fn agents_methods(module: &mut RpcModule<Daemon>) {
         Ok(d.runs.list_runs(params.limit.unwrap_or(50)).await?)
     });
     method::<agents::Generate, _, _>(module, |d, params, _| async move {
-        crate::services::market::generate::generate(d.runs.env(), params).await
+        Ok(crate::services::market::generate::generate(d.runs.env(), params).await?)
     });
 }
 
@@ -161,28 +161,28 @@ fn workflows_methods(module: &mut RpcModule<Daemon>) {
 /// `market/*`: the marketplace.
 fn market_methods(module: &mut RpcModule<Daemon>) {
     method::<market::Search, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::search(&d.market, params).await
+        Ok(crate::services::market::service::search(&d.market, params).await?)
     });
     method::<market::Recommend, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::recommend(&d.market, params).await
+        Ok(crate::services::market::service::recommend(&d.market, params).await?)
     });
     method::<market::Info, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::info(&d.market, params).await
+        Ok(crate::services::market::service::info(&d.market, params).await?)
     });
     method::<market::Install, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::install(&d.market, params).await
+        Ok(crate::services::market::service::install(&d.market, params).await?)
     });
     method::<market::Update, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::update(&d.market, params).await
+        Ok(crate::services::market::service::update(&d.market, params).await?)
     });
     method::<market::Remove, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::remove(&d.market, params).await
+        Ok(crate::services::market::service::remove(&d.market, params).await?)
     });
     method::<market::Rollback, _, _>(module, |d, params, _| async move {
-        crate::services::market::service::rollback(&d.market, params).await
+        Ok(crate::services::market::service::rollback(&d.market, params).await?)
     });
     method::<market::Usage, _, _>(module, |d, NoParams {}, _| async move {
-        crate::services::market::service::usage(&d.market).await
+        Ok(crate::services::market::service::usage(&d.market).await?)
     });
     method::<market::ListInstalled, _, _>(module, |d, NoParams {}, _| async move {
         Ok(crate::services::market::service::installed(&d.market))

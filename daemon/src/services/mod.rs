@@ -4,6 +4,7 @@
 
 pub mod codebase;
 pub mod documents;
+pub mod events;
 pub mod market;
 pub mod orchestrator;
 pub mod provider;

@@ -4,33 +4,30 @@
 
 use std::path::PathBuf;
 
-use jsonrpsee::types::ErrorObjectOwned;
-use protocol::{
-    agents::{GenerateParams, GeneratedAgent},
-    errors,
-};
+use protocol::agents::{GenerateParams, GeneratedAgent};
 
+use super::service::MarketError;
 use crate::services::runs::Env;
 
-fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+fn error(kind: fn(String) -> MarketError, message: impl Into<String>) -> MarketError {
+    kind(message.into())
 }
 
-pub async fn generate(env: &Env, params: GenerateParams) -> Result<GeneratedAgent, ErrorObjectOwned> {
-    let generated = agents::generate::generate(&params.request).map_err(|why| error(errors::INVALID_PARAMS, why))?;
+pub async fn generate(env: &Env, params: GenerateParams) -> Result<GeneratedAgent, MarketError> {
+    let generated = agents::generate::generate(&params.request).map_err(|why| error(MarketError::Invalid, why))?;
     let mut manifest = generated.manifest;
     let mut warnings = generated.warnings;
     let refined_by = refine(env, &mut manifest, &mut warnings).await;
     super::check_name(&manifest.id)
-        .map_err(|why| error(errors::INVALID_PARAMS, format!("{why}: choose a more specific specialization")))?;
+        .map_err(|why| error(MarketError::Invalid, format!("{why}: choose a more specific specialization")))?;
     let folder = match &params.out_dir {
         Some(dir) => PathBuf::from(dir),
         None => env.paths.state_dir.join("generated").join(&manifest.id),
     };
-    let io = |what: &str, err: std::io::Error| error(errors::INTERNAL, format!("{what}: {err}"));
+    let io = |what: &str, err: std::io::Error| error(MarketError::Internal, format!("{what}: {err}"));
     if params.out_dir.is_some() && folder.join("agent.toml").exists() {
         return Err(error(
-            errors::CONFLICT,
+            MarketError::Conflict,
             format!("{} already holds an agent; choose another folder", folder.display()),
         ));
     }
@@ -44,14 +41,14 @@ pub async fn generate(env: &Env, params: GenerateParams) -> Result<GeneratedAgen
         std::fs::create_dir_all(folder.join("tests")).map_err(|e| io("creating tests/", e))?;
         std::fs::write(folder.join("tests/review.toml"), case).map_err(|e| io("writing the test case", e))?;
     }
-    let write_manifest = |manifest: &protocol::agents::AgentManifest| -> Result<String, ErrorObjectOwned> {
+    let write_manifest = |manifest: &protocol::agents::AgentManifest| -> Result<String, MarketError> {
         let text = toml::to_string(manifest)
-            .map_err(|e| error(errors::INTERNAL, format!("cannot write the manifest: {e}")))?;
+            .map_err(|e| error(MarketError::Internal, format!("cannot write the manifest: {e}")))?;
         std::fs::write(folder.join("agent.toml"), &text).map_err(|e| io("writing agent.toml", e))?;
         Ok(text)
     };
     write_manifest(&manifest)?;
-    let report = super::registry::check(&folder).map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
+    let report = super::registry::check(&folder).map_err(|err| error(MarketError::Internal, format!("{err:#}")))?;
     warnings.extend(report.warnings.iter().cloned());
     manifest.certification = Some(report.certification);
     let text = write_manifest(&manifest)?;
@@ -60,7 +57,7 @@ pub async fn generate(env: &Env, params: GenerateParams) -> Result<GeneratedAgen
         let file = dir.join(format!("{}.toml", manifest.id));
         if file.exists() {
             return Err(error(
-                errors::CONFLICT,
+                MarketError::Conflict,
                 format!("{} exists already: remove it first, or generate into --out", file.display()),
             ));
         }

@@ -9,10 +9,8 @@
 
 use std::sync::Arc;
 
-use jsonrpsee::types::ErrorObjectOwned;
 use protocol::{
     client::Event,
-    errors,
     market::{
         InstallParams, Installed, PackageInfo, PackageRef, PackageSummary, RecommendParams, Recommendation,
         Recommendations, SearchParams, SearchResult,
@@ -47,10 +45,38 @@ impl Marketplace {
     }
 }
 
-type RpcResult<T> = Result<T, ErrorObjectOwned>;
+type RpcResult<T> = Result<T, MarketError>;
 
-fn error(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+/// Why the marketplace refused or could not answer a request.
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// What a registry served does not verify: signatures, hashes, lengths, names.
+    #[error("{0}")]
+    Verification(String),
+    /// Yanked, incompatible, already in that state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The user's or the organisation's policy says no.
+    #[error("{0}")]
+    Refused(String),
+    /// Over a configured size.
+    #[error("{0}")]
+    Limit(String),
+    #[error("{0}")]
+    NeedsLicence(String),
+    /// The agent asks for permissions: `data` is what to show the user.
+    #[error("{message}")]
+    NeedsConsent { message: String, data: serde_json::Value },
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn error(kind: fn(String) -> MarketError, message: impl Into<String>) -> MarketError {
+    kind(message.into())
 }
 
 /// The registries in force now: `[market]` is applied as soon as the user's
@@ -60,7 +86,7 @@ fn registries(marketplace: &Marketplace, only: Option<&str>) -> RpcResult<Vec<Re
     let all = &market.registries;
     if all.is_empty() {
         return Err(error(
-            errors::NOT_FOUND,
+            MarketError::NotFound,
             "no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml; the daemon applies it as soon as the file is saved",
         ));
     }
@@ -68,7 +94,7 @@ fn registries(marketplace: &Marketplace, only: Option<&str>) -> RpcResult<Vec<Re
     if chosen.is_empty() {
         let names: Vec<&str> = all.iter().map(|r| r.name.as_str()).collect();
         return Err(error(
-            errors::NOT_FOUND,
+            MarketError::NotFound,
             format!("no registry named {:?}; configured: {}", only.unwrap_or(""), names.join(", ")),
         ));
     }
@@ -253,7 +279,7 @@ async fn versions_of(marketplace: &Arc<Marketplace>, params: PackageRef, fresh: 
         }
     }
     let why = if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) };
-    Err(error(errors::NOT_FOUND, format!("no package named {:?} in the registries{why}", params.name)))
+    Err(error(MarketError::NotFound, format!("no package named {:?} in the registries{why}", params.name)))
 }
 
 fn deadline(marketplace: &Marketplace) -> std::time::Duration {
@@ -261,7 +287,7 @@ fn deadline(marketplace: &Marketplace) -> std::time::Duration {
 }
 
 fn valid_name(name: &str) -> RpcResult<String> {
-    super::check_name(name).map_err(|e| error(errors::INVALID_PARAMS, e))
+    super::check_name(name).map_err(|e| error(MarketError::Invalid, e))
 }
 
 /// One change at a time per package (install, update, rollback, remove): the
@@ -297,7 +323,7 @@ pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> R
             }
             Err(err) => {
                 let hint = if params.registry.is_none() { " (name another with --registry / `registry`)" } else { "" };
-                return Err(error(errors::VERIFICATION_FAILED, format!("{err:#}{hint}")));
+                return Err(error(MarketError::Verification, format!("{err:#}{hint}")));
             }
         };
         let all = versions(&index, &name);
@@ -323,13 +349,13 @@ pub async fn install(marketplace: &Arc<Marketplace>, params: InstallParams) -> R
             let kept = super::licence::save_keys(data, &name, &keys)
                 .and_then(|_| super::licence::save_token(data, &name, &token));
             kept.map_err(|err| {
-                error(errors::INTERNAL, format!("{name} is installed but its licence could not be kept: {err}"))
+                error(MarketError::Internal, format!("{name} is installed but its licence could not be kept: {err}"))
             })?;
         }
         progress("activate", 1, 1);
         return Ok(installed);
     }
-    Err(error(errors::NOT_FOUND, format!("no registry offers {name}")))
+    Err(error(MarketError::NotFound, format!("no registry offers {name}")))
 }
 
 /// The version asked for, else the newest that can be; refused when it cannot.
@@ -342,11 +368,11 @@ fn choose<'a>(
     let chosen = match wanted {
         Some(wanted) => all.iter().find(|v| v.version == *wanted).ok_or_else(|| {
             let listed: Vec<&str> = all.iter().map(|v| v.version.as_str()).collect();
-            error(errors::NOT_FOUND, format!("{name} has no version {wanted}; there are {}", listed.join(", ")))
+            error(MarketError::NotFound, format!("{name} has no version {wanted}; there are {}", listed.join(", ")))
         })?,
         None => pick(all).ok_or_else(|| {
             error(
-                errors::CONFLICT,
+                MarketError::Conflict,
                 format!(
                     "no version of {name} can be installed here: each is yanked or needs another daemon ({})",
                     all.iter().map(|v| format!("{} needs {}", v.version, v.daemon)).collect::<Vec<_>>().join(", ")
@@ -356,7 +382,7 @@ fn choose<'a>(
     };
     if semver::Version::parse(&chosen.version).is_err() {
         return Err(error(
-            errors::VERIFICATION_FAILED,
+            MarketError::Verification,
             format!(
                 "registry {} lists {name} with version {:?}, which is not a version: refused",
                 registry.name, chosen.version
@@ -365,13 +391,13 @@ fn choose<'a>(
     }
     if chosen.yanked {
         return Err(error(
-            errors::CONFLICT,
+            MarketError::Conflict,
             format!("{name}@{} was yanked by its publisher; install another version", chosen.version),
         ));
     }
     if !chosen.compatible {
         return Err(error(
-            errors::CONFLICT,
+            MarketError::Conflict,
             format!(
                 "{name}@{} needs a daemon matching {}, this one is {}",
                 chosen.version,
@@ -395,7 +421,7 @@ fn admitted(
     let max = u64::from(market.max_package_kb) * 1024;
     if chosen.size > max {
         return Err(error(
-            errors::LIMIT_EXCEEDED,
+            MarketError::Limit,
             format!("{name}@{} is {} bytes, over market.max_package_kb ({max} bytes)", chosen.version, chosen.size),
         ));
     }
@@ -406,14 +432,14 @@ fn admitted(
         .map(|p| p.meta.permissions.clone())
         .unwrap_or_default();
     if let Some(refusal) = policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
-        return Err(error(errors::REFUSED, format!("{name}@{}: {refusal}; not installed", chosen.version)));
+        return Err(error(MarketError::Refused, format!("{name}@{}: {refusal}; not installed", chosen.version)));
     }
     index
         .packages
         .iter()
         .find(|p| p.meta.name == name && p.meta.version == chosen.version)
         .map(|p| p.meta.clone())
-        .ok_or_else(|| error(errors::INTERNAL, "the index changed under the install"))
+        .ok_or_else(|| error(MarketError::Internal, "the index changed under the install"))
 }
 
 /// Consent is to exactly what was shown: this registry, this version,
@@ -438,10 +464,9 @@ fn consent(
             chosen.version
         )
     };
-    Err(ErrorObjectOwned::owned(
-        errors::NEEDS_CONSENT,
+    Err(MarketError::NeedsConsent {
         message,
-        Some(serde_json::json!({
+        data: serde_json::json!({
             "name": name,
             "version": chosen.version,
             "registry": registry.name,
@@ -450,8 +475,8 @@ fn consent(
             // What the installed version was granted, so an update
             // can show which permissions are new.
             "granted": Store::new(&marketplace.paths.data_dir).get(name).map(|i| i.permissions),
-        })),
-    ))
+        }),
+    })
 }
 
 /// Downloads the package through `tough` (length and hash checked as it goes).
@@ -463,15 +488,15 @@ async fn fetch(
     progress: &impl Fn(&str, u64, u64),
 ) -> RpcResult<Vec<u8>> {
     let target = TargetName::new(super::target_name(name, &chosen.version))
-        .map_err(|err| error(errors::INVALID_PARAMS, err.to_string()))?;
+        .map_err(|err| error(MarketError::Invalid, err.to_string()))?;
     match repo.read_target(&target).await {
         Ok(Some(stream)) => download(stream, chosen.size, |done| progress("download", done, chosen.size)).await,
         Ok(None) => {
-            return Err(error(errors::NOT_FOUND, format!("{target:?} is not in registry {registry}")));
+            return Err(error(MarketError::NotFound, format!("{target:?} is not in registry {registry}")));
         }
         Err(err) => Err(err),
     }
-    .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(registry, &err)))
+    .map_err(|err| error(MarketError::Verification, remote::explain(registry, &err)))
 }
 
 /// Unpacks into staging, checks it is the package signed, activates it in one rename.
@@ -501,9 +526,9 @@ async fn activate(
         )
     })
     .await
-    .map_err(|err| error(errors::INTERNAL, format!("the install task failed: {err}")))?
+    .map_err(|err| error(MarketError::Internal, format!("the install task failed: {err}")))?
     .map_err(|err| {
-        error(errors::VERIFICATION_FAILED, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
+        error(MarketError::Verification, format!("{name}@{}: {err:#}. Nothing was installed.", chosen.version))
     })
 }
 
@@ -559,7 +584,7 @@ pub async fn update(marketplace: &Arc<Marketplace>, params: InstallParams) -> Rp
     let store = Store::new(&marketplace.paths.data_dir);
     valid_name(&params.name)?;
     let Some(current) = store.get(&params.name) else {
-        return Err(error(errors::NOT_FOUND, format!("{} is not installed", params.name)));
+        return Err(error(MarketError::NotFound, format!("{} is not installed", params.name)));
     };
     let wanted = PackageRef { name: params.name.clone(), registry: Some(current.registry.clone()) };
     let info = versions_of(marketplace, wanted, true).await?;
@@ -593,14 +618,16 @@ pub async fn remove(marketplace: &Arc<Marketplace>, params: PackageRef) -> RpcRe
     let store = Store::new(&marketplace.paths.data_dir);
     tokio::task::spawn_blocking(move || store.remove(&name))
         .await
-        .map_err(|err| error(errors::INTERNAL, format!("the remove task failed: {err}")))?
-        .map_err(|err| error(errors::NOT_FOUND, format!("{err:#}")))
+        .map_err(|err| error(MarketError::Internal, format!("the remove task failed: {err}")))?
+        .map_err(|err| error(MarketError::NotFound, format!("{err:#}")))
 }
 
 pub async fn rollback(marketplace: &Arc<Marketplace>, params: PackageRef) -> RpcResult<Installed> {
     let name = valid_name(&params.name)?;
     let _guard = lock(&name).await;
-    Store::new(&marketplace.paths.data_dir).rollback(&name).map_err(|err| error(errors::CONFLICT, format!("{err:#}")))
+    Store::new(&marketplace.paths.data_dir)
+        .rollback(&name)
+        .map_err(|err| error(MarketError::Conflict, format!("{err:#}")))
 }
 
 pub fn installed(marketplace: &Arc<Marketplace>) -> Vec<Installed> {
@@ -637,7 +664,7 @@ pub async fn recommend(marketplace: &Arc<Marketplace>, params: RecommendParams) 
     }
     if context.is_empty() {
         return Err(error(
-            errors::NOT_FOUND,
+            MarketError::NotFound,
             "no workspace is open to recommend for: open a folder in the editor, or run `paired init` in it",
         ));
     }
@@ -696,7 +723,7 @@ async fn licence_for(
     name: &str,
     given: Option<&str>,
 ) -> RpcResult<(super::licence::LicensingKeys, String)> {
-    let refuse = |why: String| error(errors::NEEDS_LICENCE, why);
+    let refuse = |why: String| error(MarketError::NeedsLicence, why);
     let token = given
         .map(str::to_owned)
         .or_else(|| super::licence::token(&marketplace.paths.data_dir, name))
@@ -709,24 +736,23 @@ async fn licence_for(
     let licensee = market.licensee.as_deref().ok_or_else(|| {
         refuse(format!("{name} is a paid agent: set market.licensee in config.toml to the identity its licence names"))
     })?;
-    let target = TargetName::new(super::licence::TARGET).map_err(|e| error(errors::INTERNAL, e.to_string()))?;
+    let target = TargetName::new(super::licence::TARGET).map_err(|e| error(MarketError::Internal, e.to_string()))?;
     if repo.all_targets().any(|(n, t)| *n == target && t.length > 64 * 1024) {
         return Err(refuse(format!("registry {registry}: its licensing keys are implausibly large; refused")));
     }
     let bytes = match repo.read_target(&target).await {
-        Ok(Some(stream)) => stream
-            .into_vec()
-            .await
-            .map_err(|err| error(errors::VERIFICATION_FAILED, remote::explain(registry, &err)))?,
+        Ok(Some(stream)) => {
+            stream.into_vec().await.map_err(|err| error(MarketError::Verification, remote::explain(registry, &err)))?
+        }
         Ok(None) => {
             return Err(refuse(format!(
                 "registry {registry} publishes no licensing keys, so {name} cannot be licensed"
             )));
         }
-        Err(err) => return Err(error(errors::VERIFICATION_FAILED, remote::explain(registry, &err))),
+        Err(err) => return Err(error(MarketError::Verification, remote::explain(registry, &err))),
     };
     let keys: super::licence::LicensingKeys = serde_json::from_slice(&bytes).map_err(|err| {
-        error(errors::VERIFICATION_FAILED, format!("registry {registry}: its licensing keys do not parse: {err}"))
+        error(MarketError::Verification, format!("registry {registry}: its licensing keys do not parse: {err}"))
     })?;
     super::licence::verify(&token, &keys, name, licensee, jiff::Timestamp::now().as_second())
         .map_err(|why| refuse(format!("{name} is a paid agent and {why}: not installed")))?;
@@ -762,7 +788,7 @@ pub async fn usage(marketplace: &Arc<Marketplace>) -> RpcResult<Vec<protocol::ma
             Ok(rows)
         })
         .await
-        .map_err(|err| error(errors::INTERNAL, format!("{err:#}")))?;
+        .map_err(|err| error(MarketError::Internal, format!("{err:#}")))?;
     let market = marketplace.live.market();
     let licensee = market.licensee.as_deref();
     Ok(installed

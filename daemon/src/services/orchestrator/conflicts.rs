@@ -474,7 +474,9 @@ async fn by_user(
         state.status = SessionStatus::Waiting;
         state.clone()
     };
-    let _ = set_status(orch, &snapshot).await;
+    if let Err(err) = set_status(orch, &snapshot).await {
+        tracing::error!(session = %live.id, "cannot record that the session waits for the user: {err:#}");
+    }
     send_update(orch, live, None, Some(format!("waiting for the user to decide: {what}")));
     let options: Vec<String> = parties.iter().map(|p| format!("{}: {}", p.agent, p.position)).collect();
     // On the record too: a client that missed the event finds the question there.
@@ -486,8 +488,10 @@ async fn by_user(
             r.clone()
         })
     };
-    if let Some(pending) = pending {
-        let _ = save_conflict(orch, live, &pending).await;
+    if let Some(pending) = pending
+        && let Err(err) = save_conflict(orch, live, &pending).await
+    {
+        tracing::error!(session = %live.id, "cannot record the question put to the user: {err:#}");
     }
     orch.env().send_event(Event::Choice {
         session_id: live.id.clone(),
@@ -502,7 +506,9 @@ async fn by_user(
         state.status = SessionStatus::Running;
         state.clone()
     };
-    let _ = set_status(orch, &snapshot).await;
+    if let Err(err) = set_status(orch, &snapshot).await {
+        tracing::error!(session = %live.id, "cannot record that the session runs again: {err:#}");
+    }
     send_update(orch, live, None, Some("decided; continuing".into()));
     match outcome {
         Ok(Ok(choice)) => {

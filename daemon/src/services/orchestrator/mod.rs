@@ -237,27 +237,14 @@ pub async fn get(orch: &Orchestrator, id: &str) -> Result<SessionInfo, WorkflowE
 
 /// `sessions/get` with `wait`.
 pub async fn wait(orch: &Orchestrator, id: &str) -> Result<SessionInfo, WorkflowError> {
-    let mut events = orch.env().events.subscribe();
-    loop {
-        let session = get(orch, id).await?;
-        if session.status.is_finished() || session.status == SessionStatus::Interrupted {
-            return Ok(session);
-        }
-        loop {
-            match events.recv().await {
-                Ok(Event::SessionUpdate { session_id, status, .. })
-                    if session_id == id && (status.is_finished() || status == SessionStatus::Interrupted) =>
-                {
-                    break;
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                    return Err(WorkflowError::ShuttingDown);
-                }
-            }
-        }
-    }
+    let done = |status: SessionStatus| status.is_finished() || status == SessionStatus::Interrupted;
+    let found = crate::services::events::look_until(
+        &orch.env().events,
+        || async { get(orch, id).await.map(|session| done(session.status).then_some(session)) },
+        |event| matches!(event, Event::SessionUpdate { session_id, status, .. } if session_id == id && done(*status)),
+    )
+    .await?;
+    found.ok_or(WorkflowError::ShuttingDown)
 }
 
 /// `sessions/resume`: continues a session the daemon did not finish.

@@ -394,23 +394,13 @@ impl Runs {
 
     /// `runs/get` with `wait`: the run once it has finished.
     pub async fn wait(&self, id: &str) -> Result<RunInfo, RunError> {
-        // Listen first, then look: a run finishing in between is seen either way.
-        let mut events = self.env.events.subscribe();
-        loop {
-            let run = self.get(id).await?;
-            if run.status.is_finished() {
-                return Ok(run);
-            }
-            loop {
-                match events.recv().await {
-                    Ok(Event::RunUpdate { run_id, status, .. }) if run_id == id && status.is_finished() => break,
-                    Ok(_) => {}
-                    // Missed some events: look again.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return Err(RunError::ShuttingDown),
-                }
-            }
-        }
+        let found = crate::services::events::look_until(
+            &self.env.events,
+            || async { self.get(id).await.map(|run| run.status.is_finished().then_some(run)) },
+            |event| matches!(event, Event::RunUpdate { run_id, status, .. } if run_id == id && status.is_finished()),
+        )
+        .await?;
+        found.ok_or(RunError::ShuttingDown)
     }
 
     /// `runs/list`: the latest runs, newest first, without their output.

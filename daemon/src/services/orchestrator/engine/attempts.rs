@@ -114,7 +114,9 @@ async fn reassigned(job: &Job<'_>, from: &str, to: &str, why: &str) {
         step: key.to_owned(),
         at_ms: now_ms(),
     };
-    let _ = post(job.orch, job.live, entry).await;
+    if let Err(err) = post(job.orch, job.live, entry).await {
+        tracing::error!(session = %job.live.id, "cannot record a re-assignment on the board: {err:#}");
+    }
 }
 
 /// The board as the step's run on `agent_id` sees it.
