@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::fronts::cli::common::outln;
 use crate::{
+    platform::config::Loaded,
     platform::instance::{self, Discovery},
     platform::paths::{self, Paths},
     server::client,
@@ -28,6 +29,16 @@ struct Check {
     name: &'static str,
     level: Level,
     detail: String,
+}
+
+/// The checks made so far, in order.
+#[derive(Default)]
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn add(&mut self, name: &'static str, level: Level, detail: String) {
+        self.0.push(Check { name, level, detail });
+    }
 }
 
 /// What of a changed `config.toml` waits for a restart, in one line.
@@ -56,56 +67,70 @@ pub(crate) fn bridge_line(bridge: Option<&daemon::BridgeReport>) -> String {
     )
 }
 
+/// `paired doctor`: every check in turn, then the report.
 pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
-    let mut checks = Vec::new();
-    let mut add = |name, level, detail: String| checks.push(Check { name, level, detail });
-
+    let mut checks = Checks::default();
     let loaded = crate::fronts::cli::common::load_config(paths);
-    match &loaded {
-        Ok(loaded) => add(
+    check_config(&mut checks, &loaded);
+    check_files(&mut checks, paths);
+    let running = instance::is_running(paths);
+    let discovery = Discovery::read(&paths.discovery_file());
+    check_daemon(&mut checks, paths, running, discovery.as_ref()).await;
+    if let Ok(loaded) = &loaded {
+        check_port(&mut checks, loaded, discovery.as_ref().filter(|_| running));
+    }
+    check_database(&mut checks, paths).await;
+    report(&checks.0, json)
+}
+
+/// The configuration, and the registries of its `[market]`.
+fn check_config(checks: &mut Checks, loaded: &Result<Loaded>) {
+    match loaded {
+        Ok(loaded) => checks.add(
             "config",
             Level::Ok,
             format!("valid ({})", loaded.sources.iter().map(ToString::to_string).collect::<Vec<_>>().join(" < ")),
         ),
-        Err(err) => add("config", Level::Fail, format!("{err:#}")),
+        Err(err) => checks.add("config", Level::Fail, format!("{err:#}")),
     }
-
-    if let Ok(loaded) = &loaded {
-        let registries: Vec<String> = loaded
-            .config
-            .market
-            .registries
-            .iter()
-            .map(|r| {
-                let root = if r.root.is_file() { "" } else { " (its root.json is missing!)" };
-                format!("{} at {}{root}", r.name, r.url)
-            })
-            .collect();
-        let saved = "a running daemon applies [market] changes as soon as config.toml is saved";
-        match registries.is_empty() {
-            true => add(
-                "market",
-                Level::Ok,
-                format!(
-                    "no agent registry configured: add a [[market.registries]] entry (docs/marketplace.md); {saved}"
-                ),
-            ),
-            false if registries.iter().any(|r| r.ends_with("missing!)")) => {
-                add("market", Level::Warn, format!("registries: {}; {saved}", registries.join(", ")))
-            }
-            false => add("market", Level::Ok, format!("registries: {}; {saved}", registries.join(", "))),
+    let Ok(loaded) = loaded else { return };
+    let registries: Vec<String> = loaded
+        .config
+        .market
+        .registries
+        .iter()
+        .map(|r| {
+            let root = if r.root.is_file() { "" } else { " (its root.json is missing!)" };
+            format!("{} at {}{root}", r.name, r.url)
+        })
+        .collect();
+    let saved = "a running daemon applies [market] changes as soon as config.toml is saved";
+    match registries.is_empty() {
+        true => checks.add(
+            "market",
+            Level::Ok,
+            format!("no agent registry configured: add a [[market.registries]] entry (docs/marketplace.md); {saved}"),
+        ),
+        false if registries.iter().any(|r| r.ends_with("missing!)")) => {
+            checks.add("market", Level::Warn, format!("registries: {}; {saved}", registries.join(", ")))
         }
+        false => checks.add("market", Level::Ok, format!("registries: {}; {saved}", registries.join(", "))),
     }
+}
 
+/// PAIRED's folders and the token file: private to the user.
+fn check_files(checks: &mut Checks, paths: &Paths) {
     match paths.check_private() {
-        Ok(()) => add("folders", Level::Ok, "private to you (config, data, state, runtime)".to_owned()),
-        Err(err) => add("folders", Level::Fail, format!("{err:#}")),
+        Ok(()) => checks.add("folders", Level::Ok, "private to you (config, data, state, runtime)".to_owned()),
+        Err(err) => checks.add("folders", Level::Fail, format!("{err:#}")),
     }
 
     let token_file = paths.token_file();
     match paths::mode_of(&token_file) {
-        Ok(mode) if mode & 0o077 == 0 => add("token", Level::Ok, format!("{} (mode {mode:o})", token_file.display())),
-        Ok(mode) => add(
+        Ok(mode) if mode & 0o077 == 0 => {
+            checks.add("token", Level::Ok, format!("{} (mode {mode:o})", token_file.display()))
+        }
+        Ok(mode) => checks.add(
             "token",
             Level::Fail,
             format!(
@@ -113,119 +138,126 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
                 token_file.display()
             ),
         ),
-        Err(_) => add(
+        Err(_) => checks.add(
             "token",
             Level::Warn,
             format!("{} does not exist yet; the first daemon start creates it", token_file.display()),
         ),
     }
+}
 
-    let running = instance::is_running(paths);
-    let discovery = Discovery::read(&paths.discovery_file());
-    match (running, &discovery) {
+/// The daemon: whether it runs and answers, and then what it says of itself.
+async fn check_daemon(checks: &mut Checks, paths: &Paths, running: bool, discovery: Option<&Discovery>) {
+    match (running, discovery) {
         (true, Some(d)) => match client::connect(paths).await {
             Ok(connection) => match client::call::<daemon::Status>(&connection.client, &NoParams {}).await {
-                Ok(daemon::StatusWithBridge { daemon: status, bridge_1x }) => {
-                    add(
-                        "daemon",
-                        Level::Ok,
-                        format!(
-                            "pid {} on 127.0.0.1:{}, {} client(s)",
-                            status.pid,
-                            status.port,
-                            status.clients.values().sum::<u32>()
-                        ),
-                    );
-                    add("bridge", Level::Ok, bridge_line(bridge_1x.as_ref()));
-                    if status.restart_needed.is_empty() {
-                        add("config", Level::Ok, "the daemon runs with the current config.toml".to_owned());
-                    } else {
-                        add("config", Level::Warn, restart_line(&status.restart_needed));
-                    }
-                    let ours = env!("CARGO_PKG_VERSION");
-                    if status.version == ours && status.protocol_version == protocol::PROTOCOL_VERSION {
-                        add(
-                            "versions",
-                            Level::Ok,
-                            format!("cli and daemon {ours}, protocol {}", status.protocol_version),
-                        );
-                    } else {
-                        add(
-                            "versions",
-                            Level::Warn,
-                            format!(
-                                "cli {ours} but daemon {} (protocol {}); restart it with `paired stop` then `paired daemon --detach`",
-                                status.version, status.protocol_version
-                            ),
-                        );
-                    }
-                }
-                Err(err) => {
-                    add("daemon", Level::Fail, format!("pid {} answers but daemon/status failed: {err:#}", d.pid))
-                }
+                Ok(status) => check_status(checks, status),
+                Err(err) => checks.add(
+                    "daemon",
+                    Level::Fail,
+                    format!("pid {} answers but daemon/status failed: {err:#}", d.pid),
+                ),
             },
-            Err(err) => {
-                add("daemon", Level::Fail, format!("pid {} holds the lock but cannot be reached: {err:#}", d.pid))
-            }
+            Err(err) => checks.add(
+                "daemon",
+                Level::Fail,
+                format!("pid {} holds the lock but cannot be reached: {err:#}", d.pid),
+            ),
         },
-        (true, None) => add(
+        (true, None) => checks.add(
             "daemon",
             Level::Warn,
             "a daemon holds the lock but has not written its discovery file yet (starting?)".into(),
         ),
-        (false, Some(d)) => add(
+        (false, Some(d)) => checks.add(
             "daemon",
             Level::Warn,
             format!("not running; a daemon (pid {}) stopped without cleaning up — the next start takes over", d.pid),
         ),
-        (false, None) => add(
+        (false, None) => checks.add(
             "daemon",
             Level::Warn,
             "not running; start it with `paired daemon --detach` (editors start it on demand)".into(),
         ),
     }
+}
 
-    if let Ok(loaded) = &loaded {
-        let port = loaded.config.daemon.port;
-        let serving = discovery.as_ref().filter(|_| running).map(|d| d.port);
-        match serving {
-            Some(actual) if port == 0 || actual == port => {
-                add("port", Level::Ok, format!("daemon on {actual} (configured {port})"))
-            }
-            Some(actual) => {
-                add("port", Level::Warn, format!("daemon on {actual} but configured {port}; restart it to apply"))
-            }
-            None if port == 0 => add("port", Level::Ok, "0: a free port is picked at start".into()),
-            None => match std::net::TcpListener::bind(("127.0.0.1", port)) {
-                Ok(_) => add("port", Level::Ok, format!("127.0.0.1:{port} is free")),
-                Err(err) => add(
-                    "port",
-                    Level::Fail,
-                    format!("127.0.0.1:{port} is taken by another program ({err}); set daemon.port or PAIRED_PORT"),
-                ),
-            },
-        }
+/// What a running daemon says of itself: its clients, the bridge, whether it
+/// runs with the current config, its version.
+fn check_status(checks: &mut Checks, status: daemon::StatusWithBridge) {
+    let daemon::StatusWithBridge { daemon: status, bridge_1x } = status;
+    checks.add(
+        "daemon",
+        Level::Ok,
+        format!("pid {} on 127.0.0.1:{}, {} client(s)", status.pid, status.port, status.clients.values().sum::<u32>()),
+    );
+    checks.add("bridge", Level::Ok, bridge_line(bridge_1x.as_ref()));
+    if status.restart_needed.is_empty() {
+        checks.add("config", Level::Ok, "the daemon runs with the current config.toml".to_owned());
+    } else {
+        checks.add("config", Level::Warn, restart_line(&status.restart_needed));
     }
+    let ours = env!("CARGO_PKG_VERSION");
+    if status.version == ours && status.protocol_version == protocol::PROTOCOL_VERSION {
+        checks.add("versions", Level::Ok, format!("cli and daemon {ours}, protocol {}", status.protocol_version));
+    } else {
+        checks.add(
+            "versions",
+            Level::Warn,
+            format!(
+                "cli {ours} but daemon {} (protocol {}); restart it with `paired stop` then `paired daemon --detach`",
+                status.version, status.protocol_version
+            ),
+        );
+    }
+}
 
+/// The configured port, against the one a running daemon (`serving`) is on.
+fn check_port(checks: &mut Checks, loaded: &Loaded, serving: Option<&Discovery>) {
+    let port = loaded.config.daemon.port;
+    match serving.map(|d| d.port) {
+        Some(actual) if port == 0 || actual == port => {
+            checks.add("port", Level::Ok, format!("daemon on {actual} (configured {port})"))
+        }
+        Some(actual) => {
+            checks.add("port", Level::Warn, format!("daemon on {actual} but configured {port}; restart it to apply"))
+        }
+        None if port == 0 => checks.add("port", Level::Ok, "0: a free port is picked at start".into()),
+        None => match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(_) => checks.add("port", Level::Ok, format!("127.0.0.1:{port} is free")),
+            Err(err) => checks.add(
+                "port",
+                Level::Fail,
+                format!("127.0.0.1:{port} is taken by another program ({err}); set daemon.port or PAIRED_PORT"),
+            ),
+        },
+    }
+}
+
+/// The database: there, and whole.
+async fn check_database(checks: &mut Checks, paths: &Paths) {
     let db = paths.database();
     if db.exists() {
         match crate::platform::store::Store::open(&db) {
             Ok(store) => match store.call(|c| c.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))).await {
-                Ok(result) if result == "ok" => add("database", Level::Ok, db.display().to_string()),
-                Ok(result) => add("database", Level::Fail, format!("{}: {result}", db.display())),
-                Err(err) => add("database", Level::Fail, format!("{err:#}")),
+                Ok(result) if result == "ok" => checks.add("database", Level::Ok, db.display().to_string()),
+                Ok(result) => checks.add("database", Level::Fail, format!("{}: {result}", db.display())),
+                Err(err) => checks.add("database", Level::Fail, format!("{err:#}")),
             },
-            Err(err) => add("database", Level::Fail, format!("{err:#}")),
+            Err(err) => checks.add("database", Level::Fail, format!("{err:#}")),
         }
     } else {
-        add("database", Level::Ok, format!("{} will be created at the first start", db.display()));
+        checks.add("database", Level::Ok, format!("{} will be created at the first start", db.display()));
     }
+}
 
+/// The checks, as JSON or one line each; failure if any failed.
+fn report(checks: &[Check], json: bool) -> Result<ExitCode> {
     let failed = checks.iter().any(|c| c.level == Level::Fail);
     if json {
         outln!("{}", serde_json::to_string_pretty(&checks)?)?;
     } else {
-        for check in &checks {
+        for check in checks {
             let tag = match check.level {
                 Level::Ok => "ok  ",
                 Level::Warn => "warn",
