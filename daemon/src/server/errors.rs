@@ -8,7 +8,7 @@ use protocol::errors;
 
 use crate::services::{
     codebase,
-    market::service::MarketError,
+    market::error::MarketError,
     orchestrator::WorkflowError,
     runs::{MissingData, RunError},
 };

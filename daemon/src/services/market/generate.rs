@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use protocol::agents::{GenerateParams, GeneratedAgent};
 
-use super::service::MarketError;
+use super::error::MarketError;
 use crate::services::runs::Env;
 
 fn error(kind: fn(String) -> MarketError, message: impl Into<String>) -> MarketError {

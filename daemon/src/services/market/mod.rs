@@ -21,6 +21,7 @@
 //! | [`generate`] | `agents/generate`: a generated agent, checked, installed or written as a package |
 
 pub mod archive;
+pub mod error;
 pub mod generate;
 pub mod licence;
 pub mod registry;

@@ -18,7 +18,7 @@ use protocol::{
 };
 use tough::{IntoVec, TargetName};
 
-use super::{PackageMeta, archive, remote, search, store::Store};
+use super::{PackageMeta, archive, error::MarketError, remote, search, store::Store};
 use crate::{
     platform::{
         config::{Live, RegistryConfig},
@@ -46,34 +46,6 @@ impl Marketplace {
 }
 
 type RpcResult<T> = Result<T, MarketError>;
-
-/// Why the marketplace refused or could not answer a request.
-#[derive(Debug, thiserror::Error)]
-pub enum MarketError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Invalid(String),
-    /// What a registry served does not verify: signatures, hashes, lengths, names.
-    #[error("{0}")]
-    Verification(String),
-    /// Yanked, incompatible, already in that state.
-    #[error("{0}")]
-    Conflict(String),
-    /// The user's or the organisation's policy says no.
-    #[error("{0}")]
-    Refused(String),
-    /// Over a configured size.
-    #[error("{0}")]
-    Limit(String),
-    #[error("{0}")]
-    NeedsLicence(String),
-    /// The agent asks for permissions: `data` is what to show the user.
-    #[error("{message}")]
-    NeedsConsent { message: String, data: serde_json::Value },
-    #[error("{0}")]
-    Internal(String),
-}
 
 fn error(kind: fn(String) -> MarketError, message: impl Into<String>) -> MarketError {
     kind(message.into())
