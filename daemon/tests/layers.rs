@@ -273,3 +273,59 @@ fn only_platform_os_speaks_to_the_os() {
     }
     assert!(found.is_empty(), "OS APIs outside platform::os:\n{}", found.join("\n"));
 }
+
+/// Files stay readable: at most ~800 lines of code before their tests, and no
+/// function over 100 lines unless a comment just above it says why ("Long:").
+#[test]
+fn files_and_functions_stay_small() {
+    const FILE_LINES: usize = 800;
+    const FUNCTION_LINES: usize = 100;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut over = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read");
+            let lines: Vec<&str> = text.lines().take_while(|l| !l.starts_with("#[cfg(test)]")).collect();
+            let shown = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+            if lines.len() > FILE_LINES {
+                over.push(format!("{shown}: {} lines of code (at most {FILE_LINES})", lines.len()));
+            }
+            let mut i = 0;
+            while i < lines.len() {
+                let line = lines[i];
+                let indent = line.len() - line.trim_start().len();
+                let trimmed = line.trim_start();
+                let is_fn = ["fn ", "pub fn ", "async fn ", "pub async fn ", "pub(crate) fn ", "pub(super) fn "]
+                    .iter()
+                    .chain(&["pub(crate) async fn ", "pub(super) async fn ", "const fn ", "pub const fn "])
+                    .any(|p| trimmed.starts_with(p));
+                if is_fn && !trimmed.ends_with(';') {
+                    let close = format!("{}}}", " ".repeat(indent));
+                    let end = (i + 1..lines.len()).find(|&j| lines[j] == close).unwrap_or(i);
+                    let length = end + 1 - i;
+                    let reason = lines[..i].iter().rev().take_while(|l| {
+                        let t = l.trim_start();
+                        t.starts_with("//") || t.starts_with("#[")
+                    });
+                    let explained = reason.into_iter().any(|l| l.contains("Long:"));
+                    if length > FUNCTION_LINES && !explained {
+                        over.push(format!("{shown}:{}: a function of {length} lines (at most {FUNCTION_LINES})", i + 1));
+                    }
+                    i = end;
+                }
+                i += 1;
+            }
+        }
+    }
+    over.sort();
+    assert!(over.is_empty(), "split these, or say why above the function (\"Long: …\"):\n{}", over.join("\n"));
+}
