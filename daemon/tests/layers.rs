@@ -318,7 +318,10 @@ fn files_and_functions_stay_small() {
                     });
                     let explained = reason.into_iter().any(|l| l.contains("Long:"));
                     if length > FUNCTION_LINES && !explained {
-                        over.push(format!("{shown}:{}: a function of {length} lines (at most {FUNCTION_LINES})", i + 1));
+                        over.push(format!(
+                            "{shown}:{}: a function of {length} lines (at most {FUNCTION_LINES})",
+                            i + 1
+                        ));
                     }
                     i = end;
                 }

@@ -279,10 +279,43 @@ pub struct ConflictRecord {
     pub dropped_edits: Vec<String>,
 }
 
+/// What a board entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardKind {
+    Fact,
+    /// A decision: a conflict with another on the same key is settled by the workflow's strategy.
+    Decision,
+    Artifact,
+    Question,
+}
+
+impl BoardKind {
+    pub const ALL: [BoardKind; 4] = [BoardKind::Fact, BoardKind::Decision, BoardKind::Artifact, BoardKind::Question];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BoardKind::Fact => "fact",
+            BoardKind::Decision => "decision",
+            BoardKind::Artifact => "artifact",
+            BoardKind::Question => "question",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<BoardKind> {
+        BoardKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for BoardKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BoardEntry {
-    /// `fact`, `decision`, `artifact` or `question`.
-    pub kind: String,
+    pub kind: BoardKind,
     /// What the entry is about (a decision's subject, an artifact's name).
     pub key: String,
     pub text: String,

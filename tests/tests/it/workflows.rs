@@ -70,7 +70,7 @@ fn step<'a>(session: &'a SessionInfo, key: &str) -> &'a StepRecord {
 }
 
 fn board<'a>(session: &'a SessionInfo, kind: &str) -> Vec<&'a BoardEntry> {
-    session.board.iter().filter(|e| e.kind == kind).collect()
+    session.board.iter().filter(|e| e.kind.name() == kind).collect()
 }
 
 fn model_config(port: u16) -> String {

@@ -58,13 +58,13 @@ async fn follow_session(
     progress: Option<&Progress>,
 ) -> jsonrpc::Result<Value> {
     let (updates, mut received) = mpsc::unbounded_channel();
-    let started = proxy.forward("workflows/run", Some(start), after_seq).await?;
+    let started = proxy.forward(<protocol::workflows::Run as protocol::Method>::NAME, Some(start), after_seq).await?;
     let session_id = started["id"].as_str().unwrap_or_default().to_owned();
     proxy.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(session_id.clone(), updates);
     proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_owned(), session_id.clone());
     let mut asked = ask_recorded_conflicts(proxy, &session_id, after_seq).await;
     let wait = serde_json::json!({ "session_id": session_id, "wait": true });
-    let finished = proxy.forward("sessions/get", Some(wait), after_seq);
+    let finished = proxy.forward(<protocol::workflows::GetSession as protocol::Method>::NAME, Some(wait), after_seq);
     tokio::pin!(finished);
     let outcome = loop {
         tokio::select! {
@@ -93,7 +93,9 @@ async fn follow_session(
 async fn ask_recorded_conflicts(proxy: &Proxy, session_id: &str, after_seq: u64) -> std::collections::HashSet<String> {
     let mut asked: std::collections::HashSet<String> = std::collections::HashSet::new();
     let now = serde_json::json!({ "session_id": session_id });
-    if let Ok(session) = proxy.forward("sessions/get", Some(now), after_seq).await {
+    if let Ok(session) =
+        proxy.forward(<protocol::workflows::GetSession as protocol::Method>::NAME, Some(now), after_seq).await
+    {
         for conflict in session["conflicts"].as_array().into_iter().flatten() {
             let options: Vec<String> = conflict["options"]
                 .as_array()
@@ -132,11 +134,17 @@ pub(super) fn run_agent(proxy: &Arc<Proxy>, id: &jsonrpc::Id, params: &Value) ->
         let mut start = run_params;
         start["wait"] = Value::Bool(false);
         let result = async {
-            let started = proxy.forward("agents/run", Some(start), after_seq).await?;
+            let started =
+                proxy.forward(<protocol::agents::Run as protocol::Method>::NAME, Some(start), after_seq).await?;
             let run_id = started["id"].as_str().unwrap_or_default().to_owned();
             proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone(), run_id.clone());
-            let finished =
-                proxy.forward("runs/get", Some(serde_json::json!({ "run_id": run_id, "wait": true })), after_seq).await;
+            let finished = proxy
+                .forward(
+                    <protocol::agents::GetRun as protocol::Method>::NAME,
+                    Some(serde_json::json!({ "run_id": run_id, "wait": true })),
+                    after_seq,
+                )
+                .await;
             proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
             finished
         }
@@ -186,7 +194,9 @@ impl Proxy {
         let Ok(Some(chosen)) = answer else { return };
         let Some(choice) = options.iter().position(|o| *o == chosen.title) else { return };
         let decide = serde_json::json!({ "session_id": session_id, "conflict_id": conflict_id, "choice": choice });
-        if let Err(err) = self.forward("sessions/decide", Some(decide), after_seq).await {
+        if let Err(err) =
+            self.forward(<protocol::workflows::Decide as protocol::Method>::NAME, Some(decide), after_seq).await
+        {
             tracing::warn!("cannot pass on the user's choice: {err}");
         }
     }

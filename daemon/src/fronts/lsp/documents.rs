@@ -233,9 +233,15 @@ pub fn fuzz_document_notifications(
     let mut sent = Vec::new();
     while let Ok(op) = queued.try_recv() {
         sent.push(match op.kind {
-            DocOpKind::Open(p) => ("documents/open", serde_json::to_value(p).unwrap_or_default()),
-            DocOpKind::Change(p) => ("documents/change", serde_json::to_value(p).unwrap_or_default()),
-            DocOpKind::Close(uri) => ("documents/close", serde_json::json!({ "uri": uri })),
+            DocOpKind::Open(p) => {
+                (<protocol::documents::Open as protocol::Method>::NAME, serde_json::to_value(p).unwrap_or_default())
+            }
+            DocOpKind::Change(p) => {
+                (<protocol::documents::Change as protocol::Method>::NAME, serde_json::to_value(p).unwrap_or_default())
+            }
+            DocOpKind::Close(uri) => {
+                (<protocol::documents::Close as protocol::Method>::NAME, serde_json::json!({ "uri": uri }))
+            }
         });
     }
     // Documents held in the proxy (too large for the daemon) are not the daemon's to have.

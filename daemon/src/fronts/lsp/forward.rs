@@ -30,7 +30,10 @@ impl Proxy {
         {
             tokio::spawn(async move {
                 let params = protocol::agents::RunRef { run_id: run_id.clone(), wait: false };
-                if let Err(err) = connection.request::<Value, _>("runs/cancel", ByName(&params)).await {
+                if let Err(err) = connection
+                    .request::<Value, _>(<protocol::agents::CancelRun as protocol::Method>::NAME, ByName(&params))
+                    .await
+                {
                     tracing::warn!("cannot cancel run {run_id}: {err}");
                 }
             });
@@ -107,7 +110,13 @@ fn daemon_unavailable(message: String) -> jsonrpc::Error {
 
 /// Requests that start work (or answer a question) must not be sent twice.
 fn repeatable(method: &str) -> bool {
-    !matches!(method, "agents/run" | "workflows/run" | "sessions/resume" | "sessions/decide")
+    ![
+        <protocol::agents::Run as protocol::Method>::NAME,
+        <protocol::workflows::Run as protocol::Method>::NAME,
+        <protocol::workflows::ResumeSession as protocol::Method>::NAME,
+        <protocol::workflows::Decide as protocol::Method>::NAME,
+    ]
+    .contains(&method)
 }
 
 #[cfg(test)]

@@ -131,10 +131,18 @@ impl<S> Front<S> {
         let (daemon_method, daemon_params, convert): (&'static str, Value, fn(Value) -> Value) =
             if method == "workspace/symbol" {
                 let query = params["query"].as_str().unwrap_or("").to_owned();
-                ("context/symbols", serde_json::json!({ "query": query, "limit": 200 }), to_symbol_information)
+                (
+                    <protocol::context::Symbols as protocol::Method>::NAME,
+                    serde_json::json!({ "query": query, "limit": 200 }),
+                    to_symbol_information,
+                )
             } else {
                 let uri = params["textDocument"]["uri"].clone();
-                ("context/outline", serde_json::json!({ "uri": uri }), to_document_symbols)
+                (
+                    <protocol::context::Outline as protocol::Method>::NAME,
+                    serde_json::json!({ "uri": uri }),
+                    to_document_symbols,
+                )
             };
         self.forward_request(id, daemon_method, Some(daemon_params), convert, initialized, span)
     }
@@ -144,7 +152,9 @@ impl<S> Front<S> {
         let proxy = self.proxy.clone();
         let after_seq = self.proxy.mirror().seq;
         let work = async move {
-            let agents = proxy.forward("agents/list", Some(serde_json::json!({})), after_seq).await?;
+            let agents = proxy
+                .forward(<protocol::agents::List as protocol::Method>::NAME, Some(serde_json::json!({})), after_seq)
+                .await?;
             Ok(agents::code_actions(&agents, &params))
         }
         .boxed();

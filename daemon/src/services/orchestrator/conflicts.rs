@@ -185,7 +185,7 @@ pub async fn check_decision(orch: &Arc<Orchestrator>, live: &Arc<Live>, entry: &
     // Each other step's latest stance on this key.
     let mut latest: Vec<&BoardEntry> = Vec::new();
     for e in board.iter().rev() {
-        if e.kind == "decision"
+        if e.kind == protocol::workflows::BoardKind::Decision
             && e.key == entry.key
             && e.agent != "paired"
             && base(&e.step) != base(&entry.step)
@@ -347,7 +347,7 @@ async fn keep(orch: &Arc<Orchestrator>, live: &Arc<Live>, record: &ConflictRecor
         tracing::error!("cannot record a conflict: {err:#}");
     }
     let entry = BoardEntry {
-        kind: "decision".into(),
+        kind: protocol::workflows::BoardKind::Decision,
         key: id.clone(),
         text: format!("{} — {} ({})", record.what, record.resolution, record.reasons),
         agent: "paired".into(),

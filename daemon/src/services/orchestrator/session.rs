@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use protocol::{
     agents::TextEdit,
     client::Event,
-    workflows::{BoardEntry, ConflictRecord, RunWorkflowParams, SessionInfo, SessionStatus, StepRecord},
+    workflows::{BoardEntry, BoardKind, ConflictRecord, RunWorkflowParams, SessionInfo, SessionStatus, StepRecord},
 };
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::oneshot;
@@ -154,11 +154,11 @@ impl StepContext {
 
     /// Writes an entry with this step's provenance.
     pub async fn write(&self, kind: &str, key: &str, text: &str) -> Result<(), String> {
-        if !matches!(kind, "fact" | "decision" | "artifact" | "question") {
+        let Some(kind) = BoardKind::from_name(kind) else {
             return Err(format!("{kind:?} is not a board kind (fact, decision, artifact, question)"));
-        }
+        };
         let entry = BoardEntry {
-            kind: kind.to_owned(),
+            kind,
             key: key.chars().take(200).collect(),
             text: text.chars().take(4000).collect(),
             agent: self.agent.clone(),
@@ -167,7 +167,7 @@ impl StepContext {
         };
         let orch = self.orch.upgrade().ok_or("the daemon is stopping")?;
         post(&orch, &self.live, entry.clone()).await.map_err(|err| format!("cannot record it: {err:#}"))?;
-        if entry.kind == "decision" {
+        if entry.kind == BoardKind::Decision {
             (self.on_decision)(entry);
         }
         Ok(())

@@ -107,7 +107,7 @@ pub(super) async fn attempts(job: &Job<'_>, uri: Option<String>, position: Optio
 async fn reassigned(job: &Job<'_>, from: &str, to: &str, why: &str) {
     let key = job.key;
     let entry = BoardEntry {
-        kind: "decision".into(),
+        kind: protocol::workflows::BoardKind::Decision,
         key: format!("reassign:{key}"),
         text: format!("{key} re-assigned from {from} to {to} after: {why}"),
         agent: "paired".into(),

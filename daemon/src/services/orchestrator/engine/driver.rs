@@ -304,7 +304,7 @@ impl Driver {
             )
         };
         let entry = BoardEntry {
-            kind: "fact".into(),
+            kind: protocol::workflows::BoardKind::Fact,
             key: "loop".into(),
             text,
             agent: "paired".into(),

@@ -60,7 +60,8 @@ pub(super) fn merge(job: &Job<'_>) -> StepRecord {
             report.push_str(&format!("- {} {file}:{} [{}] {}\n", f.severity.name(), f.line, f.rule, f.message));
         }
     }
-    let decisions: Vec<&BoardEntry> = state.board.iter().filter(|e| e.kind == "decision").collect();
+    let decisions: Vec<&BoardEntry> =
+        state.board.iter().filter(|e| e.kind == protocol::workflows::BoardKind::Decision).collect();
     if !decisions.is_empty() {
         report.push_str("\n## Decisions\n\n");
         for d in decisions {

@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use protocol::{
     agents::Severity,
-    workflows::{BoardEntry, StepRecord, StepStatus},
+    workflows::{BoardEntry, BoardKind, StepRecord, StepStatus},
 };
 
 use crate::{
@@ -102,7 +102,7 @@ pub(super) async fn record_step(orch: &Arc<Orchestrator>, live: &Arc<Live>, reco
             if let Err(err) = post(orch, live, entry.clone()).await {
                 tracing::error!("cannot record a board entry: {err:#}");
             }
-            if entry.kind == "decision" {
+            if entry.kind == BoardKind::Decision {
                 conflicts::check_decision(orch, live, &entry).await;
             }
         }
@@ -112,8 +112,8 @@ pub(super) async fn record_step(orch: &Arc<Orchestrator>, live: &Arc<Live>, reco
 /// What a step's result tells the others: the artifact it produced, a verdict
 /// when it reviewed something, a plan when it routed a request.
 fn board_entries(record: &StepRecord) -> Vec<BoardEntry> {
-    let entry = |kind: &str, key: String, text: String| BoardEntry {
-        kind: kind.into(),
+    let entry = |kind: BoardKind, key: String, text: String| BoardEntry {
+        kind,
         key,
         text,
         agent: record.agent.clone(),
@@ -122,7 +122,7 @@ fn board_entries(record: &StepRecord) -> Vec<BoardEntry> {
     };
     let errors = record.findings.iter().filter(|f| f.severity == Severity::Error).count();
     let mut entries = vec![entry(
-        "artifact",
+        BoardKind::Artifact,
         record.key.clone(),
         format!(
             "{} {}: {} findings ({errors} errors), {} edits. {}",
@@ -141,11 +141,11 @@ fn board_entries(record: &StepRecord) -> Vec<BoardEntry> {
         let verdict =
             if blocking > 0 { format!("changes requested ({blocking} problems)") } else { "approve".to_owned() };
         let target = subject.unwrap_or_else(|| "the workspace".into());
-        entries.push(entry("decision", format!("verdict:{target}"), verdict));
+        entries.push(entry(BoardKind::Decision, format!("verdict:{target}"), verdict));
     }
     if record.skill == "route" {
         let plan: Vec<&str> = record.output.lines().filter(|l| l.starts_with("- ")).collect();
-        entries.push(entry("decision", "plan".into(), plan.join("; ")));
+        entries.push(entry(BoardKind::Decision, "plan".into(), plan.join("; ")));
     }
     entries
 }
@@ -221,7 +221,7 @@ mod tests {
             },
         );
         let board = vec![BoardEntry {
-            kind: "decision".into(),
+            kind: BoardKind::Decision,
             key: "plan".into(),
             text: "review first".into(),
             agent: "alex".into(),
