@@ -56,11 +56,88 @@ pub struct OutlineParams {
     pub uri: String,
 }
 
+/// A closed set of names on the wire: the enum, its wire names, `name`,
+/// `from_name`, `Display`.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                }
+            }
+
+            pub fn from_name(name: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.name() == name)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// A document's language, as the context engine parses it.
+    pub enum Language {
+        Rust => "rust",
+        Python => "python",
+        TypeScript => "typescript",
+        Tsx => "tsx",
+        JavaScript => "javascript",
+        Go => "go",
+        Java => "java",
+        /// Not parsed.
+        PlainText => "text",
+    }
+}
+
+wire_enum! {
+    /// What kind of definition a symbol is.
+    pub enum SymbolKind {
+        Module => "module",
+        Class => "class",
+        Struct => "struct",
+        Enum => "enum",
+        Interface => "interface",
+        Type => "type",
+        Impl => "impl",
+        Function => "function",
+        Method => "method",
+        Macro => "macro",
+        Constant => "constant",
+    }
+}
+
+wire_enum! {
+    /// What a part of a context bundle holds.
+    pub enum PartKind {
+        Question => "question",
+        Selection => "selection",
+        Diagnostics => "diagnostics",
+        EnclosingSymbol => "enclosing_symbol",
+        Definition => "definition",
+        Caller => "caller",
+        Import => "import",
+        ProjectFacts => "project_facts",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentOutline {
     pub uri: String,
-    /// `rust`, `python`, `typescript`, `tsx`, `javascript`, `go`, `java` or `text`.
-    pub language: String,
+    pub language: Language,
     pub symbols: Vec<OutlineSymbol>,
     pub imports: Vec<ImportInfo>,
 }
@@ -68,9 +145,7 @@ pub struct DocumentOutline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OutlineSymbol {
     pub name: String,
-    /// `module`, `class`, `struct`, `enum`, `interface`, `type`, `impl`, `function`,
-    /// `method`, `macro` or `constant`.
-    pub kind: String,
+    pub kind: SymbolKind,
     /// The whole definition (LSP positions, UTF-16 columns).
     pub range: Range,
     /// The name.
@@ -103,7 +178,7 @@ fn default_limit() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SymbolMatch {
     pub name: String,
-    pub kind: String,
+    pub kind: SymbolKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     pub uri: String,
@@ -141,7 +216,8 @@ pub struct BuildParams {
 pub struct DiagnosticInfo {
     /// Zero-based.
     pub line: u32,
-    /// `error`, `warning`, `information` or `hint`.
+    /// `error`, `warning`, `information` or `hint` (the editor's word, passed on
+    /// as text: a client's other spelling is no reason to refuse the request).
     pub severity: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,9 +238,7 @@ pub struct ContextBundle {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BundlePart {
-    /// `question`, `selection`, `diagnostics`, `enclosing_symbol`, `definition`,
-    /// `caller`, `import` or `project_facts`.
-    pub kind: String,
+    pub kind: PartKind,
     pub title: String,
     /// Workspace-relative path of the file the text comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,7 +255,7 @@ pub struct BundlePart {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DroppedPart {
-    pub kind: String,
+    pub kind: PartKind,
     pub title: String,
     pub tokens: u32,
 }

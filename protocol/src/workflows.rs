@@ -254,11 +254,41 @@ pub struct StepRecord {
     pub finished_ms: Option<u64>,
 }
 
+/// What agents disagree over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    /// Edits to overlapping lines.
+    OverlappingEdits,
+    /// Different edits to one symbol.
+    SameSymbol,
+    /// Contradictory review verdicts on one subject.
+    Verdict,
+    /// Contradictory decisions on one key.
+    Decision,
+}
+
+impl ConflictKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConflictKind::OverlappingEdits => "overlapping_edits",
+            ConflictKind::SameSymbol => "same_symbol",
+            ConflictKind::Verdict => "verdict",
+            ConflictKind::Decision => "decision",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConflictRecord {
     pub id: String,
-    /// `overlapping_edits`, `same_symbol`, `verdict` or `decision`.
-    pub kind: String,
+    pub kind: ConflictKind,
     /// What the agents disagree about.
     pub what: String,
     /// The step keys on each side.

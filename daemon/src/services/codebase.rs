@@ -97,7 +97,7 @@ pub fn outline(codebase: &Codebase, params: OutlineParams) -> Result<DocumentOut
     let lines = LineIndex::new(doc.text());
     Ok(DocumentOutline {
         uri: params.uri,
-        language: doc.language().name().to_owned(),
+        language: language(doc.language()),
         symbols: outline.symbols.iter().map(|s| outline_symbol(&lines, s)).collect(),
         imports: outline.imports.iter().map(|i| ImportInfo { text: i.text.clone(), line: i.line }).collect(),
     })
@@ -107,12 +107,62 @@ fn outline_symbol(lines: &LineIndex<'_>, symbol: &Symbol) -> OutlineSymbol {
     let clean = |text: &str| context::redact::redact("", text).0;
     OutlineSymbol {
         name: symbol.name.clone(),
-        kind: symbol.kind.name().to_owned(),
+        kind: symbol_kind(symbol.kind),
         range: Range { start: lines.lsp(symbol.start), end: lines.lsp(symbol.end) },
         selection_range: Range { start: lines.lsp(symbol.name_start), end: lines.lsp(symbol.name_end) },
         signature: clean(&symbol.signature),
         doc: symbol.doc.as_deref().map(clean),
         children: symbol.children.iter().map(|c| outline_symbol(lines, c)).collect(),
+    }
+}
+
+/// The context engine's names in protocol terms (the sets are the same; a
+/// kind added to one and not the other does not compile).
+fn language(language: context::Language) -> protocol::context::Language {
+    use context::Language as C;
+    use protocol::context::Language as P;
+    match language {
+        C::Rust => P::Rust,
+        C::Python => P::Python,
+        C::TypeScript => P::TypeScript,
+        C::Tsx => P::Tsx,
+        C::JavaScript => P::JavaScript,
+        C::Go => P::Go,
+        C::Java => P::Java,
+        C::PlainText => P::PlainText,
+    }
+}
+
+fn symbol_kind(kind: symbols::SymbolKind) -> protocol::context::SymbolKind {
+    use protocol::context::SymbolKind as P;
+    use symbols::SymbolKind as C;
+    match kind {
+        C::Module => P::Module,
+        C::Class => P::Class,
+        C::Struct => P::Struct,
+        C::Enum => P::Enum,
+        C::Interface => P::Interface,
+        C::Type => P::Type,
+        C::Impl => P::Impl,
+        C::Function => P::Function,
+        C::Method => P::Method,
+        C::Macro => P::Macro,
+        C::Constant => P::Constant,
+    }
+}
+
+fn part_kind(kind: bundle::PartKind) -> protocol::context::PartKind {
+    use bundle::PartKind as C;
+    use protocol::context::PartKind as P;
+    match kind {
+        C::Question => P::Question,
+        C::Selection => P::Selection,
+        C::Diagnostics => P::Diagnostics,
+        C::EnclosingSymbol => P::EnclosingSymbol,
+        C::Definition => P::Definition,
+        C::Caller => P::Caller,
+        C::Import => P::Import,
+        C::ProjectFacts => P::ProjectFacts,
     }
 }
 
@@ -170,7 +220,7 @@ pub fn symbols(codebase: &Codebase, params: SymbolQuery) -> Vec<SymbolMatch> {
                 hit.path.to_owned(),
                 SymbolMatch {
                     name: hit.name.to_owned(),
-                    kind: hit.symbol.kind.name().to_owned(),
+                    kind: symbol_kind(hit.symbol.kind),
                     container: hit.container.map(str::to_owned),
                     uri: uri::from_path(&workspace.root.join(hit.path)),
                     line: hit.symbol.line,
@@ -292,7 +342,7 @@ fn protocol_bundle(built: bundle::Bundle) -> ContextBundle {
             .parts
             .into_iter()
             .map(|p| BundlePart {
-                kind: p.kind.name().to_owned(),
+                kind: part_kind(p.kind),
                 title: p.title,
                 path: p.path,
                 start_line: p.lines.map(|l| l.0),
@@ -305,7 +355,7 @@ fn protocol_bundle(built: bundle::Bundle) -> ContextBundle {
         dropped: built
             .dropped
             .into_iter()
-            .map(|d| DroppedPart { kind: d.kind.name().to_owned(), title: d.title, tokens: d.tokens as u32 })
+            .map(|d| DroppedPart { kind: part_kind(d.kind), title: d.title, tokens: d.tokens as u32 })
             .collect(),
         tokens: built.tokens as u32,
         budget_tokens: built.budget as u32,
@@ -400,7 +450,7 @@ mod tests {
         let uri = "untitled:scratch.rs";
         open(&codebase, uri, "/// Greets 😀.\nfn greet(name: &str) -> String {\n    format!(\"hi {name}\")\n}\n");
         let outline = outline(&codebase, OutlineParams { uri: uri.into() }).expect("outline");
-        assert_eq!(outline.language, "rust");
+        assert_eq!(outline.language, protocol::context::Language::Rust);
         let greet = outline.symbols.iter().find(|s| s.name == "greet").expect("greet");
         assert_eq!(greet.selection_range.start, pos(1, 3));
         assert_eq!(greet.doc.as_deref(), Some("Greets 😀."));

@@ -81,7 +81,7 @@ async fn ignored_files_never_appear_and_secrets_are_redacted() {
 
     let views = format!("file://{}", root.join("app/views.py").display());
     let bundle = client.call::<Build>(BuildParams { question: Some("why?".into()), ..build_at(&views, 5, 8) }).await;
-    let kinds: Vec<&str> = bundle.parts.iter().map(|p| p.kind.as_str()).collect();
+    let kinds: Vec<&str> = bundle.parts.iter().map(|p| p.kind.name()).collect();
     assert_eq!(kinds, ["question", "selection", "definition", "import", "project_facts"], "{bundle:#?}");
     let everything = serde_json::to_string(&bundle).expect("json");
     assert!(!everything.contains("NOT_FOR_AGENTS_marker"), "nothing from an ignored file");
@@ -175,7 +175,7 @@ async fn generated_and_huge_files_are_indexed_by_their_declarations() {
 
     let found = search(&client, "GetId").await;
     assert_eq!(found[0].name, "GetId", "{found:?}");
-    assert_eq!(found[0].kind, "method");
+    assert_eq!(found[0].kind.name(), "method");
     assert_eq!(found[0].line, 7, "zero-based line of the declaration: {found:?}");
     assert_eq!(found[0].end_line, 9);
     let found = search(&client, "last_binding_function").await;

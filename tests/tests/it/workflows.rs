@@ -12,8 +12,8 @@ use protocol::{
     client::{ClientKind, Event},
     documents::Position,
     workflows::{
-        self, BoardEntry, Decide, DecideParams, GetSession, ListSessions, ListSessionsParams, ResumeSession,
-        RunWorkflowParams, SessionInfo, SessionRef, SessionStatus, StepRecord, StepStatus,
+        self, BoardEntry, ConflictKind, Decide, DecideParams, GetSession, ListSessions, ListSessionsParams,
+        ResumeSession, RunWorkflowParams, SessionInfo, SessionRef, SessionStatus, StepRecord, StepStatus,
     },
 };
 use serde_json::json;
@@ -270,7 +270,7 @@ async fn overlapping_edits_priority_by_role_and_a_vote() {
     let session = run(&client, on_file("pri", &file, true)).await;
     assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
     let conflict = &session.conflicts[0];
-    assert_eq!(conflict.kind, "overlapping_edits", "{session:#?}");
+    assert_eq!(conflict.kind, ConflictKind::OverlappingEdits, "{session:#?}");
     assert_eq!(conflict.strategy, "priority");
     assert_eq!(conflict.parties, ["s0", "s1"]);
     assert_eq!(conflict.winner.as_deref(), Some("s1"), "QA ranks above dev: {conflict:?}");
@@ -321,13 +321,13 @@ async fn merge_keeps_edits_that_do_not_overlap_and_falls_back_when_they_do() {
     let file = uri(&root, "src/lib.rs");
     let session = run(&client, on_file("m", &file, true)).await;
     let conflict = &session.conflicts[0];
-    assert_eq!(conflict.kind, "same_symbol", "{session:#?}");
+    assert_eq!(conflict.kind, ConflictKind::SameSymbol, "{session:#?}");
     assert_eq!(conflict.what, "different edits to function load");
     assert_eq!(conflict.resolution, "merged: every side is kept");
     assert_eq!(session.edits.len(), 2);
     let session = run(&client, on_file("m2", &file, true)).await;
     let conflict = &session.conflicts[0];
-    assert_eq!(conflict.kind, "overlapping_edits", "{session:#?}");
+    assert_eq!(conflict.kind, ConflictKind::OverlappingEdits, "{session:#?}");
     assert_eq!(conflict.strategy, "merge (fallback priority)");
     let reasons = &conflict.reasons;
     assert!(reasons.contains("merge cannot keep both sides of overlapping edits; falling back to vote"), "{reasons}");
@@ -355,7 +355,7 @@ async fn contradictory_verdicts_go_to_an_arbiter_or_to_the_user() {
     let file = uri(&root, "web/Logo.tsx");
     let session = run(&client, on_file("arb", &file, true)).await;
     let conflict = &session.conflicts[0];
-    assert_eq!(conflict.kind, "verdict", "{session:#?}");
+    assert_eq!(conflict.kind, ConflictKind::Verdict, "{session:#?}");
     assert_eq!(conflict.parties, ["qa", "ux"]);
     assert_eq!(conflict.strategy, "arbiter");
     assert!(conflict.reasons.starts_with("Alex (offline) routes this question to [sherlock"), "{conflict:?}");

@@ -132,9 +132,7 @@ impl Drop for Registered {
     }
 }
 
-pub(super) fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
+pub(super) use crate::platform::clock::now_ms;
 
 pub(super) fn timestamp() -> String {
     // RFC 3339 in UTC, as 1.0's `new Date().toISOString()`.

@@ -9,6 +9,7 @@ use protocol::{
     agents::{RunParams, RunStatus, TextEdit},
     client::Event,
     documents::{Position, Range},
+    workflows::ConflictKind,
     workflows::{BoardEntry, ConflictRecord, SessionStatus, StepRecord, StepStatus},
 };
 
@@ -115,16 +116,18 @@ pub async fn check_edits(orch: &Arc<Orchestrator>, live: &Arc<Live>, record: &St
                     continue;
                 }
                 let this = if overlap(&a.range, &b.range) {
-                    Some(("overlapping_edits", format!("overlapping edits to {}", describe(a))))
+                    Some((ConflictKind::OverlappingEdits, format!("overlapping edits to {}", describe(a))))
                 } else {
                     match (enclosing_of(&a.uri, a.range.start), enclosing_of(&b.uri, b.range.start)) {
-                        (Some(x), Some(y)) if x == y => Some(("same_symbol", format!("different edits to {x}"))),
+                        (Some(x), Some(y)) if x == y => {
+                            Some((ConflictKind::SameSymbol, format!("different edits to {x}")))
+                        }
                         _ => None,
                     }
                 };
                 let Some((k, w)) = this else { continue };
-                if kind.is_none() || k == "overlapping_edits" {
-                    if kind != Some("overlapping_edits") {
+                if kind.is_none() || k == ConflictKind::OverlappingEdits {
+                    if kind != Some(ConflictKind::OverlappingEdits) {
                         what = w;
                     }
                     kind = Some(k);
@@ -196,7 +199,7 @@ pub async fn check_decision(orch: &Arc<Orchestrator>, live: &Arc<Live>, entry: &
     }
     let Some(opposed) = latest.iter().find(|e| stance(&e.text) != stance(&entry.text)) else { return };
     let count = |text: &str| latest.iter().filter(|e| stance(&e.text) == stance(text)).count();
-    let kind = if entry.key.starts_with("verdict:") { "verdict" } else { "decision" };
+    let kind = if entry.key.starts_with("verdict:") { ConflictKind::Verdict } else { ConflictKind::Decision };
     let subject =
         entry.key.strip_prefix("verdict:").map_or(entry.key.clone(), |s| s.rsplit('/').next().unwrap_or(s).to_owned());
     let what = format!("contradictory {kind}s on {subject}: {:?} vs {:?}", opposed.text, entry.text);
@@ -228,12 +231,12 @@ pub fn rejected_edits(record: &ConflictRecord) -> Vec<(String, usize)> {
         .collect()
 }
 
-async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: &str, what: String, parties: Vec<Party>) {
+async fn settle(orch: &Arc<Orchestrator>, live: &Arc<Live>, kind: ConflictKind, what: String, parties: Vec<Party>) {
     let id = format!("conflict-{}", live.lock().conflicts.len() + 1);
     let policy = live.policy.clone();
     let mut record = ConflictRecord {
         id: id.clone(),
-        kind: kind.to_owned(),
+        kind,
         what: what.clone(),
         parties: parties.iter().map(|p| p.key.clone()).collect(),
         strategy: policy.strategy.name().to_owned(),
@@ -263,7 +266,7 @@ async fn decide(
     live: &Arc<Live>,
     policy: &Policy,
     id: &str,
-    kind: &str,
+    kind: ConflictKind,
     what: &str,
     parties: &[Party],
 ) -> (Strategy, Option<usize>, Vec<String>) {
@@ -274,11 +277,11 @@ async fn decide(
             Strategy::Priority => Ok(Some(by_priority(&policy.priority, parties, &mut reasons))),
             Strategy::Vote => by_vote(parties, &mut reasons),
             Strategy::Merge => {
-                if kind == "same_symbol" {
+                if kind == ConflictKind::SameSymbol {
                     reasons.push("the edits do not overlap: both are kept".into());
                     Ok(None)
                 } else {
-                    Err(format!("merge cannot keep both sides of {}", kind.replace('_', " ")))
+                    Err(format!("merge cannot keep both sides of {}", kind.name().replace('_', " ")))
                 }
             }
             Strategy::Arbiter => by_arbiter(orch, live, &policy.arbiter, kind, what, parties, &mut reasons).await,
@@ -389,7 +392,7 @@ async fn by_arbiter(
     orch: &Arc<Orchestrator>,
     live: &Arc<Live>,
     arbiter: &str,
-    kind: &str,
+    kind: ConflictKind,
     what: &str,
     parties: &[Party],
     reasons: &mut Vec<String>,
@@ -437,7 +440,7 @@ async fn by_arbiter(
     let sides: Vec<String> =
         parties.iter().map(|p| p.key.split(['#', '[']).next().unwrap_or(&p.key).to_owned()).collect();
     let question = match kind {
-        "verdict" => format!("review quality verdict: {what}"),
+        ConflictKind::Verdict => format!("review quality verdict: {what}"),
         _ => format!("{} {what}", sides.join(" ")),
     };
     let routed = agents::skills::route::route(&question);

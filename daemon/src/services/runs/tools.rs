@@ -321,7 +321,7 @@ pub(super) fn within_reach(
 ) -> protocol::context::ContextBundle {
     let everything = reach.is_everything();
     let (kept, refused): (Vec<_>, Vec<_>) = bundle.parts.into_iter().partition(|part| match &part.path {
-        None => everything || part.kind != "project_facts",
+        None => everything || part.kind != protocol::context::PartKind::ProjectFacts,
         Some(path) => own == Some(path.as_str()) || reach.allows(path),
     });
     bundle.parts = kept;

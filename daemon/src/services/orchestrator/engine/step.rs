@@ -200,9 +200,10 @@ fn undocumented(orch: &Orchestrator, params: &RunWorkflowParams) -> Result<Vec<(
         let mut stack: Vec<&protocol::context::OutlineSymbol> = outline.symbols.iter().collect();
         let mut found = Vec::new();
         while let Some(symbol) = stack.pop() {
+            use protocol::context::SymbolKind as K;
             let documentable = matches!(
-                symbol.kind.as_str(),
-                "function" | "method" | "struct" | "enum" | "class" | "interface" | "type"
+                symbol.kind,
+                K::Function | K::Method | K::Struct | K::Enum | K::Class | K::Interface | K::Type
             );
             if documentable && symbol.doc.is_none() {
                 found.push(symbol.selection_range.start);
