@@ -7,22 +7,21 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Method, NoParams, documents::Range};
+use crate::{Method, documents::Range};
 
 pub struct List;
 impl Method for List {
     const NAME: &'static str = "agents/list";
-    const SUMMARY: &'static str = "The agents available: the built-in team, 1.0 agent files and 2.0 manifests.";
-    type Params = NoParams;
+    const SUMMARY: &'static str = "The agents a project may use: the built-in team, the user's and installed agents, and the project's own 1.0 agent files and 2.0 manifests.";
+    type Params = ProjectRef;
     type Result = Vec<AgentInfo>;
 }
 
 pub struct Problems;
 impl Method for Problems {
     const NAME: &'static str = "agents/problems";
-    const SUMMARY: &'static str =
-        "Agent files that did not load (1.0 YAML or 2.0 TOML), each naming the file, the field and the reason.";
-    type Params = NoParams;
+    const SUMMARY: &'static str = "Agent files that did not load (1.0 YAML or 2.0 TOML), the user's and the project's, each naming the file, the field and the reason.";
+    type Params = ProjectRef;
     type Result = Vec<String>;
 }
 
@@ -135,6 +134,20 @@ impl std::fmt::Display for SkillScope {
 pub struct DescribeParams {
     /// An id, a name, or a 1.0 role alias (`qa`, `arch`, …).
     pub agent: String,
+    /// The project whose agent it is (see [`ProjectRef`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
+/// The project a roster or workflow request is about: its agents and
+/// workflows, never another open project's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectRef {
+    /// A `file://` URI of the project's folder or of a file in it. Without it,
+    /// the only open project if there is one, else none (the built-in team,
+    /// the user's and installed agents, the built-in workflows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

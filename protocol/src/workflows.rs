@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Method, NoParams,
+    Method,
     agents::{Finding, TextEdit},
     documents::{Position, Range},
 };
@@ -17,8 +17,8 @@ pub struct List;
 impl Method for List {
     const NAME: &'static str = "workflows/list";
     const SUMMARY: &'static str =
-        "The workflows: built-ins and the open workspaces' `.paired/workflows/*.toml`, with their steps.";
-    type Params = NoParams;
+        "The workflows of a project: built-ins and its `.paired/workflows/*.toml`, with their steps.";
+    type Params = crate::agents::ProjectRef;
     type Result = WorkflowList;
 }
 

@@ -104,9 +104,17 @@ fn context_methods(module: &mut RpcModule<Daemon>) {
 
 /// `agents/*` and `runs/*`: the runs service.
 fn agents_methods(module: &mut RpcModule<Daemon>) {
-    method::<agents::List, _, _>(module, |d, NoParams {}, _| async move { Ok(d.runs.list()) });
-    method::<agents::Problems, _, _>(module, |d, NoParams {}, _| async move { Ok(d.runs.roster().errors) });
-    method::<agents::Describe, _, _>(module, |d, params, _| async move { Ok(d.runs.describe(&params.agent)?) });
+    // Each about one project: its agents, never another open project's.
+    method::<agents::List, _, _>(module, |d, params, _| async move {
+        Ok(d.runs.list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
+    });
+    method::<agents::Problems, _, _>(module, |d, params, _| async move {
+        Ok(d.runs.roster(d.runs.env().project_of(None, params.project.as_deref()).as_deref()).errors)
+    });
+    method::<agents::Describe, _, _>(module, |d, params, _| async move {
+        let project = d.runs.env().project_of(None, params.project.as_deref());
+        Ok(d.runs.describe(&params.agent, project.as_deref())?)
+    });
     method::<agents::Run, _, _>(module, |d, params, conn| async move {
         // Each client queues on its own: one editor's burst does not delay another's request.
         let owner = format!("client-{}", d.client_of(conn));
@@ -135,7 +143,9 @@ fn agents_methods(module: &mut RpcModule<Daemon>) {
 
 /// `workflows/*` and `sessions/*`: the orchestrator.
 fn workflows_methods(module: &mut RpcModule<Daemon>) {
-    method::<workflows::List, _, _>(module, |d, NoParams {}, _| async move { Ok(orchestrator::list(&d.orchestrator)) });
+    method::<workflows::List, _, _>(module, |d, params, _| async move {
+        Ok(orchestrator::list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
+    });
     method::<workflows::Run, _, _>(module, |d, params, _| async move {
         Ok(orchestrator::run(d.orchestrator.clone(), params).await?)
     });

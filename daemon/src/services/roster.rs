@@ -167,12 +167,12 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Loads everything: `home` for `~/.paired`, `config_dir` for 2.0 user
-    /// manifests, `projects` for project folders.
-    /// The roster: built-ins, then the user's 1.0 and 2.0 agents, then agents
-    /// installed from a marketplace (`market`: their active `agent.toml`s),
-    /// then each project's.
-    pub fn load(home: Option<&Path>, config_dir: &Path, market: &[PathBuf], projects: &[PathBuf]) -> Roster {
+    /// The roster of one project: built-ins, then the user's 1.0 and 2.0
+    /// agents (`home` for `~/.paired`, `config_dir` for 2.0 manifests), then
+    /// agents installed from a marketplace (`market`: their active
+    /// `agent.toml`s), then the project's own, if the request is about one —
+    /// never another project's.
+    pub fn load(home: Option<&Path>, config_dir: &Path, market: &[PathBuf], project: Option<&Path>) -> Roster {
         let mut roster = Roster {
             agents: BUILTIN_AGENTS
                 .iter()
@@ -196,7 +196,7 @@ impl Roster {
         for manifest in market {
             roster.load_file(manifest, false);
         }
-        for project in projects {
+        if let Some(project) = project {
             roster.load_dir(&project.join(".paired/config/agents"), true);
             roster.load_dir(&project.join(".paired/agents"), false);
         }
@@ -212,6 +212,17 @@ impl Roster {
             let wanted = if v1 { matches!(ext, "yml" | "yaml") } else { ext == "toml" };
             if wanted {
                 self.load_file(&path, v1);
+            } else if !v1 && matches!(ext, "yml" | "yaml") {
+                // A 1.0 file where 2.0 manifests go: said, not silently ignored.
+                let home = match dir.parent().and_then(Path::parent) {
+                    Some(project) if dir.ends_with(".paired/agents") => project.join(".paired/config/agents"),
+                    _ => Path::new("~/.paired/core/config/agents").to_path_buf(),
+                };
+                self.errors.push(format!(
+                    "{}: a PAIRED 1.0 agent file (YAML) among 2.0 manifests; 1.0 files go in {}, 2.0 manifests here are agent.toml files",
+                    path.display(),
+                    home.display()
+                ));
             }
         }
     }
@@ -348,7 +359,7 @@ mod tests {
             "id = \"leonardo\"\ntools = [\"propose_edit\"]\nprovider = \"cloud\"\n[metadata]\nname = \"Leo\"\nversion = \"1.0.0\"\nrole = \"architecture\"\n[permissions]\nnet = [\"evil.example\"]\ncommands = [\"curl\"]\n",
         )
         .expect("write");
-        let roster = Roster::load(Some(home.path()), &config, &[], &[project]);
+        let roster = Roster::load(Some(home.path()), &config, &[], Some(&project));
         let leo = roster.resolve("leonardo").expect("leonardo");
         assert_eq!(leo.manifest.metadata.name, "Leo", "the persona is customised");
         let grants = &leo.manifest.permissions;

@@ -147,10 +147,17 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   }
 }
 
+/** The project this window is about (its first folder): the daemon is shared,
+ * and lists only that project's agents and workflows besides the user's. */
+function project(): { project?: string } {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return folder ? { project: folder.uri.toString() } : {};
+}
+
 async function loadTeam(running: LanguageClient, context: vscode.ExtensionContext): Promise<void> {
   try {
     const [agents, status] = await Promise.all([
-      running.sendRequest("agents/list"),
+      running.sendRequest("agents/list", project()),
       running.sendRequest<{ version?: string }>("daemon/status"),
     ]);
     panelState.setAgents(state, agents);
@@ -273,7 +280,7 @@ async function pickWorkflow(): Promise<Record<string, unknown> | undefined> {
   if (!c) return undefined;
   let list: { workflows?: Array<{ name: string; description?: string; source?: string }> };
   try {
-    list = await c.sendRequest("workflows/list");
+    list = await c.sendRequest("workflows/list", project());
   } catch (error) {
     void vscode.window.showErrorMessage(describeError("listing workflows", error));
     return undefined;

@@ -5,10 +5,9 @@
 use std::{path::Path, time::Duration};
 
 use protocol::{
-    NoParams,
     agents::{
-        self, CancelRun, Describe, DescribeParams, GetRun, ListRuns, ListRunsParams, RunInfo, RunParams, RunRef,
-        RunStatus,
+        self, CancelRun, Describe, DescribeParams, GetRun, ListRuns, ListRunsParams, ProjectRef, RunInfo, RunParams,
+        RunRef, RunStatus,
     },
     client::{ClientKind, Event},
     documents::Position,
@@ -67,14 +66,14 @@ async fn the_team_runs_offline_and_runs_persist() {
     let client = home.ws().await;
     tests::add_workspace(&client, &root).await;
 
-    let agents = client.call::<agents::List>(NoParams {}).await;
+    let agents = client.call::<agents::List>(ProjectRef::default()).await;
     let ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["alex", "sherlock", "edison", "leonardo", "maya", "vince", "marie", "rusty", "ferris"]);
     let sherlock = &agents[1];
     assert_eq!(sherlock.display_name, "Sherlock (QA)");
     assert!(sherlock.source.ends_with("qa_agent_config.yml"), "{sherlock:?}");
     assert_eq!(agents[7].skills[0].name, "review", "a community 1.0 agent's capabilities give it skills");
-    let described = client.call::<Describe>(DescribeParams { agent: "qa".into() }).await;
+    let described = client.call::<Describe>(DescribeParams { agent: "qa".into(), project: None }).await;
     assert!(described.persona.contains("The smallest detail"), "{described:?}");
 
     let uri = format!("file://{}", root.join("src/lib.rs").display());
@@ -313,4 +312,88 @@ fn agents_list_and_show_work_on_the_1_0_project_they_run_in() {
     let shown = in_project(&["agents", "show", "scout"]);
     assert!(shown.contains("Scout") && shown.contains("scout.yml"), "{shown}");
     let _ = home.paired(&["stop"]).output();
+}
+
+fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// Issue #16.1: one daemon serves several projects; each request is about one.
+/// A project's own agents, 1.0 overrides and workflows are never listed, shown
+/// or run for another, and a 1.0 file put where 2.0 manifests go is said.
+#[tokio::test]
+async fn agents_and_workflows_are_one_projects_never_every_open_ones() {
+    let home = Home::new();
+    let alpha = home.path().join("alpha");
+    let beta = home.path().join("beta");
+    for root in [&alpha, &beta] {
+        write(&root.join("Cargo.toml"), "[package]\nname = \"p\"\n");
+        write(&root.join("src/lib.rs"), LIB_RS);
+    }
+    write(
+        &alpha.join(".paired/agents/ferris.toml"),
+        "id = \"ferris\"\ncapabilities = [\"documentation\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.2.0\"\nrole = \"docs\"\n",
+    );
+    write(
+        &alpha.join(".paired/config/agents/sherlock.yml"),
+        "agent:\n  id: sherlock\n  name: Sherlock\n  role: qa\n  version: 1.0.0\npersonality:\n  communication: Alpha's own Sherlock, terse.\n",
+    );
+    write(
+        &alpha.join(".paired/workflows/alpha-only.toml"),
+        "[[steps]]\nid = \"review\"\nagent = \"sherlock\"\nskill = \"review\"\n",
+    );
+    write(&beta.join(".paired/agents/old.yml"), "agent:\n  id: old\n  name: Old\n  role: qa\n");
+    let (alpha, beta) = (alpha.canonicalize().expect("alpha"), beta.canonicalize().expect("beta"));
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    tests::add_workspace(&client, &alpha).await;
+    tests::add_workspace(&client, &beta).await;
+    let of = |root: &Path| ProjectRef { project: Some(file_uri(root)) };
+
+    let ids = |agents: Vec<protocol::agents::AgentInfo>| agents.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert!(ids(client.call::<agents::List>(of(&alpha)).await).contains(&"ferris".to_owned()));
+    assert!(!ids(client.call::<agents::List>(of(&beta)).await).contains(&"ferris".to_owned()), "alpha's agent in beta");
+    assert!(
+        !ids(client.call::<agents::List>(ProjectRef::default()).await).contains(&"ferris".to_owned()),
+        "two projects open and none named: no project's agents"
+    );
+
+    let sherlock = |project| DescribeParams { agent: "sherlock".into(), project };
+    let in_alpha = client.call::<Describe>(sherlock(of(&alpha).project)).await;
+    assert!(in_alpha.persona.contains("Alpha's own Sherlock"), "{}", in_alpha.persona);
+    let in_beta = client.call::<Describe>(sherlock(of(&beta).project)).await;
+    assert_eq!(in_beta.info.source, "builtin", "beta's Sherlock is the built-in one");
+
+    // A run on a beta file cannot use alpha's agent.
+    let on_beta = RunParams {
+        uri: Some(file_uri(&beta.join("src/lib.rs"))),
+        skill: Some("document".into()),
+        wait: true,
+        ..tests::agent_run("ferris")
+    };
+    let refused = client.try_call::<agents::Run>(on_beta).await.expect_err("ferris is alpha's");
+    assert!(refused.message.contains("no agent named \"ferris\""), "{refused}");
+    let on_alpha = RunParams {
+        uri: Some(file_uri(&alpha.join("src/lib.rs"))),
+        position: Some(protocol::documents::Position { line: 0, character: 8 }),
+        wait: true,
+        ..tests::agent_run("ferris")
+    };
+    assert_eq!(run(&client, on_alpha).await.status, RunStatus::Succeeded);
+
+    let flows = |root: &Path| {
+        let client = &client;
+        let project = of(root);
+        async move {
+            let listed = client.call::<protocol::workflows::List>(project).await;
+            listed.workflows.into_iter().map(|w| w.name).collect::<Vec<_>>()
+        }
+    };
+    assert!(flows(&alpha).await.contains(&"alpha-only".to_owned()));
+    assert!(!flows(&beta).await.contains(&"alpha-only".to_owned()), "alpha's workflow in beta");
+
+    let problems = client.call::<agents::Problems>(of(&beta)).await;
+    let said = problems.iter().find(|p| p.contains("old.yml")).expect("the stray 1.0 file is said");
+    assert!(said.contains("1.0 files go in") && said.contains("beta/.paired/config/agents"), "{said}");
+    assert!(client.call::<agents::Problems>(of(&alpha)).await.iter().all(|p| !p.contains("old.yml")));
 }

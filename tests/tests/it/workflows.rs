@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use jsonrpsee::ws_client::WsClient;
 use protocol::{
-    NoParams,
-    agents::{self, CancelRun, ListRuns, ListRunsParams, RunParams, RunRef, RunStatus},
+    agents::{self, CancelRun, ListRuns, ListRunsParams, ProjectRef, RunParams, RunRef, RunStatus},
     client::{ClientKind, Event},
     documents::Position,
     workflows::{
@@ -110,7 +109,7 @@ async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
     let root = project(&home, &[], "");
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let listed = client.call::<workflows::List>(NoParams {}).await;
+    let listed = client.call::<workflows::List>(ProjectRef::default()).await;
     let names: Vec<&str> = listed.workflows.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["review", "feature", "delegate", "docs"]);
     let session = run(&client, on_file("review", &uri(&root, "src/lib.rs"), true)).await;
@@ -205,7 +204,7 @@ async fn workflow_files_are_checked_and_conditions_skip_steps() {
     );
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
-    let listed = client.call::<workflows::List>(NoParams {}).await;
+    let listed = client.call::<workflows::List>(ProjectRef::default()).await;
     assert_eq!(
         listed.problems[0],
         format!(

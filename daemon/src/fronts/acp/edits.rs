@@ -29,7 +29,10 @@ impl Shared {
             }
         }
         let can_write = self.can_write.load(Ordering::Relaxed);
-        let describe = protocol::agents::DescribeParams { agent: run.agent.clone() };
+        let describe = protocol::agents::DescribeParams {
+            agent: run.agent.clone(),
+            project: Some(crate::platform::uri::from_path(cwd)),
+        };
         let grants = client::call::<protocol::agents::Describe>(&self.daemon, &describe)
             .await
             .map_err(daemon_error)?

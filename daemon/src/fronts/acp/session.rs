@@ -22,7 +22,8 @@ use jsonrpsee::{
     ws_client::WsClient,
 };
 use protocol::{
-    NoParams, Subscription as _,
+    Subscription as _,
+    agents::ProjectRef,
     agents::RunRef,
     client::{Attach, ClientHello, ClientKind, Event},
 };
@@ -133,7 +134,9 @@ impl Shared {
         let folder = protocol::context::AddWorkspaceParams { folder: cwd.display().to_string(), wait: false };
         client::call::<protocol::context::AddWorkspace>(&self.daemon, &folder).await.map_err(daemon_error)?;
         let agents: Vec<protocol::agents::AgentInfo> =
-            client::call::<protocol::agents::List>(&self.daemon, &NoParams {}).await.map_err(daemon_error)?;
+            client::call::<protocol::agents::List>(&self.daemon, &ProjectRef { project: Some(folder.folder.clone()) })
+                .await
+                .map_err(daemon_error)?;
         let agents: Vec<AgentChoice> = agents
             .into_iter()
             .map(|a| AgentChoice { id: a.id, name: a.display_name, description: a.description, aliases: a.aliases })

@@ -58,7 +58,7 @@ pub(super) async fn answer(
     project: Option<&Path>,
 ) -> Result<(Option<Value>, String), String> {
     let message = asked.message.as_str();
-    let roster = daemon.runs.roster();
+    let roster = daemon.runs.roster(project);
     let name = agent.unwrap_or("alex");
     let Some(agent) = roster.resolve(name) else {
         let known: Vec<&str> = roster.agents.iter().map(|a| a.manifest.id.as_str()).collect();

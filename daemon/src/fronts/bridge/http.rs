@@ -44,7 +44,8 @@ pub(super) async fn health(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
         let context_bytes: usize = instances.values().filter_map(|i| i.context.as_ref()).map(|(_, n)| n).sum();
         (connected, instances.len(), context_bytes)
     };
-    let team = bridge.daemon.runs.roster().agents.len();
+    // No instance, no project: the team and the user's agents.
+    let team = bridge.daemon.runs.roster(None).agents.len();
     Json(json!({
         "status": "active",
         "service": "PAIRED 2.0 bridge (1.0 compatible)",
@@ -60,7 +61,7 @@ pub(super) async fn health(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
 }
 
 pub(super) async fn test_relay(State(bridge): State<Arc<Bridge>>) -> Json<Value> {
-    let team: Vec<String> = bridge.daemon.runs.roster().agents.iter().map(|a| a.manifest.id.clone()).collect();
+    let team: Vec<String> = bridge.daemon.runs.roster(None).agents.iter().map(|a| a.manifest.id.clone()).collect();
     Json(json!({
         "status": "success",
         "message": "the PAIRED 2.0 daemon relays to its agents",
@@ -89,7 +90,7 @@ pub(super) async fn register_agent(
         "capabilities": value["capabilities"],
         "emoji": value["emoji"],
     }));
-    let total = registered.len() + bridge.daemon.runs.roster().agents.len();
+    let total = registered.len() + bridge.daemon.runs.roster(None).agents.len();
     Json(json!({ "success": true, "message": format!("agent {id} registered"), "totalAgents": total })).into_response()
 }
 

@@ -39,7 +39,7 @@ impl Frame<'_> {
 pub(super) async fn reply(frame: &Frame<'_>, kind: &str, message: Value) -> Value {
     let bridge = frame.bridge;
     let instance = frame.instance;
-    let team = || bridge.daemon.runs.roster();
+    let team = || bridge.daemon.runs.roster(frame.project.as_deref());
     match kind {
         "health_check" | "HEALTH_CHECK" => json!({
             "type": "health_response",
@@ -194,7 +194,7 @@ fn instances_list(frame: &Frame<'_>, kind: &str) -> Value {
 /// `STATUS_CHECK`: 1.0's scripts/status.sh reads `teamAgentsActive` and
 /// `<id>Active` per agent.
 fn status(frame: &Frame<'_>) -> Value {
-    let roster = frame.bridge.daemon.runs.roster();
+    let roster = frame.bridge.daemon.runs.roster(frame.project.as_deref());
     let mut status = json!({
         "type": "STATUS",
         "status": "running",

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
 use protocol::{
-    NoParams, Subscription as _,
+    Subscription as _,
     agents::{self as wire, RunInfo, RunParams, RunStatus},
     client::{Attach, ClientHello, ClientKind, Event},
 };
@@ -141,9 +141,10 @@ pub async fn execute(paths: &Paths, command: AgentsCommand) -> Result<ExitCode> 
 
 /// The daemon (started if need be) with the PAIRED project the command runs
 /// in open, if it runs in one (the nearest folder upward with `.paired/` or
-/// `.pairedrules`): the roster holds the agents of open projects, as for
-/// `agents run`, so a 1.0 project's `.paired/config/agents/*.yml` are listed.
-async fn connect_in_project(paths: &Paths) -> Result<client::Connection> {
+/// `.pairedrules`), and that project as requests name it: the roster is the
+/// project's, as for `agents run`, so a 1.0 project's
+/// `.paired/config/agents/*.yml` are listed, and no other project's.
+async fn connect_in_project(paths: &Paths) -> Result<(client::Connection, Option<String>)> {
     let connection = client::connect_or_start(paths).await?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let home = std::env::var_os("HOME").map(PathBuf::from).and_then(|h| h.canonicalize().ok());
@@ -151,25 +152,26 @@ async fn connect_in_project(paths: &Paths) -> Result<client::Connection> {
     let root = crate::platform::config::find_project_root(&cwd)
         .map(|root| root.canonicalize().unwrap_or(root))
         .filter(|root| Some(root) != home.as_ref());
-    if let Some(root) = root {
+    if let Some(root) = &root {
         // Indexing goes on in the background: the roster needs the folder only.
         let folder =
-            protocol::context::AddWorkspaceParams { folder: crate::platform::uri::from_path(&root), wait: false };
+            protocol::context::AddWorkspaceParams { folder: crate::platform::uri::from_path(root), wait: false };
         if let Err(err) = client::call::<protocol::context::AddWorkspace>(&connection.client, &folder).await {
             errln!("paired: warn: the agents of {} are not listed: {err:#}", root.display());
         }
     }
-    Ok(connection)
+    Ok((connection, root.map(|root| crate::platform::uri::from_path(&root))))
 }
 
 async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
-    let connection = connect_in_project(paths).await?;
-    let agents = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
+    let (connection, project) = connect_in_project(paths).await?;
+    let project = wire::ProjectRef { project };
+    let agents = client::call::<wire::List>(&connection.client, &project).await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&agents)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let problems = client::call::<wire::Problems>(&connection.client, &NoParams {}).await?;
+    let problems = client::call::<wire::Problems>(&connection.client, &project).await?;
     for agent in agents {
         let skills: Vec<&str> = agent.skills.iter().map(|s| s.name.as_str()).collect();
         let source = if agent.source == "builtin" { String::new() } else { format!("  [{}]", agent.source) };
@@ -188,9 +190,10 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
 }
 
 async fn show(paths: &Paths, agent: &str, json: bool) -> Result<ExitCode> {
-    let connection = connect_in_project(paths).await?;
+    let (connection, project) = connect_in_project(paths).await?;
     let described =
-        client::call::<wire::Describe>(&connection.client, &wire::DescribeParams { agent: agent.to_owned() }).await?;
+        client::call::<wire::Describe>(&connection.client, &wire::DescribeParams { agent: agent.to_owned(), project })
+            .await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&described)?)?;
         return Ok(ExitCode::SUCCESS);

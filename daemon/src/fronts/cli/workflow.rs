@@ -14,7 +14,6 @@ use std::{
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use protocol::{
-    NoParams,
     client::Event,
     workflows::{self as wire, SessionInfo, SessionStatus, StepStatus},
 };
@@ -173,7 +172,8 @@ async fn list(paths: &Paths, json: bool) -> Result<ExitCode> {
     let connection = client::connect_or_start(paths).await?;
     let root = crate::fronts::cli::common::project_root(&std::env::current_dir()?);
     client::open_project(&connection.client, &root, false).await?;
-    let list = client::call::<wire::List>(&connection.client, &NoParams {}).await?;
+    let project = protocol::agents::ProjectRef { project: Some(crate::platform::uri::from_path(&root)) };
+    let list = client::call::<wire::List>(&connection.client, &project).await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&list)?)?;
         return Ok(ExitCode::SUCCESS);

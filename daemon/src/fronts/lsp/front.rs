@@ -152,9 +152,10 @@ impl<S> Front<S> {
         let proxy = self.proxy.clone();
         let after_seq = self.proxy.mirror().seq;
         let work = async move {
-            let agents = proxy
-                .forward(<protocol::agents::List as protocol::Method>::NAME, Some(serde_json::json!({})), after_seq)
-                .await?;
+            // The agents of the document's project, not of every project the daemon has open.
+            let project = serde_json::json!({ "project": params["textDocument"]["uri"] });
+            let agents =
+                proxy.forward(<protocol::agents::List as protocol::Method>::NAME, Some(project), after_seq).await?;
             Ok(agents::code_actions(&agents, &params))
         }
         .boxed();

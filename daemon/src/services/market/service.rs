@@ -646,7 +646,7 @@ pub async fn recommend(marketplace: &Arc<Marketplace>, params: RecommendParams) 
     let store = Store::new(&marketplace.paths.data_dir);
     let installed: Vec<String> = store.installed().into_iter().map(|i| i.name).collect();
     let market = store.active_manifests();
-    let roster = crate::services::roster::Roster::load(None, &marketplace.paths.config_dir, &market, &[]);
+    let roster = crate::services::roster::Roster::load(None, &marketplace.paths.config_dir, &market, None);
     let covered = |capability: &str| !roster.offering(capability).is_empty();
     let mut warnings = Vec::new();
     let mut found: Vec<Recommendation> = Vec::new();

@@ -397,7 +397,7 @@ async fn by_arbiter(
     parties: &[Party],
     reasons: &mut Vec<String>,
 ) -> Result<Option<usize>, String> {
-    let roster = orch.runs.roster();
+    let roster = orch.runs.roster(live.project.as_deref());
     let agent = roster.resolve(arbiter).ok_or_else(|| format!("no arbiter agent {arbiter:?}"))?;
     let options: Vec<String> = parties
         .iter()

@@ -58,21 +58,14 @@ pub enum WorkflowError {
     ShuttingDown,
 }
 
-/// Built-ins, then `.paired/workflows/*.toml` of each open workspace (a file
-/// with a built-in's name replaces it), plus the files that did not load.
-pub fn load(orch: &Orchestrator) -> (Vec<Workflow>, Vec<String>) {
-    load_from(orch, None)
-}
-
-/// [`load`] with only `root`'s project files when one is given.
-fn load_from(orch: &Orchestrator, root: Option<&std::path::Path>) -> (Vec<Workflow>, Vec<String>) {
+/// The workflows of a request about `project`: built-ins, then the project's
+/// `.paired/workflows/*.toml` (a file with a built-in's name replaces it) —
+/// never another open project's — plus the files that did not load.
+pub fn load(project: Option<&std::path::Path>) -> (Vec<Workflow>, Vec<String>) {
     let mut workflows: Vec<Workflow> =
         workflow::BUILTINS.iter().filter_map(|(name, text)| workflow::parse("built-in", name, text).ok()).collect();
     let mut problems = Vec::new();
-    let folders: Vec<PathBuf> = match root {
-        Some(root) => vec![root.join(".paired").join("workflows")],
-        None => orch.env().codebase.workspaces.all().iter().map(|w| w.root.join(".paired").join("workflows")).collect(),
-    };
+    let folders: Vec<PathBuf> = project.map(|root| root.join(".paired").join("workflows")).into_iter().collect();
     for folder in folders {
         let Ok(entries) = std::fs::read_dir(&folder) else { continue };
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -107,25 +100,20 @@ fn load_from(orch: &Orchestrator, root: Option<&std::path::Path>) -> (Vec<Workfl
     (workflows, problems)
 }
 
-pub fn list(orch: &Orchestrator) -> WorkflowList {
-    let (workflows, problems) = load(orch);
+/// `workflows/list`, for `project`.
+pub fn list(project: Option<&std::path::Path>) -> WorkflowList {
+    let (workflows, problems) = load(project);
     for problem in &problems {
         tracing::warn!("workflow file skipped: {problem}");
     }
     WorkflowList { workflows: workflows.iter().map(Workflow::info).collect(), problems }
 }
 
-/// The workflow a run means: the target workspace's own file first (a file in
+/// The workflow a run means: the target project's own file first (a file in
 /// another open project never stands in for it), else a built-in.
 fn find(orch: &Orchestrator, name: &str, params: &RunWorkflowParams) -> Result<Workflow, WorkflowError> {
-    let target = params
-        .uri
-        .as_deref()
-        .or(params.workspace.as_deref())
-        .and_then(crate::platform::uri::to_path)
-        .and_then(|p| orch.env().codebase.workspaces.find_for(&p))
-        .map(|w| w.root.clone());
-    let (workflows, problems) = load_from(orch, target.as_deref());
+    let project = orch.project_of(params);
+    let (workflows, problems) = load(project.as_deref());
     if let Some(found) = workflows.into_iter().find(|w| w.name == name) {
         return Ok(found);
     }
@@ -133,7 +121,7 @@ fn find(orch: &Orchestrator, name: &str, params: &RunWorkflowParams) -> Result<W
     let message = match broken.first() {
         Some(problem) => format!("the workflow {name:?} did not load: {problem}"),
         None => {
-            let (known, _) = load(orch);
+            let (known, _) = load(project.as_deref());
             let names: Vec<String> = known.iter().map(|w| w.name.clone()).collect();
             format!("no workflow {name:?}; the workflows: {}", names.join(", "))
         }
@@ -183,6 +171,7 @@ async fn start(
     wait: bool,
 ) -> Result<SessionInfo, WorkflowError> {
     let live = Arc::new(Live {
+        project: orch.project_of(&info.params),
         id: info.id.clone(),
         workflow: info.workflow.clone(),
         policy: workflow.policy.clone(),

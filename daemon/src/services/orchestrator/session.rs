@@ -40,6 +40,11 @@ impl Orchestrator {
     pub fn env(&self) -> &Env {
         self.runs.env()
     }
+
+    /// The project a session is about: its agents and workflows, no other's.
+    pub fn project_of(&self, params: &RunWorkflowParams) -> Option<std::path::PathBuf> {
+        self.env().project_of(params.uri.as_deref(), params.workspace.as_deref())
+    }
 }
 
 /// A session in flight: its live state, the runs it started, and the
@@ -47,6 +52,8 @@ impl Orchestrator {
 pub struct Live {
     pub id: String,
     pub workflow: String,
+    /// The project the session is about: whose agents its steps run.
+    pub(super) project: Option<std::path::PathBuf>,
     pub(super) policy: workflow::Policy,
     /// The workflow's token budget, shared by all its runs.
     pub(super) max_tokens: Option<u64>,

@@ -4,7 +4,7 @@
 //! orchestrator), and how a run fails ([`Failed`], [`RunError`]).
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -48,18 +48,44 @@ impl Env {
         let _ = self.events.send(event);
     }
 
-    /// The agents available now: built-ins, the user's and open projects' files,
-    /// installed marketplace agents. Loaded on each request: they are few and
-    /// small, and an edit applies at once.
-    pub fn roster(&self) -> Roster {
+    /// The agents available to a request about `project`: built-ins, the
+    /// user's files, installed marketplace agents, and that project's own files
+    /// — never another open project's. Loaded on each request: they are few
+    /// and small, and an edit applies at once.
+    pub fn roster(&self, project: Option<&Path>) -> Roster {
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let projects: Vec<PathBuf> = self.codebase.workspaces.all().iter().map(|w| w.root.clone()).collect();
         let installed = market::store::Store::new(&self.paths.data_dir).active_manifests();
-        let roster = Roster::load(home.as_deref(), &self.paths.config_dir, &installed, &projects);
+        let roster = Roster::load(home.as_deref(), &self.paths.config_dir, &installed, project);
         for problem in &roster.errors {
             tracing::warn!("agent file skipped: {problem}");
         }
         roster
+    }
+
+    /// The project a run or a session is about: the workspace of its file,
+    /// else the folder it names, else the only one open; none when nothing
+    /// says which (then only the user's agents and workflows apply).
+    pub fn project_of(&self, uri: Option<&str>, workspace: Option<&str>) -> Option<PathBuf> {
+        if let Some(path) = uri.and_then(uri::to_path) {
+            return self.codebase.workspaces.resolve(&path, None).ok()?.workspace.map(|w| w.root.clone());
+        }
+        if let Some(folder) = workspace {
+            return self.project_named(folder);
+        }
+        let all = self.codebase.workspaces.all();
+        (all.len() == 1).then(|| all[0].root.clone())
+    }
+
+    /// The project a client names (a folder, or a file in it, as a `file://`
+    /// URI): the open workspace holding it, else the folder itself when it
+    /// is one that can be a project.
+    pub fn project_named(&self, reference: &str) -> Option<PathBuf> {
+        let path = uri::to_path(reference)?.canonicalize().ok()?;
+        if let Some(workspace) = self.codebase.workspaces.find_for(&path) {
+            return Some(workspace.root.clone());
+        }
+        let folder = if path.is_dir() { path } else { path.parent()?.to_path_buf() };
+        crate::services::workspace::unfit_root(&folder).is_none().then_some(folder)
     }
 
     /// The provider that serves `agent` in model mode, if any.

@@ -101,8 +101,9 @@ impl Runs {
         &self.scheduler
     }
 
-    pub fn roster(&self) -> Roster {
-        self.env.roster()
+    /// The agents of `project` (see [`Env::roster`]).
+    pub fn roster(&self, project: Option<&std::path::Path>) -> Roster {
+        self.env.roster(project)
     }
 
     /// An agent's info, with `ask` when a provider serves it.
@@ -114,14 +115,14 @@ impl Runs {
         info
     }
 
-    /// `agents/list`.
-    pub fn list(&self) -> Vec<AgentInfo> {
-        self.roster().agents.iter().map(|agent| self.info_of(agent)).collect()
+    /// `agents/list`: the agents a request about `project` may use.
+    pub fn list(&self, project: Option<&std::path::Path>) -> Vec<AgentInfo> {
+        self.roster(project).agents.iter().map(|agent| self.info_of(agent)).collect()
     }
 
-    /// `agents/describe`.
-    pub fn describe(&self, name: &str) -> Result<AgentDescription, RunError> {
-        let roster = self.roster();
+    /// `agents/describe`, as `project` has the agent.
+    pub fn describe(&self, name: &str, project: Option<&std::path::Path>) -> Result<AgentDescription, RunError> {
+        let roster = self.roster(project);
         let agent = roster.resolve(name).ok_or_else(|| not_found(name, &roster))?;
         Ok(AgentDescription { info: self.info_of(agent), manifest: agent.manifest.clone(), persona: agent.persona() })
     }
@@ -202,7 +203,9 @@ impl Runs {
         params: RunParams,
         options: RunOptions,
     ) -> Result<(RunInfo, impl Future<Output = RunInfo> + Send + 'static), RunError> {
-        let roster = self.roster();
+        // The agents of the project the run is about, never another's.
+        let project = self.env.project_of(params.uri.as_deref(), params.workspace.as_deref());
+        let roster = self.roster(project.as_deref());
         let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
         self.env.licensed(&agent).map_err(RunError::NeedsLicence)?;
         let work = self.choose_work(&agent, &params)?;

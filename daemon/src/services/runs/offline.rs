@@ -124,7 +124,7 @@ pub(super) async fn offline(
     uri: Option<String>,
     workspace: &Workspace,
 ) -> Result<String, String> {
-    let roster = env.roster();
+    let roster = env.roster(Some(&workspace.root));
     let agent = roster.resolve(name).ok_or_else(|| super::not_found(name, &roster).to_string())?.clone();
     env.licensed(&agent)?;
     let reach = caller.narrowed_to(&agent.manifest);

@@ -33,7 +33,7 @@ use crate::{
 pub(super) async fn attempts(job: &Job<'_>, uri: Option<String>, position: Option<Position>) -> StepRecord {
     let Job { orch, live, workflow, step, key, round, inputs } = *job;
     let started = now_ms();
-    let roster = orch.runs.roster();
+    let roster = orch.runs.roster(live.project.as_deref());
     let candidates = candidates(&roster, step);
     let params_of_session = live.lock().params.clone();
     let mut last_error = String::from("no agent to run it");

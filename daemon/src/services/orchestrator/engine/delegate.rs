@@ -27,7 +27,7 @@ type Subtask = (String, String, String);
 /// routing rules.
 pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Step>) {
     let Job { orch, live, step, key, round, inputs, .. } = *job;
-    let roster = orch.runs.roster();
+    let roster = orch.runs.roster(live.project.as_deref());
     let session = live.snapshot();
     let user_prompt = session.params.prompt.clone().unwrap_or_default();
     let request =

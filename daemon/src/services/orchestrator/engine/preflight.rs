@@ -41,7 +41,7 @@ pub fn preflight(
     workflow: &Workflow,
     params: &protocol::workflows::RunWorkflowParams,
 ) -> Result<(), Unfit> {
-    let roster = orch.runs.roster();
+    let roster = orch.runs.roster(orch.project_of(params).as_deref());
     let has_prompt = params.prompt.as_deref().is_some_and(|p| !p.trim().is_empty());
     for step in &workflow.steps {
         if step.each == Some(Each::Subtask)
