@@ -783,6 +783,16 @@ fn folder_kind(root: &Path, home: Option<PathBuf>) -> Option<&'static str> {
     system.then_some("a system folder")
 }
 
+/// The project a folder belongs to: a PAIRED project, else the nearest folder
+/// that looks like a project root (version control, ignore rules, a build
+/// manifest), else the folder itself.
+pub fn project_root(dir: &Path) -> PathBuf {
+    let markers: Vec<&str> = [".git", ".pairedignore"].into_iter().chain(context::index::MANIFESTS).collect();
+    crate::platform::config::find_project_root(dir)
+        .or_else(|| dir.ancestors().find(|d| markers.iter().any(|m| d.join(m).exists())).map(Path::to_path_buf))
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

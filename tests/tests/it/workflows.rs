@@ -396,9 +396,16 @@ async fn cancelling_a_session_cancels_its_whole_tree() {
     let client = open(&home, &root).await;
     let started = run(&client, on_file("slow", &uri(&root, "src/lib.rs"), false)).await;
     eventually("the step's request", async || !fake.requests.lock().expect("lock").is_empty()).await;
-    // A session id cancels the whole tree.
-    let cancelled = client.call::<CancelRun>(RunRef { run_id: started.id.clone(), wait: false }).await;
-    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    // Listed as running from the command line (any client sees it).
+    let listed = home.paired(&["sessions", "list"]).output().expect("paired");
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.lines().any(|l| l.starts_with(&started.id) && l.contains("running")), "{listed}");
+    // A session id cancels the whole tree: from the command line too.
+    let cancelled = home.paired(&["sessions", "cancel", &started.id]).output().expect("paired");
+    assert!(cancelled.status.success(), "{}", String::from_utf8_lossy(&cancelled.stderr));
+    assert_eq!(String::from_utf8_lossy(&cancelled.stdout).trim(), format!("{}: cancelled", started.id));
+    let again = client.call::<CancelRun>(RunRef { run_id: started.id.clone(), wait: false }).await;
+    assert_eq!(again.status, RunStatus::Cancelled);
     let session = client.call::<GetSession>(session_ref(&started.id)).await;
     assert_eq!(session.status, SessionStatus::Cancelled);
     let runs = client.call::<ListRuns>(ListRunsParams { limit: Some(5) }).await;
@@ -426,12 +433,23 @@ async fn a_session_survives_the_daemon_being_killed_and_resumes_where_it_stopped
     drop(client);
 
     let _daemon = home.start_daemon();
-    let client = open(&home, &root).await;
+    // Right after the restart: no editor has opened the project again (#16.8).
+    let client = home.ws().await;
     let session = client.call::<GetSession>(session_ref(&started.id)).await;
     assert_eq!(session.status, SessionStatus::Interrupted, "{session:#?}");
     assert!(session.error.as_ref().is_some_and(|e| e.contains("sessions/resume")));
     assert_eq!(session.steps.len(), 1, "the finished step was kept");
-    let resumed = client.call::<ResumeSession>(SessionRef { wait: true, ..session_ref(&started.id) }).await;
+    let listed = home.paired(&["sessions", "list"]).output().expect("paired");
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.lines().any(|l| l.starts_with(&started.id) && l.contains("interrupted")), "{listed}");
+    // Resumed from the command line: it waits, shows the steps, exits 0 once
+    // done. (Off this test's runtime thread, which serves the fake provider.)
+    let mut resume = home.paired(&["sessions", "resume", &started.id]);
+    let resumed = tokio::task::spawn_blocking(move || resume.output().expect("paired")).await.expect("joined");
+    let said = String::from_utf8_lossy(&resumed.stdout).into_owned();
+    assert!(resumed.status.success(), "{said}{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(said.contains("succeeded") && said.lines().any(|l| l.contains("done") && l.contains("build")), "{said}");
+    let resumed = client.call::<GetSession>(session_ref(&started.id)).await;
     assert_eq!(resumed.status, SessionStatus::Succeeded, "{resumed:#?}");
     assert_eq!(step(&resumed, "build").output, "built");
     let requests = fake.requests.lock().expect("lock").clone();
@@ -439,6 +457,9 @@ async fn a_session_survives_the_daemon_being_killed_and_resumes_where_it_stopped
     assert!(requests[2].1.to_string().contains("build it after planned"), "the resumed step gets the kept output");
     let again = client.try_call::<ResumeSession>(session_ref(&started.id)).await.expect_err("finished");
     assert!(again.message.ends_with("only an interrupted session can be resumed"), "{again}");
+    let again = home.paired(&["sessions", "resume", &started.id]).output().expect("paired");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("only an interrupted session can be resumed"));
 }
 
 #[tokio::test]

@@ -85,14 +85,7 @@ pub(crate) fn load_layers(paths: &Paths, project: Option<&std::path::Path>) -> R
     Ok(Loaded { warnings: env.warnings(), ..loaded })
 }
 
-/// The project a folder belongs to: a PAIRED project, else the nearest folder
-/// that looks like a project root (version control, ignore rules, a build
-/// manifest), else the folder itself.
+/// The project a folder belongs to (see [`crate::services::workspace::project_root`]).
 pub fn project_root(dir: &std::path::Path) -> PathBuf {
-    let markers: Vec<&str> = [".git", ".pairedignore"].into_iter().chain(context::index::MANIFESTS).collect();
-    config::find_project_root(dir)
-        .or_else(|| {
-            dir.ancestors().find(|d| markers.iter().any(|m| d.join(m).exists())).map(std::path::Path::to_path_buf)
-        })
-        .unwrap_or_else(|| dir.to_path_buf())
+    crate::services::workspace::project_root(dir)
 }

@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod market;
 pub mod providers;
 pub mod run;
+pub mod sessions;
 pub mod workflow;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -116,6 +117,11 @@ enum Command {
     Workflow {
         #[command(subcommand)]
         command: crate::fronts::cli::workflow::WorkflowCommand,
+    },
+    /// Workflow sessions, from any editor or the CLI: list, show, resume, cancel.
+    Sessions {
+        #[command(subcommand)]
+        command: crate::fronts::cli::sessions::SessionsCommand,
     },
     /// Model providers, and their API keys in the OS keyring.
     Providers {
@@ -314,6 +320,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Doctor { json } => with_runtime(crate::fronts::cli::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
         Command::Workflow { command } => with_runtime(crate::fronts::cli::workflow::execute(&paths, command)),
+        Command::Sessions { command } => with_runtime(crate::fronts::cli::sessions::execute(&paths, command)),
         Command::Providers { command } => crate::fronts::cli::providers::execute(&paths, command),
         Command::Market { command } => crate::fronts::cli::market::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::fronts::cli::agents::execute(&paths, command)),

@@ -258,6 +258,9 @@ async fn resume_claimed(orch: Arc<Orchestrator>, id: &str, wait: bool) -> Result
             info.status.name()
         )));
     }
+    // Right after a restart no editor may have opened the session's project
+    // yet: open it, so its workflow and agents are found.
+    reopen_project(&orch, &info.params);
     let workflow = find(&orch, &info.workflow, &info.params)
         .map_err(|err| WorkflowError::NotFound(format!("cannot resume: {}", err)))?;
     info.status = SessionStatus::Running;
@@ -266,6 +269,23 @@ async fn resume_claimed(orch: Arc<Orchestrator>, id: &str, wait: bool) -> Result
         .await
         .map_err(|err| WorkflowError::Internal(format!("cannot record the resume: {err:#}")))?;
     start(orch, info, workflow, wait).await
+}
+
+/// Opens the project a session's file or folder belongs to, when no open
+/// workspace holds it and it can be a project.
+fn reopen_project(orch: &Orchestrator, params: &RunWorkflowParams) {
+    let workspaces = &orch.env().codebase.workspaces;
+    let named = params.uri.as_deref().or(params.workspace.as_deref()).and_then(crate::platform::uri::to_path);
+    let Some(path) = named.and_then(|p| p.canonicalize().ok()) else { return };
+    if workspaces.find_for(&path).is_some() {
+        return;
+    }
+    let folder = if path.is_dir() { path } else { path.parent().map_or(path.clone(), std::path::Path::to_path_buf) };
+    let root = crate::services::workspace::project_root(&folder);
+    if crate::services::workspace::unfit_root(&root).is_none() {
+        tracing::info!(root = %root.display(), "opening the project of a session to resume");
+        workspaces.add(root, &orch.env().events);
+    }
 }
 
 /// `sessions/decide`: the user's answer to a `choice`.
