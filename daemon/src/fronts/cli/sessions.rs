@@ -40,6 +40,7 @@ pub enum SessionsCommand {
     },
     /// Continue a session the daemon did not finish (interrupted by a stop or a crash).
     Resume {
+        /// The session's id (`session-…`; `paired sessions list` shows them).
         session: String,
         /// Return at once instead of waiting for the session to finish.
         #[arg(long)]
@@ -49,7 +50,10 @@ pub enum SessionsCommand {
         json: bool,
     },
     /// Cancel a running session and every run it started.
-    Cancel { session: String },
+    Cancel {
+        /// The session's id (`session-…`).
+        session: String,
+    },
 }
 
 pub async fn execute(paths: &Paths, command: SessionsCommand) -> Result<ExitCode> {

@@ -49,6 +49,12 @@ pub struct ProviderConfig {
     /// Requests in flight to this provider at once (default: `limits.per_provider`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<u32>,
+    /// The model runs on this machine (Ollama, llama.cpp, LM Studio, vLLM
+    /// here): context goes to it unredacted. A loopback URL is not enough —
+    /// a gateway on 127.0.0.1 (LiteLLM) may forward to the cloud — so it is
+    /// said, and only for endpoints on this machine.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub local: bool,
 }
 
 fn default_connect_timeout() -> u64 {
@@ -71,8 +77,14 @@ impl ProviderConfig {
         all.iter().map(|u| u.trim_end_matches('/').to_owned()).collect()
     }
 
-    /// Every endpoint is on this machine: context need not be redacted.
+    /// The user says the model runs here (`local = true`): context goes
+    /// unredacted. Every other provider gets redacted context.
     pub fn is_local(&self) -> bool {
+        self.local && self.on_this_machine()
+    }
+
+    /// Every endpoint is on this machine (loopback): what `local = true` needs.
+    pub fn on_this_machine(&self) -> bool {
         let endpoints = self.endpoints();
         !endpoints.is_empty()
             && endpoints.iter().all(|url| {
@@ -110,6 +122,11 @@ impl ProviderConfig {
         }
         if self.connect_timeout_secs == 0 || self.read_timeout_secs == 0 {
             return Err(format!("key `providers.{name}`: timeouts must be greater than 0"));
+        }
+        if self.local && !self.on_this_machine() {
+            return Err(format!(
+                "key `providers.{name}.local`: its endpoints are not on this machine; `local = true` sends unredacted context, so it is only for a model served here"
+            ));
         }
         Ok(())
     }

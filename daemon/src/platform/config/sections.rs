@@ -99,6 +99,9 @@ pub struct AgentsConfig {
     pub provider: Option<String>,
     /// Per agent id: a provider other than the default.
     pub providers: std::collections::BTreeMap<String, String>,
+    /// Redact secrets from what goes to every provider, `local = true` ones too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub always_redact: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -138,14 +138,19 @@ mod tests {
 
     #[test]
     fn providers_are_checked() {
+        let err_of = |result: anyhow::Result<Config>| result.expect_err("invalid").to_string();
         let parse = |text: &str| -> anyhow::Result<Config> {
             let config: Config = toml::from_str(text)?;
             validate(&config)?;
             Ok(config)
         };
-        let ok = "[agents]\nprovider = \"local\"\n[providers.local]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"llama3\"\n";
+        let ok = "[agents]\nprovider = \"local\"\n[providers.local]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:11434/v1\"\nmodel = \"llama3\"\nlocal = true\n";
         let config = parse(ok).expect("valid");
         assert!(config.providers["local"].is_local());
+        // A loopback URL alone (a LiteLLM gateway) is not a local model.
+        assert!(!parse(&ok.replace("local = true\n", "")).expect("valid").providers["local"].is_local());
+        let remote = ok.replace("http://127.0.0.1:11434/v1", "https://api.openai.com/v1");
+        assert!(err_of(parse(&remote)).contains("key `providers.local.local`: its endpoints are not on this machine"));
         let err = |text: &str| parse(text).expect_err("invalid").to_string();
         assert_eq!(
             err("[agents]\nprovider = \"cloud\"\n"),
@@ -157,7 +162,8 @@ mod tests {
         let both = format!("{ok}api_key_env = \"K\"\napi_key_keyring = \"local\"\n");
         assert!(err(&both).contains("key `providers.local.api_key_keyring`: the key comes either from api_key_env"));
         let local = |url: &str| {
-            parse(&ok.replace("http://127.0.0.1:11434/v1", url)).expect("valid").providers["local"].is_local()
+            let text = ok.replace("http://127.0.0.1:11434/v1", url).replace("local = true\n", "");
+            parse(&text).expect("valid").providers["local"].on_this_machine()
         };
         assert!(local("http://[::1]:8080/v1") && local("http://LOCALHOST:1234") && local("http://127.0.0.2/v1"));
         assert!(!local("http://localhost@evil.example/v1") && !local("https://127.0.0.1.evil.example/v1"));

@@ -136,7 +136,8 @@ async fn converse(
     params: &RunParams,
     grounding: Option<String>,
 ) -> Result<tools::ModelOutput, Failed> {
-    let local = provider.is_local();
+    // Unredacted only for a model the user says runs here, unless the policy says always.
+    let local = provider.is_local() && !env.config.agents.always_redact;
     let user = first_message(env, agent, params, grounding, local)?;
     let mut request = ChatRequest {
         system: format!(

@@ -33,7 +33,19 @@ use crate::{
 struct FakeModel {
     reply: String,
     hang: bool,
+    /// Runs "on this machine" (`local = true`).
+    local: bool,
     requests: Mutex<Vec<ChatRequest>>,
+}
+
+impl FakeModel {
+    fn new(reply: &str) -> Arc<FakeModel> {
+        FakeModel::with(reply, false, false)
+    }
+
+    fn with(reply: &str, hang: bool, local: bool) -> Arc<FakeModel> {
+        Arc::new(FakeModel { reply: reply.into(), hang, local, requests: Mutex::default() })
+    }
 }
 
 impl ChatModel for FakeModel {
@@ -42,7 +54,7 @@ impl ChatModel for FakeModel {
     }
 
     fn is_local(&self) -> bool {
-        false
+        self.local
     }
 
     fn chat<'a>(
@@ -70,6 +82,10 @@ struct Fixture {
 }
 
 fn fixture(model: Option<Arc<FakeModel>>) -> Fixture {
+    fixture_with(model, false)
+}
+
+fn fixture_with(model: Option<Arc<FakeModel>>, always_redact: bool) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = Paths {
         config_dir: dir.path().join("config"),
@@ -98,9 +114,11 @@ fn fixture(model: Option<Arc<FakeModel>>) -> Fixture {
                 max_retries: 0,
                 max_tokens: 256,
                 max_concurrent: None,
+                local: false,
             },
         );
         config.agents.provider = Some("fake".into());
+        config.agents.always_redact = always_redact;
     }
     let (sender, events) = broadcast::channel(256);
     let codebase = Arc::new(Codebase::new(512 * 1024, 4000, sender.clone()));
@@ -179,8 +197,7 @@ async fn what_a_run_lacks_is_said_before_anything_is_recorded() {
 
 #[tokio::test]
 async fn model_mode_streams_counts_tokens_and_redacts_for_a_remote_model() {
-    let model =
-        Arc::new(FakeModel { reply: "It panics on bad input.".into(), hang: false, requests: Mutex::default() });
+    let model = FakeModel::new("It panics on bad input.");
     let mut f = fixture(Some(model.clone()));
     let secret = format!("{BUGGY}const KEY: &str = \"AKIA{}\";\n", "ABCDEFGHIJKLMNOP");
     open(&f.runs, "untitled:parse.rs", &secret);
@@ -206,7 +223,7 @@ async fn model_mode_streams_counts_tokens_and_redacts_for_a_remote_model() {
 
 #[tokio::test]
 async fn a_run_budget_stops_the_request_before_it_is_sent() {
-    let model = Arc::new(FakeModel { reply: "never".into(), hang: false, requests: Mutex::default() });
+    let model = FakeModel::new("never");
     let f = fixture(Some(model.clone()));
     let ask = RunParams { max_tokens: Some(5), ..params("sherlock", Some("ask"), None, Some("A long question?")) };
     let run = f.runs.run_for(ask, "t".into()).await.expect("run");
@@ -217,7 +234,7 @@ async fn a_run_budget_stops_the_request_before_it_is_sent() {
 
 #[tokio::test]
 async fn a_cancel_stops_the_model_and_the_row_says_so() {
-    let model = Arc::new(FakeModel { reply: String::new(), hang: true, requests: Mutex::default() });
+    let model = FakeModel::with("", true, false);
     let f = fixture(Some(model.clone()));
     let ask = RunParams { wait: false, ..params("sherlock", Some("ask"), None, Some("Think forever.")) };
     let started = f.runs.run_for(ask, "t".into()).await.expect("started");
@@ -233,4 +250,18 @@ async fn a_cancel_stops_the_model_and_the_row_says_so() {
     let waited = tokio::time::timeout(Duration::from_secs(5), f.runs.wait(&started.id)).await;
     assert_eq!(waited.expect("finished").expect("run").status, RunStatus::Cancelled);
     assert_eq!(f.runs.cancel(&started.id).await.expect("again").status, RunStatus::Cancelled, "idempotent");
+}
+
+#[tokio::test]
+async fn only_a_model_said_to_run_here_sees_secrets_and_a_policy_can_refuse_even_that() {
+    let secret = format!("{BUGGY}const KEY: &str = \"AKIA{}\";\n", "ABCDEFGHIJKLMNOP");
+    for (always_redact, sees) in [(false, true), (true, false)] {
+        let model = FakeModel::with("ok", false, true);
+        let f = fixture_with(Some(model.clone()), always_redact);
+        open(&f.runs, "untitled:parse.rs", &secret);
+        let ask = params("sherlock", Some("ask"), Some("untitled:parse.rs"), Some("Anything leaking?"));
+        assert_eq!(f.runs.run_for(ask, "t".into()).await.expect("run").status, RunStatus::Succeeded);
+        let user = model.requests.lock().expect("requests")[0].messages[0].content.clone();
+        assert_eq!(user.contains("AKIAABCDEFGHIJKLMNOP"), sees, "always_redact = {always_redact}: {user}");
+    }
 }
