@@ -448,3 +448,41 @@ async fn api_keys_come_from_the_os_keyring_and_a_rotated_key_is_picked_up() {
     let log = home.log();
     assert!(!log.contains(first) && !log.contains(second), "keys never reach the log");
 }
+
+/// Issue #16.7: Ctrl-C in `paired agents run` cancels the run in the daemon
+/// (which aborts the model's request), instead of leaving the model called and
+/// billed after the command is gone; the command exits 130.
+#[test]
+fn ctrl_c_in_the_cli_cancels_the_run_in_the_daemon() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let (port, fake) =
+        runtime.block_on(serve_fake(vec![Reply::SseThenStall(openai_text(&["thinking"])[..1].to_vec())]));
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    let _daemon = home.start_daemon_with(&[("FAKE_API_KEY", "sk-test-not-a-real-key-123")]);
+    let file = root.join("src/lib.rs");
+    let cli = home
+        .paired(&["agents", "run", "alex", "--file", file.to_str().expect("utf-8"), "--prompt", "take your time"])
+        .current_dir(&root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("paired agents run");
+    tests::wait_until("the model's answer to start", Duration::from_secs(20), || {
+        !fake.requests.lock().expect("lock").is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // Ctrl-C, as a terminal sends it.
+    let sent = std::process::Command::new("kill").args(["-INT", &cli.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    let out = cli.wait_with_output().expect("exited");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    assert!(said.contains("interrupted: run-") && said.contains("cancelled"), "{said}");
+    tests::wait_until("the provider to see the request go", Duration::from_secs(20), || {
+        *fake.closed_by_client.lock().expect("lock")
+    });
+    let client = runtime.block_on(home.ws());
+    let runs = runtime.block_on(client.call::<ListRuns>(ListRunsParams { limit: Some(1) }));
+    assert_eq!(runs[0].status, RunStatus::Cancelled, "{runs:?}");
+}

@@ -14,7 +14,7 @@ use protocol::{
     client::{Attach, ClientHello, ClientKind, Event},
 };
 
-use crate::fronts::cli::common::{errln, out, outln};
+use crate::fronts::cli::common::{errln, out, outln, unless_interrupted};
 use crate::{
     platform::paths::Paths,
     server::client::{self, ByName},
@@ -302,7 +302,8 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
     let mut streamed = false;
     let mut status = started.status;
     while !status.is_finished() {
-        let event = match tokio::time::timeout(Duration::from_secs(600), events.next()).await {
+        let next = async { Ok(tokio::time::timeout(Duration::from_secs(600), events.next()).await) };
+        let event = match unless_interrupted(&connection.client, &started.id, next).await? {
             Ok(Some(Ok(event))) => event,
             Ok(Some(Err(err))) => bail!("reading the run's progress: {err}"),
             Ok(None) => bail!("the daemon closed the connection during the run"),

@@ -89,3 +89,27 @@ pub(crate) fn load_layers(paths: &Paths, project: Option<&std::path::Path>) -> R
 pub fn project_root(dir: &std::path::Path) -> PathBuf {
     crate::services::workspace::project_root(dir)
 }
+
+/// The user pressed Ctrl-C while a command waited for a run or a session,
+/// which was cancelled in the daemon first: exit 130, as a shell expects.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: {0} cancelled")]
+pub struct Interrupted(pub String);
+
+/// `waiting`, unless the user presses Ctrl-C first: then the run or session
+/// `id` is cancelled in the daemon — left alone it would go on, and a model
+/// would go on being called and billed — and the command ends [`Interrupted`].
+pub async fn unless_interrupted<T>(
+    client: &jsonrpsee::ws_client::WsClient,
+    id: &str,
+    waiting: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::select! {
+        done = waiting => done,
+        _ = tokio::signal::ctrl_c() => {
+            let cancel = protocol::agents::RunRef { run_id: id.to_owned(), wait: false };
+            crate::server::client::call::<protocol::agents::CancelRun>(client, &cancel).await?;
+            Err(Interrupted(id.to_owned()).into())
+        }
+    }
+}

@@ -164,6 +164,10 @@ pub fn main() -> ExitCode {
     match execute(cli) {
         Ok(code) => code,
         Err(err) if err.chain().any(|cause| cause.is::<StdoutClosed>()) => ExitCode::SUCCESS,
+        Err(err) if err.chain().any(|cause| cause.is::<common::Interrupted>()) => {
+            errln!("paired: {err}");
+            ExitCode::from(130)
+        }
         Err(err) => {
             report(&err, output);
             ExitCode::FAILURE

@@ -18,7 +18,7 @@ use protocol::{
     workflows::{self as wire, SessionInfo, SessionStatus, StepStatus},
 };
 
-use crate::fronts::cli::common::{errln, errout, outln};
+use crate::fronts::cli::common::{errln, errout, outln, unless_interrupted};
 use crate::{platform::paths::Paths, server::client};
 
 #[derive(Debug, Subcommand)]
@@ -73,7 +73,8 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
             }
             let mut status = started.status;
             while !(status.is_finished() || status == SessionStatus::Interrupted) {
-                let event = match tokio::time::timeout(Duration::from_secs(900), events.next()).await {
+                let next = async { Ok(tokio::time::timeout(Duration::from_secs(900), events.next()).await) };
+                let event = match unless_interrupted(&connection.client, &started.id, next).await? {
                     Ok(Some(Ok(event))) => event,
                     Ok(Some(Err(err))) => bail!("reading the session's progress: {err}"),
                     Ok(None) => bail!("the daemon closed the connection during the workflow"),
