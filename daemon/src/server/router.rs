@@ -109,7 +109,7 @@ fn agents_methods(module: &mut RpcModule<Daemon>) {
         Ok(d.runs.list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
     });
     method::<agents::Problems, _, _>(module, |d, params, _| async move {
-        Ok(d.runs.roster(d.runs.env().project_of(None, params.project.as_deref()).as_deref()).errors)
+        Ok(d.runs.problems(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
     });
     method::<agents::Describe, _, _>(module, |d, params, _| async move {
         let project = d.runs.env().project_of(None, params.project.as_deref());

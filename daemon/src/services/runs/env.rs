@@ -127,18 +127,33 @@ impl Env {
 }
 
 /// The provider an agent uses: the user's choice for its id, else its
-/// manifest's (if the user configured that provider), else the default; none
-/// means offline only.
+/// manifest's, else the default; none means offline only. A manifest naming
+/// a provider the user did not configure gets none (see [`unknown_provider`]),
+/// never the default in its place.
 pub fn provider_name(config: &Config, agent: &Agent) -> Option<String> {
     // The user's own choice first: a manifest (which a cloned project can
     // carry) never sends an agent to a provider the user picked against.
-    config
-        .agents
-        .providers
-        .get(&agent.manifest.id)
-        .cloned()
-        .or_else(|| agent.manifest.provider.clone().filter(|name| config.providers.contains_key(name)))
-        .or_else(|| config.agents.provider.clone())
+    if let Some(chosen) = config.agents.providers.get(&agent.manifest.id) {
+        return Some(chosen.clone());
+    }
+    match &agent.manifest.provider {
+        Some(named) => config.providers.contains_key(named).then(|| named.clone()),
+        None => config.agents.provider.clone(),
+    }
+}
+
+/// Why an agent has no provider although its manifest names one: the
+/// provider is not in the user's configuration (and the user chose none for
+/// the agent). Said, not silently replaced by the default.
+pub fn unknown_provider(config: &Config, agent: &Agent) -> Option<String> {
+    let named = agent.manifest.provider.as_ref()?;
+    if config.agents.providers.contains_key(&agent.manifest.id) || config.providers.contains_key(named) {
+        return None;
+    }
+    Some(format!(
+        "{}'s manifest ({}) names the model provider {named:?}, which config.toml does not define: define [providers.{named}], or choose one for it with [agents.providers] {} = \"NAME\"",
+        agent.manifest.metadata.name, agent.source, agent.manifest.id
+    ))
 }
 
 /// A workflow session's board and budget, as a run in one of its steps sees

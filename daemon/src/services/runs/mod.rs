@@ -22,7 +22,7 @@ use std::{
 };
 
 use agents::{grants::Reach, skills::Skill};
-pub use env::{Board, Env, Failed, Missing, MissingData, RunContext, RunError, provider_name};
+pub use env::{Board, Env, Failed, Missing, MissingData, RunContext, RunError, provider_name, unknown_provider};
 use futures::future::BoxFuture;
 use protocol::{
     agents::{AgentDescription, AgentInfo, RunInfo, RunParams, RunStatus},
@@ -115,6 +115,15 @@ impl Runs {
         info
     }
 
+    /// `agents/problems`: agent files that did not load, and agents whose
+    /// manifest names a provider the user did not configure.
+    pub fn problems(&self, project: Option<&std::path::Path>) -> Vec<String> {
+        let roster = self.roster(project);
+        let mut problems = roster.errors.clone();
+        problems.extend(roster.agents.iter().filter_map(|agent| unknown_provider(&self.env.config, agent)));
+        problems
+    }
+
     /// `agents/list`: the agents a request about `project` may use.
     pub fn list(&self, project: Option<&std::path::Path>) -> Vec<AgentInfo> {
         self.roster(project).agents.iter().map(|agent| self.info_of(agent)).collect()
@@ -162,9 +171,11 @@ impl Runs {
             || (params.skill.is_none() && params.prompt.is_some() && provider.is_some())
             || (params.skill.is_none() && agent.skills.is_empty() && provider.is_some());
         let configure = "define [providers.NAME] in config.toml and set [agents] provider = \"NAME\"";
+        let unknown = unknown_provider(&self.env.config, agent);
+        let wants_model = wants_model || (params.skill.is_none() && params.prompt.is_some() && unknown.is_some());
         if wants_model {
             let Some(provider) = provider else {
-                return Err(RunError::Refused(format!("{name} has no model provider: {configure}")));
+                return Err(RunError::Refused(unknown.unwrap_or(format!("{name} has no model provider: {configure}"))));
             };
             if params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
                 return Err(Missing::Prompt.refusal(name, "ask"));
@@ -183,9 +194,9 @@ impl Runs {
                 }
             },
             None => *agent.skills.first().ok_or_else(|| {
-                RunError::Refused(format!(
+                RunError::Refused(unknown.clone().unwrap_or(format!(
                     "{name} has no offline skills and no model provider is configured; {configure}"
-                ))
+                )))
             })?,
         };
         let scope = skill.scope();

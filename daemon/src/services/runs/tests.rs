@@ -265,3 +265,23 @@ async fn only_a_model_said_to_run_here_sees_secrets_and_a_policy_can_refuse_even
         assert_eq!(user.contains("AKIAABCDEFGHIJKLMNOP"), sees, "always_redact = {always_redact}: {user}");
     }
 }
+
+#[tokio::test]
+async fn a_manifest_naming_an_unconfigured_provider_is_refused_not_sent_to_the_default() {
+    let model = FakeModel::new("the default answered");
+    let f = fixture(Some(model.clone()));
+    let manifest =
+        "id = \"ferris\"\nprovider = \"nope\"\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"docs\"\n";
+    let agents = f.runs.env().paths.config_dir.join("agents");
+    std::fs::create_dir_all(&agents).expect("mkdir");
+    std::fs::write(agents.join("ferris.toml"), manifest).expect("write");
+    let refused = f.runs.run_for(params("ferris", None, None, Some("Hello?")), "t".into()).await;
+    assert!(
+        matches!(&refused, Err(RunError::Refused(m)) if m.contains("names the model provider \"nope\"") && m.contains("[providers.nope]")),
+        "{refused:?}"
+    );
+    assert!(model.requests.lock().expect("requests").is_empty(), "the default provider was not used in its place");
+    let problems = f.runs.problems(None);
+    assert!(problems.iter().any(|p| p.contains("\"nope\"")), "{problems:?}");
+    assert!(f.runs.list(None).iter().any(|a| a.id == "ferris" && a.skills.iter().all(|s| s.name != "ask")));
+}
