@@ -486,3 +486,42 @@ fn ctrl_c_in_the_cli_cancels_the_run_in_the_daemon() {
     let runs = runtime.block_on(client.call::<ListRuns>(ListRunsParams { limit: Some(1) }));
     assert_eq!(runs[0].status, RunStatus::Cancelled, "{runs:?}");
 }
+
+/// Issue #16.6: `paired providers test NAME` sends one short request as a run
+/// would (same key lookup and timeouts) and says how it went; an unreachable
+/// provider is a clear failure, an unknown name lists the defined ones.
+#[test]
+fn providers_test_sends_one_request_and_says_how_it_went() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let (port, fake) = runtime.block_on(serve_fake(vec![Reply::Sse(openai_text(&["O", "K"]))]));
+    let home = Home::new();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    home.write_config(&format!(
+        "{}[providers.gone]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{dead}/v1\"\nmodel = \"m\"\nmax_retries = 0\nconnect_timeout_secs = 2\n",
+        openai_config(port, "")
+    ));
+    let test = |name: &str| {
+        let out = home.paired(&["providers", "test", name]).env("FAKE_API_KEY", "sk-test-not-a-real-key-123").output();
+        let out = out.expect("paired");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, said, _) = test("fake");
+    assert!(
+        ok && said.contains("answered in") && said.contains("\"OK\"") && said.contains("redacted (not marked local)"),
+        "{said}"
+    );
+    let sent = fake.requests.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 1, "one request");
+    assert!(
+        sent[0].0.to_ascii_lowercase().contains("authorization: bearer sk-test-not-a-real-key-123"),
+        "with the key"
+    );
+    let (ok, _, err) = test("gone");
+    assert!(!ok && err.contains("provider gone") && err.contains("did not answer"), "{err}");
+    let (ok, _, err) = test("nope");
+    assert!(!ok && err.contains("no provider named \"nope\"") && err.contains("fake, gone"), "{err}");
+}

@@ -1,5 +1,6 @@
-//! `paired providers list|set-key|delete-key`: the model providers the daemon
-//! would use, and their API keys in the OS keyring (`crate::platform::secrets`).
+//! `paired providers list|test|set-key|delete-key`: the model providers the
+//! daemon would use, one short request to see that one answers, and their API
+//! keys in the OS keyring (`crate::platform::secrets`).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,6 +24,14 @@ pub enum ProvidersCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Send one short request to a provider, as the daemon would, and say how it went.
+    Test {
+        /// The provider's name (`[providers.NAME]`).
+        name: String,
+        /// Print the outcome as JSON (an error too, as `{"error": …}`).
+        #[arg(long)]
+        json: bool,
+    },
     /// Store an API key in the OS keyring, read from the terminal without echo
     /// or from standard input. Point a provider at it with `api_key_keyring = "ENTRY"`.
     SetKey {
@@ -39,6 +48,7 @@ pub enum ProvidersCommand {
 pub fn execute(paths: &Paths, command: ProvidersCommand) -> Result<ExitCode> {
     match command {
         ProvidersCommand::List { json } => list(paths, json),
+        ProvidersCommand::Test { name, json } => test(paths, &name, json),
         ProvidersCommand::SetKey { entry } => set_key(&entry),
         ProvidersCommand::DeleteKey { entry } => {
             if secrets::delete(&entry)? {
@@ -48,6 +58,50 @@ pub fn execute(paths: &Paths, command: ProvidersCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// One short request through the same client, key lookup, retries and
+/// timeouts as a run: what works here works for the agents.
+fn test(paths: &Paths, name: &str, as_json: bool) -> Result<ExitCode> {
+    use crate::services::provider::{ChatModel as _, ChatRequest, Message, Provider};
+    let loaded = crate::fronts::cli::common::load_layers(paths, None).context("invalid configuration")?;
+    let Some(config) = loaded.config.providers.get(name).cloned() else {
+        let known: Vec<&str> = loaded.config.providers.keys().map(String::as_str).collect();
+        bail!(
+            "no provider named {name:?} in config.toml (defined: {})",
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        );
+    };
+    let (model, endpoints) = (config.model.clone(), config.endpoints().join(", "));
+    let provider = Provider::new(name, config)?;
+    let local = provider.is_local();
+    let request = ChatRequest {
+        system: "You are being tested. Reply with the single word OK.".into(),
+        messages: vec![Message::user("Say OK.")],
+        tools: Vec::new(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let started = std::time::Instant::now();
+    let answer = runtime.block_on(provider.chat(&request, &mut |_| {}));
+    let ms = started.elapsed().as_millis();
+    let context = if local { "unredacted (local = true)" } else { "redacted (not marked local)" };
+    match answer {
+        Ok(reply) => {
+            let said: String = reply.text.trim().chars().take(80).collect();
+            if as_json {
+                outln!(
+                    "{}",
+                    json!({ "provider": name, "model": model, "ok": true, "ms": ms, "reply": said, "local": local })
+                )?;
+            } else {
+                outln!(
+                    "paired: {name} ({model} at {endpoints}) answered in {ms} ms: {said:?}; context goes {context}"
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => bail!("provider {name} ({model} at {endpoints}) did not answer: {err}"),
     }
 }
 
