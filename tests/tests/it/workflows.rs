@@ -406,6 +406,9 @@ async fn cancelling_a_session_cancels_its_whole_tree() {
     assert_eq!(String::from_utf8_lossy(&cancelled.stdout).trim(), format!("{}: cancelled", started.id));
     let again = client.call::<CancelRun>(RunRef { run_id: started.id.clone(), wait: false }).await;
     assert_eq!(again.status, RunStatus::Cancelled);
+    let shown = home.paired(&["sessions", "show", &started.id]).output().expect("paired");
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.starts_with(&format!("{} (slow): cancelled", started.id)), "{shown}");
     let session = client.call::<GetSession>(session_ref(&started.id)).await;
     assert_eq!(session.status, SessionStatus::Cancelled);
     let runs = client.call::<ListRuns>(ListRunsParams { limit: Some(5) }).await;
