@@ -123,7 +123,8 @@ async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
     assert_eq!(rules, [("rust-unwrap", 2), ("todo", 10)]);
     assert!(session.output.contains("## Findings") && session.output.contains("lib.rs:2 [rust-unwrap]"));
     let verdicts = board(&session, "decision");
-    assert_eq!(verdicts[0].text, "approve", "{verdicts:?}");
+    // The verdict follows the findings: an unwrap warning asks for changes (#16.5).
+    assert_eq!(verdicts[0].text, "changes requested (1 problem)", "{verdicts:?}");
     assert_eq!(verdicts[0].agent, "sherlock");
     assert_eq!(verdicts[0].step, "qa");
     assert_eq!(board(&session, "artifact").len(), 2, "one artifact per agent step");

@@ -134,12 +134,22 @@ fn board_entries(record: &StepRecord) -> Vec<BoardEntry> {
         ),
     )];
     let subject = record.uri.clone();
-    // Sherlock asks for changes over errors; Maya over any accessibility
-    // failure (each is a WCAG failure, reported as a warning).
-    let blocking = if record.skill == "accessibility" { record.findings.len() } else { errors };
+    // The verdict follows the findings: changes are requested over every
+    // error and warning (Maya's accessibility failures are all WCAG failures);
+    // notes alone (info, hints) approve, and say so.
+    let blocking = if record.skill == "accessibility" {
+        record.findings.len()
+    } else {
+        record.findings.iter().filter(|f| matches!(f.severity, Severity::Error | Severity::Warning)).count()
+    };
+    let notes = record.findings.len() - blocking;
+    let plural = |n: usize, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
     if matches!(record.skill.as_str(), "review" | "accessibility") {
-        let verdict =
-            if blocking > 0 { format!("changes requested ({blocking} problems)") } else { "approve".to_owned() };
+        let verdict = match (blocking, notes) {
+            (0, 0) => "approve".to_owned(),
+            (0, notes) => format!("approve ({})", plural(notes, "note")),
+            (blocking, _) => format!("changes requested ({})", plural(blocking, "problem")),
+        };
         let target = subject.unwrap_or_else(|| "the workspace".into());
         entries.push(entry(BoardKind::Decision, format!("verdict:{target}"), verdict));
     }
