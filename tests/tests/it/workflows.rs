@@ -572,6 +572,12 @@ async fn a_model_plans_the_subtasks_and_a_failed_one_goes_to_the_next_agent_offe
     assert_eq!(subtask.agent, "hawk", "re-assigned after Sherlock's run failed: {subtask:?}");
     assert_eq!(subtask.attempts, 2);
     assert_eq!(subtask.output, "load panics on a missing file.");
+    // The merged answer holds the sub-result itself, not only its counts (#16.5).
+    assert!(
+        session.output.contains("## Results") && session.output.contains("load panics on a missing file."),
+        "{}",
+        session.output
+    );
     let reassigned: Vec<&BoardEntry> =
         board(&session, "decision").into_iter().filter(|d| d.key == "reassign:subtasks[0]").collect();
     assert!(

@@ -10,6 +10,33 @@ use protocol::{
 use super::record::Job;
 use crate::{platform::clock::now_ms, services::orchestrator::workflow::Target};
 
+/// What each step the merge needs answered (and each of its fan-out items):
+/// the merged answer holds the sub-results, not only their counts. Long
+/// answers are cut, and say so.
+fn results(
+    report: &mut String,
+    step: &crate::services::orchestrator::workflow::Step,
+    inputs: &std::collections::HashMap<String, StepRecord>,
+    steps: &[StepRecord],
+) {
+    const SHOWN: usize = 2000;
+    let needed = |r: &&StepRecord| step.needs.iter().any(|n| r.key == *n || r.key.starts_with(&format!("{n}[")));
+    let mut answered: Vec<&StepRecord> = inputs.values().chain(steps.iter()).filter(needed).collect();
+    answered.sort_by(|a, b| a.key.cmp(&b.key));
+    answered.dedup_by(|a, b| a.key == b.key);
+    let answered: Vec<&StepRecord> = answered.into_iter().filter(|r| !r.output.trim().is_empty()).collect();
+    if answered.is_empty() {
+        return;
+    }
+    report.push_str("\n## Results\n");
+    for record in answered {
+        let text = record.output.trim();
+        let cut: String = text.chars().take(SHOWN).collect();
+        let more = if cut.len() < text.len() { "\n… (cut; the whole answer is the step's output)" } else { "" };
+        report.push_str(&format!("\n### `{}` — {} {}\n\n{cut}{more}\n", record.key, record.agent, record.skill));
+    }
+}
+
 /// Alex merges the reports of the steps this one needs: findings without
 /// duplicates, most severe first, the verdicts and decisions on the board, the
 /// conflicts and how they were settled.
@@ -52,6 +79,7 @@ pub(super) fn merge(job: &Job<'_>) -> StepRecord {
             }
         }
     }
+    results(&mut report, step, inputs, &state.steps);
     findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.uri.cmp(&b.uri)).then(a.line.cmp(&b.line)));
     if !findings.is_empty() {
         report.push_str("\n## Findings\n\n");
