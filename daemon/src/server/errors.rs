@@ -61,6 +61,7 @@ impl From<WorkflowError> for ErrorObjectOwned {
         let code = match &err {
             WorkflowError::NotFound(_) => errors::NOT_FOUND,
             WorkflowError::Invalid(_) => errors::INVALID_PARAMS,
+            WorkflowError::Refused(_) => errors::REFUSED,
             WorkflowError::Missing { missing, message } => {
                 return ErrorObjectOwned::owned(
                     errors::INVALID_PARAMS,

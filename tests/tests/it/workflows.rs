@@ -141,8 +141,30 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
     let home = Home::new();
     let panicky = "pub fn token() -> String {\n    let api_key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\";\n    api_key.to_owned()\n}\n";
     let root = project(&home, &[("src/risky.rs", panicky)], "");
+    // The built-in feature workflow's loop, with offline skills only (the
+    // built-in itself needs a model for its design and edit steps).
+    write_workflow(
+        &root,
+        "looped",
+        "[[steps]]\nid = \"plan\"\nagent = \"alex\"\nskill = \"route\"\nprompt = \"{prompt}\"\n\
+         [[steps]]\nid = \"design\"\nagent = \"leonardo\"\nskill = \"architecture\"\nneeds = [\"plan\"]\n\
+         [[steps]]\nid = \"edit\"\nagent = \"edison\"\nskill = \"document\"\nneeds = [\"design\"]\n\
+         [[steps]]\nid = \"review\"\nagent = \"sherlock\"\nskill = \"review\"\nneeds = [\"edit\"]\n\
+         [[loops]]\nsteps = [\"design\", \"edit\", \"review\"]\nuntil = \"steps.review.errors == 0\"\nmax_rounds = 3\n",
+    );
     let _daemon = home.start_daemon();
     let client = open(&home, &root).await;
+    // Without a model, the built-in feature workflow says so before it starts,
+    // instead of "succeeding" with a workspace map and a doc comment (#16.5).
+    let refused = client
+        .try_call::<workflows::Run>(RunWorkflowParams {
+            prompt: Some("add input validation".into()),
+            ..on_file("feature", &uri(&root, "src/lib.rs"), true)
+        })
+        .await
+        .expect_err("needs a model");
+    assert!(refused.message.contains("the feature workflow needs a model: step `design`"), "{refused}");
+    assert_eq!(refused.code, protocol::errors::REFUSED);
     let session = run(&client, on_file("docs", &uri(&root, "src/lib.rs"), true)).await;
     assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
     // load, Config, parse: one item each, one doc comment each, none conflicting.
@@ -162,7 +184,7 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
         RunWorkflowParams {
             position: Some(Position { line: 0, character: 7 }),
             prompt: Some("document risky".into()),
-            ..on_file("feature", &uri(&root, "src/risky.rs"), true)
+            ..on_file("looped", &uri(&root, "src/risky.rs"), true)
         },
     )
     .await;
@@ -181,7 +203,7 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
         RunWorkflowParams {
             position: Some(Position { line: 8, character: 7 }),
             prompt: Some("document parse".into()),
-            ..on_file("feature", &uri(&root, "src/lib.rs"), true)
+            ..on_file("looped", &uri(&root, "src/lib.rs"), true)
         },
     )
     .await;

@@ -43,6 +43,9 @@ pub enum WorkflowError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// Not possible as configured (a step needs a model and none is).
+    #[error("{0}")]
+    Refused(String),
     /// An input the workflow needs is missing.
     #[error("{message}")]
     Missing { missing: Missing, message: String },
@@ -134,6 +137,7 @@ pub async fn run(orch: Arc<Orchestrator>, params: RunWorkflowParams) -> Result<S
     let workflow = find(&orch, &params.workflow, &params)?;
     engine::preflight(&orch, &workflow, &params).map_err(|unfit| match unfit.missing {
         Some(missing) => WorkflowError::Missing { missing, message: unfit.message },
+        None if unfit.refused => WorkflowError::Refused(unfit.message),
         None => WorkflowError::Invalid(unfit.message),
     })?;
     let limit = orch.env().config.limits.max_sessions as usize;

@@ -47,12 +47,14 @@ agent = "leonardo"
 skill = "architecture"
 needs = ["plan"]
 prompt = "Design this change: {prompt}. The plan: {steps.plan.output}"
+model = true
 [[steps]]
 id = "edit"
 agent = "edison"
 skill = "document"
 needs = ["design"]
 prompt = "Propose the edits for: {prompt}. The design: {steps.design.output}"
+model = true
 [[steps]]
 id = "review"
 agent = "sherlock"
@@ -174,6 +176,11 @@ struct StepFile {
     continue_on_error: bool,
     /// Which steps' board entries this step's agent may read (default: all).
     sees: Option<Vec<String>>,
+    /// The step answers its prompt in model mode or not at all: without a
+    /// provider the workflow is refused before it starts, rather than the
+    /// step's offline skill answering something else.
+    #[serde(default)]
+    model: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +227,8 @@ pub struct Step {
     pub each: Option<Each>,
     pub continue_on_error: bool,
     pub sees: Option<Vec<String>>,
+    /// Needs model mode (`model = true`).
+    pub needs_model: bool,
     /// For a subtask: the agent the coordinator picked, tried first.
     pub prefer: Option<String>,
 }
@@ -401,6 +410,7 @@ fn parse_step(origin: &str, step: &StepFile, seen: &BTreeSet<&str>) -> Result<St
         each: step.each,
         continue_on_error: step.continue_on_error,
         sees: step.sees.clone(),
+        needs_model: step.model,
         prefer: None,
     })
 }

@@ -18,19 +18,21 @@ use crate::services::{
 pub struct Unfit {
     pub message: String,
     pub missing: Option<Missing>,
+    /// Nothing the request could add fixes it: the configuration must (a model).
+    pub refused: bool,
 }
 
 impl Unfit {
     /// The workflow lacks `missing`: `what` says which step needs it and why.
     fn lacks(workflow: &Workflow, missing: Missing, what: String) -> Unfit {
         let message = format!("the {} workflow {}: {what}", workflow.name, missing.words());
-        Unfit { message, missing: Some(missing) }
+        Unfit { message, missing: Some(missing), refused: false }
     }
 }
 
 impl From<String> for Unfit {
     fn from(message: String) -> Unfit {
-        Unfit { message, missing: None }
+        Unfit { message, missing: None, refused: false }
     }
 }
 
@@ -64,6 +66,17 @@ pub fn preflight(
                 }
             }));
         };
+        // A step that answers in words or not at all needs a model: said
+        // before anything runs, never answered by an offline skill instead.
+        if step.needs_model
+            && !candidates.iter().filter_map(|c| roster.resolve(c)).any(|a| orch.env().provider_name(a).is_some())
+        {
+            let message = format!(
+                "the {} workflow needs a model: step `{}` ({}) answers your request in words, and no model provider is configured for it; define [providers.NAME] in config.toml and set [agents] provider = \"NAME\" (`paired providers test NAME` checks it)",
+                workflow.name, step.id, first
+            );
+            return Err(Unfit { message, missing: None, refused: true });
+        }
         let Some(agent) = roster.resolve(first) else { continue };
         let skill = step.skill.as_deref().or_else(|| agent.skills.first().map(|s| s.name()));
         if let Some(skill) = skill.filter(|s| *s != "merge") {
