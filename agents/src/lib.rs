@@ -5,6 +5,7 @@ pub mod generate;
 pub mod grants;
 pub mod manifest;
 pub mod skills;
+pub mod toolchain;
 
 /// One member of the built-in team.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,7 @@
 //! port is work in this module alone: no other file of the daemon names an
 //! OS API (`daemon/tests/layers.rs` checks it).
 
+pub mod sandbox;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

@@ -119,6 +119,11 @@ pub fn symlink(_target: &Path, _link: &Path) -> io::Result<()> {
     Err(unsupported("symbolic links"))
 }
 
+/// The bytes a file takes: its length where blocks are not known.
+pub fn allocated_bytes(meta: &std::fs::Metadata) -> u64 {
+    meta.len()
+}
+
 pub fn exec(_command: &mut Command) -> io::Error {
     unsupported("replacing the process")
 }

@@ -241,6 +241,11 @@ pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, link)
 }
 
+/// The bytes a file takes on disk (its allocated blocks).
+pub fn allocated_bytes(meta: &std::fs::Metadata) -> u64 {
+    meta.blocks() * 512
+}
+
 /// Replaces this process with `command`; returns only if that failed.
 pub fn exec(command: &mut Command) -> io::Error {
     command.exec()

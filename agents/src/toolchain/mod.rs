@@ -1,0 +1,358 @@
+//! The project's own tools: which linters, type checkers and test runners a
+//! project uses, read from its files ([`detect`]), and their machine-readable
+//! output turned into findings ([`parse`]). Pure: the daemon lists and reads
+//! the files, runs the commands in its sandbox and hands the output back.
+
+pub mod parse;
+
+use protocol::agents::Severity;
+use serde_json::Value;
+
+/// What a tool is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Linters and type checkers: findings.
+    Check,
+    /// The project's test runner.
+    Test,
+}
+
+/// How a tool's output is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `cargo … --message-format=json`: one JSON message per line.
+    Cargo,
+    /// `ruff check --output-format=json`.
+    Ruff,
+    /// `flake8`'s default `path:line:col: CODE message`.
+    Flake8,
+    /// `mypy --output json`: one JSON object per line.
+    Mypy,
+    /// `eslint --format json`.
+    Eslint,
+    /// `tsc --pretty false`: `path(line,col): error TSnnnn: message`.
+    Tsc,
+    /// `go vet -json`: `{package: {analyzer: [diagnostic]}}` blocks.
+    GoVet,
+    /// A test runner: its exit code and output.
+    TestRun,
+}
+
+/// One command the project's own set-up says it uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tool {
+    /// A short name: `clippy`, `ruff`, `pytest`, `npm test`…
+    pub name: &'static str,
+    pub purpose: Purpose,
+    /// The program and its arguments, run in the project's root.
+    pub command: Vec<String>,
+    pub format: Format,
+    /// What in the project says it uses this (`Cargo.toml`, `pyproject.toml [tool.ruff]`).
+    pub evidence: String,
+    /// Test frameworks seen (`pytest`, `jest`, `ava`…), for test runners.
+    pub framework: Option<&'static str>,
+}
+
+/// A finding from a project's tool, in the tool's own terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolFinding {
+    /// The tool's name, as in [`Tool::name`].
+    pub tool: &'static str,
+    /// The tool's rule id, prefixed: `clippy::unwrap_used`, `ruff:F401`.
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    /// Workspace-relative, `/`-separated.
+    pub path: String,
+    /// One-based line and column (in characters).
+    pub line: u32,
+    pub column: u32,
+    pub end: Option<(u32, u32)>,
+    /// A fix the tool itself proposes, where it is sure of it.
+    pub fix: Option<ToolFix>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolFix {
+    pub title: String,
+    pub edits: Vec<ToolEdit>,
+}
+
+/// Replace from `start` to `end` (one-based line and character column) of `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolEdit {
+    pub path: String,
+    pub start: (u32, u32),
+    pub end: (u32, u32),
+    pub new_text: String,
+}
+
+/// What the detection may look at: the workspace's files (relative paths)
+/// and the text of a few of them.
+pub trait Project {
+    fn has(&self, path: &str) -> bool;
+    fn read(&self, path: &str) -> Option<String>;
+    /// Whether a program is installed (on the `PATH` the tools will get).
+    fn installed(&self, program: &str) -> bool;
+}
+
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// The project's tools, from its files: what it configures or depends on,
+/// and only what is installed to run it.
+pub fn detect(project: &dyn Project) -> Vec<Tool> {
+    let mut tools = Vec::new();
+    rust(project, &mut tools);
+    python(project, &mut tools);
+    javascript(project, &mut tools);
+    go(project, &mut tools);
+    jvm(project, &mut tools);
+    tools
+}
+
+fn rust(project: &dyn Project, tools: &mut Vec<Tool>) {
+    if !project.has("Cargo.toml") || !project.installed("cargo") {
+        return;
+    }
+    let json = "--message-format=json";
+    tools.push(Tool {
+        name: "clippy",
+        purpose: Purpose::Check,
+        command: argv(&["cargo", "clippy", "--all-targets", "--offline", "--quiet", json]),
+        format: Format::Cargo,
+        evidence: "Cargo.toml".into(),
+        framework: None,
+    });
+    tools.push(Tool {
+        name: "cargo test",
+        purpose: Purpose::Test,
+        command: argv(&["cargo", "test", "--offline", "--quiet"]),
+        format: Format::TestRun,
+        evidence: "Cargo.toml".into(),
+        framework: Some("cargo test"),
+    });
+}
+
+fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
+    let manifests = ["pyproject.toml", "setup.cfg", "tox.ini", "setup.py", "requirements-dev.txt", "requirements.txt"];
+    let present: Vec<&str> = manifests.into_iter().filter(|m| project.has(m)).collect();
+    if present.is_empty() {
+        return;
+    }
+    let text: String = present.iter().filter_map(|m| project.read(m)).collect::<Vec<_>>().join("\n");
+    let mentions = |word: &str| text.contains(word);
+    let evidence = |word: &str| {
+        present
+            .iter()
+            .find(|m| project.read(m).is_some_and(|t| t.contains(word)))
+            .map_or_else(|| present[0].to_owned(), |m| format!("{m} mentions {word}"))
+    };
+    let ruff_configured = project.has("ruff.toml") || project.has(".ruff.toml") || mentions("ruff");
+    if project.installed("ruff") {
+        tools.push(Tool {
+            name: "ruff",
+            purpose: Purpose::Check,
+            command: argv(&["ruff", "check", "--output-format=json", "--no-cache", "--exit-zero", "."]),
+            format: Format::Ruff,
+            evidence: if ruff_configured { evidence("ruff") } else { format!("{} (ruff's defaults)", present[0]) },
+            framework: None,
+        });
+    } else if (project.has(".flake8") || mentions("flake8")) && project.installed("flake8") {
+        tools.push(Tool {
+            name: "flake8",
+            purpose: Purpose::Check,
+            command: argv(&["flake8", "--exit-zero", "."]),
+            format: Format::Flake8,
+            evidence: evidence("flake8"),
+            framework: None,
+        });
+    }
+    if (project.has("mypy.ini") || mentions("[tool.mypy]") || mentions("[mypy]")) && project.installed("mypy") {
+        tools.push(Tool {
+            name: "mypy",
+            purpose: Purpose::Check,
+            command: argv(&["mypy", "--output", "json", "--no-incremental", "."]),
+            format: Format::Mypy,
+            evidence: evidence("mypy"),
+            framework: None,
+        });
+    }
+    let has_tests = project.has("tests") || project.has("test") || mentions("pytest");
+    if has_tests && project.installed("pytest") {
+        tools.push(Tool {
+            name: "pytest",
+            purpose: Purpose::Test,
+            command: argv(&["pytest", "-q", "-p", "no:cacheprovider"]),
+            format: Format::TestRun,
+            evidence: evidence("pytest"),
+            framework: Some("pytest"),
+        });
+    }
+}
+
+/// The JavaScript test frameworks, as their package names.
+const JS_FRAMEWORKS: [&str; 5] = ["vitest", "jest", "ava", "mocha", "tap"];
+
+/// The framework a `package.json` uses for tests: named in the test script
+/// first, then among its dependencies.
+pub fn js_framework(package: &Value) -> Option<&'static str> {
+    let script = package.pointer("/scripts/test").and_then(Value::as_str).unwrap_or("");
+    let deps = |key: &str| package.get(key).and_then(Value::as_object).cloned().unwrap_or_default();
+    let (dev, prod) = (deps("devDependencies"), deps("dependencies"));
+    JS_FRAMEWORKS
+        .into_iter()
+        .find(|f| script.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == *f))
+        .or_else(|| JS_FRAMEWORKS.into_iter().find(|f| dev.contains_key(*f) || prod.contains_key(*f)))
+}
+
+fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
+    let Some(package) = project.read("package.json").and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+        return;
+    };
+    let dev = |name: &str| {
+        ["devDependencies", "dependencies"].iter().any(|k| package.get(k).and_then(|d| d.get(name)).is_some())
+    };
+    let local = |bin: &str| project.has(&format!("node_modules/.bin/{bin}"));
+    if dev("eslint") && local("eslint") {
+        tools.push(Tool {
+            name: "eslint",
+            purpose: Purpose::Check,
+            command: argv(&["node_modules/.bin/eslint", "--format", "json", "."]),
+            format: Format::Eslint,
+            evidence: "package.json devDependencies: eslint".into(),
+            framework: None,
+        });
+    }
+    if dev("typescript") && project.has("tsconfig.json") && local("tsc") {
+        tools.push(Tool {
+            name: "tsc",
+            purpose: Purpose::Check,
+            command: argv(&["node_modules/.bin/tsc", "--noEmit", "--pretty", "false"]),
+            format: Format::Tsc,
+            evidence: "tsconfig.json and package.json devDependencies: typescript".into(),
+            framework: None,
+        });
+    }
+    let script = package.pointer("/scripts/test").and_then(Value::as_str);
+    if let Some(script) = script.filter(|s| !s.contains("no test specified"))
+        && project.installed("npm")
+        && project.has("node_modules")
+    {
+        tools.push(Tool {
+            name: "npm test",
+            purpose: Purpose::Test,
+            command: argv(&["npm", "test", "--silent"]),
+            format: Format::TestRun,
+            evidence: format!("package.json scripts.test: {script}"),
+            framework: js_framework(&package),
+        });
+    }
+}
+
+fn go(project: &dyn Project, tools: &mut Vec<Tool>) {
+    if !project.has("go.mod") || !project.installed("go") {
+        return;
+    }
+    tools.push(Tool {
+        name: "go vet",
+        purpose: Purpose::Check,
+        command: argv(&["go", "vet", "-json", "./..."]),
+        format: Format::GoVet,
+        evidence: "go.mod".into(),
+        framework: None,
+    });
+    tools.push(Tool {
+        name: "go test",
+        purpose: Purpose::Test,
+        command: argv(&["go", "test", "./..."]),
+        format: Format::TestRun,
+        evidence: "go.mod".into(),
+        framework: Some("go test"),
+    });
+}
+
+fn jvm(project: &dyn Project, tools: &mut Vec<Tool>) {
+    if project.has("pom.xml") && project.installed("mvn") {
+        tools.push(Tool {
+            name: "mvn test",
+            purpose: Purpose::Test,
+            command: argv(&["mvn", "-q", "-o", "test"]),
+            format: Format::TestRun,
+            evidence: "pom.xml".into(),
+            framework: Some("junit"),
+        });
+    } else if (project.has("build.gradle") || project.has("build.gradle.kts")) && project.has("gradlew") {
+        tools.push(Tool {
+            name: "gradle test",
+            purpose: Purpose::Test,
+            command: argv(&["./gradlew", "--offline", "-q", "test"]),
+            format: Format::TestRun,
+            evidence: "build.gradle and gradlew".into(),
+            framework: Some("junit"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct Fake {
+        files: HashMap<&'static str, &'static str>,
+        installed: &'static [&'static str],
+    }
+
+    impl Project for Fake {
+        fn has(&self, path: &str) -> bool {
+            self.files.contains_key(path)
+        }
+        fn read(&self, path: &str) -> Option<String> {
+            self.files.get(path).map(|t| (*t).to_owned())
+        }
+        fn installed(&self, program: &str) -> bool {
+            self.installed.contains(&program)
+        }
+    }
+
+    fn names(files: &[(&'static str, &'static str)], installed: &'static [&'static str]) -> Vec<&'static str> {
+        detect(&Fake { files: files.iter().copied().collect(), installed }).iter().map(|t| t.name).collect()
+    }
+
+    #[test]
+    fn each_ecosystem_gets_its_own_tools_when_installed() {
+        assert_eq!(names(&[("Cargo.toml", "[package]")], &["cargo"]), ["clippy", "cargo test"]);
+        assert!(names(&[("Cargo.toml", "[package]")], &[]).is_empty(), "nothing runs that is not installed");
+        let python = [("pyproject.toml", "[tool.ruff]\n[tool.mypy]\n[tool.pytest.ini_options]"), ("tests", "")];
+        assert_eq!(names(&python, &["ruff", "mypy", "pytest"]), ["ruff", "mypy", "pytest"]);
+        assert_eq!(names(&[("setup.cfg", "[flake8]"), ("tests", "")], &["flake8"]), ["flake8"]);
+        assert_eq!(names(&[("go.mod", "module x")], &["go"]), ["go vet", "go test"]);
+    }
+
+    #[test]
+    fn the_javascript_framework_is_what_the_project_uses() {
+        let ava: Value =
+            serde_json::json!({"scripts": {"test": "xo && ava"}, "devDependencies": {"ava": "6", "jest-mock": "1"}});
+        assert_eq!(js_framework(&ava), Some("ava"));
+        let vitest: Value =
+            serde_json::json!({"scripts": {"test": "run-p test:*"}, "devDependencies": {"vitest": "2"}});
+        assert_eq!(js_framework(&vitest), Some("vitest"));
+        let none: Value = serde_json::json!({"scripts": {"test": "node test.js"}});
+        assert_eq!(js_framework(&none), None);
+        let package =
+            r#"{"scripts": {"test": "jest"}, "devDependencies": {"eslint": "9", "typescript": "5", "jest": "29"}}"#;
+        let files = [
+            ("package.json", package),
+            ("tsconfig.json", "{}"),
+            ("node_modules", ""),
+            ("node_modules/.bin/eslint", ""),
+            ("node_modules/.bin/tsc", ""),
+        ];
+        assert_eq!(names(&files, &["npm"]), ["eslint", "tsc", "npm test"]);
+        let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &["npm"] });
+        assert_eq!(tools[2].framework, Some("jest"));
+    }
+}

@@ -1,0 +1,220 @@
+//! Linux confinement for the helper: a `pids` cgroup or `RLIMIT_NPROC`,
+//! rlimits, a network namespace, then Landlock (which sets `no_new_privs`).
+//! Runs in the helper, single-threaded, before `exec`.
+
+use std::{fs, io, path::Path};
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, RestrictionStatus, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
+};
+use rustix::process::{Resource, Rlimit, setrlimit};
+
+use super::{Enforcement, Level, Spec};
+
+/// The newest Landlock ABI this code asks for; older kernels get what they have.
+const ABI_WANTED: ABI = ABI::V6;
+/// Where a `pids` cgroup (v1) for one sandbox is made, as root.
+const PIDS_V1: &str = "/sys/fs/cgroup/pids";
+
+pub(super) fn confine(spec: &Spec) -> Enforcement {
+    let mut notes = Vec::new();
+    let processes = limit_processes(spec.limits.processes, &mut notes);
+    let limits = [
+        (Resource::Cpu, spec.limits.cpu_secs, spec.limits.cpu_secs + 5),
+        (Resource::As, spec.limits.memory_bytes, spec.limits.memory_bytes),
+        (Resource::Fsize, spec.limits.file_bytes, spec.limits.file_bytes),
+        (Resource::Core, 0, 0),
+        (Resource::Nofile, 4096, 4096),
+    ];
+    for (resource, soft, hard) in limits {
+        if let Err(err) = setrlimit(resource, Rlimit { current: Some(soft), maximum: Some(hard) }) {
+            notes.push(format!("the {resource:?} limit could not be set: {err}"));
+        }
+    }
+    let network = if spec.network {
+        "granted".to_owned()
+    } else {
+        match own_network() {
+            Ok(()) => "namespace".to_owned(),
+            Err(err) => {
+                notes.push(format!("no network namespace ({err}): TCP is closed by Landlock, UDP is not"));
+                "landlock-tcp".to_owned()
+            }
+        }
+    };
+    let (files, no_new_privs) = match landlock(spec, network == "landlock-tcp") {
+        Ok(status) => {
+            let files = match status.ruleset {
+                RulesetStatus::FullyEnforced => Level::Fully,
+                RulesetStatus::PartiallyEnforced => {
+                    notes.push("this kernel's Landlock covers some file rights only".into());
+                    Level::Partially
+                }
+                _ => {
+                    notes.push("this kernel has no Landlock: files are not confined".into());
+                    Level::Not
+                }
+            };
+            (files, status.no_new_privs)
+        }
+        Err(err) => {
+            notes.push(format!("Landlock failed: {err}"));
+            (Level::Not, false)
+        }
+    };
+    if network == "landlock-tcp" && files == Level::Not {
+        notes.push("the network is open".into());
+    }
+    let network = if network == "landlock-tcp" && files == Level::Not { "open".to_owned() } else { network };
+    Enforcement { level: Level::Not, files, network, processes, no_new_privs, notes }
+}
+
+/// Caps processes and threads: a `pids` cgroup as root (whom `RLIMIT_NPROC`
+/// does not bind), else `RLIMIT_NPROC` above what the user already runs.
+fn limit_processes(limit: u64, notes: &mut Vec<String>) -> String {
+    if rustix::process::geteuid().is_root() {
+        let dir = Path::new(PIDS_V1).join(format!("paired-sandbox-{}", std::process::id()));
+        let joined = fs::create_dir(&dir)
+            .and_then(|()| fs::write(dir.join("pids.max"), limit.to_string()))
+            .and_then(|()| fs::write(dir.join("cgroup.procs"), std::process::id().to_string()));
+        return match joined {
+            Ok(()) => "cgroup".to_owned(),
+            Err(err) => {
+                let _ = fs::remove_dir(&dir);
+                notes.push(format!("running as root without a pids cgroup ({err}): processes are not limited"));
+                "none".to_owned()
+            }
+        };
+    }
+    let uid = rustix::process::getuid().as_raw();
+    let running = user_processes(uid);
+    match setrlimit(Resource::Nproc, Rlimit { current: Some(running + limit), maximum: Some(running + limit) }) {
+        Ok(()) => "rlimit".to_owned(),
+        Err(err) => {
+            notes.push(format!("RLIMIT_NPROC could not be set ({err}): processes are not limited"));
+            "none".to_owned()
+        }
+    }
+}
+
+/// Threads the user runs now (`RLIMIT_NPROC` counts them all).
+fn user_processes(uid: u32) -> u64 {
+    let Ok(entries) = fs::read_dir("/proc") else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|e| fs::read_to_string(e.path().join("status")).ok())
+        .filter(|status| {
+            status
+                .lines()
+                .any(|l| l.strip_prefix("Uid:").and_then(|v| v.split_whitespace().next()) == Some(&*uid.to_string()))
+        })
+        .map(|status| {
+            status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).unwrap_or(1)
+        })
+        .sum()
+}
+
+/// A network namespace of our own, with its loopback up: nothing outside is
+/// reachable, not even the host's loopback (the daemon's port).
+// `unshare` is unsafe for what `CLONE_FILES` does to other threads; the helper
+// has one thread and does not ask for it.
+#[allow(unsafe_code)]
+fn own_network() -> io::Result<()> {
+    use rustix::thread::{UnshareFlags, unshare_unsafe};
+    let root = rustix::process::geteuid().is_root();
+    if root {
+        // SAFETY: single-threaded helper; no file-table or fs sharing changes.
+        unsafe { unshare_unsafe(UnshareFlags::NEWNET) }?;
+    } else {
+        let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
+        // SAFETY: as above.
+        unsafe { unshare_unsafe(UnshareFlags::NEWUSER | UnshareFlags::NEWNET) }?;
+        // Map ourselves to ourselves, so files we create are still ours.
+        fs::write("/proc/self/setgroups", "deny")?;
+        fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+        fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+    }
+    loopback_up()
+}
+
+// Raw `ioctl`s: no safe binding sets an interface's flags.
+#[allow(unsafe_code)]
+fn loopback_up() -> io::Result<()> {
+    // SAFETY: plain socket and ioctl calls on a struct we own.
+    unsafe {
+        let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if socket < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (to, from) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *to = *from as libc::c_char;
+        }
+        let mut result = libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request);
+        if result == 0 {
+            request.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            result = libc::ioctl(socket, libc::SIOCSIFFLAGS, &request);
+        }
+        let err = io::Error::last_os_error();
+        libc::close(socket);
+        if result != 0 { Err(err) } else { Ok(()) }
+    }
+}
+
+/// Files: read-only trees, writable trees, the few devices every program
+/// uses; signals and abstract sockets scoped to the sandbox; TCP closed when
+/// the network namespace was refused.
+fn landlock(spec: &Spec, close_tcp: bool) -> Result<RestrictionStatus, landlock::RulesetError> {
+    let read = AccessFs::from_read(ABI_WANTED);
+    let all = AccessFs::from_all(ABI_WANTED);
+    let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::BestEffort).handle_access(all)?;
+    if close_tcp {
+        ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
+    }
+    let ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?;
+    let devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+    ruleset
+        .create()?
+        .add_rules(path_beneath_rules(&spec.read, read))?
+        .add_rules(path_beneath_rules(&spec.write, all))?
+        .add_rules(path_beneath_rules(devices, read | AccessFs::WriteFile))?
+        .restrict_self()
+}
+
+/// Kills everything the sandbox started: its process group and, as root,
+/// every process left in its cgroup.
+pub(super) fn kill_all(pid: u32) {
+    if pid == 0 {
+        return;
+    }
+    if let Some(group) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+    let procs = Path::new(PIDS_V1).join(format!("paired-sandbox-{pid}")).join("cgroup.procs");
+    for _ in 0..50 {
+        let Ok(list) = fs::read_to_string(&procs) else { return };
+        let pids: Vec<i32> = list.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if pids.is_empty() {
+            return;
+        }
+        for p in pids.into_iter().filter_map(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Removes the sandbox's cgroup once its processes are gone.
+pub(super) fn release(pid: u32) {
+    let dir = Path::new(PIDS_V1).join(format!("paired-sandbox-{pid}"));
+    for _ in 0..50 {
+        match fs::remove_dir(&dir) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            _ => return,
+        }
+    }
+}
