@@ -46,6 +46,7 @@ fn spec(cell: &Cell, script: &str) -> Spec {
         read,
         write: vec![cell.scratch.clone()],
         network: false,
+        hide: Vec::new(),
         require_full: false,
         limits: Limits { wall: Duration::from_secs(20), ..Limits::default() },
     }
@@ -135,6 +136,22 @@ fn processes_outside_cannot_be_signalled_and_the_environment_is_not_passed_on() 
     assert!(victim.try_wait().expect("test set-up").is_none(), "the process outside is alive");
     victim.kill().expect("test set-up");
     assert_eq!(text(&out.stdout), "token= home=\n", "only the spec's environment: {}", text(&out.stderr));
+}
+
+#[test]
+fn the_daemons_socket_folder_is_out_of_sight() {
+    let cell = cell();
+    let runtime = cell.outside.join("runtime");
+    std::fs::create_dir(&runtime).expect("test set-up");
+    let _listener = std::os::unix::net::UnixListener::bind(runtime.join("paired.sock")).expect("test set-up");
+    let mut s = spec(&cell, &format!("ls -A {0}; test -S {0}/paired.sock || echo hidden", runtime.display()));
+    // Readable, to show it is the mount that hides it, not Landlock.
+    s.read.push(runtime.clone());
+    s.hide.push(runtime.clone());
+    let out = run(&s);
+    assert_eq!(text(&out.stdout), "hidden\n", "{}", text(&out.stderr));
+    assert!(out.enforcement.daemon_hidden && out.enforcement.level == Level::Fully, "{:?}", out.enforcement);
+    assert!(runtime.join("paired.sock").exists(), "hidden in the sandbox only");
 }
 
 #[test]

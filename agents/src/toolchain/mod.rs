@@ -136,7 +136,7 @@ fn rust(project: &dyn Project, tools: &mut Vec<Tool>) {
 }
 
 fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
-    let manifests = ["pyproject.toml", "setup.cfg", "tox.ini", "setup.py", "requirements-dev.txt", "requirements.txt"];
+    let manifests = ["pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "requirements-dev.txt", "requirements.txt"];
     let present: Vec<&str> = manifests.into_iter().filter(|m| project.has(m)).collect();
     if present.is_empty() {
         return;

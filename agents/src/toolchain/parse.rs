@@ -71,14 +71,36 @@ fn cargo(tool: &'static str, stdout: &str, relative: &Relative<'_>) -> Vec<ToolF
         };
         let text = message.get("message").and_then(Value::as_str).unwrap_or_default();
         let label = primary.get("label").and_then(Value::as_str).filter(|l| !l.is_empty());
-        let helps: Vec<&str> = message
+        // Helps in words, and suggestions not sure enough to apply as a fix
+        // (`help: try: `while let …``), which a person can still follow.
+        let helps: Vec<String> = message
             .get("children")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter(|c| c.get("level").and_then(Value::as_str) == Some("help"))
-            .filter(|c| c.get("spans").and_then(Value::as_array).is_none_or(Vec::is_empty))
-            .filter_map(|c| c.get("message").and_then(Value::as_str))
+            .filter_map(|c| {
+                let text = c.get("message").and_then(Value::as_str)?;
+                let spans = c.get("spans").and_then(Value::as_array).cloned().unwrap_or_default();
+                let unsure = spans.iter().find(|s| {
+                    s.get("suggestion_applicability").and_then(Value::as_str) != Some("MachineApplicable")
+                        && s.get("suggested_replacement").and_then(Value::as_str).is_some()
+                });
+                match (spans.is_empty(), unsure) {
+                    (true, _) => Some(text.to_owned()),
+                    (false, Some(span)) => {
+                        let replacement = span.get("suggested_replacement").and_then(Value::as_str)?;
+                        let shown: String = replacement.split_whitespace().collect::<Vec<_>>().join(" ");
+                        let shown = if shown.chars().count() > 160 {
+                            format!("{}…", shown.chars().take(160).collect::<String>())
+                        } else {
+                            shown
+                        };
+                        Some(format!("{text}: `{shown}`"))
+                    }
+                    (false, None) => None,
+                }
+            })
             .filter(|m| !m.starts_with("for further information"))
             .collect();
         let mut full = text.to_owned();

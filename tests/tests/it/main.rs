@@ -13,5 +13,6 @@ mod lsp;
 mod market;
 mod providers;
 mod security;
+mod toolchains;
 mod trust;
 mod workflows;

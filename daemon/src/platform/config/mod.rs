@@ -25,6 +25,7 @@ pub use live::{Live, Reload};
 pub use provider::{ProviderConfig, ProviderKind};
 pub use sections::{
     AgentsConfig, BRIDGE_1X_PORT, BridgeConfig, CompatConfig, Config, ContextConfig, DEFAULT_PORT, DaemonConfig,
-    LimitsConfig, LogConfig, MarketConfig, MarketPolicy, PERMISSION_KINDS, RegistryConfig, ServerConfig,
+    LimitsConfig, LogConfig, MarketConfig, MarketPolicy, PERMISSION_KINDS, RegistryConfig, SandboxConfig,
+    SandboxRequirement, ServerConfig,
 };
 pub use validate::{KeyError, validate};

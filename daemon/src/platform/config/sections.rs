@@ -26,6 +26,48 @@ pub struct Config {
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub agents: AgentsConfig,
     pub market: MarketConfig,
+    /// What agents run (the project's linters and tests) and inside which walls.
+    pub sandbox: SandboxConfig,
+}
+
+/// The sandbox every program an agent runs goes through (`[sandbox]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Sherlock's review runs the project's own linters and type checkers.
+    pub project_tools: bool,
+    /// `full`: nothing runs unless files, network and processes are all
+    /// confined; `best-effort`: runs with what the kernel gives, and says so.
+    pub require: SandboxRequirement,
+    /// Wall-clock seconds one program may take.
+    pub timeout_secs: u32,
+    /// Address space per process, in MiB.
+    pub memory_mb: u32,
+    /// Processes and threads at once.
+    pub processes: u32,
+    /// What a run may add to its scratch space (build output included), in MiB.
+    pub disk_mb: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            project_tools: true,
+            require: SandboxRequirement::BestEffort,
+            timeout_secs: 300,
+            memory_mb: 4096,
+            processes: 512,
+            disk_mb: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxRequirement {
+    Full,
+    #[default]
+    BestEffort,
 }
 
 /// Agent registries (`[[market.registries]]`) and install limits.

@@ -19,6 +19,7 @@ use super::env::{Env, Failed};
 use crate::{
     platform::uri,
     services::{
+        checks,
         codebase::{self, LineIndex},
         documents::byte_offset,
         roster::Agent,
@@ -52,14 +53,17 @@ pub(super) async fn produce(
     if let Some(history) = &mut history {
         history.files.retain(|path, _| reach.allows(path));
     }
+    let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
     let reach = reach.clone();
     let uri = params.uri.clone();
     let prompt = params.prompt.clone();
     let (range, position, codebase) = (params.range, params.position, env.codebase.clone());
+    let tools_workspace = workspace.clone().filter(|_| with_tools);
+    let file = path.clone();
     let name = agent.manifest.metadata.name.clone();
     // One hop off the async threads for all the work: reading (and, for a file
     // no editor has open, parsing) the document, then the skill.
-    tokio::task::spawn_blocking(move || {
+    let produced = tokio::task::spawn_blocking(move || {
         let document = match &uri {
             Some(uri) => Some(codebase::document_for(&codebase, uri).map_err(|e| e.to_string())?.0),
             None => None,
@@ -109,7 +113,42 @@ pub(super) async fn produce(
     })
     .await
     .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
-    .map_err(Failed::from)
+    .map_err(Failed::from)?;
+    match tools_workspace {
+        Some(workspace) => Ok(with_project_tools(env, &workspace, file.as_deref(), produced).await),
+        None => Ok(produced),
+    }
+}
+
+/// A review with the project's own linters and type checkers, run in the
+/// sandbox: their findings (in the reviewed file) merged with the agent's,
+/// and what each tool did, with the sandbox's enforcement, in the report.
+async fn with_project_tools(env: &Env, workspace: &Workspace, file: Option<&Path>, produced: Produced) -> Produced {
+    let (mut report, own, edits) = produced;
+    let runs = checks::run_checks(&env.paths, &env.config.sandbox, &workspace.root).await;
+    let file = file.and_then(|p| workspace.relative(p));
+    let found: Vec<Finding> = runs
+        .iter()
+        .flat_map(|run| &run.findings)
+        .filter(|f| file.as_deref().is_none_or(|rel| f.path == rel))
+        .map(|f| checks::to_protocol(&workspace.root, f))
+        .collect();
+    let from_tools = found.len();
+    let findings = checks::merge(own, found);
+    report.push_str("\n## The project's own tools\n\n");
+    if runs.is_empty() {
+        report.push_str(
+            "None found to run: PAIRED runs clippy, ruff (or flake8) and mypy, eslint and tsc, and go vet \
+             when the project uses them and they are installed.\n",
+        );
+    }
+    for run in &runs {
+        report.push_str(&format!("- {}\n", run.summary()));
+    }
+    if from_tools > 0 {
+        report.push_str(&format!("\n{from_tools} of the {} finding(s) here come from these tools.\n", findings.len()));
+    }
+    (report, findings, edits)
 }
 
 /// Another agent's offline skill, for the `ask_agent` tool: its report and

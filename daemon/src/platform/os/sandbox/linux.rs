@@ -32,17 +32,7 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
             notes.push(format!("the {resource:?} limit could not be set: {err}"));
         }
     }
-    let network = if spec.network {
-        "granted".to_owned()
-    } else {
-        match own_network() {
-            Ok(()) => "namespace".to_owned(),
-            Err(err) => {
-                notes.push(format!("no network namespace ({err}): TCP is closed by Landlock, UDP is not"));
-                "landlock-tcp".to_owned()
-            }
-        }
-    };
+    let (network, daemon_hidden) = namespaces(spec, &mut notes);
     let (files, no_new_privs) = match landlock(spec, network == "landlock-tcp") {
         Ok(status) => {
             let files = match status.ruleset {
@@ -67,7 +57,7 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
         notes.push("the network is open".into());
     }
     let network = if network == "landlock-tcp" && files == Level::Not { "open".to_owned() } else { network };
-    Enforcement { level: Level::Not, files, network, processes, no_new_privs, notes }
+    Enforcement { level: Level::Not, files, network, processes, no_new_privs, daemon_hidden, notes }
 }
 
 /// Caps processes and threads: a `pids` cgroup as root (whom `RLIMIT_NPROC`
@@ -116,27 +106,60 @@ fn user_processes(uid: u32) -> u64 {
         .sum()
 }
 
-/// A network namespace of our own, with its loopback up: nothing outside is
-/// reachable, not even the host's loopback (the daemon's port).
+/// Namespaces of our own: a network one with its loopback up unless the
+/// network is granted (nothing outside is reachable, not even the host's
+/// loopback and the daemon's port), and a mount one where each of
+/// [`Spec::hide`] is covered by an empty read-only tmpfs (the daemon's socket
+/// folder: same user, but not reachable from here). A user namespace first
+/// when not root. Returns how the network is closed and whether the hidden
+/// trees are.
 // `unshare` is unsafe for what `CLONE_FILES` does to other threads; the helper
 // has one thread and does not ask for it.
 #[allow(unsafe_code)]
-fn own_network() -> io::Result<()> {
+fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool) {
     use rustix::thread::{UnshareFlags, unshare_unsafe};
-    let root = rustix::process::geteuid().is_root();
-    if root {
-        // SAFETY: single-threaded helper; no file-table or fs sharing changes.
-        unsafe { unshare_unsafe(UnshareFlags::NEWNET) }?;
-    } else {
+    if !rustix::process::geteuid().is_root() {
         let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
-        // SAFETY: as above.
-        unsafe { unshare_unsafe(UnshareFlags::NEWUSER | UnshareFlags::NEWNET) }?;
-        // Map ourselves to ourselves, so files we create are still ours.
-        fs::write("/proc/self/setgroups", "deny")?;
-        fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
-        fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+        // SAFETY: single-threaded helper, no CLONE_FILES.
+        let mapped = unsafe { unshare_unsafe(UnshareFlags::NEWUSER) }.map_err(io::Error::from).and_then(|()| {
+            // Map ourselves to ourselves, so files we create are still ours.
+            fs::write("/proc/self/setgroups", "deny")?;
+            fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+            fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
+        });
+        if let Err(err) = mapped {
+            notes.push(format!("no user namespace ({err})"));
+        }
     }
-    loopback_up()
+    let network = if spec.network {
+        "granted".to_owned()
+    } else {
+        // SAFETY: as above.
+        match unsafe { unshare_unsafe(UnshareFlags::NEWNET) }.map_err(io::Error::from).and_then(|()| loopback_up()) {
+            Ok(()) => "namespace".to_owned(),
+            Err(err) => {
+                notes.push(format!("no network namespace ({err}): TCP is closed by Landlock, UDP is not"));
+                "landlock-tcp".to_owned()
+            }
+        }
+    };
+    if !spec.hide.is_empty() {
+        // SAFETY: as above.
+        let hidden = unsafe { unshare_unsafe(UnshareFlags::NEWNS) }.map_err(io::Error::from).and_then(|()| {
+            use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_change};
+            mount_change("/", MountPropagationFlags::REC | MountPropagationFlags::PRIVATE)?;
+            for path in spec.hide.iter().filter(|p| p.exists()) {
+                let flags = MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+                mount("paired-hidden", path, "tmpfs", flags, None)?;
+            }
+            Ok(())
+        });
+        if let Err(err) = hidden {
+            notes.push(format!("the daemon's socket could not be hidden ({err})"));
+            return (network, false);
+        }
+    }
+    (network, true)
 }
 
 // Raw `ioctl`s: no safe binding sets an interface's flags.

@@ -58,6 +58,10 @@ pub struct Spec {
     pub write: Vec<PathBuf>,
     /// Whether the program may reach the network.
     pub network: bool,
+    /// Trees covered by an empty folder: the daemon's own socket folder,
+    /// which this user's programs could otherwise connect to.
+    #[serde(default)]
+    pub hide: Vec<PathBuf>,
     /// Refuse to run unless files, network and processes are all confined.
     pub require_full: bool,
     pub limits: Limits,
@@ -74,7 +78,7 @@ pub struct Limits {
     pub processes: u64,
     /// The largest file it may write (`RLIMIT_FSIZE`).
     pub file_bytes: u64,
-    /// All it may write in the writable trees together.
+    /// All it may add to the writable trees together.
     pub disk_bytes: u64,
     /// Bytes of stdout and of stderr kept; past twice that it is stopped.
     pub output_bytes: usize,
@@ -126,6 +130,8 @@ pub struct Enforcement {
     /// `cgroup`, `rlimit` or `none`.
     pub processes: String,
     pub no_new_privs: bool,
+    /// Whether [`Spec::hide`] (the daemon's socket folder) is out of reach.
+    pub daemon_hidden: bool,
     /// Why anything is short of full, one line each.
     pub notes: Vec<String>,
 }
@@ -139,6 +145,7 @@ impl Enforcement {
             network: "open".into(),
             processes: "none".into(),
             no_new_privs: false,
+            daemon_hidden: false,
             notes: vec![reason.to_owned()],
         }
     }
@@ -148,7 +155,9 @@ impl Enforcement {
         let network_closed = self.network == "namespace" || network_granted;
         self.level = match self.files {
             Level::Not => Level::Not,
-            Level::Fully if network_closed && self.processes != "none" && self.no_new_privs => Level::Fully,
+            Level::Fully if network_closed && self.processes != "none" && self.no_new_privs && self.daemon_hidden => {
+                Level::Fully
+            }
             _ => Level::Partially,
         };
     }
@@ -252,6 +261,9 @@ pub fn system_read_paths() -> Vec<PathBuf> {
 /// `Err` is a failure to start at all; everything after that is an [`Outcome`].
 pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
     let started = Instant::now();
+    // What the writable trees held before (a project's build cache): the
+    // budget is for what this run adds.
+    let baseline = disk_usage(&spec.write).await;
     let mut command = tokio::process::Command::new(helper);
     command
         .arg(HELPER_ARG)
@@ -272,14 +284,14 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
     let stderr = tokio::spawn(capped(child.stderr.take(), cap, overflow.clone()));
     let deadline = tokio::time::sleep(spec.limits.wall);
     tokio::pin!(deadline);
-    let mut watch = tokio::time::interval(Duration::from_millis(200));
+    let mut watch = tokio::time::interval(Duration::from_millis(250));
     let status = loop {
         tokio::select! {
             status = child.wait() => break Ok(status?),
             () = &mut deadline => break Err(format!("ran longer than {} s", spec.limits.wall.as_secs_f32())),
             () = overflow.notified() => break Err(format!("printed more than {} bytes", cap * 2)),
             _ = watch.tick() => {
-                let used = disk_usage(&spec.write).await;
+                let used = disk_usage(&spec.write).await.saturating_sub(baseline);
                 if used > spec.limits.disk_bytes {
                     break Err(format!("wrote more than {} MiB to its scratch space", spec.limits.disk_bytes >> 20));
                 }
@@ -445,6 +457,7 @@ mod tests {
             network: network.into(),
             processes: processes.into(),
             no_new_privs,
+            daemon_hidden: true,
             notes: vec!["why".into()],
         };
         e.settle(false);

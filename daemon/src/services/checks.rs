@@ -1,0 +1,343 @@
+//! The project's own tools, run in the sandbox: which ones the project uses
+//! (`agents::toolchain::detect`), each run with the project read-only and a
+//! scratch folder of its own (kept per project, so a second review reuses the
+//! first one's build), and their output read into findings.
+
+use std::{
+    collections::hash_map::DefaultHasher,
+    hash::{Hash, Hasher},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use agents::toolchain::{self, Purpose, Tool, ToolFinding};
+
+use crate::platform::{
+    config::{SandboxConfig, SandboxRequirement},
+    os::sandbox::{self, Enforcement, Exit, Limits, Spec},
+    paths::Paths,
+};
+
+/// One tool's run.
+#[derive(Debug)]
+pub struct ToolRun {
+    pub tool: Tool,
+    /// What the sandbox held, and how the tool ended; `Err` when it could not start.
+    pub ran: Result<(Enforcement, Exit, Duration), String>,
+    pub findings: Vec<ToolFinding>,
+    /// The end of its stderr, when it failed.
+    pub failure: Option<String>,
+}
+
+impl ToolRun {
+    /// One line: `clippy (Cargo.toml): 3 findings in 4.1 s, sandbox fully enforced`.
+    pub fn summary(&self) -> String {
+        let head = format!("{} ({})", self.tool.name, self.tool.evidence);
+        match &self.ran {
+            Err(err) => format!("{head}: could not run: {err}"),
+            Ok((enforcement, exit, took)) => {
+                let count = match self.findings.len() {
+                    1 => "1 finding".to_owned(),
+                    n => format!("{n} findings"),
+                };
+                let mut line =
+                    format!("{head}: {count} in {:.1} s, sandbox {}", took.as_secs_f32(), enforcement.summary());
+                if let Some(failure) = &self.failure {
+                    line.push_str(&format!("; it failed ({}): {failure}", exit.describe()));
+                }
+                line
+            }
+        }
+    }
+}
+
+/// What the project at `root` says it uses, of `purpose`.
+pub fn detect(root: &Path, purpose: Purpose) -> Vec<Tool> {
+    toolchain::detect(&OnDisk { root, path: tool_path() }).into_iter().filter(|t| t.purpose == purpose).collect()
+}
+
+/// Runs the project's checkers (linters, type checkers) in the sandbox.
+pub async fn run_checks(paths: &Paths, config: &SandboxConfig, root: &Path) -> Vec<ToolRun> {
+    let mut runs = Vec::new();
+    for tool in detect(root, Purpose::Check) {
+        runs.push(run_tool(paths, config, root, tool).await);
+    }
+    runs
+}
+
+/// Runs one tool of the project at `root` in the sandbox.
+pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, tool: Tool) -> ToolRun {
+    let failed = |tool: Tool, err: String| ToolRun { tool, ran: Err(err), findings: Vec::new(), failure: None };
+    let helper = match std::env::current_exe() {
+        Ok(helper) => helper,
+        Err(err) => return failed(tool, format!("cannot find the paired binary for the sandbox: {err}")),
+    };
+    let scratch = match Scratch::for_project(paths, root) {
+        Ok(scratch) => scratch,
+        Err(err) => return failed(tool, format!("cannot make a scratch folder: {err}")),
+    };
+    let spec = spec(paths, config, root, &scratch, &tool);
+    let outcome = match sandbox::run(&helper, &spec).await {
+        Ok(outcome) => outcome,
+        Err(err) => return failed(tool, format!("the sandbox did not start: {err}")),
+    };
+    let _ = std::fs::remove_dir_all(scratch.tmp());
+    let (stdout, stderr) = (String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr));
+    let root_text = root.to_string_lossy().replace('\\', "/");
+    let findings = toolchain::parse::findings(tool.name, tool.format, &stdout, &stderr, &root_text);
+    // A checker that found nothing and did not end well did not check: say why.
+    let failure =
+        (!outcome.success() && (findings.is_empty() || tool.purpose == Purpose::Test)).then(|| tail(&stderr, &stdout));
+    ToolRun { tool, ran: Ok((outcome.enforcement, outcome.exit, outcome.elapsed)), findings, failure }
+}
+
+/// The last few lines a failed tool printed.
+fn tail(stderr: &str, stdout: &str) -> String {
+    let text = if stderr.trim().is_empty() { stdout } else { stderr };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(4)..].join(" / ");
+    if tail.chars().count() > 400 { format!("{}…", tail.chars().take(400).collect::<String>()) } else { tail }
+}
+
+/// A project's scratch folder: `home`, `tmp` and build output, kept between
+/// runs under the daemon's state folder.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn for_project(paths: &Paths, root: &Path) -> std::io::Result<Scratch> {
+        let mut hasher = DefaultHasher::new();
+        root.hash(&mut hasher);
+        let name = root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let dir = paths.state_dir.join("checks").join(format!("{name}-{:016x}", hasher.finish()));
+        for sub in ["home", "tmp", "target", "cargo-home"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        // Cargo's home: the user's registry and git checkouts (read-only by
+        // the sandbox) and config, not their credentials.
+        if let Some(cargo_home) = cargo_home() {
+            for shared in ["registry", "git", "config.toml", "config"] {
+                let (from, to) = (cargo_home.join(shared), dir.join("cargo-home").join(shared));
+                if from.exists() && std::fs::symlink_metadata(&to).is_err() {
+                    let _ = crate::platform::os::symlink(&from, &to);
+                }
+            }
+        }
+        Ok(Scratch { dir })
+    }
+
+    fn tmp(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| Some(home()?.join(".cargo")))
+}
+
+/// The `PATH` the tools get: the daemon's own.
+fn tool_path() -> String {
+    std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned())
+}
+
+/// What the tool may read besides the project: the system, and the
+/// toolchains on its `PATH` that live in the user's home — their programs
+/// and libraries, never the home itself (keys, tokens, other projects).
+fn toolchain_roots() -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    let home = home();
+    for dir in std::env::split_paths(&tool_path()) {
+        // pyenv's and rbenv's shims run the versions beside them.
+        if dir.ends_with("shims") {
+            roots.extend(dir.parent().map(Path::to_path_buf));
+            continue;
+        }
+        let Some(home) = home.as_deref().filter(|h| dir.starts_with(h)) else {
+            roots.push(dir);
+            continue;
+        };
+        let parent = dir.parent().filter(|p| *p != home);
+        match parent {
+            Some(p) if cargo_home().as_deref() == Some(p) => {
+                roots.extend(["bin", "registry", "git"].map(|d| p.join(d)));
+            }
+            Some(p) if p == home.join(".local") => roots.extend(["bin", "lib"].map(|d| p.join(d))),
+            Some(p) if dir.ends_with("bin") => roots.push(p.to_path_buf()),
+            _ => roots.push(dir),
+        }
+    }
+    let rustup = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).or_else(|| Some(home.as_deref()?.join(".rustup")));
+    roots.extend(rustup);
+    roots.extend(["GOROOT", "PYENV_ROOT", "VIRTUAL_ENV"].iter().filter_map(std::env::var_os).map(PathBuf::from));
+    roots.extend(
+        std::env::var_os("GOMODCACHE").map(PathBuf::from).or_else(|| Some(home.as_deref()?.join("go/pkg/mod"))),
+    );
+    roots.retain(|r| r.exists());
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+fn spec(paths: &Paths, config: &SandboxConfig, root: &Path, scratch: &Scratch, tool: &Tool) -> Spec {
+    let s = |p: &Path| p.display().to_string();
+    let dir = &scratch.dir;
+    let mut env = vec![
+        ("PATH".to_owned(), tool_path()),
+        ("HOME".to_owned(), s(&dir.join("home"))),
+        ("TMPDIR".to_owned(), s(&scratch.tmp())),
+        ("LANG".to_owned(), "C.UTF-8".to_owned()),
+        ("TERM".to_owned(), "dumb".to_owned()),
+        ("NO_COLOR".to_owned(), "1".to_owned()),
+        ("CI".to_owned(), "1".to_owned()),
+        ("CARGO_TARGET_DIR".to_owned(), s(&dir.join("target"))),
+        ("CARGO_HOME".to_owned(), s(&dir.join("cargo-home"))),
+        ("CARGO_TERM_COLOR".to_owned(), "never".to_owned()),
+        ("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned()),
+        ("RUFF_CACHE_DIR".to_owned(), s(&dir.join("tmp/ruff"))),
+        ("MYPY_CACHE_DIR".to_owned(), s(&dir.join("tmp/mypy"))),
+        ("GOCACHE".to_owned(), s(&dir.join("target/go"))),
+        ("GOFLAGS".to_owned(), "-mod=mod".to_owned()),
+        ("GOTOOLCHAIN".to_owned(), "local".to_owned()),
+        ("npm_config_cache".to_owned(), s(&dir.join("tmp/npm"))),
+        ("npm_config_update_notifier".to_owned(), "false".to_owned()),
+    ];
+    // Which toolchain: what the user chose, kept.
+    for key in ["RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "GOROOT", "GOMODCACHE"]
+    {
+        if let Ok(value) = std::env::var(key) {
+            env.push((key.to_owned(), value));
+        }
+    }
+    if std::env::var_os("RUSTUP_HOME").is_none()
+        && let Some(rustup) = home().map(|h| h.join(".rustup")).filter(|p| p.exists())
+    {
+        env.push(("RUSTUP_HOME".to_owned(), s(&rustup)));
+    }
+    let mut read = sandbox::system_read_paths();
+    read.extend(toolchain_roots());
+    read.push(root.to_path_buf());
+    let mb = |n: u32| u64::from(n) << 20;
+    Spec {
+        program: tool.command[0].clone(),
+        args: tool.command[1..].to_vec(),
+        cwd: root.to_path_buf(),
+        env,
+        read,
+        write: vec![dir.clone()],
+        network: false,
+        // The daemon's socket and configuration; never a folder that holds
+        // the scratch space or the project (the runtime folder falls back to
+        // the state folder where there is no XDG_RUNTIME_DIR).
+        hide: [&paths.runtime_dir, &paths.config_dir]
+            .into_iter()
+            .filter(|d| !dir.starts_with(d) && !root.starts_with(d))
+            .cloned()
+            .collect(),
+        require_full: config.require == SandboxRequirement::Full,
+        limits: Limits {
+            cpu_secs: u64::from(config.timeout_secs),
+            memory_bytes: mb(config.memory_mb),
+            processes: u64::from(config.processes),
+            file_bytes: mb(config.disk_mb),
+            disk_bytes: mb(config.disk_mb),
+            output_bytes: 16 << 20,
+            wall: Duration::from_secs(u64::from(config.timeout_secs)),
+        },
+    }
+}
+
+/// The project as the detection sees it.
+struct OnDisk<'a> {
+    root: &'a Path,
+    path: String,
+}
+
+impl toolchain::Project for OnDisk<'_> {
+    fn has(&self, path: &str) -> bool {
+        std::fs::symlink_metadata(self.root.join(path)).is_ok()
+    }
+
+    fn read(&self, path: &str) -> Option<String> {
+        let path = self.root.join(path);
+        let meta = std::fs::metadata(&path).ok()?;
+        (meta.is_file() && meta.len() <= 1 << 20).then(|| std::fs::read_to_string(path).ok()).flatten()
+    }
+
+    fn installed(&self, program: &str) -> bool {
+        std::env::split_paths(&self.path).any(|dir| dir.join(program).is_file())
+    }
+}
+
+/// A tool's finding in protocol terms: the file's URI, an LSP range (its
+/// character columns counted again in UTF-16 from the file), the fix's edits.
+pub fn to_protocol(root: &Path, found: &ToolFinding) -> protocol::agents::Finding {
+    use protocol::{
+        agents::{Finding, Fix, TextEdit},
+        documents::{Position, Range},
+    };
+    let text = std::fs::read_to_string(root.join(&found.path)).unwrap_or_default();
+    let position = |(line, column): (u32, u32)| {
+        let row = line.saturating_sub(1);
+        let chars = column.saturating_sub(1) as usize;
+        let units = text.lines().nth(row as usize).map_or(chars, |l| l.chars().take(chars).map(char::len_utf16).sum());
+        Position { line: row, character: u32::try_from(units).unwrap_or(u32::MAX) }
+    };
+    let start = position((found.line, found.column));
+    let end = found.end.map_or(Position { line: start.line + 1, character: 0 }, position);
+    let uri = crate::platform::uri::from_path(&root.join(&found.path));
+    let fix = found.fix.as_ref().map(|fix| Fix {
+        title: fix.title.clone(),
+        edits: fix
+            .edits
+            .iter()
+            .map(|e| TextEdit {
+                uri: crate::platform::uri::from_path(&root.join(&e.path)),
+                range: Range { start: position(e.start), end: position(e.end) },
+                new_text: e.new_text.clone(),
+            })
+            .collect(),
+    });
+    Finding {
+        rule: found.rule.clone(),
+        severity: found.severity,
+        message: format!("{} ({})", found.message, found.tool),
+        uri: Some(uri),
+        line: found.line,
+        range: Range { start, end },
+        fix,
+    }
+}
+
+/// The tools' findings and an agent's own, one list: an own finding on the
+/// same line as a tool's about the same thing (a word of their rule ids in
+/// common: `rust-unwrap` and `clippy::unwrap_used`) is dropped for the
+/// tool's, which is the project's own word and often carries a fix. Ranked
+/// by severity, then place.
+pub fn merge(
+    own: Vec<protocol::agents::Finding>,
+    tools: Vec<protocol::agents::Finding>,
+) -> Vec<protocol::agents::Finding> {
+    let words = |rule: &str| -> Vec<String> {
+        const TOOL_WORDS: [&str; 9] = ["rust", "rustc", "clippy", "ruff", "py", "python", "js", "eslint", "mypy"];
+        rule.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| w.len() > 2 && !TOOL_WORDS.contains(w))
+            .map(str::to_ascii_lowercase)
+            .collect()
+    };
+    let mut merged: Vec<protocol::agents::Finding> = own
+        .into_iter()
+        .filter(|mine| {
+            !tools.iter().any(|t| {
+                t.uri == mine.uri && t.line == mine.line && words(&t.rule).iter().any(|w| words(&mine.rule).contains(w))
+            })
+        })
+        .collect();
+    merged.extend(tools);
+    merged.sort_by(|a, b| (a.severity, &a.uri, a.line).cmp(&(b.severity, &b.uri, b.line)));
+    merged
+}

@@ -1,0 +1,138 @@
+//! The project's own tools on real projects vendored as fixtures: detected
+//! from the project's files, run in the sandbox, their findings in
+//! Sherlock's review with the tool's rule ids, places and fixes.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tests::Home;
+
+/// Copies a vendored project (`tests/fixtures/projects/NAME`) into the home's project folder.
+fn vendored(home: &Home, name: &str) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects").join(name);
+    let root = home.project();
+    copy_tree(&from, &root);
+    root
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `paired` in `home`, with the toolchains of the machine the tests run on
+/// (their homes are the real user's, not the test's HOME).
+fn paired(home: &Home, args: &[&str]) -> std::process::Command {
+    let mut command = home.paired(args);
+    let real_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let homes = [
+        ("RUSTUP_HOME", real_home.join(".rustup")),
+        ("CARGO_HOME", real_home.join(".cargo")),
+        ("PYENV_ROOT", real_home.join(".pyenv")),
+    ];
+    for (key, default) in homes {
+        command.env(key, std::env::var_os(key).map_or(default, PathBuf::from));
+    }
+    command
+}
+
+fn review(home: &Home, file: &Path) -> Value {
+    let out = paired(home, &["agents", "run", "sherlock", "--file", file.to_str().expect("utf8"), "--json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn finding<'a>(run: &'a Value, rule: &str) -> &'a Value {
+    run["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} in {:#}", run["findings"]))
+}
+
+/// Lists a tree's files with their contents, to show a run changed nothing.
+fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry")) {
+            if entry.file_type().expect("type").is_dir() {
+                stack.push(entry.path());
+            } else {
+                files.push((entry.path(), std::fs::read(entry.path()).expect("read")));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn clippy_runs_in_the_sandbox_on_a_real_crate_and_its_findings_are_sherlocks() {
+    let home = Home::new();
+    let root = vendored(&home, "glob");
+    let before = snapshot(&root);
+    let run = review(&home, &root.join("src/lib.rs"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("clippy (Cargo.toml): 3 findings"), "{report}");
+    assert!(report.contains("sandbox fully enforced"), "{report}");
+    // What upstream fixed in "Apply remaining clippy suggestions".
+    let while_let = finding(&run, "clippy::while_let_loop");
+    assert_eq!(while_let["line"], 214);
+    assert_eq!(while_let["severity"], "warning");
+    assert!(while_let["message"].as_str().unwrap_or_default().contains("while let"), "{while_let}");
+    assert!(while_let["message"].as_str().unwrap_or_default().contains("help: try: `while let Some("), "{while_let}");
+    let ignore_case = finding(&run, "clippy::manual_ignore_case_cmp");
+    assert_eq!(ignore_case["line"], 1032);
+    assert!(
+        ignore_case["fix"]["edits"][0]["new_text"].as_str().unwrap_or_default().contains("eq_ignore_ascii_case"),
+        "{ignore_case}"
+    );
+    // In the tests of the crate (clippy checks every target).
+    assert_eq!(finding(&run, "clippy::iter_skip_next")["line"], 1254);
+    assert_eq!(snapshot(&root), before, "the project is read-only to its tools: no target/, no lock file change");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn ruff_runs_on_a_real_python_package_with_its_safe_fix() {
+    let home = Home::new();
+    let root = vendored(&home, "itsdangerous");
+    let before = snapshot(&root);
+    let run = review(&home, &root.join("itsdangerous.py"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("ruff (setup.py (ruff's defaults)): 4 findings"), "{report}");
+    let membership = finding(&run, "ruff:E713");
+    assert_eq!(membership["line"], 434);
+    let fix = &membership["fix"];
+    assert_eq!(fix["title"], "Convert to `not in`", "{membership}");
+    let source = std::fs::read_to_string(root.join("itsdangerous.py")).expect("read");
+    let line = source.lines().nth(433).expect("line 434");
+    let edit = &fix["edits"][0];
+    let (from, to) = (edit["range"]["start"]["character"].as_u64(), edit["range"]["end"]["character"].as_u64());
+    let (from, to) = (from.expect("start") as usize, to.expect("end") as usize);
+    let fixed = format!("{}{}{}", &line[..from], edit["new_text"].as_str().expect("text"), &line[to..]);
+    assert!(fixed.contains(" not in ") && !fixed.contains("not '"), "{line} → {fixed}");
+    assert_eq!(finding(&run, "ruff:F821")["severity"], "error");
+    assert!(
+        run["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["uri"].as_str().is_some_and(|u| u.ends_with("itsdangerous.py"))),
+        "only the reviewed file's findings (tests.py has its own)"
+    );
+    assert_eq!(snapshot(&root), before);
+    let _ = paired(&home, &["stop"]).output();
+}
