@@ -16,6 +16,49 @@ pub const MAX_FUNCTION_LINES: usize = 80;
 pub const MAX_NESTING: u32 = 4;
 pub const MAX_PARAMETERS: usize = 6;
 
+/// Lookups that find nothing in an empty or short collection.
+const LOOKUPS: [&str; 10] = ["first", "last", "get", "get_mut", "pop", "next", "nth", "max", "min", "find"];
+
+/// Calls whose failure the input decides (files, text, the network, other
+/// processes, the environment): an `unwrap` on them is a crash waiting for
+/// the wrong input.
+const FALLIBLE_BY_INPUT: [&str; 34] = [
+    "parse",
+    "from_str",
+    "from_slice",
+    "from_reader",
+    "from_value",
+    "from_utf8",
+    "from_str_radix",
+    "decode",
+    "read_to_string",
+    "read",
+    "read_to_end",
+    "read_line",
+    "read_dir",
+    "read_link",
+    "open",
+    "create",
+    "write",
+    "write_all",
+    "remove_file",
+    "remove_dir",
+    "create_dir",
+    "create_dir_all",
+    "copy",
+    "rename",
+    "metadata",
+    "canonicalize",
+    "var",
+    "connect",
+    "bind",
+    "accept",
+    "output",
+    "spawn",
+    "status",
+    "try_from",
+];
+
 /// The review as the built-in reviewer, Sherlock, reports it (benchmarks and
 /// tests; runs go through [`review_as`] with their own agent's name).
 pub fn review(path: &str, doc: &SyntaxDocument) -> SkillOutput {
@@ -83,6 +126,8 @@ struct Frame {
 struct Function {
     deepest: u32,
     deepest_at: Option<std::ops::Range<usize>>,
+    /// Its parameters' names (Rust): what the caller decides.
+    parameters: Vec<String>,
 }
 
 struct Walker<'a> {
@@ -156,9 +201,8 @@ impl Walker<'_> {
                 parent.pending_test = false;
             }
         }
-        if is_comment {
-            self.comment(node);
-        }
+        // TODO/FIXME comments are the authors' own notes: Vince's backlog
+        // lists them; a review does not repeat them.
         self.unreachable(node);
         let function = self.is_function(node);
         let control = self.is_control(node);
@@ -172,7 +216,8 @@ impl Walker<'_> {
             current.deepest_at = Some(node.byte_range());
         }
         if function {
-            self.functions.push(Function { deepest: 0, deepest_at: None });
+            let parameters = self.parameter_names(node);
+            self.functions.push(Function { deepest: 0, deepest_at: None, parameters });
             self.function_shape(node, test);
         }
         self.frames.push(Frame {
@@ -196,7 +241,7 @@ impl Walker<'_> {
             let name = self.function_name(node);
             self.find_with(
                 "deep-nesting",
-                Severity::Warning,
+                Severity::Info,
                 at,
                 format!(
                     "`{name}` nests control flow {} levels deep (more than {MAX_NESTING}); return early or extract a function",
@@ -351,19 +396,6 @@ impl Walker<'_> {
         count
     }
 
-    fn comment(&mut self, node: Node<'_>) {
-        let text = self.text(node);
-        let Some(found) = super::backlog::pattern().captures(text) else { return };
-        let tag = found.get(1).map_or("", |m| m.as_str()).to_owned();
-        let owner = found.get(2).or(found.get(3)).map(|m| format!(" ({})", m.as_str().trim())).unwrap_or_default();
-        let rest = found.get(4).map_or("", |m| m.as_str());
-        let rest = rest.lines().next().unwrap_or("").trim().trim_end_matches("*/").trim();
-        let severity = if tag == "FIXME" || tag == "XXX" { Severity::Warning } else { Severity::Info };
-        let message =
-            if rest.is_empty() { format!("{tag}{owner} left in the code") } else { format!("{tag}{owner}: {rest}") };
-        self.find("todo", severity, node, message);
-    }
-
     fn node_rules(&mut self, node: Node<'_>) {
         match (self.language, node.kind()) {
             (Language::Rust, "call_expression") => self.rust_call(node),
@@ -372,7 +404,7 @@ impl Walker<'_> {
                 let ignored = node.child_by_field_name("pattern").is_some_and(|p| self.text(p) == "_")
                     && node
                         .child_by_field_name("value")
-                        .is_some_and(|v| matches!(v.kind(), "call_expression" | "await_expression" | "try_expression"));
+                        .is_some_and(|v| matches!(v.kind(), "call_expression" | "await_expression"));
                 if ignored && !self.in_test() {
                     self.find(
                         "ignored-result",
@@ -480,13 +512,97 @@ impl Walker<'_> {
         let Some(field) = function.child_by_field_name("field") else { return };
         let method = self.text(field);
         let message = match method {
-            "unwrap" => "`unwrap()` panics on `None`/`Err`; propagate with `?` or handle the case",
-            "expect" => "`expect()` panics on `None`/`Err`; propagate with `?` or handle the case",
+            "unwrap" => "`unwrap()` panics when this fails",
+            "expect" => "`expect()` panics when this fails",
             _ => return,
         };
+        // Only where the input decides: a call that reads, parses or talks
+        // to the world. `to_str().unwrap()` on a path made from a `&str`,
+        // `chars().next().unwrap()` after a length check and the like are
+        // invariants, and `expect("BUG: …")` says so in words.
+        let Some(receiver) = function.child_by_field_name("value") else { return };
+        let is_parameter = |name: &str| self.functions.last().is_some_and(|f| f.parameters.iter().any(|p| p == name));
+        let called = self.called_name(receiver);
+        let what = if let Some(called) = called.filter(|name| FALLIBLE_BY_INPUT.contains(name)) {
+            format!("`{called}` can fail on input the program does not control")
+        } else if receiver.kind() == "identifier" && is_parameter(self.text(receiver)) {
+            format!("`{}` is the caller's to give, `None` or `Err` included", self.text(receiver))
+        } else if let (Some(lookup), Some(root)) = (called.filter(|n| LOOKUPS.contains(n)), self.chain_root(receiver))
+            && is_parameter(root)
+        {
+            format!("`{lookup}()` on `{root}`, which the caller gives, is `None` when nothing is there")
+        } else {
+            return;
+        };
+        if method == "expect"
+            && let Some(args) = node.child_by_field_name("arguments")
+        {
+            let said = self.text(args).to_ascii_lowercase();
+            if ["bug", "invariant", "always", "never", "cannot fail", "infallible", "checked"]
+                .iter()
+                .any(|w| said.contains(w))
+            {
+                return;
+            }
+        }
+        let message = format!("{message}: {what}; propagate the error with `?` or handle it");
         // From the method name to the end of the call: `.unwrap()`.
         let start = field.start_byte().saturating_sub(1);
-        self.find_with("rust-unwrap", Severity::Warning, start..node.end_byte(), message.into(), None);
+        self.find_with("rust-unwrap", Severity::Warning, start..node.end_byte(), message, None);
+    }
+
+    /// The variable a chain of calls and fields starts from: `values` in
+    /// `values.iter().first()`.
+    /// `None` through `split`, which always yields at least one piece.
+    fn chain_root(&self, mut node: Node<'_>) -> Option<&str> {
+        loop {
+            node = match node.kind() {
+                "call_expression" => {
+                    if self.called_name(node).is_some_and(|n| matches!(n, "split" | "rsplit" | "splitn" | "rsplitn")) {
+                        return None;
+                    }
+                    node.child_by_field_name("function")?
+                }
+                "field_expression" => node.child_by_field_name("value")?,
+                "identifier" => return Some(self.text(node)),
+                _ => return None,
+            };
+        }
+    }
+
+    /// The names of a Rust function's parameters (`x` in `x: Option<u8>`).
+    fn parameter_names(&self, function: Node<'_>) -> Vec<String> {
+        let Some(parameters) = function.child_by_field_name("parameters").filter(|_| self.language == Language::Rust)
+        else {
+            return Vec::new();
+        };
+        let mut cursor = parameters.walk();
+        parameters
+            .named_children(&mut cursor)
+            .filter(|p| p.kind() == "parameter")
+            .filter_map(|p| p.child_by_field_name("pattern"))
+            .filter(|p| p.kind() == "identifier")
+            .map(|p| self.text(p).to_owned())
+            .collect()
+    }
+
+    /// The name a call expression calls: `parse` in `s.parse::<u32>()`,
+    /// `read_to_string` in `std::fs::read_to_string(p)`.
+    fn called_name(&self, node: Node<'_>) -> Option<&str> {
+        if node.kind() != "call_expression" {
+            return None;
+        }
+        let mut callee = node.child_by_field_name("function")?;
+        if callee.kind() == "generic_function" {
+            callee = callee.child_by_field_name("function")?;
+        }
+        let name = match callee.kind() {
+            "field_expression" => callee.child_by_field_name("field")?,
+            "scoped_identifier" => callee.child_by_field_name("name")?,
+            "identifier" => callee,
+            _ => return None,
+        };
+        Some(self.text(name))
     }
 
     fn rust_macro(&mut self, node: Node<'_>) {
@@ -550,7 +666,22 @@ impl Walker<'_> {
                         || (s.kind() == "expression_statement" && self.text(*s).trim() == "...")
                         || s.kind() == "continue_statement"
                 });
-            if swallows {
+            // Catching one named exception and passing is a decision (`except
+            // BrokenPipeError: pass`), and so is a broad one with a comment
+            // that says why: only an unexplained broad catch is reported.
+            let caught: Vec<&str> = children
+                .iter()
+                .filter(|c| c.kind() != "block" && !c.kind().contains("comment"))
+                .map(|c| self.text(*c))
+                .collect();
+            let broad = caught.is_empty()
+                || caught.iter().any(|c| {
+                    let name = c.split(" as ").next().unwrap_or(c).trim().trim_matches(|ch| ch == '(' || ch == ')');
+                    matches!(name, "Exception" | "BaseException")
+                });
+            let line_end = |at: usize| self.text[at..].find('\n').map_or(self.text.len(), |n| at + n);
+            let explained = self.text[node.start_byte()..line_end(body.end_byte())].contains('#');
+            if swallows && broad && !explained {
                 self.find(
                     "swallowed-error",
                     Severity::Warning,

@@ -248,17 +248,25 @@ async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_ope
     let home = Home::new();
     let root = project(&home);
     std::fs::write(root.join(".gitignore"), "ignored.rs\n").expect("write");
-    std::fs::write(root.join("src/ignored.rs"), "// TODO: the ignored plan\nfn x() {}\n").expect("write");
+    std::fs::write(
+        root.join("src/ignored.rs"),
+        "fn the_ignored_plan(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) {}\n",
+    )
+    .expect("write");
     let secret_dir = home.path().join("secret");
     std::fs::create_dir_all(&secret_dir).expect("mkdir");
     let secret = secret_dir.join("notes.rs");
-    std::fs::write(&secret, "// TODO: the launch code is 0000\nfn main() {}\n").expect("write");
+    std::fs::write(&secret, "// Sherlock names a function with too many parameters: what is in the file shows.\nfn the_launch_code_is_0000(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) {}\n").expect("write");
     std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
     let secret = secret.canonicalize().expect("canonical").display().to_string();
     std::os::unix::fs::symlink(&secret, root.join("src/link.rs")).expect("symlink");
     let other = home.path().join("other");
     std::fs::create_dir_all(other.join("src")).expect("mkdir");
-    std::fs::write(other.join("src/lib.rs"), "// FIXME: the other project's plan\n").expect("write");
+    std::fs::write(
+        other.join("src/lib.rs"),
+        "fn the_other_projects_plan(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) {}\n",
+    )
+    .expect("write");
     let other = other.canonicalize().expect("canonical").display().to_string();
     let missing = home.path().join("nowhere/gone.rs").display().to_string();
     let (_daemon, port) = start_bridge(&home, &[]);
@@ -271,7 +279,7 @@ async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_ope
     // exist get the same refusal, with nothing of the file in it.
     let refused = ask(&mut ws, review(&secret)).await;
     assert_eq!(refused["type"], "ERROR", "{refused}");
-    assert!(!refused.to_string().contains("launch code"), "{refused}");
+    assert!(!refused.to_string().contains("launch_code"), "{refused}");
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("out of reach")), "{refused}");
     let shadow = ask(&mut ws, review("/etc/shadow")).await;
     let nothing = ask(&mut ws, review(&missing)).await;
@@ -301,7 +309,7 @@ async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_ope
     ] {
         let reply = ask(&mut ws, review(what)).await;
         assert_eq!(reply["type"], "ERROR", "{why}: {reply}");
-        assert!(!reply.to_string().contains("plan") && !reply.to_string().contains("launch code"), "{why}: {reply}");
+        assert!(!reply.to_string().contains("plan") && !reply.to_string().contains("launch_code"), "{why}: {reply}");
     }
     let moved = ask(&mut ws, json!({"type": "user_request", "requestedAgent": "qa", "originalMessage": "review src/lib.rs", "projectPath": other})).await;
     assert_eq!(moved["type"], "ERROR", "`projectPath` connects only where PROJECT_CONNECT may: {moved}");
@@ -309,7 +317,7 @@ async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_ope
     // HTTP: the request's own `projectPath` is all it reaches.
     let cli = post(port, "/cli-command", &json!({"command": format!("qa:review {secret}")}));
     assert_eq!(cli.status, 403, "{cli:?}");
-    assert!(!cli.body.contains("launch code"));
+    assert!(!cli.body.contains("launch_code"));
     let shadow = post(port, "/cli-command", &json!({"command": "qa:review /etc/shadow", "projectPath": root}));
     assert_eq!(shadow.status, 403);
     assert_eq!(without(&shadow.json(), "/etc/shadow"), without(&cli.json(), &secret));
@@ -323,13 +331,13 @@ async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_ope
     let token = home.token();
     let mut holder = connect(port, &format!("?token={token}")).await;
     let reply = ask(&mut holder, review(&secret)).await;
-    assert!(reply["content"].as_str().is_some_and(|c| c.contains("the launch code is 0000")), "{reply}");
+    assert!(reply["content"].as_str().is_some_and(|c| c.contains("the_launch_code_is_0000")), "{reply}");
     let auth = format!("Bearer {token}");
     let host = format!("127.0.0.1:{port}");
     let body = json!({"command": format!("qa:review {secret}")}).to_string();
     let headers = [("Host", host.as_str()), ("Content-Type", "application/json"), ("Authorization", auth.as_str())];
     let cli = http(port, "POST", "/cli-command", &headers, &body).json();
-    assert!(cli["response"].as_str().is_some_and(|r| r.contains("launch code")), "{cli}");
+    assert!(cli["response"].as_str().is_some_and(|r| r.contains("launch_code")), "{cli}");
     // A wrong token is refused at the door.
     let wrong = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/?token=0123")).await;
     match wrong {
@@ -433,7 +441,11 @@ async fn require_token_refuses_clients_without_the_token() {
     let home = Home::new();
     let elsewhere = home.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).expect("mkdir");
-    std::fs::write(elsewhere.join("todo.rs"), "// TODO: only for the token holder\n").expect("write");
+    std::fs::write(
+        elsewhere.join("todo.rs"),
+        "fn main() {\n    std::fs::read_to_string(\"only-for-the-token-holder\").unwrap();\n}\n",
+    )
+    .expect("write");
     let (_daemon, port) = start_bridge(&home, &[("PAIRED_BRIDGE_REQUIRE_TOKEN", "true")]);
     let token = home.token();
     assert_eq!(get(port, "/health", &[]).status, 401);
@@ -456,7 +468,7 @@ async fn require_token_refuses_clients_without_the_token() {
     assert_eq!(connected["type"], "PROJECT_CONNECTED", "{connected}");
     assert_eq!(ask(&mut ws, json!({"type": "PING"})).await["type"], "PONG");
     let reply = ask(&mut ws, json!({"type": "AGENT_MESSAGE", "agent": "qa", "message": "review todo.rs"})).await;
-    assert!(reply["content"].as_str().is_some_and(|c| c.contains("only for the token holder")), "{reply}");
+    assert!(reply["content"].as_str().is_some_and(|c| c.contains("line 2: [rust-unwrap]")), "{reply}");
 }
 
 const MAIN_RS: &str = "fn read_config(path: &str) -> String {\n    std::fs::read_to_string(path).unwrap()\n}\n\nfn main() {\n    println!(\"{}\", read_config(\"paired.toml\"));\n}\n";
@@ -504,16 +516,17 @@ async fn the_1_0_extension_is_answered_about_its_workspace_and_active_file() {
     // A workspace the user has not opened, an active file outside the workspace.
     let other = home.path().join("other");
     std::fs::create_dir_all(&other).expect("mkdir");
-    std::fs::write(other.join("x.rs"), "// TODO: other plans\n").expect("write");
+    std::fs::write(other.join("x.rs"), "fn other_plans(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) {}\n")
+        .expect("write");
     let mut fresh = connect(port, "").await;
     let refused = ask(&mut fresh, ask_agent("review x.rs", extension_context(&other, "/etc/hostname"))).await;
     assert_eq!(refused["type"], "ERROR", "{refused}");
-    assert!(!refused.to_string().contains("other plans"));
+    assert!(!refused.to_string().contains("other_plans"));
     let outside = other.join("x.rs").display().to_string();
     let refused = ask(&mut ws, ask_agent("what about it?", extension_context(&root, &outside))).await;
     assert_eq!(refused["type"], "ERROR", "{refused}");
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("out of reach")), "{refused}");
-    assert!(!refused.to_string().contains("other plans"));
+    assert!(!refused.to_string().contains("other_plans"));
 }
 
 /// Issue #15: Edison's skills work at a cursor, which the bridge never has:

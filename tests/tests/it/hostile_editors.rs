@@ -424,8 +424,11 @@ fn acp_chat(messages: &[Value]) -> (String, Vec<Value>) {
 fn acp_prompts_name_their_file_findings_have_places_and_refusals_speak_the_clients_words() {
     let home = Home::new();
     let root = project(&home);
-    std::fs::write(root.join("src/main.rs"), "fn main() {\n    let x: Option<u8> = None;\n    x.unwrap();\n}\n")
-        .expect("write");
+    std::fs::write(
+        root.join("src/main.rs"),
+        "fn main() {\n    let _x: Option<u8> = None;\n    std::env::var(\"HOME\").unwrap();\n}\n",
+    )
+    .expect("write");
     let main = std::fs::canonicalize(root.join("src/main.rs")).expect("canonical");
     let mut acp = acp(&home, &root);
     acp.response_to(acp_initialize(1), 1);

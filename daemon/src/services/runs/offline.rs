@@ -11,7 +11,7 @@ use agents::{
 };
 use context::SyntaxDocument;
 use protocol::{
-    agents::{Finding, Fix, RunParams, TextEdit},
+    agents::{Finding, Fix, RunParams, Severity, TextEdit},
     documents::{Position, Range},
 };
 
@@ -146,7 +146,14 @@ async fn with_project_tools(env: &Env, workspace: &Workspace, file: Option<&Path
         report.push_str(&format!("- {}\n", run.summary()));
     }
     if from_tools > 0 {
-        report.push_str(&format!("\n{from_tools} of the {} finding(s) here come from these tools.\n", findings.len()));
+        let count = |s: &[Severity]| findings.iter().filter(|f| s.contains(&f.severity)).count();
+        report.push_str(&format!(
+            "\nIn all: {} finding(s) — {} error(s), {} warning(s), {} note(s); {from_tools} from these tools.\n",
+            findings.len(),
+            count(&[Severity::Error]),
+            count(&[Severity::Warning]),
+            count(&[Severity::Info, Severity::Hint]),
+        ));
     }
     (report, findings, edits)
 }
