@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod review;
 pub mod route;
 mod table;
+pub mod testgen;
 
 pub use table::{Scope, Skill, run_on_text, scope_of};
 

@@ -76,7 +76,7 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, tool: 
         Ok(scratch) => scratch,
         Err(err) => return failed(tool, format!("cannot make a scratch folder: {err}")),
     };
-    let spec = spec(paths, config, root, &scratch, &tool);
+    let spec = sandbox_spec(paths, config, root, &scratch, root, &tool.command);
     let outcome = match sandbox::run(&helper, &spec).await {
         Ok(outcome) => outcome,
         Err(err) => return failed(tool, format!("the sandbox did not start: {err}")),
@@ -101,12 +101,12 @@ fn tail(stderr: &str, stdout: &str) -> String {
 
 /// A project's scratch folder: `home`, `tmp` and build output, kept between
 /// runs under the daemon's state folder.
-struct Scratch {
-    dir: PathBuf,
+pub(crate) struct Scratch {
+    pub(crate) dir: PathBuf,
 }
 
 impl Scratch {
-    fn for_project(paths: &Paths, root: &Path) -> std::io::Result<Scratch> {
+    pub(crate) fn for_project(paths: &Paths, root: &Path) -> std::io::Result<Scratch> {
         let mut hasher = DefaultHasher::new();
         root.hash(&mut hasher);
         let name = root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -127,7 +127,7 @@ impl Scratch {
         Ok(Scratch { dir })
     }
 
-    fn tmp(&self) -> PathBuf {
+    pub(crate) fn tmp(&self) -> PathBuf {
         self.dir.join("tmp")
     }
 }
@@ -141,7 +141,7 @@ fn cargo_home() -> Option<PathBuf> {
 }
 
 /// The `PATH` the tools get: the daemon's own.
-fn tool_path() -> String {
+pub(crate) fn tool_path() -> String {
     std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned())
 }
 
@@ -183,7 +183,16 @@ fn toolchain_roots() -> Vec<PathBuf> {
     roots
 }
 
-fn spec(paths: &Paths, config: &SandboxConfig, root: &Path, scratch: &Scratch, tool: &Tool) -> Spec {
+/// The sandbox for `command` run in `cwd` on the project at `root`: the
+/// project and toolchains read-only, the project's scratch folder writable.
+pub(crate) fn sandbox_spec(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    scratch: &Scratch,
+    cwd: &Path,
+    command: &[String],
+) -> Spec {
     let s = |p: &Path| p.display().to_string();
     let dir = &scratch.dir;
     let mut env = vec![
@@ -223,9 +232,9 @@ fn spec(paths: &Paths, config: &SandboxConfig, root: &Path, scratch: &Scratch, t
     read.push(root.to_path_buf());
     let mb = |n: u32| u64::from(n) << 20;
     Spec {
-        program: tool.command[0].clone(),
-        args: tool.command[1..].to_vec(),
-        cwd: root.to_path_buf(),
+        program: command[0].clone(),
+        args: command[1..].to_vec(),
+        cwd: cwd.to_path_buf(),
         env,
         read,
         write: vec![dir.clone()],

@@ -12,4 +12,5 @@ pub mod provider;
 pub mod roster;
 pub mod runs;
 pub mod scheduler;
+pub mod testgen;
 pub mod workspace;

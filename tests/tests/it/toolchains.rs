@@ -136,3 +136,105 @@ fn ruff_runs_on_a_real_python_package_with_its_safe_fix() {
     assert_eq!(snapshot(&root), before);
     let _ = paired(&home, &["stop"]).output();
 }
+
+/// Applies a run's edits (insertions, and new files at 0:0) to the files on disk.
+fn apply_edits(run: &Value) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for edit in run["edits"].as_array().expect("edits") {
+        let path = PathBuf::from(edit["uri"].as_str().expect("uri").trim_start_matches("file://"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let start = &edit["range"]["start"];
+        let (line, character) =
+            (start["line"].as_u64().expect("line") as usize, start["character"].as_u64().expect("character"));
+        let mut offset: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        offset += text[offset..].chars().take(character as usize).map(char::len_utf8).sum::<usize>();
+        let mut new = text.clone();
+        new.insert_str(offset, edit["new_text"].as_str().expect("text"));
+        std::fs::write(&path, new).expect("write");
+        files.push(path);
+    }
+    files
+}
+
+fn edison(home: &Home, file: &Path, line: &str) -> Value {
+    let out = paired(
+        home,
+        &[
+            "agents",
+            "run",
+            "edison",
+            "--skill",
+            "tests",
+            "--file",
+            file.to_str().expect("utf8"),
+            "--line",
+            line,
+            "--json",
+        ],
+    )
+    .output()
+    .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn edisons_rust_tests_were_run_before_they_are_proposed_and_pass_in_the_project() {
+    let home = Home::new();
+    let root = vendored(&home, "glob");
+    // `chars_eq`, whose signature is line 1027 (the signature line counts as inside it).
+    let run = edison(&home, &root.join("src/lib.rs"), "1027");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("Edison wrote 4 test(s) for `chars_eq`") && report.contains("4 passed"), "{report}");
+    assert!(report.contains("sandbox fully enforced"), "{report}");
+    let source = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
+    assert_eq!(apply_edits(&run), [root.join("src/lib.rs")]);
+    let after = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
+    assert!(after.starts_with(&source[..source.rfind('}').expect("the test module's end")]), "appended, nothing moved");
+    assert_eq!(after.matches("mod test").count(), source.matches("mod test").count(), "into glob's own test module");
+    // The project's own test command on the real (not the scratch) copy.
+    let target = home.path().join("target");
+    let out = std::process::Command::new("cargo")
+        .args(["test", "--offline", "--lib", "chars_eq_"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&root)
+        .output()
+        .expect("cargo test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("test result: ok. 4 passed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A method needs an instance: no test, and the reason.
+    let method = edison(&home, &root.join("src/lib.rs"), "603");
+    assert!(method["edits"].as_array().is_some_and(Vec::is_empty), "{method}");
+    assert!(method["output"].as_str().unwrap_or_default().contains("proposes no test: `new` is a method"), "{method}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
+    let home = Home::new();
+    let root = vendored(&home, "itsdangerous");
+    let run = edison(&home, &root.join("itsdangerous.py"), "229");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("for `bytes_to_int` in `test_itsdangerous.py`") && report.contains("2 passed"), "{report}");
+    assert_eq!(apply_edits(&run), [root.join("test_itsdangerous.py")]);
+    let written = std::fs::read_to_string(root.join("test_itsdangerous.py")).expect("read");
+    assert!(written.starts_with("from itsdangerous import bytes_to_int\n"), "{written}");
+    assert!(written.contains("assert bytes_to_int(b'abc') == 6382179"), "{written}");
+    let out = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_itsdangerous.py"])
+        .current_dir(&root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("pytest");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("2 passed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = paired(&home, &["stop"]).output();
+}

@@ -23,6 +23,7 @@ use crate::{
         codebase::{self, LineIndex},
         documents::byte_offset,
         roster::Agent,
+        testgen,
         workspace::{self, Workspace},
     },
 };
@@ -52,6 +53,11 @@ pub(super) async fn produce(
     };
     if let Some(history) = &mut history {
         history.files.retain(|path, _| reach.allows(path));
+    }
+    if skill == Skill::Tests
+        && let (Some(workspace), Some(uri)) = (&workspace, params.uri.as_deref())
+    {
+        return Ok(verified_tests(env, agent, workspace, uri, params).await);
     }
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
     let reach = reach.clone();
@@ -118,6 +124,31 @@ pub(super) async fn produce(
         Some(workspace) => Ok(with_project_tools(env, &workspace, file.as_deref(), produced).await),
         None => Ok(produced),
     }
+}
+
+/// Edison's tests for the function at the cursor, run in the sandbox before
+/// they are proposed (`services::testgen`).
+async fn verified_tests(env: &Env, agent: &Agent, workspace: &Workspace, uri: &str, params: &RunParams) -> Produced {
+    let speaker = agent.manifest.metadata.name.clone();
+    let loaded = tokio::task::spawn_blocking({
+        let (codebase, uri) = (env.codebase.clone(), uri.to_owned());
+        move || codebase::document_for(&codebase, &uri).map(|(doc, _)| doc).map_err(|e| e.to_string())
+    })
+    .await;
+    let doc = match loaded {
+        Ok(Ok(doc)) => doc,
+        Ok(Err(err)) => return (format!("{speaker} proposes no test: {err}.\n"), Vec::new(), Vec::new()),
+        Err(err) => return (format!("{speaker} proposes no test: {err}.\n"), Vec::new(), Vec::new()),
+    };
+    let cursor = match (params.range, params.position) {
+        (Some(range), _) => byte_offset(doc.text(), range.start),
+        (None, Some(position)) => byte_offset(doc.text(), position),
+        (None, None) => 0,
+    };
+    let rel = uri::to_path(uri).and_then(|p| workspace.relative(&p)).unwrap_or_default();
+    let written =
+        testgen::verified_tests(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor, &speaker).await;
+    (written.report, Vec::new(), written.edits)
 }
 
 /// A review with the project's own linters and type checkers, run in the

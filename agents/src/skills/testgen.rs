@@ -1,0 +1,491 @@
+//! Edison's tests without a model: characterization tests. The function at the
+//! cursor is called with inputs chosen from its parameter types (and the
+//! literals its body compares against); what it returns or raises is observed
+//! by running it (the daemon does, in the sandbox, on a scratch copy); the
+//! tests assert exactly that. A test is only proposed after it passed there.
+//!
+//! Pure: this module writes the probe that observes and the tests that
+//! assert, and reads the probe's output. Rust and Python.
+
+use context::{Language, SyntaxDocument, symbols};
+use serde_json::Value;
+use tree_sitter::Node;
+
+/// The function a test is for, as far as a test needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub language: Language,
+    pub name: String,
+    /// One list of argument literals per call to make.
+    pub calls: Vec<Vec<String>>,
+    /// The return type as written (Rust), for how to compare.
+    pub returns: Option<String>,
+    /// Python: `from MODULE import NAME`.
+    pub module: Option<String>,
+}
+
+/// What one call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// Rust: its `Debug` form as a string literal; Python: a `repr` that
+    /// evaluates back to an equal value.
+    Value(String),
+    /// It panicked (Rust) or raised this built-in exception (Python).
+    Fails(Option<String>),
+    /// Nothing a test could assert (a value without a literal form).
+    Opaque,
+}
+
+/// The function at `byte` of the file at `path`, if a characterization test
+/// can call it: a free function (not a method: no instance to call it on),
+/// not generic or async, whose parameters all have types this module can
+/// pick inputs for.
+pub fn target(path: &str, doc: &SyntaxDocument, byte: usize) -> Result<Target, String> {
+    let chain = symbols::enclosing_at(doc, byte);
+    let symbol = chain
+        .iter()
+        .rev()
+        .find(|s| matches!(s.kind, symbols::SymbolKind::Function | symbols::SymbolKind::Method))
+        .ok_or("put the cursor in a function to test it")?;
+    if symbol.kind == symbols::SymbolKind::Method || chain.iter().any(|s| s.kind == symbols::SymbolKind::Impl) {
+        return Err(format!(
+            "`{}` is a method: a test needs an instance to call it on, which takes a model",
+            symbol.name
+        ));
+    }
+    let root = doc.tree().ok_or("the file does not parse")?.root_node();
+    let mut node = root.descendant_for_byte_range(symbol.bytes.start, symbol.bytes.end).ok_or("no such function")?;
+    while node.byte_range() != symbol.bytes {
+        node = node.parent().ok_or("no such function")?;
+    }
+    let text = doc.text();
+    match doc.language() {
+        Language::Rust => rust_target(&symbol.name, node, text),
+        Language::Python => python_target(path, &symbol.name, node, text),
+        other => Err(format!("Edison writes tests without a model for Rust and Python; {other:?} takes a model")),
+    }
+}
+
+fn literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<String>) {
+    if kinds.contains(&node.kind()) {
+        let literal = &text[node.byte_range()];
+        if literal.len() <= 40 && !found.iter().any(|f| f == literal) {
+            found.push(literal.to_owned());
+        }
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        literals_in(child, text, kinds, found);
+    }
+}
+
+/// Up to six calls, one factor at a time: every parameter's first candidate,
+/// then each parameter moved through its others while the rest stay.
+fn calls(candidates: &[Vec<String>]) -> Vec<Vec<String>> {
+    let base: Vec<String> = candidates.iter().map(|c| c[0].clone()).collect();
+    let mut calls = vec![base.clone()];
+    // Round by round, so every parameter moves before any moves twice.
+    let rounds = candidates.iter().map(Vec::len).max().unwrap_or(1);
+    for round in 1..rounds {
+        for (i, values) in candidates.iter().enumerate() {
+            let Some(value) = values.get(round) else { continue };
+            let mut call = base.clone();
+            call[i] = value.clone();
+            if !calls.contains(&call) {
+                calls.push(call);
+            }
+        }
+    }
+    calls.truncate(6);
+    calls
+}
+
+fn rust_target(name: &str, node: Node<'_>, text: &str) -> Result<Target, String> {
+    let signature =
+        &text[node.start_byte()..node.child_by_field_name("body").map_or(node.end_byte(), |b| b.start_byte())];
+    if node.child_by_field_name("type_parameters").is_some()
+        || signature.contains("async ")
+        || signature.contains("unsafe ")
+    {
+        return Err(format!("`{name}` is generic, async or unsafe: its inputs take a model to choose"));
+    }
+    let body = node.child_by_field_name("body");
+    let mut strings = Vec::new();
+    let mut numbers = Vec::new();
+    if let Some(body) = body {
+        literals_in(body, text, &["string_literal"], &mut strings);
+        literals_in(body, text, &["integer_literal"], &mut numbers);
+    }
+    let mut candidates = Vec::new();
+    let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
+    let mut cursor = list.walk();
+    for parameter in list.named_children(&mut cursor) {
+        match parameter.kind() {
+            "parameter" => {}
+            "self_parameter" => {
+                return Err(format!("`{name}` is a method: a test needs an instance, which takes a model"));
+            }
+            k if k.contains("comment") || k == "attribute_item" => continue,
+            _ => return Err(format!("`{name}` takes a parameter this offline test writer cannot fill")),
+        }
+        let ty = parameter.child_by_field_name("type").map_or("", |t| &text[t.byte_range()]);
+        candidates.push(rust_values(ty, &strings, &numbers).ok_or_else(|| {
+            format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, text, booleans and their Options, slices and Vecs)")
+        })?);
+    }
+    let returns = node.child_by_field_name("return_type").map(|r| text[r.byte_range()].to_owned());
+    if returns.is_none() {
+        return Err(format!(
+            "`{name}` returns nothing: what it does is a side effect, which a characterization test cannot see"
+        ));
+    }
+    Ok(Target { language: Language::Rust, name: name.to_owned(), calls: calls(&candidates), returns, module: None })
+}
+
+/// Literals of a Rust type: edge values first, then what the body compares against.
+fn rust_values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+    let ty = ty.trim();
+    let with = |mut base: Vec<String>, extra: &[String]| {
+        for e in extra.iter().take(2) {
+            if !base.contains(e) {
+                base.push(e.clone());
+            }
+        }
+        base
+    };
+    let owned = |v: Vec<String>| v.into_iter().map(|s| format!("{s}.to_string()")).collect();
+    Some(match ty {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => with(vec!["0".into(), "1".into(), "7".into()], numbers),
+        "f32" | "f64" => vec!["0.0".into(), "1.5".into(), "-2.0".into()],
+        "bool" => vec!["true".into(), "false".into()],
+        "char" => vec!["'a'".into(), "'A'".into(), "' '".into()],
+        _ if ty.starts_with('&') && ty.ends_with("str") => with(vec!["\"\"".into(), "\"abc\"".into()], strings),
+        "String" => owned(with(vec!["\"\"".into(), "\"abc\"".into()], strings)),
+        _ if ty.starts_with("Option<") && ty.ends_with('>') => {
+            let inner = rust_values(&ty[7..ty.len() - 1], strings, numbers)?;
+            std::iter::once("None".to_owned()).chain(inner.into_iter().take(2).map(|v| format!("Some({v})"))).collect()
+        }
+        _ if ty.starts_with("&[") && ty.ends_with(']') || ty.starts_with("Vec<") && ty.ends_with('>') => {
+            let inner = if ty.starts_with('&') { &ty[2..ty.len() - 1] } else { &ty[4..ty.len() - 1] };
+            let items = rust_values(inner, strings, numbers)?;
+            let wrap = |list: String| if ty.starts_with('&') { format!("&[{list}]") } else { format!("vec![{list}]") };
+            vec![wrap(String::new()), wrap(items.join(", ")), wrap(items[..1].join(", "))]
+        }
+        _ => return None,
+    })
+}
+
+fn python_target(path: &str, name: &str, node: Node<'_>, text: &str) -> Result<Target, String> {
+    if node.parent().is_some_and(|p| p.kind() == "decorated_definition") {
+        return Err(format!("`{name}` is decorated: what the decorator does to it takes a model to test"));
+    }
+    let mut strings = Vec::new();
+    let mut numbers = Vec::new();
+    if let Some(body) = node.child_by_field_name("body") {
+        literals_in(body, text, &["string"], &mut strings);
+        literals_in(body, text, &["integer"], &mut numbers);
+    }
+    // Docstrings and f-strings are no inputs.
+    strings.retain(|s| !s.starts_with("\"\"\"") && !s.starts_with("'''") && !s.starts_with('f'));
+    let mut candidates = Vec::new();
+    let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
+    let mut cursor = list.walk();
+    for parameter in list.named_children(&mut cursor) {
+        let (param, ty, has_default) = match parameter.kind() {
+            "identifier" => (&text[parameter.byte_range()], None, false),
+            "typed_parameter" => (
+                parameter.named_child(0).map_or("", |n| &text[n.byte_range()]),
+                parameter.child_by_field_name("type").map(|t| &text[t.byte_range()]),
+                false,
+            ),
+            "default_parameter" | "typed_default_parameter" => continue,
+            "list_splat_pattern" | "dictionary_splat_pattern" | "keyword_separator" | "positional_separator" => {
+                continue;
+            }
+            _ => return Err(format!("`{name}` takes a parameter this offline test writer cannot fill")),
+        };
+        if matches!(param, "self" | "cls") {
+            return Err(format!("`{name}` is a method: a test needs an instance, which takes a model"));
+        }
+        let _ = has_default;
+        candidates.push(python_values(param, ty, &strings, &numbers).ok_or_else(|| {
+            format!(
+                "`{name}` takes `{param}`{}: choosing one takes a model",
+                ty.map(|t| format!(": {t}")).unwrap_or_default()
+            )
+        })?);
+    }
+    let module = path.strip_suffix(".py").ok_or("not a Python file")?;
+    let module = module.strip_prefix("src/").unwrap_or(module).trim_end_matches("/__init__").replace('/', ".");
+    Ok(Target {
+        language: Language::Python,
+        name: name.to_owned(),
+        calls: calls(&candidates),
+        returns: None,
+        module: Some(module),
+    })
+}
+
+fn python_values(param: &str, ty: Option<&str>, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+    let named = |words: &[&str]| words.iter().any(|w| param == *w || param.ends_with(&format!("_{w}")));
+    let kind = match ty.map(str::trim) {
+        Some("int") => "int",
+        Some("str") => "str",
+        Some("bool") => "bool",
+        Some("float") => "float",
+        Some("bytes") => "bytes",
+        Some(t) if t.starts_with("list") || t.starts_with("List") => "list",
+        Some(_) => return None,
+        None if named(&["n", "count", "size", "number", "index", "i", "width", "length", "num"]) => "int",
+        None if named(&["s", "text", "name", "string", "value", "word", "line", "path", "key", "prefix"]) => "str",
+        None if named(&["bytes", "bytestr", "data", "raw", "payload", "b"]) => "bytes",
+        None if param.starts_with("is_") || named(&["flag", "enabled"]) => "bool",
+        None => return None,
+    };
+    let with = |mut base: Vec<String>, extra: &[String]| {
+        base.extend(extra.iter().filter(|e| !e.contains('\n')).take(2).cloned());
+        base.dedup();
+        base
+    };
+    Some(match kind {
+        "int" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
+        "str" => with(vec!["''".into(), "'abc'".into()], strings),
+        "bool" => vec!["True".into(), "False".into()],
+        "float" => vec!["0.0".into(), "1.5".into()],
+        "bytes" => vec!["b''".into(), "b'abc'".into()],
+        _ => vec!["[]".into(), "[1, 2, 3]".into()],
+    })
+}
+
+/// The marker each observation line starts with.
+pub const MARK: &str = "PAIRED-OBS";
+
+/// Rust: a test module that makes each call and prints what it returned
+/// (its `Debug` form, as a string literal) or that it panicked. Appended to
+/// the file on the scratch copy only.
+pub fn rust_probe(target: &Target) -> String {
+    let mut out = String::from(
+        "\n#[cfg(test)]\nmod paired_probe {\n    #[allow(unused_imports)]\n    use super::*;\n\n    #[test]\n    fn paired_probe() {\n        std::panic::set_hook(Box::new(|_| {}));\n",
+    );
+    for (i, args) in target.calls.iter().enumerate() {
+        out.push_str(&format!(
+            "        match std::panic::catch_unwind(|| format!(\"{{:?}}\", {}({}))) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(_) => println!(\"{MARK} {i} panic\"),\n        }}\n",
+            target.name,
+            args.join(", ")
+        ));
+    }
+    out.push_str("    }\n}\n");
+    out
+}
+
+/// Python: a script that makes each call and prints, as JSON, the `repr` of
+/// what it returned (when that evaluates back to an equal value) or the
+/// built-in exception it raised.
+pub fn python_probe(target: &Target) -> String {
+    let module = target.module.as_deref().unwrap_or_default();
+    let calls: Vec<String> =
+        target.calls.iter().map(|a| format!("lambda: {}({})", target.name, a.join(", "))).collect();
+    format!(
+        r#"import ast, json, sys
+sys.path[:0] = [".", "src"]
+from {module} import {name}
+seen = []
+for call in [{calls}]:
+    try:
+        value = call()
+        text = repr(value)
+        try:
+            back = ast.literal_eval(text)
+            same = back == value and type(back) is type(value)
+        except Exception:
+            same = False
+        seen.append({{"value": text if same and len(text) <= 200 else None}})
+    except Exception as error:
+        kind = type(error)
+        seen.append({{"raises": kind.__name__ if kind.__module__ == "builtins" else None}})
+print("{MARK} " + json.dumps(seen))
+"#,
+        name = target.name,
+        calls = calls.join(", ")
+    )
+}
+
+/// What the probe printed, call by call (`Opaque` where it printed nothing usable).
+pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
+    let mut seen = vec![Observed::Opaque; target.calls.len()];
+    match target.language {
+        Language::Python => {
+            let line = stdout.lines().find_map(|l| l.strip_prefix(MARK)).unwrap_or("[]");
+            let items: Vec<Value> = serde_json::from_str(line.trim()).unwrap_or_default();
+            for (slot, item) in seen.iter_mut().zip(items) {
+                *slot = match (item.get("value").and_then(Value::as_str), item.get("raises")) {
+                    (Some(value), _) => Observed::Value(value.to_owned()),
+                    (None, Some(Value::String(kind))) => Observed::Fails(Some(kind.clone())),
+                    _ => Observed::Opaque,
+                };
+            }
+        }
+        _ => {
+            for line in stdout.lines().filter_map(|l| l.strip_prefix(MARK)) {
+                let mut parts = line.trim().splitn(2, ' ');
+                let (Some(Ok(i)), Some(rest)) = (parts.next().map(str::parse::<usize>), parts.next()) else { continue };
+                if let Some(slot) = seen.get_mut(i) {
+                    *slot = if rest == "panic" { Observed::Fails(None) } else { Observed::Value(rest.to_owned()) };
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// The tests: one per distinct thing observed, named after the function,
+/// in the language's own form. `None` when nothing was worth asserting.
+pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
+    // Every distinct outcome first, then other inputs, four tests at most.
+    let usable: Vec<(&Vec<String>, &Observed)> = target
+        .calls
+        .iter()
+        .zip(seen)
+        .filter(|(_, o)| **o != Observed::Opaque)
+        .filter(|(_, o)| !(target.language == Language::Python && **o == Observed::Value("None".into())))
+        .collect();
+    let mut cases: Vec<(&Vec<String>, &Observed)> = Vec::new();
+    for (args, observed) in &usable {
+        if !cases.iter().any(|(_, o)| o == observed) {
+            cases.push((args, observed));
+        }
+    }
+    for case in &usable {
+        if cases.len() < 4 && !cases.iter().any(|(a, _)| *a == case.0) {
+            cases.push(*case);
+        }
+    }
+    cases.truncate(4);
+    cases.sort_by_key(|(args, _)| target.calls.iter().position(|c| c == *args));
+    if cases.is_empty() {
+        return None;
+    }
+    let name = &target.name;
+    let mut out = String::new();
+    for (n, (args, observed)) in cases.iter().enumerate() {
+        let call = format!("{name}({})", args.join(", "));
+        let test = format!("{name}_{}", n + 1);
+        out.push_str(&match (target.language, observed) {
+            (Language::Python, Observed::Value(value)) => {
+                format!("\n\ndef test_{test}():\n    assert {call} == {value}\n")
+            }
+            (Language::Python, Observed::Fails(Some(kind))) => {
+                format!("\n\ndef test_{test}_raises():\n    with pytest.raises({kind}):\n        {call}\n")
+            }
+            (Language::Rust, Observed::Value(debug)) => {
+                let assertion = match rust_literal(target.returns.as_deref().unwrap_or(""), debug).as_deref() {
+                    // As clippy would have it: no comparison with a bool.
+                    Some("true") => format!("assert!({call});"),
+                    Some("false") => format!("assert!(!{call});"),
+                    Some(literal) => format!("assert_eq!({call}, {literal});"),
+                    None => format!("assert_eq!(format!(\"{{:?}}\", {call}), {debug});"),
+                };
+                format!("\n    #[test]\n    fn {test}() {{\n        {assertion}\n    }}\n")
+            }
+            (Language::Rust, Observed::Fails(_)) => {
+                format!(
+                    "\n    #[test]\n    #[should_panic]\n    fn {test}_panics() {{\n        let _ = {call};\n    }}\n"
+                )
+            }
+            _ => continue,
+        });
+    }
+    Some((out, cases.len()))
+}
+
+/// The value itself as a literal, where `Debug` printed one that compares
+/// with the return type as written: numbers, booleans, chars, and text for
+/// `String`/`&str`. `debug` is the `Debug` form as a string literal.
+fn rust_literal(returns: &str, debug: &str) -> Option<String> {
+    let inner = debug.strip_prefix('"')?.strip_suffix('"')?;
+    let returns = returns.trim();
+    let number = |s: &str| !s.is_empty() && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
+    let float = |s: &str| s.parse::<f64>().is_ok_and(f64::is_finite) && s.contains('.');
+    match returns {
+        "bool" if matches!(inner, "true" | "false") => Some(inner.to_owned()),
+        "f32" | "f64" if float(inner) => Some(inner.to_owned()),
+        "char" if inner.starts_with('\'') => Some(inner.replace("\\'", "'")),
+        _ if returns.starts_with(['i', 'u']) && returns.len() <= 5 && number(inner) => Some(inner.to_owned()),
+        // The Debug of a String is itself a quoted literal: `"\"abc\""` holds `"abc"`.
+        "String" | "&str" | "&'static str" if inner.starts_with("\\\"") && inner.ends_with("\\\"") => {
+            Some(inner.replace("\\\\", "\u{0}").replace("\\\"", "\"").replace('\u{0}', "\\"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(path: &str, text: &str) -> SyntaxDocument {
+        SyntaxDocument::new(Language::from_path(path), text.to_owned())
+    }
+
+    #[test]
+    fn rust_inputs_come_from_types_and_the_body() {
+        let text = "pub fn grade(score: u32, name: &str) -> String {\n    if score > 90 { return format!(\"{name}: A\"); }\n    format!(\"{name}: B\")\n}\n";
+        let target = target("src/lib.rs", &doc("src/lib.rs", text), 20).expect("testable");
+        assert_eq!(target.calls[0], ["0", "\"\""]);
+        assert!(target.calls.iter().any(|c| c[0] == "90"), "{:?}", target.calls);
+        let probe = rust_probe(&target);
+        assert!(probe.contains("format!(\"{:?}\", grade(0, \"\"))"), "{probe}");
+        let seen = observed(&target, &format!("{MARK} 0 \"\\\": B\\\"\"\n{MARK} 1 panic\nnoise\n"));
+        assert_eq!(seen[0], Observed::Value("\"\\\": B\\\"\"".into()));
+        assert_eq!(seen[1], Observed::Fails(None));
+        let (tests, count) = tests(&target, &seen).expect("tests");
+        assert_eq!(count, 2);
+        assert!(tests.contains("assert_eq!(grade(0, \"\"), \": B\");"), "{tests}");
+        assert!(tests.contains("#[should_panic]"), "{tests}");
+    }
+
+    #[test]
+    fn what_needs_a_model_says_so() {
+        let method = "struct S;\nimpl S {\n    fn f(&self) -> u8 { 1 }\n}\n";
+        assert!(target("src/lib.rs", &doc("src/lib.rs", method), 30).expect_err("refused").contains("method"));
+        let generic = "fn f<T>(x: T) -> T { x }\n";
+        assert!(target("src/lib.rs", &doc("src/lib.rs", generic), 10).expect_err("refused").contains("generic"));
+        let custom = "fn f(x: Config) -> u8 { 1 }\n";
+        assert!(target("src/lib.rs", &doc("src/lib.rs", custom), 10).expect_err("refused").contains("`Config`"));
+        let nothing = "fn f(x: u8) { println!(\"{x}\") }\n";
+        assert!(
+            target("src/lib.rs", &doc("src/lib.rs", nothing), 10).expect_err("refused").contains("returns nothing")
+        );
+    }
+
+    #[test]
+    fn python_calls_observe_values_and_builtin_exceptions() {
+        let text = "def slug(text: str, width: int) -> str:\n    if width < 0:\n        raise ValueError('width')\n    return text[:width]\n";
+        let target = target("src/pkg/util.py", &doc("src/pkg/util.py", text), 10).expect("testable");
+        assert_eq!(target.module.as_deref(), Some("pkg.util"));
+        assert!(python_probe(&target).contains("from pkg.util import slug"));
+        // One factor at a time: the text moves, then the width.
+        assert_eq!(target.calls[0], ["''", "0"]);
+        assert!(target.calls.iter().any(|c| c == &["''", "-7"]) && target.calls.iter().any(|c| c[0] == "'width'"));
+        let negative = target.calls.iter().position(|c| c[1] == "-7").expect("a negative width");
+        let items: Vec<&str> = (0..target.calls.len())
+            .map(|i| {
+                if i == negative {
+                    r#"{"raises": "ValueError"}"#
+                } else if i == 1 {
+                    r#"{"value": null}"#
+                } else {
+                    r#"{"value": "''"}"#
+                }
+            })
+            .collect();
+        let seen = observed(&target, &format!("{MARK} [{}]", items.join(", ")));
+        assert_eq!(seen[1], Observed::Opaque);
+        let (tests, count) = tests(&target, &seen).expect("tests");
+        assert_eq!(count, 4, "{tests}");
+        assert!(tests.contains("def test_slug_1():\n    assert slug('', 0) == ''"), "{tests}");
+        assert!(tests.contains("_raises():\n    with pytest.raises(ValueError):\n        slug('', -7)"), "{tests}");
+        assert!(!tests.contains("slug('abc', 0)"), "nothing is asserted of an opaque value: {tests}");
+    }
+}

@@ -1,0 +1,389 @@
+//! Edison's tests, verified: the function is called on a scratch copy of the
+//! project in the sandbox to see what it does (`agents::skills::testgen`
+//! writes the probe and reads it), tests asserting that are written where the
+//! project keeps its tests, and they are run there, in the sandbox, before
+//! anything is proposed. A test that does not compile or does not pass is
+//! never proposed; the report says why there is none.
+
+use std::path::{Path, PathBuf};
+
+use agents::skills::testgen::{self, Target};
+use context::{Language, SyntaxDocument};
+use protocol::{
+    agents::TextEdit,
+    documents::{Position, Range},
+};
+
+use super::{
+    checks::{self, Scratch},
+    codebase::LineIndex,
+};
+use crate::platform::{config::SandboxConfig, os::sandbox, paths::Paths, uri};
+
+/// One test generation at a time: they share the project's scratch copy and
+/// build cache (and the machine's cores).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Projects larger than this are not copied for a test run.
+const MAX_COPY_BYTES: u64 = 256 << 20;
+
+/// The report and the verified test's edit (none when no test passed).
+pub struct Written {
+    pub report: String,
+    pub edits: Vec<TextEdit>,
+}
+
+/// Tests for the function at `cursor` of `doc` (`rel` in the project at
+/// `root`), verified in the sandbox.
+pub async fn verified_tests(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    rel: &str,
+    doc: &SyntaxDocument,
+    cursor: usize,
+    speaker: &str,
+) -> Written {
+    match write_and_run(paths, config, root, rel, doc, cursor, speaker).await {
+        Ok(written) => written,
+        Err(why) => Written { report: format!("{speaker} proposes no test: {why}.\n"), edits: Vec::new() },
+    }
+}
+
+async fn write_and_run(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    rel: &str,
+    doc: &SyntaxDocument,
+    cursor: usize,
+    speaker: &str,
+) -> Result<Written, String> {
+    let target = testgen::target(rel, doc, cursor)?;
+    let runner = runner(&target, rel)?;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let trial = Trial::new(paths, config, root, &target).await?;
+
+    // 1. What the function does: the probe, run on the copy.
+    let seen = trial.probe(&target, &runner, rel, doc.text()).await?;
+    let (tests, count) = testgen::tests(&target, &seen)
+        .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
+
+    // 2. Where the project keeps its tests, and the edit there.
+    let placed = place(&target, root, rel, doc.text(), &tests)?;
+    trial.write(&placed.path, &placed.after)?;
+
+    // 3. Run them there.
+    let mut command = runner;
+    match target.language {
+        Language::Rust => command.push(format!("{}_", target.name)),
+        _ => {
+            command.push(placed.path.clone());
+            command.extend(["-k".into(), format!("test_{}_", target.name)]);
+        }
+    }
+    let verified = trial.run(command).await?;
+    let output =
+        format!("{}\n{}", String::from_utf8_lossy(&verified.stdout), String::from_utf8_lossy(&verified.stderr));
+    let passed = passed_count(target.language, &output);
+    if !verified.success() || passed < count {
+        return Err(format!(
+            "the {count} test(s) written for `{}` did not pass when run ({}; {passed} passed): {}",
+            target.name,
+            verified.exit.describe(),
+            last_lines(&output)
+        ));
+    }
+    let sandbox = verified.enforcement.summary();
+    let report = format!(
+        "{speaker} wrote {count} test(s) for `{}` in `{}` and ran them on a copy of the project \
+         (sandbox {sandbox}): {passed} passed.\n\nThey pin down what `{}` does today, for the inputs shown; \
+         check that each is what it should do.\n\n```\n{}\n```\n",
+        target.name,
+        placed.path,
+        target.name,
+        tests.trim_matches('\n')
+    );
+    Ok(Written { report, edits: vec![placed.edit] })
+}
+
+/// A scratch copy of the project and how to run a command on it in the sandbox.
+struct Trial<'a> {
+    paths: &'a Paths,
+    config: &'a SandboxConfig,
+    root: &'a Path,
+    scratch: Scratch,
+    work: PathBuf,
+    /// Python with a `src/` layout: the package is found there.
+    python_src: bool,
+}
+
+impl<'a> Trial<'a> {
+    async fn new(
+        paths: &'a Paths,
+        config: &'a SandboxConfig,
+        root: &'a Path,
+        target: &Target,
+    ) -> Result<Trial<'a>, String> {
+        let scratch = Scratch::for_project(paths, root).map_err(|err| format!("no scratch folder: {err}"))?;
+        let work = scratch.dir.join("work");
+        let copied = tokio::task::spawn_blocking({
+            let (root, work) = (root.to_path_buf(), work.clone());
+            move || copy_project(&root, &work)
+        })
+        .await;
+        match copied {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(format!("the project could not be copied to try the test: {err}")),
+            Err(err) => return Err(format!("the copy stopped: {err}")),
+        }
+        let python_src = target.language == Language::Python && work.join("src").is_dir();
+        Ok(Trial { paths, config, root, scratch, work, python_src })
+    }
+
+    fn write(&self, rel: &str, text: &str) -> Result<(), String> {
+        let path = self.work.join(rel);
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&path, text).map_err(|err| format!("the copy could not be written: {err}"))
+    }
+
+    async fn run(&self, command: Vec<String>) -> Result<sandbox::Outcome, String> {
+        let mut spec = checks::sandbox_spec(self.paths, self.config, self.root, &self.scratch, &self.work, &command);
+        if self.python_src {
+            spec.env.push(("PYTHONPATH".into(), "src".into()));
+        }
+        let helper = std::env::current_exe().map_err(|err| format!("the paired binary is not found: {err}"))?;
+        sandbox::run(&helper, &spec).await.map_err(|err| format!("the sandbox did not start: {err}"))
+    }
+
+    /// Calls the function on the copy and reads what it did.
+    async fn probe(
+        &self,
+        target: &Target,
+        runner: &[String],
+        rel: &str,
+        source: &str,
+    ) -> Result<Vec<testgen::Observed>, String> {
+        let outcome = match target.language {
+            Language::Rust => {
+                self.write(rel, &(source.to_owned() + &testgen::rust_probe(target)))?;
+                let mut command = runner.to_vec();
+                command.extend(["paired_probe".into(), "--".into(), "--nocapture".into(), "--test-threads=1".into()]);
+                let outcome = self.run(command).await;
+                self.write(rel, source)?;
+                outcome?
+            }
+            _ => {
+                self.write(".paired_probe.py", &testgen::python_probe(target))?;
+                let outcome = self.run(vec!["python3".into(), ".paired_probe.py".into()]).await;
+                let _ = std::fs::remove_file(self.work.join(".paired_probe.py"));
+                outcome?
+            }
+        };
+        let stdout = String::from_utf8_lossy(&outcome.stdout);
+        if !stdout.contains(testgen::MARK) {
+            return Err(format!(
+                "`{}` could not be called on a copy of the project ({}): {}",
+                target.name,
+                outcome.exit.describe(),
+                last_lines(&String::from_utf8_lossy(&outcome.stderr))
+            ));
+        }
+        Ok(testgen::observed(target, &stdout))
+    }
+}
+
+/// The command that runs the project's tests for `target`'s language.
+fn runner(target: &Target, rel: &str) -> Result<Vec<String>, String> {
+    let path = checks::tool_path();
+    let installed = |program: &str| std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
+    match target.language {
+        Language::Rust if installed("cargo") => {
+            // The target the file belongs to, and only it: other targets may
+            // need dev-dependencies that are not here offline.
+            let which = if rel == "src/main.rs" || rel.starts_with("src/bin/") { "--bins" } else { "--lib" };
+            Ok(["cargo", "test", "--offline", "--quiet", which].map(str::to_owned).to_vec())
+        }
+        Language::Rust => Err("cargo is not installed, so no test could be run".into()),
+        _ if installed("pytest") && installed("python3") => {
+            Ok(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].map(str::to_owned).to_vec())
+        }
+        _ => Err("pytest is not installed, so no test could be run (`pip install pytest`)".into()),
+    }
+}
+
+/// Where the tests go and the file as it will read.
+struct Placed {
+    /// Workspace-relative.
+    path: String,
+    after: String,
+    edit: TextEdit,
+}
+
+fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> Result<Placed, String> {
+    let insert = |path: &str, text: &str, at: usize, new_text: String| {
+        let lines = LineIndex::new(text);
+        let position = lines.position(at);
+        let after = format!("{}{new_text}{}", &text[..at], &text[at..]);
+        let uri = uri::from_path(&root.join(path));
+        Placed {
+            path: path.to_owned(),
+            after,
+            edit: TextEdit { uri, range: Range { start: position, end: position }, new_text },
+        }
+    };
+    match target.language {
+        Language::Rust => {
+            // Into the file's own `mod tests`, before its closing brace; or a new one at the end.
+            let module = test_module(source).and_then(|at| Some((at, closing_brace(source, at)?)));
+            Ok(match module {
+                Some((start, close)) => {
+                    // The module's own imports, unless they reach the function already.
+                    let body = &source[start..close];
+                    let reached = body.contains("use super::*") || body.contains(target.name.as_str());
+                    let import = if reached { String::new() } else { format!("    use super::{};\n", target.name) };
+                    insert(rel, source, close, format!("\n{import}{}", tests.trim_start_matches('\n')))
+                }
+                None => {
+                    let gap = if source.ends_with("\n\n") {
+                        ""
+                    } else if source.ends_with('\n') {
+                        "\n"
+                    } else {
+                        "\n\n"
+                    };
+                    let body = tests.trim_start_matches('\n');
+                    insert(
+                        rel,
+                        source,
+                        source.len(),
+                        format!("{gap}#[cfg(test)]\nmod tests {{\n    use super::*;\n\n{body}}}\n"),
+                    )
+                }
+            })
+        }
+        _ => {
+            let module = target.module.as_deref().unwrap_or_default();
+            let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
+            let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
+            let path = match dir {
+                Some(dir) => format!("{dir}/test_{stem}.py"),
+                None => format!("test_{stem}.py"),
+            };
+            let raises = tests.contains("pytest.raises");
+            let imports =
+                format!("{}from {module} import {}\n", if raises { "import pytest\n" } else { "" }, target.name);
+            match std::fs::read_to_string(root.join(&path)) {
+                // Appended, with its own imports: nothing of the existing tests moves.
+                Ok(existing) => {
+                    let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
+                    Ok(insert(
+                        &path,
+                        &existing,
+                        existing.len(),
+                        format!("{gap}{imports}{}", tests.trim_end_matches('\n').to_owned() + "\n"),
+                    ))
+                }
+                Err(_) => {
+                    let new = format!("{imports}{tests}");
+                    let uri = uri::from_path(&root.join(&path));
+                    let at = Position { line: 0, character: 0 };
+                    Ok(Placed {
+                        path,
+                        after: new.clone(),
+                        edit: TextEdit { uri, range: Range { start: at, end: at }, new_text: new },
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// Where the file's own test module starts: `#[cfg(test)]` then `mod NAME {`
+/// (`tests`, `test`, whatever the project calls it).
+fn test_module(source: &str) -> Option<usize> {
+    source.match_indices("#[cfg(test)]").map(|(at, _)| at).find(|at| {
+        let rest = source[at + "#[cfg(test)]".len()..].trim_start();
+        let rest = rest.strip_prefix("pub ").unwrap_or(rest);
+        rest.strip_prefix("mod ").is_some_and(|r| {
+            let name: String = r.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            !name.is_empty() && r[name.len()..].trim_start().starts_with('{')
+        })
+    })
+}
+
+/// The byte of the `}` closing the first `{` at or after `from`.
+fn closing_brace(text: &str, from: usize) -> Option<usize> {
+    let open = from + text[from..].find('{')?;
+    let mut depth = 0usize;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// How many tests the runner says passed.
+fn passed_count(language: Language, output: &str) -> usize {
+    let number_before = |line: &str, word: &str| {
+        let at = line.find(word)?;
+        line[..at].split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty())?.parse::<usize>().ok()
+    };
+    match language {
+        // `test result: ok. 3 passed; 0 failed; …`, one line per test binary.
+        Language::Rust => {
+            output.lines().filter(|l| l.contains("test result:")).filter_map(|l| number_before(l, " passed")).sum()
+        }
+        // `3 passed in 0.01s`
+        _ => output.lines().rev().find_map(|l| number_before(l, " passed")).unwrap_or(0),
+    }
+}
+
+fn last_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(6)..].join(" / ")
+}
+
+/// Copies the project into `to` (emptied first): what git would track, and
+/// `node_modules` and virtual environments linked rather than copied.
+fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::create_dir_all(to)?;
+    let mut total = 0u64;
+    let walker = ignore::WalkBuilder::new(from).hidden(false).git_ignore(true).require_git(false).build();
+    for entry in walker.filter_map(Result::ok) {
+        let Ok(rel) = entry.path().strip_prefix(from) else { continue };
+        if rel.as_os_str().is_empty() || rel.starts_with(".git") {
+            continue;
+        }
+        let target: PathBuf = to.join(rel);
+        let kind = entry.file_type();
+        if kind.is_some_and(|k| k.is_dir()) {
+            std::fs::create_dir_all(&target)?;
+        } else if kind.is_some_and(|k| k.is_file()) {
+            total += entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if total > MAX_COPY_BYTES {
+                return Err(std::io::Error::other(format!("the project is larger than {} MiB", MAX_COPY_BYTES >> 20)));
+            }
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    for linked in ["node_modules", ".venv", "venv"] {
+        if from.join(linked).is_dir() && !to.join(linked).exists() {
+            let _ = crate::platform::os::symlink(&from.join(linked), &to.join(linked));
+        }
+    }
+    Ok(())
+}
