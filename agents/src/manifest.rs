@@ -8,13 +8,14 @@ use protocol::agents::{AgentManifest, AgentMetadata, Permissions, Personality, P
 use regex::Regex;
 
 /// The tools an agent may name in its manifest.
-pub const TOOL_CATALOG: [(&str, &str); 6] = [
+pub const TOOL_CATALOG: [(&str, &str); 7] = [
     ("read_file", "read a workspace file (within the agent's fs_read grants)"),
     ("search_symbols", "search the workspace index for symbols"),
     ("build_context", "build a context bundle for a position"),
     ("propose_edit", "propose an edit, applied only if the user accepts (within fs_write grants)"),
     ("publish_diagnostics", "report findings as editor diagnostics"),
     ("ask_agent", "ask another agent of the team"),
+    ("run_command", "run a granted command (permissions.commands) in PAIRED's sandbox"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

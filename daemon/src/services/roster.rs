@@ -149,7 +149,13 @@ fn builtin_manifest(agent: &BuiltinAgent) -> AgentManifest {
         },
         capabilities: skills.iter().map(|s| s.name().to_owned()).collect(),
         personality: Personality::default(),
-        tools: agents::manifest::TOOL_CATALOG.iter().map(|(name, _)| (*name).to_owned()).collect(),
+        // Not `run_command`: built-ins are granted no commands (their offline
+        // skills run the project's tools themselves, in the sandbox).
+        tools: agents::manifest::TOOL_CATALOG
+            .iter()
+            .filter(|(name, _)| *name != "run_command")
+            .map(|(name, _)| (*name).to_owned())
+            .collect(),
         // Built-ins read the workspace and propose edits: the daemon never
         // writes a file, the user's editor applies a proposal or not.
         permissions: Permissions { fs_read: vec!["**".into()], fs_write: vec!["**".into()], ..Permissions::default() },

@@ -238,3 +238,57 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
     );
     let _ = paired(&home, &["stop"]).output();
 }
+
+/// A model's `run_command`: only the granted commands, in the sandbox, with
+/// what the program printed and what the sandbox held.
+#[tokio::test]
+async fn a_granted_command_runs_in_the_sandbox_and_nothing_else_runs() {
+    use protocol::agents::{self, RunParams, RunStatus};
+    use tests::{
+        Rpc,
+        fake_provider::{Reply, openai_text, openai_tool_calls, serve_fake},
+    };
+    let home = Home::new();
+    let root = home.project();
+    std::fs::write(root.join("notes.txt"), "inside the project\n").expect("write");
+    std::fs::write(home.path().join("secret.txt"), "THE_USERS_SECRET\n").expect("write");
+    let manifest = "id = \"runner\"\ntools = [\"run_command\"]\n[metadata]\nname = \"Runner\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"**\"]\ncommands = [\"cat\"]\n";
+    std::fs::create_dir_all(root.join(".paired/agents")).expect("mkdir");
+    std::fs::write(root.join(".paired/agents/runner.toml"), manifest).expect("write");
+    let secret = home.path().join("secret.txt").display().to_string();
+    let cat = format!(r#"{{"command": "cat notes.txt {secret}"}}"#);
+    let calls = [("run_command", cat.as_str()), ("run_command", r#"{"command": "rm -rf ."}"#)];
+    let (port, fake) =
+        serve_fake(vec![Reply::Sse(openai_tool_calls(&calls)), Reply::Sse(openai_text(&["done"]))]).await;
+    home.write_config(&tests::fake_provider::config(port));
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    tests::add_workspace(&client, &root).await;
+    let params = RunParams {
+        skill: Some("ask".into()),
+        prompt: Some("Read the notes.".into()),
+        workspace: Some(format!("file://{}", root.display())),
+        wait: true,
+        ..tests::agent_run("runner")
+    };
+    let run = client.call::<agents::Run>(params).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let requests = fake.requests.lock().expect("lock").clone();
+    let results: Vec<String> = requests[1].1["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(results[0].starts_with("exit code 1") && results[0].contains("sandbox fully enforced"), "{results:?}");
+    assert!(results[0].contains("inside the project"), "the project is readable: {results:?}");
+    assert!(results[0].contains("Permission denied") && !results[0].contains("THE_USERS_SECRET"), "{results:?}");
+    assert!(results[1].contains("Runner may run only: cat"), "{results:?}");
+    assert!(root.join("notes.txt").exists());
+
+    // The consent a user sees for such an agent says what it is.
+    let shown = home.paired(&["agents", "show", "runner"]).current_dir(&root).output().expect("show");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("commands: cat") && text.contains("commands run in PAIRED's sandbox"), "{text}");
+}

@@ -219,6 +219,9 @@ async fn show(paths: &Paths, agent: &str, json: bool) -> Result<ExitCode> {
         grants("net", &p.net),
         grants("commands", &p.commands)
     )?;
+    if !p.commands.is_empty() {
+        outln!("  (commands run in PAIRED's sandbox: they read the project, write only a scratch folder, no network)")?;
+    }
     outln!("\npersona:\n{}", described.persona)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -169,7 +169,10 @@ pub fn permission_lines(p: &protocol::agents::Permissions) -> Vec<String> {
     add("read files", &p.fs_read);
     add("propose edits to files", &p.fs_write);
     add("reach hosts", &p.net);
-    add("run commands (full access to your account)", &p.commands);
+    add(
+        "run these commands in PAIRED's sandbox (they read the project; no network, no writes outside a scratch folder)",
+        &p.commands,
+    );
     add("use MCP tools", &p.mcp_tools);
     lines
 }
@@ -213,6 +216,12 @@ mod tests {
             commands: vec!["cargo".into()],
             ..Default::default()
         };
-        assert_eq!(permission_lines(&p), ["read files: **", "run commands (full access to your account): cargo"]);
+        assert_eq!(
+            permission_lines(&p),
+            [
+                "read files: **",
+                "run these commands in PAIRED's sandbox (they read the project; no network, no writes outside a scratch folder): cargo"
+            ]
+        );
     }
 }

@@ -685,7 +685,7 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
     }
     if !p.commands.is_empty() {
         warnings.push(format!(
-            "asks to run commands ({}): that is full access to the user's account",
+            "asks to run commands ({}): they run in PAIRED's sandbox, but execute the project's code and use its CPU and memory",
             p.commands.join(", ")
         ));
     }

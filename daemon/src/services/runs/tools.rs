@@ -44,6 +44,9 @@ pub(super) fn tool_specs(agent: &Agent, run: &RunContext) -> Vec<ToolSpec> {
         "path": {"type": "string"}, "line": {"type": "integer", "description": "1-based"},
         "severity": {"type": "string", "enum": ["error", "warning", "info", "hint"]}, "message": {"type": "string"}},
         "required": ["path", "line", "message"]});
+    let command = json!({"type": "object", "properties": {
+        "command": {"type": "string", "description": "the command line, one of the granted commands with arguments after it, e.g. `cargo test --lib`"}},
+        "required": ["command"]});
     let ask = json!({"type": "object", "properties": {
         "agent": {"type": "string", "description": "id or alias: sherlock, leonardo, marie, vince, maya, edison, alex"},
         "skill": {"type": "string"}, "path": {"type": "string"}}, "required": ["agent"]});
@@ -54,6 +57,11 @@ pub(super) fn tool_specs(agent: &Agent, run: &RunContext) -> Vec<ToolSpec> {
         ("propose_edit", "Propose replacing lines of a file; the user applies it or not.", edit),
         ("publish_diagnostics", "Report a finding on a line, shown in the editor's problems.", diagnostic),
         ("ask_agent", "Run another agent's offline skill, on a file or the workspace, and read its report.", ask),
+        (
+            "run_command",
+            "Run a granted command in the project (read-only, in PAIRED's sandbox, no network) and read its exit code and output.",
+            command,
+        ),
     ];
     let mut specs: Vec<ToolSpec> = catalog
         .into_iter()
@@ -113,6 +121,7 @@ pub(super) async fn call_tool(
         "propose_edit" => tools.propose_edit(&arguments, out),
         "publish_diagnostics" => tools.publish_diagnostics(&arguments, out),
         "ask_agent" => tools.ask_agent(&arguments).await,
+        "run_command" => tools.run_command(&arguments).await,
         other => Err(format!("the tool {other:?} is not in the catalog")),
     }
 }
@@ -201,6 +210,50 @@ impl Tools<'_> {
             return Err(format!("{rel} is not an indexed file of the workspace"));
         }
         Ok(real)
+    }
+
+    /// A granted command (`permissions.commands`: a granted command line and
+    /// any arguments after it), run in the project in the sandbox: the
+    /// project read-only, a scratch folder writable, no network. The program
+    /// reads the whole project, so the agent must be granted all of it.
+    async fn run_command(&self, arguments: &Value) -> Result<String, String> {
+        let line = arguments["command"].as_str().ok_or("pass `command`")?;
+        let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        let name = &self.agent.manifest.metadata.name;
+        let granted = &self.agent.manifest.permissions.commands;
+        let allowed = granted.iter().any(|g| {
+            let grant: Vec<&str> = g.split_whitespace().collect();
+            !grant.is_empty() && words.len() >= grant.len() && grant.iter().zip(&words).all(|(a, b)| a == b)
+        });
+        if !allowed {
+            return Err(format!("{name} may run only: {}", granted.join("; ")));
+        }
+        if !self.reach.is_everything() {
+            return Err(format!(
+                "{name} may not run programs here: a program reads the whole project, and its fs_read grants are narrower"
+            ));
+        }
+        let config = &self.env.config.sandbox;
+        let root = &self.workspace.root;
+        let scratch = crate::services::checks::Scratch::for_project(&self.env.paths, root)
+            .map_err(|err| format!("no scratch folder: {err}"))?;
+        let spec = crate::services::checks::sandbox_spec(&self.env.paths, config, root, &scratch, root, &words);
+        let helper = std::env::current_exe().map_err(|err| format!("the paired binary is not found: {err}"))?;
+        let outcome = crate::platform::os::sandbox::run(&helper, &spec).await.map_err(|err| err.to_string())?;
+        let tail = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            let cut = text.char_indices().rev().nth(8000).map_or(0, |(i, _)| i);
+            text[cut..].to_owned()
+        };
+        let text = format!(
+            "{} ({:.1} s, sandbox {})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            outcome.exit.describe(),
+            outcome.elapsed.as_secs_f32(),
+            outcome.enforcement.summary(),
+            tail(&outcome.stdout),
+            tail(&outcome.stderr)
+        );
+        Ok(if self.local { text } else { context::redact::redact("", &text).0 })
     }
 
     fn read_file(&self, arguments: &Value) -> Result<String, String> {
