@@ -247,7 +247,8 @@ pub(crate) fn sandbox_spec(
             .filter(|d| !dir.starts_with(d) && !root.starts_with(d))
             .cloned()
             .collect(),
-        require_full: config.require == SandboxRequirement::Full,
+        require_full: config.require == SandboxRequirement::Full
+            || crate::services::market::service::policy::sandbox_must_be_full(),
         limits: Limits {
             cpu_secs: u64::from(config.timeout_secs),
             memory_bytes: mb(config.memory_mb),

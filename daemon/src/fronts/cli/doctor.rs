@@ -80,7 +80,53 @@ pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
         check_port(&mut checks, loaded, discovery.as_ref().filter(|_| running));
     }
     check_database(&mut checks, paths).await;
+    check_sandbox(&mut checks).await;
     report(&checks.0, json)
+}
+
+/// What the sandbox holds on this machine: `true` run in it, as agents'
+/// programs are. Less than full is a warning, not a failure (nothing is
+/// run unconfined unless the user allows best effort).
+async fn check_sandbox(checks: &mut Checks) {
+    use crate::platform::os::sandbox::{self, Level as Held, Limits, Spec};
+    let scratch = match tempfile_dir() {
+        Ok(dir) => dir,
+        Err(err) => return checks.add("sandbox", Level::Warn, format!("no scratch folder to try it in: {err}")),
+    };
+    let spec = Spec {
+        program: "true".into(),
+        args: Vec::new(),
+        cwd: scratch.clone(),
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        read: sandbox::system_read_paths(),
+        write: vec![scratch.clone()],
+        network: false,
+        hide: Vec::new(),
+        require_full: false,
+        limits: Limits { wall: std::time::Duration::from_secs(10), ..Limits::default() },
+    };
+    let helper = std::env::current_exe();
+    let outcome = match &helper {
+        Ok(helper) => sandbox::run(helper, &spec).await.map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    match outcome {
+        Ok(outcome) if outcome.enforcement.level == Held::Fully => checks.add(
+            "sandbox",
+            Level::Ok,
+            "fully enforced: Landlock, own network namespace, process and resource limits".into(),
+        ),
+        Ok(outcome) => checks.add("sandbox", Level::Warn, outcome.enforcement.summary()),
+        Err(err) => checks.add("sandbox", Level::Warn, format!("could not be tried: {err}")),
+    }
+}
+
+/// A private scratch folder for the sandbox check.
+fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(crate::platform::clock::new_id("paired-doctor-"));
+    crate::platform::os::create_private_dir(&dir)?;
+    Ok(dir)
 }
 
 /// The configuration, and the registries of its `[market]`.

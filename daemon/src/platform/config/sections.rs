@@ -100,6 +100,10 @@ pub struct MarketPolicy {
     pub deny: Vec<String>,
     /// Only these registries (by name); empty: any configured one.
     pub allow_registries: Vec<String>,
+    /// Run nothing an agent runs unless the sandbox is fully enforced
+    /// (as `[sandbox] require = "full"`, for everyone the policy covers).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_full_sandbox: bool,
 }
 
 pub const PERMISSION_KINDS: [&str; 5] = ["fs_read", "fs_write", "net", "commands", "mcp_tools"];

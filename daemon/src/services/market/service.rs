@@ -843,6 +843,16 @@ pub mod policy {
         }
     }
 
+    /// Whether the organisation's policy requires a fully enforced sandbox
+    /// (a policy that cannot be read does: it fails closed).
+    pub fn sandbox_must_be_full() -> bool {
+        sandbox_must_be_full_with(std::path::Path::new(ORGANISATION_FILE))
+    }
+
+    pub fn sandbox_must_be_full_with(organisation_file: &std::path::Path) -> bool {
+        organisation(organisation_file).map_or(true, |p| p.is_some_and(|p| p.require_full_sandbox))
+    }
+
     /// Why `permissions` from `registry` may not be granted, if they may not.
     pub fn refusal(user: &MarketPolicy, registry: &str, permissions: &protocol::agents::Permissions) -> Option<String> {
         refusal_with(user, std::path::Path::new(ORGANISATION_FILE), registry, permissions)
@@ -882,6 +892,19 @@ pub mod policy {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn the_organisation_may_require_a_full_sandbox_and_fails_closed() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let file = dir.path().join("policy.toml");
+            assert!(!sandbox_must_be_full_with(&file), "no policy: the user's [sandbox] decides");
+            std::fs::write(&file, "deny = [\"net\"]\n").expect("write");
+            assert!(!sandbox_must_be_full_with(&file));
+            std::fs::write(&file, "require_full_sandbox = true\n").expect("write");
+            assert!(sandbox_must_be_full_with(&file));
+            std::fs::write(&file, "require_full_sandbox = \"yes\"\n").expect("write");
+            assert!(sandbox_must_be_full_with(&file), "a policy that does not parse requires it");
+        }
 
         #[test]
         fn the_organisation_policy_wins_and_fails_closed() {
