@@ -209,11 +209,14 @@ pub enum RunStatus {
     Succeeded,
     Failed,
     Cancelled,
+    /// It ran and produced nothing the request asked for (no test that
+    /// passed, no function at the cursor…); `error` says why.
+    NoResult,
 }
 
 impl RunStatus {
     pub fn is_finished(self) -> bool {
-        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled)
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled | RunStatus::NoResult)
     }
 
     pub fn name(self) -> &'static str {
@@ -223,6 +226,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::NoResult => "no_result",
         }
     }
 }

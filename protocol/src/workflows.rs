@@ -145,11 +145,16 @@ pub enum SessionStatus {
     Cancelled,
     /// The daemon stopped while it ran; `sessions/resume` continues it.
     Interrupted,
+    /// It ran, and no step produced what it asked for; `error` says why.
+    NoResult,
 }
 
 impl SessionStatus {
     pub fn is_finished(self) -> bool {
-        matches!(self, SessionStatus::Succeeded | SessionStatus::Failed | SessionStatus::Cancelled)
+        matches!(
+            self,
+            SessionStatus::Succeeded | SessionStatus::Failed | SessionStatus::Cancelled | SessionStatus::NoResult
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -160,6 +165,7 @@ impl SessionStatus {
             SessionStatus::Failed => "failed",
             SessionStatus::Cancelled => "cancelled",
             SessionStatus::Interrupted => "interrupted",
+            SessionStatus::NoResult => "no_result",
         }
     }
 
@@ -170,6 +176,7 @@ impl SessionStatus {
             "succeeded" => SessionStatus::Succeeded,
             "cancelled" => SessionStatus::Cancelled,
             "interrupted" => SessionStatus::Interrupted,
+            "no_result" => SessionStatus::NoResult,
             _ => SessionStatus::Failed,
         }
     }
@@ -220,6 +227,8 @@ pub enum StepStatus {
     /// Its condition was false, or a step it needs failed.
     Skipped,
     Cancelled,
+    /// Its run produced nothing the step asked for; `error` says why.
+    NoResult,
 }
 
 impl StepStatus {

@@ -31,6 +31,8 @@ const MAX_COPY_BYTES: u64 = 256 << 20;
 pub struct Written {
     pub report: String,
     pub edits: Vec<TextEdit>,
+    /// Why there is no test, when there is none.
+    pub none: Option<String>,
 }
 
 /// Tests for the function at `cursor` of `doc` (`rel` in the project at
@@ -46,7 +48,9 @@ pub async fn verified_tests(
 ) -> Written {
     match write_and_run(paths, config, root, rel, doc, cursor, speaker).await {
         Ok(written) => written,
-        Err(why) => Written { report: format!("{speaker} proposes no test: {why}.\n"), edits: Vec::new() },
+        Err(why) => {
+            Written { report: format!("{speaker} proposes no test: {why}.\n"), edits: Vec::new(), none: Some(why) }
+        }
     }
 }
 
@@ -104,7 +108,7 @@ async fn write_and_run(
         target.name,
         tests.trim_matches('\n')
     );
-    Ok(Written { report, edits: vec![placed.edit] })
+    Ok(Written { report, edits: vec![placed.edit], none: None })
 }
 
 /// A scratch copy of the project and how to run a command on it in the sandbox.

@@ -31,8 +31,8 @@
     target.replaceChildren(...(nodes.length ? nodes : [el("p", { className: "empty" }, emptyText)]));
   }
 
-  const FINISHED_RUN = ["succeeded", "failed", "cancelled"];
-  const FINISHED_SESSION = ["succeeded", "failed", "cancelled", "interrupted"];
+  const FINISHED_RUN = ["succeeded", "failed", "cancelled", "no_result"];
+  const FINISHED_SESSION = ["succeeded", "failed", "cancelled", "interrupted", "no_result"];
   const DAEMON = { starting: "connecting…", ready: "connected", stopped: "not connected", failed: "failed" };
 
   function render() {

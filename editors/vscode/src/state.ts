@@ -55,7 +55,7 @@ export const MAX_RUNS = 30;
 export const MAX_SESSIONS = 10;
 export const MAX_OUTPUT = 64 * 1024;
 
-const FINISHED_RUN = new Set(["succeeded", "failed", "cancelled"]);
+const FINISHED_RUN = new Set(["succeeded", "failed", "cancelled", "no_result"]);
 
 export function isFinishedRun(status: string): boolean {
   return FINISHED_RUN.has(status);

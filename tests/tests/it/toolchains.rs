@@ -174,8 +174,11 @@ fn edison(home: &Home, file: &Path, line: &str) -> Value {
     )
     .output()
     .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("json")
+    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+    // 0 with a test, 3 (no result) without one; never a failure.
+    let expected = if run["status"] == "no_result" { Some(3) } else { Some(0) };
+    assert_eq!(out.status.code(), expected, "{run}: {}", String::from_utf8_lossy(&out.stderr));
+    run
 }
 
 #[test]
@@ -209,6 +212,8 @@ fn edisons_rust_tests_were_run_before_they_are_proposed_and_pass_in_the_project(
 
     // A method needs an instance: no test, and the reason.
     let method = edison(&home, &root.join("src/lib.rs"), "603");
+    assert_eq!(method["status"], "no_result", "{method}");
+    assert!(method["error"].as_str().is_some_and(|e| e.contains("is a method")), "{method}");
     assert!(method["edits"].as_array().is_some_and(Vec::is_empty), "{method}");
     assert!(method["output"].as_str().unwrap_or_default().contains("proposes no test: `new` is a method"), "{method}");
     let _ = paired(&home, &["stop"]).output();
@@ -219,6 +224,7 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
     let home = Home::new();
     let root = vendored(&home, "itsdangerous");
     let run = edison(&home, &root.join("itsdangerous.py"), "229");
+    assert_eq!(run["status"], "succeeded", "{run}");
     let report = run["output"].as_str().unwrap_or_default();
     assert!(report.contains("for `bytes_to_int` in `test_itsdangerous.py`") && report.contains("2 passed"), "{report}");
     assert_eq!(apply_edits(&run), [root.join("test_itsdangerous.py")]);

@@ -721,3 +721,28 @@ async fn budgets_timeouts_and_backpressure_are_enforced() {
     let refused = client.try_call::<agents::Run>(alex("3")).await.expect_err("a full queue refuses");
     assert_eq!(refused.message, "the daemon is busy: 1 runs are waiting (limit 1); try again shortly");
 }
+
+/// Issue #16.5: a workflow whose steps produced nothing asked for ends as
+/// `no_result`, with each step's reason, not `succeeded`.
+#[tokio::test]
+async fn a_workflow_that_produced_nothing_says_so() {
+    let home = Home::new();
+    let workflow =
+        "description = \"tests for the file\"\n[[steps]]\nid = \"tests\"\nagent = \"edison\"\nskill = \"tests\"\n";
+    let root = project(&home, &[("src/settings.py", "TIMEOUT = 30\n"), (".paired/workflows/tests.toml", workflow)], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let session = run(&client, on_file("tests", &uri(&root, "src/settings.py"), true)).await;
+    assert_eq!(session.status, SessionStatus::NoResult, "{session:#?}");
+    let tests = step(&session, "tests");
+    assert_eq!(tests.status, StepStatus::NoResult);
+    assert!(tests.error.as_deref().is_some_and(|e| e.contains("put the cursor in a function")), "{tests:?}");
+    assert!(session.error.as_deref().is_some_and(|e| e.contains("no step produced a result")), "{session:?}");
+    // The command line: exit code 3, neither success nor failure.
+    let out = home
+        .paired(&["workflow", "run", "tests", "--file", root.join("src/settings.py").to_str().expect("utf8")])
+        .current_dir(&root)
+        .output()
+        .expect("workflow run");
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+}

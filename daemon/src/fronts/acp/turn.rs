@@ -256,7 +256,8 @@ impl Shared {
             say(cx, sid, &format!("\n\n{} failed: {error}\n", run.agent))?;
         }
         let done = match run.status {
-            RunStatus::Succeeded => ToolCallStatus::Completed,
+            // Its report says why there is nothing: the call itself completed.
+            RunStatus::Succeeded | RunStatus::NoResult => ToolCallStatus::Completed,
             _ => ToolCallStatus::Failed,
         };
         update(

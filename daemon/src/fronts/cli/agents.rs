@@ -336,6 +336,7 @@ async fn run(paths: &Paths, args: RunArgs) -> Result<ExitCode> {
     }
     Ok(match run.status {
         RunStatus::Succeeded => ExitCode::SUCCESS,
+        RunStatus::NoResult => ExitCode::from(super::common::NO_RESULT),
         _ => ExitCode::FAILURE,
     })
 }
@@ -356,8 +357,13 @@ fn print_run(run: &RunInfo, streamed: bool) -> Result<()> {
     for edit in &run.edits {
         outln!("\nproposed edit to {} at line {}:\n{}", edit.uri, edit.range.start.line + 1, edit.new_text)?;
     }
-    if let Some(error) = &run.error {
-        errln!("paired: run {} {}: {error}", run.id, run.status.name());
+    match &run.error {
+        // Its report says why already.
+        Some(_) if run.status == RunStatus::NoResult && !run.output.is_empty() => {
+            errln!("paired: run {} ended with no result", run.id);
+        }
+        Some(error) => errln!("paired: run {} {}: {error}", run.id, run.status.name()),
+        None => {}
     }
     Ok(())
 }

@@ -51,6 +51,10 @@ pub(crate) use {errln, errout, out, outln};
 #[error("stdout is closed")]
 pub struct StdoutClosed;
 
+/// The exit code of a run or workflow that worked and had nothing to give
+/// (`no_result`): not a failure (1), not a success (0) a script could mistake.
+pub(crate) const NO_RESULT: u8 = 3;
+
 pub(crate) fn write_stdout(args: fmt::Arguments<'_>) -> Result<()> {
     use std::io::Write as _;
     std::io::stdout().lock().write_fmt(args).map_err(stdout_error)

@@ -86,7 +86,12 @@ pub async fn execute(paths: &Paths, command: SessionsCommand) -> Result<ExitCode
             let params = wire::SessionRef { session_id: session, wait: !no_wait };
             let info = client::call::<wire::ResumeSession>(client, &params).await?;
             print(&info, json)?;
-            Ok(if no_wait || info.status == SessionStatus::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(match info.status {
+                _ if no_wait => ExitCode::SUCCESS,
+                SessionStatus::Succeeded => ExitCode::SUCCESS,
+                SessionStatus::NoResult => ExitCode::from(super::common::NO_RESULT),
+                _ => ExitCode::FAILURE,
+            })
         }
         SessionsCommand::Cancel { session } => {
             let run = client::call::<CancelRun>(client, &RunRef { run_id: session.clone(), wait: false }).await?;

@@ -117,7 +117,11 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
             } else {
                 print_session(&session)?;
             }
-            Ok(if session.status == SessionStatus::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(match session.status {
+                SessionStatus::Succeeded => ExitCode::SUCCESS,
+                SessionStatus::NoResult => ExitCode::from(super::common::NO_RESULT),
+                _ => ExitCode::FAILURE,
+            })
         }
     }
 }

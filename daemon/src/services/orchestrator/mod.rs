@@ -349,6 +349,7 @@ pub fn as_run(session: &SessionInfo) -> protocol::agents::RunInfo {
         skill: format!("workflow:{}", session.workflow),
         status: match session.status {
             SessionStatus::Succeeded => RunStatus::Succeeded,
+            SessionStatus::NoResult => RunStatus::NoResult,
             SessionStatus::Cancelled => RunStatus::Cancelled,
             SessionStatus::Running | SessionStatus::Waiting => RunStatus::Running,
             SessionStatus::Failed | SessionStatus::Interrupted => RunStatus::Failed,

@@ -202,11 +202,20 @@ impl RunContext {
 pub struct Failed {
     pub message: String,
     pub output: String,
+    /// Not a failure: the run worked and found nothing to give (`no_result`).
+    pub no_result: bool,
 }
 
 impl From<String> for Failed {
     fn from(message: String) -> Failed {
-        Failed { message, output: String::new() }
+        Failed { message, output: String::new(), no_result: false }
+    }
+}
+
+impl Failed {
+    /// The run produced nothing the request asked for: `why`, with its report.
+    pub fn no_result(why: String, output: String) -> Failed {
+        Failed { message: why, output, no_result: true }
     }
 }
 

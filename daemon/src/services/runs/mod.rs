@@ -347,8 +347,8 @@ impl Runs {
                 info.findings = findings;
                 info.edits = edits;
             }
-            Err(Failed { message, output }) => {
-                info.status = RunStatus::Failed;
+            Err(Failed { message, output, no_result }) => {
+                info.status = if no_result { RunStatus::NoResult } else { RunStatus::Failed };
                 info.error = Some(message);
                 info.output = output;
             }

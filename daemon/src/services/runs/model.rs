@@ -168,7 +168,7 @@ async fn converse(
         let step = run.board.as_ref();
         if let Err(message) = within_budget(run, params, sent) {
             drop(on_text);
-            return Err(Failed { message, output: result.text });
+            return Err(Failed { message, output: result.text, no_result: false });
         }
         let response = provider.chat(&request, &mut on_text).await;
         drop(on_text);
@@ -185,7 +185,11 @@ async fn converse(
             Err(err) => {
                 // What streamed before the failure was shown already: it stays on the run.
                 result.text.push_str(&streamed);
-                return Err(Failed { message: format!("provider {}: {err}", provider.name()), output: result.text });
+                return Err(Failed {
+                    message: format!("provider {}: {err}", provider.name()),
+                    output: result.text,
+                    no_result: false,
+                });
             }
         };
         result.text.push_str(&response.text);
@@ -224,5 +228,9 @@ async fn converse(
             });
         }
     }
-    Err(Failed { message: format!("stopped after {MAX_ROUNDS} rounds of tool calls"), output: result.text })
+    Err(Failed {
+        message: format!("stopped after {MAX_ROUNDS} rounds of tool calls"),
+        output: result.text,
+        no_result: false,
+    })
 }

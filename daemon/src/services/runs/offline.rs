@@ -57,7 +57,7 @@ pub(super) async fn produce(
     if skill == Skill::Tests
         && let (Some(workspace), Some(uri)) = (&workspace, params.uri.as_deref())
     {
-        return Ok(verified_tests(env, agent, workspace, uri, params).await);
+        return verified_tests(env, agent, workspace, uri, params).await;
     }
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
     let reach = reach.clone();
@@ -128,7 +128,13 @@ pub(super) async fn produce(
 
 /// Edison's tests for the function at the cursor, run in the sandbox before
 /// they are proposed (`services::testgen`).
-async fn verified_tests(env: &Env, agent: &Agent, workspace: &Workspace, uri: &str, params: &RunParams) -> Produced {
+async fn verified_tests(
+    env: &Env,
+    agent: &Agent,
+    workspace: &Workspace,
+    uri: &str,
+    params: &RunParams,
+) -> Result<Produced, Failed> {
     let speaker = agent.manifest.metadata.name.clone();
     let loaded = tokio::task::spawn_blocking({
         let (codebase, uri) = (env.codebase.clone(), uri.to_owned());
@@ -137,8 +143,8 @@ async fn verified_tests(env: &Env, agent: &Agent, workspace: &Workspace, uri: &s
     .await;
     let doc = match loaded {
         Ok(Ok(doc)) => doc,
-        Ok(Err(err)) => return (format!("{speaker} proposes no test: {err}.\n"), Vec::new(), Vec::new()),
-        Err(err) => return (format!("{speaker} proposes no test: {err}.\n"), Vec::new(), Vec::new()),
+        Ok(Err(err)) => return Err(Failed::from(err)),
+        Err(err) => return Err(Failed::from(err.to_string())),
     };
     let cursor = match (params.range, params.position) {
         (Some(range), _) => byte_offset(doc.text(), range.start),
@@ -148,7 +154,10 @@ async fn verified_tests(env: &Env, agent: &Agent, workspace: &Workspace, uri: &s
     let rel = uri::to_path(uri).and_then(|p| workspace.relative(&p)).unwrap_or_default();
     let written =
         testgen::verified_tests(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor, &speaker).await;
-    (written.report, Vec::new(), written.edits)
+    match written.none {
+        Some(why) => Err(Failed::no_result(why, written.report)),
+        None => Ok((written.report, Vec::new(), written.edits)),
+    }
 }
 
 /// A review with the project's own linters and type checkers, run in the

@@ -72,6 +72,7 @@ fn status_of(name: &str) -> RunStatus {
         "running" => RunStatus::Running,
         "succeeded" => RunStatus::Succeeded,
         "cancelled" => RunStatus::Cancelled,
+        "no_result" => RunStatus::NoResult,
         _ => RunStatus::Failed,
     }
 }

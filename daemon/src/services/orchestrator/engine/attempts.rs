@@ -221,6 +221,16 @@ fn ended(
             finished_ms: Some(now_ms()),
         });
     }
+    if run.status == RunStatus::NoResult {
+        return Ok(StepRecord {
+            status: StepStatus::NoResult,
+            run_id: Some(run.id),
+            agent: agent_id,
+            attempts,
+            output: run.output,
+            ..failed_record(step, key, round, run.error.as_deref().unwrap_or("no result"))
+        });
+    }
     if run.status == RunStatus::Cancelled {
         return Ok(StepRecord {
             status: StepStatus::Cancelled,

@@ -77,7 +77,23 @@ pub async fn drive(orch: Arc<Orchestrator>, live: Arc<Live>, workflow: Arc<Workf
                     step.error.as_deref().unwrap_or("no reason given")
                 ));
             }
-            (Ok(()), None) => state.status = SessionStatus::Succeeded,
+            (Ok(()), None) => {
+                // Nothing any agent was asked for came back: say so, not "succeeded".
+                let worked: Vec<&StepRecord> = latest.iter().filter(|r| r.skill != "merge").collect();
+                let none = worked.iter().all(|r| matches!(r.status, StepStatus::NoResult | StepStatus::Skipped))
+                    && worked.iter().any(|r| r.status == StepStatus::NoResult);
+                if none {
+                    state.status = SessionStatus::NoResult;
+                    let why: Vec<String> = worked
+                        .iter()
+                        .filter(|r| r.status == StepStatus::NoResult)
+                        .map(|r| format!("`{}`: {}", r.key, r.error.as_deref().unwrap_or("no result")))
+                        .collect();
+                    state.error = Some(format!("no step produced a result ({})", why.join("; ")));
+                } else {
+                    state.status = SessionStatus::Succeeded;
+                }
+            }
         }
         state.finished_ms = Some(now_ms());
         state.clone()

@@ -51,6 +51,7 @@ pub(super) fn reader(done: &HashMap<String, StepRecord>) -> impl Fn(&str, Field)
                     StepStatus::Cancelled => "cancelled",
                     StepStatus::Pending => "pending",
                     StepStatus::Running => "running",
+                    StepStatus::NoResult => "no_result",
                 }
                 .into(),
             ),
@@ -93,6 +94,7 @@ pub(super) async fn record_step(orch: &Arc<Orchestrator>, live: &Arc<Live>, reco
         StepStatus::Succeeded => "done",
         StepStatus::Failed => "failed",
         StepStatus::Skipped => "skipped",
+        StepStatus::NoResult => "ended with no result",
         _ => "finished",
     };
     let message = format!("step {} {status}", record.key);
