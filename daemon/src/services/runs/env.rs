@@ -213,6 +213,11 @@ impl From<String> for Failed {
 }
 
 impl Failed {
+    /// A failure, with what the run had produced by then.
+    pub fn with_output(message: String, output: String) -> Failed {
+        Failed { message, output, no_result: false }
+    }
+
     /// The run produced nothing the request asked for: `why`, with its report.
     pub fn no_result(why: String, output: String) -> Failed {
         Failed { message: why, output, no_result: true }

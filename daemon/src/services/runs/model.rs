@@ -168,7 +168,7 @@ async fn converse(
         let step = run.board.as_ref();
         if let Err(message) = within_budget(run, params, sent) {
             drop(on_text);
-            return Err(Failed { message, output: result.text, no_result: false });
+            return Err(Failed::with_output(message, result.text));
         }
         let response = provider.chat(&request, &mut on_text).await;
         drop(on_text);
@@ -185,11 +185,7 @@ async fn converse(
             Err(err) => {
                 // What streamed before the failure was shown already: it stays on the run.
                 result.text.push_str(&streamed);
-                return Err(Failed {
-                    message: format!("provider {}: {err}", provider.name()),
-                    output: result.text,
-                    no_result: false,
-                });
+                return Err(Failed::with_output(format!("provider {}: {err}", provider.name()), result.text));
             }
         };
         result.text.push_str(&response.text);
@@ -228,9 +224,5 @@ async fn converse(
             });
         }
     }
-    Err(Failed {
-        message: format!("stopped after {MAX_ROUNDS} rounds of tool calls"),
-        output: result.text,
-        no_result: false,
-    })
+    Err(Failed::with_output(format!("stopped after {MAX_ROUNDS} rounds of tool calls"), result.text))
 }
