@@ -202,7 +202,7 @@ test("Edison's edit is shown as a diff and written through the client only when 
       assert.equal(edit.content[0].type, "diff");
       assert.equal(edit.content[0].path, h.lib);
       assert.equal(edit.content[0].oldText, ON_DISK);
-      assert.match(edit.content[0].newText, /\/\/\/ TODO: describe what `load` does\./);
+      assert.match(edit.content[0].newText, /\/\/\/ Loads from `path`\./);
       assert.equal(seen.permissions.length, 1);
       const options = seen.permissions[0].options.map((o) => o.kind);
       assert.deepEqual(options, ["allow_once", "allow_always", "reject_once"]);

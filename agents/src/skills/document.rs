@@ -95,21 +95,38 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
     let returned = returns(language, node, text);
     let name = &symbol.name;
     let is_function = matches!(symbol.kind, symbols::SymbolKind::Function | symbols::SymbolKind::Method);
+    let facts = if is_function { facts(language, node, text) } else { Facts::default() };
+    // Unannotated Python and JavaScript: whether it returns a value at all.
+    let gives = returned.clone().or_else(|| {
+        let body = &text[node.byte_range()];
+        body.lines()
+            .any(|l| l.trim_start().strip_prefix("return ").is_some_and(|v| !v.trim().is_empty()))
+            .then(String::new)
+    });
     let (at, comment) = match language {
         Language::Python => {
             // A docstring is the body's first statement.
             let Some(body) = node.child_by_field_name("body") else { return SkillOutput::default() };
             let indent = indent_of(text, body.start_byte());
-            let mut lines = vec![format!("TODO: describe what `{name}` does.")];
-            if !params.is_empty() {
-                lines.push(String::new());
-                lines.push("Args:".into());
-                lines.extend(params.iter().map(|p| format!("    {p}: TODO.")));
-            }
+            let mut lines = vec![summary(name, &params, gives.as_deref(), is_function)];
             if let Some(returned) = &returned {
                 lines.push(String::new());
                 lines.push("Returns:".into());
-                lines.push(format!("    {returned}: TODO."));
+                lines.push(format!("    {returned}"));
+            }
+            if !facts.fails.is_empty() {
+                lines.push(String::new());
+                lines.push("Raises:".into());
+                for raised in &facts.fails {
+                    // `ValueError("width")` → `ValueError: width`
+                    let (kind, message) = raised.split_once('(').unwrap_or((raised, ""));
+                    let message = message.trim_end_matches(')').trim_matches(|c| c == '\'' || c == '"');
+                    lines.push(if message.is_empty() {
+                        format!("    {kind}")
+                    } else {
+                        format!("    {kind}: {message}")
+                    });
+                }
             }
             let mut docstring = format!("{indent}\"\"\"");
             for (i, line) in lines.iter().enumerate() {
@@ -146,12 +163,15 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
             }
             let indent = indent_of(text, anchor.start_byte());
             let lines =
-                comment_lines(language, name, &params, returned.as_deref(), is_function, &text[node.byte_range()]);
+                comment_lines(language, name, &params, returned.as_deref(), gives.as_deref(), is_function, &facts);
             (at, lines.iter().map(|l| format!("{indent}{l}").trim_end().to_owned() + "\n").collect())
         }
     };
     SkillOutput {
-        report: format!("{speaker} drafted documentation for `{name}`; fill in the TODOs.\n\n```\n{comment}```\n"),
+        report: format!(
+            "{speaker} drafted documentation for `{name}` from its name, signature and body (what it returns, \
+             the errors it passes on or raises, when it panics); check that the summary says what it is for.\n\n```\n{comment}```\n"
+        ),
         edits: vec![RawEdit { bytes: at..at, new_text: comment, path: None }],
         ..SkillOutput::default()
     }
@@ -162,35 +182,318 @@ fn comment_lines(
     name: &str,
     params: &[String],
     returned: Option<&str>,
+    gives: Option<&str>,
     is_function: bool,
-    source: &str,
+    facts: &Facts,
 ) -> Vec<String> {
+    let summary = summary(name, params, gives, is_function);
     match language {
         Language::Rust => {
-            let mut lines = vec![format!("/// TODO: describe what `{name}` does.")];
+            let mut lines = vec![format!("/// {summary}")];
             if returned.is_some_and(|r| r.contains("Result")) {
-                lines.extend(["///".into(), "/// # Errors".into(), "///".into(), "/// TODO: when it fails.".into()]);
+                let when = match facts.fails.as_slice() {
+                    [] => "Returns an error when the work it delegates fails.".to_owned(),
+                    calls => format!("Returns an error when {} fails.", list(calls)),
+                };
+                lines.extend(["///".into(), "/// # Errors".into(), "///".into(), format!("/// {when}")]);
             }
-            if source.contains(".unwrap()") || source.contains(".expect(") || source.contains("panic!") {
-                lines.extend(["///".into(), "/// # Panics".into(), "///".into(), "/// TODO: when it panics.".into()]);
+            if !facts.panics.is_empty() {
+                let when = format!("Panics when {}.", facts.panics.join(", or when "));
+                lines.extend(["///".into(), "/// # Panics".into(), "///".into(), format!("/// {when}")]);
             }
             lines
         }
-        Language::Go => vec![format!("// {name} TODO: describe what it does.")],
+        Language::Go => {
+            let mut words = summary.splitn(2, ' ');
+            let (verb, rest) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            vec![format!(
+                "// {name} {}{}",
+                verb.to_lowercase(),
+                if rest.is_empty() { String::new() } else { format!(" {rest}") }
+            )]
+        }
         Language::Java | Language::JavaScript | Language::TypeScript | Language::Tsx => {
-            let mut lines = vec!["/**".to_owned(), format!(" * TODO: describe what `{name}` does.")];
-            if is_function && (!params.is_empty() || returned.is_some()) {
+            let mut lines = vec!["/**".to_owned(), format!(" * {summary}")];
+            if is_function && !facts.fails.is_empty() {
                 lines.push(" *".into());
-                lines.extend(params.iter().map(|p| format!(" * @param {p} TODO")));
-                if returned.is_some() {
-                    lines.push(if language == Language::Java { " * @return TODO" } else { " * @returns TODO" }.into());
-                }
+                let tag = if language == Language::Java { "@throws" } else { "@throws {Error}" };
+                lines.extend(facts.fails.iter().map(|f| format!(" * {tag} {f}")));
             }
             lines.push(" */".into());
             lines
         }
         _ => Vec::new(),
     }
+}
+
+/// What a function's body says about how it ends: the calls whose errors it
+/// passes on (`?`), what it raises or throws, and when it panics.
+#[derive(Debug, Default)]
+struct Facts {
+    /// Rust: the calls before a `?`; Python/JS/Java: the exceptions raised, with their message.
+    fails: Vec<String>,
+    /// Rust: ``"`parse` fails (`unwrap`)"``, `"it is called with …"` from `panic!`.
+    panics: Vec<String>,
+}
+
+fn facts(language: Language, node: Node<'_>, text: &str) -> Facts {
+    let mut facts = Facts::default();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        let mut cursor = n.walk();
+        let children: Vec<Node<'_>> = n.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+        // Not what nested functions do.
+        if n != node && matches!(n.kind(), "function_item" | "closure_expression" | "function_definition" | "lambda") {
+            continue;
+        }
+        let called = |call: Node<'_>| -> Option<String> {
+            let mut callee = call.child_by_field_name("function")?;
+            if callee.kind() == "generic_function" {
+                callee = callee.child_by_field_name("function")?;
+            }
+            let name = match callee.kind() {
+                "field_expression" => callee.child_by_field_name("field")?,
+                "scoped_identifier" => callee.child_by_field_name("name")?,
+                "identifier" => callee,
+                _ => return None,
+            };
+            Some(text[name.byte_range()].to_owned())
+        };
+        let fact = match (language, n.kind()) {
+            (Language::Rust, "try_expression") => n
+                .named_child(0)
+                .filter(|c| c.kind() == "call_expression")
+                .and_then(called)
+                .map(|c| (true, format!("`{c}`"))),
+            (Language::Rust, "call_expression") => {
+                let method = called(n);
+                let receiver = n.child_by_field_name("function").and_then(|f| f.child_by_field_name("value"));
+                match (method.as_deref(), receiver) {
+                    // Where the input decides, as Sherlock sees it: an unwrap on
+                    // an invariant is no panic a caller can cause.
+                    (Some(m @ ("unwrap" | "expect")), Some(receiver)) => {
+                        let what = if receiver.kind() == "call_expression" { called(receiver) } else { None };
+                        what.filter(|w| super::review::FALLIBLE_BY_INPUT.contains(&w.as_str()))
+                            .map(|w| (false, format!("`{w}` fails (`{m}`)")))
+                    }
+                    _ => None,
+                }
+            }
+            (Language::Rust, "macro_invocation") => {
+                let name = n.child_by_field_name("macro").map_or("", |m| &text[m.byte_range()]);
+                (name == "panic").then(|| {
+                    let message =
+                        text[n.byte_range()].split_once('"').and_then(|(_, rest)| rest.split_once('"')).map(|(m, _)| m);
+                    (false, message.map_or_else(|| "it reaches `panic!`".to_owned(), |m| format!("\"{m}\"")))
+                })
+            }
+            (Language::Python, "raise_statement")
+            | (Language::JavaScript | Language::TypeScript | Language::Tsx | Language::Java, "throw_statement") => {
+                let raised = text[n.byte_range()]
+                    .trim_start_matches("raise")
+                    .trim_start_matches("throw")
+                    .trim()
+                    .trim_start_matches("new ")
+                    .trim_end_matches(';');
+                (!raised.is_empty()).then(|| (true, raised.chars().take(80).collect::<String>()))
+            }
+            _ => None,
+        };
+        if let Some((fails, what)) = fact {
+            let list = if fails { &mut facts.fails } else { &mut facts.panics };
+            if !list.contains(&what) && list.len() < 4 {
+                list.push(what);
+            }
+        }
+    }
+    facts
+}
+
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The words of an identifier: `parse_char_specifiers`, `parseCharSpecifiers`.
+fn words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in name.chars() {
+        if c == '_' || c == '-' {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+        } else if c.is_uppercase() && !current.is_empty() && !current.chars().last().is_some_and(char::is_uppercase) {
+            words.push(std::mem::take(&mut current));
+            current.extend(c.to_lowercase());
+        } else {
+            current.extend(c.to_lowercase());
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// A verb in the third person: `parse` → `Parses`, `match` → `Matches`.
+fn third_person(verb: &str) -> String {
+    let mut out = verb.to_owned();
+    if verb.ends_with(['s', 'x', 'z']) || verb.ends_with("ch") || verb.ends_with("sh") {
+        out.push_str("es");
+    } else if verb.ends_with('y') && !verb.ends_with("ay") && !verb.ends_with("ey") && !verb.ends_with("oy") {
+        out.pop();
+        out.push_str("ies");
+    } else {
+        out.push('s');
+    }
+    let mut chars = out.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().collect::<String>() + chars.as_str())
+}
+
+/// Verbs a function name starts with.
+const VERBS: [&str; 60] = [
+    "add",
+    "apply",
+    "build",
+    "check",
+    "clear",
+    "close",
+    "collect",
+    "compare",
+    "compute",
+    "convert",
+    "count",
+    "create",
+    "decode",
+    "delete",
+    "encode",
+    "escape",
+    "extract",
+    "fetch",
+    "fill",
+    "filter",
+    "find",
+    "flush",
+    "format",
+    "generate",
+    "handle",
+    "hash",
+    "insert",
+    "join",
+    "list",
+    "load",
+    "lookup",
+    "make",
+    "map",
+    "match",
+    "merge",
+    "normalize",
+    "open",
+    "parse",
+    "print",
+    "push",
+    "read",
+    "register",
+    "remove",
+    "render",
+    "replace",
+    "reset",
+    "resolve",
+    "run",
+    "save",
+    "send",
+    "set",
+    "sign",
+    "sort",
+    "split",
+    "start",
+    "stop",
+    "strip",
+    "update",
+    "validate",
+    "write",
+];
+
+/// One sentence from what the function is: its name, parameters and return type.
+fn summary(name: &str, params: &[String], returned: Option<&str>, is_function: bool) -> String {
+    let words = words(name);
+    let code = |p: &String| format!("`{p}`");
+    let given = match params {
+        [] => String::new(),
+        [one] => format!(" {}", code(one)),
+        _ => format!(" {}", list(&params.iter().map(code).collect::<Vec<_>>()).replace(" or ", " and ")),
+    };
+    let rest = |from: usize| words[from.min(words.len())..].join(" ");
+    if !is_function {
+        return format!("{}.", capitalise(&words.join(" ")));
+    }
+    if name == "main" && params.is_empty() {
+        return "The program's entry point.".to_owned();
+    }
+    // `bytes_to_int(b)`: a conversion.
+    if let Some(to) = words.iter().position(|w| w == "to").filter(|at| *at > 0 && *at + 1 < words.len()) {
+        let subject = if given.is_empty() { " it".to_owned() } else { given.clone() };
+        return format!("Converts{subject} from {} to {}.", words[..to].join(" "), rest(to + 1));
+    }
+    let sentence = match words.first().map(String::as_str) {
+        Some("is" | "has" | "can" | "should" | "contains" | "needs") if words.len() > 1 => {
+            let subject = if given.is_empty() { "it".to_owned() } else { given.trim().to_owned() };
+            format!("Returns whether {subject} {} {}", words[0], rest(1))
+        }
+        Some("new") if words.len() == 1 => {
+            format!("Creates a new `{}`", returned.unwrap_or("Self").trim_start_matches("Self").trim())
+                .replace("a new ``", "a new value")
+        }
+        Some("get") if words.len() > 1 => format!("Returns the {}{}", rest(1), of(&given)),
+        Some("to" | "into" | "as") if words.len() > 1 => {
+            format!("Converts{} to {}", if given.is_empty() { " it".to_owned() } else { given.clone() }, rest(1))
+        }
+        Some("from") if words.len() > 1 => format!(
+            "Builds {} from {}{}",
+            returned.map_or("it".to_owned(), |r| format!("a `{r}`")),
+            rest(1),
+            if given.is_empty() { String::new() } else { format!(" ({})", given.trim()) }
+        ),
+        Some(verb) if VERBS.contains(&verb) => {
+            let object = if words.len() > 1 { format!(" {}", rest(1)) } else { String::new() };
+            let source = match (verb, given.is_empty()) {
+                (_, true) => String::new(),
+                ("parse" | "read" | "load" | "decode" | "extract" | "fetch", false) => format!(" from{given}"),
+                // `add(a, b)`: "Adds `a` and `b`."
+                _ if words.len() == 1 => given.clone(),
+                _ => format!(" for{given}"),
+            };
+            format!("{}{object}{source}", third_person(verb))
+        }
+        _ => match returned {
+            Some(r) if r == "bool" || r == "boolean" => format!(
+                "Returns whether {} holds{}",
+                words.join(" "),
+                if given.is_empty() { String::new() } else { format!(" for{given}") }
+            ),
+            Some(_) => format!("Returns the {}{}", words.join(" "), of(&given)),
+            None => format!(
+                "{}{}",
+                capitalise(&words.join(" ")),
+                if given.is_empty() { String::new() } else { format!(" with{given}") }
+            ),
+        },
+    };
+    format!("{}.", sentence.trim_end())
+}
+
+fn of(given: &str) -> String {
+    if given.is_empty() { String::new() } else { format!(" of{given}") }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().collect::<String>() + chars.as_str())
 }
 
 /// A test skeleton for the function at `byte`, in the file's test convention.
@@ -312,27 +615,52 @@ mod tests {
     }
 
     #[test]
-    fn doc_skeletons_follow_each_language() {
+    fn doc_comments_say_what_the_code_is_in_each_language() {
         assert_eq!(
-            doc_for(Language::Rust, "#[inline]\npub fn load(p: &str) -> Result<u8, E> {\n    x.unwrap()$\n}\n"),
-            "/// TODO: describe what `load` does.\n///\n/// # Errors\n///\n/// TODO: when it fails.\n///\n/// # Panics\n///\n/// TODO: when it panics.\n#[inline]\npub fn load(p: &str) -> Result<u8, E> {\n    x.unwrap()\n}\n"
+            doc_for(
+                Language::Rust,
+                "#[inline]\npub fn load(p: &str) -> Result<u8, E> {\n    let t = std::fs::read_to_string(p)?;\n    Ok(t.parse::<u8>().unwrap()$)\n}\n"
+            ),
+            "/// Loads from `p`.\n///\n/// # Errors\n///\n/// Returns an error when `read_to_string` fails.\n///\n/// # Panics\n///\n/// Panics when `parse` fails (`unwrap`).\n#[inline]\npub fn load(p: &str) -> Result<u8, E> {\n    let t = std::fs::read_to_string(p)?;\n    Ok(t.parse::<u8>().unwrap())\n}\n"
         );
         assert_eq!(
-            doc_for(Language::Python, "class A:\n    def f(self, x, y=2) -> int:\n        return $x\n"),
-            "class A:\n    def f(self, x, y=2) -> int:\n        \"\"\"TODO: describe what `f` does.\n\n        Args:\n            x: TODO.\n            y: TODO.\n\n        Returns:\n            int: TODO.\n        \"\"\"\n        return x\n"
+            doc_for(
+                Language::Python,
+                "def slug(text: str, width: int) -> str:\n    if width < 0:\n        raise ValueError('width must not be negative')\n    return $text[:width]\n"
+            ),
+            "def slug(text: str, width: int) -> str:\n    \"\"\"Returns the slug of `text` and `width`.\n\n    Returns:\n        str\n\n    Raises:\n        ValueError: width must not be negative\n    \"\"\"\n    if width < 0:\n        raise ValueError('width must not be negative')\n    return text[:width]\n"
         );
         assert_eq!(
             doc_for(Language::TypeScript, "export function add(a: number, b: number): number { return $a + b; }\n"),
-            "/**\n * TODO: describe what `add` does.\n *\n * @param a TODO\n * @param b TODO\n * @returns TODO\n */\nexport function add(a: number, b: number): number { return a + b; }\n"
+            "/**\n * Adds `a` and `b`.\n */\nexport function add(a: number, b: number): number { return a + b; }\n"
         );
         assert_eq!(
-            doc_for(Language::Go, "package m\n\nfunc Run(a, b int) error { return $nil }\n"),
-            "package m\n\n// Run TODO: describe what it does.\nfunc Run(a, b int) error { return nil }\n"
+            doc_for(Language::Go, "package m\n\nfunc ParseConfig(path string) error { return $nil }\n"),
+            "package m\n\n// ParseConfig parses config from `path`.\nfunc ParseConfig(path string) error { return nil }\n"
         );
         assert_eq!(
-            doc_for(Language::Java, "class A {\n    int count(List<String> xs) { return $0; }\n}\n"),
-            "class A {\n    /**\n     * TODO: describe what `count` does.\n     *\n     * @param xs TODO\n     * @return TODO\n     */\n    int count(List<String> xs) { return 0; }\n}\n"
+            doc_for(
+                Language::Java,
+                "class A {\n    int count(List<String> xs) { if (xs == null) throw new IllegalArgumentException(\"xs\"); return $0; }\n}\n"
+            ),
+            "class A {\n    /**\n     * Counts `xs`.\n     *\n     * @throws IllegalArgumentException(\"xs\")\n     */\n    int count(List<String> xs) { if (xs == null) throw new IllegalArgumentException(\"xs\"); return 0; }\n}\n"
         );
+        assert_eq!(
+            doc_for(Language::Rust, "fn is_dir_sep(c: char) -> bool { $c == '/' }\n").lines().next(),
+            Some("/// Returns whether `c` is dir sep.")
+        );
+        assert_eq!(
+            doc_for(Language::Rust, "fn chars_eq(a: char, b: char, case_sensitive: bool) -> bool { $a == b }\n")
+                .lines()
+                .next(),
+            Some("/// Returns whether chars eq holds for `a`, `b` and `case_sensitive`.")
+        );
+        // No placeholder anywhere.
+        for (language, source) in
+            [(Language::Rust, "fn f(x: u8) -> u8 { $x }\n"), (Language::Python, "def g(x):\n    return $x\n")]
+        {
+            assert!(!doc_for(language, source).contains("TODO"), "{source}");
+        }
         // Documented already: no edit.
         let doc = SyntaxDocument::new(Language::Rust, "/// Adds.\nfn add() {}\n".into());
         assert!(document("Edison", &doc, 15).edits.is_empty());

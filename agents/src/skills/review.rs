@@ -22,7 +22,7 @@ const LOOKUPS: [&str; 10] = ["first", "last", "get", "get_mut", "pop", "next", "
 /// Calls whose failure the input decides (files, text, the network, other
 /// processes, the environment): an `unwrap` on them is a crash waiting for
 /// the wrong input.
-const FALLIBLE_BY_INPUT: [&str; 34] = [
+pub(crate) const FALLIBLE_BY_INPUT: [&str; 34] = [
     "parse",
     "from_str",
     "from_slice",

@@ -134,7 +134,7 @@ test("open a file, get the agents' code actions, run them, receive diagnostics, 
     const edit = await until("Edison's edit", () => seen.edits[0]);
     const change = edit.edit.documentChanges[0];
     assert.equal(change.textDocument.uri, uri);
-    assert.ok(change.edits.some((e) => e.newText.includes("/// TODO: describe what `load` does.")), JSON.stringify(change));
+    assert.ok(change.edits.some((e) => e.newText.includes("/// Loads from `path`.")), JSON.stringify(change));
 
     // The panel's own requests go through the same connection.
     const team = await connection.sendRequest("agents/list");

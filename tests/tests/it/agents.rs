@@ -173,8 +173,8 @@ fn paired_agents_run_prints_findings_as_json_and_text() {
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("/// TODO: describe what `load` does."), "{text}");
-    assert!(text.contains("/// # Panics"), "{text}");
+    assert!(text.contains("/// Loads from `path`."), "{text}");
+    assert!(text.contains("/// # Panics\n///\n/// Panics when `read_to_string` fails (`unwrap`)."), "{text}");
 
     let out = home.paired(&["agents", "list"]).output().expect("list");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -250,9 +250,7 @@ fn agents_in_the_editor_over_lsp() {
     let apply = lsp.wait_for_method("workspace/applyEdit", Duration::from_secs(20));
     let change = &apply["params"]["edit"]["documentChanges"][0];
     assert_eq!(change["textDocument"]["uri"], uri.as_str());
-    assert!(
-        change["edits"][0]["newText"].as_str().is_some_and(|t| t.starts_with("/// TODO: describe what `load` does."))
-    );
+    assert!(change["edits"][0]["newText"].as_str().is_some_and(|t| t.starts_with("/// Loads from `path`.")));
     let reply = lsp.response(id, Duration::from_secs(20));
     assert_eq!(reply["result"]["status"], "succeeded");
     let unknown = lsp.request("workspace/executeCommand", json!({"command": "rm -rf", "arguments": []}));

@@ -543,11 +543,15 @@ async fn edison_documents_the_definition_a_message_names() {
     let request = |message: &str| json!({"type": "agent_request", "agentName": "edison", "message": message, "projectPath": root, "requestId": "r-1"});
     let reply = ask(&mut ws, request("document read_config in src/main.rs")).await;
     let response = reply["response"].as_str().unwrap_or("");
-    assert!(response.contains("/// TODO: describe what `read_config` does."), "{reply}");
-    assert!(!response.contains("what `main` does"), "only the definition named: {reply}");
+    assert!(response.contains("/// Reads config from `path`."), "{reply}");
+    assert!(!response.contains("documentation for `main`"), "only the definition named: {reply}");
     let reply = ask(&mut ws, request("document src/main.rs")).await;
     let response = reply["response"].as_str().unwrap_or("");
-    assert!(response.contains("what `read_config` does") && response.contains("what `main` does"), "{reply}");
+    assert!(
+        response.contains("documentation for `read_config`") && response.contains("documentation for `main`"),
+        "{reply}"
+    );
+    assert!(response.contains("/// The program's entry point."), "{reply}");
     let reply = ask(&mut ws, request("write tests for read_config in src/main.rs")).await;
     assert!(reply["response"].as_str().is_some_and(|r| r.contains("read_config")), "{reply}");
     let reply = ask(&mut ws, request("document read_config")).await;
