@@ -625,7 +625,14 @@ impl WorkspaceIndex {
         let mut languages: Vec<(String, usize)> = languages.into_iter().map(|(l, n)| (l.to_owned(), n)).collect();
         languages.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let build_files: Vec<String> = self.manifests.keys().cloned().collect();
-        let all_manifests: String = self.manifests.values().map(|t| t.to_lowercase()).collect::<Vec<_>>().join("\n");
+        // package.json is read as what it is (below); the others as text.
+        let all_manifests: String = self
+            .manifests
+            .iter()
+            .filter(|(path, _)| !path.ends_with("package.json"))
+            .map(|(_, t)| t.to_lowercase())
+            .collect::<Vec<_>>()
+            .join("\n");
         let has = |needle: &str| all_manifests.contains(needle);
         let pick = |table: &[(&str, &str)]| -> Vec<String> {
             let mut found: Vec<String> =
@@ -634,15 +641,20 @@ impl WorkspaceIndex {
             found
         };
         let mut test_frameworks = pick(&[
-            ("\"jest\"", "jest"),
-            ("\"vitest\"", "vitest"),
-            ("\"mocha\"", "mocha"),
             ("pytest", "pytest"),
             ("junit", "junit"),
             ("testng", "testng"),
             ("github.com/stretchr/testify", "testify"),
             ("\"@playwright/test\"", "playwright"),
         ]);
+        let (js_runtime, js_tests) = self.package_json_facts();
+        test_frameworks.extend(js_tests);
+        // What the test files themselves import: the strongest evidence.
+        for (framework, files) in self.test_imports() {
+            if !test_frameworks.iter().any(|t| t == framework) && files > 0 {
+                test_frameworks.push(framework.to_owned());
+            }
+        }
         if self.manifests.keys().any(|p| p.ends_with("Cargo.toml")) {
             test_frameworks.push("cargo test".to_owned());
         }
@@ -650,12 +662,6 @@ impl WorkspaceIndex {
             test_frameworks.push("go test".to_owned());
         }
         let frameworks = pick(&[
-            ("\"react\"", "react"),
-            ("\"next\"", "next.js"),
-            ("\"vue\"", "vue"),
-            ("\"svelte\"", "svelte"),
-            ("\"express\"", "express"),
-            ("\"@angular/core\"", "angular"),
             ("django", "django"),
             ("flask", "flask"),
             ("fastapi", "fastapi"),
@@ -665,8 +671,103 @@ impl WorkspaceIndex {
             ("axum", "axum"),
             ("actix-web", "actix-web"),
         ]);
+        let mut frameworks = frameworks;
+        frameworks.splice(0..0, js_runtime);
+        frameworks.dedup();
         ProjectFacts { languages, build_files, test_frameworks, frameworks }
     }
+
+    /// From each `package.json`: the frameworks the code runs on (its
+    /// `dependencies` and `peerDependencies`, never a test-only
+    /// devDependency) and the test framework (named in the test script, or
+    /// a devDependency that is one).
+    fn package_json_facts(&self) -> (Vec<String>, Vec<String>) {
+        const RUNTIME: [(&str, &str); 6] = [
+            ("react", "react"),
+            ("next", "next.js"),
+            ("vue", "vue"),
+            ("svelte", "svelte"),
+            ("express", "express"),
+            ("@angular/core", "angular"),
+        ];
+        const TESTS: [&str; 8] = ["vitest", "jest", "ava", "mocha", "tap", "jasmine", "uvu", "@playwright/test"];
+        let (mut runtime, mut tests) = (Vec::new(), Vec::new());
+        for (_, text) in self.manifests.iter().filter(|(p, _)| p.ends_with("package.json")) {
+            let Ok(package) = serde_json::from_str::<serde_json::Value>(text) else { continue };
+            let keys = |field: &str| -> Vec<String> {
+                package.get(field).and_then(|d| d.as_object()).map(|d| d.keys().cloned().collect()).unwrap_or_default()
+            };
+            let (deps, peers, dev) = (keys("dependencies"), keys("peerDependencies"), keys("devDependencies"));
+            for (name, shown) in RUNTIME {
+                if deps.iter().chain(&peers).any(|d| d == name) && !runtime.iter().any(|r| r == shown) {
+                    runtime.push(shown.to_owned());
+                }
+            }
+            let script = package.pointer("/scripts/test").and_then(|s| s.as_str()).unwrap_or("");
+            let named = TESTS
+                .into_iter()
+                .find(|t| script.split(|c: char| c.is_whitespace() || c == '&' || c == ';').any(|w| w == *t));
+            let shown = |t: &str| if t == "@playwright/test" { "playwright".to_owned() } else { t.to_owned() };
+            for t in named.into_iter().chain(TESTS.into_iter().filter(|t| dev.iter().chain(&deps).any(|d| d == t))) {
+                if !tests.contains(&shown(t)) {
+                    tests.push(shown(t));
+                }
+            }
+        }
+        (runtime, tests)
+    }
+
+    /// Test frameworks the test files import, with how many files import each.
+    pub fn test_imports(&self) -> Vec<(&'static str, usize)> {
+        const MODULES: [(&str, &str); 10] = [
+            ("ava", "ava"),
+            ("vitest", "vitest"),
+            ("@jest/globals", "jest"),
+            ("mocha", "mocha"),
+            ("tap", "tap"),
+            ("node:test", "node:test"),
+            ("@playwright/test", "playwright"),
+            ("pytest", "pytest"),
+            ("unittest", "unittest"),
+            ("testing", "go test"),
+        ];
+        let mut counts: Vec<(&'static str, usize)> = Vec::new();
+        for (path, file) in self.entries() {
+            if !looks_like_test(path) {
+                continue;
+            }
+            for (module, framework) in MODULES {
+                let imported = file.imports.iter().any(|i| {
+                    let first = i.module.first().map(String::as_str).unwrap_or("");
+                    first == module
+                        || i.text.contains(&format!("'{module}'"))
+                        || i.text.contains(&format!("\"{module}\""))
+                });
+                if imported {
+                    match counts.iter_mut().find(|(f, _)| *f == framework) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((framework, 1)),
+                    }
+                }
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts
+    }
+}
+
+/// A test file by its place or name (`tests/`, `test_x.py`, `x.test.ts`, `x_test.go`).
+fn looks_like_test(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let in_dir = |dir: &str| path.starts_with(&format!("{dir}/")) || path.contains(&format!("/{dir}/"));
+    in_dir("tests")
+        || in_dir("test")
+        || in_dir("__tests__")
+        || name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name.ends_with("_test.go")
+        || name.contains(".test.")
+        || name.contains(".spec.")
 }
 
 fn kind_rank(kind: SymbolKind) -> u8 {
@@ -797,7 +898,27 @@ mod tests {
         let facts = index.facts();
         assert_eq!(facts.languages, [("python".to_owned(), 1), ("tsx".to_owned(), 1), ("typescript".to_owned(), 1)]);
         assert_eq!(facts.build_files, ["package.json", "pyproject.toml"]);
-        assert_eq!(facts.test_frameworks, ["vitest", "pytest"]);
+        assert_eq!(facts.test_frameworks, ["pytest", "vitest"]);
         assert_eq!(facts.frameworks, ["react", "fastapi"]);
+    }
+
+    /// Issue #16.5: an AVA project was "test frameworks: none found", and a
+    /// test-only devDependency was listed as the framework.
+    #[test]
+    fn facts_are_what_the_project_runs_and_its_tests_import() {
+        let index = index(&[
+            (
+                "package.json",
+                r#"{"scripts": {"test": "xo && ava"}, "dependencies": {"got": "14"}, "devDependencies": {"ava": "6", "react": "18", "jest-mock": "29"}}"#,
+            ),
+            ("source/index.ts", "export default function get() {}\n"),
+            ("test/get.ts", "import test from 'ava';\nimport get from '../source/index.js';\n"),
+            ("test/post.ts", "import test from 'ava';\n"),
+        ]);
+        let facts = index.facts();
+        assert_eq!(facts.test_frameworks, ["ava"], "from the script, the devDependency and the imports");
+        assert!(facts.frameworks.is_empty(), "react is a devDependency here: {:?}", facts.frameworks);
+        let imports = index.test_imports();
+        assert_eq!(imports, [("ava", 2)]);
     }
 }

@@ -60,13 +60,119 @@ pub fn route(request: &str) -> Vec<(String, String)> {
     scored.into_iter().map(|(_, _, agent, skill)| (agent.to_owned(), skill.to_owned())).collect()
 }
 
-pub fn route_output(speaker: &str, request: &str) -> SkillOutput {
+pub fn route_output(speaker: &str, request: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
     let routed = route(request);
     let mut report = format!("{speaker} routes \"{}\" to:\n\n", request.trim());
     for (agent, skill) in &routed {
         report.push_str(&format!("- {agent}: {skill}\n"));
     }
+    let resolved = index.map(|index| resolve(request, index)).unwrap_or_default();
+    if !resolved.is_empty() {
+        report.push_str("\nWhat the request names, in the project:\n\n");
+        for r in &resolved {
+            match &r.symbol {
+                Some((name, line)) => {
+                    report.push_str(&format!("- \"{}\": `{name}` in {}:{}\n", r.word, r.path, line + 1))
+                }
+                None => report.push_str(&format!("- \"{}\": {}\n", r.word, r.path)),
+            }
+        }
+    }
     SkillOutput { report, routed, ..SkillOutput::default() }
+}
+
+/// A name in a request found in the project: a file, or a definition in one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The request's word (`parser`).
+    pub word: String,
+    /// Workspace-relative.
+    pub path: String,
+    /// The definition's name and zero-based line, when the word names one.
+    pub symbol: Option<(String, u32)>,
+}
+
+/// Words of a request that name nothing in a project.
+const STOPWORDS: [&str; 48] = [
+    "the", "a", "an", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "from", "into", "this", "that",
+    "these", "those", "it", "its", "is", "are", "be", "please", "can", "could", "you", "we", "i", "me", "my", "our",
+    "what", "why", "how", "where", "which", "all", "any", "some", "file", "files", "code", "function", "class", "make",
+    "add",
+];
+
+/// The files and definitions a request names ("review the parser" →
+/// `src/parser.rs`), through the index: a file whose name (or folder) is the
+/// word, else a definition named by it (`Parser`, `parse_config`). Test files
+/// only when the request is about tests. At most three, best first.
+pub fn resolve(request: &str, index: &WorkspaceIndex) -> Vec<Resolved> {
+    let lower = request.to_lowercase();
+    let about_tests = lower.split(|c: char| !c.is_alphanumeric()).any(|w| matches!(w, "test" | "tests" | "testing"));
+    let keywords: Vec<&str> = ROUTES.iter().flat_map(|(words, ..)| words.iter().copied()).collect();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '.' && c != '/')
+        .map(|w| w.trim_matches('.'))
+        .filter(|w| w.len() >= 3 && !STOPWORDS.contains(w) && !keywords.contains(w))
+        .collect();
+    let mut found: Vec<Resolved> = Vec::new();
+    for word in words {
+        let stem_of = |path: &str| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            name.split('.').next().unwrap_or(name).to_lowercase()
+        };
+        let candidates = |path: &&str| about_tests || !super::is_test_path(path);
+        // A path named in full, a file named by the word, a folder (its `mod.rs`/`__init__.py`/`index.*`).
+        let file = index
+            .paths()
+            .filter(candidates)
+            .find(|p| p.to_lowercase() == word || p.to_lowercase().ends_with(&format!("/{word}")))
+            .or_else(|| index.paths().filter(candidates).filter(|p| stem_of(p) == word).min_by_key(|p| p.len()))
+            .or_else(|| {
+                let folder = format!("{word}/");
+                index
+                    .paths()
+                    .filter(candidates)
+                    .filter(|p| {
+                        p.to_lowercase().starts_with(&folder) || p.to_lowercase().contains(&format!("/{folder}"))
+                    })
+                    .filter(|p| matches!(stem_of(p).as_str(), "mod" | "__init__" | "index" | "lib"))
+                    .min_by_key(|p| p.len())
+            });
+        if let Some(path) = file {
+            if !found.iter().any(|r| r.path == path) {
+                found.push(Resolved { word: word.to_owned(), path: path.to_owned(), symbol: None });
+            }
+            continue;
+        }
+        // A definition whose name's words include it (`Parser`, `parse_config` for "parse").
+        let hit = index.search(word, 50).into_iter().filter(|h| candidates(&h.path)).find(|h| {
+            let name = h.name.to_lowercase();
+            name == word || name.split('_').any(|w| w == word) || split_camel(h.name).iter().any(|w| w == word)
+        });
+        if let Some(hit) = hit.filter(|h| !found.iter().any(|r| r.symbol.as_ref().is_some_and(|(n, _)| n == h.name))) {
+            found.push(Resolved {
+                word: word.to_owned(),
+                path: hit.path.to_owned(),
+                symbol: Some((hit.name.to_owned(), hit.symbol.line)),
+            });
+        }
+    }
+    found.truncate(3);
+    found
+}
+
+fn split_camel(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in name.chars() {
+        if c.is_uppercase() && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
 }
 
 /// What the project is, from the index: languages, size, build and test set-up,
@@ -91,13 +197,24 @@ pub fn assess(speaker: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
     }
     let list = |items: &[String]| if items.is_empty() { "none found".to_owned() } else { items.join(", ") };
     report.push_str(&format!("- build files: {}\n", list(&facts.build_files)));
-    report.push_str(&format!("- test frameworks: {}\n", list(&facts.test_frameworks)));
+    // With the evidence: how many test files import each.
+    let imports = index.test_imports();
+    let frameworks: Vec<String> = facts
+        .test_frameworks
+        .iter()
+        .map(|f| match imports.iter().find(|(name, _)| name == f) {
+            Some((_, 1)) => format!("{f} (1 test file imports it)"),
+            Some((_, n)) => format!("{f} ({n} test files import it)"),
+            None => f.clone(),
+        })
+        .collect();
+    report.push_str(&format!("- test frameworks: {}\n", list(&frameworks)));
     report.push_str(&format!("- frameworks: {}\n", list(&facts.frameworks)));
     report.push_str(&format!("- test files: {tests}\n"));
     report.push_str("\nNext steps:\n");
     if tests == 0 {
         report
-            .push_str("- No tests found: ask Edison for test skeletons (`paired agents run edison --skill tests`).\n");
+            .push_str("- No tests found: ask Edison for tests of a function (`paired agents run edison --skill tests --file F --line N`).\n");
     }
     report.push_str("- Leonardo maps the modules and import cycles (`paired agents run leonardo`).\n");
     report.push_str("- Vince lists the TODO/FIXME backlog (`paired agents run vince`).\n");
@@ -122,5 +239,35 @@ mod tests {
         // "reviewing" is not "review": whole words only.
         assert_eq!(first("docs for the reviewing tool"), "edison/document");
         assert_eq!(route("review the docs").len(), 2);
+    }
+
+    #[test]
+    fn names_in_a_request_resolve_to_files_and_definitions() {
+        use context::{Language, index::FileEntry};
+        let mut index = WorkspaceIndex::default();
+        for (path, text) in [
+            ("src/parser.rs", "pub struct Parser;\nimpl Parser { pub fn parse(&self) {} }\n"),
+            ("src/lexer/mod.rs", "pub fn tokens() {}\n"),
+            ("src/config.rs", "pub fn load_settings() {}\n"),
+            ("tests/parser.rs", "fn parses() {}\n"),
+        ] {
+            index.upsert(path, FileEntry::parse(Language::from_path(path), text));
+        }
+        let found = |request: &str| -> Vec<String> {
+            resolve(request, &index)
+                .into_iter()
+                .map(|r| match r.symbol {
+                    Some((name, line)) => format!("{} {name}:{line}", r.path),
+                    None => r.path,
+                })
+                .collect()
+        };
+        assert_eq!(found("review the parser"), ["src/parser.rs"], "not its test file");
+        assert_eq!(found("write tests for the parser"), ["src/parser.rs"]);
+        assert_eq!(found("is the lexer ok?"), ["src/lexer/mod.rs"]);
+        assert_eq!(found("document how settings load"), ["src/config.rs load_settings:0"]);
+        assert!(found("review everything please").is_empty());
+        let out = route_output("Alex", "review the parser", Some(&index));
+        assert!(out.report.contains("- \"parser\": src/parser.rs"), "{}", out.report);
     }
 }

@@ -113,7 +113,7 @@ impl Skill {
             }
             Skill::Backlog => backlog(input)?,
             Skill::Assess => super::route::assess(speaker, input.index),
-            Skill::Route => super::route::route_output(speaker, input.prompt.unwrap_or("")),
+            Skill::Route => super::route::route_output(speaker, input.prompt.unwrap_or(""), input.index),
         })
     }
 }

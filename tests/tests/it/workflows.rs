@@ -746,3 +746,27 @@ async fn a_workflow_that_produced_nothing_says_so() {
         .expect("workflow run");
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Issue #16.5: Alex resolves what a request names ("the parser") through the
+/// index, and the file-scoped subtasks work on it.
+#[tokio::test]
+async fn delegate_finds_the_file_a_request_names() {
+    let home = Home::new();
+    let parser = "pub fn parse(text: &str) -> u32 {\n    text.trim().parse().unwrap()\n}\n";
+    let root = project(&home, &[("src/parser.rs", parser), ("tests/parser.rs", "fn t() {}\n")], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let params = RunWorkflowParams {
+        prompt: Some("review the parser".into()),
+        workspace: Some(root.display().to_string()),
+        wait: true,
+        ..workflow_run("delegate")
+    };
+    let session = run(&client, params).await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    let plan = session.steps.iter().find(|s| s.skill == "plan").expect("plan");
+    assert!(plan.output.contains("(on src/parser.rs, which the request names)"), "{}", plan.output);
+    let review = session.steps.iter().find(|s| s.skill == "review").expect("Sherlock's subtask");
+    assert!(review.uri.as_deref().is_some_and(|u| u.ends_with("/src/parser.rs")), "{review:?}");
+    assert!(review.findings.iter().any(|f| f.rule == "rust-unwrap" && f.line == 2), "{review:?}");
+}

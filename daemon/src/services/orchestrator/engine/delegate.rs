@@ -22,10 +22,14 @@ use crate::{
 /// A subtask: (agent, skill, task).
 type Subtask = (String, String, String);
 
+/// A subtask as a fan-out item: its step, and the file (and place) it is on
+/// when the request named one the session did not.
+pub(super) type Planned = (Step, Option<String>, Option<protocol::documents::Position>);
+
 /// The coordinator's plan: the request split into subtasks, each for an
 /// agent and skill — by the coordinator's model when it has one, else by its
 /// routing rules.
-pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Step>) {
+pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
     let Job { orch, live, step, key, round, inputs, .. } = *job;
     let roster = orch.runs.roster(live.project.as_deref());
     let session = live.snapshot();
@@ -57,7 +61,17 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Step>) {
             .map(|(agent, skill)| (agent, skill, request.clone()))
             .collect();
     }
-    let listed: Vec<String> = subtasks.iter().map(|(a, s, t)| format!("- {a}: {s}: {t}")).collect();
+    // What the request names ("the parser"), through the index, for the
+    // subtasks that work on a file when the session names none.
+    let named = if session.params.uri.is_none() { named_in(orch, &session, &request) } else { None };
+    let on_file = |skill: &str| {
+        agents::skills::Skill::from_name(skill)
+            .is_some_and(|s| matches!(s.scope(), agents::skills::Scope::File | agents::skills::Scope::Symbol))
+    };
+    let mut listed: Vec<String> = subtasks.iter().map(|(a, s, t)| format!("- {a}: {s}: {t}")).collect();
+    if let Some((_, shown)) = &named {
+        listed.push(format!("(on {shown}, which the request names)"));
+    }
     let record = StepRecord {
         key: key.to_owned(),
         step: step.id.clone(),
@@ -82,16 +96,55 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Step>) {
     };
     let steps = subtasks
         .into_iter()
-        .map(|(agent, skill, task)| Step {
-            target: Target::Capability(skill.clone()),
-            skill: Some(skill),
-            prompt: Some(task),
-            prefer: Some(agent),
-            each: None,
-            ..step.clone()
+        .map(|(agent, skill, task)| {
+            let (uri, position) = match &named {
+                Some(((uri, position), _)) if on_file(&skill) => (Some(uri.clone()), *position),
+                _ => (None, None),
+            };
+            let sub = Step {
+                target: Target::Capability(skill.clone()),
+                skill: Some(skill),
+                prompt: Some(task),
+                prefer: Some(agent),
+                each: None,
+                ..step.clone()
+            };
+            (sub, uri, position)
         })
         .collect();
     (record, steps)
+}
+
+/// The first file or definition the request names, as a URI and place, and
+/// how to show it (`src/parser.rs`, `` `Parser` in src/parser.rs:3 ``).
+#[allow(clippy::type_complexity)]
+fn named_in(
+    orch: &super::super::Orchestrator,
+    session: &SessionInfo,
+    request: &str,
+) -> Option<((String, Option<protocol::documents::Position>), String)> {
+    let params = RunParams {
+        agent: String::new(),
+        skill: None,
+        uri: None,
+        position: None,
+        range: None,
+        prompt: None,
+        workspace: session.params.workspace.clone(),
+        wait: false,
+        max_tokens: None,
+    };
+    let workspace = orch.env().workspace_for(&params).ok()??;
+    let found = agents::skills::route::resolve(request, &workspace.index());
+    let first = found.into_iter().next()?;
+    let uri = crate::platform::uri::from_path(&workspace.root.join(&first.path));
+    Some(match first.symbol {
+        Some((name, line)) => {
+            let position = protocol::documents::Position { line, character: 0 };
+            ((uri, Some(position)), format!("`{name}` in {}:{}", first.path, line + 1))
+        }
+        None => ((uri, None), first.path),
+    })
 }
 
 /// The coordinator's model's plan, and a note for the plan's record when it

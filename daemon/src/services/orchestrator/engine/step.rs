@@ -67,7 +67,10 @@ pub(super) async fn run_step(job: &Job<'_>) -> StepRecord {
             if plan.status != StepStatus::Succeeded {
                 return plan;
             }
-            subtasks.into_iter().map(|sub| (sub, params.uri.clone(), params.position)).collect()
+            subtasks
+                .into_iter()
+                .map(|(sub, uri, position)| (sub, uri.or(params.uri.clone()), position.or(params.position)))
+                .collect()
         }
     };
     let records = fan_out(job, items).await;
