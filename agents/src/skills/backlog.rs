@@ -76,12 +76,18 @@ pub fn report(speaker: &str, tasks: &[Task], history: Option<&History>) -> Strin
     if tasks.is_empty() {
         return format!("{speaker}'s backlog: no TODO, FIXME, XXX or HACK comments found.\n");
     }
+    // The one the comment names; else who wrote the comment's line; else who
+    // changed the file most (said as such).
     let owner_of = |task: &Task| -> String {
         task.owner.clone().unwrap_or_else(|| {
+            let wrote = history.and_then(|h| h.blame.get(&task.path)).and_then(|lines| lines.get(task.line as usize));
+            if let Some(author) = wrote {
+                return author.clone();
+            }
             history
                 .and_then(|h| h.files.get(&task.path))
                 .and_then(|f| f.authors.first())
-                .map_or_else(|| "unassigned".to_owned(), |(author, _)| format!("{author} (last touched the file most)"))
+                .map_or_else(|| "unassigned".to_owned(), |(author, _)| format!("{author} (changed the file most)"))
         })
     };
     let mut groups: BTreeMap<String, BTreeMap<&str, Vec<&Task>>> = BTreeMap::new();
@@ -134,11 +140,14 @@ mod tests {
         let report = report("Vince", &got, Some(&history));
         assert!(report.starts_with("Vince's backlog: 3 task(s) (1 TODO, 2 FIXME/XXX/HACK), 3 owner(s)."), "{report}");
         assert!(
-            report.contains(
-                "## Cy (last touched the file most)\n\n### src/a.rs\n- [ ] src/a.rs:6 **HACK** (no description)"
-            ),
+            report
+                .contains("## Cy (changed the file most)\n\n### src/a.rs\n- [ ] src/a.rs:6 **HACK** (no description)"),
             "{report}"
         );
+        // Who wrote the comment's line owns it, not who edits the file most.
+        history.blame.insert("src/a.rs".into(), ["ada", "ada", "ada", "bob", "ada", "Dee"].map(String::from).to_vec());
+        let report = super::report("Vince", &got, Some(&history));
+        assert!(report.contains("## Dee\n\n### src/a.rs\n- [ ] src/a.rs:6 **HACK**"), "{report}");
         assert!(report.contains("## ada\n\n### src/a.rs\n- [ ] src/a.rs:1 **TODO** split this"), "{report}");
     }
 }

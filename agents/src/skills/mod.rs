@@ -44,8 +44,11 @@ pub struct SkillInput<'a> {
 /// Per-file change history from git: commits touching it and their authors.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    /// Path → (commits, lines added + removed, authors by commits, most first).
+    /// Path → (commits, lines added + removed, authors by commits, most first),
+    /// a renamed file's history under its current name.
     pub files: std::collections::BTreeMap<String, FileHistory>,
+    /// Path → who wrote each line (zero-based), for the files that need it.
+    pub blame: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

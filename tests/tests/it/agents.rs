@@ -397,3 +397,46 @@ async fn agents_and_workflows_are_one_projects_never_every_open_ones() {
     assert!(said.contains("1.0 files go in") && said.contains("beta/.paired/config/agents"), "{said}");
     assert!(client.call::<agents::Problems>(of(&alpha)).await.iter().all(|p| !p.contains("old.yml")));
 }
+
+/// Issue #16: Marie's churn follows renames; Vince's owner of a TODO is who
+/// wrote it, not who edits the file most. On a real git repository.
+#[test]
+fn history_follows_renames_and_todos_belong_to_their_authors() {
+    let home = Home::new();
+    let root = home.project();
+    let git = |author: &str, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                &format!("user.name={author}"),
+                "-c",
+                "user.email=x@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(&root)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git("Ada", &["init", "-q"]);
+    write(&root.join("old_name.rs"), "// TODO: handle the empty case\npub fn f() -> u8 {\n    1\n}\n");
+    git("Ada", &["add", "."]);
+    git("Ada", &["commit", "-qm", "f"]);
+    git("Ada", &["mv", "old_name.rs", "lib.rs"]);
+    git("Ada", &["commit", "-qm", "rename"]);
+    for n in 2..5 {
+        write(&root.join("lib.rs"), &format!("// TODO: handle the empty case\npub fn f() -> u8 {{\n    {n}\n}}\n"));
+        git("Bob", &["commit", "-qam", &format!("v{n}")]);
+    }
+    let lib = root.join("lib.rs");
+    let marie = home.paired(&["agents", "run", "marie", "--file", lib.to_str().expect("utf8")]).output().expect("run");
+    let report = String::from_utf8_lossy(&marie.stdout);
+    assert!(report.contains("- churn: 5 commit(s)"), "the commits before the rename count: {report}");
+    assert!(report.contains("Bob (3), Ada (2)"), "{report}");
+    let vince = home.paired(&["agents", "run", "vince"]).current_dir(&root).output().expect("run");
+    let report = String::from_utf8_lossy(&vince.stdout);
+    assert!(report.contains("## Ada\n\n### lib.rs\n- [ ] lib.rs:1 **TODO** handle the empty case"), "{report}");
+    let _ = home.paired(&["stop"]).output();
+}

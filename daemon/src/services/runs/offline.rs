@@ -51,8 +51,12 @@ pub(super) async fn produce(
         (Some(workspace), Skill::Metrics | Skill::Backlog) => git_history(&workspace.root).await,
         _ => None,
     };
+    if let (Some(history), Some(workspace), Skill::Backlog) = (&mut history, &workspace, skill) {
+        history.blame = git_blame(&workspace.root, &backlog_files(workspace, reach)).await;
+    }
     if let Some(history) = &mut history {
         history.files.retain(|path, _| reach.allows(path));
+        history.blame.retain(|path, _| reach.allows(path));
     }
     if skill == Skill::Tests
         && let (Some(workspace), Some(uri)) = (&workspace, params.uri.as_deref())
@@ -290,14 +294,58 @@ fn convert(uri: Option<&str>, document: Option<&SyntaxDocument>, root: Option<&P
     (output.report, findings, output.edits.iter().map(edit).collect())
 }
 
-/// Per-file commits, churn and authors from `git log` (up to 2,000 commits, 10 s).
+/// The files within reach that hold a TODO/FIXME/XXX/HACK, at most 50.
+fn backlog_files(workspace: &Workspace, reach: &Reach) -> Vec<String> {
+    let index = workspace.index();
+    let mut paths: Vec<String> = index.paths().filter(|p| reach.allows(p)).map(str::to_owned).collect();
+    drop(index);
+    paths.sort();
+    paths
+        .into_iter()
+        .filter(|p| {
+            workspace::read_real(&workspace.root.join(p))
+                .is_some_and(|text| ["TODO", "FIXME", "XXX", "HACK"].iter().any(|tag| text.contains(tag)))
+        })
+        .take(50)
+        .collect()
+}
+
+/// Who wrote each line of `paths`, from `git blame` (5 s in all).
+async fn git_blame(root: &Path, paths: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut blame = std::collections::BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    for path in paths {
+        let run = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["blame", "--line-porcelain", "--", path])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        let Ok(Ok(output)) = tokio::time::timeout_at(deadline, run).await else { break };
+        if !output.status.success() {
+            continue;
+        }
+        let authors: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("author "))
+            .map(str::to_owned)
+            .collect();
+        blame.insert(path.clone(), authors);
+    }
+    blame
+}
+
+/// Per-file commits, churn and authors from `git log` (up to 2,000 commits, 10 s),
+/// following renames: a file's history before it was renamed counts under its
+/// current name.
 async fn git_history(root: &Path) -> Option<History> {
     let output = tokio::time::timeout(
         Duration::from_secs(10),
         tokio::process::Command::new("git")
             .arg("-C")
             .arg(root)
-            .args(["log", "--no-merges", "-n", "2000", "--numstat", "--relative", "--format=%x00%an"])
+            .args(["log", "--no-merges", "-M", "-n", "2000", "--numstat", "--relative", "--format=%x00%an"])
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .output(),
@@ -310,6 +358,8 @@ async fn git_history(root: &Path) -> Option<History> {
     }
     let mut history = History::default();
     let mut author = String::new();
+    // Newest first: a rename is seen before the commits to its old name.
+    let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         if let Some(name) = line.strip_prefix('\0') {
             author = name.to_owned();
@@ -317,7 +367,15 @@ async fn git_history(root: &Path) -> Option<History> {
         }
         let mut parts = line.splitn(3, '\t');
         let (Some(added), Some(removed), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
-        let file = history.files.entry(path.to_owned()).or_default();
+        let path = match rename(path) {
+            Some((old, new)) => {
+                let current = renamed.get(&new).cloned().unwrap_or(new);
+                renamed.insert(old, current.clone());
+                current
+            }
+            None => renamed.get(path).cloned().unwrap_or_else(|| path.to_owned()),
+        };
+        let file = history.files.entry(path).or_default();
         file.commits += 1;
         file.lines_changed += added.parse::<u64>().unwrap_or(0) + removed.parse::<u64>().unwrap_or(0);
         match file.authors.iter_mut().find(|(a, _)| *a == author) {
@@ -329,4 +387,33 @@ async fn git_history(root: &Path) -> Option<History> {
         file.authors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     }
     Some(history)
+}
+
+/// `git log --numstat -M`'s rename notation: `old => new`, or with a common
+/// part in braces, `src/{a.rs => b.rs}`, `{old => new}/x.rs`.
+fn rename(path: &str) -> Option<(String, String)> {
+    if !path.contains(" => ") {
+        return None;
+    }
+    match (path.find('{'), path.find('}')) {
+        (Some(open), Some(close)) if open < close => {
+            let (before, inner, after) = (&path[..open], &path[open + 1..close], &path[close + 1..]);
+            let (old, new) = inner.split_once(" => ")?;
+            let join = |middle: &str| format!("{before}{middle}{after}").replace("//", "/");
+            Some((join(old), join(new)))
+        }
+        _ => path.split_once(" => ").map(|(old, new)| (old.to_owned(), new.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn renames_in_numstat_notation() {
+        assert_eq!(super::rename("src/{a.rs => b.rs}"), Some(("src/a.rs".into(), "src/b.rs".into())));
+        assert_eq!(super::rename("{old => new}/x.rs"), Some(("old/x.rs".into(), "new/x.rs".into())));
+        assert_eq!(super::rename("src/{ => inner}/x.rs"), Some(("src/x.rs".into(), "src/inner/x.rs".into())));
+        assert_eq!(super::rename("a.rs => b.rs"), Some(("a.rs".into(), "b.rs".into())));
+        assert_eq!(super::rename("src/plain.rs"), None);
+    }
 }
