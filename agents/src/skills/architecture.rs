@@ -1,6 +1,8 @@
-//! Leonardo's architecture view: the workspace's modules (folders) and their
-//! dependencies from resolved imports, import cycles (strongly connected
-//! components), the largest and the most coupled modules, and an ADR draft.
+//! Leonardo's architecture view: the workspace's files and their
+//! dependencies from resolved imports (a type-only import — TypeScript's
+//! `import type` — is no runtime dependency and is counted apart), import
+//! cycles between files (strongly connected components), folders by size,
+//! the most coupled files, and an ADR draft.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,16 +12,36 @@ use super::SkillOutput;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleMap {
-    /// Module (a folder, `.` for the root) → (files, bytes, symbols).
+    /// Folder (`.` for the root) → (files, bytes, symbols).
     pub modules: BTreeMap<String, (u32, u64, u32)>,
-    /// Module → modules it imports from.
+    /// File → files it imports at run time.
     pub edges: BTreeMap<String, BTreeSet<String>>,
-    /// Import cycles between modules, each sorted.
+    /// Type-only imports between files (no runtime dependency).
+    pub type_only: usize,
+    /// Import cycles between files, each sorted.
     pub cycles: Vec<Vec<String>>,
 }
 
 fn module_of(path: &str) -> String {
     path.rsplit_once('/').map_or_else(|| ".".to_owned(), |(dir, _)| dir.to_owned())
+}
+
+/// TypeScript's `import type { X } from …`, `import { type X, type Y } from …`
+/// and `export type { X } from …`: erased at compile time.
+fn type_only(import: &str) -> bool {
+    let text = import.trim();
+    if text.starts_with("import type ") || text.starts_with("export type ") {
+        return true;
+    }
+    let Some(names) = text.split_once('{').and_then(|(_, rest)| rest.split_once('}')).map(|(names, _)| names) else {
+        return false;
+    };
+    let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+    // Every name a type, and no default import beside them (`import X, { type A }`).
+    !names.is_empty()
+        && names.iter().all(|n| n.starts_with("type "))
+        && text.contains("} from")
+        && text.split_once('{').is_some_and(|(head, _)| !head.contains(','))
 }
 
 pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
@@ -29,18 +51,17 @@ pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
         if file.language == context::Language::PlainText {
             continue;
         }
-        let module = module_of(path);
-        let entry = map.modules.entry(module.clone()).or_default();
+        let entry = map.modules.entry(module_of(path)).or_default();
         entry.0 += 1;
         entry.1 += file.bytes;
         entry.2 += file.symbols().len() as u32;
         for import in &file.imports {
-            if let Some(target) = index.resolve_import(path, import) {
-                let target = module_of(target);
-                if target != module {
-                    map.edges.entry(module.clone()).or_default().insert(target);
-                }
+            let Some(target) = index.resolve_import(path, import).filter(|t| *t != path) else { continue };
+            if type_only(&import.text) {
+                map.type_only += 1;
+                continue;
             }
+            map.edges.entry(path.to_owned()).or_default().insert(target.to_owned());
         }
     }
     map.cycles = cycles(&map.edges);
@@ -108,21 +129,33 @@ fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     out
 }
 
+/// Edges drawn in the diagram; the counts and cycles cover them all.
+const DRAWN: usize = 60;
+
 pub fn architecture(speaker: &str, index: &WorkspaceIndex) -> SkillOutput {
     let map = module_map(index);
+    let files: usize = map.modules.values().map(|m| m.0 as usize).sum();
+    let edges = map.edges.values().map(BTreeSet::len).sum::<usize>();
     let mut report = format!(
-        "{speaker}'s architecture map: {} module(s), {} dependency edge(s), {} import cycle(s).\n",
+        "{speaker}'s architecture map: {files} file(s) in {} folder(s), {edges} dependency edge(s) between files, {} import cycle(s).\n",
         map.modules.len(),
-        map.edges.values().map(BTreeSet::len).sum::<usize>(),
         map.cycles.len()
     );
+    if map.type_only > 0 {
+        report.push_str(&format!(
+            "{} type-only import(s) are not counted: they are erased at compile time and make no runtime dependency.\n",
+            map.type_only
+        ));
+    }
     report.push_str("\n## Dependencies\n\n```mermaid\ngraph LR\n");
-    for (from, targets) in &map.edges {
-        for to in targets {
-            report.push_str(&format!("  {:?} --> {:?}\n", from, to));
-        }
+    for (from, to) in map.edges.iter().flat_map(|(from, targets)| targets.iter().map(move |to| (from, to))).take(DRAWN)
+    {
+        report.push_str(&format!("  {from:?} --> {to:?}\n"));
     }
     report.push_str("```\n");
+    if edges > DRAWN {
+        report.push_str(&format!("({} more edge(s) not drawn)\n", edges - DRAWN));
+    }
     if !map.cycles.is_empty() {
         report.push_str("\n## Import cycles\n\n");
         for cycle in &map.cycles {
@@ -131,7 +164,7 @@ pub fn architecture(speaker: &str, index: &WorkspaceIndex) -> SkillOutput {
     }
     let mut largest: Vec<(&String, &(u32, u64, u32))> = map.modules.iter().collect();
     largest.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(b.0)));
-    report.push_str("\n## Largest modules\n\n| module | files | KB | symbols |\n|---|---|---|---|\n");
+    report.push_str("\n## Largest folders\n\n| folder | files | KB | symbols |\n|---|---|---|---|\n");
     for (module, (files, bytes, symbols)) in largest.iter().take(10) {
         report.push_str(&format!("| {module} | {files} | {} | {symbols} |\n", bytes.div_ceil(1024)));
     }
@@ -141,17 +174,17 @@ pub fn architecture(speaker: &str, index: &WorkspaceIndex) -> SkillOutput {
             *fan_in.entry(target).or_default() += 1;
         }
     }
-    let mut coupled: Vec<(&str, usize, usize)> = map
-        .modules
-        .keys()
-        .map(|m| (m.as_str(), fan_in.get(m.as_str()).copied().unwrap_or(0), map.edges.get(m).map_or(0, BTreeSet::len)))
-        .filter(|(_, i, o)| i + o > 0)
+    let nodes: BTreeSet<&str> =
+        map.edges.keys().map(String::as_str).chain(map.edges.values().flatten().map(String::as_str)).collect();
+    let mut coupled: Vec<(&str, usize, usize)> = nodes
+        .into_iter()
+        .map(|f| (f, fan_in.get(f).copied().unwrap_or(0), map.edges.get(f).map_or(0, BTreeSet::len)))
         .collect();
     coupled.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then(a.0.cmp(b.0)));
     if !coupled.is_empty() {
-        report.push_str("\n## Most coupled modules\n\n| module | imported by | imports |\n|---|---|---|\n");
-        for (module, fan_in, fan_out) in coupled.iter().take(10) {
-            report.push_str(&format!("| {module} | {fan_in} | {fan_out} |\n"));
+        report.push_str("\n## Most coupled files\n\n| file | imported by | imports |\n|---|---|---|\n");
+        for (file, fan_in, fan_out) in coupled.iter().take(10) {
+            report.push_str(&format!("| {file} | {fan_in} | {fan_out} |\n"));
         }
     }
     report.push_str("\n## ADR draft\n\n");
@@ -171,7 +204,7 @@ fn adr(speaker: &str, map: &ModuleMap, most_coupled: Option<&str>) -> String {
         (None, Some(module)) => (
             format!("Keep `{module}` a stable core"),
             format!(
-                "`{module}` is the most coupled module; changes to its interface ripple furthest. Keep it small, stable and well tested, and add new behaviour in modules that depend on it."
+                "`{module}` is the most coupled file; changes to its interface ripple furthest. Keep it small, stable and well tested, and add new behaviour in files that depend on it."
             ),
         ),
         (None, None) => (
@@ -180,8 +213,8 @@ fn adr(speaker: &str, map: &ModuleMap, most_coupled: Option<&str>) -> String {
         ),
     };
     format!(
-        "# ADR: {title}\n\n- Status: proposed\n- Context: {} modules, {} dependencies, {} cycle(s), found from the workspace's imports.\n- Decision: {decision}\n- Consequences: dependency direction becomes a rule reviews can check; {speaker}'s map shows regressions.\n",
-        map.modules.len(),
+        "# ADR: {title}\n\n- Status: proposed\n- Context: {} files, {} dependencies, {} cycle(s), found from the workspace's imports.\n- Decision: {decision}\n- Consequences: dependency direction becomes a rule reviews can check; {speaker}'s map shows regressions.\n",
+        map.modules.values().map(|m| m.0).sum::<u32>(),
         map.edges.values().map(BTreeSet::len).sum::<usize>(),
         map.cycles.len()
     )
@@ -193,25 +226,55 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn modules_edges_and_cycles() {
+    fn index(files: &[(&str, &str)]) -> WorkspaceIndex {
         let mut index = WorkspaceIndex::default();
-        for (path, text) in [
+        for (path, text) in files {
+            index.upsert(path, FileEntry::parse(Language::from_path(path), text));
+        }
+        index
+    }
+
+    #[test]
+    fn files_edges_and_cycles() {
+        let index = index(&[
             ("app/models/user.py", "from app.services.mail import send\nclass User: pass\n"),
             ("app/services/mail.py", "from app.models.user import User\ndef send(): pass\n"),
             ("app/web/views.py", "from app.models.user import User\nfrom app.services.mail import send\n"),
             ("app/util.py", "def helper(): pass\n"),
-        ] {
-            index.upsert(path, FileEntry::parse(Language::from_path(path), text));
-        }
+        ]);
         let map = module_map(&index);
-        assert_eq!(map.cycles, [vec!["app/models".to_owned(), "app/services".to_owned()]]);
+        assert_eq!(map.cycles, [vec!["app/models/user.py".to_owned(), "app/services/mail.py".to_owned()]]);
         assert_eq!(
-            map.edges.get("app/web").map(|t| t.iter().cloned().collect::<Vec<_>>()),
-            Some(vec!["app/models".to_owned(), "app/services".to_owned()])
+            map.edges.get("app/web/views.py").map(|t| t.iter().cloned().collect::<Vec<_>>()),
+            Some(vec!["app/models/user.py".to_owned(), "app/services/mail.py".to_owned()])
         );
         let out = architecture("Leonardo", &index);
         assert!(out.report.contains("1 import cycle(s)"), "{}", out.report);
-        assert!(out.report.contains("# ADR: Break the import cycle between app/models and app/services"));
+        assert!(
+            out.report.contains("# ADR: Break the import cycle between app/models/user.py and app/services/mail.py")
+        );
+    }
+
+    /// Issue #16: "0 dependency edges" for a crate of four modules in one
+    /// folder, and a cycle that did not exist file by file.
+    #[test]
+    fn one_folder_has_edges_and_type_imports_make_no_cycle() {
+        let crate_ = index(&[
+            ("src/lib.rs", "mod lexer;\nmod parser;\nuse crate::parser::parse;\n"),
+            ("src/parser.rs", "use crate::lexer::tokens;\npub fn parse() {}\n"),
+            ("src/lexer.rs", "pub fn tokens() {}\n"),
+        ]);
+        let out = architecture("Leonardo", &crate_);
+        assert!(out.report.contains("3 file(s) in 1 folder(s)"), "{}", out.report);
+        assert!(!out.report.contains(" 0 dependency edge(s)"), "{}", out.report);
+        let ts = index(&[
+            ("src/a.ts", "import { b } from './b';\nexport const a = () => b();\n"),
+            ("src/b.ts", "import type { A } from './a';\nexport function b(): A | null { return null; }\n"),
+            ("src/c.ts", "import { type B } from './b';\nexport const c = 1;\n"),
+        ]);
+        let map = module_map(&ts);
+        assert!(map.cycles.is_empty(), "{:?}", map.cycles);
+        assert_eq!(map.type_only, 2);
+        assert_eq!(map.edges.get("src/a.ts").map(BTreeSet::len), Some(1));
     }
 }
