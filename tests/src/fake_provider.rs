@@ -85,6 +85,17 @@ async fn handle(mut stream: TcpStream, fake: Arc<Fake>) {
             }
         }
     };
+    // The model list (`paired setup` asks it), outside the script.
+    if head.starts_with("GET ") && head.split_whitespace().nth(1).is_some_and(|p| p.ends_with("/models")) {
+        let body =
+            r#"{"object":"list","data":[{"id":"fake-coder","object":"model"},{"id":"fake-chat","object":"model"}]}"#;
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = stream.write_all(reply.as_bytes()).await;
+        return;
+    }
     let slow = fake.slow_when.lock().expect("lock").clone();
     if let Some((text, delay)) = slow
         && body.to_string().contains(&text)

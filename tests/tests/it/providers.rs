@@ -525,3 +525,56 @@ fn providers_test_sends_one_request_and_says_how_it_went() {
     let (ok, _, err) = test("nope");
     assert!(!ok && err.contains("no provider named \"nope\"") && err.contains("fake, gone"), "{err}");
 }
+
+/// Issue #16.6: `paired setup` finds a model server running here, lists its
+/// models, writes the provider (keeping the user's own config text) and
+/// tests it with one request; with none running it says what to do.
+#[tokio::test]
+async fn setup_finds_a_local_server_writes_the_config_and_tests_it() {
+    use tests::fake_provider::{Reply, openai_text, serve_fake};
+    let (port, fake) = serve_fake(vec![Reply::Sse(openai_text(&["OK"]))]).await;
+    let home = Home::new();
+    let config = home.write_config("# my settings\n[agents]\nalways_redact = false\n");
+    let servers = format!("ollama=http://127.0.0.1:1,llamacpp=http://127.0.0.1:{port}");
+    let setup = {
+        let mut command = home.paired(&["setup", "--yes"]);
+        command.env("PAIRED_TEST_SETUP_SERVERS", &servers);
+        tokio::task::spawn_blocking(move || command.output().expect("setup")).await.expect("join")
+    };
+    let stdout = String::from_utf8_lossy(&setup.stdout);
+    assert!(setup.status.success(), "{stdout}{}", String::from_utf8_lossy(&setup.stderr));
+    assert!(
+        stdout.contains(&format!("found llamacpp at http://127.0.0.1:{port} with 2 model(s): fake-coder, fake-chat")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("llamacpp (fake-coder at") && stdout.contains("answered in"), "tested: {stdout}");
+    let written = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        written.starts_with("# my settings\n[agents]\nprovider = \"llamacpp\"\nalways_redact = false\n"),
+        "{written}"
+    );
+    assert!(written.contains(&format!("[providers.llamacpp]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"fake-coder\"\nlocal = true")), "{written}");
+    assert_eq!(fake.requests.lock().expect("lock").len(), 1, "one short request");
+    // Again: the provider is there already, and nothing is rewritten.
+    let again = {
+        let mut command = home.paired(&["setup", "--yes"]);
+        command.env("PAIRED_TEST_SETUP_SERVERS", &servers);
+        tokio::task::spawn_blocking(move || command.output().expect("setup")).await.expect("join")
+    };
+    assert!(
+        !again.status.success() && String::from_utf8_lossy(&again.stderr).contains("has [providers.llamacpp] already")
+    );
+    assert_eq!(std::fs::read_to_string(&config).expect("config"), written);
+    // Nothing running: what to do instead.
+    let empty = Home::new();
+    let none = {
+        let mut command = empty.paired(&["setup", "--yes"]);
+        command.env("PAIRED_TEST_SETUP_SERVERS", "ollama=http://127.0.0.1:1");
+        tokio::task::spawn_blocking(move || command.output().expect("setup")).await.expect("join")
+    };
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        !none.status.success() && stderr.contains("no model server answered") && stderr.contains("--cloud"),
+        "{stderr}"
+    );
+}

@@ -18,6 +18,7 @@ pub mod market;
 pub mod providers;
 pub mod run;
 pub mod sessions;
+pub mod setup;
 pub mod workflow;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -123,6 +124,10 @@ enum Command {
         #[command(subcommand)]
         command: crate::fronts::cli::sessions::SessionsCommand,
     },
+    /// A model from the first minute: finds the model servers running here
+    /// (Ollama, llama.cpp, LM Studio, vLLM) or takes a cloud provider and its
+    /// key, writes the provider into config.toml and tests it.
+    Setup(crate::fronts::cli::setup::SetupArgs),
     /// Model providers, and their API keys in the OS keyring.
     Providers {
         #[command(subcommand)]
@@ -326,6 +331,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Workflow { command } => with_runtime(crate::fronts::cli::workflow::execute(&paths, command)),
         Command::Sessions { command } => with_runtime(crate::fronts::cli::sessions::execute(&paths, command)),
         Command::Providers { command } => crate::fronts::cli::providers::execute(&paths, command),
+        Command::Setup(args) => crate::fronts::cli::setup::execute(&paths, args),
         Command::Market { command } => crate::fronts::cli::market::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::fronts::cli::agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {

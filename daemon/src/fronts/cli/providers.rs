@@ -105,6 +105,11 @@ fn test(paths: &Paths, name: &str, as_json: bool) -> Result<ExitCode> {
     }
 }
 
+/// `paired providers set-key`, for `paired setup` too.
+pub(crate) fn execute_set_key(entry: &str) -> Result<ExitCode> {
+    set_key(entry)
+}
+
 fn set_key(entry: &str) -> Result<ExitCode> {
     secrets::checked(entry)?;
     let key = if std::io::stdin().is_terminal() {

@@ -87,7 +87,8 @@ fn integer_range(section: &str, key: &str) -> Option<(i64, i64)> {
 }
 
 /// `PAIRED_*` variables that are not configuration keys.
-const NON_CONFIG_ENV: [&str; 3] = ["PAIRED_TEST_HOOKS", "PAIRED_TEST_INOTIFY_EXHAUSTED", "PAIRED_BIN"];
+const NON_CONFIG_ENV: [&str; 4] =
+    ["PAIRED_TEST_HOOKS", "PAIRED_TEST_INOTIFY_EXHAUSTED", "PAIRED_TEST_SETUP_SERVERS", "PAIRED_BIN"];
 
 /// The process's `PAIRED_*` variables, read once and checked: values by name,
 /// and the variables that name no setting.

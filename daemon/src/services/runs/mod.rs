@@ -332,7 +332,9 @@ impl Runs {
         let produced = async {
             match work {
                 Work::Ask { .. } => model::ask(env, &context, &agent, &params).await,
-                Work::Offline(skill) => offline::produce(env, &agent, skill, &params, &reach).await,
+                Work::Offline(skill) => offline::produce(env, &agent, skill, &params, &reach)
+                    .await
+                    .map(|produced| offline::labelled(env, &agent, skill, produced)),
             }
         };
         // A defect in a skill fails the run; it never leaves it running.

@@ -130,6 +130,34 @@ pub(super) async fn produce(
     }
 }
 
+/// Without a model, a report says what it is made of and what a model would
+/// add (and how to get one): offline output is never passed off as more.
+pub(super) fn labelled(env: &Env, agent: &Agent, skill: Skill, produced: Produced) -> Produced {
+    let (mut report, findings, edits) = produced;
+    if env.provider_name(agent).is_some() || skill == Skill::Route {
+        return (report, findings, edits);
+    }
+    let made_of = match skill {
+        Skill::Review => "the project's own tools and PAIRED's rules",
+        Skill::Tests => "calls observed on a copy of the project",
+        Skill::Document => "the code's name, signature and body",
+        Skill::Architecture | Skill::Assess => "the workspace's index",
+        Skill::Metrics | Skill::Backlog => "the code and its git history",
+        Skill::Accessibility | Skill::Route => "PAIRED's rules",
+    };
+    let adds = match skill {
+        Skill::Review => "explains findings in context and reviews the logic no rule can see",
+        Skill::Tests => "writes tests for methods and any type, and what the code should do, not only what it does",
+        Skill::Document => "says what the code is for",
+        _ => "answers questions about it in words",
+    };
+    let name = &agent.manifest.metadata.name;
+    report.push_str(&format!(
+        "\n_Offline: {made_of}. With a model, {name} also {adds}: `paired setup` finds one on this machine or takes a cloud provider._\n"
+    ));
+    (report, findings, edits)
+}
+
 /// Edison's tests for the function at the cursor, run in the sandbox before
 /// they are proposed (`services::testgen`).
 async fn verified_tests(
