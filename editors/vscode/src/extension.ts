@@ -59,6 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("paired.optimizeContext", () => optimizeContext());
   register("paired.forceIntroduction", () => introduce(context));
   register("paired.resetIntroduction", () => resetIntroduction(context));
+  register("paired.setup", () => setupModel(context));
 
   const settings = vscode.workspace.getConfiguration("paired");
   for (const note of legacyNotes((key) => settings.inspect(key))) {
@@ -76,6 +77,19 @@ export async function deactivate(): Promise<void> {
   const running = client;
   client = undefined;
   if (running) await running.stop();
+}
+
+/** `paired setup` in a terminal, where it can ask (and read a key without echo). */
+function setupModel(context: vscode.ExtensionContext): void {
+  const settings = vscode.workspace.getConfiguration("paired");
+  const configured = settings.get<string>("serverPath") || settings.get<string>("path");
+  const located = locateServer(configured, hostEnvironment(), context.extensionUri.fsPath);
+  if (!located.ok) {
+    void vscode.window.showErrorMessage(`PAIRED: ${located.message}`);
+    return;
+  }
+  const terminal = vscode.window.createTerminal({ name: "PAIRED setup", shellPath: located.command, shellArgs: ["setup"] });
+  terminal.show();
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {

@@ -25,6 +25,7 @@ const SHIPPED = [
   "extension/media/icon.png",
   "extension/media/panel.css",
   "extension/media/panel.js",
+  "extension/media/setup.md",
   "extension/package.json",
   "extension/readme.md",
 ];
@@ -99,7 +100,7 @@ test("vsce lists only what ships", () => {
   const result = cp.spawnSync(VSCE, ["ls", "--no-dependencies"], { cwd: EXTENSION, encoding: "utf8" });
   assert.equal(result.status, 0, result.stderr);
   const listed = result.stdout.split("\n").filter(Boolean).sort();
-  assert.deepEqual(listed, ["CHANGELOG.md", "LICENSE", "README.md", "dist/extension.js", "media/icon.png", "media/panel.css", "media/panel.js", "package.json"]);
+  assert.deepEqual(listed, ["CHANGELOG.md", "LICENSE", "README.md", "dist/extension.js", "media/icon.png", "media/panel.css", "media/panel.js", "media/setup.md", "package.json"]);
 });
 
 test("the universal .vsix holds exactly the shipped files, and no executable", { timeout: 120_000 }, () => {

@@ -204,9 +204,17 @@ test("the manifest keeps 1.0's command ids, adds 2.0's, and binds no shortcut", 
   for (const id of [
     "paired.askSherlock", "paired.askAlex", "paired.askEdison", "paired.askLeonardo", "paired.askMaya", "paired.askVince", "paired.askMarie",
     "paired.showAgentPanel", "paired.connectAgents", "paired.runWorkflow", "paired.marketplace.search", "paired.marketplace.install",
-    "paired.optimizeContext", "paired.resetIntroduction", "paired.forceIntroduction",
+    "paired.optimizeContext", "paired.resetIntroduction", "paired.forceIntroduction", "paired.setup",
   ]) {
     assert.ok(commands.includes(id), `${id} is contributed`);
+  }
+  // The first-run walkthrough starts with a model, through `paired setup`.
+  const [walkthrough] = manifest.contributes.walkthroughs;
+  assert.equal(walkthrough.steps[0].id, "model");
+  assert.match(walkthrough.steps[0].description, /\(command:paired\.setup\)/);
+  for (const step of walkthrough.steps) {
+    const linked = step.description.match(/\(command:([\w.]+)\)/)[1];
+    assert.ok(commands.includes(linked), `${linked} is a contributed command`);
   }
   for (const own of team.OWN_COMMANDS) assert.ok(commands.includes(own), `${own} has a title`);
   // 1.0 bound Ctrl/Cmd+Shift+P (the command palette) to its panel.

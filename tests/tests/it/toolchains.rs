@@ -88,7 +88,10 @@ fn clippy_runs_in_the_sandbox_on_a_real_crate_and_its_findings_are_sherlocks() {
     assert!(report.contains("clippy (Cargo.toml): 3 findings"), "{report}");
     assert!(report.contains("sandbox fully enforced"), "{report}");
     // No model here: the report says what it is made of, and what a model adds (#16.6).
-    assert!(report.contains("_Offline: the project's own tools and PAIRED's rules. With a model, Sherlock also"), "{report}");
+    assert!(
+        report.contains("_Offline: the project's own tools and PAIRED's rules. With a model, Sherlock also"),
+        "{report}"
+    );
     // What upstream fixed in "Apply remaining clippy suggestions".
     let while_let = finding(&run, "clippy::while_let_loop");
     assert_eq!(while_let["line"], 214);

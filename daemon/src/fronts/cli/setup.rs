@@ -77,6 +77,9 @@ pub fn execute(paths: &Paths, args: SetupArgs) -> Result<ExitCode> {
             "{err:#}\nthe configuration is written; fix the server or key and run `paired providers test {name}`"
         )
     })?;
+    if crate::platform::instance::is_running(paths) {
+        outln!("paired: the running daemon uses it after a restart: `paired stop` (editors start it again)")?;
+    }
     outln!("paired: agents now answer in words too: `paired agents run sherlock --file F --prompt \"…\"`")?;
     Ok(ExitCode::SUCCESS)
 }
