@@ -344,6 +344,19 @@ fn wrong_keys_rollback_mix_and_match_and_freeze_are_refused() {
     assert!(err.contains("does not match the hash") || err.contains("do not belong together"), "{err}");
     market.server.set(|b| b.replace.clear());
 
+    // Freeze, the stale view: the registry's timestamp stops verifying while the
+    // copy kept here is still valid. An update must not pass the old view off
+    // as "up to date"; a search may show it, and says why.
+    ok(home, &["market", "install", "rust-auditor", "--yes"]);
+    market.server.set(|b| {
+        b.replace.insert("/metadata/timestamp.json".into(), b"{\"signed\": {}}".to_vec());
+    });
+    let r = run(home, &["market", "update", "rust-auditor", "--yes"]);
+    assert!(!r.ok && r.stderr.contains("cannot check the registry"), "{}", r.stderr);
+    let found = json(home, &["market", "search", "--json"]);
+    assert!(found["warnings"][0].as_str().is_some_and(|w| w.contains("showing the cached index")), "{found}");
+    market.server.set(|b| b.replace.clear());
+
     // Freeze: a timestamp that runs out; the registry is refused once it has.
     ok(home, &["market", "resign", "--registry", market.reg(), "--timestamp-secs", "5"]);
     ok(home, &["market", "install", "rust-auditor", "--yes"]);

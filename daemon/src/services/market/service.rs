@@ -147,6 +147,14 @@ async fn index(
     }
     match remote::refresh(registry, data, deadline(marketplace)).await {
         Ok((_, index)) => Some(remember(marketplace, &registry.name, index)),
+        // An install or update acts on what the registry says now: metadata
+        // that cannot be refreshed (expired, frozen, not verifying, not
+        // reachable) stops it, never an older copy kept here (TUF's freeze
+        // attack: a stale view that hides a newer version).
+        Err(err) if fresh => {
+            warnings.push(format!("{err:#}"));
+            None
+        }
         Err(err) => match remote::cached(registry, data) {
             Ok(cached) => {
                 warnings.push(format!("{err:#} — showing the cached index"));
@@ -249,6 +257,12 @@ async fn versions_of(marketplace: &Arc<Marketplace>, params: PackageRef, fresh: 
         if let Some(latest) = pick(&all).or(all.first()).cloned() {
             return Ok(PackageInfo { latest, versions: all, installed: store.get(&params.name) });
         }
+    }
+    if fresh && !warnings.is_empty() {
+        return Err(error(
+            MarketError::Verification,
+            format!("cannot check the registry for {:?} now: {}", params.name, warnings.join("; ")),
+        ));
     }
     let why = if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) };
     Err(error(MarketError::NotFound, format!("no package named {:?} in the registries{why}", params.name)))
