@@ -192,7 +192,7 @@ fn market_methods(module: &mut RpcModule<Daemon>) {
         Ok(crate::services::market::service::rollback(&d.market, params).await?)
     });
     method::<market::Usage, _, _>(module, |d, NoParams {}, _| async move {
-        Ok(crate::services::market::service::usage(&d.market).await?)
+        Ok(crate::services::market::usage::usage(&d.market).await?)
     });
     method::<market::ListInstalled, _, _>(module, |d, NoParams {}, _| async move {
         Ok(crate::services::market::service::installed(&d.market))

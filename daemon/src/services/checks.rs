@@ -248,7 +248,7 @@ pub(crate) fn sandbox_spec(
             .cloned()
             .collect(),
         require_full: config.require == SandboxRequirement::Full
-            || crate::services::market::service::policy::sandbox_must_be_full(),
+            || crate::services::market::policy::sandbox_must_be_full(),
         limits: Limits {
             cpu_secs: u64::from(config.timeout_secs),
             memory_bytes: mb(config.memory_mb),

@@ -24,11 +24,13 @@ pub mod archive;
 pub mod error;
 pub mod generate;
 pub mod licence;
+pub mod policy;
 pub mod registry;
 pub mod remote;
 pub mod search;
 pub mod service;
 pub mod store;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 

@@ -45,9 +45,9 @@ impl Marketplace {
     }
 }
 
-type RpcResult<T> = Result<T, MarketError>;
+pub(super) type RpcResult<T> = Result<T, MarketError>;
 
-fn error(kind: fn(String) -> MarketError, message: impl Into<String>) -> MarketError {
+pub(super) fn error(kind: fn(String) -> MarketError, message: impl Into<String>) -> MarketError {
     kind(message.into())
 }
 
@@ -417,7 +417,7 @@ fn admitted(
         .find(|p| p.meta.name == name && p.meta.version == chosen.version)
         .map(|p| p.meta.permissions.clone())
         .unwrap_or_default();
-    if let Some(refusal) = policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
+    if let Some(refusal) = super::policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
         return Err(error(MarketError::Refused, format!("{name}@{}: {refusal}; not installed", chosen.version)));
     }
     index
@@ -745,67 +745,6 @@ async fn licence_for(
     Ok((keys, token))
 }
 
-/// Runs per installed marketplace agent, from the run history.
-pub async fn usage(marketplace: &Arc<Marketplace>) -> RpcResult<Vec<protocol::market::AgentUsage>> {
-    let store = Store::new(&marketplace.paths.data_dir);
-    let installed = store.installed();
-    let names: Vec<String> = installed.iter().map(|i| i.name.clone()).collect();
-    let counts = marketplace
-        .db
-        .call(move |conn| {
-            let mut statement = conn.prepare(
-                "SELECT count(*), sum(status = 'succeeded'), sum(status = 'failed'), sum(tokens), min(created_ms), max(created_ms)
-                 FROM agent_runs WHERE agent = ?1",
-            )?;
-            let mut rows = Vec::new();
-            for name in names {
-                let row = statement.query_row([&name], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<i64>>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                })?;
-                rows.push(row);
-            }
-            Ok(rows)
-        })
-        .await
-        .map_err(|err| error(MarketError::Internal, format!("{err:#}")))?;
-    let market = marketplace.live.market();
-    let licensee = market.licensee.as_deref();
-    Ok(installed
-        .into_iter()
-        .zip(counts)
-        .map(|(i, (runs, succeeded, failed, tokens, first, last))| {
-            let manifest = std::fs::read_to_string(std::path::Path::new(&i.path).join("agent.toml"))
-                .ok()
-                .and_then(|t| agents::manifest::parse_toml("agent.toml", &t).ok());
-            let paid = manifest.as_ref().is_some_and(|m| m.pricing.kind == protocol::agents::PricingKind::Paid);
-            let licence =
-                paid.then(|| super::licence::check_run(&marketplace.paths.data_dir, &i.name, licensee).ok()).flatten();
-            protocol::market::AgentUsage {
-                name: i.name.clone(),
-                version: i.version.clone(),
-                registry: i.registry.clone(),
-                publisher: store.publisher(&i.name),
-                pricing: if paid { "paid".into() } else { "free".into() },
-                runs: runs.max(0) as u64,
-                succeeded: succeeded.unwrap_or(0).max(0) as u64,
-                failed: failed.unwrap_or(0).max(0) as u64,
-                tokens: tokens.unwrap_or(0).max(0) as u64,
-                first_ms: first.map(|v| v as u64),
-                last_ms: last.map(|v| v as u64),
-                licensee: licence.as_ref().map(|l| l.licensee.clone()),
-                licence_expires: licence.map(|l| l.expires),
-            }
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,106 +778,5 @@ mod tests {
         assert!(err.contains("pricing differs"), "{err}");
         std::fs::remove_file(dir.path().join("agent.toml")).expect("rm");
         assert!(check_contents(dir.path(), &meta).expect_err("none").to_string().contains("no agent.toml"));
-    }
-}
-
-/// The user's and the organisation's limits on what agents are granted.
-pub mod policy {
-    use crate::platform::config::{MarketPolicy, PERMISSION_KINDS};
-
-    /// Where an organisation puts its policy (managed by its IT, not the user).
-    pub const ORGANISATION_FILE: &str = "/etc/paired/policy.toml";
-
-    fn organisation(file: &std::path::Path) -> Result<Option<MarketPolicy>, String> {
-        match std::fs::read_to_string(file) {
-            Ok(text) => toml::from_str(&text).map(Some).map_err(|e| format!("{}: {e}", file.display())),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(format!("{}: {err}", file.display())),
-        }
-    }
-
-    /// Whether the organisation's policy requires a fully enforced sandbox
-    /// (a policy that cannot be read does: it fails closed).
-    pub fn sandbox_must_be_full() -> bool {
-        sandbox_must_be_full_with(std::path::Path::new(ORGANISATION_FILE))
-    }
-
-    pub fn sandbox_must_be_full_with(organisation_file: &std::path::Path) -> bool {
-        organisation(organisation_file).map_or(true, |p| p.is_some_and(|p| p.require_full_sandbox))
-    }
-
-    /// Why `permissions` from `registry` may not be granted, if they may not.
-    pub fn refusal(user: &MarketPolicy, registry: &str, permissions: &protocol::agents::Permissions) -> Option<String> {
-        refusal_with(user, std::path::Path::new(ORGANISATION_FILE), registry, permissions)
-    }
-
-    pub fn refusal_with(
-        user: &MarketPolicy,
-        organisation_file: &std::path::Path,
-        registry: &str,
-        permissions: &protocol::agents::Permissions,
-    ) -> Option<String> {
-        // An organisation policy that cannot be read refuses everything: it fails closed.
-        let organisation = match organisation(organisation_file) {
-            Ok(policy) => policy,
-            Err(why) => return Some(format!("the organisation policy cannot be read ({why})")),
-        };
-        let asked = |kind: &str| match kind {
-            "fs_read" => !permissions.fs_read.is_empty(),
-            "fs_write" => !permissions.fs_write.is_empty(),
-            "net" => !permissions.net.is_empty(),
-            "commands" => !permissions.commands.is_empty(),
-            "mcp_tools" => !permissions.mcp_tools.is_empty(),
-            _ => false,
-        };
-        for (whose, policy) in [("the organisation's", organisation.as_ref()), ("your", Some(user))] {
-            let Some(policy) = policy else { continue };
-            if let Some(kind) = PERMISSION_KINDS.iter().find(|k| policy.deny.iter().any(|d| d == *k) && asked(k)) {
-                return Some(format!("it asks for {kind}, which {whose} policy denies"));
-            }
-            if !policy.allow_registries.is_empty() && !policy.allow_registries.iter().any(|r| r == registry) {
-                return Some(format!("registry {registry} is not among those {whose} policy allows"));
-            }
-        }
-        None
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn the_organisation_may_require_a_full_sandbox_and_fails_closed() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let file = dir.path().join("policy.toml");
-            assert!(!sandbox_must_be_full_with(&file), "no policy: the user's [sandbox] decides");
-            std::fs::write(&file, "deny = [\"net\"]\n").expect("write");
-            assert!(!sandbox_must_be_full_with(&file));
-            std::fs::write(&file, "require_full_sandbox = true\n").expect("write");
-            assert!(sandbox_must_be_full_with(&file));
-            std::fs::write(&file, "require_full_sandbox = \"yes\"\n").expect("write");
-            assert!(sandbox_must_be_full_with(&file), "a policy that does not parse requires it");
-        }
-
-        #[test]
-        fn the_organisation_policy_wins_and_fails_closed() {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let file = dir.path().join("policy.toml");
-            let asks = protocol::agents::Permissions { net: vec!["api.github.com".into()], ..Default::default() };
-            let user = MarketPolicy::default();
-            assert_eq!(refusal_with(&user, &file, "acme", &asks), None, "no policy: the user decides");
-            std::fs::write(&file, "deny = [\"net\"]\n").expect("write");
-            assert!(
-                refusal_with(&user, &file, "acme", &asks).is_some_and(|r| r.contains("organisation's policy denies"))
-            );
-            std::fs::write(&file, "allow_registries = [\"internal\"]\n").expect("write");
-            assert!(refusal_with(&user, &file, "acme", &asks).is_some_and(|r| r.contains("not among")));
-            assert_eq!(refusal_with(&user, &file, "internal", &asks), None);
-            std::fs::write(&file, "deny = \"everything\"\n").expect("write");
-            assert!(refusal_with(&user, &file, "internal", &asks).is_some_and(|r| r.contains("cannot be read")));
-            std::fs::remove_file(&file).expect("rm");
-            let strict = MarketPolicy { deny: vec!["net".into()], ..Default::default() };
-            assert!(refusal_with(&strict, &file, "acme", &asks).is_some_and(|r| r.contains("your policy denies")));
-        }
     }
 }
