@@ -111,8 +111,17 @@ impl Scratch {
         root.hash(&mut hasher);
         let name = root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let dir = paths.state_dir.join("checks").join(format!("{name}-{:016x}", hasher.finish()));
+        // What ran here before may have left links in place of these
+        // folders (to the user's home): the daemon follows none of them.
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            std::fs::remove_file(&dir)?;
+        }
         for sub in ["home", "tmp", "target", "cargo-home"] {
-            std::fs::create_dir_all(dir.join(sub))?;
+            let path = dir.join(sub);
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+                std::fs::remove_file(&path)?;
+            }
+            std::fs::create_dir_all(path)?;
         }
         // Cargo's home: the user's registry and git checkouts (read-only by
         // the sandbox) and config, not their credentials.

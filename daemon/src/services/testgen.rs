@@ -131,18 +131,26 @@ impl<'a> Trial<'a> {
     ) -> Result<Trial<'a>, String> {
         let scratch = Scratch::for_project(paths, root).map_err(|err| format!("no scratch folder: {err}"))?;
         let work = scratch.dir.join("work");
+        let trial = Trial { paths, config, root, scratch, work, python_src: false };
+        trial.copy().await?;
+        let python_src = target.language == Language::Python && trial.work.join("src").is_dir();
+        Ok(Trial { python_src, ..trial })
+    }
+
+    /// A fresh copy of the project. Also after anything ran in the copy: what
+    /// ran could have left links there (`src` → the user's home) that a write
+    /// of the daemon's would follow; the old copy goes, links unfollowed.
+    async fn copy(&self) -> Result<(), String> {
         let copied = tokio::task::spawn_blocking({
-            let (root, work) = (root.to_path_buf(), work.clone());
+            let (root, work) = (self.root.to_path_buf(), self.work.clone());
             move || copy_project(&root, &work)
         })
         .await;
         match copied {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => return Err(format!("the project could not be copied to try the test: {err}")),
-            Err(err) => return Err(format!("the copy stopped: {err}")),
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(format!("the project could not be copied to try the test: {err}")),
+            Err(err) => Err(format!("the copy stopped: {err}")),
         }
-        let python_src = target.language == Language::Python && work.join("src").is_dir();
-        Ok(Trial { paths, config, root, scratch, work, python_src })
     }
 
     fn write(&self, rel: &str, text: &str) -> Result<(), String> {
@@ -176,13 +184,14 @@ impl<'a> Trial<'a> {
                 let mut command = runner.to_vec();
                 command.extend(["paired_probe".into(), "--".into(), "--nocapture".into(), "--test-threads=1".into()]);
                 let outcome = self.run(command).await;
-                self.write(rel, source)?;
+                // Not written back over what ran: a fresh copy instead.
+                self.copy().await?;
                 outcome?
             }
             _ => {
                 self.write(".paired_probe.py", &testgen::python_probe(target))?;
                 let outcome = self.run(vec!["python3".into(), ".paired_probe.py".into()]).await;
-                let _ = std::fs::remove_file(self.work.join(".paired_probe.py"));
+                self.copy().await?;
                 outcome?
             }
         };

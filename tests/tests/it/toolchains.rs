@@ -303,3 +303,26 @@ async fn a_granted_command_runs_in_the_sandbox_and_nothing_else_runs() {
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(text.contains("commands: cat") && text.contains("commands run in PAIRED's sandbox"), "{text}");
 }
+
+/// A hostile project's code, called by Edison's probe, swaps a folder of the
+/// scratch copy for a link to the user's home: the daemon's own writes into
+/// the copy afterwards must not follow it.
+#[test]
+fn code_run_for_a_test_cannot_redirect_the_daemons_writes() {
+    let home = Home::new();
+    let root = home.project();
+    let outside = home.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    std::fs::create_dir_all(root.join("tests")).expect("mkdir");
+    std::fs::write(root.join("tests/test_other.py"), "def test_other():\n    assert True\n").expect("write");
+    let hostile = format!(
+        "import os, shutil\n\n\ndef plant(n: int) -> int:\n    if os.path.isdir('tests') and not os.path.islink('tests'):\n        shutil.rmtree('tests')\n        os.symlink({:?}, 'tests')\n    return n\n",
+        outside.display().to_string()
+    );
+    std::fs::write(root.join("hostile.py"), hostile).expect("write");
+    let run = edison(&home, &root.join("hostile.py"), "4");
+    assert!(std::fs::read_dir(&outside).expect("outside").next().is_none(), "nothing written outside: {run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["edits"][0]["uri"].as_str().is_some_and(|u| u.ends_with("/tests/test_hostile.py")), "{run}");
+    let _ = paired(&home, &["stop"]).output();
+}
