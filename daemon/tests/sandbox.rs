@@ -221,3 +221,16 @@ fn a_missing_program_is_a_clear_failure() {
     assert_eq!(out.exit, Exit::Code(127));
     assert!(text(&out.stderr).contains("cannot run no-such-linter"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn no_device_node_no_terminal_and_no_host_privilege() {
+    let cell = cell();
+    // As root outside, a device node would read the disk; /dev/tty would type into the user's shell.
+    let out = run(&spec(
+        &cell,
+        "mknod null2 c 1 3; test -e null2 || echo no-node; echo x > /dev/tty || echo no-tty; \
+                               hostname paired-sandbox 2>/dev/null || echo no-hostname; echo done",
+    ));
+    assert_eq!(text(&out.stdout), "no-node\nno-tty\nno-hostname\ndone\n", "{}", text(&out.stderr));
+    assert!(!cell.scratch.join("null2").exists());
+}

@@ -311,6 +311,75 @@ print("{MARK} " + json.dumps(seen))
     )
 }
 
+/// A Python literal and nothing else: numbers, strings and bytes, `True`,
+/// `False`, `None`, and brackets, commas and colons between them — no name,
+/// no call, no operator. What the probe prints passes through here before it
+/// becomes a test: the code it ran could print anything.
+pub fn is_python_literal(text: &str) -> bool {
+    let mut chars = text.chars().peekable();
+    if text.contains('\n') || text.len() > 200 {
+        return false;
+    }
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '[' | ']' | '(' | ')' | '{' | '}' | ',' | ':' | '-' | '.' | '+' => {}
+            // A number, with its own letters: 1e5, 0x1f, 1_000, 2j.
+            c if c.is_ascii_digit() => {
+                while chars.peek().is_some_and(|d| d.is_ascii_alphanumeric() || *d == '_') {
+                    chars.next();
+                }
+            }
+            'b' | 'r' | 'u' if matches!(chars.peek(), Some('\'' | '"')) => {}
+            '\'' | '"' => {
+                let mut closed = false;
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => {
+                            chars.next();
+                        }
+                        d if d == c => {
+                            closed = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut word = String::from(c);
+                while let Some(d) = chars.peek().copied().filter(|d| d.is_ascii_alphanumeric() || *d == '_') {
+                    word.push(d);
+                    chars.next();
+                }
+                if !matches!(word.as_str(), "True" | "False" | "None") {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// One Rust string literal (`"…"`, escapes inside) and nothing after it.
+pub fn is_rust_string_literal(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix('"') else { return false };
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.next().is_none() => return false,
+            '\\' => {}
+            '"' => return chars.next().is_none(),
+            '\n' => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// What the probe printed, call by call (`Opaque` where it printed nothing usable).
 pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
     let mut seen = vec![Observed::Opaque; target.calls.len()];
@@ -319,9 +388,15 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
             let line = stdout.lines().find_map(|l| l.strip_prefix(MARK)).unwrap_or("[]");
             let items: Vec<Value> = serde_json::from_str(line.trim()).unwrap_or_default();
             for (slot, item) in seen.iter_mut().zip(items) {
+                let identifier = |k: &str| {
+                    !k.is_empty()
+                        && k.len() <= 60
+                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !k.starts_with(|c: char| c.is_ascii_digit())
+                };
                 *slot = match (item.get("value").and_then(Value::as_str), item.get("raises")) {
-                    (Some(value), _) => Observed::Value(value.to_owned()),
-                    (None, Some(Value::String(kind))) => Observed::Fails(Some(kind.clone())),
+                    (Some(value), _) if is_python_literal(value) => Observed::Value(value.to_owned()),
+                    (None, Some(Value::String(kind))) if identifier(kind) => Observed::Fails(Some(kind.clone())),
                     _ => Observed::Opaque,
                 };
             }
@@ -331,7 +406,14 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 let mut parts = line.trim().splitn(2, ' ');
                 let (Some(Ok(i)), Some(rest)) = (parts.next().map(str::parse::<usize>), parts.next()) else { continue };
                 if let Some(slot) = seen.get_mut(i) {
-                    *slot = if rest == "panic" { Observed::Fails(None) } else { Observed::Value(rest.to_owned()) };
+                    *slot = match rest {
+                        "panic" => Observed::Fails(None),
+                        // A string literal, else nothing: it is pasted into code.
+                        debug if is_rust_string_literal(debug) && debug.len() <= 400 => {
+                            Observed::Value(debug.to_owned())
+                        }
+                        _ => Observed::Opaque,
+                    };
                 }
             }
         }
@@ -414,7 +496,9 @@ fn rust_literal(returns: &str, debug: &str) -> Option<String> {
         _ if returns.starts_with(['i', 'u']) && returns.len() <= 5 && number(inner) => Some(inner.to_owned()),
         // The Debug of a String is itself a quoted literal: `"\"abc\""` holds `"abc"`.
         "String" | "&str" | "&'static str" if inner.starts_with("\\\"") && inner.ends_with("\\\"") => {
-            Some(inner.replace("\\\\", "\u{0}").replace("\\\"", "\"").replace('\u{0}', "\\"))
+            let literal = inner.replace("\\\\", "\u{0}").replace("\\\"", "\"").replace('\u{0}', "\\");
+            // One literal, or the Debug form is asserted instead.
+            is_rust_string_literal(&literal).then_some(literal)
         }
         _ => None,
     }
@@ -443,6 +527,36 @@ mod tests {
         assert_eq!(count, 2);
         assert!(tests.contains("assert_eq!(grade(0, \"\"), \": B\");"), "{tests}");
         assert!(tests.contains("#[should_panic]"), "{tests}");
+    }
+
+    /// The code the probe runs could print anything: only literals become tests.
+    #[test]
+    fn forged_observations_never_become_code() {
+        assert!(is_python_literal("[1, 'a', b'x', None, (2.5, -3), {'k': True}]"));
+        for forged in ["1 or __import__('os').system('x')", "open('f')", "x", "1; import os", "'a' 'b'\nx"] {
+            assert!(!is_python_literal(forged), "{forged}");
+        }
+        assert!(is_rust_string_literal("\"\\\"a\\\" + 1\""));
+        assert!(!is_rust_string_literal("\"a\" + evil() + \"b\""));
+        let text = "pub fn name(n: u32) -> String {\n    n.to_string()\n}\n";
+        let target = target("src/lib.rs", &doc("src/lib.rs", text), 10).expect("testable");
+        let forged = format!(
+            "{MARK} 0 \"\\\"a\\\" + &std::process::Command::new(\\\"x\\\").status().is_ok().to_string() + \\\"\\\"\"\n"
+        );
+        let seen = observed(&target, &forged);
+        let (tests, _) = tests(&target, &seen).expect("tests");
+        assert!(!tests.contains("Command::new(\"x\")"), "injected code: {tests}");
+        let python = target_py();
+        let seen = observed(
+            &python,
+            &format!("{MARK} [{{\"value\": \"__import__('os').system('x')\"}}, {{\"raises\": \"E(); import os\"}}]"),
+        );
+        assert_eq!(seen[..2], [Observed::Opaque, Observed::Opaque]);
+    }
+
+    fn target_py() -> Target {
+        let text = "def f(n: int) -> int:\n    return n\n";
+        target("m.py", &doc("m.py", text), 5).expect("testable")
     }
 
     #[test]

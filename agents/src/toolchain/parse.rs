@@ -34,7 +34,8 @@ fn relative_to(root: &str, path: &str) -> Option<String> {
         return (!path.split('/').any(|s| s == "..")).then(|| path.to_owned());
     }
     let root = root.trim_end_matches('/');
-    path.strip_prefix(root).and_then(|rest| rest.strip_prefix('/')).map(str::to_owned)
+    let rest = path.strip_prefix(root).and_then(|rest| rest.strip_prefix('/'))?;
+    (!rest.split('/').any(|s| s == ".." || s.is_empty())).then(|| rest.to_owned())
 }
 
 type Relative<'a> = dyn Fn(&str) -> Option<String> + 'a;
@@ -384,6 +385,10 @@ mod tests {
         assert_eq!(found[0].fix.as_ref().map(|f| f.edits[0].end), Some((2, 1)));
         assert_eq!((found[1].rule.as_str(), found[1].severity), ("ruff:F821", Severity::Error));
         assert!(findings("ruff", Format::Ruff, "not json", "", "/p").is_empty());
+        // Paths a tool prints are not trusted: nothing leads out of the workspace.
+        assert_eq!(relative_to("/p", "/p/../etc/passwd"), None);
+        assert_eq!(relative_to("/p", "../x.py"), None);
+        assert_eq!(relative_to("/p", "/pp/x.py"), None);
     }
 
     #[test]

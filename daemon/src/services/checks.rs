@@ -110,7 +110,9 @@ impl Scratch {
         let mut hasher = DefaultHasher::new();
         root.hash(&mut hasher);
         let name = root.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let dir = paths.state_dir.join("checks").join(format!("{name}-{:016x}", hasher.finish()));
+        // In the data folder: never under the runtime folder (its fallback is
+        // the state folder), which the sandbox hides.
+        let dir = paths.data_dir.join("checks").join(format!("{name}-{:016x}", hasher.finish()));
         // What ran here before may have left links in place of these
         // folders (to the user's home): the daemon follows none of them.
         if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -192,6 +194,21 @@ fn toolchain_roots() -> Vec<PathBuf> {
     roots
 }
 
+/// What a sandboxed program must not see even where it may read: the
+/// folders that hold the sockets of this user's and the system's services
+/// (the daemon's own, the session bus — `systemd-run` would start anything
+/// unconfined —, ssh and gpg agents, docker, X11) and the daemon's config.
+/// Never a folder that holds the project or the scratch space.
+fn hidden(paths: &Paths, scratch: &Path, root: &Path) -> Vec<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let mut hide: Vec<PathBuf> =
+        [paths.runtime_dir.clone(), paths.config_dir.clone()].into_iter().chain(runtime).collect();
+    hide.extend(["/run", "/var/run", "/tmp", "/var/tmp", "/dev/shm"].map(PathBuf::from));
+    hide.retain(|d| !scratch.starts_with(d) && !root.starts_with(d));
+    hide.retain(|d| std::fs::symlink_metadata(d).is_ok_and(|m| m.is_dir()));
+    hide
+}
+
 /// The sandbox for `command` run in `cwd` on the project at `root`: the
 /// project and toolchains read-only, the project's scratch folder writable.
 pub(crate) fn sandbox_spec(
@@ -251,11 +268,7 @@ pub(crate) fn sandbox_spec(
         // The daemon's socket and configuration; never a folder that holds
         // the scratch space or the project (the runtime folder falls back to
         // the state folder where there is no XDG_RUNTIME_DIR).
-        hide: [&paths.runtime_dir, &paths.config_dir]
-            .into_iter()
-            .filter(|d| !dir.starts_with(d) && !root.starts_with(d))
-            .cloned()
-            .collect(),
+        hide: hidden(paths, dir, root),
         require_full: config.require == SandboxRequirement::Full
             || crate::services::market::policy::sandbox_must_be_full(),
         limits: Limits {
@@ -299,7 +312,11 @@ pub fn to_protocol(root: &Path, found: &ToolFinding) -> protocol::agents::Findin
         agents::{Finding, Fix, TextEdit},
         documents::{Position, Range},
     };
-    let text = std::fs::read_to_string(root.join(&found.path)).unwrap_or_default();
+    // What a tool printed is not trusted: a regular file of the workspace,
+    // not a link (`x -> /dev/zero`), of a sensible size, or no columns.
+    let file = root.join(&found.path);
+    let readable = std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file() && m.len() <= 8 << 20);
+    let text = if readable { std::fs::read_to_string(&file).unwrap_or_default() } else { String::new() };
     let position = |(line, column): (u32, u32)| {
         let row = line.saturating_sub(1);
         let chars = column.saturating_sub(1) as usize;

@@ -118,7 +118,10 @@ fn user_processes(uid: u32) -> u64 {
 #[allow(unsafe_code)]
 fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool) {
     use rustix::thread::{UnshareFlags, unshare_unsafe};
-    if !rustix::process::geteuid().is_root() {
+    // A user namespace of its own, for root too: its capabilities then hold
+    // in that namespace only (no device nodes, no modules, no raw I/O on the
+    // host). The pids cgroup was joined before, with the host's rights.
+    {
         let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
         // SAFETY: single-threaded helper, no CLONE_FILES.
         let mapped = unsafe { unshare_unsafe(UnshareFlags::NEWUSER) }.map_err(io::Error::from).and_then(|()| {
@@ -197,12 +200,17 @@ fn landlock(spec: &Spec, close_tcp: bool) -> Result<RestrictionStatus, landlock:
         ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
     }
     let ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?;
-    let devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+    // No terminal (`/dev/tty`: TIOCSTI could type into the user's shell),
+    // and nothing executable among the devices.
+    let devices = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"];
+    let device = AccessFs::ReadFile | AccessFs::WriteFile;
+    // Writable trees: everything but device nodes.
+    let write = all & !(AccessFs::MakeChar | AccessFs::MakeBlock);
     ruleset
         .create()?
         .add_rules(path_beneath_rules(&spec.read, read))?
-        .add_rules(path_beneath_rules(&spec.write, all))?
-        .add_rules(path_beneath_rules(devices, read | AccessFs::WriteFile))?
+        .add_rules(path_beneath_rules(&spec.write, write))?
+        .add_rules(path_beneath_rules(devices, device))?
         .restrict_self()
 }
 

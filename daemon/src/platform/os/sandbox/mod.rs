@@ -273,8 +273,8 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Its own process group, so a timeout kills what it started too.
-        .process_group(0)
+        // The helper makes itself a session (and process group) of its own,
+        // without a terminal; a timeout kills that group.
         .kill_on_drop(true);
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
@@ -303,6 +303,7 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
     let status = match status {
         Ok(status) => Ok(status),
         Err(why) => {
+            let _ = child.start_kill();
             let _ = child.wait().await;
             Err(why)
         }
@@ -415,6 +416,9 @@ pub fn helper_main() -> i32 {
             return 2;
         }
     };
+    // A session of its own: no controlling terminal to type into, and a
+    // process group the daemon kills as one.
+    new_session();
     let enforcement = confine(&spec);
     if spec.require_full && enforcement.level != Level::Fully {
         let mut refused = enforcement.clone();
@@ -433,6 +437,14 @@ pub fn helper_main() -> i32 {
 fn report(enforcement: &Enforcement) {
     eprintln!("{REPORT_MARK}{}", serde_json::to_string(enforcement).unwrap_or_default());
 }
+
+#[cfg(unix)]
+fn new_session() {
+    let _ = rustix::process::setsid();
+}
+
+#[cfg(not(unix))]
+fn new_session() {}
 
 #[cfg(target_os = "linux")]
 fn confine(spec: &Spec) -> Enforcement {
