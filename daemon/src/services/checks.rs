@@ -125,13 +125,28 @@ impl Scratch {
             }
             std::fs::create_dir_all(path)?;
         }
-        // Cargo's home: the user's registry and git checkouts (read-only by
-        // the sandbox) and config, not their credentials.
+        // Cargo's home: the user's registry and git checkouts (linked, and
+        // readable in the sandbox) and a copy of their config (the sandbox
+        // reads nothing else of ~/.cargo), never their credentials.
         if let Some(cargo_home) = cargo_home() {
-            for shared in ["registry", "git", "config.toml", "config"] {
+            for shared in ["registry", "git"] {
                 let (from, to) = (cargo_home.join(shared), dir.join("cargo-home").join(shared));
                 if from.exists() && std::fs::symlink_metadata(&to).is_err() {
                     let _ = crate::platform::os::symlink(&from, &to);
+                }
+            }
+            for config in ["config.toml", "config"] {
+                let (from, to) = (cargo_home.join(config), dir.join("cargo-home").join(config));
+                // Replaced each time: not through a link the sandbox left there.
+                let _ = std::fs::remove_file(&to);
+                if std::fs::symlink_metadata(&from).is_ok_and(|m| m.is_file() && m.len() <= 1 << 20)
+                    && let Ok(text) = std::fs::read(&from)
+                {
+                    // O_EXCL: a link planted since the removal is not followed.
+                    let created = std::fs::OpenOptions::new().write(true).create_new(true).open(&to);
+                    if let Ok(mut file) = created {
+                        let _ = std::io::Write::write_all(&mut file, &text);
+                    }
                 }
             }
         }
