@@ -577,7 +577,7 @@ pub fn tests(speaker: &str, path: &str, doc: &SyntaxDocument, byte: usize) -> Sk
 }
 
 /// The byte of the `}` closing the first `{` at or after `from`.
-fn find_closing_brace(text: &str, from: usize) -> Option<usize> {
+pub fn find_closing_brace(text: &str, from: usize) -> Option<usize> {
     let open = from + text[from..].find('{')?;
     let mut depth = 0usize;
     for (i, c) in text[open..].char_indices() {

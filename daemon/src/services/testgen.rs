@@ -250,7 +250,8 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
     match target.language {
         Language::Rust => {
             // Into the file's own `mod tests`, before its closing brace; or a new one at the end.
-            let module = test_module(source).and_then(|at| Some((at, closing_brace(source, at)?)));
+            let module = test_module(source)
+                .and_then(|at| Some((at, agents::skills::document::find_closing_brace(source, at)?)));
             Ok(match module {
                 Some((start, close)) => {
                     // The module's own imports, unless they reach the function already.
@@ -325,25 +326,6 @@ fn test_module(source: &str) -> Option<usize> {
             !name.is_empty() && r[name.len()..].trim_start().starts_with('{')
         })
     })
-}
-
-/// The byte of the `}` closing the first `{` at or after `from`.
-fn closing_brace(text: &str, from: usize) -> Option<usize> {
-    let open = from + text[from..].find('{')?;
-    let mut depth = 0usize;
-    for (i, c) in text[open..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(open + i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// How many tests the runner says passed.
