@@ -496,86 +496,6 @@ fn capitalise(text: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_uppercase().collect::<String>() + chars.as_str())
 }
 
-/// A test skeleton for the function at `byte`, in the file's test convention.
-pub fn tests(speaker: &str, path: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
-    let Some((symbol, _)) = target(doc, byte) else {
-        return SkillOutput {
-            report: format!("{speaker}: put the cursor in a function to test it.\n"),
-            ..SkillOutput::default()
-        };
-    };
-    let name = &symbol.name;
-    let text = doc.text();
-    let stem = path.rsplit('/').next().unwrap_or(path).rsplit_once('.').map_or(path, |(s, _)| s);
-    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-    let beside = |file: String| if dir.is_empty() { file } else { format!("{dir}/{file}") };
-    let edit = match doc.language() {
-        Language::Rust => {
-            let test = format!(
-                "    #[test]\n    fn {name}_works() {{\n        // Arrange, act, assert.\n        let result = {name}(todo!(\"arguments\"));\n        assert_eq!(result, todo!(\"expected value\"));\n    }}\n"
-            );
-            match text.find("#[cfg(test)]\nmod tests {").and_then(|at| find_closing_brace(text, at)) {
-                Some(close) => RawEdit { bytes: close..close, new_text: format!("\n{test}"), path: None },
-                None => {
-                    let prefix = if text.ends_with('\n') { "\n" } else { "\n\n" };
-                    RawEdit {
-                        bytes: text.len()..text.len(),
-                        new_text: format!("{prefix}#[cfg(test)]\nmod tests {{\n    use super::*;\n\n{test}}}\n"),
-                        path: None,
-                    }
-                }
-            }
-        }
-        Language::Python => {
-            let module = path.trim_end_matches(".py").replace('/', ".");
-            RawEdit {
-                bytes: 0..0,
-                new_text: format!(
-                    "from {module} import {name}\n\n\ndef test_{name}():\n    # Arrange, act, assert.\n    result = {name}()  # TODO: arguments\n    assert result == ...  # TODO: expected value\n"
-                ),
-                path: Some(format!("tests/test_{}.py", stem)),
-            }
-        }
-        Language::JavaScript | Language::TypeScript | Language::Tsx => {
-            let ext = path.rsplit_once('.').map_or("js", |(_, e)| e);
-            RawEdit {
-                bytes: 0..0,
-                new_text: format!(
-                    "import {{ {name} }} from './{stem}';\n\ntest('{name}', () => {{\n  // Arrange, act, assert.\n  expect({name}()).toEqual(undefined); // TODO: arguments and expected value\n}});\n"
-                ),
-                path: Some(beside(format!("{stem}.test.{ext}"))),
-            }
-        }
-        Language::Go => {
-            let package = text.lines().find_map(|l| l.strip_prefix("package ")).map_or("main", str::trim).to_owned();
-            let exported = name.chars().next().map(|c| c.to_ascii_uppercase()).into_iter().chain(name.chars().skip(1));
-            RawEdit {
-                bytes: 0..0,
-                new_text: format!(
-                    "package {package}\n\nimport \"testing\"\n\nfunc Test{}(t *testing.T) {{\n\t// Arrange, act, assert.\n\tt.Skip(\"TODO: test {name}\")\n}}\n",
-                    exported.collect::<String>()
-                ),
-                path: Some(beside(format!("{stem}_test.go"))),
-            }
-        }
-        _ => {
-            return SkillOutput {
-                report: format!("{speaker} has no test template for `{path}` yet.\n"),
-                ..SkillOutput::default()
-            };
-        }
-    };
-    let target = edit.path.clone().unwrap_or_else(|| path.to_owned());
-    SkillOutput {
-        report: format!(
-            "{speaker} drafted a test for `{name}` in `{target}`.\n\n```\n{}```\n",
-            edit.new_text.trim_start()
-        ),
-        edits: vec![edit],
-        ..SkillOutput::default()
-    }
-}
-
 /// The byte of the `}` closing the first `{` at or after `from`.
 pub fn find_closing_brace(text: &str, from: usize) -> Option<usize> {
     let open = from + text[from..].find('{')?;
@@ -664,19 +584,5 @@ mod tests {
         // Documented already: no edit.
         let doc = SyntaxDocument::new(Language::Rust, "/// Adds.\nfn add() {}\n".into());
         assert!(document("Edison", &doc, 15).edits.is_empty());
-    }
-
-    #[test]
-    fn test_skeletons() {
-        let source = "pub fn add(a: u8) -> u8 { a }\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
-        let doc = SyntaxDocument::new(Language::Rust, source.into());
-        let out = tests("Edison", "src/lib.rs", &doc, 26);
-        let applied = apply(source, &out);
-        assert!(applied.contains("    use super::*;\n\n    #[test]\n    fn add_works() {"), "{applied}");
-        assert!(applied.ends_with("    }\n}\n"), "{applied}");
-        let py = SyntaxDocument::new(Language::Python, "def total(xs):\n    return sum(xs)\n".into());
-        let out = tests("Edison", "app/cart.py", &py, 20);
-        assert_eq!(out.edits[0].path.as_deref(), Some("tests/test_cart.py"));
-        assert!(out.edits[0].new_text.starts_with("from app.cart import total\n\n\ndef test_total():"));
     }
 }

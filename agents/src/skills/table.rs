@@ -80,7 +80,7 @@ impl Skill {
         match self {
             Skill::Review => "Review the file: bugs, error handling, debug leftovers, secrets, complexity.",
             Skill::Document => "Draft a doc comment for the definition at the cursor.",
-            Skill::Tests => "Draft a test for the function at the cursor.",
+            Skill::Tests => "Tests for the function at the cursor, run in the project before they are proposed.",
             Skill::Architecture => "Map modules and dependencies, find import cycles, draft an ADR.",
             Skill::Metrics => "Size, cyclomatic complexity, churn and authors.",
             Skill::Backlog => "Every TODO/FIXME as a task list by owner and file.",
@@ -104,7 +104,17 @@ impl Skill {
             Skill::Review => super::review::review_as(speaker, input.path, document()?),
             Skill::Metrics => super::metrics::metrics(speaker, input.path, document()?, input.history),
             Skill::Document => super::document::document(speaker, document()?, cursor),
-            Skill::Tests => super::document::tests(speaker, input.path, document()?, cursor),
+            // Tests are written only where they can be run before they are
+            // proposed: in a project (the daemon's `testgen`), never here.
+            Skill::Tests => {
+                document()?;
+                SkillOutput {
+                    report: format!(
+                        "{speaker} writes only tests he has run: open the project this file belongs to, and ask again.\n"
+                    ),
+                    ..SkillOutput::default()
+                }
+            }
             Skill::Accessibility => super::accessibility::accessibility(speaker, input.path, document()?.text()),
             Skill::Architecture => {
                 let index =
