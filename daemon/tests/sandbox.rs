@@ -197,6 +197,28 @@ fn the_disk_cannot_be_filled() {
 }
 
 #[test]
+fn allocations_are_capped_but_reservations_are_not() {
+    let cell = cell();
+    // 64 MiB: a 200 MiB allocation fails...
+    let mut big = spec(&cell, "");
+    big.program = "/usr/bin/python3".into();
+    big.args = vec!["-c".into(), "b = bytearray(200 << 20); print('allocated')".into()];
+    big.limits.memory_bytes = 64 << 20;
+    let out = run(&big);
+    assert!(!out.success(), "{}", out.exit.describe());
+    assert!(text(&out.stderr).contains("MemoryError"), "{}", text(&out.stderr));
+    // ...while 16 GiB of address space reserved without access (what V8 does
+    // for WebAssembly, and Go for its heap) is not memory used.
+    let mut reserve = big.clone();
+    reserve.args = vec![
+        "-c".into(),
+        "import mmap; m = mmap.mmap(-1, 16 << 30, flags=mmap.MAP_PRIVATE, prot=0); print('reserved')".into(),
+    ];
+    let out = run(&reserve);
+    assert_eq!(text(&out.stdout), "reserved\n", "{}", text(&out.stderr));
+}
+
+#[test]
 fn time_and_output_are_capped() {
     let cell = cell();
     let mut slow = spec(&cell, "sleep 30");

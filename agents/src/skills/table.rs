@@ -78,7 +78,10 @@ impl Skill {
 
     pub fn description(self) -> &'static str {
         match self {
-            Skill::Review => "Review the file: bugs, error handling, debug leftovers, secrets, complexity.",
+            Skill::Review => {
+                "Review the file: bugs, error handling, debug leftovers, secrets, complexity; without a file, the \
+                 project, with its own linters and tests."
+            }
             Skill::Document => "Draft a doc comment for the definition at the cursor.",
             Skill::Tests => "Tests for the function at the cursor, run in the project before they are proposed.",
             Skill::Architecture => "Map modules and dependencies, find import cycles, draft an ADR.",

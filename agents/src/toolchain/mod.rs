@@ -4,6 +4,7 @@
 //! the files, runs the commands in its sandbox and hands the output back.
 
 pub mod parse;
+pub mod results;
 
 use protocol::agents::Severity;
 use serde_json::Value;
@@ -34,9 +35,24 @@ pub enum Format {
     Tsc,
     /// `go vet -json`: `{package: {analyzer: [diagnostic]}}` blocks.
     GoVet,
-    /// A test runner: its exit code and output.
+    /// A test runner read by its exit code alone (`npm test` with a framework
+    /// PAIRED does not read).
     TestRun,
+    /// libtest's text (`cargo test`).
+    CargoTest,
+    /// A JUnit XML report (pytest, vitest, mocha).
+    JUnit,
+    /// `go test -json`.
+    GoTest,
+    /// jest's `--json` report.
+    JestJson,
+    /// TAP on stdout (ava, node's test runner).
+    Tap,
 }
+
+/// In a tool's command, the path of the report file it is asked to write;
+/// the daemon puts a file of its scratch folder there.
+pub const REPORT: &str = "{report}";
 
 /// One command the project's own set-up says it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +67,8 @@ pub struct Tool {
     pub evidence: String,
     /// Test frameworks seen (`pytest`, `jest`, `ava`…), for test runners.
     pub framework: Option<&'static str>,
+    /// Whether the command writes a report file at [`REPORT`].
+    pub report: bool,
 }
 
 /// A finding from a project's tool, in the tool's own terms.
@@ -124,14 +142,16 @@ fn rust(project: &dyn Project, tools: &mut Vec<Tool>) {
         format: Format::Cargo,
         evidence: "Cargo.toml".into(),
         framework: None,
+        report: false,
     });
     tools.push(Tool {
         name: "cargo test",
         purpose: Purpose::Test,
-        command: argv(&["cargo", "test", "--offline", "--quiet"]),
-        format: Format::TestRun,
+        command: argv(&["cargo", "test", "--offline", "--quiet", "--no-fail-fast"]),
+        format: Format::CargoTest,
         evidence: "Cargo.toml".into(),
         framework: Some("cargo test"),
+        report: false,
     });
 }
 
@@ -158,6 +178,7 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::Ruff,
             evidence: if ruff_configured { evidence("ruff") } else { format!("{} (ruff's defaults)", present[0]) },
             framework: None,
+            report: false,
         });
     } else if (project.has(".flake8") || mentions("flake8")) && project.installed("flake8") {
         tools.push(Tool {
@@ -167,6 +188,7 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::Flake8,
             evidence: evidence("flake8"),
             framework: None,
+            report: false,
         });
     }
     if (project.has("mypy.ini") || mentions("[tool.mypy]") || mentions("[mypy]")) && project.installed("mypy") {
@@ -177,6 +199,7 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::Mypy,
             evidence: evidence("mypy"),
             framework: None,
+            report: false,
         });
     }
     let has_tests = project.has("tests") || project.has("test") || mentions("pytest");
@@ -184,10 +207,20 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
         tools.push(Tool {
             name: "pytest",
             purpose: Purpose::Test,
-            command: argv(&["pytest", "-q", "-p", "no:cacheprovider"]),
-            format: Format::TestRun,
+            command: argv(&[
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "junit_family=xunit1",
+                "--junitxml",
+                REPORT,
+            ]),
+            format: Format::JUnit,
             evidence: evidence("pytest"),
             framework: Some("pytest"),
+            report: true,
         });
     }
 }
@@ -223,6 +256,7 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::Eslint,
             evidence: "package.json devDependencies: eslint".into(),
             framework: None,
+            report: false,
         });
     }
     if dev("typescript") && project.has("tsconfig.json") && local("tsc") {
@@ -233,22 +267,48 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::Tsc,
             evidence: "tsconfig.json and package.json devDependencies: typescript".into(),
             framework: None,
+            report: false,
         });
     }
     let script = package.pointer("/scripts/test").and_then(Value::as_str);
-    if let Some(script) = script.filter(|s| !s.contains("no test specified"))
-        && project.installed("npm")
-        && project.has("node_modules")
-    {
-        tools.push(Tool {
-            name: "npm test",
-            purpose: Purpose::Test,
-            command: argv(&["npm", "test", "--silent"]),
-            format: Format::TestRun,
-            evidence: format!("package.json scripts.test: {script}"),
-            framework: js_framework(&package),
-        });
-    }
+    let Some(script) = script.filter(|s| !s.contains("no test specified")) else { return };
+    let evidence = format!("package.json scripts.test: {script}");
+    let framework = js_framework(&package);
+    // The framework itself, asked for a report PAIRED reads; `npm test`
+    // (its exit code) for one it does not.
+    let (command, format, report): (&[&str], Format, bool) = match framework {
+        Some("vitest") if local("vitest") => {
+            (&["node_modules/.bin/vitest", "run", "--reporter=junit", "--outputFile", REPORT], Format::JUnit, true)
+        }
+        Some("jest") if local("jest") => (
+            &["node_modules/.bin/jest", "--ci", "--json", "--testLocationInResults", "--outputFile", REPORT],
+            Format::JestJson,
+            true,
+        ),
+        Some("ava") if local("ava") => (&["node_modules/.bin/ava", "--tap"], Format::Tap, false),
+        Some("mocha") if local("mocha") => (
+            &["node_modules/.bin/mocha", "--reporter", "xunit", "--reporter-option", "output={report}"],
+            Format::JUnit,
+            true,
+        ),
+        _ if script.trim_start().starts_with("node --test") && project.installed("node") => {
+            (&["node", "--test", "--test-reporter=tap"], Format::Tap, false)
+        }
+        _ if project.installed("npm") && project.has("node_modules") => {
+            (&["npm", "test", "--silent"], Format::TestRun, false)
+        }
+        _ => return,
+    };
+    let name = match framework {
+        Some(name) if format != Format::TestRun => name,
+        _ => "npm test",
+    };
+    tools.push(Tool { name, purpose: Purpose::Test, command: argv(command), format, evidence, framework, report });
+}
+
+/// The module path a `go.mod` declares.
+pub fn go_module(go_mod: &str) -> Option<&str> {
+    go_mod.lines().find_map(|l| l.trim().strip_prefix("module ")).map(|m| m.trim().trim_matches('"'))
 }
 
 fn go(project: &dyn Project, tools: &mut Vec<Tool>) {
@@ -262,14 +322,16 @@ fn go(project: &dyn Project, tools: &mut Vec<Tool>) {
         format: Format::GoVet,
         evidence: "go.mod".into(),
         framework: None,
+        report: false,
     });
     tools.push(Tool {
         name: "go test",
         purpose: Purpose::Test,
-        command: argv(&["go", "test", "./..."]),
-        format: Format::TestRun,
+        command: argv(&["go", "test", "-json", "./..."]),
+        format: Format::GoTest,
         evidence: "go.mod".into(),
         framework: Some("go test"),
+        report: false,
     });
 }
 
@@ -282,6 +344,7 @@ fn jvm(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::TestRun,
             evidence: "pom.xml".into(),
             framework: Some("junit"),
+            report: false,
         });
     } else if (project.has("build.gradle") || project.has("build.gradle.kts")) && project.has("gradlew") {
         tools.push(Tool {
@@ -291,6 +354,7 @@ fn jvm(project: &dyn Project, tools: &mut Vec<Tool>) {
             format: Format::TestRun,
             evidence: "build.gradle and gradlew".into(),
             framework: Some("junit"),
+            report: false,
         });
     }
 }
@@ -354,5 +418,11 @@ mod tests {
         assert_eq!(names(&files, &["npm"]), ["eslint", "tsc", "npm test"]);
         let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &["npm"] });
         assert_eq!(tools[2].framework, Some("jest"));
+        // With the framework installed, PAIRED runs it for a report it reads.
+        let files = [("package.json", package), ("node_modules", ""), ("node_modules/.bin/jest", "")];
+        let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &["npm"] });
+        assert_eq!((tools[0].name, tools[0].format, tools[0].report), ("jest", Format::JestJson, true));
+        assert!(tools[0].command.iter().any(|a| a == REPORT));
+        assert_eq!(go_module("// x\nmodule example.com/m\n\ngo 1.21\n"), Some("example.com/m"));
     }
 }

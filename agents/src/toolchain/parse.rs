@@ -19,7 +19,9 @@ pub fn findings(tool: &'static str, format: Format, stdout: &str, stderr: &str, 
         Format::Eslint => eslint(tool, stdout, &relative),
         Format::Tsc => tsc(tool, stdout, &relative),
         Format::GoVet => go_vet(tool, stderr, &relative),
-        Format::TestRun => Vec::new(),
+        Format::TestRun | Format::CargoTest | Format::JUnit | Format::GoTest | Format::JestJson | Format::Tap => {
+            Vec::new()
+        }
     };
     found.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule)));
     found.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.rule == b.rule && a.message == b.message);
@@ -27,7 +29,7 @@ pub fn findings(tool: &'static str, format: Format, stdout: &str, stderr: &str, 
 }
 
 /// `path` relative to `root`, `/`-separated; `None` outside it.
-fn relative_to(root: &str, path: &str) -> Option<String> {
+pub(super) fn relative_to(root: &str, path: &str) -> Option<String> {
     let path = path.replace('\\', "/");
     let path = path.strip_prefix("./").unwrap_or(&path);
     if !path.starts_with('/') {
@@ -271,7 +273,22 @@ fn eslint(tool: &'static str, stdout: &str, relative: &Relative<'_>) -> Vec<Tool
             else {
                 continue;
             };
-            let rule = message.get("ruleId").and_then(Value::as_str).unwrap_or("parse-error");
+            let rule = match message.get("ruleId").and_then(Value::as_str) {
+                Some(rule) => rule,
+                None if message.get("fatal").and_then(Value::as_bool) == Some(true) => "parse-error",
+                None if text.starts_with("Unused eslint-disable") => "unused-disable-directive",
+                None => "core",
+            };
+            // `fix`: a range of UTF-16 offsets into the file's `source`.
+            let source = file.get("source").and_then(Value::as_str);
+            let fix = message.get("fix").zip(source).and_then(|(fix, source)| {
+                let range = fix.get("range")?.as_array()?;
+                let offset = |i: usize| range.get(i)?.as_u64().and_then(|n| usize::try_from(n).ok());
+                let (start, end) = (utf16_place(source, offset(0)?)?, utf16_place(source, offset(1)?)?);
+                let new_text = fix.get("text")?.as_str()?.to_owned();
+                let edits = vec![ToolEdit { path: path.clone(), start, end, new_text }];
+                Some(ToolFix { title: format!("eslint --fix ({rule})"), edits })
+            });
             found.push(ToolFinding {
                 tool,
                 rule: format!("eslint:{rule}"),
@@ -281,11 +298,29 @@ fn eslint(tool: &'static str, stdout: &str, relative: &Relative<'_>) -> Vec<Tool
                 line,
                 column: number(message, "column").unwrap_or(1),
                 end: number(message, "endLine").zip(number(message, "endColumn")),
-                fix: None,
+                fix,
             });
         }
     }
     found
+}
+
+/// A UTF-16 offset into `text` as a one-based line and character column;
+/// `None` past the end or inside a surrogate pair.
+fn utf16_place(text: &str, offset: usize) -> Option<(u32, u32)> {
+    let (mut units, mut line, mut column) = (0usize, 1u32, 1u32);
+    for c in text.chars() {
+        if units >= offset {
+            break;
+        }
+        units += c.len_utf16();
+        if c == '\n' {
+            (line, column) = (line + 1, 1);
+        } else {
+            column += 1;
+        }
+    }
+    (units == offset).then_some((line, column))
 }
 
 /// `tsc --pretty false`: `path(line,col): error TSnnnn: message`.
@@ -408,6 +443,13 @@ mod tests {
             (found[0].rule.as_str(), found[0].path.as_str(), found[0].end),
             ("eslint:no-unused-vars", "src/a.js", Some((1, 8)))
         );
+        // From a real eslint 9 run: a directive with nothing left to disable, and
+        // its fix as UTF-16 offsets into `source` (here after a non-BMP character).
+        let eslint = r#"[{"filePath":"/p/src/index.ts","messages":[{"ruleId":null,"message":"Unused eslint-disable directive (no problems were reported from 'unicorn/no-null').","line":2,"column":5,"severity":1,"nodeType":null,"fix":{"range":[20,58],"text":" "}}],"source":"const a = \"😀\";\n    // eslint-disable-next-line unicorn/no-null\n    return null;\n"}]"#;
+        let found = findings("eslint", Format::Eslint, eslint, "", "/p");
+        assert_eq!(found[0].rule, "eslint:unused-disable-directive");
+        let edit = &found[0].fix.as_ref().expect("fix").edits[0];
+        assert_eq!((edit.start, edit.end, edit.new_text.as_str()), ((2, 5), (2, 43), " "));
         let vet = "# example.com/m\n{\n\t\"example.com/m\": {\n\t\t\"printf\": [\n\t\t\t{\n\t\t\t\t\"posn\": \"/p/main.go:8:2\",\n\t\t\t\t\"message\": \"fmt.Printf format %d has arg x of wrong type string\"\n\t\t\t}\n\t\t]\n\t}\n}\n";
         let found = findings("go vet", Format::GoVet, "", vet, "/p");
         assert_eq!((found[0].rule.as_str(), found[0].path.as_str(), found[0].line), ("govet:printf", "main.go", 8));

@@ -10,7 +10,13 @@ use std::{
     time::Duration,
 };
 
-use agents::toolchain::{self, Purpose, Tool, ToolFinding};
+use agents::toolchain::{
+    self, Purpose, REPORT, Tool, ToolFinding,
+    results::{TestFailure, TestResults},
+};
+use protocol::agents::Severity;
+
+use toolchain::Project as _;
 
 use crate::platform::{
     config::{SandboxConfig, SandboxRequirement},
@@ -25,6 +31,8 @@ pub struct ToolRun {
     /// What the sandbox held, and how the tool ended; `Err` when it could not start.
     pub ran: Result<(Enforcement, Exit, Duration), String>,
     pub findings: Vec<ToolFinding>,
+    /// A test runner's results, when its output could be read.
+    pub results: Option<TestResults>,
     /// The end of its stderr, when it failed.
     pub failure: Option<String>,
 }
@@ -36,9 +44,10 @@ impl ToolRun {
         match &self.ran {
             Err(err) => format!("{head}: could not run: {err}"),
             Ok((enforcement, exit, took)) => {
-                let count = match self.findings.len() {
-                    1 => "1 finding".to_owned(),
-                    n => format!("{n} findings"),
+                let count = match (&self.results, self.findings.len()) {
+                    (Some(results), _) => results.summary(),
+                    (None, 1) => "1 finding".to_owned(),
+                    (None, n) => format!("{n} findings"),
                 };
                 let mut line =
                     format!("{head}: {count} in {:.1} s, sandbox {}", took.as_secs_f32(), enforcement.summary());
@@ -65,9 +74,19 @@ pub async fn run_checks(paths: &Paths, config: &SandboxConfig, root: &Path) -> V
     runs
 }
 
+/// Runs the project's tests in the sandbox: their failures are findings.
+pub async fn run_tests(paths: &Paths, config: &SandboxConfig, root: &Path) -> Vec<ToolRun> {
+    let mut runs = Vec::new();
+    for tool in detect(root, Purpose::Test) {
+        runs.push(run_tool(paths, config, root, tool).await);
+    }
+    runs
+}
+
 /// Runs one tool of the project at `root` in the sandbox.
-pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, tool: Tool) -> ToolRun {
-    let failed = |tool: Tool, err: String| ToolRun { tool, ran: Err(err), findings: Vec::new(), failure: None };
+pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut tool: Tool) -> ToolRun {
+    let failed =
+        |tool: Tool, err: String| ToolRun { tool, ran: Err(err), findings: Vec::new(), results: None, failure: None };
     let helper = match std::env::current_exe() {
         Ok(helper) => helper,
         Err(err) => return failed(tool, format!("cannot find the paired binary for the sandbox: {err}")),
@@ -76,19 +95,97 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, tool: 
         Ok(scratch) => scratch,
         Err(err) => return failed(tool, format!("cannot make a scratch folder: {err}")),
     };
-    let spec = sandbox_spec(paths, config, root, &scratch, root, &tool.command);
-    let outcome = match sandbox::run(&helper, &spec).await {
+    // Tests run on a copy of the project of their own: test suites write
+    // (coverage, caches, snapshots), and the project is read-only to them.
+    let work = match tool.purpose {
+        Purpose::Check => root.to_path_buf(),
+        Purpose::Test => match fresh_copy(root, &scratch).await {
+            Ok(work) => work,
+            Err(err) => return failed(tool, err),
+        },
+    };
+    // A report file the tool writes in its scratch space, read (as a
+    // regular file of a sensible size, never through a link) after it ends.
+    let report = scratch.tmp().join(format!("report-{}", tool.name.replace(' ', "-")));
+    let command: Vec<String> = tool.command.iter().map(|a| a.replace(REPORT, &report.display().to_string())).collect();
+    let mut spec = sandbox_spec(paths, config, root, &scratch, &work, &command);
+    if tool.framework == Some("pytest") && work.join("src").is_dir() {
+        // A `src/` layout: the package is found there, as an install would.
+        spec.env.push(("PYTHONPATH".into(), work.join("src").display().to_string()));
+    }
+    let outcome = sandbox::run(&helper, &spec).await;
+    let report = tool.report.then(|| read_untrusted(&report, 64 << 20)).flatten();
+    let _ = std::fs::remove_dir_all(scratch.tmp());
+    if work != root {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(err) => return failed(tool, format!("the sandbox did not start: {err}")),
     };
-    let _ = std::fs::remove_dir_all(scratch.tmp());
     let (stdout, stderr) = (String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr));
-    let root_text = root.to_string_lossy().replace('\\', "/");
-    let findings = toolchain::parse::findings(tool.name, tool.format, &stdout, &stderr, &root_text);
-    // A checker that found nothing and did not end well did not check: say why.
-    let failure =
-        (!outcome.success() && (findings.is_empty() || tool.purpose == Purpose::Test)).then(|| tail(&stderr, &stdout));
-    ToolRun { tool, ran: Ok((outcome.enforcement, outcome.exit, outcome.elapsed)), findings, failure }
+    let root_text = work.to_string_lossy().replace('\\', "/");
+    let mut findings = toolchain::parse::findings(tool.name, tool.format, &stdout, &stderr, &root_text);
+    let results = (tool.purpose == Purpose::Test)
+        .then(|| {
+            let module = OnDisk { root, path: String::new() }.read("go.mod");
+            let module = module.as_deref().and_then(toolchain::go_module);
+            toolchain::results::test_results(tool.format, &stdout, report.as_deref(), &root_text, module)
+        })
+        .flatten();
+    if let Some(results) = &results {
+        findings.extend(results.failures.iter().filter_map(|f| failing_test(tool.name, f)));
+    }
+    // A tool that found nothing and did not end well did not check (or its
+    // tests did not run): say why.
+    let failure = (!outcome.success() && findings.is_empty() && results.as_ref().is_none_or(|r| r.failed == 0))
+        .then(|| tail(&stderr, &stdout));
+    tool.command = command;
+    ToolRun { tool, ran: Ok((outcome.enforcement, outcome.exit, outcome.elapsed)), findings, results, failure }
+}
+
+/// A fresh copy of the project in its scratch folder, one per run (two
+/// reviews at once do not share one).
+async fn fresh_copy(root: &Path, scratch: &Scratch) -> Result<PathBuf, String> {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let work = scratch.dir.join(format!("tests-{}-{n}", std::process::id()));
+    let copied = tokio::task::spawn_blocking({
+        let (root, work) = (root.to_path_buf(), work.clone());
+        move || copy_project(&root, &work)
+    })
+    .await;
+    match copied {
+        Ok(Ok(())) => Ok(work),
+        Ok(Err(err)) => Err(format!("the project could not be copied to run its tests: {err}")),
+        Err(err) => Err(format!("the copy stopped: {err}")),
+    }
+}
+
+/// A failing test as a finding at the place it failed.
+fn failing_test(tool: &'static str, failure: &TestFailure) -> Option<ToolFinding> {
+    let (path, line) = failure.place.clone()?;
+    let said = failure.message.lines().next().unwrap_or("it failed");
+    Some(ToolFinding {
+        tool,
+        rule: format!("{}:failing-test", tool.replace(' ', "-")),
+        severity: Severity::Error,
+        message: format!("`{}` fails: {said}", failure.name),
+        path,
+        line,
+        column: 1,
+        end: None,
+        fix: None,
+    })
+}
+
+/// A file a sandboxed program wrote: opened without following a link, a
+/// regular file of this user's (not `/dev/zero`, not a FIFO), at most `limit` bytes.
+fn read_untrusted(path: &Path, limit: u64) -> Option<String> {
+    let file = crate::platform::os::open_private(path, std::fs::OpenOptions::new().read(true)).ok()?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes).ok()?;
+    (bytes.len() as u64 <= limit).then(|| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The last few lines a failed tool printed.
@@ -251,7 +348,7 @@ pub(crate) fn sandbox_spec(
         ("RUFF_CACHE_DIR".to_owned(), s(&dir.join("tmp/ruff"))),
         ("MYPY_CACHE_DIR".to_owned(), s(&dir.join("tmp/mypy"))),
         ("GOCACHE".to_owned(), s(&dir.join("target/go"))),
-        ("GOFLAGS".to_owned(), "-mod=mod".to_owned()),
+        ("GOFLAGS".to_owned(), "-mod=readonly".to_owned()),
         ("GOTOOLCHAIN".to_owned(), "local".to_owned()),
         ("npm_config_cache".to_owned(), s(&dir.join("tmp/npm"))),
         ("npm_config_update_notifier".to_owned(), "false".to_owned()),
@@ -296,6 +393,50 @@ pub(crate) fn sandbox_spec(
             wall: Duration::from_secs(u64::from(config.timeout_secs)),
         },
     }
+}
+
+/// Projects larger than this are not copied for a test run.
+const MAX_COPY_BYTES: u64 = 256 << 20;
+
+/// Copies the project into `to` (emptied first): what git would track, and
+/// `node_modules` and virtual environments linked rather than copied.
+pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to)?;
+    }
+    std::fs::create_dir_all(to)?;
+    let mut total = 0u64;
+    const LINKED: [&str; 3] = ["node_modules", ".venv", "venv"];
+    let walker = ignore::WalkBuilder::new(from)
+        .hidden(false)
+        .git_ignore(true)
+        .require_git(false)
+        // Installed dependencies are linked below, not copied.
+        .filter_entry(|entry| entry.depth() != 1 || !LINKED.iter().any(|l| entry.file_name() == *l))
+        .build();
+    for entry in walker.filter_map(Result::ok) {
+        let Ok(rel) = entry.path().strip_prefix(from) else { continue };
+        if rel.as_os_str().is_empty() || rel.starts_with(".git") {
+            continue;
+        }
+        let target: PathBuf = to.join(rel);
+        let kind = entry.file_type();
+        if kind.is_some_and(|k| k.is_dir()) {
+            std::fs::create_dir_all(&target)?;
+        } else if kind.is_some_and(|k| k.is_file()) {
+            total += entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if total > MAX_COPY_BYTES {
+                return Err(std::io::Error::other(format!("the project is larger than {} MiB", MAX_COPY_BYTES >> 20)));
+            }
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    for linked in LINKED {
+        if from.join(linked).is_dir() && !to.join(linked).exists() {
+            let _ = crate::platform::os::symlink(&from.join(linked), &to.join(linked));
+        }
+    }
+    Ok(())
 }
 
 /// The project as the detection sees it.

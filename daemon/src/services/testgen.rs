@@ -24,9 +24,6 @@ use crate::platform::{config::SandboxConfig, os::sandbox, paths::Paths, uri};
 /// build cache (and the machine's cores).
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Projects larger than this are not copied for a test run.
-const MAX_COPY_BYTES: u64 = 256 << 20;
-
 /// The report and the verified test's edit (none when no test passed).
 pub struct Written {
     pub report: String,
@@ -143,7 +140,7 @@ impl<'a> Trial<'a> {
     async fn copy(&self) -> Result<(), String> {
         let copied = tokio::task::spawn_blocking({
             let (root, work) = (self.root.to_path_buf(), self.work.clone());
-            move || copy_project(&root, &work)
+            move || checks::copy_project(&root, &work)
         })
         .await;
         match copied {
@@ -347,38 +344,4 @@ fn passed_count(language: Language, output: &str) -> usize {
 fn last_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(6)..].join(" / ")
-}
-
-/// Copies the project into `to` (emptied first): what git would track, and
-/// `node_modules` and virtual environments linked rather than copied.
-fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
-    if to.exists() {
-        std::fs::remove_dir_all(to)?;
-    }
-    std::fs::create_dir_all(to)?;
-    let mut total = 0u64;
-    let walker = ignore::WalkBuilder::new(from).hidden(false).git_ignore(true).require_git(false).build();
-    for entry in walker.filter_map(Result::ok) {
-        let Ok(rel) = entry.path().strip_prefix(from) else { continue };
-        if rel.as_os_str().is_empty() || rel.starts_with(".git") {
-            continue;
-        }
-        let target: PathBuf = to.join(rel);
-        let kind = entry.file_type();
-        if kind.is_some_and(|k| k.is_dir()) {
-            std::fs::create_dir_all(&target)?;
-        } else if kind.is_some_and(|k| k.is_file()) {
-            total += entry.metadata().map(|m| m.len()).unwrap_or(0);
-            if total > MAX_COPY_BYTES {
-                return Err(std::io::Error::other(format!("the project is larger than {} MiB", MAX_COPY_BYTES >> 20)));
-            }
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    for linked in ["node_modules", ".venv", "venv"] {
-        if from.join(linked).is_dir() && !to.join(linked).exists() {
-            let _ = crate::platform::os::symlink(&from.join(linked), &to.join(linked));
-        }
-    }
-    Ok(())
 }

@@ -15,14 +15,21 @@ fn vendored(home: &Home, name: &str) -> PathBuf {
     root
 }
 
+/// Copies a tree, links as links; installed dependencies (`node_modules`)
+/// hard-linked where the file system allows, as they are many and read-only.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("fixture") {
         let entry = entry.expect("entry");
         let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
+        let kind = entry.file_type().expect("type");
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).expect("link"), &target).expect("link");
+        } else if kind.is_dir() {
             copy_tree(&entry.path(), &target);
-        } else {
+        } else if !entry.path().components().any(|c| c.as_os_str() == "node_modules")
+            || std::fs::hard_link(entry.path(), &target).is_err()
+        {
             std::fs::copy(entry.path(), &target).expect("copy");
         }
     }
@@ -44,6 +51,24 @@ fn paired(home: &Home, args: &[&str]) -> std::process::Command {
     command
 }
 
+/// Sherlock's review of the whole project: its own checks and tests.
+fn review_project(home: &Home, root: &Path) -> Value {
+    let out = paired(home, &["agents", "run", "sherlock", "--skill", "review", "--json"])
+        .current_dir(root)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// Replaces `from` with `to` in a project's file: a bug for its tests to find.
+fn break_code(root: &Path, file: &str, from: &str, to: &str) {
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(text.matches(from).count(), 1, "{from:?} once in {file}");
+    std::fs::write(&path, text.replace(from, to)).expect("write");
+}
+
 fn review(home: &Home, file: &Path) -> Value {
     let out = paired(home, &["agents", "run", "sherlock", "--file", file.to_str().expect("utf8"), "--json"])
         .output()
@@ -61,15 +86,17 @@ fn finding<'a>(run: &'a Value, rule: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {rule} in {:#}", run["findings"]))
 }
 
-/// Lists a tree's files with their contents, to show a run changed nothing.
+/// Lists a tree's files with their contents, to show a run changed nothing
+/// (installed dependencies aside).
 fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry")) {
-            if entry.file_type().expect("type").is_dir() {
+            let kind = entry.file_type().expect("type");
+            if kind.is_dir() && entry.file_name() != "node_modules" {
                 stack.push(entry.path());
-            } else {
+            } else if kind.is_file() {
                 files.push((entry.path(), std::fs::read(entry.path()).expect("read")));
             }
         }
@@ -324,5 +351,123 @@ fn code_run_for_a_test_cannot_redirect_the_daemons_writes() {
     assert!(std::fs::read_dir(&outside).expect("outside").next().is_none(), "nothing written outside: {run}");
     assert_eq!(run["status"], "succeeded", "{run}");
     assert!(run["edits"][0]["uri"].as_str().is_some_and(|u| u.ends_with("/tests/test_hostile.py")), "{run}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn pytest_runs_on_a_copy_and_each_failing_test_is_a_finding_where_it_failed() {
+    let home = Home::new();
+    let root = vendored(&home, "semver");
+    break_code(&root, "semver.py", r#"verinfo["patch"] + 1)"#, r#"verinfo["patch"] + 2)"#);
+    let before = snapshot(&root);
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    // pytest with the project's set-up (pytest-cov and doctests in setup.cfg's addopts).
+    assert!(report.contains("pytest (setup.cfg mentions pytest): 187 passed, 8 failed"), "{report}");
+    assert!(report.contains("sandbox fully enforced"), "{report}");
+    let failed = run["findings"].as_array().expect("findings").iter().filter(|f| f["rule"] == "pytest:failing-test");
+    let failed: Vec<&Value> = failed.collect();
+    assert_eq!(failed.len(), 8, "{failed:#?}");
+    let bump = failed.iter().find(|f| f["message"].as_str().is_some_and(|m| m.contains("test_should_bump_patch`")));
+    let bump = bump.expect("test_should_bump_patch");
+    assert_eq!((bump["line"].as_u64(), bump["severity"].as_str()), (Some(349), Some("error")));
+    assert!(bump["message"].as_str().unwrap_or_default().contains("assert '3.4.7' == '3.4.6'"), "{bump}");
+    assert!(bump["uri"].as_str().unwrap_or_default().ends_with("/test_semver.py"), "{bump}");
+    // The doctest says what it ran and what differed, not the docstring above it.
+    assert!(report.contains(">>> semver.bump_patch(\"3.4.5\")"), "{report}");
+    assert_eq!(snapshot(&root), before, "the tests ran on a copy: no .coverage in the project");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn cargo_test_failures_are_findings_at_the_panic() {
+    let home = Home::new();
+    let root = vendored(&home, "glob");
+    break_code(&root, "src/lib.rs", "'?' | '*' | '[' | ']' => {", "'?' | '*' | '[' => {");
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("cargo test (Cargo.toml): 22 passed, 1 failed, 2 skipped"), "{report}");
+    let failed = finding(&run, "cargo-test:failing-test");
+    assert_eq!(failed["line"], 1328, "{failed}");
+    assert!(failed["message"].as_str().unwrap_or_default().contains("test::test_pattern_escape"), "{failed}");
+    assert!(report.contains(r#"right: "_[[]_[]]_[?]_[*]_!_""#), "{report}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn a_typescript_project_gets_its_eslint_tsc_and_vitest() {
+    let home = Home::new();
+    let root = vendored(&home, "destr");
+    break_code(&root, "src/index.ts", r#"if (_lval === "nan") {"#, r#"if (_lval === "nah") {"#);
+    let before = snapshot(&root);
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("eslint (package.json devDependencies: eslint): 6 findings"), "{report}");
+    assert!(
+        report.contains("tsc (tsconfig.json and package.json devDependencies: typescript): 0 findings"),
+        "{report}"
+    );
+    assert!(report.contains("vitest (package.json scripts.test: vitest run): 21 passed, 1 failed"), "{report}");
+    // What upstream removed in "chore: update eslint", with eslint's own fix.
+    let directive = run["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| {
+            f["rule"] == "eslint:unused-disable-directive"
+                && f["uri"].as_str().is_some_and(|u| u.ends_with("src/index.ts"))
+        })
+        .expect("the directive in src/index.ts");
+    assert_eq!(directive["line"], 39);
+    let edit = &directive["fix"]["edits"][0];
+    let source = std::fs::read_to_string(root.join("src/index.ts")).expect("read");
+    let line = source.lines().nth(38).expect("line 39");
+    let (from, to) = (edit["range"]["start"]["character"].as_u64(), edit["range"]["end"]["character"].as_u64());
+    assert_eq!((edit["range"]["start"]["line"].as_u64(), edit["range"]["end"]["line"].as_u64()), (Some(38), Some(38)));
+    let fixed = format!(
+        "{}{}{}",
+        &line[..from.expect("start") as usize],
+        edit["new_text"].as_str().expect("text"),
+        &line[to.expect("end") as usize..]
+    );
+    assert!(
+        line.contains("eslint-disable-next-line unicorn/prefer-at") && !fixed.contains("eslint-disable"),
+        "{line} → {fixed}"
+    );
+    let failed = finding(&run, "vitest:failing-test");
+    assert_eq!(failed["line"], 42, "{failed}");
+    assert!(failed["message"].as_str().unwrap_or_default().contains("expected 'nan' to be NaN"), "{failed}");
+    assert_eq!(snapshot(&root), before, "eslint, tsc and vitest wrote nothing in the project");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn a_go_module_gets_go_vet_and_go_test() {
+    let home = Home::new();
+    let root = vendored(&home, "uuid");
+    let pristine = std::fs::read_to_string(root.join("uuid_test.go")).expect("read");
+    break_code(&root, "uuid.go", "return Version(uuid[6] >> 4)", "return Version(uuid[6] >> 3)");
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("go vet (go.mod): 0 findings"), "{report}");
+    assert!(report.contains("go test (go.mod): 25 passed, 6 failed, 1 skipped"), "{report}");
+    let failed = run["findings"].as_array().expect("findings").iter().find(|f| {
+        f["rule"] == "go-test:failing-test" && f["message"].as_str().is_some_and(|m| m.contains("uuid.TestUUID`"))
+    });
+    let failed = failed.expect("TestUUID fails");
+    assert_eq!(failed["line"], 107, "{failed}");
+    assert!(failed["uri"].as_str().unwrap_or_default().ends_with("/uuid_test.go"), "{failed}");
+    // A mistake go vet knows (and go test refuses to build): %d given a string.
+    break_code(&root, "uuid.go", "return Version(uuid[6] >> 3)", "return Version(uuid[6] >> 4)");
+    let wrong =
+        pristine.replace(r#""Version(%s) got %d expected %d\b", in,"#, r#""Version(%d) got %d expected %d\b", in,"#);
+    assert_ne!(wrong, pristine);
+    std::fs::write(root.join("uuid_test.go"), wrong).expect("write");
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("go vet (go.mod): 1 finding"), "{report}");
+    let vet = finding(&run, "govet:printf");
+    assert_eq!(vet["line"], 107, "{vet}");
+    assert!(vet["message"].as_str().unwrap_or_default().contains("wrong type string"), "{vet}");
     let _ = paired(&home, &["stop"]).output();
 }

@@ -200,7 +200,12 @@ impl Runs {
             })?,
         };
         let scope = skill.scope();
-        if scope.needs_file() && params.uri.is_none() {
+        // A review without a file is the project's: its own tools and tests.
+        let project_review = skill == Skill::Review
+            && self.env.config.sandbox.project_tools
+            && params.workspace.is_some()
+            && matches!(self.env.workspace_for(params), Ok(Some(_)));
+        if scope.needs_file() && params.uri.is_none() && !project_review {
             return Err(Missing::File.refusal(name, skill.name()));
         }
         if scope == agents::skills::Scope::Prompt && params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {

@@ -64,6 +64,9 @@ pub(super) async fn produce(
         return verified_tests(env, agent, workspace, uri, params).await;
     }
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
+    if skill == Skill::Review && params.uri.is_none() {
+        return project_review(env, agent, workspace.as_deref(), with_tools).await;
+    }
     let reach = reach.clone();
     let uri = params.uri.clone();
     let prompt = params.prompt.clone();
@@ -125,9 +128,38 @@ pub(super) async fn produce(
     .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
     .map_err(Failed::from)?;
     match tools_workspace {
-        Some(workspace) => Ok(with_project_tools(env, &workspace, file.as_deref(), produced).await),
+        Some(workspace) => Ok(with_project_tools(env, &workspace, file.as_deref(), produced).await.0),
         None => Ok(produced),
     }
+}
+
+/// A review of the whole project: what its own linters, type checkers and
+/// tests find, run in the sandbox (PAIRED's rules review a file at a time).
+async fn project_review(
+    env: &Env,
+    agent: &Agent,
+    workspace: Option<&Workspace>,
+    with_tools: bool,
+) -> Result<Produced, Failed> {
+    let name = &agent.manifest.metadata.name;
+    let Some(workspace) = workspace.filter(|_| with_tools) else {
+        let why = match workspace {
+            None => "a review of the project needs the project open (or a file named)",
+            Some(_) => {
+                "a review of the project runs its own tools, which this agent may not (it reaches only part of it)"
+            }
+        };
+        return Err(Failed::no_result(why.to_owned(), String::new()));
+    };
+    let report = format!(
+        "# {name}'s review of {}\n\nThe project's own checks and tests, run in the sandbox; PAIRED's rules review a file at a time (name one).\n",
+        workspace.root.display()
+    );
+    let (produced, ran) = with_project_tools(env, workspace, None, (report, Vec::new(), Vec::new())).await;
+    if ran == 0 {
+        return Err(Failed::no_result("the project uses no tool PAIRED can run here".to_owned(), produced.0));
+    }
+    Ok(produced)
 }
 
 /// Without a model, a report says what it is made of and what a model would
@@ -192,12 +224,21 @@ async fn verified_tests(
     }
 }
 
-/// A review with the project's own linters and type checkers, run in the
-/// sandbox: their findings (in the reviewed file) merged with the agent's,
-/// and what each tool did, with the sandbox's enforcement, in the report.
-async fn with_project_tools(env: &Env, workspace: &Workspace, file: Option<&Path>, produced: Produced) -> Produced {
+/// A review with the project's own linters and type checkers — and, for the
+/// whole project, its tests — run in the sandbox: their findings (in the
+/// reviewed file) merged with the agent's, and what each tool did, with the
+/// sandbox's enforcement, in the report; and how many tools ran.
+async fn with_project_tools(
+    env: &Env,
+    workspace: &Workspace,
+    file: Option<&Path>,
+    produced: Produced,
+) -> (Produced, usize) {
     let (mut report, own, edits) = produced;
-    let runs = checks::run_checks(&env.paths, &env.config.sandbox, &workspace.root).await;
+    let mut runs = checks::run_checks(&env.paths, &env.config.sandbox, &workspace.root).await;
+    if file.is_none() {
+        runs.extend(checks::run_tests(&env.paths, &env.config.sandbox, &workspace.root).await);
+    }
     let file = file.and_then(|p| workspace.relative(p));
     let found: Vec<Finding> = runs
         .iter()
@@ -217,6 +258,13 @@ async fn with_project_tools(env: &Env, workspace: &Workspace, file: Option<&Path
     for run in &runs {
         report.push_str(&format!("- {}\n", run.summary()));
     }
+    for run in &runs {
+        for failure in run.results.iter().flat_map(|r| &r.failures) {
+            let place = failure.place.as_ref().map_or_else(String::new, |(path, line)| format!(" ({path}:{line})"));
+            let said = failure.message.replace('\n', "\n  > ");
+            report.push_str(&format!("\n`{}` fails{place}:\n  > {said}\n", failure.name));
+        }
+    }
     if from_tools > 0 {
         let count = |s: &[Severity]| findings.iter().filter(|f| s.contains(&f.severity)).count();
         report.push_str(&format!(
@@ -227,7 +275,8 @@ async fn with_project_tools(env: &Env, workspace: &Workspace, file: Option<&Path
             count(&[Severity::Info, Severity::Hint]),
         ));
     }
-    (report, findings, edits)
+    let ran = runs.iter().filter(|r| r.ran.is_ok()).count();
+    ((report, findings, edits), ran)
 }
 
 /// Another agent's offline skill, for the `ask_agent` tool: its report and

@@ -22,7 +22,7 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
     let processes = limit_processes(spec.limits.processes, &mut notes);
     let limits = [
         (Resource::Cpu, spec.limits.cpu_secs, spec.limits.cpu_secs + 5),
-        (Resource::As, spec.limits.memory_bytes, spec.limits.memory_bytes),
+        (Resource::Data, spec.limits.memory_bytes, spec.limits.memory_bytes),
         (Resource::Fsize, spec.limits.file_bytes, spec.limits.file_bytes),
         (Resource::Core, 0, 0),
         (Resource::Nofile, 4096, 4096),

@@ -12,7 +12,7 @@
 //! - **Network**: unless granted, a network namespace of its own (loopback only);
 //!   where the kernel refuses one, Landlock's TCP rules (no connect, no bind).
 //! - **Privileges**: `no_new_privs` (no setuid programs), no core dumps.
-//! - **Resources**: rlimits on CPU time, address space, file size and open
+//! - **Resources**: rlimits on CPU time, allocated memory, file size and open
 //!   files; processes by a `pids` cgroup (as root, where rlimits do not bind) or
 //!   `RLIMIT_NPROC`; here, a wall-clock timeout that kills the process group, a
 //!   cap on output, and a watch on the scratch folder's size.
@@ -72,7 +72,9 @@ pub struct Spec {
 pub struct Limits {
     /// CPU seconds (`RLIMIT_CPU`), per process.
     pub cpu_secs: u64,
-    /// Address space, per process (`RLIMIT_AS`).
+    /// Memory a process may allocate (`RLIMIT_DATA`: its heap and private
+    /// writable mappings). Not its address space: V8 (node's WebAssembly) and
+    /// Go reserve far more than they use, and `RLIMIT_AS` made them fail.
     pub memory_bytes: u64,
     /// Processes and threads at once.
     pub processes: u64,
