@@ -112,6 +112,23 @@ impl Home {
         command
     }
 
+    /// `paired <args>` as [`Home::paired`], with the toolchains of the machine
+    /// the tests run on (rustup's, cargo's and pyenv's homes are the real
+    /// user's, not this HOME), for the project tools the agents run.
+    pub fn paired_with_toolchains(&self, args: &[&str]) -> Command {
+        let mut command = self.paired(args);
+        let real_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        let homes = [
+            ("RUSTUP_HOME", real_home.join(".rustup")),
+            ("CARGO_HOME", real_home.join(".cargo")),
+            ("PYENV_ROOT", real_home.join(".pyenv")),
+        ];
+        for (key, default) in homes {
+            command.env(key, std::env::var_os(key).map_or(default, PathBuf::from));
+        }
+        command
+    }
+
     /// An empty project folder inside this HOME (`<home>/project`), created on
     /// first use: the home folder itself is no project folder, and PAIRED
     /// refuses to index it.

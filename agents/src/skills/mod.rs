@@ -131,6 +131,7 @@ pub fn is_test_path(path: &str) -> bool {
         || name.ends_with("_test.go")
         || name.ends_with("_tests.rs")
         || name == "tests.rs"
+        || name == "tests.py"
         || name.contains(".test.")
         || name.contains(".spec.")
         || name.ends_with("Test.java")

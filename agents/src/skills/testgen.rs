@@ -38,9 +38,10 @@ pub enum Observed {
 
 /// The function at `byte` of the file at `path`, if a characterization test
 /// can call it: a free function (not a method: no instance to call it on),
-/// not generic or async, whose parameters all have types this module can
-/// pick inputs for.
-pub fn target(path: &str, doc: &SyntaxDocument, byte: usize) -> Result<Target, String> {
+/// not generic or async, whose parameters all have inputs: from the calls the
+/// project's own tests make (`tests`: the text of its test files in the same
+/// language), from their types, or for Python from their names.
+pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -> Result<Target, String> {
     let chain = symbols::enclosing_at(doc, byte);
     let symbol = chain
         .iter()
@@ -59,11 +60,192 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize) -> Result<Target, S
         node = node.parent().ok_or("no such function")?;
     }
     let text = doc.text();
+    let examples = example_calls(&symbol.name, doc.language(), tests);
     match doc.language() {
-        Language::Rust => rust_target(&symbol.name, node, text),
-        Language::Python => python_target(path, &symbol.name, node, text),
+        Language::Rust => rust_target(&symbol.name, node, text, &examples),
+        Language::Python => python_target(path, &symbol.name, node, text, &examples),
         other => Err(format!("Edison writes tests without a model for Rust and Python; {other:?} takes a model")),
     }
+}
+
+/// The calls of `name` in the project's tests whose arguments are all
+/// literals (`parse("1.2.3")`, `chars_eq('a', 'A', false)`): inputs its
+/// authors chose, by position. Keyword arguments and expressions are left
+/// out; at most eight calls.
+pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Vec<String>> {
+    let mut calls: Vec<Vec<String>> = Vec::new();
+    for text in tests.iter().filter(|t| t.contains(name)) {
+        if language == Language::Rust {
+            // Most Rust test calls sit inside `assert!`/`assert_eq!`, whose
+            // arguments tree-sitter keeps as tokens: read the text.
+            for args in rust_calls_in(text, name) {
+                if args.iter().all(|a| is_rust_literal(a)) && !args.is_empty() && !calls.contains(&args) {
+                    calls.push(args);
+                }
+            }
+            continue;
+        }
+        let doc = SyntaxDocument::new(language, text.clone());
+        let Some(tree) = doc.tree() else { continue };
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+            let (call, callee) = match language {
+                Language::Rust => ("call_expression", "function"),
+                Language::Python => ("call", "function"),
+                _ => return Vec::new(),
+            };
+            let Some(function) = node.child_by_field_name(callee).filter(|_| node.kind() == call) else { continue };
+            if function.kind() != "identifier" || &text[function.byte_range()] != name {
+                continue;
+            }
+            let Some(arguments) = node.child_by_field_name("arguments") else { continue };
+            let mut cursor = arguments.walk();
+            let args: Vec<Node<'_>> =
+                arguments.named_children(&mut cursor).filter(|a| !a.kind().contains("comment")).collect();
+            if args.is_empty() || args.iter().any(|a| a.kind() == "keyword_argument" || a.kind() == "list_splat") {
+                continue;
+            }
+            // A name the test is parametrized over stands for each row's value.
+            let rows = parametrized_rows(node, text);
+            let variants: Vec<Vec<(String, String)>> = if rows.is_empty() { vec![Vec::new()] } else { rows };
+            for row in variants {
+                let filled: Option<Vec<String>> = args
+                    .iter()
+                    .map(|a| {
+                        let arg = &text[a.byte_range()];
+                        let value = row.iter().find(|(n, _)| n == arg).map_or(arg, |(_, v)| v.as_str());
+                        let literal = !value.starts_with('f') && is_python_literal(value);
+                        literal.then(|| value.to_owned())
+                    })
+                    .collect();
+                if let Some(filled) = filled.filter(|f| !calls.contains(f)) {
+                    calls.push(filled);
+                }
+            }
+        }
+    }
+    calls.truncate(8);
+    calls
+}
+
+/// The rows of the `@pytest.mark.parametrize("a,b", [(…), …])` around a
+/// call: each row's values by argument name, four rows at most.
+fn parametrized_rows(call: Node<'_>, text: &str) -> Vec<Vec<(String, String)>> {
+    let mut function = call.parent();
+    while let Some(node) = function.filter(|n| n.kind() != "function_definition") {
+        function = node.parent();
+    }
+    let Some(decorated) = function.and_then(|f| f.parent()).filter(|p| p.kind() == "decorated_definition") else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    let mut cursor = decorated.walk();
+    for decorator in decorated.named_children(&mut cursor).filter(|d| d.kind() == "decorator") {
+        let Some(call) = decorator.named_child(0).filter(|c| c.kind() == "call") else { continue };
+        let callee = call.child_by_field_name("function").map_or("", |f| &text[f.byte_range()]);
+        if !callee.ends_with("parametrize") {
+            continue;
+        }
+        let Some(arguments) = call.child_by_field_name("arguments") else { continue };
+        let mut cursor = arguments.walk();
+        let parts: Vec<Node<'_>> = arguments.named_children(&mut cursor).collect();
+        let (Some(names), Some(values)) = (parts.first(), parts.get(1)) else { continue };
+        let names: Vec<String> = text[names.byte_range()]
+            .trim_matches(|c| c == '"' || c == '\'')
+            .split(',')
+            .map(|n| n.trim().to_owned())
+            .collect();
+        let mut cursor = values.walk();
+        for row in values.named_children(&mut cursor).filter(|r| !r.kind().contains("comment")).take(4) {
+            let cells: Vec<String> = if names.len() == 1 {
+                vec![text[row.byte_range()].to_owned()]
+            } else if row.kind() == "tuple" {
+                let mut cursor = row.walk();
+                row.named_children(&mut cursor).map(|c| text[c.byte_range()].to_owned()).collect()
+            } else {
+                continue;
+            };
+            if cells.len() == names.len() {
+                rows.push(names.iter().cloned().zip(cells).collect());
+            }
+        }
+    }
+    rows
+}
+
+/// The argument lists of the calls `name(…)` in Rust source text (not
+/// definitions, not methods), split at top-level commas.
+fn rust_calls_in(text: &str, name: &str) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (at, _) in text.match_indices(&format!("{name}(")) {
+        let before = text[..at].trim_end();
+        if text[..at].chars().next_back().is_some_and(|c| ident(c) || c == '.' || c == ':') || before.ends_with("fn") {
+            continue;
+        }
+        let (mut depth, mut args, mut current, mut quote) = (0usize, Vec::new(), String::new(), None::<char>);
+        let mut chars = text[at + name.len()..].chars();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (Some(q), '\\') => {
+                    current.push(c);
+                    current.extend(chars.next());
+                    let _ = q;
+                    continue;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"') => quote = Some('"'),
+                (None, '\'') if current.trim().is_empty() => quote = Some('\''),
+                (None, '(' | '[' | '{') => depth += 1,
+                (None, ')' | ']' | '}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        args.push(current.trim().to_owned());
+                        break;
+                    }
+                }
+                (None, ',') if depth == 1 => {
+                    args.push(std::mem::take(&mut current).trim().to_owned());
+                    continue;
+                }
+                _ => {}
+            }
+            if depth >= 1 && !(depth == 1 && c == '(' && current.is_empty() && args.is_empty() && quote.is_none()) {
+                current.push(c);
+            }
+        }
+        args.retain(|a| !a.is_empty());
+        found.push(args);
+    }
+    found
+}
+
+/// A Rust literal of a kind the tests compare: a string, char, number or bool.
+fn is_rust_literal(text: &str) -> bool {
+    let number = |t: &str| {
+        let t = t.strip_prefix('-').unwrap_or(t);
+        t.starts_with(|c: char| c.is_ascii_digit())
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    };
+    let char_literal = text.len() <= 12 && text.starts_with('\'') && text.ends_with('\'') && !text.contains('\n');
+    matches!(text, "true" | "false") || number(text) || char_literal || is_rust_string_literal(text)
+}
+
+/// Each parameter's inputs: what the project's tests pass in its place
+/// first, then `derived` (from its type or name), three distinct at most.
+fn with_examples(index: usize, examples: &[Vec<String>], derived: Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut values: Vec<String> = examples.iter().filter_map(|call| call.get(index).cloned()).collect();
+    values.dedup();
+    values.truncate(3);
+    for value in derived.unwrap_or_default() {
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    (!values.is_empty()).then_some(values)
 }
 
 fn literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<String>) {
@@ -100,7 +282,7 @@ fn calls(candidates: &[Vec<String>]) -> Vec<Vec<String>> {
     calls
 }
 
-fn rust_target(name: &str, node: Node<'_>, text: &str) -> Result<Target, String> {
+fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>]) -> Result<Target, String> {
     let signature =
         &text[node.start_byte()..node.child_by_field_name("body").map_or(node.end_byte(), |b| b.start_byte())];
     if node.child_by_field_name("type_parameters").is_some()
@@ -129,7 +311,11 @@ fn rust_target(name: &str, node: Node<'_>, text: &str) -> Result<Target, String>
             _ => return Err(format!("`{name}` takes a parameter this offline test writer cannot fill")),
         }
         let ty = parameter.child_by_field_name("type").map_or("", |t| &text[t.byte_range()]);
-        candidates.push(rust_values(ty, &strings, &numbers).ok_or_else(|| {
+        let index = candidates.len();
+        // A test's `"abc"` fills a `&str`, not a `String`: examples only where the type takes them.
+        let fits = |v: &String| !(ty == "String" && v.starts_with('"'));
+        let usable: Vec<Vec<String>> = examples.iter().filter(|c| c.get(index).is_some_and(fits)).cloned().collect();
+        candidates.push(with_examples(index, &usable, rust_values(ty, &strings, &numbers)).ok_or_else(|| {
             format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, text, booleans and their Options, slices and Vecs)")
         })?);
     }
@@ -176,7 +362,13 @@ fn rust_values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<S
     })
 }
 
-fn python_target(path: &str, name: &str, node: Node<'_>, text: &str) -> Result<Target, String> {
+fn python_target(
+    path: &str,
+    name: &str,
+    node: Node<'_>,
+    text: &str,
+    examples: &[Vec<String>],
+) -> Result<Target, String> {
     if node.parent().is_some_and(|p| p.kind() == "decorated_definition") {
         return Err(format!("`{name}` is decorated: what the decorator does to it takes a model to test"));
     }
@@ -209,12 +401,15 @@ fn python_target(path: &str, name: &str, node: Node<'_>, text: &str) -> Result<T
             return Err(format!("`{name}` is a method: a test needs an instance, which takes a model"));
         }
         let _ = has_default;
-        candidates.push(python_values(param, ty, &strings, &numbers).ok_or_else(|| {
-            format!(
-                "`{name}` takes `{param}`{}: choosing one takes a model",
-                ty.map(|t| format!(": {t}")).unwrap_or_default()
-            )
-        })?);
+        let index = candidates.len();
+        candidates.push(with_examples(index, examples, python_values(param, ty, &strings, &numbers)).ok_or_else(
+            || {
+                format!(
+                    "`{name}` takes `{param}`{}: choosing one takes a model",
+                    ty.map(|t| format!(": {t}")).unwrap_or_default()
+                )
+            },
+        )?);
     }
     let module = path.strip_suffix(".py").ok_or("not a Python file")?;
     let module = module.strip_prefix("src/").unwrap_or(module).trim_end_matches("/__init__").replace('/', ".");
@@ -515,7 +710,7 @@ mod tests {
     #[test]
     fn rust_inputs_come_from_types_and_the_body() {
         let text = "pub fn grade(score: u32, name: &str) -> String {\n    if score > 90 { return format!(\"{name}: A\"); }\n    format!(\"{name}: B\")\n}\n";
-        let target = target("src/lib.rs", &doc("src/lib.rs", text), 20).expect("testable");
+        let target = target("src/lib.rs", &doc("src/lib.rs", text), 20, &[]).expect("testable");
         assert_eq!(target.calls[0], ["0", "\"\""]);
         assert!(target.calls.iter().any(|c| c[0] == "90"), "{:?}", target.calls);
         let probe = rust_probe(&target);
@@ -539,7 +734,7 @@ mod tests {
         assert!(is_rust_string_literal("\"\\\"a\\\" + 1\""));
         assert!(!is_rust_string_literal("\"a\" + evil() + \"b\""));
         let text = "pub fn name(n: u32) -> String {\n    n.to_string()\n}\n";
-        let target = target("src/lib.rs", &doc("src/lib.rs", text), 10).expect("testable");
+        let target = target("src/lib.rs", &doc("src/lib.rs", text), 10, &[]).expect("testable");
         let forged = format!(
             "{MARK} 0 \"\\\"a\\\" + &std::process::Command::new(\\\"x\\\").status().is_ok().to_string() + \\\"\\\"\"\n"
         );
@@ -556,27 +751,29 @@ mod tests {
 
     fn target_py() -> Target {
         let text = "def f(n: int) -> int:\n    return n\n";
-        target("m.py", &doc("m.py", text), 5).expect("testable")
+        target("m.py", &doc("m.py", text), 5, &[]).expect("testable")
     }
 
     #[test]
     fn what_needs_a_model_says_so() {
         let method = "struct S;\nimpl S {\n    fn f(&self) -> u8 { 1 }\n}\n";
-        assert!(target("src/lib.rs", &doc("src/lib.rs", method), 30).expect_err("refused").contains("method"));
+        assert!(target("src/lib.rs", &doc("src/lib.rs", method), 30, &[]).expect_err("refused").contains("method"));
         let generic = "fn f<T>(x: T) -> T { x }\n";
-        assert!(target("src/lib.rs", &doc("src/lib.rs", generic), 10).expect_err("refused").contains("generic"));
+        assert!(target("src/lib.rs", &doc("src/lib.rs", generic), 10, &[]).expect_err("refused").contains("generic"));
         let custom = "fn f(x: Config) -> u8 { 1 }\n";
-        assert!(target("src/lib.rs", &doc("src/lib.rs", custom), 10).expect_err("refused").contains("`Config`"));
+        assert!(target("src/lib.rs", &doc("src/lib.rs", custom), 10, &[]).expect_err("refused").contains("`Config`"));
         let nothing = "fn f(x: u8) { println!(\"{x}\") }\n";
         assert!(
-            target("src/lib.rs", &doc("src/lib.rs", nothing), 10).expect_err("refused").contains("returns nothing")
+            target("src/lib.rs", &doc("src/lib.rs", nothing), 10, &[])
+                .expect_err("refused")
+                .contains("returns nothing")
         );
     }
 
     #[test]
     fn python_calls_observe_values_and_builtin_exceptions() {
         let text = "def slug(text: str, width: int) -> str:\n    if width < 0:\n        raise ValueError('width')\n    return text[:width]\n";
-        let target = target("src/pkg/util.py", &doc("src/pkg/util.py", text), 10).expect("testable");
+        let target = target("src/pkg/util.py", &doc("src/pkg/util.py", text), 10, &[]).expect("testable");
         assert_eq!(target.module.as_deref(), Some("pkg.util"));
         assert!(python_probe(&target).contains("from pkg.util import slug"));
         // One factor at a time: the text moves, then the width.
@@ -601,5 +798,28 @@ mod tests {
         assert!(tests.contains("def test_slug_1():\n    assert slug('', 0) == ''"), "{tests}");
         assert!(tests.contains("_raises():\n    with pytest.raises(ValueError):\n        slug('', -7)"), "{tests}");
         assert!(!tests.contains("slug('abc', 0)"), "nothing is asserted of an opaque value: {tests}");
+    }
+
+    #[test]
+    fn inputs_come_from_the_projects_own_tests_first() {
+        let tests = vec![
+            "def test_bump():\n    assert bump('3.4.5') == '4.0.0'\n    assert bump(version='1.0.0') == '2.0.0'\n    assert bump(make()) == 'x'\n".to_owned(),
+            "def test_other():\n    assert bump(\"0.1.0\") == '1.0.0'\n".to_owned(),
+            "@pytest.mark.parametrize(\"version,expected\", [(\"1.2.3\", {\"major\": 1}), (\"0.0.1\", {})])\ndef test_p(version, expected):\n    assert bump(version) == expected\n".to_owned(),
+        ];
+        assert_eq!(
+            example_calls("bump", Language::Python, &tests),
+            [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""], vec!["\"0.0.1\""]],
+            "plain calls, and a parametrized test's rows"
+        );
+        // `version` says nothing of its type; the tests' calls do.
+        let text = "def bump(version):\n    return version\n";
+        let found = target("semver.py", &doc("semver.py", text), 5, &tests).expect("testable");
+        assert_eq!(found.calls, [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""]]);
+        let rust = vec![
+            "#[test]\nfn t() {\n    assert!(chars_eq('a', 'A', true));\n    assert!(!chars_eq('a', 'b', x));\n}\n"
+                .to_owned(),
+        ];
+        assert_eq!(example_calls("chars_eq", Language::Rust, &rust), [vec!["'a'", "'A'", "true"]]);
     }
 }

@@ -105,6 +105,45 @@ pub struct ToolEdit {
     pub new_text: String,
 }
 
+/// Python 2's built-in names, which compatibility code uses under a version check.
+const PYTHON2_NAMES: [&str; 13] = [
+    "unicode",
+    "long",
+    "basestring",
+    "xrange",
+    "unichr",
+    "raw_input",
+    "buffer",
+    "file",
+    "cmp",
+    "execfile",
+    "reload",
+    "izip",
+    "reduce",
+];
+
+/// A tool's finding that the code shows it meant: an undefined Python 2 name
+/// (`text_type = unicode`) in a module that checks which Python runs it
+/// (`if PY2:`, `sys.version_info`) — the branch for the other version — or
+/// in a project whose `setup.py` declares Python 2 and not 3. `read` gives a
+/// workspace file's text.
+pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) -> bool {
+    let undefined = matches!(finding.rule.as_str(), "ruff:F821" | "flake8:F821");
+    let Some(name) = finding.message.split('`').nth(1).or_else(|| finding.message.split('\'').nth(1)) else {
+        return false;
+    };
+    let python2_only = || {
+        ["setup.py", "setup.cfg", "pyproject.toml"].iter().filter_map(|f| read(f)).any(|text| {
+            text.contains("Programming Language :: Python :: 2")
+                && !text.contains("Programming Language :: Python :: 3")
+        })
+    };
+    undefined
+        && PYTHON2_NAMES.contains(&name)
+        && (read(&finding.path).is_some_and(|text| text.contains("PY2") || text.contains("sys.version_info"))
+            || python2_only())
+}
+
 /// What the detection may look at: the workspace's files (relative paths)
 /// and the text of a few of them.
 pub trait Project {
@@ -424,5 +463,30 @@ mod tests {
         assert_eq!((tools[0].name, tools[0].format, tools[0].report), ("jest", Format::JestJson, true));
         assert!(tools[0].command.iter().any(|a| a == REPORT));
         assert_eq!(go_module("// x\nmodule example.com/m\n\ngo 1.21\n"), Some("example.com/m"));
+    }
+
+    #[test]
+    fn python2_names_under_a_version_check_are_meant() {
+        let finding = |message: &str| ToolFinding {
+            tool: "ruff",
+            rule: "ruff:F821".into(),
+            severity: Severity::Error,
+            message: message.into(),
+            path: "m.py".into(),
+            line: 3,
+            column: 5,
+            end: None,
+            fix: None,
+        };
+        let compat = |_: &str| Some("PY2 = sys.version_info[0] == 2\nif PY2:\n    text_type = unicode\n".to_owned());
+        let declared = |path: &str| match path {
+            "setup.py" => Some("classifiers=['Programming Language :: Python :: 2.7']".to_owned()),
+            _ => Some("text_type = unicode\n".to_owned()),
+        };
+        assert!(intended(&finding("Undefined name `unicode`"), &declared), "a Python 2 project");
+        let plain = |_: &str| Some("text_type = unicode\n".to_owned());
+        assert!(intended(&finding("Undefined name `unicode`"), &compat));
+        assert!(!intended(&finding("Undefined name `unicode`"), &plain), "no version check: a real mistake");
+        assert!(!intended(&finding("Undefined name `nme`"), &compat), "a typo is a typo");
     }
 }

@@ -126,6 +126,7 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut to
     let (stdout, stderr) = (String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr));
     let root_text = work.to_string_lossy().replace('\\', "/");
     let mut findings = toolchain::parse::findings(tool.name, tool.format, &stdout, &stderr, &root_text);
+    findings.retain(|f| !toolchain::intended(f, &|path| OnDisk { root, path: String::new() }.read(path)));
     let results = (tool.purpose == Purpose::Test)
         .then(|| {
             let module = OnDisk { root, path: String::new() }.read("go.mod");

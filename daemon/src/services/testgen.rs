@@ -60,7 +60,13 @@ async fn write_and_run(
     cursor: usize,
     speaker: &str,
 ) -> Result<Written, String> {
-    let target = testgen::target(rel, doc, cursor)?;
+    let tests = tokio::task::spawn_blocking({
+        let (root, language, own) = (root.to_path_buf(), doc.language(), doc.text().to_owned());
+        move || test_sources(&root, language, own)
+    })
+    .await
+    .unwrap_or_default();
+    let target = testgen::target(rel, doc, cursor, &tests)?;
     let runner = runner(&target, rel)?;
     let _turn = ONE_AT_A_TIME.lock().await;
     let trial = Trial::new(paths, config, root, &target).await?;
@@ -106,6 +112,46 @@ async fn write_and_run(
         tests.trim_matches('\n')
     );
     Ok(Written { report, edits: vec![placed.edit], none: None })
+}
+
+/// Whether Python source imports `name` from `module` already
+/// (`from semver import (compare, parse)`).
+fn python_imports(source: &str, module: &str, name: &str) -> bool {
+    let head = format!("from {module} import ");
+    source.match_indices(&head).any(|(at, _)| {
+        let rest = &source[at + head.len()..];
+        let end = if rest.starts_with('(') { rest.find(')') } else { rest.find('\n') }.unwrap_or(rest.len());
+        rest[..end].split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name)
+    })
+}
+
+/// The text of the project's tests in `language`, where the inputs its
+/// authors chose are: its test files and, for Rust, the file itself (its
+/// unit tests live beside the code). Bounded: 300 files, 8 MiB.
+fn test_sources(root: &Path, language: Language, own: String) -> Vec<String> {
+    let mut sources = Vec::new();
+    let mut total = 0usize;
+    if language == Language::Rust {
+        total += own.len();
+        sources.push(own);
+    }
+    let walker = ignore::WalkBuilder::new(root).hidden(true).git_ignore(true).require_git(false).build();
+    for entry in walker.filter_map(Result::ok) {
+        if sources.len() >= 300 || total >= 8 << 20 {
+            break;
+        }
+        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let is_file = entry.file_type().is_some_and(|k| k.is_file());
+        if !is_file || Language::from_path(&rel) != language || !agents::skills::is_test_path(&rel) {
+            continue;
+        }
+        if let Some(text) = super::workspace::read_source(entry.path()) {
+            total += text.len();
+            sources.push(text);
+        }
+    }
+    sources
 }
 
 /// A scratch copy of the project and how to run a command on it in the sandbox.
@@ -287,14 +333,29 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
             let imports =
                 format!("{}from {module} import {}\n", if raises { "import pytest\n" } else { "" }, target.name);
             match std::fs::read_to_string(root.join(&path)) {
-                // Appended, with its own imports: nothing of the existing tests moves.
+                // Appended, with the imports it lacks: nothing of the existing tests moves.
                 Ok(existing) => {
+                    let has_pytest =
+                        existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
+                    let imports = format!(
+                        "{}{}",
+                        if raises && !has_pytest { "import pytest\n" } else { "" },
+                        if python_imports(&existing, module, &target.name) {
+                            String::new()
+                        } else {
+                            format!("from {module} import {}\n", target.name)
+                        }
+                    );
                     let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
                     Ok(insert(
                         &path,
                         &existing,
                         existing.len(),
-                        format!("{gap}{imports}{}", tests.trim_end_matches('\n').to_owned() + "\n"),
+                        format!(
+                            "{gap}{imports}{}{}\n",
+                            if imports.is_empty() { "" } else { "\n\n" },
+                            tests.trim_matches('\n')
+                        ),
                     ))
                 }
                 Err(_) => {
@@ -344,4 +405,19 @@ fn passed_count(language: Language, output: &str) -> usize {
 fn last_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(6)..].join(" / ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_imports;
+
+    #[test]
+    fn a_test_file_that_imports_the_function_is_not_given_a_second_import() {
+        let source =
+            "import pytest  # noqa\n\nfrom semver import (\n    VersionInfo,\n    compare,\n)\nfrom x import y\n";
+        assert!(python_imports(source, "semver", "compare"));
+        assert!(!python_imports(source, "semver", "comparator"), "a longer name is another name");
+        assert!(!python_imports(source, "x", "compare"));
+        assert!(python_imports("from pkg.mod import a, b\n", "pkg.mod", "b"));
+    }
 }

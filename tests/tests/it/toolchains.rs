@@ -35,20 +35,9 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// `paired` in `home`, with the toolchains of the machine the tests run on
-/// (their homes are the real user's, not the test's HOME).
+/// `paired` in `home`, with the toolchains of the machine the tests run on.
 fn paired(home: &Home, args: &[&str]) -> std::process::Command {
-    let mut command = home.paired(args);
-    let real_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let homes = [
-        ("RUSTUP_HOME", real_home.join(".rustup")),
-        ("CARGO_HOME", real_home.join(".cargo")),
-        ("PYENV_ROOT", real_home.join(".pyenv")),
-    ];
-    for (key, default) in homes {
-        command.env(key, std::env::var_os(key).map_or(default, PathBuf::from));
-    }
-    command
+    home.paired_with_toolchains(args)
 }
 
 /// Sherlock's review of the whole project: its own checks and tests.
@@ -144,7 +133,8 @@ fn ruff_runs_on_a_real_python_package_with_its_safe_fix() {
     let before = snapshot(&root);
     let run = review(&home, &root.join("itsdangerous.py"));
     let report = run["output"].as_str().unwrap_or_default();
-    assert!(report.contains("ruff (setup.py (ruff's defaults)): 4 findings"), "{report}");
+    // Ruff's 4, less `unicode` and `long` under `if PY2:` (the Python 2 branch, meant).
+    assert!(report.contains("ruff (setup.py (ruff's defaults)): 2 findings"), "{report}");
     let membership = finding(&run, "ruff:E713");
     assert_eq!(membership["line"], 434);
     let fix = &membership["fix"];
@@ -156,7 +146,7 @@ fn ruff_runs_on_a_real_python_package_with_its_safe_fix() {
     let (from, to) = (from.expect("start") as usize, to.expect("end") as usize);
     let fixed = format!("{}{}{}", &line[..from], edit["new_text"].as_str().expect("text"), &line[to..]);
     assert!(fixed.contains(" not in ") && !fixed.contains("not '"), "{line} → {fixed}");
-    assert_eq!(finding(&run, "ruff:F821")["severity"], "error");
+    assert!(run["findings"].as_array().expect("findings").iter().all(|f| f["rule"] != "ruff:F821"), "{run:#}");
     assert!(
         run["findings"]
             .as_array()

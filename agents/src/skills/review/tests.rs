@@ -90,10 +90,8 @@ mod tests {
             6 debug-print warning `dbg!` left in [fix: Replace `dbg!(…)` with `n` → ["    n;"]]
             7 ignored-result info `let _ =` discards this call's result; if it can fail, handle or log the error
             10 unreachable-code warning unreachable: the code above always leaves this block
-            22 too-many-parameters info `many` takes 7 parameters (more than 6); group related ones in a type
             22 rust-unwrap warning `unwrap()` panics when this fails: `g` is the caller's to give, `None` or `Err` included; propagate the error with `?` or handle it
             25 rust-unwrap warning `unwrap()` panics when this fails: `first()` on `values`, which the caller gives, is `None` when nothing is there; propagate the error with `?` or handle it
-            38 deep-nesting info `nested` nests control flow 5 levels deep (more than 4); return early or extract a function
             39 rust-panic warning `todo!` aborts the caller; return an error
         "#]],
     );
@@ -128,6 +126,15 @@ def handler(event):
         flush()
     except Exception:
         pass
+    stamp: int | None = None
+    try:
+        stamp = decode(event)
+    except Exception:
+        pass
+    try:
+        other = decode(event)
+    except Exception:
+        pass
     breakpoint()
     message = "TODO: not a comment, a string"
     # FIXME: retries
@@ -138,7 +145,8 @@ def handler(event):
             6 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
             13 unreachable-code warning unreachable: the code above always leaves this block
             24 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
-            26 debugger warning `breakpoint()` stops the program in a debugger [fix: Remove the breakpoint → []]
+            33 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
+            35 debugger warning `breakpoint()` stops the program in a debugger [fix: Remove the breakpoint → []]
         "#]],
     );
 }
@@ -227,8 +235,10 @@ fn java() {
     );
 }
 
+/// Length and nesting are Marie's metrics: on real code nobody acted on
+/// "split it into smaller functions" (the quality benchmark's labels).
 #[test]
-fn secrets_and_long_functions() {
+fn secrets_but_not_length() {
     let body: String = (0..85).map(|i| format!("    x += {i}\n")).collect();
     let source =
         format!("API_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n\ndef long_one():\n    x = 0\n{body}    return x\n");
@@ -237,7 +247,6 @@ fn secrets_and_long_functions() {
         &source,
         expect![[r#"
             1 hardcoded-secret error hard-coded secret (Stripe secret or restricted key); load it from the environment or a secret store
-            3 long-function info `long_one` is 88 lines long (more than 80); split it into smaller functions
         "#]],
     );
 }

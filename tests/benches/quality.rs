@@ -1,0 +1,397 @@
+//! What the agents' work is worth (issue #16.9), measured on real code nobody
+//! here wrote:
+//!
+//! - **Detection**: on a corpus of real bugs with known fixes
+//!   (`tests/fixtures/quality/cases`, made by `make_corpus.py` from the
+//!   projects' histories), Sherlock reviews the buggy file as it was before the
+//!   fix, with the project's own tools; a bug counts as found when a finding
+//!   lands on a line the fix changed (±1).
+//! - **Noise**: every finding of Sherlock's file review on the vendored projects
+//!   (`tests/fixtures/projects`) has a label in `tests/fixtures/quality/labels.tsv`
+//!   — `act` or `noise`, with why — as a developer acting on it would give it
+//!   (Tricorder's "not useful" rate). A finding without a label is listed.
+//! - **Edison**: a test asked for every free function of the vendored projects;
+//!   how many requests yield a test, and whether the proposed tests, applied to
+//!   a fresh copy, pass with the project's whole suite (0 may break it).
+//!
+//! Run: `cargo bench -p tests --bench quality` (builds the release binary; the
+//! project tools of `scripts/test` must be installed). Offline only: no model
+//! can be reached from here. `PAIRED_QUALITY_ONLY=detection|noise|edison` runs one part.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Instant,
+};
+
+use context::{Language, SyntaxDocument, symbols};
+use serde_json::Value;
+use tests::Home;
+
+fn main() {
+    let only = std::env::var("PAIRED_QUALITY_ONLY").ok();
+    let wanted = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    if wanted("detection") {
+        detection(&mut rows);
+    }
+    if wanted("noise") {
+        noise(&mut rows);
+    }
+    if wanted("edison") {
+        edison(&mut rows);
+    }
+    println!("\n| measure | result | target |\n|---|---|---|");
+    for (what, result, target) in rows {
+        println!("| {what} | {result} | {target} |");
+    }
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Copies a tree (links as links; `node_modules` hard-linked where it can be).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixture").map(|e| e.expect("entry")) {
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().expect("type");
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).expect("link"), &target).expect("link");
+        } else if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if !entry.path().components().any(|c| c.as_os_str() == "node_modules")
+            || std::fs::hard_link(entry.path(), &target).is_err()
+        {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn pct(n: usize, of: usize) -> String {
+    if of == 0 { "—".to_owned() } else { format!("{:.0} % ({n} of {of})", 100.0 * n as f64 / of as f64) }
+}
+
+/// Sherlock's review of one file, as JSON.
+fn review(home: &Home, root: &Path, file: &str) -> Value {
+    let out = home
+        .paired_with_toolchains(&["agents", "run", "sherlock", "--file", file, "--json"])
+        .current_dir(root)
+        .output()
+        .expect("run paired");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!("review of {file}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    })
+}
+
+fn findings(run: &Value) -> Vec<(u64, String, String)> {
+    let list = run["findings"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (f["line"].as_u64().unwrap_or(0), text("rule"), text("message"))
+        })
+        .collect()
+}
+
+/// The labels of `labels.tsv`, and what was counted against them.
+#[derive(Default)]
+struct Labels {
+    /// (project or case, file, line, rule) → `act` or `noise`.
+    known: BTreeMap<(String, String, u64, String), String>,
+    act: usize,
+    noise: usize,
+    unlabelled: Vec<String>,
+}
+
+impl Labels {
+    fn load() -> Labels {
+        let text = std::fs::read_to_string(fixtures().join("quality/labels.tsv")).unwrap_or_default();
+        let mut known = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() >= 5 {
+                let key = (cols[0].to_owned(), cols[1].to_owned(), cols[2].parse().unwrap_or(0), cols[3].to_owned());
+                known.insert(key, cols[4].to_owned());
+            }
+        }
+        Labels { known, ..Labels::default() }
+    }
+
+    fn count(&mut self, project: &str, file: &str, found: &[(u64, String, String)]) {
+        for (line, rule, message) in found {
+            match self.known.get(&(project.to_owned(), file.to_owned(), *line, rule.clone())).map(String::as_str) {
+                Some("act") => self.act += 1,
+                Some("noise") => self.noise += 1,
+                _ => self.unlabelled.push(format!("{project}\t{file}\t{line}\t{rule}\t?\t{message}")),
+            }
+        }
+    }
+
+    /// The row, and the unlabelled findings printed.
+    fn row(&self, what: &str) -> (String, String, String) {
+        if !self.unlabelled.is_empty() {
+            println!("\nFindings without a label (add them to labels.tsv):\n{}", self.unlabelled.join("\n"));
+        }
+        (
+            format!("{what}: not worth acting on ({} labelled, {} not)", self.act + self.noise, self.unlabelled.len()),
+            pct(self.noise, self.act + self.noise),
+            "≤ 10 %".into(),
+        )
+    }
+}
+
+struct Case {
+    id: String,
+    project: String,
+    title: String,
+    file: String,
+    lines: Vec<u64>,
+    base: Option<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let dir = fixtures().join("quality/cases");
+    let mut cases: Vec<Case> = std::fs::read_dir(&dir)
+        .expect("the corpus")
+        .map(|e| e.expect("entry").path())
+        .map(|path| {
+            let text = std::fs::read_to_string(path.join("case.toml")).expect("case.toml");
+            let case: toml::Table = text.parse().expect("case.toml parses");
+            let s = |k: &str| case.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let lines = case.get("lines").and_then(|v| v.as_array()).expect("lines");
+            Case {
+                id: path.file_name().expect("name").to_string_lossy().into_owned(),
+                project: s("project").expect("project"),
+                title: s("title").expect("title"),
+                file: s("file").expect("file"),
+                lines: lines.iter().filter_map(|l| l.as_integer()).map(|l| l as u64).collect(),
+                base: s("base"),
+            }
+        })
+        .collect();
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    cases
+}
+
+fn detection(rows: &mut Vec<(String, String, String)>) {
+    let home = Home::new();
+    let cases = cases();
+    let mut labels = Labels::load();
+    let started = Instant::now();
+    let (mut found, mut total_findings) = (0, 0);
+    let mut per_project: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    println!("## Detection: Sherlock offline on {} real bugs\n", cases.len());
+    for case in &cases {
+        let root = home.path().join("cases").join(&case.id);
+        if let Some(base) = &case.base {
+            copy_tree(&fixtures().join("projects").join(base), &root);
+        }
+        copy_tree(&fixtures().join("quality/cases").join(&case.id).join("files"), &root);
+        let run = review(&home, &root, &case.file);
+        let list = findings(&run);
+        labels.count(&case.id, &case.file, &list);
+        total_findings += list.len();
+        let near = |line: u64| case.lines.iter().any(|l| l.abs_diff(line) <= 1);
+        let hits: Vec<&(u64, String, String)> = list.iter().filter(|(line, ..)| near(*line)).collect();
+        let entry = per_project.entry(case.project.clone()).or_default();
+        entry.1 += 1;
+        if !hits.is_empty() {
+            found += 1;
+            entry.0 += 1;
+        }
+        let verdict = match hits.first() {
+            Some((line, rule, _)) => format!("found: line {line} [{rule}]"),
+            None => "missed".to_owned(),
+        };
+        println!("- {} ({}): {} findings, {verdict} — {}", case.id, case.file, list.len(), case.title);
+        for (line, rule, message) in &list {
+            println!("    {line} [{rule}] {message}");
+        }
+    }
+    let _ = home.paired(&["stop"]).output();
+    rows.push((
+        format!("Sherlock offline, bugs found on the lines their fix changed ({} real bugs)", cases.len()),
+        pct(found, cases.len()),
+        "≥ 20 %".into(),
+    ));
+    for (project, (hit, of)) in per_project {
+        rows.push((format!("… of which in {project}"), pct(hit, of), String::new()));
+    }
+    rows.push((
+        "findings per buggy file reviewed (mean)".into(),
+        format!("{:.1}", total_findings as f64 / cases.len().max(1) as f64),
+        String::new(),
+    ));
+    rows.push(("Sherlock with a model".into(), "not measured: no model reachable here".into(), "≥ 50 %".into()));
+    rows.push(labels.row("findings on the buggy files"));
+    println!("\n({:.0} s)", started.elapsed().as_secs_f64());
+}
+
+/// The files of the vendored projects a developer would have reviewed.
+const REVIEWED: [(&str, &[&str]); 5] = [
+    ("glob", &["src/lib.rs"]),
+    ("itsdangerous", &["itsdangerous.py", "tests.py"]),
+    ("semver", &["semver.py", "test_semver.py"]),
+    ("destr", &["src/index.ts", "test/index.test.ts"]),
+    (
+        "uuid",
+        &["uuid.go", "hash.go", "marshal.go", "node.go", "sql.go", "time.go", "util.go", "version1.go", "version4.go"],
+    ),
+];
+
+fn noise(rows: &mut Vec<(String, String, String)>) {
+    let mut labels = Labels::load();
+    let home = Home::new();
+    println!("\n## Noise: every finding on the vendored projects, labelled\n");
+    for (project, files) in REVIEWED {
+        let root = home.path().join(project);
+        copy_tree(&fixtures().join("projects").join(project), &root);
+        for file in files {
+            let run = review(&home, &root, file);
+            labels.count(project, file, &findings(&run));
+        }
+    }
+    let _ = home.paired(&["stop"]).output();
+    rows.push(labels.row("findings on the vendored projects"));
+}
+
+/// The free functions of a file (not methods): what a test is asked for.
+fn free_functions(path: &Path, language: Language) -> Vec<(String, u32)> {
+    let text = std::fs::read_to_string(path).expect("read");
+    let doc = SyntaxDocument::new(language, text);
+    symbols::outline(&doc)
+        .symbols
+        .into_iter()
+        .filter(|s| s.kind == symbols::SymbolKind::Function)
+        .map(|s| (s.name, s.start.line + 1))
+        .collect()
+}
+
+/// Applies a run's edits (insertions at a position) to the files on disk.
+fn apply(run: &Value) {
+    for edit in run["edits"].as_array().into_iter().flatten() {
+        let path = PathBuf::from(edit["uri"].as_str().expect("uri").trim_start_matches("file://"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let start = &edit["range"]["start"];
+        let (line, character) =
+            (start["line"].as_u64().expect("line") as usize, start["character"].as_u64().expect("col"));
+        let mut offset: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        offset += text[offset..].chars().take(character as usize).map(char::len_utf8).sum::<usize>();
+        let mut new = text.clone();
+        new.insert_str(offset, edit["new_text"].as_str().expect("text"));
+        std::fs::write(&path, new).expect("write");
+    }
+}
+
+/// The project's whole test suite on `root`: the tests that failed (by
+/// name), or why it did not run.
+fn suite(home: &Home, root: &Path, language: Language) -> Result<Vec<String>, String> {
+    use agents::toolchain::{Format, results::test_results};
+    let report = home.path().join("suite.xml");
+    let _ = std::fs::remove_file(&report);
+    let mut command = match language {
+        Language::Rust => {
+            let mut c = Command::new("cargo");
+            c.args(["test", "--offline", "--quiet", "--no-fail-fast"])
+                .env("CARGO_TARGET_DIR", home.path().join("suite-target"));
+            c
+        }
+        _ => {
+            let mut c = Command::new("python3");
+            c.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1", "--junitxml"])
+                .arg(&report);
+            // itsdangerous' own tests are `tests.py`, which pytest collects only by name.
+            if root.join("tests.py").exists() {
+                c.args([".", "tests.py"]);
+            }
+            c
+        }
+    };
+    let out = command.current_dir(root).output().expect("run the suite");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let xml = std::fs::read_to_string(&report).ok();
+    let format = if language == Language::Rust { Format::CargoTest } else { Format::JUnit };
+    let root_text = root.display().to_string();
+    let results = test_results(format, &stdout, xml.as_deref(), &root_text, None).ok_or_else(|| {
+        format!("the suite did not run: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""))
+    })?;
+    Ok(results.failures.into_iter().map(|f| f.name).collect())
+}
+
+fn edison(rows: &mut Vec<(String, String, String)>) {
+    let targets: [(&str, &str, Language); 3] = [
+        ("glob", "src/lib.rs", Language::Rust),
+        ("itsdangerous", "itsdangerous.py", Language::Python),
+        ("semver", "semver.py", Language::Python),
+    ];
+    let home = Home::new();
+    let (mut asked, mut yielded, mut passed_suite, mut broke) = (0, 0, 0, 0);
+    println!("\n## Edison: a test for every free function\n");
+    for (project, file, language) in targets {
+        let pristine = fixtures().join("projects").join(project);
+        let root = home.path().join(project);
+        copy_tree(&pristine, &root);
+        // What fails before anything is added (glob's `test_iteration_errors`
+        // expects /root to be unreadable, which it is not to root).
+        let baseline = suite(&home, &root, language).unwrap_or_default();
+        println!("- {project}: the suite before: {} failing {baseline:?}", baseline.len());
+        for (name, line) in free_functions(&root.join(file), language) {
+            asked += 1;
+            let out = home
+                .paired_with_toolchains(&["agents", "run", "edison", "--skill", "tests", "--file", file, "--line"])
+                .arg(line.to_string())
+                .arg("--json")
+                .current_dir(&root)
+                .output()
+                .expect("run paired");
+            let run: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            if run["status"] != "succeeded" || run["edits"].as_array().is_none_or(Vec::is_empty) {
+                let why = run["error"].as_str().or(run["output"].as_str()).unwrap_or("no answer");
+                println!("- {project} `{name}`: none — {}", why.lines().next().unwrap_or_default());
+                continue;
+            }
+            yielded += 1;
+            // Applied to a fresh copy of the project, its whole suite must pass.
+            let trial = home.path().join("trial");
+            let _ = std::fs::remove_dir_all(&trial);
+            copy_tree(&pristine, &trial);
+            let rebased: Value = serde_json::from_str(
+                &run.to_string().replace(&format!("file://{}", root.display()), &format!("file://{}", trial.display())),
+            )
+            .expect("json");
+            apply(&rebased);
+            let after = suite(&home, &trial, language);
+            let new_failures: Vec<String> = match &after {
+                Ok(failed) => failed.iter().filter(|f| !baseline.contains(f)).cloned().collect(),
+                Err(why) => vec![why.clone()],
+            };
+            if new_failures.is_empty() {
+                passed_suite += 1;
+            } else {
+                broke += 1;
+            }
+            let verdict = if new_failures.is_empty() {
+                "the suite passes as before".to_owned()
+            } else {
+                format!("BREAKS: {new_failures:?}")
+            };
+            println!("- {project} `{name}`: test proposed; {verdict}");
+        }
+    }
+    let _ = home.paired(&["stop"]).output();
+    rows.push((
+        "Edison offline: test requests that yield a verified test (every free function of glob, itsdangerous, semver)"
+            .into(),
+        pct(yielded, asked),
+        "≥ 75 %".into(),
+    ));
+    rows.push((
+        "proposed tests that pass with the project's whole suite".into(),
+        pct(passed_suite, yielded),
+        "100 %".into(),
+    ));
+    rows.push(("proposed edits that break the build or existing tests".into(), broke.to_string(), "0".into()));
+}
