@@ -7,6 +7,8 @@
 //! Pure: this module writes the probe that observes and the tests that
 //! assert, and reads the probe's output. Rust and Python.
 
+mod go;
+
 use context::{Language, SyntaxDocument, symbols};
 use serde_json::Value;
 use tree_sitter::Node;
@@ -64,7 +66,8 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     match doc.language() {
         Language::Rust => rust_target(&symbol.name, node, text, &examples),
         Language::Python => python_target(path, &symbol.name, node, text, &examples),
-        other => Err(format!("Edison writes tests without a model for Rust and Python; {other:?} takes a model")),
+        Language::Go => go::target(&symbol.name, node, text, &examples),
+        other => Err(format!("Edison writes tests without a model for Rust, Python and Go; {other:?} takes a model")),
     }
 }
 
@@ -75,11 +78,12 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
 pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Vec<String>> {
     let mut calls: Vec<Vec<String>> = Vec::new();
     for text in tests.iter().filter(|t| t.contains(name)) {
-        if language == Language::Rust {
+        if matches!(language, Language::Rust | Language::Go) {
             // Most Rust test calls sit inside `assert!`/`assert_eq!`, whose
             // arguments tree-sitter keeps as tokens: read the text.
+            let literal = if language == Language::Go { go::is_literal } else { is_rust_literal };
             for args in rust_calls_in(text, name) {
-                if args.iter().all(|a| is_rust_literal(a)) && !args.is_empty() && !calls.contains(&args) {
+                if args.iter().all(|a| literal(a)) && !args.is_empty() && !calls.contains(&args) {
                     calls.push(args);
                 }
             }
@@ -453,6 +457,17 @@ fn python_values(param: &str, ty: Option<&str>, strings: &[String], numbers: &[S
     })
 }
 
+/// Go: a `_test.go` file of the function's package that makes each call
+/// and prints what it returned as Go syntax, or that it panicked.
+pub fn go_probe(target: &Target) -> String {
+    go::probe(target)
+}
+
+/// Go's test function name for the `n`th test of `name` (`TestParse_1`).
+pub fn go_test_name(name: &str, n: usize) -> String {
+    go::test_name(name, n)
+}
+
 /// The marker each observation line starts with.
 pub const MARK: &str = "PAIRED-OBS";
 
@@ -603,6 +618,7 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 if let Some(slot) = seen.get_mut(i) {
                     *slot = match rest {
                         "panic" => Observed::Fails(None),
+                        quoted if target.language == Language::Go => go::observed(target, quoted),
                         // A string literal, else nothing: it is pasted into code.
                         debug if is_rust_string_literal(debug) && debug.len() <= 400 => {
                             Observed::Value(debug.to_owned())
@@ -665,6 +681,10 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
                 };
                 format!("\n    #[test]\n    fn {test}() {{\n        {assertion}\n    }}\n")
             }
+            (Language::Go, observed) => match go::test(target, n + 1, args, observed) {
+                Some(test) => test,
+                None => continue,
+            },
             (Language::Rust, Observed::Fails(_)) => {
                 format!(
                     "\n    #[test]\n    #[should_panic]\n    fn {test}_panics() {{\n        let _ = {call};\n    }}\n"

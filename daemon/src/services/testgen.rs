@@ -84,6 +84,10 @@ async fn write_and_run(
     let mut command = runner;
     match target.language {
         Language::Rust => command.push(format!("{}_", target.name)),
+        Language::Go => {
+            let test = testgen::go_test_name(&target.name, 1);
+            command.extend(["-run".into(), format!("^{}", test.trim_end_matches('1')), go_package(rel)]);
+        }
         _ => {
             command.push(placed.path.clone());
             command.extend(["-k".into(), format!("test_{}_", target.name)]);
@@ -112,6 +116,53 @@ async fn write_and_run(
         tests.trim_matches('\n')
     );
     Ok(Written { report, edits: vec![placed.edit], none: None })
+}
+
+/// `go test`'s name for the package of the file at `rel`: `./dir` or `.`.
+fn go_package(rel: &str) -> String {
+    rel.rsplit_once('/').map_or_else(|| ".".to_owned(), |(dir, _)| format!("./{dir}"))
+}
+
+/// Go: appended to the file's own `_test.go` when it is in the same
+/// package and imports `testing`; else a test file of its own.
+fn place_go(
+    target: &Target,
+    root: &Path,
+    rel: &str,
+    tests: &str,
+    insert: &dyn Fn(&str, &str, usize, String) -> Placed,
+) -> Result<Placed, String> {
+    let package = target.module.as_deref().unwrap_or("main");
+    let (dir, file) = rel.rsplit_once('/').map_or(("", rel), |(d, f)| (d, f));
+    let in_dir = |name: &str| if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
+    let stem = file.trim_end_matches(".go");
+    // A test of that name anywhere in the package would not compile.
+    let first = testgen::go_test_name(&target.name, 1);
+    let taken = std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().any(|entry| {
+        entry.file_name().to_string_lossy().ends_with("_test.go")
+            && super::workspace::read_source(&entry.path()).is_some_and(|t| t.contains(&format!("func {first}(")))
+    });
+    if taken {
+        return Err(format!("the package has a `{first}` already"));
+    }
+    let body = tests.trim_start_matches('\n');
+    for candidate in [in_dir(&format!("{stem}_test.go")), in_dir(&format!("{stem}_edison_test.go"))] {
+        match super::workspace::read_source(&root.join(&candidate)) {
+            Some(existing) => {
+                let same_package = existing.lines().any(|l| l.trim() == format!("package {package}"));
+                if same_package && existing.contains("\"testing\"") {
+                    let gap = if existing.ends_with('\n') { "\n" } else { "\n\n" };
+                    return Ok(insert(&candidate, &existing, existing.len(), format!("{gap}{body}")));
+                }
+            }
+            None if !root.join(&candidate).exists() => {
+                let new = format!("package {package}\n\nimport \"testing\"\n\n{body}");
+                return Ok(insert(&candidate, "", 0, new));
+            }
+            None => {}
+        }
+    }
+    Err(format!("no test file of package `{package}` to put the tests in"))
 }
 
 /// Whether Python source imports `name` from `module` already
@@ -231,6 +282,20 @@ impl<'a> Trial<'a> {
                 self.copy().await?;
                 outcome?
             }
+            Language::Go => {
+                let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let probe = if dir.is_empty() {
+                    "paired_probe_test.go".to_owned()
+                } else {
+                    format!("{dir}/paired_probe_test.go")
+                };
+                self.write(&probe, &testgen::go_probe(target))?;
+                let mut command = runner.to_vec();
+                command.extend(["-run".into(), "^TestPairedProbe$".into(), go_package(rel)]);
+                let outcome = self.run(command).await;
+                self.copy().await?;
+                outcome?
+            }
             _ => {
                 self.write(".paired_probe.py", &testgen::python_probe(target))?;
                 let outcome = self.run(vec!["python3".into(), ".paired_probe.py".into()]).await;
@@ -263,6 +328,8 @@ fn runner(target: &Target, rel: &str) -> Result<Vec<String>, String> {
             Ok(["cargo", "test", "--offline", "--quiet", which].map(str::to_owned).to_vec())
         }
         Language::Rust => Err("cargo is not installed, so no test could be run".into()),
+        Language::Go if installed("go") => Ok(["go", "test", "-count=1", "-v"].map(str::to_owned).to_vec()),
+        Language::Go => Err("go is not installed, so no test could be run".into()),
         _ if installed("pytest") && installed("python3") => {
             Ok(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].map(str::to_owned).to_vec())
         }
@@ -321,6 +388,7 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
                 }
             })
         }
+        Language::Go => place_go(target, root, rel, tests, &insert),
         _ => {
             let module = target.module.as_deref().unwrap_or_default();
             let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
@@ -397,6 +465,8 @@ fn passed_count(language: Language, output: &str) -> usize {
         Language::Rust => {
             output.lines().filter(|l| l.contains("test result:")).filter_map(|l| number_before(l, " passed")).sum()
         }
+        // `--- PASS: TestParse_1 (0.00s)`, one line per test.
+        Language::Go => output.lines().filter(|l| l.trim_start().starts_with("--- PASS: ")).count(),
         // `3 passed in 0.01s`
         _ => output.lines().rev().find_map(|l| number_before(l, " passed")).unwrap_or(0),
     }

@@ -267,6 +267,44 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+#[test]
+fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
+    let home = Home::new();
+    let root = vendored(&home, "uuid");
+    // `func Parse(s string) (UUID, error)`: a value of the package's own type, and an error.
+    let run = edison(&home, &root.join("uuid.go"), "64");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("for `Parse` in `uuid_test.go`") && report.contains("4 passed"), "{report}");
+    let before = std::fs::read_to_string(root.join("uuid_test.go")).expect("read");
+    assert_eq!(apply_edits(&run), [root.join("uuid_test.go")]);
+    let written = std::fs::read_to_string(root.join("uuid_test.go")).expect("read");
+    assert!(written.starts_with(&before), "appended; nothing of the existing tests moves");
+    // An input the package's own tests use, and what it parses to.
+    assert!(
+        written.contains(
+            "func TestParse_1(t *testing.T) {\n\tgot, err := Parse(\"f47ac10b-58cc-0372-8567-0e02b2c3d479\")"
+        ),
+        "{written}"
+    );
+    assert!(written.contains("if got != (UUID{0xf4, 0x7a, 0xc1, 0xb,"), "{written}");
+    assert!(written.contains("if _, err := Parse(\"\"); err == nil {"), "{written}");
+    // The whole module's tests, outside PAIRED: the old ones and the new.
+    let cache = home.path().join("go-cache");
+    let out = std::process::Command::new("go")
+        .args(["test", "-count=1", "-v", "./..."])
+        .current_dir(&root)
+        .env("GOCACHE", &cache)
+        .env("GOFLAGS", "-mod=readonly")
+        .env("HOME", home.path())
+        .output()
+        .expect("go test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("--- PASS: TestParse_").count(), 4, "{stdout}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A model's `run_command`: only the granted commands, in the sandbox, with
 /// what the program printed and what the sandbox held.
 #[tokio::test]

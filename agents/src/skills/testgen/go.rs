@@ -1,0 +1,341 @@
+//! Go: the function's inputs from its parameter types (and the literals its
+//! body and the package's tests use), a `_test.go` probe in its package that
+//! prints what each call returned as Go syntax (`%#v`), and table-free tests
+//! in the package's own style (`if got := F(x); got != want { t.Errorf(…) }`).
+
+use context::Language;
+use tree_sitter::Node;
+
+use super::{MARK, Observed, Target, calls, literals_in, with_examples};
+
+/// The Go result types a test can compare with `!=` and write as a literal.
+const BASIC: [&str; 16] = [
+    "string", "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "byte",
+    "rune", "float32", "float64",
+];
+
+pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>]) -> Result<Target, String> {
+    if node.child_by_field_name("type_parameters").is_some() {
+        return Err(format!("`{name}` is generic: its inputs take a model to choose"));
+    }
+    let package = package_of(node, text).ok_or("the file has no package clause")?;
+    let (mut strings, mut numbers) = (Vec::new(), Vec::new());
+    if let Some(body) = node.child_by_field_name("body") {
+        literals_in(body, text, &["interpreted_string_literal"], &mut strings);
+        literals_in(body, text, &["int_literal"], &mut numbers);
+    }
+    let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
+    let mut candidates = Vec::new();
+    let mut cursor = list.walk();
+    for declaration in list.named_children(&mut cursor) {
+        if declaration.kind() != "parameter_declaration" {
+            return Err(format!("`{name}` takes a variadic parameter: choosing its inputs takes a model"));
+        }
+        let ty = declaration.child_by_field_name("type").map_or("", |t| &text[t.byte_range()]);
+        let mut names = declaration.walk();
+        let count = declaration.children_by_field_name("name", &mut names).count().max(1);
+        for _ in 0..count {
+            let index = candidates.len();
+            let usable: Vec<Vec<String>> =
+                examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(ty, v))).cloned().collect();
+            candidates.push(with_examples(index, &usable, values(ty, &strings, &numbers)).ok_or_else(|| {
+                format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, strings, booleans and byte slices)")
+            })?);
+        }
+    }
+    let result = node.child_by_field_name("result").map(|r| text[r.byte_range()].to_owned());
+    let returns = result.ok_or_else(|| {
+        format!("`{name}` returns nothing: what it does is a side effect, which a characterization test cannot see")
+    })?;
+    if shape(&returns).is_none() {
+        return Err(format!(
+            "`{name}` returns `{returns}`: offline, Edison compares numbers, strings and booleans (and an error)"
+        ));
+    }
+    Ok(Target {
+        language: Language::Go,
+        name: name.to_owned(),
+        calls: calls(&candidates),
+        returns: Some(returns),
+        module: Some(package),
+    })
+}
+
+/// What a call gives back: a comparable value, and whether an error comes last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Value,
+    ValueAndError,
+    Error,
+}
+
+fn shape(returns: &str) -> Option<Shape> {
+    let types = result_types(returns);
+    let comparable = |ty: &str| BASIC.contains(&ty) || is_named(ty);
+    match types.as_slice() {
+        ["error"] => Some(Shape::Error),
+        [ty] if comparable(ty) => Some(Shape::Value),
+        [ty, "error"] if comparable(ty) => Some(Shape::ValueAndError),
+        _ => None,
+    }
+}
+
+/// `(uuid UUID, err error)` → `["UUID", "error"]`.
+fn result_types(returns: &str) -> Vec<&str> {
+    let inner = returns.trim().trim_start_matches('(').trim_end_matches(')');
+    inner.split(',').map(|t| t.split_whitespace().last().unwrap_or("")).collect()
+}
+
+/// A type of the package's own, by name (`UUID`, `Version`): compared as
+/// `%#v` writes it when that is a literal (an array of numbers, a number).
+fn is_named(ty: &str) -> bool {
+    ty != "error" && !ty.is_empty() && ty.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+fn package_of(node: Node<'_>, text: &str) -> Option<String> {
+    let mut root = node;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    let mut cursor = root.walk();
+    let clause = root.named_children(&mut cursor).find(|n| n.kind() == "package_clause")?;
+    let name = clause.named_child(0)?;
+    Some(text[name.byte_range()].to_owned())
+}
+
+/// Whether a test's literal fits a parameter's type: a string literal for
+/// `string`, a number for the number types, `true`/`false` for `bool`.
+fn fits(ty: &str, value: &str) -> bool {
+    let quoted = value.starts_with('"') || value.starts_with('`');
+    match ty {
+        "string" => quoted,
+        "bool" => matches!(value, "true" | "false"),
+        "[]byte" => value.starts_with("[]byte("),
+        _ if BASIC.contains(&ty) => value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// Literals of a Go type: edge values first, then what the body uses.
+fn values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+    let with = |mut base: Vec<String>, extra: &[String]| {
+        for e in extra.iter().filter(|e| !e.contains('\n')).take(2) {
+            if !base.contains(e) {
+                base.push(e.clone());
+            }
+        }
+        base
+    };
+    Some(match ty.trim() {
+        "string" => with(vec!["\"\"".into(), "\"abc\"".into()], strings),
+        "bool" => vec!["true".into(), "false".into()],
+        "int" | "int8" | "int16" | "int32" | "int64" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
+        "uint" | "uint8" | "uint16" | "uint32" | "uint64" | "byte" => {
+            with(vec!["0".into(), "1".into(), "7".into()], numbers)
+        }
+        "rune" => vec!["'a'".into(), "' '".into()],
+        "float32" | "float64" => vec!["0".into(), "1.5".into(), "-2".into()],
+        "[]byte" => {
+            let mut base: Vec<String> = vec!["nil".into(), "[]byte(\"abc\")".into()];
+            base.extend(strings.iter().filter(|s| !s.contains('\n')).take(2).map(|s| format!("[]byte({s})")));
+            base
+        }
+        _ => return None,
+    })
+}
+
+/// A `_test.go` file in the function's package that makes each call and
+/// prints, per call, what it returned as Go syntax (quoted, one line) or
+/// that it panicked.
+pub(super) fn probe(target: &Target) -> String {
+    let package = target.module.as_deref().unwrap_or("main");
+    let shape = target.returns.as_deref().and_then(shape).unwrap_or(Shape::Value);
+    let mut calls = String::new();
+    for args in &target.calls {
+        let call = format!("{}({})", target.name, args.join(", "));
+        calls.push_str(&match shape {
+            Shape::Value => format!("\t\tfunc() string {{ return fmt.Sprintf(\"%#v\", {call}) }},\n"),
+            Shape::ValueAndError => format!(
+                "\t\tfunc() string {{ v, err := {call}; if err != nil {{ return \"error\" }}; return fmt.Sprintf(\"%#v\", v) }},\n"
+            ),
+            Shape::Error => format!(
+                "\t\tfunc() string {{ if err := {call}; err != nil {{ return \"error\" }}; return \"nil\" }},\n"
+            ),
+        });
+    }
+    format!(
+        "package {package}\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif recover() != nil {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t}}()\n\t}}\n}}\n"
+    )
+}
+
+/// One probe line's value: Go's `%q` of what `%#v` printed, unquoted and
+/// accepted only as a literal of the result type (it is pasted into code).
+pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
+    let Some(value) = unquote(quoted) else { return Observed::Opaque };
+    let ty = target.returns.as_deref().unwrap_or("");
+    let value_type = ty.trim().trim_start_matches('(').split(',').next().unwrap_or("").trim();
+    match value.as_str() {
+        "error" => return Observed::Fails(Some("error".into())),
+        "nil" if shape(ty) == Some(Shape::Error) => return Observed::Value("nil".into()),
+        _ => {}
+    }
+    let value_type = result_types(ty).first().copied().unwrap_or(value_type);
+    if is_named(value_type) && !BASIC.contains(&value_type) {
+        // `uuid.UUID{0x6b, …}` or `uuid.Version(0x4)`: the package's own type,
+        // written without the package's name inside it; numbers only.
+        let package = target.module.as_deref().unwrap_or("");
+        let Some(rest) = value.strip_prefix(&format!("{package}.{value_type}")) else { return Observed::Opaque };
+        let numbers =
+            |inner: &str| inner.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, 'x' | ',' | ' ' | '-' | '.'));
+        let literal = match (
+            rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')),
+            rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')),
+        ) {
+            (Some(inner), _) | (None, Some(inner)) => numbers(inner) && value.len() <= 400,
+            _ => false,
+        };
+        return if literal { Observed::Value(format!("{value_type}{rest}")) } else { Observed::Opaque };
+    }
+    let literal = match value_type {
+        "string" => is_go_string_literal(&value),
+        "bool" => matches!(value.as_str(), "true" | "false"),
+        "rune" | "int32" => value.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) && !value.is_empty(),
+        _ => {
+            let digits = value.trim_start_matches('-');
+            !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | 'x' | 'e' | '+' | '-'))
+                && value.len() <= 40
+        }
+    };
+    if literal { Observed::Value(value) } else { Observed::Opaque }
+}
+
+/// The text inside Go's `%q` quoting: `\"`, `\\`, `\n`, `\t`, `\xNN`, `\uNNNN`.
+fn unquote(quoted: &str) -> Option<String> {
+    let inner = quoted.trim().strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.push(char::from(u8::from_str_radix(&hex, 16).ok()?));
+            }
+            'u' => {
+                let hex: String = chars.by_ref().take(4).collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// One interpreted Go string literal on one line, nothing after it.
+fn is_go_string_literal(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix('"') else { return false };
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.next().is_none() => return false,
+            '\\' => {}
+            '"' => return chars.next().is_none(),
+            '\n' => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A Go literal the tests of a package pass to a function: string, number,
+/// rune, bool.
+pub(super) fn is_literal(text: &str) -> bool {
+    let number = text.trim_start_matches('-');
+    matches!(text, "true" | "false")
+        || (number.starts_with(|c: char| c.is_ascii_digit())
+            && number.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.')))
+        || is_go_string_literal(text)
+        || (text.starts_with('`') && text.ends_with('`') && text.len() >= 2 && !text[1..text.len() - 1].contains('`'))
+        || (text.len() <= 8 && text.starts_with('\'') && text.ends_with('\''))
+}
+
+/// `TestName_1`…: Go's test names, the function's name capitalised.
+pub(super) fn test_name(name: &str, n: usize) -> String {
+    let mut chars = name.chars();
+    let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    format!("Test{first}{}_{n}", chars.as_str())
+}
+
+/// One test per case, in the package's own form.
+pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observed) -> Option<String> {
+    let call = format!("{}({})", target.name, args.join(", "));
+    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    let name = test_name(&target.name, n);
+    let shape = target.returns.as_deref().and_then(shape)?;
+    // A composite literal in an `if` condition must be in parentheses.
+    let observed = match observed {
+        Observed::Value(want) if want.contains('{') => &Observed::Value(format!("({want})")),
+        other => other,
+    };
+    Some(match (shape, observed) {
+        (Shape::Value, Observed::Value(want)) => format!(
+            "\nfunc {name}(t *testing.T) {{\n\tif got := {call}; got != {want} {{\n\t\tt.Errorf(\"{shown} = %#v, want %#v\", got, {want})\n\t}}\n}}\n"
+        ),
+        (Shape::ValueAndError, Observed::Value(want)) => format!(
+            "\nfunc {name}(t *testing.T) {{\n\tgot, err := {call}\n\tif err != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", err)\n\t}}\n\tif got != {want} {{\n\t\tt.Errorf(\"{shown} = %#v, want %#v\", got, {want})\n\t}}\n}}\n"
+        ),
+        (Shape::Error, Observed::Value(_)) => format!(
+            "\nfunc {name}(t *testing.T) {{\n\tif err := {call}; err != nil {{\n\t\tt.Errorf(\"{shown}: %v\", err)\n\t}}\n}}\n"
+        ),
+        (Shape::Error | Shape::ValueAndError, Observed::Fails(Some(_))) => {
+            let blank = if shape == Shape::ValueAndError { "_, " } else { "" };
+            format!(
+                "\nfunc {name}(t *testing.T) {{\n\tif {blank}err := {call}; err == nil {{\n\t\tt.Errorf(\"{shown}: want an error\")\n\t}}\n}}\n"
+            )
+        }
+        (_, Observed::Fails(None)) => format!(
+            "\nfunc {name}(t *testing.T) {{\n\tdefer func() {{\n\t\tif recover() == nil {{\n\t\t\tt.Errorf(\"{shown} did not panic\")\n\t\t}}\n\t}}()\n\t{call}\n}}\n"
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_become_literals_only_of_the_result_type() {
+        let target = |returns: &str| Target {
+            language: Language::Go,
+            name: "F".into(),
+            calls: vec![vec!["1".into()]],
+            returns: Some(returns.into()),
+            module: Some("p".into()),
+        };
+        assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
+        assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
+        assert_eq!(observed(&target("(int, error)"), r#""error""#), Observed::Fails(Some("error".into())));
+        // Whatever else the code printed is never pasted into a test.
+        assert_eq!(observed(&target("string"), r#""\"a\" + os.Getenv(\"X\")""#), Observed::Opaque);
+        assert_eq!(observed(&target("int"), r#""os.Exit(1)""#), Observed::Opaque);
+        assert_eq!(observed(&target("bool"), r#""1""#), Observed::Opaque);
+        assert_eq!(test_name("xtob", 2), "TestXtob_2");
+        // The package's own array type, without the package's name.
+        assert_eq!(
+            observed(&target("(UUID, error)"), r#""p.UUID{0x1, 0xff}""#),
+            Observed::Value("UUID{0x1, 0xff}".into())
+        );
+        assert_eq!(observed(&target("UUID"), r#""p.UUID{Name:"x"}""#), Observed::Opaque);
+        assert_eq!(observed(&target("UUID"), r#""q.UUID{0x1}""#), Observed::Opaque);
+    }
+}
