@@ -85,6 +85,9 @@ pub struct Import {
     /// The imported module as path segments, e.g. `["app", "models"]` for
     /// `from app.models import User`, `["./util"]` for `import x from './util'`.
     pub module: Vec<String>,
+    /// Only for the type checker, gone when the program runs: TypeScript's
+    /// `import type`, Python's imports under `if TYPE_CHECKING:`.
+    pub type_only: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -410,10 +413,48 @@ pub fn imports(doc: &SyntaxDocument) -> Vec<Import> {
                 text: raw.split_whitespace().collect::<Vec<_>>().join(" "),
                 line: capture.node.start_position().row as u32,
                 module: module_path(doc.language(), raw),
+                type_only: type_only_import(doc.language(), capture.node, text),
             });
         }
     }
     out
+}
+
+/// Whether an import is for the type checker only: TypeScript's
+/// `import type { X } from …`, `import { type X, type Y } from …` and
+/// `export type { X } from …`; Python's imports inside `if TYPE_CHECKING:`.
+pub(crate) fn type_only_import(language: Language, node: tree_sitter::Node<'_>, text: &str) -> bool {
+    match language {
+        Language::Python => {
+            let mut parent = node.parent();
+            while let Some(p) = parent {
+                if p.kind() == "if_statement"
+                    && p.child_by_field_name("condition")
+                        .is_some_and(|c| matches!(&text[c.byte_range()], "TYPE_CHECKING" | "typing.TYPE_CHECKING"))
+                {
+                    return true;
+                }
+                parent = p.parent();
+            }
+            false
+        }
+        Language::TypeScript | Language::Tsx => {
+            let statement = &text[node.byte_range()];
+            let statement = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+            if statement.starts_with("import type ") || statement.starts_with("export type ") {
+                return true;
+            }
+            let names = statement.split_once('{').and_then(|(_, rest)| rest.split_once('}')).map(|(names, _)| names);
+            let Some(names) = names else { return false };
+            let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+            // Every name a type, and no default import beside them (`import X, { type A }`).
+            !names.is_empty()
+                && names.iter().all(|n| n.starts_with("type "))
+                && statement.contains("} from")
+                && statement.split_once('{').is_some_and(|(head, _)| !head.contains(','))
+        }
+        _ => false,
+    }
 }
 
 /// The module an import statement names, as path segments.

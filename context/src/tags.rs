@@ -565,6 +565,7 @@ impl<'a> Walker<'a> {
             text: raw.split_whitespace().collect::<Vec<_>>().join(" "),
             line: node.start_position().row as u32,
             module: crate::symbols::module_path(self.language, raw),
+            type_only: crate::symbols::type_only_import(self.language, node, self.text),
         });
     }
 }

@@ -26,24 +26,6 @@ fn module_of(path: &str) -> String {
     path.rsplit_once('/').map_or_else(|| ".".to_owned(), |(dir, _)| dir.to_owned())
 }
 
-/// TypeScript's `import type { X } from …`, `import { type X, type Y } from …`
-/// and `export type { X } from …`: erased at compile time.
-fn type_only(import: &str) -> bool {
-    let text = import.trim();
-    if text.starts_with("import type ") || text.starts_with("export type ") {
-        return true;
-    }
-    let Some(names) = text.split_once('{').and_then(|(_, rest)| rest.split_once('}')).map(|(names, _)| names) else {
-        return false;
-    };
-    let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
-    // Every name a type, and no default import beside them (`import X, { type A }`).
-    !names.is_empty()
-        && names.iter().all(|n| n.starts_with("type "))
-        && text.contains("} from")
-        && text.split_once('{').is_some_and(|(head, _)| !head.contains(','))
-}
-
 pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
     let mut map = ModuleMap::default();
     for path in index.paths() {
@@ -57,7 +39,7 @@ pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
         entry.2 += file.symbols().len() as u32;
         for import in &file.imports {
             let Some(target) = index.resolve_import(path, import).filter(|t| *t != path) else { continue };
-            if type_only(&import.text) {
+            if import.type_only {
                 map.type_only += 1;
                 continue;
             }
@@ -276,5 +258,16 @@ mod tests {
         assert!(map.cycles.is_empty(), "{:?}", map.cycles);
         assert_eq!(map.type_only, 2);
         assert_eq!(map.edges.get("src/a.ts").map(BTreeSet::len), Some(1));
+        // Python: what is imported under `if TYPE_CHECKING:` is the type checker's.
+        let py = index(&[
+            ("app/models.py", "from app.services import mail\n\nclass User:\n    pass\n"),
+            (
+                "app/services.py",
+                "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from app.models import User\n\ndef mail(user: 'User') -> None:\n    pass\n",
+            ),
+        ]);
+        let map = module_map(&py);
+        assert!(map.cycles.is_empty(), "{:?}", map.cycles);
+        assert_eq!(map.type_only, 1);
     }
 }

@@ -76,6 +76,7 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
     let Some((symbol, node)) = target(doc, byte) else {
         return SkillOutput {
             report: format!("{speaker}: put the cursor in a function, method or type to document it.\n"),
+            none: Some("no function, method or type at the cursor to document".into()),
             ..SkillOutput::default()
         };
     };
@@ -87,6 +88,7 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
                 symbol.name,
                 existing.replace('\n', "\n> ")
             ),
+            none: Some(format!("`{}` is documented already", symbol.name)),
             ..SkillOutput::default()
         };
     }

@@ -67,6 +67,9 @@ pub struct SkillOutput {
     pub edits: Vec<RawEdit>,
     /// For routing: the agents (and skills) a request should go to.
     pub routed: Vec<(String, String)>,
+    /// Nothing the request asked for came of it, and why (the run ends
+    /// `no_result`, not `succeeded`).
+    pub none: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -47,17 +47,7 @@ pub(super) async fn produce(
     if let Some(workspace) = &workspace {
         workspace.wait_ready().await;
     }
-    let mut history = match (&workspace, skill) {
-        (Some(workspace), Skill::Metrics | Skill::Backlog) => git_history(&workspace.root).await,
-        _ => None,
-    };
-    if let (Some(history), Some(workspace), Skill::Backlog) = (&mut history, &workspace, skill) {
-        history.blame = git_blame(&workspace.root, &backlog_files(workspace, reach)).await;
-    }
-    if let Some(history) = &mut history {
-        history.files.retain(|path, _| reach.allows(path));
-        history.blame.retain(|path, _| reach.allows(path));
-    }
+    let history = history_for(workspace.as_deref(), skill, reach).await;
     if skill == Skill::Tests
         && let (Some(workspace), Some(uri)) = (&workspace, params.uri.as_deref())
     {
@@ -121,12 +111,17 @@ pub(super) async fn produce(
             history: history.as_ref(),
         };
         let output = skill.run(&input)?;
+        let none = output.none.clone();
         let root = workspace.as_ref().map(|w| w.root.clone());
-        Ok::<_, String>(convert(uri.as_deref(), document.as_ref(), root.as_deref(), output))
+        Ok::<_, String>((convert(uri.as_deref(), document.as_ref(), root.as_deref(), output), none))
     })
     .await
     .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
     .map_err(Failed::from)?;
+    let produced = match produced {
+        (produced, Some(why)) => return Err(Failed::no_result(why, produced.0)),
+        (produced, None) => produced,
+    };
     match tools_workspace {
         Some(workspace) => Ok(with_project_tools(env, &workspace, file.as_deref(), produced).await.0),
         None => Ok(produced),
@@ -372,6 +367,19 @@ fn convert(uri: Option<&str>, document: Option<&SyntaxDocument>, root: Option<&P
 }
 
 /// The files within reach that hold a TODO/FIXME/XXX/HACK, at most 50.
+/// The git history Marie's metrics and Vince's backlog read (churn,
+/// renames, blame), cut down to what the agent may see.
+async fn history_for(workspace: Option<&Workspace>, skill: Skill, reach: &Reach) -> Option<History> {
+    let workspace = workspace.filter(|_| matches!(skill, Skill::Metrics | Skill::Backlog))?;
+    let mut history = git_history(&workspace.root).await?;
+    if skill == Skill::Backlog {
+        history.blame = git_blame(&workspace.root, &backlog_files(workspace, reach)).await;
+    }
+    history.files.retain(|path, _| reach.allows(path));
+    history.blame.retain(|path, _| reach.allows(path));
+    Some(history)
+}
+
 fn backlog_files(workspace: &Workspace, reach: &Reach) -> Vec<String> {
     let index = workspace.index();
     let mut paths: Vec<String> = index.paths().filter(|p| reach.allows(p)).map(str::to_owned).collect();
