@@ -65,6 +65,11 @@ pub fn detect(root: &Path, purpose: Purpose) -> Vec<Tool> {
     toolchain::detect(&OnDisk { root, path: tool_path() }).into_iter().filter(|t| t.purpose == purpose).collect()
 }
 
+/// Whether the project at `root` uses any tool PAIRED can run here.
+pub fn has_tools(root: &Path) -> bool {
+    !toolchain::detect(&OnDisk { root, path: tool_path() }).is_empty()
+}
+
 /// Runs the project's checkers (linters, type checkers) in the sandbox.
 pub async fn run_checks(paths: &Paths, config: &SandboxConfig, root: &Path) -> Vec<ToolRun> {
     let mut runs = Vec::new();

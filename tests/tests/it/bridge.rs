@@ -256,7 +256,7 @@ async fn without_a_token_the_bridge_reaches_only_connected_projects_the_user_ope
     let secret_dir = home.path().join("secret");
     std::fs::create_dir_all(&secret_dir).expect("mkdir");
     let secret = secret_dir.join("notes.rs");
-    std::fs::write(&secret, "// Sherlock names a function with too many parameters: what is in the file shows.\nfn the_launch_code_is_0000(a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) {}\n").expect("write");
+    std::fs::write(&secret, "// Sherlock names the parameter an unwrap trusts: what is in the file shows.\npub fn f(the_launch_code_is_0000: Option<u8>) -> u8 {\n    the_launch_code_is_0000.unwrap()\n}\n").expect("write");
     std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
     let secret = secret.canonicalize().expect("canonical").display().to_string();
     std::os::unix::fs::symlink(&secret, root.join("src/link.rs")).expect("symlink");

@@ -202,13 +202,13 @@ impl Runs {
         let scope = skill.scope();
         // A review asked for with neither a file nor words (`paired agents run
         // sherlock --skill review` in a project) is the project's: its own
-        // tools and tests. A request in words without a file ("review this")
+        // tools and tests (without any, a file is asked for). A request in words without a file ("review this")
         // is asked which file: running a whole suite is not what it meant.
         let project_review = skill == Skill::Review
             && self.env.config.sandbox.project_tools
             && params.prompt.as_deref().is_none_or(|p| p.trim().is_empty())
             && params.workspace.is_some()
-            && matches!(self.env.workspace_for(params), Ok(Some(_)));
+            && matches!(self.env.workspace_for(params), Ok(Some(w)) if crate::services::checks::has_tools(&w.root));
         if scope.needs_file() && params.uri.is_none() && !project_review {
             return Err(Missing::File.refusal(name, skill.name()));
         }
