@@ -293,6 +293,11 @@ fn suite(home: &Home, root: &Path, language: Language) -> Result<Vec<String>, St
     let report = home.path().join("suite.xml");
     let _ = std::fs::remove_file(&report);
     let mut command = match language {
+        Language::TypeScript => {
+            let mut c = Command::new(root.join("node_modules/.bin/vitest"));
+            c.args(["run", "--reporter=junit", "--outputFile"]).arg(&report);
+            c
+        }
         Language::Go => {
             let mut c = Command::new("go");
             c.args(["test", "-json", "-count=1", "./..."]).env("GOCACHE", home.path().join("go-cache"));
@@ -341,6 +346,7 @@ fn edison(rows: &mut Vec<(String, String, String)>) {
         ("semver", "semver.py", Language::Python),
     ];
     targets.extend(go_files.iter().map(|f| ("uuid", *f, Language::Go)));
+    targets.push(("destr", "src/index.ts", Language::TypeScript));
     let home = Home::new();
     let (mut asked, mut yielded, mut passed_suite, mut broke) = (0, 0, 0, 0);
     println!("\n## Edison: a test for every free function\n");
@@ -404,7 +410,7 @@ fn edison(rows: &mut Vec<(String, String, String)>) {
     }
     let _ = home.paired(&["stop"]).output();
     rows.push((
-        "Edison offline: test requests that yield a verified test (every free function of glob, itsdangerous, semver, uuid)"
+        "Edison offline: test requests that yield a verified test (every free function of glob, itsdangerous, semver, uuid, destr)"
             .into(),
         pct(yielded, asked),
         "≥ 75 %".into(),

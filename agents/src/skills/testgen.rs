@@ -8,6 +8,7 @@
 //! assert, and reads the probe's output. Rust and Python.
 
 mod go;
+mod ts;
 
 use context::{Language, SyntaxDocument, symbols};
 use serde_json::Value;
@@ -44,12 +45,22 @@ pub enum Observed {
 /// project's own tests make (`tests`: the text of its test files in the same
 /// language), from their types, or for Python from their names.
 pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -> Result<Target, String> {
+    let function = |chain: &[symbols::Symbol]| {
+        chain
+            .iter()
+            .rev()
+            .find(|s| matches!(s.kind, symbols::SymbolKind::Function | symbols::SymbolKind::Method))
+            .cloned()
+    };
+    // The signature's line counts as inside the function, `export ` before it too.
+    let text = doc.text();
+    let line_end = text[byte.min(text.len())..].find('\n').map_or(text.len(), |n| byte + n);
+    let last_on_line = text[..line_end].trim_end().len().saturating_sub(1).max(byte.min(text.len()));
     let chain = symbols::enclosing_at(doc, byte);
-    let symbol = chain
-        .iter()
-        .rev()
-        .find(|s| matches!(s.kind, symbols::SymbolKind::Function | symbols::SymbolKind::Method))
+    let symbol = function(&chain)
+        .or_else(|| function(&symbols::enclosing_at(doc, last_on_line)))
         .ok_or("put the cursor in a function to test it")?;
+    let chain = symbols::enclosing_at(doc, symbol.bytes.start);
     if symbol.kind == symbols::SymbolKind::Method || chain.iter().any(|s| s.kind == symbols::SymbolKind::Impl) {
         return Err(format!(
             "`{}` is a method: a test needs an instance to call it on, which takes a model",
@@ -61,13 +72,17 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     while node.byte_range() != symbol.bytes {
         node = node.parent().ok_or("no such function")?;
     }
-    let text = doc.text();
     let examples = example_calls(&symbol.name, doc.language(), tests);
     match doc.language() {
         Language::Rust => rust_target(&symbol.name, node, text, &examples),
         Language::Python => python_target(path, &symbol.name, node, text, &examples),
         Language::Go => go::target(&symbol.name, node, text, &examples),
-        other => Err(format!("Edison writes tests without a model for Rust, Python and Go; {other:?} takes a model")),
+        language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
+            ts::target(path, &symbol.name, node, text, language, &examples)
+        }
+        other => Err(format!(
+            "Edison writes tests without a model for Rust, Python, Go, TypeScript and JavaScript; {other:?} takes a model"
+        )),
     }
 }
 
@@ -78,10 +93,17 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
 pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Vec<String>> {
     let mut calls: Vec<Vec<String>> = Vec::new();
     for text in tests.iter().filter(|t| t.contains(name)) {
-        if matches!(language, Language::Rust | Language::Go) {
+        if matches!(
+            language,
+            Language::Rust | Language::Go | Language::TypeScript | Language::Tsx | Language::JavaScript
+        ) {
             // Most Rust test calls sit inside `assert!`/`assert_eq!`, whose
             // arguments tree-sitter keeps as tokens: read the text.
-            let literal = if language == Language::Go { go::is_literal } else { is_rust_literal };
+            let literal = match language {
+                Language::Go => go::is_literal,
+                Language::Rust => is_rust_literal,
+                _ => ts::is_literal,
+            };
             for args in rust_calls_in(text, name) {
                 if args.iter().all(|a| literal(a)) && !args.is_empty() && !calls.contains(&args) {
                     calls.push(args);
@@ -463,6 +485,12 @@ pub fn go_probe(target: &Target) -> String {
     go::probe(target)
 }
 
+/// TypeScript/JavaScript: a test file for `framework` (`vitest`, `jest`)
+/// importing the function from `import`, that prints what each call returned.
+pub fn ts_probe(target: &Target, framework: &str, import: &str) -> String {
+    ts::probe(target, framework, import)
+}
+
 /// Go's test function name for the `n`th test of `name` (`TestParse_1`).
 pub fn go_test_name(name: &str, n: usize) -> String {
     go::test_name(name, n)
@@ -612,13 +640,20 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
             }
         }
         _ => {
-            for line in stdout.lines().filter_map(|l| l.strip_prefix(MARK)) {
+            for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
                 let mut parts = line.trim().splitn(2, ' ');
                 let (Some(Ok(i)), Some(rest)) = (parts.next().map(str::parse::<usize>), parts.next()) else { continue };
                 if let Some(slot) = seen.get_mut(i) {
                     *slot = match rest {
                         "panic" => Observed::Fails(None),
                         quoted if target.language == Language::Go => go::observed(target, quoted),
+                        json if matches!(
+                            target.language,
+                            Language::TypeScript | Language::Tsx | Language::JavaScript
+                        ) =>
+                        {
+                            ts::observed(json)
+                        }
                         // A string literal, else nothing: it is pasted into code.
                         debug if is_rust_string_literal(debug) && debug.len() <= 400 => {
                             Observed::Value(debug.to_owned())
@@ -680,6 +715,12 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
                     None => format!("assert_eq!(format!(\"{{:?}}\", {call}), {debug});"),
                 };
                 format!("\n    #[test]\n    fn {test}() {{\n        {assertion}\n    }}\n")
+            }
+            (Language::TypeScript | Language::Tsx | Language::JavaScript, observed) => {
+                match ts::test(target, "it", args, observed) {
+                    Some(test) => test,
+                    None => continue,
+                }
             }
             (Language::Go, observed) => match go::test(target, n + 1, args, observed) {
                 Some(test) => test,

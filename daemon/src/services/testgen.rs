@@ -5,6 +5,8 @@
 //! anything is proposed. A test that does not compile or does not pass is
 //! never proposed; the report says why there is none.
 
+mod js;
+
 use std::path::{Path, PathBuf};
 
 use agents::skills::testgen::{self, Target};
@@ -67,22 +69,36 @@ async fn write_and_run(
     .await
     .unwrap_or_default();
     let target = testgen::target(rel, doc, cursor, &tests)?;
-    let runner = runner(&target, rel)?;
+    let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
+    let runner = match &js {
+        Some(plan) => plan.runner.clone(),
+        None => runner(&target, rel)?,
+    };
     let _turn = ONE_AT_A_TIME.lock().await;
     let trial = Trial::new(paths, config, root, &target).await?;
 
     // 1. What the function does: the probe, run on the copy.
-    let seen = trial.probe(&target, &runner, rel, doc.text()).await?;
+    let seen = match &js {
+        Some(plan) => trial.probe_js(&target, plan).await?,
+        None => trial.probe(&target, &runner, rel, doc.text()).await?,
+    };
     let (tests, count) = testgen::tests(&target, &seen)
         .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
 
     // 2. Where the project keeps its tests, and the edit there.
-    let placed = place(&target, root, rel, doc.text(), &tests)?;
+    let placed = match &js {
+        Some(plan) => plan.placed(root, &target, &tests),
+        None => place(&target, root, rel, doc.text(), &tests)?,
+    };
     trial.write(&placed.path, &placed.after)?;
 
     // 3. Run them there.
     let mut command = runner;
     match target.language {
+        // Only the new tests: their names start with the call (`destr("true")`).
+        _ if js.is_some() => {
+            command.extend([placed.path.clone(), "-t".into(), format!("^{}\\(", target.name.replace('$', "\\$"))]);
+        }
         Language::Rust => command.push(format!("{}_", target.name)),
         Language::Go => {
             let test = testgen::go_test_name(&target.name, 1);
@@ -116,6 +132,10 @@ async fn write_and_run(
         tests.trim_matches('\n')
     );
     Ok(Written { report, edits: vec![placed.edit], none: None })
+}
+
+fn is_js(language: Language) -> bool {
+    matches!(language, Language::TypeScript | Language::Tsx | Language::JavaScript)
 }
 
 /// `go test`'s name for the package of the file at `rel`: `./dir` or `.`.
@@ -262,6 +282,28 @@ impl<'a> Trial<'a> {
         }
         let helper = std::env::current_exe().map_err(|err| format!("the paired binary is not found: {err}"))?;
         sandbox::run(&helper, &spec).await.map_err(|err| format!("the sandbox did not start: {err}"))
+    }
+
+    /// JavaScript/TypeScript: the probe is a test file of the project's
+    /// framework beside where the tests will go.
+    async fn probe_js(&self, target: &Target, plan: &js::Plan) -> Result<Vec<testgen::Observed>, String> {
+        let probe = plan.probe_file();
+        self.write(&probe, &testgen::ts_probe(target, plan.framework, &plan.import))?;
+        let mut command = plan.runner.clone();
+        command.push(probe);
+        let outcome = self.run(command).await;
+        self.copy().await?;
+        let outcome = outcome?;
+        let stdout = String::from_utf8_lossy(&outcome.stdout);
+        if !stdout.contains(testgen::MARK) {
+            return Err(format!(
+                "`{}` could not be called on a copy of the project ({}): {}",
+                target.name,
+                outcome.exit.describe(),
+                last_lines(&format!("{stdout}\n{}", String::from_utf8_lossy(&outcome.stderr)))
+            ));
+        }
+        Ok(testgen::observed(target, &stdout))
     }
 
     /// Calls the function on the copy and reads what it did.

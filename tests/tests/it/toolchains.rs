@@ -305,6 +305,36 @@ fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+#[test]
+fn edisons_typescript_tests_join_the_test_file_that_imports_the_module() {
+    let home = Home::new();
+    let root = vendored(&home, "destr");
+    // `export function destr<T = unknown>(value: any, options: Options = {}): T {`:
+    // `any` says nothing, so the inputs are those the project's tests pass.
+    let run = edison(&home, &root.join("src/index.ts"), "32");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("for `destr` in `test/index.test.ts`") && report.contains("3 passed"), "{report}");
+    let before = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
+    assert_eq!(apply_edits(&run), [root.join("test/index.test.ts")]);
+    let written = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
+    assert!(written.starts_with(&before), "appended; nothing of the existing tests moves");
+    assert!(
+        written.contains("it(\"destr(\\\"true\\\")\", () => {\n  expect(destr(\"true\")).toBe(true);\n});"),
+        "{written}"
+    );
+    // The project's whole suite, outside PAIRED: its 22 tests and the 3 new.
+    let out = std::process::Command::new(root.join("node_modules/.bin/vitest"))
+        .args(["run"])
+        .current_dir(&root)
+        .env("CI", "1")
+        .output()
+        .expect("vitest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("25 passed"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A model's `run_command`: only the granted commands, in the sandbox, with
 /// what the program printed and what the sandbox held.
 #[tokio::test]

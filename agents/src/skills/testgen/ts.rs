@@ -1,0 +1,225 @@
+//! TypeScript and JavaScript: an exported function's inputs from the calls
+//! the project's tests make and from its parameter types, a probe test file
+//! (vitest or jest) that prints what each call returned, and tests in the
+//! project's framework (`it("f(x)", () => { expect(f(x)).toEqual(…) })`).
+
+use context::Language;
+use serde_json::Value;
+use tree_sitter::Node;
+
+use super::{MARK, Observed, Target, calls, literals_in, with_examples};
+
+pub(super) fn target(
+    path: &str,
+    name: &str,
+    node: Node<'_>,
+    text: &str,
+    language: Language,
+    examples: &[Vec<String>],
+) -> Result<Target, String> {
+    let function = match node.kind() {
+        "variable_declarator" => node.child_by_field_name("value"),
+        "lexical_declaration" | "variable_declaration" => {
+            let mut cursor = node.walk();
+            let declarator = node.named_children(&mut cursor).find(|c| c.kind() == "variable_declarator");
+            declarator.and_then(|d| d.child_by_field_name("value"))
+        }
+        _ => Some(node),
+    }
+    .filter(|f| matches!(f.kind(), "function_declaration" | "arrow_function" | "function_expression" | "function"))
+    .ok_or_else(|| format!("`{name}` is not a function a test can call"))?;
+    let mut exported = node.parent();
+    while let Some(n) = exported.filter(|n| n.kind() != "export_statement") {
+        exported = n.parent().filter(|p| p.kind() != "program");
+    }
+    if exported.is_none() {
+        return Err(format!("`{name}` is not exported: a test cannot import it"));
+    }
+    if text[function.byte_range()].trim_start().starts_with("async") {
+        return Err(format!("`{name}` is async: what it resolves to takes a model to test offline"));
+    }
+    let (mut strings, mut numbers) = (Vec::new(), Vec::new());
+    if let Some(body) = function.child_by_field_name("body") {
+        literals_in(body, text, &["string"], &mut strings);
+        literals_in(body, text, &["number"], &mut numbers);
+    }
+    let list = function.child_by_field_name("parameters").ok_or_else(|| format!("`{name}` has no parameter list"))?;
+    let mut candidates = Vec::new();
+    let mut cursor = list.walk();
+    for parameter in list.named_children(&mut cursor).filter(|p| !p.kind().contains("comment")) {
+        // Optional and defaulted parameters keep their defaults.
+        let defaulted = parameter.child_by_field_name("value").is_some();
+        if matches!(parameter.kind(), "optional_parameter" | "assignment_pattern") || defaulted {
+            continue;
+        }
+        if matches!(parameter.kind(), "rest_pattern") || text[parameter.byte_range()].starts_with("...") {
+            return Err(format!("`{name}` takes a rest parameter: choosing its inputs takes a model"));
+        }
+        let ty = parameter
+            .child_by_field_name("type")
+            .map(|t| text[t.byte_range()].trim_start_matches(':').trim().to_owned())
+            .unwrap_or_default();
+        let index = candidates.len();
+        let usable: Vec<Vec<String>> =
+            examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(&ty, v))).cloned().collect();
+        candidates.push(with_examples(index, &usable, values(&ty, &strings, &numbers)).ok_or_else(|| {
+            let shown = if ty.is_empty() { String::new() } else { format!(": {ty}") };
+            format!("`{name}` takes `{}{shown}`: choosing one takes a model", &text[parameter.byte_range()])
+        })?);
+    }
+    let module = path.rsplit_once('.').map_or(path, |(stem, _)| stem).to_owned();
+    Ok(Target { language, name: name.to_owned(), calls: calls(&candidates), returns: None, module: Some(module) })
+}
+
+/// Whether a test's literal fits a parameter's declared type (any literal
+/// where the type says nothing: `any`, `unknown`, JavaScript).
+fn fits(ty: &str, value: &str) -> bool {
+    let quoted = value.starts_with(['"', '\'']);
+    match ty {
+        "string" => quoted,
+        "number" => value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit()),
+        "boolean" => matches!(value, "true" | "false"),
+        "" | "any" | "unknown" => true,
+        _ => false,
+    }
+}
+
+fn values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+    let with = |mut base: Vec<String>, extra: &[String]| {
+        for e in extra.iter().filter(|e| !e.contains('\n') && is_literal(e)).take(2) {
+            if !base.contains(e) {
+                base.push(e.clone());
+            }
+        }
+        base
+    };
+    Some(match ty {
+        "string" => with(vec!["\"\"".into(), "\"abc\"".into()], strings),
+        "number" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
+        "boolean" => vec!["true".into(), "false".into()],
+        _ => return None,
+    })
+}
+
+/// A JavaScript literal a test passes: a string (single or double quotes,
+/// one line), a number, `true`, `false`, `null`, `undefined`.
+pub(super) fn is_literal(text: &str) -> bool {
+    let number = text.trim_start_matches('-');
+    if matches!(text, "true" | "false" | "null" | "undefined") {
+        return true;
+    }
+    if number.starts_with(|c: char| c.is_ascii_digit()) {
+        return number.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'));
+    }
+    let Some(quote) = text.chars().next().filter(|c| matches!(c, '"' | '\'')) else { return false };
+    let mut chars = text[1..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.next().is_none() => return false,
+            '\\' => {}
+            '\n' => return false,
+            c if c == quote => return chars.next().is_none(),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A test file for `framework` (`vitest` or `jest`) that imports the
+/// function from `import` (relative to where the probe is written), makes
+/// each call and prints what it returned as JSON (`{"value": …}` only when
+/// the value is plain data, `{"throws": true}`), one line per call.
+pub(super) fn probe(target: &Target, framework: &str, import: &str) -> String {
+    let runner = if framework == "vitest" { "import { test } from \"vitest\";\n" } else { "" };
+    let calls: Vec<String> =
+        target.calls.iter().map(|args| format!("() => {}({})", target.name, args.join(", "))).collect();
+    format!(
+        r#"{runner}import {{ {name} }} from "{import}";
+
+function plain(v: unknown): boolean {{
+  if (v === null || ["string", "boolean"].includes(typeof v)) return true;
+  if (typeof v === "number") return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(plain);
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(plain);
+  return false;
+}}
+
+function show(v: unknown): unknown {{
+  if (typeof v === "number" && !Number.isFinite(v)) return {{ special: Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity" }};
+  if (v === undefined) return {{ special: "undefined" }};
+  return plain(v) ? {{ value: v }} : {{ opaque: true }};
+}}
+
+test("paired probe", () => {{
+  [{calls}].forEach((call, i) => {{
+    let seen: unknown;
+    try {{
+      seen = show(call());
+    }} catch {{
+      seen = {{ throws: true }};
+    }}
+    console.log("{MARK} " + i + " " + JSON.stringify(seen));
+  }});
+}});
+"#,
+        name = target.name,
+        calls = calls.join(", ")
+    )
+}
+
+/// One probe line's JSON: the value written again by PAIRED (never the text
+/// the code printed), a special number or `undefined`, or that it threw.
+pub(super) fn observed(line: &str) -> Observed {
+    let Ok(seen) = serde_json::from_str::<Value>(line.trim()) else { return Observed::Opaque };
+    if seen.get("throws") == Some(&Value::Bool(true)) {
+        return Observed::Fails(None);
+    }
+    if let Some(special) = seen.get("special").and_then(Value::as_str) {
+        return match special {
+            "NaN" => Observed::Value("Number.NaN".into()),
+            "Infinity" => Observed::Value("Number.POSITIVE_INFINITY".into()),
+            "-Infinity" => Observed::Value("Number.NEGATIVE_INFINITY".into()),
+            "undefined" => Observed::Value("undefined".into()),
+            _ => Observed::Opaque,
+        };
+    }
+    match seen.get("value") {
+        Some(value) => {
+            let text = value.to_string();
+            if text.len() <= 400 { Observed::Value(text) } else { Observed::Opaque }
+        }
+        None => Observed::Opaque,
+    }
+}
+
+/// One test in the project's framework; `it` is what the file calls its tests.
+pub(super) fn test(target: &Target, it: &str, args: &[String], observed: &Observed) -> Option<String> {
+    let call = format!("{}({})", target.name, args.join(", "));
+    let title = serde_json::to_string(&call).ok()?;
+    Some(match observed {
+        Observed::Value(value) => {
+            let matcher = if value.starts_with(['{', '[']) { "toEqual" } else { "toBe" };
+            format!("\n{it}({title}, () => {{\n  expect({call}).{matcher}({value});\n}});\n")
+        }
+        Observed::Fails(_) => {
+            let title = serde_json::to_string(&format!("{call} throws")).ok()?;
+            format!("\n{it}({title}, () => {{\n  expect(() => {call}).toThrow();\n}});\n")
+        }
+        Observed::Opaque => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_data_becomes_code() {
+        assert_eq!(observed(r#"{"value":{"a":[1,"x",null]}}"#), Observed::Value(r#"{"a":[1,"x",null]}"#.into()));
+        assert_eq!(observed(r#"{"special":"NaN"}"#), Observed::Value("Number.NaN".into()));
+        assert_eq!(observed(r#"{"throws":true}"#), Observed::Fails(None));
+        assert_eq!(observed(r#"{"special":"process.exit(1)"}"#), Observed::Opaque);
+        assert_eq!(observed("x); process.exit(1); ("), Observed::Opaque);
+        assert!(!is_literal("'it''s'") && is_literal("\"a\\\"b\"") && is_literal("-1.5") && !is_literal("a + b"));
+    }
+}

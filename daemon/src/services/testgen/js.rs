@@ -1,0 +1,211 @@
+//! Edison's TypeScript and JavaScript tests: where they go (the test file
+//! that already imports the module, else a new one where the project keeps
+//! its tests), the framework that runs them (vitest or jest, from
+//! `package.json`), and how the probe and the tests import the function.
+
+use std::path::{Path, PathBuf};
+
+use agents::skills::testgen::Target;
+use protocol::{
+    agents::TextEdit,
+    documents::{Position, Range},
+};
+use serde_json::Value;
+
+use super::Placed;
+use crate::{
+    platform::uri,
+    services::{codebase::LineIndex, workspace::read_source},
+};
+
+/// How a function's tests are written and run in this project.
+pub(super) struct Plan {
+    pub framework: &'static str,
+    /// The framework's own binary, and `run` for vitest.
+    pub runner: Vec<String>,
+    /// Where the tests go (workspace-relative), and the file's text if it exists.
+    pub test_file: String,
+    existing: Option<String>,
+    /// The module as the test file imports it (`../src`).
+    pub import: String,
+    /// What the file calls a test: `it` or `test`.
+    pub it: &'static str,
+}
+
+pub(super) fn plan(root: &Path, rel: &str, target: &Target) -> Result<Plan, String> {
+    let package = read_source(&root.join("package.json")).and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let framework = package.as_ref().and_then(agents::toolchain::js_framework);
+    let framework = match framework {
+        Some(f @ ("vitest" | "jest")) => f,
+        Some(other) => return Err(format!("the project tests with {other}; offline, Edison runs vitest and jest")),
+        None => return Err("package.json names no test framework (vitest or jest) to run the tests with".into()),
+    };
+    let bin = root.join("node_modules/.bin").join(framework);
+    if !bin.exists() {
+        return Err(format!("{framework} is not installed in node_modules (`npm install`), so no test could be run"));
+    }
+    let mut runner = vec![format!("node_modules/.bin/{framework}")];
+    runner.push(if framework == "vitest" { "run".into() } else { "--ci".into() });
+    let module = target.module.clone().unwrap_or_default();
+    let extension = rel.rsplit_once('.').map_or("ts", |(_, e)| e);
+    let stem = module.rsplit('/').next().unwrap_or(&module).to_owned();
+    // The test file that imports the function from its module already.
+    let tests = test_files(root);
+    let importing = tests.iter().find_map(|file| {
+        let text = read_source(&root.join(file))?;
+        let spec = imports_module(&text, file, &module)?;
+        imports_name(&text, &spec, &target.name).then_some((file.clone(), text, spec))
+    });
+    let (test_file, existing, import) = match importing {
+        Some((file, text, spec)) => (file, Some(text), spec),
+        None => {
+            // Beside the project's other tests, else beside the module.
+            let dir = tests.first().and_then(|t| t.rsplit_once('/').map(|(d, _)| d.to_owned())).or_else(|| {
+                ["test", "tests", "__tests__"].iter().find(|d| root.join(d).is_dir()).map(|d| (*d).to_owned())
+            });
+            let dir = dir.unwrap_or_else(|| module.rsplit_once('/').map_or_else(String::new, |(d, _)| d.to_owned()));
+            let base = format!("{stem}.edison.test.{extension}");
+            let file = if dir.is_empty() { base } else { format!("{dir}/{base}") };
+            if root.join(&file).exists() {
+                return Err(format!("{file} exists already"));
+            }
+            let import = relative_import(&file, &module);
+            (file, None, import)
+        }
+    };
+    let it = match &existing {
+        Some(text) if !text.contains("it(") && text.contains("test(") => "test",
+        _ => "it",
+    };
+    Ok(Plan { framework, runner, test_file, existing, import, it })
+}
+
+impl Plan {
+    /// The probe: a test file beside where the tests go.
+    pub(super) fn probe_file(&self) -> String {
+        let (dir, name) = self.test_file.rsplit_once('/').map_or(("", self.test_file.as_str()), |(d, n)| (d, n));
+        let extension = name.rsplit_once('.').map_or("ts", |(_, e)| e);
+        let file = format!("paired-probe.test.{extension}");
+        if dir.is_empty() { file } else { format!("{dir}/{file}") }
+    }
+
+    /// The tests in the project's framework, appended to the test file (or a
+    /// new one with its imports).
+    pub(super) fn placed(&self, root: &Path, target: &Target, tests: &str) -> Placed {
+        let tests = if self.it == "it" { tests.to_owned() } else { tests.replace("\nit(", &format!("\n{}(", self.it)) };
+        let body = tests.trim_start_matches('\n');
+        let uri = uri::from_path(&root.join(&self.test_file));
+        let (after, at, new_text) = match &self.existing {
+            Some(text) => {
+                let gap = if text.ends_with('\n') { "\n" } else { "\n\n" };
+                let new_text = format!("{gap}{body}");
+                (format!("{text}{new_text}"), LineIndex::new(text).position(text.len()), new_text)
+            }
+            None => {
+                let framework =
+                    if self.framework == "vitest" { "import { expect, it } from \"vitest\";\n" } else { "" };
+                let new_text = format!("{framework}import {{ {} }} from \"{}\";\n\n{body}", target.name, self.import);
+                (new_text.clone(), Position { line: 0, character: 0 }, new_text)
+            }
+        };
+        Placed {
+            path: self.test_file.clone(),
+            after,
+            edit: TextEdit { uri, range: Range { start: at, end: at }, new_text },
+        }
+    }
+}
+
+/// The project's JavaScript/TypeScript test files (workspace-relative), at most 200.
+fn test_files(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let walker = ignore::WalkBuilder::new(root).hidden(true).git_ignore(true).require_git(false).build();
+    for entry in walker.filter_map(Result::ok).take(5000) {
+        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let script = [".ts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".mts"].iter().any(|e| rel.ends_with(e));
+        if script && entry.file_type().is_some_and(|k| k.is_file()) && agents::skills::is_test_path(&rel) {
+            files.push(rel);
+            if files.len() >= 200 {
+                break;
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The import specifier in `text` (of the test file `file`) that names
+/// `module` (`src/index`): `../src/index`, `../src`, with or without an extension.
+fn imports_module(text: &str, file: &str, module: &str) -> Option<String> {
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    text.lines().filter(|l| l.trim_start().starts_with("import ") && l.contains(" from ")).find_map(|line| {
+        let spec = line.rsplit(" from ").next()?.trim().trim_end_matches(';').trim_matches(['"', '\'']);
+        if !spec.starts_with('.') {
+            return None;
+        }
+        let resolved = normalize(&PathBuf::from(dir).join(spec));
+        let resolved =
+            resolved.rsplit_once('.').filter(|(_, e)| !e.contains('/')).map_or(resolved.clone(), |(s, e)| {
+                if ["ts", "js", "mjs", "cjs", "tsx", "jsx", "mts"].contains(&e) {
+                    s.to_owned()
+                } else {
+                    resolved.clone()
+                }
+            });
+        (resolved == module || format!("{resolved}/index") == module).then(|| spec.to_owned())
+    })
+}
+
+/// Whether `text` imports `name` from `spec` (`import { a, name } from "spec"`).
+fn imports_name(text: &str, spec: &str, name: &str) -> bool {
+    text.lines().filter(|l| l.contains(&format!("\"{spec}\"")) || l.contains(&format!("'{spec}'"))).any(|l| {
+        l.split_once('{')
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .is_some_and(|(names, _)| names.split(',').any(|n| n.trim() == name))
+    })
+}
+
+/// `a/./b/../c` as `a/c`, `/`-separated.
+fn normalize(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.components() {
+        match part.as_os_str().to_string_lossy().as_ref() {
+            "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other.to_owned()),
+        }
+    }
+    parts.join("/")
+}
+
+/// The specifier a file at `from` uses to import `module`.
+fn relative_import(from: &str, module: &str) -> String {
+    let from_dir: Vec<&str> = from.rsplit_once('/').map_or(Vec::new(), |(d, _)| d.split('/').collect());
+    let target: Vec<&str> = module.split('/').collect();
+    let common = from_dir.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let ups = from_dir.len() - common;
+    let rest = target[common..].join("/");
+    if ups == 0 { format!("./{rest}") } else { format!("{}{rest}", "../".repeat(ups)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_file_that_imports_the_module_is_found_by_its_specifier() {
+        let text = "import { describe, expect, it } from \"vitest\";\nimport { destr, safeDestr } from \"../src\";\n";
+        assert_eq!(imports_module(text, "test/index.test.ts", "src/index").as_deref(), Some("../src"));
+        assert!(imports_name(text, "../src", "destr") && !imports_name(text, "../src", "dest"));
+        assert_eq!(
+            imports_module("import { a } from './util.js';\n", "src/util.test.ts", "src/util").as_deref(),
+            Some("./util.js")
+        );
+        assert_eq!(imports_module(text, "test/index.test.ts", "src/other"), None);
+        assert_eq!(relative_import("test/a.edison.test.ts", "src/a"), "../src/a");
+        assert_eq!(relative_import("src/a.edison.test.ts", "src/a"), "./a");
+    }
+}
