@@ -63,8 +63,11 @@ pub(super) fn target(
         let usable: Vec<Vec<String>> =
             examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(&ty, v))).cloned().collect();
         candidates.push(with_examples(index, &usable, values(&ty, &strings, &numbers)).ok_or_else(|| {
+            let param = parameter
+                .child_by_field_name("pattern")
+                .map_or(&text[parameter.byte_range()], |p| &text[p.byte_range()]);
             let shown = if ty.is_empty() { String::new() } else { format!(": {ty}") };
-            format!("`{name}` takes `{}{shown}`: choosing one takes a model", &text[parameter.byte_range()])
+            format!("`{name}` takes `{param}{shown}` and its tests pass it no literal: choosing one takes a model")
         })?);
     }
     let module = path.rsplit_once('.').map_or(path, |(stem, _)| stem).to_owned();
