@@ -105,6 +105,11 @@ pub struct ToolEdit {
     pub new_text: String,
 }
 
+/// ruff's default rules that are a project's taste rather than defects
+/// (E731 lambda assignment, E741 ambiguous names): left out unless the
+/// project configures ruff itself.
+const RUFF_TASTE: [&str; 2] = ["E731", "E741"];
+
 /// Python 2's built-in names, which compatibility code uses under a version check.
 const PYTHON2_NAMES: [&str; 13] = [
     "unicode",
@@ -125,23 +130,29 @@ const PYTHON2_NAMES: [&str; 13] = [
 /// A tool's finding that the code shows it meant: an undefined Python 2 name
 /// (`text_type = unicode`) in a module that checks which Python runs it
 /// (`if PY2:`, `sys.version_info`) — the branch for the other version — or
-/// in a project whose `setup.py` declares Python 2 and not 3. `read` gives a
-/// workspace file's text.
+/// in a project that never says it runs on Python 3: its manifests declare
+/// Python 2 only, or no Python version at all (no `python_requires`,
+/// `requires-python` nor `Python :: 3` classifier: the code of Python 2's
+/// time, which ruff reads as Python 3). `read` gives a workspace file's text.
 pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) -> bool {
     let undefined = matches!(finding.rule.as_str(), "ruff:F821" | "flake8:F821");
     let Some(name) = finding.message.split('`').nth(1).or_else(|| finding.message.split('\'').nth(1)) else {
         return false;
     };
-    let python2_only = || {
-        ["setup.py", "setup.cfg", "pyproject.toml"].iter().filter_map(|f| read(f)).any(|text| {
-            text.contains("Programming Language :: Python :: 2")
-                && !text.contains("Programming Language :: Python :: 3")
-        })
+    let never_python3 = || {
+        let manifests: Vec<String> =
+            ["setup.py", "setup.cfg", "pyproject.toml"].iter().filter_map(|f| read(f)).collect();
+        !manifests.is_empty()
+            && !manifests.iter().any(|text| {
+                text.contains("Programming Language :: Python :: 3")
+                    || text.contains("python_requires")
+                    || text.contains("requires-python")
+            })
     };
     undefined
         && PYTHON2_NAMES.contains(&name)
         && (read(&finding.path).is_some_and(|text| text.contains("PY2") || text.contains("sys.version_info"))
-            || python2_only())
+            || never_python3())
 }
 
 /// What the detection may look at: the workspace's files (relative paths)
@@ -210,10 +221,17 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
     };
     let ruff_configured = project.has("ruff.toml") || project.has(".ruff.toml") || mentions("ruff");
     if project.installed("ruff") {
+        let mut command = argv(&["ruff", "check", "--output-format=json", "--no-cache", "--exit-zero"]);
+        if !ruff_configured {
+            // Without the project's choice, ruff's defaults less two rules of
+            // taste, not defects: a lambda given a name, a name like `l`.
+            command.push(format!("--ignore={}", RUFF_TASTE.join(",")));
+        }
+        command.push(".".into());
         tools.push(Tool {
             name: "ruff",
             purpose: Purpose::Check,
-            command: argv(&["ruff", "check", "--output-format=json", "--no-cache", "--exit-zero", "."]),
+            command,
             format: Format::Ruff,
             evidence: if ruff_configured { evidence("ruff") } else { format!("{} (ruff's defaults)", present[0]) },
             framework: None,
@@ -432,6 +450,12 @@ mod tests {
         let python = [("pyproject.toml", "[tool.ruff]\n[tool.mypy]\n[tool.pytest.ini_options]"), ("tests", "")];
         assert_eq!(names(&python, &["ruff", "mypy", "pytest"]), ["ruff", "mypy", "pytest"]);
         assert_eq!(names(&[("setup.cfg", "[flake8]"), ("tests", "")], &["flake8"]), ["flake8"]);
+        let ruff = |files: &[(&'static str, &'static str)]| {
+            let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &["ruff"] });
+            tools[0].command.join(" ")
+        };
+        assert!(ruff(&[("setup.py", "setup()")]).contains("--ignore=E731,E741"), "ruff's defaults less taste");
+        assert!(!ruff(&python).contains("--ignore"), "the project's own ruff settings decide");
         assert_eq!(names(&[("go.mod", "module x")], &["go"]), ["go vet", "go test"]);
     }
 
@@ -484,9 +508,20 @@ mod tests {
             _ => Some("text_type = unicode\n".to_owned()),
         };
         assert!(intended(&finding("Undefined name `unicode`"), &declared), "a Python 2 project");
-        let plain = |_: &str| Some("text_type = unicode\n".to_owned());
+        let undeclared = |path: &str| match path {
+            "setup.py" => Some("classifiers=['Programming Language :: Python']".to_owned()),
+            _ => Some("text_type = unicode\n".to_owned()),
+        };
+        assert!(intended(&finding("Undefined name `unicode`"), &undeclared), "the code of Python 2's time");
+        let plain = |path: &str| match path {
+            "pyproject.toml" => Some("[project]\nrequires-python = \">=3.9\"\n".to_owned()),
+            "setup.py" | "setup.cfg" => None,
+            _ => Some("text_type = unicode\n".to_owned()),
+        };
         assert!(intended(&finding("Undefined name `unicode`"), &compat));
-        assert!(!intended(&finding("Undefined name `unicode`"), &plain), "no version check: a real mistake");
+        assert!(!intended(&finding("Undefined name `unicode`"), &plain), "a Python 3 project: a real mistake");
+        let loose = |path: &str| (path == "m.py").then(|| "text_type = unicode\n".to_owned());
+        assert!(!intended(&finding("Undefined name `unicode`"), &loose), "no manifest: nothing says Python 2");
         assert!(!intended(&finding("Undefined name `nme`"), &compat), "a typo is a typo");
     }
 }

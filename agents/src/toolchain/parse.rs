@@ -25,7 +25,44 @@ pub fn findings(tool: &'static str, format: Format, stdout: &str, stderr: &str, 
     };
     found.sort_by(|a, b| (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule)));
     found.dedup_by(|a, b| a.path == b.path && a.line == b.line && a.rule == b.rule && a.message == b.message);
-    found
+    one_per_name(found)
+}
+
+/// Findings of one line about the same name (eslint's `no-unused-vars`,
+/// `catch-error-name` and `prefer-optional-catch-binding` all on one
+/// `catch (_e)`) become one: the one with a fix, else the most severe, else
+/// the first, its message naming the others. Expects `found` sorted by place.
+fn one_per_name(found: Vec<ToolFinding>) -> Vec<ToolFinding> {
+    let mut kept: Vec<ToolFinding> = Vec::with_capacity(found.len());
+    let mut also: Vec<Vec<String>> = Vec::with_capacity(found.len());
+    for finding in found {
+        let same = kept.iter().rposition(|k| {
+            k.path == finding.path
+                && k.line == finding.line
+                && names(&k.message).any(|name| names(&finding.message).any(|other| other == name))
+        });
+        let Some(at) = same else {
+            kept.push(finding);
+            also.push(Vec::new());
+            continue;
+        };
+        let rank = |f: &ToolFinding| (f.fix.is_some(), std::cmp::Reverse(f.severity));
+        let other = if rank(&finding) > rank(&kept[at]) { std::mem::replace(&mut kept[at], finding) } else { finding };
+        also[at].push(other.rule);
+    }
+    for (finding, others) in kept.iter_mut().zip(also) {
+        if !others.is_empty() {
+            finding.message = format!("{} (also {})", finding.message, others.join(", "));
+        }
+    }
+    kept
+}
+
+/// The names a tool's message quotes: between backticks or single quotes.
+fn names(message: &str) -> impl Iterator<Item = &str> {
+    let backticked = message.split('`').skip(1).step_by(2);
+    let quoted = message.split('\'').skip(1).step_by(2);
+    backticked.chain(quoted).filter(|name| !name.is_empty() && !name.contains(' '))
 }
 
 /// `path` relative to `root`, `/`-separated; `None` outside it.
@@ -450,6 +487,18 @@ mod tests {
         assert_eq!(found[0].rule, "eslint:unused-disable-directive");
         let edit = &found[0].fix.as_ref().expect("fix").edits[0];
         assert_eq!((edit.start, edit.end, edit.new_text.as_str()), ((2, 5), (2, 43), " "));
+        // Three rules about one `catch (_e)` are one finding.
+        let eslint = r#"[{"filePath":"/p/src/index.ts","source":"try { f() } catch (_e) {}\n","messages":[
+            {"ruleId":"@typescript-eslint/no-unused-vars","severity":2,"message":"'_e' is defined but never used.","line":1,"column":20},
+            {"ruleId":"unicorn/catch-error-name","severity":2,"message":"The catch parameter `_e` should be named `error`.","line":1,"column":20,"fix":{"range":[19,21],"text":"error"}},
+            {"ruleId":"unicorn/prefer-optional-catch-binding","severity":2,"message":"Remove unused catch binding `_e`.","line":1,"column":19,"fix":{"range":[18,22],"text":""}},
+            {"ruleId":"no-empty","severity":2,"message":"Empty block statement.","line":1,"column":24}]}]"#;
+        let found = findings("eslint", Format::Eslint, eslint, "", "/p");
+        let rules: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, ["eslint:unicorn/prefer-optional-catch-binding", "eslint:no-empty"]);
+        assert!(found[0].message.ends_with(
+            "(also eslint:@typescript-eslint/no-unused-vars, eslint:unicorn/catch-error-name)"
+        ), "{}", found[0].message);
         let vet = "# example.com/m\n{\n\t\"example.com/m\": {\n\t\t\"printf\": [\n\t\t\t{\n\t\t\t\t\"posn\": \"/p/main.go:8:2\",\n\t\t\t\t\"message\": \"fmt.Printf format %d has arg x of wrong type string\"\n\t\t\t}\n\t\t]\n\t}\n}\n";
         let found = findings("go vet", Format::GoVet, "", vet, "/p");
         assert_eq!((found[0].rule.as_str(), found[0].path.as_str(), found[0].line), ("govet:printf", "main.go", 8));
