@@ -39,9 +39,10 @@ impl std::fmt::Debug for SyntaxDocument {
 }
 
 impl SyntaxDocument {
+    /// A document not parsed yet: the parse waits until the tree is needed
+    /// (an editor opens many files it never asks about).
     pub fn new(language: Language, text: String) -> SyntaxDocument {
-        let tree = parse(language, &text, None);
-        SyntaxDocument { language, text, parsed: OnceLock::from(tree), edited: None }
+        SyntaxDocument { language, text, parsed: OnceLock::new(), edited: None }
     }
 
     pub fn language(&self) -> Language {
@@ -179,6 +180,8 @@ mod tests {
     #[test]
     fn a_burst_of_edits_is_parsed_once_when_the_tree_is_needed() {
         let mut doc = SyntaxDocument::new(Language::Rust, "fn main() {\n    let x = 1;\n}\n\nfn other() {}\n".into());
+        assert!(doc.is_parse_pending(), "opening a document does not parse it");
+        assert!(doc.tree().is_some() && !doc.is_parse_pending());
         // Typing "answer" over `x`, a letter at a time, then a new line above.
         doc.edit(20, 21, "");
         for (i, letter) in "answer".char_indices() {

@@ -33,6 +33,15 @@ impl Method for Close {
     type Result = CloseReply;
 }
 
+pub struct Sync;
+impl Method for Sync {
+    const NAME: &'static str = "documents/sync";
+    const SUMMARY: &'static str = "Apply opens, changes and closes in order, in one request: an editor's burst \
+                                   costs one round trip. One outcome per operation; a refused one does not stop the rest.";
+    type Params = SyncParams;
+    type Result = SyncReply;
+}
+
 pub struct Get;
 impl Method for Get {
     const NAME: &'static str = "documents/get";
@@ -84,6 +93,37 @@ pub struct Position {
 pub struct Range {
     pub start: Position,
     pub end: Position,
+}
+
+/// Document operations, applied in order as if sent one by one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncParams {
+    pub ops: Vec<DocumentOp>,
+}
+
+/// One of `documents/open`, `documents/change`, `documents/close`, with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum DocumentOp {
+    Open(OpenParams),
+    Change(ChangeParams),
+    Close(UriParams),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncReply {
+    /// How many operations were applied.
+    pub applied: u32,
+    /// The operations refused (a change to a document not open, a version that
+    /// does not increase), by their index in `ops`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedOp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RefusedOp {
+    pub index: u32,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

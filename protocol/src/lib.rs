@@ -62,6 +62,7 @@ macro_rules! for_each_method {
         $callback!($crate::documents::Open);
         $callback!($crate::documents::Change);
         $callback!($crate::documents::Close);
+        $callback!($crate::documents::Sync);
         $callback!($crate::documents::Get);
         $callback!($crate::documents::List);
         $callback!($crate::context::Outline);

@@ -75,6 +75,39 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
         }
         Ok(reply)
     });
+    // An editor's burst in one request, applied under one lock; events after.
+    method::<documents::Sync, _, _>(module, |d, params, conn| async move {
+        let client = d.client_of(conn);
+        let mut reply = documents::SyncReply { applied: 0, refused: Vec::new() };
+        let mut events = Vec::new();
+        let mut docs = d.documents();
+        for (index, op) in params.ops.into_iter().enumerate() {
+            let applied = match op {
+                documents::DocumentOp::Open(params) => {
+                    events.push(Event::DocumentOpened { uri: params.uri.clone() });
+                    docs.open(client, params);
+                    Ok(())
+                }
+                documents::DocumentOp::Change(params) => docs.change(client, params).map(drop),
+                documents::DocumentOp::Close(params) => docs.close(client, &params.uri).map(|reply| {
+                    if !reply.still_open {
+                        events.push(Event::DocumentClosed { uri: params.uri });
+                    }
+                }),
+            };
+            match applied {
+                Ok(()) => reply.applied += 1,
+                Err(err) => reply
+                    .refused
+                    .push(documents::RefusedOp { index: u32::try_from(index).unwrap_or(u32::MAX), message: err.to_string() }),
+            }
+        }
+        drop(docs);
+        for event in events {
+            let _ = d.events.send(event);
+        }
+        Ok(reply)
+    });
     method::<documents::Get, _, _>(module, |d, params, _| async move {
         d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
     });

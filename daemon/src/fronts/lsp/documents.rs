@@ -4,18 +4,19 @@
 //! large for the daemon is held here, and the user told once.
 
 use std::{
+    collections::HashMap,
     sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
-use protocol::documents::{ChangeParams, ContentChange, OpenParams};
+use protocol::documents::{ChangeParams, ContentChange, DocumentOp, OpenParams, SyncParams, UriParams};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::MessageType;
 
 use super::{
-    limits::{MAX_LANGUAGE_ID_BYTES, change_request_bytes, over_limit},
+    limits::{ENVELOPE_BYTES, MAX_LANGUAGE_ID_BYTES, change_request_bytes, open_request_bytes, over_limit},
     proxy::{DocOp, DocOpKind, Proxy},
 };
 use crate::{
@@ -170,46 +171,118 @@ struct UriOnly {
     uri: String,
 }
 
-/// Sends document operations to the daemon one at a time, in order.
+/// Most operations in one `documents/sync` request.
+const MAX_BATCH_OPS: usize = 4096;
+
+/// Sends document operations to the daemon in order: whatever queued while the
+/// previous request was on its way goes in the next one (`documents/sync`), so
+/// a burst of edits costs a few round trips, not one each, and a forwarded
+/// request still waits only for the edits sent before it.
 pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocOp>) {
-    while let Some(op) = ops.recv().await {
-        loop {
-            let Some(connection) = proxy.connected(Duration::MAX).await else {
-                return;
-            };
-            if op.seq <= proxy.replayed_through.load(Ordering::Acquire) {
-                proxy.mark_sent(op.seq);
+    while let Some(first) = ops.recv().await {
+        let budget = proxy.request_limit.saturating_sub(ENVELOPE_BYTES);
+        let mut bytes = op_bytes(&first.kind);
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_OPS {
+            let Ok(op) = ops.try_recv() else { break };
+            let more = op_bytes(&op.kind);
+            bytes += more;
+            batch.push(op);
+            if bytes >= budget {
                 break;
             }
-            let sent = match &op.kind {
-                DocOpKind::Open(params) => {
-                    client::call::<protocol::documents::Open>(&connection, params).await.map(drop)
+        }
+        // Over the budget: the last operation goes in a request of its own.
+        let last = (bytes > budget && batch.len() > 1).then(|| batch.pop()).flatten();
+        send_batch(&proxy, batch).await;
+        if let Some(last) = last {
+            send_batch(&proxy, vec![last]).await;
+        }
+    }
+}
+
+/// Sends `batch` once the daemon is connected. A reconnect replays the
+/// mirror, which holds every queued operation: what it covered is not sent again.
+async fn send_batch(proxy: &Proxy, batch: Vec<DocOp>) {
+    let Some(through) = batch.last().map(|op| op.seq) else { return };
+    let replayed = proxy.replayed_through.load(Ordering::Acquire);
+    let params = SyncParams { ops: coalesce(batch.into_iter().filter(|op| op.seq > replayed).map(|op| op.kind)) };
+    loop {
+        let Some(connection) = proxy.connected(Duration::MAX).await else {
+            return;
+        };
+        if params.ops.is_empty() || proxy.replayed_through.load(Ordering::Acquire) >= through {
+            break;
+        }
+        match client::call::<protocol::documents::Sync>(&connection, &params).await {
+            Ok(reply) => {
+                for refused in reply.refused {
+                    tracing::warn!("the daemon refused a document update: {}", refused.message);
                 }
-                DocOpKind::Change(params) => {
-                    client::call::<protocol::documents::Change>(&connection, params).await.map(drop)
-                }
-                DocOpKind::Close(uri) => {
-                    let params = protocol::documents::UriParams { uri: uri.clone() };
-                    client::call::<protocol::documents::Close>(&connection, &params).await.map(drop)
-                }
-            };
-            match sent {
-                Ok(()) => {
-                    proxy.mark_sent(op.seq);
-                    break;
-                }
-                Err(_) if !connection.is_connected() => {
-                    // The reconnect replays the mirror, which already holds this op.
-                    proxy.drop_connection(&connection);
-                }
-                Err(err) => {
-                    tracing::warn!("the daemon refused a document update: {err:#}");
-                    proxy.mark_sent(op.seq);
-                    break;
-                }
+                break;
+            }
+            Err(_) if !connection.is_connected() => proxy.drop_connection(&connection),
+            Err(err) => {
+                tracing::warn!("the daemon refused {} document updates: {err:#}", params.ops.len());
+                break;
             }
         }
     }
+    proxy.mark_sent(through);
+}
+
+/// The request size an operation adds to a batch, at most (escapes counted
+/// only when it could matter).
+fn op_bytes(kind: &DocOpKind) -> usize {
+    match kind {
+        DocOpKind::Open(params) => open_request_bytes(&params.uri, &params.text),
+        DocOpKind::Change(params) => change_request_bytes(params),
+        DocOpKind::Close(uri) => ENVELOPE_BYTES + uri.len() * 6,
+    }
+}
+
+/// The operations of a batch with what a later full-text change replaces left
+/// out: the changes before it to the same document, and, for a document the
+/// batch opens, the change itself (the open carries the final text). The
+/// daemon ends with the same documents and versions.
+fn coalesce(kinds: impl Iterator<Item = DocOpKind>) -> Vec<DocumentOp> {
+    let mut out: Vec<Option<DocumentOp>> = Vec::new();
+    // Per document: where its operations since its last open or close are.
+    let mut since: HashMap<String, Vec<usize>> = HashMap::new();
+    for kind in kinds {
+        match kind {
+            DocOpKind::Open(params) => {
+                since.insert(params.uri.clone(), vec![out.len()]);
+                out.push(Some(DocumentOp::Open(params)));
+            }
+            DocOpKind::Close(uri) => {
+                since.remove(&uri);
+                out.push(Some(DocumentOp::Close(UriParams { uri })));
+            }
+            DocOpKind::Change(mut params) => {
+                let earlier = since.entry(params.uri.clone()).or_default();
+                if let Some(full) = params.changes.iter().rposition(|c| c.range.is_none()) {
+                    params.changes.drain(..full);
+                    for &at in earlier.iter() {
+                        if matches!(out[at], Some(DocumentOp::Change(_))) {
+                            out[at] = None;
+                        }
+                    }
+                    earlier.retain(|&at| out[at].is_some());
+                    if let (Some(&at), [change]) = (earlier.last(), params.changes.as_slice())
+                        && let Some(DocumentOp::Open(open)) = &mut out[at]
+                    {
+                        open.text.clone_from(&change.text);
+                        open.version = params.version;
+                        continue;
+                    }
+                }
+                earlier.push(out.len());
+                out.push(Some(DocumentOp::Change(params)));
+            }
+        }
+    }
+    out.into_iter().flatten().collect()
 }
 
 /// For the fuzz target `lsp_framing` (`fuzz/`) only: the editor's document
@@ -249,4 +322,97 @@ pub fn fuzz_document_notifications(
     let documents = mirror.documents.snapshot().into_iter().filter(|doc| !mirror.held.contains(&doc.uri)).collect();
     drop(mirror);
     (documents, sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::documents::{Position, Range};
+
+    use super::*;
+
+    fn open(uri: &str, version: i32, text: &str) -> DocOpKind {
+        DocOpKind::Open(OpenParams { uri: uri.into(), language_id: "rust".into(), version, text: text.into() })
+    }
+
+    fn change(uri: &str, version: i32, text: &str, incremental: bool) -> DocOpKind {
+        let at = Position { line: 0, character: 0 };
+        let range = incremental.then_some(Range { start: at, end: at });
+        DocOpKind::Change(ChangeParams { uri: uri.into(), version, changes: vec![ContentChange { range, text: text.into() }] })
+    }
+
+    /// Applies `ops` to a fresh set of documents, as the daemon would.
+    fn apply(ops: Vec<DocumentOp>) -> Vec<protocol::documents::Document> {
+        let mut documents = Documents::<String>::default();
+        for op in ops {
+            match op {
+                DocumentOp::Open(p) => drop(documents.open(ANONYMOUS, p)),
+                DocumentOp::Change(p) => drop(documents.change(ANONYMOUS, p).expect("change")),
+                DocumentOp::Close(p) => drop(documents.close(ANONYMOUS, &p.uri).expect("close")),
+            }
+        }
+        let mut docs = documents.snapshot();
+        docs.sort_by(|a, b| a.uri.cmp(&b.uri));
+        docs
+    }
+
+    #[test]
+    fn a_batch_keeps_what_the_daemon_would_end_with_and_drops_what_is_replaced() {
+        let batch = vec![
+            open("a", 1, "one"),
+            change("a", 2, "two", false),
+            change("b", 7, "x", true),
+            change("a", 3, "!", true),
+            change("a", 4, "four", false),
+            open("c", 1, "c1"),
+            change("c", 2, "c2", false),
+            DocOpKind::Close("c".into()),
+            open("c", 5, "c5"),
+            change("b", 8, "whole b", false),
+            change("b", 9, "y", true),
+        ];
+        let coalesced = coalesce(batch.clone().into_iter());
+        let names: Vec<String> = coalesced
+            .iter()
+            .map(|op| match op {
+                DocumentOp::Open(p) => format!("open {} v{} {}", p.uri, p.version, p.text),
+                DocumentOp::Change(p) => format!("change {} v{}", p.uri, p.version),
+                DocumentOp::Close(p) => format!("close {}", p.uri),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["open a v4 four", "open c v2 c2", "close c", "open c v5 c5", "change b v8", "change b v9"],
+            "b's first change is replaced by a full text; a's changes fold into its open"
+        );
+        // Against the same documents with b open beforehand: the same end.
+        let with_b = |ops: Vec<DocumentOp>| {
+            let mut all = vec![DocumentOp::Open(OpenParams {
+                uri: "b".into(),
+                language_id: "rust".into(),
+                version: 1,
+                text: "b".into(),
+            })];
+            all.extend(ops);
+            apply(all)
+        };
+        let one_by_one = with_b(coalesce_none(batch));
+        assert_eq!(with_b(coalesced), one_by_one);
+        assert_eq!(one_by_one.iter().map(|d| (d.text.as_str(), d.version)).collect::<Vec<_>>(), [
+            ("four", 4),
+            ("ywhole b", 9),
+            ("c5", 5)
+        ]);
+    }
+
+    /// The batch as sent before coalescing: one operation each.
+    fn coalesce_none(batch: Vec<DocOpKind>) -> Vec<DocumentOp> {
+        batch
+            .into_iter()
+            .map(|kind| match kind {
+                DocOpKind::Open(p) => DocumentOp::Open(p),
+                DocOpKind::Change(p) => DocumentOp::Change(p),
+                DocOpKind::Close(uri) => DocumentOp::Close(UriParams { uri }),
+            })
+            .collect()
+    }
 }

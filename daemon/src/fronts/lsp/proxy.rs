@@ -109,6 +109,7 @@ pub(super) struct DocOp {
     pub(super) kind: DocOpKind,
 }
 
+#[derive(Clone)]
 pub(super) enum DocOpKind {
     Open(OpenParams),
     Change(ChangeParams),
