@@ -281,7 +281,8 @@ pub struct AddWorkspaceParams {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkspaceStatus {
     pub root: String,
-    /// `indexing` or `ready`.
+    /// `indexing`, `ready`, or `asleep` (no client has held it for a while: its
+    /// index is dropped until it is next opened).
     pub state: String,
     pub files: u32,
     pub symbols: u32,

@@ -8,7 +8,13 @@
 //! The burst: 200 `didOpen` of real-shaped Rust and Python files (~1.8 MB in
 //! all, from the cargo registry and Python's standard library), then 500
 //! full-text `didChange`, then a `codeAction` as the barrier (it is answered
-//! after every edit before it). Five runs, medians.
+//! after every edit before it). Five runs, medians. The files are also on
+//! disk in the editor's workspace folder, so the daemon indexes them as it
+//! would a real project's.
+//!
+//! Then whether the memory comes back: the daemon's RSS before the five
+//! sessions, when the last has closed, and over the next 70 s (a workspace no
+//! editor holds is put to sleep after `[context] idle_workspace_secs`, 30 s).
 //!
 //! Run: `cargo bench -p tests --bench editor` (builds the release binary).
 
@@ -46,10 +52,22 @@ fn main() {
     let home = Home::new();
     let daemon = home.start_daemon();
     let project = home.project();
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = rss_kib(daemon.pid);
     rows.push(measure("`paired lsp`, daemon already running (proxy + daemon)", &files, || {
         (home.paired(&["lsp"]), Some(daemon.pid))
     }));
     drop(project);
+    let closed = rss_kib(daemon.pid);
+    let mut back = None;
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(70) {
+        std::thread::sleep(Duration::from_secs(1));
+        if back.is_none() && rss_kib(daemon.pid) <= idle + 5 * 1024 {
+            back = Some(waited.elapsed());
+        }
+    }
+    let after = rss_kib(daemon.pid);
 
     if let Ok(peers) = std::env::var("PAIRED_BENCH_PEERS") {
         for peer in peers.split(';').filter(|p| !p.trim().is_empty()) {
@@ -65,20 +83,32 @@ fn main() {
 
     println!();
     println!(
-        "| server | spawn → initialize | RSS after init | RSS after the burst | burst → barrier reply | CPU during the burst |"
+        "| server | spawn → initialize | RSS after init | RSS after the burst (the server process alone) | burst → barrier reply | CPU during the burst |"
     );
     println!("|---|---|---|---|---|---|");
     for row in rows {
         println!(
-            "| {} | {:.1} ms | {} | {} | {:.3} s | {:.2} s |",
+            "| {} | {:.1} ms | {} | {} ({}) | {:.3} s | {:.2} s |",
             row.name,
             row.initialize.as_secs_f64() * 1e3,
             mib(row.rss_init),
             mib(row.rss_burst),
+            mib(row.rss_proxy),
             row.burst.as_secs_f64(),
             row.cpu.as_secs_f64()
         );
     }
+    println!();
+    println!("| the daemon's RSS | idle, before the sessions | when the last editor has closed | 70 s later | back within 5 MiB of idle after |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {RUNS} editor sessions one after another, each its own {}-file workspace | {} | {} | {} | {} |",
+        files.len(),
+        mib(idle),
+        mib(closed),
+        mib(after),
+        back.map_or_else(|| "not within 70 s".to_owned(), |t| format!("{:.0} s", t.as_secs_f64()))
+    );
 }
 
 struct Row {
@@ -86,6 +116,8 @@ struct Row {
     initialize: Duration,
     rss_init: u64,
     rss_burst: u64,
+    /// The server's own process (for `paired lsp`: the proxy alone).
+    rss_proxy: u64,
     burst: Duration,
     cpu: Duration,
 }
@@ -96,6 +128,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
     let mut initialize = Vec::new();
     let mut rss_init = Vec::new();
     let mut rss_burst = Vec::new();
+    let mut rss_proxy = Vec::new();
     let mut burst = Vec::new();
     let mut cpu = Vec::new();
     for run in 0..RUNS {
@@ -105,6 +138,9 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         let mut lsp = Lsp::spawn(command);
         let root = std::env::temp_dir().join(format!("paired-bench-editor-{}-{run}", std::process::id()));
         std::fs::create_dir_all(&root).expect("root");
+        for (path, text) in files {
+            std::fs::write(root.join(path), text).expect("write");
+        }
         lsp.initialize(&root);
         initialize.push(started.elapsed());
         let pid = lsp.child.id();
@@ -137,6 +173,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         assert!(reply.get("error").is_none(), "{name}: {reply}");
         cpu.push(cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time) - cpu_before);
         rss_burst.push(rss_kib(pid) + daemon.map_or(0, |d| rss_kib(d).saturating_sub(daemon_before)));
+        rss_proxy.push(rss_kib(pid));
         let _ = lsp.request("shutdown", Value::Null);
         lsp.notify("exit", Value::Null);
         lsp.close_stdin();
@@ -148,6 +185,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         initialize: median(initialize),
         rss_init: median(rss_init),
         rss_burst: median(rss_burst),
+        rss_proxy: median(rss_proxy),
         burst: median(burst),
         cpu: median(cpu),
     }

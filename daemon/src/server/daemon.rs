@@ -7,7 +7,7 @@ use std::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicU32, AtomicU64, Ordering},
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use protocol::{
@@ -177,6 +177,7 @@ impl Daemon {
                 Some(root) if let Some(why) = crate::services::workspace::unfit_root(&root) => tracing::warn!("{why}"),
                 Some(root) => {
                     let workspace = self.codebase.workspaces.add(root, &self.events);
+                    self.codebase.workspaces.hold(&workspace.root, id);
                     // A client arriving later still learns of a degraded index.
                     if let Some(message) = workspace.status_report().warning {
                         let root = workspace.root.display().to_string();
@@ -213,6 +214,7 @@ impl Daemon {
             self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
         }
         let closed = self.documents().release_client(id);
+        self.codebase.workspaces.release(id);
         tracing::info!(
             client_id = id,
             kind = kind_name(client.hello.kind),
@@ -221,6 +223,8 @@ impl Daemon {
         );
         if self.clients().is_empty() {
             *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            // The last editor's documents are gone: their memory goes back too.
+            crate::platform::os::release_free_memory();
         }
         for uri in closed {
             let _ = self.events.send(Event::DocumentClosed { uri });
@@ -230,6 +234,20 @@ impl Daemon {
             && let Err(err) = self.store.client_detached(row).await
         {
             tracing::warn!("could not record client detach: {err:#}");
+        }
+    }
+
+    /// Puts to sleep the workspaces no client has held for a while
+    /// (`[context] idle_workspace_secs`, `keep_idle_workspaces`), and gives
+    /// the memory they held back to the OS.
+    pub fn sweep_workspaces(&self) {
+        let policy = crate::services::workspace::IdlePolicy {
+            after: Duration::from_secs(self.config.context.idle_workspace_secs),
+            keep: self.config.context.keep_idle_workspaces as usize,
+        };
+        let slept = self.codebase.workspaces.sweep(Instant::now(), policy);
+        if !slept.is_empty() {
+            crate::platform::os::release_free_memory();
         }
     }
 

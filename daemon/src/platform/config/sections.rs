@@ -158,11 +158,23 @@ pub struct ContextConfig {
     /// Workspace files larger than this many KiB are indexed by a lexical scan
     /// of their declarations instead of a parse (generated files always are).
     pub full_parse_max_kb: u32,
+    /// A workspace no editor has had open for this many seconds is put to
+    /// sleep: its index and file watches are dropped, and the memory goes back
+    /// to the OS. It is indexed again when next opened.
+    pub idle_workspace_secs: u64,
+    /// How many workspaces no editor has open are kept indexed regardless (the
+    /// most recently used): a budget for switching between projects.
+    pub keep_idle_workspaces: u32,
 }
 
 impl Default for ContextConfig {
     fn default() -> Self {
-        ContextConfig { budget_tokens: 6000, full_parse_max_kb: (context::index::FULL_PARSE_MAX_BYTES / 1024) as u32 }
+        ContextConfig {
+            budget_tokens: 6000,
+            full_parse_max_kb: (context::index::FULL_PARSE_MAX_BYTES / 1024) as u32,
+            idle_workspace_secs: 30,
+            keep_idle_workspaces: 0,
+        }
     }
 }
 

@@ -138,6 +138,8 @@ pub fn process_alive(_pid: u32) -> bool {
 
 pub fn lower_priority() {}
 
+pub fn release_free_memory() {}
+
 /// Why the daemon was asked to stop by a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {

@@ -22,6 +22,10 @@ use notify::Watcher;
 use protocol::{client::Event, context::WorkspaceStatus};
 use tokio::sync::{broadcast, watch};
 
+mod registry;
+
+pub use registry::{IdlePolicy, Workspaces};
+
 /// Decides which paths of a workspace are excluded, reading each folder's
 /// ignore files at most once: see [`Workspace::exclusions`].
 pub struct Exclusions<'w> {
@@ -111,12 +115,6 @@ const RESCAN_THRESHOLD: usize = 2_000;
 const DEBOUNCE: Duration = Duration::from_millis(150);
 pub const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".pairedignore"];
 
-pub struct Workspaces {
-    map: Mutex<HashMap<PathBuf, Arc<Workspace>>>,
-    /// Larger files are indexed shallowly (`context.full_parse_max_kb`).
-    full_parse_max: usize,
-}
-
 pub struct Workspace {
     pub root: PathBuf,
     index: RwLock<WorkspaceIndex>,
@@ -132,6 +130,10 @@ pub struct Workspace {
 
 #[derive(Clone)]
 struct Status {
+    /// Indexed and watched (see [`Workspace::wake`]); asleep otherwise.
+    awake: bool,
+    /// Counts wakes: a background thread of an earlier wake stops.
+    generation: u64,
     indexing: bool,
     watching: &'static str,
     warning: Option<String>,
@@ -274,48 +276,6 @@ impl Workspaces {
         }
         Ok(Resolved { path: real, workspace: holder })
     }
-
-    pub fn new(full_parse_max: usize) -> Workspaces {
-        Workspaces { map: Mutex::default(), full_parse_max }
-    }
-
-    /// The workspace for `root`, created (and indexed in the background) on first use.
-    pub fn add(&self, root: PathBuf, events: &broadcast::Sender<Event>) -> Arc<Workspace> {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = map.get(&root) {
-            return existing.clone();
-        }
-        let workspace = Arc::new(Workspace {
-            root: root.clone(),
-            index: RwLock::default(),
-            status: Mutex::new(Status { indexing: true, watching: "none", warning: None }),
-            ready: watch::channel(false).0,
-            events: events.clone(),
-            watcher: Mutex::new(None),
-            watch_tx: Mutex::new(None),
-            full_parse_max: self.full_parse_max,
-        });
-        map.insert(root, workspace.clone());
-        let background = workspace.clone();
-        std::thread::Builder::new()
-            .name("paired-index".into())
-            .spawn(move || background.index_and_watch())
-            .map_err(|err| tracing::error!("cannot start the indexer: {err}"))
-            .ok();
-        workspace
-    }
-
-    /// The innermost workspace containing `path`.
-    pub fn find_for(&self, path: &Path) -> Option<Arc<Workspace>> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.values().filter(|w| path.starts_with(&w.root)).max_by_key(|w| w.root.as_os_str().len()).cloned()
-    }
-
-    pub fn all(&self) -> Vec<Arc<Workspace>> {
-        let mut all: Vec<_> = self.map.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        all.sort_by(|a, b| a.root.cmp(&b.root));
-        all
-    }
 }
 
 impl Workspace {
@@ -332,7 +292,12 @@ impl Workspace {
         let index = self.index();
         WorkspaceStatus {
             root: self.root.display().to_string(),
-            state: if status.indexing { "indexing" } else { "ready" }.to_owned(),
+            state: match (status.awake, status.indexing) {
+                (false, _) => "asleep",
+                (true, true) => "indexing",
+                (true, false) => "ready",
+            }
+            .to_owned(),
             files: index.len() as u32,
             symbols: index.symbol_count() as u32,
             shallow_files: index.shallow_count() as u32,
@@ -382,14 +347,77 @@ impl Workspace {
         self.root.display().to_string()
     }
 
-    /// The background thread: first index, then watch until the daemon exits.
-    fn index_and_watch(self: Arc<Self>) {
+    fn new(root: PathBuf, events: broadcast::Sender<Event>, full_parse_max: usize) -> Arc<Workspace> {
+        Arc::new(Workspace {
+            root,
+            index: RwLock::default(),
+            status: Mutex::new(Status { awake: false, generation: 0, indexing: false, watching: "none", warning: None }),
+            ready: watch::channel(false).0,
+            events,
+            watcher: Mutex::new(None),
+            watch_tx: Mutex::new(None),
+            full_parse_max,
+        })
+    }
+
+    /// Indexes and watches the workspace in the background, unless it already is.
+    fn wake(self: &Arc<Self>) {
+        let generation = {
+            let mut status = self.status();
+            if status.awake {
+                return;
+            }
+            status.awake = true;
+            status.indexing = true;
+            status.generation += 1;
+            status.generation
+        };
+        let background = self.clone();
+        std::thread::Builder::new()
+            .name("paired-index".into())
+            .spawn(move || background.index_and_watch(generation))
+            .map_err(|err| tracing::error!("cannot start the indexer: {err}"))
+            .ok();
+    }
+
+    /// Stops watching and drops the index (its memory goes back): nothing
+    /// holds the workspace any more. What is excluded and what is outside it
+    /// is still decided from its root; [`Workspace::wake`] indexes it again.
+    fn sleep(&self) {
+        {
+            let mut status = self.status();
+            status.awake = false;
+            status.indexing = false;
+            status.watching = "none";
+        }
+        // The background thread ends once the last sender of its events is gone.
+        drop(self.watcher.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        *self.index.write().unwrap_or_else(|p| p.into_inner()) = WorkspaceIndex::default();
+        self.ready.send_replace(false);
+        tracing::info!(root = %self.root.display(), "workspace asleep: no client holds it");
+    }
+
+    pub fn is_awake(&self) -> bool {
+        self.status().awake
+    }
+
+    /// Whether the background thread of wake number `generation` is still the one.
+    fn current(&self, generation: u64) -> bool {
+        let status = self.status();
+        status.awake && status.generation == generation
+    }
+
+    /// The background thread: first index, then watch until the workspace sleeps.
+    fn index_and_watch(self: Arc<Self>, generation: u64) {
         let (tx, rx) = mpsc::channel();
         *self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
         self.start_watching(tx);
-        self.rescan();
-        self.ready.send_replace(true);
-        self.watch_loop(rx);
+        self.rescan(generation);
+        if self.current(generation) {
+            self.ready.send_replace(true);
+            self.watch_loop(rx, generation);
+        }
     }
 
     fn start_watching(&self, tx: mpsc::Sender<notify::Result<notify::Event>>) {
@@ -453,7 +481,7 @@ impl Workspace {
     }
 
     /// Walks the whole folder and replaces the index.
-    fn rescan(&self) {
+    fn rescan(&self, generation: u64) {
         self.status().indexing = true;
         let started = Instant::now();
         let mut files = walk(&self.root);
@@ -512,7 +540,14 @@ impl Workspace {
         });
         let fresh = fresh.into_inner().unwrap_or_else(|p| p.into_inner());
         let (count, symbols) = (fresh.len(), fresh.symbol_count());
-        *self.index.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        {
+            // Checked under the index's lock, which sleeping takes to empty it.
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            if !self.current(generation) {
+                return;
+            }
+            *index = fresh;
+        }
         self.status().indexing = false;
         tracing::info!(root = %self.root.display(), files = count, symbols, ms = started.elapsed().as_millis() as u64, "indexed");
         self.send(Event::IndexProgress { root, done: total, total, finished: true });
@@ -537,7 +572,7 @@ impl Workspace {
         Some((rel, FileEntry::index(Language::from_path(&name), text, self.full_parse_max), manifest))
     }
 
-    fn watch_loop(&self, rx: mpsc::Receiver<notify::Result<notify::Event>>) {
+    fn watch_loop(&self, rx: mpsc::Receiver<notify::Result<notify::Event>>, generation: u64) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             let deadline = Instant::now() + Duration::from_secs(1);
@@ -547,11 +582,14 @@ impl Workspace {
                     break;
                 }
             }
-            self.apply(batch);
+            if !self.current(generation) {
+                return;
+            }
+            self.apply(batch, generation);
         }
     }
 
-    fn apply(&self, batch: Vec<notify::Result<notify::Event>>) {
+    fn apply(&self, batch: Vec<notify::Result<notify::Event>>, generation: u64) {
         let mut paths = BTreeSet::new();
         let mut rescan = false;
         for event in batch {
@@ -587,7 +625,7 @@ impl Workspace {
             || paths.iter().any(|p| p.file_name().is_some_and(|n| IGNORE_FILES.iter().any(|f| n == *f)));
         if rescan {
             tracing::info!(root = %self.root.display(), changes = paths.len(), "many changes or new ignore rules: rescanning");
-            self.rescan();
+            self.rescan(generation);
             return;
         }
         let mut changed = 0;
