@@ -25,7 +25,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use tests::{Home, Lsp, rss_kib};
+use tests::{Home, Lsp, rss_kib, status_kib};
 
 const OPENS: usize = 200;
 const CHANGES: usize = 500;
@@ -54,11 +54,14 @@ fn main() {
     let project = home.project();
     std::thread::sleep(Duration::from_secs(2));
     let idle = rss_kib(daemon.pid);
+    let split = |pid: u32| format!("anonymous {}, files {}", mib(status_kib(pid, "RssAnon")), mib(status_kib(pid, "RssFile")));
+    let idle_split = split(daemon.pid);
     rows.push(measure("`paired lsp`, daemon already running (proxy + daemon)", &files, || {
         (home.paired(&["lsp"]), Some(daemon.pid))
     }));
     drop(project);
     let closed = rss_kib(daemon.pid);
+    let closed_split = split(daemon.pid);
     let mut back = None;
     let waited = Instant::now();
     while waited.elapsed() < Duration::from_secs(70) {
@@ -68,6 +71,7 @@ fn main() {
         }
     }
     let after = rss_kib(daemon.pid);
+    let after_split = split(daemon.pid);
 
     if let Ok(peers) = std::env::var("PAIRED_BENCH_PEERS") {
         for peer in peers.split(';').filter(|p| !p.trim().is_empty()) {
@@ -102,7 +106,7 @@ fn main() {
     println!("| the daemon's RSS | idle, before the sessions | when the last editor has closed | 70 s later | back within 5 MiB of idle after |");
     println!("|---|---|---|---|---|");
     println!(
-        "| {RUNS} editor sessions one after another, each its own {}-file workspace | {} | {} | {} | {} |",
+        "| {RUNS} editor sessions one after another, each its own {}-file workspace | {} ({idle_split}) | {} ({closed_split}) | {} ({after_split}) | {} |",
         files.len(),
         mib(idle),
         mib(closed),

@@ -498,10 +498,16 @@ pub async fn add_workspace(client: &impl Rpc, folder: &Path) -> WorkspaceStatus 
 
 /// Resident set size of a process in KiB, from /proc.
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS")
+}
+
+/// A `/proc/PID/status` size in KiB: `VmRSS`, `RssAnon` (the heap and other
+/// private memory), `RssFile` (pages of the binary and other files mapped).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }

@@ -179,6 +179,8 @@ const MAX_BATCH_OPS: usize = 4096;
 /// a burst of edits costs a few round trips, not one each, and a forwarded
 /// request still waits only for the edits sent before it.
 pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedReceiver<DocOp>) {
+    // Bytes sent since memory was last given back to the OS.
+    let mut since_trim = 0;
     while let Some(first) = ops.recv().await {
         let budget = proxy.request_limit.saturating_sub(ENVELOPE_BYTES);
         let mut bytes = op_bytes(&first.kind);
@@ -198,8 +200,20 @@ pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedRe
         if let Some(last) = last {
             send_batch(&proxy, vec![last]).await;
         }
+        // After a burst (a project's files opened at once) the requests and
+        // texts it took are freed, but the allocator would keep the pages:
+        // the proxy holds only its mirror from then on.
+        since_trim += bytes;
+        if since_trim >= TRIM_AFTER_BYTES && ops.is_empty() {
+            since_trim = 0;
+            tokio::task::spawn_blocking(crate::platform::os::release_free_memory);
+        }
     }
 }
+
+/// How much must have gone through the proxy before its free memory is
+/// given back to the OS, once the queue is empty (not on every keystroke).
+const TRIM_AFTER_BYTES: usize = 1 << 20;
 
 /// Sends `batch` once the daemon is connected. A reconnect replays the
 /// mirror, which holds every queued operation: what it covered is not sent again.
