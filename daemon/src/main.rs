@@ -8,5 +8,6 @@ fn main() -> std::process::ExitCode {
     if std::env::args_os().nth(1).is_some_and(|arg| arg == sandbox::HELPER_ARG) {
         return std::process::ExitCode::from(u8::try_from(sandbox::helper_main()).unwrap_or(1));
     }
+    daemon::platform::os::tune_allocator();
     daemon::fronts::cli::main()
 }

@@ -5,5 +5,6 @@
 //! database (see docs/benchmarks.md). It behaves exactly like `paired lsp`.
 
 fn main() -> std::process::ExitCode {
+    daemon::platform::os::tune_allocator();
     daemon::fronts::cli::lsp_main()
 }

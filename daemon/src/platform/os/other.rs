@@ -140,6 +140,8 @@ pub fn lower_priority() {}
 
 pub fn release_free_memory() {}
 
+pub fn tune_allocator() {}
+
 /// Why the daemon was asked to stop by a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {
