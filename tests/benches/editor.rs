@@ -54,7 +54,8 @@ fn main() {
     let project = home.project();
     std::thread::sleep(Duration::from_secs(2));
     let idle = rss_kib(daemon.pid);
-    let split = |pid: u32| format!("anonymous {}, files {}", mib(status_kib(pid, "RssAnon")), mib(status_kib(pid, "RssFile")));
+    let split =
+        |pid: u32| format!("anonymous {}, files {}", mib(status_kib(pid, "RssAnon")), mib(status_kib(pid, "RssFile")));
     let idle_split = split(daemon.pid);
     rows.push(measure("`paired lsp`, daemon already running (proxy + daemon)", &files, || {
         (home.paired(&["lsp"]), Some(daemon.pid))
@@ -103,7 +104,9 @@ fn main() {
         );
     }
     println!();
-    println!("| the daemon's RSS | idle, before the sessions | when the last editor has closed | 70 s later | back within 5 MiB of idle after |");
+    println!(
+        "| the daemon's RSS | idle, before the sessions | when the last editor has closed | 70 s later | back within 5 MiB of idle after |"
+    );
     println!("|---|---|---|---|---|");
     println!(
         "| {RUNS} editor sessions one after another, each its own {}-file workspace | {} ({idle_split}) | {} ({closed_split}) | {} ({after_split}) | {} |",

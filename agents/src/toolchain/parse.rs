@@ -496,9 +496,13 @@ mod tests {
         let found = findings("eslint", Format::Eslint, eslint, "", "/p");
         let rules: Vec<&str> = found.iter().map(|f| f.rule.as_str()).collect();
         assert_eq!(rules, ["eslint:unicorn/prefer-optional-catch-binding", "eslint:no-empty"]);
-        assert!(found[0].message.ends_with(
-            "(also eslint:@typescript-eslint/no-unused-vars, eslint:unicorn/catch-error-name)"
-        ), "{}", found[0].message);
+        assert!(
+            found[0]
+                .message
+                .ends_with("(also eslint:@typescript-eslint/no-unused-vars, eslint:unicorn/catch-error-name)"),
+            "{}",
+            found[0].message
+        );
         let vet = "# example.com/m\n{\n\t\"example.com/m\": {\n\t\t\"printf\": [\n\t\t\t{\n\t\t\t\t\"posn\": \"/p/main.go:8:2\",\n\t\t\t\t\"message\": \"fmt.Printf format %d has arg x of wrong type string\"\n\t\t\t}\n\t\t]\n\t}\n}\n";
         let found = findings("go vet", Format::GoVet, "", vet, "/p");
         assert_eq!((found[0].rule.as_str(), found[0].path.as_str(), found[0].line), ("govet:printf", "main.go", 8));

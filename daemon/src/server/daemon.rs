@@ -224,7 +224,7 @@ impl Daemon {
         if self.clients().is_empty() {
             *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             // The last editor's documents are gone: their memory goes back too.
-            crate::platform::os::release_free_memory();
+            drop(tokio::task::spawn_blocking(crate::platform::os::release_free_memory));
         }
         for uri in closed {
             let _ = self.events.send(Event::DocumentClosed { uri });

@@ -97,9 +97,10 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
             };
             match applied {
                 Ok(()) => reply.applied += 1,
-                Err(err) => reply
-                    .refused
-                    .push(documents::RefusedOp { index: u32::try_from(index).unwrap_or(u32::MAX), message: err.to_string() }),
+                Err(err) => reply.refused.push(documents::RefusedOp {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    message: err.to_string(),
+                }),
             }
         }
         drop(docs);

@@ -168,7 +168,9 @@ async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detac
                 }
             }
             _ = idle_check.tick() => {
-                daemon.sweep_workspaces();
+                // Dropping indexes and trimming take time: not on a runtime worker.
+                let sweeping = daemon.clone();
+                drop(tokio::task::spawn_blocking(move || sweeping.sweep_workspaces()));
                 let idle_for = daemon.idle_since.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t.elapsed());
                 if let (Some(limit), Some(idle_for)) = (idle_limit, idle_for)
                     && idle_for >= limit

@@ -351,7 +351,11 @@ mod tests {
     fn change(uri: &str, version: i32, text: &str, incremental: bool) -> DocOpKind {
         let at = Position { line: 0, character: 0 };
         let range = incremental.then_some(Range { start: at, end: at });
-        DocOpKind::Change(ChangeParams { uri: uri.into(), version, changes: vec![ContentChange { range, text: text.into() }] })
+        DocOpKind::Change(ChangeParams {
+            uri: uri.into(),
+            version,
+            changes: vec![ContentChange { range, text: text.into() }],
+        })
     }
 
     /// Applies `ops` to a fresh set of documents, as the daemon would.
@@ -411,11 +415,10 @@ mod tests {
         };
         let one_by_one = with_b(coalesce_none(batch));
         assert_eq!(with_b(coalesced), one_by_one);
-        assert_eq!(one_by_one.iter().map(|d| (d.text.as_str(), d.version)).collect::<Vec<_>>(), [
-            ("four", 4),
-            ("ywhole b", 9),
-            ("c5", 5)
-        ]);
+        assert_eq!(
+            one_by_one.iter().map(|d| (d.text.as_str(), d.version)).collect::<Vec<_>>(),
+            [("four", 4), ("ywhole b", 9), ("c5", 5)]
+        );
     }
 
     /// The batch as sent before coalescing: one operation each.

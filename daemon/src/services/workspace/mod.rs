@@ -306,8 +306,10 @@ impl Workspace {
         }
     }
 
-    /// Resolves once the first full index is done.
-    pub async fn wait_ready(&self) {
+    /// Resolves once the first full index is done; a sleeping workspace is
+    /// woken (indexed again) first: whoever waits is about to use it.
+    pub async fn wait_ready(self: &Arc<Self>) {
+        self.wake();
         let mut ready = self.ready.subscribe();
         let _ = ready.wait_for(|r| *r).await;
     }
@@ -351,7 +353,13 @@ impl Workspace {
         Arc::new(Workspace {
             root,
             index: RwLock::default(),
-            status: Mutex::new(Status { awake: false, generation: 0, indexing: false, watching: "none", warning: None }),
+            status: Mutex::new(Status {
+                awake: false,
+                generation: 0,
+                indexing: false,
+                watching: "none",
+                warning: None,
+            }),
             ready: watch::channel(false).0,
             events,
             watcher: Mutex::new(None),
@@ -361,7 +369,7 @@ impl Workspace {
     }
 
     /// Indexes and watches the workspace in the background, unless it already is.
-    fn wake(self: &Arc<Self>) {
+    pub fn wake(self: &Arc<Self>) {
         let generation = {
             let mut status = self.status();
             if status.awake {
@@ -384,17 +392,27 @@ impl Workspace {
     /// holds the workspace any more. What is excluded and what is outside it
     /// is still decided from its root; [`Workspace::wake`] indexes it again.
     fn sleep(&self) {
-        {
+        // Taken under the status lock, which waking takes too: a wake cannot
+        // start its watcher between these steps and lose it here.
+        let (watcher, sender) = {
             let mut status = self.status();
+            if !status.awake {
+                return;
+            }
             status.awake = false;
             status.indexing = false;
             status.watching = "none";
-        }
+            self.ready.send_replace(false);
+            let watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner()).take();
+            (watcher, self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()).take())
+        };
         // The background thread ends once the last sender of its events is gone.
-        drop(self.watcher.lock().unwrap_or_else(|p| p.into_inner()).take());
-        drop(self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()).take());
-        *self.index.write().unwrap_or_else(|p| p.into_inner()) = WorkspaceIndex::default();
-        self.ready.send_replace(false);
+        drop((watcher, sender));
+        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+        if !self.is_awake() {
+            *index = WorkspaceIndex::default();
+        }
+        drop(index);
         tracing::info!(root = %self.root.display(), "workspace asleep: no client holds it");
     }
 
