@@ -127,7 +127,8 @@ const PYTHON2_NAMES: [&str; 13] = [
     "reduce",
 ];
 
-/// A tool's finding that the code shows it meant: an undefined Python 2 name
+/// A tool's finding that the code shows it meant: a package's `__init__.py`
+/// importing its own modules "unused" (they are re-exported), or an undefined Python 2 name
 /// (`text_type = unicode`) in a module that checks which Python runs it
 /// (`if PY2:`, `sys.version_info`) — the branch for the other version — or
 /// in a project that never says it runs on Python 3: its manifests declare
@@ -139,6 +140,24 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
     let Some(name) = finding.message.split('`').nth(1).or_else(|| finding.message.split('\'').nth(1)) else {
         return false;
     };
+    // A package's `__init__.py` importing its own modules (`from .ansi import
+    // Fore`) publishes them: the import is used, by the package's users.
+    let unused_import = matches!(finding.rule.as_str(), "ruff:F401" | "flake8:F401");
+    if unused_import
+        && name.starts_with('.')
+        && (finding.path == "__init__.py" || finding.path.ends_with("/__init__.py"))
+    {
+        return true;
+    }
+    // `import fixpath` of a module beside it that does something when imported
+    // (`sys.path.insert(…)` at its top level): imported for that effect.
+    if unused_import && !name.contains('.') {
+        let folder = finding.path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let sibling = if folder.is_empty() { format!("{name}.py") } else { format!("{folder}/{name}.py") };
+        if read(&sibling).is_some_and(|text| acts_when_imported(&text)) {
+            return true;
+        }
+    }
     let never_python3 = || {
         let manifests: Vec<String> =
             ["setup.py", "setup.cfg", "pyproject.toml"].iter().filter_map(|f| read(f)).collect();
@@ -153,6 +172,20 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
         && PYTHON2_NAMES.contains(&name)
         && (read(&finding.path).is_some_and(|text| text.contains("PY2") || text.contains("sys.version_info"))
             || never_python3())
+}
+
+/// Whether a Python module's top level does something beyond defining names:
+/// a statement that is a call (`sys.path.insert(0, here)`, `setup()`).
+fn acts_when_imported(text: &str) -> bool {
+    text.lines().any(|line| {
+        let first = line.chars().next();
+        first.is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && !["def ", "class ", "import ", "from ", "if ", "try:", "async ", "with ", "for ", "while "]
+                .iter()
+                .any(|k| line.starts_with(k))
+            && line.trim_end().ends_with(')')
+            && !line.split('(').next().unwrap_or("").contains('=')
+    })
 }
 
 /// What the detection may look at: the workspace's files (relative paths)
@@ -490,7 +523,7 @@ mod tests {
     }
 
     #[test]
-    fn python2_names_under_a_version_check_are_meant() {
+    fn findings_the_code_shows_it_meant_are_left_out() {
         let finding = |message: &str| ToolFinding {
             tool: "ruff",
             rule: "ruff:F821".into(),
@@ -523,5 +556,26 @@ mod tests {
         let loose = |path: &str| (path == "m.py").then(|| "text_type = unicode\n".to_owned());
         assert!(!intended(&finding("Undefined name `unicode`"), &loose), "no manifest: nothing says Python 2");
         assert!(!intended(&finding("Undefined name `nme`"), &compat), "a typo is a typo");
+        let import =
+            |path: &str, message: &str| ToolFinding { rule: "ruff:F401".into(), path: path.into(), ..finding(message) };
+        let reexport =
+            "`.ansi.Fore` imported but unused; consider removing, adding to `__all__`, or using a redundant alias";
+        assert!(intended(&import("colorama/__init__.py", reexport), &plain), "a package publishing its modules");
+        assert!(!intended(&import("colorama/win32.py", reexport), &plain));
+        assert!(!intended(&import("colorama/__init__.py", "`os` imported but unused"), &plain), "not its own module");
+        let demos = |path: &str| match path {
+            "demos/fixpath.py" => Some("import sys\nhere = '..'\nsys.path.insert(0, here)\n".to_owned()),
+            "demos/helpers.py" => Some("import sys\nX = dict(a=1)\ndef f():\n    g()\n".to_owned()),
+            _ => None,
+        };
+        assert!(
+            intended(&import("demos/demo01.py", "`fixpath` imported but unused"), &demos),
+            "imported for its effect"
+        );
+        assert!(!intended(&import("demos/demo01.py", "`helpers` imported but unused"), &demos), "defines names only");
+        assert!(
+            !intended(&import("demos/demo01.py", "`json` imported but unused"), &demos),
+            "no such module beside it"
+        );
     }
 }

@@ -36,10 +36,13 @@ fn one_per_name(found: Vec<ToolFinding>) -> Vec<ToolFinding> {
     let mut kept: Vec<ToolFinding> = Vec::with_capacity(found.len());
     let mut also: Vec<Vec<String>> = Vec::with_capacity(found.len());
     for finding in found {
+        let about = subject(&finding.message);
         let same = kept.iter().rposition(|k| {
             k.path == finding.path
                 && k.line == finding.line
-                && names(&k.message).any(|name| names(&finding.message).any(|other| other == name))
+                && k.rule != finding.rule
+                && about.is_some()
+                && subject(&k.message) == about
         });
         let Some(at) = same else {
             kept.push(finding);
@@ -58,11 +61,15 @@ fn one_per_name(found: Vec<ToolFinding>) -> Vec<ToolFinding> {
     kept
 }
 
-/// The names a tool's message quotes: between backticks or single quotes.
-fn names(message: &str) -> impl Iterator<Item = &str> {
-    let backticked = message.split('`').skip(1).step_by(2);
-    let quoted = message.split('\'').skip(1).step_by(2);
-    backticked.chain(quoted).filter(|name| !name.is_empty() && !name.contains(' '))
+/// The name a tool's message is about: the first it quotes, between
+/// backticks or single quotes (`'_e' is defined…`, "`os` imported but
+/// unused; consider … `__all__`" is about `os`).
+fn subject(message: &str) -> Option<&str> {
+    let at = message.find(['`', '\''])?;
+    let quote = message[at..].chars().next()?;
+    let rest = &message[at + 1..];
+    let name = &rest[..rest.find(quote)?];
+    (!name.is_empty() && !name.contains(' ')).then_some(name)
 }
 
 /// `path` relative to `root`, `/`-separated; `None` outside it.
@@ -487,6 +494,11 @@ mod tests {
         assert_eq!(found[0].rule, "eslint:unused-disable-directive");
         let edit = &found[0].fix.as_ref().expect("fix").edits[0];
         assert_eq!((edit.start, edit.end, edit.new_text.as_str()), ((2, 5), (2, 43), " "));
+        // Findings of one rule about different names on one line stay apart,
+        // whatever else their messages quote.
+        let ruff = r#"[{"code":"F401","filename":"/p/pkg/a.py","location":{"column":15,"row":1},"end_location":{"column":19,"row":1},"message":"`.b.init` imported but unused; consider removing, adding to `__all__`, or using a redundant alias","fix":null},
+            {"code":"F401","filename":"/p/pkg/a.py","location":{"column":21,"row":1},"end_location":{"column":27,"row":1},"message":"`.b.deinit` imported but unused; consider removing, adding to `__all__`, or using a redundant alias","fix":null}]"#;
+        assert_eq!(findings("ruff", Format::Ruff, ruff, "", "/p").len(), 2);
         // Three rules about one `catch (_e)` are one finding.
         let eslint = r#"[{"filePath":"/p/src/index.ts","source":"try { f() } catch (_e) {}\n","messages":[
             {"ruleId":"@typescript-eslint/no-unused-vars","severity":2,"message":"'_e' is defined but never used.","line":1,"column":20},
