@@ -376,8 +376,12 @@ impl Workspace {
         });
         match native {
             Ok(watcher) => {
-                *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
-                self.status().watching = "inotify";
+                // As in `fall_back_to_polling`: never a watch on a sleeping workspace.
+                let mut status = self.status();
+                if status.awake {
+                    *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
+                    status.watching = "inotify";
+                }
             }
             Err(err) => {
                 let why = match err.kind {
@@ -401,8 +405,15 @@ impl Workspace {
         });
         let message = match polling {
             Ok(watcher) => {
+                // Under the status lock, as sleeping takes the watcher: a
+                // workspace put to sleep meanwhile is not polled.
+                let mut status = self.status();
+                if !status.awake {
+                    return;
+                }
                 *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
-                self.status().watching = "polling";
+                status.watching = "polling";
+                drop(status);
                 format!("{why}; watching {} by polling every 2s instead", self.root.display())
             }
             Err(poll_err) => format!(
@@ -583,6 +594,9 @@ impl Workspace {
             } else if path.is_dir() {
                 // A folder created or renamed into place: index what is in it.
                 for file in walk(&path) {
+                    if !self.current(generation) {
+                        return;
+                    }
                     changed += usize::from(self.update_file(&file));
                 }
             } else if path.is_file() {
@@ -626,6 +640,10 @@ impl Workspace {
         match self.parse_file(path) {
             Some((rel, entry, manifest)) => {
                 let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+                // Checked under the index's lock, which sleeping takes to empty it.
+                if !self.is_awake() {
+                    return false;
+                }
                 if let Some(text) = manifest {
                     index.set_manifest(&rel, text);
                 }
