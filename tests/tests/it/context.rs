@@ -404,3 +404,43 @@ fn paired_context_prints_what_would_be_sent() {
     let out = home.paired(&["stop"]).output().expect("stop");
     assert!(out.status.success());
 }
+
+/// A workspace no editor holds any more sleeps after `[context]
+/// idle_workspace_secs` (its index dropped), and a run about a file in it
+/// wakes it: the run finishes with the index back (it used to wait forever
+/// for an index nobody would build).
+#[test]
+fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
+    let home = Home::new();
+    let root = project(&home).canonicalize().expect("canonical");
+    home.write_config("[context]\nidle_workspace_secs = 1\n");
+    let _daemon = home.start_daemon();
+    let ours = |home: &Home| home.call::<ListWorkspaces>(NoParams {}).into_iter().find(|w| Path::new(&w.root) == root);
+    let mut editor = home.lsp();
+    editor.initialize(&root);
+    wait_until("indexed", Duration::from_secs(20), || {
+        ours(&home).is_some_and(|status| status.state == "ready" && status.files > 0)
+    });
+    let _ = editor.request("shutdown", Value::Null);
+    editor.notify("exit", Value::Null);
+    editor.close_stdin();
+    let _ = editor.wait_exit(Duration::from_secs(10));
+    wait_until("asleep", Duration::from_secs(20), || {
+        ours(&home).is_some_and(|status| status.state == "asleep" && status.files == 0 && status.watching == "none")
+    });
+
+    let uri = format!("file://{}", root.join("app/models.py").display());
+    let (done, finished) = std::sync::mpsc::channel();
+    let (port, auth) = (home.port(), format!("Bearer {}", home.token()));
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "agents/run", "params": {
+        "agent": "sherlock", "skill": "review", "uri": uri, "wait": true
+    }})
+    .to_string();
+    std::thread::spawn(move || {
+        let headers = [("Host", "127.0.0.1"), ("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+        let _ = done.send(tests::http(port, "POST", "/", &headers, &body).json());
+    });
+    let run = finished.recv_timeout(Duration::from_secs(60)).expect("the run finishes");
+    assert_eq!(run["result"]["status"], "succeeded", "{run}");
+    assert!(ours(&home).is_some_and(|status| status.files > 0), "woken and indexed again");
+}
