@@ -16,6 +16,9 @@
 //! sessions, when the last has closed, and over the next 70 s (a workspace no
 //! editor holds is put to sleep after `[context] idle_workspace_secs`, 30 s).
 //!
+//! Last, ten editors at once, each on its own workspace of the same files,
+//! all starting the burst together: each burst's time and the daemon's peak RSS.
+//!
 //! Run: `cargo bench -p tests --bench editor` (builds the release binary).
 
 use std::{
@@ -30,6 +33,8 @@ use tests::{Home, Lsp, rss_kib, status_kib};
 const OPENS: usize = 200;
 const CHANGES: usize = 500;
 const RUNS: usize = 5;
+/// Editors bursting at once on their own workspaces.
+const MANY: usize = 10;
 
 fn main() {
     if std::env::args().any(|a| a == "--floor-lsp") {
@@ -73,6 +78,8 @@ fn main() {
     }
     let after = rss_kib(daemon.pid);
     let after_split = split(daemon.pid);
+    let commands = (0..MANY).map(|_| home.paired(&["lsp"])).collect();
+    let (many, many_peak) = many_at_once(MANY, &files, commands, daemon.pid);
 
     if let Ok(peers) = std::env::var("PAIRED_BENCH_PEERS") {
         for peer in peers.split(';').filter(|p| !p.trim().is_empty()) {
@@ -116,6 +123,21 @@ fn main() {
         mib(after),
         back.map_or_else(|| "not within 70 s".to_owned(), |t| format!("{:.0} s", t.as_secs_f64()))
     );
+    let mut sorted = many.clone();
+    sorted.sort();
+    println!();
+    println!(
+        "| {MANY} editors at once, each its own {}-file workspace | fastest burst | median | slowest | the daemon's largest RSS |",
+        files.len()
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| `paired lsp`, one daemon | {:.3} s | {:.3} s | {:.3} s | {} |",
+        sorted[0].as_secs_f64(),
+        sorted[sorted.len() / 2].as_secs_f64(),
+        sorted[sorted.len() - 1].as_secs_f64(),
+        mib(many_peak)
+    );
 }
 
 struct Row {
@@ -156,26 +178,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         let cpu_before = cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time);
 
         let started = Instant::now();
-        let uris: Vec<String> = (0..files.len()).map(|i| format!("file://{}/{}", root.display(), files[i].0)).collect();
-        for (i, (path, text)) in files.iter().enumerate() {
-            let language = if path.ends_with(".py") { "python" } else { "rust" };
-            lsp.notify(
-                "textDocument/didOpen",
-                json!({"textDocument": {"uri": uris[i], "languageId": language, "version": 1, "text": text}}),
-            );
-        }
-        for change in 0..CHANGES {
-            let i = change % files.len();
-            let text = format!("{}\n// edit {change}\n", files[i].1);
-            lsp.notify(
-                "textDocument/didChange",
-                json!({"textDocument": {"uri": uris[i], "version": 2 + change}, "contentChanges": [{"text": text}]}),
-            );
-        }
-        let reply = lsp.request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": uris[0]}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
-        );
+        let reply = burst_of_edits(&mut lsp, &root, files);
         burst.push(started.elapsed());
         assert!(reply.get("error").is_none(), "{name}: {reply}");
         cpu.push(cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time) - cpu_before);
@@ -196,6 +199,82 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         burst: median(burst),
         cpu: median(cpu),
     }
+}
+
+/// The burst, from the first `didOpen` to the barrier's reply: returns the reply.
+fn burst_of_edits(lsp: &mut Lsp, root: &Path, files: &[(String, String)]) -> Value {
+    let uris: Vec<String> = files.iter().map(|(path, _)| format!("file://{}/{path}", root.display())).collect();
+    for (i, (path, text)) in files.iter().enumerate() {
+        let language = if path.ends_with(".py") { "python" } else { "rust" };
+        lsp.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uris[i], "languageId": language, "version": 1, "text": text}}),
+        );
+    }
+    for change in 0..CHANGES {
+        let i = change % files.len();
+        let text = format!("{}\n// edit {change}\n", files[i].1);
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uris[i], "version": 2 + change}, "contentChanges": [{"text": text}]}),
+        );
+    }
+    lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uris[0]}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
+    )
+}
+
+/// `editors` editors at once, each its own workspace of the same files, all
+/// starting the burst together: each burst's time, and the daemon's largest RSS.
+fn many_at_once(
+    editors: usize,
+    files: &[(String, String)],
+    commands: Vec<Command>,
+    daemon: u32,
+) -> (Vec<Duration>, u64) {
+    let start = std::sync::Barrier::new(editors);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(daemon));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        let workers: Vec<_> = commands
+            .into_iter()
+            .enumerate()
+            .map(|(n, command)| {
+                let start = &start;
+                scope.spawn(move || {
+                    let root = std::env::temp_dir().join(format!("paired-bench-many-{}-{n}", std::process::id()));
+                    std::fs::create_dir_all(&root).expect("root");
+                    for (path, text) in files {
+                        std::fs::write(root.join(path), text).expect("write");
+                    }
+                    let mut lsp = Lsp::spawn(command);
+                    lsp.initialize(&root);
+                    start.wait();
+                    let started = Instant::now();
+                    let reply = burst_of_edits(&mut lsp, &root, files);
+                    let took = started.elapsed();
+                    assert!(reply.get("error").is_none(), "editor {n}: {reply}");
+                    let _ = lsp.request("shutdown", Value::Null);
+                    lsp.notify("exit", Value::Null);
+                    lsp.close_stdin();
+                    let _ = lsp.wait_exit(Duration::from_secs(5));
+                    let _ = std::fs::remove_dir_all(&root);
+                    took
+                })
+            })
+            .collect();
+        let times: Vec<Duration> = workers.into_iter().map(|w| w.join().expect("editor")).collect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (times, sampler.join().expect("sampler"))
+    })
 }
 
 /// 200 real files: Rust from the crates cargo downloaded, Python from the
