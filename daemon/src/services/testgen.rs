@@ -206,7 +206,14 @@ fn test_sources(root: &Path, language: Language, own: String) -> Vec<String> {
         total += own.len();
         sources.push(own);
     }
-    let walker = ignore::WalkBuilder::new(root).hidden(true).git_ignore(true).require_git(false).build();
+    // In name order (the same inputs on every machine), never installed packages.
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .filter_entry(|entry| entry.file_name() != "node_modules")
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
     for entry in walker.filter_map(Result::ok) {
         if sources.len() >= 300 || total >= 8 << 20 {
             break;

@@ -119,7 +119,15 @@ impl Plan {
 /// The project's JavaScript/TypeScript test files (workspace-relative), at most 200.
 fn test_files(root: &Path) -> Vec<String> {
     let mut files = Vec::new();
-    let walker = ignore::WalkBuilder::new(root).hidden(true).git_ignore(true).require_git(false).build();
+    // Installed packages are never the project's tests, ignored by git or not
+    // (their own `test/` folders would otherwise be found first, walk order permitting).
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .filter_entry(|entry| entry.file_name() != "node_modules")
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
     for entry in walker.filter_map(Result::ok).take(5000) {
         let Ok(rel) = entry.path().strip_prefix(root) else { continue };
         let rel = rel.to_string_lossy().replace('\\', "/");
