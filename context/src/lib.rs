@@ -9,11 +9,13 @@
 //! - [`shallow`]: declarations of generated and very large files, by a lexical scan.
 //! - [`redact`]: secret detection and redaction.
 //! - [`bundle`]: context bundles fitted to a token budget.
+//! - [`fim`]: fill-in-the-middle: when a streamed completion stops, how much of it to keep.
 //!
 //! Sans IO: callers hand in text and paths; nothing here touches the file system,
 //! the clock or the network.
 
 pub mod bundle;
+pub mod fim;
 pub mod index;
 pub mod language;
 pub mod redact;

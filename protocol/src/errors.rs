@@ -6,6 +6,8 @@
 //! large -32010, oversized request -32007, server busy -32009, ...). PAIRED's own
 //! codes sit in -32040..=-32059, clear of both.
 
+/// The request was cancelled (`completion/cancel`, or superseded); LSP's code.
+pub const REQUEST_CANCELLED: i32 = -32800;
 /// The handler failed unexpectedly (it panicked); the daemon keeps serving.
 pub const INTERNAL: i32 = -32603;
 pub const INVALID_PARAMS: i32 = -32602;
@@ -21,6 +23,9 @@ pub const NOT_FOUND: i32 = -32044;
 pub const CONFLICT: i32 = -32049;
 /// The daemon cannot be reached (used by the LSP proxy).
 pub const DAEMON_UNAVAILABLE: i32 = -32050;
+/// No model could answer: none is configured for the request, or the provider
+/// failed or timed out (the message says which).
+pub const MODEL_UNAVAILABLE: i32 = -32051;
 /// An install needs the user's consent to the agent's permissions; the error
 /// data holds them (`{"permissions": [..]}`). Ask, then call again with
 /// `accept_permissions`.

@@ -12,6 +12,7 @@
 
 pub mod agents;
 pub mod client;
+pub mod completion;
 pub mod context;
 pub mod daemon;
 pub mod documents;
@@ -70,6 +71,8 @@ macro_rules! for_each_method {
         $callback!($crate::context::Build);
         $callback!($crate::context::AddWorkspace);
         $callback!($crate::context::ListWorkspaces);
+        $callback!($crate::completion::Inline);
+        $callback!($crate::completion::Cancel);
         $callback!($crate::agents::List);
         $callback!($crate::agents::Problems);
         $callback!($crate::agents::Describe);

@@ -25,6 +25,14 @@ pub enum Reply {
     Status(u16, Vec<(&'static str, &'static str)>, &'static str),
     /// Reads the request and never answers.
     Hang,
+    /// 200 with this content type and these chunks, `gap` apart; then, with
+    /// `stall`, nothing until the client goes (when is `closed_at`).
+    Stream {
+        content_type: &'static str,
+        chunks: Vec<String>,
+        gap: Duration,
+        stall: bool,
+    },
 }
 
 #[derive(Default)]
@@ -38,6 +46,9 @@ pub struct Fake {
     pub fallback: Mutex<Option<Reply>>,
     /// Requests whose body contains this text are answered only after the delay.
     pub slow_when: Mutex<Option<(String, Duration)>>,
+    /// When a `Reply::Stream` connection was last closed by the client before
+    /// its stream ended, and how many chunks it had been sent.
+    pub closed_at: Mutex<Option<(Instant, usize)>>,
 }
 
 /// A config whose default provider is the fake one on `port`.
@@ -153,7 +164,85 @@ async fn handle(mut stream: TcpStream, fake: Arc<Fake>) {
             let _ = stream.write_all(body.as_bytes()).await;
         }
         Reply::Hang => tokio::time::sleep(Duration::from_secs(60)).await,
+        Reply::Stream { content_type, chunks, gap, stall } => {
+            stream_chunks(stream, &fake, content_type, chunks, gap, stall).await
+        }
     }
+}
+
+/// Writes `chunks` `gap` apart, noticing when the client goes before the end.
+async fn stream_chunks(
+    mut stream: TcpStream,
+    fake: &Fake,
+    content_type: &str,
+    chunks: Vec<String>,
+    gap: Duration,
+    stall: bool,
+) {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let (mut reader, mut writer) = stream.into_split();
+    let closed = async move {
+        let mut probe = [0u8; 64];
+        loop {
+            match reader.read(&mut probe).await {
+                Ok(0) | Err(_) => return Instant::now(),
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::pin!(closed);
+    let mut sent = 0;
+    for chunk in chunks {
+        if sent > 0 && !gap.is_zero() {
+            tokio::select! {
+                at = &mut closed => { *fake.closed_at.lock().expect("lock") = Some((at, sent)); return; }
+                () = tokio::time::sleep(gap) => {}
+            }
+        }
+        if writer.write_all(chunk.as_bytes()).await.is_err() || writer.flush().await.is_err() {
+            *fake.closed_at.lock().expect("lock") = Some((Instant::now(), sent));
+            return;
+        }
+        sent += 1;
+    }
+    if stall {
+        tokio::select! {
+            at = &mut closed => *fake.closed_at.lock().expect("lock") = Some((at, sent)),
+            () = tokio::time::sleep(Duration::from_secs(30)) => {}
+        }
+    }
+}
+
+/// An OpenAI-compatible `/completions` stream of these pieces.
+pub fn openai_fim(pieces: &[&str]) -> Vec<String> {
+    let mut events: Vec<String> = pieces
+        .iter()
+        .map(|p| format!("data: {}\n\n", json!({"choices": [{"index": 0, "text": p, "finish_reason": null}]})))
+        .collect();
+    events.push(format!("data: {}\n\n", json!({"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]})));
+    events.push("data: [DONE]\n\n".into());
+    events
+}
+
+/// llama.cpp's `/infill` stream of these pieces.
+pub fn llamacpp_infill(pieces: &[&str]) -> Vec<String> {
+    let mut events: Vec<String> =
+        pieces.iter().map(|p| format!("data: {}\n\n", json!({"content": p, "stop": false}))).collect();
+    events.push(format!("data: {}\n\n", json!({"content": "", "stop": true})));
+    events
+}
+
+/// Ollama's `/api/generate` stream (one JSON object per line) of these pieces.
+pub fn ollama_generate(pieces: &[&str]) -> Vec<String> {
+    let mut lines: Vec<String> =
+        pieces.iter().map(|p| format!("{}\n", json!({"model": "m", "response": p, "done": false}))).collect();
+    lines.push(format!("{}\n", json!({"model": "m", "response": "", "done": true})));
+    lines
 }
 
 pub fn openai_text(pieces: &[&str]) -> Vec<String> {

@@ -22,6 +22,7 @@ use crate::{
     services::codebase::Codebase,
     services::documents::{ANONYMOUS, ClientId, Documents},
     services::{
+        completion::Completions,
         market::service::Marketplace,
         orchestrator::Orchestrator,
         provider::Providers,
@@ -52,6 +53,8 @@ pub struct Daemon {
     connection_clients: Mutex<HashMap<usize, ClientId>>,
     /// Open documents and indexed workspaces.
     pub codebase: Arc<Codebase>,
+    /// Inline completions.
+    pub completions: Arc<Completions>,
     pub paths: crate::platform::paths::Paths,
     /// Agent runs: the roster, the scheduler, offline skills and model mode.
     pub runs: Arc<Runs>,
@@ -114,6 +117,7 @@ impl Daemon {
         });
         let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
         let orchestrator = Orchestrator::new(runs.clone(), store.clone());
+        let completions = Arc::new(Completions::new(config.clone(), codebase.clone()));
         let market = Arc::new(Marketplace {
             paths: paths.clone(),
             live: live.clone(),
@@ -136,6 +140,7 @@ impl Daemon {
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
             codebase,
+            completions,
             paths,
             runs,
             orchestrator,
@@ -215,6 +220,7 @@ impl Daemon {
         }
         let closed = self.documents().release_client(id);
         self.codebase.workspaces.release(id);
+        self.completions.release_client(id);
         tracing::info!(
             client_id = id,
             kind = kind_name(client.hello.kind),

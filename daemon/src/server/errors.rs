@@ -8,6 +8,7 @@ use protocol::errors;
 
 use crate::services::{
     codebase,
+    completion::CompletionError,
     market::error::MarketError,
     orchestrator::WorkflowError,
     runs::{MissingData, RunError},
@@ -23,6 +24,26 @@ impl From<codebase::Error> for ErrorObjectOwned {
             codebase::Error::Refused(_) => errors::REFUSED,
             codebase::Error::NotFound(_) => errors::NOT_FOUND,
             codebase::Error::Invalid(_) => errors::INVALID_PARAMS,
+        };
+        object(code, err)
+    }
+}
+
+impl From<CompletionError> for ErrorObjectOwned {
+    fn from(err: CompletionError) -> ErrorObjectOwned {
+        let code = match &err {
+            CompletionError::Code(inner) => {
+                let code = match inner {
+                    codebase::Error::Refused(_) => errors::REFUSED,
+                    codebase::Error::NotFound(_) => errors::NOT_FOUND,
+                    codebase::Error::Invalid(_) => errors::INVALID_PARAMS,
+                };
+                return object(code, inner);
+            }
+            CompletionError::Cancelled => errors::REQUEST_CANCELLED,
+            CompletionError::Unavailable(_) | CompletionError::Provider(_) | CompletionError::Timeout(_) => {
+                errors::MODEL_UNAVAILABLE
+            }
         };
         object(code, err)
     }

@@ -13,7 +13,7 @@ use jsonrpsee::{
 use protocol::{
     Method, NoParams, Subscription, agents,
     client::{Attach, ClientHello, Event},
-    context, daemon, documents, errors, market, workflows,
+    completion, context, daemon, documents, errors, market, workflows,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
@@ -41,6 +41,7 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 
     documents_methods(&mut module);
     context_methods(&mut module);
+    completion_methods(&mut module);
     agents_methods(&mut module);
     workflows_methods(&mut module);
     market_methods(&mut module);
@@ -133,6 +134,17 @@ fn context_methods(module: &mut RpcModule<Daemon>) {
     });
     method::<context::ListWorkspaces, _, _>(module, |d, NoParams {}, _| async move {
         Ok(codebase::list_workspaces(&d.codebase))
+    });
+}
+
+/// `completion/*`: inline completions.
+fn completion_methods(module: &mut RpcModule<Daemon>) {
+    method::<completion::Inline, _, _>(module, |d, params, conn| async move {
+        let client = d.client_of(conn);
+        Ok(d.completions.complete(client, params).await?)
+    });
+    method::<completion::Cancel, _, _>(module, |d, params, conn| async move {
+        Ok(d.completions.cancel(d.client_of(conn), &params.key))
     });
 }
 

@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod codebase;
+pub mod completion;
 pub mod documents;
 pub mod events;
 pub mod market;

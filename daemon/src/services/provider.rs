@@ -219,20 +219,10 @@ impl Provider {
         }
     }
 
-    async fn attempt(
-        &self,
-        endpoint: &str,
-        key: Option<&str>,
-        request: &ChatRequest,
-        on_text: &mut (dyn FnMut(&str) + Send),
-    ) -> Result<ChatResponse, (ProviderError, Option<Duration>)> {
-        let transport = |detail: String| ProviderError::Transport { endpoint: endpoint.to_owned(), detail };
-        let mut builder = self
-            .client
-            .post(self.url(endpoint))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(self.body(request).to_string());
-        builder = match (self.config.kind, key) {
+    /// A JSON POST to `url` with the provider's authentication.
+    pub(crate) fn post(&self, url: &str, key: Option<&str>, body: String) -> reqwest::RequestBuilder {
+        let builder = self.client.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        match (self.config.kind, key) {
             (ProviderKind::Anthropic, key) => {
                 let builder = builder.header("anthropic-version", "2023-06-01");
                 match key {
@@ -243,7 +233,34 @@ impl Provider {
             (ProviderKind::Azure, Some(key)) => builder.header("api-key", key),
             (_, Some(key)) => builder.bearer_auth(key),
             (_, None) => builder,
-        };
+        }
+    }
+
+    /// The API key, if the provider has one (never logged).
+    pub(crate) async fn key(&self) -> Result<Option<String>, ProviderError> {
+        self.api_key().await
+    }
+
+    /// An HTTP error reply in words: the API's message and what to do about it.
+    pub(crate) async fn refusal(&self, endpoint: &str, response: reqwest::Response) -> ProviderError {
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        ProviderError::Http {
+            endpoint: endpoint.to_owned(),
+            status,
+            detail: error_detail(&body, status, self.key_source().as_deref()),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        endpoint: &str,
+        key: Option<&str>,
+        request: &ChatRequest,
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ChatResponse, (ProviderError, Option<Duration>)> {
+        let transport = |detail: String| ProviderError::Transport { endpoint: endpoint.to_owned(), detail };
+        let builder = self.post(&self.url(endpoint), key, self.body(request).to_string());
         let response = builder.send().await.map_err(|err| (transport(describe(&err)), None))?;
         let status = response.status();
         if !status.is_success() {
@@ -293,7 +310,7 @@ impl Provider {
 }
 
 /// A transport error in words, with the source chain (timeouts say so).
-fn describe(err: &reqwest::Error) -> String {
+pub(crate) fn describe(err: &reqwest::Error) -> String {
     let mut text = if err.is_timeout() {
         "timed out".to_owned()
     } else if err.is_connect() {

@@ -3,6 +3,7 @@
 mod agents;
 mod bridge;
 mod cli;
+mod completion;
 mod context;
 mod daemon;
 mod editors;

@@ -61,6 +61,14 @@ impl LanguageServer for Backend {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         self.proxy.events_wanted.store(wants_events, Ordering::Relaxed);
+        if let Some(debounce) = params
+            .initialization_options
+            .as_ref()
+            .and_then(|options| options.pointer("/paired/completion/debounceMs"))
+            .and_then(Value::as_u64)
+        {
+            self.proxy.completion_debounce_ms.store(debounce.min(2000), Ordering::Relaxed);
+        }
         if self.proxy.hello.set(hello).is_ok() {
             tokio::spawn(stay_connected(self.proxy.clone()));
         }
@@ -86,6 +94,7 @@ impl LanguageServer for Backend {
                     ..Default::default()
                 }),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
+                inline_completion_provider: Some(OneOf::Left(true)),
                 text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
                     open_close: Some(true),
                     change: Some(TextDocumentSyncKind::INCREMENTAL),

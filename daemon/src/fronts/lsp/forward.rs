@@ -20,6 +20,9 @@ impl Proxy {
         let Some(id) = params.and_then(|p| p.get("id")) else {
             return;
         };
+        // The editor typed on: the daemon stops the completion and its model
+        // request (before the local work is aborted, which forgets it).
+        self.cancel_completion(&id.to_string());
         if let Some(handle) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id.to_string()) {
             handle.abort();
         }

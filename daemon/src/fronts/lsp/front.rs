@@ -79,6 +79,12 @@ where
                 let (_, _, params) = request.into_parts();
                 self.code_action(id, params.unwrap_or(Value::Null), initialized, span)
             }
+            "textDocument/inlineCompletion" => {
+                let Some(id) = id else { return nothing() };
+                let (_, _, params) = request.into_parts();
+                let work = super::complete::inline_completion(&self.proxy, &id, params.unwrap_or(Value::Null));
+                self.answer_with(id, work, initialized, span)
+            }
             "workspace/executeCommand" => {
                 let Some(id) = id else { return nothing() };
                 let (_, _, params) = request.into_parts();

@@ -39,6 +39,7 @@ pub mod frames;
 
 mod backend;
 mod commands;
+mod complete;
 mod convert;
 mod documents;
 mod forward;

@@ -23,6 +23,10 @@ use tower_lsp_server::Client;
 
 use crate::{platform::paths::Paths, services::documents::Documents};
 
+/// How long an automatic completion request waits when the editor names no
+/// `paired.completion.debounceMs`.
+const COMPLETION_DEBOUNCE_MS: u64 = 50;
+
 pub(super) struct Proxy {
     pub(super) paths: Paths,
     /// The largest request the daemon takes, in bytes.
@@ -51,6 +55,12 @@ pub(super) struct Proxy {
     pub(super) sessions: Mutex<HashMap<String, mpsc::UnboundedSender<Event>>>,
     /// Diagnostics published for agents' findings: uri → agent → diagnostics.
     pub(super) agent_diagnostics: Mutex<HashMap<String, HashMap<String, Vec<Value>>>>,
+    /// Inline completions: the newest request per document, and those the daemon has.
+    pub(super) completions: Mutex<CompletionRequests>,
+    /// How long an automatic completion request waits for the next keystroke.
+    pub(super) completion_debounce_ms: AtomicU64,
+    /// The user was told completions have no model (once).
+    pub(super) told_completion_unavailable: AtomicBool,
     pub(super) initialized: AtomicBool,
     pub(super) shutdown_requested: AtomicBool,
     /// The editor asked for the daemon's run and session events as
@@ -84,11 +94,22 @@ impl Proxy {
             agent_diagnostics: Mutex::default(),
             runs: Mutex::default(),
             sessions: Mutex::default(),
+            completions: Mutex::default(),
+            completion_debounce_ms: AtomicU64::new(COMPLETION_DEBOUNCE_MS),
+            told_completion_unavailable: AtomicBool::new(false),
             initialized: AtomicBool::new(false),
             shutdown_requested: AtomicBool::new(false),
             events_wanted: AtomicBool::new(false),
         }
     }
+}
+
+#[derive(Default)]
+pub(super) struct CompletionRequests {
+    /// uri → the key of the newest request for it.
+    pub(super) latest: HashMap<String, String>,
+    /// Keys of requests the daemon is working on.
+    pub(super) forwarded: HashSet<String>,
 }
 
 #[derive(Default)]

@@ -24,8 +24,8 @@ pub use layers::{Loaded, Source, check_text, find_project_root, load, read_layer
 pub use live::{Live, Reload};
 pub use provider::{ProviderConfig, ProviderKind};
 pub use sections::{
-    AgentsConfig, BRIDGE_1X_PORT, BridgeConfig, CompatConfig, Config, ContextConfig, DEFAULT_PORT, DaemonConfig,
-    LimitsConfig, LogConfig, MarketConfig, MarketPolicy, PERMISSION_KINDS, RegistryConfig, SandboxConfig,
-    SandboxRequirement, ServerConfig,
+    AgentsConfig, BRIDGE_1X_PORT, BridgeConfig, CompatConfig, CompletionApi, CompletionConfig, Config, ContextConfig,
+    DEFAULT_PORT, DaemonConfig, LimitsConfig, LogConfig, MarketConfig, MarketPolicy, PERMISSION_KINDS, RegistryConfig,
+    SandboxConfig, SandboxRequirement, ServerConfig,
 };
 pub use validate::{KeyError, validate};

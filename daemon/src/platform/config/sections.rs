@@ -25,6 +25,8 @@ pub struct Config {
     /// Named model providers (`[providers.NAME]`).
     pub providers: std::collections::BTreeMap<String, ProviderConfig>,
     pub agents: AgentsConfig,
+    /// Inline completions in the editor (`[completion]`).
+    pub completion: CompletionConfig,
     pub market: MarketConfig,
     /// What agents run (the project's linters and tests) and inside which walls.
     pub sandbox: SandboxConfig,
@@ -148,6 +150,72 @@ pub struct AgentsConfig {
     /// Redact secrets from what goes to every provider, `local = true` ones too.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub always_redact: bool,
+}
+
+/// Inline completions: fill-in-the-middle at the cursor (`[completion]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompletionConfig {
+    pub enabled: bool,
+    /// The provider to ask; none means `[agents] provider`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// A model other than the provider's (a small base model suits completion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// How the provider is asked: `auto` (by its kind: OpenAI-compatible
+    /// `/completions` with `suffix`, chat for Azure and Anthropic), `openai`
+    /// (`/completions` with `suffix`: Ollama, OpenAI-compatible servers),
+    /// `ollama` (`/api/generate`), `llamacpp` (llama.cpp's `/infill`),
+    /// `template` (`/completions` with the prompt built from `template`: vLLM),
+    /// `chat` (a chat model through a fill-in-the-middle prompt).
+    pub api: CompletionApi,
+    /// For `api = "template"`: `qwen`, `codellama`, `deepseek`, `starcoder`, or
+    /// a template of your own with `{prefix}` and `{suffix}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// The most tokens a completion may have.
+    pub max_tokens: u32,
+    /// The most lines a completion may have.
+    pub max_lines: u32,
+    /// Characters of the document before and after the cursor sent as prefix and suffix.
+    pub prefix_chars: u32,
+    pub suffix_chars: u32,
+    /// Tokens of other context (definitions of names in scope, recently edited
+    /// places); 0 sends only the document.
+    pub context_tokens: u32,
+    /// A completion request to the provider gives up after this long.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CompletionApi {
+    #[default]
+    Auto,
+    Openai,
+    Ollama,
+    Llamacpp,
+    Template,
+    Chat,
+}
+
+impl Default for CompletionConfig {
+    fn default() -> Self {
+        CompletionConfig {
+            enabled: true,
+            provider: None,
+            model: None,
+            api: CompletionApi::Auto,
+            template: None,
+            max_tokens: 128,
+            max_lines: 12,
+            prefix_chars: 6000,
+            suffix_chars: 2000,
+            context_tokens: 600,
+            timeout_ms: 8000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

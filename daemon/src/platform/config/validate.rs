@@ -91,7 +91,8 @@ pub fn validate(config: &Config) -> Result<()> {
     }
     let named = config.agents.provider.iter().map(|p| ("agents.provider".to_owned(), p));
     let per_agent = config.agents.providers.iter().map(|(agent, p)| (format!("agents.providers.{agent}"), p));
-    for (key, provider) in named.chain(per_agent) {
+    let completion = config.completion.provider.iter().map(|p| ("completion.provider".to_owned(), p));
+    for (key, provider) in named.chain(per_agent).chain(completion) {
         if !config.providers.contains_key(provider) {
             let known: Vec<&str> = config.providers.keys().map(String::as_str).collect();
             let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
@@ -101,6 +102,7 @@ pub fn validate(config: &Config) -> Result<()> {
             ));
         }
     }
+    validate_completion(&config.completion)?;
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
         return Err(invalid(
             "daemon.port",
@@ -108,6 +110,34 @@ pub fn validate(config: &Config) -> Result<()> {
         ));
     }
     tracing_subscriber::EnvFilter::try_new(&config.log.filter).map_err(|err| invalid("log.filter", err.to_string()))?;
+    Ok(())
+}
+
+fn validate_completion(completion: &super::sections::CompletionConfig) -> Result<()> {
+    use super::sections::CompletionApi;
+    match (&completion.template, completion.api) {
+        (None, CompletionApi::Template) => {
+            return Err(invalid(
+                "completion.template",
+                "api = \"template\" needs one: qwen, codellama, deepseek, starcoder, or your own with {prefix} and {suffix}",
+            ));
+        }
+        (Some(template), _)
+            if !(["qwen", "codellama", "deepseek", "starcoder"].contains(&template.as_str())
+                || (template.contains("{prefix}") && template.contains("{suffix}"))) =>
+        {
+            return Err(invalid(
+                "completion.template",
+                format!(
+                    "{template:?} is neither qwen, codellama, deepseek, starcoder nor a template with {{prefix}} and {{suffix}}"
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if completion.max_tokens == 0 || completion.max_lines == 0 || completion.timeout_ms == 0 {
+        return Err(invalid("completion", "max_tokens, max_lines and timeout_ms must be greater than 0"));
+    }
     Ok(())
 }
 

@@ -1,0 +1,117 @@
+//! `textDocument/inlineCompletion` (LSP 3.18): the daemon's `completion/inline`
+//! after the edits that came before it. Typing asks again and again, so an
+//! automatic request waits `paired.completion.debounceMs` (initialization
+//! options) and gives way to a newer one for the same document before it
+//! reaches the daemon; `$/cancelRequest` of one that did reaches the daemon as
+//! `completion/cancel`, which aborts the model's request.
+
+use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
+
+use futures::FutureExt as _;
+use protocol::Method as _;
+use serde_json::{Value, json};
+use tower_lsp_server::{jsonrpc, ls_types::MessageType};
+
+use super::{commands::Work, proxy::Proxy};
+use crate::server::client::ByName;
+
+/// The request's work: see the module docs.
+pub(super) fn inline_completion(proxy: &Arc<Proxy>, id: &jsonrpc::Id, params: Value) -> Work {
+    let proxy = proxy.clone();
+    let after_seq = proxy.mirror().seq;
+    let key = serde_json::to_string(id).unwrap_or_default();
+    let uri = params["textDocument"]["uri"].as_str().unwrap_or_default().to_owned();
+    // LSP: 1 invoked, 2 automatic.
+    let automatic = params["context"]["triggerKind"].as_u64() != Some(1);
+    let request = json!({
+        "uri": uri,
+        "position": params["position"],
+        "key": key,
+        "trigger": if automatic { "automatic" } else { "invoked" },
+    });
+    async move {
+        proxy.latest_completion(&uri, &key);
+        let debounce = proxy.completion_debounce_ms.load(Ordering::Relaxed);
+        if automatic && debounce > 0 {
+            tokio::time::sleep(Duration::from_millis(debounce)).await;
+            if !proxy.is_latest_completion(&uri, &key) {
+                return Ok(json!({ "items": [] }));
+            }
+        }
+        let _forwarded = Forwarded::new(&proxy, &key);
+        let reply = proxy.forward(protocol::completion::Inline::NAME, Some(request), after_seq).await;
+        match reply {
+            Ok(reply) => Ok(to_lsp(&reply)),
+            Err(err) if err.code == jsonrpc::ErrorCode::ServerError(i64::from(protocol::errors::MODEL_UNAVAILABLE)) => {
+                // Said once per proxy; typing must not raise a message per key.
+                if !proxy.told_completion_unavailable.swap(true, Ordering::Relaxed)
+                    && let Some(editor) = proxy.editor.get()
+                {
+                    editor.show_message(MessageType::WARNING, format!("PAIRED completions: {}", err.message)).await;
+                }
+                tracing::warn!("inline completion: {}", err.message);
+                Ok(json!({ "items": [] }))
+            }
+            Err(err) => Err(err),
+        }
+    }
+    .boxed()
+}
+
+/// The daemon's reply as an LSP `InlineCompletionList`.
+fn to_lsp(reply: &Value) -> Value {
+    let items: Vec<Value> = reply["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| json!({ "insertText": item["insert_text"], "range": item["range"] }))
+        .collect();
+    json!({ "items": items })
+}
+
+/// A request the daemon has: while this lives, `$/cancelRequest` of it
+/// reaches the daemon.
+struct Forwarded<'a> {
+    proxy: &'a Proxy,
+    key: String,
+}
+
+impl<'a> Forwarded<'a> {
+    fn new(proxy: &'a Proxy, key: &str) -> Forwarded<'a> {
+        proxy.completions.lock().unwrap_or_else(|p| p.into_inner()).forwarded.insert(key.to_owned());
+        Forwarded { proxy, key: key.to_owned() }
+    }
+}
+
+impl Drop for Forwarded<'_> {
+    fn drop(&mut self) {
+        self.proxy.completions.lock().unwrap_or_else(|p| p.into_inner()).forwarded.remove(&self.key);
+    }
+}
+
+impl Proxy {
+    fn latest_completion(&self, uri: &str, key: &str) {
+        self.completions.lock().unwrap_or_else(|p| p.into_inner()).latest.insert(uri.to_owned(), key.to_owned());
+    }
+
+    fn is_latest_completion(&self, uri: &str, key: &str) -> bool {
+        self.completions.lock().unwrap_or_else(|p| p.into_inner()).latest.get(uri).is_some_and(|k| k == key)
+    }
+
+    /// `$/cancelRequest` of a completion the daemon has: cancelled there too.
+    pub(super) fn cancel_completion(&self, key: &str) {
+        let forwarded = self.completions.lock().unwrap_or_else(|p| p.into_inner()).forwarded.remove(key);
+        if !forwarded {
+            return;
+        }
+        let Some(connection) = self.connection.borrow().clone() else { return };
+        let params = protocol::completion::CancelParams { key: key.to_owned() };
+        tokio::spawn(async move {
+            use jsonrpsee::core::client::ClientT as _;
+            if let Err(err) = connection.request::<Value, _>(protocol::completion::Cancel::NAME, ByName(&params)).await
+            {
+                tracing::debug!("cannot cancel completion {}: {err}", params.key);
+            }
+        });
+    }
+}

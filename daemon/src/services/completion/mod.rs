@@ -1,0 +1,355 @@
+//! Inline completions (`completion/*`): fill-in-the-middle at an editor's
+//! cursor with the configured model (`[completion]`, else `[agents] provider`).
+//!
+//! A request: the open document's text around the cursor (redacted unless the
+//! model is local), definitions of names in scope from the index and the
+//! places edited last as context; the provider's answer streamed into a
+//! [`context::fim::Cutter`], which drops the request as soon as the completion
+//! is long enough, then [`context::fim::settle`] keeps the longest part that
+//! parses as well as the file did. Requests are cancelled by key
+//! (`completion/cancel`) or superseded by the same client's next request for
+//! the same document; either aborts the provider request. Answers are cached,
+//! and text the user types that a completion predicted is served from it.
+
+mod cache;
+mod fim;
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, OnceLock, atomic::AtomicU64},
+    time::Duration,
+};
+
+use context::fim::{Cutter, Stop};
+use futures::future::{AbortHandle, Abortable};
+use protocol::{
+    completion::{CancelReply, InlineItem, InlineParams, InlineReply, Trigger},
+    context::{BuildParams, PartKind},
+    documents::Range,
+};
+
+use self::{
+    cache::Cache,
+    fim::{Fim, FimRequest},
+};
+use crate::{
+    platform::config::Config,
+    services::{
+        codebase::{self, Codebase},
+        documents::{ClientId, byte_offset},
+        provider::{Provider, ProviderError},
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompletionError {
+    /// Completions are off, or no provider is configured for them.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Code(#[from] codebase::Error),
+    #[error("the completion was cancelled")]
+    Cancelled,
+    #[error("the completion provider: {0}")]
+    Provider(#[from] ProviderError),
+    #[error("the completion provider did not finish within {0} ms ([completion] timeout_ms)")]
+    Timeout(u64),
+}
+
+/// A request in flight, to cancel by key or supersede by document.
+struct InFlight {
+    id: u64,
+    client: ClientId,
+    key: Option<String>,
+    uri: String,
+    abort: AbortHandle,
+}
+
+/// How many recently edited places are remembered, and how many lines of each go to the model.
+const RECENT: usize = 8;
+const RECENT_LINES: u32 = 6;
+
+/// The completions service.
+pub struct Completions {
+    config: Config,
+    codebase: Arc<Codebase>,
+    fim: OnceLock<Result<Arc<Fim>, String>>,
+    inflight: Mutex<Vec<InFlight>>,
+    next_id: AtomicU64,
+    cache: Mutex<Cache>,
+    /// Where completions were asked last (uri, line): the places being edited.
+    recent: Mutex<VecDeque<(String, u32)>>,
+}
+
+impl Completions {
+    pub fn new(config: Config, codebase: Arc<Codebase>) -> Completions {
+        Completions {
+            config,
+            codebase,
+            fim: OnceLock::new(),
+            inflight: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            cache: Mutex::default(),
+            recent: Mutex::default(),
+        }
+    }
+
+    /// The provider completions go to, built on first use.
+    fn fim(&self) -> Result<Arc<Fim>, CompletionError> {
+        let built = self.fim.get_or_init(|| {
+            let completion = &self.config.completion;
+            let name = completion.provider.as_ref().or(self.config.agents.provider.as_ref()).ok_or_else(|| {
+                "inline completions need a model: define [providers.NAME] in config.toml and set [agents] provider \
+                 (or [completion] provider) to it"
+                    .to_owned()
+            })?;
+            let provider_config = self
+                .config
+                .providers
+                .get(name)
+                .cloned()
+                .ok_or_else(|| format!("no provider named {name:?} in the config"))?;
+            let provider = Provider::new(name, provider_config).map_err(|err| err.to_string())?;
+            Ok(Arc::new(Fim::new(Arc::new(provider), completion)))
+        });
+        built.clone().map_err(CompletionError::Unavailable)
+    }
+
+    fn lock_inflight(&self) -> std::sync::MutexGuard<'_, Vec<InFlight>> {
+        self.inflight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Cancels `client`'s request `key`: true if one was in flight.
+    pub fn cancel(&self, client: ClientId, key: &str) -> CancelReply {
+        let mut inflight = self.lock_inflight();
+        let before = inflight.len();
+        inflight.retain(|f| {
+            let matches = f.client == client && f.key.as_deref() == Some(key);
+            if matches {
+                f.abort.abort();
+            }
+            !matches
+        });
+        CancelReply { cancelled: inflight.len() < before }
+    }
+
+    /// Forgets a client that went away: its requests are cancelled.
+    pub fn release_client(&self, client: ClientId) {
+        self.lock_inflight().retain(|f| {
+            if f.client == client {
+                f.abort.abort();
+            }
+            f.client != client
+        });
+    }
+
+    /// A completion at the cursor: see the module docs.
+    pub async fn complete(
+        self: &Arc<Self>,
+        client: ClientId,
+        params: InlineParams,
+    ) -> Result<InlineReply, CompletionError> {
+        if !self.config.completion.enabled {
+            return Err(CompletionError::Unavailable(
+                "inline completions are off ([completion] enabled = false)".into(),
+            ));
+        }
+        let fim = self.fim()?;
+        let provider = fim.provider.name.clone();
+        let (abort, registration) = AbortHandle::new_pair();
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        {
+            // The same client's newer request for the same document replaces this one.
+            let mut inflight = self.lock_inflight();
+            inflight.retain(|f| {
+                let superseded = f.client == client && f.uri == params.uri;
+                if superseded {
+                    f.abort.abort();
+                }
+                !superseded
+            });
+            inflight.push(InFlight { id, client, key: params.key.clone(), uri: params.uri.clone(), abort });
+        }
+        let this = self.clone();
+        let work = Abortable::new(async move { this.fill(&fim, params).await }, registration);
+        let outcome = work.await;
+        self.lock_inflight().retain(|f| f.id != id);
+        let (item, cached) = outcome.map_err(|_aborted| CompletionError::Cancelled)??;
+        Ok(InlineReply { items: item.into_iter().collect(), provider, cached })
+    }
+
+    async fn fill(
+        self: Arc<Self>,
+        fim: &Fim,
+        params: InlineParams,
+    ) -> Result<(Option<InlineItem>, bool), CompletionError> {
+        let this = self.clone();
+        let local = fim.provider.config.is_local() && !self.config.agents.always_redact;
+        let prepared = tokio::task::spawn_blocking(move || this.prepare(&params, local))
+            .await
+            .map_err(|err| CompletionError::Unavailable(format!("preparing the completion failed: {err}")))??;
+        let Some(prepared) = prepared else { return Ok((None, false)) };
+        if let Some(hit) = prepared.cached.clone() {
+            return Ok((Some(prepared.item(hit.0, hit.1)), true));
+        }
+        let completion = &self.config.completion;
+        let mut cutter = Cutter::new(&prepared.text, prepared.at, completion.max_lines as usize);
+        let limit = Duration::from_millis(completion.timeout_ms);
+        let streamed =
+            tokio::time::timeout(limit, fim.stream(&prepared.request, &mut |piece| cutter.push(piece))).await;
+        match streamed {
+            Err(_elapsed) => return Err(CompletionError::Timeout(completion.timeout_ms)),
+            Ok(result) => result?,
+        }
+        let (raw, stop) = cutter.finish();
+        let (text, stop, prepared) = tokio::task::spawn_blocking(move || {
+            let language = prepared.request.language;
+            let (text, stop) = context::fim::settle(language, &prepared.text, prepared.at, &raw, stop);
+            (text, stop, prepared)
+        })
+        .await
+        .map_err(|err| CompletionError::Unavailable(format!("settling the completion failed: {err}")))?;
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).put(prepared.key.clone(), &text, stop);
+        let item = (!text.trim().is_empty()).then(|| prepared.item(text, stop));
+        Ok((item, false))
+    }
+
+    /// The request for the model, or a cached answer; `None` when no
+    /// completion is wanted here. Reads documents and the index (blocking pool).
+    fn prepare(&self, params: &InlineParams, local: bool) -> Result<Option<Prepared>, CompletionError> {
+        let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
+        let text = doc.text().to_owned();
+        let at = byte_offset(&text, params.position);
+        if !context::fim::wanted(&text, at, params.trigger == Trigger::Automatic) {
+            return Ok(None);
+        }
+        let completion = &self.config.completion;
+        let prefix = tail(&text[..at], completion.prefix_chars as usize);
+        let suffix = head(&text[at..], completion.suffix_chars as usize);
+        let key = cache::Key::new(&params.uri, &text[..at], &text[at..]);
+        self.remember(&params.uri, params.position.line);
+        let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key);
+        let display = path.as_ref().map_or_else(|| params.uri.clone(), |p| p.display().to_string());
+        let (prefix, suffix) = if local {
+            (prefix.to_owned(), suffix.to_owned())
+        } else {
+            (context::redact::redact(&display, prefix).0, context::redact::redact(&display, suffix).0)
+        };
+        let extra =
+            if cached.is_some() || completion.context_tokens == 0 { Vec::new() } else { self.extra(params, local) };
+        let request = FimRequest {
+            path: display,
+            language: doc.language(),
+            prefix,
+            suffix,
+            extra,
+            max_tokens: completion.max_tokens,
+        };
+        Ok(Some(Prepared { text, at, position: params.position, request, key, cached }))
+    }
+
+    fn remember(&self, uri: &str, line: u32) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|(u, _)| u != uri);
+        recent.push_front((uri.to_owned(), line));
+        recent.truncate(RECENT);
+    }
+
+    /// Other files' text the model should see: definitions of the names in
+    /// scope (from the index), then the places edited last in other open
+    /// documents, within `[completion] context_tokens`.
+    fn extra(&self, params: &InlineParams, local: bool) -> Vec<(String, String)> {
+        let budget = self.config.completion.context_tokens as usize;
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut used = 0;
+        let build = BuildParams {
+            uri: params.uri.clone(),
+            position: Some(params.position),
+            range: None,
+            question: None,
+            diagnostics: Vec::new(),
+            budget_tokens: Some(budget as u32 * 4),
+            local_provider: local,
+        };
+        if let Ok(bundle) = codebase::build(&self.codebase, build) {
+            for part in bundle.parts.into_iter().filter(|p| p.kind == PartKind::Definition) {
+                let tokens = part.tokens as usize;
+                if used + tokens > budget {
+                    continue;
+                }
+                used += tokens;
+                out.push((part.path.unwrap_or(part.title), part.text));
+            }
+        }
+        let recent: Vec<(String, u32)> =
+            self.recent.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        for (uri, line) in recent.into_iter().filter(|(u, _)| *u != params.uri).take(2) {
+            let Some(text) = self.codebase.documents().buffer(&uri).map(|(doc, _)| doc.text().to_owned()) else {
+                continue;
+            };
+            let first = line.saturating_sub(RECENT_LINES) as usize;
+            let window: Vec<&str> = text.lines().skip(first).take(2 * RECENT_LINES as usize + 1).collect();
+            let snippet = window.join("\n");
+            let tokens = context::bundle::estimate_tokens(&snippet);
+            if snippet.trim().is_empty() || used + tokens > budget {
+                continue;
+            }
+            used += tokens;
+            let path = crate::platform::uri::to_path(&uri).map_or(uri.clone(), |p| p.display().to_string());
+            let snippet = if local { snippet } else { context::redact::redact(&path, &snippet).0 };
+            out.push((path, snippet));
+        }
+        out
+    }
+}
+
+/// What `prepare` found: the document as it was asked about, the request, and
+/// maybe a cached answer.
+struct Prepared {
+    text: String,
+    at: usize,
+    position: protocol::documents::Position,
+    request: FimRequest,
+    key: cache::Key,
+    cached: Option<(String, Stop)>,
+}
+
+impl Prepared {
+    fn item(&self, insert_text: String, stop: Stop) -> InlineItem {
+        InlineItem {
+            insert_text,
+            range: Range { start: self.position, end: self.position },
+            stopped: stop.name().to_owned(),
+        }
+    }
+}
+
+/// The last `chars` bytes of `text` (or so), starting at a line.
+fn tail(text: &str, chars: usize) -> &str {
+    if text.len() <= chars {
+        return text;
+    }
+    let mut from = text.len() - chars;
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    match text[from..].find('\n') {
+        Some(nl) if nl + 1 < text.len() - from => &text[from + nl + 1..],
+        _ => &text[from..],
+    }
+}
+
+/// The first `chars` bytes of `text` (or so), ending at a line.
+fn head(text: &str, chars: usize) -> &str {
+    if text.len() <= chars {
+        return text;
+    }
+    let mut to = chars;
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    match text[..to].rfind('\n') {
+        Some(nl) if nl > 0 => &text[..=nl],
+        _ => &text[..to],
+    }
+}
