@@ -113,9 +113,16 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
       { scheme: "file", language },
       { scheme: "untitled", language },
     ]),
-    initializationOptions: { paired: { events: true } },
+    initializationOptions: {
+      paired: { events: true, completion: { debounceMs: settings.get<number>("completions.debounceMs", 50) } },
+    },
     outputChannelName: "PAIRED",
     middleware: {
+      // Inline completions (LSP 3.18, the client's proposed feature), off when the user says so.
+      provideInlineCompletionItems: (document, position, context, token, next) =>
+        vscode.workspace.getConfiguration("paired").get<boolean>("completions.enabled", true)
+          ? next(document, position, context, token)
+          : undefined,
       // The server's commands, run from the command palette, come without
       // arguments: ask for what they need.
       executeCommand: async (command, args, next) => {
@@ -135,6 +142,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     },
   };
   const created = new LanguageClient("paired", "PAIRED", serverOptions, clientOptions);
+  created.registerProposedFeatures();
   client = created;
   context.subscriptions.push(
     created.onDidChangeState((change) => {

@@ -17,7 +17,7 @@ const LIB_RS =
   "pub fn load(path: &str) -> String {\n    let text = std::fs::read_to_string(path).unwrap();\n    // FIXME(ada): cache the parsed value\n    dbg!(text)\n}\n";
 
 /** A private home with a Rust project, and `paired lsp` started in it like the extension does. */
-function start() {
+function start(config) {
   assert.ok(fs.existsSync(PAIRED), `${PAIRED} is built (cargo build -p daemon, or set PAIRED_BIN)`);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "paired-vscode-"));
   const root = path.join(home, "proj");
@@ -25,6 +25,10 @@ function start() {
   fs.mkdirSync(path.join(root, ".paired"));
   fs.writeFileSync(path.join(root, "Cargo.toml"), '[package]\nname = "proj"\n');
   fs.writeFileSync(path.join(root, "src", "lib.rs"), LIB_RS);
+  if (config) {
+    fs.mkdirSync(path.join(home, ".config", "paired"), { recursive: true });
+    fs.writeFileSync(path.join(home, ".config", "paired", "config.toml"), config);
+  }
   const env = { PATH: process.env.PATH, HOME: home, PAIRED_PORT: "0", PAIRED_LOG: "info" };
   const child = cp.spawn(PAIRED, ["lsp"], { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
@@ -206,5 +210,87 @@ test("the introduction's roster and Optimize Context's facts, from the real daem
     assert.match(text, /budget\n +\d+ tokens  \w+ +.* src\/lib\.rs:1-5\n +\d+ tokens  project_facts /, text);
   } finally {
     await lsp.stop();
+  }
+});
+
+/** A fill-in-the-middle server on loopback speaking OpenAI's `/completions` stream:
+ * each request gets the next script entry; `stall` keeps the connection open after
+ * the chunks until the client goes (`closed` records when). */
+async function fimServer(script) {
+  const http = require("http");
+  const seen = { requests: [], closed: [] };
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      seen.requests.push({ url: req.url, body: JSON.parse(body) });
+      const { pieces, stall } = script.shift() ?? { pieces: [] };
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const text of pieces) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text, finish_reason: null }] })}\n\n`);
+      if (stall) {
+        res.on("close", () => seen.closed.push(Date.now()));
+        return;
+      }
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, text: "", finish_reason: "stop" }] })}\n\ndata: [DONE]\n\n`);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: server.address().port, seen, close: () => server.close() };
+}
+
+test("inline completions through vscode-languageserver-protocol: the item, and a cancel that aborts the model's request", { timeout: 120_000 }, async () => {
+  const fim = await fimServer([
+    { pieces: ["text.trim()", ".to_owned()\n", "}\n", "fn more() {}\n"] },
+    { pieces: ["slow"], stall: true },
+  ]);
+  const lsp = start(
+    `[agents]\nprovider = "fim"\n[providers.fim]\nkind = "openai"\nbase_url = "http://127.0.0.1:${fim.port}/v1"\nmodel = "coder"\nlocal = true\n`,
+  );
+  try {
+    const { connection, root } = lsp;
+    const rootUri = `file://${root}`;
+    const init = await connection.sendRequest(rpc.InitializeRequest.type, {
+      processId: process.pid,
+      rootUri,
+      workspaceFolders: [{ uri: rootUri, name: "proj" }],
+      capabilities: { textDocument: { inlineCompletion: { dynamicRegistration: false } } },
+      initializationOptions: { paired: { completion: { debounceMs: 0 } } },
+    });
+    assert.equal(init.capabilities.inlineCompletionProvider, true);
+    await connection.sendNotification(rpc.InitializedNotification.type, {});
+    const uri = `${rootUri}/src/lib.rs`;
+    const text = "pub fn clean(text: &str) -> String {\n    \n}\n";
+    await connection.sendNotification(rpc.DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId: "rust", version: 1, text },
+    });
+    const params = {
+      textDocument: { uri },
+      position: { line: 1, character: 4 },
+      context: { triggerKind: rpc.InlineCompletionTriggerKind.Automatic },
+    };
+    const list = await connection.sendRequest(rpc.InlineCompletionRequest.type, params);
+    assert.deepEqual(list.items, [
+      { insertText: "text.trim().to_owned()", range: { start: params.position, end: params.position } },
+    ]);
+    assert.equal(fim.seen.requests[0].url, "/v1/completions");
+    assert.equal(fim.seen.requests[0].body.suffix, "\n}\n");
+
+    // Typing on cancels the request; the daemon aborts the model's.
+    const source = new rpc.CancellationTokenSource();
+    const pending = connection.sendRequest(
+      rpc.InlineCompletionRequest.type,
+      { ...params, position: { line: 0, character: 36 } },
+      source.token,
+    );
+    await until("the model to be asked again", () => fim.seen.requests.length === 2);
+    const cancelled = Date.now();
+    source.cancel();
+    await assert.rejects(pending, (err) => err.code === rpc.LSPErrorCodes.RequestCancelled || err.code === -32800);
+    await until("the model's request to be aborted", () => fim.seen.closed.length === 1);
+    assert.ok(fim.seen.closed[0] >= cancelled);
+  } finally {
+    await lsp.stop();
+    fim.close();
   }
 });
