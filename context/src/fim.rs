@@ -1,7 +1,7 @@
 //! Fill-in-the-middle, sans IO: whether a completion is wanted at the cursor,
 //! when a streamed one has said enough ([`Cutter`]), and how much of it to keep
-//! ([`settle`]: the longest part, cut at a line end, that leaves the code around
-//! the cursor parsing as well as it did without it).
+//! ([`settle`]: the longest part, cut at a line end, that leaves the document
+//! parsing as well as it did without it).
 //!
 //! Cutting while streaming is what makes completions fast: the provider request
 //! is dropped as soon as the [`Cutter`] says stop, rather than when the model
@@ -9,7 +9,7 @@
 
 use tree_sitter::Tree;
 
-use crate::{Language, syntax};
+use crate::{Language, SyntaxDocument};
 
 /// Why a completion ends where it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,41 +145,6 @@ impl Cutter {
     }
 }
 
-/// How many lines around the cursor [`settle`] parses at most, before and after.
-const WINDOW_BEFORE: usize = 300;
-const WINDOW_AFTER: usize = 200;
-
-/// The part of `text` around `at` that [`settle`] parses: from the start of the
-/// top-level item the cursor is in (a line starting at column 0) to the start
-/// of the next one, within [`WINDOW_BEFORE`]/[`WINDOW_AFTER`] lines.
-fn window(text: &str, at: usize) -> (usize, usize) {
-    let top_level = |line: &str| {
-        line.chars().next().is_some_and(|c| !c.is_whitespace() && !")]}".contains(c))
-            && !line.starts_with("//")
-            && !line.starts_with('#')
-    };
-    let cursor_line_start = text[..at].rfind('\n').map_or(0, |nl| nl + 1);
-    let mut start = cursor_line_start;
-    let mut seen = 0;
-    while start > 0 && seen < WINDOW_BEFORE {
-        if top_level(&text[start..]) && start < cursor_line_start {
-            break;
-        }
-        start = text[..start - 1].rfind('\n').map_or(0, |nl| nl + 1);
-        seen += 1;
-    }
-    let mut end = text[at..].find('\n').map_or(text.len(), |nl| at + nl + 1);
-    seen = 0;
-    while end < text.len() && seen < WINDOW_AFTER {
-        if top_level(&text[end..]) {
-            break;
-        }
-        end = text[end..].find('\n').map_or(text.len(), |nl| end + nl + 1);
-        seen += 1;
-    }
-    (start, end)
-}
-
 /// Error and missing nodes in a tree.
 fn errors(tree: &Tree) -> usize {
     let root = tree.root_node();
@@ -211,20 +176,20 @@ fn errors(tree: &Tree) -> usize {
 }
 
 /// The longest part of `completion` ending at a line end (or all of it) with
-/// which the code around the cursor parses with no more errors than without
-/// it; the first line when none does. Plain text is kept whole.
-pub fn settle(language: Language, text: &str, at: usize, completion: &str, stop: Stop) -> (String, Stop) {
+/// which the document parses with no more errors than without it; the first
+/// line when none does. Plain text is kept whole. Each try is an incremental
+/// re-parse of the document's tree: its cost is the edit's, not the file's.
+pub fn settle(doc: &SyntaxDocument, at: usize, completion: &str, stop: Stop) -> (String, Stop) {
     if completion.trim().is_empty() {
         return (String::new(), stop);
     }
-    let (start, end) = window(text, at);
-    let (before, after) = (&text[start..at], &text[at..end]);
-    let parse_errors = |middle: &str| {
-        let joined = format!("{before}{middle}{after}");
-        syntax::parse_text(language, &joined).map(|tree| errors(&tree))
-    };
-    let Some(baseline) = parse_errors("") else {
+    let Some(baseline) = doc.tree().map(errors) else {
         return (completion.to_owned(), stop);
+    };
+    let parse_errors = |middle: &str| {
+        let mut copy = doc.clone();
+        copy.edit(at, at, middle);
+        copy.tree().map(errors)
     };
     if parse_errors(completion).is_some_and(|n| n <= baseline) {
         return (completion.to_owned(), stop);
@@ -324,15 +289,17 @@ mod tests {
         let text = "fn main() {\n    let v = vec![1, 2];\n    for x in v {\n        \n    }\n}\n";
         let at = text.find("        \n").expect("the blank line") + 8;
         let completion = "println!(\"{x}\");\n    }";
-        let (kept, stop) = settle(Language::Rust, text, at, completion, Stop::Model);
+        let doc = SyntaxDocument::new(Language::Rust, text.to_owned());
+        let (kept, stop) = settle(&doc, at, completion, Stop::Model);
         assert_eq!((kept.as_str(), stop), ("println!(\"{x}\");", Stop::Syntax));
         // A completion that fits is kept whole.
-        let (kept, stop) = settle(Language::Rust, text, at, "println!(\"{x}\");", Stop::Model);
+        let (kept, stop) = settle(&doc, at, "println!(\"{x}\");", Stop::Model);
         assert_eq!((kept.as_str(), stop), ("println!(\"{x}\");", Stop::Model));
         // Python: an unbalanced bracket in a later line is dropped.
         let py = "def f(xs):\n    total = 0\n    \n    return total\n";
         let at = py.find("    \n").expect("blank") + 4;
-        let (kept, _) = settle(Language::Python, py, at, "for x in xs:\n        total += x\n    print((", Stop::Model);
+        let doc = SyntaxDocument::new(Language::Python, py.to_owned());
+        let (kept, _) = settle(&doc, at, "for x in xs:\n        total += x\n    print((", Stop::Model);
         assert_eq!(kept, "for x in xs:\n        total += x");
     }
 

@@ -117,11 +117,6 @@ impl SyntaxDocument {
     }
 }
 
-/// A tree of `text` from scratch (the thread's parser for the language).
-pub(crate) fn parse_text(language: Language, text: &str) -> Option<Tree> {
-    parse(language, text, None)
-}
-
 fn parse(language: Language, text: &str, old: Option<&Tree>) -> Option<Tree> {
     let support = language.support()?;
     // One parser per thread and language: a fresh parser allocates its stacks

@@ -49,9 +49,14 @@ fn main() {
     let home = Home::new();
     let root = home.path().join("glob");
     copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/glob"), &root);
+    // `PAIRED_BENCH_COMPLETION="context_tokens = 0"`: other `[completion]` settings.
+    let extra = std::env::var("PAIRED_BENCH_COMPLETION").unwrap_or_default();
     home.write_config(&format!(
-        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n"
+        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\n[completion]\n{extra}\n"
     ));
+    if !extra.is_empty() {
+        println!("[completion] {extra}");
+    }
     let daemon = home.start_daemon();
     println!("binary: {}", tests::paired_bin().display());
     let source_path = root.join("src/lib.rs");
@@ -96,6 +101,9 @@ fn main() {
         ms(percentile(&overhead, 99))
     );
 
+    if std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "overhead") {
+        return;
+    }
     println!("\n2. keystroke -> completion through `paired lsp` ({KEYSTROKES} keystrokes each)");
     for debounce in [Some(0), None] {
         let times = keystrokes(&home, &root, &source_path, &source, debounce);

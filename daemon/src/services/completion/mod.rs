@@ -193,7 +193,7 @@ impl Completions {
             return Ok((Some(prepared.item(hit.0, hit.1)), true));
         }
         let completion = &self.config.completion;
-        let mut cutter = Cutter::new(&prepared.text, prepared.at, completion.max_lines as usize);
+        let mut cutter = Cutter::new(prepared.doc.text(), prepared.at, completion.max_lines as usize);
         let limit = Duration::from_millis(completion.timeout_ms);
         let streamed =
             tokio::time::timeout(limit, fim.stream(&prepared.request, &mut |piece| cutter.push(piece))).await;
@@ -203,8 +203,7 @@ impl Completions {
         }
         let (raw, stop) = cutter.finish();
         let (text, stop, prepared) = tokio::task::spawn_blocking(move || {
-            let language = prepared.request.language;
-            let (text, stop) = context::fim::settle(language, &prepared.text, prepared.at, &raw, stop);
+            let (text, stop) = context::fim::settle(&prepared.doc, prepared.at, &raw, stop);
             (text, stop, prepared)
         })
         .await
@@ -218,9 +217,9 @@ impl Completions {
     /// completion is wanted here. Reads documents and the index (blocking pool).
     fn prepare(&self, params: &InlineParams, local: bool) -> Result<Option<Prepared>, CompletionError> {
         let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
-        let text = doc.text().to_owned();
-        let at = byte_offset(&text, params.position);
-        if !context::fim::wanted(&text, at, params.trigger == Trigger::Automatic) {
+        let text = doc.text();
+        let at = byte_offset(text, params.position);
+        if !context::fim::wanted(text, at, params.trigger == Trigger::Automatic) {
             return Ok(None);
         }
         let completion = &self.config.completion;
@@ -245,7 +244,7 @@ impl Completions {
             extra,
             max_tokens: completion.max_tokens,
         };
-        Ok(Some(Prepared { text, at, position: params.position, request, key, cached }))
+        Ok(Some(Prepared { doc, at, position: params.position, request, key, cached }))
     }
 
     fn remember(&self, uri: &str, line: u32) {
@@ -306,7 +305,8 @@ impl Completions {
 /// What `prepare` found: the document as it was asked about, the request, and
 /// maybe a cached answer.
 struct Prepared {
-    text: String,
+    /// The document as it was asked about (its tree shared, for the settle).
+    doc: context::SyntaxDocument,
     at: usize,
     position: protocol::documents::Position,
     request: FimRequest,
