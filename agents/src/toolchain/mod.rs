@@ -3,6 +3,7 @@
 //! output turned into findings ([`parse`]). Pure: the daemon lists and reads
 //! the files, runs the commands in its sandbox and hands the output back.
 
+pub mod docs;
 pub mod parse;
 pub mod results;
 

@@ -243,6 +243,27 @@ fn agents_in_the_editor_over_lsp() {
     let fix = &actions["result"][0];
     assert_eq!(fix["kind"], "quickfix");
     assert_eq!(fix["edit"]["documentChanges"][0]["edits"][0]["newText"], "text");
+    // Hovering over it says who found what, and the fix.
+    let hover =
+        lsp.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": fixable["range"]["start"]}));
+    let said = hover["result"]["contents"]["value"].as_str().unwrap_or_else(|| panic!("{hover}"));
+    assert!(
+        said.starts_with("**Sherlock**: ") && said.contains("Rule `debug-print`") && said.contains("Fix: "),
+        "{said}"
+    );
+    let nothing = lsp
+        .request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}));
+    assert_eq!(nothing["result"], Value::Null, "{nothing}");
+
+    // Lenses over the function; one clicked runs its agent on the function.
+    let lenses = lsp.request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}));
+    let lenses = lenses["result"].as_array().unwrap_or_else(|| panic!("{lenses}")).clone();
+    let titles: Vec<&str> = lenses.iter().filter_map(|l| l["command"]["title"].as_str()).collect();
+    assert_eq!(titles, ["Ask Sherlock", "Tests", "Docs", "Ask Sherlock", "Tests", "Docs"], "over `load` and `t`");
+    assert_eq!(lenses[0]["range"]["start"]["line"], 0, "over `load`");
+    let clicked = lsp.request("workspace/executeCommand", lenses[0]["command"].clone());
+    assert_eq!(clicked["result"]["status"], "succeeded", "{clicked}");
+    assert_eq!(clicked["result"]["agent"], "sherlock");
 
     // Edison's doc skeleton arrives as a workspace/applyEdit request.
     let document = actions_for(&mut lsp, &uri, "Edison: document");

@@ -149,6 +149,9 @@ pub fn diagnostics(run: &Value, source: &str) -> HashMap<String, Vec<Value>> {
             "source": source,
             "message": finding["message"],
         });
+        if let Some(href) = finding["rule"].as_str().and_then(::agents::toolchain::docs::rule_url) {
+            diagnostic["codeDescription"] = json!({ "href": href });
+        }
         if !finding["fix"].is_null() {
             diagnostic["data"] = json!({ "fix": finding["fix"] });
         }

@@ -79,6 +79,22 @@ where
                 let (_, _, params) = request.into_parts();
                 self.code_action(id, params.unwrap_or(Value::Null), initialized, span)
             }
+            "textDocument/codeLens" => {
+                let Some(id) = id else { return nothing() };
+                let (_, _, params) = request.into_parts();
+                let uri = params.as_ref().map_or(Value::Null, |p| p["textDocument"]["uri"].clone());
+                let outline = Some(serde_json::json!({ "uri": uri }));
+                let method = <protocol::context::Outline as protocol::Method>::NAME;
+                self.forward_request(id, method, outline, super::lenses::code_lenses, initialized, span)
+            }
+            "textDocument/hover" => {
+                let Some(id) = id else { return nothing() };
+                let params = request.params().cloned().unwrap_or(Value::Null);
+                let uri = params["textDocument"]["uri"].as_str().unwrap_or_default();
+                let found = self.proxy.agent_diagnostics.lock().unwrap_or_else(|p| p.into_inner());
+                let hover = super::lenses::hover(found.get(uri), &params["position"]);
+                futures::future::ready(Ok(Some(Response::from_ok(id, hover)))).boxed()
+            }
             "textDocument/inlineCompletion" => {
                 let Some(id) = id else { return nothing() };
                 let (_, _, params) = request.into_parts();

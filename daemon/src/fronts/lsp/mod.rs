@@ -44,6 +44,7 @@ mod convert;
 mod documents;
 mod forward;
 mod front;
+mod lenses;
 mod limits;
 mod proxy;
 mod replay;
