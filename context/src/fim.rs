@@ -212,7 +212,7 @@ pub fn settle(doc: &SyntaxDocument, at: usize, completion: &str, stop: Stop) -> 
 /// the model as comments).
 pub fn line_comment(language: Language) -> &'static str {
     match language {
-        Language::Python | Language::PlainText => "#",
+        Language::Python | Language::Ruby | Language::Bash | Language::PlainText => "#",
         _ => "//",
     }
 }

@@ -13,6 +13,14 @@ pub enum Language {
     JavaScript,
     Go,
     Java,
+    C,
+    Cpp,
+    CSharp,
+    Ruby,
+    Php,
+    Kotlin,
+    Swift,
+    Bash,
     /// Anything else: kept as text, no tree.
     PlainText,
 }
@@ -29,7 +37,7 @@ pub struct Support {
 }
 
 impl Language {
-    pub const PARSED: [Language; 7] = [
+    pub const PARSED: [Language; 15] = [
         Language::Rust,
         Language::Python,
         Language::TypeScript,
@@ -37,7 +45,30 @@ impl Language {
         Language::JavaScript,
         Language::Go,
         Language::Java,
+        Language::C,
+        Language::Cpp,
+        Language::CSharp,
+        Language::Ruby,
+        Language::Php,
+        Language::Kotlin,
+        Language::Swift,
+        Language::Bash,
     ];
+
+    /// Languages the index walks with its own tables ([`crate::tags`]); the
+    /// others are indexed through their tags query (slower, the same result).
+    pub(crate) fn tabled(self) -> bool {
+        matches!(
+            self,
+            Language::Rust
+                | Language::Python
+                | Language::TypeScript
+                | Language::Tsx
+                | Language::JavaScript
+                | Language::Go
+                | Language::Java
+        )
+    }
 
     /// By file extension; unknown extensions are plain text.
     pub fn from_path(path: &str) -> Language {
@@ -50,6 +81,14 @@ impl Language {
             "js" | "mjs" | "cjs" | "jsx" => Language::JavaScript,
             "go" => Language::Go,
             "java" => Language::Java,
+            "c" | "h" => Language::C,
+            "cc" | "cpp" | "cxx" | "c++" | "hh" | "hpp" | "hxx" | "h++" | "ipp" => Language::Cpp,
+            "cs" => Language::CSharp,
+            "rb" | "rake" | "gemspec" => Language::Ruby,
+            "php" | "phtml" => Language::Php,
+            "kt" | "kts" => Language::Kotlin,
+            "swift" => Language::Swift,
+            "sh" | "bash" => Language::Bash,
             _ => Language::PlainText,
         }
     }
@@ -64,6 +103,14 @@ impl Language {
             "javascript" | "javascriptreact" => Language::JavaScript,
             "go" => Language::Go,
             "java" => Language::Java,
+            "c" => Language::C,
+            "cpp" | "cuda-cpp" => Language::Cpp,
+            "csharp" => Language::CSharp,
+            "ruby" => Language::Ruby,
+            "php" => Language::Php,
+            "kotlin" => Language::Kotlin,
+            "swift" => Language::Swift,
+            "shellscript" | "sh" | "bash" => Language::Bash,
             _ => Language::from_path(path),
         }
     }
@@ -77,13 +124,22 @@ impl Language {
             Language::JavaScript => "javascript",
             Language::Go => "go",
             Language::Java => "java",
+            Language::C => "c",
+            Language::Cpp => "cpp",
+            Language::CSharp => "csharp",
+            Language::Ruby => "ruby",
+            Language::Php => "php",
+            Language::Kotlin => "kotlin",
+            Language::Swift => "swift",
+            Language::Bash => "bash",
             Language::PlainText => "text",
         }
     }
 
     /// The grammar and queries, compiled once per process.
     pub fn support(self) -> Option<&'static Support> {
-        static SUPPORT: [OnceLock<Support>; 7] = [const { OnceLock::new() }; 7];
+        static SUPPORT: [OnceLock<Support>; Language::PARSED.len()] =
+            [const { OnceLock::new() }; Language::PARSED.len()];
         let index = Language::PARSED.iter().position(|l| *l == self)?;
         Some(SUPPORT[index].get_or_init(|| build(self)))
     }
@@ -125,6 +181,43 @@ fn build(language: Language) -> Support {
         Language::Java => {
             (tree_sitter_java::LANGUAGE.into(), tree_sitter_java::TAGS_QUERY.into(), "(import_declaration) @import")
         }
+        Language::C => {
+            (tree_sitter_c::LANGUAGE.into(), include_str!("../queries/c.scm").into(), "(preproc_include) @import")
+        }
+        Language::Cpp => (
+            tree_sitter_cpp::LANGUAGE.into(),
+            include_str!("../queries/cpp.scm").into(),
+            "(preproc_include) @import (using_declaration) @import",
+        ),
+        Language::CSharp => (
+            tree_sitter_c_sharp::LANGUAGE.into(),
+            include_str!("../queries/csharp.scm").into(),
+            "(using_directive) @import",
+        ),
+        Language::Ruby => (
+            tree_sitter_ruby::LANGUAGE.into(),
+            include_str!("../queries/ruby.scm").into(),
+            r#"((call method: (identifier) @method) @import (#match? @method "^(require|require_relative|load)$"))"#,
+        ),
+        Language::Php => (
+            tree_sitter_php::LANGUAGE_PHP.into(),
+            include_str!("../queries/php.scm").into(),
+            "(namespace_use_declaration) @import (require_once_expression) @import (require_expression) @import \
+             (include_once_expression) @import (include_expression) @import",
+        ),
+        Language::Kotlin => {
+            (tree_sitter_kotlin_ng::LANGUAGE.into(), include_str!("../queries/kotlin.scm").into(), "(import) @import")
+        }
+        Language::Swift => (
+            tree_sitter_swift::LANGUAGE.into(),
+            include_str!("../queries/swift.scm").into(),
+            "(import_declaration) @import",
+        ),
+        Language::Bash => (
+            tree_sitter_bash::LANGUAGE.into(),
+            include_str!("../queries/bash.scm").into(),
+            r#"((command name: (command_name (word) @command)) @import (#match? @command "^(source|[.])$"))"#,
+        ),
         Language::PlainText => unreachable_plain_text(),
     };
     // The queries ship with the grammars and are tested below; failing to compile

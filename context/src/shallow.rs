@@ -81,7 +81,7 @@ struct Rule {
 }
 
 fn rules(language: Language) -> &'static [Rule] {
-    static RULES: [OnceLock<Vec<Rule>>; 7] = [const { OnceLock::new() }; 7];
+    static RULES: [OnceLock<Vec<Rule>>; Language::PARSED.len()] = [const { OnceLock::new() }; Language::PARSED.len()];
     let Some(index) = Language::PARSED.iter().position(|l| *l == language) else { return &[] };
     RULES[index].get_or_init(|| build(language))
 }
@@ -144,6 +144,35 @@ fn build(language: Language) -> Vec<Rule> {
             r"^[ \t]*(?:(?:public|private|protected|static|final|abstract|sealed|non-sealed|strictfp)[ \t]+)*(?P<kw>class|interface|enum|record|@interface)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
             by_keyword,
         )],
+        // Types and namespaces only: a C function's name is not found reliably without a parse.
+        Language::C | Language::Cpp => vec![(
+            r"^[ \t]*(?:typedef[ \t]+)?(?:template[ \t]*<[^>]*>[ \t]*)?(?P<kw>struct|union|enum|class|namespace)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ \t]*(?:[:{]|$)",
+            by_keyword,
+        )],
+        Language::CSharp => vec![(
+            r"^[ \t]*(?:(?:public|private|protected|internal|static|sealed|abstract|partial|readonly|file)[ \t]+)*(?P<kw>class|interface|struct|enum|record|namespace)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_.]*)",
+            by_keyword,
+        )],
+        Language::Kotlin => vec![(
+            r"^[ \t]*(?:(?:public|private|protected|internal|open|abstract|sealed|data|enum|inline|value|override|suspend|annotation)[ \t]+)*(?P<kw>class|interface|object|fun)[ \t]+(?:<[^>]*>[ \t]*)?(?:[A-Za-z_][A-Za-z0-9_]*\.)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+            |keyword: &str| if keyword == "object" { SymbolKind::Class } else { by_keyword(keyword) },
+        )],
+        Language::Swift => vec![(
+            r"^[ \t]*(?:(?:public|private|fileprivate|internal|open|final|static|class|override|mutating)[ \t]+)*(?P<kw>class|struct|enum|protocol|extension|func|actor)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+            |keyword: &str| match keyword {
+                "protocol" => SymbolKind::Interface,
+                "extension" => SymbolKind::Impl,
+                "actor" => SymbolKind::Class,
+                "func" => SymbolKind::Function,
+                other => by_keyword(other),
+            },
+        )],
+        Language::Php => vec![(
+            r"^[ \t]*(?:(?:public|private|protected|static|abstract|final|readonly)[ \t]+)*(?P<kw>class|interface|trait|enum|function)[ \t]+&?(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+            |keyword: &str| if keyword == "trait" { SymbolKind::Interface } else { by_keyword(keyword) },
+        )],
+        // Blocks end with `end`, `fi`, `}` in ways brace depth cannot follow.
+        Language::Ruby | Language::Bash => Vec::new(),
         Language::PlainText => Vec::new(),
     };
     patterns
@@ -326,7 +355,9 @@ mod tests {
     #[test]
     fn every_pattern_compiles() {
         for language in Language::PARSED {
-            assert!(!rules(language).is_empty(), "{language:?}");
+            // Ruby and shell blocks do not end with braces: no lexical rules.
+            let none = matches!(language, Language::Ruby | Language::Bash);
+            assert_eq!(rules(language).is_empty(), none, "{language:?}");
         }
     }
 

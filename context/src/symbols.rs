@@ -132,7 +132,28 @@ pub fn outline(doc: &SyntaxDocument) -> Outline {
 /// call: what the index's walk ([`crate::tags`]) must find, and is tested against.
 #[cfg(test)]
 pub(crate) fn analyze(doc: &SyntaxDocument) -> (Outline, Vec<(String, u32)>) {
-    analyze_range(doc, None)
+    let (outline, calls) = analyze_range(doc, None);
+    (outline, calls.into_iter().map(|(range, line)| (doc.text()[range].to_owned(), line)).collect())
+}
+
+/// What [`crate::tags::walk`] finds, from the tags query: for the languages
+/// the walk has no tables for.
+pub(crate) fn query_tags(doc: &SyntaxDocument) -> crate::tags::Tags {
+    let (outline, calls) = analyze_range(doc, None);
+    let mut definitions = Vec::new();
+    let mut stack: Vec<Symbol> = outline.symbols;
+    while let Some(mut symbol) = stack.pop() {
+        stack.append(&mut symbol.children);
+        definitions.push(crate::tags::Definition {
+            bytes: symbol.bytes,
+            name: crate::tags::DefinitionName::Owned(symbol.name),
+            kind: symbol.kind,
+            line: symbol.start.line,
+            end_line: symbol.end.line,
+        });
+    }
+    definitions.sort_by_key(|d| d.bytes.start);
+    crate::tags::Tags { definitions, calls, imports: outline.imports }
 }
 
 /// The definitions enclosing `byte`, outermost first, without walking the rest of
@@ -151,7 +172,9 @@ pub fn enclosing_at(doc: &SyntaxDocument, byte: usize) -> Vec<Symbol> {
     chain
 }
 
-fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) -> (Outline, Vec<(String, u32)>) {
+type Calls = Vec<(std::ops::Range<usize>, u32)>;
+
+fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) -> (Outline, Calls) {
     let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else {
         return (Outline::default(), Vec::new());
     };
@@ -182,7 +205,7 @@ fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) ->
             }
         }
         if is_call && let Some(name) = name_node {
-            calls.push((text[name.byte_range()].to_owned(), name.start_position().row as u32));
+            calls.push((name.byte_range(), name.start_position().row as u32));
             continue;
         }
         let (Some((tag, node)), Some(name_node)) = (definition, name_node) else { continue };
@@ -204,10 +227,30 @@ fn analyze_range(doc: &SyntaxDocument, range: Option<std::ops::Range<usize>>) ->
 
 fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> {
     Some(match (tag, node.kind()) {
-        (_, "struct_item" | "union_item") => SymbolKind::Struct,
-        (_, "enum_item" | "enum_declaration") => SymbolKind::Enum,
-        (_, "type_item" | "type_alias_declaration" | "type_spec") => SymbolKind::Type,
+        (_, "struct_item" | "union_item" | "struct_specifier" | "union_specifier" | "struct_declaration") => {
+            SymbolKind::Struct
+        }
+        (_, "enum_item" | "enum_declaration" | "enum_specifier") => SymbolKind::Enum,
+        (
+            _,
+            "type_item"
+            | "type_alias_declaration"
+            | "type_spec"
+            | "type_definition"
+            | "alias_declaration"
+            | "typealias_declaration"
+            | "type_alias",
+        ) => SymbolKind::Type,
         ("impl", _) => SymbolKind::Impl,
+        // Swift says which in a child: `struct Circle`, `enum Suit`, `extension Int`.
+        ("class", "class_declaration") if language == Language::Swift => {
+            match node.child_by_field_name("declaration_kind").map(|k| k.kind()) {
+                Some("struct") => SymbolKind::Struct,
+                Some("enum") => SymbolKind::Enum,
+                Some("extension") => SymbolKind::Impl,
+                _ => SymbolKind::Class,
+            }
+        }
         ("class", _) => SymbolKind::Class,
         ("interface", _) => SymbolKind::Interface,
         ("module", _) => SymbolKind::Module,
@@ -408,6 +451,10 @@ pub fn imports(doc: &SyntaxDocument) -> Vec<Import> {
     let mut matches = cursor.matches(&support.imports, tree.root_node(), text.as_bytes());
     while let Some(m) = matches.next() {
         for capture in m.captures() {
+            // Only the statement: a query may capture parts of it to test them.
+            if support.imports.capture_names()[capture.index as usize] != "import" {
+                continue;
+            }
             let raw = &text[capture.node.byte_range()];
             out.push(Import {
                 text: raw.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -491,5 +538,7 @@ pub(crate) fn module_path(language: Language, statement: &str) -> Vec<String> {
     }
 }
 
+#[cfg(test)]
+mod languages;
 #[cfg(test)]
 mod tests;

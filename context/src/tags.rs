@@ -305,7 +305,16 @@ impl Rules {
                 }
                 &["identifier", "property_identifier", "type_identifier"]
             }
-            Language::PlainText => &[],
+            // Indexed through their tags queries (`Language::tabled`).
+            Language::C
+            | Language::Cpp
+            | Language::CSharp
+            | Language::Ruby
+            | Language::Php
+            | Language::Kotlin
+            | Language::Swift
+            | Language::Bash
+            | Language::PlainText => &[],
         };
         for name in names {
             for id in named_ids(name) {
@@ -344,6 +353,9 @@ impl Rules {
 
 /// Walks `doc`'s tree once.
 pub(crate) fn walk(doc: &SyntaxDocument) -> Tags {
+    if !doc.language().tabled() {
+        return crate::symbols::query_tags(doc);
+    }
     let (Some(support), Some(tree)) = (doc.language().support(), doc.tree()) else { return Tags::default() };
     let mut walker =
         Walker { language: doc.language(), rules: &support.rules, text: doc.text(), tags: Tags::default() };

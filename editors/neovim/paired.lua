@@ -16,7 +16,7 @@ local function project_root(file)
 end
 
 vim.api.nvim_create_autocmd('FileType', {
-  pattern = { 'rust', 'python', 'go', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'java', 'html' },
+  pattern = { 'rust', 'python', 'go', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'java', 'html', 'c', 'cpp', 'cs', 'ruby', 'php', 'kotlin', 'swift', 'sh', 'bash' },
   callback = function(args)
     local root = project_root(vim.api.nvim_buf_get_name(args.buf))
     local id = clients[root]

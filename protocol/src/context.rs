@@ -98,6 +98,14 @@ wire_enum! {
         JavaScript => "javascript",
         Go => "go",
         Java => "java",
+        C => "c",
+        Cpp => "cpp",
+        CSharp => "csharp",
+        Ruby => "ruby",
+        Php => "php",
+        Kotlin => "kotlin",
+        Swift => "swift",
+        Bash => "bash",
         /// Not parsed.
         PlainText => "text",
     }

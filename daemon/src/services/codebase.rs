@@ -129,6 +129,14 @@ fn language(language: context::Language) -> protocol::context::Language {
         C::JavaScript => P::JavaScript,
         C::Go => P::Go,
         C::Java => P::Java,
+        C::C => P::C,
+        C::Cpp => P::Cpp,
+        C::CSharp => P::CSharp,
+        C::Ruby => P::Ruby,
+        C::Php => P::Php,
+        C::Kotlin => P::Kotlin,
+        C::Swift => P::Swift,
+        C::Bash => P::Bash,
         C::PlainText => P::PlainText,
     }
 }

@@ -33,6 +33,14 @@ export const LANGUAGES = [
   "typescript",
   "typescriptreact",
   "html",
+  "c",
+  "cpp",
+  "csharp",
+  "ruby",
+  "php",
+  "kotlin",
+  "swift",
+  "shellscript",
 ];
 
 let client: LanguageClient | undefined;

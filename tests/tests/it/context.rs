@@ -183,6 +183,62 @@ async fn generated_and_huge_files_are_indexed_by_their_declarations() {
     assert_eq!(found[0].end_line, 12_003, "{found:?}");
 }
 
+/// The languages indexed through their tags queries: a polyglot project's
+/// symbols are found by name, with kinds, lines and outlines over the daemon.
+#[tokio::test]
+async fn c_cpp_csharp_ruby_php_kotlin_swift_and_shell_are_indexed_and_outlined() {
+    let home = Home::new();
+    let root = home.path().join("poly");
+    write(
+        &root.join("native/list.c"),
+        "#include \"list.h\"\n\nint list_sum(const node_t *l) {\n    return l ? l->value + list_sum(l->next) : 0;\n}\n",
+    );
+    write(
+        &root.join("native/shape.hpp"),
+        "namespace geo {\nclass ShapeRegistry {\n  public:\n    int count() const { return 0; }\n};\n}\n",
+    );
+    write(
+        &root.join("app/Checkout.cs"),
+        "namespace Shop {\n  public class CheckoutService {\n    public decimal PriceOrder(int n) => n * 2m;\n  }\n}\n",
+    );
+    write(
+        &root.join("lib/invoice.rb"),
+        "module Billing\n  class InvoiceBuilder\n    def build_invoice\n    end\n  end\nend\n",
+    );
+    write(
+        &root.join("web/controller.php"),
+        "<?php\nclass UserController {\n  public function showUser($id) { return $id; }\n}\n",
+    );
+    write(&root.join("android/Cart.kt"), "class ShoppingCart {\n    fun addItem(name: String) {}\n}\n");
+    write(&root.join("ios/Canvas.swift"), "struct CanvasView {\n    func drawShapes() {}\n}\n");
+    write(&root.join("scripts/deploy.sh"), "#!/bin/sh\ndeploy_release() {\n  echo deploying\n}\n");
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    let status = add(&client, &root.canonicalize().expect("root")).await;
+    assert_eq!(status.files, 8, "{status:?}");
+    for (name, kind, file) in [
+        ("list_sum", "function", "list.c"),
+        ("ShapeRegistry", "class", "shape.hpp"),
+        ("PriceOrder", "method", "Checkout.cs"),
+        ("InvoiceBuilder", "class", "invoice.rb"),
+        ("build_invoice", "method", "invoice.rb"),
+        ("showUser", "method", "controller.php"),
+        ("addItem", "method", "Cart.kt"),
+        ("CanvasView", "struct", "Canvas.swift"),
+        ("drawShapes", "method", "Canvas.swift"),
+        ("deploy_release", "function", "deploy.sh"),
+    ] {
+        let found = search(&client, name).await;
+        let hit = found.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name}: {found:?}"));
+        assert_eq!((hit.kind.name(), hit.uri.rsplit('/').next().unwrap_or("")), (kind, file), "{name}");
+    }
+    let uri = format!("file://{}/lib/invoice.rb", root.canonicalize().expect("root").display());
+    let outline = client.call::<protocol::context::Outline>(protocol::context::OutlineParams { uri }).await;
+    assert_eq!(outline.language, protocol::context::Language::Ruby);
+    assert_eq!(outline.symbols[0].name, "Billing");
+    assert_eq!(outline.symbols[0].children[0].children[0].name, "build_invoice");
+}
+
 /// Reading files is not changing them: after indexing (which reads every file)
 /// the index stays quiet instead of rescanning what it just read, forever.
 #[tokio::test]
