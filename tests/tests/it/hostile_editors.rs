@@ -461,3 +461,34 @@ fn acp_prompts_name_their_file_findings_have_places_and_refusals_speak_the_clien
     assert!(acp.close().success());
     kill9(home.daemon_pid());
 }
+
+/// Issue #17.6: `paired acp` exited when the daemon went away, taking the
+/// editor's agent with it. Now it reconnects (starting the daemon again),
+/// re-opens its sessions' folders, and the same session answers the next prompt.
+#[test]
+fn acp_outlives_a_daemon_restart_and_its_session_goes_on() {
+    let home = Home::new();
+    let root = project(&home);
+    std::fs::write(root.join("src/main.rs"), "fn main() {\n    std::env::var(\"HOME\").unwrap();\n}\n").expect("write");
+    let mut acp = acp(&home, &root);
+    acp.response_to(acp_initialize(1), 1);
+    let session = acp.response_to(acp_request(2, "session/new", json!({"cwd": root, "mcpServers": []})), 2);
+    let sid = session["result"]["sessionId"].clone();
+    let first = home.daemon_pid();
+    kill9(first);
+    tests::wait_until("the daemon to be gone", Duration::from_secs(10), || !tests::process_alive(first));
+
+    let params = json!({"sessionId": sid, "prompt": [{"type": "text", "text": "review src/main.rs"}]});
+    let from = acp.seen.len();
+    let answer = acp.response_to(acp_request(3, "session/prompt", params), 3);
+    assert_eq!(answer["result"]["stopReason"], "end_turn", "{answer}");
+    let (said, _) = acp_chat(&acp.seen[from..]);
+    assert!(said.starts_with("Sherlock reviewed `src/main.rs`: 1 finding(s)"), "{said}");
+    let second = home.daemon_pid();
+    assert_ne!(first, second, "a new daemon serves the session");
+    // A new session works too, and the process is still the same one.
+    let again = acp.response_to(acp_request(4, "session/new", json!({"cwd": root, "mcpServers": []})), 4);
+    assert!(again["result"]["sessionId"].is_string(), "{again}");
+    assert!(acp.close().success());
+    kill9(second);
+}

@@ -9,7 +9,6 @@ use anyhow::Result;
 use protocol::agents::RunInfo;
 
 use super::session::{Shared, daemon_error, say, update};
-use crate::server::client;
 
 impl Shared {
     /// Shows each edited file as a diff and writes it through the client once
@@ -33,7 +32,8 @@ impl Shared {
             agent: run.agent.clone(),
             project: Some(crate::platform::uri::from_path(cwd)),
         };
-        let grants = client::call::<protocol::agents::Describe>(&self.daemon, &describe)
+        let grants = self
+            .call::<protocol::agents::Describe>(&describe)
             .await
             .map_err(daemon_error)?
             .manifest

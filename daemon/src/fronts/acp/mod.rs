@@ -22,8 +22,9 @@
 //! not UTF-8, not JSON or not a request is answered with an error and the
 //! connection goes on. A session's folder must be a project folder (the rule of
 //! [`crate::services::workspace::unfit_root`]): `/`, the home folder or a system folder is refused.
-//! The process ends with success when the client closes its input, and with an
-//! error when the daemon goes away (the editor then restarts it).
+//! The process ends with success when the client closes its input. When the
+//! daemon goes away it reconnects (starting the daemon again) and re-opens its
+//! sessions' folders; a turn running then ends with the daemon's error.
 //!
 //! The parts: [`io`] (stdio as lines), [`session`] (the sessions and what they
 //! share), [`prompt`] (what a prompt asks, which agent takes it), [`turn`] (a
@@ -44,7 +45,7 @@ use crate::platform::paths::Paths;
 /// Serves ACP on stdio until the client closes its input (success) or the
 /// daemon goes away (an error).
 pub async fn serve(paths: &Paths) -> Result<()> {
-    let (shared, events_task, lost) = session::Shared::attach(paths).await?;
+    let (shared, events_task) = session::Shared::attach(paths).await?;
     let (s1, s2, s3, s4, s5) = (shared.clone(), shared.clone(), shared.clone(), shared.clone(), shared.clone());
     let served = Agent
         .v1()
@@ -58,8 +59,14 @@ pub async fn serve(paths: &Paths) -> Result<()> {
         .on_receive_request(
             async move |request: NewSessionRequest,
                         responder: Responder<NewSessionResponse>,
-                        _cx: ConnectionTo<Client>| {
-                responder.respond_with_result(s2.new_session(request).await)
+                        cx: ConnectionTo<Client>| {
+                // It asks the daemon (which may be restarting): beside the
+                // dispatch loop, so other requests and cancels go on.
+                let shared = s2.clone();
+                cx.spawn(async move {
+                    let _ = responder.respond_with_result(shared.new_session(request).await);
+                    Ok(())
+                })
             },
             on_receive_request!(),
         )
@@ -107,14 +114,7 @@ pub async fn serve(paths: &Paths) -> Result<()> {
             on_receive_notification!(),
         )
         .connect_to(Lines::new(io::client_output(), io::client_lines()));
-    let served = tokio::select! {
-        served = served => served,
-        // Without the daemon no session can do anything: end, so the editor
-        // shows the agent as stopped and starts it again (which restarts the daemon).
-        Ok(()) = lost => {
-            anyhow::bail!("lost the PAIRED daemon; exiting so the editor can restart `paired acp`")
-        }
-    };
+    let served = served.await;
     // The client is gone (or the connection broke): the daemon connection is
     // ours to close, not a loss to report.
     events_task.abort();

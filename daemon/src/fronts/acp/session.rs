@@ -37,8 +37,12 @@ use crate::{
 /// The mode in which Alex routes each prompt.
 pub(super) const TEAM: &str = "team";
 
+/// How long a request waits for the daemon to come back before it fails.
+const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 pub(super) struct Shared {
-    pub(super) daemon: Arc<WsClient>,
+    /// The live daemon connection; `None` while reconnecting.
+    connection: tokio::sync::watch::Sender<Option<Arc<WsClient>>>,
     pub(super) events: broadcast::Sender<Event>,
     pub(super) sessions: Mutex<HashMap<String, Session>>,
     pub(super) can_read: AtomicBool,
@@ -73,41 +77,62 @@ pub(super) struct AgentChoice {
 
 impl Shared {
     /// Attaches to the daemon (starting it if needed) as an ACP client. Its
-    /// events are passed on to every turn by a task of their own; `lost` fires
-    /// when they end: the daemon is gone.
-    pub(super) async fn attach(
-        paths: &Paths,
-    ) -> Result<(Arc<Shared>, tokio::task::JoinHandle<()>, tokio::sync::oneshot::Receiver<()>)> {
-        let connection = client::connect_or_start(paths).await.context("cannot reach the PAIRED daemon")?;
-        let daemon = Arc::new(connection.client);
-        let hello = ClientHello {
-            kind: ClientKind::Acp,
-            name: "paired acp".to_owned(),
-            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
-            pid: Some(std::process::id()),
-            workspace_folders: Vec::new(),
-        };
-        let mut events: Subscription<Event> =
-            daemon.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+    /// events go to every turn from a task of their own, which also reconnects
+    /// when the daemon goes away (restarting it), attaches again and re-opens
+    /// the sessions' folders: the editor's agent outlives a daemon restart.
+    pub(super) async fn attach(paths: &Paths) -> Result<(Arc<Shared>, tokio::task::JoinHandle<()>)> {
+        let (daemon, events) = connect(paths).await.context("cannot reach the PAIRED daemon")?;
         let (sender, _) = broadcast::channel(1024);
-        let (lost_tx, lost) = tokio::sync::oneshot::channel::<()>();
         let shared = Arc::new(Shared {
-            daemon: daemon.clone(),
-            events: sender.clone(),
+            connection: tokio::sync::watch::channel(Some(daemon)).0,
+            events: sender,
             sessions: Mutex::new(HashMap::new()),
             can_read: AtomicBool::new(false),
             can_write: AtomicBool::new(false),
             next_session: AtomicU64::new(1),
         });
-        let events_task = tokio::spawn(async move {
-            while let Some(event) = events.next().await {
-                if let Ok(event) = event {
-                    let _ = sender.send(event);
-                }
+        let events_task = tokio::spawn(stay_connected(Arc::downgrade(&shared), paths.clone(), events));
+        Ok((shared, events_task))
+    }
+
+    /// The daemon connection, waiting for a reconnect if there is none now
+    /// (or the one there is has closed).
+    pub(super) async fn daemon(&self) -> Result<Arc<WsClient>> {
+        self.forget_if_closed();
+        let mut live = self.connection.subscribe();
+        match tokio::time::timeout(RECONNECT_WAIT, live.wait_for(Option::is_some)).await {
+            Ok(Ok(connection)) => connection.clone().context("no daemon connection"),
+            _ => anyhow::bail!(
+                "the PAIRED daemon has not come back within {}s; see `paired doctor`",
+                RECONNECT_WAIT.as_secs()
+            ),
+        }
+    }
+
+    /// Drops a connection that has closed (the daemon went away), so callers
+    /// wait for the reconnect instead of failing on it.
+    pub(super) fn forget_if_closed(&self) {
+        self.connection.send_if_modified(|current| {
+            let closed = current.as_ref().is_some_and(|c| !c.is_connected());
+            if closed {
+                *current = None;
             }
-            let _ = lost_tx.send(());
+            closed
         });
-        Ok((shared, events_task, lost))
+    }
+
+    /// Calls `M` on the daemon (see [`client::call`]); once more on the next
+    /// connection when this one closed under the call (the daemon went away:
+    /// nothing it had taken survives it).
+    pub(super) async fn call<M: protocol::Method>(&self, params: &M::Params) -> Result<M::Result> {
+        let daemon = self.daemon().await?;
+        match client::call::<M>(&daemon, params).await {
+            Err(err) if err.downcast_ref::<client::Refused>().is_none() && !daemon.is_connected() => {
+                self.forget_if_closed();
+                client::call::<M>(&*self.daemon().await?, params).await
+            }
+            result => result,
+        }
     }
 
     pub(super) fn initialize(&self, request: &InitializeRequest) -> InitializeResponse {
@@ -132,11 +157,11 @@ impl Shared {
             return Err(acp::Error::invalid_params().data(why));
         }
         let folder = protocol::context::AddWorkspaceParams { folder: cwd.display().to_string(), wait: false };
-        client::call::<protocol::context::AddWorkspace>(&self.daemon, &folder).await.map_err(daemon_error)?;
-        let agents: Vec<protocol::agents::AgentInfo> =
-            client::call::<protocol::agents::List>(&self.daemon, &ProjectRef { project: Some(folder.folder.clone()) })
-                .await
-                .map_err(daemon_error)?;
+        self.call::<protocol::context::AddWorkspace>(&folder).await.map_err(daemon_error)?;
+        let agents: Vec<protocol::agents::AgentInfo> = self
+            .call::<protocol::agents::List>(&ProjectRef { project: Some(folder.folder.clone()) })
+            .await
+            .map_err(daemon_error)?;
         let agents: Vec<AgentChoice> = agents
             .into_iter()
             .map(|a| AgentChoice { id: a.id, name: a.display_name, description: a.description, aliases: a.aliases })
@@ -190,9 +215,7 @@ impl Shared {
     }
 
     pub(super) async fn cancel_run(&self, run_id: String) {
-        if let Err(err) =
-            client::call::<protocol::agents::CancelRun>(&self.daemon, &RunRef { run_id, wait: false }).await
-        {
+        if let Err(err) = self.call::<protocol::agents::CancelRun>(&RunRef { run_id, wait: false }).await {
             tracing::warn!("cannot cancel the run: {err:#}");
         }
     }
@@ -208,6 +231,61 @@ impl Shared {
 
     pub(super) fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A connection to the daemon, attached as this ACP client, and its events.
+async fn connect(paths: &Paths) -> Result<(Arc<WsClient>, Subscription<Event>)> {
+    let connection = client::connect_or_start(paths).await?;
+    let daemon = Arc::new(connection.client);
+    let hello = ClientHello {
+        kind: ClientKind::Acp,
+        name: "paired acp".to_owned(),
+        version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        pid: Some(std::process::id()),
+        workspace_folders: Vec::new(),
+    };
+    let events = daemon.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
+    Ok((daemon, events))
+}
+
+/// Passes the daemon's events on; when they end (the daemon went away),
+/// reconnects — starting the daemon again — with a growing pause, and opens the
+/// sessions' folders in the new daemon. Ends when the sessions are gone.
+async fn stay_connected(shared: std::sync::Weak<Shared>, paths: Paths, mut events: Subscription<Event>) {
+    loop {
+        while let Some(event) = events.next().await {
+            let Some(shared) = shared.upgrade() else { return };
+            if let Ok(event) = event {
+                let _ = shared.events.send(event);
+            }
+        }
+        let Some(live) = shared.upgrade() else { return };
+        live.connection.send_replace(None);
+        drop(live);
+        tracing::warn!("lost the PAIRED daemon; reconnecting");
+        let mut pause = std::time::Duration::from_millis(100);
+        events = loop {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(5));
+            match connect(&paths).await {
+                Ok((daemon, events)) => {
+                    let Some(live) = shared.upgrade() else { return };
+                    let folders: Vec<PathBuf> = live.sessions().values().map(|s| s.cwd.clone()).collect();
+                    for folder in folders {
+                        let params =
+                            protocol::context::AddWorkspaceParams { folder: folder.display().to_string(), wait: false };
+                        if let Err(err) = client::call::<protocol::context::AddWorkspace>(&daemon, &params).await {
+                            tracing::warn!("cannot reopen {} in the daemon: {err:#}", folder.display());
+                        }
+                    }
+                    live.connection.send_replace(Some(daemon));
+                    tracing::info!("reconnected to the PAIRED daemon");
+                    break events;
+                }
+                Err(err) => tracing::warn!("the PAIRED daemon is not back yet: {err:#}"),
+            }
+        };
     }
 }
 

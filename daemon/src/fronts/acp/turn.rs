@@ -18,7 +18,7 @@ use super::{
     prompt::{FileRef, choose, named_file, read_prompt},
     session::{Shared, TEAM, daemon_error, say, say_thought, unknown_session, update},
 };
-use crate::server::client::{self, ByName};
+use crate::server::client::ByName;
 
 /// Findings shown as tool calls of their own, at most: a workspace's backlog
 /// can hold thousands, more than a chat can show usefully.
@@ -61,7 +61,7 @@ impl Shared {
         };
         let result = self.run_and_stream(cx, &sid, &cwd, (agent, &shown), skill, text, target.as_ref()).await;
         for uri in opened {
-            let _ = client::call::<protocol::documents::Close>(&self.daemon, &UriParams { uri }).await;
+            let _ = self.call::<protocol::documents::Close>(&UriParams { uri }).await;
         }
         let run = match result {
             Ok(run) => run,
@@ -114,7 +114,7 @@ impl Shared {
         }
         if let Some(text) = text {
             let open = OpenParams { uri: file.uri.clone(), language_id: String::new(), version: 1, text };
-            match client::call::<protocol::documents::Open>(&self.daemon, &open).await {
+            match self.call::<protocol::documents::Open>(&open).await {
                 Ok(_) => opened.push(file.uri.clone()),
                 Err(err) => tracing::warn!("cannot open {} in the daemon: {err:#}", file.uri),
             }
@@ -155,14 +155,24 @@ impl Shared {
         }
         // Called here rather than through `client::call`, which keeps only the
         // message: what a refusal lacks is in its data.
-        let started: RunInfo =
-            match self.daemon.request(<protocol::agents::Run as protocol::Method>::NAME, ByName(&params)).await {
-                Ok(started) => started,
+        let mut attempts = 0;
+        let started: RunInfo = loop {
+            attempts += 1;
+            let daemon = self.daemon().await.map_err(|err| TurnError::Failed(daemon_error(err)))?;
+            match daemon.request(<protocol::agents::Run as protocol::Method>::NAME, ByName(&params)).await {
+                Ok(started) => break started,
                 Err(jsonrpsee::core::client::Error::Call(refused)) => {
                     return Err(TurnError::Refused(refusal(shown, &refused)));
                 }
+                // The daemon went away under the request: a run it had taken
+                // died with it (it is marked killed), so the next one starts it.
+                Err(_) if attempts == 1 && !daemon.is_connected() => {
+                    self.forget_if_closed();
+                    continue;
+                }
                 Err(err) => return Err(TurnError::Failed(daemon_error(anyhow::anyhow!("agents/run: {err}")))),
-            };
+            }
+        };
         let run_id = started.id.clone();
         let cancelled_meanwhile = {
             let mut sessions = self.sessions();
@@ -227,21 +237,15 @@ impl Shared {
                 Ok(Ok(_)) => {}
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
                     lagged = true;
-                    status = client::call::<protocol::agents::GetRun>(&self.daemon, &get)
-                        .await
-                        .map_err(daemon_error)?
-                        .status;
+                    status = self.call::<protocol::agents::GetRun>(&get).await.map_err(daemon_error)?.status;
                 }
                 // A quiet second (or no more events): ask where the run is.
                 Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
-                    status = client::call::<protocol::agents::GetRun>(&self.daemon, &get)
-                        .await
-                        .map_err(daemon_error)?
-                        .status;
+                    status = self.call::<protocol::agents::GetRun>(&get).await.map_err(daemon_error)?.status;
                 }
             }
         }
-        let run = client::call::<protocol::agents::GetRun>(&self.daemon, &get).await.map_err(daemon_error)?;
+        let run = self.call::<protocol::agents::GetRun>(&get).await.map_err(daemon_error)?;
         // What did not stream: offline skills answer in one piece; after missed
         // updates the whole output is given again, marked as such.
         match run.output.strip_prefix(streamed.as_str()) {
