@@ -73,6 +73,64 @@ fn the_neovim_setup_attaches_and_reaches_the_agents() {
     let _ = home.paired(&["stop"]).output();
 }
 
+/// Zed's extension manifest, read as Zed reads `extension.toml` (the fields of
+/// `ExtensionManifest` in zed-industries/zed `crates/extension/src/extension_manifest.rs`
+/// that it uses), names `paired lsp`'s server for Zed's name of every language
+/// PAIRED parses. (The WebAssembly build is in `scripts/test`.)
+#[test]
+fn the_zed_extension_manifest_is_zeds_and_names_every_parsed_language() {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Manifest {
+        id: String,
+        name: String,
+        version: String,
+        schema_version: i32,
+        description: Option<String>,
+        repository: Option<String>,
+        authors: Vec<String>,
+        language_servers: std::collections::BTreeMap<String, LanguageServer>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct LanguageServer {
+        name: String,
+        languages: Vec<String>,
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/zed");
+    let text = std::fs::read_to_string(dir.join("extension.toml")).expect("extension.toml");
+    let manifest: Manifest = toml::from_str(&text).unwrap_or_else(|err| panic!("extension.toml: {err}"));
+    assert_eq!((manifest.id.as_str(), manifest.name.as_str(), manifest.schema_version), ("paired", "PAIRED", 1));
+    assert!(manifest.version.split('.').all(|n| n.parse::<u32>().is_ok()), "semver: {}", manifest.version);
+    assert!(manifest.description.is_some() && manifest.repository.is_some() && !manifest.authors.is_empty());
+    let server = &manifest.language_servers["paired"];
+    assert_eq!(server.name, "PAIRED");
+    // Zed's language names for the languages the context engine parses.
+    for zed_name in [
+        "Rust",
+        "Python",
+        "Go",
+        "Java",
+        "JavaScript",
+        "TypeScript",
+        "TSX",
+        "C",
+        "C++",
+        "C#",
+        "Ruby",
+        "PHP",
+        "Kotlin",
+        "Swift",
+        "Shell Script",
+    ] {
+        assert!(server.languages.iter().any(|l| l == zed_name), "{zed_name} missing: {:?}", server.languages);
+    }
+    let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(cargo.contains("crate-type = [\"cdylib\"]") && cargo.contains("zed_extension_api"), "{cargo}");
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).expect("lib.rs");
+    assert!(lib.contains("args: vec![\"lsp\".to_owned()]"), "the extension starts `paired lsp`");
+}
+
 #[test]
 fn the_lsp4ij_template_starts_paired_lsp_for_the_parsed_languages() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/jetbrains/lsp4ij");
@@ -89,7 +147,23 @@ fn the_lsp4ij_template_starts_paired_lsp_for_the_parsed_languages() {
         .filter_map(|m| m["languageId"].as_str())
         .collect();
     // Every language the context engine parses, by the LSP language ids editors send.
-    for id in ["rust", "python", "go", "java", "javascript", "typescript", "typescriptreact"] {
+    for id in [
+        "rust",
+        "python",
+        "go",
+        "java",
+        "javascript",
+        "typescript",
+        "typescriptreact",
+        "c",
+        "cpp",
+        "csharp",
+        "ruby",
+        "php",
+        "kotlin",
+        "swift",
+        "shellscript",
+    ] {
         assert!(languages.contains(&id), "{id} missing from {languages:?}");
     }
     let installer = read("installer.json");
