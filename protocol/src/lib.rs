@@ -11,6 +11,7 @@
 //! This crate is plain data: no IO, no async, no daemon logic.
 
 pub mod agents;
+pub mod chat;
 pub mod client;
 pub mod completion;
 pub mod context;
@@ -73,6 +74,9 @@ macro_rules! for_each_method {
         $callback!($crate::context::ListWorkspaces);
         $callback!($crate::completion::Inline);
         $callback!($crate::completion::Cancel);
+        $callback!($crate::chat::Send);
+        $callback!($crate::chat::List);
+        $callback!($crate::chat::Get);
         $callback!($crate::agents::List);
         $callback!($crate::agents::Problems);
         $callback!($crate::agents::Describe);

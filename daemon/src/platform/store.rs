@@ -15,6 +15,26 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
+/// Conversations with the team (`chat/*`): each turn is a message and the run answering it.
+const CONVERSATIONS: &str = "CREATE TABLE conversations (
+                 id TEXT PRIMARY KEY,
+                 title TEXT NOT NULL,
+                 project TEXT,
+                 created_ms INTEGER NOT NULL,
+                 updated_ms INTEGER NOT NULL
+             );
+             CREATE INDEX conversations_updated ON conversations(updated_ms);
+             CREATE TABLE conversation_turns (
+                 conversation TEXT NOT NULL REFERENCES conversations(id),
+                 turn INTEGER NOT NULL,
+                 text TEXT NOT NULL,
+                 agent TEXT NOT NULL,
+                 skill TEXT,
+                 run_id TEXT NOT NULL,
+                 created_ms INTEGER NOT NULL,
+                 PRIMARY KEY (conversation, turn)
+             );";
+
 /// Migrations, oldest first. Never edit a released one: append a new one.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -96,6 +116,7 @@ fn migrations() -> Migrations<'static> {
                  PRIMARY KEY (session, id)
              );",
         ),
+        M::up(CONVERSATIONS),
     ])
 }
 

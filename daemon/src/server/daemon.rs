@@ -22,6 +22,7 @@ use crate::{
     services::codebase::Codebase,
     services::documents::{ANONYMOUS, ClientId, Documents},
     services::{
+        chat::Chat,
         completion::Completions,
         market::service::Marketplace,
         orchestrator::Orchestrator,
@@ -55,6 +56,8 @@ pub struct Daemon {
     pub codebase: Arc<Codebase>,
     /// Inline completions.
     pub completions: Arc<Completions>,
+    /// Conversations with the team.
+    pub chat: Arc<Chat>,
     pub paths: crate::platform::paths::Paths,
     /// Agent runs: the roster, the scheduler, offline skills and model mode.
     pub runs: Arc<Runs>,
@@ -118,6 +121,7 @@ impl Daemon {
         let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
         let orchestrator = Orchestrator::new(runs.clone(), store.clone());
         let completions = Arc::new(Completions::new(config.clone(), codebase.clone()));
+        let chat = Arc::new(Chat::new(runs.clone(), store.clone()));
         let market = Arc::new(Marketplace {
             paths: paths.clone(),
             live: live.clone(),
@@ -141,6 +145,7 @@ impl Daemon {
             connection_clients: Mutex::default(),
             codebase,
             completions,
+            chat,
             paths,
             runs,
             orchestrator,

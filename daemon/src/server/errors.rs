@@ -7,6 +7,7 @@ use jsonrpsee::types::ErrorObjectOwned;
 use protocol::errors;
 
 use crate::services::{
+    chat::ChatError,
     codebase,
     completion::CompletionError,
     market::error::MarketError,
@@ -29,17 +30,22 @@ impl From<codebase::Error> for ErrorObjectOwned {
     }
 }
 
+impl From<ChatError> for ErrorObjectOwned {
+    fn from(err: ChatError) -> ErrorObjectOwned {
+        let code = match err {
+            ChatError::Run(inner) => return inner.into(),
+            ChatError::NotFound(_) => errors::NOT_FOUND,
+            ChatError::Invalid(_) => errors::INVALID_PARAMS,
+            ChatError::Store(_) => errors::INTERNAL,
+        };
+        object(code, err)
+    }
+}
+
 impl From<CompletionError> for ErrorObjectOwned {
     fn from(err: CompletionError) -> ErrorObjectOwned {
-        let code = match &err {
-            CompletionError::Code(inner) => {
-                let code = match inner {
-                    codebase::Error::Refused(_) => errors::REFUSED,
-                    codebase::Error::NotFound(_) => errors::NOT_FOUND,
-                    codebase::Error::Invalid(_) => errors::INVALID_PARAMS,
-                };
-                return object(code, inner);
-            }
+        let code = match err {
+            CompletionError::Code(inner) => return inner.into(),
             CompletionError::Cancelled => errors::REQUEST_CANCELLED,
             CompletionError::Unavailable(_) | CompletionError::Provider(_) | CompletionError::Timeout(_) => {
                 errors::MODEL_UNAVAILABLE

@@ -11,7 +11,7 @@ use jsonrpsee::{
     types::{ErrorObjectOwned, Params},
 };
 use protocol::{
-    Method, NoParams, Subscription, agents,
+    Method, NoParams, Subscription, agents, chat,
     client::{Attach, ClientHello, Event},
     completion, context, daemon, documents, errors, market, workflows,
 };
@@ -42,6 +42,7 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     documents_methods(&mut module);
     context_methods(&mut module);
     completion_methods(&mut module);
+    chat_methods(&mut module);
     agents_methods(&mut module);
     workflows_methods(&mut module);
     market_methods(&mut module);
@@ -146,6 +147,16 @@ fn completion_methods(module: &mut RpcModule<Daemon>) {
     method::<completion::Cancel, _, _>(module, |d, params, conn| async move {
         Ok(d.completions.cancel(d.client_of(conn), &params.key))
     });
+}
+
+/// `chat/*`: conversations with the team.
+fn chat_methods(module: &mut RpcModule<Daemon>) {
+    method::<chat::Send, _, _>(module, |d, params, conn| async move {
+        let owner = format!("client-{}", d.client_of(conn));
+        Ok(d.chat.send(params, owner).await?)
+    });
+    method::<chat::List, _, _>(module, |d, params, _| async move { Ok(d.chat.list(params).await?) });
+    method::<chat::Get, _, _>(module, |d, params, _| async move { Ok(d.chat.get(&params.conversation).await?) });
 }
 
 /// `agents/*` and `runs/*`: the runs service.

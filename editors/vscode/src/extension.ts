@@ -14,6 +14,7 @@ import * as panelState from "./state";
 import {
   ASK_COMMANDS,
   consentNeeded,
+  editSelectionArgument,
   describeError,
   INTRODUCED_KEY,
   introductionDue,
@@ -68,6 +69,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("paired.forceIntroduction", () => introduce(context));
   register("paired.resetIntroduction", () => resetIntroduction(context));
   register("paired.setup", () => setupModel(context));
+  register("paired.editSelection", () => editSelection());
 
   const settings = vscode.workspace.getConfiguration("paired");
   for (const note of legacyNotes((key) => settings.inspect(key))) {
@@ -303,6 +305,25 @@ async function ask(agent: string, name: string): Promise<unknown> {
     : undefined;
   const argument = runAgentArgument(agent, editor?.document.uri.toString(), range, prompt);
   return vscode.commands.executeCommand("paired.runAgent", argument);
+}
+
+/** "Edit this selection": an instruction, then Edison's edit opens in the
+ * refactor preview (accept or leave out each file and hunk; undo restores). */
+async function editSelection(): Promise<unknown> {
+  if (!running()) return undefined;
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.selection.isEmpty) {
+    void vscode.window.showInformationMessage("PAIRED: select the code to edit first.");
+    return undefined;
+  }
+  const instruction = await vscode.window.showInputBox({
+    title: "Edit the selection with PAIRED",
+    prompt: "What should change? (Edison proposes an edit; you review it before anything is written)",
+  });
+  if (!instruction || instruction.trim() === "") return undefined;
+  const { start, end } = editor.selection;
+  const range = { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } };
+  return vscode.commands.executeCommand("paired.runAgent", editSelectionArgument(editor.document.uri.toString(), range, instruction));
 }
 
 async function pickWorkflow(): Promise<Record<string, unknown> | undefined> {

@@ -79,6 +79,19 @@ export function runAgentArgument(agent: string, uri: string | undefined, range: 
   return argument;
 }
 
+/** `paired.runAgent`'s argument for "edit this selection": Edison with the
+ * model (skill `ask`), told to propose the change as an edit of the selection.
+ * The edit comes back for review (the refactor preview) before anything is written. */
+export function editSelectionArgument(uri: string, range: Range, instruction: string) {
+  const lines = range.start.line === range.end.line
+    ? `line ${range.start.line + 1}`
+    : `lines ${range.start.line + 1}-${range.end.line + 1}`;
+  const prompt =
+    `Edit the selected code (${lines}): ${instruction.trim()}\n` +
+    "Propose the change as an edit that replaces exactly the selection; change nothing else.";
+  return { agent: "edison", skill: "ask", uri, range, prompt };
+}
+
 /** A JSON-RPC error from the daemon, said for a person. */
 export function describeError(what: string, error: unknown): string {
   const e = error as { code?: number; message?: string } | undefined;

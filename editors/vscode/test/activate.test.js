@@ -32,7 +32,7 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
     return on;
   };
   const config = {
-    get: (key) => settings[key]?.value,
+    get: (key, fallback) => settings[key]?.value ?? fallback,
     inspect: (key) => settings[key] ?? {},
   };
   const vscode = {
@@ -122,6 +122,10 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
       this.notifications.set(method, cb);
       return { dispose() {} };
     }
+    // The real client's proposed features: LSP 3.18's inline completions.
+    registerProposedFeatures() {
+      this.proposed = true;
+    }
     async start() {
       if (daemon.startFails) throw new Error(daemon.startFails);
       this.state = State.Running;
@@ -191,6 +195,17 @@ test("paired.serverPath wins over its former name paired.path", async () => {
   await editor.extension.activate(editor.context);
   assert.equal(editor.clients.length, 1);
   assert.equal(editor.clients[0].serverOptions.command, server);
+  assert.ok(editor.clients[0].proposed, "inline completions (a proposed feature of the client) are on");
+  const options = editor.clients[0].clientOptions;
+  assert.deepEqual(options.initializationOptions.paired.completion, { debounceMs: 50 });
+  // paired.completions.enabled = false: the provider asks nothing.
+  let asked = false;
+  const next = () => ((asked = true), []);
+  const off = load({ settings: { serverPath: { value: server }, "completions.enabled": { value: false } }, daemon });
+  await off.extension.activate(off.context);
+  const middleware = off.clients[0].clientOptions.middleware;
+  assert.equal(await middleware.provideInlineCompletionItems({}, {}, {}, {}, next), undefined);
+  assert.equal(asked, false);
 });
 
 test("activation starts `paired lsp` from paired.path and registers 1.0's and 2.0's commands once", async () => {
@@ -200,7 +215,7 @@ test("activation starts `paired lsp` from paired.path and registers 1.0's and 2.
   assert.equal(editor.clients.length, 1);
   const [client] = editor.clients;
   assert.deepEqual(client.serverOptions, { command: server, args: ["lsp"], transport: 0 });
-  assert.deepEqual(client.clientOptions.initializationOptions, { paired: { events: true } });
+  assert.deepEqual(client.clientOptions.initializationOptions, { paired: { events: true, completion: { debounceMs: 50 } } });
   assert.ok(client.clientOptions.documentSelector.some((s) => s.language === "rust" && s.scheme === "file"));
   for (const id of ["paired.askSherlock", "paired.askMarie", "paired.showAgentPanel", "paired.connectAgents", "paired.marketplace.search", "paired.marketplace.install", "paired.runAgent", "paired.runWorkflow"]) {
     assert.ok(editor.commands.has(id), id);

@@ -82,7 +82,7 @@ test("open a file, get the agents' code actions, run them, receive diagnostics, 
       rootUri,
       workspaceFolders: [{ uri: rootUri, name: "proj" }],
       capabilities: {
-        workspace: { applyEdit: true, workspaceEdit: { documentChanges: true } },
+        workspace: { applyEdit: true, workspaceEdit: { documentChanges: true, changeAnnotationSupport: { groupsOnLabel: true } } },
         window: { workDoneProgress: true, showMessage: { messageActionItem: { additionalPropertiesSupport: false } } },
         textDocument: { codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ["quickfix", "refactor", "source"] } } } },
       },
@@ -138,6 +138,9 @@ test("open a file, get the agents' code actions, run them, receive diagnostics, 
     const edit = await until("Edison's edit", () => seen.edits[0]);
     const change = edit.edit.documentChanges[0];
     assert.equal(change.textDocument.uri, uri);
+    // Reviewed before it is written: VS Code's refactor preview, per file and per hunk.
+    const annotation = edit.edit.changeAnnotations[change.edits[0].annotationId];
+    assert.deepEqual([annotation.label, annotation.needsConfirmation], ["Edison: lib.rs", true]);
     assert.ok(change.edits.some((e) => e.newText.includes("/// Loads from `path`.")), JSON.stringify(change));
 
     // The panel's own requests go through the same connection.

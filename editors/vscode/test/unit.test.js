@@ -107,6 +107,16 @@ test("an ask becomes a paired.runAgent argument", () => {
   assert.deepEqual(team.runAgentArgument("alex", undefined, undefined, "plan the sprint"), { agent: "alex", prompt: "plan the sprint" });
 });
 
+test("edit this selection asks Edison's model for an edit of exactly the selection", () => {
+  const range = { start: { line: 4, character: 2 }, end: { line: 9, character: 0 } };
+  const argument = team.editSelectionArgument("file:///p/a.rs", range, "  use an iterator ");
+  assert.deepEqual({ ...argument, prompt: undefined }, { agent: "edison", skill: "ask", uri: "file:///p/a.rs", range, prompt: undefined });
+  assert.ok(argument.prompt.startsWith("Edit the selected code (lines 5-10): use an iterator\n"), argument.prompt);
+  assert.match(argument.prompt, /replaces exactly the selection/);
+  const one = team.editSelectionArgument("file:///p/a.rs", { start: { line: 0, character: 0 }, end: { line: 0, character: 5 } }, "x");
+  assert.match(one.prompt, /\(line 1\)/);
+});
+
 test("daemon errors are said for a person", () => {
   assert.match(team.describeError("the agent marketplace", { code: -32601, message: "Method not found" }), /not available from this daemon.*update `paired`/);
   assert.equal(team.describeError("cancelling", { code: -32602, message: "no run r9" }), "PAIRED: cancelling failed: no run r9");

@@ -265,8 +265,20 @@ fn agents_in_the_editor_over_lsp() {
     assert_eq!(clicked["result"]["status"], "succeeded", "{clicked}");
     assert_eq!(clicked["result"]["agent"], "sherlock");
 
-    // Edison's doc skeleton arrives as a workspace/applyEdit request.
+    // Edison's doc skeleton: nothing is written unless the user says so. Asked
+    // (this editor has no change-annotation review), the user discards it...
     let document = actions_for(&mut lsp, &uri, "Edison: document");
+    lsp.choose = Some(1);
+    let discarded = lsp.request("workspace/executeCommand", document["command"].clone());
+    assert_eq!(discarded["result"]["status"], "succeeded");
+    let asked = lsp.backlog.iter().rev().find(|m| m["method"] == "window/showMessageRequest").expect("asked");
+    assert!(
+        asked["params"]["message"].as_str().is_some_and(|m| m.starts_with("Edison proposes 1 edit(s) in 1 file(s)")),
+        "{asked}"
+    );
+    assert!(!lsp.backlog.iter().any(|m| m["method"] == "workspace/applyEdit"), "discarded: nothing applied");
+    // ...then applies it: it arrives as a workspace/applyEdit request.
+    lsp.choose = Some(0);
     let id = lsp.request_async("workspace/executeCommand", document["command"].clone());
     let apply = lsp.wait_for_method("workspace/applyEdit", Duration::from_secs(20));
     let change = &apply["params"]["edit"]["documentChanges"][0];

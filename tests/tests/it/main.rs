@@ -2,6 +2,7 @@
 
 mod agents;
 mod bridge;
+mod chat;
 mod cli;
 mod completion;
 mod context;

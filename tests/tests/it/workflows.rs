@@ -634,8 +634,15 @@ fn workflows_in_the_editor_over_lsp() {
         .find(|a| a["title"] == "PAIRED: document this file (docs workflow)")
         .expect("the docs workflow action")
         .clone();
+    // An editor without change-annotation review is asked first; it says "Apply".
+    lsp.choose = Some(0);
     let id = lsp.request_async("workspace/executeCommand", docs["command"].clone());
     let apply = lsp.wait_for_method("workspace/applyEdit", Duration::from_secs(20));
+    let asked = lsp.backlog.iter().find(|m| m["method"] == "window/showMessageRequest").expect("asked first");
+    assert!(
+        asked["params"]["message"].as_str().is_some_and(|m| m.ends_with("3 edit(s) in 1 file(s). Apply them?")),
+        "{asked}"
+    );
     let edits = apply["params"]["edit"]["documentChanges"][0]["edits"].as_array().expect("edits").clone();
     assert_eq!(edits.len(), 3, "one doc comment per undocumented definition: {apply}");
     let session = lsp.response(id, Duration::from_secs(20));

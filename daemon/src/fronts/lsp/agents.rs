@@ -163,13 +163,37 @@ pub fn diagnostics(run: &Value, source: &str) -> HashMap<String, Vec<Value>> {
 /// A `WorkspaceEdit` from PAIRED text edits; an edit at 0:0 of a file that does
 /// not exist creates it.
 pub fn workspace_edit(edits: &[Value]) -> Value {
+    proposal(edits, None)
+}
+
+/// A `WorkspaceEdit` the editor applies only after the user reviewed it: every
+/// change carries a change annotation that needs confirmation (one per file,
+/// labelled `<agent>: <file>`), so VS Code opens its refactor preview, where
+/// each file and each hunk can be accepted or left out.
+pub fn reviewed_edit(edits: &[Value], agent: &str) -> Value {
+    proposal(edits, Some(agent))
+}
+
+fn proposal(edits: &[Value], review_by: Option<&str>) -> Value {
     // One text-document edit per file, holding all its edits: the edits of one
     // `TextEdit[]` all refer to the document as it was, whereas separate
     // entries for the same file would each see the previous one applied.
     let mut changes: Vec<Value> = Vec::new();
+    let mut annotations = serde_json::Map::new();
     for edit in edits {
         let uri = edit["uri"].as_str().unwrap_or("");
-        let text_edit = json!({ "range": edit["range"], "newText": edit["new_text"] });
+        let file = uri.rsplit('/').next().unwrap_or(uri);
+        let annotation = review_by.map(|agent| {
+            let id = format!("paired:{uri}");
+            annotations.entry(id.clone()).or_insert_with(
+                || json!({ "label": format!("{agent}: {file}"), "needsConfirmation": true, "description": uri }),
+            );
+            id
+        });
+        let mut text_edit = json!({ "range": edit["range"], "newText": edit["new_text"] });
+        if let Some(id) = &annotation {
+            text_edit["annotationId"] = json!(id);
+        }
         if let Some(existing) = changes.iter_mut().find(|c| c["textDocument"]["uri"] == uri) {
             if let Some(list) = existing["edits"].as_array_mut() {
                 list.push(text_edit);
@@ -177,11 +201,19 @@ pub fn workspace_edit(edits: &[Value]) -> Value {
             continue;
         }
         if crate::platform::uri::to_path(uri).is_some_and(|p| !p.exists()) {
-            changes.push(json!({ "kind": "create", "uri": uri, "options": { "ignoreIfExists": true } }));
+            let mut create = json!({ "kind": "create", "uri": uri, "options": { "ignoreIfExists": true } });
+            if let Some(id) = &annotation {
+                create["annotationId"] = json!(id);
+            }
+            changes.push(create);
         }
         changes.push(json!({ "textDocument": { "uri": uri, "version": null }, "edits": [text_edit] }));
     }
-    json!({ "documentChanges": changes })
+    let mut edit = json!({ "documentChanges": changes });
+    if !annotations.is_empty() {
+        edit["changeAnnotations"] = Value::Object(annotations);
+    }
+    edit
 }
 
 /// What the editor shows when a run ends.
@@ -217,11 +249,25 @@ mod tests {
         };
         let other = json!({"uri": "file:///nonexistent-paired/b.rs", "new_text": "x",
                            "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}});
-        let change = workspace_edit(&[edit(4, "a"), edit(0, "b"), other]);
+        let change = workspace_edit(&[edit(4, "a"), edit(0, "b"), other.clone()]);
         let changes = change["documentChanges"].as_array().expect("changes");
         // a.rs: a create (it does not exist) and one edit list; b.rs the same.
         let lists: Vec<usize> = changes.iter().filter_map(|c| c["edits"].as_array().map(Vec::len)).collect();
         assert_eq!(lists, [2, 1]);
+        assert!(change.get("changeAnnotations").is_none());
+        // For review: every change, the creates too, under its file's annotation.
+        let reviewed = reviewed_edit(&[edit(4, "a"), edit(0, "b"), other], "Edison");
+        let annotations = reviewed["changeAnnotations"].as_object().expect("annotations");
+        assert_eq!(annotations.len(), 2, "one per file");
+        let a = &annotations["paired:file:///nonexistent-paired/a.rs"];
+        assert_eq!((a["label"].as_str(), a["needsConfirmation"].as_bool()), (Some("Edison: a.rs"), Some(true)));
+        for change in reviewed["documentChanges"].as_array().expect("changes") {
+            let ids: Vec<&Value> = match change["edits"].as_array() {
+                Some(edits) => edits.iter().map(|e| &e["annotationId"]).collect(),
+                None => vec![&change["annotationId"]],
+            };
+            assert!(ids.iter().all(|id| id.as_str().is_some_and(|id| annotations.contains_key(id))), "{change}");
+        }
     }
 
     #[test]

@@ -61,6 +61,13 @@ impl LanguageServer for Backend {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         self.proxy.events_wanted.store(wants_events, Ordering::Relaxed);
+        let reviews = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.workspace_edit.as_ref())
+            .is_some_and(|e| e.change_annotation_support.is_some() && e.document_changes == Some(true));
+        self.proxy.edit_review.store(reviews, Ordering::Relaxed);
         if let Some(debounce) = params
             .initialization_options
             .as_ref()

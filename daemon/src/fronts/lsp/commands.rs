@@ -229,16 +229,46 @@ impl Proxy {
         }
         let edits: Vec<Value> = run["edits"].as_array().cloned().unwrap_or_default();
         if !edits.is_empty() {
-            match serde_json::from_value::<tower_lsp_server::ls_types::WorkspaceEdit>(agents::workspace_edit(&edits)) {
-                Ok(edit) => {
-                    if let Err(err) = editor.apply_edit(edit).await {
-                        tracing::warn!("the editor did not apply {source}'s edit: {err}");
-                    }
-                }
-                Err(err) => tracing::warn!("cannot express {source}'s edit: {err}"),
-            }
+            self.propose(editor, &edits, &source).await;
         }
         editor.show_message(MessageType::INFO, agents::summary(run, &source)).await;
+    }
+}
+
+impl Proxy {
+    /// An agent's edits, written only once the user accepts them: through the
+    /// editor's review of a change-annotated edit (VS Code's refactor preview:
+    /// per file and per hunk), else after a yes to "apply?". Undo restores.
+    async fn propose(&self, editor: &tower_lsp_server::Client, edits: &[Value], source: &str) {
+        let files: std::collections::BTreeSet<&str> = edits.iter().filter_map(|e| e["uri"].as_str()).collect();
+        let reviewable = self.edit_review.load(std::sync::atomic::Ordering::Relaxed);
+        let edit = if reviewable {
+            agents::reviewed_edit(edits, source)
+        } else {
+            let question = format!("{source} proposes {} edit(s) in {} file(s). Apply them?", edits.len(), files.len());
+            let apply = tower_lsp_server::ls_types::MessageActionItem {
+                title: "Apply".to_owned(),
+                properties: Default::default(),
+            };
+            let discard = tower_lsp_server::ls_types::MessageActionItem {
+                title: "Discard".to_owned(),
+                properties: Default::default(),
+            };
+            match editor.show_message_request(MessageType::INFO, question, Some(vec![apply, discard])).await {
+                Ok(Some(choice)) if choice.title == "Apply" => agents::workspace_edit(edits),
+                _ => return,
+            }
+        };
+        match serde_json::from_value::<tower_lsp_server::ls_types::WorkspaceEdit>(edit) {
+            Ok(edit) => match editor.apply_edit(edit).await {
+                Ok(response) if !response.applied => {
+                    tracing::info!("the user did not take {source}'s edit: {:?}", response.failure_reason)
+                }
+                Ok(_) => {}
+                Err(err) => tracing::warn!("the editor did not apply {source}'s edit: {err}"),
+            },
+            Err(err) => tracing::warn!("cannot express {source}'s edit: {err}"),
+        }
     }
 }
 

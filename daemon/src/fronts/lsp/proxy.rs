@@ -61,6 +61,9 @@ pub(super) struct Proxy {
     pub(super) completion_debounce_ms: AtomicU64,
     /// The user was told completions have no model (once).
     pub(super) told_completion_unavailable: AtomicBool,
+    /// The editor reviews change-annotated edits before applying them
+    /// (`workspace.workspaceEdit.changeAnnotationSupport`).
+    pub(super) edit_review: AtomicBool,
     pub(super) initialized: AtomicBool,
     pub(super) shutdown_requested: AtomicBool,
     /// The editor asked for the daemon's run and session events as
@@ -97,6 +100,7 @@ impl Proxy {
             completions: Mutex::default(),
             completion_debounce_ms: AtomicU64::new(COMPLETION_DEBOUNCE_MS),
             told_completion_unavailable: AtomicBool::new(false),
+            edit_review: AtomicBool::new(false),
             initialized: AtomicBool::new(false),
             shutdown_requested: AtomicBool::new(false),
             events_wanted: AtomicBool::new(false),
