@@ -10,6 +10,7 @@ import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportK
 import { panelHtml } from "./panel";
 import { ContextBundle, contextSummary, SOURCE_GLOB, SummaryInput, WorkspaceStatus } from "./context";
 import { hostEnvironment, locateServer, prepareBundled } from "./server";
+import * as chat from "./chat";
 import * as panelState from "./state";
 import {
   ASK_COMMANDS,
@@ -50,6 +51,8 @@ let statusItem: vscode.StatusBarItem | undefined;
 let pendingUpdate: NodeJS.Timeout | undefined;
 let contextChannel: vscode.OutputChannel | undefined;
 const state = panelState.emptyState();
+/** Who else wants the daemon's events (a chat answer streaming). */
+const eventListeners = new Set<(event: Record<string, unknown>) => void>();
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   statusItem = vscode.window.createStatusBarItem("paired.status", vscode.StatusBarAlignment.Left, 10);
@@ -70,6 +73,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("paired.resetIntroduction", () => resetIntroduction(context));
   register("paired.setup", () => setupModel(context));
   register("paired.editSelection", () => editSelection());
+  register("paired.reviewEdits", (edits?: unknown, agent?: unknown) => reviewEdits(edits, agent));
+  registerChat(context);
 
   const settings = vscode.workspace.getConfiguration("paired");
   for (const note of legacyNotes((key) => settings.inspect(key))) {
@@ -164,6 +169,7 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   context.subscriptions.push(
     created.onNotification("paired/event", (event: Record<string, unknown>) => {
       if (panelState.apply(state, event)) scheduleRefresh();
+      for (const listen of eventListeners) listen(event);
     }),
   );
   state.daemon = "starting";
@@ -305,6 +311,132 @@ async function ask(agent: string, name: string): Promise<unknown> {
     : undefined;
   const argument = runAgentArgument(agent, editor?.document.uri.toString(), range, prompt);
   return vscode.commands.executeCommand("paired.runAgent", argument);
+}
+
+/** `@paired` in VS Code's chat (when this VS Code has the chat API; Cursor and
+ * VSCodium users have the agent panel). */
+function registerChat(context: vscode.ExtensionContext): void {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const api = (vscode as any).chat;
+  if (typeof api?.createChatParticipant !== "function") return;
+  const participant = api.createChatParticipant(chat.PARTICIPANT, answerChat);
+  participant.iconPath = vscode.Uri.joinPath(context.extensionUri, "art", "icon.svg");
+  context.subscriptions.push(participant);
+}
+
+interface ChatStream {
+  markdown(text: string): void;
+  progress(text: string): void;
+  button(command: { command: string; title: string; arguments?: unknown[] }): void;
+}
+
+interface ChatRun {
+  id: string;
+  agent: string;
+  status: string;
+  uri?: string;
+  output?: string;
+  findings?: Array<{ rule: string; severity: string; message: string; uri?: string; line: number }>;
+  edits?: unknown[];
+  error?: string;
+}
+
+/** One chat request: `chat/send`, the answer streamed from the run's events,
+ * its findings with links, its edits behind a review button; cancel stops the run. */
+async function answerChat(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request: { prompt: string; command?: string; references: ReadonlyArray<{ value: any }> },
+  context: { history: ReadonlyArray<{ result?: { metadata?: Record<string, unknown> } }> },
+  stream: ChatStream,
+  token: vscode.CancellationToken,
+): Promise<{ metadata?: Record<string, unknown> }> {
+  const c = running();
+  const conversation = chat.conversationOf(context.history);
+  if (!c) {
+    stream.markdown("PAIRED is not running here: open a file of a project, or run **PAIRED: Connect to the Agents**.");
+    return { metadata: { conversation } };
+  }
+  const editor = vscode.window.activeTextEditor;
+  const active = editor
+    ? {
+        uri: editor.document.uri.toString(),
+        selection: editor.selection.isEmpty ? undefined : toRange(editor.selection),
+        problems: vscode.languages.getDiagnostics(editor.document.uri).map((d) => ({
+          line: d.range.start.line,
+          severity: ["error", "warning", "info", "hint"][d.severity] ?? "info",
+          message: d.message,
+          source: d.source,
+        })),
+      }
+    : undefined;
+  const references = request.references.flatMap((r) => {
+    const value = r.value;
+    if (value instanceof vscode.Uri) return [{ uri: value.toString() }];
+    if (value instanceof vscode.Location) return [{ uri: value.uri.toString(), range: toRange(value.range) }];
+    return [];
+  });
+  const project = (vscode.workspace.workspaceFolders?.[0]?.uri.toString()) ?? undefined;
+  const params = chat.sendParams({ prompt: request.prompt, command: request.command, references }, active, project, conversation);
+  let turn: { conversation: string; agent: string; skill?: string; run: ChatRun };
+  try {
+    turn = await c.sendRequest("chat/send", params);
+  } catch (error) {
+    stream.markdown(describeError("the chat", error));
+    return { metadata: { conversation } };
+  }
+  const runId = turn.run.id;
+  stream.progress(`${chat.speaker(turn.agent)}${turn.skill ? ` (${turn.skill})` : ""} is on it…`);
+  stream.markdown(`**${chat.speaker(turn.agent)}**: `);
+  let streamed = "";
+  const listen = (event: Record<string, unknown>) => {
+    const delta = chat.outputDelta(event, runId);
+    if (delta) {
+      streamed += delta;
+      stream.markdown(delta);
+    }
+  };
+  eventListeners.add(listen);
+  const cancel = token.onCancellationRequested(() => {
+    void c.sendRequest("runs/cancel", { run_id: runId, wait: false }).catch(() => undefined);
+  });
+  try {
+    const run: ChatRun = await c.sendRequest("runs/get", { run_id: runId, wait: true });
+    const output = run.output ?? "";
+    // What streamed before the reply came (a fast run) is said now.
+    if (output.startsWith(streamed)) stream.markdown(output.slice(streamed.length));
+    stream.markdown(chat.findingsMarkdown(run, project));
+    const edits = run.edits ?? [];
+    if (edits.length > 0) {
+      stream.button({ command: "paired.reviewEdits", title: `Review ${edits.length} edit(s)`, arguments: [edits, run.agent] });
+    }
+  } catch (error) {
+    stream.markdown(describeError("the answer", error));
+  } finally {
+    eventListeners.delete(listen);
+    cancel.dispose();
+  }
+  return { metadata: { conversation: turn.conversation, run: runId } };
+}
+
+function toRange(range: vscode.Range) {
+  return {
+    start: { line: range.start.line, character: range.start.character },
+    end: { line: range.end.line, character: range.end.character },
+  };
+}
+
+/** An agent's edits in VS Code's refactor preview: nothing is written until
+ * the user applies them (per file, per hunk); undo restores. */
+async function reviewEdits(edits: unknown, agent: unknown): Promise<boolean> {
+  if (!Array.isArray(edits)) return false;
+  const label = `${chat.speaker(typeof agent === "string" ? agent : "agent")}'s proposal`;
+  const edit = new vscode.WorkspaceEdit();
+  for (const e of edits as Array<{ uri: string; range: ReturnType<typeof toRange>; new_text: string }>) {
+    const r = e.range;
+    const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
+    edit.replace(vscode.Uri.parse(e.uri), range, e.new_text, { needsConfirmation: true, label });
+  }
+  return vscode.workspace.applyEdit(edit);
 }
 
 /** "Edit this selection": an instruction, then Edison's edit opens in the

@@ -22,6 +22,8 @@ export const OWN_COMMANDS = [
   "paired.optimizeContext",
   "paired.resetIntroduction",
   "paired.forceIntroduction",
+  "paired.editSelection",
+  "paired.reviewEdits",
 ];
 
 /** The `globalState` key that says the introduction was shown (1.0's commands reset or force it). */

@@ -638,7 +638,8 @@ fn workflows_in_the_editor_over_lsp() {
     lsp.choose = Some(0);
     let id = lsp.request_async("workspace/executeCommand", docs["command"].clone());
     let apply = lsp.wait_for_method("workspace/applyEdit", Duration::from_secs(20));
-    let asked = lsp.backlog.iter().find(|m| m["method"] == "window/showMessageRequest").expect("asked first");
+    let asked = lsp.backlog.iter().position(|m| m["method"] == "window/showMessageRequest").expect("asked first");
+    let asked = lsp.backlog.remove(asked);
     assert!(
         asked["params"]["message"].as_str().is_some_and(|m| m.ends_with("3 edit(s) in 1 file(s). Apply them?")),
         "{asked}"

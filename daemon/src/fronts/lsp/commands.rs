@@ -259,17 +259,25 @@ impl Proxy {
                 _ => return,
             }
         };
-        match serde_json::from_value::<tower_lsp_server::ls_types::WorkspaceEdit>(edit) {
-            Ok(edit) => match editor.apply_edit(edit).await {
-                Ok(response) if !response.applied => {
-                    tracing::info!("the user did not take {source}'s edit: {:?}", response.failure_reason)
-                }
-                Ok(_) => {}
-                Err(err) => tracing::warn!("the editor did not apply {source}'s edit: {err}"),
-            },
-            Err(err) => tracing::warn!("cannot express {source}'s edit: {err}"),
+        // Sent as written: the typed `WorkspaceEdit` would read an annotated
+        // edit as a plain one and drop its `annotationId`.
+        match editor.send_request::<ApplyEdit>(serde_json::json!({ "label": source, "edit": edit })).await {
+            Ok(response) if response["applied"] != true => {
+                tracing::info!("the user did not take {source}'s edit: {}", response["failureReason"])
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!("the editor did not apply {source}'s edit: {err}"),
         }
     }
+}
+
+/// `workspace/applyEdit` with the edit as JSON.
+enum ApplyEdit {}
+
+impl tower_lsp_server::ls_types::request::Request for ApplyEdit {
+    type Params = Value;
+    type Result = Value;
+    const METHOD: &'static str = "workspace/applyEdit";
 }
 
 fn capitalised(id: &str) -> String {

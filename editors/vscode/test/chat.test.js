@@ -1,0 +1,61 @@
+// The `@paired` chat participant's logic (src/chat.ts) under plain Node.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const chat = require("../out/chat.js");
+
+const range = { start: { line: 2, character: 0 }, end: { line: 4, character: 1 } };
+const active = { uri: "file:///p/src/lib.rs", selection: range, problems: [{ line: 3, severity: "warning", message: "unused", source: "rustc" }] };
+
+test("a request takes the active file and selection, a slash command, and the conversation", () => {
+  const params = chat.sendParams({ prompt: "why does this panic?", command: "review", references: [] }, active, "file:///p", "chat-1");
+  assert.deepEqual(params, {
+    text: "why does this panic?",
+    conversation: "chat-1",
+    project: "file:///p",
+    command: "review",
+    uri: "file:///p/src/lib.rs",
+    range,
+  });
+  // An unknown command is not sent as one; no editor, no file.
+  assert.deepEqual(chat.sendParams({ prompt: "hello", command: "deploy", references: [] }, undefined, undefined, undefined), { text: "hello" });
+});
+
+test("#file and symbol references replace the active file; #problems attaches the file's problems", () => {
+  const other = chat.sendParams({ prompt: "explain", references: [{ uri: "file:///p/src/main.rs" }] }, active, "file:///p", undefined);
+  assert.equal(other.uri, "file:///p/src/main.rs");
+  assert.equal(other.range, undefined, "the active selection is not the referenced file's");
+  const problems = chat.sendParams({ prompt: "fix #problems please", references: [] }, active, "file:///p", undefined);
+  assert.equal(problems.text, "fix please");
+  assert.deepEqual(problems.problems, active.problems);
+  const elsewhere = chat.sendParams({ prompt: "#problems", references: [{ uri: "file:///p/b.rs" }] }, active, "file:///p", undefined);
+  assert.equal(elsewhere.problems, undefined, "the active file's problems are not another file's");
+});
+
+test("the conversation goes on from the last answer in the history", () => {
+  const history = [{ result: { metadata: { conversation: "chat-a" } } }, { prompt: "x" }, { result: { metadata: { conversation: "chat-b" } } }];
+  assert.equal(chat.conversationOf(history), "chat-b");
+  assert.equal(chat.conversationOf([]), undefined);
+});
+
+test("an answer's findings link to their lines; a failed run says why", () => {
+  const run = {
+    agent: "sherlock",
+    status: "succeeded",
+    uri: "file:///p/src/lib.rs",
+    findings: [{ rule: "rust-unwrap", severity: "warning", message: "`unwrap()` panics\non None", line: 3 }],
+  };
+  assert.equal(
+    chat.findingsMarkdown(run, "file:///p"),
+    "\n\n1 finding(s):\n- [src/lib.rs:3](file:///p/src/lib.rs#L3) warning `rust-unwrap`: `unwrap()` panics on None",
+  );
+  assert.equal(chat.findingsMarkdown({ ...run, findings: [] }, "file:///p"), "");
+  assert.equal(chat.findingsMarkdown({ agent: "edison", status: "failed", error: "no model" }, undefined), "\n\n**Edison**: the run failed: no model");
+});
+
+test("only this run's events stream into the answer", () => {
+  assert.equal(chat.outputDelta({ type: "run_update", run_id: "r1", output_delta: "hi" }, "r1"), "hi");
+  assert.equal(chat.outputDelta({ type: "run_update", run_id: "r2", output_delta: "no" }, "r1"), undefined);
+  assert.ok(chat.finished({ type: "run_update", run_id: "r1", status: "succeeded" }, "r1"));
+  assert.ok(!chat.finished({ type: "run_update", run_id: "r1", status: "running" }, "r1"));
+});
