@@ -84,6 +84,17 @@ async fn a_conversation_routes_each_message_keeps_its_turns_and_survives_a_resta
     );
     let answered = conversation.turns[0].run.as_ref().expect("the review's run");
     assert_eq!(answered.status, RunStatus::Succeeded);
+    // `paired sessions` shows it beside the workflow sessions, and its turns.
+    let listed = home.paired(&["sessions", "list"]).output().expect("sessions list");
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains(&first.conversation) && listed.contains("3 turn(s)") && listed.contains("/review"),
+        "{listed}"
+    );
+    let shown = home.paired(&["sessions", "show", &first.conversation]).output().expect("sessions show");
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("[1] you: /review") && shown.contains("[1] sherlock: "), "{shown}");
+    assert!(shown.contains("[2] you: @edison document load") && shown.contains("[3] edison: "), "{shown}");
     // And it goes on.
     tests::add_workspace(&client, &root).await;
     let fourth = client

@@ -119,7 +119,7 @@ enum Command {
         #[command(subcommand)]
         command: crate::fronts::cli::workflow::WorkflowCommand,
     },
-    /// Workflow sessions, from any editor or the CLI: list, show, resume, cancel.
+    /// Workflow sessions and conversations with the team, from any editor or the CLI: list, show, resume, cancel.
     Sessions {
         #[command(subcommand)]
         command: crate::fronts::cli::sessions::SessionsCommand,

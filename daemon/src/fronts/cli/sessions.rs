@@ -1,6 +1,7 @@
-//! `paired sessions list|show|resume|cancel`: workflow sessions, wherever they
-//! were started (an editor, ACP, the CLI), as the daemon keeps them — also
-//! after a restart, when an interrupted one can be resumed.
+//! `paired sessions list|show|resume|cancel`: workflow sessions and
+//! conversations with the team (`chat-…`), wherever they were started (an
+//! editor, ACP, the CLI), as the daemon keeps them — also after a restart, when
+//! an interrupted session can be resumed.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -10,6 +11,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use protocol::{
     agents::{CancelRun, RunRef},
+    chat,
     workflows::{self as wire, SessionInfo, SessionStatus, StepStatus},
 };
 
@@ -63,16 +65,55 @@ pub async fn execute(paths: &Paths, command: SessionsCommand) -> Result<ExitCode
         SessionsCommand::List { limit, json } => {
             let sessions =
                 client::call::<wire::ListSessions>(client, &wire::ListSessionsParams { limit: Some(limit) }).await?;
+            let conversations =
+                client::call::<chat::List>(client, &chat::ListParams { project: None, limit: Some(limit) }).await?;
             if json {
-                outln!("{}", serde_json::to_string_pretty(&sessions)?)?;
+                let both = serde_json::json!({ "sessions": sessions, "conversations": conversations });
+                outln!("{}", serde_json::to_string_pretty(&both)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            if sessions.is_empty() {
-                errln!("paired: no workflow sessions yet (`paired workflow run` starts one)");
+            if sessions.is_empty() && conversations.is_empty() {
+                errln!("paired: no workflow sessions or conversations yet (`paired workflow run` starts a session)");
             }
             for s in sessions {
                 let error = s.error.map(|e| format!("  {e}")).unwrap_or_default();
                 outln!("{:<24} {:<12} {:<12} {}{error}", s.id, s.workflow, s.status.name(), when(s.created_ms))?;
+            }
+            for c in conversations {
+                let turns = format!("{} turn(s)", c.turns);
+                outln!("{:<24} {:<12} {:<12} {}  {}", c.id, "chat", turns, when(c.updated_ms as u64), c.title)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SessionsCommand::Show { session, json } if session.starts_with("chat-") => {
+            let conversation =
+                client::call::<chat::Get>(client, &chat::ConversationRef { conversation: session }).await?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&conversation)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let summary = &conversation.summary;
+            outln!("{}: {}, started {}", summary.id, summary.title, when(summary.created_ms as u64))?;
+            for turn in &conversation.turns {
+                outln!("\n[{}] you: {}", turn.turn, turn.text)?;
+                match &turn.run {
+                    Some(run) => {
+                        let answer = if run.output.trim().is_empty() {
+                            run.status.name().to_owned()
+                        } else {
+                            run.output.trim_end().to_owned()
+                        };
+                        outln!("[{}] {}: {answer}", turn.turn, turn.agent)?;
+                        if !run.findings.is_empty() || !run.edits.is_empty() {
+                            outln!(
+                                "    {} finding(s), {} edit(s) (all in `--json`)",
+                                run.findings.len(),
+                                run.edits.len()
+                            )?;
+                        }
+                    }
+                    None => outln!("[{}] {}: (the run's record is gone)", turn.turn, turn.agent)?,
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
