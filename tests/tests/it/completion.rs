@@ -127,6 +127,33 @@ fn completions_fill_in_the_middle_stop_where_the_block_ends_and_are_cached() {
     );
     assert_eq!(mid_word["result"]["items"], json!([]), "{mid_word}");
     assert_eq!(requests(&fake).len(), 1);
+
+    // The places edited last go along — this project's only.
+    *fake.fallback.lock().expect("lock") = Some(stream(openai_fim(&["1"]), 0, false));
+    let util = format!("file://{}/src/util.rs", root.display());
+    let elsewhere = home.path().join("notes/private.rs");
+    std::fs::create_dir_all(elsewhere.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&elsewhere, "").expect("write");
+    let private = format!("file://{}", elsewhere.canonicalize().expect("canonical").display());
+    for (uri, text) in [(&util, "pub fn util_marker() -> u8 {\n    \n}\n"), (&private, "const PRIVATE_MARKER: u8 = \n")]
+    {
+        lsp.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        );
+        lsp.request(
+            "textDocument/inlineCompletion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}}),
+        );
+    }
+    lsp.request(
+        "textDocument/inlineCompletion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 4, "character": 30}, "context": {"triggerKind": 1}}),
+    );
+    let (_, last) = requests(&fake).pop().expect("asked");
+    let prompt = last["prompt"].as_str().expect("prompt");
+    assert!(prompt.contains("// Path: src/util.rs") && prompt.contains("util_marker"), "{prompt}");
+    assert!(!prompt.contains("PRIVATE_MARKER"), "a file of no workspace of this document stays out: {prompt}");
 }
 
 #[test]

@@ -77,8 +77,9 @@ pub struct Completions {
     inflight: Mutex<Vec<InFlight>>,
     next_id: AtomicU64,
     cache: Mutex<Cache>,
-    /// Where completions were asked last (uri, line): the places being edited.
-    recent: Mutex<VecDeque<(String, u32)>>,
+    /// Where each client asked for completions last (client, uri, line): the
+    /// places being edited.
+    recent: Mutex<VecDeque<(ClientId, String, u32)>>,
 }
 
 impl Completions {
@@ -171,7 +172,7 @@ impl Completions {
             inflight.push(InFlight { id, client, key: params.key.clone(), uri: params.uri.clone(), abort });
         }
         let this = self.clone();
-        let work = Abortable::new(async move { this.fill(&fim, params).await }, registration);
+        let work = Abortable::new(async move { this.fill(client, &fim, params).await }, registration);
         let outcome = work.await;
         self.lock_inflight().retain(|f| f.id != id);
         let (item, cached) = outcome.map_err(|_aborted| CompletionError::Cancelled)??;
@@ -180,12 +181,13 @@ impl Completions {
 
     async fn fill(
         self: Arc<Self>,
+        client: ClientId,
         fim: &Fim,
         params: InlineParams,
     ) -> Result<(Option<InlineItem>, bool), CompletionError> {
         let this = self.clone();
         let local = fim.provider.config.is_local() && !self.config.agents.always_redact;
-        let prepared = tokio::task::spawn_blocking(move || this.prepare(&params, local))
+        let prepared = tokio::task::spawn_blocking(move || this.prepare(client, &params, local))
             .await
             .map_err(|err| CompletionError::Unavailable(format!("preparing the completion failed: {err}")))??;
         let Some(prepared) = prepared else { return Ok((None, false)) };
@@ -215,7 +217,12 @@ impl Completions {
 
     /// The request for the model, or a cached answer; `None` when no
     /// completion is wanted here. Reads documents and the index (blocking pool).
-    fn prepare(&self, params: &InlineParams, local: bool) -> Result<Option<Prepared>, CompletionError> {
+    fn prepare(
+        &self,
+        client: ClientId,
+        params: &InlineParams,
+        local: bool,
+    ) -> Result<Option<Prepared>, CompletionError> {
         let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
         let text = doc.text();
         let at = byte_offset(text, params.position);
@@ -226,7 +233,7 @@ impl Completions {
         let prefix = tail(&text[..at], completion.prefix_chars as usize);
         let suffix = head(&text[at..], completion.suffix_chars as usize);
         let key = cache::Key::new(&params.uri, &text[..at], &text[at..]);
-        self.remember(&params.uri, params.position.line);
+        self.remember(client, &params.uri, params.position.line);
         let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key);
         let display = path.as_ref().map_or_else(|| params.uri.clone(), |p| p.display().to_string());
         let (prefix, suffix) = if local {
@@ -234,8 +241,11 @@ impl Completions {
         } else {
             (context::redact::redact(&display, prefix).0, context::redact::redact(&display, suffix).0)
         };
-        let extra =
-            if cached.is_some() || completion.context_tokens == 0 { Vec::new() } else { self.extra(params, local) };
+        let extra = if cached.is_some() || completion.context_tokens == 0 {
+            Vec::new()
+        } else {
+            self.extra(client, params, local)
+        };
         let request = FimRequest {
             path: display,
             language: doc.language(),
@@ -247,17 +257,18 @@ impl Completions {
         Ok(Some(Prepared { doc, at, position: params.position, request, key, cached }))
     }
 
-    fn remember(&self, uri: &str, line: u32) {
+    fn remember(&self, client: ClientId, uri: &str, line: u32) {
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        recent.retain(|(u, _)| u != uri);
-        recent.push_front((uri.to_owned(), line));
+        recent.retain(|(c, u, _)| !(*c == client && u == uri));
+        recent.push_front((client, uri.to_owned(), line));
         recent.truncate(RECENT);
     }
 
     /// Other files' text the model should see: definitions of the names in
-    /// scope (from the index), then the places edited last in other open
-    /// documents, within `[completion] context_tokens`.
-    fn extra(&self, params: &InlineParams, local: bool) -> Vec<(String, String)> {
+    /// scope (from the index), then the places this client edited last in
+    /// other open documents of the same workspace that it does not exclude,
+    /// within `[completion] context_tokens`.
+    fn extra(&self, client: ClientId, params: &InlineParams, local: bool) -> Vec<(String, String)> {
         let budget = self.config.completion.context_tokens as usize;
         let mut out: Vec<(String, String)> = Vec::new();
         let mut used = 0;
@@ -280,9 +291,25 @@ impl Completions {
                 out.push((part.path.unwrap_or(part.title), part.text));
             }
         }
-        let recent: Vec<(String, u32)> =
-            self.recent.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
-        for (uri, line) in recent.into_iter().filter(|(u, _)| *u != params.uri).take(2) {
+        // Only another file of this document's workspace, checked as every path
+        // is (links, exclusions): another project's buffer never goes along.
+        let Some(root) = codebase::resolve_uri(&self.codebase, &params.uri, None)
+            .ok()
+            .flatten()
+            .and_then(|r| r.workspace.map(|w| w.root.clone()))
+        else {
+            return out;
+        };
+        let recent: Vec<(String, u32)> = self
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(c, u, _)| *c == client && *u != params.uri)
+            .map(|(_, u, l)| (u.clone(), *l))
+            .collect();
+        for (uri, line) in recent.into_iter().take(2) {
+            let Ok(Some(resolved)) = codebase::resolve_uri(&self.codebase, &uri, Some(&root)) else { continue };
             let Some(text) = self.codebase.documents().buffer(&uri).map(|(doc, _)| doc.text().to_owned()) else {
                 continue;
             };
@@ -294,7 +321,7 @@ impl Completions {
                 continue;
             }
             used += tokens;
-            let path = crate::platform::uri::to_path(&uri).map_or(uri.clone(), |p| p.display().to_string());
+            let path = resolved.rel().unwrap_or_else(|| resolved.path.display().to_string());
             let snippet = if local { snippet } else { context::redact::redact(&path, &snippet).0 };
             out.push((path, snippet));
         }
