@@ -95,6 +95,33 @@
     );
 
     renderRuns(state.runs);
+    renderConversation();
+  }
+
+  /** The panel's conversation: each message, who answers, and the answer as it streams. */
+  function renderConversation() {
+    const turns = (state.conversation && state.conversation.turns) || [];
+    fill(
+      "conversation",
+      turns.map((t) => {
+        const run = state.runs.find((r) => r.id === t.runId);
+        const answer = run ? (run.truncated ? "…" : "") + run.output : "";
+        const status = run ? run.status : "queued";
+        return el(
+          "div",
+          { className: "turn", dataset: { run: t.runId } },
+          el("p", { className: "said" }, el("strong", {}, "You: "), t.text),
+          el(
+            "div",
+            { className: "answer" },
+            el("strong", {}, `${t.agent.charAt(0).toUpperCase()}${t.agent.slice(1)}: `),
+            el("span", { className: `status ${status}` }, status),
+            answer ? el("pre", { className: "output" }, answer) : null,
+          ),
+        );
+      }),
+      "Ask about the file you are on: Alex routes, or start with @sherlock, @edison…",
+    );
   }
 
   /** The introduction: every agent with its role, what it does, and an Ask button. */
@@ -206,11 +233,24 @@
         target.disabled = true;
         vscode.postMessage({ type: "cancel", runId: data.run });
         break;
+      case "newConversation":
+        vscode.postMessage({ type: "newConversation" });
+        break;
       case "decide":
         for (const b of target.parentElement.querySelectorAll("button")) b.disabled = true;
         vscode.postMessage({ type: "decide", sessionId: data.session, conflictId: data.conflict, choice: Number(data.choice) });
         break;
     }
+  });
+
+  document.getElementById("chat").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = document.getElementById("chat-text");
+    const command = document.getElementById("chat-command");
+    if (!text.value.trim() && !command.value) return;
+    vscode.postMessage({ type: "chat", text: text.value, command: command.value || undefined });
+    text.value = "";
+    command.value = "";
   });
 
   window.addEventListener("message", (event) => {

@@ -584,6 +584,15 @@ async function onPanelMessage(message: { type?: string; [key: string]: unknown }
       }
       return;
     }
+    case "chat": {
+      if (typeof message.text !== "string") return;
+      await panelChat(message.text, typeof message.command === "string" ? message.command : undefined);
+      return;
+    }
+    case "newConversation":
+      state.conversation = undefined;
+      refresh();
+      return;
     case "decide": {
       const c = running();
       const { sessionId, conflictId, choice } = message;
@@ -598,6 +607,34 @@ async function onPanelMessage(message: { type?: string; [key: string]: unknown }
       return;
     }
   }
+}
+
+/** A message from the panel's chat: `chat/send` about the active file and
+ * selection, in the panel's conversation; the answer streams into the panel
+ * from the run's events. */
+async function panelChat(text: string, command: string | undefined): Promise<void> {
+  const c = running();
+  if (!c) {
+    void vscode.window.showWarningMessage("PAIRED is not connected: open a file of a project first.");
+    return;
+  }
+  const editor = vscode.window.activeTextEditor;
+  const active = editor
+    ? { uri: editor.document.uri.toString(), selection: editor.selection.isEmpty ? undefined : toRange(editor.selection), problems: [] }
+    : undefined;
+  const project = vscode.workspace.workspaceFolders?.[0]?.uri.toString();
+  const params = chat.sendParams({ prompt: text, command, references: [] }, active, project, state.conversation?.id);
+  try {
+    const reply: { conversation: string; agent: string; run: { id: string } } = await c.sendRequest("chat/send", params);
+    panelState.chatTurn(state, reply, text.trim() || `/${command ?? ""}`);
+    // A fast run may have finished (and been seen) before this reply.
+    if (!state.runs.some((r) => r.id === reply.run.id)) {
+      panelState.apply(state, { type: "run_update", run_id: reply.run.id, agent: reply.agent, status: "queued" });
+    }
+  } catch (error) {
+    void vscode.window.showErrorMessage(describeError("the chat", error));
+  }
+  refresh();
 }
 
 function scheduleRefresh(): void {

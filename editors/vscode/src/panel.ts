@@ -43,6 +43,19 @@ export function panelHtml(resources: PanelResources): string {
 <div id="intro-team" class="intro-team"></div>
 <p><button type="button" data-action="dismissIntroduction">Got it</button> <span class="hint">Show it again: “PAIRED: Show the Introduction”.</span></p>
 </section>
+<section><h2>Chat with the team</h2>
+<div id="conversation" class="conversation" aria-live="polite"><p class="empty">Ask about the file you are on: Alex routes, or start with @sherlock, @edison…</p></div>
+<form id="chat" class="chat">
+<label for="chat-text" class="hint">Message (about the active file and selection)</label>
+<textarea id="chat-text" rows="3" placeholder="why does load panic? — or @sherlock is this safe?"></textarea>
+<div class="chat-actions">
+<label for="chat-command" class="hint">Command</label>
+<select id="chat-command"><option value="">none</option><option value="review">/review</option><option value="tests">/tests</option><option value="docs">/docs</option><option value="plan">/plan</option><option value="explain">/explain</option></select>
+<button type="submit">Send</button>
+<button type="button" class="secondary" data-action="newConversation">New conversation</button>
+</div>
+</form>
+</section>
 <section><h2>Questions for you</h2><div id="choices"><p class="empty">None.</p></div></section>
 <section><h2>Team</h2><div id="team" class="team"></div></section>
 <section><h2>Workflows</h2><div id="sessions"><p class="empty">None yet.</p></div></section>

@@ -40,6 +40,19 @@ export interface ChoiceView {
   options: string[];
 }
 
+/** One message of the panel's conversation and the run answering it. */
+export interface ChatTurnView {
+  text: string;
+  agent: string;
+  runId: string;
+}
+
+/** The panel's conversation with the team (kept by the daemon as `conversation`). */
+export interface ConversationView {
+  id: string;
+  turns: ChatTurnView[];
+}
+
 export interface PanelState {
   daemon: DaemonState;
   detail?: string;
@@ -49,6 +62,8 @@ export interface PanelState {
   choices: ChoiceView[];
   /** The introduction to the team is shown at the top of the panel. */
   introduction: boolean;
+  /** The chat in the panel, for editors without VS Code's chat (Cursor, VSCodium). */
+  conversation?: ConversationView;
 }
 
 export const MAX_RUNS = 30;
@@ -66,6 +81,12 @@ export function emptyState(): PanelState {
 }
 
 let seq = 0;
+
+/** The panel's conversation: a new one, or the next turn of the current one. */
+export function chatTurn(state: PanelState, reply: { conversation: string; agent: string; run: { id: string } }, text: string): void {
+  if (state.conversation?.id !== reply.conversation) state.conversation = { id: reply.conversation, turns: [] };
+  state.conversation.turns.push({ text, agent: reply.agent, runId: reply.run.id });
+}
 
 /** Folds one daemon event into the state (in place) and says whether it changed anything. */
 export function apply(state: PanelState, event: Record<string, unknown>): boolean {

@@ -10,7 +10,7 @@ const os = require("os");
 const path = require("path");
 const { chromium } = require("playwright-core");
 const { panelHtml } = require("../out/panel.js");
-const { emptyState, apply, setAgents } = require("../out/state.js");
+const { emptyState, apply, setAgents, chatTurn } = require("../out/state.js");
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const MEDIA = path.join(__dirname, "..", "media");
@@ -210,5 +210,43 @@ test("the introduction presents each agent with its role, what it does and an As
   state.introduction = false;
   await send(page, state);
   assert.equal(await page.isHidden("#introduction"), true);
+  assert.deepEqual(errors, []);
+});
+
+test("the panel's chat: a message with a command is posted once; the conversation shows who answers, as text", async () => {
+  const { page, errors, posted } = await openPanel();
+  const state = sampleState();
+  await send(page, state);
+  await page.fill("#chat-text", "  why does load panic? ");
+  await page.selectOption("#chat-command", "review");
+  await page.click("#chat button[type=submit]");
+  assert.equal(await page.inputValue("#chat-text"), "", "the box is cleared for the next message");
+  await page.click("#chat button[type=submit]");
+  await page.click("[data-action=newConversation]");
+  assert.deepEqual((await posted()).slice(1), [
+    { type: "chat", text: "  why does load panic? ", command: "review" },
+    { type: "newConversation" },
+  ], "an empty message is not sent");
+
+  chatTurn(state, { conversation: "chat-1", agent: "sherlock", run: { id: "r1" } }, "why does load panic?");
+  chatTurn(state, { conversation: "chat-1", agent: "edison", run: { id: "r9" } }, "@edison <b>document</b> it");
+  await send(page, state);
+  await page.waitForSelector(".turn[data-run=r9]");
+  const turns = await page.$$eval(".turn", (nodes) => nodes.map((n) => n.textContent));
+  assert.equal(turns.length, 2);
+  assert.ok(turns[0].startsWith("You: why does load panic?Sherlock: running"), turns[0]);
+  assert.ok(turns[0].includes('Found <img src=x onerror="window.__pwned=1"> in lib.rs'), turns[0]);
+  assert.ok(turns[1].startsWith("You: @edison <b>document</b> itEdison: queued"), turns[1]);
+  assert.equal(await page.$$eval(".turn b, .turn img", (n) => n.length), 0, "messages and answers are text");
+  // A new conversation id starts over.
+  chatTurn(state, { conversation: "chat-2", agent: "alex", run: { id: "r0" } }, "plan the sprint");
+  await send(page, state);
+  await page.waitForFunction(() => document.querySelectorAll(".turn").length === 1);
+  if (process.env.PAIRED_SCREENSHOTS) {
+    chatTurn(state, { conversation: "chat-2", agent: "sherlock", run: { id: "r1" } }, "why does load panic?");
+    await send(page, state);
+    await page.setViewportSize({ width: 720, height: 900 });
+    await page.screenshot({ path: process.env.PAIRED_SCREENSHOTS + "/panel-chat.png", fullPage: true });
+  }
   assert.deepEqual(errors, []);
 });
