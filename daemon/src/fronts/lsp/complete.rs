@@ -91,7 +91,12 @@ impl Drop for Forwarded<'_> {
 
 impl Proxy {
     fn latest_completion(&self, uri: &str, key: &str) {
-        self.completions.lock().unwrap_or_else(|p| p.into_inner()).latest.insert(uri.to_owned(), key.to_owned());
+        let mut requests = self.completions.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: an older document's entry only matters while its request waits.
+        if requests.latest.len() >= 256 {
+            requests.latest.clear();
+        }
+        requests.latest.insert(uri.to_owned(), key.to_owned());
     }
 
     fn is_latest_completion(&self, uri: &str, key: &str) -> bool {
