@@ -117,7 +117,11 @@ pub async fn serve(paths: &Paths) -> Result<()> {
     let served = served.await;
     // The client is gone (or the connection broke): the daemon connection is
     // ours to close, not a loss to report.
+    // Runs are cancelled while the connection can still come back, then the
+    // reconnecting stops (a cancel with no daemon waits for nothing).
+    if shared.connected() {
+        shared.cancel_all().await;
+    }
     events_task.abort();
-    shared.cancel_all().await;
     served.map_err(|err| anyhow::anyhow!("ACP connection failed: {err}"))
 }

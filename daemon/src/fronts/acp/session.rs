@@ -109,6 +109,11 @@ impl Shared {
         }
     }
 
+    /// A live daemon connection now (no waiting).
+    pub(super) fn connected(&self) -> bool {
+        self.connection.borrow().as_ref().is_some_and(|c| c.is_connected())
+    }
+
     /// Drops a connection that has closed (the daemon went away), so callers
     /// wait for the reconnect instead of failing on it.
     pub(super) fn forget_if_closed(&self) {

@@ -52,6 +52,10 @@ pub(super) fn inline_completion(proxy: &Arc<Proxy>, id: &jsonrpc::Id, params: Va
                 tracing::warn!("inline completion: {}", err.message);
                 Ok(json!({ "items": [] }))
             }
+            // A file the project excludes: no completion, quietly (the editor asks at every key).
+            Err(err) if err.code == jsonrpc::ErrorCode::ServerError(i64::from(protocol::errors::REFUSED)) => {
+                Ok(json!({ "items": [] }))
+            }
             Err(err) => Err(err),
         }
     }

@@ -246,10 +246,13 @@ impl Fim {
                 stop.notify_one();
             }
         };
-        tokio::select! {
+        let answered = tokio::select! {
             answered = self.provider.chat(&chat, &mut forward) => answered.map(drop),
-            () = stop.notified() => Ok(()),
-        }
+            () = stop.notified() => return Ok(()),
+        };
+        // A one-line answer without a line break is still held back: pass it on.
+        unfence.flush(enough);
+        answered
     }
 }
 
@@ -264,6 +267,16 @@ struct Unfence {
 }
 
 impl Unfence {
+    /// What is still held back when the answer ends (its last line, or all of
+    /// a one-line answer), less a closing fence.
+    fn flush(&mut self, enough: &mut (dyn FnMut(&str) -> bool + Send)) {
+        let held = format!("{}{}", self.head.take().unwrap_or_default(), std::mem::take(&mut self.line));
+        let held = held.trim_start_matches("```").trim_end_matches("```");
+        if !held.is_empty() {
+            enough(held);
+        }
+    }
+
     /// True when enough has come.
     fn push(&mut self, text: &str, enough: &mut (dyn FnMut(&str) -> bool + Send)) -> bool {
         let mut text = text.to_owned();
@@ -333,5 +346,15 @@ mod tests {
         let mut unfence = Unfence::default();
         unfence.push("x = 1\ny", &mut take);
         assert_eq!(got, "x = 1\ny");
+        // A one-line answer (no line break at all) is passed on when the answer ends.
+        let mut got = String::new();
+        let mut take = |t: &str| {
+            got.push_str(t);
+            false
+        };
+        let mut unfence = Unfence::default();
+        unfence.push("a, b", &mut take);
+        unfence.flush(&mut take);
+        assert_eq!(got, "a, b");
     }
 }

@@ -239,7 +239,10 @@ impl Completions {
         let (prefix, suffix) = if local {
             (prefix.to_owned(), suffix.to_owned())
         } else {
-            (context::redact::redact(&display, prefix).0, context::redact::redact(&display, suffix).0)
+            let (from, to) = (at - prefix.len(), at + suffix.len());
+            // The cursor inside a secret: nothing of it goes out, so no completion.
+            let Some(redacted) = redacted_around(&display, text, at, from, to) else { return Ok(None) };
+            redacted
         };
         let extra = if cached.is_some() || completion.context_tokens == 0 {
             Vec::new()
@@ -313,16 +316,19 @@ impl Completions {
             let Some(text) = self.codebase.documents().buffer(&uri).map(|(doc, _)| doc.text().to_owned()) else {
                 continue;
             };
-            let first = line.saturating_sub(RECENT_LINES) as usize;
-            let window: Vec<&str> = text.lines().skip(first).take(2 * RECENT_LINES as usize + 1).collect();
-            let snippet = window.join("\n");
+            let (first, last) = (line.saturating_sub(RECENT_LINES), line + RECENT_LINES);
+            let path = resolved.rel().unwrap_or_else(|| resolved.path.display().to_string());
+            // Redacted as the whole file would be (a key block the window cuts is widened over), then cut.
+            let snippet = if local {
+                text.lines().skip(first as usize).take((last - first) as usize + 1).collect::<Vec<_>>().join("\n")
+            } else {
+                context::redact::redact_lines(&path, &text, first, last).0
+            };
             let tokens = context::bundle::estimate_tokens(&snippet);
             if snippet.trim().is_empty() || used + tokens > budget {
                 continue;
             }
             used += tokens;
-            let path = resolved.rel().unwrap_or_else(|| resolved.path.display().to_string());
-            let snippet = if local { snippet } else { context::redact::redact(&path, &snippet).0 };
             out.push((path, snippet));
         }
         out
@@ -349,6 +355,28 @@ impl Prepared {
             stopped: stop.name().to_owned(),
         }
     }
+}
+
+/// The text before and after the cursor (`at`), from `from` to `to`, redacted
+/// as the whole file would be — a key block the window cuts is widened over,
+/// and redaction runs before the cut at the cursor, so no secret is split in
+/// two and let through. `None` when the cursor is inside a secret.
+fn redacted_around(path: &str, text: &str, at: usize, from: usize, to: usize) -> Option<(String, String)> {
+    const CURSOR: &str = "\u{F8FF}paired-cursor\u{F8FF}";
+    if text.contains(CURSOR) {
+        return None;
+    }
+    let first = text[..from].matches('\n').count() as u32;
+    let last = text[..to].matches('\n').count() as u32;
+    let marked = format!("{}{CURSOR}{}", &text[..at], &text[at..]);
+    let (with_cursor, _) = context::redact::redact_lines(path, &marked, first, last);
+    let (without, _) = context::redact::redact_lines(path, text, first, last);
+    // The cursor changed what was found: it sits inside a secret.
+    if with_cursor.replacen(CURSOR, "", 1) != without {
+        return None;
+    }
+    let (before, after) = with_cursor.split_once(CURSOR)?;
+    Some((before.to_owned(), after.to_owned()))
 }
 
 /// The last `chars` bytes of `text` (or so), starting at a line.
@@ -378,5 +406,35 @@ fn head(text: &str, chars: usize) -> &str {
     match text[..to].rfind('\n') {
         Some(nl) if nl > 0 => &text[..=nl],
         _ => &text[..to],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_around;
+
+    const KEY: &str = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw\n7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxKLxoS2tFc\n-----END RSA PRIVATE KEY-----";
+
+    #[test]
+    fn a_key_cut_by_the_cursor_or_the_window_never_goes_out() {
+        let text = format!("const PEM: &str = \"{KEY}\";\nfn main() {{\n    let x = \n}}\n");
+        // The cursor inside the key: nothing is sent.
+        let inside = text.find("7onLRn").expect("key line");
+        assert_eq!(redacted_around("src/main.rs", &text, inside, 0, text.len()), None);
+        // After it, with the prefix window starting inside the key: its body is not there.
+        let at = text.find("let x = ").expect("cursor") + 8;
+        let from = text.find("7onLRn").expect("key line");
+        let (before, after) = redacted_around("src/main.rs", &text, at, from, text.len()).expect("a completion");
+        assert!(!before.contains("7onLRn") && !before.contains("MIIEow"), "{before}");
+        assert!(before.ends_with("    let x = ") && after == "\n}\n", "{before:?} {after:?}");
+    }
+
+    #[test]
+    fn a_token_split_at_the_cursor_is_not_sent_in_halves() {
+        let text = "let token = \"ghp_Abc123Def456Ghi789Jkl012Mno345Pqr678\";\n";
+        let inside = text.find("Def456").expect("token");
+        assert_eq!(redacted_around("a.rs", text, inside, 0, text.len()), None);
+        let (before, _) = redacted_around("a.rs", text, text.len(), 0, text.len()).expect("after it");
+        assert!(!before.contains("Abc123Def456"), "{before}");
     }
 }
