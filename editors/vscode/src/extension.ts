@@ -51,6 +51,9 @@ let statusItem: vscode.StatusBarItem | undefined;
 let pendingUpdate: NodeJS.Timeout | undefined;
 let contextChannel: vscode.OutputChannel | undefined;
 const state = panelState.emptyState();
+/** The last text editor the user was in: the panel's chat is about it even
+ * while the panel itself has the focus (and no editor is active). */
+let lastEditor: vscode.TextEditor | undefined;
 /** Who else wants the daemon's events (a chat answer streaming). */
 const eventListeners = new Set<(event: Record<string, unknown>) => void>();
 
@@ -75,6 +78,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("paired.editSelection", () => editSelection());
   register("paired.reviewEdits", (edits?: unknown, agent?: unknown) => reviewEdits(edits, agent));
   registerChat(context);
+  lastEditor = vscode.window.activeTextEditor;
+  context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      if (editor) lastEditor = editor;
+    }),
+  );
 
   const settings = vscode.workspace.getConfiguration("paired");
   for (const note of legacyNotes((key) => settings.inspect(key))) {
@@ -375,12 +384,17 @@ async function answerChat(
     if (value instanceof vscode.Location) return [{ uri: value.uri.toString(), range: toRange(value.range) }];
     return [];
   });
-  const project = (vscode.workspace.workspaceFolders?.[0]?.uri.toString()) ?? undefined;
+  const project = projectOf(editor);
   const params = chat.sendParams({ prompt: request.prompt, command: request.command, references }, active, project, conversation);
+  // Events are kept from before the request: a fast run streams before its reply comes.
+  const early: Array<Record<string, unknown>> = [];
+  const keep = (event: Record<string, unknown>) => void early.push(event);
+  eventListeners.add(keep);
   let turn: { conversation: string; agent: string; skill?: string; run: ChatRun };
   try {
     turn = await c.sendRequest("chat/send", params);
   } catch (error) {
+    eventListeners.delete(keep);
     stream.markdown(describeError("the chat", error));
     return { metadata: { conversation } };
   }
@@ -395,6 +409,8 @@ async function answerChat(
       stream.markdown(delta);
     }
   };
+  eventListeners.delete(keep);
+  for (const event of early) listen(event);
   eventListeners.add(listen);
   const cancel = token.onCancellationRequested(() => {
     void c.sendRequest("runs/cancel", { run_id: runId, wait: false }).catch(() => undefined);
@@ -404,6 +420,7 @@ async function answerChat(
     const output = run.output ?? "";
     // What streamed before the reply came (a fast run) is said now.
     if (output.startsWith(streamed)) stream.markdown(output.slice(streamed.length));
+    else stream.markdown(`\n\n${output}`);
     stream.markdown(chat.findingsMarkdown(run, project));
     const edits = run.edits ?? [];
     if (edits.length > 0) {
@@ -416,6 +433,12 @@ async function answerChat(
     cancel.dispose();
   }
   return { metadata: { conversation: turn.conversation, run: runId } };
+}
+
+/** The workspace folder of the editor's file (multi-root: not the first one). */
+function projectOf(editor: vscode.TextEditor | undefined): string | undefined {
+  const folder = editor ? vscode.workspace.getWorkspaceFolder(editor.document.uri) : undefined;
+  return (folder ?? vscode.workspace.workspaceFolders?.[0])?.uri.toString();
 }
 
 function toRange(range: vscode.Range) {
@@ -434,7 +457,11 @@ async function reviewEdits(edits: unknown, agent: unknown): Promise<boolean> {
   for (const e of edits as Array<{ uri: string; range: ReturnType<typeof toRange>; new_text: string }>) {
     const r = e.range;
     const range = new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
-    edit.replace(vscode.Uri.parse(e.uri), range, e.new_text, { needsConfirmation: true, label });
+    const uri = vscode.Uri.parse(e.uri);
+    // An edit at 0:0 of a file that does not exist yet creates it.
+    const exists = await vscode.workspace.fs.stat(uri).then(() => true, () => false);
+    if (!exists) edit.createFile(uri, { ignoreIfExists: true }, { needsConfirmation: true, label });
+    edit.replace(uri, range, e.new_text, { needsConfirmation: true, label });
   }
   return vscode.workspace.applyEdit(edit);
 }
@@ -618,11 +645,11 @@ async function panelChat(text: string, command: string | undefined): Promise<voi
     void vscode.window.showWarningMessage("PAIRED is not connected: open a file of a project first.");
     return;
   }
-  const editor = vscode.window.activeTextEditor;
+  const editor = vscode.window.activeTextEditor ?? lastEditor;
   const active = editor
     ? { uri: editor.document.uri.toString(), selection: editor.selection.isEmpty ? undefined : toRange(editor.selection), problems: [] }
     : undefined;
-  const project = vscode.workspace.workspaceFolders?.[0]?.uri.toString();
+  const project = projectOf(editor);
   const params = chat.sendParams({ prompt: text, command, references: [] }, active, project, state.conversation?.id);
   try {
     const reply: { conversation: string; agent: string; run: { id: string } } = await c.sendRequest("chat/send", params);

@@ -41,6 +41,7 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
     ViewColumn: { Beside: -2 },
     Uri: { joinPath: (base, ...parts) => ({ ...base, path: [base.path, ...parts].join("/") }) },
     window: {
+      onDidChangeActiveTextEditor: listeners(),
       createStatusBarItem: () => editor.statusBar,
       showInformationMessage: async (m) => void editor.messages.push(["info", m]),
       showWarningMessage: async (m, ...rest) => {
