@@ -50,6 +50,14 @@ fn cursor() -> Value {
     json!({"line": 5, "character": 12})
 }
 
+/// `textDocument/didOpen` of a Rust document.
+fn open(lsp: &mut tests::Lsp, uri: &str, text: &str) {
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+    );
+}
+
 fn requests(fake: &Fake) -> Vec<(String, Value)> {
     fake.requests.lock().expect("lock").clone()
 }
@@ -68,10 +76,7 @@ fn completions_fill_in_the_middle_stop_where_the_block_ends_and_are_cached() {
     let init = lsp.initialize(&root);
     assert_eq!(init["result"]["capabilities"]["inlineCompletionProvider"], true, "{init}");
     let uri = format!("file://{}/src/main.rs", root.display());
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": MAIN}}),
-    );
+    open(&mut lsp, &uri, MAIN);
     tests::wait_until("the workspace to be indexed", Duration::from_secs(20), || {
         lsp.request("workspace/symbol", json!({"query": "area"}))["result"].as_array().is_some_and(|s| !s.is_empty())
     });
@@ -137,10 +142,7 @@ fn completions_fill_in_the_middle_stop_where_the_block_ends_and_are_cached() {
     let private = format!("file://{}", elsewhere.canonicalize().expect("canonical").display());
     for (uri, text) in [(&util, "pub fn util_marker() -> u8 {\n    \n}\n"), (&private, "const PRIVATE_MARKER: u8 = \n")]
     {
-        lsp.notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-        );
+        open(&mut lsp, &uri, text);
         lsp.request(
             "textDocument/inlineCompletion",
             json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}}),
@@ -167,10 +169,7 @@ fn cancelling_a_completion_in_the_editor_aborts_the_model_request() {
     let mut lsp = home.lsp();
     lsp.initialize(&root);
     let uri = format!("file://{}/src/main.rs", root.display());
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": MAIN}}),
-    );
+    open(&mut lsp, &uri, MAIN);
     let id = lsp.request_async(
         "textDocument/inlineCompletion",
         json!({"textDocument": {"uri": uri}, "position": cursor(), "context": {"triggerKind": 1}}),
@@ -311,10 +310,7 @@ fn without_a_model_the_editor_is_told_once_and_excluded_files_are_never_sent() {
     let mut lsp = home.lsp();
     lsp.initialize(&root);
     let uri = format!("file://{}/src/main.rs", root.display());
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": MAIN}}),
-    );
+    open(&mut lsp, &uri, MAIN);
     let ask = json!({"textDocument": {"uri": uri}, "position": cursor(), "context": {"triggerKind": 1}});
     let reply = lsp.request("textDocument/inlineCompletion", ask.clone());
     assert_eq!(reply["result"]["items"], json!([]), "{reply}");
@@ -341,10 +337,7 @@ fn without_a_model_the_editor_is_told_once_and_excluded_files_are_never_sent() {
     let mut lsp = home.lsp();
     lsp.initialize(&root);
     let uri = format!("file://{}/src/secret.rs", root.display());
-    lsp.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": secret}}),
-    );
+    open(&mut lsp, &uri, secret);
     let reply = lsp.request(
         "textDocument/inlineCompletion",
         json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 19}, "context": {"triggerKind": 1}}),
