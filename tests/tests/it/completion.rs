@@ -142,7 +142,7 @@ fn completions_fill_in_the_middle_stop_where_the_block_ends_and_are_cached() {
     let private = format!("file://{}", elsewhere.canonicalize().expect("canonical").display());
     for (uri, text) in [(&util, "pub fn util_marker() -> u8 {\n    \n}\n"), (&private, "const PRIVATE_MARKER: u8 = \n")]
     {
-        open(&mut lsp, &uri, text);
+        open(&mut lsp, uri, text);
         lsp.request(
             "textDocument/inlineCompletion",
             json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}}),
