@@ -10,6 +10,8 @@
 //! [`eventually`] (async) or [`wait_until`]/[`poll_for`] (blocking).
 
 pub mod fake_provider;
+pub mod hub;
+pub mod postgres;
 pub mod static_server;
 
 use std::{

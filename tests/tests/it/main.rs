@@ -11,6 +11,7 @@ mod editors;
 mod grants;
 mod hostile_cli;
 mod hostile_editors;
+mod hub;
 mod lsp;
 mod market;
 mod providers;

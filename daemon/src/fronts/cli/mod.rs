@@ -133,6 +133,13 @@ enum Command {
         #[command(subcommand)]
         command: crate::fronts::cli::providers::ProvidersCommand,
     },
+    /// A team's hub (runs `paired-hub`, beside `paired`): organisation, teams, roles, tokens, audit on PostgreSQL. See docs/team.md.
+    #[command(disable_help_flag = true)]
+    Hub {
+        /// `serve …`, `migrate …`, `--help`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// The agent marketplace: publish to a signed registry; search, install, update, roll back.
     Market {
         #[command(subcommand)]
@@ -333,6 +340,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Providers { command } => crate::fronts::cli::providers::execute(&paths, command),
         Command::Setup(args) => crate::fronts::cli::setup::execute(&paths, args),
         Command::Market { command } => crate::fronts::cli::market::execute(&paths, command),
+        Command::Hub { args } => run_hub(&args),
         Command::Agents { command } => with_runtime(crate::fronts::cli::agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))
@@ -349,6 +357,18 @@ fn exec_lean_proxy() {
         let err = crate::platform::os::exec(&mut std::process::Command::new(&lean));
         errln!("paired: cannot run {}: {err}; serving LSP in this process", lean.display());
     }
+}
+
+/// `paired hub …`: `paired-hub` from the same folder (or `PATH`), which keeps the
+/// hub's PostgreSQL and web code out of every developer's daemon.
+fn run_hub(args: &[std::ffi::OsString]) -> Result<ExitCode> {
+    let beside = std::env::current_exe().ok().map(|exe| exe.with_file_name("paired-hub"));
+    let program = beside.filter(|path| path.is_file()).unwrap_or_else(|| PathBuf::from("paired-hub"));
+    let err = crate::platform::os::exec(std::process::Command::new(&program).args(args));
+    anyhow::bail!(
+        "cannot run {}: {err}; the hub is its own program: install paired-hub beside paired (`cargo build --release -p hub`)",
+        program.display()
+    )
 }
 
 fn run_lsp(paths: Paths) -> Result<ExitCode> {

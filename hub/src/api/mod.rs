@@ -1,0 +1,82 @@
+//! The HTTP API, `/api/v1/…`: one file per area; each handler checks its
+//! action (`Principal::check`) before it reads or changes anything. The routes
+//! are the endpoints `roles::Action` lists (a test asserts they match).
+
+mod audit;
+mod invitations;
+mod members;
+mod org;
+mod teams;
+mod tokens;
+
+use axum::{
+    Router,
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    routing::{delete, get, post, put},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{Hub, error::ApiError};
+
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/api/v1/org", get(org::show))
+        .route("/api/v1/me", get(org::me))
+        .route("/api/v1/roles", get(org::roles))
+        .route("/api/v1/teams", get(teams::list).post(teams::create))
+        .route("/api/v1/teams/{team}", delete(teams::remove))
+        .route("/api/v1/teams/{team}/members/{member}", put(teams::add_member).delete(teams::remove_member))
+        .route("/api/v1/members", get(members::list))
+        .route("/api/v1/members/{member}", delete(members::erase))
+        .route("/api/v1/members/{member}/role", put(members::set_role))
+        .route("/api/v1/members/{member}/deactivate", post(members::deactivate))
+        .route("/api/v1/members/{member}/reactivate", post(members::reactivate))
+        .route("/api/v1/members/{member}/tokens", get(tokens::list_any))
+        .route("/api/v1/members/{member}/tokens/{token}", delete(tokens::revoke_any))
+        .route("/api/v1/invitations", get(invitations::list).post(invitations::create))
+        .route("/api/v1/invitations/{invitation}", delete(invitations::revoke))
+        .route("/api/v1/join", post(invitations::join))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{token}", delete(tokens::revoke))
+        .route("/api/v1/audit", get(audit::list))
+        .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
+        .with_state(hub)
+}
+
+/// A JSON body whose rejection speaks the API's error shape.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(ApiError::Invalid(describe(&rejection))),
+        }
+    }
+}
+
+fn describe(rejection: &JsonRejection) -> String {
+    format!("the request body is not what this endpoint takes: {}", rejection.body_text())
+}
+
+/// Text fields: trimmed, not empty, not too long.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ApiError::Invalid(format!("{field} must be 1 to {max} characters, with no control characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// An email address, as far as the hub needs one (a name to invite and match).
+pub fn email(value: &str) -> Result<String, ApiError> {
+    let value = text("email", value, 254)?;
+    match value.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !value.contains(char::is_whitespace) => {
+            Ok(value)
+        }
+        _ => Err(ApiError::Invalid(format!("{value:?} is not an email address"))),
+    }
+}

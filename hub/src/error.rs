@@ -1,0 +1,67 @@
+//! The API's errors: one JSON shape, `{"error": {"code", "message"}}`, with
+//! the HTTP status that says the same.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no valid token: send `Authorization: Bearer <token>` with a token that is not expired or revoked")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database is unavailable; try again")]
+    Unavailable(#[from] deadpool_postgres::PoolError),
+    #[error("internal error")]
+    Internal(#[from] tokio_postgres::Error),
+}
+
+impl ApiError {
+    fn code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// `err` as a conflict when it broke a unique constraint (two requests
+    /// racing to create the same thing), else as itself.
+    pub fn unique(err: tokio_postgres::Error, what: impl Into<String>) -> ApiError {
+        if err.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+            ApiError::Conflict(what.into())
+        } else {
+            ApiError::Internal(err)
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.code();
+        match &self {
+            ApiError::Internal(err) => tracing::error!(error = %err, "request failed"),
+            ApiError::Unavailable(err) => tracing::warn!(error = %err, "database unavailable"),
+            _ => {}
+        }
+        let mut response =
+            (status, Json(serde_json::json!({"error": {"code": code, "message": self.to_string()}}))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

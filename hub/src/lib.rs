@@ -1,0 +1,84 @@
+//! `paired hub`: a team's server. Stateless: any number of replicas serve one
+//! organisation from the same PostgreSQL database, where all state and all
+//! coordination live (in transactions). See `docs/team.md`.
+//!
+//! `api/` holds the HTTP endpoints (one file per area), `auth.rs` who is asking,
+//! `roles.rs` what they may do, `audit.rs` the record of what they did,
+//! `db.rs` the pool and the versioned migrations, `secret.rs` tokens and codes.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod roles;
+pub mod secret;
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context as _;
+
+/// How a hub is started (the `paired-hub serve` flags).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// A PostgreSQL connection string (`postgres://…` or `host=… dbname=…`).
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// The organisation this hub serves (created on first start).
+    pub org: String,
+    /// A file holding the break-glass admin token (for first setup and for
+    /// when SSO is down); every use of it is in the audit log.
+    pub admin_token_file: Option<PathBuf>,
+    /// The address members reach the hub at, for invitation links.
+    pub public_url: Option<String>,
+    pub pool_size: usize,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct Hub {
+    pub pool: db::Pool,
+    pub org: i64,
+    pub admin_token: Option<secret::Hash>,
+    pub public_url: String,
+}
+
+impl Hub {
+    /// Connects, migrates, and makes sure the organisation exists.
+    pub async fn open(config: &Config) -> anyhow::Result<Hub> {
+        let pool = db::pool(&config.database_url, config.pool_size)?;
+        db::migrate(&pool).await.context("migrating the database")?;
+        let org = db::ensure_org(&pool, &config.org).await.context("creating the organisation")?;
+        let admin_token = match &config.admin_token_file {
+            Some(path) => Some(secret::read_admin_token(path)?),
+            None => None,
+        };
+        if admin_token.is_none() && !db::has_admin(&pool, org).await? {
+            anyhow::bail!(
+                "the organisation {:?} has no admin yet: start the hub with --admin-token-file FILE \
+                 (a random token of at least 32 characters, e.g. `head -c 32 /dev/urandom | base64 > FILE`) \
+                 and invite the first admin with it",
+                config.org
+            );
+        }
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+        Ok(Hub { pool, org, admin_token, public_url: public_url.trim_end_matches('/').to_owned() })
+    }
+}
+
+/// Serves the hub until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let hub = Hub::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, org = %config.org, "paired hub listening");
+    // Tests and scripts read the port from the first line of output.
+    println!("paired hub listening on http://{local}");
+    axum::serve(listener, api::router(hub)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

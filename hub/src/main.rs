@@ -1,0 +1,99 @@
+//! `paired-hub`: a team's hub (`paired hub` runs it). See `docs/team.md`.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "paired hub",
+    bin_name = "paired hub",
+    version,
+    about = "A team's PAIRED hub: organisation, teams, roles, tokens, audit, on PostgreSQL"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the hub's API (every replica runs this, against the same database).
+    Serve {
+        /// PostgreSQL connection string: `postgres://user@host/db` or `host=/run/postgresql dbname=hub`.
+        #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
+        database_url: String,
+        /// Where to listen; loopback unless the hub is meant to be reached from elsewhere (then behind a TLS proxy).
+        #[arg(long, env = "PAIRED_HUB_LISTEN", default_value = "127.0.0.1:8440")]
+        listen: SocketAddr,
+        /// The organisation this hub serves; created on first start.
+        #[arg(long, env = "PAIRED_HUB_ORG")]
+        org: String,
+        /// A file holding the break-glass admin token (at least 32 characters), for first setup.
+        #[arg(long, env = "PAIRED_HUB_ADMIN_TOKEN_FILE")]
+        admin_token_file: Option<PathBuf>,
+        /// The URL members reach the hub at (invitation links); default: the listen address.
+        #[arg(long, env = "PAIRED_HUB_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Database connections per replica.
+        #[arg(long, env = "PAIRED_HUB_POOL_SIZE", default_value_t = 16)]
+        pool_size: usize,
+    },
+    /// Apply the database migrations and exit (replicas also do this at start).
+    Migrate {
+        #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAIRED_HUB_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("paired hub: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { database_url, listen, org, admin_token_file, public_url, pool_size } => {
+                let config = hub::Config { database_url, listen, org, admin_token_file, public_url, pool_size };
+                hub::serve(config, shutdown()).await
+            }
+            Command::Migrate { database_url } => hub::db::migrate(&hub::db::pool(&database_url, 1)?).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("paired hub: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM (what a container runtime sends): stop taking
+/// connections, finish the requests in flight.
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return interrupt.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}

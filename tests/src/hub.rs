@@ -1,0 +1,84 @@
+//! The real `paired-hub` for the tests: started on a database of its own,
+//! listening on a free loopback port, with a break-glass admin token.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+};
+
+use serde_json::Value;
+
+use crate::{HttpReply, http, paired_bin, postgres::Postgres};
+
+/// The `paired-hub` binary beside the `paired` under test.
+pub fn hub_bin() -> PathBuf {
+    let bin = paired_bin().with_file_name("paired-hub");
+    assert!(bin.exists(), "{} is missing: `cargo build -p hub`", bin.display());
+    bin
+}
+
+pub struct Hub {
+    pub port: u16,
+    pub admin: String,
+    pub database_url: String,
+    child: Child,
+    _token_dir: tempfile::TempDir,
+}
+
+impl Hub {
+    /// A hub for `org` on a new database of `pg`.
+    pub fn start(pg: &Postgres, org: &str) -> Hub {
+        let url = pg.database(org);
+        Hub::start_on(&url, org)
+    }
+
+    /// Another replica (or a restart) on the same database.
+    pub fn start_on(database_url: &str, org: &str) -> Hub {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let admin = "break-glass-0123456789abcdefghijklmnopqrstuvwxyz".to_owned();
+        let file = dir.path().join("admin-token");
+        std::fs::write(&file, &admin).expect("write the admin token");
+        let mut child = Command::new(hub_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--org", org, "--database-url", database_url])
+            .arg("--admin-token-file")
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start paired-hub");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read the hub's address");
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the hub did not say where it listens: {line:?}"));
+        Hub { port, admin, database_url: database_url.to_owned(), child, _token_dir: dir }
+    }
+
+    /// A request with `token` as bearer (none when empty).
+    pub fn call(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> HttpReply {
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![("Host", "hub.test"), ("Content-Type", "application/json")];
+        if !token.is_empty() {
+            headers.push(("Authorization", &bearer));
+        }
+        let body = body.map(Value::to_string).unwrap_or_default();
+        http(self.port, method, path, &headers, &body)
+    }
+
+    /// Stops the hub as a container runtime would (SIGTERM).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

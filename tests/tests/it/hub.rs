@@ -1,0 +1,450 @@
+//! `paired hub` on a real PostgreSQL: roles enforced per endpoint, invitations
+//! and joining, deactivation, personal-data deletion, the audit log, replicas
+//! sharing one database, and bad input.
+
+use serde_json::{Value, json};
+use tests::{hub::Hub, postgres::Postgres};
+
+/// A member made through the API as a user would: invited, joined (a device
+/// token), then a personal token with both scopes.
+struct Member {
+    id: i64,
+    device: String,
+    token: String,
+    token_id: i64,
+}
+
+fn invite(hub: &Hub, by: &str, role: &str, email: &str, team: Option<i64>) -> String {
+    let reply = hub.call("POST", "/api/v1/invitations", by, Some(&json!({"role": role, "email": email, "team": team})));
+    assert_eq!(reply.status, 201, "{reply:?}");
+    reply.json()["code"].as_str().expect("code").to_owned()
+}
+
+fn join(hub: &Hub, code: &str, email: Option<&str>) -> tests::HttpReply {
+    hub.call("POST", "/api/v1/join", "", Some(&json!({"code": code, "email": email, "device": "laptop"})))
+}
+
+fn member(hub: &Hub, role: &str, email: &str, team: Option<i64>) -> Member {
+    let code = invite(hub, &hub.admin, role, email, team);
+    let joined = join(hub, &code, None);
+    assert_eq!(joined.status, 201, "{joined:?}");
+    let joined = joined.json();
+    let device = joined["token"].as_str().expect("device token").to_owned();
+    assert!(device.starts_with("phub_dev_"));
+    let made = hub.call("POST", "/api/v1/tokens", &device, Some(&json!({"name": "cli", "scopes": ["read", "write"]})));
+    assert_eq!(made.status, 201, "{made:?}");
+    let made = made.json();
+    Member {
+        id: joined["member"]["id"].as_i64().expect("member id"),
+        device,
+        token: made["token"].as_str().expect("token").to_owned(),
+        token_id: made["id"].as_i64().expect("token id"),
+    }
+}
+
+fn team(hub: &Hub, name: &str) -> i64 {
+    let reply = hub.call("POST", "/api/v1/teams", &hub.admin, Some(&json!({"name": name})));
+    assert_eq!(reply.status, 201, "{reply:?}");
+    reply.json()["id"].as_i64().expect("team id")
+}
+
+fn audit(hub: &Hub, query: &str) -> Vec<Value> {
+    let reply = hub.call("GET", &format!("/api/v1/audit{query}"), &hub.admin, None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json()["entries"].as_array().expect("entries").clone()
+}
+
+/// Every role × every endpoint: what the roles table grants succeeds, the rest
+/// is refused with 403. The list of endpoints is the hub's own (`/api/v1/roles`):
+/// an endpoint added without a line here fails the test.
+#[test]
+fn every_role_is_checked_on_every_endpoint() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "rolecheck");
+    let roles = ["admin", "manager", "team_lead", "member", "viewer"];
+    let matrix = hub.call("GET", "/api/v1/roles", &hub.admin, None).json();
+    let actions = matrix["actions"].as_array().expect("actions");
+    let mut n = 0;
+    for role in roles {
+        let own_team = team(&hub, &format!("team-of-{role}"));
+        let who = member(&hub, role, &format!("{role}@example.com"), Some(own_team));
+        for action in actions {
+            n += 1;
+            let name = action["action"].as_str().expect("name");
+            // Fresh things to act on, so that each request can succeed when allowed.
+            let other = member(&hub, "viewer", &format!("target{n}@example.com"), Some(own_team));
+            let spare_team = team(&hub, &format!("spare{n}"));
+            let mine = hub.call(
+                "POST",
+                "/api/v1/tokens",
+                &who.token,
+                Some(&json!({"name": format!("t{n}"), "scopes": ["read"]})),
+            );
+            let mine = mine.json()["id"].as_i64().expect("own token");
+            let invitation = hub.call(
+                "POST",
+                "/api/v1/invitations",
+                &hub.admin,
+                Some(&json!({"role": "viewer", "email": format!("invited{n}@example.com")})),
+            );
+            let invitation = invitation.json()["id"].as_i64().expect("invitation");
+            let (method, path, body) = match name {
+                "org.read" => ("GET", "/api/v1/org".to_owned(), None),
+                "me.read" => ("GET", "/api/v1/me".to_owned(), None),
+                "roles.read" => ("GET", "/api/v1/roles".to_owned(), None),
+                "teams.list" => ("GET", "/api/v1/teams".to_owned(), None),
+                "teams.create" => ("POST", "/api/v1/teams".to_owned(), Some(json!({"name": format!("new{n}")}))),
+                "teams.delete" => ("DELETE", format!("/api/v1/teams/{spare_team}"), None),
+                "teams.members.add" => {
+                    hub.call("DELETE", &format!("/api/v1/teams/{own_team}/members/{}", other.id), &hub.admin, None);
+                    ("PUT", format!("/api/v1/teams/{own_team}/members/{}", other.id), None)
+                }
+                "teams.members.remove" => ("DELETE", format!("/api/v1/teams/{own_team}/members/{}", other.id), None),
+                "members.list" => ("GET", "/api/v1/members".to_owned(), None),
+                "members.set_role" => {
+                    ("PUT", format!("/api/v1/members/{}/role", other.id), Some(json!({"role": "viewer"})))
+                }
+                "members.deactivate" => ("POST", format!("/api/v1/members/{}/deactivate", other.id), None),
+                "members.reactivate" => {
+                    hub.call("POST", &format!("/api/v1/members/{}/deactivate", other.id), &hub.admin, None);
+                    ("POST", format!("/api/v1/members/{}/reactivate", other.id), None)
+                }
+                "members.erase" => ("DELETE", format!("/api/v1/members/{}", other.id), None),
+                "invitations.create" => (
+                    "POST",
+                    "/api/v1/invitations".to_owned(),
+                    Some(json!({"role": "viewer", "team": own_team, "email": format!("new{n}@example.com")})),
+                ),
+                "invitations.list" => ("GET", "/api/v1/invitations".to_owned(), None),
+                "invitations.revoke" => ("DELETE", format!("/api/v1/invitations/{invitation}"), None),
+                "tokens.create" => {
+                    ("POST", "/api/v1/tokens".to_owned(), Some(json!({"name": format!("made{n}"), "scopes": ["read"]})))
+                }
+                "tokens.list" => ("GET", "/api/v1/tokens".to_owned(), None),
+                "tokens.revoke" => ("DELETE", format!("/api/v1/tokens/{mine}"), None),
+                "tokens.list_any" => ("GET", format!("/api/v1/members/{}/tokens", other.id), None),
+                "tokens.revoke_any" => {
+                    ("DELETE", format!("/api/v1/members/{}/tokens/{}", other.id, other.token_id), None)
+                }
+                "audit.read" => ("GET", "/api/v1/audit".to_owned(), None),
+                unknown => panic!("the hub offers {unknown}, which this test does not try: add it here"),
+            };
+            assert_eq!(
+                (method, action["path"].as_str().map(|p| p.split('/').count())),
+                (action["method"].as_str().expect("method"), Some(path.split('/').count()))
+            );
+            let allowed = action["roles"].as_array().expect("roles").iter().any(|r| r == role);
+            let reply = hub.call(method, &path, &who.token, body.as_ref());
+            if allowed {
+                assert!((200..300).contains(&reply.status), "{role} may {name}: {reply:?}");
+            } else {
+                assert_eq!(reply.status, 403, "{role} may not {name}: {reply:?}");
+                assert!(reply.json()["error"]["message"].as_str().is_some_and(|m| m.contains(role)), "{reply:?}");
+            }
+        }
+    }
+    assert_eq!(n, roles.len() * actions.len());
+    // The table itself, where it matters most: a viewer changes nothing but
+    // their own tokens, only admins erase, set roles and read the audit log.
+    for action in actions {
+        let (name, method) = (action["action"].as_str().unwrap_or(""), action["method"].as_str().unwrap_or(""));
+        let holders = action["roles"].as_array().expect("roles");
+        if method != "GET" && !name.starts_with("tokens.") {
+            assert!(!holders.iter().any(|r| r == "viewer"), "{name}");
+        }
+        if ["members.erase", "members.set_role", "audit.read", "tokens.revoke_any"].contains(&name) {
+            assert_eq!(holders, &[json!("admin")], "{name}");
+        }
+    }
+    assert!(actions.len() >= 21, "{actions:?}");
+}
+
+#[test]
+fn a_team_lead_manages_only_their_own_teams_and_nobody_grants_above_themselves() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "teamlead");
+    let (theirs, another) = (team(&hub, "theirs"), team(&hub, "another"));
+    let lead = member(&hub, "team_lead", "lead@example.com", Some(theirs));
+    let someone = member(&hub, "member", "someone@example.com", None);
+    let put = |team: i64| hub.call("PUT", &format!("/api/v1/teams/{team}/members/{}", someone.id), &lead.token, None);
+    assert_eq!(put(theirs).status, 204);
+    let refused = put(another);
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("only within a team they are in"), "{refused:?}");
+    let invite = |body: Value| hub.call("POST", "/api/v1/invitations", &lead.token, Some(&body));
+    assert_eq!(invite(json!({"role": "member", "team": theirs})).status, 201);
+    assert_eq!(invite(json!({"role": "member", "team": another})).status, 403);
+    assert_eq!(invite(json!({"role": "member"})).status, 403, "a team lead invites only into a team");
+    assert_eq!(invite(json!({"role": "team_lead", "team": theirs})).status, 403);
+    let manager = member(&hub, "manager", "manager@example.com", None);
+    let promote = hub.call(
+        "PUT",
+        &format!("/api/v1/members/{}/role", someone.id),
+        &manager.token,
+        Some(&json!({"role": "admin"})),
+    );
+    assert_eq!(promote.status, 403);
+    let admin = member(&hub, "admin", "admin@example.com", None);
+    let by_manager = hub.call("POST", &format!("/api/v1/members/{}/deactivate", admin.id), &manager.token, None);
+    assert_eq!(by_manager.status, 403, "a manager may not deactivate an admin: {by_manager:?}");
+}
+
+#[test]
+fn an_invitation_is_a_credential_used_once_until_it_expires_or_is_revoked() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "invites");
+    let code = invite(&hub, &hub.admin, "member", "ada@example.com", None);
+    assert_eq!(join(&hub, &code, Some("eve@example.com")).status, 403, "another address");
+    let typed = code.to_lowercase().replace('-', " ");
+    let joined = join(&hub, &typed, None);
+    assert_eq!(joined.status, 201, "{joined:?}");
+    assert_eq!(joined.json()["member"]["email"], "ada@example.com");
+    let again = join(&hub, &code, None);
+    assert_eq!(again.status, 403);
+    assert!(again.body.contains("used, expired or revoked"), "{again:?}");
+
+    // An open code: anyone holding it, twice, each saying who they are.
+    let open = hub.call("POST", "/api/v1/invitations", &hub.admin, Some(&json!({"role": "viewer", "max_uses": 2})));
+    let code = open.json()["code"].as_str().expect("code").to_owned();
+    assert_eq!(join(&hub, &code, None).status, 400, "who is joining?");
+    assert_eq!(join(&hub, &code, Some("bo@example.com")).status, 201);
+    let taken = join(&hub, &code, Some("ADA@example.com"));
+    assert_eq!(taken.status, 409, "an open code cannot take over an existing member: {taken:?}");
+    assert_eq!(join(&hub, &code, Some("cy@example.com")).status, 201);
+    assert_eq!(join(&hub, &code, Some("di@example.com")).status, 403, "used up");
+
+    let revoked =
+        hub.call("POST", "/api/v1/invitations", &hub.admin, Some(&json!({"role": "viewer", "email": "x@example.com"})));
+    let revoked = revoked.json();
+    let id = revoked["id"].as_i64().expect("id");
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/invitations/{id}"), &hub.admin, None).status, 204);
+    assert_eq!(join(&hub, revoked["code"].as_str().expect("code"), None).status, 403);
+
+    let expired = invite(&hub, &hub.admin, "viewer", "late@example.com", None);
+    pg.sql(
+        &dbname(&hub),
+        "update invitations set expires_at = now() - interval '1 second' where email = 'late@example.com'",
+    );
+    assert_eq!(join(&hub, &expired, None).status, 403);
+    let pending = hub.call("GET", "/api/v1/invitations", &hub.admin, None).json();
+    assert!(pending["invitations"].as_array().expect("list").is_empty(), "{pending}");
+}
+
+fn dbname(hub: &Hub) -> String {
+    hub.database_url.rsplit("dbname=").next().expect("dbname").to_owned()
+}
+
+#[test]
+fn deactivation_stops_tokens_and_the_last_admin_cannot_leave() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "deactivate");
+    let ada = member(&hub, "member", "ada@example.com", None);
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.token, None).status, 200);
+    assert_eq!(hub.call("POST", &format!("/api/v1/members/{}/deactivate", ada.id), &hub.admin, None).status, 200);
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.token, None).status, 401);
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.device, None).status, 401);
+    assert_eq!(hub.call("POST", &format!("/api/v1/members/{}/reactivate", ada.id), &hub.admin, None).status, 200);
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.token, None).status, 200);
+
+    // A revoked token stops at once; the others go on.
+    let revoke = hub.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &ada.device, None);
+    assert_eq!(revoke.status, 403, "a device token cannot revoke (write scope): {revoke:?}");
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &ada.token, None).status, 204);
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.token, None).status, 401);
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.device, None).status, 200);
+
+    let only = member(&hub, "admin", "root@example.com", None);
+    let demote =
+        hub.call("PUT", &format!("/api/v1/members/{}/role", only.id), &only.token, Some(&json!({"role": "member"})));
+    assert_eq!(demote.status, 409, "{demote:?}");
+    assert!(demote.body.contains("last active admin"));
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/members/{}", only.id), &hub.admin, None).status, 409);
+    let second = member(&hub, "admin", "second@example.com", None);
+    // Two admins demoting each other at the same moment: one succeeds.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            hub.call(
+                "PUT",
+                &format!("/api/v1/members/{}/role", second.id),
+                &only.token,
+                Some(&json!({"role": "member"})),
+            )
+        });
+        let b = s.spawn(|| {
+            hub.call(
+                "PUT",
+                &format!("/api/v1/members/{}/role", only.id),
+                &second.token,
+                Some(&json!({"role": "member"})),
+            )
+        });
+        (a.join().expect("a").status, b.join().expect("b").status)
+    });
+    // The loser was either still an admin when it asked (and is refused as the
+    // last one) or already demoted (and may not set roles).
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert!(statuses == [200, 403] || statuses == [200, 409], "{statuses:?}");
+    let admins = pg.sql(&dbname(&hub), "select count(*) from members where role = 'admin' and status = 'active'");
+    assert_eq!(admins, "1");
+}
+
+#[test]
+fn erasing_a_member_leaves_no_personal_data_and_the_audit_log_anonymous() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "erase");
+    let core = team(&hub, "core");
+    let ada = member(&hub, "team_lead", "ada.lovelace@example.com", Some(core));
+    // Her invitation of someone else stays (under her number).
+    invite(&hub, &ada.token, "viewer", "friend@example.com", Some(core));
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/members/{}", ada.id), &hub.admin, None).status, 204);
+    let db = dbname(&hub);
+    let everywhere = pg.sql(
+        &db,
+        "select count(*) from (select to_jsonb(m)::text t from members m union all select to_jsonb(a)::text from audit_log a
+         union all select to_jsonb(i)::text from invitations i union all select to_jsonb(t)::text from tokens t) x
+         where t ilike '%lovelace%'",
+    );
+    assert_eq!(everywhere, "0", "her address is gone from every table");
+    assert_eq!(pg.sql(&db, &format!("select count(*) from tokens where member_id = {}", ada.id)), "0");
+    assert_eq!(hub.call("GET", "/api/v1/me", &ada.device, None).status, 401);
+    let members = hub.call("GET", "/api/v1/members", &hub.admin, None).json();
+    assert!(!members.to_string().contains("lovelace"));
+    let teams = hub.call("GET", "/api/v1/teams", &hub.admin, None).json();
+    assert_eq!(teams["teams"][0]["members"], json!([]));
+    // What she did stays in the log, under a number.
+    let hers = audit(&hub, &format!("?actor={}", ada.id));
+    assert!(hers.iter().any(|e| e["action"] == "invitations.create"), "{hers:?}");
+    assert!(audit(&hub, "?action=members.erase").iter().any(|e| e["target"] == format!("member:{}", ada.id)));
+}
+
+#[test]
+fn the_audit_log_has_every_change_pages_and_exports_csv() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "audit");
+    let core = team(&hub, "core");
+    let ada = member(&hub, "manager", "ada@example.com", Some(core));
+    let bo = member(&hub, "member", "bo@example.com", None);
+    hub.call("PUT", &format!("/api/v1/teams/{core}/members/{}", bo.id), &ada.token, None);
+    hub.call("POST", &format!("/api/v1/members/{}/deactivate", bo.id), &ada.token, None);
+    // Reads and refusals change nothing and are not administrative actions.
+    hub.call("GET", "/api/v1/members", &ada.token, None);
+    hub.call("DELETE", &format!("/api/v1/members/{}", bo.id), &ada.token, None);
+    let all = audit(&hub, "?limit=1000");
+    let actions: Vec<&str> = all.iter().rev().map(|e| e["action"].as_str().expect("action")).collect();
+    assert_eq!(
+        actions,
+        [
+            "teams.create",
+            "invitations.create",
+            "invitations.accept",
+            "tokens.create",
+            "invitations.create",
+            "invitations.accept",
+            "tokens.create",
+            "teams.members.add",
+            "members.deactivate",
+        ]
+    );
+    assert!(all.last().expect("first")["actor"].is_null(), "the break-glass token made the team");
+    assert_eq!(all[0]["actor"], ada.id);
+    let page = hub.call("GET", "/api/v1/audit?limit=4", &hub.admin, None).json();
+    let next = page["next_before"].as_i64().expect("a next page");
+    let rest = audit(&hub, &format!("?limit=100&before={next}"));
+    assert_eq!(page["entries"].as_array().expect("page").len() + rest.len(), all.len());
+
+    let csv = hub.call("GET", "/api/v1/audit?format=csv&action=members.deactivate", &hub.admin, None);
+    assert_eq!(csv.status, 200);
+    assert!(csv.head.to_lowercase().contains("content-type: text/csv"), "{}", csv.head);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "id,at,actor,action,target,details");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].contains(&format!("member:{},members.deactivate,member:{}", ada.id, bo.id)), "{lines:?}");
+    let viewer = member(&hub, "viewer", "vi@example.com", None);
+    assert_eq!(hub.call("GET", "/api/v1/audit?format=csv", &viewer.token, None).status, 403);
+    assert_eq!(hub.call("GET", "/api/v1/audit?since=yesterday", &hub.admin, None).status, 400);
+}
+
+#[test]
+fn replicas_start_together_on_one_database_and_serve_the_same_organisation() {
+    let pg = Postgres::get();
+    let url = pg.database("replicas");
+    let (one, two) = std::thread::scope(|s| {
+        let one = s.spawn(|| Hub::start_on(&url, "replicated"));
+        let two = s.spawn(|| Hub::start_on(&url, "replicated"));
+        (one.join().expect("one"), two.join().expect("two"))
+    });
+    assert_eq!(pg.sql(&dbname(&one), "select count(*) from hub_migrations"), "1");
+    assert_eq!(pg.sql(&dbname(&one), "select count(*) from orgs"), "1");
+    let ada = member(&one, "admin", "ada@example.com", None);
+    assert_eq!(two.call("GET", "/api/v1/me", &ada.token, None).json()["email"], "ada@example.com");
+    assert_eq!(two.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &ada.token, None).status, 204);
+    assert_eq!(one.call("GET", "/api/v1/me", &ada.token, None).status, 401);
+
+    // A restart keeps everything; a database from a newer hub is refused.
+    drop(one);
+    let three = Hub::start_on(&url, "replicated");
+    assert_eq!(three.call("GET", "/api/v1/me", &ada.device, None).status, 200);
+    pg.sql(&dbname(&three), "insert into hub_migrations (version, name) values (999, 'from the future')");
+    let refused = std::process::Command::new(tests::hub::hub_bin())
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .expect("run paired-hub migrate");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("newer than this hub knows"));
+}
+
+#[test]
+fn paired_hub_runs_the_hub_beside_it() {
+    let out = tests::Home::new().paired(&["hub", "--help"]).output().expect("run paired hub");
+    assert!(out.status.success(), "{out:?}");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: paired hub <COMMAND>") && help.contains("serve"), "{help}");
+    let out = tests::Home::new()
+        .paired(&["hub", "serve", "--org", "x", "--database-url", "host=/nonexistent"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("paired hub: "), "{out:?}");
+}
+
+#[test]
+fn bad_requests_get_clear_errors_and_change_nothing() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "badinput");
+    let no_token = hub.call("GET", "/api/v1/org", "", None);
+    assert_eq!(no_token.status, 401);
+    assert!(no_token.head.to_lowercase().contains("www-authenticate: bearer"));
+    assert_eq!(hub.call("GET", "/api/v1/org", "phub_pat_forged", None).status, 401);
+    assert_eq!(hub.call("GET", "/api/v1/org", &hub.admin[..hub.admin.len() - 1], None).status, 401);
+    let cases = [
+        ("POST", "/api/v1/teams", "{\"name\": "),
+        ("POST", "/api/v1/teams", "{\"name\": \"x\", \"admin\": true}"),
+        ("POST", "/api/v1/teams", "{\"name\": \"\\u0000\"}"),
+        ("POST", "/api/v1/teams", "{\"name\": \"   \"}"),
+        ("POST", "/api/v1/invitations", "{\"role\": \"owner\"}"),
+        ("POST", "/api/v1/invitations", "{\"role\": \"member\", \"email\": \"not an address\"}"),
+        ("POST", "/api/v1/invitations", "{\"role\": \"member\", \"expires_in_hours\": 100000}"),
+        ("POST", "/api/v1/join", "[]"),
+    ];
+    let bearer = format!("Bearer {}", hub.admin);
+    for (method, path, body) in cases {
+        let reply = tests::http(
+            hub.port,
+            method,
+            path,
+            &[("Authorization", &bearer), ("Content-Type", "application/json")],
+            body,
+        );
+        assert_eq!(reply.status, 400, "{body}: {reply:?}");
+        let message = reply.json()["error"]["message"].as_str().expect("message").to_owned();
+        assert!(!message.is_empty());
+    }
+    assert_eq!(hub.call("GET", "/api/v1/nothing", &hub.admin, None).status, 404);
+    assert_eq!(hub.call("DELETE", "/api/v1/teams/99999", &hub.admin, None).status, 404);
+    assert_eq!(hub.call("DELETE", "/api/v1/teams/abc", &hub.admin, None).status, 400);
+    let teams = hub.call("GET", "/api/v1/teams", &hub.admin, None).json();
+    assert_eq!(teams["teams"], json!([]));
+    assert_eq!(team(&hub, "core"), team(&hub, "other") - 1);
+    assert_eq!(hub.call("POST", "/api/v1/teams", &hub.admin, Some(&json!({"name": "core"}))).status, 409);
+}
