@@ -121,7 +121,7 @@ actions! {
     InvitationsRevoke "invitations.revoke" "DELETE" "/api/v1/invitations/{invitation}" Write [Admin, Manager] false "revoke an invitation";
     TokensCreate "tokens.create" "POST" "/api/v1/tokens" Device [Admin, Manager, TeamLead, Member, Viewer] false "create a personal access token for oneself";
     TokensList "tokens.list" "GET" "/api/v1/tokens" Read [Admin, Manager, TeamLead, Member, Viewer] false "list one's own tokens";
-    TokensRevoke "tokens.revoke" "DELETE" "/api/v1/tokens/{token}" Write [Admin, Manager, TeamLead, Member, Viewer] false "revoke one of one's own tokens";
+    TokensRevoke "tokens.revoke" "DELETE" "/api/v1/tokens/{token}" Device [Admin, Manager, TeamLead, Member, Viewer] false "revoke one of one's own tokens";
     TokensListAny "tokens.list_any" "GET" "/api/v1/members/{member}/tokens" Read [Admin] false "list any member's tokens";
     TokensRevokeAny "tokens.revoke_any" "DELETE" "/api/v1/members/{member}/tokens/{token}" Write [Admin] false "revoke any member's token (a lost laptop)";
     AuditRead "audit.read" "GET" "/api/v1/audit" Read [Admin] false "read and export the audit log";

@@ -14,5 +14,6 @@ pub mod provider;
 pub mod roster;
 pub mod runs;
 pub mod scheduler;
+pub mod team;
 pub mod testgen;
 pub mod workspace;

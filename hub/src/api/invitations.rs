@@ -205,11 +205,14 @@ pub async fn join(State(hub): State<Hub>, Body(join): Body<Join>) -> Result<(Sta
     }
     tx.execute("update invitations set uses = uses + 1 where id = $1", &[&id]).await?;
     let (token, token_hash) = secret::new_token(secret::Kind::Device);
-    tx.execute(
-        "insert into tokens (org_id, member_id, kind, name, token_hash, scopes) values ($1, $2, 'device', $3, $4, $5)",
-        &[&org, &member, &device, &token_hash.as_slice(), &vec!["device".to_owned()]],
-    )
-    .await?;
+    let token_id: i64 = tx
+        .query_one(
+            "insert into tokens (org_id, member_id, kind, name, token_hash, scopes)
+             values ($1, $2, 'device', $3, $4, $5) returning id",
+            &[&org, &member, &device, &token_hash.as_slice(), &vec!["device".to_owned()]],
+        )
+        .await?
+        .get(0);
     let details = json!({"invitation": id, "role": role});
     audit::record_as(&tx, org, Some(member), "invitations.accept", &format!("member:{member}"), details).await?;
     let org_name: String = tx.query_one("select name from orgs where id = $1", &[&org]).await?.get(0);
@@ -218,7 +221,7 @@ pub async fn join(State(hub): State<Hub>, Body(join): Body<Join>) -> Result<(Sta
         StatusCode::CREATED,
         Json(json!({
             "org": {"id": org, "name": org_name}, "member": {"id": member, "email": address, "role": role},
-            "token": token, "hub": hub.public_url,
+            "token": token, "token_id": token_id, "hub": hub.public_url,
         })),
     ))
 }

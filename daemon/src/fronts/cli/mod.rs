@@ -19,6 +19,7 @@ pub mod providers;
 pub mod run;
 pub mod sessions;
 pub mod setup;
+pub mod team;
 pub mod workflow;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -132,6 +133,11 @@ enum Command {
     Providers {
         #[command(subcommand)]
         command: crate::fronts::cli::providers::ProvidersCommand,
+    },
+    /// This machine's membership of a team's hub: join with an invitation code, status, leave.
+    Team {
+        #[command(subcommand)]
+        command: crate::fronts::cli::team::TeamCommand,
     },
     /// A team's hub (runs `paired-hub`, beside `paired`): organisation, teams, roles, tokens, audit on PostgreSQL. See docs/team.md.
     #[command(disable_help_flag = true)]
@@ -341,6 +347,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Setup(args) => crate::fronts::cli::setup::execute(&paths, args),
         Command::Market { command } => crate::fronts::cli::market::execute(&paths, command),
         Command::Hub { args } => run_hub(&args),
+        Command::Team { command } => crate::fronts::cli::team::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::fronts::cli::agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))

@@ -132,6 +132,10 @@ pub fn detach(command: &mut Command) -> &mut Command {
     command
 }
 
+pub fn hostname() -> String {
+    std::env::var("COMPUTERNAME").unwrap_or_else(|_| "this machine".to_owned())
+}
+
 pub fn process_alive(_pid: u32) -> bool {
     false
 }

@@ -257,6 +257,11 @@ pub fn detach(command: &mut Command) -> &mut Command {
     command.process_group(0)
 }
 
+/// This machine's name (what a hub calls this daemon's device token).
+pub fn hostname() -> String {
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
+}
+
 /// Whether a process with this id exists (ours or another user's).
 pub fn process_alive(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {

@@ -1,0 +1,115 @@
+//! `paired team join|status|leave`: this machine's membership of a team's hub
+//! (`services::team`, docs/team.md).
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use crate::{
+    fronts::cli::common::{errln, outln},
+    platform::{paths::Paths, secrets},
+    services::team::{self, Membership},
+};
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Join a team's hub with the invitation code an admin or team lead gave you.
+    Join {
+        /// The hub's address (https://…; http:// only to this machine).
+        url: String,
+        /// The invitation code (`XXXX-XXXX-XXXX-XXXX`; case and dashes do not matter).
+        #[arg(long)]
+        code: String,
+        /// Your address, for a code that is not for one address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Your name, as the team sees it.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print the outcome as JSON (an error too, as `{"error": …}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The hub this machine joined, and what the hub says of you now.
+    Status {
+        /// Print the status as JSON (an error too, as `{"error": …}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Leave the hub: this machine's device token is revoked and forgotten.
+    Leave {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    match command {
+        TeamCommand::Join { url, code, email, name, json } => {
+            let joined = runtime.block_on(team::join(paths, &url, &code, email.as_deref(), name.as_deref()))?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&joined)?)?;
+            } else {
+                outln!("Joined {} on {} as {} ({}).", joined.org, joined.hub, joined.email, joined.role)?;
+                outln!(
+                    "This machine's device token is in the OS keyring ({}/{}).",
+                    secrets::SERVICE,
+                    team::KEYRING_ENTRY
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TeamCommand::Status { json } => {
+            let (membership, now) = runtime.block_on(team::status(paths))?;
+            print_status(&membership, now, json)
+        }
+        TeamCommand::Leave { json } => {
+            let (left, revoked) = runtime.block_on(team::leave(paths))?;
+            if json {
+                let revoked = revoked.as_ref().map_err(ToString::to_string).err();
+                outln!("{}", json!({"left": left, "revoke_error": revoked}))?;
+            } else {
+                outln!("Left {} on {}; the device token is no longer on this machine.", left.org, left.hub)?;
+                match revoked {
+                    Ok(()) => outln!("The hub revoked it.")?,
+                    Err(err) => errln!(
+                        "paired: the hub did not revoke it ({err}); ask an admin to revoke device token {} of member {}",
+                        left.token_id,
+                        left.member
+                    ),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_status(membership: &Membership, now: Result<Value, team::TeamError>, json: bool) -> Result<ExitCode> {
+    if json {
+        let (hub, error) = match &now {
+            Ok(me) => (Some(me.clone()), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        outln!("{}", json!({"membership": membership, "hub_says": hub, "hub_error": error}))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("Team: {} on {}", membership.org, membership.hub)?;
+    match now {
+        Ok(me) => {
+            let role = me["role"].as_str().unwrap_or(&membership.role);
+            let teams = me["teams"].as_array().map_or(0, Vec::len);
+            outln!("You:  {} ({role}), in {teams} team(s)", membership.email)?;
+            outln!("Hub:  reachable; this machine's token is valid")?;
+        }
+        Err(err) => {
+            outln!("You:  {} ({} when you joined)", membership.email, membership.role)?;
+            outln!("Hub:  {err}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
