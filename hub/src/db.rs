@@ -13,7 +13,10 @@ pub type Pool = deadpool_postgres::Pool;
 
 /// The migrations, in order; a migration is never edited once released (a new
 /// one is added instead): `hub_migrations` records what each database has.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "organisation", include_str!("../migrations/0001_organisation.sql"))];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "organisation", include_str!("../migrations/0001_organisation.sql")),
+    (2, "usage", include_str!("../migrations/0002_usage.sql")),
+];
 
 /// Any constant: the key of the advisory lock migrations take.
 const MIGRATION_LOCK: i64 = 0x7061_6972_6564; // "paired"

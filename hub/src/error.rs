@@ -53,7 +53,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.code();
         match &self {
-            ApiError::Internal(err) => tracing::error!(error = %err, "request failed"),
+            ApiError::Internal(err) => match err.as_db_error() {
+                Some(db) => tracing::error!(
+                    code = db.code().code(),
+                    error = db.message(),
+                    detail = db.detail(),
+                    "request failed"
+                ),
+                None => tracing::error!(error = %err, cause = ?std::error::Error::source(err), "request failed"),
+            },
             ApiError::Unavailable(err) => tracing::warn!(error = %err, "database unavailable"),
             _ => {}
         }

@@ -124,6 +124,11 @@ actions! {
     TokensRevoke "tokens.revoke" "DELETE" "/api/v1/tokens/{token}" Device [Admin, Manager, TeamLead, Member, Viewer] false "revoke one of one's own tokens";
     TokensListAny "tokens.list_any" "GET" "/api/v1/members/{member}/tokens" Read [Admin] false "list any member's tokens";
     TokensRevokeAny "tokens.revoke_any" "DELETE" "/api/v1/members/{member}/tokens/{token}" Write [Admin] false "revoke any member's token (a lost laptop)";
+    UsagePush "usage.push" "POST" "/api/v1/usage" Device [Admin, Manager, TeamLead, Member, Viewer] false "send one's own usage events (a joined daemon does)";
+    UsageRead "usage.read" "GET" "/api/v1/usage" Read [Admin, Manager, TeamLead, Viewer] true "query usage: totals and time series by member, team, agent, provider, model (a team lead: their teams')";
+    UsageOwn "usage.own" "GET" "/api/v1/me/usage" Device [Admin, Manager, TeamLead, Member, Viewer] false "query one's own usage";
+    PricesRead "prices.read" "GET" "/api/v1/prices" Read [Admin, Manager, TeamLead, Member, Viewer] false "see the price table usage is costed with";
+    PricesWrite "prices.write" "PUT" "/api/v1/prices" Write [Admin] false "set the price of a provider's model";
     AuditRead "audit.read" "GET" "/api/v1/audit" Read [Admin] false "read and export the audit log";
 }
 

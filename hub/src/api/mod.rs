@@ -8,6 +8,7 @@ mod members;
 mod org;
 mod teams;
 mod tokens;
+mod usage;
 
 use axum::{
     Router,
@@ -38,6 +39,9 @@ pub fn router(hub: Hub) -> Router {
         .route("/api/v1/join", post(invitations::join))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{token}", delete(tokens::revoke))
+        .route("/api/v1/usage", get(usage::query).post(usage::push))
+        .route("/api/v1/me/usage", get(usage::own))
+        .route("/api/v1/prices", get(usage::prices).put(usage::set_price))
         .route("/api/v1/audit", get(audit::list))
         .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
         .with_state(hub)

@@ -42,6 +42,15 @@ fn member(hub: &Hub, role: &str, email: &str, team: Option<i64>) -> Member {
     }
 }
 
+/// A usage event as a daemon sends one.
+fn usage_event(id: &str) -> Value {
+    json!({
+        "id": id, "at": jiff::Timestamp::now().to_string(), "kind": "run", "agent": "sherlock", "skill": "review",
+        "provider": "openai", "model": "gpt-test", "tokens_in": 1000, "tokens_out": 500,
+        "latency_ms": 1200, "outcome": "succeeded", "findings": 3, "edits": 0,
+    })
+}
+
 fn team(hub: &Hub, name: &str) -> i64 {
     let reply = hub.call("POST", "/api/v1/teams", &hub.admin, Some(&json!({"name": name})));
     assert_eq!(reply.status, 201, "{reply:?}");
@@ -127,6 +136,17 @@ fn every_role_is_checked_on_every_endpoint() {
                     ("DELETE", format!("/api/v1/members/{}/tokens/{}", other.id, other.token_id), None)
                 }
                 "audit.read" => ("GET", "/api/v1/audit".to_owned(), None),
+                "usage.push" => {
+                    ("POST", "/api/v1/usage".to_owned(), Some(json!({"events": [usage_event(&format!("e{n}"))]})))
+                }
+                "usage.read" => ("GET", format!("/api/v1/usage?team={own_team}&by=day"), None),
+                "usage.own" => ("GET", "/api/v1/me/usage".to_owned(), None),
+                "prices.read" => ("GET", "/api/v1/prices".to_owned(), None),
+                "prices.write" => (
+                    "PUT",
+                    "/api/v1/prices".to_owned(),
+                    Some(json!({"provider": "p", "model": "m", "input_per_mtok": 1.5, "output_per_mtok": 2})),
+                ),
                 unknown => panic!("the hub offers {unknown}, which this test does not try: add it here"),
             };
             assert_eq!(
@@ -145,11 +165,11 @@ fn every_role_is_checked_on_every_endpoint() {
     }
     assert_eq!(n, roles.len() * actions.len());
     // The table itself, where it matters most: a viewer changes nothing but
-    // their own tokens, only admins erase, set roles and read the audit log.
+    // their own tokens and usage, only admins erase, set roles and read the audit log.
     for action in actions {
         let (name, method) = (action["action"].as_str().unwrap_or(""), action["method"].as_str().unwrap_or(""));
         let holders = action["roles"].as_array().expect("roles");
-        if method != "GET" && !name.starts_with("tokens.") {
+        if method != "GET" && !name.starts_with("tokens.") && name != "usage.push" {
             assert!(!holders.iter().any(|r| r == "viewer"), "{name}");
         }
         if ["members.erase", "members.set_role", "audit.read", "tokens.revoke_any"].contains(&name) {
@@ -372,7 +392,12 @@ fn replicas_start_together_on_one_database_and_serve_the_same_organisation() {
         let two = s.spawn(|| Hub::start_on(&url, "replicated"));
         (one.join().expect("one"), two.join().expect("two"))
     });
-    assert_eq!(pg.sql(&dbname(&one), "select count(*) from hub_migrations"), "1");
+    let applied = pg.sql(
+        &dbname(&one),
+        "select count(*) || ' ' || count(distinct version) || ' ' || max(version) from hub_migrations",
+    );
+    let [count, distinct, newest]: [&str; 3] = applied.split(' ').collect::<Vec<_>>().try_into().expect("three");
+    assert!(count == distinct && distinct == newest, "each migration once: {applied}");
     assert_eq!(pg.sql(&dbname(&one), "select count(*) from orgs"), "1");
     let ada = member(&one, "admin", "ada@example.com", None);
     assert_eq!(two.call("GET", "/api/v1/me", &ada.token, None).json()["email"], "ada@example.com");
@@ -514,4 +539,86 @@ fn a_developer_joins_with_a_code_and_the_device_token_stays_in_the_keyring() {
     assert!(!home.state_dir().join("team.json").exists());
     let (ok, out, err) = paired(&["team", "join", &url, "--code", &code]);
     assert!(ok && out.contains("bo@example.com"), "the code was not spent: {out}{err}");
+}
+
+#[test]
+fn usage_is_counted_once_costed_from_the_price_table_and_queried_by_dimension() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "usage");
+    let core = team(&hub, "core");
+    let ada = member(&hub, "member", "ada@example.com", Some(core));
+    let bo = member(&hub, "member", "bo@example.com", None);
+    let lead = member(&hub, "team_lead", "lead@example.com", Some(core));
+    let price = json!({"provider": "openai", "model": "gpt-test", "input_per_mtok": 2.0, "output_per_mtok": 6.0});
+    assert_eq!(hub.call("PUT", "/api/v1/prices", &hub.admin, Some(&price)).status, 204);
+
+    let batch = json!({"events": [usage_event("run-1"), usage_event("run-2"), usage_event("run-3")]});
+    let first = hub.call("POST", "/api/v1/usage", &ada.device, Some(&batch));
+    assert_eq!(first.json(), json!({"received": 3, "recorded": 3, "duplicates": 0}), "{first:?}");
+    let again = hub.call("POST", "/api/v1/usage", &ada.device, Some(&batch)).json();
+    assert_eq!(again, json!({"received": 3, "recorded": 0, "duplicates": 3}), "a retried batch counts nothing twice");
+    // Another member's event with the same id is another event.
+    let mut other = usage_event("run-1");
+    other["agent"] = json!("edison");
+    other["outcome"] = json!("failed");
+    assert_eq!(hub.call("POST", "/api/v1/usage", &bo.device, Some(&json!({"events": [other]}))).json()["recorded"], 1);
+
+    let by_agent = hub.call("GET", "/api/v1/usage?by=agent", &hub.admin, None).json();
+    let series = by_agent["series"].as_array().expect("series");
+    assert_eq!(series.len(), 2, "{by_agent}");
+    assert_eq!(series[1]["agent"], "sherlock");
+    assert_eq!(series[1]["events"], 3);
+    assert_eq!(series[1]["tokens_in"], 3000);
+    // (1000 × $2 + 500 × $6) per million tokens, three times.
+    assert!((series[1]["cost_usd"].as_f64().expect("cost") - 0.015).abs() < 1e-9, "{by_agent}");
+    assert_eq!(series[1]["latency_p50_ms"], 1200.0);
+    assert_eq!(series[0]["error_rate"], 1.0);
+    let by_team = hub.call("GET", "/api/v1/usage?by=team,member", &hub.admin, None).json();
+    assert_eq!(
+        by_team["series"],
+        json!([{
+            "team": core.to_string(), "member": ada.id.to_string(), "events": 3, "tokens_in": 3000, "tokens_out": 1500,
+            "cost_usd": 0.015, "latency_p50_ms": 1200.0, "latency_p95_ms": 1200.0, "error_rate": 0.0, "findings": 9, "edits": 0,
+        }])
+    );
+    let csv = hub.call("GET", "/api/v1/usage?by=day,agent&format=csv", &hub.admin, None);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "day,agent,events,tokens_in,tokens_out,cost_usd,latency_p50_ms,latency_p95_ms,error_rate,findings,edits"
+    );
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[2].ends_with(",sherlock,3,3000,1500,0.015,1200.0,1200.0,0.0,9,0"), "{lines:?}");
+
+    // Who may see what.
+    assert_eq!(hub.call("GET", &format!("/api/v1/usage?team={core}"), &lead.token, None).status, 200);
+    assert_eq!(hub.call("GET", "/api/v1/usage", &lead.token, None).status, 403);
+    assert_eq!(hub.call("GET", "/api/v1/usage", &ada.token, None).status, 403);
+    let own = hub.call("GET", "/api/v1/me/usage", &bo.device, None).json();
+    assert_eq!(own["series"][0]["events"], 1, "{own}");
+
+    // What a daemon may not send: code or prompts, or nonsense.
+    let bad = |event: Value| {
+        hub.call("POST", "/api/v1/usage", &ada.device, Some(&json!({"events": [usage_event("ok"), event]})))
+    };
+    let mut prompt = usage_event("p");
+    prompt["prompt"] = json!("fn main() { secret() }");
+    assert_eq!(bad(prompt).status, 400);
+    let mut negative = usage_event("n");
+    negative["tokens_in"] = json!(-5);
+    let refused = bad(negative);
+    assert!(refused.status == 400 && refused.body.contains("event 1"), "{refused:?}");
+    let mut future = usage_event("f");
+    future["at"] = json!("2999-01-01T00:00:00Z");
+    assert_eq!(bad(future).status, 400);
+    let too_many: Vec<Value> = (0..1001).map(|i| usage_event(&format!("m{i}"))).collect();
+    assert_eq!(hub.call("POST", "/api/v1/usage", &ada.device, Some(&json!({"events": too_many}))).status, 400);
+    let db = dbname(&hub);
+    assert_eq!(pg.sql(&db, "select count(*) from usage_events"), "4", "a refused batch records nothing");
+
+    // Erasing a member keeps their usage in the totals, under no one.
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/members/{}", ada.id), &hub.admin, None).status, 204);
+    let totals = hub.call("GET", "/api/v1/usage", &hub.admin, None).json();
+    assert_eq!(totals["series"][0]["events"], 4);
+    assert_eq!(pg.sql(&db, &format!("select count(*) from usage_events where member_id = {}", ada.id)), "0");
 }
