@@ -33,14 +33,25 @@ impl Hub {
         Hub::start_on(&url, org)
     }
 
-    /// Another replica (or a restart) on the same database.
+    /// Another replica on the same database.
     pub fn start_on(database_url: &str, org: &str) -> Hub {
+        Hub::start_at(database_url, org, 0)
+    }
+
+    /// The hub again, on the same database and port (a restart daemons see as
+    /// the same hub).
+    pub fn restart(&mut self, org: &str) {
+        self.stop();
+        *self = Hub::start_at(&self.database_url.clone(), org, self.port);
+    }
+
+    fn start_at(database_url: &str, org: &str, port: u16) -> Hub {
         let dir = tempfile::tempdir().expect("temp dir");
         let admin = "break-glass-0123456789abcdefghijklmnopqrstuvwxyz".to_owned();
         let file = dir.path().join("admin-token");
         std::fs::write(&file, &admin).expect("write the admin token");
         let mut child = Command::new(hub_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--org", org, "--database-url", database_url])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--org", org, "--database-url", database_url])
             .arg("--admin-token-file")
             .arg(&file)
             .stdout(Stdio::piped())

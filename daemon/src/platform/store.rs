@@ -35,6 +35,30 @@ const CONVERSATIONS: &str = "CREATE TABLE conversations (
                  PRIMARY KEY (conversation, turn)
              );";
 
+/// Usage: one event per finished run, what the single-user console charts and
+/// what goes to a team hub (`pushed_ms`) once this machine has joined one.
+const USAGE: &str = "CREATE TABLE usage_events (
+                 -- the event's id, as the hub knows it
+                 id TEXT PRIMARY KEY,
+                 -- the run it counts: one event per run, however often its end is recorded
+                 source TEXT NOT NULL UNIQUE,
+                 at_ms INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 agent TEXT NOT NULL,
+                 skill TEXT,
+                 provider TEXT,
+                 model TEXT,
+                 tokens_in INTEGER NOT NULL,
+                 tokens_out INTEGER NOT NULL,
+                 latency_ms INTEGER NOT NULL,
+                 outcome TEXT NOT NULL,
+                 findings INTEGER NOT NULL,
+                 edits INTEGER NOT NULL,
+                 -- when a hub recorded it; null: not sent
+                 pushed_ms INTEGER
+             );
+             CREATE INDEX usage_events_unpushed ON usage_events(at_ms) WHERE pushed_ms IS NULL;";
+
 /// Migrations, oldest first. Never edit a released one: append a new one.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -117,6 +141,7 @@ fn migrations() -> Migrations<'static> {
              );",
         ),
         M::up(CONVERSATIONS),
+        M::up(USAGE),
     ])
 }
 

@@ -546,6 +546,10 @@ fn excerpt(data: &str) -> String {
 /// one; the runs service's unit tests use a fake.
 pub trait ChatModel: Send + Sync {
     fn name(&self) -> &str;
+    /// The model's name at the provider (usage events); empty when unknown.
+    fn model(&self) -> &str {
+        ""
+    }
     /// The model runs on this machine: context need not be redacted.
     fn is_local(&self) -> bool;
     /// One turn: `on_text` gets the output as it streams.
@@ -559,6 +563,10 @@ pub trait ChatModel: Send + Sync {
 impl ChatModel for Provider {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn model(&self) -> &str {
+        &self.config.model
     }
 
     fn is_local(&self) -> bool {

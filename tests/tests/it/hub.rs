@@ -622,3 +622,87 @@ fn usage_is_counted_once_costed_from_the_price_table_and_queried_by_dimension() 
     assert_eq!(totals["series"][0]["events"], 4);
     assert_eq!(pg.sql(&db, &format!("select count(*) from usage_events where member_id = {}", ada.id)), "0");
 }
+
+/// The daemon's side of usage: each finished run is an event, sent once this
+/// machine has joined (not before), kept while the hub is down and across a
+/// `kill -9`, and counted once even when a batch is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_kill() {
+    use protocol::agents::{Run, RunParams, RunStatus};
+    use tests::{
+        Rpc,
+        fake_provider::{Reply, openai_text, serve_fake},
+    };
+    let pg = Postgres::get();
+    let mut hub = Hub::start(&pg, "pushing");
+    let home = tests::Home::new();
+    let keyring = tests::SecretService::start(home.path());
+    let bus = keyring.address.clone();
+    let (port, fake) = serve_fake(vec![]).await;
+    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["Load reads a file."])));
+    home.write_config(&format!("{}[team]\nusage_push_secs = 1\n", tests::fake_provider::config(port)));
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("src/lib.rs"), "pub fn load(p: &str) -> String { std::fs::read_to_string(p).unwrap() }\n")
+        .expect("write");
+    let total = |hub: &Hub| {
+        let reply = hub.call("GET", "/api/v1/usage", &hub.admin, None).json();
+        reply["series"][0]["events"].as_i64().unwrap_or(0)
+    };
+    let wait_for = |hub: &Hub, events: i64| {
+        tests::wait_until("the hub has the events", std::time::Duration::from_secs(30), || total(hub) == events);
+    };
+
+    let mut daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let client = home.ws().await;
+    tests::add_workspace(&client, &root).await;
+    let ask = async |client: &jsonrpsee::ws_client::WsClient| {
+        let params = RunParams { prompt: Some("What does load do?".into()), wait: true, ..tests::agent_run("alex") };
+        let run = client.call::<Run>(params).await;
+        assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    };
+    ask(&client).await; // before joining: stays on this machine
+
+    let code = invite(&hub, &hub.admin, "member", "ada@example.com", None);
+    let joined = home
+        .paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .output()
+        .expect("join");
+    assert!(joined.status.success(), "{joined:?}");
+    ask(&client).await;
+    ask(&client).await;
+    wait_for(&hub, 2);
+    let by_model = hub.call("GET", "/api/v1/usage?by=agent,provider,model", &hub.admin, None).json();
+    let row = &by_model["series"][0];
+    assert_eq!(
+        (row["agent"].as_str(), row["provider"].as_str(), row["model"].as_str()),
+        (Some("alex"), Some("fake"), Some("m"))
+    );
+    assert_eq!(row["error_rate"], 0.0);
+    assert!(row["tokens_in"].as_i64().unwrap_or(0) > row["tokens_out"].as_i64().unwrap_or(0), "{by_model}");
+    assert!(row["tokens_out"].as_i64().unwrap_or(0) > 0, "{by_model}");
+
+    // The hub goes down; a run's usage waits here, through a kill -9.
+    hub.stop();
+    ask(&client).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    daemon.kill9();
+    hub.restart("pushing");
+    let mut daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    wait_for(&hub, 3);
+
+    // Every answer lost: the daemon sends everything again, the hub counts none twice.
+    daemon.kill9();
+    let db = rusqlite::Connection::open(home.database()).expect("open the daemon's database");
+    let local: i64 = db.query_row("SELECT count(*) FROM usage_events", [], |r| r.get(0)).expect("count");
+    assert_eq!(local, 4, "every run is an event here, the one before joining too");
+    db.execute("UPDATE usage_events SET pushed_ms = NULL", []).expect("forget");
+    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    tests::wait_until("sent again", std::time::Duration::from_secs(30), || {
+        db.query_row("SELECT count(*) FROM usage_events WHERE pushed_ms IS NOT NULL", [], |r| r.get::<_, i64>(0))
+            .is_ok_and(|n| n == 3)
+    });
+    assert_eq!(total(&hub), 3);
+    assert_eq!(pg.sql(&dbname(&hub), "select count(*) from usage_events"), "3");
+}

@@ -100,6 +100,9 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
     let socket_path = socket.is_some().then_some(socket_path);
     let handle = transport::serve(listener, socket, daemon.clone(), token)?;
     let _config_watch = watch_config(&daemon, paths.config_file());
+    // Usage to the team hub, once this machine has joined one (`paired team join`).
+    let usage_push = Duration::from_secs(u64::from(daemon.config.team.usage_push_secs));
+    tokio::spawn(crate::services::team::push_loop(paths.clone(), store.clone(), usage_push));
 
     let discovery = Discovery {
         pid: std::process::id(),

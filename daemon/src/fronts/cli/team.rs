@@ -42,6 +42,7 @@ pub enum TeamCommand {
     },
     /// Leave the hub: this machine's device token is revoked and forgotten.
     Leave {
+        /// Print the outcome as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },

@@ -225,7 +225,7 @@ mod tests {
         );
         check(
             "\n\n[logs]\nfilter='x'\n",
-            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `bridge`, `limits`, `providers`, `agents`, `completion`, `market`, `sandbox`",
+            "3: key `logs`: unknown field `logs`, expected one of `daemon`, `server`, `log`, `context`, `compat`, `bridge`, `limits`, `providers`, `agents`, `completion`, `market`, `sandbox`, `team`",
         );
         check(
             "[server]\nrequire_token = \"yes\"\n",

@@ -30,6 +30,23 @@ pub struct Config {
     pub market: MarketConfig,
     /// What agents run (the project's linters and tests) and inside which walls.
     pub sandbox: SandboxConfig,
+    /// A team hub this machine joined (`paired team join`).
+    pub team: TeamConfig,
+}
+
+/// A team hub this machine joined (`[team]`; the membership itself is state
+/// that `paired team join` writes, not configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamConfig {
+    /// How often usage events go to the hub, in seconds (sooner when many wait).
+    pub usage_push_secs: u32,
+}
+
+impl Default for TeamConfig {
+    fn default() -> TeamConfig {
+        TeamConfig { usage_push_secs: 60 }
+    }
 }
 
 /// The sandbox every program an agent runs goes through (`[sandbox]`).

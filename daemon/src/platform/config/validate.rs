@@ -103,6 +103,9 @@ pub fn validate(config: &Config) -> Result<()> {
         }
     }
     validate_completion(&config.completion)?;
+    if !(1..=86_400).contains(&config.team.usage_push_secs) {
+        return Err(invalid("team.usage_push_secs", "must be 1 to 86400 seconds"));
+    }
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
         return Err(invalid(
             "daemon.port",

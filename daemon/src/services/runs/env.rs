@@ -178,13 +178,15 @@ pub struct RunContext {
     pub id: String,
     /// Model tokens the run has used.
     tokens: Arc<AtomicU64>,
+    /// The model it asked and the tokens that came back (usage events).
+    model: Arc<std::sync::Mutex<ModelUse>>,
     /// The workflow step the run belongs to, if any.
     pub board: Option<Arc<dyn Board>>,
 }
 
 impl RunContext {
     pub fn new(id: String, board: Option<Arc<dyn Board>>) -> RunContext {
-        RunContext { id, tokens: Arc::default(), board }
+        RunContext { id, tokens: Arc::default(), model: Arc::default(), board }
     }
 
     pub fn tokens_used(&self) -> u64 {
@@ -194,6 +196,30 @@ impl RunContext {
     pub fn spend(&self, tokens: u64) {
         self.tokens.fetch_add(tokens, Ordering::Relaxed);
     }
+
+    /// The provider and model the run asks.
+    pub fn asks(&self, provider: &str, model: &str) {
+        let mut used = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        used.provider = Some(provider.to_owned());
+        used.model = Some(model.to_owned()).filter(|m| !m.is_empty());
+    }
+
+    /// Of the tokens spent, those the model sent back.
+    pub fn received(&self, tokens: u64) {
+        self.model.lock().unwrap_or_else(|p| p.into_inner()).tokens_out += tokens;
+    }
+
+    pub fn model_use(&self) -> ModelUse {
+        self.model.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Which model a run asked, and how many of its tokens were the model's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelUse {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub tokens_out: u64,
 }
 
 /// Why a run failed, and the output it had produced (and streamed) by then:

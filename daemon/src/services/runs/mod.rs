@@ -370,7 +370,7 @@ impl Runs {
         if self.active.remove(&info.id).is_none() {
             return self.get(&info.id).await.unwrap_or(info);
         }
-        if let Err(err) = records::finish(&self.store, &info).await {
+        if let Err(err) = records::finish(&self.store, &info, &context.model_use()).await {
             tracing::error!(run = %info.id, "cannot record the run: {err:#}");
         }
         self.env.send_event(Event::RunUpdate {
@@ -399,7 +399,7 @@ impl Runs {
         info.status = RunStatus::Cancelled;
         info.error = Some("cancelled by the user".into());
         info.finished_ms = Some(now_ms());
-        records::finish(&self.store, &info)
+        records::finish(&self.store, &info, &env::ModelUse::default())
             .await
             .map_err(|err| RunError::Internal(format!("cannot record the cancel: {err:#}")))?;
         self.env.send_event(Event::RunUpdate {

@@ -147,6 +147,7 @@ async fn converse(
         messages: vec![Message::user(user)],
         tools: tools::tool_specs(agent, run),
     };
+    run.asks(provider.name(), provider.model());
     let mut result = tools::ModelOutput::default();
     for _ in 0..MAX_ROUNDS {
         let (agent_id, id) = (agent.manifest.id.clone(), run.id.clone());
@@ -177,6 +178,7 @@ async fn converse(
                 estimate_tokens(&r.text) + r.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()
             });
         run.spend(spent);
+        run.received(spent - sent);
         if let Some(step) = step {
             step.spend(spent);
         }

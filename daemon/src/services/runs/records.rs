@@ -4,7 +4,7 @@
 use protocol::agents::{RunInfo, RunParams, RunStatus};
 use rusqlite::{OptionalExtension, params};
 
-use super::env::RunError;
+use super::env::{ModelUse, RunError};
 use crate::platform::store::Store;
 
 fn internal(what: &str, err: impl std::fmt::Display) -> RunError {
@@ -42,13 +42,18 @@ pub(super) async fn save(
         .map_err(|err| internal("cannot record the run", format!("{err:#}")))
 }
 
-pub(super) async fn finish(store: &Store, info: &RunInfo) -> anyhow::Result<()> {
+/// Records the run's end and, in the same transaction, its usage event (one
+/// per run: a second end recorded for it, after a cancel race, adds none).
+pub(super) async fn finish(store: &Store, info: &RunInfo, model: &ModelUse) -> anyhow::Result<()> {
     let info = info.clone();
     let findings = serde_json::to_string(&info.findings)?;
     let edits = serde_json::to_string(&info.edits)?;
+    let model = model.clone();
+    let event = crate::platform::clock::new_id(&info.id);
     store
         .call(move |conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            tx.execute(
                 "UPDATE agent_runs SET status = ?2, finished_ms = ?3, output = ?4, findings = ?5, edits = ?6, error = ?7, tokens = ?8 WHERE id = ?1",
                 params![
                     info.id,
@@ -60,7 +65,30 @@ pub(super) async fn finish(store: &Store, info: &RunInfo) -> anyhow::Result<()> 
                     info.error,
                     info.tokens as i64
                 ],
-            )
+            )?;
+            let finished = info.finished_ms.unwrap_or(info.created_ms);
+            let tokens_out = model.tokens_out.min(info.tokens);
+            tx.execute(
+                "INSERT OR IGNORE INTO usage_events (id, source, at_ms, kind, agent, skill, provider, model, tokens_in,
+                     tokens_out, latency_ms, outcome, findings, edits)
+                 VALUES (?1, ?2, ?3, 'run', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    event,
+                    info.id,
+                    finished as i64,
+                    info.agent,
+                    info.skill,
+                    model.provider,
+                    model.model,
+                    (info.tokens - tokens_out) as i64,
+                    tokens_out as i64,
+                    finished.saturating_sub(info.created_ms) as i64,
+                    info.status.name(),
+                    info.findings.len() as i64,
+                    info.edits.len() as i64
+                ],
+            )?;
+            tx.commit()
         })
         .await?;
     Ok(())
