@@ -16,6 +16,7 @@ pub type Pool = deadpool_postgres::Pool;
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "organisation", include_str!("../migrations/0001_organisation.sql")),
     (2, "usage", include_str!("../migrations/0002_usage.sql")),
+    (3, "policy", include_str!("../migrations/0003_policy.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

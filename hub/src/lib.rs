@@ -32,6 +32,11 @@ pub struct Config {
     /// The address members reach the hub at, for invitation links.
     pub public_url: Option<String>,
     pub pool_size: usize,
+    /// The Ed25519 key (PKCS#8) policies are signed with (`paired hub keygen`);
+    /// every replica has the same one. Without it the hub serves no policy.
+    pub policy_key_file: Option<PathBuf>,
+    /// How long a signed policy holds without the hub (daemons renew it well before).
+    pub policy_ttl_hours: u32,
 }
 
 /// What every handler shares.
@@ -41,6 +46,8 @@ pub struct Hub {
     pub org: i64,
     pub admin_token: Option<secret::Hash>,
     pub public_url: String,
+    pub signing: Option<std::sync::Arc<policy::signed::SigningKey>>,
+    pub policy_ttl: jiff::SignedDuration,
 }
 
 impl Hub {
@@ -61,8 +68,26 @@ impl Hub {
                 config.org
             );
         }
+        let signing = match &config.policy_key_file {
+            Some(path) => {
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let key = policy::signed::SigningKey::from_pkcs8(&bytes).map_err(|err| {
+                    anyhow::anyhow!("{}: {err}; make one with `paired hub keygen --out FILE`", path.display())
+                })?;
+                Some(std::sync::Arc::new(key))
+            }
+            None => None,
+        };
+        anyhow::ensure!((1..=24 * 30).contains(&config.policy_ttl_hours), "--policy-ttl-hours must be 1 to 720");
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
-        Ok(Hub { pool, org, admin_token, public_url: public_url.trim_end_matches('/').to_owned() })
+        Ok(Hub {
+            pool,
+            org,
+            admin_token,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            signing,
+            policy_ttl: jiff::SignedDuration::from_hours(i64::from(config.policy_ttl_hours)),
+        })
     }
 }
 

@@ -38,6 +38,18 @@ enum Command {
         /// Database connections per replica.
         #[arg(long, env = "PAIRED_HUB_POOL_SIZE", default_value_t = 16)]
         pool_size: usize,
+        /// The Ed25519 key policies are signed with (`paired hub keygen`); the same file on every replica.
+        #[arg(long, env = "PAIRED_HUB_POLICY_KEY_FILE")]
+        policy_key_file: Option<PathBuf>,
+        /// How long a signed policy holds while a daemon cannot reach the hub.
+        #[arg(long, env = "PAIRED_HUB_POLICY_TTL_HOURS", default_value_t = 24)]
+        policy_ttl_hours: u32,
+    },
+    /// Make the Ed25519 key policies are signed with (PKCS#8, readable by you alone).
+    Keygen {
+        /// Where to write it; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Apply the database migrations and exit (replicas also do this at start).
     Migrate {
@@ -63,10 +75,29 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { database_url, listen, org, admin_token_file, public_url, pool_size } => {
-                let config = hub::Config { database_url, listen, org, admin_token_file, public_url, pool_size };
+            Command::Serve {
+                database_url,
+                listen,
+                org,
+                admin_token_file,
+                public_url,
+                pool_size,
+                policy_key_file,
+                policy_ttl_hours,
+            } => {
+                let config = hub::Config {
+                    database_url,
+                    listen,
+                    org,
+                    admin_token_file,
+                    public_url,
+                    pool_size,
+                    policy_key_file,
+                    policy_ttl_hours,
+                };
                 hub::serve(config, shutdown()).await
             }
+            Command::Keygen { out } => keygen(&out),
             Command::Migrate { database_url } => hub::db::migrate(&hub::db::pool(&database_url, 1)?).await,
         }
     });
@@ -77,6 +108,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn keygen(out: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let key = policy::signed::generate().map_err(anyhow::Error::msg)?;
+    let public = policy::signed::SigningKey::from_pkcs8(&key).map_err(anyhow::Error::msg)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).map_err(|err| anyhow::anyhow!("cannot create {}: {err}", out.display()))?;
+    file.write_all(&key)?;
+    file.sync_all()?;
+    println!("wrote {} (key id {})", out.display(), policy::signed::key_id(public.public_key()));
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what a container runtime sends): stop taking

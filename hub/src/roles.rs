@@ -129,6 +129,9 @@ actions! {
     UsageOwn "usage.own" "GET" "/api/v1/me/usage" Device [Admin, Manager, TeamLead, Member, Viewer] false "query one's own usage";
     PricesRead "prices.read" "GET" "/api/v1/prices" Read [Admin, Manager, TeamLead, Member, Viewer] false "see the price table usage is costed with";
     PricesWrite "prices.write" "PUT" "/api/v1/prices" Write [Admin] false "set the price of a provider's model";
+    PolicyRead "policy.read" "GET" "/api/v1/policy" Device [Admin, Manager, TeamLead, Member, Viewer] false "get one's own policy, signed by the hub (a joined daemon does)";
+    PoliciesList "policies.list" "GET" "/api/v1/policies" Read [Admin, Manager] false "see every scope's policy rules";
+    PoliciesSet "policies.set" "PUT" "/api/v1/policies" Write [Admin] false "set the rules of the organisation, a team or a member";
     AuditRead "audit.read" "GET" "/api/v1/audit" Read [Admin] false "read and export the audit log";
 }
 

@@ -50,10 +50,13 @@ impl Hub {
         let admin = "break-glass-0123456789abcdefghijklmnopqrstuvwxyz".to_owned();
         let file = dir.path().join("admin-token");
         std::fs::write(&file, &admin).expect("write the admin token");
+        let key = policy_key(database_url);
         let mut child = Command::new(hub_bin())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--org", org, "--database-url", database_url])
             .arg("--admin-token-file")
             .arg(&file)
+            .arg("--policy-key-file")
+            .arg(&key)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -85,6 +88,20 @@ impl Hub {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
+}
+
+/// The policy signing key of the hubs on `database_url`: one per database, so
+/// replicas and restarts sign with the same key, as they would in production.
+pub fn policy_key(database_url: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("paired-hub-test-keys");
+    std::fs::create_dir_all(&dir).expect("key folder");
+    let name: String = database_url.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let key = dir.join(format!("{name}.key"));
+    if !key.exists() {
+        let out = Command::new(hub_bin()).arg("keygen").arg("--out").arg(&key).output().expect("paired-hub keygen");
+        assert!(out.status.success() || key.exists(), "keygen: {out:?}");
+    }
+    key
 }
 
 impl Drop for Hub {

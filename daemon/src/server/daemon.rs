@@ -117,6 +117,7 @@ impl Daemon {
             events: events.clone(),
             codebase: codebase.clone(),
             providers: Providers::default(),
+            team: Arc::new(crate::services::team::policy::TeamPolicy::new(paths.clone())),
         });
         let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
         let orchestrator = Orchestrator::new(runs.clone(), store.clone());

@@ -6,6 +6,7 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -222,6 +223,8 @@ pub async fn join(State(hub): State<Hub>, Body(join): Body<Join>) -> Result<(Sta
         Json(json!({
             "org": {"id": org, "name": org_name}, "member": {"id": member, "email": address, "role": role},
             "token": token, "token_id": token_id, "hub": hub.public_url,
+            // The key the member's daemon pins: policies signed by any other are refused.
+            "policy_key": hub.signing.as_deref().map(|k| base64::engine::general_purpose::STANDARD.encode(k.public_key())),
         })),
     ))
 }

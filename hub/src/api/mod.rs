@@ -6,6 +6,7 @@ mod audit;
 mod invitations;
 mod members;
 mod org;
+mod policy;
 mod teams;
 mod tokens;
 mod usage;
@@ -42,6 +43,8 @@ pub fn router(hub: Hub) -> Router {
         .route("/api/v1/usage", get(usage::query).post(usage::push))
         .route("/api/v1/me/usage", get(usage::own))
         .route("/api/v1/prices", get(usage::prices).put(usage::set_price))
+        .route("/api/v1/policy", get(policy::mine))
+        .route("/api/v1/policies", get(policy::list).put(policy::set))
         .route("/api/v1/audit", get(audit::list))
         .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
         .with_state(hub)

@@ -141,6 +141,9 @@ fn every_role_is_checked_on_every_endpoint() {
                 }
                 "usage.read" => ("GET", format!("/api/v1/usage?team={own_team}&by=day"), None),
                 "usage.own" => ("GET", "/api/v1/me/usage".to_owned(), None),
+                "policy.read" => ("GET", "/api/v1/policy".to_owned(), None),
+                "policies.list" => ("GET", "/api/v1/policies".to_owned(), None),
+                "policies.set" => ("PUT", "/api/v1/policies".to_owned(), Some(json!({"scope": "org", "rules": {}}))),
                 "prices.read" => ("GET", "/api/v1/prices".to_owned(), None),
                 "prices.write" => (
                     "PUT",
@@ -705,4 +708,129 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
     });
     assert_eq!(total(&hub), 3);
     assert_eq!(pg.sql(&dbname(&hub), "select count(*) from usage_events"), "3");
+}
+
+/// The team policy: set on the hub per scope, signed, pulled by the daemon,
+/// applied to runs, models and what is sent; offline from its cache; a forged
+/// or expired one refuses everything (fails closed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_team_policy_is_signed_applied_offline_and_fails_closed() {
+    use protocol::agents::{Run, RunParams, RunStatus};
+    use tests::{
+        Rpc,
+        fake_provider::{Reply, openai_text, serve_fake},
+    };
+    let pg = Postgres::get();
+    let mut hub = Hub::start(&pg, "policed");
+    let home = tests::Home::new();
+    let keyring = tests::SecretService::start(home.path());
+    let bus = keyring.address.clone();
+    let (port, fake) = serve_fake(vec![]).await;
+    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["Fine."])));
+    home.write_config(&format!(
+        "{}[team]\nusage_push_secs = 1\npolicy_refresh_secs = 1\n",
+        tests::fake_provider::config(port)
+    ));
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src/secrets")).expect("mkdir");
+    std::fs::write(root.join("src/lib.rs"), "pub fn load(p: &str) -> String { std::fs::read_to_string(p).unwrap() }\n")
+        .expect("write");
+    std::fs::write(root.join("src/secrets/keys.rs"), "pub const K: &str = \"do-not-send-0xC0FFEE\";\n").expect("write");
+    let core = team(&hub, "core");
+    let set = |hub: &Hub, scope: &str, rules: Value| {
+        let reply = hub.call("PUT", "/api/v1/policies", &hub.admin, Some(&json!({"scope": scope, "rules": rules})));
+        assert_eq!(reply.status, 204, "{reply:?}");
+    };
+    set(&hub, "org", json!({"agents": {"deny": ["vince"]}, "egress": {"deny_paths": ["**/secrets/**"]}}));
+    let bad = hub.call(
+        "PUT",
+        "/api/v1/policies",
+        &hub.admin,
+        Some(&json!({"scope": "org", "rules": {"deny_grants": ["root"]}})),
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
+
+    let code = invite(&hub, &hub.admin, "member", "ada@example.com", Some(core));
+    let paired = |args: &[&str]| {
+        let out = home.paired(args).env("DBUS_SESSION_BUS_ADDRESS", &bus).output().expect("run paired");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (status, out) = paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code]);
+    assert_eq!(status, Some(0), "{out}");
+    let (status, out) = paired(&["policy", "explain", "run:vince"]);
+    assert_eq!(status, Some(3), "{out}");
+    assert!(out.contains("run:vince: refused by org: agents.deny has \"vince\""), "{out}");
+    assert_eq!(paired(&["policy", "explain", "run:sherlock"]).0, Some(0));
+    assert!(paired(&["policy", "explain", "send:src/secrets/keys.rs"]).1.contains("egress.deny_paths"));
+
+    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let client = home.ws().await;
+    tests::add_workspace(&client, &root).await;
+    let uri = |rel: &str| format!("file://{}", root.join(rel).display());
+    let ask = |agent: &str, file: &str| RunParams {
+        prompt: Some("What is this?".into()),
+        uri: Some(uri(file)),
+        wait: true,
+        ..tests::agent_run(agent)
+    };
+    let refused = client.try_call::<Run>(ask("vince", "src/lib.rs")).await.expect_err("vince is denied");
+    assert!(refused.message.contains("the team policy does not allow running"), "{refused:?}");
+    let secret = client.call::<Run>(ask("alex", "src/secrets/keys.rs")).await;
+    assert_eq!(secret.status, RunStatus::Failed, "{secret:?}");
+    assert!(secret.error.as_deref().is_some_and(|e| e.contains("egress.deny_paths")), "{secret:?}");
+    let fine = client.call::<Run>(ask("alex", "src/lib.rs")).await;
+    assert_eq!(fine.status, RunStatus::Succeeded, "{fine:?}");
+    let sent: String = fake.requests.lock().expect("lock").iter().map(|(_, body)| body.to_string()).collect();
+    assert!(!sent.contains("0xC0FFEE"), "the denied file never reached the model");
+
+    // A team rule: this provider's models are not for this team. It applies
+    // once the daemon has renewed the policy.
+    set(&hub, &format!("team:{core}"), json!({"models": {"deny": ["fake/*"]}}));
+    tests::wait_until("the renewed policy applies", std::time::Duration::from_secs(20), || {
+        paired(&["policy", "explain", "model:fake/m"]).0 == Some(3)
+    });
+    let no_model = client.try_call::<Run>(ask("alex", "src/lib.rs")).await.expect_err("the model is denied");
+    assert!(no_model.message.contains("team:core: models.deny has \"fake/*\""), "{no_model:?}");
+
+    // The hub goes away: the cached policy still applies.
+    hub.stop();
+    let offline = client.try_call::<Run>(ask("vince", "src/lib.rs")).await.expect_err("still denied offline");
+    assert!(offline.message.contains("agents.deny"), "{offline:?}");
+    let review = RunParams {
+        skill: Some("review".into()),
+        uri: Some(uri("src/lib.rs")),
+        wait: true,
+        ..tests::agent_run("sherlock")
+    };
+    assert_eq!(client.call::<Run>(review.clone()).await.status, RunStatus::Succeeded);
+
+    // Forged: one byte of the cached policy changed. Everything is refused.
+    let cache = home.state_dir().join("team-policy.json");
+    let mut envelope: Value = serde_json::from_str(&std::fs::read_to_string(&cache).expect("cache")).expect("json");
+    let payload = envelope["payload"].as_str().expect("payload").to_owned();
+    use base64::Engine as _;
+    let mut bytes = base64::engine::general_purpose::STANDARD.decode(&payload).expect("b64");
+    let text = String::from_utf8(bytes.clone()).expect("utf8").replace("vince", "vinny");
+    bytes = text.into_bytes();
+    envelope["payload"] = json!(base64::engine::general_purpose::STANDARD.encode(&bytes));
+    std::fs::write(&cache, envelope.to_string()).expect("forge");
+    let forged = client.try_call::<Run>(review.clone()).await.expect_err("fails closed");
+    assert!(forged.message.contains("not signed by this hub's key"), "{forged:?}");
+
+    // Expired: signed by the hub's own key, but past its time.
+    let key = std::fs::read(tests::hub::policy_key(&hub.database_url)).expect("key");
+    let key = policy::signed::SigningKey::from_pkcs8(&key).expect("pkcs8");
+    let then = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
+    let old = policy::Policy {
+        org: "policed".into(),
+        member: 1,
+        issued_at: then,
+        expires_at: then + jiff::SignedDuration::from_hours(24),
+        sources: vec![],
+    };
+    std::fs::write(&cache, serde_json::to_string(&key.sign(&old)).expect("json")).expect("write");
+    let expired = client.try_call::<Run>(review).await.expect_err("fails closed");
+    assert!(expired.message.contains("expired"), "{expired:?}");
+    let (_, shown) = paired(&["policy", "show"]);
+    assert!(shown.contains("cannot be trusted") && shown.contains("fails closed"), "{shown}");
 }

@@ -15,6 +15,7 @@ pub mod common;
 pub mod agents;
 pub mod doctor;
 pub mod market;
+pub mod policy;
 pub mod providers;
 pub mod run;
 pub mod sessions;
@@ -133,6 +134,11 @@ enum Command {
     Providers {
         #[command(subcommand)]
         command: crate::fronts::cli::providers::ProvidersCommand,
+    },
+    /// The team policy this machine applies, and which rule decides an action.
+    Policy {
+        #[command(subcommand)]
+        command: crate::fronts::cli::policy::PolicyCommand,
     },
     /// This machine's membership of a team's hub: join with an invitation code, status, leave.
     Team {
@@ -348,6 +354,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Market { command } => crate::fronts::cli::market::execute(&paths, command),
         Command::Hub { args } => run_hub(&args),
         Command::Team { command } => crate::fronts::cli::team::execute(&paths, command),
+        Command::Policy { command } => crate::fronts::cli::policy::execute(&paths, command),
         Command::Agents { command } => with_runtime(crate::fronts::cli::agents::execute(&paths, command)),
         Command::Context { file, line, column, question, budget, local, json } => {
             with_runtime(context(&paths, ContextArgs { file, line, column, question, budget, local, json }))

@@ -102,7 +102,8 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
     let _config_watch = watch_config(&daemon, paths.config_file());
     // Usage to the team hub, once this machine has joined one (`paired team join`).
     let usage_push = Duration::from_secs(u64::from(daemon.config.team.usage_push_secs));
-    tokio::spawn(crate::services::team::push_loop(paths.clone(), store.clone(), usage_push));
+    let policy_refresh = Duration::from_secs(u64::from(daemon.config.team.policy_refresh_secs));
+    tokio::spawn(crate::services::team::usage::push_loop(paths.clone(), store.clone(), usage_push, policy_refresh));
 
     let discovery = Discovery {
         pid: std::process::id(),

@@ -41,11 +41,13 @@ pub struct Config {
 pub struct TeamConfig {
     /// How often usage events go to the hub, in seconds (sooner when many wait).
     pub usage_push_secs: u32,
+    /// How old the cached team policy may get before it is fetched again, in seconds.
+    pub policy_refresh_secs: u32,
 }
 
 impl Default for TeamConfig {
     fn default() -> TeamConfig {
-        TeamConfig { usage_push_secs: 60 }
+        TeamConfig { usage_push_secs: 60, policy_refresh_secs: 300 }
     }
 }
 

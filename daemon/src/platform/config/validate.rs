@@ -106,6 +106,9 @@ pub fn validate(config: &Config) -> Result<()> {
     if !(1..=86_400).contains(&config.team.usage_push_secs) {
         return Err(invalid("team.usage_push_secs", "must be 1 to 86400 seconds"));
     }
+    if !(1..=86_400).contains(&config.team.policy_refresh_secs) {
+        return Err(invalid("team.policy_refresh_secs", "must be 1 to 86400 seconds"));
+    }
     if config.compat.bridge_1x && config.daemon.port == BRIDGE_1X_PORT {
         return Err(invalid(
             "daemon.port",

@@ -26,6 +26,7 @@ use crate::{
         market,
         provider::Providers,
         roster::{Agent, Roster},
+        team::policy::TeamPolicy,
         workspace::Workspace,
     },
 };
@@ -40,6 +41,8 @@ pub struct Env {
     pub events: broadcast::Sender<Event>,
     pub codebase: Arc<Codebase>,
     pub providers: Providers,
+    /// The team policy, when this machine has joined a hub.
+    pub team: Arc<TeamPolicy>,
 }
 
 impl Env {
@@ -130,6 +133,22 @@ impl Env {
 /// manifest's, else the default; none means offline only. A manifest naming
 /// a provider the user did not configure gets none (see [`unknown_provider`]),
 /// never the default in its place.
+/// Asking the configured provider `name` as the team policy sees it.
+pub fn model_action(config: &Config, name: &str) -> policy::Action {
+    let provider = config.providers.get(name);
+    let kind = provider.map_or("", |p| match p.kind {
+        crate::platform::config::ProviderKind::Openai => "openai",
+        crate::platform::config::ProviderKind::Azure => "azure",
+        crate::platform::config::ProviderKind::Anthropic => "anthropic",
+    });
+    policy::Action::Model {
+        provider: name.to_owned(),
+        kind: kind.to_owned(),
+        model: provider.map(|p| p.model.clone()).unwrap_or_default(),
+        local: provider.is_some_and(|p| p.is_local()),
+    }
+}
+
 pub fn provider_name(config: &Config, agent: &Agent) -> Option<String> {
     // The user's own choice first: a manifest (which a cloned project can
     // carry) never sends an agent to a provider the user picked against.

@@ -166,6 +166,8 @@ impl Runs {
     /// What the run will do, or why it cannot start.
     fn choose_work(&self, agent: &Agent, params: &RunParams) -> Result<Work, RunError> {
         let name = &agent.manifest.metadata.name;
+        let run = policy::Action::Run { agent: agent.manifest.id.clone() };
+        self.env.team.check(&run, &format!("running {name}")).map_err(RunError::Refused)?;
         let provider = self.env.provider_name(agent);
         let wants_model = params.skill.as_deref() == Some("ask")
             || (params.skill.is_none() && params.prompt.is_some() && provider.is_some())
@@ -180,6 +182,8 @@ impl Runs {
             if params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
                 return Err(Missing::Prompt.refusal(name, "ask"));
             }
+            let model = env::model_action(&self.env.config, &provider);
+            self.env.team.check(&model, &format!("asking the provider {provider}")).map_err(RunError::Refused)?;
             return Ok(Work::Ask { provider });
         }
         let skill = match &params.skill {

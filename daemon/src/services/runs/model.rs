@@ -84,7 +84,12 @@ fn first_message(
         let own = uri::to_path(uri)
             .and_then(|p| env.codebase.workspaces.resolve(&p, None).ok())
             .map(|r| r.rel().unwrap_or_else(|| r.path.display().to_string()));
+        if let Some(own) = &own {
+            let send = policy::Action::Send { path: own.clone(), local };
+            env.team.check(&send, &format!("sending {own} to a model")).map_err(Failed::from)?;
+        }
         let bundle = tools::within_reach(bundle, &Reach::of(&agent.manifest), own.as_deref());
+        let bundle = tools::within_policy(bundle, &env.team, local);
         user.push_str("# Context from the editor\n\n");
         user.push_str(&tools::render_bundle(&bundle));
     }
@@ -137,7 +142,7 @@ async fn converse(
     grounding: Option<String>,
 ) -> Result<tools::ModelOutput, Failed> {
     // Unredacted only for a model the user says runs here, unless the policy says always.
-    let local = provider.is_local() && !env.config.agents.always_redact;
+    let local = provider.is_local() && !env.config.agents.always_redact && !env.team.forces_redaction();
     let user = first_message(env, agent, params, grounding, local)?;
     let mut request = ChatRequest {
         system: format!(

@@ -129,6 +129,7 @@ fn fixture_with(model: Option<Arc<FakeModel>>, always_redact: bool) -> Fixture {
     let env = Arc::new(Env {
         live: Arc::new(Live::new(&config)),
         config: Arc::new(config),
+        team: Arc::new(crate::services::team::policy::TeamPolicy::new(paths.clone())),
         paths,
         events: sender,
         codebase,

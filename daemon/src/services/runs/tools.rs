@@ -258,6 +258,9 @@ impl Tools<'_> {
 
     fn read_file(&self, arguments: &Value) -> Result<String, String> {
         let rel = self.path(arguments, false)?;
+        self.env
+            .team
+            .check(&policy::Action::Send { path: rel.clone(), local: self.local }, &format!("sending {rel}"))?;
         let text = self.workspace.read_indexed(&rel).ok_or_else(|| format!("{rel} is not an indexed text file"))?;
         Ok(if self.local { text } else { context::redact::redact(&rel, &text).0 })
     }
@@ -276,6 +279,9 @@ impl Tools<'_> {
 
     fn build_context(&self, arguments: &Value) -> Result<String, String> {
         let rel = self.path(arguments, false)?;
+        self.env
+            .team
+            .check(&policy::Action::Send { path: rel.clone(), local: self.local }, &format!("sending {rel}"))?;
         let line = line_of(arguments, "line")?;
         let bundle = codebase::build(
             &self.env.codebase,
@@ -291,7 +297,8 @@ impl Tools<'_> {
         )
         .map_err(|err| err.to_string())?;
         // The file is granted; what the bundle draws from others must be too.
-        Ok(render_bundle(&within_reach(bundle, &self.reach, None)))
+        let bundle = within_policy(within_reach(bundle, &self.reach, None), &self.env.team, self.local);
+        Ok(render_bundle(&bundle))
     }
 
     fn propose_edit(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
@@ -383,6 +390,32 @@ pub(super) fn within_reach(
         kind: part.kind,
         tokens: part.tokens,
     }));
+    bundle
+}
+
+/// Parts drawn from files the team policy keeps on this machine, taken out
+/// (listed as dropped, with the rule).
+pub(super) fn within_policy(
+    mut bundle: protocol::context::ContextBundle,
+    team: &crate::services::team::policy::TeamPolicy,
+    local: bool,
+) -> protocol::context::ContextBundle {
+    let mut withheld = Vec::new();
+    bundle.parts.retain(|part| {
+        let Some(path) = &part.path else { return true };
+        match team.check(&policy::Action::Send { path: path.clone(), local }, &format!("sending {path}")) {
+            Ok(()) => true,
+            Err(why) => {
+                withheld.push(protocol::context::DroppedPart {
+                    title: format!("{} ({why})", part.title),
+                    kind: part.kind,
+                    tokens: part.tokens,
+                });
+                false
+            }
+        }
+    });
+    bundle.dropped.extend(withheld);
     bundle
 }
 

@@ -2,6 +2,9 @@
 //! invitation code, this machine's device token in the OS keyring, what the
 //! hub says of us, and leaving. Without a hub nothing here runs.
 //!
+//! `usage.rs` sends usage events (and refreshes the policy on the same beat);
+//! `policy.rs` pulls, verifies and caches the signed policy and decides by it.
+//!
 //! What a join leaves: `team.json` in the state folder (private: the hub, the
 //! organisation, the member; never the token) and the device token in the OS
 //! keyring under `paired/hub-device`.
@@ -15,20 +18,16 @@ use crate::platform::{
     os,
     paths::{self, Paths},
     secrets::{self, KeyringError},
-    store::Store,
 };
+
+pub mod policy;
+pub mod usage;
 
 /// The keyring entry of the device token.
 pub const KEYRING_ENTRY: &str = "hub-device";
 
 /// How long one request to the hub may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Usage events per batch (the hub takes up to 1,000).
-const BATCH: i64 = 500;
-
-/// The longest wait between tries while the hub cannot be reached.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// This machine's membership of a hub.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +43,10 @@ pub struct Membership {
     /// The device token's id on the hub (to revoke it when leaving).
     pub token_id: i64,
     pub joined_at: String,
+    /// The hub's Ed25519 policy key (base64), pinned when joining: a policy
+    /// signed by any other key is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +69,7 @@ pub enum TeamError {
     State(anyhow::Error),
 }
 
-fn membership_file(paths: &Paths) -> PathBuf {
+pub(crate) fn membership_file(paths: &Paths) -> PathBuf {
     paths.state_dir.join("team.json")
 }
 
@@ -144,6 +147,7 @@ pub async fn join(
         role: field("/member/role").as_str().unwrap_or_default().to_owned(),
         token_id: field("/token_id").as_i64().unwrap_or_default(),
         joined_at: jiff::Timestamp::now().to_string(),
+        policy_key: field("/policy_key").as_str().map(str::to_owned),
     };
     // The token first: a membership without its token would be useless; a
     // token without a membership file is overwritten by the next join.
@@ -156,6 +160,13 @@ pub async fn join(
     let text = serde_json::to_vec_pretty(&membership).map_err(|err| TeamError::State(err.into()))?;
     paths.create_all().map_err(TeamError::State)?;
     paths::write_private(&membership_file(paths), &text).map_err(TeamError::State)?;
+    // The policy at once, so that nothing waits for the first refresh (a hub
+    // that signs none answers so, and none applies).
+    if membership.policy_key.is_some()
+        && let Err(err) = policy::pull(paths).await
+    {
+        tracing::warn!("joined, but the team policy could not be fetched yet: {err}");
+    }
     Ok(membership)
 }
 
@@ -186,113 +197,11 @@ pub async fn leave(paths: &Paths) -> Result<(Membership, Result<(), TeamError>),
         .map_err(|err| TeamError::State(err.into()))??;
     std::fs::remove_file(membership_file(paths))
         .map_err(|err| TeamError::State(anyhow::anyhow!("cannot remove the membership file: {err}")))?;
+    let _ = std::fs::remove_file(paths.state_dir.join("team-policy.json"));
     Ok((membership, revoked))
 }
 
-/// What one push did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Pushed {
-    NotJoined,
-    Nothing,
-    /// `recorded` new on the hub, `duplicates` it had already (a batch sent
-    /// before whose answer was lost); `more` still waiting here.
-    Sent {
-        recorded: u64,
-        duplicates: u64,
-        more: bool,
-    },
-}
-
-/// Sends the oldest usage events the hub does not have yet, made since this
-/// machine joined (what happened before stays on this machine), and marks them
-/// sent once the hub has recorded them. A batch whose answer is lost is sent
-/// again with the same ids, which the hub counts once.
-pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamError> {
-    let Some(membership) = load(paths)? else {
-        return Ok(Pushed::NotJoined);
-    };
-    let since = membership.joined_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_millisecond());
-    let events = store
-        .call(move |conn| {
-            let mut statement = conn.prepare(
-                "SELECT id, at_ms, kind, agent, skill, provider, model, tokens_in, tokens_out, latency_ms, outcome,
-                        findings, edits
-                   FROM usage_events WHERE pushed_ms IS NULL AND at_ms >= ?1 ORDER BY at_ms LIMIT ?2",
-            )?;
-            let rows = statement.query_map(rusqlite::params![since, BATCH], |row| {
-                let at = jiff::Timestamp::from_millisecond(row.get(1)?).unwrap_or_default();
-                Ok(json!({
-                    "id": row.get::<_, String>(0)?, "at": at.to_string(), "kind": row.get::<_, String>(2)?,
-                    "agent": row.get::<_, String>(3)?, "skill": row.get::<_, Option<String>>(4)?,
-                    "provider": row.get::<_, Option<String>>(5)?, "model": row.get::<_, Option<String>>(6)?,
-                    "tokens_in": row.get::<_, i64>(7)?, "tokens_out": row.get::<_, i64>(8)?,
-                    "latency_ms": row.get::<_, i64>(9)?, "outcome": row.get::<_, String>(10)?,
-                    "findings": row.get::<_, i64>(11)?, "edits": row.get::<_, i64>(12)?,
-                }))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<Value>>>()
-        })
-        .await
-        .map_err(TeamError::State)?;
-    if events.is_empty() {
-        return Ok(Pushed::Nothing);
-    }
-    let token = device_token().await?;
-    let ids: Vec<String> = events.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
-    let full = events.len() as i64 == BATCH;
-    let reply =
-        request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(json!({"events": events})))
-            .await?;
-    let now = jiff::Timestamp::now().as_millisecond();
-    store
-        .call(move |conn| {
-            let tx = conn.transaction()?;
-            for id in &ids {
-                tx.execute("UPDATE usage_events SET pushed_ms = ?2 WHERE id = ?1", rusqlite::params![id, now])?;
-            }
-            tx.commit()
-        })
-        .await
-        .map_err(TeamError::State)?;
-    Ok(Pushed::Sent {
-        recorded: reply["recorded"].as_u64().unwrap_or_default(),
-        duplicates: reply["duplicates"].as_u64().unwrap_or_default(),
-        more: full,
-    })
-}
-
-/// The daemon's usage pusher: every `every`, at once while a backlog drains,
-/// backing off (to five minutes) while the hub cannot be reached; each new
-/// kind of failure is logged once.
-pub async fn push_loop(paths: Paths, store: Store, every: Duration) {
-    let mut wait = every;
-    let mut failing: Option<String> = None;
-    loop {
-        tokio::time::sleep(wait).await;
-        match push_usage(&paths, &store).await {
-            Ok(pushed) => {
-                if let Some(was) = failing.take() {
-                    tracing::info!("usage reaches the team hub again (it had failed: {was})");
-                }
-                if let Pushed::Sent { recorded, duplicates, .. } = pushed {
-                    tracing::debug!(recorded, duplicates, "usage sent to the team hub");
-                }
-                wait =
-                    if matches!(pushed, Pushed::Sent { more: true, .. }) { Duration::from_millis(50) } else { every };
-            }
-            Err(err) => {
-                let text = err.to_string();
-                if failing.as_deref() != Some(text.as_str()) {
-                    tracing::warn!("usage cannot reach the team hub; kept here and sent later: {text}");
-                    failing = Some(text);
-                }
-                wait = (wait * 2).clamp(every, MAX_BACKOFF.max(every));
-            }
-        }
-    }
-}
-
-async fn device_token() -> Result<String, TeamError> {
+pub(crate) async fn device_token() -> Result<String, TeamError> {
     tokio::task::spawn_blocking(|| secrets::get(KEYRING_ENTRY))
         .await
         .map_err(|err| TeamError::State(err.into()))?
@@ -300,7 +209,7 @@ async fn device_token() -> Result<String, TeamError> {
 }
 
 /// One request to the hub; its JSON answer, or its error's message.
-async fn request(
+pub(crate) async fn request(
     hub: &str,
     method: reqwest::Method,
     path: &str,

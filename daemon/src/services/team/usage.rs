@@ -1,0 +1,120 @@
+//! Usage events to the hub: the oldest not yet sent, in batches, once this
+//! machine has joined; and the daemon's loop that sends them and keeps the
+//! team policy fresh.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{TeamError, device_token, load, policy, request};
+use crate::platform::{paths::Paths, store::Store};
+
+/// Usage events per batch (the hub takes up to 1,000).
+const BATCH: i64 = 500;
+
+/// The longest wait between tries while the hub cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What one push did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    NotJoined,
+    Nothing,
+    /// `recorded` new on the hub, `duplicates` it had already (a batch sent
+    /// before whose answer was lost); `more` still waiting here.
+    Sent {
+        recorded: u64,
+        duplicates: u64,
+        more: bool,
+    },
+}
+
+/// Sends the oldest usage events the hub does not have yet, made since this
+/// machine joined (what happened before stays on this machine), and marks them
+/// sent once the hub has recorded them. A batch whose answer is lost is sent
+/// again with the same ids, which the hub counts once.
+pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamError> {
+    let Some(membership) = load(paths)? else {
+        return Ok(Pushed::NotJoined);
+    };
+    let since = membership.joined_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_millisecond());
+    let events = store
+        .call(move |conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, at_ms, kind, agent, skill, provider, model, tokens_in, tokens_out, latency_ms, outcome,
+                        findings, edits
+                   FROM usage_events WHERE pushed_ms IS NULL AND at_ms >= ?1 ORDER BY at_ms LIMIT ?2",
+            )?;
+            let rows = statement.query_map(rusqlite::params![since, BATCH], |row| {
+                let at = jiff::Timestamp::from_millisecond(row.get(1)?).unwrap_or_default();
+                Ok(json!({
+                    "id": row.get::<_, String>(0)?, "at": at.to_string(), "kind": row.get::<_, String>(2)?,
+                    "agent": row.get::<_, String>(3)?, "skill": row.get::<_, Option<String>>(4)?,
+                    "provider": row.get::<_, Option<String>>(5)?, "model": row.get::<_, Option<String>>(6)?,
+                    "tokens_in": row.get::<_, i64>(7)?, "tokens_out": row.get::<_, i64>(8)?,
+                    "latency_ms": row.get::<_, i64>(9)?, "outcome": row.get::<_, String>(10)?,
+                    "findings": row.get::<_, i64>(11)?, "edits": row.get::<_, i64>(12)?,
+                }))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<Value>>>()
+        })
+        .await
+        .map_err(TeamError::State)?;
+    if events.is_empty() {
+        return Ok(Pushed::Nothing);
+    }
+    let token = device_token().await?;
+    let ids: Vec<String> = events.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
+    let full = events.len() as i64 == BATCH;
+    let reply =
+        request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(json!({"events": events})))
+            .await?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    store
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            for id in &ids {
+                tx.execute("UPDATE usage_events SET pushed_ms = ?2 WHERE id = ?1", rusqlite::params![id, now])?;
+            }
+            tx.commit()
+        })
+        .await
+        .map_err(TeamError::State)?;
+    Ok(Pushed::Sent {
+        recorded: reply["recorded"].as_u64().unwrap_or_default(),
+        duplicates: reply["duplicates"].as_u64().unwrap_or_default(),
+        more: full,
+    })
+}
+
+/// The daemon's usage pusher: every `every`, at once while a backlog drains,
+/// backing off (to five minutes) while the hub cannot be reached; each new
+/// kind of failure is logged once.
+pub async fn push_loop(paths: Paths, store: Store, every: Duration, policy_every: Duration) {
+    let mut wait = every;
+    let mut failing: Option<String> = None;
+    loop {
+        tokio::time::sleep(wait).await;
+        policy::refresh_if_due(&paths, policy_every).await;
+        match push_usage(&paths, &store).await {
+            Ok(pushed) => {
+                if let Some(was) = failing.take() {
+                    tracing::info!("usage reaches the team hub again (it had failed: {was})");
+                }
+                if let Pushed::Sent { recorded, duplicates, .. } = pushed {
+                    tracing::debug!(recorded, duplicates, "usage sent to the team hub");
+                }
+                wait =
+                    if matches!(pushed, Pushed::Sent { more: true, .. }) { Duration::from_millis(50) } else { every };
+            }
+            Err(err) => {
+                let text = err.to_string();
+                if failing.as_deref() != Some(text.as_str()) {
+                    tracing::warn!("usage cannot reach the team hub; kept here and sent later: {text}");
+                    failing = Some(text);
+                }
+                wait = (wait * 2).clamp(every, MAX_BACKOFF.max(every));
+            }
+        }
+    }
+}
