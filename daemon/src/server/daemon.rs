@@ -110,6 +110,7 @@ impl Daemon {
         let events = broadcast::channel(1024).0;
         let codebase = Arc::new(Codebase::new(full_parse_max, config.context.budget_tokens, events.clone()));
         let live = Arc::new(crate::platform::config::Live::new(&config));
+        let team = Arc::new(crate::services::team::policy::TeamPolicy::new(paths.clone()));
         let env = Arc::new(Env {
             config: Arc::new(config.clone()),
             live: live.clone(),
@@ -117,11 +118,11 @@ impl Daemon {
             events: events.clone(),
             codebase: codebase.clone(),
             providers: Providers::default(),
-            team: Arc::new(crate::services::team::policy::TeamPolicy::new(paths.clone())),
+            team: team.clone(),
         });
         let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
         let orchestrator = Orchestrator::new(runs.clone(), store.clone());
-        let completions = Arc::new(Completions::new(config.clone(), codebase.clone()));
+        let completions = Arc::new(Completions::new(config.clone(), codebase.clone(), team.clone()));
         let chat = Arc::new(Chat::new(runs.clone(), store.clone()));
         let market = Arc::new(Marketplace {
             paths: paths.clone(),

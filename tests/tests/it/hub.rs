@@ -791,6 +791,14 @@ async fn the_team_policy_is_signed_applied_offline_and_fails_closed() {
     });
     let no_model = client.try_call::<Run>(ask("alex", "src/lib.rs")).await.expect_err("the model is denied");
     assert!(no_model.message.contains("team:core: models.deny has \"fake/*\""), "{no_model:?}");
+    let completion = protocol::completion::InlineParams {
+        uri: uri("src/lib.rs"),
+        position: protocol::documents::Position { line: 0, character: 10 },
+        key: None,
+        trigger: protocol::completion::Trigger::Invoked,
+    };
+    let no_completion = client.try_call::<protocol::completion::Inline>(completion).await.expect_err("denied");
+    assert!(no_completion.message.contains("does not allow completions from fake"), "{no_completion:?}");
 
     // The hub goes away: the cached policy still applies.
     hub.stop();

@@ -38,6 +38,7 @@ use crate::{
         codebase::{self, Codebase},
         documents::{ClientId, byte_offset},
         provider::{Provider, ProviderError},
+        team::policy::TeamPolicy,
     },
 };
 
@@ -73,6 +74,8 @@ const RECENT_LINES: u32 = 6;
 pub struct Completions {
     config: Config,
     codebase: Arc<Codebase>,
+    /// The team policy: which models may complete, which files never go out.
+    team: Arc<TeamPolicy>,
     fim: OnceLock<Result<Arc<Fim>, String>>,
     inflight: Mutex<Vec<InFlight>>,
     next_id: AtomicU64,
@@ -83,10 +86,11 @@ pub struct Completions {
 }
 
 impl Completions {
-    pub fn new(config: Config, codebase: Arc<Codebase>) -> Completions {
+    pub fn new(config: Config, codebase: Arc<Codebase>, team: Arc<TeamPolicy>) -> Completions {
         Completions {
             config,
             codebase,
+            team,
             fim: OnceLock::new(),
             inflight: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -157,6 +161,11 @@ impl Completions {
         }
         let fim = self.fim()?;
         let provider = fim.provider.name.clone();
+        let mut model = crate::services::team::policy::model_action(&self.config, &provider);
+        if let (policy::Action::Model { model, .. }, Some(chosen)) = (&mut model, &self.config.completion.model) {
+            model.clone_from(chosen);
+        }
+        self.team.check(&model, &format!("completions from {provider}")).map_err(CompletionError::Unavailable)?;
         let (abort, registration) = AbortHandle::new_pair();
         let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         {
@@ -186,7 +195,8 @@ impl Completions {
         params: InlineParams,
     ) -> Result<(Option<InlineItem>, bool), CompletionError> {
         let this = self.clone();
-        let local = fim.provider.config.is_local() && !self.config.agents.always_redact;
+        let local =
+            fim.provider.config.is_local() && !self.config.agents.always_redact && !self.team.forces_redaction();
         let prepared = tokio::task::spawn_blocking(move || this.prepare(client, &params, local))
             .await
             .map_err(|err| CompletionError::Unavailable(format!("preparing the completion failed: {err}")))??;
@@ -224,6 +234,11 @@ impl Completions {
         local: bool,
     ) -> Result<Option<Prepared>, CompletionError> {
         let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
+        // A file the team policy keeps on this machine gets no completion, quietly.
+        let rel = codebase::resolve_uri(&self.codebase, &params.uri, None).ok().flatten().and_then(|r| r.rel());
+        if rel.is_some_and(|rel| !self.may_send(&rel, local)) {
+            return Ok(None);
+        }
         let text = doc.text();
         let at = byte_offset(text, params.position);
         if !context::fim::wanted(text, at, params.trigger == Trigger::Automatic) {
@@ -271,6 +286,10 @@ impl Completions {
     /// scope (from the index), then the places this client edited last in
     /// other open documents of the same workspace that it does not exclude,
     /// within `[completion] context_tokens`.
+    fn may_send(&self, rel: &str, local: bool) -> bool {
+        self.team.decide(&policy::Action::Send { path: rel.to_owned(), local }).allowed
+    }
+
     fn extra(&self, client: ClientId, params: &InlineParams, local: bool) -> Vec<(String, String)> {
         let budget = self.config.completion.context_tokens as usize;
         let mut out: Vec<(String, String)> = Vec::new();
@@ -285,7 +304,9 @@ impl Completions {
             local_provider: local,
         };
         if let Ok(bundle) = codebase::build(&self.codebase, build) {
-            for part in bundle.parts.into_iter().filter(|p| p.kind == PartKind::Definition) {
+            let sendable =
+                |p: &protocol::context::BundlePart| p.path.as_deref().is_none_or(|path| self.may_send(path, local));
+            for part in bundle.parts.into_iter().filter(|p| p.kind == PartKind::Definition && sendable(p)) {
                 let tokens = part.tokens as usize;
                 if used + tokens > budget {
                     continue;
@@ -318,6 +339,9 @@ impl Completions {
             };
             let (first, last) = (line.saturating_sub(RECENT_LINES), line + RECENT_LINES);
             let path = resolved.rel().unwrap_or_else(|| resolved.path.display().to_string());
+            if !self.may_send(&path, local) {
+                continue;
+            }
             // Redacted as the whole file would be (a key block the window cuts is widened over), then cut.
             let snippet = if local {
                 text.lines().skip(first as usize).take((last - first) as usize + 1).collect::<Vec<_>>().join("\n")

@@ -133,22 +133,6 @@ impl Env {
 /// manifest's, else the default; none means offline only. A manifest naming
 /// a provider the user did not configure gets none (see [`unknown_provider`]),
 /// never the default in its place.
-/// Asking the configured provider `name` as the team policy sees it.
-pub fn model_action(config: &Config, name: &str) -> policy::Action {
-    let provider = config.providers.get(name);
-    let kind = provider.map_or("", |p| match p.kind {
-        crate::platform::config::ProviderKind::Openai => "openai",
-        crate::platform::config::ProviderKind::Azure => "azure",
-        crate::platform::config::ProviderKind::Anthropic => "anthropic",
-    });
-    policy::Action::Model {
-        provider: name.to_owned(),
-        kind: kind.to_owned(),
-        model: provider.map(|p| p.model.clone()).unwrap_or_default(),
-        local: provider.is_some_and(|p| p.is_local()),
-    }
-}
-
 pub fn provider_name(config: &Config, agent: &Agent) -> Option<String> {
     // The user's own choice first: a manifest (which a cloned project can
     // carry) never sends an agent to a provider the user picked against.

@@ -182,7 +182,7 @@ impl Runs {
             if params.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) {
                 return Err(Missing::Prompt.refusal(name, "ask"));
             }
-            let model = env::model_action(&self.env.config, &provider);
+            let model = crate::services::team::policy::model_action(&self.env.config, &provider);
             self.env.team.check(&model, &format!("asking the provider {provider}")).map_err(RunError::Refused)?;
             return Ok(Work::Ask { provider });
         }

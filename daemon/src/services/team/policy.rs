@@ -189,3 +189,19 @@ impl TeamPolicy {
         Err(format!("the team policy does not allow {what}: {by}: {}", decision.rule))
     }
 }
+
+/// Asking the configured provider `name` as the team policy sees it.
+pub fn model_action(config: &crate::platform::config::Config, name: &str) -> policy::Action {
+    let provider = config.providers.get(name);
+    let kind = provider.map_or("", |p| match p.kind {
+        crate::platform::config::ProviderKind::Openai => "openai",
+        crate::platform::config::ProviderKind::Azure => "azure",
+        crate::platform::config::ProviderKind::Anthropic => "anthropic",
+    });
+    policy::Action::Model {
+        provider: name.to_owned(),
+        kind: kind.to_owned(),
+        model: provider.map(|p| p.model.clone()).unwrap_or_default(),
+        local: provider.is_some_and(|p| p.is_local()),
+    }
+}
