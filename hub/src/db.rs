@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "organisation", include_str!("../migrations/0001_organisation.sql")),
     (2, "usage", include_str!("../migrations/0002_usage.sql")),
     (3, "policy", include_str!("../migrations/0003_policy.sql")),
+    (4, "quotas", include_str!("../migrations/0004_quotas.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

@@ -19,6 +19,12 @@ pub enum ApiError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// A quota would be passed: which, how much is left, when it resets.
+    #[error("{message}")]
+    QuotaExceeded { message: String, quota: serde_json::Value },
+    /// Too many requests from one token or address (GCRA).
+    #[error("too many requests; try again in {0} ms")]
+    RateLimited(u64),
     #[error("the database is unavailable; try again")]
     Unavailable(#[from] deadpool_postgres::PoolError),
     #[error("internal error")]
@@ -33,6 +39,8 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -65,8 +73,16 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(err) => tracing::warn!(error = %err, "database unavailable"),
             _ => {}
         }
-        let mut response =
-            (status, Json(serde_json::json!({"error": {"code": code, "message": self.to_string()}}))).into_response();
+        let mut error = serde_json::json!({"code": code, "message": self.to_string()});
+        if let ApiError::QuotaExceeded { quota, .. } = &self {
+            error["quota"] = quota.clone();
+        }
+        let mut response = (status, Json(serde_json::json!({"error": error}))).into_response();
+        if let ApiError::RateLimited(ms) = &self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&ms.div_ceil(1000).max(1).to_string())
+        {
+            response.headers_mut().insert("retry-after", value);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }

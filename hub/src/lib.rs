@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod limits;
 pub mod roles;
 pub mod secret;
 
@@ -37,6 +38,8 @@ pub struct Config {
     pub policy_key_file: Option<PathBuf>,
     /// How long a signed policy holds without the hub (daemons renew it well before).
     pub policy_ttl_hours: u32,
+    /// Requests a second one token may make (twice that in a burst; a tenth per address without one).
+    pub rate_limit: u32,
 }
 
 /// What every handler shares.
@@ -104,6 +107,10 @@ pub async fn serve(
     tracing::info!(%local, org = %config.org, "paired hub listening");
     // Tests and scripts read the port from the first line of output.
     println!("paired hub listening on http://{local}");
-    axum::serve(listener, api::router(hub)).with_graceful_shutdown(shutdown).await?;
+    let app = api::router(hub)
+        .layer(axum::middleware::from_fn_with_state(limits::Limits::new(config.rate_limit), limits::limit));
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

@@ -44,6 +44,9 @@ enum Command {
         /// How long a signed policy holds while a daemon cannot reach the hub.
         #[arg(long, env = "PAIRED_HUB_POLICY_TTL_HOURS", default_value_t = 24)]
         policy_ttl_hours: u32,
+        /// Requests a second per token (bursts of twice that; a tenth per address without a token).
+        #[arg(long, env = "PAIRED_HUB_RATE_LIMIT", default_value_t = 200)]
+        rate_limit: u32,
     },
     /// Make the Ed25519 key policies are signed with (PKCS#8, readable by you alone).
     Keygen {
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
                 pool_size,
                 policy_key_file,
                 policy_ttl_hours,
+                rate_limit,
             } => {
                 let config = hub::Config {
                     database_url,
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
                     pool_size,
                     policy_key_file,
                     policy_ttl_hours,
+                    rate_limit,
                 };
                 hub::serve(config, shutdown()).await
             }

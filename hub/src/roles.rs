@@ -132,6 +132,12 @@ actions! {
     PolicyRead "policy.read" "GET" "/api/v1/policy" Device [Admin, Manager, TeamLead, Member, Viewer] false "get one's own policy, signed by the hub (a joined daemon does)";
     PoliciesList "policies.list" "GET" "/api/v1/policies" Read [Admin, Manager] false "see every scope's policy rules";
     PoliciesSet "policies.set" "PUT" "/api/v1/policies" Write [Admin] false "set the rules of the organisation, a team or a member";
+    QuotasList "quotas.list" "GET" "/api/v1/quotas" Read [Admin, Manager] false "see the quotas and how much of each is used";
+    QuotasSet "quotas.set" "PUT" "/api/v1/quotas" Write [Admin] false "set a quota (runs, tokens or cost per day or month, of the organisation, a team, a member, an agent or a provider)";
+    QuotasDelete "quotas.delete" "DELETE" "/api/v1/quotas/{quota}" Write [Admin] false "remove a quota";
+    QuotaLease "quota.lease" "POST" "/api/v1/quota/lease" Device [Admin, Manager, TeamLead, Member, Viewer] false "take a lease on one's quotas (a joined daemon does, before model runs)";
+    QuotaRelease "quota.release" "POST" "/api/v1/quota/release" Device [Admin, Manager, TeamLead, Member, Viewer] false "give back what a lease did not use";
+    QuotaOwn "quota.own" "GET" "/api/v1/me/quota" Device [Admin, Manager, TeamLead, Member, Viewer] false "see the quotas that apply to oneself, used and left";
     AuditRead "audit.read" "GET" "/api/v1/audit" Read [Admin] false "read and export the audit log";
 }
 

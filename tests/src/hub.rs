@@ -38,6 +38,12 @@ impl Hub {
         Hub::start_at(database_url, org, 0)
     }
 
+    /// A hub with its environment changed (`PAIRED_HUB_RATE_LIMIT`, …).
+    pub fn start_with(pg: &Postgres, org: &str, env: &[(&str, &str)]) -> Hub {
+        let url = pg.database(org);
+        Hub::spawn(&url, org, 0, env)
+    }
+
     /// The hub again, on the same database and port (a restart daemons see as
     /// the same hub).
     pub fn restart(&mut self, org: &str) {
@@ -46,6 +52,10 @@ impl Hub {
     }
 
     fn start_at(database_url: &str, org: &str, port: u16) -> Hub {
+        Hub::spawn(database_url, org, port, &[])
+    }
+
+    fn spawn(database_url: &str, org: &str, port: u16, env: &[(&str, &str)]) -> Hub {
         let dir = tempfile::tempdir().expect("temp dir");
         let admin = "break-glass-0123456789abcdefghijklmnopqrstuvwxyz".to_owned();
         let file = dir.path().join("admin-token");
@@ -57,6 +67,9 @@ impl Hub {
             .arg(&file)
             .arg("--policy-key-file")
             .arg(&key)
+            // Tests make requests faster than people; the rate-limit test sets its own.
+            .env("PAIRED_HUB_RATE_LIMIT", "100000")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

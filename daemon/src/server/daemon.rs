@@ -119,6 +119,7 @@ impl Daemon {
             codebase: codebase.clone(),
             providers: Providers::default(),
             team: team.clone(),
+            quotas: Arc::new(crate::services::team::quota::Quotas::new(paths.clone())),
         });
         let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
         let orchestrator = Orchestrator::new(runs.clone(), store.clone());

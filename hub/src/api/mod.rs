@@ -7,6 +7,7 @@ mod invitations;
 mod members;
 mod org;
 mod policy;
+mod quota;
 mod teams;
 mod tokens;
 mod usage;
@@ -45,6 +46,11 @@ pub fn router(hub: Hub) -> Router {
         .route("/api/v1/prices", get(usage::prices).put(usage::set_price))
         .route("/api/v1/policy", get(policy::mine))
         .route("/api/v1/policies", get(policy::list).put(policy::set))
+        .route("/api/v1/quotas", get(quota::list).put(quota::set))
+        .route("/api/v1/quotas/{quota}", delete(quota::remove))
+        .route("/api/v1/quota/lease", post(quota::lease))
+        .route("/api/v1/quota/release", post(quota::release))
+        .route("/api/v1/me/quota", get(quota::own))
         .route("/api/v1/audit", get(audit::list))
         .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
         .with_state(hub)

@@ -73,6 +73,9 @@ fn every_role_is_checked_on_every_endpoint() {
     let roles = ["admin", "manager", "team_lead", "member", "viewer"];
     let matrix = hub.call("GET", "/api/v1/roles", &hub.admin, None).json();
     let actions = matrix["actions"].as_array().expect("actions");
+    // A quota, so that leases are real rows (without one, a lease is unlimited and has no id).
+    let quota = json!({"subject_kind": "org", "subject": "org", "metric": "runs", "period": "day", "limit": 1e9});
+    assert_eq!(hub.call("PUT", "/api/v1/quotas", &hub.admin, Some(&quota)).status, 200);
     let mut n = 0;
     for role in roles {
         let own_team = team(&hub, &format!("team-of-{role}"));
@@ -97,6 +100,15 @@ fn every_role_is_checked_on_every_endpoint() {
                 Some(&json!({"role": "viewer", "email": format!("invited{n}@example.com")})),
             );
             let invitation = invitation.json()["id"].as_i64().expect("invitation");
+            let lease_body = json!({"agent": "alex", "provider": "p", "runs": 1, "tokens": 10});
+            let lease = hub.call("POST", "/api/v1/quota/lease", &who.token, Some(&lease_body)).json()["lease"].as_i64();
+            let spare_quota = hub.call(
+                "PUT",
+                "/api/v1/quotas",
+                &hub.admin,
+                Some(&json!({"subject_kind": "agent", "subject": format!("spare{n}"), "metric": "runs", "period": "day", "limit": 5})),
+            );
+            let spare_quota = spare_quota.json()["id"].as_i64().expect("quota");
             let (method, path, body) = match name {
                 "org.read" => ("GET", "/api/v1/org".to_owned(), None),
                 "me.read" => ("GET", "/api/v1/me".to_owned(), None),
@@ -144,6 +156,22 @@ fn every_role_is_checked_on_every_endpoint() {
                 "policy.read" => ("GET", "/api/v1/policy".to_owned(), None),
                 "policies.list" => ("GET", "/api/v1/policies".to_owned(), None),
                 "policies.set" => ("PUT", "/api/v1/policies".to_owned(), Some(json!({"scope": "org", "rules": {}}))),
+                "quotas.list" => ("GET", "/api/v1/quotas".to_owned(), None),
+                "quotas.set" => (
+                    "PUT",
+                    "/api/v1/quotas".to_owned(),
+                    Some(
+                        json!({"subject_kind": "agent", "subject": format!("a{n}"), "metric": "tokens", "period": "month", "limit": 1000}),
+                    ),
+                ),
+                "quotas.delete" => ("DELETE", format!("/api/v1/quotas/{spare_quota}"), None),
+                "quota.lease" => ("POST", "/api/v1/quota/lease".to_owned(), Some(lease_body.clone())),
+                "quota.release" => (
+                    "POST",
+                    "/api/v1/quota/release".to_owned(),
+                    Some(json!({"lease": lease.expect("a lease"), "runs_used": 1, "tokens_used": 5})),
+                ),
+                "quota.own" => ("GET", "/api/v1/me/quota".to_owned(), None),
                 "prices.read" => ("GET", "/api/v1/prices".to_owned(), None),
                 "prices.write" => (
                     "PUT",
@@ -172,7 +200,10 @@ fn every_role_is_checked_on_every_endpoint() {
     for action in actions {
         let (name, method) = (action["action"].as_str().unwrap_or(""), action["method"].as_str().unwrap_or(""));
         let holders = action["roles"].as_array().expect("roles");
-        if method != "GET" && !name.starts_with("tokens.") && name != "usage.push" {
+        if method != "GET"
+            && !name.starts_with("tokens.")
+            && !["usage.push", "quota.lease", "quota.release"].contains(&name)
+        {
             assert!(!holders.iter().any(|r| r == "viewer"), "{name}");
         }
         if ["members.erase", "members.set_role", "audit.read", "tokens.revoke_any"].contains(&name) {
@@ -841,4 +872,167 @@ async fn the_team_policy_is_signed_applied_offline_and_fails_closed() {
     assert!(expired.message.contains("expired"), "{expired:?}");
     let (_, shown) = paired(&["policy", "show"]);
     assert!(shown.contains("cannot be trusted") && shown.contains("fails closed"), "{shown}");
+}
+
+/// Quotas hold under concurrency: 100 leases asked at once through two
+/// replicas, for a limit of 37 runs, get exactly 37; the refusal says which
+/// quota, what is left and when it resets; what a lease does not use comes back.
+#[test]
+fn quotas_never_overshoot_across_two_replicas_and_say_why_they_refuse() {
+    let pg = Postgres::get();
+    let url = pg.database("quotas");
+    let one = Hub::start_on(&url, "quotas");
+    let two = Hub::start_on(&url, "quotas");
+    let core = team(&one, "core");
+    let ada = member(&one, "member", "ada@example.com", Some(core));
+    let set = |body: Value| {
+        let reply = one.call("PUT", "/api/v1/quotas", &one.admin, Some(&body));
+        assert_eq!(reply.status, 200, "{reply:?}");
+    };
+    set(json!({"subject_kind": "member", "subject": "*", "metric": "runs", "period": "day", "limit": 37}));
+    set(json!({"subject_kind": "team", "subject": core.to_string(), "metric": "runs", "period": "day", "limit": 50}));
+    set(json!({"subject_kind": "org", "subject": "org", "metric": "tokens", "period": "month", "limit": 1_000_000}));
+    let lease = json!({"agent": "alex", "provider": "openai", "runs": 1, "tokens": 1000, "min_tokens": 1000});
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..100)
+            .map(|i| {
+                let (hub, lease, token) = (if i % 2 == 0 { &one } else { &two }, &lease, &ada.device);
+                s.spawn(move || hub.call("POST", "/api/v1/quota/lease", token, Some(lease)).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 37, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 63, "{statuses:?}");
+    let db = dbname(&one);
+    let used = pg.sql(&db, "select string_agg(q.subject_kind || '=' || u.used::int, ',' order by q.id) from quota_usage u join quotas q on q.id = u.quota_id");
+    assert_eq!(used, "member=37,team=37,org=37000");
+
+    let refused = two.call("POST", "/api/v1/quota/lease", &ada.device, Some(&lease));
+    assert_eq!(refused.status, 429);
+    let error = &refused.json()["error"];
+    assert_eq!(error["code"], "quota_exceeded");
+    let message = error["message"].as_str().expect("message");
+    assert!(message.contains("37 runs per day for each member is used up (0 left); it resets at"), "{message}");
+    assert_eq!(error["quota"]["left"], 0.0);
+    let resets: jiff::Timestamp = error["quota"]["resets_at"].as_str().expect("resets").parse().expect("time");
+    assert!(resets > jiff::Timestamp::now() && resets <= jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
+
+    // Another member has their own 37, within the team's 50.
+    let bo = member(&one, "member", "bo@example.com", Some(core));
+    let big = json!({"agent": "alex", "provider": "openai", "runs": 30, "tokens": 1000});
+    let granted = one.call("POST", "/api/v1/quota/lease", &bo.device, Some(&big)).json();
+    assert_eq!(granted["runs"], 13, "the team's 50 bind first: {granted}");
+    let released = one.call(
+        "POST",
+        "/api/v1/quota/release",
+        &bo.device,
+        Some(&json!({"lease": granted["lease"], "runs_used": 3, "tokens_used": 200})),
+    );
+    assert_eq!(released.json()["runs_returned"], 10.0, "{released:?}");
+    let again = one.call(
+        "POST",
+        "/api/v1/quota/release",
+        &bo.device,
+        Some(&json!({"lease": granted["lease"], "runs_used": 0, "tokens_used": 0})),
+    );
+    assert_eq!(again.json()["released"], false, "a second release changes nothing");
+    let mine = one.call("GET", "/api/v1/me/quota", &bo.device, None).json();
+    let team_left =
+        mine["quotas"].as_array().expect("quotas").iter().find(|q| q["subject_kind"] == "team").expect("team")["left"]
+            .clone();
+    assert_eq!(team_left, 10.0, "{mine}");
+    // Someone else's lease cannot be released by them.
+    assert_eq!(
+        one.call(
+            "POST",
+            "/api/v1/quota/release",
+            &ada.device,
+            Some(&json!({"lease": granted["lease"], "runs_used": 0, "tokens_used": 0}))
+        )
+        .status,
+        404
+    );
+}
+
+#[test]
+fn requests_beyond_the_rate_limit_wait_their_turn() {
+    let pg = Postgres::get();
+    let hub = Hub::start_with(&pg, "ratelimit", &[("PAIRED_HUB_RATE_LIMIT", "5")]);
+    let replies: Vec<tests::HttpReply> = (0..30).map(|_| hub.call("GET", "/api/v1/org", &hub.admin, None)).collect();
+    let limited: Vec<&tests::HttpReply> = replies.iter().filter(|r| r.status == 429).collect();
+    assert!(
+        !limited.is_empty() && replies.iter().filter(|r| r.status == 200).count() >= 10,
+        "burst of 10, then 5 a second"
+    );
+    assert!(limited[0].head.to_lowercase().contains("retry-after: 1"), "{}", limited[0].head);
+    assert_eq!(limited[0].json()["error"]["code"], "rate_limited");
+    // Without a token, an address gets a tenth: joining cannot be hammered.
+    let joins: Vec<u16> = (0..10).map(|_| join(&hub, "AAAA-AAAA-AAAA-AAAA", Some("x@example.com")).status).collect();
+    assert!(joins.contains(&429), "{joins:?}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(hub.call("GET", "/api/v1/org", &hub.admin, None).status, 200, "a second later it is served again");
+}
+
+/// The daemon's side of quotas: a lease before model runs; runs go on from it
+/// while the hub is down and stop when it is used up; the hub's refusal says
+/// which quota and when it resets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_leases_let_runs_go_on_offline_and_stop_when_used_up() {
+    use protocol::agents::{Run, RunParams, RunStatus};
+    use tests::{
+        Rpc,
+        fake_provider::{Reply, openai_text, serve_fake},
+    };
+    let pg = Postgres::get();
+    let mut hub = Hub::start(&pg, "leasing");
+    let quota = json!({"subject_kind": "member", "subject": "*", "metric": "runs", "period": "day", "limit": 3});
+    assert_eq!(hub.call("PUT", "/api/v1/quotas", &hub.admin, Some(&quota)).status, 200);
+    let home = tests::Home::new();
+    let keyring = tests::SecretService::start(home.path());
+    let bus = keyring.address.clone();
+    let (port, fake) = serve_fake(vec![]).await;
+    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["Sure."])));
+    home.write_config(&tests::fake_provider::config(port));
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::write(root.join("lib.rs"), "pub fn f() -> u8 { \"1\".parse().unwrap() }\n").expect("write");
+    let code = invite(&hub, &hub.admin, "member", "ada@example.com", None);
+    let joined = home
+        .paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .output()
+        .expect("join");
+    assert!(joined.status.success(), "{joined:?}");
+    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let client = home.ws().await;
+    tests::add_workspace(&client, &root).await;
+    let ask = || RunParams { prompt: Some("Plan the week.".into()), wait: true, ..tests::agent_run("alex") };
+
+    assert_eq!(client.call::<Run>(ask()).await.status, RunStatus::Succeeded);
+    hub.stop();
+    // The lease holds the other two runs of the day: they go on without the hub.
+    assert_eq!(client.call::<Run>(ask()).await.status, RunStatus::Succeeded);
+    assert_eq!(client.call::<Run>(ask()).await.status, RunStatus::Succeeded);
+    let offline = client.try_call::<Run>(ask()).await.expect_err("the lease is used up");
+    assert!(
+        offline.message.contains("no quota lease is left") && offline.message.contains("cannot be reached"),
+        "{offline:?}"
+    );
+    hub.restart("leasing");
+    let refused = client.try_call::<Run>(ask()).await.expect_err("the quota is used up");
+    assert!(
+        refused.message.contains(
+            "the team's quota: the quota of 3 runs per day for each member is used up (0 left); it resets at"
+        ),
+        "{refused:?}"
+    );
+    // Offline skills cost the team nothing and are not counted.
+    let review = RunParams {
+        skill: Some("review".into()),
+        uri: Some(format!("file://{}", root.join("lib.rs").display())),
+        wait: true,
+        ..tests::agent_run("sherlock")
+    };
+    assert_eq!(client.call::<Run>(review).await.status, RunStatus::Succeeded);
 }

@@ -26,7 +26,7 @@ use crate::{
         market,
         provider::Providers,
         roster::{Agent, Roster},
-        team::policy::TeamPolicy,
+        team::{policy::TeamPolicy, quota::Quotas},
         workspace::Workspace,
     },
 };
@@ -43,6 +43,8 @@ pub struct Env {
     pub providers: Providers,
     /// The team policy, when this machine has joined a hub.
     pub team: Arc<TeamPolicy>,
+    /// The team's quotas: leases from the hub before model runs.
+    pub quotas: Arc<Quotas>,
 }
 
 impl Env {

@@ -233,6 +233,11 @@ impl Runs {
         let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
         self.env.licensed(&agent).map_err(RunError::NeedsLicence)?;
         let work = self.choose_work(&agent, &params)?;
+        if let Work::Ask { provider } = &work {
+            let model = self.env.config.providers.get(provider).map_or("", |p| p.model.as_str());
+            let tokens = params.max_tokens.unwrap_or(u64::from(self.env.config.context.budget_tokens) * 2);
+            self.env.quotas.admit(&agent.manifest.id, provider, model, tokens).await.map_err(RunError::Refused)?;
+        }
         if let Some(uri) = &params.uri {
             // A file of the workspace the run names, if it names one (a path from
             // another project is refused), never one outside its own workspace
@@ -370,6 +375,9 @@ impl Runs {
         }
         info.tokens = context.tokens_used();
         info.finished_ms = Some(now_ms());
+        if let Work::Ask { provider } = &work {
+            env.quotas.spent(&info.agent, provider, info.tokens).await;
+        }
         // A cancel that won the race has written its row already; do not overwrite it.
         if self.active.remove(&info.id).is_none() {
             return self.get(&info.id).await.unwrap_or(info);

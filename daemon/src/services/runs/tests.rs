@@ -130,6 +130,7 @@ fn fixture_with(model: Option<Arc<FakeModel>>, always_redact: bool) -> Fixture {
         live: Arc::new(Live::new(&config)),
         config: Arc::new(config),
         team: Arc::new(crate::services::team::policy::TeamPolicy::new(paths.clone())),
+        quotas: Arc::new(crate::services::team::quota::Quotas::new(paths.clone())),
         paths,
         events: sender,
         codebase,

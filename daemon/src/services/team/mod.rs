@@ -21,6 +21,7 @@ use crate::platform::{
 };
 
 pub mod policy;
+pub mod quota;
 pub mod usage;
 
 /// The keyring entry of the device token.
