@@ -12,6 +12,7 @@ pub mod auth;
 pub mod db;
 pub mod error;
 pub mod limits;
+pub mod oidc;
 pub mod roles;
 pub mod secret;
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub policy_ttl_hours: u32,
     /// Requests a second one token may make (twice that in a burst; a tenth per address without one).
     pub rate_limit: u32,
+    /// Sign-in with an OpenID Connect identity provider.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 /// What every handler shares.
@@ -51,6 +54,7 @@ pub struct Hub {
     pub public_url: String,
     pub signing: Option<std::sync::Arc<policy::signed::SigningKey>>,
     pub policy_ttl: jiff::SignedDuration,
+    pub oidc: Option<std::sync::Arc<oidc::Oidc>>,
 }
 
 impl Hub {
@@ -83,12 +87,18 @@ impl Hub {
         };
         anyhow::ensure!((1..=24 * 30).contains(&config.policy_ttl_hours), "--policy-ttl-hours must be 1 to 720");
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let oidc = match &config.oidc {
+            Some(settings) => Some(std::sync::Arc::new(oidc::Oidc::discover(settings, &public_url).await?)),
+            None => None,
+        };
         Ok(Hub {
             pool,
             org,
             admin_token,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url,
             signing,
+            oidc,
             policy_ttl: jiff::SignedDuration::from_hours(i64::from(config.policy_ttl_hours)),
         })
     }

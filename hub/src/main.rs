@@ -17,6 +17,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// One value, parsed once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Serve the hub's API (every replica runs this, against the same database).
     Serve {
@@ -47,6 +49,18 @@ enum Command {
         /// Requests a second per token (bursts of twice that; a tenth per address without a token).
         #[arg(long, env = "PAIRED_HUB_RATE_LIMIT", default_value_t = 200)]
         rate_limit: u32,
+        /// The OpenID Connect issuer people sign in with (its discovery document is read at start).
+        #[arg(long, env = "PAIRED_HUB_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret_file"])]
+        oidc_issuer: Option<String>,
+        /// The hub's client id at the identity provider (redirect URI: PUBLIC_URL/auth/callback).
+        #[arg(long, env = "PAIRED_HUB_OIDC_CLIENT_ID")]
+        oidc_client_id: Option<String>,
+        /// A file holding the client secret.
+        #[arg(long, env = "PAIRED_HUB_OIDC_CLIENT_SECRET_FILE")]
+        oidc_client_secret_file: Option<PathBuf>,
+        /// The ID token claim listing the user's groups (teams follow groups).
+        #[arg(long, env = "PAIRED_HUB_OIDC_GROUPS_CLAIM", default_value = "groups")]
+        oidc_groups_claim: String,
     },
     /// Make the Ed25519 key policies are signed with (PKCS#8, readable by you alone).
     Keygen {
@@ -88,7 +102,20 @@ fn main() -> ExitCode {
                 policy_key_file,
                 policy_ttl_hours,
                 rate_limit,
+                oidc_issuer,
+                oidc_client_id,
+                oidc_client_secret_file,
+                oidc_groups_claim,
             } => {
+                let oidc = match (oidc_issuer, oidc_client_id, oidc_client_secret_file) {
+                    (Some(issuer), Some(client_id), Some(client_secret_file)) => Some(hub::oidc::OidcConfig {
+                        issuer,
+                        client_id,
+                        client_secret_file,
+                        groups_claim: oidc_groups_claim,
+                    }),
+                    _ => None,
+                };
                 let config = hub::Config {
                     database_url,
                     listen,
@@ -99,6 +126,7 @@ fn main() -> ExitCode {
                     policy_key_file,
                     policy_ttl_hours,
                     rate_limit,
+                    oidc,
                 };
                 hub::serve(config, shutdown()).await
             }

@@ -111,6 +111,7 @@ actions! {
     TeamsDelete "teams.delete" "DELETE" "/api/v1/teams/{team}" Write [Admin, Manager] false "delete a team";
     TeamMembersAdd "teams.members.add" "PUT" "/api/v1/teams/{team}/members/{member}" Write [Admin, Manager, TeamLead] true "put a member in a team";
     TeamMembersRemove "teams.members.remove" "DELETE" "/api/v1/teams/{team}/members/{member}" Write [Admin, Manager, TeamLead] true "take a member out of a team";
+    TeamsMapGroup "teams.map_group" "PUT" "/api/v1/teams/{team}/sso-group" Write [Admin, Manager] false "make a team follow an identity-provider group (members join and leave it as they sign in)";
     MembersList "members.list" "GET" "/api/v1/members" Read [Admin, Manager, TeamLead, Member, Viewer] false "list members (name, role, status)";
     MembersSetRole "members.set_role" "PUT" "/api/v1/members/{member}/role" Write [Admin] false "change a member's role";
     MembersDeactivate "members.deactivate" "POST" "/api/v1/members/{member}/deactivate" Write [Admin, Manager] false "deactivate a member (their tokens stop working)";

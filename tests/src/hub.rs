@@ -40,8 +40,13 @@ impl Hub {
 
     /// A hub with its environment changed (`PAIRED_HUB_RATE_LIMIT`, …).
     pub fn start_with(pg: &Postgres, org: &str, env: &[(&str, &str)]) -> Hub {
+        Hub::start_with_port(pg, org, 0, env)
+    }
+
+    /// A hub on `port` (one an identity provider already knows as its redirect).
+    pub fn start_with_port(pg: &Postgres, org: &str, port: u16, env: &[(&str, &str)]) -> Hub {
         let url = pg.database(org);
-        Hub::spawn(&url, org, 0, env)
+        Hub::spawn(&url, org, port, env)
     }
 
     /// The hub again, on the same database and port (a restart daemons see as
@@ -101,6 +106,76 @@ impl Hub {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
+}
+
+/// A port free now (for a server whose address another must know before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// A real OpenID Connect provider (`tests/oidc/idp.mjs`, node-oidc-provider) on
+/// loopback, whose client `paired-hub` redirects to `redirect`.
+pub struct IdentityProvider {
+    pub issuer: String,
+    pub accounts: PathBuf,
+    pub secret_file: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl IdentityProvider {
+    pub fn start(redirect: &str, accounts: &Value) -> IdentityProvider {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("accounts.json");
+        std::fs::write(&file, accounts.to_string()).expect("accounts");
+        let secret_file = dir.path().join("client-secret");
+        std::fs::write(&secret_file, "hub-client-secret-0123456789").expect("secret");
+        let port = free_port();
+        let script = oidc_dir().join("idp.mjs");
+        let mut child = Command::new("node")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(redirect)
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the identity provider (node; `npm ci` in tests/oidc)");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut line).expect("read");
+        assert!(line.contains("idp listening"), "the identity provider did not start: {line:?}");
+        // Kept read: a provider writing to a closed pipe would die of it.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        IdentityProvider { issuer: format!("http://127.0.0.1:{port}"), accounts: file, secret_file, child, _dir: dir }
+    }
+
+    /// Who signs in next, and the accounts.
+    pub fn set_accounts(&self, accounts: &Value) {
+        std::fs::write(&self.accounts, accounts.to_string()).expect("accounts");
+    }
+}
+
+impl Drop for IdentityProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tests/oidc`: the identity provider and the browser script.
+pub fn oidc_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("oidc")
+}
+
+/// A browser's sign-in from `url` (redirects and cookies followed,
+/// `tests/oidc/browser.mjs`): the final status and page.
+pub fn browse(url: &str) -> (u16, String) {
+    let out =
+        Command::new("node").arg(oidc_dir().join("browser.mjs")).arg(url).output().expect("run the browser script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (status, page) = text.split_once('\n').unwrap_or((&text, ""));
+    (status.trim().parse().unwrap_or(0), page.to_owned())
 }
 
 /// The policy signing key of the hubs on `database_url`: one per database, so

@@ -132,7 +132,8 @@ pub async fn erase(State(hub): State<Hub>, who: Principal, Path(member): Path<i6
     tx.execute("update usage_events set member_id = null where member_id = $1", &[&member]).await?;
     tx.execute("delete from invitations where org_id = $1 and lower(email) = lower($2)", &[&who.org, &email]).await?;
     tx.execute(
-        "update members set email = null, display_name = null, status = 'deleted', deleted_at = now() where id = $1",
+        "update members set email = null, display_name = null, oidc_subject = null, status = 'deleted', deleted_at = now()
+          where id = $1",
         &[&member],
     )
     .await?;

@@ -8,6 +8,7 @@ mod members;
 mod org;
 mod policy;
 mod quota;
+mod sso;
 mod teams;
 mod tokens;
 mod usage;
@@ -51,6 +52,10 @@ pub fn router(hub: Hub) -> Router {
         .route("/api/v1/quota/lease", post(quota::lease))
         .route("/api/v1/quota/release", post(quota::release))
         .route("/api/v1/me/quota", get(quota::own))
+        .route("/api/v1/teams/{team}/sso-group", put(sso::map_group))
+        .route("/api/v1/auth/exchange", post(sso::exchange))
+        .route("/auth/login", get(sso::login))
+        .route("/auth/callback", get(sso::callback))
         .route("/api/v1/audit", get(audit::list))
         .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
         .with_state(hub)

@@ -156,6 +156,9 @@ fn every_role_is_checked_on_every_endpoint() {
                 "policy.read" => ("GET", "/api/v1/policy".to_owned(), None),
                 "policies.list" => ("GET", "/api/v1/policies".to_owned(), None),
                 "policies.set" => ("PUT", "/api/v1/policies".to_owned(), Some(json!({"scope": "org", "rules": {}}))),
+                "teams.map_group" => {
+                    ("PUT", format!("/api/v1/teams/{spare_team}/sso-group"), Some(json!({"group": format!("g{n}")})))
+                }
                 "quotas.list" => ("GET", "/api/v1/quotas".to_owned(), None),
                 "quotas.set" => (
                     "PUT",
@@ -1035,4 +1038,92 @@ async fn quota_leases_let_runs_go_on_offline_and_stop_when_used_up() {
         ..tests::agent_run("sherlock")
     };
     assert_eq!(client.call::<Run>(review).await.status, RunStatus::Succeeded);
+}
+
+/// Sign-in with a real OpenID Connect provider (node-oidc-provider on
+/// loopback): `paired team join --sso` through the browser, a member made from
+/// their group, teams following groups in and out, and the flow's checks.
+#[test]
+fn people_sign_in_with_the_identity_provider_and_their_groups_are_their_teams() {
+    use tests::hub::{IdentityProvider, browse, free_port};
+    let pg = Postgres::get();
+    let port = free_port();
+    let accounts = |next: &str, ada_groups: Value| {
+        json!({"next": next, "accounts": {
+            "ada": {"email": "ada@example.com", "email_verified": true, "name": "Ada", "groups": ada_groups},
+            "eve": {"email": "eve@elsewhere.example", "email_verified": true, "name": "Eve", "groups": ["visitors"]},
+        }})
+    };
+    let idp =
+        IdentityProvider::start(&format!("http://127.0.0.1:{port}/auth/callback"), &accounts("ada", json!(["eng"])));
+    let secret = idp.secret_file.display().to_string();
+    let hub = Hub::start_with_port(
+        &pg,
+        "ssoorg",
+        port,
+        &[
+            ("PAIRED_HUB_OIDC_ISSUER", &idp.issuer),
+            ("PAIRED_HUB_OIDC_CLIENT_ID", "paired-hub"),
+            ("PAIRED_HUB_OIDC_CLIENT_SECRET_FILE", &secret),
+        ],
+    );
+    let engineering = team(&hub, "engineering");
+    let manual = team(&hub, "hand-picked");
+    let mapped =
+        hub.call("PUT", &format!("/api/v1/teams/{engineering}/sso-group"), &hub.admin, Some(&json!({"group": "eng"})));
+    assert_eq!(mapped.status, 204, "{mapped:?}");
+
+    // The CLI: a browser opens, signs in at the provider, comes back to the CLI.
+    let home = tests::Home::new();
+    let keyring = tests::SecretService::start(home.path());
+    let browser = format!("node {}", tests::hub::oidc_dir().join("browser.mjs").display());
+    let out = home
+        .paired(&["team", "join", &format!("http://127.0.0.1:{port}"), "--sso"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+        .env("BROWSER", &browser)
+        .output()
+        .expect("paired team join --sso");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains(&format!("Sign in at: http://127.0.0.1:{port}/auth/login?redirect=")), "{stderr}");
+    assert!(stdout.contains("Joined ssoorg") && stdout.contains("ada@example.com (member)"), "{stdout}");
+    let status = home
+        .paired(&["team", "status", "--json"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+        .output()
+        .expect("status");
+    let status: Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(status["hub_says"]["teams"], json!([engineering]), "{status}");
+    let members = hub.call("GET", "/api/v1/members", &hub.admin, None).json();
+    let ada = members["members"][0]["id"].as_i64().expect("ada");
+    hub.call("PUT", &format!("/api/v1/teams/{manual}/members/{ada}"), &hub.admin, None);
+
+    // Out of the group, out of the team that follows it (and only that one).
+    idp.set_accounts(&accounts("ada", json!([])));
+    let (code, page) = browse(&format!("http://127.0.0.1:{port}/auth/login"));
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Signed in as ada@example.com (member)"), "{page}");
+    let teams = hub.call("GET", "/api/v1/teams", &hub.admin, None).json();
+    let of = |id: i64| {
+        teams["teams"].as_array().expect("teams").iter().find(|t| t["id"] == id).expect("team")["members"].clone()
+    };
+    assert_eq!((of(engineering), of(manual)), (json!([]), json!([ada])));
+    let signins = audit(&hub, "?action=sso.sign_in");
+    assert_eq!(signins.len(), 2);
+    assert_eq!(signins[0]["details"]["teams_left"], json!([engineering]));
+
+    // Someone the organisation does not know, in no group of its teams: refused.
+    idp.set_accounts(&accounts("eve", json!(["eng"])));
+    let (code, page) = browse(&format!("http://127.0.0.1:{port}/auth/login"));
+    assert_eq!(code, 403, "{page}");
+    assert!(page.contains("is not a member"), "{page}");
+    // The sign-in goes back only to this machine's loopback.
+    let evil = hub.call("GET", "/auth/login?redirect=http://evil.example/cb", "", None);
+    assert_eq!(evil.status, 400);
+    // A callback whose state was never issued (or was used) is refused.
+    let (code, page) = browse(&format!("http://127.0.0.1:{port}/auth/callback?code=x&state=forged"));
+    assert_eq!(code, 400, "{page}");
+    assert!(page.contains("unknown, used or too old"), "{page}");
+    // A one-time code is good once.
+    assert_eq!(hub.call("POST", "/api/v1/auth/exchange", "", Some(&json!({"code": "phub_dev_nope"}))).status, 403);
 }

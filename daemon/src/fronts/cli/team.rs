@@ -22,8 +22,12 @@ pub enum TeamCommand {
         /// The hub's address (https://…; http:// only to this machine).
         url: String,
         /// The invitation code (`XXXX-XXXX-XXXX-XXXX`; case and dashes do not matter).
+        #[arg(long, required_unless_present = "sso", conflicts_with = "sso")]
+        code: Option<String>,
+        /// Sign in with the organisation's identity provider in the browser instead
+        /// (`$BROWSER` when set; the address is printed too).
         #[arg(long)]
-        code: String,
+        sso: bool,
         /// Your address, for a code that is not for one address.
         #[arg(long)]
         email: Option<String>,
@@ -51,8 +55,13 @@ pub enum TeamCommand {
 pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match command {
-        TeamCommand::Join { url, code, email, name, json } => {
-            let joined = runtime.block_on(team::join(paths, &url, &code, email.as_deref(), name.as_deref()))?;
+        TeamCommand::Join { url, code, sso, email, name, json } => {
+            let joined = match (code, sso) {
+                (Some(code), _) => {
+                    runtime.block_on(team::join(paths, &url, &code, email.as_deref(), name.as_deref()))?
+                }
+                (None, _) => runtime.block_on(team::sso::join(paths, &url, open_browser))?,
+            };
             if json {
                 outln!("{}", serde_json::to_string_pretty(&joined)?)?;
             } else {
@@ -87,6 +96,24 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Opens `url` with `$BROWSER` (a command, given the address as its last
+/// argument) when it is set, and prints it either way.
+fn open_browser(url: &str) {
+    errln!("Sign in at: {url}");
+    let Ok(browser) = std::env::var("BROWSER") else { return };
+    let mut words = browser.split_whitespace();
+    let Some(program) = words.next() else { return };
+    let spawned = std::process::Command::new(program)
+        .args(words)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    if let Err(err) = spawned {
+        errln!("paired: cannot start $BROWSER ({browser}): {err}; open the address yourself");
     }
 }
 

@@ -22,6 +22,7 @@ use crate::platform::{
 
 pub mod policy;
 pub mod quota;
+pub mod sso;
 pub mod usage;
 
 /// The keyring entry of the device token.
@@ -122,25 +123,36 @@ pub async fn join(
     email: Option<&str>,
     name: Option<&str>,
 ) -> Result<Membership, TeamError> {
+    let hub = ready_to_join(paths, hub).await?;
+    let body = json!({"code": code, "email": email, "name": name, "device": os::hostname()});
+    let reply = request(&hub, reqwest::Method::POST, "/api/v1/join", None, Some(body)).await?;
+    adopt(paths, &hub, &reply).await
+}
+
+/// Refuses a second membership and a machine without a keyring, before anything
+/// is spent (the hub takes an invitation or a sign-in code once, and a token with
+/// nowhere to go would waste it); the hub's address, checked.
+pub(crate) async fn ready_to_join(paths: &Paths, hub: &str) -> Result<String, TeamError> {
     if let Some(joined) = load(paths)? {
         return Err(TeamError::AlreadyJoined { org: joined.org, hub: joined.hub });
     }
     let hub = hub_url(hub)?;
-    // The keyring must be there before the code is spent: the hub takes an
-    // invitation once, and a token with nowhere to go would waste it.
     match tokio::task::spawn_blocking(|| secrets::get(KEYRING_ENTRY))
         .await
         .map_err(|err| TeamError::State(err.into()))?
     {
-        Ok(_) | Err(KeyringError::Missing(_)) => {}
-        Err(err) => return Err(TeamError::Keyring(err)),
+        Ok(_) | Err(KeyringError::Missing(_)) => Ok(hub),
+        Err(err) => Err(TeamError::Keyring(err)),
     }
-    let body = json!({"code": code, "email": email, "name": name, "device": os::hostname()});
-    let reply = request(&hub, reqwest::Method::POST, "/api/v1/join", None, Some(body)).await?;
+}
+
+/// Keeps what the hub gave on joining (`/join` or a sign-in's exchange): the
+/// device token in the keyring, the membership in `team.json`, then the policy.
+pub(crate) async fn adopt(paths: &Paths, hub: &str, reply: &Value) -> Result<Membership, TeamError> {
     let field = |pointer: &str| reply.pointer(pointer).cloned().unwrap_or(Value::Null);
     let token = field("/token").as_str().map(str::to_owned).ok_or_else(|| TeamError::Protocol("no token".into()))?;
     let membership = Membership {
-        hub: hub.clone(),
+        hub: hub.to_owned(),
         org_id: field("/org/id").as_i64().unwrap_or_default(),
         org: field("/org/name").as_str().unwrap_or_default().to_owned(),
         member: field("/member/id").as_i64().unwrap_or_default(),
