@@ -22,6 +22,8 @@ pub struct Principal {
     /// The token's scopes (`read`, `write`, `device`).
     pub scopes: Vec<String>,
     pub token: Option<i64>,
+    /// When the token used expires (a token never makes one that outlives it).
+    pub token_expires: Option<jiff::Timestamp>,
 }
 
 impl Principal {
@@ -66,6 +68,10 @@ impl FromRequestParts<Hub> for Principal {
         if let Some(admin) = &hub.admin_token
             && secret::equal(admin, &digest)
         {
+            // Every use of the break-glass token is in the audit log, reads too.
+            let client = hub.pool.get().await?;
+            let details = serde_json::json!({"method": parts.method.as_str(), "path": parts.uri.path()});
+            crate::audit::record_as(&client, hub.org, None, "break_glass.use", "org", details).await?;
             return Ok(Principal {
                 org: hub.org,
                 member: None,
@@ -73,13 +79,14 @@ impl FromRequestParts<Hub> for Principal {
                 teams: Vec::new(),
                 scopes: vec!["write".into()],
                 token: None,
+                token_expires: None,
             });
         }
         let client = hub.pool.get().await?;
         let row = client
             .query_opt(
                 "select t.id, t.member_id, t.scopes, m.role, m.org_id,
-                        array(select team_id from team_members where member_id = m.id)
+                        array(select team_id from team_members where member_id = m.id order by team_id), t.expires_at
                    from tokens t join members m on m.id = t.member_id
                   where t.token_hash = $1 and t.revoked_at is null
                     and (t.expires_at is null or t.expires_at > now())
@@ -105,6 +112,7 @@ impl FromRequestParts<Hub> for Principal {
             teams: row.get(5),
             scopes: row.get(2),
             token: Some(token),
+            token_expires: row.get(6),
         })
     }
 }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (3, "policy", include_str!("../migrations/0003_policy.sql")),
     (4, "quotas", include_str!("../migrations/0004_quotas.sql")),
     (5, "sso", include_str!("../migrations/0005_sso.sql")),
+    (6, "verified", include_str!("../migrations/0006_verified.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

@@ -112,7 +112,7 @@ actions! {
     TeamMembersAdd "teams.members.add" "PUT" "/api/v1/teams/{team}/members/{member}" Write [Admin, Manager, TeamLead] true "put a member in a team";
     TeamMembersRemove "teams.members.remove" "DELETE" "/api/v1/teams/{team}/members/{member}" Write [Admin, Manager, TeamLead] true "take a member out of a team";
     TeamsMapGroup "teams.map_group" "PUT" "/api/v1/teams/{team}/sso-group" Write [Admin, Manager] false "make a team follow an identity-provider group (members join and leave it as they sign in)";
-    MembersList "members.list" "GET" "/api/v1/members" Read [Admin, Manager, TeamLead, Member, Viewer] false "list members (name, role, status)";
+    MembersList "members.list" "GET" "/api/v1/members" Read [Admin, Manager, TeamLead, Member, Viewer] false "list members (name, role, status, teams; addresses for admins, managers and team leads)";
     MembersSetRole "members.set_role" "PUT" "/api/v1/members/{member}/role" Write [Admin] false "change a member's role";
     MembersDeactivate "members.deactivate" "POST" "/api/v1/members/{member}/deactivate" Write [Admin, Manager] false "deactivate a member (their tokens stop working)";
     MembersReactivate "members.reactivate" "POST" "/api/v1/members/{member}/reactivate" Write [Admin, Manager] false "reactivate a member";
@@ -153,7 +153,11 @@ pub fn may(role: Role, teams: &[i64], scopes: &[String], action: Action, within:
     let scoped = match action.scope() {
         Scope::Read => scopes.iter().any(|s| s == "read" || s == "write"),
         Scope::Write => scopes.iter().any(|s| s == "write"),
-        Scope::Device => !scopes.is_empty(),
+        // A read-only token reads (GET) what a device may; it changes nothing.
+        Scope::Device => {
+            scopes.iter().any(|s| s == "device" || s == "write")
+                || (action.endpoint().0 == "GET" && scopes.iter().any(|s| s == "read"))
+        }
     };
     if !scoped || !permits(role, action) {
         return false;
@@ -211,6 +215,9 @@ mod tests {
         assert!(!may(Role::Admin, &[], &read, Action::TeamsCreate, Within::Org));
         assert!(!may(Role::Admin, &[], &device, Action::MembersList, Within::Org));
         assert!(may(Role::Viewer, &[], &device, Action::MeRead, Within::Org));
+        assert!(may(Role::Member, &[], &read, Action::MeRead, Within::Org));
+        assert!(!may(Role::Member, &[], &read, Action::TokensCreate, Within::Org), "read-only makes nothing");
+        assert!(!may(Role::Member, &[], &read, Action::UsagePush, Within::Org));
         assert!(!may(Role::Admin, &[], &[], Action::MeRead, Within::Org));
     }
 

@@ -65,7 +65,8 @@ fn main() {
             pg.sql(&db, "truncate usage_events");
             let outcome = runtime.block_on(load(&hubs, &tokens, batches, events, paced.then_some(window)));
             let recorded: usize = pg.sql(&db, "select count(*) from usage_events").parse().unwrap_or(0);
-            let distinct: usize = pg.sql(&db, "select count(distinct (member_id, event_id)) from usage_events").parse().unwrap_or(0);
+            let distinct: usize =
+                pg.sql(&db, "select count(distinct (member_id, event_id)) from usage_events").parse().unwrap_or(0);
             let mut ingest = outcome.ingest;
             let mut dashboards = outcome.dashboards;
             rows.push(vec![
@@ -88,7 +89,9 @@ fn main() {
     println!(
         "\n{daemons} daemons × {batches} batches × {events} events; 1 batch in 10 sent twice; 50 dashboard queries alongside\n"
     );
-    println!("| run | ingest requests | ingest p50 | ingest p99 | throughput | dashboard p50 / p95 | exactly once | failed requests |");
+    println!(
+        "| run | ingest requests | ingest p50 | ingest p99 | throughput | dashboard p50 / p95 | exactly once | failed requests |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("| {} |", row.join(" | "));

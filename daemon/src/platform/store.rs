@@ -54,7 +54,7 @@ const USAGE: &str = "CREATE TABLE usage_events (
                  outcome TEXT NOT NULL,
                  findings INTEGER NOT NULL,
                  edits INTEGER NOT NULL,
-                 -- when a hub recorded it; null: not sent
+                 -- when a hub recorded it; null: not sent; -1: the hub refused it (kept here only)
                  pushed_ms INTEGER
              );
              CREATE INDEX usage_events_unpushed ON usage_events(at_ms) WHERE pushed_ms IS NULL;";

@@ -97,6 +97,12 @@ pub async fn list(
     Ok(Json(json!({"entries": entries, "next_before": next_before})).into_response())
 }
 
+/// A cell a spreadsheet will not run as a formula (OWASP's CSV injection
+/// advice: a leading `=`, `+`, `-`, `@`, tab or carriage return is quoted).
+pub fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
+}
+
 struct Entry {
     id: i64,
     at: jiff::Timestamp,
@@ -115,9 +121,9 @@ fn to_csv(entries: &[Entry]) -> Response {
             e.id.to_string(),
             e.at.to_string(),
             e.actor.map_or_else(|| "break-glass".to_owned(), |id| format!("member:{id}")),
-            e.action.clone(),
-            e.target.clone(),
-            e.details.to_string(),
+            spreadsheet_safe(&e.action),
+            spreadsheet_safe(&e.target),
+            spreadsheet_safe(&e.details.to_string()),
         ]
     }));
     for row in rows {

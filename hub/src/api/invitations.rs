@@ -3,8 +3,9 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
+    response::IntoResponse as _,
 };
 use base64::Engine as _;
 use serde::Deserialize;
@@ -164,6 +165,22 @@ pub struct Join {
     device: Option<String>,
 }
 
+/// The invitation link's page: what to run (a browser cannot join a machine).
+pub async fn page(
+    State(hub): State<Hub>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    let code = query.get("code").map(String::as_str).unwrap_or("CODE");
+    let code: String = code.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Join the team on PAIRED</title></head>\
+         <body><main><h1>Join the team on PAIRED</h1><p>On the machine you code on, run:</p>\
+         <pre>paired team join {} --code {code}</pre></main></body></html>",
+        hub.public_url.replace('<', "&lt;")
+    );
+    ([(axum::http::header::CONTENT_SECURITY_POLICY, "default-src 'none'")], axum::response::Html(html)).into_response()
+}
+
 /// Joins with an invitation code: no token needed, the code is the credential.
 pub async fn join(State(hub): State<Hub>, Body(join): Body<Join>) -> Result<(StatusCode, Json<Value>), ApiError> {
     let refused = || {
@@ -191,10 +208,25 @@ pub async fn join(State(hub): State<Hub>, Body(join): Body<Join>) -> Result<(Sta
         (None, None) => return Err(ApiError::Invalid("this code is for anyone: say who you are with `email`".into())),
     };
     let role: String = invitation.get(3);
+    let vouched = invitation.get::<_, Option<String>>(2).is_some();
+    if !vouched {
+        // An open code does not let anyone take an address someone was invited at.
+        let pending = tx
+            .query_one(
+                "select exists (select 1 from invitations where org_id = $1 and lower(email) = lower($2)
+                                 and revoked_at is null and expires_at > now() and uses < max_uses)",
+                &[&org, &address],
+            )
+            .await?;
+        if pending.get::<_, bool>(0) {
+            return Err(ApiError::Conflict(format!("{address} has an invitation of its own: use that code")));
+        }
+    }
     let member: i64 = tx
         .query_one(
-            "insert into members (org_id, email, display_name, role) values ($1, $2, $3, $4) returning id",
-            &[&org, &address, &name, &role],
+            "insert into members (org_id, email, display_name, role, email_verified) values ($1, $2, $3, $4, $5)
+             returning id",
+            &[&org, &address, &name, &role, &vouched],
         )
         .await
         .map_err(|err| {

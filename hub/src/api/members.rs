@@ -29,11 +29,14 @@ pub async fn list(State(hub): State<Hub>, who: Principal) -> Result<Json<Value>,
             &[&who.org],
         )
         .await?;
+    // Addresses are for those who manage people; members and viewers see names.
+    let addresses =
+        matches!(who.role, crate::roles::Role::Admin | crate::roles::Role::Manager | crate::roles::Role::TeamLead);
     let members: Vec<Value> = rows
         .iter()
         .map(|row| {
             json!({
-                "id": row.get::<_, i64>(0), "email": row.get::<_, Option<String>>(1),
+                "id": row.get::<_, i64>(0), "email": if addresses { row.get::<_, Option<String>>(1) } else { None },
                 "name": row.get::<_, Option<String>>(2), "role": row.get::<_, String>(3),
                 "status": row.get::<_, String>(4), "created_at": row.get::<_, jiff::Timestamp>(5),
                 "teams": row.get::<_, Vec<i64>>(6),

@@ -40,6 +40,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/api/v1/invitations", get(invitations::list).post(invitations::create))
         .route("/api/v1/invitations/{invitation}", delete(invitations::revoke))
         .route("/api/v1/join", post(invitations::join))
+        .route("/join", get(invitations::page))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{token}", delete(tokens::revoke))
         .route("/api/v1/usage", get(usage::query).post(usage::push))
@@ -58,6 +59,7 @@ pub fn router(hub: Hub) -> Router {
         .route("/auth/callback", get(sso::callback))
         .route("/api/v1/audit", get(audit::list))
         .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
         .with_state(hub)
 }
 
@@ -70,6 +72,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge)
+            }
             Err(rejection) => Err(ApiError::Invalid(describe(&rejection))),
         }
     }
@@ -82,10 +87,18 @@ fn describe(rejection: &JsonRejection) -> String {
 /// Text fields: trimmed, not empty, not too long.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let value = value.trim();
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::Invalid(format!("{field} must be 1 to {max} characters, with no control characters")));
+    if value.is_empty() || value.chars().count() > max || value.chars().any(|c| c.is_control() || invisible(c)) {
+        return Err(ApiError::Invalid(format!(
+            "{field} must be 1 to {max} characters, with no control, direction or invisible formatting characters"
+        )));
     }
     Ok(value.to_owned())
+}
+
+/// Characters that change how text around them shows (bidirectional
+/// overrides and isolates, zero-width ones): a name that reads as another.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// An email address, as far as the hub needs one (a name to invite and match).

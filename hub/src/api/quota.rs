@@ -57,6 +57,11 @@ pub async fn set(State(hub): State<Hub>, who: Principal, Body(new): Body<NewQuot
         return Err(ApiError::Invalid("limit must be 0 to 10^12".into()));
     }
     let subject = text("subject", &new.subject, 100)?;
+    // Written as counters name it: "07" and "+7" are 7.
+    let subject = match (new.subject_kind.as_str(), subject.parse::<i64>()) {
+        ("team" | "member", Ok(id)) => id.to_string(),
+        _ => subject,
+    };
     let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;
     let exists = match (new.subject_kind.as_str(), subject.as_str()) {
@@ -188,7 +193,10 @@ async fn counters(
     agent: &str,
     provider: &str,
 ) -> Result<Vec<Counter>, ApiError> {
-    let teams: Vec<String> = who.teams.iter().map(i64::to_string).collect();
+    // Sorted: every lease takes its locks in the same order (no deadlocks).
+    let mut sorted = who.teams.clone();
+    sorted.sort_unstable();
+    let teams: Vec<String> = sorted.iter().map(i64::to_string).collect();
     let quotas = tx
         .query(
             "select id, subject_kind, subject, metric, period, quota_limit::float8 from quotas

@@ -205,7 +205,8 @@ async fn sign_in(
         // The first sign-in of an invited member: their verified address binds the subject.
         let bound = tx
             .query_opt(
-                "update members set oidc_subject = $3 where org_id = $1 and lower(email) = lower($2) and oidc_subject is null
+                "update members set oidc_subject = $3
+                  where org_id = $1 and lower(email) = lower($2) and oidc_subject is null and email_verified
                  returning id, role, status",
                 &[&org, email, &identity.subject],
             )
@@ -233,8 +234,8 @@ async fn sign_in(
             }
             let row = tx
                 .query_one(
-                    "insert into members (org_id, email, display_name, role, oidc_subject) values ($1, $2, $3, 'member', $4)
-                     returning id",
+                    "insert into members (org_id, email, display_name, role, oidc_subject, email_verified)
+                     values ($1, $2, $3, 'member', $4, true) returning id",
                     &[&org, email, &identity.name, &identity.subject],
                 )
                 .await

@@ -80,7 +80,7 @@ pub async fn add_member(
     who.check(Action::TeamMembersAdd, Within::Team(team))?;
     let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;
-    found(&tx, who.org, team, member).await?;
+    found(&tx, &who, team, member).await?;
     let added = tx
         .execute(
             "insert into team_members (team_id, member_id) values ($1, $2) on conflict do nothing",
@@ -102,7 +102,7 @@ pub async fn remove_member(
     who.check(Action::TeamMembersRemove, Within::Team(team))?;
     let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;
-    found(&tx, who.org, team, member).await?;
+    found(&tx, &who, team, member).await?;
     let removed =
         tx.execute("delete from team_members where team_id = $1 and member_id = $2", &[&team, &member]).await?;
     if removed == 1 {
@@ -112,18 +112,31 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Both the team and a member not deleted exist in this organisation.
-async fn found(tx: &deadpool_postgres::Transaction<'_>, org: i64, team: i64, member: i64) -> Result<(), ApiError> {
+/// Both the team and a member not deleted exist in this organisation, and the
+/// member's role is one `who` could grant (nobody moves someone above them,
+/// nor themselves out of a team's policy and quotas).
+async fn found(
+    tx: &deadpool_postgres::Transaction<'_>,
+    who: &Principal,
+    team: i64,
+    member: i64,
+) -> Result<(), ApiError> {
     let row = tx
         .query_one(
             "select exists (select 1 from teams where id = $1 and org_id = $3),
-                    exists (select 1 from members where id = $2 and org_id = $3 and status <> 'deleted')",
-            &[&team, &member, &org],
+                    (select role from members where id = $2 and org_id = $3 and status <> 'deleted')",
+            &[&team, &member, &who.org],
         )
         .await?;
-    match (row.get(0), row.get(1)) {
+    let role: Option<String> = row.get(1);
+    match (row.get(0), role.as_deref().and_then(crate::roles::Role::parse)) {
         (false, _) => Err(ApiError::NotFound(format!("team {team}"))),
-        (_, false) => Err(ApiError::NotFound(format!("member {member}"))),
+        (_, None) => Err(ApiError::NotFound(format!("member {member}"))),
+        (_, Some(role)) if !who.role.may_grant(role) => Err(ApiError::Forbidden(format!(
+            "a {} may not move a {} in or out of a team",
+            who.role.as_str(),
+            role.as_str()
+        ))),
         _ => Ok(()),
     }
 }

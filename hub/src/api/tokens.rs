@@ -49,6 +49,15 @@ pub async fn create(
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::Invalid(format!("expires_in_days must be 1 to {MAX_DAYS}")));
     }
+    // Nor outlives it: a leaked short-lived token cannot mint a long-lived one.
+    let mut days = days;
+    if let Some(limit) = who.token_expires {
+        let left = limit.duration_since(jiff::Timestamp::now()).as_secs() / 86_400;
+        if left < 1 {
+            return Err(ApiError::Forbidden("this token expires within a day: it cannot make another".into()));
+        }
+        days = days.min(left);
+    }
     let (token, digest) = secret::new_token(secret::Kind::Personal);
     let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;

@@ -21,6 +21,10 @@ use crate::{
 
 /// Events per batch, at most.
 pub const MAX_BATCH: usize = 1000;
+/// Tokens one event may count: a billion.
+const MAX_TOKENS: i64 = 1_000_000_000;
+/// A day.
+const MAX_LATENCY_MS: i64 = 86_400_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,8 +146,16 @@ impl Columns {
         if !OUTCOMES.contains(&e.outcome.as_str()) {
             return Err(format!("outcome must be one of {OUTCOMES:?}"));
         }
-        if e.tokens_in < 0 || e.tokens_out < 0 || e.latency_ms < 0 || e.findings < 0 || e.edits < 0 {
-            return Err("counts and times cannot be negative".into());
+        // Bounds no real run comes near, so that no sum of them can overflow.
+        let within = |value: i64, max: i64| (0..=max).contains(&value);
+        if !within(e.tokens_in, MAX_TOKENS) || !within(e.tokens_out, MAX_TOKENS) {
+            return Err(format!("tokens must be 0 to {MAX_TOKENS}"));
+        }
+        if !within(e.latency_ms, MAX_LATENCY_MS) {
+            return Err(format!("latency_ms must be 0 to {MAX_LATENCY_MS}"));
+        }
+        if !within(i64::from(e.findings), 100_000) || !within(i64::from(e.edits), 100_000) {
+            return Err("findings and edits must be 0 to 100,000".into());
         }
         let name = |field: &str, value: &str| text(field, value, 100).map_err(|err| err.to_string());
         let optional = |field: &str, value: &Option<String>| value.as_deref().map(|v| name(field, v)).transpose();
@@ -251,11 +263,11 @@ async fn run_query(hub: &Hub, org: i64, filter: Filter) -> Result<Response, ApiE
     };
     let selected: String = exprs.iter().map(|e| format!("{e}, ")).collect();
     let sql = format!(
-        "select {selected}count(*), coalesce(sum(u.tokens_in), 0)::int8, coalesce(sum(u.tokens_out), 0)::int8,
+        "select {selected}count(*), coalesce(sum(u.tokens_in), 0)::float8, coalesce(sum(u.tokens_out), 0)::float8,
                 coalesce(sum(u.cost_usd), 0)::float8,
                 coalesce(percentile_cont(0.5) within group (order by u.latency_ms), 0)::float8,
                 coalesce(percentile_cont(0.95) within group (order by u.latency_ms), 0)::float8,
-                count(*) filter (where u.outcome = 'failed'), coalesce(sum(u.findings), 0)::int8, coalesce(sum(u.edits), 0)::int8
+                count(*) filter (where u.outcome = 'failed'), coalesce(sum(u.findings), 0)::float8, coalesce(sum(u.edits), 0)::float8
            from usage_events u {teams}
           where u.org_id = $1
             and ($2::timestamptz is null or u.at >= $2) and ($3::timestamptz is null or u.at < $3)
@@ -293,14 +305,14 @@ async fn run_query(hub: &Hub, org: i64, filter: Filter) -> Result<Response, ApiE
             let events: i64 = row.get(n);
             let failed: i64 = row.get(n + 6);
             item.insert("events".into(), json!(events));
-            item.insert("tokens_in".into(), json!(row.get::<_, i64>(n + 1)));
-            item.insert("tokens_out".into(), json!(row.get::<_, i64>(n + 2)));
+            item.insert("tokens_in".into(), whole(row.get::<_, f64>(n + 1)));
+            item.insert("tokens_out".into(), whole(row.get::<_, f64>(n + 2)));
             item.insert("cost_usd".into(), json!(row.get::<_, f64>(n + 3)));
             item.insert("latency_p50_ms".into(), json!(row.get::<_, f64>(n + 4)));
             item.insert("latency_p95_ms".into(), json!(row.get::<_, f64>(n + 5)));
             item.insert("error_rate".into(), json!(if events == 0 { 0.0 } else { failed as f64 / events as f64 }));
-            item.insert("findings".into(), json!(row.get::<_, i64>(n + 7)));
-            item.insert("edits".into(), json!(row.get::<_, i64>(n + 8)));
+            item.insert("findings".into(), whole(row.get::<_, f64>(n + 7)));
+            item.insert("edits".into(), whole(row.get::<_, f64>(n + 8)));
             Value::Object(item)
         })
         .collect();
@@ -308,6 +320,11 @@ async fn run_query(hub: &Hub, org: i64, filter: Filter) -> Result<Response, ApiE
         return Ok(to_csv(&dims, &series));
     }
     Ok(Json(json!({"by": dims, "series": series})).into_response())
+}
+
+/// A sum as a whole number when it is one that JSON holds exactly.
+fn whole(sum: f64) -> Value {
+    if sum.fract() == 0.0 && sum.abs() < 9.0e15 { json!(sum as i64) } else { json!(sum) }
 }
 
 const METRICS: &[&str] = &[
@@ -330,7 +347,7 @@ fn to_csv(dims: &[&str], series: &[Value]) -> Response {
         let row: Vec<String> = header
             .iter()
             .map(|key| match &item[*key] {
-                Value::String(s) => s.clone(),
+                Value::String(s) => super::audit::spreadsheet_safe(s),
                 Value::Null => String::new(),
                 other => other.to_string(),
             })
@@ -386,8 +403,8 @@ pub async fn set_price(
     who.check(Action::PricesWrite, Within::Org)?;
     let (provider, model) = (text("provider", &price.provider, 100)?, text("model", &price.model, 100)?);
     for value in [price.input_per_mtok, price.output_per_mtok] {
-        if !value.is_finite() || !(0.0..=1_000_000.0).contains(&value) {
-            return Err(ApiError::Invalid("prices are US dollars per million tokens, 0 to 1,000,000".into()));
+        if !value.is_finite() || !(0.0..=100_000.0).contains(&value) {
+            return Err(ApiError::Invalid("prices are US dollars per million tokens, 0 to 100,000".into()));
         }
     }
     let mut client = hub.pool.get().await?;

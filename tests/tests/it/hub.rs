@@ -385,7 +385,12 @@ fn the_audit_log_has_every_change_pages_and_exports_csv() {
     // Reads and refusals change nothing and are not administrative actions.
     hub.call("GET", "/api/v1/members", &ada.token, None);
     hub.call("DELETE", &format!("/api/v1/members/{}", bo.id), &ada.token, None);
-    let all = audit(&hub, "?limit=1000");
+    let every = audit(&hub, "?limit=1000");
+    assert!(
+        every.iter().any(|e| e["action"] == "break_glass.use" && e["details"]["path"] == "/api/v1/teams"),
+        "every use of the break-glass token is in the log, reads too"
+    );
+    let all: Vec<Value> = every.into_iter().filter(|e| e["action"] != "break_glass.use").collect();
     let actions: Vec<&str> = all.iter().rev().map(|e| e["action"].as_str().expect("action")).collect();
     assert_eq!(
         actions,
@@ -403,10 +408,14 @@ fn the_audit_log_has_every_change_pages_and_exports_csv() {
     );
     assert!(all.last().expect("first")["actor"].is_null(), "the break-glass token made the team");
     assert_eq!(all[0]["actor"], ada.id);
-    let page = hub.call("GET", "/api/v1/audit?limit=4", &hub.admin, None).json();
+    // Paging, read with an admin's own token (reads with it are not logged).
+    let root = member(&hub, "admin", "root@example.com", None);
+    let read = |query: &str| hub.call("GET", &format!("/api/v1/audit{query}"), &root.token, None).json();
+    let total = read("?limit=10000")["entries"].as_array().expect("all").len();
+    let page = read("?limit=4");
     let next = page["next_before"].as_i64().expect("a next page");
-    let rest = audit(&hub, &format!("?limit=100&before={next}"));
-    assert_eq!(page["entries"].as_array().expect("page").len() + rest.len(), all.len());
+    let rest = read(&format!("?limit=10000&before={next}"))["entries"].as_array().expect("rest").len();
+    assert_eq!(page["entries"].as_array().expect("page").len() + rest, total);
 
     let csv = hub.call("GET", "/api/v1/audit?format=csv&action=members.deactivate", &hub.admin, None);
     assert_eq!(csv.status, 200);
@@ -415,6 +424,7 @@ fn the_audit_log_has_every_change_pages_and_exports_csv() {
     assert_eq!(lines[0], "id,at,actor,action,target,details");
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[1].contains(&format!("member:{},members.deactivate,member:{}", ada.id, bo.id)), "{lines:?}");
+
     let viewer = member(&hub, "viewer", "vi@example.com", None);
     assert_eq!(hub.call("GET", "/api/v1/audit?format=csv", &viewer.token, None).status, 403);
     assert_eq!(hub.call("GET", "/api/v1/audit?since=yesterday", &hub.admin, None).status, 400);
@@ -1126,4 +1136,116 @@ fn people_sign_in_with_the_identity_provider_and_their_groups_are_their_teams() 
     assert!(page.contains("unknown, used or too old"), "{page}");
     // A one-time code is good once.
     assert_eq!(hub.call("POST", "/api/v1/auth/exchange", "", Some(&json!({"code": "phub_dev_nope"}))).status, 403);
+}
+
+/// What an attacker tried (an independent review): each now refused.
+#[test]
+fn what_the_review_broke_stays_fixed() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "review");
+    let core = team(&hub, "core");
+    let ada = member(&hub, "member", "ada@example.com", Some(core));
+    let lead = member(&hub, "team_lead", "lead@example.com", Some(core));
+    let admin = member(&hub, "admin", "boss@example.com", Some(core));
+
+    // Usage sums cannot overflow: a count no run comes near is refused.
+    let mut huge = usage_event("h1");
+    huge["tokens_in"] = json!(i64::MAX);
+    assert_eq!(hub.call("POST", "/api/v1/usage", &ada.device, Some(&json!({"events": [huge]}))).status, 400);
+    let mut big = usage_event("b1");
+    big["tokens_in"] = json!(1_000_000_000);
+    let mut big2 = big.clone();
+    big2["id"] = json!("b2");
+    assert_eq!(hub.call("POST", "/api/v1/usage", &ada.device, Some(&json!({"events": [big, big2]}))).status, 200);
+    let totals = hub.call("GET", "/api/v1/usage", &hub.admin, None);
+    assert_eq!(totals.status, 200, "{totals:?}");
+    assert_eq!(totals.json()["series"][0]["tokens_in"], 2_000_000_000i64);
+
+    // An open code cannot take an address someone was invited at.
+    let open = hub.call("POST", "/api/v1/invitations", &hub.admin, Some(&json!({"role": "member", "max_uses": 5})));
+    let open = open.json()["code"].as_str().expect("code").to_owned();
+    invite(&hub, &hub.admin, "admin", "ceo@example.com", None);
+    let squat = join(&hub, &open, Some("ceo@example.com"));
+    assert_eq!(squat.status, 409, "{squat:?}");
+
+    // A read-only token changes nothing, and makes nothing that outlives it.
+    let read = hub.call(
+        "POST",
+        "/api/v1/tokens",
+        &ada.token,
+        Some(&json!({"name": "bi", "scopes": ["read"], "expires_in_days": 1})),
+    );
+    let read = read.json()["token"].as_str().expect("token").to_owned();
+    assert_eq!(hub.call("GET", "/api/v1/me", &read, None).status, 200);
+    assert_eq!(hub.call("POST", "/api/v1/tokens", &read, Some(&json!({"name": "x", "scopes": ["read"]}))).status, 403);
+    assert_eq!(hub.call("DELETE", &format!("/api/v1/tokens/{}", ada.token_id), &read, None).status, 403);
+    assert_eq!(hub.call("POST", "/api/v1/usage", &read, Some(&json!({"events": []}))).status, 403);
+    let long = hub.call(
+        "POST",
+        "/api/v1/tokens",
+        &ada.token,
+        Some(&json!({"name": "y", "scopes": ["read"], "expires_in_days": 366})),
+    );
+    assert_eq!(long.status, 201);
+
+    // A team lead moves no one above them, nor themselves, in or out of a team.
+    let out = |who: i64| hub.call("DELETE", &format!("/api/v1/teams/{core}/members/{who}"), &lead.token, None).status;
+    assert_eq!(out(admin.id), 403);
+    assert_eq!(out(lead.id), 403);
+    assert_eq!(out(ada.id), 204);
+
+    // Joining cannot be hammered with made-up tokens.
+    let limited = Hub::start_with(&pg, "review2", &[("PAIRED_HUB_RATE_LIMIT", "10")]);
+    let statuses: Vec<u16> = (0..20)
+        .map(|i| {
+            let bearer = format!("Bearer made-up-{i}");
+            let body = json!({"code": "AAAA-AAAA-AAAA-AAAA", "email": "x@example.com"}).to_string();
+            tests::http(
+                limited.port,
+                "POST",
+                "/api/v1/join",
+                &[("Authorization", &bearer), ("Content-Type", "application/json")],
+                &body,
+            )
+            .status
+        })
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+
+    // Errors from outside the handlers speak the API's shape.
+    let wrong_method = hub.call("PATCH", "/api/v1/teams", &hub.admin, None);
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.json()["error"]["code"], "method_not_allowed");
+    let bad_id = hub.call("DELETE", "/api/v1/teams/99999999999999999999999", &hub.admin, None);
+    assert_eq!((bad_id.status, bad_id.json()["error"]["code"].as_str()), (400, Some("invalid")));
+    let too_big = "x".repeat(3 * 1024 * 1024);
+    let big_body = tests::http(
+        hub.port,
+        "POST",
+        "/api/v1/teams",
+        &[("Authorization", &format!("Bearer {}", hub.admin)), ("Content-Type", "application/json")],
+        &too_big,
+    );
+    assert_eq!(big_body.status, 413, "{}", big_body.head);
+
+    // A name a spreadsheet would run as a formula is quoted in CSV exports.
+    let mut formula = usage_event("f1");
+    formula["agent"] = json!("=SUM(A1:A9)");
+    assert_eq!(hub.call("POST", "/api/v1/usage", &ada.device, Some(&json!({"events": [formula]}))).status, 200);
+    let csv = hub.call("GET", "/api/v1/usage?by=agent&format=csv", &hub.admin, None).body;
+    assert!(csv.contains("'=SUM(A1:A9)") && !csv.lines().any(|l| l.starts_with("=SUM")), "{csv}");
+
+    // Names that read as other names are refused; the invitation link has a page.
+    let bidi = hub.call("POST", "/api/v1/teams", &hub.admin, Some(&json!({"name": "plat\u{202e}form"})));
+    assert_eq!(bidi.status, 400);
+    let page = hub.call("GET", "/join?code=ABCD-EFGH-JKMN-PQRS", "", None);
+    assert!(
+        page.status == 200 && page.body.contains("paired team join") && page.body.contains("ABCD-EFGH-JKMN-PQRS"),
+        "{page:?}"
+    );
+    // Members and viewers see names, not addresses.
+    let seen = hub.call("GET", "/api/v1/members", &ada.token, None).json();
+    assert!(!seen.to_string().contains("@example.com"), "{seen}");
+    let seen = hub.call("GET", "/api/v1/members", &lead.token, None).json();
+    assert!(seen.to_string().contains("ada@example.com"));
 }

@@ -49,8 +49,8 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
                 let at = jiff::Timestamp::from_millisecond(row.get(1)?).unwrap_or_default();
                 Ok(json!({
                     "id": row.get::<_, String>(0)?, "at": at.to_string(), "kind": row.get::<_, String>(2)?,
-                    "agent": row.get::<_, String>(3)?, "skill": row.get::<_, Option<String>>(4)?,
-                    "provider": row.get::<_, Option<String>>(5)?, "model": row.get::<_, Option<String>>(6)?,
+                    "agent": clip(row.get::<_, String>(3)?), "skill": row.get::<_, Option<String>>(4)?.map(clip),
+                    "provider": row.get::<_, Option<String>>(5)?.map(clip), "model": row.get::<_, Option<String>>(6)?.map(clip),
                     "tokens_in": row.get::<_, i64>(7)?, "tokens_out": row.get::<_, i64>(8)?,
                     "latency_ms": row.get::<_, i64>(9)?, "outcome": row.get::<_, String>(10)?,
                     "findings": row.get::<_, i64>(11)?, "edits": row.get::<_, i64>(12)?,
@@ -66,9 +66,27 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
     let token = device_token().await?;
     let ids: Vec<String> = events.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
     let full = events.len() as i64 == BATCH;
-    let reply =
+    let sent =
         request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(json!({"events": events})))
-            .await?;
+            .await;
+    let reply = match sent {
+        Ok(reply) => reply,
+        // One event the hub will never take (it says which): set aside, so that
+        // it does not hold back every event after it; the rest go next time.
+        Err(TeamError::Refused(why)) if refused_event(&why).is_some_and(|n| n < ids.len()) => {
+            let index = refused_event(&why).unwrap_or_default();
+            let id = ids[index].clone();
+            tracing::warn!("the team hub refused usage event {id}, which stays on this machine only: {why}");
+            store
+                .call(move |conn| {
+                    conn.execute("UPDATE usage_events SET pushed_ms = -1 WHERE id = ?1", rusqlite::params![id])
+                })
+                .await
+                .map_err(TeamError::State)?;
+            return Ok(Pushed::Sent { recorded: 0, duplicates: 0, more: true });
+        }
+        Err(err) => return Err(err),
+    };
     let now = jiff::Timestamp::now().as_millisecond();
     store
         .call(move |conn| {
@@ -85,6 +103,16 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
         duplicates: reply["duplicates"].as_u64().unwrap_or_default(),
         more: full,
     })
+}
+
+/// A name as the hub takes it: at most 100 characters.
+fn clip(name: String) -> String {
+    if name.chars().count() <= 100 { name } else { name.chars().take(100).collect() }
+}
+
+/// The index of the event the hub refused (`event N (…): why`).
+fn refused_event(why: &str) -> Option<usize> {
+    why.strip_prefix("event ")?.split(' ').next()?.parse().ok()
 }
 
 /// The daemon's usage pusher: every `every`, at once while a backlog drains,
@@ -110,7 +138,7 @@ pub async fn push_loop(paths: Paths, store: Store, every: Duration, policy_every
             Err(err) => {
                 let text = err.to_string();
                 if failing.as_deref() != Some(text.as_str()) {
-                    tracing::warn!("usage cannot reach the team hub; kept here and sent later: {text}");
+                    tracing::warn!("usage did not reach the team hub; kept here and sent later: {text}");
                     failing = Some(text);
                 }
                 wait = (wait * 2).clamp(every, MAX_BACKOFF.max(every));
