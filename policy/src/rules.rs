@@ -19,7 +19,8 @@ pub struct Rules {
     /// Registries agents may be installed from (by name).
     pub registries: List,
     /// The least certification an installed agent must have: `none`,
-    /// `community`, `verified`, `certified`.
+    /// `validated` (manifest and permissions reviewed), `tested` (its own test
+    /// cases ran and passed too) — the marketplace's signed levels.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_certification: Option<String>,
     /// Permission kinds never granted to an agent: `fs_read`, `fs_write`,
@@ -96,7 +97,7 @@ impl Rules {
 
 pub const GRANTS: &[&str] = &["fs_read", "fs_write", "net", "commands", "mcp_tools"];
 /// Certification levels, least first.
-pub const CERTIFICATIONS: &[&str] = &["none", "community", "verified", "certified"];
+pub const CERTIFICATIONS: &[&str] = &["none", "validated", "tested"];
 
 /// Something a policy decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,7 +275,7 @@ mod tests {
                 "models": {"deny": ["*/gpt-4o"]},
                 "egress": {"deny_paths": ["**/secrets/**", "*.pem"]},
                 "publishers": {"deny": ["shady"]},
-                "min_certification": "verified",
+                "min_certification": "validated",
                 "deny_grants": ["net"],
             })),
         )];
@@ -297,9 +298,10 @@ mod tests {
             registry: "default".into(),
             certification: certification.into(),
         };
-        assert!(!decide(&sources, &install("shady", "certified")).allowed);
-        assert!(!decide(&sources, &install("acme", "community")).allowed);
-        assert!(decide(&sources, &install("acme", "verified")).allowed);
+        assert!(!decide(&sources, &install("shady", "tested")).allowed);
+        assert!(!decide(&sources, &install("acme", "none")).allowed);
+        assert!(!decide(&sources, &install("acme", "failed")).allowed, "a failed certification ranks lowest");
+        assert!(decide(&sources, &install("acme", "validated")).allowed);
         assert!(!decide(&sources, &Action::Grant { kind: "net".into() }).allowed);
     }
 

@@ -131,6 +131,7 @@ impl Daemon {
             events: events.clone(),
             codebase: codebase.clone(),
             db: store.clone(),
+            team: team.clone(),
         });
         Arc::new(Daemon {
             live,

@@ -1125,3 +1125,49 @@ fn the_documented_agent_toml_checks_packs_and_publishes() {
     );
     assert_eq!((published["name"].as_str(), published["version"].as_str()), (Some("doc-auditor"), Some("1.0.0")));
 }
+
+/// This machine's membership of a hub whose signed policy is `rules` (for the
+/// organisation), as `paired team join` and the policy refresh leave it.
+fn joined_with_policy(home: &Home, rules: Value) {
+    let key = policy::signed::SigningKey::from_pkcs8(&policy::signed::generate().expect("key")).expect("pkcs8");
+    use base64::Engine as _;
+    let public = base64::engine::general_purpose::STANDARD.encode(key.public_key());
+    let state = home.state_dir();
+    std::fs::create_dir_all(&state).expect("state dir");
+    let membership = serde_json::json!({
+        "hub": "https://hub.example", "org_id": 1, "org": "acme", "member": 7, "email": "ada@example.com",
+        "role": "member", "token_id": 3, "joined_at": "2026-12-01T00:00:00Z", "policy_key": public,
+    });
+    std::fs::write(state.join("team.json"), membership.to_string()).expect("team.json");
+    let now = jiff::Timestamp::now();
+    let signed = key.sign(&policy::Policy {
+        org: "acme".into(),
+        member: 7,
+        issued_at: now,
+        expires_at: now + jiff::SignedDuration::from_hours(1),
+        sources: vec![policy::Source { scope: "org".into(), rules: serde_json::from_value(rules).expect("rules") }],
+    });
+    std::fs::write(state.join("team-policy.json"), serde_json::to_string(&signed).expect("json")).expect("cache");
+}
+
+#[test]
+fn the_team_policy_decides_what_the_marketplace_installs() {
+    let market = Market::new();
+    joined_with_policy(&market.home, serde_json::json!({"publishers": {"deny": ["acme"]}}));
+    let refused = market.refused("rust-auditor");
+    assert!(
+        refused.contains("the team policy does not allow installing rust-auditor: org: publishers.deny has \"acme\""),
+        "{refused}"
+    );
+    joined_with_policy(&market.home, serde_json::json!({"deny_grants": ["fs_read"]}));
+    let refused = market.refused("rust-auditor");
+    assert!(refused.contains("granting fs_read to rust-auditor: org: deny_grants has \"fs_read\""), "{refused}");
+    joined_with_policy(&market.home, serde_json::json!({"registries": {"allow": ["internal"]}}));
+    assert!(market.refused("rust-auditor").contains("registries.allow (internal) does not name it"));
+    joined_with_policy(
+        &market.home,
+        serde_json::json!({"publishers": {"allow": ["acme"]}, "min_certification": "validated"}),
+    );
+    let installed = run(&market.home, &["market", "install", "rust-auditor", "--yes"]);
+    assert!(installed.ok, "{}", installed.stderr);
+}

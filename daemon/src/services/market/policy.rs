@@ -40,14 +40,7 @@ pub fn refusal_with(
         Ok(policy) => policy,
         Err(why) => return Some(format!("the organisation policy cannot be read ({why})")),
     };
-    let asked = |kind: &str| match kind {
-        "fs_read" => !permissions.fs_read.is_empty(),
-        "fs_write" => !permissions.fs_write.is_empty(),
-        "net" => !permissions.net.is_empty(),
-        "commands" => !permissions.commands.is_empty(),
-        "mcp_tools" => !permissions.mcp_tools.is_empty(),
-        _ => false,
-    };
+    let asked = |kind: &str| asked_kinds(permissions).contains(&kind);
     for (whose, policy) in [("the organisation's", organisation.as_ref()), ("your", Some(user))] {
         let Some(policy) = policy else { continue };
         if let Some(kind) = PERMISSION_KINDS.iter().find(|k| policy.deny.iter().any(|d| d == *k) && asked(k)) {
@@ -58,6 +51,22 @@ pub fn refusal_with(
         }
     }
     None
+}
+
+/// The permission kinds `permissions` asks for.
+pub fn asked_kinds(permissions: &protocol::agents::Permissions) -> Vec<&'static str> {
+    PERMISSION_KINDS
+        .iter()
+        .copied()
+        .filter(|kind| match *kind {
+            "fs_read" => !permissions.fs_read.is_empty(),
+            "fs_write" => !permissions.fs_write.is_empty(),
+            "net" => !permissions.net.is_empty(),
+            "commands" => !permissions.commands.is_empty(),
+            "mcp_tools" => !permissions.mcp_tools.is_empty(),
+            _ => false,
+        })
+        .collect()
 }
 
 #[cfg(test)]

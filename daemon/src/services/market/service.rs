@@ -37,6 +37,8 @@ pub struct Marketplace {
     pub codebase: Arc<Codebase>,
     /// The run history, for usage.
     pub db: crate::platform::store::Store,
+    /// The team policy: publishers, registries, certification, grants.
+    pub team: Arc<crate::services::team::policy::TeamPolicy>,
 }
 
 impl Marketplace {
@@ -419,6 +421,20 @@ fn admitted(
         .unwrap_or_default();
     if let Some(refusal) = super::policy::refusal(&market.policy, &registry.name, &meta_for_policy) {
         return Err(error(MarketError::Refused, format!("{name}@{}: {refusal}; not installed", chosen.version)));
+    }
+    if let Some(meta) = index.packages.iter().find(|p| p.meta.name == name && p.meta.version == chosen.version) {
+        let refused =
+            |why: String| error(MarketError::Refused, format!("{name}@{}: {why}; not installed", chosen.version));
+        let install = ::policy::Action::Install {
+            publisher: meta.meta.publisher.clone(),
+            registry: registry.name.clone(),
+            certification: super::registry::level(meta.meta.certification.as_ref()).to_owned(),
+        };
+        marketplace.team.check(&install, &format!("installing {name}")).map_err(refused)?;
+        for kind in super::policy::asked_kinds(&meta.meta.permissions) {
+            let grant = ::policy::Action::Grant { kind: kind.to_owned() };
+            marketplace.team.check(&grant, &format!("granting {kind} to {name}")).map_err(refused)?;
+        }
     }
     index
         .packages
