@@ -15,6 +15,7 @@ pub mod limits;
 pub mod oidc;
 pub mod roles;
 pub mod secret;
+pub mod tls;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -43,6 +44,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// Sign-in with an OpenID Connect identity provider.
     pub oidc: Option<oidc::OidcConfig>,
+    /// Serve HTTPS with this certificate chain and key (PEM), when no proxy terminates TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// What every handler shares.
@@ -114,13 +117,23 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let local = listener.local_addr()?;
-    tracing::info!(%local, org = %config.org, "paired hub listening");
-    // Tests and scripts read the port from the first line of output.
-    println!("paired hub listening on http://{local}");
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    tracing::info!(%local, org = %config.org, scheme, "paired hub listening");
     let app = api::router(hub)
         .layer(axum::middleware::from_fn_with_state(limits::Limits::new(config.rate_limit), limits::limit));
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    match &config.tls {
+        Some((cert, key)) => {
+            let acceptor = tls::acceptor(cert, key)?;
+            let listener = axum::serve::ListenerExt::tap_io(tls::TlsListener::new(listener, acceptor)?, |_| {});
+            // Tests and scripts read the port from the first line of output.
+            println!("paired hub listening on {scheme}://{local}");
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        }
+        None => {
+            println!("paired hub listening on {scheme}://{local}");
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+        }
+    }
     Ok(())
 }

@@ -61,6 +61,12 @@ enum Command {
         /// The ID token claim listing the user's groups (teams follow groups).
         #[arg(long, env = "PAIRED_HUB_OIDC_GROUPS_CLAIM", default_value = "groups")]
         oidc_groups_claim: String,
+        /// Serve HTTPS with this certificate chain (PEM), when no proxy in front terminates TLS.
+        #[arg(long, env = "PAIRED_HUB_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "PAIRED_HUB_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Make the Ed25519 key policies are signed with (PKCS#8, readable by you alone).
     Keygen {
@@ -106,6 +112,8 @@ fn main() -> ExitCode {
                 oidc_client_id,
                 oidc_client_secret_file,
                 oidc_groups_claim,
+                tls_cert,
+                tls_key,
             } => {
                 let oidc = match (oidc_issuer, oidc_client_id, oidc_client_secret_file) {
                     (Some(issuer), Some(client_id), Some(client_secret_file)) => Some(hub::oidc::OidcConfig {
@@ -127,6 +135,7 @@ fn main() -> ExitCode {
                     policy_ttl_hours,
                     rate_limit,
                     oidc,
+                    tls: tls_cert.zip(tls_key),
                 };
                 hub::serve(config, shutdown()).await
             }

@@ -1249,3 +1249,47 @@ fn what_the_review_broke_stays_fixed() {
     let seen = hub.call("GET", "/api/v1/members", &lead.token, None).json();
     assert!(seen.to_string().contains("ada@example.com"));
 }
+
+/// A hub not behind a proxy serves HTTPS itself (rustls), with the
+/// certificate it is given; plain HTTP to it gets nothing.
+#[test]
+fn the_hub_serves_https_with_its_own_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            "/CN=hub.test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success(), "{made:?}");
+    let pg = Postgres::get();
+    let (cert_text, key_text) = (cert.display().to_string(), key.display().to_string());
+    let hub = Hub::start_with(&pg, "tls", &[("PAIRED_HUB_TLS_CERT", &cert_text), ("PAIRED_HUB_TLS_KEY", &key_text)]);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let trusted = reqwest::Certificate::from_pem(&std::fs::read(&cert).expect("cert")).expect("pem");
+        let client = reqwest::Client::builder().tls_certs_only([trusted]).build().expect("client");
+        let url = format!("https://127.0.0.1:{}/api/v1/org", hub.port);
+        let reply = client.get(&url).bearer_auth(&hub.admin).send().await.expect("https");
+        assert_eq!(reply.status(), 200);
+        let org: Value = reply.json().await.expect("json");
+        assert_eq!(org["name"], "tls");
+        // A client that does not trust the certificate does not get through.
+        let stranger = reqwest::Client::builder().tls_certs_only([]).build().expect("client");
+        assert!(stranger.get(&url).send().await.is_err());
+    });
+    let plain = hub.call("GET", "/api/v1/org", &hub.admin, None);
+    assert_ne!(plain.status, 200, "{plain:?}");
+}
