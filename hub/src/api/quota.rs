@@ -203,8 +203,8 @@ async fn counters(
               where org_id = $1 and (subject_kind = 'org'
                  or (subject_kind = 'member' and subject in ('*', $2::bigint::text))
                  or (subject_kind = 'team' and (subject = '*' or subject = any($3::text[])))
-                 or (subject_kind = 'agent' and subject in ('*', $4))
-                 or (subject_kind = 'provider' and subject in ('*', $5)))
+                 or (subject_kind = 'agent' and (subject in ('*', $4) or $4 = '*'))
+                 or (subject_kind = 'provider' and (subject in ('*', $5) or $5 = '*')))
               order by id",
             &[&who.org, &member, &teams, &agent, &provider],
         )
@@ -216,8 +216,9 @@ async fn counters(
             ("org", _) => vec!["org".into()],
             ("member", _) => vec![member.to_string()],
             ("team", "*") => teams.clone(),
-            ("agent", _) => vec![agent.to_owned()],
-            ("provider", _) => vec![provider.to_owned()],
+            // `*` asked (one's own quotas): every named one, under its name.
+            ("agent", named) => vec![if agent == "*" { named.to_owned() } else { agent.to_owned() }],
+            ("provider", named) => vec![if provider == "*" { named.to_owned() } else { provider.to_owned() }],
             (_, one) => vec![one.to_owned()],
         };
         let period: String = row.get(4);
@@ -420,7 +421,7 @@ pub async fn own(State(hub): State<Hub>, who: Principal) -> Result<Json<Value>, 
     let member = who.member()?;
     let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;
-    // Any agent and provider: the quotas named for one show with that name.
+    // Every agent and provider: quotas named for one show under its name.
     let counters = counters(&tx, &who, member, "*", "*").await?;
     tx.rollback().await?;
     Ok(Json(json!({"quotas": counters.iter().map(Counter::json).collect::<Vec<_>>()})))

@@ -955,6 +955,17 @@ fn quotas_never_overshoot_across_two_replicas_and_say_why_they_refuse() {
         mine["quotas"].as_array().expect("quotas").iter().find(|q| q["subject_kind"] == "team").expect("team")["left"]
             .clone();
     assert_eq!(team_left, 10.0, "{mine}");
+    // One's own quotas include those named for an agent or a provider.
+    set(json!({"subject_kind": "agent", "subject": "edison", "metric": "tokens", "period": "month", "limit": 5000}));
+    let mine = one.call("GET", "/api/v1/me/quota", &bo.device, None).json();
+    assert!(
+        mine["quotas"]
+            .as_array()
+            .expect("quotas")
+            .iter()
+            .any(|q| q["subject_kind"] == "agent" && q["subject"] == "edison"),
+        "{mine}"
+    );
     // Someone else's lease cannot be released by them.
     assert_eq!(
         one.call(
