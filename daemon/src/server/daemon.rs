@@ -123,7 +123,8 @@ impl Daemon {
         });
         let runs = Arc::new(Runs::new(env, store.clone(), scheduler));
         let orchestrator = Orchestrator::new(runs.clone(), store.clone());
-        let completions = Arc::new(Completions::new(config.clone(), codebase.clone(), team.clone()));
+        let completions =
+            Arc::new(Completions::new(config.clone(), codebase.clone(), team.clone(), Some(store.clone())));
         let chat = Arc::new(Chat::new(runs.clone(), store.clone()));
         let market = Arc::new(Marketplace {
             paths: paths.clone(),

@@ -156,6 +156,21 @@ fn completions_fill_in_the_middle_stop_where_the_block_ends_and_are_cached() {
     let prompt = last["prompt"].as_str().expect("prompt");
     assert!(prompt.contains("// Path: src/util.rs") && prompt.contains("util_marker"), "{prompt}");
     assert!(!prompt.contains("PRIVATE_MARKER"), "a file of no workspace of this document stays out: {prompt}");
+    // Each completion the model made is a usage event (a cached one is not).
+    let db = rusqlite::Connection::open(home.database()).expect("database");
+    let rows = || -> Vec<(String, Option<String>, i64, String)> {
+        db.prepare("SELECT kind, model, tokens_out, outcome FROM usage_events")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+            .unwrap_or_default()
+    };
+    let expected = ("completion".to_owned(), Some("fim-model".to_owned()), true, "succeeded".to_owned());
+    let asked = requests(&fake).len();
+    let seen = tests::poll_for("the completions' usage", std::time::Duration::from_secs(10), || {
+        let rows = rows();
+        (rows.len() >= asked).then_some(rows)
+    });
+    let seen: Vec<_> = seen.into_iter().map(|(k, m, t, o)| (k, m, t > 0, o)).collect();
+    assert_eq!(seen, vec![expected; asked], "one event per request the model answered");
 }
 
 #[test]

@@ -134,6 +134,14 @@ async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
     let again = client.call::<GetSession>(session_ref(&session.id)).await;
     assert_eq!(again.steps, session.steps);
     assert_eq!(again.board, session.board);
+    // The session is a usage event, beside one per run it started.
+    let db = rusqlite::Connection::open(home.database()).expect("database");
+    let kinds: Vec<(String, String, String)> = db
+        .prepare("SELECT kind, agent, outcome FROM usage_events ORDER BY kind, agent")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+        .expect("usage");
+    assert!(kinds.contains(&("workflow".into(), "review".into(), "succeeded".into())), "{kinds:?}");
+    assert!(kinds.iter().any(|(kind, agent, _)| kind == "run" && agent == "sherlock"), "{kinds:?}");
 }
 
 #[tokio::test]

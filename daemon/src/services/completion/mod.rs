@@ -76,6 +76,8 @@ pub struct Completions {
     codebase: Arc<Codebase>,
     /// The team policy: which models may complete, which files never go out.
     team: Arc<TeamPolicy>,
+    /// Where each completion the model made is a usage event.
+    store: Option<crate::platform::store::Store>,
     fim: OnceLock<Result<Arc<Fim>, String>>,
     inflight: Mutex<Vec<InFlight>>,
     next_id: AtomicU64,
@@ -86,11 +88,17 @@ pub struct Completions {
 }
 
 impl Completions {
-    pub fn new(config: Config, codebase: Arc<Codebase>, team: Arc<TeamPolicy>) -> Completions {
+    pub fn new(
+        config: Config,
+        codebase: Arc<Codebase>,
+        team: Arc<TeamPolicy>,
+        store: Option<crate::platform::store::Store>,
+    ) -> Completions {
         Completions {
             config,
             codebase,
             team,
+            store,
             fim: OnceLock::new(),
             inflight: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -207,13 +215,22 @@ impl Completions {
         let completion = &self.config.completion;
         let mut cutter = Cutter::new(prepared.doc.text(), prepared.at, completion.max_lines as usize);
         let limit = Duration::from_millis(completion.timeout_ms);
+        let began = std::time::Instant::now();
         let streamed =
             tokio::time::timeout(limit, fim.stream(&prepared.request, &mut |piece| cutter.push(piece))).await;
+        let sent = context::bundle::estimate_tokens(&prepared.request.prefix)
+            + context::bundle::estimate_tokens(&prepared.request.suffix)
+            + prepared.request.extra.iter().map(|(_, text)| context::bundle::estimate_tokens(text)).sum::<usize>();
+        let outcome = match &streamed {
+            Ok(Ok(_)) => "succeeded",
+            _ => "failed",
+        };
+        let (raw, stop) = cutter.finish();
+        self.record(fim, sent, context::bundle::estimate_tokens(&raw), began.elapsed(), outcome);
         match streamed {
             Err(_elapsed) => return Err(CompletionError::Timeout(completion.timeout_ms)),
             Ok(result) => result?,
         }
-        let (raw, stop) = cutter.finish();
         let (text, stop, prepared) = tokio::task::spawn_blocking(move || {
             let (text, stop) = context::fim::settle(&prepared.doc, prepared.at, &raw, stop);
             (text, stop, prepared)
@@ -286,6 +303,42 @@ impl Completions {
     /// scope (from the index), then the places this client edited last in
     /// other open documents of the same workspace that it does not exclude,
     /// within `[completion] context_tokens`.
+    /// A completion the model made, as a usage event (written beside the
+    /// reply, never before it).
+    fn record(&self, fim: &Fim, sent: usize, received: usize, took: Duration, outcome: &'static str) {
+        let Some(store) = self.store.clone() else { return };
+        let provider = fim.provider.name.clone();
+        let model = self.config.completion.model.clone().unwrap_or_else(|| fim.provider.config.model.clone());
+        let id = crate::platform::clock::new_id("completion");
+        let source = crate::platform::clock::new_id("c");
+        let at = jiff::Timestamp::now().as_millisecond();
+        tokio::spawn(async move {
+            let written = store
+                .call(move |conn| {
+                    conn.execute(
+                        "INSERT INTO usage_events (id, source, at_ms, kind, agent, provider, model, tokens_in, tokens_out,
+                             latency_ms, outcome, findings, edits)
+                         VALUES (?1, ?2, ?3, 'completion', 'completion', ?4, ?5, ?6, ?7, ?8, ?9, 0, 0)",
+                        rusqlite::params![
+                            id,
+                            source,
+                            at,
+                            provider,
+                            model,
+                            sent as i64,
+                            received as i64,
+                            took.as_millis() as i64,
+                            outcome
+                        ],
+                    )
+                })
+                .await;
+            if let Err(err) = written {
+                tracing::debug!("a completion's usage was not recorded: {err:#}");
+            }
+        });
+    }
+
     fn may_send(&self, rel: &str, local: bool) -> bool {
         self.team.decide(&policy::Action::Send { path: rel.to_owned(), local }).allowed
     }

@@ -243,13 +243,17 @@ pub(super) async fn insert_session(orch: &Orchestrator, info: &SessionInfo) -> a
     Ok(())
 }
 
+/// Records the session's status; when it has finished, its usage event too,
+/// in the same transaction (one per session; its tokens are its runs', which
+/// have events of their own).
 pub(super) async fn set_status(orch: &Orchestrator, info: &SessionInfo) -> anyhow::Result<()> {
     let info = info.clone();
     let edits = serde_json::to_string(&info.edits)?;
-    orch
-        .store
+    let event = crate::platform::clock::new_id(&info.id);
+    orch.store
         .call(move |conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            tx.execute(
                 "UPDATE sessions SET status = ?2, finished_ms = ?3, output = ?4, edits = ?5, tokens = ?6, error = ?7 WHERE id = ?1",
                 params![
                     info.id,
@@ -260,7 +264,28 @@ pub(super) async fn set_status(orch: &Orchestrator, info: &SessionInfo) -> anyho
                     info.tokens as i64,
                     info.error
                 ],
-            )
+            )?;
+            let outcome = match info.status.name() {
+                done @ ("succeeded" | "failed" | "cancelled") => Some(done),
+                _ => None,
+            };
+            if let (Some(outcome), Some(finished)) = (outcome, info.finished_ms) {
+                tx.execute(
+                    "INSERT OR IGNORE INTO usage_events (id, source, at_ms, kind, agent, tokens_in, tokens_out, latency_ms,
+                         outcome, findings, edits)
+                     VALUES (?1, ?2, ?3, 'workflow', ?4, 0, 0, ?5, ?6, 0, ?7)",
+                    params![
+                        event,
+                        info.id,
+                        finished as i64,
+                        info.workflow,
+                        finished.saturating_sub(info.created_ms) as i64,
+                        outcome,
+                        info.edits.len() as i64
+                    ],
+                )?;
+            }
+            tx.commit()
         })
         .await?;
     Ok(())
