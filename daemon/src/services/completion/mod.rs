@@ -38,7 +38,7 @@ use crate::{
         codebase::{self, Codebase},
         documents::{ClientId, byte_offset},
         provider::{Provider, ProviderError},
-        team::policy::TeamPolicy,
+        team::policy::{State, TeamPolicy},
     },
 };
 
@@ -251,10 +251,19 @@ impl Completions {
         local: bool,
     ) -> Result<Option<Prepared>, CompletionError> {
         let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
-        // A file the team policy keeps on this machine gets no completion, quietly.
-        let rel = codebase::resolve_uri(&self.codebase, &params.uri, None).ok().flatten().and_then(|r| r.rel());
-        if rel.is_some_and(|rel| !self.may_send(&rel, local)) {
-            return Ok(None);
+        // A file the team policy keeps on this machine gets no completion,
+        // quietly. The policy is read once per request (and is nothing to
+        // read on a machine that joined no hub: the hot path pays nothing).
+        let policy = self.team.state();
+        let sendable = |rel: &str| {
+            matches!(policy, State::None)
+                || policy.decide(&::policy::Action::Send { path: rel.to_owned(), local }).allowed
+        };
+        if !matches!(policy, State::None) {
+            let rel = codebase::resolve_uri(&self.codebase, &params.uri, None).ok().flatten().and_then(|r| r.rel());
+            if rel.is_some_and(|rel| !sendable(&rel)) {
+                return Ok(None);
+            }
         }
         let text = doc.text();
         let at = byte_offset(text, params.position);
@@ -279,7 +288,7 @@ impl Completions {
         let extra = if cached.is_some() || completion.context_tokens == 0 {
             Vec::new()
         } else {
-            self.extra(client, params, local)
+            self.extra(client, params, local, &sendable)
         };
         let request = FimRequest {
             path: display,
@@ -339,11 +348,13 @@ impl Completions {
         });
     }
 
-    fn may_send(&self, rel: &str, local: bool) -> bool {
-        self.team.decide(&policy::Action::Send { path: rel.to_owned(), local }).allowed
-    }
-
-    fn extra(&self, client: ClientId, params: &InlineParams, local: bool) -> Vec<(String, String)> {
+    fn extra(
+        &self,
+        client: ClientId,
+        params: &InlineParams,
+        local: bool,
+        may_send: &dyn Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
         let budget = self.config.completion.context_tokens as usize;
         let mut out: Vec<(String, String)> = Vec::new();
         let mut used = 0;
@@ -357,8 +368,7 @@ impl Completions {
             local_provider: local,
         };
         if let Ok(bundle) = codebase::build(&self.codebase, build) {
-            let sendable =
-                |p: &protocol::context::BundlePart| p.path.as_deref().is_none_or(|path| self.may_send(path, local));
+            let sendable = |p: &protocol::context::BundlePart| p.path.as_deref().is_none_or(may_send);
             for part in bundle.parts.into_iter().filter(|p| p.kind == PartKind::Definition && sendable(p)) {
                 let tokens = part.tokens as usize;
                 if used + tokens > budget {
@@ -392,7 +402,7 @@ impl Completions {
             };
             let (first, last) = (line.saturating_sub(RECENT_LINES), line + RECENT_LINES);
             let path = resolved.rel().unwrap_or_else(|| resolved.path.display().to_string());
-            if !self.may_send(&path, local) {
+            if !may_send(&path) {
                 continue;
             }
             // Redacted as the whole file would be (a key block the window cuts is widened over), then cut.
