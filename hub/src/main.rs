@@ -17,57 +17,9 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-// One value, parsed once: its size does not matter.
-#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Serve the hub's API (every replica runs this, against the same database).
-    Serve {
-        /// PostgreSQL connection string: `postgres://user@host/db` or `host=/run/postgresql dbname=hub`.
-        #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
-        database_url: String,
-        /// Where to listen; loopback unless the hub is meant to be reached from elsewhere (then behind a TLS proxy).
-        #[arg(long, env = "PAIRED_HUB_LISTEN", default_value = "127.0.0.1:8440")]
-        listen: SocketAddr,
-        /// The organisation this hub serves; created on first start.
-        #[arg(long, env = "PAIRED_HUB_ORG")]
-        org: String,
-        /// A file holding the break-glass admin token (at least 32 characters), for first setup.
-        #[arg(long, env = "PAIRED_HUB_ADMIN_TOKEN_FILE")]
-        admin_token_file: Option<PathBuf>,
-        /// The URL members reach the hub at (invitation links); default: the listen address.
-        #[arg(long, env = "PAIRED_HUB_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Database connections per replica.
-        #[arg(long, env = "PAIRED_HUB_POOL_SIZE", default_value_t = 16)]
-        pool_size: usize,
-        /// The Ed25519 key policies are signed with (`paired hub keygen`); the same file on every replica.
-        #[arg(long, env = "PAIRED_HUB_POLICY_KEY_FILE")]
-        policy_key_file: Option<PathBuf>,
-        /// How long a signed policy holds while a daemon cannot reach the hub.
-        #[arg(long, env = "PAIRED_HUB_POLICY_TTL_HOURS", default_value_t = 24)]
-        policy_ttl_hours: u32,
-        /// Requests a second per token (bursts of twice that; a tenth per address without a token).
-        #[arg(long, env = "PAIRED_HUB_RATE_LIMIT", default_value_t = 200)]
-        rate_limit: u32,
-        /// The OpenID Connect issuer people sign in with (its discovery document is read at start).
-        #[arg(long, env = "PAIRED_HUB_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret_file"])]
-        oidc_issuer: Option<String>,
-        /// The hub's client id at the identity provider (redirect URI: PUBLIC_URL/auth/callback).
-        #[arg(long, env = "PAIRED_HUB_OIDC_CLIENT_ID")]
-        oidc_client_id: Option<String>,
-        /// A file holding the client secret.
-        #[arg(long, env = "PAIRED_HUB_OIDC_CLIENT_SECRET_FILE")]
-        oidc_client_secret_file: Option<PathBuf>,
-        /// The ID token claim listing the user's groups (teams follow groups).
-        #[arg(long, env = "PAIRED_HUB_OIDC_GROUPS_CLAIM", default_value = "groups")]
-        oidc_groups_claim: String,
-        /// Serve HTTPS with this certificate chain (PEM), when no proxy in front terminates TLS.
-        #[arg(long, env = "PAIRED_HUB_TLS_CERT", requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// The certificate's private key (PEM).
-        #[arg(long, env = "PAIRED_HUB_TLS_KEY", requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-    },
+    Serve(Box<ServeArgs>),
     /// Make the Ed25519 key policies are signed with (PKCS#8, readable by you alone).
     Keygen {
         /// Where to write it; an existing file is never overwritten.
@@ -79,6 +31,83 @@ enum Command {
         #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
         database_url: String,
     },
+}
+
+/// `paired hub serve`'s flags (each also an environment variable).
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// PostgreSQL connection string: `postgres://user@host/db` or `host=/run/postgresql dbname=hub`.
+    #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
+    database_url: String,
+    /// Where to listen; loopback unless the hub is meant to be reached from elsewhere (then behind a TLS proxy).
+    #[arg(long, env = "PAIRED_HUB_LISTEN", default_value = "127.0.0.1:8440")]
+    listen: SocketAddr,
+    /// The organisation this hub serves; created on first start.
+    #[arg(long, env = "PAIRED_HUB_ORG")]
+    org: String,
+    /// A file holding the break-glass admin token (at least 32 characters), for first setup.
+    #[arg(long, env = "PAIRED_HUB_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// The URL members reach the hub at (invitation links); default: the listen address.
+    #[arg(long, env = "PAIRED_HUB_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Database connections per replica.
+    #[arg(long, env = "PAIRED_HUB_POOL_SIZE", default_value_t = 16)]
+    pool_size: usize,
+    /// The Ed25519 key policies are signed with (`paired hub keygen`); the same file on every replica.
+    #[arg(long, env = "PAIRED_HUB_POLICY_KEY_FILE")]
+    policy_key_file: Option<PathBuf>,
+    /// How long a signed policy holds while a daemon cannot reach the hub.
+    #[arg(long, env = "PAIRED_HUB_POLICY_TTL_HOURS", default_value_t = 24)]
+    policy_ttl_hours: u32,
+    /// Requests a second per token (bursts of twice that; a tenth per address without a token).
+    #[arg(long, env = "PAIRED_HUB_RATE_LIMIT", default_value_t = 200)]
+    rate_limit: u32,
+    /// The OpenID Connect issuer people sign in with (its discovery document is read at start).
+    #[arg(long, env = "PAIRED_HUB_OIDC_ISSUER", requires_all = ["oidc_client_id", "oidc_client_secret_file"])]
+    oidc_issuer: Option<String>,
+    /// The hub's client id at the identity provider (redirect URI: PUBLIC_URL/auth/callback).
+    #[arg(long, env = "PAIRED_HUB_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// A file holding the client secret.
+    #[arg(long, env = "PAIRED_HUB_OIDC_CLIENT_SECRET_FILE")]
+    oidc_client_secret_file: Option<PathBuf>,
+    /// The ID token claim listing the user's groups (teams follow groups).
+    #[arg(long, env = "PAIRED_HUB_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    oidc_groups_claim: String,
+    /// Serve HTTPS with this certificate chain (PEM), when no proxy in front terminates TLS.
+    #[arg(long, env = "PAIRED_HUB_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "PAIRED_HUB_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn config(self) -> hub::Config {
+        let oidc = match (self.oidc_issuer, self.oidc_client_id, self.oidc_client_secret_file) {
+            (Some(issuer), Some(client_id), Some(client_secret_file)) => Some(hub::oidc::OidcConfig {
+                issuer,
+                client_id,
+                client_secret_file,
+                groups_claim: self.oidc_groups_claim,
+            }),
+            _ => None,
+        };
+        hub::Config {
+            database_url: self.database_url,
+            listen: self.listen,
+            org: self.org,
+            admin_token_file: self.admin_token_file,
+            public_url: self.public_url,
+            pool_size: self.pool_size,
+            policy_key_file: self.policy_key_file,
+            policy_ttl_hours: self.policy_ttl_hours,
+            rate_limit: self.rate_limit,
+            oidc,
+            tls: self.tls_cert.zip(self.tls_key),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -98,47 +127,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve {
-                database_url,
-                listen,
-                org,
-                admin_token_file,
-                public_url,
-                pool_size,
-                policy_key_file,
-                policy_ttl_hours,
-                rate_limit,
-                oidc_issuer,
-                oidc_client_id,
-                oidc_client_secret_file,
-                oidc_groups_claim,
-                tls_cert,
-                tls_key,
-            } => {
-                let oidc = match (oidc_issuer, oidc_client_id, oidc_client_secret_file) {
-                    (Some(issuer), Some(client_id), Some(client_secret_file)) => Some(hub::oidc::OidcConfig {
-                        issuer,
-                        client_id,
-                        client_secret_file,
-                        groups_claim: oidc_groups_claim,
-                    }),
-                    _ => None,
-                };
-                let config = hub::Config {
-                    database_url,
-                    listen,
-                    org,
-                    admin_token_file,
-                    public_url,
-                    pool_size,
-                    policy_key_file,
-                    policy_ttl_hours,
-                    rate_limit,
-                    oidc,
-                    tls: tls_cert.zip(tls_key),
-                };
-                hub::serve(config, shutdown()).await
-            }
+            Command::Serve(args) => hub::serve(args.config(), shutdown()).await,
             Command::Keygen { out } => keygen(&out),
             Command::Migrate { database_url } => hub::db::migrate(&hub::db::pool(&database_url, 1)?).await,
         }

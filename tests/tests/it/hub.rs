@@ -670,28 +670,61 @@ fn usage_is_counted_once_costed_from_the_price_table_and_queried_by_dimension() 
     assert_eq!(pg.sql(&db, &format!("select count(*) from usage_events where member_id = {}", ada.id)), "0");
 }
 
+/// A developer's machine, for the tests of the daemon's side: a home with an
+/// OS keyring of its own, a model on loopback that answers `answer`, `[team]`
+/// settings, and a project whose `src/lib.rs` has an unwrap.
+struct Machine {
+    home: tests::Home,
+    keyring: tests::SecretService,
+    fake: std::sync::Arc<tests::fake_provider::Fake>,
+    root: std::path::PathBuf,
+}
+
+impl Machine {
+    async fn new(answer: &str, team: &str) -> Machine {
+        use tests::fake_provider::{Reply, openai_text, serve_fake};
+        let home = tests::Home::new();
+        let keyring = tests::SecretService::start(home.path());
+        let (port, fake) = serve_fake(vec![]).await;
+        *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&[answer])));
+        home.write_config(&format!("{}[team]\n{team}", tests::fake_provider::config(port)));
+        let root = home.path().join("proj");
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        let lib = "pub fn load(p: &str) -> String { std::fs::read_to_string(p).unwrap() }\n";
+        std::fs::write(root.join("src/lib.rs"), lib).expect("write");
+        Machine { home, keyring, fake, root }
+    }
+
+    /// `paired ARGS` on this machine (its keyring on the bus): code, output.
+    fn paired(&self, args: &[&str]) -> (Option<i32>, String) {
+        let out =
+            self.home.paired(args).env("DBUS_SESSION_BUS_ADDRESS", &self.keyring.address).output().expect("paired");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    }
+
+    /// `paired team join` with an invitation for `email`.
+    fn join(&self, hub: &Hub, email: &str, team: Option<i64>) {
+        let code = invite(hub, &hub.admin, "member", email, team);
+        let (status, out) = self.paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code]);
+        assert_eq!(status, Some(0), "{out}");
+    }
+
+    fn daemon(&self) -> tests::Daemon {
+        self.home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &self.keyring.address)])
+    }
+}
+
 /// The daemon's side of usage: each finished run is an event, sent once this
 /// machine has joined (not before), kept while the hub is down and across a
 /// `kill -9`, and counted once even when a batch is sent twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_kill() {
     use protocol::agents::{Run, RunParams, RunStatus};
-    use tests::{
-        Rpc,
-        fake_provider::{Reply, openai_text, serve_fake},
-    };
+    use tests::Rpc;
     let pg = Postgres::get();
     let mut hub = Hub::start(&pg, "pushing");
-    let home = tests::Home::new();
-    let keyring = tests::SecretService::start(home.path());
-    let bus = keyring.address.clone();
-    let (port, fake) = serve_fake(vec![]).await;
-    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["Load reads a file."])));
-    home.write_config(&format!("{}[team]\nusage_push_secs = 1\n", tests::fake_provider::config(port)));
-    let root = home.path().join("proj");
-    std::fs::create_dir_all(root.join("src")).expect("mkdir");
-    std::fs::write(root.join("src/lib.rs"), "pub fn load(p: &str) -> String { std::fs::read_to_string(p).unwrap() }\n")
-        .expect("write");
+    let machine = Machine::new("Load reads a file.", "usage_push_secs = 1\n").await;
+    let (home, root) = (&machine.home, &machine.root);
     let total = |hub: &Hub| {
         let reply = hub.call("GET", "/api/v1/usage", &hub.admin, None).json();
         reply["series"][0]["events"].as_i64().unwrap_or(0)
@@ -700,9 +733,9 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
         tests::wait_until("the hub has the events", std::time::Duration::from_secs(30), || total(hub) == events);
     };
 
-    let mut daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let mut daemon = machine.daemon();
     let client = home.ws().await;
-    tests::add_workspace(&client, &root).await;
+    tests::add_workspace(&client, root).await;
     let ask = async |client: &jsonrpsee::ws_client::WsClient| {
         let params = RunParams { prompt: Some("What does load do?".into()), wait: true, ..tests::agent_run("alex") };
         let run = client.call::<Run>(params).await;
@@ -710,13 +743,7 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
     };
     ask(&client).await; // before joining: stays on this machine
 
-    let code = invite(&hub, &hub.admin, "member", "ada@example.com", None);
-    let joined = home
-        .paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
-        .output()
-        .expect("join");
-    assert!(joined.status.success(), "{joined:?}");
+    machine.join(&hub, "ada@example.com", None);
     ask(&client).await;
     ask(&client).await;
     wait_for(&hub, 2);
@@ -736,7 +763,7 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     daemon.kill9();
     hub.restart("pushing");
-    let mut daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let mut daemon = machine.daemon();
     wait_for(&hub, 3);
 
     // Every answer lost: the daemon sends everything again, the hub counts none twice.
@@ -745,7 +772,7 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
     let local: i64 = db.query_row("SELECT count(*) FROM usage_events", [], |r| r.get(0)).expect("count");
     assert_eq!(local, 4, "every run is an event here, the one before joining too");
     db.execute("UPDATE usage_events SET pushed_ms = NULL", []).expect("forget");
-    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let _daemon = machine.daemon();
     tests::wait_until("sent again", std::time::Duration::from_secs(30), || {
         db.query_row("SELECT count(*) FROM usage_events WHERE pushed_ms IS NOT NULL", [], |r| r.get::<_, i64>(0))
             .is_ok_and(|n| n == 3)
@@ -760,25 +787,12 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_team_policy_is_signed_applied_offline_and_fails_closed() {
     use protocol::agents::{Run, RunParams, RunStatus};
-    use tests::{
-        Rpc,
-        fake_provider::{Reply, openai_text, serve_fake},
-    };
+    use tests::Rpc;
     let pg = Postgres::get();
     let mut hub = Hub::start(&pg, "policed");
-    let home = tests::Home::new();
-    let keyring = tests::SecretService::start(home.path());
-    let bus = keyring.address.clone();
-    let (port, fake) = serve_fake(vec![]).await;
-    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["Fine."])));
-    home.write_config(&format!(
-        "{}[team]\nusage_push_secs = 1\npolicy_refresh_secs = 1\n",
-        tests::fake_provider::config(port)
-    ));
-    let root = home.path().join("proj");
+    let machine = Machine::new("Fine.", "usage_push_secs = 1\npolicy_refresh_secs = 1\n").await;
+    let (home, root, fake) = (&machine.home, &machine.root, &machine.fake);
     std::fs::create_dir_all(root.join("src/secrets")).expect("mkdir");
-    std::fs::write(root.join("src/lib.rs"), "pub fn load(p: &str) -> String { std::fs::read_to_string(p).unwrap() }\n")
-        .expect("write");
     std::fs::write(root.join("src/secrets/keys.rs"), "pub const K: &str = \"do-not-send-0xC0FFEE\";\n").expect("write");
     let core = team(&hub, "core");
     let set = |hub: &Hub, scope: &str, rules: Value| {
@@ -794,22 +808,17 @@ async fn the_team_policy_is_signed_applied_offline_and_fails_closed() {
     );
     assert_eq!(bad.status, 400, "{bad:?}");
 
-    let code = invite(&hub, &hub.admin, "member", "ada@example.com", Some(core));
-    let paired = |args: &[&str]| {
-        let out = home.paired(args).env("DBUS_SESSION_BUS_ADDRESS", &bus).output().expect("run paired");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
-    };
-    let (status, out) = paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code]);
-    assert_eq!(status, Some(0), "{out}");
+    machine.join(&hub, "ada@example.com", Some(core));
+    let paired = |args: &[&str]| machine.paired(args);
     let (status, out) = paired(&["policy", "explain", "run:vince"]);
     assert_eq!(status, Some(3), "{out}");
     assert!(out.contains("run:vince: refused by org: agents.deny has \"vince\""), "{out}");
     assert_eq!(paired(&["policy", "explain", "run:sherlock"]).0, Some(0));
     assert!(paired(&["policy", "explain", "send:src/secrets/keys.rs"]).1.contains("egress.deny_paths"));
 
-    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
+    let _daemon = machine.daemon();
     let client = home.ws().await;
-    tests::add_workspace(&client, &root).await;
+    tests::add_workspace(&client, root).await;
     let uri = |rel: &str| format!("file://{}", root.join(rel).display());
     let ask = |agent: &str, file: &str| RunParams {
         prompt: Some("What is this?".into()),
@@ -1004,33 +1013,16 @@ fn requests_beyond_the_rate_limit_wait_their_turn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_leases_let_runs_go_on_offline_and_stop_when_used_up() {
     use protocol::agents::{Run, RunParams, RunStatus};
-    use tests::{
-        Rpc,
-        fake_provider::{Reply, openai_text, serve_fake},
-    };
+    use tests::Rpc;
     let pg = Postgres::get();
     let mut hub = Hub::start(&pg, "leasing");
     let quota = json!({"subject_kind": "member", "subject": "*", "metric": "runs", "period": "day", "limit": 3});
     assert_eq!(hub.call("PUT", "/api/v1/quotas", &hub.admin, Some(&quota)).status, 200);
-    let home = tests::Home::new();
-    let keyring = tests::SecretService::start(home.path());
-    let bus = keyring.address.clone();
-    let (port, fake) = serve_fake(vec![]).await;
-    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["Sure."])));
-    home.write_config(&tests::fake_provider::config(port));
-    let root = home.path().join("proj");
-    std::fs::create_dir_all(&root).expect("mkdir");
-    std::fs::write(root.join("lib.rs"), "pub fn f() -> u8 { \"1\".parse().unwrap() }\n").expect("write");
-    let code = invite(&hub, &hub.admin, "member", "ada@example.com", None);
-    let joined = home
-        .paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
-        .output()
-        .expect("join");
-    assert!(joined.status.success(), "{joined:?}");
-    let _daemon = home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &bus)]);
-    let client = home.ws().await;
-    tests::add_workspace(&client, &root).await;
+    let machine = Machine::new("Sure.", "").await;
+    machine.join(&hub, "ada@example.com", None);
+    let _daemon = machine.daemon();
+    let client = machine.home.ws().await;
+    tests::add_workspace(&client, &machine.root).await;
     let ask = || RunParams { prompt: Some("Plan the week.".into()), wait: true, ..tests::agent_run("alex") };
 
     assert_eq!(client.call::<Run>(ask()).await.status, RunStatus::Succeeded);
@@ -1054,7 +1046,7 @@ async fn quota_leases_let_runs_go_on_offline_and_stop_when_used_up() {
     // Offline skills cost the team nothing and are not counted.
     let review = RunParams {
         skill: Some("review".into()),
-        uri: Some(format!("file://{}", root.join("lib.rs").display())),
+        uri: Some(format!("file://{}", machine.root.join("src/lib.rs").display())),
         wait: true,
         ..tests::agent_run("sherlock")
     };
