@@ -3,7 +3,6 @@
 use axum::{
     Json,
     extract::{Query, State},
-    http::header,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -46,11 +45,7 @@ pub async fn list(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::Invalid(format!("limit must be 1 to {MAX_LIMIT}")));
     }
-    let csv = match filter.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => return Err(ApiError::Invalid(format!("format {other:?} is not json or csv"))),
-    };
+    let csv = super::export::wants_csv(filter.format.as_deref())?;
     let client = hub.pool.get().await?;
     let rows = client
         .query(
@@ -97,12 +92,6 @@ pub async fn list(
     Ok(Json(json!({"entries": entries, "next_before": next_before})).into_response())
 }
 
-/// A cell a spreadsheet will not run as a formula (OWASP's CSV injection
-/// advice: a leading `=`, `+`, `-`, `@`, tab or carriage return is quoted).
-pub fn spreadsheet_safe(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
-}
-
 struct Entry {
     id: i64,
     at: jiff::Timestamp,
@@ -114,23 +103,15 @@ struct Entry {
 }
 
 fn to_csv(entries: &[Entry]) -> Response {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let mut rows = vec![["id", "at", "actor", "action", "target", "details"].map(String::from)];
-    rows.extend(entries.iter().map(|e| {
-        [
+    let rows = entries.iter().map(|e| {
+        vec![
             e.id.to_string(),
             e.at.to_string(),
             e.actor.map_or_else(|| "break-glass".to_owned(), |id| format!("member:{id}")),
-            spreadsheet_safe(&e.action),
-            spreadsheet_safe(&e.target),
-            spreadsheet_safe(&e.details.to_string()),
+            e.action.clone(),
+            e.target.clone(),
+            e.details.to_string(),
         ]
-    }));
-    for row in rows {
-        if let Err(err) = out.write_record(&row) {
-            tracing::error!(error = %err, "writing CSV");
-        }
-    }
-    let body = out.into_inner().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
+    });
+    super::export::csv(&["id", "at", "actor", "action", "target", "details"], rows)
 }

@@ -3,6 +3,7 @@
 //! are the endpoints `roles::Action` lists (a test asserts they match).
 
 mod audit;
+mod export;
 mod invitations;
 mod members;
 mod org;

@@ -5,7 +5,7 @@
 use axum::{
     Json,
     extract::{Query, State, rejection::QueryRejection},
-    http::{StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
@@ -249,11 +249,7 @@ async fn run_query(hub: &Hub, org: i64, filter: Filter) -> Result<Response, ApiE
         let expr = dimension(dim).ok_or_else(|| ApiError::Invalid(format!("cannot group usage by {dim:?}")))?;
         exprs.push(format!("({expr})::text"));
     }
-    let csv = match filter.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => return Err(ApiError::Invalid(format!("format {other:?} is not json or csv"))),
-    };
+    let csv = super::export::wants_csv(filter.format.as_deref())?;
     let teams = if dims.contains(&"team") { "cross join lateral unnest(u.team_ids) as t(team)" } else { "" };
     let positions: Vec<String> = (1..=exprs.len()).map(|i| i.to_string()).collect();
     let (group, order) = if exprs.is_empty() {
@@ -340,25 +336,18 @@ const METRICS: &[&str] = &[
 ];
 
 fn to_csv(dims: &[&str], series: &[Value]) -> Response {
-    let mut out = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = dims.iter().copied().chain(METRICS.iter().copied()).collect();
-    let mut ok = out.write_record(&header).is_ok();
-    for item in series {
-        let row: Vec<String> = header
+    let rows = series.iter().map(|item| {
+        header
             .iter()
             .map(|key| match &item[*key] {
-                Value::String(s) => super::audit::spreadsheet_safe(s),
+                Value::String(s) => s.clone(),
                 Value::Null => String::new(),
                 other => other.to_string(),
             })
-            .collect();
-        ok &= out.write_record(&row).is_ok();
-    }
-    if !ok {
-        tracing::error!("writing usage CSV failed");
-    }
-    let body = out.into_inner().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
+            .collect()
+    });
+    super::export::csv(&header, rows)
 }
 
 pub async fn prices(State(hub): State<Hub>, who: Principal) -> Result<Json<Value>, ApiError> {
