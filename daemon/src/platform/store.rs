@@ -59,6 +59,85 @@ const USAGE: &str = "CREATE TABLE usage_events (
              );
              CREATE INDEX usage_events_unpushed ON usage_events(at_ms) WHERE pushed_ms IS NULL;";
 
+/// What the console reads: usage rolled up per day and agent/provider/model
+/// (kept by a trigger, so every writer of `usage_events` feeds it), latency as
+/// a histogram per day (buckets a fourth of a power of two wide, so a
+/// percentile is within ±10%), what the user accepted or rejected of a run's
+/// findings and edits, and an audit log of what changed on this machine.
+/// Dashboards then read thousands of rows, not millions.
+const CONSOLE: &str = "CREATE TABLE latency_buckets (bucket INTEGER PRIMARY KEY, upper_ms REAL NOT NULL);
+             INSERT INTO latency_buckets (bucket, upper_ms)
+                 WITH RECURSIVE b(k, upper) AS (
+                     SELECT 0, 1.0 UNION ALL SELECT k + 1, upper * 1.189207115002721 FROM b WHERE k < 127)
+                 SELECT k, upper FROM b;
+             CREATE INDEX latency_buckets_upper ON latency_buckets(upper_ms);
+             CREATE TABLE usage_daily (
+                 -- days since 1970-01-01, UTC
+                 day INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 agent TEXT NOT NULL,
+                 provider TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 runs INTEGER NOT NULL,
+                 errors INTEGER NOT NULL,
+                 tokens_in INTEGER NOT NULL,
+                 tokens_out INTEGER NOT NULL,
+                 findings INTEGER NOT NULL,
+                 edits INTEGER NOT NULL,
+                 PRIMARY KEY (day, kind, agent, provider, model)
+             ) WITHOUT ROWID;
+             CREATE TABLE usage_latency (
+                 day INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 agent TEXT NOT NULL,
+                 provider TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 bucket INTEGER NOT NULL,
+                 count INTEGER NOT NULL,
+                 PRIMARY KEY (day, kind, agent, provider, model, bucket)
+             ) WITHOUT ROWID;
+             CREATE TRIGGER usage_events_rollup AFTER INSERT ON usage_events BEGIN
+                 INSERT INTO usage_daily VALUES (NEW.at_ms / 86400000, NEW.kind, NEW.agent, coalesce(NEW.provider, ''),
+                     coalesce(NEW.model, ''), 1, NEW.outcome = 'failed', NEW.tokens_in, NEW.tokens_out, NEW.findings, NEW.edits)
+                 ON CONFLICT DO UPDATE SET runs = runs + 1, errors = errors + excluded.errors,
+                     tokens_in = tokens_in + excluded.tokens_in, tokens_out = tokens_out + excluded.tokens_out,
+                     findings = findings + excluded.findings, edits = edits + excluded.edits;
+                 INSERT INTO usage_latency VALUES (NEW.at_ms / 86400000, NEW.kind, NEW.agent, coalesce(NEW.provider, ''),
+                     coalesce(NEW.model, ''),
+                     coalesce((SELECT min(bucket) FROM latency_buckets WHERE upper_ms > NEW.latency_ms), 128), 1)
+                 ON CONFLICT DO UPDATE SET count = count + 1;
+             END;
+             INSERT INTO usage_daily
+                 SELECT at_ms / 86400000, kind, agent, coalesce(provider, ''), coalesce(model, ''), count(*),
+                     sum(outcome = 'failed'), sum(tokens_in), sum(tokens_out), sum(findings), sum(edits)
+                 FROM usage_events GROUP BY 1, 2, 3, 4, 5;
+             INSERT INTO usage_latency
+                 SELECT day, kind, agent, provider, model, bucket, count(*) FROM (
+                     SELECT at_ms / 86400000 AS day, kind, agent, coalesce(provider, '') AS provider,
+                         coalesce(model, '') AS model,
+                         coalesce((SELECT min(bucket) FROM latency_buckets WHERE upper_ms > latency_ms), 128) AS bucket
+                     FROM usage_events)
+                 GROUP BY 1, 2, 3, 4, 5, 6;
+             -- A run's (or a workflow session's) findings and edits the user accepted or rejected.
+             CREATE TABLE feedback (
+                 source TEXT NOT NULL,
+                 -- `finding:N` or `edit:N`, N indexing the run's findings or edits
+                 item TEXT NOT NULL,
+                 verdict TEXT NOT NULL CHECK (verdict IN ('accepted', 'rejected')),
+                 at_ms INTEGER NOT NULL,
+                 PRIMARY KEY (source, item)
+             );
+             CREATE TABLE audit_events (
+                 id INTEGER PRIMARY KEY,
+                 at_ms INTEGER NOT NULL,
+                 -- who: `you (console)`, `you (paired CLI)`, the daemon itself
+                 actor TEXT NOT NULL,
+                 action TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 details TEXT NOT NULL DEFAULT ''
+             );
+             CREATE INDEX audit_events_at ON audit_events(at_ms);";
+
 /// Migrations, oldest first. Never edit a released one: append a new one.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -142,6 +221,7 @@ fn migrations() -> Migrations<'static> {
         ),
         M::up(CONVERSATIONS),
         M::up(USAGE),
+        M::up(CONSOLE),
     ])
 }
 

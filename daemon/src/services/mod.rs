@@ -2,6 +2,7 @@
 //! it needs (not the whole daemon), speaks `protocol` types, and reports its
 //! own errors; the server converts them at its edge.
 
+pub mod analytics;
 pub mod chat;
 pub mod checks;
 pub mod codebase;

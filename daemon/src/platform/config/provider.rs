@@ -55,6 +55,19 @@ pub struct ProviderConfig {
     /// said, and only for endpoints on this machine.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub local: bool,
+    /// What this provider's models cost, for the console's estimates:
+    /// `[providers.NAME.prices] "MODEL" = { input_per_mtok = 2.5, output_per_mtok = 10 }`.
+    /// A model without a price counts as free (the console says which).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub prices: std::collections::BTreeMap<String, ModelPrice>,
+}
+
+/// US dollars per million tokens sent to and received from a model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
 }
 
 fn default_connect_timeout() -> u64 {
@@ -122,6 +135,13 @@ impl ProviderConfig {
         }
         if self.connect_timeout_secs == 0 || self.read_timeout_secs == 0 {
             return Err(format!("key `providers.{name}`: timeouts must be greater than 0"));
+        }
+        for (model, price) in &self.prices {
+            if ![price.input_per_mtok, price.output_per_mtok].iter().all(|p| (0.0..=100_000.0).contains(p)) {
+                return Err(format!(
+                    "key `providers.{name}.prices.{model}`: prices are US dollars per million tokens, 0 to 100000"
+                ));
+            }
         }
         if self.local && !self.on_this_machine() {
             return Err(format!(

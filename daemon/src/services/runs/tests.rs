@@ -115,6 +115,7 @@ fn fixture_with(model: Option<Arc<FakeModel>>, always_redact: bool) -> Fixture {
                 max_tokens: 256,
                 max_concurrent: None,
                 local: false,
+                prices: Default::default(),
             },
         );
         config.agents.provider = Some("fake".into());
