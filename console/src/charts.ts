@@ -13,6 +13,14 @@ const STYLES: { stroke: string; dash: number[]; points: string }[] = [
   { stroke: "#7a5b12", dash: [4, 4], points: "cross" },
 ];
 
+const COMPACT = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+
+/// An axis label: short (25K, $1.2K), whole numbers only for counts.
+function axis(v: number, format: (n: number) => string): string {
+  if (format === int) return COMPACT.format(v);
+  return Math.abs(v) >= 1000 ? `$${COMPACT.format(v)}` : format(v);
+}
+
 export interface Series {
   label: string;
   values: number[];
@@ -46,7 +54,7 @@ export function lineChart(title: string, days: string[], series: Series[], forma
         };
       }),
     ],
-    axes: [{}, { values: (_u, vals) => vals.map((v) => format(v)) }],
+    axes: [{}, { size: 64, values: (_u, vals) => vals.map((v) => (Number.isInteger(v) || format !== int ? axis(v, format) : "")) }],
     legend: { live: true },
   };
   // Drawn once the figure is in the page (uPlot measures its container).

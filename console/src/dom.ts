@@ -75,7 +75,11 @@ export function stat(label: string, value: string, previous?: { value: number; n
   if (previous) {
     const { now, value: before } = previous;
     const text =
-      before === 0 ? (now === 0 ? "no change" : "new this week") : `${now >= before ? "▲ up" : "▼ down"} ${pct(Math.abs(now - before) / before)} on last week`;
+      now === before
+        ? "same as last week"
+        : before === 0
+          ? "none last week"
+          : `${now > before ? "▲ up" : "▼ down"} ${pct(Math.abs(now - before) / before)} on last week`;
     delta = h("span", { class: "delta" }, text);
   }
   return h("div", { class: "stat" }, h("span", { class: "label" }, label), h("span", { class: "value" }, value), delta);

@@ -16,26 +16,32 @@ async function boot(): Promise<void> {
     try {
       await send("POST", "session", { code });
     } catch (err) {
-      return signedOut(`That sign-in link did not work: ${(err as Error).message}`);
+      return void (await signedOut(`That sign-in link did not work: ${(err as Error).message}`));
     }
   }
   try {
     me = await get<Me>("me");
   } catch (err) {
-    if (err instanceof SignedOut) return signedOut();
+    if (err instanceof SignedOut) return void (await signedOut());
     throw err;
   }
   document.getElementById("who")!.textContent = `${me.name}${me.role ? ` · ${me.role}` : ""} · ${me.backend === "hub" ? "team hub" : "this machine"}`;
-  const logout = document.getElementById("logout") as HTMLButtonElement;
-  logout.hidden = false;
-  logout.addEventListener("click", async () => {
-    await send("DELETE", "session").catch(() => undefined);
-    signedOut("Signed out.");
-  });
+  (document.getElementById("logout") as HTMLButtonElement).hidden = false;
   nav();
-  window.addEventListener("hashchange", () => void render());
   await render();
 }
+
+document.getElementById("logout")!.addEventListener("click", async () => {
+  await send("DELETE", "session").catch(() => undefined);
+  await signedOut("Signed out.");
+});
+
+// A sign-in link pasted into an open console signs in again; any other
+// change of the address is a new page.
+window.addEventListener("hashchange", () => {
+  if (location.hash.startsWith("#login=")) void boot();
+  else if (me) void render();
+});
 
 function nav(): void {
   const list = h(
@@ -70,17 +76,20 @@ async function render(): Promise<void> {
   try {
     content = await page.render({ ...r, page: id }, me!);
   } catch (err) {
-    if (err instanceof SignedOut) return signedOut();
+    if (err instanceof SignedOut) return void (await signedOut());
     const message = err instanceof Forbidden ? `You may not see this page: ${err.message}` : `This page could not load: ${(err as Error).message}`;
     content = h("section", {}, h("h1", {}, page.title), h("p", { class: "error", role: "alert" }, message));
   }
   if (mine !== rendering) return; // a newer route won
+  const moved = main.dataset.ready !== undefined && main.dataset.ready !== "signed-out";
   main.replaceChildren(content);
+  // A new page: keyboard and screen-reader users continue from its content.
+  if (moved && document.activeElement?.closest("#nav")) main.focus({ preventScroll: true });
   main.setAttribute("aria-busy", "false");
   main.dataset.ready = id;
 }
 
-function signedOut(message = "You are signed out."): void {
+async function signedOut(message = "You are signed out."): Promise<void> {
   me = null;
   document.getElementById("nav")!.replaceChildren();
   document.getElementById("who")!.textContent = "";
@@ -92,10 +101,17 @@ function signedOut(message = "You are signed out."): void {
       { class: "signed-out" },
       h("h1", {}, "Sign in"),
       h("p", {}, message),
-      h("p", {}, "On this machine, run ", h("code", {}, "paired console"), ": it opens the console signed in. On a team hub, sign in with your organisation's single sign-on."),
-      h("p", {}, h("a", { href: "api/sso/login?to=console" , class: "sso" }, "Sign in with single sign-on")),
     ),
   );
+  const about = await get<{ backend: string; sso: boolean }>("about").catch(() => ({ backend: "daemon", sso: false }));
+  const section = main.querySelector("section")!;
+  if (about.sso) {
+    section.append(h("p", {}, h("a", { href: "api/sso/login", class: "button" }, "Sign in with single sign-on")));
+  } else if (about.backend === "hub") {
+    section.append(h("p", {}, "This hub has no single sign-on set up: ask its administrator for an access token."));
+  } else {
+    section.append(h("p", {}, "Run ", h("code", {}, "paired console"), " on this machine: it opens the console signed in."));
+  }
   main.dataset.ready = "signed-out";
 }
 

@@ -309,6 +309,33 @@ pub struct TextEdit {
     pub new_text: String,
 }
 
+pub struct Feedback;
+impl Method for Feedback {
+    const NAME: &'static str = "agents/feedback";
+    const SUMMARY: &'static str = "Record which of a run's (or workflow session's) findings and edits the user accepted or rejected: what the console's cost per accepted result counts.";
+    type Params = FeedbackParams;
+    type Result = FeedbackReply;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FeedbackParams {
+    /// The run id, or a workflow session's id.
+    pub source: String,
+    pub verdicts: Vec<Verdict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Verdict {
+    /// `finding:N` or `edit:N`, N indexing the run's `findings` or `edits`.
+    pub item: String,
+    pub accepted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FeedbackReply {
+    pub recorded: u32,
+}
+
 pub struct Generate;
 impl Method for Generate {
     const NAME: &'static str = "agents/generate";

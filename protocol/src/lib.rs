@@ -14,6 +14,7 @@ pub mod agents;
 pub mod chat;
 pub mod client;
 pub mod completion;
+pub mod console;
 pub mod context;
 pub mod daemon;
 pub mod documents;
@@ -85,6 +86,7 @@ macro_rules! for_each_method {
         $callback!($crate::agents::CancelRun);
         $callback!($crate::agents::ListRuns);
         $callback!($crate::agents::Generate);
+        $callback!($crate::agents::Feedback);
         $callback!($crate::workflows::List);
         $callback!($crate::workflows::Run);
         $callback!($crate::workflows::ListSessions);
@@ -100,6 +102,7 @@ macro_rules! for_each_method {
         $callback!($crate::market::Rollback);
         $callback!($crate::market::ListInstalled);
         $callback!($crate::market::Usage);
+        $callback!($crate::console::Login);
         $sub_callback!($crate::client::Attach);
     };
 }

@@ -9,6 +9,7 @@
 //! raw request themselves. Tests wait for what they can observe with
 //! [`eventually`] (async) or [`wait_until`]/[`poll_for`] (blocking).
 
+pub mod console;
 pub mod fake_provider;
 pub mod hub;
 pub mod postgres;

@@ -48,6 +48,6 @@ export function unpriced(models: string[]): HTMLElement | null {
   return h(
     "p",
     { class: "note" },
-    `No price is set for ${models.join(", ")}: their cost counts as $0. Set prices in the [prices] section of the PAIRED config (or the hub's price table).`,
+    `No price is set for ${models.join(", ")}: their cost counts as $0. Set it in the PAIRED config ([providers.NAME.prices]) or the hub's price table.`,
   );
 }

@@ -150,9 +150,10 @@ async function session(id: string): Promise<HTMLElement> {
               ` — ${step.agent} · ${step.skill} `,
               badge(step.status),
               step.attempts > 1 ? ` after ${step.attempts} attempts` : "",
-              step.run_id ? [" · ", h("a", { href: `#/runs/run/${encodeURIComponent(step.run_id)}` }, "run")] : null,
+              ` · took ${took({ created_ms: step.started_ms, finished_ms: step.finished_ms })}`,
+              ` · ${step.findings.length} findings, ${step.edits.length} edits`,
+              step.run_id ? [" · ", h("a", { href: `#/runs/run/${encodeURIComponent(step.run_id)}` }, `run ${step.run_id}`)] : null,
               step.error ? h("p", { class: "error" }, step.error) : null,
-              `${step.findings.length} findings, ${step.edits.length} edits`,
             ),
           ),
         )

@@ -65,6 +65,8 @@ pub struct Daemon {
     pub orchestrator: Arc<Orchestrator>,
     /// The agent marketplace.
     pub market: Arc<Marketplace>,
+    /// One-time sign-in codes and sessions of the web console.
+    pub console: crate::server::console::Logins,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
     /// The PAIRED 1.0 bridge, when one serves (a front the daemon does not own).
@@ -157,6 +159,7 @@ impl Daemon {
             market,
             idle_since: Mutex::new(Some(Instant::now())),
             bridge: Mutex::new(None),
+            console: Default::default(),
         })
     }
 

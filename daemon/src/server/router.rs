@@ -13,7 +13,7 @@ use jsonrpsee::{
 use protocol::{
     Method, NoParams, Subscription, agents, chat,
     client::{Attach, ClientHello, Event},
-    completion, context, daemon, documents, errors, market, workflows,
+    completion, console, context, daemon, documents, errors, market, workflows,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast::error::RecvError;
@@ -46,6 +46,12 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     agents_methods(&mut module);
     workflows_methods(&mut module);
     market_methods(&mut module);
+    method::<console::Login, _, _>(&mut module, |d, NoParams {}, _| async move {
+        let url = format!("http://127.0.0.1:{}/console/", d.port);
+        let (code, file) = d.console.issue(&url, &d.paths.runtime_dir);
+        let expires_in_secs = crate::server::console::CODE_LIFETIME.as_secs() as u32;
+        Ok(console::ConsoleLogin { url, code, expires_in_secs, redirect_file: file.map(|f| f.display().to_string()) })
+    });
     attach_subscription(&mut module);
     let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
     register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
@@ -177,6 +183,21 @@ fn agents_methods(module: &mut RpcModule<Daemon>) {
         let owner = format!("client-{}", d.client_of(conn));
         Ok(d.runs.run_for(params, owner).await?)
     });
+    method::<agents::Feedback, _, _>(module, |d, params, _| async move {
+        let verdicts = feedback_verdicts(params)?;
+        let count = verdicts.len() as u32;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let known = d
+            .store
+            .call(move |conn| crate::services::analytics::feedback(conn, &verdicts, now))
+            .await
+            .map_err(|err| ErrorObjectOwned::owned(errors::INTERNAL, format!("{err:#}"), None::<()>))?;
+        if !known {
+            let message = "no run or workflow session of this machine has that id";
+            return Err(ErrorObjectOwned::owned(errors::NOT_FOUND, message, None::<()>));
+        }
+        Ok(agents::FeedbackReply { recorded: count })
+    });
     method::<agents::GetRun, _, _>(module, |d, params, _| async move {
         Ok(if params.wait { d.runs.wait(&params.run_id).await? } else { d.runs.get(&params.run_id).await? })
     });
@@ -254,6 +275,34 @@ fn market_methods(module: &mut RpcModule<Daemon>) {
     method::<market::ListInstalled, _, _>(module, |d, NoParams {}, _| async move {
         Ok(crate::services::market::service::installed(&d.market))
     });
+}
+
+/// `agents/feedback`'s verdicts, checked: items are `finding:N` or `edit:N`.
+fn feedback_verdicts(
+    params: agents::FeedbackParams,
+) -> Result<Vec<crate::services::analytics::Feedback>, ErrorObjectOwned> {
+    if params.verdicts.len() > 10_000 {
+        return Err(ErrorObjectOwned::owned(errors::LIMIT_EXCEEDED, "at most 10000 verdicts at once", None::<()>));
+    }
+    params
+        .verdicts
+        .into_iter()
+        .map(|v| {
+            let well_formed = v
+                .item
+                .split_once(':')
+                .is_some_and(|(kind, n)| matches!(kind, "finding" | "edit") && n.parse::<u32>().is_ok());
+            if !well_formed {
+                let message = format!("item {:?}: expected `finding:N` or `edit:N`", v.item);
+                return Err(ErrorObjectOwned::owned(errors::INVALID_PARAMS, message, None::<()>));
+            }
+            Ok(crate::services::analytics::Feedback {
+                source: params.source.clone(),
+                item: v.item,
+                accepted: v.accepted,
+            })
+        })
+        .collect()
 }
 
 /// Registers `M` with a handler taking its typed params and the caller's connection.

@@ -6,7 +6,9 @@
 //!    timed, so idle sockets cannot use up the daemon's descriptors.
 //! 1. [`GuardLayer`] (HTTP): `Host` must be loopback (DNS rebinding), a browser
 //!    `Origin` must be allowlisted, the token must be present. Runs before the
-//!    WebSocket upgrade, so upgrades are checked too.
+//!    WebSocket upgrade, so upgrades are checked too. Paths under `/console/`
+//!    go to the web [`console`](crate::server::console) instead, which checks
+//!    Host and Origin against its own page and signs in with a cookie.
 //! 2. jsonrpsee's own limits: body size, batch length, connections, subscriptions.
 //! 3. [`RpcLayer`] (per call): nesting depth, a tracing span with method and id,
 //!    and `catch_unwind`, so a panicking handler is an error reply, not a dead
@@ -42,6 +44,7 @@ use tracing::Instrument;
 use crate::{
     platform::{config::Config, os},
     server::admission::{self, Admission},
+    server::console::Console,
     server::daemon::Daemon,
 };
 
@@ -84,6 +87,7 @@ pub fn serve(
             token: daemon.config.server.require_token.then_some(token),
             config: daemon.config.clone(),
         }),
+        console: crate::server::console::Console::new(daemon.clone(), port),
     };
     let rpc_daemon = daemon.clone();
     let rpc_middleware = RpcServiceBuilder::new().layer_fn(move |inner| RpcLayer::new(inner, rpc_daemon.clone()));
@@ -298,22 +302,24 @@ fn refusal_text(refusal: &Refusal) -> (StatusCode, String) {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct GuardLayer {
     policy: Arc<Policy>,
+    console: Arc<Console>,
 }
 
 impl<S> tower::Layer<S> for GuardLayer {
     type Service = Guard<S>;
     fn layer(&self, inner: S) -> Guard<S> {
-        Guard { inner, policy: self.policy.clone() }
+        Guard { inner, policy: self.policy.clone(), console: self.console.clone() }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Guard<S> {
     inner: S,
     policy: Arc<Policy>,
+    console: Arc<Console>,
 }
 
 impl<S, B> tower::Service<HttpRequest<B>> for Guard<S>
@@ -321,6 +327,8 @@ where
     S: tower::Service<HttpRequest<B>, Response = HttpResponse>,
     S::Error: Into<BoxError> + 'static,
     S::Future: Send + 'static,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Response = HttpResponse;
     type Error = BoxError;
@@ -331,6 +339,12 @@ where
     }
 
     fn call(&mut self, request: HttpRequest<B>) -> Self::Future {
+        if crate::server::console::owns(request.uri().path()) {
+            let console = self.console.clone();
+            let admission = request.extensions().get::<Admission>().cloned();
+            let request = request.map(axum::body::Body::new);
+            return async move { Ok(console.serve(request, admission).await.map(HttpBody::new)) }.boxed();
+        }
         let upgrade = jsonrpsee::server::ws::is_upgrade_request(&request);
         let query = if upgrade { request.uri().query() } else { None };
         match self.policy.check(request.headers(), query) {

@@ -5,6 +5,7 @@ mod bridge;
 mod chat;
 mod cli;
 mod completion;
+mod console;
 mod context;
 mod daemon;
 mod editors;

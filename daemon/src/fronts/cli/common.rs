@@ -117,3 +117,27 @@ pub async fn unless_interrupted<T>(
         }
     }
 }
+
+/// Prints `shown` after `label`, and opens `target` in the user's browser:
+/// `$BROWSER` when set (a command, given the target as its last argument, as
+/// other command-line tools read it), else the desktop's opener.
+pub fn open_browser(label: &str, shown: &str, target: &str) {
+    errln!("{label}: {shown}");
+    let browser = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty());
+    let command = browser.clone().unwrap_or_else(|| crate::platform::os::url_opener().to_owned());
+    let mut words = command.split_whitespace();
+    let Some(program) = words.next() else { return };
+    let spawned = std::process::Command::new(program)
+        .args(words)
+        .arg(target)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(err) = spawned {
+        match browser {
+            Some(browser) => errln!("paired: cannot start $BROWSER ({browser}): {err}; open the address yourself"),
+            None => errln!("paired: no browser opened ({program}: {err}); open the address yourself, or set $BROWSER"),
+        }
+    }
+}

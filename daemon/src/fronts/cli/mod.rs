@@ -29,7 +29,7 @@ use anyhow::{Context, Result, bail};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use protocol::{NoParams, daemon};
 
-use common::{StdoutClosed, errln, load_config, load_layers, out, outln, project_root};
+use common::{StdoutClosed, errln, load_config, load_layers, open_browser, out, outln, project_root};
 
 use crate::{fronts::cli::run::DaemonOptions, platform::config, platform::paths::Paths, server::client};
 
@@ -120,6 +120,12 @@ enum Command {
     Workflow {
         #[command(subcommand)]
         command: crate::fronts::cli::workflow::WorkflowCommand,
+    },
+    /// Open the web console (usage, cost, runs, agents, policy, audit) in the browser, signed in.
+    Console {
+        /// Print the address without opening a browser.
+        #[arg(long)]
+        no_browser: bool,
     },
     /// Workflow sessions and conversations with the team, from any editor or the CLI: list, show, resume, cancel.
     Sessions {
@@ -348,6 +354,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Doctor { json } => with_runtime(crate::fronts::cli::doctor::run(&paths, json)),
         Command::Init { dir } => init(dir),
         Command::Workflow { command } => with_runtime(crate::fronts::cli::workflow::execute(&paths, command)),
+        Command::Console { no_browser } => with_runtime(console(&paths, no_browser)),
         Command::Sessions { command } => with_runtime(crate::fronts::cli::sessions::execute(&paths, command)),
         Command::Providers { command } => crate::fronts::cli::providers::execute(&paths, command),
         Command::Setup(args) => crate::fronts::cli::setup::execute(&paths, args),
@@ -431,6 +438,25 @@ pub fn lsp_main() -> ExitCode {
 
 fn with_runtime(future: impl Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+}
+
+/// `paired console`: a one-time code from the daemon (started if need be),
+/// opened through the daemon's private redirect page so the code never sits
+/// on a command line other users can read; the address is printed too.
+async fn console(paths: &Paths, no_browser: bool) -> Result<ExitCode> {
+    let connection = client::connect_or_start(paths).await?;
+    let login = client::call::<protocol::console::Login>(&connection.client, &protocol::NoParams {}).await?;
+    let address = format!("{}#login={}", login.url, login.code);
+    let label = format!("The console (this address signs in once, within {} s)", login.expires_in_secs);
+    if no_browser {
+        errln!("{label}: {address}");
+    } else {
+        let target = login
+            .redirect_file
+            .map_or_else(|| address.clone(), |file| crate::platform::uri::from_path(std::path::Path::new(&file)));
+        open_browser(&label, &address, &target);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn status(paths: &Paths, json: bool) -> Result<ExitCode> {

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 
 use crate::{
-    fronts::cli::common::{errln, outln},
+    fronts::cli::common::{errln, open_browser, outln},
     platform::{paths::Paths, secrets},
     services::team::{self, Membership},
 };
@@ -60,7 +60,9 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
                 (Some(code), _) => {
                     runtime.block_on(team::join(paths, &url, &code, email.as_deref(), name.as_deref()))?
                 }
-                (None, _) => runtime.block_on(team::sso::join(paths, &url, open_browser))?,
+                (None, _) => {
+                    runtime.block_on(team::sso::join(paths, &url, |url| open_browser("Sign in at", url, url)))?
+                }
             };
             if json {
                 outln!("{}", serde_json::to_string_pretty(&joined)?)?;
@@ -96,24 +98,6 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// Opens `url` with `$BROWSER` (a command, given the address as its last
-/// argument) when it is set, and prints it either way.
-fn open_browser(url: &str) {
-    errln!("Sign in at: {url}");
-    let Ok(browser) = std::env::var("BROWSER") else { return };
-    let mut words = browser.split_whitespace();
-    let Some(program) = words.next() else { return };
-    let spawned = std::process::Command::new(program)
-        .args(words)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn();
-    if let Err(err) = spawned {
-        errln!("paired: cannot start $BROWSER ({browser}): {err}; open the address yourself");
     }
 }
 

@@ -59,6 +59,11 @@ impl tokio::io::AsyncWrite for LocalStream {
     }
 }
 
+/// The desktop's "open this address" program, when none is named by `$BROWSER`.
+pub fn url_opener() -> &'static str {
+    "explorer"
+}
+
 pub fn current_uid() -> u32 {
     0
 }

@@ -24,6 +24,11 @@ pub type LocalStream = tokio::net::UnixStream;
 pub type StdLocalListener = std::os::unix::net::UnixListener;
 
 /// The effective user id of this process.
+/// The desktop's "open this address" program, when none is named by `$BROWSER`.
+pub fn url_opener() -> &'static str {
+    if cfg!(target_os = "macos") { "open" } else { "xdg-open" }
+}
+
 pub fn current_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }

@@ -53,6 +53,12 @@ pub fn day_name(day: i64) -> String {
     jiff::Timestamp::from_second(day * 86_400).map_or_else(|_| day.to_string(), |t| t.strftime("%Y-%m-%d").to_string())
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of milliseconds since the epoch.
+pub fn day_time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
 /// US dollars per million tokens, in and out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Price {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::{Connection, params_from_iter, types::Value};
 use serde::Serialize;
 
-use super::{DAY_MS, Period, Prices, day_name, percentile};
+use super::{Period, Prices, day_name, percentile};
 
 /// One day of the overview.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

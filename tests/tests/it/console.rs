@@ -1,0 +1,275 @@
+//! The web console (#21) on the daemon: signed in through `paired console`,
+//! every page in headless Chromium against seeded history and a real review
+//! workflow, filters, CSV against the API, the keyboard, Maya's accessibility
+//! rules on every rendered page, another origin trying to read it, sign-out;
+//! and the HTTP rules a hostile page or local user meets.
+
+use protocol::{
+    agents::{Feedback, FeedbackParams, Verdict},
+    workflows::{self, RunWorkflowParams, SessionStatus},
+};
+use serde_json::{Value, json};
+use tests::{
+    Home,
+    console::{PRICED_CONFIG, api, browse, cookie_of, paired_console, seed_usage, sign_in},
+    http, workflow_run,
+};
+
+const LIB: &str = "pub fn load(p: &str) -> String {\n    std::fs::read_to_string(p).unwrap()\n}\n";
+
+/// A daemon with 45 days of seeded usage and one real (offline) review workflow.
+fn seeded() -> (Home, tests::Daemon, String) {
+    let home = Home::new();
+    home.write_config(PRICED_CONFIG);
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"proj\"\n").expect("write");
+    std::fs::write(root.join("src/lib.rs"), LIB).expect("write");
+    let daemon = home.start_daemon();
+    let root = root.canonicalize().expect("canonical");
+    let folder = root.display().to_string();
+    home.call::<protocol::context::AddWorkspace>(protocol::context::AddWorkspaceParams { folder, wait: true });
+    let uri = format!("file://{}", root.join("src/lib.rs").display());
+    let session =
+        home.call::<workflows::Run>(RunWorkflowParams { uri: Some(uri), wait: true, ..workflow_run("review") });
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    let qa = session.steps.iter().find(|s| s.step == "qa").expect("sherlock's step");
+    // The user accepts Sherlock's finding (as the editor's review would say).
+    let verdicts = vec![Verdict { item: "finding:0".into(), accepted: true }];
+    let run = qa.run_id.clone().expect("a run");
+    assert_eq!(home.call::<Feedback>(FeedbackParams { source: run, verdicts }).recorded, 1);
+    seed_usage(&home, 45);
+    (home, daemon, session.id)
+}
+
+fn table<'a>(page: &'a Value, caption: &str) -> &'a Value {
+    page["tables"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["caption"] == caption))
+        .unwrap_or_else(|| panic!("no table {caption:?} in {}", page["text"]))
+}
+
+fn keys(table: &Value) -> Vec<String> {
+    table["keys"].as_array().expect("keys").iter().map(|k| k.as_str().unwrap_or_default().to_owned()).collect()
+}
+
+#[test]
+fn the_console_shows_this_machines_record_in_a_real_browser() {
+    let (home, _daemon, session_id) = seeded();
+    let (target, address) = paired_console(&home);
+    // The browser was given the private redirect page, not the code.
+    assert!(target.starts_with("file://") && !target.contains("login="), "{target}");
+    let shots = std::env::var("PAIRED_CONSOLE_SCREENSHOTS").ok();
+    let report = browse(&json!({
+        "login": target, "reuse": address, "filter": {"name": "model", "value": "small"},
+        "foreign": true, "screenshots": shots,
+    }));
+    // Signed in: the code left the address; one HttpOnly, SameSite=Strict cookie; no storage.
+    assert!(!report["url_after_login"].as_str().unwrap_or("").contains("login="), "{}", report["url_after_login"]);
+    assert_eq!(
+        report["cookies"],
+        json!([{"name": "paired_console", "httpOnly": true, "sameSite": "Strict", "path": "/console/", "value_len": 43}])
+    );
+    assert_eq!(report["storage"], json!({"local": 0, "session": 0}));
+    assert_eq!(report["nav"], json!(["overview", "usage", "cost", "runs", "agents", "policy", "audit"]));
+    assert_eq!(report["errors_signed_in"], json!([]), "no script error, no refused request, no CSP violation");
+
+    // What the pages show is what the API says.
+    let cookie = sign_in(&home);
+    let overview = api(&home, &cookie, "overview?days=30").json();
+    let pages = &report["pages"];
+    let text = pages["overview"]["text"].as_str().expect("text");
+    let runs_this_week = overview["this_week"]["runs"].as_i64().expect("runs");
+    assert!(runs_this_week > 20, "{overview}");
+    assert!(text.contains(&format!("Agent runs this week\n{runs_this_week}")), "{text}");
+    assert!(text.contains("What changed this week") && text.contains("Most used model: cloud/"), "{text}");
+    assert!(text.contains("No price is set for local/llama"), "{text}");
+    assert_eq!(pages["overview"]["charts"], 4, "runs, tokens, cost, members");
+
+    let usage = api(&home, &cookie, "usage?days=30&by=agent").json();
+    let by_agent: Vec<String> = usage["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["key"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys(table(&pages["usage"], "Usage by agent")), by_agent);
+    assert_eq!(by_agent[0], "completion");
+    let sherlock = &table(&pages["usage"], "Usage by agent")["rows"]
+        [by_agent.iter().position(|k| k == "sherlock").expect("sherlock")];
+    assert_eq!(sherlock[10], "1", "the accepted finding: {sherlock}");
+
+    // Filters change the chart and the table; the CSV is the API's.
+    let filter = &report["filter"];
+    // The busiest models first; "(none)" is the offline review's runs.
+    assert_eq!(filter["before"]["legends"][0], json!(["small", "big", "llama", "(none)"]), "{filter}");
+    assert_eq!(filter["after"]["legends"][0], json!(["small"]), "{filter}");
+    assert_eq!(keys(&filter["after"]["tables"][0]), vec!["small".to_owned()]);
+    let csv = api(&home, &cookie, "usage?days=30&by=model&model=small&format=csv");
+    assert_eq!(report["csv"]["text"], csv.body.as_str());
+    assert!(csv.body.starts_with("model,runs,errors,tokens_in"), "{}", csv.body);
+    assert_eq!(report["csv"]["name"], "paired-usage.csv");
+
+    // Cost: the dear model's pairs first, each with the cheaper model named.
+    let cost = table(&pages["cost"], "Agent and model pairs, most expensive first");
+    assert_eq!(cost["rows"][0][0], "sherlock · cloud/big");
+    assert_eq!(cost["rows"][0][7], "cloud/small");
+    assert!(pages["cost"]["text"].as_str().unwrap_or("").contains("would have cost"), "{}", pages["cost"]["text"]);
+
+    // Runs: the real workflow's timeline, board and the run's findings.
+    assert!(keys(table(&pages["runs"], "Workflow sessions")).contains(&session_id));
+    let session = &pages["session"];
+    assert_eq!(session["h1"], "Workflow review");
+    let session_text = session["text"].as_str().expect("text");
+    assert!(
+        session_text.contains("qa — sherlock · review") && session_text.contains("merge — alex · merge"),
+        "{session_text}"
+    );
+    assert!(keys(table(session, "Board")).iter().any(|k| !k.is_empty()));
+    let run = &pages["run"];
+    assert!(run["h1"].as_str().unwrap_or("").contains(" · "), "{}", run["h1"]);
+
+    assert!(keys(table(&pages["agents"], "The team")).contains(&"sherlock".to_owned()));
+    assert!(pages["policy"]["text"].as_str().unwrap_or("").contains("No team policy applies"));
+    let audit = keys(table(&pages["audit"], "Audit log, newest first"));
+    assert!(!audit.is_empty());
+    assert!(table(&pages["audit"], "Audit log, newest first")["rows"][0][2] == "sign-in");
+
+    // Maya's accessibility rules pass on every rendered page.
+    for (name, page) in pages.as_object().expect("pages") {
+        let html = page["html"].as_str().expect("html");
+        let found = agents::skills::accessibility::accessibility("maya", "console.html", html);
+        let messages: Vec<&str> = found.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(messages.is_empty(), "Maya on the {name} page: {messages:#?}");
+    }
+    // The keyboard: the skip link first, then every page in order.
+    let keyboard: Vec<&str> = report["keyboard"].as_array().expect("keys").iter().filter_map(Value::as_str).collect();
+    assert_eq!(&keyboard[..4], ["a:Skip to content", "button:Sign out", "a:Overview", "a:Usage"], "{keyboard:?}");
+    assert_eq!(report["focus_after_link"], "page", "following a link moves focus to the page's content");
+
+    // Another origin on this machine reads nothing, framed or fetched.
+    for host in ["127.0.0.1", "localhost"] {
+        let seen = &report["foreign"][host];
+        assert!(seen["cors"].as_str().unwrap_or("").starts_with("error:"), "{host}: {seen}");
+        // Cross-Origin-Resource-Policy: not even an opaque answer.
+        assert_eq!(seen["no_cors"], "error: Failed to fetch", "{host}: {seen}");
+        assert!(seen["frame"].as_str().unwrap_or("").starts_with("unreadable"), "{host}: {seen}");
+    }
+    // Signed out, and the one-time code does not sign in again.
+    let signed_out = report["signed_out"].as_str().unwrap_or("");
+    assert!(signed_out.contains("You are signed out.") && signed_out.contains("Run paired console"), "{signed_out}");
+    assert_eq!(report["cookies_after"], json!([]));
+    assert!(report["second_use"].as_str().unwrap_or("").contains("did not work"), "{}", report["second_use"]);
+}
+
+#[test]
+fn every_page_renders_with_no_data() {
+    let home = Home::new();
+    let _daemon = home.start_daemon();
+    let (target, address) = paired_console(&home);
+    let report = browse(&json!({"login": target, "reuse": address}));
+    assert_eq!(report["errors_signed_in"], json!([]));
+    let pages = report["pages"].as_object().expect("pages");
+    assert_eq!(pages.len(), 7);
+    for (name, page) in pages {
+        assert!(!page["h1"].as_str().unwrap_or("").is_empty(), "{name}");
+    }
+    assert!(pages["overview"]["text"].as_str().unwrap_or("").contains("Nothing ran in the last two weeks."));
+    assert!(pages["usage"]["text"].as_str().unwrap_or("").contains("nothing was used"), "{}", pages["usage"]["text"]);
+    assert!(pages["runs"]["text"].as_str().unwrap_or("").contains("no workflow has run"));
+}
+
+#[test]
+fn the_console_answers_only_its_own_page_with_a_session() {
+    let home = Home::new();
+    let _daemon = home.start_daemon();
+    let port = home.port();
+    let host = format!("127.0.0.1:{port}");
+    let own = format!("http://127.0.0.1:{port}");
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut all = vec![("Host", host.as_str())];
+        all.extend_from_slice(headers);
+        http(port, "GET", path, &all, "")
+    };
+    // The page is anyone's to load, with the rules that keep it safe.
+    let page = get("/console/", &[]);
+    assert_eq!(page.status, 200);
+    let head = page.head.to_ascii_lowercase();
+    assert!(head.contains("content-security-policy: default-src 'none'; script-src 'self'"), "{head}");
+    assert!(head.contains("x-frame-options: deny") && head.contains("x-content-type-options: nosniff"));
+    // The data is not: no session, the daemon's own token, a made-up cookie.
+    assert_eq!(get("/console/api/me", &[]).status, 401);
+    let bearer = format!("Bearer {}", home.token());
+    assert_eq!(
+        get("/console/api/me", &[("Authorization", &bearer)]).status,
+        401,
+        "the JSON-RPC token is not a session"
+    );
+    assert_eq!(get("/console/api/me", &[("Cookie", "paired_console=made-up")]).status, 401);
+    let cookie = sign_in(&home);
+    let with = format!("paired_console={cookie}");
+    assert_eq!(get("/console/api/me", &[("Cookie", &with)]).json()["backend"], "daemon");
+    // Another name for this port (DNS rebinding), another origin, another site's fetch.
+    let rebound =
+        http(port, "GET", "/console/api/me", &[("Host", &format!("attacker.example:{port}")), ("Cookie", &with)], "");
+    assert_eq!(rebound.status, 403, "{rebound:?}");
+    assert_eq!(get("/console/api/me", &[("Cookie", &with), ("Origin", "http://127.0.0.1:1")]).status, 403);
+    assert_eq!(get("/console/api/me", &[("Cookie", &with), ("Sec-Fetch-Site", "same-site")]).status, 403);
+    assert_eq!(get("/console/api/me", &[("Cookie", &with), ("Origin", &own)]).status, 200);
+    // The cookie opens nothing else on the port.
+    let rpc = http(
+        port,
+        "POST",
+        "/",
+        &[("Host", &host), ("Cookie", &with), ("Content-Type", "application/json")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"daemon/status"}"#,
+    );
+    assert_eq!(rpc.status, 401, "{rpc:?}");
+    // A code is one-time, a wrong one and junk are refused plainly, a big body is cut.
+    let login = home.call::<protocol::console::Login>(protocol::NoParams {});
+    let post = |body: &str| {
+        http(
+            port,
+            "POST",
+            "/console/api/session",
+            &[("Host", &host), ("Origin", &own), ("Content-Type", "application/json")],
+            body,
+        )
+    };
+    let first = post(&format!("{{\"code\":\"{}\"}}", login.code));
+    assert_eq!(first.status, 200);
+    let set = first.head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie")).expect("cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/console/"), "{set}");
+    assert!(cookie_of(&first.head).is_some());
+    assert_eq!(post(&format!("{{\"code\":\"{}\"}}", login.code)).status, 401, "used");
+    assert_eq!(post("{\"code\":\"nope\"}").status, 401);
+    assert_eq!(post("not json").status, 400);
+    assert_eq!(post(&format!("{{\"code\":\"{}\"}}", "x".repeat(100_000))).status, 413);
+    let foreign =
+        http(port, "POST", "/console/api/session", &[("Host", &host), ("Origin", "http://evil.example")], "{}");
+    assert_eq!(foreign.status, 403);
+    // Sign-out ends the session for good.
+    let out = http(port, "DELETE", "/console/api/session", &[("Host", &host), ("Origin", &own), ("Cookie", &with)], "");
+    assert_eq!(out.status, 200);
+    assert_eq!(get("/console/api/me", &[("Cookie", &with)]).status, 401);
+    // Nothing outside the built pages is served.
+    assert_eq!(get("/console/%2e%2e/Cargo.toml", &[]).status, 404);
+    let climbing = get("/console/api/../../token", &[("Cookie", &with)]);
+    assert!(climbing.status >= 400 && !climbing.body.contains(&home.token()), "{climbing:?}");
+}
+
+#[test]
+fn feedback_is_checked_before_it_counts() {
+    let home = Home::new();
+    let _daemon = home.start_daemon();
+    let unknown = FeedbackParams {
+        source: "run-nope".into(),
+        verdicts: vec![Verdict { item: "finding:0".into(), accepted: true }],
+    };
+    let err = home.try_call::<Feedback>(unknown).expect_err("an unknown run");
+    assert!(err.message.contains("no run or workflow session"), "{err:?}");
+    let junk =
+        FeedbackParams { source: "run-nope".into(), verdicts: vec![Verdict { item: "line:3".into(), accepted: true }] };
+    let err = home.try_call::<Feedback>(junk).expect_err("a junk item");
+    assert!(err.message.contains("finding:N"), "{err:?}");
+}
