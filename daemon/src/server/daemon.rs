@@ -66,7 +66,7 @@ pub struct Daemon {
     /// The agent marketplace.
     pub market: Arc<Marketplace>,
     /// One-time sign-in codes and sessions of the web console.
-    pub console: crate::server::console::Logins,
+    pub console: crate::server::console::sessions::Logins,
     /// When the last client detached, for the idle shutdown of auto-started daemons.
     pub idle_since: Mutex<Option<Instant>>,
     /// The PAIRED 1.0 bridge, when one serves (a front the daemon does not own).

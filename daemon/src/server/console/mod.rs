@@ -13,7 +13,7 @@
 //! scripts (content security policy), sniffing and caching of data.
 
 mod api;
-mod sessions;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use rust_embed::RustEmbed;
 use serde_json::json;
 
-pub use sessions::{CODE_LIFETIME, Logins};
+pub use sessions::CODE_LIFETIME;
 
 use crate::server::{admission::Admission, daemon::Daemon};
 
@@ -85,10 +85,10 @@ impl Console {
                 &format!("Host `{host}` is not this console's: open it as http://127.0.0.1:{}/console/", self.port),
             );
         };
-        if let Some(sent) = headers.get(header::ORIGIN) {
-            if sent.as_bytes() != origin.as_bytes() {
-                return refuse(StatusCode::FORBIDDEN, "another site's page may not use the console");
-            }
+        if let Some(sent) = headers.get(header::ORIGIN)
+            && sent.as_bytes() != origin.as_bytes()
+        {
+            return refuse(StatusCode::FORBIDDEN, "another site's page may not use the console");
         }
         let path = request.uri().path().to_owned();
         let Some(api_path) = path.strip_prefix("/console/api/") else {
@@ -103,10 +103,10 @@ impl Console {
         let session = cookie(headers).and_then(|id| self.daemon.console.session(id));
         if api_path == "session" && request.method() == Method::POST {
             let reply = self.sign_in(request).await;
-            if reply.status().is_success() {
-                if let Some(admission) = admission {
-                    admission.authenticated();
-                }
+            if reply.status().is_success()
+                && let Some(admission) = admission
+            {
+                admission.authenticated();
             }
             return reply;
         }

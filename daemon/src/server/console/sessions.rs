@@ -85,10 +85,10 @@ impl Logins {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         sessions.retain(|_, s| live(s, now));
-        if sessions.len() >= MAX_SESSIONS {
-            if let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.seen).map(|(id, _)| id.clone()) {
-                sessions.remove(&oldest);
-            }
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.seen).map(|(id, _)| id.clone())
+        {
+            sessions.remove(&oldest);
         }
         sessions.insert(id.clone(), Session { started: now, seen: now });
         Some(id)

@@ -39,11 +39,11 @@ impl Period {
         self.from..=self.to
     }
 
-    fn from_ms(self) -> i64 {
+    fn first_ms(self) -> i64 {
         self.from * DAY_MS
     }
 
-    fn to_ms(self) -> i64 {
+    fn last_ms(self) -> i64 {
         (self.to + 1) * DAY_MS - 1
     }
 }

@@ -386,8 +386,8 @@ fn accepted(
         _ => format!("e.{name}"),
     };
     let (clause, mut args) = filter.clause_on(column);
-    args.insert(0, Value::Integer(period.to_ms()));
-    args.insert(0, Value::Integer(period.from_ms()));
+    args.insert(0, Value::Integer(period.last_ms()));
+    args.insert(0, Value::Integer(period.first_ms()));
     let key = column(by);
     let sql = format!(
         "SELECT CASE {key} WHEN '' THEN '(none)' ELSE {key} END, count(*)
@@ -459,7 +459,7 @@ pub fn cost(conn: &Connection, now_ms: i64, days: u32, prices: &Prices) -> rusql
          FROM feedback f JOIN usage_events e ON e.source = f.source
          WHERE f.verdict = 'accepted' AND e.at_ms BETWEEN ?1 AND ?2 GROUP BY 1, 2, 3",
     )?;
-    let mut rows = statement.query([period.from_ms(), period.to_ms()])?;
+    let mut rows = statement.query([period.first_ms(), period.last_ms()])?;
     while let Some(row) = rows.next()? {
         accepted_pairs.insert((row.get(0)?, row.get(1)?, row.get(2)?), row.get(3)?);
     }
