@@ -17,7 +17,7 @@ export async function cost(route: Route): Promise<HTMLElement> {
       "p",
       {},
       saving > 0
-        ? `Running each agent on the cheapest model configured for its provider would have cost ${usd(saving)} less in this period.`
+        ? `Running each agent and model pair on the cheapest priced model instead would have cost ${usd(saving)} less in this period (the same tokens; whether that model does the work as well is yours to judge).`
         : "No cheaper configured model would have cost less in this period.",
     ),
     bars(
