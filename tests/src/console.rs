@@ -158,3 +158,21 @@ pub fn browse(options: &Value) -> Value {
     assert!(out.status.success() && report.get("failure").is_none(), "the browser failed: {}", report["failure"]);
     report
 }
+
+/// How long the first page takes in Chromium: from opening the sign-in link
+/// (`paired console`'s) to the overview drawn with its charts.
+pub fn browse_first_page(home: &Home) -> Duration {
+    let login = home.call::<protocol::console::Login>(protocol::NoParams {});
+    let url = format!("{}#login={}", login.url, login.code);
+    let out = Command::new("node")
+        .arg(browser_dir().join("first-page.mjs"))
+        .arg(&url)
+        .output()
+        .expect("run the browser script (node; `npm ci` in tests/browser)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ms: f64 = text
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("first-page.mjs: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    Duration::from_secs_f64(ms / 1e3)
+}
