@@ -18,7 +18,7 @@ use super::refuse;
 use crate::{
     server::daemon::Daemon,
     services::{
-        analytics::{self, Prices, UsageFilter},
+        analytics::{self, UsageFilter},
         orchestrator::{self, WorkflowError},
         runs::RunError,
         team::policy::State as PolicyState,
@@ -75,7 +75,7 @@ struct Period {
 }
 
 async fn overview(State(d): DaemonState, Query(period): Query<Period>) -> Response {
-    let prices = Prices::from_config(&d.config);
+    let prices = analytics::prices(&d.config);
     let days = period.days.unwrap_or(30);
     match d.store.call(move |conn| analytics::overview(conn, now_ms(), days, &prices)).await {
         Ok(report) => Json(report).into_response(),
@@ -95,7 +95,7 @@ struct UsageQuery {
 }
 
 async fn usage(State(d): DaemonState, Query(q): Query<UsageQuery>) -> Response {
-    let prices = Prices::from_config(&d.config);
+    let prices = analytics::prices(&d.config);
     let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
     let filter = UsageFilter {
         agent: nonempty(q.agent),
@@ -157,7 +157,7 @@ fn csv(name: &str, text: String) -> Response {
 }
 
 async fn cost(State(d): DaemonState, Query(period): Query<Period>) -> Response {
-    let prices = Prices::from_config(&d.config);
+    let prices = analytics::prices(&d.config);
     let days = period.days.unwrap_or(30);
     match d.store.call(move |conn| analytics::cost(conn, now_ms(), days, &prices)).await {
         Ok(report) => Json(report).into_response(),

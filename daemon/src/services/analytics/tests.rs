@@ -1,7 +1,11 @@
 use rusqlite::{Connection, params};
 
+use analytics::{Price, Prices};
+
 use super::*;
 use crate::platform::store::Store;
+
+const DAY_MS: i64 = 86_400_000;
 
 const NOW: i64 = 20_000 * DAY_MS + 12 * 3_600_000; // noon on day 20000
 
@@ -248,23 +252,4 @@ async fn the_audit_log_is_searched_literally() {
     assert_eq!(found.0, 3);
     assert_eq!(found.1.len(), 1);
     assert_eq!(found.2.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), vec!["50%_off"]);
-}
-
-#[test]
-fn csv_cells_never_run_as_formulas() {
-    let text = to_csv(
-        &["agent", "cost"],
-        [vec!["=HYPERLINK(\"x\")".to_owned(), "-1.5".to_owned()], vec!["@sum".to_owned(), "2".to_owned()]],
-    );
-    assert_eq!(text, "agent,cost\n\"'=HYPERLINK(\"\"x\"\")\",-1.5\n'@sum,2\n");
-}
-
-#[test]
-fn percentiles_come_from_the_bucket_they_fall_in() {
-    let histogram: std::collections::BTreeMap<i64, i64> = [(0, 1), (40, 9)].into_iter().collect();
-    assert_eq!(percentile(&histogram, 0.05), Some(0.5));
-    let p50 = percentile(&histogram, 0.5).expect("p50");
-    // Bucket 40 holds [2^9.75, 2^10) ms.
-    assert!((861.0..1024.0).contains(&p50), "{p50}");
-    assert_eq!(percentile(&Default::default(), 0.5), None);
 }
