@@ -19,3 +19,39 @@ fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
         _ => cell.into(),
     }
 }
+
+/// The usage table as CSV: what the console's "Export CSV" downloads.
+pub fn usage_csv(usage: &crate::Usage) -> String {
+    let header = [
+        usage.by.as_str(),
+        "runs",
+        "errors",
+        "tokens_in",
+        "tokens_out",
+        "cost_usd",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "findings",
+        "edits",
+        "accepted",
+        "cost_per_accepted_usd",
+    ];
+    let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
+    let rows = usage.rows.iter().map(|r| {
+        vec![
+            r.key.clone(),
+            r.runs.to_string(),
+            r.errors.to_string(),
+            r.tokens_in.to_string(),
+            r.tokens_out.to_string(),
+            format!("{:.6}", r.cost_usd),
+            number(r.latency_p50_ms),
+            number(r.latency_p95_ms),
+            r.findings.to_string(),
+            r.edits.to_string(),
+            r.accepted.to_string(),
+            r.cost_per_accepted.map(|v| format!("{v:.6}")).unwrap_or_default(),
+        ]
+    });
+    to_csv(&header, rows)
+}

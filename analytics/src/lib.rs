@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use csv::to_csv;
+pub use csv::{to_csv, usage_csv};
 pub use report::{
-    Cheaper, Cost, CostRow, Day, Overview, Rollup, Series, Totals, Usage, UsageRow, cost, key_of, overview, usage,
+    Cheaper, Cost, CostRow, Day, Overview, Rollup, Series, Totals, Usage, UsageRow, cost, key_of, options_of, overview,
+    usage,
 };
 
 const DAY_MS: i64 = 86_400_000;

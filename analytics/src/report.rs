@@ -221,22 +221,10 @@ pub struct Usage {
     pub unpriced: Vec<String>,
 }
 
-/// Usage over `period` grouped `by` one of `dimensions`: `all` the period's
-/// rows (for the filters' options), `rows` those the filters keep, with the
-/// latency histograms and accepted counts per key.
-#[allow(clippy::too_many_arguments)]
-pub fn usage(
-    by: &str,
-    dimensions: &[&str],
-    period: Period,
-    all: &[Rollup],
-    rows: &[Rollup],
-    latencies: &BTreeMap<String, Histogram>,
-    accepted: &BTreeMap<String, i64>,
-    unpriced: Vec<String>,
-) -> Usage {
+/// The values each of `dimensions` takes in `rows`: what the filters offer.
+pub fn options_of(dimensions: &[&str], rows: &[Rollup]) -> BTreeMap<String, Vec<String>> {
     let mut options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in all {
+    for row in rows {
         for dimension in dimensions {
             for value in key_of(dimension, row) {
                 if !value.starts_with('(') {
@@ -245,6 +233,24 @@ pub fn usage(
             }
         }
     }
+    options.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect()
+}
+
+/// Usage over `period` grouped `by` one of `dimensions`, from the `rows` the
+/// filters keep (each needs only its `by` field and the day), with the
+/// latency histograms and accepted counts per key; `options` are what the
+/// filters offer ([`options_of`]).
+#[allow(clippy::too_many_arguments)]
+pub fn usage(
+    by: &str,
+    dimensions: &[&str],
+    period: Period,
+    rows: &[Rollup],
+    options: BTreeMap<String, Vec<String>>,
+    latencies: &BTreeMap<String, Histogram>,
+    accepted: &BTreeMap<String, i64>,
+    unpriced: Vec<String>,
+) -> Usage {
     let mut table: BTreeMap<String, UsageRow> = BTreeMap::new();
     let mut per_day: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
     for row in rows {
@@ -285,7 +291,7 @@ pub fn usage(
         dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
         rows,
         series,
-        options: options.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect(),
+        options,
         unpriced,
     }
 }

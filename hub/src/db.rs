@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "quotas", include_str!("../migrations/0004_quotas.sql")),
     (5, "sso", include_str!("../migrations/0005_sso.sql")),
     (6, "verified", include_str!("../migrations/0006_verified.sql")),
+    (7, "console", include_str!("../migrations/0007_console.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

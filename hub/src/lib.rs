@@ -9,6 +9,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod limits;
@@ -119,7 +120,8 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, org = %config.org, scheme, "paired hub listening");
-    let app = api::router(hub)
+    let app = api::router(hub.clone())
+        .merge(console::router(hub))
         .layer(axum::middleware::from_fn_with_state(limits::Limits::new(config.rate_limit), limits::limit));
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match &config.tls {

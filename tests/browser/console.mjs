@@ -51,10 +51,22 @@ async function snapshot() {
 }
 
 try {
-  // Signing in: the page `paired console` opened (a private file that forwards
-  // to the console with a one-time code in the fragment).
-  await page.goto(options.login);
+  if (options.sso) {
+    // On a hub: the console signed out, its single sign-on, the identity
+    // provider (which signs the configured account in), back in the console.
+    await page.goto(options.sso);
+    await ready("signed-out");
+    report.signed_out_before = await page.evaluate(() => document.querySelector("main").innerText);
+    await page.click("text=Sign in with single sign-on");
+  } else {
+    // Signing in: the page `paired console` opened (a private file that
+    // forwards to the console with a one-time code in the fragment).
+    await page.goto(options.login);
+  }
   await ready("overview");
+  // What went wrong from here on (the signed-out page's refused `me` is expected).
+  report.errors.length = 0;
+  report.blocked.length = 0;
   report.url_after_login = page.url();
   report.cookies = (await context.cookies()).map((c) => ({ name: c.name, httpOnly: c.httpOnly, sameSite: c.sameSite, path: c.path, value_len: c.value.length }));
   report.storage = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length }));
@@ -87,8 +99,9 @@ try {
 
   // Filters change the chart and the table.
   if (options.filter && report.nav.includes("usage")) {
-    await page.goto(page.url().split("#")[0] + "#/usage?by=model&days=30");
-    await page.waitForFunction(() => document.querySelector("main").dataset.ready === "usage" && document.getElementById("f-by")?.value === "model");
+    const by = options.filter.by ?? "model";
+    await page.goto(page.url().split("#")[0] + `#/usage?by=${by}&days=30`);
+    await page.waitForFunction((b) => document.querySelector("main").dataset.ready === "usage" && document.getElementById("f-by")?.value === b, by);
     await page.waitForTimeout(100);
     const before = await snapshot();
     await page.selectOption(`#f-${options.filter.name}`, options.filter.value);
@@ -156,6 +169,15 @@ try {
     server.close();
   }
 
+  // What the API answers this session, from the page (same origin, its cookie).
+  report.probes = {};
+  for (const path of options.probe ?? []) {
+    report.probes[path] = await page.evaluate(async (p) => {
+      const r = await fetch(`api/${p}`);
+      return { status: r.status, body: await r.text() };
+    }, path);
+  }
+
   report.errors_signed_in = [...report.errors, ...report.blocked];
 
   // Signing out: the page says so, and a reload stays signed out.
@@ -167,9 +189,11 @@ try {
   report.cookies_after = (await context.cookies()).map((c) => c.name);
 
   // The code works once.
-  await page.goto(options.reuse);
-  await page.waitForSelector(`main[data-ready="signed-out"]`, { timeout: 15_000 });
-  report.second_use = await page.evaluate(() => document.querySelector("main").innerText);
+  if (options.reuse) {
+    await page.goto(options.reuse);
+    await page.waitForSelector(`main[data-ready="signed-out"]`, { timeout: 15_000 });
+    report.second_use = await page.evaluate(() => document.querySelector("main").innerText);
+  }
 } catch (err) {
   // What went wrong, where: the report so far, the page as it stood.
   report.failure = `${err.message}\n at ${page.url()}\n${await page.evaluate(() => document.body?.innerText ?? "").catch(() => "")}`;

@@ -131,8 +131,10 @@ pub async fn erase(State(hub): State<Hub>, who: Principal, Path(member): Path<i6
     let email: Option<String> = tx.query_one("select email from members where id = $1", &[&member]).await?.get(0);
     tx.execute("delete from tokens where member_id = $1", &[&member]).await?;
     tx.execute("delete from team_members where member_id = $1", &[&member]).await?;
+    tx.execute("delete from console_sessions where member_id = $1", &[&member]).await?;
     // Their usage stays in the aggregates, under no one.
     tx.execute("update usage_events set member_id = null where member_id = $1", &[&member]).await?;
+    crate::console::forget_member(&tx, who.org, member).await?;
     tx.execute("delete from invitations where org_id = $1 and lower(email) = lower($2)", &[&who.org, &email]).await?;
     tx.execute(
         "update members set email = null, display_name = null, oidc_subject = null, status = 'deleted', deleted_at = now()

@@ -7,7 +7,7 @@ mod export;
 mod invitations;
 mod members;
 mod org;
-mod policy;
+pub mod policy;
 mod quota;
 mod sso;
 mod teams;

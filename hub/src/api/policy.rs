@@ -31,31 +31,7 @@ pub async fn mine(State(hub): State<Hub>, who: Principal) -> Result<Json<Value>,
     let member = who.member()?;
     let key = signing(&hub)?;
     let client = hub.pool.get().await?;
-    let rows = client
-        .query(
-            "select p.scope, p.rules, coalesce(t.name, ''), case when p.scope = 'org' then 0 when p.scope like 'team:%' then 1 else 2 end as rank
-               from policies p
-               left join teams t on p.scope = 'team:' || t.id
-              where p.org_id = $1
-                and (p.scope = 'org' or p.scope = 'member:' || $2::bigint
-                     or p.scope in (select 'team:' || team_id from team_members where member_id = $2))
-              order by rank, p.scope",
-            &[&who.org, &member],
-        )
-        .await?;
-    let mut sources = Vec::new();
-    for row in &rows {
-        let scope: String = row.get(0);
-        let rules: Rules = serde_json::from_value(row.get(1)).map_err(|err| {
-            ApiError::Invalid(format!("the stored rules of {scope} no longer read ({err}); set them again"))
-        })?;
-        let label = match scope.split_once(':') {
-            Some(("team", _)) => format!("team:{}", row.get::<_, String>(2)),
-            Some(("member", _)) => "member".to_owned(),
-            _ => scope,
-        };
-        sources.push(Source { scope: label, rules });
-    }
+    let sources = sources(&client, who.org, member).await?;
     let org: String = client.query_one("select name from orgs where id = $1", &[&who.org]).await?.get(0);
     let now = jiff::Timestamp::now();
     let policy = Policy { org, member, issued_at: now, expires_at: now + hub.policy_ttl, sources };
@@ -130,4 +106,35 @@ pub async fn set(State(hub): State<Hub>, who: Principal, Body(set): Body<SetPoli
     audit::record(&tx, &who, Action::PoliciesSet, &format!("policy:{}", set.scope), json!({"rules": rules})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A member's policy sources, widest first: the organisation's rules, then
+/// each of their teams', then their own.
+pub async fn sources(client: &deadpool_postgres::Client, org: i64, member: i64) -> Result<Vec<Source>, ApiError> {
+    let rows = client
+        .query(
+            "select p.scope, p.rules, coalesce(t.name, ''), case when p.scope = 'org' then 0 when p.scope like 'team:%' then 1 else 2 end as rank
+               from policies p
+               left join teams t on p.scope = 'team:' || t.id
+              where p.org_id = $1
+                and (p.scope = 'org' or p.scope = 'member:' || $2::bigint
+                     or p.scope in (select 'team:' || team_id from team_members where member_id = $2))
+              order by rank, p.scope",
+            &[&org, &member],
+        )
+        .await?;
+    let mut sources = Vec::new();
+    for row in &rows {
+        let scope: String = row.get(0);
+        let rules: Rules = serde_json::from_value(row.get(1)).map_err(|err| {
+            ApiError::Invalid(format!("the stored rules of {scope} no longer read ({err}); set them again"))
+        })?;
+        let label = match scope.split_once(':') {
+            Some(("team", _)) => format!("team:{}", row.get::<_, String>(2)),
+            Some(("member", _)) => "member".to_owned(),
+            _ => scope,
+        };
+        sources.push(Source { scope: label, rules });
+    }
+    Ok(sources)
 }

@@ -5,7 +5,8 @@
 //! groups map to a team), follows their groups into and out of the teams that
 //! follow a group, and — for `paired team join --sso` — sends the browser back
 //! to the CLI's loopback address with a one-time code the CLI trades for a
-//! device token at `POST /api/v1/auth/exchange`.
+//! device token at `POST /api/v1/auth/exchange`; a person signing in from a
+//! browser lands in the team console, signed in (`crate::console`).
 
 use axum::{
     Json,
@@ -152,13 +153,11 @@ pub async fn callback(State(hub): State<Hub>, Query(back): Query<Callback>) -> R
     )
     .await?;
     let Some(redirect) = redirect else {
+        // A person in a browser: into the team console, signed in.
+        let cookie = crate::console::start(&tx, &hub, signed_in.member).await?;
         tx.commit().await?;
-        let who = identity.email.unwrap_or(identity.subject);
-        return Ok(page(
-            StatusCode::OK,
-            "Signed in",
-            &format!("Signed in as {who} ({}). You can close this tab.", signed_in.role),
-        ));
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/console/".to_owned()), (header::SET_COOKIE, cookie)])
+            .into_response());
     };
     let (code, digest) = secret::new_token(secret::Kind::Device);
     tx.execute(
@@ -174,7 +173,6 @@ pub async fn callback(State(hub): State<Hub>, Query(back): Query<Callback>) -> R
 
 struct SignedIn {
     member: i64,
-    role: String,
     created: bool,
     joined: Vec<i64>,
     left: Vec<i64>,
@@ -213,13 +211,20 @@ async fn sign_in(
             .await?;
         found = bound;
     }
-    let (member, role, created) = match found {
+    let (member, _role, created) = match found {
         Some(row) => {
             let status: String = row.get(2);
             if status != "active" {
                 return Ok(Err("This membership is deactivated: ask an admin.".into()));
             }
-            (row.get::<_, i64>(0), row.get::<_, String>(1), false)
+            let id: i64 = row.get(0);
+            // A name the member has none of yet comes from the identity provider.
+            tx.execute(
+                "update members set display_name = $2 where id = $1 and display_name is null",
+                &[&id, &identity.name],
+            )
+            .await?;
+            (id, row.get::<_, String>(1), false)
         }
         None => {
             let Some(email) = verified else {
@@ -261,7 +266,7 @@ async fn sign_in(
         )
         .await?;
     let left = ids(&rows);
-    Ok(Ok(SignedIn { member, role, created, joined, left }))
+    Ok(Ok(SignedIn { member, created, joined, left }))
 }
 
 fn ids(rows: &[tokio_postgres::Row]) -> Vec<i64> {

@@ -273,3 +273,166 @@ fn feedback_is_checked_before_it_counts() {
     let err = home.try_call::<Feedback>(junk).expect_err("a junk item");
     assert!(err.message.contains("finding:N"), "{err:?}");
 }
+
+/// The team console on the hub: one front-end, the hub's data. People sign in
+/// through the organisation's identity provider (node-oidc-provider on
+/// loopback) in Chromium; each role sees what the roles table gives it.
+#[test]
+fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
+    use tests::{
+        hub::{Hub, IdentityProvider, free_port},
+        postgres::Postgres,
+    };
+    let pg = Postgres::get();
+    let port = free_port();
+    let person = |name: &str| json!({"email": format!("{name}@example.com"), "email_verified": true, "name": name, "groups": []});
+    let accounts = |next: &str| json!({"next": next, "accounts": {"ada": person("Ada"), "vic": person("Vic"), "tim": person("Tim"), "mo": person("Mo")}});
+    let idp = IdentityProvider::start(&format!("http://127.0.0.1:{port}/auth/callback"), &accounts("ada"));
+    let secret = idp.secret_file.display().to_string();
+    let hub = Hub::start_with_port(
+        &pg,
+        "consoleorg",
+        port,
+        &[
+            ("PAIRED_HUB_OIDC_ISSUER", &idp.issuer),
+            ("PAIRED_HUB_OIDC_CLIENT_ID", "paired-hub"),
+            ("PAIRED_HUB_OIDC_CLIENT_SECRET_FILE", &secret),
+        ],
+    );
+    let call = |method: &str, path: &str, token: &str, body: Value| {
+        let reply = hub.call(method, path, token, Some(&body));
+        assert!(reply.status < 300, "{method} {path}: {reply:?}");
+        if reply.body.is_empty() { Value::Null } else { reply.json() }
+    };
+    let eng = call("POST", "/api/v1/teams", &hub.admin, json!({"name": "engineering"}))["id"].as_i64().expect("team");
+    let ops = call("POST", "/api/v1/teams", &hub.admin, json!({"name": "operations"}))["id"].as_i64().expect("team");
+    // Members invited by address (their first sign-in binds to it); each one's daemon pushes usage.
+    let join = |role: &str, name: &str, team: Option<i64>| {
+        let email = format!("{}@example.com", name.to_lowercase());
+        let code = call("POST", "/api/v1/invitations", &hub.admin, json!({"role": role, "email": email, "team": team}))
+            ["code"]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        call("POST", "/api/v1/join", "", json!({"code": code, "device": "laptop"}))["token"]
+            .as_str()
+            .expect("device")
+            .to_owned()
+    };
+    let devices = [
+        join("admin", "Ada", Some(eng)),
+        join("viewer", "Vic", None),
+        join("team_lead", "Tim", Some(eng)),
+        join("member", "Mo", Some(ops)),
+    ];
+    call(
+        "PUT",
+        "/api/v1/prices",
+        &hub.admin,
+        json!({"provider": "cloud", "model": "big", "input_per_mtok": 10, "output_per_mtok": 30}),
+    );
+    call(
+        "PUT",
+        "/api/v1/prices",
+        &hub.admin,
+        json!({"provider": "cloud", "model": "small", "input_per_mtok": 0.5, "output_per_mtok": 1.5}),
+    );
+    let now = jiff::Timestamp::now();
+    for (m, device) in devices.iter().enumerate() {
+        let events: Vec<Value> = (0..60)
+            .map(|i| {
+                let at = now - jiff::SignedDuration::from_hours(i * 9 + m as i64);
+                let (agent, model) = [("sherlock", "big"), ("edison", "small"), ("completion", "small")][(i as usize + m) % 3];
+                json!({"id": format!("m{m}-e{i}"), "at": at.to_string(), "kind": if agent == "completion" { "completion" } else { "run" },
+                       "agent": agent, "provider": "cloud", "model": model, "tokens_in": 1000 + 100 * i, "tokens_out": 200,
+                       "latency_ms": 300 + 40 * i, "outcome": if i % 11 == 0 { "failed" } else { "succeeded" }, "findings": i % 3, "edits": 0})
+            })
+            .collect();
+        assert_eq!(call("POST", "/api/v1/usage", device, json!({"events": events}))["recorded"], 60);
+    }
+    let console = format!("http://127.0.0.1:{port}/console/");
+
+    // Ada, an admin: every page, the whole organisation.
+    let report = browse(&json!({
+        "sso": console, "filter": {"by": "member", "name": "team", "value": "engineering"}, "foreign": true,
+        "probe": ["usage?days=30&by=member&team=engineering&format=csv", "audit?limit=5", "overview?days=30"],
+    }));
+    assert!(report["signed_out_before"].as_str().unwrap_or("").contains("You are signed out."));
+    assert_eq!(report["nav"], json!(["overview", "usage", "cost", "team", "policy", "audit"]));
+    assert_eq!(report["errors_signed_in"], json!([]));
+    // (The identity provider, on another port of the same host, keeps cookies of its own.)
+    let ours: Vec<&Value> =
+        report["cookies"].as_array().expect("cookies").iter().filter(|c| c["name"] == "paired_hub_console").collect();
+    assert_eq!(
+        ours,
+        [
+            &json!({"name": "paired_hub_console", "httpOnly": true, "sameSite": "Strict", "path": "/console/", "value_len": 52})
+        ]
+    );
+    let pages = &report["pages"];
+    let overview: Value =
+        serde_json::from_str(report["probes"]["overview?days=30"]["body"].as_str().unwrap_or("")).expect("overview");
+    assert_eq!(overview["this_week"]["members"], 4, "{overview}");
+    let text = pages["overview"]["text"].as_str().unwrap_or("");
+    assert!(text.contains(&format!("Agent runs this week\n{}", overview["this_week"]["runs"])), "{text}");
+    assert!(text.contains("Active members this week\n4"), "{text}");
+    let members = keys(table(&pages["team"], "Members"));
+    // Ada's name came with her sign-in; the others have not signed in yet.
+    assert_eq!(members, ["Ada", "vic@example.com", "tim@example.com", "mo@example.com"]);
+    assert_eq!(table(&pages["team"], "Members")["rows"][2][3], "engineering");
+    let by_member = keys(table(&pages["usage"], "Usage by agent"));
+    assert_eq!(by_member, ["completion", "edison", "sherlock"]);
+    // Filters: by member, then only engineering's members; the CSV is the API's.
+    let filter = &report["filter"];
+    let everyone = ["Ada", "mo@example.com", "tim@example.com", "vic@example.com"];
+    assert_eq!(keys(&filter["before"]["tables"][0]), everyone, "{filter}");
+    assert_eq!(keys(&filter["after"]["tables"][0]), ["Ada", "tim@example.com"], "{filter}");
+    assert_eq!(filter["after"]["legends"][0], json!(["Ada", "tim@example.com"]));
+    let csv = &report["probes"]["usage?days=30&by=member&team=engineering&format=csv"];
+    assert_eq!(report["csv"]["text"], csv["body"]);
+    assert!(csv["body"].as_str().unwrap_or("").starts_with("member,runs,"));
+    let cost = table(&pages["cost"], "Agent and model pairs, most expensive first");
+    assert_eq!(cost["rows"][0][0], "sherlock · cloud/big");
+    assert_eq!(cost["rows"][0][7], "cloud/small");
+    let audit = &report["probes"]["audit?limit=5"];
+    assert_eq!(audit["status"], 200);
+    assert!(audit["body"].as_str().unwrap_or("").contains("sso.sign_in"), "{audit}");
+    for (name, page) in pages.as_object().expect("pages") {
+        let found =
+            agents::skills::accessibility::accessibility("maya", "console.html", page["html"].as_str().unwrap_or(""));
+        assert!(
+            found.findings.is_empty(),
+            "Maya on the hub's {name} page: {:?}",
+            found.findings.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+    }
+    for host in ["127.0.0.1", "localhost"] {
+        let seen = &report["foreign"][host];
+        assert!(seen["cors"].as_str().unwrap_or("").starts_with("error:"), "{host}: {seen}");
+        assert!(seen["frame"].as_str().unwrap_or("").starts_with("unreadable"), "{host}: {seen}");
+    }
+    assert!(!report["cookies_after"].as_array().expect("cookies").contains(&json!("paired_hub_console")), "signed out");
+
+    // Vic, a viewer: no audit page, and its API refuses; names without addresses.
+    idp.set_accounts(&accounts("vic"));
+    let report = browse(&json!({"sso": console, "probe": ["audit", "team"]}));
+    assert_eq!(report["nav"], json!(["overview", "usage", "cost", "team", "policy"]));
+    assert_eq!(report["probes"]["audit"]["status"], 403);
+    let team: Value = serde_json::from_str(report["probes"]["team"]["body"].as_str().unwrap_or("")).expect("team");
+    assert!(team["members"].as_array().expect("members").iter().all(|m| m["email"].is_null()), "{team}");
+    assert_eq!(team["invitations"], json!([]));
+
+    // Tim, engineering's lead: engineering's usage only; Mo, a member: his own.
+    idp.set_accounts(&accounts("tim"));
+    let report = browse(&json!({"sso": console, "probe": ["usage?days=30&by=member"]}));
+    let usage: Value = serde_json::from_str(report["probes"]["usage?days=30&by=member"]["body"].as_str().unwrap_or(""))
+        .expect("usage");
+    let seen: Vec<&str> = usage["rows"].as_array().expect("rows").iter().filter_map(|r| r["key"].as_str()).collect();
+    assert_eq!(seen, ["Ada", "Tim"], "engineering's two; Tim named by his sign-in");
+    idp.set_accounts(&accounts("mo"));
+    let report = browse(&json!({"sso": console, "probe": ["usage?days=30&by=member"]}));
+    let usage: Value = serde_json::from_str(report["probes"]["usage?days=30&by=member"]["body"].as_str().unwrap_or(""))
+        .expect("usage");
+    let seen: Vec<&str> = usage["rows"].as_array().expect("rows").iter().filter_map(|r| r["key"].as_str()).collect();
+    assert_eq!(seen, ["Mo"]);
+}

@@ -1115,7 +1115,8 @@ fn people_sign_in_with_the_identity_provider_and_their_groups_are_their_teams() 
     idp.set_accounts(&accounts("ada", json!([])));
     let (code, page) = browse(&format!("http://127.0.0.1:{port}/auth/login"));
     assert_eq!(code, 200, "{page}");
-    assert!(page.contains("Signed in as ada@example.com (member)"), "{page}");
+    // A person in a browser lands in the team console.
+    assert!(page.contains("<title>PAIRED console</title>"), "{page}");
     let teams = hub.call("GET", "/api/v1/teams", &hub.admin, None).json();
     let of = |id: i64| {
         teams["teams"].as_array().expect("teams").iter().find(|t| t["id"] == id).expect("team")["members"].clone()

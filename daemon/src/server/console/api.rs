@@ -112,38 +112,7 @@ async fn usage(State(d): DaemonState, Query(q): Query<UsageQuery>) -> Response {
     if q.format.as_deref() != Some("csv") {
         return Json(report).into_response();
     }
-    let header = [
-        report.by.as_str(),
-        "runs",
-        "errors",
-        "tokens_in",
-        "tokens_out",
-        "cost_usd",
-        "latency_p50_ms",
-        "latency_p95_ms",
-        "findings",
-        "edits",
-        "accepted",
-        "cost_per_accepted_usd",
-    ];
-    let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
-    let rows = report.rows.iter().map(|r| {
-        vec![
-            r.key.clone(),
-            r.runs.to_string(),
-            r.errors.to_string(),
-            r.tokens_in.to_string(),
-            r.tokens_out.to_string(),
-            format!("{:.6}", r.cost_usd),
-            number(r.latency_p50_ms),
-            number(r.latency_p95_ms),
-            r.findings.to_string(),
-            r.edits.to_string(),
-            r.accepted.to_string(),
-            r.cost_per_accepted.map(|v| format!("{v:.6}")).unwrap_or_default(),
-        ]
-    });
-    csv("paired-usage.csv", analytics::to_csv(&header, rows))
+    csv("paired-usage.csv", ::analytics::usage_csv(&report))
 }
 
 fn csv(name: &str, text: String) -> Response {

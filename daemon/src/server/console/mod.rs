@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use axum::{body::Body, response::IntoResponse};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
-use rust_embed::RustEmbed;
 use serde_json::json;
 
 pub use sessions::CODE_LIFETIME;
@@ -30,14 +29,6 @@ use crate::server::{admission::Admission, daemon::Daemon};
 pub const PREFIX: &str = "/console";
 
 const COOKIE: &str = "paired_console";
-
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-/// The built front-end (`console/dist`, made by `npm run build` in `console/`).
-#[derive(RustEmbed)]
-#[folder = "../console/dist/"]
-struct Assets;
 
 /// Whether `path` is the console's (the rest of the port is JSON-RPC).
 pub fn owns(path: &str) -> bool {
@@ -62,14 +53,7 @@ impl Console {
     pub async fn serve(&self, request: Request<Body>, admission: Option<Admission>) -> Response<Body> {
         let mut response = self.answer(request, admission).await;
         let headers = response.headers_mut();
-        for (name, value) in [
-            (header::CONTENT_SECURITY_POLICY, CSP),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (http::HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
-            (http::HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
-        ] {
+        for (name, value) in ::paired_console::HEADERS {
             headers.insert(name, HeaderValue::from_static(value));
         }
         headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
@@ -194,17 +178,10 @@ fn asset(path: &str, request: &Request<Body>) -> Response<Body> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "the console's pages are only read");
     }
-    let name = path.strip_prefix("/console/").filter(|n| !n.is_empty()).unwrap_or("index.html");
-    let Some(file) = Assets::get(name) else {
+    let Some((file, kind)) = ::paired_console::asset(path.strip_prefix("/console/").unwrap_or("")) else {
         return refuse(StatusCode::NOT_FOUND, &format!("no {path} in the console"));
     };
-    let kind = match name.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        _ => "application/octet-stream",
-    };
-    let mut reply = Response::new(Body::from(file.data.into_owned()));
+    let mut reply = Response::new(Body::from(file.into_owned()));
     let headers = reply.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

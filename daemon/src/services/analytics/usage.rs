@@ -112,7 +112,8 @@ pub fn usage(
     };
     let latencies = latencies(conn, period, by, filter)?;
     let accepted = accepted(conn, period, by, filter)?;
-    Ok(analytics::usage(by, &DIMENSIONS, period, &all, &kept, &latencies, &accepted, unpriced.into_iter().collect()))
+    let options = analytics::options_of(&DIMENSIONS, &all);
+    Ok(analytics::usage(by, &DIMENSIONS, period, &kept, options, &latencies, &accepted, unpriced.into_iter().collect()))
 }
 
 /// Latency histograms per key over the period (`by` is one of [`DIMENSIONS`]).

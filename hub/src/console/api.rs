@@ -1,0 +1,618 @@
+//! The console's API on the hub: the same paths and shapes as the daemon's
+//! (`console/src/api.ts`), for an organisation, each checked against the
+//! member's role with the hub's actions — usage as `usage.read` allows it
+//! (the organisation; a team lead, their teams; a member, their own, as
+//! `usage.own`), the team as `members.list`, `invitations.list` and
+//! `tokens.list`, the policy as `policies.list` (every scope) or `policy.read`
+//! (one's own), the audit log as `audit.read`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use analytics::{Histogram, Period, Price, Prices, Rollup};
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Session;
+use crate::{
+    Hub,
+    auth::Principal,
+    error::ApiError,
+    roles::{Action, Role, Within},
+};
+
+/// The dimensions usage can be grouped by on a hub.
+const DIMENSIONS: [&str; 6] = ["agent", "provider", "model", "kind", "member", "team"];
+
+pub fn router() -> Router<Hub> {
+    Router::new()
+        .route("/console/api/about", get(about))
+        .route("/console/api/sso/login", get(|| async { (StatusCode::SEE_OTHER, [(header::LOCATION, "/auth/login")]) }))
+        .route("/console/api/session", axum::routing::delete(sign_out))
+        .route("/console/api/me", get(me))
+        .route("/console/api/overview", get(overview))
+        .route("/console/api/usage", get(usage))
+        .route("/console/api/cost", get(cost))
+        .route("/console/api/team", get(team))
+        .route("/console/api/policy", get(policy))
+        .route("/console/api/policy/explain", get(explain))
+        .route("/console/api/audit", get(audit))
+}
+
+async fn about(State(hub): State<Hub>) -> Json<Value> {
+    Json(json!({"backend": "hub", "sso": hub.oidc.is_some()}))
+}
+
+async fn sign_out(State(hub): State<Hub>, session: Session) -> Result<Response, ApiError> {
+    let client = hub.pool.get().await?;
+    client.execute("delete from console_sessions where id_hash = $1", &[&session.id_hash.as_slice()]).await?;
+    let clear = "paired_hub_console=; Path=/console/; HttpOnly; SameSite=Strict; Max-Age=0";
+    Ok(([(header::SET_COOKIE, clear)], Json(json!({"signed_out": true}))).into_response())
+}
+
+fn allowed(who: &Principal, action: Action) -> bool {
+    who.check(action, Within::Org).is_ok()
+}
+
+async fn me(State(hub): State<Hub>, session: Session) -> Result<Json<Value>, ApiError> {
+    let who = &session.who;
+    let mut pages = vec!["overview", "usage", "cost"];
+    if allowed(who, Action::MembersList) {
+        pages.push("team");
+    }
+    pages.push("policy");
+    if allowed(who, Action::AuditRead) {
+        pages.push("audit");
+    }
+    let client = hub.pool.get().await?;
+    let org: String = client.query_one("select name from orgs where id = $1", &[&hub.org]).await?.get(0);
+    Ok(Json(json!({
+        "backend": "hub",
+        "name": session.name,
+        "role": who.role.as_str(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "pages": pages,
+        "team": {"org": org, "hub": hub.public_url},
+    })))
+}
+
+/// Whose usage the member may see.
+enum Scope {
+    Org,
+    Teams(Vec<i64>),
+    Member(i64),
+}
+
+fn scope(who: &Principal) -> Result<Scope, ApiError> {
+    if allowed(who, Action::UsageRead) {
+        return Ok(Scope::Org);
+    }
+    if who.role == Role::TeamLead && !who.teams.is_empty() {
+        return Ok(Scope::Teams(who.teams.clone()));
+    }
+    who.check(Action::UsageOwn, Within::Org)?;
+    Ok(Scope::Member(who.member()?))
+}
+
+impl Scope {
+    /// `AND …` on a rollup table aliased `d`; `$4` is its argument.
+    fn clause(&self) -> &'static str {
+        match self {
+            Scope::Org => "and $4::int8[] is not null",
+            Scope::Teams(_) => "and d.team_ids && $4::int8[]",
+            Scope::Member(_) => "and d.member_key = any($4::int8[])",
+        }
+    }
+
+    fn arg(&self) -> Vec<i64> {
+        match self {
+            Scope::Org => Vec::new(),
+            Scope::Teams(teams) => teams.clone(),
+            Scope::Member(member) => vec![*member],
+        }
+    }
+}
+
+fn days(from: i64) -> jiff::civil::Date {
+    jiff::Timestamp::from_second(from * 86_400).map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()).unwrap_or_default()
+}
+
+/// Rollup rows of the period, grouped by day, kind, agent, provider and model.
+async fn rollups(
+    client: &deadpool_postgres::Client,
+    org: i64,
+    period: Period,
+    scope: &Scope,
+) -> Result<Vec<Rollup>, ApiError> {
+    let sql = format!(
+        "select (d.day - date '1970-01-01')::int8, d.kind, d.agent, d.provider, d.model, sum(d.runs)::int8,
+                sum(d.errors)::int8, sum(d.tokens_in)::int8, sum(d.tokens_out)::int8, sum(d.cost_usd)::float8,
+                sum(d.findings)::int8, sum(d.edits)::int8
+           from usage_daily d where d.org_id = $1 and d.day between $2 and $3 {}
+          group by 1, 2, 3, 4, 5",
+        scope.clause()
+    );
+    let rows = client.query(&sql, &[&org, &days(period.from), &days(period.to), &scope.arg()]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Rollup {
+            day: r.get(0),
+            kind: r.get(1),
+            agent: r.get(2),
+            provider: r.get(3),
+            model: r.get(4),
+            runs: r.get(5),
+            errors: r.get(6),
+            tokens_in: r.get(7),
+            tokens_out: r.get(8),
+            cost_usd: r.get(9),
+            findings: r.get(10),
+            edits: r.get(11),
+            ..Rollup::default()
+        })
+        .collect())
+}
+
+async fn prices(client: &deadpool_postgres::Client, org: i64) -> Result<Prices, ApiError> {
+    let rows = client
+        .query(
+            "select provider, model, input_per_mtok::float8, output_per_mtok::float8 from prices where org_id = $1",
+            &[&org],
+        )
+        .await?;
+    let mut prices = Prices::default();
+    for r in &rows {
+        prices.0.insert((r.get(0), r.get(1)), Price { input_per_mtok: r.get(2), output_per_mtok: r.get(3) });
+    }
+    Ok(prices)
+}
+
+/// Used `provider/model` pairs with tokens but no price.
+fn unpriced(rows: &[Rollup], prices: &Prices) -> Vec<String> {
+    let unpriced: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| {
+            !r.provider.is_empty() && r.tokens_in + r.tokens_out > 0 && prices.get(&r.provider, &r.model).is_none()
+        })
+        .map(|r| format!("{}/{}", r.provider, r.model))
+        .collect();
+    unpriced.into_iter().collect()
+}
+
+#[derive(Deserialize)]
+struct PeriodQuery {
+    days: Option<u32>,
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn overview(
+    State(hub): State<Hub>,
+    session: Session,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Response, ApiError> {
+    let scope = scope(&session.who)?;
+    let now = now_ms();
+    let period = Period::last(q.days.unwrap_or(30), now);
+    let client = hub.pool.get().await?;
+    let rows = rollups(&client, hub.org, period.with_two_weeks(now), &scope).await?;
+    let prices = prices(&client, hub.org).await?;
+    let mut report = analytics::overview(period, now, &rows, unpriced(&rows, &prices));
+    // Active members: people, counted in the store (rows above are summed over them).
+    let sql = format!(
+        "select (d.day - date '1970-01-01')::int8, count(distinct d.member_key)::int8 from usage_daily d
+          where d.org_id = $1 and d.day between $2 and $3 and d.member_key <> 0 {} group by 1",
+        scope.clause()
+    );
+    let widest = period.with_two_weeks(now);
+    let per_day: BTreeMap<i64, i64> = client
+        .query(&sql, &[&hub.org, &days(widest.from), &days(widest.to), &scope.arg()])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for (day, entry) in period.days().zip(report.days.iter_mut()) {
+        entry.members = per_day.get(&day).copied().unwrap_or(0);
+    }
+    let weeks = Period::last(14, now);
+    let distinct = |from: i64, to: i64| {
+        let sql = format!(
+            "select count(distinct d.member_key)::int8 from usage_daily d
+              where d.org_id = $1 and d.day between $2 and $3 and d.member_key <> 0 {}",
+            scope.clause()
+        );
+        let (client, org, arg) = (&client, hub.org, scope.arg());
+        async move { client.query_one(&sql, &[&org, &days(from), &days(to), &arg]).await.map(|r| r.get::<_, i64>(0)) }
+    };
+    report.this_week.members = distinct(weeks.to - 6, weeks.to).await?;
+    report.last_week.members = distinct(weeks.from, weeks.to - 7).await?;
+    Ok(Json(report).into_response())
+}
+
+#[derive(Deserialize)]
+struct UsageQuery {
+    days: Option<u32>,
+    by: Option<String>,
+    agent: Option<String>,
+    provider: Option<String>,
+    model: Option<String>,
+    kind: Option<String>,
+    member: Option<String>,
+    team: Option<String>,
+    format: Option<String>,
+}
+
+/// Who and which team each number is: members' names (`(deleted members)`
+/// for those whose data was deleted) and teams' names.
+struct Names {
+    members: BTreeMap<i64, String>,
+    teams: BTreeMap<i64, String>,
+}
+
+impl Names {
+    async fn load(client: &deadpool_postgres::Client, org: i64) -> Result<Names, ApiError> {
+        let members = client
+            .query("select id, coalesce(display_name, email, 'member ' || id) from members where org_id = $1", &[&org])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .chain([(0, "(deleted members)".to_owned())])
+            .collect();
+        let teams = client
+            .query("select id, name from teams where org_id = $1", &[&org])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok(Names { members, teams })
+    }
+
+    fn member(&self, id: i64) -> String {
+        self.members.get(&id).cloned().unwrap_or_else(|| format!("member {id}"))
+    }
+
+    fn team(&self, id: i64) -> String {
+        if id == 0 {
+            "(no team)".to_owned()
+        } else {
+            self.teams.get(&id).cloned().unwrap_or_else(|| format!("team {id}"))
+        }
+    }
+}
+
+/// The grouping key of dimension `by` over `usage_daily d` / `usage_latency d`
+/// (teams through the lateral `t`).
+fn key_sql(by: &str) -> &'static str {
+    match by {
+        "provider" => "d.provider",
+        "model" => "d.model",
+        "kind" => "d.kind",
+        "member" => "d.member_key::text",
+        "team" => "t.team::text",
+        _ => "d.agent",
+    }
+}
+
+const FILTERS: &str = "and ($5::text is null or d.agent = $5) and ($6::text is null or d.provider = $6)
+     and ($7::text is null or d.model = $7) and ($8::text is null or d.kind = $8)
+     and ($9::int8 is null or d.member_key = $9) and ($10::int8 is null or $10 = any(d.team_ids))";
+
+const TEAMS: &str = "left join lateral unnest(case when cardinality(d.team_ids) = 0 then array[0::int8] else d.team_ids end) as t(team) on true";
+
+async fn usage(State(hub): State<Hub>, session: Session, Query(q): Query<UsageQuery>) -> Result<Response, ApiError> {
+    let scope = scope(&session.who)?;
+    let period = Period::last(q.days.unwrap_or(30), now_ms());
+    let by = q.by.as_deref().filter(|b| DIMENSIONS.contains(b)).unwrap_or("agent").to_owned();
+    let client = hub.pool.get().await?;
+    let names = Names::load(&client, hub.org).await?;
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let member =
+        nonempty(&q.member).map(|label| names.members.iter().find(|(_, n)| **n == label).map_or(-1, |(id, _)| *id));
+    let team = nonempty(&q.team).map(|label| names.teams.iter().find(|(_, n)| **n == label).map_or(-1, |(id, _)| *id));
+    let (from, to, arg) = (days(period.from), days(period.to), scope.arg());
+    let (agent, provider, model, kind) =
+        (nonempty(&q.agent), nonempty(&q.provider), nonempty(&q.model), nonempty(&q.kind));
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
+        [&hub.org, &from, &to, &arg, &agent, &provider, &model, &kind, &member, &team];
+    let (key, lateral, clause) = (key_sql(&by), if by == "team" { TEAMS } else { "" }, scope.clause());
+    let label = |raw: String| match by.as_str() {
+        "member" => names.member(raw.parse().unwrap_or(0)),
+        "team" => names.team(raw.parse().unwrap_or(0)),
+        _ if raw.is_empty() => "(none)".to_owned(),
+        _ => raw,
+    };
+    let sql = format!(
+        "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
+                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8
+           from usage_daily d {lateral} where d.org_id = $1 and d.day between $2 and $3 {clause} {FILTERS}
+          group by 1, 2"
+    );
+    let rows: Vec<Rollup> = client
+        .query(&sql, &params)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let value = label(r.get(1));
+            let mut row = Rollup {
+                day: r.get(0),
+                runs: r.get(2),
+                errors: r.get(3),
+                tokens_in: r.get(4),
+                tokens_out: r.get(5),
+                cost_usd: r.get(6),
+                findings: r.get(7),
+                edits: r.get(8),
+                ..Rollup::default()
+            };
+            match by.as_str() {
+                "provider" => row.provider = value,
+                "model" => row.model = value,
+                "kind" => row.kind = value,
+                "member" => row.member = value,
+                "team" => row.teams = vec![value],
+                _ => row.agent = value,
+            }
+            row
+        })
+        .collect();
+    let sql = format!(
+        "select {key}, d.bucket::int8, sum(d.count)::int8 from usage_latency d {lateral}
+          where d.org_id = $1 and d.day between $2 and $3 {clause} {FILTERS} group by 1, 2"
+    );
+    let mut latencies: BTreeMap<String, Histogram> = BTreeMap::new();
+    for r in client.query(&sql, &params).await? {
+        latencies.entry(label(r.get(0))).or_default().insert(r.get(1), r.get(2));
+    }
+    let options = options(&client, &params[..4], &scope, &names).await?;
+    let sql = format!(
+        "select distinct d.provider || '/' || d.model from usage_daily d
+          where d.org_id = $1 and d.day between $2 and $3 {clause} and d.provider <> ''
+            and d.tokens_in + d.tokens_out > 0
+            and not exists (select 1 from prices p where p.org_id = d.org_id and p.provider = d.provider and p.model = d.model)
+          order by 1"
+    );
+    let unpriced = client.query(&sql, &params[..4]).await?.iter().map(|r| r.get(0)).collect();
+    let report = analytics::usage(&by, &DIMENSIONS, period, &rows, options, &latencies, &BTreeMap::new(), unpriced);
+    if q.format.as_deref() == Some("csv") {
+        return Ok(csv("paired-usage.csv", analytics::usage_csv(&report)));
+    }
+    Ok(Json(report).into_response())
+}
+
+/// The values each filter can take in the period, within the member's scope.
+async fn options(
+    client: &deadpool_postgres::Client,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    scope: &Scope,
+    names: &Names,
+) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    let clause = scope.clause();
+    let sql = format!(
+        "select distinct d.agent, d.provider, d.model, d.kind, d.member_key, d.team_ids from usage_daily d
+          where d.org_id = $1 and d.day between $2 and $3 {clause}"
+    );
+    let mut found: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for r in client.query(&sql, params).await? {
+        for (i, dimension) in ["agent", "provider", "model", "kind"].into_iter().enumerate() {
+            let value: String = r.get(i);
+            if !value.is_empty() {
+                found.entry(dimension).or_default().insert(value);
+            }
+        }
+        found.entry("member").or_default().insert(names.member(r.get(4)));
+        for team in r.get::<_, Vec<i64>>(5) {
+            found.entry("team").or_default().insert(names.team(team));
+        }
+    }
+    Ok(found.into_iter().map(|(k, v)| (k.to_owned(), v.into_iter().collect())).collect())
+}
+
+fn csv(name: &str, text: String) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+async fn cost(State(hub): State<Hub>, session: Session, Query(q): Query<PeriodQuery>) -> Result<Response, ApiError> {
+    let scope = scope(&session.who)?;
+    let period = Period::last(q.days.unwrap_or(30), now_ms());
+    let client = hub.pool.get().await?;
+    let rows = rollups(&client, hub.org, period, &scope).await?;
+    let prices = prices(&client, hub.org).await?;
+    let unpriced = unpriced(&rows, &prices);
+    Ok(Json(analytics::cost(&rows, &prices, &BTreeMap::new(), unpriced)).into_response())
+}
+
+async fn team(State(hub): State<Hub>, session: Session) -> Result<Json<Value>, ApiError> {
+    let who = &session.who;
+    who.check(Action::MembersList, Within::Org)?;
+    let client = hub.pool.get().await?;
+    let names = Names::load(&client, hub.org).await?;
+    let addresses = matches!(who.role, Role::Admin | Role::Manager | Role::TeamLead);
+    let members: Vec<Value> = client
+        .query(
+            "select m.id, m.email, coalesce(m.display_name, m.email, 'member ' || m.id), m.role, m.status,
+                    array(select team_id from team_members where member_id = m.id order by team_id)
+               from members m where m.org_id = $1 and m.status <> 'deleted' order by m.id",
+            &[&hub.org],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let teams: Vec<String> = r.get::<_, Vec<i64>>(5).into_iter().map(|t| names.team(t)).collect();
+            json!({
+                "id": r.get::<_, i64>(0),
+                "email": if addresses { r.get::<_, Option<String>>(1) } else { None },
+                "name": r.get::<_, String>(2),
+                "role": r.get::<_, String>(3),
+                "active": r.get::<_, String>(4) == "active",
+                "teams": teams,
+            })
+        })
+        .collect();
+    let invitations: Vec<Value> = if allowed(who, Action::InvitationsList) {
+        client
+            .query(
+                "select id, role, email, expires_at::text, uses, max_uses from invitations
+                  where org_id = $1 and revoked_at is null and expires_at > now() and uses < max_uses order by id",
+                &[&hub.org],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                json!({"id": r.get::<_, i64>(0), "role": r.get::<_, String>(1), "email": r.get::<_, Option<String>>(2),
+                       "expires_at": r.get::<_, String>(3), "uses": r.get::<_, i32>(4), "max_uses": r.get::<_, i32>(5)})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tokens: Vec<Value> = client
+        .query(
+            "select id, name, array_to_string(scopes, ', '), expires_at::text, last_used_at::text from tokens
+              where member_id = $1 and revoked_at is null and (expires_at is null or expires_at > now()) order by id",
+            &[&who.member()?],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            json!({"id": r.get::<_, i64>(0), "name": r.get::<_, String>(1), "scope": r.get::<_, String>(2),
+                   "expires_at": r.get::<_, Option<String>>(3), "last_used_at": r.get::<_, Option<String>>(4)})
+        })
+        .collect();
+    Ok(Json(json!({"members": members, "invitations": invitations, "tokens": tokens})))
+}
+
+/// The rules as rows: `path: value` per set rule, with the level and source.
+fn rule_rows(scope: &str, rules: &policy::rules::Rules) -> Vec<Value> {
+    fn walk(prefix: &str, value: Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    walk(&if prefix.is_empty() { key } else { format!("{prefix}.{key}") }, value, out);
+                }
+            }
+            Value::Null => {}
+            leaf => out.push((prefix.to_owned(), leaf.to_string())),
+        }
+    }
+    let mut leaves = Vec::new();
+    walk("", serde_json::to_value(rules).unwrap_or_default(), &mut leaves);
+    let level = scope.split(':').next().unwrap_or(scope);
+    leaves
+        .into_iter()
+        .map(|(path, value)| json!({"rule": format!("{path}: {value}"), "level": level, "source": scope}))
+        .collect()
+}
+
+const ACTIONS: [&str; 6] = ["run", "model", "send", "install", "grant", "mcp"];
+
+async fn policy(State(hub): State<Hub>, session: Session) -> Result<Json<Value>, ApiError> {
+    let who = &session.who;
+    let client = hub.pool.get().await?;
+    let (summary, rules) = if allowed(who, Action::PoliciesList) {
+        let names = Names::load(&client, hub.org).await?;
+        let mut rules = Vec::new();
+        for r in client.query("select scope, rules from policies where org_id = $1 order by scope", &[&hub.org]).await?
+        {
+            let scope: String = r.get(0);
+            let label = match scope.split_once(':') {
+                Some(("team", id)) => format!("team:{}", names.team(id.parse().unwrap_or(0))),
+                Some(("member", id)) => format!("member:{}", names.member(id.parse().unwrap_or(0))),
+                _ => scope,
+            };
+            if let Ok(parsed) = serde_json::from_value::<policy::rules::Rules>(r.get(1)) {
+                rules.extend(rule_rows(&label, &parsed));
+            }
+        }
+        (
+            "Every scope's rules: the organisation's, each team's, each member's. A deny anywhere wins; then each allow list must allow.",
+            rules,
+        )
+    } else {
+        who.check(Action::PolicyRead, Within::Org)?;
+        let sources = crate::api::policy::sources(&client, hub.org, who.member()?).await?;
+        let rules = sources.iter().flat_map(|s| rule_rows(&s.scope, &s.rules)).collect();
+        ("The rules that apply to you: the organisation's, your teams', your own. A deny anywhere wins.", rules)
+    };
+    Ok(Json(json!({"state": "applies", "summary": summary, "rules": rules, "actions": ACTIONS})))
+}
+
+#[derive(Deserialize)]
+struct ExplainQuery {
+    action: String,
+    what: String,
+}
+
+async fn explain(
+    State(hub): State<Hub>,
+    session: Session,
+    Query(q): Query<ExplainQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let who = &session.who;
+    who.check(Action::PolicyRead, Within::Org)?;
+    let action = policy::rules::Action::parse(&format!("{}:{}", q.action, q.what)).map_err(ApiError::Invalid)?;
+    let client = hub.pool.get().await?;
+    let sources = crate::api::policy::sources(&client, hub.org, who.member()?).await?;
+    let sources: Vec<(String, policy::rules::Rules)> = sources.into_iter().map(|s| (s.scope, s.rules)).collect();
+    let decision = policy::rules::decide(&sources, &action);
+    let because = match &decision.source {
+        Some(source) => format!("{} (set by {source})", decision.rule),
+        None => decision.rule.clone(),
+    };
+    let level = decision.source.as_deref().map(|s| s.split(':').next().unwrap_or(s).to_owned());
+    Ok(Json(json!({"allowed": decision.allowed, "because": because, "level": level})))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    q: Option<String>,
+    limit: Option<i64>,
+    format: Option<String>,
+}
+
+async fn audit(State(hub): State<Hub>, session: Session, Query(q): Query<AuditQuery>) -> Result<Response, ApiError> {
+    session.who.check(Action::AuditRead, Within::Org)?;
+    let search = q.q.unwrap_or_default();
+    let pattern = format!("%{}%", search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let limit = q.limit.unwrap_or(200).clamp(1, 10_000);
+    let client = hub.pool.get().await?;
+    let rows = client
+        .query(
+            "select (extract(epoch from a.at) * 1000)::int8, coalesce(m.display_name, m.email, case when a.actor_id is null then 'break-glass admin' else 'member ' || a.actor_id end),
+                    a.action, a.target, a.details::text
+               from audit_log a left join members m on m.id = a.actor_id
+              where a.org_id = $1 and ($2 = '' or a.action ilike $3 or a.target ilike $3 or a.details::text ilike $3
+                    or coalesce(m.display_name, m.email, '') ilike $3)
+              order by a.id desc limit $4",
+            &[&hub.org, &search, &pattern, &limit],
+        )
+        .await?;
+    let events: Vec<(i64, String, String, String, String)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect();
+    if q.format.as_deref() == Some("csv") {
+        let rows =
+            events.iter().map(|e| vec![analytics::day_time(e.0), e.1.clone(), e.2.clone(), e.3.clone(), e.4.clone()]);
+        return Ok(csv("paired-audit.csv", analytics::to_csv(&["at", "actor", "action", "target", "details"], rows)));
+    }
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|(at_ms, actor, action, target, details)| json!({"at_ms": at_ms, "actor": actor, "action": action, "target": target, "details": details}))
+        .collect();
+    Ok(Json(json!({"events": events})).into_response())
+}
