@@ -7,15 +7,23 @@
 //! would pay at least) — and the first page's time to interactive in
 //! headless Chromium.
 //!
+//! Then the same for the team console on the hub: PostgreSQL seeded with
+//! 1,000,000 events of 50 members in two teams (one statement, so the rollup
+//! trigger sees them as the batches daemons send), every console API of an
+//! admin's session.
+//!
 //! Run: `cargo bench -p tests --bench console` (with `PAIRED_BIN` set to a
-//! built `paired`, release for the figures in docs/benchmarks.md). Knobs:
-//! `PAIRED_BENCH_EVENTS` (1000000), `PAIRED_BENCH_ROUNDS` (20).
+//! built `paired`, `paired-hub` beside it; release for the figures in
+//! docs/benchmarks.md). Knobs: `PAIRED_BENCH_EVENTS` (1000000),
+//! `PAIRED_BENCH_ROUNDS` (20).
 
 use std::time::{Duration, Instant};
 
 use tests::{
     Home,
     console::{PRICED_CONFIG, api, browse_first_page, sign_in},
+    hub::Hub,
+    postgres::Postgres,
 };
 
 const AGENTS: [&str; 12] = [
@@ -84,6 +92,22 @@ fn seed(home: &Home, events: usize) -> Duration {
     began.elapsed()
 }
 
+/// Times `rounds` of each query (`call` returns the status), as a Markdown table.
+fn time_queries(queries: &[&str], rounds: usize, call: impl Fn(&str) -> u16) {
+    println!("\n| query | p50 | p95 | max |\n|---|---|---|---|");
+    for query in queries {
+        let samples: Vec<Duration> = (0..rounds)
+            .map(|_| {
+                let began = Instant::now();
+                assert_eq!(call(query), 200, "{query}");
+                began.elapsed()
+            })
+            .collect();
+        let (p50, p95, max) = stats(samples);
+        println!("| `{query}` | {p50:.1} ms | {p95:.1} ms | {max:.1} ms |");
+    }
+}
+
 fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort();
     let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
@@ -93,6 +117,9 @@ fn stats(mut samples: Vec<Duration>) -> (f64, f64, f64) {
 fn main() {
     let events = knob("PAIRED_BENCH_EVENTS", 1_000_000);
     let rounds = knob("PAIRED_BENCH_ROUNDS", 20);
+    if std::env::var_os("PAIRED_BENCH_HUB_ONLY").is_some() {
+        return hub(events, rounds);
+    }
     let home = Home::new();
     home.write_config(PRICED_CONFIG);
     let _daemon = home.start_daemon();
@@ -111,19 +138,7 @@ fn main() {
         "runs?limit=100",
         "audit?limit=200",
     ];
-    println!("\n| query | p50 | p95 | max |\n|---|---|---|---|");
-    for query in queries {
-        let samples: Vec<Duration> = (0..rounds)
-            .map(|_| {
-                let began = Instant::now();
-                let reply = api(&home, &cookie, query);
-                assert_eq!(reply.status, 200, "{query}: {reply:?}");
-                began.elapsed()
-            })
-            .collect();
-        let (p50, p95, max) = stats(samples);
-        println!("| `{query}` | {p50:.1} ms | {p95:.1} ms | {max:.1} ms |");
-    }
+    time_queries(&queries, rounds, |query| api(&home, &cookie, query).status);
     // The floor: one scan of the raw events, as a dashboard without rollups would.
     let db = rusqlite::Connection::open(home.database()).expect("database");
     let samples: Vec<Duration> = (0..rounds.min(5))
@@ -145,4 +160,67 @@ fn main() {
     println!(
         "\nfirst page interactive (Chromium, sign-in link → overview with its charts): p50 {p50:.0} ms, p95 {p95:.0} ms, max {max:.0} ms"
     );
+    hub(events, rounds);
+}
+
+/// The team console over `events` usage events in PostgreSQL.
+fn hub(events: usize, rounds: usize) {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "consolebench");
+    // `host=… user=… dbname=NAME`
+    let database = hub.database_url.rsplit("dbname=").next().unwrap_or("").trim().to_owned();
+    let began = Instant::now();
+    pg.sql(
+        &database,
+        &format!(
+            "insert into teams (org_id, name) select id, t from orgs, unnest(array['engineering', 'operations']) t;
+             insert into members (org_id, email, display_name, role, email_verified)
+               select o.id, 'm' || g || '@example.com', 'Member ' || g, case when g = 1 then 'admin' else 'member' end, true
+                 from orgs o, generate_series(1, 50) g;
+             insert into team_members (team_id, member_id)
+               select t.id, m.id from members m
+                 join teams t on t.name = case when m.id % 2 = 0 then 'engineering' else 'operations' end;
+             insert into prices (org_id, provider, model, input_per_mtok, output_per_mtok)
+               select id, 'cloud', m, p, p * 3 from orgs, (values ('big', 10.0), ('small', 0.5)) as x(m, p);
+             insert into usage_events (org_id, member_id, team_ids, event_id, at, kind, agent, provider, model,
+                                       tokens_in, tokens_out, cost_usd, latency_ms, outcome, findings, edits)
+               select m.org_id, m.id, array[(select team_id from team_members where member_id = m.id)], 'e' || g,
+                      now() - (g % 365) * interval '1 day' - (g % 86400) * interval '1 second',
+                      (array['completion', 'completion', 'completion', 'run', 'run', 'workflow'])[g % 6 + 1],
+                      (array['alex', 'sherlock', 'edison', 'leonardo', 'maya', 'vince', 'marie', 'review', 'docs',
+                             'acme/lint', 'acme/sec'])[g % 11 + 1],
+                      'cloud', (array['big', 'small', 'mid'])[g / 7 % 3 + 1], g * 31 % 4000, g * 17 % 900,
+                      (g * 31 % 4000) * 0.00001, 50 + g * 7919 % 5000,
+                      case when g % 37 = 0 then 'failed' else 'succeeded' end, g % 3, g % 2
+                 from generate_series(1::int8, {events}::int8) g
+                 join members m on m.email = 'm' || (g % 50 + 1) || '@example.com';
+             insert into console_sessions (id_hash, org_id, member_id, expires_at)
+               select sha256('bench-session'::bytea), org_id, id, now() + interval '1 hour'
+                 from members where email = 'm1@example.com';
+             analyze;"
+        ),
+    );
+    let rollups = pg.sql(&database, "select count(*) from usage_daily");
+    println!(
+        "\nhub: seeded {events} events of 50 members (one statement; {rollups} rollup rows) in {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    let host = format!("127.0.0.1:{}", hub.port);
+    let queries = [
+        "about",
+        "overview?days=30",
+        "overview?days=365",
+        "usage?days=30&by=agent",
+        "usage?days=365&by=agent",
+        "usage?days=365&by=member",
+        "usage?days=365&by=team&agent=sherlock",
+        "usage?days=365&by=model&format=csv",
+        "cost?days=365",
+        "team",
+        "audit?limit=200",
+    ];
+    time_queries(&queries, rounds, |query| {
+        let headers = [("Host", host.as_str()), ("Cookie", "paired_hub_console=bench-session")];
+        tests::http(hub.port, "GET", &format!("/console/api/{query}"), &headers, "").status
+    });
 }
