@@ -129,3 +129,28 @@ export function finished(event: Record<string, unknown>, runId: string): boolean
     ["succeeded", "failed", "cancelled", "killed"].includes(event.status)
   );
 }
+
+/** A proposed edit as the daemon sends it. */
+export interface ProposedEdit {
+  uri: string;
+  new_text: string;
+}
+
+/** `agents/feedback`'s params after a review in the refactor preview: an
+ * edit whose new text is in its file afterwards was accepted, the others
+ * (left out, or the whole preview cancelled) rejected. `textOf` reads a
+ * file as it is now (undefined when it cannot be read). An edit that only
+ * deletes (no new text) counts as accepted when the preview was applied. */
+export function editVerdicts(
+  source: string,
+  edits: ReadonlyArray<ProposedEdit>,
+  applied: boolean,
+  textOf: (uri: string) => string | undefined,
+): { source: string; verdicts: { item: string; accepted: boolean }[] } {
+  const verdicts = edits.map((edit, i) => {
+    const text = applied ? textOf(edit.uri) : undefined;
+    const accepted = applied && (edit.new_text === "" || (text !== undefined && text.includes(edit.new_text)));
+    return { item: `edit:${i}`, accepted };
+  });
+  return { source, verdicts };
+}

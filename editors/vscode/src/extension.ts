@@ -76,7 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("paired.resetIntroduction", () => resetIntroduction(context));
   register("paired.setup", () => setupModel(context));
   register("paired.editSelection", () => editSelection());
-  register("paired.reviewEdits", (edits?: unknown, agent?: unknown) => reviewEdits(edits, agent));
+  register("paired.reviewEdits", (edits?: unknown, agent?: unknown, run?: unknown) => reviewEdits(edits, agent, run));
   registerChat(context);
   lastEditor = vscode.window.activeTextEditor;
   context.subscriptions.push(
@@ -424,7 +424,7 @@ async function answerChat(
     stream.markdown(chat.findingsMarkdown(run, project));
     const edits = run.edits ?? [];
     if (edits.length > 0) {
-      stream.button({ command: "paired.reviewEdits", title: `Review ${edits.length} edit(s)`, arguments: [edits, run.agent] });
+      stream.button({ command: "paired.reviewEdits", title: `Review ${edits.length} edit(s)`, arguments: [edits, run.agent, runId] });
     }
   } catch (error) {
     stream.markdown(describeError("the answer", error));
@@ -449,8 +449,21 @@ function toRange(range: vscode.Range) {
 }
 
 /** An agent's edits in VS Code's refactor preview: nothing is written until
- * the user applies them (per file, per hunk); undo restores. */
-async function reviewEdits(edits: unknown, agent: unknown): Promise<boolean> {
+ * the user applies them (per file, per hunk); undo restores. What was
+ * accepted and rejected goes to the daemon (`agents/feedback`): the
+ * console's cost per accepted result. */
+async function reviewEdits(edits: unknown, agent: unknown, run?: unknown): Promise<boolean> {
+  const applied = await previewEdits(edits, agent);
+  const c = running();
+  if (c && typeof run === "string" && Array.isArray(edits) && edits.length > 0) {
+    const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.toString(), d.getText()]));
+    const feedback = chat.editVerdicts(run, edits as chat.ProposedEdit[], applied, (uri) => open.get(uri));
+    c.sendRequest("agents/feedback", feedback).then(undefined, (error: unknown) => console.warn(`PAIRED: the review was not recorded: ${String(error)}`));
+  }
+  return applied;
+}
+
+async function previewEdits(edits: unknown, agent: unknown): Promise<boolean> {
   if (!Array.isArray(edits)) return false;
   const label = `${chat.speaker(typeof agent === "string" ? agent : "agent")}'s proposal`;
   const edit = new vscode.WorkspaceEdit();

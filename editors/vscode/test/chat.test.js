@@ -59,3 +59,25 @@ test("only this run's events stream into the answer", () => {
   assert.ok(chat.finished({ type: "run_update", run_id: "r1", status: "succeeded" }, "r1"));
   assert.ok(!chat.finished({ type: "run_update", run_id: "r1", status: "running" }, "r1"));
 });
+
+test("after a review, each edit whose text landed counts as accepted, the rest as rejected", () => {
+  const edits = [
+    { uri: "file:///p/a.rs", new_text: "fn a() {}" },
+    { uri: "file:///p/b.rs", new_text: "fn b() {}" },
+    { uri: "file:///p/c.rs", new_text: "" },
+  ];
+  const files = { "file:///p/a.rs": "// x\nfn a() {}\n", "file:///p/b.rs": "fn old() {}\n" };
+  assert.deepEqual(chat.editVerdicts("run-1", edits, true, (u) => files[u]), {
+    source: "run-1",
+    verdicts: [
+      { item: "edit:0", accepted: true },
+      { item: "edit:1", accepted: false },
+      { item: "edit:2", accepted: true },
+    ],
+  });
+  // The preview cancelled: every edit rejected, whatever the files hold.
+  assert.deepEqual(
+    chat.editVerdicts("run-1", edits, false, (u) => files[u]).verdicts.map((v) => v.accepted),
+    [false, false, false],
+  );
+});
