@@ -236,6 +236,23 @@ fn publish_search_install_run_update_and_roll_back() {
     assert_eq!(market.installed(), serde_json::json!([]));
     let r = run(home, &["agents", "show", "rust-auditor"]);
     assert!(!r.ok, "a removed agent is gone from the roster");
+
+    // Each change is in this machine's audit log (the console's Audit page); the refused rollback is not.
+    let db = rusqlite::Connection::open(home.database()).expect("database");
+    let changes = tests::poll_for("the audit log", std::time::Duration::from_secs(10), || {
+        let rows: Vec<(String, String)> = db
+            .prepare("SELECT action, target FROM audit_events WHERE target LIKE 'rust-auditor%' ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("audit");
+        (rows.len() == 4).then_some(rows)
+    });
+    let expected = [
+        ("market.install", "rust-auditor@1.0.0"),
+        ("market.update", "rust-auditor@1.1.0"),
+        ("market.rollback", "rust-auditor@1.0.0"),
+        ("market.remove", "rust-auditor"),
+    ];
+    assert_eq!(changes, expected.map(|(a, t)| (a.to_owned(), t.to_owned())));
 }
 
 #[test]

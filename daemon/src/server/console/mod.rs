@@ -106,7 +106,7 @@ impl Console {
         }
         if api_path == "session" && request.method() == Method::DELETE {
             self.daemon.console.end(&session);
-            audit(&self.daemon, "sign-out", "");
+            audit(&self.daemon, "you (console)", "sign-out", "", "");
             let mut reply = axum::Json(json!({"signed_out": true})).into_response();
             reply.headers_mut().insert(
                 header::SET_COOKIE,
@@ -145,7 +145,7 @@ impl Console {
         let Some(session) = self.daemon.console.redeem(&code) else {
             return refuse(StatusCode::UNAUTHORIZED, "that code is wrong, used or expired: run `paired console` again");
         };
-        audit(&self.daemon, "sign-in", "");
+        audit(&self.daemon, "you (console)", "sign-in", "", "");
         let mut reply = axum::Json(json!({"signed_in": true})).into_response();
         let cookie = format!(
             "{COOKIE}={session}; Path=/console/; HttpOnly; SameSite=Strict; Max-Age={}",
@@ -200,13 +200,13 @@ pub(crate) fn refuse(status: StatusCode, message: &str) -> Response<Body> {
 }
 
 /// Writes to this machine's audit log; a failure is logged, never the user's problem.
-pub(crate) fn audit(daemon: &Daemon, action: &'static str, target: &str) {
+pub(crate) fn audit(daemon: &Daemon, actor: &str, action: &'static str, target: &str, details: &str) {
     let event = crate::services::analytics::AuditEvent {
         at_ms: jiff::Timestamp::now().as_millisecond(),
-        actor: "you (console)".into(),
+        actor: actor.into(),
         action: action.into(),
         target: target.into(),
-        details: String::new(),
+        details: details.into(),
     };
     let store = daemon.store.clone();
     tokio::spawn(async move {
