@@ -21,7 +21,11 @@ export async function send<T>(method: "POST" | "DELETE", path: string, body?: un
 
 async function reply<T>(response: Response): Promise<T> {
   const text = await response.text();
-  const body = text ? JSON.parse(text) : null;
+  // An error may come as plain text (a proxy's, a rejected query): say it as it is.
+  const json = (response.headers.get("content-type") ?? "").includes("json");
+  let body: any = null;
+  if (json && text) body = JSON.parse(text);
+  else if (!response.ok) body = { error: { message: text.trim() || `${response.status} ${response.statusText}` } };
   if (response.status === 401) throw new SignedOut(body?.error?.message ?? "signed out");
   if (response.status === 403) throw new Forbidden(body?.error?.message ?? "not allowed");
   if (!response.ok) throw new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);

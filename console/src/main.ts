@@ -16,7 +16,9 @@ async function boot(): Promise<void> {
     try {
       await send("POST", "session", { code });
     } catch (err) {
-      return void (await signedOut(`That sign-in link did not work: ${(err as Error).message}`));
+      // A used link in a console that is signed in already: carry on.
+      const still = await get<Me>("me").catch(() => null);
+      if (!still) return void (await signedOut(`That sign-in link did not work: ${(err as Error).message}`));
     }
   }
   try {

@@ -138,12 +138,22 @@ try {
   // Another origin on this machine (another port, and `localhost` against
   // `127.0.0.1`) tries to read the console while the browser is signed in.
   if (options.foreign) {
-    const consoleUrl = new URL(page.url()).origin + "/console/api/me";
-    const server = http.createServer((_req, res) => {
+    // The signed-in API (under the console's own path on the daemon).
+    const consoleUrl = page.url().split("#")[0] + "api/me";
+    // What the other server is sent: a cookie of 127.0.0.1 goes to every port
+    // of it, so the console's must be scoped to a path no other server serves.
+    const seen = [];
+    const server = http.createServer((req, res) => {
+      if (req.headers.cookie) seen.push(`${req.url}: ${req.headers.cookie}`);
+      if (req.url !== "/") {
+        res.writeHead(404);
+        return res.end();
+      }
       res.writeHead(200, { "content-type": "text/html" });
       res.end(`<!doctype html><script>
         window.results = (async () => {
           const out = {};
+          for (const own of ["/console/", "/console/api/me", "/console/x/api/me"]) await fetch(own).catch(() => undefined);
           try { const r = await fetch(${JSON.stringify(consoleUrl)}, { credentials: "include" }); out.cors = await r.text(); } catch (e) { out.cors = "error: " + e.message; }
           try { const r = await fetch(${JSON.stringify(consoleUrl)}, { credentials: "include", mode: "no-cors" }); out.no_cors = r.type + ":" + (await r.text()); } catch (e) { out.no_cors = "error: " + e.message; }
           out.frame = await new Promise((done) => {
@@ -167,6 +177,7 @@ try {
       await other.close();
     }
     server.close();
+    report.foreign.cookies_sent_to_other_server = seen;
   }
 
   // What the API answers this session, from the page (same origin, its cookie).

@@ -89,23 +89,35 @@ pub fn seed_usage(home: &Home, days: i64) -> usize {
     count
 }
 
+/// A console session: its cookie's value and the secret path the console
+/// lives under for it (`/console/SECRET/`).
+pub struct Signed {
+    pub cookie: String,
+    pub base: String,
+}
+
 /// Signs in as `paired console` does (a one-time code over JSON-RPC, traded
-/// on the console's page): the session cookie's value.
-pub fn sign_in(home: &Home) -> String {
+/// on the console's page).
+pub fn sign_in(home: &Home) -> Signed {
     let login = home.call::<protocol::console::Login>(protocol::NoParams {});
     let port = home.port();
+    let base = login
+        .url
+        .split_once(&format!("127.0.0.1:{port}"))
+        .map(|(_, path)| path.to_owned())
+        .expect("the console's path");
     let origin = format!("http://127.0.0.1:{port}");
     let host = format!("127.0.0.1:{port}");
     let body = format!("{{\"code\":\"{}\"}}", login.code);
     let reply = crate::http(
         port,
         "POST",
-        "/console/api/session",
+        &format!("{base}api/session"),
         &[("Host", &host), ("Origin", &origin), ("Content-Type", "application/json")],
         &body,
     );
     assert_eq!(reply.status, 200, "{reply:?}");
-    cookie_of(&reply.head).expect("a session cookie")
+    Signed { cookie: cookie_of(&reply.head).expect("a session cookie"), base }
 }
 
 /// The `paired_console` cookie a reply sets.
@@ -115,12 +127,12 @@ pub fn cookie_of(head: &str) -> Option<String> {
         .find_map(|c| c.strip_prefix("paired_console=")?.split(';').next().map(str::to_owned))
 }
 
-/// `GET /console/api/PATH` with the session `cookie`.
-pub fn api(home: &Home, cookie: &str, path: &str) -> crate::HttpReply {
+/// `GET` the console API's `path` with the session.
+pub fn api(home: &Home, signed: &Signed, path: &str) -> crate::HttpReply {
     let port = home.port();
     let host = format!("127.0.0.1:{port}");
-    let cookie = format!("paired_console={cookie}");
-    crate::http(port, "GET", &format!("/console/api/{path}"), &[("Host", &host), ("Cookie", &cookie)], "")
+    let cookie = format!("paired_console={}", signed.cookie);
+    crate::http(port, "GET", &format!("{}api/{path}", signed.base), &[("Host", &host), ("Cookie", &cookie)], "")
 }
 
 /// `paired console` with `$BROWSER` set to a script that notes what it was

@@ -31,7 +31,7 @@ export async function audit(route: Route): Promise<HTMLElement> {
       h("span", { class: "field" }, h("label", { for: "f-q" }, "Search"), input),
       h("button", { type: "submit" }, "Search"),
     ),
-    h("p", {}, h("a", { href: `api/audit${query({ q, format: "csv" })}`, download: "paired-audit.csv", class: "button" }, "Export CSV")),
+    h("p", {}, h("a", { href: `api/audit${query({ q, format: "csv", limit: 10000 })}`, download: "paired-audit.csv", class: "button" }, "Export CSV (up to 10,000 entries)")),
     table("Audit log, newest first", ["When", "Who", "Action", "On", "Details"], data.events, (e) => [when(e.at_ms), e.actor, e.action, e.target, e.details], q ? "nothing matches." : "nothing recorded yet."),
   );
 }

@@ -47,7 +47,7 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     workflows_methods(&mut module);
     market_methods(&mut module);
     method::<console::Login, _, _>(&mut module, |d, NoParams {}, _| async move {
-        let url = format!("http://127.0.0.1:{}/console/", d.port);
+        let url = format!("http://127.0.0.1:{}{}", d.port, d.console.base());
         let (code, file) = d.console.issue(&url, &d.paths.runtime_dir);
         let expires_in_secs = crate::server::console::CODE_LIFETIME.as_secs() as u32;
         Ok(console::ConsoleLogin { url, code, expires_in_secs, redirect_file: file.map(|f| f.display().to_string()) })

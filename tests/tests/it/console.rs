@@ -66,10 +66,14 @@ fn the_console_shows_this_machines_record_in_a_real_browser() {
     }));
     // Signed in: the code left the address; one HttpOnly, SameSite=Strict cookie; no storage.
     assert!(!report["url_after_login"].as_str().unwrap_or("").contains("login="), "{}", report["url_after_login"]);
+    let cookies = report["cookies"].as_array().expect("cookies");
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
     assert_eq!(
-        report["cookies"],
-        json!([{"name": "paired_console", "httpOnly": true, "sameSite": "Strict", "path": "/console/", "value_len": 43}])
+        (&cookies[0]["name"], &cookies[0]["httpOnly"], &cookies[0]["sameSite"]),
+        (&json!("paired_console"), &json!(true), &json!("Strict"))
     );
+    let path = cookies[0]["path"].as_str().unwrap_or("");
+    assert!(path.starts_with("/console/") && path.len() > 30, "the cookie is scoped to the secret path: {path}");
     assert_eq!(report["storage"], json!({"local": 0, "session": 0}));
     assert_eq!(report["nav"], json!(["overview", "usage", "cost", "runs", "agents", "policy", "audit"]));
     assert_eq!(report["errors_signed_in"], json!([]), "no script error, no refused request, no CSP violation");
@@ -198,24 +202,30 @@ fn the_console_answers_only_its_own_page_with_a_session() {
     assert!(head.contains("content-security-policy: default-src 'none'; script-src 'self'"), "{head}");
     assert!(head.contains("x-frame-options: deny") && head.contains("x-content-type-options: nosniff"));
     // The data is not: no session, the daemon's own token, a made-up cookie.
-    assert_eq!(get("/console/api/me", &[]).status, 401);
+    let signed = sign_in(&home);
+    let me = format!("{}api/me", signed.base);
+    assert!(signed.base.starts_with("/console/") && signed.base.len() > "/console/".len() + 20, "{}", signed.base);
+    assert_eq!(get(&me, &[]).status, 401);
     let bearer = format!("Bearer {}", home.token());
-    assert_eq!(
-        get("/console/api/me", &[("Authorization", &bearer)]).status,
-        401,
-        "the JSON-RPC token is not a session"
-    );
-    assert_eq!(get("/console/api/me", &[("Cookie", "paired_console=made-up")]).status, 401);
-    let cookie = sign_in(&home);
-    let with = format!("paired_console={cookie}");
-    assert_eq!(get("/console/api/me", &[("Cookie", &with)]).json()["backend"], "daemon");
+    assert_eq!(get(&me, &[("Authorization", &bearer)]).status, 401, "the JSON-RPC token is not a session");
+    assert_eq!(get(&me, &[("Cookie", "paired_console=made-up")]).status, 401);
+    let with = format!("paired_console={}", signed.cookie);
+    assert_eq!(get(&me, &[("Cookie", &with)]).json()["backend"], "daemon");
+    // A bogus cookie of the same name beside it (set by another page) does not sign the user out.
+    let tossed = format!("paired_console=tossed; {with}");
+    assert_eq!(get(&me, &[("Cookie", &tossed)]).status, 200);
+    // Only under the secret path: the cookie is scoped to it, so a browser never
+    // sends it to a server on another port; elsewhere the session opens nothing.
+    assert_eq!(get("/console/api/me", &[("Cookie", &with)]).status, 401);
+    assert_eq!(get("/console/other-path/api/me", &[("Cookie", &with)]).status, 404);
+    // An old run's page still loads (and then says it is signed out).
+    assert_eq!(get("/console/an-old-secret/", &[]).status, 200);
     // Another name for this port (DNS rebinding), another origin, another site's fetch.
-    let rebound =
-        http(port, "GET", "/console/api/me", &[("Host", &format!("attacker.example:{port}")), ("Cookie", &with)], "");
+    let rebound = http(port, "GET", &me, &[("Host", &format!("attacker.example:{port}")), ("Cookie", &with)], "");
     assert_eq!(rebound.status, 403, "{rebound:?}");
-    assert_eq!(get("/console/api/me", &[("Cookie", &with), ("Origin", "http://127.0.0.1:1")]).status, 403);
-    assert_eq!(get("/console/api/me", &[("Cookie", &with), ("Sec-Fetch-Site", "same-site")]).status, 403);
-    assert_eq!(get("/console/api/me", &[("Cookie", &with), ("Origin", &own)]).status, 200);
+    assert_eq!(get(&me, &[("Cookie", &with), ("Origin", "http://127.0.0.1:1")]).status, 403);
+    assert_eq!(get(&me, &[("Cookie", &with), ("Sec-Fetch-Site", "same-site")]).status, 403);
+    assert_eq!(get(&me, &[("Cookie", &with), ("Origin", &own)]).status, 200);
     // The cookie opens nothing else on the port.
     let rpc = http(
         port,
@@ -227,34 +237,29 @@ fn the_console_answers_only_its_own_page_with_a_session() {
     assert_eq!(rpc.status, 401, "{rpc:?}");
     // A code is one-time, a wrong one and junk are refused plainly, a big body is cut.
     let login = home.call::<protocol::console::Login>(protocol::NoParams {});
+    let session = format!("{}api/session", signed.base);
     let post = |body: &str| {
-        http(
-            port,
-            "POST",
-            "/console/api/session",
-            &[("Host", &host), ("Origin", &own), ("Content-Type", "application/json")],
-            body,
-        )
+        http(port, "POST", &session, &[("Host", &host), ("Origin", &own), ("Content-Type", "application/json")], body)
     };
     let first = post(&format!("{{\"code\":\"{}\"}}", login.code));
     assert_eq!(first.status, 200);
     let set = first.head.lines().find(|l| l.to_ascii_lowercase().starts_with("set-cookie")).expect("cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/console/"), "{set}");
+    let path = format!("Path={}", signed.base);
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains(&path), "{set}");
     assert!(cookie_of(&first.head).is_some());
     assert_eq!(post(&format!("{{\"code\":\"{}\"}}", login.code)).status, 401, "used");
     assert_eq!(post("{\"code\":\"nope\"}").status, 401);
     assert_eq!(post("not json").status, 400);
     assert_eq!(post(&format!("{{\"code\":\"{}\"}}", "x".repeat(100_000))).status, 413);
-    let foreign =
-        http(port, "POST", "/console/api/session", &[("Host", &host), ("Origin", "http://evil.example")], "{}");
+    let foreign = http(port, "POST", &session, &[("Host", &host), ("Origin", "http://evil.example")], "{}");
     assert_eq!(foreign.status, 403);
     // Sign-out ends the session for good.
-    let out = http(port, "DELETE", "/console/api/session", &[("Host", &host), ("Origin", &own), ("Cookie", &with)], "");
+    let out = http(port, "DELETE", &session, &[("Host", &host), ("Origin", &own), ("Cookie", &with)], "");
     assert_eq!(out.status, 200);
-    assert_eq!(get("/console/api/me", &[("Cookie", &with)]).status, 401);
+    assert_eq!(get(&me, &[("Cookie", &with)]).status, 401);
     // Nothing outside the built pages is served.
     assert_eq!(get("/console/%2e%2e/Cargo.toml", &[]).status, 404);
-    let climbing = get("/console/api/../../token", &[("Cookie", &with)]);
+    let climbing = get(&format!("{}api/../../token", signed.base), &[("Cookie", &with)]);
     assert!(climbing.status >= 400 && !climbing.body.contains(&home.token()), "{climbing:?}");
 }
 

@@ -451,10 +451,11 @@ async fn console(paths: &Paths, no_browser: bool) -> Result<ExitCode> {
     if no_browser {
         errln!("{label}: {address}");
     } else {
-        let target = login
-            .redirect_file
-            .map_or_else(|| address.clone(), |file| crate::platform::uri::from_path(std::path::Path::new(&file)));
-        open_browser(&label, &address, &target);
+        match login.redirect_file {
+            Some(file) => open_browser(&label, &address, &crate::platform::uri::from_path(std::path::Path::new(&file))),
+            // Never the code on a command line other users can read: the address is for the user alone.
+            None => errln!("{label}: {address}\n(no browser opened: the daemon could not write its sign-in page)"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

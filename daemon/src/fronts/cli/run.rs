@@ -91,6 +91,7 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
     let listener = transport::bind(config.daemon.port)?;
     let port = listener.local_addr()?.port();
     let run_id = store.begin_run(std::process::id(), env!("CARGO_PKG_VERSION"), port).await?;
+    crate::server::console::sessions::Logins::sweep(&paths.runtime_dir);
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));

@@ -4,8 +4,11 @@
 //! Signing in: `paired console` asks for a one-time code (`console/login`,
 //! over the token-guarded JSON-RPC API) and opens the console with it in the
 //! URL's fragment, through a private redirect file. The page trades the code
-//! for a session cookie (`HttpOnly`, `SameSite=Strict`, `Path=/console/`);
-//! the daemon's token never reaches the browser.
+//! for a session cookie (`HttpOnly`, `SameSite=Strict`); the daemon's token
+//! never reaches the browser. A signed-in console lives under a secret path
+//! per daemon run (`/console/SECRET/`) and its cookie is scoped to that path:
+//! browsers send a cookie of 127.0.0.1 to every port of it, so without the
+//! path a page of another local server could receive the cookie and replay it.
 //!
 //! Every request: `Host` must name this loopback port (DNS rebinding); an
 //! `Origin`, when sent, must be the console's own; an API request another
@@ -75,16 +78,32 @@ impl Console {
             return refuse(StatusCode::FORBIDDEN, "another site's page may not use the console");
         }
         let path = request.uri().path().to_owned();
-        let Some(api_path) = path.strip_prefix("/console/api/") else {
-            // The pages hold no data: any link may open them.
-            return asset(&path, &request);
+        let base = self.daemon.console.base();
+        let (inside, rest) = match path.strip_prefix(base) {
+            Some(rest) => (true, rest),
+            None => (false, path.strip_prefix("/console/").unwrap_or("")),
+        };
+        let Some(api_path) = rest.strip_prefix("api/") else {
+            // The pages hold no data: any link may open them (under an old
+            // run's secret path too: they then say the browser is signed out).
+            let file = match rest.split_once('/') {
+                Some((_, file)) if !inside => file,
+                _ => rest,
+            };
+            return asset(&path, file, &request);
         };
         // The data only to the console's own pages (a browser says who asks).
         let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
         if matches!(site, Some("cross-site" | "same-site")) {
             return refuse(StatusCode::FORBIDDEN, "another site's page may not use the console");
         }
-        let session = cookie(headers).and_then(|id| self.daemon.console.session(id));
+        if api_path == "about" {
+            // Before signing in: which back end this is, for the sign-in page.
+            return axum::Json(json!({"backend": "daemon", "sso": false})).into_response();
+        }
+        if !inside {
+            return refuse(StatusCode::UNAUTHORIZED, "signed out: run `paired console` to sign in");
+        }
         if api_path == "session" && request.method() == Method::POST {
             let reply = self.sign_in(request).await;
             if reply.status().is_success()
@@ -94,11 +113,8 @@ impl Console {
             }
             return reply;
         }
-        if api_path == "about" {
-            // Before signing in: which back end this is, for the sign-in page.
-            return axum::Json(json!({"backend": "daemon", "sso": false})).into_response();
-        }
-        let Some(session) = session else {
+        // Every cookie of that name is tried: another page may have set a bogus one beside it.
+        let Some(session) = cookies(headers).find_map(|id| self.daemon.console.session(id)) else {
             return refuse(StatusCode::UNAUTHORIZED, "signed out: run `paired console` to sign in");
         };
         if let Some(admission) = admission {
@@ -108,11 +124,18 @@ impl Console {
             self.daemon.console.end(&session);
             audit(&self.daemon, "you (console)", "sign-out", "", "");
             let mut reply = axum::Json(json!({"signed_out": true})).into_response();
-            reply.headers_mut().insert(
-                header::SET_COOKIE,
-                HeaderValue::from_static("paired_console=; Path=/console/; HttpOnly; SameSite=Strict; Max-Age=0"),
-            );
+            let clear = format!("{COOKIE}=; Path={base}; HttpOnly; SameSite=Strict; Max-Age=0");
+            if let Ok(value) = HeaderValue::from_str(&clear) {
+                reply.headers_mut().insert(header::SET_COOKIE, value);
+            }
             return reply;
+        }
+        // The API's routes do not know the secret path.
+        let mut request = request;
+        let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        match format!("/console/api/{api_path}{query}").parse() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => return refuse(StatusCode::BAD_REQUEST, "that address is not one the console knows"),
         }
         use tower::ServiceExt;
         match self.router.clone().oneshot(request).await {
@@ -148,7 +171,8 @@ impl Console {
         audit(&self.daemon, "you (console)", "sign-in", "", "");
         let mut reply = axum::Json(json!({"signed_in": true})).into_response();
         let cookie = format!(
-            "{COOKIE}={session}; Path=/console/; HttpOnly; SameSite=Strict; Max-Age={}",
+            "{COOKIE}={session}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}",
+            self.daemon.console.base(),
             sessions::SESSION_LIFETIME.as_secs()
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -158,18 +182,19 @@ impl Console {
     }
 }
 
-/// The session id in the request's cookie.
-fn cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session ids in the request's cookies.
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// A built file of the front-end; `/console` and `/console/` are the page.
-fn asset(path: &str, request: &Request<Body>) -> Response<Body> {
+/// A built file of the front-end (`file` under the console's folder; `""`
+/// is the page); `/console` goes to `/console/`.
+fn asset(path: &str, file: &str, request: &Request<Body>) -> Response<Body> {
     if path == PREFIX {
         let mut reply = StatusCode::PERMANENT_REDIRECT.into_response();
         reply.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/console/"));
@@ -178,7 +203,7 @@ fn asset(path: &str, request: &Request<Body>) -> Response<Body> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "the console's pages are only read");
     }
-    let Some((file, kind)) = ::paired_console::asset(path.strip_prefix("/console/").unwrap_or("")) else {
+    let Some((file, kind)) = ::paired_console::asset(file) else {
         return refuse(StatusCode::NOT_FOUND, &format!("no {path} in the console"));
     };
     let mut reply = Response::new(Body::from(file.into_owned()));

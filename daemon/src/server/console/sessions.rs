@@ -33,10 +33,24 @@ struct Session {
     seen: Instant,
 }
 
-#[derive(Default)]
 pub struct Logins {
+    /// The secret path the console lives under this run (`/console/SECRET/`):
+    /// the session cookie is scoped to it, so a browser never sends it to a
+    /// server on another port of this machine (cookies do not tell ports
+    /// apart; paths they do).
+    base: String,
     codes: Mutex<Vec<Code>>,
     sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl Default for Logins {
+    fn default() -> Logins {
+        Logins {
+            base: format!("/console/{}/", &random_id()[..22]),
+            codes: Mutex::default(),
+            sessions: Mutex::default(),
+        }
+    }
 }
 
 fn random_id() -> String {
@@ -47,11 +61,18 @@ fn random_id() -> String {
 }
 
 impl Logins {
+    /// `/console/SECRET/`: where the console's pages and API are for a signed-in browser.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A new one-time code, and a page in `runtime_dir` that opens the
-    /// console with it (`None` where the page cannot be written).
+    /// console with it (`None` where the page cannot be written); the page
+    /// goes when the code is used or expires.
     pub fn issue(&self, url: &str, runtime_dir: &std::path::Path) -> (String, Option<PathBuf>) {
         let code = random_id();
-        let file = runtime_dir.join(format!("console-{}.html", &code[..12]));
+        // Named by other random bits: the name is on the browser's command line.
+        let file = runtime_dir.join(format!("console-{}.html", &random_id()[..16]));
         let target = format!("{url}#login={code}");
         let page = format!(
             "<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">\
@@ -71,6 +92,12 @@ impl Logins {
             remove_page(codes.remove(0));
         }
         codes.push(Code { code: code.clone(), issued: Instant::now(), file: file.clone() });
+        if let (Some(page), Ok(runtime)) = (file.clone(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(async move {
+                tokio::time::sleep(CODE_LIFETIME).await;
+                let _ = std::fs::remove_file(page);
+            });
+        }
         (code, file)
     }
 
@@ -105,6 +132,18 @@ impl Logins {
         }
         session.seen = now;
         Some(id.to_owned())
+    }
+
+    /// Removes sign-in pages a previous daemon left (stopped before their codes expired).
+    pub fn sweep(runtime_dir: &std::path::Path) {
+        let Ok(entries) = std::fs::read_dir(runtime_dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("console-") && name.ends_with(".html") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     pub fn end(&self, id: &str) {
