@@ -90,7 +90,8 @@ impl Hub {
             None => None,
         };
         anyhow::ensure!((1..=24 * 30).contains(&config.policy_ttl_hours), "--policy-ttl-hours must be 1 to 720");
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", config.listen));
         let public_url = public_url.trim_end_matches('/').to_owned();
         let oidc = match &config.oidc {
             Some(settings) => Some(std::sync::Arc::new(oidc::Oidc::discover(settings, &public_url).await?)),

@@ -73,13 +73,22 @@ pub async fn limit(
     // What needs no token (joining, signing in) counts by address, whatever
     // bearer it carries: a made-up token is not a fresh allowance.
     let path = request.uri().path();
+    // The console's pages are the same few embedded files for everyone: not
+    // counted (what they hold is public; its data is, below).
+    if path.starts_with("/console") && !path.starts_with("/console/api/") {
+        return next.run(request).await;
+    }
     let anonymous =
         path == "/api/v1/join" || path == "/api/v1/auth/exchange" || path.starts_with("/auth/") || path == "/join";
+    // A console session counts as a token does (its own allowance, not its address's).
+    let console =
+        path.starts_with("/console/api/").then(|| crate::console::session_cookie(request.headers())).flatten();
     let token = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
+        .or(console)
         .filter(|_| !anonymous);
     if let Err(refused) = limits.check(token, peer.ip()) {
         return refused.into_response();

@@ -17,6 +17,8 @@ pub type Hash = [u8; 32];
 pub enum Kind {
     Personal,
     Device,
+    /// A console session's cookie (never a bearer token).
+    Console,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
         match self {
             Kind::Personal => "personal",
             Kind::Device => "device",
+            Kind::Console => "console",
         }
     }
 
@@ -31,6 +34,7 @@ impl Kind {
         match self {
             Kind::Personal => "phub_pat_",
             Kind::Device => "phub_dev_",
+            Kind::Console => "phub_web_",
         }
     }
 }

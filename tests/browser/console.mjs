@@ -12,6 +12,7 @@ import http from "node:http";
 import { mkdirSync } from "node:fs";
 
 const options = JSON.parse(process.argv[2]);
+class Stay extends Error {}
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const report = { pages: {}, errors: [], blocked: [] };
 
@@ -191,6 +192,8 @@ try {
 
   report.errors_signed_in = [...report.errors, ...report.blocked];
 
+  if (options.stay) throw new Stay();
+
   // Signing out: the page says so, and a reload stays signed out.
   await page.click("#logout");
   await ready("signed-out");
@@ -206,9 +209,13 @@ try {
     report.second_use = await page.evaluate(() => document.querySelector("main").innerText);
   }
 } catch (err) {
+  if (err instanceof Stay) {
+    // Asked to leave the session open (the test ends it another way).
+  } else {
   // What went wrong, where: the report so far, the page as it stood.
   report.failure = `${err.message}\n at ${page.url()}\n${await page.evaluate(() => document.body?.innerText ?? "").catch(() => "")}`;
   process.exitCode = 1;
+  }
 }
 await browser.close();
 process.stdout.write(JSON.stringify(report));

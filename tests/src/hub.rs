@@ -178,6 +178,17 @@ pub fn browse(url: &str) -> (u16, String) {
     (status.trim().parse().unwrap_or(0), page.to_owned())
 }
 
+/// A sign-in started from `url` in one browser, stopped where the identity
+/// provider sends it back to the hub: the callback address (code and state).
+pub fn sign_in_until_callback(url: &str) -> String {
+    let out = Command::new("node")
+        .arg(oidc_dir().join("browser.mjs"))
+        .args([url, "--stop-at", "/auth/callback"])
+        .output()
+        .expect("run the browser script");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// The policy signing key of the hubs on `database_url`: one per database, so
 /// replicas and restarts sign with the same key, as they would in production.
 pub fn policy_key(database_url: &str) -> PathBuf {

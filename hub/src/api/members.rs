@@ -111,6 +111,10 @@ async fn set_status(
             keep_an_admin(&tx, who.org, member).await?;
         }
         tx.execute("update members set status = $2 where id = $1", &[&member, &status]).await?;
+        if status != "active" {
+            // Their console sessions end (reactivating does not bring them back).
+            tx.execute("delete from console_sessions where member_id = $1", &[&member]).await?;
+        }
         audit::record(&tx, &who, action, &format!("member:{member}"), json!({})).await?;
     }
     tx.commit().await?;

@@ -81,7 +81,30 @@ pub async fn login(
             &[&started.state, &hub.org, &started.verifier, &started.nonce, &login.redirect, &device],
         )
         .await?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, started.url)]).into_response())
+    // The sign-in is this browser's: the callback must come back with this
+    // cookie, so nobody can finish a sign-in of theirs in someone else's
+    // browser (login CSRF: the victim signed in as the attacker).
+    let secure = if hub.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let binding = format!(
+        "{LOGIN_COOKIE}={}; Path=/auth/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        started.state,
+        LOGIN_MINUTES * 60
+    );
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, started.url), (header::SET_COOKIE, binding)]).into_response())
+}
+
+/// The cookie that ties a sign-in's callback to the browser that started it.
+const LOGIN_COOKIE: &str = "paired_hub_login";
+
+/// Whether the request carries the binding cookie of sign-in `state`.
+fn started_here(headers: &axum::http::HeaderMap, state: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(LOGIN_COOKIE)?.strip_prefix('='))
+        .any(|value| crate::secret::equal(&crate::secret::hash(value), &crate::secret::hash(state)))
 }
 
 #[derive(Deserialize)]
@@ -104,7 +127,11 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (status, [(header::CONTENT_SECURITY_POLICY, "default-src 'none'")], Html(html)).into_response()
 }
 
-pub async fn callback(State(hub): State<Hub>, Query(back): Query<Callback>) -> Result<Response, ApiError> {
+pub async fn callback(
+    State(hub): State<Hub>,
+    headers: axum::http::HeaderMap,
+    Query(back): Query<Callback>,
+) -> Result<Response, ApiError> {
     let oidc = oidc(&hub)?;
     if let Some(error) = back.error {
         let why = back.error_description.unwrap_or(error);
@@ -113,6 +140,13 @@ pub async fn callback(State(hub): State<Hub>, Query(back): Query<Callback>) -> R
     let (Some(code), Some(state)) = (back.code, back.state) else {
         return Ok(page(StatusCode::BAD_REQUEST, "Sign-in failed", "The identity provider sent no code."));
     };
+    if !started_here(&headers, &state) {
+        return Ok(page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "This sign-in was not started in this browser (or its cookie was lost): start again from here.",
+        ));
+    }
     let mut client = hub.pool.get().await?;
     // Single use: taken out whether what follows works or not.
     let Some(login) = client

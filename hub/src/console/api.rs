@@ -259,11 +259,25 @@ struct Names {
 
 impl Names {
     async fn load(client: &deadpool_postgres::Client, org: i64) -> Result<Names, ApiError> {
-        let members = client
+        let named: Vec<(i64, String)> = client
             .query("select id, coalesce(display_name, email, 'member ' || id) from members where org_id = $1", &[&org])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        // Names are the members' own to choose: one that another member has
+        // too, or that reads as a placeholder, gets the member's number, so
+        // no two members are ever counted (or filtered) as one.
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, name) in &named {
+            *seen.entry(name.as_str()).or_default() += 1;
+        }
+        let members = named
+            .iter()
+            .map(|(id, name)| {
+                let unique = seen.get(name.as_str()) == Some(&1) && !name.starts_with('(');
+                (*id, if unique { name.clone() } else { format!("{name} (#{id})") })
+            })
             .chain([(0, "(deleted members)".to_owned())])
             .collect();
         let teams = client
@@ -458,7 +472,7 @@ async fn team(State(hub): State<Hub>, session: Session) -> Result<Json<Value>, A
             json!({
                 "id": r.get::<_, i64>(0),
                 "email": if addresses { r.get::<_, Option<String>>(1) } else { None },
-                "name": r.get::<_, String>(2),
+                "name": names.member(r.get(0)),
                 "role": r.get::<_, String>(3),
                 "active": r.get::<_, String>(4) == "active",
                 "teams": teams,

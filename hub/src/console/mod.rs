@@ -90,14 +90,19 @@ async fn guard(State(hub): State<Hub>, request: Request, next: Next) -> Response
     response
 }
 
-/// The session cookie's value.
-fn cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session cookies' values (every one of the name: another page may have set a bogus one beside it).
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// The first console cookie, for the rate limit's key.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookies(headers).next()
 }
 
 /// A member signed in to the console: who they are, as a read-only principal.
@@ -111,22 +116,26 @@ impl FromRequestParts<Hub> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, hub: &Hub) -> Result<Session, ApiError> {
-        let value = cookie(&parts.headers).ok_or(ApiError::Unauthenticated)?;
-        let digest = secret::hash(value);
+        let digests: Vec<Vec<u8>> = cookies(&parts.headers).take(4).map(|v| secret::hash(v).to_vec()).collect();
+        if digests.is_empty() {
+            return Err(ApiError::Unauthenticated);
+        }
         let client = hub.pool.get().await?;
         let row = client
             .query_opt(
                 "update console_sessions s set seen_at = now()
                    from members m
-                  where s.id_hash = $1 and s.org_id = $2 and m.id = s.member_id and m.status = 'active'
+                  where s.id_hash = any($1) and s.org_id = $2 and m.id = s.member_id and m.status = 'active'
                     and s.expires_at > now() and s.seen_at > now() - make_interval(mins => $3)
                  returning m.id, m.role, coalesce(m.display_name, m.email, 'member ' || m.id),
                            array(select team_id from team_members where member_id = m.id order by team_id),
-                           s.expires_at",
-                &[&digest.as_slice(), &hub.org, &IDLE_MINUTES],
+                           s.expires_at, s.id_hash",
+                &[&digests, &hub.org, &IDLE_MINUTES],
             )
             .await?
             .ok_or(ApiError::Unauthenticated)?;
+        let digest: Vec<u8> = row.get(5);
+        let digest: secret::Hash = digest.try_into().map_err(|_| ApiError::Unauthenticated)?;
         let role: String = row.get(1);
         let role = Role::parse(&role).ok_or_else(|| ApiError::Forbidden(format!("unknown role {role}")))?;
         let who = Principal {
@@ -145,7 +154,7 @@ impl FromRequestParts<Hub> for Session {
 /// A new console session for `member` (the SSO callback's, in its
 /// transaction): the `Set-Cookie` value.
 pub async fn start(tx: &deadpool_postgres::Transaction<'_>, hub: &Hub, member: i64) -> Result<String, ApiError> {
-    let (value, digest) = secret::new_token(secret::Kind::Personal);
+    let (value, digest) = secret::new_token(secret::Kind::Console);
     tx.execute(
         "insert into console_sessions (id_hash, org_id, member_id, expires_at)
          values ($1, $2, $3, now() + make_interval(hours => $4))",

@@ -330,6 +330,13 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
         join("team_lead", "Tim", Some(eng)),
         join("member", "Mo", Some(ops)),
     ];
+    // Someone who names themselves like a placeholder is still themselves.
+    let open_code = call("POST", "/api/v1/invitations", &hub.admin, json!({"role": "member", "max_uses": 1}))["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let joined = json!({"code": open_code, "email": "x@example.com", "name": "(deleted members)", "device": "laptop"});
+    let impostor = call("POST", "/api/v1/join", "", joined)["token"].as_str().expect("device").to_owned();
     call(
         "PUT",
         "/api/v1/prices",
@@ -355,7 +362,23 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
             .collect();
         assert_eq!(call("POST", "/api/v1/usage", device, json!({"events": events}))["recorded"], 60);
     }
+    let one = json!({"id": "x-1", "at": now.to_string(), "kind": "run", "agent": "sherlock", "outcome": "succeeded"});
+    assert_eq!(call("POST", "/api/v1/usage", &impostor, json!({"events": [one]}))["recorded"], 1);
     let console = format!("http://127.0.0.1:{port}/console/");
+    // The console's pages are not counted against the address's allowance (a
+    // proxy's one address would lock everyone out of sign-in otherwise).
+    let host = format!("127.0.0.1:{port}");
+    let statuses: Vec<u16> =
+        (0..80).map(|_| tests::http(port, "GET", "/console/app.js", &[("Host", &host)], "").status).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(tests::http(port, "GET", "/auth/login", &[("Host", &host)], "").status, 303, "sign-in still open");
+    // A sign-in is the browser's that started it: a callback handed to another browser is refused.
+    let handed = tests::hub::sign_in_until_callback(&format!("http://127.0.0.1:{port}/auth/login"));
+    assert!(handed.contains("/auth/callback?"), "{handed}");
+    let path = handed.split_once(&host).map(|(_, p)| p).expect("path");
+    let replayed = tests::http(port, "GET", path, &[("Host", &host)], "");
+    assert_eq!(replayed.status, 400, "{replayed:?}");
+    assert!(replayed.body.contains("not started in this browser") && !replayed.head.contains("paired_hub_console"));
 
     // Ada, an admin: every page, the whole organisation.
     let report = browse(&json!({
@@ -377,19 +400,21 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
     let pages = &report["pages"];
     let overview: Value =
         serde_json::from_str(report["probes"]["overview?days=30"]["body"].as_str().unwrap_or("")).expect("overview");
-    assert_eq!(overview["this_week"]["members"], 4, "{overview}");
+    assert_eq!(overview["this_week"]["members"], 5, "{overview}");
     let text = pages["overview"]["text"].as_str().unwrap_or("");
     assert!(text.contains(&format!("Agent runs this week\n{}", overview["this_week"]["runs"])), "{text}");
-    assert!(text.contains("Active members this week\n4"), "{text}");
+    assert!(text.contains("Active members this week\n5"), "{text}");
     let members = keys(table(&pages["team"], "Members"));
     // Ada's name came with her sign-in; the others have not signed in yet.
-    assert_eq!(members, ["Ada", "vic@example.com", "tim@example.com", "mo@example.com"]);
+    let impostor_label = members.last().cloned().unwrap_or_default();
+    assert!(impostor_label.starts_with("(deleted members) (#"), "{members:?}");
+    assert_eq!(members[..4], ["Ada", "vic@example.com", "tim@example.com", "mo@example.com"]);
     assert_eq!(table(&pages["team"], "Members")["rows"][2][3], "engineering");
     let by_member = keys(table(&pages["usage"], "Usage by agent"));
-    assert_eq!(by_member, ["completion", "edison", "sherlock"]);
+    assert_eq!(by_member, ["sherlock", "completion", "edison"], "busiest first");
     // Filters: by member, then only engineering's members; the CSV is the API's.
     let filter = &report["filter"];
-    let everyone = ["Ada", "mo@example.com", "tim@example.com", "vic@example.com"];
+    let everyone = ["Ada", "mo@example.com", "tim@example.com", "vic@example.com", impostor_label.as_str()];
     assert_eq!(keys(&filter["before"]["tables"][0]), everyone, "{filter}");
     assert_eq!(keys(&filter["after"]["tables"][0]), ["Ada", "tim@example.com"], "{filter}");
     assert_eq!(filter["after"]["legends"][0], json!(["Ada", "tim@example.com"]));
@@ -429,15 +454,29 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
 
     // Tim, engineering's lead: engineering's usage only; Mo, a member: his own.
     idp.set_accounts(&accounts("tim"));
-    let report = browse(&json!({"sso": console, "probe": ["usage?days=30&by=member"]}));
+    let report = browse(&json!({"sso": console, "probe": ["usage?days=30&by=member"], "stay": true}));
     let usage: Value = serde_json::from_str(report["probes"]["usage?days=30&by=member"]["body"].as_str().unwrap_or(""))
         .expect("usage");
     let seen: Vec<&str> = usage["rows"].as_array().expect("rows").iter().filter_map(|r| r["key"].as_str()).collect();
     assert_eq!(seen, ["Ada", "Tim"], "engineering's two; Tim named by his sign-in");
     idp.set_accounts(&accounts("mo"));
-    let report = browse(&json!({"sso": console, "probe": ["usage?days=30&by=member"]}));
+    let report = browse(&json!({"sso": console, "probe": ["usage?days=30&by=member"], "stay": true}));
     let usage: Value = serde_json::from_str(report["probes"]["usage?days=30&by=member"]["body"].as_str().unwrap_or(""))
         .expect("usage");
     let seen: Vec<&str> = usage["rows"].as_array().expect("rows").iter().filter_map(|r| r["key"].as_str()).collect();
     assert_eq!(seen, ["Mo"]);
+    // Deactivating Mo ends his console session (reactivating does not bring it back).
+    let database = hub.database_url.rsplit("dbname=").next().unwrap_or("").trim().to_owned();
+    let sessions = |email: &str| {
+        let sql = format!(
+            "select count(*) from console_sessions s join members m on m.id = s.member_id where m.email = '{email}'"
+        );
+        pg.sql(&database, &sql)
+    };
+    assert_eq!(sessions("mo@example.com"), "1");
+    let members = call("GET", "/api/v1/members", &hub.admin, Value::Null);
+    let mo = members["members"].as_array().expect("members").iter().find(|m| m["email"] == "mo@example.com");
+    let mo = mo.expect("mo")["id"].as_i64().expect("id");
+    call("POST", &format!("/api/v1/members/{mo}/deactivate"), &hub.admin, Value::Null);
+    assert_eq!(sessions("mo@example.com"), "0");
 }

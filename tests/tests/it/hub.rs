@@ -1134,10 +1134,10 @@ fn people_sign_in_with_the_identity_provider_and_their_groups_are_their_teams() 
     // The sign-in goes back only to this machine's loopback.
     let evil = hub.call("GET", "/auth/login?redirect=http://evil.example/cb", "", None);
     assert_eq!(evil.status, 400);
-    // A callback whose state was never issued (or was used) is refused.
+    // A callback whose state this browser was never given is refused.
     let (code, page) = browse(&format!("http://127.0.0.1:{port}/auth/callback?code=x&state=forged"));
     assert_eq!(code, 400, "{page}");
-    assert!(page.contains("unknown, used or too old"), "{page}");
+    assert!(page.contains("not started in this browser"), "{page}");
     // A one-time code is good once.
     assert_eq!(hub.call("POST", "/api/v1/auth/exchange", "", Some(&json!({"code": "phub_dev_nope"}))).status, 403);
 }
