@@ -47,6 +47,23 @@ impl Period {
         (self.to + 1) * DAY_MS - 1
     }
 
+    /// The whole calendar months inside the period, as `(first day of the
+    /// first month, last day of the last month)`: what a store may read from
+    /// monthly rollups instead of daily ones (`None` when no month fits).
+    pub fn full_months(self) -> Option<(i64, i64)> {
+        let date = |day: i64| {
+            jiff::Timestamp::from_second(day * 86_400).ok().map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+        };
+        let day_of = |date: jiff::civil::Date| {
+            date.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_second().div_euclid(86_400))
+        };
+        let (from, to) = (date(self.from)?, date(self.to)?);
+        let first = if from.day() == 1 { from } else { from.last_of_month().tomorrow().ok()? };
+        let last = if to == to.last_of_month() { to } else { to.first_of_month().yesterday().ok()? };
+        let (first, last) = (day_of(first)?, day_of(last)?);
+        (first <= last).then_some((first, last))
+    }
+
     /// The period and the 14 days before today, whichever reaches further back
     /// (the overview compares this week with the last).
     pub fn with_two_weeks(self, now_ms: i64) -> Period {
@@ -137,6 +154,18 @@ mod tests {
         // Bucket 40 holds [2^9.75, 2^10) ms.
         assert!((861.0..1024.0).contains(&p50), "{p50}");
         assert_eq!(percentile(&Histogram::new(), 0.5), None);
+    }
+
+    #[test]
+    fn full_months_are_the_calendar_months_inside_a_period() {
+        let day = |y: i16, m: i8, d: i8| {
+            jiff::civil::date(y, m, d).to_zoned(jiff::tz::TimeZone::UTC).expect("date").timestamp().as_second() / 86_400
+        };
+        let period = Period { from: day(2026, 1, 15), to: day(2026, 4, 10) };
+        assert_eq!(period.full_months(), Some((day(2026, 2, 1), day(2026, 3, 31))));
+        let exact = Period { from: day(2026, 2, 1), to: day(2026, 2, 28) };
+        assert_eq!(exact.full_months(), Some((day(2026, 2, 1), day(2026, 2, 28))));
+        assert_eq!(Period { from: day(2026, 2, 2), to: day(2026, 3, 30) }.full_months(), None);
     }
 
     #[test]

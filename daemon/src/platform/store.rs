@@ -138,6 +138,31 @@ const CONSOLE: &str = "CREATE TABLE latency_buckets (bucket INTEGER PRIMARY KEY,
              );
              CREATE INDEX audit_events_at ON audit_events(at_ms);";
 
+/// Latency histograms per calendar month too (`month`: the day number of its
+/// first day), so a long period reads a month's buckets once instead of each
+/// of its days': the trigger keeps both.
+const MONTHLY_LATENCY: &str = "CREATE TABLE usage_latency_monthly (
+                 month INTEGER NOT NULL,
+                 kind TEXT NOT NULL,
+                 agent TEXT NOT NULL,
+                 provider TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 bucket INTEGER NOT NULL,
+                 count INTEGER NOT NULL,
+                 PRIMARY KEY (month, kind, agent, provider, model, bucket)
+             ) WITHOUT ROWID;
+             CREATE TRIGGER usage_events_latency_monthly AFTER INSERT ON usage_events BEGIN
+                 INSERT INTO usage_latency_monthly VALUES (
+                     CAST(julianday(date(NEW.at_ms / 1000, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER),
+                     NEW.kind, NEW.agent, coalesce(NEW.provider, ''), coalesce(NEW.model, ''),
+                     coalesce((SELECT min(bucket) FROM latency_buckets WHERE upper_ms > NEW.latency_ms), 128), 1)
+                 ON CONFLICT DO UPDATE SET count = count + 1;
+             END;
+             INSERT INTO usage_latency_monthly
+                 SELECT CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER),
+                     kind, agent, provider, model, bucket, sum(count)
+                 FROM usage_latency GROUP BY 1, 2, 3, 4, 5, 6;";
+
 /// Migrations, oldest first. Never edit a released one: append a new one.
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -222,6 +247,7 @@ fn migrations() -> Migrations<'static> {
         M::up(CONVERSATIONS),
         M::up(USAGE),
         M::up(CONSOLE),
+        M::up(MONTHLY_LATENCY),
     ])
 }
 

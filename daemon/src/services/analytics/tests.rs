@@ -100,6 +100,32 @@ async fn usage_is_rolled_up_once_per_event_with_latency_percentiles_and_cost() {
 }
 
 #[tokio::test]
+async fn a_long_period_reads_whole_months_from_the_monthly_histograms_and_agrees_with_the_days() {
+    let (long, days) = with_db(|conn| {
+        let today = NOW / DAY_MS;
+        // 150 days, ten runs a day, with latencies 100, 200, …, 1000 ms.
+        for d in 0..150 {
+            for (i, latency) in (1..=10).map(|i| i * 100).enumerate() {
+                event(conn, &format!("r{d}-{i}"), today - d, "run", "sherlock", None, (0, 0), latency, "succeeded", 0);
+            }
+        }
+        (
+            usage(conn, NOW, 150, "agent", &UsageFilter::default(), &prices()).expect("usage"),
+            usage(conn, NOW, 20, "agent", &UsageFilter::default(), &prices()).expect("usage"),
+        )
+    })
+    .await;
+    assert!(Period::last(150, NOW).full_months().is_some(), "the long period has whole months");
+    for report in [&long, &days] {
+        let row = &report.rows[0];
+        let (p50, p95) = (row.latency_p50_ms.expect("p50"), row.latency_p95_ms.expect("p95"));
+        // The 5th and 10th of 100..=1000: 500 and 1000, each within its bucket (±10%).
+        assert!((450.0..=550.0).contains(&p50) && (900.0..=1100.0).contains(&p95), "{p50} {p95}");
+    }
+    assert_eq!(long.rows[0].runs, 1500);
+}
+
+#[tokio::test]
 async fn filters_and_grouping_narrow_what_is_counted() {
     let usage = with_db(|conn| {
         let today = NOW / DAY_MS;
@@ -210,7 +236,8 @@ async fn events_written_before_the_rollups_existed_are_counted() {
                 event(conn, "x", NOW / DAY_MS, "run", "sherlock", Some(("cloud", "big")), (5, 5), 40, "succeeded", 0);
                 conn.execute_batch(
                     "DROP TRIGGER usage_events_rollup; DROP TABLE usage_daily; DROP TABLE usage_latency;
-                     DROP TABLE latency_buckets; DROP TABLE feedback; DROP TABLE audit_events;",
+                     DROP TABLE latency_buckets; DROP TABLE feedback; DROP TABLE audit_events;
+                     DROP TRIGGER usage_events_latency_monthly; DROP TABLE usage_latency_monthly;",
                 )?;
                 conn.pragma_update(None, "user_version", 5)
             })

@@ -21,6 +21,11 @@ pub struct UsageFilter {
 impl UsageFilter {
     /// `AND …` over the columns `column_of` names, and its arguments (after the period's two).
     fn clause_on(&self, column_of: impl Fn(&str) -> String) -> (String, Vec<Value>) {
+        self.clause_after(2, column_of)
+    }
+
+    /// The same, its arguments numbered after `leading` others.
+    fn clause_after(&self, leading: usize, column_of: impl Fn(&str) -> String) -> (String, Vec<Value>) {
         let mut clause = String::new();
         let mut args = Vec::new();
         for (column, value) in
@@ -28,7 +33,7 @@ impl UsageFilter {
         {
             if let Some(value) = value {
                 args.push(Value::Text(value.clone()));
-                clause.push_str(&format!(" AND {} = ?{}", column_of(column), args.len() + 2));
+                clause.push_str(&format!(" AND {} = ?{}", column_of(column), args.len() + leading));
             }
         }
         (clause, args)
@@ -116,19 +121,31 @@ pub fn usage(
     Ok(analytics::usage(by, &DIMENSIONS, period, &kept, options, &latencies, &accepted, unpriced.into_iter().collect()))
 }
 
-/// Latency histograms per key over the period (`by` is one of [`DIMENSIONS`]).
+/// Latency histograms per key over the period (`by` is one of [`DIMENSIONS`]):
+/// its whole months from the monthly histograms, the days around them from
+/// the daily ones.
 fn latencies(
     conn: &Connection,
     period: Period,
     by: &str,
     filter: &UsageFilter,
 ) -> rusqlite::Result<BTreeMap<String, Histogram>> {
-    let (clause, mut args) = filter.clause();
-    args.insert(0, Value::Integer(period.to));
-    args.insert(0, Value::Integer(period.from));
+    // Days before the months, days after them, the months (an empty range is (1, 0)).
+    let ranges = match period.full_months() {
+        Some((first, last)) => [(period.from, first - 1), (last + 1, period.to), (first, last)],
+        None => [(period.from, period.to), (1, 0), (1, 0)],
+    };
+    let (clause, mut args) = filter.clause_after(6, str::to_owned);
+    for (i, (from, to)) in ranges.iter().enumerate() {
+        args.insert(2 * i, Value::Integer(*from));
+        args.insert(2 * i + 1, Value::Integer(*to));
+    }
     let sql = format!(
-        "SELECT CASE {by} WHEN '' THEN '(none)' ELSE {by} END, bucket, sum(count) FROM usage_latency
-         WHERE day BETWEEN ?1 AND ?2 {clause} GROUP BY 1, 2"
+        "SELECT CASE k WHEN '' THEN '(none)' ELSE k END, bucket, sum(count) FROM (
+             SELECT {by} AS k, bucket, count FROM usage_latency WHERE day BETWEEN ?1 AND ?2 {clause}
+             UNION ALL SELECT {by}, bucket, count FROM usage_latency WHERE day BETWEEN ?3 AND ?4 {clause}
+             UNION ALL SELECT {by}, bucket, count FROM usage_latency_monthly WHERE month BETWEEN ?5 AND ?6 {clause})
+         GROUP BY 1, 2"
     );
     let mut statement = conn.prepare_cached(&sql)?;
     let mut out: BTreeMap<String, Histogram> = BTreeMap::new();
