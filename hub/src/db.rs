@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (5, "sso", include_str!("../migrations/0005_sso.sql")),
     (6, "verified", include_str!("../migrations/0006_verified.sql")),
     (7, "console", include_str!("../migrations/0007_console.sql")),
+    (8, "console_org", include_str!("../migrations/0008_console_org.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

@@ -130,13 +130,17 @@ async fn rollups(
     period: Period,
     scope: &Scope,
 ) -> Result<Vec<Rollup>, ApiError> {
+    // The organisation's views read the rollups without the member dimension.
+    let (table, clause) = match scope {
+        Scope::Org => ("usage_daily_org", "and $4::int8[] is not null"),
+        _ => ("usage_daily", scope.clause()),
+    };
     let sql = format!(
         "select (d.day - date '1970-01-01')::int8, d.kind, d.agent, d.provider, d.model, sum(d.runs)::int8,
                 sum(d.errors)::int8, sum(d.tokens_in)::int8, sum(d.tokens_out)::int8, sum(d.cost_usd)::float8,
                 sum(d.findings)::int8, sum(d.edits)::int8
-           from usage_daily d where d.org_id = $1 and d.day between $2 and $3 {}
-          group by 1, 2, 3, 4, 5",
-        scope.clause()
+           from {table} d where d.org_id = $1 and d.day between $2 and $3 {clause}
+          group by 1, 2, 3, 4, 5"
     );
     let rows = client.query(&sql, &[&org, &days(period.from), &days(period.to), &scope.arg()]).await?;
     Ok(rows
@@ -206,11 +210,15 @@ async fn overview(
     let rows = rollups(&client, hub.org, period.with_two_weeks(now), &scope).await?;
     let prices = prices(&client, hub.org).await?;
     let mut report = analytics::overview(period, now, &rows, unpriced(&rows, &prices));
-    // Active members: people, counted in the store (rows above are summed over them).
+    // Active members: people, counted in the store (rows above are summed over
+    // them); for the organisation, from who was active each day.
+    let (table, clause) = match scope {
+        Scope::Org => ("usage_active", "and $4::int8[] is not null"),
+        _ => ("usage_daily", scope.clause()),
+    };
     let sql = format!(
-        "select (d.day - date '1970-01-01')::int8, count(distinct d.member_key)::int8 from usage_daily d
-          where d.org_id = $1 and d.day between $2 and $3 and d.member_key <> 0 {} group by 1",
-        scope.clause()
+        "select (d.day - date '1970-01-01')::int8, count(distinct d.member_key)::int8 from {table} d
+          where d.org_id = $1 and d.day between $2 and $3 and d.member_key <> 0 {clause} group by 1"
     );
     let widest = period.with_two_weeks(now);
     let per_day: BTreeMap<i64, i64> = client
@@ -225,9 +233,8 @@ async fn overview(
     let weeks = Period::last(14, now);
     let distinct = |from: i64, to: i64| {
         let sql = format!(
-            "select count(distinct d.member_key)::int8 from usage_daily d
-              where d.org_id = $1 and d.day between $2 and $3 and d.member_key <> 0 {}",
-            scope.clause()
+            "select count(distinct d.member_key)::int8 from {table} d
+              where d.org_id = $1 and d.day between $2 and $3 and d.member_key <> 0 {clause}"
         );
         let (client, org, arg) = (&client, hub.org, scope.arg());
         async move { client.query_one(&sql, &[&org, &days(from), &days(to), &arg]).await.map(|r| r.get::<_, i64>(0)) }
@@ -336,6 +343,15 @@ async fn usage(State(hub): State<Hub>, session: Session, Query(q): Query<UsageQu
         (nonempty(&q.agent), nonempty(&q.provider), nonempty(&q.model), nonempty(&q.kind));
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
         [&hub.org, &from, &to, &arg, &agent, &provider, &model, &kind, &member, &team];
+    let org_wide = matches!(scope, Scope::Org) && by != "member" && by != "team" && member.is_none() && team.is_none();
+    if org_wide {
+        let filters = [&agent, &provider, &model, &kind];
+        let report = usage_org(&client, hub.org, period, &by, filters, &names).await?;
+        if q.format.as_deref() == Some("csv") {
+            return Ok(csv("paired-usage.csv", analytics::usage_csv(&report)));
+        }
+        return Ok(Json(report).into_response());
+    }
     let (key, lateral, clause) = (key_sql(&by), if by == "team" { TEAMS } else { "" }, scope.clause());
     let label = |raw: String| match by.as_str() {
         "member" => names.member(raw.parse().unwrap_or(0)),
@@ -399,6 +415,101 @@ async fn usage(State(hub): State<Hub>, session: Session, Query(q): Query<UsageQu
         return Ok(csv("paired-usage.csv", analytics::usage_csv(&report)));
     }
     Ok(Json(report).into_response())
+}
+
+/// Usage of the whole organisation not split by member or team, from the
+/// rollups without the member dimension; latency from the monthly histograms
+/// for the period's whole months.
+async fn usage_org(
+    client: &deadpool_postgres::Client,
+    org: i64,
+    period: Period,
+    by: &str,
+    filters: [&Option<String>; 4],
+    names: &Names,
+) -> Result<analytics::Usage, ApiError> {
+    let key = key_sql(by);
+    let (from, to) = (days(period.from), days(period.to));
+    const ORG_FILTERS: &str = "and ($4::text is null or d.agent = $4) and ($5::text is null or d.provider = $5)
+         and ($6::text is null or d.model = $6) and ($7::text is null or d.kind = $7)";
+    let [agent, provider, model, kind] = filters;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [&org, &from, &to, agent, provider, model, kind];
+    let sql = format!(
+        "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
+                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8
+           from usage_daily_org d where d.org_id = $1 and d.day between $2 and $3 {ORG_FILTERS} group by 1, 2"
+    );
+    let label = |raw: String| if raw.is_empty() { "(none)".to_owned() } else { raw };
+    let rows: Vec<Rollup> = client
+        .query(&sql, &params)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let value = label(r.get(1));
+            let mut row = Rollup {
+                day: r.get(0),
+                runs: r.get(2),
+                errors: r.get(3),
+                tokens_in: r.get(4),
+                tokens_out: r.get(5),
+                cost_usd: r.get(6),
+                findings: r.get(7),
+                edits: r.get(8),
+                ..Rollup::default()
+            };
+            match by {
+                "provider" => row.provider = value,
+                "model" => row.model = value,
+                "kind" => row.kind = value,
+                _ => row.agent = value,
+            }
+            row
+        })
+        .collect();
+    // Days before the whole months, days after them, the months (empty: 1970-01-02..1970-01-01).
+    let (head, tail, months) = match period.full_months() {
+        Some((first, last)) => ((period.from, first - 1), (last + 1, period.to), (first, last)),
+        None => ((period.from, period.to), (1, 0), (1, 0)),
+    };
+    let range = |(a, b): (i64, i64)| (days(a), days(b));
+    let ((h1, h2), (t1, t2), (m1, m2)) = (range(head), range(tail), range(months));
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 11] =
+        [&org, &h1, &h2, agent, provider, model, kind, &t1, &t2, &m1, &m2];
+    let sql = format!(
+        "select k, bucket::int8, sum(count)::int8 from (
+             select {key} as k, d.bucket, d.count from usage_latency_org d
+              where d.org_id = $1 and d.day between $2 and $3 {ORG_FILTERS}
+             union all select {key}, d.bucket, d.count from usage_latency_org d
+              where d.org_id = $1 and d.day between $8 and $9 {ORG_FILTERS}
+             union all select {key}, d.bucket, d.count from usage_latency_org_monthly d
+              where d.org_id = $1 and d.month between $10 and $11 {ORG_FILTERS}) x
+          group by 1, 2"
+    );
+    let mut latencies: BTreeMap<String, Histogram> = BTreeMap::new();
+    for r in client.query(&sql, &params).await? {
+        latencies.entry(label(r.get(0))).or_default().insert(r.get(1), r.get(2));
+    }
+    let mut options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let sql = "select distinct d.agent, d.provider, d.model, d.kind from usage_daily_org d
+                where d.org_id = $1 and d.day between $2 and $3";
+    for r in client.query(sql, &[&org, &from, &to]).await? {
+        for (i, dimension) in ["agent", "provider", "model", "kind"].into_iter().enumerate() {
+            let value: String = r.get(i);
+            if !value.is_empty() {
+                options.entry(dimension.to_owned()).or_default().insert(value);
+            }
+        }
+    }
+    // Everyone and every team can be chosen (who used what is the next question).
+    options.insert("member".into(), names.members.iter().filter(|(id, _)| **id != 0).map(|(_, n)| n.clone()).collect());
+    options.insert("team".into(), names.teams.values().cloned().collect());
+    let options = options.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
+    let sql = "select distinct d.provider || '/' || d.model from usage_daily_org d
+                where d.org_id = $1 and d.day between $2 and $3 and d.provider <> '' and d.tokens_in + d.tokens_out > 0
+                  and not exists (select 1 from prices p where p.org_id = d.org_id and p.provider = d.provider and p.model = d.model)
+                order by 1";
+    let unpriced = client.query(sql, &[&org, &from, &to]).await?.iter().map(|r| r.get(0)).collect();
+    Ok(analytics::usage(by, &DIMENSIONS, period, &rows, options, &latencies, &BTreeMap::new(), unpriced))
 }
 
 /// The values each filter can take in the period, within the member's scope.

@@ -193,5 +193,12 @@ pub async fn forget_member(tx: &deadpool_postgres::Transaction<'_>, org: i64, me
     )
     .await?;
     tx.execute("delete from usage_latency where org_id = $1 and member_key = $2", &[&org, &member]).await?;
+    tx.execute(
+        "insert into usage_active select org_id, day, 0 from usage_active where org_id = $1 and member_key = $2
+         on conflict do nothing",
+        &[&org, &member],
+    )
+    .await?;
+    tx.execute("delete from usage_active where org_id = $1 and member_key = $2", &[&org, &member]).await?;
     Ok(())
 }

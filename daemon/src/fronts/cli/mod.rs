@@ -447,7 +447,10 @@ async fn console(paths: &Paths, no_browser: bool) -> Result<ExitCode> {
     let connection = client::connect_or_start(paths).await?;
     let login = client::call::<protocol::console::Login>(&connection.client, &protocol::NoParams {}).await?;
     let address = format!("{}#login={}", login.url, login.code);
-    let label = format!("The console (this address signs in once, within {} s)", login.expires_in_secs);
+    let label = format!(
+        "The console (this address signs in once, within {} s; if the browser shows an error instead, open it there)",
+        login.expires_in_secs
+    );
     if no_browser {
         errln!("{label}: {address}");
     } else {

@@ -166,6 +166,7 @@ impl Console {
             return refuse(StatusCode::BAD_REQUEST, "send {\"code\": \"…\"} from `paired console`");
         };
         let Some(session) = self.daemon.console.redeem(&code) else {
+            tracing::warn!("refused a console sign-in: a wrong, used or expired code");
             return refuse(StatusCode::UNAUTHORIZED, "that code is wrong, used or expired: run `paired console` again");
         };
         audit(&self.daemon, "you (console)", "sign-in", "", "");
