@@ -25,6 +25,13 @@ pub const HEADERS: [(&str, &str); 6] = [
     ("cross-origin-resource-policy", "same-origin"),
 ];
 
+/// The values of every cookie called `name` in a request's `Cookie` header
+/// lines: all of them, since another page may set a bogus one beside the
+/// real one (a session is whichever of them is valid).
+pub fn cookies<'a>(headers: impl Iterator<Item = &'a str>, name: &'a str) -> impl Iterator<Item = &'a str> {
+    headers.flat_map(|line| line.split(';')).filter_map(move |pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
 /// The file at `path` under `/console/` (`""` is the page) and its media type.
 pub fn asset(path: &str) -> Option<(Cow<'static, [u8]>, &'static str)> {
     let name = if path.is_empty() { "index.html" } else { path };
@@ -40,6 +47,13 @@ pub fn asset(path: &str) -> Option<(Cow<'static, [u8]>, &'static str)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_cookie_of_the_name_is_found() {
+        let lines = ["a=1; paired_console=bogus", "paired_console_x=2;  paired_console=real"];
+        let found: Vec<&str> = super::cookies(lines.into_iter(), "paired_console").collect();
+        assert_eq!(found, ["bogus", "real"]);
+    }
+
     #[test]
     fn the_page_and_its_script_are_embedded() {
         let (page, kind) = super::asset("").expect("index.html");

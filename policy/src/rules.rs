@@ -154,6 +154,21 @@ pub struct Decision {
     pub rule: String,
 }
 
+impl Decision {
+    /// The rule and who set it, in words: `models.deny: … (set by team:core)`.
+    pub fn because(&self) -> String {
+        match &self.source {
+            Some(source) => format!("{} (set by {source})", self.rule),
+            None => self.rule.clone(),
+        }
+    }
+
+    /// The level the deciding rule was set at: `org`, `team`, `member`, …
+    pub fn level(&self) -> Option<&str> {
+        self.source.as_deref().map(|s| s.split(':').next().unwrap_or(s))
+    }
+}
+
 /// Decides `action` under `sources` (widest first).
 pub fn decide(sources: &[(String, Rules)], action: &Action) -> Decision {
     // Denies first, from every source: a deny anywhere wins.

@@ -696,11 +696,7 @@ async fn explain(
     let sources = crate::api::policy::sources(&client, hub.org, who.member()?).await?;
     let sources: Vec<(String, policy::rules::Rules)> = sources.into_iter().map(|s| (s.scope, s.rules)).collect();
     let decision = policy::rules::decide(&sources, &action);
-    let because = match &decision.source {
-        Some(source) => format!("{} (set by {source})", decision.rule),
-        None => decision.rule.clone(),
-    };
-    let level = decision.source.as_deref().map(|s| s.split(':').next().unwrap_or(s).to_owned());
+    let (because, level) = (decision.because(), decision.level());
     Ok(Json(json!({"allowed": decision.allowed, "because": because, "level": level})))
 }
 

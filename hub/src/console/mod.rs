@@ -92,12 +92,8 @@ async fn guard(State(hub): State<Hub>, request: Request, next: Next) -> Response
 
 /// The session cookies' values (every one of the name: another page may have set a bogus one beside it).
 fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+    let lines = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    ::paired_console::cookies(lines, COOKIE)
 }
 
 /// The first console cookie, for the rate limit's key.

@@ -262,11 +262,7 @@ async fn explain(State(d): DaemonState, Query(q): Query<Explain>) -> Response {
         Err(err) => return refuse(StatusCode::BAD_REQUEST, &err),
     };
     let decision = crate::services::team::policy::state(&d.paths).decide(&action);
-    let because = match &decision.source {
-        Some(source) => format!("{} (set by {source})", decision.rule),
-        None => decision.rule.clone(),
-    };
-    let level = decision.source.as_deref().map(|s| s.split(':').next().unwrap_or(s).to_owned());
+    let (because, level) = (decision.because(), decision.level());
     Json(json!({"allowed": decision.allowed, "because": because, "level": level})).into_response()
 }
 

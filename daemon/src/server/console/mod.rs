@@ -185,12 +185,8 @@ impl Console {
 
 /// The session ids in the request's cookies.
 fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+    let lines = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    ::paired_console::cookies(lines, COOKIE)
 }
 
 /// A built file of the front-end (`file` under the console's folder; `""`
