@@ -365,34 +365,8 @@ async fn usage(State(hub): State<Hub>, session: Session, Query(q): Query<UsageQu
            from usage_daily d {lateral} where d.org_id = $1 and d.day between $2 and $3 {clause} {FILTERS}
           group by 1, 2"
     );
-    let rows: Vec<Rollup> = client
-        .query(&sql, &params)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let value = label(r.get(1));
-            let mut row = Rollup {
-                day: r.get(0),
-                runs: r.get(2),
-                errors: r.get(3),
-                tokens_in: r.get(4),
-                tokens_out: r.get(5),
-                cost_usd: r.get(6),
-                findings: r.get(7),
-                edits: r.get(8),
-                ..Rollup::default()
-            };
-            match by.as_str() {
-                "provider" => row.provider = value,
-                "model" => row.model = value,
-                "kind" => row.kind = value,
-                "member" => row.member = value,
-                "team" => row.teams = vec![value],
-                _ => row.agent = value,
-            }
-            row
-        })
-        .collect();
+    let rows: Vec<Rollup> =
+        client.query(&sql, &params).await?.into_iter().map(|r| keyed_rollup(&by, label(r.get(1)), &r)).collect();
     let sql = format!(
         "select {key}, d.bucket::int8, sum(d.count)::int8 from usage_latency d {lateral}
           where d.org_id = $1 and d.day between $2 and $3 {clause} {FILTERS} group by 1, 2"
@@ -440,32 +414,8 @@ async fn usage_org(
            from usage_daily_org d where d.org_id = $1 and d.day between $2 and $3 {ORG_FILTERS} group by 1, 2"
     );
     let label = |raw: String| if raw.is_empty() { "(none)".to_owned() } else { raw };
-    let rows: Vec<Rollup> = client
-        .query(&sql, &params)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let value = label(r.get(1));
-            let mut row = Rollup {
-                day: r.get(0),
-                runs: r.get(2),
-                errors: r.get(3),
-                tokens_in: r.get(4),
-                tokens_out: r.get(5),
-                cost_usd: r.get(6),
-                findings: r.get(7),
-                edits: r.get(8),
-                ..Rollup::default()
-            };
-            match by {
-                "provider" => row.provider = value,
-                "model" => row.model = value,
-                "kind" => row.kind = value,
-                _ => row.agent = value,
-            }
-            row
-        })
-        .collect();
+    let rows: Vec<Rollup> =
+        client.query(&sql, &params).await?.into_iter().map(|r| keyed_rollup(by, label(r.get(1)), &r)).collect();
     // Days before the whole months, days after them, the months (empty: 1970-01-02..1970-01-01).
     let (head, tail, months) = match period.full_months() {
         Some((first, last)) => ((period.from, first - 1), (last + 1, period.to), (first, last)),
@@ -510,6 +460,31 @@ async fn usage_org(
                 order by 1";
     let unpriced = client.query(sql, &[&org, &from, &to]).await?.iter().map(|r| r.get(0)).collect();
     Ok(analytics::usage(by, &DIMENSIONS, period, &rows, options, &latencies, &BTreeMap::new(), unpriced))
+}
+
+/// A row of `select day, KEY, runs, errors, tokens_in, tokens_out, cost, findings, edits`
+/// as a rollup whose `by` dimension is `value` (its label).
+fn keyed_rollup(by: &str, value: String, r: &tokio_postgres::Row) -> Rollup {
+    let mut row = Rollup {
+        day: r.get(0),
+        runs: r.get(2),
+        errors: r.get(3),
+        tokens_in: r.get(4),
+        tokens_out: r.get(5),
+        cost_usd: r.get(6),
+        findings: r.get(7),
+        edits: r.get(8),
+        ..Rollup::default()
+    };
+    match by {
+        "provider" => row.provider = value,
+        "model" => row.model = value,
+        "kind" => row.kind = value,
+        "member" => row.member = value,
+        "team" => row.teams = vec![value],
+        _ => row.agent = value,
+    }
+    row
 }
 
 /// The values each filter can take in the period, within the member's scope.
