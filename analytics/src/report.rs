@@ -278,14 +278,8 @@ pub fn usage(
     }
     rows.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.key.cmp(&b.key)));
     let keys: Vec<String> = rows.iter().take(5).map(|r| r.key.clone()).collect();
-    let series = Series {
-        days: period.days().map(day_name).collect(),
-        runs: keys
-            .iter()
-            .map(|k| period.days().map(|d| per_day.get(k).and_then(|m| m.get(&d)).copied().unwrap_or(0)).collect())
-            .collect(),
-        keys,
-    };
+    let series =
+        Series { days: period.days().map(day_name).collect(), runs: runs_per_day(period, &keys, &per_day), keys };
     Usage {
         by: by.to_owned(),
         dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
@@ -293,6 +287,22 @@ pub fn usage(
         series,
         options,
         unpriced,
+    }
+}
+
+/// Each key's runs on each day of the period.
+fn runs_per_day(period: Period, keys: &[String], per_day: &BTreeMap<String, BTreeMap<i64, i64>>) -> Vec<Vec<i64>> {
+    keys.iter()
+        .map(|k| period.days().map(|d| per_day.get(k).and_then(|m| m.get(&d)).copied().unwrap_or(0)).collect())
+        .collect()
+}
+
+impl Usage {
+    /// The per-day chart from runs counted by key and day elsewhere, for a
+    /// report made from rows without days (rolled up per month).
+    pub fn with_runs_per_day(mut self, period: Period, per_day: &BTreeMap<String, BTreeMap<i64, i64>>) -> Usage {
+        self.series.runs = runs_per_day(period, &self.series.keys, per_day);
+        self
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use analytics::{Histogram, Period, Price, Prices, Rollup};
+use analytics::{Period, Price, Prices, Rollup};
 use axum::{
     Json, Router,
     extract::{Query, State},
@@ -28,7 +28,7 @@ use crate::{
 };
 
 /// The dimensions usage can be grouped by on a hub.
-const DIMENSIONS: [&str; 6] = ["agent", "provider", "model", "kind", "member", "team"];
+pub(super) const DIMENSIONS: [&str; 6] = ["agent", "provider", "model", "kind", "member", "team"];
 
 pub fn router() -> Router<Hub> {
     Router::new()
@@ -37,7 +37,7 @@ pub fn router() -> Router<Hub> {
         .route("/console/api/session", axum::routing::delete(sign_out))
         .route("/console/api/me", get(me))
         .route("/console/api/overview", get(overview))
-        .route("/console/api/usage", get(usage))
+        .route("/console/api/usage", get(super::usage::usage))
         .route("/console/api/cost", get(cost))
         .route("/console/api/team", get(team))
         .route("/console/api/policy", get(policy))
@@ -83,13 +83,13 @@ async fn me(State(hub): State<Hub>, session: Session) -> Result<Json<Value>, Api
 }
 
 /// Whose usage the member may see.
-enum Scope {
+pub(super) enum Scope {
     Org,
     Teams(Vec<i64>),
     Member(i64),
 }
 
-fn scope(who: &Principal) -> Result<Scope, ApiError> {
+pub(super) fn scope(who: &Principal) -> Result<Scope, ApiError> {
     if allowed(who, Action::UsageRead) {
         return Ok(Scope::Org);
     }
@@ -102,7 +102,7 @@ fn scope(who: &Principal) -> Result<Scope, ApiError> {
 
 impl Scope {
     /// `AND …` on a rollup table aliased `d`; `$4` is its argument.
-    fn clause(&self) -> &'static str {
+    pub(super) fn clause(&self) -> &'static str {
         match self {
             Scope::Org => "and $4::int8[] is not null",
             Scope::Teams(_) => "and d.team_ids && $4::int8[]",
@@ -110,7 +110,7 @@ impl Scope {
         }
     }
 
-    fn arg(&self) -> Vec<i64> {
+    pub(super) fn arg(&self) -> Vec<i64> {
         match self {
             Scope::Org => Vec::new(),
             Scope::Teams(teams) => teams.clone(),
@@ -119,7 +119,7 @@ impl Scope {
     }
 }
 
-fn days(from: i64) -> jiff::civil::Date {
+pub(super) fn days(from: i64) -> jiff::civil::Date {
     jiff::Timestamp::from_second(from * 86_400).map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date()).unwrap_or_default()
 }
 
@@ -194,7 +194,7 @@ struct PeriodQuery {
     days: Option<u32>,
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
@@ -214,7 +214,7 @@ async fn overview(
     // them); for the organisation, from who was active each day.
     let (table, clause) = match scope {
         Scope::Org => ("usage_active", "and $4::int8[] is not null"),
-        _ => ("usage_daily", scope.clause()),
+        _ => ("usage_member_daily", scope.clause()),
     };
     let sql = format!(
         "select (d.day - date '1970-01-01')::int8, count(distinct d.member_key)::int8 from {table} d
@@ -244,28 +244,15 @@ async fn overview(
     Ok(Json(report).into_response())
 }
 
-#[derive(Deserialize)]
-struct UsageQuery {
-    days: Option<u32>,
-    by: Option<String>,
-    agent: Option<String>,
-    provider: Option<String>,
-    model: Option<String>,
-    kind: Option<String>,
-    member: Option<String>,
-    team: Option<String>,
-    format: Option<String>,
-}
-
 /// Who and which team each number is: members' names (`(deleted members)`
 /// for those whose data was deleted) and teams' names.
-struct Names {
-    members: BTreeMap<i64, String>,
-    teams: BTreeMap<i64, String>,
+pub(super) struct Names {
+    pub(super) members: BTreeMap<i64, String>,
+    pub(super) teams: BTreeMap<i64, String>,
 }
 
 impl Names {
-    async fn load(client: &deadpool_postgres::Client, org: i64) -> Result<Names, ApiError> {
+    pub(super) async fn load(client: &deadpool_postgres::Client, org: i64) -> Result<Names, ApiError> {
         let named: Vec<(i64, String)> = client
             .query("select id, coalesce(display_name, email, 'member ' || id) from members where org_id = $1", &[&org])
             .await?
@@ -296,11 +283,11 @@ impl Names {
         Ok(Names { members, teams })
     }
 
-    fn member(&self, id: i64) -> String {
+    pub(super) fn member(&self, id: i64) -> String {
         self.members.get(&id).cloned().unwrap_or_else(|| format!("member {id}"))
     }
 
-    fn team(&self, id: i64) -> String {
+    pub(super) fn team(&self, id: i64) -> String {
         if id == 0 {
             "(no team)".to_owned()
         } else {
@@ -309,213 +296,7 @@ impl Names {
     }
 }
 
-/// The grouping key of dimension `by` over `usage_daily d` / `usage_latency d`
-/// (teams through the lateral `t`).
-fn key_sql(by: &str) -> &'static str {
-    match by {
-        "provider" => "d.provider",
-        "model" => "d.model",
-        "kind" => "d.kind",
-        "member" => "d.member_key::text",
-        "team" => "t.team::text",
-        _ => "d.agent",
-    }
-}
-
-const FILTERS: &str = "and ($5::text is null or d.agent = $5) and ($6::text is null or d.provider = $6)
-     and ($7::text is null or d.model = $7) and ($8::text is null or d.kind = $8)
-     and ($9::int8 is null or d.member_key = $9) and ($10::int8 is null or $10 = any(d.team_ids))";
-
-const TEAMS: &str = "left join lateral unnest(case when cardinality(d.team_ids) = 0 then array[0::int8] else d.team_ids end) as t(team) on true";
-
-async fn usage(State(hub): State<Hub>, session: Session, Query(q): Query<UsageQuery>) -> Result<Response, ApiError> {
-    let scope = scope(&session.who)?;
-    let period = Period::last(q.days.unwrap_or(30), now_ms());
-    let by = q.by.as_deref().filter(|b| DIMENSIONS.contains(b)).unwrap_or("agent").to_owned();
-    let client = hub.pool.get().await?;
-    let names = Names::load(&client, hub.org).await?;
-    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let member =
-        nonempty(&q.member).map(|label| names.members.iter().find(|(_, n)| **n == label).map_or(-1, |(id, _)| *id));
-    let team = nonempty(&q.team).map(|label| names.teams.iter().find(|(_, n)| **n == label).map_or(-1, |(id, _)| *id));
-    let (from, to, arg) = (days(period.from), days(period.to), scope.arg());
-    let (agent, provider, model, kind) =
-        (nonempty(&q.agent), nonempty(&q.provider), nonempty(&q.model), nonempty(&q.kind));
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] =
-        [&hub.org, &from, &to, &arg, &agent, &provider, &model, &kind, &member, &team];
-    let org_wide = matches!(scope, Scope::Org) && by != "member" && by != "team" && member.is_none() && team.is_none();
-    if org_wide {
-        let filters = [&agent, &provider, &model, &kind];
-        let report = usage_org(&client, hub.org, period, &by, filters, &names).await?;
-        if q.format.as_deref() == Some("csv") {
-            return Ok(csv("paired-usage.csv", analytics::usage_csv(&report)));
-        }
-        return Ok(Json(report).into_response());
-    }
-    let (key, lateral, clause) = (key_sql(&by), if by == "team" { TEAMS } else { "" }, scope.clause());
-    let label = |raw: String| match by.as_str() {
-        "member" => names.member(raw.parse().unwrap_or(0)),
-        "team" => names.team(raw.parse().unwrap_or(0)),
-        _ if raw.is_empty() => "(none)".to_owned(),
-        _ => raw,
-    };
-    let sql = format!(
-        "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
-                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8
-           from usage_daily d {lateral} where d.org_id = $1 and d.day between $2 and $3 {clause} {FILTERS}
-          group by 1, 2"
-    );
-    let rows: Vec<Rollup> =
-        client.query(&sql, &params).await?.into_iter().map(|r| keyed_rollup(&by, label(r.get(1)), &r)).collect();
-    let sql = format!(
-        "select {key}, d.bucket::int8, sum(d.count)::int8 from usage_latency d {lateral}
-          where d.org_id = $1 and d.day between $2 and $3 {clause} {FILTERS} group by 1, 2"
-    );
-    let mut latencies: BTreeMap<String, Histogram> = BTreeMap::new();
-    for r in client.query(&sql, &params).await? {
-        latencies.entry(label(r.get(0))).or_default().insert(r.get(1), r.get(2));
-    }
-    let options = options(&client, &params[..4], &scope, &names).await?;
-    let sql = format!(
-        "select distinct d.provider || '/' || d.model from usage_daily d
-          where d.org_id = $1 and d.day between $2 and $3 {clause} and d.provider <> ''
-            and d.tokens_in + d.tokens_out > 0
-            and not exists (select 1 from prices p where p.org_id = d.org_id and p.provider = d.provider and p.model = d.model)
-          order by 1"
-    );
-    let unpriced = client.query(&sql, &params[..4]).await?.iter().map(|r| r.get(0)).collect();
-    let report = analytics::usage(&by, &DIMENSIONS, period, &rows, options, &latencies, &BTreeMap::new(), unpriced);
-    if q.format.as_deref() == Some("csv") {
-        return Ok(csv("paired-usage.csv", analytics::usage_csv(&report)));
-    }
-    Ok(Json(report).into_response())
-}
-
-/// Usage of the whole organisation not split by member or team, from the
-/// rollups without the member dimension; latency from the monthly histograms
-/// for the period's whole months.
-async fn usage_org(
-    client: &deadpool_postgres::Client,
-    org: i64,
-    period: Period,
-    by: &str,
-    filters: [&Option<String>; 4],
-    names: &Names,
-) -> Result<analytics::Usage, ApiError> {
-    let key = key_sql(by);
-    let (from, to) = (days(period.from), days(period.to));
-    const ORG_FILTERS: &str = "and ($4::text is null or d.agent = $4) and ($5::text is null or d.provider = $5)
-         and ($6::text is null or d.model = $6) and ($7::text is null or d.kind = $7)";
-    let [agent, provider, model, kind] = filters;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [&org, &from, &to, agent, provider, model, kind];
-    let sql = format!(
-        "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
-                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8
-           from usage_daily_org d where d.org_id = $1 and d.day between $2 and $3 {ORG_FILTERS} group by 1, 2"
-    );
-    let label = |raw: String| if raw.is_empty() { "(none)".to_owned() } else { raw };
-    let rows: Vec<Rollup> =
-        client.query(&sql, &params).await?.into_iter().map(|r| keyed_rollup(by, label(r.get(1)), &r)).collect();
-    // Days before the whole months, days after them, the months (empty: 1970-01-02..1970-01-01).
-    let (head, tail, months) = match period.full_months() {
-        Some((first, last)) => ((period.from, first - 1), (last + 1, period.to), (first, last)),
-        None => ((period.from, period.to), (1, 0), (1, 0)),
-    };
-    let range = |(a, b): (i64, i64)| (days(a), days(b));
-    let ((h1, h2), (t1, t2), (m1, m2)) = (range(head), range(tail), range(months));
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 11] =
-        [&org, &h1, &h2, agent, provider, model, kind, &t1, &t2, &m1, &m2];
-    let sql = format!(
-        "select k, bucket::int8, sum(count)::int8 from (
-             select {key} as k, d.bucket, d.count from usage_latency_org d
-              where d.org_id = $1 and d.day between $2 and $3 {ORG_FILTERS}
-             union all select {key}, d.bucket, d.count from usage_latency_org d
-              where d.org_id = $1 and d.day between $8 and $9 {ORG_FILTERS}
-             union all select {key}, d.bucket, d.count from usage_latency_org_monthly d
-              where d.org_id = $1 and d.month between $10 and $11 {ORG_FILTERS}) x
-          group by 1, 2"
-    );
-    let mut latencies: BTreeMap<String, Histogram> = BTreeMap::new();
-    for r in client.query(&sql, &params).await? {
-        latencies.entry(label(r.get(0))).or_default().insert(r.get(1), r.get(2));
-    }
-    let mut options: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let sql = "select distinct d.agent, d.provider, d.model, d.kind from usage_daily_org d
-                where d.org_id = $1 and d.day between $2 and $3";
-    for r in client.query(sql, &[&org, &from, &to]).await? {
-        for (i, dimension) in ["agent", "provider", "model", "kind"].into_iter().enumerate() {
-            let value: String = r.get(i);
-            if !value.is_empty() {
-                options.entry(dimension.to_owned()).or_default().insert(value);
-            }
-        }
-    }
-    // Everyone and every team can be chosen (who used what is the next question).
-    options.insert("member".into(), names.members.iter().filter(|(id, _)| **id != 0).map(|(_, n)| n.clone()).collect());
-    options.insert("team".into(), names.teams.values().cloned().collect());
-    let options = options.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect();
-    let sql = "select distinct d.provider || '/' || d.model from usage_daily_org d
-                where d.org_id = $1 and d.day between $2 and $3 and d.provider <> '' and d.tokens_in + d.tokens_out > 0
-                  and not exists (select 1 from prices p where p.org_id = d.org_id and p.provider = d.provider and p.model = d.model)
-                order by 1";
-    let unpriced = client.query(sql, &[&org, &from, &to]).await?.iter().map(|r| r.get(0)).collect();
-    Ok(analytics::usage(by, &DIMENSIONS, period, &rows, options, &latencies, &BTreeMap::new(), unpriced))
-}
-
-/// A row of `select day, KEY, runs, errors, tokens_in, tokens_out, cost, findings, edits`
-/// as a rollup whose `by` dimension is `value` (its label).
-fn keyed_rollup(by: &str, value: String, r: &tokio_postgres::Row) -> Rollup {
-    let mut row = Rollup {
-        day: r.get(0),
-        runs: r.get(2),
-        errors: r.get(3),
-        tokens_in: r.get(4),
-        tokens_out: r.get(5),
-        cost_usd: r.get(6),
-        findings: r.get(7),
-        edits: r.get(8),
-        ..Rollup::default()
-    };
-    match by {
-        "provider" => row.provider = value,
-        "model" => row.model = value,
-        "kind" => row.kind = value,
-        "member" => row.member = value,
-        "team" => row.teams = vec![value],
-        _ => row.agent = value,
-    }
-    row
-}
-
-/// The values each filter can take in the period, within the member's scope.
-async fn options(
-    client: &deadpool_postgres::Client,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    scope: &Scope,
-    names: &Names,
-) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
-    let clause = scope.clause();
-    let sql = format!(
-        "select distinct d.agent, d.provider, d.model, d.kind, d.member_key, d.team_ids from usage_daily d
-          where d.org_id = $1 and d.day between $2 and $3 {clause}"
-    );
-    let mut found: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for r in client.query(&sql, params).await? {
-        for (i, dimension) in ["agent", "provider", "model", "kind"].into_iter().enumerate() {
-            let value: String = r.get(i);
-            if !value.is_empty() {
-                found.entry(dimension).or_default().insert(value);
-            }
-        }
-        found.entry("member").or_default().insert(names.member(r.get(4)));
-        for team in r.get::<_, Vec<i64>>(5) {
-            found.entry("team").or_default().insert(names.team(team));
-        }
-    }
-    Ok(found.into_iter().map(|(k, v)| (k.to_owned(), v.into_iter().collect())).collect())
-}
-
-fn csv(name: &str, text: String) -> Response {
+pub(super) fn csv(name: &str, text: String) -> Response {
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .unwrap_or(HeaderValue::from_static("attachment"));
     (

@@ -15,6 +15,7 @@
 //! the console's headers (CSP without inline scripts, no framing).
 
 mod api;
+mod usage;
 
 use axum::{
     Router,
@@ -165,36 +166,7 @@ pub async fn start(tx: &deadpool_postgres::Transaction<'_>, hub: &Hub, member: i
 /// When a member's personal data is deleted: their rolled-up usage joins the
 /// anonymous rows (member 0), as their events lose their member.
 pub async fn forget_member(tx: &deadpool_postgres::Transaction<'_>, org: i64, member: i64) -> Result<(), ApiError> {
-    tx.execute(
-        "insert into usage_daily as d
-         select org_id, day, 0, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out,
-                cost_usd, findings, edits
-           from usage_daily where org_id = $1 and member_key = $2
-         on conflict (org_id, day, member_key, team_ids, kind, agent, provider, model) do update
-            set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
-                tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
-                cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
-                edits = d.edits + excluded.edits",
-        &[&org, &member],
-    )
-    .await?;
-    tx.execute("delete from usage_daily where org_id = $1 and member_key = $2", &[&org, &member]).await?;
-    tx.execute(
-        "insert into usage_latency as l
-         select org_id, day, 0, team_ids, kind, agent, provider, model, bucket, count
-           from usage_latency where org_id = $1 and member_key = $2
-         on conflict (org_id, day, member_key, team_ids, kind, agent, provider, model, bucket) do update
-            set count = l.count + excluded.count",
-        &[&org, &member],
-    )
-    .await?;
-    tx.execute("delete from usage_latency where org_id = $1 and member_key = $2", &[&org, &member]).await?;
-    tx.execute(
-        "insert into usage_active select org_id, day, 0 from usage_active where org_id = $1 and member_key = $2
-         on conflict do nothing",
-        &[&org, &member],
-    )
-    .await?;
-    tx.execute("delete from usage_active where org_id = $1 and member_key = $2", &[&org, &member]).await?;
+    // One function in the database (0009) knows every table with a member.
+    tx.execute("select usage_forget_member($1, $2)", &[&org, &member]).await?;
     Ok(())
 }

@@ -480,3 +480,139 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
     call("POST", &format!("/api/v1/members/{mo}/deactivate"), &hub.admin, Value::Null);
     assert_eq!(sessions("mo@example.com"), "0");
 }
+
+/// The team console's usage, read from rollups cut by day and by calendar
+/// month (with and without the other dimensions), equals the raw events it
+/// was made from — for periods with and without whole months, grouped and
+/// filtered every way — and still does once a member's personal data is
+/// deleted.
+#[test]
+fn the_team_consoles_rollups_add_up_to_the_events() {
+    use tests::{hub::Hub, postgres::Postgres};
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "rollups");
+    let database = hub.database_url.rsplit("dbname=").next().unwrap_or("").trim().to_owned();
+    // Nine members in two teams (the ninth in none), 420 days of events in
+    // two batches (the second adds to rows the first made); latency 4 s for
+    // events older than 60 days, 0.1 s after, so a period's median says
+    // whether its whole months were counted.
+    pg.sql(
+        &database,
+        "insert into teams (org_id, name) select id, t from orgs, unnest(array['eng', 'ops']) t;
+         insert into members (org_id, email, display_name, role, email_verified)
+           select o.id, 'p' || g || '@example.com', 'P' || g, case when g = 1 then 'admin' else 'member' end, true
+             from orgs o, generate_series(1, 9) g;
+         insert into team_members (team_id, member_id)
+           select t.id, m.id from members m join teams t on t.name = case when m.display_name in ('P1', 'P3', 'P5', 'P7') then 'eng' else 'ops' end
+            where m.display_name <> 'P9';
+         create temporary table seed as
+           select m.org_id, m.id as member_id,
+                  coalesce((select array_agg(team_id) from team_members where member_id = m.id), '{}') as team_ids,
+                  'r' || g as event_id, now() - (g % 420) * interval '1 day' - (g % 7) * interval '1 hour' as at,
+                  (array['run', 'completion', 'workflow'])[g % 3 + 1] as kind,
+                  (array['sherlock', 'edison', 'maya', 'review'])[g % 4 + 1] as agent, 'cloud' as provider,
+                  (array['big', 'small'])[g / 5 % 2 + 1] as model, g % 900 as tokens_in, g % 300 as tokens_out,
+                  (g % 900) * 0.0001 as cost_usd, case when g % 420 > 60 then 4000 else 100 end as latency_ms,
+                  case when g % 13 = 0 then 'failed' else 'succeeded' end as outcome, g % 3 as findings, g % 2 as edits
+             from generate_series(1, 20000) g join members m on m.display_name = 'P' || (g % 9 + 1);
+         insert into usage_events (org_id, member_id, team_ids, event_id, at, kind, agent, provider, model, tokens_in,
+                                   tokens_out, cost_usd, latency_ms, outcome, findings, edits)
+           select * from seed where event_id < 'r5';
+         insert into usage_events (org_id, member_id, team_ids, event_id, at, kind, agent, provider, model, tokens_in,
+                                   tokens_out, cost_usd, latency_ms, outcome, findings, edits)
+           select * from seed where event_id >= 'r5';
+         insert into console_sessions (id_hash, org_id, member_id, expires_at)
+           select sha256('rollup-session'::bytea), org_id, id, now() + interval '1 hour'
+             from members where display_name = 'P1';",
+    );
+    let host = format!("127.0.0.1:{}", hub.port);
+    let get = |query: &str| {
+        let headers = [("Host", host.as_str()), ("Cookie", "paired_hub_console=rollup-session")];
+        let reply = http(hub.port, "GET", &format!("/console/api/usage?{query}"), &headers, "");
+        assert_eq!(reply.status, 200, "{query}: {reply:?}");
+        reply.json()
+    };
+    // `key|runs|errors|tokens_in|tokens_out|findings|edits|cost|median ms` per key, from the raw events.
+    let expected = |days: i64, key: &str, filter: &str| {
+        let sql = format!(
+            "select {key}, count(*), count(*) filter (where outcome = 'failed'), sum(tokens_in), sum(tokens_out),
+                    sum(findings), sum(edits), round(sum(cost_usd), 4),
+                    percentile_disc(0.5) within group (order by latency_ms)
+               from usage_events e join members m on m.id = e.member_id
+               left join lateral unnest(e.team_ids) as t(team) on true left join teams tm on tm.id = t.team
+              where (e.at at time zone 'UTC')::date > (now() at time zone 'UTC')::date - {days} {filter}
+              group by 1 order by 1"
+        );
+        pg.sql(&database, &sql).lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let seen = |usage: &Value| {
+        let mut rows: Vec<String> = usage["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                let median = r["latency_p50_ms"].as_f64().unwrap_or(0.0);
+                // Medians are a histogram's (buckets 2^(1/4) wide): said as the event's value it is near.
+                let median = if median > 1000.0 { 4000 } else { 100 };
+                format!(
+                    "{}|{}|{}|{}|{}|{}|{}|{:.4}|{median}",
+                    r["key"].as_str().unwrap_or(""),
+                    r["runs"],
+                    r["errors"],
+                    r["tokens_in"],
+                    r["tokens_out"],
+                    r["findings"],
+                    r["edits"],
+                    r["cost_usd"].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let cases = [
+        ("by=member", "m.display_name", ""),
+        ("by=team", "coalesce(tm.name, '(no team)')", ""),
+        ("by=team&agent=maya", "coalesce(tm.name, '(no team)')", "and e.agent = 'maya'"),
+        ("by=agent&member=P2", "e.agent", "and m.display_name = 'P2'"),
+        ("by=kind&team=eng", "e.kind", "and tm.name = 'eng'"),
+        ("by=member&team=ops", "m.display_name", "and tm.name = 'ops'"),
+        ("by=model", "e.model", ""),
+    ];
+    for days in [30, 90, 365, 400] {
+        for (query, key, filter) in cases {
+            let usage = get(&format!("days={days}&{query}"));
+            assert_eq!(seen(&usage), expected(days, key, filter), "days={days}&{query}");
+            // The chart's days add up to its keys' runs.
+            let charted: i64 = usage["series"]["runs"]
+                .as_array()
+                .expect("runs")
+                .iter()
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(Value::as_i64)
+                .sum();
+            let keys = usage["series"]["keys"].as_array().expect("keys");
+            let runs: i64 = usage["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .filter(|r| keys.contains(&r["key"]))
+                .filter_map(|r| r["runs"].as_i64())
+                .sum();
+            assert_eq!(charted, runs, "days={days}&{query}");
+        }
+    }
+    // P9's personal data deleted: the organisation's numbers stay, P9's join the deleted members'.
+    let mut before = expected(365, "m.display_name", "");
+    let p9 = pg.sql(&database, "select id from members where display_name = 'P9'");
+    assert!(hub.call("DELETE", &format!("/api/v1/members/{}", p9.trim()), &hub.admin, None).status < 300);
+    let after = seen(&get("days=365&by=member"));
+    for row in &mut before {
+        if let Some(rest) = row.strip_prefix("P9|") {
+            *row = format!("(deleted members)|{rest}");
+        }
+    }
+    before.sort();
+    assert_eq!(after, before);
+}

@@ -1,0 +1,178 @@
+-- The console's views by member or team over long periods. With filters on
+-- the other dimensions: usage and latency per member per calendar month (a
+-- year reads its whole months once, the days before and after them from the
+-- daily rollups). Without: usage per member per day and latency per member
+-- per month, without the other dimensions (a few rows per member).
+
+create table usage_monthly (
+    org_id      bigint not null,
+    -- the month's first day
+    month       date not null,
+    member_key  bigint not null,
+    team_ids    bigint[] not null,
+    kind        text not null,
+    agent       text not null,
+    provider    text not null,
+    model       text not null,
+    runs        bigint not null,
+    errors      bigint not null,
+    tokens_in   bigint not null,
+    tokens_out  bigint not null,
+    cost_usd    numeric(18, 9) not null,
+    findings    bigint not null,
+    edits       bigint not null,
+    primary key (org_id, month, member_key, team_ids, kind, agent, provider, model)
+);
+
+create table usage_latency_monthly (
+    org_id      bigint not null,
+    month       date not null,
+    member_key  bigint not null,
+    team_ids    bigint[] not null,
+    kind        text not null,
+    agent       text not null,
+    provider    text not null,
+    model       text not null,
+    bucket      integer not null,
+    count       bigint not null,
+    primary key (org_id, month, member_key, team_ids, kind, agent, provider, model, bucket)
+);
+
+create table usage_member_daily (
+    org_id      bigint not null,
+    day         date not null,
+    member_key  bigint not null,
+    team_ids    bigint[] not null,
+    runs        bigint not null,
+    errors      bigint not null,
+    tokens_in   bigint not null,
+    tokens_out  bigint not null,
+    cost_usd    numeric(18, 9) not null,
+    findings    bigint not null,
+    edits       bigint not null,
+    primary key (org_id, day, member_key, team_ids)
+);
+
+create table usage_latency_member_monthly (
+    org_id      bigint not null,
+    month       date not null,
+    member_key  bigint not null,
+    team_ids    bigint[] not null,
+    bucket      integer not null,
+    count       bigint not null,
+    primary key (org_id, month, member_key, team_ids, bucket)
+);
+
+create function usage_rollup_monthly() returns trigger language plpgsql as $$
+begin
+    -- In key order, as usage_rollup: batches that meet lock rows in one order.
+    insert into usage_monthly as d
+    select org_id, date_trunc('month', at at time zone 'UTC')::date, coalesce(member_id, 0), team_ids, kind, agent,
+           coalesce(provider, ''), coalesce(model, ''), count(*), count(*) filter (where outcome = 'failed'),
+           sum(tokens_in), sum(tokens_out), sum(cost_usd), sum(findings), sum(edits)
+      from inserted group by 1, 2, 3, 4, 5, 6, 7, 8 order by 1, 2, 3, 4, 5, 6, 7, 8
+    on conflict (org_id, month, member_key, team_ids, kind, agent, provider, model) do update
+       set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
+           tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
+           cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
+           edits = d.edits + excluded.edits;
+    insert into usage_latency_monthly as l
+    select org_id, date_trunc('month', at at time zone 'UTC')::date, coalesce(member_id, 0), team_ids, kind, agent,
+           coalesce(provider, ''), coalesce(model, ''), latency_bucket(latency_ms), count(*)
+      from inserted group by 1, 2, 3, 4, 5, 6, 7, 8, 9 order by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    on conflict (org_id, month, member_key, team_ids, kind, agent, provider, model, bucket) do update
+       set count = l.count + excluded.count;
+    insert into usage_member_daily as d
+    select org_id, (at at time zone 'UTC')::date, coalesce(member_id, 0), team_ids, count(*),
+           count(*) filter (where outcome = 'failed'), sum(tokens_in), sum(tokens_out), sum(cost_usd), sum(findings),
+           sum(edits)
+      from inserted group by 1, 2, 3, 4 order by 1, 2, 3, 4
+    on conflict (org_id, day, member_key, team_ids) do update
+       set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
+           tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
+           cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
+           edits = d.edits + excluded.edits;
+    insert into usage_latency_member_monthly as l
+    select org_id, date_trunc('month', at at time zone 'UTC')::date, coalesce(member_id, 0), team_ids,
+           latency_bucket(latency_ms), count(*)
+      from inserted group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5
+    on conflict (org_id, month, member_key, team_ids, bucket) do update set count = l.count + excluded.count;
+    return null;
+end
+$$;
+
+create trigger usage_events_rollup_monthly after insert on usage_events
+    referencing new table as inserted for each statement execute function usage_rollup_monthly();
+
+-- When a member's personal data is deleted, their rolled-up usage joins the
+-- anonymous rows (member 0), as their events lose their member: every table
+-- with a member dimension, in one place.
+create function usage_forget_member(org bigint, member bigint) returns void language plpgsql as $$
+begin
+    insert into usage_daily as d
+    select org_id, day, 0, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out, cost_usd,
+           findings, edits
+      from usage_daily where org_id = org and member_key = member
+    on conflict (org_id, day, member_key, team_ids, kind, agent, provider, model) do update
+       set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
+           tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
+           cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
+           edits = d.edits + excluded.edits;
+    delete from usage_daily where org_id = org and member_key = member;
+    insert into usage_monthly as d
+    select org_id, month, 0, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out, cost_usd,
+           findings, edits
+      from usage_monthly where org_id = org and member_key = member
+    on conflict (org_id, month, member_key, team_ids, kind, agent, provider, model) do update
+       set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
+           tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
+           cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
+           edits = d.edits + excluded.edits;
+    delete from usage_monthly where org_id = org and member_key = member;
+    insert into usage_latency as l
+    select org_id, day, 0, team_ids, kind, agent, provider, model, bucket, count
+      from usage_latency where org_id = org and member_key = member
+    on conflict (org_id, day, member_key, team_ids, kind, agent, provider, model, bucket) do update
+       set count = l.count + excluded.count;
+    delete from usage_latency where org_id = org and member_key = member;
+    insert into usage_latency_monthly as l
+    select org_id, month, 0, team_ids, kind, agent, provider, model, bucket, count
+      from usage_latency_monthly where org_id = org and member_key = member
+    on conflict (org_id, month, member_key, team_ids, kind, agent, provider, model, bucket) do update
+       set count = l.count + excluded.count;
+    delete from usage_latency_monthly where org_id = org and member_key = member;
+    insert into usage_member_daily as d
+    select org_id, day, 0, team_ids, runs, errors, tokens_in, tokens_out, cost_usd, findings, edits
+      from usage_member_daily where org_id = org and member_key = member
+    on conflict (org_id, day, member_key, team_ids) do update
+       set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
+           tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
+           cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
+           edits = d.edits + excluded.edits;
+    delete from usage_member_daily where org_id = org and member_key = member;
+    insert into usage_latency_member_monthly as l
+    select org_id, month, 0, team_ids, bucket, count
+      from usage_latency_member_monthly where org_id = org and member_key = member
+    on conflict (org_id, month, member_key, team_ids, bucket) do update set count = l.count + excluded.count;
+    delete from usage_latency_member_monthly where org_id = org and member_key = member;
+    insert into usage_active select org_id, day, 0 from usage_active where org_id = org and member_key = member
+    on conflict do nothing;
+    delete from usage_active where org_id = org and member_key = member;
+end
+$$;
+
+-- What arrived before this migration.
+insert into usage_monthly
+select org_id, date_trunc('month', day)::date, member_key, team_ids, kind, agent, provider, model, sum(runs),
+       sum(errors), sum(tokens_in), sum(tokens_out), sum(cost_usd), sum(findings), sum(edits)
+  from usage_daily group by 1, 2, 3, 4, 5, 6, 7, 8;
+insert into usage_latency_monthly
+select org_id, date_trunc('month', day)::date, member_key, team_ids, kind, agent, provider, model, bucket, sum(count)
+  from usage_latency group by 1, 2, 3, 4, 5, 6, 7, 8, 9;
+insert into usage_member_daily
+select org_id, day, member_key, team_ids, sum(runs), sum(errors), sum(tokens_in), sum(tokens_out), sum(cost_usd),
+       sum(findings), sum(edits)
+  from usage_daily group by 1, 2, 3, 4;
+insert into usage_latency_member_monthly
+select org_id, date_trunc('month', day)::date, member_key, team_ids, bucket, sum(count)
+  from usage_latency group by 1, 2, 3, 4, 5;
