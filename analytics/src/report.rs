@@ -26,6 +26,9 @@ pub struct Rollup {
     pub cost_usd: f64,
     pub findings: i64,
     pub edits: i64,
+    /// Findings and edits the user accepted, where the store keeps them with
+    /// the rollups (the hub); the daemon passes them separately.
+    pub accepted: i64,
 }
 
 /// The values of dimension `by` a row counts under (a member in two teams
@@ -264,6 +267,7 @@ pub fn usage(
             entry.cost_usd += row.cost_usd;
             entry.findings += row.findings;
             entry.edits += row.edits;
+            entry.accepted += row.accepted;
             *per_day.entry(key.to_owned()).or_default().entry(row.day).or_default() += row.runs;
         }
     }
@@ -273,7 +277,7 @@ pub fn usage(
             row.latency_p50_ms = percentile(histogram, 0.5);
             row.latency_p95_ms = percentile(histogram, 0.95);
         }
-        row.accepted = accepted.get(&row.key).copied().unwrap_or(0);
+        row.accepted += accepted.get(&row.key).copied().unwrap_or(0);
         row.cost_per_accepted = (row.accepted > 0).then(|| row.cost_usd / row.accepted as f64);
     }
     rows.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.key.cmp(&b.key)));
@@ -362,11 +366,12 @@ pub fn cost(
         entry.tokens_in += row.tokens_in;
         entry.tokens_out += row.tokens_out;
         entry.cost_usd += row.cost_usd;
+        entry.accepted += row.accepted;
     }
     let mut rows: Vec<CostRow> = pairs
         .into_iter()
         .map(|(key, mut row)| {
-            row.accepted = accepted.get(&key).copied().unwrap_or(0);
+            row.accepted += accepted.get(&key).copied().unwrap_or(0);
             row.cost_per_accepted = (row.accepted > 0).then(|| row.cost_usd / row.accepted as f64);
             row.cheaper = prices
                 .0

@@ -22,7 +22,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (6, "verified", include_str!("../migrations/0006_verified.sql")),
     (7, "console", include_str!("../migrations/0007_console.sql")),
     (8, "console_org", include_str!("../migrations/0008_console_org.sql")),
-    (9, "console_monthly", include_str!("../migrations/0009_console_monthly.sql")),
+    (9, "console_rollups", include_str!("../migrations/0009_console_rollups.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

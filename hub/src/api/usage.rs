@@ -29,7 +29,20 @@ const MAX_LATENCY_MS: i64 = 86_400_000;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Batch {
+    #[serde(default)]
     events: Vec<Event>,
+    /// How many of earlier events' findings and edits the member accepted
+    /// since (verdicts come after their run's event).
+    #[serde(default)]
+    accepted: Vec<Accepted>,
+}
+
+/// An event's accepted count as it is now (sent again, it stays the same).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    id: String,
+    accepted: i32,
 }
 
 /// One event. No field carries code, prompts or paths: names, counts, times.
@@ -65,19 +78,26 @@ const OUTCOMES: &[&str] = &["succeeded", "failed", "cancelled", "no_result"];
 pub async fn push(State(hub): State<Hub>, who: Principal, Body(batch): Body<Batch>) -> Result<Json<Value>, ApiError> {
     who.check(Action::UsagePush, Within::Org)?;
     let member = who.member()?;
-    if batch.events.len() > MAX_BATCH {
+    if batch.events.len() > MAX_BATCH || batch.accepted.len() > MAX_BATCH {
         return Err(ApiError::Invalid(format!(
-            "a batch has at most {MAX_BATCH} events; this one has {}",
-            batch.events.len()
+            "a batch has at most {MAX_BATCH} events and {MAX_BATCH} accepted counts; this one has {} and {}",
+            batch.events.len(),
+            batch.accepted.len()
         )));
+    }
+    for (n, a) in batch.accepted.iter().enumerate() {
+        if !(0..=100_000).contains(&a.accepted) {
+            return Err(ApiError::Invalid(format!("accepted {n} ({:?}): must be 0 to 100,000", a.id)));
+        }
     }
     let now = jiff::Timestamp::now();
     let mut columns = Columns::default();
     for (n, event) in batch.events.iter().enumerate() {
         columns.push(event, now).map_err(|why| ApiError::Invalid(format!("event {n} ({:?}): {why}", event.id)))?;
     }
-    let client = hub.pool.get().await?;
-    let inserted = client
+    let mut client = hub.pool.get().await?;
+    let tx = client.transaction().await?;
+    let inserted = tx
         .execute(
             "insert into usage_events (org_id, member_id, team_ids, event_id, at, kind, agent, skill, provider, model,
                                        tokens_in, tokens_out, cost_usd, latency_ms, outcome, findings, edits)
@@ -109,8 +129,21 @@ pub async fn push(State(hub): State<Hub>, who: Principal, Body(batch): Body<Batc
             ],
         )
         .await?;
+    // Only the member's own events, and only a change reaches the rollups.
+    let (ids, counts): (Vec<&str>, Vec<i32>) = batch.accepted.iter().map(|a| (a.id.as_str(), a.accepted)).unzip();
+    let updated = tx
+        .execute(
+            "update usage_events u set accepted = a.n
+               from unnest($2::text[], $3::int4[]) as a(id, n)
+              where u.member_id = $1 and u.event_id = a.id and u.accepted <> a.n",
+            &[&member, &ids, &counts],
+        )
+        .await?;
+    tx.commit().await?;
     let received = batch.events.len() as u64;
-    Ok(Json(json!({"received": received, "recorded": inserted, "duplicates": received - inserted})))
+    Ok(Json(
+        json!({"received": received, "recorded": inserted, "duplicates": received - inserted, "accepted": updated}),
+    ))
 }
 
 #[derive(Default)]

@@ -138,7 +138,7 @@ async fn rollups(
     let sql = format!(
         "select (d.day - date '1970-01-01')::int8, d.kind, d.agent, d.provider, d.model, sum(d.runs)::int8,
                 sum(d.errors)::int8, sum(d.tokens_in)::int8, sum(d.tokens_out)::int8, sum(d.cost_usd)::float8,
-                sum(d.findings)::int8, sum(d.edits)::int8
+                sum(d.findings)::int8, sum(d.edits)::int8, sum(d.accepted)::int8
            from {table} d where d.org_id = $1 and d.day between $2 and $3 {clause}
           group by 1, 2, 3, 4, 5"
     );
@@ -158,6 +158,7 @@ async fn rollups(
             cost_usd: r.get(9),
             findings: r.get(10),
             edits: r.get(11),
+            accepted: r.get(12),
             ..Rollup::default()
         })
         .collect())

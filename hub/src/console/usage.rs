@@ -74,7 +74,8 @@ fn spanned(daily: &str, monthly: &str, columns: &str, n: usize) -> String {
     )
 }
 
-const USAGE_COLUMNS: &str = "member_key, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out, cost_usd, findings, edits";
+const USAGE_COLUMNS: &str = "member_key, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out, cost_usd, findings, edits,
+     accepted";
 const LATENCY_COLUMNS: &str = "member_key, team_ids, kind, agent, provider, model, bucket, count";
 
 /// The grouping key of dimension `by` over a rollup `d` (teams through the
@@ -174,7 +175,7 @@ async fn usage_members(
         let sql = format!(
             "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8,
                     sum(d.tokens_in)::int8, sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8,
-                    sum(d.edits)::int8
+                    sum(d.edits)::int8, sum(d.accepted)::int8
                from usage_member_daily d {lateral}
               where d.org_id = $1 and d.day between $2 and $3 {clause} {MEMBER_FILTERS} group by 1, 2"
         );
@@ -217,7 +218,8 @@ async fn usage_members(
             let rows = spanned("usage_daily", "usage_monthly", USAGE_COLUMNS, 11);
             let sql = format!(
                 "select 0::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
-                        sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8
+                        sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8,
+                sum(d.accepted)::int8
                    from {rows} d {lateral} where true {clause} {FILTERS} group by 2"
             );
             let rows: Vec<Rollup> =
@@ -328,7 +330,8 @@ async fn usage_org(
     let params: [&(dyn ToSql + Sync); 7] = [&org, &from, &to, &f.agent, &f.provider, &f.model, &f.kind];
     let sql = format!(
         "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
-                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8
+                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8,
+                sum(d.accepted)::int8
            from usage_daily_org d where d.org_id = $1 and d.day between $2 and $3 {ORG_FILTERS} group by 1, 2"
     );
     let label = |raw: String| if raw.is_empty() { "(none)".to_owned() } else { raw };
@@ -410,7 +413,7 @@ async fn options(
     Ok(found.into_iter().map(|(k, v)| (k.to_owned(), v.into_iter().collect())).collect())
 }
 
-/// A row of `select day, KEY, runs, errors, tokens_in, tokens_out, cost, findings, edits`
+/// A row of `select day, KEY, runs, errors, tokens_in, tokens_out, cost, findings, edits, accepted`
 /// as a rollup whose `by` dimension is `value` (its label).
 fn keyed_rollup(by: &str, value: String, r: &tokio_postgres::Row) -> Rollup {
     let mut row = Rollup {
@@ -422,6 +425,7 @@ fn keyed_rollup(by: &str, value: String, r: &tokio_postgres::Row) -> Rollup {
         cost_usd: r.get(6),
         findings: r.get(7),
         edits: r.get(8),
+        accepted: r.get(9),
         ..Rollup::default()
     };
     match by {

@@ -484,8 +484,8 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
 /// The team console's usage, read from rollups cut by day and by calendar
 /// month (with and without the other dimensions), equals the raw events it
 /// was made from — for periods with and without whole months, grouped and
-/// filtered every way — and still does once a member's personal data is
-/// deleted.
+/// filtered every way, accepted counts changed after the events came
+/// included — and still does once a member's personal data is deleted.
 #[test]
 fn the_team_consoles_rollups_add_up_to_the_events() {
     use tests::{hub::Hub, postgres::Postgres};
@@ -521,6 +521,8 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
          insert into usage_events (org_id, member_id, team_ids, event_id, at, kind, agent, provider, model, tokens_in,
                                    tokens_out, cost_usd, latency_ms, outcome, findings, edits)
            select * from seed where event_id >= 'r5';
+         update usage_events set accepted = 2 where event_id like 'r2%';
+         update usage_events set accepted = findings where event_id like 'r2%' or event_id like 'r3%';
          insert into console_sessions (id_hash, org_id, member_id, expires_at)
            select sha256('rollup-session'::bytea), org_id, id, now() + interval '1 hour'
              from members where display_name = 'P1';",
@@ -532,11 +534,11 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
         assert_eq!(reply.status, 200, "{query}: {reply:?}");
         reply.json()
     };
-    // `key|runs|errors|tokens_in|tokens_out|findings|edits|cost|median ms` per key, from the raw events.
+    // `key|runs|errors|tokens_in|tokens_out|findings|edits|accepted|cost|median ms` per key, from the raw events.
     let expected = |days: i64, key: &str, filter: &str| {
         let sql = format!(
             "select {key}, count(*), count(*) filter (where outcome = 'failed'), sum(tokens_in), sum(tokens_out),
-                    sum(findings), sum(edits), round(sum(cost_usd), 4),
+                    sum(findings), sum(edits), sum(accepted), round(sum(cost_usd), 4),
                     percentile_disc(0.5) within group (order by latency_ms)
                from usage_events e join members m on m.id = e.member_id
                left join lateral unnest(e.team_ids) as t(team) on true left join teams tm on tm.id = t.team
@@ -555,7 +557,7 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
                 // Medians are a histogram's (buckets 2^(1/4) wide): said as the event's value it is near.
                 let median = if median > 1000.0 { 4000 } else { 100 };
                 format!(
-                    "{}|{}|{}|{}|{}|{}|{}|{:.4}|{median}",
+                    "{}|{}|{}|{}|{}|{}|{}|{}|{:.4}|{median}",
                     r["key"].as_str().unwrap_or(""),
                     r["runs"],
                     r["errors"],
@@ -563,6 +565,7 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
                     r["tokens_out"],
                     r["findings"],
                     r["edits"],
+                    r["accepted"],
                     r["cost_usd"].as_f64().unwrap_or(0.0)
                 )
             })

@@ -716,10 +716,11 @@ impl Machine {
 
 /// The daemon's side of usage: each finished run is an event, sent once this
 /// machine has joined (not before), kept while the hub is down and across a
-/// `kill -9`, and counted once even when a batch is sent twice.
+/// `kill -9`, and counted once even when a batch is sent twice; verdicts on
+/// a run's work follow its event as its accepted count.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_kill() {
-    use protocol::agents::{Run, RunParams, RunStatus};
+    use protocol::agents::{Feedback, FeedbackParams, Run, RunParams, RunStatus, Verdict};
     use tests::Rpc;
     let pg = Postgres::get();
     let mut hub = Hub::start(&pg, "pushing");
@@ -740,13 +741,36 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
         let params = RunParams { prompt: Some("What does load do?".into()), wait: true, ..tests::agent_run("alex") };
         let run = client.call::<Run>(params).await;
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+        run
     };
     ask(&client).await; // before joining: stays on this machine
 
     machine.join(&hub, "ada@example.com", None);
-    ask(&client).await;
+    let first = ask(&client).await;
     ask(&client).await;
     wait_for(&hub, 2);
+    // Verdicts given after the run's event was sent reach the hub as its
+    // accepted count (a changed verdict changes it; the console sums it).
+    let verdicts = |accepted: [bool; 3]| FeedbackParams {
+        source: first.id.clone(),
+        verdicts: accepted
+            .iter()
+            .enumerate()
+            .map(|(n, accepted)| Verdict { item: format!("edit:{n}"), accepted: *accepted })
+            .collect(),
+    };
+    let accepted_on_hub = |hub: &Hub| pg.sql(&dbname(hub), "select coalesce(sum(accepted), 0) from usage_daily");
+    client.call::<Feedback>(verdicts([true, true, false])).await;
+    tests::wait_until("the accepted count reaches the hub", std::time::Duration::from_secs(30), || {
+        accepted_on_hub(&hub) == "2"
+    });
+    client.call::<Feedback>(verdicts([true, false, false])).await;
+    tests::wait_until("a changed verdict reaches the hub", std::time::Duration::from_secs(30), || {
+        accepted_on_hub(&hub) == "1"
+    });
+    let rollups = "select (select sum(accepted) from usage_monthly)::text || (select sum(accepted) from usage_member_daily)::text
+                          || (select sum(accepted) from usage_daily_org)::text || (select sum(accepted) from usage_events)::text";
+    assert_eq!(pg.sql(&dbname(&hub), rollups), "1111", "every rollup follows");
     let by_model = hub.call("GET", "/api/v1/usage?by=agent,provider,model", &hub.admin, None).json();
     let row = &by_model["series"][0];
     assert_eq!(

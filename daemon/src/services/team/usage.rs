@@ -56,19 +56,29 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
                     "findings": row.get::<_, i64>(11)?, "edits": row.get::<_, i64>(12)?,
                 }))
             })?;
-            rows.collect::<rusqlite::Result<Vec<Value>>>()
+            let events = rows.collect::<rusqlite::Result<Vec<Value>>>()?;
+            // Verdicts given since their events were sent: the accepted count now.
+            let mut statement = conn.prepare(
+                "SELECT id, accepted_due FROM usage_events
+                  WHERE accepted_due IS NOT NULL AND pushed_ms > 0 ORDER BY id LIMIT ?1",
+            )?;
+            let accepted = statement
+                .query_map([BATCH], |row| Ok(json!({"id": row.get::<_, String>(0)?, "accepted": row.get::<_, i64>(1)?})))?
+                .collect::<rusqlite::Result<Vec<Value>>>()?;
+            Ok((events, accepted))
         })
         .await
         .map_err(TeamError::State)?;
-    if events.is_empty() {
+    let (events, accepted) = events;
+    if events.is_empty() && accepted.is_empty() {
         return Ok(Pushed::Nothing);
     }
     let token = device_token().await?;
     let ids: Vec<String> = events.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
-    let full = events.len() as i64 == BATCH;
-    let sent =
-        request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(json!({"events": events})))
-            .await;
+    let full = events.len() as i64 == BATCH || accepted.len() as i64 == BATCH;
+    let body =
+        if accepted.is_empty() { json!({"events": events}) } else { json!({"events": events, "accepted": accepted}) };
+    let sent = request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(body)).await;
     let reply = match sent {
         Ok(reply) => reply,
         // One event the hub will never take (it says which): set aside, so that
@@ -93,6 +103,13 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
             let tx = conn.transaction()?;
             for id in &ids {
                 tx.execute("UPDATE usage_events SET pushed_ms = ?2 WHERE id = ?1", rusqlite::params![id, now])?;
+            }
+            // Sent as it was: due again only if a verdict came meanwhile.
+            for a in &accepted {
+                tx.execute(
+                    "UPDATE usage_events SET accepted_due = NULL WHERE id = ?1 AND accepted_due = ?2",
+                    rusqlite::params![a["id"].as_str(), a["accepted"].as_i64()],
+                )?;
             }
             tx.commit()
         })

@@ -1,8 +1,18 @@
--- The console's views by member or team over long periods. With filters on
+-- The console's views by member or team over long periods, and the work
+-- people accepted.
+--
+-- Views by member or team over long periods. With filters on
 -- the other dimensions: usage and latency per member per calendar month (a
 -- year reads its whole months once, the days before and after them from the
 -- daily rollups). Without: usage per member per day and latency per member
 -- per month, without the other dimensions (a few rows per member).
+
+-- How many of an event's findings and edits its member accepted: set by the
+-- member's daemon as verdicts come (after the event), and added to every
+-- rollup by the update trigger below.
+alter table usage_events add column accepted integer not null default 0 check (accepted >= 0);
+alter table usage_daily add column accepted bigint not null default 0;
+alter table usage_daily_org add column accepted bigint not null default 0;
 
 create table usage_monthly (
     org_id      bigint not null,
@@ -21,6 +31,7 @@ create table usage_monthly (
     cost_usd    numeric(18, 9) not null,
     findings    bigint not null,
     edits       bigint not null,
+    accepted    bigint not null default 0,
     primary key (org_id, month, member_key, team_ids, kind, agent, provider, model)
 );
 
@@ -50,6 +61,7 @@ create table usage_member_daily (
     cost_usd    numeric(18, 9) not null,
     findings    bigint not null,
     edits       bigint not null,
+    accepted    bigint not null default 0,
     primary key (org_id, day, member_key, team_ids)
 );
 
@@ -104,6 +116,45 @@ $$;
 create trigger usage_events_rollup_monthly after insert on usage_events
     referencing new table as inserted for each statement execute function usage_rollup_monthly();
 
+-- An event's accepted count changed: the difference goes to its rows in
+-- every rollup with sums (they exist: the event made them).
+create function usage_accepted() returns trigger language plpgsql as $$
+begin
+    with deltas as (
+        select n.org_id, (n.at at time zone 'UTC')::date as day, coalesce(n.member_id, 0) as member_key, n.team_ids,
+               n.kind, n.agent, coalesce(n.provider, '') as provider, coalesce(n.model, '') as model,
+               sum(n.accepted - o.accepted) as delta
+          from new_rows n join old_rows o on o.seq = n.seq
+         where n.accepted <> o.accepted
+         group by 1, 2, 3, 4, 5, 6, 7, 8
+    ), daily as (
+        update usage_daily d set accepted = d.accepted + x.delta from deltas x
+         where (d.org_id, d.day, d.member_key, d.team_ids, d.kind, d.agent, d.provider, d.model)
+             = (x.org_id, x.day, x.member_key, x.team_ids, x.kind, x.agent, x.provider, x.model)
+    ), monthly as (
+        update usage_monthly d set accepted = d.accepted + x.delta
+          from (select org_id, date_trunc('month', day)::date as month, member_key, team_ids, kind, agent, provider,
+                       model, sum(delta) as delta
+                  from deltas group by 1, 2, 3, 4, 5, 6, 7, 8) x
+         where (d.org_id, d.month, d.member_key, d.team_ids, d.kind, d.agent, d.provider, d.model)
+             = (x.org_id, x.month, x.member_key, x.team_ids, x.kind, x.agent, x.provider, x.model)
+    ), per_member as (
+        update usage_member_daily d set accepted = d.accepted + x.delta
+          from (select org_id, day, member_key, team_ids, sum(delta) as delta from deltas group by 1, 2, 3, 4) x
+         where (d.org_id, d.day, d.member_key, d.team_ids) = (x.org_id, x.day, x.member_key, x.team_ids)
+    )
+    update usage_daily_org d set accepted = d.accepted + x.delta
+      from (select org_id, day, kind, agent, provider, model, sum(delta) as delta
+              from deltas group by 1, 2, 3, 4, 5, 6) x
+     where (d.org_id, d.day, d.kind, d.agent, d.provider, d.model)
+         = (x.org_id, x.day, x.kind, x.agent, x.provider, x.model);
+    return null;
+end
+$$;
+
+create trigger usage_events_accepted after update on usage_events
+    referencing old table as old_rows new table as new_rows for each statement execute function usage_accepted();
+
 -- When a member's personal data is deleted, their rolled-up usage joins the
 -- anonymous rows (member 0), as their events lose their member: every table
 -- with a member dimension, in one place.
@@ -111,23 +162,23 @@ create function usage_forget_member(org bigint, member bigint) returns void lang
 begin
     insert into usage_daily as d
     select org_id, day, 0, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out, cost_usd,
-           findings, edits
+           findings, edits, accepted
       from usage_daily where org_id = org and member_key = member
     on conflict (org_id, day, member_key, team_ids, kind, agent, provider, model) do update
        set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
            tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
            cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
-           edits = d.edits + excluded.edits;
+           edits = d.edits + excluded.edits, accepted = d.accepted + excluded.accepted;
     delete from usage_daily where org_id = org and member_key = member;
     insert into usage_monthly as d
     select org_id, month, 0, team_ids, kind, agent, provider, model, runs, errors, tokens_in, tokens_out, cost_usd,
-           findings, edits
+           findings, edits, accepted
       from usage_monthly where org_id = org and member_key = member
     on conflict (org_id, month, member_key, team_ids, kind, agent, provider, model) do update
        set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
            tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
            cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
-           edits = d.edits + excluded.edits;
+           edits = d.edits + excluded.edits, accepted = d.accepted + excluded.accepted;
     delete from usage_monthly where org_id = org and member_key = member;
     insert into usage_latency as l
     select org_id, day, 0, team_ids, kind, agent, provider, model, bucket, count
@@ -142,13 +193,13 @@ begin
        set count = l.count + excluded.count;
     delete from usage_latency_monthly where org_id = org and member_key = member;
     insert into usage_member_daily as d
-    select org_id, day, 0, team_ids, runs, errors, tokens_in, tokens_out, cost_usd, findings, edits
+    select org_id, day, 0, team_ids, runs, errors, tokens_in, tokens_out, cost_usd, findings, edits, accepted
       from usage_member_daily where org_id = org and member_key = member
     on conflict (org_id, day, member_key, team_ids) do update
        set runs = d.runs + excluded.runs, errors = d.errors + excluded.errors,
            tokens_in = d.tokens_in + excluded.tokens_in, tokens_out = d.tokens_out + excluded.tokens_out,
            cost_usd = d.cost_usd + excluded.cost_usd, findings = d.findings + excluded.findings,
-           edits = d.edits + excluded.edits;
+           edits = d.edits + excluded.edits, accepted = d.accepted + excluded.accepted;
     delete from usage_member_daily where org_id = org and member_key = member;
     insert into usage_latency_member_monthly as l
     select org_id, month, 0, team_ids, bucket, count
