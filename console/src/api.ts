@@ -3,6 +3,12 @@
 
 export class SignedOut extends Error {}
 export class Forbidden extends Error {}
+/// A marketplace package asks for permissions: `consent` is what to show.
+export class NeedsConsent extends Error {
+  constructor(message: string, readonly consent: unknown) {
+    super(message);
+  }
+}
 
 export async function get<T>(path: string): Promise<T> {
   const response = await fetch(`api/${path}`, { credentials: "same-origin", headers: { accept: "application/json" } });
@@ -28,6 +34,7 @@ async function reply<T>(response: Response): Promise<T> {
   else if (!response.ok) body = { error: { message: text.trim() || `${response.status} ${response.statusText}` } };
   if (response.status === 401) throw new SignedOut(body?.error?.message ?? "signed out");
   if (response.status === 403) throw new Forbidden(body?.error?.message ?? "not allowed");
+  if (response.status === 409 && body?.error?.consent) throw new NeedsConsent(body.error.message, body.error.consent);
   if (!response.ok) throw new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);
   return body as T;
 }

@@ -140,6 +140,11 @@ pub struct PackageSummary {
     /// The QA pipeline passed (`paired market check`).
     #[serde(default)]
     pub certified: bool,
+    /// The certification record's level: `tested` (the package's own test
+    /// cases passed), `validated` (its manifest and permissions checked),
+    /// `failed` or `none`.
+    #[serde(default)]
+    pub certification: String,
     /// A registry maintainer reviewed this version.
     #[serde(default)]
     pub curated: bool,

@@ -5,7 +5,8 @@
 // (tests/tests/it/console.rs) holds the assertions against the seeded data.
 //
 //   node console.mjs '{"login": "file:///…/console-x.html", "reuse": "http://…/console/#login=CODE",
-//                      "filter": {"name": "model", "value": "small"}, "foreign": true, "screenshots": DIR}'
+//                      "filter": {"name": "model", "value": "small"}, "foreign": true, "screenshots": DIR,
+//                      "agents": {"search": "panics", "name": "rust-auditor", "steps": ["install", "update", …]}}'
 
 import { chromium } from "playwright-core";
 import http from "node:http";
@@ -114,6 +115,62 @@ try {
     const chunks = [];
     for await (const chunk of await download.createReadStream()) chunks.push(chunk);
     report.csv = { name: download.suggestedFilename(), text: Buffer.concat(chunks).toString("utf8"), url: download.url() };
+  }
+
+  // The Agents page: find a package, install it granting what it asks,
+  // update it (its new permission marked), roll it back, refuse an update,
+  // remove it — each with the dialog the user answers; `steps` says which.
+  if (options.agents) {
+    const a = options.agents;
+    const status = () => page.textContent("main [role=status]");
+    const settled = (text) => page.waitForFunction((t) => (document.querySelector("main [role=status]")?.textContent ?? "").includes(t) || document.querySelector("main .error"), text, { timeout: 30_000 });
+    const dialog = async () => {
+      await page.waitForSelector("dialog[open]");
+      return page.evaluate(() => ({ text: document.querySelector("dialog[open]").innerText, html: document.documentElement.outerHTML, focused: document.activeElement.textContent }));
+    };
+    const after = async () => ({ status: await status(), ...(await snapshot()) });
+    const steps = {};
+    await page.goto(page.url().split("#")[0] + `#/agents?q=${encodeURIComponent(a.search)}`);
+    await page.waitForSelector("main caption >> text=/Marketplace packages/");
+    steps.search = await snapshot();
+    const run = {
+      install: async () => {
+        await page.click(`button:has-text("Install ${a.name}")`);
+        steps.install_dialog = await dialog();
+        await page.click('dialog[open] button:has-text("Grant and install")');
+        await settled("Installed");
+        steps.installed = await after();
+      },
+      update: async () => {
+        await page.click(`button:has-text("Update ${a.name} to")`);
+        steps.update_dialog = await dialog();
+        await page.click('dialog[open] button:has-text("Grant and install")');
+        await settled("Updated");
+        steps.updated = await after();
+      },
+      rollback: async () => {
+        await page.click(`button:has-text("Roll ${a.name} back to")`);
+        await settled("Rolled back");
+        steps.rolled_back = await after();
+      },
+      refuse: async () => {
+        await page.click(`button:has-text("Update ${a.name} to")`);
+        await dialog();
+        await page.keyboard.press("Escape");
+        await settled("Nothing was installed");
+        steps.refused = await after();
+      },
+      remove: async () => {
+        await page.click(`button:has-text("Remove ${a.name}")`);
+        steps.remove_dialog = await dialog();
+        await page.click('dialog[open] button:has-text("Remove")');
+        await settled("Removed");
+        steps.removed = await after();
+      },
+    };
+    for (const step of a.steps) await run[step]();
+    report.agents = steps;
+    if (options.screenshots) await page.screenshot({ path: `${options.screenshots}/agents-${a.steps[0]}.png`, fullPage: true });
   }
 
   // The keyboard alone, on a fresh load: what Tab reaches first; and after

@@ -259,22 +259,22 @@ fn market_methods(module: &mut RpcModule<Daemon>) {
     });
     method::<market::Install, _, _>(module, |d, params, _| async move {
         let changed = crate::services::market::service::install(&d.market, params).await?;
-        audit_market(&d, "market.install", &changed);
+        crate::server::console::audit_market(&d, "you", "market.install", &changed);
         Ok(changed)
     });
     method::<market::Update, _, _>(module, |d, params, _| async move {
         let changed = crate::services::market::service::update(&d.market, params).await?;
-        audit_market(&d, "market.update", &changed);
+        crate::server::console::audit_market(&d, "you", "market.update", &changed);
         Ok(changed)
     });
     method::<market::Remove, _, _>(module, |d, params, _| async move {
         let changed = crate::services::market::service::remove(&d.market, params).await?;
-        audit_market(&d, "market.remove", &changed);
+        crate::server::console::audit_market(&d, "you", "market.remove", &changed);
         Ok(changed)
     });
     method::<market::Rollback, _, _>(module, |d, params, _| async move {
         let changed = crate::services::market::service::rollback(&d.market, params).await?;
-        audit_market(&d, "market.rollback", &changed);
+        crate::server::console::audit_market(&d, "you", "market.rollback", &changed);
         Ok(changed)
     });
     method::<market::Usage, _, _>(module, |d, NoParams {}, _| async move {
@@ -283,15 +283,6 @@ fn market_methods(module: &mut RpcModule<Daemon>) {
     method::<market::ListInstalled, _, _>(module, |d, NoParams {}, _| async move {
         Ok(crate::services::market::service::installed(&d.market))
     });
-}
-
-/// A change to what is installed, in this machine's audit log (the console's Audit page).
-fn audit_market(d: &Daemon, action: &'static str, package: &market::Installed) {
-    let permissions = if package.permissions.is_empty() { "none".to_owned() } else { package.permissions.join(", ") };
-    let details = format!("registry {}; permissions: {permissions}", package.registry);
-    let target =
-        if package.version.is_empty() { package.name.clone() } else { format!("{}@{}", package.name, package.version) };
-    crate::server::console::audit(d, "you", action, &target, &details);
 }
 
 /// `agents/feedback`'s verdicts, checked: items are `finding:N` or `edit:N`.

@@ -1188,3 +1188,113 @@ fn the_team_policy_decides_what_the_marketplace_installs() {
     let installed = run(&market.home, &["market", "install", "rust-auditor", "--yes"]);
     assert!(installed.ok, "{}", installed.stderr);
 }
+
+/// The console's Agents page (#21): in Chromium, a user finds a package and
+/// installs it granting exactly what it asks (the dialog names each
+/// permission); once a new version asking for more is published, the page
+/// offers the update, marks the new permission, and installs it only when
+/// granted; roll back, a refused update (nothing changes) and remove follow.
+/// Certification is shown, the audit log has each change, and a change
+/// without the page's Origin is refused.
+#[test]
+fn the_console_installs_updates_and_rolls_back_with_the_clis_consent() {
+    use serde_json::json;
+    use tests::console::{api, browse, paired_console, sign_in};
+    let market = Market::new();
+    let home = &market.home;
+    let _daemon = home.start_daemon();
+    let maya = |name: &str, page: &Value| {
+        let found =
+            agents::skills::accessibility::accessibility("maya", "console.html", page["html"].as_str().unwrap_or(""));
+        let messages: Vec<&str> = found.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(messages.is_empty(), "Maya on the {name}: {messages:#?}");
+    };
+    let shots = std::env::var("PAIRED_CONSOLE_SCREENSHOTS").ok();
+    let browse_agents = |steps: &[&str]| {
+        let (target, _) = paired_console(home);
+        let agents = json!({"search": "panics", "name": "rust-auditor", "steps": steps});
+        let report = browse(&json!({"login": target, "agents": agents, "screenshots": shots}));
+        // The consent answer is a 409, which Chromium logs; nothing else may go wrong.
+        let errors: Vec<&Value> = report["errors_signed_in"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter(|e| !e.as_str().unwrap_or("").contains("status of 409 (Conflict)"))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        report["agents"].clone()
+    };
+    let said = |step: &Value| step["status"].as_str().unwrap_or("").to_owned();
+    let text = |step: &Value| step["text"].as_str().unwrap_or("").to_owned();
+
+    let steps = browse_agents(&["install"]);
+    let search = text(&steps["search"]);
+    assert!(search.contains("Marketplace packages for “panics”") && search.contains("tested"), "{search}");
+    let asked = steps["install_dialog"]["text"].as_str().unwrap_or("");
+    assert!(asked.contains("rust-auditor@1.0.0 asks for permissions") && asked.contains("read files: **"), "{asked}");
+    assert!(asked.contains("From acme in the acme registry") && !asked.contains("(new)"), "{asked}");
+    assert_eq!(steps["install_dialog"]["focused"], "Cancel", "focus starts on the safe answer");
+    maya("install dialog", &steps["install_dialog"]);
+    assert_eq!(said(&steps["installed"]), "Installed rust-auditor@1.0.0.");
+    let installed = &market.installed()[0];
+    assert_eq!((&installed["version"], &installed["permissions"]), (&json!("1.0.0"), &json!(["read files: **"])));
+
+    market.publish("rust-auditor", "1.1.0", "fs_read = [\"**\"]\nfs_write = [\"**\"]");
+    ok(home, &["market", "refresh"]);
+    let steps = browse_agents(&["update", "rollback", "refuse", "remove"]);
+    let row = text(&steps["search"]);
+    assert!(row.contains("1.1.0 available") && row.contains("tested"), "{row}");
+    let asked = steps["update_dialog"]["text"].as_str().unwrap_or("");
+    assert!(asked.contains("rust-auditor@1.1.0") && asked.contains("propose edits to files: ** (new)"), "{asked}");
+    assert!(!asked.contains("read files: ** (new)"), "{asked}");
+    assert_eq!(said(&steps["updated"]), "Updated rust-auditor@1.1.0.");
+    assert!(text(&steps["updated"]).contains("propose edits to files: **"), "granted now");
+    assert_eq!(said(&steps["rolled_back"]), "Rolled back rust-auditor@1.0.0.");
+    assert!(said(&steps["refused"]).starts_with("Nothing was installed"), "{}", said(&steps["refused"]));
+    let installed_row = |step: &Value| {
+        let tables = step["tables"].as_array().expect("tables");
+        let table = tables.iter().find(|t| t["caption"] == "Installed from the marketplace").expect("installed table");
+        table["rows"][0].clone()
+    };
+    let row = installed_row(&steps["refused"]);
+    assert_eq!((&row[1], &row[5]), (&json!("1.0.0"), &json!("1.1.0 available")), "a refused update changes nothing");
+    assert_eq!(installed_row(&steps["updated"])[6], "1.0.0", "the rollback target");
+    maya("remove dialog", &steps["remove_dialog"]);
+    assert_eq!(said(&steps["removed"]), "Removed rust-auditor.");
+    let gone = |installed: Value| installed.as_array().is_some_and(|a| a.iter().all(|p| p["version"] == ""));
+    assert!(gone(market.installed()), "removed: {}", market.installed());
+
+    // Each change in the audit log, said to come from the console.
+    let signed = sign_in(home);
+    let audit = api(home, &signed, "audit?limit=50").json();
+    let changes: Vec<String> = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["actor"] == "you (console)" && e["action"].as_str().unwrap_or("").starts_with("market."))
+        .map(|e| format!("{} {}", e["action"].as_str().unwrap_or(""), e["target"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "market.remove rust-auditor",
+            "market.rollback rust-auditor@1.0.0",
+            "market.update rust-auditor@1.1.0",
+            "market.install rust-auditor@1.0.0"
+        ]
+    );
+    // A change from outside the page (no Origin: a script, not a browser) is refused.
+    let host = format!("127.0.0.1:{}", home.port());
+    let cookie = format!("paired_console={}", signed.cookie);
+    let body = r#"{"name": "rust-auditor", "permissions": ["read files: **"]}"#;
+    let path = format!("{}api/market/install", signed.base);
+    let reply = tests::http(
+        home.port(),
+        "POST",
+        &path,
+        &[("Host", &host), ("Cookie", &cookie), ("Content-Type", "application/json")],
+        body,
+    );
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert!(gone(market.installed()), "nothing installed: {}", market.installed());
+}

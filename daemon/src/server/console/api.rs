@@ -39,7 +39,9 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .route("/console/api/runs", get(runs))
         .route("/console/api/runs/{id}", get(run))
         .route("/console/api/sessions/{id}", get(session))
-        .route("/console/api/agents", get(agents))
+        .route("/console/api/agents", get(super::market::agents))
+        .route("/console/api/market/search", get(super::market::search))
+        .route("/console/api/market/{action}", axum::routing::post(super::market::change))
         .route("/console/api/policy", get(policy))
         .route("/console/api/policy/explain", get(explain))
         .route("/console/api/audit", get(audit))
@@ -171,28 +173,6 @@ async fn session(State(d): DaemonState, Path(id): Path<String>) -> Response {
         Err(WorkflowError::NotFound(message)) => refuse(StatusCode::NOT_FOUND, &message),
         Err(err) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string()),
     }
-}
-
-async fn agents(State(d): DaemonState) -> Json<Value> {
-    let agents: Vec<Value> = d
-        .runs
-        .list(None)
-        .into_iter()
-        .map(|a| json!({"id": a.id, "name": a.display_name, "role": a.role, "source": a.source}))
-        .collect();
-    let installed: Vec<Value> = crate::services::market::service::installed(&d.market)
-        .into_iter()
-        .map(|p| {
-            json!({
-                "name": p.name,
-                "version": p.version,
-                "publisher": p.registry,
-                "permissions": p.permissions,
-                "previous": p.kept.last(),
-            })
-        })
-        .collect();
-    Json(json!({"agents": agents, "installed": installed}))
 }
 
 /// The policy's actions, as `paired policy explain ACTION:WHAT` names them.

@@ -11,11 +11,13 @@
 //! path a page of another local server could receive the cookie and replay it.
 //!
 //! Every request: `Host` must name this loopback port (DNS rebinding); an
-//! `Origin`, when sent, must be the console's own; an API request another
-//! site started (`Sec-Fetch-Site`) is refused. Every reply forbids framing, inline
+//! `Origin`, when sent, must be the console's own, and a change (anything but
+//! GET) must send it; an API request another site started (`Sec-Fetch-Site`)
+//! is refused. Every reply forbids framing, inline
 //! scripts (content security policy), sniffing and caching of data.
 
 mod api;
+mod market;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -76,6 +78,12 @@ impl Console {
             && sent.as_bytes() != origin.as_bytes()
         {
             return refuse(StatusCode::FORBIDDEN, "another site's page may not use the console");
+        }
+        // A change (sign-in, sign-out, an install) only from a page that says
+        // where it comes from: every browser sends `Origin` with these.
+        let reads = request.method() == Method::GET || request.method() == Method::HEAD;
+        if !reads && headers.get(header::ORIGIN).is_none() {
+            return refuse(StatusCode::FORBIDDEN, "a change to the console needs the page's Origin");
         }
         let path = request.uri().path().to_owned();
         let base = self.daemon.console.base();
@@ -236,4 +244,13 @@ pub(crate) fn audit(daemon: &Daemon, actor: &str, action: &'static str, target: 
             tracing::warn!("cannot write the audit log: {err:#}");
         }
     });
+}
+
+/// A change to what is installed, in this machine's audit log (the console's Audit page).
+pub(crate) fn audit_market(d: &Daemon, actor: &str, action: &'static str, package: &protocol::market::Installed) {
+    let permissions = if package.permissions.is_empty() { "none".to_owned() } else { package.permissions.join(", ") };
+    let details = format!("registry {}; permissions: {permissions}", package.registry);
+    let target =
+        if package.version.is_empty() { package.name.clone() } else { format!("{}@{}", package.name, package.version) };
+    audit(d, actor, action, &target, &details);
 }

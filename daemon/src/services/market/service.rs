@@ -184,6 +184,7 @@ fn summary(meta: &PackageMeta, length: u64, registry: &str) -> PackageSummary {
         pricing: format!("{:?}", meta.pricing.kind).to_lowercase(),
         publisher: meta.publisher.clone(),
         certified: super::registry::tested(meta.certification.as_ref()),
+        certification: super::registry::level(meta.certification.as_ref()).to_owned(),
         curated: meta.curated,
         rating: meta.rating.shown(),
         downloads: meta.downloads,
