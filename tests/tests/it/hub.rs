@@ -521,7 +521,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
 
 /// A developer's side: `paired team join` with the code an admin gave them,
 /// the device token in the OS keyring (never in a file), `status` asking the
-/// hub, `leave` revoking the token.
+/// hub, `leave` revoking the token; joins and leaves in the audit log.
 #[test]
 fn a_developer_joins_with_a_code_and_the_device_token_stays_in_the_keyring() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -586,6 +586,18 @@ fn a_developer_joins_with_a_code_and_the_device_token_stays_in_the_keyring() {
     assert!(!home.state_dir().join("team.json").exists());
     let (ok, out, err) = paired(&["team", "join", &url, "--code", &code]);
     assert!(ok && out.contains("bo@example.com"), "the code was not spent: {out}{err}");
+    // Each join and leave is in this machine's audit log (the console's Audit page).
+    let db = rusqlite::Connection::open(home.database()).expect("the daemon's database");
+    let mut statement = db.prepare("SELECT action || ' ' || details FROM audit_events ORDER BY id").expect("query");
+    let audit: Vec<String> = statement.query_map([], |r| r.get(0)).expect("rows").map(|r| r.expect("row")).collect();
+    assert_eq!(
+        audit,
+        [
+            "team.join ada@example.com as member (device token 1)",
+            "team.leave ada@example.com as member (device token 1)",
+            "team.join bo@example.com as member (device token 2)"
+        ],
+    );
 }
 
 #[test]

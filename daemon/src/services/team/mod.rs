@@ -180,7 +180,27 @@ pub(crate) async fn adopt(paths: &Paths, hub: &str, reply: &Value) -> Result<Mem
     {
         tracing::warn!("joined, but the team policy could not be fetched yet: {err}");
     }
+    audit(paths, "team.join", &membership).await;
     Ok(membership)
+}
+
+/// A change of membership in this machine's audit log (the console's Audit
+/// page). Not writing it is logged, never the user's problem.
+async fn audit(paths: &Paths, action: &str, membership: &Membership) {
+    let event = crate::services::analytics::AuditEvent {
+        at_ms: jiff::Timestamp::now().as_millisecond(),
+        actor: "you".into(),
+        action: action.into(),
+        target: format!("{} on {}", membership.org, membership.hub),
+        details: format!("{} as {} (device token {})", membership.email, membership.role, membership.token_id),
+    };
+    let written = match crate::platform::store::Store::open(&paths.database()) {
+        Ok(store) => store.call(move |conn| crate::services::analytics::record_audit(conn, &event)).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = written {
+        tracing::warn!("cannot write {action} to the audit log: {err:#}");
+    }
 }
 
 /// The membership and what the hub says of us now (`GET /api/v1/me`), or why
@@ -211,6 +231,7 @@ pub async fn leave(paths: &Paths) -> Result<(Membership, Result<(), TeamError>),
     std::fs::remove_file(membership_file(paths))
         .map_err(|err| TeamError::State(anyhow::anyhow!("cannot remove the membership file: {err}")))?;
     let _ = std::fs::remove_file(paths.state_dir.join("team-policy.json"));
+    audit(paths, "team.leave", &membership).await;
     Ok((membership, revoked))
 }
 
