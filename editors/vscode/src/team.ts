@@ -35,7 +35,7 @@ export function introductionDue(introduced: unknown, agents: number): boolean {
 }
 
 /** Commands `paired lsp` serves through `workspace/executeCommand`. */
-export const SERVER_COMMANDS = ["paired.runAgent", "paired.runWorkflow"];
+export const SERVER_COMMANDS = ["paired.runAgent", "paired.runWorkflow", "paired.feedback"];
 
 /** 1.0 settings that 2.0 accepts but no longer needs. */
 export const LEGACY_SETTINGS: Readonly<Record<string, string>> = {

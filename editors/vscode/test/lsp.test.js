@@ -88,7 +88,7 @@ test("open a file, get the agents' code actions, run them, receive diagnostics, 
       },
       initializationOptions: { paired: { events: true } },
     });
-    assert.deepEqual(init.capabilities.executeCommandProvider.commands, ["paired.runAgent", "paired.runWorkflow"]);
+    assert.deepEqual(init.capabilities.executeCommandProvider.commands, ["paired.runAgent", "paired.runWorkflow", "paired.feedback"]);
     await connection.sendNotification(rpc.InitializedNotification.type, {});
     const uri = `${rootUri}/src/lib.rs`;
     await connection.sendNotification(rpc.DidOpenTextDocumentNotification.type, {

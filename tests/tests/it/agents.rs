@@ -192,7 +192,8 @@ fn paired_agents_run_prints_findings_as_json_and_text() {
 }
 
 /// The editor surface: code actions, running one, diagnostics named after the
-/// agent with a quick fix, and an edit through `workspace/applyEdit`.
+/// agent with a quick fix (taking it counts as accepted work), and an edit
+/// through `workspace/applyEdit`.
 #[test]
 fn agents_in_the_editor_over_lsp() {
     let home = Home::new();
@@ -243,6 +244,18 @@ fn agents_in_the_editor_over_lsp() {
     let fix = &actions["result"][0];
     assert_eq!(fix["kind"], "quickfix");
     assert_eq!(fix["edit"]["documentChanges"][0]["edits"][0]["newText"], "text");
+    // Taking the fix (the editor applies its edit, then runs its command) counts
+    // the finding as accepted work: the run's verdict is on the console.
+    assert_eq!(fix["command"]["command"], "paired.feedback");
+    let verdict = &fix["command"]["arguments"][0];
+    assert_eq!((&verdict["source"], &verdict["accepted"]), (&run["result"]["id"], &json!(true)), "{fix}");
+    let taken = lsp.request("workspace/executeCommand", fix["command"].clone());
+    assert!(taken.get("error").is_none(), "{taken}");
+    let signed = tests::console::sign_in(&home);
+    let usage = tests::console::api(&home, &signed, "usage?days=7&by=agent").json();
+    let rows = usage["rows"].as_array().expect("rows");
+    let sherlock = rows.iter().find(|r| r["key"] == "sherlock").unwrap_or_else(|| panic!("{usage}"));
+    assert_eq!(sherlock["accepted"], 1, "{usage}");
     // Hovering over it says who found what, and the fix.
     let hover =
         lsp.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": fixable["range"]["start"]}));

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 pub const RUN_AGENT: &str = "paired.runAgent";
 /// Runs a workflow on the file or selection: `[{workflow, uri?, range?, prompt?}]`.
 pub const RUN_WORKFLOW: &str = "paired.runWorkflow";
+/// The user's verdict on a finding: `[{source, item, accepted}]`; a quick fix
+/// runs it after its edit, so that what users act on counts as accepted work.
+pub const FEEDBACK: &str = "paired.feedback";
 /// Workflows offered as code actions on any file.
 const FILE_WORKFLOWS: [(&str, &str); 2] = [
     ("review", "PAIRED: review workflow (Sherlock + Leonardo, merged by Alex)"),
@@ -29,13 +32,21 @@ pub fn code_actions(agents: &Value, params: &Value) -> Value {
     let mut actions = Vec::new();
     for diagnostic in params["context"]["diagnostics"].as_array().into_iter().flatten() {
         let Some(fix) = diagnostic["data"]["fix"].as_object() else { continue };
-        actions.push(json!({
-            "title": fix.get("title").cloned().unwrap_or(Value::from("Apply fix")),
+        let title = fix.get("title").cloned().unwrap_or(Value::from("Apply fix"));
+        let mut action = json!({
+            "title": title,
             "kind": "quickfix",
             "diagnostics": [diagnostic],
             "isPreferred": true,
             "edit": workspace_edit(fix.get("edits").and_then(Value::as_array).map_or(&[][..], Vec::as_slice)),
-        }));
+        });
+        // The editor runs the command after applying the edit: the fix was taken.
+        let feedback = &diagnostic["data"]["feedback"];
+        if feedback["source"].is_string() && feedback["item"].is_string() {
+            let verdict = json!({"source": feedback["source"], "item": feedback["item"], "accepted": true});
+            action["command"] = json!({"title": title, "command": FEEDBACK, "arguments": [verdict]});
+        }
+        actions.push(action);
     }
     let only: Vec<&str> =
         params["context"]["only"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
@@ -111,6 +122,15 @@ pub fn session_as_run(session: &Value) -> Value {
     })
 }
 
+/// `agents/feedback` params from `paired.feedback`'s argument.
+pub fn feedback_params(arguments: &Value) -> Option<Value> {
+    let argument = arguments.get(0)?;
+    let source = argument["source"].as_str()?;
+    let item = argument["item"].as_str()?;
+    let accepted = argument["accepted"].as_bool()?;
+    Some(json!({"source": source, "verdicts": [{"item": item, "accepted": accepted}]}))
+}
+
 /// `agents/run` params from `paired.runAgent`'s argument.
 pub fn run_params(arguments: &Value) -> Option<Value> {
     let argument = arguments.get(0)?;
@@ -137,7 +157,7 @@ fn severity(name: &str) -> u8 {
 pub fn diagnostics(run: &Value, source: &str) -> HashMap<String, Vec<Value>> {
     let mut by_uri: HashMap<String, Vec<Value>> = HashMap::new();
     let default_uri = run["uri"].as_str().unwrap_or("");
-    for finding in run["findings"].as_array().into_iter().flatten() {
+    for (n, finding) in run["findings"].as_array().into_iter().flatten().enumerate() {
         let uri = finding["uri"].as_str().unwrap_or(default_uri);
         if uri.is_empty() {
             continue;
@@ -153,7 +173,9 @@ pub fn diagnostics(run: &Value, source: &str) -> HashMap<String, Vec<Value>> {
             diagnostic["codeDescription"] = json!({ "href": href });
         }
         if !finding["fix"].is_null() {
-            diagnostic["data"] = json!({ "fix": finding["fix"] });
+            // Which finding of which run (or session) it is, for the verdict.
+            let feedback = run["id"].as_str().map(|id| json!({"source": id, "item": format!("finding:{n}")}));
+            diagnostic["data"] = json!({ "fix": finding["fix"], "feedback": feedback });
         }
         by_uri.entry(uri.to_owned()).or_default().push(diagnostic);
     }

@@ -97,7 +97,11 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(tower_lsp_server::ls_types::CodeActionProviderCapability::Simple(true)),
                 execute_command_provider: Some(tower_lsp_server::ls_types::ExecuteCommandOptions {
-                    commands: vec![agents::RUN_AGENT.to_owned(), agents::RUN_WORKFLOW.to_owned()],
+                    commands: vec![
+                        agents::RUN_AGENT.to_owned(),
+                        agents::RUN_WORKFLOW.to_owned(),
+                        agents::FEEDBACK.to_owned(),
+                    ],
                     ..Default::default()
                 }),
                 workspace_symbol_provider: Some(OneOf::Left(true)),

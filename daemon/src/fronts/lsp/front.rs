@@ -184,16 +184,30 @@ impl<S> Front<S> {
         self.answer_with(id, work, initialized, span)
     }
 
-    /// `workspace/executeCommand`: `paired.runWorkflow` or `paired.runAgent`.
+    /// `workspace/executeCommand`: `paired.runWorkflow`, `paired.runAgent` or `paired.feedback`.
     fn execute_command(&mut self, id: jsonrpc::Id, params: Value, initialized: bool, span: tracing::Span) -> Answer {
         let work = if params["command"] == agents::RUN_WORKFLOW {
             commands::run_workflow(&self.proxy, &id, &params)
+        } else if params["command"] == agents::FEEDBACK {
+            let Some(feedback) = agents::feedback_params(&params["arguments"]) else {
+                let error = jsonrpc::Error::invalid_params("paired.feedback takes [{source, item, accepted}]");
+                return refuse(id, error);
+            };
+            let proxy = self.proxy.clone();
+            let after_seq = proxy.mirror().seq;
+            Ok(async move {
+                let method = <protocol::agents::Feedback as protocol::Method>::NAME;
+                proxy.forward(method, Some(feedback), after_seq).await?;
+                Ok(Value::Null)
+            }
+            .boxed())
         } else if params["command"] != agents::RUN_AGENT {
             let error = jsonrpc::Error::invalid_params(format!(
-                "unknown command {}; PAIRED has {} and {}",
+                "unknown command {}; PAIRED has {}, {} and {}",
                 params["command"],
                 agents::RUN_AGENT,
-                agents::RUN_WORKFLOW
+                agents::RUN_WORKFLOW,
+                agents::FEEDBACK
             ));
             return refuse(id, error);
         } else {
