@@ -124,20 +124,87 @@ pub async fn unless_interrupted<T>(
 pub fn open_browser(label: &str, shown: &str, target: &str) {
     errln!("{label}: {shown}");
     let browser = std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty());
-    let command = browser.clone().unwrap_or_else(|| crate::platform::os::url_opener().to_owned());
-    let mut words = command.split_whitespace();
-    let Some(program) = words.next() else { return };
-    let spawned = std::process::Command::new(program)
-        .args(words)
-        .arg(target)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    if let Err(err) = spawned {
-        match browser {
-            Some(browser) => errln!("paired: cannot start $BROWSER ({browser}): {err}; open the address yourself"),
-            None => errln!("paired: no browser opened ({program}: {err}); open the address yourself, or set $BROWSER"),
+    let commands = match &browser {
+        Some(value) => browser_commands(value, target),
+        None => browser_commands(crate::platform::os::url_opener(), target),
+    };
+    let mut failed = Vec::new();
+    for words in commands {
+        let Some((program, args)) = words.split_first() else { continue };
+        let spawned = std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(_) => return,
+            Err(err) => failed.push(format!("{program}: {err}")),
         }
+    }
+    match browser {
+        Some(browser) => {
+            errln!("paired: cannot start $BROWSER ({browser}): {}; open the address yourself", failed.join("; "))
+        }
+        None => errln!("paired: no browser opened ({}); open the address yourself, or set $BROWSER", failed.join("; ")),
+    }
+}
+
+/// The commands `$BROWSER` names, as other command-line tools read it: a
+/// `:`-separated list tried in turn, `%s` in a command replaced by the address
+/// (else the address is its last argument), `%%` a literal `%`.
+fn browser_commands(value: &str, url: &str) -> Vec<Vec<String>> {
+    value
+        .split(':')
+        .filter(|command| !command.trim().is_empty())
+        .map(|command| {
+            let mut placed = false;
+            let mut words: Vec<String> = command
+                .split_whitespace()
+                .map(|word| {
+                    let mut out = String::new();
+                    let mut chars = word.chars().peekable();
+                    while let Some(c) = chars.next() {
+                        match (c, chars.peek()) {
+                            ('%', Some('s')) => {
+                                chars.next();
+                                out.push_str(url);
+                                placed = true;
+                            }
+                            ('%', Some('%')) => {
+                                chars.next();
+                                out.push('%');
+                            }
+                            _ => out.push(c),
+                        }
+                    }
+                    out
+                })
+                .collect();
+            if !placed {
+                words.push(url.to_owned());
+            }
+            words
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_commands;
+
+    #[test]
+    fn browser_is_a_list_of_commands_with_the_address_in_place_of_percent_s() {
+        let url = "file:///run/user/1/console-x.html";
+        assert_eq!(browser_commands("firefox", url), [vec!["firefox".to_owned(), url.to_owned()]]);
+        assert_eq!(
+            browser_commands("flatpak run org.mozilla.firefox %s --new-tab:xdg-open", url),
+            [
+                vec!["flatpak".into(), "run".into(), "org.mozilla.firefox".into(), url.to_owned(), "--new-tab".into()],
+                vec!["xdg-open".to_owned(), url.to_owned()],
+            ]
+        );
+        assert_eq!(browser_commands("open --url=%s%%", url), [vec!["open".to_owned(), format!("--url={url}%")]]);
+        assert!(browser_commands("::", url).is_empty());
     }
 }
