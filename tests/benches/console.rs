@@ -197,6 +197,13 @@ fn hub(events: usize, rounds: usize) {
              insert into console_sessions (id_hash, org_id, member_id, expires_at)
                select sha256('bench-session'::bytea), org_id, id, now() + interval '1 hour'
                  from members where email = 'm1@example.com';
+             update members set role = 'team_lead' where email = 'm2@example.com';
+             insert into console_sessions (id_hash, org_id, member_id, expires_at)
+               select sha256('bench-lead'::bytea), org_id, id, now() + interval '1 hour'
+                 from members where email = 'm2@example.com';
+             insert into console_sessions (id_hash, org_id, member_id, expires_at)
+               select sha256('bench-own'::bytea), org_id, id, now() + interval '1 hour'
+                 from members where email = 'm3@example.com';
              analyze;"
         ),
     );
@@ -218,9 +225,23 @@ fn hub(events: usize, rounds: usize) {
         "cost?days=365",
         "team",
         "audit?limit=200",
+        // A team lead sees their team: the per-member rollups, filtered.
+        "lead: overview?days=365",
+        "lead: usage?days=365&by=member",
+        "lead: usage?days=365&by=agent",
+        "lead: cost?days=365",
+        // A member sees their own: their rows of the per-member rollups.
+        "own: overview?days=365",
+        "own: usage?days=365&by=agent",
+        "own: cost?days=365",
     ];
     time_queries(&queries, rounds, |query| {
-        let headers = [("Host", host.as_str()), ("Cookie", "paired_hub_console=bench-session")];
+        let (cookie, query) = match query.split_once(": ") {
+            Some(("lead", query)) => ("paired_hub_console=bench-lead", query),
+            Some(("own", query)) => ("paired_hub_console=bench-own", query),
+            _ => ("paired_hub_console=bench-session", query),
+        };
+        let headers = [("Host", host.as_str()), ("Cookie", cookie)];
         tests::http(hub.port, "GET", &format!("/console/api/{query}"), &headers, "").status
     });
 }

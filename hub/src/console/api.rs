@@ -130,10 +130,12 @@ async fn rollups(
     period: Period,
     scope: &Scope,
 ) -> Result<Vec<Rollup>, ApiError> {
-    // The organisation's views read the rollups without the member dimension.
+    // The organisation's views read the rollups without the member dimension,
+    // a team lead's those without the member, a member's their own rows.
     let (table, clause) = match scope {
         Scope::Org => ("usage_daily_org", "and $4::int8[] is not null"),
-        _ => ("usage_daily", scope.clause()),
+        Scope::Teams(_) => ("usage_team_daily", scope.clause()),
+        Scope::Member(_) => ("usage_daily", scope.clause()),
     };
     let sql = format!(
         "select (d.day - date '1970-01-01')::int8, d.kind, d.agent, d.provider, d.model, sum(d.runs)::int8,

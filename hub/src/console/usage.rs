@@ -2,9 +2,10 @@
 //! filters, from the rollups (never the raw events).
 //!
 //! The organisation as a whole reads the rollups without the member
-//! dimension (`usage_daily_org`, 0008). A view by member or team, or within a
-//! team lead's or a member's scope, reads the per-member rollups cut by
-//! calendar month: the days before and after the period's whole months from
+//! dimension (`usage_daily_org`, 0008); a view by team, or a team lead's,
+//! those per team set (`usage_team_daily`, 0009). A view by member, filtered
+//! by member, or a member's own reads the per-member rollups cut by calendar
+//! month: the days before and after the period's whole months from
 //! the daily rows, the months from the monthly rows (0009) — a year is twelve
 //! months of rows and a few days, not 365 days — and the per-day chart from
 //! the daily rows; or, when neither the grouping nor a filter needs the other
@@ -120,10 +121,13 @@ pub(super) async fn usage(
         team,
     };
     let org_wide = matches!(scope, Scope::Org) && by != "member" && by != "team" && member.is_none() && team.is_none();
+    let per_member = matches!(scope, Scope::Member(_)) || by == "member" || member.is_some();
     let report = if org_wide {
         usage_org(&client, hub.org, period, &by, &filters, &names).await?
-    } else {
+    } else if per_member {
         usage_members(&hub, &client, period, &by, &filters, &scope, &names).await?
+    } else {
+        usage_teams(&client, hub.org, period, &by, &filters, &scope, &names).await?
     };
     if q.format.as_deref() == Some("csv") {
         return Ok(csv("paired-usage.csv", analytics::usage_csv(&report)));
@@ -141,7 +145,60 @@ struct Filters {
     team: Option<i64>,
 }
 
-/// Usage by member or team, or within a team lead's or a member's scope,
+/// Usage by team, or within a team lead's teams, not split or filtered by
+/// member: from the rollups per team set (a row per team set, not per
+/// member), latency per month for the period's whole months.
+async fn usage_teams(
+    client: &deadpool_postgres::Client,
+    org: i64,
+    period: Period,
+    by: &str,
+    f: &Filters,
+    scope: &Scope,
+    names: &Names,
+) -> Result<analytics::Usage, ApiError> {
+    let Spans { head: (h1, h2), tail: (t1, t2), months: (m1, m2) } = Spans::of(period);
+    let (key, lateral, clause) = (key_sql(by), if by == "team" { TEAMS } else { "" }, scope.clause());
+    let label = |raw: String| match by {
+        "team" => names.team(raw.parse().unwrap_or(0)),
+        _ if raw.is_empty() => "(none)".to_owned(),
+        _ => raw,
+    };
+    const TEAM_FILTERS: &str = "and ($5::text is null or d.agent = $5) and ($6::text is null or d.provider = $6)
+         and ($7::text is null or d.model = $7) and ($8::text is null or d.kind = $8)
+         and ($9::int8 is null or $9 = any(d.team_ids))";
+    let (arg, from, to) = (scope.arg(), days(period.from), days(period.to));
+    let sql = format!(
+        "select (d.day - date '1970-01-01')::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
+                sum(d.tokens_out)::int8, sum(d.cost_usd)::float8, sum(d.findings)::int8, sum(d.edits)::int8,
+                sum(d.accepted)::int8
+           from usage_team_daily d {lateral}
+          where d.org_id = $1 and d.day between $2 and $3 {clause} {TEAM_FILTERS} group by 1, 2"
+    );
+    let params: [&(dyn ToSql + Sync); 9] = [&org, &from, &to, &arg, &f.agent, &f.provider, &f.model, &f.kind, &f.team];
+    let rows: Vec<Rollup> =
+        client.query(&sql, &params).await?.into_iter().map(|r| keyed_rollup(by, label(r.get(1)), &r)).collect();
+    let latency = spanned(
+        "usage_latency",
+        "usage_latency_team_monthly",
+        "team_ids, kind, agent, provider, model, bucket, count",
+        10,
+    );
+    let sql = format!(
+        "select {key}, d.bucket::int8, sum(d.count)::int8 from {latency} d {lateral}
+          where true {clause} {TEAM_FILTERS} group by 1, 2"
+    );
+    let params: [&(dyn ToSql + Sync); 13] =
+        [&org, &h1, &h2, &arg, &f.agent, &f.provider, &f.model, &f.kind, &f.team, &t1, &t2, &m1, &m2];
+    let mut latencies: BTreeMap<String, Histogram> = BTreeMap::new();
+    for r in client.query(&sql, &params).await? {
+        latencies.entry(label(r.get(0))).or_default().insert(r.get(1), r.get(2));
+    }
+    let (options, unpriced) = options_unpriced(client, org, period, scope, names).await?;
+    Ok(analytics::usage(by, &DIMENSIONS, period, &rows, options, &latencies, &BTreeMap::new(), unpriced))
+}
+
+/// Usage by member, or filtered by member, or within a member's own scope,
 /// from the per-member rollups: without the other dimensions when neither
 /// the grouping nor a filter needs them.
 async fn usage_members(

@@ -525,11 +525,24 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
          update usage_events set accepted = findings where event_id like 'r2%' or event_id like 'r3%';
          insert into console_sessions (id_hash, org_id, member_id, expires_at)
            select sha256('rollup-session'::bytea), org_id, id, now() + interval '1 hour'
-             from members where display_name = 'P1';",
+             from members where display_name = 'P1';
+         update members set role = 'team_lead' where display_name = 'P3';
+         insert into console_sessions (id_hash, org_id, member_id, expires_at)
+           select sha256('rollup-lead'::bytea), org_id, id, now() + interval '1 hour'
+             from members where display_name = 'P3';
+         insert into console_sessions (id_hash, org_id, member_id, expires_at)
+           select sha256('rollup-own'::bytea), org_id, id, now() + interval '1 hour'
+             from members where display_name = 'P4';",
     );
     let host = format!("127.0.0.1:{}", hub.port);
+    // `lead:` as P3, eng's team lead; `own:` as P4, a member; else as P1, an admin.
     let get = |query: &str| {
-        let headers = [("Host", host.as_str()), ("Cookie", "paired_hub_console=rollup-session")];
+        let (cookie, query) = match query.split_once(": ") {
+            Some(("lead", query)) => ("paired_hub_console=rollup-lead", query),
+            Some(("own", query)) => ("paired_hub_console=rollup-own", query),
+            _ => ("paired_hub_console=rollup-session", query),
+        };
+        let headers = [("Host", host.as_str()), ("Cookie", cookie)];
         let reply = http(hub.port, "GET", &format!("/console/api/usage?{query}"), &headers, "");
         assert_eq!(reply.status, 200, "{query}: {reply:?}");
         reply.json()
@@ -581,11 +594,20 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
         ("by=kind&team=eng", "e.kind", "and tm.name = 'eng'"),
         ("by=member&team=ops", "m.display_name", "and tm.name = 'ops'"),
         ("by=model", "e.model", ""),
+        ("lead: by=agent", "e.agent", "and tm.name = 'eng'"),
+        ("lead: by=member", "m.display_name", "and tm.name = 'eng'"),
+        ("lead: by=kind&agent=edison", "e.kind", "and tm.name = 'eng' and e.agent = 'edison'"),
+        ("own: by=agent", "e.agent", "and m.display_name = 'P4'"),
+        ("own: by=model&kind=run", "e.model", "and m.display_name = 'P4' and e.kind = 'run'"),
     ];
     for days in [30, 90, 365, 400] {
         for (query, key, filter) in cases {
-            let usage = get(&format!("days={days}&{query}"));
-            assert_eq!(seen(&usage), expected(days, key, filter), "days={days}&{query}");
+            let query = match query.split_once(": ") {
+                Some((who, query)) => format!("{who}: days={days}&{query}"),
+                None => format!("days={days}&{query}"),
+            };
+            let usage = get(&query);
+            assert_eq!(seen(&usage), expected(days, key, filter), "{query}");
             // The chart's days add up to its keys' runs.
             let charted: i64 = usage["series"]["runs"]
                 .as_array()
@@ -603,8 +625,29 @@ fn the_team_consoles_rollups_add_up_to_the_events() {
                 .filter(|r| keys.contains(&r["key"]))
                 .filter_map(|r| r["runs"].as_i64())
                 .sum();
-            assert_eq!(charted, runs, "days={days}&{query}");
+            assert_eq!(charted, runs, "{query}");
         }
+    }
+    // The lead's and the member's overview and cost count their events too.
+    for (cookie, filter) in [("rollup-lead", "and tm.name = 'eng'"), ("rollup-own", "and m.display_name = 'P4'")] {
+        let headers = [("Host", host.as_str()), ("Cookie", &format!("paired_hub_console={cookie}") as &str)];
+        let page = |path: &str| http(hub.port, "GET", &format!("/console/api/{path}"), &headers, "").json();
+        let total = |v: &Value, list: &str, fields: &[&str]| -> i64 {
+            v[list]
+                .as_array()
+                .expect(list)
+                .iter()
+                .map(|r| fields.iter().filter_map(|f| r[*f].as_i64()).sum::<i64>())
+                .sum()
+        };
+        let events: i64 =
+            expected(365, "'all'", filter)[0].split('|').nth(1).and_then(|n| n.parse().ok()).unwrap_or(-1);
+        assert_eq!(
+            total(&page("overview?days=365"), "days", &["runs", "workflows", "completions"]),
+            events,
+            "{cookie}"
+        );
+        assert_eq!(total(&page("cost?days=365"), "rows", &["runs"]), events, "{cookie}");
     }
     // P9's personal data deleted: the organisation's numbers stay, P9's join the deleted members'.
     let mut before = expected(365, "m.display_name", "");
