@@ -144,6 +144,7 @@ try {
       update: async () => {
         await page.click(`button:has-text("Update ${a.name} to")`);
         steps.update_dialog = await dialog();
+        if (options.screenshots) await page.screenshot({ path: `${options.screenshots}/agents-consent.png` });
         await page.click('dialog[open] button:has-text("Grant and install")');
         await settled("Updated");
         steps.updated = await after();
@@ -170,7 +171,6 @@ try {
     };
     for (const step of a.steps) await run[step]();
     report.agents = steps;
-    if (options.screenshots) await page.screenshot({ path: `${options.screenshots}/agents-${a.steps[0]}.png`, fullPage: true });
   }
 
   // The keyboard alone, on a fresh load: what Tab reaches first; and after
