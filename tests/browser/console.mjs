@@ -261,6 +261,9 @@ try {
 
   // The code works once.
   if (options.reuse) {
+    // The page may stay the same document (only the fragment changes): wait
+    // for its answer to this link, not the signed-out page already shown.
+    await page.evaluate(() => delete document.querySelector("main").dataset.ready);
     await page.goto(options.reuse);
     await page.waitForSelector(`main[data-ready="signed-out"]`, { timeout: 15_000 });
     report.second_use = await page.evaluate(() => document.querySelector("main").innerText);

@@ -142,6 +142,8 @@ pub fn paired_console(home: &Home) -> (String, String) {
     let script = home.path().join("browser.sh");
     std::fs::write(&script, format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", noted.display())).expect("script");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    // What an earlier call noted is not this call's (the browser starts after the command returns).
+    let _ = std::fs::remove_file(&noted);
     let out = home.paired(&["console"]).env("BROWSER", &script).output().expect("paired console");
     assert!(out.status.success(), "{out:?}");
     let printed = String::from_utf8_lossy(&out.stderr).to_string();

@@ -70,10 +70,11 @@ export async function agents(route: Route): Promise<HTMLElement> {
     button.disabled = true;
     status.textContent = `${action === "install" ? "Installing" : action === "update" ? "Updating" : action === "remove" ? "Removing" : "Rolling back"} ${name}…`;
     let permissions: string[] | undefined;
+    let chosen = version;
     try {
       for (;;) {
         try {
-          const done = await send<{ name: string; version: string }>("POST", `market/${action}`, { name, registry, version, permissions });
+          const done = await send<{ name: string; version: string }>("POST", `market/${action}`, { name, registry, version: chosen, permissions });
           await redraw(`${DONE[action]} ${done.name}${done.version ? `@${done.version}` : ""}.`);
           return;
         } catch (err) {
@@ -84,7 +85,9 @@ export async function agents(route: Route): Promise<HTMLElement> {
             button.disabled = false;
             return;
           }
+          // Granted for exactly what was shown: that version, those permissions.
           permissions = consent.permissions;
+          chosen = consent.version;
         }
       }
     } catch (err) {

@@ -142,18 +142,20 @@ const CONSOLE: &str = "CREATE TABLE latency_buckets (bucket INTEGER PRIMARY KEY,
 /// first day), so a long period reads a month's buckets once instead of each
 /// of its days': the trigger keeps both.
 /// What the team hub has not heard yet of the user's verdicts: an event's
-/// accepted count, set when a verdict on its run is recorded and cleared once
-/// the hub has it.
+/// accepted count (never more than the findings and edits it had), set when a
+/// verdict on its run is recorded and cleared once the hub has it.
 const ACCEPTED_DUE: &str = "ALTER TABLE usage_events ADD COLUMN accepted_due INTEGER;
              CREATE INDEX usage_events_accepted_due ON usage_events(id) WHERE accepted_due IS NOT NULL;
              CREATE TRIGGER feedback_accepted_due AFTER INSERT ON feedback BEGIN
                  UPDATE usage_events SET accepted_due =
-                     (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted')
+                     min(findings + edits,
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted'))
                   WHERE source = NEW.source;
              END;
              CREATE TRIGGER feedback_accepted_due_changed AFTER UPDATE ON feedback BEGIN
                  UPDATE usage_events SET accepted_due =
-                     (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted')
+                     min(findings + edits,
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted'))
                   WHERE source = NEW.source;
              END;";
 

@@ -95,9 +95,43 @@ pub async fn push(State(hub): State<Hub>, who: Principal, Body(batch): Body<Batc
     for (n, event) in batch.events.iter().enumerate() {
         columns.push(event, now).map_err(|why| ApiError::Invalid(format!("event {n} ({:?}): {why}", event.id)))?;
     }
-    let mut client = hub.pool.get().await?;
-    let tx = client.transaction().await?;
-    let inserted = tx
+    let client = hub.pool.get().await?;
+    let inserted = if columns.id.is_empty() { 0 } else { retried(|| insert(&client, &who, member, &columns)).await? };
+    // Only the member's own events, never above what the event found and
+    // proposed, and only a change reaches the rollups (the update trigger).
+    // Its own statement: its rollup rows are locked in no set order, so it
+    // must not hold the rows the insert locked.
+    let (ids, counts): (Vec<&str>, Vec<i32>) = batch.accepted.iter().map(|a| (a.id.as_str(), a.accepted)).unzip();
+    let updated = if ids.is_empty() {
+        0
+    } else {
+        retried(|| async {
+            client
+                .execute(
+                    "update usage_events u set accepted = least(a.n, u.findings + u.edits)
+                       from unnest($2::text[], $3::int4[]) as a(id, n)
+                      where u.member_id = $1 and u.event_id = a.id and u.accepted <> least(a.n, u.findings + u.edits)",
+                    &[&member, &ids, &counts],
+                )
+                .await
+        })
+        .await?
+    };
+    let received = batch.events.len() as u64;
+    Ok(Json(
+        json!({"received": received, "recorded": inserted, "duplicates": received - inserted, "accepted": updated}),
+    ))
+}
+
+/// Inserts a batch's events (the statement triggers roll them up in the same
+/// transaction); events already recorded are left as they are.
+async fn insert(
+    client: &deadpool_postgres::Client,
+    who: &Principal,
+    member: i64,
+    columns: &Columns,
+) -> Result<u64, tokio_postgres::Error> {
+    client
         .execute(
             "insert into usage_events (org_id, member_id, team_ids, event_id, at, kind, agent, skill, provider, model,
                                        tokens_in, tokens_out, cost_usd, latency_ms, outcome, findings, edits)
@@ -128,22 +162,26 @@ pub async fn push(State(hub): State<Hub>, who: Principal, Body(batch): Body<Batc
                 &columns.edits,
             ],
         )
-        .await?;
-    // Only the member's own events, and only a change reaches the rollups.
-    let (ids, counts): (Vec<&str>, Vec<i32>) = batch.accepted.iter().map(|a| (a.id.as_str(), a.accepted)).unzip();
-    let updated = tx
-        .execute(
-            "update usage_events u set accepted = a.n
-               from unnest($2::text[], $3::int4[]) as a(id, n)
-              where u.member_id = $1 and u.event_id = a.id and u.accepted <> a.n",
-            &[&member, &ids, &counts],
-        )
-        .await?;
-    tx.commit().await?;
-    let received = batch.events.len() as u64;
-    Ok(Json(
-        json!({"received": received, "recorded": inserted, "duplicates": received - inserted, "accepted": updated}),
-    ))
+        .await
+}
+
+/// Runs a statement again when PostgreSQL chose it as a deadlock's victim
+/// (it rolled back, so running it again counts nothing twice): at most three times.
+async fn retried<F, Fut>(mut statement: F) -> Result<u64, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, tokio_postgres::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match statement().await {
+            Err(err) if attempt < 2 && err.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) => {
+                attempt += 1;
+                tracing::debug!("usage batch chosen as a deadlock's victim; again ({attempt})");
+            }
+            done => return done.map_err(ApiError::from),
+        }
+    }
 }
 
 #[derive(Default)]

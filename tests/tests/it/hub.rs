@@ -613,9 +613,13 @@ fn usage_is_counted_once_costed_from_the_price_table_and_queried_by_dimension() 
 
     let batch = json!({"events": [usage_event("run-1"), usage_event("run-2"), usage_event("run-3")]});
     let first = hub.call("POST", "/api/v1/usage", &ada.device, Some(&batch));
-    assert_eq!(first.json(), json!({"received": 3, "recorded": 3, "duplicates": 0}), "{first:?}");
+    assert_eq!(first.json(), json!({"received": 3, "recorded": 3, "duplicates": 0, "accepted": 0}), "{first:?}");
     let again = hub.call("POST", "/api/v1/usage", &ada.device, Some(&batch)).json();
-    assert_eq!(again, json!({"received": 3, "recorded": 0, "duplicates": 3}), "a retried batch counts nothing twice");
+    assert_eq!(
+        again,
+        json!({"received": 3, "recorded": 0, "duplicates": 3, "accepted": 0}),
+        "a retried batch counts nothing twice"
+    );
     // Another member's event with the same id is another event.
     let mut other = usage_event("run-1");
     other["agent"] = json!("edison");
@@ -758,31 +762,9 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
     ask(&client).await; // before joining: stays on this machine
 
     machine.join(&hub, "ada@example.com", None);
-    let first = ask(&client).await;
+    ask(&client).await;
     ask(&client).await;
     wait_for(&hub, 2);
-    // Verdicts given after the run's event was sent reach the hub as its
-    // accepted count (a changed verdict changes it; the console sums it).
-    let verdicts = |accepted: [bool; 3]| FeedbackParams {
-        source: first.id.clone(),
-        verdicts: accepted
-            .iter()
-            .enumerate()
-            .map(|(n, accepted)| Verdict { item: format!("edit:{n}"), accepted: *accepted })
-            .collect(),
-    };
-    let accepted_on_hub = |hub: &Hub| pg.sql(&dbname(hub), "select coalesce(sum(accepted), 0) from usage_daily");
-    client.call::<Feedback>(verdicts([true, true, false])).await;
-    tests::wait_until("the accepted count reaches the hub", std::time::Duration::from_secs(30), || {
-        accepted_on_hub(&hub) == "2"
-    });
-    client.call::<Feedback>(verdicts([true, false, false])).await;
-    tests::wait_until("a changed verdict reaches the hub", std::time::Duration::from_secs(30), || {
-        accepted_on_hub(&hub) == "1"
-    });
-    let rollups = "select (select sum(accepted) from usage_monthly)::text || (select sum(accepted) from usage_member_daily)::text
-                          || (select sum(accepted) from usage_daily_org)::text || (select sum(accepted) from usage_events)::text";
-    assert_eq!(pg.sql(&dbname(&hub), rollups), "1111", "every rollup follows");
     let by_model = hub.call("GET", "/api/v1/usage?by=agent,provider,model", &hub.admin, None).json();
     let row = &by_model["series"][0];
     assert_eq!(
@@ -815,6 +797,35 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
     });
     assert_eq!(total(&hub), 3);
     assert_eq!(pg.sql(&dbname(&hub), "select count(*) from usage_events"), "3");
+
+    // Verdicts given after a run's event was sent reach the hub as its
+    // accepted count (a changed verdict changes it; the console sums it),
+    // never more than the run's findings and edits.
+    let client = home.ws().await;
+    tests::add_workspace(&client, root).await;
+    let file = format!("file://{}", root.join("src/lib.rs").display());
+    let review = RunParams { uri: Some(file), wait: true, ..tests::agent_run("sherlock") };
+    let first = client.call::<Run>(review).await;
+    let found = first.findings.len() + first.edits.len();
+    assert!(found > 0, "{first:?}");
+    wait_for(&hub, 4);
+    let verdicts = |accepted: &dyn Fn(usize) -> bool| FeedbackParams {
+        source: first.id.clone(),
+        verdicts: (0..found + 5).map(|n| Verdict { item: format!("finding:{n}"), accepted: accepted(n) }).collect(),
+    };
+    let accepted_on_hub = || pg.sql(&dbname(&hub), "select coalesce(sum(accepted), 0) from usage_daily");
+    client.call::<Feedback>(verdicts(&|_| true)).await;
+    tests::wait_until("the accepted count reaches the hub", std::time::Duration::from_secs(30), || {
+        accepted_on_hub() == found.to_string()
+    });
+    client.call::<Feedback>(verdicts(&|n| n == 0)).await;
+    tests::wait_until("a changed verdict reaches the hub", std::time::Duration::from_secs(30), || {
+        accepted_on_hub() == "1"
+    });
+    let rollups = "select (select sum(accepted) from usage_monthly)::text || (select sum(accepted) from usage_member_daily)::text
+                          || (select sum(accepted) from usage_team_daily)::text || (select sum(accepted) from usage_daily_org)::text
+                          || (select sum(accepted) from usage_events)::text";
+    assert_eq!(pg.sql(&dbname(&hub), rollups), "11111", "every rollup follows");
 }
 
 /// The team policy: set on the hub per scope, signed, pulled by the daemon,

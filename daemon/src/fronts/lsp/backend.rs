@@ -92,35 +92,7 @@ impl LanguageServer for Backend {
         }
         self.proxy.initialized.store(true, Ordering::Release);
         Ok(InitializeResult {
-            capabilities: ServerCapabilities {
-                position_encoding: Some(PositionEncodingKind::UTF16),
-                document_symbol_provider: Some(OneOf::Left(true)),
-                code_action_provider: Some(tower_lsp_server::ls_types::CodeActionProviderCapability::Simple(true)),
-                execute_command_provider: Some(tower_lsp_server::ls_types::ExecuteCommandOptions {
-                    commands: vec![
-                        agents::RUN_AGENT.to_owned(),
-                        agents::RUN_WORKFLOW.to_owned(),
-                        agents::FEEDBACK.to_owned(),
-                    ],
-                    ..Default::default()
-                }),
-                workspace_symbol_provider: Some(OneOf::Left(true)),
-                inline_completion_provider: Some(OneOf::Left(true)),
-                code_lens_provider: Some(tower_lsp_server::ls_types::CodeLensOptions { resolve_provider: Some(false) }),
-                hover_provider: Some(tower_lsp_server::ls_types::HoverProviderCapability::Simple(true)),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    ..TextDocumentSyncOptions::default()
-                })),
-                experimental: Some(serde_json::json!({
-                    "paired": {
-                        "protocolVersion": protocol::PROTOCOL_VERSION,
-                        "methods": self.proxy.forwarded,
-                    }
-                })),
-                ..ServerCapabilities::default()
-            },
+            capabilities: capabilities(&self.proxy),
             server_info: Some(ServerInfo {
                 name: "paired".to_owned(),
                 version: Some(env!("CARGO_PKG_VERSION").to_owned()),
@@ -152,5 +124,34 @@ async fn exit_when_gone(editor_pid: u32) {
             tracing::info!(editor_pid, "the editor process is gone; exiting");
             std::process::exit(1);
         }
+    }
+}
+
+/// What `paired lsp` serves: the same for every editor.
+fn capabilities(proxy: &Proxy) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(PositionEncodingKind::UTF16),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(tower_lsp_server::ls_types::CodeActionProviderCapability::Simple(true)),
+        execute_command_provider: Some(tower_lsp_server::ls_types::ExecuteCommandOptions {
+            commands: vec![agents::RUN_AGENT.to_owned(), agents::RUN_WORKFLOW.to_owned(), agents::FEEDBACK.to_owned()],
+            ..Default::default()
+        }),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
+        inline_completion_provider: Some(OneOf::Left(true)),
+        code_lens_provider: Some(tower_lsp_server::ls_types::CodeLensOptions { resolve_provider: Some(false) }),
+        hover_provider: Some(tower_lsp_server::ls_types::HoverProviderCapability::Simple(true)),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(TextDocumentSyncKind::INCREMENTAL),
+            ..TextDocumentSyncOptions::default()
+        })),
+        experimental: Some(serde_json::json!({
+            "paired": {
+                "protocolVersion": protocol::PROTOCOL_VERSION,
+                "methods": proxy.forwarded,
+            }
+        })),
+        ..ServerCapabilities::default()
     }
 }

@@ -112,6 +112,10 @@ pub async fn change(State(d): DaemonState, Path(action): Path<String>, Json(chan
     let package = PackageRef { name: change.name.clone(), registry: change.registry.clone() };
     let (done, audited) = match action.as_str() {
         "install" => (service::install(&d.market, install(change.version.clone())).await, "market.install"),
+        // After consent, the version the user was shown, not whatever is newest now.
+        "update" if change.version.is_some() => {
+            (service::install(&d.market, install(change.version.clone())).await, "market.update")
+        }
         "update" => (service::update(&d.market, install(None)).await, "market.update"),
         "rollback" => (service::rollback(&d.market, package).await, "market.rollback"),
         "remove" => (service::remove(&d.market, package).await, "market.remove"),

@@ -37,6 +37,19 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
     let Some(membership) = load(paths)? else {
         return Ok(Pushed::NotJoined);
     };
+    let events = push_events(&membership, store).await?;
+    let accepted = push_accepted(&membership, store).await?;
+    Ok(match (events, accepted) {
+        (Pushed::Sent { recorded, duplicates, more }, accepted) => {
+            Pushed::Sent { recorded, duplicates, more: more || accepted == Some(true) }
+        }
+        (_, Some(more)) => Pushed::Sent { recorded: 0, duplicates: 0, more },
+        (other, None) => other,
+    })
+}
+
+/// The events of [`push_usage`].
+async fn push_events(membership: &super::Membership, store: &Store) -> Result<Pushed, TeamError> {
     let since = membership.joined_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_millisecond());
     let events = store
         .call(move |conn| {
@@ -56,28 +69,17 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
                     "findings": row.get::<_, i64>(11)?, "edits": row.get::<_, i64>(12)?,
                 }))
             })?;
-            let events = rows.collect::<rusqlite::Result<Vec<Value>>>()?;
-            // Verdicts given since their events were sent: the accepted count now.
-            let mut statement = conn.prepare(
-                "SELECT id, accepted_due FROM usage_events
-                  WHERE accepted_due IS NOT NULL AND pushed_ms > 0 ORDER BY id LIMIT ?1",
-            )?;
-            let accepted = statement
-                .query_map([BATCH], |row| Ok(json!({"id": row.get::<_, String>(0)?, "accepted": row.get::<_, i64>(1)?})))?
-                .collect::<rusqlite::Result<Vec<Value>>>()?;
-            Ok((events, accepted))
+            rows.collect::<rusqlite::Result<Vec<Value>>>()
         })
         .await
         .map_err(TeamError::State)?;
-    let (events, accepted) = events;
-    if events.is_empty() && accepted.is_empty() {
+    if events.is_empty() {
         return Ok(Pushed::Nothing);
     }
     let token = device_token().await?;
     let ids: Vec<String> = events.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
-    let full = events.len() as i64 == BATCH || accepted.len() as i64 == BATCH;
-    let body =
-        if accepted.is_empty() { json!({"events": events}) } else { json!({"events": events, "accepted": accepted}) };
+    let full = events.len() as i64 == BATCH;
+    let body = json!({"events": events});
     let sent = request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(body)).await;
     let reply = match sent {
         Ok(reply) => reply,
@@ -104,7 +106,54 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
             for id in &ids {
                 tx.execute("UPDATE usage_events SET pushed_ms = ?2 WHERE id = ?1", rusqlite::params![id, now])?;
             }
-            // Sent as it was: due again only if a verdict came meanwhile.
+            tx.commit()
+        })
+        .await
+        .map_err(TeamError::State)?;
+    Ok(Pushed::Sent {
+        recorded: reply["recorded"].as_u64().unwrap_or_default(),
+        duplicates: reply["duplicates"].as_u64().unwrap_or_default(),
+        more: full,
+    })
+}
+
+/// Sends the accepted counts of events the hub has whose verdicts changed
+/// since (`Some(more)`), on their own: a hub that refuses them (an older one)
+/// never holds back the events. Refused counts are set aside, logged.
+async fn push_accepted(membership: &super::Membership, store: &Store) -> Result<Option<bool>, TeamError> {
+    let accepted = store
+        .call(move |conn| {
+            let mut statement = conn.prepare(
+                "SELECT id, accepted_due FROM usage_events
+                  WHERE accepted_due IS NOT NULL AND pushed_ms > 0 ORDER BY id LIMIT ?1",
+            )?;
+            let rows = statement.query_map([BATCH], |row| {
+                Ok(json!({"id": row.get::<_, String>(0)?, "accepted": row.get::<_, i64>(1)?}))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<Value>>>()
+        })
+        .await
+        .map_err(TeamError::State)?;
+    if accepted.is_empty() {
+        return Ok(None);
+    }
+    let token = device_token().await?;
+    let body = json!({"events": [], "accepted": accepted});
+    match request(&membership.hub, reqwest::Method::POST, "/api/v1/usage", Some(&token), Some(body)).await {
+        Ok(_) => {}
+        Err(TeamError::Refused(why)) => {
+            tracing::warn!(
+                "the team hub refused {} accepted counts, which stay on this machine: {why}",
+                accepted.len()
+            );
+        }
+        Err(err) => return Err(err),
+    }
+    let more = accepted.len() as i64 == BATCH;
+    store
+        .call(move |conn| {
+            let tx = conn.transaction()?;
+            // Sent (or refused) as it was: due again only if a verdict came meanwhile.
             for a in &accepted {
                 tx.execute(
                     "UPDATE usage_events SET accepted_due = NULL WHERE id = ?1 AND accepted_due = ?2",
@@ -115,11 +164,7 @@ pub async fn push_usage(paths: &Paths, store: &Store) -> Result<Pushed, TeamErro
         })
         .await
         .map_err(TeamError::State)?;
-    Ok(Pushed::Sent {
-        recorded: reply["recorded"].as_u64().unwrap_or_default(),
-        duplicates: reply["duplicates"].as_u64().unwrap_or_default(),
-        more: full,
-    })
+    Ok(Some(more))
 }
 
 /// A name as the hub takes it: at most 100 characters.
