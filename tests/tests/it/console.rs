@@ -183,6 +183,52 @@ fn every_page_renders_with_no_data() {
     assert!(pages["runs"]["text"].as_str().unwrap_or("").contains("no workflow has run"));
 }
 
+/// The team console of a hub nobody has used yet: an admin signed in
+/// through SSO opens every page, and each renders, empty, without an error.
+#[test]
+fn every_team_page_renders_with_no_data() {
+    use tests::{
+        hub::{Hub, IdentityProvider, free_port},
+        postgres::Postgres,
+    };
+    let pg = Postgres::get();
+    let port = free_port();
+    let ada = json!({"email": "ada@example.com", "email_verified": true, "name": "Ada", "groups": []});
+    let idp = IdentityProvider::start(
+        &format!("http://127.0.0.1:{port}/auth/callback"),
+        &json!({"next": "ada", "accounts": {"ada": ada}}),
+    );
+    let secret = idp.secret_file.display().to_string();
+    let hub = Hub::start_with_port(
+        &pg,
+        "emptyorg",
+        port,
+        &[
+            ("PAIRED_HUB_OIDC_ISSUER", &idp.issuer),
+            ("PAIRED_HUB_OIDC_CLIENT_ID", "paired-hub"),
+            ("PAIRED_HUB_OIDC_CLIENT_SECRET_FILE", &secret),
+        ],
+    );
+    let invitation = json!({"role": "admin", "email": "ada@example.com"});
+    let code = hub.call("POST", "/api/v1/invitations", &hub.admin, Some(&invitation)).json()["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let joined = hub.call("POST", "/api/v1/join", "", Some(&json!({"code": code, "device": "laptop"})));
+    assert!(joined.status < 300, "{joined:?}");
+    let report = browse(&json!({"sso": format!("http://127.0.0.1:{port}/console/")}));
+    assert_eq!(report["errors_signed_in"], json!([]), "{report}");
+    assert_eq!(report["nav"], json!(["overview", "usage", "cost", "team", "policy", "audit"]));
+    let pages = report["pages"].as_object().expect("pages");
+    for (name, page) in pages {
+        assert!(!page["h1"].as_str().unwrap_or("").is_empty(), "{name}");
+    }
+    let text = |page: &str| pages[page]["text"].as_str().unwrap_or("").to_owned();
+    assert!(text("overview").contains("Nothing ran in the last two weeks."), "{}", text("overview"));
+    assert!(text("usage").contains("nothing was used"), "{}", text("usage"));
+    assert!(text("team").contains("Ada"), "{}", text("team"));
+}
+
 #[test]
 fn the_console_answers_only_its_own_page_with_a_session() {
     let home = Home::new();
