@@ -5,8 +5,15 @@
 use daemon::platform::os::sandbox;
 
 fn main() -> std::process::ExitCode {
-    if std::env::args_os().nth(1).is_some_and(|arg| arg == sandbox::HELPER_ARG) {
-        return std::process::ExitCode::from(u8::try_from(sandbox::helper_main()).unwrap_or(1));
+    let mut args = std::env::args_os().skip(1);
+    match args.next() {
+        Some(arg) if arg == sandbox::HELPER_ARG => {
+            return std::process::ExitCode::from(u8::try_from(sandbox::helper_main()).unwrap_or(1));
+        }
+        // An editor starting its proxy (`paired lsp`, every window, every
+        // time): straight to `paired-lsp`, before parsing a command line.
+        Some(arg) if arg == "lsp" && args.all(|a| a == "--stdio") => daemon::fronts::cli::exec_lean_proxy(),
+        _ => {}
     }
     daemon::platform::os::tune_allocator();
     daemon::fronts::cli::main()

@@ -78,6 +78,23 @@ fn main() {
     }
     let after = rss_kib(daemon.pid);
     let after_split = split(daemon.pid);
+    // What the VS Code extension starts when `paired-lsp` sits beside `paired`
+    // (`paired lsp` execs it): the same proxy, one process start sooner.
+    let lean = tests::paired_bin().with_file_name("paired-lsp");
+    if lean.is_file() {
+        rows.push(measure("`paired-lsp` started directly, daemon already running (proxy + daemon)", &files, || {
+            let mut command = home.paired(&[]);
+            let mut direct = Command::new(&lean);
+            direct.env_clear().current_dir(home.path());
+            for (key, value) in command.get_envs() {
+                if let Some(value) = value {
+                    direct.env(key, value);
+                }
+            }
+            command = direct;
+            (command, Some(daemon.pid))
+        }));
+    }
     let commands = (0..MANY).map(|_| home.paired(&["lsp"])).collect();
     let (many, many_peak) = many_at_once(MANY, &files, commands, daemon.pid);
 

@@ -9,7 +9,7 @@ import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from "vscode-languageclient/node";
 import { panelHtml } from "./panel";
 import { ContextBundle, contextSummary, SOURCE_GLOB, SummaryInput, WorkspaceStatus } from "./context";
-import { hostEnvironment, locateServer, prepareBundled } from "./server";
+import { hostEnvironment, locateServer, lspCommand, prepareBundled } from "./server";
 import * as chat from "./chat";
 import * as panelState from "./state";
 import {
@@ -131,7 +131,8 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     if (choice === "Open Settings") void vscode.commands.executeCommand("workbench.action.openSettings", "paired.serverPath");
     return;
   }
-  const serverOptions: ServerOptions = { command: located.command, args: ["lsp"], transport: TransportKind.stdio };
+  const proxy = lspCommand(located.command, hostEnvironment());
+  const serverOptions: ServerOptions = { command: proxy.command, args: proxy.args, transport: TransportKind.stdio };
   const clientOptions: LanguageClientOptions = {
     documentSelector: LANGUAGES.flatMap((language) => [
       { scheme: "file", language },

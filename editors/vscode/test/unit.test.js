@@ -5,7 +5,7 @@ const assert = require("node:assert/strict");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { locateServer } = require("../out/server.js");
+const { locateServer, lspCommand } = require("../out/server.js");
 const team = require("../out/team.js");
 const state = require("../out/state.js");
 
@@ -36,6 +36,14 @@ test("without a setting the server is found on PATH, then in ~/.cargo/bin", () =
   assert.match(none.message, /not found on PATH.*cargo install --path daemon.*paired\.serverPath/);
   const windows = fakeHost(["C:\\tools/paired.exe"], { Path: "C:\\tools", PATHEXT: ".COM;.EXE" }, "win32");
   assert.equal(locateServer("", windows).ok, true);
+});
+
+test("the proxy is paired-lsp beside paired when it is there, else `paired lsp`", () => {
+  const both = fakeHost(["/opt/p/paired", "/opt/p/paired-lsp"]);
+  assert.deepEqual(lspCommand("/opt/p/paired", both), { command: "/opt/p/paired-lsp", args: [] });
+  assert.deepEqual(lspCommand("/usr/bin/paired", both), { command: "/usr/bin/paired", args: ["lsp"] });
+  const windows = fakeHost(["C:\\p/paired.exe", "C:\\p/paired-lsp.exe"], {}, "win32");
+  assert.equal(lspCommand("C:\\p/paired.exe", windows).args.length, 0);
 });
 
 test("the real host environment sees an executable bit", () => {

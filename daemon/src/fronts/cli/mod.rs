@@ -371,7 +371,7 @@ fn execute(cli: Cli) -> Result<ExitCode> {
 
 /// Replaces this process with `paired-lsp` from the same folder, when it is
 /// there: same behaviour, a fraction of the memory. Returns only if it is not.
-fn exec_lean_proxy() {
+pub fn exec_lean_proxy() {
     let Ok(exe) = std::env::current_exe() else { return };
     let lean = exe.with_file_name("paired-lsp");
     if lean.is_file() {

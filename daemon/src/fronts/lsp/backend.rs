@@ -20,6 +20,9 @@ use tower_lsp_server::{
 use super::{agents, proxy::Proxy, replay::stay_connected};
 use crate::{server::client, services::workspace::unfit_root};
 
+/// How long the proxy waits for `initialized` before connecting anyway.
+const CONNECT_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The LSP lifecycle; documents and PAIRED methods are handled by the front.
 pub(super) struct Backend {
     pub(super) proxy: Arc<Proxy>,
@@ -77,7 +80,14 @@ impl LanguageServer for Backend {
             self.proxy.completion_debounce_ms.store(debounce.min(2000), Ordering::Relaxed);
         }
         if self.proxy.hello.set(hello).is_ok() {
-            tokio::spawn(stay_connected(self.proxy.clone()));
+            // Connect once the editor has this answer (`initialized`), or soon
+            // after without it: attaching starts the daemon's work on a new
+            // workspace, which must not delay the answer on a 2-core machine.
+            let proxy = self.proxy.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(CONNECT_AFTER, proxy.connect_now.notified()).await;
+                stay_connected(proxy).await;
+            });
         }
         // Watch the editor's pid only if we can see it now: an editor in a
         // sandbox (Flatpak, a container) may report a pid from another namespace.
@@ -102,6 +112,7 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        self.proxy.connect_now.notify_one();
         let refused = std::mem::take(&mut *self.proxy.notices.lock().unwrap_or_else(|p| p.into_inner()));
         if let Some(editor) = self.proxy.editor.get() {
             for why in refused {

@@ -45,6 +45,8 @@ pub(super) struct Proxy {
     /// a forwarded request waits for the edits that came before it.
     pub(super) sent_through: watch::Sender<u64>,
     pub(super) hello: OnceLock<ClientHello>,
+    /// The editor has `initialize`'s answer (`initialized`): time to connect.
+    pub(super) connect_now: tokio::sync::Notify,
     pub(super) editor: OnceLock<Client>,
     pub(super) pending: Mutex<HashMap<String, AbortHandle>>,
     /// Agent runs started for editor requests: request key → run id, so that
@@ -92,6 +94,7 @@ impl Proxy {
             replayed_through: AtomicU64::new(0),
             sent_through: watch::channel(0).0,
             hello: OnceLock::new(),
+            connect_now: tokio::sync::Notify::new(),
             editor: OnceLock::new(),
             pending: Mutex::default(),
             agent_diagnostics: Mutex::default(),
