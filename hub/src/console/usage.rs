@@ -254,24 +254,11 @@ async fn usage_members(
     } else {
         // Three reads of their own, at once (each a scan of its own rollup).
         let pool = &hub.pool;
+        let params: [&(dyn ToSql + Sync); 14] =
+            [&org, &h1, &h2, &arg, &f.agent, &f.provider, &f.model, &f.kind, &f.member, &f.team, &t1, &t2, &m1, &m2];
+        let params = &params;
         let totals = async {
-            let params: [&(dyn ToSql + Sync); 14] = [
-                &org,
-                &h1,
-                &h2,
-                &arg,
-                &f.agent,
-                &f.provider,
-                &f.model,
-                &f.kind,
-                &f.member,
-                &f.team,
-                &t1,
-                &t2,
-                &m1,
-                &m2,
-            ];
-            // Totals, without days (the monthly rows have none), and latency.
+            // Totals, without days (the monthly rows have none).
             let rows = spanned("usage_daily", "usage_monthly", USAGE_COLUMNS, 11);
             let sql = format!(
                 "select 0::int8, {key}, sum(d.runs)::int8, sum(d.errors)::int8, sum(d.tokens_in)::int8,
@@ -280,33 +267,17 @@ async fn usage_members(
                    from {rows} d {lateral} where true {clause} {FILTERS} group by 2"
             );
             let rows: Vec<Rollup> =
-                client.query(&sql, &params).await?.into_iter().map(|r| keyed_rollup(by, label(r.get(1)), &r)).collect();
+                client.query(&sql, params).await?.into_iter().map(|r| keyed_rollup(by, label(r.get(1)), &r)).collect();
             Ok::<_, ApiError>(rows)
         };
         let latency = async {
-            let params: [&(dyn ToSql + Sync); 14] = [
-                &org,
-                &h1,
-                &h2,
-                &arg,
-                &f.agent,
-                &f.provider,
-                &f.model,
-                &f.kind,
-                &f.member,
-                &f.team,
-                &t1,
-                &t2,
-                &m1,
-                &m2,
-            ];
             let latency = spanned("usage_latency", "usage_latency_monthly", LATENCY_COLUMNS, 11);
             let sql = format!(
                 "select {key}, d.bucket::int8, sum(d.count)::int8 from {latency} d {lateral}
                   where true {clause} {FILTERS} group by 1, 2"
             );
             let mut latencies: BTreeMap<String, Histogram> = BTreeMap::new();
-            for r in pool.get().await?.query(&sql, &params).await? {
+            for r in pool.get().await?.query(&sql, params).await? {
                 latencies.entry(label(r.get(0))).or_default().insert(r.get(1), r.get(2));
             }
             Ok::<_, ApiError>(latencies)
