@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod limits;
 pub mod oidc;
+pub mod registry;
 pub mod roles;
 pub mod secret;
 pub mod tls;
@@ -57,6 +58,8 @@ pub struct Hub {
     pub admin_token: Option<secret::Hash>,
     pub public_url: String,
     pub signing: Option<std::sync::Arc<policy::signed::SigningKey>>,
+    /// Seals the agent registry's keys (derived from the policy key file).
+    pub sealing: Option<std::sync::Arc<registry::Sealing>>,
     pub policy_ttl: jiff::SignedDuration,
     pub oidc: Option<std::sync::Arc<oidc::Oidc>>,
 }
@@ -79,15 +82,15 @@ impl Hub {
                 config.org
             );
         }
-        let signing = match &config.policy_key_file {
+        let (signing, sealing) = match &config.policy_key_file {
             Some(path) => {
                 let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 let key = policy::signed::SigningKey::from_pkcs8(&bytes).map_err(|err| {
                     anyhow::anyhow!("{}: {err}; make one with `paired hub keygen --out FILE`", path.display())
                 })?;
-                Some(std::sync::Arc::new(key))
+                (Some(std::sync::Arc::new(key)), Some(std::sync::Arc::new(registry::Sealing::derive(&bytes))))
             }
-            None => None,
+            None => (None, None),
         };
         anyhow::ensure!((1..=24 * 30).contains(&config.policy_ttl_hours), "--policy-ttl-hours must be 1 to 720");
         let scheme = if config.tls.is_some() { "https" } else { "http" };
@@ -103,6 +106,7 @@ impl Hub {
             admin_token,
             public_url,
             signing,
+            sealing,
             oidc,
             policy_ttl: jiff::SignedDuration::from_hours(i64::from(config.policy_ttl_hours)),
         })

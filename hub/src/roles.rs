@@ -139,6 +139,12 @@ actions! {
     QuotaLease "quota.lease" "POST" "/api/v1/quota/lease" Device [Admin, Manager, TeamLead, Member, Viewer] false "take a lease on one's quotas (a joined daemon does, before model runs)";
     QuotaRelease "quota.release" "POST" "/api/v1/quota/release" Device [Admin, Manager, TeamLead, Member, Viewer] false "give back what a lease did not use";
     QuotaOwn "quota.own" "GET" "/api/v1/me/quota" Device [Admin, Manager, TeamLead, Member, Viewer] false "see the quotas that apply to oneself, used and left";
+    RegistryInit "registry.init" "POST" "/api/v1/registry" Write [Admin] false "create the organisation's private agent registry";
+    RegistryRead "registry.read" "GET" "/api/v1/registry" Device [Admin, Manager, TeamLead, Member, Viewer] false "see the agent registry: its address, its root of trust, its packages (a joined daemon does)";
+    RegistryFetch "registry.fetch" "GET" "/api/v1/registry/repository/{kind}/{file}" Device [Admin, Manager, TeamLead, Member, Viewer] false "read the registry's signed metadata and packages (a joined daemon's installs do)";
+    RegistryPublish "registry.publish" "POST" "/api/v1/registry/packages" Write [Admin, Manager, TeamLead] false "publish an agent package to the registry (checked and certified by the hub)";
+    RegistryYank "registry.yank" "POST" "/api/v1/registry/packages/{name}/{version}/yank" Write [Admin, Manager] false "yank a package version (or take the yank back)";
+    RegistryCurate "registry.curate" "POST" "/api/v1/registry/packages/{name}/{version}/curate" Write [Admin, Manager] false "mark a package version as curated by the organisation";
     AuditRead "audit.read" "GET" "/api/v1/audit" Read [Admin] false "read and export the audit log";
 }
 

@@ -101,6 +101,16 @@ impl Hub {
         http(self.port, method, path, &headers, &body)
     }
 
+    /// A request whose body is `body`, of type `kind` (an agent package, say).
+    pub fn send(&self, method: &str, path: &str, token: &str, kind: &str, body: &[u8]) -> HttpReply {
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![("Host", "hub.test"), ("Content-Type", kind)];
+        if !token.is_empty() {
+            headers.push(("Authorization", &bearer));
+        }
+        crate::http_bytes(self.port, method, path, &headers, body)
+    }
+
     /// Stops the hub as a container runtime would (SIGTERM).
     pub fn stop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();

@@ -531,6 +531,11 @@ impl HttpReply {
 /// One HTTP/1.1 request over a fresh TCP connection, headers exactly as given, so
 /// tests can send what a hostile page or a broken client would.
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> HttpReply {
+    http_bytes(port, method, path, headers, body.as_bytes())
+}
+
+/// [`http`] with a body of any bytes (an archive, say).
+pub fn http_bytes(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpReply {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let mut request = format!("{method} {path} HTTP/1.1\r\n");
@@ -540,7 +545,7 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
     request.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
     stream.write_all(request.as_bytes()).expect("write head");
     // A server may answer (e.g. 413) and close before reading a large body.
-    let _ = stream.write_all(body.as_bytes());
+    let _ = stream.write_all(body);
     let mut raw = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {

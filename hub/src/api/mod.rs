@@ -9,6 +9,7 @@ mod members;
 mod org;
 pub mod policy;
 mod quota;
+pub mod registry;
 mod sso;
 mod teams;
 mod tokens;
@@ -59,6 +60,14 @@ pub fn router(hub: Hub) -> Router {
         .route("/auth/login", get(sso::login))
         .route("/auth/callback", get(sso::callback))
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/registry", get(registry::show).post(registry::init))
+        .route("/api/v1/registry/repository/{kind}/{file}", get(registry::fetch))
+        .route(
+            "/api/v1/registry/packages",
+            post(registry::publish).layer(axum::extract::DefaultBodyLimit::max(registry::MAX_PACKAGE_BYTES)),
+        )
+        .route("/api/v1/registry/packages/{name}/{version}/yank", post(registry::yank))
+        .route("/api/v1/registry/packages/{name}/{version}/curate", post(registry::curate))
         .fallback(|| async { ApiError::NotFound("this endpoint".into()) })
         .layer(axum::middleware::from_fn(crate::error::json_errors))
         .with_state(hub)

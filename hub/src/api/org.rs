@@ -39,9 +39,14 @@ pub async fn me(State(hub): State<Hub>, who: Principal) -> Result<Json<Value>, A
     };
     let client = hub.pool.get().await?;
     let row = client.query_one("select email, display_name from members where id = $1", &[&member]).await?;
+    // The organisation's agent registry, for the member's daemon to use.
+    let registry = crate::registry::root(&client, who.org).await?.map(|root| {
+        let root: Value = serde_json::from_slice(&root).unwrap_or(Value::Null);
+        json!({"name": super::registry::NAME, "url": super::registry::url(&hub), "root": root})
+    });
     Ok(Json(json!({
         "member": member, "email": row.get::<_, Option<String>>(0), "name": row.get::<_, Option<String>>(1),
-        "role": who.role, "teams": who.teams, "scopes": who.scopes, "break_glass": false,
+        "role": who.role, "teams": who.teams, "scopes": who.scopes, "break_glass": false, "registry": registry,
     })))
 }
 

@@ -7,14 +7,14 @@ use tests::{hub::Hub, postgres::Postgres};
 
 /// A member made through the API as a user would: invited, joined (a device
 /// token), then a personal token with both scopes.
-struct Member {
-    id: i64,
-    device: String,
-    token: String,
-    token_id: i64,
+pub(crate) struct Member {
+    pub id: i64,
+    pub device: String,
+    pub token: String,
+    pub token_id: i64,
 }
 
-fn invite(hub: &Hub, by: &str, role: &str, email: &str, team: Option<i64>) -> String {
+pub(crate) fn invite(hub: &Hub, by: &str, role: &str, email: &str, team: Option<i64>) -> String {
     let reply = hub.call("POST", "/api/v1/invitations", by, Some(&json!({"role": role, "email": email, "team": team})));
     assert_eq!(reply.status, 201, "{reply:?}");
     reply.json()["code"].as_str().expect("code").to_owned()
@@ -24,7 +24,7 @@ fn join(hub: &Hub, code: &str, email: Option<&str>) -> tests::HttpReply {
     hub.call("POST", "/api/v1/join", "", Some(&json!({"code": code, "email": email, "device": "laptop"})))
 }
 
-fn member(hub: &Hub, role: &str, email: &str, team: Option<i64>) -> Member {
+pub(crate) fn member(hub: &Hub, role: &str, email: &str, team: Option<i64>) -> Member {
     let code = invite(hub, &hub.admin, role, email, team);
     let joined = join(hub, &code, None);
     assert_eq!(joined.status, 201, "{joined:?}");
@@ -76,6 +76,8 @@ fn every_role_is_checked_on_every_endpoint() {
     // A quota, so that leases are real rows (without one, a lease is unlimited and has no id).
     let quota = json!({"subject_kind": "org", "subject": "org", "metric": "runs", "period": "day", "limit": 1e9});
     assert_eq!(hub.call("PUT", "/api/v1/quotas", &hub.admin, Some(&quota)).status, 200);
+    assert_eq!(hub.call("POST", "/api/v1/registry", &hub.admin, None).status, 201);
+    let packages = tempfile::tempdir().expect("temp dir");
     let mut n = 0;
     for role in roles {
         let own_team = team(&hub, &format!("team-of-{role}"));
@@ -181,6 +183,26 @@ fn every_role_is_checked_on_every_endpoint() {
                     "/api/v1/prices".to_owned(),
                     Some(json!({"provider": "p", "model": "m", "input_per_mtok": 1.5, "output_per_mtok": 2})),
                 ),
+                "registry.init" => {
+                    pg.sql(&dbname(&hub), "delete from registry_files; delete from registries");
+                    ("POST", "/api/v1/registry".to_owned(), None)
+                }
+                "registry.read" => ("GET", "/api/v1/registry".to_owned(), None),
+                "registry.fetch" => ("GET", "/api/v1/registry/repository/metadata/timestamp.json".to_owned(), None),
+                "registry.publish" => ("POST", "/api/v1/registry/packages".to_owned(), None),
+                "registry.yank" | "registry.curate" => {
+                    let bytes = super::hub_registry::package(packages.path(), "role-check", &format!("1.0.{n}"));
+                    let published =
+                        hub.send("POST", "/api/v1/registry/packages", &hub.admin, "application/gzip", &bytes);
+                    assert_eq!(published.status, 201, "{published:?}");
+                    let (verb, field) =
+                        if name == "registry.yank" { ("yank", "yanked") } else { ("curate", "curated") };
+                    (
+                        "POST",
+                        format!("/api/v1/registry/packages/role-check/1.0.{n}/{verb}"),
+                        Some(json!({ field: true })),
+                    )
+                }
                 unknown => panic!("the hub offers {unknown}, which this test does not try: add it here"),
             };
             assert_eq!(
@@ -188,7 +210,16 @@ fn every_role_is_checked_on_every_endpoint() {
                 (action["method"].as_str().expect("method"), Some(path.split('/').count()))
             );
             let allowed = action["roles"].as_array().expect("roles").iter().any(|r| r == role);
-            let reply = hub.call(method, &path, &who.token, body.as_ref());
+            let reply = if name == "registry.publish" {
+                let bytes = super::hub_registry::package(packages.path(), "role-check", &format!("2.0.{n}"));
+                hub.send(method, &path, &who.token, "application/gzip", &bytes)
+            } else {
+                hub.call(method, &path, &who.token, body.as_ref())
+            };
+            if name == "registry.init" && !allowed {
+                // The registry the other actions need.
+                assert_eq!(hub.call("POST", "/api/v1/registry", &hub.admin, None).status, 201);
+            }
             if allowed {
                 assert!((200..300).contains(&reply.status), "{role} may {name}: {reply:?}");
             } else {
@@ -689,15 +720,15 @@ fn usage_is_counted_once_costed_from_the_price_table_and_queried_by_dimension() 
 /// A developer's machine, for the tests of the daemon's side: a home with an
 /// OS keyring of its own, a model on loopback that answers `answer`, `[team]`
 /// settings, and a project whose `src/lib.rs` has an unwrap.
-struct Machine {
-    home: tests::Home,
+pub(crate) struct Machine {
+    pub home: tests::Home,
     keyring: tests::SecretService,
     fake: std::sync::Arc<tests::fake_provider::Fake>,
     root: std::path::PathBuf,
 }
 
 impl Machine {
-    async fn new(answer: &str, team: &str) -> Machine {
+    pub async fn new(answer: &str, team: &str) -> Machine {
         use tests::fake_provider::{Reply, openai_text, serve_fake};
         let home = tests::Home::new();
         let keyring = tests::SecretService::start(home.path());
@@ -712,7 +743,7 @@ impl Machine {
     }
 
     /// `paired ARGS` on this machine (its keyring on the bus): code, output.
-    fn paired(&self, args: &[&str]) -> (Option<i32>, String) {
+    pub fn paired(&self, args: &[&str]) -> (Option<i32>, String) {
         let out =
             self.home.paired(args).env("DBUS_SESSION_BUS_ADDRESS", &self.keyring.address).output().expect("paired");
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
@@ -720,12 +751,24 @@ impl Machine {
 
     /// `paired team join` with an invitation for `email`.
     fn join(&self, hub: &Hub, email: &str, team: Option<i64>) {
-        let code = invite(hub, &hub.admin, "member", email, team);
-        let (status, out) = self.paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code]);
-        assert_eq!(status, Some(0), "{out}");
+        self.join_with(hub, "member", email, team);
     }
 
-    fn daemon(&self) -> tests::Daemon {
+    /// `paired team join` with an invitation for `email` as `role`; the member's id.
+    pub fn join_as(&self, hub: &Hub, role: &str, email: &str) -> i64 {
+        self.join_with(hub, role, email, None)
+    }
+
+    fn join_with(&self, hub: &Hub, role: &str, email: &str, team: Option<i64>) -> i64 {
+        let code = invite(hub, &hub.admin, role, email, team);
+        let (status, out) = self.paired(&["team", "join", &format!("http://127.0.0.1:{}", hub.port), "--code", &code]);
+        assert_eq!(status, Some(0), "{out}");
+        let (_, status) = self.paired(&["team", "status", "--json"]);
+        let status: Value = serde_json::from_str(&status).expect("status json");
+        status["membership"]["member"].as_i64().expect("member id")
+    }
+
+    pub fn daemon(&self) -> tests::Daemon {
         self.home.start_daemon_with(&[("DBUS_SESSION_BUS_ADDRESS", &self.keyring.address)])
     }
 }

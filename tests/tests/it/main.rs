@@ -13,6 +13,7 @@ mod grants;
 mod hostile_cli;
 mod hostile_editors;
 mod hub;
+mod hub_registry;
 mod lsp;
 mod market;
 mod providers;

@@ -669,7 +669,7 @@ fn raw_entry(out: &mut Vec<u8>, name: &str, kind: tar::EntryType, data: &[u8], l
     out.resize(out.len().div_ceil(512) * 512, 0);
 }
 
-fn hostile_tgz(entries: &[(&str, tar::EntryType, &[u8], &str)]) -> Vec<u8> {
+pub(crate) fn hostile_tgz(entries: &[(&str, tar::EntryType, &[u8], &str)]) -> Vec<u8> {
     let mut tar = Vec::new();
     raw_entry(&mut tar, "agent.toml", tar::EntryType::Regular, b"id = \"trojan\"\n", "");
     for (name, kind, data, link) in entries {

@@ -71,7 +71,7 @@ pub(crate) fn bridge_line(bridge: Option<&daemon::BridgeReport>) -> String {
 pub async fn run(paths: &Paths, json: bool) -> Result<ExitCode> {
     let mut checks = Checks::default();
     let loaded = crate::fronts::cli::common::load_config(paths);
-    check_config(&mut checks, &loaded);
+    check_config(&mut checks, paths, &loaded);
     check_files(&mut checks, paths);
     let running = instance::is_running(paths);
     let discovery = Discovery::read(&paths.discovery_file());
@@ -130,7 +130,7 @@ fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
 }
 
 /// The configuration, and the registries of its `[market]`.
-fn check_config(checks: &mut Checks, loaded: &Result<Loaded>) {
+fn check_config(checks: &mut Checks, paths: &Paths, loaded: &Result<Loaded>) {
     match loaded {
         Ok(loaded) => checks.add(
             "config",
@@ -140,16 +140,14 @@ fn check_config(checks: &mut Checks, loaded: &Result<Loaded>) {
         Err(err) => checks.add("config", Level::Fail, format!("{err:#}")),
     }
     let Ok(loaded) = loaded else { return };
-    let registries: Vec<String> = loaded
-        .config
-        .market
-        .registries
-        .iter()
-        .map(|r| {
-            let root = if r.root.is_file() { "" } else { " (its root.json is missing!)" };
-            format!("{} at {}{root}", r.name, r.url)
-        })
-        .collect();
+    let registries: Vec<String> =
+        crate::services::team::registry::with_team(paths, loaded.config.market.registries.clone())
+            .iter()
+            .map(|r| {
+                let root = if r.root.is_file() { "" } else { " (its root.json is missing!)" };
+                format!("{} at {}{root}", r.name, r.url)
+            })
+            .collect();
     let saved = "a running daemon applies [market] changes as soon as config.toml is saved";
     match registries.is_empty() {
         true => checks.add(

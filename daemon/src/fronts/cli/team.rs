@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::{
     fronts::cli::common::{errln, open_browser, outln},
     platform::{paths::Paths, secrets},
-    services::team::{self, Membership},
+    services::team::{self, Membership, registry},
 };
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +41,39 @@ pub enum TeamCommand {
     /// The hub this machine joined, and what the hub says of you now.
     Status {
         /// Print the status as JSON (an error too, as `{"error": …}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the organisation's private agent registry (admins); members' daemons
+    /// get it as the registry named `team`.
+    CreateRegistry {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish an agent folder to the organisation's registry (admins, managers,
+    /// team leads): packed here, checked and certified by the hub. Acts with
+    /// $PAIRED_HUB_TOKEN when set, else with a token made for this change.
+    Publish {
+        folder: std::path::PathBuf,
+        /// A semver requirement on the daemon (default any).
+        #[arg(long)]
+        daemon: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Yank NAME@VERSION from the organisation's registry (`--undo` takes it back).
+    Yank {
+        package: String,
+        #[arg(long)]
+        undo: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark NAME@VERSION of the organisation's registry as curated (`--undo`: not).
+    Curate {
+        package: String,
+        #[arg(long)]
+        undo: bool,
         #[arg(long)]
         json: bool,
     },
@@ -80,6 +113,46 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
             let (membership, now) = runtime.block_on(team::status(paths))?;
             print_status(&membership, now, json)
         }
+        TeamCommand::CreateRegistry { json } => {
+            let created = runtime.block_on(registry::create(paths))?;
+            said(json, &created, || {
+                format!(
+                    "Created the organisation's agent registry at {}; this machine uses it as `team`.",
+                    created["url"].as_str().unwrap_or("?")
+                )
+            })
+        }
+        TeamCommand::Publish { folder, daemon, json } => {
+            // Checked here first, so a package the hub would refuse says why at once.
+            let report = market::registry::check(&folder)?;
+            if !report.passed() {
+                let failed: Vec<String> = report
+                    .certification
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| format!("{}: {}", c.name, c.detail))
+                    .collect();
+                anyhow::bail!("the package does not pass `paired market check`:\n  {}", failed.join("\n  "));
+            }
+            let package = market::archive::pack(&folder)?;
+            let published = runtime.block_on(registry::publish(paths, package, daemon.as_deref()))?;
+            said(json, &published, || {
+                format!(
+                    "published {}@{} by {} to the team's registry ({})",
+                    published["name"].as_str().unwrap_or("?"),
+                    published["version"].as_str().unwrap_or("?"),
+                    published["publisher"].as_str().unwrap_or("?"),
+                    published["certification"].as_str().unwrap_or("?")
+                )
+            })
+        }
+        TeamCommand::Yank { package, undo, json } => {
+            amend(&runtime, paths, &package, registry::Amend::Yank, !undo, json)
+        }
+        TeamCommand::Curate { package, undo, json } => {
+            amend(&runtime, paths, &package, registry::Amend::Curate, !undo, json)
+        }
         TeamCommand::Leave { json } => {
             let (left, revoked) = runtime.block_on(team::leave(paths))?;
             if json {
@@ -99,6 +172,38 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn amend(
+    runtime: &tokio::runtime::Runtime,
+    paths: &Paths,
+    package: &str,
+    what: registry::Amend,
+    on: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let Some((name, version)) = package.rsplit_once('@').filter(|(n, v)| !n.is_empty() && !v.is_empty()) else {
+        anyhow::bail!("name the version: NAME@VERSION (e.g. acme-reviewer@1.2.0)");
+    };
+    let done = runtime.block_on(registry::amend(paths, name, version, what, on))?;
+    said(json, &done, || {
+        let state = match (what, on) {
+            (registry::Amend::Yank, true) => "yanked",
+            (registry::Amend::Yank, false) => "no longer yanked",
+            (registry::Amend::Curate, true) => "curated",
+            (registry::Amend::Curate, false) => "no longer curated",
+        };
+        format!("{name}@{version} is {state} in the team's registry")
+    })
+}
+
+fn said(json: bool, value: &Value, text: impl FnOnce() -> String) -> Result<ExitCode> {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(value)?)?;
+    } else {
+        outln!("{}", text())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_status(membership: &Membership, now: Result<Value, team::TeamError>, json: bool) -> Result<ExitCode> {

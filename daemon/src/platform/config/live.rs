@@ -99,6 +99,7 @@ mod tests {
             url: "https://agents.acme.example".into(),
             root: "/r.json".into(),
             token_env: None,
+            team_device_token: false,
         });
         let outcome = live.apply(&started, Ok(changed.clone()));
         assert_eq!(outcome, Reload::Applied { market_changed: true, restart_needed: vec![] });

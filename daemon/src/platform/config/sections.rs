@@ -155,6 +155,10 @@ pub struct RegistryConfig {
     /// Environment variable holding a bearer token (private registries).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
+    /// Read with the team hub's device token (the organisation's registry,
+    /// configured by joining; never from the config file).
+    #[serde(skip)]
+    pub team_device_token: bool,
 }
 
 /// Which provider agents use in model mode.

@@ -156,6 +156,11 @@ pub async fn refresh(
     let root = std::fs::read(datastore.join("root.json")).unwrap_or(pinned);
     let token =
         match &config.token_env {
+            _ if config.team_device_token => {
+                Some(crate::services::team::device_token().await.with_context(|| {
+                    format!("registry {}: it is read with the team hub's device token", config.name)
+                })?)
+            }
             Some(var) => Some(std::env::var(var).with_context(|| {
                 format!("registry {}: its token is read from ${var}, which is not set", config.name)
             })?),

@@ -57,7 +57,7 @@ pub(super) fn error(kind: fn(String) -> MarketError, message: impl Into<String>)
 /// config file changes (`config::Live`).
 fn registries(marketplace: &Marketplace, only: Option<&str>) -> RpcResult<Vec<RegistryConfig>> {
     let market = marketplace.live.market();
-    let all = &market.registries;
+    let all = &crate::services::team::registry::with_team(&marketplace.paths, market.registries.clone());
     if all.is_empty() {
         return Err(error(
             MarketError::NotFound,

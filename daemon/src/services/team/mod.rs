@@ -22,6 +22,7 @@ use crate::platform::{
 
 pub mod policy;
 pub mod quota;
+pub mod registry;
 pub mod sso;
 pub mod usage;
 
@@ -180,6 +181,9 @@ pub(crate) async fn adopt(paths: &Paths, hub: &str, reply: &Value) -> Result<Mem
     {
         tracing::warn!("joined, but the team policy could not be fetched yet: {err}");
     }
+    if let Err(err) = registry::sync(paths).await {
+        tracing::warn!("joined, but the team's agent registry could not be set up yet: {err}");
+    }
     audit(paths, "team.join", &membership).await;
     Ok(membership)
 }
@@ -231,6 +235,7 @@ pub async fn leave(paths: &Paths) -> Result<(Membership, Result<(), TeamError>),
     std::fs::remove_file(membership_file(paths))
         .map_err(|err| TeamError::State(anyhow::anyhow!("cannot remove the membership file: {err}")))?;
     let _ = std::fs::remove_file(paths.state_dir.join("team-policy.json"));
+    registry::forget(paths);
     audit(paths, "team.leave", &membership).await;
     Ok((membership, revoked))
 }
@@ -250,6 +255,18 @@ pub(crate) async fn request(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Result<Value, TeamError> {
+    let body = body.map(|body| ("application/json", body.to_string().into_bytes()));
+    send(hub, method, path, token, body).await
+}
+
+/// [`request`] with a body of any type (`content type`, bytes).
+pub(crate) async fn send(
+    hub: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Value, TeamError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let unreachable = |cause: String| TeamError::Unreachable { hub: hub.to_owned(), cause };
     let client = reqwest::Client::builder()
@@ -261,8 +278,8 @@ pub(crate) async fn request(
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    if let Some(body) = body {
-        request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_string());
+    if let Some((kind, body)) = body {
+        request = request.header(reqwest::header::CONTENT_TYPE, kind).body(body);
     }
     let response = request.send().await.map_err(|err| unreachable(describe(&err)))?;
     let status = response.status();

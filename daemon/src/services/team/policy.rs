@@ -89,7 +89,11 @@ pub async fn refresh_if_due(paths: &Paths, every: Duration) {
     if membership.policy_key.is_some() && age.is_some_and(|age| age < every) {
         return;
     }
-    let outcome = pull(paths).await.err().map(|err| err.to_string());
+    let outcome = match pull(paths).await {
+        // The registry on the same beat: one the organisation made since is picked up.
+        Ok(_) => super::registry::sync(paths).await.err().map(|err| format!("the team's agent registry: {err}")),
+        Err(err) => Some(err.to_string()),
+    };
     let mut last = LAST_ERROR.lock().unwrap_or_else(|p| p.into_inner());
     if outcome != *last {
         match &outcome {

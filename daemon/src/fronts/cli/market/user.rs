@@ -221,10 +221,11 @@ struct Refreshed {
 async fn refresh_registries(paths: &Paths, only: Option<&str>) -> Result<Vec<Refreshed>> {
     // The daemon's configuration: the user's file and the environment, no project's.
     let market = crate::fronts::cli::common::load_layers(paths, None)?.config.market;
-    if market.registries.is_empty() {
+    let registries = crate::services::team::registry::with_team(paths, market.registries.clone());
+    if registries.is_empty() {
         bail!("no agent registry is configured: add a [[market.registries]] entry (name, url, root) to config.toml");
     }
-    let chosen: Vec<_> = market.registries.iter().filter(|r| only.is_none_or(|n| r.name == n)).collect();
+    let chosen: Vec<_> = registries.iter().filter(|r| only.is_none_or(|n| r.name == n)).collect();
     if chosen.is_empty() {
         bail!("no registry named {:?} is configured", only.unwrap_or(""));
     }

@@ -74,7 +74,7 @@ pub fn pack(dir: &Path) -> Result<Vec<u8>, ArchiveError> {
             header.set_size(0);
             builder.append_data(&mut header, &rel, io::empty()).map_err(pack_err)?;
         } else {
-            let executable = crate::platform::os::mode(&meta) & 0o111 != 0;
+            let executable = crate::fs::mode(&meta) & 0o111 != 0;
             header.set_entry_type(tar::EntryType::Regular);
             header.set_mode(if executable { 0o755 } else { 0o644 });
             header.set_size(meta.len());
@@ -192,7 +192,7 @@ fn unpack_into(bytes: &[u8], dest: &Path, limits: Limits) -> Result<Vec<PathBuf>
                     )));
                 }
                 let mode = if executable { 0o755 } else { 0o644 };
-                crate::platform::os::set_mode(&target, mode).map_err(write_err(&target))?;
+                crate::fs::set_mode(&target, mode).map_err(write_err(&target))?;
             }
             _ => return Err(ArchiveError::NotAFileOrFolder(shown)),
         }

@@ -32,7 +32,7 @@ use tough::{
     sign::{Sign, parse_keypair},
 };
 
-use super::{META_KEY, PackageMeta, archive};
+use crate::{META_KEY, PackageMeta, archive};
 
 const ROLES: [(RoleType, &str); 4] = [
     (RoleType::Root, "root"),
@@ -158,13 +158,13 @@ impl Registry {
         let registry = self;
         std::fs::create_dir_all(registry.metadata())?;
         std::fs::create_dir_all(registry.targets())?;
-        crate::platform::paths::create_private_dir(&registry.dir.join("keys"))?;
+        crate::fs::create_private_dir(&registry.dir.join("keys"))?;
         let mut keys = HashMap::new();
         let mut roles = HashMap::new();
         for (role, name) in ROLES {
             let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
                 .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
-            crate::platform::paths::write_private(&registry.key(name), document.as_ref())?;
+            crate::fs::write_private(&registry.key(name), document.as_ref())?;
             let key = parse_keypair(document.as_ref()).context("reading the new key")?.tuf_key();
             let id = key.key_id().context("key id")?;
             keys.insert(id.clone(), key);
@@ -208,15 +208,15 @@ impl Registry {
         }
         let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
-        let keys = super::licence::LicensingKeys {
-            keys: vec![super::licence::public_key(document.as_ref()).map_err(anyhow::Error::msg)?],
+        let keys = crate::licence::LicensingKeys {
+            keys: vec![crate::licence::public_key(document.as_ref()).map_err(anyhow::Error::msg)?],
         };
         let staging = self.dir.join(".staging");
         std::fs::create_dir_all(&staging)?;
-        let json = staging.join(super::licence::TARGET);
+        let json = staging.join(crate::licence::TARGET);
         std::fs::write(&json, serde_json::to_vec_pretty(&keys)?)?;
         let target = Target::from_path(&json).await?;
-        let name = TargetName::new(super::licence::TARGET)?;
+        let name = TargetName::new(crate::licence::TARGET)?;
         let repo = self.load().await?;
         let signed = self
             .resign(repo, expiry, |editor| {
@@ -226,7 +226,7 @@ impl Registry {
             .await?;
         signed.copy_target(&json, &self.targets(), PathExists::Replace, Some(&name)).await?;
         let _ = std::fs::remove_file(&json);
-        crate::platform::paths::write_private(&file, document.as_ref())?;
+        crate::fs::write_private(&file, document.as_ref())?;
         Ok(document.as_ref().to_vec())
     }
 
@@ -241,7 +241,7 @@ impl Registry {
         }
         let key = self.licensing_keys(Expiry::default()).await?;
         let now = Timestamp::now().as_second();
-        super::licence::issue(&key, agent, licensee, now, now.saturating_add(seconds)).map_err(anyhow::Error::msg)
+        crate::licence::issue(&key, agent, licensee, now, now.saturating_add(seconds)).map_err(anyhow::Error::msg)
     }
 
     fn sources(&self, roles: &[&str]) -> Vec<Box<dyn KeySource>> {
@@ -286,14 +286,14 @@ impl Registry {
                     meta.version
                 );
             }
-            if other.name != meta.name && super::skeleton(&other.name) == super::skeleton(&meta.name) {
+            if other.name != meta.name && crate::skeleton(&other.name) == crate::skeleton(&meta.name) {
                 bail!("{:?} looks too much like {:?}, already in this registry", meta.name, other.name);
             }
             if other.name == meta.name && other.publisher != meta.publisher {
                 bail!("{} belongs to publisher {:?}, not {:?}", meta.name, other.publisher, meta.publisher);
             }
         }
-        let name = super::target_name(&meta.name, &meta.version);
+        let name = crate::target_name(&meta.name, &meta.version);
         let staging = self.dir.join(".staging");
         std::fs::create_dir_all(&staging)?;
         let file = staging.join(&name);
@@ -323,7 +323,7 @@ impl Registry {
         change: impl FnOnce(&mut PackageMeta),
     ) -> Result<PackageMeta> {
         let repo = self.load().await?;
-        let target_name = TargetName::new(super::target_name(name, version))?;
+        let target_name = TargetName::new(crate::target_name(name, version))?;
         let Some(target) = repo.all_targets().find(|(n, _)| **n == target_name).map(|(_, t)| t.clone()) else {
             bail!("{name}@{version} is not in this registry");
         };
@@ -389,7 +389,7 @@ pub struct PublisherFiles {
 /// publisher's machine. The key goes in a private folder of its own, so the
 /// folder handed to the registry (`public/`) never holds it (issue #15).
 pub async fn publisher_init(dir: &Path, name: &str) -> Result<PublisherFiles> {
-    let name = super::check_name(name).map_err(anyhow::Error::msg)?;
+    let name = crate::check_name(name).map_err(anyhow::Error::msg)?;
     let (public, private) = (dir.join("public"), dir.join("private"));
     let key_file = private.join(format!("{name}.pk8"));
     for existing in [&key_file, &dir.join(format!("{name}.pk8"))] {
@@ -398,10 +398,10 @@ pub async fn publisher_init(dir: &Path, name: &str) -> Result<PublisherFiles> {
         }
     }
     std::fs::create_dir_all(&public).with_context(|| format!("creating {}", public.display()))?;
-    crate::platform::paths::create_private_dir(&private)?;
+    crate::fs::create_private_dir(&private)?;
     let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
         .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
-    crate::platform::paths::write_private(&key_file, document.as_ref())?;
+    crate::fs::write_private(&key_file, document.as_ref())?;
     let key = parse_keypair(document.as_ref())?.tuf_key();
     std::fs::write(public.join(format!("{name}.pub.json")), serde_json::to_vec_pretty(&key)?)?;
     let signer: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key_file.clone() })];
@@ -432,7 +432,7 @@ impl Registry {
     /// their packages from now on; the registry's targets key is not needed
     /// for their releases.
     pub async fn add_publisher(&self, name: &str, from: &Path, expiry: Expiry) -> Result<()> {
-        let name = super::check_name(name).map_err(anyhow::Error::msg)?;
+        let name = crate::check_name(name).map_err(anyhow::Error::msg)?;
         let from = &publisher_public_dir(from, &name);
         let public: tough::schema::key::Key =
             serde_json::from_slice(&std::fs::read(from.join(format!("{name}.pub.json"))).with_context(|| {
@@ -482,7 +482,7 @@ impl Registry {
                 );
             }
         }
-        let name = super::target_name(&meta.name, &meta.version);
+        let name = crate::target_name(&meta.name, &meta.version);
         let staging = self.dir.join(".staging").join(format!("publisher-{}", std::process::id()));
         std::fs::create_dir_all(&staging)?;
         let file = staging.join(&name);
@@ -661,7 +661,7 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
     add("manifest", Ok(format!("{} parses", manifest_path.display())));
     add(
         "name",
-        super::check_name(&manifest.id).and_then(|n| {
+        crate::check_name(&manifest.id).and_then(|n| {
             if n == manifest.id {
                 Ok(format!("{n} is a valid package name"))
             } else {
@@ -693,13 +693,13 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
     let hidden = all
         .iter()
         .flat_map(|items| items.iter())
-        .find(|i| i.chars().any(|c| c.is_control() || super::is_bidi_control(c)));
+        .find(|i| i.chars().any(|c| c.is_control() || crate::is_bidi_control(c)));
     add(
         "permissions",
         match hidden {
             Some(item) => Err(format!(
                 "{} holds control or direction characters, which could disguise it when the user is asked",
-                super::shown(item)
+                crate::shown(item)
             )),
             None if warnings.is_empty() => Ok("no broad permission".to_owned()),
             None => Ok(format!("broad: {}", warnings.join("; "))),
@@ -782,7 +782,7 @@ pub fn pack_checked(folder: &Path, publisher: &str, daemon: &str) -> Result<(Vec
     let bytes = archive::pack(folder)?;
     let m = &report.manifest;
     let meta = PackageMeta {
-        name: super::check_name(&m.id).map_err(anyhow::Error::msg)?,
+        name: crate::check_name(&m.id).map_err(anyhow::Error::msg)?,
         version: m.metadata.version.clone(),
         description: m.metadata.description.clone(),
         domain: m.metadata.domain.clone(),

@@ -1,0 +1,149 @@
+//! The organisation's private agent registry on the hub (issue #20.6): made by
+//! an admin, published to by team leads from their machines, checked and
+//! certified by the hub whatever was uploaded, yanked and curated with roles,
+//! served from PostgreSQL by any replica, and set up on members' daemons by
+//! joining — who install from it with their device token, and no one else can.
+
+use serde_json::Value;
+use tests::{hub::Hub, postgres::Postgres};
+
+use super::hub::{Machine, member};
+
+/// An agent folder that passes the hub's checks (a manifest, a fixture, a case).
+pub fn agent_folder(dir: &std::path::Path, id: &str, version: &str) -> std::path::PathBuf {
+    let folder = dir.join(format!("agent-{id}-{version}"));
+    std::fs::create_dir_all(folder.join("tests")).expect("mkdir");
+    std::fs::write(
+        folder.join("agent.toml"),
+        format!(
+            "id = \"{id}\"\ncapabilities = [\"code_review\"]\n[metadata]\nname = \"Panic Finder\"\nversion = \"{version}\"\nrole = \"qa\"\ndescription = \"Finds panics in our services\"\n[permissions]\nfs_read = [\"**\"]\n"
+        ),
+    )
+    .expect("manifest");
+    std::fs::write(folder.join("tests/sample.rs"), "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n").expect("fixture");
+    std::fs::write(
+        folder.join("tests/unwrap.toml"),
+        "skill = \"review\"\nfile = \"tests/sample.rs\"\nexpect = [\"rust-unwrap\"]\n",
+    )
+    .expect("case");
+    folder
+}
+
+/// A package's bytes, as `paired market pack` makes them.
+pub fn package(dir: &std::path::Path, id: &str, version: &str) -> Vec<u8> {
+    market::archive::pack(&agent_folder(dir, id, version)).expect("pack")
+}
+
+fn registry(hub: &Hub) -> Value {
+    let reply = hub.call("GET", "/api/v1/registry", &hub.admin, None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_members() {
+    let pg = Postgres::get();
+    let hub = Hub::start(&pg, "registry");
+    let lead = Machine::new("ok", "").await;
+    let lead_id = lead.join_as(&hub, "team_lead", "lead@example.com");
+
+    // No registry yet: said plainly; a team lead may not create one.
+    let folder = agent_folder(lead.home.path(), "panic-finder", "1.0.0");
+    let folder = folder.to_str().expect("utf-8");
+    let (status, out) = lead.paired(&["team", "publish", folder]);
+    assert_ne!(status, Some(0));
+    assert!(out.contains("has no agent registry") || out.contains("agent registry (an admin creates it"), "{out}");
+    let (status, out) = lead.paired(&["team", "create-registry"]);
+    assert_ne!(status, Some(0));
+    assert!(out.contains("a team_lead may not create the organisation's private agent registry"), "{out}");
+
+    let created = hub.call("POST", "/api/v1/registry", &hub.admin, None);
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(created.json()["root"]["signed"]["_type"], "root");
+    assert_eq!(hub.call("POST", "/api/v1/registry", &hub.admin, None).status, 409, "one registry per organisation");
+
+    // The team lead publishes from their machine; the hub certifies it.
+    let (status, out) = lead.paired(&["team", "publish", folder, "--json"]);
+    assert_eq!(status, Some(0), "{out}");
+    let published: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        (published["name"].as_str(), published["publisher"].as_str(), published["certification"].as_str()),
+        (Some("panic-finder"), Some("registry"), Some("tested")),
+        "{published}"
+    );
+    let (status, out) = lead.paired(&["team", "publish", folder]);
+    assert_ne!(status, Some(0));
+    assert!(out.contains("already published"), "{out}");
+
+    // What the hub takes is checked there, whatever the uploader ran: an
+    // archive escaping its folder, a failing test case, garbage.
+    let before = registry(&hub);
+    // A release pipeline's token, for the raw API.
+    let lead_token = member(&hub, "team_lead", "ci@example.com", None).token;
+    let escaping = super::market::hostile_tgz(&[("../../evil.sh", tar::EntryType::Regular, b"rm -rf ~", "")]);
+    let failing = {
+        let folder = agent_folder(lead.home.path(), "panic-finder", "1.0.1");
+        std::fs::write(folder.join("tests/sample.rs"), "pub fn f() {}\n").expect("write");
+        market::archive::pack(&folder).expect("pack")
+    };
+    for (bytes, why) in [
+        (escaping, "must stay inside"),
+        (failing, "does not pass"),
+        (b"not gzip at all".to_vec(), "gzip"),
+        (Vec::new(), "send the agent package"),
+    ] {
+        let reply = hub.send("POST", "/api/v1/registry/packages", &lead_token, "application/gzip", &bytes);
+        assert_eq!(reply.status, 400, "{why}: {reply:?}");
+        assert!(reply.json()["error"]["message"].as_str().is_some_and(|m| m.contains(why)), "{why}: {reply:?}");
+    }
+    assert_eq!(registry(&hub)["packages"], before["packages"], "nothing refused reached the registry");
+
+    // A member's daemon joined after the registry existed: it is `team` there,
+    // installed from with the device token; the member may not publish.
+    let ada = Machine::new("ok", "").await;
+    ada.join_as(&hub, "member", "ada@example.com");
+    let _daemon = ada.daemon();
+    let (status, out) = ada.paired(&["market", "install", "panic-finder", "--yes", "--json"]);
+    assert_eq!(status, Some(0), "{out}");
+    let installed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!((installed["registry"].as_str(), installed["version"].as_str()), (Some("team"), Some("1.0.0")));
+    let (status, out) = ada.paired(&["team", "publish", folder]);
+    assert_ne!(status, Some(0));
+    assert!(out.contains("a member may not publish"), "{out}");
+
+    // Without a member's token the registry is not readable.
+    for token in ["", "phub_dev_forged"] {
+        let reply = hub.call("GET", "/api/v1/registry/repository/metadata/timestamp.json", token, None);
+        assert_eq!(reply.status, 401, "{reply:?}");
+    }
+
+    // Curated and yanked by the team lead? Only admins and managers.
+    let (status, out) = lead.paired(&["team", "yank", "panic-finder@1.0.0"]);
+    assert_ne!(status, Some(0));
+    assert!(out.contains("a team_lead may not yank"), "{out}");
+    let manager = Machine::new("ok", "").await;
+    manager.join_as(&hub, "manager", "max@example.com");
+    let (status, out) = manager.paired(&["team", "curate", "panic-finder@1.0.0", "--json"]);
+    assert_eq!(status, Some(0), "{out}");
+    let (status, out) = manager.paired(&["team", "yank", "panic-finder@1.0.0", "--json"]);
+    assert_eq!(status, Some(0), "{out}");
+    let listed = &registry(&hub)["packages"][0];
+    assert_eq!((listed["curated"].as_bool(), listed["yanked"].as_bool()), (Some(true), Some(true)), "{listed}");
+    // The yank reaches the member's daemon through TUF: no longer offered.
+    let (status, out) = ada.paired(&["market", "install", "panic-finder@1.0.0", "--yes"]);
+    assert_ne!(status, Some(0));
+    assert!(out.contains("was yanked"), "{out}");
+
+    // Every change is in the audit log, by who made it; the tokens the CLI
+    // made for one change are revoked after it.
+    let audit = hub.call("GET", "/api/v1/audit", &hub.admin, None).json();
+    let actions: Vec<&str> =
+        audit["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["registry.init", "registry.publish", "registry.curate", "registry.yank"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let made = hub.call("GET", &format!("/api/v1/members/{lead_id}/tokens"), &hub.admin, None).json();
+    let one_change: Vec<&Value> =
+        made["tokens"].as_array().expect("tokens").iter().filter(|t| t["name"] == "paired team (one change)").collect();
+    assert!(!one_change.is_empty() && one_change.iter().all(|t| t["revoked"] == true), "{made}");
+}
