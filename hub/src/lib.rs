@@ -118,11 +118,13 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let hub = Hub::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let local = listener.local_addr()?;
+    // The address taken (port 0: the one the system chose) is the default public one.
+    let config = Config { listen: local, ..config };
+    let hub = Hub::open(&config).await?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, org = %config.org, scheme, "paired hub listening");
     let app = api::router(hub.clone())

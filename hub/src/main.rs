@@ -26,6 +26,20 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the organisation's agent registry as static files, for a web server or
+    /// an object store (run it on a schedule: it re-signs what is about to expire).
+    ExportRegistry {
+        #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
+        database_url: String,
+        #[arg(long, env = "PAIRED_HUB_ORG")]
+        org: String,
+        /// The policy key file the replicas use (the registry's keys are sealed under it).
+        #[arg(long, env = "PAIRED_HUB_POLICY_KEY_FILE")]
+        policy_key_file: PathBuf,
+        /// The folder to write: `root.json` and `repository/` (serve the latter as is).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Apply the database migrations and exit (replicas also do this at start).
     Migrate {
         #[arg(long, env = "PAIRED_HUB_DATABASE_URL")]
@@ -129,6 +143,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => hub::serve(args.config(), shutdown()).await,
             Command::Keygen { out } => keygen(&out),
+            Command::ExportRegistry { database_url, org, policy_key_file, out } => {
+                export_registry(&database_url, &org, &policy_key_file, &out).await
+            }
             Command::Migrate { database_url } => hub::db::migrate(&hub::db::pool(&database_url, 1)?).await,
         }
     });
@@ -139,6 +156,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn export_registry(
+    database_url: &str,
+    org: &str,
+    key_file: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let pool = hub::db::pool(database_url, 2)?;
+    let org_id: i64 = pool
+        .get()
+        .await?
+        .query_opt("select id from orgs where name = $1", &[&org])
+        .await?
+        .with_context(|| format!("this database has no organisation {org:?}"))?
+        .get(0);
+    let key = std::fs::read(key_file).with_context(|| format!("reading {}", key_file.display()))?;
+    let sealing = hub::registry::Sealing::derive(&key);
+    let files = hub::registry::export(&pool, &sealing, org_id, out).await?;
+    println!("wrote {files} files: serve {}/repository/; users pin {}/root.json", out.display(), out.display());
+    Ok(())
 }
 
 fn keygen(out: &std::path::Path) -> anyhow::Result<()> {

@@ -321,3 +321,34 @@ async fn set_expiry(client: &impl GenericClient, org: i64) -> Result<(), Registr
     client.execute("update registries set expires_at = $2 where org_id = $1", &[&org, &first]).await?;
     Ok(())
 }
+
+/// Writes the registry as static files for any web server or object store:
+/// `<dir>/root.json` (give it to users) and `<dir>/repository/` (serve it),
+/// re-signing first when the signatures run out within two days. Existing
+/// files are replaced; nothing else in `dir` is touched.
+pub async fn export(pool: &crate::db::Pool, sealing: &Sealing, org: i64, dir: &Path) -> Result<usize> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let root = root(&tx, org).await?.ok_or(RegistryError::Missing)?;
+    if needs_refresh(&tx, org).await? {
+        edit(&tx, sealing, org, async |r| r.refresh(Expiry::default()).await).await?;
+    }
+    let rows = tx.query("select path, body from registry_files where org_id = $1 order by path", &[&org]).await?;
+    tx.commit().await?;
+    for kind in ["metadata", "targets"] {
+        std::fs::create_dir_all(dir.join("repository").join(kind))
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(dir.join("root.json"), &root).with_context(|| format!("writing {}", dir.display()))?;
+    for row in &rows {
+        let (path, body): (String, Vec<u8>) = (row.get(0), row.get(1));
+        // Checked when stored; checked again before it names a file here.
+        let (kind, name) = path.split_once('/').context("a stored path without a folder")?;
+        let path = repository_path(kind, name).context("a stored path that is not a repository file")?;
+        let file = dir.join("repository").join(path);
+        let unique = file.with_extension("tmp-export");
+        std::fs::write(&unique, &body).with_context(|| format!("writing {}", unique.display()))?;
+        std::fs::rename(&unique, &file).with_context(|| format!("writing {}", file.display()))?;
+    }
+    Ok(rows.len())
+}

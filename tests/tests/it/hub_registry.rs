@@ -13,6 +13,7 @@ use super::hub::{Machine, member};
 pub fn agent_folder(dir: &std::path::Path, id: &str, version: &str) -> std::path::PathBuf {
     let folder = dir.join(format!("agent-{id}-{version}"));
     std::fs::create_dir_all(folder.join("tests")).expect("mkdir");
+    std::fs::create_dir_all(folder.join("fixtures")).expect("mkdir");
     std::fs::write(
         folder.join("agent.toml"),
         format!(
@@ -20,10 +21,11 @@ pub fn agent_folder(dir: &std::path::Path, id: &str, version: &str) -> std::path
         ),
     )
     .expect("manifest");
-    std::fs::write(folder.join("tests/sample.rs"), "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n").expect("fixture");
+    std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n")
+        .expect("fixture");
     std::fs::write(
         folder.join("tests/unwrap.toml"),
-        "skill = \"review\"\nfile = \"tests/sample.rs\"\nexpect = [\"rust-unwrap\"]\n",
+        "skill = \"review\"\nfile = \"fixtures/sample.rs\"\nexpect = [\"rust-unwrap\"]\n",
     )
     .expect("case");
     folder
@@ -32,6 +34,12 @@ pub fn agent_folder(dir: &std::path::Path, id: &str, version: &str) -> std::path
 /// A package's bytes, as `paired market pack` makes them.
 pub fn package(dir: &std::path::Path, id: &str, version: &str) -> Vec<u8> {
     market::archive::pack(&agent_folder(dir, id, version)).expect("pack")
+}
+
+/// The JSON a command printed (its output and errors are read together).
+fn first_json(out: &str) -> Value {
+    let start = out.find('{').unwrap_or_else(|| panic!("no JSON in {out}"));
+    serde_json::Deserializer::from_str(&out[start..]).into_iter::<Value>().next().expect("a value").expect("json")
 }
 
 fn registry(hub: &Hub) -> Value {
@@ -65,7 +73,7 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
     // The team lead publishes from their machine; the hub certifies it.
     let (status, out) = lead.paired(&["team", "publish", folder, "--json"]);
     assert_eq!(status, Some(0), "{out}");
-    let published: Value = serde_json::from_str(&out).expect("json");
+    let published = first_json(&out);
     assert_eq!(
         (published["name"].as_str(), published["publisher"].as_str(), published["certification"].as_str()),
         (Some("panic-finder"), Some("registry"), Some("tested")),
@@ -83,7 +91,7 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
     let escaping = super::market::hostile_tgz(&[("../../evil.sh", tar::EntryType::Regular, b"rm -rf ~", "")]);
     let failing = {
         let folder = agent_folder(lead.home.path(), "panic-finder", "1.0.1");
-        std::fs::write(folder.join("tests/sample.rs"), "pub fn f() {}\n").expect("write");
+        std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f() {}\n").expect("write");
         market::archive::pack(&folder).expect("pack")
     };
     for (bytes, why) in [
@@ -104,8 +112,8 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
     ada.join_as(&hub, "member", "ada@example.com");
     let _daemon = ada.daemon();
     let (status, out) = ada.paired(&["market", "install", "panic-finder", "--yes", "--json"]);
-    assert_eq!(status, Some(0), "{out}");
-    let installed: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(status, Some(0), "{out}\n{:?}", ada.paired(&["team", "status", "--json"]));
+    let installed = first_json(&out);
     assert_eq!((installed["registry"].as_str(), installed["version"].as_str()), (Some("team"), Some("1.0.0")));
     let (status, out) = ada.paired(&["team", "publish", folder]);
     assert_ne!(status, Some(0));
@@ -133,6 +141,74 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
     let (status, out) = ada.paired(&["market", "install", "panic-finder@1.0.0", "--yes"]);
     assert_ne!(status, Some(0));
     assert!(out.contains("was yanked"), "{out}");
+
+    // Two replicas publishing at once: the registry's lock makes them take
+    // turns, and neither version is lost.
+    let replica = Hub::start_on(&hub.database_url, "registry");
+    let packages = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (package(packages.path(), "panic-finder", "1.1.0"), package(packages.path(), "panic-finder", "1.2.0"));
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| hub.send("POST", "/api/v1/registry/packages", &lead_token, "application/gzip", &a));
+        let second = s.spawn(|| replica.send("POST", "/api/v1/registry/packages", &lead_token, "application/gzip", &b));
+        (first.join().expect("first"), second.join().expect("second"))
+    });
+    assert_eq!((first.status, second.status), (201, 201), "{first:?} {second:?}");
+    let versions: Vec<String> = registry(&replica)["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter_map(|p| p["version"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(versions, ["1.0.0", "1.1.0", "1.2.0"]);
+    let (status, out) = ada.paired(&["market", "install", "panic-finder", "--yes", "--json"]);
+    assert_eq!(status, Some(0), "{out}");
+    assert_eq!(first_json(&out)["version"], "1.2.0");
+
+    // Signatures about to run out are renewed when a daemon next reads the
+    // timestamp, by whichever replica it asks.
+    let timestamp = |hub: &Hub| {
+        let reply = hub.call("GET", "/api/v1/registry/repository/metadata/timestamp.json", &lead_token, None);
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let json = reply.json();
+        (json["signed"]["version"].as_i64().expect("version"), json["signed"]["expires"].as_str().map(str::to_owned))
+    };
+    let (version, expires) = timestamp(&hub);
+    assert_eq!(timestamp(&replica), (version, expires.clone()), "nothing due: nothing re-signed");
+    let db = hub.database_url.rsplit("dbname=").next().expect("dbname").to_owned();
+    pg.sql(&db, "update registries set expires_at = now() + interval '1 hour'");
+    let (renewed, _) = timestamp(&replica);
+    assert_eq!(renewed, version + 1);
+    assert_eq!(timestamp(&hub).0, renewed, "re-signed once");
+    // The member's machine verifies the renewed metadata against the pinned root.
+    let (status, out) = ada.paired(&["market", "refresh", "--registry", "team", "--json"]);
+    assert_eq!(status, Some(0), "{out}");
+    let refreshed = first_json(&format!("{{\"r\": {}}}", &out[out.find('[').unwrap_or(0)..]));
+    assert_eq!(refreshed["r"][0]["packages"], 3, "{out}");
+    assert!(refreshed["r"][0]["error"].is_null(), "{out}");
+
+    // Exported as static files (for a web server or an object store), it is a
+    // registry like any other: someone not on the hub installs from a copy.
+    let exported = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(tests::hub::hub_bin())
+        .args(["export-registry", "--org", "registry", "--database-url", &hub.database_url])
+        .arg("--policy-key-file")
+        .arg(tests::hub::policy_key(&hub.database_url))
+        .arg("--out")
+        .arg(exported.path())
+        .output()
+        .expect("export");
+    assert!(out.status.success(), "{out:?}");
+    let server = tests::static_server::StaticServer::start(exported.path().join("repository"));
+    let outsider = tests::Home::new();
+    outsider.write_config(&format!(
+        "[market]\nrefresh_secs = 0\n[[market.registries]]\nname = \"acme\"\nurl = \"{}\"\nroot = \"{}\"\n",
+        server.url(),
+        exported.path().join("root.json").display()
+    ));
+    let out = outsider.paired(&["market", "install", "panic-finder", "--yes", "--json"]).output().expect("install");
+    let _ = outsider.paired(&["stop"]).output();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(first_json(&String::from_utf8_lossy(&out.stdout))["version"], "1.2.0");
 
     // Every change is in the audit log, by who made it; the tokens the CLI
     // made for one change are revoked after it.

@@ -20,6 +20,9 @@ use crate::platform::{
     paths::{self, Paths},
 };
 
+/// Where a hub serves its registry.
+const REPOSITORY: &str = "/api/v1/registry/repository";
+
 /// What the hub says of its registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Known {
@@ -50,13 +53,12 @@ pub async fn sync(paths: &Paths) -> Result<bool, TeamError> {
     let Some(offered) = me.get("registry").filter(|r| !r.is_null()) else {
         return Ok(configured(paths).is_some());
     };
-    let text = |key: &str| offered.get(key).and_then(Value::as_str).map(str::to_owned);
-    let (Some(name), Some(url)) = (text("name"), text("url")) else {
-        return Err(TeamError::Protocol("the hub's registry has no name or address".into()));
+    let Some(name) = offered.get("name").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(TeamError::Protocol("the hub's registry has no name".into()));
     };
-    if !url.starts_with(&membership.hub) {
-        return Err(TeamError::Protocol(format!("the hub's registry is served from {url}, not from the hub")));
-    }
+    // Always read from the hub this machine joined (whatever address the hub
+    // believes it has): the device token goes nowhere else.
+    let url = format!("{}{REPOSITORY}", membership.hub);
     let root = offered
         .get("root")
         .filter(|r| r.get("signed").is_some())
@@ -88,7 +90,7 @@ fn same_root(a: &[u8], b: &[u8]) -> bool {
 pub fn configured(paths: &Paths) -> Option<RegistryConfig> {
     let known: Known = serde_json::from_slice(&std::fs::read(info_file(paths)).ok()?).ok()?;
     let root = root_file(paths);
-    root.is_file().then(|| RegistryConfig {
+    root.is_file().then_some(RegistryConfig {
         name: known.name,
         url: known.url,
         root,
