@@ -1,6 +1,7 @@
-//! `paired policy show|explain`: the team policy this machine applies (from
-//! the hub it joined, verified and cached by `services::team::policy`), and
-//! which rule decides an action.
+//! `paired policy show|explain`: the policy this machine applies for the
+//! project the command runs in — the team's (from the hub it joined, verified
+//! and cached by `services::team::policy`), the user's own file and the
+//! project's — and which rule decides an action.
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
@@ -39,17 +40,27 @@ pub enum PolicyCommand {
 }
 
 pub fn execute(paths: &Paths, command: PolicyCommand) -> Result<ExitCode> {
+    let project = std::env::current_dir().ok().map(|dir| crate::fronts::cli::common::project_root(&dir));
+    let levels = || policy::TeamPolicy::new(paths.clone()).for_project(project.as_deref());
     match command {
         PolicyCommand::Show { refresh, json } => {
             if refresh {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 runtime.block_on(policy::pull(paths))?;
             }
-            show(&policy::state(paths), json)
+            let levels = levels();
+            if json {
+                let mut value = team_json(&levels.team);
+                value["local"] = local_json(&levels.local);
+                outln!("{value}")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            show(&levels.team)?;
+            show_local(paths, project.as_deref(), &levels.local)
         }
         PolicyCommand::Explain { action, json } => {
             let parsed = policy_action(&action)?;
-            let decision = policy::state(paths).decide(&parsed);
+            let decision = levels().decide(&parsed);
             if json {
                 outln!("{}", serde_json::to_string_pretty(&decision)?)?;
             } else {
@@ -68,19 +79,51 @@ fn policy_action(text: &str) -> Result<::policy::Action> {
     ::policy::Action::parse(text).map_err(anyhow::Error::msg)
 }
 
-fn show(state: &State, json: bool) -> Result<ExitCode> {
-    match (state, json) {
-        (State::None, true) => outln!("{}", json!({"applies": false}))?,
-        (State::None, false) => outln!("No team policy applies (this machine has joined no hub that signs one).")?,
-        (State::FailsClosed(why), true) => outln!("{}", json!({"applies": true, "valid": false, "why": why}))?,
-        (State::FailsClosed(why), false) => {
+/// The user's and the project's own levels, after the team's.
+fn show_local(paths: &Paths, project: Option<&std::path::Path>, local: &[policy::Local]) -> Result<ExitCode> {
+    for level in local {
+        outln!("\n[{}]", level.label)?;
+        match &level.rules {
+            Ok(rules) => outln!("{}", serde_json::to_string_pretty(rules)?)?,
+            Err(why) => outln!("does not read: {why}")?,
+        }
+    }
+    if local.is_empty() {
+        let project = project.map(|p| format!(" or {}", policy::project_file(p).display())).unwrap_or_default();
+        outln!(
+            "\nNo policy of your own: {}{project} would narrow the team's (same rules, TOML).",
+            policy::user_file(paths).display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn local_json(local: &[policy::Local]) -> serde_json::Value {
+    local
+        .iter()
+        .map(|l| match &l.rules {
+            Ok(rules) => json!({"level": l.label, "rules": rules}),
+            Err(why) => json!({"level": l.label, "error": why}),
+        })
+        .collect()
+}
+
+fn team_json(state: &State) -> serde_json::Value {
+    match state {
+        State::None => json!({"applies": false}),
+        State::FailsClosed(why) => json!({"applies": true, "valid": false, "why": why}),
+        State::Applies(policy) => json!({"applies": true, "valid": true, "policy": policy}),
+    }
+}
+
+fn show(state: &State) -> Result<ExitCode> {
+    match state {
+        State::None => outln!("No team policy applies (this machine has joined no hub that signs one).")?,
+        State::FailsClosed(why) => {
             outln!("The team policy cannot be trusted: {why}.")?;
             outln!("Until the hub is reached, what it would decide is refused (it fails closed).")?;
         }
-        (State::Applies(policy), true) => {
-            outln!("{}", json!({"applies": true, "valid": true, "policy": policy}))?;
-        }
-        (State::Applies(policy), false) => {
+        State::Applies(policy) => {
             outln!(
                 "Team policy of {} for member {}, signed by the hub; valid until {}.",
                 policy.org,

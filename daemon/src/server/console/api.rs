@@ -241,7 +241,8 @@ async fn explain(State(d): DaemonState, Query(q): Query<Explain>) -> Response {
         Ok(action) => action,
         Err(err) => return refuse(StatusCode::BAD_REQUEST, &err),
     };
-    let decision = crate::services::team::policy::state(&d.paths).decide(&action);
+    // The team's levels and the user's own (the console is about no one project).
+    let decision = crate::services::team::policy::TeamPolicy::new(d.paths.clone()).decide(&action);
     let (because, level) = (decision.because(), decision.level());
     Json(json!({"allowed": decision.allowed, "because": because, "level": level})).into_response()
 }

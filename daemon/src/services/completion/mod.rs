@@ -38,7 +38,7 @@ use crate::{
         codebase::{self, Codebase},
         documents::{ClientId, byte_offset},
         provider::{Provider, ProviderError},
-        team::policy::{State, TeamPolicy},
+        team::policy::TeamPolicy,
     },
 };
 
@@ -203,8 +203,7 @@ impl Completions {
         params: InlineParams,
     ) -> Result<(Option<InlineItem>, bool), CompletionError> {
         let this = self.clone();
-        let local =
-            fim.provider.config.is_local() && !self.config.agents.always_redact && !self.team.forces_redaction();
+        let local = fim.provider.config.is_local() && !self.config.agents.always_redact;
         let prepared = tokio::task::spawn_blocking(move || this.prepare(client, &params, local))
             .await
             .map_err(|err| CompletionError::Unavailable(format!("preparing the completion failed: {err}")))??;
@@ -251,19 +250,17 @@ impl Completions {
         local: bool,
     ) -> Result<Option<Prepared>, CompletionError> {
         let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
-        // A file the team policy keeps on this machine gets no completion,
-        // quietly. The policy is read once per request (and is nothing to
-        // read on a machine that joined no hub: the hot path pays nothing).
-        let policy = self.team.state();
+        // A file the policy keeps on this machine gets no completion, quietly.
+        // Every level is read once per request (the files by their stamps).
+        let resolved = codebase::resolve_uri(&self.codebase, &params.uri, None).ok().flatten();
+        let project = resolved.as_ref().and_then(|r| r.workspace.as_ref()).map(|w| w.root.clone());
+        let policy = self.team.for_project(project.as_deref());
+        let local = local && !policy.forces_redaction();
         let sendable = |rel: &str| {
-            matches!(policy, State::None)
-                || policy.decide(&::policy::Action::Send { path: rel.to_owned(), local }).allowed
+            policy.is_empty() || policy.decide(&::policy::Action::Send { path: rel.to_owned(), local }).allowed
         };
-        if !matches!(policy, State::None) {
-            let rel = codebase::resolve_uri(&self.codebase, &params.uri, None).ok().flatten().and_then(|r| r.rel());
-            if rel.is_some_and(|rel| !sendable(&rel)) {
-                return Ok(None);
-            }
+        if !policy.is_empty() && resolved.and_then(|r| r.rel()).is_some_and(|rel| !sendable(&rel)) {
+            return Ok(None);
         }
         let text = doc.text();
         let at = byte_offset(text, params.position);

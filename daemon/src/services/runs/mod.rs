@@ -164,10 +164,16 @@ impl Runs {
     }
 
     /// What the run will do, or why it cannot start.
-    fn choose_work(&self, agent: &Agent, params: &RunParams) -> Result<Work, RunError> {
+    fn choose_work(
+        &self,
+        agent: &Agent,
+        params: &RunParams,
+        project: Option<&std::path::Path>,
+    ) -> Result<Work, RunError> {
         let name = &agent.manifest.metadata.name;
+        let policy = self.env.team.for_project(project);
         let run = policy::Action::Run { agent: agent.manifest.id.clone() };
-        self.env.team.check(&run, &format!("running {name}")).map_err(RunError::Refused)?;
+        policy.check(&run, &format!("running {name}")).map_err(RunError::Refused)?;
         let provider = self.env.provider_name(agent);
         let wants_model = params.skill.as_deref() == Some("ask")
             || (params.skill.is_none() && params.prompt.is_some() && provider.is_some())
@@ -183,7 +189,7 @@ impl Runs {
                 return Err(Missing::Prompt.refusal(name, "ask"));
             }
             let model = crate::services::team::policy::model_action(&self.env.config, &provider);
-            self.env.team.check(&model, &format!("asking the provider {provider}")).map_err(RunError::Refused)?;
+            policy.check(&model, &format!("asking the provider {provider}")).map_err(RunError::Refused)?;
             return Ok(Work::Ask { provider });
         }
         let skill = match &params.skill {
@@ -232,7 +238,7 @@ impl Runs {
         let roster = self.roster(project.as_deref());
         let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
         self.env.licensed(&agent).map_err(RunError::NeedsLicence)?;
-        let work = self.choose_work(&agent, &params)?;
+        let work = self.choose_work(&agent, &params, project.as_deref())?;
         if let Work::Ask { provider } = &work {
             let model = self.env.config.providers.get(provider).map_or("", |p| p.model.as_str());
             let tokens = params.max_tokens.unwrap_or(u64::from(self.env.config.context.budget_tokens) * 2);

@@ -64,6 +64,7 @@ fn first_message(
     params: &RunParams,
     grounding: Option<String>,
     local: bool,
+    policy: &crate::services::team::policy::Decider,
 ) -> Result<String, Failed> {
     let mut user = String::new();
     if let Some(uri) = &params.uri {
@@ -86,10 +87,10 @@ fn first_message(
             .map(|r| r.rel().unwrap_or_else(|| r.path.display().to_string()));
         if let Some(own) = &own {
             let send = policy::Action::Send { path: own.clone(), local };
-            env.team.check(&send, &format!("sending {own} to a model")).map_err(Failed::from)?;
+            policy.check(&send, &format!("sending {own} to a model")).map_err(Failed::from)?;
         }
         let bundle = tools::within_reach(bundle, &Reach::of(&agent.manifest), own.as_deref());
-        let bundle = tools::within_policy(bundle, &env.team, local);
+        let bundle = tools::within_policy(bundle, policy, local);
         user.push_str("# Context from the editor\n\n");
         user.push_str(&tools::render_bundle(&bundle));
     }
@@ -142,8 +143,11 @@ async fn converse(
     grounding: Option<String>,
 ) -> Result<tools::ModelOutput, Failed> {
     // Unredacted only for a model the user says runs here, unless the policy says always.
-    let local = provider.is_local() && !env.config.agents.always_redact && !env.team.forces_redaction();
-    let user = first_message(env, agent, params, grounding, local)?;
+    // Every level of policy for the project the run is about (its own file too).
+    let project = env.project_of(params.uri.as_deref(), params.workspace.as_deref());
+    let policy = env.team.for_project(project.as_deref());
+    let local = provider.is_local() && !env.config.agents.always_redact && !policy.forces_redaction();
+    let user = first_message(env, agent, params, grounding, local, &policy)?;
     let mut request = ChatRequest {
         system: format!(
             "{}\n\nYou work inside the user's editor through PAIRED. Be specific: cite files and lines. Use the tools when you need more of the workspace.",

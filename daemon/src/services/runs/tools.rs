@@ -258,9 +258,11 @@ impl Tools<'_> {
 
     fn read_file(&self, arguments: &Value) -> Result<String, String> {
         let rel = self.path(arguments, false)?;
-        self.env
-            .team
-            .check(&policy::Action::Send { path: rel.clone(), local: self.local }, &format!("sending {rel}"))?;
+        self.env.team.check_in(
+            Some(&self.workspace.root),
+            &policy::Action::Send { path: rel.clone(), local: self.local },
+            &format!("sending {rel}"),
+        )?;
         let text = self.workspace.read_indexed(&rel).ok_or_else(|| format!("{rel} is not an indexed text file"))?;
         Ok(if self.local { text } else { context::redact::redact(&rel, &text).0 })
     }
@@ -279,9 +281,11 @@ impl Tools<'_> {
 
     fn build_context(&self, arguments: &Value) -> Result<String, String> {
         let rel = self.path(arguments, false)?;
-        self.env
-            .team
-            .check(&policy::Action::Send { path: rel.clone(), local: self.local }, &format!("sending {rel}"))?;
+        self.env.team.check_in(
+            Some(&self.workspace.root),
+            &policy::Action::Send { path: rel.clone(), local: self.local },
+            &format!("sending {rel}"),
+        )?;
         let line = line_of(arguments, "line")?;
         let bundle = codebase::build(
             &self.env.codebase,
@@ -297,7 +301,8 @@ impl Tools<'_> {
         )
         .map_err(|err| err.to_string())?;
         // The file is granted; what the bundle draws from others must be too.
-        let bundle = within_policy(within_reach(bundle, &self.reach, None), &self.env.team, self.local);
+        let policy = self.env.team.for_project(Some(&self.workspace.root));
+        let bundle = within_policy(within_reach(bundle, &self.reach, None), &policy, self.local);
         Ok(render_bundle(&bundle))
     }
 
@@ -397,7 +402,7 @@ pub(super) fn within_reach(
 /// (listed as dropped, with the rule).
 pub(super) fn within_policy(
     mut bundle: protocol::context::ContextBundle,
-    team: &crate::services::team::policy::TeamPolicy,
+    team: &crate::services::team::policy::Decider,
     local: bool,
 ) -> protocol::context::ContextBundle {
     let mut withheld = Vec::new();

@@ -1,11 +1,16 @@
-//! The team policy on this machine: pulled from the hub, verified against the
-//! key pinned when joining, cached in `team-policy.json`, applied offline until
-//! it expires. A policy that is forged, expired or missing refuses everything
-//! it would decide: it fails closed. Without a hub (or with a hub that signs
-//! no policy) nothing is decided here.
+//! The policy on this machine, by level: the team's (organisation > team >
+//! member) — pulled from the hub, verified against the key pinned when joining,
+//! cached in `team-policy.json`, applied offline until it expires, failing
+//! closed when forged, expired or missing — then the user's own
+//! (`<config>/policy.toml`), then the project's (`<project>/.paired/policy.toml`),
+//! in the same rules. A deny anywhere wins and an allow list anywhere
+//! restricts, so the user and a project can only narrow what the team allows.
+//! A local file that does not read refuses what it would decide, saying why.
+//! Without a hub and without local files nothing is decided here.
 
 use std::{
-    path::PathBuf,
+    collections::HashMap,
+    path::{Path, PathBuf},
     sync::Mutex,
     time::{Duration, SystemTime},
 };
@@ -143,13 +148,18 @@ pub fn state(paths: &Paths) -> State {
 pub struct TeamPolicy {
     paths: Paths,
     memo: Mutex<Option<(Stamp, State)>>,
+    /// Local policy files read, by path, with the stamp they were read at.
+    files: Mutex<HashMap<PathBuf, (FileStamp, Option<Local>)>>,
 }
 
 type Stamp = (Option<SystemTime>, Option<SystemTime>);
 
+/// A local file as last read: when it changed and its length (none: absent).
+type FileStamp = Option<(Option<SystemTime>, u64)>;
+
 impl TeamPolicy {
     pub fn new(paths: Paths) -> TeamPolicy {
-        TeamPolicy { paths, memo: Mutex::new(None) }
+        TeamPolicy { paths, memo: Mutex::new(None), files: Mutex::new(HashMap::new()) }
     }
 
     pub fn state(&self) -> State {
@@ -169,18 +179,122 @@ impl TeamPolicy {
         state
     }
 
+    /// Every level that decides for `project` (none: the team's and the user's).
+    pub fn for_project(&self, project: Option<&Path>) -> Decider {
+        let mut local = Vec::new();
+        let files = [Some(user_file(&self.paths)), project.map(project_file)];
+        let mut read = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        for file in files.into_iter().flatten() {
+            let meta = std::fs::metadata(&file).ok();
+            let stamp: FileStamp = meta.as_ref().map(|m| (m.modified().ok(), m.len()));
+            let source = match read.get(&file) {
+                Some((seen, source)) if *seen == stamp => source.clone(),
+                _ => {
+                    let source =
+                        meta.is_some().then(|| Local::read(&file, project.is_some() && file != user_file(&self.paths)));
+                    if read.len() > 256 {
+                        read.clear();
+                    }
+                    read.insert(file.clone(), (stamp, source.clone()));
+                    source
+                }
+            };
+            local.extend(source);
+        }
+        Decider { team: self.state(), local }
+    }
+
     pub fn decide(&self, action: &Action) -> Decision {
-        self.state().decide(action)
+        self.for_project(None).decide(action)
     }
 
     /// Whether secrets are redacted even for a model on this machine (a policy
     /// that cannot be trusted says yes).
-    pub fn forces_redaction(&self) -> bool {
-        match self.state() {
-            State::None => false,
-            State::Applies(policy) => policy.sources.iter().any(|s| s.rules.egress.force_redaction),
-            State::FailsClosed(_) => true,
+    pub fn forces_redaction(&self, project: Option<&Path>) -> bool {
+        self.for_project(project).forces_redaction()
+    }
+
+    /// `Err(why)` when `action` is refused, in words for the user.
+    pub fn check(&self, action: &Action, what: &str) -> Result<(), String> {
+        self.check_in(None, action, what)
+    }
+
+    /// [`TeamPolicy::check`] for an action about `project`: its own file counts too.
+    pub fn check_in(&self, project: Option<&Path>, action: &Action, what: &str) -> Result<(), String> {
+        self.for_project(project).check(action, what)
+    }
+}
+
+/// The user's own policy file.
+pub fn user_file(paths: &Paths) -> PathBuf {
+    paths.config_dir.join("policy.toml")
+}
+
+/// A project's own policy file.
+pub fn project_file(root: &Path) -> PathBuf {
+    root.join(".paired/policy.toml")
+}
+
+/// One local level: its label (`user:PATH`, `project:PATH`) and its rules,
+/// or why its file does not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
+    pub label: String,
+    pub rules: Result<policy::Rules, String>,
+}
+
+impl Local {
+    fn read(file: &Path, project: bool) -> Local {
+        let label = format!("{}:{}", if project { "project" } else { "user" }, file.display());
+        let rules = std::fs::read_to_string(file)
+            .map_err(|err| format!("cannot read it: {err}"))
+            .and_then(|text| toml::from_str::<policy::Rules>(&text).map_err(|err| err.to_string()))
+            .and_then(|rules| rules.check().map(|()| rules))
+            .map_err(|why| format!("{why} — fix the file; until then what it would decide is refused"));
+        Local { label, rules }
+    }
+}
+
+/// Every level that decides for one project, read once for a burst of decisions.
+#[derive(Debug, Clone)]
+pub struct Decider {
+    pub team: State,
+    pub local: Vec<Local>,
+}
+
+impl Decider {
+    /// Nothing decides: no team policy and no local file (the hot path's shortcut).
+    pub fn is_empty(&self) -> bool {
+        matches!(self.team, State::None) && self.local.is_empty()
+    }
+
+    pub fn decide(&self, action: &Action) -> Decision {
+        if let State::FailsClosed(_) = self.team {
+            return self.team.decide(action);
         }
+        if let Some(broken) = self.local.iter().find(|l| l.rules.is_err()) {
+            let why = broken.rules.as_ref().err().cloned().unwrap_or_default();
+            return Decision { allowed: false, source: Some(broken.label.clone()), rule: why };
+        }
+        if self.local.is_empty() {
+            return self.team.decide(action);
+        }
+        let mut sources: Vec<(String, policy::Rules)> = match &self.team {
+            State::Applies(policy) => policy.sources.iter().map(|s| (s.scope.clone(), s.rules.clone())).collect(),
+            _ => Vec::new(),
+        };
+        sources.extend(self.local.iter().filter_map(|l| Some((l.label.clone(), l.rules.clone().ok()?))));
+        policy::decide(&sources, action)
+    }
+
+    pub fn forces_redaction(&self) -> bool {
+        let local = self.local.iter().any(|l| l.rules.as_ref().map_or(true, |r| r.egress.force_redaction));
+        local
+            || match &self.team {
+                State::None => false,
+                State::Applies(policy) => policy.sources.iter().any(|s| s.rules.egress.force_redaction),
+                State::FailsClosed(_) => true,
+            }
     }
 
     /// `Err(why)` when `action` is refused, in words for the user.
@@ -190,7 +304,9 @@ impl TeamPolicy {
             return Ok(());
         }
         let by = decision.source.as_deref().unwrap_or("the team policy");
-        Err(format!("the team policy does not allow {what}: {by}: {}", decision.rule))
+        let whose =
+            if by.starts_with("user:") || by.starts_with("project:") { "the policy" } else { "the team policy" };
+        Err(format!("{whose} does not allow {what}: {by}: {}", decision.rule))
     }
 }
 
@@ -207,5 +323,79 @@ pub fn model_action(config: &crate::platform::config::Config, name: &str) -> pol
         kind: kind.to_owned(),
         model: provider.map(|p| p.model.clone()).unwrap_or_default(),
         local: provider.is_some_and(|p| p.is_local()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> (tempfile::TempDir, TeamPolicy) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        let paths = Paths {
+            config_dir: root.join("config"),
+            data_dir: root.join("data"),
+            state_dir: root.join("state"),
+            runtime_dir: root.join("run"),
+        };
+        std::fs::create_dir_all(&paths.config_dir).expect("mkdir");
+        (dir, TeamPolicy::new(paths))
+    }
+
+    fn project(dir: &Path, name: &str, policy: &str) -> PathBuf {
+        let root = dir.join(name);
+        std::fs::create_dir_all(root.join(".paired")).expect("mkdir");
+        std::fs::write(project_file(&root), policy).expect("write");
+        root
+    }
+
+    fn send(path: &str) -> Action {
+        Action::Send { path: path.to_owned(), local: false }
+    }
+
+    #[test]
+    fn the_user_and_a_project_narrow_what_is_allowed_each_for_itself() {
+        let (dir, levels) = machine();
+        assert!(levels.for_project(None).is_empty(), "no hub, no files: nothing decides");
+        assert!(levels.decide(&Action::Run { agent: "vince".into() }).allowed);
+
+        std::fs::write(user_file(&levels.paths), "[agents]\ndeny = [\"vince\"]\n").expect("write");
+        let refused = levels.decide(&Action::Run { agent: "vince".into() });
+        assert!(!refused.allowed);
+        assert_eq!(refused.level(), Some("user"));
+        let why = levels.check(&Action::Run { agent: "vince".into() }, "running Vince").expect_err("refused");
+        assert!(why.starts_with("the policy does not allow running Vince: user:"), "{why}");
+
+        let strict =
+            project(dir.path(), "payments", "[egress]\ndeny_paths = [\"secrets/**\"]\nforce_redaction = true\n");
+        let relaxed = project(dir.path(), "docs", "[agents]\nallow = [\"vince\", \"maya\"]\n");
+        let in_strict = levels.for_project(Some(&strict));
+        assert_eq!(in_strict.decide(&send("secrets/prod.env")).level(), Some("project"));
+        assert!(in_strict.forces_redaction());
+        assert!(in_strict.decide(&send("src/main.rs")).allowed);
+        // Another project's file decides nothing here; the user's file still does.
+        let in_relaxed = levels.for_project(Some(&relaxed));
+        assert!(in_relaxed.decide(&send("secrets/prod.env")).allowed);
+        assert!(!in_relaxed.forces_redaction());
+        // A project's allow list cannot take back what the user denied (deny wins),
+        // and restricts what it does not name.
+        assert_eq!(in_relaxed.decide(&Action::Run { agent: "vince".into() }).level(), Some("user"));
+        assert_eq!(in_relaxed.decide(&Action::Run { agent: "sherlock".into() }).level(), Some("project"));
+    }
+
+    #[test]
+    fn a_local_file_that_does_not_read_refuses_and_says_why() {
+        let (dir, levels) = machine();
+        let broken = project(dir.path(), "p", "[agents\n");
+        let decision = levels.for_project(Some(&broken)).decide(&Action::Run { agent: "alex".into() });
+        assert!(!decision.allowed);
+        assert!(decision.rule.contains("fix the file"), "{decision:?}");
+        assert!(levels.for_project(Some(&broken)).forces_redaction());
+        // Fixed: read again (by its stamp), and allowed.
+        std::fs::write(project_file(&broken), "[agents]\ndeny = [\"vince\"]\n").expect("write");
+        assert!(levels.for_project(Some(&broken)).decide(&Action::Run { agent: "alex".into() }).allowed);
+        let unknown = project(dir.path(), "q", "[agents]\nallow = [\"[\"]\n");
+        assert!(!levels.for_project(Some(&unknown)).decide(&Action::Run { agent: "alex".into() }).allowed);
     }
 }
