@@ -64,8 +64,8 @@ fn first_message(
     params: &RunParams,
     grounding: Option<String>,
     local: bool,
-    policy: &crate::services::team::policy::Decider,
 ) -> Result<String, Failed> {
+    let policy = &policy_of(env, params);
     let mut user = String::new();
     if let Some(uri) = &params.uri {
         let bundle = codebase::build(
@@ -133,6 +133,19 @@ fn within_budget(run: &RunContext, params: &RunParams, sent: u64) -> Result<(), 
     Ok(())
 }
 
+/// Whether what goes to `provider` may stay unredacted: only for a model the
+/// user says runs here, unless the config or any level of policy for the
+/// project the run is about says always.
+fn unredacted(env: &Env, params: &RunParams, provider: &dyn ChatModel) -> bool {
+    provider.is_local() && !env.config.agents.always_redact && !policy_of(env, params).forces_redaction()
+}
+
+/// Every level of policy for the project a run is about (its own file too).
+fn policy_of(env: &Env, params: &RunParams) -> crate::services::team::policy::Decider {
+    let project = env.project_of(params.uri.as_deref(), params.workspace.as_deref());
+    env.team.for_project(project.as_deref())
+}
+
 /// The model turn loop: requests, streamed output, tool calls, budgets.
 async fn converse(
     env: &Env,
@@ -142,12 +155,8 @@ async fn converse(
     params: &RunParams,
     grounding: Option<String>,
 ) -> Result<tools::ModelOutput, Failed> {
-    // Unredacted only for a model the user says runs here, unless the policy says always.
-    // Every level of policy for the project the run is about (its own file too).
-    let project = env.project_of(params.uri.as_deref(), params.workspace.as_deref());
-    let policy = env.team.for_project(project.as_deref());
-    let local = provider.is_local() && !env.config.agents.always_redact && !policy.forces_redaction();
-    let user = first_message(env, agent, params, grounding, local, &policy)?;
+    let local = unredacted(env, params, provider.as_ref());
+    let user = first_message(env, agent, params, grounding, local)?;
     let mut request = ChatRequest {
         system: format!(
             "{}\n\nYou work inside the user's editor through PAIRED. Be specific: cite files and lines. Use the tools when you need more of the workspace.",
