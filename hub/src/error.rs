@@ -31,6 +31,9 @@ pub enum ApiError {
     Unavailable(#[from] deadpool_postgres::PoolError),
     #[error("internal error")]
     Internal(#[from] tokio_postgres::Error),
+    /// A failure that is not the request's (already logged where it happened).
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl ApiError {
@@ -45,7 +48,7 @@ impl ApiError {
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Internal(_) | ApiError::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 

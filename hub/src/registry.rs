@@ -85,7 +85,7 @@ impl Sealing {
 /// Why a registry operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("this organisation has no agent registry yet: an admin creates it (`POST /api/v1/registry`)")]
+    #[error("this organisation has no agent registry yet: an admin creates it (`paired team create-registry`)")]
     Missing,
     #[error("this organisation has an agent registry already")]
     Exists,
@@ -96,6 +96,9 @@ pub enum RegistryError {
     /// What the registry itself refused (a version published twice, a look-alike name…).
     #[error("{0:#}")]
     Refused(anyhow::Error),
+    /// Something that is not the request's fault (files, keys): logged, not shown.
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
     #[error(transparent)]
     Database(#[from] tokio_postgres::Error),
 }
@@ -117,18 +120,18 @@ pub async fn init(
     org: i64,
     by: Option<i64>,
 ) -> Result<Value, RegistryError> {
-    let work = tempfile::tempdir().map_err(|err| RegistryError::Refused(err.into()))?;
+    let work = tempfile::tempdir().map_err(|err| RegistryError::Internal(err.into()))?;
     let dir = work.path().join("registry");
-    let registry = Registry::init(&dir, Expiry::default()).await.map_err(RegistryError::Refused)?;
+    let registry = Registry::init(&dir, Expiry::default()).await.map_err(RegistryError::Internal)?;
     let mut keys = BTreeMap::new();
-    for entry in std::fs::read_dir(dir.join("keys")).map_err(|err| RegistryError::Refused(err.into()))? {
-        let path = entry.map_err(|err| RegistryError::Refused(err.into()))?.path();
+    for entry in std::fs::read_dir(dir.join("keys")).map_err(|err| RegistryError::Internal(err.into()))? {
+        let path = entry.map_err(|err| RegistryError::Internal(err.into()))?.path();
         if let Some(role) = path.file_stem().and_then(|s| s.to_str()) {
-            keys.insert(role.to_owned(), std::fs::read(&path).map_err(|err| RegistryError::Refused(err.into()))?);
+            keys.insert(role.to_owned(), std::fs::read(&path).map_err(|err| RegistryError::Internal(err.into()))?);
         }
     }
-    let root = std::fs::read(registry.root_file()).map_err(|err| RegistryError::Refused(err.into()))?;
-    let sealed = sealing.seal(org, &keys).map_err(RegistryError::Refused)?;
+    let root = std::fs::read(registry.root_file()).map_err(|err| RegistryError::Internal(err.into()))?;
+    let sealed = sealing.seal(org, &keys).map_err(RegistryError::Internal)?;
     let inserted = client
         .execute(
             "insert into registries (org_id, root, keys, created_by) values ($1, $2, $3, $4) on conflict do nothing",
@@ -198,36 +201,42 @@ pub async fn edit<T>(
         .await?
         .ok_or(RegistryError::Missing)?;
     let (root, sealed): (Vec<u8>, Vec<u8>) = (row.get(0), row.get(1));
-    let keys = sealing.open(org, &sealed).map_err(RegistryError::Refused)?;
-    let work = tempfile::tempdir().map_err(|err| RegistryError::Refused(err.into()))?;
+    // Only the online roles' keys leave the sealed blob, and only into memory.
+    let keys: HashMap<String, Vec<u8>> = sealing
+        .open(org, &sealed)
+        .map_err(RegistryError::Internal)?
+        .into_iter()
+        .filter(|(role, _)| ONLINE_ROLES.contains(&role.as_str()))
+        .collect();
+    let work = tempfile::tempdir().map_err(|err| RegistryError::Internal(err.into()))?;
     let dir = work.path();
-    let laid = lay_out(client, org, dir, &root, &keys).await?;
-    let registry = Registry::open(dir).map_err(RegistryError::Refused)?;
+    let laid = lay_out(client, org, dir, &root).await?;
+    let registry = Registry::open_with_keys(dir, keys).map_err(RegistryError::Internal)?;
     let result = edit(&registry).await.map_err(RegistryError::Refused)?;
     store_files(client, org, &dir.join("repository"), &laid).await?;
     set_expiry(client, org).await?;
     Ok(result)
 }
 
-/// The root, the keys and the current metadata in `dir`, as `Registry`
-/// expects them; what was written, by repository path.
+/// The roles an edit signs for (the root's and the licensing keys stay sealed).
+const ONLINE_ROLES: [&str; 3] = ["targets", "snapshot", "timestamp"];
+
+/// The largest the targets metadata may grow (every client downloads it whole).
+const MAX_TARGETS_BYTES: usize = 8 << 20;
+
+/// The root and the current metadata in `dir`, as `Registry` expects them;
+/// what was written, by repository path.
 async fn lay_out(
     client: &impl GenericClient,
     org: i64,
     dir: &Path,
     root: &[u8],
-    keys: &BTreeMap<String, Vec<u8>>,
 ) -> Result<HashMap<String, Vec<u8>>, RegistryError> {
-    let failed = |err: anyhow::Error| RegistryError::Refused(err);
+    let failed = |err: std::io::Error| RegistryError::Internal(err.into());
     let metadata = dir.join("repository/metadata");
-    std::fs::create_dir_all(&metadata).map_err(|err| failed(err.into()))?;
-    std::fs::create_dir_all(dir.join("repository/targets")).map_err(|err| failed(err.into()))?;
-    std::fs::write(dir.join("root.json"), root).map_err(|err| failed(err.into()))?;
-    let key_dir = dir.join("keys");
-    market::fs::create_private_dir(&key_dir).map_err(failed)?;
-    for (role, key) in keys {
-        market::fs::write_private(&key_dir.join(format!("{role}.pk8")), key).map_err(failed)?;
-    }
+    std::fs::create_dir_all(&metadata).map_err(failed)?;
+    std::fs::create_dir_all(dir.join("repository/targets")).map_err(failed)?;
+    std::fs::write(dir.join("root.json"), root).map_err(failed)?;
     let paths = current_paths(client, org).await?;
     let rows = client
         .query("select path, body from registry_files where org_id = $1 and path = any($2)", &[&org, &paths])
@@ -235,7 +244,7 @@ async fn lay_out(
     let mut laid = HashMap::new();
     for row in rows {
         let (path, body): (String, Vec<u8>) = (row.get(0), row.get(1));
-        std::fs::write(dir.join("repository").join(&path), &body).map_err(|err| failed(err.into()))?;
+        std::fs::write(dir.join("repository").join(&path), &body).map_err(failed)?;
         laid.insert(path, body);
     }
     Ok(laid)
@@ -282,14 +291,23 @@ async fn store_files(
     laid: &HashMap<String, Vec<u8>>,
 ) -> Result<(), RegistryError> {
     for kind in ["metadata", "targets"] {
-        let entries = std::fs::read_dir(repository.join(kind)).map_err(|err| RegistryError::Refused(err.into()))?;
+        let entries = std::fs::read_dir(repository.join(kind)).map_err(|err| RegistryError::Internal(err.into()))?;
         for entry in entries {
-            let entry = entry.map_err(|err| RegistryError::Refused(err.into()))?;
+            let entry = entry.map_err(|err| RegistryError::Internal(err.into()))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(path) = repository_path(kind, &name) else { continue };
-            let body = std::fs::read(entry.path()).map_err(|err| RegistryError::Refused(err.into()))?;
+            // A file the hub could not serve fails the edit (nothing is stored).
+            let path = repository_path(kind, &name).ok_or_else(|| {
+                RegistryError::Refused(anyhow::anyhow!("{name:?} cannot be served from the registry"))
+            })?;
+            let body = std::fs::read(entry.path()).map_err(|err| RegistryError::Internal(err.into()))?;
             if laid.get(&path) == Some(&body) {
                 continue;
+            }
+            if path.ends_with(".targets.json") && body.len() > MAX_TARGETS_BYTES {
+                return Err(RegistryError::Refused(anyhow::anyhow!(
+                    "the registry's metadata would grow to {} bytes (at most {MAX_TARGETS_BYTES}): every client downloads it",
+                    body.len()
+                )));
             }
             client
                 .execute(
@@ -340,15 +358,23 @@ pub async fn export(pool: &crate::db::Pool, sealing: &Sealing, org: i64, dir: &P
             .with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(dir.join("root.json"), &root).with_context(|| format!("writing {}", dir.display()))?;
-    for row in &rows {
-        let (path, body): (String, Vec<u8>) = (row.get(0), row.get(1));
+    // Packages first, the timestamp last: a host serving the folder while it is
+    // written never names a file that is not there yet.
+    let rank = |path: &str| match path {
+        "metadata/timestamp.json" => 2,
+        p if p.starts_with("targets/") => 0,
+        _ => 1,
+    };
+    let mut files: Vec<(String, Vec<u8>)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    files.sort_by_key(|(path, _)| rank(path));
+    for (path, body) in &files {
         // Checked when stored; checked again before it names a file here.
         let (kind, name) = path.split_once('/').context("a stored path without a folder")?;
         let path = repository_path(kind, name).context("a stored path that is not a repository file")?;
         let file = dir.join("repository").join(path);
-        let unique = file.with_extension("tmp-export");
-        std::fs::write(&unique, &body).with_context(|| format!("writing {}", unique.display()))?;
+        let unique = file.with_extension(format!("tmp-export-{}", std::process::id()));
+        std::fs::write(&unique, body).with_context(|| format!("writing {}", unique.display()))?;
         std::fs::rename(&unique, &file).with_context(|| format!("writing {}", file.display()))?;
     }
-    Ok(rows.len())
+    Ok(files.len())
 }

@@ -91,12 +91,33 @@ pub fn check_lifetime(what: &str, secs: i64) -> Result<()> {
 
 pub struct Registry {
     dir: PathBuf,
+    /// The role keys held in memory (a hub's), instead of `<dir>/keys/`.
+    keys: Option<HashMap<String, Vec<u8>>>,
+}
+
+/// A role key held in memory: signs without ever being written to a file.
+#[derive(Debug)]
+struct MemoryKey(Vec<u8>);
+
+#[async_trait::async_trait]
+impl KeySource for MemoryKey {
+    async fn as_sign(&self) -> Result<Box<dyn Sign>, Box<dyn std::error::Error + Send + Sync + 'static>> {
+        Ok(Box::new(parse_keypair(&self.0)?))
+    }
+
+    async fn write(
+        &self,
+        _value: &str,
+        _key_id_hex: &str,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync + 'static>> {
+        Err("a key held in memory is not written".into())
+    }
 }
 
 impl Registry {
     pub fn open(dir: &Path) -> Result<Registry> {
         let dir = std::fs::canonicalize(dir).with_context(|| format!("{}: no such registry folder", dir.display()))?;
-        let registry = Registry { dir: dir.clone() };
+        let registry = Registry { dir: dir.clone(), keys: None };
         if !registry.metadata().join("timestamp.json").is_file() {
             bail!(
                 "{} is not a registry folder (no repository/metadata/timestamp.json): create one with `paired market init`",
@@ -104,6 +125,12 @@ impl Registry {
             );
         }
         Ok(registry)
+    }
+
+    /// A registry folder with no `keys/`: its role keys (`targets`, `snapshot`,
+    /// `timestamp`, by name; PKCS#8) are given here and never touch the disk.
+    pub fn open_with_keys(dir: &Path, keys: HashMap<String, Vec<u8>>) -> Result<Registry> {
+        Ok(Registry { keys: Some(keys), ..Registry::open(dir)? })
     }
 
     pub fn root_file(&self) -> PathBuf {
@@ -142,7 +169,7 @@ impl Registry {
         std::fs::create_dir_all(&work_in).with_context(|| format!("creating {}", work_in.display()))?;
         let work_in = std::fs::canonicalize(&work_in)?;
         let unfinished = Unfinished::create(&work_in, name.to_string_lossy().as_ref())?;
-        let registry = Registry { dir: unfinished.0.clone() };
+        let registry = Registry { dir: unfinished.0.clone(), keys: None };
         registry.build(expiry).await.with_context(|| format!("creating the registry {}", dir.display()))?;
         let _ = std::fs::remove_dir_all(registry.dir.join(".staging"));
         if exists {
@@ -245,6 +272,12 @@ impl Registry {
     }
 
     fn sources(&self, roles: &[&str]) -> Vec<Box<dyn KeySource>> {
+        if let Some(keys) = &self.keys {
+            return roles
+                .iter()
+                .map(|role| Box::new(MemoryKey(keys.get(*role).cloned().unwrap_or_default())) as Box<dyn KeySource>)
+                .collect();
+        }
         roles.iter().map(|role| Box::new(LocalKeySource { path: self.key(role) }) as Box<dyn KeySource>).collect()
     }
 
@@ -672,8 +705,11 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
     add(
         "version",
         semver::Version::parse(&manifest.metadata.version)
-            .map(|v| format!("{v} is semver"))
-            .map_err(|err| format!("{:?} is not a semver version: {err}", manifest.metadata.version)),
+            .map_err(|err| format!("{:?} is not a semver version: {err}", manifest.metadata.version))
+            .and_then(|v| match v.build.is_empty() {
+                true => Ok(format!("{v} is semver")),
+                false => Err(format!("{v}: build metadata (+{}) is not allowed in a package's version", v.build)),
+            }),
     );
     let p = &manifest.permissions;
     let broad = |items: &[String]| items.iter().any(|i| i == "**" || i == "*" || i == "/**");
@@ -713,6 +749,10 @@ pub fn check(folder: &Path) -> Result<CheckReport> {
     if cases.is_empty() {
         warnings.push("no test cases (tests/*.toml)".to_owned());
     }
+    if cases.len() > MAX_CASES {
+        add("tests", Err(format!("{} test cases: at most {MAX_CASES}", cases.len())));
+        cases.truncate(MAX_CASES);
+    }
     for case in cases {
         let label =
             format!("{TEST_CHECK}{}", case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
@@ -750,7 +790,18 @@ fn run_case(folder: &Path, case: &Path) -> Result<String, String> {
     if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return Err(format!("{}: test files must be inside the package", case.file));
     }
-    let source = std::fs::read_to_string(folder.join(rel)).map_err(|err| format!("{}: {err}", case.file))?;
+    if case.expect.is_empty() {
+        return Err(format!(
+            "{}: a test case must expect at least one rule id (one that expects nothing proves nothing)",
+            case.file
+        ));
+    }
+    let file = folder.join(rel);
+    let size = std::fs::metadata(&file).map_err(|err| format!("{}: {err}", case.file))?.len();
+    if size > MAX_CASE_BYTES {
+        return Err(format!("{}: {size} bytes; a test file is at most {MAX_CASE_BYTES}", case.file));
+    }
+    let source = std::fs::read_to_string(&file).map_err(|err| format!("{}: {err}", case.file))?;
     let skill = agents::skills::Skill::from_name(&case.skill)
         .ok_or_else(|| format!("{}: unknown skill {:?}", case.file, case.skill))?;
     let output =
@@ -764,6 +815,15 @@ fn run_case(folder: &Path, case: &Path) -> Result<String, String> {
         Err(format!("{} on {}: missing {missing:?}, unwanted {unwanted:?} (found {found:?})", case.skill, case.file))
     }
 }
+
+/// The most test cases a package runs when checked, and the largest file one reads.
+const MAX_CASES: usize = 100;
+const MAX_CASE_BYTES: u64 = 1 << 20;
+
+/// The most a package's signed record may take (its description, capabilities,
+/// permissions, checks): every version's is in the registry's targets metadata,
+/// which every client downloads.
+pub const MAX_META_BYTES: usize = 64 << 10;
 
 /// Packs an agent folder after checking it; the metadata a registry signs.
 pub fn pack_checked(folder: &Path, publisher: &str, daemon: &str) -> Result<(Vec<u8>, PackageMeta, CheckReport)> {
@@ -795,5 +855,11 @@ pub fn pack_checked(folder: &Path, publisher: &str, daemon: &str) -> Result<(Vec
         daemon: daemon.to_owned(),
         ..PackageMeta::default()
     };
+    let size = serde_json::to_vec(&meta)?.len();
+    if size > MAX_META_BYTES {
+        bail!(
+            "the package's description, capabilities, permissions and checks come to {size} bytes; at most {MAX_META_BYTES} (every version's is in the registry's metadata, which every client downloads)"
+        );
+    }
     Ok((bytes, meta, report))
 }

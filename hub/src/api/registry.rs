@@ -35,10 +35,14 @@ impl From<RegistryError> for ApiError {
     fn from(err: RegistryError) -> ApiError {
         match err {
             RegistryError::Missing => ApiError::NotFound(
-                "the organisation's agent registry (an admin creates it: POST /api/v1/registry)".into(),
+                "the organisation's agent registry (an admin creates it: `paired team create-registry`)".into(),
             ),
             RegistryError::Exists | RegistryError::NoSealing => ApiError::Conflict(err.to_string()),
             RegistryError::Refused(_) => ApiError::Invalid(err.to_string()),
+            RegistryError::Internal(why) => {
+                tracing::error!("the agent registry: {why:#}");
+                ApiError::Failed("the agent registry could not be changed or read; the hub's log says why".into())
+            }
             RegistryError::Database(err) => ApiError::Internal(err),
         }
     }
@@ -89,8 +93,14 @@ pub async fn fetch(
     if path == "metadata/timestamp.json" {
         refresh_if_due(&hub, who.org).await?;
     }
+    // Packages are up to 16 MiB each, held while a client reads: a few at a time per replica.
+    let _turn = match kind.as_str() {
+        "targets" => Some(DOWNLOADS.acquire().await.map_err(|_| ApiError::Failed("shutting down".into()))?),
+        _ => None,
+    };
     let client = hub.pool.get().await?;
     let body = registry::file(&client, who.org, &path).await?.ok_or(ApiError::NotFound(path))?;
+    drop(client);
     let kind = if kind == "metadata" { "application/json" } else { "application/octet-stream" };
     Ok(([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")], body).into_response())
 }
@@ -106,12 +116,24 @@ async fn refresh_if_due(hub: &Hub, org: i64) -> Result<(), ApiError> {
     let tx = client.transaction().await?;
     tx.execute("select 1 from registries where org_id = $1 for update", &[&org]).await?;
     if registry::needs_refresh(&tx, org).await? {
-        registry::edit(&tx, sealing, org, async |r| r.refresh(Expiry::default()).await).await?;
-        tracing::info!(org, "re-signed the agent registry before its signatures ran out");
+        match registry::edit(&tx, sealing, org, async |r| r.refresh(Expiry::default()).await).await {
+            Ok(()) => tracing::info!(org, "re-signed the agent registry before its signatures ran out"),
+            // What is stored still holds for a while: serve it, and say so.
+            Err(err) => {
+                tracing::error!("the agent registry's signatures run out soon and cannot be renewed: {err:#}");
+                return Ok(());
+            }
+        }
     }
     tx.commit().await?;
     Ok(())
 }
+
+/// Packages being checked at once on this replica (each runs its test cases).
+static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Packages being sent at once by this replica.
+static DOWNLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,10 +157,11 @@ pub async fn publish(
             "send the agent package (the .tgz `paired market pack` makes) as the request body".into(),
         ));
     }
-    let mut client = hub.pool.get().await?;
-    let org: String = client.query_one("select name from orgs where id = $1", &[&who.org]).await?.get(0);
+    let org: String = hub.pool.get().await?.query_one("select name from orgs where id = $1", &[&who.org]).await?.get(0);
     let publisher = publisher_name(&org);
     let daemon = query.daemon.unwrap_or_else(|| "*".to_owned());
+    // No database connection is held while the package is checked.
+    let _turn = CHECKS.acquire().await.map_err(|_| ApiError::Failed("shutting down".into()))?;
     let checked = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let work = tempfile::tempdir()?;
         let folder = work.path().join("package");
@@ -148,6 +171,8 @@ pub async fn publish(
     .await
     .map_err(|err| ApiError::Invalid(format!("checking the package failed: {err}")))?;
     let (bytes, meta, report) = checked.map_err(|err| ApiError::Invalid(format!("{err:#}")))?;
+    drop(_turn);
+    let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;
     let meta =
         registry::edit(&tx, sealing, who.org, async |r| r.publish(&bytes, meta, Expiry::default()).await).await?;

@@ -94,9 +94,18 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
         std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f() {}\n").expect("write");
         market::archive::pack(&folder).expect("pack")
     };
+    let built = package(lead.home.path(), "panic-finder", "1.0.2+ci.7");
+    let proves_nothing = {
+        let folder = agent_folder(lead.home.path(), "panic-finder", "1.0.3");
+        std::fs::write(folder.join("tests/unwrap.toml"), "skill = \"review\"\nfile = \"fixtures/sample.rs\"\n")
+            .expect("write");
+        market::archive::pack(&folder).expect("pack")
+    };
     for (bytes, why) in [
         (escaping, "must stay inside"),
         (failing, "does not pass"),
+        (built, "build metadata"),
+        (proves_nothing, "must expect at least one rule id"),
         (b"not gzip at all".to_vec(), "gzip"),
         (Vec::new(), "send the agent package"),
     ] {

@@ -137,6 +137,11 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
             }
             let package = market::archive::pack(&folder)?;
             let published = runtime.block_on(registry::publish(paths, package, daemon.as_deref()))?;
+            if !json {
+                for warning in published["warnings"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    errln!("warn {warning}");
+                }
+            }
             said(json, &published, || {
                 format!(
                     "published {}@{} by {} to the team's registry ({})",

@@ -20,6 +20,9 @@ use crate::platform::{
     paths::{self, Paths},
 };
 
+/// The name the organisation's registry has here.
+pub const NAME: &str = "team";
+
 /// Where a hub serves its registry.
 const REPOSITORY: &str = "/api/v1/registry/repository";
 
@@ -28,6 +31,40 @@ const REPOSITORY: &str = "/api/v1/registry/repository";
 struct Known {
     name: String,
     url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_team_name_is_the_organisations_while_joined() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = Paths {
+            config_dir: dir.path().join("c"),
+            data_dir: dir.path().join("d"),
+            state_dir: dir.path().join("s"),
+            runtime_dir: dir.path().join("r"),
+        };
+        let mine = |name: &str| RegistryConfig {
+            name: name.into(),
+            url: "https://agents.example".into(),
+            root: "/r.json".into(),
+            token_env: None,
+            team_device_token: false,
+        };
+        let names =
+            |all: Vec<RegistryConfig>| all.into_iter().map(|r| (r.name, r.team_device_token)).collect::<Vec<_>>();
+        assert_eq!(names(with_team(&paths, vec![mine("team")])), [("team".to_owned(), false)], "not joined");
+        std::fs::create_dir_all(&paths.state_dir).expect("mkdir");
+        std::fs::write(root_file(&paths), "{}").expect("root");
+        let known = serde_json::to_vec(&Known { name: NAME.into(), url: "http://127.0.0.1:1/r".into() }).expect("json");
+        std::fs::write(info_file(&paths), known).expect("info");
+        assert_eq!(
+            names(with_team(&paths, vec![mine("acme"), mine("team")])),
+            [("acme".to_owned(), false), ("team".to_owned(), true)]
+        );
+    }
 }
 
 fn info_file(paths: &Paths) -> PathBuf {
@@ -53,12 +90,9 @@ pub async fn sync(paths: &Paths) -> Result<bool, TeamError> {
     let Some(offered) = me.get("registry").filter(|r| !r.is_null()) else {
         return Ok(configured(paths).is_some());
     };
-    let Some(name) = offered.get("name").and_then(Value::as_str).map(str::to_owned) else {
-        return Err(TeamError::Protocol("the hub's registry has no name".into()));
-    };
-    // Always read from the hub this machine joined (whatever address the hub
-    // believes it has): the device token goes nowhere else.
-    let url = format!("{}{REPOSITORY}", membership.hub);
+    // Named `team` and read from the hub this machine joined, whatever the hub
+    // says: its words name no folder here, and the device token goes nowhere else.
+    let (name, url) = (NAME.to_owned(), format!("{}{REPOSITORY}", membership.hub));
     let root = offered
         .get("root")
         .filter(|r| r.get("signed").is_some())
@@ -99,12 +133,19 @@ pub fn configured(paths: &Paths) -> Option<RegistryConfig> {
     })
 }
 
-/// The registries in force: the user's, then the team's (unless the user
-/// named one of theirs the same).
+/// The registries in force: the user's, then the team's. While this machine
+/// has the team's, the name `team` is the team's (a policy allowing `team`
+/// means the organisation's registry): a registry of the user's so named is
+/// left out, with a warning.
 pub fn with_team(paths: &Paths, mut registries: Vec<RegistryConfig>) -> Vec<RegistryConfig> {
-    if let Some(team) = configured(paths)
-        && !registries.iter().any(|r| r.name == team.name)
-    {
+    if let Some(team) = configured(paths) {
+        if registries.iter().any(|r| r.name == team.name) {
+            tracing::warn!(
+                "the registry named {:?} in config.toml is left out: while this machine is in a team, that name is the organisation's registry; rename yours",
+                team.name
+            );
+            registries.retain(|r| r.name != team.name);
+        }
         registries.push(team);
     }
     registries
