@@ -693,6 +693,11 @@ impl Lsp {
     }
 
     pub fn initialize(&mut self, root: &Path) -> Value {
+        self.initialize_with(root, json!({}))
+    }
+
+    /// `initialize` with the editor's `capabilities`.
+    pub fn initialize_with(&mut self, root: &Path, capabilities: Value) -> Value {
         let uri = format!("file://{}", root.display());
         let reply = self.request(
             "initialize",
@@ -701,7 +706,7 @@ impl Lsp {
                 "clientInfo": {"name": "paired-tests", "version": "1"},
                 "rootUri": uri,
                 "workspaceFolders": [{"uri": uri, "name": "root"}],
-                "capabilities": {},
+                "capabilities": capabilities,
             }),
         );
         self.notify("initialized", json!({}));

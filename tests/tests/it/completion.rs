@@ -360,3 +360,47 @@ fn without_a_model_the_editor_is_told_once_and_excluded_files_are_never_sent() {
     assert_eq!(reply["result"]["items"], json!([]), "refused quietly, not an error at every key: {reply}");
     assert!(requests(&fake).is_empty(), "nothing of an excluded file reaches the model");
 }
+
+/// An editor without inline completions (Helix's capabilities: a completion
+/// menu, no `inlineCompletion`) gets the model's completion as the first item
+/// of its menu, through LSP alone; an editor with them gets no menu items
+/// from PAIRED (it would show the same text twice).
+#[test]
+fn an_editor_without_inline_completions_gets_them_in_its_completion_menu() {
+    let runtime = runtime();
+    let pieces = ["area(2.0", ", 3.0);\n", "    println!(\"{a}\");\n", "}\n"];
+    let replies = vec![stream(openai_fim(&pieces), 5, false), stream(openai_fim(&pieces), 5, false)];
+    let (port, _fake) = runtime.block_on(serve_fake(replies));
+    let home = Home::new();
+    let root = project(&home);
+    home.write_config(&config(port, ""));
+    let _daemon = home.start_daemon();
+    let uri = format!("file://{}/src/main.rs", root.display());
+    let menu = |lsp: &mut tests::Lsp| {
+        lsp.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": cursor(), "context": {"triggerKind": 1}}),
+        )
+    };
+
+    let mut helix = home.lsp();
+    let helix_capabilities = json!({"textDocument": {"completion": {"completionItem": {"snippetSupport": true}}}});
+    let init = helix.initialize_with(&root, helix_capabilities);
+    assert_eq!(init["result"]["capabilities"]["completionProvider"], json!({}), "{init}");
+    open(&mut helix, &uri, MAIN);
+    let reply = menu(&mut helix);
+    let items = reply["result"]["items"].as_array().unwrap_or_else(|| panic!("{reply}")).clone();
+    assert_eq!(items.len(), 1, "{reply}");
+    let text = "area(2.0, 3.0);\n    println!(\"{a}\");";
+    assert_eq!(items[0]["label"], "area(2.0, 3.0);…");
+    assert_eq!(items[0]["detail"], "PAIRED (model)");
+    assert_eq!(items[0]["textEdit"], json!({"range": {"start": cursor(), "end": cursor()}, "newText": text}));
+    assert_eq!(reply["result"]["isIncomplete"], true);
+
+    let mut vscode = home.lsp();
+    let vscode_capabilities = json!({"textDocument": {"completion": {}, "inlineCompletion": {}}});
+    let init = vscode.initialize_with(&root, vscode_capabilities);
+    assert!(init["result"]["capabilities"].get("completionProvider").is_none(), "{init}");
+    open(&mut vscode, &uri, MAIN);
+    assert_eq!(menu(&mut vscode)["result"], Value::Null);
+}

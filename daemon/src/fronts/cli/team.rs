@@ -47,6 +47,7 @@ pub enum TeamCommand {
     /// Create the organisation's private agent registry (admins); members' daemons
     /// get it as the registry named `team`.
     CreateRegistry {
+        /// Print the registry's address and root as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
@@ -54,26 +55,34 @@ pub enum TeamCommand {
     /// team leads): packed here, checked and certified by the hub. Acts with
     /// $PAIRED_HUB_TOKEN when set, else with a token made for this change.
     Publish {
+        /// The agent's folder (its `agent.toml`, tests and files).
         folder: std::path::PathBuf,
         /// A semver requirement on the daemon (default any).
         #[arg(long)]
         daemon: Option<String>,
+        /// Print what was published as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Yank NAME@VERSION from the organisation's registry (`--undo` takes it back).
     Yank {
+        /// NAME@VERSION.
         package: String,
+        /// Take it back: the version is no longer yanked.
         #[arg(long)]
         undo: bool,
+        /// Print the version's state as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },
     /// Mark NAME@VERSION of the organisation's registry as curated (`--undo`: not).
     Curate {
+        /// NAME@VERSION.
         package: String,
+        /// Take it back: the version is no longer curated.
         #[arg(long)]
         undo: bool,
+        /// Print the version's state as JSON (an error too, as `{"error": …}`).
         #[arg(long)]
         json: bool,
     },

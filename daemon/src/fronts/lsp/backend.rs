@@ -71,6 +71,9 @@ impl LanguageServer for Backend {
             .and_then(|w| w.workspace_edit.as_ref())
             .is_some_and(|e| e.change_annotation_support.is_some() && e.document_changes == Some(true));
         self.proxy.edit_review.store(reviews, Ordering::Relaxed);
+        let text = params.capabilities.text_document.as_ref();
+        let menu = text.is_some_and(|t| t.inline_completion.is_none() && t.completion.is_some());
+        self.proxy.completion_menu.store(menu, Ordering::Relaxed);
         if let Some(debounce) = params
             .initialization_options
             .as_ref()
@@ -150,6 +153,12 @@ fn capabilities(proxy: &Proxy) -> ServerCapabilities {
         }),
         workspace_symbol_provider: Some(OneOf::Left(true)),
         inline_completion_provider: Some(OneOf::Left(true)),
+        // Only for an editor without inline completions: the model's
+        // completion as the first item of its completion menu.
+        completion_provider: proxy
+            .completion_menu
+            .load(Ordering::Relaxed)
+            .then(tower_lsp_server::ls_types::CompletionOptions::default),
         code_lens_provider: Some(tower_lsp_server::ls_types::CodeLensOptions { resolve_provider: Some(false) }),
         hover_provider: Some(tower_lsp_server::ls_types::HoverProviderCapability::Simple(true)),
         text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {

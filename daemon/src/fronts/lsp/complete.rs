@@ -1,5 +1,7 @@
 //! `textDocument/inlineCompletion` (LSP 3.18): the daemon's `completion/inline`
-//! after the edits that came before it. Typing asks again and again, so an
+//! after the edits that came before it; for an editor without inline
+//! completions (Helix, Emacs, Kakoune…), `textDocument/completion` with the
+//! same completion as the first item of the menu. Typing asks again and again, so an
 //! automatic request waits `paired.completion.debounceMs` (initialization
 //! options) and gives way to a newer one for the same document before it
 //! reaches the daemon; `$/cancelRequest` of one that did reaches the daemon as
@@ -60,6 +62,45 @@ pub(super) fn inline_completion(proxy: &Arc<Proxy>, id: &jsonrpc::Id, params: Va
         }
     }
     .boxed()
+}
+
+/// `textDocument/completion` for an editor without inline completions: the
+/// inline completion as one menu item (its first line as the label, the whole
+/// text as the edit); none for an editor that has them.
+pub(super) fn menu_completion(proxy: &Arc<Proxy>, id: &jsonrpc::Id, params: Value) -> Work {
+    if !proxy.completion_menu.load(Ordering::Relaxed) {
+        return futures::future::ready(Ok(Value::Null)).boxed();
+    }
+    // The editor asks while typing (it waits for a pause itself); a menu it opens by hand is "invoked".
+    let mut params = params;
+    let invoked = params["context"]["triggerKind"].as_u64() == Some(1);
+    params["context"] = json!({ "triggerKind": if invoked { 1 } else { 2 } });
+    let inline = inline_completion(proxy, id, params);
+    async move {
+        let list = inline.await?;
+        let items: Vec<Value> = list["items"].as_array().into_iter().flatten().filter_map(menu_item).collect();
+        Ok(json!({ "isIncomplete": true, "items": items }))
+    }
+    .boxed()
+}
+
+/// An inline completion as a completion item.
+fn menu_item(item: &Value) -> Option<Value> {
+    let text = item["insertText"].as_str().filter(|t| !t.trim().is_empty())?;
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    let label: String = first.chars().take(60).collect();
+    let more = if text.trim_end().contains('\n') || first.chars().count() > 60 { "…" } else { "" };
+    Some(json!({
+        "label": format!("{label}{more}"),
+        // Text: a model's suggestion, not a symbol the language server knows.
+        "kind": 1,
+        "detail": "PAIRED (model)",
+        "documentation": { "kind": "markdown", "value": format!("```\n{text}\n```") },
+        "sortText": "0",
+        "filterText": text,
+        "insertTextFormat": 1,
+        "textEdit": { "range": item["range"], "newText": text },
+    }))
 }
 
 /// The daemon's reply as an LSP `InlineCompletionList`.

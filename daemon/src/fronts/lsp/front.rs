@@ -101,6 +101,12 @@ where
                 let work = super::complete::inline_completion(&self.proxy, &id, params.unwrap_or(Value::Null));
                 self.answer_with(id, work, initialized, span)
             }
+            "textDocument/completion" => {
+                let Some(id) = id else { return nothing() };
+                let (_, _, params) = request.into_parts();
+                let work = super::complete::menu_completion(&self.proxy, &id, params.unwrap_or(Value::Null));
+                self.answer_with(id, work, initialized, span)
+            }
             "workspace/executeCommand" => {
                 let Some(id) = id else { return nothing() };
                 let (_, _, params) = request.into_parts();

@@ -63,6 +63,9 @@ pub(super) struct Proxy {
     pub(super) completion_debounce_ms: AtomicU64,
     /// The user was told completions have no model (once).
     pub(super) told_completion_unavailable: AtomicBool,
+    /// The editor has no inline completions (Helix, Neovim before 0.12 without
+    /// paired.lua, Emacs…): the model's completion goes in its completion menu.
+    pub(super) completion_menu: AtomicBool,
     /// The editor reviews change-annotated edits before applying them
     /// (`workspace.workspaceEdit.changeAnnotationSupport`).
     pub(super) edit_review: AtomicBool,
@@ -103,6 +106,7 @@ impl Proxy {
             completions: Mutex::default(),
             completion_debounce_ms: AtomicU64::new(COMPLETION_DEBOUNCE_MS),
             told_completion_unavailable: AtomicBool::new(false),
+            completion_menu: AtomicBool::new(false),
             edit_review: AtomicBool::new(false),
             initialized: AtomicBool::new(false),
             shutdown_requested: AtomicBool::new(false),
