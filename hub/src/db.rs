@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (8, "console_org", include_str!("../migrations/0008_console_org.sql")),
     (9, "console_rollups", include_str!("../migrations/0009_console_rollups.sql")),
     (10, "registry", include_str!("../migrations/0010_registry.sql")),
+    (11, "rejected", include_str!("../migrations/0011_rejected.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

@@ -159,6 +159,31 @@ const ACCEPTED_DUE: &str = "ALTER TABLE usage_events ADD COLUMN accepted_due INT
                   WHERE source = NEW.source;
              END;";
 
+/// The rejected count goes with the accepted one (the pair is due together):
+/// the verdicts' triggers set both, never more than the findings and edits the
+/// event had (rejected: those not accepted).
+const REJECTED_DUE: &str = "ALTER TABLE usage_events ADD COLUMN rejected_due INTEGER;
+             DROP TRIGGER feedback_accepted_due;
+             DROP TRIGGER feedback_accepted_due_changed;
+             CREATE TRIGGER feedback_verdicts_due AFTER INSERT ON feedback BEGIN
+                 UPDATE usage_events SET
+                     accepted_due = min(findings + edits,
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted')),
+                     rejected_due = max(0, min(findings + edits - min(findings + edits,
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted')),
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'rejected')))
+                  WHERE source = NEW.source;
+             END;
+             CREATE TRIGGER feedback_verdicts_due_changed AFTER UPDATE ON feedback BEGIN
+                 UPDATE usage_events SET
+                     accepted_due = min(findings + edits,
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted')),
+                     rejected_due = max(0, min(findings + edits - min(findings + edits,
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'accepted')),
+                         (SELECT count(*) FROM feedback WHERE source = NEW.source AND verdict = 'rejected')))
+                  WHERE source = NEW.source;
+             END;";
+
 const MONTHLY_LATENCY: &str = "CREATE TABLE usage_latency_monthly (
                  month INTEGER NOT NULL,
                  kind TEXT NOT NULL,
@@ -267,6 +292,7 @@ fn migrations() -> Migrations<'static> {
         M::up(CONSOLE),
         M::up(MONTHLY_LATENCY),
         M::up(ACCEPTED_DUE),
+        M::up(REJECTED_DUE),
     ])
 }
 

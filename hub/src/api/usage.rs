@@ -37,12 +37,15 @@ pub struct Batch {
     accepted: Vec<Accepted>,
 }
 
-/// An event's accepted count as it is now (sent again, it stays the same).
+/// An event's accepted and rejected counts as they are now (sent again, they
+/// stay the same). A daemon before rejected counts sends none.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Accepted {
     id: String,
     accepted: i32,
+    #[serde(default)]
+    rejected: i32,
 }
 
 /// One event. No field carries code, prompts or paths: names, counts, times.
@@ -86,8 +89,8 @@ pub async fn push(State(hub): State<Hub>, who: Principal, Body(batch): Body<Batc
         )));
     }
     for (n, a) in batch.accepted.iter().enumerate() {
-        if !(0..=100_000).contains(&a.accepted) {
-            return Err(ApiError::Invalid(format!("accepted {n} ({:?}): must be 0 to 100,000", a.id)));
+        if !(0..=100_000).contains(&a.accepted) || !(0..=100_000).contains(&a.rejected) {
+            return Err(ApiError::Invalid(format!("accepted {n} ({:?}): counts must be 0 to 100,000", a.id)));
         }
     }
     let now = jiff::Timestamp::now();
@@ -101,17 +104,24 @@ pub async fn push(State(hub): State<Hub>, who: Principal, Body(batch): Body<Batc
     // proposed, and only a change reaches the rollups (the update trigger).
     // Its own statement: its rollup rows are locked in no set order, so it
     // must not hold the rows the insert locked.
-    let (ids, counts): (Vec<&str>, Vec<i32>) = batch.accepted.iter().map(|a| (a.id.as_str(), a.accepted)).unzip();
+    let ids: Vec<&str> = batch.accepted.iter().map(|a| a.id.as_str()).collect();
+    let counts: Vec<i32> = batch.accepted.iter().map(|a| a.accepted).collect();
+    let rejected: Vec<i32> = batch.accepted.iter().map(|a| a.rejected).collect();
     let updated = if ids.is_empty() {
         0
     } else {
+        // Rejected: at most what was not accepted.
         retried(|| async {
             client
                 .execute(
-                    "update usage_events u set accepted = least(a.n, u.findings + u.edits)
-                       from unnest($2::text[], $3::int4[]) as a(id, n)
-                      where u.member_id = $1 and u.event_id = a.id and u.accepted <> least(a.n, u.findings + u.edits)",
-                    &[&member, &ids, &counts],
+                    "update usage_events u
+                        set accepted = least(a.n, u.findings + u.edits),
+                            rejected = least(a.r, u.findings + u.edits - least(a.n, u.findings + u.edits))
+                       from unnest($2::text[], $3::int4[], $4::int4[]) as a(id, n, r)
+                      where u.member_id = $1 and u.event_id = a.id
+                        and (u.accepted, u.rejected) <> (least(a.n, u.findings + u.edits),
+                             least(a.r, u.findings + u.edits - least(a.n, u.findings + u.edits)))",
+                    &[&member, &ids, &counts, &rejected],
                 )
                 .await
         })
@@ -334,7 +344,8 @@ async fn run_query(hub: &Hub, org: i64, filter: Filter) -> Result<Response, ApiE
                 coalesce(sum(u.cost_usd), 0)::float8,
                 coalesce(percentile_cont(0.5) within group (order by u.latency_ms), 0)::float8,
                 coalesce(percentile_cont(0.95) within group (order by u.latency_ms), 0)::float8,
-                count(*) filter (where u.outcome = 'failed'), coalesce(sum(u.findings), 0)::float8, coalesce(sum(u.edits), 0)::float8
+                count(*) filter (where u.outcome = 'failed'), coalesce(sum(u.findings), 0)::float8, coalesce(sum(u.edits), 0)::float8,
+                coalesce(sum(u.accepted), 0)::float8, coalesce(sum(u.rejected), 0)::float8
            from usage_events u {teams}
           where u.org_id = $1
             and ($2::timestamptz is null or u.at >= $2) and ($3::timestamptz is null or u.at < $3)
@@ -380,6 +391,8 @@ async fn run_query(hub: &Hub, org: i64, filter: Filter) -> Result<Response, ApiE
             item.insert("error_rate".into(), json!(if events == 0 { 0.0 } else { failed as f64 / events as f64 }));
             item.insert("findings".into(), whole(row.get::<_, f64>(n + 7)));
             item.insert("edits".into(), whole(row.get::<_, f64>(n + 8)));
+            item.insert("accepted".into(), whole(row.get::<_, f64>(n + 9)));
+            item.insert("rejected".into(), whole(row.get::<_, f64>(n + 10)));
             Value::Object(item)
         })
         .collect();
@@ -404,6 +417,8 @@ const METRICS: &[&str] = &[
     "error_rate",
     "findings",
     "edits",
+    "accepted",
+    "rejected",
 ];
 
 fn to_csv(dims: &[&str], series: &[Value]) -> Response {

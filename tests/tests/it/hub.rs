@@ -869,6 +869,16 @@ async fn usage_reaches_the_hub_exactly_once_across_a_hub_restart_and_a_daemon_ki
                           || (select sum(accepted) from usage_team_daily)::text || (select sum(accepted) from usage_daily_org)::text
                           || (select sum(accepted) from usage_events)::text";
     assert_eq!(pg.sql(&dbname(&hub), rollups), "11111", "every rollup follows");
+    // The rest were rejected (never more than what was not accepted), and the
+    // usage API says both.
+    let series = hub.call("GET", "/api/v1/usage", &hub.admin, None).json()["series"][0].clone();
+    assert_eq!(
+        (series["accepted"].as_i64(), series["rejected"].as_i64()),
+        (Some(1), Some(found as i64 - 1)),
+        "{series}"
+    );
+    let csv = hub.call("GET", "/api/v1/usage?format=csv", &hub.admin, None).body;
+    assert!(csv.lines().next().is_some_and(|h| h.ends_with(",accepted,rejected")), "{csv}");
 }
 
 /// The team policy: set on the hub per scope, signed, pulled by the daemon,

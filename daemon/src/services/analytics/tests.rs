@@ -238,7 +238,8 @@ async fn events_written_before_the_rollups_existed_are_counted() {
                     "DROP TRIGGER usage_events_rollup; DROP TABLE usage_daily; DROP TABLE usage_latency;
                      DROP TABLE latency_buckets; DROP TABLE feedback; DROP TABLE audit_events;
                      DROP TRIGGER usage_events_latency_monthly; DROP TABLE usage_latency_monthly;
-                     DROP INDEX usage_events_accepted_due; ALTER TABLE usage_events DROP COLUMN accepted_due;",
+                     DROP INDEX usage_events_accepted_due; ALTER TABLE usage_events DROP COLUMN accepted_due;
+                     ALTER TABLE usage_events DROP COLUMN rejected_due;",
                 )?;
                 conn.pragma_update(None, "user_version", 5)
             })

@@ -117,18 +117,19 @@ async fn push_events(membership: &super::Membership, store: &Store) -> Result<Pu
     })
 }
 
-/// Sends the accepted counts of events the hub has whose verdicts changed
+/// Sends the accepted and rejected counts of events the hub has whose verdicts changed
 /// since (`Some(more)`), on their own: a hub that refuses them (an older one)
 /// never holds back the events. Refused counts are set aside, logged.
 async fn push_accepted(membership: &super::Membership, store: &Store) -> Result<Option<bool>, TeamError> {
     let accepted = store
         .call(move |conn| {
             let mut statement = conn.prepare(
-                "SELECT id, accepted_due FROM usage_events
+                "SELECT id, accepted_due, rejected_due FROM usage_events
                   WHERE accepted_due IS NOT NULL AND pushed_ms > 0 ORDER BY id LIMIT ?1",
             )?;
             let rows = statement.query_map([BATCH], |row| {
-                Ok(json!({"id": row.get::<_, String>(0)?, "accepted": row.get::<_, i64>(1)?}))
+                let (accepted, rejected) = (row.get::<_, i64>(1)?, row.get::<_, Option<i64>>(2)?.unwrap_or(0));
+                Ok(json!({"id": row.get::<_, String>(0)?, "accepted": accepted, "rejected": rejected}))
             })?;
             rows.collect::<rusqlite::Result<Vec<Value>>>()
         })
@@ -156,8 +157,9 @@ async fn push_accepted(membership: &super::Membership, store: &Store) -> Result<
             // Sent (or refused) as it was: due again only if a verdict came meanwhile.
             for a in &accepted {
                 tx.execute(
-                    "UPDATE usage_events SET accepted_due = NULL WHERE id = ?1 AND accepted_due = ?2",
-                    rusqlite::params![a["id"].as_str(), a["accepted"].as_i64()],
+                    "UPDATE usage_events SET accepted_due = NULL, rejected_due = NULL
+                      WHERE id = ?1 AND accepted_due = ?2 AND coalesce(rejected_due, 0) = ?3",
+                    rusqlite::params![a["id"].as_str(), a["accepted"].as_i64(), a["rejected"].as_i64()],
                 )?;
             }
             tx.commit()
