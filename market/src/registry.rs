@@ -670,6 +670,21 @@ impl CheckReport {
     pub fn passed(&self) -> bool {
         self.certification.checks.iter().all(|c| c.passed)
     }
+
+    /// `Err` naming every failed check, as `paired market check` prints them.
+    pub fn require_passed(&self) -> Result<()> {
+        if self.passed() {
+            return Ok(());
+        }
+        let failed: Vec<String> = self
+            .certification
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        bail!("the package does not pass `paired market check`:\n  {}", failed.join("\n  "))
+    }
 }
 
 /// The Quality Assurance Pipeline over an agent folder: the manifest, its
@@ -828,16 +843,7 @@ pub const MAX_META_BYTES: usize = 64 << 10;
 /// Packs an agent folder after checking it; the metadata a registry signs.
 pub fn pack_checked(folder: &Path, publisher: &str, daemon: &str) -> Result<(Vec<u8>, PackageMeta, CheckReport)> {
     let report = check(folder)?;
-    if !report.passed() {
-        let failed: Vec<String> = report
-            .certification
-            .checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| format!("{}: {}", c.name, c.detail))
-            .collect();
-        bail!("the package does not pass `paired market check`:\n  {}", failed.join("\n  "));
-    }
+    report.require_passed()?;
     semver::VersionReq::parse(daemon).with_context(|| format!("{daemon:?} is not a semver requirement"))?;
     let bytes = archive::pack(folder)?;
     let m = &report.manifest;

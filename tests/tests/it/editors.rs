@@ -4,6 +4,27 @@ use std::path::Path;
 
 use tests::Home;
 
+/// A headless Neovim in `root` with `home` as HOME, `paired` on its PATH (as
+/// the set-up runs it), writing what the check script saw to `out`.
+fn headless_nvim(nvim: &Path, home: &Home, root: &Path, out: &Path) -> std::process::Command {
+    let bin_dir = tests::paired_bin().parent().expect("bin dir").to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    let mut command = std::process::Command::new(nvim);
+    command
+        .arg("--headless")
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("PAIRED_PORT", "0")
+        .env("CHECK_OUT", out)
+        .current_dir(root)
+        .stdin(std::process::Stdio::null());
+    command
+}
+
 /// What a headless Neovim asks the server once a Rust buffer is open: the
 /// outline and the agent actions at the first line.
 const CHECK: &str = r#"
@@ -43,27 +64,11 @@ fn the_neovim_setup_attaches_and_reaches_the_agents() {
     .expect("write");
     std::fs::write(home.path().join("check.lua"), CHECK).expect("write");
     let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
-    // `paired lsp` as the snippet runs it: found on PATH.
-    let bin_dir = tests::paired_bin().parent().expect("bin dir").to_path_buf();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
-    .expect("PATH");
     let out = home.path().join("out.txt");
-    let status = std::process::Command::new(nvim)
-        .args(["--headless", "-u"])
-        .arg(&setup)
-        .args(["-c", &format!("luafile {}", home.path().join("check.lua").display())])
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", home.path())
-        .env("PAIRED_PORT", "0")
-        .env("CHECK_FILE", root.join("src/lib.rs"))
-        .env("CHECK_OUT", &out)
-        .current_dir(&root)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .expect("run nvim");
+    let check = home.path().join("check.lua");
+    let mut command = headless_nvim(&nvim, &home, &root, &out);
+    command.arg("-u").arg(&setup).args(["-c", &format!("luafile {}", check.display())]);
+    let status = command.env("CHECK_FILE", root.join("src/lib.rs")).status().expect("run nvim");
     assert!(status.success(), "nvim exited with {status}");
     let lines = std::fs::read_to_string(&out).expect("nvim wrote its findings");
     let lines: Vec<&str> = lines.lines().collect();
@@ -145,25 +150,11 @@ fn neovim_011_attaches_by_its_own_config_and_shows_inline_completions() {
     .expect("write");
     std::fs::write(home.path().join("check.lua"), CHECK_011).expect("write");
     let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
-    let bin_dir = tests::paired_bin().parent().expect("bin dir").to_path_buf();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
-    .expect("PATH");
     let out = home.path().join("out.txt");
-    let status = std::process::Command::new(nvim)
-        .args(["--headless", "--clean", "-c", &format!("luafile {}", home.path().join("check.lua").display())])
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", home.path())
-        .env("PAIRED_PORT", "0")
-        .env("CHECK_LUA", &setup)
-        .env("CHECK_FILE", root.join("src/main.rs"))
-        .env("CHECK_OUT", &out)
-        .current_dir(&root)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .expect("run nvim");
+    let check = home.path().join("check.lua");
+    let mut command = headless_nvim(Path::new(&nvim), &home, &root, &out);
+    command.args(["--clean", "-c", &format!("luafile {}", check.display())]).env("CHECK_LUA", &setup);
+    let status = command.env("CHECK_FILE", root.join("src/main.rs")).status().expect("run nvim");
     let _ = home.paired(&["stop"]).output();
     assert!(status.success(), "nvim exited with {status}");
     let lines = std::fs::read_to_string(&out).expect("nvim wrote what it saw");

@@ -673,16 +673,17 @@ fn usage_is_counted_once_costed_from_the_price_table_and_queried_by_dimension() 
         json!([{
             "team": core.to_string(), "member": ada.id.to_string(), "events": 3, "tokens_in": 3000, "tokens_out": 1500,
             "cost_usd": 0.015, "latency_p50_ms": 1200.0, "latency_p95_ms": 1200.0, "error_rate": 0.0, "findings": 9, "edits": 0,
+            "accepted": 0, "rejected": 0,
         }])
     );
     let csv = hub.call("GET", "/api/v1/usage?by=day,agent&format=csv", &hub.admin, None);
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(
         lines[0],
-        "day,agent,events,tokens_in,tokens_out,cost_usd,latency_p50_ms,latency_p95_ms,error_rate,findings,edits"
+        "day,agent,events,tokens_in,tokens_out,cost_usd,latency_p50_ms,latency_p95_ms,error_rate,findings,edits,accepted,rejected"
     );
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[2].ends_with(",sherlock,3,3000,1500,0.015,1200.0,1200.0,0.0,9,0"), "{lines:?}");
+    assert!(lines[2].ends_with(",sherlock,3,3000,1500,0.015,1200.0,1200.0,0.0,9,0,0,0"), "{lines:?}");
 
     // Who may see what.
     assert_eq!(hub.call("GET", &format!("/api/v1/usage?team={core}"), &lead.token, None).status, 200);

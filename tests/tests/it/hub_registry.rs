@@ -11,24 +11,7 @@ use super::hub::{Machine, member};
 
 /// An agent folder that passes the hub's checks (a manifest, a fixture, a case).
 pub fn agent_folder(dir: &std::path::Path, id: &str, version: &str) -> std::path::PathBuf {
-    let folder = dir.join(format!("agent-{id}-{version}"));
-    std::fs::create_dir_all(folder.join("tests")).expect("mkdir");
-    std::fs::create_dir_all(folder.join("fixtures")).expect("mkdir");
-    std::fs::write(
-        folder.join("agent.toml"),
-        format!(
-            "id = \"{id}\"\ncapabilities = [\"code_review\"]\n[metadata]\nname = \"Panic Finder\"\nversion = \"{version}\"\nrole = \"qa\"\ndescription = \"Finds panics in our services\"\n[permissions]\nfs_read = [\"**\"]\n"
-        ),
-    )
-    .expect("manifest");
-    std::fs::write(folder.join("fixtures/sample.rs"), "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n")
-        .expect("fixture");
-    std::fs::write(
-        folder.join("tests/unwrap.toml"),
-        "skill = \"review\"\nfile = \"fixtures/sample.rs\"\nexpect = [\"rust-unwrap\"]\n",
-    )
-    .expect("case");
-    folder
+    super::market::agent(dir, id, version, "fs_read = [\"**\"]")
 }
 
 /// A package's bytes, as `paired market pack` makes them.

@@ -14,7 +14,7 @@ use tests::{Home, static_server::StaticServer};
 const LIB_RS: &str = "pub fn load(path: &str) -> String {\n    std::fs::read_to_string(path).unwrap()\n}\n";
 
 /// An agent folder: manifest, a fixture and a test case for the QA pipeline.
-fn agent(dir: &Path, id: &str, version: &str, permissions: &str) -> PathBuf {
+pub(crate) fn agent(dir: &Path, id: &str, version: &str, permissions: &str) -> PathBuf {
     let folder = dir.join(format!("src-{id}-{version}"));
     std::fs::create_dir_all(folder.join("tests")).expect("mkdir");
     std::fs::create_dir_all(folder.join("fixtures")).expect("mkdir");

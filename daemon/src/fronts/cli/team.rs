@@ -133,17 +133,7 @@ pub fn execute(paths: &Paths, command: TeamCommand) -> Result<ExitCode> {
         }
         TeamCommand::Publish { folder, daemon, json } => {
             // Checked here first, so a package the hub would refuse says why at once.
-            let report = market::registry::check(&folder)?;
-            if !report.passed() {
-                let failed: Vec<String> = report
-                    .certification
-                    .checks
-                    .iter()
-                    .filter(|c| !c.passed)
-                    .map(|c| format!("{}: {}", c.name, c.detail))
-                    .collect();
-                anyhow::bail!("the package does not pass `paired market check`:\n  {}", failed.join("\n  "));
-            }
+            market::registry::check(&folder)?.require_passed()?;
             let package = market::archive::pack(&folder)?;
             let published = runtime.block_on(registry::publish(paths, package, daemon.as_deref()))?;
             if !json {
