@@ -91,8 +91,10 @@ impl Eavesdropper {
         );
         chmod(dir, 0o777);
         let child = python_as_nobody(&script).stdin(Stdio::null()).spawn().expect("run the eavesdropper as nobody");
-        wait_until("the eavesdropper listens", Duration::from_secs(10), || port_file.exists());
-        let port = std::fs::read_to_string(&port_file).expect("port").trim().parse().expect("port number");
+        // The file exists before its number is written: wait for the number.
+        let port = || std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse::<u16>().ok());
+        wait_until("the eavesdropper listens", Duration::from_secs(10), || port().is_some());
+        let port = port().expect("port number");
         Eavesdropper { child, port, log }
     }
 
