@@ -215,7 +215,32 @@ pub async fn edit<T>(
     let result = edit(&registry).await.map_err(RegistryError::Refused)?;
     store_files(client, org, &dir.join("repository"), &laid).await?;
     set_expiry(client, org).await?;
+    prune(client, org).await?;
     Ok(result)
+}
+
+/// Versions of each role's metadata kept besides the newest (a client that
+/// read a timestamp a moment ago still finds the snapshot it names); older
+/// ones go, so every edit does not add to the registry for good. Roots are
+/// all kept (a client walks their chain), and so are the packages.
+pub const KEEP_VERSIONS: i64 = 16;
+
+async fn prune(client: &impl GenericClient, org: i64) -> Result<(), RegistryError> {
+    client
+        .execute(
+            "with versioned as (
+                 select path, m[1]::bigint as version, m[2] as role
+                   from registry_files, regexp_match(path, '^metadata/([0-9]+)\\.(.+)\\.json$') as m
+                  where org_id = $1 and m is not null and m[2] <> 'root'
+             ), old as (
+                 select path from (select path, version, max(version) over (partition by role) as newest from versioned) v
+                  where version < newest - $2
+             )
+             delete from registry_files f using old where f.org_id = $1 and f.path = old.path",
+            &[&org, &KEEP_VERSIONS],
+        )
+        .await?;
+    Ok(())
 }
 
 /// The roles an edit signs for (the root's and the licensing keys stay sealed).
@@ -351,7 +376,6 @@ pub async fn export(pool: &crate::db::Pool, sealing: &Sealing, org: i64, dir: &P
     if needs_refresh(&tx, org).await? {
         edit(&tx, sealing, org, async |r| r.refresh(Expiry::default()).await).await?;
     }
-    let rows = tx.query("select path, body from registry_files where org_id = $1 order by path", &[&org]).await?;
     tx.commit().await?;
     for kind in ["metadata", "targets"] {
         std::fs::create_dir_all(dir.join("repository").join(kind))
@@ -359,15 +383,24 @@ pub async fn export(pool: &crate::db::Pool, sealing: &Sealing, org: i64, dir: &P
     }
     std::fs::write(dir.join("root.json"), &root).with_context(|| format!("writing {}", dir.display()))?;
     // Packages first, the timestamp last: a host serving the folder while it is
-    // written never names a file that is not there yet.
-    let rank = |path: &str| match path {
-        "metadata/timestamp.json" => 2,
-        p if p.starts_with("targets/") => 0,
-        _ => 1,
-    };
-    let mut files: Vec<(String, Vec<u8>)> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
-    files.sort_by_key(|(path, _)| rank(path));
-    for (path, body) in &files {
+    // written never names a file that is not there yet. One file in memory at
+    // a time (packages are up to 16 MiB each).
+    let order = "case when path = 'metadata/timestamp.json' then 2 when path like 'targets/%' then 0 else 1 end, path";
+    let sql = format!("select path, body from registry_files where org_id = $1 order by {order}");
+    let rows = client.query_raw(sql.as_str(), [&org]).await?;
+    futures::pin_mut!(rows);
+    let mut written = 0;
+    while let Some(row) = futures::TryStreamExt::try_next(&mut rows).await? {
+        let (path, body): (String, Vec<u8>) = (row.get(0), row.get(1));
+        written += 1;
+        write_exported(dir, &path, &body)?;
+    }
+    Ok(written)
+}
+
+/// One exported file, renamed into place once whole.
+fn write_exported(dir: &Path, path: &str, body: &[u8]) -> Result<()> {
+    {
         // Checked when stored; checked again before it names a file here.
         let (kind, name) = path.split_once('/').context("a stored path without a folder")?;
         let path = repository_path(kind, name).context("a stored path that is not a repository file")?;
@@ -376,5 +409,5 @@ pub async fn export(pool: &crate::db::Pool, sealing: &Sealing, org: i64, dir: &P
         std::fs::write(&unique, body).with_context(|| format!("writing {}", unique.display()))?;
         std::fs::rename(&unique, &file).with_context(|| format!("writing {}", file.display()))?;
     }
-    Ok(files.len())
+    Ok(())
 }

@@ -178,6 +178,18 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
     assert_eq!(refreshed["r"][0]["packages"], 3, "{out}");
     assert!(refreshed["r"][0]["error"].is_null(), "{out}");
 
+    // Every edit signs new metadata; old versions go (16 of each kept), so a
+    // registry edited all year does not grow with it. Clients notice nothing.
+    for n in 0..24 {
+        let path = "/api/v1/registry/packages/panic-finder/1.1.0/curate";
+        let reply = hub.call("POST", path, &hub.admin, Some(&serde_json::json!({"curated": n % 2 == 0})));
+        assert_eq!(reply.status, 200, "{reply:?}");
+    }
+    let kept = pg.sql(&db, "select count(*) from registry_files where path ~ '^metadata/[0-9]+\\.targets\\.json$'");
+    assert_eq!(kept, "17", "the newest and 16 before it");
+    let (status, out) = ada.paired(&["market", "refresh", "--registry", "team", "--json"]);
+    assert!(status == Some(0) && !out.contains("\"error\""), "{out}");
+
     // Exported as static files (for a web server or an object store), it is a
     // registry like any other: someone not on the hub installs from a copy.
     let exported = tempfile::tempdir().expect("temp dir");
