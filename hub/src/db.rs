@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (9, "console_rollups", include_str!("../migrations/0009_console_rollups.sql")),
     (10, "registry", include_str!("../migrations/0010_registry.sql")),
     (11, "rejected", include_str!("../migrations/0011_rejected.sql")),
+    (12, "registry_owners", include_str!("../migrations/0012_registry_owners.sql")),
 ];
 
 /// Any constant: the key of the advisory lock migrations take.

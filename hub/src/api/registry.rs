@@ -174,6 +174,7 @@ pub async fn publish(
     drop(_turn);
     let mut client = hub.pool.get().await?;
     let tx = client.transaction().await?;
+    may_publish(&tx, &who, &meta.name).await?;
     let meta =
         registry::edit(&tx, sealing, who.org, async |r| r.publish(&bytes, meta, Expiry::default()).await).await?;
     let level = market::registry::level(meta.certification.as_ref());
@@ -188,6 +189,31 @@ pub async fn publish(
             "certification": level, "warnings": report.warnings,
         })),
     ))
+}
+
+/// A package's first publisher owns it: a team lead publishes new versions of
+/// their own packages only (admins and managers, of any). Recorded here on
+/// the first publish, in the publishing transaction.
+async fn may_publish(tx: &deadpool_postgres::Transaction<'_>, who: &Principal, name: &str) -> Result<(), ApiError> {
+    registry::root(tx, who.org).await?.ok_or(RegistryError::Missing)?;
+    tx.execute(
+        "insert into registry_owners (org_id, name, member_id) values ($1, $2, $3) on conflict do nothing",
+        &[&who.org, &name, &who.member],
+    )
+    .await?;
+    let owner: Option<i64> = tx
+        .query_one(
+            "select member_id from registry_owners where org_id = $1 and name = $2 for update",
+            &[&who.org, &name],
+        )
+        .await?
+        .get(0);
+    if who.role == crate::roles::Role::TeamLead && owner != who.member {
+        return Err(ApiError::Forbidden(format!(
+            "{name} was first published by another member: a team lead publishes new versions of their own packages (an admin or a manager may publish this one)"
+        )));
+    }
+    Ok(())
 }
 
 /// The publisher members see for the organisation's packages: its name as a

@@ -184,7 +184,7 @@ fn every_role_is_checked_on_every_endpoint() {
                     Some(json!({"provider": "p", "model": "m", "input_per_mtok": 1.5, "output_per_mtok": 2})),
                 ),
                 "registry.init" => {
-                    pg.sql(&dbname(&hub), "delete from registry_files; delete from registries");
+                    pg.sql(&dbname(&hub), "delete from registry_files; delete from registry_owners; delete from registries");
                     ("POST", "/api/v1/registry".to_owned(), None)
                 }
                 "registry.read" => ("GET", "/api/v1/registry".to_owned(), None),
@@ -211,7 +211,9 @@ fn every_role_is_checked_on_every_endpoint() {
             );
             let allowed = action["roles"].as_array().expect("roles").iter().any(|r| r == role);
             let reply = if name == "registry.publish" {
-                let bytes = super::hub_registry::package(packages.path(), "role-check", &format!("2.0.{n}"));
+                // Each role's own package (a team lead publishes only their own).
+                let id = format!("role-check-{}", role.replace('_', "-"));
+                let bytes = super::hub_registry::package(packages.path(), &id, &format!("2.0.{n}"));
                 hub.send(method, &path, &who.token, "application/gzip", &bytes)
             } else {
                 hub.call(method, &path, &who.token, body.as_ref())

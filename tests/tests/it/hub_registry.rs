@@ -136,12 +136,25 @@ async fn the_organisations_registry_is_managed_on_the_hub_and_installed_from_by_
 
     // Two replicas publishing at once: the registry's lock makes them take
     // turns, and neither version is lost.
+    // A package is its first publisher's: another team lead may not publish
+    // it (a manager may).
+    let refused = hub.send(
+        "POST",
+        "/api/v1/registry/packages",
+        &lead_token,
+        "application/gzip",
+        &package(lead.home.path(), "panic-finder", "1.0.9"),
+    );
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.body.contains("first published by another member"), "{refused:?}");
+    let manager_token = member(&hub, "manager", "release@example.com", None).token;
     let replica = Hub::start_on(&hub.database_url, "registry");
     let packages = tempfile::tempdir().expect("temp dir");
     let (a, b) = (package(packages.path(), "panic-finder", "1.1.0"), package(packages.path(), "panic-finder", "1.2.0"));
     let (first, second) = std::thread::scope(|s| {
-        let first = s.spawn(|| hub.send("POST", "/api/v1/registry/packages", &lead_token, "application/gzip", &a));
-        let second = s.spawn(|| replica.send("POST", "/api/v1/registry/packages", &lead_token, "application/gzip", &b));
+        let first = s.spawn(|| hub.send("POST", "/api/v1/registry/packages", &manager_token, "application/gzip", &a));
+        let second =
+            s.spawn(|| replica.send("POST", "/api/v1/registry/packages", &manager_token, "application/gzip", &b));
         (first.join().expect("first"), second.join().expect("second"))
     });
     assert_eq!((first.status, second.status), (201, 201), "{first:?} {second:?}");
