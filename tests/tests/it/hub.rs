@@ -184,7 +184,10 @@ fn every_role_is_checked_on_every_endpoint() {
                     Some(json!({"provider": "p", "model": "m", "input_per_mtok": 1.5, "output_per_mtok": 2})),
                 ),
                 "registry.init" => {
-                    pg.sql(&dbname(&hub), "delete from registry_files; delete from registry_owners; delete from registries");
+                    pg.sql(
+                        &dbname(&hub),
+                        "delete from registry_files; delete from registry_owners; delete from registries",
+                    );
                     ("POST", "/api/v1/registry".to_owned(), None)
                 }
                 "registry.read" => ("GET", "/api/v1/registry".to_owned(), None),
