@@ -59,6 +59,19 @@ pub struct Egress {
     /// Only models on this machine may be sent code.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub local_models_only: bool,
+    /// Files that may leave this machine only for some providers:
+    /// `[{paths = ["payments/**"], providers = ["azure"]}]` (providers by
+    /// configured name or kind). Models on this machine are not leaving it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
+}
+
+/// Where some files may go: only to these providers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub paths: Vec<String>,
+    pub providers: Vec<String>,
 }
 
 impl Rules {
@@ -80,6 +93,15 @@ impl Rules {
         }
         for pattern in &self.egress.deny_paths {
             glob(pattern).map_err(|err| format!("egress.deny_paths: {pattern:?} is not a valid pattern: {err}"))?;
+        }
+        for (n, route) in self.egress.routes.iter().enumerate() {
+            if route.paths.is_empty() {
+                return Err(format!("egress.routes[{n}]: name the paths it routes"));
+            }
+            for pattern in route.paths.iter().chain(&route.providers) {
+                glob(pattern)
+                    .map_err(|err| format!("egress.routes[{n}]: {pattern:?} is not a valid pattern: {err}"))?;
+            }
         }
         for kind in &self.deny_grants {
             if !GRANTS.contains(&kind.as_str()) {
@@ -106,8 +128,9 @@ pub enum Action {
     Run { agent: String },
     /// Ask a model: the provider's name and kind, and the model.
     Model { provider: String, kind: String, model: String, local: bool },
-    /// Send a file (relative to its project) to a model.
-    Send { path: String, local: bool },
+    /// Send a file (relative to its project) to a model: the provider's name
+    /// and kind (empty when not known), and whether it runs on this machine.
+    Send { path: String, local: bool, provider: String, kind: String },
     /// Install an agent.
     Install { publisher: String, registry: String, certification: String },
     /// Grant an agent a permission kind.
@@ -117,7 +140,7 @@ pub enum Action {
 }
 
 impl Action {
-    /// Reads `run:AGENT`, `model:PROVIDER/MODEL`, `send:PATH`,
+    /// Reads `run:AGENT`, `model:PROVIDER/MODEL`, `send:PATH[@PROVIDER]`,
     /// `install:PUBLISHER@REGISTRY`, `grant:KIND`, `mcp:SERVER` (what
     /// `paired policy explain` takes).
     pub fn parse(text: &str) -> Result<Action, String> {
@@ -129,7 +152,10 @@ impl Action {
                 let (provider, model) = what.split_once('/').unwrap_or((&what, ""));
                 Action::Model { provider: provider.into(), kind: provider.into(), model: model.into(), local: false }
             }
-            "send" => Action::Send { path: what, local: false },
+            "send" => {
+                let (path, provider) = what.rsplit_once('@').unwrap_or((&what, ""));
+                Action::Send { path: path.into(), local: false, provider: provider.into(), kind: provider.into() }
+            }
             "install" => {
                 let (publisher, registry) = what.split_once('@').unwrap_or((&what, "default"));
                 Action::Install { publisher: publisher.into(), registry: registry.into(), certification: "none".into() }
@@ -199,7 +225,7 @@ fn denies(rules: &Rules, action: &Action) -> Option<String> {
                 (rules.egress.local_models_only && !local)
                     .then(|| "egress.local_models_only: only models on this machine".to_owned())
             }),
-        Action::Send { path, local } => (!local)
+        Action::Send { path, local, provider, kind } => (!local)
             .then(|| {
                 rules
                     .egress
@@ -209,6 +235,14 @@ fn denies(rules: &Rules, action: &Action) -> Option<String> {
                     .map(|p| format!("egress.deny_paths has {p:?}"))
             })
             .flatten()
+            .or_else(|| {
+                let routed = |r: &&Route| r.paths.iter().any(|p| matches(p, path));
+                let admits = |r: &Route| r.providers.iter().any(|p| matches(p, provider) || matches(p, kind));
+                (!local)
+                    .then(|| rules.egress.routes.iter().filter(routed).find(|r| !admits(r)))
+                    .flatten()
+                    .map(|r| format!("egress.routes: {path} leaves this machine only for {}", r.providers.join(", ")))
+            })
             .or_else(|| {
                 (rules.egress.local_models_only && !local)
                     .then(|| "egress.local_models_only: only models on this machine".to_owned())
@@ -303,7 +337,12 @@ mod tests {
         assert!(decide(&sources, &model("work", "azure", "gpt-4.1")).allowed, "by its kind");
         assert!(!decide(&sources, &model("work", "azure", "gpt-4o")).allowed);
         assert!(!decide(&sources, &model("openai", "openai", "o3")).allowed);
-        let send = |path: &str, local: bool| Action::Send { path: path.into(), local };
+        let send = |path: &str, local: bool| Action::Send {
+            path: path.into(),
+            local,
+            provider: "p".into(),
+            kind: "openai".into(),
+        };
         assert!(!decide(&sources, &send("config/secrets/prod.env", false)).allowed);
         assert!(!decide(&sources, &send("tls/server.pem", false)).allowed);
         assert!(decide(&sources, &send("tls/server.pem", true)).allowed, "a local model may read it");
@@ -318,6 +357,32 @@ mod tests {
         assert!(!decide(&sources, &install("acme", "failed")).allowed, "a failed certification ranks lowest");
         assert!(decide(&sources, &install("acme", "validated")).allowed);
         assert!(!decide(&sources, &Action::Grant { kind: "net".into() }).allowed);
+    }
+
+    #[test]
+    fn routed_files_leave_the_machine_only_for_their_providers() {
+        let sources = vec![(
+            "org".to_owned(),
+            rules(
+                serde_json::json!({"egress": {"routes": [{"paths": ["payments/**"], "providers": ["azure", "eu-*"]}]}}),
+            ),
+        )];
+        let send = |path: &str, provider: &str, kind: &str, local: bool| Action::Send {
+            path: path.into(),
+            local,
+            provider: provider.into(),
+            kind: kind.into(),
+        };
+        assert!(decide(&sources, &send("payments/card.rs", "work", "azure", false)).allowed, "by its kind");
+        assert!(decide(&sources, &send("payments/card.rs", "eu-west", "openai", false)).allowed, "by its name");
+        let refused = decide(&sources, &send("payments/card.rs", "cloud", "openai", false));
+        assert!(!refused.allowed);
+        assert_eq!(refused.rule, "egress.routes: payments/card.rs leaves this machine only for azure, eu-*");
+        assert!(decide(&sources, &send("payments/card.rs", "ollama", "openai", true)).allowed, "a local model");
+        assert!(decide(&sources, &send("web/app.ts", "cloud", "openai", false)).allowed, "not routed");
+        assert_eq!(Action::parse("send:payments/a.rs@cloud"), Ok(send("payments/a.rs", "cloud", "cloud", false)));
+        let bad = rules(serde_json::json!({"egress": {"routes": [{"paths": [], "providers": ["azure"]}]}}));
+        assert!(bad.check().is_err_and(|e| e.contains("egress.routes[0]")));
     }
 
     #[test]

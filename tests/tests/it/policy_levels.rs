@@ -70,3 +70,50 @@ async fn the_user_and_each_project_narrow_runs_for_themselves() {
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("fix the file"), "{out}");
 }
+
+/// Egress routes (issue #20.3, "which paths may go to which providers"): a
+/// project's files under a route leave the machine only for its providers —
+/// the file asked about, through a run, and `paired policy explain send:PATH@PROVIDER`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_files_leave_the_machine_only_for_their_providers() {
+    use tests::fake_provider::{Reply, config, openai_text, serve_fake};
+    let (port, fake) = serve_fake(vec![]).await;
+    *fake.fallback.lock().expect("lock") = Some(Reply::Sse(openai_text(&["It loads."])));
+    let home = tests::Home::new();
+    home.write_config(&config(port));
+    let root = home.path().join("bank");
+    std::fs::create_dir_all(root.join("src/payments")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".paired")).expect("mkdir");
+    std::fs::write(root.join("src/lib.rs"), "pub fn load() -> u8 { 1 }\n").expect("write");
+    std::fs::write(root.join("src/payments/card.rs"), "pub fn charge() -> u8 { 2 }\n").expect("write");
+    std::fs::write(
+        root.join(".paired/policy.toml"),
+        "[[egress.routes]]\npaths = [\"src/payments/**\"]\nproviders = [\"azure\"]\n",
+    )
+    .expect("write");
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    tests::add_workspace(&client, &root).await;
+    let ask = |file: &str| RunParams {
+        uri: Some(file_uri(&root.join(file))),
+        workspace: Some(file_uri(&root)),
+        prompt: Some("What does this do?".into()),
+        wait: true,
+        ..tests::agent_run("alex")
+    };
+    let answered = client.call::<Run>(ask("src/lib.rs")).await;
+    assert!(answered.output.contains("It loads."), "{answered:?}");
+    let refused = client.try_call::<Run>(ask("src/payments/card.rs")).await;
+    let refused = format!("{refused:?}");
+    assert!(refused.contains("egress.routes: src/payments/card.rs leaves this machine only for azure"), "{refused}");
+    let sent = fake.requests.lock().expect("lock").clone();
+    assert!(sent.iter().all(|(_, body)| !body.to_string().contains("charge")), "the routed file never went");
+
+    let explain = |action: &str| {
+        let out = home.paired(&["policy", "explain", action]).current_dir(&root).output().expect("explain");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    assert_eq!(explain("send:src/payments/card.rs@fake").0, Some(3));
+    assert_eq!(explain("send:src/payments/card.rs@azure").0, Some(0));
+    assert_eq!(explain("send:src/lib.rs@fake").0, Some(0));
+}

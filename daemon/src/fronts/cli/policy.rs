@@ -28,7 +28,7 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Which rule decides an action: run:AGENT, model:PROVIDER/MODEL, send:PATH,
+    /// Which rule decides an action: run:AGENT, model:PROVIDER/MODEL, send:PATH[@PROVIDER],
     /// install:PUBLISHER@REGISTRY, grant:KIND, mcp:SERVER.
     Explain {
         /// The action, e.g. `run:vince`, `model:openai/gpt-4o`, `send:config/prod.env`.

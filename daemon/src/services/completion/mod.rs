@@ -204,7 +204,8 @@ impl Completions {
     ) -> Result<(Option<InlineItem>, bool), CompletionError> {
         let this = self.clone();
         let local = fim.provider.config.is_local() && !self.config.agents.always_redact;
-        let prepared = tokio::task::spawn_blocking(move || this.prepare(client, &params, local))
+        let provider = fim.provider.name.clone();
+        let prepared = tokio::task::spawn_blocking(move || this.prepare(client, &params, &provider, local))
             .await
             .map_err(|err| CompletionError::Unavailable(format!("preparing the completion failed: {err}")))??;
         let Some(prepared) = prepared else { return Ok((None, false)) };
@@ -247,6 +248,7 @@ impl Completions {
         &self,
         client: ClientId,
         params: &InlineParams,
+        provider: &str,
         local: bool,
     ) -> Result<Option<Prepared>, CompletionError> {
         let (doc, path) = codebase::document_for(&self.codebase, &params.uri)?;
@@ -256,9 +258,8 @@ impl Completions {
         let project = resolved.as_ref().and_then(|r| r.workspace.as_ref()).map(|w| w.root.clone());
         let policy = self.team.for_project(project.as_deref());
         let local = local && !policy.forces_redaction();
-        let sendable = |rel: &str| {
-            policy.is_empty() || policy.decide(&::policy::Action::Send { path: rel.to_owned(), local }).allowed
-        };
+        let send = |rel: &str| crate::services::team::policy::send_action(&self.config, provider, rel, local);
+        let sendable = |rel: &str| policy.is_empty() || policy.decide(&send(rel)).allowed;
         if !policy.is_empty() && resolved.and_then(|r| r.rel()).is_some_and(|rel| !sendable(&rel)) {
             return Ok(None);
         }

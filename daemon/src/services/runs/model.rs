@@ -85,12 +85,13 @@ fn first_message(
         let own = uri::to_path(uri)
             .and_then(|p| env.codebase.workspaces.resolve(&p, None).ok())
             .map(|r| r.rel().unwrap_or_else(|| r.path.display().to_string()));
+        let provider = env.provider_name(agent).unwrap_or_default();
+        let send = |path: &str| crate::services::team::policy::send_action(&env.config, &provider, path, local);
         if let Some(own) = &own {
-            let send = policy::Action::Send { path: own.clone(), local };
-            policy.check(&send, &format!("sending {own} to a model")).map_err(Failed::from)?;
+            policy.check(&send(own), &format!("sending {own} to a model")).map_err(Failed::from)?;
         }
         let bundle = tools::within_reach(bundle, &Reach::of(&agent.manifest), own.as_deref());
-        let bundle = tools::within_policy(bundle, policy, local);
+        let bundle = tools::within_policy(bundle, policy, send);
         user.push_str("# Context from the editor\n\n");
         user.push_str(&tools::render_bundle(&bundle));
     }

@@ -168,6 +168,12 @@ impl Tools<'_> {
     /// grants (`fs_write` for an edit), and resolved to its real file, which
     /// must be in the workspace, not excluded, and within the grants too (a
     /// link is judged by where it leads). Returns the real path, relative.
+    /// Sending `path` to this run's model, as the policy sees it.
+    fn send(&self, path: &str) -> policy::Action {
+        let provider = self.env.provider_name(self.agent).unwrap_or_default();
+        crate::services::team::policy::send_action(&self.env.config, &provider, path, self.local)
+    }
+
     fn path(&self, arguments: &Value, write: bool) -> Result<String, String> {
         let rel = arguments["path"].as_str().ok_or("pass `path`")?.trim_start_matches("./").to_owned();
         if !agents::grants::is_plain(&rel) {
@@ -258,11 +264,7 @@ impl Tools<'_> {
 
     fn read_file(&self, arguments: &Value) -> Result<String, String> {
         let rel = self.path(arguments, false)?;
-        self.env.team.check_in(
-            Some(&self.workspace.root),
-            &policy::Action::Send { path: rel.clone(), local: self.local },
-            &format!("sending {rel}"),
-        )?;
+        self.env.team.check_in(Some(&self.workspace.root), &self.send(&rel), &format!("sending {rel}"))?;
         let text = self.workspace.read_indexed(&rel).ok_or_else(|| format!("{rel} is not an indexed text file"))?;
         Ok(if self.local { text } else { context::redact::redact(&rel, &text).0 })
     }
@@ -281,11 +283,7 @@ impl Tools<'_> {
 
     fn build_context(&self, arguments: &Value) -> Result<String, String> {
         let rel = self.path(arguments, false)?;
-        self.env.team.check_in(
-            Some(&self.workspace.root),
-            &policy::Action::Send { path: rel.clone(), local: self.local },
-            &format!("sending {rel}"),
-        )?;
+        self.env.team.check_in(Some(&self.workspace.root), &self.send(&rel), &format!("sending {rel}"))?;
         let line = line_of(arguments, "line")?;
         let bundle = codebase::build(
             &self.env.codebase,
@@ -302,7 +300,7 @@ impl Tools<'_> {
         .map_err(|err| err.to_string())?;
         // The file is granted; what the bundle draws from others must be too.
         let policy = self.env.team.for_project(Some(&self.workspace.root));
-        let bundle = within_policy(within_reach(bundle, &self.reach, None), &policy, self.local);
+        let bundle = within_policy(within_reach(bundle, &self.reach, None), &policy, |path| self.send(path));
         Ok(render_bundle(&bundle))
     }
 
@@ -403,12 +401,12 @@ pub(super) fn within_reach(
 pub(super) fn within_policy(
     mut bundle: protocol::context::ContextBundle,
     team: &crate::services::team::policy::Decider,
-    local: bool,
+    send: impl Fn(&str) -> policy::Action,
 ) -> protocol::context::ContextBundle {
     let mut withheld = Vec::new();
     bundle.parts.retain(|part| {
         let Some(path) = &part.path else { return true };
-        match team.check(&policy::Action::Send { path: path.clone(), local }, &format!("sending {path}")) {
+        match team.check(&send(path), &format!("sending {path}")) {
             Ok(()) => true,
             Err(why) => {
                 withheld.push(protocol::context::DroppedPart {

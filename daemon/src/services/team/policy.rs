@@ -313,16 +313,32 @@ impl Decider {
 /// Asking the configured provider `name` as the team policy sees it.
 pub fn model_action(config: &crate::platform::config::Config, name: &str) -> policy::Action {
     let provider = config.providers.get(name);
-    let kind = provider.map_or("", |p| match p.kind {
-        crate::platform::config::ProviderKind::Openai => "openai",
-        crate::platform::config::ProviderKind::Azure => "azure",
-        crate::platform::config::ProviderKind::Anthropic => "anthropic",
-    });
+    let kind = kind_of(config, name);
     policy::Action::Model {
         provider: name.to_owned(),
         kind: kind.to_owned(),
         model: provider.map(|p| p.model.clone()).unwrap_or_default(),
         local: provider.is_some_and(|p| p.is_local()),
+    }
+}
+
+/// The kind of the configured provider `name` (empty when there is none).
+fn kind_of(config: &crate::platform::config::Config, name: &str) -> &'static str {
+    config.providers.get(name).map_or("", |p| match p.kind {
+        crate::platform::config::ProviderKind::Openai => "openai",
+        crate::platform::config::ProviderKind::Azure => "azure",
+        crate::platform::config::ProviderKind::Anthropic => "anthropic",
+    })
+}
+
+/// Sending `path` to the configured provider `name` as the policy sees it
+/// (`local`: it stays on this machine).
+pub fn send_action(config: &crate::platform::config::Config, name: &str, path: &str, local: bool) -> policy::Action {
+    policy::Action::Send {
+        path: path.to_owned(),
+        local,
+        provider: name.to_owned(),
+        kind: kind_of(config, name).to_owned(),
     }
 }
 
@@ -351,7 +367,7 @@ mod tests {
     }
 
     fn send(path: &str) -> Action {
-        Action::Send { path: path.to_owned(), local: false }
+        Action::Send { path: path.to_owned(), local: false, provider: String::new(), kind: String::new() }
     }
 
     #[test]
