@@ -197,6 +197,19 @@ impl FileEntry {
         }
     }
 
+    /// The indexer's first pass over a file on disk, which makes a complete index
+    /// of declarations quickly: a file [`FileEntry::index`] would parse gets the
+    /// lexical scan's declarations now when the scan covers its language (about
+    /// twenty times faster), and `true`: it is to be parsed in a second pass,
+    /// which adds what only a parse finds (calls, imports, exact extents).
+    pub fn first_pass(language: Language, text: String, full_parse_max: usize) -> (FileEntry, bool) {
+        match Tier::of(language, &text, full_parse_max) {
+            Tier::Shallow => (FileEntry::shallow(language, &text), false),
+            Tier::Parsed if crate::shallow::covers(language) => (FileEntry::shallow(language, &text), true),
+            Tier::Parsed | Tier::PlainText => (FileEntry::from_document(&SyntaxDocument::new(language, text)), false),
+        }
+    }
+
     pub fn symbols(&self) -> &[IndexedSymbol] {
         &self.symbols
     }

@@ -80,6 +80,11 @@ struct Rule {
     kind: KindOf,
 }
 
+/// Whether the scan finds declarations in this language (Ruby and Bash: not yet).
+pub fn covers(language: Language) -> bool {
+    !rules(language).is_empty()
+}
+
 fn rules(language: Language) -> &'static [Rule] {
     static RULES: [OnceLock<Vec<Rule>>; Language::PARSED.len()] = [const { OnceLock::new() }; Language::PARSED.len()];
     let Some(index) = Language::PARSED.iter().position(|l| *l == language) else { return &[] };

@@ -281,7 +281,7 @@ pub struct ProjectFacts {
 pub struct AddWorkspaceParams {
     /// A `file://` URI or an absolute path.
     pub folder: String,
-    /// Reply only once the first full index is done.
+    /// Reply only once the index is complete and every file in it parsed (`ready`).
     #[serde(default)]
     pub wait: bool,
 }
@@ -289,8 +289,11 @@ pub struct AddWorkspaceParams {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WorkspaceStatus {
     pub root: String,
-    /// `indexing`, `ready`, or `asleep` (no client has held it for a while: its
-    /// index is dropped until it is next opened).
+    /// `indexing` (reading every file and finding its declarations), `analysing`
+    /// (the index is complete; files are being parsed for calls, imports and
+    /// exact extents, their entries upgraded in place), `ready`, or `asleep` (no
+    /// client has held it for a while: its index is dropped until it is next
+    /// opened).
     pub state: String,
     pub files: u32,
     pub symbols: u32,

@@ -21,6 +21,7 @@ impl Workspace {
                 awake: false,
                 generation: 0,
                 indexing: false,
+                analysing: false,
                 watching: "none",
                 warning: None,
             }),
@@ -65,6 +66,7 @@ impl Workspace {
             }
             status.awake = false;
             status.indexing = false;
+            status.analysing = false;
             status.watching = "none";
             self.ready.send_replace(false);
             let watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -13,15 +13,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use context::{
-    Language,
-    index::{FileEntry, MANIFESTS, WorkspaceIndex},
-};
+use context::index::WorkspaceIndex;
 use ignore::{WalkBuilder, gitignore::Gitignore};
 use notify::Watcher;
 use protocol::{client::Event, context::WorkspaceStatus};
 use tokio::sync::{broadcast, watch};
 
+mod indexer;
 mod life;
 mod registry;
 
@@ -135,7 +133,12 @@ struct Status {
     awake: bool,
     /// Counts wakes: a background thread of an earlier wake stops.
     generation: u64,
+    /// The first pass: every file read, declarations found (lexically where the
+    /// scan covers the language).
     indexing: bool,
+    /// The second pass: those files parsed with tree-sitter (calls, imports,
+    /// exact extents), upgrading their entries in place.
+    analysing: bool,
     watching: &'static str,
     warning: Option<String>,
 }
@@ -293,10 +296,11 @@ impl Workspace {
         let index = self.index();
         WorkspaceStatus {
             root: self.root.display().to_string(),
-            state: match (status.awake, status.indexing) {
-                (false, _) => "asleep",
-                (true, true) => "indexing",
-                (true, false) => "ready",
+            state: match (status.awake, status.indexing, status.analysing) {
+                (false, _, _) => "asleep",
+                (true, true, _) => "indexing",
+                (true, false, true) => "analysing",
+                (true, false, false) => "ready",
             }
             .to_owned(),
             files: index.len() as u32,
@@ -307,7 +311,7 @@ impl Workspace {
         }
     }
 
-    /// Resolves once the first full index is done; a sleeping workspace is
+    /// Resolves once the index is complete, parsed files included; a sleeping workspace is
     /// woken (indexed again) first: whoever waits is about to use it.
     pub async fn wait_ready(self: &Arc<Self>) {
         self.wake();
@@ -357,7 +361,9 @@ impl Workspace {
         let (tx, rx) = mpsc::channel();
         *self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
         self.start_watching(tx);
-        self.rescan(generation);
+        let to_parse = self.rescan(generation, true);
+        // Changes seen meanwhile wait in `rx`, applied after: the last word is theirs.
+        self.analyse(generation, to_parse);
         if self.current(generation) {
             self.ready.send_replace(true);
             self.watch_loop(rx, generation);
@@ -436,97 +442,6 @@ impl Workspace {
     }
 
     /// Walks the whole folder and replaces the index.
-    fn rescan(&self, generation: u64) {
-        self.status().indexing = true;
-        let started = Instant::now();
-        let mut files = walk(&self.root);
-        if files.len() > MAX_FILES {
-            let message = format!(
-                "{} has {} files; indexing the first {MAX_FILES} only. Open a smaller folder, or list what to skip in .pairedignore",
-                self.root.display(),
-                files.len()
-            );
-            tracing::warn!("{message}");
-            files.truncate(MAX_FILES);
-            self.status().warning = Some(message.clone());
-            self.send(Event::IndexWarning { root: self.root_name(), message });
-        }
-        let total = files.len() as u32;
-        let root = self.root_name();
-        self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
-        // Workers parse in parallel and hand over entries in small batches, so
-        // parsed files never pile up beside the index (peak memory).
-        let fresh = Mutex::new(WorkspaceIndex::default());
-        let done = std::sync::atomic::AtomicU32::new(0);
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
-        // Each worker takes the next file as it becomes free: the walk's order
-        // clusters large files (one crate's bindings), and fixed halves would
-        // leave one core idle while the other works through them.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                let (done, fresh, root, next, files) = (&done, &fresh, &root, &next, &files);
-                scope.spawn(move || {
-                    let mut batch = Vec::with_capacity(64);
-                    let flush = |batch: &mut Vec<(String, FileEntry, Option<String>)>| {
-                        let mut index = fresh.lock().unwrap_or_else(|p| p.into_inner());
-                        for (rel, entry, manifest) in batch.drain(..) {
-                            if let Some(text) = manifest {
-                                index.set_manifest(&rel, text);
-                            }
-                            index.upsert(&rel, entry);
-                        }
-                    };
-                    while let Some(path) = files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                        if let Some(entry) = self.parse_file(path) {
-                            batch.push(entry);
-                            if batch.len() == 64 {
-                                flush(&mut batch);
-                            }
-                        }
-                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                        if n % 500 == 0 {
-                            self.send(Event::IndexProgress { root: root.clone(), done: n, total, finished: false });
-                        }
-                    }
-                    flush(&mut batch);
-                });
-            }
-        });
-        let fresh = fresh.into_inner().unwrap_or_else(|p| p.into_inner());
-        let (count, symbols) = (fresh.len(), fresh.symbol_count());
-        {
-            // Checked under the index's lock, which sleeping takes to empty it.
-            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-            if !self.current(generation) {
-                return;
-            }
-            *index = fresh;
-        }
-        self.status().indexing = false;
-        tracing::info!(root = %self.root.display(), files = count, symbols, ms = started.elapsed().as_millis() as u64, "indexed");
-        self.send(Event::IndexProgress { root, done: total, total, finished: true });
-    }
-
-    fn parse_file(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
-        // One odd file must not take the indexer down with it.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.parse_file_unguarded(path))) {
-            Ok(parsed) => parsed,
-            Err(_) => {
-                tracing::error!(path = %path.display(), "indexing this file failed; it is left out (please report it)");
-                None
-            }
-        }
-    }
-
-    fn parse_file_unguarded(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
-        let rel = self.relative(path)?;
-        let text = read_source(path)?;
-        let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
-        let manifest = MANIFESTS.contains(&name.as_str()).then(|| text.clone());
-        Some((rel, FileEntry::index(Language::from_path(&name), text, self.full_parse_max), manifest))
-    }
-
     fn watch_loop(&self, rx: mpsc::Receiver<notify::Result<notify::Event>>, generation: u64) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
@@ -580,7 +495,7 @@ impl Workspace {
             || paths.iter().any(|p| p.file_name().is_some_and(|n| IGNORE_FILES.iter().any(|f| n == *f)));
         if rescan {
             tracing::info!(root = %self.root.display(), changes = paths.len(), "many changes or new ignore rules: rescanning");
-            self.rescan(generation);
+            self.rescan(generation, false);
             return;
         }
         let mut changed = 0;

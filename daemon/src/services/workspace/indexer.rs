@@ -1,0 +1,202 @@
+//! Indexing a workspace from its files on disk, in two passes: the first reads
+//! every file and finds its declarations (lexically, where the scan covers the
+//! language: a complete index of names in about the time `ctags -R` takes), and
+//! makes that the index; the second parses those files with tree-sitter and
+//! upgrades their entries in place (calls, imports, exact extents). Both run on
+//! the indexer's threads, at lower priority than the editors' requests.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Mutex,
+        atomic::{AtomicU32, AtomicUsize, Ordering},
+    },
+    time::Instant,
+};
+
+use context::{
+    Language,
+    index::{FileEntry, MANIFESTS, WorkspaceIndex},
+};
+use protocol::client::Event;
+
+use super::{MAX_FILES, Workspace, read_source, walk};
+
+/// What one file's read gives: its path in the workspace, its entry, the text
+/// of a manifest, and whether the entry waits for the second pass.
+type Read = (String, FileEntry, Option<String>, bool);
+
+impl Workspace {
+    /// Walks and indexes every file into a fresh index, which then replaces the
+    /// current one. `quick`: the first of two passes (see the module's docs);
+    /// returns the files the second is to parse. Otherwise every file gets its
+    /// final entry now (a rescan of an index already complete keeps it so).
+    pub(super) fn rescan(&self, generation: u64, quick: bool) -> Vec<PathBuf> {
+        self.status().indexing = true;
+        let started = Instant::now();
+        let files = self.files_to_index();
+        let total = files.len() as u32;
+        let root = self.root_name();
+        self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
+        let fresh = Mutex::new(WorkspaceIndex::default());
+        let to_parse = Mutex::new(Vec::new());
+        let done = AtomicU32::new(0);
+        in_parallel(
+            &files,
+            |path| self.read_file(path, quick),
+            |batch| {
+                let mut index = fresh.lock().unwrap_or_else(|p| p.into_inner());
+                let mut later = Vec::new();
+                for (rel, entry, manifest, parse_later) in batch.drain(..) {
+                    if let Some(text) = manifest {
+                        index.set_manifest(&rel, text);
+                    }
+                    if parse_later {
+                        later.push(self.root.join(&rel));
+                    }
+                    index.upsert(&rel, entry);
+                }
+                to_parse.lock().unwrap_or_else(|p| p.into_inner()).extend(later);
+            },
+            || {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n % 500 == 0 {
+                    self.send(Event::IndexProgress { root: root.clone(), done: n, total, finished: false });
+                }
+            },
+        );
+        let fresh = fresh.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (count, symbols) = (fresh.len(), fresh.symbol_count());
+        {
+            // Checked under the index's lock, which sleeping takes to empty it.
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            if !self.current(generation) {
+                return Vec::new();
+            }
+            *index = fresh;
+        }
+        let to_parse = to_parse.into_inner().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut status = self.status();
+            status.indexing = false;
+            status.analysing = !to_parse.is_empty();
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(root = %self.root.display(), files = count, symbols, ms, to_parse = to_parse.len(), "indexed");
+        self.send(Event::IndexProgress { root, done: total, total, finished: true });
+        to_parse
+    }
+
+    /// The second pass: parses what the first scanned, replacing each entry in
+    /// the live index in small batches (a request between two batches sees a
+    /// complete index, part of it already parsed). Changes to files the watcher
+    /// reports meanwhile are applied after this pass, so theirs is the last word.
+    pub(super) fn analyse(&self, generation: u64, files: Vec<PathBuf>) {
+        if files.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        in_parallel(
+            &files,
+            |path| {
+                // A sleep (or a newer wake) stops the pass: what is left is not read.
+                if !self.current(generation) {
+                    return None;
+                }
+                self.read_file(path, false)
+            },
+            |batch| {
+                let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+                if !self.current(generation) {
+                    batch.clear();
+                    return;
+                }
+                for (rel, entry, _, _) in batch.drain(..) {
+                    index.upsert(&rel, entry);
+                }
+            },
+            || {},
+        );
+        self.status().analysing = false;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(root = %self.root.display(), files = files.len(), ms, "parsed");
+    }
+
+    fn files_to_index(&self) -> Vec<PathBuf> {
+        let mut files = walk(&self.root);
+        if files.len() > MAX_FILES {
+            let message = format!(
+                "{} has {} files; indexing the first {MAX_FILES} only. Open a smaller folder, or list what to skip in .pairedignore",
+                self.root.display(),
+                files.len()
+            );
+            tracing::warn!("{message}");
+            files.truncate(MAX_FILES);
+            self.status().warning = Some(message.clone());
+            self.send(Event::IndexWarning { root: self.root_name(), message });
+        }
+        files
+    }
+
+    /// One file's final entry (the watcher's updates).
+    pub(super) fn parse_file(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
+        self.read_file(path, false).map(|(rel, entry, manifest, _)| (rel, entry, manifest))
+    }
+
+    fn read_file(&self, path: &Path, quick: bool) -> Option<Read> {
+        // One odd file must not take the indexer down with it.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_file_unguarded(path, quick))) {
+            Ok(read) => read,
+            Err(_) => {
+                tracing::error!(path = %path.display(), "indexing this file failed; it is left out (please report it)");
+                None
+            }
+        }
+    }
+
+    fn read_file_unguarded(&self, path: &Path, quick: bool) -> Option<Read> {
+        let rel = self.relative(path)?;
+        let text = read_source(path)?;
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
+        let manifest = MANIFESTS.contains(&name.as_str()).then(|| text.clone());
+        let language = Language::from_path(&name);
+        let (entry, later) = if quick {
+            FileEntry::first_pass(language, text, self.full_parse_max)
+        } else {
+            (FileEntry::index(language, text, self.full_parse_max), false)
+        };
+        Some((rel, entry, manifest, later))
+    }
+}
+
+/// Runs `work` over `files` on up to four threads, each taking the next file as
+/// it becomes free (the walk's order clusters large files: fixed halves would
+/// leave one core idle), and hands results to `flush` in batches of 64 so they
+/// never pile up beside the index (peak memory). `each` runs once per file.
+fn in_parallel<T: Send>(
+    files: &[PathBuf],
+    work: impl Fn(&Path) -> Option<T> + Sync,
+    flush: impl Fn(&mut Vec<T>) + Sync,
+    each: impl Fn() + Sync,
+) {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (work, flush, each, next) = (&work, &flush, &each, &next);
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(64);
+                while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if let Some(item) = work(path) {
+                        batch.push(item);
+                        if batch.len() == 64 {
+                            flush(&mut batch);
+                        }
+                    }
+                    each();
+                }
+                flush(&mut batch);
+            });
+        }
+    });
+}
