@@ -54,6 +54,29 @@ pub struct StatusReport {
     /// that apply only after a restart (`[market]` applies at once).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restart_needed: Vec<String>,
+    /// How long anything held one of the async runtime's workers at a time.
+    #[serde(default)]
+    pub runtime: RuntimeReport,
+}
+
+/// The daemon's async runtime: every request, connection and task of the
+/// daemon is polled through a timer. A long poll is work that kept a worker from
+/// other clients' requests for that long.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RuntimeReport {
+    /// The longest single poll since the daemon started, in microseconds.
+    pub longest_poll_us: u64,
+    /// What made polls of 1 ms or more, longest first (at most 10).
+    pub slow_polls: Vec<SlowPoll>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SlowPoll {
+    /// A method's name (`documents/sync`), `connection`, or a task's name.
+    pub name: String,
+    pub longest_us: u64,
+    pub over_1ms: u64,
+    pub over_10ms: u64,
 }
 
 /// The PAIRED 1.0 bridge: where it listens and who is connected.

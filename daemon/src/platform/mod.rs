@@ -1,5 +1,6 @@
 //! The machine under the daemon: where its files are, its configuration, its
-//! database, its logs, the OS keyring, and every OS-specific call ([`os`]).
+//! database, its logs, the OS keyring, every OS-specific call ([`os`]), and the
+//! timing of every poll on the async runtime ([`stalls`]).
 //! Nothing here knows of services, the server or the fronts.
 
 pub mod clock;
@@ -9,5 +10,6 @@ pub mod logging;
 pub mod os;
 pub mod paths;
 pub mod secrets;
+pub mod stalls;
 pub mod store;
 pub mod uri;

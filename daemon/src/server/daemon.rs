@@ -303,6 +303,7 @@ impl Daemon {
                 .map(|a| AgentSummary { id: a.id.to_owned(), name: a.display_name(), role: a.role.to_owned() })
                 .collect(),
             restart_needed: self.live.restart_needed(),
+            runtime: crate::platform::stalls::report(10),
         }
     }
 

@@ -333,10 +333,10 @@ where
 {
     let registered = module.register_async_method(M::NAME, move |params, daemon, extensions| {
         let handler = handler.clone();
-        async move {
+        crate::platform::stalls::Timed::new(M::NAME, async move {
             let params = parse_params::<M::Params>(M::NAME, &params)?;
             handler(daemon, params, connection(&extensions)).await
-        }
+        })
     });
     register(registered, M::NAME);
 }

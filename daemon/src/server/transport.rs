@@ -154,11 +154,14 @@ where
             admission: admission.clone(),
         };
         let stopped = self.stop.clone().shutdown();
-        tokio::spawn(admission.run(async move {
-            if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(io, service, stopped).await {
-                tracing::debug!("connection ended: {err}");
-            }
-        }));
+        crate::platform::stalls::spawn(
+            "connection",
+            admission.run(async move {
+                if let Err(err) = jsonrpsee::server::serve_with_graceful_shutdown(io, service, stopped).await {
+                    tracing::debug!("connection ended: {err}");
+                }
+            }),
+        );
     }
 }
 

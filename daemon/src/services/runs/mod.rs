@@ -289,7 +289,7 @@ impl Runs {
         let (registered, gate) = tokio::sync::oneshot::channel::<()>();
         let task = {
             let (runs, mut info, params) = (self.clone(), info.clone(), params.clone());
-            tokio::spawn(async move {
+            crate::platform::stalls::spawn("agent run", async move {
                 let _ = gate.await;
                 let _permit = match permit {
                     Some(permit) => permit,

@@ -200,3 +200,72 @@ fn in_parallel<T: Send>(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use tokio::sync::broadcast;
+
+    use super::*;
+
+    fn names(index: &WorkspaceIndex, path: &str) -> BTreeSet<String> {
+        index.file(path).expect("indexed").named_symbols().map(|(name, _)| name.to_owned()).collect()
+    }
+
+    #[test]
+    fn the_first_pass_is_a_complete_index_of_names_and_the_second_upgrades_it_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        let rust = "use std::fmt;\n\npub struct Parser {\n    depth: u32,\n}\n\nimpl Parser {\n    pub fn parse(&self) -> u32 {\n        helper(self.depth)\n    }\n}\n\nfn helper(x: u32) -> u32 {\n    x + 1\n}\n";
+        std::fs::write(root.join("src/lib.rs"), rust).expect("write");
+        std::fs::write(
+            root.join("app.py"),
+            "import os\n\nclass App:\n    def run(self):\n        return os.getcwd()\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("build.rb"), "class Build\n  def go\n  end\nend\n").expect("write");
+        let (events, _) = broadcast::channel(64);
+        let workspace = Workspace::new(root.clone(), events, 1 << 20);
+        {
+            let mut status = workspace.status();
+            (status.awake, status.generation) = (true, 1);
+        }
+
+        let mut to_parse = workspace.rescan(1, true);
+        to_parse.sort();
+        assert_eq!(
+            to_parse,
+            [root.join("app.py"), root.join("src/lib.rs")],
+            "Ruby has no lexical scan: parsed at once"
+        );
+        assert_eq!(workspace.status_report().state, "analysing");
+        let first = {
+            let index = workspace.index();
+            assert!(index.file("src/lib.rs").expect("lib.rs").shallow);
+            assert!(!index.file("build.rb").expect("build.rb").shallow);
+            assert_eq!(names(&index, "build.rb"), BTreeSet::from(["Build".to_owned(), "go".to_owned()]));
+            assert!(index.callers("helper", 10).is_empty(), "calls come with the parse");
+            names(&index, "src/lib.rs")
+        };
+        for name in ["Parser", "parse", "helper"] {
+            assert!(first.contains(name), "{name} in the first pass: {first:?}");
+        }
+
+        // A pass of an earlier wake (the workspace slept and woke since) changes nothing.
+        workspace.status().generation = 2;
+        workspace.analyse(1, to_parse.clone());
+        assert!(workspace.index().file("src/lib.rs").expect("lib.rs").shallow);
+
+        workspace.analyse(2, to_parse);
+        assert_eq!(workspace.status_report().state, "ready");
+        let index = workspace.index();
+        let parsed = index.file("src/lib.rs").expect("lib.rs");
+        assert!(!parsed.shallow && !parsed.imports.is_empty());
+        assert_eq!(index.callers("helper", 10), [("src/lib.rs", 8)]);
+        assert!(first.is_subset(&names(&index, "src/lib.rs")), "the parse finds every name the scan found");
+        assert!(!index.file("app.py").expect("app.py").shallow);
+        assert_eq!(index.shallow_count(), 0);
+    }
+}
