@@ -16,10 +16,15 @@
 //! sessions, when the last has closed, and over the next 70 s (a workspace no
 //! editor holds is put to sleep after `[context] idle_workspace_secs`, 30 s).
 //!
-//! Last, ten editors at once, each on its own workspace of the same files,
+//! Then ten editors at once, each on its own workspace of the same files,
 //! all starting the burst together: each burst's time and the daemon's peak RSS.
 //!
-//! Run: `cargo bench -p tests --bench editor` (builds the release binary).
+//! Last, under load: fifty editors doing the burst at once and twenty agent
+//! runs, beside a probe editor whose round trips say what it waited for the
+//! others' work, and the daemon's longest polls ([`under_load`]).
+//!
+//! Run: `cargo bench -p tests --bench editor` (builds the release binary);
+//! `PAIRED_BENCH_ONLY=load` for the last part alone.
 
 use std::{
     path::{Path, PathBuf},
@@ -27,6 +32,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::StreamExt;
+use jsonrpsee::core::client::ClientT;
 use serde_json::{Value, json};
 use tests::{Home, Lsp, rss_kib, status_kib};
 
@@ -35,6 +42,9 @@ const CHANGES: usize = 500;
 const RUNS: usize = 5;
 /// Editors bursting at once on their own workspaces.
 const MANY: usize = 10;
+/// Editors bursting at once under load, and the agent runs beside them (#18.7).
+const LOADED: usize = 50;
+const AGENT_RUNS: usize = 20;
 
 fn main() {
     if std::env::args().any(|a| a == "--floor-lsp") {
@@ -45,6 +55,13 @@ fn main() {
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
     println!("corpus: {} files, {:.1} MB", files.len(), bytes as f64 / 1e6);
     println!("binary: {}", tests::paired_bin().display());
+
+    if std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "load") {
+        let home = Home::new();
+        let daemon = home.start_daemon();
+        under_load(&home, &files, daemon.pid);
+        return;
+    }
 
     let mut rows = Vec::new();
     let floor_exe = std::env::current_exe().expect("exe");
@@ -155,6 +172,122 @@ fn main() {
         sorted[sorted.len() - 1].as_secs_f64(),
         mib(many_peak)
     );
+    under_load(&home, &files, daemon.pid);
+}
+
+/// Issue #18.7: [`LOADED`] editors each doing the burst on its own workspace and
+/// [`AGENT_RUNS`] offline agent runs, all at once, beside one more editor (the
+/// probe) asking for code actions on a small file every 10 ms. What the probe
+/// waits is what another editor's work costs an editor; the daemon's longest
+/// poll (`daemon/status`, `runtime`) is the longest any request could have
+/// waited for a runtime worker held by another's.
+fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let client = runtime.block_on(home.ws());
+    let probe_root = std::env::temp_dir().join(format!("paired-bench-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&probe_root).expect("probe root");
+    let small = "fn probe(x: u32) -> u32 {\n    x + 1\n}\n";
+    std::fs::write(probe_root.join("probe.rs"), small).expect("write");
+    // The agents work on the probe's workspace: the same files as the editors'.
+    for (path, text) in files {
+        std::fs::write(probe_root.join(path), text).expect("write");
+    }
+    let mut probe = Lsp::spawn(home.paired(&["lsp"]));
+    probe.initialize(&probe_root);
+    let uri = format!("file://{}/probe.rs", probe_root.display());
+    probe.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": small}}),
+    );
+    let action = json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}});
+    let ask = |probe: &mut Lsp| {
+        let started = Instant::now();
+        let reply = probe.request("textDocument/codeAction", action.clone());
+        assert!(reply.get("error").is_none(), "probe: {reply}");
+        started.elapsed()
+    };
+    let quiet: Vec<Duration> = (0..50).map(|_| ask(&mut probe)).collect();
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let started = Instant::now();
+    let (bursts, peak, waits, runs) = std::thread::scope(|scope| {
+        let waits = scope.spawn(|| {
+            let mut waits = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                waits.push(ask(&mut probe));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            waits
+        });
+        let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
+        let commands = (0..LOADED).map(|_| home.paired(&["lsp"])).collect();
+        let (bursts, peak) = many_at_once(LOADED, files, commands, daemon);
+        let runs = runs.join().expect("agent runs");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (bursts, peak, waits.join().expect("probe"), runs)
+    });
+    let took = started.elapsed();
+    let status: Value = runtime.block_on(client.request("daemon/status", jsonrpsee::rpc_params![])).expect("status");
+    let _ = std::fs::remove_dir_all(&probe_root);
+
+    let pct = |v: &[Duration], p: f64| {
+        let mut v = v.to_vec();
+        v.sort();
+        v[((v.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3
+    };
+    println!();
+    println!(
+        "{LOADED} editors at once (each its own {}-file workspace, the burst) and {AGENT_RUNS} agent runs ({} finished): {:.1} s in all; slowest burst {:.2} s, median {:.2} s; the daemon's largest RSS {}",
+        files.len(),
+        runs,
+        took.as_secs_f64(),
+        pct(&bursts, 1.0) / 1e3,
+        pct(&bursts, 0.5) / 1e3,
+        mib(peak)
+    );
+    println!();
+    println!("| the probe editor's `codeAction` round trip | requests | p50 | p99 | longest |");
+    println!("|---|---|---|---|---|");
+    for (name, waits) in [("alone", &quiet), ("under the load", &waits)] {
+        println!(
+            "| {name} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            waits.len(),
+            pct(waits, 0.5),
+            pct(waits, 0.99),
+            pct(waits, 1.0)
+        );
+    }
+    println!();
+    println!("| the daemon's longest polls on its runtime (what held a worker) | longest | polls ≥ 1 ms | ≥ 10 ms |");
+    println!("|---|---|---|---|");
+    for slow in status["runtime"]["slow_polls"].as_array().into_iter().flatten() {
+        println!(
+            "| {} | {:.1} ms | {} | {} |",
+            slow["name"].as_str().unwrap_or("?"),
+            slow["longest_us"].as_f64().unwrap_or(0.0) / 1e3,
+            slow["over_1ms"],
+            slow["over_10ms"]
+        );
+    }
+}
+
+/// [`AGENT_RUNS`] offline runs, ten at a time: Sherlock reviewing one of the
+/// files and Leonardo mapping the folder, by turns. Returns how many finished
+/// (succeeded, or found nothing to report).
+async fn agent_runs(client: &jsonrpsee::ws_client::WsClient, root: &Path, files: &[(String, String)]) -> usize {
+    let folder = root.display().to_string();
+    let runs = (0..AGENT_RUNS).map(|n| {
+        let ask = if n % 2 == 0 {
+            json!({"agent": "sherlock", "uri": format!("file://{folder}/{}", files[n].0), "wait": true})
+        } else {
+            json!({"agent": "leonardo", "workspace": folder, "wait": true})
+        };
+        async move {
+            let run: Result<Value, _> = client.request("agents/run", jsonrpsee::rpc_params![ask]).await;
+            run.is_ok_and(|r| matches!(r["status"].as_str(), Some("succeeded" | "no_result")))
+        }
+    });
+    futures::stream::iter(runs).buffer_unordered(10).filter(|ok| std::future::ready(*ok)).count().await
 }
 
 struct Row {
