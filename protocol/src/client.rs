@@ -48,6 +48,19 @@ pub struct ClientHello {
     /// Workspace folder URIs the client has open.
     #[serde(default)]
     pub workspace_folders: Vec<String>,
+    /// The event types this client is sent (`run_update`, `index_progress`…;
+    /// `attached` always): every type when absent. An editor that names what
+    /// it uses is not sent every other editor's document events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+}
+
+impl ClientHello {
+    /// Whether this client is sent `event`.
+    pub fn wants(&self, event: &Event) -> bool {
+        matches!(event, Event::Attached { .. })
+            || self.events.as_ref().is_none_or(|kinds| kinds.iter().any(|k| k == event.kind()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -127,4 +140,62 @@ pub enum Event {
         question: String,
         options: Vec<String>,
     },
+}
+
+impl Event {
+    /// The event's `type`, as it is serialized.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Attached { .. } => "attached",
+            Event::ClientAttached { .. } => "client_attached",
+            Event::ClientDetached { .. } => "client_detached",
+            Event::DocumentOpened { .. } => "document_opened",
+            Event::DocumentClosed { .. } => "document_closed",
+            Event::ShuttingDown { .. } => "shutting_down",
+            Event::IndexProgress { .. } => "index_progress",
+            Event::IndexWarning { .. } => "index_warning",
+            Event::RunUpdate { .. } => "run_update",
+            Event::SessionUpdate { .. } => "session_update",
+            Event::MarketProgress { .. } => "market_progress",
+            Event::Choice { .. } => "choice",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_events_kind_is_its_serialized_type_and_a_client_gets_the_kinds_it_names() {
+        let events = [
+            Event::Attached { client_id: 1 },
+            Event::DocumentOpened { uri: "file:///a.rs".into() },
+            Event::IndexProgress { root: "/a".into(), done: 1, total: 2, finished: false },
+            Event::RunUpdate {
+                run_id: "r".into(),
+                agent: "sherlock".into(),
+                status: crate::agents::RunStatus::Running,
+                message: None,
+                output_delta: None,
+            },
+            Event::MarketProgress { name: "x".into(), phase: "download".into(), done: 0, total: 0 },
+        ];
+        for event in &events {
+            let json = serde_json::to_value(event).expect("serialize");
+            assert_eq!(json["type"], event.kind());
+        }
+        let mut hello = ClientHello {
+            kind: ClientKind::Lsp,
+            name: "e".into(),
+            version: None,
+            pid: None,
+            workspace_folders: Vec::new(),
+            events: None,
+        };
+        assert!(events.iter().all(|e| hello.wants(e)), "every kind when none is named");
+        hello.events = Some(vec!["run_update".into()]);
+        let sent: Vec<&str> = events.iter().filter(|e| hello.wants(e)).map(Event::kind).collect();
+        assert_eq!(sent, ["attached", "run_update"]);
+    }
 }

@@ -75,6 +75,9 @@ pub struct SlowPoll {
     /// A method's name (`documents/sync`), `connection`, or a task's name.
     pub name: String,
     pub longest_us: u64,
+    /// The most CPU time one of its polls used: far below `longest_us`, the
+    /// long poll waited (blocking IO, a lock, or the OS ran other threads).
+    pub most_cpu_us: u64,
     pub over_1ms: u64,
     pub over_10ms: u64,
 }

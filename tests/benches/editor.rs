@@ -258,13 +258,16 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
         );
     }
     println!();
-    println!("| the daemon's longest polls on its runtime (what held a worker) | longest | polls ≥ 1 ms | ≥ 10 ms |");
-    println!("|---|---|---|---|");
+    println!(
+        "| the daemon's longest polls on its runtime (what held a worker) | longest | most CPU in one poll | polls ≥ 1 ms | ≥ 10 ms |"
+    );
+    println!("|---|---|---|---|---|");
     for slow in status["runtime"]["slow_polls"].as_array().into_iter().flatten() {
         println!(
-            "| {} | {:.1} ms | {} | {} |",
+            "| {} | {:.1} ms | {:.1} ms | {} | {} |",
             slow["name"].as_str().unwrap_or("?"),
             slow["longest_us"].as_f64().unwrap_or(0.0) / 1e3,
+            slow["most_cpu_us"].as_f64().unwrap_or(0.0) / 1e3,
             slow["over_1ms"],
             slow["over_10ms"]
         );

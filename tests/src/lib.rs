@@ -449,7 +449,7 @@ pub async fn next_event(events: &mut EventStream<Event>, limit: Duration) -> Eve
 
 /// `client/attach` params: a client of `kind` named `name`, no workspace.
 pub fn hello(kind: ClientKind, name: &str) -> ClientHello {
-    ClientHello { kind, name: name.to_owned(), version: None, pid: None, workspace_folders: Vec::new() }
+    ClientHello { kind, name: name.to_owned(), version: None, pid: None, workspace_folders: Vec::new(), events: None }
 }
 
 /// `agents/run` params: `agent`'s first skill, nothing else set.

@@ -4,7 +4,10 @@
 //! a worker, so work that belongs elsewhere (CPU-bound, blocking IO, a lock held
 //! across a long step) shows as a long poll, under the name of what made it.
 //! `daemon/status` reports the longest ones (`runtime`); one over [`WARN`] is
-//! logged. Two `Instant::now()` a poll: tens of nanoseconds.
+//! logged. Each is noted with the CPU time it used: a long poll that used
+//! little waited (blocking IO, a lock, or a preempted thread on a busy machine).
+//! Cost: a clock read and a thread-CPU-time read before and after each poll,
+//! well under a microsecond.
 
 use std::{
     collections::BTreeMap,
@@ -42,11 +45,11 @@ impl<F: Future> Future for Timed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), crate::platform::os::thread_cpu_time());
         let polled = this.inner.poll(cx);
         let took = started.elapsed();
         if took >= NOTED {
-            note(this.name, took);
+            note(this.name, took, crate::platform::os::thread_cpu_time().saturating_sub(cpu));
         }
         polled
     }
@@ -66,6 +69,8 @@ struct Noted {
     over_1ms: u64,
     over_10ms: u64,
     longest: Duration,
+    /// The most CPU time one poll used.
+    most_cpu: Duration,
 }
 
 fn table() -> std::sync::MutexGuard<'static, BTreeMap<&'static str, Noted>> {
@@ -73,16 +78,18 @@ fn table() -> std::sync::MutexGuard<'static, BTreeMap<&'static str, Noted>> {
     TABLE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn note(name: &'static str, took: Duration) {
+fn note(name: &'static str, took: Duration, cpu: Duration) {
     {
         let mut table = table();
         let noted = table.entry(name).or_default();
         noted.over_1ms += 1;
         noted.over_10ms += u64::from(took >= Duration::from_millis(10));
         noted.longest = noted.longest.max(took);
+        noted.most_cpu = noted.most_cpu.max(cpu);
     }
     if took >= WARN {
-        tracing::warn!(task = name, ms = took.as_millis() as u64, "a poll held a runtime worker this long");
+        let (ms, cpu_ms) = (took.as_millis() as u64, cpu.as_millis() as u64);
+        tracing::warn!(task = name, ms, cpu_ms, "a poll held a runtime worker this long");
     }
 }
 
@@ -94,6 +101,7 @@ pub fn report(limit: usize) -> RuntimeReport {
         .map(|(name, noted)| SlowPoll {
             name: (*name).to_owned(),
             longest_us: noted.longest.as_micros() as u64,
+            most_cpu_us: noted.most_cpu.as_micros() as u64,
             over_1ms: noted.over_1ms,
             over_10ms: noted.over_10ms,
         })
@@ -117,9 +125,20 @@ mod tests {
             std::thread::sleep(Duration::from_millis(15));
         })
         .await;
+        Timed::new("test/working", async {
+            // Work until 15 ms of CPU are used, however busy the machine is.
+            let (started, mut n) = (crate::platform::os::thread_cpu_time(), 0u64);
+            while crate::platform::os::thread_cpu_time() - started < Duration::from_millis(15) {
+                n = std::hint::black_box(n + 1);
+            }
+        })
+        .await;
         let report = report(usize::MAX);
         let blocking = report.slow_polls.iter().find(|s| s.name == "test/blocking").expect("noted");
         assert!(blocking.longest_us >= 15_000 && blocking.over_10ms == 1 && blocking.over_1ms == 1, "{blocking:?}");
+        assert!(blocking.most_cpu_us < 5_000, "asleep, not working: {blocking:?}");
+        let working = report.slow_polls.iter().find(|s| s.name == "test/working").expect("noted");
+        assert!(working.most_cpu_us >= 15_000 && working.longest_us >= working.most_cpu_us, "working: {working:?}");
         assert!(report.longest_poll_us >= 15_000);
         assert!(!report.slow_polls.iter().any(|s| s.name == "test/quick"), "a quick poll is not noted");
     }

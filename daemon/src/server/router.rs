@@ -168,15 +168,25 @@ fn chat_methods(module: &mut RpcModule<Daemon>) {
 /// `agents/*` and `runs/*`: the runs service.
 fn agents_methods(module: &mut RpcModule<Daemon>) {
     // Each about one project: its agents, never another open project's.
-    method::<agents::List, _, _>(module, |d, params, _| async move {
-        Ok(d.runs.list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
+    // The roster is read from the agent folders on disk: off the runtime (an
+    // editor asks for it with every code action).
+    method::<agents::List, _, _>(module, |d, params, _| {
+        off_the_runtime(move || {
+            Ok::<_, ErrorObjectOwned>(d.runs.list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
+        })
     });
-    method::<agents::Problems, _, _>(module, |d, params, _| async move {
-        Ok(d.runs.problems(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
+    method::<agents::Problems, _, _>(module, |d, params, _| {
+        off_the_runtime(move || {
+            Ok::<_, ErrorObjectOwned>(
+                d.runs.problems(d.runs.env().project_of(None, params.project.as_deref()).as_deref()),
+            )
+        })
     });
-    method::<agents::Describe, _, _>(module, |d, params, _| async move {
-        let project = d.runs.env().project_of(None, params.project.as_deref());
-        Ok(d.runs.describe(&params.agent, project.as_deref())?)
+    method::<agents::Describe, _, _>(module, |d, params, _| {
+        off_the_runtime(move || {
+            let project = d.runs.env().project_of(None, params.project.as_deref());
+            d.runs.describe(&params.agent, project.as_deref())
+        })
     });
     method::<agents::Run, _, _>(module, |d, params, conn| async move {
         // Each client queues on its own: one editor's burst does not delay another's request.
@@ -396,6 +406,7 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                 }
             };
             let mut events = daemon.events.subscribe();
+            let wanted = hello.clone();
             // Attach (and link the connection) before the client hears back, so
             // whatever it sends next is already filed under it.
             let id = daemon.attach(hello, connection(&extensions)).await;
@@ -418,7 +429,8 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                     () = sink.closed() => break,
                     received = events.recv() => match received {
                         Ok(Event::ClientAttached { client_id, .. }) if client_id == id => {}
-                        Ok(event) => next = Some(event),
+                        Ok(event) if wanted.wants(&event) => next = Some(event),
+                        Ok(_) => {}
                         Err(RecvError::Lagged(missed)) => tracing::warn!(client_id = id, missed, "client fell behind the event stream"),
                         Err(RecvError::Closed) => break,
                     },

@@ -282,6 +282,7 @@ pub(crate) async fn open_and_listen(
         version: Some(env!("CARGO_PKG_VERSION").into()),
         pid: Some(std::process::id()),
         workspace_folders: vec![crate::platform::uri::from_path(root)],
+        events: Some(["run_update", "session_update", "choice", "shutting_down"].map(String::from).to_vec()),
     };
     let events = connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
     Ok((connection, events))

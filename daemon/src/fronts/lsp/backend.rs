@@ -56,6 +56,7 @@ impl LanguageServer for Backend {
             version: params.client_info.and_then(|info| info.version),
             pid: Some(std::process::id()),
             workspace_folders,
+            events: Some(super::replay::EVENTS.iter().map(|kind| (*kind).to_owned()).collect()),
         };
         let wants_events = params
             .initialization_options

@@ -20,6 +20,12 @@ use tower_lsp_server::ls_types::MessageType;
 use super::{limits::open_request_bytes, proxy::Proxy};
 use crate::server::client::{self, ByName};
 
+/// The daemon's events an editor uses (handled below and in `commands.rs`):
+/// named when attaching, so the daemon does not send every other editor's
+/// document events down each editor's connection.
+pub(super) const EVENTS: [&str; 6] =
+    ["shutting_down", "index_progress", "index_warning", "run_update", "session_update", "choice"];
+
 /// Keeps the proxy attached to a daemon for the life of the process.
 pub(super) async fn stay_connected(proxy: Arc<Proxy>) {
     let Some(hello) = proxy.hello.get().cloned() else {

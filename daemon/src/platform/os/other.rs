@@ -145,6 +145,10 @@ pub fn process_alive(_pid: u32) -> bool {
     false
 }
 
+pub fn thread_cpu_time() -> std::time::Duration {
+    std::time::Duration::ZERO
+}
+
 pub fn lower_priority() {}
 
 pub fn release_free_memory() {}

@@ -279,6 +279,13 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// The CPU time this thread has used (what a poll cost in work, beside the
+/// wall-clock time it held its worker: `platform::stalls`).
+pub fn thread_cpu_time() -> std::time::Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// Lowers this thread's CPU priority (nice 10): background work yields to the
 /// editor's requests. Linux only; elsewhere a no-op.
 pub fn lower_priority() {

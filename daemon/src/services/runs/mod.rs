@@ -228,28 +228,41 @@ impl Runs {
         Ok(Work::Offline(skill))
     }
 
-    async fn launch_unboxed(
-        self: Arc<Self>,
-        params: RunParams,
-        options: RunOptions,
-    ) -> Result<(RunInfo, impl Future<Output = RunInfo> + Send + 'static), RunError> {
-        // The agents of the project the run is about, never another's.
+    /// The agent (from the roster of the project the run is about, never
+    /// another's) and what it will do, once the run is allowed.
+    fn prepare(&self, params: &RunParams) -> Result<(Agent, Work), RunError> {
         let project = self.env.project_of(params.uri.as_deref(), params.workspace.as_deref());
         let roster = self.roster(project.as_deref());
         let agent = roster.resolve(&params.agent).ok_or_else(|| not_found(&params.agent, &roster))?.clone();
         self.env.licensed(&agent).map_err(RunError::NeedsLicence)?;
-        let work = self.choose_work(&agent, &params, project.as_deref())?;
-        if let Work::Ask { provider } = &work {
-            let model = self.env.config.providers.get(provider).map_or("", |p| p.model.as_str());
-            let tokens = params.max_tokens.unwrap_or(u64::from(self.env.config.context.budget_tokens) * 2);
-            self.env.quotas.admit(&agent.manifest.id, provider, model, tokens).await.map_err(RunError::Refused)?;
-        }
+        let work = self.choose_work(&agent, params, project.as_deref())?;
         if let Some(uri) = &params.uri {
             // A file of the workspace the run names, if it names one (a path from
             // another project is refused), never one outside its own workspace
             // through a link, never an excluded one.
             let within = params.workspace.as_deref().and_then(uri::to_path);
             codebase::resolve_uri(&self.env.codebase, uri, within.as_deref())?;
+        }
+        Ok((agent, work))
+    }
+
+    async fn launch_unboxed(
+        self: Arc<Self>,
+        params: RunParams,
+        options: RunOptions,
+    ) -> Result<(RunInfo, impl Future<Output = RunInfo> + Send + 'static), RunError> {
+        // Reading the roster, the policy files and the paths the run names
+        // touches the disk: off the async runtime.
+        let (agent, work) = {
+            let (runs, params) = (self.clone(), params.clone());
+            tokio::task::spawn_blocking(move || runs.prepare(&params))
+                .await
+                .map_err(|err| RunError::Internal(format!("preparing the run stopped: {err}")))??
+        };
+        if let Work::Ask { provider } = &work {
+            let model = self.env.config.providers.get(provider).map_or("", |p| p.model.as_str());
+            let tokens = params.max_tokens.unwrap_or(u64::from(self.env.config.context.budget_tokens) * 2);
+            self.env.quotas.admit(&agent.manifest.id, provider, model, tokens).await.map_err(RunError::Refused)?;
         }
         // Backpressure: a full queue is a clear refusal, not an unbounded wait.
         let lane = match &work {

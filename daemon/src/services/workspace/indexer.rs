@@ -60,7 +60,7 @@ impl Workspace {
             },
             || {
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % 500 == 0 {
+                if n.is_multiple_of(500) {
                     self.send(Event::IndexProgress { root: root.clone(), done: n, total, finished: false });
                 }
             },

@@ -65,6 +65,7 @@ where
         version: Some(env!("CARGO_PKG_VERSION").into()),
         pid: Some(std::process::id()),
         workspace_folders: Vec::new(),
+        events: Some(vec!["market_progress".to_owned()]),
     };
     let mut events: Subscription<Event> =
         connection.client.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
