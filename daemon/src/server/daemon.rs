@@ -231,7 +231,11 @@ impl Daemon {
         if let Some(conn) = client.connection {
             self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
         }
-        let closed = self.documents().release_client(id);
+        // In turn, as an update: no worker waits on the documents' lock.
+        let closed = {
+            let _turn = self.codebase.turn.lock().await;
+            self.documents().release_client(id)
+        };
         self.codebase.workspaces.release(id);
         self.completions.release_client(id);
         tracing::info!(

@@ -63,67 +63,93 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 }
 
 /// `documents/*`: the editors' buffers.
+/// `documents/*`. An editor's updates wait their turn without holding a
+/// runtime worker (another editor's requests are served meanwhile: #18.7) and
+/// are applied on the blocking pool, in the order they arrived; a read takes its
+/// turn too, so it sees every update sent before it.
 fn documents_methods(module: &mut RpcModule<Daemon>) {
     method::<documents::Open, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
-        let reply = d.documents().open(client, params);
+        let _turn = d.codebase.turn.lock().await;
+        let reply = in_turn(&d, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
         let _ = d.events.send(Event::DocumentOpened { uri });
         Ok(reply)
     });
     method::<documents::Change, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        d.documents().change(client, params).map_err(document_error)
+        let _turn = d.codebase.turn.lock().await;
+        in_turn(&d, move |d| d.documents().change(client, params).map_err(document_error)).await
     });
     method::<documents::Close, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let reply = d.documents().close(client, &params.uri).map_err(document_error)?;
+        let uri = params.uri.clone();
+        let _turn = d.codebase.turn.lock().await;
+        let reply = in_turn(&d, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
         if !reply.still_open {
-            let _ = d.events.send(Event::DocumentClosed { uri: params.uri });
+            let _ = d.events.send(Event::DocumentClosed { uri });
         }
         Ok(reply)
     });
     // An editor's burst in one request, applied under one lock; events after.
     method::<documents::Sync, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let mut reply = documents::SyncReply { applied: 0, refused: Vec::new() };
-        let mut events = Vec::new();
-        let mut docs = d.documents();
-        for (index, op) in params.ops.into_iter().enumerate() {
-            let applied = match op {
-                documents::DocumentOp::Open(params) => {
-                    events.push(Event::DocumentOpened { uri: params.uri.clone() });
-                    docs.open(client, params);
-                    Ok(())
-                }
-                documents::DocumentOp::Change(params) => docs.change(client, params).map(drop),
-                documents::DocumentOp::Close(params) => docs.close(client, &params.uri).map(|reply| {
-                    if !reply.still_open {
-                        events.push(Event::DocumentClosed { uri: params.uri });
-                    }
-                }),
-            };
-            match applied {
-                Ok(()) => reply.applied += 1,
-                Err(err) => reply.refused.push(documents::RefusedOp {
-                    index: u32::try_from(index).unwrap_or(u32::MAX),
-                    message: err.to_string(),
-                }),
-            }
-        }
-        drop(docs);
+        let _turn = d.codebase.turn.lock().await;
+        let (reply, events) = in_turn(&d, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
         for event in events {
             let _ = d.events.send(event);
         }
         Ok(reply)
     });
     method::<documents::Get, _, _>(module, |d, params, _| async move {
+        let _turn = d.codebase.turn.lock().await;
         d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
     });
-    method::<documents::List, _, _>(module, |d, NoParams {}, _| async move { Ok(d.documents().list()) });
+    method::<documents::List, _, _>(module, |d, NoParams {}, _| async move {
+        let _turn = d.codebase.turn.lock().await;
+        Ok(d.documents().list())
+    });
 }
 
-/// `context/*` and `workspaces/*`: the codebase service.
+/// Runs a documents update on the blocking pool (the caller holds the turn).
+async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
+    d: &Arc<Daemon>,
+    update: impl FnOnce(&Daemon) -> Result<T, E> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    let d = d.clone();
+    off_the_runtime(move || update(&d)).await
+}
+
+/// `documents/sync`'s operations, in order: the reply and the events to send.
+fn apply_sync(d: &Daemon, client: u64, params: documents::SyncParams) -> (documents::SyncReply, Vec<Event>) {
+    let mut reply = documents::SyncReply { applied: 0, refused: Vec::new() };
+    let mut events = Vec::new();
+    let mut docs = d.documents();
+    for (index, op) in params.ops.into_iter().enumerate() {
+        let applied = match op {
+            documents::DocumentOp::Open(params) => {
+                events.push(Event::DocumentOpened { uri: params.uri.clone() });
+                docs.open(client, params);
+                Ok(())
+            }
+            documents::DocumentOp::Change(params) => docs.change(client, params).map(drop),
+            documents::DocumentOp::Close(params) => docs.close(client, &params.uri).map(|reply| {
+                if !reply.still_open {
+                    events.push(Event::DocumentClosed { uri: params.uri });
+                }
+            }),
+        };
+        match applied {
+            Ok(()) => reply.applied += 1,
+            Err(err) => reply.refused.push(documents::RefusedOp {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                message: err.to_string(),
+            }),
+        }
+    }
+    (reply, events)
+}
+
 fn context_methods(module: &mut RpcModule<Daemon>) {
     // Parsing, file reads and bundle assembly: on the blocking pool, never on
     // the runtime's workers that serve every editor's requests (#18).

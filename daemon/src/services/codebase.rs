@@ -32,6 +32,10 @@ use crate::{
 /// Open documents and indexed workspaces: what every request about code reads.
 pub struct Codebase {
     documents: Mutex<Documents<SyntaxDocument>>,
+    /// Editors' updates and the reads that must see them take turns here, in
+    /// the order they arrived, waiting without holding a runtime worker; the
+    /// update itself is applied on the blocking pool (`server::router`).
+    pub turn: tokio::sync::Mutex<()>,
     pub workspaces: Workspaces,
     /// Where index warnings go.
     events: broadcast::Sender<Event>,
@@ -41,7 +45,13 @@ pub struct Codebase {
 
 impl Codebase {
     pub fn new(full_parse_max: usize, budget_tokens: u32, events: broadcast::Sender<Event>) -> Codebase {
-        Codebase { documents: Mutex::default(), workspaces: Workspaces::new(full_parse_max), events, budget_tokens }
+        Codebase {
+            documents: Mutex::default(),
+            turn: tokio::sync::Mutex::const_new(()),
+            workspaces: Workspaces::new(full_parse_max),
+            events,
+            budget_tokens,
+        }
     }
 
     pub fn documents(&self) -> MutexGuard<'_, Documents<SyntaxDocument>> {
