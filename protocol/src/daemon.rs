@@ -78,6 +78,12 @@ pub struct SlowPoll {
     /// The most CPU time one of its polls used: far below `longest_us`, the
     /// long poll waited (blocking IO, a lock, or the OS ran other threads).
     pub most_cpu_us: u64,
+    /// Of its polls of 1 ms or more, those during which the worker blocked
+    /// (waited on a contended lock, blocking IO or a sleep), and the longest
+    /// of those. A few short ones are the kernel's (a page fault waiting on
+    /// the memory map's lock); a long one is a handler waiting.
+    pub blocked: u64,
+    pub longest_blocked_us: u64,
     pub over_1ms: u64,
     pub over_10ms: u64,
 }

@@ -4,10 +4,11 @@
 //! a worker, so work that belongs elsewhere (CPU-bound, blocking IO, a lock held
 //! across a long step) shows as a long poll, under the name of what made it.
 //! `daemon/status` reports the longest ones (`runtime`); one over [`WARN`] is
-//! logged. Each is noted with the CPU time it used: a long poll that used
-//! little waited (blocking IO, a lock, or a preempted thread on a busy machine).
-//! Cost: a clock read and a thread-CPU-time read before and after each poll,
-//! well under a microsecond.
+//! logged. Each is noted with the CPU time it used and whether its thread
+//! blocked (gave up the CPU to wait: a contended lock, blocking IO, a sleep):
+//! a long poll that used little CPU and did not block was preempted by the OS
+//! on a busy machine. Cost: a clock read and a `getrusage` before each poll and
+//! after a long one, about a microsecond.
 
 use std::{
     collections::BTreeMap,
@@ -19,6 +20,8 @@ use std::{
 };
 
 use protocol::daemon::{RuntimeReport, SlowPoll};
+
+use crate::platform::os;
 
 /// Polls at least this long are counted, by name.
 const NOTED: Duration = Duration::from_millis(1);
@@ -45,11 +48,13 @@ impl<F: Future> Future for Timed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let (started, cpu) = (Instant::now(), crate::platform::os::thread_cpu_time());
+        let (started, before) = (Instant::now(), os::thread_usage());
         let polled = this.inner.poll(cx);
         let took = started.elapsed();
         if took >= NOTED {
-            note(this.name, took, crate::platform::os::thread_cpu_time().saturating_sub(cpu));
+            let after = os::thread_usage();
+            let blocked = after.blocked > before.blocked;
+            note(this.name, took, after.cpu.saturating_sub(before.cpu), blocked);
         }
         polled
     }
@@ -71,6 +76,10 @@ struct Noted {
     longest: Duration,
     /// The most CPU time one poll used.
     most_cpu: Duration,
+    /// Polls during which the thread blocked (waited on a lock, IO, a sleep).
+    blocked: u64,
+    /// The longest of those.
+    longest_blocked: Duration,
 }
 
 fn table() -> std::sync::MutexGuard<'static, BTreeMap<&'static str, Noted>> {
@@ -78,7 +87,7 @@ fn table() -> std::sync::MutexGuard<'static, BTreeMap<&'static str, Noted>> {
     TABLE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn note(name: &'static str, took: Duration, cpu: Duration) {
+fn note(name: &'static str, took: Duration, cpu: Duration, blocked: bool) {
     {
         let mut table = table();
         let noted = table.entry(name).or_default();
@@ -86,10 +95,14 @@ fn note(name: &'static str, took: Duration, cpu: Duration) {
         noted.over_10ms += u64::from(took >= Duration::from_millis(10));
         noted.longest = noted.longest.max(took);
         noted.most_cpu = noted.most_cpu.max(cpu);
+        noted.blocked += u64::from(blocked);
+        if blocked {
+            noted.longest_blocked = noted.longest_blocked.max(took);
+        }
     }
     if took >= WARN {
         let (ms, cpu_ms) = (took.as_millis() as u64, cpu.as_millis() as u64);
-        tracing::warn!(task = name, ms, cpu_ms, "a poll held a runtime worker this long");
+        tracing::warn!(task = name, ms, cpu_ms, blocked, "a poll held a runtime worker this long");
     }
 }
 
@@ -102,6 +115,8 @@ pub fn report(limit: usize) -> RuntimeReport {
             name: (*name).to_owned(),
             longest_us: noted.longest.as_micros() as u64,
             most_cpu_us: noted.most_cpu.as_micros() as u64,
+            blocked: noted.blocked,
+            longest_blocked_us: noted.longest_blocked.as_micros() as u64,
             over_1ms: noted.over_1ms,
             over_10ms: noted.over_10ms,
         })
@@ -127,8 +142,8 @@ mod tests {
         .await;
         Timed::new("test/working", async {
             // Work until 15 ms of CPU are used, however busy the machine is.
-            let (started, mut n) = (crate::platform::os::thread_cpu_time(), 0u64);
-            while crate::platform::os::thread_cpu_time() - started < Duration::from_millis(15) {
+            let (started, mut n) = (os::thread_usage().cpu, 0u64);
+            while os::thread_usage().cpu - started < Duration::from_millis(15) {
                 n = std::hint::black_box(n + 1);
             }
         })
@@ -136,9 +151,10 @@ mod tests {
         let report = report(usize::MAX);
         let blocking = report.slow_polls.iter().find(|s| s.name == "test/blocking").expect("noted");
         assert!(blocking.longest_us >= 15_000 && blocking.over_10ms == 1 && blocking.over_1ms == 1, "{blocking:?}");
-        assert!(blocking.most_cpu_us < 5_000, "asleep, not working: {blocking:?}");
+        assert!(blocking.most_cpu_us < 5_000 && blocking.blocked == 1, "asleep, not working: {blocking:?}");
         let working = report.slow_polls.iter().find(|s| s.name == "test/working").expect("noted");
         assert!(working.most_cpu_us >= 15_000 && working.longest_us >= working.most_cpu_us, "working: {working:?}");
+        assert_eq!(working.blocked, 0, "working, never waiting: {working:?}");
         assert!(report.longest_poll_us >= 15_000);
         assert!(!report.slow_polls.iter().any(|s| s.name == "test/quick"), "a quick poll is not noted");
     }

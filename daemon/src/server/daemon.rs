@@ -231,11 +231,7 @@ impl Daemon {
         if let Some(conn) = client.connection {
             self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
         }
-        // In turn, as an update: no worker waits on the documents' lock.
-        let closed = {
-            let _turn = self.codebase.turn.lock().await;
-            self.documents().release_client(id)
-        };
+        let closed = self.codebase.release_client(id).await;
         self.codebase.workspaces.release(id);
         self.completions.release_client(id);
         tracing::info!(

@@ -63,28 +63,28 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 }
 
 /// `documents/*`: the editors' buffers.
-/// `documents/*`. An editor's updates wait their turn without holding a
-/// runtime worker (another editor's requests are served meanwhile: #18.7) and
-/// are applied on the blocking pool, in the order they arrived; a read takes its
-/// turn too, so it sees every update sent before it.
+/// `documents/*`. A client's updates wait their turn without holding a runtime
+/// worker (other editors' requests are served meanwhile: #18.7) and are applied
+/// on the blocking pool, in the order they arrived; its reads take their turn
+/// too, so each sees every update the client sent before it.
 fn documents_methods(module: &mut RpcModule<Daemon>) {
     method::<documents::Open, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
-        let _turn = d.codebase.turn.lock().await;
+        let _turn = d.codebase.turn(client).await;
         let reply = in_turn(&d, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
         let _ = d.events.send(Event::DocumentOpened { uri });
         Ok(reply)
     });
     method::<documents::Change, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let _turn = d.codebase.turn.lock().await;
+        let _turn = d.codebase.turn(client).await;
         in_turn(&d, move |d| d.documents().change(client, params).map_err(document_error)).await
     });
     method::<documents::Close, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
-        let _turn = d.codebase.turn.lock().await;
+        let _turn = d.codebase.turn(client).await;
         let reply = in_turn(&d, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
         if !reply.still_open {
             let _ = d.events.send(Event::DocumentClosed { uri });
@@ -94,24 +94,28 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
     // An editor's burst in one request, applied under one lock; events after.
     method::<documents::Sync, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let _turn = d.codebase.turn.lock().await;
+        let _turn = d.codebase.turn(client).await;
         let (reply, events) = in_turn(&d, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
         for event in events {
             let _ = d.events.send(event);
         }
         Ok(reply)
     });
-    method::<documents::Get, _, _>(module, |d, params, _| async move {
-        let _turn = d.codebase.turn.lock().await;
-        d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
+    method::<documents::Get, _, _>(module, |d, params, conn| async move {
+        let _turn = d.codebase.turn(d.client_of(conn)).await;
+        in_turn(&d, move |d| {
+            d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
+        })
+        .await
     });
-    method::<documents::List, _, _>(module, |d, NoParams {}, _| async move {
-        let _turn = d.codebase.turn.lock().await;
-        Ok(d.documents().list())
+    method::<documents::List, _, _>(module, |d, NoParams {}, conn| async move {
+        let _turn = d.codebase.turn(d.client_of(conn)).await;
+        in_turn(&d, |d| Ok::<_, ErrorObjectOwned>(d.documents().list())).await
     });
 }
 
-/// Runs a documents update on the blocking pool (the caller holds the turn).
+/// Runs a documents update or read on the blocking pool (the caller holds its
+/// turn): the documents' lock may be held by another client's update there.
 async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     d: &Arc<Daemon>,
     update: impl FnOnce(&Daemon) -> Result<T, E> + Send + 'static,
@@ -361,16 +365,28 @@ async fn off_the_runtime<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + '
     })
 }
 
+/// Params longer than this are decoded off the runtime (#18.7): decoding a
+/// megabyte takes milliseconds of a worker.
+const LARGE_PARAMS: usize = 64 * 1024;
+
 fn method<M, F, Fut>(module: &mut RpcModule<Daemon>, handler: F)
 where
     M: Method,
+    M::Params: Send + 'static,
     F: Fn(Arc<Daemon>, M::Params, Option<usize>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<M::Result, ErrorObjectOwned>> + Send + 'static,
 {
     let registered = module.register_async_method(M::NAME, move |params, daemon, extensions| {
         let handler = handler.clone();
         crate::platform::stalls::Timed::new(M::NAME, async move {
-            let params = parse_params::<M::Params>(M::NAME, &params)?;
+            let params = match params.as_str() {
+                // An editor's burst (megabytes of text) is decoded on the blocking pool.
+                Some(raw) if raw.len() > LARGE_PARAMS => {
+                    let raw = raw.to_owned();
+                    off_the_runtime(move || parse_params::<M::Params>(M::NAME, &Params::new(Some(&raw)))).await?
+                }
+                _ => parse_params::<M::Params>(M::NAME, &params)?,
+            };
             handler(daemon, params, connection(&extensions)).await
         })
     });

@@ -4,6 +4,7 @@
 //! crate become protocol types here, and byte columns LSP's UTF-16 ones.
 
 use std::{
+    collections::HashMap,
     path::PathBuf,
     sync::{Arc, Mutex, MutexGuard},
 };
@@ -25,17 +26,18 @@ use tokio::sync::broadcast;
 
 use crate::{
     platform::uri,
-    services::documents::{Documents, byte_offset},
+    services::documents::{ClientId, Documents, byte_offset},
     services::workspace::{self, Workspace, Workspaces},
 };
 
 /// Open documents and indexed workspaces: what every request about code reads.
 pub struct Codebase {
     documents: Mutex<Documents<SyntaxDocument>>,
-    /// Editors' updates and the reads that must see them take turns here, in
+    /// Each client's updates and the reads that must see them take turns, in
     /// the order they arrived, waiting without holding a runtime worker; the
     /// update itself is applied on the blocking pool (`server::router`).
-    pub turn: tokio::sync::Mutex<()>,
+    /// One turn per client: an editor's updates never wait for another's.
+    turns: Mutex<HashMap<ClientId, Arc<tokio::sync::Mutex<()>>>>,
     pub workspaces: Workspaces,
     /// Where index warnings go.
     events: broadcast::Sender<Event>,
@@ -47,7 +49,7 @@ impl Codebase {
     pub fn new(full_parse_max: usize, budget_tokens: u32, events: broadcast::Sender<Event>) -> Codebase {
         Codebase {
             documents: Mutex::default(),
-            turn: tokio::sync::Mutex::const_new(()),
+            turns: Mutex::default(),
             workspaces: Workspaces::new(full_parse_max),
             events,
             budget_tokens,
@@ -56,6 +58,24 @@ impl Codebase {
 
     pub fn documents(&self) -> MutexGuard<'_, Documents<SyntaxDocument>> {
         self.documents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `client`'s turn (see `turns`), held while its update is applied.
+    pub async fn turn(&self, client: ClientId) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = self.turns.lock().unwrap_or_else(|p| p.into_inner()).entry(client).or_default().clone();
+        turn.lock_owned().await
+    }
+
+    /// Releases everything `client` held, in its turn: the documents that closed.
+    pub async fn release_client(self: &Arc<Self>, client: ClientId) -> Vec<String> {
+        let turn = self.turn(client).await;
+        let codebase = self.clone();
+        // On the blocking pool: the documents' lock may be held by another's update.
+        let closed =
+            tokio::task::spawn_blocking(move || codebase.documents().release_client(client)).await.unwrap_or_default();
+        self.turns.lock().unwrap_or_else(|p| p.into_inner()).remove(&client);
+        drop(turn);
+        closed
     }
 }
 

@@ -16,6 +16,7 @@ mod hub;
 mod hub_registry;
 mod lsp;
 mod market;
+mod never_block;
 mod policy_levels;
 mod providers;
 mod security;

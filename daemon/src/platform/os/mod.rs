@@ -24,6 +24,16 @@ mod other;
 #[cfg(not(unix))]
 pub use other::*;
 
+/// A thread's use of the CPU so far ([`thread_usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThreadUsage {
+    pub cpu: std::time::Duration,
+    /// Times it gave up the CPU to wait (voluntary context switches).
+    pub blocked: u64,
+    /// Times the OS took the CPU from it (involuntary context switches).
+    pub preempted: u64,
+}
+
 /// Why a folder is not private enough to keep PAIRED's lock, discovery file,
 /// token or log in.
 #[derive(Debug, Clone, PartialEq, Eq)]

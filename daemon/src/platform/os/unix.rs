@@ -279,11 +279,29 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// The CPU time this thread has used (what a poll cost in work, beside the
-/// wall-clock time it held its worker: `platform::stalls`).
-pub fn thread_cpu_time() -> std::time::Duration {
+/// What this thread has used so far: CPU time, and how often it blocked (gave
+/// up the CPU waiting: a lock, IO, a sleep) or was preempted. Linux counts
+/// both per thread; elsewhere only the CPU time is known.
+#[allow(unsafe_code)]
+pub fn thread_usage() -> super::ThreadUsage {
+    #[cfg(target_os = "linux")]
+    {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: `usage` is a valid, writable rusage; RUSAGE_THREAD reads the
+        // calling thread's counters only.
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) } == 0 {
+            // SAFETY: getrusage filled it in (it returned 0).
+            let usage = unsafe { usage.assume_init() };
+            let time = |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+            return super::ThreadUsage {
+                cpu: time(usage.ru_utime) + time(usage.ru_stime),
+                blocked: usage.ru_nvcsw as u64,
+                preempted: usage.ru_nivcsw as u64,
+            };
+        }
+    }
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    super::ThreadUsage { cpu: std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32), blocked: 0, preempted: 0 }
 }
 
 /// Lowers this thread's CPU priority (nice 10): background work yields to the
