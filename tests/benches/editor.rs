@@ -42,7 +42,8 @@ const CHANGES: usize = 500;
 const RUNS: usize = 5;
 /// Editors bursting at once on their own workspaces.
 const MANY: usize = 10;
-/// Editors bursting at once under load, and the agent runs beside them (#18.7).
+/// Editors bursting at once under load (`PAIRED_BENCH_LOADED` for another
+/// number), and the agent runs beside them (#18.7).
 const LOADED: usize = 50;
 const AGENT_RUNS: usize = 20;
 
@@ -182,6 +183,7 @@ fn main() {
 /// poll (`daemon/status`, `runtime`) is the longest any request could have
 /// waited for a runtime worker held by another's.
 fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
+    let loaded = std::env::var("PAIRED_BENCH_LOADED").ok().and_then(|n| n.parse().ok()).unwrap_or(LOADED);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let client = runtime.block_on(home.ws());
     let probe_root = std::env::temp_dir().join(format!("paired-bench-probe-{}", std::process::id()));
@@ -220,8 +222,8 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
             waits
         });
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
-        let commands = (0..LOADED).map(|_| home.paired(&["lsp"])).collect();
-        let (bursts, peak) = many_at_once(LOADED, files, commands, daemon);
+        let commands = (0..loaded).map(|_| home.paired(&["lsp"])).collect();
+        let (bursts, peak) = many_at_once(loaded, files, commands, daemon);
         let runs = runs.join().expect("agent runs");
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         (bursts, peak, waits.join().expect("probe"), runs)
@@ -237,7 +239,7 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     };
     println!();
     println!(
-        "{LOADED} editors at once (each its own {}-file workspace, the burst) and {AGENT_RUNS} agent runs ({} finished): {:.1} s in all; slowest burst {:.2} s, median {:.2} s; the daemon's largest RSS {}",
+        "{loaded} editors at once (each its own {}-file workspace, the burst) and {AGENT_RUNS} agent runs ({} finished): {:.1} s in all; slowest burst {:.2} s, median {:.2} s; the daemon's largest RSS {}",
         files.len(),
         runs,
         took.as_secs_f64(),
@@ -259,17 +261,20 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     }
     println!();
     println!(
-        "| the daemon's longest polls on its runtime (what held a worker) | longest | most CPU in one poll | polls ≥ 1 ms | ≥ 10 ms |"
+        "| the daemon's longest polls on its runtime (what held a worker) | longest | most CPU in one poll | polls ≥ 1 ms | ≥ 10 ms | that blocked (longest) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
+    let ms = |v: &Value| v.as_f64().unwrap_or(0.0) / 1e3;
     for slow in status["runtime"]["slow_polls"].as_array().into_iter().flatten() {
         println!(
-            "| {} | {:.1} ms | {:.1} ms | {} | {} |",
+            "| {} | {:.1} ms | {:.1} ms | {} | {} | {} ({:.1} ms) |",
             slow["name"].as_str().unwrap_or("?"),
-            slow["longest_us"].as_f64().unwrap_or(0.0) / 1e3,
-            slow["most_cpu_us"].as_f64().unwrap_or(0.0) / 1e3,
+            ms(&slow["longest_us"]),
+            ms(&slow["most_cpu_us"]),
             slow["over_1ms"],
-            slow["over_10ms"]
+            slow["over_10ms"],
+            slow["blocked"],
+            ms(&slow["longest_blocked_us"])
         );
     }
 }
