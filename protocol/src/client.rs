@@ -143,6 +143,22 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event's `type`.
+    pub const KINDS: [&'static str; 12] = [
+        "attached",
+        "client_attached",
+        "client_detached",
+        "document_opened",
+        "document_closed",
+        "shutting_down",
+        "index_progress",
+        "index_warning",
+        "run_update",
+        "session_update",
+        "market_progress",
+        "choice",
+    ];
+
     /// The event's `type`, as it is serialized.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -184,6 +200,7 @@ mod tests {
         for event in &events {
             let json = serde_json::to_value(event).expect("serialize");
             assert_eq!(json["type"], event.kind());
+            assert!(Event::KINDS.contains(&event.kind()));
         }
         let mut hello = ClientHello {
             kind: ClientKind::Lsp,

@@ -153,7 +153,7 @@ mod tests {
         assert!(blocking.longest_us >= 15_000 && blocking.over_10ms == 1 && blocking.over_1ms == 1, "{blocking:?}");
         assert!(blocking.most_cpu_us < 5_000 && blocking.blocked == 1, "asleep, not working: {blocking:?}");
         let working = report.slow_polls.iter().find(|s| s.name == "test/working").expect("noted");
-        assert!(working.most_cpu_us >= 15_000 && working.longest_us >= working.most_cpu_us, "working: {working:?}");
+        assert!(working.most_cpu_us >= 15_000, "working: {working:?}");
         assert_eq!(working.blocked, 0, "working, never waiting: {working:?}");
         assert!(report.longest_poll_us >= 15_000);
         assert!(!report.slow_polls.iter().any(|s| s.name == "test/quick"), "a quick poll is not noted");

@@ -296,7 +296,7 @@ impl Daemon {
             uptime_ms: self.started.elapsed().as_millis() as u64,
             clients,
             connections: self.connections.load(Ordering::Relaxed),
-            open_documents: self.documents().len() as u32,
+            open_documents: self.codebase.open_count(),
             workspaces,
             agents: agents::BUILTIN_AGENTS
                 .iter()

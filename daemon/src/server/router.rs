@@ -62,30 +62,33 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     module
 }
 
-/// `documents/*`: the editors' buffers.
-/// `documents/*`. A client's updates wait their turn without holding a runtime
-/// worker (other editors' requests are served meanwhile: #18.7) and are applied
-/// on the blocking pool, in the order they arrived; its reads take their turn
-/// too, so each sees every update the client sent before it.
+/// `documents/*`: the editors' buffers. A client's updates wait their turn
+/// without holding a runtime worker (other editors' requests are served
+/// meanwhile: #18.7) and are applied on the blocking pool, holding the turn
+/// until applied; its reads take their turn too. A client that waits for each
+/// reply before its next update (as `paired lsp` does) has them applied in
+/// order and each read sees them all: requests sent without waiting are
+/// separate tasks (jsonrpsee), in no promised order.
 fn documents_methods(module: &mut RpcModule<Daemon>) {
     method::<documents::Open, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
-        let _turn = d.codebase.turn(client).await;
-        let reply = in_turn(&d, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
+        let turn = d.codebase.turn(client).await;
+        let reply = in_turn(&d, turn, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
         let _ = d.events.send(Event::DocumentOpened { uri });
         Ok(reply)
     });
     method::<documents::Change, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let _turn = d.codebase.turn(client).await;
-        in_turn(&d, move |d| d.documents().change(client, params).map_err(document_error)).await
+        let turn = d.codebase.turn(client).await;
+        in_turn(&d, turn, move |d| d.documents().change(client, params).map_err(document_error)).await
     });
     method::<documents::Close, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
-        let _turn = d.codebase.turn(client).await;
-        let reply = in_turn(&d, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
+        let turn = d.codebase.turn(client).await;
+        let reply =
+            in_turn(&d, turn, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
         if !reply.still_open {
             let _ = d.events.send(Event::DocumentClosed { uri });
         }
@@ -94,34 +97,44 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
     // An editor's burst in one request, applied under one lock; events after.
     method::<documents::Sync, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
-        let _turn = d.codebase.turn(client).await;
-        let (reply, events) = in_turn(&d, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
+        let turn = d.codebase.turn(client).await;
+        let (reply, events) =
+            in_turn(&d, turn, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
         for event in events {
             let _ = d.events.send(event);
         }
         Ok(reply)
     });
     method::<documents::Get, _, _>(module, |d, params, conn| async move {
-        let _turn = d.codebase.turn(d.client_of(conn)).await;
-        in_turn(&d, move |d| {
+        let turn = d.codebase.turn(d.client_of(conn)).await;
+        in_turn(&d, turn, move |d| {
             d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
         })
         .await
     });
     method::<documents::List, _, _>(module, |d, NoParams {}, conn| async move {
-        let _turn = d.codebase.turn(d.client_of(conn)).await;
-        in_turn(&d, |d| Ok::<_, ErrorObjectOwned>(d.documents().list())).await
+        let turn = d.codebase.turn(d.client_of(conn)).await;
+        in_turn(&d, turn, |d| Ok::<_, ErrorObjectOwned>(d.documents().list())).await
     });
 }
 
-/// Runs a documents update or read on the blocking pool (the caller holds its
-/// turn): the documents' lock may be held by another client's update there.
+/// Runs a documents update or read on the blocking pool, in the client's
+/// `turn` (the documents' lock may be held there by another client's update).
+/// The turn is released when the work is done, not when the request's future
+/// is: a connection that closes mid-update drops the future, and the client's
+/// release (which takes the turn) must come after the update, not before it.
 async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     d: &Arc<Daemon>,
+    turn: tokio::sync::OwnedMutexGuard<()>,
     update: impl FnOnce(&Daemon) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
     let d = d.clone();
-    off_the_runtime(move || update(&d)).await
+    off_the_runtime(move || {
+        let done = update(&d);
+        drop(turn);
+        done
+    })
+    .await
 }
 
 /// `documents/sync`'s operations, in order: the reply and the events to send.
@@ -154,6 +167,7 @@ fn apply_sync(d: &Daemon, client: u64, params: documents::SyncParams) -> (docume
     (reply, events)
 }
 
+/// `context/*` and `workspaces/*`: the codebase service.
 fn context_methods(module: &mut RpcModule<Daemon>) {
     // Parsing, file reads and bundle assembly: on the blocking pool, never on
     // the runtime's workers that serve every editor's requests (#18).
@@ -353,7 +367,6 @@ fn feedback_verdicts(
         .collect()
 }
 
-/// Registers `M` with a handler taking its typed params and the caller's connection.
 /// Runs CPU-bound or blocking work of a handler on the blocking pool. A panic
 /// there is an internal error reply, as one on the runtime would be.
 async fn off_the_runtime<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
@@ -369,6 +382,7 @@ async fn off_the_runtime<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + '
 /// megabyte takes milliseconds of a worker.
 const LARGE_PARAMS: usize = 64 * 1024;
 
+/// Registers `M` with a handler taking its typed params and the caller's connection.
 fn method<M, F, Fut>(module: &mut RpcModule<Daemon>, handler: F)
 where
     M: Method,
@@ -447,6 +461,10 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                     return Ok(());
                 }
             };
+            if let Err(err) = known_events(&hello) {
+                pending.reject(err).await;
+                return Ok(());
+            }
             let mut events = daemon.events.subscribe();
             let wanted = hello.clone();
             // Attach (and link the connection) before the client hears back, so
@@ -483,6 +501,18 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
         },
     );
     register(registered, Attach::SUBSCRIBE);
+}
+
+/// A hello's `events` names known event types only, each once at most.
+fn known_events(hello: &ClientHello) -> Result<(), ErrorObjectOwned> {
+    let Some(kinds) = &hello.events else { return Ok(()) };
+    let known = protocol::client::Event::KINDS;
+    match kinds.iter().find(|kind| !known.contains(&kind.as_str())) {
+        _ if kinds.len() > known.len() => Err(format!("events: at most {} names", known.len())),
+        Some(unknown) => Err(format!("events: no event type {unknown:?}; the types: {}", known.join(", "))),
+        None => Ok(()),
+    }
+    .map_err(|message| ErrorObjectOwned::owned(errors::INVALID_PARAMS, message, None::<()>))
 }
 
 /// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation.

@@ -38,6 +38,8 @@ pub struct Codebase {
     /// update itself is applied on the blocking pool (`server::router`).
     /// One turn per client: an editor's updates never wait for another's.
     turns: Mutex<HashMap<ClientId, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last count [`Codebase::open_count`] took.
+    open_count: std::sync::atomic::AtomicU32,
     pub workspaces: Workspaces,
     /// Where index warnings go.
     events: broadcast::Sender<Event>,
@@ -50,6 +52,7 @@ impl Codebase {
         Codebase {
             documents: Mutex::default(),
             turns: Mutex::default(),
+            open_count: std::sync::atomic::AtomicU32::new(0),
             workspaces: Workspaces::new(full_parse_max),
             events,
             budget_tokens,
@@ -58,6 +61,20 @@ impl Codebase {
 
     pub fn documents(&self) -> MutexGuard<'_, Documents<SyntaxDocument>> {
         self.documents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many documents are open, without waiting for the documents' lock
+    /// (for `daemon/status` on a runtime worker): the last count taken when
+    /// an update holds it.
+    pub fn open_count(&self) -> u32 {
+        match self.documents.try_lock() {
+            Ok(documents) => {
+                let count = documents.len() as u32;
+                self.open_count.store(count, std::sync::atomic::Ordering::Relaxed);
+                count
+            }
+            Err(_) => self.open_count.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// `client`'s turn (see `turns`), held while its update is applied.

@@ -43,6 +43,26 @@ async fn websocket_methods_events_and_discovery() {
     let mut events = attach(&watcher, hello(ClientKind::Cli, "watcher")).await;
     let first = next_event(&mut events, Duration::from_secs(5)).await;
     assert!(matches!(first, Event::Attached { .. }), "{first:?}");
+    // A client that names the events it uses is sent those (and `attached`) only;
+    // a name that is no event type is refused.
+    let picky = home.ws().await;
+    let mut picky_events =
+        attach(&picky, ClientHello { events: Some(vec!["run_update".into()]), ..hello(ClientKind::Lsp, "picky") })
+            .await;
+    assert!(matches!(next_event(&mut picky_events, Duration::from_secs(5)).await, Event::Attached { .. }));
+    let seen = next_event(&mut events, Duration::from_secs(5)).await;
+    assert!(matches!(&seen, Event::ClientAttached { name, .. } if name == "picky"), "{seen:?}");
+    let refused = home
+        .ws()
+        .await
+        .subscribe::<Value, _>(
+            "client/attach",
+            rpc_params![json!({"kind": "cli", "name": "typo", "events": ["run_updates"]})],
+            "client/detach",
+        )
+        .await;
+    let refused = refused.map(|_| ()).expect_err("an unknown event type is refused").to_string();
+    assert!(refused.contains("no event type"), "{refused}");
 
     let editor = home.ws().await;
     let mut editor_events =
@@ -63,6 +83,8 @@ async fn websocket_methods_events_and_discovery() {
         .await;
     assert_eq!(opened, DocumentVersion { uri: uri.clone(), version: 1, bytes: 6 });
     assert_eq!(next_event(&mut events, Duration::from_secs(5)).await, Event::DocumentOpened { uri: uri.clone() });
+    let nothing = tokio::time::timeout(Duration::from_millis(300), picky_events.next()).await;
+    assert!(nothing.is_err(), "not sent to a client that did not name it: {nothing:?}");
     let at = |character| Position { line: 0, character };
     let changed = editor
         .call::<documents::Change>(ChangeParams {
@@ -76,7 +98,7 @@ async fn websocket_methods_events_and_discovery() {
     assert_eq!(doc.text, "x = 42\n");
 
     let status = watcher.call::<Status>(NoParams {}).await.daemon;
-    assert_eq!(status.clients, BTreeMap::from([(ClientKind::Cli, 1), (ClientKind::Other, 1)]));
+    assert_eq!(status.clients, BTreeMap::from([(ClientKind::Lsp, 1), (ClientKind::Cli, 1), (ClientKind::Other, 1)]));
     assert_eq!(status.open_documents, 1);
     assert_eq!(status.workspaces, ["file:///w"]);
 
@@ -94,7 +116,7 @@ async fn websocket_methods_events_and_discovery() {
     assert_eq!(types, ["document_closed", "client_detached"]);
     let status = watcher.call::<Status>(NoParams {}).await.daemon;
     assert_eq!(status.open_documents, 0);
-    assert_eq!(status.clients, BTreeMap::from([(ClientKind::Cli, 1)]));
+    assert_eq!(status.clients, BTreeMap::from([(ClientKind::Lsp, 1), (ClientKind::Cli, 1)]));
 
     // Not a protocol method: the OpenRPC document of them all.
     let discovered: Value = watcher.request("rpc.discover", rpc_params![]).await.expect("discover");

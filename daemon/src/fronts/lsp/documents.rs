@@ -236,9 +236,16 @@ async fn send_batch(proxy: &Proxy, batch: Vec<DocOp>) {
                 break;
             }
             Err(_) if !connection.is_connected() => proxy.drop_connection(&connection),
-            Err(err) => {
+            Err(err) if err.downcast_ref::<client::Refused>().is_some() => {
                 tracing::warn!("the daemon refused {} document updates: {err:#}", params.ops.len());
                 break;
+            }
+            // No answer (a timeout): the batch may still be applied later, after
+            // the next one. Start over on a new connection, whose replay from the
+            // mirror puts every document back as the editor has it.
+            Err(err) => {
+                tracing::warn!("no answer to {} document updates ({err:#}): reconnecting", params.ops.len());
+                proxy.drop_connection(&connection);
             }
         }
     }

@@ -41,9 +41,20 @@ pub(super) async fn stay_connected(proxy: Arc<Proxy>) {
                 tracing::info!(replayed, "attached to the PAIRED daemon");
                 proxy.connection.send_replace(Some(connection.clone()));
                 let mut progress = IndexProgressUi::default();
+                // Dropped by the proxy (a request went unanswered): start over.
+                let mut current = proxy.connection.subscribe();
+                let dropped = async {
+                    while current.changed().await.is_ok() {
+                        if !current.borrow_and_update().as_ref().is_some_and(|c| Arc::ptr_eq(c, &connection)) {
+                            return;
+                        }
+                    }
+                };
+                tokio::pin!(dropped);
                 loop {
                     tokio::select! {
                         _ = connection.on_disconnect() => break,
+                        () = &mut dropped => break,
                         event = events.next() => match event {
                             Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
                             Some(Ok(event @ (Event::RunUpdate { .. } | Event::SessionUpdate { .. } | Event::Choice { .. }))) => {

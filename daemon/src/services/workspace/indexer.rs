@@ -117,7 +117,13 @@ impl Workspace {
             },
             || {},
         );
-        self.status().analysing = false;
+        {
+            // Only this wake's pass says it is done (a newer wake has its own).
+            let mut status = self.status();
+            if status.awake && status.generation == generation {
+                status.analysing = false;
+            }
+        }
         let ms = started.elapsed().as_millis() as u64;
         tracing::info!(root = %self.root.display(), files = files.len(), ms, "parsed");
     }
