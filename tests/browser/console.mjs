@@ -88,14 +88,17 @@ try {
     await page.click(`#nav a[data-page="runs"]`);
     await ready("runs");
     for (const [kind, name] of [["session", "session"], ["run", "run"]]) {
-      const link = await page.$(`main a[href^="#/runs/${kind}/"]`);
-      if (!link) continue;
+      // A locator, not an element handle: the list may render again (a refresh)
+      // between finding the link and clicking it.
+      const link = page.locator(`main a[href^="#/runs/${kind}/"]`).first();
+      if ((await link.count()) === 0) continue;
       await link.click();
       await page.waitForFunction((k) => location.hash.startsWith(`#/runs/${k}/`) && document.querySelector("main").dataset.ready === "runs" && document.querySelector("main h1")?.textContent !== "Runs and workflows", kind);
       report.pages[name] = await snapshot();
       if (options.screenshots) await page.screenshot({ path: `${options.screenshots}/${name}.png`, fullPage: true });
       await page.goBack();
-      await ready("runs");
+      // The detail page is "runs" too: wait for the list itself.
+      await page.waitForFunction(() => document.querySelector("main").dataset.ready === "runs" && document.querySelector("main h1")?.textContent === "Runs and workflows");
     }
   }
 
