@@ -30,8 +30,6 @@ pub struct ThreadUsage {
     pub cpu: std::time::Duration,
     /// Times it gave up the CPU to wait (voluntary context switches).
     pub blocked: u64,
-    /// Times the OS took the CPU from it (involuntary context switches).
-    pub preempted: u64,
 }
 
 /// Why a folder is not private enough to keep PAIRED's lock, discovery file,

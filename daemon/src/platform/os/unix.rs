@@ -280,8 +280,8 @@ pub fn process_alive(pid: u32) -> bool {
 }
 
 /// What this thread has used so far: CPU time, and how often it blocked (gave
-/// up the CPU waiting: a lock, IO, a sleep) or was preempted. Linux counts
-/// both per thread; elsewhere only the CPU time is known.
+/// up the CPU waiting: a lock, IO, a sleep). Linux counts both per thread;
+/// elsewhere only the CPU time is known.
 #[allow(unsafe_code)]
 pub fn thread_usage() -> super::ThreadUsage {
     #[cfg(target_os = "linux")]
@@ -296,12 +296,11 @@ pub fn thread_usage() -> super::ThreadUsage {
             return super::ThreadUsage {
                 cpu: time(usage.ru_utime) + time(usage.ru_stime),
                 blocked: usage.ru_nvcsw as u64,
-                preempted: usage.ru_nivcsw as u64,
             };
         }
     }
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    super::ThreadUsage { cpu: std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32), blocked: 0, preempted: 0 }
+    super::ThreadUsage { cpu: std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32), blocked: 0 }
 }
 
 /// Lowers this thread's CPU priority (nice 10): background work yields to the
