@@ -280,6 +280,7 @@ impl Walker<'_> {
     }
 
     fn node_rules(&mut self, node: Node<'_>) {
+        self.bug_rules(node);
         match (self.language, node.kind()) {
             (Language::Rust, "call_expression") => self.rust_call(node),
             (Language::Rust, "macro_invocation") => self.rust_macro(node),
@@ -679,5 +680,7 @@ fn secrets(path: &str, text: &str, findings: &mut Vec<RawFinding>) {
     }
 }
 
+mod bugs;
+mod flow;
 #[cfg(test)]
 mod tests;

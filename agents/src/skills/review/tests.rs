@@ -273,3 +273,118 @@ fn the_report_speaks_as_the_agent_that_runs_the_review() {
     let clean = SyntaxDocument::new(Language::from_path("src/lib.rs"), "pub fn f() {}\n".into());
     assert_eq!(review_as("Holmes", "src/lib.rs", &clean).report, "Holmes reviewed `src/lib.rs`: no findings.\n");
 }
+
+#[test]
+fn python_bug_patterns() {
+    check(
+        "pkg/signing.py",
+        r#"import re, time
+EPOCH = time.mktime((2011, 1, 1, 0, 0, 0, 0, 0, 0))
+NOW = time.mktime(time.localtime())
+
+def make_signer(self, salt=None):
+    if salt is None:
+        salt is self.salt
+    x == 1
+    return salt
+
+def convert(text):
+    key = text.isdigit() and int(text) or text.lower()
+    fine = text.isdigit() and "number" or "word"
+    n = int(text) if re.match('[0-9]+', text) else text
+    m = int(text) if re.match(r'[0-9]+$', text) else text
+    if re.search(r'\d+', text):
+        return float(text)
+    return key, fine, n, m
+
+def width(pwcs, n=None):
+    end = len(pwcs) if n is not None else n
+    same = n if n is not None else len(pwcs)
+    mapped = int(n) if n is not None else n
+    return end, same, mapped
+
+def load(payload):
+    if payload[0] == b'.':
+        payload = payload[1:]
+    return payload[-1] != b"\x00", payload[0] == '.'
+
+def unsign(self, signed_value):
+    if isinstance(signed_value, str):
+        value = signed_value.encode('utf-8')
+    if self.sep not in signed_value:
+        raise ValueError(self.sep)
+    value, sig = signed_value.rsplit(self.sep, 1)
+    return value, sig
+
+def quiet(items, flag):
+    result = None
+    result = compute(items)
+    total = len(items)
+    total = total + 1
+    for item in items:
+        found = item.name
+        if flag:
+            continue
+        found = item.other
+    seen = compute(items)
+    def later():
+        return seen
+    seen = compute(flag)
+    return result, total, found, later
+"#,
+        expect![[r#"
+            2 local-time-epoch warning `time.mktime` reads this fixed date as local time, so the value differs between machines in different timezones; for a UTC instant use `calendar.timegm(…)`
+            7 useless-comparison warning `salt is self.salt` compares and throws the answer away: did you mean `salt = self.salt`?
+            8 useless-comparison warning `x == 1` compares and throws the answer away: did you mean `x = 1`?
+            12 and-or-ternary warning `… and int(text) or text.lower()` gives `text.lower()` whenever `int(text)` is falsy (0, empty), not only when `text.isdigit()` is false; write `int(text) if text.isdigit() else text.lower()`
+            14 unanchored-match warning `re.match` checks only the start of `text`, so text such as '1a' passes and `int(text)` raises ValueError; use `re.fullmatch` (or end the pattern with `$`)
+            16 unanchored-match warning `re.search` checks only a part of `text`, so text such as '1a' passes and `float(text)` raises ValueError; use `re.fullmatch` (or end the pattern with `$`)
+            21 swapped-branches warning when `n` is given its value is ignored (the result is `len(pwcs)`), and when it is None the result is None: the branches look swapped — `n if n is not None else len(pwcs)`?
+            27 bytes-index-comparison warning on Python 3 `payload[0]` of `bytes` is an int, so comparing it with `b'.'` is always False; compare a one-byte slice, `payload[0:1] == b'.'`
+            29 bytes-index-comparison warning on Python 3 `payload[-1]` of `bytes` is an int, so comparing it with `b"\x00"` is always True; compare a one-byte slice, `payload[-1:] == b"\x00"`
+            33 dead-store warning the value stored in `value` here is never read: line 36 assigns `value` again first — was it meant to be used below?
+        "#]],
+    );
+}
+
+#[test]
+fn go_bug_patterns() {
+    check(
+        "version1.go",
+        r#"package uuid
+
+func NewUUID() (UUID, error) {
+	nodeMu.Lock()
+	if nodeID == zeroID {
+		setNodeInterface("")
+	}
+	nodeMu.Unlock()
+
+	var uuid UUID
+	now, seq, err := GetTime()
+	if err != nil {
+		return uuid, err
+	}
+	binary.BigEndian.PutUint16(uuid[8:], seq)
+	copy(uuid[10:], nodeID[:])
+	return uuid, nil
+}
+
+func Held() []byte {
+	nodeMu.Lock()
+	defer nodeMu.Unlock()
+	return nodeID[:]
+}
+
+func Copied() []byte {
+	nodeMu.Lock()
+	id := nodeID
+	nodeMu.Unlock()
+	return id[:]
+}
+"#,
+        expect![[r#"
+            16 read-after-unlock warning `nodeID` is used here after `nodeMu.Unlock()` (line 8), though it is used under that lock above: another goroutine can change it in between; keep the lock until done with it, or copy it while locked
+        "#]],
+    );
+}
