@@ -78,9 +78,31 @@ pub fn review_as(speaker: &str, path: &str, doc: &SyntaxDocument) -> SkillOutput
         walker.walk(&mut tree.walk());
     }
     secrets(path, doc.text(), &mut findings);
+    findings.retain(|f| !silenced(doc.text(), f));
     findings.sort_by_key(|f| (f.bytes.start, f.rule));
     let report = report(speaker, path, &findings);
     SkillOutput { report, findings, ..SkillOutput::default() }
+}
+
+/// What Python's linters call the same thing, for `# noqa: CODE` comments.
+const LINTER_CODES: [(&str, &[&str]); 6] = [
+    ("bare-except", &["E722", "B001"]),
+    ("swallowed-error", &["S110", "BLE001", "SIM105"]),
+    ("useless-comparison", &["B015"]),
+    ("debugger", &["T100"]),
+    ("debug-print", &["T201", "T203"]),
+    ("and-or-ternary", &["PLR1706"]),
+];
+
+/// A finding the line's `# noqa` (all) or `# noqa: CODE` (the same rule in
+/// another linter's name) says the author has seen.
+fn silenced(text: &str, finding: &RawFinding) -> bool {
+    let start = text[..finding.bytes.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[finding.bytes.start..].find('\n').map_or(text.len(), |i| finding.bytes.start + i);
+    let Some((_, after)) = text[start..end].split_once("# noqa") else { return false };
+    let Some(codes) = after.strip_prefix(':') else { return true };
+    let aliases = LINTER_CODES.iter().find(|(rule, _)| *rule == finding.rule).map_or(&[][..], |(_, codes)| codes);
+    codes.split([',', ' ']).map(str::trim).any(|code| aliases.contains(&code))
 }
 
 fn report(speaker: &str, path: &str, findings: &[RawFinding]) -> String {
@@ -524,7 +546,14 @@ impl Walker<'_> {
         let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
         let body = children.iter().find(|c| c.kind() == "block").copied();
         let bare = children.iter().all(|c| c.kind() == "block" || c.kind().contains("comment"));
-        if bare {
+        // `except:` that ends in a bare `raise` cleans up and lets everything
+        // through, KeyboardInterrupt included: what a `finally` would do.
+        let reraises = body.is_some_and(|b| {
+            let mut cursor = b.walk();
+            let last = b.named_children(&mut cursor).filter(|c| !c.kind().contains("comment")).last();
+            last.is_some_and(|l| l.kind() == "raise_statement" && l.named_child_count() == 0)
+        });
+        if bare && !reraises {
             // `except:` also catches KeyboardInterrupt and SystemExit;
             // `except Exception:` is what is almost always meant.
             let keyword_end = node.start_byte() + "except".len();

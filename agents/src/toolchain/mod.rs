@@ -107,9 +107,15 @@ pub struct ToolEdit {
 }
 
 /// ruff's default rules that are a project's taste rather than defects
-/// (E731 lambda assignment, E741 ambiguous names): left out unless the
+/// (E731 lambda assignment, E741 ambiguous names, E402 an import after code —
+/// a version check or `sys.path` set-up first is a choice): left out unless the
 /// project configures ruff itself.
-const RUFF_TASTE: [&str; 2] = ["E731", "E741"];
+const RUFF_TASTE: [&str; 3] = ["E731", "E741", "E402"];
+
+/// ruff rules ruff itself deprecated, which newer releases no longer report
+/// (UP038: `isinstance(x, A | B)` is slower than the tuple): left out even
+/// where a project selects their group, as the project's own ruff would.
+const RUFF_DEPRECATED: [&str; 1] = ["UP038"];
 
 /// Python 2's built-in names, which compatibility code uses under a version check.
 const PYTHON2_NAMES: [&str; 13] = [
@@ -159,6 +165,14 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
             return true;
         }
     }
+    if unused_import && imported_on_purpose(finding, read) {
+        return true;
+    }
+    // `__traceback_hide__ = True`: a marker debuggers and test runners read
+    // from the frame, not a variable the function forgot.
+    if matches!(finding.rule.as_str(), "ruff:F841" | "flake8:F841") && name.starts_with("__") && name.ends_with("__") {
+        return true;
+    }
     let never_python3 = || {
         let manifests: Vec<String> =
             ["setup.py", "setup.cfg", "pyproject.toml"].iter().filter_map(|f| read(f)).collect();
@@ -171,8 +185,46 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
     };
     undefined
         && PYTHON2_NAMES.contains(&name)
-        && (read(&finding.path).is_some_and(|text| text.contains("PY2") || text.contains("sys.version_info"))
+        && (read(&finding.path).is_some_and(|text| {
+            text.to_ascii_lowercase().contains("py2") || text.contains("sys.version_info")
+        })
             || never_python3())
+}
+
+/// An import a module makes for others or for its effect, and says so: a
+/// compatibility module (`compat.py`, whose names other modules import), an
+/// import the author explains in a comment (above it or at its end: "imported
+/// here for backwards compatibility", "import now, to avoid implicit import
+/// later"), or one inside `try:` … `except ImportError` (a check that a
+/// package is installed).
+fn imported_on_purpose(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) -> bool {
+    let file = finding.path.rsplit('/').next().unwrap_or(&finding.path);
+    if matches!(file, "compat.py" | "_compat.py") {
+        return true;
+    }
+    let Some(text) = read(&finding.path) else { return false };
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(mut start) = (finding.line as usize).checked_sub(1).filter(|&l| l < lines.len()) else { return false };
+    // From a name on a continuation line back to its `import`/`from` line.
+    while start > 0 && !["import ", "from "].iter().any(|k| lines[start].trim_start().starts_with(k)) {
+        start -= 1;
+    }
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    if lines[start].contains('#') && !lines[start].contains("noqa")
+        || start > 0 && lines[start - 1].trim_start().starts_with('#')
+    {
+        return true;
+    }
+    let at = indent(lines[start]);
+    let opener = lines[..start].iter().rev().find(|l| !l.trim().is_empty() && indent(l) < at);
+    if opener.is_none_or(|l| l.trim() != "try:") {
+        return false;
+    }
+    let handler = lines[start..].iter().find(|l| !l.trim().is_empty() && indent(l) < at);
+    handler.is_some_and(|l| {
+        let l = l.trim_start();
+        l.starts_with("except") && (l.contains("ImportError") || l.contains("ModuleNotFoundError"))
+    })
 }
 
 /// Whether a Python module's top level does something beyond defining names:
@@ -256,11 +308,11 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
     let ruff_configured = project.has("ruff.toml") || project.has(".ruff.toml") || mentions("ruff");
     if project.installed("ruff") {
         let mut command = argv(&["ruff", "check", "--output-format=json", "--no-cache", "--exit-zero"]);
-        if !ruff_configured {
-            // Without the project's choice, ruff's defaults less two rules of
-            // taste, not defects: a lambda given a name, a name like `l`.
-            command.push(format!("--ignore={}", RUFF_TASTE.join(",")));
-        }
+        // Without the project's choice, ruff's defaults less rules of taste,
+        // not defects: a lambda given a name, a name like `l`, import order.
+        let ignored: Vec<&str> =
+            RUFF_DEPRECATED.iter().chain(if ruff_configured { &[][..] } else { &RUFF_TASTE[..] }).copied().collect();
+        command.push(format!("--ignore={}", ignored.join(",")));
         command.push(".".into());
         tools.push(Tool {
             name: "ruff",
@@ -488,8 +540,8 @@ mod tests {
             let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &["ruff"] });
             tools[0].command.join(" ")
         };
-        assert!(ruff(&[("setup.py", "setup()")]).contains("--ignore=E731,E741"), "ruff's defaults less taste");
-        assert!(!ruff(&python).contains("--ignore"), "the project's own ruff settings decide");
+        assert!(ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402"), "ruff's defaults less taste");
+        assert!(ruff(&python).contains("--ignore=UP038 ."), "the project's own ruff settings decide, less what ruff deprecated");
         assert_eq!(names(&[("go.mod", "module x")], &["go"]), ["go vet", "go test"]);
     }
 
@@ -578,5 +630,55 @@ mod tests {
             !intended(&import("demos/demo01.py", "`json` imported but unused"), &demos),
             "no such module beside it"
         );
+    }
+
+    #[test]
+    fn imports_and_markers_the_code_says_it_means() {
+        let finding = |message: &str| ToolFinding {
+            tool: "ruff",
+            rule: "ruff:F821".into(),
+            severity: Severity::Error,
+            message: message.into(),
+            path: "m.py".into(),
+            line: 1,
+            column: 1,
+            end: None,
+            fix: None,
+        };
+        let source = "\
+# kept here for backwards compatibility
+from ._internal import to_native_string
+import encodings.idna  # registers the codec before threads start
+from io import BytesIO
+from .utils import (DEFAULT, get_encoding,
+                    to_native)
+try:
+    import OpenSSL
+except ImportError:
+    raise SystemExit('needs pyOpenSSL')
+try:
+    import json
+except Exception:
+    json = None
+";
+        let read = |path: &str| (path == "pkg/models.py" || path == "pkg/compat.py").then(|| source.to_owned());
+        let at = |path: &str, line: u32, message: &str| ToolFinding {
+            rule: "ruff:F401".into(),
+            path: path.into(),
+            line,
+            ..finding(message)
+        };
+        assert!(intended(&at("pkg/models.py", 2, "`._internal.to_native_string` imported but unused"), &read));
+        assert!(intended(&at("pkg/models.py", 3, "`encodings.idna` imported but unused"), &read));
+        assert!(!intended(&at("pkg/models.py", 4, "`io.BytesIO` imported but unused"), &read), "just unused");
+        assert!(!intended(&at("pkg/models.py", 6, "`.utils.to_native` imported but unused"), &read), "no comment");
+        assert!(intended(&at("pkg/models.py", 8, "`OpenSSL` imported but unused"), &read), "an availability check");
+        assert!(!intended(&at("pkg/models.py", 12, "`json` imported but unused"), &read), "not an ImportError");
+        assert!(intended(&at("pkg/compat.py", 4, "`io.BytesIO` imported but unused"), &read), "a compat module");
+        let local = |message: &str| ToolFinding { rule: "ruff:F841".into(), ..finding(message) };
+        assert!(intended(&local("Local variable `__traceback_hide__` is assigned to but never used"), &read));
+        assert!(!intended(&local("Local variable `success` is assigned to but never used"), &read));
+        let guarded = |_: &str| Some("url = unicode(url) if is_py2 else str(url)\n".to_owned());
+        assert!(intended(&finding("Undefined name `unicode`"), &guarded), "under requests' `is_py2`");
     }
 }

@@ -331,6 +331,21 @@ def quiet(items, flag):
         return seen
     seen = compute(flag)
     return result, total, found, later
+
+def cleanup(conn):
+    try:
+        conn.send()
+    except:
+        conn.close()
+        raise
+    try:
+        conn.send()
+    except:  # noqa: E722
+        conn.reset()
+    try:
+        conn.send()
+    except:  # noqa: F401
+        conn.reset()
 "#,
         expect![[r#"
             2 local-time-epoch warning `time.mktime` reads this fixed date as local time, so the value differs between machines in different timezones; for a UTC instant use `calendar.timegm(…)`
@@ -343,6 +358,7 @@ def quiet(items, flag):
             27 bytes-index-comparison warning on Python 3 `payload[0]` of `bytes` is an int, so comparing it with `b'.'` is always False; compare a one-byte slice, `payload[0:1] == b'.'`
             29 bytes-index-comparison warning on Python 3 `payload[-1]` of `bytes` is an int, so comparing it with `b"\x00"` is always True; compare a one-byte slice, `payload[-1:] == b"\x00"`
             33 dead-store warning the value stored in `value` here is never read: line 36 assigns `value` again first — was it meant to be used below?
+            67 bare-except warning bare `except:` also catches KeyboardInterrupt and SystemExit [fix: Catch `Exception` instead → ["    except Exception:  # noqa: F401"]]
         "#]],
     );
 }
