@@ -45,7 +45,7 @@ impl Walker<'_> {
         let Some(comparison) = statement.named_child(0).filter(|c| c.kind() == "comparison_operator") else {
             return;
         };
-        if statement.named_child_count() != 1 {
+        if statement.named_child_count() != 1 || self.expects_an_error(statement) {
             return;
         }
         let text = self.text(comparison).to_owned();
@@ -65,6 +65,27 @@ impl Walker<'_> {
             comparison,
             format!("`{text}` compares and throws the answer away: {hint}"),
         );
+    }
+
+    /// Inside `with pytest.raises(…)` / `self.assertRaises(…)`: the statement
+    /// is there for the error it raises, not for its value.
+    fn expects_an_error(&self, node: Node<'_>) -> bool {
+        let mut parent = node.parent();
+        while let Some(node) = parent {
+            match node.kind() {
+                "with_statement" => {
+                    let mut cursor = node.walk();
+                    let clause = node.named_children(&mut cursor).find(|c| c.kind() == "with_clause");
+                    if clause.is_some_and(|c| self.text(c).to_ascii_lowercase().contains("raises")) {
+                        return true;
+                    }
+                }
+                "function_definition" | "class_definition" => return false,
+                _ => {}
+            }
+            parent = node.parent();
+        }
+        false
     }
 
     /// The operator tokens of a Python comparison (`is not` as one).

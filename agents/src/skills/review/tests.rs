@@ -346,6 +346,12 @@ def cleanup(conn):
         conn.send()
     except:  # noqa: F401
         conn.reset()
+
+def test_ordering():
+    with pytest.raises(TypeError):
+        v1 > "1.0.0"
+    with self.assertRaises(TypeError):
+        1 > v1
 "#,
         expect![[r#"
             2 local-time-epoch warning `time.mktime` reads this fixed date as local time, so the value differs between machines in different timezones; for a UTC instant use `calendar.timegm(…)`
