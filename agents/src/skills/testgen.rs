@@ -37,6 +37,9 @@ pub enum Observed {
     Fails(Option<String>),
     /// Nothing a test could assert (a value without a literal form).
     Opaque,
+    /// Go: a different value on each call (random, the clock), so no value
+    /// to assert: what many calls' values (Go's `%#v`) have in common is.
+    Varies(Vec<String>),
 }
 
 /// The function at `byte` of the file at `path`, if a characterization test
@@ -639,6 +642,26 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 };
             }
         }
+        Language::Go => {
+            // One line per call; a call whose second value differed from its
+            // first printed many (the probe's sampling).
+            let mut lines: Vec<Vec<&str>> = vec![Vec::new(); target.calls.len()];
+            for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
+                let mut parts = line.trim().splitn(2, ' ');
+                let (Some(Ok(i)), Some(rest)) = (parts.next().map(str::parse::<usize>), parts.next()) else { continue };
+                if let Some(slot) = lines.get_mut(i) {
+                    slot.push(rest);
+                }
+            }
+            for (slot, lines) in seen.iter_mut().zip(lines) {
+                *slot = match lines[..] {
+                    [] => Observed::Opaque,
+                    ["panic", ..] => Observed::Fails(None),
+                    [quoted] => go::observed(target, quoted),
+                    _ => go::varies(target, &lines),
+                };
+            }
+        }
         _ => {
             for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
                 let mut parts = line.trim().splitn(2, ' ');
@@ -646,7 +669,6 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 if let Some(slot) = seen.get_mut(i) {
                     *slot = match rest {
                         "panic" => Observed::Fails(None),
-                        quoted if target.language == Language::Go => go::observed(target, quoted),
                         json if matches!(
                             target.language,
                             Language::TypeScript | Language::Tsx | Language::JavaScript
@@ -882,5 +904,14 @@ mod tests {
                 .to_owned(),
         ];
         assert_eq!(example_calls("chars_eq", Language::Rust, &rust), [vec!["'a'", "'A'", "true"]]);
+        // Go: the package's own values and byte slices, as its tests pass them.
+        let go_tests = vec![
+            "package uuid\n\nfunc TestMD5(t *testing.T) {\n\tuuid := NewMD5(NameSpaceDNS, []byte(\"python.org\")).String()\n\tx := NewMD5(local, b)\n}\n"
+                .to_owned(),
+        ];
+        let text = "package uuid\n\nfunc NewMD5(space UUID, data []byte) UUID {\n\treturn NewHash(md5.New(), space, data, 3)\n}\n";
+        let found = target("hash.go", &doc("hash.go", text), 20, &go_tests).expect("testable");
+        assert_eq!(found.calls[0], ["NameSpaceDNS", "[]byte(\"python.org\")"]);
+        assert!(found.calls.iter().all(|c| c[0] == "NameSpaceDNS"), "no other UUID to choose: {:?}", found.calls);
     }
 }

@@ -111,9 +111,22 @@ fn fits(ty: &str, value: &str) -> bool {
         "string" => quoted,
         "bool" => matches!(value, "true" | "false"),
         "[]byte" => value.starts_with("[]byte("),
-        _ if BASIC.contains(&ty) => value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit()),
+        _ if BASIC.contains(&ty) => is_number(value),
+        // The package's own type (`UUID`, `Domain`): a value the package
+        // exports (`NameSpaceDNS`, `Person`) as its tests pass it, or a number.
+        _ if is_named(ty) => is_exported_name(value) || is_number(value),
         _ => false,
     }
+}
+
+fn is_number(value: &str) -> bool {
+    value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `NameSpaceDNS`: a name of the package's own top level (capitalised, not
+/// qualified), which a `_test.go` file in the package can use as its tests do.
+fn is_exported_name(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_uppercase()) && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Literals of a Go type: edge values first, then what the body uses.
@@ -144,9 +157,14 @@ fn values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String
     })
 }
 
+/// How many values of a call that gives a different one each time the probe
+/// prints: enough that a bit every value shares is not chance (2^-63).
+const SAMPLES: usize = 64;
+
 /// A `_test.go` file in the function's package that makes each call and
 /// prints, per call, what it returned as Go syntax (quoted, one line) or
-/// that it panicked.
+/// that it panicked; a call whose second value differs from its first is
+/// made [`SAMPLES`] times, each value printed.
 pub(super) fn probe(target: &Target) -> String {
     let package = target.module.as_deref().unwrap_or("main");
     let shape = target.returns.as_deref().and_then(shape).unwrap_or(Shape::Value);
@@ -164,7 +182,7 @@ pub(super) fn probe(target: &Target) -> String {
         });
     }
     format!(
-        "package {package}\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif recover() != nil {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t}}()\n\t}}\n}}\n"
+        "package {package}\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif recover() != nil {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tif again := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n"
     )
 }
 
@@ -208,6 +226,131 @@ pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
         }
     };
     if literal { Observed::Value(value) } else { Observed::Opaque }
+}
+
+/// A call that gave a different value each time: kept when its values share
+/// something a test can assert (see [`Shared`]).
+pub(super) fn varies(target: &Target, lines: &[&str]) -> Observed {
+    let Some(values) = lines.iter().map(|q| unquote(q)).collect::<Option<Vec<String>>>() else {
+        return Observed::Opaque;
+    };
+    if values.len() < SAMPLES || values.iter().any(|v| v == "error" || v == "panic") {
+        return Observed::Opaque;
+    }
+    match shared(target, &values) {
+        Some(_) => Observed::Varies(values),
+        None => Observed::Opaque,
+    }
+}
+
+/// What every value of a varying result had: all different from each other,
+/// the same length, and bits (of bytes, or characters of a string) that never
+/// changed — a UUID's version and variant, a string's dashes.
+#[derive(Debug, PartialEq, Eq)]
+struct Shared {
+    distinct: bool,
+    string: bool,
+    len: Option<usize>,
+    /// (index, mask of the bits that never changed, their value).
+    fixed: Vec<(usize, u8, u8)>,
+}
+
+fn shared(target: &Target, values: &[String]) -> Option<Shared> {
+    let ty = result_types(target.returns.as_deref()?).first().copied()?;
+    let package = target.module.as_deref().unwrap_or("");
+    let string = ty == "string";
+    let bytes: Vec<Vec<u8>> = values
+        .iter()
+        .map(|value| {
+            if string {
+                return unquote(value).filter(|s| s.is_ascii()).map(String::into_bytes);
+            }
+            let inner = value.strip_prefix(&format!("{package}.{ty}{{"))?.strip_suffix('}')?;
+            inner
+                .split(", ")
+                .map(|b| match b.strip_prefix("0x") {
+                    Some(hex) => u8::from_str_radix(hex, 16).ok(),
+                    None => b.parse().ok(),
+                })
+                .collect()
+        })
+        .collect::<Option<_>>()?;
+    let first = bytes.first()?;
+    let len = bytes.iter().all(|b| b.len() == first.len()).then_some(first.len());
+    let shortest = bytes.iter().map(Vec::len).min().unwrap_or(0);
+    // How often each position (string) or bit (bytes) differed from the first
+    // value: random ones about half the time. A slow counter or the clock
+    // changes its high bits rarely, so only bits beside bits that look
+    // random are trusted to stay fixed (a UUID's version inside its random
+    // byte), never a whole byte that merely did not change yet.
+    let often = |changes: usize| changes * 4 >= bytes.len();
+    let mut fixed = Vec::new();
+    if string {
+        let changes: Vec<usize> = (0..shortest).map(|i| bytes.iter().filter(|b| b[i] != first[i]).count()).collect();
+        let random = changes.iter().filter(|&&c| often(c)).count() * 2 >= shortest;
+        for (i, &c) in changes.iter().enumerate() {
+            let ch = first[i];
+            let trusted = !ch.is_ascii_alphanumeric() || random;
+            if c == 0 && trusted && ch.is_ascii_graphic() && !matches!(ch, b'\'' | b'\\') {
+                fixed.push((i, 0xff, ch));
+            }
+        }
+    } else {
+        for i in 0..shortest {
+            let flips = |bit: u8| bytes.iter().filter(|b| (b[i] ^ first[i]) & bit != 0).count();
+            let mask = (0..8).map(|k| 1u8 << k).filter(|&bit| flips(bit) == 0).fold(0u8, |m, bit| m | bit);
+            let others_random = (0..8).map(|k| 1u8 << k).filter(|bit| mask & bit == 0).all(|bit| often(flips(bit)));
+            if mask != 0 && mask != 0xff && others_random {
+                fixed.push((i, mask, first[i] & mask));
+            }
+        }
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let distinct = sorted.len() == values.len();
+    (distinct || !fixed.is_empty()).then_some(Shared { distinct, string, len, fixed })
+}
+
+/// A test of what a varying result always has: two calls differ, the length,
+/// the bits that never changed.
+fn varied_test(target: &Target, n: usize, args: &[String], values: &[String]) -> Option<String> {
+    let shape = target.returns.as_deref().and_then(shape)?;
+    let shared = shared(target, values)?;
+    let call = format!("{}({})", target.name, args.join(", "));
+    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    let fetch = |var: &str, err: &str| match shape {
+        Shape::ValueAndError => format!(
+            "\t{var}, {err} := {call}\n\tif {err} != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", {err})\n\t}}\n"
+        ),
+        _ => format!("\t{var} := {call}\n"),
+    };
+    let mut body = fetch("got", "err");
+    if shared.distinct {
+        body.push_str(&fetch("again", "err2"));
+        body.push_str(&format!("\tif got == again {{\n\t\tt.Errorf(\"{shown} gave %#v twice\", got)\n\t}}\n"));
+    }
+    if let Some(len) = shared.len.filter(|_| shared.string) {
+        body.push_str(&format!(
+            "\tif len(got) != {len} {{\n\t\tt.Errorf(\"len({shown}) = %d, want {len}\", len(got))\n\t}}\n"
+        ));
+    }
+    for (i, mask, value) in &shared.fixed {
+        let (got, want) = if shared.string {
+            (format!("got[{i}]"), format!("'{}'", *value as char))
+        } else if *mask == 0xff {
+            (format!("got[{i}]"), format!("{value:#04x}"))
+        } else {
+            (format!("got[{i}]&{mask:#04x}"), format!("{value:#04x}"))
+        };
+        let guard = if shared.len.is_none() { format!("len(got) > {i} && ") } else { String::new() };
+        let verb = if shared.string { "%q" } else { "%#x" };
+        body.push_str(&format!(
+            "\tif {guard}{got} != {want} {{\n\t\tt.Errorf(\"{shown}: {got} = {verb}, want {verb}\", {got}, {want})\n\t}}\n"
+        ));
+    }
+    let name = test_name(&target.name, n);
+    Some(format!("\nfunc {name}(t *testing.T) {{\n{body}}}\n"))
 }
 
 /// The text inside Go's `%q` quoting: `\"`, `\\`, `\n`, `\t`, `\xNN`, `\uNNNN`.
@@ -257,7 +400,7 @@ fn is_go_string_literal(text: &str) -> bool {
 }
 
 /// A Go literal the tests of a package pass to a function: string, number,
-/// rune, bool.
+/// rune, bool, `[]byte("…")`, or a value the package exports.
 pub(super) fn is_literal(text: &str) -> bool {
     let number = text.trim_start_matches('-');
     matches!(text, "true" | "false")
@@ -266,6 +409,8 @@ pub(super) fn is_literal(text: &str) -> bool {
         || is_go_string_literal(text)
         || (text.starts_with('`') && text.ends_with('`') && text.len() >= 2 && !text[1..text.len() - 1].contains('`'))
         || (text.len() <= 8 && text.starts_with('\'') && text.ends_with('\''))
+        || text.strip_prefix("[]byte(").and_then(|t| t.strip_suffix(')')).is_some_and(is_go_string_literal)
+        || is_exported_name(text)
 }
 
 /// `TestName_1`…: Go's test names, the function's name capitalised.
@@ -302,6 +447,7 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
                 "\nfunc {name}(t *testing.T) {{\n\tif {blank}err := {call}; err == nil {{\n\t\tt.Errorf(\"{shown}: want an error\")\n\t}}\n}}\n"
             )
         }
+        (Shape::Value | Shape::ValueAndError, Observed::Varies(values)) => return varied_test(target, n, args, values),
         (_, Observed::Fails(None)) => format!(
             "\nfunc {name}(t *testing.T) {{\n\tdefer func() {{\n\t\tif recover() == nil {{\n\t\t\tt.Errorf(\"{shown} did not panic\")\n\t\t}}\n\t}}()\n\t{call}\n}}\n"
         ),
@@ -337,5 +483,78 @@ mod tests {
         );
         assert_eq!(observed(&target("UUID"), r#""p.UUID{Name:"x"}""#), Observed::Opaque);
         assert_eq!(observed(&target("UUID"), r#""q.UUID{0x1}""#), Observed::Opaque);
+    }
+
+    /// Random UUIDs as the probe prints them (`%q` of `%#v`), version 4.
+    fn random_uuids(seed: u64, time_based: bool) -> Vec<String> {
+        let mut state = seed;
+        (0..SAMPLES as u64)
+            .map(|n| {
+                let mut bytes = [0u8; 16];
+                for b in &mut bytes {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    *b = state as u8;
+                }
+                if time_based {
+                    // A clock: the low bytes count up, the rest stays for now.
+                    bytes[..8].copy_from_slice(&(0x01f1_3621_0000_0000u64 + n * 37).to_be_bytes());
+                    bytes[8..].copy_from_slice(&[0x9f, 0xcb, 0x0d, 0x97, 0x69, 0x1a, 0x2b, 0x3c]);
+                } else {
+                    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+                    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+                }
+                let inner: Vec<String> = bytes.iter().map(|b| format!("{b:#x}")).collect();
+                format!("{:?}", format!("p.UUID{{{}}}", inner.join(", ")))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn values_that_vary_are_tested_for_what_they_share() {
+        let target = |returns: &str| Target {
+            language: Language::Go,
+            name: "NewRandom".into(),
+            calls: vec![vec![]],
+            returns: Some(returns.into()),
+            module: Some("p".into()),
+        };
+        let uuids = random_uuids(7, false);
+        let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();
+        let seen = varies(&target("(UUID, error)"), &lines);
+        let Observed::Varies(values) = &seen else { panic!("{seen:?}") };
+        let test = varied_test(&target("(UUID, error)"), 1, &[], values).expect("a test");
+        assert!(test.contains("again, err2 := NewRandom()") && test.contains("if got == again"), "{test}");
+        assert!(test.contains("if got[6]&0xf0 != 0x40") && test.contains("if got[8]&0xc0 != 0x80"), "{test}");
+        assert_eq!(test.matches("!= 0x").count(), 2, "only the version and variant bits: {test}");
+        // The clock: values differ, but no byte that merely did not change yet.
+        let clock = random_uuids(7, true);
+        let lines: Vec<&str> = clock.iter().map(String::as_str).collect();
+        let Observed::Varies(values) = varies(&target("UUID"), &lines) else { panic!("distinct values") };
+        let test = varied_test(&target("UUID"), 1, &[], &values).expect("a test");
+        assert!(test.contains("if got == again") && !test.contains("got["), "{test}");
+        // Strings: the dashes and the version character of a random UUID.
+        let strings: Vec<String> = uuids
+            .iter()
+            .map(|u| {
+                let bytes: Vec<u8> = unquote(u).unwrap()["p.UUID{".len()..]
+                    .trim_end_matches('}')
+                    .split(", ")
+                    .map(|b| u8::from_str_radix(&b[2..], 16).unwrap())
+                    .collect();
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let text = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+                format!("{:?}", format!("{text:?}"))
+            })
+            .collect();
+        let lines: Vec<&str> = strings.iter().map(String::as_str).collect();
+        let Observed::Varies(values) = varies(&target("string"), &lines) else { panic!("strings vary") };
+        let test = varied_test(&target("string"), 1, &[], &values).expect("a test");
+        for check in ["len(got) != 36", "got[8] != '-'", "got[14] != '4'", "got[23] != '-'"] {
+            assert!(test.contains(check), "{check} in {test}");
+        }
+        // Too few values, or an error among them: nothing to say.
+        assert_eq!(varies(&target("UUID"), &lines[..8]), Observed::Opaque);
     }
 }

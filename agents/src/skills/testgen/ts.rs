@@ -208,7 +208,7 @@ pub(super) fn test(target: &Target, it: &str, args: &[String], observed: &Observ
             let title = serde_json::to_string(&format!("{call} throws")).ok()?;
             format!("\n{it}({title}, () => {{\n  expect(() => {call}).toThrow();\n}});\n")
         }
-        Observed::Opaque => return None,
+        Observed::Opaque | Observed::Varies(_) => return None,
     })
 }
 
