@@ -431,7 +431,9 @@ fn python_target(
         }
         let _ = has_default;
         let index = candidates.len();
-        candidates.push(with_examples(index, examples, python_values(param, ty, &strings, &numbers)).ok_or_else(
+        let usage = node.child_by_field_name("body").and_then(|body| python_usage(body, text, param));
+        let derived = python_values(param, ty, usage, &strings, &numbers);
+        candidates.push(with_examples(index, examples, derived).ok_or_else(
             || {
                 format!(
                     "`{name}` takes `{param}`{}: choosing one takes a model",
@@ -451,7 +453,64 @@ fn python_target(
     })
 }
 
-fn python_values(param: &str, ty: Option<&str>, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+/// What the body does with an untyped parameter says what it takes: a str
+/// method (`a.isdigit()`, `a.split('.')`), `.decode()` (bytes), `.get(…)` or
+/// `.items()` (a dict), arithmetic or an order with a number (an int), `len`
+/// (a str, the simplest sized value). The first such use decides.
+fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str> {
+    const STR_METHODS: [&str; 16] = [
+        "split", "rsplit", "lower", "upper", "strip", "lstrip", "rstrip", "isdigit", "isalpha", "isalnum",
+        "startswith", "endswith", "encode", "replace", "find", "partition",
+    ];
+    let is_param = |n: Node<'_>| n.kind() == "identifier" && &text[n.byte_range()] == param;
+    let mut stack = vec![body];
+    let mut found: Option<(usize, &'static str)> = None;
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        let kind = match node.kind() {
+            "attribute" if node.child_by_field_name("object").is_some_and(is_param) => {
+                let attribute = node.child_by_field_name("attribute").map_or("", |a| &text[a.byte_range()]);
+                match attribute {
+                    a if STR_METHODS.contains(&a) => "str",
+                    "decode" => "bytes",
+                    "get" | "items" | "keys" | "values" => "dict",
+                    _ => continue,
+                }
+            }
+            "binary_operator" | "comparison_operator" | "augmented_assignment" => {
+                let mut cursor = node.walk();
+                let operands: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+                let numeric = operands.iter().any(|o| matches!(o.kind(), "integer" | "float"));
+                let ordered = text[node.byte_range()].contains(['<', '>', '-', '*', '%']);
+                if !operands.iter().any(|o| is_param(*o)) || !(numeric || ordered) {
+                    continue;
+                }
+                "int"
+            }
+            "call" if node.child_by_field_name("function").is_some_and(|f| &text[f.byte_range()] == "len") => {
+                let args = node.child_by_field_name("arguments");
+                if !args.and_then(|a| a.named_child(0)).is_some_and(is_param) {
+                    continue;
+                }
+                "str"
+            }
+            _ => continue,
+        };
+        if found.is_none_or(|(at, _)| node.start_byte() < at) {
+            found = Some((node.start_byte(), kind));
+        }
+    }
+    found.map(|(_, kind)| kind)
+}
+
+fn python_values(
+    param: &str,
+    ty: Option<&str>,
+    usage: Option<&'static str>,
+    strings: &[String],
+    numbers: &[String],
+) -> Option<Vec<String>> {
     let named = |words: &[&str]| words.iter().any(|w| param == *w || param.ends_with(&format!("_{w}")));
     let kind = match ty.map(str::trim) {
         Some("int") => "int",
@@ -461,6 +520,8 @@ fn python_values(param: &str, ty: Option<&str>, strings: &[String], numbers: &[S
         Some("bytes") => "bytes",
         Some(t) if t.starts_with("list") || t.starts_with("List") => "list",
         Some(_) => return None,
+        // What the body does says more than a name does.
+        None if usage.is_some() => usage?,
         None if named(&["n", "count", "size", "number", "index", "i", "width", "length", "num"]) => "int",
         None if named(&["s", "text", "name", "string", "value", "word", "line", "path", "key", "prefix"]) => "str",
         None if named(&["bytes", "bytestr", "data", "raw", "payload", "b"]) => "bytes",
@@ -478,6 +539,16 @@ fn python_values(param: &str, ty: Option<&str>, strings: &[String], numbers: &[S
         "bool" => vec!["True".into(), "False".into()],
         "float" => vec!["0.0".into(), "1.5".into()],
         "bytes" => vec!["b''".into(), "b'abc'".into()],
+        "dict" => {
+            // The keys the body names, each with a number.
+            let keys: Vec<String> = strings.iter().filter(|s| s.len() <= 20 && !s.contains('\n')).take(3).cloned().collect();
+            let filled: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k}: {}", i + 1)).collect();
+            let mut values = vec!["{}".to_owned()];
+            if !filled.is_empty() {
+                values.push(format!("{{{}}}", filled.join(", ")));
+            }
+            values
+        }
         _ => vec!["[]".into(), "[1, 2, 3]".into()],
     })
 }
@@ -904,6 +975,12 @@ mod tests {
                 .to_owned(),
         ];
         assert_eq!(example_calls("chars_eq", Language::Rust, &rust), [vec!["'a'", "'A'", "true"]]);
+        // Untyped Python parameters: what the body does with them.
+        let text = "def cmp(a, b):\n    return (a > b) - (a < b)\n\ndef nat(a):\n    return a.isdigit()\n\ndef keys(d1):\n    return d1.get('major')\n";
+        let calls = |byte: usize| target("m.py", &doc("m.py", text), byte, &[]).expect("testable").calls;
+        assert_eq!(calls(5)[0], ["0", "0"]);
+        assert_eq!(calls(text.find("nat").unwrap())[0], ["''"]);
+        assert_eq!(calls(text.find("keys").unwrap()), [vec!["{}"], vec!["{'major': 1}"]]);
         // Go: the package's own values and byte slices, as its tests pass them.
         let go_tests = vec![
             "package uuid\n\nfunc TestMD5(t *testing.T) {\n\tuuid := NewMD5(NameSpaceDNS, []byte(\"python.org\")).String()\n\tx := NewMD5(local, b)\n}\n"
