@@ -433,14 +433,12 @@ fn python_target(
         let index = candidates.len();
         let usage = node.child_by_field_name("body").and_then(|body| python_usage(body, text, param));
         let derived = python_values(param, ty, usage, &strings, &numbers);
-        candidates.push(with_examples(index, examples, derived).ok_or_else(
-            || {
-                format!(
-                    "`{name}` takes `{param}`{}: choosing one takes a model",
-                    ty.map(|t| format!(": {t}")).unwrap_or_default()
-                )
-            },
-        )?);
+        candidates.push(with_examples(index, examples, derived).ok_or_else(|| {
+            format!(
+                "`{name}` takes `{param}`{}: choosing one takes a model",
+                ty.map(|t| format!(": {t}")).unwrap_or_default()
+            )
+        })?);
     }
     let module = path.strip_suffix(".py").ok_or("not a Python file")?;
     let module = module.strip_prefix("src/").unwrap_or(module).trim_end_matches("/__init__").replace('/', ".");
@@ -459,8 +457,22 @@ fn python_target(
 /// (a str, the simplest sized value). The first such use decides.
 fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str> {
     const STR_METHODS: [&str; 16] = [
-        "split", "rsplit", "lower", "upper", "strip", "lstrip", "rstrip", "isdigit", "isalpha", "isalnum",
-        "startswith", "endswith", "encode", "replace", "find", "partition",
+        "split",
+        "rsplit",
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+        "startswith",
+        "endswith",
+        "encode",
+        "replace",
+        "find",
+        "partition",
     ];
     let is_param = |n: Node<'_>| n.kind() == "identifier" && &text[n.byte_range()] == param;
     let mut stack = vec![body];
@@ -541,7 +553,8 @@ fn python_values(
         "bytes" => vec!["b''".into(), "b'abc'".into()],
         "dict" => {
             // The keys the body names, each with a number.
-            let keys: Vec<String> = strings.iter().filter(|s| s.len() <= 20 && !s.contains('\n')).take(3).cloned().collect();
+            let keys: Vec<String> =
+                strings.iter().filter(|s| s.len() <= 20 && !s.contains('\n')).take(3).cloned().collect();
             let filled: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k}: {}", i + 1)).collect();
             let mut values = vec!["{}".to_owned()];
             if !filled.is_empty() {

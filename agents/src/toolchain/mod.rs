@@ -185,9 +185,8 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
     };
     undefined
         && PYTHON2_NAMES.contains(&name)
-        && (read(&finding.path).is_some_and(|text| {
-            text.to_ascii_lowercase().contains("py2") || text.contains("sys.version_info")
-        })
+        && (read(&finding.path)
+            .is_some_and(|text| text.to_ascii_lowercase().contains("py2") || text.contains("sys.version_info"))
             || never_python3())
 }
 
@@ -540,8 +539,14 @@ mod tests {
             let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &["ruff"] });
             tools[0].command.join(" ")
         };
-        assert!(ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402"), "ruff's defaults less taste");
-        assert!(ruff(&python).contains("--ignore=UP038 ."), "the project's own ruff settings decide, less what ruff deprecated");
+        assert!(
+            ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402"),
+            "ruff's defaults less taste"
+        );
+        assert!(
+            ruff(&python).contains("--ignore=UP038 ."),
+            "the project's own ruff settings decide, less what ruff deprecated"
+        );
         assert_eq!(names(&[("go.mod", "module x")], &["go"]), ["go vet", "go test"]);
     }
 

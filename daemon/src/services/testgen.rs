@@ -93,7 +93,7 @@ async fn write_and_run(
     trial.write(&placed.path, &placed.after)?;
 
     // 3. Run them there.
-    let mut command = runner;
+    let mut command = runner.clone();
     match target.language {
         // Only the new tests: their names start with the call (`destr("true")`).
         _ if js.is_some() => {
@@ -120,6 +120,12 @@ async fn write_and_run(
             verified.exit.describe(),
             last_lines(&output)
         ));
+    }
+    // 4. Go: beside the package's other tests too. A test that passes alone
+    // can fail after them (state they leave behind: uuid's tests end with
+    // `SetRand` on a spent reader), or make one of them fail.
+    if target.language == Language::Go {
+        beside_the_others(&trial, &runner, rel, &target, &placed.path).await?;
     }
     let sandbox = verified.enforcement.summary();
     let report = format!(
@@ -504,6 +510,46 @@ fn test_module(source: &str) -> Option<usize> {
 }
 
 /// How many tests the runner says passed.
+/// The package's whole suite with the new tests: none of them fails, and
+/// every other test that fails failed without them too.
+async fn beside_the_others(
+    trial: &Trial<'_>,
+    runner: &[String],
+    rel: &str,
+    target: &Target,
+    placed: &str,
+) -> Result<(), String> {
+    let mut command = runner.to_vec();
+    command.push(go_package(rel));
+    let failures = |outcome: &sandbox::Outcome| -> Vec<String> {
+        String::from_utf8_lossy(&outcome.stdout)
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("--- FAIL: "))
+            .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let with = failures(&trial.run(command.clone()).await?);
+    let ours = testgen::go_test_name(&target.name, 1);
+    let ours = ours.trim_end_matches('1');
+    if let Some(failed) = with.iter().find(|f| f.starts_with(ours)) {
+        return Err(format!(
+            "`{failed}` passes alone but fails when the package's other tests run first (it depends on state they leave behind)"
+        ));
+    }
+    if with.is_empty() {
+        return Ok(());
+    }
+    match std::fs::read_to_string(trial.root.join(placed)) {
+        Ok(text) => trial.write(placed, &text)?,
+        Err(_) => {
+            let _ = std::fs::remove_file(trial.work.join(placed));
+        }
+    }
+    let before = failures(&trial.run(command).await?);
+    let broken: Vec<&String> = with.iter().filter(|f| !before.contains(f)).collect();
+    if broken.is_empty() { Ok(()) } else { Err(format!("the new tests make the package's own fail: {broken:?}")) }
+}
+
 fn passed_count(language: Language, output: &str) -> usize {
     let number_before = |line: &str, word: &str| {
         let at = line.find(word)?;

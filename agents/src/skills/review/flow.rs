@@ -75,7 +75,12 @@ impl Walker<'_> {
                 {
                     return true;
                 }
-                "call" if matches!(node.child_by_field_name("function").map(|f| self.text(f)), Some("locals" | "vars" | "exec" | "eval")) => {
+                "call"
+                    if matches!(
+                        node.child_by_field_name("function").map(|f| self.text(f)),
+                        Some("locals" | "vars" | "exec" | "eval")
+                    ) =>
+                {
                     return true;
                 }
                 _ => {}
@@ -92,7 +97,8 @@ impl Walker<'_> {
         if statement.kind() != "expression_statement" {
             return false;
         }
-        let (Some(left), Some(right)) = (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
+        let (Some(left), Some(right)) =
+            (assignment.child_by_field_name("left"), assignment.child_by_field_name("right"))
         else {
             return false;
         };
@@ -216,9 +222,8 @@ impl Walker<'_> {
         while let Some(node) = stack.pop() {
             if node.kind() == "identifier" {
                 let parent = node.parent();
-                let called = parent.is_some_and(|p| {
-                    p.kind() == "call_expression" && p.child_by_field_name("function") == Some(node)
-                });
+                let called = parent
+                    .is_some_and(|p| p.kind() == "call_expression" && p.child_by_field_name("function") == Some(node));
                 let operand = parent.is_some_and(|p| {
                     p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(node)
                 });
