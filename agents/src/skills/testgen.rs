@@ -992,8 +992,8 @@ mod tests {
         let text = "def cmp(a, b):\n    return (a > b) - (a < b)\n\ndef nat(a):\n    return a.isdigit()\n\ndef keys(d1):\n    return d1.get('major')\n";
         let calls = |byte: usize| target("m.py", &doc("m.py", text), byte, &[]).expect("testable").calls;
         assert_eq!(calls(5)[0], ["0", "0"]);
-        assert_eq!(calls(text.find("nat").unwrap())[0], ["''"]);
-        assert_eq!(calls(text.find("keys").unwrap()), [vec!["{}"], vec!["{'major': 1}"]]);
+        assert_eq!(calls(text.find("nat").expect("nat"))[0], ["''"]);
+        assert_eq!(calls(text.find("keys").expect("keys")), [vec!["{}"], vec!["{'major': 1}"]]);
         // Go: the package's own values and byte slices, as its tests pass them.
         let go_tests = vec![
             "package uuid\n\nfunc TestMD5(t *testing.T) {\n\tuuid := NewMD5(NameSpaceDNS, []byte(\"python.org\")).String()\n\tx := NewMD5(local, b)\n}\n"

@@ -548,10 +548,10 @@ mod tests {
         let strings: Vec<String> = uuids
             .iter()
             .map(|u| {
-                let bytes: Vec<u8> = unquote(u).unwrap()["p.UUID{".len()..]
+                let bytes: Vec<u8> = unquote(u).expect("quoted")["p.UUID{".len()..]
                     .trim_end_matches('}')
                     .split(", ")
-                    .map(|b| u8::from_str_radix(&b[2..], 16).unwrap())
+                    .map(|b| u8::from_str_radix(&b[2..], 16).expect("hex"))
                     .collect();
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 let text = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
