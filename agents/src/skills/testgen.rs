@@ -494,7 +494,15 @@ fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str>
                 let mut cursor = node.walk();
                 let operands: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
                 let numeric = operands.iter().any(|o| matches!(o.kind(), "integer" | "float"));
-                let ordered = text[node.byte_range()].contains(['<', '>', '-', '*', '%']);
+                // The operator itself, not the text (`a == "<html>"`, `"%s" % a`).
+                let mut cursor = node.walk();
+                let ordered = node.children(&mut cursor).filter(|c| !c.is_named()).any(|c| {
+                    matches!(
+                        &text[c.byte_range()],
+                        "<" | ">" | "<=" | ">=" | "-" | "*" | "/" | "//" | "**" | "-=" | "*="
+                    )
+                });
+                let numeric = numeric && !operands.iter().any(|o| o.kind() == "string");
                 if !operands.iter().any(|o| is_param(*o)) || !(numeric || ordered) {
                     continue;
                 }
@@ -505,7 +513,7 @@ fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str>
                 if !args.and_then(|a| a.named_child(0)).is_some_and(is_param) {
                     continue;
                 }
-                "str"
+                "sized"
             }
             _ => continue,
         };
@@ -533,11 +541,13 @@ fn python_values(
         Some(t) if t.starts_with("list") || t.starts_with("List") => "list",
         Some(_) => return None,
         // What the body does says more than a name does.
-        None if usage.is_some() => usage?,
+        None if usage.is_some_and(|u| u != "sized") => usage?,
         None if named(&["n", "count", "size", "number", "index", "i", "width", "length", "num"]) => "int",
         None if named(&["s", "text", "name", "string", "value", "word", "line", "path", "key", "prefix"]) => "str",
         None if named(&["bytes", "bytestr", "data", "raw", "payload", "b"]) => "bytes",
         None if param.starts_with("is_") || named(&["flag", "enabled"]) => "bool",
+        // `len(x)` and nothing else: a str, the simplest sized value.
+        None if usage == Some("sized") => "str",
         None => return None,
     };
     let with = |mut base: Vec<String>, extra: &[String]| {

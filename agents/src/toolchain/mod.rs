@@ -185,9 +185,9 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
     };
     undefined
         && PYTHON2_NAMES.contains(&name)
-        && (read(&finding.path)
-            .is_some_and(|text| text.to_ascii_lowercase().contains("py2") || text.contains("sys.version_info"))
-            || never_python3())
+        && (read(&finding.path).is_some_and(|text| {
+            ["PY2", "is_py2", "PY3", "is_py3", "sys.version_info"].iter().any(|w| text.contains(w))
+        }) || never_python3())
 }
 
 /// An import a module makes for others or for its effect, and says so: a
@@ -209,9 +209,19 @@ fn imported_on_purpose(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<Stri
         start -= 1;
     }
     let indent = |line: &str| line.len() - line.trim_start().len();
-    if lines[start].contains('#') && !lines[start].contains("noqa")
-        || start > 0 && lines[start - 1].trim_start().starts_with('#')
-    {
+    // A comment that says why, not a section header (`# Third-party`).
+    let says_why = |comment: &str| {
+        let comment = comment.to_ascii_lowercase();
+        [
+            "compat", "backward", "export", "expos", "unused", "effect", "register", "imported", "keep", "kept",
+            "needed", "avoid", "so that", "because",
+        ]
+        .iter()
+        .any(|w| comment.contains(w))
+    };
+    let trailing = lines[start].split_once('#').map(|(_, c)| c);
+    let above = start.checked_sub(1).map(|i| lines[i].trim_start()).filter(|l| l.starts_with('#'));
+    if trailing.is_some_and(says_why) || above.is_some_and(says_why) {
         return true;
     }
     let at = indent(lines[start]);
@@ -654,6 +664,8 @@ mod tests {
 # kept here for backwards compatibility
 from ._internal import to_native_string
 import encodings.idna  # registers the codec before threads start
+# Third-party
+import yaml
 from io import BytesIO
 from .utils import (DEFAULT, get_encoding,
                     to_native)
@@ -675,15 +687,18 @@ except Exception:
         };
         assert!(intended(&at("pkg/models.py", 2, "`._internal.to_native_string` imported but unused"), &read));
         assert!(intended(&at("pkg/models.py", 3, "`encodings.idna` imported but unused"), &read));
-        assert!(!intended(&at("pkg/models.py", 4, "`io.BytesIO` imported but unused"), &read), "just unused");
-        assert!(!intended(&at("pkg/models.py", 6, "`.utils.to_native` imported but unused"), &read), "no comment");
-        assert!(intended(&at("pkg/models.py", 8, "`OpenSSL` imported but unused"), &read), "an availability check");
-        assert!(!intended(&at("pkg/models.py", 12, "`json` imported but unused"), &read), "not an ImportError");
-        assert!(intended(&at("pkg/compat.py", 4, "`io.BytesIO` imported but unused"), &read), "a compat module");
+        assert!(!intended(&at("pkg/models.py", 6, "`io.BytesIO` imported but unused"), &read), "just unused");
+        assert!(!intended(&at("pkg/models.py", 8, "`.utils.to_native` imported but unused"), &read), "no comment");
+        assert!(intended(&at("pkg/models.py", 10, "`OpenSSL` imported but unused"), &read), "an availability check");
+        assert!(!intended(&at("pkg/models.py", 14, "`json` imported but unused"), &read), "not an ImportError");
+        assert!(intended(&at("pkg/compat.py", 6, "`io.BytesIO` imported but unused"), &read), "a compat module");
         let local = |message: &str| ToolFinding { rule: "ruff:F841".into(), ..finding(message) };
         assert!(intended(&local("Local variable `__traceback_hide__` is assigned to but never used"), &read));
         assert!(!intended(&local("Local variable `success` is assigned to but never used"), &read));
         let guarded = |_: &str| Some("url = unicode(url) if is_py2 else str(url)\n".to_owned());
         assert!(intended(&finding("Undefined name `unicode`"), &guarded), "under requests' `is_py2`");
+        let copying = |path: &str| (path == "m.py").then(|| "shutil.copy2(a, b)\nname = unicode(b)\n".to_owned());
+        assert!(!intended(&finding("Undefined name `unicode`"), &copying), "`copy2` is no version check");
+        assert!(!intended(&at("pkg/models.py", 5, "`yaml` imported but unused"), &read), "a section header");
     }
 }

@@ -125,7 +125,7 @@ async fn write_and_run(
     // can fail after them (state they leave behind: uuid's tests end with
     // `SetRand` on a spent reader), or make one of them fail.
     if target.language == Language::Go {
-        beside_the_others(&trial, &runner, rel, &target, &placed.path).await?;
+        beside_the_others(&trial, &runner, rel, &target, count).await?;
     }
     let sandbox = verified.enforcement.summary();
     let report = format!(
@@ -509,47 +509,61 @@ fn test_module(source: &str) -> Option<usize> {
     })
 }
 
-/// How many tests the runner says passed.
-/// The package's whole suite with the new tests: none of them fails, and
-/// every other test that fails failed without them too.
+/// The package's whole suite with the new tests: each of them passes, and
+/// every other test that fails failed without them too. Anything else — a
+/// run that failed with no test named (a panic, a timeout, `os.Exit`), output
+/// cut short — is a rejection unless the run without them ends the same way.
 async fn beside_the_others(
     trial: &Trial<'_>,
     runner: &[String],
     rel: &str,
     target: &Target,
-    placed: &str,
+    count: usize,
 ) -> Result<(), String> {
     let mut command = runner.to_vec();
     command.push(go_package(rel));
-    let failures = |outcome: &sandbox::Outcome| -> Vec<String> {
+    let ours = testgen::go_test_name(&target.name, 1);
+    let ours = ours.trim_end_matches('1').to_owned();
+    // `TestF_1`, `TestF_2`…: ours; `TestF_Concurrent` is the package's own.
+    let is_ours = |name: &str| name.strip_prefix(ours.as_str()).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+    let names = |outcome: &sandbox::Outcome, mark: &str| -> Vec<String> {
         String::from_utf8_lossy(&outcome.stdout)
             .lines()
-            .filter_map(|l| l.trim_start().strip_prefix("--- FAIL: "))
+            .filter_map(|l| l.trim_start().strip_prefix(mark))
             .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
             .collect()
     };
-    let with = failures(&trial.run(command.clone()).await?);
-    let ours = testgen::go_test_name(&target.name, 1);
-    let ours = ours.trim_end_matches('1');
-    if let Some(failed) = with.iter().find(|f| f.starts_with(ours)) {
+    let with = trial.run(command.clone()).await?;
+    let failed = names(&with, "--- FAIL: ");
+    if let Some(name) = failed.iter().find(|f| is_ours(f)) {
         return Err(format!(
-            "`{failed}` passes alone but fails when the package's other tests run first (it depends on state they leave behind)"
+            "`{name}` passes alone but fails when the package's other tests run first (it depends on state they leave behind)"
         ));
     }
-    if with.is_empty() {
+    let passed = names(&with, "--- PASS: ").iter().filter(|p| is_ours(p)).count();
+    if with.success() && !with.truncated && passed >= count {
         return Ok(());
     }
-    match std::fs::read_to_string(trial.root.join(placed)) {
-        Ok(text) => trial.write(placed, &text)?,
-        Err(_) => {
-            let _ = std::fs::remove_file(trial.work.join(placed));
-        }
+    // Without the new tests: a fresh copy (what ran may have left links a
+    // write would follow).
+    trial.copy().await?;
+    let without = trial.run(command).await?;
+    let before = names(&without, "--- FAIL: ");
+    let broken: Vec<&String> = failed.iter().filter(|f| !before.contains(f)).collect();
+    let unexplained = passed < count && (without.success() || with.truncated);
+    if !broken.is_empty() {
+        Err(format!("the new tests make the package's own fail: {broken:?}"))
+    } else if unexplained {
+        Err(format!(
+            "the package's suite with the new tests did not finish cleanly ({}; {passed} of {count} new test(s) seen passing)",
+            with.exit.describe()
+        ))
+    } else {
+        Ok(())
     }
-    let before = failures(&trial.run(command).await?);
-    let broken: Vec<&String> = with.iter().filter(|f| !before.contains(f)).collect();
-    if broken.is_empty() { Ok(()) } else { Err(format!("the new tests make the package's own fail: {broken:?}")) }
 }
 
+/// How many tests the runner says passed.
 fn passed_count(language: Language, output: &str) -> usize {
     let number_before = |line: &str, word: &str| {
         let at = line.find(word)?;

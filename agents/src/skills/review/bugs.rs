@@ -76,10 +76,13 @@ impl Walker<'_> {
                 "with_statement" => {
                     let mut cursor = node.walk();
                     let clause = node.named_children(&mut cursor).find(|c| c.kind() == "with_clause");
-                    if clause.is_some_and(|c| self.text(c).to_ascii_lowercase().contains("raises")) {
+                    let clause = clause.map(|c| self.text(c).to_ascii_lowercase()).unwrap_or_default();
+                    if clause.contains("raises") || clause.contains("warns") {
                         return true;
                     }
                 }
+                // `try: a < b` / `except TypeError:`: evaluated for the error.
+                "try_statement" => return true,
                 "function_definition" | "class_definition" => return false,
                 _ => {}
             }
@@ -136,10 +139,13 @@ impl Walker<'_> {
             "call" => middle.child_by_field_name("function").is_some_and(|f| FALSY_CALLS.contains(&self.text(f))),
             "integer" | "float" => self.text(middle).trim_matches(|c| c == '0' || c == '.').is_empty(),
             "none" | "false" | "list" | "dictionary" | "tuple" => self.named_children(middle).is_empty(),
-            "string" => self.text(middle).len() <= 3,
+            "string" => self.text(middle).trim_start_matches(|c: char| c.is_ascii_alphabetic()).len() == 2,
             _ => false,
         };
-        if !falsy {
+        // `x and len(x) or 0`: when the middle is falsy the fallback is too.
+        let fallback_falsy = matches!(unparenthesised(otherwise).kind(), "none" | "false" | "integer" | "string")
+            && ["0", "None", "False", "''", "\"\""].contains(&self.text(otherwise));
+        if !falsy || fallback_falsy {
             return;
         }
         let (condition, middle_text, otherwise) = (self.text(condition), self.text(middle), self.text(otherwise));
@@ -205,6 +211,11 @@ impl Walker<'_> {
         let [a, b] = self.named_children(node)[..] else { return };
         let (index, literal) = if a.kind() == "subscript" { (a, b) } else { (b, a) };
         if index.kind() != "subscript" || !self.is_one_byte_literal(literal) {
+            return;
+        }
+        // `line.split(b' ')[0]`, `struct.unpack('c', d)[0]`: items of a list or
+        // tuple, which may well be bytes.
+        if index.child_by_field_name("value").is_none_or(|v| !matches!(v.kind(), "identifier" | "attribute")) {
             return;
         }
         let Some(subscript) = index.child_by_field_name("subscript") else { return };

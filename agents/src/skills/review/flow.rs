@@ -22,7 +22,19 @@ impl Walker<'_> {
             return;
         }
         let name = self.text(left).to_owned();
+        if name.starts_with('_') {
+            return;
+        }
         let Some(function) = enclosing_function(statement) else { return };
+        // In a `try`, a handler or `finally` may read the first value when
+        // what assigns the second raises.
+        let mut ancestor = statement.parent();
+        while let Some(node) = ancestor.filter(|n| n.id() != function.id()) {
+            if node.kind() == "try_statement" {
+                return;
+            }
+            ancestor = node.parent();
+        }
         if self.captured_or_shared(function, &name) {
             return;
         }
@@ -140,7 +152,12 @@ impl Walker<'_> {
         let Some(body) = function.child_by_field_name("body") else { return };
         let list = body.named_child(0).filter(|l| l.kind() == "statement_list").unwrap_or(body);
         let statements = self.named_children(list);
-        let locals = self.go_locals(function);
+        // A function literal sees its enclosing function's names too.
+        let mut top = function;
+        while let Some(parent) = top.parent().filter(|p| p.kind() != "source_file") {
+            top = parent;
+        }
+        let locals = self.go_locals(top);
         let mut i = 0;
         while i < statements.len() {
             let Some(mutex) = self.lock_call(statements[i], &["Lock", "RLock"]) else {
@@ -156,7 +173,8 @@ impl Walker<'_> {
             }
             let unlocked_line = self.line_of(statements[unlock]);
             for statement in &statements[unlock + 1..] {
-                if self.lock_call(*statement, &["Lock", "RLock"]).is_some() {
+                // Locked again (here or in a branch): what follows may be guarded.
+                if self.contains_lock(*statement) {
                     break;
                 }
                 let mut used = Vec::new();
@@ -174,6 +192,21 @@ impl Walker<'_> {
             }
             i = unlock + 1;
         }
+    }
+
+    /// A `.Lock()` or `.RLock()` call anywhere in `node`.
+    fn contains_lock(&self, node: Node<'_>) -> bool {
+        let mut stack = vec![node];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "selector_expression"
+                && node.child_by_field_name("field").is_some_and(|f| matches!(self.text(f), "Lock" | "RLock"))
+            {
+                return true;
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        false
     }
 
     /// `mu.Lock()` as a statement (not deferred): `mu`.
@@ -199,7 +232,7 @@ impl Walker<'_> {
                     let mut cursor = node.walk();
                     node.children_by_field_name("name", &mut cursor).collect::<Vec<_>>()
                 }
-                "short_var_declaration" | "range_clause" => node
+                "short_var_declaration" | "range_clause" | "receive_statement" => node
                     .child_by_field_name("left")
                     .map(|left| {
                         let mut cursor = left.walk();
@@ -227,8 +260,14 @@ impl Walker<'_> {
                 let operand = parent.is_some_and(|p| {
                     p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(node)
                 });
+                // `T{Name: x}`: a field's name, not a variable.
+                let key = parent.is_some_and(|p| {
+                    p.kind() == "literal_element"
+                        && p.parent().is_some_and(|k| k.kind() == "keyed_element" && k.named_child(0) == Some(p))
+                });
                 let name = self.text(node);
-                if !called && !operand && !locals.iter().any(|l| l == name) && !names.iter().any(|n| n == name) {
+                if !called && !operand && !key && !locals.iter().any(|l| l == name) && !names.iter().any(|n| n == name)
+                {
                     names.push(name.to_owned());
                 }
             }

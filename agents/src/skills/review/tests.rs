@@ -347,6 +347,21 @@ def cleanup(conn):
     except:  # noqa: F401
         conn.reset()
 
+def quiet_patterns(flag, x, line, items):
+    sep = flag and "," or ";"
+    size = x and len(x) or 0
+    first = line.split(b' ')[0] == b'#'
+    try:
+        value = compute(items)
+        value = compute(flag)
+    except ValueError:
+        return value
+    try:
+        x < flag
+    except TypeError:
+        pass
+    return sep, size, first
+
 def test_ordering():
     with pytest.raises(TypeError):
         v1 > "1.0.0"
@@ -396,6 +411,18 @@ func Held() []byte {
 	nodeMu.Lock()
 	defer nodeMu.Unlock()
 	return nodeID[:]
+}
+
+func Cached(k string) T {
+	mu.Lock()
+	v := cache[k]
+	mu.Unlock()
+	if v == 0 {
+		mu.Lock()
+		cache[k] = 1
+		mu.Unlock()
+	}
+	return T{cache: v}
 }
 
 func Copied() []byte {

@@ -235,7 +235,9 @@ pub(super) fn varies(target: &Target, lines: &[&str]) -> Observed {
         return Observed::Opaque;
     };
     if values.len() < SAMPLES || values.iter().any(|v| v == "error" || v == "panic") {
-        return Observed::Opaque;
+        // A call that works once (`Register`, then "exists"): its first value,
+        // as a single call would have given it.
+        return lines.first().map_or(Observed::Opaque, |first| observed(target, first));
     }
     match shared(target, &values) {
         Some(_) => Observed::Varies(values),
@@ -287,10 +289,19 @@ fn shared(target: &Target, values: &[String]) -> Option<Shared> {
     let mut fixed = Vec::new();
     if string {
         let changes: Vec<usize> = (0..shortest).map(|i| bytes.iter().filter(|b| b[i] != first[i]).count()).collect();
-        let random = changes.iter().filter(|&&c| often(c)).count() * 2 >= shortest;
+        // A fixed letter or digit counts only between characters that change
+        // often (a UUID's version), skipping separators; never inside a run of
+        // steady ones (a timestamp's prefix).
+        let alnum = |i: usize| first[i].is_ascii_alphanumeric();
+        let random_beside = |i: usize| {
+            let left = (0..i).rev().find(|&j| alnum(j));
+            let right = (i + 1..shortest).find(|&j| alnum(j));
+            [left, right].iter().all(|side| side.is_none_or(|j| often(changes[j])))
+                && (left.is_some() || right.is_some())
+        };
         for (i, &c) in changes.iter().enumerate() {
             let ch = first[i];
-            let trusted = !ch.is_ascii_alphanumeric() || random;
+            let trusted = !ch.is_ascii_alphanumeric() || random_beside(i);
             if c == 0 && trusted && ch.is_ascii_graphic() && !matches!(ch, b'\'' | b'\\') {
                 fixed.push((i, 0xff, ch));
             }
