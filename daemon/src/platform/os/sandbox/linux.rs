@@ -65,7 +65,20 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
 fn limit_processes(limit: u64, notes: &mut Vec<String>) -> String {
     if rustix::process::geteuid().is_root() {
         let dir = Path::new(PIDS_V1).join(format!("paired-sandbox-{}", std::process::id()));
-        let joined = fs::create_dir(&dir)
+        // One left by an earlier sandbox of the same (reused) process id
+        // whose processes outlived its release: removed when empty, else
+        // taken over (the name is ours; this sandbox's limit is written anew).
+        let created = match fs::create_dir(&dir) {
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_dir(&dir);
+                match fs::create_dir(&dir) {
+                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                    other => other,
+                }
+            }
+            other => other,
+        };
+        let joined = created
             .and_then(|()| fs::write(dir.join("pids.max"), limit.to_string()))
             .and_then(|()| fs::write(dir.join("cgroup.procs"), std::process::id().to_string()));
         return match joined {
