@@ -174,6 +174,14 @@ struct UriOnly {
 /// Most operations in one `documents/sync` request.
 const MAX_BATCH_OPS: usize = 4096;
 
+/// The size a `documents/sync` request stops growing at (one operation larger
+/// than this goes alone, within the daemon's limit). A batch taken off the
+/// queue is coalesced whole, then sent in requests of this size: the WebSocket
+/// client keeps a buffer as large as the largest message it sent (each frame is
+/// copied to be masked) for the life of the connection, and requests of the
+/// daemon's whole limit left a burst's 4 MiB in every editor's proxy.
+const MESSAGE_BYTES: usize = 256 * 1024;
+
 /// Sends document operations to the daemon in order: whatever queued while the
 /// previous request was on its way goes in the next one (`documents/sync`), so
 /// a burst of edits costs a few round trips, not one each, and a forwarded
@@ -215,30 +223,52 @@ pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedRe
 /// given back to the OS, once the queue is empty (not on every keystroke).
 const TRIM_AFTER_BYTES: usize = 1 << 20;
 
-/// Sends `batch` once the daemon is connected. A reconnect replays the
-/// mirror, which holds every queued operation: what it covered is not sent again.
+/// Sends `batch` once the daemon is connected, coalesced, in requests of at
+/// most [`MESSAGE_BYTES`], in order. A reconnect replays the mirror, which holds
+/// every queued operation: what it covered is not sent again.
 async fn send_batch(proxy: &Proxy, batch: Vec<DocOp>) {
     let Some(through) = batch.last().map(|op| op.seq) else { return };
     let replayed = proxy.replayed_through.load(Ordering::Acquire);
-    let params = SyncParams { ops: coalesce(batch.into_iter().filter(|op| op.seq > replayed).map(|op| op.kind)) };
+    let ops = coalesce(batch.into_iter().filter(|op| op.seq > replayed).map(|op| op.kind));
+    let limit = MESSAGE_BYTES.min(proxy.request_limit.saturating_sub(ENVELOPE_BYTES));
+    for ops in in_messages(ops, limit) {
+        match send_sync(proxy, SyncParams { ops }, through).await {
+            Sent::Applied => {}
+            Sent::Covered => break,
+            Sent::Closing => return,
+        }
+    }
+    proxy.mark_sent(through);
+}
+
+enum Sent {
+    /// Applied, or refused by the daemon (told in the log).
+    Applied,
+    /// A replay put the daemon's documents where the editor has them.
+    Covered,
+    /// The proxy is closing.
+    Closing,
+}
+
+async fn send_sync(proxy: &Proxy, params: SyncParams, through: u64) -> Sent {
     loop {
         let Some(connection) = proxy.connected(Duration::MAX).await else {
-            return;
+            return Sent::Closing;
         };
-        if params.ops.is_empty() || proxy.replayed_through.load(Ordering::Acquire) >= through {
-            break;
+        if proxy.replayed_through.load(Ordering::Acquire) >= through {
+            return Sent::Covered;
         }
         match client::call::<protocol::documents::Sync>(&connection, &params).await {
             Ok(reply) => {
                 for refused in reply.refused {
                     tracing::warn!("the daemon refused a document update: {}", refused.message);
                 }
-                break;
+                return Sent::Applied;
             }
             Err(_) if !connection.is_connected() => proxy.drop_connection(&connection),
             Err(err) if err.downcast_ref::<client::Refused>().is_some() => {
                 tracing::warn!("the daemon refused {} document updates: {err:#}", params.ops.len());
-                break;
+                return Sent::Applied;
             }
             // No answer (a timeout): the batch may still be applied later, after
             // the next one. Start over on a new connection, whose replay from the
@@ -249,7 +279,25 @@ async fn send_batch(proxy: &Proxy, batch: Vec<DocOp>) {
             }
         }
     }
-    proxy.mark_sent(through);
+}
+
+/// `ops` in order, in runs of at most `limit` request bytes (an operation
+/// larger than that alone).
+fn in_messages(ops: Vec<DocumentOp>, limit: usize) -> Vec<Vec<DocumentOp>> {
+    let mut messages: Vec<Vec<DocumentOp>> = Vec::new();
+    let mut bytes = 0;
+    for op in ops {
+        let size = document_op_bytes(&op);
+        match messages.last_mut() {
+            Some(last) if bytes + size <= limit => last.push(op),
+            _ => {
+                bytes = 0;
+                messages.push(vec![op]);
+            }
+        }
+        bytes += size;
+    }
+    messages
 }
 
 /// The request size an operation adds to a batch, at most (escapes counted
@@ -259,6 +307,14 @@ fn op_bytes(kind: &DocOpKind) -> usize {
         DocOpKind::Open(params) => open_request_bytes(&params.uri, &params.text),
         DocOpKind::Change(params) => change_request_bytes(params),
         DocOpKind::Close(uri) => ENVELOPE_BYTES + uri.len() * 6,
+    }
+}
+
+fn document_op_bytes(op: &DocumentOp) -> usize {
+    match op {
+        DocumentOp::Open(params) => open_request_bytes(&params.uri, &params.text),
+        DocumentOp::Change(params) => change_request_bytes(params),
+        DocumentOp::Close(params) => ENVELOPE_BYTES + params.uri.len() * 6,
     }
 }
 
@@ -438,5 +494,32 @@ mod tests {
                 DocOpKind::Close(uri) => DocumentOp::Close(UriParams { uri }),
             })
             .collect()
+    }
+
+    #[test]
+    fn requests_stay_small_and_in_order_and_a_large_operation_goes_alone() {
+        let text = |n: usize| "x".repeat(n);
+        let ops = coalesce_none(vec![
+            open("a", 1, &text(100)),
+            open("b", 1, &text(100)),
+            open("big", 1, &text(5000)),
+            change("a", 2, &text(100), true),
+            DocOpKind::Close("b".into()),
+        ]);
+        let sizes: Vec<usize> = ops.iter().map(document_op_bytes).collect();
+        let limit = (sizes[0] + sizes[1]).max(sizes[3] + sizes[4]);
+        assert!(sizes[2] > limit && sizes[0] + sizes[1] + sizes[3] > limit);
+        let messages = in_messages(ops.clone(), limit);
+        let shape: Vec<usize> = messages.iter().map(Vec::len).collect();
+        assert_eq!(shape, [2, 1, 2], "a and b fit together, the large open alone, then the rest");
+        for message in [&messages[0], &messages[2]] {
+            assert!(message.iter().map(document_op_bytes).sum::<usize>() <= limit);
+        }
+        assert_eq!(messages.concat(), ops, "nothing lost, nothing reordered");
+        assert!(in_messages(Vec::new(), limit).is_empty());
+        // Counted as the request will be written: JSON escapes included.
+        let quoted = coalesce_none(vec![open("q", 1, &"\"".repeat(1000))]);
+        let written = serde_json::to_string(&SyncParams { ops: quoted.clone() }).expect("json").len();
+        assert!(document_op_bytes(&quoted[0]) >= written, "{} < {written}", document_op_bytes(&quoted[0]));
     }
 }

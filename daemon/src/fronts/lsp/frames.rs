@@ -233,6 +233,65 @@ pub fn read_stdin(frames: mpsc::Sender<Frame>) {
     }
 }
 
+/// The frames as tower-lsp-server reads them, each as a `Content-Length`
+/// header and its body, one frame held at a time: a pipe between the two
+/// (`tokio::io::duplex`) kept the largest burst's buffer for the life of the
+/// process (measured: 0.84 MiB of an editor's proxy).
+pub struct FrameReader {
+    frames: mpsc::Receiver<Frame>,
+    /// What a malformed frame is passed on as.
+    to_body: fn(Frame) -> Vec<u8>,
+    head: Vec<u8>,
+    body: Vec<u8>,
+    /// Bytes of `head` then `body` already read.
+    read: usize,
+}
+
+impl FrameReader {
+    pub fn new(frames: mpsc::Receiver<Frame>, to_body: fn(Frame) -> Vec<u8>) -> FrameReader {
+        FrameReader { frames, to_body, head: Vec::new(), body: Vec::new(), read: 0 }
+    }
+}
+
+impl tokio::io::AsyncRead for FrameReader {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return std::task::Poll::Ready(Ok(()));
+        }
+        loop {
+            let (head, total) = (this.head.len(), this.head.len() + this.body.len());
+            if this.read < total {
+                let (part, at) =
+                    if this.read < head { (&this.head[..], this.read) } else { (&this.body[..], this.read - head) };
+                let n = (part.len() - at).min(buf.remaining());
+                buf.put_slice(&part[at..at + n]);
+                this.read += n;
+                if this.read == total {
+                    // Given back at once, not when the next frame comes.
+                    this.body = Vec::new();
+                    this.head.clear();
+                    this.read = 0;
+                }
+                return std::task::Poll::Ready(Ok(()));
+            }
+            match this.frames.poll_recv(cx) {
+                std::task::Poll::Ready(Some(frame)) => {
+                    this.body = (this.to_body)(frame);
+                    this.head = format!("Content-Length: {}\r\n\r\n", this.body.len()).into_bytes();
+                }
+                // The end of the editor's input.
+                std::task::Poll::Ready(None) => return std::task::Poll::Ready(Ok(())),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,6 +324,37 @@ mod tests {
     }
 
     const OK: &str = r#"{"jsonrpc":"2.0","id":7,"method":"shutdown"}"#;
+
+    #[tokio::test]
+    async fn the_reader_gives_each_frame_back_whole_in_order_whatever_the_reads() {
+        use tokio::io::AsyncReadExt as _;
+        let (tx, rx) = mpsc::channel(4);
+        let mut reader = FrameReader::new(rx, |frame| match frame {
+            Frame::Message(body) => body,
+            Frame::Malformed { code, .. } => format!("malformed {code}").into_bytes(),
+        });
+        let big = format!(r#"{{"text":"{}"}}"#, "é".repeat(70_000));
+        let sent = [OK.to_owned(), String::new(), big.clone()];
+        tokio::spawn(async move {
+            tx.send(Frame::Message(OK.into())).await.expect("send");
+            tx.send(Frame::parse_error("bad")).await.expect("send");
+            tx.send(Frame::Message(big.into_bytes())).await.expect("send");
+        });
+        // Small reads: a header and a body each split across many.
+        let mut read = Vec::new();
+        let mut chunk = [0u8; 7];
+        loop {
+            let n = reader.read(&mut chunk).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&chunk[..n]);
+        }
+        let expected = format!("{}{}{}", frame(&sent[0]), frame("malformed -32700"), frame(&sent[2]));
+        assert_eq!(read.len(), expected.len());
+        assert!(read == expected.as_bytes(), "the frames, whole and in order, then the end");
+        assert!(reader.body.capacity() == 0, "no frame is held once it has been read");
+    }
 
     #[test]
     fn bad_frames_cost_only_themselves() {

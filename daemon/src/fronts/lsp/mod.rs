@@ -56,7 +56,7 @@ use std::{
 
 use anyhow::Result;
 use protocol::{Subscription as _, client::Attach};
-use tokio::{io::AsyncWriteExt as _, sync::mpsc};
+use tokio::sync::mpsc;
 use tower_lsp_server::{LspService, Server};
 
 #[doc(hidden)]
@@ -100,30 +100,19 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
 
 /// The editor's input as tower-lsp-server reads it: only well-formed frames,
 /// and for each malformed one a [`front::MALFORMED`] request carrying its error.
-fn editor_input() -> Result<tokio::io::DuplexStream> {
-    let (frames_tx, mut frames_rx) = mpsc::channel(64);
+fn editor_input() -> Result<frames::FrameReader> {
+    let (frames_tx, frames_rx) = mpsc::channel(64);
     std::thread::Builder::new().name("paired-lsp-stdin".to_owned()).spawn(move || frames::read_stdin(frames_tx))?;
-    let (mut input, server_input) = tokio::io::duplex(256 * 1024);
-    tokio::spawn(async move {
-        while let Some(frame) = frames_rx.recv().await {
-            let body = match frame {
-                frames::Frame::Message(body) => body,
-                frames::Frame::Malformed { id, code, message } => serde_json::to_vec(&serde_json::json!({
-                    "jsonrpc": "2.0",
-                    "id": id,
-                    "method": front::MALFORMED,
-                    "params": { "code": code, "message": message },
-                }))
-                .unwrap_or_default(),
-            };
-            let head = format!("Content-Length: {}\r\n\r\n", body.len());
-            if input.write_all(head.as_bytes()).await.is_err() || input.write_all(&body).await.is_err() {
-                return;
-            }
-        }
-        // Dropping `input` is the end of input for the server.
-    });
-    Ok(server_input)
+    Ok(frames::FrameReader::new(frames_rx, |frame| match frame {
+        frames::Frame::Message(body) => body,
+        frames::Frame::Malformed { id, code, message } => serde_json::to_vec(&serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "method": front::MALFORMED,
+            "params": { "code": code, "message": message },
+        }))
+        .unwrap_or_default(),
+    }))
 }
 
 /// The daemon's request limit (`server.max_request_bytes`), from the
