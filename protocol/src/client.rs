@@ -114,6 +114,19 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         output_delta: Option<String>,
     },
+    /// An edit a model is still writing (its `propose_edit` call streaming), to
+    /// be shown as it comes: `text` continues what earlier events of the same
+    /// run and `call` began, the replacement of `range` in `uri`. Nothing is
+    /// applied: the run's `edits`, when it ends, are what the user reviews.
+    RunEdit {
+        run_id: String,
+        agent: String,
+        /// Which of the run's tool calls this is ("round.index").
+        call: String,
+        uri: String,
+        range: crate::documents::Range,
+        text: String,
+    },
     /// A workflow session moved: a step started or finished, a conflict was
     /// resolved, or the session ended.
     SessionUpdate {
@@ -144,7 +157,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's `type`.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 13] = [
         "attached",
         "client_attached",
         "client_detached",
@@ -154,6 +167,7 @@ impl Event {
         "index_progress",
         "index_warning",
         "run_update",
+        "run_edit",
         "session_update",
         "market_progress",
         "choice",
@@ -171,6 +185,7 @@ impl Event {
             Event::IndexProgress { .. } => "index_progress",
             Event::IndexWarning { .. } => "index_warning",
             Event::RunUpdate { .. } => "run_update",
+            Event::RunEdit { .. } => "run_edit",
             Event::SessionUpdate { .. } => "session_update",
             Event::MarketProgress { .. } => "market_progress",
             Event::Choice { .. } => "choice",

@@ -257,6 +257,33 @@ pub fn openai_text(pieces: &[&str]) -> Vec<String> {
     events
 }
 
+/// One tool call as OpenAI streams it: the name first, then the arguments in
+/// pieces of about `piece` bytes (cut on character boundaries).
+pub fn openai_tool_call_in_pieces(name: &str, arguments: &str, piece: usize) -> Vec<String> {
+    let chunk = |function: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": function}]}}]})
+        )
+    };
+    let first = json!({"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": name, "arguments": ""}}]}}]});
+    let mut events = vec![format!("data: {first}\n\n")];
+    let mut rest = arguments;
+    while !rest.is_empty() {
+        let mut cut = piece.min(rest.len());
+        while !rest.is_char_boundary(cut) {
+            cut += 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        events.push(chunk(json!({"arguments": head})));
+        rest = tail;
+    }
+    events
+        .push(format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})));
+    events.push("data: [DONE]\n\n".into());
+    events
+}
+
 pub fn openai_tool_call(name: &str, arguments: &str) -> Vec<String> {
     let (first, second) = arguments.split_at(arguments.len() / 2);
     vec![

@@ -146,11 +146,12 @@ impl Provider {
         }
     }
 
-    /// One chat turn, streamed: `on_text` gets each piece of text as it arrives.
+    /// One chat turn, streamed: `on_stream` gets each piece of text, and each
+    /// tool call's arguments so far, as they arrive.
     pub async fn chat(
         &self,
         request: &ChatRequest,
-        on_text: &mut (dyn FnMut(&str) + Send),
+        on_stream: &mut OnStream<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         let key = self.api_key().await?;
         let endpoints = self.config.endpoints();
@@ -161,9 +162,9 @@ impl Provider {
             let endpoint = &endpoints[(start + attempt as usize) % endpoints.len()];
             let mut streamed = false;
             let outcome = {
-                let mut forward = |text: &str| {
+                let mut forward = |piece: Streamed<'_>| {
                     streamed = true;
-                    on_text(text);
+                    on_stream(piece);
                 };
                 self.attempt(endpoint, key.as_deref(), request, &mut forward).await
             };
@@ -257,7 +258,7 @@ impl Provider {
         endpoint: &str,
         key: Option<&str>,
         request: &ChatRequest,
-        on_text: &mut (dyn FnMut(&str) + Send),
+        on_stream: &mut OnStream<'_>,
     ) -> Result<ChatResponse, (ProviderError, Option<Duration>)> {
         let transport = |detail: String| ProviderError::Transport { endpoint: endpoint.to_owned(), detail };
         let builder = self.post(&self.url(endpoint), key, self.body(request).to_string());
@@ -290,8 +291,8 @@ impl Provider {
             })?;
             let malformed = |detail: String| (ProviderError::Malformed { endpoint: endpoint.to_owned(), detail }, None);
             let done = match self.config.kind {
-                ProviderKind::Anthropic => state.anthropic(&event.event, &event.data, on_text).map_err(malformed)?,
-                _ => state.openai(&event.data, on_text).map_err(malformed)?,
+                ProviderKind::Anthropic => state.anthropic(&event.event, &event.data, on_stream).map_err(malformed)?,
+                _ => state.openai(&event.data, on_stream).map_err(malformed)?,
             };
             if done {
                 return Ok(state.finish());
@@ -453,7 +454,7 @@ impl StreamState {
     }
 
     /// One `data:` of an OpenAI stream; true at `[DONE]`.
-    fn openai(&mut self, data: &str, on_text: &mut (dyn FnMut(&str) + Send)) -> Result<bool, String> {
+    fn openai(&mut self, data: &str, on_stream: &mut OnStream<'_>) -> Result<bool, String> {
         if data.trim() == "[DONE]" {
             self.finished = true;
             return Ok(true);
@@ -466,7 +467,7 @@ impl StreamState {
         let delta = &choice["delta"];
         if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
             self.text.push_str(text);
-            on_text(text);
+            on_stream(Streamed::Text(text));
         }
         for call in delta["tool_calls"].as_array().into_iter().flatten() {
             let index = call["index"].as_u64().unwrap_or(0) as usize;
@@ -477,8 +478,9 @@ impl StreamState {
             if let Some(name) = call["function"]["name"].as_str() {
                 entry.name.push_str(name);
             }
-            if let Some(arguments) = call["function"]["arguments"].as_str() {
+            if let Some(arguments) = call["function"]["arguments"].as_str().filter(|a| !a.is_empty()) {
                 entry.arguments.push_str(arguments);
+                on_stream(Streamed::Call { index, name: &entry.name, arguments: &entry.arguments });
             }
         }
         if let Some(reason) = choice["finish_reason"].as_str() {
@@ -489,7 +491,7 @@ impl StreamState {
     }
 
     /// One event of an Anthropic stream; true at `message_stop`.
-    fn anthropic(&mut self, event: &str, data: &str, on_text: &mut (dyn FnMut(&str) + Send)) -> Result<bool, String> {
+    fn anthropic(&mut self, event: &str, data: &str, on_stream: &mut OnStream<'_>) -> Result<bool, String> {
         if event == "ping" {
             return Ok(false);
         }
@@ -511,12 +513,14 @@ impl StreamState {
                     Some("text_delta") => {
                         let text = delta["text"].as_str().unwrap_or("");
                         self.text.push_str(text);
-                        on_text(text);
+                        on_stream(Streamed::Text(text));
                     }
                     Some("input_json_delta") => {
                         let index = value["index"].as_u64().unwrap_or(0) as usize;
-                        let partial = delta["partial_json"].as_str().unwrap_or("").to_owned();
-                        self.call(index).arguments.push_str(&partial);
+                        let partial = delta["partial_json"].as_str().unwrap_or("");
+                        let call = self.call(index);
+                        call.arguments.push_str(partial);
+                        on_stream(Streamed::Call { index, name: &call.name, arguments: &call.arguments });
                     }
                     _ => {}
                 }
@@ -542,6 +546,19 @@ fn excerpt(data: &str) -> String {
     if cut.len() < data.len() { format!("{cut}…") } else { cut }
 }
 
+/// What a chat turn streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streamed<'a> {
+    /// The next piece of the answer's text.
+    Text(&'a str),
+    /// A tool call still being written: its arguments so far (incomplete JSON
+    /// until the turn ends), for showing an edit as the model writes it.
+    Call { index: usize, name: &'a str, arguments: &'a str },
+}
+
+/// Who hears a chat turn as it streams.
+pub type OnStream<'a> = dyn FnMut(Streamed<'_>) + Send + 'a;
+
 /// A chat model, as model mode asks it: [`Provider`] speaks HTTP to a real
 /// one; the runs service's unit tests use a fake.
 pub trait ChatModel: Send + Sync {
@@ -552,11 +569,11 @@ pub trait ChatModel: Send + Sync {
     }
     /// The model runs on this machine: context need not be redacted.
     fn is_local(&self) -> bool;
-    /// One turn: `on_text` gets the output as it streams.
+    /// One turn: `on_stream` gets the output, and the tool calls' arguments, as they stream.
     fn chat<'a>(
         &'a self,
         request: &'a ChatRequest,
-        on_text: &'a mut (dyn FnMut(&str) + Send),
+        on_stream: &'a mut OnStream<'a>,
     ) -> futures::future::BoxFuture<'a, Result<ChatResponse, ProviderError>>;
 }
 
@@ -576,9 +593,9 @@ impl ChatModel for Provider {
     fn chat<'a>(
         &'a self,
         request: &'a ChatRequest,
-        on_text: &'a mut (dyn FnMut(&str) + Send),
+        on_stream: &'a mut OnStream<'a>,
     ) -> futures::future::BoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        Box::pin(Provider::chat(self, request, on_text))
+        Box::pin(Provider::chat(self, request, on_stream))
     }
 }
 

@@ -14,7 +14,9 @@ use protocol::{
 use serde_json::{Value, json};
 use tests::{
     Home, Rpc, agent_run, attach, eventually,
-    fake_provider::{Reply, anthropic, openai_text, openai_tool_call, openai_tool_calls, serve_fake},
+    fake_provider::{
+        Reply, anthropic, openai_text, openai_tool_call, openai_tool_call_in_pieces, openai_tool_calls, serve_fake,
+    },
     hello, next_event,
 };
 
@@ -176,6 +178,71 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
         results[4],
         "refused: Ferris may ask for a report on a file it may read, not on the whole workspace: its fs_read grants are [src/**]"
     );
+}
+
+/// An edit streams to the editors as the model writes it (for a live diff),
+/// where the agent may write; the finished run's edit is the one reviewed.
+#[tokio::test]
+async fn an_edit_streams_as_the_model_writes_it() {
+    let new_text = "pub fn load(p: &str) -> String {\n    // «missing is empty»\n    std::fs::read_to_string(p).unwrap_or_default()\n}\n";
+    let text = serde_json::to_string(new_text).expect("json");
+    let granted = format!(r#"{{"path": "src/lib.rs", "start_line": 1, "end_line": 3, "new_text": {text}}}"#);
+    let refused = format!(r#"{{"path": "Cargo.toml", "start_line": 1, "end_line": 1, "new_text": {text}}}"#);
+    let paced = |arguments: &str| Reply::Stream {
+        content_type: "text/event-stream",
+        chunks: openai_tool_call_in_pieces("propose_edit", arguments, 6),
+        gap: Duration::from_millis(5),
+        stall: false,
+    };
+    let (port, _fake) = serve_fake(vec![
+        paced(&granted),
+        Reply::Sse(openai_text(&["Proposed."])),
+        paced(&refused),
+        Reply::Sse(openai_text(&["Proposed."])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    std::fs::write(
+        root.join(".paired/agents/ferris.toml"),
+        "id = \"ferris\"\ntools = [\"propose_edit\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"src/**\"]\nfs_write = [\"src/**\"]\n",
+    )
+    .expect("write");
+    let (_daemon, client) = start(&home, &root).await;
+    let mut events = attach(&client, hello(ClientKind::Other, "watcher")).await;
+    for (expect_pieces, what) in [(true, "src/lib.rs, granted"), (false, "Cargo.toml, not granted")] {
+        let started =
+            client.call::<agents::Run>(RunParams { prompt: Some("fix load".into()), ..agent_run("ferris") }).await;
+        let mut pieces = Vec::new();
+        loop {
+            match next_event(&mut events, Duration::from_secs(20)).await {
+                Event::RunEdit { run_id, call, uri, range, text, .. } if run_id == started.id => {
+                    pieces.push((call, uri, range, text));
+                }
+                Event::RunUpdate { run_id, status, .. } if run_id == started.id && status != RunStatus::Running => {
+                    assert_eq!(status, RunStatus::Succeeded, "{what}");
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let run = client.call::<agents::GetRun>(RunRef { run_id: started.id, wait: true }).await;
+        if !expect_pieces {
+            assert_eq!(pieces, [], "{what}: nothing is shown of an edit the agent may not make");
+            assert!(run.edits.is_empty(), "{run:?}");
+            continue;
+        }
+        assert!(pieces.len() >= 3, "{what}: shown as it comes, not at once: {pieces:?}");
+        let joined: String = pieces.iter().map(|p| p.3.as_str()).collect();
+        assert_eq!(joined, new_text, "{what}: every piece, in order");
+        let line = |line| Position { line, character: 0 };
+        for (call, uri, range, _) in &pieces {
+            assert_eq!((call.as_str(), uri.ends_with("/src/lib.rs")), ("0.0", true));
+            assert_eq!(*range, Range { start: line(0), end: line(3) });
+        }
+        assert_eq!(run.edits.len(), 1);
+        assert_eq!(run.edits[0].new_text, new_text, "the finished edit is the one streamed");
+    }
 }
 
 #[tokio::test]

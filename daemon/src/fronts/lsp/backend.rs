@@ -50,20 +50,26 @@ impl LanguageServer for Backend {
                 None => workspace_folders.push(uri),
             }
         }
-        let hello = ClientHello {
-            kind: ClientKind::Lsp,
-            name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
-            version: params.client_info.and_then(|info| info.version),
-            pid: Some(std::process::id()),
-            workspace_folders,
-            events: Some(super::replay::EVENTS.iter().map(|kind| (*kind).to_owned()).collect()),
-        };
         let wants_events = params
             .initialization_options
             .as_ref()
             .and_then(|options| options.pointer("/paired/events"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let hello = ClientHello {
+            kind: ClientKind::Lsp,
+            name: params.client_info.as_ref().map_or_else(|| "editor".to_owned(), |info| info.name.clone()),
+            version: params.client_info.and_then(|info| info.version),
+            pid: Some(std::process::id()),
+            workspace_folders,
+            events: Some(
+                super::replay::EVENTS
+                    .iter()
+                    .chain(wants_events.then_some(&super::replay::PANEL_EVENTS).into_iter().flatten())
+                    .map(|kind| (*kind).to_owned())
+                    .collect(),
+            ),
+        };
         self.proxy.events_wanted.store(wants_events, Ordering::Relaxed);
         let reviews = params
             .capabilities

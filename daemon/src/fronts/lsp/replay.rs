@@ -26,6 +26,10 @@ use crate::server::client::{self, ByName};
 pub(super) const EVENTS: [&str; 6] =
     ["shutting_down", "index_progress", "index_warning", "run_update", "session_update", "choice"];
 
+/// And for an editor that takes `paired/event` notifications: edits as the
+/// models write them, for live diffs.
+pub(super) const PANEL_EVENTS: [&str; 1] = ["run_edit"];
+
 /// Keeps the proxy attached to a daemon for the life of the process.
 pub(super) async fn stay_connected(proxy: Arc<Proxy>) {
     let Some(hello) = proxy.hello.get().cloned() else {
@@ -57,7 +61,7 @@ pub(super) async fn stay_connected(proxy: Arc<Proxy>) {
                         () = &mut dropped => break,
                         event = events.next() => match event {
                             Some(Ok(Event::ShuttingDown { reason })) => tracing::info!(%reason, "the daemon is shutting down"),
-                            Some(Ok(event @ (Event::RunUpdate { .. } | Event::SessionUpdate { .. } | Event::Choice { .. }))) => {
+                            Some(Ok(event @ (Event::RunUpdate { .. } | Event::RunEdit { .. } | Event::SessionUpdate { .. } | Event::Choice { .. }))) => {
                                 proxy.to_panel(&event).await;
                                 proxy.to_session(event);
                             }

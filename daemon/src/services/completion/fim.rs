@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{
     platform::config::{CompletionApi, CompletionConfig, ProviderKind},
-    services::provider::{ChatRequest, Message, Provider, ProviderError, describe},
+    services::provider::{ChatRequest, Message, Provider, ProviderError, Streamed, describe},
 };
 
 /// What the model is asked to fill in.
@@ -241,8 +241,10 @@ impl Fim {
         };
         let stop = tokio::sync::Notify::new();
         let mut unfence = Unfence::default();
-        let mut forward = |text: &str| {
-            if unfence.push(text, enough) {
+        let mut forward = |piece: Streamed<'_>| {
+            if let Streamed::Text(text) = piece
+                && unfence.push(text, enough)
+            {
                 stop.notify_one();
             }
         };

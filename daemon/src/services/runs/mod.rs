@@ -11,6 +11,7 @@
 mod env;
 mod model;
 mod offline;
+mod preview;
 mod records;
 #[cfg(test)]
 mod tests;

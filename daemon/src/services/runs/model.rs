@@ -17,13 +17,14 @@ use protocol::{
 use super::{
     env::{Env, Failed, RunContext},
     offline::{self, Produced},
+    preview::Previews,
     tools,
 };
 use crate::{
     platform::uri,
     services::{
         codebase,
-        provider::{ChatModel, ChatRequest, Message},
+        provider::{ChatModel, ChatRequest, Message, Streamed},
         roster::Agent,
     },
 };
@@ -168,19 +169,41 @@ async fn converse(
     };
     run.asks(provider.name(), provider.model());
     let mut result = tools::ModelOutput::default();
+    // Edits are shown as the model writes them, where it may write.
+    let editor = agent.manifest.tools.iter().any(|t| t == "propose_edit");
+    let writer = editor.then(|| tools::Tools::new(env, agent, params, local).ok()).flatten();
+    let mut previews = Previews::default();
     for _ in 0..MAX_ROUNDS {
         let (agent_id, id) = (agent.manifest.id.clone(), run.id.clone());
         let mut streamed = String::new();
         let kept = &mut streamed;
-        let mut on_text = move |text: &str| {
-            kept.push_str(text);
-            env.send_event(Event::RunUpdate {
-                run_id: id.clone(),
-                agent: agent_id.clone(),
-                status: RunStatus::Running,
-                message: None,
-                output_delta: Some(text.to_owned()),
-            });
+        let (following, writer) = (&mut previews, writer.as_ref());
+        let mut on_text = move |piece: Streamed<'_>| match piece {
+            Streamed::Text(text) => {
+                kept.push_str(text);
+                env.send_event(Event::RunUpdate {
+                    run_id: id.clone(),
+                    agent: agent_id.clone(),
+                    status: RunStatus::Running,
+                    message: None,
+                    output_delta: Some(text.to_owned()),
+                });
+            }
+            Streamed::Call { index, name: "propose_edit", arguments } => {
+                let Some(writer) = writer else { return };
+                let resolve = |so_far: &serde_json::Value| writer.edit_of(so_far).map(|(_, edit)| edit);
+                if let Some(piece) = following.update(index, arguments, resolve) {
+                    env.send_event(Event::RunEdit {
+                        run_id: id.clone(),
+                        agent: agent_id.clone(),
+                        call: piece.call,
+                        uri: piece.uri,
+                        range: piece.range,
+                        text: piece.text,
+                    });
+                }
+            }
+            Streamed::Call { .. } => {}
         };
         // The budget is checked before each request: a request that would pass
         // it is never sent.
@@ -192,6 +215,7 @@ async fn converse(
         }
         let response = provider.chat(&request, &mut on_text).await;
         drop(on_text);
+        previews.next_round();
         let spent = sent
             + response.as_ref().map_or(estimate_tokens(&streamed), |r| {
                 estimate_tokens(&r.text) + r.tool_calls.iter().map(|c| estimate_tokens(&c.arguments)).sum::<u64>()

@@ -23,7 +23,7 @@ use crate::{
     services::{
         codebase::Codebase,
         documents::ANONYMOUS,
-        provider::{ChatModel, ChatRequest, ChatResponse, ProviderError, Providers},
+        provider::{ChatModel, ChatRequest, ChatResponse, OnStream, ProviderError, Providers, Streamed},
         scheduler::{Lane, Limits},
     },
 };
@@ -60,7 +60,7 @@ impl ChatModel for FakeModel {
     fn chat<'a>(
         &'a self,
         request: &'a ChatRequest,
-        on_text: &'a mut (dyn FnMut(&str) + Send),
+        on_stream: &'a mut OnStream<'a>,
     ) -> futures::future::BoxFuture<'a, Result<ChatResponse, ProviderError>> {
         self.requests.lock().expect("requests").push(request.clone());
         Box::pin(async move {
@@ -68,8 +68,8 @@ impl ChatModel for FakeModel {
                 std::future::pending::<()>().await;
             }
             let (a, b) = self.reply.split_at(self.reply.len() / 2);
-            on_text(a);
-            on_text(b);
+            on_stream(Streamed::Text(a));
+            on_stream(Streamed::Text(b));
             Ok(ChatResponse { text: self.reply.clone(), tool_calls: Vec::new(), stop_reason: "stop".into() })
         })
     }

@@ -112,8 +112,7 @@ pub(super) async fn call_tool(
     if board_tool {
         return board(run, &call.name, &arguments, local).await;
     }
-    let workspace = env.workspace_for(params)?.ok_or("no workspace is open")?;
-    let tools = Tools { env, agent, workspace, reach: Reach::of(&agent.manifest), local };
+    let tools = Tools::new(env, agent, params, local)?;
     match call.name.as_str() {
         "read_file" => tools.read_file(&arguments),
         "search_symbols" => tools.search_symbols(&arguments),
@@ -153,7 +152,7 @@ fn line_of(arguments: &Value, key: &str) -> Result<u32, String> {
 }
 
 /// What the workspace tools work with: the agent, its workspace and reach.
-struct Tools<'a> {
+pub(super) struct Tools<'a> {
     env: &'a Env,
     agent: &'a Agent,
     workspace: Arc<Workspace>,
@@ -163,7 +162,12 @@ struct Tools<'a> {
     local: bool,
 }
 
-impl Tools<'_> {
+impl<'a> Tools<'a> {
+    pub(super) fn new(env: &'a Env, agent: &'a Agent, params: &RunParams, local: bool) -> Result<Self, String> {
+        let workspace = env.workspace_for(params)?.ok_or("no workspace is open")?;
+        Ok(Tools { env, agent, workspace, reach: Reach::of(&agent.manifest), local })
+    }
+
     /// A path a tool names: plain and workspace-relative, within the agent's
     /// grants (`fs_write` for an edit), and resolved to its real file, which
     /// must be in the workspace, not excluded, and within the grants too (a
@@ -305,24 +309,32 @@ impl Tools<'_> {
     }
 
     fn propose_edit(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
+        let (rel, mut edit) = self.edit_of(arguments)?;
+        if !edit.new_text.is_empty() && !edit.new_text.ends_with('\n') {
+            edit.new_text.push('\n');
+        }
+        let (start, end) = (edit.range.start.line + 1, edit.range.end.line);
+        out.edits.push(edit);
+        Ok(format!("proposed: lines {start}-{end} of {rel}; the user decides whether to apply it"))
+    }
+
+    /// `propose_edit`'s arguments as an edit of whole lines, if the agent may
+    /// write the file: its workspace-relative path and the edit.
+    pub(super) fn edit_of(&self, arguments: &Value) -> Result<(String, protocol::agents::TextEdit), String> {
         let rel = self.path(arguments, true)?;
         let start = line_of(arguments, "start_line")?;
         let end = arguments["end_line"].as_u64().and_then(|l| u32::try_from(l).ok()).unwrap_or(0).min(u32::MAX - 1);
-        let new_text = arguments["new_text"].as_str().ok_or("pass `new_text`")?;
-        let mut new_text = new_text.to_owned();
-        if !new_text.is_empty() && !new_text.ends_with('\n') {
-            new_text.push('\n');
-        }
+        let new_text = arguments["new_text"].as_str().ok_or("pass `new_text`")?.to_owned();
         let end = end.max(start - 1);
-        out.edits.push(protocol::agents::TextEdit {
+        let edit = protocol::agents::TextEdit {
             uri: uri::from_path(&self.workspace.root.join(&rel)),
             range: protocol::documents::Range {
                 start: protocol::documents::Position { line: start - 1, character: 0 },
                 end: protocol::documents::Position { line: end, character: 0 },
             },
             new_text,
-        });
-        Ok(format!("proposed: lines {start}-{end} of {rel}; the user decides whether to apply it"))
+        };
+        Ok((rel, edit))
     }
 
     fn publish_diagnostics(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
