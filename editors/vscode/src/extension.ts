@@ -12,6 +12,7 @@ import { ContextBundle, contextSummary, SOURCE_GLOB, SummaryInput, WorkspaceStat
 import { hostEnvironment, locateServer, lspCommand, prepareBundled } from "./server";
 import * as chat from "./chat";
 import * as panelState from "./state";
+import { LiveEdits } from "./live";
 import {
   ASK_COMMANDS,
   consentNeeded,
@@ -56,6 +57,10 @@ const state = panelState.emptyState();
 let lastEditor: vscode.TextEditor | undefined;
 /** Who else wants the daemon's events (a chat answer streaming). */
 const eventListeners = new Set<(event: Record<string, unknown>) => void>();
+/** Edits being written, as read-only documents (`paired-proposal:`) a diff shows. */
+const PROPOSAL_SCHEME = "paired-proposal";
+const proposals = new Map<string, string>();
+let proposalChanged: vscode.EventEmitter<vscode.Uri> | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   statusItem = vscode.window.createStatusBarItem("paired.status", vscode.StatusBarAlignment.Left, 10);
@@ -77,6 +82,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register("paired.setup", () => setupModel(context));
   register("paired.editSelection", () => editSelection());
   register("paired.reviewEdits", (edits?: unknown, agent?: unknown, run?: unknown) => reviewEdits(edits, agent, run));
+  proposalChanged = new vscode.EventEmitter<vscode.Uri>();
+  context.subscriptions.push(
+    proposalChanged,
+    vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, {
+      onDidChange: proposalChanged.event,
+      provideTextDocumentContent: (uri) => proposals.get(uri.toString()) ?? "",
+    }),
+  );
   registerChat(context);
   lastEditor = vscode.window.activeTextEditor;
   context.subscriptions.push(
@@ -480,10 +493,12 @@ async function previewEdits(edits: unknown, agent: unknown): Promise<boolean> {
   return vscode.workspace.applyEdit(edit);
 }
 
-/** "Edit this selection": an instruction, then Edison's edit opens in the
- * refactor preview (accept or leave out each file and hunk; undo restores). */
+/** "Edit this selection": an instruction, then Edison's edit fills in a diff
+ * as he writes it; when he is done it opens in the refactor preview (accept
+ * or leave out each file and hunk; undo restores). Cancel stops the run. */
 async function editSelection(): Promise<unknown> {
-  if (!running()) return undefined;
+  const c = running();
+  if (!c) return undefined;
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.selection.isEmpty) {
     void vscode.window.showInformationMessage("PAIRED: select the code to edit first.");
@@ -494,9 +509,100 @@ async function editSelection(): Promise<unknown> {
     prompt: "What should change? (Edison proposes an edit; you review it before anything is written)",
   });
   if (!instruction || instruction.trim() === "") return undefined;
-  const { start, end } = editor.selection;
-  const range = { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } };
-  return vscode.commands.executeCommand("paired.runAgent", editSelectionArgument(editor.document.uri.toString(), range, instruction));
+  const argument = editSelectionArgument(editor.document.uri.toString(), toRange(editor.selection), instruction);
+  const params = { ...argument, wait: false };
+  // Events are kept from before the run's id is known: a fast model streams first.
+  const early: Array<Record<string, unknown>> = [];
+  const keep = (event: Record<string, unknown>) => void early.push(event);
+  eventListeners.add(keep);
+  let follow: ReturnType<typeof followEdits> | undefined;
+  let run: ChatRun | undefined;
+  try {
+    run = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "PAIRED: Edison is editing the selection", cancellable: true },
+      async (_progress, token) => {
+        const started: { id: string } = await c.sendRequest("agents/run", params);
+        follow = followEdits(started.id, argument.agent);
+        eventListeners.delete(keep);
+        for (const event of early) follow.listen(event);
+        eventListeners.add(follow.listen);
+        token?.onCancellationRequested(() => {
+          void c.sendRequest("runs/cancel", { run_id: started.id, wait: false }).catch(() => undefined);
+        });
+        return c.sendRequest<ChatRun>("runs/get", { run_id: started.id, wait: true });
+      },
+    );
+  } catch (error) {
+    void vscode.window.showErrorMessage(describeError("editing the selection", error));
+    return undefined;
+  } finally {
+    eventListeners.delete(keep);
+    if (follow) {
+      eventListeners.delete(follow.listen);
+      await follow.dispose();
+    }
+  }
+  const edits = run.edits ?? [];
+  if (edits.length > 0) return reviewEdits(edits, run.agent, run.id);
+  const why = run.status === "succeeded" ? (run.output ?? "").trim() || "no edit was proposed" : run.error ?? run.status;
+  void vscode.window.showInformationMessage(`PAIRED: Edison proposed no edit: ${why}`);
+  return false;
+}
+
+/** A run's edits as the model writes them: the first piece for a file opens
+ * a diff of the file against the proposal so far, which fills in as more
+ * comes (at most every 50 ms). `dispose` closes those diffs. */
+function followEdits(runId: string, agent: string) {
+  const live = new LiveEdits(runId);
+  const shown = new Map<string, vscode.Uri>();
+  const dirty = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const original = async (file: string) => {
+    const uri = vscode.Uri.parse(file);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file);
+    if (open) return open.getText();
+    return vscode.workspace.fs.readFile(uri).then((bytes) => new TextDecoder().decode(bytes), () => "");
+  };
+  const flush = async () => {
+    timer = undefined;
+    const files = [...dirty];
+    dirty.clear();
+    for (const file of files) {
+      const proposal = shown.get(file);
+      if (!proposal) continue;
+      proposals.set(proposal.toString(), live.proposal(file, await original(file)));
+      proposalChanged?.fire(proposal);
+    }
+  };
+  const listen = (event: Record<string, unknown>) => {
+    const file = live.apply(event);
+    if (!file) return;
+    dirty.add(file);
+    if (shown.has(file)) {
+      timer ??= setTimeout(() => void flush(), 50);
+      return;
+    }
+    const uri = vscode.Uri.parse(file);
+    const proposal = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: uri.path, query: `run=${runId}` });
+    shown.set(file, proposal);
+    const name = uri.path.split("/").pop() ?? file;
+    void flush().then(() =>
+      vscode.commands.executeCommand("vscode.diff", uri, proposal, `${chat.speaker(agent)}'s edit of ${name} (being written)`, {
+        preview: true,
+        preserveFocus: true,
+      }),
+    );
+  };
+  const dispose = async () => {
+    if (timer) clearTimeout(timer);
+    const ours = new Set([...shown.values()].map((u) => u.toString()));
+    const tabs = (vscode.window.tabGroups?.all ?? [])
+      .flatMap((group) => group.tabs)
+      .filter((tab) => tab.input instanceof vscode.TabInputTextDiff && ours.has(tab.input.modified.toString()));
+    if (tabs.length > 0) await vscode.window.tabGroups.close(tabs, true);
+    for (const proposal of ours) proposals.delete(proposal);
+  };
+  return { listen, dispose, shown };
 }
 
 async function pickWorkflow(): Promise<Record<string, unknown> | undefined> {

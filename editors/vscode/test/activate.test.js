@@ -35,11 +35,61 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
     get: (key, fallback) => settings[key]?.value ?? fallback,
     inspect: (key) => settings[key] ?? {},
   };
+  class EventEmitter {
+    constructor() {
+      this.listeners = [];
+      this.fired = [];
+      this.event = (cb) => (this.listeners.push(cb), { dispose() {} });
+    }
+    fire(e) {
+      this.fired.push(e);
+      this.listeners.forEach((cb) => cb(e));
+    }
+    dispose() {}
+  }
+  const uri = (text) => {
+    const url = new URL(text);
+    return { scheme: url.protocol.slice(0, -1), path: decodeURIComponent(url.pathname), toString: () => text };
+  };
+  class TabInputTextDiff {
+    constructor(original, modified) {
+      Object.assign(this, { original, modified });
+    }
+  }
+  class Range {
+    constructor(sl, sc, el, ec) {
+      Object.assign(this, { start: { line: sl, character: sc }, end: { line: el, character: ec } });
+    }
+  }
+  class WorkspaceEdit {
+    constructor() {
+      this.entries = [];
+    }
+    replace(uri, range, text, metadata) {
+      this.entries.push({ op: "replace", uri: String(uri), range, text, metadata });
+    }
+    createFile(uri, options, metadata) {
+      this.entries.push({ op: "create", uri: String(uri), metadata });
+    }
+  }
+  editor.contentProviders = {};
+  editor.documents = [];
+  editor.tabs = [];
+  editor.closedTabs = [];
+  editor.applied = [];
   const vscode = {
+    EventEmitter,
+    TabInputTextDiff,
+    Range,
+    WorkspaceEdit,
     StatusBarAlignment: { Left: 1, Right: 2 },
     ProgressLocation: { Notification: 15 },
     ViewColumn: { Beside: -2 },
-    Uri: { joinPath: (base, ...parts) => ({ ...base, path: [base.path, ...parts].join("/") }) },
+    Uri: {
+      joinPath: (base, ...parts) => ({ ...base, path: [base.path, ...parts].join("/") }),
+      parse: uri,
+      from: ({ scheme, path, query }) => uri(`${scheme}://${path}${query ? `?${query}` : ""}`),
+    },
     window: {
       onDidChangeActiveTextEditor: listeners(),
       createStatusBarItem: () => editor.statusBar,
@@ -59,7 +109,17 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
         editor.quickPicks.push({ items, options });
         return answers.pick?.(items);
       },
-      withProgress: (_options, task) => task({ report() {} }),
+      withProgress: (_options, task) => task({ report() {} }, { onCancellationRequested: () => ({ dispose() {} }) }),
+      tabGroups: {
+        get all() {
+          return [{ tabs: editor.tabs }];
+        },
+        async close(tabs) {
+          editor.closedTabs.push(...tabs);
+          editor.tabs = editor.tabs.filter((t) => !tabs.includes(t));
+          return true;
+        },
+      },
       createWebviewPanel(viewType, title) {
         const panel = {
           viewType,
@@ -99,6 +159,7 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
       async executeCommand(id, ...args) {
         editor.executed.push([id, ...args]);
         if (id === "setContext") editor.contexts[args[0]] = args[1];
+        if (id === "vscode.diff") editor.tabs.push({ label: args[2], input: new TabInputTextDiff(args[0], args[1]) });
         const run = editor.commands.get(id);
         return run ? run(...args) : undefined;
       },
@@ -108,6 +169,23 @@ function load({ settings = {}, answers = {}, daemon = {}, globalState = new Map(
       onDidChangeConfiguration: listeners(),
       findFiles: async (include, exclude, max) => ((editor.found = { include, exclude, max }), files.slice(0, max)),
       asRelativePath: (uri) => String(uri.path ?? uri).replace(/^\/p\//, ""),
+      registerTextDocumentContentProvider(scheme, provider) {
+        editor.contentProviders[scheme] = provider;
+        return { dispose() {} };
+      },
+      get textDocuments() {
+        return editor.documents;
+      },
+      fs: {
+        stat: async (u) => {
+          if (!editor.documents.some((d) => d.uri.toString() === String(u))) throw new Error("ENOENT");
+          return {};
+        },
+        readFile: async () => {
+          throw new Error("ENOENT");
+        },
+      },
+      applyEdit: async (edit) => (editor.applied.push(edit), true),
     },
   };
   class LanguageClient {
@@ -502,4 +580,72 @@ test("optimizeContext without a daemon says so", async () => {
   await editor.extension.activate(editor.context);
   assert.equal(await editor.commands.get("paired.optimizeContext")(), undefined);
   assert.ok(editor.messages.some(([k, m]) => k === "warning" && /not connected/.test(m)));
+});
+
+test("Edit the selection: Edison's edit fills in a diff as he writes it; when he is done the refactor preview decides", async () => {
+  let finish;
+  const file = "file:///p/src/lib.rs";
+  const lines = (start, end) => ({ start: { line: start, character: 0 }, end: { line: end, character: 0 } });
+  const edits = [{ uri: file, range: lines(0, 2), new_text: "X\nY\n" }];
+  const editing = { ...daemon, "agents/run": { id: "run-7" }, "runs/get": () => new Promise((resolve) => (finish = resolve)), "agents/feedback": {} };
+  const editor = load({ settings: { path: { value: executable() } }, daemon: editing, answers: { input: () => "never panic" } });
+  await editor.extension.activate(editor.context);
+  const document = { uri: { toString: () => file }, getText: () => "a\nb\nc\n" };
+  editor.documents.push(document);
+  editor.activeTextEditor = { document, selection: { isEmpty: false, start: { line: 0, character: 0 }, end: { line: 1, character: 1 } } };
+  const pending = editor.commands.get("paired.editSelection")();
+  await settle();
+  const [, params] = editor.clients[0].requests.find(([m]) => m === "agents/run");
+  assert.equal(params.agent, "edison");
+  assert.equal(params.wait, false);
+  assert.match(params.prompt, /^Edit the selected code \(lines 1-2\): never panic/);
+  assert.ok(!editor.executed.some(([id]) => id === "vscode.diff"), "nothing is shown before the model writes");
+
+  const notify = editor.clients[0].notifications.get("paired/event");
+  notify({ type: "run_edit", run_id: "run-7", agent: "edison", call: "0.0", uri: file, range: lines(0, 2), text: "X\n" });
+  notify({ type: "run_edit", run_id: "run-other", agent: "edison", call: "0.0", uri: file, range: lines(0, 2), text: "NOT OURS\n" });
+  await settle();
+  const [, left, right, title, options] = editor.executed.find(([id]) => id === "vscode.diff");
+  assert.equal(String(left), file);
+  assert.equal(right.scheme, "paired-proposal");
+  assert.match(title, /Edison's edit of lib\.rs \(being written\)/);
+  assert.equal(options.preserveFocus, true, "the user keeps typing where they were");
+  const proposal = editor.contentProviders["paired-proposal"];
+  assert.equal(proposal.provideTextDocumentContent(right), "X\nc\n");
+  notify({ type: "run_edit", run_id: "run-7", agent: "edison", call: "0.0", uri: file, range: lines(0, 2), text: "Y\n" });
+  await settle();
+  assert.equal(proposal.provideTextDocumentContent(right), "X\nY\nc\n", "the diff fills in");
+  assert.equal(editor.executed.filter(([id]) => id === "vscode.diff").length, 1, "one diff per file, updated in place");
+  assert.equal(editor.applied.length, 0, "nothing is written while he writes");
+
+  finish({ id: "run-7", agent: "edison", status: "succeeded", edits });
+  assert.equal(await pending, true);
+  assert.equal(editor.closedTabs.length, 1, "the live diff closes when the review opens");
+  assert.equal(proposal.provideTextDocumentContent(right), "");
+  const [review] = editor.applied;
+  assert.deepEqual(
+    review.entries.map((e) => [e.op, e.uri, e.text, e.metadata.needsConfirmation]),
+    [["replace", file, "X\nY\n", true]],
+    "the finished edit goes to the refactor preview, each change to be confirmed",
+  );
+  const feedback = editor.clients[0].requests.find(([m]) => m === "agents/feedback");
+  assert.ok(feedback, "what the user kept is told to the daemon");
+});
+
+test("Edit the selection: a run that proposes nothing says why; a failed start says what failed", async () => {
+  const file = "file:///p/src/lib.rs";
+  const document = { uri: { toString: () => file }, getText: () => "a\n" };
+  const selection = { isEmpty: false, start: { line: 0, character: 0 }, end: { line: 0, character: 1 } };
+  const quiet = { ...daemon, "agents/run": { id: "r" }, "runs/get": { id: "r", agent: "edison", status: "failed", error: "no model is configured" } };
+  const editor = load({ settings: { path: { value: executable() } }, daemon: quiet, answers: { input: () => "x" } });
+  await editor.extension.activate(editor.context);
+  editor.activeTextEditor = { document, selection };
+  assert.equal(await editor.commands.get("paired.editSelection")(), false);
+  assert.ok(editor.messages.some(([k, m]) => k === "info" && /Edison proposed no edit: no model is configured/.test(m)), JSON.stringify(editor.messages));
+  const broken = { ...daemon, "agents/run": new Error("the daemon went away") };
+  const other = load({ settings: { path: { value: executable() } }, daemon: broken, answers: { input: () => "x" } });
+  await other.extension.activate(other.context);
+  other.activeTextEditor = { document, selection };
+  assert.equal(await other.commands.get("paired.editSelection")(), undefined);
+  assert.ok(other.messages.some(([k, m]) => k === "error" && /the daemon went away/.test(m)), JSON.stringify(other.messages));
 });

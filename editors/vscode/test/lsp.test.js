@@ -297,3 +297,80 @@ test("inline completions through vscode-languageserver-protocol: the item, and a
     fim.close();
   }
 });
+
+/** A chat model on loopback speaking OpenAI's streaming wire format: the first
+ * request gets a `propose_edit` call whose arguments come in small pieces, a
+ * little apart (as a model writes them); later ones a short text. */
+async function editingModel(argumentsText) {
+  const http = require("http");
+  const seen = { requests: 0 };
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", async () => {
+      const first = seen.requests++ === 0;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const send = (delta, finish = null) => res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+      if (first) {
+        send({ role: "assistant", tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "propose_edit", arguments: "" } }] });
+        for (let at = 0; at < argumentsText.length; at += 8) {
+          send({ tool_calls: [{ index: 0, function: { arguments: argumentsText.slice(at, at + 8) } }] });
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        send({}, "tool_calls");
+      } else {
+        send({ content: "Proposed the edit." });
+        send({}, "stop");
+      }
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: server.address().port, seen, close: () => server.close() };
+}
+
+test("an edit of the selection streams to the editor as Edison writes it, and the finished run holds the same edit", { timeout: 120_000 }, async () => {
+  const { LiveEdits } = require("../out/live.js");
+  const newText = "pub fn load(path: &str) -> String {\n    let text = std::fs::read_to_string(path).unwrap_or_default();\n";
+  const argumentsText = JSON.stringify({ path: "src/lib.rs", start_line: 1, end_line: 2, new_text: newText });
+  const model = await editingModel(argumentsText);
+  const lsp = start(
+    `[agents]\nprovider = "coder"\n[providers.coder]\nkind = "openai"\nbase_url = "http://127.0.0.1:${model.port}/v1"\nmodel = "coder"\nlocal = true\n`,
+  );
+  try {
+    const { connection, root, seen } = lsp;
+    const rootUri = `file://${root}`;
+    await connection.sendRequest(rpc.InitializeRequest.type, {
+      processId: process.pid,
+      rootUri,
+      workspaceFolders: [{ uri: rootUri, name: "proj" }],
+      capabilities: {},
+      initializationOptions: { paired: { events: true } },
+    });
+    await connection.sendNotification(rpc.InitializedNotification.type, {});
+    const uri = `${rootUri}/src/lib.rs`;
+    await connection.sendNotification(rpc.DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId: "rust", version: 1, text: LIB_RS },
+    });
+    // What the extension's "Edit the selection" sends (team.ts editSelectionArgument).
+    const range = { start: { line: 0, character: 0 }, end: { line: 1, character: 53 } };
+    const prompt = "Edit the selected code (lines 1-2): do not panic on a missing file";
+    const started = await connection.sendRequest("agents/run", { agent: "edison", skill: "ask", uri, range, prompt, wait: false });
+    const live = new LiveEdits(started.id);
+    const proposals = [];
+    const run = await connection.sendRequest("runs/get", { run_id: started.id, wait: true });
+    for (const event of seen.events) if (live.apply(event)) proposals.push(live.proposal(uri, LIB_RS));
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.ok(proposals.length >= 3, `the diff fills in as the edit comes: ${proposals.length} update(s)`);
+    const expected = LIB_RS.split("\n").slice(2).join("\n");
+    assert.equal(proposals.at(-1), newText + expected, "the last update is the whole edit");
+    assert.ok(proposals.every((p) => p.endsWith(expected)), "lines below the edit stay as they are meanwhile");
+    assert.deepEqual(
+      run.edits.map((e) => [e.uri, e.range.start.line, e.range.end.line, e.new_text]),
+      [[uri, 0, 2, newText]],
+      "the edit the user reviews is the one streamed",
+    );
+  } finally {
+    await lsp.stop();
+    model.close();
+  }
+});
