@@ -191,11 +191,15 @@ fn place_go(
     Err(format!("no test file of package `{package}` to put the tests in"))
 }
 
-/// Whether Python source imports `name` from `module` already
-/// (`from semver import (compare, parse)`).
+/// Whether Python source imports `name` from `module` already, at module
+/// level (`from semver import (compare, parse)`); an import inside a function
+/// reaches only that function.
 fn python_imports(source: &str, module: &str, name: &str) -> bool {
     let head = format!("from {module} import ");
     source.match_indices(&head).any(|(at, _)| {
+        if at > 0 && !source[..at].ends_with('\n') {
+            return false;
+        }
         let rest = &source[at + head.len()..];
         let end = if rest.starts_with('(') { rest.find(')') } else { rest.find('\n') }.unwrap_or(rest.len());
         rest[..end].split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name)
@@ -598,5 +602,7 @@ mod tests {
         assert!(!python_imports(source, "semver", "comparator"), "a longer name is another name");
         assert!(!python_imports(source, "x", "compare"));
         assert!(python_imports("from pkg.mod import a, b\n", "pkg.mod", "b"));
+        let inside = "from semver import compare\n\ndef test_private():\n    from semver import _increment_string\n";
+        assert!(!python_imports(inside, "semver", "_increment_string"), "a function's own import");
     }
 }
