@@ -508,6 +508,25 @@ fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str>
                 }
                 "int"
             }
+            // `isinstance(a, tuple)`: the body handles that kind (the first
+            // built-in one named; a class of the project's takes a model).
+            "call" if node.child_by_field_name("function").is_some_and(|f| &text[f.byte_range()] == "isinstance") => {
+                let args = node.child_by_field_name("arguments");
+                if !args.and_then(|a| a.named_child(0)).is_some_and(is_param) {
+                    continue;
+                }
+                let named = args.and_then(|a| a.named_child(1)).map_or("", |k| &text[k.byte_range()]);
+                let first = named.trim_matches(|c| c == '(' || c == ')').split(',').next().unwrap_or("").trim();
+                match first {
+                    "str" => "str",
+                    "bytes" => "bytes",
+                    "int" => "int",
+                    "dict" => "dict",
+                    "tuple" => "tuple",
+                    "list" => "list",
+                    _ => continue,
+                }
+            }
             "call" if node.child_by_field_name("function").is_some_and(|f| &text[f.byte_range()] == "len") => {
                 let args = node.child_by_field_name("arguments");
                 if !args.and_then(|a| a.named_child(0)).is_some_and(is_param) {
@@ -572,6 +591,7 @@ fn python_values(
             }
             values
         }
+        "tuple" => vec!["()".into(), "(1, 2, 3)".into()],
         _ => vec!["[]".into(), "[1, 2, 3]".into()],
     })
 }
@@ -1004,6 +1024,12 @@ mod tests {
         assert_eq!(calls(5)[0], ["0", "0"]);
         assert_eq!(calls(text.find("nat").expect("nat"))[0], ["''"]);
         assert_eq!(calls(text.find("keys").expect("keys")), [vec!["{}"], vec!["{'major': 1}"]]);
+        // `isinstance`: the built-in kind the body handles; a class of the project's is no input.
+        let text = "def to_dict(obj):\n    if isinstance(obj, Version):\n        return obj.as_dict()\n    elif isinstance(obj, (tuple, list)):\n        return Version(*obj).as_dict()\n    return obj\n";
+        let found = target("m.py", &doc("m.py", text), 4, &[]).expect("testable");
+        assert_eq!(found.calls, [vec!["()"], vec!["(1, 2, 3)"]]);
+        let only_class = "def f(obj):\n    if isinstance(obj, Version):\n        return 1\n";
+        assert!(target("m.py", &doc("m.py", only_class), 4, &[]).is_err(), "an instance of Version takes a model");
         // Go: the package's own values and byte slices, as its tests pass them.
         let go_tests = vec![
             "package uuid\n\nfunc TestMD5(t *testing.T) {\n\tuuid := NewMD5(NameSpaceDNS, []byte(\"python.org\")).String()\n\tx := NewMD5(local, b)\n}\n"
