@@ -1,6 +1,9 @@
 //! Editor set-ups from docs/editors.md, run in the editors themselves.
 
-use std::path::Path;
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+};
 
 use tests::Home;
 
@@ -191,6 +194,26 @@ fn the_zed_extension_manifest_is_zeds_and_names_every_parsed_language() {
         repository: Option<String>,
         authors: Vec<String>,
         language_servers: std::collections::BTreeMap<String, LanguageServer>,
+        agent_servers: std::collections::BTreeMap<String, AgentServer>,
+    }
+    // `AgentServerManifestEntry` and its `TargetConfig`.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AgentServer {
+        name: String,
+        #[serde(default)]
+        env: std::collections::HashMap<String, String>,
+        icon: Option<String>,
+        targets: std::collections::BTreeMap<String, Target>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Target {
+        archive: String,
+        cmd: String,
+        #[serde(default)]
+        args: Vec<String>,
+        sha256: Option<String>,
     }
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -230,6 +253,95 @@ fn the_zed_extension_manifest_is_zeds_and_names_every_parsed_language() {
     assert!(cargo.contains("crate-type = [\"cdylib\"]") && cargo.contains("zed_extension_api"), "{cargo}");
     let lib = std::fs::read_to_string(dir.join("src/lib.rs")).expect("lib.rs");
     assert!(lib.contains("args: vec![\"lsp\".to_owned()]"), "the extension starts `paired lsp`");
+
+    // `paired acp` as an agent server: the release's archive for each target,
+    // `./paired acp` run from it.
+    let agent = &manifest.agent_servers["paired"];
+    assert_eq!(agent.name, "PAIRED");
+    assert!(agent.env.is_empty() && agent.icon.is_none());
+    assert!(!agent.targets.is_empty());
+    let release =
+        format!("{}/releases/download/v{}/", manifest.repository.as_deref().unwrap_or(""), env!("CARGO_PKG_VERSION"));
+    for (key, target) in &agent.targets {
+        let (os, arch) = key.split_once('-').expect("{os}-{arch}");
+        assert!(["darwin", "linux", "windows"].contains(&os) && ["aarch64", "x86_64"].contains(&arch), "{key}");
+        assert_eq!(
+            target.archive,
+            format!("{release}paired-{key}.tar.gz"),
+            "this version's release, the archive's name"
+        );
+        assert_eq!((target.cmd.as_str(), target.args.as_slice()), ("./paired", &["acp".to_owned()][..]));
+        assert!(target.sha256.is_none(), "Zed checks a GitHub release's own digest");
+    }
+}
+
+/// The archive `scripts/release-archive` makes is the one the Zed extension
+/// names for this platform, and Zed's way of starting it works: extracted,
+/// `./paired acp` run in it answers ACP's `initialize`.
+#[test]
+fn the_release_archive_runs_paired_acp_as_zed_starts_it() {
+    use std::io::{BufRead, Write};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let home = tests::Home::new();
+    let out = home.path().join("dist");
+    let made = Command::new(repo.join("scripts/release-archive"))
+        .arg(&out)
+        .env("PAIRED_BIN", tests::paired_bin())
+        .current_dir(&repo)
+        .output()
+        .expect("run scripts/release-archive");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let printed = String::from_utf8_lossy(&made.stdout);
+    let mut lines = printed.lines();
+    let archive = PathBuf::from(lines.next().expect("the archive's path"));
+    assert_eq!(lines.next().map(str::len), Some(64), "its SHA-256: {printed}");
+    let key = archive
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("paired-"))
+        .and_then(|n| n.strip_suffix(".tar.gz"))
+        .expect("paired-<os>-<arch>.tar.gz")
+        .to_owned();
+    let manifest = std::fs::read_to_string(repo.join("editors/zed/extension.toml")).expect("extension.toml");
+    assert!(
+        manifest.contains(&format!("[agent_servers.paired.targets.{key}]")),
+        "the extension names this platform's archive ({key})"
+    );
+
+    let extracted = home.path().join("zed-agent");
+    std::fs::create_dir_all(&extracted).expect("mkdir");
+    let untar = Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(&extracted).status().expect("tar");
+    assert!(untar.success());
+    for file in ["paired", "paired-lsp", "README.md", "LICENSE"] {
+        assert!(extracted.join(file).is_file(), "{file} in the archive");
+    }
+    let mut acp = Command::new("./paired")
+        .arg("acp")
+        .current_dir(&extracted)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("PAIRED_PORT", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("./paired acp");
+    let mut stdin = acp.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":1,\"clientCapabilities\":{}}}\n")
+        .expect("write");
+    let mut line = String::new();
+    std::io::BufReader::new(acp.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
+    let reply: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|err| panic!("{err}: {line}"));
+    assert_eq!(reply["result"]["protocolVersion"], 1, "{reply}");
+    assert!(
+        reply["result"]["agentInfo"]["name"].as_str().is_some_and(|n| n.contains("paired") || n.contains("PAIRED")),
+        "{reply}"
+    );
+    drop(stdin);
+    let _ = acp.wait();
+    let _ = home.paired(&["stop"]).output();
 }
 
 #[test]
