@@ -379,7 +379,9 @@ async function answerChat(
     stream.markdown("PAIRED is not running here: open a file of a project, or run **PAIRED: Connect to the Agents**.");
     return { metadata: { conversation } };
   }
-  const editor = vscode.window.activeTextEditor;
+  // The chat view has the focus, and a webview (the agent panel) may be the
+  // active editor: the last text editor the user was in is what they mean.
+  const editor = vscode.window.activeTextEditor ?? lastEditor;
   const active = editor
     ? {
         uri: editor.document.uri.toString(),
@@ -396,6 +398,10 @@ async function answerChat(
     const value = r.value;
     if (value instanceof vscode.Uri) return [{ uri: value.toString() }];
     if (value instanceof vscode.Location) return [{ uri: value.uri.toString(), range: toRange(value.range) }];
+    // Newer VS Code passes the active file as `{ uri, range }` (implicit context).
+    if (value?.uri instanceof vscode.Uri) {
+      return [{ uri: value.uri.toString(), range: value.range instanceof vscode.Range ? toRange(value.range) : undefined }];
+    }
     return [];
   });
   const project = projectOf(editor);
