@@ -403,3 +403,75 @@ test("with a model, the answer streams and session/cancel stops it", { timeout: 
     fs.rmSync(h.dir, { recursive: true, force: true });
   }
 });
+
+/** A model on loopback whose first answer is a `propose_edit` of src/lib.rs
+ * written in small pieces a little apart; later answers a short text. */
+async function editingProvider(newText) {
+  const argumentsText = JSON.stringify({ path: "src/lib.rs", start_line: 1, end_line: 3, new_text: newText });
+  const requests = [];
+  const server = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", async () => {
+      requests.push(JSON.parse(body || "{}"));
+      response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      const send = (delta, finish = null) => response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+      if (requests.length === 1) {
+        send({ role: "assistant", tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "propose_edit", arguments: "" } }] });
+        for (let at = 0; at < argumentsText.length; at += 6) {
+          send({ tool_calls: [{ index: 0, function: { arguments: argumentsText.slice(at, at + 6) } }] });
+          await new Promise((resolve) => setTimeout(resolve, 15));
+        }
+        send({}, "tool_calls");
+      } else {
+        send({ content: "Proposed: load returns an empty string when the file cannot be read." });
+        send({}, "stop");
+      }
+      response.end("data: [DONE]\n\n");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: server.address().port, requests };
+}
+
+test("a model's edit fills in the client's diff as it is written, then the same tool call asks to apply it", { timeout: 120_000 }, async () => {
+  const newText = "pub fn load(path: &str) -> String {\n    // A missing or unreadable file reads as empty.\n    std::fs::read_to_string(path).unwrap_or_default()\n}\n";
+  const provider = await editingProvider(newText);
+  const h = home(
+    `[agents]\nprovider = "fake"\n[providers.fake]\nkind = "openai"\nbase_url = "http://127.0.0.1:${provider.port}/v1"\nmodel = "m"\nlocal = true\n`,
+  );
+  try {
+    await withAgent(h, { permission: () => "allow-once" }, async ({ ctx, seen }) => {
+      const session = await ctx.request(acp.methods.agent.session.new, { cwd: h.root, mcpServers: [] });
+      await ctx.request(acp.methods.agent.session.setMode, { sessionId: session.sessionId, modeId: "edison" });
+      const done = await ctx.request(acp.methods.agent.session.prompt, {
+        sessionId: session.sessionId,
+        prompt: [
+          { type: "text", text: "make load return an empty string when the file cannot be read" },
+          { type: "resource_link", uri: pathToFileURL(h.lib).href, name: "lib.rs" },
+        ],
+      });
+      assert.equal(done.stopReason, "end_turn", JSON.stringify(seen.updates));
+      const live = seen.updates.find((u) => u.sessionUpdate === "tool_call" && u.kind === "edit");
+      assert.ok(live, JSON.stringify(seen.updates.map((u) => u.sessionUpdate)));
+      assert.equal(live.status, "in_progress", "shown while it is written");
+      const diffs = seen.updates
+        .filter((u) => u.toolCallId === live.toolCallId && u.content?.[0]?.type === "diff")
+        .map((u) => u.content[0]);
+      assert.ok(diffs.length >= 3, `the diff fills in: ${diffs.length} version(s)`);
+      assert.ok(diffs.every((d) => d.path === h.lib && d.oldText === ON_DISK));
+      const partial = diffs.slice(0, -1).map((d) => d.newText);
+      assert.ok(partial.some((t) => t !== ON_DISK && t !== newText), "a version partway through");
+      assert.equal(diffs.at(-1).newText, newText, "the finished edit is the one offered");
+      // One tool call from the first piece to the question: the permission is asked on it.
+      assert.equal(seen.permissions.length, 1);
+      assert.equal(seen.permissions[0].toolCall.toolCallId, live.toolCallId);
+      assert.equal(seen.updates.filter((u) => u.sessionUpdate === "tool_call" && u.kind === "edit").length, 1);
+      assert.deepEqual(seen.writes.map((w) => [w.path, w.content]), [[h.lib, newText]]);
+    });
+  } finally {
+    provider.server.closeAllConnections();
+    provider.server.close();
+    fs.rmSync(h.dir, { recursive: true, force: true });
+  }
+});

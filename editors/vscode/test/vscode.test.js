@@ -166,7 +166,8 @@ test("in a real VS Code, @paired /review in the chat view answers with Sherlock'
     } catch {
       // Gone already.
     }
-    cp.spawnSync(PAIRED, ["stop"], { env: { PATH: process.env.PATH, HOME: home }, timeout: 20_000 });
+    // The daemon `paired lsp` started (detached, so not in the group) stops.
+    cp.spawnSync(PAIRED, ["stop"], { env: server.env, timeout: 20_000 });
     await new Promise((resolve) => setTimeout(resolve, 500));
     fs.rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }

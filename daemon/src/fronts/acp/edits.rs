@@ -8,7 +8,10 @@ use agent_client_protocol::{self as acp, Client};
 use anyhow::Result;
 use protocol::agents::RunInfo;
 
-use super::session::{Shared, daemon_error, say, update};
+use super::{
+    live::{LiveEdits, edit_call_id},
+    session::{Shared, daemon_error, say, update},
+};
 
 impl Shared {
     /// Shows each edited file as a diff and writes it through the client once
@@ -19,6 +22,7 @@ impl Shared {
         sid: &SessionId,
         cwd: &Path,
         run: &RunInfo,
+        live: &LiveEdits,
     ) -> acp::Result<PromptResponse> {
         let mut by_file: Vec<(String, Vec<&protocol::agents::TextEdit>)> = Vec::new();
         for edit in &run.edits {
@@ -44,7 +48,7 @@ impl Shared {
             if self.is_cancelled(sid) {
                 return cancelled();
             }
-            let call_id = format!("{}-edit-{n}", run.id);
+            let call_id = edit_call_id(&run.id, n);
             let Some(path) = crate::platform::uri::to_path(&uri) else { continue };
             // PAIRED's grants bound what the user is even asked about.
             if let Err(why) = may_write(&run.agent, &grants, cwd, &path) {
@@ -63,12 +67,24 @@ impl Shared {
                 continue;
             };
             let diff = ToolCallContent::from(Diff::new(path.clone(), new.clone()).old_text(old));
-            let call = ToolCall::new(call_id.clone(), format!("{}: edit {}", run.agent, path.display()))
-                .kind(ToolKind::Edit)
-                .status(ToolCallStatus::Pending)
-                .content(vec![diff.clone()])
-                .locations(vec![ToolCallLocation::new(path.clone())]);
-            update(cx, sid, SessionUpdate::ToolCall(call))?;
+            let title = format!("{}: edit {}", run.agent, path.display());
+            // Shown while it was written: the same tool call, now the finished edit.
+            let offered = if live.shown(n) {
+                let fields = ToolCallUpdateFields::new()
+                    .title(title)
+                    .status(ToolCallStatus::Pending)
+                    .content(vec![diff.clone()])
+                    .locations(vec![ToolCallLocation::new(path.clone())]);
+                SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id.clone(), fields))
+            } else {
+                let call = ToolCall::new(call_id.clone(), title)
+                    .kind(ToolKind::Edit)
+                    .status(ToolCallStatus::Pending)
+                    .content(vec![diff.clone()])
+                    .locations(vec![ToolCallLocation::new(path.clone())]);
+                SessionUpdate::ToolCall(call)
+            };
+            update(cx, sid, offered)?;
             // A tool call update's content replaces the old: the diff stays in it.
             let not_applied = |note: String| {
                 let fields = ToolCallUpdateFields::new()
@@ -154,7 +170,7 @@ impl Shared {
 
     /// A file's text: through the client when it offers reads (its buffer),
     /// else from the disk.
-    async fn read(&self, cx: &ConnectionTo<Client>, sid: &SessionId, path: &Path) -> Result<String> {
+    pub(super) async fn read(&self, cx: &ConnectionTo<Client>, sid: &SessionId, path: &Path) -> Result<String> {
         if self.can_read.load(Ordering::Relaxed) {
             let read = cx.send_request(ReadTextFileRequest::new(sid.clone(), path.to_path_buf())).block_task().await;
             return read.map(|r| r.content).map_err(|err| anyhow::anyhow!("{err}"));
@@ -196,7 +212,7 @@ fn may_write(agent: &str, grants: &[String], cwd: &Path, path: &Path) -> Result<
 }
 
 /// Applies LSP edits (UTF-16 positions) to `text`; `None` if two overlap.
-fn apply_edits(text: &str, edits: &[&protocol::agents::TextEdit]) -> Option<String> {
+pub(super) fn apply_edits(text: &str, edits: &[&protocol::agents::TextEdit]) -> Option<String> {
     let mut spans: Vec<(usize, usize, &str)> = edits
         .iter()
         .map(|e| {

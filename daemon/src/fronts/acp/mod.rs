@@ -32,6 +32,7 @@
 
 mod edits;
 mod io;
+mod live;
 mod prompt;
 mod session;
 mod turn;

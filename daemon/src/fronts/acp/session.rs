@@ -249,7 +249,9 @@ async fn connect(paths: &Paths) -> Result<(Arc<WsClient>, Subscription<Event>)> 
         version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         pid: Some(std::process::id()),
         workspace_folders: Vec::new(),
-        events: Some(["run_update", "session_update", "choice", "shutting_down"].map(String::from).to_vec()),
+        events: Some(
+            ["run_update", "run_edit", "session_update", "choice", "shutting_down"].map(String::from).to_vec(),
+        ),
     };
     let events = daemon.subscribe(Attach::SUBSCRIBE, ByName(&hello), Attach::UNSUBSCRIBE).await?;
     Ok((daemon, events))

@@ -15,6 +15,7 @@ use protocol::{
 use tokio::sync::broadcast;
 
 use super::{
+    live::LiveEdits,
     prompt::{FileRef, choose, named_file, read_prompt},
     session::{Shared, TEAM, daemon_error, say, say_thought, unknown_session, update},
 };
@@ -63,8 +64,8 @@ impl Shared {
         for uri in opened {
             let _ = self.call::<protocol::documents::Close>(&UriParams { uri }).await;
         }
-        let run = match result {
-            Ok(run) => run,
+        let (run, live) = match result {
+            Ok(done) => done,
             // The agent could not take it (no such skill for this request, no
             // file where one is needed…): said in the chat, not as a protocol error.
             Err(TurnError::Refused(message)) => {
@@ -87,7 +88,7 @@ impl Shared {
             )?;
         }
         if run.status == RunStatus::Succeeded && !run.edits.is_empty() {
-            return self.offer_edits(cx, &sid, &cwd, &run).await;
+            return self.offer_edits(cx, &sid, &cwd, &run, &live).await;
         }
         Ok(PromptResponse::new(StopReason::EndTurn))
     }
@@ -132,7 +133,7 @@ impl Shared {
         skill: Option<String>,
         prompt: String,
         target: Option<&(String, Option<(u32, u32)>)>,
-    ) -> Result<RunInfo, TurnError> {
+    ) -> Result<(RunInfo, LiveEdits), TurnError> {
         // Listen before starting, so no update is missed.
         let mut events = self.events.subscribe();
         let range = target.and_then(|(_, lines)| *lines).map(|(first, last)| protocol::documents::Range {
@@ -204,7 +205,7 @@ impl Shared {
         cwd: &Path,
         started: &RunInfo,
         events: &mut broadcast::Receiver<Event>,
-    ) -> acp::Result<RunInfo> {
+    ) -> acp::Result<(RunInfo, LiveEdits)> {
         let run_id = started.id.clone();
         let title = match &started.uri {
             Some(uri) => format!("{}: {} {}", started.agent, started.skill, short_path(uri, cwd)),
@@ -218,6 +219,7 @@ impl Shared {
         update(cx, sid, SessionUpdate::ToolCall(call))?;
 
         let mut streamed = String::new();
+        let mut live = LiveEdits::default();
         let mut lagged = false;
         let mut status = started.status;
         let get = RunRef { run_id: run_id.clone(), wait: false };
@@ -233,6 +235,9 @@ impl Shared {
                         say(cx, sid, &delta)?;
                         streamed.push_str(&delta);
                     }
+                }
+                Ok(Ok(Event::RunEdit { run_id: id, call, uri, range, text, .. })) if id == run_id => {
+                    self.live_edit(cx, sid, (&run_id, &started.agent), &mut live, (call, uri, range, text)).await?;
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
@@ -269,7 +274,7 @@ impl Shared {
             sid,
             SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(run_id, ToolCallUpdateFields::new().status(done))),
         )?;
-        Ok(run)
+        Ok((run, live))
     }
 }
 

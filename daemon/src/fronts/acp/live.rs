@@ -1,0 +1,151 @@
+//! An agent's edit as the model writes it, in the client's own diff: the
+//! daemon's `run_edit` pieces gathered per file and shown as a tool call of
+//! kind `edit` whose diff fills in (at most every [`EVERY`]). When the run
+//! ends, [`Shared::offer_edits`] asks the user about the finished edit on the
+//! same tool call.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use acp::v1::{ConnectionTo, schema::*};
+use agent_client_protocol::{self as acp, Client};
+use protocol::{agents::TextEdit, documents::Range};
+
+use super::{
+    edits::apply_edits,
+    session::{Shared, update},
+};
+
+/// How often a file's diff is sent again while the edit comes.
+const EVERY: Duration = Duration::from_millis(100);
+
+/// The edits of one run so far.
+#[derive(Default)]
+pub(super) struct LiveEdits {
+    /// By the daemon's call key ("round.index"), in arrival order.
+    calls: Vec<(String, TextEdit)>,
+    files: Vec<LiveFile>,
+}
+
+struct LiveFile {
+    uri: String,
+    path: PathBuf,
+    /// The text the edit applies to, read once.
+    old: Option<String>,
+    shown: Option<Instant>,
+}
+
+/// The tool call that shows (and then offers) the `n`th file a run edits.
+pub(super) fn edit_call_id(run_id: &str, n: usize) -> String {
+    format!("{run_id}-edit-{n}")
+}
+
+impl LiveEdits {
+    /// Whether the `n`th edited file's tool call was shown while it was written.
+    pub(super) fn shown(&self, n: usize) -> bool {
+        self.files.get(n).is_some_and(|f| f.shown.is_some())
+    }
+
+    /// Takes a piece; the file's index if its diff is due to be shown.
+    fn push(&mut self, call: String, uri: String, range: Range, text: &str) -> Option<usize> {
+        match self.calls.iter_mut().find(|(key, _)| *key == call) {
+            Some((_, edit)) => edit.new_text.push_str(text),
+            None => self.calls.push((call, TextEdit { uri: uri.clone(), range, new_text: text.to_owned() })),
+        }
+        let n = match self.files.iter().position(|f| f.uri == uri) {
+            Some(n) => n,
+            None => {
+                let path = crate::platform::uri::to_path(&uri)?;
+                self.files.push(LiveFile { uri, path, old: None, shown: None });
+                self.files.len() - 1
+            }
+        };
+        let due = self.files[n].shown.is_none_or(|at| at.elapsed() >= EVERY);
+        due.then_some(n)
+    }
+
+    /// The file as it reads with the edits so far: text that stops mid-line
+    /// is ended there, the old lines below it kept.
+    fn proposal(&self, n: usize) -> Option<String> {
+        let file = &self.files[n];
+        let edits: Vec<TextEdit> = self
+            .calls
+            .iter()
+            .filter(|(_, e)| e.uri == file.uri)
+            .map(|(_, e)| {
+                let mut e = e.clone();
+                if !e.new_text.is_empty() && !e.new_text.ends_with('\n') {
+                    e.new_text.push('\n');
+                }
+                e
+            })
+            .collect();
+        apply_edits(file.old.as_deref()?, &edits.iter().collect::<Vec<_>>())
+    }
+}
+
+impl Shared {
+    /// A `run_edit` piece of `run_id`: the file's diff shown or brought up to date.
+    pub(super) async fn live_edit(
+        &self,
+        cx: &ConnectionTo<Client>,
+        sid: &SessionId,
+        (run_id, agent): (&str, &str),
+        live: &mut LiveEdits,
+        (call, uri, range, text): (String, String, Range, String),
+    ) -> acp::Result<()> {
+        let Some(n) = live.push(call, uri, range, &text) else { return Ok(()) };
+        if live.files[n].old.is_none() {
+            let path = live.files[n].path.clone();
+            // A file not there yet is one the edit creates.
+            live.files[n].old = Some(self.read(cx, sid, &path).await.unwrap_or_default());
+        }
+        let Some(new) = live.proposal(n) else { return Ok(()) };
+        let file = &mut live.files[n];
+        let diff = ToolCallContent::from(Diff::new(file.path.clone(), new).old_text(file.old.clone()));
+        let id = edit_call_id(run_id, n);
+        let first = file.shown.is_none();
+        file.shown = Some(Instant::now());
+        if first {
+            let call = ToolCall::new(id, format!("{agent}: editing {}", file.path.display()))
+                .kind(ToolKind::Edit)
+                .status(ToolCallStatus::InProgress)
+                .content(vec![diff])
+                .locations(vec![ToolCallLocation::new(file.path.clone())]);
+            update(cx, sid, SessionUpdate::ToolCall(call))
+        } else {
+            let fields = ToolCallUpdateFields::new().content(vec![diff]);
+            update(cx, sid, SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(id, fields)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::documents::Position;
+
+    use super::*;
+
+    fn lines(start: u32, end: u32) -> Range {
+        Range { start: Position { line: start, character: 0 }, end: Position { line: end, character: 0 } }
+    }
+
+    #[test]
+    fn pieces_join_per_call_and_the_file_reads_with_the_edit_so_far() {
+        let mut live = LiveEdits::default();
+        let uri = "file:///p/src/lib.rs".to_owned();
+        assert_eq!(live.push("0.0".into(), uri.clone(), lines(1, 3), "B"), Some(0), "the first piece is shown");
+        live.files[0].old = Some("a\nb\nc\nd\n".into());
+        assert_eq!(live.proposal(0).as_deref(), Some("a\nB\nd\n"), "mid-line: ended there, the rest below kept");
+        live.files[0].shown = Some(Instant::now());
+        assert_eq!(live.push("0.0".into(), uri.clone(), lines(1, 3), "1\nC2\n"), None, "not again within 100 ms");
+        assert_eq!(live.proposal(0).as_deref(), Some("a\nB1\nC2\nd\n"));
+        live.files[0].shown = Some(Instant::now() - EVERY);
+        assert_eq!(live.push("0.1".into(), uri, lines(0, 0), "// new\n"), Some(0), "due again");
+        assert_eq!(live.proposal(0).as_deref(), Some("// new\na\nB1\nC2\nd\n"));
+        assert!(live.shown(0) && !live.shown(1));
+        assert_eq!(live.push("0.2".into(), "not a file uri".into(), lines(0, 0), "x"), None);
+    }
+}
