@@ -33,8 +33,9 @@ export interface Reference {
 }
 
 /** `chat/send`'s params for a request. The active file and selection go
- * along unless a reference names another file; `#problems` attaches the file's
- * problems. The conversation continues the one of the chat's history. */
+ * along unless a reference names another file, or `#workspace` (`#codebase`)
+ * makes it about the whole project; `#problems` attaches the file's problems.
+ * The conversation continues the one of the chat's history. */
 export function sendParams(
   request: { prompt: string; command?: string; references: Reference[] },
   active: ActiveEditor | undefined,
@@ -42,8 +43,10 @@ export function sendParams(
   conversation: string | undefined,
 ) {
   const wantsProblems = /(^|\s)#problems\b/.test(request.prompt);
-  const text = request.prompt.replace(/\s*#problems\b/g, "").trim();
-  const target = request.references[0] ?? (active ? { uri: active.uri, range: active.selection } : undefined);
+  const wholeProject = /(^|\s)#(workspace|codebase)\b/.test(request.prompt);
+  const text = request.prompt.replace(/\s*#(problems|workspace|codebase)\b/g, "").trim();
+  const fileTarget = request.references[0] ?? (active ? { uri: active.uri, range: active.selection } : undefined);
+  const target = wholeProject ? undefined : fileTarget;
   const params: Record<string, unknown> = { text };
   if (conversation) params.conversation = conversation;
   if (project) params.project = project;

@@ -32,6 +32,16 @@ test("#file and symbol references replace the active file; #problems attaches th
   assert.equal(elsewhere.problems, undefined, "the active file's problems are not another file's");
 });
 
+test("#workspace (or VS Code's #codebase) makes the request about the whole project, not the open file", () => {
+  const params = chat.sendParams({ prompt: "/review #workspace for leftovers", command: "review", references: [] }, active, "file:///p", undefined);
+  assert.equal(params.text, "/review for leftovers");
+  assert.equal(params.uri, undefined);
+  assert.equal(params.range, undefined);
+  assert.equal(params.project, "file:///p", "the project still says which one");
+  assert.equal(chat.sendParams({ prompt: "#codebase where is config read?", references: [] }, active, "file:///p", undefined).uri, undefined);
+  assert.equal(chat.sendParams({ prompt: "what is #workspaces", references: [] }, active, "file:///p", undefined).uri, active.uri, "another word");
+});
+
 test("the conversation goes on from the last answer in the history", () => {
   const history = [{ result: { metadata: { conversation: "chat-a" } } }, { prompt: "x" }, { result: { metadata: { conversation: "chat-b" } } }];
   assert.equal(chat.conversationOf(history), "chat-b");
