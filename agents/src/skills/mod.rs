@@ -13,6 +13,7 @@ pub mod document;
 pub mod metrics;
 pub mod review;
 pub mod route;
+pub mod rules;
 mod table;
 pub mod testgen;
 

@@ -3,6 +3,10 @@
 /// The documentation page of a finding's rule (`clippy::needless_return`,
 /// `ruff:F401`, `eslint:no-unused-vars`, …), when the tool publishes one per rule.
 pub fn rule_url(rule: &str) -> Option<String> {
+    // PAIRED's own rules: their section of docs/rules.md.
+    if let Some(own) = crate::skills::rules::rule(rule) {
+        return Some(format!("{}/blob/main/docs/rules.md#{}", env!("CARGO_PKG_REPOSITORY"), own.id));
+    }
     let (tool, code) = rule.split_once("::").or_else(|| rule.split_once(':'))?;
     let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '/' || c == '@';
     if code.is_empty() || !code.chars().all(plain) {
@@ -40,6 +44,8 @@ mod tests {
             "https://rust-lang.github.io/rust-clippy/master/index.html#needless_return"
         );
         assert_eq!(url("rustc::E0308"), "https://doc.rust-lang.org/error_codes/E0308.html");
+        assert_eq!(url("rust-unwrap"), "https://github.com/SEMalytics/paired/blob/main/docs/rules.md#rust-unwrap");
+        assert_eq!(rule_url("no-such-rule"), None);
         assert_eq!(url("ruff:F401"), "https://docs.astral.sh/ruff/rules/#F401");
         assert_eq!(url("eslint:no-unused-vars"), "https://eslint.org/docs/latest/rules/no-unused-vars");
         assert_eq!(
@@ -48,7 +54,6 @@ mod tests {
         );
         assert_eq!(url("mypy:arg-type"), "https://mypy.readthedocs.io/en/stable/error_code_list.html#code-arg-type");
         assert_eq!(rule_url("eslint:react/jsx-key"), None, "a plugin's rules live on the plugin's site");
-        assert_eq!(rule_url("hardcoded-secret"), None);
         assert_eq!(rule_url("ruff:F401\"><script>"), None);
     }
 }

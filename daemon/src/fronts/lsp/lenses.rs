@@ -56,6 +56,10 @@ pub(super) fn hover(by_agent: Option<&HashMap<String, Vec<Value>>>, position: &V
                     Some(href) => text.push_str(&format!("\n\nRule [`{code}`]({href})")),
                     None => text.push_str(&format!("\n\nRule `{code}`")),
                 }
+                // PAIRED's own rule: what it means and what to do, here.
+                if let Some(rule) = ::agents::skills::rules::rule(code) {
+                    text.push_str(&format!(": {}. {}", rule.title, rule.text));
+                }
             }
             if let Some(fix) = diagnostic["data"]["fix"]["title"].as_str() {
                 let edits = diagnostic["data"]["fix"]["edits"].as_array().map_or(0, Vec::len);
@@ -108,5 +112,17 @@ mod tests {
         assert!(text.contains("[`ruff:F401`](https://docs.astral.sh/ruff/rules/#F401)"), "{text}");
         assert!(text.contains("Fix: Remove unused import"), "{text}");
         assert_eq!(super::hover(Some(&by_agent), &json!({"line": 3, "character": 0})), Value::Null);
+
+        // PAIRED's own rule: linked to docs/rules.md, and explained in the hover itself.
+        let unwrap = json!({"range": range, "message": "`unwrap()` panics when this fails", "code": "rust-unwrap",
+            "codeDescription": {"href": "https://github.com/SEMalytics/paired/blob/main/docs/rules.md#rust-unwrap"}});
+        let by_agent = HashMap::from([("Sherlock".to_owned(), vec![unwrap])]);
+        let shown = super::hover(Some(&by_agent), &json!({"line": 2, "character": 6}));
+        let text = shown["contents"]["value"].as_str().expect("markdown");
+        assert!(
+            text.contains("[`rust-unwrap`](https://github.com/SEMalytics/paired/blob/main/docs/rules.md#rust-unwrap)"),
+            "{text}"
+        );
+        assert!(text.contains("Propagate the error with `?`"), "{text}");
     }
 }
