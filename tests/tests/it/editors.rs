@@ -177,6 +177,126 @@ fn neovim_011_attaches_by_its_own_config_and_shows_inline_completions() {
     );
 }
 
+/// Neovim 0.12 as docs/editors.md sets it up: `paired.lua`, then 0.12's own
+/// inline completions (`vim.lsp.inline_completion.enable`, `<Tab>` accepts).
+const INIT_012: &str = r#"
+dofile(os.getenv('CHECK_LUA'))
+vim.cmd('filetype on')
+vim.lsp.inline_completion.enable(true)
+vim.keymap.set('i', '<Tab>', function()
+  if not vim.lsp.inline_completion.get() then return '<Tab>' end
+end, { expr = true })
+function _G.check_client()
+  local c = vim.lsp.get_clients({ bufnr = 0, name = 'paired' })[1]
+  return c and (c.name .. ' at ' .. c.root_dir) or ''
+end
+function _G.check_indexed()
+  for _, res in pairs(vim.lsp.buf_request_sync(0, 'workspace/symbol', { query = 'area' }, 5000) or {}) do
+    if res.result and #res.result > 0 then return 'yes' end
+  end
+  return 'no'
+end
+function _G.check_ghost()
+  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  local shown = {}
+  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+    table.insert(shown, mark[2] .. ':' .. mark[3] .. ' ' .. mark[4].virt_text[1][1])
+    for _, line in ipairs(mark[4].virt_lines or {}) do table.insert(shown, '+ ' .. line[1][1]) end
+  end
+  return table.concat(shown, '\n')
+end
+function _G.check_buffer()
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  return table.concat(vim.api.nvim_buf_get_lines(0, 5, 7, false), '\n') .. '\ncursor ' .. cursor[1] .. ':' .. cursor[2] .. ' ' .. vim.api.nvim_get_mode().mode
+end
+vim.cmd('edit ' .. os.getenv('CHECK_FILE'))
+"#;
+
+/// Neovim 0.12 (Debian sid's, `scripts/install-neovim-0.12`) with the set-up
+/// docs/editors.md gives: the built-in client attaches, and typing at the end of
+/// `let a = ` shows the model's completion as 0.12's own grey text, which
+/// `<Tab>` inserts. Driven as a user would, through its `--listen` socket.
+#[test]
+fn neovim_012_attaches_and_its_own_inline_completions_show_paireds() {
+    use tests::fake_provider::{Reply, openai_fim, serve_fake};
+    let nvim = std::env::var_os("PAIRED_TEST_NVIM_012").expect(
+        "PAIRED_TEST_NVIM_012 names Neovim 0.12's nvim: scripts/test installs it (scripts/install-neovim-0.12)",
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let chunks = openai_fim(&["area(2.0", ", 3.0);\n", "    println!(\"{a}\");\n", "}\n"]);
+    let reply = Reply::Stream {
+        content_type: "text/event-stream",
+        chunks,
+        gap: std::time::Duration::from_millis(10),
+        stall: false,
+    };
+    let (port, _fake) = runtime.block_on(serve_fake(vec![reply.clone(), reply]));
+    let home = Home::new();
+    home.write_config(&format!(
+        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nlocal = true\n"
+    ));
+    let root = home.path().join("shapes");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shapes\"\n").expect("write");
+    std::fs::write(root.join("src/geometry.rs"), "pub fn area(w: f64, h: f64) -> f64 {\n    w * h\n}\n")
+        .expect("write");
+    std::fs::write(
+        root.join("src/main.rs"),
+        "mod geometry;\nuse geometry::area;\n\nfn main() {\n    let unit = area(1.0, 1.0);\n    let a = \n}\n",
+    )
+    .expect("write");
+    let init = home.path().join("init.lua");
+    std::fs::write(&init, INIT_012).expect("write");
+    let socket = home.path().join("nvim.sock");
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
+    let out = home.path().join("unused.txt");
+    let mut editor = headless_nvim(Path::new(&nvim), &home, &root, &out)
+        .args(["--clean", "--listen"])
+        .arg(&socket)
+        .args(["-c", &format!("luafile {}", init.display())])
+        .env("CHECK_LUA", &setup)
+        .env("CHECK_FILE", root.join("src/main.rs"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nvim");
+    // The user's side: keys, and what the editor shows, through the socket.
+    let remote = |flag: &str, what: &str| -> String {
+        let out = Command::new(&nvim).arg("--server").arg(&socket).arg(flag).arg(what).output().expect("nvim --server");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+    };
+    let eventually = |what: &str, expr: &str, done: &dyn Fn(&str) -> bool| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let now = if socket.exists() { remote("--remote-expr", expr) } else { String::new() };
+            if done(&now) {
+                return now;
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}: last saw {now:?}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let attached = eventually("the client to attach", "luaeval('_G.check_client()')", &|s| !s.is_empty());
+    eventually("the workspace to be indexed", "luaeval('_G.check_indexed()')", &|s| s == "yes");
+    remote("--remote-send", "6GA");
+    let ghost = eventually("grey text after typing stops", "luaeval('_G.check_ghost()')", &|s| s.contains("println"));
+    remote("--remote-send", "<Tab>");
+    let buffer = eventually("the completion inserted", "luaeval('_G.check_buffer()')", &|s| s.contains("area(2.0"));
+    remote("--remote-send", "<Esc>:qa!<CR>");
+    let _ = editor.wait();
+    let _ = home.paired(&["stop"]).output();
+    assert!(attached.starts_with("paired at ") && attached.ends_with("shapes"), "{attached}");
+    assert_eq!(
+        ghost, "5:12 area(2.0, 3.0);\n+     println!(\"{a}\");",
+        "first line inline at the cursor, the rest below"
+    );
+    assert_eq!(
+        buffer, "    let a = area(2.0, 3.0);\n    println!(\"{a}\");\ncursor 7:20 i",
+        "inserted, the cursor at its end"
+    );
+}
+
 /// Zed's extension manifest, read as Zed reads `extension.toml` (the fields of
 /// `ExtensionManifest` in zed-industries/zed `crates/extension/src/extension_manifest.rs`
 /// that it uses), names `paired lsp`'s server for Zed's name of every language
