@@ -255,6 +255,17 @@ async fn a_newer_request_for_the_same_document_supersedes_the_older_and_cancel_b
     let unknown =
         client.call::<protocol::completion::Cancel>(protocol::completion::CancelParams { key: "third".into() }).await;
     assert!(!unknown.cancelled, "nothing left to cancel");
+
+    // A cancel that overtakes its request (the editor gave up while it was on
+    // its way): the request, when it comes, is not sent to the model.
+    let early =
+        client.call::<protocol::completion::Cancel>(protocol::completion::CancelParams { key: "fourth".into() }).await;
+    assert!(!early.cancelled, "nothing was in flight yet");
+    let fourth = client
+        .try_call::<Inline>(InlineParams { position: Position { line: 4, character: 1 }, ..params("fourth") })
+        .await;
+    assert_eq!(fourth.expect_err("cancelled before it came").code, -32800);
+    assert_eq!(requests(&fake).len(), 3, "the model was not asked");
 }
 
 #[tokio::test]

@@ -69,6 +69,8 @@ struct InFlight {
 /// How many recently edited places are remembered, and how many lines of each go to the model.
 const RECENT: usize = 8;
 const RECENT_LINES: u32 = 6;
+/// How many cancels of requests not yet seen are remembered.
+const EARLY_CANCELS: usize = 64;
 
 /// The completions service.
 pub struct Completions {
@@ -80,6 +82,10 @@ pub struct Completions {
     store: Option<crate::platform::store::Store>,
     fim: OnceLock<Result<Arc<Fim>, String>>,
     inflight: Mutex<Vec<InFlight>>,
+    /// Cancels that came before their request (the editor gave up while the
+    /// request was on its way): that request is answered `Cancelled` at once.
+    /// Taken under `inflight`'s lock. The newest [`EARLY_CANCELS`].
+    cancelled_early: Mutex<VecDeque<(ClientId, String)>>,
     next_id: AtomicU64,
     cache: Mutex<Cache>,
     /// Where each client asked for completions last (client, uri, line): the
@@ -101,6 +107,7 @@ impl Completions {
             store,
             fim: OnceLock::new(),
             inflight: Mutex::default(),
+            cancelled_early: Mutex::default(),
             next_id: AtomicU64::new(1),
             cache: Mutex::default(),
             recent: Mutex::default(),
@@ -132,7 +139,8 @@ impl Completions {
         self.inflight.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Cancels `client`'s request `key`: true if one was in flight.
+    /// Cancels `client`'s request `key`: true if one was in flight. One that
+    /// has not arrived yet is cancelled when it does.
     pub fn cancel(&self, client: ClientId, key: &str) -> CancelReply {
         let mut inflight = self.lock_inflight();
         let before = inflight.len();
@@ -143,7 +151,15 @@ impl Completions {
             }
             !matches
         });
-        CancelReply { cancelled: inflight.len() < before }
+        let cancelled = inflight.len() < before;
+        if !cancelled {
+            let mut early = self.cancelled_early.lock().unwrap_or_else(|p| p.into_inner());
+            if early.len() >= EARLY_CANCELS {
+                early.pop_front();
+            }
+            early.push_back((client, key.to_owned()));
+        }
+        CancelReply { cancelled }
     }
 
     /// Forgets a client that went away: its requests are cancelled.
@@ -179,6 +195,13 @@ impl Completions {
         {
             // The same client's newer request for the same document replaces this one.
             let mut inflight = self.lock_inflight();
+            if let Some(key) = &params.key {
+                let mut early = self.cancelled_early.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(at) = early.iter().position(|(c, k)| *c == client && k == key) {
+                    early.remove(at);
+                    return Err(CompletionError::Cancelled);
+                }
+            }
             inflight.retain(|f| {
                 let superseded = f.client == client && f.uri == params.uri;
                 if superseded {
