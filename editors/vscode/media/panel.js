@@ -104,7 +104,7 @@
     fill(
       "conversation",
       turns.map((t) => {
-        const run = state.runs.find((r) => r.id === t.runId);
+        const run = state.runs.find((r) => r.id === t.runId) || t.answer;
         const answer = run ? (run.truncated ? "…" : "") + run.output : "";
         const status = run ? run.status : "queued";
         return el(

@@ -45,6 +45,8 @@ export interface ChatTurnView {
   text: string;
   agent: string;
   runId: string;
+  /** The answer, kept here once its run left the panel's list of runs. */
+  answer?: { status: string; output: string; truncated: boolean };
 }
 
 /** The panel's conversation with the team (kept by the daemon as `conversation`). */
@@ -171,12 +173,16 @@ export function setAgents(state: PanelState, agents: unknown): void {
     }));
 }
 
-/** Keeps the newest runs, but never drops one still going. */
+/** Keeps the newest runs, but never drops one still going; a dropped run's
+ * answer stays with the conversation's turn it answered. */
 function trimRuns(state: PanelState): void {
   while (state.runs.length > MAX_RUNS) {
     const index = findLastIndex(state.runs, (r) => isFinishedRun(r.status));
     if (index < 0) break;
-    state.runs.splice(index, 1);
+    const [dropped] = state.runs.splice(index, 1);
+    for (const turn of state.conversation?.turns ?? []) {
+      if (turn.runId === dropped.id) turn.answer = { status: dropped.status, output: dropped.output, truncated: dropped.truncated };
+    }
   }
 }
 

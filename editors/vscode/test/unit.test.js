@@ -175,6 +175,17 @@ test("huge output keeps its tail, and old finished runs make room but running on
   assert.ok(!s.runs.some((r) => r.id === "done0"), "the oldest finished run went");
 });
 
+test("a conversation's answer stays when its run leaves the list of runs", () => {
+  const s = state.emptyState();
+  state.chatTurn(s, { conversation: "chat-1", agent: "sherlock", run: { id: "asked" } }, "is this safe?");
+  state.apply(s, { type: "run_update", run_id: "asked", agent: "sherlock", status: "succeeded", output_delta: "One finding: unwrap." });
+  for (let i = 0; i < state.MAX_RUNS + 1; i++) {
+    state.apply(s, { type: "run_update", run_id: `later${i}`, agent: "a", status: "succeeded" });
+  }
+  assert.ok(!s.runs.some((r) => r.id === "asked"), "the run made room");
+  assert.deepEqual(s.conversation.turns[0].answer, { status: "succeeded", output: "One finding: unwrap.", truncated: false });
+});
+
 test("questions wait until answered or their session ends", () => {
   const s = state.emptyState();
   state.apply(s, { type: "session_update", session_id: "s1", workflow: "review", status: "waiting" });

@@ -238,6 +238,10 @@ test("the panel's chat: a message with a command is posted once; the conversatio
   assert.ok(turns[0].includes('Found <img src=x onerror="window.__pwned=1"> in lib.rs'), turns[0]);
   assert.ok(turns[1].startsWith("You: @edison <b>document</b> itEdison: queued"), turns[1]);
   assert.equal(await page.$$eval(".turn b, .turn img", (n) => n.length), 0, "messages and answers are text");
+  // An answer whose run left the panel's list still shows, from the turn.
+  state.conversation.turns[1].answer = { status: "succeeded", output: "Documented `load`.", truncated: false };
+  await send(page, state);
+  await page.waitForFunction(() => /Edison: succeededDocumented `load`\./.test(document.querySelector(".turn[data-run=r9]").textContent));
   // A new conversation id starts over.
   chatTurn(state, { conversation: "chat-2", agent: "alex", run: { id: "r0" } }, "plan the sprint");
   await send(page, state);
