@@ -57,6 +57,8 @@ pub struct ChatRequest {
     pub system: String,
     pub messages: Vec<Message>,
     pub tools: Vec<ToolSpec>,
+    /// At most this many tokens in the answer; else the provider's `max_tokens`.
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -369,7 +371,7 @@ fn openai_body(config: &ProviderConfig, request: &ChatRequest) -> Value {
         "model": config.model,
         "messages": messages,
         "stream": true,
-        "max_tokens": config.max_tokens,
+        "max_tokens": request.max_tokens.unwrap_or(config.max_tokens),
     });
     if !request.tools.is_empty() {
         body["tools"] = request
@@ -406,7 +408,7 @@ fn anthropic_body(config: &ProviderConfig, request: &ChatRequest) -> Value {
         "model": config.model,
         "system": request.system,
         "messages": messages,
-        "max_tokens": config.max_tokens,
+        "max_tokens": request.max_tokens.unwrap_or(config.max_tokens),
         "stream": true,
     });
     if !request.tools.is_empty() {

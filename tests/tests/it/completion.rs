@@ -11,7 +11,7 @@ use protocol::{
 use serde_json::{Value, json};
 use tests::{
     Home, Rpc,
-    fake_provider::{Fake, Reply, llamacpp_infill, ollama_generate, openai_fim, serve_fake},
+    fake_provider::{Fake, Reply, llamacpp_infill, ollama_generate, openai_fim, openai_text, serve_fake},
 };
 
 const MAIN: &str =
@@ -279,6 +279,7 @@ async fn llama_cpp_and_ollama_are_asked_in_their_own_wire_formats() {
             stall: false,
         },
         stream(openai_fim(&["area(5.0, 5.0);"]), 0, false),
+        stream(openai_text(&["area(7.0, ", "7.0);"]), 0, false),
     ])
     .await;
     let uri_of = |root: &std::path::Path| format!("file://{}/src/main.rs", root.display());
@@ -286,6 +287,8 @@ async fn llama_cpp_and_ollama_are_asked_in_their_own_wire_formats() {
         ("api = \"llamacpp\"\n", "POST /infill ", "area(2.0, 2.0);"),
         ("api = \"ollama\"\n", "POST /api/generate ", "area(3.0, 3.0);"),
         ("api = \"template\"\ntemplate = \"qwen\"\n", "POST /v1/completions ", "area(5.0, 5.0);"),
+        // A chat model through a fill-in prompt, held to [completion] max_tokens.
+        ("api = \"chat\"\nmax_tokens = 48\n", "POST /v1/chat/completions ", "area(7.0, 7.0);"),
     ] {
         let home = Home::new();
         let root = project(&home);
@@ -313,6 +316,11 @@ async fn llama_cpp_and_ollama_are_asked_in_their_own_wire_formats() {
             "POST /api/generate " => {
                 assert_eq!(body["suffix"], "\n}\n");
                 assert_eq!(body["model"], "chat-model");
+            }
+            "POST /v1/chat/completions " => {
+                assert_eq!(body["max_tokens"], 48, "[completion] max_tokens, not the provider's");
+                let question = body["messages"][1]["content"].as_str().expect("the question");
+                assert!(question.contains("let a = <FILL>"), "{question}");
             }
             _ => {
                 let prompt = body["prompt"].as_str().expect("prompt");

@@ -80,6 +80,7 @@ fn test(paths: &Paths, name: &str, as_json: bool) -> Result<ExitCode> {
         system: "You are being tested. Reply with the single word OK.".into(),
         messages: vec![Message::user("Say OK.")],
         tools: Vec::new(),
+        max_tokens: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = std::time::Instant::now();

@@ -238,6 +238,8 @@ impl Fim {
                 .to_owned(),
             messages: vec![Message::user(question)],
             tools: Vec::new(),
+            // [completion] max_tokens, as the FIM endpoints get it.
+            max_tokens: Some(request.max_tokens),
         };
         let stop = tokio::sync::Notify::new();
         let mut unfence = Unfence::default();

@@ -116,6 +116,7 @@ async fn refine(
         system: "You write system prompts for PAIRED, a team of coding agents inside the user's editor.".to_owned(),
         messages: vec![crate::services::provider::Message::user(ask)],
         tools: Vec::new(),
+        max_tokens: None,
     };
     match tokio::time::timeout(std::time::Duration::from_secs(60), provider.chat(&request, &mut |_| {})).await {
         Ok(Ok(answer)) if !answer.text.trim().is_empty() && answer.text.len() <= 4000 => {

@@ -166,6 +166,7 @@ async fn converse(
         ),
         messages: vec![Message::user(user)],
         tools: tools::tool_specs(agent, run),
+        max_tokens: None,
     };
     run.asks(provider.name(), provider.model());
     let mut result = tools::ModelOutput::default();
