@@ -9,7 +9,7 @@ use anyhow::Result;
 use protocol::agents::RunInfo;
 
 use super::{
-    live::{LiveEdits, edit_call_id},
+    live::{LiveEdits, apply_edits, edit_call_id},
     session::{Shared, daemon_error, say, update},
 };
 
@@ -68,23 +68,7 @@ impl Shared {
             };
             let diff = ToolCallContent::from(Diff::new(path.clone(), new.clone()).old_text(old));
             let title = format!("{}: edit {}", run.agent, path.display());
-            // Shown while it was written: the same tool call, now the finished edit.
-            let offered = if live.shown(n) {
-                let fields = ToolCallUpdateFields::new()
-                    .title(title)
-                    .status(ToolCallStatus::Pending)
-                    .content(vec![diff.clone()])
-                    .locations(vec![ToolCallLocation::new(path.clone())]);
-                SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id.clone(), fields))
-            } else {
-                let call = ToolCall::new(call_id.clone(), title)
-                    .kind(ToolKind::Edit)
-                    .status(ToolCallStatus::Pending)
-                    .content(vec![diff.clone()])
-                    .locations(vec![ToolCallLocation::new(path.clone())]);
-                SessionUpdate::ToolCall(call)
-            };
-            update(cx, sid, offered)?;
+            update(cx, sid, offer(live.shown(n), &call_id, title, &path, &diff))?;
             // A tool call update's content replaces the old: the diff stays in it.
             let not_applied = |note: String| {
                 let fields = ToolCallUpdateFields::new()
@@ -167,16 +151,25 @@ impl Shared {
         }
         Ok(if chosen == "allow-once" || chosen == "allow-always" { Permission::Granted } else { Permission::Declined })
     }
+}
 
-    /// A file's text: through the client when it offers reads (its buffer),
-    /// else from the disk.
-    pub(super) async fn read(&self, cx: &ConnectionTo<Client>, sid: &SessionId, path: &Path) -> Result<String> {
-        if self.can_read.load(Ordering::Relaxed) {
-            let read = cx.send_request(ReadTextFileRequest::new(sid.clone(), path.to_path_buf())).block_task().await;
-            return read.map(|r| r.content).map_err(|err| anyhow::anyhow!("{err}"));
-        }
-        Ok(tokio::fs::read_to_string(path).await?)
+/// The finished edit of a file, pending the user's answer: the tool call that
+/// showed it being written (`shown`), or a new one.
+fn offer(shown: bool, call_id: &str, title: String, path: &Path, diff: &ToolCallContent) -> SessionUpdate {
+    if shown {
+        let fields = ToolCallUpdateFields::new()
+            .title(title)
+            .status(ToolCallStatus::Pending)
+            .content(vec![diff.clone()])
+            .locations(vec![ToolCallLocation::new(path.to_path_buf())]);
+        return SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(call_id.to_owned(), fields));
     }
+    let call = ToolCall::new(call_id.to_owned(), title)
+        .kind(ToolKind::Edit)
+        .status(ToolCallStatus::Pending)
+        .content(vec![diff.clone()])
+        .locations(vec![ToolCallLocation::new(path.to_path_buf())]);
+    SessionUpdate::ToolCall(call)
 }
 
 enum Permission {
@@ -209,27 +202,6 @@ fn may_write(agent: &str, grants: &[String], cwd: &Path, path: &Path) -> Result<
     } else {
         Err(format!("{agent} may not write {rel}: its fs_write grants are [{}]", grants.join(", ")))
     }
-}
-
-/// Applies LSP edits (UTF-16 positions) to `text`; `None` if two overlap.
-pub(super) fn apply_edits(text: &str, edits: &[&protocol::agents::TextEdit]) -> Option<String> {
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            let start = crate::services::documents::byte_offset(text, e.range.start);
-            let end = crate::services::documents::byte_offset(text, e.range.end).max(start);
-            (start, end, e.new_text.as_str())
-        })
-        .collect();
-    spans.sort_by_key(|&(start, end, _)| (start, end));
-    if spans.windows(2).any(|pair| pair[0].1 > pair[1].0) {
-        return None;
-    }
-    let mut out = text.to_owned();
-    for (start, end, new_text) in spans.into_iter().rev() {
-        out.replace_range(start..end, new_text);
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! same tool call.
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
@@ -13,10 +14,7 @@ use acp::v1::{ConnectionTo, schema::*};
 use agent_client_protocol::{self as acp, Client};
 use protocol::{agents::TextEdit, documents::Range};
 
-use super::{
-    edits::apply_edits,
-    session::{Shared, update},
-};
+use super::session::{Shared, update};
 
 /// How often a file's diff is sent again while the edit comes.
 const EVERY: Duration = Duration::from_millis(100);
@@ -87,6 +85,16 @@ impl LiveEdits {
 }
 
 impl Shared {
+    /// A file's text: through the client when it offers reads (its buffer),
+    /// else from the disk.
+    pub(super) async fn read(&self, cx: &ConnectionTo<Client>, sid: &SessionId, path: &Path) -> anyhow::Result<String> {
+        if self.can_read.load(Ordering::Relaxed) {
+            let read = cx.send_request(ReadTextFileRequest::new(sid.clone(), path.to_path_buf())).block_task().await;
+            return read.map(|r| r.content).map_err(|err| anyhow::anyhow!("{err}"));
+        }
+        Ok(tokio::fs::read_to_string(path).await?)
+    }
+
     /// A `run_edit` piece of `run_id`: the file's diff shown or brought up to date.
     pub(super) async fn live_edit(
         &self,
@@ -120,6 +128,27 @@ impl Shared {
             update(cx, sid, SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(id, fields)))
         }
     }
+}
+
+/// Applies LSP edits (UTF-16 positions) to `text`; `None` if two overlap.
+pub(super) fn apply_edits(text: &str, edits: &[&protocol::agents::TextEdit]) -> Option<String> {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            let start = crate::services::documents::byte_offset(text, e.range.start);
+            let end = crate::services::documents::byte_offset(text, e.range.end).max(start);
+            (start, end, e.new_text.as_str())
+        })
+        .collect();
+    spans.sort_by_key(|&(start, end, _)| (start, end));
+    if spans.windows(2).any(|pair| pair[0].1 > pair[1].0) {
+        return None;
+    }
+    let mut out = text.to_owned();
+    for (start, end, new_text) in spans.into_iter().rev() {
+        out.replace_range(start..end, new_text);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

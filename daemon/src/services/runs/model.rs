@@ -149,6 +149,46 @@ fn policy_of(env: &Env, params: &RunParams) -> crate::services::team::policy::De
 }
 
 /// The model turn loop: requests, streamed output, tool calls, budgets.
+/// What a turn streams, passed on as it comes: text as `run_update` output
+/// (kept in `streamed`), a `propose_edit` being written as `run_edit` pieces
+/// where `writer` may write.
+fn on_stream<'a>(
+    env: &'a Env,
+    (run, agent): (&RunContext, &Agent),
+    streamed: &'a mut String,
+    previews: &'a mut Previews,
+    writer: Option<&'a tools::Tools<'a>>,
+) -> impl FnMut(Streamed<'_>) + Send + 'a {
+    let (agent_id, id) = (agent.manifest.id.clone(), run.id.clone());
+    move |piece: Streamed<'_>| match piece {
+        Streamed::Text(text) => {
+            streamed.push_str(text);
+            env.send_event(Event::RunUpdate {
+                run_id: id.clone(),
+                agent: agent_id.clone(),
+                status: RunStatus::Running,
+                message: None,
+                output_delta: Some(text.to_owned()),
+            });
+        }
+        Streamed::Call { index, name: "propose_edit", arguments } => {
+            let Some(writer) = writer else { return };
+            let resolve = |so_far: &serde_json::Value| writer.edit_of(so_far).map(|(_, edit)| edit);
+            if let Some(piece) = previews.update(index, arguments, resolve) {
+                env.send_event(Event::RunEdit {
+                    run_id: id.clone(),
+                    agent: agent_id.clone(),
+                    call: piece.call,
+                    uri: piece.uri,
+                    range: piece.range,
+                    text: piece.text,
+                });
+            }
+        }
+        Streamed::Call { .. } => {}
+    }
+}
+
 async fn converse(
     env: &Env,
     run: &RunContext,
@@ -175,37 +215,8 @@ async fn converse(
     let writer = editor.then(|| tools::Tools::new(env, agent, params, local).ok()).flatten();
     let mut previews = Previews::default();
     for _ in 0..MAX_ROUNDS {
-        let (agent_id, id) = (agent.manifest.id.clone(), run.id.clone());
         let mut streamed = String::new();
-        let kept = &mut streamed;
-        let (following, writer) = (&mut previews, writer.as_ref());
-        let mut on_text = move |piece: Streamed<'_>| match piece {
-            Streamed::Text(text) => {
-                kept.push_str(text);
-                env.send_event(Event::RunUpdate {
-                    run_id: id.clone(),
-                    agent: agent_id.clone(),
-                    status: RunStatus::Running,
-                    message: None,
-                    output_delta: Some(text.to_owned()),
-                });
-            }
-            Streamed::Call { index, name: "propose_edit", arguments } => {
-                let Some(writer) = writer else { return };
-                let resolve = |so_far: &serde_json::Value| writer.edit_of(so_far).map(|(_, edit)| edit);
-                if let Some(piece) = following.update(index, arguments, resolve) {
-                    env.send_event(Event::RunEdit {
-                        run_id: id.clone(),
-                        agent: agent_id.clone(),
-                        call: piece.call,
-                        uri: piece.uri,
-                        range: piece.range,
-                        text: piece.text,
-                    });
-                }
-            }
-            Streamed::Call { .. } => {}
-        };
+        let mut on_text = on_stream(env, (run, agent), &mut streamed, &mut previews, writer.as_ref());
         // The budget is checked before each request: a request that would pass
         // it is never sent.
         let sent = request_tokens(&request);
