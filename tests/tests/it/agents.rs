@@ -256,12 +256,18 @@ fn agents_in_the_editor_over_lsp() {
     let rows = usage["rows"].as_array().expect("rows");
     let sherlock = rows.iter().find(|r| r["key"] == "sherlock").unwrap_or_else(|| panic!("{usage}"));
     assert_eq!(sherlock["accepted"], 1, "{usage}");
-    // Hovering over it says who found what, and the fix.
+    // Hovering over it says who found what, the rule (linked to its page, and
+    // explained), and the fix.
     let hover =
         lsp.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": fixable["range"]["start"]}));
     let said = hover["result"]["contents"]["value"].as_str().unwrap_or_else(|| panic!("{hover}"));
     assert!(
-        said.starts_with("**Sherlock**: ") && said.contains("Rule `debug-print`") && said.contains("Fix: "),
+        said.starts_with("**Sherlock**: ")
+            && said.contains(
+                "Rule [`debug-print`](https://github.com/SEMalytics/paired/blob/main/docs/rules.md#debug-print)"
+            )
+            && said.contains("Use the project's logger")
+            && said.contains("Fix: "),
         "{said}"
     );
     let nothing = lsp
