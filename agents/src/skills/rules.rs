@@ -19,7 +19,7 @@ pub const RULES: [Rule; 26] = [
         id: "rust-unwrap",
         agent: "Sherlock",
         title: "`unwrap()` on input the program does not control",
-        text: "`unwrap()` (or `expect()` without a stated invariant) on a `Result` or `Option` that comes from I/O, parsing or the environment panics when that fails. Propagate the error with `?`, or handle it. Quiet in tests, and on `expect(\"…\")` whose message documents an invariant (`expect(\"BUG: …\")`).",
+        text: "`unwrap()` or `expect()` where the input decides whether it panics: on a call that reads, parses or talks to the world (`read_to_string`, `parse`, …), on a parameter the caller gives, or on a lookup into one. Propagate the error with `?`, or handle it. Quiet on invariants (a length checked before, a path made from a `&str`), and on `expect(\"…\")` whose message says why it cannot fail (`BUG`, `invariant`, `always`, `never`, `cannot fail`, `infallible`, `checked`).",
     },
     Rule {
         id: "rust-panic",
@@ -49,13 +49,13 @@ pub const RULES: [Rule; 26] = [
         id: "swallowed-error",
         agent: "Sherlock",
         title: "An error caught and ignored",
-        text: "A broad `except Exception: pass` (Python), an empty `catch` (JavaScript, TypeScript, Java) or a `printStackTrace()` that only prints hides failures. Log it, handle it, or let it propagate. Quiet when one named exception is caught on purpose (`except BrokenPipeError: pass`), when a comment in the handler says why, and where the handler keeps a default.",
+        text: "A broad `except Exception: pass` (or a bare `except: pass`) in Python, an empty `catch` block in JavaScript, TypeScript or Java, and a Java `printStackTrace()` (which only prints) hide failures. Log it, handle it, or let it propagate. Python's handler is left alone when it catches one named exception on purpose (`except BrokenPipeError: pass`), when a comment in it says why, and where it keeps a default.",
     },
     Rule {
         id: "debug-print",
         agent: "Sherlock",
         title: "A debugging print left in",
-        text: "`dbg!` (Rust), `console.log`, `console.debug` or `console.trace` (JavaScript, TypeScript), `System.out.print…` (Java): output for debugging that nobody else asked for. Use the project's logger, or remove it. Quiet in tests.",
+        text: "`dbg!` (Rust), `console.log`, `console.debug` or `console.trace` (JavaScript, TypeScript; quiet in tests), `System.out.print…` (Java): output for debugging that nobody else asked for. Use the project's logger, or remove it (`dbg!(x)` is `x`: the quick fix replaces it).",
     },
     Rule {
         id: "debugger",

@@ -297,11 +297,11 @@ impl Provider {
                 _ => state.openai(&event.data, on_stream).map_err(malformed)?,
             };
             if done {
-                return Ok(state.finish());
+                return Ok(state.finish(on_stream));
             }
         }
         if state.finished {
-            return Ok(state.finish());
+            return Ok(state.finish(on_stream));
         }
         let detail = "the connection closed before the response was complete".to_owned();
         Err(if state.started() {
@@ -447,7 +447,11 @@ impl StreamState {
         &mut self.calls[position].1
     }
 
-    fn finish(self) -> ChatResponse {
+    /// The response, each tool call said complete to `on_stream` first.
+    fn finish(self, on_stream: &mut OnStream<'_>) -> ChatResponse {
+        for (index, call) in &self.calls {
+            on_stream(Streamed::Call { index: *index, name: &call.name, arguments: &call.arguments, done: true });
+        }
         ChatResponse {
             text: self.text,
             tool_calls: self.calls.into_iter().map(|(_, call)| call).collect(),
@@ -482,7 +486,7 @@ impl StreamState {
             }
             if let Some(arguments) = call["function"]["arguments"].as_str().filter(|a| !a.is_empty()) {
                 entry.arguments.push_str(arguments);
-                on_stream(Streamed::Call { index, name: &entry.name, arguments: &entry.arguments });
+                on_stream(Streamed::Call { index, name: &entry.name, arguments: &entry.arguments, done: false });
             }
         }
         if let Some(reason) = choice["finish_reason"].as_str() {
@@ -522,7 +526,7 @@ impl StreamState {
                         let partial = delta["partial_json"].as_str().unwrap_or("");
                         let call = self.call(index);
                         call.arguments.push_str(partial);
-                        on_stream(Streamed::Call { index, name: &call.name, arguments: &call.arguments });
+                        on_stream(Streamed::Call { index, name: &call.name, arguments: &call.arguments, done: false });
                     }
                     _ => {}
                 }
@@ -553,9 +557,10 @@ fn excerpt(data: &str) -> String {
 pub enum Streamed<'a> {
     /// The next piece of the answer's text.
     Text(&'a str),
-    /// A tool call still being written: its arguments so far (incomplete JSON
-    /// until the turn ends), for showing an edit as the model writes it.
-    Call { index: usize, name: &'a str, arguments: &'a str },
+    /// A tool call being written: its arguments so far (incomplete JSON),
+    /// for showing an edit as the model writes it; `done` once, when the
+    /// turn ended, with the whole of them.
+    Call { index: usize, name: &'a str, arguments: &'a str, done: bool },
 }
 
 /// Who hears a chat turn as it streams.

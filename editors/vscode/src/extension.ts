@@ -532,10 +532,14 @@ async function editSelection(): Promise<unknown> {
         eventListeners.delete(keep);
         for (const event of early) follow.listen(event);
         eventListeners.add(follow.listen);
-        token?.onCancellationRequested(() => {
+        const cancel = token?.onCancellationRequested(() => {
           void c.sendRequest("runs/cancel", { run_id: started.id, wait: false }).catch(() => undefined);
         });
-        return c.sendRequest<ChatRun>("runs/get", { run_id: started.id, wait: true });
+        try {
+          return await c.sendRequest<ChatRun>("runs/get", { run_id: started.id, wait: true });
+        } finally {
+          cancel?.dispose();
+        }
       },
     );
   } catch (error) {
@@ -563,27 +567,37 @@ function followEdits(runId: string, agent: string) {
   const shown = new Map<string, vscode.Uri>();
   const dirty = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
+  let disposed = false;
+  // One update at a time, in order: an older text never overwrites a newer one.
+  let flushing: Promise<void> = Promise.resolve();
   const original = async (file: string) => {
     const uri = vscode.Uri.parse(file);
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file);
     if (open) return open.getText();
     return vscode.workspace.fs.readFile(uri).then((bytes) => new TextDecoder().decode(bytes), () => "");
   };
-  const flush = async () => {
-    timer = undefined;
+  const update = async () => {
     const files = [...dirty];
     dirty.clear();
     for (const file of files) {
       const proposal = shown.get(file);
       if (!proposal) continue;
-      proposals.set(proposal.toString(), live.proposal(file, await original(file)));
+      const text = live.proposal(file, await original(file));
+      if (disposed) return;
+      proposals.set(proposal.toString(), text);
       proposalChanged?.fire(proposal);
     }
+  };
+  const flush = () => {
+    timer = undefined;
+    flushing = flushing.then(update, update);
+    return flushing;
   };
   const listen = (event: Record<string, unknown>) => {
     const file = live.apply(event);
     if (!file) return;
     dirty.add(file);
+    if (disposed) return;
     if (shown.has(file)) {
       timer ??= setTimeout(() => void flush(), 50);
       return;
@@ -592,15 +606,26 @@ function followEdits(runId: string, agent: string) {
     const proposal = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: uri.path, query: `run=${runId}` });
     shown.set(file, proposal);
     const name = uri.path.split("/").pop() ?? file;
-    void flush().then(() =>
-      vscode.commands.executeCommand("vscode.diff", uri, proposal, `${chat.speaker(agent)}'s edit of ${name} (being written)`, {
-        preview: true,
-        preserveFocus: true,
-      }),
+    const opening = flush().then(() =>
+      disposed
+        ? undefined
+        : vscode.commands.executeCommand("vscode.diff", uri, proposal, `${chat.speaker(agent)}'s edit of ${name} (being written)`, {
+            // A tab of its own per file (a preview tab would take the next file's place).
+            preview: false,
+            preserveFocus: true,
+          }),
+    );
+    // What comes next waits for the diff to be open (and `dispose` closes it).
+    flushing = opening.then(
+      () => undefined,
+      () => undefined,
     );
   };
   const dispose = async () => {
+    disposed = true;
     if (timer) clearTimeout(timer);
+    // A diff still opening is waited for, so that it is closed too.
+    await flushing.catch(() => undefined);
     const ours = new Set([...shown.values()].map((u) => u.toString()));
     const tabs = (vscode.window.tabGroups?.all ?? [])
       .flatMap((group) => group.tabs)

@@ -649,3 +649,27 @@ test("Edit the selection: a run that proposes nothing says why; a failed start s
   assert.equal(await other.commands.get("paired.editSelection")(), undefined);
   assert.ok(other.messages.some(([k, m]) => k === "error" && /the daemon went away/.test(m)), JSON.stringify(other.messages));
 });
+
+test("Edit the selection: a run that ends while its first diff is opening leaves no diff behind", async () => {
+  let finish;
+  const file = "file:///p/src/lib.rs";
+  const lines = (start, end) => ({ start: { line: start, character: 0 }, end: { line: end, character: 0 } });
+  const editing = { ...daemon, "agents/run": { id: "run-8" }, "runs/get": () => new Promise((resolve) => (finish = resolve)), "agents/feedback": {} };
+  const editor = load({ settings: { path: { value: executable() } }, daemon: editing, answers: { input: () => "x" } });
+  await editor.extension.activate(editor.context);
+  const document = { uri: { toString: () => file }, getText: () => "a\nb\n" };
+  editor.documents.push(document);
+  editor.activeTextEditor = { document, selection: { isEmpty: false, start: { line: 0, character: 0 }, end: { line: 0, character: 1 } } };
+  const pending = editor.commands.get("paired.editSelection")();
+  await settle();
+  const notify = editor.clients[0].notifications.get("paired/event");
+  notify({ type: "run_edit", run_id: "run-8", agent: "edison", call: "0.0", uri: file, range: lines(0, 1), text: "A\n" });
+  // The run ends before the diff has had a turn to open.
+  finish({ id: "run-8", agent: "edison", status: "cancelled", edits: [] });
+  await pending;
+  await settle();
+  assert.deepEqual(editor.tabs, [], "no orphan diff");
+  const proposal = editor.contentProviders["paired-proposal"];
+  const opened = editor.executed.filter(([id]) => id === "vscode.diff").map(([, , right]) => right);
+  for (const right of opened) assert.equal(proposal.provideTextDocumentContent(right), "", "its text is gone too");
+});

@@ -257,7 +257,9 @@ async fn a_newer_request_for_the_same_document_supersedes_the_older_and_cancel_b
     assert!(!unknown.cancelled, "nothing left to cancel");
 
     // A cancel that overtakes its request (the editor gave up while it was on
-    // its way): the request, when it comes, is not sent to the model.
+    // its way): the request, when it comes, is not sent to the model. Only for
+    // a client that said who it is (connections that never attached share one id).
+    let _events = tests::attach(&client, tests::hello(protocol::client::ClientKind::Lsp, "editor")).await;
     let early =
         client.call::<protocol::completion::Cancel>(protocol::completion::CancelParams { key: "fourth".into() }).await;
     assert!(!early.cancelled, "nothing was in flight yet");

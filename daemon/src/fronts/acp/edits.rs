@@ -9,7 +9,7 @@ use anyhow::Result;
 use protocol::agents::RunInfo;
 
 use super::{
-    live::{LiveEdits, apply_edits, edit_call_id},
+    live::{LiveEdits, apply_edits},
     session::{Shared, daemon_error, say, update},
 };
 
@@ -22,7 +22,7 @@ impl Shared {
         sid: &SessionId,
         cwd: &Path,
         run: &RunInfo,
-        live: &LiveEdits,
+        live: &mut LiveEdits,
     ) -> acp::Result<PromptResponse> {
         let mut by_file: Vec<(String, Vec<&protocol::agents::TextEdit>)> = Vec::new();
         for edit in &run.edits {
@@ -48,7 +48,9 @@ impl Shared {
             if self.is_cancelled(sid) {
                 return cancelled();
             }
-            let call_id = edit_call_id(&run.id, n);
+            // The tool call that showed this file's edit being written, if one did.
+            let shown = live.offer(&uri);
+            let call_id = shown.clone().unwrap_or_else(|| format!("{}-edit-{n}", run.id));
             let Some(path) = crate::platform::uri::to_path(&uri) else { continue };
             // PAIRED's grants bound what the user is even asked about.
             if let Err(why) = may_write(&run.agent, &grants, cwd, &path) {
@@ -68,7 +70,7 @@ impl Shared {
             };
             let diff = ToolCallContent::from(Diff::new(path.clone(), new.clone()).old_text(old));
             let title = format!("{}: edit {}", run.agent, path.display());
-            update(cx, sid, offer(live.shown(n), &call_id, title, &path, &diff))?;
+            update(cx, sid, offer(shown.is_some(), &call_id, title, &path, &diff))?;
             // A tool call update's content replaces the old: the diff stays in it.
             let not_applied = |note: String| {
                 let fields = ToolCallUpdateFields::new()

@@ -22,6 +22,7 @@ const EVERY: Duration = Duration::from_millis(100);
 /// The edits of one run so far.
 #[derive(Default)]
 pub(super) struct LiveEdits {
+    run_id: String,
     /// By the daemon's call key ("round.index"), in arrival order.
     calls: Vec<(String, TextEdit)>,
     files: Vec<LiveFile>,
@@ -33,17 +34,34 @@ struct LiveFile {
     /// The text the edit applies to, read once.
     old: Option<String>,
     shown: Option<Instant>,
-}
-
-/// The tool call that shows (and then offers) the `n`th file a run edits.
-pub(super) fn edit_call_id(run_id: &str, n: usize) -> String {
-    format!("{run_id}-edit-{n}")
+    /// The finished edit was offered on this file's tool call.
+    offered: bool,
 }
 
 impl LiveEdits {
-    /// Whether the `n`th edited file's tool call was shown while it was written.
-    pub(super) fn shown(&self, n: usize) -> bool {
-        self.files.get(n).is_some_and(|f| f.shown.is_some())
+    pub(super) fn new(run_id: &str) -> LiveEdits {
+        LiveEdits { run_id: run_id.to_owned(), ..LiveEdits::default() }
+    }
+
+    /// The tool call that shows the `n`th file the run edits while it is written.
+    fn call_id(&self, n: usize) -> String {
+        format!("{}-writing-{n}", self.run_id)
+    }
+
+    /// The tool call that showed `uri`'s edit being written, if one did: the
+    /// finished edit is offered on it.
+    pub(super) fn offer(&mut self, uri: &str) -> Option<String> {
+        let n = self.files.iter().position(|f| f.uri == uri && f.shown.is_some())?;
+        self.files[n].offered = true;
+        Some(self.call_id(n))
+    }
+
+    /// Tool calls shown while written whose edit was never offered, with the file.
+    fn unoffered(&self) -> Vec<(String, &Path)> {
+        (0..self.files.len())
+            .filter(|&n| self.files[n].shown.is_some() && !self.files[n].offered)
+            .map(|n| (self.call_id(n), self.files[n].path.as_path()))
+            .collect()
     }
 
     /// Takes a piece; the file's index if its diff is due to be shown.
@@ -56,7 +74,7 @@ impl LiveEdits {
             Some(n) => n,
             None => {
                 let path = crate::platform::uri::to_path(&uri)?;
-                self.files.push(LiveFile { uri, path, old: None, shown: None });
+                self.files.push(LiveFile { uri, path, old: None, shown: None, offered: false });
                 self.files.len() - 1
             }
         };
@@ -95,12 +113,28 @@ impl Shared {
         Ok(tokio::fs::read_to_string(path).await?)
     }
 
-    /// A `run_edit` piece of `run_id`: the file's diff shown or brought up to date.
+    /// Ends each tool call shown while written whose edit was not offered.
+    pub(super) fn close_unoffered(
+        &self,
+        cx: &ConnectionTo<Client>,
+        sid: &SessionId,
+        live: &LiveEdits,
+    ) -> acp::Result<()> {
+        for (id, path) in live.unoffered() {
+            let note = format!("Not proposed: the edit of {} did not complete.", path.display());
+            let fields =
+                ToolCallUpdateFields::new().status(ToolCallStatus::Failed).content(vec![ToolCallContent::from(note)]);
+            update(cx, sid, SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(id, fields)))?;
+        }
+        Ok(())
+    }
+
+    /// A `run_edit` piece: the file's diff shown or brought up to date.
     pub(super) async fn live_edit(
         &self,
         cx: &ConnectionTo<Client>,
         sid: &SessionId,
-        (run_id, agent): (&str, &str),
+        agent: &str,
         live: &mut LiveEdits,
         (call, uri, range, text): (String, String, Range, String),
     ) -> acp::Result<()> {
@@ -111,9 +145,9 @@ impl Shared {
             live.files[n].old = Some(self.read(cx, sid, &path).await.unwrap_or_default());
         }
         let Some(new) = live.proposal(n) else { return Ok(()) };
+        let id = live.call_id(n);
         let file = &mut live.files[n];
         let diff = ToolCallContent::from(Diff::new(file.path.clone(), new).old_text(file.old.clone()));
-        let id = edit_call_id(run_id, n);
         let first = file.shown.is_none();
         file.shown = Some(Instant::now());
         if first {
@@ -174,7 +208,12 @@ mod tests {
         live.files[0].shown = Some(Instant::now() - EVERY);
         assert_eq!(live.push("0.1".into(), uri, lines(0, 0), "// new\n"), Some(0), "due again");
         assert_eq!(live.proposal(0).as_deref(), Some("// new\na\nB1\nC2\nd\n"));
-        assert!(live.shown(0) && !live.shown(1));
+        let mut other = LiveEdits::new("r1");
+        assert_eq!(other.offer("file:///p/src/lib.rs"), None, "nothing shown: a tool call of its own");
+        live.run_id = "r1".into();
+        assert_eq!(live.unoffered().len(), 1);
+        assert_eq!(live.offer("file:///p/src/lib.rs").as_deref(), Some("r1-writing-0"));
+        assert!(live.unoffered().is_empty(), "offered: not closed as unfinished");
         assert_eq!(live.push("0.2".into(), "not a file uri".into(), lines(0, 0), "x"), None);
     }
 }

@@ -64,7 +64,7 @@ impl Shared {
         for uri in opened {
             let _ = self.call::<protocol::documents::Close>(&UriParams { uri }).await;
         }
-        let (run, live) = match result {
+        let (run, mut live) = match result {
             Ok(done) => done,
             // The agent could not take it (no such skill for this request, no
             // file where one is needed…): said in the chat, not as a protocol error.
@@ -74,21 +74,33 @@ impl Shared {
             }
             Err(TurnError::Failed(err)) => return Err(err),
         };
-        if self.is_cancelled(&sid) || run.status == RunStatus::Cancelled {
+        let response = self.after_run(cx, &sid, &cwd, &run, &mut live).await;
+        // A diff shown while it was written and then not offered (the run
+        // failed or was cancelled, the call was refused) ends here.
+        self.close_unoffered(cx, &sid, &live)?;
+        response
+    }
+
+    /// The run's findings as tool calls, then its edits offered.
+    async fn after_run(
+        &self,
+        cx: &ConnectionTo<Client>,
+        sid: &SessionId,
+        cwd: &Path,
+        run: &RunInfo,
+        live: &mut LiveEdits,
+    ) -> acp::Result<PromptResponse> {
+        if self.is_cancelled(sid) || run.status == RunStatus::Cancelled {
             return Ok(PromptResponse::new(StopReason::Cancelled));
         }
         for (n, finding) in run.findings.iter().enumerate().take(MAX_FINDING_CALLS) {
-            update(cx, &sid, SessionUpdate::ToolCall(finding_call(&run, n, finding, &cwd)))?;
+            update(cx, sid, SessionUpdate::ToolCall(finding_call(run, n, finding, cwd)))?;
         }
         if let Some(more) = run.findings.len().checked_sub(MAX_FINDING_CALLS).filter(|&n| n > 0) {
-            say(
-                cx,
-                &sid,
-                &format!("\n{more} more finding(s) are not shown here; the report above counts them all.\n"),
-            )?;
+            say(cx, sid, &format!("\n{more} more finding(s) are not shown here; the report above counts them all.\n"))?;
         }
         if run.status == RunStatus::Succeeded && !run.edits.is_empty() {
-            return self.offer_edits(cx, &sid, &cwd, &run, &live).await;
+            return self.offer_edits(cx, sid, cwd, run, live).await;
         }
         Ok(PromptResponse::new(StopReason::EndTurn))
     }
@@ -219,7 +231,7 @@ impl Shared {
         update(cx, sid, SessionUpdate::ToolCall(call))?;
 
         let mut streamed = String::new();
-        let mut live = LiveEdits::default();
+        let mut live = LiveEdits::new(&run_id);
         let mut lagged = false;
         let mut status = started.status;
         let get = RunRef { run_id: run_id.clone(), wait: false };
@@ -237,7 +249,7 @@ impl Shared {
                     }
                 }
                 Ok(Ok(Event::RunEdit { run_id: id, call, uri, range, text, .. })) if id == run_id => {
-                    self.live_edit(cx, sid, (&run_id, &started.agent), &mut live, (call, uri, range, text)).await?;
+                    self.live_edit(cx, sid, &started.agent, &mut live, (call, uri, range, text)).await?;
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => {

@@ -69,8 +69,11 @@ struct InFlight {
 /// How many recently edited places are remembered, and how many lines of each go to the model.
 const RECENT: usize = 8;
 const RECENT_LINES: u32 = 6;
-/// How many cancels of requests not yet seen are remembered.
+/// How many cancels of requests not yet seen are remembered, and for how
+/// long: a request overtaken by its cancel is at most milliseconds behind it,
+/// and a key a client uses again later is another request.
 const EARLY_CANCELS: usize = 64;
+const EARLY_CANCEL_WINDOW: Duration = Duration::from_secs(2);
 
 /// The completions service.
 pub struct Completions {
@@ -85,7 +88,7 @@ pub struct Completions {
     /// Cancels that came before their request (the editor gave up while the
     /// request was on its way): that request is answered `Cancelled` at once.
     /// Taken under `inflight`'s lock. The newest [`EARLY_CANCELS`].
-    cancelled_early: Mutex<VecDeque<(ClientId, String)>>,
+    cancelled_early: Mutex<VecDeque<(ClientId, String, std::time::Instant)>>,
     next_id: AtomicU64,
     cache: Mutex<Cache>,
     /// Where each client asked for completions last (client, uri, line): the
@@ -152,12 +155,14 @@ impl Completions {
             !matches
         });
         let cancelled = inflight.len() < before;
-        if !cancelled {
+        // Connections that never attached share one id: not theirs.
+        if !cancelled && client != crate::services::documents::ANONYMOUS {
             let mut early = self.cancelled_early.lock().unwrap_or_else(|p| p.into_inner());
+            early.retain(|(.., at)| at.elapsed() < EARLY_CANCEL_WINDOW);
             if early.len() >= EARLY_CANCELS {
                 early.pop_front();
             }
-            early.push_back((client, key.to_owned()));
+            early.push_back((client, key.to_owned(), std::time::Instant::now()));
         }
         CancelReply { cancelled }
     }
@@ -197,7 +202,8 @@ impl Completions {
             let mut inflight = self.lock_inflight();
             if let Some(key) = &params.key {
                 let mut early = self.cancelled_early.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(at) = early.iter().position(|(c, k)| *c == client && k == key) {
+                early.retain(|(.., at)| at.elapsed() < EARLY_CANCEL_WINDOW);
+                if let Some(at) = early.iter().position(|(c, k, _)| *c == client && k == key) {
                     early.remove(at);
                     return Err(CompletionError::Cancelled);
                 }

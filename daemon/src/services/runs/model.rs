@@ -171,10 +171,10 @@ fn on_stream<'a>(
                 output_delta: Some(text.to_owned()),
             });
         }
-        Streamed::Call { index, name: "propose_edit", arguments } => {
+        Streamed::Call { index, name: "propose_edit", arguments, done } => {
             let Some(writer) = writer else { return };
             let resolve = |so_far: &serde_json::Value| writer.edit_of(so_far).map(|(_, edit)| edit);
-            if let Some(piece) = previews.update(index, arguments, resolve) {
+            if let Some(piece) = previews.update(index, (arguments, done), resolve) {
                 env.send_event(Event::RunEdit {
                     run_id: id.clone(),
                     agent: agent_id.clone(),

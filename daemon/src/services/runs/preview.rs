@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 /// Arguments longer than this are not followed while they stream: a larger
 /// edit shows when the run ends.
 const MAX_FOLLOWED_BYTES: usize = 256 * 1024;
-/// The arguments are read again once they grew by this much (or closed): the
-/// whole of them is parsed each time.
+/// The arguments are read again once they grew by this much, or by an eighth
+/// of what was read (and once when the call is complete): the whole of them
+/// is parsed each time, so the reads of a long edit stay linear in its length.
 const REREAD_BYTES: usize = 24;
 
 /// The `propose_edit` calls of one run streaming so far.
@@ -56,7 +57,7 @@ impl Previews {
     pub(super) fn update(
         &mut self,
         index: usize,
-        arguments: &str,
+        (arguments, done): (&str, bool),
         resolve: impl FnOnce(&Value) -> Result<TextEdit, String>,
     ) -> Option<Piece> {
         let followed = self.calls.entry((self.round, index)).or_default();
@@ -67,8 +68,8 @@ impl Previews {
             followed.given_up = true;
             return None;
         }
-        let closed = arguments.trim_end().ends_with('}');
-        if !closed && arguments.len() < followed.read + REREAD_BYTES {
+        let step = REREAD_BYTES.max(followed.read / 8);
+        if !done && arguments.len() < followed.read + step {
             return None;
         }
         followed.read = arguments.len();
@@ -99,9 +100,16 @@ impl Previews {
 /// where it has got to). A number or path at the very end may still grow.
 /// `None` when what came so far is not the start of an object.
 pub(super) fn partial_arguments(arguments: &str) -> Option<Map<String, Value>> {
-    if let Ok(Value::Object(complete)) = serde_json::from_str::<Value>(arguments) {
+    if arguments.trim_end().ends_with('}')
+        && let Ok(Value::Object(complete)) = serde_json::from_str::<Value>(arguments)
+    {
         return Some(complete);
     }
+    partial_object(arguments)
+}
+
+/// The entries of an incomplete object (see [`partial_arguments`]).
+fn partial_object(arguments: &str) -> Option<Map<String, Value>> {
     let JsonValue::Object(entries) =
         JsonValue::parse_with_config(arguments.as_bytes(), false, PartialMode::TrailingStrings).ok()?
     else {
@@ -155,7 +163,7 @@ mod tests {
             while !arguments.is_char_boundary(end) {
                 end += 1;
             }
-            pieces.extend(previews.update(0, &arguments[..end], edit));
+            pieces.extend(previews.update(0, (&arguments[..end], end == arguments.len()), edit));
         }
         let joined = pieces.iter().map(|p| p.text.as_str()).collect();
         (pieces, joined)
@@ -184,8 +192,8 @@ mod tests {
         let late = r#"{"new_text": "let x = 1;\nlet y = 2;\n", "path": "a.rs", "start_line": 12, "end_line": 12}"#;
         let cut = late.find("12, \"end_line\"").expect("the start line") + 1;
         let mut previews = Previews::default();
-        assert_eq!(previews.update(0, &late[..cut], edit), None, "`start_line` may still be 12 or 120");
-        let piece = previews.update(0, late, edit).expect("the whole call");
+        assert_eq!(previews.update(0, (&late[..cut], false), edit), None, "`start_line` may still be 12 or 120");
+        let piece = previews.update(0, (late, true), edit).expect("the whole call");
         assert_eq!((piece.range.start.line, piece.text.as_str()), (11, "let x = 1;\nlet y = 2;\n"));
 
         let refused = json!({"path": "secret.env", "start_line": 1, "end_line": 1, "new_text": "KEY=stolen\n"});
