@@ -25,6 +25,10 @@ pub struct Target {
     pub returns: Option<String>,
     /// Python: `from MODULE import NAME`.
     pub module: Option<String>,
+    /// Python: what the arguments need imported besides the function, as
+    /// `(module, name)` (`Namespace` from `argparse`, as the project's tests
+    /// build the arguments).
+    pub imports: Vec<(String, String)>,
 }
 
 /// What one call did.
@@ -78,7 +82,7 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     let examples = example_calls(&symbol.name, doc.language(), tests);
     match doc.language() {
         Language::Rust => rust_target(&symbol.name, node, text, &examples),
-        Language::Python => python_target(path, &symbol.name, node, text, &examples),
+        Language::Python => python_target(path, &symbol.name, node, text, (&examples, tests)),
         Language::Go => go::target(&symbol.name, node, text, &examples),
         language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
             ts::target(path, &symbol.name, node, text, language, &examples)
@@ -354,7 +358,14 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
             "`{name}` returns nothing: what it does is a side effect, which a characterization test cannot see"
         ));
     }
-    Ok(Target { language: Language::Rust, name: name.to_owned(), calls: calls(&candidates), returns, module: None })
+    Ok(Target {
+        language: Language::Rust,
+        name: name.to_owned(),
+        calls: calls(&candidates),
+        returns,
+        module: None,
+        imports: Vec::new(),
+    })
 }
 
 /// Literals of a Rust type: edge values first, then what the body compares against.
@@ -396,7 +407,7 @@ fn python_target(
     name: &str,
     node: Node<'_>,
     text: &str,
-    examples: &[Vec<String>],
+    (examples, tests): (&[Vec<String>], &[String]),
 ) -> Result<Target, String> {
     if node.parent().is_some_and(|p| p.kind() == "decorated_definition") {
         return Err(format!("`{name}` is decorated: what the decorator does to it takes a model to test"));
@@ -410,6 +421,7 @@ fn python_target(
     // Docstrings and f-strings are no inputs.
     strings.retain(|s| !s.starts_with("\"\"\"") && !s.starts_with("'''") && !s.starts_with('f'));
     let mut candidates = Vec::new();
+    let mut imports = Vec::new();
     let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
     let mut cursor = list.walk();
     for parameter in list.named_children(&mut cursor) {
@@ -432,7 +444,18 @@ fn python_target(
         let _ = has_default;
         let index = candidates.len();
         let usage = node.child_by_field_name("body").and_then(|body| python_usage(body, text, param));
-        let derived = python_values(param, ty, usage, &strings, &numbers);
+        let mut derived = python_values(param, ty, usage, &strings, &numbers);
+        // Parsed command-line arguments: a `Namespace` as the project's tests build one.
+        if derived.is_none()
+            && ty.is_none()
+            && let Some(namespaces) =
+                node.child_by_field_name("body").and_then(|body| namespaces_for(body, text, param, tests))
+        {
+            derived = Some(namespaces);
+            if !imports.iter().any(|(_, n)| n == "Namespace") {
+                imports.push(("argparse".to_owned(), "Namespace".to_owned()));
+            }
+        }
         candidates.push(with_examples(index, examples, derived).ok_or_else(|| {
             format!(
                 "`{name}` takes `{param}`{}: choosing one takes a model",
@@ -448,6 +471,7 @@ fn python_target(
         calls: calls(&candidates),
         returns: None,
         module: Some(module),
+        imports,
     })
 }
 
@@ -541,6 +565,75 @@ fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str>
         }
     }
     found.map(|(_, kind)| kind)
+}
+
+/// An untyped parameter the body reads fields of (`args.bump`, not
+/// `args.func(…)`), as parsed command-line arguments are: the
+/// `Namespace(…)`s of the project's tests that set every field read as a
+/// value, each a literal; at most four.
+fn namespaces_for(body: Node<'_>, text: &str, param: &str, tests: &[String]) -> Option<Vec<String>> {
+    let mut fields: Vec<&str> = Vec::new();
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+        if node.kind() != "attribute"
+            || !node
+                .child_by_field_name("object")
+                .is_some_and(|o| o.kind() == "identifier" && &text[o.byte_range()] == param)
+        {
+            continue;
+        }
+        // A method called on it: not a plain record of fields.
+        if node.parent().is_some_and(|p| p.kind() == "call" && p.child_by_field_name("function") == Some(node)) {
+            return None;
+        }
+        // A field used as an object in turn (`args.parser.print_help()`) is
+        // the argument parser's own: the tests' `Namespace`s leave it out.
+        if node.parent().is_some_and(|p| p.kind() == "attribute" && p.child_by_field_name("object") == Some(node)) {
+            continue;
+        }
+        let field = node.child_by_field_name("attribute").map_or("", |a| &text[a.byte_range()]);
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    if fields.is_empty() {
+        return None;
+    }
+    let mut found: Vec<String> = Vec::new();
+    for source in tests {
+        let mut rest = source.as_str();
+        while let Some(at) = rest.find("Namespace(") {
+            let after = &rest[at + "Namespace(".len()..];
+            rest = after;
+            let Some(end) = after.find(')') else { break };
+            let inner = after[..end].trim().trim_end_matches(',');
+            // `key=literal` pairs only: nothing of the tests' but literals becomes code.
+            let pairs: Option<Vec<(&str, &str)>> = inner
+                .split(',')
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    let (key, value) = (key.trim(), value.trim());
+                    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    (plain && is_python_literal(value)).then_some((key, value))
+                })
+                .collect();
+            let Some(pairs) = pairs.filter(|p| !p.is_empty()) else { continue };
+            if !fields.iter().all(|f| pairs.iter().any(|(k, _)| k == f)) {
+                continue;
+            }
+            let call =
+                format!("Namespace({})", pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
+            if !found.contains(&call) {
+                found.push(call);
+            }
+            if found.len() == 4 {
+                return Some(found);
+            }
+        }
+    }
+    (!found.is_empty()).then_some(found)
 }
 
 fn python_values(
@@ -645,7 +738,7 @@ pub fn python_probe(target: &Target) -> String {
         r#"import ast, json, sys
 sys.path[:0] = [".", "src"]
 from {module} import {name}
-seen = []
+{imports}seen = []
 for call in [{calls}]:
     try:
         value = call()
@@ -662,7 +755,8 @@ for call in [{calls}]:
 print("{MARK} " + json.dumps(seen))
 "#,
         name = target.name,
-        calls = calls.join(", ")
+        calls = calls.join(", "),
+        imports = target.imports.iter().map(|(m, n)| format!("from {m} import {n}\n")).collect::<String>(),
     )
 }
 
@@ -1030,6 +1124,24 @@ mod tests {
         assert_eq!(found.calls, [vec!["()"], vec!["(1, 2, 3)"]]);
         let only_class = "def f(obj):\n    if isinstance(obj, Version):\n        return 1\n";
         assert!(target("m.py", &doc("m.py", only_class), 4, &[]).is_err(), "an instance of Version takes a model");
+        // Parsed command-line arguments: a `Namespace` as the project's tests build one.
+        let cli = "def cmd_bump(args):\n    if args.bump is None:\n        args.parser.print_help()\n    return bump(args.version, args.bump)\n\ndef process(args):\n    return args.func(args)\n";
+        let tests = vec![
+            "from argparse import Namespace\nROWS = [(cmd_bump, Namespace(bump=\"major\", version=\"1.2.3\"), ok), (cmd_check, Namespace(version=\"1.2\"), no), (cmd_bump, Namespace(bump=open('x'), version='1'), no)]\n".to_owned(),
+        ];
+        let found = target("semver.py", &doc("semver.py", cli), 4, &tests).expect("testable");
+        assert_eq!(
+            found.calls,
+            [vec!["Namespace(bump=\"major\", version=\"1.2.3\")"]],
+            "every field it reads, literals only"
+        );
+        assert_eq!(found.imports, [("argparse".to_owned(), "Namespace".to_owned())]);
+        assert!(python_probe(&found).contains("from argparse import Namespace\n"));
+        let process = cli.find("def process").expect("process") + 4;
+        assert!(
+            target("semver.py", &doc("semver.py", cli), process, &tests).is_err(),
+            "a method called on it: not a record"
+        );
         // Go: the package's own values and byte slices, as its tests pass them.
         let go_tests = vec![
             "package uuid\n\nfunc TestMD5(t *testing.T) {\n\tuuid := NewMD5(NameSpaceDNS, []byte(\"python.org\")).String()\n\tx := NewMD5(local, b)\n}\n"

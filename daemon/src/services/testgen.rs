@@ -457,16 +457,30 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
                 None => format!("test_{stem}.py"),
             };
             let raises = tests.contains("pytest.raises");
-            let imports =
-                format!("{}from {module} import {}\n", if raises { "import pytest\n" } else { "" }, target.name);
+            // What the arguments need (`Namespace`), where the file lacks it.
+            let needed = |existing: &str| -> String {
+                target
+                    .imports
+                    .iter()
+                    .filter(|(m, n)| !python_imports(existing, m, n))
+                    .map(|(m, n)| format!("from {m} import {n}\n"))
+                    .collect()
+            };
+            let imports = format!(
+                "{}{}from {module} import {}\n",
+                if raises { "import pytest\n" } else { "" },
+                needed(""),
+                target.name
+            );
             match std::fs::read_to_string(root.join(&path)) {
                 // Appended, with the imports it lacks: nothing of the existing tests moves.
                 Ok(existing) => {
                     let has_pytest =
                         existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
                     let imports = format!(
-                        "{}{}",
+                        "{}{}{}",
                         if raises && !has_pytest { "import pytest\n" } else { "" },
+                        needed(&existing),
                         if python_imports(&existing, module, &target.name) {
                             String::new()
                         } else {

@@ -58,6 +58,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         calls: calls(&candidates),
         returns: Some(returns),
         module: Some(package),
+        imports: Vec::new(),
     })
 }
 
@@ -488,6 +489,7 @@ mod tests {
             calls: vec![vec!["1".into()]],
             returns: Some(returns.into()),
             module: Some("p".into()),
+            imports: Vec::new(),
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -540,6 +542,7 @@ mod tests {
             calls: vec![vec![]],
             returns: Some(returns.into()),
             module: Some("p".into()),
+            imports: Vec::new(),
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

@@ -71,7 +71,14 @@ pub(super) fn target(
         })?);
     }
     let module = path.rsplit_once('.').map_or(path, |(stem, _)| stem).to_owned();
-    Ok(Target { language, name: name.to_owned(), calls: calls(&candidates), returns: None, module: Some(module) })
+    Ok(Target {
+        language,
+        name: name.to_owned(),
+        calls: calls(&candidates),
+        returns: None,
+        module: Some(module),
+        imports: Vec::new(),
+    })
 }
 
 /// Whether a test's literal fits a parameter's declared type (any literal
