@@ -601,7 +601,7 @@ fn namespaces_for(body: Node<'_>, text: &str, param: &str, tests: &[String]) -> 
     if fields.is_empty() {
         return None;
     }
-    let mut found: Vec<String> = Vec::new();
+    let mut found: Vec<(usize, String)> = Vec::new();
     for source in tests {
         let mut rest = source.as_str();
         while let Some(at) = rest.find("Namespace(") {
@@ -625,14 +625,15 @@ fn namespaces_for(body: Node<'_>, text: &str, param: &str, tests: &[String]) -> 
             }
             let call =
                 format!("Namespace({})", pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
-            if !found.contains(&call) {
-                found.push(call);
-            }
-            if found.len() == 4 {
-                return Some(found);
+            // Those built for this function (no other command's fields) first.
+            let extra = pairs.len() - fields.len();
+            if !found.iter().any(|(_, c)| *c == call) {
+                found.push((extra, call));
             }
         }
     }
+    found.sort_by_key(|(extra, _)| *extra);
+    let found: Vec<String> = found.into_iter().take(4).map(|(_, call)| call).collect();
     (!found.is_empty()).then_some(found)
 }
 
@@ -1134,6 +1135,13 @@ mod tests {
             found.calls,
             [vec!["Namespace(bump=\"major\", version=\"1.2.3\")"]],
             "every field it reads, literals only"
+        );
+        let check = "def cmd_check(args):\n    return valid(args.version)\n";
+        let found = target("semver.py", &doc("semver.py", check), 4, &tests).expect("testable");
+        assert_eq!(
+            found.calls,
+            [vec!["Namespace(version=\"1.2\")"], vec!["Namespace(bump=\"major\", version=\"1.2.3\")"]],
+            "its own first, then others' that set its fields"
         );
         assert_eq!(found.imports, [("argparse".to_owned(), "Namespace".to_owned())]);
         assert!(python_probe(&found).contains("from argparse import Namespace\n"));
