@@ -81,6 +81,27 @@ fn the_neovim_setup_attaches_and_reaches_the_agents() {
     let _ = home.paired(&["stop"]).output();
 }
 
+/// A home whose model is the fill-in server on `port`, and a Rust project
+/// (`shapes`) with the cursor's place at the end of `let a = ` (line 6).
+fn shapes_project(port: u16) -> (Home, PathBuf) {
+    let home = Home::new();
+    home.write_config(&format!(
+        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nlocal = true\n"
+    ));
+    let root = home.path().join("shapes");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shapes\"\n").expect("write");
+    std::fs::write(root.join("src/geometry.rs"), "pub fn area(w: f64, h: f64) -> f64 {\n    w * h\n}\n")
+        .expect("write");
+    std::fs::write(
+        root.join("src/main.rs"),
+        "mod geometry;\nuse geometry::area;\n\nfn main() {\n    let unit = area(1.0, 1.0);\n    let a = \n}\n",
+    )
+    .expect("write");
+    (home, root)
+}
+
 /// What a headless Neovim 0.11 does with `editors/neovim/paired.lua` alone: the
 /// built-in `vim.lsp.config` client attaches, and a completion at the cursor
 /// shows as grey text (its first line inline, the rest below) that `accept()`
@@ -136,21 +157,7 @@ fn neovim_011_attaches_by_its_own_config_and_shows_inline_completions() {
         stall: false,
     };
     let (port, _fake) = runtime.block_on(serve_fake(vec![reply]));
-    let home = Home::new();
-    home.write_config(&format!(
-        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nlocal = true\n"
-    ));
-    let root = home.path().join("shapes");
-    std::fs::create_dir_all(root.join("src")).expect("mkdir");
-    std::fs::create_dir_all(root.join(".git")).expect("mkdir");
-    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shapes\"\n").expect("write");
-    std::fs::write(root.join("src/geometry.rs"), "pub fn area(w: f64, h: f64) -> f64 {\n    w * h\n}\n")
-        .expect("write");
-    std::fs::write(
-        root.join("src/main.rs"),
-        "mod geometry;\nuse geometry::area;\n\nfn main() {\n    let unit = area(1.0, 1.0);\n    let a = \n}\n",
-    )
-    .expect("write");
+    let (home, root) = shapes_project(port);
     std::fs::write(home.path().join("check.lua"), CHECK_011).expect("write");
     let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
     let out = home.path().join("out.txt");
@@ -231,21 +238,7 @@ fn neovim_012_attaches_and_its_own_inline_completions_show_paireds() {
         stall: false,
     };
     let (port, _fake) = runtime.block_on(serve_fake(vec![reply.clone(), reply]));
-    let home = Home::new();
-    home.write_config(&format!(
-        "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nlocal = true\n"
-    ));
-    let root = home.path().join("shapes");
-    std::fs::create_dir_all(root.join("src")).expect("mkdir");
-    std::fs::create_dir_all(root.join(".git")).expect("mkdir");
-    std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"shapes\"\n").expect("write");
-    std::fs::write(root.join("src/geometry.rs"), "pub fn area(w: f64, h: f64) -> f64 {\n    w * h\n}\n")
-        .expect("write");
-    std::fs::write(
-        root.join("src/main.rs"),
-        "mod geometry;\nuse geometry::area;\n\nfn main() {\n    let unit = area(1.0, 1.0);\n    let a = \n}\n",
-    )
-    .expect("write");
+    let (home, root) = shapes_project(port);
     let init = home.path().join("init.lua");
     std::fs::write(&init, INIT_012).expect("write");
     let socket = home.path().join("nvim.sock");
