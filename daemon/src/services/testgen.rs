@@ -448,68 +448,69 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
             })
         }
         Language::Go => place_go(target, root, rel, tests, &insert),
-        _ => {
-            let module = target.module.as_deref().unwrap_or_default();
-            let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
-            let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
-            let path = match dir {
-                Some(dir) => format!("{dir}/test_{stem}.py"),
-                None => format!("test_{stem}.py"),
-            };
-            let raises = tests.contains("pytest.raises");
-            // What the arguments need (`Namespace`), where the file lacks it.
-            let needed = |existing: &str| -> String {
-                target
-                    .imports
-                    .iter()
-                    .filter(|(m, n)| !python_imports(existing, m, n))
-                    .map(|(m, n)| format!("from {m} import {n}\n"))
-                    .collect()
-            };
+        _ => place_python(target, root, rel, tests, &insert),
+    }
+}
+
+/// Python: appended to the module's test file (`tests/test_NAME.py`, or
+/// beside it), with the imports it lacks; nothing of the existing tests moves.
+fn place_python(
+    target: &Target,
+    root: &Path,
+    rel: &str,
+    tests: &str,
+    insert: &dyn Fn(&str, &str, usize, String) -> Placed,
+) -> Result<Placed, String> {
+    let module = target.module.as_deref().unwrap_or_default();
+    let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
+    let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
+    let path = match dir {
+        Some(dir) => format!("{dir}/test_{stem}.py"),
+        None => format!("test_{stem}.py"),
+    };
+    let raises = tests.contains("pytest.raises");
+    // What the arguments need (`Namespace`), where the file lacks it.
+    let needed = |existing: &str| -> String {
+        target
+            .imports
+            .iter()
+            .filter(|(m, n)| !python_imports(existing, m, n))
+            .map(|(m, n)| format!("from {m} import {n}\n"))
+            .collect()
+    };
+    let imports =
+        format!("{}{}from {module} import {}\n", if raises { "import pytest\n" } else { "" }, needed(""), target.name);
+    match std::fs::read_to_string(root.join(&path)) {
+        // Appended, with the imports it lacks: nothing of the existing tests moves.
+        Ok(existing) => {
+            let has_pytest = existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
             let imports = format!(
-                "{}{}from {module} import {}\n",
-                if raises { "import pytest\n" } else { "" },
-                needed(""),
-                target.name
+                "{}{}{}",
+                if raises && !has_pytest { "import pytest\n" } else { "" },
+                needed(&existing),
+                if python_imports(&existing, module, &target.name) {
+                    String::new()
+                } else {
+                    format!("from {module} import {}\n", target.name)
+                }
             );
-            match std::fs::read_to_string(root.join(&path)) {
-                // Appended, with the imports it lacks: nothing of the existing tests moves.
-                Ok(existing) => {
-                    let has_pytest =
-                        existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
-                    let imports = format!(
-                        "{}{}{}",
-                        if raises && !has_pytest { "import pytest\n" } else { "" },
-                        needed(&existing),
-                        if python_imports(&existing, module, &target.name) {
-                            String::new()
-                        } else {
-                            format!("from {module} import {}\n", target.name)
-                        }
-                    );
-                    let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
-                    Ok(insert(
-                        &path,
-                        &existing,
-                        existing.len(),
-                        format!(
-                            "{gap}{imports}{}{}\n",
-                            if imports.is_empty() { "" } else { "\n\n" },
-                            tests.trim_matches('\n')
-                        ),
-                    ))
-                }
-                Err(_) => {
-                    let new = format!("{imports}{tests}");
-                    let uri = uri::from_path(&root.join(&path));
-                    let at = Position { line: 0, character: 0 };
-                    Ok(Placed {
-                        path,
-                        after: new.clone(),
-                        edit: TextEdit { uri, range: Range { start: at, end: at }, new_text: new },
-                    })
-                }
-            }
+            let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
+            Ok(insert(
+                &path,
+                &existing,
+                existing.len(),
+                format!("{gap}{imports}{}{}\n", if imports.is_empty() { "" } else { "\n\n" }, tests.trim_matches('\n')),
+            ))
+        }
+        Err(_) => {
+            let new = format!("{imports}{tests}");
+            let uri = uri::from_path(&root.join(&path));
+            let at = Position { line: 0, character: 0 };
+            Ok(Placed {
+                path,
+                after: new.clone(),
+                edit: TextEdit { uri, range: Range { start: at, end: at }, new_text: new },
+            })
         }
     }
 }
