@@ -26,7 +26,8 @@
 //! Run: `cargo bench -p tests --bench editor` (builds the release binary);
 //! `PAIRED_BENCH_ONLY=load` for the last part alone, `PAIRED_BENCH_ONLY=burst`
 //! for the single editor's burst alone (the floor, `paired lsp`, `paired-lsp`),
-//! `PAIRED_BENCH_ONLY=initialize` for spawn → `initialize`, warm and cold.
+//! `PAIRED_BENCH_ONLY=initialize` for spawn → `initialize`, warm and cold,
+//! `PAIRED_BENCH_ONLY=memory` for the five sessions and the daemon's memory after.
 
 use std::{
     path::{Path, PathBuf},
@@ -71,13 +72,16 @@ fn main() {
         return;
     }
     let only_burst = std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "burst");
+    let only_memory = std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "memory");
     let mut rows = Vec::new();
     let floor_exe = std::env::current_exe().expect("exe");
-    rows.push(measure("trivial LSP server (floor)", &files, || {
-        let mut command = Command::new(&floor_exe);
-        command.arg("--floor-lsp");
-        (command, None)
-    }));
+    if !only_memory {
+        rows.push(measure("trivial LSP server (floor)", &files, || {
+            let mut command = Command::new(&floor_exe);
+            command.arg("--floor-lsp");
+            (command, None)
+        }));
+    }
 
     let home = Home::new();
     let daemon = home.start_daemon();
@@ -87,6 +91,8 @@ fn main() {
     let split =
         |pid: u32| format!("anonymous {}, files {}", mib(status_kib(pid, "RssAnon")), mib(status_kib(pid, "RssFile")));
     let idle_split = split(daemon.pid);
+    let idle_first = first_answer(&home);
+    std::thread::sleep(Duration::from_secs(1));
     rows.push(measure("`paired lsp`, daemon already running (proxy + daemon)", &files, || {
         (home.paired(&["lsp"]), Some(daemon.pid))
     }));
@@ -103,6 +109,36 @@ fn main() {
     }
     let after = rss_kib(daemon.pid);
     let after_split = split(daemon.pid);
+    // What giving the memory back costs the next editor: its first answer
+    // from the daemon, which reads its paged-out code back in.
+    let next_first = first_answer(&home);
+    let next_again = first_answer(&home);
+    let memory_table = || {
+        println!();
+        println!(
+            "| the daemon's RSS | idle, before the sessions | when the last editor has closed | 70 s later | back within 5 MiB of idle after |"
+        );
+        println!("|---|---|---|---|---|");
+        println!(
+            "| {RUNS} editor sessions one after another, each its own {}-file workspace | {} ({idle_split}) | {} ({closed_split}) | {} ({after_split}) | {} |",
+            files.len(),
+            mib(idle),
+            mib(closed),
+            mib(after),
+            back.map_or_else(|| "not within 70 s".to_owned(), |t| format!("{:.0} s", t.as_secs_f64()))
+        );
+        println!(
+            "\na new editor (a new one-file workspace), spawn → first `codeAction` answered: before the sessions {:.1} ms; 70 s after them {:.1} ms; the one after it {:.1} ms",
+            idle_first.as_secs_f64() * 1e3,
+            next_first.as_secs_f64() * 1e3,
+            next_again.as_secs_f64() * 1e3
+        );
+    };
+    if only_memory {
+        print_rows(rows);
+        memory_table();
+        return;
+    }
     // What the VS Code extension starts when `paired-lsp` sits beside `paired`
     // (`paired lsp` execs it): the same proxy, one process start sooner.
     let lean = tests::paired_bin().with_file_name("paired-lsp");
@@ -140,19 +176,7 @@ fn main() {
     }
 
     print_rows(rows);
-    println!();
-    println!(
-        "| the daemon's RSS | idle, before the sessions | when the last editor has closed | 70 s later | back within 5 MiB of idle after |"
-    );
-    println!("|---|---|---|---|---|");
-    println!(
-        "| {RUNS} editor sessions one after another, each its own {}-file workspace | {} ({idle_split}) | {} ({closed_split}) | {} ({after_split}) | {} |",
-        files.len(),
-        mib(idle),
-        mib(closed),
-        mib(after),
-        back.map_or_else(|| "not within 70 s".to_owned(), |t| format!("{:.0} s", t.as_secs_f64()))
-    );
+    memory_table();
     let mut sorted = many.clone();
     sorted.sort();
     println!();
@@ -169,6 +193,39 @@ fn main() {
         mib(many_peak)
     );
     under_load(&home, &files, daemon.pid);
+}
+
+/// A new editor on a new one-file workspace: spawn → its first `codeAction`
+/// answered (after `initialize` and a `didOpen`).
+fn first_answer(home: &Home) -> Duration {
+    let root = std::env::temp_dir().join(format!("paired-bench-next-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&root).expect("root");
+    let small = "fn probe(x: u32) -> u32 {\n    x + 1\n}\n";
+    std::fs::write(root.join("probe.rs"), small).expect("write");
+    let uri = format!("file://{}/probe.rs", root.display());
+    let started = Instant::now();
+    let mut lsp = Lsp::spawn(home.paired(&["lsp"]));
+    lsp.initialize(&root);
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": small}}),
+    );
+    let reply = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
+    );
+    let took = started.elapsed();
+    assert!(reply.get("error").is_none(), "first answer: {reply}");
+    let _ = lsp.request("shutdown", Value::Null);
+    lsp.notify("exit", Value::Null);
+    lsp.close_stdin();
+    let _ = lsp.wait_exit(Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(&root);
+    took
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 /// Issue #18.4: spawn → `initialize` answered, [`STARTS`] starts each of the
@@ -450,6 +507,10 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         cpu.push(cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time) - cpu_before);
         rss_burst.push(rss_kib(pid) + daemon.map_or(0, |d| rss_kib(d).saturating_sub(daemon_before)));
         rss_proxy.push(rss_kib(pid));
+        if let Ok(dir) = std::env::var("PAIRED_BENCH_SMAPS") {
+            let _ = std::fs::copy(format!("/proc/{pid}/smaps"), format!("{dir}/smaps-{run}"));
+            let _ = std::fs::copy(format!("/proc/{pid}/status"), format!("{dir}/status-{run}"));
+        }
         rss_proxy_anon.push(status_kib(pid, "RssAnon"));
         let _ = lsp.request("shutdown", Value::Null);
         lsp.notify("exit", Value::Null);

@@ -267,6 +267,11 @@ impl Daemon {
         let slept = self.codebase.workspaces.sweep(Instant::now(), policy);
         if !slept.is_empty() {
             crate::platform::os::release_free_memory();
+            // The last project asleep and no editor left: the code and tables
+            // that parsing paged in go back too (they come back on next use).
+            if self.clients().is_empty() && self.codebase.workspaces.all().iter().all(|w| !w.is_awake()) {
+                let _ = crate::platform::os::page_out_own_code();
+            }
         }
     }
 

@@ -470,13 +470,26 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
     let home = Home::new();
     let root = project(&home).canonicalize().expect("canonical");
     home.write_config("[context]\nidle_workspace_secs = 1\n");
-    let _daemon = home.start_daemon();
+    // The daemon runs a copy of the binary no other process maps: the kernel
+    // pages out only code no other process shares (other tests' daemons).
+    let exe = home.path().join("paired-private");
+    std::fs::copy(tests::paired_bin(), &exe).expect("copy the binary");
+    let template = home.paired(&["daemon"]);
+    let mut command = std::process::Command::new(&exe);
+    command.args(template.get_args()).env_clear().current_dir(home.path());
+    for (key, value) in template.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    let daemon = home.start_daemon_command(command);
     let ours = |home: &Home| home.call::<ListWorkspaces>(NoParams {}).into_iter().find(|w| Path::new(&w.root) == root);
     let mut editor = home.lsp();
     editor.initialize(&root);
     wait_until("indexed", Duration::from_secs(20), || {
         ours(&home).is_some_and(|status| status.state == "ready" && status.files > 0)
     });
+    let code_in_use = tests::status_kib(daemon.pid, "RssFile");
     let _ = editor.request("shutdown", Value::Null);
     editor.notify("exit", Value::Null);
     editor.close_stdin();
@@ -484,6 +497,9 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
     wait_until("asleep", Duration::from_secs(20), || {
         ours(&home).is_some_and(|status| status.state == "asleep" && status.files == 0 && status.watching == "none")
     });
+    // Nothing awake and no editor: the daemon gave its code pages back (#18.3).
+    let idle_code = tests::status_kib(daemon.pid, "RssFile");
+    assert!(idle_code < code_in_use / 2, "file-backed RSS {code_in_use} KiB in use → {idle_code} KiB asleep");
 
     let uri = format!("file://{}", root.join("app/models.py").display());
     let (done, finished) = std::sync::mpsc::channel();

@@ -153,6 +153,10 @@ pub fn lower_priority() {}
 
 pub fn release_free_memory() {}
 
+pub fn page_out_own_code() -> bool {
+    false
+}
+
 pub fn tune_allocator() {}
 
 /// Why the daemon was asked to stop by a signal.

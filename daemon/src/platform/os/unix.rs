@@ -344,6 +344,52 @@ pub fn release_free_memory() {
     }
 }
 
+/// Hands the pages of this executable's code and read-only data back to the
+/// OS (`MADV_PAGEOUT`, Linux 5.4+): called when the daemon has gone idle
+/// (no editor attached, every workspace asleep). Parsing a project pages in
+/// the grammars' tables and the indexer's code, megabytes the idle daemon
+/// does not touch again until the next project; the kernel would reclaim
+/// these clean pages under pressure anyway, and this does it now, so the
+/// daemon's resident size comes back to what it was before (#18.3). Pages
+/// another process maps too are left; a page needed later is read back in
+/// (from the page cache, or the disk if it was evicted). Best effort:
+/// elsewhere, on older kernels, or when the user may not write the
+/// executable (the kernel's rule for file pages), nothing happens.
+// `madvise` with MADV_PAGEOUT changes no contents: a private read-only
+// mapping's pages are dropped and faulted back from the file when next used.
+// Returns whether the kernel took the advice (for the tests).
+pub fn page_out_own_code() -> bool {
+    std::fs::read_link("/proc/self/exe").is_ok_and(|exe| page_out_mappings_of(&exe))
+}
+
+/// `MADV_PAGEOUT` on every read-only mapping of `file` in this process.
+#[allow(unsafe_code)]
+fn page_out_mappings_of(file: &Path) -> bool {
+    let mut taken = false;
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return false };
+        for line in maps.lines() {
+            // start-end perms offset dev inode path
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [range, perms, _, _, _, path] = fields[..] else { continue };
+            if Path::new(path) != file || perms.contains('w') {
+                continue;
+            }
+            let Some((start, end)) = range.split_once('-') else { continue };
+            let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else {
+                continue;
+            };
+            // SAFETY: a range of this process's own read-only file mapping,
+            // as the kernel listed it; MADV_PAGEOUT only drops its pages.
+            taken |= unsafe {
+                libc::madvise(start as *mut libc::c_void, end.saturating_sub(start), libc::MADV_PAGEOUT) == 0
+            };
+        }
+    }
+    taken
+}
+
 /// Why the daemon was asked to stop by a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {
@@ -385,6 +431,58 @@ impl StopSignals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resident KiB of this process's read-only mappings of `file`.
+    #[cfg(target_os = "linux")]
+    fn resident_kib(file: &Path) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut ours = false;
+        let mut kib = 0;
+        for line in smaps.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.first().is_some_and(|f| f.contains('-') && !f.ends_with(':')) {
+                ours = fields.len() == 6 && Path::new(fields[5]) == file && !fields[1].contains('w');
+            } else if ours && fields.first() == Some(&"Rss:") {
+                kib += fields[1].parse::<u64>().unwrap_or(0);
+            }
+        }
+        kib
+    }
+
+    /// What [`page_out_own_code`] does to the executable, on a file only this
+    /// process maps (the kernel leaves pages another process maps too, and
+    /// the test binary runs in several processes at once).
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    #[test]
+    fn pages_of_a_read_only_file_mapping_go_back_to_the_os() {
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("code");
+        let len = 4 << 20;
+        std::fs::write(&path, vec![7u8; len]).expect("write");
+        let path = path.canonicalize().expect("canonical");
+        let file = std::fs::File::open(&path).expect("open");
+        // SAFETY: a fresh read-only private mapping of a file nobody else
+        // writes, unmapped below; only read through `bytes`.
+        let mapped =
+            unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, file.as_raw_fd(), 0) };
+        assert_ne!(mapped, libc::MAP_FAILED);
+        // SAFETY: `len` readable bytes at `mapped`, alive until the munmap.
+        let bytes = unsafe { std::slice::from_raw_parts(mapped.cast::<u8>(), len) };
+        let sum: u64 = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert_eq!(sum, 7 * (len as u64 / 4096));
+        let before = resident_kib(&path);
+        let taken = page_out_mappings_of(&path);
+        let after = resident_kib(&path);
+        // SAFETY: the mapping made above, no longer read.
+        unsafe { libc::munmap(mapped, len) };
+        if !taken {
+            // A kernel older than 5.4 (no MADV_PAGEOUT): nothing to check.
+            return;
+        }
+        assert!(before >= 3 << 10 && after < before / 4, "resident {before} KiB → {after} KiB");
+    }
 
     #[test]
     fn proc_net_rows_are_matched_by_both_ends() {
