@@ -54,6 +54,8 @@ pub struct Daemon {
     connection_clients: Mutex<HashMap<usize, ClientId>>,
     /// Open documents and indexed workspaces.
     pub codebase: Arc<Codebase>,
+    /// The thread that applies document updates (and reads), in arrival order.
+    pub documents_thread: crate::platform::serial::Serial,
     /// Inline completions.
     pub completions: Arc<Completions>,
     /// Conversations with the team.
@@ -93,7 +95,7 @@ impl Daemon {
         run_id: i64,
         port: u16,
         test_hooks: bool,
-    ) -> Arc<Daemon> {
+    ) -> std::io::Result<Arc<Daemon>> {
         let full_parse_max = config.context.full_parse_max_kb as usize * 1024;
         let limits = &config.limits;
         let mut lanes: std::collections::HashMap<Lane, usize> = config
@@ -136,7 +138,8 @@ impl Daemon {
             db: store.clone(),
             team: team.clone(),
         });
-        Arc::new(Daemon {
+        let documents_thread = crate::platform::serial::Serial::start("paired-documents")?;
+        Ok(Arc::new(Daemon {
             live,
             config,
             store,
@@ -150,6 +153,7 @@ impl Daemon {
             next_client: AtomicU64::new(1),
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
+            documents_thread,
             codebase,
             completions,
             chat,
@@ -160,7 +164,7 @@ impl Daemon {
             idle_since: Mutex::new(Some(Instant::now())),
             bridge: Mutex::new(None),
             console: Default::default(),
-        })
+        }))
     }
 
     /// Broadcasts an event to attached clients; none listening is fine.

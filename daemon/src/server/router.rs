@@ -64,8 +64,8 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 
 /// `documents/*`: the editors' buffers. A client's updates wait their turn
 /// without holding a runtime worker (other editors' requests are served
-/// meanwhile: #18.7) and are applied on the blocking pool, holding the turn
-/// until applied; its reads take their turn too. A client that waits for each
+/// meanwhile: #18.7) and are applied on the documents thread, holding the
+/// turn until applied; its reads take their turn too. A client that waits for each
 /// reply before its next update (as `paired lsp` does) has them applied in
 /// order and each read sees them all: requests sent without waiting are
 /// separate tasks (jsonrpsee), in no promised order.
@@ -118,8 +118,8 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
     });
 }
 
-/// Runs a documents update or read on the blocking pool, in the client's
-/// `turn` (the documents' lock may be held there by another client's update).
+/// Runs a documents update or read on the documents thread (in arrival
+/// order: [`crate::platform::serial`]), in the client's `turn`.
 /// The turn is released when the work is done, not when the request's future
 /// is: a connection that closes mid-update drops the future, and the client's
 /// release (which takes the turn) must come after the update, not before it.
@@ -128,13 +128,19 @@ async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     turn: tokio::sync::OwnedMutexGuard<()>,
     update: impl FnOnce(&Daemon) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
-    let d = d.clone();
-    off_the_runtime(move || {
-        let done = update(&d);
-        drop(turn);
-        done
+    let daemon = d.clone();
+    let done = d
+        .documents_thread
+        .run(move || {
+            let done = update(&daemon).map_err(Into::into);
+            drop(turn);
+            done
+        })
+        .await;
+    done.unwrap_or_else(|_| {
+        tracing::error!("a documents request's work panicked");
+        Err(ErrorObjectOwned::owned(protocol::errors::INTERNAL, "internal error (see the daemon's log)", None::<()>))
     })
-    .await
 }
 
 /// `documents/sync`'s operations, in order: the reply and the events to send.
@@ -579,7 +585,8 @@ mod tests {
             state_dir: dir.path().join("state"),
             runtime_dir: dir.path().join("run"),
         };
-        let daemon = Daemon::new(crate::platform::config::Config::default(), paths, store, 1, 0, false);
+        let daemon =
+            Daemon::new(crate::platform::config::Config::default(), paths, store, 1, 0, false).expect("daemon");
         let module = module(daemon);
         let served: Vec<&str> = module.method_names().collect();
         for name in protocol::openrpc::method_names() {

@@ -95,7 +95,8 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
     let idle_limit = (options.autostarted && config.daemon.autostart_idle_secs > 0)
         .then(|| Duration::from_secs(config.daemon.autostart_idle_secs));
-    let daemon = Daemon::new(config, paths.clone(), store.clone(), run_id, port, test_hooks);
+    let daemon = Daemon::new(config, paths.clone(), store.clone(), run_id, port, test_hooks)
+        .context("could not start the daemon's documents thread")?;
     let socket_path = paths.socket_file();
     let socket = transport::bind_socket(&socket_path);
     let socket_path = socket.is_some().then_some(socket_path);
