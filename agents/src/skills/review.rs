@@ -84,7 +84,8 @@ pub fn review_as(speaker: &str, path: &str, doc: &SyntaxDocument) -> SkillOutput
     SkillOutput { report, findings, ..SkillOutput::default() }
 }
 
-/// What Python's linters call the same thing, for `# noqa: CODE` comments.
+/// What Python's linters call the same thing, for `# noqa: CODE` comments
+/// and for merging Sherlock's findings with the project's tools' ([`same_as_tool`]).
 const LINTER_CODES: [(&str, &[&str]); 6] = [
     ("bare-except", &["E722", "B001"]),
     ("swallowed-error", &["S110", "BLE001", "SIM105"]),
@@ -93,6 +94,13 @@ const LINTER_CODES: [(&str, &[&str]); 6] = [
     ("debug-print", &["T201", "T203"]),
     ("and-or-ternary", &["PLR1706"]),
 ];
+
+/// Whether Sherlock's `rule` and a tool's `tool_rule` (`ruff:E722`) are the
+/// same check under two names.
+pub fn same_as_tool(rule: &str, tool_rule: &str) -> bool {
+    let code = tool_rule.rsplit(':').next().unwrap_or(tool_rule);
+    LINTER_CODES.iter().any(|(own, codes)| *own == rule && codes.contains(&code))
+}
 
 /// A finding the line's `# noqa` (all) or `# noqa: CODE` (the same rule in
 /// another linter's name) says the author has seen.
@@ -557,7 +565,10 @@ impl Walker<'_> {
             let last = b.named_children(&mut cursor).filter(|c| !c.kind().contains("comment")).last();
             last.is_some_and(|l| l.kind() == "raise_statement" && l.named_child_count() == 0)
         });
-        if bare && !reraises {
+        // `except:` whose handler takes `sys.exc_info()` hands the exception
+        // on (to be re-raised or reported elsewhere), KeyboardInterrupt too.
+        let hands_on = body.is_some_and(|b| self.text(b).contains("sys.exc_info()"));
+        if bare && !reraises && !hands_on {
             // `except:` also catches KeyboardInterrupt and SystemExit;
             // `except Exception:` is what is almost always meant.
             let keyword_end = node.start_byte() + "except".len();
@@ -597,8 +608,15 @@ impl Walker<'_> {
                     matches!(name, "Exception" | "BaseException")
                 });
             let line_end = |at: usize| self.text[at..].find('\n').map_or(self.text.len(), |n| at + n);
-            let explained = self.text[node.start_byte()..line_end(body.end_byte())].contains('#');
-            if swallows && broad && !explained && !self.keeps_a_default(node) {
+            let explained =
+                self.text[node.start_byte()..line_end(body.end_byte())].contains('#') || self.try_explained_above(node);
+            if swallows
+                && broad
+                && !explained
+                && !self.keeps_a_default(node)
+                && !self.has_else(node)
+                && !self.meant_to_swallow(node)
+            {
                 self.find(
                     "swallowed-error",
                     Severity::Warning,
@@ -607,6 +625,50 @@ impl Walker<'_> {
                 );
             }
         }
+    }
+
+    /// `try: … except Exception: pass` / `else: …`: the `else` runs only when
+    /// the `try` worked, so the `except` is that branch's condition (`str(x)`
+    /// may fail; use it when it does not), not a swallowed error.
+    fn has_else(&self, except: Node<'_>) -> bool {
+        let Some(try_statement) = except.parent().filter(|p| p.kind() == "try_statement") else { return false };
+        let mut cursor = try_statement.walk();
+        try_statement.named_children(&mut cursor).any(|c| c.kind() == "else_clause")
+    }
+
+    /// A comment on the lines just above the `try:` that says what it is for
+    /// ("if it's possible, rename the code; this does not work on App Engine").
+    fn try_explained_above(&self, except: Node<'_>) -> bool {
+        let Some(try_statement) = except.parent().filter(|p| p.kind() == "try_statement") else { return false };
+        let before = &self.text[..self.text[..try_statement.start_byte()].rfind('\n').unwrap_or(0)];
+        before.lines().next_back().is_some_and(|line| line.trim_start().starts_with('#'))
+    }
+
+    /// The function the `except` is in, or one around it, says in its
+    /// docstring that swallowing errors is what it is for (click's `safecall`:
+    /// "Wraps a function so that it swallows exceptions").
+    fn meant_to_swallow(&self, except: Node<'_>) -> bool {
+        let mut node = except.parent();
+        while let Some(current) = node {
+            if current.kind() == "function_definition" {
+                let docstring = current
+                    .child_by_field_name("body")
+                    .and_then(|b| b.named_child(0))
+                    .filter(|s| s.kind() == "expression_statement")
+                    .and_then(|s| s.named_child(0))
+                    .filter(|s| s.kind() == "string")
+                    .map(|s| self.text(s).to_ascii_lowercase());
+                let says = docstring.is_some_and(|doc| {
+                    let verb = ["swallow", "ignore", "suppress", "silence"].iter().any(|v| doc.contains(v));
+                    verb && ["exception", "error"].iter().any(|n| doc.contains(n))
+                });
+                if says {
+                    return true;
+                }
+            }
+            node = current.parent();
+        }
+        false
     }
 
     /// `x = None` then `try: x = parse(…)` / `except Exception: pass`: the
@@ -626,13 +688,26 @@ impl Walker<'_> {
             }
             assigned.push(self.text(left));
         }
+        // Before the `try`, in its block or a block around it (`x = None`,
+        // then `if probe: try: x = …`), up to the function it is in.
         let mut before = Vec::new();
-        let mut sibling = try_statement.prev_named_sibling();
-        while let Some(node) = sibling {
-            let left =
-                node.named_child(0).filter(|a| a.kind() == "assignment").and_then(|a| a.child_by_field_name("left"));
-            before.extend(left.map(|l| self.text(l)));
-            sibling = node.prev_named_sibling();
+        let mut level = Some(try_statement);
+        while let Some(statement) = level {
+            let mut sibling = statement.prev_named_sibling();
+            while let Some(node) = sibling {
+                let left = node
+                    .named_child(0)
+                    .filter(|a| a.kind() == "assignment")
+                    .and_then(|a| a.child_by_field_name("left"));
+                before.extend(left.map(|l| self.text(l)));
+                sibling = node.prev_named_sibling();
+            }
+            level = statement
+                .parent()
+                .filter(|p| matches!(p.kind(), "block" | "else_clause" | "elif_clause"))
+                .and_then(|block| block.parent())
+                .filter(|p| !matches!(p.kind(), "function_definition" | "class_definition"))
+                .map(|p| if matches!(p.kind(), "else_clause" | "elif_clause") { p.parent().unwrap_or(p) } else { p });
         }
         !assigned.is_empty() && assigned.iter().all(|name| before.contains(name))
     }

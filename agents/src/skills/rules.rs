@@ -43,13 +43,13 @@ pub const RULES: [Rule; 26] = [
         id: "bare-except",
         agent: "Sherlock",
         title: "Python: bare `except:`",
-        text: "A bare `except:` also catches `KeyboardInterrupt` and `SystemExit`. Catch the exceptions you expect (`except ValueError:`), or `except Exception:`. Quiet when the handler re-raises, and under `# noqa` (or `# noqa: E722`, flake8's code for it).",
+        text: "A bare `except:` also catches `KeyboardInterrupt` and `SystemExit`. Catch the exceptions you expect (`except ValueError:`), or `except Exception:`. Quiet when the handler re-raises or hands `sys.exc_info()` on, and under `# noqa` (or `# noqa: E722`, flake8's and ruff's code for it; when ruff reports E722 on the same line, its finding is the one shown).",
     },
     Rule {
         id: "swallowed-error",
         agent: "Sherlock",
         title: "An error caught and ignored",
-        text: "A broad `except Exception: pass` (or a bare `except: pass`) in Python, an empty `catch` block in JavaScript, TypeScript or Java, and a Java `printStackTrace()` (which only prints) hide failures. Log it, handle it, or let it propagate. Python's handler is left alone when it catches one named exception on purpose (`except BrokenPipeError: pass`), when a comment in it says why, and where it keeps a default.",
+        text: "A broad `except Exception: pass` (or a bare `except: pass`) in Python, an empty `catch` block in JavaScript, TypeScript or Java, and a Java `printStackTrace()` (which only prints) hide failures. Log it, handle it, or let it propagate. Python's handler is left alone when it catches one named exception on purpose (`except BrokenPipeError: pass`), when a comment in it or just above the `try` says why, where it keeps a default set before the `try`, when the `try` has an `else:` (the `except` is that branch's condition), and inside a function whose docstring says it swallows or ignores errors (click's `safecall`).",
     },
     Rule {
         id: "debug-print",

@@ -108,9 +108,10 @@ pub struct ToolEdit {
 
 /// ruff's default rules that are a project's taste rather than defects
 /// (E731 lambda assignment, E741 ambiguous names, E402 an import after code —
-/// a version check or `sys.path` set-up first is a choice): left out unless the
-/// project configures ruff itself.
-const RUFF_TASTE: [&str; 3] = ["E731", "E741", "E402"];
+/// a version check or `sys.path` set-up first is a choice —, E713 and E714
+/// `not x in y` / `not x is y`, which mean what `x not in y` / `x is not y`
+/// do): left out unless the project configures ruff itself.
+const RUFF_TASTE: [&str; 5] = ["E731", "E741", "E402", "E713", "E714"];
 
 /// ruff rules ruff itself deprecated, which newer releases no longer report
 /// (UP038: `isinstance(x, A | B)` is slower than the tuple): left out even
@@ -141,8 +142,17 @@ const PYTHON2_NAMES: [&str; 13] = [
 /// in a project that never says it runs on Python 3: its manifests declare
 /// Python 2 only, or no Python version at all (no `python_requires`,
 /// `requires-python` nor `Python :: 3` classifier: the code of Python 2's
-/// time, which ruff reads as Python 3). `read` gives a workspace file's text.
+/// time, which ruff reads as Python 3); or a bare `except:` that re-raises or
+/// hands `sys.exc_info()` on. `read` gives a workspace file's text.
 pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) -> bool {
+    // A bare `except:` whose handler ends in a bare `raise` or takes
+    // `sys.exc_info()` lets the exception through or hands it on
+    // (KeyboardInterrupt too): Sherlock's own bare-except rule is quiet there.
+    if matches!(finding.rule.as_str(), "ruff:E722" | "flake8:E722")
+        && read(&finding.path).is_some_and(|text| bare_except_hands_on(&text, finding.line as usize))
+    {
+        return true;
+    }
     let undefined = matches!(finding.rule.as_str(), "ruff:F821" | "flake8:F821");
     let Some(name) = finding.message.split('`').nth(1).or_else(|| finding.message.split('\'').nth(1)) else {
         return false;
@@ -188,6 +198,23 @@ pub fn intended(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<String>) ->
         && (read(&finding.path).is_some_and(|text| {
             ["PY2", "is_py2", "PY3", "is_py3", "sys.version_info"].iter().any(|w| text.contains(w))
         }) || never_python3())
+}
+
+/// The handler of the `except:` on one-based `line`: its lines indented
+/// deeper than the `except`; whether it re-raises (last statement a bare
+/// `raise`) or takes `sys.exc_info()`.
+fn bare_except_hands_on(text: &str, line: usize) -> bool {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(except) = line.checked_sub(1).and_then(|l| lines.get(l)) else { return false };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let depth = indent(except);
+    let handler: Vec<&str> = lines[line..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || indent(l) > depth)
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .copied()
+        .collect();
+    handler.iter().any(|l| l.contains("sys.exc_info()")) || handler.last().is_some_and(|l| l.trim() == "raise")
 }
 
 /// An import a module makes for others or for its effect, and says so: a
@@ -550,7 +577,7 @@ mod tests {
             tools[0].command.join(" ")
         };
         assert!(
-            ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402"),
+            ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402,E713,E714"),
             "ruff's defaults less taste"
         );
         assert!(
@@ -694,6 +721,17 @@ except Exception:
         assert!(intended(&at("pkg/compat.py", 6, "`io.BytesIO` imported but unused"), &read), "a compat module");
         let local = |message: &str| ToolFinding { rule: "ruff:F841".into(), ..finding(message) };
         assert!(intended(&local("Local variable `__traceback_hide__` is assigned to but never used"), &read));
+        // A bare `except:` that hands the exception on, or re-raises; not one that drops it.
+        let source = "try:\n    run()\nexcept:\n    info = sys.exc_info()\ntry:\n    run()\nexcept:\n    # undo\n    undo()\n    raise\n\ntry:\n    run()\nexcept:\n    pass\n";
+        let read_bare = |path: &str| (path == "lib/a.py").then(|| source.to_owned());
+        let bare = |line: u32| ToolFinding {
+            rule: "ruff:E722".into(),
+            path: "lib/a.py".into(),
+            line,
+            ..finding("Do not use bare `except`")
+        };
+        assert!(intended(&bare(3), &read_bare) && intended(&bare(7), &read_bare));
+        assert!(!intended(&bare(14), &read_bare));
         assert!(!intended(&local("Local variable `success` is assigned to but never used"), &read));
         let guarded = |_: &str| Some("url = unicode(url) if is_py2 else str(url)\n".to_owned());
         assert!(intended(&finding("Undefined name `unicode`"), &guarded), "under requests' `is_py2`");

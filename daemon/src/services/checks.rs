@@ -513,7 +513,8 @@ pub fn to_protocol(root: &Path, found: &ToolFinding) -> protocol::agents::Findin
 
 /// The tools' findings and an agent's own, one list: an own finding on the
 /// same line as a tool's about the same thing (a word of their rule ids in
-/// common: `rust-unwrap` and `clippy::unwrap_used`) is dropped for the
+/// common: `rust-unwrap` and `clippy::unwrap_used`; or the same check under
+/// two names: `bare-except` and `ruff:E722`) is dropped for the
 /// tool's, which is the project's own word and often carries a fix. Ranked
 /// by severity, then place.
 pub fn merge(
@@ -531,11 +532,51 @@ pub fn merge(
         .into_iter()
         .filter(|mine| {
             !tools.iter().any(|t| {
-                t.uri == mine.uri && t.line == mine.line && words(&t.rule).iter().any(|w| words(&mine.rule).contains(w))
+                t.uri == mine.uri
+                    && t.line == mine.line
+                    && (words(&t.rule).iter().any(|w| words(&mine.rule).contains(w))
+                        || agents::skills::review::same_as_tool(&mine.rule, &t.rule))
             })
         })
         .collect();
     merged.extend(tools);
     merged.sort_by(|a, b| (a.severity, &a.uri, a.line).cmp(&(b.severity, &b.uri, b.line)));
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{
+        agents::{Finding, Severity},
+        documents::{Position, Range},
+    };
+
+    use super::merge;
+
+    fn finding(rule: &str, line: u32) -> Finding {
+        let at = Position { line: line - 1, character: 0 };
+        Finding {
+            rule: rule.into(),
+            severity: Severity::Warning,
+            message: rule.into(),
+            uri: Some("file:///p/a.py".into()),
+            line,
+            range: Range { start: at, end: at },
+            fix: None,
+        }
+    }
+
+    /// One check said twice (Sherlock's name and the tool's) is said once, in
+    /// the tool's words; a different check on the same line stays.
+    #[test]
+    fn the_same_check_under_two_names_is_one_finding() {
+        let own = vec![finding("bare-except", 3), finding("swallowed-error", 3), finding("bare-except", 9)];
+        let tools = vec![finding("ruff:E722", 3), finding("clippy::unwrap_used", 5)];
+        let merged: Vec<(String, u32)> = merge(own, tools).into_iter().map(|f| (f.rule, f.line)).collect();
+        assert_eq!(
+            merged,
+            [("swallowed-error", 3), ("ruff:E722", 3), ("clippy::unwrap_used", 5), ("bare-except", 9)]
+                .map(|(rule, line)| (rule.to_owned(), line))
+        );
+    }
 }

@@ -151,6 +151,78 @@ def handler(event):
     );
 }
 
+/// Broad catches the code shows it meant stay quiet (the held-out corpus's
+/// click, jinja): try/except/else, a comment above the `try`, a function whose
+/// docstring says it swallows errors, a default set before an `if` around
+/// the `try`, a bare `except:` that hands `sys.exc_info()` on. The same
+/// shapes without that evidence are still reported.
+#[test]
+fn python_intent() {
+    check(
+        "lib/util.py",
+        r#"import sys
+
+def get(obj, argument):
+    try:
+        attr = str(argument)
+    except Exception:
+        pass
+    else:
+        return getattr(obj, attr)
+
+def rename(code):
+    # if it's possible, give the code a better name; some platforms cannot
+    try:
+        code = code.replace(name="template")
+    except Exception:
+        pass
+    return code
+
+def safecall(func):
+    """Wraps a function so that it swallows exceptions."""
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except Exception:
+            pass
+    return wrapper
+
+set_next = None
+if probe is None:
+    try:
+        set_next = init_probe()
+    except Exception:
+        pass
+
+def run(code):
+    try:
+        exec(code)
+    except:
+        info = sys.exc_info()
+    return info
+
+def careless(func):
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except Exception:
+            pass
+    return wrapper
+
+def still():
+    try:
+        compute()
+    except:
+        pass
+"#,
+        expect![[r#"
+            46 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
+            53 bare-except warning bare `except:` also catches KeyboardInterrupt and SystemExit [fix: Catch `Exception` instead → []]
+            53 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
+        "#]],
+    );
+}
+
 #[test]
 fn typescript_and_javascript() {
     check(
