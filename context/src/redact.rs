@@ -234,10 +234,16 @@ fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redacti
 }
 
 /// Values that are references or templates, not secrets: `${VAR}`, `<token>`,
-/// `process.env.X`, `os.environ[...]`, `***`.
+/// `process.env.X`, `os.environ[...]`, `***`, and the name of what goes there
+/// (`http://username:password@host/` in a comment, `your_password`).
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.trim();
-    v.starts_with("[REDACTED:")
+    let word: String = v.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let word = word.strip_prefix("your").or_else(|| word.strip_prefix("my")).unwrap_or(&word);
+    const NAMES: [&str; 10] =
+        ["password", "passwd", "pass", "pwd", "secret", "token", "apikey", "changeme", "example", "placeholder"];
+    NAMES.contains(&word)
+        || v.starts_with("[REDACTED:")
         || v.starts_with("${")
         // `$NAME` is a variable reference; `$3cr3t!` or a bcrypt hash is not.
         || v.strip_prefix('$').is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
@@ -380,6 +386,7 @@ mod tests {
                 "readme.md",
                 "Set `API_TOKEN=<your token>` in `.env`, see https://example.com/docs.\nConnect with postgres://localhost/app\n",
             ),
+            ("input.py", "# Handle http://username:password@hostname/\nurl = 'postgres://app:your_password@db/app'\n"),
             (
                 "hash.go",
                 "sum := sha256.Sum256(data) // 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nskip := \"SKIP_THIS_STEP\"\n",

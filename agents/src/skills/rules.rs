@@ -73,7 +73,7 @@ pub const RULES: [Rule; 26] = [
         id: "hardcoded-secret",
         agent: "Sherlock",
         title: "A secret in the source",
-        text: "An API key, token, password or private key written in the code is readable by everyone who can read the repository, and stays in its history. Move it to the environment or a secrets store, and rotate it. Reported even under `# noqa`.",
+        text: "An API key, token, password or private key written in the code is readable by everyone who can read the repository, and stays in its history. Move it to the environment or a secrets store, and rotate it. Reported even under `# noqa`; not for references and placeholders (`${VAR}`, `<token>`, `os.environ[…]`, `http://user:password@host/` written as the form of a URL).",
     },
     Rule {
         id: "useless-comparison",
