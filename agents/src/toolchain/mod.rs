@@ -247,8 +247,11 @@ fn imported_on_purpose(finding: &ToolFinding, read: &dyn Fn(&str) -> Option<Stri
         .any(|w| comment.contains(w))
     };
     let trailing = lines[start].split_once('#').map(|(_, c)| c);
-    let above = start.checked_sub(1).map(|i| lines[i].trim_start()).filter(|l| l.starts_with('#'));
-    if trailing.is_some_and(says_why) || above.is_some_and(says_why) {
+    // The comment lines just above it, as one comment (requests: "Import
+    // encoding now, to avoid implicit import later." then two more lines).
+    let above: Vec<&str> =
+        lines[..start].iter().rev().map(|l| l.trim_start()).take_while(|l| l.starts_with('#')).collect();
+    if trailing.is_some_and(says_why) || above.iter().any(|l| says_why(l)) {
         return true;
     }
     let at = indent(lines[start]);
@@ -719,6 +722,11 @@ except Exception:
         assert!(intended(&at("pkg/models.py", 10, "`OpenSSL` imported but unused"), &read), "an availability check");
         assert!(!intended(&at("pkg/models.py", 14, "`json` imported but unused"), &read), "not an ImportError");
         assert!(intended(&at("pkg/compat.py", 6, "`io.BytesIO` imported but unused"), &read), "a compat module");
+        // A comment of several lines above the import, the reason in its first.
+        let block = "import sys\n\n# Import encoding now, to avoid implicit import later.\n# Implicit import within threads may cause LookupError\n# in embedded Python. See issue 3578.\nimport encodings.idna\n\n# Third-party\n# (sorted)\nimport yaml\n";
+        let read_block = |path: &str| (path == "pkg/models.py").then(|| block.to_owned());
+        assert!(intended(&at("pkg/models.py", 6, "`encodings.idna` imported but unused"), &read_block));
+        assert!(!intended(&at("pkg/models.py", 10, "`yaml` imported but unused"), &read_block));
         let local = |message: &str| ToolFinding { rule: "ruff:F841".into(), ..finding(message) };
         assert!(intended(&local("Local variable `__traceback_hide__` is assigned to but never used"), &read));
         // A bare `except:` that hands the exception on, or re-raises; not one that drops it.
