@@ -68,6 +68,8 @@ enum Shape {
     Value,
     ValueAndError,
     Error,
+    /// Two to four comparable values, no error (`(byte, bool)`).
+    Values(usize),
 }
 
 fn shape(returns: &str) -> Option<Shape> {
@@ -77,8 +79,20 @@ fn shape(returns: &str) -> Option<Shape> {
         ["error"] => Some(Shape::Error),
         [ty] if comparable(ty) => Some(Shape::Value),
         [ty, "error"] if comparable(ty) => Some(Shape::ValueAndError),
+        many if (2..=4).contains(&many.len()) && many.iter().all(|ty| comparable(ty)) => {
+            Some(Shape::Values(many.len()))
+        }
         _ => None,
     }
+}
+
+/// Between the values of a call with several results, as the probe prints
+/// them (a control character `%#v` never writes bare).
+const SEPARATOR: char = '\u{1f}';
+
+/// `got`, `got1`, `got2`…: the variables a test gives a call's results.
+fn result_names(n: usize) -> Vec<String> {
+    (0..n).map(|i| if i == 0 { "got".to_owned() } else { format!("got{i}") }).collect()
 }
 
 /// `(uuid UUID, err error)` → `["UUID", "error"]`.
@@ -180,6 +194,11 @@ pub(super) fn probe(target: &Target) -> String {
             Shape::Error => format!(
                 "\t\tfunc() string {{ if err := {call}; err != nil {{ return \"error\" }}; return \"nil\" }},\n"
             ),
+            Shape::Values(n) => {
+                let names = result_names(n).join(", ");
+                let verbs = vec!["%#v"; n].join("\\x1f");
+                format!("\t\tfunc() string {{ {names} := {call}; return fmt.Sprintf(\"{verbs}\", {names}) }},\n")
+            }
         });
     }
     format!(
@@ -192,18 +211,33 @@ pub(super) fn probe(target: &Target) -> String {
 pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
     let Some(value) = unquote(quoted) else { return Observed::Opaque };
     let ty = target.returns.as_deref().unwrap_or("");
-    let value_type = ty.trim().trim_start_matches('(').split(',').next().unwrap_or("").trim();
     match value.as_str() {
         "error" => return Observed::Fails(Some("error".into())),
         "nil" if shape(ty) == Some(Shape::Error) => return Observed::Value("nil".into()),
         _ => {}
     }
-    let value_type = result_types(ty).first().copied().unwrap_or(value_type);
+    let package = target.module.as_deref().unwrap_or("");
+    let types = result_types(ty);
+    if let Some(Shape::Values(n)) = shape(ty) {
+        let parts: Vec<&str> = value.split(SEPARATOR).collect();
+        if parts.len() != n {
+            return Observed::Opaque;
+        }
+        let literals: Option<Vec<String>> =
+            parts.iter().zip(&types).map(|(part, ty)| literal_of(package, ty, part)).collect();
+        return literals.map_or(Observed::Opaque, |l| Observed::Value(l.join(&SEPARATOR.to_string())));
+    }
+    let value_type = types.first().copied().unwrap_or("");
+    literal_of(package, value_type, &value).map_or(Observed::Opaque, Observed::Value)
+}
+
+/// `value` as `%#v` printed it, when it is a literal of `value_type` a test
+/// can paste (the package's own type written without the package's name).
+fn literal_of(package: &str, value_type: &str, value: &str) -> Option<String> {
     if is_named(value_type) && !BASIC.contains(&value_type) {
         // `uuid.UUID{0x6b, …}` or `uuid.Version(0x4)`: the package's own type,
         // written without the package's name inside it; numbers only.
-        let package = target.module.as_deref().unwrap_or("");
-        let Some(rest) = value.strip_prefix(&format!("{package}.{value_type}")) else { return Observed::Opaque };
+        let rest = value.strip_prefix(&format!("{package}.{value_type}"))?;
         let numbers =
             |inner: &str| inner.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, 'x' | ',' | ' ' | '-' | '.'));
         let literal = match (
@@ -213,11 +247,11 @@ pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
             (Some(inner), _) | (None, Some(inner)) => numbers(inner) && value.len() <= 400,
             _ => false,
         };
-        return if literal { Observed::Value(format!("{value_type}{rest}")) } else { Observed::Opaque };
+        return literal.then(|| format!("{value_type}{rest}"));
     }
     let literal = match value_type {
-        "string" => is_go_string_literal(&value),
-        "bool" => matches!(value.as_str(), "true" | "false"),
+        "string" => is_go_string_literal(value),
+        "bool" => matches!(value, "true" | "false"),
         "rune" | "int32" => value.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) && !value.is_empty(),
         _ => {
             let digits = value.trim_start_matches('-');
@@ -226,7 +260,7 @@ pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
                 && value.len() <= 40
         }
     };
-    if literal { Observed::Value(value) } else { Observed::Opaque }
+    literal.then(|| value.to_owned())
 }
 
 /// A call that gave a different value each time: kept when its values share
@@ -450,7 +484,9 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
     let shape = target.returns.as_deref().and_then(shape)?;
     // A composite literal in an `if` condition must be in parentheses.
     let observed = match observed {
-        Observed::Value(want) if want.contains('{') => &Observed::Value(format!("({want})")),
+        Observed::Value(want) if want.contains('{') && !matches!(shape, Shape::Values(_)) => {
+            &Observed::Value(format!("({want})"))
+        }
         other => other,
     };
     Some(match (shape, observed) {
@@ -467,6 +503,23 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
             let blank = if shape == Shape::ValueAndError { "_, " } else { "" };
             format!(
                 "\nfunc {name}(t *testing.T) {{\n\tif {blank}err := {call}; err == nil {{\n\t\tt.Errorf(\"{shown}: want an error\")\n\t}}\n}}\n"
+            )
+        }
+        (Shape::Values(count), Observed::Value(wants)) => {
+            let names = result_names(count);
+            let wants: Vec<String> =
+                wants.split(SEPARATOR).map(|w| if w.contains('{') { format!("({w})") } else { w.to_owned() }).collect();
+            if wants.len() != count {
+                return None;
+            }
+            let differs: Vec<String> = names.iter().zip(&wants).map(|(got, want)| format!("{got} != {want}")).collect();
+            let verbs = vec!["%#v"; count].join(", ");
+            format!(
+                "\nfunc {name}(t *testing.T) {{\n\t{} := {call}\n\tif {} {{\n\t\tt.Errorf(\"{shown} = {verbs}, want {verbs}\", {}, {})\n\t}}\n}}\n",
+                names.join(", "),
+                differs.join(" || "),
+                names.join(", "),
+                wants.join(", ")
             )
         }
         (Shape::Value | Shape::ValueAndError, Observed::Varies(values)) => return varied_test(target, n, args, values),
@@ -505,6 +558,18 @@ mod tests {
             Observed::Value("UUID{0x1, 0xff}".into())
         );
         assert_eq!(observed(&target("UUID"), r#""p.UUID{Name:"x"}""#), Observed::Opaque);
+        // Several results: each a literal of its own type, or nothing.
+        let pair = target("(byte, bool)");
+        assert_eq!(observed(&pair, r#""0x12\x1ftrue""#), Observed::Value("0x12\u{1f}true".into()));
+        assert_eq!(observed(&pair, r#""0x12\x1f1""#), Observed::Opaque);
+        assert_eq!(observed(&pair, r#""0x12""#), Observed::Opaque);
+        let test = test(&pair, 1, &["1".into()], &Observed::Value("0x12\u{1f}true".into())).expect("a test");
+        assert!(test.contains("got, got1 := F(1)\n\tif got != 0x12 || got1 != true {"), "{test}");
+        assert!(
+            probe(&pair).contains(r#"got, got1 := F(1); return fmt.Sprintf("%#v\x1f%#v", got, got1)"#),
+            "{}",
+            probe(&pair)
+        );
         assert_eq!(observed(&target("UUID"), r#""q.UUID{0x1}""#), Observed::Opaque);
     }
 
