@@ -729,8 +729,10 @@ pub fn rust_probe(target: &Target) -> String {
 }
 
 /// Python: a script that makes each call and prints, as JSON, the `repr` of
-/// what it returned (when that evaluates back to an equal value) or the
-/// built-in exception it raised.
+/// what it returned (when that evaluates back to an equal value: a literal,
+/// or a call of a class the module exports with literal arguments — a
+/// dataclass's or named tuple's `VersionInfo(major=1, minor=2)` — and then
+/// the class's name) or the built-in exception it raised.
 pub fn python_probe(target: &Target) -> String {
     let module = target.module.as_deref().unwrap_or_default();
     let calls: Vec<String> =
@@ -740,6 +742,23 @@ pub fn python_probe(target: &Target) -> String {
 sys.path[:0] = [".", "src"]
 from {module} import {name}
 {imports}seen = []
+
+def constructed(value, text):
+    cls = type(value)
+    if getattr(sys.modules.get("{module}"), cls.__name__, None) is not cls:
+        return None
+    try:
+        node = ast.parse(text, mode="eval").body
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == cls.__name__):
+            return None
+        if any(k.arg is None for k in node.keywords):
+            return None
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {{k.arg: ast.literal_eval(k.value) for k in node.keywords}}
+        return cls.__name__ if cls(*args, **kwargs) == value else None
+    except Exception:
+        return None
+
 for call in [{calls}]:
     try:
         value = call()
@@ -749,7 +768,11 @@ for call in [{calls}]:
             same = back == value and type(back) is type(value)
         except Exception:
             same = False
-        seen.append({{"value": text if same and len(text) <= 200 else None}})
+        if same or len(text) > 200:
+            seen.append({{"value": text if same and len(text) <= 200 else None}})
+        else:
+            cls = constructed(value, text)
+            seen.append({{"value": text if cls else None, "class": cls}})
     except Exception as error:
         kind = type(error)
         seen.append({{"raises": kind.__name__ if kind.__module__ == "builtins" else None}})
@@ -814,6 +837,70 @@ pub fn is_python_literal(text: &str) -> bool {
     true
 }
 
+/// `Class(literal, name=literal, …)` and nothing else: a value of one of the
+/// module's classes as its `repr` writes it, every argument a literal.
+pub fn is_python_construction(text: &str, class: &str) -> bool {
+    let Some(inner) = text.strip_prefix(class).and_then(|t| t.strip_prefix('(')).and_then(|t| t.strip_suffix(')'))
+    else {
+        return false;
+    };
+    if text.len() > 200 || text.contains('\n') {
+        return false;
+    }
+    // Split at the commas between arguments (not those inside brackets or strings).
+    let (mut parts, mut depth, mut quote, mut start) = (Vec::new(), 0i32, None, 0);
+    let mut chars = inner.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[start..]);
+    let identifier = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    quote.is_none()
+        && depth == 0
+        && parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).all(|part| {
+            let value = match part.split_once('=') {
+                Some((name, value)) if identifier(name.trim()) => value.trim(),
+                _ => part,
+            };
+            is_python_literal(value)
+        })
+}
+
+/// What the test file must import for the values the tests compare with:
+/// the classes of Python values written as constructions (`VersionInfo(…)`),
+/// from the function's module (the probe checked it exports them).
+pub fn value_imports(target: &Target, seen: &[Observed]) -> Vec<(String, String)> {
+    let Some(module) = target.module.as_deref().filter(|_| target.language == Language::Python) else {
+        return Vec::new();
+    };
+    let mut imports: Vec<(String, String)> = Vec::new();
+    for observed in seen {
+        let Observed::Value(value) = observed else { continue };
+        let Some((class, _)) = value.split_once('(') else { continue };
+        let is_class = class.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && class.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let import = (module.to_owned(), class.to_owned());
+        if is_class && !imports.contains(&import) {
+            imports.push(import);
+        }
+    }
+    imports
+}
+
 /// One Rust string literal (`"…"`, escapes inside) and nothing after it.
 pub fn is_rust_string_literal(text: &str) -> bool {
     let Some(inner) = text.strip_prefix('"') else { return false };
@@ -844,8 +931,12 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                         && !k.starts_with(|c: char| c.is_ascii_digit())
                 };
+                let class = item.get("class").and_then(Value::as_str).filter(|c| identifier(c));
                 *slot = match (item.get("value").and_then(Value::as_str), item.get("raises")) {
                     (Some(value), _) if is_python_literal(value) => Observed::Value(value.to_owned()),
+                    (Some(value), _) if class.is_some_and(|c| is_python_construction(value, c)) => {
+                        Observed::Value(value.to_owned())
+                    }
                     (None, Some(Value::String(kind))) if identifier(kind) => Observed::Fails(Some(kind.clone())),
                     _ => Observed::Opaque,
                 };
@@ -1090,6 +1181,35 @@ mod tests {
         assert!(tests.contains("def test_slug_1():\n    assert slug('', 0) == ''"), "{tests}");
         assert!(tests.contains("_raises():\n    with pytest.raises(ValueError):\n        slug('', -7)"), "{tests}");
         assert!(!tests.contains("slug('abc', 0)"), "nothing is asserted of an opaque value: {tests}");
+    }
+
+    /// A value of one of the module's classes, as its `repr` builds it with
+    /// literal arguments, is asserted as that construction, the class imported.
+    #[test]
+    fn python_values_of_the_modules_own_classes() {
+        let text = "def parse(version: str) -> 'Info':\n    return Info(*version.split('.'))\n";
+        let target = target("semver.py", &doc("semver.py", text), 5, &[]).expect("testable");
+        let probe = python_probe(&target);
+        assert!(probe.contains("sys.modules.get(\"semver\")") && probe.contains("cls(*args, **kwargs) == value"));
+        let info = "Info(major=1, minor='2', tags=['a, b'], build=None)";
+        assert!(is_python_construction(info, "Info"));
+        assert!(is_python_construction("Info()", "Info") && is_python_construction("Info(1, 'x,)')", "Info"));
+        for bad in [
+            "Info(major=os.system('x'))",
+            "Info(major=1) + 1",
+            "Other(major=1)",
+            "Info(**{'a': 1})",
+            "Info(major=[1)",
+            "Info(x='a)",
+        ] {
+            assert!(!is_python_construction(bad, "Info"), "{bad}");
+        }
+        let line = serde_json::json!([{"value": info, "class": "Info"}, {"value": "Info(x=f())", "class": "Info"}, {"value": "Info(1)", "class": "os.system"}]);
+        let seen =
+            observed(&Target { calls: vec![vec!["'1.2'".into()]; 3], ..target.clone() }, &format!("{MARK} {line}"));
+        assert_eq!(seen, [Observed::Value(info.into()), Observed::Opaque, Observed::Opaque]);
+        assert_eq!(value_imports(&target, &seen), [("semver".to_owned(), "Info".to_owned())]);
+        assert!(value_imports(&target, &[Observed::Value("(1, 2)".into()), Observed::Value("b'x'".into())]).is_empty());
     }
 
     #[test]

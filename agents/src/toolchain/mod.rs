@@ -108,10 +108,10 @@ pub struct ToolEdit {
 
 /// ruff's default rules that are a project's taste rather than defects
 /// (E731 lambda assignment, E741 ambiguous names, E402 an import after code —
-/// a version check or `sys.path` set-up first is a choice —, E713 and E714
-/// `not x in y` / `not x is y`, which mean what `x not in y` / `x is not y`
-/// do): left out unless the project configures ruff itself.
-const RUFF_TASTE: [&str; 5] = ["E731", "E741", "E402", "E713", "E714"];
+/// a version check or `sys.path` set-up first is a choice): left out unless the
+/// project configures ruff itself. Not E713 (`not x in y`): projects act on
+/// it when they take up a linter (itsdangerous, jinja's "apply flake8").
+const RUFF_TASTE: [&str; 3] = ["E731", "E741", "E402"];
 
 /// ruff rules ruff itself deprecated, which newer releases no longer report
 /// (UP038: `isinstance(x, A | B)` is slower than the tuple): left out even
@@ -580,7 +580,7 @@ mod tests {
             tools[0].command.join(" ")
         };
         assert!(
-            ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402,E713,E714"),
+            ruff(&[("setup.py", "setup()")]).contains("--ignore=UP038,E731,E741,E402 "),
             "ruff's defaults less taste"
         );
         assert!(

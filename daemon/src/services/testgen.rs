@@ -68,7 +68,7 @@ async fn write_and_run(
     })
     .await
     .unwrap_or_default();
-    let target = testgen::target(rel, doc, cursor, &tests)?;
+    let mut target = testgen::target(rel, doc, cursor, &tests)?;
     let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
     let runner = match &js {
         Some(plan) => plan.runner.clone(),
@@ -84,6 +84,12 @@ async fn write_and_run(
     };
     let (tests, count) = testgen::tests(&target, &seen)
         .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
+    // The classes the expected values are built with (`VersionInfo(…)`).
+    for import in testgen::value_imports(&target, &seen) {
+        if !target.imports.contains(&import) {
+            target.imports.push(import);
+        }
+    }
 
     // 2. Where the project keeps its tests, and the edit there.
     let placed = match &js {

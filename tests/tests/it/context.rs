@@ -461,6 +461,30 @@ fn paired_context_prints_what_would_be_sent() {
     assert!(out.status.success());
 }
 
+/// The resident KiB of `pid`'s mappings of `file`.
+fn resident_kib(pid: u32, file: &Path) -> u64 {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut ours = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.first().is_some_and(|f| f.contains('-') && !f.ends_with(':')) {
+            ours = fields.len() == 6 && Path::new(fields[5]) == file;
+        } else if ours && fields.first() == Some(&"Rss:") {
+            kib += fields[1].parse::<u64>().unwrap_or(0);
+        }
+    }
+    kib
+}
+
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// A workspace no editor holds any more sleeps after `[context]
 /// idle_workspace_secs` (its index dropped), and a run about a file in it
 /// wakes it: the run finishes with the index back (it used to wait forever
@@ -471,9 +495,15 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
     let root = project(&home).canonicalize().expect("canonical");
     home.write_config("[context]\nidle_workspace_secs = 1\n");
     // The daemon runs a copy of the binary no other process maps: the kernel
-    // pages out only code no other process shares (other tests' daemons).
-    let exe = home.path().join("paired-private");
+    // pages out only code no other process shares (other tests' daemons). It
+    // sits beside the binary, on disk: pages of a file on tmpfs are memory
+    // with nowhere to go.
+    let exe = tests::paired_bin().with_file_name(format!("paired-private-{}", std::process::id()));
     std::fs::copy(tests::paired_bin(), &exe).expect("copy the binary");
+    let _remove = RemoveOnDrop(exe.clone());
+    // Written back to the disk: the kernel cannot drop dirty pages.
+    std::fs::File::open(&exe).and_then(|f| f.sync_all()).expect("sync the copy");
+    let exe = exe.canonicalize().expect("canonical");
     let template = home.paired(&["daemon"]);
     let mut command = std::process::Command::new(&exe);
     command.args(template.get_args()).env_clear().current_dir(home.path());
@@ -489,7 +519,7 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
     wait_until("indexed", Duration::from_secs(20), || {
         ours(&home).is_some_and(|status| status.state == "ready" && status.files > 0)
     });
-    let code_in_use = tests::status_kib(daemon.pid, "RssFile");
+    let code_in_use = resident_kib(daemon.pid, &exe);
     let _ = editor.request("shutdown", Value::Null);
     editor.notify("exit", Value::Null);
     editor.close_stdin();
@@ -498,8 +528,8 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
         ours(&home).is_some_and(|status| status.state == "asleep" && status.files == 0 && status.watching == "none")
     });
     // Nothing awake and no editor: the daemon gave its code pages back (#18.3).
-    let idle_code = tests::status_kib(daemon.pid, "RssFile");
-    assert!(idle_code < code_in_use / 2, "file-backed RSS {code_in_use} KiB in use → {idle_code} KiB asleep");
+    let idle_code = resident_kib(daemon.pid, &exe);
+    assert!(idle_code < code_in_use / 2, "the binary's resident KiB: {code_in_use} in use → {idle_code} asleep");
 
     let uri = format!("file://{}", root.join("app/models.py").display());
     let (done, finished) = std::sync::mpsc::channel();

@@ -463,6 +463,8 @@ mod tests {
         std::fs::write(&path, vec![7u8; len]).expect("write");
         let path = path.canonicalize().expect("canonical");
         let file = std::fs::File::open(&path).expect("open");
+        // Written back first: the kernel does not drop dirty pages.
+        file.sync_all().expect("sync");
         // SAFETY: a fresh read-only private mapping of a file nobody else
         // writes, unmapped below; only read through `bytes`.
         let mapped =
