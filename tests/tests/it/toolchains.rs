@@ -267,6 +267,29 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A function returning one of the module's classes (`VersionInfo`, a named
+/// tuple's shape): its value is asserted as the construction its `repr` writes.
+#[test]
+fn edisons_python_tests_compare_with_values_of_the_modules_own_classes() {
+    let home = Home::new();
+    let root = vendored(&home, "semver");
+    let run = edison(&home, &root.join("semver.py"), "356");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("for `parse_version_info` in `test_semver.py`"), "{report}");
+    assert!(report.contains(") == VersionInfo(major=3, minor=4, patch=5, prerelease="), "{report}");
+    assert_eq!(apply_edits(&run), [root.join("test_semver.py")]);
+    let out = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_semver.py", "-k", "test_parse_version_info_"])
+        .current_dir(&root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && !stdout.contains("failed"), "{stdout}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 #[test]
 fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
     let home = Home::new();
