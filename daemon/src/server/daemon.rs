@@ -5,7 +5,7 @@ use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -54,6 +54,8 @@ pub struct Daemon {
     connection_clients: Mutex<HashMap<usize, ClientId>>,
     /// Open documents and indexed workspaces.
     pub codebase: Arc<Codebase>,
+    /// Whether the daemon's code was given back since it last went idle.
+    code_paged_out: AtomicBool,
     /// The thread that applies document updates (and reads), in arrival order.
     pub documents_thread: crate::platform::serial::Serial,
     /// Inline completions.
@@ -154,6 +156,7 @@ impl Daemon {
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
             documents_thread,
+            code_paged_out: AtomicBool::new(false),
             codebase,
             completions,
             chat,
@@ -271,10 +274,22 @@ impl Daemon {
         let slept = self.codebase.workspaces.sweep(Instant::now(), policy);
         if !slept.is_empty() {
             crate::platform::os::release_free_memory();
-            // The last project asleep and no editor left: the code and tables
-            // that parsing paged in go back too (they come back on next use).
-            if self.clients().is_empty() && self.codebase.workspaces.all().iter().all(|w| !w.is_awake()) {
-                let _ = crate::platform::os::page_out_own_code();
+        }
+        // Every project asleep and no editor left: the code and tables that
+        // parsing paged in go back too (they come back on next use), once
+        // each time the daemon goes idle.
+        let idle = self.clients().is_empty() && self.codebase.workspaces.all().iter().all(|w| !w.is_awake());
+        if !idle {
+            self.code_paged_out.store(false, Ordering::Relaxed);
+        } else if !self.code_paged_out.swap(true, Ordering::Relaxed) {
+            let before = crate::platform::os::resident_file_kib();
+            if crate::platform::os::page_out_own_code() {
+                let after = crate::platform::os::resident_file_kib();
+                tracing::info!(
+                    before_kib = before,
+                    after_kib = after,
+                    "idle: the daemon's code pages given back to the OS"
+                );
             }
         }
     }

@@ -157,6 +157,10 @@ pub fn page_out_own_code() -> bool {
     false
 }
 
+pub fn resident_file_kib() -> u64 {
+    0
+}
+
 pub fn tune_allocator() {}
 
 /// Why the daemon was asked to stop by a signal.

@@ -357,9 +357,21 @@ pub fn release_free_memory() {
 /// executable (the kernel's rule for file pages), nothing happens.
 // `madvise` with MADV_PAGEOUT changes no contents: a private read-only
 // mapping's pages are dropped and faulted back from the file when next used.
-// Returns whether the kernel took the advice (for the tests).
+// Returns whether the kernel took the advice.
 pub fn page_out_own_code() -> bool {
     std::fs::read_link("/proc/self/exe").is_ok_and(|exe| page_out_mappings_of(&exe))
+}
+
+/// This process's resident file-backed memory in KiB (`RssFile`), where the
+/// OS says; 0 elsewhere.
+pub fn resident_file_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("RssFile:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// `MADV_PAGEOUT` on every read-only mapping of `file` in this process.
