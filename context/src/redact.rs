@@ -190,6 +190,9 @@ fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redacti
             if value.trim().is_empty() || looks_like_placeholder(value) {
                 continue;
             }
+            if rule.id == "connection-string-password" && is_url_form(caps.get(0).map_or("", |m| m.as_str()), value) {
+                continue;
+            }
             if rule.require_digit_or_symbol
                 && secret.as_str().chars().all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '_' | '.'))
             {
@@ -233,17 +236,27 @@ fn redact_with(path: &str, text: &str, keep_lines: bool) -> (String, Vec<Redacti
     (out, redactions)
 }
 
+/// `scheme://username:password@host`: a URL's form written out (httpie's
+/// `# Handle http://username:password@hostname/`), both its user and its
+/// password the names of what goes there. `admin:password@prod-db` is not:
+/// that is a real account with a weak password.
+fn is_url_form(whole: &str, password: &str) -> bool {
+    let named = |value: &str, names: &[&str]| {
+        let lower = value.to_ascii_lowercase();
+        let bare = lower.strip_prefix("your").or_else(|| lower.strip_prefix("my")).unwrap_or(&lower);
+        names.contains(&bare.trim_start_matches(['_', '-']))
+    };
+    let Some((_, after_scheme)) = whole.split_once("://") else { return false };
+    let user = after_scheme.split(':').next().unwrap_or("");
+    named(user, &["user", "username", "login", "name"])
+        && named(password, &["password", "passwd", "pass", "pwd", "secret"])
+}
+
 /// Values that are references or templates, not secrets: `${VAR}`, `<token>`,
-/// `process.env.X`, `os.environ[...]`, `***`, and the name of what goes there
-/// (`http://username:password@host/` in a comment, `your_password`).
+/// `process.env.X`, `os.environ[...]`, `***`.
 fn looks_like_placeholder(value: &str) -> bool {
     let v = value.trim();
-    let word: String = v.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
-    let word = word.strip_prefix("your").or_else(|| word.strip_prefix("my")).unwrap_or(&word);
-    const NAMES: [&str; 10] =
-        ["password", "passwd", "pass", "pwd", "secret", "token", "apikey", "changeme", "example", "placeholder"];
-    NAMES.contains(&word)
-        || v.starts_with("[REDACTED:")
+    v.starts_with("[REDACTED:")
         || v.starts_with("${")
         // `$NAME` is a variable reference; `$3cr3t!` or a bcrypt hash is not.
         || v.strip_prefix('$').is_some_and(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
@@ -323,6 +336,10 @@ mod tests {
                 "jwt",
             ),
             ("db.yml", "url: postgres://app:s3cr3t-Pa55@db.internal:5432/app", "connection-string-password"),
+            // Weak, but real: a real account's password, even when it is a word.
+            ("db.yml", "url: postgres://admin:password@prod-db.internal/app", "connection-string-password"),
+            ("db.py", "CACHE = 'redis://:changeme@cache:6379'", "connection-string-password"),
+            (".env", "DB_PASSWORD=changeme\n", "env-file-secret"),
             (".env", "DATABASE_PASSWORD=hunter2\nAPI_TOKEN='abc'\nDEBUG=true\n", "env-file-secret"),
             ("settings.py", "SECRET_KEY = \"django-insecure-8f$2kq!x9z@w#1\"", "generic-secret-assignment"),
             ("db.py", "password = \"$3cr3t!pa55\"", "generic-secret-assignment"),
@@ -386,7 +403,7 @@ mod tests {
                 "readme.md",
                 "Set `API_TOKEN=<your token>` in `.env`, see https://example.com/docs.\nConnect with postgres://localhost/app\n",
             ),
-            ("input.py", "# Handle http://username:password@hostname/\nurl = 'postgres://app:your_password@db/app'\n"),
+            ("input.py", "# Handle http://username:password@hostname/\nurl = 'postgres://user:your_password@db/app'\n"),
             (
                 "hash.go",
                 "sum := sha256.Sum256(data) // 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nskip := \"SKIP_THIS_STEP\"\n",

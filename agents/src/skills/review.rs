@@ -84,6 +84,20 @@ pub fn review_as(speaker: &str, path: &str, doc: &SyntaxDocument) -> SkillOutput
     SkillOutput { report, findings, ..SkillOutput::default() }
 }
 
+/// A handler that takes the exception as a value to hand on
+/// (`exc_info = sys.exc_info()`), not one that merely logs it.
+pub fn hands_exc_info_on(handler: &str) -> bool {
+    handler.lines().any(|line| {
+        let code = line.split('#').next().unwrap_or("");
+        code.split_once('=').is_some_and(|(left, right)| {
+            let name = left.trim();
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ',' | ' ' | '.'))
+                && right.trim_start().starts_with("sys.exc_info()")
+        })
+    })
+}
+
 /// What Python's linters call the same thing, for `# noqa: CODE` comments
 /// and for merging Sherlock's findings with the project's tools' ([`same_as_tool`]).
 const LINTER_CODES: [(&str, &[&str]); 6] = [
@@ -567,7 +581,7 @@ impl Walker<'_> {
         });
         // `except:` whose handler takes `sys.exc_info()` hands the exception
         // on (to be re-raised or reported elsewhere), KeyboardInterrupt too.
-        let hands_on = body.is_some_and(|b| self.text(b).contains("sys.exc_info()"));
+        let hands_on = body.is_some_and(|b| hands_exc_info_on(self.text(b)));
         if bare && !reraises && !hands_on {
             // `except:` also catches KeyboardInterrupt and SystemExit;
             // `except Exception:` is what is almost always meant.
@@ -627,21 +641,51 @@ impl Walker<'_> {
         }
     }
 
-    /// `try: … except Exception: pass` / `else: …`: the `else` runs only when
-    /// the `try` worked, so the `except` is that branch's condition (`str(x)`
-    /// may fail; use it when it does not), not a swallowed error.
+    /// `try: attr = str(x)` / `except Exception: pass` / `else: …`: a `try`
+    /// that only computes a value the `else` uses, so the `except` is that
+    /// branch's condition, not a swallowed error. (`try: save()` … `else:
+    /// log("saved")` still loses the failure silently: reported.)
     fn has_else(&self, except: Node<'_>) -> bool {
         let Some(try_statement) = except.parent().filter(|p| p.kind() == "try_statement") else { return false };
         let mut cursor = try_statement.walk();
-        try_statement.named_children(&mut cursor).any(|c| c.kind() == "else_clause")
+        let has_else = try_statement.named_children(&mut cursor).any(|c| c.kind() == "else_clause");
+        let Some(body) = try_statement.child_by_field_name("body") else { return false };
+        let mut cursor = body.walk();
+        let only_assignments = body
+            .named_children(&mut cursor)
+            .filter(|c| !c.kind().contains("comment"))
+            .all(|s| s.kind() == "expression_statement" && s.named_child(0).is_some_and(|a| a.kind() == "assignment"));
+        has_else && only_assignments
     }
 
-    /// A comment on the lines just above the `try:` that says what it is for
-    /// ("if it's possible, rename the code; this does not work on App Engine").
+    /// A comment just above the `try:` that says it may fail and that this is
+    /// fine ("if it's possible, rename the code; this won't work on App
+    /// Engine"), not any comment (`# Load config`).
     fn try_explained_above(&self, except: Node<'_>) -> bool {
         let Some(try_statement) = except.parent().filter(|p| p.kind() == "try_statement") else { return false };
         let before = &self.text[..self.text[..try_statement.start_byte()].rfind('\n').unwrap_or(0)];
-        before.lines().next_back().is_some_and(|line| line.trim_start().starts_with('#'))
+        let comment: Vec<String> = before
+            .lines()
+            .rev()
+            .map(str::trim_start)
+            .take_while(|l| l.starts_with('#'))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        const SAYS: [&str; 12] = [
+            "if possible",
+            "if it's possible",
+            "may fail",
+            "might fail",
+            "can fail",
+            "won't work",
+            "doesn't work",
+            "not work",
+            "best effort",
+            "best-effort",
+            "optional",
+            "not supported",
+        ];
+        comment.iter().any(|line| SAYS.iter().any(|s| line.contains(s)))
     }
 
     /// The function the `except` is in, or one around it, says in its
@@ -649,8 +693,14 @@ impl Walker<'_> {
     /// "Wraps a function so that it swallows exceptions").
     fn meant_to_swallow(&self, except: Node<'_>) -> bool {
         let mut node = except.parent();
+        // The function itself, and the one around it (a decorator's wrapper).
+        let mut functions = 0;
         while let Some(current) = node {
             if current.kind() == "function_definition" {
+                functions += 1;
+                if functions > 2 {
+                    return false;
+                }
                 let docstring = current
                     .child_by_field_name("body")
                     .and_then(|b| b.named_child(0))
@@ -658,9 +708,18 @@ impl Walker<'_> {
                     .and_then(|s| s.named_child(0))
                     .filter(|s| s.kind() == "string")
                     .map(|s| self.text(s).to_ascii_lowercase());
+                // "swallows exceptions", "ignoring any errors": the verb, then
+                // within three words what it swallows.
                 let says = docstring.is_some_and(|doc| {
-                    let verb = ["swallow", "ignore", "suppress", "silence"].iter().any(|v| doc.contains(v));
-                    verb && ["exception", "error"].iter().any(|n| doc.contains(n))
+                    let words: Vec<&str> =
+                        doc.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()).collect();
+                    words.iter().enumerate().any(|(i, w)| {
+                        ["swallow", "ignor", "suppress", "silenc"].iter().any(|v| w.starts_with(v))
+                            && words[i + 1..]
+                                .iter()
+                                .take(3)
+                                .any(|n| n.starts_with("exception") || n.starts_with("error"))
+                    })
                 });
                 if says {
                     return true;
@@ -702,12 +761,14 @@ impl Walker<'_> {
                 before.extend(left.map(|l| self.text(l)));
                 sibling = node.prev_named_sibling();
             }
+            // Out through `if`/`elif`/`else` only: a loop around the `try`
+            // would keep the default through every failure, silently.
             level = statement
                 .parent()
-                .filter(|p| matches!(p.kind(), "block" | "else_clause" | "elif_clause"))
+                .filter(|p| p.kind() == "block")
                 .and_then(|block| block.parent())
-                .filter(|p| !matches!(p.kind(), "function_definition" | "class_definition"))
-                .map(|p| if matches!(p.kind(), "else_clause" | "elif_clause") { p.parent().unwrap_or(p) } else { p });
+                .map(|p| if matches!(p.kind(), "else_clause" | "elif_clause") { p.parent().unwrap_or(p) } else { p })
+                .filter(|p| p.kind() == "if_statement");
         }
         !assigned.is_empty() && assigned.iter().all(|name| before.contains(name))
     }

@@ -790,7 +790,10 @@ print("{MARK} " + json.dumps(seen))
 /// becomes a test: the code it ran could print anything.
 pub fn is_python_literal(text: &str) -> bool {
     let mut chars = text.chars().peekable();
-    if text.contains('\n') || text.len() > 200 {
+    // No triple quotes (`'''x' '''+code+''' '''` reads as strings here and as
+    // code to Python), and nothing right after a string but what separates
+    // values (no implicit concatenation, no operator, no method call).
+    if text.contains('\n') || text.len() > 200 || text.contains("'''") || text.contains("\"\"\"") {
         return false;
     }
     while let Some(c) = chars.next() {
@@ -818,6 +821,12 @@ pub fn is_python_literal(text: &str) -> bool {
                     }
                 }
                 if !closed {
+                    return false;
+                }
+                while chars.peek() == Some(&' ') {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|d| !matches!(d, ',' | ')' | ']' | '}' | ':')) {
                     return false;
                 }
             }
@@ -859,7 +868,12 @@ pub fn is_python_construction(text: &str, class: &str) -> bool {
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
             (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') => depth -= 1,
+            (None, ')' | ']' | '}') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
             (None, ',') if depth == 0 => {
                 parts.push(&inner[start..i]);
                 start = i + 1;
@@ -868,7 +882,17 @@ pub fn is_python_construction(text: &str, class: &str) -> bool {
         }
     }
     parts.push(&inner[start..]);
-    let identifier = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    const KEYWORDS: [&str; 35] = [
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+        "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+        "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+    ];
+    let identifier = |k: &str| {
+        !k.is_empty()
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !KEYWORDS.contains(&k)
+    };
     quote.is_none()
         && depth == 0
         && parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).all(|part| {
@@ -1194,6 +1218,11 @@ mod tests {
         let info = "Info(major=1, minor='2', tags=['a, b'], build=None)";
         assert!(is_python_construction(info, "Info"));
         assert!(is_python_construction("Info()", "Info") && is_python_construction("Info(1, 'x,)')", "Info"));
+        // What a hostile `__repr__` could print, as a bare value too.
+        for bad in ["'''x' '''+__import__(\"os\").system(\"id\")+''' ' '''", "'a' 'b'", "'a'+'b'", "'a'.join([])"] {
+            assert!(!is_python_literal(bad), "{bad}");
+        }
+        assert!(is_python_literal("{'a': [1, 'b'], 'c': ('d',)}") && is_python_literal("b'x'"));
         for bad in [
             "Info(major=os.system('x'))",
             "Info(major=1) + 1",
@@ -1201,6 +1230,12 @@ mod tests {
             "Info(**{'a': 1})",
             "Info(major=[1)",
             "Info(x='a)",
+            "Info(1)(2)",
+            "Info(1), (2)",
+            "Info(0)-0or(1)",
+            "Info(1=2)",
+            "Info(if=2)",
+            "Info(a='''x' '''+__import__(\"os\").system(\"id\")+''' ' ''')",
         ] {
             assert!(!is_python_construction(bad, "Info"), "{bad}");
         }

@@ -214,7 +214,7 @@ fn bare_except_hands_on(text: &str, line: usize) -> bool {
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .copied()
         .collect();
-    handler.iter().any(|l| l.contains("sys.exc_info()")) || handler.last().is_some_and(|l| l.trim() == "raise")
+    crate::skills::review::hands_exc_info_on(&handler.join("\n")) || handler.last().is_some_and(|l| l.trim() == "raise")
 }
 
 /// An import a module makes for others or for its effect, and says so: a

@@ -275,10 +275,15 @@ impl Daemon {
         if !slept.is_empty() {
             crate::platform::os::release_free_memory();
         }
-        // Every project asleep and no editor left: the code and tables that
-        // parsing paged in go back too (they come back on next use), once
-        // each time the daemon goes idle.
-        let idle = self.clients().is_empty() && self.codebase.workspaces.all().iter().all(|w| !w.is_awake());
+        // Every project asleep and no editor for as long as a workspace is
+        // let idle (`idle_workspace_secs`): the code and tables that parsing
+        // paged in go back too (they come back on next use), once each time
+        // the daemon goes idle — not in a brief gap, nor just before the
+        // editor that started the daemon attaches.
+        let idle_for = self.idle_since.lock().unwrap_or_else(|p| p.into_inner()).map(|t| t.elapsed());
+        let idle = self.clients().is_empty()
+            && idle_for.is_some_and(|t| t >= policy.after)
+            && self.codebase.workspaces.all().iter().all(|w| !w.is_awake());
         if !idle {
             self.code_paged_out.store(false, Ordering::Relaxed);
         } else if !self.code_paged_out.swap(true, Ordering::Relaxed) {

@@ -528,17 +528,25 @@ pub fn merge(
             .map(str::to_ascii_lowercase)
             .collect()
     };
-    let mut merged: Vec<protocol::agents::Finding> = own
-        .into_iter()
-        .filter(|mine| {
-            !tools.iter().any(|t| {
-                t.uri == mine.uri
-                    && t.line == mine.line
-                    && (words(&t.rule).iter().any(|w| words(&mine.rule).contains(w))
-                        || agents::skills::review::same_as_tool(&mine.rule, &t.rule))
-            })
-        })
-        .collect();
+    let mut tools = tools;
+    let mut merged: Vec<protocol::agents::Finding> = Vec::new();
+    for mine in own {
+        let same = tools.iter().position(|t| {
+            t.uri == mine.uri
+                && t.line == mine.line
+                && (words(&t.rule).iter().any(|w| words(&mine.rule).contains(w))
+                    || agents::skills::review::same_as_tool(&mine.rule, &t.rule))
+        });
+        match same {
+            // The tool's word, with the agent's quick fix where the tool has none.
+            Some(i) => {
+                if tools[i].fix.is_none() {
+                    tools[i].fix = mine.fix;
+                }
+            }
+            None => merged.push(mine),
+        }
+    }
     merged.extend(tools);
     merged.sort_by(|a, b| (a.severity, &a.uri, a.line).cmp(&(b.severity, &b.uri, b.line)));
     merged
@@ -570,9 +578,16 @@ mod tests {
     /// the tool's words; a different check on the same line stays.
     #[test]
     fn the_same_check_under_two_names_is_one_finding() {
-        let own = vec![finding("bare-except", 3), finding("swallowed-error", 3), finding("bare-except", 9)];
+        let fix = protocol::agents::Fix { title: "Catch `Exception` instead".into(), edits: Vec::new() };
+        let own = vec![
+            Finding { fix: Some(fix.clone()), ..finding("bare-except", 3) },
+            finding("swallowed-error", 3),
+            finding("bare-except", 9),
+        ];
         let tools = vec![finding("ruff:E722", 3), finding("clippy::unwrap_used", 5)];
-        let merged: Vec<(String, u32)> = merge(own, tools).into_iter().map(|f| (f.rule, f.line)).collect();
+        let merged = merge(own, tools);
+        assert_eq!(merged[1].fix.as_ref(), Some(&fix), "the tool's finding takes the agent's quick fix");
+        let merged: Vec<(String, u32)> = merged.into_iter().map(|f| (f.rule, f.line)).collect();
         assert_eq!(
             merged,
             [("swallowed-error", 3), ("ruff:E722", 3), ("clippy::unwrap_used", 5), ("bare-except", 9)]

@@ -214,11 +214,42 @@ def still():
         compute()
     except:
         pass
+
+def loses(data):
+    # Load the config
+    try:
+        save(data)
+    except Exception:
+        pass
+    else:
+        log("saved")
+    result = None
+    for item in data:
+        try:
+            result = parse(item)
+        except Exception:
+            pass
+    while True:
+        try:
+            work()
+        except:
+            log.error(sys.exc_info()[1])
+
+def tidy(text):
+    """Blank lines are ignored; raises ValueError on error."""
+    try:
+        return text.strip()
+    except Exception:
+        pass
 "#,
         expect![[r#"
             46 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
             53 bare-except warning bare `except:` also catches KeyboardInterrupt and SystemExit [fix: Catch `Exception` instead → []]
             53 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
+            60 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
+            68 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
+            73 bare-except warning bare `except:` also catches KeyboardInterrupt and SystemExit [fix: Catch `Exception` instead → []]
+            80 swallowed-error warning this `except` swallows the error; handle it, log it, or re-raise
         "#]],
     );
 }

@@ -95,10 +95,19 @@ fn result_names(n: usize) -> Vec<String> {
     (0..n).map(|i| if i == 0 { "got".to_owned() } else { format!("got{i}") }).collect()
 }
 
-/// `(uuid UUID, err error)` → `["UUID", "error"]`.
+/// `(uuid UUID, err error)` → `["UUID", "error"]`; `(lo, hi byte)` →
+/// `["byte", "byte"]` (named results share the type written after them).
 fn result_types(returns: &str) -> Vec<&str> {
     let inner = returns.trim().trim_start_matches('(').trim_end_matches(')');
-    inner.split(',').map(|t| t.split_whitespace().last().unwrap_or("")).collect()
+    let parts: Vec<Vec<&str>> = inner.split(',').map(|t| t.split_whitespace().collect()).collect();
+    let named = parts.iter().any(|words| words.len() >= 2);
+    (0..parts.len())
+        .map(|i| match parts[i].as_slice() {
+            [.., ty] if !named || parts[i].len() >= 2 => *ty,
+            // A name alone: the type of the next part that has one.
+            _ => parts[i..].iter().find(|words| words.len() >= 2).and_then(|words| words.last().copied()).unwrap_or(""),
+        })
+        .collect()
 }
 
 /// A type of the package's own, by name (`UUID`, `Version`): compared as
@@ -559,6 +568,9 @@ mod tests {
         );
         assert_eq!(observed(&target("UUID"), r#""p.UUID{Name:"x"}""#), Observed::Opaque);
         // Several results: each a literal of its own type, or nothing.
+        assert_eq!(result_types("(lo, hi byte)"), ["byte", "byte"]);
+        assert_eq!(result_types("(u UUID, err error)"), ["UUID", "error"]);
+        assert_eq!(result_types("(byte, bool)"), ["byte", "bool"]);
         let pair = target("(byte, bool)");
         assert_eq!(observed(&pair, r#""0x12\x1ftrue""#), Observed::Value("0x12\u{1f}true".into()));
         assert_eq!(observed(&pair, r#""0x12\x1f1""#), Observed::Opaque);

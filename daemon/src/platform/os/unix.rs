@@ -377,15 +377,20 @@ pub fn resident_file_kib() -> u64 {
 /// `MADV_PAGEOUT` on every read-only mapping of `file` in this process.
 #[allow(unsafe_code)]
 fn page_out_mappings_of(file: &Path) -> bool {
-    let mut taken = false;
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
     #[cfg(target_os = "linux")]
     {
+        let mut taken = false;
         let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return false };
         for line in maps.lines() {
-            // start-end perms offset dev inode path
-            let fields: Vec<&str> = line.split_whitespace().collect();
+            // start-end perms offset dev inode path (which may hold spaces)
+            let fields: Vec<&str> = line.splitn(6, ' ').collect();
             let [range, perms, _, _, _, path] = fields[..] else { continue };
-            if Path::new(path) != file || perms.contains('w') {
+            if Path::new(path.trim_start()) != file || perms.contains('w') {
                 continue;
             }
             let Some((start, end)) = range.split_once('-') else { continue };
@@ -398,8 +403,8 @@ fn page_out_mappings_of(file: &Path) -> bool {
                 libc::madvise(start as *mut libc::c_void, end.saturating_sub(start), libc::MADV_PAGEOUT) == 0
             };
         }
+        taken
     }
-    taken
 }
 
 /// Why the daemon was asked to stop by a signal.
