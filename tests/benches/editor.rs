@@ -86,7 +86,9 @@ fn main() {
     let home = Home::new();
     let daemon = home.start_daemon();
     let project = home.project();
-    std::thread::sleep(Duration::from_secs(2));
+    // Idle means the same before the sessions as after them: a daemon idle for
+    // `idle_workspace_secs` (30 s) has given its code pages back.
+    std::thread::sleep(Duration::from_secs(if only_burst { 2 } else { 35 }));
     let idle = rss_kib(daemon.pid);
     let split =
         |pid: u32| format!("anonymous {}, files {}", mib(status_kib(pid, "RssAnon")), mib(status_kib(pid, "RssFile")));
