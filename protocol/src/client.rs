@@ -66,9 +66,13 @@ impl ClientHello {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// Always the first event: the id the daemon gave this client.
+    /// Always the first event: the id the daemon gave this client, and the
+    /// largest request it takes (`server.max_request_bytes`), so a front can
+    /// keep its requests within it (absent from daemons before 2.0.0-alpha.2).
     Attached {
         client_id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_request_bytes: Option<u64>,
     },
     ClientAttached {
         client_id: u64,
@@ -200,7 +204,7 @@ mod tests {
     #[test]
     fn an_events_kind_is_its_serialized_type_and_a_client_gets_the_kinds_it_names() {
         let events = [
-            Event::Attached { client_id: 1 },
+            Event::Attached { client_id: 1, max_request_bytes: Some(1 << 20) },
             Event::DocumentOpened { uri: "file:///a.rs".into() },
             Event::IndexProgress { root: "/a".into(), done: 1, total: 2, finished: false },
             Event::RunUpdate {

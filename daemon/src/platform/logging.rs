@@ -16,7 +16,7 @@ use std::{
     sync::{Arc, Mutex, RwLock},
 };
 
-use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{EnvFilter, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt};
 
 pub struct Logging<'a> {
     pub filter: &'a str,
@@ -48,6 +48,32 @@ pub fn init(logging: Logging<'_>) -> anyhow::Result<()> {
     };
     tracing_subscriber::registry().with(filter).with(stderr_layer).with(file_layer).try_init()?;
     Ok(())
+}
+
+/// Logging to stderr for `paired lsp`, the proxy each editor window runs, with
+/// `filter` unless `RUST_LOG` is set. Filters are `target=level` directives
+/// ([`Targets`]): `EnvFilter`'s span and field matching would put a regex
+/// engine in every editor window's process. Returns why a filter was not
+/// taken (`info` is used instead), for the caller to log.
+pub fn init_front(filter: &str) -> anyhow::Result<Option<String>> {
+    let (targets, refused) = match std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()) {
+        Some(from_env) => front_filter("RUST_LOG", &from_env),
+        None => front_filter("the log filter", filter),
+    };
+    let stderr_layer =
+        fmt::layer().with_writer(|| Redacting(io::stderr())).with_ansi(io::stderr().is_terminal()).with_target(false);
+    tracing_subscriber::registry().with(targets).with(stderr_layer).try_init()?;
+    Ok(refused)
+}
+
+fn front_filter(name: &str, filter: &str) -> (Targets, Option<String>) {
+    match filter.parse::<Targets>() {
+        Ok(targets) => (targets, None),
+        Err(err) => (
+            Targets::new().with_default(tracing::Level::INFO),
+            Some(format!("{name} {filter:?} is not a list of `target=level` directives ({err}); logging at info")),
+        ),
+    }
 }
 
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());

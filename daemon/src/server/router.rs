@@ -483,7 +483,8 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                     return Err(err.into());
                 }
             };
-            let mut next = Some(Event::Attached { client_id: id });
+            let mut next =
+                Some(Event::Attached { client_id: id, max_request_bytes: Some(u64::from(daemon.config.server.max_request_bytes)) });
             loop {
                 if let Some(event) = next.take() {
                     let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&event)?);

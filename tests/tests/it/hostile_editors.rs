@@ -130,6 +130,33 @@ fn documents_over_the_request_limit_are_held_by_the_proxy_and_never_block_the_ed
     kill9(daemon_pid);
 }
 
+/// Issue #18.2: the proxy reads no configuration file (no TOML in the process
+/// every editor window runs): it keeps within the limit the daemon it attached
+/// to says it has, here one set lower in the user's config.
+#[test]
+fn the_proxy_keeps_within_the_limit_the_daemon_says_it_has() {
+    let home = Home::new();
+    home.write_config("[server]\nmax_request_bytes = 1048576\n");
+    let root = project(&home);
+    let mut lsp = home.lsp();
+    lsp.initialize(&root);
+    let status = ask(&mut lsp, "daemon/status", Value::Null);
+    let connections = status["result"]["connections"].clone();
+    let big = "file:///w/big.rs";
+    open(&mut lsp, big, &big_text(2 * 1024 * 1024));
+    let message = wait_message(&mut lsp, "big.rs is too large");
+    assert!(message.contains("its limit is 1.0 MiB"), "{message}");
+    let small = "file:///w/small.rs";
+    open(&mut lsp, small, "fn small() {}\n");
+    let doc = ask(&mut lsp, "documents/get", json!({"uri": small}));
+    assert_eq!(doc["result"]["text"], "fn small() {}\n", "{doc}");
+    let after = ask(&mut lsp, "daemon/status", Value::Null);
+    assert_eq!(after["result"]["connections"], connections, "the proxy never reconnected: {after}");
+    assert_eq!(after["result"]["open_documents"], 1, "only small.rs: {after}");
+    let pid = after["result"]["pid"].as_u64().expect("pid") as u32;
+    kill9(pid);
+}
+
 /// Issue #14: roots that are no project folders are not indexed; the editor is told.
 #[test]
 fn lsp_roots_that_are_no_project_folders_are_not_indexed() {

@@ -392,10 +392,23 @@ fn run_hub(args: &[std::ffi::OsString]) -> Result<ExitCode> {
     )
 }
 
+/// `paired lsp` reads no configuration file: the daemon does, and says what
+/// the proxy needs to know (its request limit) when the proxy attaches; the
+/// proxy's own log filter is `RUST_LOG`, `PAIRED_LOG` or `PAIRED_LOG_FILTER`.
+/// What it links is what every editor window holds (no TOML, no regex engine).
 fn run_lsp(paths: Paths) -> Result<ExitCode> {
-    init_front_logging(&paths)?;
+    let (environment, broken) = match config::Environment::from_process() {
+        Ok(environment) => (environment, None),
+        Err(err) => (config::Environment::default(), Some(format!("invalid configuration: {err:#}"))),
+    };
+    let filter = environment.get("PAIRED_LOG").or_else(|| environment.get("PAIRED_LOG_FILTER"));
+    let refused = crate::platform::logging::init_front(filter.as_deref().unwrap_or("info"))?;
+    let warnings = environment.warnings();
+    for warning in refused.iter().chain(&broken).chain(&warnings) {
+        tracing::warn!("{warning}");
+    }
     let test_hooks = std::env::var("PAIRED_TEST_HOOKS").is_ok_and(|v| v == "1");
-    crate::fronts::lsp::run(paths, test_hooks)
+    crate::fronts::lsp::run(paths, warnings, test_hooks)
 }
 
 /// `paired acp`: stdout carries the protocol, so logs go to stderr (editors show it).

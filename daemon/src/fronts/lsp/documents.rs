@@ -54,7 +54,7 @@ impl Proxy {
         let held = mirror.held.contains(&uri);
         let oversized = match &kind {
             DocOpKind::Close(_) => None,
-            _ => mirror.documents.buffer(&uri).and_then(|(text, _)| over_limit(&uri, text, self.request_limit)),
+            _ => mirror.documents.buffer(&uri).and_then(|(text, _)| over_limit(&uri, text, self.request_limit())),
         };
         // What the daemon must hear for its copy to match the mirror's.
         let ops = match kind {
@@ -68,7 +68,7 @@ impl Proxy {
                 // The daemon's older copy would be read as this document's text.
                 if known && !held { vec![DocOpKind::Close(uri)] } else { Vec::new() }
             }
-            DocOpKind::Change(params) if held || change_request_bytes(&params) > self.request_limit => {
+            DocOpKind::Change(params) if held || change_request_bytes(&params) > self.request_limit() => {
                 mirror.held.remove(&uri);
                 let reopen = reopen_params(&mirror.documents, &uri);
                 let close = (!held).then_some(DocOpKind::Close(uri));
@@ -93,9 +93,14 @@ impl Proxy {
             "PAIRED: {name} is too large to share with the daemon ({:.1} MiB; its limit is {:.1} MiB, \
              server.max_request_bytes). PAIRED's agents will not see this editor's copy of it; everything else works as usual.",
             bytes as f64 / (1024.0 * 1024.0),
-            self.request_limit as f64 / (1024.0 * 1024.0),
+            self.request_limit() as f64 / (1024.0 * 1024.0),
         );
-        tracing::warn!(uri, bytes, limit = self.request_limit, "document held in the proxy: too large for the daemon");
+        tracing::warn!(
+            uri,
+            bytes,
+            limit = self.request_limit(),
+            "document held in the proxy: too large for the daemon"
+        );
         if let Some(editor) = self.editor.get().cloned() {
             tokio::spawn(async move { editor.show_message(MessageType::WARNING, message).await });
         }
@@ -190,7 +195,7 @@ pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedRe
     // Bytes sent since memory was last given back to the OS.
     let mut since_trim = 0;
     while let Some(first) = ops.recv().await {
-        let budget = proxy.request_limit.saturating_sub(ENVELOPE_BYTES);
+        let budget = proxy.request_limit().saturating_sub(ENVELOPE_BYTES);
         let mut bytes = op_bytes(&first.kind);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH_OPS {
@@ -230,7 +235,7 @@ async fn send_batch(proxy: &Proxy, batch: Vec<DocOp>) {
     let Some(through) = batch.last().map(|op| op.seq) else { return };
     let replayed = proxy.replayed_through.load(Ordering::Acquire);
     let ops = coalesce(batch.into_iter().filter(|op| op.seq > replayed).map(|op| op.kind));
-    let limit = MESSAGE_BYTES.min(proxy.request_limit.saturating_sub(ENVELOPE_BYTES));
+    let limit = MESSAGE_BYTES.min(proxy.request_limit().saturating_sub(ENVELOPE_BYTES));
     for ops in in_messages(ops, limit) {
         match send_sync(proxy, SyncParams { ops }, through).await {
             Sent::Applied => {}

@@ -54,12 +54,12 @@ impl Proxy {
             .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?;
         // The daemon would refuse it, and the connection would go with it.
         let bytes = ENVELOPE_BYTES + method.len() + raw.as_ref().map_or(0, |r| r.get().len());
-        if bytes > self.request_limit {
+        if bytes > self.request_limit() {
             return Err(jsonrpc::Error {
                 code: ErrorCode::ServerError(i64::from(protocol::errors::LIMIT_EXCEEDED)),
                 message: format!(
                     "{method}: the request is {bytes} bytes, over the daemon's limit of {} (server.max_request_bytes)",
-                    self.request_limit
+                    self.request_limit()
                 )
                 .into(),
                 data: None,

@@ -65,12 +65,14 @@ pub use documents::fuzz_document_notifications;
 use self::{backend::Backend, front::Front, proxy::Proxy};
 use crate::platform::paths::Paths;
 
-pub fn run(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
+/// Serves the editor on stdio. `notices`: what to tell the user once the editor
+/// is ready (logged already), such as unknown `PAIRED_*` variables.
+pub fn run(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(serve(paths, test_hooks))
+    runtime.block_on(serve(paths, notices, test_hooks))
 }
 
-async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
+async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<ExitCode> {
     let (ops_tx, ops_rx) = mpsc::unbounded_channel();
     let mut forwarded: Vec<&'static str> = protocol::openrpc::method_names()
         .into_iter()
@@ -79,11 +81,9 @@ async fn serve(paths: Paths, test_hooks: bool) -> Result<ExitCode> {
     if test_hooks {
         forwarded.extend(["debug/sleep", "debug/panic"]);
     }
-    let request_limit = daemon_request_limit(&paths);
-    // Logged already (`cli::init_front_logging`); shown to the user once too.
-    let config_warnings =
-        crate::platform::config::Environment::from_process().map(|env| env.warnings()).unwrap_or_default();
-    let proxy = Arc::new(Proxy::new(paths, request_limit, config_warnings, forwarded, ops_tx));
+    // Until the daemon says what it takes (`attached`).
+    let request_limit = crate::platform::config::ServerConfig::default().max_request_bytes as usize;
+    let proxy = Arc::new(Proxy::new(paths, request_limit, notices, forwarded, ops_tx));
     tokio::spawn(documents::sync_documents(proxy.clone(), ops_rx));
 
     let backend_proxy = proxy.clone();
@@ -113,13 +113,4 @@ fn editor_input() -> Result<frames::FrameReader> {
         }))
         .unwrap_or_default(),
     }))
-}
-
-/// The daemon's request limit (`server.max_request_bytes`), from the
-/// configuration a daemon started from here reads. A daemon started otherwise
-/// may have a lower one: the replay's fallback covers that.
-fn daemon_request_limit(paths: &Paths) -> usize {
-    let configured = crate::platform::config::load(&paths.config_file(), None, &|key| std::env::var(key).ok())
-        .map(|loaded| loaded.config.server.max_request_bytes);
-    configured.unwrap_or_else(|_| crate::platform::config::ServerConfig::default().max_request_bytes) as usize
 }

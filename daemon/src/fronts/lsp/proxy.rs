@@ -6,7 +6,7 @@ use std::{
     collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex, MutexGuard, OnceLock,
-        atomic::{AtomicBool, AtomicU64},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -29,8 +29,9 @@ const COMPLETION_DEBOUNCE_MS: u64 = 50;
 
 pub(super) struct Proxy {
     pub(super) paths: Paths,
-    /// The largest request the daemon takes, in bytes.
-    pub(super) request_limit: usize,
+    /// The largest request the daemon takes, in bytes: the default until the
+    /// daemon says (`attached`).
+    request_limit: AtomicUsize,
     /// What to tell the user once the editor is ready: roots `initialize` named
     /// that are no project folders, unknown `PAIRED_*` variables.
     pub(super) notices: Mutex<Vec<String>>,
@@ -88,7 +89,7 @@ impl Proxy {
     ) -> Proxy {
         Proxy {
             paths,
-            request_limit,
+            request_limit: AtomicUsize::new(request_limit),
             notices: Mutex::new(notices),
             forwarded,
             mirror: Mutex::default(),
@@ -149,6 +150,16 @@ pub(super) enum DocOpKind {
 }
 
 impl Proxy {
+    /// The largest request the daemon takes, in bytes.
+    pub(super) fn request_limit(&self) -> usize {
+        self.request_limit.load(Ordering::Relaxed)
+    }
+
+    /// The daemon said what it takes (each connection may be to a new daemon).
+    pub(super) fn set_request_limit(&self, bytes: u64) {
+        self.request_limit.store(usize::try_from(bytes).unwrap_or(usize::MAX), Ordering::Relaxed);
+    }
+
     pub(super) fn mirror(&self) -> MutexGuard<'_, Mirror> {
         self.mirror.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -154,7 +154,12 @@ impl IndexProgressUi {
 
 async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<WsClient>, Events, usize)> {
     let connection = Arc::new(client::connect_or_start(&proxy.paths).await?.client);
-    let events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
+    let mut events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
+    // The first event says what the daemon takes; the replay keeps within it.
+    let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await.ok().flatten();
+    if let Some(Ok(Event::Attached { max_request_bytes: Some(bytes), .. })) = first {
+        proxy.set_request_limit(bytes);
+    }
     let (documents, seq) = {
         let mirror = proxy.mirror();
         let documents: Vec<_> =
@@ -162,6 +167,15 @@ async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<Ws
         (documents, mirror.seq)
     };
     for doc in &documents {
+        let bytes = open_request_bytes(&doc.uri, &doc.text);
+        if bytes > proxy.request_limit() {
+            let mut mirror = proxy.mirror();
+            mirror.held.insert(doc.uri.clone());
+            if mirror.told.insert(doc.uri.clone()) {
+                proxy.tell_held(&doc.uri, bytes);
+            }
+            continue;
+        }
         let params = OpenParams {
             uri: doc.uri.clone(),
             language_id: doc.language_id.clone(),

@@ -90,6 +90,59 @@ fn integer_range(section: &str, key: &str) -> Option<(i64, i64)> {
 const NON_CONFIG_ENV: [&str; 4] =
     ["PAIRED_TEST_HOOKS", "PAIRED_TEST_INOTIFY_EXHAUSTED", "PAIRED_TEST_SETUP_SERVERS", "PAIRED_BIN"];
 
+/// The variables named after a key, `PAIRED_<SECTION>_<KEY>`, written out so
+/// that reading the environment needs no TOML (`paired-lsp`, which every editor
+/// window runs, links none). A test holds it to [`Config`]'s keys.
+const SETTING_VARS: [&str; 47] = [
+    "PAIRED_AGENTS_PROVIDERS",
+    "PAIRED_BRIDGE_PROJECTS",
+    "PAIRED_BRIDGE_REQUIRE_TOKEN",
+    "PAIRED_COMPAT_BRIDGE_1X",
+    "PAIRED_COMPLETION_API",
+    "PAIRED_COMPLETION_CONTEXT_TOKENS",
+    "PAIRED_COMPLETION_ENABLED",
+    "PAIRED_COMPLETION_MAX_LINES",
+    "PAIRED_COMPLETION_MAX_TOKENS",
+    "PAIRED_COMPLETION_PREFIX_CHARS",
+    "PAIRED_COMPLETION_SUFFIX_CHARS",
+    "PAIRED_COMPLETION_TIMEOUT_MS",
+    "PAIRED_CONTEXT_BUDGET_TOKENS",
+    "PAIRED_CONTEXT_FULL_PARSE_MAX_KB",
+    "PAIRED_CONTEXT_IDLE_WORKSPACE_SECS",
+    "PAIRED_CONTEXT_KEEP_IDLE_WORKSPACES",
+    "PAIRED_DAEMON_AUTOSTART_IDLE_SECS",
+    "PAIRED_DAEMON_PORT",
+    "PAIRED_LIMITS_INTERACTIVE_RESERVED",
+    "PAIRED_LIMITS_MAX_QUEUED",
+    "PAIRED_LIMITS_MAX_RUNNING",
+    "PAIRED_LIMITS_MAX_SESSIONS",
+    "PAIRED_LIMITS_OFFLINE",
+    "PAIRED_LIMITS_PER_PROVIDER",
+    "PAIRED_LOG_FILE_MAX_BYTES",
+    "PAIRED_LOG_FILTER",
+    "PAIRED_MARKET_FETCH_TIMEOUT_SECS",
+    "PAIRED_MARKET_MAX_PACKAGE_KB",
+    "PAIRED_MARKET_POLICY",
+    "PAIRED_MARKET_REFRESH_SECS",
+    "PAIRED_MARKET_REGISTRIES",
+    "PAIRED_SANDBOX_DISK_MB",
+    "PAIRED_SANDBOX_MEMORY_MB",
+    "PAIRED_SANDBOX_PROCESSES",
+    "PAIRED_SANDBOX_PROJECT_TOOLS",
+    "PAIRED_SANDBOX_REQUIRE",
+    "PAIRED_SANDBOX_TIMEOUT_SECS",
+    "PAIRED_SERVER_ALLOWED_ORIGINS",
+    "PAIRED_SERVER_MAX_BATCH_LEN",
+    "PAIRED_SERVER_MAX_CONNECTIONS",
+    "PAIRED_SERVER_MAX_NESTING_DEPTH",
+    "PAIRED_SERVER_MAX_REQUEST_BYTES",
+    "PAIRED_SERVER_MAX_RESPONSE_BYTES",
+    "PAIRED_SERVER_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+    "PAIRED_SERVER_REQUIRE_TOKEN",
+    "PAIRED_TEAM_POLICY_REFRESH_SECS",
+    "PAIRED_TEAM_USAGE_PUSH_SECS",
+];
+
 /// The process's `PAIRED_*` variables, read once and checked: values by name,
 /// and the variables that name no setting.
 #[derive(Debug, Clone, Default)]
@@ -106,8 +159,8 @@ impl Environment {
     /// A setting whose value is not UTF-8 is an error naming it (`std::env::var`
     /// would pass it over, and the default would apply without a word).
     pub fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Environment> {
-        let defaults = toml::Table::try_from(Config::default()).context("serializing defaults")?;
-        let settings: Vec<String> = env_keys(&defaults).into_iter().map(|(var, _, _)| var).collect();
+        let is_setting =
+            |name: &str| SETTING_VARS.contains(&name) || ENV_ALIASES.iter().any(|(alias, ..)| *alias == name);
         let mut environment = Environment::default();
         for (name, value) in vars {
             if !name.as_encoded_bytes().starts_with(b"PAIRED_") {
@@ -120,7 +173,7 @@ impl Environment {
             if NON_CONFIG_ENV.contains(&name) {
                 continue;
             }
-            if !settings.iter().any(|s| s == name) {
+            if !is_setting(name) {
                 environment.unknown.push(name.to_owned());
                 continue;
             }
@@ -191,6 +244,20 @@ mod tests {
     fn os_pairs(pairs: &[(&[u8], &[u8])]) -> Vec<(OsString, OsString)> {
         use std::os::unix::ffi::OsStringExt;
         pairs.iter().map(|(k, v)| (OsString::from_vec(k.to_vec()), OsString::from_vec(v.to_vec()))).collect()
+    }
+
+    #[test]
+    fn the_written_out_variables_are_the_config_keys() {
+        let defaults = toml::Table::try_from(Config::default()).expect("defaults");
+        let mut from_config: Vec<String> = env_keys(&defaults)
+            .into_iter()
+            .map(|(var, ..)| var)
+            .filter(|var| !ENV_ALIASES.iter().any(|(a, ..)| a == var))
+            .collect();
+        from_config.sort();
+        let mut written: Vec<String> = SETTING_VARS.iter().map(|v| (*v).to_owned()).collect();
+        written.sort();
+        assert_eq!(written, from_config, "SETTING_VARS must list PAIRED_<SECTION>_<KEY> for every key of Config");
     }
 
     #[test]
