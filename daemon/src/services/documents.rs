@@ -5,7 +5,10 @@
 //! in a [`Buffer`]: a plain `String` in `paired lsp`'s mirror, a tree-sitter
 //! [`context::SyntaxDocument`] (re-parsed incrementally when its tree is next needed) in the daemon.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    borrow::Cow,
+    collections::{BTreeMap, HashMap},
+};
 
 use protocol::documents::{
     ChangeParams, CloseReply, ContentChange, Document, DocumentSummary, DocumentVersion, OpenParams, Position,
@@ -43,7 +46,13 @@ impl std::fmt::Display for DocumentError {
 /// What holds a document's text.
 pub trait Buffer {
     fn create(language_id: &str, uri: &str, text: String) -> Self;
-    fn text(&self) -> &str;
+    /// The text: borrowed where it is kept as text (a buffer may keep it
+    /// compressed, as `paired lsp`'s mirror does for documents not being edited).
+    fn text(&self) -> Cow<'_, str>;
+    /// The text's length in bytes.
+    fn byte_len(&self) -> usize {
+        self.text().len()
+    }
     /// Replaces the bytes `start..end` (on char boundaries, `start <= end`).
     fn edit(&mut self, start: usize, end: usize, new_text: &str);
     fn replace(&mut self, text: String);
@@ -53,8 +62,8 @@ impl Buffer for String {
     fn create(_: &str, _: &str, text: String) -> Self {
         text
     }
-    fn text(&self) -> &str {
-        self
+    fn text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
     }
     fn edit(&mut self, start: usize, end: usize, new_text: &str) {
         self.replace_range(start..end, new_text);
@@ -68,8 +77,8 @@ impl Buffer for context::SyntaxDocument {
     fn create(language_id: &str, uri: &str, text: String) -> Self {
         context::SyntaxDocument::new(context::Language::from_language_id(language_id, uri), text)
     }
-    fn text(&self) -> &str {
-        context::SyntaxDocument::text(self)
+    fn text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(context::SyntaxDocument::text(self))
     }
     fn edit(&mut self, start: usize, end: usize, new_text: &str) {
         context::SyntaxDocument::edit(self, start, end, new_text);
@@ -156,7 +165,7 @@ impl<B: Buffer> Documents<B> {
         }
         copy.version = params.version;
         doc.latest = client;
-        Ok(DocumentVersion { uri, version: copy.version, bytes: copy.buffer.text().len() as u64 })
+        Ok(DocumentVersion { uri, version: copy.version, bytes: copy.buffer.byte_len() as u64 })
     }
 
     pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
@@ -199,7 +208,7 @@ impl<B: Buffer> Documents<B> {
             uri: uri.to_owned(),
             language_id: doc.language_id.clone(),
             version: copy.version,
-            text: copy.buffer.text().to_owned(),
+            text: copy.buffer.text().into_owned(),
         })
     }
 
@@ -207,6 +216,14 @@ impl<B: Buffer> Documents<B> {
     pub fn buffer(&self, uri: &str) -> Option<(&B, i32)> {
         let copy = self.open.get(uri)?.latest()?;
         Some((&copy.buffer, copy.version))
+    }
+
+    /// The most recently changed copy's buffer, to change how it is kept.
+    pub fn buffer_mut(&mut self, uri: &str) -> Option<&mut B> {
+        let doc = self.open.get_mut(uri)?;
+        let latest = doc.latest;
+        let client = if doc.copies.contains_key(&latest) { latest } else { *doc.copies.keys().next_back()? };
+        doc.copies.get_mut(&client).map(|copy| &mut copy.buffer)
     }
 
     /// Every open document with its text, by URI.
@@ -226,7 +243,7 @@ impl<B: Buffer> Documents<B> {
                     uri: uri.clone(),
                     language_id: doc.language_id.clone(),
                     version: copy.version,
-                    bytes: copy.buffer.text().len() as u64,
+                    bytes: copy.buffer.byte_len() as u64,
                     clients: doc.copies.len() as u32,
                 })
             })
@@ -240,8 +257,10 @@ fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
     match change.range {
         None => buffer.replace(change.text.clone()),
         Some(range) => {
-            let start = byte_offset(buffer.text(), range.start);
-            let end = byte_offset(buffer.text(), range.end).max(start);
+            let text = buffer.text();
+            let start = byte_offset(&text, range.start);
+            let end = byte_offset(&text, range.end).max(start);
+            drop(text);
             buffer.edit(start, end, &change.text);
         }
     }

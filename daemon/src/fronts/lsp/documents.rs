@@ -17,12 +17,13 @@ use tower_lsp_server::ls_types::MessageType;
 
 use super::{
     limits::{ENVELOPE_BYTES, MAX_LANGUAGE_ID_BYTES, change_request_bytes, open_request_bytes, over_limit},
+    packed::Packed,
     proxy::{DocOp, DocOpKind, Proxy},
 };
 use crate::{
     platform::paths::Paths,
     server::client,
-    services::documents::{ANONYMOUS, Documents},
+    services::documents::{ANONYMOUS, Buffer as _, Documents},
 };
 
 impl Proxy {
@@ -39,6 +40,12 @@ impl Proxy {
         let mut mirror = self.mirror();
         let uri = kind.uri().to_owned();
         let known = mirror.documents.buffer(&uri).is_some();
+        if let DocOpKind::Change(params) = &kind
+            && params.changes.first().is_some_and(|change| change.range.is_some())
+            && let Some(buffer) = mirror.documents.buffer_mut(&uri)
+        {
+            buffer.unpack();
+        }
         let applied = match &kind {
             DocOpKind::Open(params) => {
                 mirror.documents.open(ANONYMOUS, params.clone());
@@ -51,10 +58,14 @@ impl Proxy {
             tracing::warn!(method, "{err}");
             return;
         }
+        mirror.edited(&uri, matches!(kind, DocOpKind::Close(_)));
         let held = mirror.held.contains(&uri);
         let oversized = match &kind {
             DocOpKind::Close(_) => None,
-            _ => mirror.documents.buffer(&uri).and_then(|(text, _)| over_limit(&uri, text, self.request_limit())),
+            _ => mirror
+                .documents
+                .buffer(&uri)
+                .and_then(|(buffer, _)| over_limit(&uri, buffer.byte_len(), || buffer.text(), self.request_limit())),
         };
         // What the daemon must hear for its copy to match the mirror's.
         let ops = match kind {
@@ -132,7 +143,7 @@ fn parse_notification(method: &str, params: Value) -> serde_json::Result<DocOpKi
 }
 
 /// The mirror's current copy of `uri`, as a `documents/open`.
-fn reopen_params(documents: &Documents, uri: &str) -> Option<OpenParams> {
+fn reopen_params(documents: &Documents<Packed>, uri: &str) -> Option<OpenParams> {
     let doc = documents.get(uri)?;
     Some(OpenParams { uri: doc.uri, language_id: doc.language_id, version: doc.version, text: doc.text })
 }
@@ -185,7 +196,7 @@ const MAX_BATCH_OPS: usize = 4096;
 /// client keeps a buffer as large as the largest message it sent (each frame is
 /// copied to be masked) for the life of the connection, and requests of the
 /// daemon's whole limit left a burst's 4 MiB in every editor's proxy.
-const MESSAGE_BYTES: usize = 256 * 1024;
+const MESSAGE_BYTES: usize = 128 * 1024;
 
 /// Sends document operations to the daemon in order: whatever queued while the
 /// previous request was on its way goes in the next one (`documents/sync`), so
@@ -219,7 +230,9 @@ pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedRe
         since_trim += bytes;
         if since_trim >= TRIM_AFTER_BYTES && ops.is_empty() {
             since_trim = 0;
-            tokio::task::spawn_blocking(crate::platform::os::release_free_memory);
+            // Here, not on a blocking thread: a thread of its own would get
+            // an allocator arena of its own, kept for the life of the process.
+            crate::platform::os::release_free_memory();
         }
     }
 }
@@ -499,6 +512,44 @@ mod tests {
                 DocOpKind::Close(uri) => DocumentOp::Close(UriParams { uri }),
             })
             .collect()
+    }
+
+    #[test]
+    fn the_mirror_keeps_the_document_being_edited_plain_and_the_others_compressed() {
+        let (ops, mut queued) = mpsc::unbounded_channel();
+        let none = std::path::PathBuf::new;
+        let paths = Paths { config_dir: none(), data_dir: none(), state_dir: none(), runtime_dir: none() };
+        let proxy = Proxy::new(paths, 10 << 20, Vec::new(), Vec::new(), ops);
+        let text = |name: &str| format!("fn {name}() {{ let values = [1, 2, 3]; }}\n").repeat(100);
+        let notify = |method: &str, params: Value| proxy.document_notification(method, Some(params));
+        let open = |uri: &str| {
+            notify(
+                "textDocument/didOpen",
+                serde_json::json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text(uri)}}),
+            );
+        };
+        open("a");
+        open("b");
+        let packed = |uri: &str| proxy.mirror().documents.buffer(uri).expect("open").0.is_packed();
+        assert!(packed("a") && !packed("b"), "a was left for b");
+        let typed = serde_json::json!({"range": {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 4}}, "text": "A"});
+        notify(
+            "textDocument/didChange",
+            serde_json::json!({"textDocument": {"uri": "a", "version": 2}, "contentChanges": [typed]}),
+        );
+        assert!(!packed("a") && packed("b"), "typing in a: a plain, b compressed");
+        let a = proxy.mirror().documents.get("a").expect("a");
+        assert_eq!((a.version, a.text), (2, format!("fn A{}", &text("a")[4..])));
+        assert_eq!(proxy.mirror().documents.get("b").expect("b").text, text("b"), "b reads back whole");
+        notify("textDocument/didClose", serde_json::json!({"textDocument": {"uri": "a"}}));
+        assert_eq!(proxy.mirror().hot, None);
+        open("c");
+        assert!(packed("b") && !packed("c"));
+        let mut sent = 0;
+        while queued.try_recv().is_ok() {
+            sent += 1;
+        }
+        assert_eq!(sent, 5, "every notification is queued for the daemon as before");
     }
 
     #[test]

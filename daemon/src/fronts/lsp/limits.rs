@@ -1,6 +1,8 @@
 //! How large a request to the daemon would be, counted before it is sent: a
 //! request over the daemon's limit would cost the connection, not just itself.
 
+use std::borrow::Cow;
+
 use protocol::documents::ChangeParams;
 
 /// Room for the JSON-RPC envelope around a request's parameters, a language id
@@ -16,15 +18,20 @@ pub(super) fn open_request_bytes(uri: &str, text: &str) -> usize {
     ENVELOPE_BYTES + json_string_bytes(uri) + json_string_bytes(text)
 }
 
-/// The size of the `documents/open` request for `text` (give or take the
-/// envelope) if it is over `limit`. Counted only when it could be: a keystroke
-/// in a large document does not rescan it.
-pub(super) fn over_limit(uri: &str, text: &str, limit: usize) -> Option<usize> {
+/// The size of the `documents/open` request for a text of `len` bytes (give
+/// or take the envelope) if it is over `limit`. Counted (and the text read)
+/// only when it could be: a keystroke in a large document does not rescan it.
+pub(super) fn over_limit<'a>(
+    uri: &str,
+    len: usize,
+    text: impl FnOnce() -> Cow<'a, str>,
+    limit: usize,
+) -> Option<usize> {
     // No character takes more than six bytes escaped.
-    if ENVELOPE_BYTES + 6 * (uri.len() + text.len() + 4) <= limit {
+    if ENVELOPE_BYTES + 6 * (uri.len() + len + 4) <= limit {
         return None;
     }
-    Some(open_request_bytes(uri, text)).filter(|bytes| *bytes > limit)
+    Some(open_request_bytes(uri, &text())).filter(|bytes| *bytes > limit)
 }
 
 pub(super) fn change_request_bytes(params: &ChangeParams) -> usize {
@@ -50,8 +57,9 @@ mod tests {
     fn request_sizes_count_json_escapes() {
         assert_eq!(super::json_string_bytes("a\"\\\n\u{1}é"), 2 + 1 + 2 + 2 + 2 + 6 + 2);
         let text = "\"".repeat(1000);
-        assert_eq!(super::over_limit("file:///a", &text, 1_000_000), None);
-        let bytes = super::over_limit("file:///a", &text, 2000).expect("over");
+        let read = || std::borrow::Cow::Borrowed(text.as_str());
+        assert_eq!(super::over_limit("file:///a", text.len(), read, 1_000_000), None);
+        let bytes = super::over_limit("file:///a", text.len(), read, 2000).expect("over");
         assert_eq!(bytes, super::ENVELOPE_BYTES + 11 + 2002);
     }
 }

@@ -46,6 +46,7 @@ mod forward;
 mod front;
 mod lenses;
 mod limits;
+mod packed;
 mod proxy;
 mod replay;
 

@@ -21,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tower_lsp_server::Client;
 
+use super::packed::Packed;
 use crate::{platform::paths::Paths, services::documents::Documents};
 
 /// How long an automatic completion request waits when the editor names no
@@ -126,7 +127,10 @@ pub(super) struct CompletionRequests {
 
 #[derive(Default)]
 pub(super) struct Mirror {
-    pub(super) documents: Documents,
+    /// Compressed but for the one the editor last changed ([`Packed`]).
+    pub(super) documents: Documents<Packed>,
+    /// The document the editor last opened or changed: kept plain.
+    pub(super) hot: Option<String>,
     /// Number of the last document operation taken from the editor.
     pub(super) seq: u64,
     /// Documents held here only: too large for the daemon.
@@ -193,6 +197,27 @@ impl Proxy {
         match tokio::time::timeout(limit, wait).await {
             Ok(Ok(connection)) => connection.clone(),
             _ => None,
+        }
+    }
+}
+
+impl Mirror {
+    /// `uri` is the document being edited now: the one edited before it is
+    /// compressed.
+    pub(super) fn edited(&mut self, uri: &str, closed: bool) {
+        if self.hot.as_deref() == Some(uri) {
+            if closed {
+                self.hot = None;
+            }
+            return;
+        }
+        if let Some(before) = self.hot.take()
+            && let Some(buffer) = self.documents.buffer_mut(&before)
+        {
+            buffer.pack();
+        }
+        if !closed {
+            self.hot = Some(uri.to_owned());
         }
     }
 }
