@@ -202,6 +202,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_older_daemons_attached_event_still_reads() {
+        let old: Event = serde_json::from_str(r#"{"type":"attached","client_id":7}"#).expect("attached");
+        assert_eq!(old, Event::Attached { client_id: 7, max_request_bytes: None });
+        let new = serde_json::to_value(Event::Attached { client_id: 7, max_request_bytes: Some(1024) }).expect("json");
+        assert_eq!(new, serde_json::json!({"type": "attached", "client_id": 7, "max_request_bytes": 1024}));
+    }
+
+    #[test]
     fn an_events_kind_is_its_serialized_type_and_a_client_gets_the_kinds_it_names() {
         let events = [
             Event::Attached { client_id: 1, max_request_bytes: Some(1 << 20) },

@@ -66,11 +66,25 @@ pub fn init_front(filter: &str) -> anyhow::Result<Option<String>> {
     Ok(refused)
 }
 
+/// `Targets` reads an empty directive (`info,`, or an empty filter) as
+/// "everything at trace", and span or field directives (`x[span]=debug`) as
+/// ones that never match: neither is what the user meant, so empty pieces are
+/// dropped, an empty filter is `info`, and `[` is refused.
 fn front_filter(name: &str, filter: &str) -> (Targets, Option<String>) {
-    match filter.parse::<Targets>() {
+    let directives: Vec<&str> = filter.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    if directives.is_empty() {
+        return (info(), None);
+    }
+    let parsed = if directives.iter().any(|d| d.contains('[')) {
+        Err("span and field filters are the daemon's only".to_owned())
+    } else {
+        directives.join(",").parse::<Targets>().map_err(|err| err.to_string())
+    };
+    match parsed {
         Ok(targets) => (targets, None),
         Err(err) => (
-            Targets::new().with_default(tracing::Level::INFO),
+            info(),
             Some(format!("{name} {filter:?} is not a list of `target=level` directives ({err}); logging at info")),
         ),
     }
@@ -222,6 +236,22 @@ impl Write for CappedFile {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_proxys_filter_never_turns_on_everything_by_accident() {
+        use tracing::{Level, level_filters::LevelFilter};
+        let max = |filter: &str| {
+            let (targets, refused) = super::front_filter("PAIRED_LOG", filter);
+            (targets.default_level(), targets.would_enable("paired", &Level::TRACE), refused.is_some())
+        };
+        let info = Some(LevelFilter::INFO);
+        assert_eq!(max(""), (info, false, false), "empty: info");
+        assert_eq!(max("info,"), (info, false, false), "a trailing comma is no trace-everything directive");
+        assert_eq!(max("warn,,paired=debug"), (Some(LevelFilter::WARN), false, false));
+        assert!(max("paired=trace").1);
+        assert_eq!(max("x[span]=debug"), (info, false, true), "span filters are refused, said");
+        assert_eq!(max("paired=loud"), (info, false, true));
+    }
+
     use super::*;
 
     #[test]

@@ -226,6 +226,21 @@ impl<B: Buffer> Documents<B> {
         doc.copies.get_mut(&client).map(|copy| &mut copy.buffer)
     }
 
+    /// Every open document's most recently changed copy, without copying it:
+    /// `(uri, language_id, version, buffer)`, by URI.
+    pub fn latest(&self) -> Vec<(&str, &str, i32, &B)> {
+        let mut latest: Vec<_> = self
+            .open
+            .iter()
+            .filter_map(|(uri, doc)| {
+                let copy = doc.latest()?;
+                Some((uri.as_str(), doc.language_id.as_str(), copy.version, &copy.buffer))
+            })
+            .collect();
+        latest.sort_by_key(|(uri, ..)| *uri);
+        latest
+    }
+
     /// Every open document with its text, by URI.
     pub fn snapshot(&self) -> Vec<Document> {
         let mut uris: Vec<&String> = self.open.keys().collect();

@@ -157,6 +157,37 @@ fn the_proxy_keeps_within_the_limit_the_daemon_says_it_has() {
     kill9(pid);
 }
 
+/// The replay after a daemon restart keeps within what the new daemon says it
+/// takes: a document the old one had is held, the rest (compressed in the
+/// mirror, not ASCII) arrives whole.
+#[test]
+fn a_replay_holds_what_the_new_daemon_does_not_take_and_sends_the_rest_whole() {
+    let home = Home::new();
+    let root = project(&home);
+    let mut lsp = home.lsp();
+    lsp.initialize(&root);
+    let big = "file:///w/big.rs";
+    open(&mut lsp, big, &big_text(2 * 1024 * 1024));
+    let small = "file:///w/small.rs";
+    let text = "fn été() { let s = \"😀\"; }\n".repeat(200);
+    open(&mut lsp, small, &text);
+    assert_eq!(ask(&mut lsp, "documents/get", json!({"uri": big}))["result"]["version"], 1, "the first daemon has it");
+    let old = ask(&mut lsp, "daemon/status", Value::Null)["result"]["pid"].as_u64().expect("pid") as u32;
+
+    kill9(old);
+    home.write_config("[server]\nmax_request_bytes = 1048576\n");
+    let doc = ask(&mut lsp, "documents/get", json!({"uri": small}));
+    assert_eq!(doc["result"]["text"], json!(text), "replayed whole");
+    let message = wait_message(&mut lsp, "big.rs is too large");
+    assert!(message.contains("its limit is 1.0 MiB"), "{message}");
+    let held = ask(&mut lsp, "documents/get", json!({"uri": big}));
+    assert!(held.get("error").is_some(), "the new daemon does not have it: {held}");
+    let status = ask(&mut lsp, "daemon/status", Value::Null);
+    assert_ne!(status["result"]["pid"], old, "{status}");
+    assert_eq!(status["result"]["open_documents"], 1, "{status}");
+    kill9(status["result"]["pid"].as_u64().expect("pid") as u32);
+}
+
 /// Issue #14: roots that are no project folders are not indexed; the editor is told.
 #[test]
 fn lsp_roots_that_are_no_project_folders_are_not_indexed() {

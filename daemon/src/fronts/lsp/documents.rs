@@ -18,7 +18,7 @@ use tower_lsp_server::ls_types::MessageType;
 use super::{
     limits::{ENVELOPE_BYTES, MAX_LANGUAGE_ID_BYTES, change_request_bytes, open_request_bytes, over_limit},
     packed::Packed,
-    proxy::{DocOp, DocOpKind, Proxy},
+    proxy::{DocOp, DocOpKind, Proxy, Settle},
 };
 use crate::{
     platform::paths::Paths,
@@ -56,9 +56,15 @@ impl Proxy {
         };
         if let Err(err) = applied {
             tracing::warn!(method, "{err}");
+            mirror.settle(&uri, Settle::Failed);
             return;
         }
-        mirror.edited(&uri, matches!(kind, DocOpKind::Close(_)));
+        let settle = match kind {
+            DocOpKind::Open(_) => Settle::Opened,
+            DocOpKind::Change(_) => Settle::Changed,
+            DocOpKind::Close(_) => Settle::Closed,
+        };
+        mirror.settle(&uri, settle);
         let held = mirror.held.contains(&uri);
         let oversized = match &kind {
             DocOpKind::Close(_) => None,
@@ -531,25 +537,34 @@ mod tests {
         open("a");
         open("b");
         let packed = |uri: &str| proxy.mirror().documents.buffer(uri).expect("open").0.is_packed();
-        assert!(packed("a") && !packed("b"), "a was left for b");
-        let typed = serde_json::json!({"range": {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 4}}, "text": "A"});
-        notify(
-            "textDocument/didChange",
-            serde_json::json!({"textDocument": {"uri": "a", "version": 2}, "contentChanges": [typed]}),
-        );
+        assert!(packed("a") && packed("b"), "opened, not being edited");
+        let typed = |uri: &str, version: i32| {
+            let edit = serde_json::json!({"range": {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 4}}, "text": "A"});
+            notify(
+                "textDocument/didChange",
+                serde_json::json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [edit]}),
+            );
+        };
+        typed("a", 2);
         assert!(!packed("a") && packed("b"), "typing in a: a plain, b compressed");
         let a = proxy.mirror().documents.get("a").expect("a");
         assert_eq!((a.version, a.text), (2, format!("fn A{}", &text("a")[4..])));
         assert_eq!(proxy.mirror().documents.get("b").expect("b").text, text("b"), "b reads back whole");
+        // Peeking at another file, closing it, a change the mirror refuses:
+        // the document being edited stays plain, the others compressed.
+        open("c");
+        notify("textDocument/didClose", serde_json::json!({"textDocument": {"uri": "c"}}));
+        typed("b", 1);
+        assert!(!packed("a") && packed("b"), "a stays the one being edited; b's refused change left it compressed");
         notify("textDocument/didClose", serde_json::json!({"textDocument": {"uri": "a"}}));
         assert_eq!(proxy.mirror().hot, None);
-        open("c");
-        assert!(packed("b") && !packed("c"));
+        open("d");
+        assert!(packed("b") && packed("d"));
         let mut sent = 0;
         while queued.try_recv().is_ok() {
             sent += 1;
         }
-        assert_eq!(sent, 5, "every notification is queued for the daemon as before");
+        assert_eq!(sent, 7, "every notification the mirror took is queued for the daemon as before");
     }
 
     #[test]

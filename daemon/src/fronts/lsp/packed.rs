@@ -11,7 +11,7 @@ use crate::services::documents::Buffer;
 /// Texts smaller than this stay plain: not worth a compression.
 const MIN_PACKED_BYTES: usize = 1024;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) enum Packed {
     Plain(String),
     Lz4 { bytes: Box<[u8]>, len: usize },
@@ -120,10 +120,18 @@ mod tests {
         small.pack();
         assert!(!small.is_packed());
         // No repeats to find: LZ4 would make it larger.
-        let noise: String =
-            (0..4096u32).map(|i| char::from(b'!' + (i.wrapping_mul(2_654_435_761) >> 27) as u8)).collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let noise: String = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'0' + (state >> 58) as u8)
+            })
+            .collect();
         let mut random = Packed::create("rust", "u", noise.clone());
         random.pack();
+        assert!(!random.is_packed(), "LZ4 would make it larger");
         assert_eq!(random.text(), noise);
 
         let text = source(5000);

@@ -202,24 +202,41 @@ impl Proxy {
 }
 
 impl Mirror {
-    /// `uri` is the document being edited now: the one edited before it is
-    /// compressed.
-    pub(super) fn edited(&mut self, uri: &str, closed: bool) {
-        if self.hot.as_deref() == Some(uri) {
-            if closed {
-                self.hot = None;
+    /// After an operation on `uri` (or a change to it that failed): only a
+    /// change moves which document is kept plain, and the one changed before
+    /// it is compressed. An opened document (an editor opens files to peek at
+    /// them) is compressed at once; closing another leaves the one being
+    /// edited as it is.
+    pub(super) fn settle(&mut self, uri: &str, kind: Settle) {
+        let hot = self.hot.as_deref() == Some(uri);
+        match kind {
+            Settle::Changed if !hot => {
+                if let Some(before) = self.hot.take()
+                    && let Some(buffer) = self.documents.buffer_mut(&before)
+                {
+                    buffer.pack();
+                }
+                self.hot = Some(uri.to_owned());
             }
-            return;
-        }
-        if let Some(before) = self.hot.take()
-            && let Some(buffer) = self.documents.buffer_mut(&before)
-        {
-            buffer.pack();
-        }
-        if !closed {
-            self.hot = Some(uri.to_owned());
+            Settle::Opened | Settle::Failed if !hot => {
+                if let Some(buffer) = self.documents.buffer_mut(uri) {
+                    buffer.pack();
+                }
+            }
+            Settle::Closed if hot => self.hot = None,
+            _ => {}
         }
     }
+}
+
+/// What happened to a document, for [`Mirror::settle`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Settle {
+    Opened,
+    Changed,
+    Closed,
+    /// A change the mirror refused (its version, its ranges).
+    Failed,
 }
 
 impl DocOpKind {

@@ -17,8 +17,12 @@ use protocol::{
 };
 use tower_lsp_server::ls_types::MessageType;
 
-use super::{limits::open_request_bytes, proxy::Proxy};
+use super::{
+    limits::{open_request_bytes, over_limit},
+    proxy::Proxy,
+};
 use crate::server::client::{self, ByName};
+use crate::services::documents::Buffer as _;
 
 /// The daemon's events an editor uses (handled below and in `commands.rs`):
 /// named when attaching, so the daemon does not send every other editor's
@@ -157,51 +161,68 @@ async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<Ws
     let mut events: Events = connection.subscribe(Attach::SUBSCRIBE, ByName(hello), Attach::UNSUBSCRIBE).await?;
     // The first event says what the daemon takes; the replay keeps within it.
     let first = tokio::time::timeout(Duration::from_secs(10), events.next()).await.ok().flatten();
-    if let Some(Ok(Event::Attached { max_request_bytes: Some(bytes), .. })) = first {
-        proxy.set_request_limit(bytes);
-    }
-    let (documents, seq) = {
-        let mirror = proxy.mirror();
-        let documents: Vec<_> =
-            mirror.documents.snapshot().into_iter().filter(|doc| !mirror.held.contains(&doc.uri)).collect();
-        (documents, mirror.seq)
-    };
-    for doc in &documents {
-        let bytes = open_request_bytes(&doc.uri, &doc.text);
-        if bytes > proxy.request_limit() {
-            let mut mirror = proxy.mirror();
-            mirror.held.insert(doc.uri.clone());
-            if mirror.told.insert(doc.uri.clone()) {
-                proxy.tell_held(&doc.uri, bytes);
-            }
-            continue;
+    // (A daemon before 2.0.0-alpha.2 does not say; nor is 0 a limit.)
+    let limit_said = match first {
+        Some(Ok(Event::Attached { max_request_bytes: Some(bytes), .. })) if bytes > 0 => {
+            proxy.set_request_limit(bytes);
+            true
         }
-        let params = OpenParams {
-            uri: doc.uri.clone(),
-            language_id: doc.language_id.clone(),
-            version: doc.version,
-            text: doc.text.clone(),
-        };
+        _ => false,
+    };
+    // Under the lock, at one operation number: compressed copies of what
+    // goes (cheap), what is held, and — when this daemon said its limit — a
+    // held document that fits again goes too.
+    let (documents, seq) = {
+        let mut mirror = proxy.mirror();
+        let limit = proxy.request_limit();
+        let mut going = Vec::new();
+        let mut held = Vec::new();
+        for (uri, language_id, version, buffer) in mirror.documents.latest() {
+            let was_held = mirror.held.contains(uri);
+            if was_held && !limit_said {
+                continue;
+            }
+            match over_limit(uri, buffer.byte_len(), || buffer.text(), limit) {
+                Some(bytes) => held.push((uri.to_owned(), bytes)),
+                None => going.push((uri.to_owned(), language_id.to_owned(), version, buffer.clone())),
+            }
+        }
+        for (uri, _, _, _) in &going {
+            mirror.held.remove(uri);
+        }
+        for (uri, bytes) in held {
+            mirror.held.insert(uri.clone());
+            if mirror.told.insert(uri.clone()) {
+                proxy.tell_held(&uri, bytes);
+            }
+        }
+        (going, mirror.seq)
+    };
+    let replayed = documents.len();
+    // One text decompressed at a time, and moved into its request.
+    for (uri, language_id, version, buffer) in documents {
+        let params = OpenParams { uri, language_id, version, text: buffer.text().into_owned() };
+        drop(buffer);
         match client::call::<protocol::documents::Open>(&connection, &params).await {
             Ok(_) => {
-                proxy.mirror().replay_failures.remove(&doc.uri);
+                proxy.mirror().replay_failures.remove(&params.uri);
             }
             // Refused: the daemon goes on without this document, so do we.
             Err(err) if connection.is_connected() => {
-                tracing::warn!(uri = doc.uri, "the daemon refused a replayed document: {err:#}");
+                tracing::warn!(uri = params.uri, "the daemon refused a replayed document: {err:#}");
             }
             // The connection went with it. Twice is no coincidence (a request
             // over a limit we did not know of): the document is held here, or
             // every reconnect would end the same way.
             Err(err) => {
                 let mut mirror = proxy.mirror();
-                let failures = mirror.replay_failures.entry(doc.uri.clone()).or_default();
+                let failures = mirror.replay_failures.entry(params.uri.clone()).or_default();
                 *failures += 1;
                 if *failures >= 2 {
-                    mirror.replay_failures.remove(&doc.uri);
-                    mirror.held.insert(doc.uri.clone());
-                    if mirror.told.insert(doc.uri.clone()) {
-                        proxy.tell_held(&doc.uri, open_request_bytes(&doc.uri, &doc.text));
+                    mirror.replay_failures.remove(&params.uri);
+                    mirror.held.insert(params.uri.clone());
+                    if mirror.told.insert(params.uri.clone()) {
+                        proxy.tell_held(&params.uri, open_request_bytes(&params.uri, &params.text));
                     }
                 }
                 return Err(err);
@@ -210,7 +231,9 @@ async fn attach_and_replay(proxy: &Proxy, hello: &ClientHello) -> Result<(Arc<Ws
     }
     proxy.replayed_through.store(seq, Ordering::Release);
     proxy.mark_sent(seq);
-    Ok((connection, events, documents.len()))
+    // The replay's texts are freed: their pages go back.
+    crate::platform::os::release_free_memory();
+    Ok((connection, events, replayed))
 }
 
 /// The daemon's run and session events, for editors that asked for them.
