@@ -176,6 +176,14 @@ fn a_replay_holds_what_the_new_daemon_does_not_take_and_sends_the_rest_whole() {
 
     kill9(old);
     home.write_config("[server]\nmax_request_bytes = 1048576\n");
+    // Asked while the proxy reconnects: refused against the new daemon's
+    // limit, not sent to cost the new connection.
+    let huge = ask(
+        &mut lsp,
+        "documents/open",
+        json!({"uri": "file:///w/x.rs", "language_id": "rust", "version": 1, "text": big_text(2 * 1024 * 1024)}),
+    );
+    assert_eq!(huge["error"]["code"], -32041, "{huge}");
     let doc = ask(&mut lsp, "documents/get", json!({"uri": small}));
     assert_eq!(doc["result"]["text"], json!(text), "replayed whole");
     let message = wait_message(&mut lsp, "big.rs is too large");

@@ -54,17 +54,7 @@ impl Proxy {
             .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?;
         // The daemon would refuse it, and the connection would go with it.
         let bytes = ENVELOPE_BYTES + method.len() + raw.as_ref().map_or(0, |r| r.get().len());
-        if bytes > self.request_limit() {
-            return Err(jsonrpc::Error {
-                code: ErrorCode::ServerError(i64::from(protocol::errors::LIMIT_EXCEEDED)),
-                message: format!(
-                    "{method}: the request is {bytes} bytes, over the daemon's limit of {} (server.max_request_bytes)",
-                    self.request_limit()
-                )
-                .into(),
-                data: None,
-            });
-        }
+        self.within_limit(method, bytes)?;
         // Answer about the text the editor had when it asked, not an older one.
         let mut sent = self.sent_through.subscribe();
         if tokio::time::timeout(CONNECT_WAIT, sent.wait_for(|s| *s >= after_seq)).await.is_err() {
@@ -80,6 +70,9 @@ impl Proxy {
                     CONNECT_WAIT.as_secs()
                 )));
             };
+            // This daemon may take less than the default the check above used
+            // (it says so when the proxy attaches).
+            self.within_limit(method, bytes)?;
             match connection.request::<Value, _>(method, Raw(raw.clone())).await {
                 Ok(value) => return Ok(value),
                 Err(ClientError::Call(err)) => {
@@ -100,6 +93,24 @@ impl Proxy {
             }
         }
         Err(daemon_unavailable(format!("{method}: the daemon connection dropped twice")))
+    }
+}
+
+impl Proxy {
+    /// Refuses a request the daemon would refuse by dropping the connection.
+    fn within_limit(&self, method: &str, bytes: usize) -> jsonrpc::Result<()> {
+        if bytes <= self.request_limit() {
+            return Ok(());
+        }
+        Err(jsonrpc::Error {
+            code: ErrorCode::ServerError(i64::from(protocol::errors::LIMIT_EXCEEDED)),
+            message: format!(
+                "{method}: the request is {bytes} bytes, over the daemon's limit of {} (server.max_request_bytes)",
+                self.request_limit()
+            )
+            .into(),
+            data: None,
+        })
     }
 }
 
