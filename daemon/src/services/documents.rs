@@ -116,8 +116,18 @@ struct Copy<B> {
 }
 
 impl<B> OpenDocument<B> {
+    /// The copy readers see: the one changed most recently, else the newest client's.
+    fn latest_client(&self) -> Option<ClientId> {
+        if self.copies.contains_key(&self.latest) { Some(self.latest) } else { self.copies.keys().next_back().copied() }
+    }
+
     fn latest(&self) -> Option<&Copy<B>> {
-        self.copies.get(&self.latest).or_else(|| self.copies.values().next_back())
+        self.copies.get(&self.latest_client()?)
+    }
+
+    fn latest_mut(&mut self) -> Option<&mut Copy<B>> {
+        let client = self.latest_client()?;
+        self.copies.get_mut(&client)
     }
 }
 
@@ -220,10 +230,7 @@ impl<B: Buffer> Documents<B> {
 
     /// The most recently changed copy's buffer, to change how it is kept.
     pub fn buffer_mut(&mut self, uri: &str) -> Option<&mut B> {
-        let doc = self.open.get_mut(uri)?;
-        let latest = doc.latest;
-        let client = if doc.copies.contains_key(&latest) { latest } else { *doc.copies.keys().next_back()? };
-        doc.copies.get_mut(&client).map(|copy| &mut copy.buffer)
+        self.open.get_mut(uri)?.latest_mut().map(|copy| &mut copy.buffer)
     }
 
     /// Every open document's most recently changed copy, without copying it:
@@ -243,9 +250,15 @@ impl<B: Buffer> Documents<B> {
 
     /// Every open document with its text, by URI.
     pub fn snapshot(&self) -> Vec<Document> {
-        let mut uris: Vec<&String> = self.open.keys().collect();
-        uris.sort();
-        uris.into_iter().filter_map(|uri| self.get(uri)).collect()
+        self.latest()
+            .into_iter()
+            .map(|(uri, language_id, version, buffer)| Document {
+                uri: uri.to_owned(),
+                language_id: language_id.to_owned(),
+                version,
+                text: buffer.text().into_owned(),
+            })
+            .collect()
     }
 
     pub fn list(&self) -> Vec<DocumentSummary> {
