@@ -5,9 +5,13 @@
 //! minified bundles. Nothing else relies on it: a document an editor opens is
 //! always parsed with tree-sitter, and calls are not indexed from shallow files.
 
-use std::sync::OnceLock;
+use std::{cell::RefCell, sync::OnceLock};
 
-use regex::Regex;
+use regex_automata::{
+    Input,
+    meta::{Cache, Regex},
+    util::captures::Captures,
+};
 
 use crate::{Language, symbols::SymbolKind};
 
@@ -61,7 +65,11 @@ pub fn is_declaration_table(language: Language, text: &str) -> bool {
             continue;
         }
         code += 1;
-        if rules.iter().any(|rule| rule.regex.is_match(line)) {
+        if with_scratch(language, |scratch| {
+            rules.iter().zip(scratch).any(|(rule, scratch)| {
+                rule.regex.search_half_with(&mut scratch.cache, &Input::new(line).earliest(true)).is_some()
+            })
+        }) {
             declarations += 1;
         }
     }
@@ -89,6 +97,45 @@ fn rules(language: Language) -> &'static [Rule] {
     static RULES: [OnceLock<Vec<Rule>>; Language::PARSED.len()] = [const { OnceLock::new() }; Language::PARSED.len()];
     let Some(index) = Language::PARSED.iter().position(|l| *l == language) else { return &[] };
     RULES[index].get_or_init(|| build(language))
+}
+
+/// What a search needs besides the pattern: the lazy DFA's states, the
+/// backtracker's visited set, the capture slots.
+struct Scratch {
+    cache: Cache,
+    captures: Captures,
+}
+
+thread_local! {
+    /// This thread's scratch for each language's rules, made on first use.
+    ///
+    /// Not the `regex` crate's own: a `Regex` keeps a cache for every thread
+    /// that ever searched with it, for as long as the `Regex` lives — here the
+    /// process. The indexer's threads come and go with each pass, and the
+    /// caches they left (~0.5 MB after five workspaces, grown while the
+    /// indexes were built) were scattered among the indexes' pages, so a
+    /// dropped index's memory could not go back to the OS (#18.3, measured
+    /// with heaptrack). Scratch in a thread-local goes when the thread does.
+    static SCRATCH: RefCell<Vec<Vec<Scratch>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `search` with this thread's scratch for `language`'s rules, in the
+/// rules' order.
+fn with_scratch<T>(language: Language, search: impl FnOnce(&mut [Scratch]) -> T) -> T {
+    let Some(index) = Language::PARSED.iter().position(|l| *l == language) else { return search(&mut []) };
+    SCRATCH.with_borrow_mut(|scratch| {
+        if scratch.len() <= index {
+            scratch.resize_with(Language::PARSED.len(), Vec::new);
+        }
+        let mine = &mut scratch[index];
+        if mine.is_empty() {
+            *mine = rules(language)
+                .iter()
+                .map(|rule| Scratch { cache: rule.regex.create_cache(), captures: rule.regex.create_captures() })
+                .collect();
+        }
+        search(mine)
+    })
 }
 
 fn by_keyword(keyword: &str) -> SymbolKind {
@@ -201,11 +248,13 @@ pub fn declarations(language: Language, text: &str) -> Vec<Declaration> {
     let mut out: Vec<Declaration> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     for (number, line) in lines.iter().enumerate() {
-        let Some((kind, name)) = rules.iter().find_map(|rule| {
-            let captures = rule.regex.captures(line)?;
-            let name = captures.name("name")?.as_str().trim();
-            let keyword = captures.name("kw").map_or("", |k| k.as_str());
-            Some(((rule.kind)(keyword), name))
+        let Some((kind, name)) = with_scratch(language, |scratch| {
+            rules.iter().zip(scratch).find_map(|(rule, Scratch { cache, captures })| {
+                rule.regex.search_captures_with(cache, &Input::new(*line), captures);
+                let name = line[captures.get_group_by_name("name")?.range()].trim();
+                let keyword = captures.get_group_by_name("kw").map_or("", |k| &line[k.range()]);
+                Some(((rule.kind)(keyword), name))
+            })
         }) else {
             continue;
         };

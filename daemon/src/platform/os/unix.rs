@@ -316,8 +316,13 @@ pub fn lower_priority() {
 /// and freed) every later large buffer came from the arenas, whose free tops
 /// `malloc_trim` does not return — measured, the daemon kept ~10 MiB of free
 /// memory per burst for good. With fixed thresholds, large blocks are mapped
-/// and unmapped on their own, and an arena's free top over 1 MiB goes back
-/// at once. Elsewhere a no-op.
+/// and unmapped on their own, and an arena's free top over 128 KiB goes back
+/// at once. That threshold is also what a thread's arena keeps for good:
+/// `malloc_trim` returns the free pages inside every arena but shrinks only
+/// the main arena's top, so each of the ~15 arenas the daemon's threads use
+/// kept up to its threshold resident — at 1 MiB, ~2 MiB more after five
+/// editors had come and gone (#18.3, measured; no slower in the editor
+/// bench's bursts). Elsewhere a no-op.
 // `mallopt` changes the allocator's parameters only; it is called once,
 // before any other thread starts.
 #[allow(unsafe_code)]
@@ -326,7 +331,7 @@ pub fn tune_allocator() {
     // SAFETY: no pointers; glibc takes the main arena's lock while setting these.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
     }
 }
 
