@@ -702,6 +702,12 @@ pub fn ts_probe(target: &Target, framework: &str, import: &str) -> String {
     ts::probe(target, framework, import)
 }
 
+/// Go: the standard library packages `tests` (written by [`tests`]) need
+/// imported besides `testing` (`strings` for a reader, `errors`…), sorted.
+pub fn go_imports(tests: &str) -> Vec<&'static str> {
+    go::imports_in(tests)
+}
+
 /// Go's test function name for the `n`th test of `name` (`TestParse_1`).
 pub fn go_test_name(name: &str, n: usize) -> String {
     go::test_name(name, n)

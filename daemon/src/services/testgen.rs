@@ -156,7 +156,8 @@ fn go_package(rel: &str) -> String {
 }
 
 /// Go: appended to the file's own `_test.go` when it is in the same
-/// package and imports `testing`; else a test file of its own.
+/// package and imports `testing` and whatever else the tests use (a
+/// reader's `strings`); else a test file of its own that imports them.
 fn place_go(
     target: &Target,
     root: &Path,
@@ -178,17 +179,27 @@ fn place_go(
         return Err(format!("the package has a `{first}` already"));
     }
     let body = tests.trim_start_matches('\n');
+    let mut imports = testgen::go_imports(body);
     for candidate in [in_dir(&format!("{stem}_test.go")), in_dir(&format!("{stem}_edison_test.go"))] {
         match super::workspace::read_source(&root.join(&candidate)) {
             Some(existing) => {
                 let same_package = existing.lines().any(|l| l.trim() == format!("package {package}"));
-                if same_package && existing.contains("\"testing\"") {
+                // Imports come before the first declaration.
+                let head = existing.find("\nfunc ").map_or(existing.as_str(), |at| &existing[..at]);
+                let imported = |path: &str| head.contains(&format!("\"{path}\""));
+                if same_package && imported("testing") && imports.iter().all(|p| imported(p)) {
                     let gap = if existing.ends_with('\n') { "\n" } else { "\n\n" };
                     return Ok(insert(&candidate, &existing, existing.len(), format!("{gap}{body}")));
                 }
             }
             None if !root.join(&candidate).exists() => {
-                let new = format!("package {package}\n\nimport \"testing\"\n\n{body}");
+                imports.push("testing");
+                imports.sort_unstable();
+                let imports = match &imports[..] {
+                    [one] => format!("import \"{one}\"\n"),
+                    many => format!("import (\n{})\n", many.iter().map(|p| format!("\t\"{p}\"\n")).collect::<String>()),
+                };
+                let new = format!("package {package}\n\n{imports}\n{body}");
                 return Ok(insert(&candidate, "", 0, new));
             }
             None => {}

@@ -328,6 +328,53 @@ fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
 }
 
 #[test]
+fn edisons_go_tests_pass_readers_errors_and_the_packages_values_and_import_what_they_use() {
+    let home = Home::new();
+    let root = vendored(&home, "uuid");
+    let line = |file: &str, signature: &str| {
+        let text = std::fs::read_to_string(root.join(file)).expect("read");
+        (text.lines().position(|l| l.starts_with(signature)).expect("signature") + 1).to_string()
+    };
+    // `func NewRandomFromReader(r io.Reader) (UUID, error)`: a reader with
+    // bytes to give and an empty one, in a new test file importing `strings`.
+    let run = edison(&home, &root.join("version4.go"), &line("version4.go", "func NewRandomFromReader("));
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("version4_test.go")]);
+    let written = std::fs::read_to_string(root.join("version4_test.go")).expect("read");
+    assert!(written.starts_with("package uuid\n\nimport (\n\t\"strings\"\n\t\"testing\"\n)\n"), "{written}");
+    // The bytes read, with the version (4) and variant bits set.
+    assert!(
+        written.contains("NewRandomFromReader(strings.NewReader(\"0123456789abcdef0123456789abcdef\"))")
+            && written.contains("(UUID{0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x46, 0x37, 0xb8, 0x39,"),
+        "{written}"
+    );
+    assert!(written.contains("if _, err := NewRandomFromReader(strings.NewReader(\"\")); err == nil {"), "{written}");
+    // `func Must(uuid UUID, err error) UUID`: the package's array type (declared
+    // in the file) and an error. `uuid_test.go` does not import `errors`: the
+    // tests go to a file of their own rather than into it.
+    let run = edison(&home, &root.join("uuid.go"), &line("uuid.go", "func Must("));
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("uuid_edison_test.go")]);
+    let written = std::fs::read_to_string(root.join("uuid_edison_test.go")).expect("read");
+    assert!(written.contains("import (\n\t\"errors\"\n\t\"testing\"\n)"), "{written}");
+    assert!(written.contains("Must(UUID{}, errors.New(\"boom\"))") && written.contains("did not panic"), "{written}");
+    // The whole module's tests, outside PAIRED: the old ones and the new.
+    let out = std::process::Command::new("go")
+        .args(["test", "-count=1", "-v", "./..."])
+        .current_dir(&root)
+        .env("GOCACHE", home.path().join("go-cache"))
+        .env("GOFLAGS", "-mod=readonly")
+        .env("HOME", home.path())
+        .output()
+        .expect("go test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("--- PASS: TestNewRandomFromReader_").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("--- PASS: TestMust_").count(), 3, "{stdout}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
 fn edisons_typescript_tests_join_the_test_file_that_imports_the_module() {
     let home = Home::new();
     let root = vendored(&home, "destr");

@@ -38,8 +38,8 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             let index = candidates.len();
             let usable: Vec<Vec<String>> =
                 examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(ty, v))).cloned().collect();
-            candidates.push(with_examples(index, &usable, values(ty, &strings, &numbers)).ok_or_else(|| {
-                format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, strings, booleans and byte slices)")
+            candidates.push(with_examples(index, &usable, values(ty, &strings, &numbers, text, usable.is_empty())).ok_or_else(|| {
+                format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, strings, booleans, byte slices, readers, hashes, errors and the package's own arrays and numbers)")
             })?);
         }
     }
@@ -153,8 +153,12 @@ fn is_exported_name(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_uppercase()) && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Literals of a Go type: edge values first, then what the body uses.
-fn values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+/// Values of a Go type: edge values first, then what the body uses. `file`
+/// is the function's file, where the package's own types may be declared;
+/// `guess` allows the values it exports when the type is not declared there
+/// (not when the project's tests gave values: a guess of the wrong type
+/// would keep the probe from compiling).
+fn values(ty: &str, strings: &[String], numbers: &[String], file: &str, guess: bool) -> Option<Vec<String>> {
     let with = |mut base: Vec<String>, extra: &[String]| {
         for e in extra.iter().filter(|e| !e.contains('\n')).take(2) {
             if !base.contains(e) {
@@ -177,8 +181,83 @@ fn values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String
             base.extend(strings.iter().filter(|s| !s.contains('\n')).take(2).map(|s| format!("[]byte({s})")));
             base
         }
+        // Fresh on every call (the probe calls twice): a reader that has
+        // bytes to give and one at its end; hashes of two kinds; no error and one.
+        "io.Reader" => {
+            vec!["strings.NewReader(\"0123456789abcdef0123456789abcdef\")".into(), "strings.NewReader(\"\")".into()]
+        }
+        "hash.Hash" => vec!["sha1.New()".into(), "md5.New()".into()],
+        "error" => vec!["nil".into(), "errors.New(\"boom\")".into()],
+        named if is_named(named) => return own_values(named, file, guess),
         _ => return None,
     })
+}
+
+/// Values of the package's own type `ty`: from its declaration in `file`
+/// (`type UUID [16]byte`: the zero value and one of counting bytes; `type
+/// Version byte`: 0 and 1), else the values `file` exports at its top level
+/// (`var NameSpaceDNS = Must(…)`) if `guess`, which the probe's compiler checks.
+fn own_values(ty: &str, file: &str, guess: bool) -> Option<Vec<String>> {
+    let declared = file.lines().find_map(|line| {
+        let rest = line.strip_prefix("type ")?.trim_start().strip_prefix(ty)?;
+        rest.starts_with([' ', '\t']).then(|| rest.split("//").next().unwrap_or("").trim())
+    });
+    if let Some(underlying) = declared {
+        if let Some((len, element)) = underlying.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            let len: usize = len.trim().parse().ok().filter(|n| (1..=64).contains(n))?;
+            if !matches!(element.trim(), "byte" | "uint8") {
+                return None;
+            }
+            let counting: Vec<String> = (1..=len).map(|b| format!("{b:#x}")).collect();
+            return Some(vec![format!("{ty}{{}}"), format!("{ty}{{{}}}", counting.join(", "))]);
+        }
+        return BASIC
+            .contains(&underlying)
+            .then(|| vec![format!("{ty}(0)"), format!("{ty}(1)")])
+            .filter(|_| !matches!(underlying, "string" | "bool"));
+    }
+    if !guess {
+        return None;
+    }
+    let mut exported = Vec::new();
+    let mut in_block = false;
+    for line in file.lines() {
+        let trimmed = line.trim_end();
+        if trimmed == "var (" {
+            in_block = true;
+            continue;
+        }
+        if in_block && trimmed == ")" {
+            in_block = false;
+            continue;
+        }
+        let declaration = if in_block { line.strip_prefix('\t') } else { line.strip_prefix("var ") };
+        let Some((name, _)) = declaration.and_then(|d| d.split_once('=')) else { continue };
+        let name = name.trim();
+        if is_exported_name(name) && exported.len() < 2 {
+            exported.push(name.to_owned());
+        }
+    }
+    (!exported.is_empty()).then_some(exported)
+}
+
+/// The standard library packages the values above are written with.
+const STD_VALUES: [(&str, &str); 4] =
+    [("strings.", "strings"), ("sha1.", "crypto/sha1"), ("md5.", "crypto/md5"), ("errors.", "errors")];
+
+/// The packages `code` (calls written with the values above) needs imported,
+/// sorted as gofmt keeps them.
+pub(super) fn imports_in(code: &str) -> Vec<&'static str> {
+    let mut found: Vec<&'static str> = STD_VALUES
+        .iter()
+        .filter(|(prefix, _)| {
+            code.match_indices(prefix)
+                .any(|(at, _)| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.'))
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    found.sort_unstable();
+    found
 }
 
 /// How many values of a call that gives a different one each time the probe
@@ -192,6 +271,10 @@ const SAMPLES: usize = 64;
 pub(super) fn probe(target: &Target) -> String {
     let package = target.module.as_deref().unwrap_or("main");
     let shape = target.returns.as_deref().and_then(shape).unwrap_or(Shape::Value);
+    let mut imports = vec!["fmt", "testing"];
+    imports.extend(imports_in(&target.calls.iter().flatten().map(String::as_str).collect::<Vec<_>>().join(" ")));
+    imports.sort_unstable();
+    let imports: String = imports.iter().map(|p| format!("\t\"{p}\"\n")).collect();
     let mut calls = String::new();
     for args in &target.calls {
         let call = format!("{}({})", target.name, args.join(", "));
@@ -211,7 +294,7 @@ pub(super) fn probe(target: &Target) -> String {
         });
     }
     format!(
-        "package {package}\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif recover() != nil {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tif again := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n"
+        "package {package}\n\nimport (\n{imports})\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif recover() != nil {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tif again := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n"
     )
 }
 
@@ -583,6 +666,41 @@ mod tests {
             probe(&pair)
         );
         assert_eq!(observed(&target("UUID"), r#""q.UUID{0x1}""#), Observed::Opaque);
+    }
+
+    #[test]
+    fn inputs_of_the_standard_librarys_interfaces_and_the_packages_own_types() {
+        let file = "package p\n\ntype UUID [4]byte\ntype Version byte\ntype Name string\n\nvar (\n\tNil = UUID{}\n\tnotMine = 1\n)\nvar Max = UUID{0xff}\n";
+        let of = |ty: &str, guess: bool| values(ty, &[], &[], file, guess);
+        assert_eq!(of("UUID", false).expect("declared"), ["UUID{}", "UUID{0x1, 0x2, 0x3, 0x4}"]);
+        assert_eq!(of("Version", false).expect("declared"), ["Version(0)", "Version(1)"]);
+        // A string type's literals are not numbers; a type declared elsewhere
+        // takes the values the file exports, and only when nothing better is known.
+        assert_eq!(of("Name", true), None);
+        assert_eq!(of("Domain", true).expect("exported"), ["Nil", "Max"]);
+        assert_eq!(of("Domain", false), None);
+        assert_eq!(of("io.Reader", false).expect("readers").len(), 2);
+        assert_eq!(of("error", false).expect("errors"), ["nil", "errors.New(\"boom\")"]);
+        assert_eq!(of("io.Writer", true), None);
+        // What a call's text needs imported, sorted; a name that only ends so does not count.
+        assert_eq!(
+            imports_in("F(sha1.New(), strings.NewReader(\"\"), errors.New(\"x\"))"),
+            ["crypto/sha1", "errors", "strings"]
+        );
+        assert!(imports_in("F(mystrings.X, a.strings.Y)").is_empty());
+        let target = Target {
+            language: Language::Go,
+            name: "F".into(),
+            calls: vec![vec!["md5.New()".into()]],
+            returns: Some("UUID".into()),
+            module: Some("p".into()),
+            imports: Vec::new(),
+        };
+        assert!(
+            probe(&target).starts_with("package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"testing\"\n)\n"),
+            "{}",
+            probe(&target)
+        );
     }
 
     /// Random UUIDs as the probe prints them (`%q` of `%#v`), version 4.
