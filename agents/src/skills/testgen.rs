@@ -29,6 +29,9 @@ pub struct Target {
     /// `(module, name)` (`Namespace` from `argparse`, as the project's tests
     /// build the arguments).
     pub imports: Vec<(String, String)>,
+    /// Go: a setter's getter (`SetClockSequence` → `ClockSequence`): each
+    /// call is followed by the getter's, whose value is what is compared.
+    pub reads: Option<String>,
 }
 
 /// What one call did.
@@ -365,6 +368,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         returns,
         module: None,
         imports: Vec::new(),
+        reads: None,
     })
 }
 
@@ -472,6 +476,7 @@ fn python_target(
         returns: None,
         module: Some(module),
         imports,
+        reads: None,
     })
 }
 

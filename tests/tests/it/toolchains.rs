@@ -328,7 +328,7 @@ fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
 }
 
 #[test]
-fn edisons_go_tests_pass_readers_errors_and_the_packages_values_and_import_what_they_use() {
+fn edisons_go_tests_pass_readers_errors_and_the_packages_values_import_what_they_use_and_read_setters_back() {
     let home = Home::new();
     let root = vendored(&home, "uuid");
     let line = |file: &str, signature: &str| {
@@ -358,6 +358,16 @@ fn edisons_go_tests_pass_readers_errors_and_the_packages_values_and_import_what_
     let written = std::fs::read_to_string(root.join("uuid_edison_test.go")).expect("read");
     assert!(written.contains("import (\n\t\"errors\"\n\t\"testing\"\n)"), "{written}");
     assert!(written.contains("Must(UUID{}, errors.New(\"boom\"))") && written.contains("did not panic"), "{written}");
+    // `func SetClockSequence(seq int)`: what `ClockSequence()` reads back
+    // after it, and the old value put back after the test.
+    let run = edison(&home, &root.join("time.go"), &line("time.go", "func SetClockSequence("));
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("time_test.go")]);
+    let written = std::fs::read_to_string(root.join("time_test.go")).expect("read");
+    assert!(
+        written.contains("\told := ClockSequence()\n\tdefer SetClockSequence(old)\n\tSetClockSequence(-7)\n\tif got := ClockSequence(); got != 16377 {"),
+        "{written}"
+    );
     // The whole module's tests, outside PAIRED: the old ones and the new.
     let out = std::process::Command::new("go")
         .args(["test", "-count=1", "-v", "./..."])
@@ -371,6 +381,7 @@ fn edisons_go_tests_pass_readers_errors_and_the_packages_values_and_import_what_
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.matches("--- PASS: TestNewRandomFromReader_").count(), 2, "{stdout}");
     assert_eq!(stdout.matches("--- PASS: TestMust_").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("--- PASS: TestSetClockSequence_").count(), 4, "{stdout}");
     let _ = paired(&home, &["stop"]).output();
 }
 

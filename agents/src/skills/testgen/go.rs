@@ -44,6 +44,25 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         }
     }
     let result = node.child_by_field_name("result").map(|r| text[r.byte_range()].to_owned());
+    // A setter with its getter in the file: what it sets is what the getter reads back.
+    let reads = match (&result, &candidates[..]) {
+        (None, [_]) => list
+            .named_child(0)
+            .and_then(|p| p.child_by_field_name("type"))
+            .and_then(|ty| getter_of(name, &text[ty.byte_range()], text)),
+        _ => None,
+    };
+    if let Some((getter, ty)) = reads {
+        return Ok(Target {
+            language: Language::Go,
+            name: name.to_owned(),
+            calls: calls(&candidates),
+            returns: Some(ty),
+            module: Some(package),
+            imports: Vec::new(),
+            reads: Some(getter),
+        });
+    }
     let returns = result.ok_or_else(|| {
         format!("`{name}` returns nothing: what it does is a side effect, which a characterization test cannot see")
     })?;
@@ -59,7 +78,32 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         returns: Some(returns),
         module: Some(package),
         imports: Vec::new(),
+        reads: None,
     })
+}
+
+/// The getter of the setter `name` taking a `ty` (`SetClockSequence(seq int)`
+/// → `ClockSequence() int`), declared in `file` with no parameters and
+/// returning that type, comparable: its name and the type.
+fn getter_of(name: &str, ty: &str, file: &str) -> Option<(String, String)> {
+    let rest = name.strip_prefix("Set").or_else(|| name.strip_prefix("set"))?;
+    if !rest.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let getter = if name.starts_with('s') {
+        let mut chars = rest.chars();
+        chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())?
+    } else {
+        rest.to_owned()
+    };
+    let comparable = BASIC.contains(&ty) || is_named(ty);
+    let declared = file.lines().any(|line| {
+        line.strip_prefix("func ")
+            .and_then(|l| l.strip_prefix(getter.as_str()))
+            .and_then(|l| l.strip_prefix("()"))
+            .is_some_and(|l| l.split('{').next().unwrap_or_default().trim() == ty)
+    });
+    (comparable && declared).then(|| (getter, ty.to_owned()))
 }
 
 /// What a call gives back: a comparable value, and whether an error comes last.
@@ -278,6 +322,10 @@ pub(super) fn probe(target: &Target) -> String {
     let mut calls = String::new();
     for args in &target.calls {
         let call = format!("{}({})", target.name, args.join(", "));
+        if let Some(getter) = &target.reads {
+            calls.push_str(&format!("\t\tfunc() string {{ {call}; return fmt.Sprintf(\"%#v\", {getter}()) }},\n"));
+            continue;
+        }
         calls.push_str(&match shape {
             Shape::Value => format!("\t\tfunc() string {{ return fmt.Sprintf(\"%#v\", {call}) }},\n"),
             Shape::ValueAndError => format!(
@@ -561,11 +609,14 @@ pub(super) fn is_literal(text: &str) -> bool {
         || is_exported_name(text)
 }
 
-/// `TestName_1`…: Go's test names, the function's name capitalised.
+/// `TestParse_1`…: Go's test names. An unexported function's keep its name
+/// after an underscore (`Test_xtob_1`, as gotests writes them): capitalised,
+/// `clockSequence`'s would be `ClockSequence`'s.
 pub(super) fn test_name(name: &str, n: usize) -> String {
-    let mut chars = name.chars();
-    let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
-    format!("Test{first}{}_{n}", chars.as_str())
+    if name.starts_with(|c: char| c.is_lowercase()) {
+        return format!("Test_{name}_{n}");
+    }
+    format!("Test{name}_{n}")
 }
 
 /// One test per case, in the package's own form.
@@ -574,6 +625,15 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
     let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
     let name = test_name(&target.name, n);
     let shape = target.returns.as_deref().and_then(shape)?;
+    if let Some(getter) = &target.reads {
+        // What the setter sets, read back, and what was there put back after.
+        let Observed::Value(want) = observed else { return None };
+        let want = if want.contains('{') { format!("({want})") } else { want.clone() };
+        let setter = &target.name;
+        return Some(format!(
+            "\nfunc {name}(t *testing.T) {{\n\told := {getter}()\n\tdefer {setter}(old)\n\t{call}\n\tif got := {getter}(); got != {want} {{\n\t\tt.Errorf(\"after {shown}, {getter}() = %#v, want %#v\", got, {want})\n\t}}\n}}\n"
+        ));
+    }
     // A composite literal in an `if` condition must be in parentheses.
     let observed = match observed {
         Observed::Value(want) if want.contains('{') && !matches!(shape, Shape::Values(_)) => {
@@ -635,6 +695,7 @@ mod tests {
             returns: Some(returns.into()),
             module: Some("p".into()),
             imports: Vec::new(),
+            reads: None,
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -643,7 +704,8 @@ mod tests {
         assert_eq!(observed(&target("string"), r#""\"a\" + os.Getenv(\"X\")""#), Observed::Opaque);
         assert_eq!(observed(&target("int"), r#""os.Exit(1)""#), Observed::Opaque);
         assert_eq!(observed(&target("bool"), r#""1""#), Observed::Opaque);
-        assert_eq!(test_name("xtob", 2), "TestXtob_2");
+        assert_eq!(test_name("xtob", 2), "Test_xtob_2");
+        assert_eq!(test_name("Parse", 1), "TestParse_1");
         // The package's own array type, without the package's name.
         assert_eq!(
             observed(&target("(UUID, error)"), r#""p.UUID{0x1, 0xff}""#),
@@ -695,12 +757,45 @@ mod tests {
             returns: Some("UUID".into()),
             module: Some("p".into()),
             imports: Vec::new(),
+            reads: None,
         };
         assert!(
             probe(&target).starts_with("package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"testing\"\n)\n"),
             "{}",
             probe(&target)
         );
+    }
+
+    #[test]
+    fn a_setter_is_tested_through_its_getter_and_put_back() {
+        let file = "package p\n\nfunc ClockSequence() int {\n\treturn 1\n}\n\nfunc clockSequence() int {\n\treturn 1\n}\n\nfunc Label() string { return \"\" }\n";
+        assert_eq!(getter_of("SetClockSequence", "int", file), Some(("ClockSequence".into(), "int".into())));
+        assert_eq!(getter_of("setClockSequence", "int", file), Some(("clockSequence".into(), "int".into())));
+        // Another type, no getter, or not a setter's name: not one.
+        assert_eq!(getter_of("SetClockSequence", "uint16", file), None);
+        assert_eq!(getter_of("SetRand", "io.Reader", file), None);
+        assert_eq!(getter_of("Settle", "int", file), None);
+        assert_eq!(getter_of("SetLabel", "string", file).map(|g| g.0), Some("Label".into()));
+        let target = Target {
+            language: Language::Go,
+            name: "SetClockSequence".into(),
+            calls: vec![vec!["-7".into()]],
+            returns: Some("int".into()),
+            module: Some("p".into()),
+            imports: Vec::new(),
+            reads: Some("ClockSequence".into()),
+        };
+        assert!(
+            probe(&target)
+                .contains("func() string { SetClockSequence(-7); return fmt.Sprintf(\"%#v\", ClockSequence()) },")
+        );
+        let test = test(&target, 1, &["-7".into()], &Observed::Value("16377".into())).expect("a test");
+        assert!(
+            test.contains("\told := ClockSequence()\n\tdefer SetClockSequence(old)\n\tSetClockSequence(-7)\n\tif got := ClockSequence(); got != 16377 {"),
+            "{test}"
+        );
+        // A value that differs from call to call says nothing of the setter.
+        assert_eq!(super::test(&target, 1, &["-1".into()], &Observed::Varies(vec!["1".into(), "2".into()])), None);
     }
 
     /// Random UUIDs as the probe prints them (`%q` of `%#v`), version 4.
@@ -738,6 +833,7 @@ mod tests {
             returns: Some(returns.into()),
             module: Some("p".into()),
             imports: Vec::new(),
+            reads: None,
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

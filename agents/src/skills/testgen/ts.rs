@@ -78,6 +78,7 @@ pub(super) fn target(
         returns: None,
         module: Some(module),
         imports: Vec::new(),
+        reads: None,
     })
 }
 
