@@ -102,6 +102,8 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
 /// out; at most eight calls.
 pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Vec<String>> {
     let mut calls: Vec<Vec<String>> = Vec::new();
+    // Calls written out come first; rows of tables after them.
+    let mut from_tables: Vec<Vec<String>> = Vec::new();
     for text in tests.iter().filter(|t| t.contains(name)) {
         if matches!(
             language,
@@ -114,9 +116,34 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
                 Language::Rust => is_rust_literal,
                 _ => ts::is_literal,
             };
-            for args in rust_calls_in(text, name) {
-                if args.iter().all(|a| literal(a)) && !args.is_empty() && !calls.contains(&args) {
-                    calls.push(args);
+            for (at, args) in rust_calls_in(text, name) {
+                if args.is_empty() {
+                    continue;
+                }
+                if args.iter().all(|a| literal(a)) {
+                    if !calls.contains(&args) {
+                        calls.push(args);
+                    }
+                    continue;
+                }
+                // A table-driven test (`for (const c of cases) f(c.input)`,
+                // `for _, tt := range tests { F(tt.in) }`): each row's fields.
+                if language == Language::Rust {
+                    continue;
+                }
+                let fields: Option<Vec<Option<&str>>> =
+                    args.iter().map(|a| if literal(a) { Some(None) } else { table_field(a).map(Some) }).collect();
+                let Some(fields) = fields else { continue };
+                let wanted: Vec<&str> = fields.iter().flatten().copied().collect();
+                for row in table_rows(text, at, &wanted, literal) {
+                    let filled: Vec<String> = args
+                        .iter()
+                        .zip(&fields)
+                        .map(|(arg, field)| field.and_then(|f| row.get(f).cloned()).unwrap_or_else(|| arg.clone()))
+                        .collect();
+                    if !from_tables.contains(&filled) {
+                        from_tables.push(filled);
+                    }
                 }
             }
             continue;
@@ -160,6 +187,11 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
                     calls.push(filled);
                 }
             }
+        }
+    }
+    for call in from_tables {
+        if !calls.contains(&call) {
+            calls.push(call);
         }
     }
     calls.truncate(8);
@@ -211,9 +243,96 @@ fn parametrized_rows(call: Node<'_>, text: &str) -> Vec<Vec<(String, String)>> {
     rows
 }
 
+/// `tc.input` → `input`: a field of a table row, by the loop's variable.
+fn table_field(arg: &str) -> Option<&str> {
+    let (row, field) = arg.split_once('.')?;
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    (ident(row) && ident(field)).then_some(field)
+}
+
+/// The rows of a test's table that give every field of `fields` a literal
+/// (`{ input: "9", output: 9 }` in TypeScript, `{in: "9", want: 9}` in Go):
+/// object literals in `text` (the last eight before `call_at`, else the first
+/// after it), each its fields' values by name.
+fn table_rows(
+    text: &str,
+    call_at: usize,
+    fields: &[&str],
+    literal: fn(&str) -> bool,
+) -> Vec<std::collections::HashMap<String, String>> {
+    const LONGEST_ROW: usize = 2000;
+    let mut rows: Vec<(usize, std::collections::HashMap<String, String>)> = Vec::new();
+    if fields.is_empty() {
+        return Vec::new();
+    }
+    for (start, _) in text.match_indices('{') {
+        // Where the object ends, and its top-level `key: value` parts.
+        let (mut depth, mut quote, mut parts, mut current) = (0usize, None::<char>, Vec::new(), String::new());
+        let mut escaped = false;
+        let mut closed = false;
+        for c in text[start..].chars().take(LONGEST_ROW) {
+            if let Some(q) = quote {
+                current.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            match c {
+                '"' | '\'' | '`' => quote = Some(c),
+                '{' | '[' | '(' => depth += 1,
+                '}' | ']' | ')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        parts.push(std::mem::take(&mut current));
+                        closed = true;
+                        break;
+                    }
+                }
+                ',' if depth == 1 => {
+                    parts.push(std::mem::take(&mut current));
+                    continue;
+                }
+                _ => {}
+            }
+            if depth >= 1 && !(depth == 1 && c == '{' && current.is_empty()) {
+                current.push(c);
+            }
+        }
+        if !closed {
+            continue;
+        }
+        let mut row = std::collections::HashMap::new();
+        for part in &parts {
+            let Some((key, value)) = part.split_once(':') else { continue };
+            let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+            let value = value.trim();
+            if fields.contains(&key) && literal(value) {
+                row.insert(key.to_owned(), value.to_owned());
+            }
+        }
+        if fields.iter().all(|f| row.contains_key(*f)) {
+            rows.push((start, row));
+        }
+    }
+    // The table the call loops over is above it: the last rows before it, in
+    // the order written; else the first after it.
+    let before = rows.iter().filter(|(at, _)| *at < call_at).count();
+    let chosen = if before > 0 { before.saturating_sub(8)..before } else { 0..rows.len().min(8) };
+    rows.drain(chosen).map(|(_, row)| row).collect()
+}
+
 /// The argument lists of the calls `name(…)` in Rust source text (not
-/// definitions, not methods), split at top-level commas.
-fn rust_calls_in(text: &str, name: &str) -> Vec<Vec<String>> {
+/// definitions, not methods), split at top-level commas, with where each is.
+fn rust_calls_in(text: &str, name: &str) -> Vec<(usize, Vec<String>)> {
     let mut found = Vec::new();
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     for (at, _) in text.match_indices(&format!("{name}(")) {
@@ -254,7 +373,7 @@ fn rust_calls_in(text: &str, name: &str) -> Vec<Vec<String>> {
             }
         }
         args.retain(|a| !a.is_empty());
-        found.push(args);
+        found.push((at, args));
     }
     found
 }
@@ -1165,6 +1284,34 @@ mod tests {
             &format!("{MARK} [{{\"value\": \"__import__('os').system('x')\"}}, {{\"raises\": \"E(); import os\"}}]"),
         );
         assert_eq!(seen[..2], [Observed::Opaque, Observed::Opaque]);
+    }
+
+    #[test]
+    fn a_table_driven_tests_rows_are_its_inputs() {
+        let ts = r#"
+  it("throws", () => {
+    const testCases = [
+      { input: "{     ", output: "Expected property name" },
+      { input: '"  x', output: "Unterminated" },
+      { input: someValue(), output: "not a literal" },
+    ];
+    for (const testCase of testCases) {
+      expect(() => safeDestr(testCase.input)).toThrowError(testCase.output);
+    }
+  });
+"#;
+        assert_eq!(
+            example_calls("safeDestr", Language::TypeScript, &[ts.to_owned()]),
+            [vec![r#""{     ""#.to_owned()], vec![r#"'"  x'"#.to_owned()]]
+        );
+        // Go: keyed rows, a field beside a literal argument.
+        let go = "func TestF(t *testing.T) {\n\ttests := []struct{ in string; want int }{\n\t\t{in: \"a,b\", want: 2},\n\t\t{want: 0, in: \"\"},\n\t}\n\tfor _, tt := range tests {\n\t\tif got := Count(tt.in, 1); got != tt.want {\n\t\t\tt.Fail()\n\t\t}\n\t}\n}\n";
+        assert_eq!(
+            example_calls("Count", Language::Go, &[go.to_owned()]),
+            [vec!["\"a,b\"".to_owned(), "1".to_owned()], vec!["\"\"".to_owned(), "1".to_owned()]]
+        );
+        // A call on something else than a row's field: nothing.
+        assert!(example_calls("Count", Language::Go, &["Count(x.y.z)".to_owned()]).is_empty());
     }
 
     fn target_py() -> Target {
