@@ -27,7 +27,7 @@ pub struct Target {
     pub module: Option<String>,
     /// Python: what the arguments need imported besides the function, as
     /// `(module, name)` (`Namespace` from `argparse`, as the project's tests
-    /// build the arguments).
+    /// build the arguments), or `(module, "")` for the module itself (`json`).
     pub imports: Vec<(String, String)>,
     /// Go: a setter's getter (`SetClockSequence` → `ClockSequence`): each
     /// call is followed by the getter's, whose value is what is compared.
@@ -568,6 +568,14 @@ fn python_target(
         let index = candidates.len();
         let usage = node.child_by_field_name("body").and_then(|body| python_usage(body, text, param));
         let mut derived = python_values(param, ty, usage, &strings, &numbers);
+        if usage == Some("serializer") && derived.as_ref().is_some_and(|d| d.iter().any(|v| v == "json")) {
+            for module in ["json", "pickle"] {
+                let import = (module.to_owned(), String::new());
+                if !imports.contains(&import) {
+                    imports.push(import);
+                }
+            }
+        }
         // Parsed command-line arguments: a `Namespace` as the project's tests build one.
         if derived.is_none()
             && ty.is_none()
@@ -635,6 +643,8 @@ fn python_usage(body: Node<'_>, text: &str, param: &str) -> Option<&'static str>
                     a if STR_METHODS.contains(&a) => "str",
                     "decode" => "bytes",
                     "get" | "items" | "keys" | "values" => "dict",
+                    // `json`'s and `pickle`'s interface: a serializer.
+                    "dumps" | "loads" => "serializer",
                     _ => continue,
                 }
             }
@@ -769,7 +779,8 @@ fn python_values(
     numbers: &[String],
 ) -> Option<Vec<String>> {
     let named = |words: &[&str]| words.iter().any(|w| param == *w || param.ends_with(&format!("_{w}")));
-    let kind = match ty.map(str::trim) {
+    let ty = ty.map(str::trim).filter(|t| !matches!(*t, "Any" | "t.Any" | "typing.Any" | "object"));
+    let kind = match ty {
         Some("int") => "int",
         Some("str") => "str",
         Some("bool") => "bool",
@@ -810,6 +821,8 @@ fn python_values(
             values
         }
         "tuple" => vec!["()".into(), "(1, 2, 3)".into()],
+        // The standard library's: one that writes text, one that writes bytes.
+        "serializer" => vec!["json".into(), "pickle".into()],
         _ => vec!["[]".into(), "[1, 2, 3]".into()],
     })
 }
@@ -910,8 +923,14 @@ print("{MARK} " + json.dumps(seen))
 "#,
         name = target.name,
         calls = calls.join(", "),
-        imports = target.imports.iter().map(|(m, n)| format!("from {m} import {n}\n")).collect::<String>(),
+        imports = target.imports.iter().map(|(m, n)| python_import(m, n)).collect::<String>(),
     )
+}
+
+/// The line that imports `name` from `module`, or `module` itself when
+/// `name` is empty.
+pub fn python_import(module: &str, name: &str) -> String {
+    if name.is_empty() { format!("import {module}\n") } else { format!("from {module} import {name}\n") }
 }
 
 /// A Python literal and nothing else: numbers, strings and bytes, `True`,
@@ -1176,6 +1195,10 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
         let call = format!("{name}({})", args.join(", "));
         let test = format!("{name}_{}", n + 1);
         out.push_str(&match (target.language, observed) {
+            // `is` for the singletons, as flake8 would have it (E712: no `== True`).
+            (Language::Python, Observed::Value(value)) if matches!(value.as_str(), "True" | "False") => {
+                format!("\n\ndef test_{test}():\n    assert {call} is {value}\n")
+            }
             (Language::Python, Observed::Value(value)) => {
                 format!("\n\ndef test_{test}():\n    assert {call} == {value}\n")
             }
@@ -1312,6 +1335,19 @@ mod tests {
         );
         // A call on something else than a row's field: nothing.
         assert!(example_calls("Count", Language::Go, &["Count(x.y.z)".to_owned()]).is_empty());
+    }
+
+    #[test]
+    fn a_serializer_parameter_takes_the_standard_librarys_and_imports_them() {
+        let text = "import typing as t\n\ndef is_text_serializer(serializer: t.Any) -> bool:\n    return isinstance(serializer.dumps({}), str)\n";
+        let target = target("itsdangerous.py", &doc("itsdangerous.py", text), 40, &[]).expect("testable");
+        assert_eq!(target.calls, [vec!["json".to_owned()], vec!["pickle".to_owned()]]);
+        assert_eq!(target.imports, [("json".to_owned(), String::new()), ("pickle".to_owned(), String::new())]);
+        assert!(python_probe(&target).contains("\nimport json\nimport pickle\n"));
+        let seen = [Observed::Value("True".into()), Observed::Value("False".into())];
+        let (tests, _) = tests(&target, &seen).expect("tests");
+        assert!(tests.contains("assert is_text_serializer(json) is True\n"), "{tests}");
+        assert!(tests.contains("assert is_text_serializer(pickle) is False\n"), "{tests}");
     }
 
     fn target_py() -> Target {

@@ -212,6 +212,12 @@ fn place_go(
 /// level (`from semver import (compare, parse)`); an import inside a function
 /// reaches only that function.
 fn python_imports(source: &str, module: &str, name: &str) -> bool {
+    // The module itself: `import json`, `import json, pickle`.
+    if name.is_empty() {
+        return source.lines().filter_map(|l| l.strip_prefix("import ")).any(|names| {
+            names.split('#').next().unwrap_or("").split(',').any(|n| n.split_whitespace().next() == Some(module))
+        });
+    }
     let head = format!("from {module} import ");
     source.match_indices(&head).any(|(at, _)| {
         if at > 0 && !source[..at].ends_with('\n') {
@@ -492,7 +498,7 @@ fn place_python(
             .imports
             .iter()
             .filter(|(m, n)| !python_imports(existing, m, n))
-            .map(|(m, n)| format!("from {m} import {n}\n"))
+            .map(|(m, n)| testgen::python_import(m, n))
             .collect()
     };
     let imports =
@@ -636,5 +642,10 @@ mod tests {
         assert!(python_imports("from pkg.mod import a, b\n", "pkg.mod", "b"));
         let inside = "from semver import compare\n\ndef test_private():\n    from semver import _increment_string\n";
         assert!(!python_imports(inside, "semver", "_increment_string"), "a function's own import");
+        // A module itself.
+        assert!(python_imports("import os\nimport json, pickle as pk  # both\n", "pickle", ""));
+        assert!(python_imports("import json\n", "json", ""));
+        assert!(!python_imports("import jsonschema\nfrom json import dumps\n", "json", ""));
+        assert!(!python_imports("def f():\n    import json\n", "json", ""));
     }
 }

@@ -267,6 +267,34 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A parameter the body calls `.dumps` on: the standard library's two
+/// serializers, imported as modules, and the answers compared with `is`.
+#[test]
+fn edisons_python_tests_pass_a_serializer_the_standard_librarys_modules() {
+    let home = Home::new();
+    let root = vendored(&home, "itsdangerous");
+    let text = std::fs::read_to_string(root.join("itsdangerous.py")).expect("read");
+    let line = text.lines().position(|l| l.starts_with("def is_text_serializer(")).expect("the function") + 1;
+    let run = edison(&home, &root.join("itsdangerous.py"), &line.to_string());
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let files = apply_edits(&run);
+    assert_eq!(files.len(), 1, "{run}");
+    let written = std::fs::read_to_string(&files[0]).expect("read");
+    assert!(written.contains("import json\n") && written.contains("import pickle\n"), "{written}");
+    assert!(written.contains("assert is_text_serializer(json) is True\n"), "{written}");
+    assert!(written.contains("assert is_text_serializer(pickle) is False\n"), "{written}");
+    let out = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "test_is_text_serializer_"])
+        .arg(&files[0])
+        .current_dir(&root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("2 passed"), "{stdout}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A function returning one of the module's classes (`VersionInfo`, a named
 /// tuple's shape): its value is asserted as the construction its `repr` writes.
 #[test]
