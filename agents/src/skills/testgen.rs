@@ -555,7 +555,19 @@ fn python_target(
                 parameter.child_by_field_name("type").map(|t| &text[t.byte_range()]),
                 false,
             ),
-            "default_parameter" | "typed_default_parameter" => continue,
+            // Left to its default, unless the project's tests pass it (`main(["bump",
+            // "major", "1.2.3"])`): then their values, by position.
+            "default_parameter" | "typed_default_parameter" => {
+                let index = candidates.len();
+                match with_examples(index, examples, None) {
+                    Some(values) => {
+                        candidates.push(values);
+                        continue;
+                    }
+                    // The parameters after it are positional only by it.
+                    None => break,
+                }
+            }
             "list_splat_pattern" | "dictionary_splat_pattern" | "keyword_separator" | "positional_separator" => {
                 continue;
             }
@@ -916,7 +928,8 @@ for call in [{calls}]:
         else:
             cls = constructed(value, text)
             seen.append({{"value": text if cls else None, "class": cls}})
-    except Exception as error:
+    # `SystemExit` too: a command line's entry point exits on bad arguments.
+    except (Exception, SystemExit) as error:
         kind = type(error)
         seen.append({{"raises": kind.__name__ if kind.__module__ == "builtins" else None}})
 print("{MARK} " + json.dumps(seen))
@@ -1348,6 +1361,21 @@ mod tests {
         let (tests, _) = tests(&target, &seen).expect("tests");
         assert!(tests.contains("assert is_text_serializer(json) is True\n"), "{tests}");
         assert!(tests.contains("assert is_text_serializer(pickle) is False\n"), "{tests}");
+    }
+
+    #[test]
+    fn a_parameter_with_a_default_takes_what_the_tests_pass_it() {
+        let text = "def main(cliargs=None):\n    return run(cliargs)\n\n\ndef bump(text, token='rc', n=1):\n    return text.upper()\n";
+        let tests = ["def test_main():\n    assert main(['bump', 'major', '1.2.3']) == 0\n    with pytest.raises(SystemExit):\n        main([])\n"
+            .to_owned()];
+        let main = target("semver.py", &doc("semver.py", text), 5, &tests).expect("testable");
+        let mut calls = main.calls.clone();
+        calls.sort();
+        assert_eq!(calls, [vec!["['bump', 'major', '1.2.3']".to_owned()], vec!["[]".to_owned()]]);
+        // No test passes it: its default, and the ones after it too.
+        let bump = target("semver.py", &doc("semver.py", text), 50, &[]).expect("testable");
+        assert!(bump.calls.iter().all(|c| c.len() == 1), "{:?}", bump.calls);
+        assert!(python_probe(&main).contains("except (Exception, SystemExit) as error:"));
     }
 
     fn target_py() -> Target {
