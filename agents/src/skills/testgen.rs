@@ -470,8 +470,8 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         // A test's `"abc"` fills a `&str`, not a `String`: examples only where the type takes them.
         let fits = |v: &String| !(ty == "String" && v.starts_with('"'));
         let usable: Vec<Vec<String>> = examples.iter().filter(|c| c.get(index).is_some_and(fits)).cloned().collect();
-        candidates.push(with_examples(index, &usable, rust_values(ty, &strings, &numbers)).ok_or_else(|| {
-            format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, text, booleans and their Options, slices and Vecs)")
+        candidates.push(with_examples(index, &usable, rust_values(ty, &strings, &numbers, text)).ok_or_else(|| {
+            format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, text, booleans, their Options, slices and Vecs, and the file's own enums and types with `new()` or `Default`)")
         })?);
     }
     let returns = node.child_by_field_name("return_type").map(|r| text[r.byte_range()].to_owned());
@@ -491,8 +491,9 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
     })
 }
 
-/// Literals of a Rust type: edge values first, then what the body compares against.
-fn rust_values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String>> {
+/// Literals of a Rust type: edge values first, then what the body compares
+/// against; for a type `file` declares, its own values (see [`rust_own_values`]).
+fn rust_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> Option<Vec<String>> {
     let ty = ty.trim();
     let with = |mut base: Vec<String>, extra: &[String]| {
         for e in extra.iter().take(2) {
@@ -512,17 +513,86 @@ fn rust_values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<S
         _ if ty.starts_with('&') && ty.ends_with("str") => with(vec!["\"\"".into(), "\"abc\"".into()], strings),
         "String" => owned(with(vec!["\"\"".into(), "\"abc\"".into()], strings)),
         _ if ty.starts_with("Option<") && ty.ends_with('>') => {
-            let inner = rust_values(&ty[7..ty.len() - 1], strings, numbers)?;
+            let inner = rust_values(&ty[7..ty.len() - 1], strings, numbers, file)?;
             std::iter::once("None".to_owned()).chain(inner.into_iter().take(2).map(|v| format!("Some({v})"))).collect()
         }
         _ if ty.starts_with("&[") && ty.ends_with(']') || ty.starts_with("Vec<") && ty.ends_with('>') => {
             let inner = if ty.starts_with('&') { &ty[2..ty.len() - 1] } else { &ty[4..ty.len() - 1] };
-            let items = rust_values(inner, strings, numbers)?;
+            let items = rust_values(inner, strings, numbers, file)?;
             let wrap = |list: String| if ty.starts_with('&') { format!("&[{list}]") } else { format!("vec![{list}]") };
             vec![wrap(String::new()), wrap(items.join(", ")), wrap(items[..1].join(", "))]
         }
-        _ => return None,
+        _ if ty.starts_with('&') && !ty.starts_with("&mut") => {
+            rust_own_values(ty[1..].trim(), strings, numbers, file)?.into_iter().map(|v| format!("&{v}")).collect()
+        }
+        _ => return rust_own_values(ty, strings, numbers, file),
     })
+}
+
+/// Values of a type `file` declares: an enum's variants (unit ones, and
+/// tuple ones of types above with their first value: `CharRange('a', 'a')`),
+/// three at most; a type with an associated `new()` of no arguments, or
+/// that derives `Default`, its `T::new()` / `T::default()`.
+fn rust_own_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> Option<Vec<String>> {
+    if ty.is_empty()
+        || !ty.starts_with(|c: char| c.is_ascii_uppercase())
+        || !ty.chars().all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let declared = |keyword: &str| {
+        file.match_indices(&format!("{keyword} {ty}"))
+            .map(|(at, m)| at + m.len())
+            .find(|end| file[*end..].starts_with([' ', '{', '(', ';', '<']))
+    };
+    if let Some(end) = declared("enum") {
+        let body = &file[end..];
+        let body = &body[body.find('{')? + 1..];
+        let body = &body[..body.find("\n}")?];
+        let mut values = Vec::new();
+        for variant in
+            body.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('#'))
+        {
+            let variant = variant.trim_end_matches(',');
+            let (name, fields) = match variant.split_once('(') {
+                Some((name, rest)) => (name.trim(), Some(rest.strip_suffix(')')?)),
+                None => (variant, None),
+            };
+            if !name.chars().all(|c| c.is_alphanumeric() || c == '_') || name.is_empty() {
+                continue;
+            }
+            let value = match fields {
+                None => format!("{ty}::{name}"),
+                Some(fields) => {
+                    let firsts: Option<Vec<String>> = fields
+                        .split(',')
+                        .map(|f| rust_values(f.trim(), strings, numbers, "").and_then(|v| v.into_iter().next()))
+                        .collect();
+                    let Some(firsts) = firsts else { continue };
+                    format!("{ty}::{name}({})", firsts.join(", "))
+                }
+            };
+            values.push(value);
+            if values.len() == 3 {
+                break;
+            }
+        }
+        return (!values.is_empty()).then_some(values);
+    }
+    let new = file.match_indices(&format!("impl {ty} {{")).any(|(at, _)| {
+        let block = &file[at..];
+        let block = &block[..block.find("\n}").unwrap_or(block.len())];
+        block.contains("fn new() -> Self") || block.contains(&format!("fn new() -> {ty}"))
+    });
+    if new {
+        return Some(vec![format!("{ty}::new()")]);
+    }
+    let derives_default = declared("struct").is_some_and(|end| {
+        let start = file[..end].rfind("struct").unwrap_or(0);
+        let above: Vec<&str> = file[..start].lines().rev().take(4).collect();
+        above.iter().any(|l| l.contains("derive(") && l.contains("Default"))
+    });
+    derives_default.then(|| vec![format!("{ty}::default()")])
 }
 
 fn python_target(
@@ -1376,6 +1446,21 @@ mod tests {
         let bump = target("semver.py", &doc("semver.py", text), 50, &[]).expect("testable");
         assert!(bump.calls.iter().all(|c| c.len() == 1), "{:?}", bump.calls);
         assert!(python_probe(&main).contains("except (Exception, SystemExit) as error:"));
+    }
+
+    #[test]
+    fn rust_values_of_the_files_own_enums_and_types_with_new_or_default() {
+        let file = "#[derive(Copy, Clone)]\nenum CharSpecifier {\n    SingleChar(char),\n    CharRange(char, char),\n    /// Any.\n    Any,\n    Named { x: u8 },\n}\n\n#[derive(Debug, Default)]\npub struct Opts {\n    pub a: bool,\n}\n\npub struct Built;\n\nimpl Built {\n    pub fn new() -> Self {\n        Built\n    }\n}\n";
+        let of = |ty: &str| rust_values(ty, &[], &[], file);
+        assert_eq!(
+            of("CharSpecifier").expect("an enum"),
+            ["CharSpecifier::SingleChar('a')", "CharSpecifier::CharRange('a', 'a')", "CharSpecifier::Any"]
+        );
+        assert_eq!(of("&[CharSpecifier]").expect("a slice")[2], "&[CharSpecifier::SingleChar('a')]");
+        assert_eq!(of("Opts").expect("Default"), ["Opts::default()"]);
+        assert_eq!(of("&Built").expect("new()"), ["&Built::new()"]);
+        assert_eq!(of("Elsewhere"), None);
+        assert_eq!(of("&mut Built"), None);
     }
 
     fn target_py() -> Target {

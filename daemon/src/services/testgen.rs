@@ -446,10 +446,26 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
                 .and_then(|at| Some((at, agents::skills::document::find_closing_brace(source, at)?)));
             Ok(match module {
                 Some((start, close)) => {
-                    // The module's own imports, unless they reach the function already.
+                    // The module's own imports, unless they reach the function
+                    // (and the file's types its arguments name) already.
                     let body = &source[start..close];
-                    let reached = body.contains("use super::*") || body.contains(target.name.as_str());
-                    let import = if reached { String::new() } else { format!("    use super::{};\n", target.name) };
+                    let mut names = vec![target.name.clone()];
+                    names.extend(types_named(tests).into_iter().filter(|t| {
+                        [format!("enum {t}"), format!("struct {t}")].iter().any(|d| source.contains(d.as_str()))
+                    }));
+                    let missing: Vec<&String> = if body.contains("use super::*") {
+                        Vec::new()
+                    } else {
+                        names.iter().filter(|n| !body.contains(n.as_str())).collect()
+                    };
+                    let import = match &missing[..] {
+                        [] => String::new(),
+                        [one] => format!("    use super::{one};\n"),
+                        many => format!(
+                            "    use super::{{{}}};\n",
+                            many.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    };
                     insert(rel, source, close, format!("\n{import}{}", tests.trim_start_matches('\n')))
                 }
                 None => {
@@ -473,6 +489,21 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
         Language::Go => place_go(target, root, rel, tests, &insert),
         _ => place_python(target, root, rel, tests, &insert),
     }
+}
+
+/// The types Rust tests name a path in (`CharSpecifier::SingleChar('a')`,
+/// `MatchOptions::new()`), in order, once each.
+fn types_named(tests: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (at, _) in tests.match_indices("::") {
+        let start = tests[..at].rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+        let name = &tests[start..at];
+        let after_path = tests[..start].ends_with("::");
+        if name.starts_with(|c: char| c.is_ascii_uppercase()) && !after_path && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// Python: appended to the module's test file (`tests/test_NAME.py`, or
@@ -631,6 +662,12 @@ fn last_lines(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::python_imports;
+
+    #[test]
+    fn the_types_rust_tests_name_a_path_in() {
+        let tests = "assert!(f(&[CharSpecifier::SingleChar('a')], MatchOptions::new()));\nlet _ = std::path::Path::new(\"x\");\nassert!(f(&[CharSpecifier::Any]));";
+        assert_eq!(super::types_named(tests), ["CharSpecifier", "MatchOptions"]);
+    }
 
     #[test]
     fn a_test_file_that_imports_the_function_is_not_given_a_second_import() {
