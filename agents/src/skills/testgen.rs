@@ -32,6 +32,10 @@ pub struct Target {
     /// Go: a setter's getter (`SetClockSequence` → `ClockSequence`): each
     /// call is followed by the getter's, whose value is what is compared.
     pub reads: Option<String>,
+    /// Rust: the file's types with private fields. A value that shows one
+    /// is asserted by its variant (`is_ok()`), not by a `Debug` form that
+    /// pins internals a refactoring may change.
+    pub hidden: Vec<String>,
 }
 
 /// What one call did.
@@ -488,7 +492,32 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         module: None,
         imports: Vec::new(),
         reads: None,
+        hidden: hidden_types(text),
     })
+}
+
+/// The structs `file` declares with a field that is not `pub`.
+fn hidden_types(file: &str) -> Vec<String> {
+    let mut hidden = Vec::new();
+    for (at, _) in file.match_indices("struct ") {
+        let rest = &file[at + "struct ".len()..];
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let Some(open) = rest.find(['{', ';', '(']) else { continue };
+        if name.is_empty() || !rest[open..].starts_with('{') {
+            continue;
+        }
+        let body = &rest[open + 1..];
+        let body = &body[..body.find('}').unwrap_or(body.len())];
+        let private = body
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('#'))
+            .any(|field| !field.starts_with("pub") && field.contains(':'));
+        if private && !hidden.contains(&name) {
+            hidden.push(name);
+        }
+    }
+    hidden
 }
 
 /// Literals of a Rust type: edge values first, then what the body compares
@@ -686,6 +715,7 @@ fn python_target(
         module: Some(module),
         imports,
         reads: None,
+        hidden: Vec::new(),
     })
 }
 
@@ -1294,6 +1324,17 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
                     Some("true") => format!("assert!({call});"),
                     Some("false") => format!("assert!(!{call});"),
                     Some(literal) => format!("assert_eq!({call}, {literal});"),
+                    // A value showing a type's private fields: what kind it is.
+                    None if shows_hidden(debug, &target.hidden) => {
+                        let Some(check) = ["Ok(", "Err(", "Some("]
+                            .iter()
+                            .zip(["is_ok", "is_err", "is_some"])
+                            .find_map(|(variant, check)| debug.starts_with(&format!("\"{variant}")).then_some(check))
+                        else {
+                            continue;
+                        };
+                        format!("assert!({call}.{check}());")
+                    }
                     None => format!("assert_eq!(format!(\"{{:?}}\", {call}), {debug});"),
                 };
                 format!("\n    #[test]\n    fn {test}() {{\n        {assertion}\n    }}\n")
@@ -1317,6 +1358,16 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
         });
     }
     Some((out, cases.len()))
+}
+
+/// Whether a `Debug` form (as a string literal) shows a value of one of the
+/// `hidden` types (`Paths { dir_patterns: …`).
+fn shows_hidden(debug: &str, hidden: &[String]) -> bool {
+    hidden.iter().any(|name| {
+        debug
+            .match_indices(&format!("{name} {{"))
+            .any(|(at, _)| !debug[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+    })
 }
 
 /// The value itself as a literal, where `Debug` printed one that compares
@@ -1461,6 +1512,29 @@ mod tests {
         assert_eq!(of("&Built").expect("new()"), ["&Built::new()"]);
         assert_eq!(of("Elsewhere"), None);
         assert_eq!(of("&mut Built"), None);
+        // `Opts` shows only `pub` fields; a struct with private ones is asserted by its variant.
+        let file = "pub struct Paths {\n    dir: Vec<u8>,\n    pub n: usize,\n}\npub struct Opts {\n    pub a: bool,\n}\npub struct Unit;\n";
+        assert_eq!(hidden_types(file), ["Paths"]);
+        let target = Target {
+            language: Language::Rust,
+            name: "glob_with".into(),
+            calls: vec![vec!["\"a\"".into()], vec!["\"[\"".into()]],
+            returns: Some("Result<Paths, PatternError>".into()),
+            module: None,
+            imports: Vec::new(),
+            reads: None,
+            hidden: hidden_types(file),
+        };
+        let seen = [
+            Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
+            Observed::Value(r#""Err(PatternError { pos: 0 })""#.into()),
+        ];
+        let (tests, _) = tests(&target, &seen).expect("tests");
+        assert!(tests.contains("assert!(glob_with(\"a\").is_ok());"), "{tests}");
+        assert!(
+            tests.contains(r#"assert_eq!(format!("{:?}", glob_with("[")), "Err(PatternError { pos: 0 })");"#),
+            "{tests}"
+        );
     }
 
     fn target_py() -> Target {

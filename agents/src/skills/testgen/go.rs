@@ -61,6 +61,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             module: Some(package),
             imports: Vec::new(),
             reads: Some(getter),
+            hidden: Vec::new(),
         });
     }
     let returns = result.ok_or_else(|| {
@@ -79,6 +80,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         module: Some(package),
         imports: Vec::new(),
         reads: None,
+        hidden: Vec::new(),
     })
 }
 
@@ -696,6 +698,7 @@ mod tests {
             module: Some("p".into()),
             imports: Vec::new(),
             reads: None,
+            hidden: Vec::new(),
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -758,6 +761,7 @@ mod tests {
             module: Some("p".into()),
             imports: Vec::new(),
             reads: None,
+            hidden: Vec::new(),
         };
         assert!(
             probe(&target).starts_with("package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"testing\"\n)\n"),
@@ -784,6 +788,7 @@ mod tests {
             module: Some("p".into()),
             imports: Vec::new(),
             reads: Some("ClockSequence".into()),
+            hidden: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -834,6 +839,7 @@ mod tests {
             module: Some("p".into()),
             imports: Vec::new(),
             reads: None,
+            hidden: Vec::new(),
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

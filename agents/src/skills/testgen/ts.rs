@@ -79,6 +79,7 @@ pub(super) fn target(
         module: Some(module),
         imports: Vec::new(),
         reads: None,
+        hidden: Vec::new(),
     })
 }
 
