@@ -68,6 +68,22 @@ pub struct RuntimeReport {
     pub longest_poll_us: u64,
     /// What made polls of 1 ms or more, longest first (at most 10).
     pub slow_polls: Vec<SlowPoll>,
+    /// How long requests took in the daemon, from their first poll to their
+    /// reply (waits for a turn, the blocking pool or the CPU included), by
+    /// method, slowest p99 first (at most 10). Older daemons do not send it.
+    #[serde(default)]
+    pub requests: Vec<RequestTimes>,
+}
+
+/// A method's requests since the daemon started, each value within 12.5 %.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestTimes {
+    /// A method's name (`agents/list`).
+    pub name: String,
+    pub count: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub longest_us: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

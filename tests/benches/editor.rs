@@ -418,6 +418,22 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
             ms(&slow["longest_blocked_us"])
         );
     }
+    // Inside the daemon, from a request's first poll to its reply: what the
+    // daemon kept it (the probe's code actions ask `agents/list`; the quiet
+    // requests before the load are among them).
+    println!();
+    println!("| time in the daemon, first poll → reply (whole run) | requests | p50 | p99 | longest |");
+    println!("|---|---|---|---|---|");
+    for times in status["runtime"]["requests"].as_array().into_iter().flatten() {
+        println!(
+            "| {} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            times["name"].as_str().unwrap_or("?"),
+            times["count"],
+            ms(&times["p50_us"]),
+            ms(&times["p99_us"]),
+            ms(&times["longest_us"])
+        );
+    }
 }
 
 /// [`AGENT_RUNS`] offline runs, ten at a time: Sherlock reviewing one of the

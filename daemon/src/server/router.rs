@@ -398,7 +398,7 @@ where
 {
     let registered = module.register_async_method(M::NAME, move |params, daemon, extensions| {
         let handler = handler.clone();
-        crate::platform::stalls::Timed::new(M::NAME, async move {
+        crate::platform::stalls::Timed::request(M::NAME, async move {
             let params = match params.as_str() {
                 // An editor's burst (megabytes of text) is decoded on the blocking pool.
                 Some(raw) if raw.len() > LARGE_PARAMS => {
