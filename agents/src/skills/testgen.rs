@@ -577,14 +577,27 @@ fn rust_own_values(ty: &str, strings: &[String], numbers: &[String], file: &str)
     if let Some(end) = declared("enum") {
         let body = &file[end..];
         let body = &body[body.find('{')? + 1..];
-        let body = &body[..body.find("\n}")?];
+        // To the enum's own closing brace (it may sit inside a `mod`).
+        let mut depth = 1usize;
+        let close = body.char_indices().find_map(|(at, c)| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => {}
+            }
+            (depth == 0).then_some(at)
+        })?;
+        let body = &body[..close];
         let mut values = Vec::new();
         for variant in
             body.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('#'))
         {
-            let variant = variant.trim_end_matches(',');
+            let variant = variant.split("//").next().unwrap_or("").trim().trim_end_matches(',');
             let (name, fields) = match variant.split_once('(') {
-                Some((name, rest)) => (name.trim(), Some(rest.strip_suffix(')')?)),
+                Some((name, rest)) => match rest.strip_suffix(')') {
+                    Some(fields) => (name.trim(), Some(fields)),
+                    None => continue,
+                },
                 None => (variant, None),
             };
             if !name.chars().all(|c| c.is_alphanumeric() || c == '_') || name.is_empty() {
@@ -1512,6 +1525,12 @@ mod tests {
         assert_eq!(of("&Built").expect("new()"), ["&Built::new()"]);
         assert_eq!(of("Elsewhere"), None);
         assert_eq!(of("&mut Built"), None);
+        // An enum inside a module ends at its own brace; a variant with a comment is read.
+        let nested = "mod shapes {\n    pub enum Shape {\n        Dot, // a point\n        Line(u8), // a length\n        Odd(std::path::PathBuf),\n        Many(Vec<String>),\n    }\n\n    pub fn describe(s: Shape) -> u8 {\n        0\n    }\n}\n";
+        assert_eq!(
+            rust_values("Shape", &[], &[], nested).expect("an enum"),
+            ["Shape::Dot", "Shape::Line(0)", "Shape::Many(vec![])"]
+        );
         // `Opts` shows only `pub` fields; a struct with private ones is asserted by its variant.
         let file = "pub struct Paths {\n    dir: Vec<u8>,\n    pub n: usize,\n}\npub struct Opts {\n    pub a: bool,\n}\npub struct Unit;\n";
         assert_eq!(hidden_types(file), ["Paths"]);

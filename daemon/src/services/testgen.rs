@@ -186,7 +186,11 @@ fn place_go(
                 let same_package = existing.lines().any(|l| l.trim() == format!("package {package}"));
                 // Imports come before the first declaration.
                 let head = existing.find("\nfunc ").map_or(existing.as_str(), |at| &existing[..at]);
-                let imported = |path: &str| head.contains(&format!("\"{path}\""));
+                // Under its own name: `str "strings"`, `_` or `.` do not give `strings.`.
+                let imported = |path: &str| {
+                    let quoted = format!("\"{path}\"");
+                    head.lines().map(str::trim).any(|l| l == quoted || l == format!("import {quoted}"))
+                };
                 if same_package && imported("testing") && imports.iter().all(|p| imported(p)) {
                     let gap = if existing.ends_with('\n') { "\n" } else { "\n\n" };
                     return Ok(insert(&candidate, &existing, existing.len(), format!("{gap}{body}")));
@@ -214,8 +218,14 @@ fn place_go(
 fn python_imports(source: &str, module: &str, name: &str) -> bool {
     // The module itself: `import json`, `import json, pickle`.
     if name.is_empty() {
+        // Under its own name: `import pickle as pk` does not give `pickle`.
         return source.lines().filter_map(|l| l.strip_prefix("import ")).any(|names| {
-            names.split('#').next().unwrap_or("").split(',').any(|n| n.split_whitespace().next() == Some(module))
+            names
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .any(|n| n.split_whitespace().collect::<Vec<_>>() == [module])
         });
     }
     let head = format!("from {module} import ");
@@ -226,6 +236,29 @@ fn python_imports(source: &str, module: &str, name: &str) -> bool {
         let rest = &source[at + head.len()..];
         let end = if rest.starts_with('(') { rest.find(')') } else { rest.find('\n') }.unwrap_or(rest.len());
         rest[..end].split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name)
+    })
+}
+
+/// Whether Python source binds `name` at module level other than by
+/// `import name` (`from x import y as name`, `import simplejson as name`,
+/// `name = …`, a `def` or `class`): importing the module there would change
+/// what its tests see.
+fn python_binds_otherwise(source: &str, name: &str) -> bool {
+    let word_end = |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+    source.lines().filter(|l| !l.starts_with([' ', '\t'])).any(|line| {
+        let code = line.split('#').next().unwrap_or("").trim_end();
+        let aliased = code.match_indices(&format!(" as {name}")).any(|(at, m)| word_end(&code[at + m.len()..]));
+        let assigned = code
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="));
+        let defined = [format!("def {name}"), format!("class {name}")]
+            .iter()
+            .any(|head| code.strip_prefix(head.as_str()).is_some_and(word_end));
+        let from_import = code.starts_with("from ")
+            && code.split_once(" import ").is_some_and(|(_, names)| {
+                names.split(',').any(|n| n.trim().trim_matches(|c| c == '(' || c == ')') == name)
+            });
+        aliased || assigned || defined || from_import
     })
 }
 
@@ -453,10 +486,17 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
                     names.extend(types_named(tests).into_iter().filter(|t| {
                         [format!("enum {t}"), format!("struct {t}")].iter().any(|d| source.contains(d.as_str()))
                     }));
+                    // Reached by a `use` of the module (not by a comment or a longer name).
+                    let used = |name: &str| {
+                        body.lines()
+                            .map(str::trim)
+                            .filter(|l| l.starts_with("use "))
+                            .any(|l| l.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|word| word == name))
+                    };
                     let missing: Vec<&String> = if body.contains("use super::*") {
                         Vec::new()
                     } else {
-                        names.iter().filter(|n| !body.contains(n.as_str())).collect()
+                        names.iter().filter(|n| !used(n)).collect()
                     };
                     let import = match &missing[..] {
                         [] => String::new(),
@@ -537,6 +577,13 @@ fn place_python(
     match std::fs::read_to_string(root.join(&path)) {
         // Appended, with the imports it lacks: nothing of the existing tests moves.
         Ok(existing) => {
+            if let Some((module, _)) =
+                target.imports.iter().find(|(m, n)| n.is_empty() && python_binds_otherwise(&existing, m))
+            {
+                return Err(format!(
+                    "`{path}` has a `{module}` of its own: tests passing the standard library's `{module}` there would change what its other tests see"
+                ));
+            }
             let has_pytest = existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
             let imports = format!(
                 "{}{}{}",
@@ -680,9 +727,25 @@ mod tests {
         let inside = "from semver import compare\n\ndef test_private():\n    from semver import _increment_string\n";
         assert!(!python_imports(inside, "semver", "_increment_string"), "a function's own import");
         // A module itself.
-        assert!(python_imports("import os\nimport json, pickle as pk  # both\n", "pickle", ""));
+        assert!(!python_imports("import os\nimport json, pickle as pk  # both\n", "pickle", ""), "under another name");
+        assert!(python_imports("import os\nimport json, pickle  # both\n", "pickle", ""));
         assert!(python_imports("import json\n", "json", ""));
         assert!(!python_imports("import jsonschema\nfrom json import dumps\n", "json", ""));
         assert!(!python_imports("def f():\n    import json\n", "json", ""));
+        // `json` bound to something else at module level.
+        for source in [
+            "from ser import compact_json as json\n",
+            "import simplejson as json  # fast\n",
+            "json = make()\n",
+            "def json():\n    pass\n",
+            "from ser import (json)\n",
+        ] {
+            assert!(super::python_binds_otherwise(source, "json"), "{source}");
+        }
+        for source in
+            ["import json\n", "def test():\n    json = 1\n", "jsonish = 1\nfrom a import json_x\n", "json == 1\n"]
+        {
+            assert!(!super::python_binds_otherwise(source, "json"), "{source}");
+        }
     }
 }

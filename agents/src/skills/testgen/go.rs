@@ -278,9 +278,23 @@ fn own_values(ty: &str, file: &str, guess: bool) -> Option<Vec<String>> {
             continue;
         }
         let declaration = if in_block { line.strip_prefix('\t') } else { line.strip_prefix("var ") };
-        let Some((name, _)) = declaration.and_then(|d| d.split_once('=')) else { continue };
-        let name = name.trim();
-        if is_exported_name(name) && exported.len() < 2 {
+        let Some((name, value)) = declaration.and_then(|d| d.split_once('=')) else { continue };
+        let (name, value) = (name.trim(), value.trim());
+        // `ErrX = errors.New(…)`, `Other{…}`, a literal: not a `ty`. A call of
+        // the package's (`Must(Parse(…))`) may be: the compiler says.
+        let other_type = value.starts_with(['"', '`', '\'', '&', '[', '-'])
+            || value.starts_with(|c: char| c.is_ascii_digit())
+            || value.starts_with("map[")
+            || value.starts_with("func")
+            || value.contains("errors.New(")
+            || value.contains("fmt.Errorf(")
+            || value
+                .split(['{', '('])
+                .next()
+                .is_some_and(|head| is_exported_name(head) && head != ty && value[head.len()..].starts_with('{'));
+        let typed = name.split_whitespace().nth(1);
+        let name = name.split_whitespace().next().unwrap_or(name);
+        if is_exported_name(name) && !other_type && typed.is_none_or(|t| t == ty) && exported.len() < 2 {
             exported.push(name.to_owned());
         }
     }
@@ -294,6 +308,7 @@ const STD_VALUES: [(&str, &str); 4] =
 /// The packages `code` (calls written with the values above) needs imported,
 /// sorted as gofmt keeps them.
 pub(super) fn imports_in(code: &str) -> Vec<&'static str> {
+    let code = &outside_literals(code);
     let mut found: Vec<&'static str> = STD_VALUES
         .iter()
         .filter(|(prefix, _)| {
@@ -304,6 +319,37 @@ pub(super) fn imports_in(code: &str) -> Vec<&'static str> {
         .collect();
     found.sort_unstable();
     found
+}
+
+/// `code` with the insides of its string and rune literals blanked: a
+/// sentence saying "no errors." uses no package.
+fn outside_literals(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in code.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q != '`' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                    out.push(c);
+                    continue;
+                }
+                out.push(' ');
+            }
+            None => {
+                if matches!(c, '"' | '`' | '\'') {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// How many values of a call that gives a different one each time the probe
@@ -325,7 +371,12 @@ pub(super) fn probe(target: &Target) -> String {
     for args in &target.calls {
         let call = format!("{}({})", target.name, args.join(", "));
         if let Some(getter) = &target.reads {
-            calls.push_str(&format!("\t\tfunc() string {{ {call}; return fmt.Sprintf(\"%#v\", {getter}()) }},\n"));
+            // What the setter set, read back; and whether setting back what
+            // was read restores it (the test's `defer`): if not, no value.
+            let setter = &target.name;
+            calls.push_str(&format!(
+                "\t\tfunc() string {{ old := {getter}(); {call}; got := {getter}(); {setter}(old); if {getter}() != old {{ return \"not restored\" }}; return fmt.Sprintf(\"%#v\", got) }},\n"
+            ));
             continue;
         }
         calls.push_str(&match shape {
@@ -742,8 +793,11 @@ mod tests {
         // A string type's literals are not numbers; a type declared elsewhere
         // takes the values the file exports, and only when nothing better is known.
         assert_eq!(of("Name", true), None);
-        assert_eq!(of("Domain", true).expect("exported"), ["Nil", "Max"]);
+        // (`Nil` and `Max` are `UUID`s: not guessed for a `Domain`.)
+        assert_eq!(of("Domain", true), None);
         assert_eq!(of("Domain", false), None);
+        let other = "package p\n\nvar ErrBad = errors.New(\"bad\")\nvar Default = Config{N: 1}\nvar Name = \"x\"\nvar Typed Config = make()\nvar Mine Domain = load()\nvar Guess = Must(Parse(\"x\"))\n";
+        assert_eq!(values("Domain", &[], &[], other, true).expect("guesses"), ["Mine", "Guess"]);
         assert_eq!(of("io.Reader", false).expect("readers").len(), 2);
         assert_eq!(of("error", false).expect("errors"), ["nil", "errors.New(\"boom\")"]);
         assert_eq!(of("io.Writer", true), None);
@@ -753,6 +807,9 @@ mod tests {
             ["crypto/sha1", "errors", "strings"]
         );
         assert!(imports_in("F(mystrings.X, a.strings.Y)").is_empty());
+        // Text that merely mentions a package uses none.
+        assert!(imports_in(r#"Summary(1, "no errors.", `see strings.Split`, '"')"#).is_empty());
+        assert_eq!(imports_in(r#"F("a\"b", errors.New("x"))"#), ["errors"]);
         let target = Target {
             language: Language::Go,
             name: "F".into(),
@@ -792,8 +849,9 @@ mod tests {
         };
         assert!(
             probe(&target)
-                .contains("func() string { SetClockSequence(-7); return fmt.Sprintf(\"%#v\", ClockSequence()) },")
+                .contains("func() string { old := ClockSequence(); SetClockSequence(-7); got := ClockSequence(); SetClockSequence(old); if ClockSequence() != old { return \"not restored\" }; return fmt.Sprintf(\"%#v\", got) },")
         );
+        assert_eq!(observed(&target, "\"not restored\""), Observed::Opaque);
         let test = test(&target, 1, &["-7".into()], &Observed::Value("16377".into())).expect("a test");
         assert!(
             test.contains("\told := ClockSequence()\n\tdefer SetClockSequence(old)\n\tSetClockSequence(-7)\n\tif got := ClockSequence(); got != 16377 {"),
