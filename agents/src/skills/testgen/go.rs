@@ -666,7 +666,8 @@ pub(super) fn is_literal(text: &str) -> bool {
 /// after an underscore (`Test_xtob_1`, as gotests writes them): capitalised,
 /// `clockSequence`'s would be `ClockSequence`'s.
 pub(super) fn test_name(name: &str, n: usize) -> String {
-    if name.starts_with(|c: char| c.is_lowercase()) {
+    // (`_hidden`'s too: `Test__hidden_1`, not `hidden`'s `Test_hidden_1`.)
+    if !name.starts_with(|c: char| c.is_uppercase()) {
         return format!("Test_{name}_{n}");
     }
     format!("Test{name}_{n}")
@@ -760,6 +761,7 @@ mod tests {
         assert_eq!(observed(&target("bool"), r#""1""#), Observed::Opaque);
         assert_eq!(test_name("xtob", 2), "Test_xtob_2");
         assert_eq!(test_name("Parse", 1), "TestParse_1");
+        assert_eq!(test_name("_hidden", 1), "Test__hidden_1");
         // The package's own array type, without the package's name.
         assert_eq!(
             observed(&target("(UUID, error)"), r#""p.UUID{0x1, 0xff}""#),
