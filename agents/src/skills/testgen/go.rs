@@ -92,20 +92,25 @@ fn getter_of(name: &str, ty: &str, file: &str) -> Option<(String, String)> {
     if !rest.starts_with(|c: char| c.is_ascii_uppercase()) {
         return None;
     }
-    let getter = if name.starts_with('s') {
+    // `SetX` → `X` or `GetX`; `setX` → `x` or `getX`.
+    let getters = if name.starts_with('s') {
         let mut chars = rest.chars();
-        chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())?
+        let lower = chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())?;
+        [lower, format!("get{rest}")]
     } else {
-        rest.to_owned()
+        [rest.to_owned(), format!("Get{rest}")]
     };
     let comparable = BASIC.contains(&ty) || is_named(ty);
-    let declared = file.lines().any(|line| {
-        line.strip_prefix("func ")
-            .and_then(|l| l.strip_prefix(getter.as_str()))
-            .and_then(|l| l.strip_prefix("()"))
-            .is_some_and(|l| l.split('{').next().unwrap_or_default().trim() == ty)
-    });
-    (comparable && declared).then(|| (getter, ty.to_owned()))
+    let declared = |getter: &str| {
+        file.lines().any(|line| {
+            line.strip_prefix("func ")
+                .and_then(|l| l.strip_prefix(getter))
+                .and_then(|l| l.strip_prefix("()"))
+                .is_some_and(|l| l.split('{').next().unwrap_or_default().trim() == ty)
+        })
+    };
+    let getter = getters.into_iter().find(|g| declared(g))?;
+    comparable.then(|| (getter, ty.to_owned()))
 }
 
 /// What a call gives back: a comparable value, and whether an error comes last.
@@ -257,10 +262,11 @@ fn own_values(ty: &str, file: &str, guess: bool) -> Option<Vec<String>> {
             let counting: Vec<String> = (1..=len).map(|b| format!("{b:#x}")).collect();
             return Some(vec![format!("{ty}{{}}"), format!("{ty}{{{}}}", counting.join(", "))]);
         }
-        return BASIC
-            .contains(&underlying)
-            .then(|| vec![format!("{ty}(0)"), format!("{ty}(1)")])
-            .filter(|_| !matches!(underlying, "string" | "bool"));
+        return match underlying {
+            "string" => Some(vec![format!("{ty}(\"\")"), format!("{ty}(\"abc\")")]),
+            "bool" => Some(vec![format!("{ty}(true)"), format!("{ty}(false)")]),
+            _ => BASIC.contains(&underlying).then(|| vec![format!("{ty}(0)"), format!("{ty}(1)")]),
+        };
     }
     if !guess {
         return None;
@@ -430,6 +436,17 @@ fn literal_of(package: &str, value_type: &str, value: &str) -> Option<String> {
     if is_named(value_type) && !BASIC.contains(&value_type) {
         // `uuid.UUID{0x6b, …}` or `uuid.Version(0x4)`: the package's own type,
         // written without the package's name inside it; numbers only.
+        // A number, text or truth value of a type of those: `%#v` writes the
+        // bare constant, which compares with the type's values as it is.
+        if !value.starts_with(&format!("{package}.")) {
+            let digits = value.trim_start_matches('-');
+            let number = !digits.is_empty()
+                && digits.starts_with(|c: char| c.is_ascii_digit())
+                && digits.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | 'x' | 'e' | '+' | '-'))
+                && value.len() <= 40;
+            let literal = number || is_go_string_literal(value) || matches!(value, "true" | "false");
+            return literal.then(|| value.to_owned());
+        }
         let rest = value.strip_prefix(&format!("{package}.{value_type}"))?;
         let numbers =
             |inner: &str| inner.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, 'x' | ',' | ' ' | '-' | '.'));
@@ -768,6 +785,10 @@ mod tests {
             Observed::Value("UUID{0x1, 0xff}".into())
         );
         assert_eq!(observed(&target("UUID"), r#""p.UUID{Name:"x"}""#), Observed::Opaque);
+        // A named number or text type: `%#v` writes the bare constant.
+        assert_eq!(observed(&target("Level"), r#""0x2""#), Observed::Value("0x2".into()));
+        assert_eq!(observed(&target("ID"), r#""\"abc\"""#), Observed::Value("\"abc\"".into()));
+        assert_eq!(observed(&target("ID"), r#""os.Getenv(\"X\")""#), Observed::Opaque);
         // Several results: each a literal of its own type, or nothing.
         assert_eq!(result_types("(lo, hi byte)"), ["byte", "byte"]);
         assert_eq!(result_types("(u UUID, err error)"), ["UUID", "error"]);
@@ -794,7 +815,7 @@ mod tests {
         assert_eq!(of("Version", false).expect("declared"), ["Version(0)", "Version(1)"]);
         // A string type's literals are not numbers; a type declared elsewhere
         // takes the values the file exports, and only when nothing better is known.
-        assert_eq!(of("Name", true), None);
+        assert_eq!(of("Name", true).expect("a string type"), ["Name(\"\")", "Name(\"abc\")"]);
         // (`Nil` and `Max` are `UUID`s: not guessed for a `Domain`.)
         assert_eq!(of("Domain", true), None);
         assert_eq!(of("Domain", false), None);
@@ -838,6 +859,8 @@ mod tests {
         assert_eq!(getter_of("SetClockSequence", "uint16", file), None);
         assert_eq!(getter_of("SetRand", "io.Reader", file), None);
         assert_eq!(getter_of("Settle", "int", file), None);
+        let get = "func GetLevel() Level {\n\treturn level\n}\n";
+        assert_eq!(getter_of("SetLevel", "Level", get), Some(("GetLevel".into(), "Level".into())));
         assert_eq!(getter_of("SetLabel", "string", file).map(|g| g.0), Some("Label".into()));
         let target = Target {
             language: Language::Go,
@@ -935,7 +958,9 @@ mod tests {
         for check in ["len(got) != 36", "got[8] != '-'", "got[14] != '4'", "got[23] != '-'"] {
             assert!(test.contains(check), "{check} in {test}");
         }
-        // Too few values, or an error among them: nothing to say.
-        assert_eq!(varies(&target("UUID"), &lines[..8]), Observed::Opaque);
+        // Too few values to share anything: the first, as a single call would have given it.
+        assert!(
+            matches!(varies(&target("string"), &lines[..8]), Observed::Value(v) if v == unquote(lines[0]).expect("quoted"))
+        );
     }
 }
