@@ -1298,6 +1298,11 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
         .zip(seen)
         .filter(|(_, o)| **o != Observed::Opaque)
         .filter(|(_, o)| !(target.language == Language::Python && **o == Observed::Value("None".into())))
+        // Pickle's bytes depend on the protocol the Python version defaults to.
+        .filter(|(args, o)| {
+            let pickled = args.iter().any(|a| a == "pickle");
+            !(pickled && matches!(o, Observed::Value(v) if v.starts_with("b'") || v.starts_with("b\"")))
+        })
         .collect();
     let mut cases: Vec<(&Vec<String>, &Observed)> = Vec::new();
     for (args, observed) in &usable {
@@ -1495,6 +1500,10 @@ mod tests {
         let (tests, _) = tests(&target, &seen).expect("tests");
         assert!(tests.contains("assert is_text_serializer(json) is True\n"), "{tests}");
         assert!(tests.contains("assert is_text_serializer(pickle) is False\n"), "{tests}");
+        // What pickle wrote is not asserted byte for byte (protocol 4 today, 5 on 3.14).
+        let seen = [Observed::Value("'{}'".into()), Observed::Value("b'\\x80\\x04}\\x94.'".into())];
+        let (tests, count) = super::tests(&target, &seen).expect("tests");
+        assert!(count == 1 && !tests.contains("pickle"), "{tests}");
     }
 
     #[test]
