@@ -1256,6 +1256,8 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 *slot = match lines[..] {
                     [] => Observed::Opaque,
                     ["panic", ..] => Observed::Fails(None),
+                    // A nil pointer or an index out of range: a crash to fix, not a test to pin.
+                    ["crash", ..] => Observed::Opaque,
                     [quoted] => go::observed(target, quoted),
                     _ => go::varies(target, &lines),
                 };
@@ -1563,6 +1565,22 @@ mod tests {
             tests.contains(r#"assert_eq!(format!("{:?}", glob_with("[")), "Err(PatternError { pos: 0 })");"#),
             "{tests}"
         );
+    }
+
+    #[test]
+    fn a_go_crash_is_not_pinned_a_deliberate_panic_is() {
+        let target = Target {
+            language: Language::Go,
+            name: "Message".into(),
+            calls: vec![vec!["nil".into()], vec!["errors.New(\"x\")".into()]],
+            returns: Some("string".into()),
+            module: Some("p".into()),
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+        };
+        let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
+        assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);
     }
 
     fn target_py() -> Target {

@@ -369,7 +369,9 @@ const SAMPLES: usize = 64;
 pub(super) fn probe(target: &Target) -> String {
     let package = target.module.as_deref().unwrap_or("main");
     let shape = target.returns.as_deref().and_then(shape).unwrap_or(Shape::Value);
-    let mut imports = vec!["fmt", "testing"];
+    // `runtime`: a panic of the runtime's own (a nil pointer, an index out of
+    // range) is a crash, not what the function means to do; it is not pinned.
+    let mut imports = vec!["fmt", "runtime", "testing"];
     imports.extend(imports_in(&target.calls.iter().flatten().map(String::as_str).collect::<Vec<_>>().join(" ")));
     imports.sort_unstable();
     let imports: String = imports.iter().map(|p| format!("\t\"{p}\"\n")).collect();
@@ -401,7 +403,7 @@ pub(super) fn probe(target: &Target) -> String {
         });
     }
     format!(
-        "package {package}\n\nimport (\n{imports})\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif recover() != nil {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tif again := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n"
+        "package {package}\n\nimport (\n{imports})\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif r := recover(); r != nil {{\n\t\t\t\t\tif _, crash := r.(runtime.Error); crash {{\n\t\t\t\t\t\tfmt.Printf(\"{MARK} %d crash\\n\", i)\n\t\t\t\t\t}} else {{\n\t\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t\t}}\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tif again := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n"
     )
 }
 
@@ -844,7 +846,9 @@ mod tests {
             hidden: Vec::new(),
         };
         assert!(
-            probe(&target).starts_with("package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"testing\"\n)\n"),
+            probe(&target)
+                .starts_with("package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"runtime\"\n\t\"testing\"\n)\n")
+                && probe(&target).contains("if _, crash := r.(runtime.Error); crash {"),
             "{}",
             probe(&target)
         );
