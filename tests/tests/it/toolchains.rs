@@ -318,6 +318,22 @@ fn edisons_python_tests_compare_with_values_of_the_modules_own_classes() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// The whole Go module's tests, outside PAIRED (the old ones and the new):
+/// they must pass; what `go test -v` printed.
+fn go_test_all(home: &Home, root: &std::path::Path) -> String {
+    let out = std::process::Command::new("go")
+        .args(["test", "-count=1", "-v", "./..."])
+        .current_dir(root)
+        .env("GOCACHE", home.path().join("go-cache"))
+        .env("GOFLAGS", "-mod=readonly")
+        .env("HOME", home.path())
+        .output()
+        .expect("go test");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
 #[test]
 fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
     let home = Home::new();
@@ -339,18 +355,7 @@ fn edisons_go_tests_take_the_packages_inputs_and_pass_with_its_suite() {
     );
     assert!(written.contains("if got != (UUID{0xf4, 0x7a, 0xc1, 0xb,"), "{written}");
     assert!(written.contains("if _, err := Parse(\"\"); err == nil {"), "{written}");
-    // The whole module's tests, outside PAIRED: the old ones and the new.
-    let cache = home.path().join("go-cache");
-    let out = std::process::Command::new("go")
-        .args(["test", "-count=1", "-v", "./..."])
-        .current_dir(&root)
-        .env("GOCACHE", &cache)
-        .env("GOFLAGS", "-mod=readonly")
-        .env("HOME", home.path())
-        .output()
-        .expect("go test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = go_test_all(&home, &root);
     assert_eq!(stdout.matches("--- PASS: TestParse_").count(), 4, "{stdout}");
     let _ = paired(&home, &["stop"]).output();
 }
@@ -396,17 +401,7 @@ fn edisons_go_tests_pass_readers_errors_and_the_packages_values_import_what_they
         written.contains("\told := ClockSequence()\n\tdefer SetClockSequence(old)\n\tSetClockSequence(-7)\n\tif got := ClockSequence(); got != 16377 {"),
         "{written}"
     );
-    // The whole module's tests, outside PAIRED: the old ones and the new.
-    let out = std::process::Command::new("go")
-        .args(["test", "-count=1", "-v", "./..."])
-        .current_dir(&root)
-        .env("GOCACHE", home.path().join("go-cache"))
-        .env("GOFLAGS", "-mod=readonly")
-        .env("HOME", home.path())
-        .output()
-        .expect("go test");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = go_test_all(&home, &root);
     assert_eq!(stdout.matches("--- PASS: TestNewRandomFromReader_").count(), 2, "{stdout}");
     assert_eq!(stdout.matches("--- PASS: TestMust_").count(), 3, "{stdout}");
     assert_eq!(stdout.matches("--- PASS: TestSetClockSequence_").count(), 4, "{stdout}");
