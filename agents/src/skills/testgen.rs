@@ -1306,14 +1306,23 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
             !(pickled && matches!(o, Observed::Value(v) if v.starts_with("b'") || v.starts_with("b\"")))
         })
         .collect();
+    // A Rust value asserted by its variant (`is_ok()`): one test per variant.
+    let variant = |o: &Observed| match o {
+        Observed::Value(debug) if target.language == Language::Rust && shows_hidden(debug, &target.hidden) => {
+            debug.split('(').next().map(str::to_owned)
+        }
+        _ => None,
+    };
+    let same = |a: &Observed, b: &Observed| a == b || variant(a).is_some_and(|v| variant(b) == Some(v));
     let mut cases: Vec<(&Vec<String>, &Observed)> = Vec::new();
     for (args, observed) in &usable {
-        if !cases.iter().any(|(_, o)| o == observed) {
+        if !cases.iter().any(|(_, o)| same(o, observed)) {
             cases.push((args, observed));
         }
     }
     for case in &usable {
-        if cases.len() < 4 && !cases.iter().any(|(a, _)| *a == case.0) {
+        let repeats = variant(case.1).is_some() && cases.iter().any(|(_, o)| same(o, case.1));
+        if cases.len() < 4 && !repeats && !cases.iter().any(|(a, _)| *a == case.0) {
             cases.push(*case);
         }
     }
@@ -1560,6 +1569,16 @@ mod tests {
             Observed::Value(r#""Err(PatternError { pos: 0 })""#.into()),
         ];
         let (tests, _) = tests(&target, &seen).expect("tests");
+        // Several inputs that are all `Ok(Paths { … })`: one `is_ok()` test, not one each.
+        let many =
+            Target { calls: vec![vec!["\"a\"".into()], vec!["\"b\"".into()], vec!["\"c\"".into()]], ..target.clone() };
+        let oks = [
+            Observed::Value(r#""Ok(Paths { dir: [1], n: 0 })""#.into()),
+            Observed::Value(r#""Ok(Paths { dir: [2], n: 0 })""#.into()),
+            Observed::Value(r#""Ok(Paths { dir: [3], n: 0 })""#.into()),
+        ];
+        let (one, count) = super::tests(&many, &oks).expect("a test");
+        assert_eq!(count, 1, "{one}");
         assert!(tests.contains("assert!(glob_with(\"a\").is_ok());"), "{tests}");
         assert!(
             tests.contains(r#"assert_eq!(format!("{:?}", glob_with("[")), "Err(PatternError { pos: 0 })");"#),
