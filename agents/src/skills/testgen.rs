@@ -970,6 +970,17 @@ pub fn go_imports(tests: &str) -> Vec<&'static str> {
     go::imports_in(tests)
 }
 
+/// Go: the resets the package's tests use (`SetRand(nil)`), from the text of
+/// its test files and of its other files (where the setters are declared).
+pub fn go_resets(tests: &[&str], package: &[&str]) -> Vec<String> {
+    go::resets(tests, package)
+}
+
+/// Go: `tests` with each test starting with the resets.
+pub fn go_with_resets(tests: &str, resets: &[String]) -> String {
+    go::with_resets(tests, resets)
+}
+
 /// Go's test function name for the `n`th test of `name` (`TestParse_1`).
 pub fn go_test_name(name: &str, n: usize) -> String {
     go::test_name(name, n)

@@ -84,6 +84,7 @@ async fn write_and_run(
     };
     let (tests, count) = testgen::tests(&target, &seen)
         .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
+    let generated = tests.clone();
     // The classes the expected values are built with (`VersionInfo(…)`).
     for import in testgen::value_imports(&target, &seen) {
         if !target.imports.contains(&import) {
@@ -91,18 +92,78 @@ async fn write_and_run(
         }
     }
 
-    // 2. Where the project keeps its tests, and the edit there.
-    let placed = match &js {
-        Some(plan) => plan.placed(root, &target, &tests),
-        None => place(&target, root, rel, doc.text(), &tests)?,
+    // 2–4. Written where the project keeps its tests and run there. Go: a test
+    // that passes alone but fails after the package's others (state they leave
+    // behind: uuid's tests end with `SetRand` on a spent reader) is tried once
+    // more, starting with the resets the package's own tests use.
+    let attempt = |tests: String| {
+        let (trial, target, js, runner) = (&trial, &target, &js, &runner);
+        async move {
+            let placed = match js {
+                Some(plan) => plan.placed(root, target, &tests),
+                None => place(target, root, rel, doc.text(), &tests).map_err(Failed::Alone)?,
+            };
+            let (verified, passed) = write_and_verify(trial, target, js.is_some(), runner, rel, &placed, count).await?;
+            Ok::<_, Failed>((tests, placed, verified, passed))
+        }
     };
-    trial.write(&placed.path, &placed.after)?;
+    let (tests, placed, verified, passed) = match attempt(tests).await {
+        Ok(done) => done,
+        Err(Failed::AfterOthers(why)) => {
+            let resets = go_resets(root, rel);
+            if resets.is_empty() {
+                return Err(why);
+            }
+            trial.copy().await?;
+            attempt(testgen::go_with_resets(&generated, &resets)).await.map_err(Failed::into_reason)?
+        }
+        Err(failed) => return Err(failed.into_reason()),
+    };
+    let sandbox = verified.enforcement.summary();
+    let report = format!(
+        "{speaker} wrote {count} test(s) for `{}` in `{}` and ran them on a copy of the project \
+         (sandbox {sandbox}): {passed} passed.\n\nThey pin down what `{}` does today, for the inputs shown; \
+         check that each is what it should do.\n\n```\n{}\n```\n",
+        target.name,
+        placed.path,
+        target.name,
+        tests.trim_matches('\n')
+    );
+    Ok(Written { report, edits: vec![placed.edit], none: None })
+}
 
-    // 3. Run them there.
-    let mut command = runner.clone();
+/// Why written tests are not proposed.
+enum Failed {
+    /// They did not compile or pass on their own (or could not be placed).
+    Alone(String),
+    /// Go: they pass alone but fail after the package's other tests.
+    AfterOthers(String),
+}
+
+impl Failed {
+    fn into_reason(self) -> String {
+        match self {
+            Failed::Alone(why) | Failed::AfterOthers(why) => why,
+        }
+    }
+}
+
+/// Writes the placed tests into the copy and runs them: alone, then (Go)
+/// beside the package's other tests. The run and how many passed.
+async fn write_and_verify(
+    trial: &Trial<'_>,
+    target: &Target,
+    js: bool,
+    runner: &[String],
+    rel: &str,
+    placed: &Placed,
+    count: usize,
+) -> Result<(sandbox::Outcome, usize), Failed> {
+    trial.write(&placed.path, &placed.after).map_err(Failed::Alone)?;
+    let mut command = runner.to_vec();
     match target.language {
         // Only the new tests: their names start with the call (`destr("true")`).
-        _ if js.is_some() => {
+        _ if js => {
             command.extend([placed.path.clone(), "-t".into(), format!("^{}\\(", target.name.replace('$', "\\$"))]);
         }
         Language::Rust => command.push(format!("{}_", target.name)),
@@ -115,35 +176,44 @@ async fn write_and_run(
             command.extend(["-k".into(), format!("test_{}_", target.name)]);
         }
     }
-    let verified = trial.run(command).await?;
+    let verified = trial.run(command).await.map_err(Failed::Alone)?;
     let output =
         format!("{}\n{}", String::from_utf8_lossy(&verified.stdout), String::from_utf8_lossy(&verified.stderr));
     let passed = passed_count(target.language, &output);
     if !verified.success() || passed < count {
-        return Err(format!(
+        return Err(Failed::Alone(format!(
             "the {count} test(s) written for `{}` did not pass when run ({}; {passed} passed): {}",
             target.name,
             verified.exit.describe(),
             last_lines(&output)
-        ));
+        )));
     }
-    // 4. Go: beside the package's other tests too. A test that passes alone
-    // can fail after them (state they leave behind: uuid's tests end with
-    // `SetRand` on a spent reader), or make one of them fail.
     if target.language == Language::Go {
-        beside_the_others(&trial, &runner, rel, &target, count).await?;
+        beside_the_others(trial, runner, rel, target, count).await?;
     }
-    let sandbox = verified.enforcement.summary();
-    let report = format!(
-        "{speaker} wrote {count} test(s) for `{}` in `{}` and ran them on a copy of the project \
-         (sandbox {sandbox}): {passed} passed.\n\nThey pin down what `{}` does today, for the inputs shown; \
-         check that each is what it should do.\n\n```\n{}\n```\n",
-        target.name,
-        placed.path,
-        target.name,
-        tests.trim_matches('\n')
-    );
-    Ok(Written { report, edits: vec![placed.edit], none: None })
+    Ok((verified, passed))
+}
+
+/// Go: the resets the package's own tests use (`SetRand(nil)`), read from
+/// the package's files in the project (the folder of `rel`).
+fn go_resets(root: &Path, rel: &str) -> Vec<String> {
+    let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let (mut tests, mut package) = (Vec::new(), Vec::new());
+    let mut entries: Vec<_> = std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries.iter().take(500) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".go") {
+            continue;
+        }
+        if let Some(text) = super::workspace::read_source(&entry.path()) {
+            if name.ends_with("_test.go") { tests.push(text) } else { package.push(text) }
+        }
+    }
+    fn refs(texts: &[String]) -> Vec<&str> {
+        texts.iter().map(String::as_str).collect()
+    }
+    testgen::go_resets(&refs(&tests), &refs(&package))
 }
 
 fn is_js(language: Language) -> bool {
@@ -639,7 +709,7 @@ async fn beside_the_others(
     rel: &str,
     target: &Target,
     count: usize,
-) -> Result<(), String> {
+) -> Result<(), Failed> {
     let mut command = runner.to_vec();
     command.push(go_package(rel));
     let ours = testgen::go_test_name(&target.name, 1);
@@ -653,12 +723,12 @@ async fn beside_the_others(
             .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
             .collect()
     };
-    let with = trial.run(command.clone()).await?;
+    let with = trial.run(command.clone()).await.map_err(Failed::Alone)?;
     let failed = names(&with, "--- FAIL: ");
     if let Some(name) = failed.iter().find(|f| is_ours(f)) {
-        return Err(format!(
+        return Err(Failed::AfterOthers(format!(
             "`{name}` passes alone but fails when the package's other tests run first (it depends on state they leave behind)"
-        ));
+        )));
     }
     let passed = names(&with, "--- PASS: ").iter().filter(|p| is_ours(p)).count();
     if with.success() && !with.truncated && passed >= count {
@@ -666,18 +736,18 @@ async fn beside_the_others(
     }
     // Without the new tests: a fresh copy (what ran may have left links a
     // write would follow).
-    trial.copy().await?;
-    let without = trial.run(command).await?;
+    trial.copy().await.map_err(Failed::Alone)?;
+    let without = trial.run(command).await.map_err(Failed::Alone)?;
     let before = names(&without, "--- FAIL: ");
     let broken: Vec<&String> = failed.iter().filter(|f| !before.contains(f)).collect();
     let unexplained = passed < count && (without.success() || with.truncated);
     if !broken.is_empty() {
-        Err(format!("the new tests make the package's own fail: {broken:?}"))
+        Err(Failed::Alone(format!("the new tests make the package's own fail: {broken:?}")))
     } else if unexplained {
-        Err(format!(
+        Err(Failed::Alone(format!(
             "the package's suite with the new tests did not finish cleanly ({}; {passed} of {count} new test(s) seen passing)",
             with.exit.describe()
-        ))
+        )))
     } else {
         Ok(())
     }

@@ -409,6 +409,43 @@ fn edisons_go_tests_pass_readers_errors_and_the_packages_values_import_what_they
 }
 
 #[test]
+fn an_edison_go_test_that_fails_after_the_packages_own_starts_with_the_reset_they_use() {
+    let home = Home::new();
+    let root = vendored(&home, "uuid");
+    let text = std::fs::read_to_string(root.join("version4.go")).expect("read");
+    let line = text.lines().position(|l| l.starts_with("func New() UUID")).expect("New") + 1;
+    // `New()` passes alone, and fails after uuid's own tests: they leave
+    // `SetRand` on a spent reader. They reset it with `SetRand(nil)`; so does
+    // Edison's test, and it passes with the whole suite.
+    let run = edison(&home, &root.join("version4.go"), &line.to_string());
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("version4_test.go")]);
+    let written = std::fs::read_to_string(root.join("version4_test.go")).expect("read");
+    assert!(
+        written.contains("func TestNew_1(t *testing.T) {\n\tSetRand(nil) // as the package's tests do"),
+        "{written}"
+    );
+    let stdout = go_test_all(&home, &root);
+    assert!(stdout.contains("--- PASS: TestNew_1"), "{stdout}");
+    // Without the reset it would not have: the same test, the line taken out.
+    std::fs::write(
+        root.join("version4_test.go"),
+        written.replace("\tSetRand(nil) // as the package's tests do: a test before may have left it set\n", ""),
+    )
+    .expect("write");
+    let out = std::process::Command::new("go")
+        .args(["test", "-count=1", "./..."])
+        .current_dir(&root)
+        .env("GOCACHE", home.path().join("go-cache"))
+        .env("GOFLAGS", "-mod=readonly")
+        .env("HOME", home.path())
+        .output()
+        .expect("go test");
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
 fn edisons_typescript_tests_join_the_test_file_that_imports_the_module() {
     let home = Home::new();
     let root = vendored(&home, "destr");

@@ -755,9 +755,64 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
     })
 }
 
+/// The resets the package's own tests use: a statement `SetX(nil)` alone on
+/// its line, where the package declares `func SetX(` (uuid's tests set
+/// `SetRand(nil)` back after a test of their own reader). Each once, in the
+/// order first seen.
+pub(super) fn resets(tests: &[&str], package: &[&str]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for line in tests.iter().flat_map(|t| t.lines()).map(str::trim) {
+        let Some(name) = line.strip_suffix("(nil)") else { continue };
+        let setter = name.strip_prefix("Set").is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let declared = package.iter().any(|file| file.contains(&format!("\nfunc {name}(")));
+        if setter && declared && !found.iter().any(|f| f == line) {
+            found.push(line.to_owned());
+        }
+    }
+    found
+}
+
+/// `tests` with each test function starting with the resets, so that what
+/// the package's earlier tests left set does not change what they see.
+pub(super) fn with_resets(tests: &str, resets: &[String]) -> String {
+    let mut out = String::with_capacity(tests.len());
+    for line in tests.split_inclusive('\n') {
+        out.push_str(line);
+        if line.starts_with("func Test") && line.ends_with("(t *testing.T) {\n") {
+            for (i, reset) in resets.iter().enumerate() {
+                let why = if i == 0 { " // as the package's tests do: a test before may have left it set" } else { "" };
+                out.push_str(&format!("\t{reset}{why}\n"));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resets_are_the_package_tests_own_set_nil_calls_of_its_setters() {
+        let tests = [
+            "func TestBad(t *testing.T) {\n\tSetRand(badRand{})\n\tSetRand(nil)\n\tx.SetOther(nil)\n\tSetLogger(nil) // back\n\tSetRand(nil)\n\tSetMissing(nil)\n\tReset(nil)\n}\n",
+        ];
+        let package =
+            ["package uuid\n\nfunc SetRand(r io.Reader) {}\nfunc SetMissingNot() {}\nfunc Reset(x *int) {}\n"];
+        assert_eq!(super::resets(&tests, &package), ["SetRand(nil)"]);
+        assert!(super::resets(&tests, &[]).is_empty());
+    }
+
+    #[test]
+    fn resets_start_every_test_function() {
+        let tests = "\nfunc TestNew_1(t *testing.T) {\n\tif got := New(); got == nil {\n\t}\n}\n\nfunc TestNew_2(t *testing.T) {\n\tx := 1\n}\n";
+        let out = super::with_resets(tests, &["SetRand(nil)".into(), "SetHook(nil)".into()]);
+        assert_eq!(out.matches("\tSetRand(nil) // as the package's tests do").count(), 2);
+        assert_eq!(out.matches("\tSetHook(nil)\n").count(), 2);
+        assert!(out.contains("func TestNew_2(t *testing.T) {\n\tSetRand(nil)"), "{out}");
+        assert_eq!(super::with_resets(tests, &[]), tests);
+    }
 
     #[test]
     fn quoted_values_become_literals_only_of_the_result_type() {
