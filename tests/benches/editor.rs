@@ -350,17 +350,29 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
         started.elapsed()
     };
     let quiet: Vec<Duration> = (0..50).map(|_| ask(&mut probe)).collect();
+    // The floor beside it: an editor process whose server (the trivial one of
+    // the burst table) answers at once, asked by turns with the probe. What it
+    // waits is what fifty busy editor processes on this machine cost any
+    // editor, whatever its server.
+    let mut floor = Lsp::spawn({
+        let mut command = Command::new(std::env::current_exe().expect("exe"));
+        command.arg("--floor-lsp");
+        command
+    });
+    floor.initialize(&probe_root);
+    let floor_quiet: Vec<Duration> = (0..50).map(|_| ask(&mut floor)).collect();
 
     let done = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
-    let (bursts, peak, waits, runs) = std::thread::scope(|scope| {
+    let (bursts, peak, (waits, floor_waits), runs) = std::thread::scope(|scope| {
         let waits = scope.spawn(|| {
-            let mut waits = Vec::new();
+            let (mut waits, mut floor_waits) = (Vec::new(), Vec::new());
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 waits.push(ask(&mut probe));
+                floor_waits.push(ask(&mut floor));
                 std::thread::sleep(Duration::from_millis(10));
             }
-            waits
+            (waits, floor_waits)
         });
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
         let commands = (0..loaded).map(|_| home.paired(&["lsp"])).collect();
@@ -391,7 +403,12 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     println!();
     println!("| the probe editor's `codeAction` round trip | requests | p50 | p99 | longest |");
     println!("|---|---|---|---|---|");
-    for (name, waits) in [("alone", &quiet), ("under the load", &waits)] {
+    for (name, waits) in [
+        ("alone", &quiet),
+        ("under the load", &waits),
+        ("floor: a trivial LSP server's, alone", &floor_quiet),
+        ("floor: a trivial LSP server's, under the same load", &floor_waits),
+    ] {
         println!(
             "| {name} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
             waits.len(),

@@ -8,7 +8,7 @@
 use std::{
     path::{Path, PathBuf},
     sync::{
-        Mutex,
+        Condvar, LazyLock, Mutex,
         atomic::{AtomicU32, AtomicUsize, Ordering},
     },
     time::Instant,
@@ -34,7 +34,11 @@ impl Workspace {
     pub(super) fn rescan(&self, generation: u64, quick: bool) -> Vec<PathBuf> {
         self.status().indexing = true;
         let started = Instant::now();
-        let files = self.files_to_index();
+        // The walk takes a turn too: fifty walks at once crowd the cores as much.
+        let files = {
+            let _turn = indexing_turn(quick);
+            self.files_to_index()
+        };
         let total = files.len() as u32;
         let root = self.root_name();
         self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
@@ -43,6 +47,7 @@ impl Workspace {
         let done = AtomicU32::new(0);
         in_parallel(
             &files,
+            quick,
             |path| self.read_file(path, quick),
             |batch| {
                 let mut index = fresh.lock().unwrap_or_else(|p| p.into_inner());
@@ -98,6 +103,7 @@ impl Workspace {
         let started = Instant::now();
         in_parallel(
             &files,
+            false,
             |path| {
                 // A sleep (or a newer wake) stops the pass: what is left is not read.
                 if !self.current(generation) {
@@ -175,12 +181,92 @@ impl Workspace {
     }
 }
 
+/// Indexing's share of the machine, daemon-wide: one file read or parsed at a
+/// time per core, whatever the number of workspaces being indexed. Fifty
+/// editors opening fifty workspaces at once had a hundred indexing threads
+/// runnable together (#18.7), and every request of the daemon waited its turn
+/// among them; now they take turns for these permits, asleep meanwhile. A
+/// workspace's first pass (its complete index of names) goes before other
+/// workspaces' second passes.
+struct Permits {
+    state: Mutex<PermitState>,
+    for_first: Condvar,
+    for_second: Condvar,
+}
+
+struct PermitState {
+    free: usize,
+    first_waiting: usize,
+}
+
+static PERMITS: LazyLock<Permits> =
+    LazyLock::new(|| Permits::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// A permit to read or parse one file; given back when dropped.
+pub(super) struct Permit<'a>(&'a Permits);
+
+/// A turn at indexing work (see [`Permits`]), `first_pass` for the work a
+/// workspace's complete index of names waits for.
+pub(super) fn indexing_turn(first_pass: bool) -> Permit<'static> {
+    PERMITS.acquire(first_pass)
+}
+
+impl Permits {
+    fn new(permits: usize) -> Permits {
+        Permits {
+            state: Mutex::new(PermitState { free: permits, first_waiting: 0 }),
+            for_first: Condvar::new(),
+            for_second: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self, first_pass: bool) -> Permit<'_> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if first_pass {
+            state.first_waiting += 1;
+            while state.free == 0 {
+                state = self.for_first.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+            state.first_waiting -= 1;
+        } else {
+            while state.free == 0 || state.first_waiting > 0 {
+                state = self.for_second.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        state.free -= 1;
+        // Permits left over (more were given back than first passes took):
+        // the next taker's.
+        if state.free > 0 {
+            self.hand_on(&state);
+        }
+        Permit(self)
+    }
+
+    /// Wakes one taker for a free permit: a first pass's if any waits.
+    fn hand_on(&self, state: &PermitState) {
+        if state.first_waiting > 0 {
+            self.for_first.notify_one();
+        } else {
+            self.for_second.notify_one();
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.free += 1;
+        self.0.hand_on(&state);
+    }
+}
+
 /// Runs `work` over `files` on up to four threads, each taking the next file as
 /// it becomes free (the walk's order clusters large files: fixed halves would
 /// leave one core idle), and hands results to `flush` in batches of 64 so they
 /// never pile up beside the index (peak memory). `each` runs once per file.
 fn in_parallel<T: Send>(
     files: &[PathBuf],
+    first_pass: bool,
     work: impl Fn(&Path) -> Option<T> + Sync,
     flush: impl Fn(&mut Vec<T>) + Sync,
     each: impl Fn() + Sync,
@@ -193,7 +279,10 @@ fn in_parallel<T: Send>(
             scope.spawn(move || {
                 let mut batch = Vec::with_capacity(64);
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if let Some(item) = work(path) {
+                    let permit = PERMITS.acquire(first_pass);
+                    let item = work(path);
+                    drop(permit);
+                    if let Some(item) = item {
                         batch.push(item);
                         if batch.len() == 64 {
                             flush(&mut batch);
@@ -217,6 +306,43 @@ mod tests {
 
     fn names(index: &WorkspaceIndex, path: &str) -> BTreeSet<String> {
         index.file(path).expect("indexed").named_symbols().map(|(name, _)| name.to_owned()).collect()
+    }
+
+    #[test]
+    fn indexing_takes_turns_and_a_first_pass_goes_before_second_passes() {
+        let permits = Permits::new(2);
+        let order = Mutex::new(Vec::new());
+        let (a, b) = (permits.acquire(false), permits.acquire(true));
+        std::thread::scope(|scope| {
+            let waiting = |n: usize| {
+                let deadline = Instant::now() + std::time::Duration::from_secs(10);
+                loop {
+                    let state = permits.state.lock().expect("state");
+                    let second = order.lock().expect("order").len();
+                    if state.first_waiting + second >= n || Instant::now() > deadline {
+                        break;
+                    }
+                    drop(state);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            };
+            // Both permits taken: a second pass waits, then a first pass.
+            scope.spawn(|| {
+                let _turn = permits.acquire(false);
+                order.lock().expect("order").push("second");
+            });
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            scope.spawn(|| {
+                let _turn = permits.acquire(true);
+                order.lock().expect("order").push("first");
+            });
+            waiting(1);
+            assert!(order.lock().expect("order").is_empty(), "nobody runs while both permits are held");
+            drop(a);
+            drop(b);
+        });
+        assert_eq!(*order.lock().expect("order"), ["first", "second"]);
+        assert_eq!(permits.state.lock().expect("state").free, 2, "every permit came back");
     }
 
     #[test]

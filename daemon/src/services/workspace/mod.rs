@@ -360,7 +360,11 @@ impl Workspace {
         crate::platform::os::lower_priority();
         let (tx, rx) = mpsc::channel();
         *self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
-        self.start_watching(tx);
+        {
+            // Watching a tree walks it (a watch per folder): it takes an indexing turn.
+            let _turn = indexer::indexing_turn(true);
+            self.start_watching(tx);
+        }
         let to_parse = self.rescan(generation, true);
         // Changes seen meanwhile wait in `rx`, applied after: the last word is theirs.
         self.analyse(generation, to_parse);
