@@ -364,15 +364,27 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
 
     let done = std::sync::atomic::AtomicBool::new(false);
     let started = Instant::now();
-    let (bursts, peak, (waits, floor_waits), runs) = std::thread::scope(|scope| {
+    // And the daemon without an editor process between: `agents/list` (what
+    // the probe's code actions ask it) over the bench's own connection.
+    let project = format!("file://{}", probe_root.display());
+    let direct = || {
+        let started = Instant::now();
+        let _: Value = runtime
+            .block_on(client.request("agents/list", jsonrpsee::rpc_params![json!({"project": project})]))
+            .expect("agents/list");
+        started.elapsed()
+    };
+    let direct_quiet: Vec<Duration> = (0..50).map(|_| direct()).collect();
+    let (bursts, peak, (waits, floor_waits, direct_waits), runs) = std::thread::scope(|scope| {
         let waits = scope.spawn(|| {
-            let (mut waits, mut floor_waits) = (Vec::new(), Vec::new());
+            let (mut waits, mut floor_waits, mut direct_waits) = (Vec::new(), Vec::new(), Vec::new());
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 waits.push(ask(&mut probe));
                 floor_waits.push(ask(&mut floor));
+                direct_waits.push(direct());
                 std::thread::sleep(Duration::from_millis(10));
             }
-            (waits, floor_waits)
+            (waits, floor_waits, direct_waits)
         });
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
         let commands = (0..loaded).map(|_| home.paired(&["lsp"])).collect();
@@ -408,6 +420,8 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
         ("under the load", &waits),
         ("floor: a trivial LSP server's, alone", &floor_quiet),
         ("floor: a trivial LSP server's, under the same load", &floor_waits),
+        ("the daemon's `agents/list` over a WebSocket (no editor process), alone", &direct_quiet),
+        ("the daemon's `agents/list` over a WebSocket, under the load", &direct_waits),
     ] {
         println!(
             "| {name} | {} | {:.1} ms | {:.1} ms | {:.1} ms |",

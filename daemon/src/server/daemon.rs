@@ -58,6 +58,14 @@ pub struct Daemon {
     code_paged_out: AtomicBool,
     /// The thread that applies document updates (and reads), in arrival order.
     pub documents_thread: crate::platform::serial::Serial,
+    /// The thread that decodes large params (an editor's burst), in arrival
+    /// order: never the blocking pool, whose lock a request's poll would wait
+    /// on while it starts a thread (#18.7, measured).
+    pub decode_thread: crate::platform::serial::Serial,
+    /// The thread that reads the agents' roster from disk (`agents/list`,
+    /// asked with every code action): short jobs, never queued behind a
+    /// decode, never waiting on the blocking pool's lock.
+    pub roster_thread: crate::platform::serial::Serial,
     /// Inline completions.
     pub completions: Arc<Completions>,
     /// Conversations with the team.
@@ -141,6 +149,8 @@ impl Daemon {
             team: team.clone(),
         });
         let documents_thread = crate::platform::serial::Serial::start("paired-documents")?;
+        let decode_thread = crate::platform::serial::Serial::start("paired-decode")?;
+        let roster_thread = crate::platform::serial::Serial::start("paired-roster")?;
         Ok(Arc::new(Daemon {
             live,
             config,
@@ -156,6 +166,8 @@ impl Daemon {
             clients: Mutex::default(),
             connection_clients: Mutex::default(),
             documents_thread,
+            decode_thread,
+            roster_thread,
             code_paged_out: AtomicBool::new(false),
             codebase,
             completions,

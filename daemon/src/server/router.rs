@@ -218,12 +218,13 @@ fn chat_methods(module: &mut RpcModule<Daemon>) {
 /// `agents/*` and `runs/*`: the runs service.
 fn agents_methods(module: &mut RpcModule<Daemon>) {
     // Each about one project: its agents, never another open project's.
-    // The roster is read from the agent folders on disk: off the runtime (an
-    // editor asks for it with every code action).
-    method::<agents::List, _, _>(module, |d, params, _| {
-        off_the_runtime(move || {
+    // The roster is read from the agent folders on disk: off the runtime, on
+    // the roster's thread (an editor asks for it with every code action).
+    method::<agents::List, _, _>(module, |d, params, _| async move {
+        on_thread(&d.clone().roster_thread, move || {
             Ok::<_, ErrorObjectOwned>(d.runs.list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
         })
+        .await
     });
     method::<agents::Problems, _, _>(module, |d, params, _| {
         off_the_runtime(move || {
@@ -375,6 +376,17 @@ fn feedback_verdicts(
 
 /// Runs CPU-bound or blocking work of a handler on the blocking pool. A panic
 /// there is an internal error reply, as one on the runtime would be.
+/// Runs `work` on one of the daemon's own threads (in the order handed over).
+async fn on_thread<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
+    thread: &crate::platform::serial::Serial,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ErrorObjectOwned> {
+    thread.run(move || work().map_err(Into::into)).await.unwrap_or_else(|_| {
+        tracing::error!("a request's work panicked");
+        Err(ErrorObjectOwned::owned(protocol::errors::INTERNAL, "internal error (see the daemon's log)", None::<()>))
+    })
+}
+
 async fn off_the_runtime<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     work: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
@@ -384,8 +396,8 @@ async fn off_the_runtime<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + '
     })
 }
 
-/// Params longer than this are decoded off the runtime (#18.7): decoding a
-/// megabyte takes milliseconds of a worker.
+/// Params longer than this are decoded off the runtime, on the decode thread
+/// (#18.7): decoding a megabyte takes milliseconds of a worker.
 const LARGE_PARAMS: usize = 64 * 1024;
 
 /// Registers `M` with a handler taking its typed params and the caller's connection.
@@ -400,10 +412,11 @@ where
         let handler = handler.clone();
         crate::platform::stalls::Timed::request(M::NAME, async move {
             let params = match params.as_str() {
-                // An editor's burst (megabytes of text) is decoded on the blocking pool.
+                // An editor's burst (megabytes of text) is decoded on the decode
+                // thread, moved there as it is: no copy of megabytes on a worker.
                 Some(raw) if raw.len() > LARGE_PARAMS => {
-                    let raw = raw.to_owned();
-                    off_the_runtime(move || parse_params::<M::Params>(M::NAME, &Params::new(Some(&raw)))).await?
+                    let decode = &daemon.clone().decode_thread;
+                    on_thread(decode, move || parse_params::<M::Params>(M::NAME, &params)).await?
                 }
                 _ => parse_params::<M::Params>(M::NAME, &params)?,
             };
