@@ -62,8 +62,19 @@ fn main() {
 
     if std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "load") {
         let home = Home::new();
-        let daemon = home.start_daemon();
-        under_load(&home, &files, daemon.pid);
+        // Started as an editor's `paired lsp` starts it: detached, in a session
+        // (on Linux, a scheduling group) of its own. `PAIRED_BENCH_FOREGROUND=1`:
+        // a child of the bench, in the editors' group.
+        if std::env::var("PAIRED_BENCH_FOREGROUND").is_ok() {
+            let daemon = home.start_daemon();
+            under_load(&home, &files, daemon.pid);
+        } else {
+            let out = home.paired(&["daemon", "--detach"]).output().expect("paired daemon --detach");
+            assert!(out.status.success(), "{out:?}");
+            home.wait_for_daemon(0);
+            under_load(&home, &files, home.daemon_pid());
+            let _ = home.paired(&["stop"]).output();
+        }
         return;
     }
 

@@ -226,6 +226,15 @@ fn stop_is_clean_and_detach_returns_at_once() {
     assert!(stdout.contains("daemon started in the background"), "{stdout}");
     let pid = home.daemon_pid();
     assert!(process_alive(pid));
+    // Detached into a session of its own (a terminal's hang-up does not reach
+    // it; on Linux, a scheduling group of its own): it leads it.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..].split(' ').collect();
+    assert_eq!(
+        (fields[2], fields[3]),
+        (pid.to_string().as_str(), pid.to_string().as_str()),
+        "pgrp and session: {stat}"
+    );
 
     let out = home.paired(&["stop"]).output().expect("stop");
     assert!(out.status.success(), "{out:?}");
