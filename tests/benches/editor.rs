@@ -346,7 +346,7 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     for (path, text) in files {
         std::fs::write(probe_root.join(path), text).expect("write");
     }
-    let mut probe = Lsp::spawn(home.paired(&["lsp"]));
+    let mut probe = Lsp::spawn(own_session(home.paired(&["lsp"])));
     probe.initialize(&probe_root);
     let uri = format!("file://{}/probe.rs", probe_root.display());
     probe.notify(
@@ -365,11 +365,11 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     // the burst table) answers at once, asked by turns with the probe. What it
     // waits is what fifty busy editor processes on this machine cost any
     // editor, whatever its server.
-    let mut floor = Lsp::spawn({
+    let mut floor = Lsp::spawn(own_session({
         let mut command = Command::new(std::env::current_exe().expect("exe"));
         command.arg("--floor-lsp");
         command
-    });
+    }));
     floor.initialize(&probe_root);
     let floor_quiet: Vec<Duration> = (0..50).map(|_| ask(&mut floor)).collect();
 
@@ -398,7 +398,7 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
             (waits, floor_waits, direct_waits)
         });
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
-        let commands = (0..loaded).map(|_| home.paired(&["lsp"])).collect();
+        let commands = (0..loaded).map(|_| own_session(home.paired(&["lsp"]))).collect();
         let (bursts, peak) = many_at_once(loaded, files, commands, daemon);
         let runs = runs.join().expect("agent runs");
         done.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -476,6 +476,27 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
             ms(&times["longest_us"])
         );
     }
+}
+
+/// `command` in a session of its own (`setsid`, which execs in place): each
+/// editor an app of its own, as on a desktop, rather than fifty processes of
+/// the bench's one scheduling group. `PAIRED_BENCH_SESSIONS=0`: as they are.
+fn own_session(plain: Command) -> Command {
+    if std::env::var("PAIRED_BENCH_SESSIONS").is_ok_and(|v| v == "0") {
+        return plain;
+    }
+    let mut command = Command::new("setsid");
+    command.arg(plain.get_program()).args(plain.get_args()).env_clear();
+    for (key, value) in plain.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    if let Some(dir) = plain.get_current_dir() {
+        command.current_dir(dir);
+    }
+    command
 }
 
 /// [`AGENT_RUNS`] offline runs, ten at a time: Sherlock reviewing one of the
