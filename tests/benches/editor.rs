@@ -71,9 +71,17 @@ fn main() {
         } else {
             let out = home.paired(&["daemon", "--detach"]).output().expect("paired daemon --detach");
             assert!(out.status.success(), "{out:?}");
+            // Stopped however the bench ends: in a session of its own, it would
+            // outlive the bench and its temporary home.
+            struct Stop<'a>(&'a Home);
+            impl Drop for Stop<'_> {
+                fn drop(&mut self) {
+                    let _ = self.0.paired(&["stop"]).output();
+                }
+            }
+            let _stop = Stop(&home);
             home.wait_for_daemon(0);
             under_load(&home, &files, home.daemon_pid());
-            let _ = home.paired(&["stop"]).output();
         }
         return;
     }

@@ -34,15 +34,22 @@ impl Serial {
         Ok(Serial { jobs })
     }
 
-    /// Runs `work` on the thread after the jobs handed over before it; waits
-    /// for its result without holding the caller's runtime worker.
-    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Panicked> {
+    /// Hands `work` over now (it runs after the jobs handed over before it);
+    /// the future waits for its result without holding the caller's runtime
+    /// worker. Dropping the future does not take the job back.
+    pub fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = Result<T, Panicked>> + Send + 'static {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = done.send(catch_unwind(AssertUnwindSafe(work)).map_err(|_| Panicked));
         });
-        self.jobs.send(job).map_err(|_| Panicked)?;
-        result.await.map_err(|_| Panicked)?
+        let sent = self.jobs.send(job).map_err(|_| Panicked);
+        async move {
+            sent?;
+            result.await.map_err(|_| Panicked)?
+        }
     }
 }
 

@@ -220,11 +220,21 @@ fn agents_methods(module: &mut RpcModule<Daemon>) {
     // Each about one project: its agents, never another open project's.
     // The roster is read from the agent folders on disk: off the runtime, on
     // the roster's thread (an editor asks for it with every code action).
+    // A roster read stuck on the disk (an agent folder on a hung network file
+    // system) must not hold every editor's list: after a second the request
+    // goes to the blocking pool instead, and the thread's queue drains behind.
     method::<agents::List, _, _>(module, |d, params, _| async move {
-        on_thread(&d.clone().roster_thread, move || {
-            Ok::<_, ErrorObjectOwned>(d.runs.list(d.runs.env().project_of(None, params.project.as_deref()).as_deref()))
-        })
-        .await
+        let list = |d: Arc<Daemon>, project: Option<String>| {
+            move || Ok::<_, ErrorObjectOwned>(d.runs.list(d.runs.env().project_of(None, project.as_deref()).as_deref()))
+        };
+        let on_roster = on_thread(&d.roster_thread, list(d.clone(), params.project.clone()));
+        match tokio::time::timeout(ROSTER_WAIT, on_roster).await {
+            Ok(listed) => listed,
+            Err(_) => {
+                tracing::warn!("the roster's thread is slow (a stuck agent folder?): agents/list on the blocking pool");
+                off_the_runtime(list(d, params.project)).await
+            }
+        }
     });
     method::<agents::Problems, _, _>(module, |d, params, _| {
         off_the_runtime(move || {
@@ -376,6 +386,10 @@ fn feedback_verdicts(
 
 /// Runs CPU-bound or blocking work of a handler on the blocking pool. A panic
 /// there is an internal error reply, as one on the runtime would be.
+/// How long `agents/list` waits for the roster's thread before it reads the
+/// roster on the blocking pool.
+const ROSTER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs `work` on one of the daemon's own threads (in the order handed over).
 async fn on_thread<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     thread: &crate::platform::serial::Serial,
@@ -535,7 +549,8 @@ fn known_events(hello: &ClientHello) -> Result<(), ErrorObjectOwned> {
     .map_err(|message| ErrorObjectOwned::owned(errors::INVALID_PARAMS, message, None::<()>))
 }
 
-/// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation.
+/// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation;
+/// `debug/stall_roster`, a roster thread stuck on the disk.
 /// Served only with `PAIRED_TEST_HOOKS=1`, never listed in `rpc.discover`.
 fn register_test_hooks(module: &mut RpcModule<Daemon>) {
     register(
@@ -564,6 +579,17 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
             Ok::<u64, ErrorObjectOwned>(ms)
         }),
         "debug/sleep",
+    );
+    register(
+        module.register_async_method("debug/stall_roster", |params, daemon, _| async move {
+            // The roster's thread stuck for `[ms]` (a hung agent folder),
+            // queued before the reply.
+            let ms: u64 =
+                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
+            drop(daemon.roster_thread.run(move || std::thread::sleep(Duration::from_millis(ms))));
+            Ok::<u64, ErrorObjectOwned>(ms)
+        }),
+        "debug/stall_roster",
     );
     register(
         module.register_async_method("debug/watch_error", |params, daemon, _| async move {

@@ -115,7 +115,11 @@ async fn write_and_run(
                 return Err(why);
             }
             trial.copy().await?;
-            attempt(testgen::go_with_resets(&generated, &resets)).await.map_err(Failed::into_reason)?
+            // Said with the first reason: the retry's own may be a consequence
+            // of the resets (a setter declared under a build tag).
+            attempt(testgen::go_with_resets(&generated, &resets)).await.map_err(|again| {
+                format!("{why}; tried again starting with {}, and then: {}", resets.join(", "), again.into_reason())
+            })?
         }
         Err(failed) => return Err(failed.into_reason()),
     };

@@ -492,3 +492,22 @@ fn history_follows_renames_and_todos_belong_to_their_authors() {
     assert!(report.contains("## Ada\n\n### lib.rs\n- [ ] lib.rs:1 **TODO** handle the empty case"), "{report}");
     let _ = home.paired(&["stop"]).output();
 }
+
+/// The roster's thread stuck on the disk (a hung agent folder) holds no
+/// editor's `agents/list`: after a second it is read on the blocking pool.
+#[tokio::test]
+async fn a_stuck_roster_thread_holds_no_editors_list() {
+    use jsonrpsee::core::client::ClientT;
+    let home = Home::new();
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    let stalled: u64 =
+        client.request("debug/stall_roster", jsonrpsee::rpc_params![30_000]).await.expect("debug/stall_roster");
+    assert_eq!(stalled, 30_000);
+    let started = std::time::Instant::now();
+    let agents = client.call::<agents::List>(ProjectRef::default()).await;
+    let took = started.elapsed();
+    assert!(agents.iter().any(|a| a.id == "sherlock"), "{agents:?}");
+    assert!(took >= Duration::from_millis(900), "it waited its turn first: {took:?}");
+    assert!(took < Duration::from_secs(10), "not the stuck thread's 30 s: {took:?}");
+}

@@ -34,11 +34,7 @@ impl Workspace {
     pub(super) fn rescan(&self, generation: u64, quick: bool) -> Vec<PathBuf> {
         self.status().indexing = true;
         let started = Instant::now();
-        // The walk takes a turn too: fifty walks at once crowd the cores as much.
-        let files = {
-            let _turn = indexing_turn(quick);
-            self.files_to_index()
-        };
+        let files = self.files_to_index();
         let total = files.len() as u32;
         let root = self.root_name();
         self.send(Event::IndexProgress { root: root.clone(), done: 0, total, finished: false });
@@ -47,8 +43,7 @@ impl Workspace {
         let done = AtomicU32::new(0);
         in_parallel(
             &files,
-            quick,
-            |path| self.read_file(path, quick),
+            |path| self.read_file(path, quick, Some(quick)),
             |batch| {
                 let mut index = fresh.lock().unwrap_or_else(|p| p.into_inner());
                 let mut later = Vec::new();
@@ -103,13 +98,12 @@ impl Workspace {
         let started = Instant::now();
         in_parallel(
             &files,
-            false,
             |path| {
                 // A sleep (or a newer wake) stops the pass: what is left is not read.
                 if !self.current(generation) {
                     return None;
                 }
-                self.read_file(path, false)
+                self.read_file(path, false, Some(false))
             },
             |batch| {
                 let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
@@ -152,12 +146,15 @@ impl Workspace {
 
     /// One file's final entry (the watcher's updates).
     pub(super) fn parse_file(&self, path: &Path) -> Option<(String, FileEntry, Option<String>)> {
-        self.read_file(path, false).map(|(rel, entry, manifest, _)| (rel, entry, manifest))
+        // One file an edit changed: no turn to wait for behind whole passes.
+        self.read_file(path, false, None).map(|(rel, entry, manifest, _)| (rel, entry, manifest))
     }
 
-    fn read_file(&self, path: &Path, quick: bool) -> Option<Read> {
+    /// `turn`: the indexing turn to take for the parse (see [`Permits`]):
+    /// `Some(true)` for a first pass, `Some(false)` for other passes.
+    fn read_file(&self, path: &Path, quick: bool, turn: Option<bool>) -> Option<Read> {
         // One odd file must not take the indexer down with it.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_file_unguarded(path, quick))) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_file_unguarded(path, quick, turn))) {
             Ok(read) => read,
             Err(_) => {
                 tracing::error!(path = %path.display(), "indexing this file failed; it is left out (please report it)");
@@ -166,9 +163,11 @@ impl Workspace {
         }
     }
 
-    fn read_file_unguarded(&self, path: &Path, quick: bool) -> Option<Read> {
+    fn read_file_unguarded(&self, path: &Path, quick: bool, turn: Option<bool>) -> Option<Read> {
         let rel = self.relative(path)?;
+        // Read without a turn (a slow or hung file system holds no permit); parsed in one.
         let text = read_source(path)?;
+        let _turn = turn.map(indexing_turn);
         let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
         let manifest = MANIFESTS.contains(&name.as_str()).then(|| text.clone());
         let language = Language::from_path(&name);
@@ -181,8 +180,9 @@ impl Workspace {
     }
 }
 
-/// Indexing's share of the machine, daemon-wide: one file read or parsed at a
-/// time per core, whatever the number of workspaces being indexed. Fifty
+/// Indexing's share of the machine, daemon-wide: one file parsed at a time per
+/// core, whatever the number of workspaces being indexed (files are read
+/// before the turn is taken: a hung file system holds no permit). Fifty
 /// editors opening fifty workspaces at once had a hundred indexing threads
 /// runnable together (#18.7), and every request of the daemon waited its turn
 /// among them; now they take turns for these permits, asleep meanwhile. A
@@ -202,7 +202,7 @@ struct PermitState {
 static PERMITS: LazyLock<Permits> =
     LazyLock::new(|| Permits::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
-/// A permit to read or parse one file; given back when dropped.
+/// A permit to parse one file; given back when dropped.
 pub(super) struct Permit<'a>(&'a Permits);
 
 /// A turn at indexing work (see [`Permits`]), `first_pass` for the work a
@@ -266,7 +266,6 @@ impl Drop for Permit<'_> {
 /// never pile up beside the index (peak memory). `each` runs once per file.
 fn in_parallel<T: Send>(
     files: &[PathBuf],
-    first_pass: bool,
     work: impl Fn(&Path) -> Option<T> + Sync,
     flush: impl Fn(&mut Vec<T>) + Sync,
     each: impl Fn() + Sync,
@@ -279,10 +278,7 @@ fn in_parallel<T: Send>(
             scope.spawn(move || {
                 let mut batch = Vec::with_capacity(64);
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let permit = PERMITS.acquire(first_pass);
-                    let item = work(path);
-                    drop(permit);
-                    if let Some(item) = item {
+                    if let Some(item) = work(path) {
                         batch.push(item);
                         if batch.len() == 64 {
                             flush(&mut batch);
@@ -306,6 +302,26 @@ mod tests {
 
     fn names(index: &WorkspaceIndex, path: &str) -> BTreeSet<String> {
         index.file(path).expect("indexed").named_symbols().map(|(name, _)| name.to_owned()).collect()
+    }
+
+    #[test]
+    fn a_wake_a_newer_wake_replaced_installs_no_watcher() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        let (events, _) = broadcast::channel(64);
+        let workspace = Workspace::new(root, events, 1 << 20);
+        {
+            let mut status = workspace.status();
+            (status.awake, status.generation) = (true, 2);
+        }
+        let (stale, _rx) = std::sync::mpsc::channel();
+        workspace.start_watching(stale, 1);
+        assert_eq!(workspace.status().watching, "none", "wake 1 was replaced by wake 2: its watcher is not installed");
+        assert!(workspace.watcher.lock().expect("watcher").is_none());
+        let (current, _rx) = std::sync::mpsc::channel();
+        workspace.start_watching(current, 2);
+        assert_ne!(workspace.status().watching, "none");
+        assert!(workspace.watcher.lock().expect("watcher").is_some());
     }
 
     #[test]

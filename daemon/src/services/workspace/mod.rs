@@ -360,11 +360,7 @@ impl Workspace {
         crate::platform::os::lower_priority();
         let (tx, rx) = mpsc::channel();
         *self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
-        {
-            // Watching a tree walks it (a watch per folder): it takes an indexing turn.
-            let _turn = indexer::indexing_turn(true);
-            self.start_watching(tx);
-        }
+        self.start_watching(tx, generation);
         let to_parse = self.rescan(generation, true);
         // Changes seen meanwhile wait in `rx`, applied after: the last word is theirs.
         self.analyse(generation, to_parse);
@@ -374,7 +370,7 @@ impl Workspace {
         }
     }
 
-    fn start_watching(&self, tx: mpsc::Sender<notify::Result<notify::Event>>) {
+    fn start_watching(&self, tx: mpsc::Sender<notify::Result<notify::Event>>, generation: u64) {
         let simulate_exhaustion = std::env::var("PAIRED_TEST_INOTIFY_EXHAUSTED").is_ok_and(|v| v == "1");
         // Links are not followed: a watch through `src/seclink -> ../secret`
         // would report the ignored files under the link's name.
@@ -388,9 +384,11 @@ impl Workspace {
         });
         match native {
             Ok(watcher) => {
-                // As in `fall_back_to_polling`: never a watch on a sleeping workspace.
+                // As in `fall_back_to_polling`: never a watch on a sleeping
+                // workspace, nor one of a wake a newer wake replaced (its
+                // events would go to a channel nobody reads).
                 let mut status = self.status();
-                if status.awake {
+                if status.awake && status.generation == generation {
                     *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
                     status.watching = "inotify";
                 }
@@ -402,14 +400,14 @@ impl Workspace {
                     }
                     _ => format!("native file watching failed ({err})"),
                 };
-                self.fall_back_to_polling(tx, &why);
+                self.fall_back_to_polling(tx, &why, generation);
             }
         }
     }
 
     /// Replaces the native watcher by polling, and says so to every client:
     /// never silent staleness.
-    fn fall_back_to_polling(&self, tx: mpsc::Sender<notify::Result<notify::Event>>, why: &str) {
+    fn fall_back_to_polling(&self, tx: mpsc::Sender<notify::Result<notify::Event>>, why: &str, generation: u64) {
         let config = notify::Config::default().with_poll_interval(Duration::from_secs(2)).with_follow_symlinks(false);
         let polling = notify::PollWatcher::new(tx, config).and_then(|mut watcher| {
             watcher.watch(&self.root, notify::RecursiveMode::Recursive)?;
@@ -420,7 +418,7 @@ impl Workspace {
                 // Under the status lock, as sleeping takes the watcher: a
                 // workspace put to sleep meanwhile is not polled.
                 let mut status = self.status();
-                if !status.awake {
+                if !(status.awake && status.generation == generation) {
                     return;
                 }
                 *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(watcher));
@@ -490,7 +488,7 @@ impl Workspace {
                             }
                             _ => format!("native file watching failed ({err})"),
                         };
-                        self.fall_back_to_polling(tx, &why);
+                        self.fall_back_to_polling(tx, &why, generation);
                     }
                 }
             }
