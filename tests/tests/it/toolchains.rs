@@ -318,17 +318,22 @@ fn edisons_python_tests_compare_with_values_of_the_modules_own_classes() {
     let _ = paired(&home, &["stop"]).output();
 }
 
-/// The whole Go module's tests, outside PAIRED (the old ones and the new):
-/// they must pass; what `go test -v` printed.
-fn go_test_all(home: &Home, root: &std::path::Path) -> String {
-    let out = std::process::Command::new("go")
+/// The whole Go module's tests (`go test -v`), outside PAIRED.
+fn go_test(home: &Home, root: &std::path::Path) -> std::process::Output {
+    std::process::Command::new("go")
         .args(["test", "-count=1", "-v", "./..."])
         .current_dir(root)
         .env("GOCACHE", home.path().join("go-cache"))
         .env("GOFLAGS", "-mod=readonly")
         .env("HOME", home.path())
         .output()
-        .expect("go test");
+        .expect("go test")
+}
+
+/// The whole Go module's tests, outside PAIRED (the old ones and the new):
+/// they must pass; what `go test -v` printed.
+fn go_test_all(home: &Home, root: &std::path::Path) -> String {
+    let out = go_test(home, root);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     stdout
@@ -433,14 +438,7 @@ fn an_edison_go_test_that_fails_after_the_packages_own_starts_with_the_reset_the
         written.replace("\tSetRand(nil) // as the package's tests do: a test before may have left it set\n", ""),
     )
     .expect("write");
-    let out = std::process::Command::new("go")
-        .args(["test", "-count=1", "./..."])
-        .current_dir(&root)
-        .env("GOCACHE", home.path().join("go-cache"))
-        .env("GOFLAGS", "-mod=readonly")
-        .env("HOME", home.path())
-        .output()
-        .expect("go test");
+    let out = go_test(&home, &root);
     assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let _ = paired(&home, &["stop"]).output();
 }
