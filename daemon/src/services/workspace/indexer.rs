@@ -354,7 +354,15 @@ mod tests {
             });
             waiting(1);
             assert!(order.lock().expect("order").is_empty(), "nobody runs while both permits are held");
+            // One permit back: the first pass takes it though the second
+            // pass waited longer, and the second runs only once it is given
+            // back. (Both back at once would let both run, and which records
+            // itself first would be a race.)
             drop(a);
+            let deadline = Instant::now() + std::time::Duration::from_secs(10);
+            while order.lock().expect("order").is_empty() && Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             drop(b);
         });
         assert_eq!(*order.lock().expect("order"), ["first", "second"]);
