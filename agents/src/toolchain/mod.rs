@@ -5,6 +5,7 @@
 
 pub mod docs;
 pub mod parse;
+pub mod pins;
 pub mod results;
 
 use protocol::agents::Severity;
@@ -70,6 +71,9 @@ pub struct Tool {
     pub framework: Option<&'static str>,
     /// Whether the command writes a report file at [`REPORT`].
     pub report: bool,
+    /// The version the project pins, which the daemon runs where it can
+    /// (see [`pins`]); `None` where the project pins none.
+    pub pin: Option<pins::Pin>,
 }
 
 /// A finding from a project's tool, in the tool's own terms.
@@ -318,6 +322,7 @@ fn rust(project: &dyn Project, tools: &mut Vec<Tool>) {
         evidence: "Cargo.toml".into(),
         framework: None,
         report: false,
+        pin: None,
     });
     tools.push(Tool {
         name: "cargo test",
@@ -327,6 +332,7 @@ fn rust(project: &dyn Project, tools: &mut Vec<Tool>) {
         evidence: "Cargo.toml".into(),
         framework: Some("cargo test"),
         report: false,
+        pin: None,
     });
 }
 
@@ -344,7 +350,10 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             .find(|m| project.read(m).is_some_and(|t| t.contains(word)))
             .map_or_else(|| present[0].to_owned(), |m| format!("{m} mentions {word}"))
     };
-    let ruff_configured = project.has("ruff.toml") || project.has(".ruff.toml") || mentions("ruff");
+    // A project that pins a ruff (its pre-commit hook) runs ruff: its
+    // defaults are the project's standard.
+    let pin = pins::ruff(project);
+    let ruff_configured = project.has("ruff.toml") || project.has(".ruff.toml") || mentions("ruff") || pin.is_some();
     if project.installed("ruff") {
         let mut command = argv(&["ruff", "check", "--output-format=json", "--no-cache", "--exit-zero"]);
         // Without the project's choice, ruff's defaults less rules of taste,
@@ -358,9 +367,15 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             purpose: Purpose::Check,
             command,
             format: Format::Ruff,
-            evidence: if ruff_configured { evidence("ruff") } else { format!("{} (ruff's defaults)", present[0]) },
+            evidence: match (["ruff.toml", ".ruff.toml"].into_iter().find(|f| project.has(f)), &pin) {
+                _ if mentions("ruff") => evidence("ruff"),
+                (Some(file), _) => file.to_owned(),
+                (None, Some(pin)) => pin.evidence.clone(),
+                (None, None) => format!("{} (ruff's defaults)", present[0]),
+            },
             framework: None,
             report: false,
+            pin,
         });
     } else if (project.has(".flake8") || mentions("flake8")) && project.installed("flake8") {
         tools.push(Tool {
@@ -371,6 +386,7 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: evidence("flake8"),
             framework: None,
             report: false,
+            pin: None,
         });
     }
     if (project.has("mypy.ini") || mentions("[tool.mypy]") || mentions("[mypy]")) && project.installed("mypy") {
@@ -382,6 +398,7 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: evidence("mypy"),
             framework: None,
             report: false,
+            pin: None,
         });
     }
     let has_tests = project.has("tests") || project.has("test") || mentions("pytest");
@@ -403,6 +420,7 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: evidence("pytest"),
             framework: Some("pytest"),
             report: true,
+            pin: None,
         });
     }
 }
@@ -439,6 +457,7 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: "package.json devDependencies: eslint".into(),
             framework: None,
             report: false,
+            pin: None,
         });
     }
     if dev("typescript") && project.has("tsconfig.json") && local("tsc") {
@@ -450,6 +469,7 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: "tsconfig.json and package.json devDependencies: typescript".into(),
             framework: None,
             report: false,
+            pin: None,
         });
     }
     let script = package.pointer("/scripts/test").and_then(Value::as_str);
@@ -485,7 +505,16 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
         Some(name) if format != Format::TestRun => name,
         _ => "npm test",
     };
-    tools.push(Tool { name, purpose: Purpose::Test, command: argv(command), format, evidence, framework, report });
+    tools.push(Tool {
+        name,
+        purpose: Purpose::Test,
+        command: argv(command),
+        format,
+        evidence,
+        framework,
+        report,
+        pin: None,
+    });
 }
 
 /// The module path a `go.mod` declares.
@@ -505,6 +534,7 @@ fn go(project: &dyn Project, tools: &mut Vec<Tool>) {
         evidence: "go.mod".into(),
         framework: None,
         report: false,
+        pin: None,
     });
     tools.push(Tool {
         name: "go test",
@@ -514,6 +544,7 @@ fn go(project: &dyn Project, tools: &mut Vec<Tool>) {
         evidence: "go.mod".into(),
         framework: Some("go test"),
         report: false,
+        pin: None,
     });
 }
 
@@ -527,6 +558,7 @@ fn jvm(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: "pom.xml".into(),
             framework: Some("junit"),
             report: false,
+            pin: None,
         });
     } else if (project.has("build.gradle") || project.has("build.gradle.kts")) && project.has("gradlew") {
         tools.push(Tool {
@@ -537,6 +569,7 @@ fn jvm(project: &dyn Project, tools: &mut Vec<Tool>) {
             evidence: "build.gradle and gradlew".into(),
             framework: Some("junit"),
             report: false,
+            pin: None,
         });
     }
 }

@@ -18,6 +18,7 @@ use protocol::agents::Severity;
 
 use toolchain::Project as _;
 
+use super::pinned;
 use crate::platform::{
     config::{SandboxConfig, SandboxRequirement},
     os::sandbox::{self, Enforcement, Exit, Limits, Spec},
@@ -58,6 +59,55 @@ impl ToolRun {
             }
         }
     }
+}
+
+/// Makes `tool` run the version the project pins (see [`pinned`]) and says
+/// so in its evidence; the folder the sandbox must let it read, if any.
+async fn the_pinned_version(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    scratch: &Scratch,
+    tool: &mut Tool,
+    pin: &toolchain::pins::Pin,
+) -> Option<PathBuf> {
+    let installed = installed_version(paths, config, root, scratch, &tool.command[0]).await;
+    match pinned::resolve(paths, config, tool.name, pin, installed.as_deref()).await {
+        pinned::Resolved::Installed => {
+            tool.evidence = format!("{}; {}, as {} pins", tool.evidence, pin.version, pin.evidence);
+            None
+        }
+        pinned::Resolved::Fetched { program, folder } => {
+            let instead = installed.map(|v| format!(", not the installed {v}")).unwrap_or_default();
+            tool.evidence = format!("{}; {}, as {} pins{instead}", tool.evidence, pin.version, pin.evidence);
+            tool.command[0] = program.display().to_string();
+            Some(folder)
+        }
+        pinned::Resolved::Unavailable(why) => {
+            let ran =
+                installed.map(|v| format!("the installed {v} ran")).unwrap_or_else(|| "the installed one ran".into());
+            tool.evidence = format!("{}; {} pins {}, {ran} ({why})", tool.evidence, pin.evidence, pin.version);
+            None
+        }
+    }
+}
+
+/// `program --version`'s last word (`ruff 0.8.6` → `0.8.6`), run in the
+/// sandbox as the tool itself would be.
+async fn installed_version(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    scratch: &Scratch,
+    program: &str,
+) -> Option<String> {
+    let helper = std::env::current_exe().ok()?;
+    let command = [program.to_owned(), "--version".to_owned()];
+    let mut spec = sandbox_spec(paths, config, root, scratch, root, &command);
+    spec.limits.wall = spec.limits.wall.min(std::time::Duration::from_secs(20));
+    let outcome = sandbox::run(&helper, &spec).await.ok()?;
+    let text = String::from_utf8_lossy(&outcome.stdout);
+    text.split_whitespace().last().filter(|v| v.starts_with(|c: char| c.is_ascii_digit())).map(str::to_owned)
 }
 
 /// What the project at `root` says it uses, of `purpose`.
@@ -112,8 +162,13 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut to
     // A report file the tool writes in its scratch space, read (as a
     // regular file of a sensible size, never through a link) after it ends.
     let report = scratch.tmp().join(format!("report-{}", tool.name.replace(' ', "-")));
+    let pinned = match tool.pin.clone() {
+        Some(pin) => the_pinned_version(paths, config, root, &scratch, &mut tool, &pin).await,
+        None => None,
+    };
     let command: Vec<String> = tool.command.iter().map(|a| a.replace(REPORT, &report.display().to_string())).collect();
     let mut spec = sandbox_spec(paths, config, root, &scratch, &work, &command);
+    spec.read.extend(pinned);
     if tool.framework == Some("pytest") && work.join("src").is_dir() {
         // A `src/` layout: the package is found there, as an install would.
         spec.env.push(("PYTHONPATH".into(), work.join("src").display().to_string()));

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod events;
 pub mod market;
 pub mod orchestrator;
+pub mod pinned;
 pub mod provider;
 pub mod roster;
 pub mod runs;

@@ -667,3 +667,109 @@ fn a_go_module_gets_go_vet_and_go_test() {
     assert!(vet["message"].as_str().unwrap_or_default().contains("wrong type string"), "{vet}");
     let _ = paired(&home, &["stop"]).output();
 }
+
+/// A package index on loopback with PyPI's simple API, holding one ruff wheel
+/// whose program is a script: `--version` says `version`, `check` reports
+/// one finding (`PIN001`) on `app.py`. `digest`: the SHA-256 the index
+/// claims, the wheel's own when `None`.
+fn ruff_index(home: &Home, version: &str, digest: Option<&str>) -> tests::static_server::StaticServer {
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'ruff {version}'; exit 0; fi\n\
+         echo \"[{{\\\"code\\\":\\\"PIN001\\\",\\\"filename\\\":\\\"$PWD/app.py\\\",\\\"location\\\":{{\\\"row\\\":1,\\\"column\\\":1}},\\\"end_location\\\":{{\\\"row\\\":1,\\\"column\\\":2}},\\\"message\\\":\\\"from the pinned ruff\\\",\\\"fix\\\":null}}]\"\n"
+    );
+    let mut wheel = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    wheel.start_file(format!("ruff-{version}.dist-info/METADATA"), stored).expect("zip");
+    wheel.write_all(format!("Name: ruff\nVersion: {version}\n").as_bytes()).expect("zip");
+    wheel.start_file(format!("ruff-{version}.data/scripts/ruff"), stored.unix_permissions(0o755)).expect("zip");
+    wheel.write_all(script.as_bytes()).expect("zip");
+    let wheel = wheel.finish().expect("zip").into_inner();
+    let sha256: String = sha2::Sha256::digest(&wheel).iter().map(|b| format!("{b:02x}")).collect();
+    let served = home.path().join("index");
+    let arch = std::env::consts::ARCH;
+    let filename = format!("ruff-{version}-py3-none-manylinux_2_17_{arch}.manylinux2014_{arch}.whl");
+    std::fs::create_dir_all(served.join("files")).expect("mkdir");
+    std::fs::write(served.join("files").join(&filename), &wheel).expect("write");
+    let server = tests::static_server::StaticServer::start(served.clone());
+    // The simple API in JSON (PEP 691), as pypi.org answers pip: this
+    // version's wheel (by a URL relative to the listing), its sdist, another
+    // version's wheel, and a yanked one.
+    let file = |name: String, url: String, sha256: &str, yanked: Value| serde_json::json!({"filename": name, "url": url, "hashes": {"sha256": sha256}, "yanked": yanked});
+    let zeros = "0".repeat(64);
+    let listing = serde_json::json!({
+        "meta": {"api-version": "1.1"},
+        "name": "ruff",
+        "files": [
+            file(format!("ruff-{version}.tar.gz"), "../../files/none.tar.gz".into(), &zeros, false.into()),
+            file(filename.replace(version, "9.9.9"), "../../files/none.whl".into(), &zeros, false.into()),
+            file(filename.replace("manylinux_2_17", "manylinux_2_5"), "../../files/none.whl".into(), &zeros, "broken".into()),
+            file(filename.clone(), format!("../../files/{filename}"), digest.unwrap_or(&sha256), false.into()),
+        ],
+    });
+    server.set(|b| {
+        b.replace.insert("/simple/ruff/".to_owned(), listing.to_string().into_bytes());
+    });
+    home.write_config(&format!("[sandbox]\ntool_index = \"{}/simple\"\n", server.url()));
+    server
+}
+
+/// A Python project whose pre-commit runs ruff `version`, with one unused import.
+fn pinning_project(home: &Home, version: &str) -> PathBuf {
+    let root = home.project();
+    std::fs::write(root.join("pyproject.toml"), "[project]\nname = \"app\"\nrequires-python = \">=3.8\"\n").expect("w");
+    let config = format!(
+        "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v{version}\n    hooks:\n      - id: ruff\n"
+    );
+    std::fs::write(root.join(".pre-commit-config.yaml"), config).expect("write");
+    std::fs::write(root.join("app.py"), "import os\n\n\ndef f():\n    return 1\n").expect("write");
+    root
+}
+
+#[test]
+fn the_ruff_a_project_pins_is_fetched_once_checked_and_run_instead_of_the_installed_one() {
+    let home = Home::new();
+    let index = ruff_index(&home, "0.0.1", None);
+    let root = pinning_project(&home, "0.0.1");
+    let run = review(&home, &root.join("app.py"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("0.0.1, as .pre-commit-config.yaml pins, not the installed"), "{report}");
+    assert!(finding(&run, "ruff:PIN001")["message"].as_str().is_some_and(|m| m.starts_with("from the pinned ruff")));
+    let rules: Vec<&Value> = run["findings"].as_array().expect("findings").iter().map(|f| &f["rule"]).collect();
+    assert!(!rules.contains(&&Value::from("ruff:F401")), "the installed ruff did not run: {rules:?}");
+    let program = home.path().join(".local/share/paired/tools/ruff/0.0.1/ruff");
+    assert!(program.is_file(), "kept for the next review");
+    let fetched = index.requests();
+    assert_eq!(
+        fetched,
+        [
+            "/simple/ruff/".to_owned(),
+            format!("/files/ruff-0.0.1-py3-none-manylinux_2_17_{0}.manylinux2014_{0}.whl", std::env::consts::ARCH)
+        ]
+    );
+    // The next review runs what was fetched, asking the index nothing.
+    let again = review(&home, &root.join("app.py"));
+    assert_eq!(finding(&again, "ruff:PIN001")["line"], 1);
+    assert_eq!(index.requests().len(), 2);
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn a_pinned_ruff_whose_digest_does_not_match_is_not_run_and_the_review_says_so() {
+    let home = Home::new();
+    let index = ruff_index(&home, "0.0.2", Some(&"ab".repeat(32)));
+    let root = pinning_project(&home, "0.0.2");
+    let run = review(&home, &root.join("app.py"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains(".pre-commit-config.yaml pins 0.0.2, the installed"), "{report}");
+    assert!(report.contains("its SHA-256 is"), "{report}");
+    // The installed ruff ran instead, as before pins were read.
+    assert_eq!(finding(&run, "ruff:F401")["line"], 1);
+    assert!(!home.path().join(".local/share/paired/tools/ruff/0.0.2").join("ruff").exists());
+    assert_eq!(index.requests().len(), 2);
+    // Not tried again at once: a review offline does not wait on the network each time.
+    let _ = review(&home, &root.join("app.py"));
+    assert_eq!(index.requests().len(), 2);
+    let _ = paired(&home, &["stop"]).output();
+}

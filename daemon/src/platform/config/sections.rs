@@ -68,6 +68,12 @@ pub struct SandboxConfig {
     pub processes: u32,
     /// What a run may add to its scratch space (build output included), in MiB.
     pub disk_mb: u32,
+    /// Where the project pins another version of a tool than the one
+    /// installed (ruff's `required-version`, pre-commit's `rev`), fetch that
+    /// version from [`SandboxConfig::tool_index`] once and run it.
+    pub fetch_pinned: bool,
+    /// A Python package index's simple API, as pip's `index-url` (PEP 691's JSON).
+    pub tool_index: String,
 }
 
 impl Default for SandboxConfig {
@@ -79,6 +85,8 @@ impl Default for SandboxConfig {
             memory_mb: 4096,
             processes: 512,
             disk_mb: 4096,
+            fetch_pinned: true,
+            tool_index: "https://pypi.org/simple".to_owned(),
         }
     }
 }

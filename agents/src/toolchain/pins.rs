@@ -1,0 +1,197 @@
+//! The version of a tool a project pins. A linter's rules change between
+//! releases (ruff 0.8 sorts `__slots__` another way than 0.5), so findings
+//! of another version than the project's are findings its own runs never
+//! see: the daemon runs the pinned one (see `daemon::services::pinned`).
+
+use super::Project;
+
+/// A version a project pins, and where it says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// An exact version: `0.5.5`.
+    pub version: String,
+    /// `.pre-commit-config.yaml`, `pyproject.toml [tool.ruff] required-version`…
+    pub evidence: String,
+}
+
+/// The ruff the project pins, exactly: ruff's own `required-version`
+/// (`"0.5.5"` or `"==0.5.5"`; a range is not a pin), then pre-commit's
+/// `rev` of ruff's hook, then `ruff==X` in its requirements or dependency
+/// lists.
+pub fn ruff(project: &dyn Project) -> Option<Pin> {
+    for (file, section) in [("ruff.toml", None), (".ruff.toml", None), ("pyproject.toml", Some("[tool.ruff]"))] {
+        let Some(text) = project.read(file) else { continue };
+        if let Some(version) = required_version(&text, section) {
+            let evidence = match section {
+                Some(section) => format!("{file} {section} required-version"),
+                None => format!("{file} required-version"),
+            };
+            return Some(Pin { version, evidence });
+        }
+    }
+    for file in [".pre-commit-config.yaml", ".pre-commit-config.yml"] {
+        let Some(text) = project.read(file) else { continue };
+        if let Some(version) = pre_commit_rev(&text, &["astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit"]) {
+            return Some(Pin { version, evidence: file.to_owned() });
+        }
+    }
+    for file in
+        ["requirements-dev.txt", "dev-requirements.txt", "requirements/dev.txt", "requirements.txt", "pyproject.toml"]
+    {
+        let Some(text) = project.read(file) else { continue };
+        if let Some(version) = requirement_pin(&text, "ruff") {
+            let evidence = format!("{file} ruff=={version}");
+            return Some(Pin { version, evidence });
+        }
+    }
+    None
+}
+
+/// A version that is safe in a URL and a folder name: digits and dots
+/// first, then letters, digits, dots (`0.5.5`, `0.1.0rc1`); `v` dropped.
+fn plain_version(text: &str) -> Option<String> {
+    let version = text.trim().trim_matches(|c| c == '"' || c == '\'').trim_start_matches('v');
+    let ok = version.len() <= 32
+        && version.starts_with(|c: char| c.is_ascii_digit())
+        && version.contains('.')
+        && !version.contains("..")
+        && version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.');
+    ok.then(|| version.to_owned())
+}
+
+/// `required-version = "0.5.5"` (or `"==0.5.5"`) at the top of a file
+/// (`section` None) or in `section` before the next table that is not one
+/// of its sub-tables.
+fn required_version(text: &str, section: Option<&str>) -> Option<String> {
+    let mut inside = section.is_none();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            inside = section.is_some_and(|s| line == s);
+            continue;
+        }
+        let Some(value) = line.strip_prefix("required-version").map(str::trim_start) else { continue };
+        let Some(value) = value.strip_prefix('=') else { continue };
+        if !inside {
+            continue;
+        }
+        let value = value.split('#').next().unwrap_or("").trim().trim_matches(|c| c == '"' || c == '\'');
+        return plain_version(value.strip_prefix("==").unwrap_or(value));
+    }
+    None
+}
+
+/// The `rev:` of the first of `repos` in a pre-commit config, read line by
+/// line as pre-commit's own files are written (`- repo: URL` then `rev: v0.5.5`).
+fn pre_commit_rev(text: &str, repos: &[&str]) -> Option<String> {
+    let mut in_repo = false;
+    for line in text.lines() {
+        let item = line.trim_start().trim_start_matches('-').trim_start();
+        if let Some(url) = item.strip_prefix("repo:") {
+            let url = url.split('#').next().unwrap_or("").trim().trim_matches(|c| c == '"' || c == '\'');
+            let url = url.trim_end_matches('/').trim_end_matches(".git");
+            in_repo = repos.iter().any(|r| url.ends_with(&format!("/{r}")));
+            continue;
+        }
+        if in_repo && let Some(rev) = item.strip_prefix("rev:") {
+            // `pre-commit autoupdate --freeze` pins a commit and says which
+            // tag it is: `rev: 24e02b24…  # frozen: v0.11.9`.
+            let (rev, comment) = rev.split_once('#').unwrap_or((rev, ""));
+            let frozen = comment.trim().strip_prefix("frozen:");
+            return plain_version(frozen.unwrap_or(rev));
+        }
+    }
+    None
+}
+
+/// `name==1.2.3` in a requirements file or a dependency list (`"ruff==0.5.5",`),
+/// not `ruff>=…` nor another package ending in the name (`flake8-ruff==…`).
+fn requirement_pin(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let line = line.split('#').next().unwrap_or("").trim().trim_start_matches(['"', '\'']);
+        let rest = line.strip_prefix(name)?;
+        let version = rest.trim_start().strip_prefix("==")?;
+        let end = version.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).unwrap_or(version.len());
+        plain_version(&version[..end])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct Files(HashMap<&'static str, &'static str>);
+
+    impl Project for Files {
+        fn has(&self, path: &str) -> bool {
+            self.0.contains_key(path)
+        }
+        fn read(&self, path: &str) -> Option<String> {
+            self.0.get(path).map(|t| (*t).to_owned())
+        }
+        fn installed(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    fn pin(files: &[(&'static str, &'static str)]) -> Option<(String, String)> {
+        ruff(&Files(files.iter().copied().collect())).map(|p| (p.version, p.evidence))
+    }
+
+    #[test]
+    fn pre_commits_rev_of_ruffs_hook_is_the_pin() {
+        // attrs' config of 2024-08, abridged: black's rev comes first.
+        let config = "repos:\n  - repo: https://github.com/psf/black\n    rev: 24.4.2\n    hooks:\n      - id: black\n\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.5.5\n    hooks:\n      - id: ruff\n";
+        assert_eq!(
+            pin(&[(".pre-commit-config.yaml", config)]),
+            Some(("0.5.5".into(), ".pre-commit-config.yaml".into()))
+        );
+        let old =
+            "repos:\n- repo: 'https://github.com/charliermarsh/ruff-pre-commit'\n  rev: 'v0.0.261'  # keep in step\n";
+        assert_eq!(pin(&[(".pre-commit-config.yaml", old)]).map(|p| p.0), Some("0.0.261".into()));
+        // flask's, frozen by `pre-commit autoupdate --freeze`.
+        let frozen = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: 24e02b24b8ab2b7c76225602d13fa60e12d114e6  # frozen: v0.11.9\n";
+        assert_eq!(pin(&[(".pre-commit-config.yaml", frozen)]).map(|p| p.0), Some("0.11.9".into()));
+        let commit = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: 24e02b24b8ab2b7c76225602d13fa60e12d114e6\n";
+        assert_eq!(pin(&[(".pre-commit-config.yaml", commit)]), None, "a commit alone names no version");
+        let other = "repos:\n  - repo: https://github.com/psf/black\n    rev: 24.4.2\n";
+        assert_eq!(pin(&[(".pre-commit-config.yaml", other)]), None);
+    }
+
+    #[test]
+    fn ruffs_required_version_wins_and_a_range_is_no_pin() {
+        let pyproject = "[project]\nname = \"x\"\n\n[tool.ruff]\nrequired-version = \"==0.6.1\"\n\n[tool.ruff.lint]\nselect = [\"ALL\"]\n";
+        let config = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.5.5\n";
+        assert_eq!(
+            pin(&[("pyproject.toml", pyproject), (".pre-commit-config.yaml", config)]),
+            Some(("0.6.1".into(), "pyproject.toml [tool.ruff] required-version".into()))
+        );
+        let range = "[tool.ruff]\nrequired-version = \">=0.5\"\n";
+        assert_eq!(pin(&[("pyproject.toml", range)]), None);
+        // Another tool's required-version is not ruff's.
+        let other = "[tool.other]\nrequired-version = \"1.0.0\"\n[tool.ruff]\nline-length = 100\n";
+        assert_eq!(pin(&[("pyproject.toml", other)]), None);
+        assert_eq!(pin(&[("ruff.toml", "required-version = \"0.4.10\"\n")]).map(|p| p.0), Some("0.4.10".into()));
+    }
+
+    #[test]
+    fn requirements_pin_exactly_or_not_at_all() {
+        assert_eq!(
+            pin(&[("requirements-dev.txt", "pytest>=7\nruff==0.3.4 ; python_version >= '3.8'\n")]),
+            Some(("0.3.4".into(), "requirements-dev.txt ruff==0.3.4".into()))
+        );
+        let deps = "[project.optional-dependencies]\ndev = [\n  \"ruff==0.4.2\",\n]\n";
+        assert_eq!(pin(&[("pyproject.toml", deps)]).map(|p| p.0), Some("0.4.2".into()));
+        assert_eq!(pin(&[("requirements-dev.txt", "ruff>=0.3\nflake8-ruff==1.0\n")]), None);
+    }
+
+    #[test]
+    fn a_version_that_could_leave_its_folder_is_refused() {
+        for rev in ["v0.5.5/../../x", "../0.5", "0.5.5?x=1", "main", "0.5 5", ""] {
+            let config = format!("repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: {rev}\n");
+            let config: &'static str = Box::leak(config.into_boxed_str());
+            assert_eq!(pin(&[(".pre-commit-config.yaml", config)]), None, "{rev}");
+        }
+    }
+}
