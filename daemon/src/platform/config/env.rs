@@ -93,7 +93,7 @@ const NON_CONFIG_ENV: [&str; 4] =
 /// The variables named after a key, `PAIRED_<SECTION>_<KEY>`, written out so
 /// that reading the environment needs no TOML (`paired-lsp`, which every editor
 /// window runs, links none). A test holds it to [`Config`]'s keys.
-const SETTING_VARS: [&str; 47] = [
+const SETTING_VARS: [&str; 49] = [
     "PAIRED_AGENTS_PROVIDERS",
     "PAIRED_BRIDGE_PROJECTS",
     "PAIRED_BRIDGE_REQUIRE_TOKEN",
@@ -126,11 +126,13 @@ const SETTING_VARS: [&str; 47] = [
     "PAIRED_MARKET_REFRESH_SECS",
     "PAIRED_MARKET_REGISTRIES",
     "PAIRED_SANDBOX_DISK_MB",
+    "PAIRED_SANDBOX_FETCH_PINNED",
     "PAIRED_SANDBOX_MEMORY_MB",
     "PAIRED_SANDBOX_PROCESSES",
     "PAIRED_SANDBOX_PROJECT_TOOLS",
     "PAIRED_SANDBOX_REQUIRE",
     "PAIRED_SANDBOX_TIMEOUT_SECS",
+    "PAIRED_SANDBOX_TOOL_INDEX",
     "PAIRED_SERVER_ALLOWED_ORIGINS",
     "PAIRED_SERVER_MAX_BATCH_LEN",
     "PAIRED_SERVER_MAX_CONNECTIONS",
