@@ -15,7 +15,8 @@
 //!   a fresh copy, pass with the project's whole suite (0 may break it).
 //!
 //! Run: `cargo bench -p tests --bench quality` (builds the release binary; the
-//! project tools of `scripts/test` must be installed).
+//! project tools of `scripts/test` must be installed; the ruff versions the
+//! cases pin are fetched from PyPI once, into `target/quality-tools`).
 //! `PAIRED_QUALITY_ONLY=detection|noise|edison` runs one part;
 //! `PAIRED_QUALITY_CORPUS=cases|heldout|heldout2|heldout3` one corpus of detection (`heldout`:
 //! fixes picked by `make_heldout.py`'s fixed rule from projects the rules were
@@ -216,8 +217,21 @@ fn detection(rows: &mut Vec<(String, String, String)>) {
     }
 }
 
+/// The ruff versions the cases' projects pin, fetched once (from the package
+/// index, `sandbox.tool_index`) into the target folder and shared by every
+/// run's HOME: the numbers do not wait on the network after the first run.
+fn share_fetched_tools(home: &Home) {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/quality-tools");
+    std::fs::create_dir_all(&shared).expect("mkdir shared tools");
+    let data = home.path().join(".local/share/paired");
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&data).expect("mkdir data");
+    std::os::unix::fs::symlink(&shared, data.join("tools")).expect("link tools");
+}
+
 fn detect(rows: &mut Vec<(String, String, String)>, (corpus, about): (&str, &str), model: Option<(String, String)>) {
     let home = Home::new();
+    share_fetched_tools(&home);
     if let Some((url, name)) = &model {
         home.write_config(&format!(
             "[agents]\nprovider = \"model\"\n[providers.model]\nkind = \"openai\"\nbase_url = \"{url}\"\nmodel = \"{name}\"\nlocal = true\nread_timeout_secs = 600\nmax_tokens = 1024\n"

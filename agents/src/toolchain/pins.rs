@@ -19,8 +19,12 @@ pub struct Pin {
 /// `rev` of ruff's hook, then `ruff==X` in its requirements or dependency
 /// lists.
 pub fn ruff(project: &dyn Project) -> Option<Pin> {
-    for (file, section) in [("ruff.toml", None), (".ruff.toml", None), ("pyproject.toml", Some("[tool.ruff]"))] {
-        let Some(text) = project.read(file) else { continue };
+    // ruff's own order: the first of these that exists is its settings.
+    let settings = [(".ruff.toml", None), ("ruff.toml", None), ("pyproject.toml", Some("[tool.ruff]"))];
+    if let Some((file, section)) = settings.into_iter().find(|(file, section)| {
+        project.read(file).is_some_and(|text| section.is_none_or(|section| text.lines().any(|l| l.trim() == section)))
+    }) {
+        let text = project.read(file).unwrap_or_default();
         if let Some(version) = required_version(&text, section) {
             let evidence = match section {
                 Some(section) => format!("{file} {section} required-version"),
@@ -31,7 +35,11 @@ pub fn ruff(project: &dyn Project) -> Option<Pin> {
     }
     for file in [".pre-commit-config.yaml", ".pre-commit-config.yml"] {
         let Some(text) = project.read(file) else { continue };
-        if let Some(version) = pre_commit_rev(&text, &["astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit"]) {
+        if let Some(version) = pre_commit_rev(
+            &text,
+            &["astral-sh/ruff-pre-commit", "charliermarsh/ruff-pre-commit"],
+            &["ruff", "ruff-check"],
+        ) {
             return Some(Pin { version, evidence: file.to_owned() });
         }
     }
@@ -60,8 +68,8 @@ fn plain_version(text: &str) -> Option<String> {
 }
 
 /// `required-version = "0.5.5"` (or `"==0.5.5"`) at the top of a file
-/// (`section` None) or in `section` before the next table that is not one
-/// of its sub-tables.
+/// (`section` None) or in `section` itself (not its sub-tables, where ruff
+/// does not read it).
 fn required_version(text: &str, section: Option<&str>) -> Option<String> {
     let mut inside = section.is_none();
     for line in text.lines().map(str::trim) {
@@ -80,38 +88,49 @@ fn required_version(text: &str, section: Option<&str>) -> Option<String> {
     None
 }
 
-/// The `rev:` of the first of `repos` in a pre-commit config, read line by
-/// line as pre-commit's own files are written (`- repo: URL` then `rev: v0.5.5`).
-fn pre_commit_rev(text: &str, repos: &[&str]) -> Option<String> {
-    let mut in_repo = false;
-    for line in text.lines() {
+/// The `rev:` of the first of `repos` in a pre-commit config whose hooks
+/// include one of `hooks` (ruff's linter, not only its formatter), read line
+/// by line as pre-commit's own files are written (`- repo: URL`, `rev: v0.5.5`,
+/// `hooks:` with `- id: ruff`).
+fn pre_commit_rev(text: &str, repos: &[&str], hooks: &[&str]) -> Option<String> {
+    let (mut in_repo, mut rev, mut hooked) = (false, None, false);
+    for line in text.lines().chain(["- repo: end"]) {
         let item = line.trim_start().trim_start_matches('-').trim_start();
+        let value = |v: &str| v.split('#').next().unwrap_or("").trim().trim_matches(['"', '\'']).to_owned();
         if let Some(url) = item.strip_prefix("repo:") {
-            let url = url.split('#').next().unwrap_or("").trim().trim_matches(|c| c == '"' || c == '\'');
+            if in_repo && hooked && rev.is_some() {
+                return rev;
+            }
+            let url = value(url);
             let url = url.trim_end_matches('/').trim_end_matches(".git");
-            in_repo = repos.iter().any(|r| url.ends_with(&format!("/{r}")));
-            continue;
-        }
-        if in_repo && let Some(rev) = item.strip_prefix("rev:") {
+            (in_repo, rev, hooked) = (repos.iter().any(|r| url.ends_with(&format!("/{r}"))), None, false);
+        } else if in_repo && let Some(found) = item.strip_prefix("rev:") {
             // `pre-commit autoupdate --freeze` pins a commit and says which
             // tag it is: `rev: 24e02b24…  # frozen: v0.11.9`.
-            let (rev, comment) = rev.split_once('#').unwrap_or((rev, ""));
-            let frozen = comment.trim().strip_prefix("frozen:");
-            return plain_version(frozen.unwrap_or(rev));
+            let (found, comment) = found.split_once('#').unwrap_or((found, ""));
+            rev = plain_version(comment.trim().strip_prefix("frozen:").unwrap_or(found));
+        } else if in_repo && let Some(id) = item.strip_prefix("id:") {
+            hooked |= hooks.contains(&value(id).as_str());
         }
     }
     None
 }
 
-/// `name==1.2.3` in a requirements file or a dependency list (`"ruff==0.5.5",`),
-/// not `ruff>=…` nor another package ending in the name (`flake8-ruff==…`).
+/// `name==1.2.3` in a requirements file or a dependency list (`"ruff==0.5.5",`,
+/// `dev = ["ruff == 0.5.5"]`), not `ruff>=…` nor another package whose name
+/// ends in it (`flake8-ruff==…`).
 fn requirement_pin(text: &str, name: &str) -> Option<String> {
     text.lines().find_map(|line| {
-        let line = line.split('#').next().unwrap_or("").trim().trim_start_matches(['"', '\'']);
-        let rest = line.strip_prefix(name)?;
-        let version = rest.trim_start().strip_prefix("==")?;
-        let end = version.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).unwrap_or(version.len());
-        plain_version(&version[..end])
+        let line = line.split('#').next().unwrap_or("");
+        line.match_indices(name).find_map(|(at, _)| {
+            let before = line[..at].chars().next_back();
+            if before.is_some_and(|c| !(c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ','))) {
+                return None;
+            }
+            let version = line[at + name.len()..].trim_start().strip_prefix("==")?.trim_start();
+            let end = version.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).unwrap_or(version.len());
+            plain_version(&version[..end])
+        })
     })
 }
 
@@ -147,22 +166,23 @@ mod tests {
             pin(&[(".pre-commit-config.yaml", config)]),
             Some(("0.5.5".into(), ".pre-commit-config.yaml".into()))
         );
-        let old =
-            "repos:\n- repo: 'https://github.com/charliermarsh/ruff-pre-commit'\n  rev: 'v0.0.261'  # keep in step\n";
+        let old = "repos:\n- repo: 'https://github.com/charliermarsh/ruff-pre-commit'\n  rev: 'v0.0.261'  # keep in step\n  hooks:\n  - id: ruff\n    args: [--fix]\n";
         assert_eq!(pin(&[(".pre-commit-config.yaml", old)]).map(|p| p.0), Some("0.0.261".into()));
         // flask's, frozen by `pre-commit autoupdate --freeze`.
-        let frozen = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: 24e02b24b8ab2b7c76225602d13fa60e12d114e6  # frozen: v0.11.9\n";
+        let frozen = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: 24e02b24b8ab2b7c76225602d13fa60e12d114e6  # frozen: v0.11.9\n    hooks:\n      - id: ruff-check\n";
         assert_eq!(pin(&[(".pre-commit-config.yaml", frozen)]).map(|p| p.0), Some("0.11.9".into()));
-        let commit = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: 24e02b24b8ab2b7c76225602d13fa60e12d114e6\n";
+        let commit = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: 24e02b24b8ab2b7c76225602d13fa60e12d114e6\n    hooks:\n      - id: ruff\n";
         assert_eq!(pin(&[(".pre-commit-config.yaml", commit)]), None, "a commit alone names no version");
         let other = "repos:\n  - repo: https://github.com/psf/black\n    rev: 24.4.2\n";
+        let format_only = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.5.5\n    hooks:\n      - id: ruff-format\n";
+        assert_eq!(pin(&[(".pre-commit-config.yaml", format_only)]), None, "only its formatter: no linter pinned");
         assert_eq!(pin(&[(".pre-commit-config.yaml", other)]), None);
     }
 
     #[test]
     fn ruffs_required_version_wins_and_a_range_is_no_pin() {
         let pyproject = "[project]\nname = \"x\"\n\n[tool.ruff]\nrequired-version = \"==0.6.1\"\n\n[tool.ruff.lint]\nselect = [\"ALL\"]\n";
-        let config = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.5.5\n";
+        let config = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.5.5\n    hooks:\n      - id: ruff\n";
         assert_eq!(
             pin(&[("pyproject.toml", pyproject), (".pre-commit-config.yaml", config)]),
             Some(("0.6.1".into(), "pyproject.toml [tool.ruff] required-version".into()))
@@ -173,6 +193,10 @@ mod tests {
         let other = "[tool.other]\nrequired-version = \"1.0.0\"\n[tool.ruff]\nline-length = 100\n";
         assert_eq!(pin(&[("pyproject.toml", other)]), None);
         assert_eq!(pin(&[("ruff.toml", "required-version = \"0.4.10\"\n")]).map(|p| p.0), Some("0.4.10".into()));
+        // With a ruff.toml, ruff reads no pyproject.toml settings.
+        let both =
+            [("ruff.toml", "line-length = 100\n"), ("pyproject.toml", "[tool.ruff]\nrequired-version = \"0.6.1\"\n")];
+        assert_eq!(pin(&both), None);
     }
 
     #[test]
@@ -184,12 +208,16 @@ mod tests {
         let deps = "[project.optional-dependencies]\ndev = [\n  \"ruff==0.4.2\",\n]\n";
         assert_eq!(pin(&[("pyproject.toml", deps)]).map(|p| p.0), Some("0.4.2".into()));
         assert_eq!(pin(&[("requirements-dev.txt", "ruff>=0.3\nflake8-ruff==1.0\n")]), None);
+        let one_line = "[dependency-groups]\ndev = [\"pytest>=8\", \"ruff == 0.6.9\"]\n";
+        assert_eq!(pin(&[("pyproject.toml", one_line)]).map(|p| p.0), Some("0.6.9".into()));
     }
 
     #[test]
     fn a_version_that_could_leave_its_folder_is_refused() {
         for rev in ["v0.5.5/../../x", "../0.5", "0.5.5?x=1", "main", "0.5 5", ""] {
-            let config = format!("repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: {rev}\n");
+            let config = format!(
+                "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: {rev}\n    hooks:\n      - id: ruff\n"
+            );
             let config: &'static str = Box::leak(config.into_boxed_str());
             assert_eq!(pin(&[(".pre-commit-config.yaml", config)]), None, "{rev}");
         }

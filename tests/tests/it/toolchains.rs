@@ -730,43 +730,50 @@ fn pinning_project(home: &Home, version: &str) -> PathBuf {
 #[test]
 fn the_ruff_a_project_pins_is_fetched_once_checked_and_run_instead_of_the_installed_one() {
     let home = Home::new();
-    let index = ruff_index(&home, "0.0.1", None);
-    let root = pinning_project(&home, "0.0.1");
+    let index = ruff_index(&home, "1.0.1", None);
+    let root = pinning_project(&home, "1.0.1");
     let run = review(&home, &root.join("app.py"));
     let report = run["output"].as_str().unwrap_or_default();
-    assert!(report.contains("0.0.1, as .pre-commit-config.yaml pins, not the installed"), "{report}");
+    assert!(report.contains("1.0.1, as .pre-commit-config.yaml pins, not the installed"), "{report}");
     assert!(finding(&run, "ruff:PIN001")["message"].as_str().is_some_and(|m| m.starts_with("from the pinned ruff")));
     let rules: Vec<&Value> = run["findings"].as_array().expect("findings").iter().map(|f| &f["rule"]).collect();
     assert!(!rules.contains(&&Value::from("ruff:F401")), "the installed ruff did not run: {rules:?}");
-    let program = home.path().join(".local/share/paired/tools/ruff/0.0.1/ruff");
+    let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    let program = home.path().join(".local/share/paired/tools/ruff/1.0.1").join(&platform).join("ruff");
     assert!(program.is_file(), "kept for the next review");
     let fetched = index.requests();
     assert_eq!(
         fetched,
         [
             "/simple/ruff/".to_owned(),
-            format!("/files/ruff-0.0.1-py3-none-manylinux_2_17_{0}.manylinux2014_{0}.whl", std::env::consts::ARCH)
+            format!("/files/ruff-1.0.1-py3-none-manylinux_2_17_{0}.manylinux2014_{0}.whl", std::env::consts::ARCH)
         ]
     );
     // The next review runs what was fetched, asking the index nothing.
     let again = review(&home, &root.join("app.py"));
     assert_eq!(finding(&again, "ruff:PIN001")["line"], 1);
     assert_eq!(index.requests().len(), 2);
+    // A program cut short (a full disk, a crash) no longer says its version:
+    // it is fetched again, not run broken forever.
+    std::fs::write(&program, "#!/bin/sh\nexit 1\n").expect("damage");
+    let third = review(&home, &root.join("app.py"));
+    assert_eq!(finding(&third, "ruff:PIN001")["line"], 1);
+    assert_eq!(index.requests().len(), 4, "listing and wheel again");
     let _ = paired(&home, &["stop"]).output();
 }
 
 #[test]
 fn a_pinned_ruff_whose_digest_does_not_match_is_not_run_and_the_review_says_so() {
     let home = Home::new();
-    let index = ruff_index(&home, "0.0.2", Some(&"ab".repeat(32)));
-    let root = pinning_project(&home, "0.0.2");
+    let index = ruff_index(&home, "1.0.2", Some(&"ab".repeat(32)));
+    let root = pinning_project(&home, "1.0.2");
     let run = review(&home, &root.join("app.py"));
     let report = run["output"].as_str().unwrap_or_default();
-    assert!(report.contains(".pre-commit-config.yaml pins 0.0.2, the installed"), "{report}");
+    assert!(report.contains(".pre-commit-config.yaml pins 1.0.2, the installed"), "{report}");
     assert!(report.contains("its SHA-256 is"), "{report}");
     // The installed ruff ran instead, as before pins were read.
     assert_eq!(finding(&run, "ruff:F401")["line"], 1);
-    assert!(!home.path().join(".local/share/paired/tools/ruff/0.0.2").join("ruff").exists());
+    assert!(!home.path().join(".local/share/paired/tools/ruff/1.0.2").exists());
     assert_eq!(index.requests().len(), 2);
     // Not tried again at once: a review offline does not wait on the network each time.
     let _ = review(&home, &root.join("app.py"));
