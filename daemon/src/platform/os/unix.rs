@@ -23,6 +23,99 @@ pub type LocalStream = tokio::net::UnixStream;
 /// A bound [`LocalListener`] before the async runtime takes it.
 pub type StdLocalListener = std::os::unix::net::UnixListener;
 
+/// The process's stdin or stdout as the async runtime polls it itself, with
+/// no thread between (`tokio::io::stdin`/`stdout` hand every read and write to
+/// a thread of the blocking pool: on a loaded machine each hand-over waits for
+/// a core). Only a pipe or a socket — what an editor gives its language
+/// server: a pipe, or a socket pair where the editor runs on libuv (VS Code,
+/// Neovim) — can be; a terminal or a file cannot ([`stdio_pipe`] says `None`).
+/// Set non-blocking, as is the editor's end of a pipe it made for this process alone.
+pub enum StdioPipe {
+    Reader(tokio::net::unix::pipe::Receiver),
+    Writer(tokio::net::unix::pipe::Sender),
+    Socket(tokio::net::UnixStream),
+}
+
+/// Which end of stdio ([`stdio_pipe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    In,
+    Out,
+}
+
+/// `which` as a [`StdioPipe`], if it is a pipe or a socket; a descriptor of
+/// its own (a duplicate), so dropping it leaves stdio open. Needs a runtime
+/// with IO enabled.
+pub fn stdio_pipe(which: Stdio) -> Option<StdioPipe> {
+    use std::os::{fd::AsFd as _, unix::fs::FileTypeExt as _};
+    let fd = match which {
+        Stdio::In => io::stdin().as_fd().try_clone_to_owned().ok()?,
+        Stdio::Out => io::stdout().as_fd().try_clone_to_owned().ok()?,
+    };
+    let kind = File::from(fd.try_clone().ok()?).metadata().ok()?.file_type();
+    if kind.is_socket() {
+        let stream = std::os::unix::net::UnixStream::from(fd);
+        stream.set_nonblocking(true).ok()?;
+        return tokio::net::UnixStream::from_std(stream).ok().map(StdioPipe::Socket);
+    }
+    if !kind.is_fifo() {
+        return None;
+    }
+    // `from_file` checks the end and sets it non-blocking.
+    match which {
+        Stdio::In => tokio::net::unix::pipe::Receiver::from_file(File::from(fd)).ok().map(StdioPipe::Reader),
+        Stdio::Out => tokio::net::unix::pipe::Sender::from_file(File::from(fd)).ok().map(StdioPipe::Writer),
+    }
+}
+
+fn wrong_end() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "the other end of stdio")
+}
+
+impl tokio::io::AsyncRead for StdioPipe {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            StdioPipe::Reader(pipe) => std::pin::Pin::new(pipe).poll_read(cx, buf),
+            StdioPipe::Socket(socket) => std::pin::Pin::new(socket).poll_read(cx, buf),
+            StdioPipe::Writer(_) => std::task::Poll::Ready(Err(wrong_end())),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for StdioPipe {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        match self.get_mut() {
+            StdioPipe::Writer(pipe) => std::pin::Pin::new(pipe).poll_write(cx, data),
+            StdioPipe::Socket(socket) => std::pin::Pin::new(socket).poll_write(cx, data),
+            StdioPipe::Reader(_) => std::task::Poll::Ready(Err(wrong_end())),
+        }
+    }
+
+    fn poll_flush(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<io::Result<()>> {
+        match self.get_mut() {
+            StdioPipe::Writer(pipe) => std::pin::Pin::new(pipe).poll_flush(cx),
+            StdioPipe::Socket(socket) => std::pin::Pin::new(socket).poll_flush(cx),
+            StdioPipe::Reader(_) => std::task::Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        // Stdio stays open until the process ends: the editor reads to the end.
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// The effective user id of this process.
 /// The desktop's "open this address" program, when none is named by `$BROWSER`.
 pub fn url_opener() -> &'static str {
