@@ -53,9 +53,6 @@ fn lifecycle_custom_requests_and_exit_on_stdin_close() {
     assert_eq!(early.code, -32002, "{early}");
 
     let init = lsp.initialize(&home.project());
-    // Over pipes, the runtime reads and writes stdio itself: no thread between.
-    let names = threads(lsp.child.id());
-    assert!(!names.iter().any(|n| n.starts_with("paired-lsp-std")), "a thread reads stdin: {names:?}");
     let caps = &init["result"]["capabilities"];
     assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync");
     assert_eq!(caps["positionEncoding"], "utf-16");
@@ -218,91 +215,4 @@ fn exits_when_the_editor_process_dies() {
     // stdin stays open: only the editor's death can end the proxy.
     assert!(lsp.wait_exit(Duration::from_secs(5)).is_some(), "paired lsp exits when its editor dies");
     kill9(daemon_pid);
-}
-
-/// The names of a process's threads (`/proc/PID/task/*/comm`).
-fn threads(pid: u32) -> Vec<String> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-        .map(|c| c.trim().to_owned())
-        .collect()
-}
-
-/// One LSP frame from `reader`.
-fn read_frame(reader: &mut impl std::io::BufRead) -> Value {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).expect("read header") > 0, "the proxy closed its output");
-        if line == "\r\n" {
-            break;
-        }
-        if let Some(n) = line.strip_prefix("Content-Length: ") {
-            length = n.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; length.expect("Content-Length")];
-    reader.read_exact(&mut body).expect("read body");
-    serde_json::from_slice(&body).expect("json")
-}
-
-/// Editors built on libuv (VS Code, Neovim) give their language server a
-/// socket pair for stdio, others pipes. Over either, the proxy's runtime
-/// reads and writes stdio itself, with no thread between (on a loaded machine
-/// each hand-over to a thread waits for a core), and a malformed frame costs
-/// only itself.
-#[test]
-fn over_a_socket_pair_as_libuv_editors_give_with_no_thread_between() {
-    use std::{
-        io::{BufReader, Write as _},
-        os::{fd::OwnedFd, unix::net::UnixStream},
-        process::Stdio,
-    };
-    let home = Home::new();
-    let (ours, theirs) = UnixStream::pair().expect("socket pair");
-    let mut child = home
-        .paired(&["lsp"])
-        .stdin(Stdio::from(OwnedFd::from(theirs.try_clone().expect("clone"))))
-        .stdout(Stdio::from(OwnedFd::from(theirs)))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut writer = ours.try_clone().expect("clone");
-    let mut send = |raw: String| writer.write_all(raw.as_bytes()).expect("write");
-    let frame = |message: Value| {
-        let body = message.to_string();
-        format!("Content-Length: {}\r\n\r\n{body}", body.len())
-    };
-    let mut reader = BufReader::new(ours);
-    let mut reply = |id: Value| loop {
-        let message = read_frame(&mut reader);
-        if message["id"] == id && message.get("method").is_none() {
-            return message;
-        }
-    };
-    let root = format!("file://{}", home.project().display());
-    send(frame(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"processId": null, "rootUri": root, "capabilities": {}}})));
-    assert_eq!(reply(json!(1))["result"]["serverInfo"]["name"], "paired");
-    send(frame(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}})));
-    // Not JSON: answered, and the next frame is read as ever.
-    send("Content-Length: 5\r\n\r\n{bad}".to_owned());
-    assert_eq!(reply(Value::Null)["error"]["code"], -32700);
-    send(frame(json!({"jsonrpc": "2.0", "id": 2, "method": "daemon/status", "params": null})));
-    let status = reply(json!(2));
-    assert_eq!(status["result"]["clients"]["lsp"], 1, "{status}");
-    let stdin = std::fs::read_link(format!("/proc/{}/fd/0", child.id())).expect("fd 0");
-    assert!(stdin.to_string_lossy().starts_with("socket:"), "{stdin:?}");
-    let names = threads(child.id());
-    assert!(!names.iter().any(|n| n.starts_with("paired-lsp-std")), "a thread reads stdin: {names:?}");
-    assert!(!names.iter().any(|n| n.starts_with("tokio-runtime")), "a blocking-pool thread (stdout's): {names:?}");
-    send(frame(json!({"jsonrpc": "2.0", "id": 3, "method": "shutdown", "params": null})));
-    assert_eq!(reply(json!(3))["result"], Value::Null);
-    send(frame(json!({"jsonrpc": "2.0", "method": "exit", "params": null})));
-    let exit = poll_for("exit", Duration::from_secs(5), || child.try_wait().expect("wait"));
-    assert!(exit.success());
-    let daemon = status["result"]["pid"].as_u64().expect("pid") as u32;
-    kill9(daemon);
 }

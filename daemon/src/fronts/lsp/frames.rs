@@ -6,9 +6,8 @@
 //! answered as JSON-RPC asks (parse error or invalid request, id `null` when the
 //! id cannot be read) and reading goes on at the next `Content-Length`.
 //!
-//! [`Decoder`] is sans IO; [`read_async`] feeds it on the runtime from a pipe the
-//! runtime polls, [`read_stdin`] from a thread of its own where stdin is no pipe
-//! (so a read blocked on an editor that went quiet never holds up the runtime's shutdown).
+//! [`Decoder`] is sans IO; [`read_stdin`] feeds it from a thread of its own, so a
+//! read blocked on an editor that went quiet never holds up the runtime's shutdown.
 
 use std::io::Read as _;
 
@@ -228,36 +227,6 @@ pub fn read_stdin(frames: mpsc::Sender<Frame>) {
                 tracing::warn!("malformed input from the editor: {message}");
             }
             if frames.blocking_send(frame).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// [`read_stdin`] on the async runtime: `input` polled by the runtime itself
-/// (a pipe, `platform::os::stdio_pipe`), so an editor's message reaches the
-/// proxy with no thread to wake between (each such wake waits for a core on a
-/// loaded machine). Frames are checked here too: a large one (a file opened)
-/// is parsed on the runtime, as tower-lsp-server parses it after anyway.
-pub async fn read_async(mut input: impl tokio::io::AsyncRead + Unpin, frames: mpsc::Sender<Frame>) {
-    use tokio::io::AsyncReadExt as _;
-    let mut decoder = Decoder::default();
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let n = match input.read(&mut chunk).await {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(err) => {
-                tracing::warn!("cannot read the editor's input: {err}");
-                return;
-            }
-        };
-        decoder.push(&chunk[..n]);
-        while let Some(frame) = decoder.next_frame() {
-            if let Frame::Malformed { message, .. } = &frame {
-                tracing::warn!("malformed input from the editor: {message}");
-            }
-            if frames.send(frame).await.is_err() {
                 return;
             }
         }

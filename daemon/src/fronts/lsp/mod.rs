@@ -64,7 +64,7 @@ use tower_lsp_server::{LspService, Server};
 pub use documents::fuzz_document_notifications;
 
 use self::{backend::Backend, front::Front, proxy::Proxy};
-use crate::platform::{os, paths::Paths};
+use crate::platform::paths::Paths;
 
 /// Serves the editor on stdio. `notices`: what to tell the user once the editor
 /// is ready (logged already), such as unknown `PAIRED_*` variables.
@@ -93,12 +93,7 @@ async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<E
         Backend { proxy: backend_proxy.clone() }
     });
     let front = Front { inner: service, proxy: proxy.clone() };
-    // Written by the runtime itself where stdout is a pipe (see `editor_input`).
-    let output: Box<dyn tokio::io::AsyncWrite + Unpin> = match os::stdio_pipe(os::Stdio::Out) {
-        Some(pipe) => Box::new(pipe),
-        None => Box::new(tokio::io::stdout()),
-    };
-    Server::new(editor_input()?, output, socket).serve(front).await;
+    Server::new(editor_input()?, tokio::io::stdout(), socket).serve(front).await;
     let clean = proxy.shutdown_requested.load(Ordering::Relaxed);
     tracing::info!(clean, "editor closed the connection; exiting");
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -108,15 +103,7 @@ async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<E
 /// and for each malformed one a [`front::MALFORMED`] request carrying its error.
 fn editor_input() -> Result<frames::FrameReader> {
     let (frames_tx, frames_rx) = mpsc::channel(64);
-    // A pipe (as editors give): read by the runtime, no thread between.
-    match os::stdio_pipe(os::Stdio::In) {
-        Some(pipe) => drop(tokio::spawn(frames::read_async(pipe, frames_tx))),
-        None => drop(
-            std::thread::Builder::new()
-                .name("paired-lsp-stdin".to_owned())
-                .spawn(move || frames::read_stdin(frames_tx))?,
-        ),
-    }
+    std::thread::Builder::new().name("paired-lsp-stdin".to_owned()).spawn(move || frames::read_stdin(frames_tx))?;
     Ok(frames::FrameReader::new(frames_rx, |frame| match frame {
         frames::Frame::Message(body) => body,
         frames::Frame::Malformed { id, code, message } => serde_json::to_vec(&serde_json::json!({

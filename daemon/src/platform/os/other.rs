@@ -59,40 +59,6 @@ impl tokio::io::AsyncWrite for LocalStream {
     }
 }
 
-/// No stdio pipes the runtime polls itself here: [`stdio_pipe`] says `None`.
-pub enum StdioPipe {}
-
-/// Which end of stdio ([`stdio_pipe`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdio {
-    In,
-    Out,
-}
-
-pub fn stdio_pipe(_which: Stdio) -> Option<StdioPipe> {
-    None
-}
-
-impl tokio::io::AsyncRead for StdioPipe {
-    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match *self {}
-    }
-}
-
-impl tokio::io::AsyncWrite for StdioPipe {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
-        match *self {}
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match *self {}
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match *self {}
-    }
-}
-
 /// The desktop's "open this address" program, when none is named by `$BROWSER`.
 pub fn url_opener() -> &'static str {
     "explorer"
