@@ -134,7 +134,7 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
         }
     }
 
-    let reason = wait_for_stop(&daemon, idle_limit, options.detached_child).await?;
+    let reason = wait_for_stop(&daemon, idle_limit, options.detached_child, &paths.discovery_file()).await?;
     tracing::info!(%reason, "shutting down");
     let _ = daemon.events.send(Event::ShuttingDown { reason: reason.clone() });
     // Clients stop finding us first: a port or socket that is about to be free
@@ -154,10 +154,19 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detached: bool) -> Result<String> {
+/// How often the daemon checks that clients can still find it.
+const FINDABLE_CHECK_SECS: u64 = 10;
+
+async fn wait_for_stop(
+    daemon: &Arc<Daemon>,
+    idle_limit: Option<Duration>,
+    detached: bool,
+    discovery_file: &std::path::Path,
+) -> Result<String> {
     let mut signals = os::StopSignals::new()?;
     let mut requested = daemon.shutdown.subscribe();
     let mut idle_check = tokio::time::interval(Duration::from_secs(1));
+    let mut ticks = 0u64;
     loop {
         tokio::select! {
             signal = signals.recv() => match signal {
@@ -183,6 +192,18 @@ async fn wait_for_stop(daemon: &Arc<Daemon>, idle_limit: Option<Duration>, detac
                     && daemon.attached_clients() == 0
                 {
                     return Ok(format!("idle for {}s with no editor attached (daemon.autostart_idle_secs)", limit.as_secs()));
+                }
+                // Its discovery file gone (the runtime folder removed at
+                // logout, a test's HOME deleted) or naming another daemon:
+                // no new client finds this one, so with none attached it ends
+                // rather than linger.
+                ticks += 1;
+                if ticks.is_multiple_of(FINDABLE_CHECK_SECS) && daemon.attached_clients() == 0 {
+                    let file = discovery_file.to_path_buf();
+                    let found = tokio::task::spawn_blocking(move || Discovery::read(&file)).await.ok().flatten();
+                    if found.is_none_or(|d| d.pid != std::process::id()) {
+                        return Ok(format!("no client can find it any more ({} is gone or names another daemon)", discovery_file.display()));
+                    }
                 }
             }
         }
