@@ -67,27 +67,6 @@ impl Serial {
     }
 }
 
-/// Runs `work` — bulk CPU work nothing small waits on, such as an agent's
-/// skill over a file — on a thread of its own at a lower priority (as
-/// indexing and [`Serial::start_bulk`]), not on the blocking pool, whose
-/// threads also answer editors' requests; under load the runtime's workers
-/// get a core first. A thread per job: these are few at once (the
-/// scheduler's `limits.offline`) and each takes milliseconds or more.
-pub fn bulk<T: Send + 'static>(
-    name: &str,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> impl Future<Output = Result<T, Panicked>> + Send + 'static {
-    let (done, result) = tokio::sync::oneshot::channel();
-    let started = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-        super::os::lower_priority();
-        let _ = done.send(catch_unwind(AssertUnwindSafe(work)).map_err(|_| Panicked));
-    });
-    async move {
-        started.map_err(|_| Panicked)?;
-        result.await.map_err(|_| Panicked)?
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,25 +88,5 @@ mod tests {
         assert_eq!(serial.run(|| 7).await.expect("the thread lives on"), 7);
         let thread = serial.run(|| std::thread::current().name().map(str::to_owned)).await.expect("ran");
         assert_eq!(thread.as_deref(), Some("serial-test"));
-    }
-
-    /// This thread's nice value, where `/proc` says it (Linux).
-    fn own_nice() -> Option<i64> {
-        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-        stat.rsplit_once(") ")?.1.split_whitespace().nth(16)?.parse().ok()
-    }
-
-    #[tokio::test]
-    async fn bulk_work_runs_at_a_lower_priority_and_a_panic_is_an_error() {
-        let before = own_nice();
-        let (name, nice) =
-            bulk("bulk-test", || (std::thread::current().name().map(str::to_owned), own_nice())).await.expect("ran");
-        assert_eq!(name.as_deref(), Some("bulk-test"));
-        if let Some(before) = before {
-            assert_eq!(nice, Some((before + 10).min(19)), "nice 10 more than the caller's");
-        }
-        assert!(bulk("bulk-test", || panic!("a skill's bug")).await.is_err());
-        let serial = Serial::start_bulk("serial-bulk").expect("thread");
-        assert_eq!(serial.run(own_nice).await.expect("ran"), before.map(|b| (b + 10).min(19)));
     }
 }

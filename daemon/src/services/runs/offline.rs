@@ -65,9 +65,8 @@ pub(super) async fn produce(
     let file = path.clone();
     let name = agent.manifest.metadata.name.clone();
     // One hop off the async threads for all the work: reading (and, for a file
-    // no editor has open, parsing) the document, then the skill — bulk work,
-    // at a lower priority than the threads answering editors.
-    let produced = crate::platform::serial::bulk("paired-skill", move || {
+    // no editor has open, parsing) the document, then the skill.
+    let produced = tokio::task::spawn_blocking(move || {
         let document = match &uri {
             Some(uri) => Some(codebase::document_for(&codebase, uri).map_err(|e| e.to_string())?.0),
             None => None,
@@ -117,7 +116,7 @@ pub(super) async fn produce(
         Ok::<_, String>((convert(uri.as_deref(), document.as_ref(), root.as_deref(), output), none))
     })
     .await
-    .map_err(|_| "the skill stopped unexpectedly (it panicked)".to_owned())?
+    .map_err(|err| format!("the skill stopped unexpectedly: {err}"))?
     .map_err(Failed::from)?;
     let produced = match produced {
         (produced, Some(why)) => return Err(Failed::no_result(why, produced.0)),
