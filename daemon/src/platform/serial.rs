@@ -25,22 +25,8 @@ pub struct Panicked;
 impl Serial {
     /// Starts the thread, named `name`.
     pub fn start(name: &str) -> std::io::Result<Serial> {
-        Serial::start_with(name, false)
-    }
-
-    /// [`Serial::start`] for bulk work (documents applied, large params
-    /// decoded): the thread runs at a lower priority, so that under load the
-    /// runtime's workers — which answer every other request — get a core first.
-    pub fn start_bulk(name: &str) -> std::io::Result<Serial> {
-        Serial::start_with(name, true)
-    }
-
-    fn start_with(name: &str, bulk: bool) -> std::io::Result<Serial> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-            if bulk {
-                super::os::lower_priority();
-            }
             for job in queue {
                 job();
             }

@@ -148,8 +148,8 @@ impl Daemon {
             db: store.clone(),
             team: team.clone(),
         });
-        let documents_thread = crate::platform::serial::Serial::start_bulk("paired-documents")?;
-        let decode_thread = crate::platform::serial::Serial::start_bulk("paired-decode")?;
+        let documents_thread = crate::platform::serial::Serial::start("paired-documents")?;
+        let decode_thread = crate::platform::serial::Serial::start("paired-decode")?;
         let roster_thread = crate::platform::serial::Serial::start("paired-roster")?;
         Ok(Arc::new(Daemon {
             live,

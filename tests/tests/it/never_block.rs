@@ -130,31 +130,3 @@ fn editors_bursting_and_agents_running_never_block_the_daemons_runtime() {
     }
     eprintln!("slow polls: {slow:#?}");
 }
-
-/// Bulk work — editors' documents applied, large params decoded — runs at a
-/// lower priority than the runtime's workers, which answer every other
-/// request: under load a worker gets a core first (#18.7, measured in the
-/// editor bench: the direct `agents/list` round trip's p99 under fifty
-/// editors' bursts 255 → 147 ms, median of five runs each).
-#[test]
-fn bulk_threads_yield_to_the_runtimes_workers() {
-    let home = Home::new();
-    let daemon = home.start_daemon();
-    // (name, nice) of every thread: `/proc/PID/task/TID/stat`, the name in
-    // parentheses, nice the 17th field after it.
-    let threads: Vec<(String, i64)> = std::fs::read_dir(format!("/proc/{}/task", daemon.pid))
-        .expect("tasks")
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
-        .filter_map(|stat| {
-            let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
-            Some((name.to_owned(), rest.split_whitespace().nth(16)?.parse().ok()?))
-        })
-        .collect();
-    let nice = |name: &str| threads.iter().find(|(n, _)| n == name).map(|(_, nice)| *nice);
-    assert_eq!(nice("paired-document"), Some(10), "{threads:?}");
-    assert_eq!(nice("paired-decode"), Some(10), "{threads:?}");
-    assert_eq!(nice("paired-roster"), Some(0), "it answers editors' code actions: {threads:?}");
-    let workers: Vec<i64> = threads.iter().filter(|(n, _)| n == "paired-worker").map(|(_, nice)| *nice).collect();
-    assert!(workers.len() >= 2 && workers.iter().all(|nice| *nice == 0), "the runtime's workers: {threads:?}");
-}
