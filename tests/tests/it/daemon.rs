@@ -363,25 +363,30 @@ fn detach_passes_its_options_on() {
     tests::kill9(pid);
 }
 
-/// A daemon no client can find any more — its discovery file removed (the
-/// runtime folder is deleted at logout; a test's HOME is deleted) — ends
-/// once no client is attached, rather than linger unreachable. Attached
-/// clients keep it.
+/// An editor's daemon (auto-started) that no client can find any more — its
+/// discovery file removed (the runtime folder is deleted at logout; a test's
+/// HOME is deleted) — ends once idle rather than linger unreachable until
+/// its idle limit (15 minutes). An attached client keeps it; a daemon the
+/// user started themselves is left alone.
 #[tokio::test]
-async fn a_daemon_nobody_can_find_ends_once_no_client_is_attached() {
+async fn an_editors_daemon_nobody_can_find_ends_once_idle() {
     let home = Home::new();
-    let daemon = home.start_daemon();
+    let daemon = home.start_daemon_command(home.paired(&["daemon", "--autostarted"]));
+    let users = Home::new();
+    let users_daemon = users.start_daemon();
     let editor = home.ws().await;
     let events = attach(&editor, hello(ClientKind::Lsp, "editor")).await;
     std::fs::remove_file(home.discovery_path()).expect("remove the discovery file");
+    std::fs::remove_file(users.discovery_path()).expect("remove the discovery file");
     tokio::time::sleep(Duration::from_secs(12)).await;
     assert!(process_alive(daemon.pid), "a client is attached: it stays");
     drop((events, editor));
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while process_alive(daemon.pid) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(!process_alive(daemon.pid), "it ended once the client left");
+    assert!(!process_alive(daemon.pid), "it ended once idle");
     let log = std::fs::read_to_string(home.path().join(".local/state/paired/paired.log")).unwrap_or_default();
     assert!(log.contains("no client can find it any more"), "{log}");
+    assert!(process_alive(users_daemon.pid), "a daemon the user started stays");
 }

@@ -154,8 +154,19 @@ async fn serve(paths: &Paths, config: crate::platform::config::Config, options: 
     Ok(ExitCode::SUCCESS)
 }
 
-/// How often the daemon checks that clients can still find it.
+/// How often an idle auto-started daemon checks that clients can still find it.
 const FINDABLE_CHECK_SECS: u64 = 10;
+/// How long it must have been idle first.
+const FINDABLE_IDLE: Duration = Duration::from_secs(20);
+
+/// Whether the discovery file at `path` is gone or names another daemon
+/// (a file there that cannot be read is neither).
+fn unfindable(path: &std::path::Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+        Ok(_) => Discovery::read(path).is_some_and(|found| found.pid != std::process::id()),
+    }
+}
 
 async fn wait_for_stop(
     daemon: &Arc<Daemon>,
@@ -166,7 +177,7 @@ async fn wait_for_stop(
     let mut signals = os::StopSignals::new()?;
     let mut requested = daemon.shutdown.subscribe();
     let mut idle_check = tokio::time::interval(Duration::from_secs(1));
-    let mut ticks = 0u64;
+    let (mut ticks, mut unfindable_checks) = (0u64, 0u32);
     loop {
         tokio::select! {
             signal = signals.recv() => match signal {
@@ -193,15 +204,25 @@ async fn wait_for_stop(
                 {
                     return Ok(format!("idle for {}s with no editor attached (daemon.autostart_idle_secs)", limit.as_secs()));
                 }
-                // Its discovery file gone (the runtime folder removed at
-                // logout, a test's HOME deleted) or naming another daemon:
-                // no new client finds this one, so with none attached it ends
-                // rather than linger.
+                // An auto-started daemon whose discovery file is gone (the
+                // runtime folder removed at logout, a test's HOME deleted) or
+                // names another daemon: no new client finds it, so once idle
+                // (no client, no run, no 1.0 bridge, whose clients find it by
+                // its fixed port) it ends rather than linger until its idle
+                // limit. Seen twice in a row; a file that cannot be read is
+                // not taken for gone.
                 ticks += 1;
-                if ticks.is_multiple_of(FINDABLE_CHECK_SECS) && daemon.attached_clients() == 0 {
+                let idle = idle_for.is_some_and(|t| t >= FINDABLE_IDLE)
+                    && daemon.attached_clients() == 0
+                    && !daemon.runs.busy()
+                    && !daemon.config.compat.bridge_1x;
+                if idle_limit.is_none() || !idle {
+                    unfindable_checks = 0;
+                } else if ticks.is_multiple_of(FINDABLE_CHECK_SECS) {
                     let file = discovery_file.to_path_buf();
-                    let found = tokio::task::spawn_blocking(move || Discovery::read(&file)).await.ok().flatten();
-                    if found.is_none_or(|d| d.pid != std::process::id()) {
+                    let gone = tokio::task::spawn_blocking(move || unfindable(&file)).await.unwrap_or(false);
+                    unfindable_checks = if gone { unfindable_checks + 1 } else { 0 };
+                    if unfindable_checks >= 2 {
                         return Ok(format!("no client can find it any more ({} is gone or names another daemon)", discovery_file.display()));
                     }
                 }

@@ -89,6 +89,12 @@ fn not_found(name: &str, roster: &Roster) -> RunError {
 }
 
 impl Runs {
+    /// Whether any run is in flight or waiting for its turn.
+    pub fn busy(&self) -> bool {
+        let (running, queued) = self.scheduler.load();
+        running + queued > 0
+    }
+
     pub fn new(env: Arc<Env>, store: Store, scheduler: Arc<Scheduler>) -> Runs {
         Runs { env, store, scheduler, active: ActiveRuns::default() }
     }
