@@ -17,7 +17,7 @@ pub struct Pin {
 /// The ruff the project pins, exactly: ruff's own `required-version`
 /// (`"0.5.5"` or `"==0.5.5"`; a range is not a pin), then pre-commit's
 /// `rev` of ruff's hook, then `ruff==X` in its requirements or dependency
-/// lists.
+/// lists, then the version its lock file (uv, Poetry, PDM) holds.
 pub fn ruff(project: &dyn Project) -> Option<Pin> {
     // ruff's own order: the first of these that exists is its settings.
     let settings = [(".ruff.toml", None), ("ruff.toml", None), ("pyproject.toml", Some("[tool.ruff]"))];
@@ -52,7 +52,24 @@ pub fn ruff(project: &dyn Project) -> Option<Pin> {
             return Some(Pin { version, evidence });
         }
     }
+    // What the project's locked development environment runs (`uv run ruff`,
+    // `poetry run ruff`, `pdm run ruff`).
+    for file in ["uv.lock", "poetry.lock", "pdm.lock"] {
+        let Some(text) = project.read(file) else { continue };
+        if let Some(version) = locked(&text, "ruff") {
+            return Some(Pin { version, evidence: file.to_owned() });
+        }
+    }
     None
+}
+
+/// The version of package `name` in a lock file of `[[package]]` tables
+/// with `name` and `version` (uv's, Poetry's, PDM's).
+fn locked(text: &str, name: &str) -> Option<String> {
+    let lock: toml::Table = toml::from_str(text).ok()?;
+    let packages = lock.get("package")?.as_array()?;
+    let package = packages.iter().find(|p| p.get("name").and_then(toml::Value::as_str) == Some(name))?;
+    plain_version(package.get("version")?.as_str()?)
 }
 
 /// A version that is safe in a URL and a folder name: digits and dots
@@ -210,6 +227,19 @@ mod tests {
         assert_eq!(pin(&[("requirements-dev.txt", "ruff>=0.3\nflake8-ruff==1.0\n")]), None);
         let one_line = "[dependency-groups]\ndev = [\"pytest>=8\", \"ruff == 0.6.9\"]\n";
         assert_eq!(pin(&[("pyproject.toml", one_line)]).map(|p| p.0), Some("0.6.9".into()));
+    }
+
+    #[test]
+    fn a_lock_files_ruff_is_the_pin_when_nothing_says_more() {
+        let uv = "version = 1\nrequires-python = \">=3.9\"\n\n[[package]]\nname = \"pytest\"\nversion = \"8.3.4\"\n\n[[package]]\nname = \"ruff\"\nversion = \"0.9.3\"\nsource = { registry = \"https://pypi.org/simple\" }\n";
+        assert_eq!(pin(&[("uv.lock", uv)]), Some(("0.9.3".into(), "uv.lock".into())));
+        let poetry = "[[package]]\nname = \"ruff\"\nversion = \"0.4.10\"\ndescription = \"An extremely fast Python linter\"\noptional = false\n";
+        assert_eq!(pin(&[("poetry.lock", poetry)]).map(|p| p.0), Some("0.4.10".into()));
+        // pre-commit's pin says what CI enforces: it comes first.
+        let config = "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.5.5\n    hooks:\n      - id: ruff\n";
+        assert_eq!(pin(&[("uv.lock", uv), (".pre-commit-config.yaml", config)]).map(|p| p.0), Some("0.5.5".into()));
+        assert_eq!(pin(&[("uv.lock", "[[package]]\nname = \"ruff-lsp\"\nversion = \"0.0.1\"\n")]), None);
+        assert_eq!(pin(&[("uv.lock", "not toml [[")]), None);
     }
 
     #[test]

@@ -255,9 +255,14 @@ async fn fetch(
         .build()
         .map_err(|err| err.to_string())?;
     let listing = allowed(&format!("{}/{package}/", index.trim_end_matches('/')))?;
-    let body = get(&client, listing.clone(), MAX_LISTING, "application/vnd.pypi.simple.v1+json").await?;
-    let listed: Value = serde_json::from_slice(&body)
-        .map_err(|err| format!("{}: not the simple API in JSON (PEP 691): {err}", shown(&listing)))?;
+    // JSON first (PEP 691), the HTML every index serves otherwise (PEP 503), as pip asks.
+    let accept = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+    let body = get(&client, listing.clone(), MAX_LISTING, accept).await?;
+    let listed: Value = match serde_json::from_slice(&body) {
+        Ok(json) => json,
+        Err(_) => html_listing(&String::from_utf8_lossy(&body))
+            .ok_or_else(|| format!("{}: not a package index's listing (PEP 691 or 503)", shown(&listing)))?,
+    };
     // This version's wheels; yanked ones (`yanked` is the reason) only when
     // no other fits, as an exact pin may take them (PEP 592).
     let prefix = format!("{package}-{version}-");
@@ -292,6 +297,38 @@ async fn fetch(
     tokio::task::spawn_blocking(move || unpack(&bytes, &member, &folder, &program))
         .await
         .map_err(|err| err.to_string())?
+}
+
+/// A listing in HTML (PEP 503: an anchor per file, its SHA-256 in the URL's
+/// fragment, `data-yanked` when yanked) as PEP 691's JSON: `{"files": […]}`.
+/// `None` when it has no anchor.
+fn html_listing(html: &str) -> Option<Value> {
+    let unescape = |text: &str| {
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    };
+    let mut files = Vec::new();
+    for anchor in html.split("<a ").skip(1) {
+        let Some((attributes, rest)) = anchor.split_once('>') else { continue };
+        let filename = unescape(rest.split("</a>").next().unwrap_or_default().trim());
+        let attribute = |name: &str| {
+            let at = attributes.find(&format!("{name}="))? + name.len() + 1;
+            let value = &attributes[at..];
+            let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            Some(unescape(value[1..].split(quote).next()?))
+        };
+        let Some(href) = attribute("href") else { continue };
+        let (url, fragment) = href.split_once('#').unwrap_or((&href, ""));
+        let sha256 = fragment.strip_prefix("sha256=").unwrap_or_default();
+        let yanked = attributes.contains("data-yanked");
+        files.push(
+            serde_json::json!({"filename": filename, "url": url, "hashes": {"sha256": sha256}, "yanked": yanked}),
+        );
+    }
+    (!files.is_empty()).then(|| serde_json::json!({ "files": files }))
 }
 
 /// Writes the wheel's `member` as `program`: under a name of its own first,
@@ -346,6 +383,27 @@ mod tests {
             assert!(!fits("ruff-0.5.5-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", false));
             assert!(!fits("ruff-0.5.5.tar.gz", false));
         }
+    }
+
+    #[test]
+    fn an_html_listing_reads_as_the_json_one() {
+        // As pypi.org's `/simple/ruff/` in HTML, abridged.
+        let html = "<!DOCTYPE html>\n<html>\n  <head><meta name=\"pypi:repository-version\" content=\"1.1\"></head>\n  <body>\n    <h1>Links for ruff</h1>\n\
+            <a href=\"https://files.pythonhosted.org/packages/2c/4d/ruff-0.5.5-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl#sha256=605d589ec35d1da9213a9d4d7e7a9c761d90bba78fc8790d1c5e65026c1b9eaf\" data-requires-python=\"&gt;=3.7\" >ruff-0.5.5-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl</a><br />\n\
+            <a href=\"../../packages/ruff-0.12.6.tar.gz#sha256=00\" data-yanked=\"partially published\">ruff-0.12.6.tar.gz</a><br />\n  </body>\n</html>\n";
+        let listed = html_listing(html).expect("anchors");
+        let files = listed["files"].as_array().expect("files");
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0]["filename"], "ruff-0.5.5-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl");
+        assert_eq!(files[0]["hashes"]["sha256"], "605d589ec35d1da9213a9d4d7e7a9c761d90bba78fc8790d1c5e65026c1b9eaf");
+        assert!(
+            files[0]["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://files.pythonhosted.org/") && !u.contains('#'))
+        );
+        assert_eq!((&files[0]["yanked"], &files[1]["yanked"]), (&Value::Bool(false), &Value::Bool(true)));
+        assert_eq!(files[1]["url"], "../../packages/ruff-0.12.6.tar.gz");
+        assert!(html_listing("<html><body>No such project</body></html>").is_none());
     }
 
     #[test]

@@ -715,6 +715,45 @@ fn ruff_index(home: &Home, version: &str, digest: Option<&str>) -> tests::static
     server
 }
 
+/// The listing [`ruff_index`] serves, as an index that speaks only HTML
+/// (PEP 503) serves it: an anchor per file, the digest in the fragment.
+fn serve_as_html(server: &tests::static_server::StaticServer) {
+    let path = "/simple/ruff/".to_owned();
+    server.set(|b| {
+        let json: Value = serde_json::from_slice(&b.replace[&path]).expect("listing");
+        let anchors: String = json["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| {
+                let yanked = if f["yanked"] == false { "" } else { " data-yanked=\"\"" };
+                let (url, sha, name) = (&f["url"], &f["hashes"]["sha256"], &f["filename"]);
+                format!(
+                    "<a href=\"{}#sha256={}\"{yanked}>{}</a><br />\n",
+                    url.as_str().unwrap_or(""),
+                    sha.as_str().unwrap_or(""),
+                    name.as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let html = format!("<!DOCTYPE html>\n<html><body><h1>Links for ruff</h1>\n{anchors}</body></html>\n");
+        b.replace.insert(path.clone(), html.into_bytes());
+    });
+}
+
+#[test]
+fn an_index_that_serves_only_html_gives_the_pinned_ruff_too() {
+    let home = Home::new();
+    let index = ruff_index(&home, "1.0.3", None);
+    serve_as_html(&index);
+    let root = pinning_project(&home, "1.0.3");
+    let run = review(&home, &root.join("app.py"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("1.0.3, as .pre-commit-config.yaml pins"), "{report}");
+    assert_eq!(finding(&run, "ruff:PIN001")["line"], 1);
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A Python project whose pre-commit runs ruff `version`, with one unused import.
 fn pinning_project(home: &Home, version: &str) -> PathBuf {
     let root = home.project();
