@@ -102,6 +102,12 @@ pub fn validate(config: &Config) -> Result<()> {
             ));
         }
     }
+    match url::Url::parse(&config.sandbox.tool_index) {
+        Ok(url) if url.scheme() == "https" => {}
+        Ok(url) if url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) => {}
+        Ok(_) => return Err(invalid("sandbox.tool_index", "must be https (or http on loopback)")),
+        Err(err) => return Err(invalid("sandbox.tool_index", err.to_string())),
+    }
     validate_completion(&config.completion)?;
     if !(1..=86_400).contains(&config.team.usage_push_secs) {
         return Err(invalid("team.usage_push_secs", "must be 1 to 86400 seconds"));
@@ -170,7 +176,7 @@ fn validate_origin_pattern(origin: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::config::Config;
+    use crate::platform::config::{Config, SandboxConfig};
 
     #[test]
     fn providers_are_checked() {
@@ -220,6 +226,18 @@ mod tests {
         assert!(config.origin_allowed("https://app.example"));
         assert!(!config.origin_allowed("https://app.example.evil"));
         assert!(!config.origin_allowed("null"));
+        for bad in ["http://pypi.example/simple", "file:///srv/simple", "not a url"] {
+            let config =
+                Config { sandbox: SandboxConfig { tool_index: bad.into(), ..Default::default() }, ..Config::default() };
+            assert!(format!("{:#}", validate(&config).expect_err(bad)).contains("sandbox.tool_index"), "{bad}");
+        }
+        for good in ["https://pypi.org/simple", "http://127.0.0.1:3141/root/pypi/+simple"] {
+            let config = Config {
+                sandbox: SandboxConfig { tool_index: good.into(), ..Default::default() },
+                ..Config::default()
+            };
+            validate(&config).expect(good);
+        }
         config.log.filter = "info,[".into();
         assert!(format!("{:#}", validate(&config).expect_err("filter")).contains("log.filter"));
     }
