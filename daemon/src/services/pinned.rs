@@ -38,6 +38,9 @@ const MAX_PROGRAM: u64 = 256 << 20;
 const MAX_LISTING: u64 = 64 << 20;
 /// The most one fetch may take, listing and wheel together.
 const FETCH_DEADLINE: Duration = Duration::from_secs(300);
+/// How long a review waits for a fetch before it runs the installed version
+/// (the fetch goes on, for the next review).
+const FETCH_WAIT: Duration = Duration::from_secs(20);
 
 /// A fetch that failed is not tried again for this long: a review offline
 /// should not wait on the network every time.
@@ -117,23 +120,40 @@ pub(crate) async fn resolve(
     {
         return (Resolved::Unavailable(why.clone()), installed);
     }
-    let _one_at_a_time = FETCHING.lock().await;
-    if in_place(&program) {
-        return (Resolved::Fetched { program, folder }, installed);
-    }
-    let fetched =
-        tokio::time::timeout(FETCH_DEADLINE, fetch(&config.tool_index, package, name, &pin.version, &folder, &program))
-            .await
-            .unwrap_or_else(|_| Err(format!("it took over {} s", FETCH_DEADLINE.as_secs())));
-    match fetched {
-        Ok(()) => {
-            tracing::info!(tool = name, version = %pin.version, "fetched the project's pinned version");
-            (Resolved::Fetched { program, folder }, installed)
+    // Fetched by a task of its own: a review waits for it a while, then runs
+    // the installed version and says so, while the fetch goes on for the next.
+    let fetching = tokio::spawn({
+        let (index, key) = (config.tool_index.clone(), key.clone());
+        let (name, version) = (name.to_owned(), pin.version.clone());
+        let (folder, program) = (folder.clone(), program.clone());
+        async move {
+            let _one_at_a_time = FETCHING.lock().await;
+            if in_place(&program) {
+                return Ok(());
+            }
+            let fetched =
+                tokio::time::timeout(FETCH_DEADLINE, fetch(&index, package, &name, &version, &folder, &program))
+                    .await
+                    .unwrap_or_else(|_| Err(format!("it took over {} s", FETCH_DEADLINE.as_secs())));
+            match &fetched {
+                Ok(()) => tracing::info!(tool = name, %version, "fetched the project's pinned version"),
+                Err(err) => {
+                    let why =
+                        format!("cannot fetch {name} {version}: {err}; sandbox.tool_index names the package index");
+                    tracing::warn!("{why}");
+                    FAILED.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), why.clone()));
+                    return Err(why);
+                }
+            }
+            fetched
         }
-        Err(err) => {
-            let why = format!("cannot fetch {name} {}: {err}; sandbox.tool_index names the package index", pin.version);
-            tracing::warn!("{why}");
-            FAILED.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), why.clone()));
+    });
+    match tokio::time::timeout(FETCH_WAIT, fetching).await {
+        Ok(Ok(Ok(()))) => (Resolved::Fetched { program, folder }, installed),
+        Ok(Ok(Err(why))) => (Resolved::Unavailable(why), installed),
+        Ok(Err(_)) => (Resolved::Unavailable(format!("fetching {name} {} failed (a defect)", pin.version)), installed),
+        Err(_) => {
+            let why = format!("{name} {} is being fetched; the next review runs it", pin.version);
             (Resolved::Unavailable(why), installed)
         }
     }

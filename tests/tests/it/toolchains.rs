@@ -673,6 +673,16 @@ fn a_go_module_gets_go_vet_and_go_test() {
 /// one finding (`PIN001`) on `app.py`. `digest`: the SHA-256 the index
 /// claims, the wheel's own when `None`.
 fn ruff_index(home: &Home, version: &str, digest: Option<&str>) -> tests::static_server::StaticServer {
+    ruff_index_padded(home, version, digest, 0)
+}
+
+/// [`ruff_index`] with a wheel `pad` bytes heavier (another file in it).
+fn ruff_index_padded(
+    home: &Home,
+    version: &str,
+    digest: Option<&str>,
+    pad: usize,
+) -> tests::static_server::StaticServer {
     use sha2::Digest as _;
     use std::io::Write as _;
     let script = format!(
@@ -685,6 +695,8 @@ fn ruff_index(home: &Home, version: &str, digest: Option<&str>) -> tests::static
     wheel.write_all(format!("Name: ruff\nVersion: {version}\n").as_bytes()).expect("zip");
     wheel.start_file(format!("ruff-{version}.data/scripts/ruff"), stored.unix_permissions(0o755)).expect("zip");
     wheel.write_all(script.as_bytes()).expect("zip");
+    wheel.start_file(format!("ruff-{version}.dist-info/RECORD"), stored).expect("zip");
+    wheel.write_all(&vec![b'#'; pad]).expect("zip");
     let wheel = wheel.finish().expect("zip").into_inner();
     let sha256: String = sha2::Sha256::digest(&wheel).iter().map(|b| format!("{b:02x}")).collect();
     let served = home.path().join("index");
@@ -817,5 +829,26 @@ fn a_pinned_ruff_whose_digest_does_not_match_is_not_run_and_the_review_says_so()
     // Not tried again at once: a review offline does not wait on the network each time.
     let _ = review(&home, &root.join("app.py"));
     assert_eq!(index.requests().len(), 2);
+    let _ = paired(&home, &["stop"]).output();
+}
+
+#[test]
+fn a_slow_fetch_does_not_hold_the_review_and_the_next_review_runs_what_it_fetched() {
+    let home = Home::new();
+    // ~30 s to send: the review waits 20 s, then runs the installed ruff.
+    let index = ruff_index_padded(&home, "1.0.4", None, 30 * 1024);
+    index.set(|b| b.slow = Some(("/files/".to_owned(), std::time::Duration::from_secs(1))));
+    let root = pinning_project(&home, "1.0.4");
+    let started = std::time::Instant::now();
+    let run = review(&home, &root.join("app.py"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(28), "{:?}", started.elapsed());
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("ruff 1.0.4 is being fetched; the next review runs it"), "{report}");
+    assert_eq!(finding(&run, "ruff:F401")["line"], 1, "the installed ruff ran");
+    let platform = format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH);
+    let program = home.path().join(".local/share/paired/tools/ruff/1.0.4").join(platform).join("ruff");
+    tests::wait_until("the fetch to finish", std::time::Duration::from_secs(90), || program.is_file());
+    let next = review(&home, &root.join("app.py"));
+    assert_eq!(finding(&next, "ruff:PIN001")["line"], 1);
     let _ = paired(&home, &["stop"]).output();
 }
