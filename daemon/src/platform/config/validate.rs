@@ -102,12 +102,7 @@ pub fn validate(config: &Config) -> Result<()> {
             ));
         }
     }
-    match url::Url::parse(&config.sandbox.tool_index) {
-        Ok(url) if url.scheme() == "https" => {}
-        Ok(url) if url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) => {}
-        Ok(_) => return Err(invalid("sandbox.tool_index", "must be https (or http on loopback)")),
-        Err(err) => return Err(invalid("sandbox.tool_index", err.to_string())),
-    }
+    validate_tool_index(&config.sandbox.tool_index)?;
     validate_completion(&config.completion)?;
     if !(1..=86_400).contains(&config.team.usage_push_secs) {
         return Err(invalid("team.usage_push_secs", "must be 1 to 86400 seconds"));
@@ -123,6 +118,18 @@ pub fn validate(config: &Config) -> Result<()> {
     }
     tracing_subscriber::EnvFilter::try_new(&config.log.filter).map_err(|err| invalid("log.filter", err.to_string()))?;
     Ok(())
+}
+
+/// Where pinned tools come from: HTTPS, or plain HTTP on this machine.
+fn validate_tool_index(index: &str) -> Result<()> {
+    match url::Url::parse(index) {
+        Ok(url) if url.scheme() == "https" => Ok(()),
+        Ok(url) if url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")) => {
+            Ok(())
+        }
+        Ok(_) => Err(invalid("sandbox.tool_index", "must be https (or http on loopback)")),
+        Err(err) => Err(invalid("sandbox.tool_index", err.to_string())),
+    }
 }
 
 fn validate_completion(completion: &super::sections::CompletionConfig) -> Result<()> {
