@@ -369,6 +369,22 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
         started.elapsed()
     };
     let quiet: Vec<Duration> = (0..50).map(|_| ask(&mut probe)).collect();
+    // What typing then asking costs: a keystroke, then the code actions,
+    // which the proxy holds until the daemon has applied the keystroke.
+    let version = std::sync::atomic::AtomicI32::new(1);
+    let edit_then_ask = |probe: &mut Lsp| {
+        let started = Instant::now();
+        let version = version.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        probe.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 0}}, "text": " "}]}),
+        );
+        let reply = probe.request("textDocument/codeAction", action.clone());
+        assert!(reply.get("error").is_none(), "probe: {reply}");
+        started.elapsed()
+    };
+    let edit_quiet: Vec<Duration> = (0..50).map(|_| edit_then_ask(&mut probe)).collect();
     // The floor beside it: an editor process whose server (the trivial one of
     // the burst table) answers at once, asked by turns with the probe. What it
     // waits is what fifty busy editor processes on this machine cost any
@@ -394,16 +410,18 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
         started.elapsed()
     };
     let direct_quiet: Vec<Duration> = (0..50).map(|_| direct()).collect();
-    let (bursts, peak, (waits, floor_waits, direct_waits), runs) = std::thread::scope(|scope| {
+    let (bursts, peak, (waits, edit_waits, floor_waits, direct_waits), runs) = std::thread::scope(|scope| {
         let waits = scope.spawn(|| {
-            let (mut waits, mut floor_waits, mut direct_waits) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut waits, mut edit_waits, mut floor_waits, mut direct_waits) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 waits.push(ask(&mut probe));
+                edit_waits.push(edit_then_ask(&mut probe));
                 floor_waits.push(ask(&mut floor));
                 direct_waits.push(direct());
                 std::thread::sleep(Duration::from_millis(10));
             }
-            (waits, floor_waits, direct_waits)
+            (waits, edit_waits, floor_waits, direct_waits)
         });
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
         let commands = (0..loaded).map(|_| own_session(home.paired(&["lsp"]))).collect();
@@ -437,6 +455,8 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     for (name, waits) in [
         ("alone", &quiet),
         ("under the load", &waits),
+        ("after a keystroke (`didChange` then `codeAction`), alone", &edit_quiet),
+        ("after a keystroke, under the load", &edit_waits),
         ("floor: a trivial LSP server's, alone", &floor_quiet),
         ("floor: a trivial LSP server's, under the same load", &floor_waits),
         ("the daemon's `agents/list` over a WebSocket (no editor process), alone", &direct_quiet),
