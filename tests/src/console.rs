@@ -14,6 +14,18 @@ pub const PRICED_CONFIG: &str = "[providers.cloud]\nkind = \"openai\"\nbase_url 
      [providers.cloud.prices]\nbig = { input_per_mtok = 10.0, output_per_mtok = 30.0 }\n\
      small = { input_per_mtok = 0.5, output_per_mtok = 1.5 }\n";
 
+/// Waits out UTC midnight when it is less than `margin` away: the console's
+/// weeks and days are whole UTC days, so a page shown before midnight and the
+/// API asked after it count different days (a test comparing the two failed
+/// so in CI at 00:00).
+pub fn clear_of_midnight(margin: Duration) {
+    let now = jiff::Timestamp::now().as_second();
+    let to_midnight = 86_400 - now.rem_euclid(86_400);
+    if (to_midnight as u64) < margin.as_secs() {
+        std::thread::sleep(Duration::from_secs(to_midnight as u64 + 1));
+    }
+}
+
 /// Writes `days` days of usage (today back), as the daemon's three writers
 /// would have: agents on the dear and the cheap model, completions, workflows,
 /// some failures, a local model without a price. Deterministic.

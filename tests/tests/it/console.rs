@@ -55,6 +55,7 @@ fn keys(table: &Value) -> Vec<String> {
 
 #[test]
 fn the_console_shows_this_machines_record_in_a_real_browser() {
+    tests::console::clear_of_midnight(std::time::Duration::from_secs(120));
     let (home, _daemon, session_id) = seeded();
     let (target, address) = paired_console(&home);
     // The browser was given the private redirect page, not the code.
@@ -330,6 +331,7 @@ fn feedback_is_checked_before_it_counts() {
 /// loopback) in Chromium; each role sees what the roles table gives it.
 #[test]
 fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
+    tests::console::clear_of_midnight(std::time::Duration::from_secs(120));
     use tests::{
         hub::{Hub, IdentityProvider, free_port},
         postgres::Postgres,
@@ -534,6 +536,7 @@ fn the_team_console_signs_in_with_sso_and_shows_each_role_its_own() {
 /// included — and still does once a member's personal data is deleted.
 #[test]
 fn the_team_consoles_rollups_add_up_to_the_events() {
+    tests::console::clear_of_midnight(std::time::Duration::from_secs(120));
     use tests::{hub::Hub, postgres::Postgres};
     let pg = Postgres::get();
     let hub = Hub::start(&pg, "rollups");
