@@ -74,21 +74,24 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
         let turn = d.codebase.turn(client).await;
-        let reply = in_turn(&d, turn, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
+        let size = params.text.len();
+        let reply =
+            in_turn(&d, turn, size, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
         let _ = d.events.send(Event::DocumentOpened { uri });
         Ok(reply)
     });
     method::<documents::Change, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let turn = d.codebase.turn(client).await;
-        in_turn(&d, turn, move |d| d.documents().change(client, params).map_err(document_error)).await
+        let size = change_size(&params);
+        in_turn(&d, turn, size, move |d| d.documents().change(client, params).map_err(document_error)).await
     });
     method::<documents::Close, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
         let turn = d.codebase.turn(client).await;
         let reply =
-            in_turn(&d, turn, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
+            in_turn(&d, turn, 0, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
         if !reply.still_open {
             let _ = d.events.send(Event::DocumentClosed { uri });
         }
@@ -97,9 +100,10 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
     // An editor's burst in one request, applied under one lock; events after.
     method::<documents::Sync, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
+        let size = sync_size(&params);
         let turn = d.codebase.turn(client).await;
         let (reply, events) =
-            in_turn(&d, turn, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
+            in_turn(&d, turn, size, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
         for event in events {
             let _ = d.events.send(event);
         }
@@ -107,31 +111,35 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
     });
     method::<documents::Get, _, _>(module, |d, params, conn| async move {
         let turn = d.codebase.turn(d.client_of(conn)).await;
-        in_turn(&d, turn, move |d| {
+        in_turn(&d, turn, 0, move |d| {
             d.documents().get(&params.uri).ok_or_else(|| document_error(DocumentError::NotOpen { uri: params.uri }))
         })
         .await
     });
     method::<documents::List, _, _>(module, |d, NoParams {}, conn| async move {
         let turn = d.codebase.turn(d.client_of(conn)).await;
-        in_turn(&d, turn, |d| Ok::<_, ErrorObjectOwned>(d.documents().list())).await
+        in_turn(&d, turn, 0, |d| Ok::<_, ErrorObjectOwned>(d.documents().list())).await
     });
 }
 
-/// Runs a documents update or read on the documents thread (in arrival
-/// order: [`crate::platform::serial`]), in the client's `turn`.
+/// Runs a documents update or read on the documents thread, in the client's
+/// `turn`: in arrival order, except that an update of `size` bytes goes ahead
+/// of larger ones queued by other clients ([`crate::platform::serial`]): a
+/// keystroke does not wait for fifty editors' bursts (#18.7). A client's own
+/// updates stay in order: its turn lets the next one in when one is done.
 /// The turn is released when the work is done, not when the request's future
 /// is: a connection that closes mid-update drops the future, and the client's
 /// release (which takes the turn) must come after the update, not before it.
 async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     d: &Arc<Daemon>,
     turn: tokio::sync::OwnedMutexGuard<()>,
+    size: usize,
     update: impl FnOnce(&Daemon) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ErrorObjectOwned> {
     let daemon = d.clone();
     let done = d
         .documents_thread
-        .run(move || {
+        .run_sized(size, move || {
             let done = update(&daemon).map_err(Into::into);
             drop(turn);
             done
@@ -141,6 +149,21 @@ async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
         tracing::error!("a documents request's work panicked");
         Err(ErrorObjectOwned::owned(protocol::errors::INTERNAL, "internal error (see the daemon's log)", None::<()>))
     })
+}
+
+/// About how much work a change is: the text it puts in.
+fn change_size(change: &documents::ChangeParams) -> usize {
+    change.changes.iter().map(|c| c.text.len()).sum()
+}
+
+/// About how much work a `documents/sync` is: the text its operations put in.
+fn sync_size(sync: &documents::SyncParams) -> usize {
+    let op = |op: &documents::DocumentOp| match op {
+        documents::DocumentOp::Open(open) => open.text.len(),
+        documents::DocumentOp::Change(change) => change_size(change),
+        documents::DocumentOp::Close(_) => 0,
+    };
+    sync.ops.iter().map(op).sum()
 }
 
 /// `documents/sync`'s operations, in order: the reply and the events to send.
@@ -550,7 +573,8 @@ fn known_events(hello: &ClientHello) -> Result<(), ErrorObjectOwned> {
 }
 
 /// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation;
-/// `debug/stall_roster`, a roster thread stuck on the disk.
+/// `debug/stall_roster`, a roster thread stuck on the disk; `debug/stall_documents`,
+/// the documents thread busy with a large update.
 /// Served only with `PAIRED_TEST_HOOKS=1`, never listed in `rpc.discover`.
 fn register_test_hooks(module: &mut RpcModule<Daemon>) {
     register(
@@ -590,6 +614,22 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
             Ok::<u64, ErrorObjectOwned>(ms)
         }),
         "debug/stall_roster",
+    );
+    register(
+        module.register_async_method("debug/stall_documents", |params, daemon, _| async move {
+            // The documents thread busy for `[ms]` (a large update), as a job
+            // of the largest size; the reply comes once it has begun.
+            let ms: u64 =
+                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
+            let (begun, begins) = tokio::sync::oneshot::channel();
+            drop(daemon.documents_thread.run(move || {
+                let _ = begun.send(());
+                std::thread::sleep(Duration::from_millis(ms));
+            }));
+            let _ = begins.await;
+            Ok::<u64, ErrorObjectOwned>(ms)
+        }),
+        "debug/stall_documents",
     );
     register(
         module.register_async_method("debug/watch_error", |params, daemon, _| async move {
