@@ -55,6 +55,10 @@ fn main() {
         floor::serve();
         return;
     }
+    if std::env::args().nth(1).is_some_and(|a| a == "--probe-driver") {
+        probe::drive(std::env::args().skip(2).collect());
+        return;
+    }
     let files = corpus();
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
     println!("corpus: {} files, {:.1} MB", files.len(), bytes as f64 / 1e6);
@@ -348,88 +352,27 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     let client = runtime.block_on(home.ws());
     let probe_root = std::env::temp_dir().join(format!("paired-bench-probe-{}", std::process::id()));
     std::fs::create_dir_all(&probe_root).expect("probe root");
-    let small = "fn probe(x: u32) -> u32 {\n    x + 1\n}\n";
-    std::fs::write(probe_root.join("probe.rs"), small).expect("write");
+    std::fs::write(probe_root.join("probe.rs"), probe::SMALL).expect("write");
     // The agents work on the probe's workspace: the same files as the editors'.
     for (path, text) in files {
         std::fs::write(probe_root.join(path), text).expect("write");
     }
-    let mut probe = Lsp::spawn(own_session(home.paired(&["lsp"])));
-    probe.initialize(&probe_root);
-    let uri = format!("file://{}/probe.rs", probe_root.display());
-    probe.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": small}}),
-    );
-    let action = json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}});
-    let ask = |probe: &mut Lsp| {
-        let started = Instant::now();
-        let reply = probe.request("textDocument/codeAction", action.clone());
-        assert!(reply.get("error").is_none(), "probe: {reply}");
-        started.elapsed()
-    };
-    let quiet: Vec<Duration> = (0..50).map(|_| ask(&mut probe)).collect();
-    // What typing then asking costs: a keystroke, then the code actions,
-    // which the proxy holds until the daemon has applied the keystroke.
-    let version = std::sync::atomic::AtomicI32::new(1);
-    let edit_then_ask = |probe: &mut Lsp| {
-        let started = Instant::now();
-        let version = version.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        probe.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": version},
-                "contentChanges": [{"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 0}}, "text": " "}]}),
-        );
-        let reply = probe.request("textDocument/codeAction", action.clone());
-        assert!(reply.get("error").is_none(), "probe: {reply}");
-        started.elapsed()
-    };
-    let edit_quiet: Vec<Duration> = (0..50).map(|_| edit_then_ask(&mut probe)).collect();
-    // The floor beside it: an editor process whose server (the trivial one of
-    // the burst table) answers at once, asked by turns with the probe. What it
-    // waits is what fifty busy editor processes on this machine cost any
-    // editor, whatever its server.
-    let mut floor = Lsp::spawn(own_session({
-        let mut command = Command::new(std::env::current_exe().expect("exe"));
-        command.arg("--floor-lsp");
-        command
-    }));
-    floor.initialize(&probe_root);
-    let floor_quiet: Vec<Duration> = (0..50).map(|_| ask(&mut floor)).collect();
-
-    let done = std::sync::atomic::AtomicBool::new(false);
+    // The probe editor is an app of its own: a process in a session of its
+    // own that starts its `paired lsp` and times its requests, as an editor
+    // does — not a thread of this process, which drives fifty editors' bursts
+    // (its scheduling group would be theirs). `PAIRED_BENCH_SESSIONS=0`: all
+    // in this one group.
+    let driver = probe::Driver::start(home, &probe_root);
     let started = Instant::now();
-    // And the daemon without an editor process between: `agents/list` (what
-    // the probe's code actions ask it) over the bench's own connection.
-    let project = format!("file://{}", probe_root.display());
-    let direct = || {
-        let started = Instant::now();
-        let _: Value = runtime
-            .block_on(client.request("agents/list", jsonrpsee::rpc_params![json!({"project": project})]))
-            .expect("agents/list");
-        started.elapsed()
-    };
-    let direct_quiet: Vec<Duration> = (0..50).map(|_| direct()).collect();
-    let (bursts, peak, (waits, edit_waits, floor_waits, direct_waits), runs) = std::thread::scope(|scope| {
-        let waits = scope.spawn(|| {
-            let (mut waits, mut edit_waits, mut floor_waits, mut direct_waits) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                waits.push(ask(&mut probe));
-                edit_waits.push(edit_then_ask(&mut probe));
-                floor_waits.push(ask(&mut floor));
-                direct_waits.push(direct());
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            (waits, edit_waits, floor_waits, direct_waits)
-        });
+    let (bursts, peak, runs) = std::thread::scope(|scope| {
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
         let commands = (0..loaded).map(|_| own_session(home.paired(&["lsp"]))).collect();
         let (bursts, peak) = many_at_once(loaded, files, commands, daemon);
         let runs = runs.join().expect("agent runs");
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        (bursts, peak, waits.join().expect("probe"), runs)
+        (bursts, peak, runs)
     });
+    let probe::Waits { quiet, waits, edit_quiet, edit_waits, floor_quiet, floor_waits, direct_quiet, direct_waits } =
+        driver.stop();
     let took = started.elapsed();
     let status: Value = runtime.block_on(client.request("daemon/status", jsonrpsee::rpc_params![])).expect("status");
     let _ = std::fs::remove_dir_all(&probe_root);
@@ -791,6 +734,9 @@ fn mib(kib: u64) -> String {
 
 /// The floor: a language server that does nothing but read its input, keep
 /// each document's text and answer.
+#[path = "editor/probe.rs"]
+mod probe;
+
 mod floor {
     use std::{
         collections::HashMap,

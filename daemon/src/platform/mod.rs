@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod http;
 pub mod instance;
 pub mod logging;
 pub mod os;

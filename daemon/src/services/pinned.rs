@@ -257,8 +257,7 @@ async fn fetch(
     folder: &Path,
     program: &Path,
 ) -> Result<(), String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
+    let client = crate::platform::http::client()
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(Duration::from_secs(30))
         // Every hop of a redirect is held to the same rule as the first URL.
@@ -271,7 +270,6 @@ async fn fetch(
                 attempt.follow()
             }
         }))
-        .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|err| err.to_string())?;
     let listing = allowed(&format!("{}/{package}/", index.trim_end_matches('/')))?;

@@ -108,12 +108,9 @@ pub struct Provider {
 impl Provider {
     pub fn new(name: &str, config: ProviderConfig) -> Result<Provider, ProviderError> {
         config.validate(name).map_err(ProviderError::Config)?;
-        // reqwest is built without a default crypto provider; ring is ours.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let client = crate::platform::http::client()
             .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
             .read_timeout(Duration::from_secs(config.read_timeout_secs))
-            .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| ProviderError::Config(format!("provider {name}: cannot build an HTTP client: {err}")))?;
         Ok(Provider {

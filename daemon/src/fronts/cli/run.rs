@@ -74,11 +74,13 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     if !config.server.require_token {
         tracing::warn!("server.require_token = false: any local process can call the daemon without a token");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("paired-worker")
-        .enable_all()
-        .build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    // Two workers: the async work is IO and short steps (#18.7); tokio's own
+    // `TOKIO_WORKER_THREADS`, when set, decides instead (for measuring).
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        runtime.worker_threads(2);
+    }
+    let runtime = runtime.thread_name("paired-worker").enable_all().build()?;
     let result = runtime.block_on(serve(paths, config, options));
     drop(lock);
     result

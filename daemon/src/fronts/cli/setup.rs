@@ -157,9 +157,7 @@ fn choose_server(found: &[Found], yes: bool) -> Result<&Found> {
 }
 
 async fn probe_all(candidates: &[(String, String)]) -> Vec<Found> {
-    // The TLS provider every client of the daemon uses (a probe may be https).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder().timeout(Duration::from_millis(1500)).build() {
+    let client = match crate::platform::http::client().timeout(Duration::from_millis(1500)).build() {
         Ok(client) => client,
         Err(_) => return Vec::new(),
     };

@@ -39,12 +39,10 @@ impl RegistryTransport {
     /// `deadline`: the most one fetch may take, body included, so a server
     /// dripping a byte at a time cannot hold an install forever.
     pub fn new(token: Option<String>, deadline: std::time::Duration) -> Result<RegistryTransport> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let http = crate::platform::http::client()
             .connect_timeout(std::time::Duration::from_secs(10))
             .read_timeout(std::time::Duration::from_secs(30))
             .timeout(deadline)
-            .user_agent(concat!("paired/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build an HTTP client")?;
         Ok(RegistryTransport { http, token })

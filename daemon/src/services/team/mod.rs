@@ -267,9 +267,8 @@ pub(crate) async fn send(
     token: Option<&str>,
     body: Option<(&str, Vec<u8>)>,
 ) -> Result<Value, TeamError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let unreachable = |cause: String| TeamError::Unreachable { hub: hub.to_owned(), cause };
-    let client = reqwest::Client::builder()
+    let client = crate::platform::http::client()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
