@@ -78,7 +78,8 @@ pub struct RuntimeReport {
 /// A method's requests since the daemon started, each value within 12.5 %.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RequestTimes {
-    /// A method's name (`agents/list`).
+    /// A method's name (`agents/list`), or `documents/sync (keystroke)`: the
+    /// `documents/sync` requests whose params are at most 4 KiB, apart from bursts.
     pub name: String,
     pub count: u64,
     pub p50_us: u64,
@@ -88,7 +89,7 @@ pub struct RequestTimes {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SlowPoll {
-    /// A method's name (`documents/sync`), `connection`, or a task's name.
+    /// A method's name (`documents/sync`, `documents/sync (keystroke)`), `connection`, or a task's name.
     pub name: String,
     pub longest_us: u64,
     /// The most CPU time one of its polls used: far below `longest_us`, the

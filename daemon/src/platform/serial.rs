@@ -59,8 +59,14 @@ impl Serial {
         let queue = Arc::new(Queue::default());
         let thread_queue = queue.clone();
         std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            // However the thread ends, what is still queued is dropped (its
+            // callers are told) and nothing more is taken: no request waits
+            // for a thread that is gone.
+            let _closing = Closing(&thread_queue);
             while let Some(job) = thread_queue.next() {
-                job();
+                // A job catches its own panic; this is for one whose payload
+                // panics again when dropped.
+                let _ = catch_unwind(AssertUnwindSafe(job));
             }
         })?;
         Ok(Serial { queue })
@@ -99,13 +105,36 @@ impl Drop for Serial {
     }
 }
 
+/// Closes the queue when the thread ends, dropping what it still holds.
+struct Closing<'a>(&'a Queue);
+
+impl Drop for Closing<'_> {
+    fn drop(&mut self) {
+        let jobs = {
+            let mut state = self.0.lock();
+            state.closed = true;
+            std::mem::take(&mut state.jobs)
+        };
+        drop(jobs);
+    }
+}
+
 impl Queue {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Queues a job; one handed over after the thread has ended is dropped
+    /// (its caller is told).
     fn push(&self, queued: Queued) {
-        self.lock().jobs.push_back(queued);
+        let mut state = self.lock();
+        if state.closed {
+            drop(state);
+            drop(queued);
+            return;
+        }
+        state.jobs.push_back(queued);
+        drop(state);
         self.ready.notify_one();
     }
 
@@ -200,6 +229,32 @@ mod tests {
         expected.extend(["small", "large-3", "large-1", "large-2"]);
         expected.extend(["tiny"; 4]);
         assert_eq!(log, expected);
+    }
+
+    #[tokio::test]
+    async fn a_job_handed_over_after_the_thread_ended_is_refused_not_kept() {
+        let queue = Queue::default();
+        let (first, kept) = tokio::sync::oneshot::channel::<()>();
+        queue.push(Queued {
+            size: 0,
+            passed_over: 0,
+            job: Box::new(move || {
+                let _ = first.send(());
+            }),
+        });
+        // The thread ends (however): what it held is dropped, its caller told.
+        drop(Closing(&queue));
+        assert!(kept.await.is_err());
+        let (late, refused) = tokio::sync::oneshot::channel::<()>();
+        queue.push(Queued {
+            size: 0,
+            passed_over: 0,
+            job: Box::new(move || {
+                let _ = late.send(());
+            }),
+        });
+        assert!(refused.await.is_err());
+        assert!(queue.next().is_none());
     }
 
     #[tokio::test]

@@ -56,7 +56,8 @@ pub struct Daemon {
     pub codebase: Arc<Codebase>,
     /// Whether the daemon's code was given back since it last went idle.
     code_paged_out: AtomicBool,
-    /// The thread that applies document updates (and reads), in arrival order.
+    /// The thread that applies document updates (and reads): the smallest
+    /// queued first (`platform::serial`), each client's in order by its turn.
     pub documents_thread: crate::platform::serial::Serial,
     /// The thread that decodes large params (an editor's burst), in arrival
     /// order: never the blocking pool, whose lock a request's poll would wait

@@ -65,7 +65,8 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
 /// `documents/*`: the editors' buffers. A client's updates wait their turn
 /// without holding a runtime worker (other editors' requests are served
 /// meanwhile: #18.7) and are applied on the documents thread, holding the
-/// turn until applied; its reads take their turn too. A client that waits for each
+/// turn until applied; its reads take their turn too. The events an update
+/// causes are sent there, in the order the updates were applied. A client that waits for each
 /// reply before its next update (as `paired lsp` does) has them applied in
 /// order and each read sees them all: requests sent without waiting are
 /// separate tasks (jsonrpsee), in no promised order.
@@ -75,10 +76,12 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
         let uri = params.uri.clone();
         let turn = d.codebase.turn(client).await;
         let size = params.text.len();
-        let reply =
-            in_turn(&d, turn, size, move |d| Ok::<_, ErrorObjectOwned>(d.documents().open(client, params))).await?;
-        let _ = d.events.send(Event::DocumentOpened { uri });
-        Ok(reply)
+        in_turn(&d, turn, size, move |d| {
+            let reply = d.documents().open(client, params);
+            let _ = d.events.send(Event::DocumentOpened { uri });
+            Ok::<_, ErrorObjectOwned>(reply)
+        })
+        .await
     });
     method::<documents::Change, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
@@ -90,24 +93,28 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
         let client = d.client_of(conn);
         let uri = params.uri.clone();
         let turn = d.codebase.turn(client).await;
-        let reply =
-            in_turn(&d, turn, 0, move |d| d.documents().close(client, &params.uri).map_err(document_error)).await?;
-        if !reply.still_open {
-            let _ = d.events.send(Event::DocumentClosed { uri });
-        }
-        Ok(reply)
+        in_turn(&d, turn, 0, move |d| {
+            let reply = d.documents().close(client, &params.uri).map_err(document_error)?;
+            if !reply.still_open {
+                let _ = d.events.send(Event::DocumentClosed { uri });
+            }
+            Ok::<_, ErrorObjectOwned>(reply)
+        })
+        .await
     });
     // An editor's burst in one request, applied under one lock; events after.
     method::<documents::Sync, _, _>(module, |d, params, conn| async move {
         let client = d.client_of(conn);
         let size = sync_size(&params);
         let turn = d.codebase.turn(client).await;
-        let (reply, events) =
-            in_turn(&d, turn, size, move |d| Ok::<_, ErrorObjectOwned>(apply_sync(d, client, params))).await?;
-        for event in events {
-            let _ = d.events.send(event);
-        }
-        Ok(reply)
+        in_turn(&d, turn, size, move |d| {
+            let (reply, events) = apply_sync(d, client, params);
+            for event in events {
+                let _ = d.events.send(event);
+            }
+            Ok::<_, ErrorObjectOwned>(reply)
+        })
+        .await
     });
     method::<documents::Get, _, _>(module, |d, params, conn| async move {
         let turn = d.codebase.turn(d.client_of(conn)).await;
@@ -151,10 +158,14 @@ async fn in_turn<T: Send + 'static, E: Into<ErrorObjectOwned> + Send + 'static>(
     })
 }
 
-/// About how much work a change is: the text it puts in.
+/// About how much work a change is: the text it puts in, and for each ranged
+/// edit a share of the scan and move of the document it costs.
 fn change_size(change: &documents::ChangeParams) -> usize {
-    change.changes.iter().map(|c| c.text.len()).sum()
+    change.changes.iter().map(|c| c.text.len() + if c.range.is_some() { RANGED_EDIT } else { 0 }).sum()
 }
+
+/// What a ranged edit counts for beside its text (a keystroke: 1 KiB).
+const RANGED_EDIT: usize = 1024;
 
 /// About how much work a `documents/sync` is: the text its operations put in.
 fn sync_size(sync: &documents::SyncParams) -> usize {
@@ -633,15 +644,25 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
     register(
         module.register_async_method("debug/stall_documents", |params, daemon, _| async move {
             // The documents thread busy for `[ms]` (a large update), as a job
-            // of the largest size; the reply comes once it has begun.
-            let ms: u64 =
-                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
-            let (begun, begins) = tokio::sync::oneshot::channel();
-            drop(daemon.documents_thread.run(move || {
-                let _ = begun.send(());
-                std::thread::sleep(Duration::from_millis(ms));
-            }));
-            let _ = begins.await;
+            // of the largest size, the reply once it has begun; `[ms, size]`:
+            // a job of that size queued, the reply once it is.
+            let raw = params.as_str().unwrap_or("[]");
+            let (ms, size) = serde_json::from_str::<(u64, usize)>(raw)
+                .map(|(ms, size)| (ms, Some(size)))
+                .or_else(|_| serde_json::from_str::<(u64,)>(raw).map(|(ms,)| (ms, None)))
+                .unwrap_or((1000, None));
+            let stall = move || std::thread::sleep(Duration::from_millis(ms));
+            match size {
+                Some(size) => drop(daemon.documents_thread.run_sized(size, stall)),
+                None => {
+                    let (begun, begins) = tokio::sync::oneshot::channel();
+                    drop(daemon.documents_thread.run(move || {
+                        let _ = begun.send(());
+                        stall();
+                    }));
+                    let _ = begins.await;
+                }
+            }
             Ok::<u64, ErrorObjectOwned>(ms)
         }),
         "debug/stall_documents",
@@ -669,6 +690,31 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_updates_size_is_its_text_and_its_ranged_edits() {
+        use documents::{ChangeParams, ContentChange, DocumentOp, OpenParams, SyncParams, UriParams};
+        let at = documents::Position { line: 0, character: 0 };
+        let keystroke = ChangeParams {
+            uri: "file:///a".into(),
+            version: 2,
+            changes: vec![ContentChange { range: Some(documents::Range { start: at, end: at }), text: "x".into() }],
+        };
+        assert_eq!(change_size(&keystroke), 1 + RANGED_EDIT);
+        let whole =
+            ChangeParams { changes: vec![ContentChange { range: None, text: "y".repeat(5000) }], ..keystroke.clone() };
+        assert_eq!(change_size(&whole), 5000);
+        let open =
+            OpenParams { uri: "file:///b".into(), language_id: "rust".into(), version: 1, text: "z".repeat(700) };
+        let sync = SyncParams {
+            ops: vec![
+                DocumentOp::Open(open),
+                DocumentOp::Change(keystroke),
+                DocumentOp::Close(UriParams { uri: "file:///b".into() }),
+            ],
+        };
+        assert_eq!(sync_size(&sync), 700 + 1 + RANGED_EDIT);
+    }
 
     #[test]
     fn a_keystrokes_update_is_timed_apart_from_bursts() {

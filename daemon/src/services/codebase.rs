@@ -35,8 +35,9 @@ pub struct Codebase {
     documents: Mutex<Documents<SyntaxDocument>>,
     /// Each client's updates and the reads that must see them take turns, in
     /// the order they arrived, waiting without holding a runtime worker; the
-    /// update itself is applied on the blocking pool (`server::router`).
-    /// One turn per client: an editor's updates never wait for another's.
+    /// update itself is applied on the documents thread (`server::router`).
+    /// One turn per client: an editor's updates never wait for another's
+    /// turn (connections that never attached share one).
     turns: Mutex<HashMap<ClientId, Arc<tokio::sync::Mutex<()>>>>,
     /// The last count [`Codebase::open_count`] took.
     open_count: std::sync::atomic::AtomicU32,

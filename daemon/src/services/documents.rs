@@ -101,7 +101,8 @@ impl<B> Default for Documents<B> {
 
 /// One URI, as each client that has it open sees it. Editors keep their own
 /// buffers (two windows may hold different unsaved text), so each client's copy
-/// and version are its own; readers see the copy changed most recently.
+/// and version are its own; readers see the copy changed most recently (the
+/// last applied: two editors' updates queued together are applied smallest first).
 #[derive(Debug)]
 struct OpenDocument<B> {
     language_id: String,
