@@ -371,8 +371,9 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
         let runs = runs.join().expect("agent runs");
         (bursts, peak, runs)
     });
-    let probe::Waits { quiet, waits, edit_quiet, edit_waits, floor_quiet, floor_waits, direct_quiet, direct_waits } =
-        driver.stop();
+    let probe::Waits {
+        quiet, waits, edit_quiet, edit_waits, floor_quiet, floor_waits, direct_quiet, direct_waits, ..
+    } = driver.stop();
     let took = started.elapsed();
     let status: Value = runtime.block_on(client.request("daemon/status", jsonrpsee::rpc_params![])).expect("status");
     let _ = std::fs::remove_dir_all(&probe_root);
@@ -384,7 +385,7 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     };
     println!();
     println!(
-        "{loaded} editors at once (each its own {}-file workspace, the burst) and {AGENT_RUNS} agent runs ({} finished): {:.1} s in all; slowest burst {:.2} s, median {:.2} s; the daemon's largest RSS {}",
+        "{loaded} editors at once (each its own {}-file workspace, the burst) and agent runs ({} finished): {:.1} s in all; slowest burst {:.2} s, median {:.2} s; the daemon's largest RSS {}",
         files.len(),
         runs,
         took.as_secs_f64(),
@@ -475,7 +476,9 @@ fn own_session(plain: Command) -> Command {
 /// (succeeded, or found nothing to report).
 async fn agent_runs(client: &jsonrpsee::ws_client::WsClient, root: &Path, files: &[(String, String)]) -> usize {
     let folder = root.display().to_string();
-    let runs = (0..AGENT_RUNS).map(|n| {
+    // `PAIRED_BENCH_AGENT_RUNS=N`: another number of runs (0: editors only).
+    let count = std::env::var("PAIRED_BENCH_AGENT_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(AGENT_RUNS);
+    let runs = (0..count).map(|n| {
         let ask = if n % 2 == 0 {
             json!({"agent": "sherlock", "uri": format!("file://{folder}/{}", files[n].0), "wait": true})
         } else {

@@ -14,7 +14,7 @@ use protocol::{
     client::{ClientHello, ClientKind, Event},
     daemon::{AgentSummary, StatusReport},
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 use crate::{
     platform::config::Config,
@@ -44,7 +44,7 @@ pub struct Daemon {
     pub started: Instant,
     /// Test-only methods (`debug/*`) are served when `PAIRED_TEST_HOOKS=1`.
     pub test_hooks: bool,
-    pub events: broadcast::Sender<Event>,
+    pub events: crate::services::events::Events,
     /// Set to a reason to stop the daemon.
     pub shutdown: watch::Sender<Option<String>>,
     pub connections: AtomicU32,
@@ -122,7 +122,7 @@ impl Daemon {
             lanes,
             max_queued: limits.max_queued as usize,
         });
-        let events = broadcast::channel(1024).0;
+        let events = crate::services::events::Events::new(1024);
         let codebase = Arc::new(Codebase::new(full_parse_max, config.context.budget_tokens, events.clone()));
         let live = Arc::new(crate::platform::config::Live::new(&config));
         let team = Arc::new(crate::services::team::policy::TeamPolicy::new(paths.clone()));

@@ -5,6 +5,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
+use crate::services::events::{Interest, RecvError};
 use jsonrpsee::{
     ConnectionId, Extensions, RpcModule,
     server::SubscriptionMessage,
@@ -16,7 +17,6 @@ use protocol::{
     completion, console, context, daemon, documents, errors, market, workflows,
 };
 use serde::de::DeserializeOwned;
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
     server::daemon::Daemon,
@@ -535,7 +535,7 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
         Attach::SUBSCRIBE,
         Attach::NOTIFICATION,
         Attach::UNSUBSCRIBE,
-        |params, pending, daemon, extensions| async move {
+        |params, pending, daemon, extensions| crate::platform::stalls::Timed::new(Attach::SUBSCRIBE, async move {
             let hello: ClientHello = match parse_params(Attach::SUBSCRIBE, &params) {
                 Ok(hello) => hello,
                 Err(err) => {
@@ -547,7 +547,11 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
                 pending.reject(err).await;
                 return Ok(());
             }
-            let mut events = daemon.events.subscribe();
+            // Handed only the kinds it named: not woken for every other
+            // editor's document events.
+            let interest =
+                hello.events.as_ref().map_or(Interest::ALL, |kinds| Interest::kinds(kinds.iter().map(String::as_str)));
+            let mut events = daemon.events.subscribe(interest);
             let wanted = hello.clone();
             // Attach (and link the connection) before the client hears back, so
             // whatever it sends next is already filed under it.
@@ -581,7 +585,7 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
             }
             daemon.detach(id).await;
             Ok(())
-        },
+        }),
     );
     register(registered, Attach::SUBSCRIBE);
 }

@@ -15,14 +15,12 @@ use context::{
     symbols::{self, Symbol},
 };
 use protocol::{
-    client::Event,
     context::{
         AddWorkspaceParams, BuildParams, BundlePart, ContextBundle, DocumentOutline, DroppedPart, ImportInfo,
         OutlineParams, OutlineSymbol, ProjectFacts, SymbolMatch, SymbolQuery, WorkspaceStatus,
     },
     documents::{Position, Range},
 };
-use tokio::sync::broadcast;
 
 use crate::{
     platform::uri,
@@ -43,13 +41,13 @@ pub struct Codebase {
     open_count: std::sync::atomic::AtomicU32,
     pub workspaces: Workspaces,
     /// Where index warnings go.
-    events: broadcast::Sender<Event>,
+    events: crate::services::events::Events,
     /// A context bundle's budget when the request names none.
     budget_tokens: u32,
 }
 
 impl Codebase {
-    pub fn new(full_parse_max: usize, budget_tokens: u32, events: broadcast::Sender<Event>) -> Codebase {
+    pub fn new(full_parse_max: usize, budget_tokens: u32, events: crate::services::events::Events) -> Codebase {
         Codebase {
             documents: Mutex::default(),
             turns: Mutex::default(),
@@ -491,7 +489,7 @@ mod tests {
     }
 
     fn codebase() -> Codebase {
-        Codebase::new(512 * 1024, 4000, broadcast::channel(16).0)
+        Codebase::new(512 * 1024, 4000, crate::services::events::Events::new(16))
     }
 
     fn open(codebase: &Codebase, uri: &str, text: &str) {

@@ -1,15 +1,155 @@
-//! Waiting on the daemon's event stream for something recorded elsewhere (a
-//! run or a session to finish): one loop, for every service that waits.
+//! The daemon's event stream, and waiting on it for something recorded
+//! elsewhere (a run or a session to finish): one loop, for every service that
+//! waits.
+//!
+//! Each subscriber names the kinds of events it takes ([`Interest`]) and is
+//! handed only those, in the order they were sent, through a queue of its
+//! own. A broadcast channel woke every subscriber for every event, each to
+//! clone it and throw it away: fifty editors opening 188 documents each woke
+//! ~70 subscribers 9,400 times over (#18.7), on the runtime's two workers
+//! that answer every editor. A subscriber whose queue is full misses events
+//! and is told how many ([`RecvError::Lagged`]), as with a broadcast channel.
+
+use std::sync::{
+    Arc, Mutex, Weak,
+    atomic::{AtomicU64, Ordering},
+};
 
 use protocol::client::Event;
-use tokio::sync::broadcast::{self, error::RecvError};
+pub use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+/// Which kinds of events a subscriber takes (`Event::KINDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interest(u32);
+
+impl Interest {
+    /// Every kind.
+    pub const ALL: Interest = Interest(u32::MAX);
+
+    /// The kinds named (`"run_update"`, …); a name that is no kind is no interest.
+    pub fn kinds<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Interest {
+        let bit = |kind: &str| Event::KINDS.iter().position(|k| *k == kind).map_or(0, |at| 1 << at);
+        Interest(kinds.into_iter().map(bit).fold(0, |all, one| all | one))
+    }
+
+    pub fn takes(&self, event: &Event) -> bool {
+        self.0 & Interest::kinds([event.kind()]).0 != 0
+    }
+}
+
+/// Where the daemon's events are sent; clones send to the same subscribers.
+#[derive(Clone)]
+pub struct Events {
+    hub: Arc<Hub>,
+}
+
+struct Hub {
+    capacity: usize,
+    subscribers: Mutex<Vec<Subscriber>>,
+    next_id: AtomicU64,
+}
+
+struct Subscriber {
+    id: u64,
+    interest: Interest,
+    queue: mpsc::Sender<Event>,
+    missed: Arc<AtomicU64>,
+}
+
+/// One subscriber's events; dropping it unsubscribes.
+pub struct Receiver {
+    id: u64,
+    queue: mpsc::Receiver<Event>,
+    missed: Arc<AtomicU64>,
+    hub: Weak<Hub>,
+}
+
+impl Events {
+    /// Each subscriber's queue holds `capacity` events.
+    pub fn new(capacity: usize) -> Events {
+        Events {
+            hub: Arc::new(Hub { capacity: capacity.max(1), subscribers: Mutex::default(), next_id: AtomicU64::new(0) }),
+        }
+    }
+
+    /// Hands `event` to every subscriber that takes its kind; returns how many did.
+    pub fn send(&self, event: Event) -> usize {
+        let mut sent = 0;
+        self.hub.subscribers().retain(|subscriber| {
+            if !subscriber.interest.takes(&event) {
+                return true;
+            }
+            match subscriber.queue.try_send(event.clone()) {
+                Ok(()) => {
+                    sent += 1;
+                    true
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    subscriber.missed.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+        sent
+    }
+
+    /// The events of the kinds in `interest` sent from now on.
+    pub fn subscribe(&self, interest: Interest) -> Receiver {
+        let (queue, receiving) = mpsc::channel(self.hub.capacity);
+        let missed = Arc::new(AtomicU64::new(0));
+        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
+        self.hub.subscribers().push(Subscriber { id, interest, queue, missed: missed.clone() });
+        Receiver { id, queue: receiving, missed, hub: Arc::downgrade(&self.hub) }
+    }
+
+    /// How many subscribers there are.
+    pub fn subscribers(&self) -> usize {
+        self.hub.subscribers().len()
+    }
+}
+
+impl Hub {
+    fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
+        self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Receiver {
+    /// The next event; `Lagged(n)` once after `n` were missed (the queue was
+    /// full); `Closed` when nothing can send any more.
+    pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        let missed = self.missed.swap(0, Ordering::Relaxed);
+        if missed > 0 {
+            return Err(RecvError::Lagged(missed));
+        }
+        self.queue.recv().await.ok_or(RecvError::Closed)
+    }
+
+    /// The next event if one is queued.
+    #[cfg(test)]
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.queue.try_recv().ok()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.subscribers().retain(|subscriber| subscriber.id != self.id);
+        }
+    }
+}
 
 /// Looks (`look`) until it finds what it wants, looking again whenever an
-/// event that `may_have_changed` it arrives, or events were missed. Listening
+/// event (of the kinds in `interest`) that `may_have_changed` it arrives, or
+/// events were missed. Listening
 /// starts before the first look, so a change in between is seen either way.
 /// `Ok(None)`: the daemon is shutting down.
 pub async fn look_until<T, E, F, Fut>(
-    events: &broadcast::Sender<Event>,
+    events: &Events,
+    interest: Interest,
     mut look: F,
     may_have_changed: impl Fn(&Event) -> bool,
 ) -> Result<Option<T>, E>
@@ -17,7 +157,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, E>>,
 {
-    let mut listening = events.subscribe();
+    let mut listening = events.subscribe(interest);
     loop {
         if let Some(found) = look().await? {
             return Ok(Some(found));
@@ -39,7 +179,8 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use protocol::{agents::RunStatus, client::Event};
-    use tokio::sync::broadcast;
+
+    use super::{Events, Interest, RecvError};
 
     fn update(run: &str) -> Event {
         Event::RunUpdate {
@@ -53,10 +194,11 @@ mod tests {
 
     #[tokio::test]
     async fn looks_again_only_when_a_relevant_event_arrives() {
-        let (sender, _keep) = broadcast::channel(4);
+        let sender = Events::new(4);
         let looks = AtomicU32::new(0);
         let waiting = super::look_until(
             &sender,
+            Interest::kinds(["run_update"]),
             || {
                 let n = looks.fetch_add(1, Ordering::SeqCst);
                 async move { Ok::<_, ()>((n == 1).then_some("found")) }
@@ -65,11 +207,46 @@ mod tests {
         );
         let sending = async {
             tokio::task::yield_now().await;
-            sender.send(update("other")).expect("send");
-            sender.send(update("mine")).expect("send");
+            sender.send(Event::DocumentOpened { uri: "file:///a".into() });
+            assert_eq!(sender.send(update("other")), 1);
+            assert_eq!(sender.send(update("mine")), 1);
         };
         let (found, ()) = tokio::join!(waiting, sending);
         assert_eq!(found, Ok(Some("found")));
         assert_eq!(looks.load(Ordering::SeqCst), 2, "another run's update is no reason to look");
+    }
+
+    #[tokio::test]
+    async fn each_subscriber_is_handed_the_kinds_it_takes_in_order() {
+        let events = Events::new(8);
+        let mut runs = events.subscribe(Interest::kinds(["run_update", "no_such_kind"]));
+        let mut everything = events.subscribe(Interest::ALL);
+        let opened = Event::DocumentOpened { uri: "file:///a".into() };
+        assert_eq!(events.send(opened.clone()), 1, "only the one that takes documents");
+        assert_eq!(events.send(update("1")), 2);
+        assert_eq!(events.send(update("2")), 2);
+        assert_eq!(runs.recv().await, Ok(update("1")));
+        assert_eq!(runs.recv().await, Ok(update("2")));
+        assert_eq!(everything.recv().await, Ok(opened));
+        assert_eq!(everything.recv().await, Ok(update("1")));
+        assert_eq!(everything.recv().await, Ok(update("2")));
+        drop(everything);
+        assert_eq!(events.subscribers(), 1, "a dropped receiver unsubscribes");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_misses_events_and_says_how_many_then_goes_on() {
+        let events = Events::new(2);
+        let mut slow = events.subscribe(Interest::ALL);
+        for n in 0..5 {
+            events.send(update(&n.to_string()));
+        }
+        assert_eq!(slow.recv().await, Err(RecvError::Lagged(3)));
+        assert_eq!(slow.recv().await, Ok(update("0")));
+        assert_eq!(slow.recv().await, Ok(update("1")));
+        events.send(update("5"));
+        assert_eq!(slow.recv().await, Ok(update("5")));
+        drop(events);
+        assert_eq!(slow.recv().await, Err(RecvError::Closed), "nothing can send any more");
     }
 }

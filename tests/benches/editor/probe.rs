@@ -36,6 +36,8 @@ pub struct Waits {
     pub floor_waits: Vec<Duration>,
     pub direct_quiet: Vec<Duration>,
     pub direct_waits: Vec<Duration>,
+    /// When each round under the load began, from `ready`.
+    pub rounds_at: Vec<Duration>,
 }
 
 /// The probe process, started and past its quiet rounds.
@@ -85,6 +87,10 @@ impl Driver {
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("the probe driver's times");
         let _ = self.child.wait();
+        // `PAIRED_BENCH_RAW=FILE`: every time measured, for a closer look.
+        if let Some(file) = std::env::var_os("PAIRED_BENCH_RAW") {
+            std::fs::write(file, &line).expect("write PAIRED_BENCH_RAW");
+        }
         serde_json::from_str(&line).expect("the probe driver's times as JSON")
     }
 }
@@ -162,25 +168,28 @@ pub fn drive(args: Vec<String>) {
     let floor_quiet = (0..50).map(|_| ask(&mut floor)).collect();
     let direct_quiet = (0..50).map(|_| direct()).collect();
     println!("ready");
+    let ready = Instant::now();
     let stop = AtomicBool::new(false);
-    let (waits, edit_waits, floor_waits, direct_waits) = std::thread::scope(|scope| {
+    let (waits, edit_waits, floor_waits, direct_waits, rounds_at) = std::thread::scope(|scope| {
         scope.spawn(|| {
             let mut line = String::new();
             let _ = std::io::stdin().read_line(&mut line);
             stop.store(true, Ordering::Relaxed);
         });
-        let (mut waits, mut edit_waits, mut floor_waits, mut direct_waits) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut waits, mut edit_waits, mut floor_waits, mut direct_waits, mut rounds_at) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         while !stop.load(Ordering::Relaxed) {
+            rounds_at.push(ready.elapsed());
             waits.push(ask(&mut probe));
             edit_waits.push(edit_then_ask(&mut probe));
             floor_waits.push(ask(&mut floor));
             direct_waits.push(direct());
             std::thread::sleep(Duration::from_millis(10));
         }
-        (waits, edit_waits, floor_waits, direct_waits)
+        (waits, edit_waits, floor_waits, direct_waits, rounds_at)
     });
-    let waits = Waits { quiet, waits, edit_quiet, edit_waits, floor_quiet, floor_waits, direct_quiet, direct_waits };
+    let waits =
+        Waits { quiet, waits, edit_quiet, edit_waits, floor_quiet, floor_waits, direct_quiet, direct_waits, rounds_at };
     println!("{}", serde_json::to_string(&waits).expect("json"));
     for lsp in [&mut probe, &mut floor] {
         let _ = lsp.request("shutdown", Value::Null);

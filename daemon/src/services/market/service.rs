@@ -32,7 +32,7 @@ pub struct Marketplace {
     pub paths: Paths,
     /// `[market]` as the user's config file says now.
     pub live: Arc<Live>,
-    pub events: tokio::sync::broadcast::Sender<Event>,
+    pub events: crate::services::events::Events,
     /// The open workspaces, for recommendations.
     pub codebase: Arc<Codebase>,
     /// The run history, for usage.

@@ -233,6 +233,7 @@ pub async fn wait(orch: &Orchestrator, id: &str) -> Result<SessionInfo, Workflow
     let done = |status: SessionStatus| status.is_finished() || status == SessionStatus::Interrupted;
     let found = crate::services::events::look_until(
         &orch.env().events,
+        crate::services::events::Interest::kinds(["session_update"]),
         || async { get(orch, id).await.map(|session| done(session.status).then_some(session)) },
         |event| matches!(event, Event::SessionUpdate { session_id, status, .. } if session_id == id && done(*status)),
     )

@@ -13,7 +13,6 @@ use std::{
 
 use futures::future::BoxFuture;
 use protocol::{agents::RunParams, client::Event, workflows::BoardEntry};
-use tokio::sync::broadcast;
 
 use crate::{
     platform::{
@@ -38,7 +37,7 @@ pub struct Env {
     /// What of it applies again when the user's config file changes (the licensee).
     pub live: Arc<Live>,
     pub paths: Paths,
-    pub events: broadcast::Sender<Event>,
+    pub events: crate::services::events::Events,
     pub codebase: Arc<Codebase>,
     pub providers: Providers,
     /// The team policy, when this machine has joined a hub.

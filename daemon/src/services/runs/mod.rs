@@ -459,6 +459,7 @@ impl Runs {
     pub async fn wait(&self, id: &str) -> Result<RunInfo, RunError> {
         let found = crate::services::events::look_until(
             &self.env.events,
+            crate::services::events::Interest::kinds(["run_update"]),
             || async { self.get(id).await.map(|run| run.status.is_finished().then_some(run)) },
             |event| matches!(event, Event::RunUpdate { run_id, status, .. } if run_id == id && status.is_finished()),
         )

@@ -12,7 +12,6 @@ use protocol::{
     client::Event,
     documents::OpenParams,
 };
-use tokio::sync::broadcast;
 
 use super::*;
 use crate::{
@@ -77,7 +76,7 @@ impl ChatModel for FakeModel {
 
 struct Fixture {
     runs: Arc<Runs>,
-    events: broadcast::Receiver<Event>,
+    events: crate::services::events::Receiver,
     _dir: tempfile::TempDir,
 }
 
@@ -121,7 +120,8 @@ fn fixture_with(model: Option<Arc<FakeModel>>, always_redact: bool) -> Fixture {
         config.agents.provider = Some("fake".into());
         config.agents.always_redact = always_redact;
     }
-    let (sender, events) = broadcast::channel(256);
+    let sender = crate::services::events::Events::new(256);
+    let events = sender.subscribe(crate::services::events::Interest::ALL);
     let codebase = Arc::new(Codebase::new(512 * 1024, 4000, sender.clone()));
     let providers = Providers::default();
     if let Some(model) = model {
@@ -216,7 +216,7 @@ async fn model_mode_streams_counts_tokens_and_redacts_for_a_remote_model() {
     assert!(user.contains("What can go wrong?") && user.contains("fn parse"), "{user}");
     assert!(!user.contains("AKIAABCDEFGHIJKLMNOP"), "a remote model never sees the key: {user}");
     let mut deltas = Vec::new();
-    while let Ok(event) = f.events.try_recv() {
+    while let Some(event) = f.events.try_recv() {
         if let Event::RunUpdate { output_delta: Some(delta), .. } = event {
             deltas.push(delta);
         }

@@ -296,8 +296,6 @@ fn in_parallel<T: Send>(
 mod tests {
     use std::collections::BTreeSet;
 
-    use tokio::sync::broadcast;
-
     use super::*;
 
     fn names(index: &WorkspaceIndex, path: &str) -> BTreeSet<String> {
@@ -308,7 +306,7 @@ mod tests {
     fn a_wake_a_newer_wake_replaced_installs_no_watcher() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().canonicalize().expect("canonical");
-        let (events, _) = broadcast::channel(64);
+        let events = crate::services::events::Events::new(64);
         let workspace = Workspace::new(root, events, 1 << 20);
         {
             let mut status = workspace.status();
@@ -382,7 +380,7 @@ mod tests {
         )
         .expect("write");
         std::fs::write(root.join("build.rb"), "class Build\n  def go\n  end\nend\n").expect("write");
-        let (events, _) = broadcast::channel(64);
+        let events = crate::services::events::Events::new(64);
         let workspace = Workspace::new(root.clone(), events, 1 << 20);
         {
             let mut status = workspace.status();

@@ -7,13 +7,13 @@ use std::{
     sync::{Arc, Mutex, RwLock},
 };
 
-use protocol::client::Event;
-use tokio::sync::{broadcast, watch};
+use crate::services::events::Events;
+use tokio::sync::watch;
 
 use super::{Status, Workspace, WorkspaceIndex};
 
 impl Workspace {
-    pub(super) fn new(root: PathBuf, events: broadcast::Sender<Event>, full_parse_max: usize) -> Arc<Workspace> {
+    pub(super) fn new(root: PathBuf, events: Events, full_parse_max: usize) -> Arc<Workspace> {
         Arc::new(Workspace {
             root,
             index: RwLock::default(),

@@ -17,7 +17,7 @@ use context::index::WorkspaceIndex;
 use ignore::{WalkBuilder, gitignore::Gitignore};
 use notify::Watcher;
 use protocol::{client::Event, context::WorkspaceStatus};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 mod indexer;
 mod life;
@@ -119,7 +119,7 @@ pub struct Workspace {
     index: RwLock<WorkspaceIndex>,
     status: Mutex<Status>,
     ready: watch::Sender<bool>,
-    events: broadcast::Sender<Event>,
+    events: crate::services::events::Events,
     /// Kept alive for as long as the workspace; dropping it stops watching.
     watcher: Mutex<Option<Box<dyn Watcher + Send>>>,
     /// Where watchers send their events (a fallback watcher reuses it).
@@ -734,7 +734,7 @@ mod tests {
         std::os::unix::fs::symlink("../secret", root.join("src/seclink")).expect("link");
         std::os::unix::fs::symlink(home.join("outside"), root.join("src/outlink")).expect("link");
         std::os::unix::fs::symlink("app.py", root.join("src/alias.py")).expect("link");
-        let (events, _) = broadcast::channel(16);
+        let events = crate::services::events::Events::new(16);
         let workspaces = Workspaces::new(1 << 20);
         workspaces.add(root.clone(), &events);
         let check = |named: &str, within: Option<&Path>| -> String {

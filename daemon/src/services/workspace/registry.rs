@@ -13,8 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::client::Event;
-use tokio::sync::broadcast;
+use crate::services::events::Events;
 
 use super::Workspace;
 use crate::services::documents::ClientId;
@@ -53,7 +52,7 @@ impl Workspaces {
     /// The workspace for `root`, created (and indexed in the background) on
     /// first use, woken if it was asleep. Counts as a use: an idle workspace's
     /// time starts again.
-    pub fn add(&self, root: PathBuf, events: &broadcast::Sender<Event>) -> Arc<Workspace> {
+    pub fn add(&self, root: PathBuf, events: &Events) -> Arc<Workspace> {
         let mut map = self.map();
         if let Some(entry) = map.get_mut(&root) {
             if entry.idle_since.is_some() {
@@ -150,7 +149,7 @@ mod tests {
         let home = tempfile::tempdir().expect("tempdir");
         let home = home.path().canonicalize().expect("canonical");
         let (a, b) = (project(&home, "a"), project(&home, "b"));
-        let (events, _) = broadcast::channel(64);
+        let events = Events::new(64);
         let workspaces = Workspaces::new(1 << 20);
         let policy = IdlePolicy { after: Duration::from_secs(30), keep: 0 };
         workspaces.add(a.clone(), &events).wait_ready().await;

@@ -156,7 +156,7 @@ async fn launch_and_wait(
 ) -> Result<RunInfo, String> {
     // Listening before the launch: the step's timeout counts from when its
     // run starts, not while it waits its turn.
-    let mut events = orch.env().events.subscribe();
+    let mut events = orch.env().events.subscribe(crate::services::events::Interest::kinds(["run_update"]));
     let (info, mut finished) = orch.runs.launch(params, options).await.map_err(|err| err.to_string())?;
     live.track(&info.id);
     let mut done_early = None;
@@ -169,8 +169,8 @@ async fn launch_and_wait(
                 }
                 event = events.recv() => match event {
                     Ok(protocol::client::Event::RunUpdate { run_id, status, .. }) if run_id == info.id && status != RunStatus::Queued => break,
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    Ok(_) | Err(crate::services::events::RecvError::Lagged(_)) => {}
+                    Err(crate::services::events::RecvError::Closed) => break,
                 },
             }
         }
