@@ -28,6 +28,9 @@
 //! for the single editor's burst alone (the floor, `paired lsp`, `paired-lsp`),
 //! `PAIRED_BENCH_ONLY=initialize` for spawn → `initialize`, warm and cold,
 //! `PAIRED_BENCH_ONLY=memory` for the five sessions and the daemon's memory after.
+//! The load part's knobs: `PAIRED_BENCH_LOADED` (editors, 50), `PAIRED_BENCH_AGENT_RUNS`
+//! (20), `PAIRED_BENCH_SESSIONS=0` (everything in one scheduling group), `PAIRED_BENCH_RAW=FILE`
+//! (every time the probe measured, as JSON, with when each round began).
 
 use std::{
     path::{Path, PathBuf},
@@ -480,7 +483,7 @@ async fn agent_runs(client: &jsonrpsee::ws_client::WsClient, root: &Path, files:
     let count = std::env::var("PAIRED_BENCH_AGENT_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(AGENT_RUNS);
     let runs = (0..count).map(|n| {
         let ask = if n % 2 == 0 {
-            json!({"agent": "sherlock", "uri": format!("file://{folder}/{}", files[n].0), "wait": true})
+            json!({"agent": "sherlock", "uri": format!("file://{folder}/{}", files[n % files.len()].0), "wait": true})
         } else {
             json!({"agent": "leonardo", "workspace": folder, "wait": true})
         };

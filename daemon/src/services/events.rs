@@ -7,35 +7,44 @@
 //! own. A broadcast channel woke every subscriber for every event, each to
 //! clone it and throw it away: fifty editors opening 188 documents each woke
 //! ~70 subscribers 9,400 times over (#18.7), on the runtime's two workers
-//! that answer every editor. A subscriber whose queue is full misses events
-//! and is told how many ([`RecvError::Lagged`]), as with a broadcast channel.
+//! that answer every editor. A subscriber whose queue is full loses its
+//! oldest events and is told how many ([`RecvError::Lagged`]) before the
+//! rest, as a broadcast channel's receiver is.
 
-use std::sync::{
-    Arc, Mutex, Weak,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc, Mutex, MutexGuard, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
 };
 
 use protocol::client::Event;
+use tokio::sync::Notify;
 pub use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 
 /// Which kinds of events a subscriber takes (`Event::KINDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Interest(u32);
+pub struct Interest(u64);
+
+const _: () = assert!(Event::KINDS.len() <= 64, "an Interest has a bit per kind");
 
 impl Interest {
     /// Every kind.
-    pub const ALL: Interest = Interest(u32::MAX);
+    pub const ALL: Interest = Interest(u64::MAX);
 
     /// The kinds named (`"run_update"`, …); a name that is no kind is no interest.
     pub fn kinds<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Interest {
-        let bit = |kind: &str| Event::KINDS.iter().position(|k| *k == kind).map_or(0, |at| 1 << at);
         Interest(kinds.into_iter().map(bit).fold(0, |all, one| all | one))
     }
 
     pub fn takes(&self, event: &Event) -> bool {
-        self.0 & Interest::kinds([event.kind()]).0 != 0
+        self.0 & bit(event.kind()) != 0
     }
+}
+
+fn bit(kind: &str) -> u64 {
+    Event::KINDS.iter().position(|k| *k == kind).map_or(0, |at| 1 << at)
 }
 
 /// Where the daemon's events are sent; clones send to the same subscribers.
@@ -53,15 +62,22 @@ struct Hub {
 struct Subscriber {
     id: u64,
     interest: Interest,
-    queue: mpsc::Sender<Event>,
-    missed: Arc<AtomicU64>,
+    queue: Arc<Queue>,
+}
+
+/// One subscriber's events not yet received; when full, the oldest goes.
+#[derive(Default)]
+struct Queue {
+    events: Mutex<VecDeque<Event>>,
+    missed: AtomicU64,
+    closed: AtomicBool,
+    ready: Notify,
 }
 
 /// One subscriber's events; dropping it unsubscribes.
 pub struct Receiver {
     id: u64,
-    queue: mpsc::Receiver<Event>,
-    missed: Arc<AtomicU64>,
+    queue: Arc<Queue>,
     hub: Weak<Hub>,
 }
 
@@ -75,33 +91,31 @@ impl Events {
 
     /// Hands `event` to every subscriber that takes its kind; returns how many did.
     pub fn send(&self, event: Event) -> usize {
+        let kind = bit(event.kind());
+        let subscribers = self.hub.subscribers();
         let mut sent = 0;
-        self.hub.subscribers().retain(|subscriber| {
-            if !subscriber.interest.takes(&event) {
-                return true;
-            }
-            match subscriber.queue.try_send(event.clone()) {
-                Ok(()) => {
-                    sent += 1;
-                    true
+        for subscriber in subscribers.iter().filter(|s| s.interest.0 & kind != 0) {
+            let queue = &subscriber.queue;
+            {
+                let mut events = queue.events();
+                if events.len() >= self.hub.capacity {
+                    events.pop_front();
+                    queue.missed.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    subscriber.missed.fetch_add(1, Ordering::Relaxed);
-                    true
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                events.push_back(event.clone());
             }
-        });
+            queue.ready.notify_one();
+            sent += 1;
+        }
         sent
     }
 
     /// The events of the kinds in `interest` sent from now on.
     pub fn subscribe(&self, interest: Interest) -> Receiver {
-        let (queue, receiving) = mpsc::channel(self.hub.capacity);
-        let missed = Arc::new(AtomicU64::new(0));
+        let queue = Arc::new(Queue::default());
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
-        self.hub.subscribers().push(Subscriber { id, interest, queue, missed: missed.clone() });
-        Receiver { id, queue: receiving, missed, hub: Arc::downgrade(&self.hub) }
+        self.hub.subscribers().push(Subscriber { id, interest, queue: queue.clone() });
+        Receiver { id, queue, hub: Arc::downgrade(&self.hub) }
     }
 
     /// How many subscribers there are.
@@ -111,26 +125,52 @@ impl Events {
 }
 
 impl Hub {
-    fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
+    fn subscribers(&self) -> MutexGuard<'_, Vec<Subscriber>> {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl Receiver {
-    /// The next event; `Lagged(n)` once after `n` were missed (the queue was
-    /// full); `Closed` when nothing can send any more.
-    pub async fn recv(&mut self) -> Result<Event, RecvError> {
-        let missed = self.missed.swap(0, Ordering::Relaxed);
-        if missed > 0 {
-            return Err(RecvError::Lagged(missed));
+impl Drop for Hub {
+    /// Nothing can send any more: every receiver is told, once it has what was sent.
+    fn drop(&mut self) {
+        for subscriber in self.subscribers.get_mut().unwrap_or_else(|p| p.into_inner()).iter() {
+            subscriber.queue.closed.store(true, Ordering::Release);
+            subscriber.queue.ready.notify_one();
         }
-        self.queue.recv().await.ok_or(RecvError::Closed)
+    }
+}
+
+impl Queue {
+    fn events(&self) -> MutexGuard<'_, VecDeque<Event>> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Receiver {
+    /// The next event; `Lagged(n)` first when the `n` oldest were dropped (the
+    /// queue was full), as a broadcast channel says it; `Closed` when nothing
+    /// can send any more and everything sent was received.
+    pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        loop {
+            let missed = self.queue.missed.swap(0, Ordering::Relaxed);
+            if missed > 0 {
+                return Err(RecvError::Lagged(missed));
+            }
+            if let Some(event) = self.queue.events().pop_front() {
+                return Ok(event);
+            }
+            if self.queue.closed.load(Ordering::Acquire) {
+                return Err(RecvError::Closed);
+            }
+            // A send between the look above and this wait left a permit: no wake-up is lost.
+            self.queue.ready.notified().await;
+        }
     }
 
     /// The next event if one is queued.
     #[cfg(test)]
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.queue.try_recv().ok()
+        self.queue.events().pop_front()
     }
 }
 
@@ -207,7 +247,7 @@ mod tests {
         );
         let sending = async {
             tokio::task::yield_now().await;
-            sender.send(Event::DocumentOpened { uri: "file:///a".into() });
+            assert_eq!(sender.send(Event::DocumentOpened { uri: "file:///a".into() }), 0, "not what it waits for");
             assert_eq!(sender.send(update("other")), 1);
             assert_eq!(sender.send(update("mine")), 1);
         };
@@ -235,18 +275,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_misses_events_and_says_how_many_then_goes_on() {
+    async fn a_full_queue_loses_its_oldest_events_and_says_how_many_then_goes_on() {
         let events = Events::new(2);
         let mut slow = events.subscribe(Interest::ALL);
         for n in 0..5 {
             events.send(update(&n.to_string()));
         }
-        assert_eq!(slow.recv().await, Err(RecvError::Lagged(3)));
-        assert_eq!(slow.recv().await, Ok(update("0")));
-        assert_eq!(slow.recv().await, Ok(update("1")));
+        assert_eq!(slow.recv().await, Err(RecvError::Lagged(3)), "the three oldest went");
+        assert_eq!(slow.recv().await, Ok(update("3")));
+        assert_eq!(slow.recv().await, Ok(update("4")));
         events.send(update("5"));
         assert_eq!(slow.recv().await, Ok(update("5")));
         drop(events);
         assert_eq!(slow.recv().await, Err(RecvError::Closed), "nothing can send any more");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receiver_wakes_for_an_event_and_for_the_end() {
+        let events = Events::new(4);
+        let mut waiting = events.subscribe(Interest::kinds(["run_update"]));
+        let sender = events.clone();
+        let (got, ()) = tokio::join!(waiting.recv(), async move {
+            tokio::task::yield_now().await;
+            sender.send(update("1"));
+        });
+        assert_eq!(got, Ok(update("1")));
+        let ends = tokio::spawn(async move { waiting.recv().await });
+        tokio::task::yield_now().await;
+        drop(events);
+        assert_eq!(ends.await.expect("task"), Err(RecvError::Closed));
     }
 }

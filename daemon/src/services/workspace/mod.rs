@@ -291,6 +291,12 @@ impl Workspace {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// What the user should know about the index (a fallback to polling, say),
+    /// without the index's lock.
+    pub fn warning(&self) -> Option<String> {
+        self.status().warning.clone()
+    }
+
     pub fn status_report(&self) -> WorkspaceStatus {
         let status = self.status().clone();
         let index = self.index();

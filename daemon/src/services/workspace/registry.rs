@@ -53,19 +53,26 @@ impl Workspaces {
     /// first use, woken if it was asleep. Counts as a use: an idle workspace's
     /// time starts again.
     pub fn add(&self, root: PathBuf, events: &Events) -> Arc<Workspace> {
-        let mut map = self.map();
-        if let Some(entry) = map.get_mut(&root) {
-            if entry.idle_since.is_some() {
-                entry.idle_since = Some(Instant::now());
+        let workspace = {
+            let mut map = self.map();
+            if let Some(entry) = map.get_mut(&root) {
+                if entry.idle_since.is_some() {
+                    entry.idle_since = Some(Instant::now());
+                }
+                entry.workspace.clone()
+            } else {
+                let workspace = Workspace::new(root.clone(), events.clone(), self.full_parse_max);
+                map.insert(
+                    root,
+                    Entry { workspace: workspace.clone(), holders: HashSet::new(), idle_since: Some(Instant::now()) },
+                );
+                workspace
             }
-            entry.workspace.wake();
-            return entry.workspace.clone();
-        }
-        let workspace = Workspace::new(root.clone(), events.clone(), self.full_parse_max);
-        map.insert(
-            root,
-            Entry { workspace: workspace.clone(), holders: HashSet::new(), idle_since: Some(Instant::now()) },
-        );
+        };
+        // Woken (its indexing thread started) outside the map's lock: starting
+        // a thread can wait on the memory map's lock, and every request that
+        // resolves a path takes this one (#18.7). Just used, it is not idle
+        // long enough to be put to sleep meanwhile.
         workspace.wake();
         workspace
     }

@@ -169,7 +169,13 @@ async fn launch_and_wait(
                 }
                 event = events.recv() => match event {
                     Ok(protocol::client::Event::RunUpdate { run_id, status, .. }) if run_id == info.id && status != RunStatus::Queued => break,
-                    Ok(_) | Err(crate::services::events::RecvError::Lagged(_)) => {}
+                    // Missed updates: the run may have started among them.
+                    Err(crate::services::events::RecvError::Lagged(_)) => {
+                        if orch.runs.get(&info.id).await.is_ok_and(|run| run.status != RunStatus::Queued) {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
                     Err(crate::services::events::RecvError::Closed) => break,
                 },
             }
