@@ -299,6 +299,11 @@ fn migrations() -> Migrations<'static> {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// The one thread the store's calls run on, in order (#18.7): they take
+    /// the one connection anyway, and on the blocking pool fifty editors
+    /// attaching at once started a thread each, from inside a runtime
+    /// worker's poll, under the pool's lock.
+    thread: Arc<crate::platform::serial::Serial>,
 }
 
 impl Store {
@@ -314,23 +319,26 @@ impl Store {
                 path.display()
             )
         })?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        let thread =
+            crate::platform::serial::Serial::start("paired-store").context("cannot start the store's thread")?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)), thread: Arc::new(thread) })
     }
 
-    /// Runs `f` on the blocking pool with the connection.
+    /// Runs `f` with the connection on the store's thread.
     pub async fn call<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
     {
         let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .context("database task failed")?
-        .context("database error")
+        self.thread
+            .run(move || {
+                let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                f(&mut conn)
+            })
+            .await
+            .map_err(|_| anyhow::anyhow!("database task failed"))?
+            .context("database error")
     }
 
     /// Records this daemon's start, and closes the books on runs that never

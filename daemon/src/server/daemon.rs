@@ -67,6 +67,10 @@ pub struct Daemon {
     /// asked with every code action): short jobs, never queued behind a
     /// decode, never waiting on the blocking pool's lock.
     pub roster_thread: crate::platform::serial::Serial,
+    /// The thread that opens attaching clients' workspaces (paths resolved
+    /// on disk, indexing threads started): off the runtime, and never ahead
+    /// of an `agents/list` on the roster's thread.
+    attach_thread: crate::platform::serial::Serial,
     /// Inline completions.
     pub completions: Arc<Completions>,
     /// Conversations with the team.
@@ -152,6 +156,7 @@ impl Daemon {
         let documents_thread = crate::platform::serial::Serial::start("paired-documents")?;
         let decode_thread = crate::platform::serial::Serial::start("paired-decode")?;
         let roster_thread = crate::platform::serial::Serial::start("paired-roster")?;
+        let attach_thread = crate::platform::serial::Serial::start("paired-attach")?;
         Ok(Arc::new(Daemon {
             live,
             config,
@@ -169,6 +174,7 @@ impl Daemon {
             documents_thread,
             decode_thread,
             roster_thread,
+            attach_thread,
             code_paged_out: AtomicBool::new(false),
             codebase,
             completions,
@@ -212,10 +218,12 @@ impl Daemon {
         // Off the runtime: paths are resolved on disk, and a new workspace
         // starts its indexing thread (fifty editors attaching at once held
         // both workers for up to 245 ms: #18.7, measured).
+        // On a thread of its own, not the blocking pool (whose lock a poll
+        // waits on while it starts a thread).
         let (codebase, events, folders) = (self.codebase.clone(), self.events.clone(), hello.workspace_folders.clone());
-        let added = tokio::task::spawn_blocking(move || add_workspaces(&codebase, &events, &folders, id)).await;
-        if let Err(err) = added {
-            tracing::error!("adding a client's workspaces failed: {err}");
+        let added = self.attach_thread.run(move || add_workspaces(&codebase, &events, &folders, id)).await;
+        if added.is_err() {
+            tracing::error!("adding a client's workspaces failed (see above)");
         }
         let session_row =
             match self.store.client_attached(self.run_id, kind_name(hello.kind), &hello.name, hello.pid).await {
