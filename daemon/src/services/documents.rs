@@ -91,11 +91,15 @@ impl Buffer for context::SyntaxDocument {
 #[derive(Debug)]
 pub struct Documents<B = String> {
     open: HashMap<String, OpenDocument<B>>,
+    /// Updates applied so far: each copy is stamped with the count when it
+    /// changes, so "the copy changed most recently" is known after its
+    /// client goes (not guessed from client ids).
+    applied: u64,
 }
 
 impl<B> Default for Documents<B> {
     fn default() -> Self {
-        Documents { open: HashMap::new() }
+        Documents { open: HashMap::new(), applied: 0 }
     }
 }
 
@@ -114,12 +118,26 @@ struct OpenDocument<B> {
 struct Copy<B> {
     version: i32,
     buffer: B,
+    /// When it last changed ([`Documents::applied`]).
+    changed: u64,
 }
 
 impl<B> OpenDocument<B> {
-    /// The copy readers see: the one changed most recently, else the newest client's.
+    /// The copy readers see: the one changed most recently.
     fn latest_client(&self) -> Option<ClientId> {
-        if self.copies.contains_key(&self.latest) { Some(self.latest) } else { self.copies.keys().next_back().copied() }
+        if self.copies.contains_key(&self.latest) { Some(self.latest) } else { self.most_recently_changed() }
+    }
+
+    fn most_recently_changed(&self) -> Option<ClientId> {
+        self.copies.iter().max_by_key(|(_, copy)| copy.changed).map(|(client, _)| *client)
+    }
+
+    /// `client`'s copy is gone: readers see the one changed most recently of the rest.
+    fn forget(&mut self, client: ClientId) {
+        self.copies.remove(&client);
+        if self.latest == client {
+            self.latest = self.most_recently_changed().unwrap_or(client);
+        }
     }
 
     fn latest(&self) -> Option<&Copy<B>> {
@@ -153,7 +171,8 @@ impl<B: Buffer> Documents<B> {
         let buffer = B::create(&params.language_id, &params.uri, params.text);
         doc.language_id = params.language_id;
         doc.latest = client;
-        doc.copies.insert(client, Copy { version: params.version, buffer });
+        self.applied += 1;
+        doc.copies.insert(client, Copy { version: params.version, buffer, changed: self.applied });
         DocumentVersion { uri: params.uri, version: params.version, bytes }
     }
 
@@ -175,19 +194,17 @@ impl<B: Buffer> Documents<B> {
             apply_change(&mut copy.buffer, change);
         }
         copy.version = params.version;
+        self.applied += 1;
+        copy.changed = self.applied;
         doc.latest = client;
         Ok(DocumentVersion { uri, version: copy.version, bytes: copy.buffer.byte_len() as u64 })
     }
 
     pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
         let doc = self.open.get_mut(uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.to_owned() })?;
-        doc.copies.remove(&client);
+        doc.forget(client);
         let still_open = !doc.copies.is_empty();
-        if still_open {
-            if doc.latest == client {
-                doc.latest = doc.copies.keys().next_back().copied().unwrap_or(client);
-            }
-        } else {
+        if !still_open {
             self.open.remove(uri);
         }
         Ok(CloseReply { uri: uri.to_owned(), still_open })
@@ -197,10 +214,7 @@ impl<B: Buffer> Documents<B> {
     pub fn release_client(&mut self, client: ClientId) -> Vec<String> {
         let mut closed = Vec::new();
         self.open.retain(|uri, doc| {
-            doc.copies.remove(&client);
-            if doc.latest == client {
-                doc.latest = doc.copies.keys().next_back().copied().unwrap_or(client);
-            }
+            doc.forget(client);
             let keep = !doc.copies.is_empty();
             if !keep {
                 closed.push(uri.clone());
@@ -390,6 +404,26 @@ mod tests {
         assert_eq!(docs.get("file:///a.rs").expect("open").text, "one shared\n");
         let not_theirs = docs.change(3, ChangeParams { uri: "file:///a.rs".into(), version: 9, changes: vec![] });
         assert!(matches!(not_theirs, Err(DocumentError::NotOpen { .. })));
+    }
+
+    #[test]
+    fn when_the_latest_copy_goes_readers_see_the_one_changed_most_recently_not_the_newest_client() {
+        let mut docs = Documents::<String>::default();
+        for client in 1..=3 {
+            open(&mut docs, client, "x\n");
+        }
+        let set = |docs: &mut Documents<String>, client, text: &str| {
+            let changes = vec![ContentChange { range: None, text: text.into() }];
+            docs.change(client, ChangeParams { uri: "file:///a.rs".into(), version: 2, changes }).expect("change");
+        };
+        set(&mut docs, 2, "two\n");
+        set(&mut docs, 1, "one\n");
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "one\n");
+        // Client 3 is the newest but never changed its copy; client 2's edit is the latest left.
+        assert_eq!(docs.release_client(1), Vec::<String>::new());
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "two\n");
+        assert!(docs.close(2, "file:///a.rs").expect("close").still_open);
+        assert_eq!(docs.get("file:///a.rs").expect("open").text, "x\n");
     }
 
     #[test]
