@@ -219,7 +219,9 @@ impl Daemon {
         // starts its indexing thread (fifty editors attaching at once held
         // both workers for up to 245 ms: #18.7, measured).
         // On a thread of its own, not the blocking pool (whose lock a poll
-        // waits on while it starts a thread).
+        // waits on while it starts a thread). The trade-off: a folder on a
+        // hung network mount holds later attaches too, where the pool held
+        // only its own.
         let (codebase, events, folders) = (self.codebase.clone(), self.events.clone(), hello.workspace_folders.clone());
         let added = self.attach_thread.run(move || add_workspaces(&codebase, &events, &folders, id)).await;
         if added.is_err() {

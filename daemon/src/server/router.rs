@@ -535,59 +535,79 @@ fn attach_subscription(module: &mut RpcModule<Daemon>) {
         Attach::SUBSCRIBE,
         Attach::NOTIFICATION,
         Attach::UNSUBSCRIBE,
-        |params, pending, daemon, extensions| crate::platform::stalls::Timed::new(Attach::SUBSCRIBE, async move {
-            let hello: ClientHello = match parse_params(Attach::SUBSCRIBE, &params) {
-                Ok(hello) => hello,
-                Err(err) => {
-                    pending.reject(err).await;
-                    return Ok(());
-                }
-            };
-            if let Err(err) = known_events(&hello) {
-                pending.reject(err).await;
-                return Ok(());
-            }
-            // Handed only the kinds it named: not woken for every other
-            // editor's document events.
-            let interest =
-                hello.events.as_ref().map_or(Interest::ALL, |kinds| Interest::kinds(kinds.iter().map(String::as_str)));
-            let mut events = daemon.events.subscribe(interest);
-            let wanted = hello.clone();
-            // Attach (and link the connection) before the client hears back, so
-            // whatever it sends next is already filed under it.
-            let id = daemon.attach(hello, connection(&extensions)).await;
-            let sink = match pending.accept().await {
-                Ok(sink) => sink,
-                Err(err) => {
-                    daemon.detach(id).await;
-                    return Err(err.into());
-                }
-            };
-            let mut next =
-                Some(Event::Attached { client_id: id, max_request_bytes: Some(u64::from(daemon.config.server.max_request_bytes)) });
-            loop {
-                if let Some(event) = next.take() {
-                    let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&event)?);
-                    if sink.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                tokio::select! {
-                    () = sink.closed() => break,
-                    received = events.recv() => match received {
-                        Ok(Event::ClientAttached { client_id, .. }) if client_id == id => {}
-                        Ok(event) if wanted.wants(&event) => next = Some(event),
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(missed)) => tracing::warn!(client_id = id, missed, "client fell behind the event stream"),
-                        Err(RecvError::Closed) => break,
-                    },
-                }
-            }
-            daemon.detach(id).await;
-            Ok(())
-        }),
+        |params, pending, daemon, extensions| async move {
+            // Spawned, so it always runs to its end: a connection that closes
+            // while the client's workspaces are being opened cancels this
+            // future, and an attach cut short would leave them held by a
+            // client nobody detaches. Run whole, `accept` fails and `detach`
+            // releases them.
+            let attach = attach_client(params, pending, daemon, extensions);
+            tokio::spawn(crate::platform::stalls::Timed::new(Attach::SUBSCRIBE, attach))
+                .await
+                .unwrap_or_else(|err| Err(format!("client/attach failed: {err}").into()))
+        },
     );
     register(registered, Attach::SUBSCRIBE);
+}
+
+/// A client attached for as long as its subscription lives (see above).
+async fn attach_client(
+    params: jsonrpsee::types::Params<'static>,
+    pending: jsonrpsee::PendingSubscriptionSink,
+    daemon: Arc<Daemon>,
+    extensions: Extensions,
+) -> jsonrpsee::core::SubscriptionResult {
+    let hello: ClientHello = match parse_params(Attach::SUBSCRIBE, &params) {
+        Ok(hello) => hello,
+        Err(err) => {
+            pending.reject(err).await;
+            return Ok(());
+        }
+    };
+    if let Err(err) = known_events(&hello) {
+        pending.reject(err).await;
+        return Ok(());
+    }
+    // Handed only the kinds it named: not woken for every other
+    // editor's document events.
+    let interest =
+        hello.events.as_ref().map_or(Interest::ALL, |kinds| Interest::kinds(kinds.iter().map(String::as_str)));
+    let mut events = daemon.events.subscribe(interest);
+    let wanted = hello.clone();
+    // Attach (and link the connection) before the client hears back, so
+    // whatever it sends next is already filed under it.
+    let id = daemon.attach(hello, connection(&extensions)).await;
+    let sink = match pending.accept().await {
+        Ok(sink) => sink,
+        Err(err) => {
+            daemon.detach(id).await;
+            return Err(err.into());
+        }
+    };
+    let mut next = Some(Event::Attached {
+        client_id: id,
+        max_request_bytes: Some(u64::from(daemon.config.server.max_request_bytes)),
+    });
+    loop {
+        if let Some(event) = next.take() {
+            let message = SubscriptionMessage::from(serde_json::value::to_raw_value(&event)?);
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        tokio::select! {
+            () = sink.closed() => break,
+            received = events.recv() => match received {
+                Ok(Event::ClientAttached { client_id, .. }) if client_id == id => {}
+                Ok(event) if wanted.wants(&event) => next = Some(event),
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => tracing::warn!(client_id = id, missed, "client fell behind the event stream"),
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+    daemon.detach(id).await;
+    Ok(())
 }
 
 /// A hello's `events` names known event types only, each once at most.

@@ -71,8 +71,10 @@ impl Workspaces {
         };
         // Woken (its indexing thread started) outside the map's lock: starting
         // a thread can wait on the memory map's lock, and every request that
-        // resolves a path takes this one (#18.7). Just used, it is not idle
-        // long enough to be put to sleep meanwhile.
+        // resolves a path takes this one (#18.7). A sweep meanwhile leaves it
+        // be (it sleeps awake workspaces only, and none its caller holds a
+        // reference to); two adds of one root share it, and `wake` starts one
+        // indexing thread.
         workspace.wake();
         workspace
     }
