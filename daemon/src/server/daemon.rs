@@ -70,7 +70,7 @@ pub struct Daemon {
     /// The thread that opens attaching clients' workspaces (paths resolved
     /// on disk, indexing threads started): off the runtime, and never ahead
     /// of an `agents/list` on the roster's thread.
-    attach_thread: crate::platform::serial::Serial,
+    pub(crate) attach_thread: crate::platform::serial::Serial,
     /// Inline completions.
     pub completions: Arc<Completions>,
     /// Conversations with the team.

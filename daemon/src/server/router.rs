@@ -623,7 +623,7 @@ fn known_events(hello: &ClientHello) -> Result<(), ErrorObjectOwned> {
 }
 
 /// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation;
-/// `debug/stall_roster`, a roster thread stuck on the disk; `debug/stall_documents`,
+/// `debug/stall_roster` and `debug/stall_attach`, a thread stuck on the disk; `debug/stall_documents`,
 /// the documents thread busy with a large update.
 /// Served only with `PAIRED_TEST_HOOKS=1`, never listed in `rpc.discover`.
 fn register_test_hooks(module: &mut RpcModule<Daemon>) {
@@ -664,6 +664,15 @@ fn register_test_hooks(module: &mut RpcModule<Daemon>) {
             Ok::<u64, ErrorObjectOwned>(ms)
         }),
         "debug/stall_roster",
+    );
+    register(
+        module.register_async_method("debug/stall_attach", |params, daemon, _| async move {
+            // The attach thread stuck for `[ms]` (a folder on a hung mount).
+            let ms = params.parse::<(u64,)>().map_or(1000, |(ms,)| ms);
+            drop(daemon.attach_thread.run(move || std::thread::sleep(Duration::from_millis(ms))));
+            Ok::<u64, ErrorObjectOwned>(ms)
+        }),
+        "debug/stall_attach",
     );
     register(
         module.register_async_method("debug/stall_documents", |params, daemon, _| async move {

@@ -390,3 +390,42 @@ async fn an_editors_daemon_nobody_can_find_ends_once_idle() {
     assert!(log.contains("no client can find it any more"), "{log}");
     assert!(process_alive(users_daemon.pid), "a daemon the user started stays");
 }
+
+/// An editor whose connection closes while its workspaces are still being
+/// opened (the attach thread held up: a folder on a hung mount) leaves them
+/// held by nobody: its attach runs to its end and is detached, and the
+/// workspace goes to sleep once idle. It used to be held by a client id no one
+/// would ever detach, its index and watches kept for the daemon's life.
+#[tokio::test]
+async fn an_editor_gone_while_attaching_holds_no_workspace() {
+    use protocol::context::ListWorkspaces;
+
+    let home = Home::new();
+    let root = home.path().join("proj");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("src/lib.rs"), "pub fn one() -> u32 {\n    1\n}\n").expect("write");
+    let root = root.canonicalize().expect("canonical");
+    home.write_config("[context]\nidle_workspace_secs = 1\n");
+    let _daemon = home.start_daemon();
+    let control = home.ws().await;
+    let _: u64 = control.request("debug/stall_attach", rpc_params![2_000]).await.expect("stall");
+    let editor = home.ws().await;
+    let hello =
+        ClientHello { workspace_folders: vec![format!("file://{}", root.display())], ..hello(ClientKind::Lsp, "gone") };
+    let attaching = tokio::spawn(async move {
+        let _events = attach(&editor, hello).await;
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The editor goes: its connection closes while its attach waits its turn.
+    attaching.abort();
+    let _ = attaching.await;
+    let ours = |home: &Home| {
+        home.call::<ListWorkspaces>(NoParams {}).into_iter().find(|w| std::path::Path::new(&w.root) == root)
+    };
+    wait_until("the workspace opened for the gone editor", Duration::from_secs(20), || ours(&home).is_some());
+    wait_until("the workspace asleep, nobody holding it", Duration::from_secs(30), || {
+        ours(&home).is_some_and(|status| status.state == "asleep")
+    });
+    let status = home.call::<Status>(NoParams {}).daemon;
+    assert!(!status.clients.contains_key(&ClientKind::Lsp), "no ghost client: {:?}", status.clients);
+}
