@@ -253,7 +253,7 @@ impl Daemon {
         if let Some(conn) = client.connection {
             self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).remove(&conn);
         }
-        let closed = self.codebase.release_client(id).await;
+        let closed = self.codebase.release_client(id, &self.documents_thread).await;
         self.codebase.workspaces.release(id);
         self.completions.release_client(id);
         tracing::info!(

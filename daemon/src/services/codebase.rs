@@ -82,13 +82,20 @@ impl Codebase {
         turn.lock_owned().await
     }
 
-    /// Releases everything `client` held, in its turn: the documents that closed.
-    pub async fn release_client(self: &Arc<Self>, client: ClientId) -> Vec<String> {
+    /// Releases everything `client` held, in its turn, on the documents thread
+    /// (`documents`: where every update is applied, ahead of bursts queued
+    /// there): the documents that closed.
+    pub async fn release_client(
+        self: &Arc<Self>,
+        client: ClientId,
+        documents: &crate::platform::serial::Serial,
+    ) -> Vec<String> {
         let turn = self.turn(client).await;
         let codebase = self.clone();
-        // On the blocking pool: the documents' lock may be held by another's update.
+        // Not the blocking pool: fifty editors going at once would start a
+        // thread each from inside runtime polls, under the pool's lock.
         let closed =
-            tokio::task::spawn_blocking(move || codebase.documents().release_client(client)).await.unwrap_or_default();
+            documents.run_sized(0, move || codebase.documents().release_client(client)).await.unwrap_or_default();
         self.turns.lock().unwrap_or_else(|p| p.into_inner()).remove(&client);
         drop(turn);
         closed
