@@ -111,7 +111,6 @@ impl<B> Default for Documents<B> {
 struct OpenDocument<B> {
     language_id: String,
     copies: BTreeMap<ClientId, Copy<B>>,
-    latest: ClientId,
 }
 
 #[derive(Debug)]
@@ -123,21 +122,10 @@ struct Copy<B> {
 }
 
 impl<B> OpenDocument<B> {
-    /// The copy readers see: the one changed most recently.
+    /// The copy readers see: the one changed most recently (a document is
+    /// open in one or two editors: a scan of its copies is nothing).
     fn latest_client(&self) -> Option<ClientId> {
-        if self.copies.contains_key(&self.latest) { Some(self.latest) } else { self.most_recently_changed() }
-    }
-
-    fn most_recently_changed(&self) -> Option<ClientId> {
         self.copies.iter().max_by_key(|(_, copy)| copy.changed).map(|(client, _)| *client)
-    }
-
-    /// `client`'s copy is gone: readers see the one changed most recently of the rest.
-    fn forget(&mut self, client: ClientId) {
-        self.copies.remove(&client);
-        if self.latest == client {
-            self.latest = self.most_recently_changed().unwrap_or(client);
-        }
     }
 
     fn latest(&self) -> Option<&Copy<B>> {
@@ -162,15 +150,13 @@ impl<B: Buffer> Documents<B> {
     /// Opens `uri` for `client`. Opening it again replaces that client's copy
     /// (that is how a reconnecting editor resynchronises).
     pub fn open(&mut self, client: ClientId, params: OpenParams) -> DocumentVersion {
-        let doc = self.open.entry(params.uri.clone()).or_insert_with(|| OpenDocument {
-            language_id: String::new(),
-            copies: BTreeMap::new(),
-            latest: client,
-        });
+        let doc = self
+            .open
+            .entry(params.uri.clone())
+            .or_insert_with(|| OpenDocument { language_id: String::new(), copies: BTreeMap::new() });
         let bytes = params.text.len() as u64;
         let buffer = B::create(&params.language_id, &params.uri, params.text);
         doc.language_id = params.language_id;
-        doc.latest = client;
         self.applied += 1;
         doc.copies.insert(client, Copy { version: params.version, buffer, changed: self.applied });
         DocumentVersion { uri: params.uri, version: params.version, bytes }
@@ -196,13 +182,12 @@ impl<B: Buffer> Documents<B> {
         copy.version = params.version;
         self.applied += 1;
         copy.changed = self.applied;
-        doc.latest = client;
         Ok(DocumentVersion { uri, version: copy.version, bytes: copy.buffer.byte_len() as u64 })
     }
 
     pub fn close(&mut self, client: ClientId, uri: &str) -> Result<CloseReply, DocumentError> {
         let doc = self.open.get_mut(uri).ok_or_else(|| DocumentError::NotOpen { uri: uri.to_owned() })?;
-        doc.forget(client);
+        doc.copies.remove(&client);
         let still_open = !doc.copies.is_empty();
         if !still_open {
             self.open.remove(uri);
@@ -214,7 +199,7 @@ impl<B: Buffer> Documents<B> {
     pub fn release_client(&mut self, client: ClientId) -> Vec<String> {
         let mut closed = Vec::new();
         self.open.retain(|uri, doc| {
-            doc.forget(client);
+            doc.copies.remove(&client);
             let keep = !doc.copies.is_empty();
             if !keep {
                 closed.push(uri.clone());
