@@ -281,7 +281,7 @@ impl<B: Buffer> Documents<B> {
     }
 }
 
-fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
+pub fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
     match change.range {
         None => buffer.replace(change.text.clone()),
         Some(range) => {
@@ -318,6 +318,77 @@ pub fn byte_offset(text: &str, position: Position) -> usize {
         units = next;
     }
     line_start + line.len()
+}
+
+/// The position of byte `offset` (on a char boundary) in `text`: the inverse
+/// of [`byte_offset`].
+pub fn position_of(text: &str, offset: usize) -> Position {
+    let before = &text.as_bytes()[..offset];
+    let line = memchr::memchr_iter(b'\n', before).count() as u32;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let character = text[line_start..offset].encode_utf16().count() as u32;
+    Position { line, character }
+}
+
+/// A change of the whole text from `old` to `new`, as the one ranged edit it
+/// makes: what lies between their common start and common end. `None` when
+/// the edit would be most of the text (then the whole text is as cheap and
+/// lets later changes supersede it).
+///
+/// Editors that sync whole texts send a file's every byte on each keystroke;
+/// as an edit, the daemon's cost is the edit's (a splice and an incremental
+/// re-parse), not the document's (a copy and a parse from scratch).
+pub fn as_edit(old: &str, new: &str) -> Option<ContentChange> {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let mut start = common_prefix(a, b);
+    // On a char boundary in both (the bytes before are the same), and not
+    // between a CR and its LF (a position cannot name that place).
+    while !old.is_char_boundary(start)
+        || !new.is_char_boundary(start)
+        || (start > 0 && a[start - 1] == b'\r' && a.get(start).is_none_or(|&byte| byte == b'\n'))
+    {
+        start -= 1;
+    }
+    let same_end = common_suffix(&a[start..], &b[start..]);
+    let (mut old_end, mut new_end) = (a.len() - same_end, b.len() - same_end);
+    while !old.is_char_boundary(old_end)
+        || !new.is_char_boundary(new_end)
+        || (old_end > 0 && a[old_end - 1] == b'\r' && a.get(old_end) == Some(&b'\n'))
+    {
+        (old_end, new_end) = (old_end + 1, new_end + 1);
+    }
+    if 2 * (new_end - start) > new.len().max(1) || 2 * (old_end - start) > old.len().max(1) {
+        return None;
+    }
+    let range = protocol::documents::Range { start: position_of(old, start), end: position_of(old, old_end) };
+    // What the daemon will make of the range must be exactly these bytes.
+    if byte_offset(old, range.start) != start || byte_offset(old, range.end) != old_end {
+        return None;
+    }
+    Some(ContentChange { range: Some(range), text: new[start..new_end].to_owned() })
+}
+
+/// How many bytes `a` and `b` start with in common (compared a block at a time).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let len = a.len().min(b.len());
+    let mut at = 0;
+    while at + BLOCK <= len && a[at..at + BLOCK] == b[at..at + BLOCK] {
+        at += BLOCK;
+    }
+    at + a[at..len].iter().zip(&b[at..len]).take_while(|(x, y)| x == y).count()
+}
+
+/// How many bytes `a` and `b` end with in common.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
+    let mut same = 0;
+    while same + BLOCK <= len && a[len - same - BLOCK..len - same] == b[len - same - BLOCK..len - same] {
+        same += BLOCK;
+    }
+    same + a[..len - same].iter().rev().zip(b[..len - same].iter().rev()).take_while(|(x, y)| x == y).count()
 }
 
 #[cfg(test)]
@@ -420,5 +491,54 @@ mod tests {
         assert!(docs.close(1, "file:///a.rs").expect("close").still_open);
         assert_eq!(docs.release_client(2), vec!["file:///a.rs".to_owned()]);
         assert!(docs.is_empty());
+    }
+
+    /// A whole-text change as an edit gives the new text exactly, whatever
+    /// the texts: CRLF line ends, characters of two, three and four bytes
+    /// (two UTF-16 units), edits at the start, the end, across lines.
+    #[test]
+    fn a_whole_text_change_as_an_edit_gives_the_new_text() {
+        const PIECES: [&str; 8] = ["a", "\n", "\r\n", "\r", "é", "€", "😀", "fn x() {}\n"];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut edits, mut whole) = (0, 0);
+        for _ in 0..20_000 {
+            let old: String = (0..next(40)).map(|_| PIECES[next(PIECES.len())]).collect();
+            // An edit: some pieces replaced by others at a random place.
+            let cut = (0..=next(old.len() + 1)).rev().find(|&i| old.is_char_boundary(i)).unwrap_or(0);
+            let end = (cut..=old.len()).find(|&i| i >= cut + next(4) && old.is_char_boundary(i)).unwrap_or(old.len());
+            let inserted: String = (0..next(4)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let new = format!("{}{inserted}{}", &old[..cut], &old[end..]);
+            match as_edit(&old, &new) {
+                Some(edit) => {
+                    edits += 1;
+                    let mut buffer = old.clone();
+                    apply_change(&mut buffer, &edit);
+                    assert_eq!(buffer, new, "{old:?} → {new:?} as {edit:?}");
+                    // At most a CR before and an LF after what changed.
+                    assert!(edit.text.len() <= inserted.len() + 2, "the edit is no larger than what changed: {edit:?}");
+                }
+                None => whole += 1,
+            }
+        }
+        assert!(edits > 10_000, "most small changes become edits ({edits} edits, {whole} whole)");
+    }
+
+    #[test]
+    fn a_keystroke_in_a_large_text_is_a_small_edit() {
+        let old = "fn main() {\r\n    let x = 1;\r\n}\r\n".repeat(1000);
+        let mut new = old.clone();
+        new.insert(old.len() / 2, '😀');
+        let edit = as_edit(&old, &new).expect("an edit");
+        assert_eq!(edit.text, "😀");
+        let at = position_of(&old, old.len() / 2);
+        assert_eq!(edit.range, Some(protocol::documents::Range { start: at, end: at }));
+        // Replaced wholesale: the whole text.
+        assert_eq!(as_edit(&old, "something else"), None);
     }
 }

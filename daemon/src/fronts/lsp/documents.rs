@@ -23,14 +23,14 @@ use super::{
 use crate::{
     platform::paths::Paths,
     server::client,
-    services::documents::{ANONYMOUS, Buffer as _, Documents},
+    services::documents::{ANONYMOUS, Buffer as _, Documents, apply_change, as_edit},
 };
 
 impl Proxy {
     /// Takes a document notification off the stream, in order. Called
     /// synchronously by the front ([`super::front`]).
     pub(super) fn document_notification(&self, method: &str, params: Option<Value>) {
-        let kind = match parse_notification(method, params.unwrap_or(Value::Null)) {
+        let mut kind = match parse_notification(method, params.unwrap_or(Value::Null)) {
             Ok(kind) => kind,
             Err(err) => {
                 tracing::warn!(method, "ignoring malformed notification: {err}");
@@ -40,11 +40,18 @@ impl Proxy {
         let mut mirror = self.mirror();
         let uri = kind.uri().to_owned();
         let known = mirror.documents.buffer(&uri).is_some();
-        if let DocOpKind::Change(params) = &kind
-            && params.changes.first().is_some_and(|change| change.range.is_some())
+        if let DocOpKind::Change(params) = &mut kind
             && let Some(buffer) = mirror.documents.buffer_mut(&uri)
         {
+            // Being edited: kept plain (a whole new text replaces it anyway).
             buffer.unpack();
+            // A whole new text goes to the daemon as the edit it makes, when
+            // that is a small part of it (an editor syncing whole texts).
+            if let [whole @ ContentChange { range: None, .. }] = params.changes.as_slice()
+                && let Some(edit) = as_edit(&buffer.text(), &whole.text)
+            {
+                params.changes = vec![edit];
+            }
         }
         let applied = match &kind {
             DocOpKind::Open(params) => {
@@ -370,13 +377,17 @@ fn coalesce(kinds: impl Iterator<Item = DocOpKind>) -> Vec<DocumentOp> {
                         }
                     }
                     earlier.retain(|&at| out[at].is_some());
-                    if let (Some(&at), [change]) = (earlier.last(), params.changes.as_slice())
-                        && let Some(DocumentOp::Open(open)) = &mut out[at]
-                    {
-                        open.text.clone_from(&change.text);
-                        open.version = params.version;
-                        continue;
+                }
+                // Opened in this batch and not changed since: the open carries
+                // the changed text (a file opened, then edited, is sent once).
+                if let Some(&at) = earlier.last()
+                    && let Some(DocumentOp::Open(open)) = &mut out[at]
+                {
+                    for change in &params.changes {
+                        apply_change(&mut open.text, change);
                     }
+                    open.version = params.version;
+                    continue;
                 }
                 earlier.push(out.len());
                 out.push(Some(DocumentOp::Change(params)));
@@ -472,6 +483,9 @@ mod tests {
             change("c", 2, "c2", false),
             DocOpKind::Close("c".into()),
             open("c", 5, "c5"),
+            open("d", 1, "dee"),
+            change("d", 2, "x", true),
+            change("d", 3, "y", true),
             change("b", 8, "whole b", false),
             change("b", 9, "y", true),
         ];
@@ -486,8 +500,16 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["open a v4 four", "open c v2 c2", "close c", "open c v5 c5", "change b v8", "change b v9"],
-            "b's first change is replaced by a full text; a's changes fold into its open"
+            [
+                "open a v4 four",
+                "open c v2 c2",
+                "close c",
+                "open c v5 c5",
+                "open d v3 yxdee",
+                "change b v8",
+                "change b v9"
+            ],
+            "b's first change is replaced by a full text; a's and d's changes (whole or ranged) fold into their opens"
         );
         // Against the same documents with b open beforehand: the same end.
         let with_b = |ops: Vec<DocumentOp>| {
@@ -504,7 +526,7 @@ mod tests {
         assert_eq!(with_b(coalesced), one_by_one);
         assert_eq!(
             one_by_one.iter().map(|d| (d.text.as_str(), d.version)).collect::<Vec<_>>(),
-            [("four", 4), ("ywhole b", 9), ("c5", 5)]
+            [("four", 4), ("ywhole b", 9), ("c5", 5), ("yxdee", 3)]
         );
     }
 
@@ -565,6 +587,50 @@ mod tests {
             sent += 1;
         }
         assert_eq!(sent, 7, "every notification the mirror took is queued for the daemon as before");
+    }
+
+    /// An editor that syncs whole texts: each keystroke's whole text goes to
+    /// the daemon as the small edit it makes; a text replaced wholesale goes whole.
+    #[test]
+    fn a_whole_text_change_goes_to_the_daemon_as_its_edit() {
+        let (ops, mut queued) = mpsc::unbounded_channel();
+        let none = std::path::PathBuf::new;
+        let paths = Paths { config_dir: none(), data_dir: none(), state_dir: none(), runtime_dir: none() };
+        let proxy = Proxy::new(paths, 10 << 20, Vec::new(), Vec::new(), ops);
+        let text = "fn main() {\n    let x = 1;\n}\n".repeat(200);
+        let notify = |method: &str, params: Value| proxy.document_notification(method, Some(params));
+        notify(
+            "textDocument/didOpen",
+            serde_json::json!({"textDocument": {"uri": "a", "languageId": "rust", "version": 1, "text": text}}),
+        );
+        let whole = |version: i32, text: &str| {
+            notify(
+                "textDocument/didChange",
+                serde_json::json!({"textDocument": {"uri": "a", "version": version}, "contentChanges": [{"text": text}]}),
+            );
+        };
+        // A keystroke in the hundredth function.
+        let mut typed = text.clone();
+        let (hundredth, _) = text.match_indices("let x = 1").nth(99).expect("200 of them");
+        typed.insert(hundredth + "let x = 1".len(), '2');
+        whole(2, &typed);
+        whole(3, "something else");
+        let sent: Vec<DocOpKind> = std::iter::from_fn(|| queued.try_recv().ok().map(|op| op.kind)).collect();
+        let [DocOpKind::Open(_), DocOpKind::Change(edit), DocOpKind::Change(replaced)] = sent.as_slice() else {
+            panic!("an open and two changes: {}", sent.len());
+        };
+        let at = Position { line: 100 * 3 - 2, character: "    let x = 1".len() as u32 };
+        assert_eq!(edit.changes, [ContentChange { range: Some(Range { start: at, end: at }), text: "2".into() }]);
+        assert_eq!(replaced.changes, [ContentChange { range: None, text: "something else".into() }]);
+        // Applied in order, the daemon's copy is the editor's.
+        let mut daemon = Documents::<String>::default();
+        daemon.open(
+            ANONYMOUS,
+            OpenParams { uri: "a".into(), language_id: "rust".into(), version: 1, text: text.clone() },
+        );
+        daemon.change(ANONYMOUS, edit.clone()).expect("edit");
+        assert_eq!(daemon.get("a").expect("a").text, typed);
+        assert_eq!(proxy.mirror().documents.get("a").expect("a").text, "something else");
     }
 
     #[test]
