@@ -23,7 +23,7 @@ use crate::{
 /// large tree has millions. Its name lives in the file's name arena
 /// ([`FileEntry::name`]); signatures and docs are not kept ([`signature_at`] reads
 /// one from the file's text when it is needed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexedSymbol {
     name_start: u32,
     name_len: u32,
@@ -54,7 +54,8 @@ pub fn signature_at(text: &str, line: u32) -> String {
     format!("{}…", &head[..end])
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Plain data, serialisable: the daemon has files parsed in helper processes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
     pub language: Language,
     pub bytes: u64,

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use tree_sitter::Query;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Language {
     Rust,
     Python,

@@ -8,7 +8,7 @@ use tree_sitter::{Node, QueryCursor};
 
 use crate::{Language, SyntaxDocument};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SymbolKind {
     Module,
     Class,
@@ -77,7 +77,7 @@ pub struct Symbol {
     pub children: Vec<Symbol>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     /// The statement as written, on one line.
     pub text: String,

@@ -552,3 +552,55 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
     assert_eq!(run["result"]["status"], "succeeded", "{run}");
     assert!(ours(&home).is_some_and(|status| status.files > 0), "woken and indexed again");
 }
+
+/// The second pass's parses run in helper processes (`paired __index`), each
+/// a session of its own: on Linux a scheduling group apart from the daemon's,
+/// which stays idle between editors' requests (#18.7). A parser that dies on
+/// a file leaves that file at its first-pass entry and everything else
+/// parsed; the daemon serves on and the next parse starts another helper.
+#[tokio::test]
+async fn parses_run_in_helpers_apart_and_one_that_dies_costs_one_file() {
+    let home = Home::new();
+    let root = home.path().join("proj");
+    write(&root.join("a.rs"), "fn alpha() {\n    beta();\n}\n");
+    write(&root.join("b.rs"), "// paired-test: crash the index helper\nfn beta() {}\n");
+    write(&root.join("c.py"), "def gamma():\n    return 1\n");
+    let root = root.canonicalize().expect("canonical");
+    let daemon = home.start_daemon_with(&[("PAIRED_TEST_HOOKS", "1")]);
+    let client = home.ws().await;
+    add(&client, &root).await;
+    let status = async || client.call::<ListWorkspaces>(NoParams {}).await.remove(0);
+    eventually("analysed", async || status().await.state == "ready").await;
+    let ready = status().await;
+    assert_eq!((ready.files, ready.shallow_files), (3, 1), "b.rs kept its first-pass entry: {ready:?}");
+    for name in ["alpha", "beta", "gamma"] {
+        assert_eq!(symbols(&client, name).await.len(), 1, "{name}");
+    }
+    // The helpers still there (idle ones go after ten seconds): the daemon's
+    // children started as `paired __index`, each in a session of its own.
+    let session = |pid: u32| -> String {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(") ").next().unwrap_or("").split(' ').nth(3).unwrap_or("").to_owned()
+    };
+    let helpers: Vec<u32> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let parent = stat.rsplit(") ").next().unwrap_or("").split(' ').nth(1).unwrap_or("").to_owned();
+            cmdline.split(|b| *b == 0).nth(1) == Some(b"__index") && parent == daemon.pid.to_string()
+        })
+        .collect();
+    assert!(!helpers.is_empty(), "the full parses ran in helpers");
+    for helper in &helpers {
+        assert_ne!(session(*helper), session(daemon.pid), "helper {helper} is a session of its own");
+    }
+    // After the crash: a new file is parsed fully (by a new helper).
+    write(&root.join("d.rs"), "fn delta() {\n    alpha();\n}\n");
+    eventually("d.rs parsed", async || {
+        let now = status().await;
+        symbols(&client, "delta").await.len() == 1 && now.state == "ready" && (now.files, now.shallow_files) == (4, 1)
+    })
+    .await;
+}

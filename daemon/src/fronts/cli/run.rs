@@ -61,6 +61,8 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
     // What installs of a previous daemon did not finish left behind: we hold
     // the lock, so no install is running.
     crate::services::market::store::Store::new(&paths.data_dir).clean_interrupted();
+    // The `paired` binary running this daemon parses for its indexer too.
+    crate::services::workspace::helpers::use_helper_processes();
     match crate::platform::os::raise_descriptor_limit() {
         Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
         Err(err) => tracing::warn!("cannot raise the open descriptor limit: {err}"),

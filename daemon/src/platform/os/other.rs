@@ -151,6 +151,8 @@ pub fn thread_usage() -> super::ThreadUsage {
 
 pub fn lower_priority() {}
 
+pub fn become_background_process() {}
+
 pub fn release_free_memory() {}
 
 pub fn page_out_own_code() -> bool {

@@ -152,18 +152,9 @@ impl Workspace {
 
     /// `turn`: the indexing turn to take for the parse (see [`Permits`]):
     /// `Some(true)` for a first pass, `Some(false)` for other passes.
+    /// One file's entry. One odd file does not take the indexer down with it
+    /// (a parse that fails leaves the file out; see [`super::helpers`]).
     fn read_file(&self, path: &Path, quick: bool, turn: Option<bool>) -> Option<Read> {
-        // One odd file must not take the indexer down with it.
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_file_unguarded(path, quick, turn))) {
-            Ok(read) => read,
-            Err(_) => {
-                tracing::error!(path = %path.display(), "indexing this file failed; it is left out (please report it)");
-                None
-            }
-        }
-    }
-
-    fn read_file_unguarded(&self, path: &Path, quick: bool, turn: Option<bool>) -> Option<Read> {
         let rel = self.relative(path)?;
         // Read without a turn (a slow or hung file system holds no permit); parsed in one.
         let text = read_source(path)?;
@@ -171,11 +162,9 @@ impl Workspace {
         let name = rel.rsplit('/').next().unwrap_or(&rel).to_owned();
         let manifest = MANIFESTS.contains(&name.as_str()).then(|| text.clone());
         let language = Language::from_path(&name);
-        let (entry, later) = if quick {
-            FileEntry::first_pass(language, text, self.full_parse_max)
-        } else {
-            (FileEntry::index(language, text, self.full_parse_max), false)
-        };
+        let (entry, later) = super::helpers::parse(language, text, self.full_parse_max, quick)
+            .map_err(|cause| tracing::error!(path = %path.display(), %cause, "indexing this file failed; it is left out (please report it)"))
+            .ok()?;
         Some((rel, entry, manifest, later))
     }
 }

@@ -19,6 +19,7 @@ use notify::Watcher;
 use protocol::{client::Event, context::WorkspaceStatus};
 use tokio::sync::watch;
 
+pub mod helpers;
 mod indexer;
 mod life;
 mod registry;
