@@ -74,28 +74,31 @@ impl SyntaxDocument {
     /// Replaces `start..end` (byte offsets on char boundaries, `start <= end`) with
     /// `new_text`. The re-parse, incremental, happens when the tree is next needed.
     pub fn edit(&mut self, start: usize, end: usize, new_text: &str) {
-        let start_position = self.point(start);
-        let old_end_position = self.point(end);
-        self.text.replace_range(start..end, new_text);
-        let new_end_byte = start + new_text.len();
-        let new_end_position = advance(start_position, new_text);
         // The freshest tree: the parsed one if there is one, else the one the
         // previous edits were applied to.
-        let mut tree = match self.parsed.take() {
+        let tree = match self.parsed.take() {
             Some(parsed) => parsed,
             None => self.edited.take(),
         };
-        if let Some(tree) = &mut tree {
-            tree.edit(&InputEdit {
-                start_byte: start,
-                old_end_byte: end,
-                new_end_byte,
-                start_position,
-                old_end_position,
-                new_end_position,
-            });
-        }
-        self.edited = tree;
+        // Never parsed (a document only edited since it was opened): nothing
+        // to tell of the edit's points, which are a scan of the text to find.
+        let Some(mut tree) = tree else {
+            self.text.replace_range(start..end, new_text);
+            return;
+        };
+        // Found through the tree, before it is edited.
+        let start_position = point_via(Some(&tree), &self.text, start);
+        let old_end_position = point_via(Some(&tree), &self.text, end);
+        self.text.replace_range(start..end, new_text);
+        tree.edit(&InputEdit {
+            start_byte: start,
+            old_end_byte: end,
+            new_end_byte: start + new_text.len(),
+            start_position,
+            old_end_position,
+            new_end_position: advance(start_position, new_text),
+        });
+        self.edited = Some(tree);
     }
 }
 
@@ -103,18 +106,24 @@ impl SyntaxDocument {
     /// The point of `byte`, found from the nearest node's start rather than by
     /// counting every line above it: O(depth) instead of O(file).
     pub fn point(&self, byte: usize) -> Point {
-        let byte = byte.min(self.text.len());
         // Positions of an edited tree are already adjusted: no need to parse.
         let tree = self.parsed.get().map_or(self.edited.as_ref(), Option::as_ref);
-        let Some(node) = tree.and_then(|t| t.root_node().descendant_for_byte_range(byte, byte)) else {
-            return point_at(&self.text, byte);
-        };
-        let from = node.start_byte();
-        if from > byte || !self.text.is_char_boundary(from) {
-            return point_at(&self.text, byte);
-        }
-        advance(node.start_position(), &self.text[from..byte])
+        point_via(tree, &self.text, byte)
     }
+}
+
+/// The point of `byte` in `text`, from the nearest node of `tree` (the text's
+/// tree) that starts before it, else by counting lines.
+fn point_via(tree: Option<&Tree>, text: &str, byte: usize) -> Point {
+    let byte = byte.min(text.len());
+    let Some(node) = tree.and_then(|t| t.root_node().descendant_for_byte_range(byte, byte)) else {
+        return point_at(text, byte);
+    };
+    let from = node.start_byte();
+    if from > byte || !text.is_char_boundary(from) {
+        return point_at(text, byte);
+    }
+    advance(node.start_position(), &text[from..byte])
 }
 
 fn parse(language: Language, text: &str, old: Option<&Tree>) -> Option<Tree> {

@@ -286,8 +286,14 @@ pub fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
         None => buffer.replace(change.text.clone()),
         Some(range) => {
             let text = buffer.text();
-            let start = byte_offset(&text, range.start);
-            let end = byte_offset(&text, range.end).max(start);
+            let (start, end) = match locate(&text, 0, 0, range.start) {
+                // The end's line is looked for from the start's.
+                Some((start, line_start)) => {
+                    (start, locate(&text, line_start, range.start.line, range.end).map_or(text.len(), |(end, _)| end))
+                }
+                None => (text.len(), text.len()),
+            };
+            let end = end.max(start);
             drop(text);
             buffer.edit(start, end, &change.text);
         }
@@ -299,25 +305,47 @@ pub fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
 /// end of the text means the end of the text. A column inside a surrogate pair
 /// rounds to the character's start.
 pub fn byte_offset(text: &str, position: Position) -> usize {
-    let mut line_start = 0;
-    for _ in 0..position.line {
-        match text[line_start..].find('\n') {
-            Some(i) => line_start += i + 1,
-            None => return text.len(),
-        }
-    }
-    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    locate(text, 0, 0, position).map_or(text.len(), |(offset, _)| offset)
+}
+
+/// [`byte_offset`] with the start of the position's line, looking from
+/// `from`, the start of line `line` (`line <= position.line`); `None` for a
+/// line past the end of the text.
+fn locate(text: &str, from: usize, line: u32, position: Position) -> Option<(usize, usize)> {
+    let line_start = line_start(text.as_bytes(), from, line, position.line)?;
+    let line_end = memchr::memchr(b'\n', &text.as_bytes()[line_start..]).map_or(text.len(), |i| line_start + i);
     let line = &text[line_start..line_end];
     let line = line.strip_suffix('\r').unwrap_or(line);
     let mut units = 0u32;
     for (offset, ch) in line.char_indices() {
         let next = units + ch.len_utf16() as u32;
         if next > position.character {
-            return line_start + offset;
+            return Some((line_start + offset, line_start));
         }
         units = next;
     }
-    line_start + line.len()
+    Some((line_start + line.len(), line_start))
+}
+
+/// Where line `target` starts, looking from `at`, the start of line `line`;
+/// `None` if the text ends first. Whole blocks with fewer line ends than are
+/// left to pass are counted, not searched one line end at a time (an edit
+/// far down a file was a search per line above it, on the documents thread).
+fn line_start(bytes: &[u8], mut at: usize, mut line: u32, target: u32) -> Option<usize> {
+    const BLOCK: usize = 256;
+    while line < target {
+        let left = (target - line) as usize;
+        if let Some(block) = bytes.get(at..at + BLOCK) {
+            let ends = block.iter().filter(|&&b| b == b'\n').count();
+            if ends < left {
+                (at, line) = (at + BLOCK, line + ends as u32);
+                continue;
+            }
+        }
+        at += memchr::memchr(b'\n', &bytes[at..])? + 1;
+        line += 1;
+    }
+    Some(at)
 }
 
 /// The position of byte `offset` (on a char boundary) in `text`: the inverse
@@ -540,5 +568,57 @@ mod tests {
         assert_eq!(edit.range, Some(protocol::documents::Range { start: at, end: at }));
         // Replaced wholesale: the whole text.
         assert_eq!(as_edit(&old, "something else"), None);
+    }
+
+    /// Positions far down a long text (lines found a block at a time) land
+    /// where a search line by line puts them: lines of every length, CRLF,
+    /// columns past a line's end, lines past the text's end; and a range's end
+    /// looked for from its start's line lands where it would from the top.
+    #[test]
+    fn positions_far_down_a_long_text_land_where_a_line_by_line_search_does() {
+        fn line_by_line(text: &str, position: Position) -> usize {
+            let mut line_start = 0;
+            for _ in 0..position.line {
+                match text[line_start..].find('\n') {
+                    Some(i) => line_start += i + 1,
+                    None => return text.len(),
+                }
+            }
+            let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+            let line = &text[line_start..line_end];
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let mut units = 0u32;
+            for (offset, ch) in line.char_indices() {
+                let next = units + ch.len_utf16() as u32;
+                if next > position.character {
+                    return line_start + offset;
+                }
+                units = next;
+            }
+            line_start + line.len()
+        }
+        let text: String = (0..3000)
+            .map(|i| match i % 7 {
+                0 => String::new(),
+                1 => "x".repeat(i % 300) + "\r",
+                2 => "é😀".repeat(i % 40),
+                _ => "a".repeat(i % 90),
+            } + "\n")
+            .collect();
+        let lines = text.lines().count() as u32;
+        for line in (0..lines + 3).step_by(19) {
+            for character in [0, 1, 5, 89, 400] {
+                let start = pos(line, character);
+                assert_eq!(byte_offset(&text, start), line_by_line(&text, start), "{start:?}");
+                let end = pos(line + line % 300, character / 2);
+                let mut buffer = text.clone();
+                apply_change(
+                    &mut buffer,
+                    &ContentChange { range: Some(protocol::documents::Range { start, end }), text: "Z".into() },
+                );
+                let (from, to) = (line_by_line(&text, start), line_by_line(&text, end));
+                assert_eq!(buffer, format!("{}Z{}", &text[..from], &text[to.max(from)..]), "{start:?}..{end:?}");
+            }
+        }
     }
 }

@@ -553,13 +553,14 @@ fn a_workspace_no_editor_holds_sleeps_and_a_run_wakes_it() {
     assert!(ours(&home).is_some_and(|status| status.files > 0), "woken and indexed again");
 }
 
-/// The second pass's parses run in helper processes (`paired __index`), each
-/// a session of its own: on Linux a scheduling group apart from the daemon's,
+/// Indexing's parses run in helper processes (`paired __index`), each a
+/// session of its own: on Linux a scheduling group apart from the daemon's,
 /// which stays idle between editors' requests (#18.7). A parser that dies on
-/// a file leaves that file at its first-pass entry and everything else
-/// parsed; the daemon serves on and the next parse starts another helper.
+/// a file leaves that file indexed by its declarations (the lexical scan) and
+/// everything else parsed; the daemon serves on and the next parse starts
+/// another helper.
 #[tokio::test]
-async fn parses_run_in_helpers_apart_and_one_that_dies_costs_one_file() {
+async fn parses_run_in_helpers_apart_and_one_that_dies_costs_only_that_files_parse() {
     let home = Home::new();
     let root = home.path().join("proj");
     write(&root.join("a.rs"), "fn alpha() {\n    beta();\n}\n");
@@ -572,7 +573,7 @@ async fn parses_run_in_helpers_apart_and_one_that_dies_costs_one_file() {
     let status = async || client.call::<ListWorkspaces>(NoParams {}).await.remove(0);
     eventually("analysed", async || status().await.state == "ready").await;
     let ready = status().await;
-    assert_eq!((ready.files, ready.shallow_files), (3, 1), "b.rs kept its first-pass entry: {ready:?}");
+    assert_eq!((ready.files, ready.shallow_files), (3, 1), "b.rs indexed by its declarations: {ready:?}");
     for name in ["alpha", "beta", "gamma"] {
         assert_eq!(symbols(&client, name).await.len(), 1, "{name}");
     }

@@ -1,5 +1,6 @@
-//! Indexing's full parses in helper processes (`paired __index`), not the
-//! daemon's own threads.
+//! Indexing's parsing in helper processes (`paired __index`), not the
+//! daemon's own threads: both passes (the first, mostly a lexical scan, too:
+//! fifty workspaces' first passes at once were the load's slowest second).
 //!
 //! Why a process: on Linux a session is a scheduling group, and the kernel
 //! shares the cores between groups before threads. With every workspace's
@@ -10,7 +11,8 @@
 //! helper of its own session, at a lower weight, parsing takes what the
 //! machine has spare and the daemon's group stays idle between requests.
 //! A parser that crashes on an odd file (a grammar's C code) now takes its
-//! helper down, not the daemon.
+//! helper down, not the daemon, and the file is indexed by its declarations
+//! (the lexical scan, in the daemon) instead.
 //!
 //! The protocol is private to this binary: on the helper's stdin, frames of a
 //! little-endian `u32` length and a `postcard` request (`quick`,
@@ -19,9 +21,9 @@
 //! A helper exits when its stdin closes: the daemon ends helpers idle for
 //! [`IDLE_EXIT`] (indexing is done: their memory goes back), and a daemon
 //! that ends, however, closes it. The next parse starts one again.
-//!
-//! A workspace's first pass (mostly a lexical scan) stays in the daemon: it
-//! is quick, and the complete index of names it makes is waited for.
+//! What it costs: the first complete index of a 2,736-file tree in 0.24 s
+//! instead of 0.22 s (`ctags -R`: 0.85 s), the full parse unchanged (1.65 s);
+//! the daemon reads the files and merges the entries.
 
 use std::{
     io::{self, BufReader, BufWriter, Read, Write},
@@ -74,10 +76,10 @@ pub fn use_helper_processes() {
 }
 
 /// Parses `text` as [`FileEntry::first_pass`] (`quick`) or [`FileEntry::index`]
-/// do, in a helper process when the daemon has them (not for the first
-/// pass). `Err`: why parsing this file failed.
+/// do, in a helper process when the daemon has them. `Err`: why parsing
+/// this file failed.
 pub(super) fn parse(language: Language, text: String, full_parse_max: usize, quick: bool) -> Result<Parsed, String> {
-    let Some(exe) = EXECUTABLE.get().filter(|_| !quick) else {
+    let Some(exe) = EXECUTABLE.get() else {
         return in_this_thread(language, text, full_parse_max, quick);
     };
     let request =
@@ -97,15 +99,24 @@ pub(super) fn parse(language: Language, text: String, full_parse_max: usize, qui
             },
         };
         match helper.call(&request) {
-            Ok(reply) => {
+            Ok(Ok(parsed)) => {
                 put_back(helper);
-                return reply;
+                return Ok(parsed);
+            }
+            Ok(Err(cause)) => {
+                put_back(helper);
+                tracing::error!(%cause, "parsing a file failed; it is indexed by its declarations (please report it)");
+                break;
             }
             Err(err) if attempt == 0 => tracing::debug!("an index helper went ({err}); starting another"),
-            Err(err) => return Err(format!("its parser's process ended ({err})")),
+            Err(err) => {
+                tracing::error!(
+                    "parsing a file ended its parser's process ({err}); it is indexed by its declarations (please report it)"
+                );
+            }
         }
     }
-    Err("no index helper".into())
+    std::panic::catch_unwind(|| (FileEntry::shallow(language, &text), false)).map_err(|panic| panic_message(&*panic))
 }
 
 /// Keeps `helper` for the next file; a thread ends it after [`IDLE_EXIT`].
