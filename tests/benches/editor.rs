@@ -41,7 +41,7 @@ use std::{
 use futures::StreamExt;
 use jsonrpsee::core::client::ClientT;
 use serde_json::{Value, json};
-use tests::{Home, Lsp, rss_kib, status_kib};
+use tests::{Home, Lsp, daemon_rss_kib, rss_kib, status_kib};
 
 const OPENS: usize = 200;
 const CHANGES: usize = 500;
@@ -115,7 +115,7 @@ fn main() {
     // Idle means the same before the sessions as after them: a daemon idle for
     // `idle_workspace_secs` (30 s) has given its code pages back.
     std::thread::sleep(Duration::from_secs(if only_burst { 2 } else { 35 }));
-    let idle = rss_kib(daemon.pid);
+    let idle = daemon_rss_kib(daemon.pid);
     let split =
         |pid: u32| format!("anonymous {}, files {}", mib(status_kib(pid, "RssAnon")), mib(status_kib(pid, "RssFile")));
     let idle_split = split(daemon.pid);
@@ -125,17 +125,17 @@ fn main() {
         (home.paired(&["lsp"]), Some(daemon.pid))
     }));
     drop(project);
-    let closed = rss_kib(daemon.pid);
+    let closed = daemon_rss_kib(daemon.pid);
     let closed_split = split(daemon.pid);
     let mut back = None;
     let waited = Instant::now();
     while !only_burst && waited.elapsed() < Duration::from_secs(70) {
         std::thread::sleep(Duration::from_secs(1));
-        if back.is_none() && rss_kib(daemon.pid) <= idle + 5 * 1024 {
+        if back.is_none() && daemon_rss_kib(daemon.pid) <= idle + 5 * 1024 {
             back = Some(waited.elapsed());
         }
     }
-    let after = rss_kib(daemon.pid);
+    let after = daemon_rss_kib(daemon.pid);
     let after_split = split(daemon.pid);
     // What giving the memory back costs the next editor: its first answer
     // from the daemon, which reads its paged-out code back in.
@@ -541,7 +541,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
     let mut cpu = Vec::new();
     for run in 0..RUNS {
         let (command, daemon) = spawn();
-        let daemon_before = daemon.map_or(0, rss_kib);
+        let daemon_before = daemon.map_or(0, daemon_rss_kib);
         // The workspace is on disk before the clock starts: writing 1.8 MB
         // while the server starts was counted as its `initialize` before.
         let root = std::env::temp_dir().join(format!("paired-bench-editor-{}-{run}", std::process::id()));
@@ -563,7 +563,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         burst.push(started.elapsed());
         assert!(reply.get("error").is_none(), "{name}: {reply}");
         cpu.push(cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time) - cpu_before);
-        rss_burst.push(rss_kib(pid) + daemon.map_or(0, |d| rss_kib(d).saturating_sub(daemon_before)));
+        rss_burst.push(rss_kib(pid) + daemon.map_or(0, |d| daemon_rss_kib(d).saturating_sub(daemon_before)));
         rss_proxy.push(rss_kib(pid));
         if let Ok(dir) = std::env::var("PAIRED_BENCH_SMAPS") {
             let _ = std::fs::copy(format!("/proc/{pid}/smaps"), format!("{dir}/smaps-{run}"));
@@ -626,7 +626,7 @@ fn many_at_once(
         let sampler = scope.spawn(|| {
             let mut peak = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_kib(daemon));
+                peak = peak.max(daemon_rss_kib(daemon));
                 std::thread::sleep(Duration::from_millis(20));
             }
             peak
@@ -721,12 +721,17 @@ fn collect(dir: &Path, extension: &str, out: &mut Vec<PathBuf>, limit: usize) {
     }
 }
 
+/// A process's CPU time, with its children's it has waited for (the daemon's
+/// index helpers that have ended) and, for a daemon, its running helpers'.
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        // utime, stime, cutime, cstime.
+        (11..=14).filter_map(|i| fields.get(i)?.parse::<u64>().ok()).sum()
+    };
+    let all = ticks(pid) + tests::index_helpers(pid).into_iter().map(ticks).sum::<u64>();
+    Duration::from_millis(all * 10)
 }
 
 fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {

@@ -504,6 +504,26 @@ pub fn rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmRSS")
 }
 
+/// The daemon's resident set with its index helpers' (`paired __index`,
+/// its children while it indexes): what the daemon costs, in KiB.
+pub fn daemon_rss_kib(pid: u32) -> u64 {
+    rss_kib(pid) + index_helpers(pid).into_iter().map(rss_kib).sum::<u64>()
+}
+
+/// The daemon's index helpers running now.
+pub fn index_helpers(daemon: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid: &u32| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let parent = stat.rsplit(") ").next().unwrap_or("").split(' ').nth(1).and_then(|p| p.parse().ok());
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            parent == Some(daemon) && cmdline.split(|b| *b == 0).nth(1) == Some(b"__index")
+        })
+        .collect()
+}
+
 /// A `/proc/PID/status` size in KiB: `VmRSS`, `RssAnon` (the heap and other
 /// private memory), `RssFile` (pages of the binary and other files mapped).
 pub fn status_kib(pid: u32, field: &str) -> u64 {
