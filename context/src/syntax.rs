@@ -84,6 +84,8 @@ impl SyntaxDocument {
         // to tell of the edit's points, which are a scan of the text to find.
         let Some(mut tree) = tree else {
             self.text.replace_range(start..end, new_text);
+            // A failed parse left no tree: none from before it stays either.
+            self.edited = None;
             return;
         };
         // Found through the tree, before it is edited.

@@ -13,6 +13,7 @@ fn main() -> std::process::ExitCode {
         }
         // The daemon's indexer parsing in a process apart (`paired __index`).
         Some(arg) if arg == helpers::HELPER_ARG => {
+            daemon::platform::os::tune_allocator();
             return std::process::ExitCode::from(u8::try_from(helpers::helper_main()).unwrap_or(1));
         }
         // An editor starting its proxy (`paired lsp`, every window, every

@@ -562,7 +562,7 @@ fn measure(name: &str, files: &[(String, String)], spawn: impl Fn() -> (Command,
         let reply = burst_of_edits(&mut lsp, &root, files);
         burst.push(started.elapsed());
         assert!(reply.get("error").is_none(), "{name}: {reply}");
-        cpu.push(cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time) - cpu_before);
+        cpu.push((cpu_time(pid) + daemon.map_or(Duration::ZERO, cpu_time)).saturating_sub(cpu_before));
         rss_burst.push(rss_kib(pid) + daemon.map_or(0, |d| daemon_rss_kib(d).saturating_sub(daemon_before)));
         rss_proxy.push(rss_kib(pid));
         if let Ok(dir) = std::env::var("PAIRED_BENCH_SMAPS") {

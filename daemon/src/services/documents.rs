@@ -349,7 +349,8 @@ fn line_start(bytes: &[u8], mut at: usize, mut line: u32, target: u32) -> Option
 }
 
 /// The position of byte `offset` (on a char boundary) in `text`: the inverse
-/// of [`byte_offset`].
+/// of [`byte_offset`], except after a CR that ends a line (a position names
+/// the place before it).
 pub fn position_of(text: &str, offset: usize) -> Position {
     let before = &text.as_bytes()[..offset];
     let line = memchr::memchr_iter(b'\n', before).count() as u32;

@@ -595,7 +595,9 @@ async fn parses_run_in_helpers_apart_and_one_that_dies_costs_only_that_files_par
         .collect();
     assert!(!helpers.is_empty(), "the full parses ran in helpers");
     for helper in &helpers {
-        assert_ne!(session(*helper), session(daemon.pid), "helper {helper} is a session of its own");
+        let (theirs, ours) = (session(*helper), session(daemon.pid));
+        assert!(!theirs.is_empty() && !ours.is_empty(), "sessions read");
+        assert_ne!(theirs, ours, "helper {helper} is a session of its own");
     }
     // After the crash: a new file is parsed fully (by a new helper).
     write(&root.join("d.rs"), "fn delta() {\n    alpha();\n}\n");

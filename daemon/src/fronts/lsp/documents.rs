@@ -43,7 +43,7 @@ impl Proxy {
         if let DocOpKind::Change(params) = &mut kind
             && let Some(buffer) = mirror.documents.buffer_mut(&uri)
         {
-            // Being edited: kept plain (a whole new text replaces it anyway).
+            // Being edited: kept plain (a whole new text is compared with it first).
             buffer.unpack();
             // A whole new text goes to the daemon as the edit it makes, when
             // that is a small part of it (an editor syncing whole texts).
@@ -273,7 +273,7 @@ async fn send_batch(proxy: &Proxy, batch: Vec<DocOp>) {
 }
 
 enum Sent {
-    /// Applied, or refused by the daemon (told in the log).
+    /// Applied.
     Applied,
     /// A replay put the daemon's documents where the editor has them.
     Covered,
@@ -289,17 +289,22 @@ async fn send_sync(proxy: &Proxy, params: SyncParams, through: u64) -> Sent {
         if proxy.replayed_through.load(Ordering::Acquire) >= through {
             return Sent::Covered;
         }
+        // A refused update leaves the daemon's copy other than the editor's,
+        // and the next edits (ranged, or whole texts sent as their edits)
+        // would be applied to it: start over on a new connection, whose
+        // replay from the mirror puts every document back as the editor has it.
         match client::call::<protocol::documents::Sync>(&connection, &params).await {
+            Ok(reply) if reply.refused.is_empty() => return Sent::Applied,
             Ok(reply) => {
                 for refused in reply.refused {
-                    tracing::warn!("the daemon refused a document update: {}", refused.message);
+                    tracing::warn!("the daemon refused a document update ({}): reconnecting", refused.message);
                 }
-                return Sent::Applied;
+                proxy.drop_connection(&connection);
             }
             Err(_) if !connection.is_connected() => proxy.drop_connection(&connection),
             Err(err) if err.downcast_ref::<client::Refused>().is_some() => {
-                tracing::warn!("the daemon refused {} document updates: {err:#}", params.ops.len());
-                return Sent::Applied;
+                tracing::warn!("the daemon refused {} document updates ({err:#}): reconnecting", params.ops.len());
+                proxy.drop_connection(&connection);
             }
             // No answer (a timeout): the batch may still be applied later, after
             // the next one. Start over on a new connection, whose replay from the

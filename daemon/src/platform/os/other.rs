@@ -153,6 +153,14 @@ pub fn lower_priority() {}
 
 pub fn become_background_process() {}
 
+pub fn own_executable() -> io::Result<std::path::PathBuf> {
+    std::env::current_exe()
+}
+
+pub fn parent_pid() -> u32 {
+    0
+}
+
 pub fn release_free_memory() {}
 
 pub fn page_out_own_code() -> bool {

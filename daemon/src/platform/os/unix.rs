@@ -316,6 +316,22 @@ pub fn thread_usage() -> super::ThreadUsage {
     super::ThreadUsage { cpu: std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32), blocked: 0 }
 }
 
+/// The executable this process runs, to start a helper of the same build: on
+/// Linux `/proc/self/exe` (the running file even after an upgrade replaced
+/// the one on disk, which may speak another version of a private protocol).
+pub fn own_executable() -> std::io::Result<std::path::PathBuf> {
+    #[cfg(target_os = "linux")]
+    if Path::new("/proc/self/exe").exists() {
+        return Ok("/proc/self/exe".into());
+    }
+    std::env::current_exe()
+}
+
+/// This process's parent's id (a helper whose parent changed was orphaned).
+pub fn parent_pid() -> u32 {
+    rustix::process::getppid().map_or(0, |pid| pid.as_raw_nonzero().get() as u32)
+}
+
 /// Makes this process background work of its own: a session of its own (on
 /// Linux, a scheduling group apart from the daemon's, which then stays idle
 /// between editors' requests and is woken at once; fifty editors' bursts

@@ -2,8 +2,10 @@
 //! every file and finds its declarations (lexically, where the scan covers the
 //! language: a complete index of names in about the time `ctags -R` takes), and
 //! makes that the index; the second parses those files with tree-sitter and
-//! upgrades their entries in place (calls, imports, exact extents). Both run on
-//! the indexer's threads, at lower priority than the editors' requests.
+//! upgrades their entries in place (calls, imports, exact extents). The
+//! indexer's threads read the files and merge the entries; the parsing, both
+//! passes, is done by helper processes at lower priority than the editors'
+//! requests ([`super::helpers`]).
 
 use std::{
     path::{Path, PathBuf},
