@@ -44,6 +44,8 @@ pub struct Daemon {
     pub started: Instant,
     /// Test-only methods (`debug/*`) are served when `PAIRED_TEST_HOOKS=1`.
     pub test_hooks: bool,
+    /// `documents/sync` requests still to refuse (`debug/refuse_document_updates`).
+    pub refuse_document_updates: std::sync::atomic::AtomicU32,
     pub events: crate::services::events::Events,
     /// Set to a reason to stop the daemon.
     pub shutdown: watch::Sender<Option<String>>,
@@ -165,6 +167,7 @@ impl Daemon {
             port,
             started: Instant::now(),
             test_hooks,
+            refuse_document_updates: std::sync::atomic::AtomicU32::new(0),
             events,
             shutdown: watch::channel(None).0,
             connections: AtomicU32::new(0),
@@ -315,6 +318,12 @@ impl Daemon {
     }
 
     /// The client a connection attached as.
+    /// Whether to refuse this `documents/sync` (a test hook's count, taken one by one).
+    pub fn refuse_document_update(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.refuse_document_updates.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
+    }
+
     pub fn client_of(&self, connection: Option<usize>) -> ClientId {
         connection
             .and_then(|c| self.connection_clients.lock().unwrap_or_else(|p| p.into_inner()).get(&c).copied())

@@ -9,5 +9,6 @@ pub mod client;
 pub mod console;
 pub mod daemon;
 pub mod errors;
+mod hooks;
 pub mod router;
 pub mod transport;

@@ -3,7 +3,7 @@
 //! Every method of [`protocol::for_each_method!`] is registered here; a test checks
 //! that none is missing, so the OpenRPC document and the router agree.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc};
 
 use crate::services::events::{Interest, RecvError};
 use jsonrpsee::{
@@ -28,7 +28,6 @@ use crate::{
 };
 
 pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
-    let test_hooks = daemon.test_hooks;
     let mut module = RpcModule::from_arc(daemon);
 
     method::<daemon::Status, _, _>(&mut module, |d, NoParams {}, _| async move {
@@ -56,9 +55,6 @@ pub fn module(daemon: Arc<Daemon>) -> RpcModule<Daemon> {
     let discover = protocol::openrpc::document(env!("CARGO_PKG_VERSION"));
     register(module.register_method("rpc.discover", move |_, _, _| discover.clone()), "rpc.discover");
 
-    if test_hooks {
-        register_test_hooks(&mut module);
-    }
     module
 }
 
@@ -104,6 +100,13 @@ fn documents_methods(module: &mut RpcModule<Daemon>) {
     });
     // An editor's burst in one request, applied under one lock; events after.
     method::<documents::Sync, _, _>(module, |d, params, conn| async move {
+        if d.refuse_document_update() {
+            return Err(ErrorObjectOwned::owned(
+                errors::INTERNAL,
+                "refused (debug/refuse_document_updates)",
+                None::<()>,
+            ));
+        }
         let client = d.client_of(conn);
         let size = sync_size(&params);
         let turn = d.codebase.turn(client).await;
@@ -489,7 +492,7 @@ fn timed_name(method: &'static str, params_len: usize) -> &'static str {
     }
 }
 
-fn register<T, E: std::fmt::Display>(result: Result<T, E>, name: &str) {
+pub(super) fn register<T, E: std::fmt::Display>(result: Result<T, E>, name: &str) {
     // Names come from the protocol crate, which a unit test keeps unique; a clash
     // is a programming error found by every test run, not a runtime condition.
     if let Err(err) = result {
@@ -620,104 +623,6 @@ fn known_events(hello: &ClientHello) -> Result<(), ErrorObjectOwned> {
         None => Ok(()),
     }
     .map_err(|message| ErrorObjectOwned::owned(errors::INVALID_PARAMS, message, None::<()>))
-}
-
-/// `debug/panic` and `debug/sleep`, for tests of panic isolation and cancellation;
-/// `debug/stall_roster` and `debug/stall_attach`, a thread stuck on the disk; `debug/stall_documents`,
-/// the documents thread busy with a large update.
-/// Served only with `PAIRED_TEST_HOOKS=1`, never listed in `rpc.discover`.
-fn register_test_hooks(module: &mut RpcModule<Daemon>) {
-    register(
-        module.register_method("debug/advance_clock", |params, _, _| {
-            // Seconds to move the expiry clock forward: `[3600]`.
-            let secs = params.parse::<(i64,)>().map_or(0, |(secs,)| secs);
-            Ok::<i64, ErrorObjectOwned>(crate::platform::clock::advance_expiry_clock(secs))
-        }),
-        "debug/advance_clock",
-    );
-    register(
-        module.register_async_method("debug/panic", |_, _, _| async move {
-            #[allow(clippy::panic)]
-            if true {
-                panic!("debug/panic was called");
-            }
-            Ok::<(), ErrorObjectOwned>(())
-        }),
-        "debug/panic",
-    );
-    register(
-        module.register_async_method("debug/sleep", |params, _, _| async move {
-            let ms: u64 =
-                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok::<u64, ErrorObjectOwned>(ms)
-        }),
-        "debug/sleep",
-    );
-    register(
-        module.register_async_method("debug/stall_roster", |params, daemon, _| async move {
-            // The roster's thread stuck for `[ms]` (a hung agent folder),
-            // queued before the reply.
-            let ms: u64 =
-                params.as_str().and_then(|raw| serde_json::from_str::<(u64,)>(raw).ok()).map_or(1000, |(ms,)| ms);
-            drop(daemon.roster_thread.run(move || std::thread::sleep(Duration::from_millis(ms))));
-            Ok::<u64, ErrorObjectOwned>(ms)
-        }),
-        "debug/stall_roster",
-    );
-    register(
-        module.register_async_method("debug/stall_attach", |params, daemon, _| async move {
-            // The attach thread stuck for `[ms]` (a folder on a hung mount).
-            let ms = params.parse::<(u64,)>().map_or(1000, |(ms,)| ms);
-            drop(daemon.attach_thread.run(move || std::thread::sleep(Duration::from_millis(ms))));
-            Ok::<u64, ErrorObjectOwned>(ms)
-        }),
-        "debug/stall_attach",
-    );
-    register(
-        module.register_async_method("debug/stall_documents", |params, daemon, _| async move {
-            // The documents thread busy for `[ms]` (a large update), as a job
-            // of the largest size, the reply once it has begun; `[ms, size]`:
-            // a job of that size queued, the reply once it is.
-            let raw = params.as_str().unwrap_or("[]");
-            let (ms, size) = serde_json::from_str::<(u64, usize)>(raw)
-                .map(|(ms, size)| (ms, Some(size)))
-                .or_else(|_| serde_json::from_str::<(u64,)>(raw).map(|(ms,)| (ms, None)))
-                .unwrap_or((1000, None));
-            let stall = move || std::thread::sleep(Duration::from_millis(ms));
-            match size {
-                Some(size) => drop(daemon.documents_thread.run_sized(size, stall)),
-                None => {
-                    let (begun, begins) = tokio::sync::oneshot::channel();
-                    drop(daemon.documents_thread.run(move || {
-                        let _ = begun.send(());
-                        stall();
-                    }));
-                    let _ = begins.await;
-                }
-            }
-            Ok::<u64, ErrorObjectOwned>(ms)
-        }),
-        "debug/stall_documents",
-    );
-    register(
-        module.register_async_method("debug/watch_error", |params, daemon, _| async move {
-            // A watch error for the workspace of `folder`, through its watcher's channel.
-            let folder: String = params
-                .as_str()
-                .and_then(|raw| serde_json::from_str::<(String,)>(raw).ok())
-                .map(|(f,)| f)
-                .unwrap_or_default();
-            let workspace =
-                crate::platform::uri::to_path(&folder).and_then(|p| daemon.codebase.workspaces.find_for(&p));
-            let found = workspace.is_some();
-            if let Some(workspace) = workspace {
-                workspace.inject_watch_error();
-            }
-            Ok::<bool, ErrorObjectOwned>(found)
-        }),
-        "debug/watch_error",
-    );
 }
 
 #[cfg(test)]

@@ -96,7 +96,11 @@ pub fn serve(
         .set_http_middleware(tower::ServiceBuilder::new().layer(guard))
         .set_rpc_middleware(rpc_middleware)
         .to_service_builder();
-    let methods: Methods = crate::server::router::module(daemon.clone()).into();
+    let mut module = crate::server::router::module(daemon.clone());
+    if daemon.test_hooks {
+        crate::server::hooks::register_test_hooks(&mut module);
+    }
+    let methods: Methods = module.into();
     let (stop, handle) = jsonrpsee::server::stop_channel();
     let connections = Arc::new(Connections { services, methods, stop: stop.clone() });
     // One gate for both listeners: out of descriptors on either, the oldest

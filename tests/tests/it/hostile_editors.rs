@@ -558,3 +558,32 @@ fn acp_outlives_a_daemon_restart_and_its_session_goes_on() {
     assert!(acp.close().success());
     kill9(second);
 }
+
+/// A document update the daemon refuses (a bug, a panic in its documents
+/// thread) leaves its copy other than the editor's, and the next keystrokes
+/// — sent as the edits they make, even by an editor that syncs whole texts —
+/// would land on it: the proxy reconnects, and its replay puts the editor's
+/// text back.
+#[test]
+fn a_refused_document_update_is_repaired_by_the_replay() {
+    let home = Home::new();
+    let root = project(&home);
+    let mut lsp = home.lsp();
+    lsp.initialize(&root);
+    let uri = "file:///w/typed.rs";
+    open(&mut lsp, uri, "fn typed() {}\n");
+    assert_eq!(ask(&mut lsp, "documents/get", json!({"uri": uri}))["result"]["version"], 1);
+    let hook = ask(&mut lsp, "debug/refuse_document_updates", json!([1]));
+    assert_eq!(hook["result"], 1, "{hook}");
+    change(&mut lsp, uri, 2, None, "fn typed() { 1 }\n");
+    change(&mut lsp, uri, 3, None, "fn typed() { 12 }\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let doc = ask(&mut lsp, "documents/get", json!({"uri": uri}));
+        if doc["result"]["text"] == "fn typed() { 12 }\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the daemon's copy is not the editor's: {doc}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -80,7 +80,7 @@ async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<E
         .filter(|name| *name != Attach::SUBSCRIBE && *name != Attach::UNSUBSCRIBE)
         .collect();
     if test_hooks {
-        forwarded.extend(["debug/sleep", "debug/panic"]);
+        forwarded.extend(["debug/sleep", "debug/panic", "debug/refuse_document_updates"]);
     }
     // Until the daemon says what it takes (`attached`).
     let request_limit = crate::platform::config::ServerConfig::default().max_request_bytes as usize;
