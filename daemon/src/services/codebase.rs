@@ -19,7 +19,7 @@ use protocol::{
         AddWorkspaceParams, BuildParams, BundlePart, ContextBundle, DocumentOutline, DroppedPart, ImportInfo,
         OutlineParams, OutlineSymbol, ProjectFacts, SymbolMatch, SymbolQuery, WorkspaceStatus,
     },
-    documents::{Position, Range},
+    documents::Range,
 };
 
 use crate::{
@@ -227,45 +227,8 @@ fn part_kind(kind: bundle::PartKind) -> protocol::context::PartKind {
     }
 }
 
-/// Byte columns to UTF-16 columns.
-pub(crate) struct LineIndex<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
-    }
-
-    /// The LSP position of a byte offset (one inside a character counts as
-    /// that character's start).
-    pub(crate) fn position(&self, byte: usize) -> Position {
-        let mut byte = byte.min(self.text.len());
-        while !self.text.is_char_boundary(byte) {
-            byte -= 1;
-        }
-        let line = self.starts.partition_point(|start| *start <= byte).saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0);
-        let character = self.text.get(start..byte).map_or(0, |s| s.encode_utf16().count() as u32);
-        Position { line: line as u32, character }
-    }
-
-    /// A line and byte column (tree-sitter's) as an LSP position.
-    fn lsp(&self, pos: symbols::Pos) -> Position {
-        let start = self.starts.get(pos.line as usize).copied().unwrap_or(self.text.len());
-        // Never past the line's end (its newline excluded), as LSP reads it.
-        let line_end = self.starts.get(pos.line as usize + 1).map_or(self.text.len(), |next| next - 1);
-        let mut end = (start + pos.column as usize).min(line_end.max(start));
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let character = self.text.get(start..end).map_or(pos.column, |s| s.encode_utf16().count() as u32);
-        Position { line: pos.line, character }
-    }
-}
+/// Byte columns to UTF-16 columns (beside the positions it inverts).
+pub(crate) use super::documents::LineIndex;
 
 /// Results whose signature is read from the file (the index keeps none).
 const SIGNATURES_SHOWN: usize = 20;

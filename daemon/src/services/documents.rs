@@ -348,15 +348,44 @@ fn line_start(bytes: &[u8], mut at: usize, mut line: u32, target: u32) -> Option
     Some(at)
 }
 
-/// The position of byte `offset` (on a char boundary) in `text`: the inverse
-/// of [`byte_offset`], except after a CR that ends a line (a position names
-/// the place before it).
-pub fn position_of(text: &str, offset: usize) -> Position {
-    let before = &text.as_bytes()[..offset];
-    let line = memchr::memchr_iter(b'\n', before).count() as u32;
-    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-    let character = text[line_start..offset].encode_utf16().count() as u32;
-    Position { line, character }
+/// Byte columns to UTF-16 columns.
+pub(crate) struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> LineIndex<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// The LSP position of a byte offset (one inside a character counts as
+    /// that character's start).
+    pub(crate) fn position(&self, byte: usize) -> Position {
+        let mut byte = byte.min(self.text.len());
+        while !self.text.is_char_boundary(byte) {
+            byte -= 1;
+        }
+        let line = self.starts.partition_point(|start| *start <= byte).saturating_sub(1);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        let character = self.text.get(start..byte).map_or(0, |s| s.encode_utf16().count() as u32);
+        Position { line: line as u32, character }
+    }
+
+    /// A line and byte column (tree-sitter's) as an LSP position.
+    pub(crate) fn lsp(&self, pos: context::symbols::Pos) -> Position {
+        let start = self.starts.get(pos.line as usize).copied().unwrap_or(self.text.len());
+        // Never past the line's end (its newline excluded), as LSP reads it.
+        let line_end = self.starts.get(pos.line as usize + 1).map_or(self.text.len(), |next| next - 1);
+        let mut end = (start + pos.column as usize).min(line_end.max(start));
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let character = self.text.get(start..end).map_or(pos.column, |s| s.encode_utf16().count() as u32);
+        Position { line: pos.line, character }
+    }
 }
 
 /// A change of the whole text from `old` to `new`, as the one ranged edit it
@@ -389,7 +418,8 @@ pub fn as_edit(old: &str, new: &str) -> Option<ContentChange> {
     if 2 * (new_end - start) > new.len().max(1) || 2 * (old_end - start) > old.len().max(1) {
         return None;
     }
-    let range = protocol::documents::Range { start: position_of(old, start), end: position_of(old, old_end) };
+    let lines = LineIndex::new(old);
+    let range = protocol::documents::Range { start: lines.position(start), end: lines.position(old_end) };
     // What the daemon will make of the range must be exactly these bytes.
     if byte_offset(old, range.start) != start || byte_offset(old, range.end) != old_end {
         return None;
@@ -565,7 +595,7 @@ mod tests {
         new.insert(old.len() / 2, '😀');
         let edit = as_edit(&old, &new).expect("an edit");
         assert_eq!(edit.text, "😀");
-        let at = position_of(&old, old.len() / 2);
+        let at = LineIndex::new(&old).position(old.len() / 2);
         assert_eq!(edit.range, Some(protocol::documents::Range { start: at, end: at }));
         // Replaced wholesale: the whole text.
         assert_eq!(as_edit(&old, "something else"), None);
