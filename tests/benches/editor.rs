@@ -27,7 +27,8 @@
 //! `PAIRED_BENCH_ONLY=load` for the last part alone, `PAIRED_BENCH_ONLY=burst`
 //! for the single editor's burst alone (the floor, `paired lsp`, `paired-lsp`),
 //! `PAIRED_BENCH_ONLY=initialize` for spawn → `initialize`, warm and cold,
-//! `PAIRED_BENCH_ONLY=memory` for the five sessions and the daemon's memory after.
+//! `PAIRED_BENCH_ONLY=memory` for the five sessions and the daemon's memory after,
+//! `PAIRED_BENCH_ONLY=many` for the single editor's burst and the ten at once (#18.6's ratio, one run).
 //! The load part's knobs: `PAIRED_BENCH_LOADED` (editors, 50), `PAIRED_BENCH_AGENT_RUNS`
 //! (20), `PAIRED_BENCH_SESSIONS=0` (everything in one scheduling group), `PAIRED_BENCH_RAW=FILE`
 //! (every time the probe measured, as JSON, with when each round began).
@@ -97,7 +98,8 @@ fn main() {
         initialize_times();
         return;
     }
-    let only_burst = std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "burst");
+    let only_many = std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "many");
+    let only_burst = only_many || std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "burst");
     let only_memory = std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "memory");
     let mut rows = Vec::new();
     let floor_exe = std::env::current_exe().expect("exe");
@@ -184,12 +186,43 @@ fn main() {
             (command, Some(daemon.pid))
         }));
     }
-    if only_burst {
+    if only_burst && !only_many {
         print_rows(rows);
         return;
     }
     let commands = (0..MANY).map(|_| home.paired(&["lsp"])).collect();
-    let (many, many_peak) = many_at_once(MANY, &files, commands, daemon.pid);
+    let daemon_cpu = cpu_time(daemon.pid);
+    let bench_cpu = own_cpu_time();
+    let (many, many_peak, proxies_cpu) = many_at_once(MANY, &files, commands, daemon.pid);
+    let (daemon_cpu, bench_cpu) = (cpu_time(daemon.pid).saturating_sub(daemon_cpu), own_cpu_time() - bench_cpu);
+    let many_table = |single: Duration| {
+        let mut sorted = many.clone();
+        sorted.sort();
+        println!();
+        println!(
+            "| {MANY} editors at once, each its own {}-file workspace | fastest burst | median | slowest | slowest / the single editor's | the daemon's largest RSS | CPU: the daemon with its helpers / the {MANY} proxies / the bench's editors |",
+            files.len()
+        );
+        println!("|---|---|---|---|---|---|---|");
+        println!(
+            "| `paired lsp`, one daemon | {:.3} s | {:.3} s | {:.3} s | {:.1}× ({:.3} s) | {} | {:.2} s / {:.2} s / {:.2} s |",
+            sorted[0].as_secs_f64(),
+            sorted[sorted.len() / 2].as_secs_f64(),
+            sorted[sorted.len() - 1].as_secs_f64(),
+            sorted[sorted.len() - 1].as_secs_f64() / single.as_secs_f64(),
+            single.as_secs_f64(),
+            mib(many_peak),
+            daemon_cpu.as_secs_f64(),
+            proxies_cpu.as_secs_f64(),
+            bench_cpu.as_secs_f64(),
+        );
+    };
+    let single = rows.iter().find(|row| row.name.starts_with("`paired lsp`")).map_or(Duration::ZERO, |row| row.burst);
+    if only_many {
+        print_rows(rows);
+        many_table(single);
+        return;
+    }
 
     if let Ok(peers) = std::env::var("PAIRED_BENCH_PEERS") {
         for peer in peers.split(';').filter(|p| !p.trim().is_empty()) {
@@ -205,21 +238,7 @@ fn main() {
 
     print_rows(rows);
     memory_table();
-    let mut sorted = many.clone();
-    sorted.sort();
-    println!();
-    println!(
-        "| {MANY} editors at once, each its own {}-file workspace | fastest burst | median | slowest | the daemon's largest RSS |",
-        files.len()
-    );
-    println!("|---|---|---|---|---|");
-    println!(
-        "| `paired lsp`, one daemon | {:.3} s | {:.3} s | {:.3} s | {} |",
-        sorted[0].as_secs_f64(),
-        sorted[sorted.len() / 2].as_secs_f64(),
-        sorted[sorted.len() - 1].as_secs_f64(),
-        mib(many_peak)
-    );
+    many_table(single);
     under_load(&home, &files, daemon.pid);
 }
 
@@ -370,7 +389,7 @@ fn under_load(home: &Home, files: &[(String, String)], daemon: u32) {
     let (bursts, peak, runs) = std::thread::scope(|scope| {
         let runs = scope.spawn(|| runtime.block_on(agent_runs(&client, &probe_root, files)));
         let commands = (0..loaded).map(|_| own_session(home.paired(&["lsp"]))).collect();
-        let (bursts, peak) = many_at_once(loaded, files, commands, daemon);
+        let (bursts, peak, _) = many_at_once(loaded, files, commands, daemon);
         let runs = runs.join().expect("agent runs");
         (bursts, peak, runs)
     });
@@ -619,7 +638,7 @@ fn many_at_once(
     files: &[(String, String)],
     commands: Vec<Command>,
     daemon: u32,
-) -> (Vec<Duration>, u64) {
+) -> (Vec<Duration>, u64, Duration) {
     let start = std::sync::Barrier::new(editors);
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -649,18 +668,20 @@ fn many_at_once(
                     let reply = burst_of_edits(&mut lsp, &root, files);
                     let took = started.elapsed();
                     assert!(reply.get("error").is_none(), "editor {n}: {reply}");
+                    let cpu = cpu_time(lsp.child.id());
                     let _ = lsp.request("shutdown", Value::Null);
                     lsp.notify("exit", Value::Null);
                     lsp.close_stdin();
                     let _ = lsp.wait_exit(Duration::from_secs(5));
                     let _ = std::fs::remove_dir_all(&root);
-                    took
+                    (took, cpu)
                 })
             })
             .collect();
-        let times: Vec<Duration> = workers.into_iter().map(|w| w.join().expect("editor")).collect();
+        let (times, cpu): (Vec<Duration>, Vec<Duration>) =
+            workers.into_iter().map(|w| w.join().expect("editor")).unzip();
         done.store(true, std::sync::atomic::Ordering::Relaxed);
-        (times, sampler.join().expect("sampler"))
+        (times, sampler.join().expect("sampler"), cpu.into_iter().sum())
     })
 }
 
@@ -732,6 +753,15 @@ fn cpu_time(pid: u32) -> Duration {
     };
     let all = ticks(pid) + tests::index_helpers(pid).into_iter().map(ticks).sum::<u64>();
     Duration::from_millis(all * 10)
+}
+
+/// The bench process's own CPU time (the editors' side of the bursts), not
+/// its children's.
+fn own_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: u64 = (11..=12).filter_map(|i| fields.get(i)?.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10)
 }
 
 fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {

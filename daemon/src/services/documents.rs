@@ -418,13 +418,32 @@ pub fn as_edit(old: &str, new: &str) -> Option<ContentChange> {
     if 2 * (new_end - start) > new.len().max(1) || 2 * (old_end - start) > old.len().max(1) {
         return None;
     }
-    let lines = LineIndex::new(old);
-    let range = protocol::documents::Range { start: lines.position(start), end: lines.position(old_end) };
-    // What the daemon will make of the range must be exactly these bytes.
-    if byte_offset(old, range.start) != start || byte_offset(old, range.end) != old_end {
+    // Lines are counted up to the edit and through it, not indexed: the
+    // proxy does this per keystroke of an editor syncing whole texts.
+    let (start_line, start_line_start) =
+        (newlines(&a[..start]), memchr::memrchr(b'\n', &a[..start]).map_or(0, |i| i + 1));
+    let end_line = start_line + newlines(&a[start..old_end]);
+    let end_line_start = memchr::memrchr(b'\n', &a[start..old_end]).map_or(start_line_start, |i| start + i + 1);
+    let column = |line_start: usize, at: usize| old[line_start..at].encode_utf16().count() as u32;
+    let range = protocol::documents::Range {
+        start: Position { line: start_line, character: column(start_line_start, start) },
+        end: Position { line: end_line, character: column(end_line_start, old_end) },
+    };
+    // What the daemon will make of the range must be exactly these bytes
+    // (a CR ending the text, say, is no place a position can name).
+    let at =
+        |line_start: usize, line: u32, position: Position| locate(old, line_start, line, position).map(|(at, _)| at);
+    if at(start_line_start, start_line, range.start) != Some(start)
+        || at(end_line_start, end_line, range.end) != Some(old_end)
+    {
         return None;
     }
     Some(ContentChange { range: Some(range), text: new[start..new_end].to_owned() })
+}
+
+/// How many line ends `bytes` has (a count the compiler vectorises).
+fn newlines(bytes: &[u8]) -> u32 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u32
 }
 
 /// How many bytes `a` and `b` start with in common (compared a block at a time).

@@ -41,14 +41,25 @@ pub(super) fn change_request_bytes(params: &ChangeParams) -> usize {
 
 /// The length of `text` as a JSON string, escapes included (as serde_json writes it).
 fn json_string_bytes(text: &str) -> usize {
-    2 + text
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
+    // Without branches, a block at a time (at most 5 extra bytes each, so a
+    // block's sum fits a `u32`): the compiler vectorises it. Counted for every
+    // document opened; a `match` per byte was a tenth of the proxy's CPU in
+    // the editor bench's burst (measured).
+    let extra: usize = text
+        .as_bytes()
+        .chunks(1 << 16)
+        .map(|block| block.iter().map(|&b| u32::from(escape_extra(b))).sum::<u32>() as usize)
+        .sum();
+    2 + text.len() + extra
+}
+
+/// The bytes serde_json writes for `b` beyond the one: `\"`, `\\`, the short
+/// escapes of control characters, `\u00XX` for the others.
+fn escape_extra(b: u8) -> u8 {
+    let quote = u8::from(b == b'"') | u8::from(b == b'\\');
+    let short =
+        u8::from(b == b'\n') | u8::from(b == b'\r') | u8::from(b == b'\t') | u8::from(b == 0x08) | u8::from(b == 0x0c);
+    quote + u8::from(b < 0x20) * (5 - 4 * short)
 }
 
 #[cfg(test)]
@@ -56,6 +67,11 @@ mod tests {
     #[test]
     fn request_sizes_count_json_escapes() {
         assert_eq!(super::json_string_bytes("a\"\\\n\u{1}é"), 2 + 1 + 2 + 2 + 2 + 6 + 2);
+        // Against what serde_json writes, for every byte value a string can hold.
+        let every: String = (0..=0x7f_u8).map(char::from).chain("é😀\u{7f}\u{2028}".chars()).collect();
+        for text in [every.clone(), every.repeat(700)] {
+            assert_eq!(super::json_string_bytes(&text), serde_json::to_string(&text).expect("json").len());
+        }
         let text = "\"".repeat(1000);
         let read = || std::borrow::Cow::Borrowed(text.as_str());
         assert_eq!(super::over_limit("file:///a", text.len(), read, 1_000_000), None);
