@@ -9,14 +9,13 @@ use std::{
     time::Duration,
 };
 
-use protocol::documents::{ChangeParams, ContentChange, DocumentOp, OpenParams, SyncParams, UriParams};
-use serde::Deserialize;
+use protocol::documents::{ContentChange, DocumentOp, OpenParams, SyncParams, UriParams};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::MessageType;
 
 use super::{
-    limits::{ENVELOPE_BYTES, MAX_LANGUAGE_ID_BYTES, change_request_bytes, open_request_bytes, over_limit},
+    limits::{ENVELOPE_BYTES, change_request_bytes, open_request_bytes, over_limit},
     packed::Packed,
     proxy::{DocOp, DocOpKind, Proxy, Settle},
 };
@@ -30,12 +29,19 @@ impl Proxy {
     /// Takes a document notification off the stream, in order. Called
     /// synchronously by the front ([`super::front`]).
     pub(super) fn document_notification(&self, method: &str, params: Option<Value>) {
-        let mut kind = match parse_notification(method, params.unwrap_or(Value::Null)) {
-            Ok(kind) => kind,
-            Err(err) => {
-                tracing::warn!(method, "ignoring malformed notification: {err}");
-                return;
-            }
+        match super::incoming::parse_notification(method, params.unwrap_or(Value::Null)) {
+            Ok(kind) => self.document_op(kind),
+            Err(err) => tracing::warn!(method, "ignoring malformed notification: {err}"),
+        }
+    }
+
+    /// Applies a document notification to the mirror and queues what the
+    /// daemon must hear of it, in order.
+    pub(super) fn document_op(&self, mut kind: DocOpKind) {
+        let method = match &kind {
+            DocOpKind::Open(_) => "textDocument/didOpen",
+            DocOpKind::Change(_) => "textDocument/didChange",
+            DocOpKind::Close(_) => "textDocument/didClose",
         };
         let mut mirror = self.mirror();
         let uri = kind.uri().to_owned();
@@ -131,73 +137,10 @@ impl Proxy {
     }
 }
 
-/// A document notification's parameters, as the operation it asks for.
-fn parse_notification(method: &str, params: Value) -> serde_json::Result<DocOpKind> {
-    match method {
-        "textDocument/didOpen" => serde_json::from_value::<DidOpen>(params).map(|p| {
-            DocOpKind::Open(OpenParams {
-                uri: p.text_document.uri,
-                language_id: Some(p.text_document.language_id)
-                    .filter(|id| id.len() <= MAX_LANGUAGE_ID_BYTES)
-                    .unwrap_or_default(),
-                version: p.text_document.version,
-                text: p.text_document.text,
-            })
-        }),
-        "textDocument/didChange" => serde_json::from_value::<DidChange>(params).map(|p| {
-            DocOpKind::Change(ChangeParams {
-                uri: p.text_document.uri,
-                version: p.text_document.version,
-                changes: p.content_changes,
-            })
-        }),
-        _ => serde_json::from_value::<DidClose>(params).map(|p| DocOpKind::Close(p.text_document.uri)),
-    }
-}
-
 /// The mirror's current copy of `uri`, as a `documents/open`.
 fn reopen_params(documents: &Documents<Packed>, uri: &str) -> Option<OpenParams> {
     let doc = documents.get(uri)?;
     Some(OpenParams { uri: doc.uri, language_id: doc.language_id, version: doc.version, text: doc.text })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DidOpen {
-    text_document: TextDocumentItem,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TextDocumentItem {
-    uri: String,
-    language_id: String,
-    version: i32,
-    text: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DidChange {
-    text_document: VersionedId,
-    content_changes: Vec<ContentChange>,
-}
-
-#[derive(Deserialize)]
-struct VersionedId {
-    uri: String,
-    version: i32,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DidClose {
-    text_document: UriOnly,
-}
-
-#[derive(Deserialize)]
-struct UriOnly {
-    uri: String,
 }
 
 /// Most operations in one `documents/sync` request.
@@ -443,7 +386,7 @@ pub fn fuzz_document_notifications(
 
 #[cfg(test)]
 mod tests {
-    use protocol::documents::{Position, Range};
+    use protocol::documents::{ChangeParams, Position, Range};
 
     use super::*;
 

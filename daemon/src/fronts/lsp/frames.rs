@@ -63,6 +63,12 @@ impl Decoder {
 
     /// The next complete frame, if the bytes pushed so far hold one.
     pub fn next_frame(&mut self) -> Option<Frame> {
+        self.next_frame_taking(|_| None)
+    }
+
+    /// As [`Decoder::next_frame`], offering each body to `take` first: a body
+    /// it makes a frame of is passed on as that frame, unchecked here.
+    pub fn next_frame_taking(&mut self, mut take: impl FnMut(&[u8]) -> Option<Frame>) -> Option<Frame> {
         loop {
             match self.state {
                 State::Body(len) => {
@@ -71,6 +77,9 @@ impl Decoder {
                     }
                     let body: Vec<u8> = self.buf.drain(..len).collect();
                     self.state = State::Header;
+                    if let Some(frame) = take(&body) {
+                        return Some(frame);
+                    }
                     if let Some(frame) = self.check_body(body) {
                         return Some(frame);
                     }
@@ -211,9 +220,10 @@ fn content_length(head: &[u8]) -> Result<usize, String> {
     length.ok_or_else(|| "no Content-Length header".to_owned())
 }
 
-/// Reads the editor's input on a thread of its own, framing it with [`Decoder`].
+/// Reads the editor's input on a thread of its own, framing it with [`Decoder`]
+/// (each body offered to `take` first, see [`Decoder::next_frame_taking`]).
 /// The channel closes at end of input.
-pub fn read_stdin(frames: mpsc::Sender<Frame>) {
+pub fn read_stdin(frames: mpsc::Sender<Frame>, mut take: impl FnMut(&[u8]) -> Option<Frame>) {
     let mut stdin = std::io::stdin().lock();
     let mut decoder = Decoder::default();
     let mut chunk = vec![0u8; 64 * 1024];
@@ -228,7 +238,7 @@ pub fn read_stdin(frames: mpsc::Sender<Frame>) {
             }
         };
         decoder.push(&chunk[..n]);
-        while let Some(frame) = decoder.next_frame() {
+        while let Some(frame) = decoder.next_frame_taking(&mut take) {
             if let Frame::Malformed { message, .. } = &frame {
                 tracing::warn!("malformed input from the editor: {message}");
             }

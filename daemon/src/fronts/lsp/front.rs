@@ -61,6 +61,15 @@ where
                 self.proxy.document_notification(&method, params);
                 nothing()
             }
+            super::incoming::DOCUMENT => {
+                let kind = self.proxy.incoming.claim(request.params());
+                // Before `initialized`, as tower-lsp-server does: not taken.
+                if let Some(kind) = kind.filter(|_| initialized) {
+                    let _entered = span.enter();
+                    self.proxy.document_op(kind);
+                }
+                nothing()
+            }
             MALFORMED => {
                 let Some(id) = id else { return nothing() };
                 malformed(id, request.params())

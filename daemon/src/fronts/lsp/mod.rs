@@ -44,6 +44,7 @@ mod convert;
 mod documents;
 mod forward;
 mod front;
+mod incoming;
 mod lenses;
 mod limits;
 mod packed;
@@ -93,7 +94,7 @@ async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<E
         Backend { proxy: backend_proxy.clone() }
     });
     let front = Front { inner: service, proxy: proxy.clone() };
-    Server::new(editor_input()?, tokio::io::stdout(), socket).serve(front).await;
+    Server::new(editor_input(proxy.clone())?, tokio::io::stdout(), socket).serve(front).await;
     let clean = proxy.shutdown_requested.load(Ordering::Relaxed);
     tracing::info!(clean, "editor closed the connection; exiting");
     Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -101,9 +102,12 @@ async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<E
 
 /// The editor's input as tower-lsp-server reads it: only well-formed frames,
 /// and for each malformed one a [`front::MALFORMED`] request carrying its error.
-fn editor_input() -> Result<frames::FrameReader> {
+/// Document notifications are read on the way ([`incoming::Incoming`]).
+fn editor_input(proxy: Arc<Proxy>) -> Result<frames::FrameReader> {
     let (frames_tx, frames_rx) = mpsc::channel(64);
-    std::thread::Builder::new().name("paired-lsp-stdin".to_owned()).spawn(move || frames::read_stdin(frames_tx))?;
+    std::thread::Builder::new()
+        .name("paired-lsp-stdin".to_owned())
+        .spawn(move || frames::read_stdin(frames_tx, |body| proxy.incoming.take(body)))?;
     Ok(frames::FrameReader::new(frames_rx, |frame| match frame {
         frames::Frame::Message(body) => body,
         frames::Frame::Malformed { id, code, message } => serde_json::to_vec(&serde_json::json!({

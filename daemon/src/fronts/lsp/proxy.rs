@@ -38,6 +38,8 @@ pub(super) struct Proxy {
     pub(super) notices: Mutex<Vec<String>>,
     pub(super) forwarded: Vec<&'static str>,
     pub(super) mirror: Mutex<Mirror>,
+    /// Document notifications read off the editor's input, waiting for their turn.
+    pub(super) incoming: super::incoming::Incoming,
     pub(super) ops: mpsc::UnboundedSender<DocOp>,
     /// The live daemon connection, `None` while (re)connecting.
     pub(super) connection: watch::Sender<Option<Arc<WsClient>>>,
@@ -94,6 +96,7 @@ impl Proxy {
             notices: Mutex::new(notices),
             forwarded,
             mirror: Mutex::default(),
+            incoming: super::incoming::Incoming::default(),
             ops,
             connection: watch::channel(None).0,
             replayed_through: AtomicU64::new(0),
