@@ -8,7 +8,15 @@ use std::sync::atomic::Ordering;
 
 use protocol::documents::{ChangeParams, ContentChange, OpenParams};
 
-use super::{limits::MAX_LANGUAGE_ID_BYTES, proxy::DocOpKind};
+use super::limits::MAX_LANGUAGE_ID_BYTES;
+
+/// A document notification, as the operation it asks of the mirror.
+#[derive(Clone)]
+pub(super) enum DocOpKind {
+    Open(OpenParams),
+    Change(ChangeParams),
+    Close(String),
+}
 
 /// Document notifications read on the stdin thread, waiting for their turn.
 ///

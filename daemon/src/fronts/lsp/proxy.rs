@@ -13,10 +13,7 @@ use std::{
 
 use futures::stream::AbortHandle;
 use jsonrpsee::ws_client::WsClient;
-use protocol::{
-    client::{ClientHello, Event},
-    documents::{ChangeParams, OpenParams},
-};
+use protocol::client::{ClientHello, Event};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tower_lsp_server::Client;
@@ -149,12 +146,7 @@ pub(super) struct DocOp {
     pub(super) kind: DocOpKind,
 }
 
-#[derive(Clone)]
-pub(super) enum DocOpKind {
-    Open(OpenParams),
-    Change(ChangeParams),
-    Close(String),
-}
+pub(super) use super::incoming::DocOpKind;
 
 impl Proxy {
     /// The largest request the daemon takes, in bytes.
