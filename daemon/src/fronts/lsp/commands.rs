@@ -6,7 +6,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures::{FutureExt as _, future::BoxFuture};
-use protocol::client::Event;
+use protocol::{client::Event, workflows::StepRecord};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tower_lsp_server::{NotCancellable, OngoingProgress, Unbounded, jsonrpc, ls_types::MessageType};
@@ -66,16 +66,13 @@ async fn follow_session(
     let wait = serde_json::json!({ "session_id": session_id, "wait": true });
     let finished = proxy.forward(<protocol::workflows::GetSession as protocol::Method>::NAME, Some(wait), after_seq);
     tokio::pin!(finished);
+    // Each step's line is reported once per status it reaches.
+    let mut reported = std::collections::HashSet::new();
     let outcome = loop {
         tokio::select! {
             outcome = &mut finished => break outcome,
             Some(event) = received.recv() => match event {
-                Event::SessionUpdate { step: Some(step), .. } => {
-                    if let Some(progress) = progress {
-                        let line = format!("{} {} ({} {})", step.key, format!("{:?}", step.status).to_lowercase(), step.agent, step.skill);
-                        progress.report(line).await;
-                    }
-                }
+                Event::SessionUpdate { step: Some(step), .. } => report_step(progress, &mut reported, &step).await,
                 Event::Choice { conflict_id, question, options, .. } if asked.insert(conflict_id.clone()) => {
                     proxy.ask_user(&session_id, &conflict_id, question, options, after_seq).await;
                 }
@@ -85,7 +82,32 @@ async fn follow_session(
     };
     proxy.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(&session_id);
     proxy.runs.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    // Updates still on their way when the session ended, and steps that ended
+    // before this editor was listening (a fast step can finish before
+    // `workflows/run` has answered): every step's end is reported before the
+    // progress ends, from the finished session's record.
+    while let Ok(event) = received.try_recv() {
+        if let Event::SessionUpdate { step: Some(step), .. } = event {
+            report_step(progress, &mut reported, &step).await;
+        }
+    }
+    if let Ok(session) = &outcome {
+        let steps: Vec<StepRecord> = serde_json::from_value(session["steps"].clone()).unwrap_or_default();
+        for step in &steps {
+            report_step(progress, &mut reported, step).await;
+        }
+    }
     outcome
+}
+
+/// A step's line in the editor's progress, unless already reported with this status.
+async fn report_step(progress: Option<&Progress>, reported: &mut std::collections::HashSet<String>, step: &StepRecord) {
+    let line = format!("{} {} ({} {})", step.key, format!("{:?}", step.status).to_lowercase(), step.agent, step.skill);
+    if let Some(progress) = progress
+        && reported.insert(line.clone())
+    {
+        progress.report(line).await;
+    }
 }
 
 /// A question asked before this editor was listening is on the session's

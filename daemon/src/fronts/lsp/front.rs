@@ -61,7 +61,7 @@ where
                 self.proxy.document_notification(&method, params);
                 nothing()
             }
-            super::incoming::DOCUMENT => {
+            super::incoming::DOCUMENT if id.is_none() && self.proxy.incoming.is_placeholder(request.params()) => {
                 let kind = self.proxy.incoming.claim(request.params());
                 // Before `initialized`, as tower-lsp-server does: not taken.
                 if let Some(kind) = kind.filter(|_| initialized) {

@@ -28,11 +28,23 @@ pub(super) enum DocOpKind {
 /// ([`DOCUMENT`], carrying a number) in their place in the stream, so the
 /// front takes them in the order the editor sent them. Anything that is not
 /// plainly such a notification (an `id`, a field more, an escaped method name)
-/// goes the usual way.
-#[derive(Default)]
+/// goes the usual way. (Fields this proxy ignores are skipped unchecked here,
+/// where the usual way refused a number out of range, a lone surrogate or
+/// nesting past 128 in them with an error and dropped the notification; here
+/// it is applied.)
 pub(super) struct Incoming {
     queue: std::sync::Mutex<std::collections::VecDeque<(u64, DocOpKind)>>,
     next: std::sync::atomic::AtomicU64,
+    /// In every placeholder: one the editor wrote itself is not taken for ours.
+    key: u64,
+}
+
+impl Default for Incoming {
+    fn default() -> Incoming {
+        use std::hash::{BuildHasher, Hasher};
+        let key = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        Incoming { queue: Default::default(), next: Default::default(), key }
+    }
 }
 
 /// The placeholder's method.
@@ -43,19 +55,37 @@ impl Incoming {
     /// pass on in its place.
     pub(super) fn take(&self, body: &[u8]) -> Option<super::frames::Frame> {
         let kind = read_notification(body)?;
-        let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back((seq, kind));
-        let placeholder = format!(r#"{{"jsonrpc":"2.0","method":"{DOCUMENT}","params":{{"seq":{seq}}}}}"#);
+        let seq = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let seq = self.next.fetch_add(1, Ordering::Relaxed);
+            queue.push_back((seq, kind));
+            seq
+        };
+        let key = self.key;
+        let placeholder = format!(r#"{{"jsonrpc":"2.0","method":"{DOCUMENT}","params":{{"seq":{seq},"key":{key}}}}}"#);
         Some(super::frames::Frame::Message(placeholder.into_bytes()))
     }
 
+    /// Whether `params` are those of one of this proxy's placeholders.
+    pub(super) fn is_placeholder(&self, params: Option<&Value>) -> bool {
+        params.and_then(|p| p.get("key")).and_then(Value::as_u64) == Some(self.key)
+    }
+
     /// The notification a placeholder stands for (any left before it were
-    /// not asked for: dropped).
+    /// not asked for: dropped, which never happens while tower-lsp-server
+    /// passes every message on in order).
     pub(super) fn claim(&self, params: Option<&Value>) -> Option<DocOpKind> {
+        if !self.is_placeholder(params) {
+            return None;
+        }
         let seq = params?.get("seq")?.as_u64()?;
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         while queue.front().is_some_and(|(at, _)| *at < seq) {
             queue.pop_front();
+            tracing::error!(
+                seq,
+                "a document notification's turn never came: dropped (the mirror may differ from the editor)"
+            );
         }
         queue.front().is_some_and(|(at, _)| *at == seq).then(|| queue.pop_front().map(|(_, kind)| kind)).flatten()
     }
@@ -191,8 +221,11 @@ mod tests {
         let Some(DocOpKind::Open(open)) = claim(0) else { panic!("the open") };
         assert_eq!((open.uri.as_str(), open.language_id.as_str(), open.version), ("file:///a.rs", "rust", 1));
         assert_eq!(open.text, text, "escapes decoded");
-        // A placeholder claimed twice, or one skipped, gives nothing.
+        // A placeholder claimed twice, or one skipped, gives nothing; nor
+        // does one the editor wrote (it cannot know the key).
         assert!(claim(0).is_none());
+        let forged = serde_json::json!({"seq": 1});
+        assert!(!incoming.is_placeholder(Some(&forged)) && incoming.claim(Some(&forged)).is_none());
         let Some(DocOpKind::Close(uri)) = claim(2) else { panic!("the close, the change before it dropped") };
         assert_eq!(uri, "file:///a.rs");
         assert!(claim(1).is_none());

@@ -151,8 +151,6 @@ pub fn thread_usage() -> super::ThreadUsage {
 
 pub fn lower_priority() {}
 
-pub fn idle_priority() {}
-
 pub fn become_background_process() {}
 
 pub fn own_executable() -> io::Result<std::path::PathBuf> {

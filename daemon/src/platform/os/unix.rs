@@ -351,30 +351,6 @@ pub fn lower_priority() {
     let _ = rustix::process::nice(10);
 }
 
-/// Makes this thread run only when nothing else of the daemon's wants the CPU
-/// (Linux `SCHED_IDLE`; nice 10 where that is refused, and elsewhere). For a
-/// workspace's indexing thread: fifty workspaces opened at once are fifty such
-/// threads, and at nice 10 each (weight 110 of a worker's 1024) together they
-/// outweighed the runtime's workers five to one, so an editor's request waited
-/// behind other editors' indexing (#18.7). An idle thread is preempted as soon
-/// as a worker wakes. Its locks are held for one merge at a time, and the
-/// daemon's scheduling group keeps its weight among the machine's others
-/// whatever its threads' policies, so indexing still moves when the daemon's
-/// editors wait for nothing else.
-// `sched_setscheduler` with pid 0 changes the calling thread only.
-#[allow(unsafe_code)]
-pub fn idle_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `param` is a valid `sched_param` for the call's duration.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
-            return;
-        }
-    }
-    lower_priority();
-}
-
 /// Fixes glibc's thresholds for giving memory back. Left to itself, glibc
 /// raises them after each large block is freed (up to 32 MiB for `mmap`, twice
 /// that for trimming): after an editor's burst (a multi-MiB request parsed

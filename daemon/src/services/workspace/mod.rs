@@ -364,7 +364,7 @@ impl Workspace {
     /// The background thread: first index, then watch until the workspace sleeps.
     fn index_and_watch(self: Arc<Self>, generation: u64) {
         // Indexing yields to the editors' requests (its parsing threads inherit this).
-        crate::platform::os::idle_priority();
+        crate::platform::os::lower_priority();
         let (tx, rx) = mpsc::channel();
         *self.watch_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
         self.start_watching(tx, generation);
