@@ -436,4 +436,26 @@ mod tests {
         decoder.push(frame(OK).as_bytes());
         assert_eq!(decoder.next_frame(), Some(Frame::Message(OK.as_bytes().to_vec())));
     }
+
+    /// `header_end` against the search it replaced (both kinds of blank line
+    /// looked for everywhere, the first one taken), on random headers.
+    #[test]
+    fn the_header_end_is_the_first_blank_line_of_either_kind() {
+        fn everywhere(buf: &[u8]) -> Option<(usize, usize)> {
+            let at = |needle: &[u8]| buf.windows(needle.len()).position(|w| w == needle);
+            match (at(b"\r\n\r\n").map(|a| (a, 4)), at(b"\n\n").map(|b| (b, 2))) {
+                (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            }
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 24) as usize;
+            let buf: Vec<u8> = (0..len).map(|i| b"\r\na:"[((state >> (2 * i % 60)) & 3) as usize]).collect();
+            assert_eq!(header_end(&buf), everywhere(&buf), "{:?}", String::from_utf8_lossy(&buf));
+        }
+    }
 }

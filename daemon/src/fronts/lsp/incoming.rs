@@ -11,7 +11,7 @@ use protocol::documents::{ChangeParams, ContentChange, OpenParams};
 use super::limits::MAX_LANGUAGE_ID_BYTES;
 
 /// A document notification, as the operation it asks of the mirror.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq)]
 pub(super) enum DocOpKind {
     Open(OpenParams),
     Change(ChangeParams),
@@ -262,5 +262,70 @@ mod tests {
             assert!(incoming.take(&bytes).is_none(), "taken: {}", String::from_utf8_lossy(&bytes));
         }
         assert!(incoming.take(&body(open)).is_some());
+    }
+
+    /// What the fast way takes, the usual way (the whole body checked as
+    /// JSON-RPC, then the parameters decoded from a `Value`) decodes to the same
+    /// operation; bodies made of an editor's notifications with random changes
+    /// to them.
+    #[test]
+    fn what_is_taken_the_usual_way_reads_the_same() {
+        const PIECES: [&str; 14] = [
+            r#""id":1,"#,
+            r#""jsonrpc":"2.0","#,
+            r#""method":"textDocument/didOpen","#,
+            r#""method":"textDocument/didChange","#,
+            r#""method":"textDocument/didClose","#,
+            r#""method":"textDocument\/didOpen","#,
+            r#""params":{"textDocument":{"uri":"file:///a.rs","languageId":"rust","version":1,"text":"fn a() {}\n\u00e9"}},"#,
+            r#""params":{"textDocument":{"uri":"file:///a.rs","version":2},"contentChanges":[{"text":"x"}]},"#,
+            r#""params":{"textDocument":{"uri":"file:///a.rs","version":2},"contentChanges":[{"range":{"start":{"line":0,"character":1},"end":{"line":0,"character":2}},"text":"\"y\""}]},"#,
+            r#""params":{"textDocument":{"uri":"file:///a.rs"}},"#,
+            r#""params":{"textDocument":{"uri":"file:///a.rs","languageId":"rust","version":1.5,"text":""}},"#,
+            r#""params":null,"#,
+            r#""extra":[1,{"a":null}],"#,
+            r#""params":{"textDocument":{"uri":"file:///a.rs","languageId":"rust","version":1,"text":"","more":{"deep":[true]}}},"#,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let incoming = Incoming::default();
+        let (mut taken, mut usual) = (0, 0);
+        for _ in 0..20_000 {
+            // Mostly an envelope and parameters, sometimes a field more or less, in any order.
+            let mut picked = vec![PIECES[1], PIECES[2 + next(4)], PIECES[6 + next(6)]];
+            if next(4) == 0 {
+                let gone = next(picked.len());
+                picked.remove(gone);
+            }
+            if next(3) == 0 {
+                picked.push(PIECES[next(PIECES.len())]);
+            }
+            let turn = next(picked.len());
+            picked.rotate_left(turn);
+            let fields: String = picked.concat();
+            let body = format!("{{{}}}", fields.trim_end_matches(','));
+            let Some(super::super::frames::Frame::Message(placeholder)) = incoming.take(body.as_bytes()) else {
+                usual += 1;
+                continue;
+            };
+            taken += 1;
+            let placeholder: Value = serde_json::from_slice(&placeholder).expect("json");
+            let fast = incoming.claim(placeholder.get("params")).expect("claimed");
+            let mut decoder = super::super::frames::Decoder::default();
+            decoder.push(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+            let Some(super::super::frames::Frame::Message(checked)) = decoder.next_frame() else {
+                panic!("the usual way refuses what was taken: {body}")
+            };
+            let message: Value = serde_json::from_slice(&checked).expect("json");
+            let method = message["method"].as_str().expect("method");
+            let slow = parse_notification(method, message["params"].clone()).expect("the usual way decodes it");
+            assert_eq!(fast, slow, "{body}");
+        }
+        assert!(taken > 1000 && usual > 1000, "both ways tried: {taken} taken, {usual} the usual way");
     }
 }
