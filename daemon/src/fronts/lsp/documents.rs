@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use protocol::documents::{ContentChange, DocumentOp, OpenParams, SyncParams, UriParams};
+use protocol::documents::{ChangeParams, ContentChange, DocumentOp, OpenParams, SyncParams, UriParams};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tower_lsp_server::ls_types::MessageType;
@@ -46,26 +46,26 @@ impl Proxy {
         let mut mirror = self.mirror();
         let uri = kind.uri().to_owned();
         let known = mirror.documents.buffer(&uri).is_some();
+        // A whole new text goes to the daemon as the edit it makes, when that
+        // is a small part of it (an editor syncing whole texts); the mirror
+        // takes the text itself (nothing to copy, no edit to locate in it).
+        let mut whole_for_mirror = None;
         if let DocOpKind::Change(params) = &mut kind
-            && let Some(buffer) = mirror.documents.buffer_mut(&uri)
+            && let [whole @ ContentChange { range: None, .. }] = params.changes.as_slice()
+            && let Some((buffer, _)) = mirror.documents.buffer(&uri)
+            && let Some(edit) = as_edit(&buffer.text(), &whole.text)
         {
-            // Being edited: kept plain (a whole new text is compared with it first).
-            buffer.unpack();
-            // A whole new text goes to the daemon as the edit it makes, when
-            // that is a small part of it (an editor syncing whole texts).
-            if let [whole @ ContentChange { range: None, .. }] = params.changes.as_slice()
-                && let Some(edit) = as_edit(&buffer.text(), &whole.text)
-            {
-                params.changes = vec![edit];
-            }
+            let whole = std::mem::replace(&mut params.changes, vec![edit]);
+            whole_for_mirror = Some(ChangeParams { uri: params.uri.clone(), version: params.version, changes: whole });
         }
-        let applied = match &kind {
-            DocOpKind::Open(params) => {
+        let applied = match (&kind, whole_for_mirror) {
+            (DocOpKind::Open(params), _) => {
                 mirror.documents.open(ANONYMOUS, params.clone());
                 Ok(())
             }
-            DocOpKind::Change(params) => mirror.documents.change(ANONYMOUS, params.clone()).map(drop),
-            DocOpKind::Close(uri) => mirror.documents.close(ANONYMOUS, uri).map(drop),
+            (DocOpKind::Change(_), Some(whole)) => mirror.documents.change(ANONYMOUS, whole).map(drop),
+            (DocOpKind::Change(params), None) => mirror.documents.change(ANONYMOUS, params.clone()).map(drop),
+            (DocOpKind::Close(uri), _) => mirror.documents.close(ANONYMOUS, uri.as_str()).map(drop),
         };
         if let Err(err) = applied {
             tracing::warn!(method, "{err}");
@@ -163,11 +163,11 @@ pub(super) async fn sync_documents(proxy: Arc<Proxy>, mut ops: mpsc::UnboundedRe
     let mut since_trim = 0;
     while let Some(first) = ops.recv().await {
         let budget = proxy.request_limit().saturating_sub(ENVELOPE_BYTES);
-        let mut bytes = op_bytes(&first.kind);
+        let mut bytes = op_bytes_at_most(&first.kind);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH_OPS {
             let Ok(op) = ops.try_recv() else { break };
-            let more = op_bytes(&op.kind);
+            let more = op_bytes_at_most(&op.kind);
             bytes += more;
             batch.push(op);
             if bytes >= budget {
@@ -279,13 +279,20 @@ fn in_messages(ops: Vec<DocumentOp>, limit: usize) -> Vec<Vec<DocumentOp>> {
     messages
 }
 
-/// The request size an operation adds to a batch, at most (escapes counted
-/// only when it could matter).
-fn op_bytes(kind: &DocOpKind) -> usize {
+/// The request size an operation adds to a batch, at most: every byte
+/// counted as the longest escape, not read (a batch is only where coalescing
+/// happens; what is sent is cut into messages by their exact sizes, see
+/// [`in_messages`]).
+fn op_bytes_at_most(kind: &DocOpKind) -> usize {
+    let text = |text: &str| 6 * text.len() + 2;
     match kind {
-        DocOpKind::Open(params) => open_request_bytes(&params.uri, &params.text),
-        DocOpKind::Change(params) => change_request_bytes(params),
-        DocOpKind::Close(uri) => ENVELOPE_BYTES + uri.len() * 6,
+        DocOpKind::Open(params) => ENVELOPE_BYTES + text(&params.uri) + text(&params.text),
+        DocOpKind::Change(params) => {
+            ENVELOPE_BYTES
+                + text(&params.uri)
+                + params.changes.iter().map(|c| ENVELOPE_BYTES + text(&c.text)).sum::<usize>()
+        }
+        DocOpKind::Close(uri) => ENVELOPE_BYTES + text(uri),
     }
 }
 
