@@ -85,7 +85,9 @@ async fn serve(paths: Paths, notices: Vec<String>, test_hooks: bool) -> Result<E
     }
     // Until the daemon says what it takes (`attached`).
     let request_limit = crate::platform::config::ServerConfig::default().max_request_bytes as usize;
-    let proxy = Arc::new(Proxy::new(paths, request_limit, notices, forwarded, ops_tx));
+    let mut proxy = Proxy::new(paths, request_limit, notices, forwarded, ops_tx);
+    proxy.lose_step_updates = test_hooks && std::env::var("PAIRED_TEST_LOSE_STEP_UPDATES").is_ok_and(|v| v == "1");
+    let proxy = Arc::new(proxy);
     tokio::spawn(documents::sync_documents(proxy.clone(), ops_rx));
 
     let backend_proxy = proxy.clone();

@@ -76,6 +76,10 @@ pub(super) struct Proxy {
     /// `paired/event` notifications (`initializationOptions.paired.events`),
     /// for an agent panel.
     pub(super) events_wanted: AtomicBool,
+    /// Test hook (`PAIRED_TEST_LOSE_STEP_UPDATES=1` with the test hooks on):
+    /// a session's step updates never reach the command following it, as when
+    /// they came before it listened.
+    pub(super) lose_step_updates: bool,
 }
 
 impl Proxy {
@@ -113,6 +117,7 @@ impl Proxy {
             initialized: AtomicBool::new(false),
             shutdown_requested: AtomicBool::new(false),
             events_wanted: AtomicBool::new(false),
+            lose_step_updates: false,
         }
     }
 }

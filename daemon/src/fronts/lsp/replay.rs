@@ -258,6 +258,7 @@ impl Proxy {
     /// Hands a workflow event to the command that started the session.
     fn to_session(&self, event: Event) {
         let id = match &event {
+            Event::SessionUpdate { step: Some(_), .. } if self.lose_step_updates => return,
             Event::SessionUpdate { session_id, .. } | Event::Choice { session_id, .. } => session_id.clone(),
             _ => return,
         };

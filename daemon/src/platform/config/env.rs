@@ -87,8 +87,13 @@ fn integer_range(section: &str, key: &str) -> Option<(i64, i64)> {
 }
 
 /// `PAIRED_*` variables that are not configuration keys.
-const NON_CONFIG_ENV: [&str; 4] =
-    ["PAIRED_TEST_HOOKS", "PAIRED_TEST_INOTIFY_EXHAUSTED", "PAIRED_TEST_SETUP_SERVERS", "PAIRED_BIN"];
+const NON_CONFIG_ENV: [&str; 5] = [
+    "PAIRED_TEST_HOOKS",
+    "PAIRED_TEST_INOTIFY_EXHAUSTED",
+    "PAIRED_TEST_SETUP_SERVERS",
+    "PAIRED_TEST_LOSE_STEP_UPDATES",
+    "PAIRED_BIN",
+];
 
 /// The variables named after a key, `PAIRED_<SECTION>_<KEY>`, written out so
 /// that reading the environment needs no TOML (`paired-lsp`, which every editor
