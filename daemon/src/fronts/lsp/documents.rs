@@ -38,11 +38,7 @@ impl Proxy {
     /// Applies a document notification to the mirror and queues what the
     /// daemon must hear of it, in order.
     pub(super) fn document_op(&self, mut kind: DocOpKind) {
-        let method = match &kind {
-            DocOpKind::Open(_) => "textDocument/didOpen",
-            DocOpKind::Change(_) => "textDocument/didChange",
-            DocOpKind::Close(_) => "textDocument/didClose",
-        };
+        let method = kind.method();
         let mut mirror = self.mirror();
         let uri = kind.uri().to_owned();
         let known = mirror.documents.buffer(&uri).is_some();

@@ -65,7 +65,7 @@ where
                 let kind = self.proxy.incoming.claim(request.params());
                 // Before `initialized`, as tower-lsp-server does: not taken.
                 if let Some(kind) = kind.filter(|_| initialized) {
-                    let _entered = span.enter();
+                    let _entered = tracing::info_span!("lsp", method = kind.method()).entered();
                     self.proxy.document_op(kind);
                 }
                 nothing()

@@ -247,4 +247,13 @@ impl DocOpKind {
             DocOpKind::Close(uri) => uri,
         }
     }
+
+    /// The editor's notification this is.
+    pub(super) fn method(&self) -> &'static str {
+        match self {
+            DocOpKind::Open(_) => "textDocument/didOpen",
+            DocOpKind::Change(_) => "textDocument/didChange",
+            DocOpKind::Close(_) => "textDocument/didClose",
+        }
+    }
 }
