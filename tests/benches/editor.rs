@@ -19,7 +19,8 @@
 //! Then ten editors at once, each on its own workspace of the same files,
 //! all starting the burst together: each burst's time and the daemon's peak RSS.
 //!
-//! Last, under load: fifty editors doing the burst at once and twenty agent
+//! Last, under load (with a fresh daemon of its own, detached as editors start
+//! it): fifty editors doing the burst at once and twenty agent
 //! runs, beside a probe editor whose round trips say what it waited for the
 //! others' work, and the daemon's longest polls ([`under_load`]).
 //!
@@ -69,28 +70,7 @@ fn main() {
     println!("binary: {}", tests::paired_bin().display());
 
     if std::env::var("PAIRED_BENCH_ONLY").is_ok_and(|only| only == "load") {
-        let home = Home::new();
-        // Started as an editor's `paired lsp` starts it: detached, in a session
-        // (on Linux, a scheduling group) of its own. `PAIRED_BENCH_FOREGROUND=1`:
-        // a child of the bench, in the editors' group.
-        if std::env::var("PAIRED_BENCH_FOREGROUND").is_ok() {
-            let daemon = home.start_daemon();
-            under_load(&home, &files, daemon.pid);
-        } else {
-            let out = home.paired(&["daemon", "--detach"]).output().expect("paired daemon --detach");
-            assert!(out.status.success(), "{out:?}");
-            // Stopped however the bench ends: in a session of its own, it would
-            // outlive the bench and its temporary home.
-            struct Stop<'a>(&'a Home);
-            impl Drop for Stop<'_> {
-                fn drop(&mut self) {
-                    let _ = self.0.paired(&["stop"]).output();
-                }
-            }
-            let _stop = Stop(&home);
-            home.wait_for_daemon(0);
-            under_load(&home, &files, home.daemon_pid());
-        }
+        load_part(&files);
         return;
     }
 
@@ -239,7 +219,37 @@ fn main() {
     print_rows(rows);
     memory_table();
     many_table(single);
-    under_load(&home, &files, daemon.pid);
+    // With a daemon of its own, detached as editors start it: the one above is
+    // the bench's child, in the bench's scheduling group (measured: under the
+    // load its requests then waited seconds behind the bench's own threads).
+    drop(daemon);
+    load_part(&files);
+}
+
+/// The load part ([`under_load`]) with a daemon started as an editor's
+/// `paired lsp` starts it: detached, in a session (on Linux, a scheduling
+/// group) of its own. `PAIRED_BENCH_FOREGROUND=1`: a child of the bench, in
+/// the editors' group.
+fn load_part(files: &[(String, String)]) {
+    let home = Home::new();
+    if std::env::var("PAIRED_BENCH_FOREGROUND").is_ok() {
+        let daemon = home.start_daemon();
+        under_load(&home, files, daemon.pid);
+        return;
+    }
+    let out = home.paired(&["daemon", "--detach"]).output().expect("paired daemon --detach");
+    assert!(out.status.success(), "{out:?}");
+    // Stopped however the bench ends: in a session of its own, it would
+    // outlive the bench and its temporary home.
+    struct Stop<'a>(&'a Home);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.paired(&["stop"]).output();
+        }
+    }
+    let _stop = Stop(&home);
+    home.wait_for_daemon(0);
+    under_load(&home, files, home.daemon_pid());
 }
 
 /// A new editor on a new one-file workspace: spawn → its first `codeAction`
