@@ -619,6 +619,32 @@ async fn a_model_plans_the_subtasks_and_a_failed_one_goes_to_the_next_agent_offe
     assert!(requests[1].1.to_string().contains("check how load handles errors"), "the subtask's own task");
 }
 
+/// The code action that runs the docs workflow on the project's `src/lib.rs`.
+fn docs_workflow_action(lsp: &mut Lsp, root: &std::path::Path) -> serde_json::Value {
+    let file = uri(root, "src/lib.rs");
+    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let actions = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": file}, "range": range, "context": {"diagnostics": []}}),
+    );
+    actions["result"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|a| a["title"] == "PAIRED: document this file (docs workflow)")
+        .expect("the docs workflow action")
+        .clone()
+}
+
+/// The lines of `$/progress` reports the editor has been sent.
+fn progress_reports(lsp: &Lsp) -> Vec<String> {
+    lsp.backlog
+        .iter()
+        .filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report")
+        .filter_map(|m| m["params"]["value"]["message"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Every step of a workflow run from the editor is in its progress, even when
 /// the step's own update never reached the proxy (a fast step can end before
 /// the proxy listens for its session; CI saw `document[0]` missing): the
@@ -631,19 +657,7 @@ fn every_step_is_in_the_editors_progress_even_when_its_update_is_lost() {
     command.env("PAIRED_TEST_LOSE_STEP_UPDATES", "1");
     let mut lsp = Lsp::spawn(command);
     lsp.initialize(&root);
-    let file = uri(&root, "src/lib.rs");
-    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
-    let actions = lsp.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": file}, "range": range, "context": {"diagnostics": []}}),
-    );
-    let docs = actions["result"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .find(|a| a["title"] == "PAIRED: document this file (docs workflow)")
-        .expect("the docs workflow action")
-        .clone();
+    let docs = docs_workflow_action(&mut lsp, &root);
     lsp.choose = Some(0);
     let id = lsp.request_async("workspace/executeCommand", docs["command"].clone());
     let session = lsp.response(id, Duration::from_secs(20));
@@ -655,12 +669,7 @@ fn every_step_is_in_the_editors_progress_even_when_its_update_is_lost() {
         .map(|s| format!("{} {}", s["key"].as_str().unwrap_or(""), s["status"].as_str().unwrap_or("")))
         .collect();
     assert!(steps.len() >= 2, "{session}");
-    let reports: Vec<String> = lsp
-        .backlog
-        .iter()
-        .filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report")
-        .filter_map(|m| m["params"]["value"]["message"].as_str().map(str::to_owned))
-        .collect();
+    let reports = progress_reports(&lsp);
     for step in &steps {
         assert!(reports.iter().any(|r| r.starts_with(step.as_str())), "{step} reported: {reports:?}");
     }
@@ -676,19 +685,7 @@ fn workflows_in_the_editor_over_lsp() {
     let mut lsp = home.lsp();
     let init = lsp.initialize(&root);
     assert_eq!(init["result"]["capabilities"]["executeCommandProvider"]["commands"][1], "paired.runWorkflow");
-    let file = uri(&root, "src/lib.rs");
-    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
-    let actions = lsp.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": file}, "range": range, "context": {"diagnostics": []}}),
-    );
-    let docs = actions["result"]
-        .as_array()
-        .expect("actions")
-        .iter()
-        .find(|a| a["title"] == "PAIRED: document this file (docs workflow)")
-        .expect("the docs workflow action")
-        .clone();
+    let docs = docs_workflow_action(&mut lsp, &root);
     // An editor without change-annotation review is asked first; it says "Apply".
     lsp.choose = Some(0);
     let id = lsp.request_async("workspace/executeCommand", docs["command"].clone());
@@ -703,12 +700,7 @@ fn workflows_in_the_editor_over_lsp() {
     assert_eq!(edits.len(), 3, "one doc comment per undocumented definition: {apply}");
     let session = lsp.response(id, Duration::from_secs(20));
     assert_eq!(session["result"]["status"], "succeeded", "{session}");
-    let reports: Vec<String> = lsp
-        .backlog
-        .iter()
-        .filter(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report")
-        .filter_map(|m| m["params"]["value"]["message"].as_str().map(str::to_owned))
-        .collect();
+    let reports = progress_reports(&lsp);
     assert!(reports.iter().any(|r| r.starts_with("document[0] succeeded (edison document)")), "{reports:?}");
 
     // The user settles a conflict from the editor.
