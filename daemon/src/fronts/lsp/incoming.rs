@@ -4,7 +4,6 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use std::sync::atomic::Ordering;
 
 use protocol::documents::{ChangeParams, ContentChange, OpenParams};
 
@@ -33,8 +32,8 @@ pub(super) enum DocOpKind {
 /// nesting past 128 in them with an error and dropped the notification; here
 /// it is applied.)
 pub(super) struct Incoming {
-    queue: std::sync::Mutex<std::collections::VecDeque<(u64, DocOpKind)>>,
-    next: std::sync::atomic::AtomicU64,
+    /// The notifications waiting, numbered, and the next number.
+    queue: std::sync::Mutex<(std::collections::VecDeque<(u64, DocOpKind)>, u64)>,
     /// In every placeholder: one the editor wrote itself is not taken for ours.
     key: u64,
 }
@@ -43,7 +42,7 @@ impl Default for Incoming {
     fn default() -> Incoming {
         use std::hash::{BuildHasher, Hasher};
         let key = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        Incoming { queue: Default::default(), next: Default::default(), key }
+        Incoming { queue: Default::default(), key }
     }
 }
 
@@ -56,10 +55,10 @@ impl Incoming {
     pub(super) fn take(&self, body: &[u8]) -> Option<super::frames::Frame> {
         let kind = read_notification(body)?;
         let seq = {
-            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let seq = self.next.fetch_add(1, Ordering::Relaxed);
-            queue.push_back((seq, kind));
-            seq
+            let (queue, next) = &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            *next += 1;
+            queue.push_back((*next, kind));
+            *next
         };
         let key = self.key;
         let placeholder = format!(r#"{{"jsonrpc":"2.0","method":"{DOCUMENT}","params":{{"seq":{seq},"key":{key}}}}}"#);
@@ -79,7 +78,7 @@ impl Incoming {
             return None;
         }
         let seq = params?.get("seq")?.as_u64()?;
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let (queue, _) = &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner());
         while queue.front().is_some_and(|(at, _)| *at < seq) {
             queue.pop_front();
             tracing::error!(
