@@ -602,6 +602,14 @@ fn dechunk(mut body: &str) -> String {
 }
 
 /// An LSP client over a child's stdio, with `Content-Length` framing.
+/// One LSP frame: the `Content-Length` header and the message.
+pub fn frame(message: &Value) -> Vec<u8> {
+    let body = serde_json::to_vec(message).expect("message serializes");
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(&body);
+    frame
+}
+
 pub struct Lsp {
     pub child: Child,
     stdin: Option<ChildStdin>,
@@ -625,10 +633,17 @@ impl Lsp {
         Lsp { child, stdin, messages, next_id: 0, backlog: Vec::new(), choose: None }
     }
 
+    /// Writes one message as an editor does: the whole frame in one write
+    /// (`write!` to the unbuffered pipe wrote each piece of the header alone).
     pub fn send(&mut self, message: &Value) {
-        let body = message.to_string();
+        let frame = frame(message);
+        self.send_frames(&frame);
+    }
+
+    /// Writes frames made beforehand with [`frame`], as they are.
+    pub fn send_frames(&mut self, frames: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin open");
-        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write lsp");
+        stdin.write_all(frames).expect("write lsp");
         stdin.flush().expect("flush");
     }
 
