@@ -150,7 +150,20 @@ pub async fn run_tests(paths: &Paths, config: &SandboxConfig, root: &Path) -> Ve
 }
 
 /// Runs one tool of the project at `root` in the sandbox.
-pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut tool: Tool) -> ToolRun {
+pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, tool: Tool) -> ToolRun {
+    run_tool_in(paths, config, root, tool, None).await
+}
+
+/// As [`run_tool`], in `copy` when given: a copy of the project at `root`
+/// in its scratch folder that the caller made (and may have changed), kept
+/// when the tool ends.
+pub(crate) async fn run_tool_in(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    mut tool: Tool,
+    copy: Option<&Path>,
+) -> ToolRun {
     let failed =
         |tool: Tool, err: String| ToolRun { tool, ran: Err(err), findings: Vec::new(), results: None, failure: None };
     let helper = match std::env::current_exe() {
@@ -163,9 +176,10 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut to
     };
     // Tests run on a copy of the project of their own: test suites write
     // (coverage, caches, snapshots), and the project is read-only to them.
-    let work = match tool.purpose {
-        Purpose::Check => root.to_path_buf(),
-        Purpose::Test => match fresh_copy(root, &scratch).await {
+    let work = match (copy, tool.purpose) {
+        (Some(copy), _) => copy.to_path_buf(),
+        (None, Purpose::Check) => root.to_path_buf(),
+        (None, Purpose::Test) => match fresh_copy(root, &scratch).await {
             Ok(work) => work,
             Err(err) => return failed(tool, err),
         },
@@ -187,7 +201,7 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut to
     let outcome = sandbox::run(&helper, &spec).await;
     let report = tool.report.then(|| read_untrusted(&report, 64 << 20)).flatten();
     let _ = std::fs::remove_dir_all(scratch.tmp());
-    if work != root {
+    if work != root && copy.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
     let outcome = match outcome {
@@ -197,10 +211,12 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, mut to
     let (stdout, stderr) = (String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr));
     let root_text = work.to_string_lossy().replace('\\', "/");
     let mut findings = toolchain::parse::findings(tool.name, tool.format, &stdout, &stderr, &root_text);
-    findings.retain(|f| !toolchain::intended(f, &|path| OnDisk { root, path: String::new() }.read(path)));
+    // Read where the tool ran: a changed copy's lines are not the project's.
+    let source = copy.unwrap_or(root);
+    findings.retain(|f| !toolchain::intended(f, &|path| OnDisk { root: source, path: String::new() }.read(path)));
     let results = (tool.purpose == Purpose::Test)
         .then(|| {
-            let module = OnDisk { root, path: String::new() }.read("go.mod");
+            let module = OnDisk { root: source, path: String::new() }.read("go.mod");
             let module = module.as_deref().and_then(toolchain::go_module);
             toolchain::results::test_results(tool.format, &stdout, report.as_deref(), &root_text, module)
         })

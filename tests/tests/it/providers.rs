@@ -41,8 +41,12 @@ fn setup(home: &Home, provider: &str) -> std::path::PathBuf {
     root.canonicalize().expect("canonical")
 }
 
+/// The daemon with the machine's toolchains (a model's edits are tried with
+/// the project's own tools before they are proposed).
 async fn start(home: &Home, root: &std::path::Path) -> (tests::Daemon, WsClient) {
-    let daemon = home.start_daemon_with(&[("FAKE_API_KEY", "sk-test-not-a-real-key-123")]);
+    let mut command = home.paired_with_toolchains(&["daemon"]);
+    command.env("FAKE_API_KEY", "sk-test-not-a-real-key-123");
+    let daemon = home.start_daemon_command(command);
     let client = home.ws().await;
     tests::add_workspace(&client, root).await;
     (daemon, client)
@@ -168,6 +172,8 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
         .collect();
     assert_eq!(results.len(), 5);
     assert!(results[0].starts_with("proposed: lines 2-2 of src/lib.rs"), "{results:?}");
+    // Tried with the crate's own tools first.
+    assert!(results[0].contains("clippy: ") && results[0].contains("cargo test: 0 tests pass"), "{results:?}");
     assert_eq!(results[1], "refused: Ferris may not write Cargo.toml: its fs_write grants are [src/**]");
     assert!(
         results[3].contains("Sherlock reviewed `src/lib.rs`") && results[3].contains("[rust-unwrap]"),
@@ -243,6 +249,73 @@ async fn an_edit_streams_as_the_model_writes_it() {
         assert_eq!(run.edits.len(), 1);
         assert_eq!(run.edits[0].new_text, new_text, "the finished edit is the one streamed");
     }
+}
+
+/// A model's edit is tried on a copy of the project with the project's own
+/// tools before it is proposed (#16.4): one that breaks an existing test, and
+/// a new test that does not pass, are refused with what broke, in pytest's
+/// words, for the model to correct; the corrected test is proposed, saying
+/// what ran. The project is never touched.
+#[tokio::test]
+async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
+    let call = |path: &str, start: u32, end: u32, text: &str| {
+        let arguments = json!({"path": path, "start_line": start, "end_line": end, "new_text": text}).to_string();
+        Reply::Sse(openai_tool_call("propose_edit", &arguments))
+    };
+    let (port, fake) = serve_fake(vec![
+        call("calc.py", 2, 2, "    return a - b"),
+        call("tests/test_calc.py", 6, 5, "\n\ndef test_sub():\n    assert sub(3, 1) == 2"),
+        call("tests/test_calc.py", 6, 5, "\n\ndef test_add_negative():\n    assert add(-1, -2) == -3"),
+        // The same lines again replace that edit; lines across it are refused.
+        call("tests/test_calc.py", 6, 5, "\n\ndef test_add_negatives():\n    assert add(-1, -2) == -3"),
+        call("tests/test_calc.py", 5, 6, "    assert add(2, 2) == 4"),
+        Reply::Sse(openai_text(&["A test for negative numbers."])),
+    ])
+    .await;
+    let home = Home::new();
+    let root = setup(&home, &openai_config(port, ""));
+    std::fs::remove_file(root.join("Cargo.toml")).expect("not a crate");
+    std::fs::write(root.join("calc.py"), "def add(a, b):\n    return a + b\n").expect("write");
+    std::fs::create_dir_all(root.join("tests")).expect("mkdir");
+    let tests_before = "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n";
+    std::fs::write(root.join("tests/test_calc.py"), tests_before).expect("write");
+    std::fs::write(root.join("pyproject.toml"), "[tool.pytest.ini_options]\npythonpath = [\".\"]\n").expect("write");
+    std::fs::write(
+        root.join(".paired/agents/ferris.toml"),
+        "id = \"ferris\"\ntools = [\"propose_edit\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"**\"]\nfs_write = [\"calc.py\", \"tests/**\"]\n",
+    )
+    .expect("write");
+    let (_daemon, client) = start(&home, &root).await;
+    let run = ask(&client, "ferris", None).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+
+    let last = fake.requests.lock().expect("lock")[5].1.clone();
+    let results: Vec<String> = last["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(results.len(), 5, "{results:?}");
+    assert!(results[0].starts_with("refused: the edit was tried on a copy of the project"), "{results:?}");
+    assert!(
+        results[0].contains("pytest: `") && results[0].contains("test_add` fails"),
+        "the broken test named: {results:?}"
+    );
+    assert!(results[1].contains("test_sub` fails") && results[1].contains("NameError"), "{results:?}");
+    assert!(
+        results[2].starts_with("proposed: lines 6-5 of tests/test_calc.py; tried on a copy of the project")
+            && results[2].contains("pytest: 2 tests pass"),
+        "{results:?}"
+    );
+    assert!(results[3].starts_with("proposed: lines 6-5 of tests/test_calc.py"), "{results:?}");
+    assert!(results[4].contains("lines 5-6 and 6-5 of tests/test_calc.py overlap"), "{results:?}");
+    assert_eq!(run.edits.len(), 1, "only the edit that works, as corrected: {run:?}");
+    assert!(run.edits[0].uri.ends_with("/tests/test_calc.py") && run.edits[0].new_text.contains("test_add_negatives"));
+    assert!(run.output.contains("pytest: 2 tests pass"), "the user sees what was tried: {}", run.output);
+    assert_eq!(std::fs::read_to_string(root.join("tests/test_calc.py")).expect("read"), tests_before);
+    assert_eq!(std::fs::read_to_string(root.join("calc.py")).expect("read"), "def add(a, b):\n    return a + b\n");
 }
 
 #[tokio::test]

@@ -98,7 +98,7 @@ const NON_CONFIG_ENV: [&str; 5] = [
 /// The variables named after a key, `PAIRED_<SECTION>_<KEY>`, written out so
 /// that reading the environment needs no TOML (`paired-lsp`, which every editor
 /// window runs, links none). A test holds it to [`Config`]'s keys.
-const SETTING_VARS: [&str; 49] = [
+const SETTING_VARS: [&str; 50] = [
     "PAIRED_AGENTS_PROVIDERS",
     "PAIRED_BRIDGE_PROJECTS",
     "PAIRED_BRIDGE_REQUIRE_TOKEN",
@@ -138,6 +138,7 @@ const SETTING_VARS: [&str; 49] = [
     "PAIRED_SANDBOX_REQUIRE",
     "PAIRED_SANDBOX_TIMEOUT_SECS",
     "PAIRED_SANDBOX_TOOL_INDEX",
+    "PAIRED_SANDBOX_TRY_EDITS",
     "PAIRED_SERVER_ALLOWED_ORIGINS",
     "PAIRED_SERVER_MAX_BATCH_LEN",
     "PAIRED_SERVER_MAX_CONNECTIONS",

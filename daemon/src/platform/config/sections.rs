@@ -74,6 +74,9 @@ pub struct SandboxConfig {
     pub fetch_pinned: bool,
     /// A Python package index's simple API, as pip's `index-url` (PEP 691's JSON).
     pub tool_index: String,
+    /// A model's edits are tried on a copy of the project with its checkers
+    /// and tests before they are proposed; one that breaks it is refused.
+    pub try_edits: bool,
 }
 
 impl Default for SandboxConfig {
@@ -87,6 +90,7 @@ impl Default for SandboxConfig {
             disk_mb: 4096,
             fetch_pinned: true,
             tool_index: "https://pypi.org/simple".to_owned(),
+            try_edits: true,
         }
     }
 }

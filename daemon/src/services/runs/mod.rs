@@ -16,6 +16,7 @@ mod records;
 #[cfg(test)]
 mod tests;
 mod tools;
+mod verify;
 
 use std::{
     collections::HashMap,

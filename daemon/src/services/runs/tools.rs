@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     env::{Env, RunContext},
-    offline,
+    offline, verify,
 };
 use crate::{
     platform::uri,
@@ -29,6 +29,8 @@ pub struct ModelOutput {
     pub text: String,
     pub findings: Vec<protocol::agents::Finding>,
     pub edits: Vec<protocol::agents::TextEdit>,
+    /// The project's tools' baseline, for trying the run's edits.
+    pub(super) trials: verify::Trials,
 }
 
 /// The catalog, as far as the agent was granted it, and the board's tools in a workflow.
@@ -117,7 +119,7 @@ pub(super) async fn call_tool(
         "read_file" => tools.read_file(&arguments),
         "search_symbols" => tools.search_symbols(&arguments),
         "build_context" => tools.build_context(&arguments),
-        "propose_edit" => tools.propose_edit(&arguments, out),
+        "propose_edit" => tools.propose_edit(&arguments, out).await,
         "publish_diagnostics" => tools.publish_diagnostics(&arguments, out),
         "ask_agent" => tools.ask_agent(&arguments).await,
         "run_command" => tools.run_command(&arguments).await,
@@ -308,14 +310,23 @@ impl<'a> Tools<'a> {
         Ok(render_bundle(&bundle))
     }
 
-    fn propose_edit(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
+    /// An edit, proposed once it has been tried with the run's other edits
+    /// on a copy of the project ([`verify`]): one that breaks the project is
+    /// refused with what broke. The same lines again replace the earlier
+    /// edit of them (the model corrected it).
+    async fn propose_edit(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
         let (rel, mut edit) = self.edit_of(arguments)?;
         if !edit.new_text.is_empty() && !edit.new_text.ends_with('\n') {
             edit.new_text.push('\n');
         }
         let (start, end) = (edit.range.start.line + 1, edit.range.end.line);
-        out.edits.push(edit);
-        Ok(format!("proposed: lines {start}-{end} of {rel}; the user decides whether to apply it"))
+        let mut edits: Vec<_> =
+            out.edits.iter().filter(|e| !(e.uri == edit.uri && e.range == edit.range)).cloned().collect();
+        edits.push(edit);
+        let tried = verify::try_edits(self.env, &self.workspace, &edits, &mut out.trials).await?;
+        out.edits = edits;
+        out.text.push_str(&format!("\n[proposed lines {start}-{end} of {rel}; {tried}]\n"));
+        Ok(format!("proposed: lines {start}-{end} of {rel}; {tried}; the user decides whether to apply it"))
     }
 
     /// `propose_edit`'s arguments as an edit of whole lines, if the agent may
