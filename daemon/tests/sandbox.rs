@@ -172,6 +172,43 @@ fn a_fork_bomb_is_capped_and_everything_it_started_is_killed() {
     assert_eq!(left, 0, "every process the sandbox started is gone");
 }
 
+/// A run whose request is cancelled (its future dropped mid-run) takes what
+/// it started with it, not only the helper.
+#[test]
+fn a_cancelled_run_leaves_no_process_behind() {
+    let cell = cell();
+    let spec = spec(&cell, "sleep 44.4 & sleep 44.4 & echo started; wait");
+    let helper = Path::new(env!("CARGO_BIN_EXE_paired"));
+    let count = || {
+        std::fs::read_dir("/proc")
+            .expect("test set-up")
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .filter(|cmdline| cmdline.as_slice() == b"sleep\x0044.4\x00")
+            .count()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("test set-up");
+    runtime.block_on(async {
+        let run = sandbox::run(helper, &spec);
+        // Cancelled once its children run.
+        let started = tokio::time::timeout(Duration::from_secs(20), async {
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    _ = &mut run => panic!("the run ended by itself"),
+                    () = tokio::time::sleep(Duration::from_millis(50)) => if count() == 2 { break },
+                }
+            }
+        })
+        .await;
+        assert!(started.is_ok(), "the run's children never started");
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(count(), 0, "every process the cancelled run started is gone");
+}
+
 #[test]
 fn the_disk_cannot_be_filled() {
     let cell = cell();

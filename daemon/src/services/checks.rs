@@ -155,8 +155,8 @@ pub async fn run_tool(paths: &Paths, config: &SandboxConfig, root: &Path, tool: 
 }
 
 /// As [`run_tool`], in `copy` when given: a copy of the project at `root`
-/// in its scratch folder that the caller made (and may have changed), kept
-/// when the tool ends.
+/// that the caller made (and may have changed) where no other sandbox
+/// writes; it is writable to this run and kept when the tool ends.
 pub(crate) async fn run_tool_in(
     paths: &Paths,
     config: &SandboxConfig,
@@ -184,9 +184,17 @@ pub(crate) async fn run_tool_in(
             Err(err) => return failed(tool, err),
         },
     };
-    // A report file the tool writes in its scratch space, read (as a
-    // regular file of a sensible size, never through a link) after it ends.
-    let report = scratch.tmp().join(format!("report-{}", tool.name.replace(' ', "-")));
+    // A temporary folder of this run's own (another run of the project's
+    // tools may be using the scratch space), with the report file the tool
+    // writes, read (as a regular file of a sensible size, never through a
+    // link) after it ends.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = scratch.tmp().join(format!("run-{}-{n}", std::process::id()));
+    if let Err(err) = std::fs::create_dir_all(&tmp) {
+        return failed(tool, format!("cannot make a temporary folder: {err}"));
+    }
+    let report = tmp.join(format!("report-{}", tool.name.replace(' ', "-")));
     let pinned = match tool.pin.clone() {
         Some(pin) => the_pinned_version(paths, config, root, &scratch, &mut tool, &pin).await,
         None => None,
@@ -194,13 +202,20 @@ pub(crate) async fn run_tool_in(
     let command: Vec<String> = tool.command.iter().map(|a| a.replace(REPORT, &report.display().to_string())).collect();
     let mut spec = sandbox_spec(paths, config, root, &scratch, &work, &command);
     spec.read.extend(pinned);
+    for (key, value) in &mut spec.env {
+        if key == "TMPDIR" {
+            *value = tmp.display().to_string();
+        }
+    }
+    // A copy made for this run is its to write (it lies outside the scratch space).
+    spec.write.extend(copy.map(Path::to_path_buf));
     if tool.framework == Some("pytest") && work.join("src").is_dir() {
         // A `src/` layout: the package is found there, as an install would.
         spec.env.push(("PYTHONPATH".into(), work.join("src").display().to_string()));
     }
     let outcome = sandbox::run(&helper, &spec).await;
     let report = tool.report.then(|| read_untrusted(&report, 64 << 20)).flatten();
-    let _ = std::fs::remove_dir_all(scratch.tmp());
+    let _ = std::fs::remove_dir_all(&tmp);
     if work != root && copy.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -486,6 +501,10 @@ pub(crate) fn sandbox_spec(
 /// Projects larger than this are not copied for a test run.
 const MAX_COPY_BYTES: u64 = 256 << 20;
 
+/// Installed dependencies, which [`copy_project`] links into a copy: the
+/// user's own, never written through.
+pub(crate) const LINKED: [&str; 3] = ["node_modules", ".venv", "venv"];
+
 /// Copies the project into `to` (emptied first): what git would track, and
 /// `node_modules` and virtual environments linked rather than copied.
 pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -494,7 +513,6 @@ pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     std::fs::create_dir_all(to)?;
     let mut total = 0u64;
-    const LINKED: [&str; 3] = ["node_modules", ".venv", "venv"];
     let walker = ignore::WalkBuilder::new(from)
         .hidden(false)
         .git_ignore(true)

@@ -300,6 +300,29 @@ pub fn apply_change<B: Buffer>(buffer: &mut B, change: &ContentChange) {
     }
 }
 
+/// Applies LSP edits (UTF-16 positions) to `text` as an editor applies a
+/// workspace edit (every range of the text as it is; a position past the end
+/// is the end); `None` if two overlap.
+pub fn apply_edits(text: &str, edits: &[&protocol::agents::TextEdit]) -> Option<String> {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            let start = byte_offset(text, e.range.start);
+            let end = byte_offset(text, e.range.end).max(start);
+            (start, end, e.new_text.as_str())
+        })
+        .collect();
+    spans.sort_by_key(|&(start, end, _)| (start, end));
+    if spans.windows(2).any(|pair| pair[0].1 > pair[1].0) {
+        return None;
+    }
+    let mut out = text.to_owned();
+    for (start, end, new_text) in spans.into_iter().rev() {
+        out.replace_range(start..end, new_text);
+    }
+    Some(out)
+}
+
 /// The byte offset of an LSP position (UTF-16 columns). As LSP prescribes, a
 /// column past the end of its line means the end of the line, and a line past the
 /// end of the text means the end of the text. A column inside a surrogate pair

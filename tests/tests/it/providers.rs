@@ -140,6 +140,8 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
             ("publish_diagnostics", r#"{"path": "src/lib.rs", "line": 2, "severity": "warning", "message": "panics on a missing file"}"#),
             ("ask_agent", r#"{"agent": "qa", "path": "src/lib.rs"}"#),
             ("ask_agent", r#"{"agent": "arch"}"#),
+            // A line the file does not have.
+            ("publish_diagnostics", r#"{"path": "src/lib.rs", "line": 9, "message": "panics"}"#),
         ])),
         Reply::Sse(openai_text(&["Proposed a fix."])),
     ])
@@ -170,7 +172,9 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
         .filter(|m| m["role"] == "tool")
         .map(|m| m["content"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(results.len(), 5);
+    assert_eq!(results.len(), 6);
+    assert_eq!(results[5], "refused: src/lib.rs has 3 lines: line 9 is past its end");
+    assert_eq!(run.findings.len(), 1, "{run:?}");
     assert!(results[0].starts_with("proposed: lines 2-2 of src/lib.rs"), "{results:?}");
     // Tried with the crate's own tools first.
     assert!(results[0].contains("clippy: ") && results[0].contains("cargo test: 0 tests pass"), "{results:?}");
@@ -266,12 +270,19 @@ async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
         call("calc.py", 2, 2, "    return a - b"),
         call("tests/test_calc.py", 6, 5, "\n\ndef test_sub():\n    assert sub(3, 1) == 2"),
         call("tests/test_calc.py", 6, 5, "\n\ndef test_add_negative():\n    assert add(-1, -2) == -3"),
-        // The same lines again replace that edit; lines across it are refused.
+        // The same lines again replace that edit.
         call("tests/test_calc.py", 6, 5, "\n\ndef test_add_negatives():\n    assert add(-1, -2) == -3"),
-        call("tests/test_calc.py", 5, 6, "    assert add(2, 2) == 4"),
+        // A rename and its caller: each alone breaks the tests, together they pass.
+        Reply::Sse(openai_tool_calls(&[
+            ("propose_edit", r#"{"path": "calc.py", "start_line": 1, "end_line": 1, "new_text": "def plus(a, b):"}"#),
+            ("propose_edit", r#"{"path": "tests/test_calc.py", "start_line": 1, "end_line": 1, "new_text": "from calc import plus as add"}"#),
+        ])),
         Reply::Sse(openai_text(&["A test for negative numbers."])),
     ])
     .await;
+    let pytest =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("pytest").is_file());
+    assert!(pytest, "this test needs pytest on PATH (scripts/test installs it)");
     let home = Home::new();
     let root = setup(&home, &openai_config(port, ""));
     std::fs::remove_file(root.join("Cargo.toml")).expect("not a crate");
@@ -297,8 +308,11 @@ async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
         .filter(|m| m["role"] == "tool")
         .map(|m| m["content"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert_eq!(results.len(), 5, "{results:?}");
-    assert!(results[0].starts_with("refused: the edit was tried on a copy of the project"), "{results:?}");
+    assert_eq!(results.len(), 6, "{results:?}");
+    assert!(
+        results[0].starts_with("refused: tried on a copy of the project with the run's edits, it breaks it"),
+        "{results:?}"
+    );
     assert!(
         results[0].contains("pytest: `") && results[0].contains("test_add` fails"),
         "the broken test named: {results:?}"
@@ -309,11 +323,25 @@ async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
             && results[2].contains("pytest: 2 tests pass"),
         "{results:?}"
     );
-    assert!(results[3].starts_with("proposed: lines 6-5 of tests/test_calc.py"), "{results:?}");
-    assert!(results[4].contains("lines 5-6 and 6-5 of tests/test_calc.py overlap"), "{results:?}");
-    assert_eq!(run.edits.len(), 1, "only the edit that works, as corrected: {run:?}");
-    assert!(run.edits[0].uri.ends_with("/tests/test_calc.py") && run.edits[0].new_text.contains("test_add_negatives"));
+    assert!(
+        results[3].starts_with("proposed: lines 6-5 of tests/test_calc.py; tried on a copy of the project"),
+        "{results:?}"
+    );
+    for together in &results[4..6] {
+        assert!(
+            together.starts_with("proposed: lines 1-1 of ") && together.contains("pytest: 2 tests pass"),
+            "{results:?}"
+        );
+    }
+    assert_eq!(run.edits.len(), 3, "the edits that work, the test as corrected: {run:?}");
+    let test = run.edits.iter().find(|e| e.new_text.contains("def test_")).expect("the test");
+    assert!(test.uri.ends_with("/tests/test_calc.py") && test.new_text.contains("test_add_negatives"), "{run:?}");
     assert!(run.output.contains("pytest: 2 tests pass"), "the user sees what was tried: {}", run.output);
+    assert!(
+        run.output.contains("[proposed lines 1-1 of calc.py, lines 1-1 of tests/test_calc.py; tried on a copy"),
+        "the two edits of one response tried together: {}",
+        run.output
+    );
     assert_eq!(std::fs::read_to_string(root.join("tests/test_calc.py")).expect("read"), tests_before);
     assert_eq!(std::fs::read_to_string(root.join("calc.py")).expect("read"), "def add(a, b):\n    return a + b\n");
 }

@@ -8,8 +8,10 @@ use agent_client_protocol::{self as acp, Client};
 use anyhow::Result;
 use protocol::agents::RunInfo;
 
+use crate::services::documents::apply_edits;
+
 use super::{
-    live::{LiveEdits, apply_edits},
+    live::LiveEdits,
     session::{Shared, daemon_error, say, update},
 };
 

@@ -98,7 +98,7 @@ impl LiveEdits {
                 e
             })
             .collect();
-        apply_edits(file.old.as_deref()?, &edits.iter().collect::<Vec<_>>())
+        crate::services::documents::apply_edits(file.old.as_deref()?, &edits.iter().collect::<Vec<_>>())
     }
 }
 
@@ -162,27 +162,6 @@ impl Shared {
             update(cx, sid, SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(id, fields)))
         }
     }
-}
-
-/// Applies LSP edits (UTF-16 positions) to `text`; `None` if two overlap.
-pub(super) fn apply_edits(text: &str, edits: &[&protocol::agents::TextEdit]) -> Option<String> {
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            let start = crate::services::documents::byte_offset(text, e.range.start);
-            let end = crate::services::documents::byte_offset(text, e.range.end).max(start);
-            (start, end, e.new_text.as_str())
-        })
-        .collect();
-    spans.sort_by_key(|&(start, end, _)| (start, end));
-    if spans.windows(2).any(|pair| pair[0].1 > pair[1].0) {
-        return None;
-    }
-    let mut out = text.to_owned();
-    for (start, end, new_text) in spans.into_iter().rev() {
-        out.replace_range(start..end, new_text);
-    }
-    Some(out)
 }
 
 #[cfg(test)]

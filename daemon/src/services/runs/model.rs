@@ -255,8 +255,8 @@ async fn converse(
             tool_calls: response.tool_calls.clone(),
             tool_call_id: None,
         });
-        for call in &response.tool_calls {
-            let outcome = tools::call_tool(env, run, agent, call, local, params, &mut result).await;
+        let outcomes = tools::call_tools(env, run, agent, &response.tool_calls, local, params, &mut result).await;
+        for (call, outcome) in response.tool_calls.iter().zip(outcomes) {
             let content = match outcome {
                 Ok(content) => content,
                 Err(reason) => {

@@ -6,7 +6,11 @@
 use std::{path::Path, sync::Arc};
 
 use agents::grants::{Reach, glob_matches};
-use protocol::{agents::RunParams, context::BuildParams};
+use protocol::{
+    agents::{RunParams, RunStatus},
+    client::Event,
+    context::BuildParams,
+};
 use serde_json::{Value, json};
 
 use super::{
@@ -56,7 +60,11 @@ pub(super) fn tool_specs(agent: &Agent, run: &RunContext) -> Vec<ToolSpec> {
         ("read_file", "Read a workspace file.", path),
         ("search_symbols", "Fuzzy-search the workspace's symbols.", query),
         ("build_context", "The context bundle around a line of a workspace file.", position),
-        ("propose_edit", "Propose replacing lines of a file; the user applies it or not.", edit),
+        (
+            "propose_edit",
+            "Propose replacing lines of a file; the user applies it or not. Edits are first tried with the project's checkers and tests on a copy of it: make every edit of one change in one response, they are tried together.",
+            edit,
+        ),
         ("publish_diagnostics", "Report a finding on a line, shown in the editor's problems.", diagnostic),
         ("ask_agent", "Run another agent's offline skill, on a file or the workspace, and read its report.", ask),
         (
@@ -95,6 +103,41 @@ pub(super) fn tool_specs(agent: &Agent, run: &RunContext) -> Vec<ToolSpec> {
     specs
 }
 
+/// Runs a response's tool calls in order, each as [`call_tool`], but for
+/// its `propose_edit` calls, which are tried together (one change may span
+/// files: a function and its callers). One outcome per call.
+pub(super) async fn call_tools(
+    env: &Env,
+    run: &RunContext,
+    agent: &Agent,
+    calls: &[ToolCall],
+    local: bool,
+    params: &RunParams,
+    out: &mut ModelOutput,
+) -> Vec<Result<String, String>> {
+    let edits: Vec<Result<Value, String>> = calls
+        .iter()
+        .filter(|c| c.name == "propose_edit")
+        .map(|c| serde_json::from_str(&c.arguments).map_err(|err| format!("arguments are not JSON: {err}")))
+        .collect();
+    let together = edits.len() > 1 && agent.manifest.tools.iter().any(|t| t == "propose_edit");
+    let mut proposed = match Tools::new(env, agent, params, local) {
+        Ok(tools) if together => tools.propose_edits(run, &edits, out).await,
+        Err(why) if together => vec![Err(why); edits.len()],
+        _ => Vec::new(),
+    }
+    .into_iter();
+    let mut outcomes = Vec::with_capacity(calls.len());
+    for call in calls {
+        outcomes.push(if together && call.name == "propose_edit" {
+            proposed.next().unwrap_or_else(|| Err("no outcome".into()))
+        } else {
+            call_tool(env, run, agent, call, local, params, out).await
+        });
+    }
+    outcomes
+}
+
 /// Runs a tool call if the agent's grants allow it.
 pub(super) async fn call_tool(
     env: &Env,
@@ -119,7 +162,10 @@ pub(super) async fn call_tool(
         "read_file" => tools.read_file(&arguments),
         "search_symbols" => tools.search_symbols(&arguments),
         "build_context" => tools.build_context(&arguments),
-        "propose_edit" => tools.propose_edit(&arguments, out).await,
+        "propose_edit" => {
+            let mut outcomes = tools.propose_edits(run, &[Ok(arguments)], out).await;
+            outcomes.pop().unwrap_or_else(|| Err("no edit".into()))
+        }
         "publish_diagnostics" => tools.publish_diagnostics(&arguments, out),
         "ask_agent" => tools.ask_agent(&arguments).await,
         "run_command" => tools.run_command(&arguments).await,
@@ -310,23 +356,91 @@ impl<'a> Tools<'a> {
         Ok(render_bundle(&bundle))
     }
 
-    /// An edit, proposed once it has been tried with the run's other edits
-    /// on a copy of the project ([`verify`]): one that breaks the project is
-    /// refused with what broke. The same lines again replace the earlier
-    /// edit of them (the model corrected it).
-    async fn propose_edit(&self, arguments: &Value, out: &mut ModelOutput) -> Result<String, String> {
-        let (rel, mut edit) = self.edit_of(arguments)?;
+    /// Edits (one response's `propose_edit` calls), proposed once tried
+    /// together with the run's earlier edits on a copy of the project
+    /// ([`verify`]): if they break it, each is refused with what broke. The
+    /// same lines of a file again replace the run's earlier edit of them
+    /// (the model corrected it). One outcome per call, in order.
+    async fn propose_edits(
+        &self,
+        run: &RunContext,
+        calls: &[Result<Value, String>],
+        out: &mut ModelOutput,
+    ) -> Vec<Result<String, String>> {
+        let mut outcomes: Vec<Result<String, String>> = Vec::with_capacity(calls.len());
+        let mut new = Vec::new();
+        for (i, arguments) in calls.iter().enumerate() {
+            match arguments.as_ref().map_err(Clone::clone).and_then(|a| self.edit_of(a)) {
+                Ok((rel, mut edit)) => {
+                    self.fit(&rel, &mut edit);
+                    new.push((i, rel, edit));
+                    outcomes.push(Ok(String::new()));
+                }
+                Err(why) => outcomes.push(Err(why)),
+            }
+        }
+        if new.is_empty() {
+            return outcomes;
+        }
+        let mut edits: Vec<_> = out
+            .edits
+            .iter()
+            .filter(|e| !new.iter().any(|(_, _, n)| n.uri == e.uri && n.range == e.range))
+            .cloned()
+            .collect();
+        edits.extend(new.iter().map(|(_, _, edit)| edit.clone()));
+        let places: Vec<String> = new
+            .iter()
+            .map(|(_, rel, e)| format!("lines {}-{} of {rel}", e.range.start.line + 1, e.range.end.line))
+            .collect();
+        self.env.send_event(Event::RunUpdate {
+            run_id: run.id.clone(),
+            agent: self.agent.manifest.id.clone(),
+            status: RunStatus::Running,
+            message: Some(format!("trying {} on a copy of the project with its checkers and tests", places.join(", "))),
+            output_delta: None,
+        });
+        let verdict = verify::try_edits(self.env, &self.workspace, &edits, &mut out.trials).await;
+        // The tools' words quote any file: whole to a model that may read
+        // every file (redacted unless it is local), else only the verdict.
+        let say = |verdict: &verify::Verdict| {
+            let text = if self.reach.is_everything() { &verdict.detail } else { &verdict.brief };
+            if self.local { text.clone() } else { context::redact::redact("", text).0 }
+        };
+        let together = match new.len() {
+            1 => String::new(),
+            n => format!(" (the {n} edits of this response were tried together)"),
+        };
+        let outcome = match verdict {
+            Err(why) => Err(why),
+            Ok(verdict) if !verdict.passed => Err(format!("{}{together}", say(&verdict))),
+            Ok(verdict) => {
+                out.edits = edits;
+                let said = say(&verdict);
+                out.text.push_str(&format!("\n[proposed {}; {said}]\n", places.join(", ")));
+                Ok(said)
+            }
+        };
+        for ((i, _, _), place) in new.iter().zip(&places) {
+            outcomes[*i] = match &outcome {
+                Ok(said) => Ok(format!("proposed: {place}; {said}; the user decides whether to apply it")),
+                Err(why) => Err(why.clone()),
+            };
+        }
+        outcomes
+    }
+
+    /// An edit as the editor will apply it: whole lines (a last one ends with
+    /// a newline), and an insertion after the last line of a file that ends
+    /// without one starts a line of its own.
+    fn fit(&self, rel: &str, edit: &mut protocol::agents::TextEdit) {
         if !edit.new_text.is_empty() && !edit.new_text.ends_with('\n') {
             edit.new_text.push('\n');
         }
-        let (start, end) = (edit.range.start.line + 1, edit.range.end.line);
-        let mut edits: Vec<_> =
-            out.edits.iter().filter(|e| !(e.uri == edit.uri && e.range == edit.range)).cloned().collect();
-        edits.push(edit);
-        let tried = verify::try_edits(self.env, &self.workspace, &edits, &mut out.trials).await?;
-        out.edits = edits;
-        out.text.push_str(&format!("\n[proposed lines {start}-{end} of {rel}; {tried}]\n"));
-        Ok(format!("proposed: lines {start}-{end} of {rel}; {tried}; the user decides whether to apply it"))
+        let text = self.workspace.read_indexed(rel).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') && edit.range.start.line as usize >= text.lines().count() {
+            edit.new_text.insert(0, '\n');
+        }
     }
 
     /// `propose_edit`'s arguments as an edit of whole lines, if the agent may
@@ -358,6 +472,16 @@ impl<'a> Tools<'a> {
             _ => protocol::agents::Severity::Info,
         };
         let message = arguments["message"].as_str().ok_or("pass `message`")?.to_owned();
+        // Where the finding is, as the file has it: a line past the end is
+        // refused, and one the model's count missed goes where the code it
+        // quotes is.
+        let text = self.workspace.read_indexed(&rel).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        if line as usize > lines.len().max(1) {
+            return Err(format!("{rel} has {} lines: line {line} is past its end", lines.len()));
+        }
+        let said = line;
+        let line = anchor(&lines, said, &message);
         let range = protocol::documents::Range {
             start: protocol::documents::Position { line: line - 1, character: 0 },
             end: protocol::documents::Position { line, character: 0 },
@@ -371,7 +495,11 @@ impl<'a> Tools<'a> {
             range,
             fix: None,
         });
-        Ok(format!("reported on {rel}:{line}"))
+        Ok(if line == said {
+            format!("reported on {rel}:{line}")
+        } else {
+            format!("reported on {rel}:{line}, where the code it quotes is (not line {said})")
+        })
     }
 
     async fn ask_agent(&self, arguments: &Value) -> Result<String, String> {
@@ -447,4 +575,54 @@ pub(super) fn within_policy(
 
 pub(super) fn render_bundle(bundle: &protocol::context::ContextBundle) -> String {
     bundle.parts.iter().map(|part| format!("## {}\n{}\n", part.title, part.text)).collect::<Vec<_>>().join("\n")
+}
+
+/// The line (1-based) a finding on `line` that quotes code (`like this`) is
+/// about: `line` when a quoted piece is on it or within two lines, else the
+/// nearest line holding a piece that the file has at most three times (a
+/// model's line count drifts; what it quotes is what it read). Pieces under
+/// four characters, or found nowhere (a suggestion, not a quote), decide nothing.
+fn anchor(lines: &[&str], line: u32, message: &str) -> u32 {
+    let quotes: Vec<&str> =
+        message.split('`').skip(1).step_by(2).map(str::trim).filter(|q| q.len() >= 4 && !q.contains('\n')).collect();
+    let at = line as usize - 1;
+    let near = at.saturating_sub(2)..(at + 3).min(lines.len());
+    if quotes.is_empty() || lines[near].iter().any(|l| quotes.iter().any(|q| l.contains(q))) {
+        return line;
+    }
+    let mut best: Option<(usize, usize)> = None;
+    for quote in quotes {
+        let found: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].contains(quote)).collect();
+        if found.len() > 3 {
+            continue;
+        }
+        for i in found {
+            let distance = i.abs_diff(at);
+            if best.is_none_or(|(d, _)| distance < d) {
+                best = Some((distance, i));
+            }
+        }
+    }
+    best.map_or(line, |(_, i)| i as u32 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::anchor;
+
+    #[test]
+    fn a_finding_goes_where_the_code_it_quotes_is() {
+        let file = "fn load(p: &str) -> String {\n    let text = std::fs::read_to_string(p).unwrap();\n    text\n}\n\n\n\n\nfn other() {}\n";
+        let lines: Vec<&str> = file.lines().collect();
+        let unwrap = "`read_to_string(p).unwrap()` panics on a missing file";
+        assert_eq!(anchor(&lines, 2, unwrap), 2, "on the line");
+        assert_eq!(anchor(&lines, 4, unwrap), 4, "within two lines: the model's line stands");
+        assert_eq!(anchor(&lines, 9, unwrap), 2, "drifted: where the quote is");
+        assert_eq!(anchor(&lines, 9, "consider `Option<String>` here"), 9, "a suggestion, not in the file");
+        assert_eq!(anchor(&lines, 9, "no quote at all"), 9);
+        assert_eq!(anchor(&lines, 9, "`fn` is short"), 9, "too short to tell");
+        let common = "a\nlet x = f();\nlet x = f();\nlet x = f();\nlet x = f();\nb\nc\nd\ne\n";
+        let lines: Vec<&str> = common.lines().collect();
+        assert_eq!(anchor(&lines, 9, "`let x = f()` again"), 9, "four places: no telling which");
+    }
 }

@@ -1,46 +1,309 @@
 //! A model's edits, tried before they are proposed (#16.4, #16.9: no proposed
-//! edit breaks the build or the project's tests). The project's own tools
-//! (its checkers and test runners, `checks::detect`) run in the sandbox on a
-//! copy of the project as it is — once per run, the baseline — and then on a
-//! copy with every edit the run has proposed so far. An edit after which a
-//! tool no longer runs, a test fails that did not, fewer tests pass, or a
-//! checker reports a new error in an edited file is not proposed: the model
-//! reads what broke, in the tool's words, and may propose it corrected.
+//! edit breaks the build or the project's tests). At a run's first edit the
+//! project is copied once (the base: what the run's edits are of), where no
+//! sandbox writes. Each trial is a fresh copy of the base with every edit the
+//! run proposes so far, on which the project's own checkers and test runners
+//! (`checks::detect`) run in the sandbox. A trial where everything ran, no
+//! test failed and no checker reported an error passes as it is; otherwise
+//! the same tools run on the base too (once per run) and the edit is refused
+//! when, against it, a tool no longer runs, a test fails that did not (twice:
+//! a flaky one is not the edit's), fewer tests pass, or a checker reports a
+//! new error (or a new warning in an edited file is said, not refused). The
+//! model reads what broke, in the tools' words, and may correct it.
 
-use std::{
-    collections::HashMap,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
-use agents::toolchain::Purpose;
+use agents::toolchain::{Purpose, Tool};
 use protocol::agents::{Severity, TextEdit};
 
 use super::env::Env;
 use crate::{
-    platform::uri,
+    platform::{os::sandbox::Exit, uri},
     services::{
-        checks::{self, Scratch, ToolRun},
+        checks::{self, ToolRun},
+        documents::apply_edits,
         workspace::Workspace,
     },
 };
 
-/// One trial at a time: they share the project's copy and its build folder.
+/// One trial at a time: the machine's cores, and the project's build folder.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// What a run's trials keep between its edits: the baseline.
+/// A file the trials read or write is at most this large.
+const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// What a run's trials keep between its edits.
 #[derive(Debug, Default)]
 pub(super) struct Trials {
+    base: Option<Base>,
+    /// The tools on the base, once a trial needed them.
     baseline: Option<Vec<Seen>>,
+    trials: u32,
+}
+
+/// The run's copy of the project and the tools it has; removed with the run.
+#[derive(Debug)]
+struct Base {
+    /// Holds `base/` and the trials' copies, outside every scratch space.
+    dir: PathBuf,
+    tools: Vec<Tool>,
+}
+
+impl Base {
+    fn copy(&self) -> PathBuf {
+        self.dir.join("base")
+    }
+}
+
+impl Drop for Base {
+    fn drop(&mut self) {
+        let dir = self.dir.clone();
+        let _ = std::thread::Builder::new().name("paired-trials".into()).spawn(move || {
+            let _ = std::fs::remove_dir_all(dir);
+        });
+    }
+}
+
+/// A trial's outcome: whether the edits pass, and what to say of it — whole
+/// (the tools' own words), or brief, for a model that may not read every
+/// file the tools report on.
+#[derive(Debug)]
+pub(super) struct Verdict {
+    pub passed: bool,
+    pub detail: String,
+    pub brief: String,
+}
+
+impl Verdict {
+    fn untried(why: String) -> Verdict {
+        Verdict { passed: true, detail: format!("not tried: {why}"), brief: format!("not tried: {why}") }
+    }
+}
+
+/// Tries `edits` (every edit of the run, the new ones last) on a copy of
+/// `workspace`'s project. `Err`: the edits cannot be applied at all.
+pub(super) async fn try_edits(
+    env: &Env,
+    workspace: &Workspace,
+    edits: &[TextEdit],
+    trials: &mut Trials,
+) -> Result<Verdict, String> {
+    let config = &env.config.sandbox;
+    if !config.try_edits || !config.project_tools {
+        let off = if config.project_tools { "sandbox.try_edits" } else { "sandbox.project_tools" };
+        return Ok(Verdict::untried(format!("trying edits with the project's tools is off ({off} = false)")));
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    if trials.base.is_none() {
+        match make_base(env, &workspace.root).await {
+            Ok(base) => trials.base = Some(base),
+            Err(why) => return Ok(Verdict::untried(why)),
+        }
+    }
+    let Some(base) = &trials.base else { unreachable!("made above") };
+    let changed = changed_files(workspace, &base.copy(), edits).await?;
+    trials.trials += 1;
+    let trial = base.dir.join(format!("trial-{}", trials.trials));
+    let verdict = match run_all(env, &workspace.root, base, &trial, &changed).await {
+        Err(why) => Verdict::untried(why),
+        Ok(after) if after.iter().all(Seen::clean) => judge(&[], &after, &changed),
+        Ok(mut after) => {
+            if trials.baseline.is_none() {
+                let on_base = base.dir.join("baseline");
+                match run_all(env, &workspace.root, base, &on_base, &[]).await {
+                    Ok(seen) => trials.baseline = Some(seen),
+                    Err(why) => return Ok(Verdict::untried(why)),
+                }
+                remove(on_base).await;
+            }
+            let baseline = trials.baseline.as_deref().unwrap_or_default();
+            again_where_tests_failed(env, &workspace.root, base, &trial, baseline, &mut after).await;
+            judge(baseline, &after, &changed)
+        }
+    };
+    remove(trial.clone()).await;
+    // Paths in the tools' words are the copy's: the project's, relative.
+    let strip = |text: String| {
+        let (trial, base) = (format!("{}/", trial.display()), format!("{}/", base.dir.join("baseline").display()));
+        text.replace(&trial, "").replace(&base, "")
+    };
+    Ok(Verdict { detail: strip(verdict.detail), ..verdict })
+}
+
+/// The run's base: the tools, and a copy of the project in a folder of its own.
+async fn make_base(env: &Env, root: &Path) -> Result<Base, String> {
+    let tools: Vec<Tool> = [Purpose::Check, Purpose::Test].into_iter().flat_map(|p| checks::detect(root, p)).collect();
+    if tools.is_empty() {
+        return Err("PAIRED found no checker or test runner of this project to try it with".into());
+    }
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = env.paths.data_dir.join("checks").join("trials").join(format!("{}-{n}", std::process::id()));
+    let base = Base { dir, tools };
+    let copied = tokio::task::spawn_blocking({
+        let (root, copy) = (root.to_path_buf(), base.copy());
+        move || checks::copy_project(&root, &copy)
+    })
+    .await;
+    match copied {
+        Ok(Ok(())) => Ok(base),
+        Ok(Err(err)) => Err(format!("the project could not be copied to try it: {err}")),
+        Err(err) => Err(format!("the copy stopped: {err}")),
+    }
+}
+
+async fn remove(dir: PathBuf) {
+    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+}
+
+/// The files `edits` change (workspace-relative), each with its text after
+/// all of its edits, applied to the base's copy as an editor applies them.
+async fn changed_files(
+    workspace: &Workspace,
+    base: &Path,
+    edits: &[TextEdit],
+) -> Result<Vec<(String, String)>, String> {
+    let mut by_file: Vec<(String, Vec<TextEdit>)> = Vec::new();
+    for edit in edits {
+        let rel = uri::to_path(&edit.uri)
+            .and_then(|path| workspace.relative(&path))
+            .ok_or_else(|| "the edit is not of a file of the workspace".to_owned())?;
+        if Path::new(&rel)
+            .components()
+            .next()
+            .is_some_and(|first| checks::LINKED.iter().any(|l| first.as_os_str() == *l))
+        {
+            return Err(format!("{rel} is in the project's installed dependencies, which an edit does not change"));
+        }
+        match by_file.iter_mut().find(|(r, _)| *r == rel) {
+            Some((_, list)) => list.push(edit.clone()),
+            None => by_file.push((rel, vec![edit.clone()])),
+        }
+    }
+    let base = base.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut changed = Vec::new();
+        for (rel, list) in by_file {
+            let before = read_text(&base.join(&rel), &rel)?;
+            let after = apply_edits(&before, &list.iter().collect::<Vec<_>>()).ok_or_else(|| {
+                format!(
+                    "it overlaps an edit of {rel} proposed before; to change that edit, propose the same lines again, whole"
+                )
+            })?;
+            changed.push((rel, after));
+        }
+        Ok(changed)
+    })
+    .await
+    .map_err(|err| format!("the edit could not be applied: {err}"))?
+}
+
+/// A file of the copy as text: `""` when it does not exist (a new file); a
+/// link, a FIFO, a file over [`MAX_FILE_BYTES`] or one that is not UTF-8 is refused.
+fn read_text(path: &Path, rel: &str) -> Result<String, String> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(err) => return Err(format!("{rel} cannot be read: {err}")),
+        Ok(meta) => meta,
+    };
+    if !meta.is_file() {
+        return Err(format!("{rel} is not a regular file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("{rel} is larger than {} MiB", MAX_FILE_BYTES >> 20));
+    }
+    let bytes = std::fs::read(path).map_err(|err| format!("{rel} cannot be read: {err}"))?;
+    String::from_utf8(bytes).map_err(|_| format!("{rel} is not UTF-8 text"))
+}
+
+/// Every tool on `copy`, a fresh copy of the base with `changed` written over
+/// it: checkers first (the test runs write in the copy).
+async fn run_all(
+    env: &Env,
+    root: &Path,
+    base: &Base,
+    copy: &Path,
+    changed: &[(String, String)],
+) -> Result<Vec<Seen>, String> {
+    let made = tokio::task::spawn_blocking({
+        let (from, copy, changed) = (base.copy(), copy.to_path_buf(), changed.to_vec());
+        move || -> std::io::Result<()> {
+            checks::copy_project(&from, &copy)?;
+            for (rel, text) in &changed {
+                write_in_copy(&copy, rel, text)?;
+            }
+            Ok(())
+        }
+    })
+    .await;
+    match made {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(format!("the copy to try it on could not be made: {err}")),
+        Err(err) => return Err(format!("the copy stopped: {err}")),
+    }
+    let mut seen = Vec::new();
+    for tool in &base.tools {
+        let run = checks::run_tool_in(&env.paths, &env.config.sandbox, root, tool.clone(), Some(copy)).await;
+        seen.push(Seen::of(run));
+    }
+    Ok(seen)
+}
+
+/// A test runner whose tests failed in the trial and not on the base runs
+/// once more: only failures seen both times are the edit's.
+async fn again_where_tests_failed(
+    env: &Env,
+    root: &Path,
+    base: &Base,
+    trial: &Path,
+    baseline: &[Seen],
+    after: &mut [Seen],
+) {
+    for (i, tool) in base.tools.iter().enumerate() {
+        let Some(before) = baseline.get(i) else { continue };
+        if after[i].new_failures(before).next().is_none() {
+            continue;
+        }
+        let again =
+            Seen::of(checks::run_tool_in(&env.paths, &env.config.sandbox, root, tool.clone(), Some(trial)).await);
+        if again.ran {
+            after[i].failing.retain(|(name, _)| again.failing.iter().any(|(n, _)| n == name));
+        }
+    }
+}
+
+/// Writes `rel` in the copy, which the daemon made and no sandbox has
+/// written to yet; never through a link (the copy links the project's
+/// installed dependencies, which are the user's).
+fn write_in_copy(copy: &Path, rel: &str, text: &str) -> std::io::Result<()> {
+    let mut at = copy.to_path_buf();
+    let parts: Vec<_> = Path::new(rel).components().collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(std::io::Error::other(format!("{rel} is under a link or a file in the copy"))),
+            Err(_) => std::fs::create_dir(&at)?,
+        }
+    }
+    let path = copy.join(rel);
+    match std::fs::remove_file(&path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
 }
 
 /// One tool's run, as the comparison needs it.
 #[derive(Debug)]
 struct Seen {
     tool: &'static str,
-    /// It ran and its output was read (a checker with findings may exit non-zero).
+    /// It ran to its end and its output was read (a checker with findings
+    /// may exit non-zero).
     ran: bool,
     failure: Option<String>,
-    /// Failing tests: name and first line of what failed.
+    /// Failing tests: name and the first line of what failed.
     failing: Vec<(String, String)>,
     passed: Option<u32>,
     findings: Vec<Found>,
@@ -54,22 +317,32 @@ struct Found {
     severity: Severity,
 }
 
+impl Found {
+    /// What stays when lines move: the file, the rule and the message with
+    /// its numbers blanked (`already defined on line 12`).
+    fn key(&self) -> (String, String, String) {
+        (self.path.clone(), self.rule.clone(), self.message.replace(|c: char| c.is_ascii_digit(), "#"))
+    }
+}
+
 impl Seen {
     fn of(run: ToolRun) -> Seen {
         let failing = run.results.as_ref().map_or_else(Vec::new, |results| {
             results
                 .failures
                 .iter()
-                .map(|f| (f.name.clone(), f.message.lines().next().unwrap_or("it failed").to_owned()))
+                .map(|f| (test_name(&f.name), f.message.lines().next().unwrap_or("it failed").to_owned()))
                 .collect()
         });
+        let failure = match &run.ran {
+            Err(err) => Some(err.clone()),
+            Ok((_, Exit::Stopped(why), _)) => Some(format!("it was stopped: {why}")),
+            Ok((_, exit, _)) => run.failure.as_ref().map(|tail| format!("{} — {tail}", exit.describe())),
+        };
         Seen {
             tool: run.tool.name,
-            ran: run.ran.is_ok() && run.failure.is_none(),
-            failure: match &run.ran {
-                Err(err) => Some(err.clone()),
-                Ok(_) => run.failure.clone(),
-            },
+            ran: failure.is_none(),
+            failure,
             failing,
             passed: run.results.as_ref().map(|r| r.passed),
             findings: run
@@ -81,261 +354,122 @@ impl Seen {
                 .collect(),
         }
     }
+
+    /// Ran, no test failed, no error reported: nothing to compare.
+    fn clean(&self) -> bool {
+        self.ran && self.failing.is_empty() && !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    fn new_failures<'a>(&'a self, before: &'a Seen) -> impl Iterator<Item = &'a (String, String)> {
+        self.failing.iter().filter(|(name, _)| !before.failing.iter().any(|(b, _)| b == name))
+    }
 }
 
-/// Tries `edits` (every edit of the run so far, the new one last) on a copy
-/// of `workspace`'s project: what ran, or why the last edit is refused.
-pub(super) async fn try_edits(
-    env: &Env,
-    workspace: &Workspace,
-    edits: &[TextEdit],
-    trials: &mut Trials,
-) -> Result<String, String> {
-    let root = &workspace.root;
-    let changed = changed_files(workspace, edits)?;
-    let config = &env.config.sandbox;
-    if !config.try_edits || !config.project_tools {
-        let off = if config.project_tools { "sandbox.try_edits" } else { "sandbox.project_tools" };
-        return Ok(format!("not tried: trying edits with the project's tools is off ({off} = false)"));
+/// A test's name without what differs from run to run: an object's address
+/// in a parametrized id (`test_x[<Obj at 0x7f…>]`).
+fn test_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at + 2]);
+        rest = rest[at + 2..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+        out.push('…');
     }
-    let tools: Vec<_> = [Purpose::Check, Purpose::Test].into_iter().flat_map(|p| checks::detect(root, p)).collect();
-    if tools.is_empty() {
-        return Ok("not tried: PAIRED found no checker or test runner of this project to try it with".into());
-    }
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let scratch = match Scratch::for_project(&env.paths, root) {
-        Ok(scratch) => scratch,
-        Err(err) => return Ok(format!("not tried: no scratch folder: {err}")),
-    };
-    let copy = scratch.dir.join("edits");
-    // Where the copy cannot be made or the tools cannot start, the edit is
-    // proposed as not tried, saying why: the user reviews it as it is.
-    let baseline = match trials.baseline.take() {
-        Some(baseline) => baseline,
-        None => match run_all(env, root, &copy, &tools, &[]).await {
-            Ok(baseline) => baseline,
-            Err(why) => return Ok(why),
-        },
-    };
-    let verdict = match run_all(env, root, &copy, &tools, &changed).await {
-        Ok(after) => judge(&baseline, &after, &changed.iter().map(|(rel, _)| rel.clone()).collect::<Vec<_>>()),
-        Err(why) => Ok(why),
-    };
-    trials.baseline = Some(baseline);
-    verdict
-}
-
-/// The files `edits` change, each with its text after all of its edits
-/// (ranges of the file as it is, as an editor applies a workspace edit).
-fn changed_files(workspace: &Workspace, edits: &[TextEdit]) -> Result<Vec<(String, String)>, String> {
-    let mut by_file: Vec<(String, Vec<&TextEdit>)> = Vec::new();
-    for edit in edits {
-        let rel = uri::to_path(&edit.uri)
-            .and_then(|path| workspace.relative(&path))
-            .ok_or_else(|| "the edit is not of a file of the workspace".to_owned())?;
-        match by_file.iter_mut().find(|(r, _)| *r == rel) {
-            Some((_, list)) => list.push(edit),
-            None => by_file.push((rel, vec![edit])),
-        }
-    }
-    let mut changed = Vec::new();
-    for (rel, mut list) in by_file {
-        let before = std::fs::read_to_string(workspace.root.join(&rel)).unwrap_or_default();
-        list.sort_by_key(|e| (e.range.start.line, e.range.end.line));
-        for pair in list.windows(2) {
-            if pair[1].range.start.line < pair[0].range.end.line {
-                let (a, b) = (&pair[0].range, &pair[1].range);
-                return Err(format!(
-                    "lines {}-{} and {}-{} of {rel} overlap: one of them was proposed before; to change it, \
-                     propose the same lines again, whole",
-                    a.start.line + 1,
-                    a.end.line,
-                    b.start.line + 1,
-                    b.end.line
-                ));
-            }
-        }
-        changed.push((rel, apply(&before, &list)));
-    }
-    Ok(changed)
-}
-
-/// `text` with whole-line `edits` (sorted, not overlapping) applied.
-fn apply(text: &str, edits: &[&TextEdit]) -> String {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let mut out = String::with_capacity(text.len());
-    let mut next = 0usize;
-    for edit in edits {
-        let (start, end) = (edit.range.start.line as usize, edit.range.end.line as usize);
-        let start = start.min(lines.len());
-        out.extend(lines[next.min(start)..start].iter().copied());
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&edit.new_text);
-        next = end.max(start).min(lines.len());
-    }
-    out.extend(lines[next..].iter().copied());
+    out.push_str(rest);
     out
 }
 
-/// Every tool on a fresh copy of the project with `changed` written over it:
-/// checkers first (the test runs write in the copy).
-async fn run_all(
-    env: &Env,
-    root: &Path,
-    copy: &Path,
-    tools: &[agents::toolchain::Tool],
-    changed: &[(String, String)],
-) -> Result<Vec<Seen>, String> {
-    let made = tokio::task::spawn_blocking({
-        let (root, copy, changed) = (root.to_path_buf(), copy.to_path_buf(), changed.to_vec());
-        move || -> std::io::Result<()> {
-            checks::copy_project(&root, &copy)?;
-            for (rel, text) in &changed {
-                write_in_copy(&copy, rel, text)?;
-            }
-            Ok(())
-        }
-    })
-    .await;
-    match made {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => return Err(format!("not tried: the project could not be copied to try it: {err}")),
-        Err(err) => return Err(format!("not tried: the copy stopped: {err}")),
-    }
-    let mut seen = Vec::new();
-    for tool in tools {
-        let run = checks::run_tool_in(&env.paths, &env.config.sandbox, root, tool.clone(), Some(copy)).await;
-        seen.push(Seen::of(run));
-    }
-    Ok(seen)
-}
-
-/// Writes `rel` in the copy, never through a link: the copy links the
-/// project's installed dependencies (`node_modules`), which are the user's.
-fn write_in_copy(copy: &Path, rel: &str, text: &str) -> std::io::Result<()> {
-    let path: PathBuf = copy.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-        let mut at = parent;
-        while at != copy {
-            if std::fs::symlink_metadata(at)?.file_type().is_symlink() {
-                return Err(std::io::Error::other(format!("{rel} is under a link in the copy")));
-            }
-            at = at.parent().unwrap_or(copy);
-        }
-    }
-    match std::fs::remove_file(&path) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
-        _ => {}
-    }
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-}
-
-/// What the edits changed in what the tools say: `Err` with what broke.
-fn judge(before: &[Seen], after: &[Seen], edited: &[String]) -> Result<String, String> {
-    let mut broke = Vec::new();
-    let mut said = Vec::new();
-    for (before, after) in before.iter().zip(after) {
+/// The trial (`after`) against the base (`before`, empty when the trial was
+/// clean and needed none).
+fn judge(before: &[Seen], after: &[Seen], changed: &[(String, String)]) -> Verdict {
+    let edited = |path: &str| changed.iter().any(|(rel, _)| rel == path);
+    let (mut broke, mut brief_broke, mut said) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, after) in after.iter().enumerate() {
         let tool = after.tool;
-        if !before.ran {
-            let why = before.failure.as_deref().unwrap_or("it failed");
+        let before = before.get(i);
+        if before.is_some_and(|b| !b.ran) {
+            let why = before.and_then(|b| b.failure.as_deref()).unwrap_or("it failed");
             said.push(format!(
                 "{tool} did not run on the project as it is either ({why}), so it did not judge the edit"
             ));
             continue;
         }
         if !after.ran {
-            let why = after.failure.clone().unwrap_or_else(|| "it failed".into());
+            let why = after.failure.as_deref().unwrap_or("it failed");
             broke.push(format!("{tool} no longer runs: {why}"));
+            brief_broke.push(format!("{tool} no longer runs"));
             continue;
         }
-        let new_failures: Vec<String> = after
-            .failing
-            .iter()
-            .filter(|(name, _)| !before.failing.iter().any(|(b, _)| b == name))
-            .map(|(name, said)| format!("{tool}: `{name}` fails: {said}"))
-            .collect();
-        let fewer = match (before.passed, after.passed) {
-            (Some(b), Some(a)) if a < b && new_failures.is_empty() => {
-                Some(format!("{tool}: {a} tests pass, {b} passed before (tests no longer run)"))
-            }
-            _ => None,
-        };
-        broke.extend(new_failures);
-        broke.extend(fewer);
-        let (errors, others) = new_findings(before, after, edited);
-        broke.extend(errors.iter().map(|f| format!("{tool} reports in {}: [{}] {}", f.path, f.rule, f.message)));
-        let passed = after.passed.map(|p| format!("{p} tests pass"));
-        match (passed, others.len()) {
-            (Some(passed), _) => said.push(format!("{tool}: {passed}")),
-            (None, 0) => said.push(format!("{tool}: nothing new in the edited files")),
-            (None, n) => said.push(format!(
-                "{tool}: {n} new finding(s) in the edited files, not errors: {}",
-                others.iter().take(3).map(|f| format!("[{}] {}", f.rule, f.message)).collect::<Vec<_>>().join("; ")
-            )),
+        let empty = Seen { tool, ran: true, failure: None, failing: Vec::new(), passed: None, findings: Vec::new() };
+        let before = before.unwrap_or(&empty);
+        let new_failures: Vec<_> = after.new_failures(before).collect();
+        if !new_failures.is_empty() {
+            brief_broke.push(format!("{tool}: {} test(s) that did not fail now fail", new_failures.len()));
         }
+        broke.extend(new_failures.iter().map(|(name, said)| format!("{tool}: `{name}` fails: {said}")));
+        if let (Some(b), Some(a)) = (before.passed, after.passed)
+            && a < b
+            && new_failures.is_empty()
+        {
+            broke.push(format!("{tool}: {a} tests pass, {b} passed before (tests no longer run)"));
+            brief_broke.push(format!("{tool}: {a} tests pass, {b} passed before"));
+        }
+        let mut had: Vec<_> = before.findings.iter().map(Found::key).collect();
+        let new: Vec<&Found> = after
+            .findings
+            .iter()
+            .filter(|f| match had.iter().position(|k| *k == f.key()) {
+                Some(at) => {
+                    had.swap_remove(at);
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        // An error anywhere (a caller the edit broke); a warning where the edit is.
+        let (errors, others): (Vec<&Found>, Vec<&Found>) = new
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error || edited(&f.path))
+            .partition(|f| f.severity == Severity::Error);
+        if !errors.is_empty() {
+            brief_broke.push(format!("{tool}: {} new error(s)", errors.len()));
+        }
+        broke.extend(errors.iter().map(|f| format!("{tool} reports in {}: [{}] {}", f.path, f.rule, f.message)));
+        // Without a base run (the trial was clean), the edited files'
+        // warnings may be old ones.
+        let new = if std::ptr::eq(before, &empty) { "" } else { "new " };
+        said.push(match (after.passed, others.len()) {
+            (Some(passed), _) => format!("{tool}: {passed} tests pass"),
+            (None, 0) => format!("{tool}: nothing {new}in the edited files"),
+            (None, n) => format!(
+                "{tool}: {n} {new}finding(s) in the edited files, not errors: {}",
+                others.iter().take(3).map(|f| format!("[{}] {}", f.rule, f.message)).collect::<Vec<_>>().join("; ")
+            ),
+        });
     }
     if broke.is_empty() {
-        Ok(format!("tried on a copy of the project with the run's edits: {}", said.join("; ")))
+        let detail = format!("tried on a copy of the project with the run's edits: {}", said.join("; "));
+        Verdict { passed: true, brief: detail.clone(), detail }
     } else {
-        Err(format!(
-            "the edit was tried on a copy of the project with the run's edits and breaks it: {}. It is not proposed; correct it and propose it again",
-            broke.join("; ")
-        ))
-    }
-}
-
-/// Findings in the edited files that were not there before (by file, rule
-/// and message: the lines moved), split into errors and the rest.
-fn new_findings(before: &Seen, after: &Seen, edited: &[String]) -> (Vec<Found>, Vec<Found>) {
-    let key = |f: &Found| (f.path.clone(), f.rule.clone(), f.message.clone());
-    let mut had: HashMap<(String, String, String), usize> = HashMap::new();
-    for found in &before.findings {
-        *had.entry(key(found)).or_default() += 1;
-    }
-    let mut new = Vec::new();
-    for found in after.findings.iter().filter(|f| edited.contains(&f.path)) {
-        match had.get_mut(&key(found)) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => new.push(found.clone()),
+        let head = "tried on a copy of the project with the run's edits, it breaks it";
+        let tail = "It is not proposed; correct it and propose it again";
+        Verdict {
+            passed: false,
+            detail: format!("{head}: {}. {tail}", broke.join("; ")),
+            brief: format!("{head}: {}. {tail}", brief_broke.join("; ")),
         }
     }
-    new.into_iter().partition(|f| f.severity == Severity::Error)
 }
 
 #[cfg(test)]
 mod tests {
-    use protocol::documents::{Position, Range};
-
     use super::*;
-
-    fn edit(start: u32, end: u32, text: &str) -> TextEdit {
-        let at = |line| Position { line, character: 0 };
-        TextEdit {
-            uri: "file:///p/a.py".into(),
-            range: Range { start: at(start), end: at(end) },
-            new_text: text.into(),
-        }
-    }
-
-    #[test]
-    fn edits_apply_to_the_file_as_it_is_replacing_and_inserting_whole_lines() {
-        let text = "a\nb\nc\nd\n";
-        let (replace, insert) = (edit(1, 2, "B\n"), edit(3, 3, "x\ny\n"));
-        assert_eq!(apply(text, &[&replace, &insert]), "a\nB\nc\nx\ny\nd\n");
-        assert_eq!(apply(text, &[&edit(4, 4, "e\n")]), "a\nb\nc\nd\ne\n", "appended");
-        assert_eq!(apply("a\nb", &[&edit(2, 2, "c\n")]), "a\nb\nc\n", "after a last line without newline");
-        assert_eq!(apply("", &[&edit(0, 0, "new\n")]), "new\n", "a new file");
-    }
 
     fn seen(ran: bool, failing: &[&str], passed: Option<u32>, findings: &[(&str, &str, Severity)]) -> Seen {
         Seen {
             tool: "t",
             ran,
-            failure: (!ran).then(|| "error[E0425]: cannot find value `x`".into()),
+            failure: (!ran).then(|| "exit code 101 — error[E0425]: cannot find value `x`".into()),
             failing: failing.iter().map(|n| ((*n).to_owned(), "assert 1 == 2".to_owned())).collect(),
             passed,
             findings: findings
@@ -343,7 +477,7 @@ mod tests {
                 .map(|(path, rule, severity)| Found {
                     path: (*path).into(),
                     rule: (*rule).into(),
-                    message: "m".into(),
+                    message: format!("`x` already defined on line {}", rule.len()),
                     severity: *severity,
                 })
                 .collect(),
@@ -351,37 +485,80 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_breaks_the_project_when_a_tool_stops_running_a_test_fails_or_an_error_appears_in_it() {
-        let edited = vec!["a.py".to_owned()];
-        let judged = |before: Seen, after: Seen| judge(&[before], &[after], &edited);
-        assert!(judged(seen(true, &[], Some(3), &[]), seen(true, &[], Some(4), &[])).is_ok());
-        let broke = judged(seen(true, &[], None, &[]), seen(false, &[], None, &[])).expect_err("broken");
-        assert!(broke.contains("t no longer runs: error[E0425]"), "{broke}");
-        let broke =
-            judged(seen(true, &["old"], Some(3), &[]), seen(true, &["old", "new"], Some(3), &[])).expect_err("broken");
+    fn an_edit_breaks_the_project_when_a_tool_stops_running_a_test_fails_or_an_error_appears() {
+        let changed = vec![("a.py".to_owned(), String::new())];
+        let judged = |before: Seen, after: Seen| judge(&[before], &[after], &changed);
+        assert!(judged(seen(true, &[], Some(3), &[]), seen(true, &[], Some(4), &[])).passed);
+        let broke = judged(seen(true, &[], None, &[]), seen(false, &[], None, &[]));
+        assert!(!broke.passed && broke.detail.contains("t no longer runs: exit code 101 — error[E0425]"), "{broke:?}");
         assert!(
-            broke.contains("`new` fails") && !broke.contains("`old`"),
-            "a test failing before is not the edit's: {broke}"
+            broke.brief.contains("t no longer runs") && !broke.brief.contains("E0425"),
+            "the brief quotes nothing: {broke:?}"
         );
-        let broke = judged(seen(true, &[], Some(5), &[]), seen(true, &[], Some(2), &[])).expect_err("broken");
-        assert!(broke.contains("2 tests pass, 5 passed before"), "{broke}");
+        let broke = judged(seen(true, &["old"], Some(3), &[]), seen(true, &["old", "new"], Some(3), &[]));
+        assert!(!broke.passed && broke.detail.contains("`new` fails") && !broke.detail.contains("`old`"), "{broke:?}");
+        let broke = judged(seen(true, &[], Some(5), &[]), seen(true, &[], Some(2), &[]));
+        assert!(broke.detail.contains("2 tests pass, 5 passed before"), "{broke:?}");
         let error = ("a.py", "ruff:F821", Severity::Error);
-        let broke = judged(seen(true, &[], None, &[]), seen(true, &[], None, &[error])).expect_err("broken");
-        assert!(broke.contains("[ruff:F821]"), "{broke}");
-        // The same error before the edit, another file's, or a warning: not the edit's doing.
-        assert!(judged(seen(true, &[], None, &[error]), seen(true, &[], None, &[error])).is_ok());
-        assert!(
-            judged(seen(true, &[], None, &[]), seen(true, &[], None, &[("b.py", "ruff:F821", Severity::Error)]))
-                .is_ok()
-        );
-        let said =
+        assert!(!judged(seen(true, &[], None, &[]), seen(true, &[], None, &[error])).passed);
+        // An error the edit caused in another file (a caller) breaks it too.
+        let caller = ("b.py", "mypy:call-arg", Severity::Error);
+        assert!(!judged(seen(true, &[], None, &[]), seen(true, &[], None, &[caller])).passed);
+        // The same error before the edit, or a warning: not the edit's doing.
+        assert!(judged(seen(true, &[], None, &[error]), seen(true, &[], None, &[error])).passed);
+        let warning =
             judged(seen(true, &[], None, &[]), seen(true, &[], None, &[("a.py", "ruff:E501", Severity::Warning)]));
         assert!(
-            said.as_ref().is_ok_and(|s| s.contains("1 new finding(s) in the edited files, not errors")),
-            "{said:?}"
+            warning.passed && warning.detail.contains("1 new finding(s) in the edited files, not errors"),
+            "{warning:?}"
         );
+        let elsewhere =
+            judged(seen(true, &[], None, &[]), seen(true, &[], None, &[("b.py", "ruff:E501", Severity::Warning)]));
+        assert!(elsewhere.passed && elsewhere.detail.contains("nothing new"), "{elsewhere:?}");
         // A tool that did not run before cannot judge.
-        let said = judged(seen(false, &[], None, &[]), seen(false, &[], None, &[])).expect("not judged");
-        assert!(said.contains("did not run on the project as it is either"), "{said}");
+        let not = judged(seen(false, &[], None, &[]), seen(false, &[], None, &[]));
+        assert!(not.passed && not.detail.contains("did not run on the project as it is either"), "{not:?}");
+    }
+
+    #[test]
+    fn what_moves_with_lines_or_runs_is_not_a_new_finding_or_test() {
+        let mut moved = Found {
+            path: "a.py".into(),
+            rule: "mypy:no-redef".into(),
+            message: "on line 12".into(),
+            severity: Severity::Error,
+        };
+        let before = moved.key();
+        moved.message = "on line 14".into();
+        assert_eq!(moved.key(), before);
+        assert_eq!(test_name("test_x[<Obj at 0x7f3a9c>]"), test_name("test_x[<Obj at 0x7f11ee>]"));
+        assert_ne!(test_name("test_add[1-2]"), test_name("test_add[1-3]"), "parameters stay apart");
+    }
+
+    #[test]
+    fn only_a_regular_text_file_is_read_to_be_edited() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let at = |name: &str| dir.path().join(name);
+        assert_eq!(read_text(&at("new.py"), "new.py"), Ok(String::new()), "a new file");
+        std::fs::write(at("latin1.py"), b"caf\xe9\n").expect("write");
+        assert_eq!(read_text(&at("latin1.py"), "latin1.py"), Err("latin1.py is not UTF-8 text".into()));
+        std::fs::write(at("a.py"), "x = 1\n").expect("write");
+        crate::platform::os::symlink(&at("a.py"), &at("link.py")).expect("link");
+        assert_eq!(read_text(&at("link.py"), "link.py"), Err("link.py is not a regular file".into()));
+        assert_eq!(read_text(&at("a.py"), "a.py"), Ok("x = 1\n".into()));
+    }
+
+    #[test]
+    fn a_file_in_the_copy_is_never_written_through_a_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (copy, outside) = (dir.path().join("copy"), dir.path().join("outside"));
+        std::fs::create_dir_all(&copy).expect("mkdir");
+        std::fs::create_dir_all(&outside).expect("mkdir");
+        crate::platform::os::symlink(&outside, &copy.join("src")).expect("link");
+        assert!(write_in_copy(&copy, "src/a.py", "x = 1\n").is_err());
+        assert!(write_in_copy(&copy, "src/new/a.py", "x = 1\n").is_err());
+        assert_eq!(std::fs::read_dir(&outside).expect("read").count(), 0, "nothing made through the link");
+        write_in_copy(&copy, "pkg/sub/a.py", "x = 1\n").expect("a new folder");
+        assert_eq!(std::fs::read_to_string(copy.join("pkg/sub/a.py")).expect("read"), "x = 1\n");
     }
 }

@@ -280,6 +280,9 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
         .kill_on_drop(true);
     let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
+    // A run dropped before its end (its request cancelled): `kill_on_drop`
+    // ends the helper alone; what it started goes too.
+    let mut reap = Reap(pid);
     let cap = spec.limits.output_bytes;
     let overflow = Arc::new(tokio::sync::Notify::new());
     let stdout = tokio::spawn(capped(child.stdout.take(), cap, overflow.clone()));
@@ -311,6 +314,7 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
         }
     };
     release(pid);
+    reap.0 = 0;
     let (stdout, out_cut) = stdout.await.unwrap_or_default();
     let (stderr, err_cut) = stderr.await.unwrap_or_default();
     let (report, stderr) = split_report(stderr);
@@ -379,6 +383,22 @@ async fn disk_usage(roots: &[PathBuf]) -> u64 {
     })
     .await
     .unwrap_or(0)
+}
+
+/// Kills and releases a sandbox's processes when dropped, unless disarmed (0).
+struct Reap(u32);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let pid = self.0;
+        if pid != 0 {
+            // Off the async thread: both wait for the processes to go.
+            let _ = std::thread::Builder::new().name("paired-reap".into()).spawn(move || {
+                kill_group(pid);
+                release(pid);
+            });
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
