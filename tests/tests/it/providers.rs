@@ -212,7 +212,9 @@ async fn an_edit_streams_as_the_model_writes_it() {
     ])
     .await;
     let home = Home::new();
-    let root = setup(&home, &openai_config(port, ""));
+    // Trying edits is not what this is about (and a cold build may pass the
+    // 20 s between events).
+    let root = setup(&home, &openai_config(port, "\n[sandbox]\ntry_edits = false\n"));
     std::fs::write(
         root.join(".paired/agents/ferris.toml"),
         "id = \"ferris\"\ntools = [\"propose_edit\"]\n[metadata]\nname = \"Ferris\"\nversion = \"1.0.0\"\nrole = \"dev\"\n[permissions]\nfs_read = [\"src/**\"]\nfs_write = [\"src/**\"]\n",
@@ -324,7 +326,9 @@ async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
         "{results:?}"
     );
     assert!(
-        results[3].starts_with("proposed: lines 6-5 of tests/test_calc.py; tried on a copy of the project"),
+        results[3].starts_with(
+            "proposed: lines 6-5 of tests/test_calc.py (in place of your earlier edit of these lines); tried on a copy of the project"
+        ),
         "{results:?}"
     );
     for together in &results[4..6] {

@@ -68,7 +68,12 @@ impl LiveEdits {
     fn push(&mut self, call: String, uri: String, range: Range, text: &str) -> Option<usize> {
         match self.calls.iter_mut().find(|(key, _)| *key == call) {
             Some((_, edit)) => edit.new_text.push_str(text),
-            None => self.calls.push((call, TextEdit { uri: uri.clone(), range, new_text: text.to_owned() })),
+            None => {
+                // The same lines again: the model's correction of an edit
+                // (refused, or replaced), shown in its place.
+                self.calls.retain(|(_, e)| !(e.uri == uri && e.range == range));
+                self.calls.push((call, TextEdit { uri: uri.clone(), range, new_text: text.to_owned() }));
+            }
         }
         let n = match self.files.iter().position(|f| f.uri == uri) {
             Some(n) => n,
@@ -194,5 +199,17 @@ mod tests {
         assert_eq!(live.offer("file:///p/src/lib.rs").as_deref(), Some("r1-writing-0"));
         assert!(live.unoffered().is_empty(), "offered: not closed as unfinished");
         assert_eq!(live.push("0.2".into(), "not a file uri".into(), lines(0, 0), "x"), None);
+    }
+
+    /// A refused edit written again (a later call, the same lines): the diff
+    /// shows the new one in its place, not neither.
+    #[test]
+    fn the_same_lines_again_show_in_place_of_the_earlier_edit() {
+        let mut live = LiveEdits::default();
+        let uri = "file:///p/src/lib.rs".to_owned();
+        live.push("0.0".into(), uri.clone(), lines(1, 2), "broken\n");
+        live.files[0].old = Some("a\nb\nc\n".into());
+        live.push("1.0".into(), uri, lines(1, 2), "fixed\n");
+        assert_eq!(live.proposal(0).as_deref(), Some("a\nfixed\nc\n"));
     }
 }

@@ -33,6 +33,8 @@ pub struct ModelOutput {
     pub text: String,
     pub findings: Vec<protocol::agents::Finding>,
     pub edits: Vec<protocol::agents::TextEdit>,
+    /// The lines each of `edits` was asked for (before it was fitted to the file).
+    pub(super) asked: Vec<protocol::documents::Range>,
     /// The project's tools' baseline, for trying the run's edits.
     pub(super) trials: verify::Trials,
 }
@@ -372,8 +374,9 @@ impl<'a> Tools<'a> {
         for (i, arguments) in calls.iter().enumerate() {
             match arguments.as_ref().map_err(Clone::clone).and_then(|a| self.edit_of(a)) {
                 Ok((rel, mut edit)) => {
+                    let asked = edit.range;
                     self.fit(&rel, &mut edit);
-                    new.push((i, rel, edit));
+                    new.push((i, rel, edit, asked));
                     outcomes.push(Ok(String::new()));
                 }
                 Err(why) => outcomes.push(Err(why)),
@@ -382,24 +385,33 @@ impl<'a> Tools<'a> {
         if new.is_empty() {
             return outcomes;
         }
-        let mut edits: Vec<_> = out
-            .edits
-            .iter()
-            .filter(|e| !new.iter().any(|(_, _, n)| n.uri == e.uri && n.range == e.range))
-            .cloned()
-            .collect();
-        edits.extend(new.iter().map(|(_, _, edit)| edit.clone()));
+        // An edit of the lines an earlier one was asked for replaces it (as
+        // asked: fitting may have moved either).
+        let same = |k: usize, (_, _, n, asked): &(usize, String, protocol::agents::TextEdit, _)| {
+            out.edits[k].uri == n.uri && out.asked.get(k) == Some(asked)
+        };
+        let replaced: Vec<bool> = new.iter().map(|n| (0..out.edits.len()).any(|k| same(k, n))).collect();
+        let kept: Vec<usize> = (0..out.edits.len()).filter(|&k| !new.iter().any(|n| same(k, n))).collect();
+        let mut edits: Vec<_> = kept.iter().map(|&k| out.edits[k].clone()).collect();
+        let mut asked: Vec<_> = kept.iter().filter_map(|&k| out.asked.get(k).copied()).collect();
+        edits.extend(new.iter().map(|(_, _, edit, _)| edit.clone()));
+        asked.extend(new.iter().map(|(_, _, _, range)| *range));
         let places: Vec<String> = new
             .iter()
-            .map(|(_, rel, e)| format!("lines {}-{} of {rel}", e.range.start.line + 1, e.range.end.line))
+            .map(|(_, rel, e, _)| format!("lines {}-{} of {rel}", e.range.start.line + 1, e.range.end.line))
             .collect();
-        self.env.send_event(Event::RunUpdate {
-            run_id: run.id.clone(),
-            agent: self.agent.manifest.id.clone(),
-            status: RunStatus::Running,
-            message: Some(format!("trying {} on a copy of the project with its checkers and tests", places.join(", "))),
-            output_delta: None,
-        });
+        if verify::enabled(self.env) {
+            self.env.send_event(Event::RunUpdate {
+                run_id: run.id.clone(),
+                agent: self.agent.manifest.id.clone(),
+                status: RunStatus::Running,
+                message: Some(format!(
+                    "trying {} on a copy of the project with its checkers and tests",
+                    places.join(", ")
+                )),
+                output_delta: None,
+            });
+        }
         let verdict = verify::try_edits(self.env, &self.workspace, &edits, &mut out.trials).await;
         // The tools' words quote any file: whole to a model that may read
         // every file (redacted unless it is local), else only the verdict.
@@ -415,15 +427,16 @@ impl<'a> Tools<'a> {
             Err(why) => Err(why),
             Ok(verdict) if !verdict.passed => Err(format!("{}{together}", say(&verdict))),
             Ok(verdict) => {
-                out.edits = edits;
+                (out.edits, out.asked) = (edits, asked);
                 let said = say(&verdict);
                 out.text.push_str(&format!("\n[proposed {}; {said}]\n", places.join(", ")));
                 Ok(said)
             }
         };
-        for ((i, _, _), place) in new.iter().zip(&places) {
+        for (((i, ..), place), replaced) in new.iter().zip(&places).zip(replaced) {
+            let instead = if replaced { " (in place of your earlier edit of these lines)" } else { "" };
             outcomes[*i] = match &outcome {
-                Ok(said) => Ok(format!("proposed: {place}; {said}; the user decides whether to apply it")),
+                Ok(said) => Ok(format!("proposed: {place}{instead}; {said}; the user decides whether to apply it")),
                 Err(why) => Err(why.clone()),
             };
         }
@@ -431,16 +444,13 @@ impl<'a> Tools<'a> {
     }
 
     /// An edit as the editor will apply it: whole lines (a last one ends with
-    /// a newline), and an insertion after the last line of a file that ends
-    /// without one starts a line of its own.
+    /// a newline); after the last line of a file that ends without a newline,
+    /// an edit of that line, ended, and what follows it (so that another edit
+    /// of that line overlaps it rather than gluing onto it).
     fn fit(&self, rel: &str, edit: &mut protocol::agents::TextEdit) {
-        if !edit.new_text.is_empty() && !edit.new_text.ends_with('\n') {
-            edit.new_text.push('\n');
-        }
-        let text = self.workspace.read_indexed(rel).unwrap_or_default();
-        if !text.is_empty() && !text.ends_with('\n') && edit.range.start.line as usize >= text.lines().count() {
-            edit.new_text.insert(0, '\n');
-        }
+        // From the disk, as the trials read it (not only an indexed file).
+        let text = crate::services::workspace::read_real(&self.workspace.root.join(rel)).unwrap_or_default();
+        fit_to(&text, edit);
     }
 
     /// `propose_edit`'s arguments as an edit of whole lines, if the agent may
@@ -577,6 +587,25 @@ pub(super) fn render_bundle(bundle: &protocol::context::ContextBundle) -> String
     bundle.parts.iter().map(|part| format!("## {}\n{}\n", part.title, part.text)).collect::<Vec<_>>().join("\n")
 }
 
+/// [`Tools::fit`] for a file whose text is `text`.
+fn fit_to(text: &str, edit: &mut protocol::agents::TextEdit) {
+    if edit.new_text.is_empty() {
+        return;
+    }
+    if !edit.new_text.ends_with('\n') {
+        edit.new_text.push('\n');
+    }
+    let lines = text.lines().count();
+    if let Some(last) = text.rsplit('\n').next().filter(|last| !last.is_empty())
+        && edit.range.start.line as usize >= lines
+    {
+        let line = u32::try_from(lines - 1).unwrap_or(u32::MAX);
+        edit.range.start = protocol::documents::Position { line, character: 0 };
+        edit.range.end = protocol::documents::Position { line: line + 1, character: 0 };
+        edit.new_text = format!("{last}\n{}", edit.new_text);
+    }
+}
+
 /// The line (1-based) a finding on `line` that quotes code (`like this`) is
 /// about: `line` when a quoted piece is on it or within two lines, else the
 /// nearest line holding a piece that the file has at most three times (a
@@ -608,7 +637,48 @@ fn anchor(lines: &[&str], line: u32, message: &str) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::anchor;
+    use protocol::{
+        agents::TextEdit,
+        documents::{Position, Range},
+    };
+
+    use super::{anchor, fit_to};
+    use crate::services::documents::apply_edits;
+
+    fn edit(start: u32, end: u32, text: &str) -> TextEdit {
+        let at = |line| Position { line, character: 0 };
+        TextEdit {
+            uri: "file:///p/a.py".into(),
+            range: Range { start: at(start), end: at(end) },
+            new_text: text.into(),
+        }
+    }
+
+    /// Fitted edits applied as an editor applies them (`apply_edits`).
+    fn applied(text: &str, edits: &[TextEdit]) -> Option<String> {
+        let fitted: Vec<TextEdit> = edits
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                fit_to(text, &mut e);
+                e
+            })
+            .collect();
+        apply_edits(text, &fitted.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn edits_are_whole_lines_where_the_editor_applies_them() {
+        assert_eq!(applied("a\nb\n", &[edit(1, 2, "B")]).as_deref(), Some("a\nB\n"));
+        assert_eq!(applied("a\nb\n", &[edit(2, 2, "c")]).as_deref(), Some("a\nb\nc\n"), "appended");
+        // After a last line without a newline: a line of its own, not glued on.
+        assert_eq!(applied("a\nb", &[edit(2, 2, "c")]).as_deref(), Some("a\nb\nc\n"));
+        assert_eq!(applied("a\nb", &[edit(1, 2, "B")]).as_deref(), Some("a\nB\n"), "the last line replaced");
+        // That line edited and appended to at once: refused, never a stray line.
+        assert_eq!(applied("a\nb", &[edit(1, 2, "B"), edit(2, 2, "c")]), None);
+        assert_eq!(applied("", &[edit(0, 0, "new")]).as_deref(), Some("new\n"), "a new file");
+        assert_eq!(applied("a\nb", &[edit(1, 2, "")]).as_deref(), Some("a\n"), "a deletion adds nothing");
+    }
 
     #[test]
     fn a_finding_goes_where_the_code_it_quotes_is() {

@@ -285,8 +285,9 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
     let mut reap = Reap(pid);
     let cap = spec.limits.output_bytes;
     let overflow = Arc::new(tokio::sync::Notify::new());
-    let stdout = tokio::spawn(capped(child.stdout.take(), cap, overflow.clone()));
-    let stderr = tokio::spawn(capped(child.stderr.take(), cap, overflow.clone()));
+    let (out_sink, err_sink) = (Arc::new(Captured::default()), Arc::new(Captured::default()));
+    let stdout = tokio::spawn(capped(child.stdout.take(), cap, overflow.clone(), out_sink.clone()));
+    let stderr = tokio::spawn(capped(child.stderr.take(), cap, overflow.clone(), err_sink.clone()));
     let deadline = tokio::time::sleep(spec.limits.wall);
     tokio::pin!(deadline);
     let mut watch = tokio::time::interval(Duration::from_millis(250));
@@ -315,8 +316,10 @@ pub async fn run(helper: &Path, spec: &Spec) -> io::Result<Outcome> {
     };
     release(pid);
     reap.0 = 0;
-    let (stdout, out_cut) = stdout.await.unwrap_or_default();
-    let (stderr, err_cut) = stderr.await.unwrap_or_default();
+    // A process that left the group (`setsid`) may still hold the pipes:
+    // what was read by then is what there is.
+    let (stdout, out_cut) = joined(stdout, &out_sink).await;
+    let (stderr, err_cut) = joined(stderr, &err_sink).await;
     let (report, stderr) = split_report(stderr);
     let enforcement = report.unwrap_or_else(|| Enforcement::none("the sandbox helper did not report"));
     let exit = match status {
@@ -338,23 +341,25 @@ async fn capped(
     from: Option<impl AsyncRead + Unpin>,
     cap: usize,
     overflow: Arc<tokio::sync::Notify>,
-) -> (Vec<u8>, bool) {
-    let Some(mut from) = from else { return (Vec::new(), false) };
-    let (mut kept, mut seen, mut buf) = (Vec::new(), 0usize, vec![0u8; 64 << 10]);
+    sink: Arc<Captured>,
+) {
+    let Some(mut from) = from else { return };
+    let mut buf = vec![0u8; 64 << 10];
     loop {
         match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                let mut captured = sink.0.lock().unwrap_or_else(|p| p.into_inner());
+                let (kept, seen) = &mut *captured;
                 let room = cap.saturating_sub(kept.len()).min(n);
                 kept.extend_from_slice(&buf[..room]);
-                seen += n;
-                if seen > cap.saturating_mul(2) {
+                *seen += n;
+                if *seen > cap.saturating_mul(2) {
                     overflow.notify_one();
                 }
             }
         }
     }
-    (kept, seen > cap)
 }
 
 /// The helper's report line, if stderr starts with one, and the rest.
@@ -383,6 +388,21 @@ async fn disk_usage(roots: &[PathBuf]) -> u64 {
     })
     .await
     .unwrap_or(0)
+}
+
+/// What a pipe gave: the bytes kept (up to the cap) and how many came.
+#[derive(Default)]
+struct Captured(std::sync::Mutex<(Vec<u8>, usize)>);
+
+/// A pipe's output, its reader waited for at most two seconds once the run
+/// is over; whether it was cut.
+async fn joined(reader: tokio::task::JoinHandle<()>, sink: &Captured) -> (Vec<u8>, bool) {
+    let abort = reader.abort_handle();
+    let ended = tokio::time::timeout(Duration::from_secs(2), reader).await.is_ok();
+    abort.abort();
+    let (kept, seen) = std::mem::take(&mut *sink.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let cut = !ended || seen > kept.len();
+    (kept, cut)
 }
 
 /// Kills and releases a sandbox's processes when dropped, unless disarmed (0).
