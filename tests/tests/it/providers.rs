@@ -321,13 +321,13 @@ async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
     );
     assert!(results[1].contains("test_sub` fails") && results[1].contains("NameError"), "{results:?}");
     assert!(
-        results[2].starts_with("proposed: lines 6-5 of tests/test_calc.py; tried on a copy of the project")
+        results[2].starts_with("proposed: new lines at line 6 of tests/test_calc.py; tried on a copy of the project")
             && results[2].contains("pytest: 2 tests pass"),
         "{results:?}"
     );
     assert!(
         results[3].starts_with(
-            "proposed: lines 6-5 of tests/test_calc.py (in place of your earlier edit of these lines); tried on a copy of the project"
+            "proposed: new lines at line 6 of tests/test_calc.py (in place of your earlier edit of these lines); tried on a copy of the project"
         ),
         "{results:?}"
     );

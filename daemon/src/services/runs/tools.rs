@@ -398,7 +398,10 @@ impl<'a> Tools<'a> {
         asked.extend(new.iter().map(|(_, _, _, range)| *range));
         let places: Vec<String> = new
             .iter()
-            .map(|(_, rel, e, _)| format!("lines {}-{} of {rel}", e.range.start.line + 1, e.range.end.line))
+            .map(|(_, rel, e, _)| match (e.range.start.line + 1, e.range.end.line) {
+                (start, end) if end < start => format!("new lines at line {start} of {rel}"),
+                (start, end) => format!("lines {start}-{end} of {rel}"),
+            })
             .collect();
         if verify::enabled(self.env) {
             self.env.send_event(Event::RunUpdate {
@@ -429,7 +432,16 @@ impl<'a> Tools<'a> {
             Ok(verdict) => {
                 (out.edits, out.asked) = (edits, asked);
                 let said = say(&verdict);
-                out.text.push_str(&format!("\n[proposed {}; {said}]\n", places.join(", ")));
+                let line = format!("proposed {}; {said}", places.join(", "));
+                out.text.push_str(&format!("\n[{line}]\n"));
+                // Said as it happens too, as a refusal is.
+                self.env.send_event(Event::RunUpdate {
+                    run_id: run.id.clone(),
+                    agent: self.agent.manifest.id.clone(),
+                    status: RunStatus::Running,
+                    message: Some(line),
+                    output_delta: None,
+                });
                 Ok(said)
             }
         };

@@ -29,6 +29,9 @@ use crate::{
 /// One trial at a time: the machine's cores, and the project's build folder.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Failures and errors quoted per tool; the rest are counted.
+const SHOWN: usize = 5;
+
 /// A file the trials read or write is at most this large.
 const MAX_FILE_BYTES: u64 = 8 << 20;
 
@@ -460,7 +463,11 @@ fn judge(before: Option<&[Seen]>, after: &[Seen], changed: &[(String, String)]) 
         if !new_failures.is_empty() {
             broke_brief.push(format!("{tool}: {} test(s) that did not fail now fail", new_failures.len()));
         }
-        broke.extend(new_failures.iter().map(|(name, said)| format!("{tool}: `{name}` fails: {said}")));
+        // The first few in the tools' words: forty failures say no more than five.
+        broke.extend(new_failures.iter().take(SHOWN).map(|(name, said)| format!("{tool}: `{name}` fails: {said}")));
+        if new_failures.len() > SHOWN {
+            broke.push(format!("{tool}: {} more test(s) that did not fail now fail", new_failures.len() - SHOWN));
+        }
         let mut had: Vec<_> = base.findings.iter().map(Found::key).collect();
         let new: Vec<&Found> = after
             .findings
@@ -481,7 +488,12 @@ fn judge(before: Option<&[Seen]>, after: &[Seen], changed: &[(String, String)]) 
         if !errors.is_empty() {
             broke_brief.push(format!("{tool}: {} new error(s)", errors.len()));
         }
-        broke.extend(errors.iter().map(|f| format!("{tool} reports in {}: [{}] {}", f.path, f.rule, f.message)));
+        broke.extend(
+            errors.iter().take(SHOWN).map(|f| format!("{tool} reports in {}: [{}] {}", f.path, f.rule, f.message)),
+        );
+        if errors.len() > SHOWN {
+            broke.push(format!("{tool}: {} more new error(s)", errors.len() - SHOWN));
+        }
         // Without a base run (the trial was clean), an edited file's
         // warnings may be old ones.
         let new = if before.is_some() { "new " } else { "" };
@@ -588,6 +600,16 @@ mod tests {
         assert_eq!(test_name("test_x[<Obj at 0x7f3a9c>]"), test_name("test_x[<Obj at 0x7f11ee>]"));
         assert_ne!(test_name("test_add[1-2]"), test_name("test_add[1-3]"), "parameters stay apart");
         assert_ne!(test_name("test_p[0x10]"), test_name("test_p[0x20]"), "a short number is a parameter");
+    }
+
+    #[test]
+    fn forty_failures_are_five_quoted_and_the_rest_counted() {
+        let changed = vec![("a.py".to_owned(), String::new())];
+        let names: Vec<String> = (0..40).map(|n| format!("test_{n}")).collect();
+        let failing: Vec<&str> = names.iter().map(String::as_str).collect();
+        let verdict = judge(Some(&[seen(true, &[], Some(40), &[])]), &[seen(true, &failing, Some(0), &[])], &changed);
+        assert_eq!(verdict.detail.matches("` fails: ").count(), 5, "{verdict:?}");
+        assert!(verdict.detail.contains("t: 35 more test(s) that did not fail now fail"), "{verdict:?}");
     }
 
     #[test]
