@@ -355,7 +355,10 @@ fn python(project: &dyn Project, tools: &mut Vec<Tool>) {
     let pin = pins::ruff(project);
     let ruff_configured = project.has("ruff.toml") || project.has(".ruff.toml") || mentions("ruff") || pin.is_some();
     if project.installed("ruff") {
-        let mut command = argv(&["ruff", "check", "--output-format=json", "--no-cache", "--exit-zero"]);
+        // `--no-fix`: a project's `fix = true` would have ruff write the
+        // read-only project, and report `E902 Permission denied` in place
+        // of each finding it can fix.
+        let mut command = argv(&["ruff", "check", "--output-format=json", "--no-cache", "--no-fix", "--exit-zero"]);
         // Without the project's choice, ruff's defaults less rules of taste,
         // not defects: a lambda given a name, a name like `l`, import order.
         let ignored: Vec<&str> =

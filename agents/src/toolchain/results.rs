@@ -172,11 +172,31 @@ fn junit(report: &str, relative: &Relative<'_>) -> Option<TestResults> {
         let frame = js_frame.or(py_frame);
         let line = case.attribute("line").and_then(|l| l.parse::<u32>().ok());
         let declared = file.and_then(relative).zip(line.map(|l| l + 1));
-        let message = failure.attribute("message").filter(|m| !m.is_empty()).unwrap_or(text);
-        let message = doctest_difference(message).unwrap_or_else(|| brief(message));
+        // pytest's "collection failure" says nothing: the error it hides is
+        // the last line of the text (`E   ModuleNotFoundError: No module …`).
+        let said = failure.attribute("message").filter(|m| !m.is_empty() && *m != "collection failure");
+        let collection = said.is_none() && failure.attribute("message") == Some("collection failure");
+        let message = said.unwrap_or(text);
+        let message = match collection {
+            true => collection_error(text),
+            false => doctest_difference(message).unwrap_or_else(|| brief(message)),
+        };
         results.failures.push(TestFailure { name, place: frame.or(declared), message });
     }
     Some(results)
+}
+
+/// What a pytest collection error was: the last error line of the
+/// traceback (`E   ImportError: …`, its `E   ` dropped).
+fn collection_error(text: &str) -> String {
+    let error = text.lines().rev().find_map(|l| l.trim_start().strip_prefix("E ").map(str::trim));
+    match error.filter(|e| !e.is_empty()) {
+        Some(error) => format!("could not be collected: {}", brief(error)),
+        None => format!(
+            "could not be collected: {}",
+            brief(text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("?"))
+        ),
+    }
 }
 
 /// A failed doctest's example and its difference, without the numbered
@@ -401,6 +421,22 @@ pkg/util.py:13: ValueError</failure></testcase><testcase classname="tests.test_a
             ">>> semver.bump_patch(\"3.4.5\")\nDifferences (ndiff with -expected +actual):\n- '3.4.6'\n+ '3.4.7'"
         );
         assert_eq!(test_results(Format::JUnit, "", None, "/p", None), None, "no report written: no results");
+    }
+
+    #[test]
+    fn a_pytest_collection_failure_says_the_error_it_hides() {
+        // From a real run (pytest 8.3): a test module whose import fails.
+        let report = r#"<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="1" failures="0" skipped="0" tests="1"><testcase classname="" name="tests.test_a" file="tests/test_a.py" time="0.000"><error message="collection failure">ImportError while importing test module '/p/tests/test_a.py'.
+Hint: make sure your test modules/packages have valid Python names.
+Traceback:
+/root/.pyenv/versions/3.11.7/lib/python3.11/importlib/__init__.py:126: in import_module
+    return _bootstrap._gcd_import(name[level:], package, level)
+tests/test_a.py:1: in &lt;module&gt;
+    from pkg._version import v
+E   ModuleNotFoundError: No module named 'pkg'</error></testcase></testsuite></testsuites>"#;
+        let results = test_results(Format::JUnit, "", Some(report), "/p", None).expect("results");
+        assert_eq!(results.failed, 1);
+        assert_eq!(results.failures[0].message, "could not be collected: ModuleNotFoundError: No module named 'pkg'");
     }
 
     #[test]

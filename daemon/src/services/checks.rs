@@ -121,14 +121,45 @@ impl pinned::Versions for InSandbox<'_> {
     }
 }
 
-/// What the project at `root` says it uses, of `purpose`.
+/// What the project at `root` says it uses, of `purpose` (a program in the
+/// project's own virtual environment first, and then said).
 pub fn detect(root: &Path, purpose: Purpose) -> Vec<Tool> {
-    toolchain::detect(&OnDisk { root, path: tool_path() }).into_iter().filter(|t| t.purpose == purpose).collect()
+    let venv = project_venv(root);
+    let mut tools: Vec<Tool> = toolchain::detect(&OnDisk { root, path: project_path(root) })
+        .into_iter()
+        .filter(|t| t.purpose == purpose)
+        .collect();
+    for tool in &mut tools {
+        let own = venv.as_ref().zip(tool.command.first()).is_some_and(|(v, p)| v.join("bin").join(p).is_file());
+        if let (true, Some(venv)) = (own, &venv) {
+            let name = venv.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            tool.evidence.push_str(&format!("; the project's {name}"));
+        }
+    }
+    tools
 }
 
 /// Whether the project at `root` uses any tool PAIRED can run here.
 pub fn has_tools(root: &Path) -> bool {
-    !toolchain::detect(&OnDisk { root, path: tool_path() }).is_empty()
+    !toolchain::detect(&OnDisk { root, path: project_path(root) }).is_empty()
+}
+
+/// The project's own virtual environment: `.venv` or `venv` at its root, a
+/// folder of its own (not a link) with `pyvenv.cfg` and `bin/python`.
+pub(crate) fn project_venv(root: &Path) -> Option<PathBuf> {
+    [".venv", "venv"].into_iter().map(|name| root.join(name)).find(|venv| {
+        std::fs::symlink_metadata(venv).is_ok_and(|m| m.is_dir())
+            && venv.join("pyvenv.cfg").is_file()
+            && venv.join("bin/python").exists()
+    })
+}
+
+/// The tools' `PATH` for the project at `root`: its virtual environment's
+/// programs first (its pytest, with its plugins), then the daemon's.
+pub(crate) fn project_path(root: &Path) -> String {
+    let Some(venv) = project_venv(root) else { return tool_path() };
+    let dirs = std::iter::once(venv.join("bin")).chain(std::env::split_paths(&tool_path()).collect::<Vec<_>>());
+    std::env::join_paths(dirs).map_or_else(|_| tool_path(), |p| p.to_string_lossy().into_owned())
 }
 
 /// Runs the project's checkers (linters, type checkers) in the sandbox.
@@ -437,7 +468,7 @@ pub(crate) fn sandbox_spec(
     let s = |p: &Path| p.display().to_string();
     let dir = &scratch.dir;
     let mut env = vec![
-        ("PATH".to_owned(), tool_path()),
+        ("PATH".to_owned(), project_path(root)),
         ("HOME".to_owned(), s(&dir.join("home"))),
         ("TMPDIR".to_owned(), s(&scratch.tmp())),
         ("LANG".to_owned(), "C.UTF-8".to_owned()),
@@ -456,13 +487,18 @@ pub(crate) fn sandbox_spec(
         ("npm_config_cache".to_owned(), s(&dir.join("tmp/npm"))),
         ("npm_config_update_notifier".to_owned(), "false".to_owned()),
     ];
-    // Which toolchain: what the user chose, kept.
+    // Which toolchain: what the user chose, kept; the project's own
+    // virtual environment over the daemon's.
+    let venv = project_venv(root);
     for key in ["RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "GOROOT", "GOMODCACHE"]
     {
-        if let Ok(value) = std::env::var(key) {
+        if let Ok(value) = std::env::var(key)
+            && !(key == "VIRTUAL_ENV" && venv.is_some())
+        {
             env.push((key.to_owned(), value));
         }
     }
+    env.extend(venv.map(|v| ("VIRTUAL_ENV".to_owned(), s(&v))));
     if std::env::var_os("RUSTUP_HOME").is_none()
         && let Some(rustup) = home().map(|h| h.join(".rustup")).filter(|p| p.exists())
     {
@@ -501,6 +537,10 @@ pub(crate) fn sandbox_spec(
 /// Projects larger than this are not copied for a test run.
 const MAX_COPY_BYTES: u64 = 256 << 20;
 
+/// What a build generates that git is told to ignore but code imports:
+/// copied with the project (at most 1 MiB each).
+const GENERATED_SOURCES: [&str; 2] = ["py", "pyi"];
+
 /// Installed dependencies, which [`copy_project`] links into a copy: the
 /// user's own, never written through.
 pub(crate) const LINKED: [&str; 3] = ["node_modules", ".venv", "venv"];
@@ -513,6 +553,7 @@ pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     std::fs::create_dir_all(to)?;
     let mut total = 0u64;
+    let mut copied_dirs = vec![PathBuf::new()];
     let walker = ignore::WalkBuilder::new(from)
         .hidden(false)
         .git_ignore(true)
@@ -529,12 +570,33 @@ pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
         let kind = entry.file_type();
         if kind.is_some_and(|k| k.is_dir()) {
             std::fs::create_dir_all(&target)?;
+            copied_dirs.push(rel.to_path_buf());
         } else if kind.is_some_and(|k| k.is_file()) {
             total += entry.metadata().map(|m| m.len()).unwrap_or(0);
             if total > MAX_COPY_BYTES {
                 return Err(std::io::Error::other(format!("the project is larger than {} MiB", MAX_COPY_BYTES >> 20)));
             }
             std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    // Source files git ignores in the folders copied: what a build made
+    // (hatch-vcs's and setuptools-scm's `_version.py`), which imports need.
+    for dir in &copied_dirs {
+        let Ok(entries) = std::fs::read_dir(from.join(dir)) else { continue };
+        for entry in entries.flatten() {
+            let (source, target) = (entry.path(), to.join(dir).join(entry.file_name()));
+            let generated = source.extension().is_some_and(|e| GENERATED_SOURCES.iter().any(|g| e == *g));
+            let Ok(meta) = std::fs::symlink_metadata(&source) else { continue };
+            if generated && meta.is_file() && meta.len() <= 1 << 20 && std::fs::symlink_metadata(&target).is_err() {
+                total += meta.len();
+                if total > MAX_COPY_BYTES {
+                    return Err(std::io::Error::other(format!(
+                        "the project is larger than {} MiB",
+                        MAX_COPY_BYTES >> 20
+                    )));
+                }
+                std::fs::copy(&source, &target)?;
+            }
         }
     }
     for linked in LINKED {

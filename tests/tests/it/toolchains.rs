@@ -575,6 +575,71 @@ fn pytest_runs_on_a_copy_and_each_failing_test_is_a_finding_where_it_failed() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A Python project as hatch-vcs and a developer's virtual environment leave
+/// it (python-humanize, tried as a user would): `_version.py` generated and
+/// git-ignored, pytest and a test dependency only in `.venv`, and ruff told
+/// to `fix = true`. Its tests run where they pass for its developer, and
+/// ruff's fixable findings are findings, not `E902 Permission denied`.
+#[test]
+fn a_python_projects_venv_generated_version_and_ruff_fix_setting_are_its_own() {
+    let home = Home::new();
+    let root = home.project();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "pyproject.toml",
+        "[project]\nname = \"pkg\"\ndynamic = [\"version\"]\n\n[tool.ruff]\nfix = true\n\n[tool.pytest.ini_options]\npythonpath = [\"src\"]\n",
+    );
+    write(".gitignore", "src/pkg/_version.py\n.venv/\n");
+    write(
+        "src/pkg/__init__.py",
+        "from pkg._version import __version__\nfrom pkg.util import add\n\n__all__ = [\"__version__\", \"add\"]\n",
+    );
+    // An unused import: a finding ruff can fix (safely, outside `__init__.py`).
+    write("src/pkg/util.py", "import os\n\n\ndef add(a, b):\n    return a + b\n");
+    write("src/pkg/_version.py", "__version__ = \"1.0\"\n");
+    write(
+        "tests/test_pkg.py",
+        "import only_in_the_venv\n\nfrom pkg import __version__, add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_from_the_venv():\n    assert only_in_the_venv.HERE and __version__\n",
+    );
+    // The developer's venv: its own pytest (the machine's, seen through
+    // system site-packages) and a module only it has.
+    let venv = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip", "--system-site-packages", ".venv"])
+        .current_dir(&root)
+        .output()
+        .expect("python3 -m venv");
+    assert!(venv.status.success(), "{}", String::from_utf8_lossy(&venv.stderr));
+    let site = std::fs::read_dir(root.join(".venv/lib"))
+        .expect("lib")
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .expect("site-packages");
+    std::fs::write(site.join("only_in_the_venv.py"), "HERE = True\n").expect("write");
+    let pytest = root.join(".venv/bin/pytest");
+    let python = root.join(".venv/bin/python");
+    std::fs::write(
+        &pytest,
+        format!("#!{}\nimport sys\nfrom pytest import console_main\nsys.exit(console_main())\n", python.display()),
+    )
+    .expect("write");
+    std::fs::set_permissions(&pytest, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let before = snapshot(&root);
+
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("; the project's .venv): 2 passed, 0 failed"), "{report}");
+    let unused = finding(&run, "ruff:F401");
+    assert!(unused["uri"].as_str().unwrap_or_default().ends_with("src/pkg/util.py"), "{unused}");
+    assert!(!report.contains("E902"), "ruff fixed nothing (the project is read-only to it): {report}");
+    assert_eq!(snapshot(&root), before);
+    let _ = paired(&home, &["stop"]).output();
+}
+
 #[test]
 fn cargo_test_failures_are_findings_at_the_panic() {
     let home = Home::new();
