@@ -135,6 +135,11 @@ fn ruff_runs_on_a_real_python_package_with_its_safe_fix() {
     let report = run["output"].as_str().unwrap_or_default();
     // Ruff's 4, less `unicode` and `long` under `if PY2:` (the Python 2 branch, meant).
     assert!(report.contains("ruff (setup.py (ruff's defaults)): 2 findings"), "{report}");
+    // The headline counts the tools' findings too; each tool says how many are in the file.
+    let headline = report.lines().next().unwrap_or_default();
+    assert!(headline.starts_with("Sherlock reviewed `itsdangerous.py`: "), "{report}");
+    assert!(headline.ends_with(" from its own rules, 1 from the project's tools."), "{report}");
+    assert!(report.contains("— 1 in `itsdangerous.py`"), "the other is in tests.py: {report}");
     let membership = finding(&run, "ruff:E713");
     assert_eq!(membership["line"], 434);
     let fix = &membership["fix"];

@@ -802,6 +802,45 @@ async fn a_workflow_that_produced_nothing_says_so() {
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Issue #16.5: a delegation none of whose sub-tasks did its part does not
+/// say "succeeded" (python-humanize, tried as a user would: both of Edison's
+/// sub-tasks came back empty and the session succeeded).
+#[tokio::test]
+async fn a_delegation_whose_subtasks_all_came_back_empty_does_not_succeed() {
+    let home = Home::new();
+    let size = "def naturalsize(value: float | str) -> str:\n    \"\"\"Format a number of bytes.\"\"\"\n    return str(value)\n";
+    let root = project(&home, &[("src/size.py", size)], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let params = RunWorkflowParams {
+        prompt: Some("add a test for the naturalsize function and document naturalsize".into()),
+        workspace: Some(root.display().to_string()),
+        wait: true,
+        ..workflow_run("delegate")
+    };
+    let session = run(&client, params).await;
+    let subtasks: Vec<&StepRecord> = session.steps.iter().filter(|s| s.key.starts_with("subtasks[")).collect();
+    assert!(!subtasks.is_empty() && subtasks.iter().all(|s| s.status != StepStatus::Succeeded), "{session:#?}");
+    assert_ne!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    let out = home
+        .paired(&[
+            "workflow",
+            "run",
+            "delegate",
+            "--prompt",
+            "add a test for the naturalsize function and document naturalsize",
+        ])
+        .current_dir(&root)
+        .output()
+        .expect("workflow run");
+    assert_ne!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !said.contains("FAILED") || subtasks.iter().any(|s| s.status == StepStatus::Failed),
+        "a step with no result is not said to have failed: {said}"
+    );
+}
+
 /// Issue #16.5: Alex resolves what a request names ("the parser") through the
 /// index, and the file-scoped subtasks work on it.
 #[tokio::test]

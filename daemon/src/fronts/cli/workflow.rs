@@ -88,6 +88,7 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
                                 StepStatus::Succeeded => "done",
                                 StepStatus::Skipped => "skipped",
                                 StepStatus::Cancelled => "cancelled",
+                                StepStatus::NoResult => "no result",
                                 _ => "FAILED",
                             };
                             let detail = match (&step.error, step.status) {

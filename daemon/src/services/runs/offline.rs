@@ -251,7 +251,15 @@ async fn with_project_tools(
         );
     }
     for run in &runs {
-        report.push_str(&format!("- {}\n", run.summary()));
+        // A tool checks the whole project: how many of its findings are in
+        // the reviewed file too.
+        let here = match &file {
+            Some(rel) if !run.findings.is_empty() => {
+                format!(" — {} in `{rel}`", run.findings.iter().filter(|f| f.path == *rel).count())
+            }
+            _ => String::new(),
+        };
+        report.push_str(&format!("- {}{here}\n", run.summary()));
     }
     for run in &runs {
         for failure in run.results.iter().flat_map(|r| &r.failures) {
@@ -262,6 +270,21 @@ async fn with_project_tools(
     }
     if from_tools > 0 {
         let count = |s: &[Severity]| findings.iter().filter(|f| s.contains(&f.severity)).count();
+        // The headline (the agent's own rules') counts the tools' too.
+        let (errors, warnings, notes) =
+            (count(&[Severity::Error]), count(&[Severity::Warning]), count(&[Severity::Info, Severity::Hint]));
+        let own = findings.len().saturating_sub(from_tools);
+        if let Some(end) = report.find('\n')
+            && let Some(colon) = report[..end].find("`: ")
+        {
+            report.replace_range(
+                colon + 3..end,
+                &format!(
+                    "{} finding(s) — {errors} error(s), {warnings} warning(s), {notes} note(s): {own} from its own rules, {from_tools} from the project's tools.",
+                    findings.len()
+                ),
+            );
+        }
         report.push_str(&format!(
             "\nIn all: {} finding(s) — {} error(s), {} warning(s), {} note(s); {from_tools} from these tools.\n",
             findings.len(),

@@ -79,10 +79,25 @@ pub async fn drive(orch: Arc<Orchestrator>, live: Arc<Live>, workflow: Arc<Workf
             }
             (Ok(()), None) => {
                 // Nothing any agent was asked for came back: say so, not "succeeded".
-                let worked: Vec<&StepRecord> = latest.iter().filter(|r| r.skill != "merge").collect();
+                // A delegation's plan and the merge are about the work, not it.
+                let worked: Vec<&StepRecord> =
+                    latest.iter().filter(|r| !matches!(r.skill.as_str(), "merge" | "plan")).collect();
                 let none = worked.iter().all(|r| matches!(r.status, StepStatus::NoResult | StepStatus::Skipped))
                     && worked.iter().any(|r| r.status == StepStatus::NoResult);
-                if none {
+                // Every step that was let fail (`continue_on_error`, a
+                // delegation's sub-tasks) failed, and none did its part.
+                let all_failed = !worked.is_empty()
+                    && !worked.iter().any(|r| r.status == StepStatus::Succeeded)
+                    && worked.iter().any(|r| matches!(r.status, StepStatus::Failed | StepStatus::Cancelled));
+                if all_failed {
+                    state.status = SessionStatus::Failed;
+                    let why: Vec<String> = worked
+                        .iter()
+                        .filter(|r| r.status != StepStatus::Skipped)
+                        .map(|r| format!("`{}`: {}", r.key, r.error.as_deref().unwrap_or("no result")))
+                        .collect();
+                    state.error = Some(format!("no step succeeded ({})", why.join("; ")));
+                } else if none {
                     state.status = SessionStatus::NoResult;
                     let why: Vec<String> = worked
                         .iter()
