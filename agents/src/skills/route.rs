@@ -7,7 +7,36 @@ use super::SkillOutput;
 
 /// Keywords → (agent, skill). Checked on whole words of the lower-cased request.
 const ROUTES: [(&[&str], &str, &str); 8] = [
-    (&["review", "bug", "bugs", "quality", "qa", "smell", "smells", "secret", "secrets", "lint"], "sherlock", "review"),
+    (
+        &[
+            "review",
+            "bug",
+            "bugs",
+            "quality",
+            "qa",
+            "smell",
+            "smells",
+            "secret",
+            "secrets",
+            "lint",
+            "wrong",
+            "fix",
+            "broken",
+            "crash",
+            "crashes",
+            "fails",
+            "failing",
+            "error",
+            "errors",
+            "incorrect",
+            "regression",
+            "panic",
+            "panics",
+            "exception",
+        ],
+        "sherlock",
+        "review",
+    ),
     (&["test", "tests", "testing", "coverage", "unit"], "edison", "tests"),
     (
         &["document", "documentation", "docs", "doc", "docstring", "comment", "comments", "explain"],
@@ -26,12 +55,34 @@ const ROUTES: [(&[&str], &str, &str); 8] = [
             "design",
             "adr",
             "coupling",
+            "circular",
+            "import",
+            "imports",
+            "layering",
+            "structure",
         ],
         "leonardo",
         "architecture",
     ),
     (
-        &["metrics", "complexity", "churn", "size", "hotspot", "hotspots", "analyze", "analyse", "stats"],
+        &[
+            "metrics",
+            "complexity",
+            "churn",
+            "size",
+            "hotspot",
+            "hotspots",
+            "analyze",
+            "analyse",
+            "stats",
+            "change",
+            "changes",
+            "changed",
+            "often",
+            "frequently",
+            "authors",
+            "history",
+        ],
         "marie",
         "metrics",
     ),
@@ -239,6 +290,10 @@ mod tests {
         // "reviewing" is not "review": whole words only.
         assert_eq!(first("docs for the reviewing tool"), "edison/document");
         assert_eq!(route("review the docs").len(), 2);
+        // Asked as users ask (python-humanize's trial): a bug, history, structure.
+        assert_eq!(first("naturaltime returns wrong output for future dates, fix it"), "sherlock/review");
+        assert_eq!(first("which files change most often?"), "marie/metrics");
+        assert_eq!(first("is there a circular import?"), "leonardo/architecture");
     }
 
     #[test]

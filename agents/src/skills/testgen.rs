@@ -154,6 +154,9 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
         }
         let doc = SyntaxDocument::new(language, text.clone());
         let Some(tree) = doc.tree() else { continue };
+        // `import humanize` … `humanize.ordinal(x)`: the function through
+        // the module (or package) the test file imports.
+        let modules = if language == Language::Python { python_imported_modules(text) } else { Vec::new() };
         let mut stack = vec![tree.root_node()];
         while let Some(node) = stack.pop() {
             let mut cursor = node.walk();
@@ -164,7 +167,13 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
                 _ => return Vec::new(),
             };
             let Some(function) = node.child_by_field_name(callee).filter(|_| node.kind() == call) else { continue };
-            if function.kind() != "identifier" || &text[function.byte_range()] != name {
+            let named = |n: Node<'_>| &text[n.byte_range()] == name;
+            let through_module = function.kind() == "attribute"
+                && function.child_by_field_name("attribute").is_some_and(named)
+                && function
+                    .child_by_field_name("object")
+                    .is_some_and(|o| o.kind() == "identifier" && modules.iter().any(|m| *m == text[o.byte_range()]));
+            if !(function.kind() == "identifier" && named(function) || through_module) {
                 continue;
             }
             let Some(arguments) = node.child_by_field_name("arguments") else { continue };
@@ -200,6 +209,26 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
     }
     calls.truncate(8);
     calls
+}
+
+/// The names a Python file binds to modules with `import a`, `import a.b`
+/// (`a`) and `import a.b as c` (`c`), at its top level.
+fn python_imported_modules(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines() {
+        let Some(list) = line.strip_prefix("import ") else { continue };
+        for item in list.split('#').next().unwrap_or_default().split(',') {
+            let item = item.trim();
+            let name = match item.split_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None => item.split('.').next().unwrap_or_default(),
+            };
+            if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// The rows of the `@pytest.mark.parametrize("a,b", [(…), …])` around a
@@ -1715,6 +1744,15 @@ mod tests {
             example_calls("bump", Language::Python, &tests),
             [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""], vec!["\"0.0.1\""]],
             "plain calls, and a parametrized test's rows"
+        );
+        // Through the package the test imports (python-humanize's tests).
+        let through = vec![
+            "import humanize\nimport pytest\n\n\n@pytest.mark.parametrize(\n    \"test_input, expected\",\n    [\n        (\"1\", \"1st\"),\n        (\"2\", \"2nd\"),\n    ],\n)\ndef test_ordinal(test_input: str, expected: str) -> None:\n    assert humanize.ordinal(test_input) == expected\n\n\ndef test_other(thing) -> None:\n    assert thing.ordinal(3) == 'x'\n".to_owned(),
+        ];
+        assert_eq!(
+            example_calls("ordinal", Language::Python, &through),
+            [vec!["\"1\""], vec!["\"2\""]],
+            "the module's function, not a method of something else of that name"
         );
         // `version` says nothing of its type; the tests' calls do.
         let text = "def bump(version):\n    return version\n";

@@ -6,15 +6,13 @@
 //! never proposed; the report says why there is none.
 
 mod js;
+mod python;
 
 use std::path::{Path, PathBuf};
 
 use agents::skills::testgen::{self, Target};
 use context::{Language, SyntaxDocument};
-use protocol::{
-    agents::TextEdit,
-    documents::{Position, Range},
-};
+use protocol::{agents::TextEdit, documents::Range};
 
 use super::{
     checks::{self, Scratch},
@@ -133,7 +131,7 @@ async fn write_and_run(
         target.name,
         tests.trim_matches('\n')
     );
-    Ok(Written { report, edits: vec![placed.edit], none: None })
+    Ok(Written { report, edits: placed.edits, none: None })
 }
 
 /// Why written tests are not proposed.
@@ -292,56 +290,6 @@ fn place_go(
         }
     }
     Err(format!("no test file of package `{package}` to put the tests in"))
-}
-
-/// Whether Python source imports `name` from `module` already, at module
-/// level (`from semver import (compare, parse)`); an import inside a function
-/// reaches only that function.
-fn python_imports(source: &str, module: &str, name: &str) -> bool {
-    // The module itself: `import json`, `import json, pickle`.
-    if name.is_empty() {
-        // Under its own name: `import pickle as pk` does not give `pickle`.
-        return source.lines().filter_map(|l| l.strip_prefix("import ")).any(|names| {
-            names
-                .split('#')
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .any(|n| n.split_whitespace().collect::<Vec<_>>() == [module])
-        });
-    }
-    let head = format!("from {module} import ");
-    source.match_indices(&head).any(|(at, _)| {
-        if at > 0 && !source[..at].ends_with('\n') {
-            return false;
-        }
-        let rest = &source[at + head.len()..];
-        let end = if rest.starts_with('(') { rest.find(')') } else { rest.find('\n') }.unwrap_or(rest.len());
-        rest[..end].split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name)
-    })
-}
-
-/// Whether Python source binds `name` at module level other than by
-/// `import name` (`from x import y as name`, `import simplejson as name`,
-/// `name = …`, a `def` or `class`): importing the module there would change
-/// what its tests see.
-fn python_binds_otherwise(source: &str, name: &str) -> bool {
-    let word_end = |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
-    source.lines().filter(|l| !l.starts_with([' ', '\t'])).any(|line| {
-        let code = line.split('#').next().unwrap_or("").trim_end();
-        let aliased = code.match_indices(&format!(" as {name}")).any(|(at, m)| word_end(&code[at + m.len()..]));
-        let assigned = code
-            .strip_prefix(name)
-            .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="));
-        let defined = [format!("def {name}"), format!("class {name}")]
-            .iter()
-            .any(|head| code.strip_prefix(head.as_str()).is_some_and(word_end));
-        let from_import = code.starts_with("from ")
-            && code.split_once(" import ").is_some_and(|(_, names)| {
-                names.split(',').any(|n| n.trim().trim_matches(|c| c == '(' || c == ')') == name)
-            });
-        aliased || assigned || defined || from_import
-    })
 }
 
 /// The text of the project's tests in `language`, where the inputs its
@@ -539,7 +487,9 @@ struct Placed {
     /// Workspace-relative.
     path: String,
     after: String,
-    edit: TextEdit,
+    /// Insertions into the file as it is (imports in its import block, the
+    /// tests at its end), or the new file.
+    edits: Vec<TextEdit>,
 }
 
 fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> Result<Placed, String> {
@@ -551,7 +501,7 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
         Placed {
             path: path.to_owned(),
             after,
-            edit: TextEdit { uri, range: Range { start: position, end: position }, new_text },
+            edits: vec![TextEdit { uri, range: Range { start: position, end: position }, new_text }],
         }
     };
     match target.language {
@@ -609,7 +559,7 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
             })
         }
         Language::Go => place_go(target, root, rel, tests, &insert),
-        _ => place_python(target, root, rel, tests, &insert),
+        _ => python::place_python(target, root, rel, tests, &insert),
     }
 }
 
@@ -626,76 +576,6 @@ fn types_named(tests: &str) -> Vec<String> {
         }
     }
     names
-}
-
-/// Python: appended to the module's test file (`tests/test_NAME.py`, or
-/// beside it), with the imports it lacks; nothing of the existing tests moves.
-fn place_python(
-    target: &Target,
-    root: &Path,
-    rel: &str,
-    tests: &str,
-    insert: &dyn Fn(&str, &str, usize, String) -> Placed,
-) -> Result<Placed, String> {
-    let module = target.module.as_deref().unwrap_or_default();
-    let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
-    let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
-    let path = match dir {
-        Some(dir) => format!("{dir}/test_{stem}.py"),
-        None => format!("test_{stem}.py"),
-    };
-    let raises = tests.contains("pytest.raises");
-    // What the arguments need (`Namespace`), where the file lacks it.
-    let needed = |existing: &str| -> String {
-        target
-            .imports
-            .iter()
-            .filter(|(m, n)| !python_imports(existing, m, n))
-            .map(|(m, n)| testgen::python_import(m, n))
-            .collect()
-    };
-    let imports =
-        format!("{}{}from {module} import {}\n", if raises { "import pytest\n" } else { "" }, needed(""), target.name);
-    match std::fs::read_to_string(root.join(&path)) {
-        // Appended, with the imports it lacks: nothing of the existing tests moves.
-        Ok(existing) => {
-            if let Some((module, _)) =
-                target.imports.iter().find(|(m, n)| n.is_empty() && python_binds_otherwise(&existing, m))
-            {
-                return Err(format!(
-                    "`{path}` has a `{module}` of its own: tests passing the standard library's `{module}` there would change what its other tests see"
-                ));
-            }
-            let has_pytest = existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
-            let imports = format!(
-                "{}{}{}",
-                if raises && !has_pytest { "import pytest\n" } else { "" },
-                needed(&existing),
-                if python_imports(&existing, module, &target.name) {
-                    String::new()
-                } else {
-                    format!("from {module} import {}\n", target.name)
-                }
-            );
-            let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
-            Ok(insert(
-                &path,
-                &existing,
-                existing.len(),
-                format!("{gap}{imports}{}{}\n", if imports.is_empty() { "" } else { "\n\n" }, tests.trim_matches('\n')),
-            ))
-        }
-        Err(_) => {
-            let new = format!("{imports}{tests}");
-            let uri = uri::from_path(&root.join(&path));
-            let at = Position { line: 0, character: 0 };
-            Ok(Placed {
-                path,
-                after: new.clone(),
-                edit: TextEdit { uri, range: Range { start: at, end: at }, new_text: new },
-            })
-        }
-    }
 }
 
 /// Where the file's own test module starts: `#[cfg(test)]` then `mod NAME {`
@@ -793,8 +673,6 @@ fn last_lines(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::python_imports;
-
     #[test]
     fn go_tests_edison_wrote_are_told_from_the_packages_own() {
         assert!(super::is_ours_in_go("FromBytes", "TestFromBytes_1"));
@@ -808,38 +686,5 @@ mod tests {
     fn the_types_rust_tests_name_a_path_in() {
         let tests = "assert!(f(&[CharSpecifier::SingleChar('a')], MatchOptions::new()));\nlet _ = std::path::Path::new(\"x\");\nassert!(f(&[CharSpecifier::Any]));";
         assert_eq!(super::types_named(tests), ["CharSpecifier", "MatchOptions"]);
-    }
-
-    #[test]
-    fn a_test_file_that_imports_the_function_is_not_given_a_second_import() {
-        let source =
-            "import pytest  # noqa\n\nfrom semver import (\n    VersionInfo,\n    compare,\n)\nfrom x import y\n";
-        assert!(python_imports(source, "semver", "compare"));
-        assert!(!python_imports(source, "semver", "comparator"), "a longer name is another name");
-        assert!(!python_imports(source, "x", "compare"));
-        assert!(python_imports("from pkg.mod import a, b\n", "pkg.mod", "b"));
-        let inside = "from semver import compare\n\ndef test_private():\n    from semver import _increment_string\n";
-        assert!(!python_imports(inside, "semver", "_increment_string"), "a function's own import");
-        // A module itself.
-        assert!(!python_imports("import os\nimport json, pickle as pk  # both\n", "pickle", ""), "under another name");
-        assert!(python_imports("import os\nimport json, pickle  # both\n", "pickle", ""));
-        assert!(python_imports("import json\n", "json", ""));
-        assert!(!python_imports("import jsonschema\nfrom json import dumps\n", "json", ""));
-        assert!(!python_imports("def f():\n    import json\n", "json", ""));
-        // `json` bound to something else at module level.
-        for source in [
-            "from ser import compact_json as json\n",
-            "import simplejson as json  # fast\n",
-            "json = make()\n",
-            "def json():\n    pass\n",
-            "from ser import (json)\n",
-        ] {
-            assert!(super::python_binds_otherwise(source, "json"), "{source}");
-        }
-        for source in
-            ["import json\n", "def test():\n    json = 1\n", "jsonish = 1\nfrom a import json_x\n", "json == 1\n"]
-        {
-            assert!(!super::python_binds_otherwise(source, "json"), "{source}");
-        }
     }
 }

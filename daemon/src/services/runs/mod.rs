@@ -211,6 +211,13 @@ impl Runs {
                     )));
                 }
             },
+            // Words and no skill: the skill that takes words (Alex routes a
+            // request rather than assessing the project and ignoring it).
+            None if params.prompt.as_deref().is_some_and(|p| !p.trim().is_empty())
+                && agent.skills.iter().any(|s| s.scope() == agents::skills::Scope::Prompt) =>
+            {
+                *agent.skills.iter().find(|s| s.scope() == agents::skills::Scope::Prompt).unwrap_or(&agent.skills[0])
+            }
             None => *agent.skills.first().ok_or_else(|| {
                 RunError::Refused(unknown.clone().unwrap_or(format!(
                     "{name} has no offline skills and no model provider is configured; {configure}"

@@ -111,7 +111,7 @@ impl Plan {
         Placed {
             path: self.test_file.clone(),
             after,
-            edit: TextEdit { uri, range: Range { start: at, end: at }, new_text },
+            edits: vec![TextEdit { uri, range: Range { start: at, end: at }, new_text }],
         }
     }
 }

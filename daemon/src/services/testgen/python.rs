@@ -1,0 +1,271 @@
+//! Edison's Python tests: where they go (the module's test file under
+//! `tests/`, or beside it), with the imports they lack put where the file's
+//! own are, and what a test file already imports or binds.
+
+use std::path::Path;
+
+use agents::skills::testgen::{self, Target};
+use protocol::{
+    agents::TextEdit,
+    documents::{Position, Range},
+};
+
+use super::Placed;
+use crate::{platform::uri, services::codebase::LineIndex};
+
+/// Python: appended to the module's test file (`tests/test_NAME.py`, or
+/// beside it), with the imports it lacks; nothing of the existing tests moves.
+pub(super) fn place_python(
+    target: &Target,
+    root: &Path,
+    rel: &str,
+    tests: &str,
+    insert: &dyn Fn(&str, &str, usize, String) -> Placed,
+) -> Result<Placed, String> {
+    let module = target.module.as_deref().unwrap_or_default();
+    let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
+    let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
+    let path = match dir {
+        Some(dir) => format!("{dir}/test_{stem}.py"),
+        None => format!("test_{stem}.py"),
+    };
+    let raises = tests.contains("pytest.raises");
+    // What the arguments need (`Namespace`), where the file lacks it.
+    let needed = |existing: &str| -> String {
+        target
+            .imports
+            .iter()
+            .filter(|(m, n)| !python_imports(existing, m, n))
+            .map(|(m, n)| testgen::python_import(m, n))
+            .collect()
+    };
+    let imports =
+        format!("{}{}from {module} import {}\n", if raises { "import pytest\n" } else { "" }, needed(""), target.name);
+    match std::fs::read_to_string(root.join(&path)) {
+        // Appended, with the imports it lacks: nothing of the existing tests moves.
+        Ok(existing) => {
+            if let Some((module, _)) =
+                target.imports.iter().find(|(m, n)| n.is_empty() && python_binds_otherwise(&existing, m))
+            {
+                return Err(format!(
+                    "`{path}` has a `{module}` of its own: tests passing the standard library's `{module}` there would change what its other tests see"
+                ));
+            }
+            let has_pytest = existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
+            let imports = format!(
+                "{}{}{}",
+                if raises && !has_pytest { "import pytest\n" } else { "" },
+                needed(&existing),
+                if python_imports(&existing, module, &target.name) {
+                    String::new()
+                } else {
+                    format!("from {module} import {}\n", target.name)
+                }
+            );
+            let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
+            let tests = format!("{gap}{}\n", tests.trim_matches('\n'));
+            // The imports go where the file's are (at its end they would be
+            // ruff's E402), the tests at its end.
+            let Some(block) = python_import_block_end(&existing).filter(|_| !imports.is_empty()) else {
+                let separated = if imports.is_empty() { String::new() } else { format!("{imports}\n\n") };
+                return Ok(insert(
+                    &path,
+                    &existing,
+                    existing.len(),
+                    format!("{gap}{separated}{}", tests.trim_start_matches('\n')),
+                ));
+            };
+            let lines = LineIndex::new(&existing);
+            let uri = uri::from_path(&root.join(&path));
+            let at = |offset: usize| {
+                let position = lines.position(offset);
+                Range { start: position, end: position }
+            };
+            let after = format!("{}{imports}{}{tests}", &existing[..block], &existing[block..]);
+            Ok(Placed {
+                path,
+                after,
+                edits: vec![
+                    TextEdit { uri: uri.clone(), range: at(block), new_text: imports },
+                    TextEdit { uri, range: at(existing.len()), new_text: tests },
+                ],
+            })
+        }
+        Err(_) => {
+            let new = format!("{imports}{tests}");
+            let uri = uri::from_path(&root.join(&path));
+            let at = Position { line: 0, character: 0 };
+            Ok(Placed {
+                path,
+                after: new.clone(),
+                edits: vec![TextEdit { uri, range: Range { start: at, end: at }, new_text: new }],
+            })
+        }
+    }
+}
+
+/// Whether Python source imports `name` from `module` already, at module
+/// level (`from semver import (compare, parse)`); an import inside a function
+/// reaches only that function.
+fn python_imports(source: &str, module: &str, name: &str) -> bool {
+    // The module itself: `import json`, `import json, pickle`.
+    if name.is_empty() {
+        // Under its own name: `import pickle as pk` does not give `pickle`.
+        return source.lines().filter_map(|l| l.strip_prefix("import ")).any(|names| {
+            names
+                .split('#')
+                .next()
+                .unwrap_or("")
+                .split(',')
+                .any(|n| n.split_whitespace().collect::<Vec<_>>() == [module])
+        });
+    }
+    let head = format!("from {module} import ");
+    source.match_indices(&head).any(|(at, _)| {
+        if at > 0 && !source[..at].ends_with('\n') {
+            return false;
+        }
+        let rest = &source[at + head.len()..];
+        let end = if rest.starts_with('(') { rest.find(')') } else { rest.find('\n') }.unwrap_or(rest.len());
+        rest[..end].split(|c: char| !c.is_alphanumeric() && c != '_').any(|word| word == name)
+    })
+}
+
+/// Where a Python file's leading import block ends: the byte after the line
+/// that ends its last top-level `import`/`from … import` before the first
+/// top-level definition (a parenthesized or continued import whole).
+fn python_import_block_end(text: &str) -> Option<usize> {
+    let (mut offset, mut end, mut open) = (0usize, None, 0i32);
+    let mut continued = false;
+    for line in text.split_inclusive('\n') {
+        let code = line.split('#').next().unwrap_or("").trim_end();
+        let inside = open > 0 || continued;
+        let starts = code.starts_with("import ") || (code.starts_with("from ") && code.contains(" import"));
+        if !inside && ["def ", "class ", "async def ", "@"].iter().any(|d| code.starts_with(d)) {
+            break;
+        }
+        offset += line.len();
+        if inside || starts {
+            open += code.matches('(').count() as i32 - code.matches(')').count() as i32;
+            continued = code.ends_with('\\');
+            if open <= 0 && !continued {
+                end = Some(offset);
+            }
+        }
+    }
+    end
+}
+
+/// Whether Python source binds `name` at module level other than by
+/// `import name` (`from x import y as name`, `import simplejson as name`,
+/// `name = …`, a `def` or `class`): importing the module there would change
+/// what its tests see.
+fn python_binds_otherwise(source: &str, name: &str) -> bool {
+    let word_end = |rest: &str| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_');
+    source.lines().filter(|l| !l.starts_with([' ', '\t'])).any(|line| {
+        let code = line.split('#').next().unwrap_or("").trim_end();
+        let aliased = code.match_indices(&format!(" as {name}")).any(|(at, m)| word_end(&code[at + m.len()..]));
+        let assigned = code
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("=="));
+        let defined = [format!("def {name}"), format!("class {name}")]
+            .iter()
+            .any(|head| code.strip_prefix(head.as_str()).is_some_and(word_end));
+        let from_import = code.starts_with("from ")
+            && code.split_once(" import ").is_some_and(|(_, names)| {
+                names.split(',').any(|n| n.trim().trim_matches(|c| c == '(' || c == ')') == name)
+            });
+        aliased || assigned || defined || from_import
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An existing test file: the imports Edison's test needs join the
+    /// file's own (at its end they were ruff's E402), the test goes at its
+    /// end, and both edits are of the file as it is.
+    #[test]
+    fn imports_join_the_files_own_and_the_test_goes_at_the_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+        let existing = "\"\"\"Number tests.\"\"\"\n\nimport pytest\n\nimport humanize\n\n\ndef test_old() -> None:\n    assert humanize.ordinal(1) == \"1st\"\n";
+        std::fs::write(dir.path().join("tests/test_number.py"), existing).expect("write");
+        let target = Target {
+            language: context::Language::Python,
+            name: "ordinal".into(),
+            calls: Vec::new(),
+            returns: None,
+            module: Some("humanize.number".into()),
+            imports: vec![("json".into(), String::new())],
+            reads: None,
+            hidden: Vec::new(),
+        };
+        let insert = |_: &str, _: &str, _: usize, _: String| -> Placed { unreachable!("two edits") };
+        let tests = "def test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
+        let placed = place_python(&target, dir.path(), "src/humanize/number.py", tests, &insert).expect("placed");
+        assert_eq!(placed.path, "tests/test_number.py");
+        let expected = "\"\"\"Number tests.\"\"\"\n\nimport pytest\n\nimport humanize\nimport json\nfrom humanize.number import ordinal\n\n\ndef test_old() -> None:\n    assert humanize.ordinal(1) == \"1st\"\n\n\ndef test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
+        assert_eq!(placed.after, expected);
+        let edits: Vec<&TextEdit> = placed.edits.iter().collect();
+        assert_eq!(
+            crate::services::documents::apply_edits(existing, &edits).as_deref(),
+            Some(expected),
+            "the edits make it"
+        );
+    }
+
+    #[test]
+    fn a_test_file_that_imports_the_function_is_not_given_a_second_import() {
+        let source =
+            "import pytest  # noqa\n\nfrom semver import (\n    VersionInfo,\n    compare,\n)\nfrom x import y\n";
+        assert!(python_imports(source, "semver", "compare"));
+        assert!(!python_imports(source, "semver", "comparator"), "a longer name is another name");
+        assert!(!python_imports(source, "x", "compare"));
+        assert!(python_imports("from pkg.mod import a, b\n", "pkg.mod", "b"));
+        let inside = "from semver import compare\n\ndef test_private():\n    from semver import _increment_string\n";
+        assert!(!python_imports(inside, "semver", "_increment_string"), "a function's own import");
+        // A module itself.
+        assert!(!python_imports("import os\nimport json, pickle as pk  # both\n", "pickle", ""), "under another name");
+        assert!(python_imports("import os\nimport json, pickle  # both\n", "pickle", ""));
+        assert!(python_imports("import json\n", "json", ""));
+        assert!(!python_imports("import jsonschema\nfrom json import dumps\n", "json", ""));
+        assert!(!python_imports("def f():\n    import json\n", "json", ""));
+        // `json` bound to something else at module level.
+        for source in [
+            "from ser import compact_json as json\n",
+            "import simplejson as json  # fast\n",
+            "json = make()\n",
+            "def json():\n    pass\n",
+            "from ser import (json)\n",
+        ] {
+            assert!(python_binds_otherwise(source, "json"), "{source}");
+        }
+        for source in
+            ["import json\n", "def test():\n    json = 1\n", "jsonish = 1\nfrom a import json_x\n", "json == 1\n"]
+        {
+            assert!(!python_binds_otherwise(source, "json"), "{source}");
+        }
+    }
+
+    /// Where Edison's imports go in an existing test file: after its leading
+    /// imports (python-humanize: at the file's end they were ruff's E402).
+    #[test]
+    fn the_import_block_of_a_python_test_file_ends_after_its_last_leading_import() {
+        fn end(text: &str) -> Option<&str> {
+            python_import_block_end(text).map(|at| &text[..at])
+        }
+        let text = "\"\"\"Tests.\"\"\"\nfrom __future__ import annotations\n\nimport pytest\nfrom humanize import (\n    naturalsize,\n    ordinal,\n)\n\n\ndef test_a():\n    import os\n\nimport late\n";
+        assert_eq!(
+            end(text),
+            Some(
+                "\"\"\"Tests.\"\"\"\nfrom __future__ import annotations\n\nimport pytest\nfrom humanize import (\n    naturalsize,\n    ordinal,\n)\n"
+            )
+        );
+        let continued = "import a, \\\n    b\nX = 1\n";
+        assert_eq!(end(continued), Some("import a, \\\n    b\n"));
+        assert_eq!(end("def test():\n    pass\n"), None, "no imports: none to follow");
+        assert_eq!(end("@pytest.fixture\ndef f():\n    pass\nimport x\n"), None, "after a definition is not the block");
+    }
+}
