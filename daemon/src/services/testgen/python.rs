@@ -63,7 +63,7 @@ pub(super) fn place_python(
                 }
             );
             let gap = if existing.ends_with('\n') { "\n\n" } else { "\n\n\n" };
-            let tests = format!("{gap}{}\n", tests.trim_matches('\n'));
+            let tests = format!("{gap}{}\n", in_the_files_style(tests, &existing).trim_matches('\n'));
             // The imports go where the file's are (at its end they would be
             // ruff's E402), the tests at its end.
             let Some(block) = python_import_block_end(&existing).filter(|_| !imports.is_empty()) else {
@@ -102,6 +102,33 @@ pub(super) fn place_python(
             })
         }
     }
+}
+
+/// Edison's tests written as the file's own are: `-> None` on each test
+/// where its tests have it (a strict mypy asks for it), and a plain string
+/// compared with in double quotes where its strings are (black's, ruff
+/// format's).
+fn in_the_files_style(tests: &str, existing: &str) -> String {
+    let annotated = existing.lines().any(|l| l.starts_with("def test_") && l.trim_end().ends_with("-> None:"));
+    let double = existing.matches('"').count() > existing.matches('\'').count();
+    let mut out = String::with_capacity(tests.len() + 64);
+    for line in tests.split_inclusive('\n') {
+        let (body, end) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let mut body = body.to_owned();
+        if annotated && body.starts_with("def test_") && body.ends_with("():") {
+            body = format!("{} -> None:", body.trim_end_matches(':'));
+        }
+        if double
+            && let Some((head, literal)) = body.rsplit_once(" == '")
+            && let Some(inner) = literal.strip_suffix('\'')
+            && !inner.contains(['\'', '"', '\\'])
+        {
+            body = format!("{head} == \"{inner}\"");
+        }
+        out.push_str(&body);
+        out.push_str(end);
+    }
+    out
 }
 
 /// Whether Python source imports `name` from `module` already, at module
@@ -183,6 +210,21 @@ fn python_binds_otherwise(source: &str, name: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn tests_take_the_files_annotations_and_quotes() {
+        let tests = "def test_ordinal_1():\n    assert ordinal(5) == '5th'\n\n\ndef test_ordinal_2():\n    assert ordinal('a\"b') == 'a\"b'\n";
+        let black = "def test_old() -> None:\n    assert humanize.ordinal(\"1\") == \"1st\"\n";
+        assert_eq!(
+            in_the_files_style(tests, black),
+            "def test_ordinal_1() -> None:\n    assert ordinal(5) == \"5th\"\n\n\ndef test_ordinal_2() -> None:\n    assert ordinal('a\"b') == 'a\"b'\n"
+        );
+        assert_eq!(
+            in_the_files_style(tests, "def test_old():\n    assert f('x') == 'y'\n"),
+            tests,
+            "its style is this"
+        );
+    }
+
     /// An existing test file: the imports Edison's test needs join the
     /// file's own (at its end they were ruff's E402), the test goes at its
     /// end, and both edits are of the file as it is.
@@ -206,7 +248,7 @@ mod tests {
         let tests = "def test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
         let placed = place_python(&target, dir.path(), "src/humanize/number.py", tests, &insert).expect("placed");
         assert_eq!(placed.path, "tests/test_number.py");
-        let expected = "\"\"\"Number tests.\"\"\"\n\nimport pytest\n\nimport humanize\nimport json\nfrom humanize.number import ordinal\n\n\ndef test_old() -> None:\n    assert humanize.ordinal(1) == \"1st\"\n\n\ndef test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
+        let expected = "\"\"\"Number tests.\"\"\"\n\nimport pytest\n\nimport humanize\nimport json\nfrom humanize.number import ordinal\n\n\ndef test_old() -> None:\n    assert humanize.ordinal(1) == \"1st\"\n\n\ndef test_ordinal_1() -> None:\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
         assert_eq!(placed.after, expected);
         let edits: Vec<&TextEdit> = placed.edits.iter().collect();
         assert_eq!(
