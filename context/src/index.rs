@@ -623,6 +623,37 @@ impl WorkspaceIndex {
         (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
     }
 
+    /// The workspace files an import refers to: for Python's `from a import
+    /// b, c` where `a/b.py` and `a/c.py` are files (submodules), those; else
+    /// [`WorkspaceIndex::resolve_import`]'s one.
+    pub fn resolve_import_all(&self, from: &str, import: &Import) -> Vec<&str> {
+        let mut found = Vec::new();
+        if let Some(names) =
+            import.text.strip_prefix("from ").and_then(|rest| rest.split_once(" import ")).map(|(_, n)| n)
+        {
+            for name in names.trim_matches(|c: char| c == '(' || c == ')' || c.is_whitespace()).split(',') {
+                let name = name.split(" as ").next().unwrap_or_default().trim();
+                if name.is_empty() || name == "*" || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let mut module = import.module.clone();
+                module.push(name.to_owned());
+                let submodule = Import { module, ..import.clone() };
+                // The whole path only: `a/b.py`, not `a` again.
+                if let Some(target) = self.resolve_import(from, &submodule)
+                    && module_stem(target).ends_with(&format!("/{name}"))
+                    && !found.contains(&target)
+                {
+                    found.push(target);
+                }
+            }
+        }
+        if found.is_empty() {
+            found.extend(self.resolve_import(from, import));
+        }
+        found
+    }
+
     /// What the project is made of (cached until the next change).
     pub fn facts(&self) -> ProjectFacts {
         let mut cached = self.facts.lock().unwrap_or_else(|p| p.into_inner());
@@ -896,6 +927,22 @@ mod tests {
             index.file(from).expect("file").imports.iter().map(|i| index.resolve_import(from, i)).collect()
         };
         assert_eq!(resolve("app/views.py"), [Some("app/models.py"), None]);
+        // A package's submodules, imported from it (python-humanize's tests).
+        let package = super::tests::index(&[
+            ("src/humanize/__init__.py", "from humanize.number import ordinal\n"),
+            ("src/humanize/number.py", "def ordinal(v): pass\n"),
+            ("src/humanize/time.py", "def naturaltime(v): pass\n"),
+            (
+                "tests/test_number.py",
+                "import humanize\nfrom humanize import number, time as t\nfrom humanize import ordinal\n",
+            ),
+        ]);
+        let all = |i: usize| {
+            let file = package.file("tests/test_number.py").expect("file");
+            package.resolve_import_all("tests/test_number.py", &file.imports[i])
+        };
+        assert_eq!(all(1), ["src/humanize/number.py", "src/humanize/time.py"]);
+        assert_eq!(all(2), ["src/humanize/__init__.py"], "a name the package defines is the package's");
         assert_eq!(resolve("web/src/page.ts"), [Some("web/src/api.ts")]);
         assert_eq!(resolve("src/main.rs"), [Some("src/config/mod.rs")]);
     }

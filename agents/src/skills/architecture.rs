@@ -38,12 +38,16 @@ pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
         entry.1 += file.bytes;
         entry.2 += file.symbols().len() as u32;
         for import in &file.imports {
-            let Some(target) = index.resolve_import(path, import).filter(|t| *t != path) else { continue };
+            let targets: Vec<&str> =
+                index.resolve_import_all(path, import).into_iter().filter(|t| *t != path).collect();
+            if targets.is_empty() {
+                continue;
+            }
             if import.type_only {
                 map.type_only += 1;
                 continue;
             }
-            map.edges.entry(path.to_owned()).or_default().insert(target.to_owned());
+            map.edges.entry(path.to_owned()).or_default().extend(targets.into_iter().map(str::to_owned));
         }
     }
     map.cycles = cycles(&map.edges);
