@@ -628,9 +628,9 @@ impl WorkspaceIndex {
     /// [`WorkspaceIndex::resolve_import`]'s one.
     pub fn resolve_import_all(&self, from: &str, import: &Import) -> Vec<&str> {
         let mut found = Vec::new();
-        if let Some(names) =
-            import.text.strip_prefix("from ").and_then(|rest| rest.split_once(" import ")).map(|(_, n)| n)
-        {
+        // Not relative ones (`from . import x`: the level is not in `module`).
+        let absolute = import.text.strip_prefix("from ").filter(|rest| !rest.starts_with('.'));
+        if let Some(names) = absolute.and_then(|rest| rest.split_once(" import ")).map(|(_, n)| n) {
             for name in names.trim_matches(|c: char| c == '(' || c == ')' || c.is_whitespace()).split(',') {
                 let name = name.split(" as ").next().unwrap_or_default().trim();
                 if name.is_empty() || name == "*" || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
@@ -943,6 +943,16 @@ mod tests {
         };
         assert_eq!(all(1), ["src/humanize/number.py", "src/humanize/time.py"]);
         assert_eq!(all(2), ["src/humanize/__init__.py"], "a name the package defines is the package's");
+        let relative = super::tests::index(&[
+            ("pkg/a/x.py", "def f(): pass\n"),
+            ("pkg/b/x.py", "def f(): pass\n"),
+            ("pkg/b/use.py", "from . import x\n"),
+        ]);
+        let file = relative.file("pkg/b/use.py").expect("file");
+        assert!(
+            relative.resolve_import_all("pkg/b/use.py", &file.imports[0]).iter().all(|t| *t != "pkg/a/x.py"),
+            "a relative import is not any folder's x.py"
+        );
         assert_eq!(resolve("web/src/page.ts"), [Some("web/src/api.ts")]);
         assert_eq!(resolve("src/main.rs"), [Some("src/config/mod.rs")]);
     }

@@ -346,10 +346,11 @@ fn free_functions(path: &Path, language: Language) -> Vec<(String, u32)> {
 /// Applies a run's edits (insertions at a position) to the files on disk.
 fn apply(run: &Value) {
     // Every position is of the file as it was: the last first.
-    let mut edits: Vec<&Value> = run["edits"].as_array().into_iter().flatten().collect();
+    // (Insertions at one place keep their order: the last of them first.)
+    let mut edits: Vec<(usize, &Value)> = run["edits"].as_array().into_iter().flatten().enumerate().collect();
     let at = |e: &Value| (e["range"]["start"]["line"].as_u64(), e["range"]["start"]["character"].as_u64());
-    edits.sort_by_key(|e| std::cmp::Reverse(at(e)));
-    for edit in edits {
+    edits.sort_by_key(|(i, e)| std::cmp::Reverse((at(e), *i)));
+    for (_, edit) in edits {
         let path = PathBuf::from(edit["uri"].as_str().expect("uri").trim_start_matches("file://"));
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let start = &edit["range"]["start"];

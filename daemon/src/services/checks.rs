@@ -145,13 +145,50 @@ pub fn has_tools(root: &Path) -> bool {
 }
 
 /// The project's own virtual environment: `.venv` or `venv` at its root, a
-/// folder of its own (not a link) with `pyvenv.cfg` and `bin/python`.
+/// folder of its own (not a link) with `pyvenv.cfg` and `bin/python` that
+/// git ignores — one a developer made, not one a repository ships (whose
+/// programs would then run on a review of a single file).
 pub(crate) fn project_venv(root: &Path) -> Option<PathBuf> {
     [".venv", "venv"].into_iter().map(|name| root.join(name)).find(|venv| {
         std::fs::symlink_metadata(venv).is_ok_and(|m| m.is_dir())
             && venv.join("pyvenv.cfg").is_file()
             && venv.join("bin/python").exists()
+            && ignored_by_git(root, venv)
     })
+}
+
+/// Whether git would ignore the folder `dir` of the project at `root`: its
+/// own `.gitignore` of `*` (uv's, Python 3.13's venv) or the project's.
+fn ignored_by_git(root: &Path, dir: &Path) -> bool {
+    let own = dir.join(".gitignore");
+    if std::fs::symlink_metadata(&own).is_ok_and(|m| m.is_file() && m.len() < 4096)
+        && std::fs::read_to_string(&own).is_ok_and(|t| t.lines().any(|l| l.trim() == "*"))
+    {
+        return true;
+    }
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    if builder.add(root.join(".gitignore")).is_some() {
+        return false;
+    }
+    builder.build().is_ok_and(|ignore| ignore.matched(dir, true).is_ignore())
+}
+
+/// What the project's environment's interpreter needs read: the prefix its
+/// `bin/python` resolves to (uv's, conda's, pyenv's Pythons live outside the
+/// roots), when it is a Python installation (`lib/python3.*/os.py`) and
+/// neither the home folder nor a folder above it.
+fn venv_interpreter(venv: &Path) -> Option<PathBuf> {
+    let python = std::fs::canonicalize(venv.join("bin/python")).ok()?;
+    let prefix = python.parent()?.parent()?.to_path_buf();
+    let home = home();
+    if home.as_deref().is_some_and(|h| h.starts_with(&prefix)) || prefix.parent().is_none() {
+        return None;
+    }
+    let lib = std::fs::read_dir(prefix.join("lib")).ok()?;
+    let stdlib = lib
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("python3") && e.path().join("os.py").is_file());
+    stdlib.then_some(prefix)
 }
 
 /// The tools' `PATH` for the project at `root`: its virtual environment's
@@ -240,9 +277,11 @@ pub(crate) async fn run_tool_in(
     }
     // A copy made for this run is its to write (it lies outside the scratch space).
     spec.write.extend(copy.map(Path::to_path_buf));
-    if tool.framework == Some("pytest") && work.join("src").is_dir() {
-        // A `src/` layout: the package is found there, as an install would.
-        spec.env.push(("PYTHONPATH".into(), work.join("src").display().to_string()));
+    if tool.framework == Some("pytest") {
+        // The copy's package first (a `src/` layout's there), before an
+        // editable install of the project itself in its environment.
+        let package = if work.join("src").is_dir() { work.join("src") } else { work.clone() };
+        spec.env.push(("PYTHONPATH".into(), package.display().to_string()));
     }
     let outcome = sandbox::run(&helper, &spec).await;
     let report = tool.report.then(|| read_untrusted(&report, 64 << 20)).flatten();
@@ -506,6 +545,7 @@ pub(crate) fn sandbox_spec(
     }
     let mut read = sandbox::system_read_paths();
     read.extend(toolchain_roots());
+    read.extend(project_venv(root).as_deref().and_then(venv_interpreter));
     read.push(root.to_path_buf());
     let mb = |n: u32| u64::from(n) << 20;
     Spec {
@@ -716,6 +756,28 @@ pub fn merge(
 
 #[cfg(test)]
 mod tests {
+
+    /// A developer's environment is the project's; one a repository ships
+    /// (tracked by git) is not, nor a link.
+    #[test]
+    fn only_an_environment_git_ignores_is_the_projects() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".venv/bin")).expect("mkdir");
+        std::fs::write(root.join(".venv/pyvenv.cfg"), "home = /usr/bin\n").expect("write");
+        std::fs::write(root.join(".venv/bin/python"), "").expect("write");
+        assert_eq!(super::project_venv(root), None, "shipped: not ignored");
+        std::fs::write(root.join(".gitignore"), "__pycache__/\n.venv/\n").expect("write");
+        assert_eq!(super::project_venv(root), Some(root.join(".venv")), "the project's .gitignore");
+        std::fs::write(root.join(".gitignore"), "").expect("write");
+        std::fs::write(root.join(".venv/.gitignore"), "# created by uv\n*\n").expect("write");
+        assert_eq!(super::project_venv(root), Some(root.join(".venv")), "its own .gitignore");
+        assert!(super::project_path(root).starts_with(&root.join(".venv/bin").display().to_string()));
+        let other = tempfile::tempdir().expect("tempdir");
+        std::fs::rename(root.join(".venv"), other.path().join("venv")).expect("move");
+        crate::platform::os::symlink(&other.path().join("venv"), &root.join(".venv")).expect("link");
+        assert_eq!(super::project_venv(root), None, "a link is not the project's own");
+    }
     use protocol::{
         agents::{Finding, Severity},
         documents::{Position, Range},

@@ -70,7 +70,7 @@ async fn write_and_run(
     let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
     let runner = match &js {
         Some(plan) => plan.runner.clone(),
-        None => runner(&target, rel)?,
+        None => runner(&target, rel, root)?,
     };
     let _turn = ONE_AT_A_TIME.lock().await;
     let trial = Trial::new(paths, config, root, &target).await?;
@@ -462,9 +462,11 @@ impl<'a> Trial<'a> {
 }
 
 /// The command that runs the project's tests for `target`'s language.
-fn runner(target: &Target, rel: &str) -> Result<Vec<String>, String> {
-    let path = checks::tool_path();
+fn runner(target: &Target, rel: &str, root: &Path) -> Result<Vec<String>, String> {
+    // As the sandbox will find them: the project's virtual environment first.
+    let path = checks::project_path(root);
     let installed = |program: &str| std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
+    let pytest = ["-m", "pytest", "-q", "-p", "no:cacheprovider"].map(str::to_owned);
     match target.language {
         Language::Rust if installed("cargo") => {
             // The target the file belongs to, and only it: other targets may
@@ -475,10 +477,19 @@ fn runner(target: &Target, rel: &str) -> Result<Vec<String>, String> {
         Language::Rust => Err("cargo is not installed, so no test could be run".into()),
         Language::Go if installed("go") => Ok(["go", "test", "-count=1", "-v"].map(str::to_owned).to_vec()),
         Language::Go => Err("go is not installed, so no test could be run".into()),
-        _ if installed("pytest") && installed("python3") => {
-            Ok(["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"].map(str::to_owned).to_vec())
+        // The environment's Python where it has pytest; else the daemon's,
+        // by its path (the environment's `python3` comes first on `PATH`).
+        _ if checks::project_venv(root).is_some_and(|venv| venv.join("bin/pytest").is_file()) => {
+            Ok(std::iter::once("python3".to_owned()).chain(pytest).collect())
         }
-        _ => Err("pytest is not installed, so no test could be run (`pip install pytest`)".into()),
+        _ => {
+            let daemons = checks::tool_path();
+            let find = |program: &str| std::env::split_paths(&daemons).map(|d| d.join(program)).find(|p| p.is_file());
+            match (find("python3"), find("pytest")) {
+                (Some(python), Some(_)) => Ok(std::iter::once(python.display().to_string()).chain(pytest).collect()),
+                _ => Err("pytest is not installed, so no test could be run (`pip install pytest`)".into()),
+            }
+        }
     }
 }
 

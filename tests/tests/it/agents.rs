@@ -342,6 +342,29 @@ async fn workspace_skills_run_in_the_named_workspace() {
     assert!(named.output.contains("only in the other project") && !named.output.contains("cache the parsed value"));
 }
 
+/// Alex given words and no skill routes them (python-humanize's trial: he
+/// assessed the project and ignored the question), unless they ask for his
+/// own assessment.
+#[tokio::test]
+async fn alex_given_words_routes_them_or_assesses_when_that_is_what_they_ask() {
+    let home = Home::new();
+    let root = project(&home);
+    let _daemon = home.start_daemon();
+    let client = home.ws().await;
+    tests::add_workspace(&client, &root).await;
+    let ask = |prompt: &str| RunParams {
+        prompt: Some(prompt.into()),
+        workspace: Some(root.display().to_string()),
+        wait: true,
+        ..agent_run("alex")
+    };
+    let routed = run(&client, ask("which files change most often?")).await;
+    assert_eq!((routed.skill.as_str(), routed.status), ("route", RunStatus::Succeeded), "{routed:?}");
+    assert!(routed.output.contains("marie: metrics"), "{}", routed.output);
+    let assessed = run(&client, ask("give me an overview of the project")).await;
+    assert_eq!(assessed.skill, "assess", "{assessed:?}");
+}
+
 /// Issue #15: `paired agents list` and `show`, run inside a 1.0 project (or a
 /// folder below it), list the project's 1.0 agents (`.paired/config/agents/*.yml`)
 /// although no editor registered the project, as `agents run` does.

@@ -168,10 +168,11 @@ fn ruff_runs_on_a_real_python_package_with_its_safe_fix() {
 fn apply_edits(run: &Value) -> Vec<PathBuf> {
     let mut files = Vec::new();
     // Every position is of the file as it was: the last first.
-    let mut edits: Vec<&Value> = run["edits"].as_array().into_iter().flatten().collect();
+    // (Insertions at one place keep their order: the last of them first.)
+    let mut edits: Vec<(usize, &Value)> = run["edits"].as_array().into_iter().flatten().enumerate().collect();
     let at = |e: &Value| (e["range"]["start"]["line"].as_u64(), e["range"]["start"]["character"].as_u64());
-    edits.sort_by_key(|e| std::cmp::Reverse(at(e)));
-    for edit in edits {
+    edits.sort_by_key(|(i, e)| std::cmp::Reverse((at(e), *i)));
+    for (_, edit) in edits {
         let path = PathBuf::from(edit["uri"].as_str().expect("uri").trim_start_matches("file://"));
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let start = &edit["range"]["start"];

@@ -212,11 +212,21 @@ impl Runs {
                 }
             },
             // Words and no skill: the skill that takes words (Alex routes a
-            // request rather than assessing the project and ignoring it).
+            // request rather than assessing the project and ignoring it) —
+            // unless the request is for one of the agent's own ("give me an
+            // overview": Alex's assessment).
             None if params.prompt.as_deref().is_some_and(|p| !p.trim().is_empty())
                 && agent.skills.iter().any(|s| s.scope() == agents::skills::Scope::Prompt) =>
             {
-                *agent.skills.iter().find(|s| s.scope() == agents::skills::Scope::Prompt).unwrap_or(&agent.skills[0])
+                let prompt = params.prompt.as_deref().unwrap_or_default();
+                let own = agents::skills::route::route(prompt)
+                    .into_iter()
+                    .next()
+                    .filter(|(to, _)| *to == agent.manifest.id)
+                    .and_then(|(_, skill)| Skill::from_name(&skill))
+                    .filter(|skill| agent.skills.contains(skill));
+                own.or_else(|| agent.skills.iter().copied().find(|s| s.scope() == agents::skills::Scope::Prompt))
+                    .unwrap_or(agent.skills[0])
             }
             None => *agent.skills.first().ok_or_else(|| {
                 RunError::Refused(unknown.clone().unwrap_or(format!(

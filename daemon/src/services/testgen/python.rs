@@ -81,6 +81,8 @@ pub(super) fn place_python(
                 let position = lines.position(offset);
                 Range { start: position, end: position }
             };
+            // The block ends the file without a newline: the imports start a line.
+            let imports = if existing[..block].ends_with('\n') { imports } else { format!("\n{imports}") };
             let after = format!("{}{imports}{}{tests}", &existing[..block], &existing[block..]);
             Ok(Placed {
                 path,
@@ -164,7 +166,15 @@ fn python_imports(source: &str, module: &str, name: &str) -> bool {
 fn python_import_block_end(text: &str) -> Option<usize> {
     let (mut offset, mut end, mut open) = (0usize, None, 0i32);
     let mut continued = false;
+    let mut in_string = false;
     for line in text.split_inclusive('\n') {
+        // Inside a triple-quoted string (a docstring's example `import x`), nothing counts.
+        let quotes = line.matches("\"\"\"").count() + line.matches("\'\'\'").count();
+        if in_string || quotes % 2 == 1 {
+            in_string ^= quotes % 2 == 1;
+            offset += line.len();
+            continue;
+        }
         let code = line.split('#').next().unwrap_or("").trim_end();
         let inside = open > 0 || continued;
         let starts = code.starts_with("import ") || (code.starts_with("from ") && code.contains(" import"));
@@ -308,6 +318,13 @@ mod tests {
         let continued = "import a, \\\n    b\nX = 1\n";
         assert_eq!(end(continued), Some("import a, \\\n    b\n"));
         assert_eq!(end("def test():\n    pass\n"), None, "no imports: none to follow");
+        let docstring =
+            "\"\"\"Examples:\n\nimport (this is prose\n\"\"\"\nimport pytest\n\n\ndef test_a():\n    pass\n";
+        assert_eq!(
+            end(docstring),
+            Some("\"\"\"Examples:\n\nimport (this is prose\n\"\"\"\nimport pytest\n"),
+            "not in a string"
+        );
         assert_eq!(end("@pytest.fixture\ndef f():\n    pass\nimport x\n"), None, "after a definition is not the block");
     }
 }
