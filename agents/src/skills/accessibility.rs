@@ -20,12 +20,29 @@ struct Tag {
     content: Option<String>,
 }
 
+/// Files that hold no markup: source code Maya has nothing to check in.
+const NOT_MARKUP: [&str; 16] =
+    ["py", "pyi", "rs", "go", "java", "kt", "c", "h", "cc", "cpp", "hpp", "rb", "sh", "toml", "yaml", "yml"];
+
 pub fn accessibility(speaker: &str, path: &str, text: &str) -> SkillOutput {
     let language = Language::from_path(path);
-    let tags = match language {
+    let extension = path.rsplit_once('.').map_or("", |(_, e)| e).to_ascii_lowercase();
+    if NOT_MARKUP.contains(&extension.as_str()) {
+        let why =
+            format!("`{path}` holds no markup to check (Maya checks HTML, JSX and TSX, Vue, Svelte and Markdown)");
+        return SkillOutput { report: format!("{speaker}: {why}.\n"), none: Some(why), ..SkillOutput::default() };
+    }
+    let markdown = matches!(extension.as_str(), "md" | "markdown" | "mdx");
+    // Markdown's code is not markup: `<T>` in a code block is an example.
+    let scanned = if markdown { without_markdown_code(text) } else { text.to_owned() };
+    let mut tags = match language {
         Language::JavaScript | Language::Tsx | Language::TypeScript => jsx_tags(language, text),
-        _ => html_tags(text),
+        _ => html_tags(&scanned),
     };
+    if markdown {
+        tags.extend(markdown_images(&scanned));
+        tags.sort_by_key(|t| t.bytes.start);
+    }
     let labelled_ids: Vec<&str> = tags
         .iter()
         .filter(|t| t.name == "label")
@@ -123,6 +140,46 @@ pub fn accessibility(speaker: &str, path: &str, text: &str) -> SkillOutput {
         )
     };
     SkillOutput { report, findings, ..SkillOutput::default() }
+}
+
+/// `text` with Markdown's fenced code blocks and code spans blanked (each
+/// byte a space, lines kept): what is left is prose and markup.
+fn without_markdown_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut fenced = false;
+    for line in text.split_inclusive('\n') {
+        let fence = line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~");
+        if fenced || fence {
+            fenced ^= fence;
+            out.extend(line.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+            continue;
+        }
+        let mut in_span = false;
+        for c in line.chars() {
+            if c == '`' {
+                in_span = !in_span;
+            }
+            out.push(if in_span || c == '`' { ' ' } else { c });
+        }
+    }
+    out
+}
+
+/// Markdown images (`![alt](src)`) as the `<img>` tags they become.
+fn markdown_images(text: &str) -> Vec<Tag> {
+    static IMAGE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let image = IMAGE
+        .get_or_init(|| Regex::new(r"!\[([^\]\n]*)\]\([^)\n]*\)").unwrap_or_else(|err| panic!("image pattern: {err}")));
+    image
+        .captures_iter(text)
+        .filter_map(|c| {
+            let whole = c.get(0)?;
+            let alt = c.get(1).map(|a| a.as_str().trim()).filter(|a| !a.is_empty());
+            // An empty alt is a missing one here: Markdown has no way to say "decorative".
+            let attributes = alt.map(|a| ("alt".to_owned(), Some(a.to_owned()))).into_iter().collect();
+            Some(Tag { name: "img".into(), attributes, bytes: whole.range(), content: None })
+        })
+        .collect()
 }
 
 fn inside_label(text: &str, at: usize) -> bool {
@@ -248,6 +305,18 @@ mod tests {
             .iter()
             .map(|f| format!("{} {}", source[..f.bytes.start].matches('\n').count() + 1, f.rule))
             .collect()
+    }
+
+    /// python-humanize's README: `<…>` in code is an example, not markup;
+    /// its images are; a Python file has nothing to check.
+    #[test]
+    fn markdown_is_checked_outside_its_code_and_code_is_not_markup() {
+        let readme = "# humanize\n\n![](docs/logo.png)\n![The logo](logo.png)\n\n```python\n>>> humanize.naturalsize(<int>)\n<img src=x>\n```\n\nUse `<button>` here.\n";
+        assert_eq!(check("README.md", readme), ["3 img-alt"], "the image without alt text, nothing in code");
+        let out = accessibility("Maya", "README.md", readme);
+        assert!(out.report.contains("1 problem(s) in 2 element(s)"), "{}", out.report);
+        let python = accessibility("Maya", "src/humanize/time.py", "x = '<img>'\n");
+        assert!(python.findings.is_empty() && python.none.as_deref().is_some_and(|w| w.contains("holds no markup")));
     }
 
     #[test]

@@ -479,13 +479,15 @@ async fn agents_and_workflows_are_one_projects_never_every_open_ones() {
 fn history_follows_renames_and_todos_belong_to_their_authors() {
     let home = Home::new();
     let root = home.project();
+    // One address per person, whatever name a commit gives.
     let git = |author: &str, args: &[&str]| {
+        let email = format!("{}@example.com", author.split(' ').next().unwrap_or(author).to_lowercase());
         let out = std::process::Command::new("git")
             .args([
                 "-c",
                 &format!("user.name={author}"),
                 "-c",
-                "user.email=x@example.com",
+                &format!("user.email={email}"),
                 "-c",
                 "commit.gpgsign=false",
             ])
@@ -503,13 +505,14 @@ fn history_follows_renames_and_todos_belong_to_their_authors() {
     git("Ada", &["commit", "-qm", "rename"]);
     for n in 2..5 {
         write(&root.join("lib.rs"), &format!("// TODO: handle the empty case\npub fn f() -> u8 {{\n    {n}\n}}\n"));
-        git("Bob", &["commit", "-qam", &format!("v{n}")]);
+        // Bob's name as his newest commit gives it (python-humanize's "Hugo" and "Hugo van Kemenade").
+        git(if n == 4 { "Bob Smith" } else { "Bob" }, &["commit", "-qam", &format!("v{n}")]);
     }
     let lib = root.join("lib.rs");
     let marie = home.paired(&["agents", "run", "marie", "--file", lib.to_str().expect("utf8")]).output().expect("run");
     let report = String::from_utf8_lossy(&marie.stdout);
     assert!(report.contains("- churn: 5 commit(s)"), "the commits before the rename count: {report}");
-    assert!(report.contains("Bob (3), Ada (2)"), "{report}");
+    assert!(report.contains("Bob Smith (3), Ada (2)"), "one person, one name: {report}");
     let vince = home.paired(&["agents", "run", "vince"]).current_dir(&root).output().expect("run");
     let report = String::from_utf8_lossy(&vince.stdout);
     assert!(report.contains("## Ada\n\n### lib.rs\n- [ ] lib.rs:1 **TODO** handle the empty case"), "{report}");

@@ -453,7 +453,8 @@ async fn git_history(root: &Path) -> Option<History> {
         tokio::process::Command::new("git")
             .arg("-C")
             .arg(root)
-            .args(["log", "--no-merges", "-M", "-n", "2000", "--numstat", "--relative", "--format=%x00%an"])
+            // The names and addresses as the project's .mailmap has them.
+            .args(["log", "--no-merges", "-M", "-n", "2000", "--numstat", "--relative", "--format=%x00%aN%x01%aE"])
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .output(),
@@ -468,9 +469,16 @@ async fn git_history(root: &Path) -> Option<History> {
     let mut author = String::new();
     // Newest first: a rename is seen before the commits to its old name.
     let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    // One person under one name: commits by one address are the name its
+    // newest commit gives ("Hugo van Kemenade", not also "Hugo").
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
-        if let Some(name) = line.strip_prefix('\0') {
-            author = name.to_owned();
+        if let Some(said) = line.strip_prefix('\0') {
+            let (name, email) = said.split_once('\x01').unwrap_or((said, ""));
+            author = match email.trim() {
+                "" => name.to_owned(),
+                email => names.entry(email.to_lowercase()).or_insert_with(|| name.to_owned()).clone(),
+            };
             continue;
         }
         let mut parts = line.splitn(3, '\t');
