@@ -380,3 +380,14 @@ pub async fn direct_call(port: u16) -> (Duration, Duration) {
     }
     (first.unwrap_or_default(), started.elapsed())
 }
+
+/// The tool results an OpenAI-format request carries back to the model, in order.
+pub fn tool_results(request: &serde_json::Value) -> Vec<String> {
+    request["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
+        .collect()
+}

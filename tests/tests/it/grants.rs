@@ -95,13 +95,7 @@ async fn tool_results(client: &WsClient, fake: &Fake, root: &Path, agent: &str) 
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     let requests = fake.requests.lock().expect("lock").clone();
     assert_eq!(requests.len(), before + 2, "a tool round, then the answer");
-    requests[before + 1].1["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
-        .collect()
+    tests::fake_provider::tool_results(&requests[before + 1].1)
 }
 
 fn tools_then_text(calls: &[(&str, &str)]) -> [Reply; 2] {

@@ -16,6 +16,7 @@ use tests::{
     Home, Rpc, agent_run, attach, eventually,
     fake_provider::{
         Reply, anthropic, openai_text, openai_tool_call, openai_tool_call_in_pieces, openai_tool_calls, serve_fake,
+        tool_results,
     },
     hello, next_event,
 };
@@ -164,14 +165,7 @@ async fn edits_findings_and_other_agents_through_tools_within_grants() {
     assert_eq!(edits[0].new_text, "    std::fs::read_to_string(p).unwrap_or_default()\n");
     assert_eq!(run.findings[0].line, 2);
     assert_eq!(run.findings[0].message, "panics on a missing file");
-    let second = fake.requests.lock().expect("lock")[1].1.clone();
-    let results: Vec<String> = second["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
-        .collect();
+    let results = tool_results(&fake.requests.lock().expect("lock")[1].1);
     assert_eq!(results.len(), 6);
     assert_eq!(results[5], "refused: src/lib.rs has 3 lines: line 9 is past its end");
     assert_eq!(run.findings.len(), 1, "{run:?}");
@@ -302,14 +296,7 @@ async fn a_models_edit_that_breaks_the_project_is_refused_with_what_broke() {
     let run = ask(&client, "ferris", None).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
 
-    let last = fake.requests.lock().expect("lock")[5].1.clone();
-    let results: Vec<String> = last["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
-        .collect();
+    let results = tool_results(&fake.requests.lock().expect("lock")[5].1);
     assert_eq!(results.len(), 6, "{results:?}");
     assert!(
         results[0].starts_with("refused: tried on a copy of the project with the run's edits, it breaks it"),

@@ -518,13 +518,7 @@ async fn a_granted_command_runs_in_the_sandbox_and_nothing_else_runs() {
     let run = client.call::<agents::Run>(params).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     let requests = fake.requests.lock().expect("lock").clone();
-    let results: Vec<String> = requests[1].1["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or("").to_owned())
-        .collect();
+    let results = tests::fake_provider::tool_results(&requests[1].1);
     assert!(results[0].starts_with("exit code 1") && results[0].contains("sandbox fully enforced"), "{results:?}");
     assert!(results[0].contains("inside the project"), "the project is readable: {results:?}");
     assert!(results[0].contains("Permission denied") && !results[0].contains("THE_USERS_SECRET"), "{results:?}");
