@@ -591,6 +591,9 @@ impl WorkspaceIndex {
     /// extension ends with the import's module path (or its parent, for `from a.b
     /// import c` and `use a::b::C`), preferring files near `from`.
     pub fn resolve_import(&self, from: &str, import: &Import) -> Option<&str> {
+        if from.ends_with(".go") {
+            return self.resolve_go_import(from, import);
+        }
         let mut segments: Vec<&str> =
             import.module.iter().map(String::as_str).filter(|s| *s != "." && *s != "..").collect();
         // `import … from './stats.js'` (ES modules name the file; TypeScript
@@ -621,6 +624,29 @@ impl WorkspaceIndex {
                 .min_by_key(|p| (!p.starts_with(from_dir), p.len()))
         };
         (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
+    }
+
+    /// Go imports packages, not files: a standard-library path (`"errors"`,
+    /// no domain in its first element) is nothing of the workspace's (not
+    /// `errors.go`); a module path names a folder, whose first non-test
+    /// `.go` file stands for the package (never `from`'s own folder: a
+    /// package does not import itself).
+    fn resolve_go_import(&self, from: &str, import: &Import) -> Option<&str> {
+        let segments: Vec<&str> = import.module.iter().map(String::as_str).collect();
+        if !segments.first().is_some_and(|first| first.contains('.')) {
+            return None;
+        }
+        let own_dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut files: Vec<&str> =
+            self.entries().map(|(path, _)| path).filter(|p| p.ends_with(".go") && !p.ends_with("_test.go")).collect();
+        files.sort_unstable();
+        (1..=segments.len()).rev().find_map(|n| {
+            let dir = segments[segments.len() - n..].join("/");
+            files.iter().copied().find(|p| {
+                let parent = p.rsplit_once('/').map_or("", |(d, _)| d);
+                parent != own_dir && (parent == dir || parent.ends_with(&format!("/{dir}")))
+            })
+        })
     }
 
     /// The workspace files an import refers to: for Python's `from a import
@@ -927,6 +953,16 @@ mod tests {
             index.file(from).expect("file").imports.iter().map(|i| index.resolve_import(from, i)).collect()
         };
         assert_eq!(resolve("app/views.py"), [Some("app/models.py"), None]);
+        // Go: packages, not files (spf13/pflag's `int.go` imports "errors", not `errors.go`).
+        let go = super::tests::index(&[
+            ("errors.go", "package pflag\n"),
+            ("int.go", "package pflag\n\nimport (\n\t\"errors\"\n\t\"example.com/app/internal/util\"\n)\n"),
+            ("internal/util/util.go", "package util\n"),
+            ("internal/util/util_test.go", "package util\n"),
+        ]);
+        let imports = &go.file("int.go").expect("file").imports;
+        let resolved: Vec<Option<&str>> = imports.iter().map(|i| go.resolve_import("int.go", i)).collect();
+        assert_eq!(resolved, [None, Some("internal/util/util.go")], "the standard library's is not the workspace's");
         // A package's submodules, imported from it (python-humanize's tests).
         let package = super::tests::index(&[
             ("src/humanize/__init__.py", "from humanize.number import ordinal\n"),

@@ -781,8 +781,21 @@ impl Walker<'_> {
         let names: Vec<&str> = left.named_children(&mut cursor).map(|n| self.text(n)).collect();
         let mut cursor = right.walk();
         let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
-        // Go returns the error last: `x, _ := f()` or `_ = f()`.
-        if names.last() == Some(&"_") && values.len() == 1 && values[0].kind() == "call_expression" {
+        // Go returns the error last: `x, _ := f()`. Everything discarded
+        // (`_ = f()`, `_, _ = fmt.Fprintf(…)`) is said on purpose, as is a
+        // discard with a comment on its line or the line above (errcheck,
+        // by default, is quiet on blanks altogether).
+        let all_blank = names.iter().all(|n| *n == "_");
+        let line_start = self.text[..node.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[node.end_byte()..].find('\n').map_or(self.text.len(), |i| node.end_byte() + i);
+        let above = self.text[..line_start.saturating_sub(1)].rsplit('\n').next().unwrap_or("");
+        let commented = self.text[node.end_byte()..line_end].contains("//") || above.trim_start().starts_with("//");
+        if names.last() == Some(&"_")
+            && !all_blank
+            && !commented
+            && values.len() == 1
+            && values[0].kind() == "call_expression"
+        {
             let callee = values[0].child_by_field_name("function").map_or("", |f| self.text(f));
             self.find(
                 "ignored-error",

@@ -52,6 +52,16 @@ const WEAK: [(&[&str], &str); 2] = [
 /// The agents a request goes to, best match first; Alex's assessment when
 /// nothing matches.
 pub fn route(request: &str) -> Vec<(String, String)> {
+    let matched = matched(request);
+    if matched.is_empty() {
+        return vec![("alex".into(), "assess".into())];
+    }
+    matched
+}
+
+/// The agents whose keywords a request has, best match first (none when it
+/// has none: what [`route`] falls back on is not a match).
+pub fn matched(request: &str) -> Vec<(String, String)> {
     let lower = request.to_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
     let mut scored: Vec<(usize, usize, &str, &str)> = ROUTES
@@ -66,15 +76,23 @@ pub fn route(request: &str) -> Vec<(String, String)> {
         .filter(|(score, ..)| *score > 0)
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    if scored.is_empty() {
-        return vec![("alex".into(), "assess".into())];
-    }
     scored.into_iter().map(|(_, _, agent, skill)| (agent.to_owned(), skill.to_owned())).collect()
 }
 
 pub fn route_output(speaker: &str, request: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
-    let routed = route(request);
-    let mut report = format!("{speaker} routes \"{}\" to:\n\n", request.trim());
+    let routed = matched(request);
+    let mut report = if routed.is_empty() {
+        // Not an assessment nobody asked for (spf13/pflag: "add a flag type
+        // for URL values" got the project's overview).
+        format!(
+            "{speaker} finds no agent's offline skill for \"{}\": offline, the agents review, write tests and \
+             docs, map the architecture, measure, list the backlog and check accessibility. With a model \
+             (`paired setup`), the `feature` workflow and the agents' `--prompt` take requests like this.\n",
+            request.trim()
+        )
+    } else {
+        format!("{speaker} routes \"{}\" to:\n\n", request.trim())
+    };
     for (agent, skill) in &routed {
         report.push_str(&format!("- {agent}: {skill}\n"));
     }

@@ -37,7 +37,7 @@ pub const RULES: [Rule; 26] = [
         id: "ignored-error",
         agent: "Sherlock",
         title: "Go: the error result is discarded",
-        text: "`x, _ := f()` or `_ = f()` drops the last result, by convention the error. Check it: `if err != nil { … }`.",
+        text: "`x, _ := f()` uses a result and drops the last one, by convention the error. Check it: `if err != nil { … }`. Quiet when everything is discarded (`_ = f()`, `_, _ = fmt.Fprintf(…)`: said on purpose) or a comment on the line or above says why.",
     },
     Rule {
         id: "bare-except",

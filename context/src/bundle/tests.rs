@@ -491,37 +491,40 @@ fn go_bundle() {
         "main.go",
         2000,
         expect![[r#"
-        ── around the cursor lines 1-15 (~55 tokens)
-        package main
+            ── around the cursor lines 1-15 (~55 tokens)
+            package main
 
-        import "example.com/app/geo"
+            import "example.com/app/geo"
 
-        func farthest(points []geo.Point) float64 {
-        	best := 0.0
-        	for _, p := range points {
-        		best = max(best, p.Norm())
-        	}
-        	return best
-        }
+            func farthest(points []geo.Point) float64 {
+            	best := 0.0
+            	for _, p := range points {
+            		best = max(best, p.Norm())
+            	}
+            	return best
+            }
 
-        func main() {
-        	println(farthest(nil))
-        }
-        ── method Norm (geo/point.go) lines 9-11 (~18 tokens)
-        func (p Point) Norm() float64 {
-        	return math.Sqrt(p.X*p.X + p.Y*p.Y)
-        }
-        ── type Point (geo/point.go) lines 4-6 (~9 tokens)
-        type Point struct {
-        	X, Y float64
-        }
-        ── project (~21 tokens)
-        languages: go (2 files)
-        build files: go.mod
-        test frameworks: go test
-        frameworks: gin
-        ── 103 of 2000 tokens used
-    "#]],
+            func main() {
+            	println(farthest(nil))
+            }
+            ── method Norm (geo/point.go) lines 9-11 (~18 tokens)
+            func (p Point) Norm() float64 {
+            	return math.Sqrt(p.X*p.X + p.Y*p.Y)
+            }
+            ── type Point (geo/point.go) lines 4-6 (~9 tokens)
+            type Point struct {
+            	X, Y float64
+            }
+            ── from geo/point.go: "example.com/app/geo" (~12 tokens)
+            type Point struct
+            func (p Point) Norm() float64
+            ── project (~21 tokens)
+            languages: go (2 files)
+            build files: go.mod
+            test frameworks: go test
+            frameworks: gin
+            ── 115 of 2000 tokens used
+        "#]],
     );
 }
 

@@ -219,7 +219,7 @@ impl Runs {
                 && agent.skills.iter().any(|s| s.scope() == agents::skills::Scope::Prompt) =>
             {
                 let prompt = params.prompt.as_deref().unwrap_or_default();
-                let own = agents::skills::route::route(prompt)
+                let own = agents::skills::route::matched(prompt)
                     .into_iter()
                     .next()
                     .filter(|(to, _)| *to == agent.manifest.id)
