@@ -293,6 +293,45 @@ pub trait Project {
     fn installed(&self, program: &str) -> bool;
 }
 
+/// Tools the project says it uses that are not installed where its tools
+/// run, with what says so: a review names them rather than skipping them
+/// without a word (python-humanize's mypy, spf13/pflag's golangci-lint).
+pub fn missing(project: &dyn Project) -> Vec<(&'static str, String)> {
+    let manifests = ["pyproject.toml", "setup.cfg", "tox.ini", "requirements-dev.txt", ".pre-commit-config.yaml"];
+    let mentioned = |needle: &str| manifests.iter().find(|m| project.read(m).is_some_and(|t| t.contains(needle)));
+    let mut missing = Vec::new();
+    for (name, configured) in [
+        (
+            "ruff",
+            ["ruff.toml", ".ruff.toml"]
+                .into_iter()
+                .find(|f| project.has(f))
+                .map(str::to_owned)
+                .or_else(|| mentioned("[tool.ruff]").map(|m| format!("{m} configures it"))),
+        ),
+        (
+            "mypy",
+            project.has("mypy.ini").then(|| "mypy.ini".to_owned()).or_else(|| {
+                mentioned("[tool.mypy]").or_else(|| mentioned("[mypy]")).map(|m| format!("{m} configures it"))
+            }),
+        ),
+        (
+            "golangci-lint",
+            [".golangci.yml", ".golangci.yaml", ".golangci.toml", ".golangci.json"]
+                .into_iter()
+                .find(|f| project.has(f))
+                .map(str::to_owned),
+        ),
+    ] {
+        if let Some(evidence) = configured
+            && !project.installed(name)
+        {
+            missing.push((name, evidence));
+        }
+    }
+    missing
+}
+
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
 }
@@ -624,6 +663,19 @@ mod tests {
             "the project's own ruff settings decide, less what ruff deprecated"
         );
         assert_eq!(names(&[("go.mod", "module x")], &["go"]), ["go vet", "go test"]);
+    }
+
+    #[test]
+    fn a_configured_tool_that_is_not_installed_is_named() {
+        let missing = |files: &[(&'static str, &'static str)], installed: &'static [&'static str]| {
+            super::missing(&Fake { files: files.iter().copied().collect(), installed })
+        };
+        let humanize = [("pyproject.toml", "[tool.ruff]\nfix = true\n[tool.mypy]\nstrict = true\n")];
+        assert_eq!(missing(&humanize, &["ruff"]), [("mypy", "pyproject.toml configures it".to_owned())]);
+        assert_eq!(missing(&humanize, &["ruff", "mypy"]), []);
+        let pflag = [("go.mod", "module github.com/spf13/pflag"), (".golangci.yaml", "linters: {}")];
+        assert_eq!(missing(&pflag, &["go"]), [("golangci-lint", ".golangci.yaml".to_owned())]);
+        assert_eq!(missing(&[("setup.py", "setup()")], &[]), [], "nothing configured, nothing missing");
     }
 
     #[test]

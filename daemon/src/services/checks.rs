@@ -139,6 +139,12 @@ pub fn detect(root: &Path, purpose: Purpose) -> Vec<Tool> {
     tools
 }
 
+/// The tools the project at `root` configures that are not installed for
+/// its tools to run, with what configures them.
+pub fn missing(root: &Path) -> Vec<(&'static str, String)> {
+    toolchain::missing(&OnDisk { root, path: project_path(root) })
+}
+
 /// Whether the project at `root` uses any tool PAIRED can run here.
 pub fn has_tools(root: &Path) -> bool {
     !toolchain::detect(&OnDisk { root, path: project_path(root) }).is_empty()

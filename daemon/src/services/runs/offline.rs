@@ -250,6 +250,9 @@ async fn with_project_tools(
              when the project uses them and they are installed.\n",
         );
     }
+    for (name, evidence) in checks::missing(&workspace.root) {
+        report.push_str(&format!("- {name} ({evidence}): not installed here, so not run\n"));
+    }
     for run in &runs {
         // A tool checks the whole project: how many of its findings are in
         // the reviewed file too.
