@@ -626,27 +626,40 @@ impl WorkspaceIndex {
         (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
     }
 
-    /// Go imports packages, not files: a standard-library path (`"errors"`,
-    /// no domain in its first element) is nothing of the workspace's (not
-    /// `errors.go`); a module path names a folder, whose first non-test
-    /// `.go` file stands for the package (never `from`'s own folder: a
-    /// package does not import itself).
+    /// Go imports packages, not files. An import of a module of the
+    /// workspace (a `go.mod`'s `module` path, or a path below it) names the
+    /// folder of that package, whose file with the most definitions stands
+    /// for it; any other path (the standard library's `"errors"`, another
+    /// module's) is nothing of the workspace's. A package does not import
+    /// itself, but its external tests (`_test.go`) do.
     fn resolve_go_import(&self, from: &str, import: &Import) -> Option<&str> {
-        let segments: Vec<&str> = import.module.iter().map(String::as_str).collect();
-        if !segments.first().is_some_and(|first| first.contains('.')) {
+        let path = import.module.join("/");
+        let folder = self.manifests.iter().filter(|(file, _)| file.ends_with("go.mod")).find_map(|(file, text)| {
+            let module = text.lines().find_map(|l| l.trim().strip_prefix("module "))?.trim().trim_matches('"');
+            let rest = path.strip_prefix(module)?;
+            let rest = if rest.is_empty() { "" } else { rest.strip_prefix('/')? };
+            let root = file.strip_suffix("go.mod").unwrap_or("").trim_end_matches('/');
+            Some(match (root.is_empty(), rest.is_empty()) {
+                (true, _) => rest.to_owned(),
+                (false, true) => root.to_owned(),
+                (false, false) => format!("{root}/{rest}"),
+            })
+        })?;
+        let own = from.rsplit_once('/').map_or("", |(d, _)| d);
+        if folder == own && !from.ends_with("_test.go") {
             return None;
         }
-        let own_dir = from.rsplit_once('/').map_or("", |(d, _)| d);
-        let mut files: Vec<&str> =
-            self.entries().map(|(path, _)| path).filter(|p| p.ends_with(".go") && !p.ends_with("_test.go")).collect();
-        files.sort_unstable();
-        (1..=segments.len()).rev().find_map(|n| {
-            let dir = segments[segments.len() - n..].join("/");
-            files.iter().copied().find(|p| {
-                let parent = p.rsplit_once('/').map_or("", |(d, _)| d);
-                parent != own_dir && (parent == dir || parent.ends_with(&format!("/{dir}")))
+        let prefix = if folder.is_empty() { String::new() } else { format!("{folder}/") };
+        self.files
+            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter(|(p, _)| {
+                let name = &p[prefix.len()..];
+                !name.contains('/') && name.ends_with(".go") && !name.ends_with("_test.go")
             })
-        })
+            .filter_map(|(_, id)| self.by_id(*id))
+            .max_by_key(|(p, entry)| (entry.symbols.len(), std::cmp::Reverse(*p)))
+            .map(|(p, _)| p)
     }
 
     /// The workspace files an import refers to: for Python's `from a import
@@ -955,14 +968,27 @@ mod tests {
         assert_eq!(resolve("app/views.py"), [Some("app/models.py"), None]);
         // Go: packages, not files (spf13/pflag's `int.go` imports "errors", not `errors.go`).
         let go = super::tests::index(&[
-            ("errors.go", "package pflag\n"),
-            ("int.go", "package pflag\n\nimport (\n\t\"errors\"\n\t\"example.com/app/internal/util\"\n)\n"),
-            ("internal/util/util.go", "package util\n"),
+            ("go.mod", "module example.com/app\n\ngo 1.22\n"),
+            ("errors.go", "package app\n\nfunc Wrap() {}\n"),
+            (
+                "int.go",
+                "package app\n\nimport (\n\t\"errors\"\n\t\"example.com/app/internal/util\"\n\t\"github.com/pkg/errors\"\n)\n",
+            ),
+            ("internal/util/doc.go", "package util\n"),
+            ("internal/util/util.go", "package util\n\nfunc A() {}\n\nfunc B() {}\n"),
             ("internal/util/util_test.go", "package util\n"),
+            ("cmd/tool/main.go", "package main\n\nimport \"example.com/app\"\n"),
+            ("vendor/github.com/pkg/errors/errors.go", "package errors\n"),
         ]);
         let imports = &go.file("int.go").expect("file").imports;
         let resolved: Vec<Option<&str>> = imports.iter().map(|i| go.resolve_import("int.go", i)).collect();
-        assert_eq!(resolved, [None, Some("internal/util/util.go")], "the standard library's is not the workspace's");
+        assert_eq!(
+            resolved,
+            [None, Some("internal/util/util.go"), None],
+            "the standard library's and another module's are not the workspace's; a package by its fullest file"
+        );
+        let main = &go.file("cmd/tool/main.go").expect("file").imports[0];
+        assert_eq!(go.resolve_import("cmd/tool/main.go", main), Some("errors.go"), "the module's root package");
         // A package's submodules, imported from it (python-humanize's tests).
         let package = super::tests::index(&[
             ("src/humanize/__init__.py", "from humanize.number import ordinal\n"),

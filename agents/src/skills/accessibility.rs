@@ -142,24 +142,52 @@ pub fn accessibility(speaker: &str, path: &str, text: &str) -> SkillOutput {
     SkillOutput { report, findings, ..SkillOutput::default() }
 }
 
-/// `text` with Markdown's fenced code blocks and code spans blanked (each
-/// byte a space, lines kept): what is left is prose and markup.
+/// `text` with Markdown's fenced code blocks and code spans blanked (a
+/// space per byte, lines kept, so offsets stay the file's): what is left is
+/// prose and markup. A fence closes on a line of its own character at least
+/// as long; a span on a run of backticks as long as the one that opened it.
 fn without_markdown_code(text: &str) -> String {
+    let blank = |out: &mut String, piece: &str| {
+        out.extend(piece.chars().flat_map(|c| std::iter::repeat_n(if c == '\n' { '\n' } else { ' ' }, c.len_utf8())));
+    };
+    let fence_of = |line: &str| {
+        let trimmed = line.trim_start();
+        let mark = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+        let run = trimmed.len() - trimmed.trim_start_matches(mark).len();
+        (run >= 3).then_some((mark, run, trimmed[run..].trim().is_empty()))
+    };
     let mut out = String::with_capacity(text.len());
-    let mut fenced = false;
+    let mut open: Option<(char, usize)> = None;
     for line in text.split_inclusive('\n') {
-        let fence = line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~");
-        if fenced || fence {
-            fenced ^= fence;
-            out.extend(line.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
-            continue;
-        }
-        let mut in_span = false;
-        for c in line.chars() {
-            if c == '`' {
-                in_span = !in_span;
+        match (open, fence_of(line)) {
+            (Some((mark, run)), Some((m, r, bare))) if m == mark && r >= run && bare => {
+                open = None;
+                blank(&mut out, line);
             }
-            out.push(if in_span || c == '`' { ' ' } else { c });
+            (Some(_), _) => blank(&mut out, line),
+            (None, Some((mark, run, _))) => {
+                open = Some((mark, run));
+                blank(&mut out, line);
+            }
+            (None, None) => {
+                let mut rest = line;
+                while let Some(at) = rest.find('`') {
+                    out.push_str(&rest[..at]);
+                    let run = rest[at..].len() - rest[at..].trim_start_matches('`').len();
+                    let ticks = &rest[at..at + run];
+                    match rest[at + run..].find(ticks) {
+                        Some(end) => {
+                            blank(&mut out, &rest[at..at + run + end + run]);
+                            rest = &rest[at + run + end + run..];
+                        }
+                        None => {
+                            out.push_str(ticks);
+                            rest = &rest[at + run..];
+                        }
+                    }
+                }
+                out.push_str(rest);
+            }
         }
     }
     out
@@ -315,6 +343,11 @@ mod tests {
         assert_eq!(check("README.md", readme), ["3 img-alt"], "the image without alt text, nothing in code");
         let out = accessibility("Maya", "README.md", readme);
         assert!(out.report.contains("1 problem(s) in 2 element(s)"), "{}", out.report);
+        // Offsets stay the file's past multi-byte code; a longer fence holds a shorter one;
+        // a double-backtick span holds a backtick.
+        let tricky = "`é` é `日本`\n````md\n```\n<img src=x>\n```\n````\n``a ` <img src=y>``\n<input>\n";
+        assert_eq!(without_markdown_code(tricky).len(), tricky.len());
+        assert_eq!(check("README.md", tricky), ["8 unlabeled-control"], "only the input outside code");
         let python = accessibility("Maya", "src/humanize/time.py", "x = '<img>'\n");
         assert!(python.findings.is_empty() && python.none.as_deref().is_some_and(|w| w.contains("holds no markup")));
     }

@@ -788,8 +788,15 @@ impl Walker<'_> {
         let all_blank = names.iter().all(|n| *n == "_");
         let line_start = self.text[..node.start_byte()].rfind('\n').map_or(0, |i| i + 1);
         let line_end = self.text[node.end_byte()..].find('\n').map_or(self.text.len(), |i| node.end_byte() + i);
-        let above = self.text[..line_start.saturating_sub(1)].rsplit('\n').next().unwrap_or("");
-        let commented = self.text[node.end_byte()..line_end].contains("//") || above.trim_start().starts_with("//");
+        let above = self.text[..line_start.saturating_sub(1)].rsplit('\n').next().unwrap_or("").trim_start();
+        // A comment after the statement (not `//` inside a string), or one
+        // above that speaks of the error (`// Parse the port.` does not).
+        let after = &self.text[node.end_byte()..line_end];
+        let said_after = after.trim_start().starts_with("//");
+        let lower = above.to_lowercase();
+        let said_above = above.starts_with("//")
+            && ["error", "ignor", "fail", "nolint", "discard", "cannot", "can't"].iter().any(|w| lower.contains(w));
+        let commented = said_after || said_above;
         if names.last() == Some(&"_")
             && !all_blank
             && !commented

@@ -307,12 +307,12 @@ pub fn missing(project: &dyn Project) -> Vec<(&'static str, String)> {
                 .into_iter()
                 .find(|f| project.has(f))
                 .map(str::to_owned)
-                .or_else(|| mentioned("[tool.ruff]").map(|m| format!("{m} configures it"))),
+                .or_else(|| mentioned("[tool.ruff").map(|m| format!("{m} configures it"))),
         ),
         (
             "mypy",
             project.has("mypy.ini").then(|| "mypy.ini".to_owned()).or_else(|| {
-                mentioned("[tool.mypy]").or_else(|| mentioned("[mypy]")).map(|m| format!("{m} configures it"))
+                mentioned("[tool.mypy").or_else(|| mentioned("[mypy]")).map(|m| format!("{m} configures it"))
             }),
         ),
         (

@@ -295,6 +295,10 @@ func run() error {
 	// Ignore errors: the buffer cannot fail.
 	n, _ := buf.WriteString("x")
 	_, _ = fmt.Fprintf(os.Stderr, "%d", n)
+	// Parse the port.
+	port, _ := strconv.Atoi(s)
+	if u, _ := url.Parse(s); strings.HasPrefix(u.Path, "http://") {
+	}
 	value, err := parse(data)
 	if err != nil {
 	}
@@ -307,8 +311,10 @@ func run() error {
 "#,
         expect![[r#"
             4 ignored-error warning the last result of `load` (by convention the error) is discarded
-            10 swallowed-error warning `if err != nil {}` ignores the error
-            16 unreachable-code warning unreachable: the code above always leaves this block
+            10 ignored-error warning the last result of `strconv.Atoi` (by convention the error) is discarded
+            11 ignored-error warning the last result of `url.Parse` (by convention the error) is discarded
+            14 swallowed-error warning `if err != nil {}` ignores the error
+            20 unreachable-code warning unreachable: the code above always leaves this block
         "#]],
     );
 }
