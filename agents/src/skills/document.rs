@@ -71,8 +71,27 @@ fn indent_of(text: &str, byte: usize) -> String {
     text[start..].chars().take_while(|c| *c == ' ' || *c == '\t').collect()
 }
 
-/// A doc-comment skeleton for the definition at `byte`.
-pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput {
+/// A call of the function as the project's tests make it (`ordinal(3)`) and
+/// the value it returned when run, written as the language writes values
+/// (`'3rd'` in Python, `"3rd"` elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub call: String,
+    pub value: String,
+}
+
+/// Whether the definition at `byte` is a function without documentation:
+/// the one worth running the project's example calls for.
+pub fn wants_examples(doc: &SyntaxDocument, byte: usize) -> bool {
+    target(doc, byte).is_some_and(|(symbol, _)| {
+        symbol.doc.is_none() && matches!(symbol.kind, symbols::SymbolKind::Function | symbols::SymbolKind::Method)
+    })
+}
+
+/// A doc comment for the definition at `byte`, from what it is (name,
+/// signature, body) and, when given, what it returned for the inputs the
+/// project's tests give it (`examples`, run by the daemon).
+pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Example]) -> SkillOutput {
     let Some((symbol, node)) = target(doc, byte) else {
         return SkillOutput {
             report: format!("{speaker}: put the cursor in a function, method or type to document it.\n"),
@@ -98,6 +117,7 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
     let name = &symbol.name;
     let is_function = matches!(symbol.kind, symbols::SymbolKind::Function | symbols::SymbolKind::Method);
     let facts = if is_function { facts(language, node, text) } else { Facts::default() };
+    let examples = if is_function { usable_examples(language, examples) } else { Vec::new() };
     // Unannotated Python and JavaScript: whether it returns a value at all.
     let gives = returned.clone().or_else(|| {
         let body = &text[node.byte_range()];
@@ -128,6 +148,14 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
                     } else {
                         format!("    {kind}: {message}")
                     });
+                }
+            }
+            if !examples.is_empty() {
+                lines.push(String::new());
+                lines.push("Examples:".into());
+                for example in &examples {
+                    lines.push(format!("    >>> {}", example.call));
+                    lines.push(format!("    {}", example.value));
                 }
             }
             let mut docstring = format!("{indent}\"\"\"");
@@ -164,15 +192,20 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize) -> SkillOutput
                 }
             }
             let indent = indent_of(text, anchor.start_byte());
-            let lines =
+            let mut lines =
                 comment_lines(language, name, &params, returned.as_deref(), gives.as_deref(), is_function, &facts);
+            with_examples(language, &mut lines, &examples);
             (at, lines.iter().map(|l| format!("{indent}{l}").trim_end().to_owned() + "\n").collect())
         }
+    };
+    let from_tests = match examples.len() {
+        0 => String::new(),
+        n => format!(", with {n} example(s): calls the project's tests make, run on a copy of the project"),
     };
     SkillOutput {
         report: format!(
             "{speaker} drafted documentation for `{name}` from its name, signature and body (what it returns, \
-             the errors it passes on or raises, when it panics); check that the summary says what it is for.\n\n```\n{comment}```\n"
+             the errors it passes on or raises, when it panics){from_tests}; check that the summary says what it is for.\n\n```\n{comment}```\n"
         ),
         edits: vec![RawEdit { bytes: at..at, new_text: comment, path: None }],
         ..SkillOutput::default()
@@ -225,6 +258,62 @@ fn comment_lines(
             lines
         }
         _ => Vec::new(),
+    }
+}
+
+/// The examples a doc comment can show as they are: three at most, on one
+/// line each, short, and in Python none a docstring would change (a
+/// backslash is an escape there) or end.
+fn usable_examples(language: Language, examples: &[Example]) -> Vec<Example> {
+    examples
+        .iter()
+        .filter(|e| {
+            let text = format!("{}{}", e.call, e.value);
+            !text.contains('\n')
+                && e.call.len() <= 80
+                && e.value.len() <= 60
+                && match language {
+                    Language::Python => !text.contains('\\') && !text.contains("\"\"\""),
+                    Language::Rust => !text.contains('`'),
+                    _ => !text.contains("*/"),
+                }
+        })
+        .take(3)
+        .cloned()
+        .collect()
+}
+
+/// The examples in a comment above the definition, in the language's way:
+/// a sentence in Rust and Go, JSDoc's `@example` (before its closing line).
+fn with_examples(language: Language, lines: &mut Vec<String>, examples: &[Example]) {
+    if examples.is_empty() {
+        return;
+    }
+    let said = |quote: &str| {
+        let each: Vec<String> =
+            examples.iter().map(|e| format!("{quote}{}{quote} returns {quote}{}{quote}", e.call, e.value)).collect();
+        let joined = match each.as_slice() {
+            [one] => one.clone(),
+            [first, second] => format!("{first} and {second}"),
+            [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
+            [] => String::new(),
+        };
+        format!("For example, {joined}.")
+    };
+    match language {
+        // After the summary: the sections (`# Errors`, `# Panics`) follow it.
+        Language::Rust => {
+            let at = 1.min(lines.len());
+            lines.splice(at..at, ["///".to_owned(), format!("/// {}", said("`"))]);
+        }
+        Language::Go => lines.extend(["//".to_owned(), format!("// {}", said(""))]),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => {
+            let at = lines.len().saturating_sub(1);
+            let mut block = vec![" *".to_owned(), " * @example".to_owned()];
+            block.extend(examples.iter().map(|e| format!(" * {}; // {}", e.call, e.value)));
+            lines.splice(at..at, block);
+        }
+        _ => {}
     }
 }
 
@@ -358,34 +447,53 @@ fn third_person(verb: &str) -> String {
 }
 
 /// Verbs a function name starts with.
-const VERBS: [&str; 60] = [
+const VERBS: &[&str] = &[
     "add",
+    "append",
     "apply",
     "build",
+    "bump",
     "check",
+    "clean",
     "clear",
     "close",
     "collect",
     "compare",
     "compute",
     "convert",
+    "copy",
     "count",
     "create",
     "decode",
+    "decrement",
+    "decrypt",
     "delete",
+    "deserialize",
+    "dump",
+    "emit",
     "encode",
+    "encrypt",
+    "ensure",
     "escape",
+    "evaluate",
+    "execute",
+    "expand",
     "extract",
     "fetch",
     "fill",
     "filter",
+    "finalize",
     "find",
     "flush",
     "format",
     "generate",
     "handle",
     "hash",
+    "increment",
+    "init",
     "insert",
+    "install",
+    "invoke",
     "join",
     "list",
     "load",
@@ -395,29 +503,48 @@ const VERBS: [&str; 60] = [
     "match",
     "merge",
     "normalize",
+    "notify",
     "open",
     "parse",
+    "prepend",
     "print",
+    "process",
     "push",
+    "quote",
     "read",
     "register",
     "remove",
+    "rename",
     "render",
     "replace",
     "reset",
     "resolve",
     "run",
     "save",
+    "scan",
+    "search",
+    "select",
     "send",
+    "serialize",
     "set",
+    "show",
     "sign",
     "sort",
     "split",
     "start",
     "stop",
     "strip",
+    "transform",
+    "translate",
+    "trim",
+    "truncate",
+    "unquote",
     "update",
     "validate",
+    "verify",
+    "visit",
+    "walk",
+    "wrap",
     "write",
 ];
 
@@ -533,7 +660,55 @@ mod tests {
         let byte = source_with_cursor.find('$').expect("cursor");
         let source = source_with_cursor.replacen('$', "", 1);
         let doc = SyntaxDocument::new(language, source.clone());
-        apply(&source, &document("Edison", &doc, byte))
+        apply(&source, &document("Edison", &doc, byte, &[]))
+    }
+
+    #[test]
+    fn examples_from_the_projects_tests_in_each_languages_way() {
+        let with = |language: Language, source: &str, examples: &[(&str, &str)]| {
+            let examples: Vec<Example> =
+                examples.iter().map(|(c, v)| Example { call: (*c).into(), value: (*v).into() }).collect();
+            let doc = SyntaxDocument::new(language, source.into());
+            let byte = source.find('(').expect("a parameter list");
+            assert!(wants_examples(&doc, byte));
+            apply(source, &document("Edison", &doc, byte, &examples))
+        };
+        let python = with(
+            Language::Python,
+            "def ordinal(n):\n    return str(n)\n",
+            &[("ordinal(3)", "'3rd'"), ("ordinal(11)", "'11th'")],
+        );
+        assert!(python.contains("    Examples:\n        >>> ordinal(3)\n        '3rd'\n        >>> ordinal(11)\n        '11th'\n    \"\"\""), "{python}");
+        // A backslash is an escape in a docstring: that example is left out.
+        let escaped = with(Language::Python, "def ordinal(n):\n    return str(n)\n", &[("ordinal('\\n')", "'x'")]);
+        assert!(!escaped.contains(">>>"), "{escaped}");
+        let rust = with(
+            Language::Rust,
+            "fn chars_eq(a: char, b: char) -> Result<bool, E> {\n    Ok(a == b)\n}\n",
+            &[
+                ("chars_eq('a', 'A')", "Ok(false)"),
+                ("chars_eq('a', 'a')", "Ok(true)"),
+                ("chars_eq('b', 'b')", "Ok(true)"),
+            ],
+        );
+        assert!(
+            rust.starts_with("/// Returns the chars eq of `a` and `b`.\n///\n/// For example, `chars_eq('a', 'A')` returns `Ok(false)`, `chars_eq('a', 'a')` returns `Ok(true)`, and `chars_eq('b', 'b')` returns `Ok(true)`.\n///\n/// # Errors"),
+            "{rust}"
+        );
+        let go = with(
+            Language::Go,
+            "package p\n\nfunc Ordinal(n int) string {\n\treturn \"\"\n}\n",
+            &[("Ordinal(3)", "\"3rd\"")],
+        );
+        assert!(go.contains("//\n// For example, Ordinal(3) returns \"3rd\".\nfunc Ordinal"), "{go}");
+        let ts = with(
+            Language::TypeScript,
+            "function withQuery(u: string) {\n  return u;\n}\n",
+            &[("withQuery(\"/a\")", "\"/a\"")],
+        );
+        assert!(ts.contains(" *\n * @example\n * withQuery(\"/a\"); // \"/a\"\n */\nfunction withQuery"), "{ts}");
+        // None given: none written.
+        assert!(!doc_for(Language::Go, "package p\n\nfunc F$(n int) int {\n\treturn n\n}\n").contains("For example"));
     }
 
     #[test]
@@ -585,6 +760,6 @@ mod tests {
         }
         // Documented already: no edit.
         let doc = SyntaxDocument::new(Language::Rust, "/// Adds.\nfn add() {}\n".into());
-        assert!(document("Edison", &doc, 15).edits.is_empty());
+        assert!(document("Edison", &doc, 15, &[]).edits.is_empty());
     }
 }

@@ -40,6 +40,9 @@ pub struct SkillInput<'a> {
     pub read_file: &'a dyn Fn(&str) -> Option<String>,
     /// `git log` facts, for Marie.
     pub history: Option<&'a History>,
+    /// Calls the project's tests make of the function at the cursor and what
+    /// they returned when run, for its documentation.
+    pub examples: &'a [document::Example],
 }
 
 /// Per-file change history from git: commits touching it and their authors.
@@ -50,6 +53,9 @@ pub struct History {
     pub files: std::collections::BTreeMap<String, FileHistory>,
     /// Path → who wrote each line (zero-based), for the files that need it.
     pub blame: std::collections::BTreeMap<String, Vec<String>>,
+    /// Address (lower case) → the name its newest commit gives: one person
+    /// under one name ("Hugo van Kemenade", not also "Hugo").
+    pub names: std::collections::HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

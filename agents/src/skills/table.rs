@@ -106,7 +106,7 @@ impl Skill {
         Ok(match self {
             Skill::Review => super::review::review_as(speaker, input.path, document()?),
             Skill::Metrics => super::metrics::metrics(speaker, input.path, document()?, input.history),
-            Skill::Document => super::document::document(speaker, document()?, cursor),
+            Skill::Document => super::document::document(speaker, document()?, cursor, input.examples),
             // Tests are written only where they can be run before they are
             // proposed: in a project (the daemon's `testgen`), never here.
             Skill::Tests => {
@@ -191,6 +191,7 @@ pub fn run_on_text(skill: Skill, path: &str, text: String) -> Result<SkillOutput
         prompt: None,
         read_file: &no_files,
         history: None,
+        examples: &[],
     };
     skill.run(&input)
 }
@@ -223,6 +224,7 @@ mod tests {
             prompt: None,
             read_file: &no_files,
             history: None,
+            examples: &[],
         };
         assert_eq!(Skill::Review.run(&input).err().as_deref(), Some("review works on a file"));
         let out = run_on_text(Skill::Backlog, "a.rs", "// TODO: ship it\nfn main() {}\n".into()).expect("backlog");

@@ -1330,6 +1330,28 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
     seen
 }
 
+/// The calls that returned a value, as a doc comment shows them: the call as
+/// the project's tests write it, the value as the language writes it (Rust:
+/// its `Debug` form; Go: its results, and that the error was nil).
+pub fn doc_examples(target: &Target, seen: &[Observed]) -> Vec<super::document::Example> {
+    let shown = |value: &String| match target.language {
+        Language::Rust => serde_json::from_str::<String>(value).ok(),
+        Language::Go => Some(go::shown(target, value)),
+        Language::Python => is_python_literal(value).then(|| value.clone()),
+        _ => Some(value.clone()),
+    };
+    let mut examples: Vec<super::document::Example> = Vec::new();
+    for (args, seen) in target.calls.iter().zip(seen) {
+        let Observed::Value(value) = seen else { continue };
+        let Some(value) = shown(value) else { continue };
+        let call = format!("{}({})", target.name, args.join(", "));
+        if !examples.iter().any(|e| e.call == call) {
+            examples.push(super::document::Example { call, value });
+        }
+    }
+    examples
+}
+
 /// The tests: one per distinct thing observed, named after the function,
 /// in the language's own form. `None` when nothing was worth asserting.
 pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {

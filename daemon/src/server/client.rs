@@ -125,17 +125,24 @@ fn check_listener_is_ours(stream: &TcpStream, port: u16) -> Result<()> {
 pub async fn connect_or_start(paths: &Paths) -> Result<Connection> {
     let limit = Duration::from_secs(10);
     let deadline = Instant::now() + limit;
-    let mut last_spawn: Option<Instant> = None;
+    let mut last_spawn: Option<(Instant, Spawned)> = None;
     loop {
         let error = match connect(paths).await {
             Ok(connection) => return Ok(connection),
             Err(err) => err,
         };
+        // The one started stopped with an error (its port taken, its
+        // database unreadable): said now, not after the wait.
+        if let Some(why) = last_spawn.as_ref().and_then(|(_, spawned)| spawned.failure(paths)) {
+            bail!("the PAIRED daemon could not start: {why}");
+        }
         // Start one when none holds the lock, including right after a daemon
         // stopped (a start while it was still shutting down lost to its lock).
-        if !instance::is_running(paths) && last_spawn.is_none_or(|t| t.elapsed() > Duration::from_millis(300)) {
-            spawn_daemon(&["--autostarted"]).context("cannot start the PAIRED daemon")?;
-            last_spawn = Some(Instant::now());
+        if !instance::is_running(paths)
+            && last_spawn.as_ref().is_none_or(|(t, _)| t.elapsed() > Duration::from_millis(300))
+        {
+            let spawned = spawn_daemon(paths, &["--autostarted"]).context("cannot start the PAIRED daemon")?;
+            last_spawn = Some((Instant::now(), spawned));
         }
         if Instant::now() >= deadline {
             return Err(error.context(format!(
@@ -148,8 +155,9 @@ pub async fn connect_or_start(paths: &Paths) -> Result<Connection> {
     }
 }
 
-/// Polls until a daemon answers, or `limit` passes.
-pub async fn wait_for_daemon(paths: &Paths, limit: Duration) -> Result<Connection> {
+/// Polls until a daemon answers, or `limit` passes, or the one `spawned`
+/// stops with an error.
+pub async fn wait_for_daemon(paths: &Paths, spawned: &Spawned, limit: Duration) -> Result<Connection> {
     let deadline = Instant::now() + limit;
     let mut delay = Duration::from_millis(5);
     loop {
@@ -163,6 +171,9 @@ pub async fn wait_for_daemon(paths: &Paths, limit: Duration) -> Result<Connectio
                 )));
             }
             Err(_) => {
+                if let Some(why) = spawned.failure(paths) {
+                    bail!("the PAIRED daemon could not start: {why}");
+                }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_millis(100));
             }
@@ -170,10 +181,42 @@ pub async fn wait_for_daemon(paths: &Paths, limit: Duration) -> Result<Connectio
     }
 }
 
+/// A daemon started in the background, and how it ended if it did.
+pub struct Spawned {
+    pub pid: u32,
+    exited: std::sync::Arc<std::sync::OnceLock<std::process::ExitStatus>>,
+    /// How long its log was before it started: what follows is its own.
+    log_from: u64,
+}
+
+impl Spawned {
+    /// Why it stopped, when it stopped with an error: its status and the
+    /// last lines it logged (a detached daemon has no terminal to say it on).
+    pub fn failure(&self, paths: &Paths) -> Option<String> {
+        let status = self.exited.get().filter(|status| !status.success())?;
+        let logged = std::fs::read(paths.log_file()).unwrap_or_default();
+        let since = String::from_utf8_lossy(logged.get(self.log_from as usize..).unwrap_or_default()).into_owned();
+        // Its errors, as said (`… ERROR daemon::…: cannot listen …` → `cannot listen …`); else its last lines.
+        let errors: Vec<&str> = since
+            .lines()
+            .filter_map(|l| l.split_once(" ERROR ").map(|(_, rest)| rest.split_once(": ").map_or(rest, |(_, m)| m)))
+            .collect();
+        let lines: Vec<&str> = match errors.is_empty() {
+            true => since.lines().map(str::trim).filter(|l| !l.is_empty()).collect(),
+            false => errors,
+        };
+        let said = lines[lines.len().saturating_sub(3)..].join(" / ");
+        Some(match said.is_empty() {
+            true => format!("it exited ({status}) without a word in {}", paths.log_file().display()),
+            false => format!("{said} (it exited: {status}; its log is {})", paths.log_file().display()),
+        })
+    }
+}
+
 /// Starts `paired daemon <args>` in the background: its own process group (so an
 /// editor's or terminal's signals do not reach it), no stdio.
 /// A thread reaps the child when it exits, so no zombie is left behind.
-pub fn spawn_daemon(args: &[&str]) -> Result<u32> {
+pub fn spawn_daemon(paths: &Paths, args: &[&str]) -> Result<Spawned> {
     let exe = std::env::current_exe().context("cannot find the paired executable")?;
     // `paired-lsp` starts the daemon through `paired`, beside it.
     let exe = if exe.file_name().is_some_and(|n| n == "paired-lsp") { exe.with_file_name("paired") } else { exe };
@@ -185,10 +228,19 @@ pub fn spawn_daemon(args: &[&str]) -> Result<u32> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    let log_from = std::fs::metadata(paths.log_file()).map_or(0, |m| m.len());
     let mut child = os::detach(&mut child).spawn()?;
     let pid = child.id();
-    std::thread::spawn(move || child.wait());
-    Ok(pid)
+    let exited = std::sync::Arc::new(std::sync::OnceLock::new());
+    std::thread::spawn({
+        let exited = exited.clone();
+        move || {
+            if let Ok(status) = child.wait() {
+                let _ = exited.set(status);
+            }
+        }
+    });
+    Ok(Spawned { pid, exited, log_from })
 }
 
 /// Opens `root` in the daemon (`workspaces/add`), as the CLI does for the

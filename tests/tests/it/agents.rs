@@ -504,7 +504,9 @@ fn history_follows_renames_and_todos_belong_to_their_authors() {
     git("Ada", &["mv", "old_name.rs", "lib.rs"]);
     git("Ada", &["commit", "-qm", "rename"]);
     for n in 2..5 {
-        write(&root.join("lib.rs"), &format!("// TODO: handle the empty case\npub fn f() -> u8 {{\n    {n}\n}}\n"));
+        // Bob's FIXME, written under the name he later stopped using.
+        let text = format!("// TODO: handle the empty case\npub fn f() -> u8 {{\n    {n}\n}}\n// FIXME: past 255\n");
+        write(&root.join("lib.rs"), &text);
         // Bob's name as his newest commit gives it (python-humanize's "Hugo" and "Hugo van Kemenade").
         git(if n == 4 { "Bob Smith" } else { "Bob" }, &["commit", "-qam", &format!("v{n}")]);
     }
@@ -516,6 +518,8 @@ fn history_follows_renames_and_todos_belong_to_their_authors() {
     let vince = home.paired(&["agents", "run", "vince"]).current_dir(&root).output().expect("run");
     let report = String::from_utf8_lossy(&vince.stdout);
     assert!(report.contains("## Ada\n\n### lib.rs\n- [ ] lib.rs:1 **TODO** handle the empty case"), "{report}");
+    assert!(report.contains("## Bob Smith\n\n### lib.rs\n- [ ] lib.rs:5 **FIXME** past 255"), "one name: {report}");
+    assert!(!report.contains("## Bob\n"), "{report}");
     let _ = home.paired(&["stop"]).output();
 }
 

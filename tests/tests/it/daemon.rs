@@ -363,6 +363,30 @@ fn detach_passes_its_options_on() {
     tests::kill9(pid);
 }
 
+/// A daemon started in the background that cannot start (its port taken by
+/// another program) is said at once, with its reason from its log: not ten
+/// seconds of waiting and "see its log", nor a new daemon spawned every 300 ms.
+#[test]
+fn a_daemon_that_cannot_start_says_why_at_once() {
+    let home = Home::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    for args in [&["daemon", "--detach"][..], &["agents", "list"][..]] {
+        let started = std::time::Instant::now();
+        let out = home.paired(args).env("PAIRED_PORT", &port).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            stderr.contains("could not start") && stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+            "{args:?}: {stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?} took {:?}", started.elapsed());
+    }
+    let logged = std::fs::read_to_string(home.path().join(".local/state/paired/paired.log")).expect("the log");
+    assert_eq!(logged.matches("cannot listen on").count(), 2, "one daemon per command: {logged}");
+    drop(taken);
+}
+
 /// An editor's daemon (auto-started) that no client can find any more — its
 /// discovery file removed (the runtime folder is deleted at logout; a test's
 /// HOME is deleted) — ends once idle rather than linger unreachable until

@@ -39,7 +39,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             let usable: Vec<Vec<String>> =
                 examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(ty, v))).cloned().collect();
             candidates.push(with_examples(index, &usable, values(ty, &strings, &numbers, text, usable.is_empty())).ok_or_else(|| {
-                format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, strings, booleans, byte slices, readers, hashes, errors and the package's own arrays and numbers)")
+                format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, strings, booleans, slices of them, byte slices, readers, hashes, errors and the package's own arrays and numbers)")
             })?);
         }
     }
@@ -161,6 +161,12 @@ fn result_types(returns: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `[]string` → `string`: a slice of a basic type other than bytes (which
+/// are written `[]byte("…")`).
+fn slice_of(ty: &str) -> Option<&str> {
+    ty.strip_prefix("[]").filter(|element| *element != "byte" && BASIC.contains(element))
+}
+
 /// A type of the package's own, by name (`UUID`, `Version`): compared as
 /// `%#v` writes it when that is a literal (an array of numbers, a number).
 fn is_named(ty: &str) -> bool {
@@ -187,6 +193,8 @@ fn fits(ty: &str, value: &str) -> bool {
         "bool" => matches!(value, "true" | "false"),
         "[]byte" => value.starts_with("[]byte("),
         _ if BASIC.contains(&ty) => is_number(value),
+        // `[]string{"a", "b"}` for a `[]string`, as the tests write it.
+        _ if slice_of(ty).is_some() => value == "nil" || value.starts_with(&format!("{ty}{{")),
         // The package's own type (`UUID`, `Domain`): a value the package
         // exports (`NameSpaceDNS`, `Person`) as its tests pass it, or a number.
         _ if is_named(ty) => is_exported_name(value) || is_number(value),
@@ -239,6 +247,19 @@ fn values(ty: &str, strings: &[String], numbers: &[String], file: &str, guess: b
         }
         "hash.Hash" => vec!["sha1.New()".into(), "md5.New()".into()],
         "error" => vec!["nil".into(), "errors.New(\"boom\")".into()],
+        // A slice of a basic type: none, empty, one element, two.
+        slice if slice_of(slice).is_some() => {
+            let element = slice_of(slice)?;
+            let one = values(element, strings, numbers, file, guess)?;
+            let pick: Vec<&String> = one.iter().filter(|v| !matches!(v.as_str(), "\"\"" | "0" | "false")).collect();
+            let (first, second) = (pick.first().copied().unwrap_or(&one[0]), pick.get(1).copied().unwrap_or(&one[0]));
+            vec![
+                "nil".into(),
+                format!("{slice}{{}}"),
+                format!("{slice}{{{first}}}"),
+                format!("{slice}{{{first}, {second}}}"),
+            ]
+        }
         named if is_named(named) => return own_values(named, file, guess),
         _ => return None,
     })
@@ -430,6 +451,16 @@ pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
     }
     let value_type = types.first().copied().unwrap_or("");
     literal_of(package, value_type, &value).map_or(Observed::Opaque, Observed::Value)
+}
+
+/// An observed value as a doc comment says it: the results separated by
+/// commas, and "a nil error" where the function returns one too.
+pub(super) fn shown(target: &Target, value: &str) -> String {
+    let values = value.replace(SEPARATOR, ", ");
+    match shape(target.returns.as_deref().unwrap_or("")) {
+        Some(Shape::ValueAndError) => format!("{values} and a nil error"),
+        _ => values,
+    }
 }
 
 /// `value` as `%#v` printed it, when it is a literal of `value_type` a test
@@ -881,6 +912,13 @@ mod tests {
         assert_eq!(of("io.Reader", false).expect("readers").len(), 2);
         assert_eq!(of("error", false).expect("errors"), ["nil", "errors.New(\"boom\")"]);
         assert_eq!(of("io.Writer", true), None);
+        // Slices of basic types; the tests' own slices fit them, nothing else does.
+        let words = values("[]string", &["\"a,b\"".into()], &[], file, false).expect("string slices");
+        assert_eq!(words, ["nil", "[]string{}", "[]string{\"abc\"}", "[]string{\"abc\", \"a,b\"}"]);
+        assert_eq!(of("[]int", false).expect("int slices")[3], "[]int{1, -7}");
+        assert_eq!(of("[]io.Reader", false), None);
+        assert!(fits("[]string", "[]string{\"x\", \"y\"}") && fits("[]string", "nil"));
+        assert!(!fits("[]string", "[]int{1}") && !fits("[]string", "\"x\""));
         // What a call's text needs imported, sorted; a name that only ends so does not count.
         assert_eq!(
             imports_in("F(sha1.New(), strings.NewReader(\"\"), errors.New(\"x\"))"),

@@ -83,7 +83,15 @@ pub fn run(paths: &Paths, loaded: Loaded, options: DaemonOptions) -> Result<Exit
         runtime.worker_threads(2);
     }
     let runtime = runtime.thread_name("paired-worker").enable_all().build()?;
+    let detached = options.detached_child;
     let result = runtime.block_on(serve(paths, config, options));
+    // A detached daemon's stderr goes nowhere: why it stopped goes to its
+    // log, where the command that started it reads it.
+    if let Err(err) = &result
+        && detached
+    {
+        tracing::error!("{err:#}");
+    }
     drop(lock);
     result
 }
@@ -320,10 +328,10 @@ fn detach(paths: &Paths, forwarded: &[String]) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let args: Vec<&str> = forwarded.iter().map(String::as_str).collect();
-    client::spawn_daemon(&args)?;
+    let spawned = client::spawn_daemon(paths, &args)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = Instant::now();
-    let connected = runtime.block_on(client::wait_for_daemon(paths, Duration::from_secs(10)))?.discovery;
+    let connected = runtime.block_on(client::wait_for_daemon(paths, &spawned, Duration::from_secs(10)))?.discovery;
     outln!(
         "paired: daemon started in the background (pid {}, port {}) in {} ms; stop it with `paired stop`",
         connected.pid,

@@ -54,6 +54,12 @@ pub(super) async fn produce(
         return verified_tests(env, agent, workspace, uri, params).await;
     }
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
+    let examples = match (&workspace, params.uri.as_deref()) {
+        (Some(workspace), Some(uri)) if skill == Skill::Document => {
+            doc_examples(env, workspace, uri, params, reach).await
+        }
+        _ => Vec::new(),
+    };
     if skill == Skill::Review && params.uri.is_none() {
         return project_review(env, agent, workspace.as_deref(), with_tools).await;
     }
@@ -109,6 +115,7 @@ pub(super) async fn produce(
             prompt: prompt.as_deref(),
             read_file: &read_file,
             history: history.as_ref(),
+            examples: &examples,
         };
         let output = skill.run(&input)?;
         let none = output.none.clone();
@@ -167,7 +174,7 @@ pub(super) fn labelled(env: &Env, agent: &Agent, skill: Skill, produced: Produce
     let made_of = match skill {
         Skill::Review => "the project's own tools and PAIRED's rules",
         Skill::Tests => "calls observed on a copy of the project",
-        Skill::Document => "the code's name, signature and body",
+        Skill::Document => "the code's name, signature and body, and the calls its tests make, run",
         Skill::Architecture | Skill::Assess => "the workspace's index",
         Skill::Metrics | Skill::Backlog => "the code and its git history",
         Skill::Accessibility | Skill::Route => "PAIRED's rules",
@@ -195,6 +202,43 @@ async fn verified_tests(
     params: &RunParams,
 ) -> Result<Produced, Failed> {
     let speaker = agent.manifest.metadata.name.clone();
+    let (doc, cursor, rel) = document_at(env, workspace, uri, params).await?;
+    let written =
+        testgen::verified_tests(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor, &speaker).await;
+    match written.none {
+        Some(why) => Err(Failed::no_result(why, written.report)),
+        None => Ok((written.report, Vec::new(), written.edits)),
+    }
+}
+
+/// Documentation shows what the function returned for its tests' inputs,
+/// run in the sandbox as its tests are (for an agent that reads every file).
+async fn doc_examples(
+    env: &Env,
+    workspace: &Workspace,
+    uri: &str,
+    params: &RunParams,
+    reach: &Reach,
+) -> Vec<agents::skills::document::Example> {
+    if !env.config.sandbox.project_tools || !reach.is_everything() {
+        return Vec::new();
+    }
+    match document_at(env, workspace, uri, params).await {
+        Ok((doc, cursor, rel)) => {
+            testgen::examples(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor).await
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The document a run is on (read off the async threads), the byte of its
+/// cursor and its workspace-relative path.
+async fn document_at(
+    env: &Env,
+    workspace: &Workspace,
+    uri: &str,
+    params: &RunParams,
+) -> Result<(SyntaxDocument, usize, String), Failed> {
     let loaded = tokio::task::spawn_blocking({
         let (codebase, uri) = (env.codebase.clone(), uri.to_owned());
         move || codebase::document_for(&codebase, &uri).map(|(doc, _)| doc).map_err(|e| e.to_string())
@@ -211,12 +255,7 @@ async fn verified_tests(
         (None, None) => 0,
     };
     let rel = uri::to_path(uri).and_then(|p| workspace.relative(&p)).unwrap_or_default();
-    let written =
-        testgen::verified_tests(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor, &speaker).await;
-    match written.none {
-        Some(why) => Err(Failed::no_result(why, written.report)),
-        None => Ok((written.report, Vec::new(), written.edits)),
-    }
+    Ok((doc, cursor, rel))
 }
 
 /// A review with the project's own linters and type checkers — and, for the
@@ -401,7 +440,7 @@ async fn history_for(workspace: Option<&Workspace>, skill: Skill, reach: &Reach)
     let workspace = workspace.filter(|_| matches!(skill, Skill::Metrics | Skill::Backlog))?;
     let mut history = git_history(&workspace.root).await?;
     if skill == Skill::Backlog {
-        history.blame = git_blame(&workspace.root, &backlog_files(workspace, reach)).await;
+        history.blame = git_blame(&workspace.root, &backlog_files(workspace, reach), &history.names).await;
     }
     history.files.retain(|path, _| reach.allows(path));
     history.blame.retain(|path, _| reach.allows(path));
@@ -423,8 +462,14 @@ fn backlog_files(workspace: &Workspace, reach: &Reach) -> Vec<String> {
         .collect()
 }
 
-/// Who wrote each line of `paths`, from `git blame` (5 s in all).
-async fn git_blame(root: &Path, paths: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+/// Who wrote each line of `paths`, from `git blame` (5 s in all): one person
+/// under the name `names` gives their address (the log's newest), as Marie
+/// counts them.
+async fn git_blame(
+    root: &Path,
+    paths: &[String],
+    names: &std::collections::HashMap<String, String>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut blame = std::collections::BTreeMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     for path in paths {
@@ -439,14 +484,25 @@ async fn git_blame(root: &Path, paths: &[String]) -> std::collections::BTreeMap<
         if !output.status.success() {
             continue;
         }
-        let authors: Vec<String> = String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|l| l.strip_prefix("author "))
-            .map(str::to_owned)
-            .collect();
-        blame.insert(path.clone(), authors);
+        blame.insert(path.clone(), blame_authors(&String::from_utf8_lossy(&output.stdout), names));
     }
     blame
+}
+
+/// Each line's author from `git blame --line-porcelain`: its `author` line,
+/// or the name `names` has for its `author-mail`.
+fn blame_authors(porcelain: &str, names: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let mut authors = Vec::new();
+    let mut name = "";
+    for line in porcelain.lines() {
+        if let Some(said) = line.strip_prefix("author ") {
+            name = said;
+        } else if let Some(mail) = line.strip_prefix("author-mail ") {
+            let email = mail.trim().trim_start_matches('<').trim_end_matches('>').to_lowercase();
+            authors.push(names.get(&email).cloned().unwrap_or_else(|| name.to_owned()));
+        }
+    }
+    authors
 }
 
 /// Per-file commits, churn and authors from `git log` (up to 2,000 commits, 10 s),
@@ -476,7 +532,7 @@ async fn git_history(root: &Path) -> Option<History> {
     let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     // One person under one name: commits by one address are the name its
     // newest commit gives ("Hugo van Kemenade", not also "Hugo").
-    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let names = &mut history.names;
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         if let Some(said) = line.strip_prefix('\0') {
             let (name, email) = said.split_once('\x01').unwrap_or((said, ""));
@@ -536,5 +592,15 @@ mod tests {
         assert_eq!(super::rename("src/{ => inner}/x.rs"), Some(("src/x.rs".into(), "src/inner/x.rs".into())));
         assert_eq!(super::rename("a.rs => b.rs"), Some(("a.rs".into(), "b.rs".into())));
         assert_eq!(super::rename("src/plain.rs"), None);
+    }
+
+    #[test]
+    fn blamed_lines_go_to_one_name_per_address() {
+        let porcelain = "\
+abc 1 1 1\nauthor Hugo\nauthor-mail <Hugo@Example.com>\nsummary x\n\tline one
+abc 2 2\nauthor Ada\nauthor-mail <ada@example.com>\nsummary y\n\tline two
+abc 3 3\nauthor Not Committed Yet\nauthor-mail <not.committed.yet>\n\tline three\n";
+        let names = [("hugo@example.com".to_owned(), "Hugo van Kemenade".to_owned())].into_iter().collect();
+        assert_eq!(super::blame_authors(porcelain, &names), ["Hugo van Kemenade", "Ada", "Not Committed Yet"]);
     }
 }
