@@ -7,10 +7,16 @@ use tree_sitter::Node;
 
 use super::{RawEdit, SkillOutput};
 
-/// The definition at `byte`: the innermost function, method or type.
+/// The definition at `byte`: the innermost function, method or type. The
+/// line of its signature counts as inside it, `export ` before it too.
 fn target(doc: &SyntaxDocument, byte: usize) -> Option<(symbols::Symbol, Node<'_>)> {
-    let chain = symbols::enclosing_at(doc, byte);
-    let symbol = chain.into_iter().rev().find(|s| s.kind != symbols::SymbolKind::Impl)?;
+    let innermost =
+        |at: usize| symbols::enclosing_at(doc, at).into_iter().rev().find(|s| s.kind != symbols::SymbolKind::Impl);
+    let text = doc.text();
+    let byte = byte.min(text.len());
+    let line_end = text[byte..].find('\n').map_or(text.len(), |n| byte + n);
+    let last_on_line = text[..line_end].trim_end().len().saturating_sub(1).max(byte);
+    let symbol = innermost(byte).or_else(|| innermost(last_on_line))?;
     let root = doc.tree()?.root_node();
     let mut node = root.descendant_for_byte_range(symbol.bytes.start, symbol.bytes.end)?;
     while node.byte_range() != symbol.bytes {
@@ -194,7 +200,7 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Ex
             let indent = indent_of(text, anchor.start_byte());
             let mut lines =
                 comment_lines(language, name, &params, returned.as_deref(), gives.as_deref(), is_function, &facts);
-            with_examples(language, &mut lines, &examples);
+            with_examples(language, &mut lines, &examples, example_fence(text).as_deref());
             (at, lines.iter().map(|l| format!("{indent}{l}").trim_end().to_owned() + "\n").collect())
         }
     };
@@ -283,9 +289,18 @@ fn usable_examples(language: Language, examples: &[Example]) -> Vec<Example> {
         .collect()
 }
 
+/// The fence the file's first `@example` opens (` ```js `: its tag), if it
+/// opens one: the file's own way, which new examples follow.
+fn example_fence(text: &str) -> Option<String> {
+    let mut lines = text.lines().map(|l| l.trim().trim_start_matches('*').trim());
+    lines.by_ref().find(|l| *l == "@example")?;
+    lines.next()?.strip_prefix("```").map(str::to_owned)
+}
+
 /// The examples in a comment above the definition, in the language's way:
-/// a sentence in Rust and Go, JSDoc's `@example` (before its closing line).
-fn with_examples(language: Language, lines: &mut Vec<String>, examples: &[Example]) {
+/// a sentence in Rust and Go, JSDoc's `@example` (before its closing line),
+/// in a fenced block where the file's other examples are (`fence`: its tag).
+fn with_examples(language: Language, lines: &mut Vec<String>, examples: &[Example], fence: Option<&str>) {
     if examples.is_empty() {
         return;
     }
@@ -310,7 +325,9 @@ fn with_examples(language: Language, lines: &mut Vec<String>, examples: &[Exampl
         Language::JavaScript | Language::TypeScript | Language::Tsx => {
             let at = lines.len().saturating_sub(1);
             let mut block = vec![" *".to_owned(), " * @example".to_owned()];
+            block.extend(fence.map(|tag| format!(" * ```{tag}")));
             block.extend(examples.iter().map(|e| format!(" * {}; // {}", e.call, e.value)));
+            block.extend(fence.map(|_| " * ```".to_owned()));
             lines.splice(at..at, block);
         }
         _ => {}
@@ -572,7 +589,15 @@ fn summary(name: &str, params: &[String], returned: Option<&str>, is_function: b
     let sentence = match words.first().map(String::as_str) {
         Some("is" | "has" | "can" | "should" | "contains" | "needs") if words.len() > 1 => {
             let subject = if given.is_empty() { "it".to_owned() } else { given.trim().to_owned() };
-            format!("Returns whether {subject} {} {}", words[0], rest(1))
+            // `is_same_path(p1, p2)`: whether `p1` and `p2` *are* the same path.
+            let verb = match (params.len() > 1, words[0].as_str()) {
+                (true, "is") => "are",
+                (true, "has") => "have",
+                (true, "contains") => "contain",
+                (true, "needs") => "need",
+                (_, verb) => verb,
+            };
+            format!("Returns whether {subject} {verb} {}", rest(1))
         }
         Some("new") if words.len() == 1 => {
             format!("Creates a new `{}`", returned.unwrap_or("Self").trim_start_matches("Self").trim())
@@ -669,7 +694,7 @@ mod tests {
             let examples: Vec<Example> =
                 examples.iter().map(|(c, v)| Example { call: (*c).into(), value: (*v).into() }).collect();
             let doc = SyntaxDocument::new(language, source.into());
-            let byte = source.find('(').expect("a parameter list");
+            let byte = source.rfind('(').expect("a parameter list");
             assert!(wants_examples(&doc, byte));
             apply(source, &document("Edison", &doc, byte, &examples))
         };
@@ -707,6 +732,27 @@ mod tests {
             &[("withQuery(\"/a\")", "\"/a\"")],
         );
         assert!(ts.contains(" *\n * @example\n * withQuery(\"/a\"); // \"/a\"\n */\nfunction withQuery"), "{ts}");
+        // The cursor at the start of an exported function's line: that function.
+        let exported =
+            with(Language::TypeScript, "export function f(u: string) {\n  return u;\n}\n", &[("f(\"a\")", "\"a\"")]);
+        assert!(exported.starts_with("/**\n * Returns the f of `u`.\n *\n * @example\n"), "{exported}");
+        let doc = SyntaxDocument::new(Language::TypeScript, "export function f(u: string) {\n  return u;\n}\n".into());
+        assert!(wants_examples(&doc, 0) && !document("Edison", &doc, 0, &[]).edits.is_empty());
+        // Fenced where the file's other examples are.
+        let fenced = with(
+            Language::TypeScript,
+            "/**\n * G.\n *\n * @example\n * ```js\n * g(); // 1\n * ```\n */\nfunction g() {}\n\nexport function f(u: string) {\n  return u;\n}\n",
+            &[("f(\"a\")", "\"a\"")],
+        );
+        assert!(
+            fenced.contains(" * @example\n * ```js\n * f(\"a\"); // \"a\"\n * ```\n */\nexport function f"),
+            "{fenced}"
+        );
+        // Two subjects, a plural verb.
+        assert!(
+            doc_for(Language::Python, "def is_same(a, b):\n    return $a == b\n")
+                .contains("Returns whether `a` and `b` are same.")
+        );
         // None given: none written.
         assert!(!doc_for(Language::Go, "package p\n\nfunc F$(n int) int {\n\treturn n\n}\n").contains("For example"));
     }

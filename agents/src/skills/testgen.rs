@@ -135,6 +135,14 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
                 if language == Language::Rust {
                     continue;
                 }
+                // Or the loop's own names (`for (const [a, b] of pairs) f(a, b)`).
+                if language != Language::Go {
+                    for row in ts::loop_rows(text, at, &args) {
+                        if !from_tables.contains(&row) {
+                            from_tables.push(row);
+                        }
+                    }
+                }
                 let fields: Option<Vec<Option<&str>>> =
                     args.iter().map(|a| if literal(a) { Some(None) } else { table_field(a).map(Some) }).collect();
                 let Some(fields) = fields else { continue };
@@ -1349,7 +1357,14 @@ pub fn doc_examples(target: &Target, seen: &[Observed]) -> Vec<super::document::
             examples.push(super::document::Example { call, value });
         }
     }
-    examples
+    // Each distinct value first (`true` and `false`, not three `true`s), then the rest.
+    let mut firsts: Vec<super::document::Example> = Vec::new();
+    let mut rest = Vec::new();
+    for example in examples {
+        if firsts.iter().any(|e| e.value == example.value) { rest.push(example) } else { firsts.push(example) }
+    }
+    firsts.extend(rest);
+    firsts
 }
 
 /// The tests: one per distinct thing observed, named after the function,
@@ -1510,6 +1525,37 @@ mod tests {
     }
 
     /// The code the probe runs could print anything: only literals become tests.
+    #[test]
+    fn doc_examples_show_each_distinct_value_first_as_the_language_writes_it() {
+        let target = |language: Language, returns: &str, calls: &[&str]| Target {
+            language,
+            name: "f".into(),
+            calls: calls.iter().map(|c| vec![(*c).to_owned()]).collect(),
+            returns: Some(returns.into()),
+            module: Some("p".into()),
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+        };
+        let shown = |examples: Vec<super::super::document::Example>| {
+            examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
+        };
+        let ts = target(Language::TypeScript, "", &["1", "2", "3", "3"]);
+        let seen = [true, true, false, true].map(|b| Observed::Value(b.to_string()));
+        assert_eq!(shown(doc_examples(&ts, &seen)), ["f(1) = true", "f(3) = false", "f(2) = true"]);
+        // Rust: the `Debug` form, not the string literal holding it; one that is no JSON string is left out.
+        let rust = target(Language::Rust, "Option<u8>", &["1", "2"]);
+        let seen = [Observed::Value(r#""Some(1)""#.into()), Observed::Value(r#""\u{1b}""#.into())];
+        assert_eq!(shown(doc_examples(&rust, &seen)), ["f(1) = Some(1)"]);
+        // Go: several results, and a nil error said.
+        let go = target(Language::Go, "(string, error)", &["1"]);
+        assert_eq!(shown(doc_examples(&go, &[Observed::Value("\"a\"".into())])), ["f(1) = \"a\" and a nil error"]);
+        // Python: what raised or cannot be written is no example.
+        let py = target(Language::Python, "", &["1", "2", "3"]);
+        let seen = [Observed::Value("'x'".into()), Observed::Fails(Some("ValueError".into())), Observed::Opaque];
+        assert_eq!(shown(doc_examples(&py, &seen)), ["f(1) = 'x'"]);
+    }
+
     #[test]
     fn forged_observations_never_become_code() {
         assert!(is_python_literal("[1, 'a', b'x', None, (2.5, -3), {'k': True}]"));

@@ -81,7 +81,7 @@ pub async fn examples(
     let arity = target.calls.first().map_or(0, Vec::len);
     let mut calls = testgen::example_calls(&target.name, doc.language(), &tests);
     calls.retain(|call| call.len() == arity);
-    calls.truncate(4);
+    calls.truncate(8);
     if calls.is_empty() || target.reads.is_some() {
         return Vec::new();
     }

@@ -204,6 +204,170 @@ pub(super) fn observed(line: &str) -> Observed {
     }
 }
 
+/// The rows of the table a call's arguments loop over, as the test binds
+/// them: `for (const input of inputs)` (each element), `for (const [a, b] of
+/// pairs)` (each array's elements by position), `for (const input in tests)`
+/// over an object (each key, as a string). Each row is the call's argument
+/// list with the loop's names replaced; a row with an argument that is no
+/// literal is left out. Eight rows at most, in the order written.
+pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<String>> {
+    let Some((names, of, table)) = enclosing_loop(&text[..call_at]) else { return Vec::new() };
+    if !args.iter().any(|a| names.contains(&a.as_str())) {
+        return Vec::new();
+    }
+    // The table: its last definition before the loop (`const tests = [`).
+    let Some(open) = definition(&text[..call_at], table) else { return Vec::new() };
+    let Some(items) = top_level_items(&text[open..]) else { return Vec::new() };
+    let rows: Vec<Vec<String>> = match (of, text[open..].starts_with('[')) {
+        (true, true) if names.len() == 1 => items.into_iter().map(|item| vec![item]).collect(),
+        (true, true) => items.iter().filter_map(|item| top_level_items(item)).collect(),
+        (false, false) => items
+            .iter()
+            .filter_map(|item| {
+                let (key, _) = split_top_level(item, ':')?;
+                let key = key.trim();
+                let bare = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+                Some(vec![if bare { format!("\"{key}\"") } else { key.to_owned() }])
+            })
+            .collect(),
+        _ => return Vec::new(),
+    };
+    rows.into_iter()
+        .filter_map(|row| {
+            args.iter()
+                .map(|arg| match names.iter().position(|n| n == arg) {
+                    Some(i) => row.get(i).filter(|v| is_literal(v)).cloned(),
+                    None => is_literal(arg).then(|| arg.clone()),
+                })
+                .collect::<Option<Vec<String>>>()
+        })
+        .take(8)
+        .collect()
+}
+
+/// The innermost `for (const … of|in NAME)` open at the end of `before`:
+/// the names it binds, whether it is `of`, and the table's name.
+fn enclosing_loop(before: &str) -> Option<(Vec<&str>, bool, &str)> {
+    let at = before.rfind("for (")?;
+    // Still open where the call is: its body's braces are not all closed.
+    let after = &before[at..];
+    if after.matches('{').count() <= after.matches('}').count() {
+        return None;
+    }
+    let header = &after["for (".len()..after.find(')')?];
+    let rest = ["const ", "let ", "var "].iter().find_map(|k| header.trim_start().strip_prefix(k))?.trim();
+    let (binding, of, table) = if let Some(end) = rest.strip_prefix('[').and_then(|r| r.find(']')) {
+        let (binding, tail) = rest[1..].split_at(end);
+        let tail = tail[1..].trim_start();
+        let (of, table) =
+            tail.strip_prefix("of ").map(|t| (true, t)).or_else(|| tail.strip_prefix("in ").map(|t| (false, t)))?;
+        (binding.split(',').map(str::trim).collect::<Vec<_>>(), of, table.trim())
+    } else {
+        let (name, tail) = rest.split_once(' ')?;
+        let tail = tail.trim_start();
+        let (of, table) =
+            tail.strip_prefix("of ").map(|t| (true, t)).or_else(|| tail.strip_prefix("in ").map(|t| (false, t)))?;
+        (vec![name], of, table.trim())
+    };
+    let identifier = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    (binding.iter().all(|n| identifier(n)) && identifier(table)).then_some((binding, of, table))
+}
+
+/// Where the literal assigned to `name` last before the end of `text` opens
+/// (`const tests = {` → the byte of `{`).
+fn definition(text: &str, name: &str) -> Option<usize> {
+    ["const ", "let ", "var "]
+        .iter()
+        .filter_map(|keyword| {
+            let pattern = format!("{keyword}{name}");
+            text.rmatch_indices(&pattern).find_map(|(at, _)| {
+                let rest = text[at + pattern.len()..].trim_start();
+                // `const tests: Record<string, string> = {` too.
+                let rest = rest.strip_prefix(':').map_or(Some(rest), |typed| typed.split_once('=').map(|(_, r)| r));
+                let rest = rest?.trim_start().strip_prefix('=').unwrap_or(rest?).trim_start();
+                let opens = rest.starts_with(['[', '{']);
+                opens.then(|| text.len() - rest.len())
+            })
+        })
+        .max()
+}
+
+/// The top-level items of the bracketed literal `text` starts with (`[a, [b,
+/// c]]` → `a`, `[b, c]`), comments left out; `None` when it does not close.
+fn top_level_items(text: &str) -> Option<Vec<String>> {
+    let close = match text.chars().next()? {
+        '[' => ']',
+        '{' => '}',
+        _ => return None,
+    };
+    let (mut depth, mut quote, mut current, mut items) = (0usize, None::<char>, String::new(), Vec::new());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            current.push(c);
+            if c == '\\' {
+                current.extend(chars.next());
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for skipped in chars.by_ref() {
+                    if skipped == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            '"' | '\'' | '`' => quote = Some(c),
+            '[' | '{' | '(' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            ']' | '}' | ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    if c != close {
+                        return None;
+                    }
+                    items.push(std::mem::take(&mut current));
+                    return Some(items.into_iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect());
+                }
+            }
+            ',' if depth == 1 => {
+                items.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    None
+}
+
+/// `item` split at its first `separator` outside quotes and brackets.
+fn split_top_level(item: &str, separator: char) -> Option<(&str, &str)> {
+    let (mut depth, mut quote, mut escaped) = (0usize, None::<char>, false);
+    for (at, c) in item.char_indices() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '[' | '{' | '(') => depth += 1,
+            (None, ']' | '}' | ')') => depth = depth.saturating_sub(1),
+            (None, c) if c == separator && depth == 0 => return Some((&item[..at], &item[at + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// One test in the project's framework; `it` is what the file calls its tests.
 pub(super) fn test(target: &Target, it: &str, args: &[String], observed: &Observed) -> Option<String> {
     let call = format!("{}({})", target.name, args.join(", "));
@@ -224,6 +388,52 @@ pub(super) fn test(target: &Target, it: &str, args: &[String], observed: &Observ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_the_tables_a_tests_loops_go_over() {
+        let text = r#"
+describe("isSamePath", () => {
+  const samePaths = [
+    ["/foo", "/foo/"],
+    // ["/commented", "/out"],
+    ["/", ""],
+    [base, "/x"],
+  ];
+  for (const [u1, u2] of samePaths) {
+    test(u1, () => {
+      expect(isSamePath(u1, u2)).toBe(true);
+    });
+  }
+  const tests = {
+    "": "/",
+    bar: "bar/",
+    "a,b": "a,b/",
+  };
+  for (const input in tests) {
+    expect(withTrailingSlash(input, true)).toBe(tests[input]);
+  }
+  const valid = ["http://a.b", 'x:y'];
+  for (const input of valid) {
+    expect(normalizeURL(input)).toBe(input);
+  }
+  for (const t of done) {}
+  expect(isSamePath(u1, u2)).toBe(false);
+});
+"#;
+        let rows = |name: &str, args: &[&str]| {
+            let at = text.find(&format!("{name}({}", args[0])).expect("the call");
+            loop_rows(text, at, &args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(rows("isSamePath", &["u1", "u2"]), [["\"/foo\"", "\"/foo/\""], ["\"/\"", "\"\""]]);
+        assert_eq!(
+            rows("withTrailingSlash", &["input", "true"]),
+            [["\"\"", "true"], ["\"bar\"", "true"], ["\"a,b\"", "true"]]
+        );
+        assert_eq!(rows("normalizeURL", &["input"]), [["\"http://a.b\""], ["'x:y'"]]);
+        // After its loop has closed, a call binds nothing.
+        let last = text.rfind("isSamePath(u1").expect("the last call");
+        assert!(loop_rows(text, last, &["u1".into(), "u2".into()]).is_empty());
+    }
 
     #[test]
     fn only_data_becomes_code() {
