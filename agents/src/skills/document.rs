@@ -257,8 +257,7 @@ fn comment_lines(
             let mut lines = vec!["/**".to_owned(), format!(" * {summary}")];
             if is_function && !facts.fails.is_empty() {
                 lines.push(" *".into());
-                let tag = if language == Language::Java { "@throws" } else { "@throws {Error}" };
-                lines.extend(facts.fails.iter().map(|f| format!(" * {tag} {f}")));
+                lines.extend(facts.fails.iter().map(|f| format!(" * {}", throws_tag(language, f))));
             }
             lines.push(" */".into());
             lines
@@ -334,6 +333,30 @@ fn with_examples(language: Language, lines: &mut Vec<String>, examples: &[Exampl
     }
 }
 
+/// A `@throws` line for what the body throws: JSDoc's type in braces and
+/// its message (`PathError("Unexpected end", …)` → `{PathError} Unexpected
+/// end`); Javadoc's class and message likewise, without braces.
+fn throws_tag(language: Language, thrown: &str) -> String {
+    let (kind, arguments) = thrown.split_once('(').unwrap_or((thrown, ""));
+    let kind = kind.trim();
+    let is_class = !kind.is_empty() && kind.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
+    if !is_class {
+        let tag = if language == Language::Java { "@throws" } else { "@throws {Error}" };
+        return format!("{tag} {thrown}");
+    }
+    // The message, when the first argument is a string written out.
+    let first = arguments.trim_start();
+    let message = first.chars().next().filter(|q| matches!(q, '"' | '\'' | '`')).and_then(|quote| {
+        let rest = &first[1..];
+        rest.find(quote).map(|end| rest[..end].to_owned())
+    });
+    let kind = if language == Language::Java { kind.to_owned() } else { format!("{{{kind}}}") };
+    match message {
+        Some(message) if !message.is_empty() => format!("@throws {kind} {message}"),
+        _ => format!("@throws {kind}"),
+    }
+}
+
 /// What a function's body says about how it ends: the calls whose errors it
 /// passes on (`?`), what it raises or throws, and when it panics.
 #[derive(Debug, Default)]
@@ -404,6 +427,8 @@ fn facts(language: Language, node: Node<'_>, text: &str) -> Facts {
                     .trim()
                     .trim_start_matches("new ")
                     .trim_end_matches(';');
+                // One line: `throw new PathError(\n  "…",\n)` as `PathError( "…", )`.
+                let raised = raised.split_whitespace().collect::<Vec<_>>().join(" ");
                 (!raised.is_empty()).then(|| (true, raised.chars().take(80).collect::<String>()))
             }
             _ => None,
@@ -428,24 +453,41 @@ fn list(items: &[String]) -> String {
 
 /// The words of an identifier: `parse_char_specifiers`, `parseCharSpecifiers`.
 fn words(name: &str) -> Vec<String> {
-    let mut words = Vec::new();
+    // `NOOP_VALUE` is a constant's way of writing `noop value`; in `toASCII`
+    // the acronym stays one word, as written.
+    let shouting = !name.chars().any(char::is_lowercase);
+    let chars: Vec<char> = name.chars().collect();
+    let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
-    for c in name.chars() {
+    for (i, &c) in chars.iter().enumerate() {
         if c == '_' || c == '-' {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
-        } else if c.is_uppercase() && !current.is_empty() && !current.chars().last().is_some_and(char::is_uppercase) {
-            words.push(std::mem::take(&mut current));
-            current.extend(c.to_lowercase());
-        } else {
-            current.extend(c.to_lowercase());
+            continue;
         }
+        let previous = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        // `parseURL` → `parse` `URL`; `ASCIIString` → `ASCII` `String`.
+        let starts = c.is_uppercase()
+            && !current.is_empty()
+            && (previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit())
+                || (previous.is_some_and(char::is_uppercase) && next.is_some_and(char::is_lowercase)));
+        if starts {
+            words.push(std::mem::take(&mut current));
+        }
+        current.push(c);
     }
     if !current.is_empty() {
         words.push(current);
     }
     words
+        .into_iter()
+        .map(|word| {
+            let acronym = word.chars().count() > 1 && word.chars().all(|c| c.is_uppercase() || c.is_ascii_digit());
+            if acronym && !shouting { word } else { word.to_lowercase() }
+        })
+        .collect()
 }
 
 /// A verb in the third person: `parse` → `Parses`, `match` → `Matches`.
@@ -748,6 +790,23 @@ mod tests {
             fenced.contains(" * @example\n * ```js\n * f(\"a\"); // \"a\"\n * ```\n */\nexport function f"),
             "{fenced}"
         );
+        // Acronyms stay words; a constant's capitals do not shout.
+        assert_eq!(words("toASCII"), ["to", "ASCII"]);
+        assert_eq!(words("parseURLString"), ["parse", "URL", "string"]);
+        assert_eq!(words("NOOP_VALUE"), ["noop", "value"]);
+        assert_eq!(words("parse_char_specifiers"), ["parse", "char", "specifiers"]);
+        assert_eq!(words("toJSON"), ["to", "JSON"]);
+        // What is thrown, as JSDoc writes it, on one line.
+        let thrown = doc_for(
+            Language::TypeScript,
+            &"function consumeUntil(end: string) {\n  throw new PathError(\n    `Unexpected end at ${end}`,\n    end,\n  );\n}\n".replacen("throw", "$throw", 1),
+        );
+        assert!(thrown.contains(" * @throws {PathError} Unexpected end at ${end}\n */"), "{thrown}");
+        assert_eq!(throws_tag(Language::TypeScript, "TypeError(msg)"), "@throws {TypeError}");
+        assert_eq!(
+            throws_tag(Language::Java, "IllegalStateException(\"closed\")"),
+            "@throws IllegalStateException closed"
+        );
         // Two subjects, a plural verb.
         assert!(
             doc_for(Language::Python, "def is_same(a, b):\n    return $a == b\n")
@@ -786,7 +845,7 @@ mod tests {
                 Language::Java,
                 "class A {\n    int count(List<String> xs) { if (xs == null) throw new IllegalArgumentException(\"xs\"); return $0; }\n}\n"
             ),
-            "class A {\n    /**\n     * Counts `xs`.\n     *\n     * @throws IllegalArgumentException(\"xs\")\n     */\n    int count(List<String> xs) { if (xs == null) throw new IllegalArgumentException(\"xs\"); return 0; }\n}\n"
+            "class A {\n    /**\n     * Counts `xs`.\n     *\n     * @throws IllegalArgumentException xs\n     */\n    int count(List<String> xs) { if (xs == null) throw new IllegalArgumentException(\"xs\"); return 0; }\n}\n"
         );
         assert_eq!(
             doc_for(Language::Rust, "fn is_dir_sep(c: char) -> bool { $c == '/' }\n").lines().next(),

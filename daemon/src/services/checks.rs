@@ -646,12 +646,30 @@ pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     for linked in LINKED {
-        if from.join(linked).is_dir() && !to.join(linked).exists() {
-            let _ = crate::platform::os::symlink(&from.join(linked), &to.join(linked));
+        let (source, target) = (from.join(linked), to.join(linked));
+        if !source.is_dir() || std::fs::symlink_metadata(&target).is_ok() {
+            continue;
+        }
+        if linked != "node_modules" {
+            let _ = crate::platform::os::symlink(&source, &target);
+            continue;
+        }
+        // A folder of the copy's own whose packages are the user's: tools
+        // write their caches in it (vite bundles its config into
+        // `node_modules/.vite-temp`), never through to the user's.
+        std::fs::create_dir_all(&target)?;
+        for entry in std::fs::read_dir(&source)?.flatten() {
+            if !NODE_CACHES.iter().any(|cache| entry.file_name() == *cache) {
+                let _ = crate::platform::os::symlink(&entry.path(), &target.join(entry.file_name()));
+            }
         }
     }
     Ok(())
 }
+
+/// What tools write into `node_modules` (vite's bundled config, vitest's
+/// results): made afresh in a copy, never linked to the user's.
+const NODE_CACHES: [&str; 3] = [".vite", ".vite-temp", ".cache"];
 
 /// The project as the detection sees it.
 struct OnDisk<'a> {
@@ -784,6 +802,32 @@ mod tests {
         crate::platform::os::symlink(&other.path().join("venv"), &root.join(".venv")).expect("link");
         assert_eq!(super::project_venv(root), None, "a link is not the project's own");
     }
+    /// A copy's `node_modules` is a folder of its own whose packages are
+    /// links to the user's: vite's bundled config goes in the copy, and a
+    /// copy of a copy (an edit's trial) has the same packages.
+    #[test]
+    fn a_copys_node_modules_links_the_packages_and_keeps_its_caches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(project.join("node_modules/vitest")).expect("mkdir");
+        std::fs::create_dir_all(project.join("node_modules/.vite/vitest")).expect("mkdir");
+        std::fs::write(project.join("node_modules/vitest/package.json"), "{}").expect("write");
+        std::fs::write(project.join("index.ts"), "export {};\n").expect("write");
+        let copy = dir.path().join("copy");
+        super::copy_project(&project, &copy).expect("copy");
+        let modules = std::fs::symlink_metadata(copy.join("node_modules")).expect("node_modules");
+        assert!(modules.is_dir(), "a folder, not a link to the user's");
+        assert!(std::fs::symlink_metadata(copy.join("node_modules/vitest")).expect("vitest").is_symlink());
+        assert!(copy.join("node_modules/vitest/package.json").is_file(), "the package reads through");
+        assert!(!copy.join("node_modules/.vite").exists(), "the user's caches are not the copy's");
+        std::fs::create_dir(copy.join("node_modules/.vite-temp")).expect("a cache of the copy's own");
+        assert!(!project.join("node_modules/.vite-temp").exists());
+        let again = dir.path().join("again");
+        super::copy_project(&copy, &again).expect("copy of the copy");
+        assert!(again.join("node_modules/vitest/package.json").is_file());
+        assert!(!again.join("node_modules/.vite-temp").exists());
+    }
+
     use protocol::{
         agents::{Finding, Severity},
         documents::{Position, Range},

@@ -741,6 +741,30 @@ fn a_typescript_project_gets_its_eslint_tsc_and_vitest() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A project with a `vitest.config.mts`: vite bundles it into
+/// `node_modules/.vite-temp` before any test runs. The copy's `node_modules`
+/// is its own folder (the packages linked), so that write lands in the copy
+/// (it was `EACCES` with the whole folder linked to the user's, read-only),
+/// and Edison's tests run too.
+#[test]
+fn a_vitest_config_is_bundled_in_the_copy_and_the_tests_run() {
+    let home = Home::new();
+    let root = vendored(&home, "destr");
+    let config = "import { defineConfig } from \"vitest/config\";\n\nexport default defineConfig({ test: {} });\n";
+    std::fs::write(root.join("vitest.config.mts"), config).expect("config");
+    // As after the developer ran vitest once (vite falls back to the config's
+    // folder only when it cannot make this one).
+    std::fs::create_dir_all(root.join("node_modules/.vite-temp")).expect("mkdir");
+    let run = review_project(&home, &root);
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("vitest (package.json scripts.test: vitest run): 22 passed, 0 failed"), "{report}");
+    let written = std::fs::read_dir(root.join("node_modules/.vite-temp")).expect("dir").count();
+    assert_eq!(written, 0, "nothing written in the user's node_modules");
+    let tests = edison(&home, &root.join("src/index.ts"), "32");
+    assert_eq!(tests["status"], "succeeded", "{tests}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 #[test]
 fn a_go_module_gets_go_vet_and_go_test() {
     let home = Home::new();

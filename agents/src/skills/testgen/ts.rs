@@ -47,9 +47,26 @@ pub(super) fn target(
     let mut candidates = Vec::new();
     let mut cursor = list.walk();
     for parameter in list.named_children(&mut cursor).filter(|p| !p.kind().contains("comment")) {
-        // Optional and defaulted parameters keep their defaults.
-        let defaulted = parameter.child_by_field_name("value").is_some();
-        if matches!(parameter.kind(), "optional_parameter" | "assignment_pattern") || defaulted {
+        // Optional and defaulted parameters keep their defaults, unless the
+        // project's tests pass them (`withoutTrailingSlash(input = "")`
+        // called with each row's input): then those values.
+        let default = parameter.child_by_field_name("value").or_else(|| parameter.child_by_field_name("right"));
+        if matches!(parameter.kind(), "optional_parameter" | "assignment_pattern") || default.is_some() {
+            let declared =
+                parameter.child_by_field_name("type").map(|t| text[t.byte_range()].trim_start_matches(':').trim());
+            let ty = declared.unwrap_or_else(|| match default.map(|d| &text[d.byte_range()]) {
+                Some(d) if d.starts_with(['"', '\'', '`']) => "string",
+                Some("true" | "false") => "boolean",
+                Some(d) if d.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit()) => "number",
+                _ => "",
+            });
+            let index = candidates.len();
+            let usable: Vec<Vec<String>> =
+                examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(ty, v))).cloned().collect();
+            match with_examples(index, &usable, values(ty, &strings, &numbers)).filter(|_| !usable.is_empty()) {
+                Some(given) => candidates.push(given),
+                None => continue,
+            }
             continue;
         }
         if matches!(parameter.kind(), "rest_pattern") || text[parameter.byte_range()].starts_with("...") {
@@ -83,16 +100,24 @@ pub(super) fn target(
     })
 }
 
-/// Whether a test's literal fits a parameter's declared type (any literal
-/// where the type says nothing: `any`, `unknown`, JavaScript).
+/// Whether a test's literal fits a parameter's declared type: a string for
+/// `string`, a number for `number`, a literal of one of a union's members;
+/// any literal where the type says nothing (`any`, JavaScript) or is the
+/// project's own (an alias such as `Path`, an interface): the project's
+/// tests pass it so, and they type-check.
 fn fits(ty: &str, value: &str) -> bool {
     let quoted = value.starts_with(['"', '\'']);
-    match ty {
+    match ty.trim() {
         "string" => quoted,
         "number" => value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit()),
         "boolean" => matches!(value, "true" | "false"),
-        "" | "any" | "unknown" => true,
-        _ => false,
+        union if union.contains('|') => union.split('|').any(|member| fits(member, value)),
+        // A literal type (`"a" | "b"`'s members) is that literal.
+        literal if literal.starts_with(['"', '\'']) || literal.starts_with(|c: char| c.is_ascii_digit()) => {
+            literal == value
+        }
+        "null" | "undefined" => value == ty.trim(),
+        _ => true,
     }
 }
 
@@ -106,6 +131,10 @@ fn values(ty: &str, strings: &[String], numbers: &[String]) -> Option<Vec<String
         base
     };
     Some(match ty {
+        // A union: the values of its first member that has some (`string | number`).
+        union if union.contains('|') => {
+            return union.split('|').find_map(|member| values(member.trim(), strings, numbers));
+        }
         "string" => with(vec!["\"\"".into(), "\"abc\"".into()], strings),
         "number" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
         "boolean" => vec!["true".into(), "false".into()],
@@ -119,6 +148,22 @@ pub(super) fn is_literal(text: &str) -> bool {
     let number = text.trim_start_matches('-');
     if matches!(text, "true" | "false" | "null" | "undefined") {
         return true;
+    }
+    // Plain data: an array of literals, an object of literals by name
+    // (`{ foo: "0", "a-b": [1, 2] }`), whole.
+    if text.starts_with(['[', '{']) {
+        let Some((items, end)) = bracketed(text) else { return false };
+        let object = text.starts_with('{');
+        return end == text.len()
+            && text.len() <= 400
+            && items.iter().all(|item| match object {
+                false => is_literal(item),
+                true => split_top_level(item, ':').is_some_and(|(key, value)| {
+                    let key = key.trim();
+                    let named = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+                    (named || (is_literal(key) && key.starts_with(['"', '\'']))) && is_literal(value.trim())
+                }),
+            });
     }
     if number.starts_with(|c: char| c.is_ascii_digit()) {
         return number.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'));
@@ -295,18 +340,28 @@ fn definition(text: &str, name: &str) -> Option<usize> {
 /// The top-level items of the bracketed literal `text` starts with (`[a, [b,
 /// c]]` → `a`, `[b, c]`), comments left out; `None` when it does not close.
 fn top_level_items(text: &str) -> Option<Vec<String>> {
+    bracketed(text).map(|(items, _)| items)
+}
+
+/// [`top_level_items`], and the byte just after the closing bracket.
+fn bracketed(text: &str) -> Option<(Vec<String>, usize)> {
     let close = match text.chars().next()? {
         '[' => ']',
         '{' => '}',
         _ => return None,
     };
     let (mut depth, mut quote, mut current, mut items) = (0usize, None::<char>, String::new(), Vec::new());
-    let mut chars = text.chars().peekable();
+    let mut chars = text.char_indices().map(|(_, c)| c).peekable();
+    let mut at = 0usize;
     while let Some(c) = chars.next() {
+        at += c.len_utf8();
         if let Some(q) = quote {
             current.push(c);
             if c == '\\' {
-                current.extend(chars.next());
+                if let Some(escaped) = chars.next() {
+                    at += escaped.len_utf8();
+                    current.push(escaped);
+                }
             } else if c == q {
                 quote = None;
             }
@@ -315,6 +370,7 @@ fn top_level_items(text: &str) -> Option<Vec<String>> {
         match c {
             '/' if chars.peek() == Some(&'/') => {
                 for skipped in chars.by_ref() {
+                    at += skipped.len_utf8();
                     if skipped == '\n' {
                         break;
                     }
@@ -335,7 +391,8 @@ fn top_level_items(text: &str) -> Option<Vec<String>> {
                         return None;
                     }
                     items.push(std::mem::take(&mut current));
-                    return Some(items.into_iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect());
+                    let items = items.into_iter().map(|i| i.trim().to_owned()).filter(|i| !i.is_empty()).collect();
+                    return Some((items, at));
                 }
             }
             ',' if depth == 1 => {
@@ -433,6 +490,16 @@ describe("isSamePath", () => {
         // After its loop has closed, a call binds nothing.
         let last = text.rfind("isSamePath(u1").expect("the last call");
         assert!(loop_rows(text, last, &["u1".into(), "u2".into()]).is_empty());
+    }
+
+    #[test]
+    fn plain_data_is_a_literal_and_the_projects_own_types_take_what_its_tests_pass() {
+        assert!(is_literal(r#"{ foo: "0", "a-b": [1, 2], c: null }"#) && is_literal("[]") && is_literal("{}"));
+        assert!(!is_literal("[1] + [2]") && !is_literal("{ a: b }") && !is_literal("{ ...x }") && !is_literal("[f()]"));
+        assert!(!is_literal("{ [k]: 1 }"), "a computed key is code");
+        assert!(fits("Path", "\"/a/:b\"") && fits("string | number", "1") && fits("QueryObject", "{ a: 1 }"));
+        assert!(!fits("string", "1") && !fits("number | boolean", "\"x\"") && !fits("\"a\" | \"b\"", "\"c\""));
+        assert_eq!(values("string | number", &[], &[]).expect("the string's")[0], "\"\"");
     }
 
     #[test]

@@ -49,13 +49,19 @@ pub(super) fn plan(root: &Path, rel: &str, target: &Target) -> Result<Plan, Stri
     let module = target.module.clone().unwrap_or_default();
     let extension = rel.rsplit_once('.').map_or("ts", |(_, e)| e);
     let stem = module.rsplit('/').next().unwrap_or(&module).to_owned();
-    // The test file that imports the function from its module already.
+    // The test file that imports the function from its module already (or
+    // through a barrel): of several, the one that calls it most.
     let tests = test_files(root);
-    let importing = tests.iter().find_map(|file| {
-        let text = read_source(&root.join(file))?;
-        let spec = imports_module(&text, file, &module)?;
-        imports_name(&text, &spec, &target.name).then_some((file.clone(), text, spec))
-    });
+    let importing = tests
+        .iter()
+        .filter_map(|file| {
+            let text = read_source(&root.join(file))?;
+            let spec = imports_module(&text, file, &module, &|barrel| reexports(root, barrel, &module))?;
+            imports_name(&text, &spec, &target.name).then_some((file.clone(), text, spec))
+        })
+        .enumerate()
+        .max_by_key(|(i, (_, text, _))| (text.matches(&format!("{}(", target.name)).count(), std::cmp::Reverse(*i)))
+        .map(|(_, found)| found);
     let (test_file, existing, import) = match importing {
         Some((file, text, spec)) => (file, Some(text), spec),
         None => {
@@ -73,8 +79,13 @@ pub(super) fn plan(root: &Path, rel: &str, target: &Target) -> Result<Plan, Stri
             (file, None, import)
         }
     };
+    // What the file calls its tests (a line that starts `it(` or `test(`;
+    // `split(` is neither), `it` in a new file.
+    let starting = |text: &str, word: &str| {
+        text.lines().filter(|l| l.trim_start().strip_prefix(word).is_some_and(|r| r.starts_with(['(', '.']))).count()
+    };
     let it = match &existing {
-        Some(text) if !text.contains("it(") && text.contains("test(") => "test",
+        Some(text) if starting(text, "test") > starting(text, "it") => "test",
         _ => "it",
     };
     Ok(Plan { framework, runner, test_file, existing, import, it })
@@ -144,10 +155,12 @@ fn test_files(root: &Path) -> Vec<String> {
 }
 
 /// The import specifier in `text` (of the test file `file`) that names
-/// `module` (`src/index`): `../src/index`, `../src`, with or without an extension.
-fn imports_module(text: &str, file: &str, module: &str) -> Option<String> {
+/// `module` (`src/index`): `../src/index`, `../src`, with or without an
+/// extension; or a barrel that re-exports it (`../src` whose `index.ts`
+/// says `export * from "./utils"`), as `barrel_of` tells.
+fn imports_module(text: &str, file: &str, module: &str, barrel_of: &dyn Fn(&str) -> bool) -> Option<String> {
     let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-    text.lines().filter(|l| l.trim_start().starts_with("import ") && l.contains(" from ")).find_map(|line| {
+    import_statements(text).into_iter().find_map(|line| {
         let spec = line.rsplit(" from ").next()?.trim().trim_end_matches(';').trim_matches(['"', '\'']);
         if !spec.starts_with('.') {
             return None;
@@ -161,13 +174,58 @@ fn imports_module(text: &str, file: &str, module: &str) -> Option<String> {
                     resolved.clone()
                 }
             });
-        (resolved == module || format!("{resolved}/index") == module).then(|| spec.to_owned())
+        let names = resolved == module || format!("{resolved}/index") == module;
+        (names || barrel_of(&resolved) || barrel_of(&format!("{resolved}/index"))).then(|| spec.to_owned())
     })
+}
+
+/// Whether the module file `barrel` (workspace-relative, no extension) of
+/// the project at `root` re-exports `module` (`export * from "./utils"`,
+/// `export { a } from "./utils.js"`). One level: a barrel of barrels is not followed.
+fn reexports(root: &Path, barrel: &str, module: &str) -> bool {
+    let Some(text) = ["ts", "js", "mts", "mjs", "tsx", "jsx"]
+        .iter()
+        .find_map(|extension| read_source(&root.join(format!("{barrel}.{extension}"))))
+    else {
+        return false;
+    };
+    let dir = barrel.rsplit_once('/').map_or("", |(d, _)| d);
+    text.lines().map(str::trim).filter(|l| l.starts_with("export ") && l.contains(" from ")).any(|line| {
+        let spec =
+            line.rsplit(" from ").next().unwrap_or_default().trim().trim_end_matches(';').trim_matches(['"', '\'']);
+        let resolved = normalize(&PathBuf::from(dir).join(spec));
+        let resolved = ["ts", "js", "mts", "mjs", "tsx", "jsx"]
+            .iter()
+            .find_map(|e| resolved.strip_suffix(&format!(".{e}")))
+            .map_or(resolved.clone(), str::to_owned);
+        spec.starts_with('.') && (resolved == module || format!("{resolved}/index") == module)
+    })
+}
+
+/// The file's `import … from "…"` statements, each on one line (one written
+/// over several — `import {\n  parse,\n} from "./index.js"` — joined).
+fn import_statements(text: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut open: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        let statement = match open.take() {
+            Some(so_far) => format!("{so_far} {line}"),
+            None if line.starts_with("import ") => line.to_owned(),
+            None => continue,
+        };
+        if statement.contains(" from ") || statement.contains("}from") {
+            statements.push(statement);
+        } else if statement.len() < 4000 && !statement.ends_with(';') {
+            open = Some(statement);
+        }
+    }
+    statements
 }
 
 /// Whether `text` imports `name` from `spec` (`import { a, name } from "spec"`).
 fn imports_name(text: &str, spec: &str, name: &str) -> bool {
-    text.lines().filter(|l| l.contains(&format!("\"{spec}\"")) || l.contains(&format!("'{spec}'"))).any(|l| {
+    let statements = import_statements(text);
+    statements.iter().filter(|l| l.contains(&format!("\"{spec}\"")) || l.contains(&format!("'{spec}'"))).any(|l| {
         l.split_once('{')
             .and_then(|(_, rest)| rest.split_once('}'))
             .is_some_and(|(names, _)| names.split(',').any(|n| n.trim() == name))
@@ -206,13 +264,31 @@ mod tests {
     #[test]
     fn the_test_file_that_imports_the_module_is_found_by_its_specifier() {
         let text = "import { describe, expect, it } from \"vitest\";\nimport { destr, safeDestr } from \"../src\";\n";
-        assert_eq!(imports_module(text, "test/index.test.ts", "src/index").as_deref(), Some("../src"));
+        let no_barrel = |_: &str| false;
+        assert_eq!(imports_module(text, "test/index.test.ts", "src/index", &no_barrel).as_deref(), Some("../src"));
         assert!(imports_name(text, "../src", "destr") && !imports_name(text, "../src", "dest"));
         assert_eq!(
-            imports_module("import { a } from './util.js';\n", "src/util.test.ts", "src/util").as_deref(),
+            imports_module("import { a } from './util.js';\n", "src/util.test.ts", "src/util", &no_barrel).as_deref(),
             Some("./util.js")
         );
-        assert_eq!(imports_module(text, "test/index.test.ts", "src/other"), None);
+        assert_eq!(imports_module(text, "test/index.test.ts", "src/other", &no_barrel), None);
+        // An import written over several lines (path-to-regexp's).
+        let multi = "import { it } from \"vitest\";\nimport {\n  parse,\n  compile,\n} from \"./index.js\";\n";
+        assert_eq!(imports_module(multi, "src/index.spec.ts", "src/index", &no_barrel).as_deref(), Some("./index.js"));
+        assert!(imports_name(multi, "./index.js", "compile") && !imports_name(multi, "./index.js", "it"));
+        // Through a barrel that re-exports the module (ufo's `src/index.ts`).
+        let root = tempfile::tempdir().expect("temp");
+        std::fs::create_dir_all(root.path().join("src")).expect("src");
+        std::fs::write(
+            root.path().join("src/index.ts"),
+            "export * from \"./encoding\";\nexport { a } from './utils.js';\n",
+        )
+        .expect("index");
+        let barrel = |b: &str| reexports(root.path(), b, "src/utils");
+        assert_eq!(imports_module(text, "test/index.test.ts", "src/utils", &barrel).as_deref(), Some("../src"));
+        assert!(
+            reexports(root.path(), "src/index", "src/encoding") && !reexports(root.path(), "src/index", "src/query")
+        );
         assert_eq!(relative_import("test/a.edison.test.ts", "src/a"), "../src/a");
         assert_eq!(relative_import("src/a.edison.test.ts", "src/a"), "./a");
     }
