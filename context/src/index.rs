@@ -594,6 +594,9 @@ impl WorkspaceIndex {
         if from.ends_with(".go") {
             return self.resolve_go_import(from, import);
         }
+        if let Some(found) = self.resolve_relative_script(from, import) {
+            return Some(found);
+        }
         let mut segments: Vec<&str> =
             import.module.iter().map(String::as_str).filter(|s| *s != "." && *s != "..").collect();
         // `import … from './stats.js'` (ES modules name the file; TypeScript
@@ -624,6 +627,36 @@ impl WorkspaceIndex {
                 .min_by_key(|p| (!p.starts_with(from_dir), p.len()))
         };
         (1..=segments.len()).rev().find_map(|n| candidates(&segments[..n]))
+    }
+
+    /// A JavaScript/TypeScript import relative to its file (`./index.js`,
+    /// `../src`, `./utils`): the file at that path, as Node and TypeScript
+    /// find it — the path itself, with a source extension in place of the
+    /// one written (`.js` names the `.ts` it is compiled from) or added, else
+    /// the folder's `index`.
+    fn resolve_relative_script(&self, from: &str, import: &Import) -> Option<&str> {
+        const SCRIPTS: [&str; 8] = ["ts", "tsx", "mts", "cts", "js", "jsx", "mjs", "cjs"];
+        let script = |path: &str| SCRIPTS.iter().any(|e| path.rsplit_once('.').is_some_and(|(_, x)| x == *e));
+        if !script(from) || !import.module.first().is_some_and(|s| s == "." || s == "..") {
+            return None;
+        }
+        let mut parts: Vec<&str> = from.split('/').collect();
+        parts.pop();
+        for segment in &import.module {
+            match segment.as_str() {
+                "." => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                other => parts.push(other),
+            }
+        }
+        let path = parts.join("/");
+        let stem = SCRIPTS.iter().find_map(|e| path.strip_suffix(&format!(".{e}"))).unwrap_or(&path);
+        let index = if stem.is_empty() { "index".to_owned() } else { format!("{stem}/index") };
+        [stem.to_owned(), index].iter().find_map(|base| {
+            SCRIPTS.iter().find_map(|e| self.files.get_key_value(format!("{base}.{e}").as_str()).map(|(p, _)| &**p))
+        })
     }
 
     /// Go imports packages, not files. An import of a module of the

@@ -164,18 +164,26 @@ fn build(language: Language) -> Support {
         ),
         Language::TypeScript => (
             tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
-            format!("{}\n{}", tree_sitter_javascript::TAGS_QUERY, tree_sitter_typescript::TAGS_QUERY),
-            "(import_statement) @import",
+            format!(
+                "{}\n{}\n(type_alias_declaration name: (type_identifier) @name) @definition.type",
+                tree_sitter_javascript::TAGS_QUERY,
+                tree_sitter_typescript::TAGS_QUERY
+            ),
+            "(import_statement) @import (export_statement source: (_)) @import",
         ),
         Language::Tsx => (
             tree_sitter_typescript::LANGUAGE_TSX.into(),
-            format!("{}\n{}", tree_sitter_javascript::TAGS_QUERY, tree_sitter_typescript::TAGS_QUERY),
-            "(import_statement) @import",
+            format!(
+                "{}\n{}\n(type_alias_declaration name: (type_identifier) @name) @definition.type",
+                tree_sitter_javascript::TAGS_QUERY,
+                tree_sitter_typescript::TAGS_QUERY
+            ),
+            "(import_statement) @import (export_statement source: (_)) @import",
         ),
         Language::JavaScript => (
             tree_sitter_javascript::LANGUAGE.into(),
             tree_sitter_javascript::TAGS_QUERY.into(),
-            "(import_statement) @import",
+            "(import_statement) @import (export_statement source: (_)) @import",
         ),
         Language::Go => (tree_sitter_go::LANGUAGE.into(), tree_sitter_go::TAGS_QUERY.into(), "(import_spec) @import"),
         Language::Java => {

@@ -197,6 +197,8 @@ struct Fields {
     key: Option<NonZeroU16>,
     value: Option<NonZeroU16>,
     type_: Option<NonZeroU16>,
+    /// `export … from "./x"`'s module.
+    source: Option<NonZeroU16>,
 }
 
 fn child<'t>(node: Node<'t>, field: Option<NonZeroU16>) -> Option<Node<'t>> {
@@ -302,6 +304,7 @@ impl Rules {
                     set(&["abstract_class_declaration"], Definition(T::Class), &mut roles);
                     set(&["module"], Definition(T::Module), &mut roles);
                     set(&["interface_declaration"], Definition(T::Interface), &mut roles);
+                    set(&["type_alias_declaration"], Definition(T::Type), &mut roles);
                 }
                 &["identifier", "property_identifier", "type_identifier"]
             }
@@ -346,6 +349,7 @@ impl Rules {
                 key: field("key"),
                 value: field("value"),
                 type_: field("type"),
+                source: field("source"),
             },
         }
     }
@@ -503,6 +507,14 @@ impl<'a> Walker<'a> {
             Check::JsMethod => {
                 let name = child(node, fields.name).filter(|n| is(*n, PROPERTY_IDENTIFIER));
                 (name.filter(|n| &self.text[n.byte_range()] != "constructor"), Tag::Method)
+            }
+            // A re-export (`export * from "./x"`, `export { a } from "./x"`)
+            // imports the module it names.
+            Check::JsExportConstant if child(node, fields.source).is_some() => {
+                if ancestors.len() <= 3 {
+                    self.import(node);
+                }
+                return;
             }
             Check::JsExportConstant => {
                 let assignment = child(node, fields.value).filter(|v| is(*v, ASSIGNMENT_EXPRESSION));

@@ -43,7 +43,7 @@ pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
             if targets.is_empty() {
                 continue;
             }
-            if import.type_only {
+            if import.type_only || only_types(index, path, import, &targets) {
                 map.type_only += 1;
                 continue;
             }
@@ -52,6 +52,32 @@ pub fn module_map(index: &WorkspaceIndex) -> ModuleMap {
     }
     map.cycles = cycles(&map.edges);
     map
+}
+
+/// A TypeScript import whose names are all types or interfaces of the one
+/// file it imports (`import { QueryValue } from "./query"` where `export type
+/// QueryValue = …`): the compiler drops it, as it drops `import type`. A
+/// name it cannot find there (a re-export) keeps the import a dependency.
+fn only_types(index: &WorkspaceIndex, path: &str, import: &context::symbols::Import, targets: &[&str]) -> bool {
+    let typescript = [".ts", ".tsx", ".mts", ".cts"].iter().any(|e| path.ends_with(e));
+    let ([target], Some(rest)) = (targets, import.text.strip_prefix("import {")) else { return false };
+    let Some((names, _)) = rest.split_once("} from") else { return false };
+    let Some(file) = index.file(target).filter(|_| typescript) else { return false };
+    let names: Vec<&str> = names
+        .split(',')
+        .map(|n| n.trim().trim_start_matches("type ").split(" as ").next().unwrap_or_default().trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    !names.is_empty()
+        && names.iter().all(|name| {
+            file.named_symbols().any(|(declared, symbol)| {
+                declared == *name
+                    && matches!(
+                        symbol.kind,
+                        context::symbols::SymbolKind::Type | context::symbols::SymbolKind::Interface
+                    )
+            })
+        })
 }
 
 /// Strongly connected components with more than one module (Tarjan, iterative).
@@ -262,6 +288,25 @@ mod tests {
         assert!(map.cycles.is_empty(), "{:?}", map.cycles);
         assert_eq!(map.type_only, 2);
         assert_eq!(map.edges.get("src/a.ts").map(BTreeSet::len), Some(1));
+        // A plain import of names that are only types (ufo's `QueryValue`),
+        // a re-export (`export * from`), and `./index.js` naming `index.ts`.
+        let ufo = index(&[
+            ("src/encoding.ts", "import { QueryValue } from \"./query\";\nexport function encode(v: QueryValue) {}\n"),
+            (
+                "src/query.ts",
+                "import { encode } from \"./encoding\";\nexport type QueryValue = string | number;\nexport interface Q {}\nexport const q = () => encode(1);\n",
+            ),
+            ("src/index.ts", "export * from \"./encoding\";\nexport { q } from './query';\n"),
+            ("src/index.spec.ts", "import {\n  encode,\n} from \"./index.js\";\n"),
+            ("src/mixed.ts", "import { QueryValue, q } from \"./query\";\n"),
+        ]);
+        let map = module_map(&ufo);
+        assert!(map.cycles.is_empty(), "{:?}", map.cycles);
+        assert_eq!(map.type_only, 1);
+        let edges = |from: &str| map.edges.get(from).map(|t| t.iter().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        assert_eq!(edges("src/index.ts"), ["src/encoding.ts", "src/query.ts"]);
+        assert_eq!(edges("src/index.spec.ts"), ["src/index.ts"]);
+        assert_eq!(edges("src/mixed.ts"), ["src/query.ts"], "a value among the types: a dependency");
         // Python: what is imported under `if TYPE_CHECKING:` is the type checker's.
         let py = index(&[
             ("app/models.py", "from app.services import mail\n\nclass User:\n    pass\n"),
