@@ -59,6 +59,40 @@ pub fn route(request: &str) -> Vec<(String, String)> {
     matched
 }
 
+/// The parts of a request, each a task of its own: split at `;`, at a
+/// sentence's end and at "and" or "then" between clauses. A part no rule
+/// routes stays with the one before it ("review the parser and the lexer"
+/// is one task), or the one after when it comes first.
+pub fn parts(request: &str) -> Vec<String> {
+    fn splitter() -> &'static regex::Regex {
+        static SPLIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        SPLIT.get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)\s*(?:;|\.\s+|,\s*(?:and\s+)?then\s+|,\s+and\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
+            )
+            .expect("the split pattern")
+        })
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    for piece in splitter().split(request.trim().trim_end_matches('.')).map(str::trim).filter(|p| !p.is_empty()) {
+        let piece =
+            if pending.is_empty() { piece.to_owned() } else { format!("{} and {piece}", std::mem::take(&mut pending)) };
+        match (matched(&piece).is_empty(), parts.last_mut()) {
+            (true, Some(last)) => {
+                last.push_str(" and ");
+                last.push_str(&piece);
+            }
+            (true, None) => pending = piece,
+            (false, _) => parts.push(piece),
+        }
+    }
+    if !pending.is_empty() {
+        parts.push(pending);
+    }
+    parts
+}
+
 /// The agents whose keywords a request has, best match first (none when it
 /// has none: what [`route`] falls back on is not a match).
 pub fn matched(request: &str) -> Vec<(String, String)> {
@@ -255,6 +289,18 @@ pub fn assess(speaker: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_of_several_tasks_is_split_into_them() {
+        assert_eq!(
+            parts("add a test for withQuery and review src/parse.ts"),
+            ["add a test for withQuery", "review src/parse.ts"]
+        );
+        assert_eq!(parts("review the parser and the lexer"), ["review the parser and the lexer"]);
+        assert_eq!(parts("write tests for parse; then find the TODOs."), ["write tests for parse", "find the TODOs"]);
+        assert_eq!(parts("the parser, then review it"), ["the parser and review it"]);
+        assert_eq!(parts("hello there"), ["hello there"]);
+    }
 
     #[test]
     fn requests_find_their_agents() {

@@ -841,6 +841,42 @@ async fn a_delegation_whose_subtasks_all_came_back_empty_does_not_succeed() {
     );
 }
 
+/// From ufo tried as a user would: "add a test for withQuery and review
+/// src/parse.ts" gave every sub-task the whole request and the first name
+/// it found (Sherlock reviewed src/utils.ts), and said "succeeded" with one
+/// sub-task empty. Each part is now a task with its own file, and a request
+/// done in part says so.
+#[tokio::test]
+async fn a_delegation_gives_each_part_its_own_file_and_a_part_undone_is_said() {
+    let home = Home::new();
+    let size = "def naturalsize(value):\n    \"\"\"Format a number of bytes.\"\"\"\n    return str(value)\n";
+    let other = "def other(x):\n    try:\n        return int(x)\n    except:\n        pass\n";
+    let root = project(&home, &[("src/size.py", size), ("src/other.py", other)], "");
+    let _daemon = home.start_daemon();
+    let client = open(&home, &root).await;
+    let params = RunWorkflowParams {
+        prompt: Some("document naturalsize and review src/other.py".into()),
+        workspace: Some(root.display().to_string()),
+        wait: true,
+        ..workflow_run("delegate")
+    };
+    let session = run(&client, params).await;
+    let plan = step(&session, "subtasks");
+    assert!(plan.output.contains("into 2 subtask(s) by its routing rules"), "{plan:?}");
+    assert!(
+        plan.output.contains("edison: document: document naturalsize (on `naturalsize` in src/size.py:1"),
+        "{plan:?}"
+    );
+    assert!(plan.output.contains("sherlock: review: review src/other.py (on src/other.py"), "{plan:?}");
+    let review = step(&session, "subtasks[1]");
+    assert_eq!(review.status, StepStatus::Succeeded, "{review:?}");
+    assert!(review.uri.as_deref().is_some_and(|u| u.ends_with("src/other.py")), "its own file: {review:?}");
+    assert_eq!(step(&session, "subtasks[0]").status, StepStatus::NoResult, "documented already");
+    assert_eq!(session.status, SessionStatus::NoResult, "{session:#?}");
+    let error = session.error.as_deref().unwrap_or_default();
+    assert!(error.contains("1 of 2 sub-task(s) not done: `subtasks[0]` (edison document)"), "{error}");
+}
+
 /// Issue #16.5: Alex resolves what a request names ("the parser") through the
 /// index, and the file-scoped subtasks work on it.
 #[tokio::test]
@@ -859,7 +895,7 @@ async fn delegate_finds_the_file_a_request_names() {
     let session = run(&client, params).await;
     assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
     let plan = session.steps.iter().find(|s| s.skill == "plan").expect("plan");
-    assert!(plan.output.contains("(on src/parser.rs, which the request names)"), "{}", plan.output);
+    assert!(plan.output.contains("review the parser (on src/parser.rs, which it names)"), "{}", plan.output);
     let review = session.steps.iter().find(|s| s.skill == "review").expect("Sherlock's subtask");
     assert!(review.uri.as_deref().is_some_and(|u| u.ends_with("/src/parser.rs")), "{review:?}");
     assert!(review.findings.iter().any(|f| f.rule == "rust-unwrap" && f.line == 2), "{review:?}");

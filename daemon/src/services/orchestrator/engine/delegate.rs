@@ -56,22 +56,38 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
     }
     if subtasks.is_empty() {
         how = "its routing rules";
-        subtasks = agents::skills::route::route(&request)
-            .into_iter()
-            .map(|(agent, skill)| (agent, skill, request.clone()))
-            .collect();
+        // Each part of the request routed on its own ("add a test for
+        // withQuery and review src/parse.ts" is two tasks, each with its
+        // own file), with the part as its task.
+        for part in agents::skills::route::parts(&request) {
+            for (agent, skill) in agents::skills::route::route(&part) {
+                let subtask = (agent, skill, part.clone());
+                if !subtasks.contains(&subtask) {
+                    subtasks.push(subtask);
+                }
+            }
+        }
     }
-    // What the request names ("the parser"), through the index, for the
+    // What each task names ("the parser"), through the index, for the
     // subtasks that work on a file when the session names none.
-    let named = if session.params.uri.is_none() { named_in(orch, &session, &request) } else { None };
     let on_file = |skill: &str| {
         agents::skills::Skill::from_name(skill)
             .is_some_and(|s| matches!(s.scope(), agents::skills::Scope::File | agents::skills::Scope::Symbol))
     };
-    let mut listed: Vec<String> = subtasks.iter().map(|(a, s, t)| format!("- {a}: {s}: {t}")).collect();
-    if let Some((_, shown)) = &named {
-        listed.push(format!("(on {shown}, which the request names)"));
-    }
+    let named: Vec<_> = subtasks
+        .iter()
+        .map(|(_, skill, task)| {
+            (session.params.uri.is_none() && on_file(skill)).then(|| named_in(orch, &session, task)).flatten()
+        })
+        .collect();
+    let listed: Vec<String> = subtasks
+        .iter()
+        .zip(&named)
+        .map(|((a, s, t), named)| match named {
+            Some((_, shown)) => format!("- {a}: {s}: {t} (on {shown}, which it names)"),
+            None => format!("- {a}: {s}: {t}"),
+        })
+        .collect();
     let record = StepRecord {
         key: key.to_owned(),
         step: step.id.clone(),
@@ -96,10 +112,11 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
     };
     let steps = subtasks
         .into_iter()
-        .map(|(agent, skill, task)| {
-            let (uri, position) = match &named {
-                Some(((uri, position), _)) if on_file(&skill) => (Some(uri.clone()), *position),
-                _ => (None, None),
+        .zip(named)
+        .map(|((agent, skill, task), named)| {
+            let (uri, position) = match named {
+                Some(((uri, position), _)) => (Some(uri), position),
+                None => (None, None),
             };
             let sub = Step {
                 target: Target::Capability(skill.clone()),

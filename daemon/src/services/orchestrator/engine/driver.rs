@@ -21,7 +21,7 @@ use crate::{
     platform::clock::now_ms,
     services::orchestrator::{
         session::{Live, Orchestrator, base_key, post, send_update, set_status},
-        workflow::{Step, Workflow},
+        workflow::{Each, Step, Workflow},
     },
 };
 
@@ -97,6 +97,11 @@ pub async fn drive(orch: Arc<Orchestrator>, live: Arc<Live>, workflow: Arc<Workf
                         .map(|r| format!("`{}`: {}", r.key, r.error.as_deref().unwrap_or("no result")))
                         .collect();
                     state.error = Some(format!("no step succeeded ({})", why.join("; ")));
+                } else if let Some(why) = undone_part(&workflow, &worked) {
+                    // A delegation did part of the request: what it did is in
+                    // the session, but the request was not done.
+                    state.status = SessionStatus::NoResult;
+                    state.error = Some(why);
                 } else if none {
                     state.status = SessionStatus::NoResult;
                     let why: Vec<String> = worked
@@ -118,6 +123,21 @@ pub async fn drive(orch: Arc<Orchestrator>, live: Arc<Live>, workflow: Arc<Workf
     }
     orch.sessions.remove(&live.id);
     send_update(&orch, &live, None, info.error.clone().or_else(|| Some("finished".into())));
+}
+
+/// A delegation's sub-tasks (the items of an `each = "subtask"` step) of
+/// which some did their part and some did not: which did not, and why.
+fn undone_part(workflow: &Workflow, worked: &[&StepRecord]) -> Option<String> {
+    let subtasks: Vec<&&StepRecord> =
+        worked.iter().filter(|r| workflow.step(&r.step).is_some_and(|s| s.each == Some(Each::Subtask))).collect();
+    let undone: Vec<String> = subtasks
+        .iter()
+        .filter(|r| matches!(r.status, StepStatus::NoResult | StepStatus::Failed | StepStatus::Cancelled))
+        .map(|r| format!("`{}` ({} {}): {}", r.key, r.agent, r.skill, r.error.as_deref().unwrap_or("no result")))
+        .collect();
+    let done = subtasks.iter().any(|r| r.status == StepStatus::Succeeded);
+    (done && !undone.is_empty())
+        .then(|| format!("{} of {} sub-task(s) not done: {}", undone.len(), subtasks.len(), undone.join("; ")))
 }
 
 /// The latest record of each step key.
