@@ -68,7 +68,7 @@ pub fn parts(request: &str) -> Vec<String> {
         static SPLIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
         SPLIT.get_or_init(|| {
             regex::Regex::new(
-                r"(?i)\s*(?:;|\.\s+|,\s*(?:and\s+)?then\s+|,\s+and\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
+                r"(?i)\s*(?:;\s*(?:and\s+)?(?:then\s+)?|\.\s+(?:then\s+)?|,\s*(?:and\s+)?then\s+|,\s+and\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
             )
             .expect("the split pattern")
         })

@@ -56,17 +56,7 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
     }
     if subtasks.is_empty() {
         how = "its routing rules";
-        // Each part of the request routed on its own ("add a test for
-        // withQuery and review src/parse.ts" is two tasks, each with its
-        // own file), with the part as its task.
-        for part in agents::skills::route::parts(&request) {
-            for (agent, skill) in agents::skills::route::route(&part) {
-                let subtask = (agent, skill, part.clone());
-                if !subtasks.contains(&subtask) {
-                    subtasks.push(subtask);
-                }
-            }
-        }
+        subtasks = by_rules(&request);
     }
     // What each task names ("the parser"), through the index, for the
     // subtasks that work on a file when the session names none.
@@ -130,6 +120,22 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
         })
         .collect();
     (record, steps)
+}
+
+/// Each part of the request routed on its own ("add a test for withQuery
+/// and review src/parse.ts" is two tasks, each with its own file), the part
+/// its task.
+fn by_rules(request: &str) -> Vec<Subtask> {
+    let mut subtasks: Vec<Subtask> = Vec::new();
+    for part in agents::skills::route::parts(request) {
+        for (agent, skill) in agents::skills::route::route(&part) {
+            let subtask = (agent, skill, part.clone());
+            if !subtasks.contains(&subtask) {
+                subtasks.push(subtask);
+            }
+        }
+    }
+    subtasks
 }
 
 /// The first file or definition the request names, as a URI and place, and
