@@ -309,6 +309,11 @@ pub struct ProjectFacts {
     pub build_files: Vec<String>,
     pub test_frameworks: Vec<String>,
     pub frameworks: Vec<String>,
+    /// Linters, formatters and type checkers the manifests configure.
+    pub linters: Vec<String>,
+    /// The package manager (`package.json`'s `packageManager`, else a lock
+    /// file's): `pnpm`, `npm`, `uv`…
+    pub package_managers: Vec<String>,
 }
 
 /// Build and dependency manifests whose contents the index keeps for
@@ -791,7 +796,76 @@ impl WorkspaceIndex {
         let mut frameworks = frameworks;
         frameworks.splice(0..0, js_runtime);
         frameworks.dedup();
-        ProjectFacts { languages, build_files, test_frameworks, frameworks }
+        let (linters, package_managers) = self.tooling_facts(&all_manifests);
+        ProjectFacts { languages, build_files, test_frameworks, frameworks, linters, package_managers }
+    }
+
+    /// The linters, formatters and type checkers the manifests name
+    /// (`package.json`'s dependencies, `pyproject.toml`'s `[tool.*]`
+    /// sections), and the package manager.
+    fn tooling_facts(&self, other_manifests: &str) -> (Vec<String>, Vec<String>) {
+        const JS: [(&str, &str); 7] = [
+            ("eslint", "eslint"),
+            ("prettier", "prettier"),
+            ("@biomejs/biome", "biome"),
+            ("xo", "xo"),
+            ("standard", "standard"),
+            ("oxlint", "oxlint"),
+            ("typescript", "tsc"),
+        ];
+        const PYTHON: [(&str, &str); 5] = [
+            ("[tool.ruff", "ruff"),
+            ("[tool.mypy", "mypy"),
+            ("[tool.black", "black"),
+            ("flake8", "flake8"),
+            ("[tool.pylint", "pylint"),
+        ];
+        let (mut linters, mut managers) = (Vec::new(), Vec::new());
+        let add = |list: &mut Vec<String>, name: &str| {
+            if !list.iter().any(|l| l == name) {
+                list.push(name.to_owned());
+            }
+        };
+        for (_, text) in self.manifests.iter().filter(|(p, _)| p.ends_with("package.json")) {
+            let Ok(package) = serde_json::from_str::<serde_json::Value>(text) else { continue };
+            let declared = |name: &str| {
+                ["dependencies", "devDependencies"].iter().any(|k| package.get(k).and_then(|d| d.get(name)).is_some())
+            };
+            for (package_name, shown) in JS {
+                if declared(package_name) {
+                    add(&mut linters, shown);
+                }
+            }
+            if let Some(manager) = package.get("packageManager").and_then(|m| m.as_str()) {
+                add(&mut managers, manager.split('@').next().unwrap_or(manager));
+            }
+        }
+        for (needle, shown) in PYTHON {
+            if other_manifests.contains(needle) {
+                add(&mut linters, shown);
+            }
+        }
+        if self.manifests.keys().any(|p| p.ends_with("Cargo.toml")) {
+            add(&mut linters, "clippy");
+        }
+        const LOCKS: [(&str, &str); 8] = [
+            ("pnpm-lock.yaml", "pnpm"),
+            ("yarn.lock", "yarn"),
+            ("package-lock.json", "npm"),
+            ("bun.lockb", "bun"),
+            ("uv.lock", "uv"),
+            ("poetry.lock", "poetry"),
+            ("Pipfile.lock", "pipenv"),
+            ("Cargo.lock", "cargo"),
+        ];
+        if managers.is_empty() {
+            for (lock, shown) in LOCKS {
+                if self.files.contains_key(lock) {
+                    add(&mut managers, shown);
+                }
+            }
+        }
+        (linters, managers)
     }
 
     /// From each `package.json`: the frameworks the code runs on (its
@@ -1086,5 +1160,24 @@ mod tests {
         assert!(facts.frameworks.is_empty(), "react is a devDependency here: {:?}", facts.frameworks);
         let imports = index.test_imports();
         assert_eq!(imports, [("ava", 2)]);
+    }
+
+    /// ufo tried as a user would: Alex named no linter and no package manager.
+    #[test]
+    fn the_tools_a_project_configures_and_its_package_manager() {
+        let js = index(&[
+            (
+                "package.json",
+                r#"{"packageManager": "pnpm@10.28.0", "devDependencies": {"eslint": "9", "prettier": "3", "typescript": "5", "vitest": "3"}}"#,
+            ),
+            ("yarn.lock", "# stale\n"),
+        ]);
+        let facts = js.facts();
+        assert_eq!(facts.linters, ["eslint", "prettier", "tsc"]);
+        assert_eq!(facts.package_managers, ["pnpm"], "packageManager before a lock file");
+        let py =
+            index(&[("pyproject.toml", "[tool.ruff]\nline-length = 99\n[tool.mypy]\n"), ("uv.lock", "version = 1\n")]);
+        assert_eq!(py.facts().linters, ["ruff", "mypy"]);
+        assert_eq!(py.facts().package_managers, ["uv"]);
     }
 }

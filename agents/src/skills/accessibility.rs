@@ -193,11 +193,13 @@ fn without_markdown_code(text: &str) -> String {
     out
 }
 
-/// Markdown images (`![alt](src)`) as the `<img>` tags they become.
+/// Markdown images (`![alt](src)`, and by reference: `![alt][ref]`,
+/// `![alt][]`, the badges of most READMEs) as the `<img>` tags they become.
 fn markdown_images(text: &str) -> Vec<Tag> {
     static IMAGE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let image = IMAGE
-        .get_or_init(|| Regex::new(r"!\[([^\]\n]*)\]\([^)\n]*\)").unwrap_or_else(|err| panic!("image pattern: {err}")));
+    let image = IMAGE.get_or_init(|| {
+        Regex::new(r"!\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])").unwrap_or_else(|err| panic!("image pattern: {err}"))
+    });
     image
         .captures_iter(text)
         .filter_map(|c| {
@@ -348,6 +350,10 @@ mod tests {
         let tricky = "`é` é `日本`\n````md\n```\n<img src=x>\n```\n````\n``a ` <img src=y>``\n<input>\n";
         assert_eq!(without_markdown_code(tricky).len(), tricky.len());
         assert_eq!(check("README.md", tricky), ["8 unlabeled-control"], "only the input outside code");
+        // Badges by reference (ufo's README): with alt text, and without.
+        let badges = "[![npm version][npm-version-src]][npm-version-href]\n[![][x]][y]\n\n[npm-version-src]: https://img.shields.io/x\n";
+        assert_eq!(check("README.md", badges), ["2 img-alt"]);
+        assert!(accessibility("Maya", "README.md", badges).report.contains("in 2 element(s)"));
         let python = accessibility("Maya", "src/humanize/time.py", "x = '<img>'\n");
         assert!(python.findings.is_empty() && python.none.as_deref().is_some_and(|w| w.contains("holds no markup")));
     }

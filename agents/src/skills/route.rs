@@ -253,7 +253,12 @@ pub fn assess(speaker: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
     let facts = index.facts();
     let files = index.len();
     let symbols = index.symbol_count();
-    let tests = index.paths().filter(|p| super::is_test_path(p)).count();
+    // Test code, not the fixtures and notes beside it (`test/fixture/*.json`, a README).
+    let tests = index
+        .paths()
+        .filter(|p| super::is_test_path(p))
+        .filter(|p| index.file(p).is_some_and(|f| f.language != context::Language::PlainText))
+        .count();
     let mut report = format!("{speaker}'s project assessment\n\n- {files} files, {symbols} symbols indexed\n");
     if !facts.languages.is_empty() {
         let languages: Vec<String> = facts.languages.iter().map(|(l, n)| format!("{l} ({n})")).collect();
@@ -274,6 +279,10 @@ pub fn assess(speaker: &str, index: Option<&WorkspaceIndex>) -> SkillOutput {
         .collect();
     report.push_str(&format!("- test frameworks: {}\n", list(&frameworks)));
     report.push_str(&format!("- frameworks: {}\n", list(&facts.frameworks)));
+    report.push_str(&format!("- linters, formatters and type checkers: {}\n", list(&facts.linters)));
+    if !facts.package_managers.is_empty() {
+        report.push_str(&format!("- package manager: {}\n", facts.package_managers.join(", ")));
+    }
     report.push_str(&format!("- test files: {tests}\n"));
     report.push_str("\nNext steps:\n");
     if tests == 0 {

@@ -547,16 +547,12 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
         Some(name) if format != Format::TestRun => name,
         _ => "npm test",
     };
-    tools.push(Tool {
-        name,
-        purpose: Purpose::Test,
-        command: argv(command),
-        format,
-        evidence,
-        framework,
-        report,
-        pin: None,
-    });
+    let mut command = argv(command);
+    // The type tests the project's script runs too (`vitest run --typecheck`).
+    if name == "vitest" && script.split_whitespace().any(|word| word == "--typecheck") {
+        command.insert(2, "--typecheck".to_owned());
+    }
+    tools.push(Tool { name, purpose: Purpose::Test, command, format, evidence, framework, report, pin: None });
 }
 
 /// The module path a `go.mod` declares.
@@ -706,6 +702,12 @@ mod tests {
         assert_eq!((tools[0].name, tools[0].format, tools[0].report), ("jest", Format::JestJson, true));
         assert!(tools[0].command.iter().any(|a| a == REPORT));
         assert_eq!(go_module("// x\nmodule example.com/m\n\ngo 1.21\n"), Some("example.com/m"));
+        // The type tests the script asks for (ufo's `vitest run --typecheck`).
+        let typed =
+            r#"{"scripts": {"test": "pnpm lint && vitest run --typecheck"}, "devDependencies": {"vitest": "3"}}"#;
+        let files = [("package.json", typed), ("node_modules", ""), ("node_modules/.bin/vitest", "")];
+        let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &[] });
+        assert_eq!(tools[0].command[..3], ["node_modules/.bin/vitest", "run", "--typecheck"]);
     }
 
     #[test]

@@ -155,7 +155,7 @@ async fn write_and_run(
         let (trial, target, js, runner) = (&trial, &target, &js, &runner);
         async move {
             let placed = match js {
-                Some(plan) => plan.placed(root, target, &tests),
+                Some(plan) => trial.formatted(plan, plan.placed(root, target, &tests)).await,
                 None => place(target, root, rel, doc.text(), &tests).map_err(Failed::Alone)?,
             };
             let (verified, passed) = write_and_verify(trial, target, js.is_some(), runner, rel, &placed, count).await?;
@@ -442,6 +442,27 @@ impl<'a> Trial<'a> {
         }
         let helper = std::env::current_exe().map_err(|err| format!("the paired binary is not found: {err}"))?;
         sandbox::run(&helper, &spec).await.map_err(|err| format!("the sandbox did not start: {err}"))
+    }
+
+    /// JavaScript/TypeScript: the tests as the project's formatter writes
+    /// them (its prettier, in the sandbox, on the copy), when it has one and
+    /// it leaves the rest of the file as it was; else as written.
+    async fn formatted(&self, plan: &js::Plan, placed: Placed) -> Placed {
+        let Some(mut command) = js::formatter(self.root) else { return placed };
+        if self.write(&placed.path, &placed.after).is_err() {
+            return placed;
+        }
+        command.push(placed.path.clone());
+        let ran = self.run(command).await;
+        let after = std::fs::read_to_string(self.work.join(&placed.path));
+        // What ran may have left links in the copy: a fresh one.
+        if self.copy().await.is_err() {
+            return placed;
+        }
+        match (ran, after) {
+            (Ok(outcome), Ok(after)) if outcome.success() => plan.reformatted(self.root, placed, after),
+            _ => placed,
+        }
     }
 
     /// JavaScript/TypeScript: the probe is a test file of the project's

@@ -518,6 +518,40 @@ fn edisons_typescript_tests_join_the_test_file_that_imports_the_module() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A project formatted by prettier gets Edison's tests as its prettier
+/// writes them: run in the sandbox on the copy, the tests taken from the
+/// file it left (here a stand-in prettier that wraps `toBe(…)` as prettier
+/// does a long line), and run again as formatted.
+#[test]
+fn edisons_typescript_tests_are_formatted_by_the_projects_prettier() {
+    let home = Home::new();
+    let root = vendored(&home, "destr");
+    let prettier = "#!/bin/sh\n# A stand-in: wraps each `expect(…).toBe(…);` as prettier wraps a long line.\nfor file in \"$@\"; do :; done\nsed -i 's/^  expect(\\(.*\\))\\.toBe(\\(.*\\));$/  expect(\\1).toBe(\\n    \\2,\\n  );/' \"$file\"\n";
+    let bin = root.join("node_modules/.bin/prettier");
+    std::fs::write(&bin, prettier).expect("prettier");
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::write(root.join(".prettierrc"), "{}\n").expect("config");
+    let run = edison(&home, &root.join("src/index.ts"), "32");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let before = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
+    assert_eq!(apply_edits(&run), [root.join("test/index.test.ts")]);
+    let written = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
+    assert!(written.starts_with(&before), "appended; nothing of the existing tests moves");
+    assert!(
+        written.contains("  expect(destr(\"true\")).toBe(\n    true,\n  );\n"),
+        "as the formatter wrote it: {written}"
+    );
+    let out = std::process::Command::new(root.join("node_modules/.bin/vitest"))
+        .args(["run"])
+        .current_dir(&root)
+        .env("CI", "1")
+        .output()
+        .expect("vitest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("25 passed"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A model's `run_command`: only the granted commands, in the sandbox, with
 /// what the program printed and what the sandbox held.
 #[tokio::test]

@@ -127,6 +127,47 @@ impl Plan {
     }
 }
 
+/// The project's formatter, when it has one installed: prettier, named in
+/// `package.json` (a dependency or its `prettier` key) or by a config file.
+pub(super) fn formatter(root: &Path) -> Option<Vec<String>> {
+    let bin = root.join("node_modules/.bin/prettier");
+    let package = read_source(&root.join("package.json")).and_then(|t| serde_json::from_str::<Value>(&t).ok());
+    let named = package.as_ref().is_some_and(|p| {
+        p.get("prettier").is_some()
+            || ["dependencies", "devDependencies"].iter().any(|k| p.get(k).and_then(|d| d.get("prettier")).is_some())
+    });
+    let configured = std::fs::read_dir(root).into_iter().flatten().flatten().any(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        name.starts_with(".prettierrc") || name.starts_with("prettier.config.")
+    });
+    (bin.exists() && (named || configured))
+        .then(|| vec!["node_modules/.bin/prettier".to_owned(), "--log-level=warn".to_owned(), "--write".to_owned()])
+}
+
+impl Plan {
+    /// `placed` as the formatter left its file (`after`): the new text is
+    /// what follows the file as it was, which the formatter must have left
+    /// alone (else the tests stay as written).
+    pub(super) fn reformatted(&self, root: &Path, placed: Placed, after: String) -> Placed {
+        let uri = uri::from_path(&root.join(&self.test_file));
+        match &self.existing {
+            Some(text) => {
+                let Some(new_text) = after.strip_prefix(text.as_str()).filter(|t| !t.trim().is_empty()) else {
+                    return placed;
+                };
+                let at = LineIndex::new(text).position(text.len());
+                let edits = vec![TextEdit { uri, range: Range { start: at, end: at }, new_text: new_text.to_owned() }];
+                Placed { path: placed.path, after, edits }
+            }
+            None => {
+                let at = Position { line: 0, character: 0 };
+                let edits = vec![TextEdit { uri, range: Range { start: at, end: at }, new_text: after.clone() }];
+                Placed { path: placed.path, after, edits }
+            }
+        }
+    }
+}
+
 /// The project's JavaScript/TypeScript test files (workspace-relative), at most 200.
 fn test_files(root: &Path) -> Vec<String> {
     let mut files = Vec::new();
@@ -260,6 +301,57 @@ fn relative_import(from: &str, module: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The formatter's file is taken when it left the file as it was before
+    /// the tests; else the tests stay as written.
+    #[test]
+    fn the_formatters_tests_only_where_it_left_the_rest_alone() {
+        let root = tempfile::tempdir().expect("temp");
+        assert!(formatter(root.path()).is_none(), "no prettier installed");
+        std::fs::create_dir_all(root.path().join("node_modules/.bin")).expect("bin");
+        std::fs::write(root.path().join("node_modules/.bin/prettier"), "").expect("prettier");
+        assert!(formatter(root.path()).is_none(), "installed, but the project does not use it");
+        std::fs::write(root.path().join(".prettierrc"), "{}").expect("config");
+        assert_eq!(formatter(root.path()).expect("configured").last().map(String::as_str), Some("--write"));
+        let existing = "import { f } from \"../src\";\n";
+        let plan = Plan {
+            framework: "vitest",
+            runner: Vec::new(),
+            test_file: "test/a.test.ts".into(),
+            existing: Some(existing.into()),
+            import: "../src".into(),
+            it: "it",
+        };
+        let target = Target {
+            language: context::Language::TypeScript,
+            name: "f".into(),
+            calls: Vec::new(),
+            returns: None,
+            module: Some("src/index".into()),
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+        };
+        let placed = plan.placed(
+            root.path(),
+            &target,
+            "\nit(\"f(1)\", () => {\n  expect(f(1)).toBe(\"a very long value\");\n});\n",
+        );
+        let wrapped = format!(
+            "{existing}\nit(\"f(1)\", () => {{\n  expect(f(1)).toBe(\n    \"a very long value\",\n  );\n}});\n"
+        );
+        let formatted = plan.reformatted(root.path(), placed, wrapped.clone());
+        assert_eq!(formatted.after, wrapped);
+        assert_eq!(formatted.edits[0].range.start.line, 1, "after the file as it was");
+        assert!(
+            formatted.edits[0].new_text.starts_with("\nit(\"f(1)\"") && formatted.edits[0].new_text.contains("toBe(\n")
+        );
+        // The formatter changed the file's own lines: the tests as written.
+        let placed = plan.placed(root.path(), &target, "\nit(\"f(1)\", () => {});\n");
+        let as_written = placed.edits[0].new_text.clone();
+        let kept = plan.reformatted(root.path(), placed, "import { f } from '../src';\n".into());
+        assert_eq!(kept.edits[0].new_text, as_written);
+    }
 
     #[test]
     fn the_test_file_that_imports_the_module_is_found_by_its_specifier() {
