@@ -50,6 +50,8 @@ pub enum Format {
     JestJson,
     /// TAP on stdout (ava, node's test runner).
     Tap,
+    /// `prettier --check`: a `[warn] path` line per file it would change.
+    Prettier,
 }
 
 /// In a tool's command, the path of the report file it is asked to write;
@@ -514,6 +516,27 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
             pin: None,
         });
     }
+    // Prettier where a script of the project checks with it (`"lint":
+    // "eslint . && prettier -c src test"`), on what that script checks.
+    let scripts = package.get("scripts").and_then(Value::as_object);
+    let checking = scripts.into_iter().flatten().find_map(|(name, script)| {
+        let script = script.as_str()?;
+        prettier_check_paths(script).map(|paths| (name.clone(), script.to_owned(), paths))
+    });
+    if let Some((name, script, paths)) = checking.filter(|_| local("prettier")) {
+        let mut command = argv(&["node_modules/.bin/prettier", "--check"]);
+        command.extend(paths);
+        tools.push(Tool {
+            name: "prettier",
+            purpose: Purpose::Check,
+            command,
+            format: Format::Prettier,
+            evidence: format!("package.json scripts.{name}: {script}"),
+            framework: None,
+            report: false,
+            pin: None,
+        });
+    }
     let script = package.pointer("/scripts/test").and_then(Value::as_str);
     let Some(script) = script.filter(|s| !s.contains("no test specified")) else { return };
     let evidence = format!("package.json scripts.test: {script}");
@@ -553,6 +576,28 @@ fn javascript(project: &dyn Project, tools: &mut Vec<Tool>) {
         command.insert(2, "--typecheck".to_owned());
     }
     tools.push(Tool { name, purpose: Purpose::Test, command, format, evidence, framework, report, pin: None });
+}
+
+/// What a script checks with prettier (`prettier -c src test` → `src`,
+/// `test`; `prettier --check .` → `.`), `.` when it names nothing; `None`
+/// when it does not check with prettier (`prettier --write` formats).
+fn prettier_check_paths(script: &str) -> Option<Vec<String>> {
+    script.split(['&', ';', '|']).find_map(|command| {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == "prettier" || w.ends_with("/prettier"))?;
+        let rest = &words[at + 1..];
+        if !rest.iter().any(|w| matches!(*w, "-c" | "--check")) {
+            return None;
+        }
+        // Plain paths only: no flag, no shell or glob a sandboxed argv would take literally.
+        let paths: Vec<String> = rest
+            .iter()
+            .filter(|w| !w.starts_with('-'))
+            .filter(|w| w.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '/' | '_' | '-')))
+            .map(|w| (*w).to_owned())
+            .collect();
+        Some(if paths.is_empty() { vec![".".to_owned()] } else { paths })
+    })
 }
 
 /// The module path a `go.mod` declares.
@@ -702,6 +747,16 @@ mod tests {
         assert_eq!((tools[0].name, tools[0].format, tools[0].report), ("jest", Format::JestJson, true));
         assert!(tools[0].command.iter().any(|a| a == REPORT));
         assert_eq!(go_module("// x\nmodule example.com/m\n\ngo 1.21\n"), Some("example.com/m"));
+        // Prettier on what the project's lint script checks with it (ufo's).
+        assert_eq!(prettier_check_paths("eslint . && prettier -c src test"), Some(vec!["src".into(), "test".into()]));
+        assert_eq!(prettier_check_paths("prettier --check ."), Some(vec![".".into()]));
+        assert_eq!(prettier_check_paths("prettier --check '**/*.ts'"), Some(vec![".".into()]));
+        assert_eq!(prettier_check_paths("prettier --write src"), None);
+        let lint = r#"{"scripts": {"lint": "eslint . && prettier -c src test"}, "devDependencies": {"prettier": "3"}}"#;
+        let files = [("package.json", lint), ("node_modules", ""), ("node_modules/.bin/prettier", "")];
+        let tools = detect(&Fake { files: files.iter().copied().collect(), installed: &[] });
+        assert_eq!(tools[0].command, ["node_modules/.bin/prettier", "--check", "src", "test"]);
+        assert_eq!(tools[0].evidence, "package.json scripts.lint: eslint . && prettier -c src test");
         // The type tests the script asks for (ufo's `vitest run --typecheck`).
         let typed =
             r#"{"scripts": {"test": "pnpm lint && vitest run --typecheck"}, "devDependencies": {"vitest": "3"}}"#;

@@ -19,6 +19,7 @@ pub fn findings(tool: &'static str, format: Format, stdout: &str, stderr: &str, 
         Format::Eslint => eslint(tool, stdout, &relative),
         Format::Tsc => tsc(tool, stdout, &relative),
         Format::GoVet => go_vet(tool, stderr, &relative),
+        Format::Prettier => prettier(tool, stdout, stderr, &relative),
         Format::TestRun | Format::CargoTest | Format::JUnit | Format::GoTest | Format::JestJson | Format::Tap => {
             Vec::new()
         }
@@ -393,6 +394,35 @@ fn tsc(tool: &'static str, stdout: &str, relative: &Relative<'_>) -> Vec<ToolFin
         .collect()
 }
 
+/// `prettier --check`: `[warn] src/a.ts` for each file it would change (on
+/// stdout in prettier 3, stderr before), one finding each; the summary line
+/// (`[warn] Code style issues found…`) is not a file.
+fn prettier(tool: &'static str, stdout: &str, stderr: &str, relative: &Relative<'_>) -> Vec<ToolFinding> {
+    stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter_map(|line| {
+            let path = line.strip_prefix("[warn] ")?.trim();
+            if path.contains(' ') || path.is_empty() {
+                return None;
+            }
+            Some(ToolFinding {
+                tool,
+                rule: "prettier:format".into(),
+                severity: Severity::Warning,
+                message: format!(
+                    "not formatted as the project's prettier writes it: `prettier --write {path}` formats it"
+                ),
+                path: relative(path)?,
+                line: 1,
+                column: 1,
+                end: None,
+                fix: None,
+            })
+        })
+        .collect()
+}
+
 /// `go vet -json` (on stderr): `# package` lines between JSON objects of
 /// `{package: {analyzer: [{posn, message}]}}`.
 fn go_vet(tool: &'static str, stderr: &str, relative: &Relative<'_>) -> Vec<ToolFinding> {
@@ -479,6 +509,10 @@ mod tests {
         let found = findings("mypy", Format::Mypy, mypy, "", "/p");
         assert_eq!((found[0].rule.as_str(), found[0].line, found[0].column), ("mypy:return-value", 3, 5));
         let tsc = "src/a.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.\n";
+        let checked = "Checking formatting...\n[warn] src/punycode.ts\n[warn] Code style issues found in the above file. Run Prettier with --write to fix.\n";
+        let formatted = findings("prettier", Format::Prettier, checked, "", "/p");
+        assert_eq!(formatted.len(), 1, "the file, not the summary");
+        assert_eq!((formatted[0].path.as_str(), formatted[0].rule.as_str()), ("src/punycode.ts", "prettier:format"));
         let found = findings("tsc", Format::Tsc, tsc, "", "/p");
         assert_eq!((found[0].rule.as_str(), found[0].line, found[0].column), ("tsc:TS2322", 3, 7));
         let eslint = r#"[{"filePath":"/p/src/a.js","messages":[{"ruleId":"no-unused-vars","severity":2,"message":"'x' is assigned a value but never used.","line":1,"column":7,"endLine":1,"endColumn":8}]}]"#;
