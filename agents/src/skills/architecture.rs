@@ -68,15 +68,18 @@ fn only_types(index: &WorkspaceIndex, path: &str, import: &context::symbols::Imp
         .map(|n| n.trim().trim_start_matches("type ").split(" as ").next().unwrap_or_default().trim())
         .filter(|n| !n.is_empty())
         .collect();
+    // A name declared as a type and as a value (an interface merged with a
+    // class, a function) is imported as the value too. (A `const` that is no
+    // function is no symbol of the index: zod's `const User = z.object(…)`
+    // beside `type User = z.infer<typeof User>` is taken for the type alone.)
+    let is_type = |kind: context::symbols::SymbolKind| {
+        matches!(kind, context::symbols::SymbolKind::Type | context::symbols::SymbolKind::Interface)
+    };
     !names.is_empty()
         && names.iter().all(|name| {
-            file.named_symbols().any(|(declared, symbol)| {
-                declared == *name
-                    && matches!(
-                        symbol.kind,
-                        context::symbols::SymbolKind::Type | context::symbols::SymbolKind::Interface
-                    )
-            })
+            let mut kinds = file.named_symbols().filter(|(declared, _)| declared == name).map(|(_, s)| s.kind);
+            let first = kinds.next();
+            first.is_some_and(is_type) && kinds.all(is_type)
         })
 }
 
@@ -307,6 +310,11 @@ mod tests {
         assert_eq!(edges("src/index.ts"), ["src/encoding.ts", "src/query.ts"]);
         assert_eq!(edges("src/index.spec.ts"), ["src/index.ts"]);
         assert_eq!(edges("src/mixed.ts"), ["src/query.ts"], "a value among the types: a dependency");
+        let merged = index(&[
+            ("src/user.ts", "export interface User { id: number }\nexport class User { id = 1 }\n"),
+            ("src/api.ts", "import { User } from \"./user\";\nexport const make = () => new User();\n"),
+        ]);
+        assert_eq!(module_map(&merged).type_only, 0, "a class of the same name is imported too");
         // Python: what is imported under `if TYPE_CHECKING:` is the type checker's.
         let py = index(&[
             ("app/models.py", "from app.services import mail\n\nclass User:\n    pass\n"),

@@ -149,6 +149,8 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Ex
                     // `ValueError("width")` → `ValueError: width`
                     let (kind, message) = raised.split_once('(').unwrap_or((raised, ""));
                     let message = message.trim_end_matches(')').trim_matches(|c| c == '\'' || c == '"');
+                    // Nothing that would end the docstring or be read as an escape in it.
+                    let message = if message.contains("\"\"\"") || message.contains('\\') { "" } else { message };
                     lines.push(if message.is_empty() {
                         format!("    {kind}")
                     } else {
@@ -342,7 +344,7 @@ fn throws_tag(language: Language, thrown: &str) -> String {
     let is_class = !kind.is_empty() && kind.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
     if !is_class {
         let tag = if language == Language::Java { "@throws" } else { "@throws {Error}" };
-        return format!("{tag} {thrown}");
+        return if thrown.contains("*/") { tag.to_owned() } else { format!("{tag} {thrown}") };
     }
     // The message, when the first argument is a string written out.
     let first = arguments.trim_start();
@@ -351,8 +353,9 @@ fn throws_tag(language: Language, thrown: &str) -> String {
         rest.find(quote).map(|end| rest[..end].to_owned())
     });
     let kind = if language == Language::Java { kind.to_owned() } else { format!("{{{kind}}}") };
+    // A message that would end the comment (`*/`) is left out.
     match message {
-        Some(message) if !message.is_empty() => format!("@throws {kind} {message}"),
+        Some(message) if !message.is_empty() && !message.contains("*/") => format!("@throws {kind} {message}"),
         _ => format!("@throws {kind}"),
     }
 }
@@ -803,6 +806,7 @@ mod tests {
         );
         assert!(thrown.contains(" * @throws {PathError} Unexpected end at ${end}\n */"), "{thrown}");
         assert_eq!(throws_tag(Language::TypeScript, "TypeError(msg)"), "@throws {TypeError}");
+        assert_eq!(throws_tag(Language::TypeScript, "Error(\"bad */ here\")"), "@throws {Error}");
         assert_eq!(
             throws_tag(Language::Java, "IllegalStateException(\"closed\")"),
             "@throws IllegalStateException closed"

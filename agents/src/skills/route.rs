@@ -78,7 +78,15 @@ pub fn parts(request: &str) -> Vec<String> {
     for piece in splitter().split(request.trim().trim_end_matches('.')).map(str::trim).filter(|p| !p.is_empty()) {
         let piece =
             if pending.is_empty() { piece.to_owned() } else { format!("{} and {piece}", std::mem::take(&mut pending)) };
-        match (matched(&piece).is_empty(), parts.last_mut()) {
+        // A part of its own asks for something by name ("review", "test"): a
+        // sentence that only describes ("It crashes on empty input") belongs
+        // to the task before it.
+        let asks = {
+            let lower = piece.to_lowercase();
+            let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '_').collect();
+            ROUTES.iter().any(|(keywords, ..)| words.iter().any(|w| keywords.contains(w)))
+        };
+        match (!asks, parts.last_mut()) {
             (true, Some(last)) => {
                 last.push_str(" and ");
                 last.push_str(&piece);
@@ -309,6 +317,7 @@ mod tests {
         assert_eq!(parts("write tests for parse; then find the TODOs."), ["write tests for parse", "find the TODOs"]);
         assert_eq!(parts("the parser, then review it"), ["the parser and review it"]);
         assert_eq!(parts("hello there"), ["hello there"]);
+        assert_eq!(parts("Review parse. It crashes on empty input"), ["Review parse and It crashes on empty input"]);
     }
 
     #[test]

@@ -1054,7 +1054,7 @@ pub fn python_probe(target: &Target) -> String {
     let calls: Vec<String> =
         target.calls.iter().map(|a| format!("lambda: {}({})", target.name, a.join(", "))).collect();
     format!(
-        r#"import ast, json, sys
+        r#"import ast, contextlib, io, json, sys
 sys.path[:0] = [".", "src"]
 from {module} import {name}
 {imports}seen = []
@@ -1075,9 +1075,12 @@ def constructed(value, text):
     except Exception:
         return None
 
+printed = []
 for call in [{calls}]:
+    out = io.StringIO()
     try:
-        value = call()
+        with contextlib.redirect_stdout(out):
+            value = call()
         text = repr(value)
         try:
             back = ast.literal_eval(text)
@@ -1093,7 +1096,9 @@ for call in [{calls}]:
     except (Exception, SystemExit) as error:
         kind = type(error)
         seen.append({{"raises": kind.__name__ if kind.__module__ == "builtins" else None}})
+    printed.append(bool(out.getvalue()))
 print("{MARK} " + json.dumps(seen))
+print("{PRINTED} " + json.dumps(printed))
 "#,
         name = target.name,
         calls = calls.join(", "),
@@ -1338,18 +1343,41 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
     seen
 }
 
+/// The Python probe's second line: which calls printed something.
+const PRINTED: &str = "PAIRED-PRINTED";
+
+/// Which of a Python probe's calls printed something (none for a probe
+/// that does not say).
+pub fn printed(target: &Target, stdout: &str) -> Vec<bool> {
+    let said = stdout.lines().find_map(|l| l.strip_prefix(PRINTED)).unwrap_or("[]");
+    let mut flags: Vec<bool> = serde_json::from_str(said.trim()).unwrap_or_default();
+    flags.resize(target.calls.len(), false);
+    flags
+}
+
 /// The calls that returned a value, as a doc comment shows them: the call as
 /// the project's tests write it, the value as the language writes it (Rust:
-/// its `Debug` form; Go: its results, and that the error was nil).
-pub fn doc_examples(target: &Target, seen: &[Observed]) -> Vec<super::document::Example> {
+/// its `Debug` form; Go: its results, and that the error was nil). Python's
+/// become doctests, which compare what the session prints: not a call that
+/// printed (`printed`), nor `None` (doctest shows nothing), nor a set (its
+/// order changes from run to run).
+pub fn doc_examples(target: &Target, seen: &[Observed], printed: &[bool]) -> Vec<super::document::Example> {
     let shown = |value: &String| match target.language {
         Language::Rust => serde_json::from_str::<String>(value).ok(),
         Language::Go => Some(go::shown(target, value)),
-        Language::Python => is_python_literal(value).then(|| value.clone()),
+        Language::Python => {
+            let set = value.starts_with("set(")
+                || value.starts_with("frozenset(")
+                || (value.starts_with('{') && value != "{}" && !value.contains(':'));
+            (is_python_literal(value) && value != "None" && !set).then(|| value.clone())
+        }
         _ => Some(value.clone()),
     };
     let mut examples: Vec<super::document::Example> = Vec::new();
-    for (args, seen) in target.calls.iter().zip(seen) {
+    for (i, (args, seen)) in target.calls.iter().zip(seen).enumerate() {
+        if printed.get(i).copied().unwrap_or(false) {
+            continue;
+        }
         let Observed::Value(value) = seen else { continue };
         let Some(value) = shown(value) else { continue };
         let call = format!("{}({})", target.name, args.join(", "));
@@ -1357,7 +1385,11 @@ pub fn doc_examples(target: &Target, seen: &[Observed]) -> Vec<super::document::
             examples.push(super::document::Example { call, value });
         }
     }
-    // Each distinct value first (`true` and `false`, not three `true`s), then the rest.
+    // Each distinct value first (`true` and `false`, not three `true`s), then
+    // the rest; a doctest's in the order it ran (a call may change state).
+    if target.language == Language::Python {
+        return examples;
+    }
     let mut firsts: Vec<super::document::Example> = Vec::new();
     let mut rest = Vec::new();
     for example in examples {
@@ -1542,18 +1574,28 @@ mod tests {
         };
         let ts = target(Language::TypeScript, "", &["1", "2", "3", "3"]);
         let seen = [true, true, false, true].map(|b| Observed::Value(b.to_string()));
-        assert_eq!(shown(doc_examples(&ts, &seen)), ["f(1) = true", "f(3) = false", "f(2) = true"]);
+        assert_eq!(shown(doc_examples(&ts, &seen, &[])), ["f(1) = true", "f(3) = false", "f(2) = true"]);
         // Rust: the `Debug` form, not the string literal holding it; one that is no JSON string is left out.
         let rust = target(Language::Rust, "Option<u8>", &["1", "2"]);
         let seen = [Observed::Value(r#""Some(1)""#.into()), Observed::Value(r#""\u{1b}""#.into())];
-        assert_eq!(shown(doc_examples(&rust, &seen)), ["f(1) = Some(1)"]);
+        assert_eq!(shown(doc_examples(&rust, &seen, &[])), ["f(1) = Some(1)"]);
         // Go: several results, and a nil error said.
         let go = target(Language::Go, "(string, error)", &["1"]);
-        assert_eq!(shown(doc_examples(&go, &[Observed::Value("\"a\"".into())])), ["f(1) = \"a\" and a nil error"]);
-        // Python: what raised or cannot be written is no example.
-        let py = target(Language::Python, "", &["1", "2", "3"]);
-        let seen = [Observed::Value("'x'".into()), Observed::Fails(Some("ValueError".into())), Observed::Opaque];
-        assert_eq!(shown(doc_examples(&py, &seen)), ["f(1) = 'x'"]);
+        assert_eq!(shown(doc_examples(&go, &[Observed::Value("\"a\"".into())], &[])), ["f(1) = \"a\" and a nil error"]);
+        // Python: what raised or cannot be written is no example; nor, in a
+        // doctest, `None` (shown as nothing), a set (its order varies) or a
+        // call that printed. In the order the calls ran.
+        let py = target(Language::Python, "", &["1", "2", "3", "4", "5", "6", "7"]);
+        let seen = ["'x'", "'y'", "None", "{'a', 'b'}", "{'a': 1}", "'z'", "'x'"].map(|v| Observed::Value(v.into()));
+        let printed = [false, false, false, false, false, true];
+        assert_eq!(
+            shown(doc_examples(&py, &seen, &printed)),
+            ["f(1) = 'x'", "f(2) = 'y'", "f(5) = {'a': 1}", "f(7) = 'x'"]
+        );
+        let seen = [Observed::Fails(Some("ValueError".into())), Observed::Opaque];
+        assert!(doc_examples(&target(Language::Python, "", &["1", "2"]), &seen, &[]).is_empty());
+        let stdout = format!("{MARK} []\n{PRINTED} [true, false]\n");
+        assert_eq!(super::printed(&target(Language::Python, "", &["1", "2", "3"]), &stdout), [true, false, false]);
     }
 
     #[test]

@@ -195,7 +195,8 @@ impl Spawned {
     pub fn failure(&self, paths: &Paths) -> Option<String> {
         let status = self.exited.get().filter(|status| !status.success())?;
         let logged = std::fs::read(paths.log_file()).unwrap_or_default();
-        let since = String::from_utf8_lossy(logged.get(self.log_from as usize..).unwrap_or_default()).into_owned();
+        // Shorter than it was: the daemon's first line rotated it, and all of it is the daemon's.
+        let since = String::from_utf8_lossy(logged.get(self.log_from as usize..).unwrap_or(&logged)).into_owned();
         // Its errors, as said (`… ERROR daemon::…: cannot listen …` → `cannot listen …`); else its last lines.
         let errors: Vec<&str> = since
             .lines()

@@ -669,7 +669,7 @@ pub(crate) fn copy_project(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// What tools write into `node_modules` (vite's bundled config, vitest's
 /// results): made afresh in a copy, never linked to the user's.
-const NODE_CACHES: [&str; 3] = [".vite", ".vite-temp", ".cache"];
+const NODE_CACHES: [&str; 5] = [".vite", ".vite-temp", ".vitest", ".cache", ".tmp"];
 
 /// The project as the detection sees it.
 struct OnDisk<'a> {

@@ -100,7 +100,7 @@ pub async fn examples(
         }
     };
     match seen.await {
-        Ok(seen) => testgen::doc_examples(&target, &seen),
+        Ok((seen, printed)) => testgen::doc_examples(&target, &seen, &printed),
         Err(why) => {
             tracing::debug!(function = %target.name, "no examples for its documentation: {why}");
             Vec::new()
@@ -134,8 +134,8 @@ async fn write_and_run(
 
     // 1. What the function does: the probe, run on the copy.
     let seen = match &js {
-        Some(plan) => trial.probe_js(&target, plan).await?,
-        None => trial.probe(&target, &runner, rel, doc.text()).await?,
+        Some(plan) => trial.probe_js(&target, plan).await?.0,
+        None => trial.probe(&target, &runner, rel, doc.text()).await?.0,
     };
     let (tests, count) = testgen::tests(&target, &seen)
         .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
@@ -179,6 +179,11 @@ async fn write_and_run(
         Err(failed) => return Err(failed.into_reason()),
     };
     let sandbox = verified.enforcement.summary();
+    // As proposed: the formatter's text where it formatted them.
+    let tests = match (&js, placed.edits.first()) {
+        (Some(_), Some(edit)) => edit.new_text.clone(),
+        _ => tests,
+    };
     let report = format!(
         "{speaker} wrote {count} test(s) for `{}` in `{}` and ran them on a copy of the project \
          (sandbox {sandbox}): {passed} passed.\n\nThey pin down what `{}` does today, for the inputs shown; \
@@ -385,6 +390,10 @@ fn test_sources(root: &Path, language: Language, own: String) -> Vec<String> {
     sources
 }
 
+/// What each call of a probe returned, and whether it printed (a Python
+/// doctest would show that too).
+type Probed = (Vec<testgen::Observed>, Vec<bool>);
+
 /// A scratch copy of the project and how to run a command on it in the sandbox.
 struct Trial<'a> {
     paths: &'a Paths,
@@ -454,7 +463,14 @@ impl<'a> Trial<'a> {
         }
         command.push(placed.path.clone());
         let ran = self.run(command).await;
-        let after = std::fs::read_to_string(self.work.join(&placed.path));
+        // What a program of the project's left: no link, FIFO or device is followed.
+        let after = tokio::task::spawn_blocking({
+            let path = self.work.join(&placed.path);
+            move || crate::platform::os::read_regular_text(&path, 4 << 20)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|read| read);
         // What ran may have left links in the copy: a fresh one.
         if self.copy().await.is_err() {
             return placed;
@@ -467,7 +483,7 @@ impl<'a> Trial<'a> {
 
     /// JavaScript/TypeScript: the probe is a test file of the project's
     /// framework beside where the tests will go.
-    async fn probe_js(&self, target: &Target, plan: &js::Plan) -> Result<Vec<testgen::Observed>, String> {
+    async fn probe_js(&self, target: &Target, plan: &js::Plan) -> Result<Probed, String> {
         let probe = plan.probe_file();
         self.write(&probe, &testgen::ts_probe(target, plan.framework, &plan.import))?;
         let mut command = plan.runner.clone();
@@ -484,17 +500,11 @@ impl<'a> Trial<'a> {
                 last_lines(&format!("{stdout}\n{}", String::from_utf8_lossy(&outcome.stderr)))
             ));
         }
-        Ok(testgen::observed(target, &stdout))
+        Ok((testgen::observed(target, &stdout), vec![false; target.calls.len()]))
     }
 
     /// Calls the function on the copy and reads what it did.
-    async fn probe(
-        &self,
-        target: &Target,
-        runner: &[String],
-        rel: &str,
-        source: &str,
-    ) -> Result<Vec<testgen::Observed>, String> {
+    async fn probe(&self, target: &Target, runner: &[String], rel: &str, source: &str) -> Result<Probed, String> {
         let outcome = match target.language {
             Language::Rust => {
                 self.write(rel, &(source.to_owned() + &testgen::rust_probe(target)))?;
@@ -535,7 +545,7 @@ impl<'a> Trial<'a> {
                 last_lines(&String::from_utf8_lossy(&outcome.stderr))
             ));
         }
-        Ok(testgen::observed(target, &stdout))
+        Ok((testgen::observed(target, &stdout), testgen::printed(target, &stdout)))
     }
 }
 

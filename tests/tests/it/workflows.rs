@@ -875,6 +875,18 @@ async fn a_delegation_gives_each_part_its_own_file_and_a_part_undone_is_said() {
     assert_eq!(session.status, SessionStatus::NoResult, "{session:#?}");
     let error = session.error.as_deref().unwrap_or_default();
     assert!(error.contains("1 of 2 sub-task(s) not done: `subtasks[0]` (edison document)"), "{error}");
+    // A part that names nothing ("it") works on what the part before it named.
+    let params = RunWorkflowParams {
+        prompt: Some("review src/other.py and document it".into()),
+        workspace: Some(root.display().to_string()),
+        wait: true,
+        ..workflow_run("delegate")
+    };
+    let session = run(&client, params).await;
+    let document = step(&session, "subtasks[1]");
+    assert_eq!(document.skill, "document", "{session:#?}");
+    assert!(document.uri.as_deref().is_some_and(|u| u.ends_with("src/other.py")), "{document:?}");
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
 }
 
 /// Issue #16.5: Alex resolves what a request names ("the parser") through the

@@ -256,7 +256,12 @@ pub(super) fn observed(line: &str) -> Observed {
 /// list with the loop's names replaced; a row with an argument that is no
 /// literal is left out. Eight rows at most, in the order written.
 pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<String>> {
-    let Some((names, of, table)) = enclosing_loop(&text[..call_at]) else { return Vec::new() };
+    // Only a call passing a bare name can be bound by a loop: others cost nothing.
+    let bare = |a: &String| !a.is_empty() && a.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    if !args.iter().any(bare) {
+        return Vec::new();
+    }
+    let Some((names, destructured, of, table)) = enclosing_loop(&text[..call_at]) else { return Vec::new() };
     if !args.iter().any(|a| names.contains(&a.as_str())) {
         return Vec::new();
     }
@@ -264,7 +269,7 @@ pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<
     let Some(open) = definition(&text[..call_at], table) else { return Vec::new() };
     let Some(items) = top_level_items(&text[open..]) else { return Vec::new() };
     let rows: Vec<Vec<String>> = match (of, text[open..].starts_with('[')) {
-        (true, true) if names.len() == 1 => items.into_iter().map(|item| vec![item]).collect(),
+        (true, true) if !destructured => items.into_iter().map(|item| vec![item]).collect(),
         (true, true) => items.iter().filter_map(|item| top_level_items(item)).collect(),
         (false, false) => items
             .iter()
@@ -291,8 +296,9 @@ pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<
 }
 
 /// The innermost `for (const … of|in NAME)` open at the end of `before`:
-/// the names it binds, whether it is `of`, and the table's name.
-fn enclosing_loop(before: &str) -> Option<(Vec<&str>, bool, &str)> {
+/// the names it binds, whether they are an array's (`[a, b]`), whether it
+/// is `of`, and the table's name.
+fn enclosing_loop(before: &str) -> Option<(Vec<&str>, bool, bool, &str)> {
     let at = before.rfind("for (")?;
     // Still open where the call is: its body's braces are not all closed.
     let after = &before[at..];
@@ -301,6 +307,7 @@ fn enclosing_loop(before: &str) -> Option<(Vec<&str>, bool, &str)> {
     }
     let header = &after["for (".len()..after.find(')')?];
     let rest = ["const ", "let ", "var "].iter().find_map(|k| header.trim_start().strip_prefix(k))?.trim();
+    let destructured = rest.starts_with('[');
     let (binding, of, table) = if let Some(end) = rest.strip_prefix('[').and_then(|r| r.find(']')) {
         let (binding, tail) = rest[1..].split_at(end);
         let tail = tail[1..].trim_start();
@@ -315,7 +322,7 @@ fn enclosing_loop(before: &str) -> Option<(Vec<&str>, bool, &str)> {
         (vec![name], of, table.trim())
     };
     let identifier = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
-    (binding.iter().all(|n| identifier(n)) && identifier(table)).then_some((binding, of, table))
+    (binding.iter().all(|n| identifier(n)) && identifier(table)).then_some((binding, destructured, of, table))
 }
 
 /// Where the literal assigned to `name` last before the end of `text` opens
@@ -487,6 +494,10 @@ describe("isSamePath", () => {
             [["\"\"", "true"], ["\"bar\"", "true"], ["\"a,b\"", "true"]]
         );
         assert_eq!(rows("normalizeURL", &["input"]), [["\"http://a.b\""], ["'x:y'"]]);
+        // One name destructured is the row's first element, not the row.
+        let single = "const cases = [[\"a\"], [\"b\"]];\nfor (const [input] of cases) {\n  f(input);\n}\n";
+        let at = single.find("f(input)").expect("call");
+        assert_eq!(loop_rows(single, at, &["input".into()]), [["\"a\""], ["\"b\""]]);
         // After its loop has closed, a call binds nothing.
         let last = text.rfind("isSamePath(u1").expect("the last call");
         assert!(loop_rows(text, last, &["u1".into(), "u2".into()]).is_empty());

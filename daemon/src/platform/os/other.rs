@@ -76,6 +76,10 @@ pub fn open_private(_path: &Path, _options: &mut OpenOptions) -> io::Result<File
     Err(unsupported("opening a private file"))
 }
 
+pub fn read_regular_text(_path: &Path, _max: u64) -> io::Result<String> {
+    Err(unsupported("reading a scratch copy's file"))
+}
+
 pub fn create_new_private(_path: &Path) -> io::Result<File> {
     Err(unsupported("creating a private file"))
 }

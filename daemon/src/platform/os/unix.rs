@@ -89,6 +89,26 @@ pub fn open_private(path: &Path, options: &mut OpenOptions) -> io::Result<File> 
     Ok(file)
 }
 
+/// Reads `path` as text when it is a regular file of at most `max` bytes,
+/// opened without following a link at it or waiting on a FIFO: what a
+/// sandboxed program left in a scratch copy, read by the daemon outside the
+/// sandbox (a link to the user's key or `/dev/zero` is refused).
+pub fn read_regular_text(path: &Path, max: u64) -> io::Result<String> {
+    use std::io::Read;
+    let file =
+        OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is not a regular file of at most {max} bytes", path.display()),
+        ));
+    }
+    let mut text = String::new();
+    file.take(max).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Creates `path`, which must not exist (`O_EXCL`: not even as a dangling link),
 /// readable and writable by the user only.
 pub fn create_new_private(path: &Path) -> io::Result<File> {

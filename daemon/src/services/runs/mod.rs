@@ -394,9 +394,12 @@ impl Runs {
         let produced = async {
             match work {
                 Work::Ask { .. } => model::ask(env, &context, &agent, &params).await,
-                Work::Offline(skill) => offline::produce(env, &agent, skill, &params, &reach)
-                    .await
-                    .map(|produced| offline::labelled(env, &agent, skill, produced)),
+                // A workflow step's run (it has a board) drafts without examples.
+                Work::Offline(skill) => {
+                    offline::produce(env, &agent, skill, &params, (&reach, context.board.is_none()))
+                        .await
+                        .map(|produced| offline::labelled(env, &agent, skill, produced))
+                }
             }
         };
         // A defect in a skill fails the run; it never leaves it running.

@@ -34,13 +34,15 @@ pub(super) type Produced = (String, Vec<Finding>, Vec<TextEdit>);
 /// Gathers the skill's inputs and runs it off the async threads. The skill
 /// sees only the files within `reach` (the file the run is on aside: the
 /// caller checked it): the index it gets, the files it reads and the history
-/// are cut down to them.
+/// are cut down to them. `examples`: documentation may run the calls the
+/// project's tests make for its examples (an editor's request; not each item
+/// of a workflow's fan-out, which would run a probe per definition).
 pub(super) async fn produce(
     env: &Env,
     agent: &Agent,
     skill: Skill,
     params: &RunParams,
-    reach: &Reach,
+    (reach, examples): (&Reach, bool),
 ) -> Result<Produced, Failed> {
     let path = params.uri.as_deref().and_then(uri::to_path);
     let workspace = env.workspace_for(params)?;
@@ -55,7 +57,7 @@ pub(super) async fn produce(
     }
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
     let examples = match (&workspace, params.uri.as_deref()) {
-        (Some(workspace), Some(uri)) if skill == Skill::Document => {
+        (Some(workspace), Some(uri)) if skill == Skill::Document && examples => {
             doc_examples(env, workspace, uri, params, reach).await
         }
         _ => Vec::new(),
@@ -382,7 +384,8 @@ pub(super) async fn offline(
         wait: true,
         max_tokens: None,
     };
-    let (report, findings, _) = Box::pin(produce(env, &agent, skill, &params, &reach)).await.map_err(|f| f.message)?;
+    let (report, findings, _) =
+        Box::pin(produce(env, &agent, skill, &params, (&reach, false))).await.map_err(|f| f.message)?;
     let listed: Vec<String> =
         findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
     Ok(format!("{report}\n{}", listed.join("\n")))

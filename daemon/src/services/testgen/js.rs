@@ -56,8 +56,10 @@ pub(super) fn plan(root: &Path, rel: &str, target: &Target) -> Result<Plan, Stri
         .iter()
         .filter_map(|file| {
             let text = read_source(&root.join(file))?;
-            let spec = imports_module(&text, file, &module, &|barrel| reexports(root, barrel, &module))?;
-            imports_name(&text, &spec, &target.name).then_some((file.clone(), text, spec))
+            // Of the specifiers that name the module (or a barrel of it), the one the function comes through.
+            let specs = module_specs(&text, file, &module, &|barrel| reexports(root, barrel, &module));
+            let spec = specs.into_iter().find(|spec| imports_name(&text, spec, &target.name))?;
+            Some((file.clone(), text, spec))
         })
         .enumerate()
         .max_by_key(|(i, (_, text, _))| (text.matches(&format!("{}(", target.name)).count(), std::cmp::Reverse(*i)))
@@ -150,6 +152,15 @@ impl Plan {
     /// alone (else the tests stay as written).
     pub(super) fn reformatted(&self, root: &Path, placed: Placed, after: String) -> Placed {
         let uri = uri::from_path(&root.join(&self.test_file));
+        // The same code, laid out anew: nothing but whitespace, quotes,
+        // commas and brackets may differ (a formatter that rewrote the file
+        // into something else is not believed).
+        let shape = |text: &str| -> String {
+            text.chars().filter(|c| c.is_alphanumeric() || matches!(c, '.' | '=' | '+' | '-' | '*' | '/')).collect()
+        };
+        if shape(&after) != shape(&placed.after) {
+            return placed;
+        }
         match &self.existing {
             Some(text) => {
                 let Some(new_text) = after.strip_prefix(text.as_str()).filter(|t| !t.trim().is_empty()) else {
@@ -199,25 +210,35 @@ fn test_files(root: &Path) -> Vec<String> {
 /// `module` (`src/index`): `../src/index`, `../src`, with or without an
 /// extension; or a barrel that re-exports it (`../src` whose `index.ts`
 /// says `export * from "./utils"`), as `barrel_of` tells.
+#[cfg(test)]
 fn imports_module(text: &str, file: &str, module: &str, barrel_of: &dyn Fn(&str) -> bool) -> Option<String> {
+    module_specs(text, file, module, barrel_of).into_iter().next()
+}
+
+/// Every import specifier of `text` that names `module` or a barrel of it
+/// (`import { a } from "../src"` and `import { f } from "../src/utils"`).
+fn module_specs(text: &str, file: &str, module: &str, barrel_of: &dyn Fn(&str) -> bool) -> Vec<String> {
     let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-    import_statements(text).into_iter().find_map(|line| {
-        let spec = line.rsplit(" from ").next()?.trim().trim_end_matches(';').trim_matches(['"', '\'']);
-        if !spec.starts_with('.') {
-            return None;
-        }
-        let resolved = normalize(&PathBuf::from(dir).join(spec));
-        let resolved =
-            resolved.rsplit_once('.').filter(|(_, e)| !e.contains('/')).map_or(resolved.clone(), |(s, e)| {
-                if ["ts", "js", "mjs", "cjs", "tsx", "jsx", "mts"].contains(&e) {
-                    s.to_owned()
-                } else {
-                    resolved.clone()
-                }
-            });
-        let names = resolved == module || format!("{resolved}/index") == module;
-        (names || barrel_of(&resolved) || barrel_of(&format!("{resolved}/index"))).then(|| spec.to_owned())
-    })
+    import_statements(text)
+        .into_iter()
+        .filter_map(|line| {
+            let spec = line.rsplit(" from ").next()?.trim().trim_end_matches(';').trim_matches(['"', '\'']);
+            if !spec.starts_with('.') {
+                return None;
+            }
+            let resolved = normalize(&PathBuf::from(dir).join(spec));
+            let resolved =
+                resolved.rsplit_once('.').filter(|(_, e)| !e.contains('/')).map_or(resolved.clone(), |(s, e)| {
+                    if ["ts", "js", "mjs", "cjs", "tsx", "jsx", "mts"].contains(&e) {
+                        s.to_owned()
+                    } else {
+                        resolved.clone()
+                    }
+                });
+            let names = resolved == module || format!("{resolved}/index") == module;
+            (names || barrel_of(&resolved) || barrel_of(&format!("{resolved}/index"))).then(|| spec.to_owned())
+        })
+        .collect()
 }
 
 /// Whether the module file `barrel` (workspace-relative, no extension) of
@@ -378,6 +399,9 @@ mod tests {
         .expect("index");
         let barrel = |b: &str| reexports(root.path(), b, "src/utils");
         assert_eq!(imports_module(text, "test/index.test.ts", "src/utils", &barrel).as_deref(), Some("../src"));
+        // The barrel for one name, the module for another: both specifiers.
+        let both = "import { other } from \"../src\";\nimport { f } from \"../src/utils\";\n";
+        assert_eq!(module_specs(both, "test/a.test.ts", "src/utils", &barrel), ["../src", "../src/utils"]);
         assert!(
             reexports(root.path(), "src/index", "src/encoding") && !reexports(root.path(), "src/index", "src/query")
         );

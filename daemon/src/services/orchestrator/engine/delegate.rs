@@ -58,18 +58,7 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
         how = "its routing rules";
         subtasks = by_rules(&request);
     }
-    // What each task names ("the parser"), through the index, for the
-    // subtasks that work on a file when the session names none.
-    let on_file = |skill: &str| {
-        agents::skills::Skill::from_name(skill)
-            .is_some_and(|s| matches!(s.scope(), agents::skills::Scope::File | agents::skills::Scope::Symbol))
-    };
-    let named: Vec<_> = subtasks
-        .iter()
-        .map(|(_, skill, task)| {
-            (session.params.uri.is_none() && on_file(skill)).then(|| named_in(orch, &session, task)).flatten()
-        })
-        .collect();
+    let named = named_per_task(orch, &session, &request, &subtasks);
     let listed: Vec<String> = subtasks
         .iter()
         .zip(&named)
@@ -120,6 +109,36 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
         })
         .collect();
     (record, steps)
+}
+
+/// What each task names ("the parser"), through the index, for the subtasks
+/// that work on a file when the session names none. A task that names
+/// nothing ("… and test it") works on what the one before it named, else on
+/// what the whole request names.
+#[allow(clippy::type_complexity)]
+fn named_per_task(
+    orch: &super::super::Orchestrator,
+    session: &SessionInfo,
+    request: &str,
+    subtasks: &[Subtask],
+) -> Vec<Option<((String, Option<protocol::documents::Position>), String)>> {
+    let on_file = |skill: &str| {
+        agents::skills::Skill::from_name(skill)
+            .is_some_and(|s| matches!(s.scope(), agents::skills::Scope::File | agents::skills::Scope::Symbol))
+    };
+    let mut before = None;
+    subtasks
+        .iter()
+        .map(|(_, skill, task)| {
+            if session.params.uri.is_some() || !on_file(skill) {
+                return None;
+            }
+            let found =
+                named_in(orch, session, task).or_else(|| before.clone()).or_else(|| named_in(orch, session, request));
+            before = found.clone();
+            found
+        })
+        .collect()
 }
 
 /// Each part of the request routed on its own ("add a test for withQuery
