@@ -875,6 +875,10 @@ async fn a_delegation_gives_each_part_its_own_file_and_a_part_undone_is_said() {
     assert_eq!(session.status, SessionStatus::NoResult, "{session:#?}");
     let error = session.error.as_deref().unwrap_or_default();
     assert!(error.contains("1 of 2 sub-task(s) not done: `subtasks[0]` (edison document)"), "{error}");
+    // Said as the run said it: no result, not FAILED.
+    let shown = home.paired(&["sessions", "show", &session.id]).output().expect("sessions show");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("no result") && !shown.contains("FAILED"), "{shown}");
     // A part that names nothing ("it") works on what the part before it named.
     let params = RunWorkflowParams {
         prompt: Some("review src/other.py and document it".into()),

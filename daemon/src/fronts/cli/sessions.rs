@@ -149,18 +149,25 @@ fn when(ms: u64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
+/// How a step's end is said, the same while a workflow runs and after: a
+/// step with nothing to show is "no result", not "FAILED".
+pub(super) fn step_mark(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Succeeded => "done",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Cancelled => "cancelled",
+        StepStatus::NoResult => "no result",
+        _ => "FAILED",
+    }
+}
+
 fn print(session: &SessionInfo, json: bool) -> Result<()> {
     if json {
         return outln!("{}", serde_json::to_string_pretty(session)?);
     }
     outln!("{} ({}): {}, started {}", session.id, session.workflow, session.status.name(), when(session.created_ms))?;
     for step in &session.steps {
-        let mark = match step.status {
-            StepStatus::Succeeded => "done",
-            StepStatus::Skipped => "skipped",
-            StepStatus::Cancelled => "cancelled",
-            _ => "FAILED",
-        };
+        let mark = step_mark(step.status);
         let detail = match &step.error {
             Some(error) => error.clone(),
             None => format!("{} findings, {} edits", step.findings.len(), step.edits.len()),

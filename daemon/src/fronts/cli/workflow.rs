@@ -84,13 +84,7 @@ pub async fn execute(paths: &Paths, command: WorkflowCommand) -> Result<ExitCode
                     Event::SessionUpdate { session_id, status: now, step, .. } if session_id == started.id => {
                         status = now;
                         if let (Some(step), false) = (step, json) {
-                            let mark = match step.status {
-                                StepStatus::Succeeded => "done",
-                                StepStatus::Skipped => "skipped",
-                                StepStatus::Cancelled => "cancelled",
-                                StepStatus::NoResult => "no result",
-                                _ => "FAILED",
-                            };
+                            let mark = super::sessions::step_mark(step.status);
                             let detail = match (&step.error, step.status) {
                                 (Some(error), _) => error.clone(),
                                 (None, StepStatus::Skipped) => step.output.clone(),
