@@ -191,6 +191,9 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
             if args.is_empty() || args.iter().any(|a| a.kind() == "keyword_argument" || a.kind() == "list_splat") {
                 continue;
             }
+            if in_changed_state(node, text) {
+                continue;
+            }
             // A name the test is parametrized over stands for each row's value.
             let rows = parametrized_rows(node, text);
             let variants: Vec<Vec<(String, String)>> = if rows.is_empty() { vec![Vec::new()] } else { rows };
@@ -217,6 +220,41 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
     }
     calls.truncate(8);
     calls
+}
+
+/// What a Python test does before a call that changes what the call
+/// returns: a locale activated, the clock frozen, something patched. Such a
+/// call's inputs and answers hold only there (humanize's
+/// `intcomma("1.234.567,8")` after `i18n.activate("de_DE")`), not as examples.
+const CHANGED_STATE: [&str; 10] = [
+    "activate(",
+    "setlocale(",
+    "freeze_time",
+    "monkeypatch",
+    "patch(",
+    "patch.object",
+    "override_settings",
+    "setattr(",
+    "environ[",
+    "time_machine",
+];
+
+/// Whether the test function around `call` (its decorators too) changes
+/// state before it.
+fn in_changed_state(call: Node<'_>, text: &str) -> bool {
+    let mut function = call.parent();
+    while let Some(n) = function.filter(|n| n.kind() != "function_definition") {
+        function = n.parent();
+    }
+    let Some(function) = function else { return false };
+    let start = function.parent().filter(|p| p.kind() == "decorated_definition").unwrap_or(function).start_byte();
+    let before = &text[start..call.start_byte()];
+    // Whole names: `mock.patch(` is one, `bump_patch(` is not.
+    CHANGED_STATE.iter().any(|marker| {
+        before
+            .match_indices(marker)
+            .any(|(at, _)| !before[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_'))
+    })
 }
 
 /// The names a Python file binds to modules with `import a`, `import a.b`
@@ -1557,6 +1595,17 @@ mod tests {
     }
 
     /// The code the probe runs could print anything: only literals become tests.
+    #[test]
+    fn calls_after_a_change_of_state_are_not_examples() {
+        let tests = vec![
+            "import humanize\n\ndef test_de():\n    humanize.i18n.activate(\"de_DE\")\n    assert humanize.intcomma(\"1.234.567,8\") == \"1.234.567,8\"\n\n@freeze_time(\"2020-01-01\")\ndef test_time():\n    assert humanize.intcomma(5) == \"5\"\n\ndef test_plain():\n    assert humanize.intcomma(1000) == \"1,000\"\n".to_owned(),
+        ];
+        assert_eq!(example_calls("intcomma", Language::Python, &tests), [vec!["1000".to_owned()]]);
+        // A name that only ends so changes nothing (semver's `bump_patch`).
+        let semver = vec!["def test_should_bump_patch():\n    assert bump_patch(\"3.4.5\") == \"3.4.6\"\n".to_owned()];
+        assert_eq!(example_calls("bump_patch", Language::Python, &semver), [vec!["\"3.4.5\"".to_owned()]]);
+    }
+
     #[test]
     fn doc_examples_show_each_distinct_value_first_as_the_language_writes_it() {
         let target = |language: Language, returns: &str, calls: &[&str]| Target {
