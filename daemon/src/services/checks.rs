@@ -19,6 +19,8 @@ use protocol::agents::Severity;
 use toolchain::Project as _;
 
 use super::pinned;
+
+mod format;
 use crate::platform::{
     config::{SandboxConfig, SandboxRequirement},
     os::sandbox::{self, Enforcement, Exit, Limits, Spec},
@@ -305,6 +307,10 @@ pub(crate) async fn run_tool_in(
     // Read where the tool ran: a changed copy's lines are not the project's.
     let source = copy.unwrap_or(root);
     findings.retain(|f| !toolchain::intended(f, &|path| OnDisk { root: source, path: String::new() }.read(path)));
+    if tool.format == toolchain::Format::Prettier {
+        let place = format::Place { paths, config, root, scratch: &scratch, work: &work };
+        format::prettier_fixes(&helper, &place, &mut findings).await;
+    }
     let results = (tool.purpose == Purpose::Test)
         .then(|| {
             let module = OnDisk { root: source, path: String::new() }.read("go.mod");

@@ -552,6 +552,38 @@ fn edisons_typescript_tests_are_formatted_by_the_projects_prettier() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A project whose lint script checks with prettier (ufo's `prettier -c src
+/// test`): Sherlock runs `prettier --check` on what the script checks, and a
+/// file it would change is a finding whose fix is the file as that prettier
+/// writes it (here a stand-in that marks the first line), the lines that differ.
+#[test]
+fn prettier_runs_where_the_lint_script_does_and_its_finding_carries_the_formatting() {
+    let home = Home::new();
+    let root = vendored(&home, "destr");
+    let prettier = "#!/bin/sh\n# A stand-in for prettier: --check names src/index.ts; a file alone is printed formatted.\ncase \"$*\" in\n  *--check*) echo 'Checking formatting...'; echo '[warn] src/index.ts'; echo '[warn] Code style issues found in the above file. Run Prettier with --write to fix.'; exit 1 ;;\n  *) sed '1s/$/ \\/\\/ formatted/' \"$1\" ;;\nesac\n";
+    let bin = root.join("node_modules/.bin/prettier");
+    std::fs::write(&bin, prettier).expect("prettier");
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let mut package: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("package.json")).expect("package.json")).expect("json");
+    package["scripts"]["lint"] = Value::from("eslint . && prettier -c src");
+    std::fs::write(root.join("package.json"), package.to_string()).expect("package.json");
+    let run = review(&home, &root.join("src/index.ts"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(
+        report.contains("prettier (package.json scripts.lint: eslint . && prettier -c src): 1 finding"),
+        "{report}"
+    );
+    let found = finding(&run, "prettier:format");
+    assert_eq!(found["line"], 1, "{found}");
+    let edit = &found["fix"]["edits"][0];
+    let first =
+        std::fs::read_to_string(root.join("src/index.ts")).expect("read").lines().next().expect("a line").to_owned();
+    assert_eq!(edit["new_text"], format!("{first} // formatted\n"), "{found}");
+    assert_eq!((edit["range"]["start"]["line"].as_u64(), edit["range"]["end"]["line"].as_u64()), (Some(0), Some(1)));
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A model's `run_command`: only the granted commands, in the sandbox, with
 /// what the program printed and what the sandbox held.
 #[tokio::test]
