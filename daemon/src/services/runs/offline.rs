@@ -287,7 +287,7 @@ async fn with_project_tools(
     report.push_str("\n## The project's own tools\n\n");
     if runs.is_empty() {
         report.push_str(
-            "None found to run: PAIRED runs clippy, ruff (or flake8) and mypy, eslint and tsc, and go vet \
+            "None found to run: PAIRED runs clippy, ruff (or flake8) and mypy, eslint, tsc and prettier, and go vet \
              when the project uses them and they are installed.\n",
         );
     }
