@@ -209,6 +209,33 @@ fn a_cancelled_run_leaves_no_process_behind() {
     assert_eq!(count(), 0, "every process the cancelled run started is gone");
 }
 
+/// A program that detaches a process (`setsid`: a session, and so a process
+/// group, of its own) and ends: the process ends with it, as the sandbox's
+/// PID namespace ends with its first process. Without one it lived on.
+#[test]
+fn a_process_the_program_detaches_ends_with_it() {
+    let cell = cell();
+    let spec = spec(&cell, "setsid sleep 55.5 < /dev/null > /dev/null 2>&1 & sleep 0.3; echo left");
+    let helper = Path::new(env!("CARGO_BIN_EXE_paired"));
+    let count = || {
+        std::fs::read_dir("/proc")
+            .expect("test set-up")
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .filter(|cmdline| cmdline.as_slice() == b"sleep\x0055.5\x00")
+            .count()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("test set-up");
+    let outcome = runtime.block_on(sandbox::run(helper, &spec)).expect("ran");
+    assert!(outcome.success(), "{outcome:?}");
+    assert!(outcome.enforcement.own_pids, "{:?}", outcome.enforcement);
+    assert_eq!(String::from_utf8_lossy(&outcome.stdout), "left\n");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while count() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(count(), 0, "the detached process ended with the program");
+}
+
 #[test]
 fn the_disk_cannot_be_filled() {
     let cell = cell();

@@ -32,7 +32,7 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
             notes.push(format!("the {resource:?} limit could not be set: {err}"));
         }
     }
-    let (network, daemon_hidden) = namespaces(spec, &mut notes);
+    let (network, daemon_hidden, own_pids) = namespaces(spec, &mut notes);
     let (files, no_new_privs) = match landlock(spec, network == "landlock-tcp") {
         Ok(status) => {
             let files = match status.ruleset {
@@ -57,7 +57,7 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
         notes.push("the network is open".into());
     }
     let network = if network == "landlock-tcp" && files == Level::Not { "open".to_owned() } else { network };
-    Enforcement { level: Level::Not, files, network, processes, no_new_privs, daemon_hidden, notes }
+    Enforcement { level: Level::Not, files, network, processes, no_new_privs, daemon_hidden, own_pids, notes }
 }
 
 /// Caps processes and threads: a `pids` cgroup as root (whom `RLIMIT_NPROC`
@@ -124,12 +124,13 @@ fn user_processes(uid: u32) -> u64 {
 /// loopback and the daemon's port), and a mount one where each of
 /// [`Spec::hide`] is covered by an empty read-only tmpfs (the daemon's socket
 /// folder: same user, but not reachable from here). A user namespace first
-/// when not root. Returns how the network is closed and whether the hidden
-/// trees are.
+/// when not root; and a PID namespace, whose first process the program will
+/// be ([`first_of_its_pids`]). Returns how the network is closed, whether the
+/// hidden trees are, and whether the PID namespace is the sandbox's own.
 // `unshare` is unsafe for what `CLONE_FILES` does to other threads; the helper
 // has one thread and does not ask for it.
 #[allow(unsafe_code)]
-fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool) {
+fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool) {
     use rustix::thread::{UnshareFlags, unshare_unsafe};
     // A user namespace of its own, for root too: its capabilities then hold
     // in that namespace only (no device nodes, no modules, no raw I/O on the
@@ -147,6 +148,14 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool) {
             notes.push(format!("no user namespace ({err})"));
         }
     }
+    // SAFETY: as above. Applies to the next child only.
+    let own_pids = match unsafe { unshare_unsafe(UnshareFlags::NEWPID) } {
+        Ok(()) => true,
+        Err(err) => {
+            notes.push(format!("no PID namespace ({err}): a process the program detaches may outlive it"));
+            false
+        }
+    };
     let network = if spec.network {
         "granted".to_owned()
     } else {
@@ -172,10 +181,106 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool) {
         });
         if let Err(err) = hidden {
             notes.push(format!("the daemon's socket could not be hidden ({err})"));
-            return (network, false);
+            return (network, false, own_pids);
         }
     }
-    (network, true)
+    (network, true, own_pids)
+}
+
+/// Runs `command` in the sandbox's PID namespace and ends as it ended: the
+/// helper's next child is the namespace's first process, a small init that
+/// starts the program (not the program itself: the first process of a
+/// namespace ignores signals it has no handler for — a full disk's SIGXFSZ,
+/// a closed pipe's SIGPIPE), reaps what is orphaned and, when the program
+/// ends, ends — and the kernel ends every process left in the namespace, a
+/// `setsid` grandchild or a daemon it started, which a process group does
+/// not reach. The init passes the program's wait status back through a
+/// pipe. The helper is single-threaded, so the children may do anything
+/// before `exec`.
+#[allow(unsafe_code)]
+pub(super) fn first_of_its_pids(command: &mut std::process::Command, program: &str) -> i32 {
+    let mut fds = [0; 2];
+    // SAFETY: a pipe into an array we own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        eprintln!("paired: cannot start {program}: {}", io::Error::last_os_error());
+        return 126;
+    }
+    let (read_end, write_end) = (fds[0], fds[1]);
+    // SAFETY: fork in a single-threaded process.
+    match unsafe { libc::fork() } {
+        -1 => {
+            eprintln!("paired: cannot start {program}: {}", io::Error::last_os_error());
+            126
+        }
+        // SAFETY (all of the init): our own descriptors and children.
+        0 => unsafe {
+            libc::close(read_end);
+            let status = init(command, program);
+            let bytes = status.to_le_bytes();
+            libc::write(write_end, bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(0)
+        },
+        child => {
+            // SAFETY: our own descriptors and child.
+            unsafe {
+                libc::close(write_end);
+                wait_for(child);
+                let mut bytes = [0u8; 4];
+                let read = libc::read(read_end, bytes.as_mut_ptr().cast(), bytes.len());
+                libc::close(read_end);
+                if read != 4 {
+                    return 126;
+                }
+                let status = i32::from_le_bytes(bytes);
+                if libc::WIFEXITED(status) {
+                    return libc::WEXITSTATUS(status);
+                }
+                // Ended by a signal: so does the helper, as the daemon reads it.
+                let signal = libc::WTERMSIG(status);
+                libc::signal(signal, libc::SIG_DFL);
+                libc::raise(signal);
+                128 + signal
+            }
+        }
+    }
+}
+
+/// The namespace's first process: starts the program, reaps every child
+/// until the program's own end, and gives back its wait status.
+#[allow(unsafe_code)]
+unsafe fn init(command: &mut std::process::Command, program: &str) -> i32 {
+    // SAFETY: the init is single-threaded too.
+    match unsafe { libc::fork() } {
+        -1 => 126 << 8,
+        0 => {
+            let err = crate::platform::os::exec(command);
+            eprintln!("paired: cannot run {program}: {err}");
+            let code = if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 };
+            // SAFETY: ends the child without the helper's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        program_pid => loop {
+            let mut status = 0;
+            // SAFETY: any child of ours: the program or an orphan of it.
+            let ended = unsafe { libc::waitpid(-1, &mut status, 0) };
+            if ended == program_pid {
+                return status;
+            }
+            if ended == -1 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return 126 << 8;
+            }
+        },
+    }
+}
+
+/// Waits for `child`, through interruptions.
+#[allow(unsafe_code)]
+unsafe fn wait_for(child: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: our own child.
+    while unsafe { libc::waitpid(child, &mut status, 0) } == -1
+        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+    {}
 }
 
 // Raw `ioctl`s: no safe binding sets an interface's flags.

@@ -134,6 +134,10 @@ pub struct Enforcement {
     pub no_new_privs: bool,
     /// Whether [`Spec::hide`] (the daemon's socket folder) is out of reach.
     pub daemon_hidden: bool,
+    /// A PID namespace of its own: what the program leaves running when it
+    /// ends (a `setsid` grandchild too) ends with it.
+    #[serde(default)]
+    pub own_pids: bool,
     /// Why anything is short of full, one line each.
     pub notes: Vec<String>,
 }
@@ -148,6 +152,7 @@ impl Enforcement {
             processes: "none".into(),
             no_new_privs: false,
             daemon_hidden: false,
+            own_pids: false,
             notes: vec![reason.to_owned()],
         }
     }
@@ -471,6 +476,10 @@ pub fn helper_main() -> i32 {
     report(&enforcement);
     let mut command = std::process::Command::new(&spec.program);
     command.args(&spec.args).env_clear().envs(spec.env.iter().cloned()).current_dir(&spec.cwd);
+    #[cfg(target_os = "linux")]
+    if enforcement.own_pids {
+        return linux::first_of_its_pids(&mut command, &spec.program);
+    }
     let err = super::exec(&mut command);
     eprintln!("paired: cannot run {}: {err}", spec.program);
     if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 }
@@ -512,6 +521,7 @@ mod tests {
             processes: processes.into(),
             no_new_privs,
             daemon_hidden: true,
+            own_pids: true,
             notes: vec!["why".into()],
         };
         e.settle(false);
