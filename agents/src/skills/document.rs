@@ -148,7 +148,13 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Ex
                 for raised in &facts.fails {
                     // `ValueError("width")` → `ValueError: width`
                     let (kind, message) = raised.split_once('(').unwrap_or((raised, ""));
-                    let message = message.trim_end_matches(')').trim_matches(|c| c == '\'' || c == '"');
+                    let message = message.trim_end_matches(')');
+                    // A message written out; a variable's name (`msg`) says nothing.
+                    let message = if message.starts_with(['"', '\'']) {
+                        message.trim_matches(|c| c == '\'' || c == '"')
+                    } else {
+                        ""
+                    };
                     // Nothing that would end the docstring or be read as an escape in it.
                     let message = if message.contains("\"\"\"") || message.contains('\\') { "" } else { message };
                     lines.push(if message.is_empty() {
@@ -210,10 +216,16 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Ex
         0 => String::new(),
         n => format!(", with {n} example(s): calls the project's tests make, run on a copy of the project"),
     };
+    let read = match language {
+        Language::Rust => "what it returns, the errors it passes on, when it panics",
+        Language::Python => "what it returns, what it raises",
+        Language::Go => "what it returns",
+        _ => "what it returns, what it throws",
+    };
     SkillOutput {
         report: format!(
-            "{speaker} drafted documentation for `{name}` from its name, signature and body (what it returns, \
-             the errors it passes on or raises, when it panics){from_tests}; check that the summary says what it is for.\n\n```\n{comment}```\n"
+            "{speaker} drafted documentation for `{name}` from its name, signature and body ({read}){from_tests}; \
+             check that the summary says what it is for.\n\n```\n{comment}```\n"
         ),
         edits: vec![RawEdit { bytes: at..at, new_text: comment, path: None }],
         ..SkillOutput::default()
@@ -811,6 +823,9 @@ mod tests {
             throws_tag(Language::Java, "IllegalStateException(\"closed\")"),
             "@throws IllegalStateException closed"
         );
+        // A message in a variable says nothing: the exception alone.
+        let raised = doc_for(Language::Python, "def clamp($value):\n    msg = 'x'\n    raise ValueError(msg)\n");
+        assert!(raised.contains("    Raises:\n        ValueError\n"), "{raised}");
         // Two subjects, a plural verb.
         assert!(
             doc_for(Language::Python, "def is_same(a, b):\n    return $a == b\n")

@@ -68,7 +68,7 @@ pub fn parts(request: &str) -> Vec<String> {
         static SPLIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
         SPLIT.get_or_init(|| {
             regex::Regex::new(
-                r"(?i)\s*(?:;\s*(?:and\s+)?(?:then\s+)?|\.\s+(?:then\s+)?|,\s*(?:and\s+)?then\s+|,\s+and\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
+                r"(?i)\s*(?:;\s*(?:and\s+)?(?:then\s+)?|\.\s+(?:then\s+)?|,\s*(?:and\s+)?then\s+|,\s+and\s+|,\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
             )
             .expect("the split pattern")
         })
@@ -165,11 +165,12 @@ pub struct Resolved {
 }
 
 /// Words of a request that name nothing in a project.
-const STOPWORDS: [&str; 48] = [
+const STOPWORDS: &[&str] = &[
     "the", "a", "an", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "from", "into", "this", "that",
     "these", "those", "it", "its", "is", "are", "be", "please", "can", "could", "you", "we", "i", "me", "my", "our",
     "what", "why", "how", "where", "which", "all", "any", "some", "file", "files", "code", "function", "class", "make",
-    "add",
+    "add", "write", "create", "fix", "find", "explain", "check", "update", "show", "tell", "give", "does", "do",
+    "then", "also", "new", "them",
 ];
 
 /// The files and definitions a request names ("review the parser" →
@@ -317,6 +318,14 @@ mod tests {
         assert_eq!(parts("write tests for parse; then find the TODOs."), ["write tests for parse", "find the TODOs"]);
         assert_eq!(parts("the parser, then review it"), ["the parser and review it"]);
         assert_eq!(parts("hello there"), ["hello there"]);
+        assert_eq!(
+            parts("document naturalsize, write tests for clamp, and review time.py for bugs"),
+            ["document naturalsize", "write tests for clamp", "review time.py for bugs"]
+        );
+        assert_eq!(
+            parts("write tests for intcomma, intword and ordinal"),
+            ["write tests for intcomma and intword and ordinal"]
+        );
         assert_eq!(parts("Review parse. It crashes on empty input"), ["Review parse and It crashes on empty input"]);
     }
 

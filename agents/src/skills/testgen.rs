@@ -188,7 +188,15 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
             let mut cursor = arguments.walk();
             let args: Vec<Node<'_>> =
                 arguments.named_children(&mut cursor).filter(|a| !a.kind().contains("comment")).collect();
-            if args.is_empty() || args.iter().any(|a| a.kind() == "keyword_argument" || a.kind() == "list_splat") {
+            // `f(*test_args)` over a parametrized list of arguments: each row's.
+            let splatted = match args.as_slice() {
+                [one] if one.kind() == "list_splat" => one.named_child(0).map(|n| &text[n.byte_range()]),
+                _ => None,
+            };
+            if args.is_empty()
+                || (splatted.is_none()
+                    && args.iter().any(|a| a.kind() == "keyword_argument" || a.kind() == "list_splat"))
+            {
                 continue;
             }
             if in_changed_state(node, text) {
@@ -196,6 +204,17 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
             }
             // A name the test is parametrized over stands for each row's value.
             let rows = parametrized_rows(node, text);
+            if let Some(name) = splatted {
+                for row in &rows {
+                    let Some((_, value)) = row.iter().find(|(n, _)| n == name) else { continue };
+                    let Some(items) = python_sequence_items(value) else { continue };
+                    let literal = items.iter().all(|i| !i.starts_with('f') && is_python_literal(i));
+                    if literal && !items.is_empty() && !calls.contains(&items) {
+                        calls.push(items);
+                    }
+                }
+                continue;
+            }
             let variants: Vec<Vec<(String, String)>> = if rows.is_empty() { vec![Vec::new()] } else { rows };
             for row in variants {
                 let filled: Option<Vec<String>> = args
@@ -305,7 +324,14 @@ fn parametrized_rows(call: Node<'_>, text: &str) -> Vec<Vec<(String, String)>> {
             .map(|n| n.trim().to_owned())
             .collect();
         let mut cursor = values.walk();
-        for row in values.named_children(&mut cursor).filter(|r| !r.kind().contains("comment")).take(4) {
+        let all: Vec<Node<'_>> = values.named_children(&mut cursor).filter(|r| !r.kind().contains("comment")).collect();
+        // Rows across the table, not its first few (ordinal's 11th, 12th, 13th
+        // come after 1st to 4th): at most eight, evenly spaced, first and last in.
+        let chosen: Vec<Node<'_>> = match all.len() {
+            0..=8 => all.clone(),
+            n => (0..8).map(|k| all[k * (n - 1) / 7]).collect(),
+        };
+        for row in chosen {
             let cells: Vec<String> = if names.len() == 1 {
                 vec![text[row.byte_range()].to_owned()]
             } else if row.kind() == "tuple" {
@@ -320,6 +346,38 @@ fn parametrized_rows(call: Node<'_>, text: &str) -> Vec<Vec<(String, String)>> {
         }
     }
     rows
+}
+
+/// The items of a Python list or tuple literal written out (`[1, "a, b"]`
+/// → `1`, `"a, b"`), split at its top-level commas.
+fn python_sequence_items(text: &str) -> Option<Vec<String>> {
+    let text = text.trim();
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .or_else(|| text.strip_prefix('(').and_then(|t| t.strip_suffix(')')))?;
+    let (mut items, mut current, mut depth, mut quote) = (Vec::new(), String::new(), 0usize, None::<char>);
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        current.push(c);
+        match (quote, c) {
+            (Some(_), '\\') => current.extend(chars.next()),
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '(' | '{') => depth += 1,
+            (None, ']' | ')' | '}') => depth = depth.checked_sub(1)?,
+            (None, ',') if depth == 0 => {
+                current.pop();
+                items.push(std::mem::take(&mut current).trim().to_owned());
+            }
+            _ => {}
+        }
+    }
+    if !current.trim().is_empty() {
+        items.push(current.trim().to_owned());
+    }
+    (quote.is_none() && depth == 0).then_some(items)
 }
 
 /// `tc.input` → `input`: a field of a table row, by the loop's variable.
@@ -1595,6 +1653,25 @@ mod tests {
     }
 
     /// The code the probe runs could print anything: only literals become tests.
+    #[test]
+    fn parametrized_argument_lists_are_splatted_and_rows_come_from_across_the_table() {
+        let tests = vec![
+            "import humanize\n\n@pytest.mark.parametrize(\n    \"test_args, expected\",\n    [\n        ([100], \"100\"),\n        ([\"1000\"], \"1,000\"),\n        ([1234.5454545, 2], \"1,234.55\"),\n        ([\"a, b\", None], \"x\"),\n    ],\n)\ndef test_intcomma(test_args: list[int], expected: str) -> None:\n    assert humanize.intcomma(*test_args) == expected\n".to_owned(),
+        ];
+        let calls = example_calls("intcomma", Language::Python, &tests);
+        assert_eq!(calls, [vec!["100"], vec!["\"1000\""], vec!["1234.5454545", "2"], vec!["\"a, b\"", "None"]]);
+        assert_eq!(python_sequence_items("(1, (2, 3), 'x')").expect("a tuple"), ["1", "(2, 3)", "'x'"]);
+        assert_eq!(python_sequence_items("[1, 2"), None);
+        // Twenty rows: eight of them, the last among them.
+        let rows: String = (1..=20).map(|n| format!("        ({n}, \"{n}\"),\n")).collect();
+        let table = vec![format!(
+            "@pytest.mark.parametrize(\n    \"n, expected\",\n    [\n{rows}    ],\n)\ndef test_ordinal(n, expected):\n    assert ordinal(n) == expected\n"
+        )];
+        let calls = example_calls("ordinal", Language::Python, &table);
+        assert_eq!(calls.len(), 8);
+        assert_eq!((calls[0][0].as_str(), calls[7][0].as_str()), ("1", "20"));
+    }
+
     #[test]
     fn calls_after_a_change_of_state_are_not_examples() {
         let tests = vec![

@@ -891,6 +891,22 @@ async fn a_delegation_gives_each_part_its_own_file_and_a_part_undone_is_said() {
     assert_eq!(document.skill, "document", "{session:#?}");
     assert!(document.uri.as_deref().is_some_and(|u| u.ends_with("src/other.py")), "{document:?}");
     assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    // A part naming two files is a sub-task each (python-humanize's "write
+    // tests for intcomma and intword" tested intcomma alone).
+    let params = RunWorkflowParams {
+        prompt: Some("review src/size.py, src/other.py".into()),
+        workspace: Some(root.display().to_string()),
+        wait: true,
+        ..workflow_run("delegate")
+    };
+    let session = run(&client, params).await;
+    let reviewed: Vec<String> = session
+        .steps
+        .iter()
+        .filter(|s| s.skill == "review")
+        .filter_map(|s| s.uri.as_deref().and_then(|u| u.rsplit('/').next()).map(str::to_owned))
+        .collect();
+    assert_eq!(reviewed, ["size.py", "other.py"], "{session:#?}");
 }
 
 /// Issue #16.5: Alex resolves what a request names ("the parser") through the

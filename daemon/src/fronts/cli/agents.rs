@@ -40,7 +40,7 @@ pub enum AgentsCommand {
     Run {
         /// The agent: an id, a name or a 1.0 alias (`paired agents list` shows them).
         agent: String,
-        /// The file to work on (a file skill such as docs needs one; review without one reviews the project).
+        /// The file to work on (a file skill such as document needs one; review without one reviews the project).
         #[arg(long)]
         file: Option<PathBuf>,
         /// 1-based line (for skills that work on the definition there).

@@ -394,9 +394,9 @@ impl Runs {
         let produced = async {
             match work {
                 Work::Ask { .. } => model::ask(env, &context, &agent, &params).await,
-                // A workflow step's run (it has a board) drafts without examples.
+                // A workflow step's run has a board: its documentation runs examples where cheap.
                 Work::Offline(skill) => {
-                    offline::produce(env, &agent, skill, &params, (&reach, context.board.is_none()))
+                    offline::produce(env, &agent, skill, &params, (&reach, context.board.is_some()))
                         .await
                         .map(|produced| offline::labelled(env, &agent, skill, produced))
                 }

@@ -34,15 +34,14 @@ pub(super) type Produced = (String, Vec<Finding>, Vec<TextEdit>);
 /// Gathers the skill's inputs and runs it off the async threads. The skill
 /// sees only the files within `reach` (the file the run is on aside: the
 /// caller checked it): the index it gets, the files it reads and the history
-/// are cut down to them. `examples`: documentation may run the calls the
-/// project's tests make for its examples (an editor's request; not each item
-/// of a workflow's fan-out, which would run a probe per definition).
+/// are cut down to them. `in_workflow`: a workflow step's run, whose
+/// documentation runs its examples where that is cheap (see [`doc_examples`]).
 pub(super) async fn produce(
     env: &Env,
     agent: &Agent,
     skill: Skill,
     params: &RunParams,
-    (reach, examples): (&Reach, bool),
+    (reach, in_workflow): (&Reach, bool),
 ) -> Result<Produced, Failed> {
     let path = params.uri.as_deref().and_then(uri::to_path);
     let workspace = env.workspace_for(params)?;
@@ -57,8 +56,8 @@ pub(super) async fn produce(
     }
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
     let examples = match (&workspace, params.uri.as_deref()) {
-        (Some(workspace), Some(uri)) if skill == Skill::Document && examples => {
-            doc_examples(env, workspace, uri, params, reach).await
+        (Some(workspace), Some(uri)) if skill == Skill::Document => {
+            doc_examples(env, workspace, uri, params, (reach, in_workflow)).await
         }
         _ => Vec::new(),
     };
@@ -176,7 +175,7 @@ pub(super) fn labelled(env: &Env, agent: &Agent, skill: Skill, produced: Produce
     let made_of = match skill {
         Skill::Review => "the project's own tools and PAIRED's rules",
         Skill::Tests => "calls observed on a copy of the project",
-        Skill::Document => "the code's name, signature and body, and the calls its tests make, run",
+        Skill::Document => "the code's name, signature and body (and, where the report says so, its tests' calls, run)",
         Skill::Architecture | Skill::Assess => "the workspace's index",
         Skill::Metrics | Skill::Backlog => "the code and its git history",
         Skill::Accessibility | Skill::Route => "PAIRED's rules",
@@ -215,17 +214,20 @@ async fn verified_tests(
 
 /// Documentation shows what the function returned for its tests' inputs,
 /// run in the sandbox as its tests are (for an agent that reads every file).
+/// A workflow's run does too, but not in Rust, where each definition of a
+/// fan-out would rebuild the crate's tests.
 async fn doc_examples(
     env: &Env,
     workspace: &Workspace,
     uri: &str,
     params: &RunParams,
-    reach: &Reach,
+    (reach, in_workflow): (&Reach, bool),
 ) -> Vec<agents::skills::document::Example> {
     if !env.config.sandbox.project_tools || !reach.is_everything() {
         return Vec::new();
     }
     match document_at(env, workspace, uri, params).await {
+        Ok((doc, _, _)) if in_workflow && doc.language() == context::Language::Rust => Vec::new(),
         Ok((doc, cursor, rel)) => {
             testgen::examples(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor).await
         }
@@ -385,7 +387,7 @@ pub(super) async fn offline(
         max_tokens: None,
     };
     let (report, findings, _) =
-        Box::pin(produce(env, &agent, skill, &params, (&reach, false))).await.map_err(|f| f.message)?;
+        Box::pin(produce(env, &agent, skill, &params, (&reach, true))).await.map_err(|f| f.message)?;
     let listed: Vec<String> =
         findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
     Ok(format!("{report}\n{}", listed.join("\n")))

@@ -58,10 +58,9 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
         how = "its routing rules";
         subtasks = by_rules(&request);
     }
-    let named = named_per_task(orch, &session, &request, &subtasks);
-    let listed: Vec<String> = subtasks
+    let planned = with_files(orch, &session, &request, subtasks);
+    let listed: Vec<String> = planned
         .iter()
-        .zip(&named)
         .map(|((a, s, t), named)| match named {
             Some((_, shown)) => format!("- {a}: {s}: {t} (on {shown}, which it names)"),
             None => format!("- {a}: {s}: {t}"),
@@ -80,7 +79,7 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
         output: format!(
             "{} splits the request into {} subtask(s) by {how}:\n{note}{}\n",
             coordinator.manifest.metadata.name,
-            subtasks.len(),
+            planned.len(),
             listed.join("\n")
         ),
         findings: Vec::new(),
@@ -89,9 +88,8 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
         started_ms: now_ms(),
         finished_ms: Some(now_ms()),
     };
-    let steps = subtasks
+    let steps = planned
         .into_iter()
-        .zip(named)
         .map(|((agent, skill, task), named)| {
             let (uri, position) = match named {
                 Some(((uri, position), _)) => (Some(uri), position),
@@ -111,34 +109,43 @@ pub(super) async fn plan(job: &Job<'_>) -> (StepRecord, Vec<Planned>) {
     (record, steps)
 }
 
-/// What each task names ("the parser"), through the index, for the subtasks
-/// that work on a file when the session names none. A task that names
-/// nothing ("… and test it") works on what the one before it named, else on
-/// what the whole request names.
-#[allow(clippy::type_complexity)]
-fn named_per_task(
+/// A file (and place) a task names, and how to show it.
+type Named = ((String, Option<protocol::documents::Position>), String);
+
+/// The subtasks, each with what its task names ("the parser"), through the
+/// index, when it works on a file and the session names none: a task naming
+/// several definitions ("tests for intcomma and intword") is one subtask
+/// each (four at most); one that names nothing ("… and test it") works on
+/// what the one before it named, else on what the whole request names.
+fn with_files(
     orch: &super::super::Orchestrator,
     session: &SessionInfo,
     request: &str,
-    subtasks: &[Subtask],
-) -> Vec<Option<((String, Option<protocol::documents::Position>), String)>> {
+    subtasks: Vec<Subtask>,
+) -> Vec<(Subtask, Option<Named>)> {
     let on_file = |skill: &str| {
         agents::skills::Skill::from_name(skill)
             .is_some_and(|s| matches!(s.scope(), agents::skills::Scope::File | agents::skills::Scope::Symbol))
     };
-    let mut before = None;
-    subtasks
-        .iter()
-        .map(|(_, skill, task)| {
-            if session.params.uri.is_some() || !on_file(skill) {
-                return None;
-            }
-            let found =
-                named_in(orch, session, task).or_else(|| before.clone()).or_else(|| named_in(orch, session, request));
-            before = found.clone();
-            found
-        })
-        .collect()
+    let mut before: Option<Named> = None;
+    let mut out = Vec::new();
+    for subtask in subtasks {
+        if session.params.uri.is_some() || !on_file(&subtask.1) {
+            out.push((subtask, None));
+            continue;
+        }
+        let mut found = named_in(orch, session, &subtask.2);
+        found.truncate(4);
+        if found.is_empty() {
+            found.extend(before.clone().or_else(|| named_in(orch, session, request).into_iter().next()));
+        }
+        before = found.last().cloned();
+        match found.len() {
+            0 => out.push((subtask, None)),
+            _ => out.extend(found.into_iter().map(|named| (subtask.clone(), Some(named)))),
+        }
+    }
+    out
 }
 
 /// Each part of the request routed on its own ("add a test for withQuery
@@ -157,14 +164,10 @@ fn by_rules(request: &str) -> Vec<Subtask> {
     subtasks
 }
 
-/// The first file or definition the request names, as a URI and place, and
-/// how to show it (`src/parser.rs`, `` `Parser` in src/parser.rs:3 ``).
-#[allow(clippy::type_complexity)]
-fn named_in(
-    orch: &super::super::Orchestrator,
-    session: &SessionInfo,
-    request: &str,
-) -> Option<((String, Option<protocol::documents::Position>), String)> {
+/// The files and definitions the request names, in its order, each as a
+/// URI and place and how to show it (`src/parser.rs`, `` `Parser` in
+/// src/parser.rs:3 ``).
+fn named_in(orch: &super::super::Orchestrator, session: &SessionInfo, request: &str) -> Vec<Named> {
     let params = RunParams {
         agent: String::new(),
         skill: None,
@@ -176,17 +179,23 @@ fn named_in(
         wait: false,
         max_tokens: None,
     };
-    let workspace = orch.env().workspace_for(&params).ok()??;
+    let Some(workspace) = orch.env().workspace_for(&params).ok().flatten() else { return Vec::new() };
     let found = agents::skills::route::resolve(request, &workspace.index());
-    let first = found.into_iter().next()?;
-    let uri = crate::platform::uri::from_path(&workspace.root.join(&first.path));
-    Some(match first.symbol {
-        Some((name, line)) => {
-            let position = protocol::documents::Position { line, character: 0 };
-            ((uri, Some(position)), format!("`{name}` in {}:{}", first.path, line + 1))
+    let mut named: Vec<Named> = Vec::new();
+    for resolved in found {
+        let uri = crate::platform::uri::from_path(&workspace.root.join(&resolved.path));
+        let one = match resolved.symbol {
+            Some((name, line)) => {
+                let position = protocol::documents::Position { line, character: 0 };
+                ((uri, Some(position)), format!("`{name}` in {}:{}", resolved.path, line + 1))
+            }
+            None => ((uri, None), resolved.path),
+        };
+        if !named.iter().any(|n| n.0 == one.0) {
+            named.push(one);
         }
-        None => ((uri, None), first.path),
-    })
+    }
+    named
 }
 
 /// The coordinator's model's plan, and a note for the plan's record when it
