@@ -236,6 +236,20 @@ fn a_process_the_program_detaches_ends_with_it() {
     assert_eq!(count(), 0, "the detached process ended with the program");
 }
 
+/// `kill 0` (a shell's clean-up, `killpg(getpgrp())`) reaches the program's
+/// own process group, not the helper outside its PID namespace, which would
+/// end the run as killed.
+#[test]
+fn the_programs_kill_0_reaches_its_own_group_only() {
+    let cell = cell();
+    let spec = spec(&cell, "trap '' TERM; kill 0; echo survived");
+    let helper = Path::new(env!("CARGO_BIN_EXE_paired"));
+    let runtime = tokio::runtime::Runtime::new().expect("test set-up");
+    let outcome = runtime.block_on(sandbox::run(helper, &spec)).expect("ran");
+    assert!(outcome.success(), "{outcome:?}");
+    assert_eq!(String::from_utf8_lossy(&outcome.stdout), "survived\n");
+}
+
 #[test]
 fn the_disk_cannot_be_filled() {
     let cell = cell();

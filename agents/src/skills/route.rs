@@ -68,14 +68,33 @@ pub fn parts(request: &str) -> Vec<String> {
         static SPLIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
         SPLIT.get_or_init(|| {
             regex::Regex::new(
-                r"(?i)\s*(?:;\s*(?:and\s+)?(?:then\s+)?|\.\s+(?:then\s+)?|,\s*(?:and\s+)?then\s+|,\s+and\s+|,\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
+                r"(?i)\s*(?:;\s*(?:and\s+)?(?:then\s+)?|\.\s+(?:then\s+)?|,\s*(?:and\s+)?then\s+|,\s+and\s+|\s+and\s+(?:then\s+|also\s+)?|\s+then\s+)\s*",
             )
             .expect("the split pattern")
         })
     }
     let mut parts: Vec<String> = Vec::new();
     let mut pending = String::new();
-    for piece in splitter().split(request.trim().trim_end_matches('.')).map(str::trim).filter(|p| !p.is_empty()) {
+    // A comma starts a task only before a request's verb ("document x, write
+    // tests for y"), and never in a request that quotes code or text (`f("1, 000")`).
+    let quotes = request.contains(['"', '\'', '`', '(', '[']);
+    let pieces = splitter().split(request.trim().trim_end_matches('.')).flat_map(|piece| {
+        let mut split: Vec<&str> = Vec::new();
+        let mut rest = piece;
+        while let Some(at) = rest.find(", ").filter(|_| !quotes) {
+            let next = rest[at + 2..].trim_start();
+            let first = next.split_whitespace().next().unwrap_or_default().to_lowercase();
+            if REQUEST_VERBS.contains(&first.as_str()) || ROUTES.iter().any(|(k, ..)| k.contains(&first.as_str())) {
+                split.push(&rest[..at]);
+                rest = next;
+            } else {
+                break;
+            }
+        }
+        split.push(rest);
+        split
+    });
+    for piece in pieces.map(str::trim).filter(|p| !p.is_empty()) {
         let piece =
             if pending.is_empty() { piece.to_owned() } else { format!("{} and {piece}", std::mem::take(&mut pending)) };
         // A part of its own asks for something by name ("review", "test"): a
@@ -169,8 +188,15 @@ const STOPWORDS: &[&str] = &[
     "the", "a", "an", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "from", "into", "this", "that",
     "these", "those", "it", "its", "is", "are", "be", "please", "can", "could", "you", "we", "i", "me", "my", "our",
     "what", "why", "how", "where", "which", "all", "any", "some", "file", "files", "code", "function", "class", "make",
-    "add", "write", "create", "fix", "find", "explain", "check", "update", "show", "tell", "give", "does", "do",
-    "then", "also", "new", "them",
+    "add", "then", "also", "them",
+];
+
+/// The verbs a request starts with: no name of the code there ("write
+/// tests for…" is no `write`), though they may be one elsewhere ("document
+/// check").
+const REQUEST_VERBS: &[&str] = &[
+    "write", "create", "fix", "find", "explain", "check", "update", "show", "tell", "give", "document", "review",
+    "test", "add", "make", "list", "map", "run",
 ];
 
 /// The files and definitions a request names ("review the parser" →
@@ -184,6 +210,10 @@ pub fn resolve(request: &str, index: &WorkspaceIndex) -> Vec<Resolved> {
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '.' && c != '/')
         .map(|w| w.trim_matches('.'))
+        .filter(|w| !w.is_empty())
+        .enumerate()
+        .filter(|(i, w)| *i > 0 || !REQUEST_VERBS.contains(w))
+        .map(|(_, w)| w)
         .filter(|w| w.len() >= 3 && !STOPWORDS.contains(w) && !keywords.contains(w))
         .collect();
     let mut found: Vec<Resolved> = Vec::new();
@@ -324,7 +354,13 @@ mod tests {
         );
         assert_eq!(
             parts("write tests for intcomma, intword and ordinal"),
-            ["write tests for intcomma and intword and ordinal"]
+            ["write tests for intcomma, intword and ordinal"]
+        );
+        // A comma before no request's verb, or in quoted code, splits nothing.
+        assert_eq!(parts("write tests for clamp, not documentation"), ["write tests for clamp, not documentation"]);
+        assert_eq!(
+            parts("explain why intcomma(\"1, 000\") fails, review it"),
+            ["explain why intcomma(\"1, 000\") fails, review it"]
         );
         assert_eq!(parts("Review parse. It crashes on empty input"), ["Review parse and It crashes on empty input"]);
     }

@@ -374,8 +374,13 @@ fn python_sequence_items(text: &str) -> Option<Vec<String>> {
             _ => {}
         }
     }
+    let trailing_comma = current.trim().is_empty() && !items.is_empty();
     if !current.trim().is_empty() {
         items.push(current.trim().to_owned());
+    }
+    // `("1000")` is a string in parentheses, `("1000",)` a tuple.
+    if text.starts_with('(') && items.len() == 1 && !trailing_comma {
+        return None;
     }
     (quote.is_none() && depth == 0).then_some(items)
 }
@@ -1662,6 +1667,8 @@ mod tests {
         assert_eq!(calls, [vec!["100"], vec!["\"1000\""], vec!["1234.5454545", "2"], vec!["\"a, b\"", "None"]]);
         assert_eq!(python_sequence_items("(1, (2, 3), 'x')").expect("a tuple"), ["1", "(2, 3)", "'x'"]);
         assert_eq!(python_sequence_items("[1, 2"), None);
+        assert_eq!(python_sequence_items("(\"1000\")"), None, "a string in parentheses");
+        assert_eq!(python_sequence_items("(\"1000\",)").expect("a tuple"), ["\"1000\""]);
         // Twenty rows: eight of them, the last among them.
         let rows: String = (1..=20).map(|n| format!("        ({n}, \"{n}\"),\n")).collect();
         let table = vec![format!(

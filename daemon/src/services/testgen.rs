@@ -5,15 +5,15 @@
 //! anything is proposed. A test that does not compile or does not pass is
 //! never proposed; the report says why there is none.
 
+mod examples;
 mod js;
 mod python;
 
+pub use examples::examples;
+
 use std::path::{Path, PathBuf};
 
-use agents::skills::{
-    document::Example,
-    testgen::{self, Target},
-};
+use agents::skills::testgen::{self, Target};
 use context::{Language, SyntaxDocument};
 use protocol::{agents::TextEdit, documents::Range};
 
@@ -50,60 +50,6 @@ pub async fn verified_tests(
         Ok(written) => written,
         Err(why) => {
             Written { report: format!("{speaker} proposes no test: {why}.\n"), edits: Vec::new(), none: Some(why) }
-        }
-    }
-}
-
-/// What the function at `cursor` of `doc` returns for the inputs the
-/// project's own tests give it, run on a scratch copy in the sandbox as
-/// Edison's tests are: examples for its documentation. None when it is
-/// documented already, its tests give it no literal inputs, or it could not
-/// be run (a doc comment is written without them).
-pub async fn examples(
-    paths: &Paths,
-    config: &SandboxConfig,
-    root: &Path,
-    rel: &str,
-    doc: &SyntaxDocument,
-    cursor: usize,
-) -> Vec<Example> {
-    if !agents::skills::document::wants_examples(doc, cursor) {
-        return Vec::new();
-    }
-    let tests = tokio::task::spawn_blocking({
-        let (root, language, own) = (root.to_path_buf(), doc.language(), doc.text().to_owned());
-        move || test_sources(&root, language, own)
-    })
-    .await
-    .unwrap_or_default();
-    let Ok(mut target) = testgen::target(rel, doc, cursor, &tests) else { return Vec::new() };
-    // A setter's value is its getter's, which no example call shows.
-    let arity = target.calls.first().map_or(0, Vec::len);
-    let mut calls = testgen::example_calls(&target.name, doc.language(), &tests);
-    calls.retain(|call| call.len() == arity);
-    calls.truncate(8);
-    if calls.is_empty() || target.reads.is_some() {
-        return Vec::new();
-    }
-    target.calls = calls;
-    let seen = async {
-        let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
-        let runner = match &js {
-            Some(plan) => plan.runner.clone(),
-            None => runner(&target, rel, root)?,
-        };
-        let _turn = ONE_AT_A_TIME.lock().await;
-        let trial = Trial::new(paths, config, root, &target).await?;
-        match &js {
-            Some(plan) => trial.probe_js(&target, plan).await,
-            None => trial.probe(&target, &runner, rel, doc.text()).await,
-        }
-    };
-    match seen.await {
-        Ok((seen, printed)) => testgen::doc_examples(&target, &seen, &printed),
-        Err(why) => {
-            tracing::debug!(function = %target.name, "no examples for its documentation: {why}");
-            Vec::new()
         }
     }
 }
@@ -418,18 +364,27 @@ struct Trial<'a> {
 }
 
 /// The copy goes when the trial ends (it was left, one per project, in the
-/// data folder: 22 MB for python-humanize's copies in one trial): moved
-/// aside at once (the next trial of the project, which waits for this one,
-/// makes its own in the same place), removed off the async threads.
+/// data folder: 22 MB for python-humanize's copies in one trial): moved at
+/// once to a trash folder outside every sandbox's writable tree (the next
+/// trial of the project makes its own copy in the same place), removed off
+/// the async threads; what a daemon that stopped meanwhile left there goes
+/// at the next trial.
 impl Drop for Trial<'_> {
     fn drop(&mut self) {
         static GONE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = GONE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let aside = self.work.with_file_name(format!("gone-{}-{n}", std::process::id()));
-        if std::fs::rename(&self.work, &aside).is_ok() {
+        let trash = trash(self.paths);
+        let aside = trash.join(format!("gone-{}-{n}", std::process::id()));
+        if std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(&self.work, &aside).is_ok() {
             std::thread::spawn(move || std::fs::remove_dir_all(aside));
         }
     }
+}
+
+/// Where trials' copies wait to be removed: beside the projects' scratch
+/// folders, in none of them.
+fn trash(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("checks").join(".trash")
 }
 
 impl<'a> Trial<'a> {
@@ -441,6 +396,20 @@ impl<'a> Trial<'a> {
     ) -> Result<Trial<'a>, String> {
         let scratch = Scratch::for_project(paths, root).map_err(|err| format!("no scratch folder: {err}"))?;
         let work = scratch.dir.join("work");
+        // What an earlier daemon left in the trash (this one's own go as they end).
+        let leftovers: Vec<PathBuf> = std::fs::read_dir(trash(paths))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                let own = format!("gone-{}-", std::process::id());
+                path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with(&own))
+            })
+            .collect();
+        if !leftovers.is_empty() {
+            std::thread::spawn(move || leftovers.into_iter().for_each(|path| drop(std::fs::remove_dir_all(path))));
+        }
         let mut trial = Trial { paths, config, root, scratch, work, python_src: false };
         trial.copy().await?;
         trial.python_src = target.language == Language::Python && trial.work.join("src").is_dir();

@@ -396,7 +396,9 @@ impl Runs {
                 Work::Ask { .. } => model::ask(env, &context, &agent, &params).await,
                 // A workflow step's run has a board: its documentation runs examples where cheap.
                 Work::Offline(skill) => {
-                    offline::produce(env, &agent, skill, &params, (&reach, context.board.is_some()))
+                    let examples =
+                        if context.board.is_some() { offline::Examples::Workflow } else { offline::Examples::Asked };
+                    offline::produce(env, &agent, skill, &params, (&reach, examples))
                         .await
                         .map(|produced| offline::labelled(env, &agent, skill, produced))
                 }

@@ -45,7 +45,8 @@ pub(super) async fn ask(env: &Env, run: &RunContext, agent: &Agent, params: &Run
     let (mut findings, mut grounding) = (Vec::new(), None);
     if let (Some(skill), Some(_)) = (file_skill, &params.uri) {
         let reach = Reach::of(&agent.manifest);
-        let (report, found, _) = Box::pin(offline::produce(env, agent, skill, params, (&reach, true))).await?;
+        let (report, found, _) =
+            Box::pin(offline::produce(env, agent, skill, params, (&reach, offline::Examples::Never))).await?;
         let listed: Vec<String> =
             found.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
         grounding = Some(format!("{report}\n{}", listed.join("\n")));

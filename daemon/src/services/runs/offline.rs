@@ -34,14 +34,14 @@ pub(super) type Produced = (String, Vec<Finding>, Vec<TextEdit>);
 /// Gathers the skill's inputs and runs it off the async threads. The skill
 /// sees only the files within `reach` (the file the run is on aside: the
 /// caller checked it): the index it gets, the files it reads and the history
-/// are cut down to them. `in_workflow`: a workflow step's run, whose
-/// documentation runs its examples where that is cheap (see [`doc_examples`]).
+/// are cut down to them. `examples`: whether documentation runs the tests'
+/// calls for its examples (see [`doc_examples`]).
 pub(super) async fn produce(
     env: &Env,
     agent: &Agent,
     skill: Skill,
     params: &RunParams,
-    (reach, in_workflow): (&Reach, bool),
+    (reach, examples): (&Reach, Examples),
 ) -> Result<Produced, Failed> {
     let path = params.uri.as_deref().and_then(uri::to_path);
     let workspace = env.workspace_for(params)?;
@@ -57,7 +57,7 @@ pub(super) async fn produce(
     let with_tools = skill == Skill::Review && env.config.sandbox.project_tools && reach.is_everything();
     let examples = match (&workspace, params.uri.as_deref()) {
         (Some(workspace), Some(uri)) if skill == Skill::Document => {
-            doc_examples(env, workspace, uri, params, (reach, in_workflow)).await
+            doc_examples(env, workspace, uri, params, (reach, examples)).await
         }
         _ => Vec::new(),
     };
@@ -212,22 +212,32 @@ async fn verified_tests(
     }
 }
 
+/// Whether documentation runs the tests' calls for its examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Examples {
+    /// An editor's or the CLI's request.
+    Asked,
+    /// A workflow step's run: not in Rust, where each definition of a
+    /// fan-out would rebuild the crate's tests.
+    Workflow,
+    /// Within a model's turn (grounding, another agent asked by a tool): never.
+    Never,
+}
+
 /// Documentation shows what the function returned for its tests' inputs,
 /// run in the sandbox as its tests are (for an agent that reads every file).
-/// A workflow's run does too, but not in Rust, where each definition of a
-/// fan-out would rebuild the crate's tests.
 async fn doc_examples(
     env: &Env,
     workspace: &Workspace,
     uri: &str,
     params: &RunParams,
-    (reach, in_workflow): (&Reach, bool),
+    (reach, examples): (&Reach, Examples),
 ) -> Vec<agents::skills::document::Example> {
-    if !env.config.sandbox.project_tools || !reach.is_everything() {
+    if !env.config.sandbox.project_tools || !reach.is_everything() || examples == Examples::Never {
         return Vec::new();
     }
     match document_at(env, workspace, uri, params).await {
-        Ok((doc, _, _)) if in_workflow && doc.language() == context::Language::Rust => Vec::new(),
+        Ok((doc, _, _)) if examples == Examples::Workflow && doc.language() == context::Language::Rust => Vec::new(),
         Ok((doc, cursor, rel)) => {
             testgen::examples(&env.paths, &env.config.sandbox, &workspace.root, &rel, &doc, cursor).await
         }
@@ -387,7 +397,7 @@ pub(super) async fn offline(
         max_tokens: None,
     };
     let (report, findings, _) =
-        Box::pin(produce(env, &agent, skill, &params, (&reach, true))).await.map_err(|f| f.message)?;
+        Box::pin(produce(env, &agent, skill, &params, (&reach, Examples::Never))).await.map_err(|f| f.message)?;
     let listed: Vec<String> =
         findings.iter().map(|f| format!("- line {}: [{}] {}", f.line, f.rule, f.message)).collect();
     Ok(format!("{report}\n{}", listed.join("\n")))

@@ -79,7 +79,8 @@ fn limit_processes(limit: u64, notes: &mut Vec<String>) -> String {
             other => other,
         };
         let joined = created
-            .and_then(|()| fs::write(dir.join("pids.max"), limit.to_string()))
+            // The helper and the PID namespace's init besides the program's own.
+            .and_then(|()| fs::write(dir.join("pids.max"), (limit + 2).to_string()))
             .and_then(|()| fs::write(dir.join("cgroup.procs"), std::process::id().to_string()));
         return match joined {
             Ok(()) => "cgroup".to_owned(),
@@ -92,7 +93,9 @@ fn limit_processes(limit: u64, notes: &mut Vec<String>) -> String {
     }
     let uid = rustix::process::getuid().as_raw();
     let running = user_processes(uid);
-    match setrlimit(Resource::Nproc, Rlimit { current: Some(running + limit), maximum: Some(running + limit) }) {
+    // The PID namespace's init besides the program's own (the helper is running already).
+    let cap = running + limit + 1;
+    match setrlimit(Resource::Nproc, Rlimit { current: Some(cap), maximum: Some(cap) }) {
         Ok(()) => "rlimit".to_owned(),
         Err(err) => {
             notes.push(format!("RLIMIT_NPROC could not be set ({err}): processes are not limited"));
@@ -249,10 +252,23 @@ pub(super) fn first_of_its_pids(command: &mut std::process::Command, program: &s
 /// until the program's own end, and gives back its wait status.
 #[allow(unsafe_code)]
 unsafe fn init(command: &mut std::process::Command, program: &str) -> i32 {
+    // The init ends if the helper does (killed alone: by the OOM killer, say),
+    // and with it the namespace.
+    // SAFETY: plain prctl on this process.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     // SAFETY: the init is single-threaded too.
     match unsafe { libc::fork() } {
-        -1 => 126 << 8,
+        -1 => {
+            eprintln!("paired: cannot start {program}: {}", io::Error::last_os_error());
+            126 << 8
+        }
         0 => {
+            // A session of its own, as the program had before it ran under
+            // the init: `kill 0` or `killpg(getpgrp())` reach its own group,
+            // never the helper's (outside the namespace, where they would
+            // end the run).
+            // SAFETY: setsid on this process.
+            unsafe { libc::setsid() };
             let err = crate::platform::os::exec(command);
             eprintln!("paired: cannot run {program}: {err}");
             let code = if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 };
@@ -267,6 +283,7 @@ unsafe fn init(command: &mut std::process::Command, program: &str) -> i32 {
                 return status;
             }
             if ended == -1 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                eprintln!("paired: lost {program}: {}", io::Error::last_os_error());
                 return 126 << 8;
             }
         },

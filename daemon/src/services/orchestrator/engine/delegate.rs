@@ -115,8 +115,10 @@ type Named = ((String, Option<protocol::documents::Position>), String);
 /// The subtasks, each with what its task names ("the parser"), through the
 /// index, when it works on a file and the session names none: a task naming
 /// several definitions ("tests for intcomma and intword") is one subtask
-/// each (four at most); one that names nothing ("… and test it") works on
-/// what the one before it named, else on what the whole request names.
+/// each (as many as the index resolves: three); a file named beside a
+/// definition in it is that definition's; one that names nothing ("… and
+/// test it") works on what the one before it named, else on what the whole
+/// request names. The same work on the same place is planned once.
 fn with_files(
     orch: &super::super::Orchestrator,
     session: &SessionInfo,
@@ -135,14 +137,25 @@ fn with_files(
             continue;
         }
         let mut found = named_in(orch, session, &subtask.2);
-        found.truncate(4);
+        // "in number.py, write tests for clamp": clamp, not the file too.
+        let places: Vec<String> = found.iter().filter(|n| n.0.1.is_some()).map(|n| n.0.0.clone()).collect();
+        found.retain(|n| n.0.1.is_some() || !places.contains(&n.0.0));
         if found.is_empty() {
             found.extend(before.clone().or_else(|| named_in(orch, session, request).into_iter().next()));
         }
         before = found.last().cloned();
-        match found.len() {
-            0 => out.push((subtask, None)),
-            _ => out.extend(found.into_iter().map(|named| (subtask.clone(), Some(named)))),
+        let planned: Vec<(Subtask, Option<Named>)> = match found.len() {
+            0 => vec![(subtask, None)],
+            _ => found.into_iter().map(|named| (subtask.clone(), Some(named))).collect(),
+        };
+        for (subtask, named) in planned {
+            let place = named.as_ref().map(|n| n.0.clone());
+            let again = out.iter().any(|(s, n): &(Subtask, Option<Named>)| {
+                s.0 == subtask.0 && s.1 == subtask.1 && n.as_ref().map(|n| n.0.clone()) == place
+            });
+            if !again {
+                out.push((subtask, named));
+            }
         }
     }
     out

@@ -1,0 +1,65 @@
+//! The examples of Edison's documentation: the calls the project's own
+//! tests make of the function, probed on a scratch copy in the sandbox as
+//! his tests are.
+
+use std::path::Path;
+
+use agents::skills::{document::Example, testgen};
+use context::SyntaxDocument;
+
+use super::{ONE_AT_A_TIME, Trial, is_js, js, runner, test_sources};
+use crate::platform::{config::SandboxConfig, paths::Paths};
+
+/// What the function at `cursor` of `doc` returns for the inputs the
+/// project's own tests give it, run on a scratch copy in the sandbox as
+/// Edison's tests are: examples for its documentation. None when it is
+/// documented already, its tests give it no literal inputs, or it could not
+/// be run (a doc comment is written without them).
+pub async fn examples(
+    paths: &Paths,
+    config: &SandboxConfig,
+    root: &Path,
+    rel: &str,
+    doc: &SyntaxDocument,
+    cursor: usize,
+) -> Vec<Example> {
+    if !agents::skills::document::wants_examples(doc, cursor) {
+        return Vec::new();
+    }
+    let tests = tokio::task::spawn_blocking({
+        let (root, language, own) = (root.to_path_buf(), doc.language(), doc.text().to_owned());
+        move || test_sources(&root, language, own)
+    })
+    .await
+    .unwrap_or_default();
+    let Ok(mut target) = testgen::target(rel, doc, cursor, &tests) else { return Vec::new() };
+    // A setter's value is its getter's, which no example call shows.
+    let arity = target.calls.first().map_or(0, Vec::len);
+    let mut calls = testgen::example_calls(&target.name, doc.language(), &tests);
+    calls.retain(|call| call.len() == arity);
+    calls.truncate(8);
+    if calls.is_empty() || target.reads.is_some() {
+        return Vec::new();
+    }
+    target.calls = calls;
+    let seen = async {
+        let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
+        let runner = match &js {
+            Some(plan) => plan.runner.clone(),
+            None => runner(&target, rel, root)?,
+        };
+        let _turn = ONE_AT_A_TIME.lock().await;
+        let trial = Trial::new(paths, config, root, &target).await?;
+        match &js {
+            Some(plan) => trial.probe_js(&target, plan).await,
+            None => trial.probe(&target, &runner, rel, doc.text()).await,
+        }
+    };
+    match seen.await {
+        Ok((seen, printed)) => testgen::doc_examples(&target, &seen, &printed),
+        Err(why) => {
+            tracing::debug!(function = %target.name, "no examples for its documentation: {why}");
+            Vec::new()
+        }
+    }
+}
