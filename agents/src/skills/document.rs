@@ -136,7 +136,9 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Ex
             // A docstring is the body's first statement.
             let Some(body) = node.child_by_field_name("body") else { return SkillOutput::default() };
             let indent = indent_of(text, body.start_byte());
-            let mut lines = vec![summary(name, &params, gives.as_deref(), is_function)];
+            // Within the line length ruff and black hold by default (88), the
+            // opening quotes on the first line.
+            let mut lines = wrapped(&summary(name, &params, gives.as_deref(), is_function), 88 - indent.len() - 3);
             if let Some(returned) = &returned {
                 lines.push(String::new());
                 lines.push("Returns:".into());
@@ -300,6 +302,24 @@ fn usable_examples(language: Language, examples: &[Example]) -> Vec<Example> {
         .take(3)
         .cloned()
         .collect()
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a
+/// word longer than the line stays whole).
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_owned());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 /// The fence the file's first `@example` opens (` ```js `: its tag), if it
@@ -826,6 +846,14 @@ mod tests {
         // A message in a variable says nothing: the exception alone.
         let raised = doc_for(Language::Python, "def clamp($value):\n    msg = 'x'\n    raise ValueError(msg)\n");
         assert!(raised.contains("    Raises:\n        ValueError\n"), "{raised}");
+        // A long summary is wrapped within 88 columns (ruff's and black's E501).
+        let long = doc_for(
+            Language::Python,
+            "    def clamp(self, value, format, floor, ceil, floor_token, ceil_token, extra_one, extra_two):\n        return $value\n",
+        );
+        assert!(long.lines().filter(|l| !l.contains("def ")).all(|l| l.chars().count() <= 88), "{long}");
+        assert!(long.contains("`floor_token`,\n        `ceil_token`"), "{long}");
+        assert_eq!(wrapped("a bb ccc", 4), ["a bb", "ccc"]);
         // Two subjects, a plural verb.
         assert!(
             doc_for(Language::Python, "def is_same(a, b):\n    return $a == b\n")
