@@ -63,18 +63,9 @@ async fn write_and_run(
     cursor: usize,
     speaker: &str,
 ) -> Result<Written, String> {
-    let tests = tokio::task::spawn_blocking({
-        let (root, language, own) = (root.to_path_buf(), doc.language(), doc.text().to_owned());
-        move || test_sources(&root, language, own)
-    })
-    .await
-    .unwrap_or_default();
+    let tests = tests_of(root, doc).await;
     let mut target = testgen::target(rel, doc, cursor, &tests)?;
-    let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
-    let runner = match &js {
-        Some(plan) => plan.runner.clone(),
-        None => runner(&target, rel, root)?,
-    };
+    let (js, runner) = how_to_run(&target, rel, root)?;
     let _turn = ONE_AT_A_TIME.lock().await;
     let trial = Trial::new(paths, config, root, &target).await?;
 
@@ -138,6 +129,28 @@ async fn write_and_run(
         tests.trim_matches('\n')
     );
     Ok(Written { report, edits: placed.edits, none: None })
+}
+
+/// The project's tests in the document's language ([`test_sources`]), read
+/// off the async threads.
+async fn tests_of(root: &Path, doc: &SyntaxDocument) -> Vec<String> {
+    tokio::task::spawn_blocking({
+        let (root, language, own) = (root.to_path_buf(), doc.language(), doc.text().to_owned());
+        move || test_sources(&root, language, own)
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// How `target` is probed and its tests run: a JavaScript/TypeScript plan
+/// (its framework's runner), or the language's runner.
+fn how_to_run(target: &Target, rel: &str, root: &Path) -> Result<(Option<js::Plan>, Vec<String>), String> {
+    let js = is_js(target.language).then(|| js::plan(root, rel, target)).transpose()?;
+    let runner = match &js {
+        Some(plan) => plan.runner.clone(),
+        None => runner(target, rel, root)?,
+    };
+    Ok((js, runner))
 }
 
 /// Why written tests are not proposed.

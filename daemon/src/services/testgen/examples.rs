@@ -7,7 +7,7 @@ use std::path::Path;
 use agents::skills::{document::Example, testgen};
 use context::SyntaxDocument;
 
-use super::{ONE_AT_A_TIME, Trial, is_js, js, runner, test_sources};
+use super::{ONE_AT_A_TIME, Trial, how_to_run, tests_of};
 use crate::platform::{config::SandboxConfig, paths::Paths};
 
 /// What the function at `cursor` of `doc` returns for the inputs the
@@ -26,12 +26,7 @@ pub async fn examples(
     if !agents::skills::document::wants_examples(doc, cursor) {
         return Vec::new();
     }
-    let tests = tokio::task::spawn_blocking({
-        let (root, language, own) = (root.to_path_buf(), doc.language(), doc.text().to_owned());
-        move || test_sources(&root, language, own)
-    })
-    .await
-    .unwrap_or_default();
+    let tests = tests_of(root, doc).await;
     let Ok(mut target) = testgen::target(rel, doc, cursor, &tests) else { return Vec::new() };
     // A setter's value is its getter's, which no example call shows.
     let arity = target.calls.first().map_or(0, Vec::len);
@@ -43,11 +38,7 @@ pub async fn examples(
     }
     target.calls = calls;
     let seen = async {
-        let js = is_js(target.language).then(|| js::plan(root, rel, &target)).transpose()?;
-        let runner = match &js {
-            Some(plan) => plan.runner.clone(),
-            None => runner(&target, rel, root)?,
-        };
+        let (js, runner) = how_to_run(&target, rel, root)?;
         let _turn = ONE_AT_A_TIME.lock().await;
         let trial = Trial::new(paths, config, root, &target).await?;
         match &js {
