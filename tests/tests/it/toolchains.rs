@@ -498,24 +498,44 @@ fn edisons_typescript_tests_join_the_test_file_that_imports_the_module() {
     assert_eq!(run["status"], "succeeded", "{run}");
     let report = run["output"].as_str().unwrap_or_default();
     assert!(report.contains("for `destr` in `test/index.test.ts`") && report.contains("3 passed"), "{report}");
-    let before = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
-    assert_eq!(apply_edits(&run), [root.join("test/index.test.ts")]);
-    let written = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
-    assert!(written.starts_with(&before), "appended; nothing of the existing tests moves");
+    let written = apply_to_destrs_tests(&run, &root);
     assert!(
         written.contains("it(\"destr(\\\"true\\\")\", () => {\n  expect(destr(\"true\")).toBe(true);\n});"),
         "{written}"
     );
     // The project's whole suite, outside PAIRED: its 22 tests and the 3 new.
+    destrs_suite_passes_with(&root, 25);
+    let _ = paired(&home, &["stop"]).output();
+}
+
+/// Applies Edison's run to destr's test file: appended, nothing of the
+/// existing tests moved. The file as written.
+fn apply_to_destrs_tests(run: &Value, root: &Path) -> String {
+    let before = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
+    assert_eq!(apply_edits(run), [root.join("test/index.test.ts")]);
+    let written = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
+    assert!(written.starts_with(&before), "appended; nothing of the existing tests moves");
+    written
+}
+
+/// destr's whole suite, outside PAIRED, passes with `tests` tests.
+fn destrs_suite_passes_with(root: &Path, tests: usize) {
     let out = std::process::Command::new(root.join("node_modules/.bin/vitest"))
         .args(["run"])
-        .current_dir(&root)
+        .current_dir(root)
         .env("CI", "1")
         .output()
         .expect("vitest");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("25 passed"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    let _ = paired(&home, &["stop"]).output();
+    let passed = format!("{tests} passed");
+    assert!(out.status.success() && stdout.contains(&passed), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A stand-in for one of the project's installed tools (`node_modules/.bin/NAME`).
+fn stand_in(root: &Path, name: &str, script: &str) {
+    let bin = root.join("node_modules/.bin").join(name);
+    std::fs::write(&bin, script).expect("stand-in");
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
 }
 
 /// A project formatted by prettier gets Edison's tests as its prettier
@@ -527,28 +547,16 @@ fn edisons_typescript_tests_are_formatted_by_the_projects_prettier() {
     let home = Home::new();
     let root = vendored(&home, "destr");
     let prettier = "#!/bin/sh\n# A stand-in: wraps each `expect(…).toBe(…);` as prettier wraps a long line.\nfor file in \"$@\"; do :; done\nsed -i 's/^  expect(\\(.*\\))\\.toBe(\\(.*\\));$/  expect(\\1).toBe(\\n    \\2,\\n  );/' \"$file\"\n";
-    let bin = root.join("node_modules/.bin/prettier");
-    std::fs::write(&bin, prettier).expect("prettier");
-    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    stand_in(&root, "prettier", prettier);
     std::fs::write(root.join(".prettierrc"), "{}\n").expect("config");
     let run = edison(&home, &root.join("src/index.ts"), "32");
     assert_eq!(run["status"], "succeeded", "{run}");
-    let before = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
-    assert_eq!(apply_edits(&run), [root.join("test/index.test.ts")]);
-    let written = std::fs::read_to_string(root.join("test/index.test.ts")).expect("read");
-    assert!(written.starts_with(&before), "appended; nothing of the existing tests moves");
+    let written = apply_to_destrs_tests(&run, &root);
     assert!(
         written.contains("  expect(destr(\"true\")).toBe(\n    true,\n  );\n"),
         "as the formatter wrote it: {written}"
     );
-    let out = std::process::Command::new(root.join("node_modules/.bin/vitest"))
-        .args(["run"])
-        .current_dir(&root)
-        .env("CI", "1")
-        .output()
-        .expect("vitest");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("25 passed"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    destrs_suite_passes_with(&root, 25);
     let _ = paired(&home, &["stop"]).output();
 }
 
@@ -561,9 +569,7 @@ fn prettier_runs_where_the_lint_script_does_and_its_finding_carries_the_formatti
     let home = Home::new();
     let root = vendored(&home, "destr");
     let prettier = "#!/bin/sh\n# A stand-in for prettier: --check names src/index.ts; a file alone is printed formatted.\ncase \"$*\" in\n  *--check*) echo 'Checking formatting...'; echo '[warn] src/index.ts'; echo '[warn] Code style issues found in the above file. Run Prettier with --write to fix.'; exit 1 ;;\n  *) sed '1s/$/ \\/\\/ formatted/' \"$1\" ;;\nesac\n";
-    let bin = root.join("node_modules/.bin/prettier");
-    std::fs::write(&bin, prettier).expect("prettier");
-    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    stand_in(&root, "prettier", prettier);
     let mut package: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("package.json")).expect("package.json")).expect("json");
     package["scripts"]["lint"] = Value::from("eslint . && prettier -c src");
