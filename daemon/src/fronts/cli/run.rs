@@ -252,14 +252,15 @@ fn watch_config(daemon: &Arc<Daemon>, file: std::path::PathBuf) -> Option<notify
     let (dir, name) = (file.parent()?.to_path_buf(), file.file_name()?.to_owned());
     let (changed, mut changes) = tokio::sync::mpsc::unbounded_channel();
     // The folder is watched, not the file: editors save by renaming a new file over it.
-    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    let on_event = move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !matches!(event.kind, notify::EventKind::Access(_))
             && event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
         {
             let _ = changed.send(());
         }
-    });
+    };
+    let watcher = notify::RecommendedWatcher::new(on_event, crate::services::workspace::changes_only());
     let mut watcher = match watcher {
         Ok(watcher) => watcher,
         Err(err) => {
