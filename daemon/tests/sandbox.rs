@@ -236,6 +236,32 @@ fn a_process_the_program_detaches_ends_with_it() {
     assert_eq!(count(), 0, "the detached process ended with the program");
 }
 
+/// The program's `/proc` is its PID namespace's: the processes outside —
+/// this test, the daemon, the user's shells, whose command lines can hold
+/// passwords and tokens — are not there to read.
+#[test]
+fn other_processes_are_out_of_the_programs_sight() {
+    let cell = cell();
+    let outside = std::process::id();
+    let spec = spec(
+        &cell,
+        &format!(
+            "cat /proc/{outside}/cmdline > /dev/null 2>&1 && echo seen; ls /proc | grep -c '^[0-9]*$'; cat /proc/1/comm"
+        ),
+    );
+    let helper = Path::new(env!("CARGO_BIN_EXE_paired"));
+    let runtime = tokio::runtime::Runtime::new().expect("test set-up");
+    let outcome = runtime.block_on(sandbox::run(helper, &spec)).expect("ran");
+    assert!(outcome.success(), "{outcome:?}");
+    assert!(outcome.enforcement.own_proc, "{:?}", outcome.enforcement);
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    let mut lines = stdout.lines();
+    let processes: usize = lines.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{stdout}"));
+    // The init, the shell, and `ls` and `grep` of the pipe.
+    assert!(processes <= 4, "{processes} processes in sight: {stdout}");
+    assert_eq!(lines.next(), Some("paired"), "the namespace's first process is the sandbox's init: {stdout}");
+}
+
 /// `kill 0` (a shell's clean-up, `killpg(getpgrp())`) reaches the program's
 /// own process group, not the helper outside its PID namespace, which would
 /// end the run as killed.

@@ -1,6 +1,8 @@
 //! Linux confinement for the helper: a `pids` cgroup or `RLIMIT_NPROC`,
-//! rlimits, a network namespace, then Landlock (which sets `no_new_privs`).
-//! Runs in the helper, single-threaded, before `exec`.
+//! rlimits, user, PID, network and mount namespaces ([`prepare`]); then, in
+//! the PID namespace's first process, a `/proc` of that namespace and
+//! Landlock, which sets `no_new_privs` ([`restrict`]). Runs single-threaded,
+//! before `exec`.
 
 use std::{fs, io, path::Path};
 
@@ -17,7 +19,28 @@ const ABI_WANTED: ABI = ABI::V6;
 /// Where a `pids` cgroup (v1) for one sandbox is made, as root.
 const PIDS_V1: &str = "/sys/fs/cgroup/pids";
 
-pub(super) fn confine(spec: &Spec) -> Enforcement {
+/// What [`prepare`] did, for [`restrict`] to finish.
+pub(super) struct Prepared {
+    processes: String,
+    network: String,
+    daemon_hidden: bool,
+    own_pids: bool,
+    own_mounts: bool,
+    notes: Vec<String>,
+}
+
+impl Prepared {
+    /// Whether the program runs in a PID namespace of its own, under
+    /// [`first_of_its_pids`].
+    pub(super) fn own_pids(&self) -> bool {
+        self.own_pids
+    }
+}
+
+/// Everything but Landlock, in the helper: what must be done with the
+/// helper's rights (the cgroup) or before the PID namespace's first process
+/// exists (the namespaces).
+pub(super) fn prepare(spec: &Spec) -> Prepared {
     let mut notes = Vec::new();
     let processes = limit_processes(spec.limits.processes, &mut notes);
     let limits = [
@@ -32,7 +55,16 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
             notes.push(format!("the {resource:?} limit could not be set: {err}"));
         }
     }
-    let (network, daemon_hidden, own_pids) = namespaces(spec, &mut notes);
+    let (network, daemon_hidden, own_pids, own_mounts) = namespaces(spec, &mut notes);
+    Prepared { processes, network, daemon_hidden, own_pids, own_mounts, notes }
+}
+
+/// The rest, in the process the program is started from (the PID
+/// namespace's first, when there is one): its own `/proc`, then Landlock,
+/// which forbids mounting.
+pub(super) fn restrict(spec: &Spec, prepared: Prepared) -> Enforcement {
+    let Prepared { processes, network, daemon_hidden, own_pids, own_mounts, mut notes } = prepared;
+    let own_proc = own_pids && own_mounts && own_proc(&mut notes);
     let (files, no_new_privs) = match landlock(spec, network == "landlock-tcp") {
         Ok(status) => {
             let files = match status.ruleset {
@@ -57,7 +89,23 @@ pub(super) fn confine(spec: &Spec) -> Enforcement {
         notes.push("the network is open".into());
     }
     let network = if network == "landlock-tcp" && files == Level::Not { "open".to_owned() } else { network };
-    Enforcement { level: Level::Not, files, network, processes, no_new_privs, daemon_hidden, own_pids, notes }
+    Enforcement { level: Level::Not, files, network, processes, no_new_privs, daemon_hidden, own_pids, own_proc, notes }
+}
+
+/// A `/proc` of the sandbox's PID namespace over the host's: the program
+/// sees its own processes only — not every process's command line, its
+/// environment's neighbours, the daemon. Mounted by the namespace's first
+/// process (a procfs shows the namespace of whoever mounts it).
+fn own_proc(notes: &mut Vec<String>) -> bool {
+    use rustix::mount::{MountFlags, mount};
+    let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+    match mount("proc", "/proc", "proc", flags, None) {
+        Ok(()) => true,
+        Err(err) => {
+            notes.push(format!("/proc is the host's ({err}): the program can see other processes' command lines"));
+            false
+        }
+    }
 }
 
 /// Caps processes and threads: a `pids` cgroup as root (whom `RLIMIT_NPROC`
@@ -128,12 +176,13 @@ fn user_processes(uid: u32) -> u64 {
 /// [`Spec::hide`] is covered by an empty read-only tmpfs (the daemon's socket
 /// folder: same user, but not reachable from here). A user namespace first
 /// when not root; and a PID namespace, whose first process the program will
-/// be ([`first_of_its_pids`]). Returns how the network is closed, whether the
-/// hidden trees are, and whether the PID namespace is the sandbox's own.
+/// be ([`first_of_its_pids`]), with a mount namespace for the `/proc` it
+/// mounts. Returns how the network is closed, whether the hidden trees are,
+/// whether the PID namespace is the sandbox's own, and the mount namespace.
 // `unshare` is unsafe for what `CLONE_FILES` does to other threads; the helper
 // has one thread and does not ask for it.
 #[allow(unsafe_code)]
-fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool) {
+fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool, bool) {
     use rustix::thread::{UnshareFlags, unshare_unsafe};
     // A user namespace of its own, for root too: its capabilities then hold
     // in that namespace only (no device nodes, no modules, no raw I/O on the
@@ -171,28 +220,39 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool) {
             }
         }
     };
-    if !spec.hide.is_empty() {
-        // SAFETY: as above.
-        let hidden = unsafe { unshare_unsafe(UnshareFlags::NEWNS) }.map_err(io::Error::from).and_then(|()| {
-            use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_change};
-            mount_change("/", MountPropagationFlags::REC | MountPropagationFlags::PRIVATE)?;
-            for path in spec.hide.iter().filter(|p| p.exists()) {
-                let flags = MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
-                mount("paired-hidden", path, "tmpfs", flags, None)?;
-            }
-            Ok(())
-        });
-        if let Err(err) = hidden {
-            notes.push(format!("the daemon's socket could not be hidden ({err})"));
-            return (network, false, own_pids);
-        }
+    if spec.hide.is_empty() && !own_pids {
+        return (network, true, own_pids, false);
     }
-    (network, true, own_pids)
+    use rustix::mount::{MountFlags, MountPropagationFlags, mount, mount_change};
+    // SAFETY: as above.
+    let own_mounts = unsafe { unshare_unsafe(UnshareFlags::NEWNS) }
+        .and_then(|()| mount_change("/", MountPropagationFlags::REC | MountPropagationFlags::PRIVATE))
+        .map_err(io::Error::from);
+    let hidden = own_mounts.as_ref().map_err(|err| io::Error::new(err.kind(), err.to_string())).and_then(|()| {
+        for path in spec.hide.iter().filter(|p| p.exists()) {
+            let flags = MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+            mount("paired-hidden", path, "tmpfs", flags, None)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = &hidden
+        && !spec.hide.is_empty()
+    {
+        notes.push(format!("the daemon's socket could not be hidden ({err})"));
+    }
+    if let (Err(err), true) = (&own_mounts, own_pids) {
+        notes.push(format!(
+            "/proc is the host's (no mount namespace: {err}): the program can see other processes' command lines"
+        ));
+    }
+    (network, hidden.is_ok() || spec.hide.is_empty(), own_pids, own_mounts.is_ok())
 }
 
-/// Runs `command` in the sandbox's PID namespace and ends as it ended: the
+/// Runs the program in the sandbox's PID namespace and ends as it ended: the
 /// helper's next child is the namespace's first process, a small init that
-/// starts the program (not the program itself: the first process of a
+/// finishes the confinement (`start`: [`restrict`], the report, the command
+/// to run, or the code to end with) and starts the program (not the program
+/// itself: the first process of a
 /// namespace ignores signals it has no handler for — a full disk's SIGXFSZ,
 /// a closed pipe's SIGPIPE), reaps what is orphaned and, when the program
 /// ends, ends — and the kernel ends every process left in the namespace, a
@@ -201,7 +261,7 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool) {
 /// pipe. The helper is single-threaded, so the children may do anything
 /// before `exec`.
 #[allow(unsafe_code)]
-pub(super) fn first_of_its_pids(command: &mut std::process::Command, program: &str) -> i32 {
+pub(super) fn first_of_its_pids(program: &str, start: impl FnOnce() -> Result<std::process::Command, i32>) -> i32 {
     let mut fds = [0; 2];
     // SAFETY: a pipe into an array we own.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -218,7 +278,14 @@ pub(super) fn first_of_its_pids(command: &mut std::process::Command, program: &s
         // SAFETY (all of the init): our own descriptors and children.
         0 => unsafe {
             libc::close(read_end);
-            let status = init(command, program);
+            // The init ends if the helper does (killed alone: by the OOM
+            // killer, say), and with it the namespace.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            let status = match start() {
+                Ok(mut command) => init(&mut command, program),
+                // As a process that exited with `code`.
+                Err(code) => (code & 0xff) << 8,
+            };
             let bytes = status.to_le_bytes();
             libc::write(write_end, bytes.as_ptr().cast(), bytes.len());
             libc::_exit(0)
@@ -252,10 +319,6 @@ pub(super) fn first_of_its_pids(command: &mut std::process::Command, program: &s
 /// until the program's own end, and gives back its wait status.
 #[allow(unsafe_code)]
 unsafe fn init(command: &mut std::process::Command, program: &str) -> i32 {
-    // The init ends if the helper does (killed alone: by the OOM killer, say),
-    // and with it the namespace.
-    // SAFETY: plain prctl on this process.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     // SAFETY: the init is single-threaded too.
     match unsafe { libc::fork() } {
         -1 => {

@@ -138,6 +138,10 @@ pub struct Enforcement {
     /// ends (a `setsid` grandchild too) ends with it.
     #[serde(default)]
     pub own_pids: bool,
+    /// A `/proc` of that namespace: other processes (their command lines)
+    /// are out of sight.
+    #[serde(default)]
+    pub own_proc: bool,
     /// Why anything is short of full, one line each.
     pub notes: Vec<String>,
 }
@@ -153,6 +157,7 @@ impl Enforcement {
             no_new_privs: false,
             daemon_hidden: false,
             own_pids: false,
+            own_proc: false,
             notes: vec![reason.to_owned()],
         }
     }
@@ -466,23 +471,36 @@ pub fn helper_main() -> i32 {
     // A session of its own: no controlling terminal to type into, and a
     // process group the daemon kills as one.
     new_session();
-    let enforcement = confine(&spec);
+    let prepared = prepare(&spec);
+    // The rest of the confinement in the PID namespace's first process: its
+    // `/proc` is mounted there, before Landlock forbids mounting.
+    #[cfg(target_os = "linux")]
+    if prepared.own_pids() {
+        return linux::first_of_its_pids(&spec.program, || command(&spec, confine(&spec, prepared)));
+    }
+    match command(&spec, confine(&spec, prepared)) {
+        Ok(mut command) => {
+            let err = super::exec(&mut command);
+            eprintln!("paired: cannot run {}: {err}", spec.program);
+            if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 }
+        }
+        Err(code) => code,
+    }
+}
+
+/// Reports `enforcement`, and the program's command unless the spec
+/// requires more than it is (`Err`: the code to end with).
+fn command(spec: &Spec, enforcement: Enforcement) -> Result<std::process::Command, i32> {
     if spec.require_full && enforcement.level != Level::Fully {
         let mut refused = enforcement.clone();
         refused.notes.insert(0, format!("refused: the sandbox is {}", enforcement.summary()));
         report(&refused);
-        return 126;
+        return Err(126);
     }
     report(&enforcement);
     let mut command = std::process::Command::new(&spec.program);
     command.args(&spec.args).env_clear().envs(spec.env.iter().cloned()).current_dir(&spec.cwd);
-    #[cfg(target_os = "linux")]
-    if enforcement.own_pids {
-        return linux::first_of_its_pids(&mut command, &spec.program);
-    }
-    let err = super::exec(&mut command);
-    eprintln!("paired: cannot run {}: {err}", spec.program);
-    if err.kind() == io::ErrorKind::NotFound { 127 } else { 126 }
+    Ok(command)
 }
 
 fn report(enforcement: &Enforcement) {
@@ -498,14 +516,25 @@ fn new_session() {
 fn new_session() {}
 
 #[cfg(target_os = "linux")]
-fn confine(spec: &Spec) -> Enforcement {
-    let mut enforcement = linux::confine(spec);
+use linux::{Prepared, prepare};
+
+#[cfg(target_os = "linux")]
+fn confine(spec: &Spec, prepared: Prepared) -> Enforcement {
+    let mut enforcement = linux::restrict(spec, prepared);
     enforcement.settle(spec.network);
     enforcement
 }
 
 #[cfg(not(target_os = "linux"))]
-fn confine(_spec: &Spec) -> Enforcement {
+struct Prepared;
+
+#[cfg(not(target_os = "linux"))]
+fn prepare(_spec: &Spec) -> Prepared {
+    Prepared
+}
+
+#[cfg(not(target_os = "linux"))]
+fn confine(_spec: &Spec, _prepared: Prepared) -> Enforcement {
     Enforcement::none("this OS has no sandbox in PAIRED yet (Linux has Landlock)")
 }
 
@@ -522,6 +551,7 @@ mod tests {
             no_new_privs,
             daemon_hidden: true,
             own_pids: true,
+            own_proc: true,
             notes: vec!["why".into()],
         };
         e.settle(false);
