@@ -204,7 +204,9 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool, bool
     let own_pids = match unsafe { unshare_unsafe(UnshareFlags::NEWPID) } {
         Ok(()) => true,
         Err(err) => {
-            notes.push(format!("no PID namespace ({err}): a process the program detaches may outlive it"));
+            notes.push(format!(
+                "no PID namespace ({err}): a process the program detaches may outlive it, and /proc is the host's"
+            ));
             false
         }
     };
@@ -281,6 +283,12 @@ pub(super) fn first_of_its_pids(program: &str, start: impl FnOnce() -> Result<st
             // The init ends if the helper does (killed alone: by the OOM
             // killer, say), and with it the namespace.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            // … and if it died before that (no signal would come): its end
+            // of the pipe is closed then.
+            let mut gone = libc::pollfd { fd: write_end, events: 0, revents: 0 };
+            if libc::poll(&mut gone, 1, 0) == 1 && gone.revents & libc::POLLERR != 0 {
+                libc::_exit(1);
+            }
             let status = match start() {
                 Ok(mut command) => init(&mut command, program),
                 // As a process that exited with `code`.
@@ -304,6 +312,14 @@ pub(super) fn first_of_its_pids(program: &str, start: impl FnOnce() -> Result<st
                 let status = i32::from_le_bytes(bytes);
                 if libc::WIFEXITED(status) {
                     return libc::WEXITSTATUS(status);
+                }
+                // Only a wait status an ending gives (the pipe's end is the
+                // init's, but a program root in its user namespace could
+                // reach it): a stop signal raised here would hold the run.
+                if !libc::WIFSIGNALED(status)
+                    || matches!(libc::WTERMSIG(status), libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+                {
+                    return 126;
                 }
                 // Ended by a signal: so does the helper, as the daemon reads it.
                 let signal = libc::WTERMSIG(status);

@@ -167,7 +167,13 @@ impl Enforcement {
         let network_closed = self.network == "namespace" || network_granted;
         self.level = match self.files {
             Level::Not => Level::Not,
-            Level::Fully if network_closed && self.processes != "none" && self.no_new_privs && self.daemon_hidden => {
+            Level::Fully
+                if network_closed
+                    && self.processes != "none"
+                    && self.no_new_privs
+                    && self.daemon_hidden
+                    && self.own_proc =>
+            {
                 Level::Fully
             }
             _ => Level::Partially,
@@ -566,6 +572,10 @@ mod tests {
         assert_eq!(parts(Level::Partially, "namespace", "rlimit", true).level, Level::Partially);
         assert_eq!(parts(Level::Not, "namespace", "rlimit", true).level, Level::Not);
         assert_eq!(parts(Level::Fully, "landlock-tcp", "cgroup", true).summary(), "partially enforced: why");
+        let mut host_proc = parts(Level::Fully, "namespace", "cgroup", true);
+        host_proc.own_proc = false;
+        host_proc.settle(false);
+        assert_eq!(host_proc.level, Level::Partially, "other processes' command lines in sight");
     }
 
     #[test]
