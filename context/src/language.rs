@@ -145,6 +145,11 @@ impl Language {
     }
 }
 
+/// A JavaScript or TypeScript module's exported values (`export const User =
+/// z.object(…)`): names other files import. Those that are functions are the
+/// grammar's own function tags ([`crate::symbols`] leaves them to those).
+const EXPORTED_VALUES: &str = "(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)))\n(program (export_statement (variable_declaration (variable_declarator name: (identifier) @name) @definition.constant)))";
+
 fn build(language: Language) -> Support {
     let (grammar, tags, imports): (tree_sitter::Language, String, &str) = match language {
         Language::Rust => (
@@ -165,7 +170,7 @@ fn build(language: Language) -> Support {
         Language::TypeScript => (
             tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
             format!(
-                "{}\n{}\n(type_alias_declaration name: (type_identifier) @name) @definition.type",
+                "{}\n{}\n(type_alias_declaration name: (type_identifier) @name) @definition.type\n{EXPORTED_VALUES}",
                 tree_sitter_javascript::TAGS_QUERY,
                 tree_sitter_typescript::TAGS_QUERY
             ),
@@ -174,7 +179,7 @@ fn build(language: Language) -> Support {
         Language::Tsx => (
             tree_sitter_typescript::LANGUAGE_TSX.into(),
             format!(
-                "{}\n{}\n(type_alias_declaration name: (type_identifier) @name) @definition.type",
+                "{}\n{}\n(type_alias_declaration name: (type_identifier) @name) @definition.type\n{EXPORTED_VALUES}",
                 tree_sitter_javascript::TAGS_QUERY,
                 tree_sitter_typescript::TAGS_QUERY
             ),
@@ -182,7 +187,7 @@ fn build(language: Language) -> Support {
         ),
         Language::JavaScript => (
             tree_sitter_javascript::LANGUAGE.into(),
-            tree_sitter_javascript::TAGS_QUERY.into(),
+            format!("{}\n{EXPORTED_VALUES}", tree_sitter_javascript::TAGS_QUERY),
             "(import_statement) @import (export_statement source: (_)) @import",
         ),
         Language::Go => (tree_sitter_go::LANGUAGE.into(), tree_sitter_go::TAGS_QUERY.into(), "(import_spec) @import"),

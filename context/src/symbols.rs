@@ -257,6 +257,14 @@ fn kind_of(language: Language, tag: &str, node: Node<'_>) -> Option<SymbolKind> 
         ("method", _) => SymbolKind::Method,
         ("function", _) => SymbolKind::Function,
         ("macro", _) => SymbolKind::Macro,
+        // An exported JS/TS value that is a function is tagged a function too.
+        ("constant", "variable_declarator")
+            if node
+                .child_by_field_name("value")
+                .is_some_and(|v| matches!(v.kind(), "arrow_function" | "function_expression")) =>
+        {
+            return None;
+        }
         ("constant", _) => SymbolKind::Constant,
         ("type", _) => SymbolKind::Type,
         _ => {

@@ -155,8 +155,9 @@ mod kind {
     /// string, identifier, undefined, null, new, binary or call expression.
     pub const PLAIN_VALUE: u32 = 1 << 14;
     pub const DECLARATION_LIST: u32 = 1 << 15;
+    pub const EXPORT_STATEMENT: u32 = 1 << 16;
 
-    pub const NAMES: [(&str, u32); 24] = [
+    pub const NAMES: [(&str, u32); 25] = [
         ("identifier", IDENTIFIER | PLAIN_VALUE),
         ("field_expression", FIELD_EXPRESSION),
         ("field_identifier", FIELD_IDENTIFIER),
@@ -181,6 +182,7 @@ mod kind {
         ("binary_expression", PLAIN_VALUE),
         ("call_expression", PLAIN_VALUE),
         ("declaration_list", DECLARATION_LIST),
+        ("export_statement", EXPORT_STATEMENT),
     ];
 }
 
@@ -484,7 +486,15 @@ impl<'a> Walker<'a> {
                 let in_declaration = ancestors.last().is_some_and(|parent| flag(*parent, DECLARATION));
                 let name = child(node, fields.name).filter(|n| is(*n, IDENTIFIER));
                 let function = child(node, fields.value).is_some_and(|v| is(v, FUNCTION_VALUE));
-                (name.filter(|_| in_declaration && function), Tag::Function)
+                // A module's exported value (`export const User = z.object(…)`,
+                // beside `export type User = z.infer<typeof User>`): a name
+                // another file imports, as a value.
+                let exported = matches!(ancestors, [_, export, _] if flag(*export, EXPORT_STATEMENT));
+                match (in_declaration, function) {
+                    (true, true) => (name, Tag::Function),
+                    (true, false) if exported => (name, Tag::Constant),
+                    _ => (None, Tag::Function),
+                }
             }
             Check::JsAssignment => {
                 let name = child(node, fields.left).and_then(|left| {

@@ -69,9 +69,8 @@ fn only_types(index: &WorkspaceIndex, path: &str, import: &context::symbols::Imp
         .filter(|n| !n.is_empty())
         .collect();
     // A name declared as a type and as a value (an interface merged with a
-    // class, a function) is imported as the value too. (A `const` that is no
-    // function is no symbol of the index: zod's `const User = z.object(…)`
-    // beside `type User = z.infer<typeof User>` is taken for the type alone.)
+    // class, a function, zod's `export const User = z.object(…)` beside
+    // `export type User = z.infer<typeof User>`) is imported as the value too.
     let is_type = |kind: context::symbols::SymbolKind| {
         matches!(kind, context::symbols::SymbolKind::Type | context::symbols::SymbolKind::Interface)
     };
@@ -315,6 +314,19 @@ mod tests {
             ("src/api.ts", "import { User } from \"./user\";\nexport const make = () => new User();\n"),
         ]);
         assert_eq!(module_map(&merged).type_only, 0, "a class of the same name is imported too");
+        // zod's schema and its type under one name: the value is imported too.
+        let zod = index(&[
+            (
+                "src/user.ts",
+                "import { z } from \"zod\";\nexport const User = z.object({ id: z.number() });\nexport type User = z.infer<typeof User>;\n",
+            ),
+            ("src/api.ts", "import { User } from \"./user\";\nexport const parse = (x: unknown) => User.parse(x);\n"),
+            ("src/view.ts", "import { Shown } from \"./shown\";\nexport const show = (u: Shown) => u;\n"),
+            ("src/shown.ts", "export type Shown = { id: number };\nconst local = 1;\n"),
+        ]);
+        let map = module_map(&zod);
+        assert_eq!(map.edges.get("src/api.ts").map(|t| t.len()), Some(1), "{map:?}");
+        assert_eq!(map.type_only, 1, "{map:?}");
         // Python: what is imported under `if TYPE_CHECKING:` is the type checker's.
         let py = index(&[
             ("app/models.py", "from app.services import mail\n\nclass User:\n    pass\n"),

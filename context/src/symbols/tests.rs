@@ -295,3 +295,20 @@ fn doc_comments_of_every_shape() {
         "#]],
     );
 }
+
+/// A module's exported values are symbols (another file imports them by
+/// name); its private and nested ones are not.
+#[test]
+fn typescript_exported_values_are_constants() {
+    check(
+        Language::TypeScript,
+        "import { z } from \"zod\";\nexport const User = z.object({ id: z.number() });\nexport type User = z.infer<typeof User>;\nconst local = 1;\nexport function f() {\n  const inner = 2;\n  return inner;\n}\nexport const g = () => local;\n",
+        expect![[r#"
+            constant User 2:13-2:48 `User = z.object({ id: z.number() })`
+            type User 3:7-3:40 `type User = z.infer<typeof User>`
+            function f 5:7-8:1 `function f()`
+            function g 9:13-9:28 `g = () =>`
+            import 1 ["zod"]
+        "#]],
+    );
+}
