@@ -289,7 +289,9 @@ pub(super) fn first_of_its_pids(program: &str, start: impl FnOnce() -> Result<st
             if libc::poll(&mut gone, 1, 0) == 1 && gone.revents & libc::POLLERR != 0 {
                 libc::_exit(1);
             }
-            let status = match start() {
+            // A panic in it ends the init, never unwinds into the helper's code.
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)).unwrap_or(Err(126));
+            let status = match started {
                 Ok(mut command) => init(&mut command, program),
                 // As a process that exited with `code`.
                 Err(code) => (code & 0xff) << 8,
