@@ -279,28 +279,28 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
 
 /// Edison's documentation shows what the function returned for the inputs
 /// the project's tests give it, run: semver runs its docstrings as doctests
-/// (`--doctest-modules`), so the example must be exactly right.
+/// (`--doctest-modules`), so the example must be exactly right. A call that
+/// leaves defaulted parameters out is an example too, the simplest
+/// (`format_version(3, 4, 5)`; only the call passing all five was shown).
 #[test]
 fn edisons_documentation_shows_what_the_projects_tests_calls_return() {
     let home = Home::new();
     let root = vendored(&home, "semver");
     let documented = "def bump_major(version):\n    \"\"\"\n    Raise the major part of the version.\n\n    :param: version string\n    :return: the raised version string\n    :rtype: str\n\n    >>> semver.bump_major(\"3.4.5\")\n    '4.0.0'\n    \"\"\"\n";
     break_code(&root, "semver.py", documented, "def bump_major(version):\n");
-    let source = std::fs::read_to_string(root.join("semver.py")).expect("read");
-    let line = source.lines().position(|l| l.starts_with("def bump_major")).expect("bump_major") + 1;
-    let file = root.join("semver.py");
-    let args = ["agents", "run", "edison", "--skill", "document", "--file", file.to_str().expect("utf8")];
-    let out = paired(&home, &args).args(["--line", &line.to_string(), "--json"]).output().expect("run");
-    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(run["status"], "succeeded", "{run}");
-    let report = run["output"].as_str().unwrap_or_default();
-    assert!(report.contains("with 1 example(s): calls the project's tests make, run"), "{report}");
-    assert_eq!(apply_edits(&run), std::slice::from_ref(&file));
-    let written = std::fs::read_to_string(&file).expect("read");
+    let written = document(&home, &root, "def bump_major", "with 1 example(s): calls the project's tests make, run");
     assert!(
         written.contains("def bump_major(version):\n    \"\"\"Bumps major for `version`.\n\n    Examples:\n        >>> bump_major(\"3.4.5\")\n        '4.0.0'\n    \"\"\"\n    verinfo"),
         "{written}"
     );
+    let source = std::fs::read_to_string(root.join("semver.py")).expect("read");
+    let at = source.find("def format_version(").expect("format_version");
+    let docstring = &source[at..];
+    let docstring = &docstring[docstring.find("    \"\"\"").expect("its docstring")..];
+    let end = docstring[7..].find("\"\"\"\n").expect("its end") + 7 + 4;
+    break_code(&root, "semver.py", &docstring[..end], "");
+    let written = document(&home, &root, "def format_version", "example(s): calls the project's tests make, run");
+    assert!(written.contains("        >>> format_version(3, 4, 5)\n        '3.4.5'\n"), "{written}");
     let out = std::process::Command::new("python3")
         .args(["-m", "pytest", "-v", "-p", "no:cacheprovider", "semver.py"])
         .current_dir(&root)
@@ -309,7 +309,25 @@ fn edisons_documentation_shows_what_the_projects_tests_calls_return() {
         .expect("pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.contains("semver.py::semver.bump_major PASSED"), "{stdout}");
+    assert!(stdout.contains("semver.py::semver.format_version PASSED"), "{stdout}");
     let _ = paired(&home, &["stop"]).output();
+}
+
+/// Edison documents the function whose line starts with `signature` in the
+/// vendored semver at `root`; the report says `said`; his edit is applied.
+/// Returns the file as written.
+fn document(home: &Home, root: &Path, signature: &str, said: &str) -> String {
+    let source = std::fs::read_to_string(root.join("semver.py")).expect("read");
+    let line = source.lines().position(|l| l.starts_with(signature)).expect("the function") + 1;
+    let file = root.join("semver.py");
+    let args = ["agents", "run", "edison", "--skill", "document", "--file", file.to_str().expect("utf8")];
+    let out = paired(home, &args).args(["--line", &line.to_string(), "--json"]).output().expect("run");
+    let run: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains(said), "{report}");
+    assert_eq!(apply_edits(&run), std::slice::from_ref(&file));
+    std::fs::read_to_string(&file).expect("read")
 }
 
 /// A parameter the body calls `.dumps` on: the standard library's two
