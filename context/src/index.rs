@@ -865,6 +865,15 @@ impl WorkspaceIndex {
                 }
             }
         }
+        // No lock file indexed (a library's, ignored or never committed):
+        // the tool the manifest itself belongs to.
+        if managers.is_empty() {
+            if self.manifests.contains_key("package.json") {
+                add(&mut managers, "npm (no lock file)");
+            } else if self.manifests.contains_key("Cargo.toml") {
+                add(&mut managers, "cargo");
+            }
+        }
         (linters, managers)
     }
 
@@ -1179,5 +1188,10 @@ mod tests {
             index(&[("pyproject.toml", "[tool.ruff]\nline-length = 99\n[tool.mypy]\n"), ("uv.lock", "version = 1\n")]);
         assert_eq!(py.facts().linters, ["ruff", "mypy"]);
         assert_eq!(py.facts().package_managers, ["uv"]);
+        // No lock file: the manifest's own tool.
+        let library = index(&[("package.json", "{\"name\": \"content-type\", \"scripts\": {\"test\": \"mocha\"}}")]);
+        assert_eq!(library.facts().package_managers, ["npm (no lock file)"]);
+        let krate = index(&[("Cargo.toml", "[package]\nname = \"x\"\n")]);
+        assert_eq!(krate.facts().package_managers, ["cargo"]);
     }
 }

@@ -150,6 +150,10 @@ impl Language {
 /// grammar's own function tags ([`crate::symbols`] leaves them to those).
 const EXPORTED_VALUES: &str = "(program (export_statement (lexical_declaration (variable_declarator name: (identifier) @name) @definition.constant)))\n(program (export_statement (variable_declaration (variable_declarator name: (identifier) @name) @definition.constant)))";
 
+/// JavaScript's and TypeScript's imports: ES modules', re-exports, and
+/// CommonJS's `require("…")` of one string (the index's walk finds the same).
+const JS_IMPORTS: &str = "(import_statement) @import (export_statement source: (_)) @import (call_expression function: (identifier) @_require arguments: (arguments . (string) .) (#eq? @_require \"require\")) @import";
+
 fn build(language: Language) -> Support {
     let (grammar, tags, imports): (tree_sitter::Language, String, &str) = match language {
         Language::Rust => (
@@ -174,7 +178,7 @@ fn build(language: Language) -> Support {
                 tree_sitter_javascript::TAGS_QUERY,
                 tree_sitter_typescript::TAGS_QUERY
             ),
-            "(import_statement) @import (export_statement source: (_)) @import",
+            JS_IMPORTS,
         ),
         Language::Tsx => (
             tree_sitter_typescript::LANGUAGE_TSX.into(),
@@ -183,12 +187,12 @@ fn build(language: Language) -> Support {
                 tree_sitter_javascript::TAGS_QUERY,
                 tree_sitter_typescript::TAGS_QUERY
             ),
-            "(import_statement) @import (export_statement source: (_)) @import",
+            JS_IMPORTS,
         ),
         Language::JavaScript => (
             tree_sitter_javascript::LANGUAGE.into(),
             format!("{}\n{EXPORTED_VALUES}", tree_sitter_javascript::TAGS_QUERY),
-            "(import_statement) @import (export_statement source: (_)) @import",
+            JS_IMPORTS,
         ),
         Language::Go => (tree_sitter_go::LANGUAGE.into(), tree_sitter_go::TAGS_QUERY.into(), "(import_spec) @import"),
         Language::Java => {

@@ -337,10 +337,19 @@ fn doc_comment(language: Language, text: &str, node: Node<'_>) -> Option<String>
     let mut end = text[..anchor.start_byte()].rfind('\n').map_or(0, |nl| nl + 1);
     let mut lines = Vec::new();
     let mut in_block = false;
+    // A JSDoc block stays its function's across blank lines, as JSDoc and
+    // TypeScript read it (`/** … */`, a blank line, `function format (obj)`:
+    // the style of express and its packages); another comment does not.
+    let jsdoc = matches!(language, Language::JavaScript | Language::TypeScript | Language::Tsx);
+    let mut apart = false;
     while end > 0 {
         let start = text[..end - 1].rfind('\n').map_or(0, |nl| nl + 1);
         let raw = text[start..end - 1].trim();
         end = start;
+        if jsdoc && lines.is_empty() && raw.is_empty() {
+            apart = true;
+            continue;
+        }
         if in_block {
             lines.push(raw);
             in_block = !raw.starts_with("/*");
@@ -363,6 +372,11 @@ fn doc_comment(language: Language, text: &str, node: Node<'_>) -> Option<String>
         } else {
             break;
         }
+    }
+    if apart
+        && !(lines.first().is_some_and(|l| l.ends_with("*/")) && lines.last().is_some_and(|l| l.starts_with("/**")))
+    {
+        return None;
     }
     if lines.first().is_some_and(|l| l.ends_with("*/")) && language == Language::Rust {
         // A Rust block comment is a doc only if it opens with `/**`.

@@ -395,6 +395,10 @@ impl<'a> Walker<'a> {
                     true
                 }
                 Role::Call(shape) => {
+                    // CommonJS: `const x = require("./x")` near the top imports it.
+                    if shape == CallShape::Js && ancestors.len() <= 3 && self.is_require(node) {
+                        self.import(node);
+                    }
                     self.call(node, shape);
                     true
                 }
@@ -591,6 +595,16 @@ impl<'a> Walker<'a> {
         if let Some(name) = name {
             self.tags.calls.push((name.byte_range(), name.start_position().row as u32));
         }
+    }
+
+    /// `require("…")`: a call of `require` with one string.
+    fn is_require(&self, node: Node<'_>) -> bool {
+        let fields = &self.rules.fields;
+        let callee = child(node, fields.function).is_some_and(|f| &self.text[f.byte_range()] == "require");
+        callee
+            && child(node, fields.arguments).is_some_and(|args| {
+                args.named_child_count() == 1 && args.named_child(0).is_some_and(|a| a.kind() == "string")
+            })
     }
 
     fn import(&mut self, node: Node<'_>) {

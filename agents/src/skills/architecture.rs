@@ -314,6 +314,24 @@ mod tests {
             ("src/api.ts", "import { User } from \"./user\";\nexport const make = () => new User();\n"),
         ]);
         assert_eq!(module_map(&merged).type_only, 0, "a class of the same name is imported too");
+        // CommonJS: `require('..')` from a test is a dependency on the package's index.
+        let cjs = index(&[
+            (
+                "index.js",
+                "'use strict'\nvar util = require('./lib/util')\nexports.parse = function parse (s) { return util.trim(s) }\n",
+            ),
+            ("lib/util.js", "exports.trim = function trim (s) { return s.trim() }\n"),
+            ("test/parse.js", "var assert = require('assert')\nvar contentType = require('..')\n"),
+        ]);
+        let map = module_map(&cjs);
+        assert_eq!(
+            map.edges.get("index.js").map(|t| t.iter().cloned().collect::<Vec<_>>()),
+            Some(vec!["lib/util.js".to_owned()])
+        );
+        assert_eq!(
+            map.edges.get("test/parse.js").map(|t| t.iter().cloned().collect::<Vec<_>>()),
+            Some(vec!["index.js".to_owned()])
+        );
         // zod's schema and its type under one name: the value is imported too.
         let zod = index(&[
             (

@@ -820,7 +820,12 @@ impl Walker<'_> {
         let line_end = after.find('\n').map_or(self.text.len(), |i| node.end_byte() + i + 1);
         let alone = self.text[line_start..node.start_byte()].trim().is_empty()
             && self.text[node.end_byte()..line_end].trim().trim_start_matches(';').trim().is_empty();
-        let bytes = if alone { line_start..line_end } else { node.byte_range() };
+        // Beside other code, the spaces after it go too when spaces come
+        // before it: `{ debugger }` → `{ }`, not `{  }` (eslint's
+        // `no-multi-spaces`).
+        let spaced = self.text[..node.start_byte()].ends_with([' ', '\t']);
+        let trailing = if spaced { after.len() - after.trim_start_matches([' ', '\t']).len() } else { 0 };
+        let bytes = if alone { line_start..line_end } else { node.start_byte()..node.end_byte() + trailing };
         Some(RawFix { title: title.to_owned(), edits: vec![RawEdit { bytes, new_text: String::new(), path: None }] })
     }
 }

@@ -294,6 +294,17 @@ fn doc_comments_of_every_shape() {
             function two 8:0-8:17 `function two()` doc="one\ntwo"
         "#]],
     );
+    // express's style: a blank line between a JSDoc block and its function;
+    // a plain comment or a file's `/*!` header apart from it is no doc.
+    check(
+        Language::JavaScript,
+        "/*!\n * content-type\n * MIT Licensed\n */\n\nfunction first () {}\n\n/**\n * Format object to media type.\n *\n * @param {object} obj\n * @return {string}\n * @public\n */\n\nfunction format (obj) {}\n\n// helpers\n\nfunction other () {}\n",
+        expect![[r#"
+            function first 6:0-6:20 `function first ()`
+            function format 16:0-16:24 `function format (obj)` doc="Format object to media type.\n@param {object} obj\n@return {string}\n@public"
+            function other 20:0-20:20 `function other ()`
+        "#]],
+    );
 }
 
 /// A module's exported values are symbols (another file imports them by
@@ -309,6 +320,22 @@ fn typescript_exported_values_are_constants() {
             function f 5:7-8:1 `function f()`
             function g 9:13-9:28 `g = () =>`
             import 1 ["zod"]
+        "#]],
+    );
+}
+
+/// CommonJS: a `require` of one string near the top imports it, as an
+/// `import` would; one inside a function, or of something computed, does not.
+#[test]
+fn commonjs_requires_are_imports() {
+    check(
+        Language::JavaScript,
+        "'use strict'\nvar contentType = require('..')\nconst { parse } = require('./lib/parse')\nrequire('./side-effect')\nconst dynamic = require(name)\nfunction late () {\n  return require('late')\n}\n",
+        expect![[r#"
+            function late 6:0-8:1 `function late ()`
+            import 2 [".."]
+            import 3 [".", "lib", "parse"]
+            import 4 [".", "side-effect"]
         "#]],
     );
 }

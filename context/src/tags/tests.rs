@@ -249,6 +249,11 @@ import fs from "fs";
 import { join } from './path';
 
 const fsx = require("fs-extra");
+require("./side-effect");
+const computed = require(name);
+export const LIMIT = 10;
+export let counter = start(), step = () => 1;
+function late() { return require("late"); }
 
 /** Adds. */
 function add(a, b) { return sum(a, b); }

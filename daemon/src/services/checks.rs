@@ -43,7 +43,16 @@ pub struct ToolRun {
 impl ToolRun {
     /// One line: `clippy (Cargo.toml): 3 findings in 4.1 s, sandbox fully enforced`.
     pub fn summary(&self) -> String {
-        let head = format!("{} ({})", self.tool.name, self.tool.evidence);
+        // A test framework PAIRED runs itself, for a report it reads: every
+        // test, whatever the script adds (mocha's `--bail` stopped at the
+        // first failure where this counted them all).
+        let own_way =
+            if self.tool.purpose == Purpose::Test && self.tool.report && self.tool.evidence.contains("scripts.") {
+                "; run for a report PAIRED reads, every test, not with the script's options"
+            } else {
+                ""
+            };
+        let head = format!("{} ({}{own_way})", self.tool.name, self.tool.evidence);
         match &self.ran {
             Err(err) => format!("{head}: could not run: {err}"),
             Ok((enforcement, exit, took)) => {

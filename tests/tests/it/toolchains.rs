@@ -797,7 +797,7 @@ fn a_typescript_project_gets_its_eslint_tsc_and_vitest() {
         report.contains("tsc (tsconfig.json and package.json devDependencies: typescript): 0 findings"),
         "{report}"
     );
-    assert!(report.contains("vitest (package.json scripts.test: vitest run): 21 passed, 1 failed"), "{report}");
+    assert!(report.contains("vitest (package.json scripts.test: vitest run; run for a report PAIRED reads, every test, not with the script's options): 21 passed, 1 failed"), "{report}");
     // What upstream removed in "chore: update eslint", with eslint's own fix.
     let directive = run["findings"]
         .as_array()
@@ -847,7 +847,7 @@ fn a_vitest_config_is_bundled_in_the_copy_and_the_tests_run() {
     std::fs::create_dir_all(root.join("node_modules/.vite-temp")).expect("mkdir");
     let run = review_project(&home, &root);
     let report = run["output"].as_str().unwrap_or_default();
-    assert!(report.contains("vitest (package.json scripts.test: vitest run): 22 passed, 0 failed"), "{report}");
+    assert!(report.contains("vitest (package.json scripts.test: vitest run; run for a report PAIRED reads, every test, not with the script's options): 22 passed, 0 failed"), "{report}");
     let written = std::fs::read_dir(root.join("node_modules/.vite-temp")).expect("dir").count();
     assert_eq!(written, 0, "nothing written in the user's node_modules");
     let tests = edison(&home, &root.join("src/index.ts"), "32");

@@ -148,7 +148,8 @@ async fn review_runs_its_agents_in_parallel_and_alex_merges_them() {
 async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean_or_bounded() {
     let home = Home::new();
     let panicky = "pub fn token() -> String {\n    let api_key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\";\n    api_key.to_owned()\n}\n";
-    let root = project(&home, &[("src/risky.rs", panicky)], "");
+    let helper = "pub fn fixture() -> u32 {\n    7\n}\n";
+    let root = project(&home, &[("src/risky.rs", panicky), ("tests/helpers.rs", helper)], "");
     // The built-in feature workflow's loop, with offline skills only (the
     // built-in itself needs a model for its design and edit steps).
     write_workflow(
@@ -185,6 +186,13 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
     };
     assert_eq!(lines, [0, 4, 8]);
     assert!(session.conflicts.is_empty());
+    // The whole project: its code, not its tests' helpers and stubs.
+    let whole =
+        RunWorkflowParams { workspace: Some(format!("file://{}", root.display())), wait: true, ..workflow_run("docs") };
+    let session = run(&client, whole).await;
+    let files: std::collections::BTreeSet<&str> = session.edits.iter().map(|e| e.uri.as_str()).collect();
+    assert!(files.iter().any(|f| f.ends_with("src/risky.rs")), "{files:?}");
+    assert!(files.iter().all(|f| !f.contains("/tests/")), "{files:?}");
 
     // Sherlock finds an error (a hard-coded secret) every round: the loop runs its 3 rounds and stops.
     let session = run(

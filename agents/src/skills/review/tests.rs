@@ -281,6 +281,14 @@ fn typescript_and_javascript() {
     );
     // Test files may log and are not reviewed for it.
     check("web/api.test.js", "console.log('ok');\n", expect![""]);
+    // Beside other code on its line: the statement and its spaces go, no more.
+    check(
+        "web/wait.js",
+        "function wait () { debugger }\n",
+        expect![[r#"
+            1 debugger warning `debugger` statement left in [fix: Remove `debugger` → ["function wait () { }"]]
+        "#]],
+    );
 }
 
 #[test]

@@ -295,6 +295,7 @@ async fn with_project_tools(
         .map(|f| checks::to_protocol(&workspace.root, f))
         .collect();
     let from_tools = found.len();
+    let own_found = own.len();
     let findings = checks::merge(own, found);
     report.push_str("\n## The project's own tools\n\n");
     if runs.is_empty() {
@@ -332,13 +333,19 @@ async fn with_project_tools(
         let (errors, warnings, notes) =
             (count(&[Severity::Error]), count(&[Severity::Warning]), count(&[Severity::Info, Severity::Hint]));
         let own = findings.len().saturating_sub(from_tools);
+        // The agent's findings a tool made too are the tool's (listed above
+        // among the agent's, they are counted once).
+        let same = match own_found.saturating_sub(own) {
+            0 => String::new(),
+            n => format!(" ({n} more the same as a tool's)"),
+        };
         if let Some(end) = report.find('\n')
             && let Some(colon) = report[..end].find("`: ")
         {
             report.replace_range(
                 colon + 3..end,
                 &format!(
-                    "{} finding(s) — {errors} error(s), {warnings} warning(s), {notes} note(s): {own} from its own rules, {from_tools} from the project's tools.",
+                    "{} finding(s) — {errors} error(s), {warnings} warning(s), {notes} note(s): {own} from its own rules{same}, {from_tools} from the project's tools.",
                     findings.len()
                 ),
             );
