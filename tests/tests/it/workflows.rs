@@ -571,6 +571,18 @@ async fn alex_splits_a_request_into_subtasks_by_his_routing_rules_offline() {
     assert_eq!(step(&session, "subtasks[1]").skill, "document");
     assert_eq!(session.edits.len(), 1, "Edison's doc comment");
     assert!(session.output.contains("[rust-unwrap]"), "merged: {}", session.output);
+    // The file without a cursor: the definition the request names, in it.
+    let session = run(
+        &client,
+        RunWorkflowParams {
+            prompt: Some("review this file and document parse".into()),
+            ..on_file("delegate", &uri(&root, "src/lib.rs"), true)
+        },
+    )
+    .await;
+    assert_eq!(session.status, SessionStatus::Succeeded, "{session:#?}");
+    assert_eq!(session.edits.len(), 1, "Edison's doc comment for parse: {session:#?}");
+    assert_eq!(session.edits[0].range.start.line, 8, "above parse");
 }
 
 #[tokio::test]

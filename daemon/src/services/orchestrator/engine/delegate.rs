@@ -129,18 +129,32 @@ fn with_files(
         agents::skills::Skill::from_name(skill)
             .is_some_and(|s| matches!(s.scope(), agents::skills::Scope::File | agents::skills::Scope::Symbol))
     };
+    let on_symbol = |skill: &str| {
+        agents::skills::Skill::from_name(skill).is_some_and(|s| s.scope() == agents::skills::Scope::Symbol)
+    };
+    // A file the session is about, with no cursor in it: a definition the
+    // part names is looked for in that file ("write tests for parse", run on
+    // index.js: `parse`, where Edison was asked for a test of the file).
+    let file =
+        session.params.uri.as_deref().filter(|_| session.params.position.is_none() && session.params.range.is_none());
     let mut before: Option<Named> = None;
     let mut out = Vec::new();
     for subtask in subtasks {
-        if session.params.uri.is_some() || !on_file(&subtask.1) {
+        let in_file = file.is_some() && on_symbol(&subtask.1);
+        if (session.params.uri.is_some() && !in_file) || !on_file(&subtask.1) {
             out.push((subtask, None));
             continue;
         }
         let mut found = named_in(orch, session, &subtask.2);
+        if let Some(file) = file {
+            let real = |uri: &str| crate::platform::uri::to_path(uri).and_then(|p| p.canonicalize().ok());
+            let file = real(file);
+            found.retain(|n| n.0.1.is_some() && file.is_some() && real(&n.0.0) == file);
+        }
         // "in number.py, write tests for clamp": clamp, not the file too.
         let places: Vec<String> = found.iter().filter(|n| n.0.1.is_some()).map(|n| n.0.0.clone()).collect();
         found.retain(|n| n.0.1.is_some() || !places.contains(&n.0.0));
-        if found.is_empty() {
+        if found.is_empty() && file.is_none() {
             found.extend(before.clone().or_else(|| named_in(orch, session, request).into_iter().next()));
         }
         before = found.last().cloned();
@@ -184,7 +198,7 @@ fn named_in(orch: &super::super::Orchestrator, session: &SessionInfo, request: &
     let params = RunParams {
         agent: String::new(),
         skill: None,
-        uri: None,
+        uri: session.params.uri.clone(),
         position: None,
         range: None,
         prompt: None,
