@@ -210,6 +210,9 @@ pub fn document(speaker: &str, doc: &SyntaxDocument, byte: usize, examples: &[Ex
             let indent = indent_of(text, anchor.start_byte());
             let mut lines =
                 comment_lines(language, name, &params, returned.as_deref(), gives.as_deref(), is_function, &facts);
+            if is_function && let Some(style) = JsDocTags::of(language, text) {
+                style.add(&mut lines, node, text, &params, gives.is_some());
+            }
             with_examples(language, &mut lines, &examples, example_fence(text).as_deref());
             (at, lines.iter().map(|l| format!("{indent}{l}").trim_end().to_owned() + "\n").collect())
         }
@@ -279,6 +282,75 @@ fn comment_lines(
             lines
         }
         _ => Vec::new(),
+    }
+}
+
+/// The JSDoc tags a file's own doc comments write (`@param {object} obj`,
+/// `@return {string}`: express's packages; `@param name` in TypeScript,
+/// whose types are the signature's), for Edison's to match: none where its
+/// comments write none.
+struct JsDocTags {
+    /// `{type}` after `@param`.
+    typed: bool,
+    /// `@return` or `@returns`, as the file writes it more often.
+    returns: &'static str,
+}
+
+impl JsDocTags {
+    fn of(language: Language, text: &str) -> Option<JsDocTags> {
+        if !matches!(language, Language::JavaScript | Language::TypeScript | Language::Tsx) {
+            return None;
+        }
+        let params: Vec<&str> = text.match_indices("@param").map(|(at, _)| &text[at + 6..]).collect();
+        if params.is_empty() {
+            return None;
+        }
+        let typed = language == Language::JavaScript
+            && params.iter().filter(|rest| rest.trim_start().starts_with('{')).count() * 2 > params.len();
+        let long = text.matches("@returns").count();
+        let short = text.matches("@return").count() - long;
+        Some(JsDocTags { typed, returns: if short > long { "@return" } else { "@returns" } })
+    }
+
+    /// The tags after the summary (before `@throws`, which stays last).
+    fn add(&self, lines: &mut Vec<String>, node: Node<'_>, text: &str, params: &[String], gives: bool) {
+        let mut tags: Vec<String> = params
+            .iter()
+            .map(|name| match self.typed {
+                true => format!(" * @param {{{}}} {name}", default_type(node, text, name)),
+                false => format!(" * @param {name}"),
+            })
+            .collect();
+        if gives {
+            tags.push(if self.typed { format!(" * {} {{*}}", self.returns) } else { format!(" * {}", self.returns) });
+        }
+        if tags.is_empty() {
+            return;
+        }
+        tags.insert(0, " *".to_owned());
+        // After ` * summary`, before the `@throws` block or the end.
+        let at = 2.min(lines.len().saturating_sub(1));
+        lines.splice(at..at, tags);
+    }
+}
+
+/// A JavaScript parameter's type from its default value (`= 0`: number),
+/// else `*` (any).
+fn default_type(node: Node<'_>, text: &str, name: &str) -> &'static str {
+    let Some(list) = node.child_by_field_name("parameters") else { return "*" };
+    let mut cursor = list.walk();
+    let value = list
+        .named_children(&mut cursor)
+        .filter(|p| p.kind() == "assignment_pattern")
+        .find(|p| p.child_by_field_name("left").is_some_and(|l| &text[l.byte_range()] == name))
+        .and_then(|p| p.child_by_field_name("right"));
+    match value.map(|v| v.kind()) {
+        Some("number") => "number",
+        Some("string" | "template_string") => "string",
+        Some("true" | "false") => "boolean",
+        Some("object") => "object",
+        Some("array") => "Array",
+        _ => "*",
     }
 }
 
@@ -913,5 +985,26 @@ mod tests {
         // Documented already: no edit.
         let doc = SyntaxDocument::new(Language::Rust, "/// Adds.\nfn add() {}\n".into());
         assert!(document("Edison", &doc, 15, &[]).edits.is_empty());
+    }
+
+    /// The JSDoc tags the file's own comments write: express's packages'
+    /// `@param {type} name` and `@return {type}`; TypeScript's `@param name`;
+    /// none in a file whose comments have none.
+    #[test]
+    fn jsdoc_tags_as_the_file_writes_them() {
+        let jshttp = "/**\n * Format.\n *\n * @param {object} obj\n * @return {string}\n * @public\n */\n\nfunction format (obj) {\n  return 'x'\n}\n\nfunction parse (string, strict = false) {\n  if (!string) throw new TypeError('argument string is required')\n  return ${ type: string }\n}\n";
+        let written = doc_for(Language::JavaScript, jshttp);
+        assert!(
+            written.contains("/**\n * Parses from `string` and `strict`.\n *\n * @param {*} string\n * @param {boolean} strict\n * @return {*}\n *\n * @throws {TypeError} argument string is required\n */\nfunction parse"),
+            "{written}"
+        );
+        let ts = "/** Adds. @param a the first @returns the sum */\nexport function one(a: number): number { return a; }\n\nexport function add(a: number, b: number): number { return $a + b; }\n";
+        assert!(
+            doc_for(Language::TypeScript, ts).contains(
+                "/**\n * Adds `a` and `b`.\n *\n * @param a\n * @param b\n * @returns\n */\nexport function add"
+            ),
+            "{}",
+            doc_for(Language::TypeScript, ts)
+        );
     }
 }
