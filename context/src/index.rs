@@ -608,6 +608,11 @@ impl WorkspaceIndex {
         // names the compiled `.js` of a `.ts` file): the stem is what matches.
         // Only for relative specifiers: `'chart.js'` is a package, not chart.ts.
         let relative = import.module.first().is_some_and(|s| s == "." || s == "..");
+        // CommonJS names a package or a built-in (`require('util')`) unless
+        // the path is relative: never a file of the project's by its name.
+        if !relative && import.text.starts_with("require(") {
+            return None;
+        }
         if let Some(last) = segments.last_mut().filter(|_| relative) {
             const SOURCE: [&str; 8] = [".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"];
             if let Some(stem) = SOURCE.iter().find_map(|ext| last.strip_suffix(ext)).filter(|s| !s.is_empty()) {
@@ -866,13 +871,10 @@ impl WorkspaceIndex {
             }
         }
         // No lock file indexed (a library's, ignored or never committed):
-        // the tool the manifest itself belongs to.
-        if managers.is_empty() {
-            if self.manifests.contains_key("package.json") {
-                add(&mut managers, "npm (no lock file)");
-            } else if self.manifests.contains_key("Cargo.toml") {
-                add(&mut managers, "cargo");
-            }
+        // a Rust crate's is cargo whatever; a `package.json`'s could be any
+        // (its lock file may be too large or ignored to be indexed).
+        if managers.is_empty() && self.manifests.contains_key("Cargo.toml") {
+            add(&mut managers, "cargo");
         }
         (linters, managers)
     }
@@ -1188,9 +1190,9 @@ mod tests {
             index(&[("pyproject.toml", "[tool.ruff]\nline-length = 99\n[tool.mypy]\n"), ("uv.lock", "version = 1\n")]);
         assert_eq!(py.facts().linters, ["ruff", "mypy"]);
         assert_eq!(py.facts().package_managers, ["uv"]);
-        // No lock file: the manifest's own tool.
+        // No lock file: a crate's tool; a package's could be any.
         let library = index(&[("package.json", "{\"name\": \"content-type\", \"scripts\": {\"test\": \"mocha\"}}")]);
-        assert_eq!(library.facts().package_managers, ["npm (no lock file)"]);
+        assert!(library.facts().package_managers.is_empty());
         let krate = index(&[("Cargo.toml", "[package]\nname = \"x\"\n")]);
         assert_eq!(krate.facts().package_managers, ["cargo"]);
     }

@@ -373,8 +373,14 @@ fn doc_comment(language: Language, text: &str, node: Node<'_>) -> Option<String>
             break;
         }
     }
+    // Apart from it, only a JSDoc block of its own lines (not code ending
+    // in `*/`, a regex's `/\s*,\s*/`) that documents no file or type of its
+    // own (a licence, `@typedef`).
+    const NOT_ITS: [&str; 7] = ["@license", "@copyright", "@file", "@fileoverview", "@module", "@typedef", "@callback"];
     if apart
-        && !(lines.first().is_some_and(|l| l.ends_with("*/")) && lines.last().is_some_and(|l| l.starts_with("/**")))
+        && !(lines.first().is_some_and(|l| l.ends_with("*/") && (l.starts_with('*') || l.starts_with("/**")))
+            && lines.last().is_some_and(|l| l.starts_with("/**"))
+            && !lines.iter().any(|l| NOT_ITS.iter().any(|tag| l.contains(tag))))
     {
         return None;
     }

@@ -823,9 +823,33 @@ impl Walker<'_> {
         // Beside other code, the spaces after it go too when spaces come
         // before it: `{ debugger }` → `{ }`, not `{  }` (eslint's
         // `no-multi-spaces`).
+        // A statement that is a branch's whole body (`if (x) debugger`,
+        // `if x: breakpoint()`) has no removal that keeps the code the same.
+        let in_block = node.parent().is_some_and(|p| {
+            is_block(p.kind()) || matches!(p.kind(), "program" | "module" | "source_file" | "expression_statement")
+        });
+        if !alone && !in_block {
+            return None;
+        }
+        // A Python block's only statement: `pass` keeps the block.
+        if self.language == Language::Python
+            && node.parent().is_some_and(|p| p.kind() == "block" && p.named_child_count() == 1)
+        {
+            let edit = RawEdit { bytes: node.byte_range(), new_text: "pass".into(), path: None };
+            return Some(RawFix { title: title.to_owned(), edits: vec![edit] });
+        }
         let spaced = self.text[..node.start_byte()].ends_with([' ', '\t']);
-        let trailing = if spaced { after.len() - after.trim_start_matches([' ', '\t']).len() } else { 0 };
-        let bytes = if alone { line_start..line_end } else { node.start_byte()..node.end_byte() + trailing };
+        let line_rest = &self.text[node.end_byte()..line_end];
+        let bytes = if alone {
+            line_start..line_end
+        } else if spaced && line_rest.trim().is_empty() {
+            // Last on its line: the spaces before it go (no trailing space).
+            let before = &self.text[..node.start_byte()];
+            before.trim_end_matches([' ', '\t']).len()..node.end_byte()
+        } else {
+            let trailing = if spaced { after.len() - after.trim_start_matches([' ', '\t']).len() } else { 0 };
+            node.start_byte()..node.end_byte() + trailing
+        };
         Some(RawFix { title: title.to_owned(), edits: vec![RawEdit { bytes, new_text: String::new(), path: None }] })
     }
 }

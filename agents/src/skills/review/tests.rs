@@ -281,12 +281,24 @@ fn typescript_and_javascript() {
     );
     // Test files may log and are not reviewed for it.
     check("web/api.test.js", "console.log('ok');\n", expect![""]);
-    // Beside other code on its line: the statement and its spaces go, no more.
+    // Beside other code on its line: the statement and its spaces go, no
+    // more; a branch's whole body gets no fix; a Python block's only
+    // statement becomes `pass`.
     check(
         "web/wait.js",
-        "function wait () { debugger }\n",
+        "function wait () { debugger }\nfunction last () { go(); debugger\n}\nif (x) debugger\nrun()\n",
         expect![[r#"
             1 debugger warning `debugger` statement left in [fix: Remove `debugger` → ["function wait () { }"]]
+            2 debugger warning `debugger` statement left in [fix: Remove `debugger` → ["function last () { go();"]]
+            4 debugger warning `debugger` statement left in
+        "#]],
+    );
+    check(
+        "app/main.py",
+        "def main():\n    if x:\n        breakpoint()\n    if y: breakpoint()\n    run()\n",
+        expect![[r#"
+            3 debugger warning `breakpoint()` stops the program in a debugger [fix: Remove the breakpoint → ["        pass"]]
+            4 debugger warning `breakpoint()` stops the program in a debugger [fix: Remove the breakpoint → ["    if y: pass"]]
         "#]],
     );
 }

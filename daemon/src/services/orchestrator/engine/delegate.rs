@@ -145,12 +145,10 @@ fn with_files(
             out.push((subtask, None));
             continue;
         }
-        let mut found = named_in(orch, session, &subtask.2);
-        if let Some(file) = file {
-            let real = |uri: &str| crate::platform::uri::to_path(uri).and_then(|p| p.canonicalize().ok());
-            let file = real(file);
-            found.retain(|n| n.0.1.is_some() && file.is_some() && real(&n.0.0) == file);
-        }
+        let mut found = match file {
+            Some(file) => defined_in(orch, file, &subtask.2),
+            None => named_in(orch, session, &subtask.2),
+        };
         // "in number.py, write tests for clamp": clamp, not the file too.
         let places: Vec<String> = found.iter().filter(|n| n.0.1.is_some()).map(|n| n.0.0.clone()).collect();
         found.retain(|n| n.0.1.is_some() || !places.contains(&n.0.0));
@@ -220,6 +218,30 @@ fn named_in(orch: &super::super::Orchestrator, session: &SessionInfo, request: &
         };
         if !named.iter().any(|n| n.0 == one.0) {
             named.push(one);
+        }
+    }
+    named
+}
+
+/// The functions and types of the file at `uri` that `part` names, as
+/// words ("write tests for parse": `parse`), in the file's order: the file's
+/// own, never a definition of the same name elsewhere or a file the words
+/// name ("tests" is no `test/parse.js` here).
+fn defined_in(orch: &super::super::Orchestrator, uri: &str, part: &str) -> Vec<Named> {
+    let Some(path) = crate::platform::uri::to_path(uri) else { return Vec::new() };
+    let Ok(resolved) = orch.env().codebase.workspaces.resolve(&path, None) else { return Vec::new() };
+    let (Some(workspace), Some(rel)) = (resolved.workspace.clone(), resolved.rel()) else { return Vec::new() };
+    let words: std::collections::BTreeSet<&str> =
+        part.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).filter(|w| !w.is_empty()).collect();
+    let index = workspace.index();
+    let Some(entry) = index.file(&rel) else { return Vec::new() };
+    use context::symbols::SymbolKind as K;
+    let mut named: Vec<Named> = Vec::new();
+    for (name, symbol) in entry.named_symbols() {
+        let definition = matches!(symbol.kind, K::Function | K::Method | K::Class | K::Struct | K::Enum | K::Type);
+        if definition && words.contains(name) && !named.iter().any(|n| n.1.starts_with(&format!("`{name}`"))) {
+            let position = protocol::documents::Position { line: symbol.line, character: 0 };
+            named.push(((uri.to_owned(), Some(position)), format!("`{name}` in {rel}:{}", symbol.line + 1)));
         }
     }
     named
