@@ -33,6 +33,11 @@ pub(super) fn target(
         exported = n.parent().filter(|p| p.kind() != "program");
     }
     if exported.is_none() {
+        if commonjs_export(text, name) {
+            return Err(format!(
+                "`{name}` is exported through CommonJS (`exports`): offline, Edison writes tests for ES modules only"
+            ));
+        }
         return Err(format!("`{name}` is not exported: a test cannot import it"));
     }
     if text[function.byte_range()].trim_start().starts_with("async") {
@@ -97,6 +102,24 @@ pub(super) fn target(
         imports: Vec::new(),
         reads: None,
         hidden: Vec::new(),
+    })
+}
+
+/// Whether CommonJS exports `name`: `exports.name =`, `module.exports.name
+/// =`, `module.exports = name`, or a `module.exports = { … }` naming it.
+fn commonjs_export(text: &str, name: &str) -> bool {
+    let default = |line: &str| {
+        let line: String = line.split_whitespace().collect();
+        line.trim_end_matches(';') == format!("module.exports={name}")
+    };
+    let compact: String = text.split_whitespace().collect();
+    if compact.contains(&format!("exports.{name}=")) || text.lines().any(default) {
+        return true;
+    }
+    compact.match_indices("module.exports={").any(|(at, form)| {
+        let body = &compact[at + form.len()..];
+        let body = &body[..body.find('}').unwrap_or(body.len())];
+        body.split(',').any(|item| item == name || item.starts_with(&format!("{name}:")))
     })
 }
 
@@ -511,6 +534,16 @@ describe("isSamePath", () => {
         assert!(fits("Path", "\"/a/:b\"") && fits("string | number", "1") && fits("QueryObject", "{ a: 1 }"));
         assert!(!fits("string", "1") && !fits("number | boolean", "\"x\"") && !fits("\"a\" | \"b\"", "\"c\""));
         assert_eq!(values("string | number", &[], &[]).expect("the string's")[0], "\"\"");
+    }
+
+    #[test]
+    fn commonjs_exports_are_told_apart_from_none() {
+        assert!(commonjs_export("function format (obj) {}\nexports.format = format\n", "format"));
+        assert!(commonjs_export("module.exports.parse = parse;\n", "parse"));
+        assert!(commonjs_export("module.exports = vary\nfunction vary () {}\n", "vary"));
+        assert!(commonjs_export("module.exports = {\n  parse,\n  format: format\n}\n", "format"));
+        assert!(!commonjs_export("module.exports = { parse }\nfunction formatter () {}\n", "format"));
+        assert!(!commonjs_export("exports.formatted = 1\n", "format"));
     }
 
     #[test]
