@@ -21,11 +21,14 @@ use toolchain::Project as _;
 use super::pinned;
 
 mod format;
+mod reach;
+
 use crate::platform::{
     config::{SandboxConfig, SandboxRequirement},
     os::sandbox::{self, Enforcement, Exit, Limits, Spec},
     paths::Paths,
 };
+use reach::{cargo_home, home, toolchain_roots};
 
 /// One tool's run.
 #[derive(Debug)]
@@ -65,6 +68,10 @@ impl ToolRun {
                     format!("{head}: {count} in {:.1} s, sandbox {}", took.as_secs_f32(), enforcement.summary());
                 if let Some(failure) = &self.failure {
                     line.push_str(&format!("; it failed ({}): {failure}", exit.describe()));
+                    // Cargo offline, its dependencies never downloaded here.
+                    if failure.contains("offline mode") && failure.contains("no matching package") {
+                        line.push_str(" — the sandbox has no network: run `cargo fetch` in the project once");
+                    }
                 }
                 line
             }
@@ -261,10 +268,13 @@ pub(crate) async fn run_tool_in(
     };
     // Tests run on a copy of the project of their own: test suites write
     // (coverage, caches, snapshots), and the project is read-only to them.
+    // So do cargo's checks of a crate that commits no `Cargo.lock` (a
+    // library's): cargo writes one first, and the project is read-only.
+    let lockless = root.join("Cargo.toml").is_file() && !root.join("Cargo.lock").exists();
     let work = match (copy, tool.purpose) {
         (Some(copy), _) => copy.to_path_buf(),
-        (None, Purpose::Check) => root.to_path_buf(),
-        (None, Purpose::Test) => match fresh_copy(root, &scratch).await {
+        (None, Purpose::Check) if !lockless => root.to_path_buf(),
+        (None, Purpose::Check | Purpose::Test) => match fresh_copy(root, &scratch).await {
             Ok(work) => work,
             Err(err) => return failed(tool, err),
         },
@@ -449,55 +459,9 @@ impl Scratch {
     }
 }
 
-fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
-}
-
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| Some(home()?.join(".cargo")))
-}
-
 /// The `PATH` the tools get: the daemon's own.
 pub(crate) fn tool_path() -> String {
     std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned())
-}
-
-/// What the tool may read besides the project: the system, and the
-/// toolchains on its `PATH` that live in the user's home — their programs
-/// and libraries, never the home itself (keys, tokens, other projects).
-fn toolchain_roots() -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    let home = home();
-    for dir in std::env::split_paths(&tool_path()) {
-        // pyenv's and rbenv's shims run the versions beside them.
-        if dir.ends_with("shims") {
-            roots.extend(dir.parent().map(Path::to_path_buf));
-            continue;
-        }
-        let Some(home) = home.as_deref().filter(|h| dir.starts_with(h)) else {
-            roots.push(dir);
-            continue;
-        };
-        let parent = dir.parent().filter(|p| *p != home);
-        match parent {
-            Some(p) if cargo_home().as_deref() == Some(p) => {
-                roots.extend(["bin", "registry", "git"].map(|d| p.join(d)));
-            }
-            Some(p) if p == home.join(".local") => roots.extend(["bin", "lib"].map(|d| p.join(d))),
-            Some(p) if dir.ends_with("bin") => roots.push(p.to_path_buf()),
-            _ => roots.push(dir),
-        }
-    }
-    let rustup = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).or_else(|| Some(home.as_deref()?.join(".rustup")));
-    roots.extend(rustup);
-    roots.extend(["GOROOT", "PYENV_ROOT", "VIRTUAL_ENV"].iter().filter_map(std::env::var_os).map(PathBuf::from));
-    roots.extend(
-        std::env::var_os("GOMODCACHE").map(PathBuf::from).or_else(|| Some(home.as_deref()?.join("go/pkg/mod"))),
-    );
-    roots.retain(|r| r.exists());
-    roots.sort();
-    roots.dedup();
-    roots
 }
 
 /// What a sandboxed program must not see even where it may read: the

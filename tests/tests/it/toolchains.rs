@@ -94,6 +94,30 @@ fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
+/// A crate with a dependency, cargo's downloaded sources outside the home
+/// folder (`CARGO_HOME`, as in a container's `/usr/local/cargo`): clippy
+/// reads them in the sandbox. They were not readable, clippy failed ("no
+/// matching package named …") and the headline said "no findings".
+#[test]
+fn clippy_reads_the_dependencies_cargo_downloaded_outside_the_home_folder() {
+    let home = Home::new();
+    let root = home.path().join("dep");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmemchr = \"2\"\n",
+    )
+    .expect("write");
+    let lib = "pub fn first_comma(text: &[u8]) -> Option<usize> {\n    let found = memchr::memchr(b',', text);\n    return found;\n}\n";
+    std::fs::write(root.join("src/lib.rs"), lib).expect("write");
+    let run = review(&home, &root.join("src/lib.rs"));
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(!report.contains("could not check") && report.contains("clippy (Cargo.toml): 1 finding"), "{report}");
+    assert_eq!(finding(&run, "clippy::needless_return")["line"], 3);
+    assert!(!root.join("Cargo.lock").exists(), "cargo wrote its lock file in a copy, not in the project");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 #[test]
 fn clippy_runs_in_the_sandbox_on_a_real_crate_and_its_findings_are_sherlocks() {
     let home = Home::new();

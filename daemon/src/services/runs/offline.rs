@@ -358,6 +358,18 @@ async fn with_project_tools(
             count(&[Severity::Info, Severity::Hint]),
         ));
     }
+    // A tool that could not check (it did not start, or ended in an error
+    // with nothing found: a dependency it could not fetch) is said in the
+    // headline: "no findings" alone read as a clean bill of health.
+    let unchecked: Vec<&str> =
+        runs.iter().filter(|r| r.ran.is_err() || r.failure.is_some()).map(|r| r.tool.name).collect();
+    if !unchecked.is_empty()
+        && let Some(end) = report.find('\n')
+    {
+        let names = unchecked.join(" and ");
+        let at = if report[..end].ends_with('.') { end - 1 } else { end };
+        report.insert_str(at, &format!(" — but {names} could not check (see below)"));
+    }
     let ran = runs.iter().filter(|r| r.ran.is_ok()).count();
     ((report, findings, edits), ran)
 }
