@@ -149,7 +149,8 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
     let home = Home::new();
     let panicky = "pub fn token() -> String {\n    let api_key = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\";\n    api_key.to_owned()\n}\n";
     let helper = "pub fn fixture() -> u32 {\n    7\n}\n";
-    let root = project(&home, &[("src/risky.rs", panicky), ("tests/helpers.rs", helper)], "");
+    let units = "pub struct Units;\n\nimpl std::fmt::Display for Units {\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        f.write_str(\"units\")\n    }\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn shows() {\n        assert_eq!(super::Units.to_string(), \"units\");\n    }\n}\n";
+    let root = project(&home, &[("src/risky.rs", panicky), ("tests/helpers.rs", helper), ("src/units.rs", units)], "");
     // The built-in feature workflow's loop, with offline skills only (the
     // built-in itself needs a model for its design and edit steps).
     write_workflow(
@@ -193,6 +194,10 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
     let files: std::collections::BTreeSet<&str> = session.edits.iter().map(|e| e.uri.as_str()).collect();
     assert!(files.iter().any(|f| f.ends_with("src/risky.rs")), "{files:?}");
     assert!(files.iter().all(|f| !f.contains("/tests/")), "{files:?}");
+    // Of units.rs, the struct: not the trait's `fmt`, not the test module's test.
+    let in_units: Vec<u32> =
+        session.edits.iter().filter(|e| e.uri.ends_with("src/units.rs")).map(|e| e.range.start.line).collect();
+    assert_eq!(in_units, [0], "{session:#?}");
 
     // Sherlock finds an error (a hard-coded secret) every round: the loop runs its 3 rounds and stops.
     let session = run(
