@@ -251,9 +251,14 @@ fn comment_lines(
         Language::Rust => {
             let mut lines = vec![format!("/// {summary}")];
             if returned.is_some_and(|r| r.contains("Result")) {
-                let when = match facts.fails.as_slice() {
-                    [] => "Returns an error when the work it delegates fails.".to_owned(),
-                    calls => format!("Returns an error when {} fails.", list(calls)),
+                let own = facts.errors.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>();
+                let when = match (own.as_slice(), facts.fails.as_slice()) {
+                    ([], []) => "Returns an error when the work it delegates fails.".to_owned(),
+                    ([], calls) => format!("Returns an error when {} fails.", list(calls)),
+                    (own, []) => format!("Returns {} as its error.", list(own)),
+                    (own, calls) => {
+                        format!("Returns {} as its error, or an error when {} fails.", list(own), list(calls))
+                    }
                 };
                 lines.extend(["///".into(), "/// # Errors".into(), "///".into(), format!("/// {when}")]);
             }
@@ -472,6 +477,8 @@ struct Facts {
     fails: Vec<String>,
     /// Rust: ``"`parse` fails (`unwrap`)"``, `"it is called with …"` from `panic!`.
     panics: Vec<String>,
+    /// Rust: the errors it returns itself (`Err(Error::InvalidFormat)`).
+    errors: Vec<String>,
 }
 
 fn facts(language: Language, node: Node<'_>, text: &str) -> Facts {
@@ -504,6 +511,23 @@ fn facts(language: Language, node: Node<'_>, text: &str) -> Facts {
                 .filter(|c| c.kind() == "call_expression")
                 .and_then(called)
                 .map(|c| (true, format!("`{c}`"))),
+            // `Err(Error::InvalidFormat)`: an error of its own.
+            (Language::Rust, "call_expression")
+                if n.child_by_field_name("function").is_some_and(|f| &text[f.byte_range()] == "Err") =>
+            {
+                let argument = n.child_by_field_name("arguments").and_then(|a| a.named_child(0));
+                if let Some(error) =
+                    argument.map(|a| text[a.byte_range()].split_whitespace().collect::<Vec<_>>().join(" "))
+                    // A type's value (`Error::InvalidFormat`), not a variable passed on.
+                    && error.starts_with(|c: char| c.is_ascii_uppercase())
+                    && error.len() <= 60
+                    && !facts.errors.contains(&error)
+                    && facts.errors.len() < 4
+                {
+                    facts.errors.push(error);
+                }
+                None
+            }
             (Language::Rust, "call_expression") => {
                 let method = called(n);
                 let receiver = n.child_by_field_name("function").and_then(|f| f.child_by_field_name("value"));
@@ -975,6 +999,14 @@ mod tests {
                 .lines()
                 .next(),
             Some("/// Returns whether chars eq holds for `a`, `b` and `case_sensitive`.")
+        );
+        // An error of its own, and one passed on.
+        assert!(
+            doc_for(
+                Language::Rust,
+                "pub fn parse(s: &str) -> Result<u8, Error> {\n    if s.is_empty() {\n        return Err(Error::InvalidFormat);\n    }\n    let n = read(s)?;\n    $Ok(n)\n}\n"
+            )
+            .contains("/// # Errors\n///\n/// Returns `Error::InvalidFormat` as its error, or an error when `read` fails.\n"),
         );
         // No placeholder anywhere.
         for (language, source) in

@@ -655,6 +655,13 @@ fn hidden_types(file: &str) -> Vec<String> {
             hidden.push(name);
         }
     }
+    // The standard library's clocks print what the platform holds
+    // (`SystemTime { tv_sec: …, tv_nsec: … }` on Unix only).
+    for clock in ["SystemTime", "Instant"] {
+        if file.contains(clock) {
+            hidden.push(clock.to_owned());
+        }
+    }
     hidden
 }
 
@@ -1464,7 +1471,8 @@ pub fn printed(target: &Target, stdout: &str) -> Vec<bool> {
 /// order changes from run to run).
 pub fn doc_examples(target: &Target, seen: &[Observed], printed: &[bool]) -> Vec<super::document::Example> {
     let shown = |value: &String| match target.language {
-        Language::Rust => serde_json::from_str::<String>(value).ok(),
+        // Not a value whose `Debug` shows private or platform fields.
+        Language::Rust => serde_json::from_str::<String>(value).ok().filter(|_| !shows_hidden(value, &target.hidden)),
         Language::Go => Some(go::shown(target, value)),
         Language::Python => {
             let set = value.starts_with("set(")
@@ -1837,6 +1845,12 @@ mod tests {
         // `Opts` shows only `pub` fields; a struct with private ones is asserted by its variant.
         let file = "pub struct Paths {\n    dir: Vec<u8>,\n    pub n: usize,\n}\npub struct Opts {\n    pub a: bool,\n}\npub struct Unit;\n";
         assert_eq!(hidden_types(file), ["Paths"]);
+        // The clocks' `Debug` is the platform's: asserted by variant too.
+        assert_eq!(
+            hidden_types("use std::time::SystemTime;\npub fn parse(s: &str) -> Result<SystemTime, E> {}\n"),
+            ["SystemTime"]
+        );
+        assert!(shows_hidden("\"Ok(SystemTime { tv_sec: 0, tv_nsec: 0 })\"", &["SystemTime".to_owned()]));
         let target = Target {
             language: Language::Rust,
             name: "glob_with".into(),
