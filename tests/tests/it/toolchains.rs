@@ -50,6 +50,13 @@ fn review_project(home: &Home, root: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
+/// pytest in `root` with `args`, leaving no cache or bytecode behind.
+fn pytest(root: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new("python3");
+    command.args(["-m", "pytest"]).args(args).current_dir(root).env("PYTHONDONTWRITEBYTECODE", "1");
+    command
+}
+
 /// Replaces `from` with `to` in a project's file: a bug for its tests to find.
 fn break_code(root: &Path, file: &str, from: &str, to: &str) {
     let path = root.join(file);
@@ -287,12 +294,7 @@ fn edisons_python_tests_are_pytest_functions_that_pass_in_the_project() {
     let written = std::fs::read_to_string(root.join("test_itsdangerous.py")).expect("read");
     assert!(written.starts_with("from itsdangerous import bytes_to_int\n"), "{written}");
     assert!(written.contains("assert bytes_to_int(b'abc') == 6382179"), "{written}");
-    let out = std::process::Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_itsdangerous.py"])
-        .current_dir(&root)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("pytest");
+    let out = pytest(&root, &["-q", "-p", "no:cacheprovider", "test_itsdangerous.py"]).output().expect("pytest");
     assert!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("2 passed"),
         "{}",
@@ -325,12 +327,7 @@ fn edisons_documentation_shows_what_the_projects_tests_calls_return() {
     break_code(&root, "semver.py", &docstring[..end], "");
     let written = document(&home, &root, "def format_version", "example(s): calls the project's tests make, run");
     assert!(written.contains("        >>> format_version(3, 4, 5)\n        '3.4.5'\n"), "{written}");
-    let out = std::process::Command::new("python3")
-        .args(["-m", "pytest", "-v", "-p", "no:cacheprovider", "semver.py"])
-        .current_dir(&root)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("pytest");
+    let out = pytest(&root, &["-v", "-p", "no:cacheprovider", "semver.py"]).output().expect("pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.contains("semver.py::semver.bump_major PASSED"), "{stdout}");
     assert!(stdout.contains("semver.py::semver.format_version PASSED"), "{stdout}");
@@ -370,11 +367,8 @@ fn edisons_python_tests_pass_a_serializer_the_standard_librarys_modules() {
     assert!(written.contains("import json\n") && written.contains("import pickle\n"), "{written}");
     assert!(written.contains("assert is_text_serializer(json) is True\n"), "{written}");
     assert!(written.contains("assert is_text_serializer(pickle) is False\n"), "{written}");
-    let out = std::process::Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "test_is_text_serializer_"])
+    let out = pytest(&root, &["-q", "-p", "no:cacheprovider", "-k", "test_is_text_serializer_"])
         .arg(&files[0])
-        .current_dir(&root)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -394,10 +388,7 @@ fn edisons_python_tests_compare_with_values_of_the_modules_own_classes() {
     assert!(report.contains("for `parse_version_info` in `test_semver.py`"), "{report}");
     assert!(report.contains(") == VersionInfo(major=3, minor=4, patch=5, prerelease="), "{report}");
     assert_eq!(apply_edits(&run), [root.join("test_semver.py")]);
-    let out = std::process::Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_semver.py", "-k", "test_parse_version_info_"])
-        .current_dir(&root)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
+    let out = pytest(&root, &["-q", "-p", "no:cacheprovider", "test_semver.py", "-k", "test_parse_version_info_"])
         .output()
         .expect("pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
