@@ -36,6 +36,59 @@ pub struct Target {
     /// is asserted by its variant (`is_ok()`), not by a `Debug` form that
     /// pins internals a refactoring may change.
     pub hidden: Vec<String>,
+    /// JavaScript: how CommonJS exports the function (none for an ES module's export).
+    pub commonjs: Option<CommonJs>,
+}
+
+/// How a CommonJS module exports a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommonJs {
+    /// A property of `module.exports` (`exports.parse = parse`, `module.exports = { parse }`).
+    Property,
+    /// `module.exports` itself (`module.exports = vary`).
+    Whole,
+}
+
+/// How a JavaScript/TypeScript project's tests reach and check a function,
+/// as its own test files do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsTests {
+    /// `vitest`, `jest` or `mocha`.
+    pub framework: &'static str,
+    /// The lines a new test file (and the probe) start with to reach the
+    /// function, and node's `assert` where the tests use it.
+    pub header: String,
+    /// How a call names the function: `parse`, `contentType.parse`.
+    pub callee: String,
+    /// Node's `assert`, by the name the file gives it; none: `expect`.
+    pub assert: Option<String>,
+    /// What the file calls a test: `it` or `test`.
+    pub it: &'static str,
+    /// The file's string quote.
+    pub quote: char,
+    pub semicolons: bool,
+    /// A test's body is `function () {`, not `() => {`.
+    pub function_keyword: bool,
+    /// TypeScript: the probe may carry type annotations.
+    pub typed: bool,
+}
+
+impl JsTests {
+    /// An ES module's function tested with `expect`, as PAIRED writes it
+    /// where the project says nothing else.
+    pub fn expect(framework: &'static str, name: &str, import: &str) -> JsTests {
+        JsTests {
+            framework,
+            header: format!("import {{ {name} }} from \"{import}\";\n"),
+            callee: name.to_owned(),
+            assert: None,
+            it: "it",
+            quote: '"',
+            semicolons: true,
+            function_keyword: false,
+            typed: true,
+        }
+    }
 }
 
 /// What one call did.
@@ -48,6 +101,9 @@ pub enum Observed {
     Fails(Option<String>),
     /// Nothing a test could assert (a value without a literal form).
     Opaque,
+    /// JavaScript: an object of a class, or one without a prototype, whose
+    /// own fields are this plain data (JSON): compared ignoring prototypes.
+    Shaped(String),
     /// Go: a different value on each call (random, the clock), so no value
     /// to assert: what many calls' values (Go's `%#v`) have in common is.
     Varies(Vec<String>),
@@ -108,6 +164,8 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
     let mut calls: Vec<Vec<String>> = Vec::new();
     // Calls written out come first; rows of tables after them.
     let mut from_tables: Vec<Vec<String>> = Vec::new();
+    // JavaScript's calls bound for later: most are a test's error cases.
+    let mut bound_calls: Vec<Vec<String>> = Vec::new();
     for text in tests.iter().filter(|t| t.contains(name)) {
         if matches!(
             language,
@@ -120,7 +178,31 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
                 Language::Rust => is_rust_literal,
                 _ => ts::is_literal,
             };
-            for (at, args) in rust_calls_in(text, name) {
+            // JavaScript: through the binding a test gives the module
+            // (`contentType.parse(…)` after `var contentType = require('..')`),
+            // and bound for later (`assert.throws(parse.bind(null, 'text/'))`):
+            // the arguments after the `this` it binds.
+            let js = matches!(language, Language::TypeScript | Language::Tsx | Language::JavaScript);
+            let qualified: Vec<String> = if js {
+                ts::module_bindings(text).into_iter().map(|binding| format!("{binding}.{name}")).collect()
+            } else {
+                Vec::new()
+            };
+            let callees = std::iter::once(name.to_owned()).chain(qualified.iter().cloned()).filter(|_| js);
+            for callee in callees {
+                for (_, args) in rust_calls_in(text, &format!("{callee}.bind")) {
+                    let this = args.first().is_some_and(|a| matches!(a.as_str(), "null" | "undefined" | "this"));
+                    let args = args.get(1..).unwrap_or_default().to_vec();
+                    if this && !args.is_empty() && args.iter().all(|a| literal(a)) && !bound_calls.contains(&args) {
+                        bound_calls.push(args);
+                    }
+                }
+            }
+            let found: Vec<(usize, Vec<String>)> = rust_calls_in(text, name)
+                .into_iter()
+                .chain(qualified.iter().flat_map(|q| rust_calls_in(text, q)))
+                .collect();
+            for (at, args) in found {
                 if args.is_empty() {
                     continue;
                 }
@@ -230,6 +312,15 @@ pub fn example_calls(name: &str, language: Language, tests: &[String]) -> Vec<Ve
                     calls.push(filled);
                 }
             }
+        }
+    }
+    // Two error cases after the first few calls written out: a test of
+    // what fails is worth as much as one more of what works.
+    let mut at = calls.len().min(3);
+    for call in bound_calls.into_iter().take(2) {
+        if !calls.contains(&call) {
+            calls.insert(at, call);
+            at += 1;
         }
     }
     for call in from_tables {
@@ -532,11 +623,25 @@ fn is_rust_literal(text: &str) -> bool {
 }
 
 /// Each parameter's inputs: what the project's tests pass in its place
-/// first, then `derived` (from its type or name), three distinct at most.
+/// first (three distinct at most), then `derived` (from its type or name).
 fn with_examples(index: usize, examples: &[Vec<String>], derived: Option<Vec<String>>) -> Option<Vec<String>> {
-    let mut values: Vec<String> = examples.iter().filter_map(|call| call.get(index).cloned()).collect();
-    values.dedup();
-    values.truncate(3);
+    with_examples_up_to(3, index, examples, derived)
+}
+
+/// [`with_examples`], `limit` of the tests' values.
+fn with_examples_up_to(
+    limit: usize,
+    index: usize,
+    examples: &[Vec<String>],
+    derived: Option<Vec<String>>,
+) -> Option<Vec<String>> {
+    let mut values: Vec<String> = Vec::new();
+    for value in examples.iter().filter_map(|call| call.get(index)) {
+        if !values.contains(value) {
+            values.push(value.clone());
+        }
+    }
+    values.truncate(limit);
     for value in derived.unwrap_or_default() {
         if !values.contains(&value) {
             values.push(value);
@@ -631,6 +736,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         imports: Vec::new(),
         reads: None,
         hidden: hidden_types(text),
+        commonjs: None,
     })
 }
 
@@ -874,6 +980,7 @@ fn python_target(
         imports,
         reads: None,
         hidden: Vec::new(),
+        commonjs: None,
     })
 }
 
@@ -1103,10 +1210,10 @@ pub fn go_probe(target: &Target) -> String {
     go::probe(target)
 }
 
-/// TypeScript/JavaScript: a test file for `framework` (`vitest`, `jest`)
-/// importing the function from `import`, that prints what each call returned.
-pub fn ts_probe(target: &Target, framework: &str, import: &str) -> String {
-    ts::probe(target, framework, import)
+/// TypeScript/JavaScript: a test file of the project's framework that
+/// reaches the function as `js` says and prints what each call returned.
+pub fn ts_probe(target: &Target, js: &JsTests) -> String {
+    ts::probe(target, js)
 }
 
 /// Go: the standard library packages `tests` (written by [`tests`]) need
@@ -1511,6 +1618,12 @@ pub fn doc_examples(target: &Target, seen: &[Observed], printed: &[bool]) -> Vec
 /// The tests: one per distinct thing observed, named after the function,
 /// in the language's own form. `None` when nothing was worth asserting.
 pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
+    tests_in(target, seen, None)
+}
+
+/// [`tests`], JavaScript's written as `js` says (else as an ES module's,
+/// with `expect`).
+pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Option<(String, usize)> {
     // Every distinct outcome first, then other inputs, four tests at most.
     let usable: Vec<(&Vec<String>, &Observed)> = target
         .calls
@@ -1531,7 +1644,12 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
         }
         _ => None,
     };
-    let same = |a: &Observed, b: &Observed| a == b || variant(a).is_some_and(|v| variant(b) == Some(v));
+    // JavaScript: values of one shape are alike (`{ parameters: {}, type: "a" }`
+    // and `… "b" }`): a value of another shape comes first.
+    let script = matches!(target.language, Language::TypeScript | Language::Tsx | Language::JavaScript);
+    let same = |a: &Observed, b: &Observed| {
+        a == b || variant(a).is_some_and(|v| variant(b) == Some(v)) || (script && ts::shape(a) == ts::shape(b))
+    };
     let mut cases: Vec<(&Vec<String>, &Observed)> = Vec::new();
     for (args, observed) in &usable {
         if !cases.iter().any(|(_, o)| same(o, observed)) {
@@ -1587,7 +1705,8 @@ pub fn tests(target: &Target, seen: &[Observed]) -> Option<(String, usize)> {
                 format!("\n    #[test]\n    fn {test}() {{\n        {assertion}\n    }}\n")
             }
             (Language::TypeScript | Language::Tsx | Language::JavaScript, observed) => {
-                match ts::test(target, "it", args, observed) {
+                let default = JsTests::expect("vitest", name, "");
+                match ts::test(js.unwrap_or(&default), args, observed) {
                     Some(test) => test,
                     None => continue,
                 }
@@ -1709,6 +1828,7 @@ mod tests {
             imports: Vec::new(),
             reads: None,
             hidden: Vec::new(),
+            commonjs: None,
         };
         let shown = |examples: Vec<super::super::document::Example>| {
             examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
@@ -1860,6 +1980,7 @@ mod tests {
             imports: Vec::new(),
             reads: None,
             hidden: hidden_types(file),
+            commonjs: None,
         };
         let seen = [
             Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
@@ -1894,6 +2015,7 @@ mod tests {
             imports: Vec::new(),
             reads: None,
             hidden: Vec::new(),
+            commonjs: None,
         };
         let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
         assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);

@@ -74,7 +74,7 @@ async fn write_and_run(
         Some(plan) => trial.probe_js(&target, plan).await?.0,
         None => trial.probe(&target, &runner, rel, doc.text()).await?.0,
     };
-    let (tests, count) = testgen::tests(&target, &seen)
+    let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style))
         .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
     let generated = tests.clone();
     // The classes the expected values are built with (`VersionInfo(…)`).
@@ -92,10 +92,11 @@ async fn write_and_run(
         let (trial, target, js, runner) = (&trial, &target, &js, &runner);
         async move {
             let placed = match js {
-                Some(plan) => trial.formatted(plan, plan.placed(root, target, &tests)).await,
+                Some(plan) => trial.formatted(plan, plan.placed(root, &tests)).await,
                 None => place(target, root, rel, doc.text(), &tests).map_err(Failed::Alone)?,
             };
-            let (verified, passed) = write_and_verify(trial, target, js.is_some(), runner, rel, &placed, count).await?;
+            let written = Candidate { placed: &placed, tests: &tests, count };
+            let (verified, passed) = write_and_verify(trial, target, js.as_ref(), runner, rel, written).await?;
             Ok::<_, Failed>((tests, placed, verified, passed))
         }
     };
@@ -169,26 +170,31 @@ impl Failed {
     }
 }
 
+/// Tests to verify: where they were placed, as generated, how many.
+struct Candidate<'a> {
+    placed: &'a Placed,
+    tests: &'a str,
+    count: usize,
+}
+
 /// Writes the placed tests into the copy and runs them: alone, then (Go)
 /// beside the package's other tests. The run and how many passed.
 async fn write_and_verify(
     trial: &Trial<'_>,
     target: &Target,
-    js: bool,
+    js: Option<&js::Plan>,
     runner: &[String],
     rel: &str,
-    placed: &Placed,
-    count: usize,
+    written: Candidate<'_>,
 ) -> Result<(sandbox::Outcome, usize), Failed> {
+    let Candidate { placed, tests, count } = written;
     trial.write(&placed.path, &placed.after).map_err(Failed::Alone)?;
     let mut command = runner.to_vec();
-    match target.language {
-        // Only the new tests: their names start with the call (`destr("true")`).
-        _ if js => {
-            command.extend([placed.path.clone(), "-t".into(), format!("^{}\\(", target.name.replace('$', "\\$"))]);
-        }
-        Language::Rust => command.push(format!("{}_", target.name)),
-        Language::Go => {
+    match (target.language, js) {
+        // Only the new tests, by their whole titles.
+        (_, Some(plan)) => command.extend(plan.only(&plan.titles(tests))),
+        (Language::Rust, None) => command.push(format!("{}_", target.name)),
+        (Language::Go, None) => {
             let test = testgen::go_test_name(&target.name, 1);
             command.extend(["-run".into(), format!("^{}", test.trim_end_matches('1')), go_package(rel)]);
         }
@@ -221,6 +227,10 @@ async fn write_and_verify(
             .filter_map(|l| l.trim_start().strip_prefix("--- PASS: "))
             .filter(|l| is_ours_in_go(&target.name, l.split_whitespace().next().unwrap_or_default()))
             .count(),
+        // `3 passing (4ms)`
+        _ if js.is_some_and(|plan| plan.framework == "mocha") => {
+            output.lines().rev().find_map(|l| number_before(l, " passing")).unwrap_or(0)
+        }
         language => passed_count(language, &output),
     };
     if !verified.success() || passed < count {
@@ -494,7 +504,7 @@ impl<'a> Trial<'a> {
     /// framework beside where the tests will go.
     async fn probe_js(&self, target: &Target, plan: &js::Plan) -> Result<Probed, String> {
         let probe = plan.probe_file();
-        self.write(&probe, &testgen::ts_probe(target, plan.framework, &plan.import))?;
+        self.write(&probe, &testgen::ts_probe(target, &plan.style))?;
         let mut command = plan.runner.clone();
         command.push(probe);
         let outcome = self.run(command).await;
@@ -760,10 +770,6 @@ fn is_ours_in_go(function: &str, name: &str) -> bool {
 
 /// How many tests the runner says passed.
 fn passed_count(language: Language, output: &str) -> usize {
-    let number_before = |line: &str, word: &str| {
-        let at = line.find(word)?;
-        line[..at].split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty())?.parse::<usize>().ok()
-    };
     match language {
         // `test result: ok. 3 passed; 0 failed; …`, one line per test binary.
         Language::Rust => {
@@ -772,6 +778,12 @@ fn passed_count(language: Language, output: &str) -> usize {
         // `3 passed in 0.01s`
         _ => output.lines().rev().find_map(|l| number_before(l, " passed")).unwrap_or(0),
     }
+}
+
+/// The number just before `word` on `line` (`3` of `3 passed in 0.1s`).
+fn number_before(line: &str, word: &str) -> Option<usize> {
+    let at = line.find(word)?;
+    line[..at].split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty())?.parse::<usize>().ok()
 }
 
 fn last_lines(text: &str) -> String {

@@ -530,14 +530,55 @@ fn edisons_typescript_tests_join_the_test_file_that_imports_the_module() {
     let run = edison(&home, &root.join("src/index.ts"), "32");
     assert_eq!(run["status"], "succeeded", "{run}");
     let report = run["output"].as_str().unwrap_or_default();
-    assert!(report.contains("for `destr` in `test/index.test.ts`") && report.contains("3 passed"), "{report}");
+    assert!(report.contains("for `destr` in `test/index.test.ts`") && report.contains("4 passed"), "{report}");
     let written = apply_to_destrs_tests(&run, &root);
+    assert!(written.contains("it('destr(\"true\")', () => {\n  expect(destr(\"true\")).toBe(true);\n});"), "{written}");
+    // The project's whole suite, outside PAIRED: its 22 tests and the 4 new.
+    destrs_suite_passes_with(&root, 26);
+    let _ = paired(&home, &["stop"]).output();
+}
+
+/// A CommonJS package tested with mocha and node's `assert` (jshttp's
+/// content-type): the tests join the file that requires the module, call
+/// it through the binding that file gives it, assert as it does (an
+/// object of its class ignoring the prototype, an error by its name and
+/// message, from the file's own `.bind(null, …)` cases), in its style
+/// (single quotes, no semicolons, `function () {`), and the project's
+/// suite passes with them.
+#[test]
+fn edisons_tests_of_a_commonjs_module_are_mocha_tests_in_the_files_style() {
+    let home = Home::new();
+    let root = vendored(&home, "content-type");
+    // `function parse (string) {`, exported by `exports.parse = parse`.
+    let run = edison(&home, &root.join("index.js"), "107");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("for `parse` in `test/contentType_parse.js`") && report.contains("4 passed"), "{report}");
+    let before = std::fs::read_to_string(root.join("test/contentType_parse.js")).expect("read");
+    assert_eq!(apply_edits(&run), [root.join("test/contentType_parse.js")]);
+    let written = std::fs::read_to_string(root.join("test/contentType_parse.js")).expect("read");
+    assert!(written.starts_with(&before), "appended: {written}");
+    let added = &written[before.len()..];
     assert!(
-        written.contains("it(\"destr(\\\"true\\\")\", () => {\n  expect(destr(\"true\")).toBe(true);\n});"),
-        "{written}"
+        added.contains("it(\"contentType.parse('text/html')\", function () {\n  assert.deepEqual(contentType.parse('text/html'), { parameters: {}, type: 'text/html' })\n})\n"),
+        "{added}"
     );
-    // The project's whole suite, outside PAIRED: its 22 tests and the 3 new.
-    destrs_suite_passes_with(&root, 25);
+    assert!(
+        added.contains("    contentType.parse('text/plain; foo=\"bar')\n  }, { name: 'TypeError', message: 'invalid parameter format' })\n"),
+        "{added}"
+    );
+    assert!(!added.lines().any(|l| l.trim_end().ends_with(';')), "no semicolons: {added}");
+    // `format` in the other test file, as well: both applied, the suite passes.
+    let run = edison(&home, &root.join("index.js"), "66");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("test/contentType_format.js")]);
+    let out = std::process::Command::new(root.join("node_modules/.bin/mocha"))
+        .args(["--reporter", "dot", "--check-leaks", "test/"])
+        .current_dir(&root)
+        .output()
+        .expect("mocha");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("51 passing"), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let _ = paired(&home, &["stop"]).output();
 }
 
@@ -589,7 +630,7 @@ fn edisons_typescript_tests_are_formatted_by_the_projects_prettier() {
         written.contains("  expect(destr(\"true\")).toBe(\n    true,\n  );\n"),
         "as the formatter wrote it: {written}"
     );
-    destrs_suite_passes_with(&root, 25);
+    destrs_suite_passes_with(&root, 26);
     let _ = paired(&home, &["stop"]).output();
 }
 

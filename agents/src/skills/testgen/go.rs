@@ -62,6 +62,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             imports: Vec::new(),
             reads: Some(getter),
             hidden: Vec::new(),
+            commonjs: None,
         });
     }
     let returns = result.ok_or_else(|| {
@@ -81,6 +82,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         imports: Vec::new(),
         reads: None,
         hidden: Vec::new(),
+        commonjs: None,
     })
 }
 
@@ -856,6 +858,7 @@ mod tests {
             imports: Vec::new(),
             reads: None,
             hidden: Vec::new(),
+            commonjs: None,
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -937,6 +940,7 @@ mod tests {
             imports: Vec::new(),
             reads: None,
             hidden: Vec::new(),
+            commonjs: None,
         };
         assert!(
             probe(&target)
@@ -968,6 +972,7 @@ mod tests {
             imports: Vec::new(),
             reads: Some("ClockSequence".into()),
             hidden: Vec::new(),
+            commonjs: None,
         };
         assert!(
             probe(&target)
@@ -1020,6 +1025,7 @@ mod tests {
             imports: Vec::new(),
             reads: None,
             hidden: Vec::new(),
+            commonjs: None,
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

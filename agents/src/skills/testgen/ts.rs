@@ -1,13 +1,15 @@
-//! TypeScript and JavaScript: an exported function's inputs from the calls
-//! the project's tests make and from its parameter types, a probe test file
-//! (vitest or jest) that prints what each call returned, and tests in the
-//! project's framework (`it("f(x)", () => { expect(f(x)).toEqual(…) })`).
+//! TypeScript and JavaScript: an exported function's inputs (ES module or
+//! CommonJS) from the calls the project's tests make (`parse(…)`,
+//! `contentType.parse(…)`, `parse.bind(null, …)`) and from its parameter
+//! types, a probe test file (vitest, jest or mocha) that prints what each
+//! call returned, and tests written as the project's are
+//! (`it("f(x)", () => { expect(f(x)).toEqual(…) })`, `assert.strictEqual`).
 
 use context::Language;
 use serde_json::Value;
 use tree_sitter::Node;
 
-use super::{MARK, Observed, Target, calls, literals_in, with_examples};
+use super::{CommonJs, JsTests, MARK, Observed, Target, calls, literals_in, with_examples_up_to};
 
 pub(super) fn target(
     path: &str,
@@ -32,14 +34,12 @@ pub(super) fn target(
     while let Some(n) = exported.filter(|n| n.kind() != "export_statement") {
         exported = n.parent().filter(|p| p.kind() != "program");
     }
-    if exported.is_none() {
-        if commonjs_export(text, name) {
-            return Err(format!(
-                "`{name}` is exported through CommonJS (`exports`): offline, Edison writes tests for ES modules only"
-            ));
-        }
-        return Err(format!("`{name}` is not exported: a test cannot import it"));
-    }
+    let commonjs = match exported {
+        Some(_) => None,
+        None => Some(
+            commonjs_export(text, name).ok_or_else(|| format!("`{name}` is not exported: a test cannot import it"))?,
+        ),
+    };
     if text[function.byte_range()].trim_start().starts_with("async") {
         return Err(format!("`{name}` is async: what it resolves to takes a model to test offline"));
     }
@@ -68,7 +68,9 @@ pub(super) fn target(
             let index = candidates.len();
             let usable: Vec<Vec<String>> =
                 examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(ty, v))).cloned().collect();
-            match with_examples(index, &usable, values(ty, &strings, &numbers)).filter(|_| !usable.is_empty()) {
+            match with_examples_up_to(EXAMPLES, index, &usable, values(ty, &strings, &numbers))
+                .filter(|_| !usable.is_empty())
+            {
                 Some(given) => candidates.push(given),
                 None => continue,
             }
@@ -84,15 +86,20 @@ pub(super) fn target(
         let index = candidates.len();
         let usable: Vec<Vec<String>> =
             examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(&ty, v))).cloned().collect();
-        candidates.push(with_examples(index, &usable, values(&ty, &strings, &numbers)).ok_or_else(|| {
-            let param = parameter
-                .child_by_field_name("pattern")
-                .map_or(&text[parameter.byte_range()], |p| &text[p.byte_range()]);
-            let shown = if ty.is_empty() { String::new() } else { format!(": {ty}") };
-            format!("`{name}` takes `{param}{shown}` and its tests pass it no literal: choosing one takes a model")
-        })?);
+        candidates.push(with_examples_up_to(EXAMPLES, index, &usable, values(&ty, &strings, &numbers)).ok_or_else(
+            || {
+                let param = parameter
+                    .child_by_field_name("pattern")
+                    .map_or(&text[parameter.byte_range()], |p| &text[p.byte_range()]);
+                let shown = if ty.is_empty() { String::new() } else { format!(": {ty}") };
+                format!("`{name}` takes `{param}{shown}` and its tests pass it no literal: choosing one takes a model")
+            },
+        )?);
     }
     let module = path.rsplit_once('.').map_or(path, |(stem, _)| stem).to_owned();
+    // A literal the tests wrote over several lines is one line in a call.
+    let candidates: Vec<Vec<String>> =
+        candidates.into_iter().map(|values| values.iter().map(|v| one_line(v)).collect()).collect();
     Ok(Target {
         language,
         name: name.to_owned(),
@@ -102,25 +109,133 @@ pub(super) fn target(
         imports: Vec::new(),
         reads: None,
         hidden: Vec::new(),
+        commonjs,
     })
 }
 
-/// Whether CommonJS exports `name`: `exports.name =`, `module.exports.name
-/// =`, `module.exports = name`, or a `module.exports = { … }` naming it.
-fn commonjs_export(text: &str, name: &str) -> bool {
-    let default = |line: &str| {
+/// How CommonJS exports `name`, if it does: `exports.name =`,
+/// `module.exports.name =`, a `module.exports = { … }` naming it (a
+/// property), or `module.exports = name` (the module itself).
+fn commonjs_export(text: &str, name: &str) -> Option<CommonJs> {
+    let whole = |line: &str| {
         let line: String = line.split_whitespace().collect();
         line.trim_end_matches(';') == format!("module.exports={name}")
     };
-    let compact: String = text.split_whitespace().collect();
-    if compact.contains(&format!("exports.{name}=")) || text.lines().any(default) {
-        return true;
+    if text.lines().any(whole) {
+        return Some(CommonJs::Whole);
     }
-    compact.match_indices("module.exports={").any(|(at, form)| {
+    // A line that starts `exports.name =` (not `myexports.name`).
+    let property = text.lines().any(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("module.").unwrap_or(line);
+        line.strip_prefix("exports.")
+            .and_then(|rest| rest.strip_prefix(name))
+            .is_some_and(|rest| rest.trim_start().strip_prefix('=').is_some_and(|r| !r.starts_with('=')))
+    });
+    let compact: String = text.split_whitespace().collect();
+    let listed = compact.match_indices("module.exports={").any(|(at, form)| {
         let body = &compact[at + form.len()..];
         let body = &body[..body.find('}').unwrap_or(body.len())];
         body.split(',').any(|item| item == name || item.starts_with(&format!("{name}:")))
-    })
+    });
+    (property || listed).then_some(CommonJs::Property)
+}
+
+/// A literal on one line: whitespace that holds a line break, outside
+/// quotes, becomes one space (none just inside brackets).
+fn one_line(literal: &str) -> String {
+    if !literal.contains('\n') {
+        return literal.to_owned();
+    }
+    let (mut out, mut quote, mut escaped, mut pending) = (String::new(), None::<char>, false, None::<bool>);
+    for c in literal.chars() {
+        if quote.is_none() && c.is_whitespace() {
+            let broke = pending.unwrap_or(false) || c == '\n';
+            pending = Some(broke);
+            continue;
+        }
+        if let Some(broke) = pending.take() {
+            let inside = out.ends_with(['[', '(']) || matches!(c, ']' | ')');
+            if !(broke && inside) {
+                out.push(' ');
+            }
+        }
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if matches!(c, '"' | '\'' | '`') => quote = Some(c),
+            None => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The names a test file gives the project's own modules it loads whole:
+/// `var contentType = require('..')`, `import * as utils from "./utils"`,
+/// `import ufo from "../src"` (relative specifiers only).
+pub(super) fn module_bindings(text: &str) -> Vec<String> {
+    let identifier = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with(|c: char| c.is_ascii_digit())
+            && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    let relative = |rest: &str| rest.trim_start().trim_start_matches(['(', '"', '\'', '`']).starts_with('.');
+    let mut names = Vec::new();
+    for line in text.lines().map(str::trim) {
+        let name = if let Some(rest) = ["var ", "let ", "const "].iter().find_map(|k| line.strip_prefix(k)) {
+            let Some((name, value)) = rest.split_once('=') else { continue };
+            let Some(spec) = value.trim_start().strip_prefix("require") else { continue };
+            if !relative(spec) {
+                continue;
+            }
+            name.trim()
+        } else if let Some(rest) = line.strip_prefix("import ") {
+            let Some((what, spec)) = rest.split_once(" from ") else { continue };
+            if !relative(spec) {
+                continue;
+            }
+            what.trim().strip_prefix("* as ").unwrap_or(what.trim()).trim()
+        } else {
+            continue;
+        };
+        if identifier(name) && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// Values the project's tests pass to a parameter, at most: the probe tries
+/// them all, the tests keep the ones that do different things.
+const EXAMPLES: usize = 8;
+
+/// What kind of thing a call did, its values left out: `{"a":"x","b":[1]}`
+/// and `{"a":"y","b":[2]}` are alike, `{"a":"x","b":[]}` is not; errors by
+/// their message.
+pub(super) fn shape(observed: &Observed) -> String {
+    fn skeleton(value: &Value) -> String {
+        match value {
+            Value::String(text) if text.is_empty() => "\"\"".into(),
+            Value::String(_) => "s".into(),
+            Value::Number(_) => "0".into(),
+            Value::Array(items) => format!("[{}]", items.first().map(skeleton).unwrap_or_default()),
+            Value::Object(fields) => {
+                let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}:{}", skeleton(v))).collect();
+                format!("{{{}}}", fields.join(","))
+            }
+            other => other.to_string(),
+        }
+    }
+    match observed {
+        Observed::Value(text) | Observed::Shaped(text) => {
+            serde_json::from_str::<Value>(text).map_or_else(|_| text.clone(), |value| skeleton(&value))
+        }
+        Observed::Fails(error) => format!("throws {}", error.as_deref().unwrap_or_default()),
+        other => format!("{other:?}"),
+    }
 }
 
 /// Whether a test's literal fits a parameter's declared type: a string for
@@ -205,54 +320,91 @@ pub(super) fn is_literal(text: &str) -> bool {
     false
 }
 
-/// A test file for `framework` (`vitest` or `jest`) that imports the
-/// function from `import` (relative to where the probe is written), makes
-/// each call and prints what it returned as JSON (`{"value": …}` only when
-/// the value is plain data, `{"throws": true}`), one line per call.
-pub(super) fn probe(target: &Target, framework: &str, import: &str) -> String {
-    let runner = if framework == "vitest" { "import { test } from \"vitest\";\n" } else { "" };
+/// A test file of the project's framework that reaches the function as
+/// `js` says, makes each call and prints what it returned as JSON
+/// (`{"value": …}` only when the value is plain data, `{"shaped": …}` for
+/// an object of a class whose own fields are, `{"throws": …}` with the
+/// error's name and message), one line per call. Plain JavaScript where
+/// the project's tests are (no type annotations).
+pub(super) fn probe(target: &Target, js: &JsTests) -> String {
+    let runner = if js.framework == "vitest" { "import { test } from \"vitest\";\n" } else { "" };
+    // Mocha has `it` (its BDD interface), jest and vitest `test`.
+    let test = if js.framework == "mocha" { "it" } else { "test" };
     let calls: Vec<String> =
-        target.calls.iter().map(|args| format!("() => {}({})", target.name, args.join(", "))).collect();
-    format!(
-        r#"{runner}import {{ {name} }} from "{import}";
-
-function plain(v: unknown): boolean {{
+        target.calls.iter().map(|args| format!("() => {}({})", js.callee, args.join(", "))).collect();
+    let probe = format!(
+        r#"{runner}{header}
+function plain(v: unknown, depth: number): boolean {{
+  if (depth > 8) return false;
   if (v === null || ["string", "boolean"].includes(typeof v)) return true;
   if (typeof v === "number") return Number.isFinite(v);
-  if (Array.isArray(v)) return v.every(plain);
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(plain);
+  if (Array.isArray(v)) return v.every((x) => plain(x, depth + 1));
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every((x) => plain(x, depth + 1));
   return false;
+}}
+
+// An object of a class (or without a prototype) whose own fields are data;
+// at the top, at least one.
+function fields(v: unknown, depth: number): boolean {{
+  if (depth > 8 || typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v) || v instanceof Error) return false;
+  if (typeof (v as any).toJSON === "function") return false;
+  const values = Object.values(v as object);
+  return (depth > 0 || values.length > 0) && values.every((x) => plain(x, depth + 1) || fields(x, depth + 1));
 }}
 
 function show(v: unknown): unknown {{
   if (typeof v === "number" && !Number.isFinite(v)) return {{ special: Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity" }};
   if (v === undefined) return {{ special: "undefined" }};
-  return plain(v) ? {{ value: v }} : {{ opaque: true }};
+  if (plain(v, 0)) return {{ value: v }};
+  return fields(v, 0) ? {{ shaped: v }} : {{ opaque: true }};
 }}
 
-test("paired probe", () => {{
+{test}("paired probe", () => {{
   [{calls}].forEach((call, i) => {{
     let seen: unknown;
     try {{
-      seen = show(call());
-    }} catch {{
-      seen = {{ throws: true }};
+      const result = call();
+      try {{
+        seen = show(result);
+      }} catch (_) {{
+        seen = {{ opaque: true }};
+      }}
+    }} catch (e) {{
+      const error = e as any;
+      seen = error instanceof Error ? {{ throws: true, name: error.name, message: error.message }} : {{ throws: true }};
     }}
     console.log("{MARK} " + i + " " + JSON.stringify(seen));
   }});
 }});
 "#,
-        name = target.name,
+        header = js.header,
         calls = calls.join(", ")
-    )
+    );
+    if js.typed {
+        return probe;
+    }
+    [": unknown", ": number", ": boolean", " as object", " as any"]
+        .iter()
+        .fold(probe, |text, annotation| text.replace(annotation, ""))
 }
 
 /// One probe line's JSON: the value written again by PAIRED (never the text
-/// the code printed), a special number or `undefined`, or that it threw.
+/// the code printed), a special number or `undefined`, or that it threw
+/// (`Fails(Some("TypeError: invalid type"))` for a built-in error with a
+/// message a test can pin).
 pub(super) fn observed(line: &str) -> Observed {
     let Ok(seen) = serde_json::from_str::<Value>(line.trim()) else { return Observed::Opaque };
     if seen.get("throws") == Some(&Value::Bool(true)) {
-        return Observed::Fails(None);
+        let name = seen.get("name").and_then(Value::as_str).unwrap_or_default();
+        let message = seen.get("message").and_then(Value::as_str).unwrap_or_default();
+        let builtin = ["Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError"].contains(&name);
+        // Not a message that names a place on this machine (the copy's
+        // paths) or that is too long to pin.
+        let pinnable = !message.is_empty()
+            && message.len() <= 120
+            && !message.contains(['\n', '\\'])
+            && !message.split_whitespace().any(|w| w.trim_start_matches(['\'', '"', '`', '(']).starts_with('/'));
+        return Observed::Fails((builtin && pinnable).then(|| format!("{name}: {message}")));
     }
     if let Some(special) = seen.get("special").and_then(Value::as_str) {
         return match special {
@@ -263,12 +415,11 @@ pub(super) fn observed(line: &str) -> Observed {
             _ => Observed::Opaque,
         };
     }
-    match seen.get("value") {
-        Some(value) => {
-            let text = value.to_string();
-            if text.len() <= 400 { Observed::Value(text) } else { Observed::Opaque }
-        }
-        None => Observed::Opaque,
+    let short = |value: &Value| Some(value.to_string()).filter(|text| text.len() <= 400);
+    match (seen.get("value"), seen.get("shaped")) {
+        (Some(value), _) => short(value).map_or(Observed::Opaque, Observed::Value),
+        (None, Some(shaped)) if shaped.is_object() => short(shaped).map_or(Observed::Opaque, Observed::Shaped),
+        _ => Observed::Opaque,
     }
 }
 
@@ -455,21 +606,111 @@ fn split_top_level(item: &str, separator: char) -> Option<(&str, &str)> {
     None
 }
 
-/// One test in the project's framework; `it` is what the file calls its tests.
-pub(super) fn test(target: &Target, it: &str, args: &[String], observed: &Observed) -> Option<String> {
-    let call = format!("{}({})", target.name, args.join(", "));
-    let title = serde_json::to_string(&call).ok()?;
-    Some(match observed {
-        Observed::Value(value) => {
+/// One test in the project's framework, written as its test files are
+/// (`js`): `expect` (vitest, jest) or node's `assert` (mocha), the file's
+/// quotes, semicolons and test bodies.
+pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed) -> Option<String> {
+    let call = format!("{}({})", js.callee, args.join(", "));
+    let semi = if js.semicolons { ";" } else { "" };
+    let body = if js.function_keyword { "function () {" } else { "() => {" };
+    let title = |text: &str| quoted(text, js.quote);
+    let assertion = match (&js.assert, observed) {
+        (None, Observed::Value(value)) => {
             let matcher = if value.starts_with(['{', '[']) { "toEqual" } else { "toBe" };
-            format!("\n{it}({title}, () => {{\n  expect({call}).{matcher}({value});\n}});\n")
+            format!("expect({call}).{matcher}({}){semi}", literal(value, js.quote))
         }
-        Observed::Fails(_) => {
-            let title = serde_json::to_string(&format!("{call} throws")).ok()?;
-            format!("\n{it}({title}, () => {{\n  expect(() => {call}).toThrow();\n}});\n")
+        // `toEqual` does not compare prototypes.
+        (None, Observed::Shaped(fields)) => format!("expect({call}).toEqual({}){semi}", literal(fields, js.quote)),
+        (None, Observed::Fails(error)) => {
+            let message = error.as_deref().and_then(|e| e.split_once(": ")).map(|(_, m)| quoted(m, js.quote));
+            format!("expect(() => {call}).toThrow({}){semi}", message.unwrap_or_default())
         }
-        Observed::Opaque | Observed::Varies(_) => return None,
-    })
+        (Some(assert), Observed::Value(value)) => {
+            let how = if value.starts_with(['{', '[']) { "deepStrictEqual" } else { "strictEqual" };
+            format!("{assert}.{how}({call}, {}){semi}", literal(value, js.quote))
+        }
+        // Legacy `deepEqual` leaves prototypes out (an object of a class,
+        // one made by `Object.create(null)`), as the projects' own tests do.
+        (Some(assert), Observed::Shaped(fields)) => {
+            format!("{assert}.deepEqual({call}, {}){semi}", literal(fields, js.quote))
+        }
+        (Some(assert), Observed::Fails(error)) => {
+            let thrower = if js.function_keyword {
+                format!("function () {{\n    {call}{semi}\n  }}")
+            } else {
+                format!("() => {call}")
+            };
+            let expected = error.as_deref().and_then(|e| e.split_once(": ")).map(|(name, message)| {
+                format!(", {{ name: {}, message: {} }}", quoted(name, js.quote), quoted(message, js.quote))
+            });
+            format!("{assert}.throws({thrower}{}){semi}", expected.unwrap_or_default())
+        }
+        (_, Observed::Opaque | Observed::Varies(_)) => return None,
+    };
+    let name = match observed {
+        Observed::Fails(_) => format!("{call} throws"),
+        _ => call.clone(),
+    };
+    Some(format!("\n{}({}, {body}\n  {assertion}\n}}){semi}\n", js.it, title(&name)))
+}
+
+/// `text` as a JavaScript string in the file's quote (the other where that
+/// saves escapes, as `avoidEscape` allows).
+fn quoted(text: &str, quote: char) -> String {
+    let other = if quote == '"' { '\'' } else { '"' };
+    let quote = if text.contains(quote) && !text.contains(other) { other } else { quote };
+    let mut out = String::from(quote);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// A value the probe printed (JSON) as a JavaScript literal in the file's
+/// quote: `{ type: 'text/html', parameters: {} }`. Other text (`Number.NaN`,
+/// `undefined`) as it is.
+fn literal(value: &str, quote: char) -> String {
+    fn write(value: &Value, quote: char) -> String {
+        match value {
+            Value::String(text) => quoted(text, quote),
+            Value::Array(items) => {
+                format!("[{}]", items.iter().map(|v| write(v, quote)).collect::<Vec<_>>().join(", "))
+            }
+            Value::Object(fields) if fields.is_empty() => "{}".into(),
+            Value::Object(fields) => {
+                let bare = |key: &str| {
+                    key.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '$')
+                        && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                };
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|(key, v)| {
+                        let key = if bare(key) { key.clone() } else { quoted(key, quote) };
+                        format!("{key}: {}", write(v, quote))
+                    })
+                    .collect();
+                format!("{{ {} }}", fields.join(", "))
+            }
+            other => other.to_string(),
+        }
+    }
+    match serde_json::from_str::<Value>(value) {
+        Ok(parsed) => write(&parsed, quote),
+        Err(_) => value.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -538,12 +779,79 @@ describe("isSamePath", () => {
 
     #[test]
     fn commonjs_exports_are_told_apart_from_none() {
-        assert!(commonjs_export("function format (obj) {}\nexports.format = format\n", "format"));
-        assert!(commonjs_export("module.exports.parse = parse;\n", "parse"));
-        assert!(commonjs_export("module.exports = vary\nfunction vary () {}\n", "vary"));
-        assert!(commonjs_export("module.exports = {\n  parse,\n  format: format\n}\n", "format"));
-        assert!(!commonjs_export("module.exports = { parse }\nfunction formatter () {}\n", "format"));
-        assert!(!commonjs_export("exports.formatted = 1\n", "format"));
+        let form = |text: &str, name: &str| commonjs_export(text, name);
+        assert_eq!(form("function format (obj) {}\nexports.format = format\n", "format"), Some(CommonJs::Property));
+        assert_eq!(form("module.exports.parse = parse;\n", "parse"), Some(CommonJs::Property));
+        let content_type =
+            "/**\n * Module exports.\n * @public\n */\n\nexports.format = format\nexports.parse = parse\n";
+        assert_eq!(form(content_type, "parse"), Some(CommonJs::Property), "after another export");
+        assert_eq!(form("module.exports = vary\nfunction vary () {}\n", "vary"), Some(CommonJs::Whole));
+        assert_eq!(form("module.exports = {\n  parse,\n  format: format\n}\n", "format"), Some(CommonJs::Property));
+        assert_eq!(form("module.exports = { parse }\nfunction formatter () {}\n", "format"), None);
+        assert_eq!(form("exports.formatted = 1\n", "format"), None);
+        assert_eq!(form("myexports.format = format\n", "format"), None, "another object's property");
+    }
+
+    /// How content-type's mocha tests reach the module, and the tests
+    /// written as they are: node's `assert`, single quotes, no semicolons,
+    /// `function () {` bodies.
+    #[test]
+    fn tests_are_written_as_the_projects_own_test_files_are() {
+        let text = "var assert = require('assert')\nvar contentType = require('..')\nvar deepEqual = require('deep-equal')\nimport * as utils from \"../src/utils\";\nimport { x } from \"./x\";\nimport chalk from \"chalk\";\n";
+        assert_eq!(module_bindings(text), ["contentType", "utils"]);
+        let js = JsTests {
+            framework: "mocha",
+            header: "var assert = require('assert')\nvar contentType = require('..')\n".into(),
+            callee: "contentType.parse".into(),
+            assert: Some("assert".into()),
+            it: "it",
+            quote: '\'',
+            semicolons: false,
+            function_keyword: true,
+            typed: false,
+        };
+        let args = ["'text/html; charset=utf-8'".to_owned()];
+        let shaped = Observed::Shaped(r#"{"parameters":{"charset":"utf-8"},"type":"text/html"}"#.into());
+        assert_eq!(
+            test(&js, &args, &shaped).expect("a test"),
+            "\nit(\"contentType.parse('text/html; charset=utf-8')\", function () {\n  assert.deepEqual(contentType.parse('text/html; charset=utf-8'), { parameters: { charset: 'utf-8' }, type: 'text/html' })\n})\n"
+        );
+        let fails = Observed::Fails(Some("TypeError: invalid media type".into()));
+        assert_eq!(
+            test(&js, &["' '".to_owned()], &fails).expect("a test"),
+            "\nit(\"contentType.parse(' ') throws\", function () {\n  assert.throws(function () {\n    contentType.parse(' ')\n  }, { name: 'TypeError', message: 'invalid media type' })\n})\n"
+        );
+        let value = Observed::Value(r#""it's""#.into());
+        assert!(
+            test(&js, &args, &value)
+                .expect("a test")
+                .contains("assert.strictEqual(contentType.parse('text/html; charset=utf-8'), \"it's\")")
+        );
+        // The probe is plain JavaScript there, and reaches the function the same way.
+        let target = Target {
+            language: Language::JavaScript,
+            name: "parse".into(),
+            calls: vec![args.to_vec()],
+            returns: None,
+            module: Some("index".into()),
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+            commonjs: Some(CommonJs::Property),
+        };
+        let probe = probe(&target, &js);
+        assert!(
+            probe.starts_with(&js.header) && probe.contains("[() => contentType.parse('text/html; charset=utf-8')]")
+        );
+        assert!(!probe.contains(": unknown") && !probe.contains(" as ") && probe.contains("\nit(\"paired probe\""));
+        // A literal the tests wrote over lines, on one.
+        assert_eq!(
+            one_line("{\n  type: 'text/html',\n  parameters: { foo: 'a  b\n' }\n}"),
+            "{ type: 'text/html', parameters: { foo: 'a  b\n' } }"
+        );
+        assert_eq!(one_line("[\n  1,\n  2\n]"), "[1, 2]");
+        assert_eq!(quoted("say \"hi\"", '"'), "'say \"hi\"'");
+        assert_eq!(literal(r#"{"a-b":[1,null],"c":"\n"}"#, '\''), r"{ 'a-b': [1, null], c: '\n' }");
     }
 
     #[test]
@@ -551,6 +859,14 @@ describe("isSamePath", () => {
         assert_eq!(observed(r#"{"value":{"a":[1,"x",null]}}"#), Observed::Value(r#"{"a":[1,"x",null]}"#.into()));
         assert_eq!(observed(r#"{"special":"NaN"}"#), Observed::Value("Number.NaN".into()));
         assert_eq!(observed(r#"{"throws":true}"#), Observed::Fails(None));
+        let thrown = |name: &str, message: &str| {
+            observed(&serde_json::json!({ "throws": true, "name": name, "message": message }).to_string())
+        };
+        assert_eq!(thrown("TypeError", "invalid type"), Observed::Fails(Some("TypeError: invalid type".into())));
+        assert_eq!(thrown("ParseError", "invalid type"), Observed::Fails(None), "the project's own class");
+        assert_eq!(thrown("Error", "ENOENT: no such file, open '/tmp/x/a'"), Observed::Fails(None), "a path");
+        assert_eq!(observed(r#"{"shaped":{"type":"a"}}"#), Observed::Shaped(r#"{"type":"a"}"#.into()));
+        assert_eq!(observed(r#"{"shaped":"a"}"#), Observed::Opaque);
         assert_eq!(observed(r#"{"special":"process.exit(1)"}"#), Observed::Opaque);
         assert_eq!(observed("x); process.exit(1); ("), Observed::Opaque);
         assert!(!is_literal("'it''s'") && is_literal("\"a\\\"b\"") && is_literal("-1.5") && !is_literal("a + b"));

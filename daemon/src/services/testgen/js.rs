@@ -1,11 +1,13 @@
 //! Edison's TypeScript and JavaScript tests: where they go (the test file
-//! that already imports the module, else a new one where the project keeps
-//! its tests), the framework that runs them (vitest or jest, from
-//! `package.json`), and how the probe and the tests import the function.
+//! that already reaches the module, else a new one where the project keeps
+//! its tests), the framework that runs them (vitest, jest or mocha, from
+//! `package.json`), and how the probe and the tests reach the function (an
+//! ES import or CommonJS `require`) and check it (`expect` or node's
+//! `assert`), written as the project's test files are.
 
 use std::path::{Path, PathBuf};
 
-use agents::skills::testgen::Target;
+use agents::skills::testgen::{CommonJs, JsTests, Target};
 use protocol::{
     agents::TextEdit,
     documents::{Position, Range},
@@ -21,76 +23,311 @@ use crate::{
 /// How a function's tests are written and run in this project.
 pub(super) struct Plan {
     pub framework: &'static str,
-    /// The framework's own binary, and `run` for vitest.
+    /// The framework's own binary and its options.
     pub runner: Vec<String>,
     /// Where the tests go (workspace-relative), and the file's text if it exists.
     pub test_file: String,
     existing: Option<String>,
-    /// The module as the test file imports it (`../src`).
-    pub import: String,
-    /// What the file calls a test: `it` or `test`.
-    pub it: &'static str,
+    /// How the tests reach the function and how they are written.
+    pub style: JsTests,
 }
 
 pub(super) fn plan(root: &Path, rel: &str, target: &Target) -> Result<Plan, String> {
     let package = read_source(&root.join("package.json")).and_then(|t| serde_json::from_str::<Value>(&t).ok());
-    let framework = package.as_ref().and_then(agents::toolchain::js_framework);
-    let framework = match framework {
-        Some(f @ ("vitest" | "jest")) => f,
-        Some(other) => return Err(format!("the project tests with {other}; offline, Edison runs vitest and jest")),
-        None => return Err("package.json names no test framework (vitest or jest) to run the tests with".into()),
-    };
-    let bin = root.join("node_modules/.bin").join(framework);
-    if !bin.exists() {
-        return Err(format!("{framework} is not installed in node_modules (`npm install`), so no test could be run"));
-    }
-    let mut runner = vec![format!("node_modules/.bin/{framework}")];
-    runner.push(if framework == "vitest" { "run".into() } else { "--ci".into() });
+    let (framework, runner) = framework(root, package.as_ref(), target)?;
     let module = target.module.clone().unwrap_or_default();
-    let extension = rel.rsplit_once('.').map_or("ts", |(_, e)| e);
-    let stem = module.rsplit('/').next().unwrap_or(&module).to_owned();
-    // The test file that imports the function from its module already (or
-    // through a barrel): of several, the one that calls it most.
+    // The test file that reaches the function already (an import from its
+    // module or a barrel of it, a `require` of it): of several, the one
+    // that calls it most.
     let tests = test_files(root);
-    let importing = tests
+    let main = package.as_ref().and_then(|p| p.get("main")).and_then(Value::as_str).map(without_extension);
+    let reaching = tests
         .iter()
         .filter_map(|file| {
             let text = read_source(&root.join(file))?;
-            // Of the specifiers that name the module (or a barrel of it), the one the function comes through.
-            let specs = module_specs(&text, file, &module, &|barrel| reexports(root, barrel, &module));
-            let spec = specs.into_iter().find(|spec| imports_name(&text, spec, &target.name))?;
-            Some((file.clone(), text, spec))
+            let reach = reach_in(root, &text, file, &module, main.as_deref(), target)?;
+            // Mocha's tests assert with node's `assert`, bound in the file.
+            let assert = assert_binding(&text);
+            if framework == "mocha" && assert.is_none() {
+                return None;
+            }
+            Some((file.clone(), text, reach, assert))
         })
         .enumerate()
-        .max_by_key(|(i, (_, text, _))| (text.matches(&format!("{}(", target.name)).count(), std::cmp::Reverse(*i)))
+        .max_by_key(|(i, (_, text, reach, _))| {
+            (text.matches(&format!("{}(", reach.callee)).count(), std::cmp::Reverse(*i))
+        })
         .map(|(_, found)| found);
-    let (test_file, existing, import) = match importing {
-        Some((file, text, spec)) => (file, Some(text), spec),
+    let (test_file, existing, reach, assert) = match reaching {
+        Some((file, text, reach, assert)) => (file, Some(text), reach, assert),
         None => {
-            // Beside the project's other tests, else beside the module.
-            let dir = tests.first().and_then(|t| t.rsplit_once('/').map(|(d, _)| d.to_owned())).or_else(|| {
-                ["test", "tests", "__tests__"].iter().find(|d| root.join(d).is_dir()).map(|d| (*d).to_owned())
-            });
-            let dir = dir.unwrap_or_else(|| module.rsplit_once('/').map_or_else(String::new, |(d, _)| d.to_owned()));
-            let base = format!("{stem}.edison.test.{extension}");
-            let file = if dir.is_empty() { base } else { format!("{dir}/{base}") };
-            if root.join(&file).exists() {
-                return Err(format!("{file} exists already"));
-            }
-            let import = relative_import(&file, &module);
-            (file, None, import)
+            let (file, reach) = new_file(root, rel, target, package.as_ref(), framework, &tests)?;
+            (file, None, reach, (framework == "mocha").then(|| "assert".to_owned()))
         }
     };
+    let sample = existing.clone().or_else(|| tests.first().and_then(|t| read_source(&root.join(t))));
+    let sample = sample.or_else(|| read_source(&root.join(rel))).unwrap_or_default();
+    let style = styled(framework, &test_file, &sample, existing.is_some(), reach, assert, &target.name);
+    Ok(Plan { framework, runner, test_file, existing, style })
+}
+
+/// The framework the project tests with (one Edison runs), and its runner.
+fn framework(root: &Path, package: Option<&Value>, target: &Target) -> Result<(&'static str, Vec<String>), String> {
+    let framework = match package.and_then(agents::toolchain::js_framework) {
+        Some(f @ ("vitest" | "jest" | "mocha")) => f,
+        Some(other) => {
+            return Err(format!("the project tests with {other}; offline, Edison runs vitest, jest and mocha"));
+        }
+        None => {
+            return Err("package.json names no test framework (vitest, jest or mocha) to run the tests with".into());
+        }
+    };
+    if framework == "vitest" && target.commonjs.is_some() {
+        return Err(format!(
+            "`{}` is exported through CommonJS (`exports`) and the project tests with vitest, which runs ES \
+             modules: offline, Edison tests CommonJS modules with mocha or jest",
+            target.name
+        ));
+    }
+    if !root.join("node_modules/.bin").join(framework).exists() {
+        return Err(format!("{framework} is not installed in node_modules (`npm install`), so no test could be run"));
+    }
+    let options: &[&str] = match framework {
+        "vitest" => &["run"],
+        "jest" => &["--ci"],
+        // Its spec reporter, whatever `.mocharc` says: it prints what the probe logs and how many passed.
+        _ => &["--reporter", "spec"],
+    };
+    let runner = std::iter::once(format!("node_modules/.bin/{framework}"))
+        .chain(options.iter().map(|o| (*o).to_owned()))
+        .collect();
+    Ok((framework, runner))
+}
+
+/// A new test file for `target`: beside the project's other tests, else
+/// beside the module; and how it reaches the function.
+fn new_file(
+    root: &Path,
+    rel: &str,
+    target: &Target,
+    package: Option<&Value>,
+    framework: &str,
+    tests: &[String],
+) -> Result<(String, Reach), String> {
+    let module = target.module.clone().unwrap_or_default();
+    let extension = rel.rsplit_once('.').map_or("ts", |(_, e)| e);
+    let stem = module.rsplit('/').next().unwrap_or(&module).to_owned();
+    let dir = tests
+        .first()
+        .and_then(|t| t.rsplit_once('/').map(|(d, _)| d.to_owned()))
+        .or_else(|| ["test", "tests", "__tests__"].iter().find(|d| root.join(d).is_dir()).map(|d| (*d).to_owned()));
+    let dir = dir.unwrap_or_else(|| module.rsplit_once('/').map_or_else(String::new, |(d, _)| d.to_owned()));
+    let base = format!("{stem}.edison.test.{extension}");
+    let file = if dir.is_empty() { base } else { format!("{dir}/{base}") };
+    if root.join(&file).exists() {
+        return Err(format!("{file} exists already"));
+    }
+    let mut spec = relative_import(&file, &module);
+    // Node's own ES modules (mocha's) name the file with its extension.
+    let esm_package = package.and_then(|p| p.get("type")).and_then(Value::as_str) == Some("module");
+    if framework == "mocha" && target.commonjs.is_none() && (esm_package || extension == "mjs") {
+        spec = format!("{spec}.{extension}");
+    }
+    let sample = tests.first().and_then(|t| read_source(&root.join(t))).or_else(|| read_source(&root.join(rel)));
+    let sample = sample.unwrap_or_default();
+    let keyword = if sample.matches("var ").count() > sample.matches("const ").count() { "var" } else { "const" };
+    let reach = match target.commonjs {
+        None => Reach { callee: target.name.clone(), binding: Binding::Named(spec) },
+        Some(form) => {
+            let binding = binding_name(&stem, &module, package);
+            let callee = if form == CommonJs::Whole { binding.clone() } else { format!("{binding}.{}", target.name) };
+            Reach { callee, binding: Binding::Required(keyword, binding, spec) }
+        }
+    };
+    Ok((file, reach))
+}
+
+/// How tests are written where `sample` (the test file, another of the
+/// project's, or the module) says: quotes, semicolons, `it` or `test`,
+/// their bodies; and the header a new file (and the probe) start with.
+fn styled(
+    framework: &'static str,
+    test_file: &str,
+    sample: &str,
+    existing: bool,
+    reach: Reach,
+    assert: Option<String>,
+    name: &str,
+) -> JsTests {
+    let quote = if sample.matches('\'').count() > sample.matches('"').count() { '\'' } else { '"' };
+    let semicolons = {
+        let ends = |end: char| sample.lines().filter(|l| l.trim_end().ends_with(end)).count();
+        ends(';') >= ends(')')
+    };
     // What the file calls its tests (a line that starts `it(` or `test(`;
-    // `split(` is neither), `it` in a new file.
-    let starting = |text: &str, word: &str| {
-        text.lines().filter(|l| l.trim_start().strip_prefix(word).is_some_and(|r| r.starts_with(['(', '.']))).count()
+    // `split(` is neither), `it` in a new file; and their bodies.
+    let starting = |word: &'static str| {
+        sample.lines().filter(move |l| l.trim_start().strip_prefix(word).is_some_and(|r| r.starts_with(['(', '.'])))
     };
-    let it = match &existing {
-        Some(text) if starting(text, "test") > starting(text, "it") => "test",
-        _ => "it",
+    let it = if existing && starting("test").count() > starting("it").count() { "test" } else { "it" };
+    let function_keyword = {
+        let bodies: Vec<&str> = starting(it).collect();
+        bodies.iter().filter(|l| l.contains("function")).count() > bodies.iter().filter(|l| l.contains("=>")).count()
     };
-    Ok(Plan { framework, runner, test_file, existing, import, it })
+    let semi = if semicolons { ";" } else { "" };
+    let assert = assert.filter(|_| framework == "mocha");
+    let mut header = String::new();
+    if let Some(assert) = assert.as_deref() {
+        header.push_str(&match &reach.binding {
+            Binding::Named(_) => format!("import {assert} from {}{semi}\n", quoted("assert", quote)),
+            Binding::Required(keyword, ..) => {
+                format!("{keyword} {assert} = require({}){semi}\n", quoted("assert", quote))
+            }
+        });
+    }
+    header.push_str(&match &reach.binding {
+        Binding::Named(spec) => format!("import {{ {name} }} from {}{semi}\n", quoted(spec, quote)),
+        Binding::Required(keyword, binding, spec) => {
+            format!("{keyword} {binding} = require({}){semi}\n", quoted(spec, quote))
+        }
+    });
+    let typed = !matches!(test_file.rsplit_once('.').map(|(_, e)| e), Some("js" | "mjs" | "cjs" | "jsx"));
+    JsTests { framework, header, callee: reach.callee, assert, it, quote, semicolons, function_keyword, typed }
+}
+
+/// How a test file reaches the function: the call's callee and the binding.
+struct Reach {
+    callee: String,
+    binding: Binding,
+}
+
+enum Binding {
+    /// `import { name } from "spec"`.
+    Named(String),
+    /// `var binding = require('spec')` (or `const`), or `{ name }` as the binding.
+    Required(&'static str, String, String),
+}
+
+/// How `text` (the test file `file`) reaches `target`: an import of its
+/// name from its module (or a barrel of it), a `require` of its CommonJS
+/// module bound to a name (`contentType.parse(…)`) or destructured.
+fn reach_in(root: &Path, text: &str, file: &str, module: &str, main: Option<&str>, target: &Target) -> Option<Reach> {
+    let name = &target.name;
+    let Some(form) = target.commonjs else {
+        // Of the specifiers that name the module (or a barrel of it), the one the function comes through.
+        let specs = module_specs(text, file, module, &|barrel| reexports(root, barrel, module));
+        let spec = specs.into_iter().find(|spec| imports_name(text, spec, name))?;
+        return Some(Reach { callee: name.clone(), binding: Binding::Named(spec) });
+    };
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    required(text).into_iter().find_map(|(keyword, bound, spec)| {
+        let resolved = without_extension(&normalize(&PathBuf::from(dir).join(&spec)));
+        let index = if resolved.is_empty() { "index".to_owned() } else { format!("{resolved}/index") };
+        // `require('..')`: the package's `main`, else its index.
+        let package =
+            (resolved.is_empty() || root.join(&resolved).join("package.json").is_file()) && main == Some(module);
+        if !(resolved == module || index == module || package) {
+            return None;
+        }
+        let callee = match (form, bound.strip_prefix('{')) {
+            (CommonJs::Property, None) => format!("{bound}.{name}"),
+            (CommonJs::Whole, None) => bound.clone(),
+            (CommonJs::Property, Some(names)) => {
+                names.trim_end_matches('}').split(',').any(|n| n.trim() == name.as_str()).then(|| name.clone())?
+            }
+            (CommonJs::Whole, Some(_)) => return None,
+        };
+        Some(Reach { callee, binding: Binding::Required(keyword, bound, spec) })
+    })
+}
+
+/// A file's `require`s of relative specifiers: the keyword, what it binds
+/// (a name or `{ a, b }`) and the specifier.
+fn required(text: &str) -> Vec<(&'static str, String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let (keyword, rest) = ["var", "let", "const"]
+                .into_iter()
+                .find_map(|k| Some((k, line.strip_prefix(k)?.strip_prefix(' ')?)))?;
+            let (bound, value) = rest.split_once('=')?;
+            let inner = value.trim().strip_prefix("require(")?;
+            let quote = inner.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+            let spec = &inner[1..inner[1..].find(quote)? + 1];
+            let bound = bound.trim();
+            let identifier = !bound.is_empty() && bound.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+            let destructured = bound.starts_with('{') && bound.ends_with('}');
+            (spec.starts_with('.') && (identifier || destructured))
+                .then(|| (keyword, bound.to_owned(), spec.to_owned()))
+        })
+        .collect()
+}
+
+/// The name the file gives node's `assert`: `var assert = require('assert')`,
+/// `require('node:assert/strict')`, `import assert from "node:assert"`.
+fn assert_binding(text: &str) -> Option<String> {
+    const MODULES: [&str; 4] = ["assert", "node:assert", "assert/strict", "node:assert/strict"];
+    text.lines().map(str::trim).find_map(|line| {
+        let (bound, spec) = if let Some(rest) = ["var ", "let ", "const "].iter().find_map(|k| line.strip_prefix(k)) {
+            let (bound, value) = rest.split_once('=')?;
+            let value = value.trim().strip_prefix("require(")?;
+            let value = value.trim_end_matches(';');
+            (bound, value.strip_suffix(".strict").unwrap_or(value).strip_suffix(')')?)
+        } else {
+            let rest = line.strip_prefix("import ")?;
+            let (bound, spec) = rest.split_once(" from ")?;
+            let bound = bound.trim();
+            (bound.strip_prefix("* as ").unwrap_or(bound), spec.trim_end_matches(';'))
+        };
+        let (bound, spec) = (bound.trim(), spec.trim().trim_matches(['\'', '"']));
+        let identifier = !bound.is_empty() && bound.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+        (identifier && MODULES.contains(&spec)).then(|| bound.to_owned())
+    })
+}
+
+/// What a new test file calls a CommonJS module: its file's name in camel
+/// case (`contentType` for the package `content-type`'s `index.js`), never
+/// `assert`.
+fn binding_name(stem: &str, module: &str, package: Option<&Value>) -> String {
+    let package_name =
+        package.and_then(|p| p.get("name")).and_then(Value::as_str).map(|n| n.rsplit('/').next().unwrap_or(n));
+    let base = if stem == "index" {
+        package_name
+            .map(str::to_owned)
+            .or_else(|| module.rsplit('/').nth(1).map(str::to_owned))
+            .unwrap_or_else(|| stem.to_owned())
+    } else {
+        stem.to_owned()
+    };
+    let mut name = String::new();
+    let mut upper = false;
+    for c in base.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '$' {
+            name.extend(if upper { c.to_uppercase().collect::<Vec<_>>() } else { vec![c] });
+            upper = false;
+        } else {
+            upper = !name.is_empty();
+        }
+    }
+    if name.is_empty() || name == "assert" || name.starts_with(|c: char| c.is_ascii_digit()) {
+        "subject".into()
+    } else {
+        name
+    }
+}
+
+fn without_extension(path: &str) -> String {
+    let path = path.trim_start_matches("./");
+    ["ts", "js", "mjs", "cjs", "tsx", "jsx", "mts"]
+        .iter()
+        .find_map(|e| path.strip_suffix(&format!(".{e}")))
+        .unwrap_or(path)
+        .to_owned()
+}
+
+/// `text` in `quote`s (a specifier: nothing to escape but the quote).
+fn quoted(text: &str, quote: char) -> String {
+    format!("{quote}{}{quote}", text.replace(quote, &format!("\\{quote}")))
 }
 
 impl Plan {
@@ -102,10 +339,53 @@ impl Plan {
         if dir.is_empty() { file } else { format!("{dir}/{file}") }
     }
 
+    /// The titles of the tests in `tests` (as [`agents::skills::testgen::tests_in`] wrote them).
+    pub(super) fn titles(&self, tests: &str) -> Vec<String> {
+        tests
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(self.style.it)?.strip_prefix('(')?;
+                let quote = rest.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+                let mut title = String::new();
+                let mut chars = rest[1..].chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => match chars.next()? {
+                            'n' => title.push('\n'),
+                            't' => title.push('\t'),
+                            'r' => title.push('\r'),
+                            other => title.push(other),
+                        },
+                        c if c == quote => return Some(title),
+                        c => title.push(c),
+                    }
+                }
+                None
+            })
+            .collect()
+    }
+
+    /// The runner's options that run only `titles`: a regular expression
+    /// of the whole titles (the project's own tests under a `describe`
+    /// named like the call never match).
+    pub(super) fn only(&self, titles: &[String]) -> Vec<String> {
+        let escape = |title: &str| {
+            title.chars().fold(String::new(), |mut out, c| {
+                if "\\^$.*+?()[]{}|/-".contains(c) {
+                    out.push('\\');
+                }
+                out.push(c);
+                out
+            })
+        };
+        let pattern = format!("^(?:{})$", titles.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"));
+        let option = if self.framework == "mocha" { "--grep" } else { "-t" };
+        vec![self.test_file.clone(), option.to_owned(), pattern]
+    }
+
     /// The tests in the project's framework, appended to the test file (or a
     /// new one with its imports).
-    pub(super) fn placed(&self, root: &Path, target: &Target, tests: &str) -> Placed {
-        let tests = if self.it == "it" { tests.to_owned() } else { tests.replace("\nit(", &format!("\n{}(", self.it)) };
+    pub(super) fn placed(&self, root: &Path, tests: &str) -> Placed {
         let body = tests.trim_start_matches('\n');
         let uri = uri::from_path(&root.join(&self.test_file));
         let (after, at, new_text) = match &self.existing {
@@ -115,9 +395,13 @@ impl Plan {
                 (format!("{text}{new_text}"), LineIndex::new(text).position(text.len()), new_text)
             }
             None => {
-                let framework =
-                    if self.framework == "vitest" { "import { expect, it } from \"vitest\";\n" } else { "" };
-                let new_text = format!("{framework}import {{ {} }} from \"{}\";\n\n{body}", target.name, self.import);
+                let semi = if self.style.semicolons { ";" } else { "" };
+                let framework = if self.framework == "vitest" {
+                    format!("import {{ expect, it }} from {}{semi}\n", quoted("vitest", self.style.quote))
+                } else {
+                    String::new()
+                };
+                let new_text = format!("{framework}{}\n{body}", self.style.header);
                 (new_text.clone(), Position { line: 0, character: 0 }, new_text)
             }
         };
@@ -340,24 +624,10 @@ mod tests {
             runner: Vec::new(),
             test_file: "test/a.test.ts".into(),
             existing: Some(existing.into()),
-            import: "../src".into(),
-            it: "it",
+            style: JsTests::expect("vitest", "f", "../src"),
         };
-        let target = Target {
-            language: context::Language::TypeScript,
-            name: "f".into(),
-            calls: Vec::new(),
-            returns: None,
-            module: Some("src/index".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-        };
-        let placed = plan.placed(
-            root.path(),
-            &target,
-            "\nit(\"f(1)\", () => {\n  expect(f(1)).toBe(\"a very long value\");\n});\n",
-        );
+        let placed =
+            plan.placed(root.path(), "\nit(\"f(1)\", () => {\n  expect(f(1)).toBe(\"a very long value\");\n});\n");
         let wrapped = format!(
             "{existing}\nit(\"f(1)\", () => {{\n  expect(f(1)).toBe(\n    \"a very long value\",\n  );\n}});\n"
         );
@@ -368,10 +638,58 @@ mod tests {
             formatted.edits[0].new_text.starts_with("\nit(\"f(1)\"") && formatted.edits[0].new_text.contains("toBe(\n")
         );
         // The formatter changed the file's own lines: the tests as written.
-        let placed = plan.placed(root.path(), &target, "\nit(\"f(1)\", () => {});\n");
+        let placed = plan.placed(root.path(), "\nit(\"f(1)\", () => {});\n");
         let as_written = placed.edits[0].new_text.clone();
         let kept = plan.reformatted(root.path(), placed, "import { f } from '../src';\n".into());
         assert_eq!(kept.edits[0].new_text, as_written);
+    }
+
+    /// CommonJS: the test file that requires the module (by `..`, the
+    /// package's `main`), what it binds, and node's `assert` by its name.
+    #[test]
+    fn a_commonjs_module_is_reached_through_the_binding_its_tests_require() {
+        let root = tempfile::tempdir().expect("temp");
+        std::fs::write(root.path().join("package.json"), r#"{"name": "content-type", "main": "./index.js"}"#)
+            .expect("package");
+        let text = "var assert = require('assert')\nvar contentType = require('..')\nconst { format } = require(\"../index.js\");\n";
+        assert_eq!(
+            required(text),
+            [
+                ("var", "contentType".to_owned(), "..".to_owned()),
+                ("const", "{ format }".to_owned(), "../index.js".to_owned())
+            ]
+        );
+        assert_eq!(assert_binding(text).as_deref(), Some("assert"));
+        assert_eq!(assert_binding("const strict = require('node:assert').strict;\n").as_deref(), Some("strict"));
+        assert_eq!(assert_binding("import assert from \"node:assert/strict\";\n").as_deref(), Some("assert"));
+        assert_eq!(assert_binding("const { expect } = require('chai')\nvar assert = require('./assert')\n"), None);
+        let target = |name: &str, commonjs| Target {
+            language: context::Language::JavaScript,
+            name: name.into(),
+            calls: Vec::new(),
+            returns: None,
+            module: Some("index".into()),
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+            commonjs: Some(commonjs),
+        };
+        let reach = |name: &str, commonjs| {
+            reach_in(root.path(), text, "test/a.js", "index", Some("index"), &target(name, commonjs)).map(|r| r.callee)
+        };
+        assert_eq!(reach("parse", CommonJs::Property).as_deref(), Some("contentType.parse"));
+        assert_eq!(reach("format", CommonJs::Property).as_deref(), Some("contentType.format"), "the first binding");
+        assert_eq!(reach("vary", CommonJs::Whole).as_deref(), Some("contentType"));
+        let destructured = "const { format, parse } = require('../lib/util')\n";
+        let util = Target { module: Some("lib/util".into()), ..target("parse", CommonJs::Property) };
+        let found = reach_in(root.path(), destructured, "test/util.test.js", "lib/util", None, &util);
+        assert_eq!(found.map(|r| r.callee).as_deref(), Some("parse"));
+        let other = Target { name: "quote".into(), ..util };
+        assert!(reach_in(root.path(), destructured, "test/util.test.js", "lib/util", None, &other).is_none());
+        let package = serde_json::json!({ "name": "@jshttp/content-type" });
+        assert_eq!(binding_name("index", "index", Some(&package)), "contentType");
+        assert_eq!(binding_name("media-typer", "lib/media-typer", None), "mediaTyper");
+        assert_eq!(binding_name("assert", "lib/assert", None), "subject");
     }
 
     #[test]

@@ -253,6 +253,7 @@ mod tests {
             imports: vec![("json".into(), String::new())],
             reads: None,
             hidden: Vec::new(),
+            commonjs: None,
         };
         let insert = |_: &str, _: &str, _: usize, _: String| -> Placed { unreachable!("two edits") };
         let tests = "def test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
