@@ -202,12 +202,19 @@ pub fn architecture(speaker: &str, index: &WorkspaceIndex) -> SkillOutput {
         }
     }
     report.push_str("\n## ADR draft\n\n");
-    report.push_str(&adr(speaker, &map, coupled.first().map(|c| c.0)));
+    // The core is what most files depend on, not a crate root or an index
+    // that only re-exports (all imports, imported by none).
+    let core = coupled
+        .iter()
+        .filter(|c| c.1 >= 2)
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(b.0.cmp(a.0)))
+        .map(|c| (c.0, c.1));
+    report.push_str(&adr(speaker, &map, core));
     SkillOutput { report, ..SkillOutput::default() }
 }
 
-fn adr(speaker: &str, map: &ModuleMap, most_coupled: Option<&str>) -> String {
-    let (title, decision) = match (map.cycles.first(), most_coupled) {
+fn adr(speaker: &str, map: &ModuleMap, core: Option<(&str, usize)>) -> String {
+    let (title, decision) = match (map.cycles.first(), core) {
         (Some(cycle), _) => (
             format!("Break the import cycle between {}", cycle.join(" and ")),
             format!(
@@ -215,10 +222,10 @@ fn adr(speaker: &str, map: &ModuleMap, most_coupled: Option<&str>) -> String {
                 cycle.join(" and ")
             ),
         ),
-        (None, Some(module)) => (
+        (None, Some((module, importers))) => (
             format!("Keep `{module}` a stable core"),
             format!(
-                "`{module}` is the most coupled file; changes to its interface ripple furthest. Keep it small, stable and well tested, and add new behaviour in files that depend on it."
+                "`{module}` is imported by {importers} files, more than any other; changes to its interface ripple furthest. Keep it small, stable and well tested, and add new behaviour in files that depend on it."
             ),
         ),
         (None, None) => (
@@ -281,6 +288,20 @@ mod tests {
         let out = architecture("Leonardo", &crate_);
         assert!(out.report.contains("3 file(s) in 1 folder(s)"), "{}", out.report);
         assert!(!out.report.contains(" 0 dependency edge(s)"), "{}", out.report);
+        // The ADR's core is what most files import, not the root that only
+        // declares and re-exports (humantime's `lib.rs`).
+        let rooted = index(&[
+            (
+                "src/lib.rs",
+                "mod date;\nmod duration;\nmod wrapper;\npub use crate::date::parse;\npub use crate::duration::Duration;\n",
+            ),
+            ("src/date.rs", "use crate::duration::Duration;\npub fn parse() {}\n"),
+            ("src/wrapper.rs", "use crate::duration::Duration;\nuse crate::date::parse;\n"),
+            ("src/duration.rs", "pub struct Duration;\n"),
+        ]);
+        let report = architecture("Leonardo", &rooted).report;
+        assert!(report.contains("Keep `src/duration.rs` a stable core"), "{report}");
+        assert!(report.contains("imported by 3 files, more than any other"), "{report}");
         let ts = index(&[
             ("src/a.ts", "import { b } from './b';\nexport const a = () => b();\n"),
             ("src/b.ts", "import type { A } from './a';\nexport function b(): A | null { return null; }\n"),

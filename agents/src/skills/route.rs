@@ -217,12 +217,36 @@ pub fn resolve(request: &str, index: &WorkspaceIndex) -> Vec<Resolved> {
         .filter(|w| w.len() >= 3 && !STOPWORDS.contains(w) && !keywords.contains(w))
         .collect();
     let mut found: Vec<Resolved> = Vec::new();
+    let candidates = |path: &&str| about_tests || !super::is_test_path(path);
+    // A definition two of the request's words name together ("duration
+    // parsing" → `parse_duration`) comes first; those words name nothing else.
+    let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
+    let together = words
+        .iter()
+        .flat_map(|word| index.search(&stem(word), 50))
+        .filter(|h| candidates(&h.path))
+        .filter_map(|h| {
+            let parts: Vec<String> = name_words(h.name).iter().map(|w| stem(w)).collect();
+            let covered = stems.iter().filter(|s| parts.contains(s)).count();
+            (covered >= 2).then_some((covered, parts.len(), h))
+        })
+        .max_by_key(|(covered, parts, h)| (*covered, std::cmp::Reverse(*parts), std::cmp::Reverse(h.name.len())));
+    let mut words = words;
+    if let Some((_, _, hit)) = together {
+        let parts: Vec<String> = name_words(hit.name).iter().map(|w| stem(w)).collect();
+        let (named, rest): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| parts.contains(&stem(w)));
+        words = rest;
+        found.push(Resolved {
+            word: named.join(" "),
+            path: hit.path.to_owned(),
+            symbol: Some((hit.name.to_owned(), hit.symbol.line)),
+        });
+    }
     for word in words {
         let stem_of = |path: &str| {
             let name = path.rsplit('/').next().unwrap_or(path);
             name.split('.').next().unwrap_or(name).to_lowercase()
         };
-        let candidates = |path: &&str| about_tests || !super::is_test_path(path);
         // A path named in full, a file named by the word, a folder (its `mod.rs`/`__init__.py`/`index.*`).
         let file = index
             .paths()
@@ -261,6 +285,26 @@ pub fn resolve(request: &str, index: &WorkspaceIndex) -> Vec<Resolved> {
     }
     found.truncate(3);
     found
+}
+
+/// A word without its English ending, so that "parsing", "parser" and
+/// `parse` meet (`pars`).
+fn stem(word: &str) -> String {
+    let word = word.to_lowercase();
+    for ending in ["ing", "ers", "er", "ed", "es", "s", "e"] {
+        if let Some(base) = word.strip_suffix(ending).filter(|b| b.len() >= 3) {
+            // "formatted" → `format`.
+            let doubled = base.len() >= 4 && base.as_bytes()[base.len() - 1] == base.as_bytes()[base.len() - 2];
+            let consonant = !base.ends_with(['a', 'e', 'i', 'o', 'u', 'l', 's']);
+            return if doubled && consonant { base[..base.len() - 1].to_owned() } else { base.to_owned() };
+        }
+    }
+    word
+}
+
+/// A definition's name in words: `parse_duration`, `parseDuration`, `ParseDuration`.
+fn name_words(name: &str) -> Vec<String> {
+    name.split(['_', '-']).filter(|w| !w.is_empty()).flat_map(split_camel).collect()
 }
 
 fn split_camel(name: &str) -> Vec<String> {
@@ -396,6 +440,7 @@ mod tests {
             ("src/lexer/mod.rs", "pub fn tokens() {}\n"),
             ("src/config.rs", "pub fn load_settings() {}\n"),
             ("tests/parser.rs", "fn parses() {}\n"),
+            ("src/duration.rs", "pub fn parse_duration(s: &str) {}\npub fn format_duration() {}\n"),
         ] {
             index.upsert(path, FileEntry::parse(Language::from_path(path), text));
         }
@@ -413,6 +458,9 @@ mod tests {
         assert_eq!(found("is the lexer ok?"), ["src/lexer/mod.rs"]);
         assert_eq!(found("document how settings load"), ["src/config.rs load_settings:0"]);
         assert!(found("review everything please").is_empty());
+        // Two words that name one definition together: it, before the file one of them names.
+        assert_eq!(found("where is duration parsing?"), ["src/duration.rs parse_duration:0"]);
+        assert_eq!(found("explain how durations are formatted"), ["src/duration.rs format_duration:1"]);
         let out = route_output("Alex", "review the parser", Some(&index));
         assert!(out.report.contains("- \"parser\": src/parser.rs"), "{}", out.report);
     }

@@ -187,6 +187,9 @@ async fn docs_fans_out_per_undocumented_definition_and_feature_loops_until_clean
     };
     assert_eq!(lines, [0, 4, 8]);
     assert!(session.conflicts.is_empty());
+    // The merged answer counts the items' edits where it names the step (it said "0 edits", then "3 in all").
+    let merged = session.steps.iter().find(|s| s.skill == "merge").expect("the merge");
+    assert!(merged.output.contains("3 edits across 3 items"), "{}", merged.output);
     // The whole project: its code, not its tests' helpers and stubs.
     let whole =
         RunWorkflowParams { workspace: Some(format!("file://{}", root.display())), wait: true, ..workflow_run("docs") };

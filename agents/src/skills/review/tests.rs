@@ -42,6 +42,8 @@ fn rust() {
     let name = std::path::Path::new(path).to_str().unwrap();
     let first = name.chars().next().unwrap();
     let port: u16 = "8080".parse().expect("BUG: the default port is a number");
+    // we know our chars are all ascii
+    let digits = std::str::from_utf8(&[b'0' + 1]).expect("Conversion to utf8 failed");
     let _ = std::fs::read_to_string(path)?;
     let last = path.split('/').last().unwrap(); // `split` yields at least one piece
     // TODO(ada): cache the parsed value
@@ -90,9 +92,9 @@ mod tests {
             6 debug-print warning `dbg!` left in [fix: Replace `dbg!(…)` with `n` → ["    n;"]]
             7 ignored-result info `let _ =` discards this call's result; if it can fail, handle or log the error
             10 unreachable-code warning unreachable: the code above always leaves this block
-            22 rust-unwrap warning `unwrap()` panics when this fails: `g` is the caller's to give, `None` or `Err` included; propagate the error with `?` or handle it
-            25 rust-unwrap warning `unwrap()` panics when this fails: `first()` on `values`, which the caller gives, is `None` when nothing is there; propagate the error with `?` or handle it
-            39 rust-panic warning `todo!` aborts the caller; return an error
+            24 rust-unwrap warning `unwrap()` panics when this fails: `g` is the caller's to give, `None` or `Err` included; propagate the error with `?` or handle it
+            27 rust-unwrap warning `unwrap()` panics when this fails: `first()` on `values`, which the caller gives, is `None` when nothing is there; propagate the error with `?` or handle it
+            41 rust-panic warning `todo!` aborts the caller; return an error
         "#]],
     );
 }

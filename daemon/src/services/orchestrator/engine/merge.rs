@@ -55,15 +55,16 @@ pub(super) fn merge(job: &Job<'_>) -> StepRecord {
     );
     for need in &step.needs {
         let Some(record) = inputs.get(need) else { continue };
-        let errors = record.findings.iter().filter(|f| f.severity == Severity::Error).count();
+        // A fan-out step's findings and edits are its items' (`docs[3]`).
+        let items: Vec<&StepRecord> = state.steps.iter().filter(|r| r.key.starts_with(&format!("{need}["))).collect();
+        let all = || std::iter::once(record).chain(items.iter().copied());
+        let errors = all().flat_map(|r| &r.findings).filter(|f| f.severity == Severity::Error).count();
+        let (found, edits) =
+            (all().map(|r| r.findings.len()).sum::<usize>(), all().map(|r| r.edits.len()).sum::<usize>());
+        let across = if items.is_empty() { String::new() } else { format!(" across {} items", items.len()) };
         report.push_str(&format!(
-            "- `{}` ({} {}): {:?}, {} findings ({errors} errors), {} edits\n",
-            record.key,
-            record.agent,
-            record.skill,
-            record.status,
-            record.findings.len(),
-            record.edits.len()
+            "- `{}` ({} {}): {:?}, {found} findings ({errors} errors), {edits} edits{across}\n",
+            record.key, record.agent, record.skill, record.status,
         ));
         for finding in &record.findings {
             if seen.insert((finding.uri.clone(), finding.line, finding.rule.clone())) {
