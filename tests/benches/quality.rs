@@ -371,6 +371,14 @@ fn suite(home: &Home, root: &Path, language: Language) -> Result<Vec<String>, St
     let report = home.path().join("suite.xml");
     let _ = std::fs::remove_file(&report);
     let mut command = match language {
+        // content-type's mocha, its report as JUnit XML.
+        Language::JavaScript => {
+            let mut c = Command::new(root.join("node_modules/.bin/mocha"));
+            c.args(["--reporter", "xunit", "--reporter-option"])
+                .arg(format!("output={}", report.display()))
+                .arg("test/");
+            c
+        }
         Language::TypeScript => {
             let mut c = Command::new(root.join("node_modules/.bin/vitest"));
             c.args(["run", "--reporter=junit", "--outputFile"]).arg(&report);
@@ -425,6 +433,7 @@ fn edison(rows: &mut Vec<(String, String, String)>) {
     ];
     targets.extend(go_files.iter().map(|f| ("uuid", *f, Language::Go)));
     targets.push(("destr", "src/index.ts", Language::TypeScript));
+    targets.push(("content-type", "index.js", Language::JavaScript));
     // `PAIRED_QUALITY_EDISON=uuid,semver`: those projects only (the figure is then theirs).
     if let Ok(only) = std::env::var("PAIRED_QUALITY_EDISON") {
         targets.retain(|(project, _, _)| only.split(',').any(|p| p.trim() == *project));
@@ -492,7 +501,7 @@ fn edison(rows: &mut Vec<(String, String, String)>) {
     }
     let _ = home.paired(&["stop"]).output();
     rows.push((
-        "Edison offline: test requests that yield a verified test (every free function of glob, itsdangerous, semver, uuid, destr)"
+        "Edison offline: test requests that yield a verified test (every free function of glob, itsdangerous, semver, uuid, destr, content-type)"
             .into(),
         pct(yielded, asked),
         "≥ 75 %".into(),
