@@ -38,6 +38,9 @@ pub struct Target {
     pub hidden: Vec<String>,
     /// JavaScript: how CommonJS exports the function (none for an ES module's export).
     pub commonjs: Option<CommonJs>,
+    /// Rust: the unit variants of the file's enums that derive `PartialEq`
+    /// (`Error::Empty`): a value that is one is compared as it.
+    pub variants: Vec<String>,
 }
 
 /// How a CommonJS module exports a function.
@@ -737,6 +740,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         reads: None,
         hidden: hidden_types(text),
         commonjs: None,
+        variants: comparable_variants(text),
     })
 }
 
@@ -981,6 +985,7 @@ fn python_target(
         reads: None,
         hidden: Vec::new(),
         commonjs: None,
+        variants: Vec::new(),
     })
 }
 
@@ -1684,10 +1689,12 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
                 format!("\n\ndef test_{test}_raises():\n    with pytest.raises({kind}):\n        {call}\n")
             }
             (Language::Rust, Observed::Value(debug)) => {
-                let assertion = match rust_literal(target.returns.as_deref().unwrap_or(""), debug).as_deref() {
-                    // As clippy would have it: no comparison with a bool.
+                let returns = target.returns.as_deref().unwrap_or("");
+                let assertion = match rust_literal(returns, debug, &target.variants).as_deref() {
+                    // As clippy would have it: no comparison with a bool, or with `None`.
                     Some("true") => format!("assert!({call});"),
                     Some("false") => format!("assert!(!{call});"),
+                    Some("None") => format!("assert!({call}.is_none());"),
                     Some(literal) => format!("assert_eq!({call}, {literal});"),
                     // A value showing a type's private fields: what kind it is.
                     None if shows_hidden(debug, &target.hidden) => {
@@ -1739,23 +1746,167 @@ fn shows_hidden(debug: &str, hidden: &[String]) -> bool {
 /// The value itself as a literal, where `Debug` printed one that compares
 /// with the return type as written: numbers, booleans, chars, and text for
 /// `String`/`&str`. `debug` is the `Debug` form as a string literal.
-fn rust_literal(returns: &str, debug: &str) -> Option<String> {
-    let inner = debug.strip_prefix('"')?.strip_suffix('"')?;
-    let returns = returns.trim();
+fn rust_literal(returns: &str, debug: &str, variants: &[String]) -> Option<String> {
+    let text = unescape_rust_string(debug)?;
+    from_debug(returns.trim(), &text, variants)
+}
+
+/// The value a `Debug` form (`text`) of a value of type `ty` shows, as Rust
+/// code that builds it: literals, `String`s, `Option`s and `Result`s of
+/// them, a `Duration` (`9420s` → `Duration::from_secs(9420)`), a unit
+/// variant of one of the file's comparable enums (`Empty` → `Error::Empty`).
+fn from_debug(ty: &str, text: &str, variants: &[String]) -> Option<String> {
     let number = |s: &str| !s.is_empty() && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
     let float = |s: &str| s.parse::<f64>().is_ok_and(f64::is_finite) && s.contains('.');
-    match returns {
-        "bool" if matches!(inner, "true" | "false") => Some(inner.to_owned()),
-        "f32" | "f64" if float(inner) => Some(inner.to_owned()),
-        "char" if inner.starts_with('\'') => Some(inner.replace("\\'", "'")),
-        _ if returns.starts_with(['i', 'u']) && returns.len() <= 5 && number(inner) => Some(inner.to_owned()),
-        // The Debug of a String is itself a quoted literal: `"\"abc\""` holds `"abc"`.
-        "String" | "&str" | "&'static str" if inner.starts_with("\\\"") && inner.ends_with("\\\"") => {
-            let literal = inner.replace("\\\\", "\u{0}").replace("\\\"", "\"").replace('\u{0}', "\\");
-            // One literal, or the Debug form is asserted instead.
-            is_rust_string_literal(&literal).then_some(literal)
+    // `Result<Duration, Error>` → `Result`, [`Duration`, `Error`].
+    let (outer, params) = match ty.split_once('<') {
+        Some((outer, rest)) => (outer.trim(), split_generics(rest.strip_suffix('>')?)),
+        None => (ty, Vec::new()),
+    };
+    let wrapped = |variant: &str| text.strip_prefix(variant)?.strip_prefix('(')?.strip_suffix(')');
+    match (outer.rsplit("::").next().unwrap_or(outer), params.as_slice()) {
+        ("bool", []) if matches!(text, "true" | "false") => Some(text.to_owned()),
+        ("f32" | "f64", []) if float(text) => Some(text.to_owned()),
+        ("char", []) if text.starts_with('\'') && text.ends_with('\'') && text.len() <= 12 => Some(text.to_owned()),
+        (int, []) if int.starts_with(['i', 'u']) && int.len() <= 5 && number(text) => Some(text.to_owned()),
+        ("()", []) if text == "()" => Some("()".into()),
+        ("String" | "&str" | "&'static str", []) if is_rust_string_literal(text) => Some(text.to_owned()),
+        ("Option", [inner]) => match text {
+            "None" => Some("None".into()),
+            _ => Some(format!("Some({})", from_debug(inner, wrapped("Some")?, variants)?)),
+        },
+        ("Result", [ok, err]) => match (wrapped("Ok"), wrapped("Err")) {
+            (Some(value), _) => Some(format!("Ok({})", from_debug(ok, value, variants)?)),
+            (_, Some(error)) => Some(format!("Err({})", from_debug(err, error, variants)?)),
+            _ => None,
+        },
+        ("Duration", []) => duration(text).map(|(unit, n)| format!("{outer}::from_{unit}({n})")),
+        (name, []) => {
+            variants.iter().find(|v| v.strip_prefix(name).and_then(|r| r.strip_prefix("::")) == Some(text)).cloned()
         }
         _ => None,
+    }
+}
+
+/// A type's generic arguments, split at top-level commas (`Vec<u8>, E`).
+fn split_generics(args: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut parts) = (0usize, 0usize, Vec::new());
+    for (at, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(args[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(args[start..].trim());
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+/// A `Duration`'s `Debug` form (`9420s`, `32ms`, `4.2s`, `1.000000001s`,
+/// `7µs`) as the largest whole unit that builds it exactly: `("secs", 9420)`,
+/// `("millis", 4200)`.
+fn duration(text: &str) -> Option<(&'static str, u128)> {
+    let (digits, scale) = [("ns", 0u32), ("µs", 3), ("ms", 6), ("s", 9)].iter().find_map(|(unit, scale)| {
+        text.strip_suffix(unit).filter(|d| !d.ends_with(['n', 'µ', 'm'])).map(|d| (d, *scale))
+    })?;
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if fraction.len() > scale as usize {
+        return None;
+    }
+    let padded = format!("{whole}{fraction:0<width$}", width = scale as usize);
+    let nanos: u128 = padded.parse().ok()?;
+    [("secs", 1_000_000_000u128), ("millis", 1_000_000), ("micros", 1_000), ("nanos", 1)]
+        .into_iter()
+        .find(|(_, per)| nanos.is_multiple_of(*per))
+        .map(|(unit, per)| (unit, nanos / per))
+}
+
+/// The text a Rust string literal (`"\"Ok(1)\""`) holds, its escapes undone.
+fn unescape_rust_string(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            '0' => out.push('\0'),
+            'u' => {
+                let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                out.push(char::from_u32(u32::from_str_radix(rest.strip_prefix('{')?, 16).ok()?)?);
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+/// The unit variants of the enums `file` declares deriving `PartialEq`, as
+/// `Enum::Variant`.
+fn comparable_variants(file: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in file.match_indices("enum ") {
+        // Its attributes: the lines just above.
+        let above: Vec<&str> = file[..at]
+            .lines()
+            .rev()
+            .skip(1)
+            .map(str::trim)
+            .take_while(|l| l.starts_with("#[") || l.starts_with("///"))
+            .collect();
+        let line = file[..at].rsplit('\n').next().unwrap_or_default();
+        if !above.iter().chain([&line]).any(|l| l.contains("derive(") && l.contains("PartialEq")) {
+            continue;
+        }
+        let rest = &file[at + "enum ".len()..];
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let Some(open) = rest.find('{') else { continue };
+        if name.is_empty() || rest[..open].contains(['<', ';']) {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut item = String::new();
+        for c in rest[open + 1..].chars() {
+            match c {
+                '{' | '(' | '[' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' | ')' | ']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if c == ',' && depth == 0 {
+                unit_variant(&name, &item, &mut found);
+                item.clear();
+            } else {
+                item.push(c);
+            }
+        }
+        unit_variant(&name, &item, &mut found);
+    }
+    found
+}
+
+/// `item` (one variant as written, attributes and docs included) as
+/// `Enum::Variant` when it is a unit variant.
+fn unit_variant(enum_name: &str, item: &str, found: &mut Vec<String>) {
+    let code: Vec<&str> =
+        item.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#[")).collect();
+    let [variant] = code.as_slice() else { return };
+    let variant = variant.split('=').next().unwrap_or_default().trim();
+    if !variant.is_empty() && variant.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        found.push(format!("{enum_name}::{variant}"));
     }
 }
 
@@ -1765,6 +1916,58 @@ mod tests {
 
     fn doc(path: &str, text: &str) -> SyntaxDocument {
         SyntaxDocument::new(Language::from_path(path), text.to_owned())
+    }
+
+    /// humantime's `parse_duration`: `Ok(9420s)` and `Err(Empty)` are
+    /// compared as values, not as their `Debug` text.
+    #[test]
+    fn rust_values_are_compared_as_values_where_their_types_allow() {
+        let file = "#[derive(Debug, PartialEq, Clone)]\npub enum Error {\n    /// Empty.\n    Empty,\n    InvalidCharacter(usize),\n    UnknownUnit { start: usize, unit: String },\n    #[doc(hidden)]\n    NumberOverflow,\n}\n\n#[derive(Debug)]\nenum Opaque { A, B }\n";
+        let variants = comparable_variants(file);
+        assert_eq!(variants, ["Error::Empty", "Error::NumberOverflow"]);
+        let literal = |ty: &str, debug: &str| rust_literal(ty, &format!("{debug:?}"), &variants);
+        assert_eq!(literal("Result<Duration, Error>", "Ok(9420s)").as_deref(), Some("Ok(Duration::from_secs(9420))"));
+        assert_eq!(literal("Result<Duration, Error>", "Ok(4.2s)").as_deref(), Some("Ok(Duration::from_millis(4200))"));
+        assert_eq!(literal("Result<Duration, Error>", "Err(Empty)").as_deref(), Some("Err(Error::Empty)"));
+        assert_eq!(literal("Result<Duration, Error>", "Err(InvalidCharacter(0))"), None, "not a unit variant");
+        assert_eq!(
+            literal("Result<std::time::Duration, Opaque>", "Ok(7µs)").as_deref(),
+            Some("Ok(std::time::Duration::from_micros(7))")
+        );
+        assert_eq!(literal("Result<Duration, Opaque>", "Err(A)"), None, "no PartialEq");
+        assert_eq!(literal("Option<String>", "Some(\"a\\\"b\")").as_deref(), Some("Some(\"a\\\"b\")"));
+        assert_eq!(literal("Option<u8>", "None").as_deref(), Some("None"));
+        assert_eq!(literal("Result<(), Error>", "Ok(())").as_deref(), Some("Ok(())"));
+        assert_eq!(literal("Result<Vec<u8>, Error>", "Ok([1])"), None);
+        assert_eq!(duration("1.000000001s"), Some(("nanos", 1_000_000_001)));
+        assert_eq!(duration("32ms"), Some(("millis", 32)));
+        assert_eq!(duration("0ns"), Some(("secs", 0)));
+        assert_eq!(duration("1.5ns"), None);
+        let target = Target {
+            returns: Some("Result<Duration, Error>".into()),
+            variants: variants.clone(),
+            ..rust_only("parse_duration", &[&["\"\""]])
+        };
+        let (written, _) = tests(&target, &[Observed::Value(format!("{:?}", "Err(Empty)"))]).expect("a test");
+        assert!(written.contains("assert_eq!(parse_duration(\"\"), Err(Error::Empty));"), "{written}");
+        let target = Target { returns: Some("Option<u8>".into()), ..target };
+        let (written, _) = tests(&target, &[Observed::Value(format!("{:?}", "None"))]).expect("a test");
+        assert!(written.contains("assert!(parse_duration(\"\").is_none());"), "{written}");
+    }
+
+    fn rust_only(name: &str, calls: &[&[&str]]) -> Target {
+        Target {
+            language: Language::Rust,
+            name: name.into(),
+            calls: calls.iter().map(|c| c.iter().map(|a| (*a).to_owned()).collect()).collect(),
+            returns: None,
+            module: None,
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+            commonjs: None,
+            variants: Vec::new(),
+        }
     }
 
     #[test]
@@ -1829,6 +2032,7 @@ mod tests {
             reads: None,
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         };
         let shown = |examples: Vec<super::super::document::Example>| {
             examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
@@ -1981,6 +2185,7 @@ mod tests {
             reads: None,
             hidden: hidden_types(file),
             commonjs: None,
+            variants: Vec::new(),
         };
         let seen = [
             Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
@@ -2016,6 +2221,7 @@ mod tests {
             reads: None,
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         };
         let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
         assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);

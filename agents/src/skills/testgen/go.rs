@@ -63,6 +63,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             reads: Some(getter),
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         });
     }
     let returns = result.ok_or_else(|| {
@@ -83,6 +84,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         reads: None,
         hidden: Vec::new(),
         commonjs: None,
+        variants: Vec::new(),
     })
 }
 
@@ -859,6 +861,7 @@ mod tests {
             reads: None,
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -941,6 +944,7 @@ mod tests {
             reads: None,
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -973,6 +977,7 @@ mod tests {
             reads: Some("ClockSequence".into()),
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -1026,6 +1031,7 @@ mod tests {
             reads: None,
             hidden: Vec::new(),
             commonjs: None,
+            variants: Vec::new(),
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

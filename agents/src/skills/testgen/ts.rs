@@ -110,6 +110,7 @@ pub(super) fn target(
         reads: None,
         hidden: Vec::new(),
         commonjs,
+        variants: Vec::new(),
     })
 }
 
@@ -838,6 +839,7 @@ describe("isSamePath", () => {
             reads: None,
             hidden: Vec::new(),
             commonjs: Some(CommonJs::Property),
+            variants: Vec::new(),
         };
         let probe = probe(&target, &js);
         assert!(

@@ -673,6 +673,7 @@ mod tests {
             reads: None,
             hidden: Vec::new(),
             commonjs: Some(commonjs),
+            variants: Vec::new(),
         };
         let reach = |name: &str, commonjs| {
             reach_in(root.path(), text, "test/a.js", "index", Some("index"), &target(name, commonjs)).map(|r| r.callee)
