@@ -41,13 +41,18 @@ pub struct Target {
     /// Rust: the unit variants of the file's enums that derive `PartialEq`
     /// (`Error::Empty`): a value that is one is compared as it.
     pub variants: Vec<String>,
+    /// JavaScript: the calls the project's tests make already. A test of
+    /// one of them would only repeat theirs: new inputs are proposed.
+    pub tested: Vec<Vec<String>>,
 }
 
 /// How a CommonJS module exports a function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommonJs {
-    /// A property of `module.exports` (`exports.parse = parse`, `module.exports = { parse }`).
-    Property,
+    /// A property of `module.exports`, by its name there (`exports.parse =
+    /// parse`, `module.exports = { parse }`, `module.exports.command =
+    /// escapeCommand`).
+    Property(String),
     /// `module.exports` itself (`module.exports = vary`).
     Whole,
 }
@@ -72,6 +77,8 @@ pub struct JsTests {
     pub semicolons: bool,
     /// A test's body is `function () {`, not `() => {`.
     pub function_keyword: bool,
+    /// How the file declares a variable: `var` or `const`.
+    pub declare: &'static str,
     /// TypeScript: the probe may carry type annotations.
     pub typed: bool,
 }
@@ -89,6 +96,7 @@ impl JsTests {
             quote: '"',
             semicolons: true,
             function_keyword: false,
+            declare: "const",
             typed: true,
         }
     }
@@ -145,13 +153,13 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     while node.byte_range() != symbol.bytes {
         node = node.parent().ok_or("no such function")?;
     }
-    let examples = example_calls(&symbol.name, doc.language(), tests);
+    let examples = || example_calls(&symbol.name, doc.language(), tests);
     match doc.language() {
-        Language::Rust => rust_target(&symbol.name, node, text, &examples),
-        Language::Python => python_target(path, &symbol.name, node, text, (&examples, tests)),
-        Language::Go => go::target(&symbol.name, node, text, &examples),
+        Language::Rust => rust_target(&symbol.name, node, text, &examples()),
+        Language::Python => python_target(path, &symbol.name, node, text, (&examples(), tests)),
+        Language::Go => go::target(&symbol.name, node, text, &examples()),
         language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
-            ts::target(path, &symbol.name, node, text, language, &examples)
+            ts::target(path, &symbol.name, node, text, language, tests)
         }
         other => Err(format!(
             "Edison writes tests without a model for Rust, Python, Go, TypeScript and JavaScript; {other:?} takes a model"
@@ -669,6 +677,11 @@ fn literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<Strin
 /// Up to six calls, one factor at a time: every parameter's first candidate,
 /// then each parameter moved through its others while the rest stay.
 fn calls(candidates: &[Vec<String>]) -> Vec<Vec<String>> {
+    calls_up_to(candidates, 6)
+}
+
+/// [`calls`], `limit` of them.
+fn calls_up_to(candidates: &[Vec<String>], limit: usize) -> Vec<Vec<String>> {
     let base: Vec<String> = candidates.iter().map(|c| c[0].clone()).collect();
     let mut calls = vec![base.clone()];
     // Round by round, so every parameter moves before any moves twice.
@@ -683,7 +696,7 @@ fn calls(candidates: &[Vec<String>]) -> Vec<Vec<String>> {
             }
         }
     }
-    calls.truncate(6);
+    calls.truncate(limit);
     calls
 }
 
@@ -741,6 +754,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         hidden: hidden_types(text),
         commonjs: None,
         variants: comparable_variants(text),
+        tested: Vec::new(),
     })
 }
 
@@ -986,6 +1000,7 @@ fn python_target(
         hidden: Vec::new(),
         commonjs: None,
         variants: Vec::new(),
+        tested: Vec::new(),
     })
 }
 
@@ -1641,6 +1656,8 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
             let pickled = args.iter().any(|a| a == "pickle");
             !(pickled && matches!(o, Observed::Value(v) if v.starts_with("b'") || v.starts_with("b\"")))
         })
+        // What the project's tests call already, they assert already.
+        .filter(|(args, _)| !target.tested.contains(args))
         .collect();
     // A Rust value asserted by its variant (`is_ok()`): one test per variant.
     let variant = |o: &Observed| match o {
@@ -1731,6 +1748,14 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         });
     }
     Some((out, cases.len()))
+}
+
+/// Whether every call with something to assert is one the project's tests
+/// make already (so no test is proposed: it would repeat theirs).
+pub fn only_tested(target: &Target, seen: &[Observed]) -> bool {
+    let assertable: Vec<&Vec<String>> =
+        target.calls.iter().zip(seen).filter(|(_, o)| **o != Observed::Opaque).map(|(args, _)| args).collect();
+    !assertable.is_empty() && assertable.iter().all(|args| target.tested.contains(args))
 }
 
 /// Whether a `Debug` form (as a string literal) shows a value of one of the
@@ -1946,6 +1971,7 @@ mod tests {
         let target = Target {
             returns: Some("Result<Duration, Error>".into()),
             variants: variants.clone(),
+            tested: Vec::new(),
             ..rust_only("parse_duration", &[&["\"\""]])
         };
         let (written, _) = tests(&target, &[Observed::Value(format!("{:?}", "Err(Empty)"))]).expect("a test");
@@ -1953,6 +1979,32 @@ mod tests {
         let target = Target { returns: Some("Option<u8>".into()), ..target };
         let (written, _) = tests(&target, &[Observed::Value(format!("{:?}", "None"))]).expect("a test");
         assert!(written.contains("assert!(parse_duration(\"\").is_none());"), "{written}");
+    }
+
+    /// bytes.js: `bytes(value, options)`, which its tests call with the
+    /// value alone; `exports.parse = parse` reached through the binding.
+    #[test]
+    fn javascript_calls_leave_out_what_the_tests_leave_out() {
+        let source = "exports.parse = parse\nmodule.exports = bytes\n\nfunction bytes(value, options) {\n  return value;\n}\n\nfunction parse(val) {\n  return val;\n}\n";
+        let tests = vec!["var assert = require('assert');\nvar bytes = require('..');\nassert.strictEqual(bytes(undefined), null);\nassert.strictEqual(bytes(1024), '1KB');\nassert.strictEqual(bytes.parse('1KB'), 1024);\nassert.throws(bytes.parse.bind(null, '1XB'));\n".to_owned()];
+        let doc = doc("index.js", source);
+        let whole = target("index.js", &doc, source.find("function bytes").expect("bytes"), &tests).expect("testable");
+        assert_eq!(whole.commonjs, Some(CommonJs::Whole));
+        assert_eq!(whole.calls, [vec!["undefined"], vec!["1024"]], "the value alone, as the tests call it");
+        let parse = target("index.js", &doc, source.find("function parse").expect("parse"), &tests).expect("testable");
+        assert_eq!(parse.commonjs, Some(CommonJs::Property("parse".into())));
+        assert_eq!(parse.calls[..2], [vec!["'1KB'"], vec!["'1XB'"]], "through `bytes.`, and a bound error case");
+        // And strings the tests do not pass: empty, spaced, cut short (its capitals are itself).
+        assert_eq!(parse.calls[2..], [vec!["\"\""], vec!["\"abc\""], vec!["' 1KB '"], vec!["'1K'"]]);
+        assert_eq!(parse.tested, [vec!["'1KB'"], vec!["'1XB'"]]);
+        // The tests' own calls are theirs: the new ones are proposed.
+        let seen = vec![Observed::Value("1024".into()); 6];
+        let (written, count) = super::tests(&parse, &seen).expect("tests");
+        assert!(count == 4 && !written.contains("('1KB')") && written.contains("(\" 1KB \")"), "{written}");
+        assert!(only_tested(
+            &parse,
+            &[seen[0].clone(), seen[1].clone(), Observed::Opaque, Observed::Opaque, Observed::Opaque, Observed::Opaque]
+        ));
     }
 
     fn rust_only(name: &str, calls: &[&[&str]]) -> Target {
@@ -1967,6 +2019,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         }
     }
 
@@ -2033,6 +2086,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         let shown = |examples: Vec<super::super::document::Example>| {
             examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
@@ -2186,6 +2240,7 @@ mod tests {
             hidden: hidden_types(file),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         let seen = [
             Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
@@ -2222,6 +2277,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
         assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);

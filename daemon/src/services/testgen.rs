@@ -7,9 +7,12 @@
 
 mod examples;
 mod js;
+mod output;
 mod python;
 
 pub use examples::examples;
+
+use output::{last_lines, number_before, passed_count};
 
 use std::path::{Path, PathBuf};
 
@@ -74,8 +77,17 @@ async fn write_and_run(
         Some(plan) => trial.probe_js(&target, plan).await?.0,
         None => trial.probe(&target, &runner, rel, doc.text()).await?.0,
     };
-    let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style))
-        .ok_or_else(|| format!("nothing `{}` returned could be written down as a value to assert", target.name))?;
+    let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style)).ok_or_else(|| {
+        if testgen::only_tested(&target, &seen) {
+            format!(
+                "every input Edison found for `{}` is one the project's tests pass already, and a test of it would \
+                 repeat theirs: new inputs take a model",
+                target.name
+            )
+        } else {
+            format!("nothing `{}` returned could be written down as a value to assert", target.name)
+        }
+    })?;
     let generated = tests.clone();
     // The classes the expected values are built with (`VersionInfo(…)`).
     for import in testgen::value_imports(&target, &seen) {
@@ -766,29 +778,6 @@ fn is_ours_in_go(function: &str, name: &str) -> bool {
     let first = testgen::go_test_name(function, 1);
     let prefix = first.trim_end_matches('1');
     name.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// How many tests the runner says passed.
-fn passed_count(language: Language, output: &str) -> usize {
-    match language {
-        // `test result: ok. 3 passed; 0 failed; …`, one line per test binary.
-        Language::Rust => {
-            output.lines().filter(|l| l.contains("test result:")).filter_map(|l| number_before(l, " passed")).sum()
-        }
-        // `3 passed in 0.01s`
-        _ => output.lines().rev().find_map(|l| number_before(l, " passed")).unwrap_or(0),
-    }
-}
-
-/// The number just before `word` on `line` (`3` of `3 passed in 0.1s`).
-fn number_before(line: &str, word: &str) -> Option<usize> {
-    let at = line.find(word)?;
-    line[..at].split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty())?.parse::<usize>().ok()
-}
-
-fn last_lines(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(6)..].join(" / ")
 }
 
 #[cfg(test)]

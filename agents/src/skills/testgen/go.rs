@@ -64,6 +64,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         });
     }
     let returns = result.ok_or_else(|| {
@@ -85,6 +86,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         hidden: Vec::new(),
         commonjs: None,
         variants: Vec::new(),
+        tested: Vec::new(),
     })
 }
 
@@ -862,6 +864,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -945,6 +948,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -978,6 +982,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -1032,6 +1037,7 @@ mod tests {
             hidden: Vec::new(),
             commonjs: None,
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

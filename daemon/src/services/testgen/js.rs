@@ -5,6 +5,8 @@
 //! ES import or CommonJS `require`) and check it (`expect` or node's
 //! `assert`), written as the project's test files are.
 
+mod suite;
+
 use std::path::{Path, PathBuf};
 
 use agents::skills::testgen::{CommonJs, JsTests, Target};
@@ -136,11 +138,14 @@ fn new_file(
     let sample = tests.first().and_then(|t| read_source(&root.join(t))).or_else(|| read_source(&root.join(rel)));
     let sample = sample.unwrap_or_default();
     let keyword = if sample.matches("var ").count() > sample.matches("const ").count() { "var" } else { "const" };
-    let reach = match target.commonjs {
+    let reach = match &target.commonjs {
         None => Reach { callee: target.name.clone(), binding: Binding::Named(spec) },
         Some(form) => {
             let binding = binding_name(&stem, &module, package);
-            let callee = if form == CommonJs::Whole { binding.clone() } else { format!("{binding}.{}", target.name) };
+            let callee = match form {
+                CommonJs::Whole => binding.clone(),
+                CommonJs::Property(key) => format!("{binding}.{key}"),
+            };
             Reach { callee, binding: Binding::Required(keyword, binding, spec) }
         }
     };
@@ -192,7 +197,8 @@ fn styled(
         }
     });
     let typed = !matches!(test_file.rsplit_once('.').map(|(_, e)| e), Some("js" | "mjs" | "cjs" | "jsx"));
-    JsTests { framework, header, callee: reach.callee, assert, it, quote, semicolons, function_keyword, typed }
+    let declare = if sample.matches("var ").count() > sample.matches("const ").count() { "var" } else { "const" };
+    JsTests { framework, header, callee: reach.callee, assert, it, quote, semicolons, function_keyword, declare, typed }
 }
 
 /// How a test file reaches the function: the call's callee and the binding.
@@ -213,7 +219,7 @@ enum Binding {
 /// module bound to a name (`contentType.parse(…)`) or destructured.
 fn reach_in(root: &Path, text: &str, file: &str, module: &str, main: Option<&str>, target: &Target) -> Option<Reach> {
     let name = &target.name;
-    let Some(form) = target.commonjs else {
+    let Some(form) = &target.commonjs else {
         // Of the specifiers that name the module (or a barrel of it), the one the function comes through.
         let specs = module_specs(text, file, module, &|barrel| reexports(root, barrel, module));
         let spec = specs.into_iter().find(|spec| imports_name(text, spec, name))?;
@@ -230,10 +236,10 @@ fn reach_in(root: &Path, text: &str, file: &str, module: &str, main: Option<&str
             return None;
         }
         let callee = match (form, bound.strip_prefix('{')) {
-            (CommonJs::Property, None) => format!("{bound}.{name}"),
+            (CommonJs::Property(key), None) => format!("{bound}.{key}"),
             (CommonJs::Whole, None) => bound.clone(),
-            (CommonJs::Property, Some(names)) => {
-                names.trim_end_matches('}').split(',').any(|n| n.trim() == name.as_str()).then(|| name.clone())?
+            (CommonJs::Property(key), Some(names)) => {
+                names.trim_end_matches('}').split(',').any(|n| n.trim() == key.as_str()).then(|| key.clone())?
             }
             (CommonJs::Whole, Some(_)) => return None,
         };
@@ -366,8 +372,8 @@ impl Plan {
     }
 
     /// The runner's options that run only `titles`: a regular expression
-    /// of the whole titles (the project's own tests under a `describe`
-    /// named like the call never match).
+    /// of the whole titles, after their suite's (the project's own tests
+    /// under a `describe` named like the call never match).
     pub(super) fn only(&self, titles: &[String]) -> Vec<String> {
         let escape = |title: &str| {
             title.chars().fold(String::new(), |mut out, c| {
@@ -378,7 +384,8 @@ impl Plan {
                 out
             })
         };
-        let pattern = format!("^(?:{})$", titles.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"));
+        // After the `describe` titles the tests are in, if any.
+        let pattern = format!("(?:^| )(?:{})$", titles.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"));
         let option = if self.framework == "mocha" { "--grep" } else { "-t" };
         vec![self.test_file.clone(), option.to_owned(), pattern]
     }
@@ -389,10 +396,12 @@ impl Plan {
         let body = tests.trim_start_matches('\n');
         let uri = uri::from_path(&root.join(&self.test_file));
         let (after, at, new_text) = match &self.existing {
+            // In the file's `describe` for the function, else at its end.
             Some(text) => {
-                let gap = if text.ends_with('\n') { "\n" } else { "\n\n" };
-                let new_text = format!("{gap}{body}");
-                (format!("{text}{new_text}"), LineIndex::new(text).position(text.len()), new_text)
+                let (at, indent) = suite::insertion(text, &self.style.callee);
+                let gap = if text[..at].ends_with('\n') || at == 0 { "\n" } else { "\n\n" };
+                let new_text = format!("{gap}{}", suite::indented(body, &indent));
+                (format!("{}{new_text}{}", &text[..at], &text[at..]), LineIndex::new(text).position(at), new_text)
             }
             None => {
                 let semi = if self.style.semicolons { ";" } else { "" };
@@ -432,8 +441,8 @@ pub(super) fn formatter(root: &Path) -> Option<Vec<String>> {
 
 impl Plan {
     /// `placed` as the formatter left its file (`after`): the new text is
-    /// what follows the file as it was, which the formatter must have left
-    /// alone (else the tests stay as written).
+    /// what comes between the file's two parts as they were, which the
+    /// formatter must have left alone (else the tests stay as written).
     pub(super) fn reformatted(&self, root: &Path, placed: Placed, after: String) -> Placed {
         let uri = uri::from_path(&root.join(&self.test_file));
         // The same code, laid out anew: nothing but whitespace, quotes,
@@ -447,10 +456,15 @@ impl Plan {
         }
         match &self.existing {
             Some(text) => {
-                let Some(new_text) = after.strip_prefix(text.as_str()).filter(|t| !t.trim().is_empty()) else {
+                let (at, _) = suite::insertion(text, &self.style.callee);
+                let new_text = after
+                    .strip_prefix(&text[..at])
+                    .and_then(|rest| rest.strip_suffix(&text[at..]))
+                    .filter(|t| !t.trim().is_empty());
+                let Some(new_text) = new_text else {
                     return placed;
                 };
-                let at = LineIndex::new(text).position(text.len());
+                let at = LineIndex::new(text).position(at);
                 let edits = vec![TextEdit { uri, range: Range { start: at, end: at }, new_text: new_text.to_owned() }];
                 Placed { path: placed.path, after, edits }
             }
@@ -674,18 +688,23 @@ mod tests {
             hidden: Vec::new(),
             commonjs: Some(commonjs),
             variants: Vec::new(),
+            tested: Vec::new(),
         };
         let reach = |name: &str, commonjs| {
             reach_in(root.path(), text, "test/a.js", "index", Some("index"), &target(name, commonjs)).map(|r| r.callee)
         };
-        assert_eq!(reach("parse", CommonJs::Property).as_deref(), Some("contentType.parse"));
-        assert_eq!(reach("format", CommonJs::Property).as_deref(), Some("contentType.format"), "the first binding");
+        assert_eq!(reach("parse", CommonJs::Property("parse".into())).as_deref(), Some("contentType.parse"));
+        assert_eq!(
+            reach("format", CommonJs::Property("format".into())).as_deref(),
+            Some("contentType.format"),
+            "the first binding"
+        );
         assert_eq!(reach("vary", CommonJs::Whole).as_deref(), Some("contentType"));
         let destructured = "const { format, parse } = require('../lib/util')\n";
-        let util = Target { module: Some("lib/util".into()), ..target("parse", CommonJs::Property) };
+        let util = Target { module: Some("lib/util".into()), ..target("parse", CommonJs::Property("parse".into())) };
         let found = reach_in(root.path(), destructured, "test/util.test.js", "lib/util", None, &util);
         assert_eq!(found.map(|r| r.callee).as_deref(), Some("parse"));
-        let other = Target { name: "quote".into(), ..util };
+        let other = Target { name: "quote".into(), commonjs: Some(CommonJs::Property("quote".into())), ..util };
         assert!(reach_in(root.path(), destructured, "test/util.test.js", "lib/util", None, &other).is_none());
         let package = serde_json::json!({ "name": "@jshttp/content-type" });
         assert_eq!(binding_name("index", "index", Some(&package)), "contentType");
