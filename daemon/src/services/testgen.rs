@@ -80,8 +80,8 @@ async fn write_and_run(
     let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style)).ok_or_else(|| {
         if testgen::only_tested(&target, &seen) {
             format!(
-                "every input Edison found for `{}` is one the project's tests pass already, and a test of it would \
-                 repeat theirs: new inputs take a model",
+                "every input Edison found for `{}` is one the project's tests pass already or does what one of \
+                 theirs does, and a test of it would repeat theirs: new inputs take a model",
                 target.name
             )
         } else {

@@ -57,13 +57,13 @@ pub(super) fn target(
     // own, the property CommonJS exports it as (`escape.command(…)`), or the
     // binding a test gives a module that is the function (`nanoid(…)`).
     let module = path.rsplit_once('.').map_or(path, |(stem, _)| stem).to_owned();
-    let (name, examples) = match &commonjs {
-        Some(CommonJs::Property(key)) => (name.to_owned(), super::example_calls(key, language, tests)),
+    let (name, every) = match &commonjs {
+        Some(CommonJs::Property(key)) => (name.to_owned(), super::every_example_call(key, language, tests)),
         Some(CommonJs::Whole) => {
             let bindings: Vec<String> = tests.iter().flat_map(|t| bindings_of(t, &module)).collect();
             let mut examples: Vec<Vec<String>> = Vec::new();
             for binding in &bindings {
-                for call in super::example_calls(binding, language, tests) {
+                for call in super::every_example_call(binding, language, tests) {
                     if !examples.contains(&call) {
                         examples.push(call);
                     }
@@ -73,8 +73,10 @@ pub(super) fn target(
             let named = if name == "exports" { bindings.first().cloned() } else { None };
             (named.unwrap_or_else(|| name.to_owned()), examples)
         }
-        None => (name.to_owned(), super::example_calls(name, language, tests)),
+        None => (name.to_owned(), super::every_example_call(name, language, tests)),
     };
+    // Inputs start from the first few; every one is a call the tests make already.
+    let examples: Vec<Vec<String>> = every.iter().take(8).cloned().collect();
     let (name, examples) = (name.as_str(), examples.as_slice());
     if text[function.byte_range()].trim_start().starts_with("async") {
         return Err(format!("`{name}` is async: what it resolves to takes a model to test offline"));
@@ -137,11 +139,18 @@ pub(super) fn target(
         }
         // Untyped (JavaScript, `any`): the kind of value the tests pass; and
         // inputs they do not (a case or spacing of theirs, an empty one).
-        let ty = if matches!(ty.as_str(), "" | "any" | "unknown") { inferred(&usable, index).to_owned() } else { ty };
-        let derived = values(&ty, &strings, &numbers).map(|mut derived| {
-            derived.extend(variants(&usable, index));
-            derived
-        });
+        let untyped = matches!(ty.as_str(), "" | "any" | "unknown");
+        let kinds = if untyped { inferred(&usable, index) } else { vec![ty.as_str()] };
+        let mut derived: Vec<String> = Vec::new();
+        for kind in kinds {
+            for value in values(kind, &strings, &numbers).into_iter().flatten() {
+                if !derived.contains(&value) {
+                    derived.push(value);
+                }
+            }
+        }
+        derived.extend(variants(&usable, index));
+        let derived = (!derived.is_empty()).then_some(derived);
         candidates.push(with_examples_up_to(EXAMPLES, index, &usable, derived).ok_or_else(|| {
             let param = parameter
                 .child_by_field_name("pattern")
@@ -172,21 +181,26 @@ pub(super) fn target(
         hidden: Vec::new(),
         commonjs,
         variants: Vec::new(),
-        tested: examples.iter().map(|call| call.iter().map(|a| one_line(a)).collect()).collect(),
+        tested: every.iter().map(|call| call.iter().map(|a| one_line(a)).collect()).collect(),
     })
 }
 
-/// The kind of value the tests pass at `index`: `string` where any is a
-/// string (a test of bad input passes a number too), else `number` or
-/// `boolean` where all are; empty where nothing says.
-fn inferred(examples: &[Vec<String>], index: usize) -> &'static str {
+/// The kinds of value the tests pass at `index`: `string` where any is a
+/// string, `number` where any is a number (`bytes(1024)` and
+/// `bytes('1KB')`), `boolean` where all are; none where nothing says.
+fn inferred(examples: &[Vec<String>], index: usize) -> Vec<&'static str> {
     let values: Vec<&String> = examples.iter().filter_map(|call| call.get(index)).collect();
-    let scalar = |v: &&String| !v.starts_with(['{', '[']) && !matches!(v.as_str(), "null" | "undefined");
+    let mut kinds = Vec::new();
     if values.iter().any(|v| v.starts_with(['\'', '"'])) {
-        return "string";
+        kinds.push("string");
     }
-    let all = |kind: &str| !values.is_empty() && values.iter().all(|v| scalar(v) && fits(kind, v));
-    ["number", "boolean"].into_iter().find(|kind| all(kind)).unwrap_or("")
+    if values.iter().any(|v| fits("number", v) && !v.starts_with(['\'', '"', '{', '['])) {
+        kinds.push("number");
+    }
+    if !values.is_empty() && values.iter().all(|v| matches!(v.as_str(), "true" | "false")) {
+        kinds.push("boolean");
+    }
+    kinds
 }
 
 /// Inputs beside the tests' own strings at `index`: the first one in
