@@ -44,6 +44,11 @@ pub struct Target {
     /// JavaScript: the calls the project's tests make already. A test of
     /// one of them would only repeat theirs: new inputs are proposed.
     pub tested: Vec<Vec<String>>,
+    /// JavaScript: the messages the module's own code throws (`new
+    /// TypeError('invalid type')`). An error with another message (the
+    /// engine's, which changes between Node versions) is checked by its
+    /// class alone.
+    pub thrown: Vec<String>,
 }
 
 /// How a CommonJS module exports a function.
@@ -762,6 +767,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         commonjs: None,
         variants: comparable_variants(text),
         tested: Vec::new(),
+        thrown: Vec::new(),
     })
 }
 
@@ -1008,6 +1014,7 @@ fn python_target(
         commonjs: None,
         variants: Vec::new(),
         tested: Vec::new(),
+        thrown: Vec::new(),
     })
 }
 
@@ -1740,7 +1747,7 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
             }
             (Language::TypeScript | Language::Tsx | Language::JavaScript, observed) => {
                 let default = JsTests::expect("vitest", name, "");
-                match ts::test(js.unwrap_or(&default), args, observed) {
+                match ts::test(js.unwrap_or(&default), args, observed, &target.thrown) {
                     Some(test) => test,
                     None => continue,
                 }
@@ -1989,6 +1996,7 @@ mod tests {
             returns: Some("Result<Duration, Error>".into()),
             variants: variants.clone(),
             tested: Vec::new(),
+            thrown: Vec::new(),
             ..rust_only("parse_duration", &[&["\"\""]])
         };
         let (written, _) = tests(&target, &[Observed::Value(format!("{:?}", "Err(Empty)"))]).expect("a test");
@@ -2052,6 +2060,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         }
     }
 
@@ -2119,6 +2128,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         let shown = |examples: Vec<super::super::document::Example>| {
             examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
@@ -2273,6 +2283,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         let seen = [
             Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
@@ -2310,6 +2321,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
         assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);

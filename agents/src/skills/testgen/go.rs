@@ -65,6 +65,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         });
     }
     let returns = result.ok_or_else(|| {
@@ -87,6 +88,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         commonjs: None,
         variants: Vec::new(),
         tested: Vec::new(),
+        thrown: Vec::new(),
     })
 }
 
@@ -865,6 +867,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -949,6 +952,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -983,6 +987,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -1038,6 +1043,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

@@ -182,7 +182,24 @@ pub(super) fn target(
         commonjs,
         variants: Vec::new(),
         tested: every.iter().map(|call| call.iter().map(|a| one_line(a)).collect()).collect(),
+        thrown: thrown_messages(text),
     })
+}
+
+/// The messages `text` throws itself: the string right after an `Error(`
+/// (`throw new TypeError('invalid media type')`), undone of its quotes.
+fn thrown_messages(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("Error(") {
+        let rest = text[at + "Error(".len()..].trim_start();
+        let Some(quote) = rest.chars().next().filter(|c| matches!(c, '\'' | '"' | '`')) else { continue };
+        let Some(end) = rest[1..].find(quote) else { continue };
+        let message = &rest[1..=end];
+        if !message.contains(['\\', '$']) && !found.iter().any(|m| m == message) {
+            found.push(message.to_owned());
+        }
+    }
+    found
 }
 
 /// The kinds of value the tests pass at `index`: `string` where any is a
@@ -492,29 +509,30 @@ pub(super) fn probe(target: &Target, js: &JsTests) -> String {
         target.calls.iter().map(|args| format!("() => {}({})", js.callee, args.join(", "))).collect();
     let probe = format!(
         r#"{runner}{header}
-function plain(v: unknown, depth: number): boolean {{
+@@HELPERS@@
+function pairedPlain(v: unknown, depth: number): boolean {{
   if (depth > 8) return false;
   if (v === null || ["string", "boolean"].includes(typeof v)) return true;
   if (typeof v === "number") return Number.isFinite(v);
-  if (Array.isArray(v)) return v.every((x) => plain(x, depth + 1));
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every((x) => plain(x, depth + 1));
+  if (Array.isArray(v)) return v.every((x) => pairedPlain(x, depth + 1));
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every((x) => pairedPlain(x, depth + 1));
   return false;
 }}
 
 // An object of a class (or without a prototype) whose own fields are data;
 // at the top, at least one.
-function fields(v: unknown, depth: number): boolean {{
+function pairedFields(v: unknown, depth: number): boolean {{
   if (depth > 8 || typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v) || v instanceof Error) return false;
   if (typeof (v as any).toJSON === "function") return false;
   const values = Object.values(v as object);
-  return (depth > 0 || values.length > 0) && values.every((x) => plain(x, depth + 1) || fields(x, depth + 1));
+  return (depth > 0 || values.length > 0) && values.every((x) => pairedPlain(x, depth + 1) || pairedFields(x, depth + 1));
 }}
 
-function show(v: unknown): unknown {{
+function pairedShow(v: unknown): unknown {{
   if (typeof v === "number" && !Number.isFinite(v)) return {{ special: Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity" }};
   if (v === undefined) return {{ special: "undefined" }};
-  if (plain(v, 0)) return {{ value: v }};
-  return fields(v, 0) ? {{ shaped: v }} : {{ opaque: true }};
+  if (pairedPlain(v, 0)) return {{ value: v }};
+  return pairedFields(v, 0) ? {{ shaped: v }} : {{ opaque: true }};
 }}
 
 {test}("paired probe", () => {{
@@ -523,7 +541,7 @@ function show(v: unknown): unknown {{
     try {{
       const result = call();
       try {{
-        seen = show(result);
+        seen = pairedShow(result);
       }} catch (_) {{
         seen = {{ opaque: true }};
       }}
@@ -538,12 +556,22 @@ function show(v: unknown): unknown {{
         header = js.header,
         calls = calls.join(", ")
     );
+    // Plain JavaScript where the tests are: the probe's own annotations
+    // out, not the header's or the calls' (an argument may hold `: number`).
+    let (head, rest) = probe.split_once("@@HELPERS@@\n").unwrap_or((&probe, ""));
     if js.typed {
-        return probe;
+        return format!("{head}{rest}");
     }
-    [": unknown", ": number", ": boolean", " as object", " as any"]
-        .iter()
-        .fold(probe, |text, annotation| text.replace(annotation, ""))
+    let plain: String = rest
+        .split_inclusive('\n')
+        .map(|line| match line.trim_start().starts_with("[() =>") {
+            true => line.to_owned(),
+            false => [": unknown", ": number", ": boolean", " as object", " as any"]
+                .iter()
+                .fold(line.to_owned(), |text, annotation| text.replace(annotation, "")),
+        })
+        .collect();
+    format!("{head}{plain}")
 }
 
 /// One probe line's JSON: the value written again by PAIRED (never the text
@@ -560,7 +588,7 @@ pub(super) fn observed(line: &str) -> Observed {
         // paths) or that is too long to pin.
         let pinnable = !message.is_empty()
             && message.len() <= 120
-            && !message.contains(['\n', '\\'])
+            && !message.contains(['\n', '\r', '\\', '\u{2028}', '\u{2029}'])
             && !message.split_whitespace().any(|w| w.trim_start_matches(['\'', '"', '`', '(']).starts_with('/'));
         return Observed::Fails((builtin && pinnable).then(|| format!("{name}: {message}")));
     }
@@ -767,7 +795,17 @@ fn split_top_level(item: &str, separator: char) -> Option<(&str, &str)> {
 /// One test in the project's framework, written as its test files are
 /// (`js`): `expect` (vitest, jest) or node's `assert` (mocha), the file's
 /// quotes, semicolons and test bodies.
-pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed) -> Option<String> {
+pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed, thrown: &[String]) -> Option<String> {
+    // An error's message is pinned where the module throws it itself; an
+    // engine's (`Cannot read properties of null`) by its class alone.
+    let observed = &match observed {
+        Observed::Fails(Some(error))
+            if !error.split_once(": ").is_some_and(|(_, message)| thrown.iter().any(|m| m == message)) =>
+        {
+            Observed::Fails(error.split_once(": ").map(|(class, _)| class.to_owned()))
+        }
+        other => other.clone(),
+    };
     // A plain string argument in the file's quotes (`""` written by PAIRED is `''` there).
     let restyled: Vec<String> = args
         .iter()
@@ -792,8 +830,12 @@ pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed) -> Option
         // `toEqual` does not compare prototypes.
         (None, Observed::Shaped(fields)) => format!("expect({call}).toEqual({}){semi}", literal(fields, js.quote)),
         (None, Observed::Fails(error)) => {
-            let message = error.as_deref().and_then(|e| e.split_once(": ")).map(|(_, m)| quoted(m, js.quote));
-            format!("expect(() => {call}).toThrow({}){semi}", message.unwrap_or_default())
+            let expected = match error.as_deref().map(|e| e.split_once(": ")) {
+                Some(Some((_, message))) => quoted(message, js.quote),
+                Some(None) => error.clone().unwrap_or_default(),
+                None => String::new(),
+            };
+            format!("expect(() => {call}).toThrow({expected}){semi}")
         }
         (Some(assert), Observed::Value(value)) => {
             let how = if value.starts_with(['{', '[']) { "deepStrictEqual" } else { "strictEqual" };
@@ -807,7 +849,8 @@ pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed) -> Option
             let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields) else { return None };
             let mut lines = vec![format!("{} result = {call}{semi}", js.declare)];
             for (key, value) in &fields {
-                let bare = key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                let bare = !key.is_empty()
+                    && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
                     && !key.starts_with(|c: char| c.is_ascii_digit());
                 let field = if bare { format!("result.{key}") } else { format!("result[{}]", quoted(key, js.quote)) };
                 let how = if value.is_object() || value.is_array() { "deepEqual" } else { "strictEqual" };
@@ -824,6 +867,10 @@ pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed) -> Option
             // As the projects' own tests check an error, by a regular
             // expression, which node tests against `TypeError: the message`.
             let expected = error.as_deref().map(|e| {
+                // A class alone: `assert.throws(fn, TypeError)`.
+                if !e.contains(": ") {
+                    return format!(", {e}");
+                }
                 let escaped: String = e.chars().fold(String::new(), |mut out, c| {
                     if "\\^$.*+?()[]{}|/".contains(c) {
                         out.push('\\');
@@ -882,8 +929,8 @@ fn literal(value: &str, quote: char) -> String {
             Value::Object(fields) if fields.is_empty() => "{}".into(),
             Value::Object(fields) => {
                 let bare = |key: &str| {
-                    key.starts_with(|c: char| c.is_alphabetic() || c == '_' || c == '$')
-                        && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                    key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
                 };
                 let fields: Vec<String> = fields
                     .iter()
@@ -1026,17 +1073,25 @@ describe("isSamePath", () => {
         let args = ["'text/html; charset=utf-8'".to_owned()];
         let shaped = Observed::Shaped(r#"{"parameters":{"charset":"utf-8"},"type":"text/html"}"#.into());
         assert_eq!(
-            test(&js, &args, &shaped).expect("a test"),
+            test(&js, &args, &shaped, &[]).expect("a test"),
             "\nit(\"contentType.parse('text/html; charset=utf-8')\", function () {\n  var result = contentType.parse('text/html; charset=utf-8')\n  assert.deepEqual(result.parameters, { charset: 'utf-8' })\n  assert.strictEqual(result.type, 'text/html')\n})\n"
         );
         let fails = Observed::Fails(Some("TypeError: invalid media type".into()));
         assert_eq!(
-            test(&js, &["' '".to_owned()], &fails).expect("a test"),
+            test(&js, &["' '".to_owned()], &fails, &["invalid media type".to_owned()]).expect("a test"),
             "\nit(\"contentType.parse(' ') throws\", function () {\n  assert.throws(function () {\n    contentType.parse(' ')\n  }, /^TypeError: invalid media type$/)\n})\n"
+        );
+        // The engine's own message (it changed in Node 16.9): the class alone.
+        let engine = Observed::Fails(Some("TypeError: Cannot read properties of null (reading '1')".into()));
+        let written = test(&js, &["''".to_owned()], &engine, &["invalid media type".to_owned()]).expect("a test");
+        assert!(written.contains("  }, TypeError)\n"), "{written}");
+        assert_eq!(
+            thrown_messages("throw new TypeError('invalid media type')\nthrow new Error(`at ${x}`)\n"),
+            ["invalid media type"]
         );
         let value = Observed::Value(r#""it's""#.into());
         assert!(
-            test(&js, &args, &value)
+            test(&js, &args, &value, &[])
                 .expect("a test")
                 .contains("assert.strictEqual(contentType.parse('text/html; charset=utf-8'), \"it's\")")
         );
@@ -1053,12 +1108,17 @@ describe("isSamePath", () => {
             commonjs: Some(CommonJs::Property("parse".into())),
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
+        let probe_of = |target: &Target, js: &JsTests| probe(target, js);
         let probe = probe(&target, &js);
         assert!(
             probe.starts_with(&js.header) && probe.contains("[() => contentType.parse('text/html; charset=utf-8')]")
         );
         assert!(!probe.contains(": unknown") && !probe.contains(" as ") && probe.contains("\nit(\"paired probe\""));
+        // An argument's own text stays as written.
+        let annotated = Target { calls: vec![vec!["'width: number'".to_owned()]], ..target.clone() };
+        assert!(probe_of(&annotated, &js).contains("contentType.parse('width: number')"));
         // A literal the tests wrote over lines, on one.
         assert_eq!(
             one_line("{\n  type: 'text/html',\n  parameters: { foo: 'a  b\n' }\n}"),

@@ -259,7 +259,12 @@ fn required(text: &str) -> Vec<(&'static str, String, String)> {
             let (bound, value) = rest.split_once('=')?;
             let inner = value.trim().strip_prefix("require(")?;
             let quote = inner.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
-            let spec = &inner[1..inner[1..].find(quote)? + 1];
+            let end = inner[1..].find(quote)? + 1;
+            let spec = &inner[1..end];
+            // The module itself: `require('..')`, not `require('..').parse`.
+            if !matches!(inner[end + 1..].trim(), ")" | ");") {
+                return None;
+            }
             let bound = bound.trim();
             let identifier = !bound.is_empty() && bound.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
             let destructured = bound.starts_with('{') && bound.ends_with('}');
@@ -315,7 +320,11 @@ fn binding_name(stem: &str, module: &str, package: Option<&Value>) -> String {
             upper = !name.is_empty();
         }
     }
-    if name.is_empty() || name == "assert" || name.starts_with(|c: char| c.is_ascii_digit()) {
+    const TAKEN: [&str; 16] = [
+        "assert", "require", "module", "exports", "result", "new", "delete", "default", "function", "var", "const",
+        "let", "class", "import", "export", "this",
+    ];
+    if name.is_empty() || TAKEN.contains(&name.as_str()) || name.starts_with(|c: char| c.is_ascii_digit()) {
         "subject".into()
     } else {
         name
@@ -673,6 +682,7 @@ mod tests {
                 ("const", "{ format }".to_owned(), "../index.js".to_owned())
             ]
         );
+        assert!(required("const parse = require('../lib/util').parse\n").is_empty(), "a property, not the module");
         assert_eq!(assert_binding(text).as_deref(), Some("assert"));
         assert_eq!(assert_binding("const strict = require('node:assert').strict;\n").as_deref(), Some("strict"));
         assert_eq!(assert_binding("import assert from \"node:assert/strict\";\n").as_deref(), Some("assert"));
@@ -689,6 +699,7 @@ mod tests {
             commonjs: Some(commonjs),
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         let reach = |name: &str, commonjs| {
             reach_in(root.path(), text, "test/a.js", "index", Some("index"), &target(name, commonjs)).map(|r| r.callee)
@@ -710,6 +721,7 @@ mod tests {
         assert_eq!(binding_name("index", "index", Some(&package)), "contentType");
         assert_eq!(binding_name("media-typer", "lib/media-typer", None), "mediaTyper");
         assert_eq!(binding_name("assert", "lib/assert", None), "subject");
+        assert_eq!(binding_name("new", "lib/new", None), "subject", "a reserved word");
     }
 
     #[test]

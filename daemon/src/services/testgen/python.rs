@@ -256,6 +256,7 @@ mod tests {
             commonjs: None,
             variants: Vec::new(),
             tested: Vec::new(),
+            thrown: Vec::new(),
         };
         let insert = |_: &str, _: &str, _: usize, _: String| -> Placed { unreachable!("two edits") };
         let tests = "def test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
