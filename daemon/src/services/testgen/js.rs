@@ -124,7 +124,19 @@ fn new_file(
         .and_then(|t| t.rsplit_once('/').map(|(d, _)| d.to_owned()))
         .or_else(|| ["test", "tests", "__tests__"].iter().find(|d| root.join(d).is_dir()).map(|d| (*d).to_owned()));
     let dir = dir.unwrap_or_else(|| module.rsplit_once('/').map_or_else(String::new, |(d, _)| d.to_owned()));
-    let base = format!("{stem}.edison.test.{extension}");
+    // Named as the project names its tests, so that its runner's pattern
+    // (`*.spec.js`, `test/*.js`) finds the file too.
+    let kind = tests.first().map_or(".test", |t| {
+        let name = t.rsplit('/').next().unwrap_or(t);
+        if name.contains(".spec.") {
+            ".spec"
+        } else if name.contains(".test.") {
+            ".test"
+        } else {
+            ""
+        }
+    });
+    let base = format!("{stem}.edison{kind}.{extension}");
     let file = if dir.is_empty() { base } else { format!("{dir}/{base}") };
     if root.join(&file).exists() {
         return Err(format!("{file} exists already"));
@@ -350,7 +362,15 @@ impl Plan {
     pub(super) fn probe_file(&self) -> String {
         let (dir, name) = self.test_file.rsplit_once('/').map_or(("", self.test_file.as_str()), |(d, n)| (d, n));
         let extension = name.rsplit_once('.').map_or("ts", |(_, e)| e);
-        let file = format!("paired-probe.test.{extension}");
+        // Named as the tests are, for a runner that takes files by pattern.
+        let kind = if name.contains(".spec.") {
+            ".spec"
+        } else if name.contains(".test.") {
+            ".test"
+        } else {
+            ""
+        };
+        let file = format!("paired-probe{kind}.{extension}");
         if dir.is_empty() { file } else { format!("{dir}/{file}") }
     }
 
@@ -717,6 +737,27 @@ mod tests {
         assert_eq!(found.map(|r| r.callee).as_deref(), Some("parse"));
         let other = Target { name: "quote".into(), commonjs: Some(CommonJs::Property("quote".into())), ..util };
         assert!(reach_in(root.path(), destructured, "test/util.test.js", "lib/util", None, &other).is_none());
+        // A new file is named as the project's tests are (`*.spec.js` here), its probe too.
+        let spec = tempfile::tempdir().expect("temp");
+        std::fs::write(
+            spec.path().join("package.json"),
+            r#"{"name": "media-typer", "devDependencies": {"mocha": "10"}}"#,
+        )
+        .expect("package");
+        std::fs::create_dir_all(spec.path().join("node_modules/.bin")).expect("bin");
+        std::fs::write(spec.path().join("node_modules/.bin/mocha"), "").expect("mocha");
+        std::fs::create_dir_all(spec.path().join("test")).expect("test");
+        std::fs::write(spec.path().join("test/other.spec.js"), "var assert = require('assert')\n").expect("other");
+        let planned =
+            plan(spec.path(), "index.js", &target("parse", CommonJs::Property("parse".into()))).expect("a plan");
+        assert_eq!(planned.test_file, "test/index.edison.spec.js");
+        assert_eq!(planned.probe_file(), "test/paired-probe.spec.js");
+        assert_eq!(planned.style.callee, "mediaTyper.parse");
+        assert!(
+            planned.style.header.starts_with("var assert = require('assert')\nvar mediaTyper = require('../index')"),
+            "{}",
+            planned.style.header
+        );
         let package = serde_json::json!({ "name": "@jshttp/content-type" });
         assert_eq!(binding_name("index", "index", Some(&package)), "contentType");
         assert_eq!(binding_name("media-typer", "lib/media-typer", None), "mediaTyper");
