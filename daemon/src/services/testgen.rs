@@ -531,19 +531,13 @@ impl<'a> Trial<'a> {
                 last_lines(&format!("{stdout}\n{}", String::from_utf8_lossy(&outcome.stderr)))
             ));
         }
-        // A value that names the copy (`path.resolve(x)`, an error's path)
-        // holds only there: nothing to assert in the project.
-        let copy = self.work.display().to_string();
-        let seen = testgen::observed(target, &stdout)
-            .into_iter()
-            .map(|seen| match &seen {
-                testgen::Observed::Value(text) | testgen::Observed::Shaped(text) if text.contains(&copy) => {
-                    testgen::Observed::Opaque
-                }
-                testgen::Observed::Fails(Some(error)) if error.contains(&copy) => testgen::Observed::Fails(None),
-                _ => seen,
-            })
-            .collect();
+        let seen = output::outside(testgen::observed(target, &stdout), &self.work.display().to_string());
+        if output::unreachable(&seen) {
+            return Err(format!(
+                "`{}` could not be called the way its tests reach it (every call failed: \"is not a function\")",
+                target.name
+            ));
+        }
         Ok((seen, vec![false; target.calls.len()]))
     }
 

@@ -42,6 +42,11 @@ pub(super) fn target(
     while let Some(n) = exported.filter(|n| n.kind() != "export_statement") {
         exported = n.parent().filter(|p| p.kind() != "program");
     }
+    // A default export is imported under a name of the test's choosing
+    // (`import parse from "../src/parse"`), which offline tests do not write.
+    if exported.is_some_and(|e| text[e.byte_range()].starts_with("export default")) {
+        return Err(format!("`{name}` is its module's default export: offline, Edison tests named exports"));
+    }
     let mut root = node;
     while let Some(parent) = root.parent() {
         root = parent;
@@ -1046,6 +1051,7 @@ describe("isSamePath", () => {
         let whole = form(nanoid);
         assert!(whole == Ok(Some(CommonJs::Whole)) || whole.as_ref().is_err_and(|e| e.contains("`size`")), "{whole:?}");
         let refused = |text: &str| form(text).expect_err("no export");
+        assert!(refused("export default function <|>parse () {}\n").contains("default export"));
         assert!(refused("module.exports = { parse }\nfunction <|>formatter () {}\n").contains("is not exported"));
         assert!(refused("exports.formatted = 1\nfunction <|>format () {}\n").contains("is not exported"));
         assert!(refused("myexports.format = format\nfunction <|>format () {}\n").contains("is not exported"));

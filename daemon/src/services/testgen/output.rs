@@ -1,5 +1,6 @@
 //! What a test runner's output says: how many passed, its last lines.
 
+use agents::skills::testgen::Observed;
 use context::Language;
 
 /// How many tests the runner says passed.
@@ -23,4 +24,45 @@ pub(super) fn number_before(line: &str, word: &str) -> Option<usize> {
 pub(super) fn last_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(6)..].join(" / ")
+}
+
+/// What the calls did, less what names the copy they ran in (`copy`:
+/// `path.resolve(x)`, an error's path), which holds only there.
+pub(super) fn outside(seen: Vec<Observed>, copy: &str) -> Vec<Observed> {
+    seen.into_iter()
+        .map(|seen| match &seen {
+            Observed::Value(text) | Observed::Shaped(text) if text.contains(copy) => Observed::Opaque,
+            Observed::Fails(Some(error)) if error.contains(copy) => Observed::Fails(None),
+            _ => seen,
+        })
+        .collect()
+}
+
+/// Whether every call failed as "… is not a function": the tests could not
+/// reach the function (an import that names nothing), which says nothing
+/// of what it does.
+pub(super) fn unreachable(seen: &[Observed]) -> bool {
+    let failed = |o: &Observed| matches!(o, Observed::Fails(Some(error)) if error.contains("is not a function"));
+    !seen.is_empty() && seen.iter().all(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_that_never_reached_the_function_are_told_apart() {
+        let missing = Observed::Fails(Some("TypeError: (0 , _parse.parse) is not a function".into()));
+        assert!(unreachable(&[missing.clone(), missing.clone()]));
+        assert!(!unreachable(&[missing, Observed::Value("1".into())]), "one call reached it");
+        assert!(!unreachable(&[]));
+        assert_eq!(passed_count(Language::Python, "3 passed in 0.01s"), 3);
+        let copy = "/home/u/.cache/paired/checks/1/work";
+        let seen = vec![
+            Observed::Value(format!("\"{copy}/a.txt\"")),
+            Observed::Fails(Some(format!("Error: ENOENT {copy}/b"))),
+            Observed::Value("\"a.txt\"".into()),
+        ];
+        assert_eq!(outside(seen, copy), [Observed::Opaque, Observed::Fails(None), Observed::Value("\"a.txt\"".into())]);
+    }
 }
