@@ -536,6 +536,7 @@ function pairedFields(v: unknown, depth: number): boolean {{
 function pairedShow(v: unknown): unknown {{
   if (typeof v === "number" && !Number.isFinite(v)) return {{ special: Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity" }};
   if (v === undefined) return {{ special: "undefined" }};
+  if (Object.is(v, -0)) return {{ special: "-0" }};
   if (pairedPlain(v, 0)) return {{ value: v }};
   return pairedFields(v, 0) ? {{ shaped: v }} : {{ opaque: true }};
 }}
@@ -603,6 +604,8 @@ pub(super) fn observed(line: &str) -> Observed {
             "Infinity" => Observed::Value("Number.POSITIVE_INFINITY".into()),
             "-Infinity" => Observed::Value("Number.NEGATIVE_INFINITY".into()),
             "undefined" => Observed::Value("undefined".into()),
+            // JSON writes it `0`, which `strictEqual` (`Object.is`) tells apart.
+            "-0" => Observed::Value("-0".into()),
             _ => Observed::Opaque,
         };
     }
@@ -950,6 +953,8 @@ fn literal(value: &str, quote: char) -> String {
         }
     }
     match serde_json::from_str::<Value>(value) {
+        // As JavaScript writes it (`-0.0` is Rust's).
+        Ok(_) if value == "-0" => value.to_owned(),
         Ok(parsed) => write(&parsed, quote),
         Err(_) => value.to_owned(),
     }
@@ -1139,6 +1144,8 @@ describe("isSamePath", () => {
     fn only_data_becomes_code() {
         assert_eq!(observed(r#"{"value":{"a":[1,"x",null]}}"#), Observed::Value(r#"{"a":[1,"x",null]}"#.into()));
         assert_eq!(observed(r#"{"special":"NaN"}"#), Observed::Value("Number.NaN".into()));
+        assert_eq!(observed(r#"{"special":"-0"}"#), Observed::Value("-0".into()));
+        assert_eq!(literal("-0", '"'), "-0");
         assert_eq!(observed(r#"{"throws":true}"#), Observed::Fails(None));
         let thrown = |name: &str, message: &str| {
             observed(&serde_json::json!({ "throws": true, "name": name, "message": message }).to_string())
