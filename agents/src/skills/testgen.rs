@@ -88,6 +88,26 @@ pub struct JsTests {
     pub typed: bool,
 }
 
+impl Target {
+    /// `name` in `language`, with no inputs yet and nothing else known.
+    pub fn new(language: Language, name: &str) -> Target {
+        Target {
+            language,
+            name: name.to_owned(),
+            calls: Vec::new(),
+            returns: None,
+            module: None,
+            imports: Vec::new(),
+            reads: None,
+            hidden: Vec::new(),
+            commonjs: None,
+            variants: Vec::new(),
+            tested: Vec::new(),
+            thrown: Vec::new(),
+        }
+    }
+}
+
 impl JsTests {
     /// An ES module's function tested with `expect`, as PAIRED writes it
     /// where the project says nothing else.
@@ -2048,20 +2068,8 @@ mod tests {
     }
 
     fn rust_only(name: &str, calls: &[&[&str]]) -> Target {
-        Target {
-            language: Language::Rust,
-            name: name.into(),
-            calls: calls.iter().map(|c| c.iter().map(|a| (*a).to_owned()).collect()).collect(),
-            returns: None,
-            module: None,
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-        }
+        let calls = calls.iter().map(|c| c.iter().map(|a| (*a).to_owned()).collect()).collect();
+        Target { calls, ..Target::new(Language::Rust, name) }
     }
 
     #[test]

@@ -1108,18 +1108,10 @@ describe("isSamePath", () => {
         );
         // The probe is plain JavaScript there, and reaches the function the same way.
         let target = Target {
-            language: Language::JavaScript,
-            name: "parse".into(),
             calls: vec![args.to_vec()],
-            returns: None,
             module: Some("index".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
             commonjs: Some(CommonJs::Property("parse".into())),
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
+            ..Target::new(Language::JavaScript, "parse")
         };
         let probe_of = |target: &Target, js: &JsTests| probe(target, js);
         let probe = probe(&target, &js);

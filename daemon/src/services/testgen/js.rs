@@ -708,18 +708,9 @@ mod tests {
         assert_eq!(assert_binding("import assert from \"node:assert/strict\";\n").as_deref(), Some("assert"));
         assert_eq!(assert_binding("const { expect } = require('chai')\nvar assert = require('./assert')\n"), None);
         let target = |name: &str, commonjs| Target {
-            language: context::Language::JavaScript,
-            name: name.into(),
-            calls: Vec::new(),
-            returns: None,
             module: Some("index".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
             commonjs: Some(commonjs),
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
+            ..Target::new(context::Language::JavaScript, name)
         };
         let reach = |name: &str, commonjs| {
             reach_in(root.path(), text, "test/a.js", "index", Some("index"), &target(name, commonjs)).map(|r| r.callee)
