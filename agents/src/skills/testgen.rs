@@ -179,10 +179,16 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         node = node.parent().ok_or("no such function")?;
     }
     let examples = || example_calls(&symbol.name, doc.language(), tests);
+    // The calls the project's tests make already: a test of one would only
+    // repeat theirs (JavaScript's are found through its module's bindings).
+    let tested = |mut target: Target| {
+        target.tested = every_example_call(&symbol.name, doc.language(), tests);
+        target
+    };
     match doc.language() {
-        Language::Rust => rust_target(&symbol.name, node, text, &examples()),
-        Language::Python => python_target(path, &symbol.name, node, text, (&examples(), tests)),
-        Language::Go => go::target(&symbol.name, node, text, &examples()),
+        Language::Rust => rust_target(&symbol.name, node, text, &examples()).map(tested),
+        Language::Python => python_target(path, &symbol.name, node, text, (&examples(), tests)).map(tested),
+        Language::Go => go::target(&symbol.name, node, text, &examples()).map(tested),
         language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
             ts::target(path, &symbol.name, node, text, language, tests)
         }
@@ -693,6 +699,41 @@ fn with_examples_up_to(
     (!values.is_empty()).then_some(values)
 }
 
+/// Inputs beside the tests' own strings at `index`: the first one in
+/// capitals, with spaces around it, and cut short (`'text/html'` →
+/// `'TEXT/HTML'`, `' text/html '`, `'text/'`), where they differ from it.
+/// Only a string quoted by one of `quotes`, with no escape inside (no
+/// prefix either: Python's `b'…'`, `r'…'`, `f'…'` are left alone).
+fn string_variants(examples: &[Vec<String>], index: usize, quotes: &[char]) -> Vec<String> {
+    let Some(first) = examples.iter().filter_map(|call| call.get(index)).find(|v| v.starts_with(quotes)) else {
+        return Vec::new();
+    };
+    let quote = &first[..1];
+    let Some(inner) = first[1..].strip_suffix(quote) else { return Vec::new() };
+    if inner.is_empty() || inner.contains('\\') || inner.contains(quote) {
+        return Vec::new();
+    }
+    let cut: String = inner.chars().take(inner.chars().count().div_ceil(2)).collect();
+    [inner.to_uppercase(), format!(" {inner} "), cut]
+        .into_iter()
+        .filter(|v| v != inner)
+        .map(|v| format!("{quote}{v}{quote}"))
+        .collect()
+}
+
+/// What sets a quoted string literal apart, as [`string_variants`] makes
+/// one: in capitals, or with space around it.
+fn string_form(literal: &str) -> Option<&'static str> {
+    let inner = literal.strip_prefix(['\'', '"'])?.strip_suffix(['\'', '"'])?;
+    if inner.trim() != inner && !inner.trim().is_empty() {
+        Some("spaced")
+    } else if inner.chars().any(char::is_alphabetic) && !inner.chars().any(char::is_lowercase) {
+        Some("capitals")
+    } else {
+        None
+    }
+}
+
 fn literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<String>) {
     if kinds.contains(&node.kind()) {
         let literal = &text[node.byte_range()];
@@ -706,10 +747,12 @@ fn literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<Strin
     }
 }
 
-/// Up to six calls, one factor at a time: every parameter's first candidate,
-/// then each parameter moved through its others while the rest stay.
+/// Up to ten calls, one factor at a time: every parameter's first candidate,
+/// then each parameter moved through its others while the rest stay. The
+/// first few are the project's tests' own inputs (for documentation's
+/// examples); the rest are what a new test can add.
 fn calls(candidates: &[Vec<String>]) -> Vec<Vec<String>> {
-    calls_up_to(candidates, 6)
+    calls_up_to(candidates, 10)
 }
 
 /// [`calls`], `limit` of them.
@@ -765,7 +808,11 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         // A test's `"abc"` fills a `&str`, not a `String`: examples only where the type takes them.
         let fits = |v: &String| !(ty == "String" && v.starts_with('"'));
         let usable: Vec<Vec<String>> = examples.iter().filter(|c| c.get(index).is_some_and(fits)).cloned().collect();
-        candidates.push(with_examples(index, &usable, rust_values(ty, &strings, &numbers, text)).ok_or_else(|| {
+        let mut derived = rust_values(ty, &strings, &numbers, text);
+        if ty.starts_with('&') && ty.ends_with("str") {
+            derived.get_or_insert_with(Vec::new).extend(string_variants(&usable, index, &['"']));
+        }
+        candidates.push(with_examples(index, &usable, derived).ok_or_else(|| {
             format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, text, booleans, their Options, slices and Vecs, and the file's own enums and types with `new()` or `Default`)")
         })?);
     }
@@ -994,6 +1041,11 @@ fn python_target(
         let index = candidates.len();
         let usage = node.child_by_field_name("body").and_then(|body| python_usage(body, text, param));
         let mut derived = python_values(param, ty, usage, &strings, &numbers);
+        // Strings beside the tests' own: theirs in capitals, spaced, cut short.
+        let variants = string_variants(examples, index, &['\'', '"']);
+        if !variants.is_empty() {
+            derived.get_or_insert_with(Vec::new).extend(variants);
+        }
         if usage == Some("serializer") && derived.as_ref().is_some_and(|d| d.iter().any(|v| v == "json")) {
             for module in ["json", "pickle"] {
                 let import = (module.to_owned(), String::new());
@@ -1691,9 +1743,23 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
             !(pickled && matches!(o, Observed::Value(v) if v.starts_with("b'") || v.starts_with("b\"")))
         })
         // What the project's tests call already, they assert already; and
-        // an input that does exactly what one of theirs does adds nothing.
-        .filter(|(args, o)| !target.tested.contains(args) && !tested_outcomes(target, seen).contains(o))
+        // an input that fails as one of theirs does adds nothing.
+        .filter(|(args, o)| !repeats(target, seen, args, o))
         .collect();
+    // An input with a value one of theirs gives too (the same text in
+    // capitals, spaced): after every other, one such at most, and none of
+    // a form their inputs have already (content-type's tests parse
+    // `'IMAGE/SVG+XML'`: `'TEXT/HTML'` would show nothing new).
+    let theirs = |o: &Observed| target.calls.iter().zip(seen).any(|(c, s)| s == o && target.tested.contains(c));
+    let (mut usable, same_value): (Vec<_>, Vec<_>) = usable.into_iter().partition(|(_, o)| !theirs(o));
+    let known_form = |args: &[String]| {
+        args.iter().enumerate().any(|(i, arg)| {
+            string_form(arg).is_some_and(|form| {
+                target.tested.iter().any(|call| call.get(i).and_then(|a| string_form(a)) == Some(form))
+            })
+        })
+    };
+    usable.extend(same_value.into_iter().filter(|(args, _)| !known_form(args)).take(1));
     // A Rust value asserted by its variant (`is_ok()`): one test per variant.
     let variant = |o: &Observed| match o {
         Observed::Value(debug) if target.language == Language::Rust && shows_hidden(debug, &target.hidden) => {
@@ -1787,19 +1853,24 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
     Some((out, cases.len()))
 }
 
-/// What the calls the project's tests make did.
-fn tested_outcomes<'a>(target: &Target, seen: &'a [Observed]) -> Vec<&'a Observed> {
-    target.calls.iter().zip(seen).filter(|(args, _)| target.tested.contains(args)).map(|(_, o)| o).collect()
+/// Whether a test of the call `args`, which did `observed`, would repeat
+/// one of the project's: they make that call already, or one of theirs
+/// fails the same way. (A new input with a value one of theirs also gives
+/// is kept: `parse("TEXT/HTML")` equal to `parse("text/html")` says
+/// something theirs does not.)
+fn repeats(target: &Target, seen: &[Observed], args: &[String], observed: &Observed) -> bool {
+    target.tested.iter().any(|call| call == args)
+        || (matches!(observed, Observed::Fails(_))
+            && target.calls.iter().zip(seen).any(|(call, o)| o == observed && target.tested.contains(call)))
 }
 
 /// Whether every call with something to assert is one the project's tests
-/// make already, or does exactly what one of theirs does (so no test is
-/// proposed: it would repeat theirs).
+/// make already, or fails as one of theirs does (so no test is proposed: it
+/// would repeat theirs).
 pub fn only_tested(target: &Target, seen: &[Observed]) -> bool {
-    let done = tested_outcomes(target, seen);
     let assertable: Vec<(&Vec<String>, &Observed)> =
         target.calls.iter().zip(seen).filter(|(_, o)| **o != Observed::Opaque).collect();
-    !assertable.is_empty() && assertable.iter().all(|(args, o)| target.tested.contains(args) || done.contains(o))
+    !assertable.is_empty() && assertable.iter().all(|(args, o)| repeats(target, seen, args, o))
 }
 
 /// Whether a `Debug` form (as a string literal) shows a value of one of the
@@ -2043,28 +2114,43 @@ mod tests {
         // And strings the tests do not pass: empty, spaced, cut short (its capitals are itself).
         assert_eq!(parse.calls[2..], [vec!["\"\""], vec!["\"abc\""], vec!["' 1KB '"], vec!["'1K'"]]);
         assert_eq!(parse.tested, [vec!["'1KB'"], vec!["'1XB'"]]);
-        // The tests' own calls are theirs: the new ones are proposed.
-        // `' 1KB '` does what the tests' `'1KB'` does: left out too; of
-        // three numbers, two (tests of one shape say little more).
+        // The tests' own calls are theirs: the new ones are proposed, an
+        // input that fails as one of theirs does is left out too, and one
+        // with the value one of theirs has (`' 1KB '` as `'1KB'`) comes last.
         let value = |v: &str| Observed::Value(v.into());
-        let seen = vec![value("1024"), Observed::Fails(None), value("null"), value("0"), value("1024"), value("1")];
+        let seen =
+            vec![value("1024"), Observed::Fails(None), value("null"), Observed::Fails(None), value("1024"), value("1")];
         let (written, count) = super::tests(&parse, &seen).expect("tests");
         assert_eq!(count, 3, "{written}");
         assert!(
-            written.contains("parse(\"\")") && !written.contains("1KB") && written.contains("parse(\"1K\")"),
+            written.contains("parse(\"\")") && !written.contains("\"abc\"") && written.contains("parse(\"1K\")"),
             "{written}"
         );
-        assert!(only_tested(
-            &parse,
-            &[
-                value("1024"),
-                Observed::Fails(None),
-                Observed::Opaque,
-                value("1024"),
-                Observed::Fails(None),
-                value("1024")
-            ]
-        ));
+        assert!(written.contains("parse(\" 1KB \")") && !written.contains("parse(\"1KB\")"), "{written}");
+        let failing = [Observed::Fails(None), Observed::Fails(None), Observed::Opaque];
+        assert!(only_tested(&parse, &[&[value("1024")], &failing[..], &failing[..]].concat()));
+        assert!(!only_tested(&parse, &[&[value("1024")], &failing[..], &[value("1024")][..], &failing[..1]].concat()));
+    }
+
+    /// A new input that gives the value one of the tests' inputs gives is
+    /// kept only where their inputs do not have its form already.
+    #[test]
+    fn an_input_like_theirs_in_form_and_value_is_left_out() {
+        let call = |a: &str| vec![a.to_owned()];
+        let target = Target {
+            calls: vec![call("'text/html'"), call("'TEXT/HTML'"), call("' text/html '")],
+            tested: vec![call("'text/html'"), call("'IMAGE/SVG+XML'")],
+            ..Target::new(Language::JavaScript, "parse")
+        };
+        let value = Observed::Value("'text/html'".into());
+        let seen = vec![value.clone(), value.clone(), value];
+        let (written, count) = super::tests(&target, &seen).expect("a test");
+        assert_eq!(count, 1, "{written}");
+        assert!(written.contains("parse(\" text/html \")"), "spaced is new, capitals are theirs: {written}");
+        assert_eq!(string_form("'A-B'"), Some("capitals"));
+        assert_eq!(string_form("\" a \""), Some("spaced"));
+        assert_eq!(string_form("' '"), None);
+        assert_eq!(string_form("'a'"), None);
     }
 
     fn rust_only(name: &str, calls: &[&[&str]]) -> Target {
@@ -2450,7 +2536,12 @@ mod tests {
         // `version` says nothing of its type; the tests' calls do.
         let text = "def bump(version):\n    return version\n";
         let found = target("semver.py", &doc("semver.py", text), 5, &tests).expect("testable");
-        assert_eq!(found.calls, [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""]]);
+        assert_eq!(
+            found.calls,
+            [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""], vec!["' 3.4.5 '"], vec!["'3.4'"]],
+            "the tests' inputs first (for documentation's examples), then a spaced and a cut one of theirs"
+        );
+        assert_eq!(found.tested.len(), 4, "every call the tests make, not only the first three: {:?}", found.tested);
         let rust = vec![
             "#[test]\nfn t() {\n    assert!(chars_eq('a', 'A', true));\n    assert!(!chars_eq('a', 'b', x));\n}\n"
                 .to_owned(),

@@ -38,7 +38,11 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             let index = candidates.len();
             let usable: Vec<Vec<String>> =
                 examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(ty, v))).cloned().collect();
-            candidates.push(with_examples(index, &usable, values(ty, &strings, &numbers, text, usable.is_empty())).ok_or_else(|| {
+            let mut derived = values(ty, &strings, &numbers, text, usable.is_empty());
+            if ty == "string" {
+                derived.get_or_insert_with(Vec::new).extend(super::string_variants(&usable, index, &['"']));
+            }
+            candidates.push(with_examples(index, &usable, derived).ok_or_else(|| {
                 format!("`{name}` takes a `{ty}`: choosing one takes a model (offline, Edison fills numbers, strings, booleans, slices of them, byte slices, readers, hashes, errors and the package's own arrays and numbers)")
             })?);
         }

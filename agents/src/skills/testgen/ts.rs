@@ -154,7 +154,7 @@ pub(super) fn target(
                 }
             }
         }
-        derived.extend(variants(&usable, index));
+        derived.extend(super::string_variants(&usable, index, &['\'', '"']));
         let derived = (!derived.is_empty()).then_some(derived);
         candidates.push(with_examples_up_to(EXAMPLES, index, &usable, derived).ok_or_else(|| {
             let param = parameter
@@ -223,25 +223,6 @@ fn inferred(examples: &[Vec<String>], index: usize) -> Vec<&'static str> {
         kinds.push("boolean");
     }
     kinds
-}
-
-/// Inputs beside the tests' own strings at `index`: the first one in
-/// capitals, with spaces around it, and cut short (`'text/html'` →
-/// `'TEXT/HTML'`, `' text/html '`, `'text/'`), where they differ from it.
-fn variants(examples: &[Vec<String>], index: usize) -> Vec<String> {
-    let Some(first) = examples.iter().filter_map(|call| call.get(index)).find(|v| v.starts_with(['\'', '"'])) else {
-        return Vec::new();
-    };
-    let (quote, inner) = (&first[..1], &first[1..first.len() - 1]);
-    if inner.contains('\\') || inner.is_empty() {
-        return Vec::new();
-    }
-    let cut: String = inner.chars().take(inner.chars().count().div_ceil(2)).collect();
-    [inner.to_uppercase(), format!(" {inner} "), cut]
-        .into_iter()
-        .filter(|v| v != inner)
-        .map(|v| format!("{quote}{v}{quote}"))
-        .collect()
 }
 
 /// How CommonJS exports the function `name` (its node `function`), if it
