@@ -47,7 +47,7 @@ pub struct Target {
     /// JavaScript: the messages the module's own code throws (`new
     /// TypeError('invalid type')`). An error with another message (the
     /// engine's, which changes between Node versions) is checked by its
-    /// class alone.
+    /// class alone. Python: the exception classes the module raises itself.
     pub thrown: Vec<String>,
 }
 
@@ -183,6 +183,21 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     // repeat theirs (JavaScript's are found through its module's bindings).
     let tested = |mut target: Target| {
         target.tested = every_example_call(&symbol.name, doc.language(), tests);
+        if target.language == Language::Python {
+            target.tested = with_defaults(target.tested, &python_defaults(node, text));
+        }
+        // A few of theirs observed too, so that a new input giving the value
+        // one of theirs gives is known for it (`intword("0", "%.0f")` is
+        // their `intword("0")`'s `"0"`).
+        let arity = target.calls.first().map(Vec::len);
+        let theirs: Vec<Vec<String>> = target
+            .tested
+            .iter()
+            .filter(|call| Some(call.len()) == arity && !target.calls.contains(call))
+            .take(8)
+            .cloned()
+            .collect();
+        target.calls.extend(theirs);
         target
     };
     match doc.language() {
@@ -296,6 +311,8 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
         // `import humanize` … `humanize.ordinal(x)`: the function through
         // the module (or package) the test file imports.
         let modules = if language == Language::Python { python_imported_modules(text) } else { Vec::new() };
+        // `b2h = strutils.bytes2human` at the top: `b2h(…)` calls it.
+        let aliases = if language == Language::Python { python_aliases(text, name, &modules) } else { Vec::new() };
         let mut stack = vec![tree.root_node()];
         while let Some(node) = stack.pop() {
             let mut cursor = node.walk();
@@ -312,7 +329,8 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                 && function
                     .child_by_field_name("object")
                     .is_some_and(|o| o.kind() == "identifier" && modules.iter().any(|m| *m == text[o.byte_range()]));
-            if !(function.kind() == "identifier" && named(function) || through_module) {
+            let aliased = function.kind() == "identifier" && aliases.iter().any(|a| *a == text[function.byte_range()]);
+            if !(function.kind() == "identifier" && named(function) || through_module || aliased) {
                 continue;
             }
             let Some(arguments) = node.child_by_field_name("arguments") else { continue };
@@ -335,19 +353,26 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
             }
             // A name the test is parametrized over stands for each row's value.
             let rows = parametrized_rows(node, text);
+            // Rows past the first eight are calls all the same, after the others.
+            let mut keep = |n: usize, call: Vec<String>| {
+                let list = if n < 8 { &mut calls } else { &mut from_tables };
+                if !list.contains(&call) {
+                    list.push(call);
+                }
+            };
             if let Some(name) = splatted {
-                for row in &rows {
+                for (n, row) in rows.iter().enumerate() {
                     let Some((_, value)) = row.iter().find(|(n, _)| n == name) else { continue };
                     let Some(items) = python_sequence_items(value) else { continue };
                     let literal = items.iter().all(|i| !i.starts_with('f') && is_python_literal(i));
-                    if literal && !items.is_empty() && !calls.contains(&items) {
-                        calls.push(items);
+                    if literal && !items.is_empty() {
+                        keep(n, items);
                     }
                 }
                 continue;
             }
             let variants: Vec<Vec<(String, String)>> = if rows.is_empty() { vec![Vec::new()] } else { rows };
-            for row in variants {
+            for (n, row) in variants.into_iter().enumerate() {
                 let filled: Option<Vec<String>> = args
                     .iter()
                     .map(|a| {
@@ -357,8 +382,8 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                         literal.then(|| value.to_owned())
                     })
                     .collect();
-                if let Some(filled) = filled.filter(|f| !calls.contains(f)) {
-                    calls.push(filled);
+                if let Some(filled) = filled {
+                    keep(n, filled);
                 }
             }
         }
@@ -379,6 +404,42 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
     }
     calls.truncate(500);
     calls
+}
+
+/// Each positional parameter's default as written (`ndigits=None` →
+/// `None`), none for a parameter without one; up to the first `*`.
+fn python_defaults(function: Node<'_>, text: &str) -> Vec<Option<String>> {
+    let Some(list) = function.child_by_field_name("parameters") else { return Vec::new() };
+    let mut defaults = Vec::new();
+    let mut cursor = list.walk();
+    for parameter in list.named_children(&mut cursor) {
+        match parameter.kind() {
+            "identifier" | "typed_parameter" => defaults.push(None),
+            "default_parameter" | "typed_default_parameter" => {
+                defaults.push(parameter.child_by_field_name("value").map(|v| text[v.byte_range()].to_owned()))
+            }
+            k if k.contains("comment") || k == "positional_separator" => {}
+            _ => break,
+        }
+    }
+    defaults
+}
+
+/// `calls` and each of them with the defaults after its last argument
+/// written out (`intcomma(100)` is `intcomma(100, None)` too): a call that
+/// spells out a default makes the same call.
+fn with_defaults(calls: Vec<Vec<String>>, defaults: &[Option<String>]) -> Vec<Vec<String>> {
+    let mut all = calls.clone();
+    for call in calls {
+        let mut longer = call;
+        while let Some(Some(default)) = defaults.get(longer.len()) {
+            longer.push(default.clone());
+            if !all.contains(&longer) {
+                all.push(longer.clone());
+            }
+        }
+    }
+    all
 }
 
 /// What a Python test does before a call that changes what the call
@@ -416,11 +477,45 @@ fn in_changed_state(call: Node<'_>, text: &str) -> bool {
     })
 }
 
+/// The names a Python file binds to `name`, directly or through one of
+/// `modules`: `b2h = strutils.bytes2human`.
+fn python_aliases(text: &str, name: &str, modules: &[String]) -> Vec<String> {
+    let mut aliases = Vec::new();
+    for line in text.lines() {
+        let Some((alias, value)) = line.split_once('=') else { continue };
+        let (alias, value) = (alias.trim_end(), value.split('#').next().unwrap_or_default().trim());
+        let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+        let through = match value.split_once('.') {
+            Some((module, function)) => modules.iter().any(|m| m == module) && function == name,
+            None => value == name,
+        };
+        // At the top or in a test (boltons' `b2h = strutils.bytes2human`).
+        let alias = alias.trim_start();
+        if through && ident(alias) && alias != name {
+            aliases.push(alias.to_owned());
+        }
+    }
+    aliases
+}
+
 /// The names a Python file binds to modules with `import a`, `import a.b`
-/// (`a`) and `import a.b as c` (`c`), at its top level.
+/// (`a`) and `import a.b as c` (`c`), and to what may be one with `from p
+/// import m` (`m`, lower case: boltons' tests call `strutils.f(…)` after
+/// `from boltons import strutils`), at its top level.
 fn python_imported_modules(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     for line in text.lines() {
+        let from = line.strip_prefix("from ").and_then(|rest| rest.split_once(" import ")).map(|(_, list)| list);
+        if let Some(list) = from.filter(|l| !l.contains('(')) {
+            for item in list.split('#').next().unwrap_or_default().split(',') {
+                let name = item.split_once(" as ").map_or(item, |(_, alias)| alias).trim();
+                let module_like = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !name.is_empty() && module_like {
+                    names.push(name.to_owned());
+                }
+            }
+            continue;
+        }
         let Some(list) = line.strip_prefix("import ") else { continue };
         for item in list.split('#').next().unwrap_or_default().split(',') {
             let item = item.trim();
@@ -437,7 +532,8 @@ fn python_imported_modules(text: &str) -> Vec<String> {
 }
 
 /// The rows of the `@pytest.mark.parametrize("a,b", [(…), …])` around a
-/// call: each row's values by argument name, four rows at most.
+/// call: each row's values by argument name; eight rows across the table
+/// first (the examples), then the others (calls the tests make all the same).
 fn parametrized_rows(call: Node<'_>, text: &str) -> Vec<Vec<(String, String)>> {
     let mut function = call.parent();
     while let Some(node) = function.filter(|n| n.kind() != "function_definition") {
@@ -467,10 +563,11 @@ fn parametrized_rows(call: Node<'_>, text: &str) -> Vec<Vec<(String, String)>> {
         let all: Vec<Node<'_>> = values.named_children(&mut cursor).filter(|r| !r.kind().contains("comment")).collect();
         // Rows across the table, not its first few (ordinal's 11th, 12th, 13th
         // come after 1st to 4th): at most eight, evenly spaced, first and last in.
-        let chosen: Vec<Node<'_>> = match all.len() {
+        let mut chosen: Vec<Node<'_>> = match all.len() {
             0..=8 => all.clone(),
             n => (0..8).map(|k| all[k * (n - 1) / 7]).collect(),
         };
+        chosen.extend(all.iter().filter(|row| !chosen.iter().any(|c| c.id() == row.id())).copied().collect::<Vec<_>>());
         for row in chosen {
             let cells: Vec<String> = if names.len() == 1 {
                 vec![text[row.byte_range()].to_owned()]
@@ -734,16 +831,83 @@ fn string_form(literal: &str) -> Option<&'static str> {
     }
 }
 
-fn literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<String>) {
-    if kinds.contains(&node.kind()) {
-        let literal = &text[node.byte_range()];
-        if literal.len() <= 40 && !found.iter().any(|f| f == literal) {
-            found.push(literal.to_owned());
+/// The literals of `kinds` in `node` that the code compares with: an operand
+/// of `==`, `<` and the like, a `case`/`match` arm's pattern, the argument of
+/// a prefix or suffix test (`s.startswith('http')`). An input equal to one
+/// takes the branch it decides; a format string, an encoding's name or a
+/// bit mask is no input anyone would pass (`slugify('utf-8')`).
+fn compared_literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut Vec<String>) {
+    let mut all = Vec::new();
+    literal_nodes(node, kinds, &mut all);
+    for literal in all {
+        let Some(mut parent) = literal.parent() else { continue };
+        // `-1`, `(…)`, a Go case's list of values.
+        while matches!(
+            parent.kind(),
+            "unary_expression" | "unary_operator" | "parenthesized_expression" | "expression_list"
+        ) {
+            match parent.parent() {
+                Some(p) => parent = p,
+                None => break,
+            }
         }
+        let operator = |n: Node<'_>| {
+            let mut cursor = n.walk();
+            n.children(&mut cursor)
+                .filter(|c| !c.is_named())
+                .map(|c| text[c.byte_range()].to_owned())
+                .collect::<Vec<_>>()
+        };
+        let compared = match parent.kind() {
+            "binary_expression" => operator(parent)
+                .iter()
+                .any(|o| matches!(o.as_str(), "==" | "!=" | "===" | "!==" | "<" | ">" | "<=" | ">=")),
+            // Python: not the container of `in` (`c in 'aeiou'`).
+            "comparison_operator" => {
+                let before = literal.prev_sibling().map(|s| text[s.byte_range()].to_owned()).unwrap_or_default();
+                !before.ends_with("in")
+            }
+            "case_pattern" | "switch_case" | "expression_case" | "match_pattern" | "case_clause" => true,
+            // A key looked up (`d['major']`, `d.get('major')`): what a mapping holds.
+            "subscript" | "index_expression" | "subscript_expression" => literal.kind().contains("string"),
+            "argument_list" | "arguments" => {
+                parent.parent().and_then(|call| call.child_by_field_name("function")).is_some_and(|f| {
+                    let callee = &text[f.byte_range()];
+                    [
+                        ".get",
+                        "startswith",
+                        "endswith",
+                        "starts_with",
+                        "ends_with",
+                        "startsWith",
+                        "endsWith",
+                        "HasPrefix",
+                        "HasSuffix",
+                        "strip_prefix",
+                        "strip_suffix",
+                        "TrimPrefix",
+                        "TrimSuffix",
+                    ]
+                    .iter()
+                    .any(|name| callee.ends_with(name))
+                })
+            }
+            _ => false,
+        };
+        let value = &text[literal.byte_range()];
+        if compared && value.len() <= 40 && !found.iter().any(|f| f == value) {
+            found.push(value.to_owned());
+        }
+    }
+}
+
+fn literal_nodes<'a>(node: Node<'a>, kinds: &[&str], found: &mut Vec<Node<'a>>) {
+    if kinds.contains(&node.kind()) {
+        found.push(node);
     }
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
-        literals_in(child, text, kinds, found);
+        literal_nodes(child, kinds, found);
     }
 }
 
@@ -788,8 +952,8 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
     let mut strings = Vec::new();
     let mut numbers = Vec::new();
     if let Some(body) = body {
-        literals_in(body, text, &["string_literal"], &mut strings);
-        literals_in(body, text, &["integer_literal"], &mut numbers);
+        compared_literals_in(body, text, &["string_literal"], &mut strings);
+        compared_literals_in(body, text, &["integer_literal"], &mut numbers);
     }
     let mut candidates = Vec::new();
     let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
@@ -999,8 +1163,8 @@ fn python_target(
     let mut strings = Vec::new();
     let mut numbers = Vec::new();
     if let Some(body) = node.child_by_field_name("body") {
-        literals_in(body, text, &["string"], &mut strings);
-        literals_in(body, text, &["integer"], &mut numbers);
+        compared_literals_in(body, text, &["string"], &mut strings);
+        compared_literals_in(body, text, &["integer"], &mut numbers);
     }
     // Docstrings and f-strings are no inputs.
     strings.retain(|s| !s.starts_with("\"\"\"") && !s.starts_with("'''") && !s.starts_with('f'));
@@ -1086,8 +1250,21 @@ fn python_target(
         commonjs: None,
         variants: Vec::new(),
         tested: Vec::new(),
-        thrown: Vec::new(),
+        thrown: python_raised(text),
     })
+}
+
+/// The exception classes `text` raises itself (`raise TypeError(…)`).
+fn python_raised(text: &str) -> Vec<String> {
+    let mut raised = Vec::new();
+    for (at, _) in text.match_indices("raise ") {
+        let class: String =
+            text[at + "raise ".len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if class.starts_with(|c: char| c.is_ascii_uppercase()) && !raised.contains(&class) {
+            raised.push(class);
+        }
+    }
+    raised
 }
 
 /// What the body does with an untyped parameter says what it takes: a str
@@ -1269,6 +1446,20 @@ fn python_values(
         Some("bool") => "bool",
         Some("float") => "float",
         Some("bytes") => "bytes",
+        // A sequence of strings: none, one, and two (boltons' `human_readable_list`).
+        Some(t)
+            if [
+                "list[str]",
+                "List[str]",
+                "Sequence[str]",
+                "typing.Sequence[str]",
+                "Iterable[str]",
+                "typing.List[str]",
+            ]
+            .contains(&t) =>
+        {
+            return Some(vec!["[]".into(), "['abc']".into(), "['', 'abc']".into()]);
+        }
         Some(t) if t.starts_with("list") || t.starts_with("List") => "list",
         Some(_) => return None,
         // What the body does says more than a name does.
@@ -1737,6 +1928,14 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         .zip(seen)
         .filter(|(_, o)| **o != Observed::Opaque)
         .filter(|(_, o)| !(target.language == Language::Python && **o == Observed::Value("None".into())))
+        // A `TypeError` or `AttributeError` the module does not raise itself is
+        // Python's own on a misuse (`None` where a string goes): nothing to pin.
+        .filter(|(_, o)| match o {
+            Observed::Fails(Some(kind)) if target.language == Language::Python => {
+                !matches!(kind.as_str(), "TypeError" | "AttributeError") || target.thrown.contains(kind)
+            }
+            _ => true,
+        })
         // Pickle's bytes depend on the protocol the Python version defaults to.
         .filter(|(args, o)| {
             let pickled = args.iter().any(|a| a == "pickle");
@@ -1780,8 +1979,11 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         }
     }
     for case in &usable {
-        // JavaScript: two tests of one shape at most (four `null`s say little).
-        let alike = cases.iter().filter(|(_, o)| script && ts::shape(o) == ts::shape(case.1)).count();
+        // Two tests of one value at most (tomli's `loads('')`, `loads('\n')`
+        // and `loads('\r\n')` all give `{}`); in JavaScript, of one shape
+        // (four `null`s say little).
+        let alike =
+            cases.iter().filter(|(_, o)| if script { ts::shape(o) == ts::shape(case.1) } else { *o == case.1 }).count();
         let repeats = (variant(case.1).is_some() && cases.iter().any(|(_, o)| same(o, case.1))) || alike >= 2;
         if cases.len() < 4 && !repeats && !cases.iter().any(|(a, _)| *a == case.0) {
             cases.push(*case);
@@ -2153,6 +2355,86 @@ mod tests {
         assert_eq!(string_form("'a'"), None);
     }
 
+    /// Inputs from the body are what it compares with, not every literal
+    /// in it (an encoding's name, a format string, a bit mask, a message).
+    #[test]
+    fn body_literals_are_inputs_only_where_the_code_compares_with_them() {
+        let found = |path: &str, source: &str, kinds: &[&str]| {
+            let doc = doc(path, source);
+            let mut found = Vec::new();
+            compared_literals_in(doc.tree().expect("parses").root_node(), source, kinds, &mut found);
+            found
+        };
+        let python = "def f(s, d):\n    if s == 'none' or s.startswith('http'):\n        return s.encode('utf-8')\n    if 'x' in s or s[-1] in 'aeiou':\n        return d['major'] + d.get('minor')\n    if len(s) > 40:\n        raise ValueError('too long')\n    return '{}{}'.format(s, s)\n";
+        assert_eq!(found("m.py", python, &["string"]), ["'none'", "'http'", "'x'", "'major'", "'minor'"]);
+        assert_eq!(found("m.py", python, &["integer"]), ["40"]);
+        let go = "package p\n\nfunc F(s string, v int) string {\n\tswitch s {\n\tcase \"a\", \"b\":\n\t\treturn fmt.Sprintf(\"%d\", v&^0b111)\n\t}\n\tif v < -3 {\n\t\treturn \"\"\n\t}\n\treturn s\n}\n";
+        assert_eq!(found("p.go", go, &["interpreted_string_literal"]), ["\"a\"", "\"b\""]);
+        assert_eq!(found("p.go", go, &["int_literal"]), ["3"]);
+        let rust = "fn f(s: &str) -> u8 {\n    match s {\n        \"one\" => 1,\n        _ if s.starts_with(\"t\") => 2,\n        _ => s.parse().expect(\"a number\"),\n    }\n}\n";
+        assert_eq!(found("l.rs", rust, &["string_literal"]), ["\"one\"", "\"t\""]);
+        // A call that writes out a default is the call without it.
+        let defaults = vec![None, Some("None".to_owned()), Some("','".to_owned())];
+        let calls = with_defaults(vec![vec!["100".to_owned()]], &defaults);
+        assert_eq!(calls, [vec!["100"], vec!["100", "None"], vec!["100", "None", "','"]]);
+        let source = "def intcomma(value, ndigits=None, sep=','):\n    return value\n";
+        assert_eq!(
+            python_defaults(
+                doc("h.py", source).tree().expect("parses").root_node().named_child(0).expect("def"),
+                source
+            ),
+            defaults
+        );
+    }
+
+    /// humanize's `clamp(1, "{:.0%}", None, …)` raises Python's own
+    /// `TypeError` on a `None` token: a misuse, not behaviour to pin, unless
+    /// the module raises that class itself.
+    #[test]
+    fn python_type_errors_are_pinned_only_where_the_module_raises_them() {
+        let source = "def clamp(value: int, token: str):\n    return token.format(value)\n";
+        let found = target("n.py", &doc("n.py", source), 5, &[]).expect("testable");
+        assert!(found.thrown.is_empty());
+        let fails = |kind: &str| vec![Observed::Fails(Some(kind.into())); found.calls.len()];
+        assert!(super::tests(&found, &fails("TypeError")).is_none());
+        assert!(super::tests(&found, &fails("AttributeError")).is_none());
+        assert!(super::tests(&found, &fails("ValueError")).is_some());
+        let raising = "def clamp(value: int, token: str):\n    if token is None:\n        raise TypeError('token')\n    return value\n";
+        let found = target("n.py", &doc("n.py", raising), 5, &[]).expect("testable");
+        assert_eq!(found.thrown, ["TypeError"]);
+        assert!(super::tests(&found, &vec![Observed::Fails(Some("TypeError".into())); found.calls.len()]).is_some());
+    }
+
+    /// boltons' tests: `from boltons import strutils`, then
+    /// `strutils.parse_int_list(…)`, and `b2h = strutils.bytes2human`.
+    #[test]
+    fn python_calls_through_a_module_imported_from_a_package_or_an_alias() {
+        let tests = vec!["from boltons import strutils\nfrom boltons.strutils import Thing\n\n\ndef test_p():\n    b2h = strutils.bytes2human\n    assert strutils.parse_int_list('1,3') == [1, 3]\n    assert b2h(1024) == '1K'\n    assert Thing.parse_int_list('x') == 0\n".to_owned()];
+        assert_eq!(example_calls("parse_int_list", Language::Python, &tests), [vec!["'1,3'"]]);
+        assert_eq!(example_calls("bytes2human", Language::Python, &tests), [vec!["1024"]]);
+    }
+
+    /// Every row of a parametrized test is a call the tests make, past the
+    /// eight taken as examples.
+    #[test]
+    fn every_parametrized_row_counts_as_tested() {
+        let rows: Vec<String> = (0..22).map(|n| format!("({n}, '{n}')")).collect();
+        let tests = vec![format!(
+            "@pytest.mark.parametrize('x,expected', [{}])\ndef test_s(x, expected):\n    assert scientific(x) == expected\n",
+            rows.join(", ")
+        )];
+        let source = "def scientific(value):\n    return str(value)\n";
+        let found = target("h.py", &doc("h.py", source), 5, &tests).expect("testable");
+        assert_eq!(found.tested.len(), 22, "{:?}", found.tested);
+        assert_eq!(example_calls("scientific", Language::Python, &tests).len(), 8);
+        // Theirs are observed too (eight more), and never proposed.
+        assert_eq!(found.calls.iter().filter(|c| found.tested.contains(c)).count(), 8 + 3, "{:?}", found.calls);
+        let seen: Vec<Observed> = (0..found.calls.len()).map(|n| Observed::Value(format!("'{n}'"))).collect();
+        let (written, _) = super::tests(&found, &seen).expect("tests");
+        assert!(!written.lines().any(|l| l.contains("scientific(") && !l.contains("scientific('")), "{written}");
+        assert!(written.contains("scientific('')"), "{written}");
+    }
+
     fn rust_only(name: &str, calls: &[&[&str]]) -> Target {
         let calls = calls.iter().map(|c| c.iter().map(|a| (*a).to_owned()).collect()).collect();
         Target { calls, ..Target::new(Language::Rust, name) }
@@ -2450,7 +2732,8 @@ mod tests {
         assert!(python_probe(&target).contains("from pkg.util import slug"));
         // One factor at a time: the text moves, then the width.
         assert_eq!(target.calls[0], ["''", "0"]);
-        assert!(target.calls.iter().any(|c| c == &["''", "-7"]) && target.calls.iter().any(|c| c[0] == "'width'"));
+        assert!(target.calls.iter().any(|c| c == &["''", "-7"]) && target.calls.iter().any(|c| c[0] == "'abc'"));
+        assert!(!target.calls.iter().any(|c| c[0] == "'width'"), "an error's message is no input");
         let negative = target.calls.iter().position(|c| c[1] == "-7").expect("a negative width");
         let items: Vec<&str> = (0..target.calls.len())
             .map(|i| {
@@ -2466,7 +2749,9 @@ mod tests {
         let seen = observed(&target, &format!("{MARK} [{}]", items.join(", ")));
         assert_eq!(seen[1], Observed::Opaque);
         let (tests, count) = tests(&target, &seen).expect("tests");
-        assert_eq!(count, 4, "{tests}");
+        // Two tests of the value `''` at most: the others say nothing new.
+        assert_eq!(count, 3, "{tests}");
+        assert_eq!(tests.matches("== ''").count(), 2, "{tests}");
         assert!(tests.contains("def test_slug_1():\n    assert slug('', 0) == ''"), "{tests}");
         assert!(tests.contains("_raises():\n    with pytest.raises(ValueError):\n        slug('', -7)"), "{tests}");
         assert!(!tests.contains("slug('abc', 0)"), "nothing is asserted of an opaque value: {tests}");
@@ -2538,8 +2823,15 @@ mod tests {
         let found = target("semver.py", &doc("semver.py", text), 5, &tests).expect("testable");
         assert_eq!(
             found.calls,
-            [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""], vec!["' 3.4.5 '"], vec!["'3.4'"]],
-            "the tests' inputs first (for documentation's examples), then a spaced and a cut one of theirs"
+            [
+                vec!["'3.4.5'"],
+                vec!["\"0.1.0\""],
+                vec!["\"1.2.3\""],
+                vec!["' 3.4.5 '"],
+                vec!["'3.4'"],
+                vec!["\"0.0.1\""]
+            ],
+            "the tests' inputs first (for documentation's examples), then a spaced and a cut one of theirs, then the rest of theirs"
         );
         assert_eq!(found.tested.len(), 4, "every call the tests make, not only the first three: {:?}", found.tested);
         let rust = vec![

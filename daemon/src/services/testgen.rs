@@ -80,7 +80,7 @@ async fn write_and_run(
     let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style)).ok_or_else(|| {
         if testgen::only_tested(&target, &seen) {
             format!(
-                "every input Edison found for `{}` is one the project's tests pass already or does what one of \
+                "every input Edison found for `{}` is one the project's tests pass already or fails as one of \
                  theirs does, and a test of it would repeat theirs: new inputs take a model",
                 target.name
             )
@@ -569,7 +569,10 @@ impl<'a> Trial<'a> {
             }
             _ => {
                 self.write(".paired_probe.py", &testgen::python_probe(target))?;
-                let outcome = self.run(vec!["python3".into(), ".paired_probe.py".into()]).await;
+                // The Python the tests will run with: a probe by another (the
+                // environment's, without pytest) sees other packages.
+                let python = runner.first().cloned().unwrap_or_else(|| "python3".into());
+                let outcome = self.run(vec![python, ".paired_probe.py".into()]).await;
                 self.copy().await?;
                 outcome?
             }
@@ -592,7 +595,7 @@ fn runner(target: &Target, rel: &str, root: &Path) -> Result<Vec<String>, String
     // As the sandbox will find them: the project's virtual environment first.
     let path = checks::project_path(root);
     let installed = |program: &str| std::env::split_paths(&path).any(|dir| dir.join(program).is_file());
-    let pytest = ["-m", "pytest", "-q", "-p", "no:cacheprovider"].map(str::to_owned);
+    let pytest = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no"].map(str::to_owned);
     match target.language {
         Language::Rust if installed("cargo") => {
             // The target the file belongs to, and only it: other targets may

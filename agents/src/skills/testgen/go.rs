@@ -6,7 +6,7 @@
 use context::Language;
 use tree_sitter::Node;
 
-use super::{MARK, Observed, Target, calls, literals_in, with_examples};
+use super::{MARK, Observed, Target, calls, compared_literals_in, with_examples};
 
 /// The Go result types a test can compare with `!=` and write as a literal.
 const BASIC: [&str; 16] = [
@@ -21,8 +21,8 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
     let package = package_of(node, text).ok_or("the file has no package clause")?;
     let (mut strings, mut numbers) = (Vec::new(), Vec::new());
     if let Some(body) = node.child_by_field_name("body") {
-        literals_in(body, text, &["interpreted_string_literal"], &mut strings);
-        literals_in(body, text, &["int_literal"], &mut numbers);
+        compared_literals_in(body, text, &["interpreted_string_literal"], &mut strings);
+        compared_literals_in(body, text, &["int_literal"], &mut numbers);
     }
     let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
     let mut candidates = Vec::new();

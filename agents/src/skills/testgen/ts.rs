@@ -9,7 +9,7 @@ use context::Language;
 use serde_json::Value;
 use tree_sitter::Node;
 
-use super::{CommonJs, JsTests, MARK, Observed, Target, calls_up_to, literals_in, with_examples_up_to};
+use super::{CommonJs, JsTests, MARK, Observed, Target, calls_up_to, compared_literals_in, with_examples_up_to};
 
 pub(super) fn target(
     path: &str,
@@ -88,7 +88,7 @@ pub(super) fn target(
     }
     let (mut strings, mut numbers) = (Vec::new(), Vec::new());
     if let Some(body) = function.child_by_field_name("body") {
-        literals_in(body, text, &["string"], &mut strings);
+        compared_literals_in(body, text, &["string"], &mut strings);
         // Not an error's message (`throw new TypeError('argument is required')`)
         // or a `typeof` comparison's type name: no input anyone would pass.
         let body_text = &text[body.byte_range()];
@@ -97,7 +97,7 @@ pub(super) fn target(
             let typename = ["string", "number", "object", "function", "undefined", "boolean", "bigint", "symbol"];
             !typename.contains(&inner) && !body_text.contains(&format!("Error({literal}"))
         });
-        literals_in(body, text, &["number"], &mut numbers);
+        compared_literals_in(body, text, &["number"], &mut numbers);
     }
     let list = function.child_by_field_name("parameters").ok_or_else(|| format!("`{name}` has no parameter list"))?;
     let mut candidates = Vec::new();

@@ -13,6 +13,38 @@ use protocol::{
 use super::Placed;
 use crate::{platform::uri, services::codebase::LineIndex};
 
+/// The project's Python test file (`test*.py` or `*_test.py`, at the top
+/// or in `tests/`/`test/`) that imports `module` and calls `name` most.
+fn importing_test_file(root: &Path, module: &str, name: &str) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for dir in ["", "tests", "test"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        let mut files: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|f| f.ends_with(".py") && (f.starts_with("test") || f.ends_with("_test.py")))
+            .collect();
+        files.sort();
+        for file in files {
+            let rel = if dir.is_empty() { file } else { format!("{dir}/{file}") };
+            let Ok(text) = std::fs::read_to_string(root.join(&rel)) else { continue };
+            // The module or its package (`from slugify import slugify` for
+            // `slugify.slugify`, which the package re-exports).
+            let package = module.split('.').next().unwrap_or(module);
+            let imports = text.lines().any(|l| {
+                [module, package]
+                    .iter()
+                    .any(|m| l.starts_with(&format!("from {m} import ")) || l.trim_end() == format!("import {m}"))
+            });
+            let calls = text.matches(&format!("{name}(")).count();
+            if imports && calls > 0 && best.as_ref().is_none_or(|(most, _)| calls > *most) {
+                best = Some((calls, rel));
+            }
+        }
+    }
+    best.map(|(_, rel)| rel)
+}
+
 /// Python: appended to the module's test file (`tests/test_NAME.py`, or
 /// beside it), with the imports it lacks; nothing of the existing tests moves.
 pub(super) fn place_python(
@@ -29,6 +61,11 @@ pub(super) fn place_python(
         Some(dir) => format!("{dir}/test_{stem}.py"),
         None => format!("test_{stem}.py"),
     };
+    // No such file: the test file that already imports the module (python-
+    // slugify's `test.py`, which its pytest settings name), not a new one
+    // its settings may leave out.
+    let path =
+        if root.join(&path).is_file() { path } else { importing_test_file(root, module, &target.name).unwrap_or(path) };
     let raises = tests.contains("pytest.raises");
     // What the arguments need (`Namespace`), where the file lacks it.
     let needed = |existing: &str| -> String {
@@ -56,7 +93,11 @@ pub(super) fn place_python(
                 "{}{}{}",
                 if raises && !has_pytest { "import pytest\n" } else { "" },
                 needed(&existing),
-                if python_imports(&existing, module, &target.name) {
+                // Or from its package, which re-exports it (`from slugify
+                // import slugify` for `slugify.slugify`'s).
+                if python_imports(&existing, module, &target.name)
+                    || python_imports(&existing, module.split('.').next().unwrap_or(module), &target.name)
+                {
                     String::new()
                 } else {
                     format!("from {module} import {}\n", target.name)
@@ -232,6 +273,47 @@ mod tests {
             in_the_files_style(tests, "def test_old():\n    assert f('x') == 'y'\n"),
             tests,
             "its style is this"
+        );
+    }
+
+    /// python-slugify keeps its tests in `test.py` (its pytest settings name
+    /// it): a new `test_slugify.py` would not run; the file that imports the
+    /// module and calls the function is where they go.
+    #[test]
+    fn without_the_modules_test_file_the_tests_join_the_one_that_imports_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("test.py"),
+            "from slugify import slugify\n\ndef test_a():\n    assert slugify('a') == 'a'\n",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("test_other.py"), "import os\n\ndef test_b():\n    slugify('x')\n")
+            .expect("write");
+        assert_eq!(importing_test_file(dir.path(), "slugify", "slugify").as_deref(), Some("test.py"));
+        assert_eq!(importing_test_file(dir.path(), "slugify", "smart_truncate"), None, "it calls no smart_truncate");
+        let target =
+            Target { module: Some("slugify.slugify".into()), ..Target::new(context::Language::Python, "slugify") };
+        let insert = |path: &str, _: &str, _: usize, _: String| Placed {
+            path: path.to_owned(),
+            after: String::new(),
+            edits: Vec::new(),
+        };
+        let placed =
+            place_python(&target, dir.path(), "slugify/__init__.py", "def test_slugify_1():\n    pass\n", &insert)
+                .expect("placed");
+        assert_eq!(placed.path, "test.py");
+        let insert = |path: &str, existing: &str, at: usize, text: String| Placed {
+            path: path.to_owned(),
+            after: format!("{}{text}{}", &existing[..at], &existing[at..]),
+            edits: Vec::new(),
+        };
+        let placed =
+            place_python(&target, dir.path(), "slugify/slugify.py", "def test_slugify_1():\n    pass\n", &insert)
+                .expect("placed");
+        assert!(
+            !placed.after.contains("from slugify.slugify import"),
+            "the package's import is the file's: {}",
+            placed.after
         );
     }
 
