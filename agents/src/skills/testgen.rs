@@ -186,7 +186,7 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         if target.language == Language::Python {
             target.tested = with_defaults(target.tested, &python_defaults(node, text));
         }
-        // A few of theirs observed too, so that a new input giving the value
+        // Sixteen of theirs observed too, so that a new input giving the value
         // one of theirs gives is known for it (`intword("0", "%.0f")` is
         // their `intword("0")`'s `"0"`).
         let arity = target.calls.first().map(Vec::len);
@@ -194,7 +194,7 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
             .tested
             .iter()
             .filter(|call| Some(call.len()) == arity && !target.calls.contains(call))
-            .take(8)
+            .take(16)
             .cloned()
             .collect();
         target.calls.extend(theirs);
@@ -293,7 +293,8 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                     args.iter().map(|a| if literal(a) { Some(None) } else { table_field(a).map(Some) }).collect();
                 let Some(fields) = fields else { continue };
                 let wanted: Vec<&str> = fields.iter().flatten().copied().collect();
-                for row in table_rows(text, at, &wanted, literal) {
+                let positional = if language == Language::Go { go_struct_fields(text, at) } else { Vec::new() };
+                for row in table_rows(text, at, &wanted, literal, &positional) {
                     let filled: Vec<String> = args
                         .iter()
                         .zip(&fields)
@@ -642,6 +643,7 @@ fn table_rows(
     call_at: usize,
     fields: &[&str],
     literal: fn(&str) -> bool,
+    positional: &[String],
 ) -> Vec<std::collections::HashMap<String, String>> {
     const LONGEST_ROW: usize = 2000;
     let mut rows: Vec<(usize, std::collections::HashMap<String, String>)> = Vec::new();
@@ -690,6 +692,22 @@ fn table_rows(
             continue;
         }
         let mut row = std::collections::HashMap::new();
+        let keyed = |part: &str| {
+            part.split_once(':').is_some_and(|(key, _)| {
+                let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+                !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_')
+            })
+        };
+        // Go's rows by position (`{"signStr = 0", "", 0, "0.00"}`): the
+        // fields in the order the table's struct declares them.
+        if !positional.is_empty() && parts.len() == positional.len() && !parts.iter().any(|p| keyed(p)) {
+            for (name, value) in positional.iter().zip(&parts) {
+                let value = value.trim();
+                if fields.contains(&name.as_str()) && literal(value) {
+                    row.insert(name.clone(), value.to_owned());
+                }
+            }
+        }
         for part in &parts {
             let Some((key, value)) = part.split_once(':') else { continue };
             let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
@@ -703,10 +721,42 @@ fn table_rows(
         }
     }
     // The table the call loops over is above it: the last rows before it, in
-    // the order written; else the first after it.
+    // the order written (then the earlier ones: calls the tests make all the
+    // same); else the first after it.
     let before = rows.iter().filter(|(at, _)| *at < call_at).count();
     let chosen = if before > 0 { before.saturating_sub(8)..before } else { 0..rows.len().min(8) };
-    rows.drain(chosen).map(|(_, row)| row).collect()
+    let earlier = if before > 0 { 0..before.saturating_sub(8) } else { 0..0 };
+    let mut table: Vec<_> = rows[chosen].iter().map(|(_, row)| row.clone()).collect();
+    table.extend(rows[earlier].iter().map(|(_, row)| row.clone()));
+    table
+}
+
+/// The fields of the last anonymous struct declared before `at`, in order
+/// (`[]struct{ name, format string; num float64 }` → `name`, `format`,
+/// `num`): a Go table's rows written by position fill them.
+fn go_struct_fields(text: &str, at: usize) -> Vec<String> {
+    let Some(start) =
+        text[..at.min(text.len())].rfind("struct {").or_else(|| text[..at.min(text.len())].rfind("struct{"))
+    else {
+        return Vec::new();
+    };
+    let body = &text[start..];
+    let Some(open) = body.find('{') else { return Vec::new() };
+    let Some(close) = body.find('}') else { return Vec::new() };
+    let mut fields = Vec::new();
+    for declaration in body[open + 1..close].split(['\n', ';']) {
+        let declaration = declaration.split("//").next().unwrap_or_default().trim();
+        // `name, format string`: the names before the type.
+        let Some((names, _ty)) = declaration.rsplit_once(char::is_whitespace) else { continue };
+        for name in names.split(',') {
+            let name = name.trim();
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return Vec::new();
+            }
+            fields.push(name.to_owned());
+        }
+    }
+    fields
 }
 
 /// The argument lists of the calls `name(…)` in Rust source text (not
@@ -2405,6 +2455,21 @@ mod tests {
         assert!(super::tests(&found, &vec![Observed::Fails(Some("TypeError".into())); found.calls.len()]).is_some());
     }
 
+    /// go-humanize's `FormatFloat` table: rows written by position, in the
+    /// order of the struct's fields; every row is a call the tests make.
+    #[test]
+    fn go_table_rows_by_position_are_calls_the_tests_make() {
+        let tests = vec!["package humanize\n\nfunc TestFormatFloat(t *testing.T) {\n\ttests := []struct {\n\t\tname, format string\n\t\tnum    float64 // the number\n\t\twant   string\n\t}{\n\t\t{\"default\", \"\", 12345.6789, \"12,345.68\"},\n\t\t{\"signStr = 0\", \"+#\", 0, \"+0\"},\n\t}\n\tfor _, test := range tests {\n\t\tgot := FormatFloat(test.format, test.num)\n\t\t_ = got\n\t}\n}\n".to_owned()];
+        assert_eq!(
+            example_calls("FormatFloat", Language::Go, &tests),
+            [vec!["\"\"", "12345.6789"], vec!["\"+#\"", "0"]]
+        );
+        assert_eq!(
+            go_struct_fields(&tests[0], tests[0].find("for _").expect("loop")),
+            ["name", "format", "num", "want"]
+        );
+    }
+
     /// boltons' tests: `from boltons import strutils`, then
     /// `strutils.parse_int_list(…)`, and `b2h = strutils.bytes2human`.
     #[test]
@@ -2427,8 +2492,8 @@ mod tests {
         let found = target("h.py", &doc("h.py", source), 5, &tests).expect("testable");
         assert_eq!(found.tested.len(), 22, "{:?}", found.tested);
         assert_eq!(example_calls("scientific", Language::Python, &tests).len(), 8);
-        // Theirs are observed too (eight more), and never proposed.
-        assert_eq!(found.calls.iter().filter(|c| found.tested.contains(c)).count(), 8 + 3, "{:?}", found.calls);
+        // Theirs are observed too (all 22 here), and never proposed.
+        assert_eq!(found.calls.iter().filter(|c| found.tested.contains(c)).count(), 16 + 3, "{:?}", found.calls);
         let seen: Vec<Observed> = (0..found.calls.len()).map(|n| Observed::Value(format!("'{n}'"))).collect();
         let (written, _) = super::tests(&found, &seen).expect("tests");
         assert!(!written.lines().any(|l| l.contains("scientific(") && !l.contains("scientific('")), "{written}");
