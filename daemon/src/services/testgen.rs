@@ -256,6 +256,9 @@ async fn write_and_verify(
     if target.language == Language::Go {
         beside_the_others(trial, runner, rel, target, count).await?;
     }
+    if let Some(plan) = js {
+        js_beside_the_others(trial, plan).await?;
+    }
     Ok((verified, passed))
 }
 
@@ -779,6 +782,38 @@ async fn beside_the_others(
         )))
     } else {
         Ok(())
+    }
+}
+
+/// JavaScript: the new tests passed alone; with the project's others (see
+/// [`js::Plan::beside_the_others`]) no more tests may fail than without them
+/// (a new test that depends on state another leaves, or leaves state that
+/// breaks another, is not proposed).
+async fn js_beside_the_others(trial: &Trial<'_>, plan: &js::Plan) -> Result<(), Failed> {
+    let Some(command) = plan.beside_the_others() else { return Ok(()) };
+    let output = |outcome: &sandbox::Outcome| {
+        format!("{}\n{}", String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr))
+    };
+    let with = trial.run(command.clone()).await.map_err(Failed::Alone)?;
+    if with.success() && !with.truncated {
+        return Ok(());
+    }
+    let failing_with = plan.failing(&output(&with));
+    trial.copy().await.map_err(Failed::Alone)?;
+    let without = trial.run(command).await.map_err(Failed::Alone)?;
+    let failing_without = plan.failing(&output(&without));
+    match (failing_with, failing_without) {
+        (Some(with), Some(without)) if with <= without => Ok(()),
+        (Some(with), Some(without)) => Err(Failed::AfterOthers(format!(
+            "the new tests pass alone, but beside the project's other tests {with} fail against {without} without them \
+             (one depends on state another leaves behind)"
+        ))),
+        _ if !without.success() && without.exit.describe() == with.exit.describe() => Ok(()),
+        _ => Err(Failed::Alone(format!(
+            "the project's tests with the new ones did not finish cleanly ({}): {}",
+            with.exit.describe(),
+            last_lines(&output(&with))
+        ))),
     }
 }
 

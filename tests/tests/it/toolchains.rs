@@ -596,6 +596,46 @@ fn edisons_tests_of_a_commonjs_module_are_mocha_tests_in_the_files_style() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A test that passes alone but fails beside the project's others (a test
+/// of theirs leaves module state it does not set) is not proposed: mocha
+/// runs every file in one process, so the whole suite is run with it.
+#[test]
+fn an_edison_javascript_test_that_fails_beside_the_projects_others_is_not_proposed() {
+    let home = Home::new();
+    let root = vendored(&home, "content-type");
+    // content-type's installed mocha, a module with state of its own.
+    for stale in ["index.js", "test", "package.json"] {
+        let path = root.join(stale);
+        let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+    }
+    std::fs::create_dir_all(root.join("test")).expect("mkdir");
+    let write = |path: &str, text: &str| std::fs::write(root.join(path), text).expect("write");
+    write("package.json", r#"{ "name": "state", "main": "index.js", "devDependencies": { "mocha": "*" } }"#);
+    write(
+        "index.js",
+        "'use strict'\nvar unit = 'B'\nexports.setUnit = function setUnit (u) { unit = u }\nexports.label = function label (n) {\n  return n + unit\n}\n",
+    );
+    let theirs = "var assert = require('assert')\nvar state = require('..')\ndescribe('state.label(n)', function () {\n  it('labels a number', function () {\n    state.setUnit('B')\n    assert.strictEqual(state.label(3), '3B')\n  })\n  it('labels in another unit', function () {\n    state.setUnit('K')\n    assert.strictEqual(state.label(1), '1K')\n  })\n})\n";
+    write("test/label.js", theirs);
+    let run = edison(&home, &root.join("index.js"), "4");
+    assert_eq!(run["status"], "no_result", "{run}");
+    assert!(
+        run["error"].as_str().unwrap_or_default().contains("pass alone, but beside the project's other tests"),
+        "{run}"
+    );
+    // Their second test puts the unit back: then the new ones are proposed.
+    write(
+        "test/label.js",
+        &theirs.replace(
+            "    assert.strictEqual(state.label(1), '1K')\n",
+            "    assert.strictEqual(state.label(1), '1K')\n    state.setUnit('B')\n",
+        ),
+    );
+    let run = edison(&home, &root.join("index.js"), "4");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// Applies Edison's run to destr's test file: one insertion, nothing of
 /// the existing tests changed. The file as written.
 fn apply_to_destrs_tests(run: &Value, root: &Path) -> String {

@@ -374,6 +374,33 @@ impl Plan {
         if dir.is_empty() { file } else { format!("{dir}/{file}") }
     }
 
+    /// The run that puts the new tests beside the project's others: mocha's
+    /// whole suite (its files share one process, and module state with it);
+    /// jest's and vitest's test file (each file runs in a process or context
+    /// of its own). None where the tests go to a new file of their own under
+    /// jest or vitest: nothing else runs beside them.
+    pub(super) fn beside_the_others(&self) -> Option<Vec<String>> {
+        match self.framework {
+            "mocha" => Some(self.runner.clone()),
+            _ if self.existing.is_some() => Some(self.runner.iter().cloned().chain([self.test_file.clone()]).collect()),
+            _ => None,
+        }
+    }
+
+    /// How many tests a run of the framework reports failing (`2 failing`,
+    /// `Tests:       2 failed`, `Tests  2 failed`); none where it says nothing
+    /// (it did not get that far).
+    pub(super) fn failing(&self, output: &str) -> Option<usize> {
+        output.lines().rev().find_map(|line| {
+            let line = line.trim();
+            if self.framework == "mocha" {
+                return super::number_before(line, " failing").or_else(|| line.contains(" passing").then_some(0));
+            }
+            let rest = line.strip_prefix("Tests:").or_else(|| line.strip_prefix("Tests "))?;
+            Some(super::number_before(rest, " failed").unwrap_or(0))
+        })
+    }
+
     /// The titles of the tests in `tests` (as [`agents::skills::testgen::tests_in`] wrote them).
     pub(super) fn titles(&self, tests: &str) -> Vec<String> {
         tests
@@ -685,6 +712,34 @@ mod tests {
         let as_written = placed.edits[0].new_text.clone();
         let kept = plan.reformatted(root.path(), placed, "import { f } from '../src';\n".into());
         assert_eq!(kept.edits[0].new_text, as_written);
+    }
+
+    /// Beside the others: mocha's whole suite; jest's and vitest's file
+    /// when it holds others; and how many each says failed.
+    #[test]
+    fn new_tests_run_beside_the_projects_others_and_failures_are_counted() {
+        let plan = |framework: &'static str, existing: Option<&str>| Plan {
+            framework,
+            runner: vec![format!("node_modules/.bin/{framework}")],
+            test_file: "test/a.test.js".into(),
+            existing: existing.map(str::to_owned),
+            style: JsTests::expect(framework, "f", "../src"),
+        };
+        assert_eq!(plan("mocha", None).beside_the_others(), Some(vec!["node_modules/.bin/mocha".to_owned()]));
+        assert_eq!(plan("vitest", None).beside_the_others(), None, "a new file holds only the new tests");
+        assert_eq!(
+            plan("jest", Some("test('x', () => {})\n")).beside_the_others(),
+            Some(vec!["node_modules/.bin/jest".to_owned(), "test/a.test.js".to_owned()])
+        );
+        let mocha = plan("mocha", None);
+        assert_eq!(mocha.failing("  46 passing (20ms)\n  2 failing\n\n  1) parse\n"), Some(2));
+        assert_eq!(mocha.failing("  46 passing (20ms)\n"), Some(0));
+        assert_eq!(mocha.failing("Error: Cannot find module\n"), None);
+        let jest = plan("jest", None);
+        assert_eq!(jest.failing("Tests:       1 failed, 12 passed, 13 total\n"), Some(1));
+        let vitest = plan("vitest", None);
+        assert_eq!(vitest.failing(" Test Files  1 failed (1)\n      Tests  3 failed | 9 passed (12)\n"), Some(3));
+        assert_eq!(vitest.failing("      Tests  9 passed (9)\n"), Some(0));
     }
 
     /// CommonJS: the test file that requires the module (by `..`, the
