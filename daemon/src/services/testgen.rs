@@ -256,8 +256,19 @@ async fn write_and_verify(
     if target.language == Language::Go {
         beside_the_others(trial, runner, rel, target, count).await?;
     }
-    if let Some(plan) = js {
-        js_beside_the_others(trial, plan).await?;
+    match (js, target.language) {
+        (Some(plan), _) => {
+            if let Some(command) = plan.beside_the_others() {
+                beside_in_one_run(trial, command, &|output| plan.failing(output)).await?;
+            }
+        }
+        // The whole test file the tests join: its tests share the process.
+        (None, Language::Python) => {
+            let mut command = runner.to_vec();
+            command.push(placed.path.clone());
+            beside_in_one_run(trial, command, &pytest_failing).await?;
+        }
+        _ => {}
     }
     Ok((verified, passed))
 }
@@ -785,12 +796,16 @@ async fn beside_the_others(
     }
 }
 
-/// JavaScript: the new tests passed alone; with the project's others (see
-/// [`js::Plan::beside_the_others`]) no more tests may fail than without them
-/// (a new test that depends on state another leaves, or leaves state that
-/// breaks another, is not proposed).
-async fn js_beside_the_others(trial: &Trial<'_>, plan: &js::Plan) -> Result<(), Failed> {
-    let Some(command) = plan.beside_the_others() else { return Ok(()) };
+/// JavaScript and Python: the new tests passed alone; run with the
+/// project's others (`command`: see [`js::Plan::beside_the_others`], or
+/// the Python test file) no more tests may fail than without them, as
+/// `failing` counts them (a new test that depends on state another leaves,
+/// or leaves state that breaks another, is not proposed).
+async fn beside_in_one_run(
+    trial: &Trial<'_>,
+    command: Vec<String>,
+    failing: &(dyn Fn(&str) -> Option<usize> + Sync),
+) -> Result<(), Failed> {
     let output = |outcome: &sandbox::Outcome| {
         format!("{}\n{}", String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr))
     };
@@ -798,10 +813,10 @@ async fn js_beside_the_others(trial: &Trial<'_>, plan: &js::Plan) -> Result<(), 
     if with.success() && !with.truncated {
         return Ok(());
     }
-    let failing_with = plan.failing(&output(&with));
+    let failing_with = failing(&output(&with));
     trial.copy().await.map_err(Failed::Alone)?;
     let without = trial.run(command).await.map_err(Failed::Alone)?;
-    let failing_without = plan.failing(&output(&without));
+    let failing_without = failing(&output(&without));
     match (failing_with, failing_without) {
         (Some(with), Some(without)) if with <= without => Ok(()),
         (Some(with), Some(without)) => Err(Failed::AfterOthers(format!(
@@ -817,6 +832,16 @@ async fn js_beside_the_others(trial: &Trial<'_>, plan: &js::Plan) -> Result<(), 
     }
 }
 
+/// How many tests pytest's summary says failed or errored (`2 failed, 10
+/// passed in 0.12s`); none without a summary line.
+fn pytest_failing(output: &str) -> Option<usize> {
+    output.lines().rev().map(|l| l.trim().trim_matches('=').trim()).find_map(|line| {
+        let summary =
+            line.contains(" in ") && ["passed", "failed", "error", "no tests ran"].iter().any(|w| line.contains(w));
+        summary.then(|| number_before(line, " failed").unwrap_or(0) + number_before(line, " error").unwrap_or(0))
+    })
+}
+
 /// Whether the Go test `name` is one Edison wrote for `function`: `TestF_1`,
 /// `TestF_2`…; `TestF_Concurrent` is the package's own.
 fn is_ours_in_go(function: &str, name: &str) -> bool {
@@ -827,6 +852,14 @@ fn is_ours_in_go(function: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pytests_summary_says_how_many_failed() {
+        assert_eq!(super::pytest_failing("....F\n1 failed, 4 passed in 0.12s\n"), Some(1));
+        assert_eq!(super::pytest_failing("===== 2 failed, 1 error, 3 passed in 1.01s =====\n"), Some(3));
+        assert_eq!(super::pytest_failing("5 passed in 0.03s\n"), Some(0));
+        assert_eq!(super::pytest_failing("ImportError while loading conftest\n"), None);
+    }
+
     #[test]
     fn go_tests_edison_wrote_are_told_from_the_packages_own() {
         assert!(super::is_ours_in_go("FromBytes", "TestFromBytes_1"));

@@ -636,6 +636,32 @@ fn an_edison_javascript_test_that_fails_beside_the_projects_others_is_not_propos
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// Python's counterpart: the new tests join a test file whose last test
+/// leaves the module's unit changed; run with that file they would fail.
+#[test]
+fn an_edison_python_test_that_fails_beside_the_files_others_is_not_proposed() {
+    let home = Home::new();
+    let root = home.project();
+    std::fs::create_dir_all(root.join("tests")).expect("mkdir");
+    let write = |path: &str, text: &str| std::fs::write(root.join(path), text).expect("write");
+    write(
+        "units.py",
+        "UNIT = 'B'\n\n\ndef set_unit(u):\n    global UNIT\n    UNIT = u\n\n\ndef label(n: int) -> str:\n    return f'{n}{UNIT}'\n",
+    );
+    let theirs = "import units\nfrom units import label\n\n\ndef test_label():\n    units.set_unit('B')\n    assert label(3) == '3B'\n\n\ndef test_other_unit():\n    units.set_unit('K')\n    assert label(1) == '1K'\n";
+    write("tests/test_units.py", theirs);
+    let run = edison(&home, &root.join("units.py"), "9");
+    assert_eq!(run["status"], "no_result", "{run}");
+    assert!(
+        run["error"].as_str().unwrap_or_default().contains("pass alone, but beside the project's other tests"),
+        "{run}"
+    );
+    write("tests/test_units.py", &format!("{theirs}    units.set_unit('B')\n"));
+    let run = edison(&home, &root.join("units.py"), "9");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// Applies Edison's run to destr's test file: one insertion, nothing of
 /// the existing tests changed. The file as written.
 fn apply_to_destrs_tests(run: &Value, root: &Path) -> String {
