@@ -142,6 +142,7 @@ pub fn is_test_path(path: &str) -> bool {
         || name.ends_with("_tests.rs")
         || name == "tests.rs"
         || name == "tests.py"
+        || name == "test.py"
         || name.contains(".test.")
         || name.contains(".spec.")
         || name.ends_with("Test.java")

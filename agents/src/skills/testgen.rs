@@ -189,11 +189,17 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         // Sixteen of theirs observed too, so that a new input giving the value
         // one of theirs gives is known for it (`intword("0", "%.0f")` is
         // their `intword("0")`'s `"0"`).
+        // Go and Rust compile every call into one probe: only calls whose
+        // every argument is one already known to fit its parameter.
         let arity = target.calls.first().map(Vec::len);
+        let typed = matches!(target.language, Language::Go | Language::Rust);
+        let fits = |call: &Vec<String>| {
+            !typed || call.iter().enumerate().all(|(i, arg)| target.calls.iter().any(|c| c.get(i) == Some(arg)))
+        };
         let theirs: Vec<Vec<String>> = target
             .tested
             .iter()
-            .filter(|call| Some(call.len()) == arity && !target.calls.contains(call))
+            .filter(|call| Some(call.len()) == arity && !target.calls.contains(call) && fits(call))
             .take(16)
             .cloned()
             .collect();
@@ -293,8 +299,9 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                     args.iter().map(|a| if literal(a) { Some(None) } else { table_field(a).map(Some) }).collect();
                 let Some(fields) = fields else { continue };
                 let wanted: Vec<&str> = fields.iter().flatten().copied().collect();
-                let positional = if language == Language::Go { go_struct_fields(text, at) } else { Vec::new() };
-                for row in table_rows(text, at, &wanted, literal, &positional) {
+                let (struct_at, positional) =
+                    if language == Language::Go { go_struct_fields(text, at) } else { (0, Vec::new()) };
+                for row in table_rows(text, at, &wanted, literal, (struct_at, &positional)) {
                     let filled: Vec<String> = args
                         .iter()
                         .zip(&fields)
@@ -415,6 +422,8 @@ fn python_defaults(function: Node<'_>, text: &str) -> Vec<Option<String>> {
     let mut cursor = list.walk();
     for parameter in list.named_children(&mut cursor) {
         match parameter.kind() {
+            // `*args: str` is a typed parameter too: positions end there.
+            "typed_parameter" if text[parameter.byte_range()].starts_with('*') => break,
             "identifier" | "typed_parameter" => defaults.push(None),
             "default_parameter" | "typed_default_parameter" => {
                 defaults.push(parameter.child_by_field_name("value").map(|v| text[v.byte_range()].to_owned()))
@@ -432,6 +441,14 @@ fn python_defaults(function: Node<'_>, text: &str) -> Vec<Option<String>> {
 fn with_defaults(calls: Vec<Vec<String>>, defaults: &[Option<String>]) -> Vec<Vec<String>> {
     let mut all = calls.clone();
     for call in calls {
+        // Shorter: the defaults it writes out left off (`f(100, None)` is `f(100)`).
+        let mut shorter = call.clone();
+        while shorter.len() > 1 && defaults.get(shorter.len() - 1).is_some_and(|d| d.as_ref() == shorter.last()) {
+            shorter.pop();
+            if !all.contains(&shorter) {
+                all.push(shorter.clone());
+            }
+        }
         let mut longer = call;
         while let Some(Some(default)) = defaults.get(longer.len()) {
             longer.push(default.clone());
@@ -507,8 +524,11 @@ fn python_imported_modules(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     for line in text.lines() {
         let from = line.strip_prefix("from ").and_then(|rest| rest.split_once(" import ")).map(|(_, list)| list);
+        let from = from
+            .map(|l| l.split('#').next().unwrap_or_default().trim())
+            .map(|l| l.strip_prefix('(').and_then(|l| l.strip_suffix(')')).unwrap_or(l));
         if let Some(list) = from.filter(|l| !l.contains('(')) {
-            for item in list.split('#').next().unwrap_or_default().split(',') {
+            for item in list.split(',') {
                 let name = item.split_once(" as ").map_or(item, |(_, alias)| alias).trim();
                 let module_like = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if !name.is_empty() && module_like {
@@ -643,7 +663,7 @@ fn table_rows(
     call_at: usize,
     fields: &[&str],
     literal: fn(&str) -> bool,
-    positional: &[String],
+    (struct_at, positional): (usize, &[String]),
 ) -> Vec<std::collections::HashMap<String, String>> {
     const LONGEST_ROW: usize = 2000;
     let mut rows: Vec<(usize, std::collections::HashMap<String, String>)> = Vec::new();
@@ -692,15 +712,17 @@ fn table_rows(
             continue;
         }
         let mut row = std::collections::HashMap::new();
+        // Go's keys are bare names (`in: "x"`); a `:` in a string is none.
         let keyed = |part: &str| {
             part.split_once(':').is_some_and(|(key, _)| {
-                let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+                let key = key.trim();
                 !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_')
             })
         };
         // Go's rows by position (`{"signStr = 0", "", 0, "0.00"}`): the
         // fields in the order the table's struct declares them.
-        if !positional.is_empty() && parts.len() == positional.len() && !parts.iter().any(|p| keyed(p)) {
+        let own_table = start > struct_at;
+        if own_table && !positional.is_empty() && parts.len() == positional.len() && !parts.iter().any(|p| keyed(p)) {
             for (name, value) in positional.iter().zip(&parts) {
                 let value = value.trim();
                 if fields.contains(&name.as_str()) && literal(value) {
@@ -734,12 +756,15 @@ fn table_rows(
 /// The fields of the last anonymous struct declared before `at`, in order
 /// (`[]struct{ name, format string; num float64 }` → `name`, `format`,
 /// `num`): a Go table's rows written by position fill them.
-fn go_struct_fields(text: &str, at: usize) -> Vec<String> {
-    let Some(start) =
-        text[..at.min(text.len())].rfind("struct {").or_else(|| text[..at.min(text.len())].rfind("struct{"))
-    else {
-        return Vec::new();
+fn go_struct_fields(text: &str, at: usize) -> (usize, Vec<String>) {
+    let before = &text[..at.min(text.len())];
+    let Some(start) = before.rfind("struct {").max(before.rfind("struct{")) else {
+        return (0, Vec::new());
     };
+    (start, go_fields_at(text, start))
+}
+
+fn go_fields_at(text: &str, start: usize) -> Vec<String> {
     let body = &text[start..];
     let Some(open) = body.find('{') else { return Vec::new() };
     let Some(close) = body.find('}') else { return Vec::new() };
@@ -894,7 +919,7 @@ fn compared_literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut 
         // `-1`, `(…)`, a Go case's list of values.
         while matches!(
             parent.kind(),
-            "unary_expression" | "unary_operator" | "parenthesized_expression" | "expression_list"
+            "unary_expression" | "unary_operator" | "parenthesized_expression" | "expression_list" | "negative_literal"
         ) {
             match parent.parent() {
                 Some(p) => parent = p,
@@ -908,16 +933,23 @@ fn compared_literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut 
                 .map(|c| text[c.byte_range()].to_owned())
                 .collect::<Vec<_>>()
         };
+        // A tuple or list a value is looked for in (`x in ('a', 'b')`).
+        if matches!(parent.kind(), "tuple" | "list" | "set")
+            && let Some(outer) = parent.parent().filter(|p| p.kind() == "comparison_operator")
+        {
+            parent = outer;
+        }
         let compared = match parent.kind() {
             "binary_expression" => operator(parent)
                 .iter()
                 .any(|o| matches!(o.as_str(), "==" | "!=" | "===" | "!==" | "<" | ">" | "<=" | ">=")),
-            // Python: not the container of `in` (`c in 'aeiou'`).
+            // Python: not a string that is the container of `in` (`c in 'aeiou'`).
             "comparison_operator" => {
                 let before = literal.prev_sibling().map(|s| text[s.byte_range()].to_owned()).unwrap_or_default();
-                !before.ends_with("in")
+                !(before.ends_with("in") && literal.parent() == Some(parent))
             }
-            "case_pattern" | "switch_case" | "expression_case" | "match_pattern" | "case_clause" => true,
+            "case_pattern" | "switch_case" | "expression_case" | "match_pattern" | "case_clause" | "union_pattern"
+            | "or_pattern" => true,
             // A key looked up (`d['major']`, `d.get('major')`): what a mapping holds.
             "subscript" | "index_expression" | "subscript_expression" => literal.kind().contains("string"),
             "argument_list" | "arguments" => {
@@ -944,7 +976,12 @@ fn compared_literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut 
             }
             _ => false,
         };
-        let value = &text[literal.byte_range()];
+        // `-3` (Go's `v < -3`, Rust's `-1 =>`), not `3`.
+        let negated = literal.parent().filter(|p| {
+            matches!(p.kind(), "unary_expression" | "unary_operator" | "negative_literal")
+                && text[p.byte_range()].starts_with('-')
+        });
+        let value = &text[negated.unwrap_or(literal).byte_range()];
         if compared && value.len() <= 40 && !found.iter().any(|f| f == value) {
             found.push(value.to_owned());
         }
@@ -1999,7 +2036,7 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
     // capitals, spaced): after every other, one such at most, and none of
     // a form their inputs have already (content-type's tests parse
     // `'IMAGE/SVG+XML'`: `'TEXT/HTML'` would show nothing new).
-    let theirs = |o: &Observed| target.calls.iter().zip(seen).any(|(c, s)| s == o && target.tested.contains(c));
+    let theirs = |o: &Observed| target.calls.iter().zip(seen).any(|(c, s)| s == o && is_tested(target, c));
     let (mut usable, same_value): (Vec<_>, Vec<_>) = usable.into_iter().partition(|(_, o)| !theirs(o));
     let known_form = |args: &[String]| {
         args.iter().enumerate().any(|(i, arg)| {
@@ -2111,9 +2148,24 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
 /// is kept: `parse("TEXT/HTML")` equal to `parse("text/html")` says
 /// something theirs does not.)
 fn repeats(target: &Target, seen: &[Observed], args: &[String], observed: &Observed) -> bool {
-    target.tested.iter().any(|call| call == args)
+    is_tested(target, args)
         || (matches!(observed, Observed::Fails(_))
-            && target.calls.iter().zip(seen).any(|(call, o)| o == observed && target.tested.contains(call)))
+            && target.calls.iter().zip(seen).any(|(call, o)| o == observed && is_tested(target, call)))
+}
+
+/// Whether the project's tests make the call `args`: the same arguments,
+/// a string written with either quote (`parse("")` is `parse('')`).
+fn is_tested(target: &Target, args: &[String]) -> bool {
+    let same = |a: &String, b: &String| a == b || unquoted(a).is_some_and(|inner| unquoted(b) == Some(inner));
+    target.tested.iter().any(|call| call.len() == args.len() && call.iter().zip(args).all(|(a, b)| same(a, b)))
+}
+
+/// The text of a string literal quoted by `'` or `"` with no escape or
+/// quote inside.
+fn unquoted(literal: &str) -> Option<&str> {
+    let quote = literal.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let inner = literal[1..].strip_suffix(quote)?;
+    (!inner.contains(['\\', '\'', '"'])).then_some(inner)
 }
 
 /// Whether every call with something to assert is one the project's tests
@@ -2420,13 +2472,29 @@ mod tests {
         assert_eq!(found("m.py", python, &["integer"]), ["40"]);
         let go = "package p\n\nfunc F(s string, v int) string {\n\tswitch s {\n\tcase \"a\", \"b\":\n\t\treturn fmt.Sprintf(\"%d\", v&^0b111)\n\t}\n\tif v < -3 {\n\t\treturn \"\"\n\t}\n\treturn s\n}\n";
         assert_eq!(found("p.go", go, &["interpreted_string_literal"]), ["\"a\"", "\"b\""]);
-        assert_eq!(found("p.go", go, &["int_literal"]), ["3"]);
+        assert_eq!(found("p.go", go, &["int_literal"]), ["-3"]);
         let rust = "fn f(s: &str) -> u8 {\n    match s {\n        \"one\" => 1,\n        _ if s.starts_with(\"t\") => 2,\n        _ => s.parse().expect(\"a number\"),\n    }\n}\n";
         assert_eq!(found("l.rs", rust, &["string_literal"]), ["\"one\"", "\"t\""]);
+        // `in (…)`, `case 'a' | 'b'`, Rust's or-patterns and negative literals.
+        let python = "def g(s, n):\n    if s in ('x', 'y'):\n        return 1\n    match n:\n        case 1 | 2:\n            return 2\n";
+        assert_eq!(found("m.py", python, &["string"]), ["'x'", "'y'"]);
+        assert_eq!(found("m.py", python, &["integer"]), ["1", "2"]);
+        let rust = "fn g(n: i8) -> u8 {\n    match n {\n        -1 | 7 => 1,\n        _ => 0,\n    }\n}\n";
+        assert_eq!(found("l.rs", rust, &["integer_literal"]), ["-1", "7"]);
         // A call that writes out a default is the call without it.
         let defaults = vec![None, Some("None".to_owned()), Some("','".to_owned())];
         let calls = with_defaults(vec![vec!["100".to_owned()]], &defaults);
         assert_eq!(calls, [vec!["100"], vec!["100", "None"], vec!["100", "None", "','"]]);
+        let calls = with_defaults(vec![vec!["100".to_owned(), "None".to_owned()]], &defaults);
+        assert_eq!(calls, [vec!["100", "None"], vec!["100"], vec!["100", "None", "','"]], "and the other way");
+        let source = "def f(value, *rest: str, sep=','):\n    return value\n";
+        assert_eq!(
+            python_defaults(
+                doc("h.py", source).tree().expect("parses").root_node().named_child(0).expect("def"),
+                source
+            ),
+            [None]
+        );
         let source = "def intcomma(value, ndigits=None, sep=','):\n    return value\n";
         assert_eq!(
             python_defaults(
@@ -2465,7 +2533,7 @@ mod tests {
             [vec!["\"\"", "12345.6789"], vec!["\"+#\"", "0"]]
         );
         assert_eq!(
-            go_struct_fields(&tests[0], tests[0].find("for _").expect("loop")),
+            go_struct_fields(&tests[0], tests[0].find("for _").expect("loop")).1,
             ["name", "format", "num", "want"]
         );
     }

@@ -5,6 +5,7 @@
 //! anything is proposed. A test that does not compile or does not pass is
 //! never proposed; the report says why there is none.
 
+mod beside;
 mod examples;
 mod js;
 mod output;
@@ -12,6 +13,7 @@ mod python;
 
 pub use examples::examples;
 
+use beside::{beside_in_one_run, beside_the_others, is_ours_in_go, pytest_failing};
 use output::{last_lines, number_before, passed_count};
 
 use std::path::{Path, PathBuf};
@@ -115,7 +117,8 @@ async fn write_and_run(
     let (tests, placed, verified, passed) = match attempt(tests).await {
         Ok(done) => done,
         Err(Failed::AfterOthers(why)) => {
-            let resets = go_resets(root, rel);
+            // Go: again, starting from the resets the package's tests use.
+            let resets = if target.language == Language::Go { go_resets(root, rel) } else { Vec::new() };
             if resets.is_empty() {
                 return Err(why);
             }
@@ -745,130 +748,8 @@ fn test_module(source: &str) -> Option<usize> {
     })
 }
 
-/// The package's whole suite with the new tests: each of them passes, and
-/// every other test that fails failed without them too. Anything else — a
-/// run that failed with no test named (a panic, a timeout, `os.Exit`), output
-/// cut short — is a rejection unless the run without them ends the same way.
-async fn beside_the_others(
-    trial: &Trial<'_>,
-    runner: &[String],
-    rel: &str,
-    target: &Target,
-    count: usize,
-) -> Result<(), Failed> {
-    let mut command = runner.to_vec();
-    command.push(go_package(rel));
-    let is_ours = |name: &str| is_ours_in_go(&target.name, name);
-    let names = |outcome: &sandbox::Outcome, mark: &str| -> Vec<String> {
-        String::from_utf8_lossy(&outcome.stdout)
-            .lines()
-            .filter_map(|l| l.trim_start().strip_prefix(mark))
-            .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
-            .collect()
-    };
-    let with = trial.run(command.clone()).await.map_err(Failed::Alone)?;
-    let failed = names(&with, "--- FAIL: ");
-    if let Some(name) = failed.iter().find(|f| is_ours(f)) {
-        return Err(Failed::AfterOthers(format!(
-            "`{name}` passes alone but fails when the package's other tests run first (it depends on state they leave behind)"
-        )));
-    }
-    let passed = names(&with, "--- PASS: ").iter().filter(|p| is_ours(p)).count();
-    if with.success() && !with.truncated && passed >= count {
-        return Ok(());
-    }
-    // Without the new tests: a fresh copy (what ran may have left links a
-    // write would follow).
-    trial.copy().await.map_err(Failed::Alone)?;
-    let without = trial.run(command).await.map_err(Failed::Alone)?;
-    let before = names(&without, "--- FAIL: ");
-    let broken: Vec<&String> = failed.iter().filter(|f| !before.contains(f)).collect();
-    let unexplained = passed < count && (without.success() || with.truncated);
-    if !broken.is_empty() {
-        Err(Failed::Alone(format!("the new tests make the package's own fail: {broken:?}")))
-    } else if unexplained {
-        Err(Failed::Alone(format!(
-            "the package's suite with the new tests did not finish cleanly ({}; {passed} of {count} new test(s) seen passing)",
-            with.exit.describe()
-        )))
-    } else {
-        Ok(())
-    }
-}
-
-/// JavaScript and Python: the new tests passed alone; run with the
-/// project's others (`command`: see [`js::Plan::beside_the_others`], or
-/// the Python test file) no more tests may fail than without them, as
-/// `failing` counts them (a new test that depends on state another leaves,
-/// or leaves state that breaks another, is not proposed).
-async fn beside_in_one_run(
-    trial: &Trial<'_>,
-    command: Vec<String>,
-    failing: &(dyn Fn(&str) -> Option<usize> + Sync),
-) -> Result<(), Failed> {
-    let output = |outcome: &sandbox::Outcome| {
-        format!("{}\n{}", String::from_utf8_lossy(&outcome.stdout), String::from_utf8_lossy(&outcome.stderr))
-    };
-    let with = trial.run(command.clone()).await.map_err(Failed::Alone)?;
-    if with.success() && !with.truncated {
-        return Ok(());
-    }
-    let failing_with = failing(&output(&with));
-    trial.copy().await.map_err(Failed::Alone)?;
-    let without = trial.run(command).await.map_err(Failed::Alone)?;
-    let failing_without = failing(&output(&without));
-    match (failing_with, failing_without) {
-        (Some(with), Some(without)) if with <= without => Ok(()),
-        (Some(with), Some(without)) => Err(Failed::AfterOthers(format!(
-            "the new tests pass alone, but beside the project's other tests {with} fail against {without} without them \
-             (one depends on state another leaves behind)"
-        ))),
-        _ if !without.success() && without.exit.describe() == with.exit.describe() => Ok(()),
-        _ => Err(Failed::Alone(format!(
-            "the project's tests with the new ones did not finish cleanly ({}): {}",
-            with.exit.describe(),
-            last_lines(&output(&with))
-        ))),
-    }
-}
-
-/// How many tests pytest's summary says failed or errored (`2 failed, 10
-/// passed in 0.12s`); none without a summary line.
-fn pytest_failing(output: &str) -> Option<usize> {
-    output.lines().rev().map(|l| l.trim().trim_matches('=').trim()).find_map(|line| {
-        let summary =
-            line.contains(" in ") && ["passed", "failed", "error", "no tests ran"].iter().any(|w| line.contains(w));
-        summary.then(|| number_before(line, " failed").unwrap_or(0) + number_before(line, " error").unwrap_or(0))
-    })
-}
-
-/// Whether the Go test `name` is one Edison wrote for `function`: `TestF_1`,
-/// `TestF_2`…; `TestF_Concurrent` is the package's own.
-fn is_ours_in_go(function: &str, name: &str) -> bool {
-    let first = testgen::go_test_name(function, 1);
-    let prefix = first.trim_end_matches('1');
-    name.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn pytests_summary_says_how_many_failed() {
-        assert_eq!(super::pytest_failing("....F\n1 failed, 4 passed in 0.12s\n"), Some(1));
-        assert_eq!(super::pytest_failing("===== 2 failed, 1 error, 3 passed in 1.01s =====\n"), Some(3));
-        assert_eq!(super::pytest_failing("5 passed in 0.03s\n"), Some(0));
-        assert_eq!(super::pytest_failing("ImportError while loading conftest\n"), None);
-    }
-
-    #[test]
-    fn go_tests_edison_wrote_are_told_from_the_packages_own() {
-        assert!(super::is_ours_in_go("FromBytes", "TestFromBytes_1"));
-        assert!(super::is_ours_in_go("FromBytes", "TestFromBytes_12"));
-        assert!(!super::is_ours_in_go("FromBytes", "TestFromBytes_Invariant"));
-        assert!(!super::is_ours_in_go("FromBytes", "TestFromBytes_"));
-        assert!(!super::is_ours_in_go("New", "TestNewString_1"));
-    }
-
     #[test]
     fn the_types_rust_tests_name_a_path_in() {
         let tests = "assert!(f(&[CharSpecifier::SingleChar('a')], MatchOptions::new()));\nlet _ = std::path::Path::new(\"x\");\nassert!(f(&[CharSpecifier::Any]));";

@@ -391,11 +391,19 @@ impl Plan {
     /// `Tests:       2 failed`, `Tests  2 failed`); none where it says nothing
     /// (it did not get that far).
     pub(super) fn failing(&self, output: &str) -> Option<usize> {
+        if self.framework == "mocha" {
+            // Its summary, `  46 passing (20ms)` then `  2 failing`, is
+            // followed by each failure's details, which may say either word.
+            let count = |line: &str, word: &str| -> Option<usize> {
+                let mut words = line.split_whitespace();
+                let n = words.next()?.parse().ok()?;
+                (words.next()? == word).then_some(n)
+            };
+            let passing = output.lines().position(|l| count(l, "passing").is_some())?;
+            return Some(output.lines().skip(passing + 1).take(3).find_map(|l| count(l, "failing")).unwrap_or(0));
+        }
         output.lines().rev().find_map(|line| {
             let line = line.trim();
-            if self.framework == "mocha" {
-                return super::number_before(line, " failing").or_else(|| line.contains(" passing").then_some(0));
-            }
             let rest = line.strip_prefix("Tests:").or_else(|| line.strip_prefix("Tests "))?;
             Some(super::number_before(rest, " failed").unwrap_or(0))
         })
@@ -735,6 +743,10 @@ mod tests {
         assert_eq!(mocha.failing("  46 passing (20ms)\n  2 failing\n\n  1) parse\n"), Some(2));
         assert_eq!(mocha.failing("  46 passing (20ms)\n"), Some(0));
         assert_eq!(mocha.failing("Error: Cannot find module\n"), None);
+        // A failure's details after the summary say "passing" or "failing" too.
+        let details = "  3 passing (9ms)\n  1 failing\n\n  1) parse\n       throws when passing a non-string:\n     2 failing checks\n";
+        assert_eq!(mocha.failing(details), Some(1));
+        assert_eq!(mocha.failing("  3 passing (9ms)\n\n  x) throws when passing a value\n"), Some(0));
         let jest = plan("jest", None);
         assert_eq!(jest.failing("Tests:       1 failed, 12 passed, 13 total\n"), Some(1));
         let vitest = plan("vitest", None);

@@ -22,7 +22,13 @@ fn importing_test_file(root: &Path, module: &str, name: &str) -> Option<String> 
         let mut files: Vec<String> = entries
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|f| f.ends_with(".py") && (f.starts_with("test") || f.ends_with("_test.py")))
+            // As pytest collects them (not a `testutils.py` helper).
+            .filter(|f| {
+                f.starts_with("test_") && f.ends_with(".py")
+                    || f.ends_with("_test.py")
+                    || f == "test.py"
+                    || f == "tests.py"
+            })
             .collect();
         files.sort();
         for file in files {
