@@ -49,6 +49,11 @@ pub struct Target {
     /// engine's, which changes between Node versions) is checked by its
     /// class alone. Python: the exception classes the module raises itself.
     pub thrown: Vec<String>,
+    /// Python: by position, the name an argument is passed by in a test
+    /// (`clamp(1, "{:.0%}", ceil=0.99)`) and its default: a parameter with a
+    /// default, which a reader knows by its name (and leaves out where the
+    /// call passes its default); none for one passed by position.
+    pub keywords: Vec<Option<(String, String)>>,
 }
 
 /// How a CommonJS module exports a function.
@@ -104,6 +109,7 @@ impl Target {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         }
     }
 }
@@ -1086,6 +1092,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         variants: comparable_variants(text),
         tested: Vec::new(),
         thrown: Vec::new(),
+        keywords: Vec::new(),
     })
 }
 
@@ -1256,10 +1263,15 @@ fn python_target(
     // Docstrings and f-strings are no inputs.
     strings.retain(|s| !s.starts_with("\"\"\"") && !s.starts_with("'''") && !s.starts_with('f'));
     let mut candidates = Vec::new();
+    let mut keywords: Vec<Option<(String, String)>> = Vec::new();
     let mut imports = Vec::new();
     let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
     let mut cursor = list.walk();
     for parameter in list.named_children(&mut cursor) {
+        // After `*` or `*args` a parameter is passed by name only: no more positions.
+        if text[parameter.byte_range()].starts_with('*') && !text[parameter.byte_range()].starts_with("**") {
+            break;
+        }
         let (param, ty, has_default) = match parameter.kind() {
             "identifier" => (&text[parameter.byte_range()], None, false),
             "typed_parameter" => (
@@ -1274,15 +1286,20 @@ fn python_target(
                 match with_examples(index, examples, None) {
                     Some(values) => {
                         candidates.push(values);
+                        let field = |f: &str| parameter.child_by_field_name(f).map(|n| text[n.byte_range()].to_owned());
+                        keywords.push(field("name").zip(field("value")));
                         continue;
                     }
                     // The parameters after it are positional only by it.
                     None => break,
                 }
             }
-            "list_splat_pattern" | "dictionary_splat_pattern" | "keyword_separator" | "positional_separator" => {
+            // Those before `/` are passed by position only.
+            "positional_separator" => {
+                keywords.iter_mut().for_each(|k| *k = None);
                 continue;
             }
+            "list_splat_pattern" | "dictionary_splat_pattern" | "keyword_separator" => continue,
             _ => return Err(format!("`{name}` takes a parameter this offline test writer cannot fill")),
         };
         if matches!(param, "self" | "cls") {
@@ -1322,6 +1339,7 @@ fn python_target(
                 ty.map(|t| format!(": {t}")).unwrap_or_default()
             )
         })?);
+        keywords.push(None);
     }
     let module = path.strip_suffix(".py").ok_or("not a Python file")?;
     let module = module.strip_prefix("src/").unwrap_or(module).trim_end_matches("/__init__").replace('/', ".");
@@ -1338,6 +1356,7 @@ fn python_target(
         variants: Vec::new(),
         tested: Vec::new(),
         thrown: python_raised(text),
+        keywords,
     })
 }
 
@@ -2084,7 +2103,7 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
     let name = &target.name;
     let mut out = String::new();
     for (n, (args, observed)) in cases.iter().enumerate() {
-        let call = format!("{name}({})", args.join(", "));
+        let call = format!("{name}({})", written_args(target, args));
         let test = format!("{name}_{}", n + 1);
         out.push_str(&match (target.language, observed) {
             // `is` for the singletons, as flake8 would have it (E712: no `== True`).
@@ -2140,6 +2159,24 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         });
     }
     Some((out, cases.len()))
+}
+
+/// A call's arguments as a test writes them: by name where
+/// [`Target::keywords`] says (`clamp(1, "{:.0%}", ceil=0.99)`), from the
+/// first such on (a positional argument cannot follow a named one).
+fn written_args(target: &Target, args: &[String]) -> String {
+    let first = target.keywords.iter().position(Option::is_some).unwrap_or(args.len());
+    let all_named = target.keywords.len() >= args.len()
+        && target.keywords[first.min(args.len())..args.len()].iter().all(Option::is_some);
+    args.iter()
+        .enumerate()
+        .filter_map(|(i, arg)| match target.keywords.get(i) {
+            Some(Some((_, default))) if all_named && i >= first && default == arg => None,
+            Some(Some((name, _))) if all_named && i >= first => Some(format!("{name}={arg}")),
+            _ => Some(arg.clone()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether a test of the call `args`, which did `observed`, would repeat
@@ -2392,6 +2429,7 @@ mod tests {
             variants: variants.clone(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
             ..rust_only("parse_duration", &[&["\"\""]])
         };
         let (written, _) = tests(&target, &[Observed::Value(format!("{:?}", "Err(Empty)"))]).expect("a test");
@@ -2538,6 +2576,26 @@ mod tests {
         );
     }
 
+    /// humanize's `clamp(value, format="{:}", floor=None, ceil=None, …)`:
+    /// the arguments its tests pass by position are written by name, those
+    /// equal to their defaults left out.
+    #[test]
+    fn python_arguments_with_defaults_are_written_by_name() {
+        let source = "def clamp(value: float, format='{:}', floor=None, ceil=None, floor_token='<', ceil_token='>'):\n    return value\n";
+        let tests = vec!["def test_c():\n    assert clamp(1, '{:.0%}', None, 0.99, '<', '>') == '>99%'\n".to_owned()];
+        let found = target("n.py", &doc("n.py", source), 5, &tests).expect("testable");
+        assert_eq!(found.keywords.iter().filter(|k| k.is_some()).count(), 5, "{:?}", found.keywords);
+        let call = |args: &[&str]| written_args(&found, &args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>());
+        assert_eq!(call(&["0.5", "'{:.0%}'", "None", "0.99", "'<'", "'>'"]), "0.5, format='{:.0%}', ceil=0.99");
+        assert_eq!(call(&["0.5"]), "0.5");
+        // Before `/`, by position.
+        let positional = "def f(value: int, sep=',', /, width=3):\n    return value\n";
+        let tests = vec!["def test_f():\n    assert f(1, ';', 4) == 1\n".to_owned()];
+        let found = target("n.py", &doc("n.py", positional), 5, &tests).expect("testable");
+        let written = written_args(&found, &["1".to_owned(), "';'".to_owned(), "4".to_owned()]);
+        assert_eq!(written, "1, ';', width=4");
+    }
+
     /// boltons' tests: `from boltons import strutils`, then
     /// `strutils.parse_int_list(…)`, and `b2h = strutils.bytes2human`.
     #[test]
@@ -2638,6 +2696,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         let shown = |examples: Vec<super::super::document::Example>| {
             examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
@@ -2793,6 +2852,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         let seen = [
             Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
@@ -2831,6 +2891,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
         assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);

@@ -70,6 +70,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         });
     }
     let returns = result.ok_or_else(|| {
@@ -93,6 +94,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         variants: Vec::new(),
         tested: Vec::new(),
         thrown: Vec::new(),
+        keywords: Vec::new(),
     })
 }
 
@@ -872,6 +874,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -957,6 +960,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -992,6 +996,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         assert!(
             probe(&target)
@@ -1048,6 +1053,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

@@ -188,6 +188,7 @@ pub(super) fn target(
         variants: Vec::new(),
         tested: every.iter().map(|call| call.iter().map(|a| one_line(a)).collect()).collect(),
         thrown: thrown_messages(text),
+        keywords: Vec::new(),
     })
 }
 

@@ -345,6 +345,7 @@ mod tests {
             variants: Vec::new(),
             tested: Vec::new(),
             thrown: Vec::new(),
+            keywords: Vec::new(),
         };
         let insert = |_: &str, _: &str, _: usize, _: String| -> Placed { unreachable!("two edits") };
         let tests = "def test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
