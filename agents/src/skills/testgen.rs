@@ -883,14 +883,16 @@ fn with_examples_up_to(
 /// Only a string quoted by one of `quotes`, with no escape inside (no
 /// prefix either: Python's `b'…'`, `r'…'`, `f'…'` are left alone).
 fn string_variants(examples: &[Vec<String>], index: usize, quotes: &[char]) -> Vec<String> {
-    let Some(first) = examples.iter().filter_map(|call| call.get(index)).find(|v| v.starts_with(quotes)) else {
+    // The first that is not empty (scule's table starts with `["", ""]`).
+    let usable = |v: &&String| {
+        v.starts_with(quotes)
+            && v[1..].strip_suffix(&v[..1]).is_some_and(|inner| !inner.is_empty() && !inner.contains(['\\', '\'', '"']))
+    };
+    let Some(first) = examples.iter().filter_map(|call| call.get(index)).find(usable) else {
         return Vec::new();
     };
     let quote = &first[..1];
-    let Some(inner) = first[1..].strip_suffix(quote) else { return Vec::new() };
-    if inner.is_empty() || inner.contains('\\') || inner.contains(quote) {
-        return Vec::new();
-    }
+    let inner = &first[1..first.len() - 1];
     let cut: String = inner.chars().take(inner.chars().count().div_ceil(2)).collect();
     [inner.to_uppercase(), format!(" {inner} "), cut]
         .into_iter()
@@ -2123,6 +2125,11 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
                     Some("true") => format!("assert!({call});"),
                     Some("false") => format!("assert!(!{call});"),
                     Some("None") => format!("assert!({call}.is_none());"),
+                    // A float the arithmetic rounded (`0.47222222222222215`):
+                    // within a margin, not to its last bit.
+                    Some(literal) if is_long_float(returns, literal) => {
+                        format!("assert!(({call} - {literal}).abs() < 1e-9);")
+                    }
                     Some(literal) => format!("assert_eq!({call}, {literal});"),
                     // A value showing a type's private fields: what kind it is.
                     None if shows_hidden(debug, &target.hidden) => {
@@ -2212,6 +2219,15 @@ pub fn only_tested(target: &Target, seen: &[Observed]) -> bool {
     let assertable: Vec<(&Vec<String>, &Observed)> =
         target.calls.iter().zip(seen).filter(|(_, o)| **o != Observed::Opaque).collect();
     !assertable.is_empty() && assertable.iter().all(|(args, o)| repeats(target, seen, args, o))
+}
+
+/// Whether `literal` is an `f32`/`f64` result (as `returns` says) with
+/// more than six decimals.
+fn is_long_float(returns: &str, literal: &str) -> bool {
+    matches!(returns.trim(), "f64" | "f32")
+        && literal
+            .split_once('.')
+            .is_some_and(|(_, decimals)| decimals.len() > 6 && decimals.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Whether a `Debug` form (as a string literal) shows a value of one of the
@@ -2576,6 +2592,20 @@ mod tests {
         );
     }
 
+    /// scule's `upperFirst<S extends string>(str: S)`, tested through a
+    /// `test.each` table that starts with `["", ""]`: its rows are theirs,
+    /// and a string of theirs in capitals, spaced and cut is new.
+    #[test]
+    fn a_type_parameter_takes_its_constraints_inputs_and_test_each_rows_are_theirs() {
+        let source = "export function upperFirst<S extends string>(str: S): Capitalize<S> {\n  return (str ? str[0].toUpperCase() + str.slice(1) : \"\") as Capitalize<S>;\n}\n";
+        let tests = vec!["import { upperFirst } from \"../src\";\n\ndescribe(\"upperFirst\", () => {\n  test.each([\n    [\"\", \"\"],\n    [\"foo\", \"Foo\"],\n  ])(\"%s => %s\", (input, expected) => {\n    expect(upperFirst(input)).toMatchObject(expected);\n  });\n});\n".to_owned()];
+        let found = target("src/index.ts", &doc("src/index.ts", source), 20, &tests).expect("testable");
+        assert_eq!(found.tested, [vec!["\"\""], vec!["\"foo\""]]);
+        for new in ["\"FOO\"", "\" foo \"", "\"fo\""] {
+            assert!(found.calls.iter().any(|c| c[0] == new), "{new}: {:?}", found.calls);
+        }
+    }
+
     /// humanize's `clamp(value, format="{:}", floor=None, ceil=None, …)`:
     /// the arguments its tests pass by position are written by name, those
     /// equal to their defaults left out.
@@ -2624,6 +2654,23 @@ mod tests {
         let (written, _) = super::tests(&found, &seen).expect("tests");
         assert!(!written.lines().any(|l| l.contains("scientific(") && !l.contains("scientific('")), "{written}");
         assert!(written.contains("scientific('')"), "{written}");
+    }
+
+    /// strsim's `jaro_winkler("abc", "cheese fries")`: `0.47222222222222215`
+    /// within a margin; a short float exactly.
+    #[test]
+    fn rust_floats_with_many_decimals_are_compared_within_a_margin() {
+        let target = Target {
+            returns: Some("f64".into()),
+            ..rust_only("jaro_winkler", &[&["\"abc\"", "\"x\""], &["\"\"", "\"\""]])
+        };
+        let seen = [Observed::Value(format!("{:?}", "0.47222222222222215")), Observed::Value(format!("{:?}", "0.5"))];
+        let (written, _) = super::tests(&target, &seen).expect("tests");
+        assert!(
+            written.contains("assert!((jaro_winkler(\"abc\", \"x\") - 0.47222222222222215).abs() < 1e-9);"),
+            "{written}"
+        );
+        assert!(written.contains("assert_eq!(jaro_winkler(\"\", \"\"), 0.5);"), "{written}");
     }
 
     fn rust_only(name: &str, calls: &[&[&str]]) -> Target {

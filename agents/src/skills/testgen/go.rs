@@ -506,6 +506,12 @@ fn literal_of(package: &str, value_type: &str, value: &str) -> Option<String> {
         };
         return literal.then(|| format!("{value_type}{rest}"));
     }
+    // `%#v` writes unsigned numbers in hex (`0x54`): a count reads as 84.
+    if let Some(n) = value.strip_prefix("0x").and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        && value_type.starts_with("uint")
+    {
+        return Some(n.to_string());
+    }
     let literal = match value_type {
         "string" => is_go_string_literal(value),
         "bool" => matches!(value, "true" | "false"),
@@ -837,6 +843,16 @@ pub(super) fn with_resets(tests: &str, resets: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// go-humanize's `ParseBytes("84 ")` is a `uint64` that `%#v` writes as
+    /// `0x54`: the test compares with 84.
+    #[test]
+    fn unsigned_numbers_are_written_in_decimal() {
+        assert_eq!(literal_of("humanize", "uint64", "0x54").as_deref(), Some("84"));
+        assert_eq!(literal_of("humanize", "uint", "0x0").as_deref(), Some("0"));
+        assert_eq!(literal_of("humanize", "int", "-7").as_deref(), Some("-7"));
+        assert_eq!(literal_of("uuid", "Version", "uuid.Version(0x4)").as_deref(), Some("Version(0x4)"));
+    }
 
     #[test]
     fn resets_are_the_package_tests_own_set_nil_calls_of_its_setters() {

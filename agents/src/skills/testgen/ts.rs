@@ -134,6 +134,8 @@ pub(super) fn target(
             .child_by_field_name("type")
             .map(|t| text[t.byte_range()].trim_start_matches(':').trim().to_owned())
             .unwrap_or_default();
+        // A type parameter stands for its constraint (`<S extends string>`).
+        let ty = constraint_of(function, text, &ty).unwrap_or(ty);
         let index = candidates.len();
         let usable: Vec<Vec<String>> =
             examples.iter().filter(|c| c.get(index).is_some_and(|v| fits(&ty, v))).cloned().collect();
@@ -611,7 +613,9 @@ pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<
     if !args.iter().any(bare) {
         return Vec::new();
     }
-    let Some((names, destructured, of, table)) = enclosing_loop(&text[..call_at]) else { return Vec::new() };
+    let Some((names, destructured, of, table)) = enclosing_loop(&text[..call_at]) else {
+        return each_rows(&text[..call_at], args);
+    };
     if !args.iter().any(|a| names.contains(&a.as_str())) {
         return Vec::new();
     }
@@ -642,6 +646,62 @@ pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<
                 .collect::<Option<Vec<String>>>()
         })
         .take(8)
+        .collect()
+}
+
+/// The constraint of the function's type parameter `name` (`string` of
+/// `upperFirst<S extends string>(str: S)`), if it is one of its own.
+fn constraint_of(function: Node<'_>, text: &str, name: &str) -> Option<String> {
+    let list = function.child_by_field_name("type_parameters")?;
+    let mut cursor = list.walk();
+    list.named_children(&mut cursor).find_map(|parameter| {
+        let own = parameter.child_by_field_name("name").is_some_and(|n| &text[n.byte_range()] == name);
+        let constraint = parameter.child_by_field_name("constraint")?;
+        own.then(|| text[constraint.byte_range()].trim_start_matches("extends").trim().to_owned())
+    })
+}
+
+/// The rows of a `test.each([[…], …])('…', (a, b) => { … })` (or
+/// `it.each`, `describe.each`) open at the end of `before`, for a call
+/// passing its callback's names: each row's values by position (scule's
+/// `test.each([["", ""], ["foo", "Foo"]])` for `upperFirst(input)`).
+fn each_rows(before: &str, args: &[String]) -> Vec<Vec<String>> {
+    let Some(at) = before.rfind(".each(") else { return Vec::new() };
+    let after = &before[at..];
+    if after.matches('{').count() <= after.matches('}').count() {
+        return Vec::new();
+    }
+    let open = at + ".each(".len();
+    let Some((items, end)) = bracketed(&before[open..]).filter(|_| before[open..].starts_with('[')) else {
+        return Vec::new();
+    };
+    // The callback's parameters: `(input, expected) =>` or `function (input, expected)`.
+    // After the title (which may hold `=>` itself): `(…) =>`, or `function (…) {`.
+    let rest = &before[open + end..];
+    let arrow = rest.match_indices("=>").map(|(i, _)| i).find(|i| rest[..*i].trim_end().ends_with(')'));
+    let Some(arrow) = arrow.or_else(|| rest.find("function").and_then(|f| rest[f..].find('{').map(|b| f + b))) else {
+        return Vec::new();
+    };
+    let head = rest[..arrow].trim_end();
+    let Some(list) = head.strip_suffix(')').and_then(|h| h.rfind('(').map(|o| &h[o + 1..])) else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = list.split(',').map(|n| n.trim().split(':').next().unwrap_or_default().trim()).collect();
+    if names.iter().any(|n| n.is_empty() || !n.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')) {
+        return Vec::new();
+    }
+    items
+        .iter()
+        .filter_map(|item| {
+            let row = if item.starts_with('[') { top_level_items(item)? } else { vec![item.clone()] };
+            args.iter()
+                .map(|arg| match names.iter().position(|n| n == arg) {
+                    Some(i) => row.get(i).filter(|v| is_literal(v)).cloned(),
+                    None => is_literal(arg).then(|| arg.clone()),
+                })
+                .collect::<Option<Vec<String>>>()
+        })
+        .take(64)
         .collect()
 }
 
@@ -861,14 +921,23 @@ pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed, thrown: &
                 if !e.contains(": ") {
                     return format!(", {e}");
                 }
-                let escaped: String = e.chars().fold(String::new(), |mut out, c| {
-                    if "\\^$.*+?()[]{}|/".contains(c) {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                    out
-                });
-                format!(", /^{escaped}$/")
+                let escape = |text: &str| {
+                    text.chars().fold(String::new(), |mut out, c| {
+                        if "\\^$.*+?()[]{}|/".contains(c) {
+                            out.push('\\');
+                        }
+                        out.push(c);
+                        out
+                    })
+                };
+                // chai's `assert` (vitest's) tests the message alone, after the class.
+                if js.framework != "mocha" {
+                    let (class, message) = e.split_once(": ").unwrap_or((e, ""));
+                    let builtin = ["Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "URIError"];
+                    let class = if builtin.contains(&class) { format!("{class}, ") } else { String::new() };
+                    return format!(", {class}/^{}$/", escape(message));
+                }
+                format!(", /^{}$/", escape(e))
             });
             format!("{assert}.throws({thrower}{}){semi}", expected.unwrap_or_default())
         }
@@ -945,6 +1014,18 @@ fn literal(value: &str, quote: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_a_test_each_table_fill_the_callbacks_names() {
+        let text = "import { upperFirst } from \"../src\";\n\ndescribe(\"upperFirst\", () => {\n  test.each([\n    [\"\", \"\"],\n    [\"foo\", \"Foo\"],\n  ])(\"%s => %s\", (input, expected) => {\n    expect(upperFirst(input)).toBe(expected);\n  });\n});\n";
+        let at = text.find("upperFirst(input)").expect("call");
+        assert_eq!(loop_rows(text, at, &["input".to_owned()]), [vec!["\"\""], vec!["\"foo\""]]);
+        let closed = "test.each([[1]])('x', (a) => {\n  f(a);\n});\nf(a);\n";
+        assert!(
+            loop_rows(closed, closed.rfind("f(a)").expect("call"), &["a".to_owned()]).is_empty(),
+            "outside the callback"
+        );
+    }
 
     #[test]
     fn rows_of_the_tables_a_tests_loops_go_over() {

@@ -48,8 +48,9 @@ pub(super) fn plan(root: &Path, rel: &str, target: &Target) -> Result<Plan, Stri
         .filter_map(|file| {
             let text = read_source(&root.join(file))?;
             let reach = reach_in(root, &text, file, &module, main.as_deref(), target)?;
-            // Mocha's tests assert with node's `assert`, bound in the file.
-            let assert = assert_binding(&text);
+            // Mocha's tests assert with node's `assert`, bound in the file;
+            // a vitest file may take chai's `assert` from vitest, not `expect`.
+            let assert = assert_binding(&text).or_else(|| vitest_assert(&text).then(|| "assert".to_owned()));
             if framework == "mocha" && assert.is_none() {
                 return None;
             }
@@ -192,9 +193,9 @@ fn styled(
         bodies.iter().filter(|l| l.contains("function")).count() > bodies.iter().filter(|l| l.contains("=>")).count()
     };
     let semi = if semicolons { ";" } else { "" };
-    let assert = assert.filter(|_| framework == "mocha");
+    let assert = assert.filter(|a| framework == "mocha" || (existing && vitest_assert(sample) && a == "assert"));
     let mut header = String::new();
-    if let Some(assert) = assert.as_deref() {
+    if let Some(assert) = assert.as_deref().filter(|_| framework == "mocha") {
         header.push_str(&match &reach.binding {
             Binding::Named(_) => format!("import {assert} from {}{semi}\n", quoted("assert", quote)),
             Binding::Required(keyword, ..) => {
@@ -284,6 +285,21 @@ fn required(text: &str) -> Vec<(&'static str, String, String)> {
                 .then(|| (keyword, bound.to_owned(), spec.to_owned()))
         })
         .collect()
+}
+
+/// Whether the file takes chai's `assert` from vitest and not `expect`
+/// (`import { describe, it, assert } from 'vitest'`): its tests are written
+/// with `assert.deepEqual` and the like, as node's.
+fn vitest_assert(text: &str) -> bool {
+    text.lines().map(str::trim).any(|line| {
+        let Some((names, spec)) = line.strip_prefix("import {").and_then(|rest| rest.split_once("} from ")) else {
+            return false;
+        };
+        let names: Vec<&str> = names.split(',').map(str::trim).collect();
+        spec.trim().trim_end_matches(';').trim_matches(['\'', '"']) == "vitest"
+            && names.contains(&"assert")
+            && !names.contains(&"expect")
+    })
 }
 
 /// The name the file gives node's `assert`: `var assert = require('assert')`,

@@ -21,9 +21,23 @@ pub(super) fn number_before(line: &str, word: &str) -> Option<usize> {
     line[..at].split(|c: char| !c.is_ascii_digit()).rfind(|w| !w.is_empty())?.parse::<usize>().ok()
 }
 
+/// The last lines of a run's output, after the first line that names an
+/// error (`ReferenceError: expect is not defined`) where they do not hold
+/// it: vitest ends with a code frame, which says where but not what.
 pub(super) fn last_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(6)..].join(" / ")
+    let last = &lines[lines.len().saturating_sub(6)..];
+    let named = |l: &str| {
+        let l = l.trim_start();
+        let word = l.split(':').next().unwrap_or_default();
+        l.contains(": ") && word.ends_with("Error") && word.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    match lines.iter().find(|l| named(l)) {
+        Some(error) if !last.iter().any(|l| named(l)) => {
+            format!("{} / … / {}", error.trim(), last.join(" / "))
+        }
+        _ => last.join(" / "),
+    }
 }
 
 /// What the calls did, less what names the copy they ran in (`copy`:
@@ -57,6 +71,14 @@ mod tests {
         assert!(!unreachable(&[missing, Observed::Value("1".into())]), "one call reached it");
         assert!(!unreachable(&[]));
         assert_eq!(passed_count(Language::Python, "3 passed in 0.01s"), 3);
+        let vitest =
+            "FAIL test/a.test.ts > parse\nReferenceError: expect is not defined\n a\n b\n c\n d\n e\n 396| it('x')\n";
+        assert!(
+            last_lines(vitest).starts_with("ReferenceError: expect is not defined / … / "),
+            "{}",
+            last_lines(vitest)
+        );
+        assert_eq!(last_lines("a\nb\n"), "a / b");
         let copy = "/home/u/.cache/paired/checks/1/work";
         let seen = vec![
             Observed::Value(format!("\"{copy}/a.txt\"")),

@@ -1,0 +1,99 @@
+//! Edison's Rust tests: which are his, whether the function is deprecated,
+//! and the tests laid out by rustfmt.
+
+use protocol::agents::TextEdit;
+
+use super::{Placed, Trial};
+
+/// Whether the Rust test `name` is one Edison wrote for `function`:
+/// `hamming_1`, `hamming_2_panics`; `hamming_empty` is the project's own.
+pub(super) fn is_ours_in_rust(function: &str, name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(function).and_then(|r| r.strip_prefix('_')) else { return false };
+    let number = rest.strip_suffix("_panics").unwrap_or(rest);
+    !number.is_empty() && number.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whether the Rust function `name` in `source` carries `#[deprecated…]`
+/// among the attributes right above it.
+pub(super) fn rust_deprecated(source: &str, name: &str) -> bool {
+    let Some(at) = source.find(&format!("fn {name}(")) else { return false };
+    source[..at]
+        .lines()
+        .rev()
+        .skip(1)
+        .map(str::trim)
+        // Up to the item before: its end, or a blank line.
+        .take_while(|l| !l.is_empty() && !l.ends_with('}') && !l.ends_with(';'))
+        .take(12)
+        .any(|l| l.starts_with("#[deprecated"))
+}
+
+impl Trial<'_> {
+    /// Rust: the tests as rustfmt lays them out (with the project's
+    /// `rustfmt.toml`, in the sandbox, on the copy), when it leaves the rest
+    /// of the file (`source`) as it was; else as written. A project whose CI
+    /// runs `cargo fmt --check` fails on a long line Edison wrote.
+    pub(super) async fn rustfmt(&self, source: &str, placed: Placed) -> Placed {
+        let [edit] = &placed.edits[..] else { return placed };
+        let new_text = edit.new_text.clone();
+        let Some(at) = placed.after.find(&new_text) else { return placed };
+        if source.get(..at) != placed.after.get(..at) || self.write(&placed.path, &placed.after).is_err() {
+            return placed;
+        }
+        let manifest = crate::services::workspace::read_source(&self.root.join("Cargo.toml")).unwrap_or_default();
+        let edition = manifest
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("edition")?
+                    .trim_start()
+                    .strip_prefix('=')?
+                    .trim()
+                    .strip_prefix('"')?
+                    .split('"')
+                    .next()
+            })
+            .filter(|e| e.chars().all(|c| c.is_ascii_digit()))
+            .unwrap_or("2015")
+            .to_owned();
+        let ran = self.run(vec!["rustfmt".into(), "--edition".into(), edition, placed.path.clone()]).await;
+        let after = tokio::task::spawn_blocking({
+            let path = self.work.join(&placed.path);
+            move || crate::platform::os::read_regular_text(&path, 4 << 20)
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|read| read);
+        if self.copy().await.is_err() {
+            return placed;
+        }
+        let (Ok(outcome), Ok(after)) = (ran, after) else { return placed };
+        // Only the tests may have moved: the file's two parts as they were.
+        let formatted = after
+            .strip_prefix(&source[..at])
+            .and_then(|rest| rest.strip_suffix(&source[at..]))
+            .filter(|t| outcome.success() && !t.trim().is_empty());
+        let Some(formatted) = formatted else { return placed };
+        let edits = vec![TextEdit { new_text: formatted.to_owned(), ..edit.clone() }];
+        Placed { path: placed.path, after, edits }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rust_tests_edison_wrote_are_told_from_the_projects_own() {
+        assert!(super::is_ours_in_rust("hamming", "hamming_1"));
+        assert!(super::is_ours_in_rust("hamming", "hamming_12_panics"));
+        assert!(!super::is_ours_in_rust("hamming", "hamming_empty"));
+        assert!(!super::is_ours_in_rust("hamming", "hamming_"));
+        assert!(!super::is_ours_in_rust("ham", "hamming_1"));
+    }
+
+    #[test]
+    fn a_deprecated_rust_function_is_known_by_its_attribute() {
+        let source = "/// Quotes.\n#[deprecated(since = \"1.3.0\", note = \"use try_quote\")]\npub fn quote(s: &str) -> String {\n    s.into()\n}\n\npub fn try_quote(s: &str) -> String {\n    s.into()\n}\n";
+        assert!(super::rust_deprecated(source, "quote"));
+        assert!(!super::rust_deprecated(source, "try_quote"));
+    }
+}
