@@ -290,7 +290,13 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                 }
                 // A table-driven test (`for (const c of cases) f(c.input)`,
                 // `for _, tt := range tests { F(tt.in) }`): each row's fields.
+                // Rust: `for &(input, output) in TABLE { f(input) }`.
                 if language == Language::Rust {
+                    for row in rust_loop_rows(text, at, &args) {
+                        if !from_tables.contains(&row) {
+                            from_tables.push(row);
+                        }
+                    }
                     continue;
                 }
                 // Or the loop's own names (`for (const [a, b] of pairs) f(a, b)`).
@@ -647,6 +653,61 @@ fn python_sequence_items(text: &str) -> Option<Vec<String>> {
         return None;
     }
     (quote.is_none() && depth == 0).then_some(items)
+}
+
+/// The rows of a Rust table a `for` loop open at `call_at` walks, for a
+/// call passing the loop's names: `for &(input, output) in SPLIT_TEST_ITEMS`
+/// (or `.iter()`) over a `static`/`const`/`let` array or slice of tuples
+/// (shlex's tests), each row's values by position; literals only.
+fn rust_loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<String>> {
+    let before = &text[..call_at.min(text.len())];
+    let Some(at) = before.rfind("for ") else { return Vec::new() };
+    let after = &before[at..];
+    if after.matches('{').count() <= after.matches('}').count() {
+        return Vec::new();
+    }
+    let Some((pattern, rest)) = after["for ".len()..].split_once(" in ") else { return Vec::new() };
+    let table = rest.split('{').next().unwrap_or_default().trim().trim_start_matches('&');
+    let table = table.strip_suffix(".iter()").or_else(|| table.strip_suffix(".into_iter()")).unwrap_or(table);
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !ident(table) {
+        return Vec::new();
+    }
+    let pattern = pattern.trim().trim_start_matches('&');
+    let names: Vec<&str> = match pattern.strip_prefix('(').and_then(|p| p.strip_suffix(')')) {
+        Some(inner) => inner.split(',').map(|n| n.trim().trim_start_matches('&')).collect(),
+        None => vec![pattern],
+    };
+    if !names.iter().all(|n| ident(n)) || !args.iter().any(|a| names.contains(&a.as_str())) {
+        return Vec::new();
+    }
+    // Its definition: `static TABLE: … = &[` (or `const`, `let`), before the loop.
+    let definition = ["static ", "const ", "let "].iter().find_map(|keyword| {
+        let pattern = format!("{keyword}{table}");
+        text.match_indices(&pattern).find_map(|(at, _)| {
+            let rest = &text[at + pattern.len()..];
+            if !rest.starts_with([':', ' ', '=']) {
+                return None;
+            }
+            let value = rest[rest.find('=')? + 1..].trim_start().trim_start_matches('&');
+            let value = value.strip_prefix("vec!").unwrap_or(value).trim_start();
+            value.starts_with('[').then_some(value)
+        })
+    });
+    let Some((items, _)) = definition.and_then(ts::bracketed) else { return Vec::new() };
+    items
+        .iter()
+        .filter_map(|item| {
+            let row = if names.len() > 1 { ts::bracketed(item)?.0 } else { vec![item.clone()] };
+            args.iter()
+                .map(|arg| match names.iter().position(|n| n == arg) {
+                    Some(i) => row.get(i).filter(|v| is_rust_literal(v)).cloned(),
+                    None => is_rust_literal(arg).then(|| arg.clone()),
+                })
+                .collect::<Option<Vec<String>>>()
+        })
+        .take(200)
+        .collect()
 }
 
 /// `tc.input` → `input`: a field of a table row, by the loop's variable.
@@ -2575,6 +2636,14 @@ mod tests {
         let found = target("n.py", &doc("n.py", raising), 5, &[]).expect("testable");
         assert_eq!(found.thrown, ["TypeError"]);
         assert!(super::tests(&found, &vec![Observed::Fails(Some("TypeError".into())); found.calls.len()]).is_some());
+    }
+
+    /// shlex's tests walk a `static` table of tuples: each row is a call
+    /// the tests make.
+    #[test]
+    fn rust_tables_walked_by_a_loop_are_calls_the_tests_make() {
+        let tests = vec!["static SPLIT_TEST_ITEMS: &[(&str, Option<&[&str]>)] = &[\n    (\"foo$baz\", Some(&[\"foo$baz\"])),\n    (\"foo baz\", Some(&[\"foo\", \"baz\"])), // two\n];\n\n#[test]\nfn test_split() {\n    for &(input, output) in SPLIT_TEST_ITEMS {\n        assert_eq!(split(input), output.map(|o| o.to_vec()));\n    }\n}\n".to_owned()];
+        assert_eq!(example_calls("split", Language::Rust, &tests), [vec!["\"foo$baz\""], vec!["\"foo baz\""]]);
     }
 
     /// go-humanize's `FormatFloat` table: rows written by position, in the

@@ -761,10 +761,11 @@ fn top_level_items(text: &str) -> Option<Vec<String>> {
 }
 
 /// [`top_level_items`], and the byte just after the closing bracket.
-fn bracketed(text: &str) -> Option<(Vec<String>, usize)> {
+pub(super) fn bracketed(text: &str) -> Option<(Vec<String>, usize)> {
     let close = match text.chars().next()? {
         '[' => ']',
         '{' => '}',
+        '(' => ')',
         _ => return None,
     };
     let (mut depth, mut quote, mut current, mut items) = (0usize, None::<char>, String::new(), Vec::new());
