@@ -699,14 +699,21 @@ fn rust_loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<String
         .iter()
         .filter_map(|item| {
             let row = if names.len() > 1 { ts::bracketed(item)?.0 } else { vec![item.clone()] };
-            args.iter()
-                .map(|arg| match names.iter().position(|n| n == arg) {
-                    Some(i) => row.get(i).filter(|v| is_rust_literal(v)).cloned(),
-                    None => is_rust_literal(arg).then(|| arg.clone()),
-                })
-                .collect::<Option<Vec<String>>>()
+            filled(args, &names, &row, is_rust_literal)
         })
         .take(200)
+        .collect()
+}
+
+/// A call's arguments with a table row's values in place of the names a
+/// loop or callback binds (`names`, by position in `row`); none where one
+/// is not a literal (as `literal` says).
+fn filled(args: &[String], names: &[&str], row: &[String], literal: fn(&str) -> bool) -> Option<Vec<String>> {
+    args.iter()
+        .map(|arg| match names.iter().position(|n| n == arg) {
+            Some(i) => row.get(i).filter(|v| literal(v)).cloned(),
+            None => literal(arg).then(|| arg.clone()),
+        })
         .collect()
 }
 

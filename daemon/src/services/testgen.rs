@@ -518,10 +518,18 @@ impl<'a> Trial<'a> {
     /// it leaves the rest of the file as it was; else as written.
     async fn formatted(&self, plan: &js::Plan, placed: Placed) -> Placed {
         let Some(mut command) = js::formatter(self.root) else { return placed };
-        if self.write(&placed.path, &placed.after).is_err() {
-            return placed;
-        }
         command.push(placed.path.clone());
+        match self.formatter_on(command, &placed).await {
+            Some(after) => plan.reformatted(self.root, placed, after),
+            None => placed,
+        }
+    }
+
+    /// `placed` written to the copy, a formatter `command` run on it there,
+    /// and the file as it left it (none where either failed). The copy is
+    /// fresh again after.
+    async fn formatter_on(&self, command: Vec<String>, placed: &Placed) -> Option<String> {
+        self.write(&placed.path, &placed.after).ok()?;
         let ran = self.run(command).await;
         // What a program of the project's left: no link, FIFO or device is followed.
         let after = tokio::task::spawn_blocking({
@@ -532,12 +540,10 @@ impl<'a> Trial<'a> {
         .map_err(std::io::Error::other)
         .and_then(|read| read);
         // What ran may have left links in the copy: a fresh one.
-        if self.copy().await.is_err() {
-            return placed;
-        }
+        self.copy().await.ok()?;
         match (ran, after) {
-            (Ok(outcome), Ok(after)) if outcome.success() => plan.reformatted(self.root, placed, after),
-            _ => placed,
+            (Ok(outcome), Ok(after)) if outcome.success() => Some(after),
+            _ => None,
         }
     }
 

@@ -636,17 +636,7 @@ pub(super) fn loop_rows(text: &str, call_at: usize, args: &[String]) -> Vec<Vec<
             .collect(),
         _ => return Vec::new(),
     };
-    rows.into_iter()
-        .filter_map(|row| {
-            args.iter()
-                .map(|arg| match names.iter().position(|n| n == arg) {
-                    Some(i) => row.get(i).filter(|v| is_literal(v)).cloned(),
-                    None => is_literal(arg).then(|| arg.clone()),
-                })
-                .collect::<Option<Vec<String>>>()
-        })
-        .take(8)
-        .collect()
+    rows.into_iter().filter_map(|row| super::filled(args, &names, &row, is_literal)).take(8).collect()
 }
 
 /// The constraint of the function's type parameter `name` (`string` of
@@ -694,12 +684,7 @@ fn each_rows(before: &str, args: &[String]) -> Vec<Vec<String>> {
         .iter()
         .filter_map(|item| {
             let row = if item.starts_with('[') { top_level_items(item)? } else { vec![item.clone()] };
-            args.iter()
-                .map(|arg| match names.iter().position(|n| n == arg) {
-                    Some(i) => row.get(i).filter(|v| is_literal(v)).cloned(),
-                    None => is_literal(arg).then(|| arg.clone()),
-                })
-                .collect::<Option<Vec<String>>>()
+            super::filled(args, &names, &row, is_literal)
         })
         .take(64)
         .collect()

@@ -37,7 +37,7 @@ impl Trial<'_> {
         let [edit] = &placed.edits[..] else { return placed };
         let new_text = edit.new_text.clone();
         let Some(at) = placed.after.find(&new_text) else { return placed };
-        if source.get(..at) != placed.after.get(..at) || self.write(&placed.path, &placed.after).is_err() {
+        if source.get(..at) != placed.after.get(..at) {
             return placed;
         }
         let manifest = crate::services::workspace::read_source(&self.root.join("Cargo.toml")).unwrap_or_default();
@@ -56,23 +56,13 @@ impl Trial<'_> {
             .filter(|e| e.chars().all(|c| c.is_ascii_digit()))
             .unwrap_or("2015")
             .to_owned();
-        let ran = self.run(vec!["rustfmt".into(), "--edition".into(), edition, placed.path.clone()]).await;
-        let after = tokio::task::spawn_blocking({
-            let path = self.work.join(&placed.path);
-            move || crate::platform::os::read_regular_text(&path, 4 << 20)
-        })
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|read| read);
-        if self.copy().await.is_err() {
-            return placed;
-        }
-        let (Ok(outcome), Ok(after)) = (ran, after) else { return placed };
+        let command = vec!["rustfmt".into(), "--edition".into(), edition, placed.path.clone()];
+        let Some(after) = self.formatter_on(command, &placed).await else { return placed };
         // Only the tests may have moved: the file's two parts as they were.
         let formatted = after
             .strip_prefix(&source[..at])
             .and_then(|rest| rest.strip_suffix(&source[at..]))
-            .filter(|t| outcome.success() && !t.trim().is_empty());
+            .filter(|t| !t.trim().is_empty());
         let Some(formatted) = formatted else { return placed };
         let edits = vec![TextEdit { new_text: formatted.to_owned(), ..edit.clone() }];
         Placed { path: placed.path, after, edits }
