@@ -1150,19 +1150,11 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         ));
     }
     Ok(Target {
-        language: Language::Rust,
-        name: name.to_owned(),
         calls: calls(&candidates),
         returns,
-        module: None,
-        imports: Vec::new(),
-        reads: None,
         hidden: hidden_types(text),
-        commonjs: None,
         variants: comparable_variants(text),
-        tested: Vec::new(),
-        thrown: Vec::new(),
-        keywords: Vec::new(),
+        ..Target::new(Language::Rust, name)
     })
 }
 
@@ -1414,19 +1406,12 @@ fn python_target(
     let module = path.strip_suffix(".py").ok_or("not a Python file")?;
     let module = module.strip_prefix("src/").unwrap_or(module).trim_end_matches("/__init__").replace('/', ".");
     Ok(Target {
-        language: Language::Python,
-        name: name.to_owned(),
         calls: calls(&candidates),
-        returns: None,
         module: Some(module),
         imports,
-        reads: None,
-        hidden: Vec::new(),
-        commonjs: None,
-        variants: Vec::new(),
-        tested: Vec::new(),
         thrown: python_raised(text),
         keywords,
+        ..Target::new(Language::Python, name)
     })
 }
 
@@ -2807,19 +2792,10 @@ mod tests {
     #[test]
     fn doc_examples_show_each_distinct_value_first_as_the_language_writes_it() {
         let target = |language: Language, returns: &str, calls: &[&str]| Target {
-            language,
-            name: "f".into(),
             calls: calls.iter().map(|c| vec![(*c).to_owned()]).collect(),
             returns: Some(returns.into()),
             module: Some("p".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(language, "f")
         };
         let shown = |examples: Vec<super::super::document::Example>| {
             examples.into_iter().map(|e| format!("{} = {}", e.call, e.value)).collect::<Vec<_>>()
@@ -2963,19 +2939,10 @@ mod tests {
         );
         assert!(shows_hidden("\"Ok(SystemTime { tv_sec: 0, tv_nsec: 0 })\"", &["SystemTime".to_owned()]));
         let target = Target {
-            language: Language::Rust,
-            name: "glob_with".into(),
             calls: vec![vec!["\"a\"".into()], vec!["\"[\"".into()]],
             returns: Some("Result<Paths, PatternError>".into()),
-            module: None,
-            imports: Vec::new(),
-            reads: None,
             hidden: hidden_types(file),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Rust, "glob_with")
         };
         let seen = [
             Observed::Value(r#""Ok(Paths { dir: [], n: 0 })""#.into()),
@@ -3002,19 +2969,10 @@ mod tests {
     #[test]
     fn a_go_crash_is_not_pinned_a_deliberate_panic_is() {
         let target = Target {
-            language: Language::Go,
-            name: "Message".into(),
             calls: vec![vec!["nil".into()], vec!["errors.New(\"x\")".into()]],
             returns: Some("string".into()),
             module: Some("p".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Go, "Message")
         };
         let seen = observed(&target, &format!("{MARK} 0 crash\n{MARK} 1 panic\n"));
         assert_eq!(seen, [Observed::Opaque, Observed::Fails(None)]);

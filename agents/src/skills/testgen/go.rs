@@ -58,19 +58,11 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
     };
     if let Some((getter, ty)) = reads {
         return Ok(Target {
-            language: Language::Go,
-            name: name.to_owned(),
             calls: calls(&candidates),
             returns: Some(ty),
             module: Some(package),
-            imports: Vec::new(),
             reads: Some(getter),
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Go, name)
         });
     }
     let returns = result.ok_or_else(|| {
@@ -82,19 +74,10 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         ));
     }
     Ok(Target {
-        language: Language::Go,
-        name: name.to_owned(),
         calls: calls(&candidates),
         returns: Some(returns),
         module: Some(package),
-        imports: Vec::new(),
-        reads: None,
-        hidden: Vec::new(),
-        commonjs: None,
-        variants: Vec::new(),
-        tested: Vec::new(),
-        thrown: Vec::new(),
-        keywords: Vec::new(),
+        ..Target::new(Language::Go, name)
     })
 }
 
@@ -878,19 +861,10 @@ mod tests {
     #[test]
     fn quoted_values_become_literals_only_of_the_result_type() {
         let target = |returns: &str| Target {
-            language: Language::Go,
-            name: "F".into(),
             calls: vec![vec!["1".into()]],
             returns: Some(returns.into()),
             module: Some("p".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Go, "F")
         };
         assert_eq!(observed(&target("string"), r#""\"a\\tb\"""#), Observed::Value("\"a\\tb\"".into()));
         assert_eq!(observed(&target("(int, error)"), r#""42""#), Observed::Value("42".into()));
@@ -964,19 +938,10 @@ mod tests {
         assert!(imports_in(r#"Summary(1, "no errors.", `see strings.Split`, '"')"#).is_empty());
         assert_eq!(imports_in(r#"F("a\"b", errors.New("x"))"#), ["errors"]);
         let target = Target {
-            language: Language::Go,
-            name: "F".into(),
             calls: vec![vec!["md5.New()".into()]],
             returns: Some("UUID".into()),
             module: Some("p".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Go, "F")
         };
         assert!(
             probe(&target)
@@ -1000,19 +965,11 @@ mod tests {
         assert_eq!(getter_of("SetLevel", "Level", get), Some(("GetLevel".into(), "Level".into())));
         assert_eq!(getter_of("SetLabel", "string", file).map(|g| g.0), Some("Label".into()));
         let target = Target {
-            language: Language::Go,
-            name: "SetClockSequence".into(),
             calls: vec![vec!["-7".into()]],
             returns: Some("int".into()),
             module: Some("p".into()),
-            imports: Vec::new(),
             reads: Some("ClockSequence".into()),
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Go, "SetClockSequence")
         };
         assert!(
             probe(&target)
@@ -1057,19 +1014,10 @@ mod tests {
     #[test]
     fn values_that_vary_are_tested_for_what_they_share() {
         let target = |returns: &str| Target {
-            language: Language::Go,
-            name: "NewRandom".into(),
             calls: vec![vec![]],
             returns: Some(returns.into()),
             module: Some("p".into()),
-            imports: Vec::new(),
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(Language::Go, "NewRandom")
         };
         let uuids = random_uuids(7, false);
         let lines: Vec<&str> = uuids.iter().map(String::as_str).collect();

@@ -177,20 +177,13 @@ pub(super) fn target(
     let candidates: Vec<Vec<String>> =
         candidates.into_iter().map(|values| values.iter().map(|v| one_line(v)).collect()).collect();
     Ok(Target {
-        language,
-        name: name.to_owned(),
         // The tests' own inputs and as many new: those are what is proposed.
         calls: calls_up_to(&candidates, 2 * EXAMPLES),
-        returns: None,
         module: Some(module),
-        imports: Vec::new(),
-        reads: None,
-        hidden: Vec::new(),
         commonjs,
-        variants: Vec::new(),
         tested: every.iter().map(|call| call.iter().map(|a| one_line(a)).collect()).collect(),
         thrown: thrown_messages(text),
-        keywords: Vec::new(),
+        ..Target::new(language, name)
     })
 }
 

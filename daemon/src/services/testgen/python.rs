@@ -333,19 +333,9 @@ mod tests {
         let existing = "\"\"\"Number tests.\"\"\"\n\nimport pytest\n\nimport humanize\n\n\ndef test_old() -> None:\n    assert humanize.ordinal(1) == \"1st\"\n";
         std::fs::write(dir.path().join("tests/test_number.py"), existing).expect("write");
         let target = Target {
-            language: context::Language::Python,
-            name: "ordinal".into(),
-            calls: Vec::new(),
-            returns: None,
             module: Some("humanize.number".into()),
             imports: vec![("json".into(), String::new())],
-            reads: None,
-            hidden: Vec::new(),
-            commonjs: None,
-            variants: Vec::new(),
-            tested: Vec::new(),
-            thrown: Vec::new(),
-            keywords: Vec::new(),
+            ..Target::new(context::Language::Python, "ordinal")
         };
         let insert = |_: &str, _: &str, _: usize, _: String| -> Placed { unreachable!("two edits") };
         let tests = "def test_ordinal_1():\n    assert ordinal(json.loads(\"2\")) == \"2nd\"\n";
