@@ -2239,6 +2239,18 @@ fn written_args(target: &Target, args: &[String]) -> String {
         .join(", ")
 }
 
+/// `text` for a JavaScript regular expression (a literal `/…/`, mocha's
+/// `--grep`): its special characters and `/` escaped, `-` too.
+pub fn regex_escaped(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if "\\^$.*+?()[]{}|/-".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
+}
+
 /// Whether a test of the call `args`, which did `observed`, would repeat
 /// one of the project's: they make that call already, or one of theirs
 /// fails the same way. (A new input with a value one of theirs also gives

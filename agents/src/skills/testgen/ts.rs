@@ -900,15 +900,7 @@ pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed, thrown: &
                 if !e.contains(": ") {
                     return format!(", {e}");
                 }
-                let escape = |text: &str| {
-                    text.chars().fold(String::new(), |mut out, c| {
-                        if "\\^$.*+?()[]{}|/".contains(c) {
-                            out.push('\\');
-                        }
-                        out.push(c);
-                        out
-                    })
-                };
+                let escape = super::regex_escaped;
                 // chai's `assert` (vitest's) tests the message alone, after the class.
                 if js.framework != "mocha" {
                     let (class, message) = e.split_once(": ").unwrap_or((e, ""));

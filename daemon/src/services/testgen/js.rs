@@ -455,15 +455,7 @@ impl Plan {
     /// of the whole titles, after their suite's (the project's own tests
     /// under a `describe` named like the call never match).
     pub(super) fn only(&self, titles: &[String]) -> Vec<String> {
-        let escape = |title: &str| {
-            title.chars().fold(String::new(), |mut out, c| {
-                if "\\^$.*+?()[]{}|/-".contains(c) {
-                    out.push('\\');
-                }
-                out.push(c);
-                out
-            })
-        };
+        let escape = agents::skills::testgen::regex_escaped;
         // After the `describe` titles the tests are in, if any.
         let pattern = format!("(?:^| )(?:{})$", titles.iter().map(|t| escape(t)).collect::<Vec<_>>().join("|"));
         let option = if self.framework == "mocha" { "--grep" } else { "-t" };
