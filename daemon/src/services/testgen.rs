@@ -16,7 +16,7 @@ pub use examples::examples;
 
 use beside::{beside_in_one_run, beside_the_others, is_ours_in_go, pytest_failing};
 use output::{last_lines, number_before, passed_count};
-use rust::{is_ours_in_rust, rust_deprecated};
+use rust::{crate_root, debug_format, is_ours_in_rust, rust_deprecated};
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +72,12 @@ async fn write_and_run(
 ) -> Result<Written, String> {
     let tests = tests_of(root, doc).await;
     let mut target = testgen::target(rel, doc, cursor, &tests)?;
+    if target.language == Language::Rust {
+        let (root, rel) = (root.to_path_buf(), rel.to_owned());
+        let lib = tokio::task::spawn_blocking(move || crate_root(&root, &rel)).await.unwrap_or_default();
+        target.debug_format = debug_format(&lib);
+        testgen::with_crate_root(&mut target, &lib, doc.text());
+    }
     let (js, runner) = how_to_run(&target, rel, root)?;
     let _turn = ONE_AT_A_TIME.lock().await;
     let trial = Trial::new(paths, config, root, &target).await?;

@@ -1,6 +1,8 @@
 //! Edison's Rust tests: which are his, whether the function is deprecated,
 //! and the tests laid out by rustfmt.
 
+use std::path::Path;
+
 use protocol::agents::TextEdit;
 
 use super::{Placed, Trial};
@@ -26,6 +28,35 @@ pub(super) fn rust_deprecated(source: &str, name: &str) -> bool {
         .take_while(|l| !l.is_empty() && !l.ends_with('}') && !l.ends_with(';'))
         .take(12)
         .any(|l| l.starts_with("#[deprecated"))
+}
+
+/// The crate root's source (`src/lib.rs`, else `src/main.rs`) of the crate
+/// holding `rel` in the project at `root`; empty where there is none.
+pub(super) fn crate_root(root: &Path, rel: &str) -> String {
+    let mut dir = root.join(rel);
+    while dir.pop() && dir.starts_with(root) {
+        if dir.join("Cargo.toml").is_file() {
+            return ["src/lib.rs", "src/main.rs"]
+                .iter()
+                .find_map(|file| crate::services::workspace::read_source(&dir.join(file)))
+                .unwrap_or_default();
+        }
+    }
+    String::new()
+}
+
+/// The macro a test in the crate whose root is `lib` writes a `Debug` form
+/// with: `format!`; in a `no_std` crate, `alloc::format!` when it declares
+/// `alloc` (shlex's tests fail under `--no-default-features` with
+/// `format!`), none when it does not.
+pub(super) fn debug_format(lib: &str) -> Option<&'static str> {
+    let no_std = lib.lines().map(str::trim).any(|l| l.starts_with("#![") && l.contains("no_std"));
+    let alloc = lib.lines().map(str::trim).any(|l| l.starts_with("extern crate alloc"));
+    match (no_std, alloc) {
+        (false, _) => Some("format!"),
+        (true, true) => Some("alloc::format!"),
+        (true, false) => None,
+    }
 }
 
 impl Trial<'_> {
@@ -85,5 +116,22 @@ mod tests {
         let source = "/// Quotes.\n#[deprecated(since = \"1.3.0\", note = \"use try_quote\")]\npub fn quote(s: &str) -> String {\n    s.into()\n}\n\npub fn try_quote(s: &str) -> String {\n    s.into()\n}\n";
         assert!(super::rust_deprecated(source, "quote"));
         assert!(!super::rust_deprecated(source, "try_quote"));
+    }
+
+    /// shlex: `#![cfg_attr(not(feature = "std"), no_std)]` and `extern
+    /// crate alloc;` in `src/lib.rs`; the file tested is `src/bytes.rs`.
+    #[test]
+    fn a_no_std_crates_tests_format_with_alloc_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("src")).expect("src");
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").expect("manifest");
+        let lib = "#![cfg_attr(not(feature = \"std\"), no_std)]\nextern crate alloc;\npub mod bytes;\n";
+        std::fs::write(dir.path().join("src/lib.rs"), lib).expect("lib");
+        assert_eq!(super::crate_root(dir.path(), "src/bytes.rs"), lib);
+        let elsewhere = tempfile::tempdir().expect("dir");
+        assert_eq!(super::crate_root(elsewhere.path(), "src/lib.rs"), "", "no crate above the file");
+        assert_eq!(super::debug_format(lib), Some("alloc::format!"));
+        assert_eq!(super::debug_format("pub mod bytes;\n"), Some("format!"));
+        assert_eq!(super::debug_format("#![no_std]\npub mod bytes;\n"), None);
     }
 }
