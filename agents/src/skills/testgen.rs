@@ -957,7 +957,8 @@ fn with_examples_up_to(
 
 /// Inputs beside the tests' own strings at `index`: the first one in
 /// capitals, with spaces around it, and cut short (`'text/html'` →
-/// `'TEXT/HTML'`, `' text/html '`, `'text/'`), where they differ from it.
+/// `'TEXT/HTML'`, `' text/html '`, `'text/'`), and empty, where they
+/// differ from it.
 /// Only a string quoted by one of `quotes`, with no escape inside (no
 /// prefix either: Python's `b'…'`, `r'…'`, `f'…'` are left alone).
 fn string_variants(examples: &[Vec<String>], index: usize, quotes: &[char]) -> Vec<String> {
@@ -972,9 +973,13 @@ fn string_variants(examples: &[Vec<String>], index: usize, quotes: &[char]) -> V
     let quote = &first[..1];
     let inner = &first[1..first.len() - 1];
     let cut: String = inner.chars().take(inner.chars().count().div_ceil(2)).collect();
-    [inner.to_uppercase(), format!(" {inner} "), cut]
+    // Not one of theirs, whichever quote they wrote it with.
+    let theirs = |v: &String| {
+        examples.iter().filter_map(|call| call.get(index)).any(|e| e.len() >= 2 && e[1..e.len() - 1] == **v)
+    };
+    [inner.to_uppercase(), format!(" {inner} "), cut, String::new()]
         .into_iter()
-        .filter(|v| v != inner)
+        .filter(|v| v != inner && !theirs(v))
         .map(|v| format!("{quote}{v}{quote}"))
         .collect()
 }
@@ -1103,7 +1108,7 @@ fn calls_up_to(candidates: &[Vec<String>], limit: usize) -> Vec<Vec<String>> {
             let Some(value) = values.get(round) else { continue };
             let mut call = base.clone();
             call[i] = value.clone();
-            if !calls.contains(&call) {
+            if !calls.iter().any(|c| same_args(c, &call)) {
                 calls.push(call);
             }
         }
@@ -1325,7 +1330,9 @@ fn python_target(
             // "major", "1.2.3"])`): then their values, by position.
             "default_parameter" | "typed_default_parameter" => {
                 let index = candidates.len();
-                match with_examples(index, examples, None) {
+                // Their strings varied too (`format_version(3, 4, 5, "")`: a dangling `-`).
+                let variants = string_variants(examples, index, &['\'', '"']);
+                match with_examples(index, examples, (!variants.is_empty()).then_some(variants)) {
                     Some(values) => {
                         candidates.push(values);
                         let field = |f: &str| parameter.child_by_field_name(f).map(|n| text[n.byte_range()].to_owned());
@@ -2226,8 +2233,14 @@ fn repeats(target: &Target, seen: &[Observed], args: &[String], observed: &Obser
 /// Whether the project's tests make the call `args`: the same arguments,
 /// a string written with either quote (`parse("")` is `parse('')`).
 fn is_tested(target: &Target, args: &[String]) -> bool {
+    target.tested.iter().any(|call| same_args(call, args))
+}
+
+/// Whether two calls pass the same arguments, a string written with either
+/// quote.
+fn same_args(a: &[String], b: &[String]) -> bool {
     let same = |a: &String, b: &String| a == b || unquoted(a).is_some_and(|inner| unquoted(b) == Some(inner));
-    target.tested.iter().any(|call| call.len() == args.len() && call.iter().zip(args).all(|(a, b)| same(a, b)))
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b))
 }
 
 /// The text of a string literal quoted by `'` or `"` with no escape or
@@ -2895,6 +2908,7 @@ mod tests {
                 vec!["\"1.2.3\""],
                 vec!["' 3.4.5 '"],
                 vec!["'3.4'"],
+                vec!["''"],
                 vec!["\"0.0.1\""]
             ],
             "the tests' inputs first (for documentation's examples), then a spaced and a cut one of theirs, then the rest of theirs"

@@ -70,7 +70,7 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
     })?;
     if shape(&returns).is_none() {
         return Err(format!(
-            "`{name}` returns `{returns}`: offline, Edison compares numbers, strings and booleans (and an error)"
+            "`{name}` returns `{returns}`: offline, Edison compares numbers, strings, booleans and slices of them (and an error)"
         ));
     }
     Ok(Target {
@@ -123,10 +123,12 @@ enum Shape {
 fn shape(returns: &str) -> Option<Shape> {
     let types = result_types(returns);
     let comparable = |ty: &str| BASIC.contains(&ty) || is_named(ty);
+    // A slice of a basic type (`[]string`, `[]byte`) too, compared with `reflect.DeepEqual`.
+    let one = |ty: &str| comparable(ty) || is_basic_slice(ty);
     match types.as_slice() {
         ["error"] => Some(Shape::Error),
-        [ty] if comparable(ty) => Some(Shape::Value),
-        [ty, "error"] if comparable(ty) => Some(Shape::ValueAndError),
+        [ty] if one(ty) => Some(Shape::Value),
+        [ty, "error"] if one(ty) => Some(Shape::ValueAndError),
         many if (2..=4).contains(&many.len()) && many.iter().all(|ty| comparable(ty)) => {
             Some(Shape::Values(many.len()))
         }
@@ -156,6 +158,11 @@ fn result_types(returns: &str) -> Vec<&str> {
             _ => parts[i..].iter().find(|words| words.len() >= 2).and_then(|words| words.last().copied()).unwrap_or(""),
         })
         .collect()
+}
+
+/// `[]string`, `[]byte`, `[]int`: a slice of a basic type.
+fn is_basic_slice(ty: &str) -> bool {
+    ty.strip_prefix("[]").is_some_and(|element| BASIC.contains(&element))
 }
 
 /// `[]string` → `string`: a slice of a basic type other than bytes (which
@@ -325,9 +332,15 @@ fn own_values(ty: &str, file: &str, guess: bool) -> Option<Vec<String>> {
     (!exported.is_empty()).then_some(exported)
 }
 
-/// The standard library packages the values above are written with.
-const STD_VALUES: [(&str, &str); 4] =
-    [("strings.", "strings"), ("sha1.", "crypto/sha1"), ("md5.", "crypto/md5"), ("errors.", "errors")];
+/// The standard library packages the values above are written with, and
+/// the comparison of slices (`reflect.DeepEqual`).
+const STD_VALUES: [(&str, &str); 5] = [
+    ("strings.", "strings"),
+    ("sha1.", "crypto/sha1"),
+    ("md5.", "crypto/md5"),
+    ("errors.", "errors"),
+    ("reflect.", "reflect"),
+];
 
 /// The packages `code` (calls written with the values above) needs imported,
 /// sorted as gofmt keeps them.
@@ -463,6 +476,16 @@ pub(super) fn shown(target: &Target, value: &str) -> String {
 /// `value` as `%#v` printed it, when it is a literal of `value_type` a test
 /// can paste (the package's own type written without the package's name).
 fn literal_of(package: &str, value_type: &str, value: &str) -> Option<String> {
+    // `[]string{"a", "b"}`, `[]byte{0x1, 0x2}`, `[]int(nil)`: every element a literal.
+    if let Some(element) = value_type.strip_prefix("[]").filter(|_| is_basic_slice(value_type)) {
+        if value == format!("{value_type}(nil)") {
+            return Some(value.to_owned());
+        }
+        let inner = value.strip_prefix(value_type)?.strip_prefix('{')?.strip_suffix('}')?;
+        let elements = if inner.is_empty() { Vec::new() } else { split_elements(inner)? };
+        let literals: Vec<String> = elements.iter().map(|e| literal_of(package, element, e)).collect::<Option<_>>()?;
+        return (value.len() <= 400).then(|| format!("{value_type}{{{}}}", literals.join(", ")));
+    }
     if is_named(value_type) && !BASIC.contains(&value_type) {
         // `uuid.UUID{0x6b, …}` or `uuid.Version(0x4)`: the package's own type,
         // written without the package's name inside it; numbers only.
@@ -507,6 +530,27 @@ fn literal_of(package: &str, value_type: &str, value: &str) -> Option<String> {
         }
     };
     literal.then(|| value.to_owned())
+}
+
+/// A composite literal's elements, split at the commas outside its string
+/// literals (`"a, b", "c"` → two); none when a literal is left open.
+fn split_elements(inner: &str) -> Option<Vec<&str>> {
+    let (mut parts, mut start, mut quote, mut escaped) = (Vec::new(), 0, None::<char>, false);
+    for (at, c) in inner.char_indices() {
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some('"'), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '`' | '\'') => quote = Some(c),
+            (None, ',') => {
+                parts.push(inner[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(inner[start..].trim());
+    quote.is_none().then_some(parts)
 }
 
 /// A call that gave a different value each time: kept when its values share
@@ -748,12 +792,21 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
         }
         other => other,
     };
+    // A slice compares with `reflect.DeepEqual` (nil and empty told apart, as `%#v` did).
+    let slice = result_types(target.returns.as_deref().unwrap_or("")).first().is_some_and(|ty| is_basic_slice(ty));
+    let differs = |want: &str| match want.strip_prefix('(').and_then(|w| w.strip_suffix(')')) {
+        Some(inner) if slice => format!("!reflect.DeepEqual(got, {inner})"),
+        _ if slice => format!("!reflect.DeepEqual(got, {want})"),
+        _ => format!("got != {want}"),
+    };
     Some(match (shape, observed) {
         (Shape::Value, Observed::Value(want)) => format!(
-            "\nfunc {name}(t *testing.T) {{\n\tif got := {call}; got != {want} {{\n\t\tt.Errorf(\"{shown} = %#v, want %#v\", got, {want})\n\t}}\n}}\n"
+            "\nfunc {name}(t *testing.T) {{\n\tif got := {call}; {} {{\n\t\tt.Errorf(\"{shown} = %#v, want %#v\", got, {want})\n\t}}\n}}\n",
+            differs(want)
         ),
         (Shape::ValueAndError, Observed::Value(want)) => format!(
-            "\nfunc {name}(t *testing.T) {{\n\tgot, err := {call}\n\tif err != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", err)\n\t}}\n\tif got != {want} {{\n\t\tt.Errorf(\"{shown} = %#v, want %#v\", got, {want})\n\t}}\n}}\n"
+            "\nfunc {name}(t *testing.T) {{\n\tgot, err := {call}\n\tif err != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", err)\n\t}}\n\tif {} {{\n\t\tt.Errorf(\"{shown} = %#v, want %#v\", got, {want})\n\t}}\n}}\n",
+            differs(want)
         ),
         (Shape::Error, Observed::Value(_)) => format!(
             "\nfunc {name}(t *testing.T) {{\n\tif err := {call}; err != nil {{\n\t\tt.Errorf(\"{shown}: %v\", err)\n\t}}\n}}\n"
@@ -856,6 +909,35 @@ mod tests {
         assert_eq!(out.matches("\tSetHook(nil)\n").count(), 2);
         assert!(out.contains("func TestNew_2(t *testing.T) {\n\tSetRand(nil)"), "{out}");
         assert_eq!(super::with_resets(tests, &[]), tests);
+    }
+
+    /// go-humanize-like `Fields(s string) []string`: a slice compared whole.
+    #[test]
+    fn a_slice_result_is_compared_with_reflect() {
+        assert_eq!(shape("[]string"), Some(Shape::Value));
+        assert_eq!(shape("([]byte, error)"), Some(Shape::ValueAndError));
+        assert_eq!(shape("[]*Node"), None);
+        assert_eq!(
+            literal_of("p", "[]string", r#"[]string{"a, b", "c\"d"}"#).as_deref(),
+            Some(r#"[]string{"a, b", "c\"d"}"#)
+        );
+        assert_eq!(literal_of("p", "[]byte", "[]byte{0x1, 0xff}").as_deref(), Some("[]byte{0x1, 0xff}"));
+        assert_eq!(literal_of("p", "[]int", "[]int{}").as_deref(), Some("[]int{}"));
+        assert_eq!(literal_of("p", "[]int", "[]int(nil)").as_deref(), Some("[]int(nil)"));
+        assert_eq!(literal_of("p", "[]string", "[]string{x}"), None, "not a literal");
+        assert_eq!(literal_of("p", "[]string", r#"[]string{"a}"#), None, "left open");
+        let target = Target {
+            returns: Some("[]string".into()),
+            module: Some("p".into()),
+            ..Target::new(Language::Go, "Fields")
+        };
+        let args = vec!["\"a b\"".to_owned()];
+        let test = test(&target, 1, &args, &Observed::Value("[]string{\"a\", \"b\"}".into())).expect("a test");
+        assert!(
+            test.contains("if got := Fields(\"a b\"); !reflect.DeepEqual(got, []string{\"a\", \"b\"}) {"),
+            "{test}"
+        );
+        assert_eq!(imports_in(&test), ["reflect"]);
     }
 
     #[test]
