@@ -57,6 +57,9 @@ pub struct Target {
     /// engine's, which changes between Node versions) is checked by its
     /// class alone. Python: the exception classes the module raises itself.
     pub thrown: Vec<String>,
+    /// Rust: the path an associated function is called by (`Version::parse`
+    /// for `parse` in `impl Version`); none for a free function.
+    pub callee: Option<String>,
     /// Python: by position, the name an argument is passed by in a test
     /// (`clamp(1, "{:.0%}", ceil=0.99)`) and its default: a parameter with a
     /// default, which a reader knows by its name (and leaves out where the
@@ -120,7 +123,13 @@ impl Target {
             tested: Vec::new(),
             thrown: Vec::new(),
             keywords: Vec::new(),
+            callee: None,
         }
+    }
+
+    /// What a call names: the function, or the path of an associated one.
+    pub fn called(&self) -> &str {
+        self.callee.as_deref().unwrap_or(&self.name)
     }
 }
 
@@ -183,22 +192,30 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         .or_else(|| function(&symbols::enclosing_at(doc, last_on_line)))
         .ok_or("put the cursor in a function to test it")?;
     let chain = symbols::enclosing_at(doc, symbol.bytes.start);
-    if symbol.kind == symbols::SymbolKind::Method || chain.iter().any(|s| s.kind == symbols::SymbolKind::Impl) {
-        return Err(format!(
-            "`{}` is a method: a test needs an instance to call it on, which takes a model",
-            symbol.name
-        ));
-    }
     let root = doc.tree().ok_or("the file does not parse")?.root_node();
     let mut node = root.descendant_for_byte_range(symbol.bytes.start, symbol.bytes.end).ok_or("no such function")?;
     while node.byte_range() != symbol.bytes {
         node = node.parent().ok_or("no such function")?;
     }
-    let examples = || example_calls(&symbol.name, doc.language(), tests);
+    // Rust: an associated function (no `self`) is called through its type,
+    // `Version::parse("1.2.3")`; a method needs an instance.
+    let mut owner = None;
+    if symbol.kind == symbols::SymbolKind::Method || chain.iter().any(|s| s.kind == symbols::SymbolKind::Impl) {
+        owner = (doc.language() == Language::Rust).then(|| rust::associated_type(node, text)).flatten();
+        if owner.is_none() {
+            return Err(format!(
+                "`{}` is a method: a test needs an instance to call it on, which takes a model",
+                symbol.name
+            ));
+        }
+    }
+    let callee = owner.as_ref().map(|ty| format!("{ty}::{}", symbol.name));
+    let called = callee.clone().unwrap_or_else(|| symbol.name.clone());
+    let examples = || example_calls(&called, doc.language(), tests);
     // The calls the project's tests make already: a test of one would only
     // repeat theirs (JavaScript's are found through its module's bindings).
     let tested = |mut target: Target| {
-        target.tested = every_example_call(&symbol.name, doc.language(), tests);
+        target.tested = every_example_call(&called, doc.language(), tests);
         if target.language == Language::Python {
             target.tested = with_defaults(target.tested, &python_defaults(node, text));
         }
@@ -223,7 +240,17 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         target
     };
     match doc.language() {
-        Language::Rust => rust_target(&symbol.name, node, text, &examples()).map(tested),
+        Language::Rust => rust_target(&symbol.name, node, text, &examples())
+            .map(|target| match &owner {
+                // `-> Self` is the type's.
+                Some(ty) => Target {
+                    returns: target.returns.as_deref().map(|r| rust::with_self_as(r, ty)),
+                    callee: callee.clone(),
+                    ..target
+                },
+                None => target,
+            })
+            .map(tested),
         Language::Python => python_target(path, &symbol.name, node, text, (&examples(), tests)).map(tested),
         Language::Go => go::target(&symbol.name, node, text, &examples()).map(tested),
         language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
@@ -1040,7 +1067,7 @@ fn compared_literals_in(node: Node<'_>, text: &str, kinds: &[&str], found: &mut 
                 !(before.ends_with("in") && literal.parent() == Some(parent))
             }
             "case_pattern" | "switch_case" | "expression_case" | "match_pattern" | "case_clause" | "union_pattern"
-            | "or_pattern" => true,
+            | "or_pattern" | "range_pattern" => true,
             // A key looked up (`d['major']`, `d.get('major')`): what a mapping holds.
             "subscript" | "index_expression" | "subscript_expression" => literal.kind().contains("string"),
             "argument_list" | "arguments" => {
@@ -1120,18 +1147,22 @@ fn calls_up_to(candidates: &[Vec<String>], limit: usize) -> Vec<Vec<String>> {
 fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>]) -> Result<Target, String> {
     let signature =
         &text[node.start_byte()..node.child_by_field_name("body").map_or(node.end_byte(), |b| b.start_byte())];
-    if node.child_by_field_name("type_parameters").is_some()
-        || signature.contains("async ")
-        || signature.contains("unsafe ")
-    {
+    // Lifetimes alone are no generics (`fn percent_encode<'a>(input: &'a [u8], …)`).
+    let generic = node.child_by_field_name("type_parameters").is_some_and(|generics| {
+        let mut cursor = generics.walk();
+        generics.named_children(&mut cursor).any(|g| !g.kind().contains("lifetime"))
+    });
+    if generic || signature.contains("async ") || signature.contains("unsafe ") {
         return Err(format!("`{name}` is generic, async or unsafe: its inputs take a model to choose"));
     }
     let body = node.child_by_field_name("body");
     let mut strings = Vec::new();
     let mut numbers = Vec::new();
+    let mut chars = Vec::new();
     if let Some(body) = body {
         compared_literals_in(body, text, &["string_literal"], &mut strings);
         compared_literals_in(body, text, &["integer_literal"], &mut numbers);
+        compared_literals_in(body, text, &["char_literal"], &mut chars);
     }
     let mut candidates = Vec::new();
     let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
@@ -1151,6 +1182,16 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         let fits = |v: &String| !(ty == "String" && v.starts_with('"'));
         let usable: Vec<Vec<String>> = examples.iter().filter(|c| c.get(index).is_some_and(fits)).cloned().collect();
         let mut derived = rust_values(ty, &strings, &numbers, text);
+        // The characters the body matches a byte or a char against (hex's
+        // `b'a'..=b'f'`): a `u8` takes the byte literals, a `char` the others.
+        let compared: Vec<String> = match ty {
+            "u8" => chars.iter().filter(|c| c.starts_with("b'")).take(3).cloned().collect(),
+            "char" => chars.iter().filter(|c| c.starts_with('\'')).take(3).cloned().collect(),
+            _ => Vec::new(),
+        };
+        if !compared.is_empty() {
+            derived.get_or_insert_with(Vec::new).extend(compared);
+        }
         if ty.starts_with('&') && ty.ends_with("str") {
             derived.get_or_insert_with(Vec::new).extend(string_variants(&usable, index, &['"']));
         }
@@ -1177,7 +1218,15 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
 /// Literals of a Rust type: edge values first, then what the body compares
 /// against; for a type `file` declares, its own values (see [`rust_own_values`]).
 fn rust_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> Option<Vec<String>> {
-    let ty = ty.trim();
+    // A reference's lifetime says nothing of its values (`&'a [u8]` is `&[u8]`).
+    let unlived;
+    let ty = match ty.trim().strip_prefix("&'").and_then(|rest| rest.split_once(' ')) {
+        Some((_, rest)) => {
+            unlived = format!("&{}", rest.trim_start());
+            unlived.as_str()
+        }
+        None => ty.trim(),
+    };
     let with = |mut base: Vec<String>, extra: &[String]| {
         for e in extra.iter().take(2) {
             if !base.contains(e) {
@@ -1187,6 +1236,26 @@ fn rust_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> 
         base
     };
     let owned = |v: Vec<String>| v.into_iter().map(|s| format!("{s}.to_string()")).collect();
+    // The file's constants of the type (percent-encoding's `NON_ALPHANUMERIC: &AsciiSet`).
+    let constants = rust_constants(ty, file);
+    if !constants.is_empty() {
+        return Some(constants);
+    }
+    // A path or an OS string from text, by the type's name as written (`&Path`).
+    if let Some(kind) = ty.strip_prefix('&').map(str::trim).filter(|t| {
+        matches!(t.rsplit("::").next(), Some("Path" | "OsStr")) && t.chars().all(|c| c.is_alphanumeric() || c == ':')
+    }) {
+        let texts = with(vec!["\"\"".into(), "\"a/b.txt\"".into()], strings);
+        return Some(texts.into_iter().map(|t| format!("{kind}::new({t})")).collect());
+    }
+    // A byte array by reference (`&[u8; 4]`): zeros, and a run of one byte.
+    if let Some(len) = ty.strip_prefix("&[u8;").and_then(|r| r.strip_suffix(']')).map(str::trim) {
+        return len
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= 64)
+            .map(|_| vec![format!("&[0; {len}]"), format!("&[b'a'; {len}]")]);
+    }
     Some(match ty {
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => with(vec!["0".into(), "1".into(), "7".into()], numbers),
@@ -1210,6 +1279,29 @@ fn rust_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> 
         }
         _ => return rust_own_values(ty, strings, numbers, file),
     })
+}
+
+/// The constants and statics `file` declares of type `ty` (lifetimes aside:
+/// `&'static AsciiSet` is `&AsciiSet`), three at most, by name.
+fn rust_constants(ty: &str, file: &str) -> Vec<String> {
+    let bare = |t: &str| t.replace("'static ", "").split_whitespace().collect::<Vec<_>>().join(" ");
+    let wanted = bare(ty);
+    let mut found = Vec::new();
+    for line in file.lines().map(str::trim_start) {
+        let line = line.strip_prefix("pub ").unwrap_or(line);
+        let Some(rest) = line.strip_prefix("const ").or_else(|| line.strip_prefix("static ")) else { continue };
+        let Some((name, rest)) = rest.split_once(':') else { continue };
+        let Some((declared, _)) = rest.split_once('=') else { continue };
+        let name = name.trim();
+        if bare(declared) == wanted
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && found.len() < 3
+        {
+            found.push(name.to_owned());
+        }
+    }
+    found
 }
 
 /// Values of a type `file` declares: an enum's variants (unit ones, and
@@ -1683,6 +1775,44 @@ pub fn go_test_name(name: &str, n: usize) -> String {
     go::test_name(name, n)
 }
 
+/// `tests` (as [`tests_in`] wrote them) numbered past the tests of the
+/// same names `existing` (the project's test sources) has already — Edison's
+/// of the function from an earlier request: `hamming_1`…`hamming_3` there,
+/// and the new ones are `hamming_4`…, not a second `hamming_1` that does not
+/// compile. JavaScript's tests are named by their calls, not numbered.
+pub fn renumbered(target: &Target, tests: &str, existing: &str) -> String {
+    let first = match target.language {
+        Language::Rust => format!("{}_1", target.name),
+        Language::Python => format!("test_{}_1", target.name),
+        Language::Go => go::test_name(&target.name, 1),
+        _ => return tests.to_owned(),
+    };
+    let prefix = &first[..first.len() - 1];
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    // Each `{prefix}{n}` standing as a name: with nothing of a name before it
+    // and no digit after it (`hamming_1(`, `hamming_2_panics`).
+    let numbered = |text: &str| -> Vec<(usize, usize, usize)> {
+        text.match_indices(prefix)
+            .filter(|(at, _)| !text[..*at].ends_with(word))
+            .filter_map(|(at, _)| {
+                let digits: String = text[at + prefix.len()..].chars().take_while(char::is_ascii_digit).collect();
+                let n = digits.parse().ok()?;
+                Some((at, at + prefix.len() + digits.len(), n))
+            })
+            .collect()
+    };
+    let Some(taken) = numbered(existing).into_iter().map(|(_, _, n)| n).max() else { return tests.to_owned() };
+    let mut out = String::with_capacity(tests.len());
+    let mut last = 0;
+    for (start, end, n) in numbered(tests) {
+        out.push_str(&tests[last..start]);
+        out.push_str(&format!("{prefix}{}", n + taken));
+        last = end;
+    }
+    out.push_str(&tests[last..]);
+    out
+}
+
 /// The marker each observation line starts with.
 pub const MARK: &str = "PAIRED-OBS";
 
@@ -1691,18 +1821,36 @@ pub const MARK: &str = "PAIRED-OBS";
 /// the file on the scratch copy only.
 pub fn rust_probe(target: &Target) -> String {
     let mut out = String::from(
-        "\n#[cfg(test)]\nmod paired_probe {\n    #[allow(unused_imports)]\n    use super::*;\n\n    #[test]\n    fn paired_probe() {\n        std::panic::set_hook(Box::new(|_| {}));\n",
+        "\n#[cfg(test)]\n#[allow(unused)]\nmod paired_probe {\n    // A `no_std` crate's tests have neither `std` nor its prelude in scope.\n    extern crate std;\n    use super::*;\n    use std::{borrow::ToOwned, boxed::Box, format, println, string::String, string::ToString, vec, vec::Vec};\n\n    #[test]\n    fn paired_probe() {\n        std::panic::set_hook(Box::new(|_| {}));\n",
     );
     for (i, args) in target.calls.iter().enumerate() {
         out.push_str(&format!(
-            "        match std::panic::catch_unwind(|| format!(\"{{:?}}\", {}({}))) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(_) => println!(\"{MARK} {i} panic\"),\n        }}\n",
-            target.name,
+            "        match std::panic::catch_unwind(|| format!(\"{{:?}}\", {}({}))) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(e) => println!(\"{MARK} {i} {{}}\", if crashed(&*e) {{ \"crash\" }} else {{ \"panic\" }}),\n        }}\n",
+            target.called(),
             args.join(", ")
         ));
     }
-    out.push_str("    }\n}\n");
+    // Arithmetic, an index or an `unwrap()` gone wrong: a crash to fix, not
+    // a panic the function means (`panic!("…")`, `assert!`), so not pinned.
+    out.push_str(&format!(
+        "    }}\n\n    fn crashed(e: &(dyn std::any::Any + Send)) -> bool {{\n        let m = e.downcast_ref::<&str>().map(|m| m.to_string()).or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default();\n        {:?}.iter().any(|c| m.contains(c))\n    }}\n}}\n",
+        RUST_CRASHES
+    ));
     out
 }
+
+/// The messages of Rust's own panics (core's arithmetic and bounds checks,
+/// `unwrap()`), as opposed to those a function raises on purpose.
+const RUST_CRASHES: [&str; 8] = [
+    "attempt to ",
+    "index out of bounds",
+    "range end index",
+    "range start index",
+    "slice index starts",
+    "is not a char boundary",
+    "called `Option::unwrap()`",
+    "called `Result::unwrap()`",
+];
 
 /// Python: a script that makes each call and prints, as JSON, the `repr` of
 /// what it returned (when that evaluates back to an equal value: a literal,
@@ -1983,6 +2131,8 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 if let Some(slot) = seen.get_mut(i) {
                     *slot = match rest {
                         "panic" => Observed::Fails(None),
+                        // Rust: a crash to fix, not a test to pin.
+                        "crash" => Observed::Opaque,
                         json if matches!(
                             target.language,
                             Language::TypeScript | Language::Tsx | Language::JavaScript
@@ -2043,7 +2193,7 @@ pub fn doc_examples(target: &Target, seen: &[Observed], printed: &[bool]) -> Vec
         }
         let Observed::Value(value) = seen else { continue };
         let Some(value) = shown(value) else { continue };
-        let call = format!("{}({})", target.name, args.join(", "));
+        let call = format!("{}({})", target.called(), args.join(", "));
         if !examples.iter().any(|e| e.call == call) {
             examples.push(super::document::Example { call, value });
         }
@@ -2119,8 +2269,20 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
     // JavaScript: values of one shape are alike (`{ parameters: {}, type: "a" }`
     // and `… "b" }`): a value of another shape comes first.
     let script = matches!(target.language, Language::TypeScript | Language::Tsx | Language::JavaScript);
+    // A Rust error (or panic) of one kind is one outcome: hex's `val(1, 0)`
+    // and `val(7, 0)` are both `Err(InvalidHexCharacter { … })`.
+    let error_kind = |o: &Observed| match o {
+        Observed::Fails(_) if target.language == Language::Rust => Some("panic".to_owned()),
+        Observed::Value(debug) if target.language == Language::Rust && debug.starts_with("\"Err(") => {
+            Some(debug.chars().take_while(|c| c.is_alphanumeric() || matches!(c, '"' | '(' | '_')).collect())
+        }
+        _ => None,
+    };
     let same = |a: &Observed, b: &Observed| {
-        a == b || variant(a).is_some_and(|v| variant(b) == Some(v)) || (script && ts::shape(a) == ts::shape(b))
+        a == b
+            || variant(a).is_some_and(|v| variant(b) == Some(v))
+            || (script && ts::shape(a) == ts::shape(b))
+            || error_kind(a).is_some_and(|k| error_kind(b) == Some(k))
     };
     let mut cases: Vec<(&Vec<String>, &Observed)> = Vec::new();
     for (args, observed) in &usable {
@@ -2134,10 +2296,10 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         // (four `null`s say little).
         let alike =
             cases.iter().filter(|(_, o)| if script { ts::shape(o) == ts::shape(case.1) } else { *o == case.1 }).count();
-        // One error is said once (shlex's `Err(Nul)` for `&[0]` and `&[0, 1, 7]`).
-        let error = matches!(case.1, Observed::Value(debug) if target.language == Language::Rust && debug.starts_with("\"Err("));
-        let repeats = (variant(case.1).is_some() && cases.iter().any(|(_, o)| same(o, case.1)))
-            || alike >= if error { 1 } else { 2 };
+        // One error or panic of a kind is said once (shlex's `Err(Nul)` for `&[0]` and `&[0, 1, 7]`).
+        let error = error_kind(case.1).is_some();
+        let repeats =
+            ((variant(case.1).is_some() || error) && cases.iter().any(|(_, o)| same(o, case.1))) || alike >= 2;
         if cases.len() < 4 && !repeats && !cases.iter().any(|(a, _)| *a == case.0) {
             cases.push(*case);
         }
@@ -2149,8 +2311,11 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
     }
     let name = &target.name;
     let mut out = String::new();
-    for (n, (args, observed)) in cases.iter().enumerate() {
-        let call = format!("{name}({})", written_args(target, args));
+    // Counted as written: a case with nothing honest to assert is left out.
+    let mut written = 0;
+    for (args, observed) in &cases {
+        let n = written;
+        let call = format!("{}({})", target.called(), written_args(target, args));
         let test = format!("{name}_{}", n + 1);
         out.push_str(&match (target.language, observed) {
             // `is` for the singletons, as flake8 would have it (E712: no `== True`).
@@ -2185,8 +2350,9 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
             }
             _ => continue,
         });
+        written += 1;
     }
-    Some((out, cases.len()))
+    (written > 0).then_some((out, written))
 }
 
 /// A call's arguments as a test writes them: by name where
@@ -2251,10 +2417,11 @@ fn unquoted(literal: &str) -> Option<&str> {
     (!inner.contains(['\\', '\'', '"'])).then_some(inner)
 }
 
-/// Rust: what `target`'s file (`file`) imports from its crate's root
-/// (`lib`) that a test compares or matches — the root's enums.
-pub fn with_crate_root(target: &mut Target, lib: &str, file: &str) {
-    rust::add_imported_enums(target, lib, file);
+/// Rust: what `target`'s file (`file`) imports from the rest of its crate
+/// (`sources`: its source files) that a test compares or matches — the
+/// enums it names in a `use`.
+pub fn with_crate_sources(target: &mut Target, sources: &str, file: &str) {
+    rust::add_imported_enums(target, sources, file);
 }
 
 /// Whether every call with something to assert is one the project's tests
@@ -2529,6 +2696,23 @@ mod tests {
     /// shlex's `try_quote(&[0])` and `try_quote(&[0, 1, 7])` both give
     /// `Err(Nul)`: said once.
     #[test]
+    fn tests_are_numbered_past_those_there_already() {
+        let rust = Target::new(Language::Rust, "digits");
+        let tests = "    #[test]\n    fn digits_1() {\n        assert_eq!(digits(1), 1);\n    }\n\n    #[test]\n    #[should_panic]\n    fn digits_2_panics() {\n        let _ = digits(0);\n    }\n";
+        let existing = "mod tests {\n    fn digits_1() {}\n    fn digits_3_panics() {}\n    fn my_digits_9() {}\n    fn digits_10x() {}\n}\n";
+        let again = renumbered(&rust, tests, existing);
+        assert!(again.contains("fn digits_11() {") && again.contains("fn digits_12_panics() {"), "{again}");
+        assert!(again.contains("assert_eq!(digits(1), 1);"), "a call is no name: {again}");
+        assert_eq!(renumbered(&rust, tests, "fn other_1() {}"), tests, "nothing there: as written");
+        let go = Target::new(Language::Go, "Parse");
+        let renamed = renumbered(&go, "func TestParse_1(t *testing.T) {}\n", "func TestParse_2(t *testing.T) {}\n");
+        assert_eq!(renamed, "func TestParse_3(t *testing.T) {}\n");
+        let python = Target::new(Language::Python, "parse");
+        let renamed = renumbered(&python, "def test_parse_1_raises():\n", "def test_parse_1():\n");
+        assert_eq!(renamed, "def test_parse_2_raises():\n");
+    }
+
+    #[test]
     fn a_rust_error_is_said_once() {
         let target = Target {
             returns: Some("Result<u8, QuoteError>".into()),
@@ -2536,11 +2720,65 @@ mod tests {
             ..rust_only("try_quote", &[&["&[0]"], &["&[0, 1, 7]"], &["&[]"]])
         };
         let err = Observed::Value(format!("{:?}", "Err(Nul)"));
-        let (written, count) =
-            tests(&target, &[err.clone(), err, Observed::Value(format!("{:?}", "Ok(2)"))]).expect("tests");
+        let other = Observed::Value(format!("{:?}", "Err(Nul { at: 1 })"));
+        let (written, count) = tests(&target, &[err, other, Observed::Value(format!("{:?}", "Ok(2)"))]).expect("tests");
         assert_eq!(count, 2, "{written}");
         assert!(written.contains("assert!(matches!(try_quote(&[0]), Err(QuoteError::Nul)));"), "{written}");
         assert!(written.contains("assert_eq!(try_quote(&[]).unwrap(), 2);"), "{written}");
+    }
+
+    /// semver's `Version::new`, fnv's `FnvHasher::with_key` and `default`:
+    /// associated functions are called through their type; methods and a
+    /// generic impl's functions are not offline.
+    #[test]
+    fn an_associated_function_is_called_through_its_type() {
+        let text = "pub struct Version { pub major: u64 }\n\nimpl Version {\n    pub fn new(major: u64) -> Self {\n        Version { major }\n    }\n\n    pub fn major(&self) -> u64 {\n        self.major\n    }\n}\n\nimpl Default for Version {\n    fn default() -> Version {\n        Version { major: 0 }\n    }\n}\n\nimpl<'a> Parser<'a> {\n    pub fn parse(s: &'a str) -> Option<u8> {\n        None\n    }\n}\n\nimpl<T> Wrapper<T> {\n    pub fn wrap(n: u8) -> u8 {\n        n\n    }\n}\n";
+        let tests = vec![
+            "#[test]\nfn t() {\n    assert_eq!(Version::new(3).major, 3);\n    assert_eq!(other::new(9), 9);\n}\n"
+                .to_owned(),
+        ];
+        let at = |needle: &str| text.find(needle).expect("in the text");
+        let new = target("src/lib.rs", &doc("src/lib.rs", text), at("pub fn new"), &tests).expect("testable");
+        assert_eq!(new.called(), "Version::new");
+        assert_eq!(new.returns.as_deref(), Some("Version"), "Self is the type");
+        assert!(
+            new.tested.contains(&vec!["3".to_owned()]) && !new.tested.contains(&vec!["9".to_owned()]),
+            "{:?}",
+            new.tested
+        );
+        let probe = rust_probe(&new);
+        assert!(probe.contains("Version::new(0)"), "{probe}");
+        let default = target("src/lib.rs", &doc("src/lib.rs", text), at("fn default"), &[]);
+        assert_eq!(default.map(|t| t.called().to_owned()), Ok("Version::default".to_owned()));
+        let parse = target("src/lib.rs", &doc("src/lib.rs", text), at("pub fn parse"), &[]).expect("testable");
+        assert_eq!(parse.called(), "Parser::parse");
+        let refused =
+            |needle: &str| target("src/lib.rs", &doc("src/lib.rs", text), at(needle), &[]).expect_err("refused");
+        assert!(refused("pub fn major").contains("is a method"));
+        let constants = "pub const CONTROLS: &AsciiSet = &AsciiSet {};\npub const NON_ALPHANUMERIC: &AsciiSet = &CONTROLS;\nconst N: usize = 3;\n\npub fn percent_encode<'a>(input: &'a [u8], ascii_set: &'static AsciiSet) -> PercentEncode<'a> {\n    todo()\n}\n";
+        let encode = target("src/lib.rs", &doc("src/lib.rs", constants), constants.find("pub fn").expect("fn"), &[])
+            .expect("testable");
+        assert!(encode.calls.iter().any(|c| c[1] == "NON_ALPHANUMERIC"), "{:?}", encode.calls);
+        assert_eq!(rust_values("&Path", &[], &[], "").expect("paths")[0], "Path::new(\"\")");
+        assert_eq!(
+            rust_values("&std::ffi::OsStr", &[], &[], "").expect("paths")[1],
+            "std::ffi::OsStr::new(\"a/b.txt\")"
+        );
+        assert_eq!(rust_values("&[u8; 4]", &[], &[], "").expect("bytes"), ["&[0; 4]", "&[b'a'; 4]"]);
+        let lifetimes = "pub fn first<'a>(s: &'a str) -> &'a str {\n    s\n}\n";
+        assert!(target("src/lib.rs", &doc("src/lib.rs", lifetimes), 8, &[]).is_ok(), "a lifetime is no generic");
+        assert!(refused("pub fn wrap").contains("is a method"));
+    }
+
+    /// hex's `val`: the bytes it matches are its inputs, not only numbers
+    /// that all miss every range.
+    #[test]
+    fn a_byte_takes_the_characters_the_body_matches() {
+        let text = "fn val(c: u8, idx: usize) -> Result<u8, FromHexError> {\n    match c {\n        b'A'..=b'F' => Ok(c - b'A' + 10),\n        b'0'..=b'9' => Ok(c - b'0'),\n        _ => Err(FromHexError::InvalidHexCharacter { c: c as char, index: idx }),\n    }\n}\n";
+        let target = target("src/lib.rs", &doc("src/lib.rs", text), 3, &[]).expect("testable");
+        for byte in ["b'A'", "b'F'", "b'0'"] {
+            assert!(target.calls.iter().any(|c| c[0] == byte), "{byte}: {:?}", target.calls);
+        }
     }
 
     #[test]

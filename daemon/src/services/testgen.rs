@@ -16,7 +16,7 @@ pub use examples::examples;
 
 use beside::{beside_in_one_run, beside_the_others, is_ours_in_go, pytest_failing};
 use output::{last_lines, number_before, passed_count};
-use rust::{crate_root, debug_format, is_ours_in_rust, rust_deprecated};
+use rust::{passed_in_rust, rust_deprecated, with_crate};
 
 use std::path::{Path, PathBuf};
 
@@ -70,13 +70,10 @@ async fn write_and_run(
     cursor: usize,
     speaker: &str,
 ) -> Result<Written, String> {
-    let tests = tests_of(root, doc).await;
-    let mut target = testgen::target(rel, doc, cursor, &tests)?;
+    let sources = tests_of(root, doc).await;
+    let mut target = testgen::target(rel, doc, cursor, &sources)?;
     if target.language == Language::Rust {
-        let (root, rel) = (root.to_path_buf(), rel.to_owned());
-        let lib = tokio::task::spawn_blocking(move || crate_root(&root, &rel)).await.unwrap_or_default();
-        target.debug_format = debug_format(&lib);
-        testgen::with_crate_root(&mut target, &lib, doc.text());
+        with_crate(&mut target, root, rel, doc.text()).await;
     }
     let (js, runner) = how_to_run(&target, rel, root)?;
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -98,6 +95,9 @@ async fn write_and_run(
             format!("nothing `{}` returned could be written down as a value to assert", target.name)
         }
     })?;
+    // Numbered past the tests of those names there already (Edison's from
+    // an earlier request): a second `digits_1` would not compile.
+    let tests = testgen::renumbered(&target, &tests, &format!("{}\n{}", doc.text(), sources.join("\n")));
     let generated = tests.clone();
     // The classes the expected values are built with (`VersionInfo(…)`).
     for import in testgen::value_imports(&target, &seen) {
@@ -253,13 +253,7 @@ async fn write_and_verify(
             .filter_map(|l| l.trim_start().strip_prefix("--- PASS: "))
             .filter(|l| is_ours_in_go(&target.name, l.split_whitespace().next().unwrap_or_default()))
             .count(),
-        // `test tests::hamming_1 ... ok`: ours, not the project's `hamming_*`
-        // that cargo's name filter runs too.
-        Language::Rust => output
-            .lines()
-            .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... ok"))
-            .filter(|path| is_ours_in_rust(&target.name, path.rsplit("::").next().unwrap_or(path)))
-            .count(),
+        Language::Rust => passed_in_rust(&target.name, tests, &output),
         // `3 passing (4ms)`
         _ if js.is_some_and(|plan| plan.framework == "mocha") => {
             output.lines().rev().find_map(|l| number_before(l, " passing")).unwrap_or(0)
@@ -339,14 +333,20 @@ fn place_go(
     let (dir, file) = rel.rsplit_once('/').map_or(("", rel), |(d, f)| (d, f));
     let in_dir = |name: &str| if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
     let stem = file.trim_end_matches(".go");
-    // A test of that name anywhere in the package would not compile.
-    let first = testgen::go_test_name(&target.name, 1);
-    let taken = std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().any(|entry| {
-        entry.file_name().to_string_lossy().ends_with("_test.go")
-            && super::workspace::read_source(&entry.path()).is_some_and(|t| t.contains(&format!("func {first}(")))
+    // A test of that name anywhere in the package would not compile (the
+    // tests were numbered past the ones there: this is the last check).
+    let names: Vec<&str> =
+        tests.lines().filter_map(|l| l.strip_prefix("func ")?.split_once('(').map(|(name, _)| name)).collect();
+    let taken = std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().find_map(|entry| {
+        let source = entry
+            .file_name()
+            .to_string_lossy()
+            .ends_with("_test.go")
+            .then(|| super::workspace::read_source(&entry.path()))??;
+        names.iter().find(|name| source.contains(&format!("func {name}("))).copied()
     });
-    if taken {
-        return Err(format!("the package has a `{first}` already"));
+    if let Some(name) = taken {
+        return Err(format!("the package has a `{name}` already"));
     }
     let body = tests.trim_start_matches('\n');
     let mut imports = testgen::go_imports(body);
@@ -620,11 +620,22 @@ impl<'a> Trial<'a> {
         };
         let stdout = String::from_utf8_lossy(&outcome.stdout);
         if !stdout.contains(testgen::MARK) {
+            let stderr = String::from_utf8_lossy(&outcome.stderr);
+            // Rust: what it returns cannot be printed, so not observed (fnv's
+            // `FnvHasher`, an `impl Iterator`): said as that, not as a broken project.
+            if target.language == Language::Rust && stderr.contains("doesn't implement `Debug`") {
+                return Err(format!(
+                    "`{}` returns a value without `Debug` (`{}`): offline, Edison observes what a function \
+                     returns through `Debug`, so there is nothing to assert",
+                    target.name,
+                    target.returns.as_deref().unwrap_or("?")
+                ));
+            }
             return Err(format!(
                 "`{}` could not be called on a copy of the project ({}): {}",
                 target.name,
                 outcome.exit.describe(),
-                last_lines(&String::from_utf8_lossy(&outcome.stderr))
+                last_lines(&stderr)
             ));
         }
         Ok((testgen::observed(target, &stdout), testgen::printed(target, &stdout)))

@@ -71,6 +71,11 @@ impl Expected {
 /// literal of the same type (`exact`), or one it compares with.
 fn expected(ty: &str, text: &str, target: &Target) -> Option<Expected> {
     let (outer, params) = generics(ty)?;
+    // `io::Result<T>` is a `Result<T, io::Error>`.
+    let (outer, params) = match (outer, params.as_slice()) {
+        ("io::Result" | "std::io::Result", [ok]) => ("Result", vec![*ok, "std::io::Error"]),
+        _ => (outer, params),
+    };
     let wrapped = |variant: &str| text.strip_prefix(variant)?.strip_prefix('(')?.strip_suffix(')');
     // A wrapped value compares as the wrapper when its literal is of its
     // own type and the wrapper's other side compares too; else unwrapped.
@@ -100,6 +105,25 @@ fn expected(ty: &str, text: &str, target: &Target) -> Option<Expected> {
             Some(Expected::whole(text.to_owned(), ty, matches!(outer, "&str" | "&'static str")))
         }
         _ if is_bytes(ty) => Some(Expected::whole(byte_string(text)?, ty, false)),
+        // A path or an OS string, which `Debug` quotes: built from the text
+        // (`&Path` == `Path::new("a")`; a `PathBuf` equals a `&Path` too).
+        ("&T", [inner])
+            if matches!(inner.rsplit("::").next(), Some("Path" | "OsStr")) && is_rust_string_literal(text) =>
+        {
+            Some(Expected::whole(format!("{inner}::new({text})"), ty, true))
+        }
+        ("PathBuf" | "std::path::PathBuf", []) if is_rust_string_literal(text) => {
+            Some(Expected::whole(format!("::std::path::Path::new({text})"), ty, false))
+        }
+        ("OsString" | "std::ffi::OsString", []) if is_rust_string_literal(text) => {
+            Some(Expected::whole(format!("::std::ffi::OsStr::new({text})"), ty, false))
+        }
+        // A reference to another value: compared as a reference to its literal.
+        ("&T", [inner]) => {
+            let found = expected(inner, text, target)?;
+            (found.access.is_empty() && found.exact && found.literal != "None")
+                .then(|| Expected::whole(format!("&{}", found.literal), ty, true))
+        }
         ("Vec" | "&", [element]) => {
             let items = list(text)?;
             if items.is_empty() {
@@ -133,12 +157,46 @@ fn scalar(outer: &str, text: &str, target: &Target) -> Option<String> {
         int if is_integer(int) && number(text) => Some(text.to_owned()),
         "()" if text == "()" => Some("()".into()),
         "Duration" => duration(text).map(|(unit, n)| format!("{outer}::from_{unit}({n})")),
-        _ => target
-            .variants
-            .iter()
-            .find(|v| v.strip_prefix(name).and_then(|r| r.strip_prefix("::")) == Some(text))
-            .cloned(),
+        _ => {
+            let variants = || target.variants.iter().filter_map(|v| v.strip_prefix(name)?.strip_prefix("::"));
+            if let Some(unit) = variants().find(|v| *v == text) {
+                return Some(format!("{name}::{unit}"));
+            }
+            // A variant holding numbers, characters and booleans:
+            // `InvalidHexCharacter { c: '\u{1}', index: 0 }`, `InvalidCharacter(3)`.
+            variants()
+                .any(|v| v.ends_with(['(', '{']) && text.starts_with(v) && simple_payload(&text[v.len()..]))
+                .then(|| format!("{name}::{text}"))
+        }
     }
+}
+
+/// A variant's payload as `Debug` writes it (`3)`, ` c: 'a', index: 0 }`),
+/// when every value in it is a number, a character or a boolean: the text
+/// is then the Rust that builds it.
+fn simple_payload(payload: &str) -> bool {
+    let Some(inner) = payload.strip_suffix([')', '}']) else { return false };
+    inner.split(", ").all(|part| {
+        let value = match part.split_once(": ") {
+            Some((field, value)) => {
+                if !field.trim().chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    return false;
+                }
+                value
+            }
+            None => part,
+        };
+        let value = value.trim();
+        let number = !value.is_empty()
+            && value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit())
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        let character = value.len() <= 12
+            && value.len() >= 3
+            && value.starts_with('\'')
+            && value.ends_with('\'')
+            && !value[1..value.len() - 1].contains(", ");
+        number || character || matches!(value, "true" | "false")
+    })
 }
 
 /// Whether values of type `ty` compare with `==` as far as this module
@@ -197,7 +255,10 @@ fn generics(ty: &str) -> Option<(&str, Vec<&str>)> {
                 Vec::new(),
             ));
         }
-        let element = slice.strip_prefix('[')?.strip_suffix(']')?;
+        // A reference to anything else: `("&T", [T])`.
+        let Some(element) = slice.strip_prefix('[').and_then(|s| s.strip_suffix(']')) else {
+            return Some(("&T", vec![slice.trim()]));
+        };
         return (!element.contains(';')).then(|| ("&", vec![element.trim()]));
     }
     let Some((outer, rest)) = ty.split_once('<') else { return Some((ty, Vec::new())) };
@@ -283,6 +344,52 @@ fn is_long_float(ty: &str, literal: &str) -> bool {
         && literal
             .split_once('.')
             .is_some_and(|(_, decimals)| decimals.len() > 6 && decimals.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// The type an associated function (`node`, a `function_item` with no
+/// `self`) belongs to, as a call names it: `Version` for `impl Version`,
+/// `Parser` for `impl<'a> Parser<'a>`; none for a method, a trait's own
+/// function, or a generic impl (its type's parameters take a model).
+pub(super) fn associated_type(node: tree_sitter::Node<'_>, text: &str) -> Option<String> {
+    let parameters = node.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    if parameters.named_children(&mut cursor).any(|p| p.kind() == "self_parameter") {
+        return None;
+    }
+    let mut parent = node.parent();
+    while let Some(p) = parent.filter(|p| p.kind() != "impl_item") {
+        parent = p.parent();
+    }
+    let item = parent?;
+    if let Some(generics) = item.child_by_field_name("type_parameters") {
+        let mut cursor = generics.walk();
+        if generics.named_children(&mut cursor).any(|g| !g.kind().contains("lifetime")) {
+            return None;
+        }
+    }
+    let ty = &text[item.child_by_field_name("type")?.byte_range()];
+    // `Parser<'a>` → `Parser`: lifetimes are inferred; other arguments are not.
+    let (name, arguments) = ty.split_once('<').unwrap_or((ty, ""));
+    let only_lifetimes =
+        arguments.trim_end_matches('>').split(',').all(|a| a.trim().is_empty() || a.trim().starts_with('\''));
+    let name = name.trim();
+    (only_lifetimes && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':'))
+        .then(|| name.to_owned())
+}
+
+/// `ty` with the word `Self` read as `owner` (`Result<Self, Error>`).
+pub(super) fn with_self_as(ty: &str, owner: &str) -> String {
+    let mut out = String::new();
+    let mut rest = ty;
+    while let Some(at) = rest.find("Self") {
+        let word = |c: char| c.is_alphanumeric() || c == '_';
+        let standalone = !rest[..at].ends_with(word) && !rest[at + 4..].starts_with(word);
+        out.push_str(&rest[..at]);
+        out.push_str(if standalone { owner } else { "Self" });
+        rest = &rest[at + 4..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `type HammingResult = Result<usize, StrSimError>;` in `file`: `ty`
@@ -414,10 +521,11 @@ fn unescape_rust_string(literal: &str) -> Option<String> {
     Some(out)
 }
 
-/// Adds to `target` the enums of the crate's root (`lib`) that `file`
-/// imports by name (`use crate::QuoteError;` in shlex's `bytes.rs`): a
-/// test module's `use super::*;` reaches them.
-pub(super) fn add_imported_enums(target: &mut Target, lib: &str, file: &str) {
+/// Adds to `target` the enums of the crate (`sources`: its files) that
+/// `file` imports by name (`use crate::QuoteError;` in shlex's `bytes.rs`,
+/// `pub use crate::error::FromHexError;` in hex's root): a test module's
+/// `use super::*;` reaches them.
+pub(super) fn add_imported_enums(target: &mut Target, sources: &str, file: &str) {
     let imported = |variant: &String| {
         let name = variant.split("::").next().unwrap_or_default();
         file.lines().map(str::trim).filter(|l| l.starts_with("use ") || l.starts_with("pub use ")).any(|l| {
@@ -427,7 +535,8 @@ pub(super) fn add_imported_enums(target: &mut Target, lib: &str, file: &str) {
             })
         })
     };
-    for (found, into) in [(comparable_variants(lib), &mut target.variants), (unit_variants(lib), &mut target.patterns)]
+    for (found, into) in
+        [(comparable_variants(sources), &mut target.variants), (unit_variants(sources), &mut target.patterns)]
     {
         for variant in found {
             if imported(&variant) && !into.contains(&variant) {
@@ -482,26 +591,35 @@ fn enum_variants(file: &str, comparable_only: bool) -> Vec<String> {
                 _ => {}
             }
             if c == ',' && depth == 0 {
-                unit_variant(&name, &item, &mut found);
+                variant(&name, &item, comparable_only, &mut found);
                 item.clear();
             } else {
                 item.push(c);
             }
         }
-        unit_variant(&name, &item, &mut found);
+        variant(&name, &item, comparable_only, &mut found);
     }
     found
 }
 
 /// `item` (one variant as written, attributes and docs included) as
-/// `Enum::Variant` when it is a unit variant.
-fn unit_variant(enum_name: &str, item: &str, found: &mut Vec<String>) {
+/// `Enum::Variant` when it is a unit variant; with `payloads`, a tuple or
+/// struct variant too, as `Enum::Variant(` or `Enum::Variant {`.
+fn variant(enum_name: &str, item: &str, payloads: bool, found: &mut Vec<String>) {
     let code: Vec<&str> =
         item.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#[")).collect();
-    let [variant] = code.as_slice() else { return };
-    let variant = variant.split('=').next().unwrap_or_default().trim();
-    if !variant.is_empty() && variant.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        found.push(format!("{enum_name}::{variant}"));
+    let Some(first) = code.first() else { return };
+    let name: String = first.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let rest = first[name.len()..].trim_start();
+    if name.is_empty() {
+        return;
+    }
+    if code.len() == 1 && (rest.is_empty() || rest.starts_with('=')) {
+        found.push(format!("{enum_name}::{name}"));
+    } else if payloads && rest.starts_with('(') {
+        found.push(format!("{enum_name}::{name}("));
+    } else if payloads && rest.starts_with('{') {
+        found.push(format!("{enum_name}::{name} {{"));
     }
 }
 
@@ -532,12 +650,26 @@ mod tests {
     #[test]
     fn values_are_compared_as_their_types_allow() {
         let file = "#[derive(Debug, PartialEq, Clone)]\npub enum Error {\n    /// Empty, [as in](x), none.\n    Empty,\n    InvalidCharacter(usize),\n    UnknownUnit { start: usize, unit: String },\n    #[doc(hidden)]\n    NumberOverflow,\n}\n\n#[derive(Debug)]\nenum Opaque { A, B }\npub type HammingResult = Result<usize, Error>;\n";
-        assert_eq!(comparable_variants(file), ["Error::Empty", "Error::NumberOverflow"]);
+        assert_eq!(
+            comparable_variants(file),
+            ["Error::Empty", "Error::InvalidCharacter(", "Error::UnknownUnit {", "Error::NumberOverflow"]
+        );
         assert_eq!(unit_variants(file), ["Error::Empty", "Error::NumberOverflow", "Opaque::A", "Opaque::B"]);
         let cases = [
             ("Result<Duration, Error>", "Ok(9420s)", "assert_eq!(f(x), Ok(Duration::from_secs(9420)));"),
             ("Result<Duration, Error>", "Ok(4.2s)", "assert_eq!(f(x), Ok(Duration::from_millis(4200)));"),
             ("Result<Duration, Error>", "Err(Empty)", "assert_eq!(f(x), Err(Error::Empty));"),
+            // A variant holding numbers or characters (hex's `InvalidHexCharacter { c, index }`).
+            (
+                "Result<Duration, Error>",
+                "Err(InvalidCharacter(3))",
+                "assert_eq!(f(x), Err(Error::InvalidCharacter(3)));",
+            ),
+            (
+                "Result<Duration, Error>",
+                "Err(UnknownUnit { start: 0, unit: '\\u{1}' })",
+                "assert_eq!(f(x), Err(Error::UnknownUnit { start: 0, unit: '\\u{1}' }));",
+            ),
             // An error type without `PartialEq`: the `Ok` side unwrapped, the error matched.
             (
                 "Result<std::time::Duration, Opaque>",
@@ -573,11 +705,15 @@ mod tests {
                 "assert!((f(x).unwrap() - 0.3055555555555555).abs() < 1e-9);",
             ),
             ("bool", "true", "assert!(f(x));"),
+            // dunce's `simplified(&Path) -> &Path`; paths owned and not.
+            ("&Path", "\"a/b\"", "assert_eq!(f(x), Path::new(\"a/b\"));"),
+            ("io::Result<PathBuf>", "Ok(\"a\")", "assert_eq!(f(x).unwrap(), ::std::path::Path::new(\"a\"));"),
+            ("&'static Error", "Empty", "assert_eq!(f(x), &Error::Empty);"),
             // Nothing comparable: the `Debug` text.
             (
                 "Result<Duration, Error>",
-                "Err(InvalidCharacter(0))",
-                "assert_eq!(format!(\"{:?}\", f(x)), \"Err(InvalidCharacter(0))\");",
+                "Err(UnknownUnit { start: 0, unit: \"ms\" })",
+                "assert_eq!(format!(\"{:?}\", f(x)), \"Err(UnknownUnit { start: 0, unit: \\\"ms\\\" })\");",
             ),
         ];
         for (returns, debug, expected) in cases {

@@ -30,7 +30,7 @@ pub async fn examples(
     let Ok(mut target) = testgen::target(rel, doc, cursor, &tests) else { return Vec::new() };
     // A setter's value is its getter's, which no example call shows.
     let arity = target.calls.first().map_or(0, Vec::len);
-    let mut calls = testgen::example_calls(&target.name, doc.language(), &tests);
+    let mut calls = testgen::example_calls(target.called(), doc.language(), &tests);
     // A Python call may leave defaulted parameters out, as the simplest
     // examples do (`intcomma(100)`, where only `intcomma(14308.4, None)` was
     // shown); one that leaves out more raises, and shows nothing.

@@ -3,9 +3,25 @@
 
 use std::path::Path;
 
+use agents::skills::testgen::Target;
 use protocol::agents::TextEdit;
 
 use super::{Placed, Trial};
+
+/// How many of Edison's new tests of `function` (`tests`) libtest's
+/// `output` says passed: `test tests::hamming_1 ... ok` and `test
+/// tests::hamming_2_panics - should panic ... ok` are his, the project's
+/// `hamming_empty` (which cargo's name filter runs too) is not, nor his own
+/// `hamming_1` from an earlier request when these are `hamming_2`….
+pub(super) fn passed_in_rust(function: &str, tests: &str, output: &str) -> usize {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... ok"))
+        .map(|path| path.strip_suffix(" - should panic").unwrap_or(path))
+        .map(|path| path.rsplit("::").next().unwrap_or(path))
+        .filter(|name| is_ours_in_rust(function, name) && tests.contains(&format!("fn {name}(")))
+        .count()
+}
 
 /// Whether the Rust test `name` is one Edison wrote for `function`:
 /// `hamming_1`, `hamming_2_panics`; `hamming_empty` is the project's own.
@@ -30,19 +46,53 @@ pub(super) fn rust_deprecated(source: &str, name: &str) -> bool {
         .any(|l| l.starts_with("#[deprecated"))
 }
 
-/// The crate root's source (`src/lib.rs`, else `src/main.rs`) of the crate
-/// holding `rel` in the project at `root`; empty where there is none.
-pub(super) fn crate_root(root: &Path, rel: &str) -> String {
+/// What `target` (in `file`, `rel` in the project at `root`) learns from
+/// its crate: whether it is `no_std` (how a test formats a `Debug` text) and
+/// the enums it imports from the crate's other files.
+pub(super) async fn with_crate(target: &mut Target, root: &Path, rel: &str, file: &str) {
+    let (root, rel) = (root.to_path_buf(), rel.to_owned());
+    if let Ok(sources) = tokio::task::spawn_blocking(move || crate_sources(&root, &rel)).await {
+        target.debug_format = debug_format(&sources.root);
+        agents::skills::testgen::with_crate_sources(target, &sources.all, file);
+    }
+}
+
+/// The crate holding `rel` in the project at `root`: its root's source
+/// (`src/lib.rs`, else `src/main.rs`) and every source file under its `src/`
+/// (hex's `FromHexError` is declared in `src/error.rs`, and the root
+/// re-exports it); empty where there is no crate.
+pub(super) struct CrateSources {
+    pub(super) root: String,
+    pub(super) all: String,
+}
+
+pub(super) fn crate_sources(root: &Path, rel: &str) -> CrateSources {
     let mut dir = root.join(rel);
     while dir.pop() && dir.starts_with(root) {
         if dir.join("Cargo.toml").is_file() {
-            return ["src/lib.rs", "src/main.rs"]
-                .iter()
-                .find_map(|file| crate::services::workspace::read_source(&dir.join(file)))
-                .unwrap_or_default();
+            let read = |file: &Path| crate::services::workspace::read_source(file);
+            let lib = ["src/lib.rs", "src/main.rs"].iter().find_map(|file| read(&dir.join(file))).unwrap_or_default();
+            let mut all = String::new();
+            let mut folders = vec![dir.join("src")];
+            let mut files = 0;
+            while let Some(folder) = folders.pop() {
+                let mut entries: Vec<_> = std::fs::read_dir(&folder).into_iter().flatten().flatten().collect();
+                entries.sort_by_key(std::fs::DirEntry::file_name);
+                for entry in entries {
+                    let path = entry.path();
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        folders.push(path);
+                    } else if path.extension().is_some_and(|e| e == "rs") && files < 200 {
+                        files += 1;
+                        all.push_str(&read(&path).unwrap_or_default());
+                        all.push('\n');
+                    }
+                }
+            }
+            return CrateSources { root: lib, all };
         }
     }
-    String::new()
+    CrateSources { root: String::new(), all: String::new() }
 }
 
 /// The macro a test in the crate whose root is `lib` writes a `Debug` form
@@ -51,7 +101,12 @@ pub(super) fn crate_root(root: &Path, rel: &str) -> String {
 /// `format!`), none when it does not.
 pub(super) fn debug_format(lib: &str) -> Option<&'static str> {
     let no_std = lib.lines().map(str::trim).any(|l| l.starts_with("#![") && l.contains("no_std"));
-    let alloc = lib.lines().map(str::trim).any(|l| l.starts_with("extern crate alloc"));
+    // Not under a `#[cfg(feature = "alloc")]`: hex's tests run without it.
+    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
+    let alloc = lines
+        .iter()
+        .enumerate()
+        .any(|(i, l)| l.starts_with("extern crate alloc") && !(i > 0 && lines[i - 1].starts_with("#[cfg")));
     match (no_std, alloc) {
         (false, _) => Some("format!"),
         (true, true) => Some("alloc::format!"),
@@ -112,6 +167,14 @@ mod tests {
     }
 
     #[test]
+    fn passes_are_counted_with_should_panic_ones() {
+        let output = "running 4 tests\ntest tests::div_ceil_1 ... ok\ntest tests::div_ceil_empty ... ok\ntest tests::div_ceil_3_panics - should panic ... ok\ntest tests::div_ceil_2 ... FAILED\n";
+        let tests = "fn div_ceil_1() {}\nfn div_ceil_3_panics() {}\nfn div_ceil_2() {}\n";
+        assert_eq!(super::passed_in_rust("div_ceil", tests, output), 2);
+        assert_eq!(super::passed_in_rust("div_ceil", "fn div_ceil_3_panics() {}\n", output), 1, "only the new ones");
+    }
+
+    #[test]
     fn a_deprecated_rust_function_is_known_by_its_attribute() {
         let source = "/// Quotes.\n#[deprecated(since = \"1.3.0\", note = \"use try_quote\")]\npub fn quote(s: &str) -> String {\n    s.into()\n}\n\npub fn try_quote(s: &str) -> String {\n    s.into()\n}\n";
         assert!(super::rust_deprecated(source, "quote"));
@@ -127,11 +190,20 @@ mod tests {
         std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").expect("manifest");
         let lib = "#![cfg_attr(not(feature = \"std\"), no_std)]\nextern crate alloc;\npub mod bytes;\n";
         std::fs::write(dir.path().join("src/lib.rs"), lib).expect("lib");
-        assert_eq!(super::crate_root(dir.path(), "src/bytes.rs"), lib);
+        std::fs::write(dir.path().join("src/error.rs"), "pub enum E { A }\n").expect("error");
+        let sources = super::crate_sources(dir.path(), "src/bytes.rs");
+        assert_eq!(sources.root, lib);
+        assert!(
+            sources.all.contains("pub enum E { A }") && sources.all.contains("extern crate alloc"),
+            "{}",
+            sources.all
+        );
         let elsewhere = tempfile::tempdir().expect("dir");
-        assert_eq!(super::crate_root(elsewhere.path(), "src/lib.rs"), "", "no crate above the file");
+        assert_eq!(super::crate_sources(elsewhere.path(), "src/lib.rs").all, "", "no crate above the file");
         assert_eq!(super::debug_format(lib), Some("alloc::format!"));
         assert_eq!(super::debug_format("pub mod bytes;\n"), Some("format!"));
         assert_eq!(super::debug_format("#![no_std]\npub mod bytes;\n"), None);
+        let gated = "#![cfg_attr(not(feature = \"std\"), no_std)]\n#[cfg(feature = \"alloc\")]\nextern crate alloc;\n";
+        assert_eq!(super::debug_format(gated), None, "hex: alloc only with a feature");
     }
 }
