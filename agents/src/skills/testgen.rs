@@ -1236,8 +1236,10 @@ fn rust_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> 
         base
     };
     let owned = |v: Vec<String>| v.into_iter().map(|s| format!("{s}.to_string()")).collect();
-    // The file's constants of the type (percent-encoding's `NON_ALPHANUMERIC: &AsciiSet`).
-    let constants = rust_constants(ty, file);
+    // The file's constants of a type of its own (percent-encoding's
+    // `NON_ALPHANUMERIC: &AsciiSet`); a `&str` constant is a message, no input.
+    let named = ty.trim_start_matches('&').trim_start().starts_with(|c: char| c.is_ascii_uppercase());
+    let constants = if named && ty != "String" { rust_constants(ty, file) } else { Vec::new() };
     if !constants.is_empty() {
         return Some(constants);
     }

@@ -716,7 +716,9 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
                     // The module's own imports, unless they reach the function
                     // (and the file's types its arguments name) already.
                     let body = &source[start..close];
-                    let mut names = vec![target.name.clone()];
+                    // An associated function is reached through its type (`Pattern::new`).
+                    let reached = target.called().split("::").next().unwrap_or(&target.name);
+                    let mut names = vec![reached.to_owned()];
                     names.extend(types_named(tests).into_iter().filter(|t| {
                         [format!("enum {t}"), format!("struct {t}")].iter().any(|d| source.contains(d.as_str()))
                     }));

@@ -274,12 +274,20 @@ fn edisons_rust_tests_were_run_before_they_are_proposed_and_pass_in_the_project(
         String::from_utf8_lossy(&out.stdout)
     );
 
-    // A method needs an instance: no test, and the reason.
-    let method = edison(&home, &root.join("src/lib.rs"), "603");
+    // An associated function is called through its type (`Pattern::new`,
+    // line 603), imported into the test module by it.
+    let associated = edison(&home, &root.join("src/lib.rs"), "603");
+    let report = associated["output"].as_str().unwrap_or_default();
+    assert!(report.contains("Pattern::new(") && report.contains("passed"), "{associated}");
+    // A method needs an instance (`matches(&self, …)`): no test, and the reason.
+    let method = edison(&home, &root.join("src/lib.rs"), "749");
     assert_eq!(method["status"], "no_result", "{method}");
     assert!(method["error"].as_str().is_some_and(|e| e.contains("is a method")), "{method}");
     assert!(method["edits"].as_array().is_some_and(Vec::is_empty), "{method}");
-    assert!(method["output"].as_str().unwrap_or_default().contains("proposes no test: `new` is a method"), "{method}");
+    assert!(
+        method["output"].as_str().unwrap_or_default().contains("proposes no test: `matches` is a method"),
+        "{method}"
+    );
     let _ = paired(&home, &["stop"]).output();
 }
 
