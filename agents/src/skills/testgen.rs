@@ -1184,9 +1184,18 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         let mut derived = rust_values(ty, &strings, &numbers, text);
         // The characters the body matches a byte or a char against (hex's
         // `b'a'..=b'f'`): a `u8` takes the byte literals, a `char` the others.
+        // Text takes them as one-character strings (semver's `wildcard` matches
+        // `Some(b'*' | b'x' | b'X')` on its first byte: `"*"`).
         let compared: Vec<String> = match ty {
             "u8" => chars.iter().filter(|c| c.starts_with("b'")).take(3).cloned().collect(),
             "char" => chars.iter().filter(|c| c.starts_with('\'')).take(3).cloned().collect(),
+            _ if ty.starts_with('&') && ty.ends_with("str") => chars
+                .iter()
+                .filter_map(|c| c.trim_start_matches('b').strip_prefix('\'')?.strip_suffix('\''))
+                .filter(|c| c.len() == 1 && c.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\')))
+                .take(3)
+                .map(|c| format!("\"{c}\""))
+                .collect(),
             _ => Vec::new(),
         };
         if !compared.is_empty() {
@@ -2781,6 +2790,11 @@ mod tests {
         for byte in ["b'A'", "b'F'", "b'0'"] {
             assert!(target.calls.iter().any(|c| c[0] == byte), "{byte}: {:?}", target.calls);
         }
+        let text = "fn wildcard(input: &str) -> Option<u8> {\n    match input.as_bytes().first() {\n        Some(b'*' | b'x') => Some(1),\n        Some(b'\\\\') => None,\n        _ => None,\n    }\n}\n";
+        let wildcard = super::target("src/lib.rs", &doc("src/lib.rs", text), 3, &[]).expect("testable");
+        assert!(wildcard.calls.iter().any(|c| c[0] == "\"*\""), "{:?}", wildcard.calls);
+        assert!(wildcard.calls.iter().any(|c| c[0] == "\"x\""), "{:?}", wildcard.calls);
+        assert!(!wildcard.calls.iter().any(|c| c[0].contains('\\')), "{:?}", wildcard.calls);
     }
 
     #[test]
