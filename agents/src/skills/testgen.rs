@@ -131,6 +131,19 @@ impl Target {
     pub fn called(&self) -> &str {
         self.callee.as_deref().unwrap_or(&self.name)
     }
+
+    /// Rust: the name a test module imports to reach the function — its
+    /// own, or its type's (`Version` for `Version::parse`, `<Version as
+    /// FromStr>::from_str`); none for a path that needs no import
+    /// (`crate::Version::parse`).
+    pub fn imported(&self) -> Option<&str> {
+        let Some(callee) = &self.callee else { return Some(&self.name) };
+        let owner = match callee.strip_prefix('<') {
+            Some(rest) => rest.split(" as ").next()?,
+            None => callee.rsplit_once("::")?.0,
+        };
+        (!owner.contains("::")).then_some(owner)
+    }
 }
 
 impl JsTests {
@@ -201,16 +214,15 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     // `Version::parse("1.2.3")`; a method needs an instance.
     let mut owner = None;
     if symbol.kind == symbols::SymbolKind::Method || chain.iter().any(|s| s.kind == symbols::SymbolKind::Impl) {
-        owner = (doc.language() == Language::Rust).then(|| rust::associated_type(node, text)).flatten();
-        if owner.is_none() {
-            return Err(format!(
-                "`{}` is a method: a test needs an instance to call it on, which takes a model",
-                symbol.name
-            ));
-        }
+        let associated = match doc.language() {
+            Language::Rust => rust::associated_type(node, text),
+            _ => Err("is a method: a test needs an instance to call it on, which takes a model"),
+        };
+        owner = Some(associated.map_err(|why| format!("`{}` {why}", symbol.name))?);
     }
-    let callee = owner.as_ref().map(|ty| format!("{ty}::{}", symbol.name));
-    let called = callee.clone().unwrap_or_else(|| symbol.name.clone());
+    let callee = owner.as_ref().map(|associated| associated.callee(&symbol.name));
+    // The project's tests write `Version::from_str(…)` whatever the trait.
+    let called = owner.as_ref().map_or_else(|| symbol.name.clone(), |a| format!("{}::{}", a.owner, symbol.name));
     let examples = || example_calls(&called, doc.language(), tests);
     // The calls the project's tests make already: a test of one would only
     // repeat theirs (JavaScript's are found through its module's bindings).
@@ -243,8 +255,8 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         Language::Rust => rust_target(&symbol.name, node, text, &examples())
             .map(|target| match &owner {
                 // `-> Self` is the type's.
-                Some(ty) => Target {
-                    returns: target.returns.as_deref().map(|r| rust::with_self_as(r, ty)),
+                Some(associated) => Target {
+                    returns: target.returns.as_deref().map(|r| rust::with_self_as(r, &associated.owner)),
                     callee: callee.clone(),
                     ..target
                 },
@@ -950,6 +962,8 @@ fn is_rust_literal(text: &str) -> bool {
         t.starts_with(|c: char| c.is_ascii_digit())
             && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
     };
+    // A byte (`b'A'`) or byte string (`b"ab"`) too: an earlier answer's `is_token(b'A')`.
+    let text = text.strip_prefix('b').filter(|t| t.starts_with(['\'', '"'])).unwrap_or(text);
     let char_literal = text.len() <= 12 && text.starts_with('\'') && text.ends_with('\'') && !text.contains('\n');
     matches!(text, "true" | "false") || number(text) || char_literal || is_rust_string_literal(text)
 }
@@ -1269,7 +1283,9 @@ fn rust_values(ty: &str, strings: &[String], numbers: &[String], file: &str) -> 
     }
     Some(match ty {
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => with(vec!["0".into(), "1".into(), "-7".into()], numbers),
-        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => with(vec!["0".into(), "1".into(), "7".into()], numbers),
+        // A byte as a letter too: a predicate on bytes (`is_token`) says yes to some.
+        "u8" => with(vec!["0".into(), "1".into(), "7".into(), "b'a'".into()], numbers),
+        "u16" | "u32" | "u64" | "u128" | "usize" => with(vec!["0".into(), "1".into(), "7".into()], numbers),
         "f32" | "f64" => vec!["0.0".into(), "1.5".into(), "-2.0".into()],
         "bool" => vec!["true".into(), "false".into()],
         "char" => vec!["'a'".into(), "'A'".into(), "' '".into()],
@@ -1298,7 +1314,8 @@ fn rust_constants(ty: &str, file: &str) -> Vec<String> {
     let bare = |t: &str| t.replace("'static ", "").split_whitespace().collect::<Vec<_>>().join(" ");
     let wanted = bare(ty);
     let mut found = Vec::new();
-    for line in file.lines().map(str::trim_start) {
+    // Top-level items only: an `impl`'s or a function's constant is not in scope bare.
+    for line in file.lines() {
         let line = line.strip_prefix("pub ").unwrap_or(line);
         let Some(rest) = line.strip_prefix("const ").or_else(|| line.strip_prefix("static ")) else { continue };
         let Some((name, rest)) = rest.split_once(':') else { continue };
@@ -1800,10 +1817,12 @@ pub fn renumbered(target: &Target, tests: &str, existing: &str) -> String {
     };
     let prefix = &first[..first.len() - 1];
     let word = |c: char| c.is_alphanumeric() || c == '_';
-    // Each `{prefix}{n}` standing as a name: with nothing of a name before it
-    // and no digit after it (`hamming_1(`, `hamming_2_panics`).
+    // Each `{prefix}{n}` declared as a test (after `fn `, `def ` or `func `),
+    // with no digit after it (`hamming_1(`, `hamming_2_panics`); not a
+    // string's `"hamming_1"`.
     let numbered = |text: &str| -> Vec<(usize, usize, usize)> {
         text.match_indices(prefix)
+            .filter(|(at, _)| ["fn ", "def ", "func "].iter().any(|k| text[..*at].ends_with(k)))
             .filter(|(at, _)| !text[..*at].ends_with(word))
             .filter_map(|(at, _)| {
                 let digits: String = text[at + prefix.len()..].chars().take_while(char::is_ascii_digit).collect();
@@ -1831,12 +1850,16 @@ pub const MARK: &str = "PAIRED-OBS";
 /// (its `Debug` form, as a string literal) or that it panicked. Appended to
 /// the file on the scratch copy only.
 pub fn rust_probe(target: &Target) -> String {
-    let mut out = String::from(
-        "\n#[cfg(test)]\n#[allow(unused)]\nmod paired_probe {\n    // A `no_std` crate's tests have neither `std` nor its prelude in scope.\n    extern crate std;\n    use super::*;\n    use std::{borrow::ToOwned, boxed::Box, format, println, string::String, string::ToString, vec, vec::Vec};\n\n    #[test]\n    fn paired_probe() {\n        std::panic::set_hook(Box::new(|_| {}));\n",
-    );
+    let mut out = String::from("\n#[cfg(test)]\nmod paired_probe {\n    #[allow(unused_imports)]\n    use super::*;\n");
+    // A `no_std` crate's tests have neither `std` nor its prelude in scope
+    // (`self::std`: an edition-2015 `use` starts from the crate's root).
+    if target.debug_format.is_some_and(|format| format.starts_with("std::")) {
+        out.push_str("    extern crate std;\n    #[allow(unused_imports)]\n    use self::std::{borrow::ToOwned, boxed::Box, format, println, string::String, string::ToString, vec, vec::Vec};\n");
+    }
+    out.push_str("\n    #[test]\n    fn paired_probe() {\n        std::panic::set_hook(Box::new(|_| {}));\n");
     for (i, args) in target.calls.iter().enumerate() {
         out.push_str(&format!(
-            "        match std::panic::catch_unwind(|| format!(\"{{:?}}\", {}({}))) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(e) => println!(\"{MARK} {i} {{}}\", if crashed(&*e) {{ \"crash\" }} else {{ \"panic\" }}),\n        }}\n",
+            "        match std::panic::catch_unwind(|| format!(\"{{:?}}\", {}({}))) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(e) if crashed(&*e) => println!(\"{MARK} {i} crash\"),\n            Err(e) => println!(\"{MARK} {i} panic {{:?}}\", message(&*e)),\n        }}\n",
             target.called(),
             args.join(", ")
         ));
@@ -1844,7 +1867,7 @@ pub fn rust_probe(target: &Target) -> String {
     // Arithmetic, an index or an `unwrap()` gone wrong: a crash to fix, not
     // a panic the function means (`panic!("…")`, `assert!`), so not pinned.
     out.push_str(&format!(
-        "    }}\n\n    fn crashed(e: &(dyn std::any::Any + Send)) -> bool {{\n        let m = e.downcast_ref::<&str>().map(|m| m.to_string()).or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default();\n        {:?}.iter().any(|c| m.contains(c))\n    }}\n}}\n",
+        "    }}\n\n    fn message(e: &(dyn std::any::Any + Send)) -> String {{\n        e.downcast_ref::<&str>().map(|m| m.to_string()).or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default()\n    }}\n\n    fn crashed(e: &(dyn std::any::Any + Send)) -> bool {{\n        let m = message(e);\n        {:?}.iter().any(|c| m.contains(c))\n    }}\n}}\n",
         RUST_CRASHES
     ));
     out
@@ -1852,13 +1875,22 @@ pub fn rust_probe(target: &Target) -> String {
 
 /// The messages of Rust's own panics (core's arithmetic and bounds checks,
 /// `unwrap()`), as opposed to those a function raises on purpose.
-const RUST_CRASHES: [&str; 8] = [
+const RUST_CRASHES: [&str; 17] = [
     "attempt to ",
     "index out of bounds",
+    "is out of bounds of",
     "range end index",
     "range start index",
     "slice index starts",
+    "begin <= end",
     "is not a char boundary",
+    "removal index",
+    "insertion index",
+    "mid > len",
+    "already borrowed",
+    "already mutably borrowed",
+    "entered unreachable code",
+    "capacity overflow",
     "called `Option::unwrap()`",
     "called `Result::unwrap()`",
 ];
@@ -2142,6 +2174,12 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
                 if let Some(slot) = seen.get_mut(i) {
                     *slot = match rest {
                         "panic" => Observed::Fails(None),
+                        // Rust: the message a deliberate panic gave, which the test expects.
+                        message if target.language == Language::Rust && message.starts_with("panic ") => {
+                            let text = &message["panic ".len()..];
+                            let usable = is_rust_string_literal(text) && text.len() > 2 && text.len() <= 200;
+                            Observed::Fails(usable.then(|| text.to_owned()))
+                        }
                         // Rust: a crash to fix, not a test to pin.
                         "crash" => Observed::Opaque,
                         json if matches!(
@@ -2354,10 +2392,12 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
                 Some(test) => test,
                 None => continue,
             },
-            (Language::Rust, Observed::Fails(_)) => {
-                format!(
-                    "\n    #[test]\n    #[should_panic]\n    fn {test}_panics() {{\n        let _ = {call};\n    }}\n"
-                )
+            (Language::Rust, Observed::Fails(message)) => {
+                let attribute = match message {
+                    Some(text) => format!("#[should_panic(expected = {text})]"),
+                    None => "#[should_panic]".to_owned(),
+                };
+                format!("\n    #[test]\n    {attribute}\n    fn {test}_panics() {{\n        let _ = {call};\n    }}\n")
             }
             _ => continue,
         });
@@ -2710,7 +2750,7 @@ mod tests {
     fn tests_are_numbered_past_those_there_already() {
         let rust = Target::new(Language::Rust, "digits");
         let tests = "    #[test]\n    fn digits_1() {\n        assert_eq!(digits(1), 1);\n    }\n\n    #[test]\n    #[should_panic]\n    fn digits_2_panics() {\n        let _ = digits(0);\n    }\n";
-        let existing = "mod tests {\n    fn digits_1() {}\n    fn digits_3_panics() {}\n    fn my_digits_9() {}\n    fn digits_10x() {}\n}\n";
+        let existing = "mod tests {\n    fn digits_1() {}\n    fn digits_3_panics() {}\n    fn my_digits_9() {}\n    fn digits_10x() {}\n    const S: &str = \"digits_40\";\n}\n";
         let again = renumbered(&rust, tests, existing);
         assert!(again.contains("fn digits_11() {") && again.contains("fn digits_12_panics() {"), "{again}");
         assert!(again.contains("assert_eq!(digits(1), 1);"), "a call is no name: {again}");
@@ -2759,8 +2799,9 @@ mod tests {
         );
         let probe = rust_probe(&new);
         assert!(probe.contains("Version::new(0)"), "{probe}");
-        let default = target("src/lib.rs", &doc("src/lib.rs", text), at("fn default"), &[]);
-        assert_eq!(default.map(|t| t.called().to_owned()), Ok("Version::default".to_owned()));
+        let default = target("src/lib.rs", &doc("src/lib.rs", text), at("fn default"), &[]).expect("testable");
+        assert_eq!(default.called(), "<Version as Default>::default", "through the trait");
+        assert_eq!(default.imported(), Some("Version"));
         let parse = target("src/lib.rs", &doc("src/lib.rs", text), at("pub fn parse"), &[]).expect("testable");
         assert_eq!(parse.called(), "Parser::parse");
         let refused =
@@ -2778,7 +2819,7 @@ mod tests {
         assert_eq!(rust_values("&[u8; 4]", &[], &[], "").expect("bytes"), ["&[0; 4]", "&[b'a'; 4]"]);
         let lifetimes = "pub fn first<'a>(s: &'a str) -> &'a str {\n    s\n}\n";
         assert!(target("src/lib.rs", &doc("src/lib.rs", lifetimes), 8, &[]).is_ok(), "a lifetime is no generic");
-        assert!(refused("pub fn wrap").contains("is a method"));
+        assert!(refused("pub fn wrap").contains("belongs to a generic impl"), "{}", refused("pub fn wrap"));
     }
 
     /// hex's `val`: the bytes it matches are its inputs, not only numbers
@@ -2795,6 +2836,12 @@ mod tests {
         assert!(wildcard.calls.iter().any(|c| c[0] == "\"*\""), "{:?}", wildcard.calls);
         assert!(wildcard.calls.iter().any(|c| c[0] == "\"x\""), "{:?}", wildcard.calls);
         assert!(!wildcard.calls.iter().any(|c| c[0].contains('\\')), "{:?}", wildcard.calls);
+        // An earlier answer's byte arguments are calls the tests make.
+        let tests = vec![
+            "#[test]\nfn t() {\n    assert!(is_token(b'A'));\n    assert_eq!(decode(b\"a+b\"), 1);\n}\n".to_owned(),
+        ];
+        assert_eq!(every_example_call("is_token", Language::Rust, &tests), [vec!["b'A'".to_owned()]]);
+        assert_eq!(every_example_call("decode", Language::Rust, &tests), [vec!["b\"a+b\"".to_owned()]]);
     }
 
     #[test]
@@ -2812,6 +2859,12 @@ mod tests {
         assert_eq!(count, 2);
         assert!(tests.contains("assert_eq!(grade(0, \"\"), \": B\");"), "{tests}");
         assert!(tests.contains("#[should_panic]"), "{tests}");
+        // A deliberate panic's message is expected.
+        let seen = observed(&target, &format!("{MARK} 0 panic \"grade out of range\"\n{MARK} 1 panic \"\"\n"));
+        assert_eq!(seen[0], Observed::Fails(Some("\"grade out of range\"".into())));
+        assert_eq!(seen[1], Observed::Fails(None), "no message: none expected");
+        let (tests, _) = super::tests(&target, &seen).expect("tests");
+        assert!(tests.contains("#[should_panic(expected = \"grade out of range\")]"), "{tests}");
     }
 
     /// The code the probe runs could print anything: only literals become tests.

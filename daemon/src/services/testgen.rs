@@ -14,7 +14,7 @@ mod rust;
 
 pub use examples::examples;
 
-use beside::{beside_in_one_run, beside_the_others, is_ours_in_go, pytest_failing};
+use beside::{beside_in_one_run, beside_the_others, go_resets, is_ours_in_go, pytest_failing};
 use output::{last_lines, number_before, passed_count};
 use rust::{passed_in_rust, rust_deprecated, with_crate};
 
@@ -219,7 +219,11 @@ async fn write_and_verify(
     match (target.language, js) {
         // Only the new tests, by their whole titles.
         (_, Some(plan)) => command.extend(plan.only(&plan.titles(tests))),
-        (Language::Rust, None) => command.push(format!("{}_", target.name)),
+        // Ours by name: `new_` would run the project's `new_*` too, whose failure is not ours.
+        (Language::Rust, None) => {
+            command.push("--".into());
+            command.extend(rust::test_names(tests));
+        }
         (Language::Go, None) => {
             let test = testgen::go_test_name(&target.name, 1);
             command.extend(["-run".into(), format!("^{}", test.trim_end_matches('1')), go_package(rel)]);
@@ -286,28 +290,6 @@ async fn write_and_verify(
         _ => {}
     }
     Ok((verified, passed))
-}
-
-/// Go: the resets the package's own tests use (`SetRand(nil)`), read from
-/// the package's files in the project (the folder of `rel`).
-fn go_resets(root: &Path, rel: &str) -> Vec<String> {
-    let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
-    let (mut tests, mut package) = (Vec::new(), Vec::new());
-    let mut entries: Vec<_> = std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().collect();
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries.iter().take(500) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".go") {
-            continue;
-        }
-        if let Some(text) = super::workspace::read_source(&entry.path()) {
-            if name.ends_with("_test.go") { tests.push(text) } else { package.push(text) }
-        }
-    }
-    fn refs(texts: &[String]) -> Vec<&str> {
-        texts.iter().map(String::as_str).collect()
-    }
-    testgen::go_resets(&refs(&tests), &refs(&package))
 }
 
 fn is_js(language: Language) -> bool {
@@ -653,6 +635,11 @@ fn runner(target: &Target, rel: &str, root: &Path) -> Result<Vec<String>, String
             // The target the file belongs to, and only it: other targets may
             // need dev-dependencies that are not here offline.
             let which = if rel == "src/main.rs" || rel.starts_with("src/bin/") { "--bins" } else { "--lib" };
+            if which == "--lib" && rust::lib_tests_off(root, rel) {
+                return Err("the crate's `Cargo.toml` says `[lib] test = false`: `cargo test` never runs a test \
+                            written in its library, so none is proposed there"
+                    .into());
+            }
             // Not `--quiet`: libtest then names each test it ran, which tells ours apart.
             Ok(["cargo", "test", "--offline", which].map(str::to_owned).to_vec())
         }
@@ -717,8 +704,7 @@ fn place(target: &Target, root: &Path, rel: &str, source: &str, tests: &str) -> 
                     // (and the file's types its arguments name) already.
                     let body = &source[start..close];
                     // An associated function is reached through its type (`Pattern::new`).
-                    let reached = target.called().split("::").next().unwrap_or(&target.name);
-                    let mut names = vec![reached.to_owned()];
+                    let mut names: Vec<String> = target.imported().map(str::to_owned).into_iter().collect();
                     names.extend(types_named(tests).into_iter().filter(|t| {
                         [format!("enum {t}"), format!("struct {t}")].iter().any(|d| source.contains(d.as_str()))
                     }));

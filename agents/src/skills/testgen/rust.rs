@@ -41,7 +41,9 @@ pub(super) fn assertion(target: &Target, call: &str, debug: &str) -> Option<Stri
         return Some(format!("assert!({call}.{check}());"));
     }
     let format = target.debug_format?;
-    Some(format!("assert_eq!({format}(\"{{:?}}\", {call}), {debug});"))
+    // A `no_std` crate's test brings `std` in itself (tests always have it).
+    let std = if format.starts_with("std::") { "extern crate std;\n        " } else { "" };
+    Some(format!("{std}assert_eq!({format}(\"{{:?}}\", {call}), {debug});"))
 }
 
 /// An empty sequence: asserted with `is_empty()` (`[]` alone has no type).
@@ -105,18 +107,27 @@ fn expected(ty: &str, text: &str, target: &Target) -> Option<Expected> {
             Some(Expected::whole(text.to_owned(), ty, matches!(outer, "&str" | "&'static str")))
         }
         _ if is_bytes(ty) => Some(Expected::whole(byte_string(text)?, ty, false)),
-        // A path or an OS string, which `Debug` quotes: built from the text
-        // (`&Path` == `Path::new("a")`; a `PathBuf` equals a `&Path` too).
+        // Compared as their OS strings: `Path`'s own `==` compares components
+        // (`a//b/` equals `a/b`), which would not pin what a normalizer does.
         ("&T", [inner])
             if matches!(inner.rsplit("::").next(), Some("Path" | "OsStr")) && is_rust_string_literal(text) =>
         {
-            Some(Expected::whole(format!("{inner}::new({text})"), ty, true))
+            let access = if inner.ends_with("Path") { ".as_os_str()" } else { "" };
+            Some(Expected {
+                access: access.into(),
+                literal: format!("::std::ffi::OsStr::new({text})"),
+                ty: ty.into(),
+                exact: false,
+            })
         }
-        ("PathBuf" | "std::path::PathBuf", []) if is_rust_string_literal(text) => {
-            Some(Expected::whole(format!("::std::path::Path::new({text})"), ty, false))
-        }
-        ("OsString" | "std::ffi::OsString", []) if is_rust_string_literal(text) => {
-            Some(Expected::whole(format!("::std::ffi::OsStr::new({text})"), ty, false))
+        ("PathBuf" | "std::path::PathBuf" | "OsString" | "std::ffi::OsString", []) if is_rust_string_literal(text) => {
+            let access = if outer.ends_with("PathBuf") { ".as_os_str()" } else { "" };
+            Some(Expected {
+                access: access.into(),
+                literal: format!("::std::ffi::OsStr::new({text})"),
+                ty: ty.into(),
+                exact: false,
+            })
         }
         // A reference to another value: compared as a reference to its literal.
         ("&T", [inner]) => {
@@ -129,9 +140,14 @@ fn expected(ty: &str, text: &str, target: &Target) -> Option<Expected> {
             if items.is_empty() {
                 return Some(Expected::whole(EMPTY.into(), ty, false));
             }
+            // Not a list of lists: rows of different lengths are no array.
             let literals = items
                 .iter()
-                .map(|item| expected(element, item, target).filter(|e| e.access.is_empty()).map(|e| e.literal))
+                .map(|item| {
+                    expected(element, item, target)
+                        .filter(|e| e.access.is_empty() && !e.literal.starts_with('[') && e.literal != EMPTY)
+                        .map(|e| e.literal)
+                })
                 .collect::<Option<Vec<_>>>()?;
             Some(Expected::whole(format!("[{}]", literals.join(", ")), ty, false))
         }
@@ -147,6 +163,9 @@ fn expected(ty: &str, text: &str, target: &Target) -> Option<Expected> {
 /// for `text`: numbers, booleans, chars, `()`, a `Duration`, a unit
 /// variant of one of the file's comparable enums (`Empty` → `Error::Empty`).
 fn scalar(outer: &str, text: &str, target: &Target) -> Option<String> {
+    if is_foreign(outer) && outer.rsplit("::").next() != Some("Duration") {
+        return None;
+    }
     let number = |s: &str| !s.is_empty() && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit());
     let float = |s: &str| s.parse::<f64>().is_ok_and(f64::is_finite) && s.contains('.');
     let name = outer.rsplit("::").next().unwrap_or(outer);
@@ -187,9 +206,9 @@ fn simple_payload(payload: &str) -> bool {
             None => part,
         };
         let value = value.trim();
-        let number = !value.is_empty()
-            && value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit())
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        // `3`, `-2.5`, `1e-7`; not a `Duration`'s `32ms` or a version's `1.2.3`.
+        let number = value.parse::<f64>().is_ok_and(f64::is_finite)
+            && value.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit());
         let character = value.len() <= 12
             && value.len() >= 3
             && value.starts_with('\'')
@@ -205,6 +224,10 @@ fn simple_payload(payload: &str) -> bool {
 fn comparable(ty: &str, target: &Target) -> bool {
     let Some((outer, params)) = generics(ty) else { return false };
     let name = outer.rsplit("::").next().unwrap_or(outer);
+    // `std::io::Error`, `serde_json::Error`: another crate's, whatever the file declares.
+    if is_foreign(outer) && !matches!(name, "Duration" | "String" | "Cow" | "Option" | "Vec" | "Result") {
+        return false;
+    }
     match (name, params.as_slice()) {
         ("Option" | "Vec" | "Box", [inner]) => comparable(inner, target),
         ("Result", [ok, err]) => comparable(ok, target) && comparable(err, target),
@@ -266,6 +289,12 @@ fn generics(ty: &str) -> Option<(&str, Vec<&str>)> {
     Some((outer.trim(), params))
 }
 
+/// Whether a type's path leaves the crate (`std::io::Error`, `io::Error`):
+/// not one of the file's own enums, whose name it may share.
+fn is_foreign(path: &str) -> bool {
+    path.contains("::") && !["crate::", "self::", "super::"].iter().any(|own| path.starts_with(own))
+}
+
 fn is_integer(name: &str) -> bool {
     matches!(name, "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize")
 }
@@ -284,7 +313,7 @@ fn is_str(ty: &str) -> bool {
 fn is_bytes(ty: &str) -> bool {
     match generics(ty) {
         Some(("Vec" | "&", params)) => params.as_slice() == ["u8"],
-        Some(("Cow" | "Box", params)) => params.as_slice() == ["[u8]"],
+        Some(("Cow", params)) => params.as_slice() == ["[u8]"],
         _ => false,
     }
 }
@@ -315,13 +344,14 @@ fn byte_string(text: &str) -> Option<String> {
 /// commas (strings and brackets kept whole).
 fn list(text: &str) -> Option<Vec<&str>> {
     let inner = text.strip_prefix('[')?.strip_suffix(']')?;
-    let (mut depth, mut start, mut items, mut in_string, mut escaped) = (0usize, 0usize, Vec::new(), false, false);
+    let (mut depth, mut start, mut items, mut quote, mut escaped) = (0usize, 0usize, Vec::new(), None::<char>, false);
     for (at, c) in inner.char_indices() {
         match c {
             _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            _ if in_string => {}
+            '\\' if quote.is_some() => escaped = true,
+            '"' | '\'' if quote == Some(c) => quote = None,
+            _ if quote.is_some() => {}
+            '"' | '\'' => quote = Some(c),
             '[' | '(' | '{' => depth += 1,
             ']' | ')' | '}' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {
@@ -348,33 +378,59 @@ fn is_long_float(ty: &str, literal: &str) -> bool {
 
 /// The type an associated function (`node`, a `function_item` with no
 /// `self`) belongs to, as a call names it: `Version` for `impl Version`,
-/// `Parser` for `impl<'a> Parser<'a>`; none for a method, a trait's own
-/// function, or a generic impl (its type's parameters take a model).
-pub(super) fn associated_type(node: tree_sitter::Node<'_>, text: &str) -> Option<String> {
-    let parameters = node.child_by_field_name("parameters")?;
+/// `Parser` for `impl<'a> Parser<'a>`; else why a test cannot call it
+/// offline: a method, a trait's own function, a generic impl's.
+pub(super) fn associated_type(node: tree_sitter::Node<'_>, text: &str) -> Result<Associated, &'static str> {
+    const METHOD: &str = "is a method: a test needs an instance to call it on, which takes a model";
+    let parameters = node.child_by_field_name("parameters").ok_or(METHOD)?;
     let mut cursor = parameters.walk();
-    if parameters.named_children(&mut cursor).any(|p| p.kind() == "self_parameter") {
-        return None;
+    let takes_self =
+        |p: tree_sitter::Node<'_>| p.kind() == "self_parameter" || text[p.byte_range()].starts_with("self");
+    if parameters.named_children(&mut cursor).any(takes_self) {
+        return Err(METHOD);
     }
-    let mut parent = node.parent();
-    while let Some(p) = parent.filter(|p| p.kind() != "impl_item") {
-        parent = p.parent();
+    // The impl's (or trait's) own item, not a helper inside one of its functions.
+    let item = node.parent().filter(|p| p.kind() == "declaration_list").and_then(|list| list.parent()).ok_or(METHOD)?;
+    if item.kind() == "trait_item" {
+        return Err("is a trait's own function: a test calls it through a type that implements the trait, \
+                    which takes a model to choose");
     }
-    let item = parent?;
+    let generic = "belongs to a generic impl: a test needs its type's parameters chosen, which takes a model";
     if let Some(generics) = item.child_by_field_name("type_parameters") {
         let mut cursor = generics.walk();
         if generics.named_children(&mut cursor).any(|g| !g.kind().contains("lifetime")) {
-            return None;
+            return Err(generic);
         }
     }
-    let ty = &text[item.child_by_field_name("type")?.byte_range()];
+    let ty = &text[item.child_by_field_name("type").ok_or(METHOD)?.byte_range()];
     // `Parser<'a>` → `Parser`: lifetimes are inferred; other arguments are not.
     let (name, arguments) = ty.split_once('<').unwrap_or((ty, ""));
     let only_lifetimes =
         arguments.trim_end_matches('>').split(',').all(|a| a.trim().is_empty() || a.trim().starts_with('\''));
     let name = name.trim();
+    // A trait's function through the trait as the impl names it (`<Version
+    // as FromStr>::from_str`): the type's own function of that name, or
+    // another `From<…>`'s, would be another function.
+    let trait_name = item.child_by_field_name("trait").map(|t| text[t.byte_range()].to_owned());
     (only_lifetimes && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == ':'))
-        .then(|| name.to_owned())
+        .then(|| Associated { owner: name.to_owned(), trait_name })
+        .ok_or(generic)
+}
+
+/// The type (and trait) an associated function belongs to.
+pub(super) struct Associated {
+    pub(super) owner: String,
+    pub(super) trait_name: Option<String>,
+}
+
+impl Associated {
+    /// How a test calls `name`: `Version::parse`, `<Version as FromStr>::from_str`.
+    pub(super) fn callee(&self, name: &str) -> String {
+        match &self.trait_name {
+            Some(trait_name) => format!("<{} as {trait_name}>::{name}", self.owner),
+            None => format!("{}::{name}", self.owner),
+        }
+    }
 }
 
 /// `ty` with the word `Self` read as `owner` (`Result<Self, Error>`).
@@ -580,21 +636,22 @@ fn enum_variants(file: &str, comparable_only: bool) -> Vec<String> {
         }
         let mut depth = 0usize;
         let mut item = String::new();
-        // Comments left out: a doc comment's `,` or `[` is no syntax.
-        let body: String =
-            rest[open + 1..].lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
-        for c in body.chars() {
-            match c {
-                '{' | '(' | '[' => depth += 1,
-                '}' if depth == 0 => break,
-                '}' | ')' | ']' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            if c == ',' && depth == 0 {
-                variant(&name, &item, comparable_only, &mut found);
-                item.clear();
-            } else {
-                item.push(c);
+        // Line by line up to the enum's end, comments left out: a doc
+        // comment's `,` or `[` is no syntax.
+        'body: for line in rest[open + 1..].lines() {
+            for c in line.split("//").next().unwrap_or_default().chars().chain(['\n']) {
+                match c {
+                    '{' | '(' | '[' => depth += 1,
+                    '}' if depth == 0 => break 'body,
+                    '}' | ')' | ']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                if c == ',' && depth == 0 {
+                    variant(&name, &item, comparable_only, &mut found);
+                    item.clear();
+                } else {
+                    item.push(c);
+                }
             }
         }
         variant(&name, &item, comparable_only, &mut found);
@@ -706,8 +763,14 @@ mod tests {
             ),
             ("bool", "true", "assert!(f(x));"),
             // dunce's `simplified(&Path) -> &Path`; paths owned and not.
-            ("&Path", "\"a/b\"", "assert_eq!(f(x), Path::new(\"a/b\"));"),
-            ("io::Result<PathBuf>", "Ok(\"a\")", "assert_eq!(f(x).unwrap(), ::std::path::Path::new(\"a\"));"),
+            ("&Path", "\"a/b\"", "assert_eq!(f(x).as_os_str(), ::std::ffi::OsStr::new(\"a/b\"));"),
+            (
+                "io::Result<PathBuf>",
+                "Ok(\"a\")",
+                "assert_eq!(f(x).unwrap().as_os_str(), ::std::ffi::OsStr::new(\"a\"));",
+            ),
+            // `std::io::Error` is not the file's `Error`, comparable as that is.
+            ("io::Result<u64>", "Ok(3)", "assert_eq!(f(x).unwrap(), 3);"),
             ("&'static Error", "Empty", "assert_eq!(f(x), &Error::Empty);"),
             // Nothing comparable: the `Debug` text.
             (
@@ -731,10 +794,10 @@ mod tests {
     #[test]
     fn a_debug_text_is_formatted_with_what_the_crate_has() {
         let debug = "Err(InvalidCharacter(0))";
-        let alloc = Target { debug_format: Some("alloc::format!"), ..target("Result<u8, E>", "") };
+        let no_std = Target { debug_format: Some("std::format!"), ..target("Result<u8, E>", "") };
         assert_eq!(
-            asserted(&alloc, debug).as_deref(),
-            Some("assert_eq!(alloc::format!(\"{:?}\", f(x)), \"Err(InvalidCharacter(0))\");")
+            asserted(&no_std, debug).as_deref(),
+            Some("extern crate std;\n        assert_eq!(std::format!(\"{:?}\", f(x)), \"Err(InvalidCharacter(0))\");")
         );
         let core = Target { debug_format: None, ..target("Result<u8, E>", "") };
         assert_eq!(asserted(&core, debug), None);

@@ -3,6 +3,8 @@
 //! share a process with. A new test that depends on state another leaves,
 //! or leaves state that breaks another, is not proposed.
 
+use std::path::Path;
+
 use agents::skills::testgen::{self, Target};
 
 use super::{Failed, Trial, go_package, output::last_lines, output::number_before};
@@ -126,6 +128,28 @@ pub(super) fn is_ours_in_go(function: &str, name: &str) -> bool {
     let first = testgen::go_test_name(function, 1);
     let prefix = first.trim_end_matches('1');
     name.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Go: the resets the package's own tests use (`SetRand(nil)`), read from
+/// the package's files in the project (the folder of `rel`).
+pub(super) fn go_resets(root: &Path, rel: &str) -> Vec<String> {
+    let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let (mut tests, mut package) = (Vec::new(), Vec::new());
+    let mut entries: Vec<_> = std::fs::read_dir(root.join(dir)).into_iter().flatten().flatten().collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries.iter().take(500) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".go") {
+            continue;
+        }
+        if let Some(text) = crate::services::workspace::read_source(&entry.path()) {
+            if name.ends_with("_test.go") { tests.push(text) } else { package.push(text) }
+        }
+    }
+    fn refs(texts: &[String]) -> Vec<&str> {
+        texts.iter().map(String::as_str).collect()
+    }
+    testgen::go_resets(&refs(&tests), &refs(&package))
 }
 
 #[cfg(test)]

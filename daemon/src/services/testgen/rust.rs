@@ -8,6 +8,15 @@ use protocol::agents::TextEdit;
 
 use super::{Placed, Trial};
 
+/// The names of the Rust tests in `tests` (`fn hamming_1()`), for libtest's
+/// filters.
+pub(super) fn test_names(tests: &str) -> Vec<String> {
+    tests
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("fn ")?.split_once('(').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
 /// How many of Edison's new tests of `function` (`tests`) libtest's
 /// `output` says passed: `test tests::hamming_1 ... ok` and `test
 /// tests::hamming_2_panics - should panic ... ok` are his, the project's
@@ -50,10 +59,17 @@ pub(super) fn rust_deprecated(source: &str, name: &str) -> bool {
 /// its crate: whether it is `no_std` (how a test formats a `Debug` text) and
 /// the enums it imports from the crate's other files.
 pub(super) async fn with_crate(target: &mut Target, root: &Path, rel: &str, file: &str) {
-    let (root, rel) = (root.to_path_buf(), rel.to_owned());
-    if let Ok(sources) = tokio::task::spawn_blocking(move || crate_sources(&root, &rel)).await {
-        target.debug_format = debug_format(&sources.root);
-        agents::skills::testgen::with_crate_sources(target, &sources.all, file);
+    // Read and scanned off the runtime's threads: a crate may be megabytes.
+    let (root, rel, file, mut learned) = (root.to_path_buf(), rel.to_owned(), file.to_owned(), target.clone());
+    let learned = tokio::task::spawn_blocking(move || {
+        let sources = crate_sources(&root, &rel);
+        learned.debug_format = Some(debug_format(&sources.root));
+        agents::skills::testgen::with_crate_sources(&mut learned, &sources.all, &file);
+        learned
+    })
+    .await;
+    if let Ok(learned) = learned {
+        *target = learned;
     }
 }
 
@@ -66,52 +82,67 @@ pub(super) struct CrateSources {
     pub(super) all: String,
 }
 
-pub(super) fn crate_sources(root: &Path, rel: &str) -> CrateSources {
+/// The folder of the crate holding `rel` (the nearest `Cargo.toml` above
+/// it, inside the project at `root`).
+fn crate_dir(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
     let mut dir = root.join(rel);
     while dir.pop() && dir.starts_with(root) {
         if dir.join("Cargo.toml").is_file() {
-            let read = |file: &Path| crate::services::workspace::read_source(file);
-            let lib = ["src/lib.rs", "src/main.rs"].iter().find_map(|file| read(&dir.join(file))).unwrap_or_default();
-            let mut all = String::new();
-            let mut folders = vec![dir.join("src")];
-            let mut files = 0;
-            while let Some(folder) = folders.pop() {
-                let mut entries: Vec<_> = std::fs::read_dir(&folder).into_iter().flatten().flatten().collect();
-                entries.sort_by_key(std::fs::DirEntry::file_name);
-                for entry in entries {
-                    let path = entry.path();
-                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                        folders.push(path);
-                    } else if path.extension().is_some_and(|e| e == "rs") && files < 200 {
-                        files += 1;
-                        all.push_str(&read(&path).unwrap_or_default());
-                        all.push('\n');
-                    }
+            return Some(dir);
+        }
+    }
+    None
+}
+
+/// Whether the crate holding `rel` turns its library's tests off (`[lib]
+/// test = false`: form_urlencoded): `cargo test` would never run a test
+/// written in it.
+pub(super) fn lib_tests_off(root: &Path, rel: &str) -> bool {
+    let Some(dir) = crate_dir(root, rel) else { return false };
+    let manifest = crate::services::workspace::read_source(&dir.join("Cargo.toml")).unwrap_or_default();
+    toml::from_str::<toml::Table>(&manifest)
+        .ok()
+        .and_then(|table| table.get("lib")?.get("test")?.as_bool())
+        .is_some_and(|test| !test)
+}
+
+pub(super) fn crate_sources(root: &Path, rel: &str) -> CrateSources {
+    if Path::new(rel).components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return CrateSources { root: String::new(), all: String::new() };
+    }
+    if let Some(dir) = crate_dir(root, rel) {
+        let read = |file: &Path| crate::services::workspace::read_source(file);
+        let lib = ["src/lib.rs", "src/main.rs"].iter().find_map(|file| read(&dir.join(file))).unwrap_or_default();
+        let mut all = String::new();
+        let mut folders = vec![dir.join("src")];
+        let mut files = 0;
+        while let Some(folder) = folders.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&folder).into_iter().flatten().flatten().collect();
+            entries.sort_by_key(std::fs::DirEntry::file_name);
+            for entry in entries {
+                let path = entry.path();
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") && files < 200 && all.len() < 8 << 20 {
+                    files += 1;
+                    all.push_str(&read(&path).unwrap_or_default());
+                    all.push('\n');
                 }
             }
-            return CrateSources { root: lib, all };
         }
+        return CrateSources { root: lib, all };
     }
     CrateSources { root: String::new(), all: String::new() }
 }
 
 /// The macro a test in the crate whose root is `lib` writes a `Debug` form
-/// with: `format!`; in a `no_std` crate, `alloc::format!` when it declares
-/// `alloc` (shlex's tests fail under `--no-default-features` with
-/// `format!`), none when it does not.
-pub(super) fn debug_format(lib: &str) -> Option<&'static str> {
+/// with: `format!`; in a `no_std` crate `std::format!`, the test declaring
+/// `extern crate std` itself (shlex's tests failed under
+/// `--no-default-features` with `format!`, hex's with `alloc::format!`: it
+/// has `alloc` only with a feature; a test always runs with `std`).
+pub(super) fn debug_format(lib: &str) -> &'static str {
     let no_std = lib.lines().map(str::trim).any(|l| l.starts_with("#![") && l.contains("no_std"));
-    // Not under a `#[cfg(feature = "alloc")]`: hex's tests run without it.
-    let lines: Vec<&str> = lib.lines().map(str::trim).collect();
-    let alloc = lines
-        .iter()
-        .enumerate()
-        .any(|(i, l)| l.starts_with("extern crate alloc") && !(i > 0 && lines[i - 1].starts_with("#[cfg")));
-    match (no_std, alloc) {
-        (false, _) => Some("format!"),
-        (true, true) => Some("alloc::format!"),
-        (true, false) => None,
-    }
+    if no_std { "std::format!" } else { "format!" }
 }
 
 impl Trial<'_> {
@@ -200,10 +231,11 @@ mod tests {
         );
         let elsewhere = tempfile::tempdir().expect("dir");
         assert_eq!(super::crate_sources(elsewhere.path(), "src/lib.rs").all, "", "no crate above the file");
-        assert_eq!(super::debug_format(lib), Some("alloc::format!"));
-        assert_eq!(super::debug_format("pub mod bytes;\n"), Some("format!"));
-        assert_eq!(super::debug_format("#![no_std]\npub mod bytes;\n"), None);
-        let gated = "#![cfg_attr(not(feature = \"std\"), no_std)]\n#[cfg(feature = \"alloc\")]\nextern crate alloc;\n";
-        assert_eq!(super::debug_format(gated), None, "hex: alloc only with a feature");
+        assert_eq!(super::debug_format(lib), "std::format!");
+        assert_eq!(super::debug_format("pub mod bytes;\n"), "format!");
+        assert!(!super::lib_tests_off(dir.path(), "src/bytes.rs"));
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n\n[lib]\ntest = false\n")
+            .expect("manifest");
+        assert!(super::lib_tests_off(dir.path(), "src/bytes.rs"), "form_urlencoded's");
     }
 }
