@@ -1199,17 +1199,21 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         // The characters the body matches a byte or a char against (hex's
         // `b'a'..=b'f'`): a `u8` takes the byte literals, a `char` the others.
         // Text takes them as one-character strings (semver's `wildcard` matches
-        // `Some(b'*' | b'x' | b'X')` on its first byte: `"*"`).
+        // `Some(b'*' | b'x' | b'X')` on its first byte: `"*"`), and bytes inside
+        // others (form_urlencoded's `replace_plus` compares each with `b'+'`: `b"a+b"`).
+        let printable: Vec<&str> = chars
+            .iter()
+            .filter_map(|c| c.trim_start_matches('b').strip_prefix('\'')?.strip_suffix('\''))
+            .filter(|c| c.len() == 1 && c.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\')))
+            .take(3)
+            .collect();
         let compared: Vec<String> = match ty {
             "u8" => chars.iter().filter(|c| c.starts_with("b'")).take(3).cloned().collect(),
             "char" => chars.iter().filter(|c| c.starts_with('\'')).take(3).cloned().collect(),
-            _ if ty.starts_with('&') && ty.ends_with("str") => chars
-                .iter()
-                .filter_map(|c| c.trim_start_matches('b').strip_prefix('\'')?.strip_suffix('\''))
-                .filter(|c| c.len() == 1 && c.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\')))
-                .take(3)
-                .map(|c| format!("\"{c}\""))
-                .collect(),
+            _ if ty.starts_with('&') && ty.ends_with("str") => printable.iter().map(|c| format!("\"{c}\"")).collect(),
+            _ if ty.starts_with('&') && ty.replace(' ', "").ends_with("[u8]") && !ty.contains("mut") => {
+                printable.iter().take(2).map(|c| format!("b\"a{c}b\"")).collect()
+            }
             _ => Vec::new(),
         };
         if !compared.is_empty() {
@@ -2836,6 +2840,9 @@ mod tests {
         assert!(wildcard.calls.iter().any(|c| c[0] == "\"*\""), "{:?}", wildcard.calls);
         assert!(wildcard.calls.iter().any(|c| c[0] == "\"x\""), "{:?}", wildcard.calls);
         assert!(!wildcard.calls.iter().any(|c| c[0].contains('\\')), "{:?}", wildcard.calls);
+        let text = "fn replace_plus(input: &[u8]) -> u8 {\n    if input[0] == b'+' { 1 } else { 0 }\n}\n";
+        let plus = super::target("src/lib.rs", &doc("src/lib.rs", text), 3, &[]).expect("testable");
+        assert!(plus.calls.iter().any(|c| c[0] == "b\"a+b\""), "{:?}", plus.calls);
         // An earlier answer's byte arguments are calls the tests make.
         let tests = vec![
             "#[test]\nfn t() {\n    assert!(is_token(b'A'));\n    assert_eq!(decode(b\"a+b\"), 1);\n}\n".to_owned(),
