@@ -57,6 +57,9 @@ pub struct Target {
     /// engine's, which changes between Node versions) is checked by its
     /// class alone. Python: the exception classes the module raises itself.
     pub thrown: Vec<String>,
+    /// Rust: the parameters passed by `&mut` (`String`, `Vec<…>`): each call
+    /// binds a variable first, and the test asserts what it holds after.
+    pub mutated: Vec<Mutated>,
     /// Rust: the path an associated function is called by (`Version::parse`
     /// for `parse` in `impl Version`); none for a free function.
     pub callee: Option<String>,
@@ -65,6 +68,15 @@ pub struct Target {
     /// default, which a reader knows by its name (and leaves out where the
     /// call passes its default); none for one passed by position.
     pub keywords: Vec<Option<(String, String)>>,
+}
+
+/// A Rust parameter passed by `&mut`: where it is, what a test calls the
+/// variable it binds, and the type behind the reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mutated {
+    pub index: usize,
+    pub name: String,
+    pub ty: String,
 }
 
 /// How a CommonJS module exports a function.
@@ -124,6 +136,7 @@ impl Target {
             thrown: Vec::new(),
             keywords: Vec::new(),
             callee: None,
+            mutated: Vec::new(),
         }
     }
 
@@ -1179,6 +1192,7 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         compared_literals_in(body, text, &["char_literal"], &mut chars);
     }
     let mut candidates = Vec::new();
+    let mut mutated = Vec::new();
     let list = node.child_by_field_name("parameters").ok_or("no parameters")?;
     let mut cursor = list.walk();
     for parameter in list.named_children(&mut cursor) {
@@ -1192,6 +1206,26 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         }
         let ty = parameter.child_by_field_name("type").map_or("", |t| &text[t.byte_range()]);
         let index = candidates.len();
+        // Written into (`append_separator_if_needed(&mut String, usize)`): a
+        // variable of the type, whose value after the call is asserted.
+        if let Some(inner) = ty.strip_prefix("&mut ").map(str::trim).filter(|t| *t == "String" || t.starts_with("Vec<"))
+        {
+            let values = if inner == "String" {
+                vec!["String::new()".to_owned(), "String::from(\"abc\")".to_owned()]
+            } else {
+                rust_values(inner, &strings, &numbers, text)
+                    .ok_or_else(|| format!("`{name}` takes a `{ty}`: choosing one takes a model"))?
+            };
+            let pattern = parameter.child_by_field_name("pattern").map_or("", |p| &text[p.byte_range()]);
+            let usable = pattern.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !pattern.is_empty()
+                && !matches!(pattern, "_" | "got")
+                && pattern != name;
+            let variable = if usable { pattern.to_owned() } else { format!("arg{index}") };
+            mutated.push(Mutated { index, name: variable, ty: inner.to_owned() });
+            candidates.push(values);
+            continue;
+        }
         // A test's `"abc"` fills a `&str`, not a `String`: examples only where the type takes them.
         let fits = |v: &String| !(ty == "String" && v.starts_with('"'));
         let usable: Vec<Vec<String>> = examples.iter().filter(|c| c.get(index).is_some_and(fits)).cloned().collect();
@@ -1227,13 +1261,14 @@ fn rust_target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<String>])
         })?);
     }
     let returns = node.child_by_field_name("return_type").map(|r| text[r.byte_range()].to_owned());
-    if returns.is_none() {
+    if returns.is_none() && mutated.is_empty() {
         return Err(format!(
             "`{name}` returns nothing: what it does is a side effect, which a characterization test cannot see"
         ));
     }
     Ok(Target {
         calls: calls(&candidates),
+        mutated,
         returns: returns.map(|r| rust::unaliased(&r, text)),
         hidden: rust::hidden_types(text),
         variants: rust::comparable_variants(text),
@@ -1862,10 +1897,17 @@ pub fn rust_probe(target: &Target) -> String {
     }
     out.push_str("\n    #[test]\n    fn paired_probe() {\n        std::panic::set_hook(Box::new(|_| {}));\n");
     for (i, args) in target.calls.iter().enumerate() {
+        // With `&mut` arguments: bound first, printed after the result.
+        let (lets, call) = rust::bound_call(target, args);
+        let seen = if target.mutated.is_empty() {
+            format!("format!(\"{{:?}}\", {call})")
+        } else {
+            let names: Vec<&str> = target.mutated.iter().map(|m| m.name.as_str()).collect();
+            let verbs = vec!["{:?}"; names.len() + 1].join("\\u{1f}");
+            format!("{{ {} let got = {call}; format!(\"{verbs}\", got, {}) }}", lets.join(" "), names.join(", "))
+        };
         out.push_str(&format!(
-            "        match std::panic::catch_unwind(|| format!(\"{{:?}}\", {}({}))) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(e) if crashed(&*e) => println!(\"{MARK} {i} crash\"),\n            Err(e) => println!(\"{MARK} {i} panic {{:?}}\", message(&*e)),\n        }}\n",
-            target.called(),
-            args.join(", ")
+            "        match std::panic::catch_unwind(|| {seen}) {{\n            Ok(seen) => println!(\"{MARK} {i} {{seen:?}}\"),\n            Err(e) if crashed(&*e) => println!(\"{MARK} {i} crash\"),\n            Err(e) => println!(\"{MARK} {i} panic {{:?}}\", message(&*e)),\n        }}\n",
         ));
     }
     // Arithmetic, an index or an `unwrap()` gone wrong: a crash to fix, not
@@ -2225,6 +2267,10 @@ pub fn printed(target: &Target, stdout: &str) -> Vec<bool> {
 /// printed (`printed`), nor `None` (doctest shows nothing), nor a set (its
 /// order changes from run to run).
 pub fn doc_examples(target: &Target, seen: &[Observed], printed: &[bool]) -> Vec<super::document::Example> {
+    // A call that writes into its arguments is no one-line example.
+    if !target.mutated.is_empty() {
+        return Vec::new();
+    }
     let shown = |value: &String| match target.language {
         // Not a value whose `Debug` shows private or platform fields.
         Language::Rust => {
@@ -2381,6 +2427,10 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
             (Language::Python, Observed::Fails(Some(kind))) => {
                 format!("\n\ndef test_{test}_raises():\n    with pytest.raises({kind}):\n        {call}\n")
             }
+            (Language::Rust, Observed::Value(debug)) if !target.mutated.is_empty() => {
+                let Some(body) = rust::mutated_test(target, args, debug) else { continue };
+                format!("\n    #[test]\n    fn {test}() {{\n        {body}\n    }}\n")
+            }
             (Language::Rust, Observed::Value(debug)) => {
                 let Some(assertion) = rust::assertion(target, &call, debug) else { continue };
                 format!("\n    #[test]\n    fn {test}() {{\n        {assertion}\n    }}\n")
@@ -2401,7 +2451,11 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
                     Some(text) => format!("#[should_panic(expected = {text})]"),
                     None => "#[should_panic]".to_owned(),
                 };
-                format!("\n    #[test]\n    {attribute}\n    fn {test}_panics() {{\n        let _ = {call};\n    }}\n")
+                let (lets, call) = rust::bound_call(target, args);
+                let lets: String = lets.iter().map(|l| format!("{l}\n        ")).collect();
+                format!(
+                    "\n    #[test]\n    {attribute}\n    fn {test}_panics() {{\n        {lets}let _ = {call};\n    }}\n"
+                )
             }
             _ => continue,
         });

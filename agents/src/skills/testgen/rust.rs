@@ -46,6 +46,53 @@ pub(super) fn assertion(target: &Target, call: &str, debug: &str) -> Option<Stri
     Some(format!("{std}assert_eq!({format}(\"{{:?}}\", {call}), {debug});"))
 }
 
+/// A call whose `&mut` arguments are variables bound first: the `let mut`
+/// lines and the call (`append(&mut string, 0)`).
+pub(super) fn bound_call(target: &Target, args: &[String]) -> (Vec<String>, String) {
+    let mut lets = Vec::new();
+    let written: Vec<String> = args
+        .iter()
+        .enumerate()
+        .map(|(i, arg)| match target.mutated.iter().find(|m| m.index == i) {
+            Some(m) => {
+                lets.push(format!("let mut {} = {arg};", m.name));
+                format!("&mut {}", m.name)
+            }
+            None => arg.clone(),
+        })
+        .collect();
+    (lets, format!("{}({})", target.called(), written.join(", ")))
+}
+
+/// The body of a test of a call with `&mut` arguments, which printed
+/// `debug` (its result's `Debug` and each argument's after, as one string
+/// literal): the variables bound, the call, what it returned where that can
+/// be asserted, and what each argument holds.
+pub(super) fn mutated_test(target: &Target, args: &[String], debug: &str) -> Option<String> {
+    let text = unescape_rust_string(debug)?;
+    let parts: Vec<&str> = text.split('\u{1f}').collect();
+    let [result, after @ ..] = parts.as_slice() else { return None };
+    if after.len() != target.mutated.len() {
+        return None;
+    }
+    let (lets, call) = bound_call(target, args);
+    let mut lines = lets;
+    let returns = target.returns.as_deref().map(str::trim).filter(|r| *r != "()");
+    match returns.and_then(|_| assertion(target, "got", &format!("{result:?}"))) {
+        Some(check) => {
+            lines.push(format!("let got = {call};"));
+            lines.push(check);
+        }
+        None if returns.is_some() => lines.push(format!("let _ = {call};")),
+        None => lines.push(format!("{call};")),
+    }
+    for (m, value) in target.mutated.iter().zip(after) {
+        let written = Target { returns: Some(m.ty.clone()), ..target.clone() };
+        lines.push(assertion(&written, &m.name, &format!("{value:?}"))?);
+    }
+    Some(lines.join("\n        "))
+}
+
 /// An empty sequence: asserted with `is_empty()` (`[]` alone has no type).
 const EMPTY: &str = "[]";
 
@@ -819,6 +866,28 @@ mod tests {
         let mut target = super::tests::target("u8", "");
         add_imported_enums(&mut target, lib, "use crate::QuoteErrorKind;\n// Other\n");
         assert!(target.patterns.is_empty(), "{:?}", target.patterns);
+    }
+
+    /// form_urlencoded's `append_separator_if_needed(&mut String, usize)`.
+    #[test]
+    fn a_written_argument_is_bound_and_asserted_after() {
+        let target = Target {
+            mutated: vec![crate::skills::testgen::Mutated { index: 0, name: "string".into(), ty: "String".into() }],
+            returns: None,
+            ..Target::new(Language::Rust, "append")
+        };
+        let args = ["String::from(\"abc\")".to_owned(), "1".to_owned()];
+        let (lets, call) = bound_call(&target, &args);
+        assert_eq!(lets, ["let mut string = String::from(\"abc\");"]);
+        assert_eq!(call, "append(&mut string, 1)");
+        let body = mutated_test(&target, &args, &format!("{:?}", "()\u{1f}\"abc&\"")).expect("a test");
+        assert_eq!(
+            body,
+            "let mut string = String::from(\"abc\");\n        append(&mut string, 1);\n        assert_eq!(string, \"abc&\");"
+        );
+        let returning = Target { returns: Some("usize".into()), ..target };
+        let body = mutated_test(&returning, &args, &format!("{:?}", "4\u{1f}\"abc&\"")).expect("a test");
+        assert!(body.contains("let got = append(&mut string, 1);\n        assert_eq!(got, 4);"), "{body}");
     }
 
     #[test]
