@@ -236,13 +236,25 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
     let callee = owner.as_ref().map(|associated| associated.callee(&symbol.name));
     // The project's tests write `Version::from_str(…)` whatever the trait.
     let called = owner.as_ref().map_or_else(|| symbol.name.clone(), |a| format!("{}::{}", a.owner, symbol.name));
-    let examples = || example_calls(&called, doc.language(), tests);
+    // Edison's own tests from an earlier request are calls the tests make
+    // (no repeat of them), not inputs to vary again (`' Camel_Case '` spaced
+    // once more).
+    let theirs = without_edisons(tests, &symbol.name, doc.language());
+    let examples = || {
+        let calls = example_calls(&called, doc.language(), &theirs);
+        if doc.language() == Language::Python {
+            python_positional(calls, &python_parameters(node, text))
+        } else {
+            calls
+        }
+    };
     // The calls the project's tests make already: a test of one would only
     // repeat theirs (JavaScript's are found through its module's bindings).
     let tested = |mut target: Target| {
         target.tested = every_example_call(&called, doc.language(), tests);
         if target.language == Language::Python {
-            target.tested = with_defaults(target.tested, &python_defaults(node, text));
+            let positional = python_positional(target.tested, &python_parameters(node, text));
+            target.tested = with_defaults(positional, &python_defaults(node, text));
         }
         // Sixteen of theirs observed too, so that a new input giving the value
         // one of theirs gives is known for it (`intword("0", "%.0f")` is
@@ -424,10 +436,9 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                 [one] if one.kind() == "list_splat" => one.named_child(0).map(|n| &text[n.byte_range()]),
                 _ => None,
             };
-            if args.is_empty()
-                || (splatted.is_none()
-                    && args.iter().any(|a| a.kind() == "keyword_argument" || a.kind() == "list_splat"))
-            {
+            // Keyword arguments are kept as `name=value`, put in place by the
+            // function's parameters later ([`python_positional`]).
+            if args.is_empty() || (splatted.is_none() && args.iter().any(|a| a.kind() == "list_splat")) {
                 continue;
             }
             if in_changed_state(node, text) {
@@ -458,10 +469,17 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
                 let filled: Option<Vec<String>> = args
                     .iter()
                     .map(|a| {
+                        let (keyword, a) = match a.kind() {
+                            "keyword_argument" => (
+                                Some(&text[a.child_by_field_name("name")?.byte_range()]),
+                                a.child_by_field_name("value")?,
+                            ),
+                            _ => (None, *a),
+                        };
                         let arg = &text[a.byte_range()];
                         let value = row.iter().find(|(n, _)| n == arg).map_or(arg, |(_, v)| v.as_str());
                         let literal = !value.starts_with('f') && is_python_literal(value);
-                        literal.then(|| value.to_owned())
+                        literal.then(|| keyword.map_or_else(|| value.to_owned(), |k| format!("{k}={value}")))
                     })
                     .collect();
                 if let Some(filled) = filled {
@@ -491,22 +509,133 @@ fn every_example_call(name: &str, language: Language, tests: &[String]) -> Vec<V
 /// Each positional parameter's default as written (`ndigits=None` →
 /// `None`), none for a parameter without one; up to the first `*`.
 fn python_defaults(function: Node<'_>, text: &str) -> Vec<Option<String>> {
+    python_parameters(function, text).into_iter().map(|(_, default)| default).collect()
+}
+
+/// A Python function's parameters by position, each name with its default.
+fn python_parameters(function: Node<'_>, text: &str) -> Vec<(String, Option<String>)> {
     let Some(list) = function.child_by_field_name("parameters") else { return Vec::new() };
-    let mut defaults = Vec::new();
+    let mut parameters = Vec::new();
     let mut cursor = list.walk();
     for parameter in list.named_children(&mut cursor) {
+        let name = |p: Node<'_>| match p.kind() {
+            "identifier" => text[p.byte_range()].to_owned(),
+            _ => p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .map(|n| text[n.byte_range()].to_owned())
+                .unwrap_or_default(),
+        };
         match parameter.kind() {
             // `*args: str` is a typed parameter too: positions end there.
             "typed_parameter" if text[parameter.byte_range()].starts_with('*') => break,
-            "identifier" | "typed_parameter" => defaults.push(None),
-            "default_parameter" | "typed_default_parameter" => {
-                defaults.push(parameter.child_by_field_name("value").map(|v| text[v.byte_range()].to_owned()))
-            }
+            "identifier" | "typed_parameter" => parameters.push((name(parameter), None)),
+            "default_parameter" | "typed_default_parameter" => parameters.push((
+                name(parameter),
+                parameter.child_by_field_name("value").map(|v| text[v.byte_range()].to_owned()),
+            )),
             k if k.contains("comment") || k == "positional_separator" => {}
             _ => break,
         }
     }
-    defaults
+    parameters
+}
+
+/// The project's test sources without the tests Edison wrote for `name`
+/// in an earlier request (`def test_camelize_1():` to the next top-level
+/// line, `fn camelize_1() {` to its closing brace, `func TestCamelize_1(`
+/// likewise).
+fn without_edisons(tests: &[String], name: &str, language: Language) -> Vec<String> {
+    let first = match language {
+        Language::Python => format!("def test_{name}_1"),
+        Language::Rust => format!("fn {name}_1"),
+        Language::Go => format!("func {}", go::test_name(name, 1)),
+        _ => return tests.to_vec(),
+    };
+    let prefix = &first[..first.len() - 1];
+    let starts = |line: &str| {
+        line.trim_start().strip_prefix(prefix).is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    tests
+        .iter()
+        .map(|text| {
+            if !text.contains(prefix) {
+                return text.clone();
+            }
+            let mut out = String::with_capacity(text.len());
+            let mut skipping: Option<usize> = None;
+            for line in text.split_inclusive('\n') {
+                let indent = line.len() - line.trim_start().len();
+                if let Some(depth) = skipping {
+                    let ended = match language {
+                        // The next line at the definition's depth or less.
+                        Language::Python => !line.trim().is_empty() && indent <= depth,
+                        // Its closing brace, at the definition's depth.
+                        _ => line.trim_end() == format!("{}}}", " ".repeat(depth)),
+                    };
+                    if !ended {
+                        continue;
+                    }
+                    skipping = None;
+                    if language != Language::Python {
+                        continue;
+                    }
+                }
+                if starts(line) {
+                    skipping = Some(indent);
+                    continue;
+                }
+                out.push_str(line);
+            }
+            out
+        })
+        .collect()
+}
+
+/// Python: each call with its keyword arguments (`name=value`, as
+/// [`every_example_call`] keeps them) put in their parameters' places and the
+/// defaults written out between (`camelize('a', uppercase_first_letter=False)`
+/// is `camelize('a', False)`); a call naming a parameter the function does not
+/// have, or skipping one without a default, is left out.
+fn python_positional(calls: Vec<Vec<String>>, parameters: &[(String, Option<String>)]) -> Vec<Vec<String>> {
+    fn keyword(arg: &str) -> Option<(&str, &str)> {
+        let (name, value) = arg.split_once('=')?;
+        (name.chars().all(|c| c.is_alphanumeric() || c == '_') && !name.is_empty() && !value.starts_with('='))
+            .then_some((name, value))
+    }
+    let mut out = Vec::new();
+    'calls: for call in calls {
+        if call.iter().all(|a| keyword(a).is_none()) {
+            out.push(call);
+            continue;
+        }
+        let mut placed: Vec<Option<String>> = Vec::new();
+        for arg in &call {
+            match keyword(arg) {
+                None if placed.iter().all(Option::is_some) => placed.push(Some(arg.clone())),
+                None => continue 'calls,
+                Some((name, value)) => {
+                    let Some(at) = parameters.iter().position(|(p, _)| p == name) else { continue 'calls };
+                    if placed.len() <= at {
+                        placed.resize(at + 1, None);
+                    }
+                    if placed[at].is_some() {
+                        continue 'calls;
+                    }
+                    placed[at] = Some(value.to_owned());
+                }
+            }
+        }
+        let filled: Option<Vec<String>> = placed
+            .into_iter()
+            .enumerate()
+            .map(|(i, arg)| arg.or_else(|| parameters.get(i).and_then(|(_, default)| default.clone())))
+            .collect();
+        if let Some(filled) = filled.filter(|f| !out.contains(f)) {
+            out.push(filled);
+        }
+    }
+    out
 }
 
 /// `calls` and each of them with the defaults after its last argument
@@ -1561,6 +1690,20 @@ fn python_target(
     })
 }
 
+/// Python's own exceptions for a misuse or a crash: pinned only where the
+/// module raises them itself.
+const PYTHON_CRASHES: [&str; 9] = [
+    "TypeError",
+    "AttributeError",
+    "IndexError",
+    "KeyError",
+    "ZeroDivisionError",
+    "UnboundLocalError",
+    "NameError",
+    "RecursionError",
+    "AssertionError",
+];
+
 /// The exception classes `text` raises itself (`raise TypeError(…)`).
 fn python_raised(text: &str) -> Vec<String> {
     let mut raised = Vec::new();
@@ -2328,10 +2471,12 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         .filter(|(_, o)| **o != Observed::Opaque)
         .filter(|(_, o)| !(target.language == Language::Python && **o == Observed::Value("None".into())))
         // A `TypeError` or `AttributeError` the module does not raise itself is
-        // Python's own on a misuse (`None` where a string goes): nothing to pin.
+        // Python's own on a misuse (`None` where a string goes), an
+        // `IndexError` or a `ZeroDivisionError` a crash (inflection's
+        // `camelize('')`, isodate's `fquotmod(0, 0, 0)`): nothing to pin.
         .filter(|(_, o)| match o {
             Observed::Fails(Some(kind)) if target.language == Language::Python => {
-                !matches!(kind.as_str(), "TypeError" | "AttributeError") || target.thrown.contains(kind)
+                !PYTHON_CRASHES.contains(&kind.as_str()) || target.thrown.contains(kind)
             }
             _ => true,
         })
@@ -2686,6 +2831,8 @@ mod tests {
         let fails = |kind: &str| vec![Observed::Fails(Some(kind.into())); found.calls.len()];
         assert!(super::tests(&found, &fails("TypeError")).is_none());
         assert!(super::tests(&found, &fails("AttributeError")).is_none());
+        assert!(super::tests(&found, &fails("IndexError")).is_none(), "inflection's camelize('')");
+        assert!(super::tests(&found, &fails("ZeroDivisionError")).is_none());
         assert!(super::tests(&found, &fails("ValueError")).is_some());
         let raising = "def clamp(value: int, token: str):\n    if token is None:\n        raise TypeError('token')\n    return value\n";
         let found = target("n.py", &doc("n.py", raising), 5, &[]).expect("testable");
@@ -2804,6 +2951,21 @@ mod tests {
 
     /// shlex's `try_quote(&[0])` and `try_quote(&[0, 1, 7])` both give
     /// `Err(Nul)`: said once.
+    #[test]
+    fn edisons_earlier_tests_are_no_inputs_to_vary_again() {
+        let python = vec!["def test_other():\n    assert camelize('a_b') == 'AB'\n\n\ndef test_camelize_1():\n    assert camelize(' Camel_Case ') == ' CamelCase '\n\n\ndef test_last():\n    pass\n".to_owned()];
+        let kept = without_edisons(&python, "camelize", Language::Python);
+        assert_eq!(kept[0], "def test_other():\n    assert camelize('a_b') == 'AB'\n\n\ndef test_last():\n    pass\n");
+        let rust = vec!["mod tests {\n    #[test]\n    fn val_1() {\n        assert_eq!(val(1), 2);\n    }\n\n    #[test]\n    fn val_theirs() {\n        assert_eq!(val(3), 4);\n    }\n}\n".to_owned()];
+        let kept = without_edisons(&rust, "val", Language::Rust);
+        assert!(!kept[0].contains("val(1)") && kept[0].contains("val(3)"), "{}", kept[0]);
+        // Still calls the tests make: not proposed again.
+        let text = "def camelize(string):\n    return string\n";
+        let found = target("inflection.py", &doc("inflection.py", text), 5, &python).expect("testable");
+        assert!(found.tested.contains(&vec!["' Camel_Case '".to_owned()]), "{:?}", found.tested);
+        assert!(!found.calls.iter().any(|c| c[0].contains("  ")), "not varied again: {:?}", found.calls);
+    }
+
     #[test]
     fn tests_are_numbered_past_those_there_already() {
         let rust = Target::new(Language::Rust, "digits");
@@ -3253,8 +3415,29 @@ mod tests {
         ];
         assert_eq!(
             example_calls("bump", Language::Python, &tests),
-            [vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""], vec!["\"0.0.1\""]],
-            "plain calls, and a parametrized test's rows"
+            [vec!["version='1.0.0'"], vec!["'3.4.5'"], vec!["\"0.1.0\""], vec!["\"1.2.3\""], vec!["\"0.0.1\""]],
+            "plain calls, by keyword too, and a parametrized test's rows"
+        );
+        // Keywords in their places, defaults between (an earlier answer's
+        // `camelize('Camel_Case', uppercase_first_letter=False)` is a call theirs make).
+        let parameters = [
+            ("string".to_owned(), None),
+            ("upper".to_owned(), Some("True".to_owned())),
+            ("sep".to_owned(), Some("'_'".to_owned())),
+        ];
+        let call = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<String>>();
+        assert_eq!(
+            python_positional(
+                vec![
+                    call(&["'a'", "sep='-'"]),
+                    call(&["string='b'"]),
+                    call(&["'c'", "flag=1"]),
+                    call(&["upper=False", "'d'"])
+                ],
+                &parameters
+            ),
+            [call(&["'a'", "True", "'-'"]), call(&["'b'"])],
+            "an unknown keyword, or a position after a keyword, leaves the call out"
         );
         // Through the package the test imports (python-humanize's tests).
         let through = vec![
@@ -3271,17 +3454,18 @@ mod tests {
         assert_eq!(
             found.calls,
             [
+                vec!["'1.0.0'"],
                 vec!["'3.4.5'"],
                 vec!["\"0.1.0\""],
-                vec!["\"1.2.3\""],
-                vec!["' 3.4.5 '"],
-                vec!["'3.4'"],
+                vec!["' 1.0.0 '"],
+                vec!["'1.0'"],
                 vec!["''"],
-                vec!["\"0.0.1\""]
+                vec!["\"1.2.3\""],
+                vec!["\"0.0.1\""],
             ],
-            "the tests' inputs first (for documentation's examples), then a spaced and a cut one of theirs, then the rest of theirs"
+            "the tests' inputs first (`version='1.0.0'` in its place), then a spaced and a cut one of theirs, then the rest of theirs"
         );
-        assert_eq!(found.tested.len(), 4, "every call the tests make, not only the first three: {:?}", found.tested);
+        assert_eq!(found.tested.len(), 5, "every call the tests make, not only the first three: {:?}", found.tested);
         let rust = vec![
             "#[test]\nfn t() {\n    assert!(chars_eq('a', 'A', true));\n    assert!(!chars_eq('a', 'b', x));\n}\n"
                 .to_owned(),

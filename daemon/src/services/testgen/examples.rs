@@ -36,6 +36,13 @@ pub async fn examples(
     // shown); one that leaves out more raises, and shows nothing.
     let python = doc.language() == context::Language::Python;
     calls.retain(|call| call.len() == arity || (python && call.len() < arity));
+    // By position only: a keyword (`build="build.4"`) may skip a parameter.
+    let keyword = |arg: &String| {
+        arg.split_once('=').is_some_and(|(name, value)| {
+            !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') && !value.starts_with('=')
+        })
+    };
+    calls.retain(|call| !call.iter().any(keyword));
     calls.truncate(8);
     if calls.is_empty() || target.reads.is_some() {
         return Vec::new();

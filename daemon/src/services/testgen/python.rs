@@ -61,17 +61,7 @@ pub(super) fn place_python(
     insert: &dyn Fn(&str, &str, usize, String) -> Placed,
 ) -> Result<Placed, String> {
     let module = target.module.as_deref().unwrap_or_default();
-    let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
-    let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
-    let path = match dir {
-        Some(dir) => format!("{dir}/test_{stem}.py"),
-        None => format!("test_{stem}.py"),
-    };
-    // No such file: the test file that already imports the module (python-
-    // slugify's `test.py`, which its pytest settings name), not a new one
-    // its settings may leave out.
-    let path =
-        if root.join(&path).is_file() { path } else { importing_test_file(root, module, &target.name).unwrap_or(path) };
+    let path = test_file(root, rel, module, &target.name);
     let raises = tests.contains("pytest.raises");
     // What the arguments need (`Namespace`), where the file lacks it.
     let needed = |existing: &str| -> String {
@@ -95,13 +85,16 @@ pub(super) fn place_python(
                 ));
             }
             let has_pytest = existing.lines().any(|l| l.split('#').next().unwrap_or("").trim() == "import pytest");
+            let (through, tests) = as_the_file_calls(&existing, module, &target.name, tests);
+            let tests = tests.as_str();
             let imports = format!(
                 "{}{}{}",
                 if raises && !has_pytest { "import pytest\n" } else { "" },
                 needed(&existing),
                 // Or from its package, which re-exports it (`from slugify
                 // import slugify` for `slugify.slugify`'s).
-                if python_imports(&existing, module, &target.name)
+                if through
+                    || python_imports(&existing, module, &target.name)
                     || python_imports(&existing, module.split('.').next().unwrap_or(module), &target.name)
                 {
                     String::new()
@@ -151,6 +144,49 @@ pub(super) fn place_python(
             })
         }
     }
+}
+
+/// The test file for `rel`'s tests: `tests/test_{stem}.py` (or `test/`,
+/// or at the root) where it exists; else the test file that already
+/// imports the module (python-slugify's `test.py`, which its pytest
+/// settings name), not a new one its settings may leave out.
+fn test_file(root: &Path, rel: &str, module: &str, name: &str) -> String {
+    let stem = rel.rsplit('/').next().unwrap_or(rel).trim_end_matches(".py");
+    let dir = ["tests", "test"].into_iter().find(|d| root.join(d).is_dir());
+    let path = match dir {
+        Some(dir) => format!("{dir}/test_{stem}.py"),
+        None => format!("test_{stem}.py"),
+    };
+    if root.join(&path).is_file() { path } else { importing_test_file(root, module, name).unwrap_or(path) }
+}
+
+/// Whether `existing` calls through the module (`import parse`, then
+/// `parse.parse(…)`, or inflection's `inflection.camelize(…)`), and `tests`
+/// calling `name` as it does: `from parse import parse` would rebind the
+/// module's name under its other tests.
+fn as_the_file_calls(existing: &str, module: &str, name: &str, tests: &str) -> (bool, String) {
+    let through = !python_imports(existing, module, name) && python_imports(existing, module, "");
+    (through, if through { through_module(tests, name, module) } else { tests.to_owned() })
+}
+
+/// `tests` with each call of `name` made through `module` (`camelize(…)` →
+/// `inflection.camelize(…)`); a test's own name or a method is left alone.
+fn through_module(tests: &str, name: &str, module: &str) -> String {
+    let call = format!("{name}(");
+    let mut out = String::with_capacity(tests.len() + 64);
+    let mut last = 0;
+    for (at, _) in tests.match_indices(&call) {
+        let before = tests[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+            continue;
+        }
+        out.push_str(&tests[last..at]);
+        out.push_str(module);
+        out.push('.');
+        last = at;
+    }
+    out.push_str(&tests[last..]);
+    out
 }
 
 /// Edison's tests written as the file's own are: `-> None` on each test
@@ -279,6 +315,34 @@ mod tests {
             in_the_files_style(tests, "def test_old():\n    assert f('x') == 'y'\n"),
             tests,
             "its style is this"
+        );
+    }
+
+    /// parse's tests `import parse` and call `parse.parse(…)`: a `from parse
+    /// import parse` rebound the module's name and broke 62 of them.
+    #[test]
+    fn a_file_that_calls_through_the_module_gets_tests_that_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("tests")).expect("tests");
+        let existing = "import parse\n\n\ndef test_a():\n    assert parse.parse('{}', 'a')\n";
+        std::fs::write(dir.path().join("tests/test_parse.py"), existing).expect("write");
+        let target = Target { module: Some("parse".into()), ..Target::new(context::Language::Python, "parse") };
+        let insert = |path: &str, before: &str, at: usize, text: String| Placed {
+            path: path.into(),
+            after: format!("{}{text}{}", &before[..at], &before[at..]),
+            edits: Vec::new(),
+        };
+        let tests = "def test_parse_1():\n    assert parse('{}', 'b').fixed == ('b',)\n";
+        let placed = place_python(&target, dir.path(), "parse.py", tests, &insert).expect("placed");
+        assert!(!placed.after.contains("from parse import parse"), "{}", placed.after);
+        assert!(
+            placed.after.contains("def test_parse_1():\n    assert parse.parse('{}', 'b').fixed == ('b',)"),
+            "{}",
+            placed.after
+        );
+        assert_eq!(
+            through_module("x = camelize('a') + a.camelize('b') + my_camelize('c')", "camelize", "inflection"),
+            "x = inflection.camelize('a') + a.camelize('b') + my_camelize('c')"
         );
     }
 
