@@ -2293,6 +2293,46 @@ pub fn value_imports(target: &Target, seen: &[Observed]) -> Vec<(String, String)
     imports
 }
 
+/// The text a double-quoted literal holds, its escapes undone: Rust's
+/// `Debug` of a string (`"\"Ok(1)\""`, `\u{1f}`) and Go's `%q` (`\xNN`,
+/// `\uNNNN`); none for an escape neither writes.
+fn unescaped(literal: &str) -> Option<String> {
+    let inner = literal.trim().strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            quote @ ('"' | '\\' | '\'') => out.push(quote),
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            '0' => out.push('\0'),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.push(char::from(u8::from_str_radix(&hex, 16).ok()?));
+            }
+            'u' => {
+                let rest = chars.as_str();
+                let hex: String = match rest.strip_prefix('{') {
+                    Some(braced) => {
+                        let hex: String = braced.chars().take_while(|c| *c != '}').collect();
+                        chars = braced[hex.len()..].strip_prefix('}')?.chars();
+                        hex
+                    }
+                    None => chars.by_ref().take(4).collect(),
+                };
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 /// One Rust string literal (`"…"`, escapes inside) and nothing after it.
 pub fn is_rust_string_literal(text: &str) -> bool {
     let Some(inner) = text.strip_prefix('"') else { return false };
@@ -2964,6 +3004,15 @@ mod tests {
         let found = target("inflection.py", &doc("inflection.py", text), 5, &python).expect("testable");
         assert!(found.tested.contains(&vec!["' Camel_Case '".to_owned()]), "{:?}", found.tested);
         assert!(!found.calls.iter().any(|c| c[0].contains("  ")), "not varied again: {:?}", found.calls);
+    }
+
+    /// One decoder for Rust's `Debug` strings and Go's `%q`.
+    #[test]
+    fn literals_of_both_dialects_are_read() {
+        assert_eq!(unescaped(r#""Ok(\"a\")\u{1f}\0\'""#).as_deref(), Some("Ok(\"a\")\u{1f}\0'"));
+        assert_eq!(unescaped(r#" "\x41\u00e9\\" "#).as_deref(), Some("Aé\\"));
+        assert_eq!(unescaped(r#""\a""#), None, "an escape neither writes");
+        assert_eq!(unescaped(r#""\u{1f""#), None, "left open");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use context::Language;
 use tree_sitter::Node;
 
-use super::{MARK, Observed, Target, calls, compared_literals_in, with_examples};
+use super::{MARK, Observed, Target, calls, compared_literals_in, unescaped, with_examples};
 
 /// The Go result types a test can compare with `!=` and write as a literal.
 const BASIC: [&str; 16] = [
@@ -441,7 +441,7 @@ pub(super) fn probe(target: &Target) -> String {
 /// One probe line's value: Go's `%q` of what `%#v` printed, unquoted and
 /// accepted only as a literal of the result type (it is pasted into code).
 pub(super) fn observed(target: &Target, quoted: &str) -> Observed {
-    let Some(value) = unquote(quoted) else { return Observed::Opaque };
+    let Some(value) = unescaped(quoted) else { return Observed::Opaque };
     let ty = target.returns.as_deref().unwrap_or("");
     match value.as_str() {
         "error" => return Observed::Fails(Some("error".into())),
@@ -556,7 +556,7 @@ fn split_elements(inner: &str) -> Option<Vec<&str>> {
 /// A call that gave a different value each time: kept when its values share
 /// something a test can assert (see [`Shared`]).
 pub(super) fn varies(target: &Target, lines: &[&str]) -> Observed {
-    let Some(values) = lines.iter().map(|q| unquote(q)).collect::<Option<Vec<String>>>() else {
+    let Some(values) = lines.iter().map(|q| unescaped(q)).collect::<Option<Vec<String>>>() else {
         return Observed::Opaque;
     };
     if values.len() < SAMPLES || values.iter().any(|v| v == "error" || v == "panic") {
@@ -590,7 +590,7 @@ fn shared(target: &Target, values: &[String]) -> Option<Shared> {
         .iter()
         .map(|value| {
             if string {
-                return unquote(value).filter(|s| s.is_ascii()).map(String::into_bytes);
+                return unescaped(value).filter(|s| s.is_ascii()).map(String::into_bytes);
             }
             let inner = value.strip_prefix(&format!("{package}.{ty}{{"))?.strip_suffix('}')?;
             inner
@@ -697,36 +697,6 @@ fn varied_test(target: &Target, n: usize, args: &[String], values: &[String]) ->
     }
     let name = test_name(&target.name, n);
     Some(format!("\nfunc {name}(t *testing.T) {{\n{body}}}\n"))
-}
-
-/// The text inside Go's `%q` quoting: `\"`, `\\`, `\n`, `\t`, `\xNN`, `\uNNNN`.
-fn unquote(quoted: &str) -> Option<String> {
-    let inner = quoted.trim().strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            '"' => out.push('"'),
-            '\\' => out.push('\\'),
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            'x' => {
-                let hex: String = chars.by_ref().take(2).collect();
-                out.push(char::from(u8::from_str_radix(&hex, 16).ok()?));
-            }
-            'u' => {
-                let hex: String = chars.by_ref().take(4).collect();
-                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 /// One interpreted Go string literal on one line, nothing after it.
@@ -1119,7 +1089,7 @@ mod tests {
         let strings: Vec<String> = uuids
             .iter()
             .map(|u| {
-                let bytes: Vec<u8> = unquote(u).expect("quoted")["p.UUID{".len()..]
+                let bytes: Vec<u8> = unescaped(u).expect("quoted")["p.UUID{".len()..]
                     .trim_end_matches('}')
                     .split(", ")
                     .map(|b| u8::from_str_radix(&b[2..], 16).expect("hex"))
@@ -1137,7 +1107,7 @@ mod tests {
         }
         // Too few values to share anything: the first, as a single call would have given it.
         assert!(
-            matches!(varies(&target("string"), &lines[..8]), Observed::Value(v) if v == unquote(lines[0]).expect("quoted"))
+            matches!(varies(&target("string"), &lines[..8]), Observed::Value(v) if v == unescaped(lines[0]).expect("quoted"))
         );
     }
 }

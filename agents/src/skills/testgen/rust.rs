@@ -6,7 +6,7 @@
 //! written (`matches!(try_quote(b"\0"), Err(QuoteError::Nul))`), and by its
 //! `Debug` text last — with the macro a `no_std` crate's tests can reach.
 
-use super::{Target, is_rust_string_literal};
+use super::{Target, is_rust_string_literal, unescaped};
 
 /// The assertion a test makes of `call`, which printed `debug` (its `Debug`
 /// form as a string literal); none where no honest one can be written (a
@@ -14,7 +14,7 @@ use super::{Target, is_rust_string_literal};
 /// format).
 pub(super) fn assertion(target: &Target, call: &str, debug: &str) -> Option<String> {
     let returns = target.returns.as_deref().unwrap_or("").trim();
-    let text = unescape_rust_string(debug)?;
+    let text = unescaped(debug)?;
     if let Some(Expected { access, literal, ty, .. }) = expected(returns, &text, target) {
         let value = format!("{call}{access}");
         return Some(match literal.as_str() {
@@ -69,7 +69,7 @@ pub(super) fn bound_call(target: &Target, args: &[String]) -> (Vec<String>, Stri
 /// literal): the variables bound, the call, what it returned where that can
 /// be asserted, and what each argument holds.
 pub(super) fn mutated_test(target: &Target, args: &[String], debug: &str) -> Option<String> {
-    let text = unescape_rust_string(debug)?;
+    let text = unescaped(debug)?;
     let parts: Vec<&str> = text.split('\u{1f}').collect();
     let [result, after @ ..] = parts.as_slice() else { return None };
     if after.len() != target.mutated.len() {
@@ -597,31 +597,6 @@ fn duration(text: &str) -> Option<(&'static str, u128)> {
         .into_iter()
         .find(|(_, per)| nanos.is_multiple_of(*per))
         .map(|(unit, per)| (unit, nanos / per))
-}
-
-/// The text a Rust string literal (`"\"Ok(1)\""`) holds, its escapes undone.
-fn unescape_rust_string(literal: &str) -> Option<String> {
-    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            'n' => out.push('\n'),
-            't' => out.push('\t'),
-            'r' => out.push('\r'),
-            '0' => out.push('\0'),
-            'u' => {
-                let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                out.push(char::from_u32(u32::from_str_radix(rest.strip_prefix('{')?, 16).ok()?)?);
-            }
-            other => out.push(other),
-        }
-    }
-    Some(out)
 }
 
 /// Adds to `target` the enums of the crate (`sources`: its files) that
