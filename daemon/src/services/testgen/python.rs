@@ -62,6 +62,12 @@ pub(super) fn place_python(
 ) -> Result<Placed, String> {
     let module = target.module.as_deref().unwrap_or_default();
     let path = test_file(root, rel, module, &target.name);
+    if runs_unittest_only(root) {
+        return Err(format!(
+            "the project runs its tests with unittest (its tox.ini, setup.cfg, pyproject.toml or CI say `unittest`, \
+             none says pytest): pytest functions in `{path}` would never run there"
+        ));
+    }
     let raises = tests.contains("pytest.raises");
     // What the arguments need (`Namespace`), where the file lacks it.
     let needed = |existing: &str| -> String {
@@ -144,6 +150,19 @@ pub(super) fn place_python(
             })
         }
     }
+}
+
+/// Whether the project's own test command is unittest's (titlecase's tox
+/// runs `coverage run -m unittest`) and nothing of it names pytest: a new
+/// file of pytest functions is one its runner never collects.
+fn runs_unittest_only(root: &Path) -> bool {
+    let mut files: Vec<std::path::PathBuf> =
+        ["tox.ini", "setup.cfg", "pyproject.toml", "noxfile.py", "Makefile"].iter().map(|f| root.join(f)).collect();
+    let workflows = root.join(".github/workflows");
+    files.extend(std::fs::read_dir(workflows).into_iter().flatten().flatten().map(|e| e.path()).take(20));
+    let texts: Vec<String> = files.iter().filter_map(|f| crate::services::workspace::read_source(f)).collect();
+    let says = |word: &str| texts.iter().any(|t| t.contains(word));
+    says("unittest") && !says("pytest")
 }
 
 /// The test file for `rel`'s tests: `tests/test_{stem}.py` (or `test/`,
@@ -316,6 +335,27 @@ mod tests {
             tests,
             "its style is this"
         );
+    }
+
+    /// titlecase's tox runs `coverage run -m unittest`: a new file of pytest
+    /// functions would never run there.
+    #[test]
+    fn a_unittest_project_gets_no_new_file_of_pytest_functions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("tox.ini"), "[base]\ncommands =\n    coverage run -m unittest\n").expect("tox");
+        assert!(runs_unittest_only(dir.path()));
+        let target = Target { module: Some("titlecase".into()), ..Target::new(context::Language::Python, "titlecase") };
+        let insert = |path: &str, _: &str, _: usize, _: String| Placed {
+            path: path.into(),
+            after: String::new(),
+            edits: Vec::new(),
+        };
+        let tests = "def test_titlecase_1():\n    assert titlecase('a') == 'A'\n";
+        let refused =
+            place_python(&target, dir.path(), "titlecase/__init__.py", tests, &insert).err().expect("refused");
+        assert!(refused.contains("unittest"), "{refused}");
+        std::fs::write(dir.path().join("setup.cfg"), "[tool:pytest]\naddopts = -q\n").expect("cfg");
+        assert!(!runs_unittest_only(dir.path()), "pytest named too");
     }
 
     /// parse's tests `import parse` and call `parse.parse(…)`: a `from parse
