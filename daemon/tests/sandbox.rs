@@ -48,6 +48,7 @@ fn spec(cell: &Cell, script: &str) -> Spec {
         network: false,
         hide: Vec::new(),
         require_full: false,
+        seen_as: None,
         limits: Limits { wall: Duration::from_secs(20), ..Limits::default() },
     }
 }
@@ -75,6 +76,22 @@ fn a_program_reads_the_project_writes_its_scratch_and_is_fully_confined() {
     assert_eq!((e.level, e.files, e.network.as_str()), (Level::Fully, Level::Fully, "namespace"), "{e:?}");
     assert!(e.no_new_privs && e.processes != "none", "{e:?}");
     assert_eq!(e.summary(), "fully enforced");
+}
+
+/// Edison's second probe: the program sees another user id, and what it
+/// writes is still ours.
+#[test]
+fn a_program_can_be_shown_another_user_id() {
+    let cell = cell();
+    let mut other = spec(&cell, "id -u; echo x > made; stat -c %u made");
+    other.seen_as = Some(4242);
+    let outcome = run(&other);
+    assert!(outcome.success(), "{}", text(&outcome.stderr));
+    assert_eq!(text(&outcome.stdout), "4242\n4242\n");
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(cell.scratch.join("made")).expect("written"));
+    assert_eq!(owner, rustix::process::geteuid().as_raw(), "the file is ours outside");
+    let same = run(&spec(&cell, "id -u"));
+    assert_eq!(text(&same.stdout).trim(), rustix::process::geteuid().as_raw().to_string());
 }
 
 #[test]

@@ -194,6 +194,12 @@ pub enum Observed {
     /// Go: a different value on each call (random, the clock), so no value
     /// to assert: what many calls' values (Go's `%#v`) have in common is.
     Varies(Vec<String>),
+    /// A value that differed between two runs of the probe — the second in
+    /// another process, as another user, in another time zone, with another
+    /// home (a random node id, a clock sequence, the user's id): not pinned.
+    /// Go: what it held in both runs, `(accessor, literal)` (`len(got)`,
+    /// `got.Version()`), which a test asserts instead.
+    Differs(Vec<(String, String)>),
 }
 
 /// The function at `byte` of the file at `path`, if a characterization test
@@ -2381,6 +2387,10 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
             for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
                 let mut parts = line.trim().splitn(2, ' ');
                 let (Some(Ok(i)), Some(rest)) = (parts.next().map(str::parse::<usize>), parts.next()) else { continue };
+                // What the value held: [`go::properties`].
+                if rest.starts_with("prop ") {
+                    continue;
+                }
                 if let Some(slot) = lines.get_mut(i) {
                     slot.push(rest);
                 }
@@ -2436,6 +2446,36 @@ const PRINTED: &str = "PAIRED-PRINTED";
 
 /// Which of a Python probe's calls printed something (none for a probe
 /// that does not say).
+/// What each call returned in two runs of the probe (`first`, `second`: their
+/// output), the second as another user in another time zone: a call that
+/// gave the same in both, as it did; one that differed ([`Observed::Differs`]),
+/// with what held in both (Go); one that varied within each run, with the
+/// samples of both (a bit that only a process fixes is then not trusted).
+pub fn observed_twice(target: &Target, first: &str, second: &str) -> Vec<Observed> {
+    let (one, two) = (observed(target, first), observed(target, second));
+    let held = |i: usize| -> Vec<(String, String)> {
+        if target.language != Language::Go {
+            return Vec::new();
+        }
+        let (a, b) = (go::properties(target, first), go::properties(target, second));
+        let (Some(a), Some(b)) = (a.get(i), b.get(i)) else { return Vec::new() };
+        a.iter().filter(|p| b.contains(p)).cloned().collect()
+    };
+    one.into_iter()
+        .zip(two)
+        .enumerate()
+        .map(|(i, (one, two))| match (one, two) {
+            (one, two) if one == two => one,
+            (Observed::Varies(mut values), Observed::Varies(more)) => {
+                values.extend(more);
+                go::varies_across(target, values)
+            }
+            (Observed::Opaque, _) | (_, Observed::Opaque) => Observed::Opaque,
+            _ => Observed::Differs(held(i)),
+        })
+        .collect()
+}
+
 pub fn printed(target: &Target, stdout: &str) -> Vec<bool> {
     let said = stdout.lines().find_map(|l| l.strip_prefix(PRINTED)).unwrap_or("[]");
     let mut flags: Vec<bool> = serde_json::from_str(said.trim()).unwrap_or_default();
@@ -2508,7 +2548,7 @@ pub fn tests_in(target: &Target, seen: &[Observed], js: Option<&JsTests>) -> Opt
         .calls
         .iter()
         .zip(seen)
-        .filter(|(_, o)| **o != Observed::Opaque)
+        .filter(|(_, o)| assertable(target, o))
         .filter(|(_, o)| !(target.language == Language::Python && **o == Observed::Value("None".into())))
         // A `TypeError` or `AttributeError` the module does not raise itself is
         // Python's own on a misuse (`None` where a string goes), an
@@ -2723,8 +2763,25 @@ pub fn with_crate_sources(target: &mut Target, sources: &str, file: &str) {
 /// would repeat theirs).
 pub fn only_tested(target: &Target, seen: &[Observed]) -> bool {
     let assertable: Vec<(&Vec<String>, &Observed)> =
-        target.calls.iter().zip(seen).filter(|(_, o)| **o != Observed::Opaque).collect();
+        target.calls.iter().zip(seen).filter(|(_, o)| assertable(target, o)).collect();
     !assertable.is_empty() && assertable.iter().all(|(args, o)| repeats(target, seen, args, o))
+}
+
+/// Whether a test can assert something of what a call did: not an opaque
+/// value, nor one that differed from run to run with nothing held in both
+/// (Go's held properties only: other languages' tests compare whole values).
+fn assertable(target: &Target, observed: &Observed) -> bool {
+    match observed {
+        Observed::Opaque => false,
+        Observed::Differs(held) => target.language == Language::Go && !held.is_empty(),
+        _ => true,
+    }
+}
+
+/// Whether some call's value differed between the probe's two runs and
+/// nothing else was left to assert: the reason there is no test.
+pub fn differed(target: &Target, seen: &[Observed]) -> bool {
+    seen.iter().any(|o| matches!(o, Observed::Differs(_))) && !seen.iter().any(|o| assertable(target, o))
 }
 
 #[cfg(test)]

@@ -547,6 +547,7 @@ pub(crate) fn sandbox_spec(
         hide: hidden(paths, dir, root),
         require_full: config.require == SandboxRequirement::Full
             || crate::services::market::policy::sandbox_must_be_full(),
+        seen_as: None,
         limits: Limits {
             cpu_secs: u64::from(config.timeout_secs),
             memory_bytes: mb(config.memory_mb),

@@ -85,7 +85,14 @@ async fn write_and_run(
         None => trial.probe(&target, &runner, rel, doc.text()).await?.0,
     };
     let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style)).ok_or_else(|| {
-        if testgen::only_tested(&target, &seen) {
+        if testgen::differed(&target, &seen) {
+            format!(
+                "what `{}` returns differs from one run to the next (run again as another user, in another time \
+                 zone, it gave other values) and nothing about it held in both, so there is no value a test could \
+                 pin",
+                target.name
+            )
+        } else if testgen::only_tested(&target, &seen) {
             format!(
                 "every input Edison found for `{}` is one the project's tests pass already or fails as one of \
                  theirs does, and a test of it would repeat theirs: new inputs take a model",
@@ -400,6 +407,9 @@ fn test_sources(root: &Path, language: Language, own: String) -> Vec<String> {
     sources
 }
 
+/// The user id Edison's second probe runs as ([`Trial::run_as`]).
+const ELSEWHERE_UID: u32 = 4242;
+
 /// What each call of a probe returned, and whether it printed (a Python
 /// doctest would show that too).
 type Probed = (Vec<testgen::Observed>, Vec<bool>);
@@ -493,9 +503,23 @@ impl<'a> Trial<'a> {
     }
 
     async fn run(&self, command: Vec<String>) -> Result<sandbox::Outcome, String> {
+        self.run_as(command, false).await
+    }
+
+    /// [`Trial::run`], or (`elsewhere`) as another user would: another user
+    /// id, another home, another time zone (Nepal's, a quarter-hour off).
+    async fn run_as(&self, command: Vec<String>, elsewhere: bool) -> Result<sandbox::Outcome, String> {
         let mut spec = checks::sandbox_spec(self.paths, self.config, self.root, &self.scratch, &self.work, &command);
         if self.python_src {
             spec.env.push(("PYTHONPATH".into(), "src".into()));
+        }
+        if elsewhere {
+            let home = self.scratch.dir.join("home-elsewhere");
+            let _ = std::fs::create_dir_all(&home);
+            spec.env.retain(|(key, _)| key != "HOME" && key != "TZ");
+            spec.env.push(("HOME".into(), home.display().to_string()));
+            spec.env.push(("TZ".into(), "Asia/Kathmandu".into()));
+            spec.seen_as = Some(ELSEWHERE_UID);
         }
         let helper = std::env::current_exe().map_err(|err| format!("the paired binary is not found: {err}"))?;
         sandbox::run(&helper, &spec).await.map_err(|err| format!("the sandbox did not start: {err}"))
@@ -564,17 +588,16 @@ impl<'a> Trial<'a> {
         Ok((seen, vec![false; target.calls.len()]))
     }
 
-    /// Calls the function on the copy and reads what it did.
+    /// Calls the function on the copy and reads what it did: twice, the
+    /// second time as another user elsewhere ([`Trial::run_as`]), so that a
+    /// value of the machine's, the process's or the clock's is not pinned.
     async fn probe(&self, target: &Target, runner: &[String], rel: &str, source: &str) -> Result<Probed, String> {
-        let outcome = match target.language {
+        let command = match target.language {
             Language::Rust => {
                 self.write(rel, &(source.to_owned() + &testgen::rust_probe(target)))?;
                 let mut command = runner.to_vec();
                 command.extend(["paired_probe".into(), "--".into(), "--nocapture".into(), "--test-threads=1".into()]);
-                let outcome = self.run(command).await;
-                // Not written back over what ran: a fresh copy instead.
-                self.copy().await?;
-                outcome?
+                command
             }
             Language::Go => {
                 let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
@@ -586,20 +609,26 @@ impl<'a> Trial<'a> {
                 self.write(&probe, &testgen::go_probe(target))?;
                 let mut command = runner.to_vec();
                 command.extend(["-run".into(), "^TestPairedProbe$".into(), go_package(rel)]);
-                let outcome = self.run(command).await;
-                self.copy().await?;
-                outcome?
+                command
             }
             _ => {
                 self.write(".paired_probe.py", &testgen::python_probe(target))?;
                 // The Python the tests will run with: a probe by another (the
                 // environment's, without pytest) sees other packages.
                 let python = runner.first().cloned().unwrap_or_else(|| "python3".into());
-                let outcome = self.run(vec![python, ".paired_probe.py".into()]).await;
-                self.copy().await?;
-                outcome?
+                vec![python, ".paired_probe.py".into()]
             }
         };
+        let outcome = self.run(command.clone()).await;
+        let elsewhere = match &outcome {
+            Ok(first) if String::from_utf8_lossy(&first.stdout).contains(testgen::MARK) => {
+                self.run_as(command, true).await.ok()
+            }
+            _ => None,
+        };
+        // Not written back over what ran: a fresh copy instead.
+        self.copy().await?;
+        let outcome = outcome?;
         let stdout = String::from_utf8_lossy(&outcome.stdout);
         if !stdout.contains(testgen::MARK) {
             let stderr = String::from_utf8_lossy(&outcome.stderr);
@@ -620,7 +649,13 @@ impl<'a> Trial<'a> {
                 last_lines(&stderr)
             ));
         }
-        Ok((testgen::observed(target, &stdout), testgen::printed(target, &stdout)))
+        // A second run that printed nothing (it could not start as another
+        // user) leaves the first's values as they were.
+        let seen = match elsewhere.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) {
+            Some(second) if second.contains(testgen::MARK) => testgen::observed_twice(target, &stdout, &second),
+            _ => testgen::observed(target, &stdout),
+        };
+        Ok((seen, testgen::printed(target, &stdout)))
     }
 }
 

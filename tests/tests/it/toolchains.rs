@@ -503,6 +503,52 @@ fn edisons_go_tests_pass_readers_errors_and_the_packages_values_import_what_they
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A value that differs from one run to the next — run again as another
+/// user, with another home, in another time zone — is not pinned (it would
+/// pass on the copy and fail on the user's machine); Go: what it held in
+/// both runs is asserted instead.
+#[test]
+fn edison_pins_no_value_of_the_machine_and_asserts_what_held_in_both_runs() {
+    let home = Home::new();
+    let root = vendored(&home, "uuid");
+    let line = |file: &str, start: &str| {
+        let text = std::fs::read_to_string(root.join(file)).expect("read");
+        (text.lines().position(|l| l.starts_with(start)).expect("the function") + 1).to_string()
+    };
+    // `NewDCEPerson()`: a version 2 UUID of the user's id, the node id random
+    // in each process. Its domain, version and variant hold; its id (the
+    // user's) and time do not.
+    let run = edison(&home, &root.join("dce.go"), &line("dce.go", "func NewDCEPerson("));
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("dce_test.go")]);
+    let written = std::fs::read_to_string(root.join("dce_test.go")).expect("read");
+    assert!(written.contains("\tgot, err := NewDCEPerson()\n"), "{written}");
+    assert!(written.contains("if v := got.Domain(); v != Domain(0) {"), "{written}");
+    assert!(written.contains("if v := got.Version(); v != Version(2) {"), "{written}");
+    assert!(!written.contains("got.ID()") && !written.contains("got.Time()"), "{written}");
+    assert!(!written.contains("UUID{0x"), "no whole value pinned: {written}");
+    let stdout = go_test_all(&home, &root);
+    assert!(stdout.contains("--- PASS: TestNewDCEPerson_1"), "{stdout}");
+    // `ClockSequence()`: random in each process, nothing else to it.
+    let run = edison(&home, &root.join("time.go"), &line("time.go", "func ClockSequence("));
+    assert_eq!(run["status"], "no_result", "{run}");
+    assert!(run["error"].as_str().is_some_and(|e| e.contains("differs from one run to the next")), "{run}");
+
+    // Python: a path under the user's home, and the user's id.
+    let root = vendored(&home, "itsdangerous");
+    let module = root.join("itsdangerous.py");
+    let mut text = std::fs::read_to_string(&module).expect("read");
+    text.push_str("\n\ndef home_folder(name):\n    import os\n    return os.path.join(os.path.expanduser(\"~\"), name)\n\n\ndef user_id():\n    import os\n    return os.getuid()\n");
+    std::fs::write(&module, &text).expect("write");
+    let lines = text.lines().count();
+    for line in [lines - 6, lines - 1] {
+        let run = edison(&home, &module, &line.to_string());
+        assert_eq!(run["status"], "no_result", "{run}");
+        assert!(run["error"].as_str().is_some_and(|e| e.contains("differs from one run to the next")), "{run}");
+    }
+    let _ = paired(&home, &["stop"]).output();
+}
+
 #[test]
 fn an_edison_go_test_that_fails_after_the_packages_own_starts_with_the_reset_they_use() {
     let home = Home::new();

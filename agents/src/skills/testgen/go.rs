@@ -402,9 +402,11 @@ pub(super) fn probe(target: &Target) -> String {
     let shape = target.returns.as_deref().and_then(shape).unwrap_or(Shape::Value);
     // `runtime`: a panic of the runtime's own (a nil pointer, an index out of
     // range) is a crash, not what the function means to do; it is not pinned.
-    let mut imports = vec!["fmt", "runtime", "testing"];
+    // `reflect`: what a value holds, for [`properties`].
+    let mut imports = vec!["fmt", "reflect", "runtime", "testing"];
     imports.extend(imports_in(&target.calls.iter().flatten().map(String::as_str).collect::<Vec<_>>().join(" ")));
     imports.sort_unstable();
+    imports.dedup();
     let imports: String = imports.iter().map(|p| format!("\t\"{p}\"\n")).collect();
     let mut calls = String::new();
     for args in &target.calls {
@@ -414,28 +416,174 @@ pub(super) fn probe(target: &Target) -> String {
             // was read restores it (the test's `defer`): if not, no value.
             let setter = &target.name;
             calls.push_str(&format!(
-                "\t\tfunc() string {{ old := {getter}(); {call}; got := {getter}(); {setter}(old); if {getter}() != old {{ return \"not restored\" }}; return fmt.Sprintf(\"%#v\", got) }},\n"
+                "\t\tfunc() (string, interface{{}}) {{ old := {getter}(); {call}; got := {getter}(); {setter}(old); if {getter}() != old {{ return \"not restored\", nil }}; return fmt.Sprintf(\"%#v\", got), nil }},\n"
             ));
             continue;
         }
         calls.push_str(&match shape {
-            Shape::Value => format!("\t\tfunc() string {{ return fmt.Sprintf(\"%#v\", {call}) }},\n"),
+            Shape::Value => format!("\t\tfunc() (string, interface{{}}) {{ v := {call}; return fmt.Sprintf(\"%#v\", v), v }},\n"),
             Shape::ValueAndError => format!(
-                "\t\tfunc() string {{ v, err := {call}; if err != nil {{ return \"error\" }}; return fmt.Sprintf(\"%#v\", v) }},\n"
+                "\t\tfunc() (string, interface{{}}) {{ v, err := {call}; if err != nil {{ return \"error\", nil }}; return fmt.Sprintf(\"%#v\", v), v }},\n"
             ),
             Shape::Error => format!(
-                "\t\tfunc() string {{ if err := {call}; err != nil {{ return \"error\" }}; return \"nil\" }},\n"
+                "\t\tfunc() (string, interface{{}}) {{ if err := {call}; err != nil {{ return \"error\", nil }}; return \"nil\", nil }},\n"
             ),
             Shape::Values(n) => {
                 let names = result_names(n).join(", ");
                 let verbs = vec!["%#v"; n].join("\\x1f");
-                format!("\t\tfunc() string {{ {names} := {call}; return fmt.Sprintf(\"{verbs}\", {names}) }},\n")
+                format!(
+                    "\t\tfunc() (string, interface{{}}) {{ {names} := {call}; return fmt.Sprintf(\"{verbs}\", {names}), nil }},\n"
+                )
             }
         });
     }
     format!(
-        "package {package}\n\nimport (\n{imports})\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() string{{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif r := recover(); r != nil {{\n\t\t\t\t\tif _, crash := r.(runtime.Error); crash {{\n\t\t\t\t\t\tfmt.Printf(\"{MARK} %d crash\\n\", i)\n\t\t\t\t\t}} else {{\n\t\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t\t}}\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tif again := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, call())\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n"
+        "package {package}\n\nimport (\n{imports})\n\nfunc TestPairedProbe(t *testing.T) {{\n\tcalls := []func() (string, interface{{}}){{\n{calls}\t}}\n\tfor i, call := range calls {{\n\t\tfunc() {{\n\t\t\tdefer func() {{\n\t\t\t\tif r := recover(); r != nil {{\n\t\t\t\t\tif _, crash := r.(runtime.Error); crash {{\n\t\t\t\t\t\tfmt.Printf(\"{MARK} %d crash\\n\", i)\n\t\t\t\t\t}} else {{\n\t\t\t\t\t\tfmt.Printf(\"{MARK} %d panic\\n\", i)\n\t\t\t\t\t}}\n\t\t\t\t}}\n\t\t\t}}()\n\t\t\tfirst, value := call()\n\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, first)\n\t\t\tpairedProperties(i, value)\n\t\t\tif again, _ := call(); again != first {{\n\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, again)\n\t\t\t\tfor n := 2; n < {SAMPLES}; n++ {{\n\t\t\t\t\tnext, _ := call()\n\t\t\t\t\tfmt.Printf(\"{MARK} %d %q\\n\", i, next)\n\t\t\t\t}}\n\t\t\t}}\n\t\t}}()\n\t}}\n}}\n{PROPERTIES}"
     )
+}
+
+/// The probe's printer of what a value holds (see [`properties`]): a slice's
+/// or string's length, and what each exported method that takes nothing and
+/// gives one number, string or boolean returns (`got.Version()`), with its
+/// type (`%T` of a method's result type) — each on a line of its own.
+const PROPERTIES: &str = "
+func pairedProperties(i int, value interface{}) {
+\tif value == nil {
+\t\treturn
+\t}
+\tv := reflect.ValueOf(value)
+\tif k := v.Kind(); k == reflect.Slice || k == reflect.String {
+\t\tfmt.Printf(\"PAIRED-OBS %d prop len(got) int %q\\n\", i, fmt.Sprintf(\"%d\", v.Len()))
+\t}
+\tt := v.Type()
+\tfor m := 0; m < t.NumMethod(); m++ {
+\t\tmethod := t.Method(m)
+\t\tif method.Type.NumIn() != 1 || method.Type.NumOut() != 1 {
+\t\t\tcontinue
+\t\t}
+\t\tout := method.Type.Out(0)
+\t\tswitch out.Kind() {
+\t\tcase reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.String:
+\t\tdefault:
+\t\t\tcontinue
+\t\t}
+\t\tfunc() {
+\t\t\tdefer func() { _ = recover() }()
+\t\t\tgot := v.Method(m).Call(nil)[0].Interface()
+\t\t\tfmt.Printf(\"PAIRED-OBS %d prop got.%s() %s %q\\n\", i, method.Name, out.String(), fmt.Sprintf(\"%#v\", got))
+\t\t}()
+\t}
+}
+";
+
+/// What each call's first value held, as the probe's `pairedProperties`
+/// printed it: `(accessor, literal)` pairs a test can write
+/// (`("got.Version()", "Version(2)")`, `("len(got)", "6")`); a method's
+/// result of another package's type is left out.
+pub(super) fn properties(target: &Target, stdout: &str) -> Vec<Vec<(String, String)>> {
+    let package = target.module.as_deref().unwrap_or("");
+    let mut found = vec![Vec::new(); target.calls.len()];
+    for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
+        let mut parts = line.trim().splitn(5, ' ');
+        let (Some(Ok(i)), Some("prop"), Some(accessor), Some(ty), Some(quoted)) =
+            (parts.next().map(str::parse::<usize>), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let method =
+            accessor.strip_prefix("got.").and_then(|m| m.strip_suffix("()")).is_some_and(is_exported_name);
+        let (Some(slot), Some(value), true) = (found.get_mut(i), unescaped(quoted), method || accessor == "len(got)")
+        else {
+            continue;
+        };
+        if of_the_clock(accessor) || of_the_clock(ty) {
+            continue;
+        }
+        let literal = match ty.split_once('.') {
+            // The package's own type: its constant, converted (`Domain(42)`).
+            Some((from, name)) if from == package && is_exported_name(name) => {
+                let decimal = value.strip_prefix("0x").and_then(|hex| u64::from_str_radix(hex, 16).ok());
+                match decimal {
+                    Some(n) => format!("{name}({n})"),
+                    None if is_number(&value) || matches!(value.as_str(), "true" | "false") => {
+                        format!("{name}({value})")
+                    }
+                    None if is_go_string_literal(&value) => format!("{name}({value})"),
+                    None => continue,
+                }
+            }
+            Some(_) => continue,
+            None => match literal_of(package, ty, &value) {
+                Some(literal) => literal,
+                None => continue,
+            },
+        };
+        slot.push((accessor.to_owned(), literal));
+    }
+    found
+}
+
+/// Whether a name (`got.Time()`, `uuid.Time`, `ClockSequence`) is the
+/// clock's: two runs a second apart agree on a timestamp's high part (a
+/// version 1 UUID's `Time()` changes its upper bytes every seven minutes), so
+/// agreeing twice says nothing about it.
+fn of_the_clock(name: &str) -> bool {
+    const CLOCK: [&str; 14] = [
+        "time",
+        "times",
+        "timestamp",
+        "clock",
+        "date",
+        "now",
+        "stamp",
+        "epoch",
+        "elapsed",
+        "unix",
+        "nano",
+        "seq",
+        "sequence",
+        "uptime",
+    ];
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for c in name.chars() {
+        // (An acronym falls apart into letters, none of them a clock word.)
+        if c.is_ascii_uppercase() && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_ascii_alphanumeric() {
+            word.push(c.to_ascii_lowercase());
+        } else if !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+    }
+    words.push(word);
+    words.iter().any(|w| CLOCK.contains(&w.as_str()))
+}
+
+/// A test of what a value that differs from run to run (the machine's node
+/// id, a clock sequence, the user's id inside) held in every run: its length,
+/// its methods' results (a DCE UUID's `Domain()` and `ID()`, its `Version()`).
+fn held_test(target: &Target, n: usize, args: &[String], held: &[(String, String)]) -> Option<String> {
+    let shape = target.returns.as_deref().and_then(shape)?;
+    if held.is_empty() || !matches!(shape, Shape::Value | Shape::ValueAndError) {
+        return None;
+    }
+    let call = format!("{}({})", target.name, args.join(", "));
+    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    let mut body = match shape {
+        Shape::ValueAndError => {
+            format!("\tgot, err := {call}\n\tif err != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", err)\n\t}}\n")
+        }
+        _ => format!("\tgot := {call}\n"),
+    };
+    for (accessor, want) in held {
+        body.push_str(&format!(
+            "\tif v := {accessor}; v != {want} {{\n\t\tt.Errorf(\"{shown}: {accessor} = %#v, want %#v\", v, {want})\n\t}}\n"
+        ));
+    }
+    let name = test_name(&target.name, n);
+    Some(format!("\nfunc {name}(t *testing.T) {{\n{body}}}\n"))
 }
 
 /// One probe line's value: Go's `%q` of what `%#v` printed, unquoted and
@@ -564,6 +712,16 @@ pub(super) fn varies(target: &Target, lines: &[&str]) -> Observed {
         // as a single call would have given it.
         return lines.first().map_or(Observed::Opaque, |first| observed(target, first));
     }
+    match shared(target, &values) {
+        Some(_) => Observed::Varies(values),
+        None => Observed::Opaque,
+    }
+}
+
+/// A call that varied in both runs of the probe: the samples of both, kept
+/// when they still share something (a bit only a process fixed — uuid's
+/// clock sequence inside a version 1 UUID — is no longer trusted).
+pub(super) fn varies_across(target: &Target, values: Vec<String>) -> Observed {
     match shared(target, &values) {
         Some(_) => Observed::Varies(values),
         None => Observed::Opaque,
@@ -805,6 +963,7 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
             )
         }
         (Shape::Value | Shape::ValueAndError, Observed::Varies(values)) => return varied_test(target, n, args, values),
+        (_, Observed::Differs(held)) => return held_test(target, n, args, held),
         (_, Observed::Fails(None)) => format!(
             "\nfunc {name}(t *testing.T) {{\n\tdefer func() {{\n\t\tif recover() == nil {{\n\t\t\tt.Errorf(\"{shown} did not panic\")\n\t\t}}\n\t}}()\n\t{call}\n}}\n"
         ),
@@ -849,6 +1008,71 @@ pub(super) fn with_resets(tests: &str, resets: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// uuid's `NewDCESecurity(42, 1)`: another UUID in each process (the node
+    /// id is random, the clock sequence too), the same domain, id, version
+    /// and variant — what its test asserts; its `Time()` agrees between two
+    /// runs a second apart only because the clock's high part moves slowly.
+    #[test]
+    fn what_a_value_that_differs_between_runs_held_in_both_is_asserted() {
+        let target = Target {
+            calls: vec![vec!["42".into(), "1".into()]],
+            returns: Some("(UUID, error)".into()),
+            module: Some("uuid".into()),
+            ..Target::new(Language::Go, "NewDCESecurity")
+        };
+        let run = |bytes: &str, id: &str| {
+            format!(
+                "{MARK} 0 \"uuid.UUID{{{bytes}}}\"\n{MARK} 0 prop got.Domain() uuid.Domain \"0x2a\"\n{MARK} 0 prop got.ID() uint32 \"{id}\"\n{MARK} 0 prop got.Time() uuid.Time \"140159832433885185\"\n{MARK} 0 prop got.String() string \"\\\"00000001-{bytes}\\\"\"\n{MARK} 0 prop got.Next() time.Month \"0x1\"\n{MARK} 0 prop len(got) int \"16\"\n{MARK} 0 prop os.Exit(1) int \"1\"\n"
+            )
+        };
+        let first = run("0x0, 0x1", "0x1");
+        assert_eq!(
+            properties(&target, &first)[0],
+            [
+                ("got.Domain()".to_owned(), "Domain(42)".to_owned()),
+                ("got.ID()".to_owned(), "1".to_owned()),
+                ("got.String()".to_owned(), "\"00000001-0x0, 0x1\"".to_owned()),
+                ("len(got)".to_owned(), "16".to_owned()),
+            ],
+            "the clock's, another package's type and what is no accessor are left out"
+        );
+        // The same in both runs: pinned as it is.
+        assert_eq!(super::super::observed_twice(&target, &first, &first), [Observed::Value("UUID{0x0, 0x1}".into())]);
+        let seen = super::super::observed_twice(&target, &first, &run("0x0, 0x2", "0x1"));
+        let Observed::Differs(held) = &seen[0] else { panic!("{seen:?}") };
+        assert_eq!(held.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(), ["got.Domain()", "got.ID()", "len(got)"]);
+        let test = test(&target, 1, &target.calls[0], &seen[0]).expect("a test");
+        assert!(test.contains("\tgot, err := NewDCESecurity(42, 1)\n\tif err != nil {"), "{test}");
+        assert!(
+            test.contains("\tif v := got.Domain(); v != Domain(42) {\n\t\tt.Errorf(\"NewDCESecurity(42, 1): got.Domain() = %#v, want %#v\", v, Domain(42))"),
+            "{test}"
+        );
+        assert!(!test.contains("String()") && !test.contains("Time()"), "{test}");
+        // Nothing held in both (the user's id seen as another user): no test, and why.
+        let bare = format!("{MARK} 0 \"uuid.UUID{{0x1}}\"\n");
+        let seen = super::super::observed_twice(&target, &bare, &format!("{MARK} 0 \"uuid.UUID{{0x2}}\"\n"));
+        assert_eq!(seen, [Observed::Differs(Vec::new())]);
+        assert!(super::super::tests(&target, &seen).is_none());
+        assert!(super::super::differed(&target, &seen));
+        assert!(of_the_clock("ClockSequence") && of_the_clock("uuid.Time") && of_the_clock("got.UnixNano()"));
+        assert!(!of_the_clock("got.Domain()") && !of_the_clock("NodeID") && !of_the_clock("Known"));
+    }
+
+    /// The probe compiles in a module that says `go 1.16` (uuid's): no `any`.
+    #[test]
+    fn the_probe_prints_what_values_hold_without_newer_go() {
+        let target = Target {
+            calls: vec![vec![]],
+            returns: Some("[]byte".into()),
+            module: Some("uuid".into()),
+            ..Target::new(Language::Go, "NodeID")
+        };
+        let probe = probe(&target);
+        assert!(probe.contains("pairedProperties(i, value)") && probe.contains("\t\"reflect\"\n"), "{probe}");
+        assert!(!probe.contains(" any") && !probe.contains("(any"), "{probe}");
+        assert!(PROPERTIES.contains(&format!("\"{MARK} %d prop len(got) int %q")), "the marker the parser reads");
+    }
 
     /// go-humanize's `ParseBytes("84 ")` is a `uint64` that `%#v` writes as
     /// `0x54`: the test compares with 84.
@@ -996,9 +1220,9 @@ mod tests {
             ..Target::new(Language::Go, "F")
         };
         assert!(
-            probe(&target)
-                .starts_with("package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"runtime\"\n\t\"testing\"\n)\n")
-                && probe(&target).contains("if _, crash := r.(runtime.Error); crash {"),
+            probe(&target).starts_with(
+                "package p\n\nimport (\n\t\"crypto/md5\"\n\t\"fmt\"\n\t\"reflect\"\n\t\"runtime\"\n\t\"testing\"\n)\n"
+            ) && probe(&target).contains("if _, crash := r.(runtime.Error); crash {"),
             "{}",
             probe(&target)
         );
@@ -1025,7 +1249,7 @@ mod tests {
         };
         assert!(
             probe(&target)
-                .contains("func() string { old := ClockSequence(); SetClockSequence(-7); got := ClockSequence(); SetClockSequence(old); if ClockSequence() != old { return \"not restored\" }; return fmt.Sprintf(\"%#v\", got) },")
+                .contains("func() (string, interface{}) { old := ClockSequence(); SetClockSequence(-7); got := ClockSequence(); SetClockSequence(old); if ClockSequence() != old { return \"not restored\", nil }; return fmt.Sprintf(\"%#v\", got), nil },")
         );
         assert_eq!(observed(&target, "\"not restored\""), Observed::Opaque);
         let test = test(&target, 1, &["-7".into()], &Observed::Value("16377".into())).expect("a test");

@@ -912,7 +912,7 @@ pub(super) fn test(js: &JsTests, args: &[String], observed: &Observed, thrown: &
             });
             format!("{assert}.throws({thrower}{}){semi}", expected.unwrap_or_default())
         }
-        (_, Observed::Opaque | Observed::Varies(_)) => return None,
+        (_, Observed::Opaque | Observed::Varies(_) | Observed::Differs(_)) => return None,
     };
     let name = match observed {
         Observed::Fails(_) => format!("{call} throws"),

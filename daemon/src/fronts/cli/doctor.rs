@@ -103,6 +103,7 @@ async fn check_sandbox(checks: &mut Checks) {
         network: false,
         hide: Vec::new(),
         require_full: false,
+        seen_as: None,
         limits: Limits { wall: std::time::Duration::from_secs(10), ..Limits::default() },
     };
     let helper = std::env::current_exe();

@@ -191,9 +191,11 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool, bool
         let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
         // SAFETY: single-threaded helper, no CLONE_FILES.
         let mapped = unsafe { unshare_unsafe(UnshareFlags::NEWUSER) }.map_err(io::Error::from).and_then(|()| {
-            // Map ourselves to ourselves, so files we create are still ours.
+            // Map ourselves to ourselves (or to whom the program is to see),
+            // so files we create are still ours.
             fs::write("/proc/self/setgroups", "deny")?;
-            fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+            let inside = spec.seen_as.unwrap_or(uid);
+            fs::write("/proc/self/uid_map", format!("{inside} {uid} 1"))?;
             fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
         });
         if let Err(err) = mapped {
