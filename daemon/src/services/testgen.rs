@@ -11,23 +11,22 @@ mod js;
 mod output;
 mod python;
 mod rust;
+mod trial;
 
 pub use examples::examples;
 
 use beside::{beside_in_one_run, beside_the_others, go_resets, is_ours_in_go, pytest_failing};
 use output::{last_lines, number_before, passed_count};
 use rust::{passed_in_rust, rust_deprecated, with_crate};
+use trial::Trial;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agents::skills::testgen::{self, Target};
 use context::{Language, SyntaxDocument};
 use protocol::{agents::TextEdit, documents::Range};
 
-use super::{
-    checks::{self, Scratch},
-    codebase::LineIndex,
-};
+use super::{checks, codebase::LineIndex};
 use crate::platform::{config::SandboxConfig, os::sandbox, paths::Paths, uri};
 
 /// One test generation at a time: they share the project's scratch copy and
@@ -84,24 +83,8 @@ async fn write_and_run(
         Some(plan) => trial.probe_js(&target, plan).await?.0,
         None => trial.probe(&target, &runner, rel, doc.text()).await?.0,
     };
-    let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style)).ok_or_else(|| {
-        if testgen::differed(&target, &seen) {
-            format!(
-                "what `{}` returns differs from one run to the next (run again as another user, in another time \
-                 zone, it gave other values) and nothing about it held in both, so there is no value a test could \
-                 pin",
-                target.name
-            )
-        } else if testgen::only_tested(&target, &seen) {
-            format!(
-                "every input Edison found for `{}` is one the project's tests pass already or fails as one of \
-                 theirs does, and a test of it would repeat theirs: new inputs take a model",
-                target.name
-            )
-        } else {
-            format!("nothing `{}` returned could be written down as a value to assert", target.name)
-        }
-    })?;
+    let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style))
+        .ok_or_else(|| nothing_to_assert(&target, &seen))?;
     // Numbered past the tests of those names there already (Edison's from
     // an earlier request): a second `digits_1` would not compile.
     let tests = testgen::renumbered(&target, &tests, &format!("{}\n{}", doc.text(), sources.join("\n")));
@@ -163,6 +146,26 @@ async fn write_and_run(
         tests.trim_matches('\n')
     );
     Ok(Written { report, edits: placed.edits, none: None })
+}
+
+/// Why nothing `target` did for `seen` became a test.
+fn nothing_to_assert(target: &Target, seen: &[testgen::Observed]) -> String {
+    if testgen::differed(target, seen) {
+        format!(
+            "what `{}` returns differs from one run to the next (run again as another user, in another time \
+             zone, it gave other values) and nothing about it held in both, so there is no value a test could \
+             pin",
+            target.name
+        )
+    } else if testgen::only_tested(target, seen) {
+        format!(
+            "every input Edison found for `{}` is one the project's tests pass already or fails as one of \
+             theirs does, and a test of it would repeat theirs: new inputs take a model",
+            target.name
+        )
+    } else {
+        format!("nothing `{}` returned could be written down as a value to assert", target.name)
+    }
 }
 
 /// The project's tests in the document's language ([`test_sources`]), read
@@ -405,258 +408,6 @@ fn test_sources(root: &Path, language: Language, own: String) -> Vec<String> {
         }
     }
     sources
-}
-
-/// The user id Edison's second probe runs as ([`Trial::run_as`]).
-const ELSEWHERE_UID: u32 = 4242;
-
-/// What each call of a probe returned, and whether it printed (a Python
-/// doctest would show that too).
-type Probed = (Vec<testgen::Observed>, Vec<bool>);
-
-/// A scratch copy of the project and how to run a command on it in the sandbox.
-struct Trial<'a> {
-    paths: &'a Paths,
-    config: &'a SandboxConfig,
-    root: &'a Path,
-    scratch: Scratch,
-    work: PathBuf,
-    /// Python with a `src/` layout: the package is found there.
-    python_src: bool,
-}
-
-/// The copy goes when the trial ends (it was left, one per project, in the
-/// data folder: 22 MB for python-humanize's copies in one trial): moved at
-/// once to a trash folder outside every sandbox's writable tree (the next
-/// trial of the project makes its own copy in the same place), removed off
-/// the async threads; what a daemon that stopped meanwhile left there goes
-/// at the next trial.
-impl Drop for Trial<'_> {
-    fn drop(&mut self) {
-        static GONE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = GONE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let trash = trash(self.paths);
-        let aside = trash.join(format!("gone-{}-{n}", std::process::id()));
-        if std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(&self.work, &aside).is_ok() {
-            std::thread::spawn(move || std::fs::remove_dir_all(aside));
-        }
-    }
-}
-
-/// Where trials' copies wait to be removed: beside the projects' scratch
-/// folders, in none of them.
-fn trash(paths: &Paths) -> PathBuf {
-    paths.data_dir.join("checks").join(".trash")
-}
-
-impl<'a> Trial<'a> {
-    async fn new(
-        paths: &'a Paths,
-        config: &'a SandboxConfig,
-        root: &'a Path,
-        target: &Target,
-    ) -> Result<Trial<'a>, String> {
-        let scratch = Scratch::for_project(paths, root).map_err(|err| format!("no scratch folder: {err}"))?;
-        let work = scratch.dir.join("work");
-        // What an earlier daemon left in the trash (this one's own go as they end).
-        let leftovers: Vec<PathBuf> = std::fs::read_dir(trash(paths))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| {
-                let own = format!("gone-{}-", std::process::id());
-                path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with(&own))
-            })
-            .collect();
-        if !leftovers.is_empty() {
-            std::thread::spawn(move || leftovers.into_iter().for_each(|path| drop(std::fs::remove_dir_all(path))));
-        }
-        let mut trial = Trial { paths, config, root, scratch, work, python_src: false };
-        trial.copy().await?;
-        trial.python_src = target.language == Language::Python && trial.work.join("src").is_dir();
-        Ok(trial)
-    }
-
-    /// A fresh copy of the project. Also after anything ran in the copy: what
-    /// ran could have left links there (`src` → the user's home) that a write
-    /// of the daemon's would follow; the old copy goes, links unfollowed.
-    async fn copy(&self) -> Result<(), String> {
-        let copied = tokio::task::spawn_blocking({
-            let (root, work) = (self.root.to_path_buf(), self.work.clone());
-            move || checks::copy_project(&root, &work)
-        })
-        .await;
-        match copied {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => Err(format!("the project could not be copied to try the test: {err}")),
-            Err(err) => Err(format!("the copy stopped: {err}")),
-        }
-    }
-
-    fn write(&self, rel: &str, text: &str) -> Result<(), String> {
-        let path = self.work.join(rel);
-        if let Some(parent) = path.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        std::fs::write(&path, text).map_err(|err| format!("the copy could not be written: {err}"))
-    }
-
-    async fn run(&self, command: Vec<String>) -> Result<sandbox::Outcome, String> {
-        self.run_as(command, false).await
-    }
-
-    /// [`Trial::run`], or (`elsewhere`) as another user would: another user
-    /// id, another home, another time zone (Nepal's, a quarter-hour off).
-    async fn run_as(&self, command: Vec<String>, elsewhere: bool) -> Result<sandbox::Outcome, String> {
-        let mut spec = checks::sandbox_spec(self.paths, self.config, self.root, &self.scratch, &self.work, &command);
-        if self.python_src {
-            spec.env.push(("PYTHONPATH".into(), "src".into()));
-        }
-        if elsewhere {
-            let home = self.scratch.dir.join("home-elsewhere");
-            let _ = std::fs::create_dir_all(&home);
-            spec.env.retain(|(key, _)| key != "HOME" && key != "TZ");
-            spec.env.push(("HOME".into(), home.display().to_string()));
-            spec.env.push(("TZ".into(), "Asia/Kathmandu".into()));
-            spec.seen_as = Some(ELSEWHERE_UID);
-        }
-        let helper = std::env::current_exe().map_err(|err| format!("the paired binary is not found: {err}"))?;
-        sandbox::run(&helper, &spec).await.map_err(|err| format!("the sandbox did not start: {err}"))
-    }
-
-    /// JavaScript/TypeScript: the tests as the project's formatter writes
-    /// them (its prettier, in the sandbox, on the copy), when it has one and
-    /// it leaves the rest of the file as it was; else as written.
-    async fn formatted(&self, plan: &js::Plan, placed: Placed) -> Placed {
-        let Some(mut command) = js::formatter(self.root) else { return placed };
-        command.push(placed.path.clone());
-        match self.formatter_on(command, &placed).await {
-            Some(after) => plan.reformatted(self.root, placed, after),
-            None => placed,
-        }
-    }
-
-    /// `placed` written to the copy, a formatter `command` run on it there,
-    /// and the file as it left it (none where either failed). The copy is
-    /// fresh again after.
-    async fn formatter_on(&self, command: Vec<String>, placed: &Placed) -> Option<String> {
-        self.write(&placed.path, &placed.after).ok()?;
-        let ran = self.run(command).await;
-        // What a program of the project's left: no link, FIFO or device is followed.
-        let after = tokio::task::spawn_blocking({
-            let path = self.work.join(&placed.path);
-            move || crate::platform::os::read_regular_text(&path, 4 << 20)
-        })
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|read| read);
-        // What ran may have left links in the copy: a fresh one.
-        self.copy().await.ok()?;
-        match (ran, after) {
-            (Ok(outcome), Ok(after)) if outcome.success() => Some(after),
-            _ => None,
-        }
-    }
-
-    /// JavaScript/TypeScript: the probe is a test file of the project's
-    /// framework beside where the tests will go.
-    async fn probe_js(&self, target: &Target, plan: &js::Plan) -> Result<Probed, String> {
-        let probe = plan.probe_file();
-        self.write(&probe, &testgen::ts_probe(target, &plan.style))?;
-        let mut command = plan.runner.clone();
-        command.push(probe);
-        let outcome = self.run(command).await;
-        self.copy().await?;
-        let outcome = outcome?;
-        let stdout = String::from_utf8_lossy(&outcome.stdout);
-        if !stdout.contains(testgen::MARK) {
-            return Err(format!(
-                "`{}` could not be called on a copy of the project ({}): {}",
-                target.name,
-                outcome.exit.describe(),
-                last_lines(&format!("{stdout}\n{}", String::from_utf8_lossy(&outcome.stderr)))
-            ));
-        }
-        let seen = output::outside(testgen::observed(target, &stdout), &self.work.display().to_string());
-        if output::unreachable(&seen) {
-            return Err(format!(
-                "`{}` could not be called the way its tests reach it (every call failed: \"is not a function\")",
-                target.name
-            ));
-        }
-        Ok((seen, vec![false; target.calls.len()]))
-    }
-
-    /// Calls the function on the copy and reads what it did: twice, the
-    /// second time as another user elsewhere ([`Trial::run_as`]), so that a
-    /// value of the machine's, the process's or the clock's is not pinned.
-    async fn probe(&self, target: &Target, runner: &[String], rel: &str, source: &str) -> Result<Probed, String> {
-        let command = match target.language {
-            Language::Rust => {
-                self.write(rel, &(source.to_owned() + &testgen::rust_probe(target)))?;
-                let mut command = runner.to_vec();
-                command.extend(["paired_probe".into(), "--".into(), "--nocapture".into(), "--test-threads=1".into()]);
-                command
-            }
-            Language::Go => {
-                let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
-                let probe = if dir.is_empty() {
-                    "paired_probe_test.go".to_owned()
-                } else {
-                    format!("{dir}/paired_probe_test.go")
-                };
-                self.write(&probe, &testgen::go_probe(target))?;
-                let mut command = runner.to_vec();
-                command.extend(["-run".into(), "^TestPairedProbe$".into(), go_package(rel)]);
-                command
-            }
-            _ => {
-                self.write(".paired_probe.py", &testgen::python_probe(target))?;
-                // The Python the tests will run with: a probe by another (the
-                // environment's, without pytest) sees other packages.
-                let python = runner.first().cloned().unwrap_or_else(|| "python3".into());
-                vec![python, ".paired_probe.py".into()]
-            }
-        };
-        let outcome = self.run(command.clone()).await;
-        let elsewhere = match &outcome {
-            Ok(first) if String::from_utf8_lossy(&first.stdout).contains(testgen::MARK) => {
-                self.run_as(command, true).await.ok()
-            }
-            _ => None,
-        };
-        // Not written back over what ran: a fresh copy instead.
-        self.copy().await?;
-        let outcome = outcome?;
-        let stdout = String::from_utf8_lossy(&outcome.stdout);
-        if !stdout.contains(testgen::MARK) {
-            let stderr = String::from_utf8_lossy(&outcome.stderr);
-            // Rust: what it returns cannot be printed, so not observed (fnv's
-            // `FnvHasher`, an `impl Iterator`): said as that, not as a broken project.
-            if target.language == Language::Rust && stderr.contains("doesn't implement `Debug`") {
-                return Err(format!(
-                    "`{}` returns a value without `Debug` (`{}`): offline, Edison observes what a function \
-                     returns through `Debug`, so there is nothing to assert",
-                    target.name,
-                    target.returns.as_deref().unwrap_or("?")
-                ));
-            }
-            return Err(format!(
-                "`{}` could not be called on a copy of the project ({}): {}",
-                target.name,
-                outcome.exit.describe(),
-                last_lines(&stderr)
-            ));
-        }
-        // A second run that printed nothing (it could not start as another
-        // user) leaves the first's values as they were.
-        let seen = match elsewhere.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) {
-            Some(second) if second.contains(testgen::MARK) => testgen::observed_twice(target, &stdout, &second),
-            _ => testgen::observed(target, &stdout),
-        };
-        Ok((seen, testgen::printed(target, &stdout)))
-    }
 }
 
 /// The command that runs the project's tests for `target`'s language.

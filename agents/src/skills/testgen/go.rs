@@ -490,8 +490,7 @@ pub(super) fn properties(target: &Target, stdout: &str) -> Vec<Vec<(String, Stri
         else {
             continue;
         };
-        let method =
-            accessor.strip_prefix("got.").and_then(|m| m.strip_suffix("()")).is_some_and(is_exported_name);
+        let method = accessor.strip_prefix("got.").and_then(|m| m.strip_suffix("()")).is_some_and(is_exported_name);
         let (Some(slot), Some(value), true) = (found.get_mut(i), unescaped(quoted), method || accessor == "len(got)")
         else {
             continue;
