@@ -527,8 +527,19 @@ fn edison_pins_no_value_of_the_machine_and_asserts_what_held_in_both_runs() {
     assert!(written.contains("if v := got.Version(); v != Version(2) {"), "{written}");
     assert!(!written.contains("got.ID()") && !written.contains("got.Time()"), "{written}");
     assert!(!written.contains("UUID{0x"), "no whole value pinned: {written}");
+    // `encodeHex(dst []byte, uuid UUID)` returns nothing: it writes into a
+    // buffer of 36 bytes (as `String` makes it), which its tests assert.
+    let run = edison(&home, &root.join("uuid.go"), &line("uuid.go", "func encodeHex("));
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(apply_edits(&run), [root.join("uuid_test.go")]);
+    let written = std::fs::read_to_string(root.join("uuid_test.go")).expect("read");
+    assert!(
+        written.contains("\tdst := make([]byte, 36)\n\tencodeHex(dst, UUID{})\n\tif got := string(dst); got != \"00000000-0000-0000-0000-000000000000\" {"),
+        "{written}"
+    );
     let stdout = go_test_all(&home, &root);
     assert!(stdout.contains("--- PASS: TestNewDCEPerson_1"), "{stdout}");
+    assert!(stdout.contains("--- PASS: Test_encodeHex_1"), "{stdout}");
     // `ClockSequence()`: random in each process, nothing else to it.
     let run = edison(&home, &root.join("time.go"), &line("time.go", "func ClockSequence("));
     assert_eq!(run["status"], "no_result", "{run}");

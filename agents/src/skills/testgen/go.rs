@@ -6,7 +6,7 @@
 use context::Language;
 use tree_sitter::Node;
 
-use super::{MARK, Observed, Target, calls, compared_literals_in, unescaped, with_examples};
+use super::{MARK, Mutated, Observed, Target, calls, compared_literals_in, unescaped, with_examples};
 
 /// The Go result types a test can compare with `!=` and write as a literal.
 const BASIC: [&str; 16] = [
@@ -56,6 +56,18 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
             .and_then(|ty| getter_of(name, &text[ty.byte_range()], text)),
         _ => None,
     };
+    // A buffer it writes into (`encodeHex(dst []byte, uuid UUID)`), of the
+    // size the file's own calls give it: what it holds after is what it does.
+    if let (None, Some((index, buffer, size))) = (&result, output_buffer(name, node, text)) {
+        candidates[index] = vec![format!("make([]byte, {size})")];
+        return Ok(Target {
+            calls: calls(&candidates),
+            returns: Some("[]byte".into()),
+            module: Some(package),
+            mutated: vec![Mutated { index, name: buffer, ty: "[]byte".into() }],
+            ..Target::new(Language::Go, name)
+        });
+    }
     if let Some((getter, ty)) = reads {
         return Ok(Target {
             calls: calls(&candidates),
@@ -79,6 +91,62 @@ pub(super) fn target(name: &str, node: Node<'_>, text: &str, examples: &[Vec<Str
         module: Some(package),
         ..Target::new(Language::Go, name)
     })
+}
+
+/// A `[]byte` parameter the function writes into (`dst[8] = '-'`,
+/// `copy(dst, …)`, `hex.Encode(dst, …)`), and the size of the buffer the
+/// file's own calls pass it (`var buf [36]byte; encodeHex(buf[:], uuid)`):
+/// its index, its name and the size.
+fn output_buffer(name: &str, node: Node<'_>, text: &str) -> Option<(usize, String, usize)> {
+    let body = &text[node.child_by_field_name("body")?.byte_range()];
+    let list = node.child_by_field_name("parameters")?;
+    let mut index = 0;
+    let mut cursor = list.walk();
+    let mut found = None;
+    for declaration in list.named_children(&mut cursor) {
+        let ty = declaration.child_by_field_name("type").map_or("", |t| &text[t.byte_range()]);
+        let mut names = declaration.walk();
+        let declared: Vec<&str> =
+            declaration.children_by_field_name("name", &mut names).map(|n| &text[n.byte_range()]).collect();
+        for parameter in &declared {
+            let written = body.lines().any(|line| {
+                let line = line.trim();
+                line.strip_prefix(&format!("{parameter}[")).is_some_and(|rest| {
+                    rest.split_once(']').is_some_and(|(_, after)| after.trim_start().starts_with("= "))
+                }) || line.contains(&format!("copy({parameter},"))
+                    || line.contains(&format!(".Encode({parameter},"))
+            });
+            if ty == "[]byte" && written && found.is_none() {
+                found = Some((index, (*parameter).to_owned()));
+            }
+            index += 1;
+        }
+        index += usize::from(declared.is_empty());
+    }
+    let (index, parameter) = found?;
+    // The file's calls: `name(buf[:], …)` with `var buf [N]byte` or `buf := make([]byte, N)`.
+    let call = format!("{name}(");
+    let size = text.match_indices(&call).find_map(|(at, _)| {
+        if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.') {
+            return None;
+        }
+        let args = &text[at + call.len()..];
+        let first = args.split([',', ')']).nth(index)?.trim();
+        let buffer = first.strip_suffix("[:]").unwrap_or(first);
+        if !buffer.chars().all(|c| c.is_alphanumeric() || c == '_') || buffer.is_empty() {
+            return None;
+        }
+        let before = &text[..at];
+        let array = format!("var {buffer} [");
+        let made = format!("{buffer} := make([]byte, ");
+        let size = match (before.rfind(&array), before.rfind(&made)) {
+            (Some(a), m) if m.is_none_or(|m| a > m) => before[a + array.len()..].split(']').next()?,
+            (_, Some(m)) => before[m + made.len()..].split([')', ',']).next()?,
+            _ => return None,
+        };
+        size.trim().parse::<usize>().ok().filter(|n| (1..=4096).contains(n))
+    })?;
+    Some((index, parameter, size))
 }
 
 /// The getter of the setter `name` taking a `ty` (`SetClockSequence(seq int)`
@@ -420,6 +488,17 @@ pub(super) fn probe(target: &Target) -> String {
             ));
             continue;
         }
+        if let Some(buffer) = target.mutated.first() {
+            // What the buffer holds after the call.
+            let mut bound = args.clone();
+            let made = std::mem::replace(&mut bound[buffer.index], buffer.name.clone());
+            let call = format!("{}({})", target.name, bound.join(", "));
+            let name = &buffer.name;
+            calls.push_str(&format!(
+                "\t\tfunc() (string, interface{{}}) {{ {name} := {made}; {call}; return fmt.Sprintf(\"%#v\", {name}), nil }},\n"
+            ));
+            continue;
+        }
         calls.push_str(&match shape {
             Shape::Value => format!("\t\tfunc() (string, interface{{}}) {{ v := {call}; return fmt.Sprintf(\"%#v\", v), v }},\n"),
             Shape::ValueAndError => format!(
@@ -520,6 +599,38 @@ pub(super) fn properties(target: &Target, stdout: &str) -> Vec<Vec<(String, Stri
         slot.push((accessor.to_owned(), literal));
     }
     found
+}
+
+/// A test of what a function wrote into its buffer: the buffer made as the
+/// file's calls make it, the call, and the bytes after — as text where they
+/// are printable (`string(dst) != "00000000-…"`).
+fn buffer_test(target: &Target, n: usize, args: &[String], buffer: &Mutated, want: &str) -> Option<String> {
+    let mut bound = args.to_vec();
+    let made = std::mem::replace(bound.get_mut(buffer.index)?, buffer.name.clone());
+    let call = format!("{}({})", target.name, bound.join(", "));
+    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    let name = &buffer.name;
+    let bytes: Option<Vec<u8>> = want.strip_prefix("[]byte{").and_then(|w| w.strip_suffix('}')).and_then(|inner| {
+        inner
+            .split(", ")
+            .filter(|b| !b.is_empty())
+            .map(|b| u8::from_str_radix(b.strip_prefix("0x")?, 16).ok())
+            .collect()
+    });
+    let check = match bytes.filter(|b| !b.is_empty() && b.iter().all(|c| c.is_ascii_graphic() || *c == b' ')) {
+        Some(text) => {
+            let text: String = text.iter().map(|&c| c as char).collect();
+            let literal = format!("{text:?}");
+            format!(
+                "\tif got := string({name}); got != {literal} {{\n\t\tt.Errorf(\"after {shown}, {name} = %q, want %q\", got, {literal})\n\t}}\n"
+            )
+        }
+        None => format!(
+            "\tif !reflect.DeepEqual({name}, {want}) {{\n\t\tt.Errorf(\"after {shown}, {name} = %#v, want %#v\", {name}, {want})\n\t}}\n"
+        ),
+    };
+    let test = test_name(&target.name, n);
+    Some(format!("\nfunc {test}(t *testing.T) {{\n\t{name} := {made}\n\t{call}\n{check}}}\n"))
 }
 
 /// Whether a name (`got.Time()`, `uuid.Time`, `ClockSequence`) is the
@@ -903,6 +1014,9 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
     let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
     let name = test_name(&target.name, n);
     let shape = target.returns.as_deref().and_then(shape)?;
+    if let (Some(buffer), Observed::Value(want)) = (target.mutated.first(), observed) {
+        return buffer_test(target, n, args, buffer, want);
+    }
     if let Some(getter) = &target.reads {
         // What the setter sets, read back, and what was there put back after.
         let Observed::Value(want) = observed else { return None };
@@ -1056,6 +1170,50 @@ mod tests {
         assert!(super::super::differed(&target, &seen));
         assert!(of_the_clock("ClockSequence") && of_the_clock("uuid.Time") && of_the_clock("got.UnixNano()"));
         assert!(!of_the_clock("got.Domain()") && !of_the_clock("NodeID") && !of_the_clock("Known"));
+    }
+
+    /// uuid's `encodeHex(dst []byte, uuid UUID)` returns nothing: it writes
+    /// into `dst`, 36 bytes as `String` makes it. The test makes the buffer,
+    /// calls, and compares what it holds after.
+    #[test]
+    fn a_buffer_the_function_writes_into_is_what_its_test_asserts() {
+        let file = "package uuid\n\ntype UUID [16]byte\n\nfunc (uuid UUID) String() string {\n\tvar buf [36]byte\n\tencodeHex(buf[:], uuid)\n\treturn string(buf[:])\n}\n\nfunc encodeHex(dst []byte, uuid UUID) {\n\thex.Encode(dst, uuid[:4])\n\tdst[8] = '-'\n}\n\nfunc fill(n int, out []byte) {\n\tcopy(out, \"x\")\n}\n\nfunc g() {\n\tb := make([]byte, 8)\n\tfill(1, b)\n}\n\nfunc read(src []byte) {\n\t_ = src[0]\n}\n";
+        let found = |name: &str| {
+            let doc = context::SyntaxDocument::new(Language::Go, file.to_owned());
+            let at = file.find(&format!("func {name}(")).expect("declared");
+            let tree = doc.tree().expect("parsed");
+            let node = tree.root_node().descendant_for_byte_range(at, at).expect("node");
+            let node = std::iter::successors(Some(node), |n| n.parent())
+                .find(|n| n.kind() == "function_declaration")
+                .expect("a function");
+            output_buffer(name, node, file)
+        };
+        assert_eq!(found("encodeHex"), Some((0, "dst".to_owned(), 36)));
+        assert_eq!(found("fill"), Some((1, "out".to_owned(), 8)));
+        assert_eq!(found("read"), None, "only read");
+        let target = Target {
+            calls: vec![vec!["make([]byte, 36)".into(), "UUID{}".into()]],
+            returns: Some("[]byte".into()),
+            module: Some("uuid".into()),
+            mutated: vec![Mutated { index: 0, name: "dst".into(), ty: "[]byte".into() }],
+            ..Target::new(Language::Go, "encodeHex")
+        };
+        assert!(
+            probe(&target).contains(
+                "func() (string, interface{}) { dst := make([]byte, 36); encodeHex(dst, UUID{}); return fmt.Sprintf(\"%#v\", dst), nil },"
+            ),
+            "{}",
+            probe(&target)
+        );
+        let test =
+            test(&target, 1, &target.calls[0], &Observed::Value("[]byte{0x30, 0x2d, 0x22}".into())).expect("a test");
+        assert_eq!(
+            test,
+            "\nfunc Test_encodeHex_1(t *testing.T) {\n\tdst := make([]byte, 36)\n\tencodeHex(dst, UUID{})\n\tif got := string(dst); got != \"0-\\\"\" {\n\t\tt.Errorf(\"after encodeHex(dst, UUID{}), dst = %q, want %q\", got, \"0-\\\"\")\n\t}\n}\n"
+        );
+        let binary =
+            super::test(&target, 2, &target.calls[0], &Observed::Value("[]byte{0x0, 0x1}".into())).expect("a test");
+        assert!(binary.contains("if !reflect.DeepEqual(dst, []byte{0x0, 0x1}) {"), "{binary}");
     }
 
     /// The probe compiles in a module that says `go 1.16` (uuid's): no `any`.
