@@ -1173,6 +1173,50 @@ fn string_variants(examples: &[Vec<String>], index: usize, quotes: &[char]) -> V
         .collect()
 }
 
+/// The tests' first string for parameter `index` that starts with an
+/// operator the body compares with (`">=2.3.6"`; `compared`: the body's
+/// compared string literals, `">="`, `"<"`, `"!="`…), with each other such
+/// operator in its place (`"<2.3.6"`, `"!=2.3.6"`): the branches the body
+/// tells apart, at the tests' own value. None of theirs.
+fn token_swaps(examples: &[Vec<String>], index: usize, compared: &[String]) -> Vec<String> {
+    let operator = |t: &str| !t.is_empty() && t.len() <= 3 && t.chars().all(|c| "<>=!~^*+-".contains(c));
+    let operators: Vec<&str> = compared
+        .iter()
+        .filter_map(|c| c.strip_prefix(['\'', '"']).and_then(|c| c.strip_suffix(['\'', '"'])))
+        .filter(|t| operator(t))
+        .collect();
+    if operators.len() < 2 {
+        return Vec::new();
+    }
+    let theirs: Vec<&str> = examples
+        .iter()
+        .filter_map(|call| call.get(index))
+        .filter_map(|v| v.strip_prefix(['\'', '"']).and_then(|v| v.strip_suffix(['\'', '"'])))
+        .collect();
+    let Some((quote, token, rest)) = examples.iter().filter_map(|call| call.get(index)).find_map(|v| {
+        let quote = v.chars().next().filter(|q| matches!(q, '\'' | '"'))?;
+        let inner = v[1..].strip_suffix(quote)?;
+        if inner.contains(['\\', '\'', '"']) {
+            return None;
+        }
+        let token = operators.iter().filter(|t| inner.starts_with(**t)).max_by_key(|t| t.len())?;
+        let rest = &inner[token.len()..];
+        // A value after it, not another operator's tail (`>=` read as `>`).
+        (!rest.is_empty() && !rest.starts_with(|c: char| "<>=!~^*+-".contains(c))).then_some((quote, *token, rest))
+    }) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for other in operators.iter().filter(|t| **t != token) {
+        let swapped = format!("{other}{rest}");
+        let literal = format!("{quote}{swapped}{quote}");
+        if !theirs.contains(&swapped.as_str()) && !out.contains(&literal) {
+            out.push(literal);
+        }
+    }
+    out
+}
+
 /// What sets a quoted string literal apart, as [`string_variants`] makes
 /// one: in capitals, or with space around it.
 fn string_form(literal: &str) -> Option<&'static str> {
@@ -1652,8 +1696,10 @@ fn python_target(
         let index = candidates.len();
         let usage = node.child_by_field_name("body").and_then(|body| python_usage(body, text, param));
         let mut derived = python_values(param, ty, usage, &strings, &numbers);
-        // Strings beside the tests' own: theirs in capitals, spaced, cut short.
-        let variants = string_variants(examples, index, &['\'', '"']);
+        // Strings beside the tests' own: theirs in capitals, spaced, cut short;
+        // with another of the operators the body looks for in front.
+        let mut variants = token_swaps(examples, index, &strings);
+        variants.extend(string_variants(examples, index, &['\'', '"']));
         if !variants.is_empty() {
             derived.get_or_insert_with(Vec::new).extend(variants);
         }
@@ -2972,6 +3018,28 @@ mod tests {
         for new in ["\"FOO\"", "\" foo \"", "\"fo\""] {
             assert!(found.calls.iter().any(|c| c[0] == new), "{new}: {:?}", found.calls);
         }
+    }
+
+    /// semver's `match(version, match_expr)`: its tests pass `">=2.3.6"`;
+    /// the body tells `>=`, `<=`, `==`, `!=`, `>` and `<` apart, so the
+    /// same version with each other operator is an input (`"<2.3.6"`: the
+    /// strict comparisons at the boundary its tests leave out).
+    #[test]
+    fn a_python_string_starting_with_an_operator_is_tried_with_the_others() {
+        let source = "def match(version, match_expr):\n    prefix = match_expr[:2]\n    if prefix in ('>=', '<=', '==', '!='):\n        v = match_expr[2:]\n    elif prefix and prefix[0] in ('>', '<'):\n        v = match_expr[1:]\n    return v\n";
+        let tests = vec![
+            "def test_m():\n    assert match('2.3.7', '>=2.3.6') is True\n    assert match('2.3.7', '!=2.3.6') is True\n"
+                .to_owned(),
+        ];
+        let found = target("semver.py", &doc("semver.py", source), 5, &tests).expect("testable");
+        let exprs: Vec<&str> = found.calls.iter().filter_map(|c| c.get(1)).map(String::as_str).collect();
+        for swapped in ["'<=2.3.6'", "'==2.3.6'", "'>2.3.6'"] {
+            assert!(exprs.contains(&swapped), "{swapped} in {exprs:?}");
+        }
+        assert!(!exprs.iter().any(|e| e.starts_with("'>=>") || e.starts_with("'=2")), "{exprs:?}");
+        // Nothing to swap without two operators, or without one in front.
+        assert!(token_swaps(&[vec!["'a>b'".into()]], 0, &["'>'".into(), "'<'".into()]).is_empty());
+        assert!(token_swaps(&[vec!["'>b'".into()]], 0, &["'>'".into()]).is_empty());
     }
 
     /// humanize's `clamp(value, format="{:}", floor=None, ceil=None, …)`:
