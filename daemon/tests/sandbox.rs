@@ -83,11 +83,15 @@ fn a_program_reads_the_project_writes_its_scratch_and_is_fully_confined() {
 #[test]
 fn a_program_can_be_shown_another_user_id() {
     let cell = cell();
-    let mut other = spec(&cell, "id -u; echo x > made; stat -c %u made");
+    let mut other = spec(&cell, "id -u; id -g; echo x > made; stat -c %u made");
     other.seen_as = Some(4242);
     let outcome = run(&other);
     assert!(outcome.success(), "{}", text(&outcome.stderr));
-    assert_eq!(text(&outcome.stdout), "4242\n4242\n");
+    assert_eq!(text(&outcome.stdout), "4242\n4242\n4242\n");
+    // Never root inside for whoever asks.
+    let mut root = spec(&cell, "id -u");
+    root.seen_as = Some(0);
+    assert_eq!(text(&run(&root).stdout).trim(), rustix::process::geteuid().as_raw().to_string());
     let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(cell.scratch.join("made")).expect("written"));
     assert_eq!(owner, rustix::process::geteuid().as_raw(), "the file is ours outside");
     let same = run(&spec(&cell, "id -u"));

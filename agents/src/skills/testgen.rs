@@ -2490,10 +2490,8 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
 /// The Python probe's second line: which calls printed something.
 const PRINTED: &str = "PAIRED-PRINTED";
 
-/// Which of a Python probe's calls printed something (none for a probe
-/// that does not say).
 /// What each call returned in two runs of the probe (`first`, `second`: their
-/// output), the second as another user in another time zone: a call that
+/// output), the second as another user, in another folder and time zone: a call that
 /// gave the same in both, as it did; one that differed ([`Observed::Differs`]),
 /// with what held in both (Go); one that varied within each run, with the
 /// samples of both (a bit that only a process fixes is then not trusted).
@@ -2516,12 +2514,15 @@ pub fn observed_twice(target: &Target, first: &str, second: &str) -> Vec<Observe
                 values.extend(more);
                 go::varies_across(target, values)
             }
-            (Observed::Opaque, _) | (_, Observed::Opaque) => Observed::Opaque,
+            (Observed::Opaque, _) => Observed::Opaque,
+            // (A value in one run and none in the other differs too.)
             _ => Observed::Differs(held(i)),
         })
         .collect()
 }
 
+/// Which of a Python probe's calls printed something (none for a probe
+/// that does not say).
 pub fn printed(target: &Target, stdout: &str) -> Vec<bool> {
     let said = stdout.lines().find_map(|l| l.strip_prefix(PRINTED)).unwrap_or("[]");
     let mut flags: Vec<bool> = serde_json::from_str(said.trim()).unwrap_or_default();

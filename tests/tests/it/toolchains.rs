@@ -537,6 +537,9 @@ fn edison_pins_no_value_of_the_machine_and_asserts_what_held_in_both_runs() {
         written.contains("\tdst := make([]byte, 36)\n\tencodeHex(dst, UUID{})\n\tif got := string(dst); got != \"00000000-0000-0000-0000-000000000000\" {"),
         "{written}"
     );
+    // `NewDCEGroup()`: the group's id is not pinned either.
+    let run = edison(&home, &root.join("dce.go"), &line("dce.go", "func NewDCEGroup("));
+    assert!(run["output"].as_str().is_some_and(|o| o.contains("got.Version()") && !o.contains("got.ID()")), "{run}");
     let stdout = go_test_all(&home, &root);
     assert!(stdout.contains("--- PASS: TestNewDCEPerson_1"), "{stdout}");
     assert!(stdout.contains("--- PASS: Test_encodeHex_1"), "{stdout}");
@@ -549,10 +552,11 @@ fn edison_pins_no_value_of_the_machine_and_asserts_what_held_in_both_runs() {
     let root = vendored(&home, "itsdangerous");
     let module = root.join("itsdangerous.py");
     let mut text = std::fs::read_to_string(&module).expect("read");
-    text.push_str("\n\ndef home_folder(name):\n    import os\n    return os.path.join(os.path.expanduser(\"~\"), name)\n\n\ndef user_id():\n    import os\n    return os.getuid()\n");
+    text.push_str("\n\ndef home_folder(name):\n    import os\n    return os.path.join(os.path.expanduser(\"~\"), name)\n\n\ndef user_id():\n    import os\n    return os.getgid()\n\n\ndef absolute(name):\n    import os\n    return os.path.abspath(name)\n");
     std::fs::write(&module, &text).expect("write");
     let lines = text.lines().count();
-    for line in [lines - 6, lines - 1] {
+    // The home, the group's id, the folder the copy is in.
+    for line in [lines - 11, lines - 6, lines - 1] {
         let run = edison(&home, &module, &line.to_string());
         assert_eq!(run["status"], "no_result", "{run}");
         assert!(run["error"].as_str().is_some_and(|e| e.contains("differs from one run to the next")), "{run}");

@@ -524,20 +524,29 @@ pub(super) fn probe(target: &Target) -> String {
 /// The probe's printer of what a value holds (see [`properties`]): a slice's
 /// or string's length, and what each exported method that takes nothing and
 /// gives one number, string or boolean returns (`got.Version()`), with its
-/// type (`%T` of a method's result type) — each on a line of its own.
+/// type (`%T` of a method's result type) — each on a line of its own. Only
+/// of a value that is data (an array, a slice, a string, a number: not a
+/// struct, a pointer or a channel, whose methods may change what is shared),
+/// and not the methods named for a change (`Next`, `Reset`, `Stop`…).
 const PROPERTIES: &str = "
+var pairedChanges = map[string]bool{\"Next\": true, \"Scan\": true, \"Stop\": true, \"Reset\": true, \"Close\": true, \"Lock\": true, \"TryLock\": true, \"Unlock\": true, \"Read\": true, \"Write\": true, \"Flush\": true, \"Wait\": true, \"Run\": true, \"Start\": true, \"Pop\": true, \"Push\": true, \"Inc\": true, \"Dec\": true, \"Clear\": true, \"Shuffle\": true, \"Sort\": true}
+
 func pairedProperties(i int, value interface{}) {
 \tif value == nil {
 \t\treturn
 \t}
 \tv := reflect.ValueOf(value)
-\tif k := v.Kind(); k == reflect.Slice || k == reflect.String {
+\tswitch v.Kind() {
+\tcase reflect.Slice, reflect.String:
 \t\tfmt.Printf(\"PAIRED-OBS %d prop len(got) int %q\\n\", i, fmt.Sprintf(\"%d\", v.Len()))
+\tcase reflect.Array, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+\tdefault:
+\t\treturn
 \t}
 \tt := v.Type()
 \tfor m := 0; m < t.NumMethod(); m++ {
 \t\tmethod := t.Method(m)
-\t\tif method.Type.NumIn() != 1 || method.Type.NumOut() != 1 {
+\t\tif method.Type.NumIn() != 1 || method.Type.NumOut() != 1 || pairedChanges[method.Name] {
 \t\t\tcontinue
 \t\t}
 \t\tout := method.Type.Out(0)
@@ -606,10 +615,11 @@ pub(super) fn properties(target: &Target, stdout: &str) -> Vec<Vec<(String, Stri
 /// are printable (`string(dst) != "00000000-…"`).
 fn buffer_test(target: &Target, n: usize, args: &[String], buffer: &Mutated, want: &str) -> Option<String> {
     let mut bound = args.to_vec();
-    let made = std::mem::replace(bound.get_mut(buffer.index)?, buffer.name.clone());
+    // The test's own names are not the buffer's (`t`, `got`).
+    let name = if matches!(buffer.name.as_str(), "t" | "got" | "testing") { "buf" } else { buffer.name.as_str() };
+    let made = std::mem::replace(bound.get_mut(buffer.index)?, name.to_owned());
     let call = format!("{}({})", target.name, bound.join(", "));
     let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
-    let name = &buffer.name;
     let bytes: Option<Vec<u8>> = want.strip_prefix("[]byte{").and_then(|w| w.strip_suffix('}')).and_then(|inner| {
         inner
             .split(", ")
@@ -638,7 +648,7 @@ fn buffer_test(target: &Target, n: usize, args: &[String], buffer: &Mutated, wan
 /// version 1 UUID's `Time()` changes its upper bytes every seven minutes), so
 /// agreeing twice says nothing about it.
 fn of_the_clock(name: &str) -> bool {
-    const CLOCK: [&str; 14] = [
+    const CLOCK: [&str; 41] = [
         "time",
         "times",
         "timestamp",
@@ -653,6 +663,33 @@ fn of_the_clock(name: &str) -> bool {
         "seq",
         "sequence",
         "uptime",
+        "year",
+        "years",
+        "month",
+        "months",
+        "week",
+        "weeks",
+        "weekday",
+        "day",
+        "days",
+        "yday",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "second",
+        "seconds",
+        "age",
+        "expires",
+        "expiry",
+        "deadline",
+        "ttl",
+        "duration",
+        "since",
+        "until",
+        "today",
+        "zone",
+        "ago",
     ];
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
@@ -1014,7 +1051,9 @@ pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observ
     let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
     let name = test_name(&target.name, n);
     let shape = target.returns.as_deref().and_then(shape)?;
-    if let (Some(buffer), Observed::Value(want)) = (target.mutated.first(), observed) {
+    if let Some(buffer) = target.mutated.first() {
+        // A buffer that holds something else on every call: nothing to pin.
+        let Observed::Value(want) = observed else { return None };
         return buffer_test(target, n, args, buffer, want);
     }
     if let Some(getter) = &target.reads {

@@ -90,8 +90,14 @@ impl<'a> Trial<'a> {
     /// ran could have left links there (`src` → the user's home) that a write
     /// of the daemon's would follow; the old copy goes, links unfollowed.
     pub(super) async fn copy(&self) -> Result<(), String> {
+        self.copy_to(self.work.clone()).await
+    }
+
+    /// A fresh copy of the project at `work` (the trial's, or the probe's
+    /// second run's elsewhere).
+    async fn copy_to(&self, work: PathBuf) -> Result<(), String> {
         let copied = tokio::task::spawn_blocking({
-            let (root, work) = (self.root.to_path_buf(), self.work.clone());
+            let root = self.root.to_path_buf();
             move || checks::copy_project(&root, &work)
         })
         .await;
@@ -103,21 +109,18 @@ impl<'a> Trial<'a> {
     }
 
     pub(super) fn write(&self, rel: &str, text: &str) -> Result<(), String> {
-        let path = self.work.join(rel);
-        if let Some(parent) = path.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        std::fs::write(&path, text).map_err(|err| format!("the copy could not be written: {err}"))
+        write_in(&self.work, rel, text)
     }
 
     pub(super) async fn run(&self, command: Vec<String>) -> Result<sandbox::Outcome, String> {
-        self.run_as(command, false).await
+        self.run_in(&self.work, command, false).await
     }
 
-    /// [`Trial::run`], or (`elsewhere`) as another user would: another user
-    /// id, another home, another time zone (Nepal's, a quarter-hour off).
-    pub(super) async fn run_as(&self, command: Vec<String>, elsewhere: bool) -> Result<sandbox::Outcome, String> {
-        let mut spec = checks::sandbox_spec(self.paths, self.config, self.root, &self.scratch, &self.work, &command);
+    /// [`Trial::run`] in the copy at `work`, and (`elsewhere`) as another
+    /// user would: another user and group id, another home, another time
+    /// zone (Nepal's, a quarter-hour off).
+    async fn run_in(&self, work: &Path, command: Vec<String>, elsewhere: bool) -> Result<sandbox::Outcome, String> {
+        let mut spec = checks::sandbox_spec(self.paths, self.config, self.root, &self.scratch, work, &command);
         if self.python_src {
             spec.env.push(("PYTHONPATH".into(), "src".into()));
         }
@@ -197,8 +200,10 @@ impl<'a> Trial<'a> {
     }
 
     /// Calls the function on the copy and reads what it did: twice, the
-    /// second time as another user elsewhere ([`Trial::run_as`]), so that a
-    /// value of the machine's, the process's or the clock's is not pinned.
+    /// second time on another copy in another folder, as another user
+    /// ([`Trial::run_in`]), so that a value of the machine's, the process's,
+    /// the folder's or the clock's is not pinned. The second run counts only
+    /// where it ran to its end.
     pub(super) async fn probe(
         &self,
         target: &Target,
@@ -206,12 +211,11 @@ impl<'a> Trial<'a> {
         rel: &str,
         source: &str,
     ) -> Result<Probed, String> {
-        let command = match target.language {
+        let (probe, text, command) = match target.language {
             Language::Rust => {
-                self.write(rel, &(source.to_owned() + &testgen::rust_probe(target)))?;
                 let mut command = runner.to_vec();
                 command.extend(["paired_probe".into(), "--".into(), "--nocapture".into(), "--test-threads=1".into()]);
-                command
+                (rel.to_owned(), source.to_owned() + &testgen::rust_probe(target), command)
             }
             Language::Go => {
                 let dir = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
@@ -220,23 +224,28 @@ impl<'a> Trial<'a> {
                 } else {
                     format!("{dir}/paired_probe_test.go")
                 };
-                self.write(&probe, &testgen::go_probe(target))?;
                 let mut command = runner.to_vec();
                 command.extend(["-run".into(), "^TestPairedProbe$".into(), go_package(rel)]);
-                command
+                (probe, testgen::go_probe(target), command)
             }
             _ => {
-                self.write(".paired_probe.py", &testgen::python_probe(target))?;
                 // The Python the tests will run with: a probe by another (the
                 // environment's, without pytest) sees other packages.
                 let python = runner.first().cloned().unwrap_or_else(|| "python3".into());
-                vec![python, ".paired_probe.py".into()]
+                (".paired_probe.py".to_owned(), testgen::python_probe(target), vec![python, ".paired_probe.py".into()])
             }
         };
+        self.write(&probe, &text)?;
         let outcome = self.run(command.clone()).await;
         let elsewhere = match &outcome {
             Ok(first) if String::from_utf8_lossy(&first.stdout).contains(testgen::MARK) => {
-                self.run_as(command, true).await.ok()
+                let other = self.scratch.dir.join("elsewhere");
+                let second = match self.copy_to(other.clone()).await.and_then(|()| write_in(&other, &probe, &text)) {
+                    Ok(()) => self.run_in(&other, command, true).await.ok().filter(sandbox::Outcome::success),
+                    Err(_) => None,
+                };
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(other)).await;
+                second
             }
             _ => None,
         };
@@ -263,12 +272,21 @@ impl<'a> Trial<'a> {
                 last_lines(&stderr)
             ));
         }
-        // A second run that printed nothing (it could not start as another
-        // user) leaves the first's values as they were.
+        // A second run that did not run to its end (it could not start as
+        // another user, it timed out) leaves the first's values as they were.
         let seen = match elsewhere.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) {
             Some(second) if second.contains(testgen::MARK) => testgen::observed_twice(target, &stdout, &second),
             _ => testgen::observed(target, &stdout),
         };
         Ok((seen, testgen::printed(target, &stdout)))
     }
+}
+
+/// Writes `text` at `rel` in the copy at `work`.
+fn write_in(work: &Path, rel: &str, text: &str) -> Result<(), String> {
+    let path = work.join(rel);
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(&path, text).map_err(|err| format!("the copy could not be written: {err}"))
 }

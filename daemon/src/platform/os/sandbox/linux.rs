@@ -193,10 +193,11 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool, bool
         let mapped = unsafe { unshare_unsafe(UnshareFlags::NEWUSER) }.map_err(io::Error::from).and_then(|()| {
             // Map ourselves to ourselves (or to whom the program is to see),
             // so files we create are still ours.
+            // Never root inside for a program not run by root.
             fs::write("/proc/self/setgroups", "deny")?;
-            let inside = spec.seen_as.unwrap_or(uid);
-            fs::write("/proc/self/uid_map", format!("{inside} {uid} 1"))?;
-            fs::write("/proc/self/gid_map", format!("{gid} {gid} 1"))
+            let other = spec.seen_as.filter(|&id| id != 0);
+            fs::write("/proc/self/uid_map", format!("{} {uid} 1", other.unwrap_or(uid)))?;
+            fs::write("/proc/self/gid_map", format!("{} {gid} 1", other.unwrap_or(gid)))
         });
         if let Err(err) = mapped {
             notes.push(format!("no user namespace ({err})"));

@@ -64,10 +64,11 @@ pub struct Spec {
     pub hide: Vec<PathBuf>,
     /// Refuse to run unless files, network and processes are all confined.
     pub require_full: bool,
-    /// The user id the program sees, where not ours (its user namespace maps
-    /// it to ours, so what it writes is still ours): Edison's second probe
-    /// runs as another user, to tell what a function gets from the machine
-    /// (`os.getuid()`, a DCE UUID's id) from what it computes.
+    /// The user and group id the program sees, where not ours (its user
+    /// namespace maps them to ours, so what it writes is still ours; never 0):
+    /// Edison's second probe runs as another user, to tell what a function
+    /// gets from the machine (`os.getuid()`, a DCE UUID's id) from what it
+    /// computes.
     #[serde(default)]
     pub seen_as: Option<u32>,
     pub limits: Limits,
