@@ -83,11 +83,19 @@ fn a_program_reads_the_project_writes_its_scratch_and_is_fully_confined() {
 #[test]
 fn a_program_can_be_shown_another_user_id() {
     let cell = cell();
-    let mut other = spec(&cell, "id -u; id -g; echo x > made; stat -c %u made");
+    let script = "id -u; id -g; echo x > made; stat -c %u made; cat /proc/sys/kernel/hostname; echo $$";
+    let mut other = spec(&cell, script);
     other.seen_as = Some(4242);
     let outcome = run(&other);
     assert!(outcome.success(), "{}", text(&outcome.stderr));
-    assert_eq!(text(&outcome.stdout), "4242\n4242\n4242\n");
+    // Another host name and process id, too, than a run as ourselves has.
+    let seen = text(&outcome.stdout);
+    let usual = text(&run(&spec(&cell, script)).stdout);
+    assert_eq!(seen.lines().take(3).collect::<Vec<_>>(), ["4242", "4242", "4242"], "{seen}");
+    assert_eq!(seen.lines().nth(3), Some("elsewhere"), "{seen}");
+    assert!(seen.lines().nth(4).and_then(|pid| pid.parse::<u32>().ok()).is_some_and(|pid| pid > 4000), "{seen}");
+    assert_ne!(usual.lines().nth(3), Some("elsewhere"), "{usual}");
+    assert!(usual.lines().nth(4).and_then(|pid| pid.parse::<u32>().ok()).is_some_and(|pid| pid < 100), "{usual}");
     // Never root inside for whoever asks.
     let mut root = spec(&cell, "id -u");
     root.seen_as = Some(0);

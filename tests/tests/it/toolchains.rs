@@ -543,6 +543,16 @@ fn edison_pins_no_value_of_the_machine_and_asserts_what_held_in_both_runs() {
     let stdout = go_test_all(&home, &root);
     assert!(stdout.contains("--- PASS: TestNewDCEPerson_1"), "{stdout}");
     assert!(stdout.contains("--- PASS: Test_encodeHex_1"), "{stdout}");
+    // The process's id and the host's name: the same in every sandboxed run
+    // here, another in the user's.
+    let machine = "package uuid\n\nimport \"os\"\n\nfunc processID() int { return os.Getpid() }\n\nfunc hostName() string {\n\th, _ := os.Hostname()\n\treturn h\n}\n";
+    std::fs::write(root.join("machine.go"), machine).expect("write");
+    for at in ["5", "7"] {
+        let run = edison(&home, &root.join("machine.go"), at);
+        assert_eq!(run["status"], "no_result", "{run}");
+        assert!(run["error"].as_str().is_some_and(|e| e.contains("differs from one run to the next")), "{run}");
+    }
+    std::fs::remove_file(root.join("machine.go")).expect("remove");
     // `ClockSequence()`: random in each process, nothing else to it.
     let run = edison(&home, &root.join("time.go"), &line("time.go", "func ClockSequence("));
     assert_eq!(run["status"], "no_result", "{run}");

@@ -65,6 +65,13 @@ pub(super) fn prepare(spec: &Spec) -> Prepared {
 pub(super) fn restrict(spec: &Spec, prepared: Prepared) -> Enforcement {
     let Prepared { processes, network, daemon_hidden, own_pids, own_mounts, mut notes } = prepared;
     let own_proc = own_pids && own_mounts && own_proc(&mut notes);
+    if own_proc && spec.seen_as.is_some() {
+        // Elsewhere: the program's process id is not the one it has in
+        // every other run (2, the namespace's second).
+        if let Err(err) = fs::write("/proc/sys/kernel/ns_last_pid", "4241") {
+            notes.push(format!("the process ids could not be moved on ({err})"));
+        }
+    }
     let (files, no_new_privs) = match landlock(spec, network == "landlock-tcp") {
         Ok(status) => {
             let files = match status.ruleset {
@@ -201,6 +208,16 @@ fn namespaces(spec: &Spec, notes: &mut Vec<String>) -> (String, bool, bool, bool
         });
         if let Err(err) = mapped {
             notes.push(format!("no user namespace ({err})"));
+        }
+    }
+    // Elsewhere: another host name too.
+    if spec.seen_as.is_some() {
+        // SAFETY: as above.
+        let renamed = unsafe { unshare_unsafe(UnshareFlags::NEWUTS) }
+            .and_then(|()| rustix::system::sethostname(b"elsewhere"))
+            .map_err(io::Error::from);
+        if let Err(err) = renamed {
+            notes.push(format!("the host name could not be changed ({err})"));
         }
     }
     // SAFETY: as above. Applies to the next child only.
