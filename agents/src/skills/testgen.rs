@@ -68,7 +68,36 @@ pub struct Target {
     /// default, which a reader knows by its name (and leaves out where the
     /// call passes its default); none for one passed by position.
     pub keywords: Vec<Option<(String, String)>>,
+    /// JavaScript: the module-private function the tests are for, reached
+    /// through this exported one, which calls it (content-type's `qstring`
+    /// through `format`); none for the function itself.
+    pub through: Option<Through>,
 }
+
+/// A function a test cannot import, and where its body starts: the probe
+/// counts the calls that reach it (on a copy of the module marked there),
+/// and only those are tests of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Through {
+    pub name: String,
+    /// The byte just inside its body's `{`.
+    pub at: usize,
+}
+
+impl Through {
+    /// The module's text with the mark that counts the calls reaching it.
+    pub fn marked(&self, text: &str, typed: bool) -> Option<String> {
+        let at = self.at.min(text.len());
+        if !text.is_char_boundary(at) || !text[..at].ends_with('{') {
+            return None;
+        }
+        let global = if typed { "(globalThis as any)" } else { "globalThis" };
+        Some(format!("{} {global}.{REACHED} = ({global}.{REACHED} || 0) + 1;{}", &text[..at], &text[at..]))
+    }
+}
+
+/// The global the marked module counts a private function's calls in.
+const REACHED: &str = "__pairedReached";
 
 /// A Rust parameter passed by `&mut`: where it is, what a test calls the
 /// variable it binds, and the type behind the reference.
@@ -137,6 +166,7 @@ impl Target {
             keywords: Vec::new(),
             callee: None,
             mutated: Vec::new(),
+            through: None,
         }
     }
 
@@ -297,7 +327,25 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         Language::Python => python_target(path, &symbol.name, node, text, (&examples(), tests)).map(tested),
         Language::Go => go::target(&symbol.name, node, text, &examples()).map(tested),
         language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
-            ts::target(path, &symbol.name, node, text, language, tests)
+            match ts::target(path, &symbol.name, node, text, language, tests) {
+                // Module-private: through an exported function that calls it.
+                Err(why) if why.ends_with(ts::NOT_EXPORTED) => {
+                    let Some(at) = ts::body_start(node) else { return Err(why) };
+                    let through = Through { name: symbol.name.clone(), at };
+                    let mut tried = Vec::new();
+                    for caller in ts::exported_callers(root, text, &symbol.name) {
+                        match target(path, doc, caller.1, tests) {
+                            Ok(found) => return Ok(Target { through: Some(through), ..found }),
+                            Err(because) => tried.push(format!("`{}`: {because}", caller.0)),
+                        }
+                    }
+                    Err(match tried.is_empty() {
+                        true => format!("{why}, and no exported function of the file calls it"),
+                        false => format!("{why}; through the exported functions that call it — {}", tried.join("; ")),
+                    })
+                }
+                other => other,
+            }
         }
         other => Err(format!(
             "Edison writes tests without a model for Rust, Python, Go, TypeScript and JavaScript; {other:?} takes a model"
@@ -2456,6 +2504,10 @@ pub fn observed(target: &Target, stdout: &str) -> Vec<Observed> {
             for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
                 let mut parts = line.trim().splitn(2, ' ');
                 let (Some(Ok(i)), Some(rest)) = (parts.next().map(str::parse::<usize>), parts.next()) else { continue };
+                // Whether it reached the private function: [`reached`].
+                if rest == "reached" {
+                    continue;
+                }
                 if let Some(slot) = seen.get_mut(i) {
                     *slot = match rest {
                         "panic" => Observed::Fails(None),
@@ -2519,6 +2571,20 @@ pub fn observed_twice(target: &Target, first: &str, second: &str) -> Vec<Observe
             _ => Observed::Differs(held(i)),
         })
         .collect()
+}
+
+/// JavaScript: which calls reached the module-private function the tests
+/// are for ([`Target::through`]), as the probe of its marked module said.
+pub fn reached(target: &Target, stdout: &str) -> Vec<bool> {
+    let mut reached = vec![false; target.calls.len()];
+    for line in stdout.lines().filter_map(|l| l.trim_start().strip_prefix(MARK)) {
+        if let Some((i, "reached")) = line.trim().split_once(' ')
+            && let Some(slot) = i.parse::<usize>().ok().and_then(|i| reached.get_mut(i))
+        {
+            *slot = true;
+        }
+    }
+    reached
 }
 
 /// Which of a Python probe's calls printed something (none for a probe

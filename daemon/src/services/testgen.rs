@@ -80,7 +80,7 @@ async fn write_and_run(
 
     // 1. What the function does: the probe, run on the copy.
     let seen = match &js {
-        Some(plan) => trial.probe_js(&target, plan).await?.0,
+        Some(plan) => trial.probe_js(&target, plan, rel, doc.text()).await?.0,
         None => trial.probe(&target, &runner, rel, doc.text()).await?.0,
     };
     let (tests, count) = testgen::tests_in(&target, &seen, js.as_ref().map(|plan| &plan.style))
@@ -136,11 +136,18 @@ async fn write_and_run(
     // As proposed: the tests' edit (the last: imports come first), in the
     // file's style and as the formatter laid them out.
     let tests = placed.edits.last().map_or(tests, |edit| edit.new_text.clone());
+    let subject = match &target.through {
+        Some(through) => format!(
+            "`{}` — a function its module keeps to itself, so they call `{}`, which calls it, with inputs that \
+             reach it —",
+            through.name, target.name
+        ),
+        None => format!("`{}`", target.name),
+    };
     let report = format!(
-        "{speaker} wrote {count} test(s) for `{}` in `{}` and ran them on a copy of the project \
+        "{speaker} wrote {count} test(s) for {subject} in `{}` and ran them on a copy of the project \
          (sandbox {sandbox}): {passed} passed.\n\nThey pin down what `{}` does today, for the inputs shown; \
          check that each is what it should do.\n\n```\n{}\n```\n",
-        target.name,
         placed.path,
         target.name,
         tests.trim_matches('\n')
@@ -150,6 +157,11 @@ async fn write_and_run(
 
 /// Why nothing `target` did for `seen` became a test.
 fn nothing_to_assert(target: &Target, seen: &[testgen::Observed]) -> String {
+    // Through an exported function: said of the inputs that reach the private one.
+    let reaching = match &target.through {
+        Some(through) => format!(" that reaches `{}`", through.name),
+        None => String::new(),
+    };
     if testgen::differed(target, seen) {
         format!(
             "what `{}` returns differs from one run to the next (run again as another user, in another time \
@@ -159,12 +171,18 @@ fn nothing_to_assert(target: &Target, seen: &[testgen::Observed]) -> String {
         )
     } else if testgen::only_tested(target, seen) {
         format!(
-            "every input Edison found for `{}` is one the project's tests pass already or fails as one of \
-             theirs does, and a test of it would repeat theirs: new inputs take a model",
+            "every input Edison found for `{}`{reaching} is one the project's tests pass already or fails as one \
+             of theirs does, and a test of it would repeat theirs: new inputs take a model",
             target.name
         )
     } else {
-        format!("nothing `{}` returned could be written down as a value to assert", target.name)
+        match &target.through {
+            Some(_) => format!(
+                "nothing `{}` returned for an input{reaching} could be written down as a new value to assert",
+                target.name
+            ),
+            None => format!("nothing `{}` returned could be written down as a value to assert", target.name),
+        }
     }
 }
 

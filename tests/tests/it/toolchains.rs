@@ -676,6 +676,55 @@ fn edisons_tests_of_a_commonjs_module_are_mocha_tests_in_the_files_style() {
     let _ = paired(&home, &["stop"]).output();
 }
 
+/// A function its module keeps to itself is tested through the exported
+/// function that calls it, with the inputs that reach it (a copy of the
+/// module marked at its start counts them) — and where none of them does,
+/// the refusal says so.
+#[test]
+fn edison_tests_a_module_private_javascript_function_through_its_exported_caller() {
+    let home = Home::new();
+    let root = vendored(&home, "content-type");
+    let module = root.join("index.js");
+    let mut text = std::fs::read_to_string(&module).expect("read");
+    text.push_str("\nexports.shout = shout\n\nfunction shout (text) {\n  if (typeof text !== 'string') return null\n  return exclaim(text.toUpperCase())\n}\n\nfunction exclaim (text) {\n  return text.length ? text + '!' : '?'\n}\n");
+    std::fs::write(&module, &text).expect("write");
+    std::fs::write(
+        root.join("test/shout.js"),
+        "var assert = require('assert')\nvar contentType = require('..')\n\ndescribe('contentType.shout(text)', function () {\n  it('should shout', function () {\n    assert.strictEqual(contentType.shout('hi'), 'HI!')\n  })\n})\n",
+    )
+    .expect("write");
+    let line = text.lines().position(|l| l.starts_with("function exclaim")).expect("exclaim") + 1;
+    let run = edison(&home, &module, &line.to_string());
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let report = run["output"].as_str().unwrap_or_default();
+    assert!(report.contains("for `exclaim` — a function its module keeps to itself, so they call `shout`"), "{report}");
+    assert_eq!(apply_edits(&run), [root.join("test/shout.js")]);
+    let written = std::fs::read_to_string(root.join("test/shout.js")).expect("read");
+    // Only inputs that reach it: not a number (`shout` returns null first).
+    assert!(written.contains("contentType.shout('')") && written.contains("'?'"), "{written}");
+    assert!(!written.contains("shout(0)") && !written.contains("shout(1)"), "{written}");
+    let out = std::process::Command::new(root.join("node_modules/.bin/mocha"))
+        .args(["--reporter", "dot", "--check-leaks", "test/"])
+        .current_dir(&root)
+        .output()
+        .expect("mocha");
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("paired"), "the mark is not left in the module");
+    assert!(!std::fs::read_to_string(&module).expect("read").contains("__pairedReached"));
+    // `getcontenttype(obj)`: `parse` calls it with an object, and none of
+    // the inputs Edison finds for `parse` is one.
+    let line = text.lines().position(|l| l.starts_with("function getcontenttype")).expect("declared") + 1;
+    let run = edison(&home, &module, &line.to_string());
+    assert_eq!(run["status"], "no_result", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("none of the inputs Edison found for `parse`, which calls it, reaches it")),
+        "{run}"
+    );
+    let _ = paired(&home, &["stop"]).output();
+}
+
 /// A test that passes alone but fails beside the project's others (a test
 /// of theirs leaves module state it does not set) is not proposed: mocha
 /// runs every file in one process, so the whole suite is run with it.

@@ -53,10 +53,7 @@ pub(super) fn target(
     }
     let commonjs = match exported {
         Some(_) => None,
-        None => Some(
-            commonjs_export(root, text, name, function)
-                .ok_or_else(|| format!("`{name}` is not exported: a test cannot import it"))?,
-        ),
+        None => Some(commonjs_export(root, text, name, function).ok_or_else(|| format!("`{name}` {NOT_EXPORTED}"))?),
     };
     // The calls the project's tests make, by the name they call it by: its
     // own, the property CommonJS exports it as (`escape.command(…)`), or the
@@ -277,6 +274,94 @@ fn commonjs_export(root: Node<'_>, text: &str, name: &str, function: Node<'_>) -
     None
 }
 
+/// How [`target`]'s refusal of a module-private function ends.
+pub(super) const NOT_EXPORTED: &str = "is not exported: a test cannot import it";
+
+/// The byte just inside the body of the function `node` declares (a
+/// declaration, or a variable holding a function with a block body).
+pub(super) fn body_start(node: Node<'_>) -> Option<usize> {
+    let function = match node.kind() {
+        "variable_declarator" => node.child_by_field_name("value")?,
+        _ => node,
+    };
+    let body = function.child_by_field_name("body").filter(|b| b.kind() == "statement_block")?;
+    Some(body.start_byte() + 1)
+}
+
+/// The top-level functions of the file that call `name` (`name(…)`, `new
+/// name(…)`, or pass it to be called: `JSON.parse(text, reviver)`) and a test can import, by name and where their name is;
+/// through one private function that calls it at most (destr's
+/// `warnKeyDropped`, called by `jsonParseTransform`, called by `destr`).
+pub(super) fn exported_callers(root: Node<'_>, text: &str, name: &str) -> Vec<(String, usize)> {
+    let functions = top_level_functions(root, text);
+    let calls = |body: Node<'_>, callee: &str| {
+        let body = &text[body.byte_range()];
+        // Called, or passed on to be called (`JSON.parse(value, reviver)`).
+        body.match_indices(callee).any(|(at, _)| {
+            let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+            let before = body[..at].chars().next_back();
+            let after = body[at + callee.len()..].chars().next();
+            before.is_none_or(|c| !word(c) && c != '.') && after.is_none_or(|c| !word(c) && c != ':')
+        })
+    };
+    let mut found: Vec<(String, usize)> = Vec::new();
+    for private in [None, Some(())] {
+        let callees: Vec<&str> = match private {
+            None => vec![name],
+            // One step further: the private functions that call it.
+            Some(()) => functions
+                .iter()
+                .filter(|(caller, _, body, exported)| !exported && caller != name && calls(*body, name))
+                .map(|(caller, ..)| caller.as_str())
+                .collect(),
+        };
+        for (caller, at, body, exported) in &functions {
+            if *exported
+                && caller != name
+                && callees.iter().any(|callee| calls(*body, callee))
+                && !found.iter().any(|(f, _)| f == caller)
+            {
+                found.push((caller.clone(), *at));
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    found
+}
+
+/// The file's top-level functions: name, where the name is, body, and
+/// whether a test can import it (an ES `export`, or CommonJS's exports).
+fn top_level_functions<'t>(root: Node<'t>, text: &str) -> Vec<(String, usize, Node<'t>, bool)> {
+    let mut found = Vec::new();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        let exported = statement.kind() == "export_statement";
+        let declaration = if exported { statement.child_by_field_name("declaration") } else { Some(statement) };
+        let Some(declaration) = declaration else { continue };
+        let mut functions: Vec<(Node<'t>, Node<'t>)> = Vec::new();
+        if declaration.kind() == "function_declaration" {
+            functions.extend(declaration.child_by_field_name("name").zip(Some(declaration)));
+        } else if matches!(declaration.kind(), "lexical_declaration" | "variable_declaration") {
+            let mut inner = declaration.walk();
+            for declarator in declaration.named_children(&mut inner).filter(|d| d.kind() == "variable_declarator") {
+                let value = declarator.child_by_field_name("value");
+                if value.is_some_and(|v| matches!(v.kind(), "arrow_function" | "function_expression" | "function")) {
+                    functions.extend(declarator.child_by_field_name("name").zip(value));
+                }
+            }
+        }
+        for (name_node, function) in functions {
+            let Some(body) = function.child_by_field_name("body") else { continue };
+            let name = text[name_node.byte_range()].to_owned();
+            let exported = exported || commonjs_export(root, text, &name, function).is_some();
+            found.push((name, name_node.start_byte(), body, exported));
+        }
+    }
+    found
+}
+
 /// The names a test file gives the module at `module` (workspace-relative,
 /// no extension) when it requires it whole: `var nanoid = require('..')`
 /// for `index`, `require('../format')` for `format`.
@@ -489,6 +574,15 @@ pub(super) fn probe(target: &Target, js: &JsTests) -> String {
     let test = if js.framework == "mocha" { "it" } else { "test" };
     let calls: Vec<String> =
         target.calls.iter().map(|args| format!("() => {}({})", js.callee, args.join(", "))).collect();
+    // Through an exported function: whether each call reached the private
+    // one, as its marked module counts (see `Through::marked`).
+    let (reset, reached) = match &target.through {
+        Some(_) => (
+            "(globalThis as any).__pairedReached = 0;\n    ".to_owned(),
+            format!("if ((globalThis as any).__pairedReached) console.log(\"{MARK} \" + i + \" reached\");"),
+        ),
+        None => (String::new(), String::new()),
+    };
     let probe = format!(
         r#"{runner}{header}
 @@HELPERS@@
@@ -521,7 +615,7 @@ function pairedShow(v: unknown): unknown {{
 {test}("paired probe", () => {{
   [{calls}].forEach((call, i) => {{
     let seen: unknown;
-    try {{
+    {reset}try {{
       const result = call();
       try {{
         seen = pairedShow(result);
@@ -533,6 +627,7 @@ function pairedShow(v: unknown): unknown {{
       seen = error instanceof Error ? {{ throws: true, name: error.name, message: error.message }} : {{ throws: true }};
     }}
     console.log("{MARK} " + i + " " + JSON.stringify(seen));
+    {reached}
   }});
 }});
 "#,
@@ -1061,6 +1156,57 @@ describe("isSamePath", () => {
     /// The export forms of real CommonJS packages (content-type, vary,
     /// cross-spawn's `module.exports.command = escapeCommand`, jest-junit's
     /// object, nanoid's anonymous `module.exports = function`), and none.
+    /// content-type's `qstring` is module-private: its tests call `format`,
+    /// which calls it, and count on a marked copy of the module which calls
+    /// reach it; destr's `warnKeyDropped` is reached a step further.
+    #[test]
+    fn a_private_function_is_tested_through_an_exported_caller() {
+        let source = "'use strict'\nexports.format = format\n\nfunction format (obj) {\n  return qstring(obj.x)\n}\n\nfunction qstring (val) {\n  return '\"' + val + '\"'\n}\n\nfunction unused () {}\n";
+        let doc = context::SyntaxDocument::new(Language::JavaScript, source.to_owned());
+        let at = source.find("qstring (val)").expect("declared");
+        let tests = vec![
+            "const ct = require('..')\nit('f', () => { assert.strictEqual(ct.format({ x: 'a' }), '\"a\"') })\n"
+                .to_owned(),
+        ];
+        let found = super::super::target("index.js", &doc, at, &tests).expect("through format");
+        assert_eq!(found.name, "format");
+        let through = found.through.clone().expect("through");
+        assert_eq!(through.name, "qstring");
+        let marked = through.marked(source, false).expect("marked");
+        assert!(
+            marked.contains(
+                "function qstring (val) { globalThis.__pairedReached = (globalThis.__pairedReached || 0) + 1;\n  return"
+            ),
+            "{marked}"
+        );
+        assert!(through.marked(source, true).expect("typed").contains("(globalThis as any).__pairedReached"));
+        assert_eq!(
+            super::super::Through { name: "x".into(), at: 3 }.marked(source, false),
+            None,
+            "not just inside a body"
+        );
+        // The probe says which calls reached it; only those are its tests'.
+        let plain = JsTests { typed: false, ..JsTests::expect("mocha", "format", "") };
+        let probe = probe(&found, &plain);
+        assert!(probe.contains("(globalThis).__pairedReached = 0;"), "{probe}");
+        assert!(probe.contains("if ((globalThis).__pairedReached) console.log(\"PAIRED-OBS \" + i + \" reached\");"));
+        let stdout = "PAIRED-OBS 0 {\"value\":\"\\\"a\\\"\"}\nPAIRED-OBS 0 reached\nPAIRED-OBS 1 {\"value\":1}\n";
+        let two = Target { calls: vec![vec!["{ x: 'a' }".into()], vec!["{}".into()]], ..found.clone() };
+        assert_eq!(super::super::reached(&two, stdout), [true, false]);
+        assert_eq!(super::super::observed(&two, stdout)[0], Observed::Value("\"\\\"a\\\"\"".into()));
+        // Nothing calls it: the refusal says so.
+        let at = source.find("unused ()").expect("declared");
+        let why = super::super::target("index.js", &doc, at, &tests).expect_err("no caller");
+        assert!(why.ends_with("and no exported function of the file calls it"), "{why}");
+        // A step further: `jsonParseTransform` calls `warnKeyDropped`, `destr` calls it.
+        let destr = "export function destr(value) {\n  return JSON.parse(value, jsonParseTransform)\n}\nfunction jsonParseTransform(key, value) {\n  warnKeyDropped(key)\n  return value\n}\nfunction warnKeyDropped(key) {\n  console.warn(key)\n}\n";
+        let doc = context::SyntaxDocument::new(Language::TypeScript, destr.to_owned());
+        let root = doc.tree().expect("parsed").root_node();
+        let callers = exported_callers(root, destr, "warnKeyDropped");
+        assert_eq!(callers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["destr"]);
+        assert!(exported_callers(root, destr, "destr").is_empty(), "no caller calls itself in");
+    }
+
     #[test]
     fn commonjs_exports_are_told_apart_from_none() {
         // What `target` makes of the function at the marker `<|>`, as its form or its refusal.

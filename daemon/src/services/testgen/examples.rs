@@ -44,7 +44,8 @@ pub async fn examples(
     };
     calls.retain(|call| !call.iter().any(keyword));
     calls.truncate(8);
-    if calls.is_empty() || target.reads.is_some() {
+    // (Nor does a call of the exported function a private one is reached through.)
+    if calls.is_empty() || target.reads.is_some() || target.through.is_some() {
         return Vec::new();
     }
     target.calls = calls;
@@ -53,7 +54,7 @@ pub async fn examples(
         let _turn = ONE_AT_A_TIME.lock().await;
         let trial = Trial::new(paths, config, root, &target).await?;
         match &js {
-            Some(plan) => trial.probe_js(&target, plan).await,
+            Some(plan) => trial.probe_js(&target, plan, rel, doc.text()).await,
             None => trial.probe(&target, &runner, rel, doc.text()).await,
         }
     };

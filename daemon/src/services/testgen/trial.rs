@@ -172,9 +172,23 @@ impl<'a> Trial<'a> {
 
     /// JavaScript/TypeScript: the probe is a test file of the project's
     /// framework beside where the tests will go.
-    pub(super) async fn probe_js(&self, target: &Target, plan: &js::Plan) -> Result<Probed, String> {
+    pub(super) async fn probe_js(
+        &self,
+        target: &Target,
+        plan: &js::Plan,
+        rel: &str,
+        source: &str,
+    ) -> Result<Probed, String> {
         let probe = plan.probe_file();
         self.write(&probe, &testgen::ts_probe(target, &plan.style))?;
+        // Through an exported function: the module marked where the private
+        // function starts, so that the probe sees which calls reach it.
+        if let Some(through) = &target.through {
+            let marked = through
+                .marked(source, target.language != Language::JavaScript)
+                .ok_or_else(|| format!("`{}`'s body could not be found to see which calls reach it", through.name))?;
+            self.write(rel, &marked)?;
+        }
         let mut command = plan.runner.clone();
         command.push(probe);
         let outcome = self.run(command).await;
@@ -189,7 +203,22 @@ impl<'a> Trial<'a> {
                 last_lines(&format!("{stdout}\n{}", String::from_utf8_lossy(&outcome.stderr)))
             ));
         }
-        let seen = output::outside(testgen::observed(target, &stdout), &self.work.display().to_string());
+        let mut seen = output::outside(testgen::observed(target, &stdout), &self.work.display().to_string());
+        if let Some(through) = &target.through {
+            let reached = testgen::reached(target, &stdout);
+            if !reached.contains(&true) {
+                return Err(format!(
+                    "`{}` is not exported, and none of the inputs Edison found for `{}`, which calls it, reaches \
+                     it: choosing one that does takes a model",
+                    through.name, target.name
+                ));
+            }
+            for (observed, reached) in seen.iter_mut().zip(reached) {
+                if !reached {
+                    *observed = testgen::Observed::Opaque;
+                }
+            }
+        }
         if output::unreachable(&seen) {
             return Err(format!(
                 "`{}` could not be called the way its tests reach it (every call failed: \"is not a function\")",
