@@ -238,6 +238,19 @@ pub enum Observed {
 /// project's own tests make (`tests`: the text of its test files in the same
 /// language), from their types, or for Python from their names.
 pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -> Result<Target, String> {
+    target_preferring(path, doc, byte, tests, &[])
+}
+
+/// [`target`], the project's test calls whose arguments hold one of
+/// `prefer` (the text a private function reached through this one compares
+/// with: destr's `"__proto__"`) first among its inputs.
+fn target_preferring(
+    path: &str,
+    doc: &SyntaxDocument,
+    byte: usize,
+    tests: &[String],
+    prefer: &[String],
+) -> Result<Target, String> {
     let function = |chain: &[symbols::Symbol]| {
         chain
             .iter()
@@ -327,14 +340,16 @@ pub fn target(path: &str, doc: &SyntaxDocument, byte: usize, tests: &[String]) -
         Language::Python => python_target(path, &symbol.name, node, text, (&examples(), tests)).map(tested),
         Language::Go => go::target(&symbol.name, node, text, &examples()).map(tested),
         language @ (Language::TypeScript | Language::Tsx | Language::JavaScript) => {
-            match ts::target(path, &symbol.name, node, text, language, tests) {
+            match ts::target(path, &symbol.name, node, text, language, (tests, prefer)) {
                 // Module-private: through an exported function that calls it.
                 Err(why) if why.ends_with(ts::NOT_EXPORTED) => {
                     let Some(at) = ts::body_start(node) else { return Err(why) };
                     let through = Through { name: symbol.name.clone(), at };
+                    let mut compared = ts::compared_strings(node, text);
+                    compared.extend(ts::compared_by_private_callers(root, text, &symbol.name));
                     let mut tried = Vec::new();
                     for caller in ts::exported_callers(root, text, &symbol.name) {
-                        match target(path, doc, caller.1, tests) {
+                        match target_preferring(path, doc, caller.1, tests, &compared) {
                             Ok(found) => return Ok(Target { through: Some(through), ..found }),
                             Err(because) => tried.push(format!("`{}`: {because}", caller.0)),
                         }
@@ -1200,9 +1215,12 @@ fn with_examples_up_to(
 /// prefix either: Python's `b'…'`, `r'…'`, `f'…'` are left alone).
 fn string_variants(examples: &[Vec<String>], index: usize, quotes: &[char]) -> Vec<String> {
     // The first that is not empty (scule's table starts with `["", ""]`).
+    // (The other quote may be inside: `'{ "__proto__": {} }'`.)
     let usable = |v: &&String| {
         v.starts_with(quotes)
-            && v[1..].strip_suffix(&v[..1]).is_some_and(|inner| !inner.is_empty() && !inner.contains(['\\', '\'', '"']))
+            && v[1..].strip_suffix(&v[..1]).is_some_and(|inner| {
+                !inner.is_empty() && !inner.contains('\\') && !inner.contains(v.chars().next().unwrap_or('"'))
+            })
     };
     let Some(first) = examples.iter().filter_map(|call| call.get(index)).find(usable) else {
         return Vec::new();

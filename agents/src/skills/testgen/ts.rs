@@ -17,7 +17,7 @@ pub(super) fn target(
     node: Node<'_>,
     text: &str,
     language: Language,
-    tests: &[String],
+    (tests, prefer): (&[String], &[String]),
 ) -> Result<Target, String> {
     // A declaration's function, or the one a `module.exports = function (…)`
     // (or `exports.x =`) assigns.
@@ -78,6 +78,10 @@ pub(super) fn target(
         None => (name.to_owned(), super::every_example_call(name, language, tests)),
     };
     // Inputs start from the first few; every one is a call the tests make already.
+    // Those that hold what a private function reached through this one
+    // compares with first (their variants are made from the first).
+    let mut every = every;
+    every.sort_by_key(|call| !call.iter().any(|arg| prefer.iter().any(|p| arg.contains(p.as_str()))));
     let examples: Vec<Vec<String>> = every.iter().take(8).cloned().collect();
     let (name, examples) = (name.as_str(), examples.as_slice());
     if text[function.byte_range()].trim_start().starts_with("async") {
@@ -91,8 +95,7 @@ pub(super) fn target(
         let body_text = &text[body.byte_range()];
         strings.retain(|literal| {
             let inner = literal.trim_matches(['\'', '"', '`']);
-            let typename = ["string", "number", "object", "function", "undefined", "boolean", "bigint", "symbol"];
-            !typename.contains(&inner) && !body_text.contains(&format!("Error({literal}"))
+            !TYPE_NAMES.contains(&inner) && !body_text.contains(&format!("Error({literal}"))
         });
         compared_literals_in(body, text, &["number"], &mut numbers);
     }
@@ -287,6 +290,44 @@ pub(super) fn body_start(node: Node<'_>) -> Option<usize> {
     let body = function.child_by_field_name("body").filter(|b| b.kind() == "statement_block")?;
     Some(body.start_byte() + 1)
 }
+
+/// The text of the string literals the function `node` declares compares
+/// with (`key === "__proto__"`), two characters long at least.
+pub(super) fn compared_strings(node: Node<'_>, text: &str) -> Vec<String> {
+    let function = match node.kind() {
+        "variable_declarator" => node.child_by_field_name("value"),
+        _ => Some(node),
+    };
+    let mut found = Vec::new();
+    if let Some(body) = function.and_then(|f| f.child_by_field_name("body")) {
+        compared_literals_in(body, text, &["string"], &mut found);
+    }
+    found
+        .iter()
+        .map(|literal| literal.trim_matches(['\'', '"', '`']).to_owned())
+        .filter(|inner| inner.chars().count() >= 2 && !TYPE_NAMES.contains(&inner.as_str()))
+        .collect()
+}
+
+/// [`compared_strings`] of the module's private functions that call `name`
+/// (destr's `jsonParseTransform`, which compares with `"__proto__"` before it
+/// calls `warnKeyDropped`).
+pub(super) fn compared_by_private_callers(root: Node<'_>, text: &str, name: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (caller, _, body, exported) in top_level_functions(root, text) {
+        if !exported && caller != name && text[body.byte_range()].contains(&format!("{name}(")) {
+            compared_literals_in(body, text, &["string"], &mut found);
+        }
+    }
+    found
+        .iter()
+        .map(|literal| literal.trim_matches(['\'', '"', '`']).to_owned())
+        .filter(|inner| inner.chars().count() >= 2 && !TYPE_NAMES.contains(&inner.as_str()))
+        .collect()
+}
+
+/// What `typeof` gives: compared with, but no input anyone passes.
+const TYPE_NAMES: [&str; 8] = ["string", "number", "object", "function", "undefined", "boolean", "bigint", "symbol"];
 
 /// The top-level functions of the file that call `name` (`name(…)`, `new
 /// name(…)`, or pass it to be called: `JSON.parse(text, reviver)`) and a test can import, by name and where their name is;
@@ -1199,12 +1240,22 @@ describe("isSamePath", () => {
         let why = super::super::target("index.js", &doc, at, &tests).expect_err("no caller");
         assert!(why.ends_with("and no exported function of the file calls it"), "{why}");
         // A step further: `jsonParseTransform` calls `warnKeyDropped`, `destr` calls it.
-        let destr = "export function destr(value) {\n  return JSON.parse(value, jsonParseTransform)\n}\nfunction jsonParseTransform(key, value) {\n  warnKeyDropped(key)\n  return value\n}\nfunction warnKeyDropped(key) {\n  console.warn(key)\n}\n";
+        let destr = "export function destr(value) {\n  return JSON.parse(value, jsonParseTransform)\n}\nfunction jsonParseTransform(key, value) {\n  if (key === \"__proto__\" || typeof value === \"object\") warnKeyDropped(key)\n  return value\n}\nfunction warnKeyDropped(key) {\n  console.warn(key)\n}\n";
         let doc = context::SyntaxDocument::new(Language::TypeScript, destr.to_owned());
         let root = doc.tree().expect("parsed").root_node();
         let callers = exported_callers(root, destr, "warnKeyDropped");
         assert_eq!(callers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["destr"]);
         assert!(exported_callers(root, destr, "destr").is_empty(), "no caller calls itself in");
+        // What the private step compares with comes first among `destr`'s inputs.
+        assert_eq!(compared_by_private_callers(root, destr, "warnKeyDropped"), ["__proto__"]);
+        let tests = vec![
+            "test('d', () => {\n  expect(destr('1')).toBe(1)\n  expect(destr('{ \"__proto__\": {} }')).toEqual({})\n})\n".to_owned(),
+        ];
+        let at = destr.find("function warnKeyDropped").expect("declared");
+        let found = super::super::target("src/index.ts", &doc, at, &tests).expect("through destr");
+        assert_eq!(found.calls[0], ["'{ \"__proto__\": {} }'"], "{:?}", found.calls);
+        // Its variants too, the other quote inside: spaced, in capitals.
+        assert!(found.calls.iter().any(|c| c[0] == "' { \"__proto__\": {} } '"), "{:?}", found.calls);
     }
 
     #[test]
