@@ -69,7 +69,7 @@ pub struct Target {
     /// call passes its default); none for one passed by position.
     pub keywords: Vec<Option<(String, String)>>,
     /// JavaScript: the module-private function the tests are for, reached
-    /// through this exported one, which calls it (content-type's `qstring`
+    /// through this exported one, in which it runs (content-type's `qstring`
     /// through `format`); none for the function itself.
     pub through: Option<Through>,
 }
@@ -80,7 +80,7 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Through {
     pub name: String,
-    /// The byte just inside its body's `{`.
+    /// The byte just inside its body's `{`, after its directives.
     pub at: usize,
 }
 
@@ -88,11 +88,12 @@ impl Through {
     /// The module's text with the mark that counts the calls reaching it.
     pub fn marked(&self, text: &str, typed: bool) -> Option<String> {
         let at = self.at.min(text.len());
-        if !text.is_char_boundary(at) || !text[..at].ends_with('{') {
+        if !text.is_char_boundary(at) || !text[..at].trim_end_matches([';', ' ', '\t']).ends_with(['{', '\'', '"']) {
             return None;
         }
         let global = if typed { "(globalThis as any)" } else { "globalThis" };
-        Some(format!("{} {global}.{REACHED} = ({global}.{REACHED} || 0) + 1;{}", &text[..at], &text[at..]))
+        // `;` first: after a directive on the same line, no statement may follow without one.
+        Some(format!("{}; {global}.{REACHED} = ({global}.{REACHED} || 0) + 1;{}", &text[..at], &text[at..]))
     }
 }
 
@@ -344,6 +345,12 @@ fn target_preferring(
                 // Module-private: through an exported function that calls it.
                 Err(why) if why.ends_with(ts::NOT_EXPORTED) => {
                     let Some(at) = ts::body_start(node) else { return Err(why) };
+                    if !ts::gives_a_value(node) {
+                        return Err(format!(
+                            "{why}, and it returns nothing: what it does is a side effect, which a \
+                             characterization test of the functions that call it cannot see"
+                        ));
+                    }
                     let through = Through { name: symbol.name.clone(), at };
                     let mut compared = ts::compared_strings(node, text);
                     compared.extend(ts::compared_by_private_callers(root, text, &symbol.name));
@@ -355,8 +362,8 @@ fn target_preferring(
                         }
                     }
                     Err(match tried.is_empty() {
-                        true => format!("{why}, and no exported function of the file calls it"),
-                        false => format!("{why}; through the exported functions that call it — {}", tried.join("; ")),
+                        true => format!("{why}, and no exported function of the file runs it"),
+                        false => format!("{why}; through the exported functions it runs in — {}", tried.join("; ")),
                     })
                 }
                 other => other,

@@ -138,8 +138,8 @@ async fn write_and_run(
     let tests = placed.edits.last().map_or(tests, |edit| edit.new_text.clone());
     let subject = match &target.through {
         Some(through) => format!(
-            "`{}` — a function its module keeps to itself, so they call `{}`, which calls it, with inputs that \
-             reach it —",
+            "`{}` — a function its module keeps to itself, so they call `{}`, through which it runs, with \
+             inputs that reach it —",
             through.name, target.name
         ),
         None => format!("`{}`", target.name),

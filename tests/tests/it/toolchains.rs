@@ -717,9 +717,9 @@ fn edison_tests_a_module_private_javascript_function_through_its_exported_caller
     let run = edison(&home, &module, &line.to_string());
     assert_eq!(run["status"], "no_result", "{run}");
     assert!(
-        run["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("none of the inputs Edison found for `parse`, which calls it, reaches it")),
+        run["error"].as_str().is_some_and(
+            |e| e.contains("none of the inputs Edison found for `parse`, through which it runs, reaches it")
+        ),
         "{run}"
     );
     let _ = paired(&home, &["stop"]).output();

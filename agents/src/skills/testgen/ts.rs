@@ -288,7 +288,39 @@ pub(super) fn body_start(node: Node<'_>) -> Option<usize> {
         _ => node,
     };
     let body = function.child_by_field_name("body").filter(|b| b.kind() == "statement_block")?;
-    Some(body.start_byte() + 1)
+    // After its directives (`'use strict'`), which must stay first to count.
+    let mut cursor = body.walk();
+    let directives = body.named_children(&mut cursor).take_while(|statement| {
+        statement.kind() == "expression_statement" && statement.named_child(0).is_some_and(|e| e.kind() == "string")
+    });
+    Some(directives.last().map_or(body.start_byte() + 1, |d| d.end_byte()))
+}
+
+/// Whether the function `node` declares gives a value back (`return x`
+/// somewhere in its own body): one that only has effects (destr's
+/// `warnKeyDropped`, which warns) leaves its caller's value as it was.
+pub(super) fn gives_a_value(node: Node<'_>) -> bool {
+    let function = match node.kind() {
+        "variable_declarator" => node.child_by_field_name("value"),
+        _ => Some(node),
+    };
+    let Some(body) = function.and_then(|f| f.child_by_field_name("body")) else { return false };
+    if body.kind() != "statement_block" {
+        return true;
+    }
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "return_statement" && n.named_child_count() > 0 {
+            return true;
+        }
+        // Not the returns of functions nested in it.
+        if n.id() != body.id() && n.kind().contains("function") {
+            continue;
+        }
+        let mut cursor = n.walk();
+        stack.extend(n.named_children(&mut cursor));
+    }
+    false
 }
 
 /// The text of the string literals the function `node` declares compares
@@ -315,7 +347,7 @@ pub(super) fn compared_strings(node: Node<'_>, text: &str) -> Vec<String> {
 pub(super) fn compared_by_private_callers(root: Node<'_>, text: &str, name: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (caller, _, body, exported) in top_level_functions(root, text) {
-        if !exported && caller != name && text[body.byte_range()].contains(&format!("{name}(")) {
+        if !exported && caller != name && runs(body, text, name) {
             compared_literals_in(body, text, &["string"], &mut found);
         }
     }
@@ -335,16 +367,7 @@ const TYPE_NAMES: [&str; 8] = ["string", "number", "object", "function", "undefi
 /// `warnKeyDropped`, called by `jsonParseTransform`, called by `destr`).
 pub(super) fn exported_callers(root: Node<'_>, text: &str, name: &str) -> Vec<(String, usize)> {
     let functions = top_level_functions(root, text);
-    let calls = |body: Node<'_>, callee: &str| {
-        let body = &text[body.byte_range()];
-        // Called, or passed on to be called (`JSON.parse(value, reviver)`).
-        body.match_indices(callee).any(|(at, _)| {
-            let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
-            let before = body[..at].chars().next_back();
-            let after = body[at + callee.len()..].chars().next();
-            before.is_none_or(|c| !word(c) && c != '.') && after.is_none_or(|c| !word(c) && c != ':')
-        })
-    };
+    let calls = |body: Node<'_>, callee: &str| runs(body, text, callee);
     let mut found: Vec<(String, usize)> = Vec::new();
     for private in [None, Some(())] {
         let callees: Vec<&str> = match private {
@@ -365,11 +388,32 @@ pub(super) fn exported_callers(root: Node<'_>, text: &str, name: &str) -> Vec<(S
                 found.push((caller.clone(), *at));
             }
         }
-        if !found.is_empty() {
-            break;
-        }
     }
     found
+}
+
+/// Whether the code in `node` runs the function `name`: calls it (`name(…)`,
+/// `new name(…)`) or passes it on to be called (`JSON.parse(value, name)`) —
+/// an identifier in those places, never a word in a string or a comment,
+/// a property (`obj.name`) or a key.
+fn runs(node: Node<'_>, text: &str, name: &str) -> bool {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "identifier" && &text[n.byte_range()] == name {
+            let parent = n.parent();
+            let called = parent.is_some_and(|p| {
+                matches!(p.kind(), "call_expression" | "new_expression")
+                    && p.child_by_field_name(if p.kind() == "call_expression" { "function" } else { "constructor" })
+                        .is_some_and(|f| f.id() == n.id())
+            });
+            if called || parent.is_some_and(|p| p.kind() == "arguments") {
+                return true;
+            }
+        }
+        let mut cursor = n.walk();
+        stack.extend(n.named_children(&mut cursor));
+    }
+    false
 }
 
 /// The file's top-level functions: name, where the name is, body, and
@@ -1202,7 +1246,7 @@ describe("isSamePath", () => {
     /// reach it; destr's `warnKeyDropped` is reached a step further.
     #[test]
     fn a_private_function_is_tested_through_an_exported_caller() {
-        let source = "'use strict'\nexports.format = format\n\nfunction format (obj) {\n  return qstring(obj.x)\n}\n\nfunction qstring (val) {\n  return '\"' + val + '\"'\n}\n\nfunction unused () {}\n";
+        let source = "'use strict'\nexports.format = format\n\nfunction format (obj) {\n  return qstring(obj.x)\n}\n\nfunction qstring (val) {\n  return '\"' + val + '\"'\n}\n\nfunction unused () {\n  return 1\n}\n";
         let doc = context::SyntaxDocument::new(Language::JavaScript, source.to_owned());
         let at = source.find("qstring (val)").expect("declared");
         let tests = vec![
@@ -1216,7 +1260,7 @@ describe("isSamePath", () => {
         let marked = through.marked(source, false).expect("marked");
         assert!(
             marked.contains(
-                "function qstring (val) { globalThis.__pairedReached = (globalThis.__pairedReached || 0) + 1;\n  return"
+                "function qstring (val) {; globalThis.__pairedReached = (globalThis.__pairedReached || 0) + 1;\n  return"
             ),
             "{marked}"
         );
@@ -1238,7 +1282,27 @@ describe("isSamePath", () => {
         // Nothing calls it: the refusal says so.
         let at = source.find("unused ()").expect("declared");
         let why = super::super::target("index.js", &doc, at, &tests).expect_err("no caller");
-        assert!(why.ends_with("and no exported function of the file calls it"), "{why}");
+        assert!(why.ends_with("and no exported function of the file runs it"), "{why}");
+        // A word in a string or a comment, a property, a key: no run of it.
+        let words = "exports.f = f\nfunction f (x) {\n  // unused() is old\n  return x === 'unused' ? { unused: 1 } : x.unused\n}\nfunction unused () {\n  return 1\n}\n";
+        let doc = context::SyntaxDocument::new(Language::JavaScript, words.to_owned());
+        let root = doc.tree().expect("parsed").root_node();
+        assert!(exported_callers(root, words, "unused").is_empty());
+        // After a function's own `'use strict'`, which must stay first.
+        let strict =
+            "exports.f = f\nfunction f (x) { return g(x) }\nfunction g (x) {\n  'use strict'\n  return this\n}\n";
+        let doc = context::SyntaxDocument::new(Language::JavaScript, strict.to_owned());
+        let at = strict.find("function g").expect("g");
+        let theirs = vec!["const lib = require('..')\nit('f', () => { assert.strictEqual(lib.f(1), 1) })\n".to_owned()];
+        let found = super::super::target("index.js", &doc, at, &theirs).expect("through f");
+        let marked = found.through.expect("through").marked(strict, false).expect("marked");
+        assert!(marked.contains("  'use strict'; globalThis.__pairedReached"), "{marked}");
+        // One that only has effects: its callers' values say nothing of it.
+        let warn = "exports.f = f\nfunction f (x) { warn(x); return x }\nfunction warn (x) {\n  console.warn(x)\n}\n";
+        let doc = context::SyntaxDocument::new(Language::JavaScript, warn.to_owned());
+        let at = warn.find("function warn").expect("warn");
+        let why = super::super::target("index.js", &doc, at, &[]).expect_err("no value");
+        assert!(why.contains("it returns nothing: what it does is a side effect"), "{why}");
         // A step further: `jsonParseTransform` calls `warnKeyDropped`, `destr` calls it.
         let destr = "export function destr(value) {\n  return JSON.parse(value, jsonParseTransform)\n}\nfunction jsonParseTransform(key, value) {\n  if (key === \"__proto__\" || typeof value === \"object\") warnKeyDropped(key)\n  return value\n}\nfunction warnKeyDropped(key) {\n  console.warn(key)\n}\n";
         let doc = context::SyntaxDocument::new(Language::TypeScript, destr.to_owned());
@@ -1251,7 +1315,11 @@ describe("isSamePath", () => {
         let tests = vec![
             "test('d', () => {\n  expect(destr('1')).toBe(1)\n  expect(destr('{ \"__proto__\": {} }')).toEqual({})\n})\n".to_owned(),
         ];
+        // (`warnKeyDropped` only warns: nothing of it to see in `destr`'s values.)
         let at = destr.find("function warnKeyDropped").expect("declared");
+        let why = super::super::target("src/index.ts", &doc, at, &tests).expect_err("only an effect");
+        assert!(why.contains("a side effect"), "{why}");
+        let at = destr.find("function jsonParseTransform").expect("declared");
         let found = super::super::target("src/index.ts", &doc, at, &tests).expect("through destr");
         assert_eq!(found.calls[0], ["'{ \"__proto__\": {} }'"], "{:?}", found.calls);
         // Its variants too, the other quote inside: spaced, in capitals.

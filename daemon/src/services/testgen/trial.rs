@@ -208,8 +208,8 @@ impl<'a> Trial<'a> {
             let reached = testgen::reached(target, &stdout);
             if !reached.contains(&true) {
                 return Err(format!(
-                    "`{}` is not exported, and none of the inputs Edison found for `{}`, which calls it, reaches \
-                     it: choosing one that does takes a model",
+                    "`{}` is not exported, and none of the inputs Edison found for `{}`, through which it runs, \
+                     reaches it: choosing one that does takes a model",
                     through.name, target.name
                 ));
             }
