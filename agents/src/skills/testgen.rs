@@ -345,7 +345,9 @@ fn target_preferring(
                 // Module-private: through an exported function that calls it.
                 Err(why) if why.ends_with(ts::NOT_EXPORTED) => {
                     let Some(at) = ts::body_start(node) else { return Err(why) };
-                    if !ts::gives_a_value(node) {
+                    // (A constructor's value is the object `new` makes: `ContentType`.)
+                    let constructor = symbol.name.starts_with(char::is_uppercase);
+                    if !ts::gives_a_value(node) && !constructor {
                         return Err(format!(
                             "{why}, and it returns nothing: what it does is a side effect, which a \
                              characterization test of the functions that call it cannot see"

@@ -334,11 +334,7 @@ pub(super) fn compared_strings(node: Node<'_>, text: &str) -> Vec<String> {
     if let Some(body) = function.and_then(|f| f.child_by_field_name("body")) {
         compared_literals_in(body, text, &["string"], &mut found);
     }
-    found
-        .iter()
-        .map(|literal| literal.trim_matches(['\'', '"', '`']).to_owned())
-        .filter(|inner| inner.chars().count() >= 2 && !TYPE_NAMES.contains(&inner.as_str()))
-        .collect()
+    inputs_among(&found)
 }
 
 /// [`compared_strings`] of the module's private functions that call `name`
@@ -351,7 +347,13 @@ pub(super) fn compared_by_private_callers(root: Node<'_>, text: &str, name: &str
             compared_literals_in(body, text, &["string"], &mut found);
         }
     }
-    found
+    inputs_among(&found)
+}
+
+/// The text of string literals an input could hold: two characters long at
+/// least, not a `typeof` name.
+fn inputs_among(literals: &[String]) -> Vec<String> {
+    literals
         .iter()
         .map(|literal| literal.trim_matches(['\'', '"', '`']).to_owned())
         .filter(|inner| inner.chars().count() >= 2 && !TYPE_NAMES.contains(&inner.as_str()))
@@ -1303,6 +1305,12 @@ describe("isSamePath", () => {
         let at = warn.find("function warn").expect("warn");
         let why = super::super::target("index.js", &doc, at, &[]).expect_err("no value");
         assert!(why.contains("it returns nothing: what it does is a side effect"), "{why}");
+        // A constructor's value is the object `new` makes.
+        let made = "exports.f = f\nfunction f (x) { return new Shape(x) }\nfunction Shape (x) {\n  this.x = x\n}\n";
+        let doc = context::SyntaxDocument::new(Language::JavaScript, made.to_owned());
+        let at = made.find("function Shape").expect("Shape");
+        let found = super::super::target("index.js", &doc, at, &theirs).expect("through f");
+        assert_eq!(found.through.map(|t| t.name).as_deref(), Some("Shape"));
         // A step further: `jsonParseTransform` calls `warnKeyDropped`, `destr` calls it.
         let destr = "export function destr(value) {\n  return JSON.parse(value, jsonParseTransform)\n}\nfunction jsonParseTransform(key, value) {\n  if (key === \"__proto__\" || typeof value === \"object\") warnKeyDropped(key)\n  return value\n}\nfunction warnKeyDropped(key) {\n  console.warn(key)\n}\n";
         let doc = context::SyntaxDocument::new(Language::TypeScript, destr.to_owned());
