@@ -144,9 +144,25 @@ fn output_buffer(name: &str, node: Node<'_>, text: &str) -> Option<(usize, Strin
             (_, Some(m)) => before[m + made.len()..].split([')', ',']).next()?,
             _ => return None,
         };
-        size.trim().parse::<usize>().ok().filter(|n| (1..=4096).contains(n))
+        // A number, or the file's constant of one (`make([]byte, encodedLen)`).
+        let size = size.trim();
+        let size = size.parse::<usize>().ok().or_else(|| constant_of(text, size))?;
+        (1..=4096).contains(&size).then_some(size)
     })?;
     Some((index, parameter, size))
+}
+
+/// The number the file's constant `name` stands for (`const encodedLen =
+/// 20`, or `encodedLen = 20 // …` in a `const (…)` block).
+fn constant_of(file: &str, name: &str) -> Option<usize> {
+    if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    file.lines().find_map(|line| {
+        let line = line.trim().strip_prefix("const ").unwrap_or(line.trim());
+        let value = line.strip_prefix(name)?.trim_start().strip_prefix('=')?;
+        value.split("//").next()?.trim().parse().ok()
+    })
 }
 
 /// The getter of the setter `name` taking a `ty` (`SetClockSequence(seq int)`
@@ -1230,6 +1246,14 @@ mod tests {
         assert_eq!(found("encodeHex"), Some((0, "dst".to_owned(), 36)));
         assert_eq!(found("fill"), Some((1, "out".to_owned(), 8)));
         assert_eq!(found("read"), None, "only read");
+        // rs/xid's `encode(dst, id []byte)`, its buffer `make([]byte, encodedLen)`.
+        assert_eq!(
+            constant_of("const (\n\tencodedLen = 20 // string encoded len\n\trawLen     = 12\n)\n", "encodedLen"),
+            Some(20)
+        );
+        assert_eq!(constant_of("const rawLen = 12\n", "rawLen"), Some(12));
+        assert_eq!(constant_of("var encodedLenX = 3\n", "encodedLen"), None);
+        assert_eq!(constant_of("const n = f()\n", "n"), None);
         let target = Target {
             calls: vec![vec!["make([]byte, 36)".into(), "UUID{}".into()]],
             returns: Some("[]byte".into()),
