@@ -635,7 +635,7 @@ fn buffer_test(target: &Target, n: usize, args: &[String], buffer: &Mutated, wan
     let name = if matches!(buffer.name.as_str(), "t" | "got" | "testing") { "buf" } else { buffer.name.as_str() };
     let made = std::mem::replace(bound.get_mut(buffer.index)?, name.to_owned());
     let call = format!("{}({})", target.name, bound.join(", "));
-    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    let shown = in_message(&call);
     let bytes: Option<Vec<u8>> = want.strip_prefix("[]byte{").and_then(|w| w.strip_suffix('}')).and_then(|inner| {
         inner
             .split(", ")
@@ -724,6 +724,23 @@ fn of_the_clock(name: &str) -> bool {
     words.iter().any(|w| CLOCK.contains(&w.as_str()))
 }
 
+/// A call's text as a Go test's message shows it: in a string literal,
+/// where `%` is `Errorf`'s.
+fn in_message(call: &str) -> String {
+    call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%")
+}
+
+/// A test's lines binding `var` to what `call` returns, stopping the test
+/// where it also returns an error that is not nil.
+fn fetched(shape: Shape, call: &str, shown: &str, var: &str, err: &str) -> String {
+    match shape {
+        Shape::ValueAndError => {
+            format!("\t{var}, {err} := {call}\n\tif {err} != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", {err})\n\t}}\n")
+        }
+        _ => format!("\t{var} := {call}\n"),
+    }
+}
+
 /// A test of what a value that differs from run to run (the machine's node
 /// id, a clock sequence, the user's id inside) held in every run: its length,
 /// its methods' results (a DCE UUID's `Domain()` and `ID()`, its `Version()`).
@@ -733,13 +750,8 @@ fn held_test(target: &Target, n: usize, args: &[String], held: &[(String, String
         return None;
     }
     let call = format!("{}({})", target.name, args.join(", "));
-    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
-    let mut body = match shape {
-        Shape::ValueAndError => {
-            format!("\tgot, err := {call}\n\tif err != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", err)\n\t}}\n")
-        }
-        _ => format!("\tgot := {call}\n"),
-    };
+    let shown = in_message(&call);
+    let mut body = fetched(shape, &call, &shown, "got", "err");
     for (accessor, want) in held {
         body.push_str(&format!(
             "\tif v := {accessor}; v != {want} {{\n\t\tt.Errorf(\"{shown}: {accessor} = %#v, want %#v\", v, {want})\n\t}}\n"
@@ -985,13 +997,8 @@ fn varied_test(target: &Target, n: usize, args: &[String], values: &[String]) ->
     let shape = target.returns.as_deref().and_then(shape)?;
     let shared = shared(target, values)?;
     let call = format!("{}({})", target.name, args.join(", "));
-    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
-    let fetch = |var: &str, err: &str| match shape {
-        Shape::ValueAndError => {
-            format!("\t{var}, {err} := {call}\n\tif {err} != nil {{\n\t\tt.Fatalf(\"{shown}: %v\", {err})\n\t}}\n")
-        }
-        _ => format!("\t{var} := {call}\n"),
-    };
+    let shown = in_message(&call);
+    let fetch = |var: &str, err: &str| fetched(shape, &call, &shown, var, err);
     let mut body = fetch("got", "err");
     if shared.distinct {
         body.push_str(&fetch("again", "err2"));
@@ -1064,7 +1071,7 @@ pub(super) fn test_name(name: &str, n: usize) -> String {
 /// One test per case, in the package's own form.
 pub(super) fn test(target: &Target, n: usize, args: &[String], observed: &Observed) -> Option<String> {
     let call = format!("{}({})", target.name, args.join(", "));
-    let shown = call.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
+    let shown = in_message(&call);
     let name = test_name(&target.name, n);
     let shape = target.returns.as_deref().and_then(shape)?;
     if let Some(buffer) = target.mutated.first() {
